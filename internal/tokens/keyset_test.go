@@ -1,0 +1,148 @@
+package tokens
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+type sess struct {
+	User string `json:"u"`
+	ID   string `json:"s"`
+}
+
+var t0 = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+
+func newKS(t testing.TB, now time.Time) (*Keyset, Stored) {
+	t.Helper()
+	s, err := NewStored(now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ks, err := NewKeyset(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ks, s
+}
+
+func TestSealOpenRoundTrip(t *testing.T) {
+	ks, _ := newKS(t, t0)
+	tok, err := ks.Seal("session", sess{"jlopez", "abc"}, t0, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(tok, "jlopez") {
+		t.Fatal("token must not reveal its claims")
+	}
+	var got sess
+	if err := ks.Open("session", tok, t0.Add(59*time.Minute), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got != (sess{"jlopez", "abc"}) {
+		t.Fatalf("got %+v", got)
+	}
+}
+
+func TestOpenRefuses(t *testing.T) {
+	ks, _ := newKS(t, t0)
+	other, _ := newKS(t, t0)
+	tok, _ := ks.Seal("session", sess{"jlopez", "abc"}, t0, time.Hour)
+	foreign, _ := other.Seal("session", sess{"jlopez", "abc"}, t0, time.Hour)
+	tampered := []byte(tok)
+	tampered[len(tampered)-5] ^= 1
+	cases := []struct {
+		name, purpose, token, reason string
+		at                           time.Time
+	}{
+		{"expired", "session", tok, "expired", t0.Add(time.Hour)},
+		{"other purpose", "stepup", tok, "purpose", t0},
+		{"tampered", "session", string(tampered), "", t0},
+		{"foreign key", "session", foreign, "unknown_key", t0},
+		{"garbage", "session", "not.a.token", "malformed", t0},
+		{"huge", "session", strings.Repeat("a", 9000), "too_long", t0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var got sess
+			err := ks.Open(c.purpose, c.token, c.at, &got)
+			if !errors.Is(err, ErrInvalid) {
+				t.Fatalf("want ErrInvalid, got %v", err)
+			}
+			var e *Error
+			if c.reason != "" && (!errors.As(err, &e) || e.Reason != c.reason) {
+				t.Fatalf("want reason %q, got %v", c.reason, err)
+			}
+		})
+	}
+}
+
+func TestRotationKeepsGrace(t *testing.T) {
+	s, _ := NewStored(t0)
+	ks1, _ := NewKeyset(s)
+	old, _ := ks1.Seal("session", sess{"a", "b"}, t0, 48*time.Hour)
+
+	day := 24 * time.Hour
+	s2, changed, err := s.Rotate(t0.Add(8*day), 7*day, 2*day)
+	if err != nil || !changed || len(s2.Keys) != 2 {
+		t.Fatalf("rotate: changed=%v keys=%d err=%v", changed, len(s2.Keys), err)
+	}
+	ks2, _ := NewKeyset(s2)
+	if ks2.CurrentID() == ks1.CurrentID() {
+		t.Fatal("rotation must change the current key")
+	}
+	var got sess
+	if err := ks2.Open("session", old, t0.Add(day), &got); err != nil {
+		t.Fatalf("token of the previous key must open during grace: %v", err)
+	}
+	s3, changed, _ := s2.Rotate(t0.Add(11*day), 7*day, 2*day)
+	if !changed || len(s3.Keys) != 1 || s3.Keys[0].ID != ks2.CurrentID() {
+		t.Fatalf("old key must be dropped after grace: %+v", s3.Keys)
+	}
+	if _, changed, _ := s3.Rotate(t0.Add(12*day), 7*day, 2*day); changed {
+		t.Fatal("nothing to rotate")
+	}
+}
+
+func TestPseudonymStableAcrossRotation(t *testing.T) {
+	s, _ := NewStored(t0)
+	ks1, _ := NewKeyset(s)
+	s2, _, _ := s.Rotate(t0.Add(30*24*time.Hour), time.Hour, time.Hour)
+	ks2, _ := NewKeyset(s2)
+	a, b := ks1.Pseudonym("app", "SESSIONTOKEN"), ks2.Pseudonym("app", "SESSIONTOKEN")
+	if a != b || strings.Contains(a, "SESSIONTOKEN") || a == ks1.Pseudonym("app", "OTHER") {
+		t.Fatalf("pseudonyms %q %q", a, b)
+	}
+}
+
+func TestParseStored(t *testing.T) {
+	if _, err := ParseStored([]byte(`{"keys":[]}`)); err == nil {
+		t.Fatal("empty material must be refused")
+	}
+	if _, err := ParseStored([]byte(`{`)); err == nil {
+		t.Fatal("malformed material must be refused")
+	}
+}
+
+func BenchmarkOpen(b *testing.B) {
+	ks, _ := newKS(b, t0)
+	tok, _ := ks.Seal("session", sess{"jlopez", "abc"}, t0, time.Hour)
+	b.ReportAllocs()
+	for b.Loop() {
+		var got sess
+		if err := ks.Open("session", tok, t0, &got); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkSeal(b *testing.B) {
+	ks, _ := newKS(b, t0)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ks.Seal("session", sess{"jlopez", "abc"}, t0, time.Hour); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
