@@ -1,0 +1,69 @@
+package formbody
+
+import "strings"
+
+// kind is what a stored field held. Objects, arrays and null are recorded
+// (so a user field that is not a string can be refused) but Get does not
+// return them.
+type kind uint8
+
+const (
+	kindString kind = iota
+	kindNumber
+	kindBool
+	kindNull
+	kindObject
+	kindArray
+)
+
+func (k kind) scalar() bool { return k <= kindBool }
+
+type field struct {
+	name  string
+	value string
+	kind  kind
+}
+
+// Fields is what the guard may see of a body: the user, the device payload
+// and other scalar fields. Password fields are never in it.
+type Fields struct {
+	list []field
+	// fold is set for JSON, where names compare ignoring case because
+	// common decoders (Go's encoding/json among them) match keys that way.
+	fold bool
+
+	user, device       string
+	hasUser, hasDevice bool
+}
+
+// User returns the user field and whether it was present (in the body, or
+// in the query string when the body did not carry it).
+func (f Fields) User() (string, bool) { return f.user, f.hasUser }
+
+// Device returns the SmartID payload and whether the field was present.
+// Present-but-empty means the SDK failed in the browser; absent means the
+// field was stripped or never added, which rules treat differently.
+func (f Fields) Device() (value string, present bool) { return f.device, f.hasDevice }
+
+// Get returns a scalar field by form name or JSON dotted path: strings as
+// decoded, numbers as their literal text, booleans as true/false. Null,
+// objects, arrays, file parts and password fields are reported absent.
+// When a field that is not in Spec.UniqueFields appears more than once in
+// a form, Get returns the first; list a field in UniqueFields when a rule
+// depends on it. Scalars inside JSON arrays have no path and are absent.
+func (f Fields) Get(name string) (string, bool) {
+	for i := range f.list {
+		fl := &f.list[i]
+		if fl.kind.scalar() && f.nameEqual(fl.name, name) {
+			return fl.value, true
+		}
+	}
+	return "", false
+}
+
+func (f *Fields) nameEqual(a, b string) bool {
+	if f.fold {
+		return strings.EqualFold(a, b)
+	}
+	return a == b
+}

@@ -1,0 +1,103 @@
+package formbody
+
+import "net/url"
+
+// Parse reads the fields the guard needs from a body already read by Read.
+// contentType is the request's Content-Type header; query is the URL's
+// query string, because apps that merge query and body parameters would
+// read a field from there too.
+//
+// An empty body yields no body fields whatever the content type. A
+// non-empty body must be application/x-www-form-urlencoded,
+// multipart/form-data or JSON (application/json or a +json type); anything
+// else is refused with spec.UnsupportedStatus.
+//
+// The user, device and Spec.UniqueFields are refused when they appear
+// twice (in the body, or twice in the query) or both in the query and the
+// body; when only in the query they are taken from there. Password fields
+// are dropped while parsing.
+func Parse(contentType string, body []byte, query url.Values, spec Spec) (Fields, error) {
+	spec = spec.withDefaults()
+	var (
+		f   Fields
+		err error
+	)
+	if len(body) > 0 {
+		fmtKind, boundary := classify(contentType)
+		switch fmtKind {
+		case formatURLEncoded:
+			f, err = parseURLEncoded(body, &spec)
+		case formatMultipart:
+			f, err = parseMultipart(body, boundary, &spec)
+		case formatJSON:
+			f, err = parseJSON(body, &spec)
+		default:
+			err = newError(spec.UnsupportedStatus, ReasonUnsupportedMediaType,
+				"request body has a content type the guard does not read")
+		}
+		if err != nil {
+			return Fields{}, err
+		}
+	}
+	if err := f.resolve(query, &spec); err != nil {
+		return Fields{}, err
+	}
+	return f, nil
+}
+
+// resolve enforces the tracked-field rules over the parsed body and the
+// query string, and fills User and Device.
+func (f *Fields) resolve(query url.Values, spec *Spec) error {
+	for i := range spec.trackedCount() {
+		name := spec.tracked(i)
+		if spec.isPassword(name) || spec.isPasswordKey(lastSegment(name)) {
+			// A misconfiguration Validate reports; never pull a
+			// password from the query string into Fields.
+			continue
+		}
+		idx, count := -1, 0
+		for j := range f.list {
+			if f.nameEqual(f.list[j].name, name) {
+				if count == 0 {
+					idx = j
+				}
+				count++
+			}
+		}
+		if count > 1 {
+			return fieldError(ReasonDuplicateField, name, "field %q appears twice")
+		}
+		if qv, inQuery := query[name]; inQuery {
+			switch {
+			case count > 0:
+				return fieldError(ReasonQueryConflict, name, "field %q appears in both the query string and the body")
+			case len(qv) > 1:
+				return fieldError(ReasonDuplicateField, name, "field %q appears twice")
+			}
+			f.list = append(f.list, field{name: name, value: qv[0], kind: kindString})
+			idx = len(f.list) - 1
+		}
+		if idx < 0 || i > 1 {
+			continue
+		}
+		fl := &f.list[idx]
+		if fl.kind != kindString {
+			return fieldError(ReasonFieldNotString, name, "field %q is not a string")
+		}
+		if i == 0 {
+			f.user, f.hasUser = fl.value, true
+		} else {
+			f.device, f.hasDevice = fl.value, true
+		}
+	}
+	return nil
+}
+
+func lastSegment(path string) string {
+	for i := len(path) - 1; i >= 0; i-- {
+		if path[i] == '.' {
+			return path[i+1:]
+		}
+	}
+	return path
+}

@@ -1,0 +1,76 @@
+package formbody
+
+import (
+	"net/url"
+	"strings"
+)
+
+// parseURLEncoded follows url.ParseQuery (split on '&', empty pairs
+// skipped, a pair without '=' has an empty value, '+' is a space) but is
+// stricter where parsers disagree: a raw ';' (an old separator some
+// frameworks still honour) or a bad percent escape refuses the body
+// instead of being skipped.
+//
+// The body is copied to a string once and unescaped names and values are
+// slices of it, so a typical login form costs two allocations.
+func parseURLEncoded(body []byte, spec *Spec) (Fields, error) {
+	s := string(body)
+	f := Fields{list: make([]field, 0, strings.Count(s, "&")+1)}
+	for s != "" {
+		var pair string
+		pair, s, _ = strings.Cut(s, "&")
+		if pair == "" {
+			continue
+		}
+		if strings.IndexByte(pair, ';') >= 0 {
+			return Fields{}, malformed(ReasonMalformedForm, "form body uses ';' as a separator")
+		}
+		rawKey, rawValue, _ := strings.Cut(pair, "=")
+		key, ok := unescapeForm(rawKey)
+		if !ok {
+			return Fields{}, malformed(ReasonMalformedForm, "form body has an invalid percent escape")
+		}
+		if spec.isPassword(key) {
+			// Validate without decoding: the value is never kept.
+			if !validEscapes(rawValue) {
+				return Fields{}, malformed(ReasonMalformedForm, "form body has an invalid percent escape")
+			}
+			continue
+		}
+		value, ok := unescapeForm(rawValue)
+		if !ok {
+			return Fields{}, malformed(ReasonMalformedForm, "form body has an invalid percent escape")
+		}
+		f.list = append(f.list, field{name: key, value: value, kind: kindString})
+	}
+	return f, nil
+}
+
+// unescapeForm decodes a form component, returning s itself (no
+// allocation) when there is nothing to decode.
+func unescapeForm(s string) (string, bool) {
+	if strings.IndexByte(s, '%') < 0 && strings.IndexByte(s, '+') < 0 {
+		return s, true
+	}
+	v, err := url.QueryUnescape(s)
+	return v, err == nil
+}
+
+// validEscapes reports whether every '%' in s starts a two-hex-digit
+// escape, as url.QueryUnescape requires.
+func validEscapes(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] != '%' {
+			continue
+		}
+		if i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]) {
+			return false
+		}
+		i += 2
+	}
+	return true
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
