@@ -1,0 +1,239 @@
+package smartid
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sync"
+	"sync/atomic"
+)
+
+// job is a queued event: already validated and encoded, so a worker only
+// sends bytes and the caller may reuse its event at once.
+type job struct {
+	kind    EventKind
+	channel ChannelKind
+	body    []byte
+}
+
+// Client delivers analytics events to one SmartID endpoint with one
+// license. It is safe for concurrent use. Keep one per distinct Config for
+// as long as any route uses it, and Close it when the last one goes.
+type Client struct {
+	cfg      Config
+	bearer   string                    // "Bearer <license>", built once
+	urls     map[ChannelKind][3]string // per channel kind: login, logout, operation
+	http     *http.Client
+	ownsHTTP bool // the default client: Close releases its idle connections
+	observer Observer
+
+	// mu orders Enqueue's send against Close: once closed is set under
+	// the write lock, no send can reach the queue any more.
+	mu     sync.RWMutex
+	closed bool
+
+	queue       chan job
+	stopping    chan struct{} // closed by Close: workers drain, then exit
+	runCtx      context.Context
+	abandon     context.CancelFunc // ends in-flight work when Close's deadline passes
+	live        atomic.Int32       // running workers
+	workersDone chan struct{}      // closed by the last worker to exit
+	closeOnce   sync.Once
+
+	sent, retries, dropped, failed atomic.Uint64
+	shutdownDrops                  atomic.Uint64 // part of dropped, for Close's error
+}
+
+// Stats is a snapshot of the client's counters, for metrics.
+type Stats struct {
+	QueueDepth    int    // events waiting for a worker
+	QueueCapacity int    // Config.QueueSize
+	Sent          uint64 // events SmartID accepted (2xx)
+	Retries       uint64 // attempts repeated after a retryable failure
+	Dropped       uint64 // events never attempted to the end: queue full or shutdown
+	Failed        uint64 // events given up on: non-retryable status or attempts exhausted
+}
+
+// New validates cfg, applies defaults and starts the workers.
+func New(cfg Config) (*Client, error) {
+	cfg = cfg.withDefaults()
+	base, err := cfg.validate()
+	if err != nil {
+		return nil, err
+	}
+	c := &Client{
+		cfg:         cfg,
+		bearer:      "Bearer " + cfg.License,
+		urls:        buildURLs(base, cfg.Environment),
+		http:        cfg.HTTPClient,
+		observer:    cfg.Observer,
+		queue:       make(chan job, cfg.QueueSize),
+		stopping:    make(chan struct{}),
+		workersDone: make(chan struct{}),
+	}
+	if c.http == nil {
+		c.http = defaultHTTPClient(cfg.Workers)
+		c.ownsHTTP = true
+	}
+	if c.observer == nil {
+		c.observer = discardObserver{}
+	}
+	c.runCtx, c.abandon = context.WithCancel(context.Background())
+	c.live.Store(int32(cfg.Workers))
+	for range cfg.Workers {
+		go c.worker()
+	}
+	return c, nil
+}
+
+// buildURLs precomputes the six endpoint URLs, keeping any path prefix of
+// the configured endpoint.
+func buildURLs(base *url.URL, env Environment) map[ChannelKind][3]string {
+	m := make(map[ChannelKind][3]string, 2)
+	for _, ch := range []ChannelKind{ChannelWeb, ChannelApp} {
+		var u [3]string
+		for i, ev := range []EventKind{KindLogin, KindLogout, KindOperation} {
+			u[i] = base.JoinPath(env.pathPrefix(), "analytics", string(ch), string(ev)).String()
+		}
+		m[ch] = u
+	}
+	return m
+}
+
+func (c *Client) url(ch ChannelKind, kind EventKind) string {
+	u := c.urls[ch]
+	switch kind {
+	case KindLogin:
+		return u[0]
+	case KindLogout:
+		return u[1]
+	default:
+		return u[2]
+	}
+}
+
+// defaultHTTPClient keeps one idle connection per worker alive so steady
+// traffic reuses connections, and refuses redirects so the bearer token is
+// never sent anywhere but the configured endpoint.
+func defaultHTTPClient(workers int) *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = workers
+	t.MaxIdleConns = max(t.MaxIdleConns, workers)
+	return &http.Client{
+		Transport: t,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
+}
+
+// Enqueue validates and encodes ev and queues it for delivery. It never
+// blocks on the network or on a full queue: a full queue drops the event
+// (counted, reported, ErrQueueFull). A *FieldError means nothing was
+// queued because a required field is missing or invalid.
+func (c *Client) Enqueue(ev Event) error {
+	ch, id := ev.channel()
+	if ch == "" {
+		ch = c.cfg.ChannelKind
+	} else if !ch.valid() {
+		return &FieldError{Event: ev.Kind(), Field: "channel kind", Reason: "must be web or app"}
+	}
+	if id == 0 {
+		id = c.cfg.ChannelID
+	}
+	if id <= 0 {
+		return &FieldError{Event: ev.Kind(), Field: "channelId", Reason: "must be positive"}
+	}
+	body, err := ev.appendJSON(nil, id)
+	if err != nil {
+		return err
+	}
+	if len(body) > c.cfg.MaxEventBytes {
+		return ErrEventTooLarge
+	}
+	j := job{kind: ev.Kind(), channel: ch, body: body}
+
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.closed {
+		return ErrClosed
+	}
+	select {
+	case c.queue <- j:
+		return nil
+	default:
+		c.drop(j, ReasonQueueFull)
+		return ErrQueueFull
+	}
+}
+
+// Stats returns the current counters.
+func (c *Client) Stats() Stats {
+	return Stats{
+		QueueDepth:    len(c.queue),
+		QueueCapacity: cap(c.queue),
+		Sent:          c.sent.Load(),
+		Retries:       c.retries.Load(),
+		Dropped:       c.dropped.Load(),
+		Failed:        c.failed.Load(),
+	}
+}
+
+// Close stops accepting events and lets the workers deliver what is
+// queued until ctx ends. Then in-flight attempts are cancelled and every
+// undelivered event is dropped with reason "shutdown". Close returns once
+// all workers have exited; the error tells how many events were abandoned.
+// Later calls return nil at once.
+func (c *Client) Close(ctx context.Context) error {
+	first := false
+	c.closeOnce.Do(func() { first = true })
+	if !first {
+		<-c.workersDone
+		return nil
+	}
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
+	close(c.stopping)
+
+	select {
+	case <-c.workersDone:
+	case <-ctx.Done():
+		c.abandon()
+		<-c.workersDone
+	}
+	c.abandon()
+
+	// Workers exit only with the queue empty or after abandoning; either
+	// way, what is left was never attempted.
+	for {
+		select {
+		case j := <-c.queue:
+			c.drop(j, ReasonShutdown)
+			continue
+		default:
+		}
+		break
+	}
+	if c.ownsHTTP {
+		c.http.CloseIdleConnections()
+	}
+	if n := c.shutdownDrops.Load(); n > 0 {
+		return errAbandoned(n, ctx.Err())
+	}
+	return nil
+}
+
+func (c *Client) drop(j job, reason string) {
+	c.dropped.Add(1)
+	if reason == ReasonShutdown {
+		c.shutdownDrops.Add(1)
+	}
+	c.observer.Observe(Report{Outcome: OutcomeDropped, Event: j.kind, Channel: j.channel, Reason: reason})
+}
+
+// errAbandoned is for Close's return value.
+func errAbandoned(n uint64, cause error) error {
+	return fmt.Errorf("smartid: close: %d events abandoned: %w", n, cause)
+}

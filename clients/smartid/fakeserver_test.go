@@ -1,0 +1,249 @@
+package smartid
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+const testLicense = "lic-7f3a9c1e-SECRET"
+
+// received is one request as the fake SmartID server saw it.
+type received struct {
+	Method string
+	Path   string
+	Header http.Header
+	Body   []byte
+}
+
+// fakeSmartID is an httptest server on 127.0.0.1 standing in for SmartID.
+// It records every request on reqs and answers with status(n) for the
+// n-th request (1-based); hold, when set, blocks the handler until it is
+// closed or the client gives up.
+type fakeSmartID struct {
+	srv    *httptest.Server
+	reqs   chan received
+	mu     sync.Mutex
+	n      int
+	status func(n int) (int, http.Header)
+	hold   chan struct{}
+}
+
+func newFakeSmartID(t *testing.T, status func(n int) (int, http.Header)) *fakeSmartID {
+	t.Helper()
+	f := &fakeSmartID{reqs: make(chan received, 256), status: status}
+	if f.status == nil {
+		f.status = func(int) (int, http.Header) { return http.StatusOK, nil }
+	}
+	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+func (f *fakeSmartID) serve(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		return
+	}
+	f.mu.Lock()
+	f.n++
+	n := f.n
+	hold := f.hold
+	f.mu.Unlock()
+	f.reqs <- received{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: body}
+	if hold != nil {
+		select {
+		case <-hold:
+		case <-r.Context().Done():
+			return
+		}
+	}
+	code, h := f.status(n)
+	for k, v := range h {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(code)
+	_, _ = io.WriteString(w, `{"status":"ok"}`)
+}
+
+// holdRequests makes the handler block until the returned release is
+// called.
+func (f *fakeSmartID) holdRequests() (release func()) {
+	ch := make(chan struct{})
+	f.mu.Lock()
+	f.hold = ch
+	f.mu.Unlock()
+	var once sync.Once
+	return func() { once.Do(func() { close(ch) }) }
+}
+
+// next returns the next recorded request. The guard against a hung test
+// is the only timer in the tests and never decides a result.
+func (f *fakeSmartID) next(t *testing.T) received {
+	t.Helper()
+	select {
+	case r := <-f.reqs:
+		return r
+	case <-time.After(10 * time.Second):
+		t.Fatal("fake SmartID: no request arrived")
+		return received{}
+	}
+}
+
+// assertNoMoreRequests must be called after the client is closed.
+func (f *fakeSmartID) assertNoMoreRequests(t *testing.T) {
+	t.Helper()
+	select {
+	case r := <-f.reqs:
+		t.Fatalf("unexpected extra request to %s", r.Path)
+	default:
+	}
+}
+
+// checkRequest verifies method, path and the two headers the seed shows.
+func checkRequest(t *testing.T, r received, wantPath string) {
+	t.Helper()
+	if r.Method != http.MethodPost {
+		t.Errorf("method = %s, want POST", r.Method)
+	}
+	if r.Path != wantPath {
+		t.Errorf("path = %q, want %q", r.Path, wantPath)
+	}
+	if got := r.Header.Values("Content-Type"); len(got) != 1 || got[0] != "application/json" {
+		t.Errorf("Content-Type = %q, want exactly application/json", got)
+	}
+	if got := r.Header.Values("Authorization"); len(got) != 1 || got[0] != "Bearer "+testLicense {
+		t.Errorf("Authorization = %q, want exactly one bearer with the license", got)
+	}
+}
+
+// schema describes a JSON object: key → "string", "number", "object of
+// strings", or a nested schema. checkSchema requires exactly these keys.
+type schema map[string]any
+
+func checkSchema(t *testing.T, where string, raw json.RawMessage, want schema) {
+	t.Helper()
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &obj); err != nil {
+		t.Fatalf("%s: not a JSON object: %v: %s", where, err, raw)
+	}
+	if got, exp := sortedKeys(obj), sortedKeys(want); strings.Join(got, ",") != strings.Join(exp, ",") {
+		t.Errorf("%s: keys = %v, want %v", where, got, exp)
+		return
+	}
+	for k, typ := range want {
+		path := where + "." + k
+		switch typ := typ.(type) {
+		case schema:
+			checkSchema(t, path, obj[k], typ)
+		case string:
+			if got := jsonType(obj[k]); got != typ {
+				t.Errorf("%s: type %s, want %s (%s)", path, got, typ, obj[k])
+			}
+		}
+	}
+}
+
+func jsonType(raw json.RawMessage) string {
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return "invalid"
+	}
+	switch v := v.(type) {
+	case string:
+		return "string"
+	case float64:
+		return "number"
+	case bool:
+		return "bool"
+	case nil:
+		return "null"
+	case []any:
+		return "array"
+	case map[string]any:
+		for _, e := range v {
+			if _, ok := e.(string); !ok {
+				return "object"
+			}
+		}
+		return "object of strings"
+	}
+	return "unknown"
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// reports collects Observer reports on a channel so tests can wait for
+// a delivery's end without sleeping.
+type reports chan Report
+
+func (r reports) Observe(rep Report) { r <- rep }
+
+func (r reports) next(t *testing.T) Report {
+	t.Helper()
+	select {
+	case rep := <-r:
+		return rep
+	case <-time.After(10 * time.Second):
+		t.Fatal("no report arrived")
+		return Report{}
+	}
+}
+
+// sleeps records requested backoff waits and returns at once, unless the
+// context is already done, so retries run without real time passing.
+type sleeps struct {
+	mu sync.Mutex
+	d  []time.Duration
+}
+
+func (s *sleeps) sleep(ctx context.Context, d time.Duration) error {
+	s.mu.Lock()
+	s.d = append(s.d, d)
+	s.mu.Unlock()
+	return ctx.Err()
+}
+
+func (s *sleeps) all() []time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]time.Duration(nil), s.d...)
+}
+
+// testConfig is a config aimed at f with instant sleeps.
+func testConfig(f *fakeSmartID, obs Observer, sl *sleeps) Config {
+	cfg := Config{
+		Endpoint:  f.srv.URL,
+		License:   testLicense,
+		ChannelID: 1,
+		Observer:  obs,
+	}
+	if sl != nil {
+		cfg.Sleep = sl.sleep
+	}
+	return cfg
+}
+
+func mustNew(t *testing.T, cfg Config) *Client {
+	t.Helper()
+	c, err := New(cfg)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	t.Cleanup(func() { _ = c.Close(context.Background()) })
+	return c
+}
