@@ -1,0 +1,150 @@
+package stepup
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"html/template"
+	"io"
+	"net/http"
+	"os"
+)
+
+//go:embed assets/stepup.html assets/stepup.js
+var assets embed.FS
+
+// Page modes for PageData.Mode.
+const (
+	ModeLogin  = "login"  // passkey assertion, then completion
+	ModeEnroll = "enroll" // passkey registration
+	ModeNotice = ""       // message only (the generic refusal page)
+)
+
+// ScriptContentType is the Content-Type to serve Script() with.
+const ScriptContentType = "text/javascript; charset=utf-8"
+
+// PageData is what the step-up page template receives. An operator's own
+// template may use any of these fields:
+//
+//	.Title     heading and <title>
+//	.Lang      the <html lang> value (default "en")
+//	.Mode      "login" (passkey assertion), "enroll" (registration) or ""
+//	           (a notice: .Message only)
+//	.Base      path prefix of the JSON endpoints: the script POSTs to
+//	           .Base+"/passkey/begin", "/passkey/finish",
+//	           "/passkey/register/begin", "/passkey/register/finish", and
+//	           submits the form #login-guard-complete to .Base+"/complete"
+//	.ScriptURL URL of the script (default .Base+"/stepup.js")
+//	.Done      enroll mode: where to go after registering (optional)
+//	.Message   a short notice, e.g. the generic refusal text
+//
+// The script finds its elements by id: #login-guard-step-up (with
+// data-mode, data-base, data-done), #login-guard-start (the button),
+// #login-guard-status and #login-guard-complete (the completion form).
+// It sends the header "X-Login-Guard: 1" on every JSON call, which a
+// cross-origin page cannot send without a CORS preflight; the glue should
+// require it.
+type PageData struct {
+	Title     string
+	Lang      string
+	Mode      string
+	Base      string
+	ScriptURL string
+	Done      string
+	Message   string
+}
+
+// Page is a parsed step-up page template.
+type Page struct{ t *template.Template }
+
+// DefaultPage is the built-in page.
+func DefaultPage() *Page {
+	src, err := assets.ReadFile("assets/stepup.html")
+	if err != nil {
+		panic(err) // embedded at build time
+	}
+	return &Page{t: template.Must(template.New("stepup").Parse(string(src)))}
+}
+
+// ParsePage parses an operator's template and renders it once with sample
+// data, so a typo in a field name fails at config load, not on a user.
+func ParsePage(src string) (*Page, error) {
+	t, err := template.New("stepup").Parse(src)
+	if err != nil {
+		return nil, fmt.Errorf("stepup: page template: %w", err)
+	}
+	p := &Page{t: t}
+	for _, mode := range []string{ModeLogin, ModeEnroll, ModeNotice} {
+		if err := p.Render(io.Discard, PageData{Title: "t", Mode: mode, Base: "/step_up", Done: "/", Message: "m"}); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// LoadPage reads and parses a template file.
+func LoadPage(path string) (*Page, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("stepup: page template: %w", err)
+	}
+	return ParsePage(string(src))
+}
+
+// Render writes the page. It renders into a buffer first so a failing
+// template never leaves a half-written response. Base, ScriptURL and Done
+// must be same-origin paths.
+func (p *Page) Render(w io.Writer, d PageData) error {
+	if d.Lang == "" {
+		d.Lang = "en"
+	}
+	if d.ScriptURL == "" {
+		d.ScriptURL = d.Base + "/stepup.js"
+	}
+	if d.Mode != ModeLogin && d.Mode != ModeEnroll && d.Mode != ModeNotice {
+		return fmt.Errorf("stepup: unknown page mode %q", d.Mode)
+	}
+	for _, u := range []string{d.Base, d.ScriptURL} {
+		if err := ValidateTarget(u, nil); err != nil {
+			return fmt.Errorf("stepup: page URL: %w", err)
+		}
+	}
+	if d.Done != "" {
+		if err := ValidateTarget(d.Done, nil); err != nil {
+			return fmt.Errorf("stepup: page done URL: %w", err)
+		}
+	}
+	var buf bytes.Buffer
+	if err := p.t.Execute(&buf, d); err != nil {
+		return fmt.Errorf("stepup: page template: %w", err)
+	}
+	_, err := w.Write(buf.Bytes())
+	return err
+}
+
+// Script is the step-up page's JavaScript.
+func Script() []byte {
+	b, err := assets.ReadFile("assets/stepup.js")
+	if err != nil {
+		panic(err) // embedded at build time
+	}
+	return b
+}
+
+// PageCSP allows the page its own script and same-origin fetches and form
+// posts, and nothing else.
+const PageCSP = "default-src 'none'; script-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+
+// SetPageHeaders sets the headers every step-up page and endpoint answer
+// carries: no referrer (the state must not leak in a Referer), no caching,
+// no framing, no sniffing, and PageCSP on HTML.
+func SetPageHeaders(h http.Header, html bool) {
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	if html {
+		h.Set("Content-Security-Policy", PageCSP)
+		h.Set("Content-Type", "text/html; charset=utf-8")
+	}
+}

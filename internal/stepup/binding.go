@@ -1,0 +1,84 @@
+package stepup
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"net/netip"
+)
+
+// Binding is what the request at hand says about its client; a token only
+// opens for the client it was issued to.
+type Binding struct {
+	// User is the user name. See the package doc for when it is compared.
+	User string
+	// Route is the guarded route's name.
+	Route string
+	// IP is the client address as Caddy resolved it.
+	IP netip.Addr
+	// UserAgent is the request's User-Agent header.
+	UserAgent string
+}
+
+// IPPrefix sets how much of the client address a token is bound to. A
+// shorter prefix (/24) tolerates mobile networks that move a client
+// between addresses; the defaults bind to one IPv4 host and one IPv6 /64
+// (one household or phone).
+type IPPrefix struct {
+	V4Bits int // default 32
+	V6Bits int // default 64
+}
+
+func (p IPPrefix) withDefaults() IPPrefix {
+	if p.V4Bits == 0 {
+		p.V4Bits = 32
+	}
+	if p.V6Bits == 0 {
+		p.V6Bits = 64
+	}
+	return p
+}
+
+func (p IPPrefix) validate() error {
+	if p.V4Bits < 8 || p.V4Bits > 32 {
+		return fmt.Errorf("stepup: IPv4 prefix /%d out of range 8..32", p.V4Bits)
+	}
+	if p.V6Bits < 16 || p.V6Bits > 128 {
+		return fmt.Errorf("stepup: IPv6 prefix /%d out of range 16..128", p.V6Bits)
+	}
+	return nil
+}
+
+// prefixOf masks ip to the configured length. IPv4-mapped IPv6 addresses
+// are treated as IPv4 so a dual-stack listener cannot change the binding.
+func (p IPPrefix) prefixOf(ip netip.Addr) (string, bool) {
+	if !ip.IsValid() {
+		return "", false
+	}
+	ip = ip.Unmap()
+	bits := p.V6Bits
+	if ip.Is4() {
+		bits = p.V4Bits
+	}
+	pfx, err := ip.Prefix(bits)
+	if err != nil {
+		return "", false
+	}
+	return pfx.String(), true
+}
+
+// ipWithin reports whether ip falls in the prefix recorded at issue.
+func ipWithin(recorded string, ip netip.Addr) bool {
+	pfx, err := netip.ParsePrefix(recorded)
+	if err != nil || !ip.IsValid() {
+		return false
+	}
+	return pfx.Contains(ip.Unmap())
+}
+
+// AgentHash is the short, stable hash of a User-Agent a token carries, so
+// the token does not grow with long agent strings.
+func AgentHash(userAgent string) string {
+	sum := sha256.Sum256([]byte(userAgent))
+	return base64.RawURLEncoding.EncodeToString(sum[:16])
+}

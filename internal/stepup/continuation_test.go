@@ -1,0 +1,171 @@
+package stepup
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+)
+
+func heldChallenge(t *testing.T, held *Held, b Binding) Challenge {
+	t.Helper()
+	ref, err := held.PutRequest(Request{Method: "POST", URL: "/api/login", Body: []byte("user=alice&password=s3cret")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Challenge{Binding: b, Phase: PhaseBefore, Return: "/api/login", Held: ref}
+}
+
+func TestContinuationOneUse(t *testing.T) {
+	clk := newClock()
+	is := newIssuer(t, clk, IPPrefix{})
+	held := NewHeld(HeldConfig{Now: clk.Now})
+	tok, _ := mustIssue(t, is, heldChallenge(t, held, alice))
+	st, err := is.Redeem(tok, alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cont, err := is.IssueContinuation(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A continuation is not a state and a state is not a continuation.
+	_, err = is.Verify(cont, alice)
+	wantReason(t, err, ReasonTampered)
+	_, err = is.ConsumeContinuation(tok, alice)
+	wantReason(t, err, ReasonTampered)
+
+	got, err := is.ConsumeContinuation(cont, alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Handle != st.Handle || string(got.Key) != string(st.Key) || got.Phase != PhaseBefore {
+		t.Fatalf("continuation = %+v", got)
+	}
+	_, err = is.ConsumeContinuation(cont, alice)
+	wantReason(t, err, ReasonReplayed)
+}
+
+func TestContinuationRefusals(t *testing.T) {
+	clk := newClock()
+	is := newIssuer(t, clk, IPPrefix{})
+	held := NewHeld(HeldConfig{Now: clk.Now})
+	tok, _ := mustIssue(t, is, heldChallenge(t, held, alice))
+	st, err := is.Redeem(tok, alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cont, err := is.IssueContinuation(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	with := func(f func(*Binding)) Binding { b := alice; f(&b); return b }
+	cases := []struct {
+		name, reason string
+		b            Binding
+	}{
+		{"no route", ReasonRouteMismatch, with(func(b *Binding) { b.Route = "" })},
+		{"other route", ReasonRouteMismatch, with(func(b *Binding) { b.Route = "transfer" })},
+		{"other IP", ReasonIPMismatch, with(func(b *Binding) { b.IP = netip.MustParseAddr("198.51.100.1") })},
+		{"other agent", ReasonAgentMismatch, with(func(b *Binding) { b.UserAgent = "x" })},
+	}
+	for _, c := range cases {
+		_, err := is.ConsumeContinuation(cont, c.b)
+		if ReasonOf(err) != c.reason {
+			t.Errorf("%s: %v, want %s", c.name, err, c.reason)
+		}
+	}
+	clk.Advance(DefaultContinueTTL)
+	_, err = is.ConsumeContinuation(cont, alice)
+	wantReason(t, err, ReasonExpired)
+}
+
+func TestContinuationNeedsHeldEntry(t *testing.T) {
+	is := newIssuer(t, newClock(), IPPrefix{})
+	_, st := mustIssue(t, is, resubmitChallenge(alice))
+	if _, err := is.IssueContinuation(st); err == nil {
+		t.Fatal("continuation issued for a resubmit state")
+	}
+}
+
+func TestPassOneUseAndBound(t *testing.T) {
+	clk := newClock()
+	is := newIssuer(t, clk, IPPrefix{})
+	tok, _ := mustIssue(t, is, resubmitChallenge(alice))
+	st, err := is.Redeem(tok, alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pass, err := is.IssuePass(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	with := func(f func(*Binding)) Binding { b := alice; f(&b); return b }
+	for _, c := range []struct {
+		name, reason string
+		b            Binding
+	}{
+		{"other user", ReasonUserMismatch, with(func(b *Binding) { b.User = "bob" })},
+		{"no user", ReasonUserMismatch, with(func(b *Binding) { b.User = "" })},
+		{"other route", ReasonRouteMismatch, with(func(b *Binding) { b.Route = "transfer" })},
+		{"other IP", ReasonIPMismatch, with(func(b *Binding) { b.IP = netip.MustParseAddr("203.0.113.9") })},
+		{"other agent", ReasonAgentMismatch, with(func(b *Binding) { b.UserAgent = "y" })},
+	} {
+		_, err := is.ConsumePass(pass, c.b)
+		if ReasonOf(err) != c.reason {
+			t.Errorf("%s: %v, want %s", c.name, err, c.reason)
+		}
+	}
+	if _, err := is.ConsumeContinuation(pass, alice); ReasonOf(err) != ReasonTampered {
+		t.Fatalf("pass accepted as continuation: %v", err)
+	}
+	if _, err := is.ConsumePass(pass, alice); err != nil {
+		t.Fatal(err)
+	}
+	_, err = is.ConsumePass(pass, alice)
+	wantReason(t, err, ReasonReplayed)
+}
+
+func TestPassExpires(t *testing.T) {
+	clk := newClock()
+	is := newIssuer(t, clk, IPPrefix{})
+	_, st := mustIssue(t, is, resubmitChallenge(alice))
+	pass, err := is.IssuePass(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(DefaultPassTTL + time.Second)
+	_, err = is.ConsumePass(pass, alice)
+	wantReason(t, err, ReasonExpired)
+}
+
+func TestSharedUsedSetSurvivesNewIssuer(t *testing.T) {
+	clk := newClock()
+	ks := newKeyset(t)
+	used := NewUsedSet(10)
+	a, _ := NewIssuer(Config{Keys: ks, Used: used, Now: clk.Now})
+	b, _ := NewIssuer(Config{Keys: ks, Used: used, Now: clk.Now})
+	tok, _ := mustIssue(t, a, resubmitChallenge(alice))
+	if _, err := a.Redeem(tok, alice); err != nil {
+		t.Fatal(err)
+	}
+	_, err := b.Redeem(tok, alice)
+	wantReason(t, err, ReasonReplayed)
+}
+
+func TestRedeemFailsClosedWhenUsedSetFull(t *testing.T) {
+	clk := newClock()
+	is, _ := NewIssuer(Config{Keys: newKeyset(t), Used: NewUsedSet(1), Now: clk.Now})
+	t1, _ := mustIssue(t, is, resubmitChallenge(alice))
+	t2, _ := mustIssue(t, is, resubmitChallenge(alice))
+	if _, err := is.Redeem(t1, alice); err != nil {
+		t.Fatal(err)
+	}
+	_, err := is.Redeem(t2, alice)
+	wantReason(t, err, ReasonReplayFull)
+	// Once t1 could no longer open anyway, its slot is free again.
+	clk.Advance(DefaultStateTTL + time.Second)
+	t3, _ := mustIssue(t, is, resubmitChallenge(alice))
+	if _, err := is.Redeem(t3, alice); err != nil {
+		t.Fatal(err)
+	}
+}

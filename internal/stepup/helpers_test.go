@@ -1,0 +1,81 @@
+package stepup
+
+import (
+	"net/netip"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/login-guard/login_guard/internal/tokens"
+)
+
+var t0 = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+
+// fakeClock is advanced by tests; nothing here sleeps.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock() *fakeClock { return &fakeClock{t: t0} }
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+func newKeyset(t testing.TB) *tokens.Keyset {
+	t.Helper()
+	s, err := tokens.NewStored(t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ks, err := tokens.NewKeyset(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ks
+}
+
+func newIssuer(t testing.TB, clk *fakeClock, pfx IPPrefix) *Issuer {
+	t.Helper()
+	is, err := NewIssuer(Config{Keys: newKeyset(t), Now: clk.Now, IPPrefix: pfx})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return is
+}
+
+var alice = Binding{
+	User:      "alice",
+	Route:     "login",
+	IP:        netip.MustParseAddr("203.0.113.7"),
+	UserAgent: "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0",
+}
+
+func resubmitChallenge(b Binding) Challenge {
+	return Challenge{Binding: b, Phase: PhaseResubmit, Return: "/api/login", Reasons: []string{"engine_challenge"}}
+}
+
+func mustIssue(t testing.TB, is *Issuer, c Challenge) (string, State) {
+	t.Helper()
+	tok, st, err := is.Issue(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok, st
+}
+
+func wantReason(t *testing.T, err error, reason string) {
+	t.Helper()
+	if got := ReasonOf(err); got != reason {
+		t.Fatalf("reason = %q (err %v), want %q", got, err, reason)
+	}
+}

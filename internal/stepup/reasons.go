@@ -1,0 +1,43 @@
+package stepup
+
+import "errors"
+
+// Reasons a step-up is refused. They are stable, low-cardinality values for
+// audit lines and metric labels; the user sees a generic page whatever the
+// reason.
+const (
+	ReasonMissing       = "missing"        // no token at all
+	ReasonExpired       = "expired"        // token past its lifetime
+	ReasonTampered      = "tampered"       // token does not open: forged, altered, unknown key, wrong purpose
+	ReasonReplayed      = "replayed"       // token already used once
+	ReasonIPMismatch    = "ip_mismatch"    // client IP outside the bound prefix
+	ReasonAgentMismatch = "agent_mismatch" // User-Agent differs
+	ReasonRouteMismatch = "route_mismatch" // used on another route
+	ReasonUserMismatch  = "user_mismatch"  // used for another user
+	ReasonReplayFull    = "replay_cache_full"
+	ReasonHeldMissing   = "held_missing" // held entry expired, evicted or already taken
+	ReasonHeldCorrupt   = "held_corrupt" // held entry does not decrypt with the token's key
+	ReasonFactorFailed  = "factor_failed"
+)
+
+// ErrRefused is wrapped by every *Error, for errors.Is.
+var ErrRefused = errors.New("step-up refused")
+
+// Error says why a step-up token or held entry was refused. Error() names
+// only the reason: never a token, user or key.
+type Error struct{ Reason string }
+
+func (e *Error) Error() string { return "step-up refused: " + e.Reason }
+func (e *Error) Unwrap() error { return ErrRefused }
+
+func refused(reason string) error { return &Error{Reason: reason} }
+
+// ReasonOf returns the refusal reason of err, or "" when err is not a
+// refusal (an internal error the glue should treat as a failure of its own).
+func ReasonOf(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Reason
+	}
+	return ""
+}

@@ -1,0 +1,38 @@
+package stepup
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+)
+
+func TestUsedSet(t *testing.T) {
+	s := NewUsedSet(3)
+	for i := 0; i < 3; i++ {
+		ok, err := s.Mark(fmt.Sprint(i), t0.Add(time.Duration(3-i)*time.Minute), t0)
+		if !ok || err != nil {
+			t.Fatalf("mark %d: %v %v", i, ok, err)
+		}
+	}
+	if ok, err := s.Mark("1", t0.Add(time.Hour), t0); ok || err != nil {
+		t.Fatalf("second mark of a spent id: %v %v", ok, err)
+	}
+	if _, err := s.Mark("new", t0.Add(time.Hour), t0); !errors.Is(err, ErrUsedSetFull) {
+		t.Fatalf("full set accepted a new id: %v", err)
+	}
+	// "2" expires first (heap order, not insertion order).
+	at := t0.Add(time.Minute)
+	if s.Seen("2", at) {
+		t.Fatal("expired id still seen")
+	}
+	if ok, err := s.Mark("new", t0.Add(time.Hour), at); !ok || err != nil {
+		t.Fatalf("mark after expiry: %v %v", ok, err)
+	}
+	if !s.Seen("0", at) || !s.Seen("1", at) || s.Len() != 3 {
+		t.Fatalf("unexpired ids lost: len %d", s.Len())
+	}
+	if err := s.Destruct(); err != nil || s.Len() != 0 {
+		t.Fatal("destruct did not empty the set")
+	}
+}
