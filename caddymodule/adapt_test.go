@@ -1,0 +1,126 @@
+package caddymodule_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/caddyserver/caddy/v2/caddyconfig"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// TestCaddyfileAdapt checks Caddyfile → JSON for every file under
+// testdata/adapt, the way Caddy's own caddyfile_adapt tests do: the
+// Caddyfile, a line of dashes, then the JSON it must produce.
+func TestCaddyfileAdapt(t *testing.T) {
+	t.Setenv("SMARTID_LICENSE", "license-from-env")
+	files, _ := filepath.Glob("testdata/adapt/*.caddyfiletest")
+	if len(files) == 0 {
+		t.Fatal("no golden files")
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			raw, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			input, want, ok := strings.Cut(string(raw), "\n----------\n")
+			if !ok {
+				t.Fatal("missing ---------- separator")
+			}
+			input += "\n"
+			got, warnings, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(input), map[string]any{"filename": "Caddyfile"})
+			if err != nil {
+				t.Fatalf("adapt: %v", err)
+			}
+			if len(warnings) > 0 {
+				t.Fatalf("warnings: %v", warnings)
+			}
+			var pretty bytes.Buffer
+			if err := json.Indent(&pretty, got, "", "\t"); err != nil {
+				t.Fatal(err)
+			}
+			if *update {
+				if err := os.WriteFile(f, []byte(input+"----------\n"+pretty.String()+"\n"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if strings.TrimSpace(pretty.String()) != strings.TrimSpace(want) {
+				t.Fatalf("adapted JSON differs (run with -update to accept):\n%s", pretty.String())
+			}
+		})
+	}
+}
+
+// TestCaddyfileErrors checks that bad configs are refused at adapt time
+// with a message that names the problem and the line.
+func TestCaddyfileErrors(t *testing.T) {
+	cases := []struct{ name, site, want string }{
+		{"unknown subdirective", "login_guard {\n event login\n bogus 1\n}", "Caddyfile:4: unknown subdirective \"bogus\""},
+		{"no event", "login_guard {\n}", "event is required"},
+		{"bad event", "login_guard {\n event signup\n}", "Caddyfile:3: \"signup\" is not one of login, logout, operation"},
+		{"repeated key", "login_guard {\n event login\n event logout\n}", "Caddyfile:4: event given twice"},
+		{"extra arg", "login_guard {\n event login logout\n}", "Caddyfile:3: unexpected argument \"logout\""},
+		{"bad cidr", "login_guard {\n event login\n deny_ip 10.0.0.0/99\n}", "Caddyfile:4: invalid CIDR"},
+		{"bad size", "login_guard {\n event login\n max_body lots\n}", "Caddyfile:4: max_body: invalid size"},
+		{"bad status", "login_guard {\n event login\n success {\n  status 200-99\n }\n}", "Caddyfile:5: success: invalid status range"},
+		{"bad json value", "login_guard {\n event login\n success {\n  json ok yes\n }\n}", "is not JSON text"},
+		{"unknown criterion", "login_guard {\n event login\n success {\n  html ok\n }\n}", "Caddyfile:5: success: unknown criterion"},
+		{"unknown operation field", "login_guard {\n event operation\n operation {\n  order.amout 1\n }\n}", "unknown operation field \"order.amout\""},
+		{"operation on login", "login_guard {\n event login\n operation {\n  order.amount 1\n }\n}", "needs event operation"},
+		{"channel kind", "login_guard {\n event login\n channel_kind tv\n}", "Caddyfile:4: \"tv\" is not one of web, app"},
+		{"media status", "login_guard {\n event login\n unsupported_media_status 200\n}", "Caddyfile:4: \"200\" must be a whole number from 400 to 499"},
+		{"handler args", "login_guard /x extra {\n event login\n}", "Caddyfile:2: wrong argument count"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := "{\n\torder login_guard before reverse_proxy\n}\n:8080 {\n" + c.site + "\n}\n"
+			// Line numbers in the table count from the site block's opening line.
+			cfg = strings.Replace(cfg, "{\n\torder login_guard before reverse_proxy\n}\n", "", 1)
+			_, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(cfg), map[string]any{"filename": "Caddyfile"})
+			checkAdaptErr(t, err, c.want)
+		})
+	}
+}
+
+func TestGlobalOptionErrors(t *testing.T) {
+	cases := []struct{ name, global, want string }{
+		{"unknown option", "login_guard {\n  bogus\n}", "Caddyfile:3: unknown login_guard option \"bogus\""},
+		{"smartid missing license", "login_guard {\n  smartid {\n   endpoint https://x\n   channel 1\n  }\n}", "smartid: license is required"},
+		{"smartid license unset", "login_guard {\n  smartid {\n   endpoint https://x\n   license {$LG_TEST_UNSET_VAR}\n  }\n}", "Caddyfile:5: smartid: license has no value"},
+		{"smartid bad env", "login_guard {\n  smartid {\n   environment staging\n  }\n}", "Caddyfile:4: \"staging\" is not one of production, dev"},
+		{"smartid bad channel", "login_guard {\n  smartid {\n   channel zero\n  }\n}", "Caddyfile:4: smartid: channel must be a positive integer"},
+		{"smartid workers", "login_guard {\n  smartid {\n   workers 0\n  }\n}", "Caddyfile:4: \"0\" must be a whole number from 1 to 256"},
+		{"session duration", "login_guard {\n  session {\n   ttl soon\n  }\n}", "Caddyfile:4: invalid duration"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := "{\n " + c.global + "\n}\n:8080 {\n respond ok\n}\n"
+			_, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(cfg), map[string]any{"filename": "Caddyfile"})
+			checkAdaptErr(t, err, c.want)
+		})
+	}
+}
+
+// checkAdaptErr accepts want as "Caddyfile:N: message" (the message and
+// the line must both be in the error) or as a bare message.
+func checkAdaptErr(t *testing.T, err error, want string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("want an error containing %q, got none", want)
+	}
+	msg, line := want, ""
+	if rest, ok := strings.CutPrefix(want, "Caddyfile:"); ok {
+		n, m, _ := strings.Cut(rest, ": ")
+		msg, line = m, "at Caddyfile:"+n
+	}
+	if !strings.Contains(err.Error(), msg) || (line != "" && !strings.Contains(err.Error(), line)) {
+		t.Fatalf("want error containing %q (%s), got %v", msg, line, err)
+	}
+}

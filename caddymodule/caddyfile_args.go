@@ -1,0 +1,81 @@
+package caddymodule
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+
+	"github.com/login-guard/login_guard/rules"
+)
+
+// oneArg reads exactly one argument: a missing or extra one is an error
+// that names the line.
+func oneArg(d *caddyfile.Dispenser, dst *string) error {
+	if !d.NextArg() {
+		return d.ArgErr()
+	}
+	*dst = d.Val()
+	if d.NextArg() {
+		return d.Errf("unexpected argument %q", d.Val())
+	}
+	return nil
+}
+
+func oneOf(d *caddyfile.Dispenser, v string, allowed ...string) error {
+	for _, a := range allowed {
+		if v == a {
+			return nil
+		}
+	}
+	return d.Errf("%q is not one of %s", v, strings.Join(allowed, ", "))
+}
+
+func intArg(d *caddyfile.Dispenser, lo, hi int) (int, error) {
+	var s string
+	if err := oneArg(d, &s); err != nil {
+		return 0, err
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < lo || n > hi {
+		return 0, d.Errf("%q must be a whole number from %d to %d", s, lo, hi)
+	}
+	return n, nil
+}
+
+func durationArg(d *caddyfile.Dispenser, dst *caddy.Duration) error {
+	var s string
+	if err := oneArg(d, &s); err != nil {
+		return err
+	}
+	v, err := caddy.ParseDuration(s)
+	if err != nil || v <= 0 {
+		return d.Errf("invalid duration %q", s)
+	}
+	*dst = caddy.Duration(v)
+	return nil
+}
+
+func checkCIDRs(d *caddyfile.Dispenser, args []string) error {
+	var plain []string
+	for _, a := range args {
+		if !strings.Contains(a, "{") {
+			plain = append(plain, a)
+		}
+	}
+	if _, err := rules.ParseIPList(plain); err != nil {
+		return d.Err(err.Error())
+	}
+	return nil
+}
+
+// parseChannel reads a SmartID channel id: a positive integer.
+func parseChannel(s string) (int, error) {
+	n, err := strconv.Atoi(s)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("channel must be a positive integer, not %q", s)
+	}
+	return n, nil
+}

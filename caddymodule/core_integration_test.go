@@ -1,0 +1,207 @@
+package caddymodule_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+)
+
+const password = "Pa55-never-leaves-9f3c"
+
+// portalFake answers like a form-login portal: 303 to /account with a
+// session cookie for the right password, 303 back to the form otherwise.
+func portalFake(w http.ResponseWriter, r *http.Request, body []byte) {
+	switch r.URL.Path {
+	case "/api/login":
+		if strings.Contains(string(body), "password="+password) || strings.Contains(string(body), `"password":"`+password+`"`) {
+			http.SetCookie(w, &http.Cookie{Name: "portal_session", Value: "APPSESSION-123", Path: "/"})
+			w.Header().Set("Location", "/account")
+			w.WriteHeader(http.StatusSeeOther)
+			return
+		}
+		w.Header().Set("Location", "/?failed=1")
+		w.WriteHeader(http.StatusSeeOther)
+	default:
+		w.WriteHeader(http.StatusOK)
+		io.WriteString(w, "ok")
+	}
+}
+
+func smartidFake(w http.ResponseWriter, _ *http.Request, _ []byte) { w.WriteHeader(http.StatusOK) }
+
+func smartidGlobal(endpoint string) string {
+	return fmt.Sprintf(`	login_guard {
+		smartid {
+			endpoint %s
+			license  TEST-LICENSE-abc
+			channel  1
+			workers  1
+		}
+	}`, endpoint)
+}
+
+const coreSite = `{{listen}} {
+	@login {
+		method POST
+		path /api/login
+	}
+	login_guard @login {
+		event login
+		success {
+			status 303
+			location /account
+		}
+		session_cookie portal_session
+		deny_ip 203.0.113.0/24
+	}
+	@logout {
+		method POST
+		path /api/logout
+	}
+	login_guard @logout {
+		event logout
+	}
+	@transfer {
+		method POST
+		path /api/transfer
+	}
+	login_guard @transfer {
+		event operation
+		operation {
+			transaction.category transfer
+			order.amount {login_guard.field.amount}
+			order.currency USD
+			accountTo.accountNumber {login_guard.field.to}
+			transaction.details.note {login_guard.field.password}
+		}
+	}
+	reverse_proxy %s
+}`
+
+// jsonKeys decodes a SmartID body and checks its exact key set.
+func jsonBody(t *testing.T, b []byte) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("SmartID got non-JSON: %s", b)
+	}
+	return m
+}
+
+func keys(m map[string]any) []string {
+	var k []string
+	for key := range m {
+		k = append(k, key)
+	}
+	sort.Strings(k)
+	return k
+}
+
+func checkSmartIDRequest(t *testing.T, r received, path string) map[string]any {
+	t.Helper()
+	if r.Method != http.MethodPost || r.Path != path {
+		t.Fatalf("SmartID got %s %s, want POST %s", r.Method, r.Path, path)
+	}
+	if got := r.Header.Get("Authorization"); got != "Bearer TEST-LICENSE-abc" {
+		t.Fatalf("Authorization = %q", got)
+	}
+	if got := r.Header.Get("Content-Type"); got != "application/json" {
+		t.Fatalf("Content-Type = %q", got)
+	}
+	if strings.Contains(string(r.Body), password) {
+		t.Fatal("the password reached SmartID")
+	}
+	return jsonBody(t, r.Body)
+}
+
+func cookieNamed(resp *http.Response, name string) *http.Cookie {
+	for _, c := range resp.Cookies() {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+func TestLoginLogoutOperationReachSmartIDAndUpstreamIntact(t *testing.T) {
+	upstream := newRecorder(t, portalFake)
+	sid := newRecorder(t, smartidFake)
+	g := startCaddy(t, smartidGlobal(sid.URL), fmt.Sprintf(coreSite, upstream.Listener.Addr()))
+
+	form := "username=jlopez&password=" + password + "&smartid_data=ujOmfzNv5l%2F1SW%2BclQ%3D%3D"
+	resp, _ := g.post(t, "/api/login", "application/x-www-form-urlencoded", form)
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/account" {
+		t.Fatalf("login: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	// The upstream saw exactly what the browser sent.
+	up := upstream.all()
+	if len(up) != 1 || string(up[0].Body) != form || up[0].ContentLength != int64(len(form)) {
+		t.Fatalf("upstream got %+v", up)
+	}
+	if up[0].Header.Get("Content-Type") != "application/x-www-form-urlencoded" {
+		t.Fatalf("upstream content type %q", up[0].Header.Get("Content-Type"))
+	}
+	guard := cookieNamed(resp, "login_guard")
+	if guard == nil || !guard.HttpOnly || cookieNamed(resp, "portal_session") == nil {
+		t.Fatalf("cookies: %v", resp.Cookies())
+	}
+
+	login := checkSmartIDRequest(t, sid.next(t), "/api/v5/analytics/web/login")
+	if got, want := keys(login), []string{"channelId", "data", "publicIp", "session", "user"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("login keys %v, want %v", got, want)
+	}
+	if login["channelId"] != float64(1) || login["user"] != "jlopez" || login["publicIp"] != "127.0.0.1" || login["data"] != "ujOmfzNv5l/1SW+clQ==" {
+		t.Fatalf("login body %v", login)
+	}
+	session, _ := login["session"].(string)
+	if session == "" || strings.Contains(session, "APPSESSION") {
+		t.Fatalf("session must be an HMAC of the app cookie, got %q", session)
+	}
+
+	// Logout carries the same user and session.
+	resp, _ = g.post(t, "/api/logout", "", "", guard)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("logout status %d", resp.StatusCode)
+	}
+	logout := checkSmartIDRequest(t, sid.next(t), "/api/v5/analytics/web/logout")
+	if logout["user"] != "jlopez" || logout["session"] != session || logout["channelId"] != float64(1) {
+		t.Fatalf("logout body %v", logout)
+	}
+	if _, has := logout["data"]; has {
+		t.Fatalf("logout without a payload must omit data: %v", logout)
+	}
+	if c := cookieNamed(resp, "login_guard"); c == nil || c.MaxAge >= 0 {
+		t.Fatalf("logout must clear the guard cookie: %v", resp.Cookies())
+	}
+
+	// An operation is tied to the login by account.client and account.session.
+	resp, _ = g.post(t, "/api/transfer", "application/x-www-form-urlencoded", "amount=12.50&to=GT99&password="+password, guard)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("transfer status %d", resp.StatusCode)
+	}
+	op := checkSmartIDRequest(t, sid.next(t), "/api/v5/analytics/web/operation")
+	account := op["account"].(map[string]any)
+	order := op["order"].(map[string]any)
+	if account["client"] != "jlopez" || account["session"] != session || order["amount"] != 12.5 || order["currency"] != "USD" {
+		t.Fatalf("operation body %v", op)
+	}
+	if _, ok := op["timestamp"].(string); !ok {
+		t.Fatalf("operation needs a timestamp: %v", op)
+	}
+	details := op["transaction"].(map[string]any)["details"].(map[string]any)
+	if details["note"] != "" && details["note"] != nil {
+		t.Fatalf("a password field must not be mappable: %v", details)
+	}
+
+	if strings.Contains(g.rawLogs(t), password) {
+		t.Fatal("the password appears in the logs")
+	}
+	if strings.Contains(g.rawLogs(t), "ujOmfzNv5l") {
+		t.Fatal("the device payload appears in the logs")
+	}
+}

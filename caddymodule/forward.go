@@ -1,0 +1,74 @@
+package caddymodule
+
+import (
+	"net/http"
+
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+
+	"github.com/login-guard/login_guard/rules"
+)
+
+// forwardLogin passes an allowed login upstream, judges the answer, issues
+// the guard's session cookie on success and reports the login to SmartID
+// once the outcome (and so the session) is known.
+func (x *exchange) forwardLogin(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	h := x.h
+	hw := &headWriter{w: w, wantBody: h.Success.needsBody(), limit: h.Success.BodyLimit}
+	var sess string
+	hw.onHead = func(status int, hdr http.Header, body []byte, complete bool) {
+		ok := h.Success.judgeHead(status, hdr) && (!h.Success.needsBody() || (complete && h.Success.judgeBody(body)))
+		if !ok {
+			x.outcome = rules.OutcomeFailure
+			return
+		}
+		x.outcome = rules.OutcomeSuccess
+		sess = x.smartIDSession(hdr)
+		if err := x.setSessionCookie(r, hdr, guardSession{User: x.attempt.User, Session: sess}); err != nil {
+			h.logger.Error("issuing session cookie", zap.String("route", h.Name), zap.Error(err))
+		}
+	}
+	err := next.ServeHTTP(hw, r)
+	if ferr := hw.finish(); err == nil {
+		err = ferr
+	}
+	x.attempt.Outcome = x.outcome
+	if !hw.answered() {
+		// The upstream did not answer (it errored): that says nothing about
+		// the password, so nothing is reported.
+		x.smartid = "skipped_upstream_error"
+		return err
+	}
+	if x.outcome == rules.OutcomeSuccess || h.Report == "all" {
+		x.reportLogin(sess)
+	} else {
+		x.smartid = "skipped_failed_login"
+	}
+	return err
+}
+
+// forwardLogout passes the logout on, and once the upstream accepted it,
+// clears the guard cookie and reports the logout with the user and session
+// of the login it closes.
+func (x *exchange) forwardLogout(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	hw := &headWriter{w: w}
+	accepted := false
+	hw.onHead = func(status int, hdr http.Header, _ []byte, _ bool) {
+		if status >= 200 && status <= 399 {
+			accepted = true
+			if x.hasSess {
+				clearSessionCookie(r, hdr)
+			}
+		}
+	}
+	err := next.ServeHTTP(hw, r)
+	if ferr := hw.finish(); err == nil {
+		err = ferr
+	}
+	if accepted {
+		x.reportLogout()
+	} else {
+		x.smartid = "skipped_logout_refused"
+	}
+	return err
+}

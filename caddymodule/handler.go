@@ -1,0 +1,225 @@
+package caddymodule
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+
+	"github.com/login-guard/login_guard/internal/formbody"
+	"github.com/login-guard/login_guard/rules"
+)
+
+func init() {
+	caddy.RegisterModule(Handler{})
+}
+
+// Event kinds a handler can guard.
+const (
+	EventLogin     = "login"
+	EventLogout    = "logout"
+	EventOperation = "operation"
+)
+
+// Handler guards one route: it reads the request, decides, and passes,
+// blocks or (later) steps up, then reports the event. Configure it with the
+// `login_guard` Caddyfile directive.
+type Handler struct {
+	// Name identifies the route in state keys, metrics and admin views.
+	// Default: derived from the event and the route's position.
+	Name string `json:"name,omitempty"`
+	// Event is login, logout or operation.
+	Event string `json:"event"`
+
+	// UserField and DeviceField name the body fields (a dotted path in a
+	// JSON body). Defaults: username, smartid_data.
+	UserField   string `json:"user_field,omitempty"`
+	DeviceField string `json:"device_field,omitempty"`
+	// PasswordFields are dropped while parsing, never stored or sent.
+	// Default: password.
+	PasswordFields []string `json:"password_fields,omitempty"`
+	// MaxBody caps the request body; larger bodies get 413. Default 64KiB.
+	MaxBody int64 `json:"max_body,omitempty"`
+	// UnsupportedMediaStatus answers a non-empty body the guard cannot
+	// parse. Default 415.
+	UnsupportedMediaStatus int `json:"unsupported_media_status,omitempty"`
+
+	// Channel overrides the SmartID channel id for this route.
+	Channel string `json:"channel,omitempty"`
+	// ChannelKind is web (default) or app.
+	ChannelKind string `json:"channel_kind,omitempty"`
+	// Report is success or all (default): whether failed logins are sent
+	// to SmartID too.
+	Report string `json:"report,omitempty"`
+	// LogUser is plain (default), hash or none.
+	LogUser string `json:"log_user,omitempty"`
+	// SessionCookie names the app's own session cookie; when set, the
+	// session sent to SmartID is an HMAC of it rather than the guard's
+	// session id.
+	SessionCookie string `json:"session_cookie,omitempty"`
+
+	// AllowIP skips every rule and engine for these ranges (events are
+	// still reported). DenyIP refuses these ranges with 403.
+	AllowIP []string `json:"allow_ip,omitempty"`
+	DenyIP  []string `json:"deny_ip,omitempty"`
+
+	// Success judges whether the upstream accepted a login.
+	Success *SuccessCriteria `json:"success,omitempty"`
+	// Operation maps request fields and constants to SmartID's operation
+	// schema (event operation only).
+	Operation map[string]string `json:"operation,omitempty"`
+
+	app       *App
+	logger    *zap.Logger
+	spec      formbody.Spec
+	allowIP   rules.IPList
+	denyIP    rules.IPList
+	channelID int
+	opMapping *operationMapping
+	xffWarn   *sync.Once
+}
+
+// CaddyModule returns the Caddy module information.
+func (Handler) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "http.handlers.login_guard",
+		New: func() caddy.Module { return new(Handler) },
+	}
+}
+
+// Provision sets defaults, resolves env placeholders and compiles the
+// route's rules. It fails with a message naming the field.
+func (h *Handler) Provision(ctx caddy.Context) error {
+	h.logger = ctx.Logger()
+	appIface, err := ctx.App("login_guard")
+	if err != nil {
+		return fmt.Errorf("loading login_guard app: %v", err)
+	}
+	h.app = appIface.(*App)
+	repl := caddy.NewReplacer()
+	h.Name = repl.ReplaceKnown(h.Name, "")
+	if h.Name == "" {
+		h.Name = h.defaultName()
+	}
+	if h.UserField == "" {
+		h.UserField = "username"
+	}
+	if h.DeviceField == "" {
+		h.DeviceField = "smartid_data"
+	}
+	if len(h.PasswordFields) == 0 {
+		h.PasswordFields = []string{"password"}
+	}
+	if h.MaxBody == 0 {
+		h.MaxBody = formbody.DefaultMaxBody
+	}
+	if h.UnsupportedMediaStatus == 0 {
+		h.UnsupportedMediaStatus = http.StatusUnsupportedMediaType
+	}
+	if h.ChannelKind == "" {
+		h.ChannelKind = "web"
+	}
+	if h.Report == "" {
+		h.Report = "all"
+	}
+	if h.LogUser == "" {
+		h.LogUser = "plain"
+	}
+	if h.Success == nil {
+		h.Success = new(SuccessCriteria)
+	}
+	if err := h.Success.provision(); err != nil {
+		return fmt.Errorf("success: %v", err)
+	}
+	h.spec = formbody.Spec{
+		UserField:      repl.ReplaceKnown(h.UserField, ""),
+		DeviceField:    repl.ReplaceKnown(h.DeviceField, ""),
+		PasswordFields: h.PasswordFields,
+	}
+	if h.allowIP, err = rules.ParseIPList(replaceAll(repl, h.AllowIP)); err != nil {
+		return fmt.Errorf("allow_ip: %v", err)
+	}
+	if h.denyIP, err = rules.ParseIPList(replaceAll(repl, h.DenyIP)); err != nil {
+		return fmt.Errorf("deny_ip: %v", err)
+	}
+	if h.Channel != "" {
+		if h.channelID, err = parseChannel(repl.ReplaceKnown(h.Channel, "")); err != nil {
+			return err
+		}
+	}
+	if h.Event == EventOperation {
+		if h.opMapping, err = compileOperationMapping(h.Operation); err != nil {
+			return fmt.Errorf("operation: %v", err)
+		}
+	}
+	h.xffWarn = warnOnceFor(h.app)
+	return nil
+}
+
+// Validate checks fields against each other.
+func (h *Handler) Validate() error {
+	switch h.Event {
+	case EventLogin, EventLogout, EventOperation:
+	case "":
+		return fmt.Errorf("route %q: event is required (login, logout or operation)", h.Name)
+	default:
+		return fmt.Errorf("route %q: unknown event %q (want login, logout or operation)", h.Name, h.Event)
+	}
+	if h.Event != EventOperation && len(h.Operation) > 0 {
+		return fmt.Errorf("route %q: operation mapping is only for event operation", h.Name)
+	}
+	if h.ChannelKind != "web" && h.ChannelKind != "app" {
+		return fmt.Errorf("route %q: channel_kind must be web or app, not %q", h.Name, h.ChannelKind)
+	}
+	if h.Report != "all" && h.Report != "success" {
+		return fmt.Errorf("route %q: report must be success or all, not %q", h.Name, h.Report)
+	}
+	switch h.LogUser {
+	case "plain", "hash", "none":
+	default:
+		return fmt.Errorf("route %q: log_user must be plain, hash or none, not %q", h.Name, h.LogUser)
+	}
+	if h.MaxBody < 0 {
+		return fmt.Errorf("route %q: max_body must be positive", h.Name)
+	}
+	if s := h.UnsupportedMediaStatus; s < 400 || s > 499 {
+		return fmt.Errorf("route %q: unsupported_media_status must be a 4xx status, not %d", h.Name, s)
+	}
+	if h.app.SmartID == nil && h.Channel != "" {
+		return fmt.Errorf("route %q: channel is set but the login_guard app has no smartid block", h.Name)
+	}
+	return nil
+}
+
+// defaultName derives a stable name from what the route guards, so metrics
+// and state keys survive reloads without the user naming every route.
+func (h *Handler) defaultName() string {
+	sum := sha256.Sum256([]byte(h.Event + "|" + h.UserField + "|" + strings.Join(h.AllowIP, ",") + "|" + strings.Join(h.DenyIP, ",")))
+	return h.Event + "-" + hex.EncodeToString(sum[:4])
+}
+
+func replaceAll(repl *caddy.Replacer, in []string) []string {
+	out := make([]string, len(in))
+	for i, s := range in {
+		out[i] = repl.ReplaceKnown(s, "")
+	}
+	return out
+}
+
+// now is the handler's clock; a field so tests can pin time without a
+// global mutable clock.
+func (h *Handler) now() time.Time { return time.Now() }
+
+// Interface guards.
+var (
+	_ caddy.Provisioner           = (*Handler)(nil)
+	_ caddy.Validator             = (*Handler)(nil)
+	_ caddyhttp.MiddlewareHandler = (*Handler)(nil)
+)

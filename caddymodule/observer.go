@@ -1,0 +1,41 @@
+package caddymodule
+
+import (
+	"go.uber.org/zap"
+
+	"github.com/login-guard/login_guard/clients/smartid"
+)
+
+// smartidObserver turns the SmartID client's delivery reports into log
+// lines and metrics. Reports carry event kinds and statuses, never
+// payloads or the license.
+type smartidObserver struct {
+	logger *zap.Logger
+	m      *metrics
+}
+
+func (o *smartidObserver) Observe(r smartid.Report) {
+	if o.m != nil {
+		o.m.smartidEvents.WithLabelValues(string(r.Event), string(r.Outcome)).Inc()
+	}
+	fields := []zap.Field{
+		zap.String("event", string(r.Event)),
+		zap.String("channel", string(r.Channel)),
+		zap.Int("attempt", r.Attempt),
+		zap.Int("status", r.Status),
+		zap.Duration("duration", r.Duration),
+	}
+	if r.Err != nil {
+		fields = append(fields, zap.Error(r.Err))
+	}
+	switch r.Outcome {
+	case smartid.OutcomeSent:
+		o.logger.Debug("smartid event sent", fields...)
+	case smartid.OutcomeRetry:
+		o.logger.Info("smartid event retried", fields...)
+	case smartid.OutcomeDropped:
+		o.logger.Warn("smartid event dropped", append(fields, zap.String("reason", r.Reason))...)
+	default:
+		o.logger.Warn("smartid event failed", fields...)
+	}
+}

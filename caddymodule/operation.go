@@ -1,0 +1,134 @@
+package caddymodule
+
+import (
+	"fmt"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+)
+
+// opFieldKind is the JSON type SmartID expects at an operation path.
+type opFieldKind uint8
+
+const (
+	opString opFieldKind = iota
+	opInt
+	opNumber
+)
+
+// operationSchema lists every field of the seed's operation schema. A
+// mapping may only name these (or transaction.details.<key>), so a typo is
+// a config error instead of a silently missing field.
+var operationSchema = map[string]opFieldKind{
+	"timestamp":               opString,
+	"transaction.category":    opString,
+	"transaction.type":        opString,
+	"transaction.description": opString,
+	"transaction.reference":   opString,
+	"transaction.date":        opString,
+	"account.client":          opString,
+	"account.clientRefId":     opInt,
+	"account.clientRefIdStr":  opString,
+	"account.email":           opString,
+	"account.phoneNumber":     opString,
+	"account.session":         opString,
+	"account.accountNumber":   opString,
+	"account.bank":            opString,
+	"order.amount":            opNumber,
+	"order.currency":          opString,
+	"accountTo.client":        opString,
+	"accountTo.accountNumber": opString,
+	"accountTo.bank":          opString,
+	"debitFrom.account":       opString,
+	"debitFrom.bank":          opString,
+	"debitFrom.currency":      opString,
+	"creditTo.account":        opString,
+	"creditTo.bank":           opString,
+	"creditTo.currency":       opString,
+	"creditCard.bin":          opString,
+	"creditCard.hash":         opString,
+	"creditCard.last4Digits":  opString,
+	"creditCard.token":        opString,
+}
+
+const detailsPrefix = "transaction.details."
+
+// operationMapping turns a request into SmartID operation fields. Values
+// are placeholder templates: constants, Caddy placeholders, and
+// {login_guard.field.<name>} for fields of the parsed body (never a
+// password field).
+type operationMapping struct {
+	paths     []string // sorted for deterministic output
+	templates map[string]string
+}
+
+func compileOperationMapping(m map[string]string) (*operationMapping, error) {
+	om := &operationMapping{templates: map[string]string{}}
+	for path, tmpl := range m {
+		if _, ok := operationSchema[path]; !ok && !(strings.HasPrefix(path, detailsPrefix) && len(path) > len(detailsPrefix)) {
+			return nil, fmt.Errorf("unknown operation field %q (see the SmartID operation schema in the README)", path)
+		}
+		om.templates[path] = tmpl
+		om.paths = append(om.paths, path)
+	}
+	sort.Strings(om.paths)
+	return om, nil
+}
+
+// resolve evaluates the mapping for one request. Typed fields that do not
+// parse are reported, not guessed.
+func (om *operationMapping) resolve(r *http.Request, x *exchange) (map[string]string, error) {
+	repl, _ := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
+	if repl == nil {
+		repl = caddy.NewReplacer()
+	}
+	repl.Map(x.fieldPlaceholder)
+	out := make(map[string]string, len(om.paths)+3)
+	for _, p := range om.paths {
+		v := repl.ReplaceKnown(om.templates[p], "")
+		if v == "" {
+			continue
+		}
+		switch operationSchema[p] {
+		case opInt:
+			if _, err := strconv.ParseInt(v, 10, 64); err != nil {
+				return nil, fmt.Errorf("operation field %s: %q is not an integer", p, v)
+			}
+		case opNumber:
+			if _, err := strconv.ParseFloat(v, 64); err != nil {
+				return nil, fmt.Errorf("operation field %s: %q is not a number", p, v)
+			}
+		}
+		out[p] = v
+	}
+	// The seed ties an operation to its login by account.client and
+	// account.session: default them from the guard's session.
+	if _, ok := out["account.client"]; !ok && x.hasSess {
+		out["account.client"] = x.session.User
+	}
+	if _, ok := out["account.session"]; !ok && x.hasSess {
+		out["account.session"] = x.session.Session
+	}
+	if _, ok := out["timestamp"]; !ok {
+		out["timestamp"] = x.start.UTC().Format(time.RFC3339)
+	}
+	return out, nil
+}
+
+const fieldPlaceholderPrefix = "login_guard.field."
+
+// fieldPlaceholder resolves {login_guard.field.<name>} from the parsed
+// body. Password fields were dropped by the parser, so they resolve to
+// nothing.
+func (x *exchange) fieldPlaceholder(key string) (any, bool) {
+	name, ok := strings.CutPrefix(key, fieldPlaceholderPrefix)
+	if !ok {
+		return nil, false
+	}
+	v, _ := x.fields.Get(name)
+	return v, true
+}

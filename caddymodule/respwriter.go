@@ -1,0 +1,96 @@
+package caddymodule
+
+import (
+	"bytes"
+	"net/http"
+)
+
+// headWriter sits between the upstream and the client on guarded routes.
+// It calls onHead exactly once, just before the response head is written,
+// so the guard can judge the login and add or remove cookies while it still
+// can. When the JSON success criterion needs the body, it holds the body
+// back up to a cap; a larger body is released and judged without it.
+type headWriter struct {
+	w      http.ResponseWriter
+	onHead func(status int, hdr http.Header, body []byte, bodyComplete bool)
+
+	wantBody bool // hold the body for judging
+	limit    int
+
+	status  int
+	headed  bool // onHead ran and the head reached w
+	holding bool // head postponed while the body is collected
+	held    bytes.Buffer
+}
+
+func (hw *headWriter) Header() http.Header { return hw.w.Header() }
+
+// Unwrap lets http.ResponseController reach the real writer.
+func (hw *headWriter) Unwrap() http.ResponseWriter { return hw.w }
+
+func (hw *headWriter) WriteHeader(status int) {
+	if hw.headed || hw.holding {
+		return
+	}
+	if status >= 100 && status <= 199 && status != http.StatusSwitchingProtocols {
+		hw.w.WriteHeader(status) // informational: not the final answer
+		return
+	}
+	hw.status = status
+	if hw.wantBody {
+		hw.holding = true
+		return
+	}
+	hw.release(nil, false)
+}
+
+func (hw *headWriter) Write(p []byte) (int, error) {
+	if !hw.headed && !hw.holding {
+		hw.WriteHeader(http.StatusOK)
+	}
+	if hw.holding {
+		if hw.held.Len()+len(p) <= hw.limit {
+			return hw.held.Write(p)
+		}
+		// Too large to judge: release what is held and stream the rest.
+		if err := hw.release(nil, false); err != nil {
+			return 0, err
+		}
+	}
+	return hw.w.Write(p)
+}
+
+// Flush is a no-op while the head is held back: flushing then would send
+// a head the guard has not judged yet.
+func (hw *headWriter) Flush() {
+	if hw.holding || !hw.headed {
+		return
+	}
+	_ = http.NewResponseController(hw.w).Flush()
+}
+
+// finish releases a held response once the upstream is done.
+func (hw *headWriter) finish() error {
+	if hw.holding {
+		return hw.release(hw.held.Bytes(), true)
+	}
+	return nil
+}
+
+// release judges, writes the head and whatever was held.
+func (hw *headWriter) release(body []byte, complete bool) error {
+	wasHolding := hw.holding
+	hw.holding = false
+	hw.headed = true
+	hw.onHead(hw.status, hw.w.Header(), body, complete)
+	hw.w.WriteHeader(hw.status)
+	if wasHolding && hw.held.Len() > 0 {
+		_, err := hw.w.Write(hw.held.Bytes())
+		hw.held.Reset()
+		return err
+	}
+	return nil
+}
+
+// answered reports whether the upstream produced a response head.
+func (hw *headWriter) answered() bool { return hw.headed || hw.holding }

@@ -1,0 +1,95 @@
+package caddymodule
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"net/http"
+	"time"
+)
+
+const (
+	sessionPurpose = "session"
+	// The __Host- prefix makes browsers refuse the cookie unless it is
+	// Secure, host-only and Path=/: no sibling subdomain can plant one.
+	secureSessionCookie = "__Host-login_guard"
+	plainSessionCookie  = "login_guard"
+)
+
+// guardSession is what the guard's cookie carries: who logged in and the
+// session id sent to SmartID with every later event of that session.
+type guardSession struct {
+	User    string `json:"u"`
+	Session string `json:"s"`
+}
+
+func sessionCookieName(r *http.Request) string {
+	if r.TLS != nil {
+		return secureSessionCookie
+	}
+	return plainSessionCookie
+}
+
+// loadSession reads the guard cookie, if a valid one is present.
+func (x *exchange) loadSession(r *http.Request) {
+	ks := x.h.app.keyset()
+	if ks == nil {
+		return
+	}
+	c, err := r.Cookie(sessionCookieName(r))
+	if err != nil {
+		return
+	}
+	var s guardSession
+	if err := ks.Open(sessionPurpose, c.Value, x.start, &s); err != nil {
+		return
+	}
+	x.session, x.hasSess = s, true
+	x.attempt.Session = s.Session
+}
+
+// newSessionID is random, not derived from anything the user controls.
+func newSessionID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// setSessionCookie issues the guard cookie for a login the upstream
+// accepted.
+func (x *exchange) setSessionCookie(r *http.Request, hdr http.Header, s guardSession) error {
+	ks := x.h.app.keyset()
+	ttl := time.Duration(x.h.app.Session.TTL)
+	tok, err := ks.Seal(sessionPurpose, s, x.start, ttl)
+	if err != nil {
+		return err
+	}
+	c := &http.Cookie{
+		Name:     sessionCookieName(r),
+		Value:    tok,
+		Path:     "/",
+		MaxAge:   int(ttl / time.Second),
+		HttpOnly: true,
+		Secure:   r.TLS != nil,
+		SameSite: http.SameSiteLaxMode,
+	}
+	hdr.Add("Set-Cookie", c.String())
+	return nil
+}
+
+func clearSessionCookie(r *http.Request, hdr http.Header) {
+	c := &http.Cookie{Name: sessionCookieName(r), Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode}
+	hdr.Add("Set-Cookie", c.String())
+}
+
+// smartIDSession is the session id sent to SmartID for a new login: an
+// HMAC of the app's own session cookie when configured (so SmartID and the
+// app speak of the same session without the raw token ever leaving), else
+// the guard's random id.
+func (x *exchange) smartIDSession(hdr http.Header) string {
+	if name := x.h.SessionCookie; name != "" {
+		if v := setCookieValue(hdr, name); v != "" {
+			return x.h.app.keyset().Pseudonym("app_session", v)
+		}
+	}
+	return newSessionID()
+}

@@ -1,0 +1,150 @@
+package caddymodule
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+)
+
+// SmartIDConfig configures SmartID analytics events.
+type SmartIDConfig struct {
+	// Endpoint is SmartID's base URL, e.g. https://smartid.example.com.
+	Endpoint string `json:"endpoint"`
+	// License is the Bearer token. Use {env.SMARTID_LICENSE} or
+	// {$SMARTID_LICENSE} rather than writing it in the config.
+	License string `json:"license"`
+	// Channel is the default channel id (routes may override it).
+	Channel string `json:"channel"`
+	// Environment is production (/api/v5) or dev (/api-dev/v5).
+	Environment string `json:"environment,omitempty"`
+	// Timeout bounds one HTTP call. Default 5s.
+	Timeout caddy.Duration `json:"timeout,omitempty"`
+	// QueueSize bounds waiting events; beyond it events are dropped and
+	// counted. Default 1024.
+	QueueSize int `json:"queue_size,omitempty"`
+	// Workers send events in parallel. Default 4.
+	Workers int `json:"workers,omitempty"`
+	// Retries is how many times a failed send (network error, 5xx, 429)
+	// is retried with backoff. Default 3.
+	Retries int `json:"retries,omitempty"`
+	// Drain bounds how long the queue may take to send what is left when
+	// the last config using it goes away. Default 10s.
+	Drain caddy.Duration `json:"drain,omitempty"`
+
+	endpoint, license, environment string
+	channelID                      int
+}
+
+func (c *SmartIDConfig) provision() error {
+	repl := caddy.NewReplacer()
+	c.endpoint = repl.ReplaceKnown(c.Endpoint, "")
+	c.license = repl.ReplaceKnown(c.License, "")
+	c.environment = repl.ReplaceKnown(c.Environment, "")
+	if c.environment == "" {
+		c.environment = "production"
+	}
+	if c.environment != "production" && c.environment != "dev" {
+		return fmt.Errorf("environment must be production or dev, not %q", c.environment)
+	}
+	u, err := url.Parse(c.endpoint)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return fmt.Errorf("endpoint must be an absolute http(s) URL, not %q", c.endpoint)
+	}
+	if c.license == "" {
+		return fmt.Errorf("license is required (it is empty; is the environment variable set?)")
+	}
+	if c.channelID, err = parseChannel(repl.ReplaceKnown(c.Channel, "")); err != nil {
+		return err
+	}
+	if c.Timeout == 0 {
+		c.Timeout = caddy.Duration(5 * time.Second)
+	}
+	if c.QueueSize == 0 {
+		c.QueueSize = 1024
+	}
+	if c.Workers == 0 {
+		c.Workers = 4
+	}
+	if c.Retries == 0 {
+		c.Retries = 3
+	}
+	if c.Drain == 0 {
+		c.Drain = caddy.Duration(10 * time.Second)
+	}
+	if c.QueueSize < 1 || c.Workers < 1 || c.Retries < 0 || c.Timeout < 0 || c.Drain < 0 {
+		return fmt.Errorf("queue_size and workers must be positive, retries, timeout and drain not negative")
+	}
+	return nil
+}
+
+// poolKey identifies the queue: configs that agree on everything that
+// shapes delivery share one queue across reloads. The license is hashed in
+// so a changed license gets a new client, but never appears itself.
+func (c *SmartIDConfig) poolKey() string {
+	b, _ := json.Marshal([]any{c.endpoint, c.environment, c.Timeout, c.QueueSize, c.Workers, c.Retries, c.Drain})
+	sum := sha256.Sum256(append(b, c.license...))
+	return "login_guard.smartid." + hex.EncodeToString(sum[:12])
+}
+
+func (c *SmartIDConfig) unmarshal(d *caddyfile.Dispenser) error {
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	seen := map[string]bool{}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		key := d.Val()
+		if seen[key] {
+			return d.Errf("smartid: %s given twice", key)
+		}
+		seen[key] = true
+		var err error
+		switch key {
+		case "endpoint":
+			err = oneArg(d, &c.Endpoint)
+		case "license":
+			if d.CountRemainingArgs() == 0 {
+				return d.Err("smartid: license has no value (if it comes from {$VAR}, that environment variable is not set)")
+			}
+			err = oneArg(d, &c.License)
+		case "channel":
+			if err = oneArg(d, &c.Channel); err == nil && !isPlaceholder(c.Channel) {
+				if _, perr := parseChannel(c.Channel); perr != nil {
+					err = d.Errf("smartid: %v", perr)
+				}
+			}
+		case "environment":
+			if err = oneArg(d, &c.Environment); err == nil && !isPlaceholder(c.Environment) {
+				err = oneOf(d, c.Environment, "production", "dev")
+			}
+		case "timeout":
+			err = durationArg(d, &c.Timeout)
+		case "drain":
+			err = durationArg(d, &c.Drain)
+		case "queue_size":
+			c.QueueSize, err = intArg(d, 1, 1<<20)
+		case "workers":
+			c.Workers, err = intArg(d, 1, 256)
+		case "retries":
+			c.Retries, err = intArg(d, 0, 10)
+		default:
+			return d.Errf("smartid: unknown option %q", key)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	for _, req := range []string{"endpoint", "license", "channel"} {
+		if !seen[req] {
+			return d.Errf("smartid: %s is required", req)
+		}
+	}
+	return nil
+}
+
+func isPlaceholder(s string) bool { return len(s) > 1 && s[0] == '{' }

@@ -1,0 +1,227 @@
+package caddymodule
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"go.uber.org/zap"
+
+	"github.com/login-guard/login_guard/clients/smartid"
+)
+
+// smartidPool keeps one SmartID client per distinct config across reloads:
+// a reload that keeps the smartid block reuses the running queue, and the
+// queue drains only when the last config using it is stopped.
+var smartidPool = caddy.NewUsagePool()
+
+// smartidQueue is the pooled value.
+type smartidQueue struct {
+	client *smartid.Client
+	drain  time.Duration
+}
+
+// Destruct drains the queue within the configured deadline.
+func (q *smartidQueue) Destruct() error {
+	ctx, cancel := context.WithTimeout(context.Background(), q.drain)
+	defer cancel()
+	return q.client.Close(ctx)
+}
+
+func acquireSmartID(key string, cfg *SmartIDConfig, logger *zap.Logger, m *metrics) (*smartidQueue, error) {
+	v, _, err := smartidPool.LoadOrNew(key, func() (caddy.Destructor, error) {
+		c, err := smartid.New(smartid.Config{
+			Endpoint:    cfg.endpoint,
+			License:     cfg.license,
+			Environment: smartid.Environment(cfg.environment),
+			ChannelID:   cfg.channelID,
+			Timeout:     time.Duration(cfg.Timeout),
+			QueueSize:   cfg.QueueSize,
+			Workers:     cfg.Workers,
+			MaxAttempts: cfg.Retries + 1,
+			Observer:    &smartidObserver{logger: logger.Named("smartid"), m: m},
+		})
+		if err != nil {
+			return nil, err
+		}
+		return &smartidQueue{client: c, drain: time.Duration(cfg.Drain)}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*smartidQueue), nil
+}
+
+func releaseSmartID(key string) error {
+	_, err := smartidPool.Delete(key)
+	return err
+}
+
+// enqueue hands an event to the queue without waiting; the result word goes
+// to the audit line.
+func (x *exchange) enqueue(ev smartid.Event) {
+	q := x.h.app.smartid
+	if q == nil {
+		x.smartid = "not_configured"
+		return
+	}
+	switch err := q.client.Enqueue(ev); {
+	case err == nil:
+		x.smartid = "queued"
+	case errors.Is(err, smartid.ErrQueueFull):
+		x.smartid = "dropped_queue_full"
+	default:
+		x.smartid = "invalid"
+		x.h.logger.Warn("smartid event not sent", zap.String("route", x.h.Name), zap.Error(err))
+	}
+}
+
+func (x *exchange) channel() (smartid.ChannelKind, int) {
+	return smartid.ChannelKind(x.h.ChannelKind), x.h.channelID
+}
+
+// reportLogin sends the login once the upstream answered; session is empty
+// for a failed login.
+func (x *exchange) reportLogin(session string) {
+	kind, id := x.channel()
+	x.enqueue(smartid.Login{
+		ChannelKind: kind, ChannelID: id,
+		User:     x.attempt.User,
+		Session:  session,
+		PublicIP: x.attempt.IP,
+		Data:     x.attempt.Device,
+	})
+}
+
+// reportLogout closes the session of the login the guard cookie names.
+func (x *exchange) reportLogout() {
+	if !x.hasSess {
+		x.smartid = "skipped_no_session"
+		return
+	}
+	kind, id := x.channel()
+	x.enqueue(smartid.Logout{
+		ChannelKind: kind, ChannelID: id,
+		User:     x.session.User,
+		Session:  x.session.Session,
+		PublicIP: x.attempt.IP,
+		Data:     x.attempt.Device,
+	})
+}
+
+// reportOperation maps the request to SmartID's operation schema and
+// queues it. A mapping value that does not fit its type is logged and the
+// event skipped: sending a wrong amount is worse than sending none.
+func (x *exchange) reportOperation(r *http.Request) {
+	if x.h.app.smartid == nil {
+		x.smartid = "not_configured"
+		return
+	}
+	vals, err := x.h.opMapping.resolve(r, x)
+	if err != nil {
+		x.smartid = "invalid"
+		x.h.logger.Warn("smartid operation not sent", zap.String("route", x.h.Name), zap.Error(err))
+		return
+	}
+	kind, id := x.channel()
+	op := &smartid.Operation{ChannelKind: kind, ChannelID: id, Transaction: smartid.Transaction{Details: map[string]string{}}}
+	for path, v := range vals {
+		if err := setOperationField(op, path, v); err != nil {
+			x.smartid = "invalid"
+			x.h.logger.Warn("smartid operation not sent", zap.String("route", x.h.Name), zap.Error(err))
+			return
+		}
+	}
+	x.enqueue(op)
+}
+
+// setOperationField stores one resolved mapping value; the value's type was
+// checked by resolve.
+func setOperationField(op *smartid.Operation, path, v string) error {
+	if key, ok := strings.CutPrefix(path, detailsPrefix); ok {
+		op.Transaction.Details[key] = v
+		return nil
+	}
+	var err error
+	switch path {
+	case "timestamp":
+		op.Timestamp, err = time.Parse(time.RFC3339, v)
+		if err != nil {
+			return fmt.Errorf("operation field timestamp: %q is not ISO 8601 (RFC 3339)", v)
+		}
+	case "order.amount":
+		op.Order.Amount, err = strconv.ParseFloat(v, 64)
+	case "account.clientRefId":
+		op.Account.ClientRefID, err = strconv.Atoi(v)
+	default:
+		if dst := operationStringField(op, path); dst != nil {
+			*dst = v
+		} else {
+			err = fmt.Errorf("unknown operation field %q", path)
+		}
+	}
+	return err
+}
+
+func operationStringField(op *smartid.Operation, path string) *string {
+	switch path {
+	case "transaction.category":
+		return &op.Transaction.Category
+	case "transaction.type":
+		return &op.Transaction.Type
+	case "transaction.description":
+		return &op.Transaction.Description
+	case "transaction.reference":
+		return &op.Transaction.Reference
+	case "transaction.date":
+		return &op.Transaction.Date
+	case "account.client":
+		return &op.Account.Client
+	case "account.clientRefIdStr":
+		return &op.Account.ClientRefIDStr
+	case "account.email":
+		return &op.Account.Email
+	case "account.phoneNumber":
+		return &op.Account.PhoneNumber
+	case "account.session":
+		return &op.Account.Session
+	case "account.accountNumber":
+		return &op.Account.AccountNumber
+	case "account.bank":
+		return &op.Account.Bank
+	case "order.currency":
+		return &op.Order.Currency
+	case "accountTo.client":
+		return &op.AccountTo.Client
+	case "accountTo.accountNumber":
+		return &op.AccountTo.AccountNumber
+	case "accountTo.bank":
+		return &op.AccountTo.Bank
+	case "debitFrom.account":
+		return &op.DebitFrom.Account
+	case "debitFrom.bank":
+		return &op.DebitFrom.Bank
+	case "debitFrom.currency":
+		return &op.DebitFrom.Currency
+	case "creditTo.account":
+		return &op.CreditTo.Account
+	case "creditTo.bank":
+		return &op.CreditTo.Bank
+	case "creditTo.currency":
+		return &op.CreditTo.Currency
+	case "creditCard.bin":
+		return &op.CreditCard.BIN
+	case "creditCard.hash":
+		return &op.CreditCard.Hash
+	case "creditCard.last4Digits":
+		return &op.CreditCard.Last4Digits
+	case "creditCard.token":
+		return &op.CreditCard.Token
+	}
+	return nil
+}
