@@ -16,7 +16,7 @@ import (
 // containers are recorded by kind only, so a user field holding an object
 // can be refused. Nothing under a password key is recorded.
 func parseJSON(body []byte, spec *Spec) (Fields, error) {
-	p := jsonParser{s: string(body), spec: spec}
+	p := jsonParser{s: string(body), spec: *spec}
 	p.f.fold = true
 	p.f.list = make([]field, 0, min(strings.Count(p.s, ":"), 32))
 	p.skipSpace()
@@ -34,7 +34,7 @@ type jsonParser struct {
 	s     string
 	i     int
 	depth int
-	spec  *Spec
+	spec  Spec // a copy: a pointer would escape through the recursion and cost an allocation
 	f     Fields
 }
 

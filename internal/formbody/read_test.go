@@ -1,0 +1,242 @@
+package formbody
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+func newRequest(body io.ReadCloser, contentLength int64) *http.Request {
+	r := httptest.NewRequest(http.MethodPost, "/api/login", nil)
+	r.Body = body
+	r.ContentLength = contentLength
+	r.Header.Set("Content-Type", ctForm)
+	return r
+}
+
+func TestReadRestoresExactBytes(t *testing.T) {
+	payload := []byte("username=alice&password=hunter2&smartid_data=" + strings.Repeat("A", 3000))
+	orig := &closeTracker{r: bytes.NewReader(payload)}
+	r := newRequest(orig, int64(len(payload)))
+	r.TransferEncoding = []string{"identity"}
+	header := r.Header.Clone()
+
+	body, err := Read(r, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(body, payload) {
+		t.Fatal("returned body differs from the request body")
+	}
+	if r.ContentLength != int64(len(payload)) || len(r.TransferEncoding) != 1 || r.TransferEncoding[0] != "identity" {
+		t.Errorf("ContentLength/TransferEncoding changed: %d %v", r.ContentLength, r.TransferEncoding)
+	}
+	if len(r.Header) != len(header) || r.Header.Get("Content-Type") != header.Get("Content-Type") {
+		t.Errorf("header changed: %v", r.Header)
+	}
+	replayed, err := io.ReadAll(r.Body)
+	if err != nil || !bytes.Equal(replayed, payload) {
+		t.Fatalf("replayed body differs (err %v)", err)
+	}
+	if orig.closed != 0 {
+		t.Fatal("original body closed before the upstream closed it")
+	}
+	if err := r.Body.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if orig.closed != 1 {
+		t.Fatalf("original Close called %d times, want 1", orig.closed)
+	}
+}
+
+func TestReadRefusesDeclaredLengthWithoutReading(t *testing.T) {
+	orig := &closeTracker{r: strings.NewReader(strings.Repeat("x", 200))}
+	r := newRequest(orig, 200)
+	_, err := Read(r, 100)
+	fe := wantRefusal(t, err, http.StatusRequestEntityTooLarge, ReasonBodyTooLarge)
+	if fe.Error() != "request body exceeds 100 bytes" {
+		t.Errorf("message %q", fe.Error())
+	}
+	if orig.read != 0 {
+		t.Errorf("read %d bytes of a body refused by its Content-Length", orig.read)
+	}
+	if r.Body != orig {
+		t.Error("r.Body replaced after a refusal")
+	}
+}
+
+func TestReadDefaultMax(t *testing.T) {
+	r := newRequest(io.NopCloser(strings.NewReader("")), DefaultMaxBody+1)
+	_, err := Read(r, 0)
+	fe := wantRefusal(t, err, http.StatusRequestEntityTooLarge, ReasonBodyTooLarge)
+	if fe.Error() != "request body exceeds 65536 bytes" {
+		t.Errorf("message %q", fe.Error())
+	}
+}
+
+// endless yields 'x' forever and counts what was taken.
+type endless struct{ n int64 }
+
+func (e *endless) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = 'x'
+	}
+	e.n += int64(len(p))
+	return len(p), nil
+}
+
+func TestReadChunkedBounded(t *testing.T) {
+	for _, max := range []int64{1, 100, 5000, DefaultMaxBody} {
+		src := &endless{}
+		r := newRequest(io.NopCloser(src), -1)
+		_, err := Read(r, max)
+		wantRefusal(t, err, http.StatusRequestEntityTooLarge, ReasonBodyTooLarge)
+		if src.n > max+1 {
+			t.Errorf("max %d: took %d bytes from an endless body, want at most max+1", max, src.n)
+		}
+	}
+}
+
+func TestReadExactlyMax(t *testing.T) {
+	for _, cl := range []int64{100, -1} {
+		payload := strings.Repeat("y", 100)
+		r := newRequest(io.NopCloser(strings.NewReader(payload)), cl)
+		body, err := Read(r, 100)
+		if err != nil || string(body) != payload {
+			t.Errorf("cl %d: body of exactly max: %v", cl, err)
+		}
+	}
+	r := newRequest(io.NopCloser(strings.NewReader(strings.Repeat("y", 101))), -1)
+	_, err := Read(r, 100)
+	wantRefusal(t, err, http.StatusRequestEntityTooLarge, ReasonBodyTooLarge)
+}
+
+func TestReadNoBody(t *testing.T) {
+	for _, b := range []io.ReadCloser{nil, http.NoBody} {
+		r := newRequest(b, 0)
+		body, err := Read(r, 0)
+		if err != nil || body != nil || r.Body != b {
+			t.Errorf("body %v: got %q, %v, Body replaced=%v", b, body, err, r.Body != b)
+		}
+	}
+	orig := &closeTracker{r: strings.NewReader("")}
+	r := newRequest(orig, 0)
+	body, err := Read(r, 0)
+	if err != nil || len(body) != 0 {
+		t.Fatalf("empty body: %q %v", body, err)
+	}
+	r.Body.Close()
+	if orig.closed != 1 {
+		t.Error("empty body: original not closed")
+	}
+}
+
+// failing returns some bytes then a transport error.
+type failing struct {
+	data []byte
+	err  error
+}
+
+func (f *failing) Read(p []byte) (int, error) {
+	if len(f.data) == 0 {
+		return 0, f.err
+	}
+	n := copy(p, f.data)
+	f.data = f.data[n:]
+	return n, nil
+}
+
+func TestReadTransportErrors(t *testing.T) {
+	reset := errors.New("read tcp 127.0.0.1:1->127.0.0.1:2: connection reset by peer")
+	r := newRequest(io.NopCloser(&failing{data: []byte("username=a&pass"), err: reset}), 100)
+	_, err := Read(r, 0)
+	wantRefusal(t, err, http.StatusBadRequest, ReasonBodyRead)
+	if !errors.Is(err, reset) {
+		t.Error("transport error not unwrappable")
+	}
+	if strings.Contains(err.Error(), "username=a") {
+		t.Errorf("message echoes body: %q", err.Error())
+	}
+
+	r = newRequest(io.NopCloser(&failing{data: []byte("abc"), err: io.ErrUnexpectedEOF}), -1)
+	_, err = Read(r, 0)
+	wantRefusal(t, err, http.StatusBadRequest, ReasonBodyRead)
+
+	// A reader that never makes progress must not spin forever.
+	r = newRequest(io.NopCloser(&failing{err: nil}), -1)
+	_, err = Read(r, 0)
+	wantRefusal(t, err, http.StatusBadRequest, ReasonBodyRead)
+}
+
+func TestReadLengthMismatch(t *testing.T) {
+	r := newRequest(io.NopCloser(strings.NewReader("short")), 10)
+	_, err := Read(r, 0)
+	wantRefusal(t, err, http.StatusBadRequest, ReasonBodyRead)
+	r = newRequest(io.NopCloser(strings.NewReader("longer than declared")), 4)
+	_, err = Read(r, 0)
+	wantRefusal(t, err, http.StatusBadRequest, ReasonBodyRead)
+}
+
+func TestReadMaxBytesReader(t *testing.T) {
+	rec := httptest.NewRecorder()
+	r := newRequest(nil, -1)
+	r.Body = http.MaxBytesReader(rec, io.NopCloser(strings.NewReader(strings.Repeat("z", 50))), 10)
+	_, err := Read(r, 0)
+	wantRefusal(t, err, http.StatusRequestEntityTooLarge, ReasonBodyTooLarge)
+}
+
+func TestReadContentEncoding(t *testing.T) {
+	tests := []struct {
+		values []string
+		ok     bool
+	}{
+		{nil, true},
+		{[]string{"identity"}, true},
+		{[]string{"IDENTITY"}, true},
+		{[]string{""}, true},
+		{[]string{"gzip"}, false},
+		{[]string{"identity, gzip"}, false},
+		{[]string{"identity", "br"}, false},
+		{[]string{"deflate"}, false},
+	}
+	for _, tc := range tests {
+		orig := &closeTracker{r: strings.NewReader("username=a")}
+		r := newRequest(orig, 10)
+		for _, v := range tc.values {
+			r.Header.Add("Content-Encoding", v)
+		}
+		_, err := Read(r, 0)
+		if tc.ok {
+			if err != nil {
+				t.Errorf("%q: %v", tc.values, err)
+			}
+			continue
+		}
+		wantRefusal(t, err, http.StatusUnsupportedMediaType, ReasonContentEncoding)
+		if orig.read != 0 {
+			t.Errorf("%q: encoded body was read", tc.values)
+		}
+	}
+}
+
+func TestReadTwiceIsStable(t *testing.T) {
+	payload := "username=a"
+	orig := &closeTracker{r: strings.NewReader(payload)}
+	r := newRequest(orig, int64(len(payload)))
+	if _, err := Read(r, 0); err != nil {
+		t.Fatal(err)
+	}
+	body, err := Read(r, 0)
+	if err != nil || string(body) != payload {
+		t.Fatalf("second Read: %q %v", body, err)
+	}
+	replayed, _ := io.ReadAll(r.Body)
+	r.Body.Close()
+	if string(replayed) != payload || orig.closed != 1 {
+		t.Errorf("after two reads: %q, closes %d", replayed, orig.closed)
+	}
+}
