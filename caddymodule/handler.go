@@ -141,7 +141,8 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	h.spec = formbody.Spec{
 		UserField:      repl.ReplaceKnown(h.UserField, ""),
 		DeviceField:    repl.ReplaceKnown(h.DeviceField, ""),
-		PasswordFields: h.PasswordFields,
+		PasswordFields:    h.PasswordFields,
+		UnsupportedStatus: h.UnsupportedMediaStatus,
 	}
 	if h.allowIP, err = rules.ParseIPList(replaceAll(repl, h.AllowIP)); err != nil {
 		return fmt.Errorf("allow_ip: %v", err)

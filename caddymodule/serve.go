@@ -105,9 +105,6 @@ func (x *exchange) refuse(w http.ResponseWriter, r *http.Request, err error) err
 		fe = &formbody.Error{Status: http.StatusBadRequest, Reason: "read_error"}
 	}
 	status := fe.Status
-	if fe.Reason == formbody.ReasonUnsupportedMediaType {
-		status = x.h.UnsupportedMediaStatus
-	}
 	x.refused = fe
 	x.verdict.Add(rules.Deny, "bad_request_"+fe.Reason)
 	x.publish(r)

@@ -1,0 +1,170 @@
+package caddymodule_test
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+const refusalSite = `{{listen}} {
+	@login {
+		method POST
+		path /api/login
+	}
+	login_guard @login {
+		event login
+		user_field credentials.username
+		max_body 1KiB
+		deny_ip 127.0.0.0/30
+		allow_ip 127.0.0.1
+	}
+	@strict {
+		method POST
+		path /api/strict
+	}
+	login_guard @strict {
+		event login
+		deny_ip 127.0.0.0/8
+		unsupported_media_status 400
+	}
+	reverse_proxy %s
+}`
+
+// TestRefusalsNeverReachTheUpstream sends every request shape the guard
+// must refuse and checks the status, that the upstream saw nothing, and
+// that the audit line says why without quoting the body.
+func TestRefusalsNeverReachTheUpstream(t *testing.T) {
+	upstream := newRecorder(t, portalFake)
+	g := startCaddy(t, "", fmt.Sprintf(refusalSite, upstream.Listener.Addr()))
+
+	big := "username=jlopez&password=" + password + "&pad=" + strings.Repeat("x", 2000)
+	cases := []struct {
+		name, path, ctype, body string
+		header                  map[string]string
+		query                   string
+		status                  int
+	}{
+		{"too large", "/api/login", "application/x-www-form-urlencoded", big, nil, "", 413},
+		{"malformed json", "/api/login", "application/json", `{"credentials":{"username":"jlopez","password":"` + password + `"`, nil, "", 400},
+		{"duplicate form user", "/api/login", "application/x-www-form-urlencoded", "credentials.username=a&credentials.username=b&password=" + password, nil, "", 400},
+		{"duplicate json key", "/api/login", "application/json", `{"credentials":{"username":"a","username":"b","password":"` + password + `"}}`, nil, "", 400},
+		{"case-different keys", "/api/login", "application/json", `{"credentials":{"username":"a","UserName":"b"}}`, nil, "", 400},
+		{"escaped duplicate key", "/api/login", "application/json", `{"credentials":{"username":"a","user\u006eame":"b"}}`, nil, "", 400},
+		{"json user not a string", "/api/login", "application/json", `{"credentials":{"username":["a"],"password":"` + password + `"}}`, nil, "", 400},
+		{"trailing data", "/api/login", "application/json", `{"credentials":{"username":"a"}} {"x":1}`, nil, "", 400},
+		{"user in query and body", "/api/login", "application/json", `{"credentials":{"username":"a"}}`, nil, "credentials.username=b", 400},
+		{"unknown content type", "/api/login", "text/plain", "username=a&password=" + password, nil, "", 415},
+		{"no content type", "/api/login", "", "username=a&password=" + password, nil, "", 415},
+		{"configured refusal status", "/api/strict", "application/xml", "<u>a</u>", nil, "", 400},
+		{"content encoding", "/api/login", "application/x-www-form-urlencoded", "username=a&password=" + password, map[string]string{"Content-Encoding": "gzip"}, "", 415},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodPost, g.URL+c.path+"?"+c.query, strings.NewReader(c.body))
+			if c.ctype != "" {
+				req.Header.Set("Content-Type", c.ctype)
+			}
+			for k, v := range c.header {
+				req.Header.Set(k, v)
+			}
+			resp, _ := g.do(t, req)
+			if resp.StatusCode != c.status {
+				t.Fatalf("status %d, want %d", resp.StatusCode, c.status)
+			}
+		})
+	}
+	if n := len(upstream.all()); n != 0 {
+		t.Fatalf("the upstream saw %d refused requests", n)
+	}
+	lines := g.auditLines(t)
+	if len(lines) != len(cases) {
+		t.Fatalf("%d audit lines for %d requests", len(lines), len(cases))
+	}
+	for _, l := range lines {
+		if l["action"] != "deny" || l["refused"] == nil {
+			t.Fatalf("audit line %v", l)
+		}
+	}
+	raw := g.rawLogs(t)
+	if strings.Contains(raw, password) || strings.Contains(raw, "xxxxxxxxxx") {
+		t.Fatal("a refused body's content reached the logs")
+	}
+}
+
+// TestChunkedBodyPassesIntact sends a login with no Content-Length: the
+// guard must read it within the cap and the upstream must get the same
+// bytes.
+func TestChunkedBodyPassesIntact(t *testing.T) {
+	upstream := newRecorder(t, portalFake)
+	g := startCaddy(t, "", fmt.Sprintf(refusalSite, upstream.Listener.Addr()))
+	body := `{"credentials":{"username":"jlopez","password":"` + password + `"},"smartid_data":"abc"}`
+	req, _ := http.NewRequest(http.MethodPost, g.URL+"/api/login", io.MultiReader(strings.NewReader(body[:10]), strings.NewReader(body[10:])))
+	req.Header.Set("Content-Type", "application/json")
+	req.ContentLength = -1
+	resp, _ := g.do(t, req)
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	got := upstream.all()
+	if len(got) != 1 || !bytes.Equal(got[0].Body, []byte(body)) {
+		t.Fatalf("upstream got %+v", got)
+	}
+	lines := g.auditLines(t)
+	if len(lines) != 1 || lines[0]["user"] != "jlopez" {
+		t.Fatalf("audit %v", lines)
+	}
+
+	// Oversized and chunked: refused, nothing forwarded.
+	big := strings.Repeat("a", 5000)
+	req, _ = http.NewRequest(http.MethodPost, g.URL+"/api/login", io.MultiReader(strings.NewReader(big)))
+	req.Header.Set("Content-Type", "application/json")
+	req.ContentLength = -1
+	if resp, _ := g.do(t, req); resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("oversized chunked: %d", resp.StatusCode)
+	}
+	if len(upstream.all()) != 1 {
+		t.Fatal("an oversized chunked body reached the upstream")
+	}
+}
+
+// TestIPListsAndGuardHeaders: deny_ip refuses with 403 before the
+// upstream; allow_ip wins over deny_ip; client-sent X-Login-Guard-*
+// headers never reach the upstream; the verdict is a placeholder.
+func TestIPListsAndGuardHeaders(t *testing.T) {
+	upstream := newRecorder(t, portalFake)
+	site := fmt.Sprintf(refusalSite, upstream.Listener.Addr())
+	site = strings.Replace(site, "{{listen}} {", "{{listen}} {\n\theader {\n\t\tdefer\n\t\tX-Guard-Action {http.login_guard.action}\n\t\tX-Guard-Reasons {http.login_guard.reasons}\n\t}\n\thandle_errors {\n\t\trespond \"refused: {http.login_guard.action} {err.status_code}\"\n\t}", 1)
+	g := startCaddy(t, "", site)
+
+	// 127.0.0.1 is denied by 127.0.0.0/30 but allowed by allow_ip.
+	req, _ := http.NewRequest(http.MethodPost, g.URL+"/api/login", strings.NewReader("credentials.username=jlopez&password="+password))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Login-Guard-Action", "allow")
+	req.Header.Set("x-login-guard-score", "0")
+	resp, _ := g.do(t, req)
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("X-Guard-Action") != "allow" || resp.Header.Get("X-Guard-Reasons") != "ip_allowed" {
+		t.Fatalf("allow_ip: %d %v", resp.StatusCode, resp.Header)
+	}
+	got := upstream.all()
+	if len(got) != 1 {
+		t.Fatalf("upstream got %d", len(got))
+	}
+	for k := range got[0].Header {
+		if strings.HasPrefix(strings.ToLower(k), "x-login-guard-") {
+			t.Fatalf("client-sent %s reached the upstream", k)
+		}
+	}
+
+	// /api/strict denies 127.0.0.0/8 and has no allow list.
+	resp, body := g.post(t, "/api/strict", "application/x-www-form-urlencoded", "username=jlopez&password="+password)
+	// handle_errors renders the refusal, and sees the verdict placeholder.
+	if resp.StatusCode != http.StatusForbidden || body != "refused: deny 403" {
+		t.Fatalf("deny_ip: %d %q", resp.StatusCode, body)
+	}
+	if len(upstream.all()) != 1 {
+		t.Fatal("a denied request reached the upstream")
+	}
+}
