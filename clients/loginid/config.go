@@ -1,0 +1,266 @@
+package loginid
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+// Key source modes.
+const (
+	// ModePEM asks DirectWeb's certs endpoint for one PEM public key per
+	// kid: GET <KeyURL>?kid=<kid>.
+	ModePEM = "pem"
+	// ModeJWKS reads a JSON Web Key Set (LoginID's passkey service,
+	// /fido2/v2/.well-known/jwks.json) and picks the key by kid.
+	ModeJWKS = "jwks"
+)
+
+// Defaults applied by New to zero-valued Config fields.
+const (
+	DefaultAlgorithm         = "ES256"
+	DefaultClockSkew         = 30 * time.Second
+	DefaultMaxAge            = 2 * time.Minute
+	DefaultUserClaim         = "udata"
+	DefaultTypeClaim         = "type"
+	DefaultNamespaceClaim    = "nid"
+	DefaultNonceClaim        = "nonce"
+	DefaultAuthType          = "fido2_login"
+	DefaultRegistrationType  = "fido2_register"
+	DefaultMaxTokenBytes     = 8 << 10
+	DefaultKeyCacheSize      = 64
+	DefaultKeyTTL            = time.Hour
+	DefaultNegativeCacheSize = 256
+	DefaultNegativeTTL       = 5 * time.Minute
+	DefaultFetchInterval     = 10 * time.Second
+	DefaultFetchBurst        = 3
+	DefaultFetchTimeout      = 5 * time.Second
+	DefaultMaxResponseBytes  = 64 << 10
+	DefaultReplayCacheSize   = 100_000
+)
+
+// Config configures a Verifier. Zero values take the defaults above; New
+// validates the rest. Durations and sizes that are negative are refused.
+type Config struct {
+	// Mode is ModePEM or ModeJWKS. Required.
+	Mode string
+	// KeyURL is, for ModePEM, the certs endpoint without the kid
+	// (DirectWebCertsURL("usw1") gives "https://jwt.usw1.loginid.io/certs");
+	// for ModeJWKS, the JWKS document's URL. Must be https and carry no
+	// credentials. Required.
+	KeyURL string
+	// ClientID is the DirectWeb client id (the dashboard's API key): the
+	// audience every token must name. Required.
+	ClientID string
+	// Issuer, when set, must equal the token's iss. Empty: iss not checked.
+	Issuer string
+	// Namespace, when set, must equal the NamespaceClaim (the "unique ID
+	// of your organization" the SDK returns). Empty: not checked.
+	Namespace string
+
+	// Algorithm is the only signature algorithm accepted, whatever the
+	// token header claims. Only "ES256" is supported.
+	Algorithm string
+	// ClockSkew tolerated on exp, nbf and iat. Default 30s.
+	ClockSkew time.Duration
+	// MaxAge is how long after iat a token is accepted. Default 2m.
+	MaxAge time.Duration
+
+	// Claim names the seed does not spell out; see the package doc.
+	UserClaim      string // default "udata"
+	TypeClaim      string // default "type"
+	NamespaceClaim string // default "nid"
+	NonceClaim     string // default "nonce"
+	// AuthenticationTypes are the TypeClaim values that count as proof of
+	// a login. Default ["fido2_login"].
+	AuthenticationTypes []string
+	// RegistrationTypes are TypeClaim values reported as
+	// registration_token rather than wrong_type. Default ["fido2_register"].
+	RegistrationTypes []string
+
+	// MaxTokenBytes caps the token's length. Default 8 KiB.
+	MaxTokenBytes int
+
+	// KeyCacheSize bounds the number of cached public keys. Default 64.
+	KeyCacheSize int
+	// KeyTTL is how long a fetched key is used before it is re-checked
+	// with the key host. A stale key keeps verifying while the host is
+	// down or the refresh is rate limited; it is dropped only when the
+	// host says the kid no longer exists. Default 1h.
+	KeyTTL time.Duration
+	// NegativeCacheSize bounds the kids remembered as unknown. Default 256.
+	NegativeCacheSize int
+	// NegativeTTL is how long a kid the host did not know stays unknown
+	// without asking again. Default 5m.
+	NegativeTTL time.Duration
+	// FetchInterval and FetchBurst shape the token bucket that gates
+	// every request to the key host: at most FetchBurst at once, then one
+	// per FetchInterval. Defaults 10s and 3.
+	FetchInterval time.Duration
+	FetchBurst    int
+	// FetchTimeout bounds one key host request. Default 5s.
+	FetchTimeout time.Duration
+	// MaxResponseBytes caps a key host response body. Default 64 KiB.
+	MaxResponseBytes int64
+
+	// ReplayCacheSize bounds the default in-memory replay cache. Ignored
+	// when ReplayCache is set. Default 100000.
+	ReplayCacheSize int
+	// ReplayCache, when set, replaces the in-memory cache (for example one
+	// kept across config reloads, or a shared store).
+	ReplayCache ReplayCache
+
+	// HTTPClient fetches keys. Default: a client with FetchTimeout. The
+	// Verifier uses a copy that never follows redirects, so a key host
+	// cannot send it elsewhere.
+	HTTPClient *http.Client
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+	// Observer receives key fetch reports. Optional.
+	Observer Observer
+}
+
+// DirectWebCertsURL is the DirectWeb certs endpoint for a region such as
+// "usw1": https://jwt.<region>.loginid.io/certs.
+func DirectWebCertsURL(region string) (string, error) {
+	if region == "" || len(region) > 32 {
+		return "", errors.New("loginid: region must be 1 to 32 characters")
+	}
+	for i := 0; i < len(region); i++ {
+		c := region[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return "", errors.New("loginid: region may hold only a-z, 0-9 and -")
+		}
+	}
+	return "https://jwt." + region + ".loginid.io/certs", nil
+}
+
+// withDefaults returns a copy of c with defaults filled in, or the first
+// configuration problem found.
+func (c Config) withDefaults() (Config, error) {
+	if c.Mode != ModePEM && c.Mode != ModeJWKS {
+		return c, fmt.Errorf("loginid: mode must be %q or %q", ModePEM, ModeJWKS)
+	}
+	if err := checkKeyURL(c.KeyURL); err != nil {
+		return c, err
+	}
+	if c.ClientID == "" {
+		return c, errors.New("loginid: client id is required")
+	}
+	if c.Algorithm == "" {
+		c.Algorithm = DefaultAlgorithm
+	}
+	if c.Algorithm != DefaultAlgorithm {
+		return c, fmt.Errorf("loginid: algorithm must be %s", DefaultAlgorithm)
+	}
+	durations := []struct {
+		p   *time.Duration
+		def time.Duration
+		n   string
+	}{
+		{&c.ClockSkew, DefaultClockSkew, "clock_skew"},
+		{&c.MaxAge, DefaultMaxAge, "max_age"},
+		{&c.KeyTTL, DefaultKeyTTL, "key_ttl"},
+		{&c.NegativeTTL, DefaultNegativeTTL, "negative_ttl"},
+		{&c.FetchInterval, DefaultFetchInterval, "fetch_interval"},
+		{&c.FetchTimeout, DefaultFetchTimeout, "fetch_timeout"},
+	}
+	for _, d := range durations {
+		if *d.p < 0 {
+			return c, fmt.Errorf("loginid: %s must not be negative", d.n)
+		}
+		if *d.p == 0 {
+			*d.p = d.def
+		}
+	}
+	ints := []struct {
+		p   *int
+		def int
+		n   string
+	}{
+		{&c.MaxTokenBytes, DefaultMaxTokenBytes, "max_token_bytes"},
+		{&c.KeyCacheSize, DefaultKeyCacheSize, "key_cache_size"},
+		{&c.NegativeCacheSize, DefaultNegativeCacheSize, "negative_cache_size"},
+		{&c.FetchBurst, DefaultFetchBurst, "fetch_burst"},
+		{&c.ReplayCacheSize, DefaultReplayCacheSize, "replay_cache_size"},
+	}
+	for _, v := range ints {
+		if *v.p < 0 {
+			return c, fmt.Errorf("loginid: %s must not be negative", v.n)
+		}
+		if *v.p == 0 {
+			*v.p = v.def
+		}
+	}
+	if c.MaxResponseBytes < 0 {
+		return c, errors.New("loginid: max_response_bytes must not be negative")
+	}
+	if c.MaxResponseBytes == 0 {
+		c.MaxResponseBytes = DefaultMaxResponseBytes
+	}
+	names := []struct {
+		p   *string
+		def string
+	}{
+		{&c.UserClaim, DefaultUserClaim},
+		{&c.TypeClaim, DefaultTypeClaim},
+		{&c.NamespaceClaim, DefaultNamespaceClaim},
+		{&c.NonceClaim, DefaultNonceClaim},
+	}
+	for _, n := range names {
+		if *n.p == "" {
+			*n.p = n.def
+		}
+	}
+	if len(c.AuthenticationTypes) == 0 {
+		c.AuthenticationTypes = []string{DefaultAuthType}
+	}
+	if c.RegistrationTypes == nil {
+		c.RegistrationTypes = []string{DefaultRegistrationType}
+	}
+	for _, a := range c.AuthenticationTypes {
+		if a == "" {
+			return c, errors.New("loginid: authentication types must not be empty strings")
+		}
+		for _, r := range c.RegistrationTypes {
+			if a == r {
+				return c, fmt.Errorf("loginid: type %q is both an authentication and a registration type", a)
+			}
+		}
+	}
+	if c.HTTPClient == nil {
+		c.HTTPClient = &http.Client{Timeout: c.FetchTimeout}
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Observer == nil {
+		c.Observer = discardObserver{}
+	}
+	return c, nil
+}
+
+// checkKeyURL refuses what would leak or mislead: non-https schemes,
+// credentials in the URL (they would end up in error messages) and
+// fragments.
+func checkKeyURL(raw string) error {
+	if raw == "" {
+		return errors.New("loginid: key url is required")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return errors.New("loginid: key url does not parse")
+	}
+	if u.Scheme != "https" || u.Host == "" {
+		return errors.New("loginid: key url must be an absolute https URL")
+	}
+	if u.User != nil {
+		return errors.New("loginid: key url must not carry credentials")
+	}
+	if u.Fragment != "" || u.RawFragment != "" {
+		return errors.New("loginid: key url must not carry a fragment")
+	}
+	return nil
+}

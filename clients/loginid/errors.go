@@ -1,0 +1,84 @@
+package loginid
+
+import (
+	"errors"
+
+	"github.com/login-guard/login_guard/rules"
+)
+
+// Sub-reasons an *Error carries. They are stable, low-cardinality
+// identifiers meant for metric labels and audit lines; they never contain
+// token, user or key material.
+const (
+	SubMalformed       = "malformed"          // not a compact JWS, too long, undecodable claims
+	SubAlgNotAllowed   = "alg_not_allowed"    // header alg is not the configured one (none, HS256, ...)
+	SubCritHeader      = "crit_header"        // header lists critical extensions we do not implement
+	SubMissingKID      = "missing_kid"        // header has no kid
+	SubInvalidKID      = "invalid_kid"        // kid fails the length/charset check
+	SubUnknownKID      = "unknown_kid"        // no key for kid (host said so, or a refresh was not allowed now)
+	SubKeyUnavailable  = "key_unavailable"    // key host failed and the kid is not cached
+	SubBadSignature    = "bad_signature"      // signature does not verify with the kid's key
+	SubMissingExp      = "missing_exp"        // no exp claim
+	SubMissingIat      = "missing_iat"        // no iat claim
+	SubExpired         = "expired"            // exp (plus skew) has passed
+	SubNotYetValid     = "not_yet_valid"      // nbf (minus skew) is still ahead
+	SubIatFuture       = "iat_future"         // iat is ahead of now by more than the skew
+	SubTooOld          = "too_old"            // iat + max_age (plus skew) has passed
+	SubWrongIssuer     = "wrong_issuer"       // iss differs from Config.Issuer
+	SubWrongAudience   = "wrong_audience"     // aud does not name Config.ClientID
+	SubWrongNamespace  = "wrong_namespace"    // namespace claim differs from Config.Namespace
+	SubRegistration    = "registration_token" // a registration result, not an authentication
+	SubWrongType       = "wrong_type"         // type claim missing or not an authentication type
+	SubMissingUser     = "missing_user"       // no user claim in the token, or no expected user given
+	SubWrongUser       = "wrong_user"         // token user is not byte-equal to the expected user
+	SubReplayed        = "replayed"           // nonce (or token hash) already seen
+	SubReplayCacheFull = "replay_cache_full"  // the replay cache is full: refused rather than unchecked
+	SubClosed          = "closed"             // Verify called after Close
+)
+
+// Error is the only error type Verify returns. Reason is always
+// rules.ReasonAssertionInvalid so the glue can add it to a Verdict as is;
+// Sub says why, for audit lines and metrics.
+//
+// The message is built from the sub-reason alone (plus a transport cause for
+// key_unavailable, which can name the key host URL and the kid, never a
+// token or a user), so it is safe to log.
+type Error struct {
+	Reason string
+	Sub    string
+	cause  error
+}
+
+func (e *Error) Error() string {
+	if e.cause != nil {
+		return "loginid: " + e.Reason + ": " + e.Sub + ": " + e.cause.Error()
+	}
+	return "loginid: " + e.Reason + ": " + e.Sub
+}
+
+// Unwrap exposes the transport cause of key_unavailable, if any.
+func (e *Error) Unwrap() error { return e.cause }
+
+// Retryable reports whether the same token may verify later: the key host
+// was unreachable, or the replay cache was full. The guard should treat
+// these like an unavailable engine (its failure policy), not as a forged
+// token.
+func (e *Error) Retryable() bool {
+	return e.Sub == SubKeyUnavailable || e.Sub == SubReplayCacheFull || e.Sub == SubClosed
+}
+
+func fail(sub string) *Error { return &Error{Reason: rules.ReasonAssertionInvalid, Sub: sub} }
+
+func failCause(sub string, cause error) *Error {
+	return &Error{Reason: rules.ReasonAssertionInvalid, Sub: sub, cause: cause}
+}
+
+// SubReason extracts the sub-reason from an error Verify returned ("" when
+// err is nil or not an *Error).
+func SubReason(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Sub
+	}
+	return ""
+}

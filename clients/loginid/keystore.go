@@ -1,0 +1,257 @@
+package loginid
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/dgraph-io/ristretto/v2"
+	"golang.org/x/time/rate"
+)
+
+// keyEntry is a cached public key and when it was fetched.
+type keyEntry struct {
+	kid     string
+	key     *ecdsa.PublicKey
+	fetched time.Time
+}
+
+// flight is one key host request that concurrent lookups share.
+type flight struct {
+	done chan struct{}
+	keys map[string]*ecdsa.PublicKey
+	err  error
+}
+
+// keyStore resolves a kid to a public key. Keys live in ristretto (a lost
+// entry only costs a refetch). A miss triggers a fetch that is:
+//   - de-duplicated: concurrent lookups for what one request answers share
+//     it (per kid in PEM mode, one for the whole set in JWKS mode);
+//   - rate limited: a token bucket gates every request to the host, and a
+//     lookup that finds the bucket empty fails at once (unknown_kid)
+//     instead of waiting, so a kid flood costs neither host requests nor
+//     request latency;
+//   - detached from the request: it runs on its own goroutine with
+//     FetchTimeout, so a caller giving up does not fail the others. Close
+//     cancels and waits for these goroutines.
+//
+// Kids the host does not know go to a bounded negative cache. A key older
+// than KeyTTL is re-checked; while the host is down (or the bucket is
+// empty) the stale key keeps verifying.
+type keyStore struct {
+	mode     string
+	src      keySource
+	now      func() time.Time
+	ttl      time.Duration
+	negTTL   time.Duration
+	timeout  time.Duration
+	observer Observer
+
+	limiter *rate.Limiter
+	neg     *negCache
+
+	// closed is set once by close, under both locks below.
+	closed atomic.Bool
+	// cmu guards the cache's lifetime: lookups hold it shared, close
+	// exclusively, so ristretto is never used after Close. Nothing else
+	// takes it exclusively, so the hot path never waits.
+	cmu   sync.RWMutex
+	cache *ristretto.Cache[string, *keyEntry]
+	// fmu guards flights and orders wg.Add before close's wg.Wait.
+	fmu     sync.Mutex
+	flights map[string]*flight
+
+	base   context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+func newKeyStore(cfg *Config, src keySource) (*keyStore, error) {
+	cache, err := ristretto.NewCache(&ristretto.Config[string, *keyEntry]{
+		NumCounters:        int64(cfg.KeyCacheSize) * 10,
+		MaxCost:            int64(cfg.KeyCacheSize),
+		BufferItems:        64,
+		IgnoreInternalCost: true,
+	})
+	if err != nil {
+		return nil, err
+	}
+	base, cancel := context.WithCancel(context.Background())
+	return &keyStore{
+		mode:     cfg.Mode,
+		src:      src,
+		now:      cfg.Now,
+		ttl:      cfg.KeyTTL,
+		negTTL:   cfg.NegativeTTL,
+		timeout:  cfg.FetchTimeout,
+		observer: cfg.Observer,
+		limiter:  rate.NewLimiter(rate.Every(cfg.FetchInterval), cfg.FetchBurst),
+		neg:      newNegCache(cfg.NegativeCacheSize),
+		cache:    cache,
+		flights:  make(map[string]*flight),
+		base:     base,
+		cancel:   cancel,
+	}, nil
+}
+
+// lookup returns the key for a validated kid.
+func (s *keyStore) lookup(ctx context.Context, kid string) (*ecdsa.PublicKey, *Error) {
+	s.cmu.RLock()
+	if s.closed.Load() {
+		s.cmu.RUnlock()
+		return nil, fail(SubClosed)
+	}
+	e, ok := s.cache.Get(kid)
+	s.cmu.RUnlock()
+
+	now := s.now()
+	if ok && e.kid == kid {
+		if now.Sub(e.fetched) < s.ttl {
+			return e.key, nil
+		}
+		return s.refreshStale(ctx, e)
+	}
+	if s.neg.has(kid, now) {
+		return nil, fail(SubUnknownKID)
+	}
+	key, err := s.fetch(ctx, kid)
+	switch {
+	case err == nil:
+		return key, nil
+	case errors.Is(err, errNotFound), errors.Is(err, errRateLimited):
+		return nil, fail(SubUnknownKID)
+	case errors.Is(err, errStoreClosed):
+		return nil, fail(SubClosed)
+	}
+	return nil, failCause(SubKeyUnavailable, err)
+}
+
+// refreshStale re-checks an expired cache entry. Only the host saying the
+// kid is gone removes it; any failure keeps the stale key in use.
+func (s *keyStore) refreshStale(ctx context.Context, e *keyEntry) (*ecdsa.PublicKey, *Error) {
+	key, err := s.fetch(ctx, e.kid)
+	switch {
+	case err == nil:
+		return key, nil
+	case errors.Is(err, errNotFound):
+		s.cmu.RLock()
+		if !s.closed.Load() {
+			s.cache.Del(e.kid)
+		}
+		s.cmu.RUnlock()
+		return nil, fail(SubUnknownKID)
+	case errors.Is(err, errStoreClosed):
+		return nil, fail(SubClosed)
+	}
+	s.observer.ObserveFetch(FetchReport{Mode: s.mode, Outcome: FetchStaleServed, KID: e.kid, Err: err})
+	return e.key, nil
+}
+
+var (
+	errRateLimited = errors.New("key fetch rate limited")
+	errStoreClosed = errors.New("verifier closed")
+)
+
+// fetch joins or starts the flight that answers kid and waits for it or
+// for ctx.
+func (s *keyStore) fetch(ctx context.Context, kid string) (*ecdsa.PublicKey, error) {
+	fk := s.src.flightKey(kid)
+	s.fmu.Lock()
+	if s.closed.Load() {
+		s.fmu.Unlock()
+		return nil, errStoreClosed
+	}
+	f, ok := s.flights[fk]
+	if !ok {
+		if !s.limiter.AllowN(s.now(), 1) {
+			s.fmu.Unlock()
+			s.observer.ObserveFetch(FetchReport{Mode: s.mode, Outcome: FetchRateLimited, KID: kid})
+			return nil, errRateLimited
+		}
+		f = &flight{done: make(chan struct{})}
+		s.flights[fk] = f
+		s.wg.Add(1)
+		go s.run(fk, kid, f)
+	}
+	s.fmu.Unlock()
+
+	select {
+	case <-f.done:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	if f.err != nil {
+		return nil, f.err
+	}
+	if key := f.keys[kid]; key != nil {
+		return key, nil
+	}
+	// A JWKS without this kid: as definitive as a 404 in PEM mode.
+	s.neg.add(kid, s.now().Add(s.negTTL), s.now())
+	return nil, errNotFound
+}
+
+// run performs one key host request and publishes its result.
+func (s *keyStore) run(fk, kid string, f *flight) {
+	defer s.wg.Done()
+	ctx, cancel := context.WithTimeout(s.base, s.timeout)
+	start := s.now()
+	keys, status, err := s.src.fetch(ctx, kid)
+	cancel()
+	now := s.now()
+
+	rep := FetchReport{Mode: s.mode, KID: kid, Status: status, Duration: now.Sub(start)}
+	switch {
+	case err == nil:
+		rep.Outcome = FetchOK
+		s.store(keys, now)
+	case errors.Is(err, errNotFound):
+		rep.Outcome = FetchNotFound
+		s.neg.add(kid, now.Add(s.negTTL), now)
+	default:
+		rep.Outcome, rep.Err = FetchError, err
+	}
+	f.keys, f.err = keys, err
+
+	s.fmu.Lock()
+	delete(s.flights, fk)
+	s.fmu.Unlock()
+	close(f.done)
+	s.observer.ObserveFetch(rep)
+}
+
+// store caches freshly fetched keys and clears them from the negative
+// cache. Wait makes the entries visible before the flight completes, so
+// the next lookup hits; fetches are rare, so the wait is cheap.
+func (s *keyStore) store(keys map[string]*ecdsa.PublicKey, now time.Time) {
+	s.cmu.RLock()
+	defer s.cmu.RUnlock()
+	if s.closed.Load() {
+		return
+	}
+	for kid, key := range keys {
+		s.neg.remove(kid)
+		s.cache.Set(kid, &keyEntry{kid: kid, key: key, fetched: now}, 1)
+	}
+	s.cache.Wait()
+}
+
+// close stops new fetches, cancels running ones, waits for their
+// goroutines and releases the cache's goroutines.
+func (s *keyStore) close() {
+	s.fmu.Lock()
+	if s.closed.Load() {
+		s.fmu.Unlock()
+		return
+	}
+	s.closed.Store(true)
+	s.fmu.Unlock()
+	s.cancel()
+	s.wg.Wait()
+	s.cmu.Lock()
+	s.cache.Close()
+	s.cmu.Unlock()
+}

@@ -1,0 +1,278 @@
+package loginid
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jwa"
+	"github.com/lestrrat-go/jwx/v2/jws"
+)
+
+// Verifier checks LoginID DirectWeb JWTs. It is safe for concurrent use.
+// Create it with New and release it with Close.
+type Verifier struct {
+	cfg    Config
+	keys   *keyStore
+	replay ReplayCache
+}
+
+// New validates cfg, fills in defaults and returns a Verifier. It does not
+// contact the key host: keys are fetched on first use.
+func New(cfg Config) (*Verifier, error) {
+	c, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	// A copy of the client that never follows redirects: the configured
+	// host, and only it, is trusted for keys.
+	client := *c.HTTPClient
+	client.CheckRedirect = noRedirect
+	c.HTTPClient = &client
+
+	var src keySource
+	switch c.Mode {
+	case ModePEM:
+		src, err = newPEMSource(c.KeyURL, c.HTTPClient, c.MaxResponseBytes)
+		if err != nil {
+			return nil, err
+		}
+	case ModeJWKS:
+		src = &jwksSource{url: c.KeyURL, client: c.HTTPClient, max: c.MaxResponseBytes, maxKeys: c.KeyCacheSize}
+	}
+	ks, err := newKeyStore(&c, src)
+	if err != nil {
+		return nil, err
+	}
+	rc := c.ReplayCache
+	if rc == nil {
+		rc = NewMemoryReplayCache(c.ReplayCacheSize)
+	}
+	return &Verifier{cfg: c, keys: ks, replay: rc}, nil
+}
+
+// Close cancels key fetches in progress, waits for their goroutines and
+// releases the key cache. Verify afterwards fails with sub-reason "closed".
+// The replay cache is left alone: it may be shared.
+func (v *Verifier) Close() { v.keys.close() }
+
+// Verify checks that token is a LoginID authentication result for
+// expectedUser, and records it as used. Every failure is an *Error with
+// Reason rules.ReasonAssertionInvalid and a Sub-reason; Retryable tells
+// the failures that are not the token's fault.
+//
+// Checks, in order: size and compact form; header alg equal to
+// Config.Algorithm (the header cannot choose it); no crit; kid valid and
+// known; signature; exp and iat present; exp, nbf, iat and max_age against
+// the clock with ClockSkew; iss, aud, namespace; type is an authentication
+// type; user claim byte-equal to expectedUser; and last, the replay cache,
+// so a token refused for another reason is never recorded.
+func (v *Verifier) Verify(ctx context.Context, token, expectedUser string) (Claims, error) {
+	if len(token) > v.cfg.MaxTokenBytes || !compactJWS(token) {
+		return Claims{}, fail(SubMalformed)
+	}
+	kp := keyProvider{v: v}
+	payload, err := jws.Verify([]byte(token), jws.WithCompact(), jws.WithKeyProvider(&kp), jws.WithContext(ctx))
+	if err != nil {
+		var e *Error
+		if errors.As(err, &e) {
+			return Claims{}, e
+		}
+		if kp.kid != "" && jws.IsVerificationError(err) {
+			return Claims{}, fail(SubBadSignature)
+		}
+		return Claims{}, fail(SubMalformed)
+	}
+
+	var raw rawClaims
+	if err := json.Unmarshal(payload, &raw); err != nil || raw == nil {
+		return Claims{}, fail(SubMalformed)
+	}
+	cl, ferr := v.readClaims(raw)
+	if ferr != nil {
+		return Claims{}, ferr
+	}
+	cl.KeyID = kp.kid
+	now := v.cfg.Now()
+	if ferr := v.checkTime(raw, &cl, now); ferr != nil {
+		return Claims{}, ferr
+	}
+	if ferr := v.checkParties(&cl); ferr != nil {
+		return Claims{}, ferr
+	}
+	if expectedUser == "" || cl.User == "" {
+		return Claims{}, fail(SubMissingUser)
+	}
+	if cl.User != expectedUser {
+		return Claims{}, fail(SubWrongUser)
+	}
+	until := cl.IssuedAt.Add(v.cfg.MaxAge + v.cfg.ClockSkew)
+	switch err := v.replay.Remember(replayKey(cl.Nonce, token), until, now); {
+	case err == nil:
+	case errors.Is(err, ErrReplayed):
+		return Claims{}, fail(SubReplayed)
+	case errors.Is(err, ErrReplayCacheFull):
+		return Claims{}, fail(SubReplayCacheFull)
+	default:
+		return Claims{}, failCause(SubReplayCacheFull, err)
+	}
+	return cl, nil
+}
+
+// readClaims copies the claims Verify needs; a claim of the wrong JSON type
+// makes the token malformed.
+func (v *Verifier) readClaims(raw rawClaims) (Claims, *Error) {
+	var cl Claims
+	var err error
+	strs := []struct {
+		dst  *string
+		name string
+	}{
+		{&cl.User, v.cfg.UserClaim},
+		{&cl.Type, v.cfg.TypeClaim},
+		{&cl.Namespace, v.cfg.NamespaceClaim},
+		{&cl.Nonce, v.cfg.NonceClaim},
+		{&cl.Issuer, "iss"},
+		{&cl.Subject, "sub"},
+		{&cl.ID, "jti"},
+	}
+	for _, s := range strs {
+		if *s.dst, _, err = raw.str(s.name); err != nil {
+			return Claims{}, fail(SubMalformed)
+		}
+	}
+	if cl.Audience, err = raw.audience(); err != nil {
+		return Claims{}, fail(SubMalformed)
+	}
+	return cl, nil
+}
+
+// checkTime enforces exp, iat (both required), nbf and max_age.
+func (v *Verifier) checkTime(raw rawClaims, cl *Claims, now time.Time) *Error {
+	exp, hasExp, err := raw.date("exp")
+	if err != nil {
+		return fail(SubMalformed)
+	}
+	iat, hasIat, err := raw.date("iat")
+	if err != nil {
+		return fail(SubMalformed)
+	}
+	nbf, hasNbf, err := raw.date("nbf")
+	if err != nil {
+		return fail(SubMalformed)
+	}
+	skew := v.cfg.ClockSkew
+	switch {
+	case !hasExp:
+		return fail(SubMissingExp)
+	case !hasIat:
+		return fail(SubMissingIat)
+	case now.After(exp.Add(skew)):
+		return fail(SubExpired)
+	case hasNbf && now.Add(skew).Before(nbf):
+		return fail(SubNotYetValid)
+	case iat.After(now.Add(skew)):
+		return fail(SubIatFuture)
+	case now.After(iat.Add(v.cfg.MaxAge + skew)):
+		return fail(SubTooOld)
+	}
+	cl.IssuedAt, cl.Expiry = iat, exp
+	return nil
+}
+
+// checkParties enforces issuer, audience, namespace and the result type.
+func (v *Verifier) checkParties(cl *Claims) *Error {
+	if v.cfg.Issuer != "" && cl.Issuer != v.cfg.Issuer {
+		return fail(SubWrongIssuer)
+	}
+	if !slices.Contains(cl.Audience, v.cfg.ClientID) {
+		return fail(SubWrongAudience)
+	}
+	if v.cfg.Namespace != "" && cl.Namespace != v.cfg.Namespace {
+		return fail(SubWrongNamespace)
+	}
+	if !slices.Contains(v.cfg.AuthenticationTypes, cl.Type) {
+		if slices.Contains(v.cfg.RegistrationTypes, cl.Type) {
+			return fail(SubRegistration)
+		}
+		return fail(SubWrongType)
+	}
+	return nil
+}
+
+// keyProvider hands jws.Verify the key for the token's kid, after checking
+// the header: the algorithm is fixed by config (so "none" and HMAC with the
+// public key as secret never reach a verifier) and the key is always
+// registered under that algorithm, never the header's.
+type keyProvider struct {
+	v   *Verifier
+	kid string // set once the header passed and a key was found
+}
+
+func (p *keyProvider) FetchKeys(ctx context.Context, sink jws.KeySink, sig *jws.Signature, _ *jws.Message) error {
+	h := sig.ProtectedHeaders()
+	if h == nil {
+		return fail(SubMalformed)
+	}
+	if h.Algorithm() != jwa.SignatureAlgorithm(p.v.cfg.Algorithm) {
+		return fail(SubAlgNotAllowed)
+	}
+	if len(h.Critical()) > 0 {
+		return fail(SubCritHeader)
+	}
+	kid := h.KeyID()
+	if kid == "" {
+		return fail(SubMissingKID)
+	}
+	if !validKID(kid) {
+		return fail(SubInvalidKID)
+	}
+	key, ferr := p.v.keys.lookup(ctx, kid)
+	if ferr != nil {
+		return ferr
+	}
+	p.kid = kid
+	sink.Key(jwa.SignatureAlgorithm(p.v.cfg.Algorithm), key)
+	return nil
+}
+
+// compactJWS reports whether s has the shape of a compact JWS: three
+// non-empty-header, base64url segments separated by two dots. It keeps the
+// JSON serialization (and its unprotected headers) out.
+func compactJWS(s string) bool {
+	if strings.Count(s, ".") != 2 || s[0] == '.' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case c == '-', c == '_', c == '.':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// replayKey is SHA-256 over the nonce, or, without one, over the signing
+// input (header.payload). Not over the whole token: an ECDSA signature can
+// be rewritten into another valid one (s → n−s), so hashing the signature
+// would let one token pass twice.
+func replayKey(nonce, token string) ReplayKey {
+	h := sha256.New()
+	if nonce != "" {
+		h.Write([]byte("nonce\x00"))
+		h.Write([]byte(nonce))
+	} else {
+		h.Write([]byte("input\x00"))
+		h.Write([]byte(token[:strings.LastIndexByte(token, '.')]))
+	}
+	var k ReplayKey
+	h.Sum(k[:0])
+	return k
+}
