@@ -1,0 +1,61 @@
+package engine
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+)
+
+// drainLimit bounds how much of an error answer is read (and thrown away)
+// so that its connection can be reused.
+const drainLimit = 4 << 10
+
+// NewHTTPClient returns a client for one engine host: connections are kept
+// alive (maxIdlePerHost idle ones, at least 2) because engines are called
+// on every guarded request and a TLS handshake per call would eat the
+// latency budget; redirects are not followed, so credentials are never
+// replayed to another place and a redirect surfaces as status_other.
+// It has no overall timeout: each call's context carries the deadline.
+func NewHTTPClient(maxIdlePerHost int) *http.Client {
+	if maxIdlePerHost < 2 {
+		maxIdlePerHost = 2
+	}
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = maxIdlePerHost
+	t.MaxIdleConnsPerHost = maxIdlePerHost
+	t.IdleConnTimeout = 90 * time.Second
+	return &http.Client{
+		Transport: t,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
+}
+
+// Exchange sends req (which must carry the call's context) and returns the
+// body of a 2xx answer, read up to maxBytes. Every other outcome is a
+// *Failure named after engine: a transport error (timeout, refused,
+// canceled), a non-2xx status, or a body over maxBytes (malformed). Error
+// answers are drained a little so keep-alive connections survive them.
+func Exchange(c *http.Client, engine string, req *http.Request, maxBytes int64) ([]byte, error) {
+	ctx := req.Context()
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, TransportFailure(ctx, engine, err)
+	}
+	defer resp.Body.Close()
+	if f := StatusFailure(engine, resp.StatusCode); f != nil {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, drainLimit))
+		return nil, f
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBytes+1))
+	if err != nil {
+		return nil, TransportFailure(ctx, engine, err)
+	}
+	if int64(len(body)) > maxBytes {
+		return nil, &Failure{Engine: engine, Kind: KindMalformed,
+			Err: fmt.Errorf("response larger than %d bytes", maxBytes)}
+	}
+	return body, nil
+}
