@@ -1,0 +1,75 @@
+package smileid
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+)
+
+// HandleCallback processes the body of a callback Smile ID posted to
+// CallbackURL. The glue wires HTTP: it reads the body through
+// io.LimitReader(r.Body, CallbackLimit()+1), calls this, and answers 200
+// whenever the error is nil (an error answer makes Smile ID retry, which
+// only helps for transient errors: see below).
+//
+// Order of checks: size cap, JSON shape, signature and freshness, a
+// registered live job id, matching user id and job type 2. A callback for
+// a job already authenticated or rejected changes nothing. A callback
+// byte-identical to one already processed is a no-op (Duplicate). Any
+// other callback only triggers Confirm: the callback's own ResultCode is
+// never trusted, because its signature is not bound to the job and a
+// captured signature pair could be replayed with any body for its
+// lifetime. So a forged "1220" for a real job id completes nothing unless
+// Smile ID's job status says so too.
+//
+// Errors wrapping ErrBodyTooLarge, ErrMalformed, ErrBadTimestamp,
+// ErrStaleTimestamp, ErrBadSignature, ErrUnknownJob, ErrJobMismatch or
+// ErrTooManyConfirms are permanent for that body; others (a failed
+// job-status call) are transient.
+func (c *Client) HandleCallback(ctx context.Context, body []byte) (Result, error) {
+	res, err := c.handleCallback(ctx, body)
+	c.cfg.Observer.Observe(Report{Op: OpCallback, State: res.State, Err: err})
+	return res, err
+}
+
+func (c *Client) handleCallback(ctx context.Context, body []byte) (Result, error) {
+	if int64(len(body)) > c.cfg.MaxCallbackBytes {
+		return Result{}, fmt.Errorf("smileid: callback: %w", ErrBodyTooLarge)
+	}
+	var cb callbackBody
+	if !isJSONObject(body) || json.Unmarshal(body, &cb) != nil {
+		return Result{}, fmt.Errorf("smileid: callback: %w", ErrMalformed)
+	}
+	if cb.Timestamp == "" || cb.Signature == "" || cb.PartnerParams.JobID == "" || cb.ResultCode == "" {
+		return Result{}, fmt.Errorf("smileid: callback: %w: timestamp, signature, job id or result code missing", ErrMalformed)
+	}
+	if err := c.signer.VerifySignature(cb.Timestamp, cb.Signature); err != nil {
+		return Result{}, fmt.Errorf("smileid: callback: %w", err)
+	}
+	jobID := cb.PartnerParams.JobID
+	e, ok := c.registry.Lookup(jobID)
+	if !ok {
+		return Result{}, fmt.Errorf("smileid: callback: %w", ErrUnknownJob)
+	}
+	if err := matchJob(cb.PartnerParams, e); err != nil {
+		return Result{}, fmt.Errorf("smileid: callback: %w", err)
+	}
+	if e.State.terminal() {
+		return resultOf(e, false), nil
+	}
+	digest := sha256.Sum256(body)
+	if c.registry.seenCallback(jobID, digest) {
+		r := resultOf(e, false)
+		r.Duplicate = true
+		return r, nil
+	}
+	res, err := c.Confirm(ctx, jobID)
+	if err != nil {
+		return Result{}, err
+	}
+	// Remembered only once confirmed, so Smile ID's retry of a callback
+	// whose confirmation failed is processed again.
+	c.registry.markCallback(jobID, digest)
+	return res, nil
+}

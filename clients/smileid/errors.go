@@ -1,0 +1,52 @@
+package smileid
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinel errors. Callers branch on them with errors.Is; none of them
+// carries the API key, a signature's expected value or an upload URL.
+var (
+	// Config and input.
+	ErrConfig = errors.New("smileid: invalid config")
+	ErrInput  = errors.New("smileid: invalid submit request")
+
+	// Signatures and timestamps (callbacks and job-status responses).
+	ErrBadTimestamp   = errors.New("smileid: timestamp is not ISO 8601")
+	ErrStaleTimestamp = errors.New("smileid: timestamp outside the freshness window")
+	ErrBadSignature   = errors.New("smileid: signature does not verify")
+
+	// Callbacks.
+	ErrBodyTooLarge     = errors.New("smileid: body exceeds its size cap")
+	ErrMalformed        = errors.New("smileid: malformed JSON")
+	ErrUnknownJob       = errors.New("smileid: job id not registered, already completed or expired")
+	ErrJobMismatch      = errors.New("smileid: partner params do not match the registered job")
+	ErrTooManyConfirms  = errors.New("smileid: job-status confirmations for this job exhausted")
+	ErrNotAuthenticated = errors.New("smileid: job is not authenticated")
+
+	// Registry.
+	ErrRegistryFull = errors.New("smileid: pending-jobs registry full")
+	ErrDuplicateJob = errors.New("smileid: job id already registered")
+
+	// Vendor exchanges.
+	ErrResponseTooLarge = errors.New("smileid: response exceeds its size cap")
+	ErrBadResponse      = errors.New("smileid: unexpected response shape")
+)
+
+// VendorError reports a non-2xx answer from Smile ID. It names the
+// operation, the HTTP status and Smile ID's own error code when the body
+// carried one ("2205", ...): never the URL (an upload URL is a presigned
+// credential) and never the body text.
+type VendorError struct {
+	Op     Op
+	Status int
+	Code   string
+}
+
+func (e *VendorError) Error() string {
+	if e.Code != "" {
+		return fmt.Sprintf("smileid: %s: HTTP %d, code %s", e.Op, e.Status, e.Code)
+	}
+	return fmt.Sprintf("smileid: %s: HTTP %d", e.Op, e.Status)
+}
