@@ -47,10 +47,15 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	if e.cause != nil {
-		return e.msg + ": " + e.cause.Error()
+	msg := e.msg
+	if msg == "" {
+		// An Error built by a caller as a literal still says something.
+		msg = "request body refused: " + e.Reason
 	}
-	return e.msg
+	if e.cause != nil {
+		return msg + ": " + e.cause.Error()
+	}
+	return msg
 }
 
 // Unwrap returns the transport error behind a body_read refusal (for

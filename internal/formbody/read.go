@@ -27,16 +27,17 @@ const DefaultMaxBody int64 = 64 << 10
 // be forwarded.
 //
 // A request without a body (nil or http.NoBody) yields nil and is left
-// alone.
+// alone, whatever its Content-Encoding.
 func Read(r *http.Request, max int64) ([]byte, error) {
 	if max <= 0 {
 		max = DefaultMaxBody
 	}
+	if r.Body == nil || r.Body == http.NoBody {
+		// Nothing to decode, so a Content-Encoding changes nothing.
+		return nil, nil
+	}
 	if err := CheckContentEncoding(r.Header); err != nil {
 		return nil, err
-	}
-	if r.Body == nil || r.Body == http.NoBody {
-		return nil, nil
 	}
 	if r.ContentLength > max {
 		return nil, tooLarge(max)

@@ -123,8 +123,13 @@ func TestReadNoBody(t *testing.T) {
 			t.Errorf("body %v: got %q, %v, Body replaced=%v", b, body, err, r.Body != b)
 		}
 	}
+	r := newRequest(http.NoBody, 0)
+	r.Header.Set("Content-Encoding", "gzip")
+	if body, err := Read(r, 0); err != nil || body != nil {
+		t.Errorf("no body with Content-Encoding: %q %v", body, err)
+	}
 	orig := &closeTracker{r: strings.NewReader("")}
-	r := newRequest(orig, 0)
+	r = newRequest(orig, 0)
 	body, err := Read(r, 0)
 	if err != nil || len(body) != 0 {
 		t.Fatalf("empty body: %q %v", body, err)

@@ -131,6 +131,7 @@ func TestErrorMessages(t *testing.T) {
 	}{
 		{tooLarge(65536), "request body exceeds 65536 bytes"},
 		{fieldError(ReasonDuplicateField, "username", "field %q appears twice"), `field "username" appears twice`},
+		{&Error{Status: 400, Reason: "read_error"}, "request body refused: read_error"},
 	}
 	for _, tc := range tests {
 		if got := tc.err.Error(); got != tc.want {
