@@ -20,9 +20,9 @@ func BenchmarkRunTwoEngines(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		res := r.Run(ctx, engines, a, time.Second)
+		res := r.Run(ctx, engines, a, time.Minute)
 		if !res[0].OK() || !res[1].OK() {
-			b.Fatal(res)
+			b.Fatal(res[0].Failure, res[1].Failure)
 		}
 	}
 }
@@ -38,7 +38,7 @@ func BenchmarkRunTwoGuardedEngines(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		_ = Combine(r.Run(ctx, engines, a, time.Second), rules.Deny)
+		_ = Combine(r.Run(ctx, engines, a, time.Minute), rules.Deny)
 	}
 }
 

@@ -86,21 +86,72 @@ func TestRunOneDeadlineForAll(t *testing.T) {
 	}
 	base := runtime.NumGoroutine()
 	var r Runner
-	res := r.Run(context.Background(), []rules.Engine{slow("x"), fixed("fast", rules.Verdict{}), slow("y")},
-		&rules.Attempt{}, 50*time.Millisecond)
-	if !res[1].OK() {
-		t.Fatalf("fast engine: %v", res[1].Failure)
-	}
-	for _, i := range []int{0, 2} {
-		if res[i].Failure == nil || res[i].Failure.Kind != KindTimeout {
-			t.Fatalf("slow engine %d: %+v, want timeout", i, res[i])
+	res := r.Run(context.Background(), []rules.Engine{slow("x"), slow("y"), slow("z")}, &rules.Attempt{}, 20*time.Millisecond)
+	for i, name := range []string{"x", "y", "z"} {
+		if res[i].Engine != name || res[i].Failure == nil || res[i].Failure.Kind != KindTimeout {
+			t.Fatalf("engine %s: %+v, want timeout", name, res[i])
 		}
 	}
 	if err := r.Wait(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if len(deadlines) != 2 || !deadlines[0].Equal(deadlines[1]) || deadlines[0].IsZero() {
+	if len(deadlines) != 3 || deadlines[0].IsZero() || !deadlines[0].Equal(deadlines[1]) || !deadlines[0].Equal(deadlines[2]) {
 		t.Fatalf("engine deadlines %v: want one shared deadline", deadlines)
+	}
+	enginetest.CheckGoroutines(t, base)
+}
+
+// expiringCtx is a context whose deadline passes when the test says so, to
+// drive Run's deadline without depending on the scheduler's speed.
+type expiringCtx struct {
+	context.Context
+	at      time.Time
+	done    chan struct{}
+	expired sync.Once
+}
+
+func newExpiringCtx() *expiringCtx {
+	return &expiringCtx{Context: context.Background(), at: time.Now().Add(time.Hour), done: make(chan struct{})}
+}
+func (c *expiringCtx) Deadline() (time.Time, bool) { return c.at, true }
+func (c *expiringCtx) Done() <-chan struct{}       { return c.done }
+func (c *expiringCtx) expire()                     { c.expired.Do(func() { close(c.done) }) }
+func (c *expiringCtx) Err() error {
+	select {
+	case <-c.done:
+		return context.DeadlineExceeded
+	default:
+		return nil
+	}
+}
+
+func TestRunKeepsAnswersBeforeDeadline(t *testing.T) {
+	ctx := newExpiringCtx()
+	started := make(chan struct{}, 2)
+	base := runtime.NumGoroutine()
+	var r Runner
+	done := make(chan []Result)
+	go func() {
+		done <- r.Run(ctx, []rules.Engine{blocking("slow1", started), fixed("fast", rules.Verdict{Action: rules.Challenge}),
+			blocking("slow2", started)}, &rules.Attempt{}, longDeadline)
+	}()
+	<-started
+	<-started
+	for r.Active() != 2 { // the fast engine's answer has been sent
+		runtime.Gosched()
+	}
+	ctx.expire()
+	res := <-done
+	if !res[1].OK() || res[1].Verdict.Action != rules.Challenge {
+		t.Fatalf("fast engine: %+v", res[1])
+	}
+	for _, i := range []int{0, 2} {
+		if res[i].Failure == nil || res[i].Failure.Kind != KindTimeout || res[i].Latency <= 0 {
+			t.Fatalf("slow engine %d: %+v, want timeout with the time waited", i, res[i])
+		}
+	}
+	if err := r.Wait(context.Background()); err != nil {
+		t.Fatal(err)
 	}
 	enginetest.CheckGoroutines(t, base)
 }
