@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -97,12 +98,18 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 // Provision sets defaults, resolves env placeholders and compiles the
 // route's rules. It fails with a message naming the field.
 func (h *Handler) Provision(ctx caddy.Context) error {
-	h.logger = ctx.Logger()
 	appIface, err := ctx.App("login_guard")
 	if err != nil {
 		return fmt.Errorf("loading login_guard app: %v", err)
 	}
-	h.app = appIface.(*App)
+	return h.provision(appIface.(*App), ctx.Logger())
+}
+
+// provision does the work of Provision given the app, so benchmarks and
+// unit tests can build a handler without a running Caddy.
+func (h *Handler) provision(app *App, logger *zap.Logger) error {
+	h.app, h.logger = app, logger
+	var err error
 	repl := caddy.NewReplacer()
 	h.Name = repl.ReplaceKnown(h.Name, "")
 	if h.Name == "" {
@@ -159,6 +166,14 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		if h.opMapping, err = compileOperationMapping(h.Operation); err != nil {
 			return fmt.Errorf("operation: %v", err)
 		}
+		for _, f := range h.opMapping.referencedFields() {
+			if !slices.Contains(h.PasswordFields, f) {
+				h.spec.UniqueFields = append(h.spec.UniqueFields, f)
+			}
+		}
+	}
+	if err := h.spec.Validate(); err != nil {
+		return err
 	}
 	h.xffWarn = warnOnceFor(h.app)
 	return nil

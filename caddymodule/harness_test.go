@@ -195,10 +195,10 @@ func newRecorder(t *testing.T, respond func(w http.ResponseWriter, r *http.Reque
 		rec.mu.Lock()
 		rec.got = append(rec.got, got)
 		rec.mu.Unlock()
+		rec.arrived <- got
 		if rec.respond != nil {
 			rec.respond(w, r, body)
 		}
-		rec.arrived <- got
 	}))
 	t.Cleanup(rec.Close)
 	return rec

@@ -79,6 +79,30 @@ func compileOperationMapping(m map[string]string) (*operationMapping, error) {
 	return om, nil
 }
 
+// referencedFields lists the body fields the mapping reads, so the parser
+// protects them like the user field: a repeated amount is refused rather
+// than the guard and the app reading different ones.
+func (om *operationMapping) referencedFields() []string {
+	var out []string
+	for _, p := range om.paths {
+		rest := om.templates[p]
+		for {
+			i := strings.Index(rest, "{"+fieldPlaceholderPrefix)
+			if i < 0 {
+				break
+			}
+			rest = rest[i+1+len(fieldPlaceholderPrefix):]
+			name, after, ok := strings.Cut(rest, "}")
+			if !ok {
+				break
+			}
+			out = append(out, name)
+			rest = after
+		}
+	}
+	return out
+}
+
 // resolve evaluates the mapping for one request. Typed fields that do not
 // parse are reported, not guessed.
 func (om *operationMapping) resolve(r *http.Request, x *exchange) (map[string]string, error) {

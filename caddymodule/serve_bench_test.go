@@ -1,0 +1,90 @@
+package caddymodule
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+
+	"github.com/login-guard/login_guard/internal/tokens"
+)
+
+// testApp is an app with keys and no SmartID, as Start would leave it.
+func testApp(tb testing.TB) *App {
+	tb.Helper()
+	a := &App{Session: &SessionConfig{TTL: caddy.Duration(time.Hour)}, rt: new(appRuntime)}
+	st, err := tokens.NewStored(time.Now())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if a.rt.keys, err = tokens.NewKeyset(st); err != nil {
+		tb.Fatal(err)
+	}
+	return a
+}
+
+func testHandler(tb testing.TB, h *Handler) *Handler {
+	tb.Helper()
+	if err := h.provision(testApp(tb), zap.NewNop()); err != nil {
+		tb.Fatal(err)
+	}
+	if err := h.Validate(); err != nil {
+		tb.Fatal(err)
+	}
+	return h
+}
+
+// request builds a request as Caddy's server would hand it to a handler:
+// with a replacer and the client IP variable.
+func request(method, target, ctype, body string) *http.Request {
+	r := httptest.NewRequest(method, target, strings.NewReader(body))
+	if ctype != "" {
+		r.Header.Set("Content-Type", ctype)
+	}
+	repl := caddy.NewReplacer()
+	ctx := context.WithValue(r.Context(), caddy.ReplacerCtxKey, repl)
+	ctx = context.WithValue(ctx, caddyhttp.VarsCtxKey, map[string]any{caddyhttp.ClientIPVarKey: "198.51.100.7"})
+	return r.WithContext(ctx)
+}
+
+// upstreamOK answers like a portal that accepted the login.
+var upstreamOK = caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+	w.Header().Set("Location", "/account")
+	w.WriteHeader(http.StatusSeeOther)
+	return nil
+})
+
+// BenchmarkGuardedLogin is the whole guard on a login that passes: body
+// read and parse, rules, the upstream's answer judged and the session
+// cookie sealed (no SmartID, which is asynchronous anyway).
+func BenchmarkGuardedLogin(b *testing.B) {
+	h := testHandler(b, &Handler{Name: "login", Event: EventLogin, DenyIP: []string{"203.0.113.0/24"}})
+	body := "username=jlopez&password=secret&smartid_data=ujOmfzNv5l%2F1SW%2BclQ%3D%3D"
+	b.ReportAllocs()
+	for b.Loop() {
+		r := request(http.MethodPost, "/api/login", "application/x-www-form-urlencoded", body)
+		w := httptest.NewRecorder()
+		if err := h.ServeHTTP(w, r, upstreamOK); err != nil || w.Code != http.StatusSeeOther {
+			b.Fatal(err, w.Code)
+		}
+	}
+}
+
+// BenchmarkGuardedDeny is the cheapest guarded path: a denied IP.
+func BenchmarkGuardedDeny(b *testing.B) {
+	h := testHandler(b, &Handler{Name: "login", Event: EventLogin, DenyIP: []string{"198.51.100.0/24"}})
+	body := "username=jlopez&password=secret"
+	b.ReportAllocs()
+	for b.Loop() {
+		r := request(http.MethodPost, "/api/login", "application/x-www-form-urlencoded", body)
+		if err := h.ServeHTTP(httptest.NewRecorder(), r, upstreamOK); err == nil {
+			b.Fatal("want a deny")
+		}
+	}
+}

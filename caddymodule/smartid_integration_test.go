@@ -1,0 +1,187 @@
+package caddymodule_test
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/caddyserver/caddy/v2"
+)
+
+const reportSite = `{{listen}} {
+	login_guard /all {
+		event login
+		log_user hash
+		success {
+			location /account
+		}
+	}
+	login_guard /success {
+		event login
+		report success
+		success {
+			cookie portal_session
+		}
+	}
+	login_guard /spa {
+		event login
+		success {
+			status 200
+			json result.ok true
+		}
+	}
+	reverse_proxy %s
+}`
+
+// spaFake answers /spa like a single-page app's login API and everything
+// else like the form portal.
+func spaFake(w http.ResponseWriter, r *http.Request, body []byte) {
+	if r.URL.Path == "/spa" {
+		w.Header().Set("Content-Type", "application/json")
+		if strings.Contains(string(body), password) {
+			http.SetCookie(w, &http.Cookie{Name: "portal_session", Value: "S"})
+			io.WriteString(w, `{"result":{"ok":true,"user":"jlopez"}}`)
+			return
+		}
+		io.WriteString(w, `{"result":{"ok":false}}`)
+		return
+	}
+	r.URL.Path = "/api/login"
+	portalFake(w, r, body)
+}
+
+func TestReportModesAndSuccessCriteria(t *testing.T) {
+	upstream := newRecorder(t, spaFake)
+	sid := newRecorder(t, smartidFake)
+	g := startCaddy(t, smartidGlobal(sid.URL), fmt.Sprintf(reportSite, upstream.Listener.Addr()))
+	form := "application/x-www-form-urlencoded"
+
+	// report all: a failed login is reported, without a session.
+	g.post(t, "/all", form, "username=jlopez&password=wrong")
+	ev := checkSmartIDRequest(t, sid.next(t), "/api/v5/analytics/web/login")
+	if _, has := ev["session"]; has || ev["user"] != "jlopez" || ev["data"] != "" {
+		t.Fatalf("failed login event %v", ev)
+	}
+
+	// report success: the failed login is not sent; the next event to
+	// arrive (one worker, in order) is the successful login's.
+	resp, _ := g.post(t, "/success", form, "username=mallory&password=wrong")
+	if cookieNamed(resp, "login_guard") != nil {
+		t.Fatal("a failed login must not get a guard session")
+	}
+	resp, _ = g.post(t, "/success", form, "username=jlopez&password="+password)
+	if cookieNamed(resp, "login_guard") == nil {
+		t.Fatal("a successful login gets a guard session")
+	}
+	ev = checkSmartIDRequest(t, sid.next(t), "/api/v5/analytics/web/login")
+	if ev["user"] != "jlopez" || ev["session"] == nil {
+		t.Fatalf("expected the successful login, got %v", ev)
+	}
+
+	// A JSON answer judged by a field; the body reaches the client intact.
+	resp, body := g.post(t, "/spa", "application/json", `{"username":"jlopez","password":"`+password+`"}`)
+	if resp.StatusCode != 200 || body != `{"result":{"ok":true,"user":"jlopez"}}` || cookieNamed(resp, "login_guard") == nil {
+		t.Fatalf("spa success: %d %q %v", resp.StatusCode, body, resp.Cookies())
+	}
+	resp, body = g.post(t, "/spa", "application/json", `{"username":"jlopez","password":"nope"}`)
+	if resp.StatusCode != 200 || body != `{"result":{"ok":false}}` || cookieNamed(resp, "login_guard") != nil {
+		t.Fatalf("spa failure: %d %q %v", resp.StatusCode, body, resp.Cookies())
+	}
+
+	lines := g.auditLines(t)
+	if len(lines) != 5 {
+		t.Fatalf("%d audit lines", len(lines))
+	}
+	if u, _ := lines[0]["user"].(string); u == "" || u == "jlopez" {
+		t.Fatalf("log_user hash must log a pseudonym, got %q", u)
+	}
+	if lines[0]["outcome"] != "failure" || lines[2]["outcome"] != "success" || lines[1]["smartid"] != "skipped_failed_login" {
+		t.Fatalf("audit outcomes: %v", lines)
+	}
+}
+
+// blockingSmartID holds every request until release is closed.
+func blockingSmartID(t *testing.T) (*recorder, func()) {
+	release := make(chan struct{})
+	var once sync.Once
+	rec := newRecorder(t, func(w http.ResponseWriter, _ *http.Request, _ []byte) {
+		<-release
+		w.WriteHeader(http.StatusOK)
+	})
+	return rec, func() { once.Do(func() { close(release) }) }
+}
+
+// TestQueueFullDropsAndCounts: with one worker busy and a queue of one,
+// further events are dropped, the user is never delayed, and the audit
+// line says so.
+func TestQueueFullDropsAndCounts(t *testing.T) {
+	upstream := newRecorder(t, portalFake)
+	sid, release := blockingSmartID(t)
+	defer release()
+	global := strings.Replace(smartidGlobal(sid.URL), "workers  1", "workers 1\n\t\t\tqueue_size 1", 1)
+	g := startCaddy(t, global, fmt.Sprintf("{{listen}} {\n\tlogin_guard /api/login {\n\t\tevent login\n\t}\n\treverse_proxy %s\n}", upstream.Listener.Addr()))
+
+	for i := range 4 {
+		resp, _ := g.post(t, "/api/login", "application/x-www-form-urlencoded", fmt.Sprintf("username=u%d&password=x", i))
+		if resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("login %d: %d", i, resp.StatusCode)
+		}
+		if i == 0 {
+			sid.next(t) // the worker now holds the first event
+		}
+	}
+	var dropped int
+	for _, l := range g.auditLines(t) {
+		if l["smartid"] == "dropped_queue_full" {
+			dropped++
+		}
+	}
+	if dropped != 2 {
+		t.Fatalf("want 2 drops (1 in flight, 1 queued), got %d", dropped)
+	}
+	release()
+	if r := sid.next(t); !strings.Contains(string(r.Body), `"user":"u1"`) {
+		t.Fatalf("the queued event should follow, got %s", r.Body)
+	}
+	if !strings.Contains(g.rawLogs(t), "smartid event dropped") {
+		t.Fatal("drops must be logged")
+	}
+}
+
+// TestReloadKeepsQueueAndStopDrains: a config reload that keeps the
+// smartid block reuses the running queue (nothing lost), and stopping
+// Caddy drains what is queued.
+func TestReloadKeepsQueueAndStopDrains(t *testing.T) {
+	upstream := newRecorder(t, portalFake)
+	sid, release := blockingSmartID(t)
+	defer release()
+	site := fmt.Sprintf("{{listen}} {\n\tlogin_guard /api/login {\n\t\tevent login\n\t}\n\treverse_proxy %s\n}", upstream.Listener.Addr())
+	g := startCaddy(t, smartidGlobal(sid.URL), site)
+	for i := range 3 {
+		g.post(t, "/api/login", "application/x-www-form-urlencoded", fmt.Sprintf("username=before%d&password=x", i))
+	}
+	sid.next(t) // first event in flight, two queued
+
+	// Reload with the same smartid block and a changed site.
+	g2 := startCaddy(t, smartidGlobal(sid.URL), strings.Replace(site, "event login", "event login\n\t\tname renamed", 1))
+	g2.post(t, "/api/login", "application/x-www-form-urlencoded", "username=after&password=x")
+
+	stopped := make(chan error, 1)
+	go func() { stopped <- caddy.Stop() }()
+	release()
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
+	}
+	var users []string
+	for _, r := range sid.all() {
+		m := jsonBody(t, r.Body)
+		users = append(users, m["user"].(string))
+	}
+	want := []string{"before0", "before1", "before2", "after"}
+	if strings.Join(users, ",") != strings.Join(want, ",") {
+		t.Fatalf("SmartID got %v, want %v (nothing lost across the reload, drained on stop)", users, want)
+	}
+}
