@@ -1,0 +1,69 @@
+package passkeys
+
+import (
+	"errors"
+
+	"github.com/go-webauthn/webauthn/protocol"
+)
+
+// Refusal reasons: stable, low-cardinality values for audit lines and
+// metric labels.
+const (
+	ReasonEnrolDuringChallenge = "enrol_during_challenge"
+	ReasonEnrolChallengedLogin = "enrol_challenged_login"
+	ReasonEnrolNotAccepted     = "enrol_upstream_not_accepted"
+	ReasonEnrolStaleSession    = "enrol_session_stale"
+	ReasonEnrolTokenInvalid    = "enrol_token_invalid"
+	ReasonEnrolTokenSpent      = "enrol_token_spent"
+	ReasonEnrolUserConflict    = "enrol_user_conflict"
+	ReasonEnrolNoProof         = "enrol_no_proof"
+	ReasonCeremonyUnknown      = "ceremony_unknown"
+	ReasonCeremonyMismatch     = "ceremony_mismatch"
+	ReasonBodyTooLarge         = "body_too_large"
+	ReasonInvalidResponse      = "invalid_response"
+	ReasonNoCredentials        = "no_credentials"
+	ReasonTooManyCredentials   = "too_many_credentials"
+	ReasonDuplicateCredential  = "duplicate_credential"
+	ReasonCloneWarning         = "clone_warning"
+)
+
+// ErrRefused is wrapped by every *Error.
+var ErrRefused = errors.New("passkey refused")
+
+// Error is a refusal with its reason. Error() gives the reason and, for a
+// WebAuthn verification failure, go-webauthn's short description (never
+// its debug info, which echoes challenges).
+type Error struct {
+	Reason string
+	Err    error
+}
+
+func (e *Error) Error() string {
+	msg := "passkey refused: " + e.Reason
+	var pe *protocol.Error
+	if errors.As(e.Err, &pe) && pe.Details != "" {
+		msg += ": " + pe.Details
+	}
+	return msg
+}
+
+// Unwrap lets errors.Is(err, ErrRefused) and errors.As to the
+// go-webauthn error both work.
+func (e *Error) Unwrap() []error {
+	if e.Err == nil {
+		return []error{ErrRefused}
+	}
+	return []error{ErrRefused, e.Err}
+}
+
+func refused(reason string, err error) error { return &Error{Reason: reason, Err: err} }
+
+// ReasonOf returns the refusal reason of err, or "" for an internal error
+// (storage, randomness) that is not the client's doing.
+func ReasonOf(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Reason
+	}
+	return ""
+}

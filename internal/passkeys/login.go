@@ -1,0 +1,137 @@
+package passkeys
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+
+	"github.com/go-webauthn/webauthn/protocol"
+)
+
+// LoginResult describes a passed assertion, for the audit line.
+type LoginResult struct {
+	CredentialID []byte
+	SignCount    uint32
+	UserVerified bool
+	// CloneWarning is true only when Config.AllowCloneWarning let a
+	// sign-count regression through.
+	CloneWarning bool
+}
+
+// HasCredentials reports whether user has a passkey, so the glue can
+// offer the factor (or another one).
+func (p *Passkeys) HasCredentials(ctx context.Context, user string) (bool, error) {
+	rec, found, err := p.load(ctx, user)
+	return found && len(rec.Credentials) > 0, err
+}
+
+// BeginLogin returns the assertion options for user's passkeys and the
+// ceremony id for FinishLogin. The user is the one the step-up state
+// names.
+func (p *Passkeys) BeginLogin(ctx context.Context, user string) (*protocol.CredentialAssertion, string, error) {
+	rec, found, err := p.load(ctx, user)
+	if err != nil {
+		return nil, "", err
+	}
+	if !found || len(rec.Credentials) == 0 {
+		return nil, "", refused(ReasonNoCredentials, nil)
+	}
+	opts, session, err := p.wa.BeginLogin(waUser{name: user, rec: &rec})
+	if err != nil {
+		return nil, "", err
+	}
+	id, err := p.ceremonies.put(kindLogin, user, *session)
+	if err != nil {
+		return nil, "", err
+	}
+	return opts, id, nil
+}
+
+// FinishLogin verifies the browser's assertion (the body of r) for user
+// and records the new sign count. A sign count that did not grow marks
+// the credential as possibly cloned and refuses (see AllowCloneWarning).
+func (p *Passkeys) FinishLogin(ctx context.Context, ceremonyID, user string, r *http.Request) (LoginResult, error) {
+	c, ok := p.ceremonies.take(ceremonyID)
+	if !ok {
+		return LoginResult{}, refused(ReasonCeremonyUnknown, nil)
+	}
+	if c.kind != kindLogin || c.user != user {
+		return LoginResult{}, refused(ReasonCeremonyMismatch, nil)
+	}
+	body, err := p.readBody(r)
+	if err != nil {
+		return LoginResult{}, err
+	}
+	parsed, err := protocol.ParseCredentialRequestResponseBytes(body)
+	if err != nil {
+		return LoginResult{}, refused(ReasonInvalidResponse, err)
+	}
+	var out LoginResult
+	err = p.locked(ctx, user, func() error {
+		rec, found, err := p.load(ctx, user)
+		if err != nil {
+			return err
+		}
+		if !found {
+			return refused(ReasonNoCredentials, nil)
+		}
+		cred, err := p.wa.ValidateLogin(waUser{name: user, rec: &rec}, c.session, parsed)
+		if err != nil {
+			return refused(ReasonInvalidResponse, err)
+		}
+		i := indexOf(rec, cred.ID)
+		if i < 0 {
+			return refused(ReasonNoCredentials, nil)
+		}
+		if cred.Authenticator.CloneWarning {
+			// Keep the stored count: the regression is the evidence.
+			rec.Credentials[i].Authenticator.CloneWarning = true
+			if err := p.save(ctx, user, rec); err != nil {
+				return err
+			}
+			if !p.cfg.AllowCloneWarning {
+				return refused(ReasonCloneWarning, nil)
+			}
+		} else {
+			rec.Credentials[i].Authenticator.SignCount = cred.Authenticator.SignCount
+			rec.Credentials[i].Flags = cred.Flags
+			if err := p.save(ctx, user, rec); err != nil {
+				return err
+			}
+		}
+		out = LoginResult{
+			CredentialID: cred.ID,
+			SignCount:    cred.Authenticator.SignCount,
+			UserVerified: parsed.Response.AuthenticatorData.Flags.HasUserVerified(),
+			CloneWarning: cred.Authenticator.CloneWarning,
+		}
+		return nil
+	})
+	return out, err
+}
+
+// RemoveCredential deletes one of user's passkeys (the admin's answer to a
+// lost device or a clone warning). Removing an unknown id is not an error.
+func (p *Passkeys) RemoveCredential(ctx context.Context, user string, credentialID []byte) error {
+	return p.locked(ctx, user, func() error {
+		rec, found, err := p.load(ctx, user)
+		if err != nil || !found {
+			return err
+		}
+		i := indexOf(rec, credentialID)
+		if i < 0 {
+			return nil
+		}
+		rec.Credentials = append(rec.Credentials[:i], rec.Credentials[i+1:]...)
+		return p.save(ctx, user, rec)
+	})
+}
+
+func indexOf(rec record, id []byte) int {
+	for i, c := range rec.Credentials {
+		if bytes.Equal(c.ID, id) {
+			return i
+		}
+	}
+	return -1
+}

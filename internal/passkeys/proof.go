@@ -1,0 +1,195 @@
+package passkeys
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"time"
+)
+
+// Proof is something a request presents to be allowed to enrol a passkey.
+// The concrete types are SessionProof, EnrolTokenProof and StepUpProof.
+type Proof interface{ enrolProof() }
+
+// SessionProof is the guard's own session, as the glue decoded it from its
+// session cookie.
+type SessionProof struct {
+	User string
+	// Challenged is true when the login that opened the session was
+	// challenged (even if the challenge was then passed): an attacker who
+	// passed a weak factor must not turn it into a passkey.
+	Challenged bool
+	// UpstreamAccepted is true when the portal accepted the login.
+	UpstreamAccepted bool
+	// LoginAt is when that login happened.
+	LoginAt time.Time
+}
+
+// EnrolTokenProof is a one-time enrolment token from the admin API
+// (IssueEnrolToken).
+type EnrolTokenProof struct{ Token string }
+
+// StepUpProof says a step-up is pending for this browser (a step-up state
+// rode along). It never allows enrolment, and it vetoes any other proof:
+// during a challenge the person at the keyboard has only shown the
+// password.
+type StepUpProof struct{ User string }
+
+func (SessionProof) enrolProof()    {}
+func (EnrolTokenProof) enrolProof() {}
+func (StepUpProof) enrolProof()     {}
+
+// PurposeEnrol is the token purpose of enrolment links.
+const PurposeEnrol = "passkey_enrol"
+
+type enrolClaims struct {
+	User string `json:"u"`
+	ID   string `json:"id"`
+}
+
+// grant is what an accepted proof allows.
+type grant struct {
+	user    string
+	tokenID string // set when the grant came from an enrolment token
+	tokenTo time.Time
+}
+
+// IssueEnrolToken mints a one-time enrolment token for user, valid for
+// ttl. The admin API puts it in a link; the token is spent by the first
+// successful registration.
+func (p *Passkeys) IssueEnrolToken(user string, ttl time.Duration) (string, error) {
+	if p.cfg.Tokens == nil {
+		return "", errors.New("passkeys: enrolment tokens need token keys")
+	}
+	if user == "" || ttl <= 0 || ttl > MaxEnrolTokenTTL {
+		return "", errors.New("passkeys: enrolment token needs a user and a lifetime up to 7 days")
+	}
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	return p.cfg.Tokens.Seal(PurposeEnrol, enrolClaims{User: user, ID: base64.RawURLEncoding.EncodeToString(b[:])}, p.cfg.Now(), ttl)
+}
+
+// MayEnroll decides whether the proofs a request carries allow it to
+// register a passkey, and for which user. The rule:
+//   - any StepUpProof refuses (enrol_during_challenge);
+//   - proofs naming different users refuse (enrol_user_conflict);
+//   - a SessionProof allows when its login was not challenged, the upstream
+//     accepted it, and it is within EnrolWindow;
+//   - an EnrolTokenProof allows when the token opens and was not spent.
+//
+// Without an allowing proof the reason of the first failing one is
+// returned, or enrol_no_proof.
+func (p *Passkeys) MayEnroll(ctx context.Context, proofs ...Proof) (string, error) {
+	g, err := p.mayEnroll(ctx, proofs)
+	return g.user, err
+}
+
+func (p *Passkeys) mayEnroll(ctx context.Context, proofs []Proof) (grant, error) {
+	users := map[string]bool{}
+	for _, pr := range proofs {
+		switch pr := pr.(type) {
+		case StepUpProof:
+			return grant{}, refused(ReasonEnrolDuringChallenge, nil)
+		case SessionProof:
+			if pr.User != "" {
+				users[pr.User] = true
+			}
+		}
+	}
+	var (
+		found    grant
+		ok       bool
+		firstErr error
+	)
+	note := func(err error) {
+		if firstErr == nil {
+			firstErr = err
+		}
+	}
+	for _, pr := range proofs {
+		var (
+			g   grant
+			err error
+		)
+		switch pr := pr.(type) {
+		case SessionProof:
+			g, err = p.checkSession(pr)
+		case EnrolTokenProof:
+			g, err = p.checkEnrolToken(ctx, pr)
+			if err == nil {
+				users[g.user] = true
+			}
+		default:
+			err = refused(ReasonEnrolNoProof, nil)
+		}
+		if err != nil {
+			if ReasonOf(err) == "" {
+				return grant{}, err // storage failure: not the client's doing
+			}
+			note(err)
+			continue
+		}
+		// A session grant is preferred: it spends nothing.
+		if !ok || (found.tokenID != "" && g.tokenID == "") {
+			found, ok = g, true
+		}
+	}
+	if len(users) > 1 {
+		return grant{}, refused(ReasonEnrolUserConflict, nil)
+	}
+	if ok {
+		return found, nil
+	}
+	if firstErr != nil {
+		return grant{}, firstErr
+	}
+	return grant{}, refused(ReasonEnrolNoProof, nil)
+}
+
+func (p *Passkeys) checkSession(s SessionProof) (grant, error) {
+	switch {
+	case s.User == "":
+		return grant{}, refused(ReasonEnrolNoProof, nil)
+	case s.Challenged:
+		return grant{}, refused(ReasonEnrolChallengedLogin, nil)
+	case !s.UpstreamAccepted:
+		return grant{}, refused(ReasonEnrolNotAccepted, nil)
+	}
+	now := p.cfg.Now()
+	if s.LoginAt.IsZero() || now.Sub(s.LoginAt) > p.cfg.EnrolWindow || s.LoginAt.After(now.Add(time.Minute)) {
+		return grant{}, refused(ReasonEnrolStaleSession, nil)
+	}
+	return grant{user: s.User}, nil
+}
+
+func (p *Passkeys) checkEnrolToken(ctx context.Context, t EnrolTokenProof) (grant, error) {
+	if p.cfg.Tokens == nil || t.Token == "" {
+		return grant{}, refused(ReasonEnrolTokenInvalid, nil)
+	}
+	var c enrolClaims
+	if err := p.cfg.Tokens.Open(PurposeEnrol, t.Token, p.cfg.Now(), &c); err != nil || c.User == "" || c.ID == "" {
+		return grant{}, refused(ReasonEnrolTokenInvalid, nil)
+	}
+	rec, found, err := p.load(ctx, c.User)
+	if err != nil {
+		return grant{}, err
+	}
+	if found && spent(rec, c.ID, p.cfg.Now()) {
+		return grant{}, refused(ReasonEnrolTokenSpent, nil)
+	}
+	// The token's own expiry is sealed inside it; remember the id for the
+	// longest an enrolment link may live so it cannot be replayed.
+	return grant{user: c.User, tokenID: c.ID, tokenTo: p.cfg.Now().Add(MaxEnrolTokenTTL)}, nil
+}
+
+// MaxEnrolTokenTTL is the longest lifetime IssueEnrolToken accepts; spent
+// token ids are remembered that long.
+const MaxEnrolTokenTTL = 7 * 24 * time.Hour
+
+func spent(rec record, id string, now time.Time) bool {
+	exp, ok := rec.EnrolSpent[id]
+	return ok && exp > now.Unix()
+}
