@@ -1,0 +1,84 @@
+package counter
+
+import (
+	"strconv"
+	"testing"
+	"time"
+)
+
+// BenchmarkTakeExistingKey runs on the real clock with a short window so
+// the key's log reaches a steady state instead of growing with b.N.
+func BenchmarkTakeExistingKey(b *testing.B) {
+	m, _ := NewMemory(MemoryConfig{MaxKeys: 100_000})
+	k := Key{Rule: "login/rate_ip", Subject: "ip=203.0.113.7/32"}
+	b.ReportAllocs()
+	for b.Loop() {
+		m.Take(bg, k, 1<<20, 20*time.Microsecond)
+	}
+}
+
+func BenchmarkTakeExistingKeyAtLimit(b *testing.B) {
+	m := newStore(b, 100_000, newFakeClock())
+	k := Key{Rule: "login/rate_ip", Subject: "ip=203.0.113.7/32"}
+	for i := 0; i < 10; i++ {
+		m.Take(bg, k, 10, time.Minute)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		m.Take(bg, k, 10, time.Minute)
+	}
+}
+
+// BenchmarkTakeNewKey inserts a new key each time into a full store, so
+// every call also evicts one.
+func BenchmarkTakeNewKey(b *testing.B) {
+	m := newStore(b, 10_000, newFakeClock())
+	keys := make([]Key, 1<<20)
+	for i := range keys {
+		keys[i] = Key{Rule: "login/rate_ip", Subject: "ip=10." + strconv.Itoa(i)}
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		m.Take(bg, keys[i&(len(keys)-1)], 5, time.Minute)
+		i++
+	}
+}
+
+func BenchmarkTakeParallel(b *testing.B) {
+	m, _ := NewMemory(MemoryConfig{MaxKeys: 100_000})
+	keys := make([]Key, 1024)
+	for i := range keys {
+		keys[i] = Key{Rule: "login/rate_ip", Subject: "ip=10." + strconv.Itoa(i)}
+	}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		i := 0
+		for pb.Next() {
+			m.Take(bg, keys[i&1023], 1<<20, 20*time.Microsecond)
+			i++
+		}
+	})
+}
+
+func BenchmarkReserveSettle(b *testing.B) {
+	m := newStore(b, 100_000, newFakeClock())
+	k := Key{Rule: "login/lockout_user", Subject: "user=jlopez"}
+	b.ReportAllocs()
+	for b.Loop() {
+		r, _ := m.Reserve(bg, k, lk)
+		m.Settle(bg, k, lk, r.Token, Release)
+	}
+}
+
+func BenchmarkTakeDistinctExisting(b *testing.B) {
+	m := newStore(b, 100_000, newFakeClock())
+	k := Key{Rule: "login/spray_ip", Subject: "ip=203.0.113.7/32"}
+	for i := 0; i < 20; i++ {
+		m.TakeDistinct(bg, k, strconv.Itoa(i), 20, time.Minute)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		m.TakeDistinct(bg, k, "7", 20, time.Minute)
+	}
+}

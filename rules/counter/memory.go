@@ -1,0 +1,307 @@
+package counter
+
+import (
+	"context"
+	"errors"
+	"hash/maphash"
+	"sync"
+	"time"
+)
+
+// DefaultMaxKeys is the store size when MemoryConfig.MaxKeys is zero:
+// about 25 MB at the approximate sizes given on Memory.
+const DefaultMaxKeys = 100_000
+
+// MemoryConfig configures a Memory store.
+type MemoryConfig struct {
+	// MaxKeys bounds the number of keys held (default DefaultMaxKeys).
+	MaxKeys int
+	// Clock reads the time; default time.Now. Tests inject a fake clock.
+	// All windows are measured on this clock, never on Attempt.Time.
+	Clock func() time.Time
+	// Shards is the number of independently locked parts; default scales
+	// with MaxKeys up to 64. Each shard holds at most its share of
+	// MaxKeys, so the bound is exact; a store with several shards may
+	// report Full while another shard still has room.
+	Shards int
+}
+
+// Memory is the in-process Store. Memory per key is roughly 230 bytes plus
+// the subject's length plus 8 bytes per event slot: a rate key holds at
+// most limit slots, a lockout key at most limit failure and reservation
+// slots, a distinct key 16 bytes per distinct value (at most limit).
+// Slots grow on demand, so most keys cost far less than their worst case.
+// Memory starts no goroutine; expired keys are dropped lazily, when room is
+// needed or when a key is touched.
+type Memory struct {
+	shards []shardLock
+	seed   maphash.Seed
+	clock  func() time.Time
+	base   time.Time
+	max    int
+}
+
+type shardLock struct {
+	mu sync.Mutex
+	*shard
+	_ [40]byte // keep neighbouring locks off one cache line
+}
+
+// NewMemory builds a Memory store.
+func NewMemory(cfg MemoryConfig) (*Memory, error) {
+	if cfg.MaxKeys < 0 || cfg.Shards < 0 {
+		return nil, errors.New("counter: max keys and shards must not be negative")
+	}
+	if cfg.MaxKeys == 0 {
+		cfg.MaxKeys = DefaultMaxKeys
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	n := cfg.Shards
+	if n == 0 {
+		n = 1
+		for n < 64 && cfg.MaxKeys/(2*n) >= 1024 {
+			n *= 2
+		}
+	}
+	if n > cfg.MaxKeys {
+		n = cfg.MaxKeys
+	}
+	m := &Memory{
+		shards: make([]shardLock, n),
+		seed:   maphash.MakeSeed(),
+		clock:  cfg.Clock,
+		max:    cfg.MaxKeys,
+	}
+	// The base lies a day back so that times stay positive (a zero token
+	// means "no reservation") even if the clock steps back a little.
+	m.base = cfg.Clock().Add(-baseLead)
+	for i := range m.shards {
+		share := cfg.MaxKeys / n
+		if i < cfg.MaxKeys%n {
+			share++
+		}
+		m.shards[i].shard = newShard(share)
+	}
+	return m, nil
+}
+
+const baseLead = 24 * time.Hour
+
+// now is the store-relative time in nanoseconds, always >= 1 so that a
+// reservation token is never zero.
+func (m *Memory) now() int64 {
+	d := int64(m.clock().Sub(m.base))
+	if d < 1 {
+		d = 1
+	}
+	return d
+}
+
+func (m *Memory) abs(t int64) time.Time { return m.base.Add(time.Duration(t)) }
+
+func (m *Memory) shardOf(k Key) *shardLock {
+	if len(m.shards) == 1 {
+		return &m.shards[0]
+	}
+	var h maphash.Hash
+	h.SetSeed(m.seed)
+	h.WriteString(k.Rule)
+	h.WriteByte(0)
+	h.WriteString(k.Subject)
+	return &m.shards[h.Sum64()%uint64(len(m.shards))]
+}
+
+// floor keeps an entry's times non-decreasing even if the clock steps
+// back: a wall clock adjusted backwards must not reorder a window's log.
+func floor(now int64, e *entry) int64 {
+	if e.times.n > 0 && e.times.newest() > now {
+		now = e.times.newest()
+	}
+	if n := len(e.seen); n > 0 && e.seen[n-1] > now {
+		now = e.seen[n-1]
+	}
+	if n := len(e.held); n > 0 && e.held[n-1] > now {
+		now = e.held[n-1]
+	}
+	return now
+}
+
+func checkLimit(limit int, window time.Duration) error {
+	if limit < 1 || window <= 0 {
+		return errors.New("counter: limit and window must be positive")
+	}
+	return nil
+}
+
+// Take implements Store.
+func (m *Memory) Take(_ context.Context, k Key, limit int, window time.Duration) (Result, error) {
+	if err := checkLimit(limit, window); err != nil {
+		return Result{}, err
+	}
+	s := m.shardOf(k)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := m.now()
+	e := s.obtain(k, kindRate, now)
+	if e == nil {
+		return Result{Full: true}, nil
+	}
+	before := e.bytes()
+	e.limit, e.window = limit, int64(window)
+	now = floor(now, e)
+	e.prune(now)
+	var r Result
+	if e.times.n >= limit {
+		r.RetryAfter = time.Duration(e.times.oldest() + e.window - now)
+	} else {
+		e.times.push(now, limit)
+		r.Allowed = true
+	}
+	r.Count = e.times.n
+	s.settle(e, now, before)
+	return r, nil
+}
+
+// TakeDistinct implements Store.
+func (m *Memory) TakeDistinct(_ context.Context, k Key, value string, limit int, window time.Duration) (Result, error) {
+	if err := checkLimit(limit, window); err != nil {
+		return Result{}, err
+	}
+	v := maphash.String(m.seed, value)
+	s := m.shardOf(k)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := m.now()
+	e := s.obtain(k, kindDistinct, now)
+	if e == nil {
+		return Result{Full: true}, nil
+	}
+	before := e.bytes()
+	e.limit, e.window = limit, int64(window)
+	now = floor(now, e)
+	e.prune(now)
+	var r Result
+	i := indexOf(e.vals, v)
+	switch {
+	case i >= 0:
+		// Seen before: move to the back with a fresh time.
+		copy(e.vals[i:], e.vals[i+1:])
+		copy(e.seen[i:], e.seen[i+1:])
+		e.vals[len(e.vals)-1], e.seen[len(e.seen)-1] = v, now
+		r.Allowed = true
+	case len(e.vals) >= limit:
+		r.RetryAfter = time.Duration(e.seen[0] + e.window - now)
+	default:
+		e.vals = append(e.vals, v)
+		e.seen = append(e.seen, now)
+		r.Allowed = true
+	}
+	r.Count = len(e.vals)
+	s.settle(e, now, before)
+	return r, nil
+}
+
+func indexOf(vals []uint64, v uint64) int {
+	for i, x := range vals {
+		if x == v {
+			return i
+		}
+	}
+	return -1
+}
+
+func checkLockout(l Lockout) error {
+	if l.Limit < 1 || l.Window <= 0 || l.LockFor <= 0 || l.Hold <= 0 {
+		return errors.New("counter: lockout limit, window, duration and hold must be positive")
+	}
+	return nil
+}
+
+func (e *entry) setLockout(l Lockout) {
+	e.limit, e.window, e.hold = l.Limit, int64(l.Window), int64(l.Hold)
+}
+
+// Reserve implements Store.
+func (m *Memory) Reserve(_ context.Context, k Key, l Lockout) (Result, error) {
+	if err := checkLockout(l); err != nil {
+		return Result{}, err
+	}
+	s := m.shardOf(k)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := m.now()
+	e := s.obtain(k, kindLockout, now)
+	if e == nil {
+		return Result{Full: true}, nil
+	}
+	before := e.bytes()
+	e.setLockout(l)
+	now = floor(now, e)
+	e.prune(now)
+	var r Result
+	if until, limited := e.limitedUntil(now); limited {
+		r.Locked = e.lockedUntil > now
+		r.RetryAfter = time.Duration(until - now)
+	} else {
+		e.held = append(e.held, now)
+		r.Allowed, r.Token = true, now
+	}
+	r.Count = e.count()
+	s.settle(e, now, before)
+	return r, nil
+}
+
+// Settle implements Store.
+func (m *Memory) Settle(_ context.Context, k Key, l Lockout, token int64, st Settlement) (bool, error) {
+	if err := checkLockout(l); err != nil {
+		return false, err
+	}
+	s := m.shardOf(k)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := m.now()
+	var e *entry
+	if st == Failure {
+		e = s.obtain(k, kindLockout, now)
+	} else if e = s.lookup(k); e != nil && e.kind != kindLockout {
+		e = nil
+	}
+	if e == nil {
+		return st != Failure, nil
+	}
+	before := e.bytes()
+	e.setLockout(l)
+	now = floor(now, e)
+	e.prune(now)
+	if token != 0 {
+		if i := indexOf64(e.held, token); i >= 0 {
+			e.held = append(e.held[:i], e.held[i+1:]...)
+		}
+	}
+	switch st {
+	case Failure:
+		e.times.push(now, l.Limit)
+		if e.times.n >= l.Limit {
+			// Locked: the failures are spent; after the lock the user
+			// starts again with a full allowance.
+			e.lockedUntil = now + int64(l.LockFor)
+			e.times.reset()
+		}
+	case Success:
+		e.times.reset()
+		e.lockedUntil = 0
+	}
+	s.settle(e, now, before)
+	return true, nil
+}
+
+func indexOf64(vals []int64, v int64) int {
+	for i, x := range vals {
+		if x == v {
+			return i
+		}
+	}
+	return -1
+}
