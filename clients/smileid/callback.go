@@ -23,10 +23,8 @@ import (
 // lifetime. So a forged "1220" for a real job id completes nothing unless
 // Smile ID's job status says so too.
 //
-// Errors wrapping ErrBodyTooLarge, ErrMalformed, ErrBadTimestamp,
-// ErrStaleTimestamp, ErrBadSignature, ErrUnknownJob, ErrJobMismatch or
-// ErrTooManyConfirms are permanent for that body; others (a failed
-// job-status call) are transient.
+// Permanent(err) tells a refusal that no retry can change from a failed
+// job-status call that a retry of the same callback may overcome.
 func (c *Client) HandleCallback(ctx context.Context, body []byte) (Result, error) {
 	res, err := c.handleCallback(ctx, body)
 	c.cfg.Observer.Observe(Report{Op: OpCallback, State: res.State, Err: err})

@@ -122,6 +122,7 @@
 // MaxLivenessImages), the registry (MaxPending entries, PendingTTL each,
 // user id and state handle lengths), remembered callback digests (4 per
 // job) and job-status calls per job (MaxConfirmations) are all capped.
-// Redirects are never followed. Errors never quote a URL (an upload URL
-// is a presigned credential), a response body or the API key.
+// Redirects are never followed. Errors never quote an upload URL (a
+// presigned credential), a response body or the API key; transport
+// errors lose the URL Go's client puts in them.
 package smileid

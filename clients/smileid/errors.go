@@ -50,3 +50,20 @@ func (e *VendorError) Error() string {
 	}
 	return fmt.Sprintf("smileid: %s: HTTP %d", e.Op, e.Status)
 }
+
+// Permanent reports whether HandleCallback's error is final for that body
+// (a malformed, forged, stale, oversized or unmatched callback, or an
+// exhausted confirmation budget), as opposed to a transient failure of
+// the job-status call that a retry of the same callback may overcome. The
+// glue can answer 4xx to the first and 5xx to the second.
+func Permanent(err error) bool {
+	for _, target := range []error{
+		ErrBodyTooLarge, ErrMalformed, ErrBadTimestamp, ErrStaleTimestamp, ErrBadSignature,
+		ErrUnknownJob, ErrJobMismatch, ErrTooManyConfirms,
+	} {
+		if errors.Is(err, target) {
+			return true
+		}
+	}
+	return false
+}

@@ -27,14 +27,14 @@ const (
 )
 
 var (
-	t0      = time.Date(2026, 3, 10, 12, 0, 0, 123e6, time.UTC)
-	jpeg    = []byte{0xFF, 0xD8, 0xFF, 0xE0, 'j', 'p', 'e', 'g', 1, 2, 3}
-	png     = []byte{0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n', 'p', 'n', 'g'}
-	live1   = []byte{0xFF, 0xD8, 0xFF, 0xE1, 'l', 'i', 'v', 'e', '1'}
-	live2   = []byte{0xFF, 0xD8, 0xFF, 0xE1, 'l', 'i', 'v', 'e', '2'}
+	t0    = time.Date(2026, 3, 10, 12, 0, 0, 123e6, time.UTC)
+	jpeg  = []byte{0xFF, 0xD8, 0xFF, 0xE0, 'j', 'p', 'e', 'g', 1, 2, 3}
+	png   = []byte{0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n', 'p', 'n', 'g'}
+	live1 = []byte{0xFF, 0xD8, 0xFF, 0xE1, 'l', 'i', 'v', 'e', '1'}
+	live2 = []byte{0xFF, 0xD8, 0xFF, 0xE1, 'l', 'i', 'v', 'e', '2'}
 )
 
-// firstJobID is the job id Submit generates from jobSeed.
+// firstJobID is the first job id Submit generates from a seqReader.
 const firstJobID = "abababababababababababababababab"
 
 // refSign computes a signature independently of Signer.
@@ -111,7 +111,14 @@ func newFake(t *testing.T) *fakeSmile {
 			base+"/bucket/172/selfie.zip?"+uploadSecret)
 	}
 	f.srv = httptest.NewTLSServer(http.HandlerFunc(f.serve))
-	t.Cleanup(f.srv.Close)
+	t.Cleanup(func() {
+		f.srv.Close()
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if f.strayHits != 0 {
+			t.Errorf("fake: %d requests to unexpected paths", f.strayHits)
+		}
+	})
 	return f
 }
 
@@ -128,6 +135,10 @@ func (f *fakeSmile) serve(w http.ResponseWriter, r *http.Request) {
 		f.expectJSONRequest(r)
 		f.uploads = append(f.uploads, body)
 		status, reply := f.uploadReply(f.srv.URL)
+		if status >= 300 && status < 400 {
+			// Following this would hit the stray counter.
+			w.Header().Set("Location", "/stray?"+uploadSecret)
+		}
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(status)
 		io.WriteString(w, reply)

@@ -4,7 +4,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"hash"
 	"sync"
@@ -145,10 +144,4 @@ func parseTimestamp(ts string) (time.Time, error) {
 		return time.Time{}, ErrBadTimestamp
 	}
 	return t, nil
-}
-
-// errIsSignature reports whether err is one of the signature/timestamp
-// sentinels.
-func errIsSignature(err error) bool {
-	return errors.Is(err, ErrBadSignature) || errors.Is(err, ErrStaleTimestamp) || errors.Is(err, ErrBadTimestamp)
 }

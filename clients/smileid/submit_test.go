@@ -175,9 +175,11 @@ func TestSubmitFailuresForgetTheJob(t *testing.T) {
 			},
 		},
 		{
-			name:   "upload_url not https",
-			upload: func(string) (int, string) { return 200, `{"upload_url":"http://evil.example/x?` + uploadSecret + `","smile_job_id":"1"}` },
-			check:  wantIs(ErrBadResponse),
+			name: "upload_url not https",
+			upload: func(string) (int, string) {
+				return 200, `{"upload_url":"http://evil.example/x?` + uploadSecret + `","smile_job_id":"1"}`
+			},
+			check: wantIs(ErrBadResponse),
 		},
 		{
 			name:   "upload answer not JSON",
