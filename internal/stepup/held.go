@@ -212,6 +212,17 @@ func (h *Held) remove(el *list.Element) *heldEntry {
 	return e
 }
 
+// Has reports whether an unexpired entry is held under handle, so the
+// completion can send the user back to log in again at once instead of
+// redirecting to a continuation that would find nothing.
+func (h *Held) Has(handle string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.purge(h.cfg.Now())
+	_, ok := h.byID[handle]
+	return ok
+}
+
 // Stats returns the counters, after dropping expired entries.
 func (h *Held) Stats() HeldStats {
 	h.mu.Lock()

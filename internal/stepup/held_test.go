@@ -117,7 +117,13 @@ func TestHeldTTL(t *testing.T) {
 	early, _ := h.PutRequest(loginRequest())
 	clk.Advance(30 * time.Second)
 	late, _ := h.PutRequest(loginRequest())
+	if !h.Has(early.Handle) || !h.Has(late.Handle) {
+		t.Fatal("entries missing before their TTL")
+	}
 	clk.Advance(30 * time.Second)
+	if h.Has(early.Handle) || !h.Has(late.Handle) {
+		t.Fatal("Has disagrees with the TTL")
+	}
 	_, err := h.TakeRequest(early)
 	wantReason(t, err, ReasonHeldMissing)
 	if _, err := h.TakeRequest(late); err != nil {

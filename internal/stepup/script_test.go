@@ -1,0 +1,179 @@
+package stepup
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"os/exec"
+	"testing"
+
+	"github.com/go-webauthn/webauthn/protocol"
+	"github.com/go-webauthn/webauthn/webauthn"
+)
+
+// The script is exercised in node (when installed) against options made
+// by go-webauthn itself, and what it posts is parsed back with go-webauthn:
+// the base64url handling in both directions is what this proves.
+
+type scriptUser struct{ creds []webauthn.Credential }
+
+func (scriptUser) WebAuthnID() []byte                           { return []byte("0123456789abcdef0123456789abcdef") }
+func (scriptUser) WebAuthnName() string                         { return "alice" }
+func (scriptUser) WebAuthnDisplayName() string                  { return "alice" }
+func (u scriptUser) WebAuthnCredentials() []webauthn.Credential { return u.creds }
+
+type scriptRun struct {
+	Requests []struct {
+		URL         string            `json:"url"`
+		Method      string            `json:"method"`
+		Headers     map[string]string `json:"headers"`
+		Credentials string            `json:"credentials"`
+		Body        string            `json:"body"`
+	} `json:"requests"`
+	Navigator struct {
+		Challenge string   `json:"challenge"`
+		Allow     []string `json:"allow"`
+		Exclude   []string `json:"exclude"`
+		UserID    string   `json:"userId"`
+		RPID      string   `json:"rpId"`
+	} `json:"navigator"`
+	Submitted bool   `json:"submitted"`
+	Status    string `json:"status"`
+	Assigned  string `json:"assigned"`
+}
+
+func runScript(t *testing.T, scenario map[string]any) scriptRun {
+	t.Helper()
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node not installed")
+	}
+	in, err := json.Marshal(scenario)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(node, "testdata/harness.js", "assets/stepup.js")
+	cmd.Stdin = bytes.NewReader(in)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("node: %v\n%s", err, stderr.String())
+	}
+	var run scriptRun
+	if err := json.Unmarshal(out, &run); err != nil {
+		t.Fatalf("harness output %q: %v", out, err)
+	}
+	return run
+}
+
+func newRP(t *testing.T) *webauthn.WebAuthn {
+	t.Helper()
+	wa, err := webauthn.New(&webauthn.Config{RPID: "portal.example.com", RPDisplayName: "Portal", RPOrigins: []string{"https://portal.example.com"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return wa
+}
+
+var enc = base64.RawURLEncoding
+
+func TestScriptAssertion(t *testing.T) {
+	wa := newRP(t)
+	credID := []byte{0xfb, 0xff, 0x3e, 0x01, 0x02} // bytes whose base64 has + and /
+	opts, _, err := wa.BeginLogin(scriptUser{creds: []webauthn.Credential{{ID: credID}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	authData := append(bytes.Repeat([]byte{0xfe}, 32), 0x05, 0, 0, 0, 7)
+	clientData := []byte(`{"type":"webauthn.get","challenge":"` + opts.Response.Challenge.String() + `","origin":"https://portal.example.com"}`)
+	run := runScript(t, map[string]any{
+		"mode": "login", "base": "/lg/step_up",
+		"replies": map[string]any{"/passkey/begin": opts, "/passkey/finish": map[string]any{"ok": true}},
+		"credential": map[string]any{
+			"rawId": enc.EncodeToString(credID), "clientDataJSON": enc.EncodeToString(clientData),
+			"authenticatorData": enc.EncodeToString(authData), "signature": enc.EncodeToString([]byte{0x30, 0xff, 0xfe}),
+			"userHandle": enc.EncodeToString(scriptUser{}.WebAuthnID()),
+		},
+	})
+	if !run.Submitted {
+		t.Fatalf("completion form not submitted; status %q", run.Status)
+	}
+	if run.Navigator.Challenge != opts.Response.Challenge.String() || len(run.Navigator.Allow) != 1 || run.Navigator.Allow[0] != enc.EncodeToString(credID) || run.Navigator.RPID != "portal.example.com" {
+		t.Fatalf("navigator got %+v", run.Navigator)
+	}
+	if len(run.Requests) != 2 || run.Requests[0].URL != "/lg/step_up/passkey/begin" || run.Requests[1].URL != "/lg/step_up/passkey/finish" {
+		t.Fatalf("requests %+v", run.Requests)
+	}
+	for _, r := range run.Requests {
+		if r.Method != "POST" || r.Headers["X-Login-Guard"] != "1" || r.Headers["Content-Type"] != "application/json" || r.Credentials != "same-origin" {
+			t.Fatalf("request %+v", r)
+		}
+	}
+	parsed, err := protocol.ParseCredentialRequestResponseBytes([]byte(run.Requests[1].Body))
+	if err != nil {
+		t.Fatalf("go-webauthn cannot parse what the script posted: %v\n%s", err, run.Requests[1].Body)
+	}
+	if !bytes.Equal(parsed.RawID, credID) || parsed.Response.AuthenticatorData.Counter != 7 ||
+		!bytes.Equal(parsed.Response.UserHandle, scriptUser{}.WebAuthnID()) || !bytes.Equal(parsed.Response.Signature, []byte{0x30, 0xff, 0xfe}) ||
+		parsed.Response.CollectedClientData.Challenge != opts.Response.Challenge.String() {
+		t.Fatalf("parsed %+v", parsed)
+	}
+}
+
+func TestScriptRegistration(t *testing.T) {
+	wa := newRP(t)
+	existing := []byte{0xff, 0xee, 0xdd}
+	opts, _, err := wa.BeginRegistration(scriptUser{creds: []webauthn.Credential{{ID: existing}}},
+		webauthn.WithExclusions([]protocol.CredentialDescriptor{{Type: protocol.PublicKeyCredentialType, CredentialID: existing}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	newID := []byte{0xfa, 0xfb, 0xfc, 0xfd}
+	attObj := []byte{0xa3, 0x63, 'f', 'm', 't'}
+	run := runScript(t, map[string]any{
+		"mode": "enroll", "base": "/lg", "done": "/account",
+		"replies": map[string]any{"/passkey/register/begin": opts, "/passkey/register/finish": map[string]any{"ok": true}},
+		"credential": map[string]any{
+			"rawId": enc.EncodeToString(newID), "clientDataJSON": enc.EncodeToString([]byte(`{"type":"webauthn.create"}`)),
+			"attestationObject": enc.EncodeToString(attObj), "transports": []string{"internal", "hybrid"},
+		},
+	})
+	if run.Assigned != "/account" || run.Submitted {
+		t.Fatalf("after registration: %+v", run)
+	}
+	if run.Navigator.UserID != enc.EncodeToString(scriptUser{}.WebAuthnID()) || run.Navigator.Challenge != opts.Response.Challenge.String() ||
+		len(run.Navigator.Exclude) != 1 || run.Navigator.Exclude[0] != enc.EncodeToString(existing) {
+		t.Fatalf("navigator got %+v", run.Navigator)
+	}
+	if len(run.Requests) != 2 || run.Requests[1].URL != "/lg/passkey/register/finish" {
+		t.Fatalf("requests %+v", run.Requests)
+	}
+	var posted protocol.CredentialCreationResponse
+	if err := json.Unmarshal([]byte(run.Requests[1].Body), &posted); err != nil {
+		t.Fatal(err)
+	}
+	if posted.ID != enc.EncodeToString(newID) || !bytes.Equal(posted.RawID, newID) || posted.Type != "public-key" ||
+		!bytes.Equal(posted.AttestationResponse.AttestationObject, attObj) || len(posted.AttestationResponse.Transports) != 2 {
+		t.Fatalf("posted %+v", posted)
+	}
+}
+
+func TestScriptReportsRefusal(t *testing.T) {
+	wa := newRP(t)
+	opts, _, err := wa.BeginLogin(scriptUser{creds: []webauthn.Credential{{ID: []byte{1}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := runScript(t, map[string]any{
+		"mode": "login", "base": "/lg",
+		"replies": map[string]any{"/passkey/begin": opts}, // finish answers 404
+		"credential": map[string]any{
+			"rawId": "AQ", "clientDataJSON": "e30", "authenticatorData": enc.EncodeToString(make([]byte, 37)),
+			"signature": "AA", "userHandle": "AA",
+		},
+	})
+	if run.Submitted || run.Status != "That did not work. You can try again." {
+		t.Fatalf("refusal handling: %+v", run)
+	}
+}

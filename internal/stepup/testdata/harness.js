@@ -1,0 +1,81 @@
+// Runs assets/stepup.js in node against fake DOM, fetch and WebAuthn
+// objects, driven by a JSON scenario on stdin; prints what the script did.
+"use strict";
+const fs = require("fs");
+const vm = require("vm");
+
+const scenario = JSON.parse(fs.readFileSync(0, "utf8"));
+const script = fs.readFileSync(process.argv[2], "utf8");
+
+const b64 = (buf) => Buffer.from(new Uint8Array(buf)).toString("base64url");
+const ab = (s) => { const b = Buffer.from(s, "base64url"); return b.buffer.slice(b.byteOffset, b.byteOffset + b.length); };
+
+const out = { requests: [], navigator: null, submitted: false, status: "", assigned: null };
+let finished;
+const done = new Promise((resolve) => { finished = resolve; });
+
+const attrs = { "data-base": scenario.base, "data-mode": scenario.mode, "data-done": scenario.done || "" };
+let clickHandler = null;
+const elements = {
+  "login-guard-step-up": { getAttribute: (n) => attrs[n] },
+  "login-guard-start": { disabled: false, addEventListener: (ev, f) => { if (ev === "click") { clickHandler = f; } } },
+  "login-guard-status": { set textContent(v) { out.status = v; if (/try again/.test(v)) { finished(); } }, get textContent() { return out.status; } },
+  "login-guard-complete": { submit: () => { out.submitted = true; finished(); } },
+};
+
+function fakeCredential() {
+  const c = scenario.credential;
+  const response = { clientDataJSON: ab(c.clientDataJSON) };
+  if (scenario.mode === "enroll") {
+    response.attestationObject = ab(c.attestationObject);
+    response.getTransports = () => c.transports;
+  } else {
+    response.authenticatorData = ab(c.authenticatorData);
+    response.signature = ab(c.signature);
+    response.userHandle = ab(c.userHandle);
+  }
+  return {
+    id: c.rawId, rawId: ab(c.rawId), type: "public-key", authenticatorAttachment: "platform",
+    response, getClientExtensionResults: () => ({}),
+  };
+}
+
+const sandbox = {
+  document: { getElementById: (id) => elements[id] || null },
+  window: {
+    PublicKeyCredential: function () {},
+    location: { assign: (u) => { out.assigned = u; finished(); } },
+  },
+  navigator: {
+    credentials: {
+      get: (arg) => {
+        const pk = arg.publicKey;
+        out.navigator = { challenge: b64(pk.challenge), allow: (pk.allowCredentials || []).map((c) => b64(c.id)), rpId: pk.rpId };
+        return Promise.resolve(fakeCredential());
+      },
+      create: (arg) => {
+        const pk = arg.publicKey;
+        out.navigator = { challenge: b64(pk.challenge), userId: b64(pk.user.id), exclude: (pk.excludeCredentials || []).map((c) => b64(c.id)), rp: pk.rp.id };
+        return Promise.resolve(fakeCredential());
+      },
+    },
+  },
+  fetch: (url, init) => {
+    out.requests.push({ url, method: init.method, headers: init.headers, credentials: init.credentials, body: init.body });
+    const path = url.slice(scenario.base.length);
+    const reply = scenario.replies[path];
+    const status = reply === undefined ? 404 : 200;
+    return Promise.resolve({ ok: status === 200, status, json: () => Promise.resolve(reply) });
+  },
+  atob, btoa, Uint8Array, String, Object, Error, JSON,
+};
+sandbox.window.document = sandbox.document;
+vm.createContext(sandbox);
+vm.runInContext(script, sandbox);
+if (!clickHandler) {
+  out.status = out.status || "no click handler";
+  process.stdout.write(JSON.stringify(out));
+  process.exit(0);
+}
+clickHandler();
+done.then(() => process.stdout.write(JSON.stringify(out)));
