@@ -146,8 +146,8 @@ func (h *Handler) provision(app *App, logger *zap.Logger) error {
 		return fmt.Errorf("success: %v", err)
 	}
 	h.spec = formbody.Spec{
-		UserField:      repl.ReplaceKnown(h.UserField, ""),
-		DeviceField:    repl.ReplaceKnown(h.DeviceField, ""),
+		UserField:         repl.ReplaceKnown(h.UserField, ""),
+		DeviceField:       repl.ReplaceKnown(h.DeviceField, ""),
 		PasswordFields:    h.PasswordFields,
 		UnsupportedStatus: h.UnsupportedMediaStatus,
 	}
