@@ -66,3 +66,30 @@ func BenchmarkRegistryStatus(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkBuildZip is the CPU and memory of packing a realistic job: a
+// 200 KB selfie and eight 50 KB liveness frames.
+func BenchmarkBuildZip(b *testing.B) {
+	c, err := New(Config{PartnerID: testPartner, APIKey: testKey, CallbackURL: testCallback, Now: func() time.Time { return t0 }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	img := func(n int) []byte {
+		p := make([]byte, n)
+		for i := range p {
+			p[i] = byte(i*7 + i>>8)
+		}
+		return append([]byte{0xFF, 0xD8, 0xFF}, p...)
+	}
+	req := SubmitRequest{UserID: testUser, Selfie: img(200 << 10)}
+	for i := 0; i < 8; i++ {
+		req.Liveness = append(req.Liveness, img(50<<10))
+	}
+	info := infoJSON{Images: images(req), ServerInformation: []byte(`{}`)}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := c.buildZip(info); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

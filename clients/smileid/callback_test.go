@@ -3,6 +3,7 @@ package smileid
 import (
 	"context"
 	"errors"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -419,5 +420,23 @@ func TestPermanent(t *testing.T) {
 		if Permanent(err) {
 			t.Errorf("Permanent(%v) = true", err)
 		}
+	}
+}
+
+// TestNoGoroutinesSpawned: the package starts none of its own, so
+// handling callbacks and polling leaves the count where it was.
+func TestNoGoroutinesSpawned(t *testing.T) {
+	c, err := New(Config{PartnerID: testPartner, APIKey: testKey, CallbackURL: testCallback, Now: func() time.Time { return t0 }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := runtime.NumGoroutine()
+	ts := t0.UTC().Format(TimestampLayout)
+	for i := 0; i < 100; i++ {
+		c.HandleCallback(context.Background(), callbackJSON(ts, refSign(testKey, ts), firstJobID, testUser, "1220"))
+		c.Status(firstJobID)
+	}
+	if after := runtime.NumGoroutine(); after > before {
+		t.Fatalf("goroutines %d → %d", before, after)
 	}
 }
