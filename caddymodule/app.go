@@ -27,6 +27,10 @@ type App struct {
 	// Session configures the guard's own session cookie and its keys.
 	Session *SessionConfig `json:"session,omitempty"`
 
+	// Options of the other layers, defined next to their code.
+	AppEngines
+	AppStepUp
+
 	ctx     caddy.Context
 	logger  *zap.Logger
 	metrics *metrics
@@ -96,7 +100,10 @@ func (a *App) Provision(ctx caddy.Context) error {
 		}
 		a.smartidKey = a.SmartID.poolKey()
 	}
-	return nil
+	if err := a.provisionEngines(ctx); err != nil {
+		return err
+	}
+	return a.provisionStepUp(ctx)
 }
 
 // Validate checks fields against each other.
@@ -132,6 +139,8 @@ func (a *App) Start() error {
 // Stop releases this config's hold on the shared SmartID queue; the queue
 // drains only when the last config using it is gone.
 func (a *App) Stop() error {
+	a.stopEngines()
+	a.stopStepUp()
 	if a.smartid != nil {
 		a.smartid = nil
 		return releaseSmartID(a.smartidKey)

@@ -104,7 +104,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	seen := map[string]bool{}
 	for d.NextBlock(0) {
 		key := d.Val()
-		if seen[key] && key != "allow_ip" && key != "deny_ip" {
+		if seen[key] && !repeatable(key) {
 			return d.Errf("%s given twice", key)
 		}
 		seen[key] = true
@@ -114,7 +114,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			err = oneArg(d, &h.Name)
 		case "event":
 			if err = oneArg(d, &h.Event); err == nil {
-				err = oneOf(d, h.Event, EventLogin, EventLogout, EventOperation)
+				err = oneOf(d, h.Event, EventLogin, EventLogout, EventOperation, EventNone, EventStepUp)
 			}
 		case "user_field":
 			err = oneArg(d, &h.UserField)
@@ -176,14 +176,26 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		case "operation":
 			h.Operation, err = unmarshalOperation(d)
 		default:
-			return d.Errf("unknown subdirective %q", key)
+			ok, err := h.unmarshalRuleDirective(d, key)
+			if !ok && err == nil {
+				ok, err = h.unmarshalEngineDirective(d, key)
+			}
+			if !ok && err == nil {
+				ok, err = h.unmarshalStepUpDirective(d, key)
+			}
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return d.Errf("unknown subdirective %q", key)
+			}
 		}
 		if err != nil {
 			return err
 		}
 	}
 	if h.Event == "" {
-		return d.Err("login_guard: event is required (login, logout or operation)")
+		return d.Err("login_guard: event is required (login, logout, operation, none or step_up)")
 	}
 	if h.Operation != nil && h.Event != EventOperation {
 		return d.Errf("login_guard: an operation block needs event operation, not %s", h.Event)
@@ -313,7 +325,16 @@ func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 			app.Session = new(SessionConfig)
 			err = app.Session.unmarshal(d)
 		default:
-			return nil, d.Errf("unknown login_guard option %q", key)
+			ok, err := app.unmarshalEngineOption(d, key)
+			if !ok && err == nil {
+				ok, err = app.unmarshalStepUpOption(d, key)
+			}
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				return nil, d.Errf("unknown login_guard option %q", key)
+			}
 		}
 		if err != nil {
 			return nil, err

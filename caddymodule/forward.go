@@ -33,6 +33,9 @@ func (x *exchange) forwardLogin(w http.ResponseWriter, r *http.Request, next cad
 		err = ferr
 	}
 	x.attempt.Outcome = x.outcome
+	if hw.answered() {
+		x.observeOutcome()
+	}
 	if !hw.answered() {
 		// The upstream did not answer (it errored): that says nothing about
 		// the password, so nothing is reported.

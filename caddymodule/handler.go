@@ -27,6 +27,10 @@ const (
 	EventLogin     = "login"
 	EventLogout    = "logout"
 	EventOperation = "operation"
+	// EventNone guards a route with rules only: no analytics event.
+	EventNone = "none"
+	// EventStepUp serves the step-up pages and endpoints.
+	EventStepUp = "step_up"
 )
 
 // Handler guards one route: it reads the request, decides, and passes,
@@ -76,6 +80,12 @@ type Handler struct {
 	// Operation maps request fields and constants to SmartID's operation
 	// schema (event operation only).
 	Operation map[string]string `json:"operation,omitempty"`
+
+	// Options of the other layers, each defined next to its code; their
+	// JSON fields appear inline in the handler's config.
+	RuleOptions
+	EngineOptions
+	StepUpOptions
 
 	app       *App
 	logger    *zap.Logger
@@ -175,6 +185,15 @@ func (h *Handler) provision(app *App, logger *zap.Logger) error {
 	if err := h.spec.Validate(); err != nil {
 		return err
 	}
+	if err := h.provisionRules(); err != nil {
+		return err
+	}
+	if err := h.provisionEngines(); err != nil {
+		return err
+	}
+	if err := h.provisionStepUp(); err != nil {
+		return err
+	}
 	h.xffWarn = warnOnceFor(h.app)
 	return nil
 }
@@ -182,11 +201,11 @@ func (h *Handler) provision(app *App, logger *zap.Logger) error {
 // Validate checks fields against each other.
 func (h *Handler) Validate() error {
 	switch h.Event {
-	case EventLogin, EventLogout, EventOperation:
+	case EventLogin, EventLogout, EventOperation, EventNone, EventStepUp:
 	case "":
-		return fmt.Errorf("route %q: event is required (login, logout or operation)", h.Name)
+		return fmt.Errorf("route %q: event is required (login, logout, operation, none or step_up)", h.Name)
 	default:
-		return fmt.Errorf("route %q: unknown event %q (want login, logout or operation)", h.Name, h.Event)
+		return fmt.Errorf("route %q: unknown event %q (want login, logout, operation, none or step_up)", h.Name, h.Event)
 	}
 	if h.Event != EventOperation && len(h.Operation) > 0 {
 		return fmt.Errorf("route %q: operation mapping is only for event operation", h.Name)

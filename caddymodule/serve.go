@@ -23,6 +23,9 @@ const guardHeaderPrefix = "X-Login-Guard-"
 // ServeHTTP reads the request, decides, then passes, blocks or reports.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	stripGuardHeaders(r.Header)
+	if h.Event == EventStepUp {
+		return h.serveStepUp(w, r, next)
+	}
 	x := &exchange{h: h, start: h.now()}
 	x.attempt = rules.Attempt{
 		Route:     h.Name,
@@ -34,6 +37,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	}
 	h.warnUntrustedForwarding(r)
 
+	if handled, err := x.resumeContinuation(w, r, next); handled {
+		return err
+	}
 	if err := x.readRequest(r); err != nil {
 		return x.refuse(w, r, err)
 	}
@@ -41,16 +47,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	x.decide()
 	x.publish(r)
 
+	if h.monitorOnly() {
+		x.monitored()
+	}
 	switch x.verdict.Action {
 	case rules.Deny:
 		x.finish(r)
-		return caddyhttp.Error(http.StatusForbidden, errDenied)
+		return x.denyError(w)
 	case rules.Challenge:
-		// Step-up is not available yet: a challenge is answered like the
-		// issue describes for routes without step_up, 401 with a generic
-		// body.
+		err := x.challenge(w, r, next)
 		x.finish(r)
-		return caddyhttp.Error(http.StatusUnauthorized, errChallenge)
+		return err
 	}
 
 	var err error
@@ -62,15 +69,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	case EventOperation:
 		x.reportOperation(r)
 		err = next.ServeHTTP(w, r)
+	case EventNone:
+		err = next.ServeHTTP(w, r)
 	}
 	x.finish(r)
 	return err
 }
-
-var (
-	errDenied    = errors.New("request refused")
-	errChallenge = errors.New("additional verification required")
-)
 
 // exchange is the state of one guarded request.
 type exchange struct {
@@ -125,6 +129,20 @@ func (x *exchange) decide() {
 	if h.denyIP.Len() > 0 && ip.IsValid() && h.denyIP.Contains(ip) {
 		x.verdict.Add(rules.Deny, rules.ReasonIPDenied)
 	}
+	x.applyRules()
+	x.consultEngines()
+}
+
+// denyError is the block answer: 429 with Retry-After when a rate rule
+// said when to come back, else 403. Both go through caddyhttp.Error so
+// handle_errors renders them, and neither says which rule fired.
+func (x *exchange) denyError(w http.ResponseWriter) error {
+	if ra := x.verdict.RetryAfter; ra > 0 {
+		e := errRateLimited{after: ra}
+		w.Header().Set("Retry-After", e.RetryAfterSeconds())
+		return caddyhttp.Error(http.StatusTooManyRequests, e)
+	}
+	return caddyhttp.Error(http.StatusForbidden, errDenied)
 }
 
 // publish exposes the verdict as placeholders for access logs and later
