@@ -25,10 +25,14 @@
 // finds the bucket empty fails at once with unknown_kid rather than wait,
 // so a flood of made-up kids costs neither key host requests nor latency;
 // kids the host disowns are remembered in a bounded negative cache. A
-// cached key keeps verifying while the key host is down, also after KeyTTL
-// (then it is re-checked when the bucket allows, and dropped only when the
-// host says the kid is gone). Redirects from the key host are not followed;
-// response bodies are read up to MaxResponseBytes.
+// cached key keeps verifying while the key host is down, also after KeyTTL:
+// a stale key is used at once and re-checked in the background when the
+// bucket allows, and dropped only when the host says the kid is gone (the
+// token that triggered that re-check was still verified with it). A key
+// fetch never runs on the request's context: a client that gives up stops
+// waiting, the fetch goes on for the others, bounded by FetchTimeout, and
+// Close cancels it. Redirects from the key host are not followed; response
+// bodies are read up to MaxResponseBytes.
 //
 // # What Verify enforces
 //

@@ -39,8 +39,8 @@ type flight struct {
 //     cancels and waits for these goroutines.
 //
 // Kids the host does not know go to a bounded negative cache. A key older
-// than KeyTTL is re-checked; while the host is down (or the bucket is
-// empty) the stale key keeps verifying.
+// than KeyTTL is re-checked in the background; while the host is down (or
+// the bucket is empty) the stale key keeps verifying.
 type keyStore struct {
 	mode     string
 	src      keySource
@@ -112,7 +112,7 @@ func (s *keyStore) lookup(ctx context.Context, kid string) (*ecdsa.PublicKey, *E
 		if now.Sub(e.fetched) < s.ttl {
 			return e.key, nil
 		}
-		return s.refreshStale(ctx, e)
+		return s.refreshStale(e), nil
 	}
 	if s.neg.has(kid, now) {
 		return nil, fail(SubUnknownKID)
@@ -129,25 +129,15 @@ func (s *keyStore) lookup(ctx context.Context, kid string) (*ecdsa.PublicKey, *E
 	return nil, failCause(SubKeyUnavailable, err)
 }
 
-// refreshStale re-checks an expired cache entry. Only the host saying the
-// kid is gone removes it; any failure keeps the stale key in use.
-func (s *keyStore) refreshStale(ctx context.Context, e *keyEntry) (*ecdsa.PublicKey, *Error) {
-	key, err := s.fetch(ctx, e.kid)
-	switch {
-	case err == nil:
-		return key, nil
-	case errors.Is(err, errNotFound):
-		s.cmu.RLock()
-		if !s.closed.Load() {
-			s.cache.Del(e.kid)
-		}
-		s.cmu.RUnlock()
-		return nil, fail(SubUnknownKID)
-	case errors.Is(err, errStoreClosed):
-		return nil, fail(SubClosed)
-	}
-	s.observer.ObserveFetch(FetchReport{Mode: s.mode, Outcome: FetchStaleServed, KID: e.kid, Err: err})
-	return e.key, nil
+// refreshStale re-checks an entry older than KeyTTL without making the
+// request wait: the stale key is used now, and a background refresh (if
+// the bucket allows one) replaces it, or removes it when the host says
+// the kid is gone. So a hanging key host never slows verification of a
+// cached kid, at the price of one refresh's delay in noticing a retired
+// kid.
+func (s *keyStore) refreshStale(e *keyEntry) *ecdsa.PublicKey {
+	_, _ = s.join(e.kid)
+	return e.key
 }
 
 var (
@@ -155,29 +145,40 @@ var (
 	errStoreClosed = errors.New("verifier closed")
 )
 
-// fetch joins or starts the flight that answers kid and waits for it or
-// for ctx.
-func (s *keyStore) fetch(ctx context.Context, kid string) (*ecdsa.PublicKey, error) {
+// join returns the flight that answers kid, starting one if the bucket
+// allows.
+func (s *keyStore) join(kid string) (*flight, error) {
 	fk := s.src.flightKey(kid)
 	s.fmu.Lock()
 	if s.closed.Load() {
 		s.fmu.Unlock()
 		return nil, errStoreClosed
 	}
-	f, ok := s.flights[fk]
-	if !ok {
-		if !s.limiter.AllowN(s.now(), 1) {
-			s.fmu.Unlock()
-			s.observer.ObserveFetch(FetchReport{Mode: s.mode, Outcome: FetchRateLimited, KID: kid})
-			return nil, errRateLimited
-		}
-		f = &flight{done: make(chan struct{})}
-		s.flights[fk] = f
-		s.wg.Add(1)
-		go s.run(fk, kid, f)
+	if f, ok := s.flights[fk]; ok {
+		s.fmu.Unlock()
+		return f, nil
 	}
+	if !s.limiter.AllowN(s.now(), 1) {
+		s.fmu.Unlock()
+		// Reported outside the lock: the observer is the caller's code.
+		s.observer.ObserveFetch(FetchReport{Mode: s.mode, Outcome: FetchRateLimited, KID: kid})
+		return nil, errRateLimited
+	}
+	f := &flight{done: make(chan struct{})}
+	s.flights[fk] = f
+	s.wg.Add(1)
+	go s.run(fk, kid, f)
 	s.fmu.Unlock()
+	return f, nil
+}
 
+// fetch joins or starts the flight that answers kid and waits for it or
+// for ctx.
+func (s *keyStore) fetch(ctx context.Context, kid string) (*ecdsa.PublicKey, error) {
+	f, err := s.join(kid)
+	if err != nil {
+		return nil, err
+	}
 	select {
 	case <-f.done:
 	case <-ctx.Done():
@@ -190,7 +191,8 @@ func (s *keyStore) fetch(ctx context.Context, kid string) (*ecdsa.PublicKey, err
 		return key, nil
 	}
 	// A JWKS without this kid: as definitive as a 404 in PEM mode.
-	s.neg.add(kid, s.now().Add(s.negTTL), s.now())
+	now := s.now()
+	s.neg.add(kid, now.Add(s.negTTL), now)
 	return nil, errNotFound
 }
 
@@ -208,9 +210,12 @@ func (s *keyStore) run(fk, kid string, f *flight) {
 	case err == nil:
 		rep.Outcome = FetchOK
 		s.store(keys, now)
+		if keys[kid] == nil {
+			s.forget(kid, now)
+		}
 	case errors.Is(err, errNotFound):
 		rep.Outcome = FetchNotFound
-		s.neg.add(kid, now.Add(s.negTTL), now)
+		s.forget(kid, now)
 	default:
 		rep.Outcome, rep.Err = FetchError, err
 	}
@@ -221,6 +226,18 @@ func (s *keyStore) run(fk, kid string, f *flight) {
 	s.fmu.Unlock()
 	close(f.done)
 	s.observer.ObserveFetch(rep)
+}
+
+// forget records that the host disowns kid: out of the key cache (it may
+// have been a stale entry being re-checked) and into the negative cache.
+func (s *keyStore) forget(kid string, now time.Time) {
+	s.neg.add(kid, now.Add(s.negTTL), now)
+	s.cmu.RLock()
+	if !s.closed.Load() {
+		s.cache.Del(kid)
+		s.cache.Wait()
+	}
+	s.cmu.RUnlock()
 }
 
 // store caches freshly fetched keys and clears them from the negative

@@ -8,17 +8,18 @@ const (
 	FetchNotFound    = "not_found"    // the host does not know the kid (negative-cached)
 	FetchError       = "error"        // transport error, bad status or unusable body
 	FetchRateLimited = "rate_limited" // the token bucket refused a request; none was sent
-	FetchStaleServed = "stale_served" // a refresh failed; the cached (stale) key was used
 )
 
 // FetchReport describes one attempt to reach the key host (or the decision
 // not to). It holds no token or user data; KID is a validated key id.
+// A FetchError while keys are cached is not an outage of verification:
+// cached keys, stale ones included, keep verifying.
 type FetchReport struct {
 	Mode     string // ModePEM or ModeJWKS
 	Outcome  string
 	KID      string
 	Status   int           // HTTP status, 0 when no response
-	Duration time.Duration // round trip, 0 when no request was sent
+	Duration time.Duration // round trip by Config.Now, 0 when no request was sent
 	Err      error         // cause for FetchError; may name the key URL, never a secret
 }
 
