@@ -235,5 +235,5 @@ func (c *Client) drop(j job, reason string) {
 
 // errAbandoned is for Close's return value.
 func errAbandoned(n uint64, cause error) error {
-	return fmt.Errorf("smartid: close: %d events abandoned: %w", n, cause)
+	return fmt.Errorf("smartid: close: deadline passed, events abandoned: %d: %w", n, cause)
 }

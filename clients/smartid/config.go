@@ -66,8 +66,8 @@ type Config struct {
 	MaxAttempts int
 	// BackoffBase and BackoffMax shape the retry delay: attempt n waits a
 	// random duration in [d/2, d] where d = min(BackoffBase·2^(n-1),
-	// BackoffMax) (defaults 200ms and 5s). A 429's Retry-After in seconds
-	// replaces d, still capped at BackoffMax.
+	// BackoffMax) (defaults 200ms and 5s). The Retry-After of a 429 or 503,
+	// when given in seconds, replaces the wait, still capped at BackoffMax.
 	BackoffBase time.Duration
 	BackoffMax  time.Duration
 	// MaxEventBytes caps one encoded event (default 64 KiB); larger events

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"sort"
 	"strings"
 	"sync"
@@ -14,6 +15,8 @@ import (
 )
 
 const testLicense = "lic-7f3a9c1e-SECRET"
+
+var testIP = netip.MustParseAddr("20.201.64.54")
 
 // received is one request as the fake SmartID server saw it.
 type received struct {

@@ -1,0 +1,104 @@
+package smartid
+
+import (
+	"context"
+	"net/http"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestNewRejectsBadConfig(t *testing.T) {
+	valid := Config{Endpoint: "https://smartid.example.com", License: testLicense}
+	tests := []struct {
+		name   string
+		modify func(*Config)
+		want   string
+	}{
+		{"empty endpoint", func(c *Config) { c.Endpoint = "" }, "endpoint"},
+		{"relative endpoint", func(c *Config) { c.Endpoint = "/api" }, "absolute"},
+		{"host only", func(c *Config) { c.Endpoint = "smartid.example.com" }, "absolute"},
+		{"ftp endpoint", func(c *Config) { c.Endpoint = "ftp://smartid.example.com" }, "absolute"},
+		{"credentials in endpoint", func(c *Config) { c.Endpoint = "https://u:" + testLicense + "@smartid.example.com" }, "credentials"},
+		{"query in endpoint", func(c *Config) { c.Endpoint = "https://smartid.example.com/?key=" + testLicense }, "query"},
+		{"fragment in endpoint", func(c *Config) { c.Endpoint = "https://smartid.example.com/#x" }, "fragment"},
+		{"unparsable endpoint", func(c *Config) { c.Endpoint = "https://smartid.example.com/%zz" + testLicense }, "valid URL"},
+		{"no license", func(c *Config) { c.License = "" }, "license is required"},
+		{"license with a newline", func(c *Config) { c.License = testLicense + "\nX-Evil: 1" }, "license contains"},
+		{"unknown environment", func(c *Config) { c.Environment = "staging" }, "environment"},
+		{"unknown channel kind", func(c *Config) { c.ChannelKind = "tv" }, "channel kind"},
+		{"negative channel id", func(c *Config) { c.ChannelID = -1 }, "channel id"},
+		{"negative timeout", func(c *Config) { c.Timeout = -time.Second }, "timeout"},
+		{"negative queue", func(c *Config) { c.QueueSize = -1 }, "queue size"},
+		{"negative workers", func(c *Config) { c.Workers = -1 }, "workers"},
+		{"negative attempts", func(c *Config) { c.MaxAttempts = -1 }, "max attempts"},
+		{"negative event size", func(c *Config) { c.MaxEventBytes = -1 }, "max event bytes"},
+		{"backoff max below base", func(c *Config) { c.BackoffBase = time.Second; c.BackoffMax = time.Millisecond }, "backoff max"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := valid
+			tt.modify(&cfg)
+			c, err := New(cfg)
+			if err == nil {
+				_ = c.Close(context.Background())
+				t.Fatal("New accepted the config")
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %q does not mention %q", err, tt.want)
+			}
+			if strings.Contains(err.Error(), testLicense) {
+				t.Errorf("error %q contains the license", err)
+			}
+		})
+	}
+}
+
+func TestNewAppliesDefaults(t *testing.T) {
+	c, err := New(Config{Endpoint: "http://127.0.0.1:1", License: testLicense})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(context.Background())
+	got := c.cfg
+	want := Config{Endpoint: got.Endpoint, License: testLicense, Environment: Production, ChannelKind: ChannelWeb,
+		Timeout: 5 * time.Second, QueueSize: 1024, Workers: 4, MaxAttempts: 4,
+		BackoffBase: 200 * time.Millisecond, BackoffMax: 5 * time.Second, MaxEventBytes: 64 << 10}
+	got.Sleep = nil
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("defaults = %+v\nwant       %+v", got, want)
+	}
+	if tr := c.http.Transport.(*http.Transport); tr.MaxIdleConnsPerHost < got.Workers {
+		t.Errorf("MaxIdleConnsPerHost = %d, want at least %d workers", tr.MaxIdleConnsPerHost, got.Workers)
+	}
+	if s := c.Stats(); s.QueueCapacity != 1024 {
+		t.Errorf("queue capacity = %d", s.QueueCapacity)
+	}
+}
+
+func TestURLJoin(t *testing.T) {
+	tests := []struct {
+		endpoint string
+		env      Environment
+		ch       ChannelKind
+		kind     EventKind
+		want     string
+	}{
+		{"https://s.example.com", Production, ChannelWeb, KindLogin, "https://s.example.com/api/v5/analytics/web/login"},
+		{"https://s.example.com/", Production, ChannelWeb, KindLogout, "https://s.example.com/api/v5/analytics/web/logout"},
+		{"https://s.example.com/base", Dev, ChannelApp, KindOperation, "https://s.example.com/base/api-dev/v5/analytics/app/operation"},
+		{"https://s.example.com/base/", Dev, ChannelWeb, KindOperation, "https://s.example.com/base/api-dev/v5/analytics/web/operation"},
+		{"http://127.0.0.1:8080/a/b//", Production, ChannelApp, KindLogin, "http://127.0.0.1:8080/a/b/api/v5/analytics/app/login"},
+	}
+	for _, tt := range tests {
+		u, err := parseEndpoint(tt.endpoint)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.endpoint, err)
+		}
+		c := &Client{urls: buildURLs(u, tt.env)}
+		if got := c.url(tt.ch, tt.kind); got != tt.want {
+			t.Errorf("%s %s %s %s = %s, want %s", tt.endpoint, tt.env, tt.ch, tt.kind, got, tt.want)
+		}
+	}
+}
