@@ -20,3 +20,6 @@ func (x *exchange) applyRules() {}
 
 // observeOutcome feeds the upstream's answer to rules that count it.
 func (x *exchange) observeOutcome() {}
+
+// RuleOptions are a route's local rules.
+type RuleOptions struct{}
