@@ -4,6 +4,10 @@ import (
 	"net/http"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/login-guard/login_guard/clients/engine"
+	"github.com/login-guard/login_guard/rules"
 )
 
 // finish writes the route's one audit line and counts the decision. The
@@ -36,6 +40,18 @@ func (x *exchange) finish(r *http.Request) {
 		if x.smartid != "" {
 			fields = append(fields, zap.String("smartid", x.smartid))
 		}
+		if x.monitorAction != "" {
+			fields = append(fields, zap.String("monitor_action", x.monitorAction))
+		}
+		if len(x.engineResults) > 0 {
+			fields = append(fields, zap.Array("engines", engineLog(x.engineResults)))
+		}
+		if v.HasScore {
+			fields = append(fields, zap.Float64("score", v.Score))
+		}
+		if len(v.Correlations) > 0 {
+			fields = append(fields, zap.Array("correlations", correlationLog(v.Correlations)))
+		}
 		if x.refused != nil {
 			fields = append(fields, zap.String("refused", x.refused.Error()))
 		}
@@ -63,4 +79,41 @@ func (x *exchange) loggedUser() string {
 		return ""
 	}
 	return u
+}
+
+// engineLog renders each engine's answer for the audit line: name,
+// latency, and its action or failure kind.
+type engineLog []engine.Result
+
+func (l engineLog) MarshalLogArray(enc zapcore.ArrayEncoder) error {
+	for _, r := range l {
+		_ = enc.AppendObject(zapcore.ObjectMarshalerFunc(func(o zapcore.ObjectEncoder) error {
+			o.AddString("engine", r.Engine)
+			o.AddDuration("latency", r.Latency)
+			if r.Failure != nil {
+				o.AddString("failure", r.Failure.Kind)
+				return nil
+			}
+			o.AddString("action", r.Verdict.Action.String())
+			if r.Verdict.HasScore {
+				o.AddFloat64("score", r.Verdict.Score)
+			}
+			return nil
+		}))
+	}
+	return nil
+}
+
+// correlationLog renders engine correlation ids (never user data).
+type correlationLog []rules.Correlation
+
+func (l correlationLog) MarshalLogArray(enc zapcore.ArrayEncoder) error {
+	for _, c := range l {
+		_ = enc.AppendObject(zapcore.ObjectMarshalerFunc(func(o zapcore.ObjectEncoder) error {
+			o.AddString("engine", c.Engine)
+			o.AddString("id", c.ID)
+			return nil
+		}))
+	}
+	return nil
 }

@@ -312,7 +312,9 @@ func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 	seen := map[string]bool{}
 	for d.NextBlock(0) {
 		key := d.Val()
-		if seen[key] {
+		// Engines such as `http <name>` may be configured several times;
+		// their names must differ, which Provision checks.
+		if seen[key] && (key == "smartid" || key == "session" || key == "breaker") {
 			return nil, d.Errf("%s given twice", key)
 		}
 		seen[key] = true

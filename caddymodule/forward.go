@@ -14,25 +14,58 @@ import (
 // once the outcome (and so the session) is known.
 func (x *exchange) forwardLogin(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	h := x.h
-	hw := &headWriter{w: w, wantBody: h.Success.needsBody(), limit: h.Success.BodyLimit}
+	after := h.Evaluate == EvaluateAfter && len(h.EngineOptions.engines) > 0
+	hw := &headWriter{w: w, wantBody: h.Success.needsBody() || after, limit: h.Success.BodyLimit}
+	if after {
+		hw.limit = max(hw.limit, h.HoldLimit)
+	}
 	var sess string
-	hw.onHead = func(status int, hdr http.Header, body []byte, complete bool) {
+	var held *heldResponse
+	hw.onHead = func(status int, hdr http.Header, body []byte, complete bool) bool {
 		ok := h.Success.judgeHead(status, hdr) && (!h.Success.needsBody() || (complete && h.Success.judgeBody(body)))
 		if !ok {
 			x.outcome = rules.OutcomeFailure
-			return
+			return true
 		}
 		x.outcome = rules.OutcomeSuccess
+		if after {
+			x.attempt.Outcome = rules.OutcomeSuccess
+			x.askEngines()
+			if h.monitorOnly() {
+				x.monitored()
+			}
+			if x.verdict.Action != rules.Allow {
+				if complete {
+					held = &heldResponse{Status: status, Header: hdr.Clone(), Body: append([]byte(nil), body...)}
+				}
+				return false
+			}
+		}
 		sess = x.smartIDSession(hdr)
 		if err := x.setSessionCookie(r, hdr, guardSession{User: x.attempt.User, Session: sess}); err != nil {
 			h.logger.Error("issuing session cookie", zap.String("route", h.Name), zap.Error(err))
 		}
+		return true
 	}
 	err := next.ServeHTTP(hw, r)
 	if ferr := hw.finish(); err == nil {
 		err = ferr
 	}
 	x.attempt.Outcome = x.outcome
+	if hw.blocked {
+		// The engines refused a login the upstream accepted: its answer
+		// (and the session it created) never reaches the browser.
+		x.publish(r)
+		x.reportLogin("")
+		x.observeOutcome()
+		if x.verdict.Action == rules.Challenge && held != nil {
+			return x.challengeAfterUpstream(w, r, held)
+		}
+		if x.verdict.Action == rules.Challenge {
+			x.verdict.Add(rules.Deny, "response_too_large_to_hold")
+		}
+		return x.denyError(w)
+	}
 	if hw.answered() {
 		x.observeOutcome()
 	}
@@ -56,13 +89,14 @@ func (x *exchange) forwardLogin(w http.ResponseWriter, r *http.Request, next cad
 func (x *exchange) forwardLogout(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	hw := &headWriter{w: w}
 	accepted := false
-	hw.onHead = func(status int, hdr http.Header, _ []byte, _ bool) {
+	hw.onHead = func(status int, hdr http.Header, _ []byte, _ bool) bool {
 		if status >= 200 && status <= 399 {
 			accepted = true
 			if x.hasSess {
 				clearSessionCookie(r, hdr)
 			}
 		}
+		return true
 	}
 	err := next.ServeHTTP(hw, r)
 	if ferr := hw.finish(); err == nil {

@@ -230,3 +230,23 @@ func (rec *recorder) none(t *testing.T) {
 		t.Fatalf("expected no request, got %d: %+v", n, rec.all())
 	}
 }
+
+// validateCaddyfile adapts and provisions a config without starting it,
+// which is what `caddy validate` does.
+func validateCaddyfile(t *testing.T, caddyfile string) error {
+	t.Helper()
+	cfg, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(caddyfile), map[string]any{"filename": "Caddyfile"})
+	if err != nil {
+		return err
+	}
+	return caddy.Validate(mustConfig(t, cfg))
+}
+
+func mustConfig(t *testing.T, raw []byte) *caddy.Config {
+	t.Helper()
+	var c caddy.Config
+	if err := json.Unmarshal(raw, &c); err != nil {
+		t.Fatal(err)
+	}
+	return &c
+}

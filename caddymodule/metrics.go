@@ -2,6 +2,9 @@ package caddymodule
 
 import (
 	"errors"
+	"time"
+
+	"github.com/login-guard/login_guard/clients/engine"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -13,6 +16,9 @@ type metrics struct {
 	decisions     *prometheus.CounterVec
 	smartidEvents *prometheus.CounterVec
 	smartidDepth  *prometheus.GaugeVec
+	engineLatency *prometheus.HistogramVec
+	engineErrors  *prometheus.CounterVec
+	breaker       *prometheus.GaugeVec
 }
 
 func registerMetrics(reg *prometheus.Registry) (*metrics, error) {
@@ -30,7 +36,29 @@ func registerMetrics(reg *prometheus.Registry) (*metrics, error) {
 			Help: "SmartID events waiting to be sent.",
 		}, []string{"queue"}),
 	}
+	m.engineLatency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: "caddy", Subsystem: "login_guard", Name: "engine_latency_seconds",
+		Help:    "Engine call latency by engine.",
+		Buckets: []float64{.005, .01, .025, .05, .1, .2, .4, .8, 1.6},
+	}, []string{"engine"})
+	m.engineErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "caddy", Subsystem: "login_guard", Name: "engine_errors_total",
+		Help: "Engine failures by engine and kind (timeout, refused, status_5xx, status_4xx, malformed, unknown_decision, breaker_open).",
+	}, []string{"engine", "kind"})
+	m.breaker = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: "caddy", Subsystem: "login_guard", Name: "engine_breaker_state",
+		Help: "Circuit breaker state by engine: 0 closed, 1 open, 2 half-open.",
+	}, []string{"engine"})
 	var err error
+	if m.engineLatency, err = register(reg, m.engineLatency); err != nil {
+		return nil, err
+	}
+	if m.engineErrors, err = register(reg, m.engineErrors); err != nil {
+		return nil, err
+	}
+	if m.breaker, err = register(reg, m.breaker); err != nil {
+		return nil, err
+	}
 	m.decisions, err = register(reg, m.decisions)
 	if err != nil {
 		return nil, err
@@ -74,4 +102,27 @@ func (m *metrics) decision(route, action string, reasons []string) {
 	for _, r := range reasons {
 		m.decisions.WithLabelValues(route, action, r).Inc()
 	}
+}
+
+// engineCall records one engine answer; kind is empty on success.
+func (m *metrics) engineCall(name string, latency time.Duration, kind string) {
+	if m == nil {
+		return
+	}
+	m.engineLatency.WithLabelValues(name).Observe(latency.Seconds())
+	if kind != "" {
+		m.engineErrors.WithLabelValues(name, kind).Inc()
+	}
+}
+
+// breakerChange returns the breaker's state-change hook for one engine.
+func (m *metrics) breakerChange(name string) func(from, to engine.State) {
+	return func(_, to engine.State) { m.breakerState(name, to) }
+}
+
+func (m *metrics) breakerState(name string, s engine.State) {
+	if m == nil {
+		return
+	}
+	m.breaker.WithLabelValues(name).Set(float64(s))
 }

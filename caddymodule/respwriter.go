@@ -2,6 +2,7 @@ package caddymodule
 
 import (
 	"bytes"
+	"errors"
 	"net/http"
 )
 
@@ -11,13 +12,17 @@ import (
 // can. When the JSON success criterion needs the body, it holds the body
 // back up to a cap; a larger body is released and judged without it.
 type headWriter struct {
-	w      http.ResponseWriter
-	onHead func(status int, hdr http.Header, body []byte, bodyComplete bool)
+	w http.ResponseWriter
+	// onHead judges the answer just before its head is written; false
+	// withholds it: nothing reaches the client, and the caller answers
+	// instead.
+	onHead func(status int, hdr http.Header, body []byte, bodyComplete bool) (write bool)
 
 	wantBody bool // hold the body for judging
 	limit    int
 
 	status  int
+	blocked bool // onHead withheld the answer
 	headed  bool // onHead ran and the head reached w
 	holding bool // head postponed while the body is collected
 	held    bytes.Buffer
@@ -44,7 +49,13 @@ func (hw *headWriter) WriteHeader(status int) {
 	hw.release(nil, false)
 }
 
+// errWithheld stops the upstream's copy once its answer is withheld.
+var errWithheld = errors.New("upstream response withheld by login_guard")
+
 func (hw *headWriter) Write(p []byte) (int, error) {
+	if hw.blocked {
+		return 0, errWithheld
+	}
 	if !hw.headed && !hw.holding {
 		hw.WriteHeader(http.StatusOK)
 	}
@@ -55,6 +66,9 @@ func (hw *headWriter) Write(p []byte) (int, error) {
 		// Too large to judge: release what is held and stream the rest.
 		if err := hw.release(nil, false); err != nil {
 			return 0, err
+		}
+		if hw.blocked {
+			return 0, errWithheld
 		}
 	}
 	return hw.w.Write(p)
@@ -82,7 +96,17 @@ func (hw *headWriter) release(body []byte, complete bool) error {
 	wasHolding := hw.holding
 	hw.holding = false
 	hw.headed = true
-	hw.onHead(hw.status, hw.w.Header(), body, complete)
+	if !hw.onHead(hw.status, hw.w.Header(), body, complete) {
+		// Caddy's writers share one header map with the real response:
+		// every upstream header goes, so no Set-Cookie leaks out.
+		hdr := hw.w.Header()
+		for k := range hdr {
+			delete(hdr, k)
+		}
+		hw.blocked, hw.headed = true, false
+		hw.held.Reset()
+		return nil
+	}
 	hw.w.WriteHeader(hw.status)
 	if wasHolding && hw.held.Len() > 0 {
 		_, err := hw.w.Write(hw.held.Bytes())
@@ -93,4 +117,4 @@ func (hw *headWriter) release(body []byte, complete bool) error {
 }
 
 // answered reports whether the upstream produced a response head.
-func (hw *headWriter) answered() bool { return hw.headed || hw.holding }
+func (hw *headWriter) answered() bool { return hw.headed || hw.holding || hw.blocked }

@@ -1,6 +1,7 @@
 package caddymodule
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/netip"
@@ -11,6 +12,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 
+	"github.com/login-guard/login_guard/clients/engine"
 	"github.com/login-guard/login_guard/internal/formbody"
 	"github.com/login-guard/login_guard/rules"
 )
@@ -26,7 +28,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	if h.Event == EventStepUp {
 		return h.serveStepUp(w, r, next)
 	}
-	x := &exchange{h: h, start: h.now()}
+	x := &exchange{h: h, start: h.now(), ctx: r.Context()}
 	x.attempt = rules.Attempt{
 		Route:     h.Name,
 		Event:     h.Event,
@@ -88,6 +90,10 @@ type exchange struct {
 	outcome rules.Outcome
 	refused *formbody.Error
 	smartid string // what happened to the SmartID event, for the audit line
+
+	ctx           context.Context // the request's, for engine calls
+	engineResults []engine.Result
+	monitorAction string // what a monitor-mode route would have done
 }
 
 func (x *exchange) readRequest(r *http.Request) error {

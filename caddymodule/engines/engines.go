@@ -1,0 +1,29 @@
+// Package engines defines how decision engines plug into the login_guard
+// app: as guest modules in the `login_guard.engines` namespace, the way
+// reverse_proxy takes transports. Each engine's Caddy module lives in its
+// own folder below this one and wraps a Caddy-free client from clients/.
+package engines
+
+import (
+	"github.com/caddyserver/caddy/v2"
+
+	"github.com/login-guard/login_guard/rules"
+)
+
+// Namespace is the module namespace of engines.
+const Namespace = "login_guard.engines"
+
+// Module is an engine guest module. Engine is called after Provision.
+type Module interface {
+	caddy.Module
+	// EngineName is the name routes use in `engines <name...>`.
+	EngineName() string
+	Engine() rules.Engine
+}
+
+// PostAuthOnly is implemented by engines that must only see logins whose
+// password was right (Forter asks this). A route that asks such an engine
+// must say explicitly when it evaluates.
+type PostAuthOnly interface {
+	PostAuthOnly() bool
+}

@@ -1,0 +1,151 @@
+// Package httpengine is the `login_guard.engines.http` module: a generic
+// JSON engine for in-house scoring services (clients/httpengine documents
+// the versioned request schema and the {action, score, reasons} answer).
+package httpengine
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+
+	"github.com/login-guard/login_guard/caddymodule/engines"
+	client "github.com/login-guard/login_guard/clients/httpengine"
+	"github.com/login-guard/login_guard/rules"
+)
+
+func init() {
+	caddy.RegisterModule(HTTP{})
+}
+
+// HTTP configures one scoring service.
+type HTTP struct {
+	// Name is what routes call it (required; several may be configured).
+	Name string `json:"name"`
+	// URL receives the attempts.
+	URL string `json:"url"`
+	// Headers are sent with every call (for example Authorization).
+	// Values accept {env.*} placeholders.
+	Headers map[string]string `json:"headers,omitempty"`
+	// Timeout bounds one call (default 2s); the route's deadline bounds
+	// all engines together.
+	Timeout caddy.Duration `json:"timeout,omitempty"`
+
+	client *client.Client
+}
+
+// CaddyModule returns the Caddy module information.
+func (HTTP) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{ID: engines.Namespace + ".http", New: func() caddy.Module { return new(HTTP) }}
+}
+
+// Provision builds the client; it opens no connection.
+func (h *HTTP) Provision(caddy.Context) error {
+	if h.Name == "" {
+		return fmt.Errorf("http engine: a name is required")
+	}
+	repl := caddy.NewReplacer()
+	headers := make(map[string]string, len(h.Headers))
+	for k, v := range h.Headers {
+		headers[http.CanonicalHeaderKey(k)] = repl.ReplaceKnown(v, "")
+	}
+	var err error
+	h.client, err = client.New(client.Config{
+		Name:    h.Name,
+		URL:     repl.ReplaceKnown(h.URL, ""),
+		Headers: headers,
+		Timeout: time.Duration(h.Timeout),
+	})
+	if err != nil {
+		return fmt.Errorf("http engine %q: %w", h.Name, err)
+	}
+	return nil
+}
+
+// Cleanup closes idle connections. Caddy calls it even when Provision
+// failed, so it tolerates a nil client.
+func (h *HTTP) Cleanup() error {
+	if h.client != nil {
+		h.client.CloseIdleConnections()
+	}
+	return nil
+}
+
+// EngineName implements engines.Module.
+func (h *HTTP) EngineName() string { return h.Name }
+
+// Engine implements engines.Module.
+func (h *HTTP) Engine() rules.Engine { return h.client }
+
+// UnmarshalCaddyfile reads
+//
+//	http <name> {
+//		url     <url>
+//		header  <name> <value>
+//		timeout <duration>
+//	}
+func (h *HTTP) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next()
+	if !d.NextArg() {
+		return d.Err("http engine: a name is required (http <name> { ... })")
+	}
+	h.Name = d.Val()
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	seen := map[string]bool{}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		key := d.Val()
+		if seen[key] && key != "header" {
+			return d.Errf("http engine: %s given twice", key)
+		}
+		seen[key] = true
+		switch key {
+		case "url":
+			if !d.NextArg() {
+				return d.ArgErr()
+			}
+			h.URL = d.Val()
+		case "header":
+			var name, value string
+			if !d.Args(&name, &value) {
+				return d.ArgErr()
+			}
+			if h.Headers == nil {
+				h.Headers = map[string]string{}
+			}
+			if _, dup := h.Headers[http.CanonicalHeaderKey(name)]; dup {
+				return d.Errf("http engine: header %s given twice", name)
+			}
+			h.Headers[http.CanonicalHeaderKey(name)] = value
+		case "timeout":
+			if !d.NextArg() {
+				return d.ArgErr()
+			}
+			v, err := caddy.ParseDuration(d.Val())
+			if err != nil || v <= 0 {
+				return d.Errf("http engine: invalid timeout %q", d.Val())
+			}
+			h.Timeout = caddy.Duration(v)
+		default:
+			return d.Errf("http engine: unknown option %q", key)
+		}
+		if d.NextArg() {
+			return d.ArgErr()
+		}
+	}
+	if h.URL == "" {
+		return d.Err("http engine: url is required")
+	}
+	return nil
+}
+
+// Interface guards.
+var (
+	_ engines.Module        = (*HTTP)(nil)
+	_ caddy.Provisioner     = (*HTTP)(nil)
+	_ caddy.CleanerUpper    = (*HTTP)(nil)
+	_ caddyfile.Unmarshaler = (*HTTP)(nil)
+)

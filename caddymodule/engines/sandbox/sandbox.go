@@ -1,0 +1,96 @@
+// Package sandbox is the `login_guard.engines.sandbox` module: the embedded,
+// deterministic engine of clients/sandbox, so the demo and tests need no
+// outside service.
+package sandbox
+
+import (
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+
+	"github.com/login-guard/login_guard/caddymodule/engines"
+	client "github.com/login-guard/login_guard/clients/sandbox"
+	"github.com/login-guard/login_guard/rules"
+)
+
+func init() {
+	caddy.RegisterModule(Sandbox{})
+}
+
+// Sandbox configures the sandbox engine.
+type Sandbox struct {
+	// Name defaults to "sandbox".
+	Name string `json:"name,omitempty"`
+	// SlowDelay is how long the slow test user waits (default 10s; a
+	// route's deadline normally ends it first).
+	SlowDelay caddy.Duration `json:"slow_delay,omitempty"`
+
+	engine *client.Engine
+}
+
+// CaddyModule returns the Caddy module information.
+func (Sandbox) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{ID: engines.Namespace + ".sandbox", New: func() caddy.Module { return new(Sandbox) }}
+}
+
+// Provision builds the engine.
+func (s *Sandbox) Provision(caddy.Context) error {
+	if s.Name == "" {
+		s.Name = "sandbox"
+	}
+	s.engine = client.New(client.Config{Name: s.Name, SlowDelay: time.Duration(s.SlowDelay)})
+	return nil
+}
+
+// EngineName implements engines.Module.
+func (s *Sandbox) EngineName() string { return s.Name }
+
+// Engine implements engines.Module.
+func (s *Sandbox) Engine() rules.Engine { return s.engine }
+
+// UnmarshalCaddyfile reads
+//
+//	sandbox [<name>] {
+//		slow_delay <duration>
+//	}
+func (s *Sandbox) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next()
+	if d.NextArg() {
+		s.Name = d.Val()
+		if d.NextArg() {
+			return d.ArgErr()
+		}
+	}
+	seen := false
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		switch d.Val() {
+		case "slow_delay":
+			if seen {
+				return d.Err("sandbox: slow_delay given twice")
+			}
+			seen = true
+			if !d.NextArg() {
+				return d.ArgErr()
+			}
+			v, err := caddy.ParseDuration(d.Val())
+			if err != nil || v <= 0 {
+				return d.Errf("sandbox: invalid duration %q", d.Val())
+			}
+			s.SlowDelay = caddy.Duration(v)
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+		default:
+			return d.Errf("sandbox: unknown option %q", d.Val())
+		}
+	}
+	return nil
+}
+
+// Interface guards.
+var (
+	_ engines.Module        = (*Sandbox)(nil)
+	_ caddy.Provisioner     = (*Sandbox)(nil)
+	_ caddyfile.Unmarshaler = (*Sandbox)(nil)
+)
