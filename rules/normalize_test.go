@@ -1,0 +1,93 @@
+package rules
+
+import (
+	"net/netip"
+	"strings"
+	"testing"
+)
+
+func TestNormalizeUser(t *testing.T) {
+	tests := []struct {
+		name string
+		n    Normalizer
+		in   string
+		want string
+	}{
+		{"plain", Normalizer{}, "jlopez", "jlopez"},
+		{"case and trailing space", Normalizer{}, "JLopez ", "jlopez"},
+		{"tabs and newlines", Normalizer{}, "\t jlopez\n", "jlopez"},
+		{"fullwidth letters (NFKC)", Normalizer{}, "ＪＬｏｐｅｚ", "jlopez"},
+		{"kelvin sign folds to k", Normalizer{}, "\u212Aim", "kim"},
+		{"sharp s folds", Normalizer{}, "Straße", "strasse"},
+		{"composed and decomposed e-acute agree", Normalizer{}, "Jose\u0301", "jos\u00e9"},
+		{"non-breaking space trimmed", Normalizer{}, "\u00a0jlopez\u00a0", "jlopez"},
+		{"case sensitive keeps case", Normalizer{CaseSensitive: true}, " JLopez ", "JLopez"},
+		{"case sensitive still NFKC", Normalizer{CaseSensitive: true}, "ＪＬ", "JL"},
+		{"empty", Normalizer{}, "   ", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.n.User(tt.in); got != tt.want {
+				t.Fatalf("User(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestNormalizeUserASCIIFastPathDoesNotAllocate(t *testing.T) {
+	var n Normalizer
+	if a := testing.AllocsPerRun(100, func() { _ = n.User("jlopez") }); a != 0 {
+		t.Fatalf("%v allocations for a name already normal", a)
+	}
+}
+
+func TestNormalizeIP(t *testing.T) {
+	tests := []struct {
+		name string
+		n    Normalizer
+		in   string
+		want string
+	}{
+		{"ipv4 /32", Normalizer{}, "203.0.113.7", "203.0.113.7/32"},
+		{"ipv4-mapped counts as ipv4", Normalizer{}, "::ffff:203.0.113.7", "203.0.113.7/32"},
+		{"ipv6 /64 default", Normalizer{}, "2001:db8:1:2:aaaa:bbbb:cccc:dddd", "2001:db8:1:2::/64"},
+		{"ipv6 zone dropped", Normalizer{}, "fe80::1%eth0", "fe80::/64"},
+		{"ipv6 /56", Normalizer{IPv6Prefix: 56}, "2001:db8:1:2ff::1", "2001:db8:1:200::/56"},
+		{"ipv4 /24", Normalizer{IPv4Prefix: 24}, "203.0.113.7", "203.0.113.0/24"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.n.IP(netip.MustParseAddr(tt.in)).String(); got != tt.want {
+				t.Fatalf("IP(%s) = %s, want %s", tt.in, got, tt.want)
+			}
+		})
+	}
+	if (Normalizer{}).IP(netip.Addr{}).IsValid() {
+		t.Fatal("an invalid address gave a valid prefix")
+	}
+}
+
+func TestNormalizerValidate(t *testing.T) {
+	for _, n := range []Normalizer{{IPv6Prefix: 129}, {IPv4Prefix: 33}, {IPv6Prefix: -1}} {
+		if n.Validate() == nil {
+			t.Errorf("%+v accepted", n)
+		}
+	}
+	if err := (Normalizer{IPv6Prefix: 48, IPv4Prefix: 24}).Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestUserKeyBoundsLongNames(t *testing.T) {
+	long := strings.Repeat("a", 10_000)
+	k := userKey(long)
+	if len(k) > maxUserKey || !strings.HasPrefix(k, "#") {
+		t.Fatalf("long name key %q", k)
+	}
+	if userKey(long) != k || userKey(long+"b") == k {
+		t.Fatal("digest not stable or not distinct")
+	}
+	if userKey("jlopez") != "jlopez" {
+		t.Fatal("short names must stay readable")
+	}
+}

@@ -1,0 +1,85 @@
+package rules
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+
+	"github.com/login-guard/login_guard/rules/counter"
+)
+
+// ErrNotRecorded is returned (wrapped) by Observe when a failure could not
+// be recorded because the counter store was full.
+var ErrNotRecorded = errors.New("failure not recorded: counter store full")
+
+// Ticket links an attempt's Evaluate to its Observe: the lockout keys it
+// was counted under and the slots it holds. Settle it exactly once; a
+// second Observe does nothing, and a ticket never observed has its slots
+// expire after the policy's Hold.
+type Ticket struct {
+	p        *Policy
+	holds    []hold
+	released atomic.Bool // slots given back (tokens spent)
+	done     atomic.Bool
+}
+
+type hold struct {
+	rule  *countingRule
+	key   counter.Key
+	token int64
+}
+
+// release gives the slots back without recording an outcome.
+func (t *Ticket) release(ctx context.Context) {
+	if !t.released.CompareAndSwap(false, true) {
+		return
+	}
+	for i := range t.holds {
+		h := &t.holds[i]
+		if h.token != 0 {
+			if _, err := t.p.store.Settle(ctx, h.key, h.rule.lockout, h.token, counter.Release); err != nil {
+				t.p.reportError(h.rule.rule, err)
+			}
+			h.token = 0
+		}
+	}
+}
+
+// Observe runs the after-upstream phase: outcome is the upstream's answer
+// to the attempt t came from. A failure counts against every lockout key
+// of the attempt (and may lock it); a success resets its user and ip_user
+// keys; OutcomeUnknown (no upstream call, an error, a route that is not a
+// login) only gives the slots back. t may be nil.
+func (p *Policy) Observe(ctx context.Context, t *Ticket, outcome Outcome) error {
+	if t == nil || !t.done.CompareAndSwap(false, true) {
+		return nil
+	}
+	if outcome == OutcomeUnknown {
+		t.release(ctx)
+		return nil
+	}
+	spent := t.released.Swap(true)
+	var errs []error
+	for i := range t.holds {
+		h := &t.holds[i]
+		token := h.token
+		if spent {
+			token = 0
+		}
+		st := counter.Release
+		switch {
+		case outcome == OutcomeFailure:
+			st = counter.Failure
+		case outcome == OutcomeSuccess && h.rule.key != KeyIP:
+			st = counter.Success
+		}
+		ok, err := p.store.Settle(ctx, h.key, h.rule.lockout, token, st)
+		if err != nil {
+			p.reportError(h.rule.rule, err)
+			errs = append(errs, err)
+		} else if !ok {
+			errs = append(errs, ErrNotRecorded)
+		}
+	}
+	return errors.Join(errs...)
+}
