@@ -158,6 +158,8 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 		case "session_cookie":
 			err = oneArg(d, &h.SessionCookie)
+		case "upstream_headers":
+			err = oneArg(d, &h.UpstreamHeaders)
 		case "allow_ip", "deny_ip":
 			args := d.RemainingArgs()
 			if len(args) == 0 {

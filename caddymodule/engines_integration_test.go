@@ -1,6 +1,9 @@
 package caddymodule_test
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -252,5 +255,28 @@ func TestEngineConfigErrors(t *testing.T) {
 			err := validateCaddyfile(t, c.cfg)
 			checkAdaptErr(t, err, c.want)
 		})
+	}
+}
+
+// TestUpstreamHeadersAreSigned: an allowed request carries the verdict
+// headers with an HMAC the portal can check; client-sent copies are gone.
+func TestUpstreamHeadersAreSigned(t *testing.T) {
+	upstream := newRecorder(t, portalFake)
+	scoring := scoringFake(t)
+	site := fmt.Sprintf("{{listen}} {\n\tlogin_guard /api/login {\n\t\tevent login\n\t\tengines scoring\n\t\tupstream_headers portal-shared-secret-123\n\t}\n\treverse_proxy %s\n}", upstream.Listener.Addr())
+	g := startCaddy(t, enginesGlobal(scoring.URL, refusedURL(t)), site)
+	req, _ := http.NewRequest(http.MethodPost, g.URL+"/api/login", strings.NewReader("username=alice&password=x"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Login-Guard-Action", "allow")
+	req.Header.Set("X-Login-Guard-Signature", "forged")
+	g.do(t, req)
+	got := upstream.all()[0].Header
+	if got.Get("X-Login-Guard-Action") != "allow" || got.Get("X-Login-Guard-Score") != "3" || got.Get("X-Login-Guard-Route") != "login" {
+		t.Fatalf("verdict headers: %v", got)
+	}
+	mac := hmac.New(sha256.New, []byte("portal-shared-secret-123"))
+	mac.Write([]byte("login\nallow\n3\n\n" + got.Get("X-Login-Guard-Time")))
+	if want := base64.RawURLEncoding.EncodeToString(mac.Sum(nil)); got.Get("X-Login-Guard-Signature") != want {
+		t.Fatalf("signature %q, want %q", got.Get("X-Login-Guard-Signature"), want)
 	}
 }

@@ -81,6 +81,10 @@ type Handler struct {
 	// schema (event operation only).
 	Operation map[string]string `json:"operation,omitempty"`
 
+	// UpstreamHeaders, when set, is the secret that signs the
+	// X-Login-Guard-* headers added to allowed requests (opt-in).
+	UpstreamHeaders string `json:"upstream_headers,omitempty"`
+
 	// Options of the other layers, each defined next to its code; their
 	// JSON fields appear inline in the handler's config.
 	RuleOptions
@@ -95,6 +99,8 @@ type Handler struct {
 	channelID int
 	opMapping *operationMapping
 	xffWarn   *sync.Once
+
+	upstreamSecret []byte
 }
 
 // CaddyModule returns the Caddy module information.
@@ -195,6 +201,12 @@ func (h *Handler) provision(app *App, logger *zap.Logger) error {
 		return err
 	}
 	h.xffWarn = warnOnceFor(h.app)
+	if s := repl.ReplaceKnown(h.UpstreamHeaders, ""); s != "" {
+		if len(s) < 16 {
+			return fmt.Errorf("route %q: upstream_headers secret must be at least 16 characters", h.Name)
+		}
+		h.upstreamSecret = []byte(s)
+	}
 	return nil
 }
 

@@ -62,6 +62,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		return err
 	}
 
+	x.setUpstreamHeaders(r)
 	var err error
 	switch h.Event {
 	case EventLogin:
