@@ -118,9 +118,9 @@ func (p *Policy) conditionsPhase(a *Attempt, sig *Signals, subj *subjects, count
 	var act *activation
 	if p.anyWhen {
 		act = activationPool.Get().(*activation)
-		act.a, act.sig, act.subj = a, sig, subj
+		act.a, act.sig, act.subj = a, sig, *subj
 		act.counterNames = p.counterNames
-		act.counts = counts
+		act.counts = append(act.counts, counts...)
 		defer func() {
 			act.reset()
 			activationPool.Put(act)

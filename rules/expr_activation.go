@@ -11,9 +11,11 @@ import (
 // on demand, so an expression that never reads headers or counters does
 // not pay for building those maps.
 type activation struct {
-	a    *Attempt
-	sig  *Signals
-	subj *subjects
+	a   *Attempt
+	sig *Signals
+	// subj is a copy, so the caller's subjects and counts stay on its
+	// stack (the activation lives in a pool, on the heap).
+	subj subjects
 
 	counterNames []string
 	counts       []int64
@@ -24,7 +26,8 @@ type activation struct {
 var _ interpreter.Activation = (*activation)(nil)
 
 func (x *activation) reset() {
-	*x = activation{}
+	counts := x.counts[:0]
+	*x = activation{counts: counts}
 }
 
 // Parent implements interpreter.Activation.

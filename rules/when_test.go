@@ -91,7 +91,7 @@ func TestWhenEvaluation(t *testing.T) {
 			tt.edit(a)
 		}
 		subj := subjects{a: a, sig: tt.sig, norm: &Normalizer{}}
-		act := &activation{a: a, sig: tt.sig, subj: &subj}
+		act := &activation{a: a, sig: tt.sig, subj: subj}
 		got, err := r.eval(act)
 		if err != nil || got != tt.want {
 			t.Errorf("%s = %v, %v; want %v", tt.expr, got, err, tt.want)
@@ -107,7 +107,7 @@ func TestWhenRuntimeErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	subj := subjects{a: a, norm: &Normalizer{}}
-	if _, err := r.eval(&activation{a: a, subj: &subj}); err == nil {
+	if _, err := r.eval(&activation{a: a, subj: subj}); err == nil {
 		t.Fatal("missing header: no error")
 	}
 	// The cost limit stops an expensive expression over a huge header.
@@ -116,7 +116,7 @@ func TestWhenRuntimeErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.Header.Set("X-Big", strings.Repeat("a,", 50_000))
-	if _, err := r.eval(&activation{a: a, subj: &subj}); err == nil || !strings.Contains(err.Error(), "cost limit") {
+	if _, err := r.eval(&activation{a: a, subj: subj}); err == nil || !strings.Contains(err.Error(), "cost limit") {
 		t.Fatalf("expensive expression: %v, want a cost limit error", err)
 	}
 }

@@ -1,0 +1,130 @@
+package rules
+
+import (
+	"net/http"
+	"net/netip"
+	"testing"
+
+	"github.com/login-guard/login_guard/rules/counter"
+)
+
+func benchPolicy(b *testing.B, maxKeys int, lines ...[]string) *Policy {
+	b.Helper()
+	m, err := counter.NewMemory(counter.MemoryConfig{MaxKeys: maxKeys})
+	if err != nil {
+		b.Fatal(err)
+	}
+	p, err := NewPolicy(PolicyConfig{Scope: "login", Store: m, Rules: mustRules(b, lines...)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return p
+}
+
+// BenchmarkEvaluateRateExistingKey: one rate rule, one hot key, under its
+// limit (the window is short so the key's log stays small).
+func BenchmarkEvaluateRateExistingKey(b *testing.B) {
+	p := benchPolicy(b, 100_000, []string{"rate", "ip", "10000/1s"})
+	a := attempt("jlopez", "203.0.113.7")
+	b.ReportAllocs()
+	for b.Loop() {
+		p.Evaluate(bg, a, nil)
+	}
+}
+
+func BenchmarkEvaluateRateIPUserExistingKey(b *testing.B) {
+	p := benchPolicy(b, 100_000, []string{"rate", "ip_user", "10000/1s"})
+	a := attempt("JLopez", "2001:db8::7")
+	b.ReportAllocs()
+	for b.Loop() {
+		p.Evaluate(bg, a, nil)
+	}
+}
+
+// BenchmarkEvaluateRateNewKey: every attempt from a new address, into a
+// full store (each also evicts one key).
+func BenchmarkEvaluateRateNewKey(b *testing.B) {
+	p := benchPolicy(b, 10_000, []string{"rate", "ip", "5/1m"})
+	a := attempt("", "10.0.0.0")
+	b.ReportAllocs()
+	i := uint32(0)
+	for b.Loop() {
+		i++
+		a.IP = netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})
+		p.Evaluate(bg, a, nil)
+	}
+}
+
+func BenchmarkEvaluateLockoutAndObserve(b *testing.B) {
+	p := benchPolicy(b, 100_000, []string{"lockout", "ip_user", "5/10m", "for", "15m"})
+	a := attempt("jlopez", "203.0.113.7")
+	b.ReportAllocs()
+	for b.Loop() {
+		_, tk := p.Evaluate(bg, a, nil)
+		p.Observe(bg, tk, OutcomeSuccess)
+	}
+}
+
+func BenchmarkEvaluateWhen(b *testing.B) {
+	p := benchPolicy(b, 100_000,
+		[]string{"when", `!ip_in(ip, "10.0.0.0/8") && user == "admin" && assertion != "valid"`, "deny", "admin_outside"})
+	a := attempt("admin", "203.0.113.7")
+	b.ReportAllocs()
+	for b.Loop() {
+		p.Evaluate(bg, a, nil)
+	}
+}
+
+func BenchmarkEvaluateWhenHeadersCounters(b *testing.B) {
+	p := benchPolicy(b, 100_000, []string{"rate", "ip", "10000/1s"},
+		[]string{"when", `counters["rate_ip"] > 100 || headers["x-client"] == "bot"`, "challenge", "busy"})
+	a := attempt("u", "203.0.113.7")
+	a.Header = http.Header{"X-Client": {"web"}, "Accept": {"*/*"}}
+	b.ReportAllocs()
+	for b.Loop() {
+		p.Evaluate(bg, a, nil)
+	}
+}
+
+func BenchmarkEvaluateFullPolicy(b *testing.B) {
+	p := benchPolicy(b, 100_000,
+		[]string{"deny_ip", "192.0.2.0/24"},
+		[]string{"rate", "ip", "10000/1s"},
+		[]string{"rate", "ip_user", "10000/1s"},
+		[]string{"spray", "ip", "20/10m"},
+		[]string{"lockout", "ip_user", "5/10m", "for", "15m"},
+		[]string{"device", "missing", "challenge"},
+		[]string{"when", `has_score && score > 0.9`, "deny", "high_score"})
+	a := attempt("jlopez", "203.0.113.7")
+	sig := &Signals{Score: 0.2, HasScore: true}
+	b.ReportAllocs()
+	for b.Loop() {
+		_, tk := p.Evaluate(bg, a, sig)
+		p.Observe(bg, tk, OutcomeSuccess)
+	}
+}
+
+func BenchmarkNormalizeUserASCII(b *testing.B) {
+	var n Normalizer
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = n.User("JLopez ")
+	}
+}
+
+func BenchmarkNormalizeUserUnicode(b *testing.B) {
+	var n Normalizer
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = n.User("José.Núñez ")
+	}
+}
+
+func BenchmarkNormalizeIPv6(b *testing.B) {
+	var n Normalizer
+	a := netip.MustParseAddr("2001:db8:1:2:aaaa:bbbb:cccc:dddd")
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = n.IP(a)
+	}
+}
