@@ -14,7 +14,13 @@ import (
 // When the verdict is not Allow the attempt does not go upstream now, so
 // the lockout slots it took are given back at once; the Ticket still
 // lets Observe record a failure or success if the attempt goes upstream
-// later (after a challenge). ctx bounds a shared store's round trips.
+// later (after a challenge). If the caller stops an allowed attempt for
+// another reason (an engine's deny), it calls Observe with OutcomeUnknown;
+// a ticket never observed has its slots expire after the policy's Hold.
+//
+// Verdict.RetryAfter is set only when a rate, spray or spread rule denied:
+// answer 429 with Retry-After then, the generic deny otherwise. Lockouts
+// never set it. ctx bounds a shared store's round trips.
 func (p *Policy) Evaluate(ctx context.Context, a *Attempt, sig *Signals) (Verdict, *Ticket) {
 	var v Verdict
 	ip := a.IP

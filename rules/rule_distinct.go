@@ -10,7 +10,8 @@ import (
 // distinct client addresses (by Normalizer prefix) per user name (one
 // account attacked from a botnet). The attempt bringing the N+1th new
 // value inside the window fires the rule; values already seen in the
-// window do not. Like rate rules, refused values are not recorded.
+// window do not. Like rate rules, refused values are not recorded, and a
+// deny carries RetryAfter (429).
 type DistinctRule struct {
 	ruleCommon
 	// Spray is true for spray (key ip, value user), false for spread
