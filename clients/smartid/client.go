@@ -133,6 +133,9 @@ func defaultHTTPClient(workers int) *http.Client {
 // (counted, reported, ErrQueueFull). A *FieldError means nothing was
 // queued because a required field is missing or invalid.
 func (c *Client) Enqueue(ev Event) error {
+	if ev == nil {
+		return errNilEvent
+	}
 	ch, id := ev.channel()
 	if ch == "" {
 		ch = c.cfg.ChannelKind
@@ -145,6 +148,11 @@ func (c *Client) Enqueue(ev Event) error {
 	if id <= 0 {
 		return &FieldError{Event: ev.Kind(), Field: "channelId", Reason: "must be positive"}
 	}
+	// The strings alone already exceed the cap: refuse before spending
+	// time encoding them.
+	if ev.minSize() > c.cfg.MaxEventBytes {
+		return ErrEventTooLarge
+	}
 	body, err := ev.appendJSON(nil, id)
 	if err != nil {
 		return err
@@ -155,14 +163,17 @@ func (c *Client) Enqueue(ev Event) error {
 	j := job{kind: ev.Kind(), channel: ch, body: body}
 
 	c.mu.RLock()
-	defer c.mu.RUnlock()
 	if c.closed {
+		c.mu.RUnlock()
 		return ErrClosed
 	}
 	select {
 	case c.queue <- j:
+		c.mu.RUnlock()
 		return nil
 	default:
+		c.mu.RUnlock()
+		// Reported outside the lock: the Observer is the caller's code.
 		c.drop(j, ReasonQueueFull)
 		return ErrQueueFull
 	}
@@ -184,7 +195,8 @@ func (c *Client) Stats() Stats {
 // queued until ctx ends. Then in-flight attempts are cancelled and every
 // undelivered event is dropped with reason "shutdown". Close returns once
 // all workers have exited; the error tells how many events were abandoned.
-// Later calls return nil at once.
+// Later calls wait for the first to finish and return nil. Close must not
+// be called from the Observer (a worker would wait for itself).
 func (c *Client) Close(ctx context.Context) error {
 	first := false
 	c.closeOnce.Do(func() { first = true })
@@ -205,17 +217,7 @@ func (c *Client) Close(ctx context.Context) error {
 	}
 	c.abandon()
 
-	// Workers exit only with the queue empty or after abandoning; either
-	// way, what is left was never attempted.
-	for {
-		select {
-		case j := <-c.queue:
-			c.drop(j, ReasonShutdown)
-			continue
-		default:
-		}
-		break
-	}
+	c.dropQueued()
 	if c.ownsHTTP {
 		c.http.CloseIdleConnections()
 	}
@@ -223,6 +225,20 @@ func (c *Client) Close(ctx context.Context) error {
 		return errAbandoned(n, ctx.Err())
 	}
 	return nil
+}
+
+// dropQueued drops what the workers left behind. They exit with the queue
+// empty unless Close's deadline passed, so this is a safety net: every
+// event ends counted as sent, failed or dropped.
+func (c *Client) dropQueued() {
+	for {
+		select {
+		case j := <-c.queue:
+			c.drop(j, ReasonShutdown)
+		default:
+			return
+		}
+	}
 }
 
 func (c *Client) drop(j job, reason string) {

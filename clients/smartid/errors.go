@@ -15,6 +15,8 @@ var (
 	ErrQueueFull = errors.New("smartid: queue full, event dropped")
 	// ErrEventTooLarge: the encoded event exceeds Config.MaxEventBytes.
 	ErrEventTooLarge = errors.New("smartid: encoded event exceeds MaxEventBytes")
+
+	errNilEvent = errors.New("smartid: nil event")
 )
 
 // FieldError reports a field of an event that is missing or invalid. It

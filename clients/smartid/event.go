@@ -36,6 +36,9 @@ type Event interface {
 	// appendJSON validates the event and appends its body, with channelID
 	// already resolved.
 	appendJSON(b []byte, channelID int) ([]byte, error)
+	// minSize is a lower bound of the body's length (the sum of its
+	// strings), checked against MaxEventBytes before encoding.
+	minSize() int
 }
 
 // Login reports a login the guard saw (POST .../login).
@@ -57,6 +60,7 @@ type Login struct {
 
 func (Login) Kind() EventKind               { return KindLogin }
 func (e Login) channel() (ChannelKind, int) { return e.ChannelKind, e.ChannelID }
+func (e Login) minSize() int                { return len(e.User) + len(e.Session) + len(e.Data) }
 func (e Login) appendJSON(b []byte, channelID int) ([]byte, error) {
 	if e.User == "" {
 		return nil, required(KindLogin, "user")
@@ -88,6 +92,7 @@ type Logout struct {
 
 func (Logout) Kind() EventKind               { return KindLogout }
 func (e Logout) channel() (ChannelKind, int) { return e.ChannelKind, e.ChannelID }
+func (e Logout) minSize() int                { return len(e.User) + len(e.Session) + len(e.Data) }
 func (e Logout) appendJSON(b []byte, channelID int) ([]byte, error) {
 	if e.User == "" {
 		return nil, required(KindLogout, "user")

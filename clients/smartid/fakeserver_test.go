@@ -227,7 +227,8 @@ func (s *sleeps) all() []time.Duration {
 	return append([]time.Duration(nil), s.d...)
 }
 
-// testConfig is a config aimed at f with instant sleeps.
+// testConfig is a config aimed at f. Backoff waits never take real time:
+// they go to sl, or to a throwaway recorder when sl is nil.
 func testConfig(f *fakeSmartID, obs Observer, sl *sleeps) Config {
 	cfg := Config{
 		Endpoint:  f.srv.URL,
@@ -235,9 +236,10 @@ func testConfig(f *fakeSmartID, obs Observer, sl *sleeps) Config {
 		ChannelID: 1,
 		Observer:  obs,
 	}
-	if sl != nil {
-		cfg.Sleep = sl.sleep
+	if sl == nil {
+		sl = &sleeps{}
 	}
+	cfg.Sleep = sl.sleep
 	return cfg
 }
 

@@ -89,6 +89,22 @@ type CreditCard struct {
 func (Operation) Kind() EventKind                { return KindOperation }
 func (e *Operation) channel() (ChannelKind, int) { return e.ChannelKind, e.ChannelID }
 
+func (e *Operation) minSize() int {
+	t, a := &e.Transaction, &e.Account
+	n := len(t.Category) + len(t.Type) + len(t.Description) + len(t.Reference) + len(t.Date)
+	for k, v := range t.Details {
+		n += len(k) + len(v)
+	}
+	n += len(a.Client) + len(a.ClientRefIDStr) + len(a.Email) + len(a.PhoneNumber) +
+		len(a.Session) + len(a.AccountNumber) + len(a.Bank)
+	n += len(e.Order.Currency) + len(e.AccountTo.Client) + len(e.AccountTo.AccountNumber) + len(e.AccountTo.Bank)
+	for _, f := range []*FundsAccount{&e.DebitFrom, &e.CreditTo} {
+		n += len(f.Account) + len(f.Bank) + len(f.Currency)
+	}
+	c := &e.CreditCard
+	return n + len(c.BIN) + len(c.Hash) + len(c.Last4Digits) + len(c.Token)
+}
+
 // operationInitialSize fits a fully populated operation with short values.
 const operationInitialSize = 1024
 

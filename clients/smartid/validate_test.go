@@ -64,8 +64,15 @@ func TestEnqueueTooLarge(t *testing.T) {
 	if !errors.Is(err, ErrEventTooLarge) {
 		t.Fatalf("Enqueue = %v, want ErrEventTooLarge", err)
 	}
+	// Refused before encoding: the strings alone exceed the cap.
+	if err := c.Enqueue(&Operation{Timestamp: time.Unix(1, 0), Transaction: Transaction{Details: map[string]string{"k": strings.Repeat("v", 200)}}}); !errors.Is(err, ErrEventTooLarge) {
+		t.Fatalf("Enqueue of a large operation = %v, want ErrEventTooLarge", err)
+	}
 	if err := c.Enqueue(Login{User: "u", PublicIP: netip.MustParseAddr("192.0.2.1")}); err != nil {
 		t.Fatalf("small event: %v", err)
+	}
+	if err := c.Enqueue(nil); err == nil {
+		t.Fatal("Enqueue(nil) accepted")
 	}
 }
 
