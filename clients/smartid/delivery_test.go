@@ -267,3 +267,52 @@ func TestDefaultSleepHonoursContext(t *testing.T) {
 		t.Errorf("zero sleep = %v", err)
 	}
 }
+
+// TestPerAttemptTimeout: an attempt that outlives Config.Timeout is a
+// retryable transport error. A 1ns timeout expires before the dial, so
+// no real time has to pass.
+func TestPerAttemptTimeout(t *testing.T) {
+	f := newFakeSmartID(t, nil)
+	obs := make(reports, 8)
+	cfg := testConfig(f, obs, nil)
+	cfg.Timeout, cfg.MaxAttempts = time.Nanosecond, 2
+	c := mustNew(t, cfg)
+	if err := c.Enqueue(login("u")); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []Outcome{OutcomeRetry, OutcomeFailed} {
+		rep := obs.next(t)
+		if rep.Outcome != want || !errors.Is(rep.Err, context.DeadlineExceeded) {
+			t.Errorf("report = %+v, want %s after a deadline", rep, want)
+		}
+	}
+	if err := c.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if s := c.Stats(); s.Failed != 1 || s.Retries != 1 {
+		t.Errorf("stats = %+v", s)
+	}
+}
+
+// TestKeepAlive: sequential deliveries by one worker share one connection.
+func TestKeepAlive(t *testing.T) {
+	f := newFakeSmartID(t, nil)
+	obs := make(reports, 8)
+	cfg := testConfig(f, obs, nil)
+	cfg.Workers = 1
+	c := mustNew(t, cfg)
+	for i := range 5 {
+		if err := c.Enqueue(login("u")); err != nil {
+			t.Fatal(err)
+		}
+		if rep := obs.next(t); rep.Outcome != OutcomeSent {
+			t.Fatalf("delivery %d: %+v", i, rep)
+		}
+	}
+	if err := c.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.conns.Load(); n != 1 {
+		t.Errorf("%d connections for 5 sequential events, want 1", n)
+	}
+}

@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -37,6 +39,7 @@ type fakeSmartID struct {
 	n      int
 	status func(n int) (int, http.Header)
 	hold   chan struct{}
+	conns  atomic.Int32 // TCP connections accepted
 }
 
 func newFakeSmartID(t *testing.T, status func(n int) (int, http.Header)) *fakeSmartID {
@@ -45,7 +48,13 @@ func newFakeSmartID(t *testing.T, status func(n int) (int, http.Header)) *fakeSm
 	if f.status == nil {
 		f.status = func(int) (int, http.Header) { return http.StatusOK, nil }
 	}
-	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
+	f.srv = httptest.NewUnstartedServer(http.HandlerFunc(f.serve))
+	f.srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			f.conns.Add(1)
+		}
+	}
+	f.srv.Start()
 	t.Cleanup(f.srv.Close)
 	return f
 }
