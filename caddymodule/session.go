@@ -20,6 +20,10 @@ const (
 type guardSession struct {
 	User    string `json:"u"`
 	Session string `json:"s"`
+	// LoginAt (Unix seconds) and SteppedUp let passkey enrolment tell a
+	// recent, unchallenged login from an old or challenged one.
+	LoginAt   int64 `json:"t,omitempty"`
+	SteppedUp bool  `json:"c,omitempty"`
 }
 
 func sessionCookieName(r *http.Request) string {
@@ -59,6 +63,7 @@ func newSessionID() string {
 func (x *exchange) setSessionCookie(r *http.Request, hdr http.Header, s guardSession) error {
 	ks := x.h.app.keyset()
 	ttl := time.Duration(x.h.app.Session.TTL)
+	s.LoginAt, s.SteppedUp = x.start.Unix(), x.steppedUp()
 	tok, err := ks.Seal(sessionPurpose, s, x.start, ttl)
 	if err != nil {
 		return err

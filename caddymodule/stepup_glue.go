@@ -8,45 +8,97 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 )
 
-// StepUpOptions are a route's step-up settings.
-type StepUpOptions struct{}
+// StepUpOptions are a route's step-up settings. On a login (or operation)
+// route they say where a challenged request goes; on an `event step_up`
+// route they configure the page and the factors it offers.
+type StepUpOptions struct {
+	// StepUp is where a challenged request is sent: a same-origin path
+	// ("/verify") or an https URL on a host listed in StepUpHosts. Without
+	// it a challenge is a plain 401.
+	StepUp string `json:"step_up,omitempty"`
+	// StepUpHosts are the other hosts StepUp may point at (exact names,
+	// optionally with a port).
+	StepUpHosts []string `json:"step_up_hosts,omitempty"`
+	// StepUpCookieDomain is the Domain of the state cookie when StepUp is
+	// on another host: that host must be able to read it. Required then,
+	// refused otherwise (a host-only cookie is safer).
+	StepUpCookieDomain string `json:"step_up_cookie_domain,omitempty"`
+	// Continuation is resume (default: the held login is replayed after
+	// the factor) or resubmit (the user submits the form again, once,
+	// without a challenge).
+	Continuation string `json:"continuation,omitempty"`
+	// IPPrefixV4 and IPPrefixV6 bind the state to the client's address
+	// prefix (defaults 32 and 64); shorter prefixes tolerate mobile
+	// networks that move a client between addresses.
+	IPPrefixV4 int `json:"ip_prefix_v4,omitempty"`
+	IPPrefixV6 int `json:"ip_prefix_v6,omitempty"`
 
-// AppStepUp are the app's step-up settings (passkeys).
-type AppStepUp struct{}
+	// Methods are the factors an `event step_up` route offers. Default
+	// and only value for now: passkey.
+	Methods []string `json:"methods,omitempty"`
+	// PageTemplate is a file holding an html/template for the step-up
+	// page (see internal/stepup.PageData for its fields).
+	PageTemplate string `json:"page_template,omitempty"`
+	// EnrolDone is where the enrolment page sends the browser after a
+	// passkey was registered. Default "/".
+	EnrolDone string `json:"enrol_done,omitempty"`
+
+	su *routeStepUp
+}
+
+// AppStepUp are the app's step-up settings.
+type AppStepUp struct {
+	// Passkeys configures the built-in passkey factor (the relying party).
+	Passkeys *PasskeysConfig `json:"passkeys,omitempty"`
+
+	stepRT *appStepUpRuntime
+}
 
 func (h *Handler) unmarshalStepUpDirective(d *caddyfile.Dispenser, key string) (bool, error) {
-	return false, nil
+	return h.StepUpOptions.unmarshal(d, key)
 }
 
 func (a *App) unmarshalStepUpOption(d *caddyfile.Dispenser, key string) (bool, error) {
-	return false, nil
+	if key != "passkeys" {
+		return false, nil
+	}
+	a.Passkeys = new(PasskeysConfig)
+	return true, a.Passkeys.unmarshal(d)
 }
 
-func (a *App) provisionStepUp(ctx caddy.Context) error { return nil }
+func (a *App) provisionStepUp(ctx caddy.Context) error {
+	a.stepRT = new(appStepUpRuntime)
+	if a.Passkeys != nil {
+		if err := a.Passkeys.provision(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
-func (a *App) stopStepUp() {}
+func (a *App) stopStepUp() { a.stepRT.release() }
 
-func (h *Handler) provisionStepUp() error { return nil }
+func (h *Handler) provisionStepUp() error { return h.provisionStepUpOptions() }
 
 // serveStepUp serves an `event step_up` route.
 func (h *Handler) serveStepUp(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
-	return caddyhttp.Error(http.StatusNotFound, errDenied)
+	return h.serveStepUpRoute(w, r)
 }
 
 // resumeContinuation finishes a login after a completed step-up; handled
 // is false when the request carries no continuation.
 func (x *exchange) resumeContinuation(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) (handled bool, err error) {
-	return false, nil
+	return x.resume(w, r, next)
 }
 
 // challenge answers a challenged request. A route without step_up answers
 // 401 with a generic body.
 func (x *exchange) challenge(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
-	return caddyhttp.Error(http.StatusUnauthorized, errChallenge)
+	return x.challengeBefore(w, r, next)
 }
 
 // challengeAfterUpstream answers a login challenged after the upstream
 // accepted it; held is the withheld upstream response.
 func (x *exchange) challengeAfterUpstream(w http.ResponseWriter, r *http.Request, held *heldResponse) error {
-	return caddyhttp.Error(http.StatusUnauthorized, errChallenge)
+	return x.challengeAfter(w, r, held)
 }

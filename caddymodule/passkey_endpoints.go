@@ -1,0 +1,149 @@
+package caddymodule
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/login-guard/login_guard/internal/passkeys"
+	"github.com/login-guard/login_guard/internal/stepup"
+)
+
+// passkeyReason names a passkey refusal for the audit line.
+func passkeyReason(err error) string {
+	if r := passkeys.ReasonOf(err); r != "" {
+		return "passkey_" + r
+	}
+	return "passkey_internal_error"
+}
+
+// passkeyFailed answers a failed ceremony step: refusals get the generic
+// JSON refusal, the guard's own failures a logged 500.
+func (s *stepUpCall) passkeyFailed(err error) {
+	if passkeys.ReasonOf(err) == "" {
+		s.internal(err)
+		return
+	}
+	s.refuseJSON(passkeyReason(err))
+}
+
+// loginBegin starts an assertion for the user the state names: the user
+// is never taken from the request.
+func (s *stepUpCall) loginBegin() {
+	st, err := s.state()
+	if err != nil {
+		s.refuseJSON(refusalReason("step_up_", err))
+		return
+	}
+	if s.rulesDeny() {
+		return
+	}
+	opts, ceremony, err := s.pk.BeginLogin(s.r.Context(), st.User)
+	if err != nil {
+		s.passkeyFailed(err)
+		return
+	}
+	setStepCookie(s.w.Header(), s.r, cookieCeremony, ceremony, passkeys.DefaultCeremonyTTL)
+	s.allow("passkey_begin")
+	s.writeJSON(http.StatusOK, opts)
+}
+
+// loginFinish verifies the assertion and, when it holds, gives the browser
+// a factor token naming this state, which the completion requires.
+func (s *stepUpCall) loginFinish() {
+	st, err := s.state()
+	if err != nil {
+		s.refuseJSON(refusalReason("step_up_", err))
+		return
+	}
+	if s.rulesDeny() {
+		return
+	}
+	ceremony := readStepCookie(s.r, cookieCeremony)
+	clearStepCookie(s.w.Header(), s.r, cookieCeremony)
+	if _, err := s.pk.FinishLogin(s.r.Context(), ceremony, st.User, s.r); err != nil {
+		s.passkeyFailed(err)
+		return
+	}
+	tok, err := appKeys{s.x.h.app}.Seal(purposeFactor, factorClaim{Handle: st.Handle, Method: MethodPasskey}, s.x.h.stepUpNow(), factorTTL)
+	if err != nil {
+		s.internal(err)
+		return
+	}
+	setStepCookie(s.w.Header(), s.r, cookieFactor, tok, factorTTL)
+	s.allow("passkey_ok")
+	s.writeJSON(http.StatusOK, map[string]bool{"ok": true})
+}
+
+// enrolProofs collects what the browser presents to be allowed to
+// register a passkey. A step-up state cookie, whatever its condition,
+// vetoes: during a challenge the person at the keyboard has shown only the
+// password.
+func (s *stepUpCall) enrolProofs() []passkeys.Proof {
+	var ps []passkeys.Proof
+	if tok := readStepCookie(s.r, cookieState); tok != "" {
+		user := ""
+		if st, err := s.iss.Verify(tok, stepup.Binding{IP: s.x.attempt.IP, UserAgent: s.x.attempt.UserAgent}); err == nil {
+			user = st.User
+		}
+		ps = append(ps, passkeys.StepUpProof{User: user})
+	}
+	s.x.loadSession(s.r)
+	if s.x.hasSess {
+		ps = append(ps, passkeys.SessionProof{
+			User:             s.x.session.User,
+			Challenged:       s.x.session.SteppedUp,
+			UpstreamAccepted: true, // the guard issues its session only then
+			LoginAt:          time.Unix(s.x.session.LoginAt, 0),
+		})
+	}
+	if tok := readStepCookie(s.r, cookieEnrol); tok != "" {
+		ps = append(ps, passkeys.EnrolTokenProof{Token: tok})
+	}
+	return ps
+}
+
+func (s *stepUpCall) registerBegin() {
+	proofs := s.enrolProofs()
+	user, err := s.pk.MayEnroll(s.r.Context(), proofs...)
+	if err != nil {
+		s.passkeyFailed(err)
+		return
+	}
+	s.x.attempt.User = user
+	if s.rulesDeny() {
+		return
+	}
+	opts, ceremony, err := s.pk.BeginRegistration(s.r.Context(), proofs...)
+	if err != nil {
+		s.passkeyFailed(err)
+		return
+	}
+	setStepCookie(s.w.Header(), s.r, cookieCeremony, ceremony, passkeys.DefaultCeremonyTTL)
+	s.allow("passkey_register_begin")
+	s.writeJSON(http.StatusOK, opts)
+}
+
+func (s *stepUpCall) registerFinish() {
+	proofs := s.enrolProofs()
+	user, err := s.pk.MayEnroll(s.r.Context(), proofs...)
+	if err != nil {
+		s.passkeyFailed(err)
+		return
+	}
+	s.x.attempt.User = user
+	if s.rulesDeny() {
+		return
+	}
+	ceremony := readStepCookie(s.r, cookieCeremony)
+	clearStepCookie(s.w.Header(), s.r, cookieCeremony)
+	reg, err := s.pk.FinishRegistration(s.r.Context(), ceremony, s.r, proofs...)
+	if err != nil {
+		s.passkeyFailed(err)
+		return
+	}
+	if reg.ViaToken {
+		clearStepCookie(s.w.Header(), s.r, cookieEnrol)
+	}
+	s.allow("passkey_enrolled")
+	s.writeJSON(http.StatusOK, map[string]bool{"ok": true})
+}

@@ -1,0 +1,245 @@
+package caddymodule
+
+import (
+	"encoding/json"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+
+	"github.com/login-guard/login_guard/internal/stepup"
+	"github.com/login-guard/login_guard/rules"
+)
+
+// reasonStepUpPassed marks a request let through because its user passed
+// a step-up: the guard session it opens is flagged, so it cannot be used
+// to enrol a passkey, and engines are not asked again after the upstream.
+const reasonStepUpPassed = "step_up_passed"
+
+// steppedUp reports whether this request is the finish of a passed
+// step-up.
+func (x *exchange) steppedUp() bool {
+	return slices.Contains(x.verdict.Reasons, reasonStepUpPassed)
+}
+
+// markSteppedUp turns a challenge into an allow for a user who passed the
+// factor. Verdict.Add cannot lower an action (worst wins), so the action
+// is set directly.
+func (x *exchange) markSteppedUp() {
+	x.verdict.Action = rules.Allow
+	x.verdict.Reasons = append(x.verdict.Reasons, reasonStepUpPassed)
+}
+
+func (x *exchange) stepBinding() stepup.Binding {
+	return stepup.Binding{User: x.attempt.User, Route: x.h.Name, IP: x.attempt.IP, UserAgent: x.attempt.UserAgent}
+}
+
+// refusalReason names a step-up refusal for the audit line.
+func refusalReason(prefix string, err error) string {
+	if r := stepup.ReasonOf(err); r != "" {
+		return prefix + r
+	}
+	return prefix + "internal_error"
+}
+
+// challengeBefore holds the request and sends the browser to the step-up
+// page (or a JSON client the URL and state).
+func (x *exchange) challengeBefore(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	o := &x.h.StepUpOptions
+	if o.StepUp == "" {
+		return caddyhttp.Error(http.StatusUnauthorized, errChallenge)
+	}
+	iss, rt, err := x.h.stepUpMachinery()
+	if err != nil {
+		return x.stepUpUnavailable(err)
+	}
+	if o.Continuation == ContinuationResubmit {
+		if x.usePass(w, r, iss) {
+			return x.forwardAllowed(w, r, next)
+		}
+		return x.sendToStepUp(w, r, iss, stepup.PhaseResubmit, stepup.Ref{}, resubmitReturn(r))
+	}
+	var body []byte
+	if r.Body != nil && r.Body != http.NoBody {
+		// The parser left a replay of the body it read in r.Body.
+		body, err = io.ReadAll(io.LimitReader(r.Body, x.h.MaxBody+1))
+		if err != nil || int64(len(body)) > x.h.MaxBody {
+			return caddyhttp.Error(http.StatusBadRequest, errDenied)
+		}
+	}
+	orig := originalRequest(r)
+	hdr := r.Header.Clone()
+	hdr.Del("Cookie") // the replay carries the cookies of the moment it happens
+	ref, err := rt.store.held.PutRequest(stepup.Request{Method: r.Method, URL: orig.RequestURI, Header: hdr, Body: body})
+	if err != nil {
+		return x.stepUpUnavailable(err)
+	}
+	return x.sendToStepUp(w, r, iss, stepup.PhaseBefore, ref, orig.RequestURI)
+}
+
+// challengeAfter keeps the upstream's withheld answer (its Set-Cookie
+// included) until the user passed the factor, so the portal is not asked
+// to log in twice.
+func (x *exchange) challengeAfter(w http.ResponseWriter, r *http.Request, held *heldResponse) error {
+	o := &x.h.StepUpOptions
+	if o.StepUp == "" {
+		return caddyhttp.Error(http.StatusUnauthorized, errChallenge)
+	}
+	iss, rt, err := x.h.stepUpMachinery()
+	if err != nil {
+		return x.stepUpUnavailable(err)
+	}
+	resp := stepup.Response{Status: held.Status, Header: held.Header, Body: held.Body}
+	if o.Continuation == ContinuationResubmit {
+		if x.usePass(w, r, iss) {
+			return x.releaseResponse(w, r, resp)
+		}
+		return x.sendToStepUp(w, r, iss, stepup.PhaseResubmit, stepup.Ref{}, resubmitReturn(r))
+	}
+	ref, err := rt.store.held.PutResponse(resp)
+	if err != nil {
+		return x.stepUpUnavailable(err)
+	}
+	return x.sendToStepUp(w, r, iss, stepup.PhaseAfter, ref, originalRequest(r).RequestURI)
+}
+
+// sendToStepUp issues the state into its cookie and answers: 303 to the
+// step-up page for a browser, 401 with the URL and state for a JSON
+// client. The state is never put in the URL, where logs and Referer
+// headers would keep it.
+func (x *exchange) sendToStepUp(w http.ResponseWriter, r *http.Request, iss *stepup.Issuer, phase stepup.Phase, ref stepup.Ref, ret string) error {
+	o := &x.h.StepUpOptions
+	tok, _, err := iss.Issue(stepup.Challenge{
+		Binding:      x.stepBinding(),
+		Reasons:      x.verdict.Reasons,
+		Correlations: x.verdict.Correlations,
+		Phase:        phase,
+		Return:       ret,
+		Held:         ref,
+	})
+	if err != nil {
+		return x.stepUpUnavailable(err)
+	}
+	hdr := w.Header()
+	hdr.Add("Set-Cookie", stepCookie(r, cookieState, tok, iss.StateTTL(), o.StepUpCookieDomain).String())
+	hdr.Set("Cache-Control", "no-store")
+	hdr.Set("Referrer-Policy", "no-referrer")
+	if wantsJSON(r) {
+		hdr.Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		return json.NewEncoder(w).Encode(struct {
+			StepUp string `json:"step_up"`
+			State  string `json:"state"`
+		}{o.StepUp, tok})
+	}
+	hdr.Set("Location", o.StepUp)
+	w.WriteHeader(http.StatusSeeOther)
+	return nil
+}
+
+// usePass spends a resubmit pass for this user and route, if the request
+// carries one that opens. A pass that does not open is dropped and the
+// request is challenged as usual.
+func (x *exchange) usePass(w http.ResponseWriter, r *http.Request, iss *stepup.Issuer) bool {
+	tok := readStepCookie(r, cookiePass)
+	if tok == "" {
+		return false
+	}
+	clearStepCookie(w.Header(), r, cookiePass)
+	if _, err := iss.ConsumePass(tok, x.stepBinding()); err != nil {
+		x.verdict.Add(rules.Challenge, refusalReason("step_up_pass_", err))
+		return false
+	}
+	x.markSteppedUp()
+	return true
+}
+
+// forwardAllowed passes a request the guard let through after a step-up,
+// the way ServeHTTP passes an allowed one.
+func (x *exchange) forwardAllowed(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	switch x.h.Event {
+	case EventLogin:
+		return x.forwardLogin(w, r, next)
+	case EventOperation:
+		x.reportOperation(r)
+	}
+	return next.ServeHTTP(w, r)
+}
+
+// releaseResponse writes a withheld upstream answer with the guard's
+// session cookie, as forwardLogin would have.
+func (x *exchange) releaseResponse(w http.ResponseWriter, r *http.Request, resp stepup.Response) error {
+	hdr := w.Header()
+	for k, vs := range resp.Header {
+		hdr[k] = append(hdr[k], vs...)
+	}
+	x.outcome, x.attempt.Outcome = rules.OutcomeSuccess, rules.OutcomeSuccess
+	sess := x.smartIDSession(resp.Header)
+	if err := x.setSessionCookie(r, hdr, guardSession{User: x.attempt.User, Session: sess}); err != nil {
+		x.h.logger.Error("issuing session cookie", zap.String("route", x.h.Name), zap.Error(err))
+	}
+	w.WriteHeader(resp.Status)
+	_, err := w.Write(resp.Body)
+	return err
+}
+
+// stepUpUnavailable answers a challenge the guard could not set up (the
+// held store refused the entry, no keys): the generic 401, with the cause
+// in the log only.
+func (x *exchange) stepUpUnavailable(err error) error {
+	x.h.logger.Error("step-up unavailable", zap.String("route", x.h.Name), zap.Error(err))
+	x.verdict.Add(rules.Challenge, "step_up_unavailable")
+	return caddyhttp.Error(http.StatusUnauthorized, errChallenge)
+}
+
+// wantsJSON says whether the client is a script that reads JSON rather
+// than a browser following redirects.
+func wantsJSON(r *http.Request) bool {
+	for _, a := range r.Header.Values("Accept") {
+		if strings.Contains(a, "application/json") {
+			return true
+		}
+	}
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return mt == "application/json" || strings.HasSuffix(mt, "+json")
+}
+
+// originalRequest is the request as the client sent it, before any
+// rewrite: the completion must bring the browser back to that URL.
+func originalRequest(r *http.Request) *http.Request {
+	if or, ok := r.Context().Value(caddyhttp.OriginalRequestCtxKey).(http.Request); ok && or.URL != nil {
+		if or.RequestURI == "" {
+			or.RequestURI = or.URL.RequestURI()
+		}
+		return &or
+	}
+	if r.RequestURI == "" {
+		r2 := *r
+		r2.RequestURI = r.URL.RequestURI()
+		return &r2
+	}
+	return r
+}
+
+// resubmitReturn is where the browser goes to submit the form again: the
+// page the login was posted from when the Referer names one on this site,
+// else the site's root.
+func resubmitReturn(r *http.Request) string {
+	ref, err := url.Parse(r.Header.Get("Referer"))
+	if err != nil || ref.Host != r.Host || ref.Path == "" {
+		return "/"
+	}
+	ret := ref.EscapedPath()
+	if ref.RawQuery != "" {
+		ret += "?" + ref.RawQuery
+	}
+	if stepup.ValidateTarget(ret, nil) != nil {
+		return "/"
+	}
+	return ret
+}

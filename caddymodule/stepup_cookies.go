@@ -1,0 +1,83 @@
+package caddymodule
+
+import (
+	"net/http"
+	"time"
+)
+
+// Step-up cookies. Over TLS each is a __Host- cookie (Secure, Path=/, no
+// Domain: no sibling subdomain can plant or read it); over plain http (a
+// test or a demo on localhost, where browsers refuse Secure cookies from
+// http) the same name without the prefix. The state cookie for a step_up
+// on another host is __Secure- with the configured Domain instead.
+const (
+	cookieState    = "login_guard_stepup"   // the step-up state
+	cookieFactor   = "login_guard_factor"   // the factor passed, for the completion
+	cookieContinue = "login_guard_continue" // one-time continuation after completion
+	cookiePass     = "login_guard_pass"     // one-time resubmit pass
+	cookieCeremony = "login_guard_ceremony" // passkey ceremony id
+	cookieEnrol    = "login_guard_enrol"    // admin enrolment link token
+)
+
+// stepCookie builds a step-up cookie. SameSite=Strict: every step of the
+// flow is a same-site navigation or fetch, and a cross-site page must not
+// be able to drive it.
+func stepCookie(r *http.Request, base, value string, maxAge time.Duration, domain string) *http.Cookie {
+	c := &http.Cookie{
+		Name:     base,
+		Value:    value,
+		Path:     "/",
+		HttpOnly: true,
+		Secure:   r.TLS != nil,
+		SameSite: http.SameSiteStrictMode,
+		MaxAge:   int(maxAge / time.Second),
+	}
+	if maxAge < 0 {
+		c.MaxAge = -1
+	}
+	switch {
+	case domain != "":
+		c.Domain = domain
+		if r.TLS != nil {
+			c.Name = "__Secure-" + base
+		}
+	case r.TLS != nil:
+		c.Name = "__Host-" + base
+	}
+	return c
+}
+
+func setStepCookie(hdr http.Header, r *http.Request, base, value string, maxAge time.Duration) {
+	hdr.Add("Set-Cookie", stepCookie(r, base, value, maxAge, "").String())
+}
+
+func clearStepCookie(hdr http.Header, r *http.Request, base string) {
+	hdr.Add("Set-Cookie", stepCookie(r, base, "", -1, "").String())
+}
+
+// readStepCookie finds a step-up cookie under any name it may carry. Over
+// TLS only the prefixed names count: a plain cookie could have been
+// planted over http or by a sibling host.
+func readStepCookie(r *http.Request, base string) string {
+	names := []string{base}
+	if r.TLS != nil {
+		names = []string{"__Host-" + base, "__Secure-" + base}
+	}
+	for _, n := range names {
+		if c, err := r.Cookie(n); err == nil && c.Value != "" {
+			return c.Value
+		}
+	}
+	return ""
+}
+
+// isStepCookie reports whether a request cookie is one of the guard's
+// step-up cookies, which a replayed login must not carry to the upstream.
+func isStepCookie(name string) bool {
+	for _, base := range []string{cookieState, cookieFactor, cookieContinue, cookiePass, cookieCeremony, cookieEnrol} {
+		if name == base || name == "__Host-"+base || name == "__Secure-"+base {
+			return true
+		}
+	}
+	return false
+}

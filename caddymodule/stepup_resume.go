@@ -1,0 +1,138 @@
+package caddymodule
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/login-guard/login_guard/internal/stepup"
+	"github.com/login-guard/login_guard/rules"
+)
+
+var errStepUpRefused = errors.New("step-up refused")
+
+// resume finishes a login whose user passed the step-up: the completion
+// redirected here with a one-time continuation cookie. Only a route with
+// step_up in resume mode takes continuations.
+func (x *exchange) resume(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) (bool, error) {
+	o := &x.h.StepUpOptions
+	if o.StepUp == "" || o.Continuation != ContinuationResume {
+		return false, nil
+	}
+	tok := readStepCookie(r, cookieContinue)
+	if tok == "" {
+		return false, nil
+	}
+	iss, rt, err := x.h.stepUpMachinery()
+	if err != nil {
+		return false, nil
+	}
+	clearStepCookie(w.Header(), r, cookieContinue)
+	st, err := iss.ConsumeContinuation(tok, stepup.Binding{Route: x.h.Name, IP: x.attempt.IP, UserAgent: x.attempt.UserAgent})
+	if err != nil {
+		if r.ContentLength != 0 {
+			// A login of its own that carried a stale cookie along: it is
+			// judged like any other.
+			return false, nil
+		}
+		return true, x.resumeRefused(r, refusalReason("step_up_", err))
+	}
+	x.attempt.User = st.User
+	switch st.Phase {
+	case stepup.PhaseBefore:
+		req, err := rt.store.held.TakeRequest(st.Ref())
+		if err != nil {
+			return true, x.resumeRefused(r, refusalReason("step_up_", err))
+		}
+		return true, x.replay(w, r, next, st, req)
+	case stepup.PhaseAfter:
+		resp, err := rt.store.held.TakeResponse(st.Ref())
+		if err != nil {
+			return true, x.resumeRefused(r, refusalReason("step_up_", err))
+		}
+		x.markSteppedUp()
+		x.publish(r)
+		err = x.releaseResponse(w, r, resp)
+		x.finish(r)
+		return true, err
+	}
+	return true, x.resumeRefused(r, "step_up_bad_phase")
+}
+
+// replay forwards the held request in place of the empty continuation
+// POST, through the route's normal forwarding, so the session cookie and
+// the analytics report happen as for any allowed login.
+func (x *exchange) replay(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, st stepup.State, held stepup.Request) error {
+	r2, err := heldRequest(r, held)
+	if err != nil {
+		return x.resumeRefused(r, "step_up_held_corrupt")
+	}
+	x.attempt.Header = r2.Header
+	if err := x.readRequest(r2); err != nil {
+		return x.refuse(w, r2, err)
+	}
+	if x.attempt.User != st.User {
+		return x.resumeRefused(r2, "step_up_"+stepup.ReasonUserMismatch)
+	}
+	x.loadSession(r2)
+	x.markSteppedUp()
+	x.publish(r2)
+	err = x.forwardAllowed(w, r2, next)
+	x.finish(r2)
+	return err
+}
+
+// heldRequest rebuilds the held login on top of the continuation request:
+// method, URL, headers and body of the original; cookies of now, without
+// the guard's step-up cookies.
+func heldRequest(r *http.Request, held stepup.Request) (*http.Request, error) {
+	u, err := url.ParseRequestURI(held.URL)
+	if err != nil {
+		return nil, err
+	}
+	r2 := r.Clone(r.Context())
+	r2.Method = held.Method
+	r2.URL.Path, r2.URL.RawPath, r2.URL.RawQuery = u.Path, u.RawPath, u.RawQuery
+	r2.RequestURI = held.URL
+	hdr := held.Header.Clone()
+	if hdr == nil {
+		hdr = http.Header{}
+	}
+	var kept []string
+	for _, c := range r.Cookies() {
+		if !isStepCookie(c.Name) {
+			kept = append(kept, c.Name+"="+c.Value)
+		}
+	}
+	hdr.Del("Cookie")
+	if len(kept) > 0 {
+		hdr.Set("Cookie", strings.Join(kept, "; "))
+	}
+	hdr.Del("Transfer-Encoding")
+	r2.TransferEncoding = nil
+	r2.Header = hdr
+	r2.ContentLength = int64(len(held.Body))
+	if len(held.Body) > 0 {
+		hdr.Set("Content-Length", strconv.Itoa(len(held.Body)))
+		r2.Body = io.NopCloser(bytes.NewReader(held.Body))
+	} else {
+		hdr.Del("Content-Length")
+		r2.Body = http.NoBody
+	}
+	return r2, nil
+}
+
+// resumeRefused ends a continuation that cannot finish: the reason goes
+// to the audit line, the browser gets the site's generic 403.
+func (x *exchange) resumeRefused(r *http.Request, reason string) error {
+	x.verdict.Add(rules.Deny, reason)
+	x.publish(r)
+	x.finish(r)
+	return caddyhttp.Error(http.StatusForbidden, errStepUpRefused)
+}

@@ -1,0 +1,266 @@
+package caddymodule
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+
+	"github.com/login-guard/login_guard/internal/passkeys"
+	"github.com/login-guard/login_guard/internal/stepup"
+	"github.com/login-guard/login_guard/internal/tokens"
+)
+
+// stepUpPool keeps what must outlive a config reload: the held requests
+// and responses (a user in the middle of a step-up must not lose their
+// login to a reload), the spent-token set (a reload must not reopen spent
+// states) and, per relying-party config, the passkey ceremonies in flight.
+var stepUpPool = caddy.NewUsagePool()
+
+const stepUpStoreKey = "login_guard_stepup_store"
+
+// stepUpStore is the pooled held store and used-token set. One per
+// process: entries do not survive a restart and are not shared between
+// instances.
+type stepUpStore struct {
+	held *stepup.Held
+	used *stepup.UsedSet
+}
+
+func (s *stepUpStore) Destruct() error {
+	_ = s.used.Destruct()
+	return s.held.Destruct()
+}
+
+// pooledPasskeys is a relying party shared by the configs that agree on
+// it. Its storage and keys follow the newest config, since a reload may
+// change them while ceremonies are in flight.
+type pooledPasskeys struct {
+	pk    *passkeys.Passkeys
+	store *swappableStore
+	keys  *liveKeys
+}
+
+func (p *pooledPasskeys) Destruct() error { return nil }
+
+// appStepUpRuntime is the app's share of the pools, taken in Start and
+// given back in Stop.
+type appStepUpRuntime struct {
+	mu       sync.Mutex
+	store    *stepUpStore
+	passkeys *passkeys.Passkeys
+	pkKey    string
+	taken    bool
+	stopped  bool
+}
+
+// stepUp takes the pooled store and relying party on the first step-up
+// request of a config. Taking them lazily, under a lock, keeps `caddy
+// validate` and configs that never challenge free of them; Stop gives
+// them back.
+func (a *App) stepUp() (*appStepUpRuntime, error) {
+	rt := a.stepRT
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.taken {
+		return rt, nil
+	}
+	if rt.stopped {
+		// A request still running on a config that was replaced: taking
+		// the pool again now would hold it forever.
+		return nil, errors.New("login_guard: config stopped")
+	}
+	v, _, err := stepUpPool.LoadOrNew(stepUpStoreKey, func() (caddy.Destructor, error) {
+		return &stepUpStore{
+			held: stepup.NewHeld(stepup.HeldConfig{TTL: stepup.DefaultStateTTL}),
+			used: stepup.NewUsedSet(0),
+		}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	rt.store = v.(*stepUpStore)
+	if a.Passkeys != nil {
+		b, _ := json.Marshal(a.Passkeys)
+		key := "login_guard_passkeys:" + string(b)
+		v, _, err := stepUpPool.LoadOrNew(key, func() (caddy.Destructor, error) {
+			st := &swappableStore{}
+			keys := &liveKeys{}
+			pk, err := passkeys.New(a.Passkeys.config(keys), st)
+			if err != nil {
+				return nil, err
+			}
+			return &pooledPasskeys{pk: pk, store: st, keys: keys}, nil
+		})
+		if err != nil {
+			_, _ = stepUpPool.Delete(stepUpStoreKey)
+			return nil, err
+		}
+		pp := v.(*pooledPasskeys)
+		pp.store.set(a.ctx.Storage())
+		pp.keys.set(a.keyset())
+		rt.passkeys, rt.pkKey = pp.pk, key
+	}
+	rt.taken = true
+	return rt, nil
+}
+
+// release gives the pooled values back; the last config to let go
+// destroys them.
+func (rt *appStepUpRuntime) release() {
+	if rt == nil {
+		return
+	}
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	rt.stopped = true
+	if !rt.taken {
+		return
+	}
+	rt.taken = false
+	_, _ = stepUpPool.Delete(stepUpStoreKey)
+	if rt.pkKey != "" {
+		_, _ = stepUpPool.Delete(rt.pkKey)
+	}
+}
+
+// swappableStore forwards to the newest config's Caddy storage
+// (certmagic.Storage has the methods passkeys.Store needs).
+type swappableStore struct {
+	p atomic.Pointer[passkeys.Store]
+}
+
+func (s *swappableStore) set(st passkeys.Store) { s.p.Store(&st) }
+
+func (s *swappableStore) get() (passkeys.Store, error) {
+	p := s.p.Load()
+	if p == nil {
+		return nil, errors.New("login_guard: no storage yet")
+	}
+	return *p, nil
+}
+
+func (s *swappableStore) Load(ctx context.Context, key string) ([]byte, error) {
+	st, err := s.get()
+	if err != nil {
+		return nil, err
+	}
+	return st.Load(ctx, key)
+}
+
+func (s *swappableStore) Store(ctx context.Context, key string, value []byte) error {
+	st, err := s.get()
+	if err != nil {
+		return err
+	}
+	return st.Store(ctx, key, value)
+}
+
+func (s *swappableStore) Lock(ctx context.Context, name string) error {
+	st, err := s.get()
+	if err != nil {
+		return err
+	}
+	return st.Lock(ctx, name)
+}
+
+func (s *swappableStore) Unlock(ctx context.Context, name string) error {
+	st, err := s.get()
+	if err != nil {
+		return err
+	}
+	return st.Unlock(ctx, name)
+}
+
+// liveKeys forwards to the newest config's keyset, so tokens follow key
+// rotation across reloads.
+type liveKeys struct{ p atomic.Pointer[tokens.Keyset] }
+
+func (k *liveKeys) set(ks *tokens.Keyset) { k.p.Store(ks) }
+func (k *liveKeys) get() *tokens.Keyset   { return k.p.Load() }
+
+func (k *liveKeys) Seal(purpose string, data any, now time.Time, ttl time.Duration) (string, error) {
+	ks := k.get()
+	if ks == nil {
+		return "", errors.New("login_guard: no keys yet")
+	}
+	return ks.Seal(purpose, data, now, ttl)
+}
+
+func (k *liveKeys) Open(purpose, token string, now time.Time, dst any) error {
+	ks := k.get()
+	if ks == nil {
+		return errors.New("login_guard: no keys yet")
+	}
+	return ks.Open(purpose, token, now, dst)
+}
+
+// appKeys forwards to the app's keyset, which Start loads after the
+// handlers were provisioned.
+type appKeys struct{ a *App }
+
+func (k appKeys) Seal(purpose string, data any, now time.Time, ttl time.Duration) (string, error) {
+	ks := k.a.keyset()
+	if ks == nil {
+		return "", errors.New("login_guard: no keys yet")
+	}
+	return ks.Seal(purpose, data, now, ttl)
+}
+
+func (k appKeys) Open(purpose, token string, now time.Time, dst any) error {
+	ks := k.a.keyset()
+	if ks == nil {
+		return errors.New("login_guard: no keys yet")
+	}
+	return ks.Open(purpose, token, now, dst)
+}
+
+// routeStepUp is a route's step-up machinery, built on first use because
+// the used-token set comes from the pool.
+type routeStepUp struct {
+	prefix stepup.IPPrefix
+	page   *stepup.Page
+	// now is the clock; tests replace it.
+	now func() time.Time
+
+	once   sync.Once
+	issuer *stepup.Issuer
+	app    *appStepUpRuntime
+	err    error
+}
+
+// machinery returns the route's issuer and the app's pooled state.
+func (h *Handler) stepUpMachinery() (*stepup.Issuer, *appStepUpRuntime, error) {
+	su := h.StepUpOptions.su
+	su.once.Do(func() {
+		rt, err := h.app.stepUp()
+		if err != nil {
+			su.err = err
+			return
+		}
+		now := su.now
+		if now == nil {
+			now = time.Now
+		}
+		su.issuer, su.err = stepup.NewIssuer(stepup.Config{
+			Keys:     appKeys{h.app},
+			Used:     rt.store.used,
+			IPPrefix: su.prefix,
+			Now:      now,
+		})
+		su.app = rt
+	})
+	return su.issuer, su.app, su.err
+}
+
+// stepUpNow is the route's step-up clock.
+func (h *Handler) stepUpNow() time.Time {
+	if f := h.StepUpOptions.su.now; f != nil {
+		return f()
+	}
+	return time.Now()
+}
