@@ -201,7 +201,9 @@ func TestFailures(t *testing.T) {
 		{"too large", jsonReply(`{"action":"allow","reasons":["` + strings.Repeat("a", 200) + `"]}`), engine.KindMalformed},
 		{"500", func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "boom", 500) }, engine.KindStatus5xx},
 		{"400", func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "bad", 400) }, engine.KindStatus4xx},
-		{"redirect", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "http://example.com/", http.StatusTemporaryRedirect) }, engine.KindStatusOther},
+		{"redirect", func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, "http://example.com/", http.StatusTemporaryRedirect)
+		}, engine.KindStatusOther},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -280,7 +282,9 @@ func TestTimeoutConfig(t *testing.T) {
 
 func TestFourXXDoesNotOpenBreaker(t *testing.T) {
 	f, srv := newFake(t)
-	f.replies["/bad"] = func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "bad input", http.StatusUnprocessableEntity) }
+	f.replies["/bad"] = func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "bad input", http.StatusUnprocessableEntity)
+	}
 	f.replies["/down"] = func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "down", http.StatusServiceUnavailable) }
 	clk := enginetest.NewClock(t0)
 
