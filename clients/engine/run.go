@@ -33,7 +33,8 @@ func (r Result) OK() bool { return r.Failure == nil }
 // unwinding after their Run returned. The zero value is ready to use; keep
 // one per configuration (it holds no engine state) and do not copy it.
 type Runner struct {
-	// Now is the clock for latencies (default time.Now).
+	// Now is the clock for latencies (default time.Now). It is called
+	// from the engines' goroutines, so it must be safe for concurrent use.
 	Now func() time.Time
 
 	mu     sync.Mutex
