@@ -30,6 +30,7 @@ type App struct {
 	// Options of the other layers, defined next to their code.
 	AppEngines
 	AppStepUp
+	AppRules
 
 	ctx     caddy.Context
 	logger  *zap.Logger
@@ -48,6 +49,8 @@ type appRuntime struct {
 	mu      sync.RWMutex
 	keys    *tokens.Keyset
 	xffOnce sync.Once
+
+	stopRotation func()
 }
 
 // SessionConfig configures the guard's session cookie.
@@ -126,6 +129,7 @@ func (a *App) Start() error {
 	a.rt.mu.Lock()
 	a.rt.keys = ks
 	a.rt.mu.Unlock()
+	a.rt.stopRotation = a.rotateKeysEvery(keyCheckInterval)
 	if a.SmartID != nil {
 		q, err := acquireSmartID(a.smartidKey, a.SmartID, a.logger, a.metrics)
 		if err != nil {
@@ -139,6 +143,9 @@ func (a *App) Start() error {
 // Stop releases this config's hold on the shared SmartID queue; the queue
 // drains only when the last config using it is gone.
 func (a *App) Stop() error {
+	if a.rt != nil && a.rt.stopRotation != nil {
+		a.rt.stopRotation()
+	}
 	a.stopEngines()
 	a.stopStepUp()
 	if a.smartid != nil {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
+	"go.uber.org/zap"
 
 	"github.com/login-guard/login_guard/internal/tokens"
 )
@@ -66,4 +67,39 @@ func storeKeys(lctx context.Context, ctx caddy.Context, m tokens.Stored) error {
 		return err
 	}
 	return ctx.Storage().Store(lctx, keysStorageKey, b)
+}
+
+// keyCheckInterval is how often a running server looks at its keys: a
+// config that is never reloaded must still rotate them.
+const keyCheckInterval = time.Hour
+
+// rotateKeysEvery reloads the key material on a timer (rotating it when
+// due, under the storage lock) and returns the function that stops it.
+func (a *App) rotateKeysEvery(every time.Duration) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				ks, err := loadKeys(a.ctx, a.Session)
+				if err != nil {
+					a.logger.Error("refreshing login_guard keys", zap.Error(err))
+					continue
+				}
+				a.rt.mu.Lock()
+				a.rt.keys = ks
+				a.rt.mu.Unlock()
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
+	}
 }

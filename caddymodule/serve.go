@@ -94,7 +94,8 @@ type exchange struct {
 
 	ctx           context.Context // the request's, for engine calls
 	engineResults []engine.Result
-	monitorAction string // what a monitor-mode route would have done
+	monitorAction string        // what a monitor-mode route would have done
+	rulesTicket   *rules.Ticket // the local rules' hold on this attempt, settled once
 }
 
 func (x *exchange) readRequest(r *http.Request) error {
@@ -190,19 +191,19 @@ func clientIP(r *http.Request) netip.Addr {
 	return a.Unmap()
 }
 
-// warnUntrustedForwarding logs once per app when requests arrive through a
-// proxy Caddy was not told to trust: every client would then share the
-// proxy's address, and per-IP rules would count a whole CDN as one client.
+// warnUntrustedForwarding logs once per app when a request carries
+// X-Forwarded-For but did not come from one of the server's
+// trusted_proxies: if a proxy or CDN sits in front, every client behind it
+// shares one IP for the guard, and per-IP rules count them as one.
 func (h *Handler) warnUntrustedForwarding(r *http.Request) {
 	if r.Header.Get("X-Forwarded-For") == "" {
 		return
 	}
-	srv, ok := r.Context().Value(caddyhttp.ServerCtxKey).(*caddyhttp.Server)
-	if ok && len(srv.TrustedProxiesRaw) > 0 {
+	if trusted, _ := caddyhttp.GetVar(r.Context(), caddyhttp.TrustedProxyVarKey).(bool); trusted {
 		return
 	}
 	h.xffWarn.Do(func() {
-		h.logger.Warn("requests carry X-Forwarded-For but the server has no trusted_proxies: "+
+		h.logger.Warn("requests carry X-Forwarded-For but do not come from the server's trusted_proxies (is it set?): "+
 			"the guard sees the proxy's address as the client, so all clients behind it share one IP; "+
 			"set trusted_proxies in the server options",
 			zap.String("route", h.Name))
