@@ -15,6 +15,7 @@ import (
 // payload (only whether one was present); the user is logged as the
 // route's log_user says.
 func (x *exchange) finish(r *http.Request) {
+	x.settleRules()
 	h := x.h
 	v := &x.verdict
 	h.app.metrics.decision(h.Name, v.Action.String(), v.Reasons)

@@ -333,6 +333,9 @@ func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 			if !ok && err == nil {
 				ok, err = app.unmarshalStepUpOption(d, key)
 			}
+			if !ok && err == nil {
+				ok, err = app.unmarshalRulesOption(d, key)
+			}
 			if err != nil {
 				return nil, err
 			}

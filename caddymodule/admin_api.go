@@ -1,0 +1,258 @@
+package caddymodule
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+
+	"github.com/login-guard/login_guard/rules"
+	"github.com/login-guard/login_guard/rules/counter"
+)
+
+func init() {
+	caddy.RegisterModule(AdminAPI{})
+}
+
+// Admin API limits.
+const (
+	adminDefaultMax = 1000
+	adminMaxMax     = 10_000
+	adminBodyLimit  = 4 << 10
+)
+
+// AdminAPI serves the local rules' state on Caddy's admin listener, so it
+// is protected like the rest of that API (loopback or a unix socket by
+// default, origin checks, optional mutual TLS):
+//
+//	GET    /login_guard/routes                  routes with local rules, and their rules
+//	GET    /login_guard/limits?route=&user=&ip=&all=1&max=
+//	                                            current lockouts and limited keys
+//	                                            (all=1: every counter held)
+//	DELETE /login_guard/limits?route=&user=&ip= clear matching counters
+//	POST   /login_guard/clear  {"route","user","ip"}   the same, as JSON
+//
+// user and ip are given as a support desk has them (a raw user name, an
+// address) and normalised the way the route counts. A clear needs a user
+// or an ip; without route it clears on every route.
+type AdminAPI struct{}
+
+// CaddyModule returns the Caddy module information.
+func (AdminAPI) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "admin.api.login_guard",
+		New: func() caddy.Module { return new(AdminAPI) },
+	}
+}
+
+// Routes implements caddy.AdminRouter.
+func (a *AdminAPI) Routes() []caddy.AdminRoute {
+	return []caddy.AdminRoute{
+		{Pattern: "/login_guard/routes", Handler: caddy.AdminHandlerFunc(a.handleRoutes)},
+		{Pattern: "/login_guard/limits", Handler: caddy.AdminHandlerFunc(a.handleLimits)},
+		{Pattern: "/login_guard/clear", Handler: caddy.AdminHandlerFunc(a.handleClear)},
+	}
+}
+
+// adminRoute is one route in GET /login_guard/routes.
+type adminRoute struct {
+	Route string   `json:"route"`
+	Rules []string `json:"rules"`
+}
+
+// adminEntry is one held counter.
+type adminEntry struct {
+	Route string `json:"route"`
+	// Rule is the rule's counting part, e.g. "lockout ip_user 5/15m for 30m".
+	Rule string `json:"rule"`
+	// Kind is rate, distinct or lockout.
+	Kind string `json:"kind"`
+	// Subject is the normalised key: "ip=203.0.113.7/32 user=jlopez".
+	Subject           string     `json:"subject"`
+	Count             int        `json:"count"`
+	Limit             int        `json:"limit"`
+	Limited           bool       `json:"limited"`
+	LockedUntil       *time.Time `json:"locked_until,omitempty"`
+	RetryAfterSeconds int        `json:"retry_after_seconds,omitempty"`
+}
+
+type adminLimits struct {
+	Entries   []adminEntry `json:"entries"`
+	Truncated bool         `json:"truncated"`
+}
+
+// adminClearRequest is the body of POST /login_guard/clear.
+type adminClearRequest struct {
+	Route string `json:"route"`
+	User  string `json:"user"`
+	IP    string `json:"ip"`
+}
+
+type adminCleared struct {
+	Cleared int            `json:"cleared"`
+	Routes  map[string]int `json:"routes"`
+}
+
+func (a *AdminAPI) handleRoutes(w http.ResponseWriter, r *http.Request) error {
+	if r.Method != http.MethodGet {
+		return methodNotAllowed(r, http.MethodGet)
+	}
+	out := []adminRoute{}
+	for _, name := range ruleRoutes.names() {
+		regs := ruleRoutes.get(name)
+		if len(regs) == 0 {
+			continue
+		}
+		out = append(out, adminRoute{Route: name, Rules: regs[len(regs)-1].rules})
+	}
+	return writeAdminJSON(w, out)
+}
+
+func (a *AdminAPI) handleLimits(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	switch r.Method {
+	case http.MethodGet:
+	case http.MethodDelete:
+		return a.clear(w, r, adminClearRequest{Route: q.Get("route"), User: q.Get("user"), IP: q.Get("ip")})
+	default:
+		return methodNotAllowed(r, http.MethodGet+", "+http.MethodDelete)
+	}
+	max := adminDefaultMax
+	if s := q.Get("max"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > adminMaxMax {
+			return badRequest(fmt.Errorf("max must be a whole number from 1 to %d", adminMaxMax))
+		}
+		max = n
+	}
+	all, _ := strconv.ParseBool(q.Get("all"))
+	f := rules.AdminFilter{User: q.Get("user"), IP: q.Get("ip"), LimitedOnly: !all}
+	routes, err := selectRoutes(q.Get("route"))
+	if err != nil {
+		return err
+	}
+	out := adminLimits{Entries: []adminEntry{}}
+	seen := map[counter.Key]bool{}
+	for _, name := range routes {
+		for _, reg := range ruleRoutes.get(name) {
+			// One more than asked tells a full page from a truncated one.
+			entries, err := reg.policy.List(r.Context(), f, max+1-len(out.Entries))
+			if err != nil {
+				return badRequest(err)
+			}
+			for _, e := range entries {
+				if seen[e.Key] {
+					continue
+				}
+				seen[e.Key] = true
+				if len(out.Entries) == max {
+					out.Truncated = true
+					break
+				}
+				out.Entries = append(out.Entries, toAdminEntry(name, e))
+			}
+		}
+	}
+	return writeAdminJSON(w, out)
+}
+
+func (a *AdminAPI) handleClear(w http.ResponseWriter, r *http.Request) error {
+	if r.Method != http.MethodPost {
+		return methodNotAllowed(r, http.MethodPost)
+	}
+	var req adminClearRequest
+	dec := json.NewDecoder(io.LimitReader(r.Body, adminBodyLimit))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		return badRequest(fmt.Errorf("body must be JSON like {\"route\":\"login\",\"user\":\"jlopez\"}: %v", err))
+	}
+	return a.clear(w, r, req)
+}
+
+// clear forgets the counters matching req on its route (or all routes).
+func (a *AdminAPI) clear(w http.ResponseWriter, r *http.Request, req adminClearRequest) error {
+	if req.User == "" && req.IP == "" {
+		return badRequest(errors.New("say whose counters to clear: user, ip or both"))
+	}
+	routes, err := selectRoutes(req.Route)
+	if err != nil {
+		return err
+	}
+	f := rules.AdminFilter{User: req.User, IP: req.IP}
+	out := adminCleared{Routes: map[string]int{}}
+	for _, name := range routes {
+		for _, reg := range ruleRoutes.get(name) {
+			n, err := reg.policy.Clear(r.Context(), f)
+			if err != nil {
+				return badRequest(err)
+			}
+			out.Routes[name] += n
+			out.Cleared += n
+		}
+	}
+	return writeAdminJSON(w, out)
+}
+
+// selectRoutes resolves the route parameter: one known route, or every
+// route when empty.
+func selectRoutes(route string) ([]string, error) {
+	names := ruleRoutes.names()
+	if route == "" {
+		return names, nil
+	}
+	for _, n := range names {
+		if n == route {
+			return []string{route}, nil
+		}
+	}
+	known := "none"
+	if len(names) > 0 {
+		known = strings.Join(names, ", ")
+	}
+	return nil, caddy.APIError{
+		HTTPStatus: http.StatusNotFound,
+		Err:        fmt.Errorf("unknown route %q (routes with local rules: %s)", route, known),
+	}
+}
+
+func toAdminEntry(route string, e counter.Entry) adminEntry {
+	out := adminEntry{
+		Route:   route,
+		Rule:    strings.TrimPrefix(e.Key.Rule, route+"/"),
+		Kind:    e.Kind,
+		Subject: e.Key.Subject,
+		Count:   e.Count,
+		Limit:   e.Limit,
+		Limited: e.Limited,
+	}
+	if !e.LockedUntil.IsZero() {
+		t := e.LockedUntil.UTC()
+		out.LockedUntil = &t
+	}
+	if e.RetryAfter > 0 {
+		out.RetryAfterSeconds = int((e.RetryAfter + time.Second - 1) / time.Second)
+	}
+	return out
+}
+
+func writeAdminJSON(w http.ResponseWriter, v any) error {
+	w.Header().Set("Content-Type", "application/json")
+	return json.NewEncoder(w).Encode(v)
+}
+
+func badRequest(err error) error {
+	return caddy.APIError{HTTPStatus: http.StatusBadRequest, Err: err}
+}
+
+func methodNotAllowed(r *http.Request, allowed string) error {
+	return caddy.APIError{HTTPStatus: http.StatusMethodNotAllowed, Err: fmt.Errorf("method %s not allowed; use %s", r.Method, allowed)}
+}
+
+// Interface guards.
+var _ caddy.AdminRouter = (*AdminAPI)(nil)
