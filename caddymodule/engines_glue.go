@@ -14,6 +14,7 @@ import (
 	"github.com/login-guard/login_guard/rules"
 
 	// The engines shipped with the module.
+	_ "github.com/login-guard/login_guard/caddymodule/engines/forter"
 	_ "github.com/login-guard/login_guard/caddymodule/engines/httpengine"
 	_ "github.com/login-guard/login_guard/caddymodule/engines/sandbox"
 )
@@ -42,6 +43,12 @@ type EngineOptions struct {
 	// HoldLimit caps the upstream response held back while engines decide
 	// after the upstream (default 1MiB).
 	HoldLimit int `json:"hold_limit,omitempty"`
+	// AccountID is a placeholder for the portal's account id, told to
+	// engines that want it (Forter); for example a response header of the
+	// portal's, {http.reverse_proxy.header.X-Account-Id}, with evaluate
+	// after_upstream. Without it Forter gets NO_ACCOUNT_ID and the typed
+	// user.
+	AccountID string `json:"account_id,omitempty"`
 
 	engines   []rules.Engine
 	onFailure rules.Action
@@ -177,6 +184,8 @@ func (h *Handler) unmarshalEngineDirective(d *caddyfile.Dispenser, key string) (
 		if err = oneArg(d, &o.Mode); err == nil {
 			err = oneOf(d, o.Mode, "enforce", "monitor")
 		}
+	case "account_id":
+		err = oneArg(d, &o.AccountID)
 	case "hold_limit":
 		o.HoldLimit, err = intArg(d, 1024, 16<<20)
 	default:
@@ -237,6 +246,11 @@ func (x *exchange) consultEngines() {
 // answers into the verdict.
 func (x *exchange) askEngines() {
 	o := &x.h.EngineOptions
+	if o.AccountID != "" {
+		if repl, ok := x.ctx.Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
+			x.attempt.AccountID = repl.ReplaceKnown(o.AccountID, "")
+		}
+	}
 	results := engine.Run(x.ctx, o.engines, &x.attempt, time.Duration(o.Deadline))
 	x.verdict.Merge(engine.Combine(results, o.onFailure))
 	x.engineResults = results

@@ -32,6 +32,9 @@ type Attempt struct {
 	Header http.Header
 	// Time is when the guard saw the request.
 	Time time.Time
+	// AccountID is the portal's account id for the user when the route
+	// knows it (Forter's accountId); empty otherwise.
+	AccountID string
 	// Assertion is the state of a FIDO/JWT assertion on the request:
 	// "" (none), "valid" or "invalid".
 	Assertion string

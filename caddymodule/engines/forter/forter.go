@@ -1,0 +1,195 @@
+// Package forter is the `login_guard.engines.forter` module: Forter's
+// Account Login API (clients/forter speaks the wire format of the seed).
+// Forter asks to see only logins whose password was right, so routes that
+// ask it must say `evaluate after_upstream` (or, knowingly,
+// `evaluate before_upstream`).
+package forter
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+
+	"github.com/login-guard/login_guard/caddymodule/engines"
+	client "github.com/login-guard/login_guard/clients/forter"
+	"github.com/login-guard/login_guard/rules"
+)
+
+func init() {
+	caddy.RegisterModule(Forter{})
+}
+
+// Forter configures the Forter engine.
+type Forter struct {
+	// Name defaults to "forter".
+	Name string `json:"name,omitempty"`
+	// SiteID and APIKey come from the Forter portal; use {env.*} or {$ENV}.
+	SiteID string `json:"site_id"`
+	APIKey string `json:"api_key"`
+	// Endpoint defaults to https://<site_id>.api.forter-secure.com.
+	Endpoint string `json:"endpoint,omitempty"`
+	// APIVersion is the api-version header. Default "2.36": an assumption
+	// to check against Forter's current reference.
+	APIVersion string `json:"api_version,omitempty"`
+	// TokenCookie is the cookie Forter's JS sets (default forterToken).
+	TokenCookie string `json:"token_cookie,omitempty"`
+	// OnNotReviewed is the action for NOT_REVIEWED (default allow).
+	OnNotReviewed string `json:"on_not_reviewed,omitempty"`
+	// LoginMethodType (default PASSWORD) and ChannelType (default WEB).
+	LoginMethodType string `json:"login_method_type,omitempty"`
+	ChannelType     string `json:"channel_type,omitempty"`
+	// Timeout bounds one call (default 2s).
+	Timeout caddy.Duration `json:"timeout,omitempty"`
+
+	client *client.Client
+}
+
+// CaddyModule returns the Caddy module information.
+func (Forter) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{ID: engines.Namespace + ".forter", New: func() caddy.Module { return new(Forter) }}
+}
+
+// Provision builds the client; it opens no connection.
+func (f *Forter) Provision(caddy.Context) error {
+	if f.Name == "" {
+		f.Name = "forter"
+	}
+	repl := caddy.NewReplacer()
+	onNR := rules.Allow
+	if f.OnNotReviewed != "" {
+		var err error
+		if onNR, err = rules.ParseAction(f.OnNotReviewed); err != nil {
+			return fmt.Errorf("forter: on_not_reviewed: %v", err)
+		}
+	}
+	var err error
+	f.client, err = client.New(client.Config{
+		Name:            f.Name,
+		SiteID:          repl.ReplaceKnown(f.SiteID, ""),
+		APIKey:          repl.ReplaceKnown(f.APIKey, ""),
+		Endpoint:        repl.ReplaceKnown(f.Endpoint, ""),
+		APIVersion:      f.APIVersion,
+		TokenCookie:     f.TokenCookie,
+		LoginMethodType: f.LoginMethodType,
+		ChannelType:     f.ChannelType,
+		OnNotReviewed:   onNR,
+		Timeout:         time.Duration(f.Timeout),
+		// The route resolves its account_id placeholder per request.
+		AccountID: func(a *rules.Attempt) string { return a.AccountID },
+	})
+	if err != nil {
+		return fmt.Errorf("forter: %w", err)
+	}
+	return nil
+}
+
+// Cleanup closes idle connections; it tolerates a failed Provision.
+func (f *Forter) Cleanup() error {
+	if f.client != nil {
+		f.client.CloseIdleConnections()
+	}
+	return nil
+}
+
+// EngineName implements engines.Module.
+func (f *Forter) EngineName() string { return f.Name }
+
+// Engine implements engines.Module.
+func (f *Forter) Engine() rules.Engine { return f.client }
+
+// Client is the Forter client, for reporting second-factor results.
+func (f *Forter) Client() *client.Client { return f.client }
+
+// PostAuthOnly implements engines.PostAuthOnly: Forter wants only logins
+// whose password was right.
+func (f *Forter) PostAuthOnly() bool { return true }
+
+// UnmarshalCaddyfile reads
+//
+//	forter [<name>] {
+//		site_id           <id>
+//		api_key           <key>
+//		endpoint          <url>
+//		api_version       <version>
+//		token_cookie      <cookie name>
+//		on_not_reviewed   allow|challenge|deny
+//		login_method_type <PASSWORD|...>
+//		channel_type      <WEB|...>
+//		timeout           <duration>
+//	}
+func (f *Forter) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next()
+	if d.NextArg() {
+		f.Name = d.Val()
+		if d.NextArg() {
+			return d.ArgErr()
+		}
+	}
+	seen := map[string]bool{}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		key := d.Val()
+		if seen[key] {
+			return d.Errf("forter: %s given twice", key)
+		}
+		seen[key] = true
+		var dst *string
+		switch key {
+		case "site_id":
+			dst = &f.SiteID
+		case "api_key":
+			dst = &f.APIKey
+		case "endpoint":
+			dst = &f.Endpoint
+		case "api_version":
+			dst = &f.APIVersion
+		case "token_cookie":
+			dst = &f.TokenCookie
+		case "on_not_reviewed":
+			dst = &f.OnNotReviewed
+		case "login_method_type":
+			dst = &f.LoginMethodType
+		case "channel_type":
+			dst = &f.ChannelType
+		case "timeout":
+			if !d.NextArg() {
+				return d.ArgErr()
+			}
+			v, err := caddy.ParseDuration(d.Val())
+			if err != nil || v <= 0 {
+				return d.Errf("forter: invalid timeout %q", d.Val())
+			}
+			f.Timeout = caddy.Duration(v)
+		default:
+			return d.Errf("forter: unknown option %q", key)
+		}
+		if dst != nil {
+			if !d.NextArg() {
+				return d.Errf("forter: %s has no value (if it comes from {$VAR}, that variable is not set)", key)
+			}
+			*dst = d.Val()
+		}
+		if d.NextArg() {
+			return d.ArgErr()
+		}
+	}
+	if key := f.OnNotReviewed; key != "" {
+		if _, err := rules.ParseAction(key); err != nil {
+			return d.Errf("forter: on_not_reviewed: %v", err)
+		}
+	}
+	if f.SiteID == "" || f.APIKey == "" {
+		return d.Err("forter: site_id and api_key are required")
+	}
+	return nil
+}
+
+// Interface guards.
+var (
+	_ engines.Module        = (*Forter)(nil)
+	_ engines.PostAuthOnly  = (*Forter)(nil)
+	_ caddy.Provisioner     = (*Forter)(nil)
+	_ caddy.CleanerUpper    = (*Forter)(nil)
+	_ caddyfile.Unmarshaler = (*Forter)(nil)
+)

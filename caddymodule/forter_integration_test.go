@@ -1,0 +1,134 @@
+package caddymodule_test
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// forterFake is Forter in test mode: the customer IP decides (0.0.0.1
+// approve, 0.0.0.2 decline, 0.0.0.4 verification), and every request is
+// checked against the seed's format before it is answered.
+func forterFake(t *testing.T) *recorder {
+	return newRecorder(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
+		var req map[string]any
+		if err := json.Unmarshal(body, &req); err != nil {
+			t.Errorf("forter got non-JSON %q", body)
+			w.WriteHeader(400)
+			return
+		}
+		ip := req["connectionInformation"].(map[string]any)["customerIP"]
+		decision := map[any]string{"0.0.0.1": "APPROVE", "0.0.0.2": "DECLINE", "0.0.0.4": "VERIFICATION_REQUIRED"}[ip]
+		if decision == "" {
+			decision = "NOT_REVIEWED"
+		}
+		fmt.Fprintf(w, `{"forterDecision":%q,"decisionReason":"","accountId":%q,"correlationId":"CORR-%s","recommendation":"EMAIL_VERIFICATION"}`,
+			decision, req["accountId"], decision)
+	})
+}
+
+func TestForterAfterUpstream(t *testing.T) {
+	upstream := newRecorder(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
+		http.SetCookie(w, &http.Cookie{Name: "portal_session", Value: "APP-SESSION"})
+		w.Header().Set("X-Account-Id", "acct-42")
+		w.WriteHeader(http.StatusOK)
+		io.WriteString(w, "welcome")
+	})
+	forter := forterFake(t)
+	global := fmt.Sprintf(`	servers {
+		trusted_proxies static 127.0.0.1/32
+	}
+	login_guard {
+		forter {
+			site_id  abc123
+			api_key  FORTER-KEY-secret
+			endpoint %s
+		}
+	}`, forter.URL)
+	site := fmt.Sprintf(`{{listen}} {
+	@login {
+		method POST
+		path /api/login
+	}
+	login_guard @login {
+		event login
+		engines forter
+		evaluate after_upstream
+		account_id {http.reverse_proxy.header.X-Account-Id}
+		success {
+			cookie portal_session
+		}
+	}
+	reverse_proxy %s
+}`, upstream.Listener.Addr())
+	g := startCaddy(t, global, site)
+
+	login := func(ip string) (*http.Response, string) {
+		req, _ := http.NewRequest(http.MethodPost, g.URL+"/api/login", strings.NewReader("username=jlopez%40example.com&password="+password))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Forwarded-For", ip)
+		req.Header.Set("User-Agent", "TestAgent/1.0")
+		req.AddCookie(&http.Cookie{Name: "forterToken", Value: "2315688945984"})
+		return g.do(t, req)
+	}
+	resp, body := login("0.0.0.1")
+	if resp.StatusCode != 200 || body != "welcome" || cookieNamed(resp, "portal_session") == nil {
+		t.Fatalf("approve: %d %q", resp.StatusCode, body)
+	}
+	resp, body = login("0.0.0.2")
+	if resp.StatusCode != 403 || cookieNamed(resp, "portal_session") != nil || body == "welcome" {
+		t.Fatalf("decline: %d %q %v", resp.StatusCode, body, resp.Cookies())
+	}
+	resp, _ = login("0.0.0.4")
+	if resp.StatusCode != 401 || cookieNamed(resp, "portal_session") != nil {
+		t.Fatalf("verification: %d %v", resp.StatusCode, resp.Cookies())
+	}
+
+	got := forter.all()
+	if len(got) != 3 {
+		t.Fatalf("forter got %d requests", len(got))
+	}
+	r := got[0]
+	if r.Method != http.MethodPost || r.Path != "/v2/accounts/login/acct-42" {
+		t.Fatalf("forter request %s %s", r.Method, r.Path)
+	}
+	if want := "Basic " + base64.StdEncoding.EncodeToString([]byte("FORTER-KEY-secret:")); r.Header.Get("Authorization") != want {
+		t.Fatalf("Authorization %q", r.Header.Get("Authorization"))
+	}
+	if r.Header.Get("x-forter-siteid") != "abc123" || r.Header.Get("api-version") == "" || r.Header.Get("Content-Type") != "application/json" {
+		t.Fatalf("forter headers %v", r.Header)
+	}
+	var req map[string]any
+	json.Unmarshal(r.Body, &req)
+	if k := keys(req); !reflect.DeepEqual(k, []string{"accountId", "channelType", "connectionInformation", "eventTime", "loginMethodType", "loginStatus", "userInput"}) {
+		t.Fatalf("forter keys %v", k)
+	}
+	ci := req["connectionInformation"].(map[string]any)
+	ui := req["userInput"].(map[string]any)
+	if req["accountId"] != "acct-42" || req["loginStatus"] != "SUCCESS" || ci["customerIP"] != "0.0.0.1" || ci["userAgent"] != "TestAgent/1.0" ||
+		ci["forterTokenCookie"] != "2315688945984" || ui["inputType"] != "EMAIL" || ui["email"] != "jlopez@example.com" {
+		t.Fatalf("forter body %s", r.Body)
+	}
+	if _, ok := req["eventTime"].(float64); !ok || strings.Contains(string(r.Body), password) {
+		t.Fatalf("forter body %s", r.Body)
+	}
+	lines := g.auditLines(t)
+	if c := fmt.Sprint(lines[1]["correlations"]); !strings.Contains(c, "CORR-DECLINE") {
+		t.Fatalf("the correlation id belongs in the audit line: %v", lines[1])
+	}
+}
+
+func TestForterNeedsAnExplicitEvaluationPoint(t *testing.T) {
+	cfg := "{\n\tlogin_guard {\n\t\tforter {\n\t\t\tsite_id abc\n\t\t\tapi_key k\n\t\t}\n\t}\n}\n:8080 {\n\tlogin_guard {\n\t\tevent login\n\t\tengines forter\n\t}\n}\n"
+	err := validateCaddyfile(t, cfg)
+	checkAdaptErr(t, err, "wants only logins whose password was right")
+	ok := strings.Replace(cfg, "engines forter\n", "engines forter\n\t\tevaluate before_upstream\n", 1)
+	if err := validateCaddyfile(t, ok); err != nil {
+		t.Fatalf("an explicit before_upstream is accepted: %v", err)
+	}
+}
