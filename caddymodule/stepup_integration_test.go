@@ -582,3 +582,53 @@ func TestStepUpContractCaddyfile(t *testing.T) {
 		t.Fatalf("validate: %v", err)
 	}
 }
+
+// TestStepUpExpired: a state or continuation past its lifetime opens
+// nothing. The test reseals the real tokens with an issue time in the
+// past rather than waiting.
+func TestStepUpExpired(t *testing.T) {
+	upstream := newRecorder(t, portalFake)
+	g := startStepUp(t, upstream, "")
+	ks := testKeyset(t, g)
+	past := time.Now().Add(-10 * time.Minute)
+	reseal := func(purpose, tok string) string {
+		var st stepup.State
+		if err := ks.Open(purpose, tok, time.Now(), &st); err != nil {
+			t.Fatal(err)
+		}
+		old, err := ks.Seal(purpose, st, past, 5*time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return old
+	}
+
+	c := newStepClient(t, g, "198.51.100.7")
+	c.do("POST", "/api/login", "application/x-www-form-urlencoded", challengedForm, nil)
+	passFactor(t, g, c)
+	fresh := c.cookie("login_guard_stepup")
+	c.jar["login_guard_stepup"].Value = reseal(stepup.PurposeState, fresh)
+	resp, _ := c.do("POST", "/verify/complete", "application/x-www-form-urlencoded", "", nil)
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("expired state: %d", resp.StatusCode)
+	}
+	lines := auditReasons(t, g, "step_up")
+	if last := lines[len(lines)-1]; len(last) != 1 || last[0] != "step_up_expired" {
+		t.Fatalf("audit %v", last)
+	}
+
+	c.jar["login_guard_stepup"] = &http.Cookie{Name: "login_guard_stepup", Value: fresh}
+	resp, _ = c.do("POST", "/verify/complete", "application/x-www-form-urlencoded", "", nil)
+	if resp.StatusCode != http.StatusTemporaryRedirect {
+		t.Fatalf("complete: %d", resp.StatusCode)
+	}
+	c.jar["login_guard_continue"].Value = reseal(stepup.PurposeContinue, c.cookie("login_guard_continue"))
+	resp, _ = c.do("POST", "/api/login", "application/x-www-form-urlencoded", "", nil)
+	if resp.StatusCode != http.StatusForbidden || len(upstream.all()) != 0 {
+		t.Fatalf("expired continuation: %d, upstream saw %d", resp.StatusCode, len(upstream.all()))
+	}
+	login := auditReasons(t, g, "login")
+	if !hasReason(login, "step_up_expired") {
+		t.Fatalf("login audit %v", login)
+	}
+}
