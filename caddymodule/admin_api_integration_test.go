@@ -1,0 +1,201 @@
+package caddymodule_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+)
+
+// startCaddyWithAdmin is startCaddy with Caddy's admin API on a free
+// loopback port; it returns the guarded site and the admin base URL.
+func startCaddyWithAdmin(t *testing.T, global, site string) (*guarded, string) {
+	t.Helper()
+	dir := t.TempDir()
+	port, adminPort := freePort(t), freePort(t)
+	logPath := filepath.Join(dir, "caddy.log")
+	cfg := fmt.Sprintf(`{
+	admin 127.0.0.1:%d
+	auto_https off
+	storage file_system %s
+	log {
+		output file %s
+		format json
+	}
+%s
+}
+%s
+`, adminPort, filepath.Join(dir, "storage"), logPath, global, strings.ReplaceAll(site, "{{listen}}", fmt.Sprintf("http://127.0.0.1:%d", port)))
+	if err := caddy.Load(adapt(t, cfg), true); err != nil {
+		t.Fatalf("loading config: %v", err)
+	}
+	t.Cleanup(func() { _ = caddy.Stop() })
+	return &guarded{
+		URL:     fmt.Sprintf("http://127.0.0.1:%d", port),
+		LogPath: logPath,
+		client: &http.Client{
+			Timeout:       10 * time.Second,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
+	}, fmt.Sprintf("http://127.0.0.1:%d", adminPort)
+}
+
+// adminCall sends one admin request and decodes its JSON answer into out.
+func adminCall(t *testing.T, method, u, body string, out any) int {
+	t.Helper()
+	req, err := http.NewRequest(method, u, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		t.Fatalf("%s %s: content type %q, body %s", method, u, ct, b)
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			t.Fatalf("%s %s: %v: %s", method, u, err, b)
+		}
+	}
+	return resp.StatusCode
+}
+
+type limitsAnswer struct {
+	Entries []struct {
+		Route       string     `json:"route"`
+		Rule        string     `json:"rule"`
+		Kind        string     `json:"kind"`
+		Subject     string     `json:"subject"`
+		Count       int        `json:"count"`
+		Limit       int        `json:"limit"`
+		Limited     bool       `json:"limited"`
+		LockedUntil *time.Time `json:"locked_until"`
+	} `json:"entries"`
+	Truncated bool `json:"truncated"`
+}
+
+// TestAdminListsAndClearsLimits: a support desk lists the lockouts and
+// limited keys through Caddy's admin API and lifts one.
+func TestAdminListsAndClearsLimits(t *testing.T) {
+	up := newRecorder(t, rulesPortal)
+	g, admin := startCaddyWithAdmin(t, trustLoopback, fmt.Sprintf(rulesSite, up.Listener.Addr()))
+
+	var routes []struct {
+		Route string   `json:"route"`
+		Rules []string `json:"rules"`
+	}
+	if st := adminCall(t, http.MethodGet, admin+"/login_guard/routes", "", &routes); st != http.StatusOK || len(routes) != 7 {
+		t.Fatalf("routes: %d %+v", st, routes)
+	}
+	if routes[1].Route != "lock" || routes[1].Rules[0] != "lockout user 3/1h for 1h deny" {
+		t.Fatalf("routes %+v", routes)
+	}
+
+	// Lock victim out on /lockpair from one address, and limit another
+	// address on /rate.
+	for range 3 {
+		g.try(t, attempt{path: "/lockpair", ip: "198.51.100.66", user: "Victim", pass: "guess"})
+	}
+	for range 4 {
+		g.try(t, attempt{path: "/rate", ip: "198.51.100.77", user: "x", pass: "y"})
+	}
+	g.try(t, attempt{path: "/rate", ip: "198.51.100.78", user: "x", pass: "y"}) // held, not limited
+
+	var lim limitsAnswer
+	if st := adminCall(t, http.MethodGet, admin+"/login_guard/limits", "", &lim); st != http.StatusOK {
+		t.Fatalf("limits: %d", st)
+	}
+	if len(lim.Entries) != 2 || lim.Truncated {
+		t.Fatalf("want the lockout and the rate limit, got %+v", lim)
+	}
+	lock := lim.Entries[0]
+	if lock.Route != "lockpair" || lock.Kind != "lockout" || lock.Rule != "lockout ip_user 3/1h for 1h" ||
+		lock.Subject != "ip=198.51.100.66/32 user=victim" || !lock.Limited || lock.LockedUntil == nil || lock.Limit != 3 {
+		t.Fatalf("lockout entry %+v", lock)
+	}
+	if e := lim.Entries[1]; e.Route != "rate" || e.Subject != "ip=198.51.100.77/32" || e.Count != 3 || e.Limit != 3 {
+		t.Fatalf("rate entry %+v", e)
+	}
+	// all=1 also shows counters below their limit; filters narrow.
+	adminCall(t, http.MethodGet, admin+"/login_guard/limits?all=1&route=rate", "", &lim)
+	if len(lim.Entries) != 2 {
+		t.Fatalf("all counters on rate: %+v", lim)
+	}
+	adminCall(t, http.MethodGet, admin+"/login_guard/limits?user=VICTIM", "", &lim)
+	if len(lim.Entries) != 1 || lim.Entries[0].Route != "lockpair" {
+		t.Fatalf("by user: %+v", lim)
+	}
+	adminCall(t, http.MethodGet, admin+"/login_guard/limits?max=1&all=1", "", &lim)
+	if len(lim.Entries) != 1 || !lim.Truncated {
+		t.Fatalf("max=1: %+v", lim)
+	}
+
+	var apiErr struct {
+		Error string `json:"error"`
+	}
+	if st := adminCall(t, http.MethodGet, admin+"/login_guard/limits?route=nope", "", &apiErr); st != http.StatusNotFound ||
+		!strings.Contains(apiErr.Error, `unknown route "nope"`) || !strings.Contains(apiErr.Error, "lockpair") {
+		t.Fatalf("unknown route: %d %q", st, apiErr.Error)
+	}
+	if st := adminCall(t, http.MethodPost, admin+"/login_guard/clear", `{"route":"lockpair"}`, &apiErr); st != http.StatusBadRequest {
+		t.Fatalf("clear without user or ip: %d", st)
+	}
+	if st := adminCall(t, http.MethodPost, admin+"/login_guard/clear", `{"route":"lockpair","usr":"x"}`, &apiErr); st != http.StatusBadRequest {
+		t.Fatalf("clear with an unknown field: %d", st)
+	}
+	if st := adminCall(t, http.MethodPut, admin+"/login_guard/limits", "", &apiErr); st != http.StatusMethodNotAllowed {
+		t.Fatalf("PUT: %d", st)
+	}
+
+	// Still locked, then lifted by the support desk.
+	if resp, _ := g.try(t, attempt{path: "/lockpair", ip: "198.51.100.66", user: "victim", pass: password}); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("before the clear: %d", resp.StatusCode)
+	}
+	var cleared struct {
+		Cleared int            `json:"cleared"`
+		Routes  map[string]int `json:"routes"`
+	}
+	if st := adminCall(t, http.MethodPost, admin+"/login_guard/clear", `{"route":"lockpair","user":" victim"}`, &cleared); st != http.StatusOK || cleared.Cleared != 1 || cleared.Routes["lockpair"] != 1 {
+		t.Fatalf("clear: %d %+v", st, cleared)
+	}
+	if resp, _ := g.try(t, attempt{path: "/lockpair", ip: "198.51.100.66", user: "victim", pass: password}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("after the clear: %d", resp.StatusCode)
+	}
+	// DELETE by address, on every route.
+	if st := adminCall(t, http.MethodDelete, admin+"/login_guard/limits?ip=198.51.100.77", "", &cleared); st != http.StatusOK || cleared.Cleared != 1 || cleared.Routes["rate"] != 1 {
+		t.Fatalf("delete: %d %+v", st, cleared)
+	}
+	if resp, _ := g.try(t, attempt{path: "/rate", ip: "198.51.100.77", user: "x", pass: "y"}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("after the delete: %d", resp.StatusCode)
+	}
+}
+
+// TestAdminForgetsUnloadedRoutes: after a reload that drops a route, the
+// admin API no longer knows it.
+func TestAdminForgetsUnloadedRoutes(t *testing.T) {
+	up := newRecorder(t, rulesPortal)
+	_, admin := startCaddyWithAdmin(t, "", fmt.Sprintf("{{listen}} {\n\tlogin_guard /a {\n\t\tname gone\n\t\tevent login\n\t\trate ip 5/1m\n\t}\n\treverse_proxy %s\n}", up.Listener.Addr()))
+	var routes []map[string]any
+	adminCall(t, http.MethodGet, admin+"/login_guard/routes", "", &routes)
+	if len(routes) != 1 || routes[0]["route"] != "gone" {
+		t.Fatalf("routes %v", routes)
+	}
+	_, admin = startCaddyWithAdmin(t, "", fmt.Sprintf("{{listen}} {\n\tlogin_guard /b {\n\t\tname kept\n\t\tevent login\n\t\trate ip 5/1m\n\t}\n\treverse_proxy %s\n}", up.Listener.Addr()))
+	adminCall(t, http.MethodGet, admin+"/login_guard/routes", "", &routes)
+	if len(routes) != 1 || routes[0]["route"] != "kept" {
+		t.Fatalf("routes after reload %v", routes)
+	}
+}

@@ -1,0 +1,389 @@
+package caddymodule_test
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/caddyserver/caddy/v2"
+)
+
+// rulesPortal answers like a form-login portal on every path: 303 to
+// /account with a session cookie for the right password, 303 back to the
+// form otherwise. /reset (an event none route) just answers 200.
+func rulesPortal(w http.ResponseWriter, r *http.Request, body []byte) {
+	if r.URL.Path == "/reset" {
+		io.WriteString(w, "reset mail sent")
+		return
+	}
+	form, _ := url.ParseQuery(string(body))
+	if form.Get("password") == password {
+		http.SetCookie(w, &http.Cookie{Name: "portal_session", Value: "APPSESSION-1", Path: "/"})
+		w.Header().Set("Location", "/account")
+		w.WriteHeader(http.StatusSeeOther)
+		return
+	}
+	w.Header().Set("Location", "/?failed=1")
+	w.WriteHeader(http.StatusSeeOther)
+}
+
+// trustLoopback lets the tests play clients at many addresses: Caddy takes
+// the client IP from X-Forwarded-For when the peer is loopback.
+const trustLoopback = "\tservers {\n\t\ttrusted_proxies static 127.0.0.0/8\n\t}\n"
+
+const rulesSite = `{{listen}} {
+	login_guard /rate {
+		name rate
+		event login
+		rate ip 3/1h deny
+	}
+	login_guard /lock {
+		name lock
+		event login
+		success {
+			status 303
+			location /account
+		}
+		deny_ip 203.0.113.0/24
+		lockout user 3/1h for 1h deny
+	}
+	login_guard /lockpair {
+		name lockpair
+		event login
+		success {
+			status 303
+			location /account
+		}
+		lockout ip_user 3/1h for 1h deny
+	}
+	login_guard /device {
+		name device
+		event login
+		device missing challenge
+	}
+	login_guard /when {
+		name when
+		event login
+		when "user_agent.contains(\"sqlmap\") || (\"x-scan\" in headers && headers[\"x-scan\"] == \"1\")" deny scanner
+		when "ip_in(ip, \"198.51.100.0/24\") && user == \"admin\"" challenge admin_outside
+	}
+	login_guard /monitor {
+		name monitor
+		event login
+		rate ip 1/1h deny monitor
+		device missing deny monitor
+	}
+	login_guard /reset {
+		name reset
+		event none
+		rate ip 2/1h deny
+	}
+	reverse_proxy %s
+}`
+
+// attempt is one login as a browser at ip would send it.
+type attempt struct {
+	path, ip, user, pass, ua string
+	device                   bool
+	header                   map[string]string
+}
+
+func (g *guarded) try(t *testing.T, a attempt) (*http.Response, string) {
+	t.Helper()
+	form := url.Values{"username": {a.user}, "password": {a.pass}}
+	if a.device {
+		form.Set("smartid_data", "ujOmfzNv5l/1SW+clQ==")
+	}
+	req, err := http.NewRequest(http.MethodPost, g.URL+a.path, strings.NewReader(form.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Forwarded-For", a.ip)
+	if a.ua != "" {
+		req.Header.Set("User-Agent", a.ua)
+	}
+	for k, v := range a.header {
+		req.Header.Set(k, v)
+	}
+	return g.do(t, req)
+}
+
+func startRules(t *testing.T) (*guarded, *recorder) {
+	t.Helper()
+	upstream := newRecorder(t, rulesPortal)
+	return startCaddy(t, trustLoopback, fmt.Sprintf(rulesSite, upstream.Listener.Addr())), upstream
+}
+
+// wantStatus checks one answer and whether the upstream saw the request.
+func wantStatus(t *testing.T, step string, resp *http.Response, status int, upstream *recorder, before int, reached bool) {
+	t.Helper()
+	if resp.StatusCode != status {
+		t.Fatalf("%s: status %d, want %d", step, resp.StatusCode, status)
+	}
+	got := len(upstream.all()) - before
+	if reached && got != 1 || !reached && got != 0 {
+		t.Fatalf("%s: upstream got %d requests, want reached=%v", step, got, reached)
+	}
+}
+
+func lastAudit(t *testing.T, g *guarded) map[string]any {
+	t.Helper()
+	lines := g.auditLines(t)
+	if len(lines) == 0 {
+		t.Fatal("no audit line")
+	}
+	return lines[len(lines)-1]
+}
+
+func strs(v any) []string {
+	var out []string
+	l, _ := v.([]any)
+	for _, x := range l {
+		s, _ := x.(string)
+		out = append(out, s)
+	}
+	return out
+}
+
+// TestRateLimitIsExact: N requests pass, the N+1th gets 429 with a
+// Retry-After no longer than the window, and another address is not
+// affected.
+func TestRateLimitIsExact(t *testing.T) {
+	g, up := startRules(t)
+	a := attempt{path: "/rate", ip: "198.51.100.1", user: "jlopez", pass: "wrong"}
+	for i := range 3 {
+		n := len(up.all())
+		resp, _ := g.try(t, a)
+		wantStatus(t, fmt.Sprintf("attempt %d", i+1), resp, http.StatusSeeOther, up, n, true)
+	}
+	n := len(up.all())
+	resp, _ := g.try(t, a)
+	wantStatus(t, "attempt 4", resp, http.StatusTooManyRequests, up, n, false)
+	ra, err := strconv.Atoi(resp.Header.Get("Retry-After"))
+	if err != nil || ra < 1 || ra > 3600 {
+		t.Fatalf("Retry-After %q, want 1..3600 seconds", resp.Header.Get("Retry-After"))
+	}
+	if l := lastAudit(t, g); l["action"] != "deny" || !slices.Contains(strs(l["reasons"]), "rate_ip") {
+		t.Fatalf("audit line %v", l)
+	}
+	n = len(up.all())
+	resp, _ = g.try(t, attempt{path: "/rate", ip: "198.51.100.2", user: "jlopez", pass: "wrong"})
+	wantStatus(t, "other address", resp, http.StatusSeeOther, up, n, true)
+}
+
+// TestLockoutCountsFailuresFromTheUpstream: the upstream's answer decides
+// what a failure is; N failures lock the user (however the name is
+// spelt), the lock's deny is the same 403 as any other deny, and a
+// user-keyed lock also shuts the victim out from elsewhere (the trade-off
+// the README describes).
+func TestLockoutCountsFailuresFromTheUpstream(t *testing.T) {
+	g, up := startRules(t)
+	for i, name := range []string{"victim", "Victim ", "VICTIM"} {
+		n := len(up.all())
+		resp, _ := g.try(t, attempt{path: "/lock", ip: "198.51.100.1", user: name, pass: "wrong"})
+		wantStatus(t, fmt.Sprintf("failure %d", i+1), resp, http.StatusSeeOther, up, n, true)
+	}
+	n := len(up.all())
+	resp, lockedBody := g.try(t, attempt{path: "/lock", ip: "198.51.100.1", user: "victim", pass: password})
+	wantStatus(t, "right password while locked", resp, http.StatusForbidden, up, n, false)
+	if resp.Header.Get("Retry-After") != "" {
+		t.Fatal("a lockout must not say when it ends")
+	}
+	if l := lastAudit(t, g); !slices.Contains(strs(l["reasons"]), "lockout_user") {
+		t.Fatalf("audit line %v", l)
+	}
+	lockedType := resp.Header.Get("Content-Type")
+	resp, deniedBody := g.try(t, attempt{path: "/lock", ip: "203.0.113.9", user: "someone", pass: password})
+	if resp.StatusCode != http.StatusForbidden || deniedBody != lockedBody || resp.Header.Get("Content-Type") != lockedType {
+		t.Fatalf("a lockout must look like any deny: %d %q vs %q", resp.StatusCode, deniedBody, lockedBody)
+	}
+	n = len(up.all())
+	resp, _ = g.try(t, attempt{path: "/lock", ip: "192.0.2.50", user: "victim", pass: password})
+	wantStatus(t, "victim from elsewhere (user key)", resp, http.StatusForbidden, up, n, false)
+}
+
+// TestLockoutSuccessResets: a success forgets the user's failures.
+func TestLockoutSuccessResets(t *testing.T) {
+	g, up := startRules(t)
+	steps := []string{"wrong", "wrong", password, "wrong", "wrong", "wrong"}
+	for i, pw := range steps {
+		n := len(up.all())
+		resp, _ := g.try(t, attempt{path: "/lock", ip: "198.51.100.1", user: "resetme", pass: pw})
+		wantStatus(t, fmt.Sprintf("step %d", i+1), resp, http.StatusSeeOther, up, n, true)
+	}
+	n := len(up.all())
+	resp, _ := g.try(t, attempt{path: "/lock", ip: "198.51.100.1", user: "resetme", pass: password})
+	wantStatus(t, "after three failures since the success", resp, http.StatusForbidden, up, n, false)
+}
+
+// TestLockoutIPUserSparesTheVictim: an attacker at one address locks only
+// their own pair; the real user elsewhere still logs in.
+func TestLockoutIPUserSparesTheVictim(t *testing.T) {
+	g, up := startRules(t)
+	attacker := attempt{path: "/lockpair", ip: "198.51.100.66", user: "victim", pass: "guess"}
+	for i := range 3 {
+		n := len(up.all())
+		resp, _ := g.try(t, attacker)
+		wantStatus(t, fmt.Sprintf("guess %d", i+1), resp, http.StatusSeeOther, up, n, true)
+	}
+	n := len(up.all())
+	resp, _ := g.try(t, attacker)
+	wantStatus(t, "attacker locked", resp, http.StatusForbidden, up, n, false)
+	n = len(up.all())
+	resp, _ = g.try(t, attempt{path: "/lockpair", ip: "192.0.2.10", user: "victim", pass: password})
+	wantStatus(t, "victim elsewhere", resp, http.StatusSeeOther, up, n, true)
+	if resp.Header.Get("Location") != "/account" {
+		t.Fatalf("victim not logged in: %q", resp.Header.Get("Location"))
+	}
+}
+
+// TestDeviceMissingChallenges: no SmartID payload means a challenge,
+// which without step_up is a plain 401.
+func TestDeviceMissingChallenges(t *testing.T) {
+	g, up := startRules(t)
+	n := len(up.all())
+	resp, _ := g.try(t, attempt{path: "/device", ip: "198.51.100.1", user: "jlopez", pass: password})
+	wantStatus(t, "no payload", resp, http.StatusUnauthorized, up, n, false)
+	if l := lastAudit(t, g); l["action"] != "challenge" || !slices.Contains(strs(l["reasons"]), "device_missing") {
+		t.Fatalf("audit line %v", l)
+	}
+	n = len(up.all())
+	resp, _ = g.try(t, attempt{path: "/device", ip: "198.51.100.1", user: "jlopez", pass: password, device: true})
+	wantStatus(t, "with payload", resp, http.StatusSeeOther, up, n, true)
+}
+
+// TestWhenExpressions: CEL rules over the user agent, headers, the
+// address and the user.
+func TestWhenExpressions(t *testing.T) {
+	g, up := startRules(t)
+	cases := []struct {
+		name   string
+		a      attempt
+		status int
+		reason string
+	}{
+		{"scanner agent", attempt{ua: "sqlmap/1.7", ip: "192.0.2.1", user: "a"}, http.StatusForbidden, "scanner"},
+		{"scan header", attempt{header: map[string]string{"X-Scan": "1"}, ip: "192.0.2.1", user: "a"}, http.StatusForbidden, "scanner"},
+		{"admin from outside", attempt{ip: "198.51.100.4", user: "Admin"}, http.StatusUnauthorized, "admin_outside"},
+		{"admin from inside", attempt{ip: "192.0.2.4", user: "admin"}, http.StatusSeeOther, ""},
+		{"ordinary", attempt{ip: "198.51.100.4", user: "jlopez"}, http.StatusSeeOther, ""},
+	}
+	for _, c := range cases {
+		c.a.path, c.a.pass = "/when", password
+		n := len(up.all())
+		resp, _ := g.try(t, c.a)
+		wantStatus(t, c.name, resp, c.status, up, n, c.status == http.StatusSeeOther)
+		l := lastAudit(t, g)
+		if c.reason != "" && !slices.Contains(strs(l["reasons"]), c.reason) {
+			t.Fatalf("%s: audit line %v", c.name, l)
+		}
+		if slices.Contains(strs(l["reasons"]), "rule_error") {
+			t.Fatalf("%s: an expression failed: %v", c.name, l)
+		}
+	}
+}
+
+// TestMonitorRulesOnlyLog: monitor rules let everything through and name
+// themselves in the audit line.
+func TestMonitorRulesOnlyLog(t *testing.T) {
+	g, up := startRules(t)
+	for i := range 3 {
+		n := len(up.all())
+		resp, _ := g.try(t, attempt{path: "/monitor", ip: "198.51.100.1", user: "jlopez", pass: password})
+		wantStatus(t, fmt.Sprintf("request %d", i+1), resp, http.StatusSeeOther, up, n, true)
+	}
+	l := lastAudit(t, g)
+	if l["action"] != "allow" || !slices.Contains(strs(l["monitored"]), "rate_ip") || !slices.Contains(strs(l["monitored"]), "device_missing") {
+		t.Fatalf("audit line %v", l)
+	}
+}
+
+// TestEventNoneRouteGetsRulesOnly: a password-reset route is rate limited
+// and never reported to SmartID.
+func TestEventNoneRouteGetsRulesOnly(t *testing.T) {
+	up := newRecorder(t, rulesPortal)
+	sid := newRecorder(t, smartidFake)
+	g := startCaddy(t, trustLoopback+smartidGlobal(sid.URL), fmt.Sprintf(rulesSite, up.Listener.Addr()))
+	for i := range 2 {
+		n := len(up.all())
+		resp, body := g.try(t, attempt{path: "/reset", ip: "198.51.100.1", user: "jlopez"})
+		wantStatus(t, fmt.Sprintf("reset %d", i+1), resp, http.StatusOK, up, n, true)
+		if body != "reset mail sent" {
+			t.Fatalf("body %q", body)
+		}
+	}
+	n := len(up.all())
+	resp, _ := g.try(t, attempt{path: "/reset", ip: "198.51.100.1", user: "jlopez"})
+	wantStatus(t, "reset 3", resp, http.StatusTooManyRequests, up, n, false)
+	// SmartID events leave in order through one worker: the first to
+	// arrive must be this login, not anything from the reset route.
+	g.try(t, attempt{path: "/rate", ip: "198.51.100.9", user: "jlopez", pass: password})
+	if r := sid.next(t); r.Path != "/api/v5/analytics/web/login" {
+		t.Fatalf("SmartID got %s first", r.Path)
+	}
+	if len(sid.all()) != 1 {
+		t.Fatalf("SmartID got %d events", len(sid.all()))
+	}
+}
+
+// TestCountersSurviveReload: a reload that keeps a route's rule keeps its
+// counts; changing the rule (or the store) starts afresh.
+func TestCountersSurviveReload(t *testing.T) {
+	up := newRecorder(t, rulesPortal)
+	site := func(limit int, extra string) string {
+		return fmt.Sprintf("{{listen}} {\n\tlogin_guard /rate {\n\t\tname rate\n\t\tevent login\n\t\trate ip %d/1h deny\n\t}\n\trespond /extra %q\n\treverse_proxy %s\n}", limit, extra, up.Listener.Addr())
+	}
+	g := startCaddy(t, trustLoopback, site(3, "one"))
+	// A reload closes the old server's idle connections.
+	g.client.Transport = &http.Transport{DisableKeepAlives: true}
+	a := attempt{path: "/rate", ip: "198.51.100.1", user: "jlopez", pass: "x"}
+	for i := range 3 {
+		if resp, _ := g.try(t, a); resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("attempt %d: %d", i+1, resp.StatusCode)
+		}
+	}
+	reload := func(global, s string) {
+		t.Helper()
+		port := strings.TrimPrefix(g.URL, "http://127.0.0.1:")
+		cfg := fmt.Sprintf("{\n\tadmin off\n\tauto_https off\n\tstorage file_system %s\n%s}\n%s\n", t.TempDir(), global, strings.ReplaceAll(s, "{{listen}}", "http://127.0.0.1:"+port))
+		if err := caddy.Load(adapt(t, cfg), true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reload(trustLoopback, site(3, "two"))
+	if resp, body := g.do(t, mustGet(t, g.URL+"/extra")); body != "two" {
+		t.Fatalf("reload not applied: %d %q", resp.StatusCode, body)
+	}
+	if resp, _ := g.try(t, a); resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("after a reload keeping the rule: %d, want 429", resp.StatusCode)
+	}
+	reload(trustLoopback, site(4, "three"))
+	for i := range 4 {
+		if resp, _ := g.try(t, a); resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("after changing the rule, attempt %d: %d, want a fresh counter", i+1, resp.StatusCode)
+		}
+	}
+	reload(trustLoopback, site(4, "four"))
+	if resp, _ := g.try(t, a); resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("the changed rule's counter must survive the next reload")
+	}
+	reload(trustLoopback+"\tlogin_guard {\n\t\trules_store {\n\t\t\tmax_keys 5000\n\t\t}\n\t}\n", site(4, "five"))
+	if resp, _ := g.try(t, a); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("a new store starts empty: %d", resp.StatusCode)
+	}
+}
+
+func mustGet(t *testing.T, u string) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return req
+}
