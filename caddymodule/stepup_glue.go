@@ -72,11 +72,15 @@ func (a *App) provisionStepUp(ctx caddy.Context) error {
 		if err := a.Passkeys.provision(); err != nil {
 			return err
 		}
+		registerPasskeyApp(a)
 	}
 	return nil
 }
 
-func (a *App) stopStepUp() { a.stepRT.release() }
+func (a *App) stopStepUp() {
+	unregisterPasskeyApp(a)
+	a.stepRT.release()
+}
 
 func (h *Handler) provisionStepUp() error { return h.provisionStepUpOptions() }
 

@@ -85,6 +85,10 @@ func (c *stepClient) do(method, path, ctype, body string, hdr map[string]string)
 	req.Header.Set("User-Agent", c.ua)
 	req.Header.Set("X-Forwarded-For", c.ip)
 	for k, v := range hdr {
+		if k == "Host" {
+			req.Host = v
+			continue
+		}
 		req.Header.Set(k, v)
 	}
 	for _, ck := range c.jar {
@@ -630,5 +634,56 @@ func TestStepUpExpired(t *testing.T) {
 	login := auditReasons(t, g, "login")
 	if !hasReason(login, "step_up_expired") {
 		t.Fatalf("login audit %v", login)
+	}
+}
+
+// TestPasskeyEnrolLink: the admin API's one-time link lets a user enrol
+// without a clean login, but never while a step-up is pending.
+func TestPasskeyEnrolLink(t *testing.T) {
+	upstream := newRecorder(t, portalFake)
+	dir := t.TempDir()
+	port, adminPort := freePort(t), freePort(t)
+	src := browserCaddyfile(dir, port, upstream.Listener.Addr().String(), "\t\tengines sandbox\n\t\tstep_up /verify")
+	src = strings.Replace(src, "admin off", fmt.Sprintf("admin 127.0.0.1:%d", adminPort), 1)
+	loadCaddyfile(t, src)
+	t.Cleanup(func() { _ = caddy.Stop() })
+	g := &guarded{URL: fmt.Sprintf("http://127.0.0.1:%d", port), LogPath: filepath.Join(dir, "caddy.log"), client: &http.Client{
+		Timeout:       10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}}
+	link := func() string {
+		req, _ := http.NewRequest("POST", fmt.Sprintf("http://127.0.0.1:%d/login_guard/passkeys/enrol_link", adminPort), strings.NewReader(`{"user":"sandbox-challenge","ttl":"1h"}`))
+		req.Header.Set("Content-Type", "application/json")
+		resp, body := g.do(t, req)
+		var out map[string]string
+		if err := json.Unmarshal([]byte(body), &out); err != nil || resp.StatusCode != http.StatusOK || !strings.HasPrefix(out["link"], "/verify/enrol?t=") {
+			t.Fatalf("enrol_link: %d %s", resp.StatusCode, body)
+		}
+		return out["link"]
+	}
+	host := map[string]string{"Host": fmt.Sprintf("localhost:%d", port)}
+	js := map[string]string{"X-Login-Guard": "1", "Host": host["Host"]}
+
+	c := newStepClient(t, g, "198.51.100.7")
+	resp, _ := c.do("GET", link(), "", "", host)
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/verify/enrol" || c.cookie("login_guard_enrol") == "" {
+		t.Fatalf("link: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	resp, body := c.do("GET", "/verify/enrol", "", "", host)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `data-mode="enroll"`) {
+		t.Fatalf("enrol page: %d", resp.StatusCode)
+	}
+	resp, _ = c.do("POST", "/verify/passkey/register/begin", "application/json", "{}", js)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("register/begin with a link: %d", resp.StatusCode)
+	}
+	// A pending step-up vetoes the link.
+	c.do("POST", "/api/login", "application/x-www-form-urlencoded", challengedForm, host)
+	if c.cookie("login_guard_stepup") == "" {
+		t.Fatal("the login was not challenged")
+	}
+	resp, _ = c.do("POST", "/verify/passkey/register/begin", "application/json", "{}", js)
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("register/begin during a challenge: %d", resp.StatusCode)
 	}
 }

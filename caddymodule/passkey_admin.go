@@ -1,0 +1,141 @@
+package caddymodule
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+
+	"github.com/login-guard/login_guard/internal/stepup"
+)
+
+func init() {
+	caddy.RegisterModule(PasskeyAdmin{})
+}
+
+// PasskeyAdmin issues one-time passkey enrolment links on Caddy's admin
+// listener (loopback or a unix socket by default), for users who cannot
+// enrol after a clean login — a user every login of whom is challenged,
+// or one who lost their only passkey:
+//
+//	POST /login_guard/passkeys/enrol_link {"user": "...", "ttl": "24h", "base": "/verify"}
+//	→ {"link": "/verify/enrol?t=…", "expires": "…"}
+//
+// ttl defaults to 24h (at most 7 days); base is the path of the step-up
+// route (default /verify). The link registers one passkey for that user.
+// Hand it over a channel you trust: whoever opens it can enrol.
+type PasskeyAdmin struct{}
+
+// CaddyModule returns the Caddy module information.
+func (PasskeyAdmin) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "admin.api.login_guard_passkeys",
+		New: func() caddy.Module { return new(PasskeyAdmin) },
+	}
+}
+
+// Routes implements caddy.AdminRouter.
+func (PasskeyAdmin) Routes() []caddy.AdminRoute {
+	return []caddy.AdminRoute{{Pattern: "/login_guard/passkeys/enrol_link", Handler: caddy.AdminHandlerFunc(handleEnrolLink)}}
+}
+
+// passkeyApps are the apps with a passkeys block, newest last, so the
+// admin API reaches the running config's relying party.
+var passkeyApps struct {
+	mu   sync.Mutex
+	apps []*App
+}
+
+// registerPasskeyApp records a provisioned app. Older apps that never
+// started (a failed load, `caddy validate`) are dropped on the way.
+func registerPasskeyApp(a *App) {
+	passkeyApps.mu.Lock()
+	defer passkeyApps.mu.Unlock()
+	kept := passkeyApps.apps[:0]
+	for _, o := range passkeyApps.apps {
+		if o.keyset() != nil {
+			kept = append(kept, o)
+		}
+	}
+	passkeyApps.apps = append(kept, a)
+}
+
+func unregisterPasskeyApp(a *App) {
+	passkeyApps.mu.Lock()
+	defer passkeyApps.mu.Unlock()
+	for i, o := range passkeyApps.apps {
+		if o == a {
+			passkeyApps.apps = append(passkeyApps.apps[:i], passkeyApps.apps[i+1:]...)
+			return
+		}
+	}
+}
+
+// runningPasskeyApp is the newest started app with passkeys.
+func runningPasskeyApp() *App {
+	passkeyApps.mu.Lock()
+	defer passkeyApps.mu.Unlock()
+	for i := len(passkeyApps.apps) - 1; i >= 0; i-- {
+		if a := passkeyApps.apps[i]; a.keyset() != nil {
+			return a
+		}
+	}
+	return nil
+}
+
+func handleEnrolLink(w http.ResponseWriter, r *http.Request) error {
+	if r.Method != http.MethodPost {
+		return caddy.APIError{HTTPStatus: http.StatusMethodNotAllowed, Err: errors.New("use POST")}
+	}
+	var req struct {
+		User string `json:"user"`
+		TTL  string `json:"ttl"`
+		Base string `json:"base"`
+	}
+	dec := json.NewDecoder(io.LimitReader(r.Body, 4<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		return caddy.APIError{HTTPStatus: http.StatusBadRequest, Err: errors.New("body must be JSON: {\"user\", \"ttl\", \"base\"}")}
+	}
+	if req.User == "" {
+		return caddy.APIError{HTTPStatus: http.StatusBadRequest, Err: errors.New("user is required")}
+	}
+	ttl := 24 * time.Hour
+	if req.TTL != "" {
+		d, err := caddy.ParseDuration(req.TTL)
+		if err != nil || d <= 0 || d > 7*24*time.Hour {
+			return caddy.APIError{HTTPStatus: http.StatusBadRequest, Err: fmt.Errorf("ttl %q: want a duration up to 168h", req.TTL)}
+		}
+		ttl = d
+	}
+	if req.Base == "" {
+		req.Base = "/verify"
+	}
+	if err := stepup.ValidateTarget(req.Base, nil); err != nil {
+		return caddy.APIError{HTTPStatus: http.StatusBadRequest, Err: fmt.Errorf("base: %v", err)}
+	}
+	a := runningPasskeyApp()
+	if a == nil {
+		return caddy.APIError{HTTPStatus: http.StatusNotFound, Err: errors.New("no running login_guard app with a passkeys block")}
+	}
+	rt, err := a.stepUp()
+	if err != nil {
+		return caddy.APIError{HTTPStatus: http.StatusServiceUnavailable, Err: err}
+	}
+	tok, err := rt.passkeys.IssueEnrolToken(req.User, ttl)
+	if err != nil {
+		return caddy.APIError{HTTPStatus: http.StatusInternalServerError, Err: errors.New("could not issue the link")}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	return json.NewEncoder(w).Encode(map[string]string{
+		"link":    req.Base + pathEnrol + "?t=" + url.QueryEscape(tok),
+		"expires": time.Now().Add(ttl).UTC().Format(time.RFC3339),
+	})
+}
