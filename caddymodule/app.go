@@ -9,6 +9,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"go.uber.org/zap"
 
+	"github.com/login-guard/login_guard/clients/loginid"
 	"github.com/login-guard/login_guard/internal/tokens"
 )
 
@@ -27,6 +28,9 @@ type App struct {
 	// Session configures the guard's own session cookie and its keys.
 	Session *SessionConfig `json:"session,omitempty"`
 
+	// LoginID verifies LoginID FIDO2 JWTs on routes with `assertion`.
+	LoginID *LoginIDConfig `json:"loginid,omitempty"`
+
 	// Options of the other layers, defined next to their code.
 	AppEngines
 	AppStepUp
@@ -38,6 +42,9 @@ type App struct {
 
 	smartidKey string
 	smartid    *smartidQueue
+
+	loginid        *loginid.Verifier
+	loginidPoolKey string
 
 	// rt is allocated in Provision: App values are copied by Caddy's
 	// module registry, so no lock may live in the struct itself.
@@ -103,6 +110,11 @@ func (a *App) Provision(ctx caddy.Context) error {
 		}
 		a.smartidKey = a.SmartID.poolKey()
 	}
+	if a.LoginID != nil {
+		if a.loginid, a.loginidPoolKey, err = a.LoginID.newVerifier(a.logger.Named("loginid")); err != nil {
+			return err
+		}
+	}
 	if err := a.provisionEngines(ctx); err != nil {
 		return err
 	}
@@ -148,6 +160,7 @@ func (a *App) Stop() error {
 	}
 	a.stopEngines()
 	a.stopStepUp()
+	a.stopLoginID()
 	if a.smartid != nil {
 		a.smartid = nil
 		return releaseSmartID(a.smartidKey)

@@ -41,6 +41,9 @@ func (x *exchange) finish(r *http.Request) {
 		if x.smartid != "" {
 			fields = append(fields, zap.String("smartid", x.smartid))
 		}
+		if x.assertion != "" {
+			fields = append(fields, zap.String("assertion", x.assertion))
+		}
 		if x.monitorAction != "" {
 			fields = append(fields, zap.String("monitor_action", x.monitorAction))
 		}

@@ -185,6 +185,9 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if !ok && err == nil {
 				ok, err = h.unmarshalStepUpDirective(d, key)
 			}
+			if !ok && err == nil {
+				ok, err = h.unmarshalLoginIDDirective(d, key)
+			}
 			if err != nil {
 				return err
 			}
@@ -316,7 +319,7 @@ func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 		key := d.Val()
 		// Engines such as `http <name>` may be configured several times;
 		// their names must differ, which Provision checks.
-		if seen[key] && (key == "smartid" || key == "session" || key == "breaker") {
+		if seen[key] && (key == "smartid" || key == "session" || key == "breaker" || key == "loginid") {
 			return nil, d.Errf("%s given twice", key)
 		}
 		seen[key] = true
@@ -328,6 +331,9 @@ func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 		case "session":
 			app.Session = new(SessionConfig)
 			err = app.Session.unmarshal(d)
+		case "loginid":
+			app.LoginID = new(LoginIDConfig)
+			err = app.LoginID.unmarshal(d)
 		default:
 			ok, err := app.unmarshalEngineOption(d, key)
 			if !ok && err == nil {

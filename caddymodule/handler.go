@@ -90,6 +90,7 @@ type Handler struct {
 	RuleOptions
 	EngineOptions
 	StepUpOptions
+	LoginIDOptions
 
 	app       *App
 	logger    *zap.Logger
@@ -195,6 +196,9 @@ func (h *Handler) provision(app *App, logger *zap.Logger) error {
 		return err
 	}
 	if err := h.provisionEngines(); err != nil {
+		return err
+	}
+	if err := h.provisionLoginID(); err != nil {
 		return err
 	}
 	if err := h.provisionStepUp(); err != nil {

@@ -95,6 +95,7 @@ type exchange struct {
 	ctx           context.Context // the request's, for engine calls
 	engineResults []engine.Result
 	monitorAction string        // what a monitor-mode route would have done
+	assertion     string        // the LoginID token's state, for the audit line
 	rulesTicket   *rules.Ticket // the local rules' hold on this attempt, settled once
 }
 
@@ -136,6 +137,9 @@ func (x *exchange) decide() {
 	}
 	if h.denyIP.Len() > 0 && ip.IsValid() && h.denyIP.Contains(ip) {
 		x.verdict.Add(rules.Deny, rules.ReasonIPDenied)
+	}
+	if x.checkAssertion() {
+		return // a valid passwordless assertion settles the request
 	}
 	x.applyRules()
 	x.consultEngines()
