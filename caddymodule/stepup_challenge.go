@@ -162,6 +162,7 @@ func (x *exchange) usePass(w http.ResponseWriter, r *http.Request, iss *stepup.I
 // forwardAllowed passes a request the guard let through after a step-up,
 // the way ServeHTTP passes an allowed one.
 func (x *exchange) forwardAllowed(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	x.setUpstreamHeaders(r) // the portal learns the login passed a step-up
 	switch x.h.Event {
 	case EventLogin:
 		return x.forwardLogin(w, r, next)
