@@ -36,7 +36,7 @@ func (x *exchange) forwardLogin(w http.ResponseWriter, r *http.Request, next cad
 				x.monitored()
 			}
 			if x.verdict.Action != rules.Allow {
-				if complete {
+				if complete && headerBytes(hdr) <= maxHeldHeaderBytes {
 					held = &heldResponse{Status: status, Header: hdr.Clone(), Body: append([]byte(nil), body...)}
 				}
 				return false
@@ -109,4 +109,19 @@ func (x *exchange) forwardLogout(w http.ResponseWriter, r *http.Request, next ca
 		x.smartid = "skipped_logout_refused"
 	}
 	return err
+}
+
+// maxHeldHeaderBytes caps the upstream headers the guard copies to hold an
+// answer back; a portal that sends more is not held (the challenge becomes
+// a deny) rather than letting one response pin unbounded memory.
+const maxHeldHeaderBytes = 64 << 10
+
+func headerBytes(h http.Header) int {
+	n := 0
+	for k, vs := range h {
+		for _, v := range vs {
+			n += len(k) + len(v) + 4
+		}
+	}
+	return n
 }
