@@ -1,0 +1,73 @@
+package caddymodule
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+)
+
+// rulesRequest is request() from a chosen client address.
+func rulesRequest(ip, body string) *http.Request {
+	r := httptest.NewRequest(http.MethodPost, "/api/login", strings.NewReader(body))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	r.Header.Set("User-Agent", "Mozilla/5.0")
+	ctx := context.WithValue(r.Context(), caddy.ReplacerCtxKey, caddy.NewReplacer())
+	ctx = context.WithValue(ctx, caddyhttp.VarsCtxKey, map[string]any{caddyhttp.ClientIPVarKey: ip})
+	return r.WithContext(ctx)
+}
+
+func rulesHandler(b *testing.B, rs ...string) *Handler {
+	h := testHandler(b, &Handler{Name: "bench-login", Event: EventLogin, RuleOptions: RuleOptions{Rules: rs}})
+	b.Cleanup(func() { _ = h.Cleanup() })
+	return h
+}
+
+// BenchmarkGuardedLoginRules is a login that passes through a typical rule
+// set: a rate limit and a lockout on the shared store (the lockout slot
+// reserved, then settled by the upstream's success), a device check and a
+// when expression. Clients come from 4096 addresses so the store holds
+// many keys, as it would in production.
+func BenchmarkGuardedLoginRules(b *testing.B) {
+	h := rulesHandler(b,
+		"rate ip 10000/1m deny",
+		"lockout ip_user 5/15m for 30m challenge",
+		"device missing challenge",
+		`when "ip_in(ip, \"192.0.2.0/24\") && user_agent == \"\"" deny`,
+	)
+	ips := make([]string, 4096)
+	for i := range ips {
+		ips[i] = "10.0." + strconv.Itoa(i>>8) + "." + strconv.Itoa(i&255)
+	}
+	body := "username=jlopez&password=secret&smartid_data=ujOmfzNv5l%2F1SW%2BclQ%3D%3D"
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		r := rulesRequest(ips[i&4095], body)
+		i++
+		w := httptest.NewRecorder()
+		if err := h.ServeHTTP(w, r, upstreamOK); err != nil || w.Code != http.StatusSeeOther {
+			b.Fatal(err, w.Code)
+		}
+	}
+}
+
+// BenchmarkGuardedRateLimited is a client over its limit: the 429 path.
+func BenchmarkGuardedRateLimited(b *testing.B) {
+	h := rulesHandler(b, "rate ip 1/1h deny")
+	body := "username=jlopez&password=secret&smartid_data=x"
+	_ = h.ServeHTTP(httptest.NewRecorder(), rulesRequest("198.51.100.7", body), upstreamOK)
+	b.ReportAllocs()
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		err := h.ServeHTTP(w, rulesRequest("198.51.100.7", body), upstreamOK)
+		if herr, ok := err.(caddyhttp.HandlerError); !ok || herr.StatusCode != http.StatusTooManyRequests {
+			b.Fatal(err)
+		}
+	}
+}
