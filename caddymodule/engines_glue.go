@@ -16,7 +16,7 @@ import (
 	// The engines shipped with the module.
 	_ "github.com/login-guard/login_guard/caddymodule/engines/forter"
 	_ "github.com/login-guard/login_guard/caddymodule/engines/httpengine"
-	_ "github.com/login-guard/login_guard/caddymodule/engines/sandbox"
+	sandboxmod "github.com/login-guard/login_guard/caddymodule/engines/sandbox"
 )
 
 // Evaluation points for engines.
@@ -131,18 +131,29 @@ func (b *BreakerConfig) unmarshal(d *caddyfile.Dispenser) error {
 func (a *App) provisionEngines(ctx caddy.Context) error {
 	a.engineByName = map[string]*engine.Guarded{}
 	a.postAuth = map[string]bool{}
-	if len(a.EnginesRaw) == 0 {
-		return nil
+	var mods []any
+	if len(a.EnginesRaw) > 0 {
+		loaded, err := ctx.LoadModule(a, "EnginesRaw")
+		if err != nil {
+			return fmt.Errorf("loading engines: %v", err)
+		}
+		mods = loaded.([]any)
 	}
-	mods, err := ctx.LoadModule(a, "EnginesRaw")
-	if err != nil {
-		return fmt.Errorf("loading engines: %v", err)
+	// The embedded sandbox is always there for routes that name it, so a
+	// demo or a test config needs no global engine block; it calls nothing
+	// and answers only for its documented test users and IPs.
+	if !hasEngine(mods, "sandbox") {
+		sb := &sandboxmod.Sandbox{}
+		if err := sb.Provision(ctx); err != nil {
+			return err
+		}
+		mods = append(mods, sb)
 	}
 	bc := engine.BreakerConfig{}
 	if a.Breaker != nil {
 		bc.Threshold, bc.CoolDown = a.Breaker.Failures, time.Duration(a.Breaker.CoolDown)
 	}
-	for _, m := range mods.([]any) {
+	for _, m := range mods {
 		em := m.(engines.Module)
 		name := em.EngineName()
 		if _, dup := a.engineByName[name]; dup {
@@ -276,4 +287,13 @@ func (x *exchange) monitored() {
 	x.verdict.Monitored = append(x.verdict.Monitored, x.verdict.Reasons...)
 	x.verdict.Action = rules.Allow
 	x.verdict.RetryAfter = 0
+}
+
+func hasEngine(mods []any, name string) bool {
+	for _, m := range mods {
+		if m.(engines.Module).EngineName() == name {
+			return true
+		}
+	}
+	return false
 }
