@@ -1,0 +1,164 @@
+package caddymodule
+
+import (
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+
+	"github.com/login-guard/login_guard/rules"
+)
+
+// upstreamFailed answers like a portal that refused the password.
+var upstreamFailed = caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+	w.Header().Set("Location", "/?failed=1")
+	w.WriteHeader(http.StatusSeeOther)
+	return nil
+})
+
+// upstreamDown never answers: the proxy's error.
+var upstreamDown = caddyhttp.HandlerFunc(func(http.ResponseWriter, *http.Request) error {
+	return caddyhttp.Error(http.StatusBadGateway, errors.New("dial refused"))
+})
+
+func ruleTestHandler(t *testing.T, app *App, h *Handler) *Handler {
+	t.Helper()
+	if err := h.provision(app, zap.NewNop()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = h.Cleanup() })
+	return h
+}
+
+func status(err error, w *httptest.ResponseRecorder) int {
+	var he caddyhttp.HandlerError
+	if errors.As(err, &he) {
+		return he.StatusCode
+	}
+	return w.Code
+}
+
+func serveOnce(h *Handler, ip string, next caddyhttp.Handler) int {
+	w := httptest.NewRecorder()
+	err := h.ServeHTTP(w, rulesRequest(ip, "username=jlopez&password=x&smartid_data=abc"), next)
+	return status(err, w)
+}
+
+// TestTicketSettledOnEveryPath: with a lockout of one failure, a held
+// slot would refuse the next attempt for lockout_hold (a minute). Every
+// way an attempt can end must give its slot back at once, and only a
+// failure judged from the upstream's answer may count.
+func TestTicketSettledOnEveryPath(t *testing.T) {
+	h := ruleTestHandler(t, testApp(t), &Handler{
+		Name: "settle", Event: EventLogin,
+		Success:     &SuccessCriteria{Location: "/account"},
+		RuleOptions: RuleOptions{Rules: []string{"lockout ip_user 1/1h for 1h deny", "when \"user_agent == \\\"bot\\\"\" deny bot"}},
+	})
+	ip := "198.51.100.20"
+	// The upstream errors: nothing is known about the password.
+	for i := range 3 {
+		if st := serveOnce(h, ip, upstreamDown); st != http.StatusBadGateway {
+			t.Fatalf("upstream down %d: %d", i, st)
+		}
+	}
+	// Denied by another rule (the slot was taken, then given back).
+	r := rulesRequest(ip, "username=jlopez&password=x")
+	r.Header.Set("User-Agent", "bot")
+	if err := h.ServeHTTP(httptest.NewRecorder(), r, upstreamOK); status(err, nil) != http.StatusForbidden {
+		t.Fatalf("bot: %v", err)
+	}
+	// A refused body never reaches the rules.
+	bad := rulesRequest(ip, "")
+	bad.Header.Set("Content-Type", "text/xml")
+	bad.Body = http.NoBody
+	_ = h.ServeHTTP(httptest.NewRecorder(), bad, upstreamOK)
+	// Still free: this failure is the first that counts.
+	if st := serveOnce(h, ip, upstreamFailed); st != http.StatusSeeOther {
+		t.Fatalf("first real failure: %d", st)
+	}
+	if st := serveOnce(h, ip, upstreamOK); st != http.StatusForbidden {
+		t.Fatalf("after one failure with limit 1: %d, want the lockout", st)
+	}
+	list, err := h.rulesRT.policy.List(t.Context(), rules.AdminFilter{}, 0)
+	if err != nil || len(list) != 1 || !list[0].Limited {
+		t.Fatalf("store holds %+v, %v", list, err)
+	}
+}
+
+// TestOnFull: when the store is full of keys it may not evict, new keys
+// meet on_full; the keys already limited stay limited.
+func TestOnFull(t *testing.T) {
+	cases := []struct {
+		onFull string
+		want   int
+	}{
+		{"", http.StatusUnauthorized}, // challenge without step_up
+		{"challenge", http.StatusUnauthorized},
+		{"deny", http.StatusForbidden},
+		{"allow", http.StatusSeeOther},
+	}
+	for _, c := range cases {
+		t.Run("on_full="+c.onFull, func(t *testing.T) {
+			app := testApp(t)
+			app.RulesStore = &RulesStoreConfig{MaxKeys: 1}
+			h := ruleTestHandler(t, app, &Handler{
+				Name: "full", Event: EventLogin,
+				RuleOptions: RuleOptions{Rules: []string{"rate ip 1/1h deny"}, OnFull: c.onFull},
+			})
+			if st := serveOnce(h, "198.51.100.1", upstreamOK); st != http.StatusSeeOther {
+				t.Fatalf("first client: %d", st)
+			}
+			if st := serveOnce(h, "198.51.100.1", upstreamOK); st != http.StatusTooManyRequests {
+				t.Fatalf("first client over its limit: %d", st)
+			}
+			if st := serveOnce(h, "198.51.100.2", upstreamOK); st != c.want {
+				t.Fatalf("new client on a full store: %d, want %d", st, c.want)
+			}
+			if st := serveOnce(h, "198.51.100.1", upstreamOK); st != http.StatusTooManyRequests {
+				t.Fatalf("the limited key must stay limited: %d", st)
+			}
+		})
+	}
+}
+
+// TestStoreSharedAndReleased: routes share one store per rules_store
+// config, and the last Cleanup drops it.
+func TestStoreSharedAndReleased(t *testing.T) {
+	app := testApp(t)
+	app.RulesStore = &RulesStoreConfig{MaxKeys: 777}
+	mk := func(name string) *Handler {
+		h := &Handler{Name: name, Event: EventLogin, RuleOptions: RuleOptions{Rules: []string{"rate ip 5/1m"}}}
+		if err := h.provision(app, zap.NewNop()); err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	a, b := mk("a"), mk("b")
+	key := app.RulesStore.storeKey()
+	if n, _ := rulesStorePool.References(key); n != 2 {
+		t.Fatalf("references %d, want 2", n)
+	}
+	if len(ruleRoutes.get("a")) != 1 || len(ruleRoutes.get("b")) != 1 {
+		t.Fatal("routes not registered")
+	}
+	_ = a.Cleanup()
+	_ = a.Cleanup() // Caddy calls it once; a second call must not release twice
+	if n, _ := rulesStorePool.References(key); n != 1 {
+		t.Fatalf("references %d, want 1", n)
+	}
+	_ = b.Cleanup()
+	if _, ok := rulesStorePool.References(key); ok {
+		t.Fatal("store kept after the last route went")
+	}
+	if len(ruleRoutes.get("a")) != 0 || len(ruleRoutes.get("b")) != 0 {
+		t.Fatal("routes still registered")
+	}
+	// A handler whose Provision failed before the rules is cleaned up too.
+	var never Handler
+	if err := never.Cleanup(); err != nil {
+		t.Fatal(err)
+	}
+}
