@@ -54,7 +54,7 @@ type rulesRuntime struct {
 	warned   sync.Map // rule string → struct{}: warn once, then debug
 }
 
-// ruleDirectives are the rule subdirectives (each line is one rule).
+// isRuleDirective reports whether key is a rule (each line is one rule).
 func isRuleDirective(key string) bool {
 	switch key {
 	case "rate", "lockout", "spray", "spread", "device", "when":
@@ -69,6 +69,18 @@ func isRepeatableRule(key string) bool { return isRuleDirective(key) }
 
 // unmarshalRuleDirective parses a rule subdirective; ok is false for keys
 // that are not rules. Errors carry the Caddyfile line.
+//
+//	rate    <ip|user|device|ip_user> <N>/<window> [deny|challenge] [monitor]
+//	lockout <user|ip|ip_user> <N>/<window> for <duration> [deny|challenge] [monitor]
+//	spray   [ip] <N>/<window> [deny|challenge] [monitor]
+//	spread  [user] <N>/<window> [deny|challenge] [monitor]
+//	device  missing|empty <challenge|deny> [monitor]
+//	when    "<CEL expression>" <allow|challenge|deny> [reason] [monitor]
+//	on_full allow|challenge|deny
+//	ipv6_prefix <1-128>
+//	ipv4_prefix <1-32>
+//	case_sensitive_users
+//	lockout_hold <duration>
 func (h *Handler) unmarshalRuleDirective(d *caddyfile.Dispenser, key string) (ok bool, err error) {
 	o := &h.RuleOptions
 	switch {
