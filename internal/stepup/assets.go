@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strings"
 )
 
 //go:embed assets/stepup.html assets/stepup.js
@@ -37,6 +38,27 @@ const ScriptContentType = "text/javascript; charset=utf-8"
 //	.ScriptURL URL of the script (default .Base+"/stepup.js")
 //	.Done      enroll mode: where to go after registering (optional)
 //	.Message   a short notice, e.g. the generic refusal text
+//	.Methods   login mode: the factors offered ("passkey", "selfie",
+//	           "loginid"); empty means passkey. {{if .Offers "selfie"}}
+//	           tests one. The script reads them from data-methods.
+//	.User      login mode: the user name being confirmed (data-user), which
+//	           the loginid hook receives
+//
+// Selfie (Smile ID): the script captures frames from the front camera
+// (getUserMedia, #login-guard-video) when #login-guard-selfie-start is
+// clicked, POSTs {"selfie": base64 JPEG, "liveness": [base64 JPEG…]} to
+// .Base+"/selfie/submit", then polls .Base+"/selfie/status" until the
+// answer's "state" is authenticated (it submits the completion form),
+// rejected or unknown.
+//
+// LoginID: the LoginID SDK is the operator's to load (the page's CSP allows
+// only its own script). The operator's page defines
+//
+//	window.loginGuardLoginID = function (username) { … return Promise<jwt> }
+//
+// which runs LoginID's DirectWeb authentication for username and resolves
+// to the JWT it returns; #login-guard-loginid starts it and the script
+// POSTs {"jwt": …} to .Base+"/loginid/finish".
 //
 // The script finds its elements by id: #login-guard-step-up (with
 // data-mode, data-base, data-done), #login-guard-start (the button),
@@ -52,6 +74,30 @@ type PageData struct {
 	ScriptURL string
 	Done      string
 	Message   string
+	Methods   []string
+	User      string
+}
+
+// Offers reports whether the page offers method; no Methods means the
+// passkey alone, as before methods could be chosen.
+func (d PageData) Offers(method string) bool {
+	if len(d.Methods) == 0 {
+		return method == "passkey"
+	}
+	for _, m := range d.Methods {
+		if m == method {
+			return true
+		}
+	}
+	return false
+}
+
+// MethodList is Methods as the space-separated data-methods value.
+func (d PageData) MethodList() string {
+	if len(d.Methods) == 0 {
+		return "passkey"
+	}
+	return strings.Join(d.Methods, " ")
 }
 
 // Page is a parsed step-up page template.
@@ -75,7 +121,7 @@ func ParsePage(src string) (*Page, error) {
 	}
 	p := &Page{t: t}
 	for _, mode := range []string{ModeLogin, ModeEnroll, ModeNotice} {
-		if err := p.Render(io.Discard, PageData{Title: "t", Mode: mode, Base: "/step_up", Done: "/", Message: "m"}); err != nil {
+		if err := p.Render(io.Discard, PageData{Title: "t", Mode: mode, Base: "/step_up", Done: "/", Message: "m", Methods: []string{"passkey", "selfie", "loginid"}, User: "u"}); err != nil {
 			return nil, err
 		}
 	}

@@ -35,6 +35,10 @@ type State struct {
 	UAHash       string              `json:"ua"`
 	Reasons      []string            `json:"rs,omitempty"`
 	Correlations []rules.Correlation `json:"c,omitempty"`
+	// AccountID is the portal's account id when the route knew it (its
+	// account_id placeholder): second-factor results are reported to the
+	// engines under it.
+	AccountID string `json:"acct,omitempty"`
 	// Handle names the held entry (and the state itself, for one use).
 	Handle string `json:"h"`
 	// Key opens the held entry; it exists nowhere but in the tokens.
@@ -138,7 +142,9 @@ type Challenge struct {
 	Binding
 	Reasons      []string
 	Correlations []rules.Correlation
-	Phase        Phase
+	// AccountID is the portal's account id, when known.
+	AccountID string
+	Phase     Phase
 	// Return is the login URL the completion redirects to: a same-origin
 	// absolute path (query allowed).
 	Return string
@@ -173,7 +179,7 @@ func (is *Issuer) Issue(c Challenge) (string, State, error) {
 	now := is.cfg.Now()
 	st := State{
 		User: c.User, Route: c.Route, IPPrefix: pfx, UAHash: AgentHash(c.UserAgent),
-		Reasons: c.Reasons, Correlations: c.Correlations,
+		Reasons: c.Reasons, Correlations: c.Correlations, AccountID: c.AccountID,
 		Handle: c.Held.Handle, Key: c.Held.Key, Phase: c.Phase, Return: c.Return,
 		Issued: now.UTC().Truncate(time.Second),
 	}

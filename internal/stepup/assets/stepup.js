@@ -81,10 +81,7 @@
           userHandle: r.userHandle ? toB64url(r.userHandle) : undefined
         }
       });
-    }).then(function () {
-      say("Confirmed. Finishing sign-in\u2026");
-      document.getElementById("login-guard-complete").submit();
-    });
+    }).then(function () { return finish(true); });
   }
 
   function enroll() {
@@ -114,18 +111,119 @@
     });
   }
 
-  if (!button) { return; }
+  // Selfie (Smile ID): a few liveness frames and one selfie from the front
+  // camera, as base64 JPEG; the guard submits the job and the page polls
+  // until Smile ID's result is confirmed.
+  var LIVENESS_FRAMES = 4, FRAME_GAP_MS = 400, POLL_MS = 3000;
+
+  function pause(ms) { return new Promise(function (resolve) { setTimeout(resolve, ms); }); }
+
+  function frame(video) {
+    var w = Math.min(video.videoWidth || 640, 640);
+    var h = Math.round(w * (video.videoHeight || 480) / (video.videoWidth || 640));
+    var canvas = document.createElement("canvas");
+    canvas.width = w;
+    canvas.height = h;
+    canvas.getContext("2d").drawImage(video, 0, 0, w, h);
+    var url = canvas.toDataURL("image/jpeg", 0.85);
+    return url.slice(url.indexOf(",") + 1);
+  }
+
+  function capture() {
+    var video = document.getElementById("login-guard-video");
+    var stream;
+    return navigator.mediaDevices.getUserMedia({ video: { facingMode: "user" }, audio: false }).then(function (s) {
+      stream = s;
+      video.hidden = false;
+      video.srcObject = s;
+      return video.play();
+    }).then(function () {
+      say("Look at the camera and move your head slowly\u2026");
+      var liveness = [];
+      var step = pause(FRAME_GAP_MS);
+      for (var i = 0; i < LIVENESS_FRAMES; i++) {
+        step = step.then(function () { liveness.push(frame(video)); return pause(FRAME_GAP_MS); });
+      }
+      return step.then(function () { return { selfie: frame(video), liveness: liveness }; });
+    }).then(function (shots) {
+      stream.getTracks().forEach(function (t) { t.stop(); });
+      video.hidden = true;
+      return shots;
+    }, function (err) {
+      if (stream) { stream.getTracks().forEach(function (t) { t.stop(); }); }
+      video.hidden = true;
+      throw err;
+    });
+  }
+
+  function poll() {
+    return post("/selfie/status").then(function (r) {
+      if (r.state === "authenticated") { return true; }
+      if (r.state === "pending") {
+        say("Checking your selfie\u2026 this can take a moment.");
+        return pause(POLL_MS).then(poll);
+      }
+      if (r.state === "rejected") { throw new Error("selfie not confirmed"); }
+      say("This confirmation is no longer valid. Please sign in again.");
+      return false;
+    });
+  }
+
+  function selfie() {
+    return capture().then(function (shots) {
+      say("Sending your selfie\u2026");
+      return post("/selfie/submit", shots);
+    }).then(poll).then(finish);
+  }
+
+  // LoginID: the operator's page provides window.loginGuardLoginID(username),
+  // which runs LoginID's DirectWeb authentication and resolves to its JWT.
+  function loginid() {
+    var hook = window.loginGuardLoginID;
+    if (typeof hook !== "function") { return Promise.reject(new Error("no LoginID hook")); }
+    return Promise.resolve(hook(root.getAttribute("data-user") || "")).then(function (jwt) {
+      if (typeof jwt !== "string" || !jwt) { throw new Error("no LoginID token"); }
+      return post("/loginid/finish", { jwt: jwt });
+    }).then(function () { return finish(true); });
+  }
+
+  function finish(ok) {
+    if (!ok) { return; }
+    say("Confirmed. Finishing sign-in\u2026");
+    document.getElementById("login-guard-complete").submit();
+  }
+
+  function wire(el, run, waiting) {
+    if (!el) { return; }
+    el.addEventListener("click", function () {
+      el.disabled = true;
+      say(waiting);
+      run().catch(function () {
+        say("That did not work. You can try again.");
+        el.disabled = false;
+      });
+    });
+  }
+
+  var methods = (root.getAttribute("data-methods") || "passkey").split(" ");
+  function offers(m) { return mode === "enroll" ? m === "passkey" : methods.indexOf(m) >= 0; }
+
+  if (offers("selfie")) {
+    var selfieButton = document.getElementById("login-guard-selfie-start");
+    if (selfieButton && !(navigator.mediaDevices && navigator.mediaDevices.getUserMedia)) {
+      selfieButton.disabled = true;
+    } else {
+      wire(selfieButton, selfie, "Starting the camera\u2026");
+    }
+  }
+  if (offers("loginid")) {
+    wire(document.getElementById("login-guard-loginid"), loginid, "Waiting for LoginID\u2026");
+  }
+  if (!button || !offers("passkey")) { return; }
   if (!window.PublicKeyCredential || !navigator.credentials) {
     say("This browser does not support passkeys.");
     button.disabled = true;
     return;
   }
-  button.addEventListener("click", function () {
-    button.disabled = true;
-    say("Waiting for your passkey\u2026");
-    (mode === "enroll" ? enroll() : login()).catch(function () {
-      say("That did not work. You can try again.");
-      button.disabled = false;
-    });
-  });
+  wire(button, mode === "enroll" ? enroll : login, "Waiting for your passkey\u2026");
 }());
