@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
 )
 
@@ -19,6 +20,9 @@ var update = flag.Bool("update", false, "rewrite golden files")
 // Caddyfile, a line of dashes, then the JSON it must produce.
 func TestCaddyfileAdapt(t *testing.T) {
 	t.Setenv("SMARTID_LICENSE", "license-from-env")
+	t.Setenv("FORTER_SITE_ID", "site123")
+	t.Setenv("FORTER_API_KEY", "forter-key-from-env")
+	t.Setenv("RISK_TOKEN", "risk-token-from-env")
 	files, _ := filepath.Glob("testdata/adapt/*.caddyfiletest")
 	if len(files) == 0 {
 		t.Fatal("no golden files")
@@ -53,6 +57,10 @@ func TestCaddyfileAdapt(t *testing.T) {
 			}
 			if strings.TrimSpace(pretty.String()) != strings.TrimSpace(want) {
 				t.Fatalf("adapted JSON differs (run with -update to accept):\n%s", pretty.String())
+			}
+			// Every golden config must also pass `caddy validate`.
+			if err := caddy.Validate(mustConfig(t, got)); err != nil {
+				t.Fatalf("validate: %v", err)
 			}
 		})
 	}
