@@ -61,15 +61,15 @@ func (s *stepUpCall) loginFinish() {
 	ceremony := readStepCookie(s.r, cookieCeremony)
 	clearStepCookie(s.w.Header(), s.r, cookieCeremony)
 	if _, err := s.pk.FinishLogin(s.r.Context(), ceremony, st.User, s.r); err != nil {
+		if passkeyRefusedFactor(err) {
+			s.reportResult(st, MethodPasskey, false)
+		}
 		s.passkeyFailed(err)
 		return
 	}
-	tok, err := appKeys{s.x.h.app}.Seal(purposeFactor, factorClaim{Handle: st.Handle, Method: MethodPasskey}, s.x.h.stepUpNow(), factorTTL)
-	if err != nil {
-		s.internal(err)
+	if !s.passFactor(st, MethodPasskey) {
 		return
 	}
-	setStepCookie(s.w.Header(), s.r, cookieFactor, tok, factorTTL)
 	s.allow("passkey_ok")
 	s.writeJSON(http.StatusOK, map[string]bool{"ok": true})
 }

@@ -118,6 +118,7 @@ func (x *exchange) sendToStepUp(w http.ResponseWriter, r *http.Request, iss *ste
 		Binding:      x.stepBinding(),
 		Reasons:      x.verdict.Reasons,
 		Correlations: x.verdict.Correlations,
+		AccountID:    x.attempt.AccountID,
 		Phase:        phase,
 		Return:       ret,
 		Held:         ref,

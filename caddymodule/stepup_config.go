@@ -3,6 +3,7 @@ package caddymodule
 import (
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -18,8 +19,17 @@ const (
 	ContinuationResubmit = "resubmit"
 )
 
-// MethodPasskey is the built-in passkey factor.
-const MethodPasskey = "passkey"
+// Step-up methods.
+const (
+	// MethodPasskey is the built-in passkey factor.
+	MethodPasskey = "passkey"
+	// MethodSelfie is Smile ID SmartSelfie Authentication.
+	MethodSelfie = "selfie"
+	// MethodLoginID is a LoginID DirectWeb FIDO2 JWT.
+	MethodLoginID = "loginid"
+)
+
+var stepUpMethods = []string{MethodPasskey, MethodSelfie, MethodLoginID}
 
 // unmarshal reads the step-up subdirectives of a handler block:
 //
@@ -28,7 +38,7 @@ const MethodPasskey = "passkey"
 //	step_up_cookie_domain <domain>
 //	continuation          resume|resubmit
 //	ip_prefix             <v4 bits> [<v6 bits>]
-//	methods               passkey
+//	methods               passkey|selfie|loginid...
 //	page_template         <file>
 //	enrol_done            <path>
 //
@@ -77,9 +87,12 @@ func (o *StepUpOptions) unmarshal(d *caddyfile.Dispenser, key string) (bool, err
 		if len(o.Methods) == 0 {
 			return true, d.ArgErr()
 		}
-		for _, m := range o.Methods {
-			if err := oneOf(d, m, MethodPasskey); err != nil {
-				return true, err
+		for i, m := range o.Methods {
+			if err := oneOf(d, m, stepUpMethods...); err != nil {
+				return true, d.Errf("methods: %q is not one of %s", m, strings.Join(stepUpMethods, ", "))
+			}
+			if slices.Contains(o.Methods[:i], m) {
+				return true, d.Errf("methods: %s given twice", m)
 			}
 		}
 	case "page_template":
@@ -143,13 +156,21 @@ func (h *Handler) provisionStepUpOptions() error {
 	if len(o.Methods) == 0 {
 		o.Methods = []string{MethodPasskey}
 	}
-	for _, m := range o.Methods {
-		if m != MethodPasskey {
-			return fmt.Errorf("route %q: unknown step-up method %q (want passkey)", h.Name, m)
+	for i, m := range o.Methods {
+		if !slices.Contains(stepUpMethods, m) {
+			return fmt.Errorf("route %q: unknown step-up method %q (want passkey, selfie or loginid)", h.Name, m)
 		}
-	}
-	if h.app.Passkeys == nil {
-		return fmt.Errorf("route %q: methods passkey needs a `passkeys { rp_id …; rp_origin … }` block in the global login_guard options", h.Name)
+		if slices.Contains(o.Methods[:i], m) {
+			return fmt.Errorf("route %q: step-up method %s listed twice", h.Name, m)
+		}
+		switch {
+		case m == MethodPasskey && h.app.Passkeys == nil:
+			return fmt.Errorf("route %q: methods passkey needs a `passkeys { rp_id …; rp_origin … }` block in the global login_guard options", h.Name)
+		case m == MethodSelfie && h.app.SmileID == nil:
+			return fmt.Errorf("route %q: methods selfie needs a `smileid { partner_id …; api_key …; callback_url … }` block in the global login_guard options", h.Name)
+		case m == MethodLoginID && h.app.LoginID == nil:
+			return fmt.Errorf("route %q: methods loginid needs a `loginid { … }` block in the global login_guard options", h.Name)
+		}
 	}
 	if o.EnrolDone == "" {
 		o.EnrolDone = "/"

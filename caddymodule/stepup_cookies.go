@@ -17,6 +17,7 @@ const (
 	cookiePass     = "login_guard_pass"     // one-time resubmit pass
 	cookieCeremony = "login_guard_ceremony" // passkey ceremony id
 	cookieEnrol    = "login_guard_enrol"    // admin enrolment link token
+	cookieSelfie   = "login_guard_selfie"   // the Smile ID job bound to the state
 )
 
 // stepCookie builds a step-up cookie. SameSite=Strict: every step of the
@@ -74,7 +75,7 @@ func readStepCookie(r *http.Request, base string) string {
 // isStepCookie reports whether a request cookie is one of the guard's
 // step-up cookies, which a replayed login must not carry to the upstream.
 func isStepCookie(name string) bool {
-	for _, base := range []string{cookieState, cookieFactor, cookieContinue, cookiePass, cookieCeremony, cookieEnrol} {
+	for _, base := range []string{cookieState, cookieFactor, cookieContinue, cookiePass, cookieCeremony, cookieEnrol, cookieSelfie} {
 		if name == base || name == "__Host-"+base || name == "__Secure-"+base {
 			return true
 		}

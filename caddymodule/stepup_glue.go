@@ -33,8 +33,9 @@ type StepUpOptions struct {
 	IPPrefixV4 int `json:"ip_prefix_v4,omitempty"`
 	IPPrefixV6 int `json:"ip_prefix_v6,omitempty"`
 
-	// Methods are the factors an `event step_up` route offers. Default
-	// and only value for now: passkey.
+	// Methods are the factors an `event step_up` route offers: passkey
+	// (default), selfie (Smile ID SmartSelfie) and loginid (a LoginID
+	// DirectWeb FIDO2 JWT); the page offers each one listed.
 	Methods []string `json:"methods,omitempty"`
 	// PageTemplate is a file holding an html/template for the step-up
 	// page (see internal/stepup.PageData for its fields).
@@ -50,8 +51,11 @@ type StepUpOptions struct {
 type AppStepUp struct {
 	// Passkeys configures the built-in passkey factor (the relying party).
 	Passkeys *PasskeysConfig `json:"passkeys,omitempty"`
+	// SmileID configures the selfie factor.
+	SmileID *SmileIDConfig `json:"smileid,omitempty"`
 
-	stepRT *appStepUpRuntime
+	stepRT  *appStepUpRuntime
+	reports *resultReporter
 }
 
 func (h *Handler) unmarshalStepUpDirective(d *caddyfile.Dispenser, key string) (bool, error) {
@@ -59,11 +63,18 @@ func (h *Handler) unmarshalStepUpDirective(d *caddyfile.Dispenser, key string) (
 }
 
 func (a *App) unmarshalStepUpOption(d *caddyfile.Dispenser, key string) (bool, error) {
-	if key != "passkeys" {
-		return false, nil
+	switch key {
+	case "passkeys":
+		a.Passkeys = new(PasskeysConfig)
+		return true, a.Passkeys.unmarshal(d)
+	case "smileid":
+		if a.SmileID != nil {
+			return true, d.Err("smileid given twice")
+		}
+		a.SmileID = new(SmileIDConfig)
+		return true, a.SmileID.unmarshal(d)
 	}
-	a.Passkeys = new(PasskeysConfig)
-	return true, a.Passkeys.unmarshal(d)
+	return false, nil
 }
 
 func (a *App) provisionStepUp(ctx caddy.Context) error {
@@ -74,12 +85,21 @@ func (a *App) provisionStepUp(ctx caddy.Context) error {
 		}
 		registerPasskeyApp(a)
 	}
+	if a.SmileID != nil {
+		if err := a.SmileID.provision(); err != nil {
+			return err
+		}
+	}
+	a.reports = newResultReporter(a.logger.Named("reports"))
 	return nil
 }
 
+// stopStepUp gives the pooled state back and waits for the second-factor
+// reports still running (each bounded by its timeout).
 func (a *App) stopStepUp() {
 	unregisterPasskeyApp(a)
 	a.stepRT.release()
+	a.reports.close()
 }
 
 func (h *Handler) provisionStepUp() error { return h.provisionStepUpOptions() }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -25,15 +26,21 @@ const (
 	pathRegisterBegin  = "/passkey/register/begin"
 	pathRegisterFinish = "/passkey/register/finish"
 	pathComplete       = "/complete"
+	pathSelfieSubmit   = "/selfie/submit"
+	pathSelfieStatus   = "/selfie/status"
+	pathSmileCallback  = "/smileid/callback"
+	pathLoginIDFinish  = "/loginid/finish"
 )
 
-var stepUpSuffixes = []string{pathRegisterBegin, pathRegisterFinish, pathLoginBegin, pathLoginFinish, pathComplete, pathEnrol, pathScript}
+var stepUpSuffixes = []string{pathRegisterBegin, pathRegisterFinish, pathLoginBegin, pathLoginFinish, pathComplete, pathEnrol, pathScript,
+	pathSelfieSubmit, pathSelfieStatus, pathSmileCallback, pathLoginIDFinish}
 
 // What the user reads. Deliberately vague: the reason is in the audit
 // line, never on the page.
 const (
 	msgInvalid     = "This confirmation is no longer valid. Please sign in again."
 	msgNoPasskey   = "No passkey is registered for this account, so the sign-in cannot be confirmed here. Please contact support."
+	msgNoMethod    = "This sign-in cannot be confirmed here. Please contact support."
 	msgEnrolDenied = "To register a passkey, sign in first, or open the enrolment link you were sent."
 )
 
@@ -81,11 +88,18 @@ func (h *Handler) serveStepUpRoute(w http.ResponseWriter, r *http.Request) error
 		h.logger.Error("step-up unavailable", zap.String("route", h.Name), zap.Error(err))
 		return caddyhttp.Error(http.StatusServiceUnavailable, errStepUpRefused)
 	}
-	s := &stepUpCall{x: x, w: w, r: r, iss: iss, pk: rt.passkeys, held: rt.store.held, base: base}
+	s := &stepUpCall{x: x, w: w, r: r, iss: iss, pk: rt.passkeys, smile: rt.smile, held: rt.store.held, base: base}
 	wantPost := suffix != "" && suffix != pathEnrol
 	if (wantPost && r.Method != http.MethodPost) || (!wantPost && r.Method != http.MethodGet && r.Method != http.MethodHead) {
 		s.err = caddyhttp.Error(http.StatusMethodNotAllowed, errStepUpRefused)
 		x.verdict.Add(rules.Deny, "step_up_method")
+	} else if m := methodOfPath(suffix); m != "" && !s.offers(m) {
+		s.err = caddyhttp.Error(http.StatusNotFound, errStepUpRefused)
+		x.verdict.Add(rules.Deny, "step_up_method_not_offered")
+	} else if suffix == pathSmileCallback {
+		// Smile ID's server, not the page: no state, no header; its
+		// signature and a job-status call decide.
+		s.smileCallback()
 	} else if wantPost && suffix != pathComplete && r.Header.Get("X-Login-Guard") != "1" {
 		// The page's script sends it; a cross-site form cannot, and a
 		// cross-site fetch cannot without a preflight the guard never
@@ -107,6 +121,12 @@ func (h *Handler) serveStepUpRoute(w http.ResponseWriter, r *http.Request) error
 			s.registerFinish()
 		case pathComplete:
 			s.complete()
+		case pathSelfieSubmit:
+			s.selfieSubmit()
+		case pathSelfieStatus:
+			s.selfieStatus()
+		case pathLoginIDFinish:
+			s.loginidFinish()
 		}
 	}
 	x.finish(r)
@@ -115,14 +135,15 @@ func (h *Handler) serveStepUpRoute(w http.ResponseWriter, r *http.Request) error
 
 // stepUpCall is one request to the step-up route.
 type stepUpCall struct {
-	x    *exchange
-	w    http.ResponseWriter
-	r    *http.Request
-	iss  *stepup.Issuer
-	pk   *passkeys.Passkeys
-	held *stepup.Held
-	base string
-	err  error
+	x     *exchange
+	w     http.ResponseWriter
+	r     *http.Request
+	iss   *stepup.Issuer
+	pk    *passkeys.Passkeys
+	smile *pooledSmileID
+	held  *stepup.Held
+	base  string
+	err   error
 }
 
 // stepUpPath splits the path into the endpoint suffix and the base the
@@ -180,17 +201,65 @@ func (s *stepUpCall) loginPage() {
 	if s.rulesDeny() {
 		return
 	}
-	has, err := s.pk.HasCredentials(s.r.Context(), st.User)
+	methods, err := s.availableMethods(st)
 	if err != nil {
 		s.internal(err)
 		return
 	}
-	if !has {
-		s.notice(http.StatusForbidden, "step_up_no_credentials", msgNoPasskey)
+	if len(methods) == 0 {
+		msg := msgNoMethod
+		if s.offers(MethodPasskey) {
+			msg = msgNoPasskey
+		}
+		s.notice(http.StatusForbidden, "step_up_no_credentials", msg)
 		return
 	}
 	s.allow("step_up_page")
-	s.render(http.StatusOK, stepup.PageData{Title: "Confirm it's you", Mode: stepup.ModeLogin, Base: s.base})
+	s.render(http.StatusOK, stepup.PageData{Title: "Confirm it's you", Mode: stepup.ModeLogin, Base: s.base, Methods: methods, User: st.User})
+}
+
+// offers says whether this route offers method.
+func (s *stepUpCall) offers(method string) bool {
+	return slices.Contains(s.x.h.StepUpOptions.Methods, method)
+}
+
+// availableMethods are the route's methods this user can use now: a
+// passkey only when one is registered; a selfie only when the Smile ID
+// user id is known (user_id account_id needs the state's account id).
+func (s *stepUpCall) availableMethods(st stepup.State) ([]string, error) {
+	var out []string
+	for _, m := range s.x.h.StepUpOptions.Methods {
+		switch m {
+		case MethodPasskey:
+			has, err := s.pk.HasCredentials(s.r.Context(), st.User)
+			if err != nil {
+				return nil, err
+			}
+			if !has {
+				continue
+			}
+		case MethodSelfie:
+			if s.smileUserID(st) == "" {
+				continue
+			}
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// methodOfPath names the method an endpoint belongs to ("" for the shared
+// ones), so a route answers only for the methods it offers.
+func methodOfPath(suffix string) string {
+	switch suffix {
+	case pathLoginBegin, pathLoginFinish, pathRegisterBegin, pathRegisterFinish, pathEnrol:
+		return MethodPasskey
+	case pathSelfieSubmit, pathSelfieStatus, pathSmileCallback:
+		return MethodSelfie
+	case pathLoginIDFinish:
+		return MethodLoginID
+	}
+	return ""
 }
 
 // enrolPage shows the registration page to whoever may enrol. An admin
@@ -248,6 +317,7 @@ func (s *stepUpCall) complete() {
 		s.notice(http.StatusForbidden, refusalReason("step_up_", err), msgInvalid)
 		return
 	}
+	s.reportResult(st, f.Method, true)
 	hdr := s.w.Header()
 	clearStepCookie(hdr, s.r, cookieState)
 	clearStepCookie(hdr, s.r, cookieFactor)

@@ -54,6 +54,8 @@ type appStepUpRuntime struct {
 	store    *stepUpStore
 	passkeys *passkeys.Passkeys
 	pkKey    string
+	smile    *pooledSmileID
+	smileKey string
 	taken    bool
 	stopped  bool
 }
@@ -105,6 +107,18 @@ func (a *App) stepUp() (*appStepUpRuntime, error) {
 		pp.keys.set(a.keyset())
 		rt.passkeys, rt.pkKey = pp.pk, key
 	}
+	if a.SmileID != nil {
+		p, key, err := a.takeSmileID()
+		if err != nil {
+			_, _ = stepUpPool.Delete(stepUpStoreKey)
+			if rt.pkKey != "" {
+				_, _ = stepUpPool.Delete(rt.pkKey)
+				rt.pkKey = ""
+			}
+			return nil, err
+		}
+		rt.smile, rt.smileKey = p, key
+	}
 	rt.taken = true
 	return rt, nil
 }
@@ -125,6 +139,9 @@ func (rt *appStepUpRuntime) release() {
 	_, _ = stepUpPool.Delete(stepUpStoreKey)
 	if rt.pkKey != "" {
 		_, _ = stepUpPool.Delete(rt.pkKey)
+	}
+	if rt.smileKey != "" {
+		_, _ = stepUpPool.Delete(rt.smileKey)
 	}
 }
 

@@ -1,0 +1,66 @@
+package caddymodule
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+
+	"github.com/login-guard/login_guard/clients/loginid"
+	"github.com/login-guard/login_guard/rules"
+)
+
+// maxLoginIDBody bounds the JSON the page posts: one JWT, which LoginID
+// keeps well under this.
+const maxLoginIDBody = 16 << 10
+
+// loginidFinish takes the DirectWeb JWT the operator's LoginID
+// integration obtained in the page and counts it as the factor when the
+// app's verifier accepts it for exactly the state's user (the verifier
+// also checks signature, audience, age, type and replay).
+func (s *stepUpCall) loginidFinish() {
+	st, err := s.state()
+	if err != nil {
+		s.refuseJSON(refusalReason("step_up_", err))
+		return
+	}
+	if s.rulesDeny() {
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(s.r.Body, maxLoginIDBody+1))
+	var in struct {
+		JWT string `json:"jwt"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err != nil || len(body) > maxLoginIDBody || dec.Decode(&in) != nil || in.JWT == "" {
+		s.x.verdict.Add(rules.Deny, "loginid_malformed")
+		s.writeJSON(http.StatusBadRequest, map[string]string{"error": "refused"})
+		return
+	}
+	if _, err := s.x.h.app.loginid.Verify(s.r.Context(), in.JWT, st.User); err != nil {
+		s.x.attempt.Assertion = "invalid"
+		var le *loginid.Error
+		if errors.As(err, &le) {
+			s.x.assertion = "invalid:" + le.Sub
+			if le.Retryable() {
+				// The key host is down or the replay cache full: nothing is
+				// known about the token, so it is not a refused factor.
+				s.x.verdict.Add(rules.Deny, rules.ReasonEngineUnavailable)
+				s.writeJSON(http.StatusServiceUnavailable, map[string]string{"error": "retry"})
+				return
+			}
+		}
+		s.reportResult(st, MethodLoginID, false)
+		s.refuseJSON(rules.ReasonAssertionInvalid)
+		return
+	}
+	s.x.attempt.Assertion = "valid"
+	s.x.assertion = "valid"
+	if !s.passFactor(st, MethodLoginID) {
+		return
+	}
+	s.allow("loginid_ok")
+	s.writeJSON(http.StatusOK, map[string]bool{"ok": true})
+}

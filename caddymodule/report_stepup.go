@@ -1,0 +1,36 @@
+package caddymodule
+
+import (
+	"github.com/login-guard/login_guard/internal/passkeys"
+	"github.com/login-guard/login_guard/internal/stepup"
+)
+
+// reportResult tells the engines that asked for this step-up how it
+// ended. It returns at once: the reports run in the background.
+func (s *stepUpCall) reportResult(st stepup.State, method string, success bool) {
+	a := s.x.h.app
+	a.reports.report(a.engineByName, st, method, success)
+}
+
+// passkeyRefusedFactor says whether a passkey refusal means the factor
+// itself failed (a bad or cloned assertion), as opposed to a ceremony
+// that expired or never began, which says nothing about the user.
+func passkeyRefusedFactor(err error) bool {
+	switch passkeys.ReasonOf(err) {
+	case passkeys.ReasonInvalidResponse, passkeys.ReasonCloneWarning:
+		return true
+	}
+	return false
+}
+
+// passFactor gives the browser the factor token naming this state, which
+// the completion requires, and records the method for the report.
+func (s *stepUpCall) passFactor(st stepup.State, method string) bool {
+	tok, err := appKeys{s.x.h.app}.Seal(purposeFactor, factorClaim{Handle: st.Handle, Method: method}, s.x.h.stepUpNow(), factorTTL)
+	if err != nil {
+		s.internal(err)
+		return false
+	}
+	setStepCookie(s.w.Header(), s.r, cookieFactor, tok, factorTTL)
+	return true
+}

@@ -1,0 +1,343 @@
+package caddymodule
+
+import (
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"go.uber.org/zap"
+
+	"github.com/login-guard/login_guard/clients/smileid"
+)
+
+// SmileIDConfig configures the Smile ID SmartSelfie factor (`methods
+// selfie`). The API key stays on the server: the browser sends images to
+// the guard, which signs and submits the job itself.
+type SmileIDConfig struct {
+	// PartnerID and APIKey come from Smile ID's portal; use {$ENV}.
+	PartnerID string `json:"partner_id"`
+	APIKey    string `json:"api_key"`
+	// CallbackURL is the guard's callback endpoint as Smile ID reaches it:
+	// https://<site>/<step-up base>/smileid/callback.
+	CallbackURL string `json:"callback_url"`
+	// Server is sandbox (default) or production; BaseURL overrides it.
+	Server  string `json:"server,omitempty"`
+	BaseURL string `json:"base_url,omitempty"`
+	// UserID says what Smile ID's user_id is: the user name the state
+	// carries (username, default) or the route's account id (account_id),
+	// whichever the user was enrolled under.
+	UserID string `json:"user_id,omitempty"`
+	// UserLimit and IPLimit bound paid submissions: count per window
+	// (defaults 5 per hour per user, 20 per hour per IP or IPv6 /64).
+	UserLimit      int            `json:"user_limit,omitempty"`
+	UserLimitEvery caddy.Duration `json:"user_limit_window,omitempty"`
+	IPLimit        int            `json:"ip_limit,omitempty"`
+	IPLimitEvery   caddy.Duration `json:"ip_limit_window,omitempty"`
+	// LimitKeys bounds the limiter's table (default 100000).
+	LimitKeys int `json:"limit_keys,omitempty"`
+	// SignatureWindow, PendingTTL, MaxPending, Timeout: see clients/smileid
+	// (defaults 5m, 15m, 10000, 10s).
+	SignatureWindow caddy.Duration `json:"signature_window,omitempty"`
+	PendingTTL      caddy.Duration `json:"pending_ttl,omitempty"`
+	MaxPending      int            `json:"max_pending,omitempty"`
+	Timeout         caddy.Duration `json:"timeout,omitempty"`
+	// LivenessOptional accepts a selfie without liveness frames.
+	LivenessOptional bool `json:"liveness_optional,omitempty"`
+	// AuthenticatedCodes and PendingCodes replace the result-code tables
+	// (defaults 1220 and 0824).
+	AuthenticatedCodes []string `json:"authenticated_codes,omitempty"`
+	PendingCodes       []string `json:"pending_codes,omitempty"`
+	// TrustPEM names a PEM file of extra roots for Smile ID's host (tests,
+	// a private proxy).
+	TrustPEM string `json:"trust_pem,omitempty"`
+}
+
+// Smile ID user id sources.
+const (
+	smileUserUsername  = "username"
+	smileUserAccountID = "account_id"
+)
+
+// unmarshal reads
+//
+//	smileid {
+//		partner_id         <id>
+//		api_key            <key>
+//		callback_url       https://…/verify/smileid/callback
+//		server             sandbox|production
+//		base_url           <https URL>
+//		user_id            username|account_id
+//		user_limit         <n> <window>
+//		ip_limit           <n> <window>
+//		limit_keys         <n>
+//		signature_window   <duration>
+//		pending_ttl        <duration>
+//		max_pending        <n>
+//		timeout            <duration>
+//		liveness_optional
+//		authenticated_codes <code...>
+//		pending_codes      <code...>
+//		trust_pem          <file>
+//	}
+func (c *SmileIDConfig) unmarshal(d *caddyfile.Dispenser) error {
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	seen := map[string]bool{}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		key := d.Val()
+		if seen[key] {
+			return d.Errf("smileid: %s given twice", key)
+		}
+		seen[key] = true
+		var err error
+		switch key {
+		case "partner_id":
+			err = oneArg(d, &c.PartnerID)
+		case "api_key":
+			if !d.NextArg() {
+				return d.Errf("smileid: api_key has no value (if it comes from {$VAR}, that variable is not set)")
+			}
+			c.APIKey = d.Val()
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+		case "callback_url":
+			if err = oneArg(d, &c.CallbackURL); err == nil {
+				err = checkHTTPSURL(d, "callback_url", c.CallbackURL)
+			}
+		case "server":
+			if err = oneArg(d, &c.Server); err == nil {
+				err = oneOf(d, c.Server, "sandbox", "production")
+			}
+		case "base_url":
+			if err = oneArg(d, &c.BaseURL); err == nil {
+				err = checkHTTPSURL(d, "base_url", c.BaseURL)
+			}
+		case "user_id":
+			if err = oneArg(d, &c.UserID); err == nil {
+				err = oneOf(d, c.UserID, smileUserUsername, smileUserAccountID)
+			}
+		case "user_limit":
+			c.UserLimit, c.UserLimitEvery, err = limitArgs(d)
+		case "ip_limit":
+			c.IPLimit, c.IPLimitEvery, err = limitArgs(d)
+		case "limit_keys":
+			c.LimitKeys, err = intArg(d, 1, 10_000_000)
+		case "signature_window":
+			err = durationArg(d, &c.SignatureWindow)
+		case "pending_ttl":
+			err = durationArg(d, &c.PendingTTL)
+		case "max_pending":
+			c.MaxPending, err = intArg(d, 1, 10_000_000)
+		case "timeout":
+			err = durationArg(d, &c.Timeout)
+		case "liveness_optional":
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+			c.LivenessOptional = true
+		case "authenticated_codes":
+			c.AuthenticatedCodes, err = codeArgs(d)
+		case "pending_codes":
+			c.PendingCodes, err = codeArgs(d)
+		case "trust_pem":
+			err = oneArg(d, &c.TrustPEM)
+		default:
+			return d.Errf("smileid: unknown option %q", key)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if c.PartnerID == "" || c.APIKey == "" || c.CallbackURL == "" {
+		return d.Err("smileid: partner_id, api_key and callback_url are required")
+	}
+	if c.Server != "" && c.BaseURL != "" {
+		return d.Err("smileid: give server or base_url, not both")
+	}
+	return nil
+}
+
+func checkHTTPSURL(d *caddyfile.Dispenser, name, v string) error {
+	u, err := url.Parse(v)
+	if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return d.Errf("smileid: %s must be an https URL without credentials or query", name)
+	}
+	return nil
+}
+
+// limitArgs reads `<count> <window>`; a count of 0 disables the rule.
+func limitArgs(d *caddyfile.Dispenser) (int, caddy.Duration, error) {
+	args := d.RemainingArgs()
+	if len(args) != 2 {
+		return 0, 0, d.Err("smileid: a limit is <count> <window>, e.g. 5 1h")
+	}
+	n, err := strconv.Atoi(args[0])
+	if err != nil || n < 0 || n > 1_000_000 {
+		return 0, 0, d.Errf("smileid: %q must be a whole number from 0 to 1000000", args[0])
+	}
+	w, err := caddy.ParseDuration(args[1])
+	if err != nil || w <= 0 {
+		return 0, 0, d.Errf("smileid: invalid window %q", args[1])
+	}
+	return n, caddy.Duration(w), nil
+}
+
+func codeArgs(d *caddyfile.Dispenser) ([]string, error) {
+	codes := d.RemainingArgs()
+	if len(codes) == 0 {
+		return nil, d.ArgErr()
+	}
+	for _, c := range codes {
+		if len(c) != 4 || strings.Trim(c, "0123456789") != "" {
+			return nil, d.Errf("smileid: result code %q is not four digits", c)
+		}
+	}
+	return codes, nil
+}
+
+// Defaults of the paid-job limits.
+const (
+	defaultSelfieUserLimit = 5
+	defaultSelfieIPLimit   = 20
+	defaultSelfieWindow    = time.Hour
+	defaultSelfieLimitKeys = 100_000
+)
+
+// provision fills in defaults and builds a client once, touching nothing,
+// so a bad value fails at config load.
+func (c *SmileIDConfig) provision() error {
+	if c.UserID == "" {
+		c.UserID = smileUserUsername
+	}
+	if c.UserID != smileUserUsername && c.UserID != smileUserAccountID {
+		return fmt.Errorf("smileid: user_id must be username or account_id")
+	}
+	if c.UserLimitEvery == 0 {
+		c.UserLimit, c.UserLimitEvery = defaultSelfieUserLimit, caddy.Duration(defaultSelfieWindow)
+	}
+	if c.IPLimitEvery == 0 {
+		c.IPLimit, c.IPLimitEvery = defaultSelfieIPLimit, caddy.Duration(defaultSelfieWindow)
+	}
+	if c.LimitKeys == 0 {
+		c.LimitKeys = defaultSelfieLimitKeys
+	}
+	_, err := c.newClient(nil, nil)
+	return err
+}
+
+// newClient builds the client; limiter and observer may be nil.
+func (c *SmileIDConfig) newClient(lim smileid.Limiter, obs smileid.Observer) (*smileid.Client, error) {
+	repl := caddy.NewReplacer()
+	base := repl.ReplaceKnown(c.BaseURL, "")
+	if base == "" && c.Server == "production" {
+		base = smileid.ProductionBaseURL
+	}
+	cfg := smileid.Config{
+		PartnerID:          repl.ReplaceKnown(c.PartnerID, ""),
+		APIKey:             repl.ReplaceKnown(c.APIKey, ""),
+		BaseURL:            base,
+		CallbackURL:        repl.ReplaceKnown(c.CallbackURL, ""),
+		SignatureWindow:    time.Duration(c.SignatureWindow),
+		PendingTTL:         time.Duration(c.PendingTTL),
+		MaxPending:         c.MaxPending,
+		Timeout:            time.Duration(c.Timeout),
+		LivenessOptional:   c.LivenessOptional,
+		AuthenticatedCodes: c.AuthenticatedCodes,
+		PendingCodes:       c.PendingCodes,
+		Limiter:            lim,
+		Observer:           obs,
+	}
+	if c.TrustPEM != "" {
+		pem, err := os.ReadFile(c.TrustPEM)
+		if err != nil {
+			return nil, fmt.Errorf("smileid: trust_pem: %v", err)
+		}
+		roots, err := x509.SystemCertPool()
+		if err != nil {
+			roots = x509.NewCertPool()
+		}
+		if !roots.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("smileid: trust_pem %s holds no certificate", c.TrustPEM)
+		}
+		cfg.HTTPClient = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}}}
+	}
+	cl, err := smileid.New(cfg)
+	if err != nil {
+		// smileid's errors name the field, never the key.
+		return nil, fmt.Errorf("smileid: %w", err)
+	}
+	return cl, nil
+}
+
+// poolKey names the pooled client by a digest of its config, so configs
+// that agree share pending jobs and counters across reloads, and the key
+// string holds no secret.
+func (c *SmileIDConfig) poolKey() string {
+	b, _ := json.Marshal(c)
+	sum := sha256.Sum256(b)
+	return "login_guard_smileid:" + hex.EncodeToString(sum[:])
+}
+
+// pooledSmileID is a Smile ID client shared by the configs that agree on
+// it: its registry of pending jobs and its submission counters must
+// survive a reload, or a callback arriving after it would find nothing.
+type pooledSmileID struct {
+	client *smileid.Client
+	logger atomic.Pointer[zap.Logger]
+}
+
+func (p *pooledSmileID) Destruct() error { return nil }
+
+// Observe logs each exchange with Smile ID (never a key, an image or a URL:
+// Report carries none).
+func (p *pooledSmileID) Observe(r smileid.Report) {
+	l := p.logger.Load()
+	if l == nil {
+		return
+	}
+	fields := []zap.Field{zap.String("op", string(r.Op)), zap.Int("status", r.Status), zap.Duration("duration", r.Duration), zap.String("state", string(r.State))}
+	if r.Err != nil {
+		l.Warn("smileid exchange failed", append(fields, zap.Error(r.Err))...)
+		return
+	}
+	l.Debug("smileid exchange", fields...)
+}
+
+// takeSmileID loads (or makes) the pooled client for the app's config.
+func (a *App) takeSmileID() (*pooledSmileID, string, error) {
+	c := a.SmileID
+	key := c.poolKey()
+	v, _, err := stepUpPool.LoadOrNew(key, func() (caddy.Destructor, error) {
+		p := &pooledSmileID{}
+		lim := newSubmitLimiter(
+			rateLimit{n: c.UserLimit, window: time.Duration(c.UserLimitEvery)},
+			rateLimit{n: c.IPLimit, window: time.Duration(c.IPLimitEvery)},
+			c.LimitKeys, nil)
+		cl, err := c.newClient(lim, p)
+		if err != nil {
+			return nil, err
+		}
+		p.client = cl
+		return p, nil
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	p := v.(*pooledSmileID)
+	p.logger.Store(a.logger.Named("smileid"))
+	return p, key, nil
+}
