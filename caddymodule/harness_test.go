@@ -222,14 +222,6 @@ func (rec *recorder) next(t *testing.T) received {
 	return received{}
 }
 
-// none checks that no request arrived; it first lets the guard finish the
-// request at hand, which the caller has already received an answer for.
-func (rec *recorder) none(t *testing.T) {
-	t.Helper()
-	if n := len(rec.all()); n != 0 {
-		t.Fatalf("expected no request, got %d: %+v", n, rec.all())
-	}
-}
 
 // validateCaddyfile adapts and provisions a config without starting it,
 // which is what `caddy validate` does.
