@@ -222,7 +222,6 @@ func (rec *recorder) next(t *testing.T) received {
 	return received{}
 }
 
-
 // validateCaddyfile adapts and provisions a config without starting it,
 // which is what `caddy validate` does.
 func validateCaddyfile(t *testing.T, caddyfile string) error {
