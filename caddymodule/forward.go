@@ -32,6 +32,7 @@ func (x *exchange) forwardLogin(w http.ResponseWriter, r *http.Request, next cad
 		if after {
 			x.attempt.Outcome = rules.OutcomeSuccess
 			x.askEngines()
+			x.applyRulesAfterEngines()
 			if h.monitorOnly() {
 				x.monitored()
 			}

@@ -44,14 +44,19 @@ type RuleOptions struct {
 
 // rulesRuntime is what a provisioned handler holds for its rules.
 type rulesRuntime struct {
-	policy   *rules.Policy
-	rules    []string // canonical, for the admin view
-	storeKey string   // pool key of the store held, "" when none
-	reg      *ruleRoute
-	logger   *zap.Logger
-	route    string
-	errs     *prometheus.CounterVec
-	warned   sync.Map // rule string → struct{}: warn once, then debug
+	policy *rules.Policy
+	// afterEngines holds the `when` rules that read engine signals
+	// (score, has_score, engine_reasons): they run once the engines have
+	// answered, while every other rule runs first so a rate limit saves
+	// the engine call.
+	afterEngines *rules.Policy
+	rules        []string // canonical, for the admin view
+	storeKey     string   // pool key of the store held, "" when none
+	reg          *ruleRoute
+	logger       *zap.Logger
+	route        string
+	errs         *prometheus.CounterVec
+	warned       sync.Map // rule string → struct{}: warn once, then debug
 }
 
 // isRuleDirective reports whether key is a rule (each line is one rule).
@@ -166,6 +171,7 @@ func (h *Handler) provisionRules() error {
 		return nil
 	}
 	parsed := make([]rules.Rule, 0, len(o.Rules))
+	var late []rules.Rule
 	counting := false
 	for i, s := range o.Rules {
 		r, err := parseRuleString(s)
@@ -183,6 +189,10 @@ func (h *Handler) provisionRules() error {
 			}
 		}
 		counting = counting || countsAttempts(r)
+		if readsEngineSignals(r) {
+			late = append(late, r)
+			continue
+		}
 		parsed = append(parsed, r)
 	}
 	rt := &rulesRuntime{logger: h.logger, route: h.Name}
@@ -221,7 +231,12 @@ func (h *Handler) provisionRules() error {
 		return fmt.Errorf("route %q: %v", h.Name, err)
 	}
 	rt.policy = p
-	for _, r := range parsed {
+	if len(late) > 0 {
+		if rt.afterEngines, err = rules.NewPolicy(rules.PolicyConfig{Scope: h.Name + "/after_engines", Rules: late, Normalizer: norm, OnError: rt.onError}); err != nil {
+			return fmt.Errorf("route %q: %v", h.Name, err)
+		}
+	}
+	for _, r := range append(parsed, late...) {
 		rt.rules = append(rt.rules, r.String())
 	}
 	rt.reg = ruleRoutes.add(h.Name, p, rt.rules)

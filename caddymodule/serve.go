@@ -143,6 +143,9 @@ func (x *exchange) decide() {
 	}
 	x.applyRules()
 	x.consultEngines()
+	if x.h.Evaluate != EvaluateAfter {
+		x.applyRulesAfterEngines()
+	}
 }
 
 // denyError is the block answer: 429 with Retry-After when a rate rule
