@@ -61,7 +61,9 @@ func selfieBody(t *testing.T) string {
 	return string(b)
 }
 
-func smileNow(d time.Duration) string { return time.Now().Add(d).UTC().Format("2006-01-02T15:04:05.000Z") }
+func smileNow(d time.Duration) string {
+	return time.Now().Add(d).UTC().Format("2006-01-02T15:04:05.000Z")
+}
 
 // TestSelfieStepUp drives a SmartSelfie step-up through Caddy against a
 // fake Smile ID: refused callbacks (bad signature, stale, unknown job), a
@@ -230,4 +232,68 @@ func allAuditReasons(t *testing.T, g *guarded) [][]string {
 		out = append(out, rs)
 	}
 	return out
+}
+
+// TestSelfieRejectedThenRateLimited: a job Smile ID's status rejects is
+// reported to the page as rejected and forgotten, so the user may try
+// again; the per-user limit (1 per hour here) then refuses the paid
+// retry with 429 and Retry-After before anything reaches Smile ID.
+func TestSelfieRejectedThenRateLimited(t *testing.T) {
+	upstream := newRecorder(t, portalFake)
+	smile := newFakeSmileID(t)
+	g := startCaddy(t, selfieGlobal(smile, "\t\t\tuser_limit 1 1h\n\t\t\tip_limit 10 1h"), fmt.Sprintf(selfieSite, upstream.Listener.Addr()))
+	c := newStepClient(t, g, "198.51.100.32")
+	c.do("POST", "/api/login", "application/x-www-form-urlencoded", challengedForm, nil)
+	if resp, _ := c.do("POST", "/verify/selfie/submit", "application/json", selfieBody(t), jsonHeader); resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("submit: %d", resp.StatusCode)
+	}
+	job, _ := smile.job(0)["job_id"].(string)
+	smile.setStatus(job, smileJobStatus{complete: true, success: false, code: "1221"})
+	ts := smileNow(0)
+	if resp, _ := c.do("POST", "/verify/smileid/callback", "application/json", smileCallback(ts, smileSign(ts), job, "sandbox-challenge", "1220"), nil); resp.StatusCode != 200 {
+		t.Fatalf("callback: %d", resp.StatusCode)
+	}
+	resp, body := c.do("POST", "/verify/selfie/status", "application/json", "{}", jsonHeader)
+	if resp.StatusCode != 200 || body != `{"state":"rejected"}` || c.cookie("login_guard_selfie") != "" || c.cookie("login_guard_factor") != "" {
+		t.Fatalf("status after a rejection: %d %s", resp.StatusCode, body)
+	}
+	resp, _ = c.do("POST", "/verify/selfie/submit", "application/json", selfieBody(t), jsonHeader)
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("retry over the user limit: %d %q", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	if jobs, _, _ := smile.calls(); jobs != 1 {
+		t.Fatalf("Smile ID got %d jobs", jobs)
+	}
+	if !hasReason(allAuditReasons(t, g), "selfie_rejected") || !hasReason(allAuditReasons(t, g), "selfie_rate_limited_user") {
+		t.Fatalf("audit: %v", allAuditReasons(t, g))
+	}
+}
+
+// TestSelfieCaddyfileErrors: the smileid block and methods are parsed
+// strictly, with the line of the mistake.
+func TestSelfieCaddyfileErrors(t *testing.T) {
+	block := func(opts string) string {
+		return "{\n\tlogin_guard {\n\t\tsmileid {\n" + opts + "\t\t}\n\t}\n}\n:8080 {\n\tlogin_guard /verify* {\n\t\tevent step_up\n\t\tmethods selfie\n\t}\n}\n"
+	}
+	const base = "\t\t\tpartner_id 172\n\t\t\tapi_key k\n\t\t\tcallback_url https://g.example/verify/smileid/callback\n"
+	cases := []struct{ name, cfg, want string }{
+		{"unknown option", block(base + "\t\t\tcolour blue\n"), `Caddyfile:7: smileid: unknown option "colour"`},
+		{"http callback", block("\t\t\tpartner_id 172\n\t\t\tapi_key k\n\t\t\tcallback_url http://g.example/cb\n"), "Caddyfile:6: smileid: callback_url must be an https URL"},
+		{"missing key", block("\t\t\tpartner_id 172\n\t\t\tcallback_url https://g.example/cb\n"), "smileid: partner_id, api_key and callback_url are required"},
+		{"bad server", block(base + "\t\t\tserver staging\n"), `Caddyfile:7: "staging" is not one of sandbox, production`},
+		{"server and base_url", block(base + "\t\t\tserver production\n\t\t\tbase_url https://x.example\n"), "give server or base_url, not both"},
+		{"bad limit", block(base + "\t\t\tuser_limit five 1h\n"), `Caddyfile:7: smileid: "five" must be a whole number`},
+		{"bad code", block(base + "\t\t\tauthenticated_codes 12x0\n"), `Caddyfile:7: smileid: result code "12x0" is not four digits`},
+		{"twice", block(base + "\t\t\tpartner_id 173\n"), "Caddyfile:7: smileid: partner_id given twice"},
+		{"unknown method", strings.Replace(block(base), "methods selfie", "methods selfie sms", 1), `Caddyfile:13: methods: "sms" is not one of passkey, selfie, loginid`},
+		{"method twice", strings.Replace(block(base), "methods selfie", "methods selfie selfie", 1), "Caddyfile:13: methods: selfie given twice"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) { checkAdaptErr(t, validateCaddyfile(t, c.cfg), c.want) })
+	}
+	noBlock := "{\n\tlogin_guard {\n\t\tsandbox\n\t}\n}\n:8080 {\n\tlogin_guard /verify* {\n\t\tevent step_up\n\t\tmethods selfie loginid\n\t}\n}\n"
+	checkAdaptErr(t, validateCaddyfile(t, noBlock), "methods selfie needs a `smileid")
+	if err := validateCaddyfile(t, block(base)); err != nil {
+		t.Fatalf("a valid selfie config: %v", err)
+	}
 }
