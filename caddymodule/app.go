@@ -58,6 +58,7 @@ type appRuntime struct {
 	xffOnce sync.Once
 
 	stopRotation func()
+	sessions     *sessionCache
 }
 
 // SessionConfig configures the guard's session cookie.
@@ -141,6 +142,9 @@ func (a *App) Start() error {
 	a.rt.mu.Lock()
 	a.rt.keys = ks
 	a.rt.mu.Unlock()
+	if a.rt.sessions, err = newSessionCache(); err != nil {
+		return err
+	}
 	a.rt.stopRotation = a.rotateKeysEvery(keyCheckInterval)
 	if a.SmartID != nil {
 		q, err := acquireSmartID(a.smartidKey, a.SmartID, a.logger, a.metrics)
@@ -157,6 +161,7 @@ func (a *App) Start() error {
 func (a *App) Stop() error {
 	if a.rt != nil && a.rt.stopRotation != nil {
 		a.rt.stopRotation()
+		a.rt.sessions.close()
 	}
 	a.stopEngines()
 	a.stopStepUp()

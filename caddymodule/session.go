@@ -43,9 +43,14 @@ func (x *exchange) loadSession(r *http.Request) {
 	if err != nil {
 		return
 	}
-	var s guardSession
-	if err := ks.Open(sessionPurpose, c.Value, x.start, &s); err != nil {
-		return
+	cache := x.h.app.rt.sessions
+	s, ok := cache.get(c.Value, x.start)
+	if !ok {
+		exp, err := ks.OpenUntil(sessionPurpose, c.Value, x.start, &s)
+		if err != nil {
+			return
+		}
+		cache.put(c.Value, s, exp, x.start)
 	}
 	x.session, x.hasSess = s, true
 	x.attempt.Session = s.Session

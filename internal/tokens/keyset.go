@@ -92,42 +92,50 @@ func (ks *Keyset) Seal(purpose string, data any, now time.Time, ttl time.Duratio
 // Open decrypts and verifies a token sealed for purpose and decodes its
 // data into dst. Errors wrap ErrInvalid.
 func (ks *Keyset) Open(purpose, token string, now time.Time, dst any) error {
+	_, err := ks.OpenUntil(purpose, token, now, dst)
+	return err
+}
+
+// OpenUntil is Open that also returns when the token expires, so a caller
+// may cache the result exactly as long as the token is valid.
+func (ks *Keyset) OpenUntil(purpose, token string, now time.Time, dst any) (time.Time, error) {
+	var zero time.Time
 	if len(token) > maxTokenLen {
-		return invalid("too_long")
+		return zero, invalid("too_long")
 	}
 	msg, err := jwe.Parse([]byte(token))
 	if err != nil {
-		return invalid("malformed")
+		return zero, invalid("malformed")
 	}
 	k, ok := ks.byID[msg.ProtectedHeaders().KeyID()]
 	if !ok {
-		return invalid("unknown_key")
+		return zero, invalid("unknown_key")
 	}
 	if msg.ProtectedHeaders().Algorithm() != jwa.DIRECT || msg.ProtectedHeaders().ContentEncryption() != jwa.A256GCM {
-		return invalid("algorithm")
+		return zero, invalid("algorithm")
 	}
 	signed, err := jwe.Decrypt([]byte(token), jwe.WithKey(jwa.DIRECT, k.enc))
 	if err != nil {
-		return invalid("decrypt")
+		return zero, invalid("decrypt")
 	}
 	payload, err := jws.Verify(signed, jws.WithKey(jwa.HS256, k.sig))
 	if err != nil {
-		return invalid("signature")
+		return zero, invalid("signature")
 	}
 	var env envelope
 	if err := json.Unmarshal(payload, &env); err != nil {
-		return invalid("malformed")
+		return zero, invalid("malformed")
 	}
 	if env.Purpose != purpose {
-		return invalid("purpose")
+		return zero, invalid("purpose")
 	}
 	if now.Unix() >= env.Expires {
-		return invalid("expired")
+		return zero, invalid("expired")
 	}
 	if err := json.Unmarshal(env.Data, dst); err != nil {
-		return invalid("malformed")
+		return zero, invalid("malformed")
 	}
-	return nil
+	return time.Unix(env.Expires, 0), nil
 }
 
 // maxTokenLen bounds the work an attacker can cause with a huge cookie.
