@@ -209,16 +209,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 }
 
 func (s *SuccessCriteria) unmarshal(d *caddyfile.Dispenser) error {
-	if d.NextArg() {
-		return d.ArgErr()
-	}
-	seen := map[string]bool{}
-	for nesting := d.Nesting(); d.NextBlock(nesting); {
-		key := d.Val()
-		if seen[key] {
-			return d.Errf("success: %s given twice", key)
-		}
-		seen[key] = true
+	if err := eachOption(d, "success", nil, func(key string) error {
 		switch key {
 		case "status":
 			s.Status = d.RemainingArgs()
@@ -255,6 +246,9 @@ func (s *SuccessCriteria) unmarshal(d *caddyfile.Dispenser) error {
 		default:
 			return d.Errf("success: unknown criterion %q", key)
 		}
+		return nil
+	}); err != nil {
+		return err
 	}
 	probe := *s
 	if err := probe.provision(); err != nil {
@@ -357,16 +351,7 @@ func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 }
 
 func (s *SessionConfig) unmarshal(d *caddyfile.Dispenser) error {
-	if d.NextArg() {
-		return d.ArgErr()
-	}
-	seen := map[string]bool{}
-	for nesting := d.Nesting(); d.NextBlock(nesting); {
-		key := d.Val()
-		if seen[key] {
-			return d.Errf("session: %s given twice", key)
-		}
-		seen[key] = true
+	return eachOption(d, "session", nil, func(key string) error {
 		var err error
 		switch key {
 		case "ttl":
@@ -378,9 +363,6 @@ func (s *SessionConfig) unmarshal(d *caddyfile.Dispenser) error {
 		default:
 			return d.Errf("session: unknown option %q", key)
 		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+		return err
+	})
 }

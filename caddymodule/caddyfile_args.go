@@ -79,3 +79,25 @@ func parseChannel(s string) (int, error) {
 	}
 	return n, nil
 }
+
+// eachOption walks the options of a block such as `smartid { ... }`: the
+// block takes no arguments of its own, and an option given twice is an
+// error naming its line, unless repeatable says it may recur (nil: none
+// may). fn is called with the dispenser on the option's name.
+func eachOption(d *caddyfile.Dispenser, section string, repeatable func(string) bool, fn func(key string) error) error {
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	seen := map[string]bool{}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		key := d.Val()
+		if seen[key] && (repeatable == nil || !repeatable(key)) {
+			return d.Errf("%s: %s given twice", section, key)
+		}
+		seen[key] = true
+		if err := fn(key); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -100,16 +100,7 @@ func (a *App) unmarshalEngineOption(d *caddyfile.Dispenser, key string) (bool, e
 }
 
 func (b *BreakerConfig) unmarshal(d *caddyfile.Dispenser) error {
-	if d.NextArg() {
-		return d.ArgErr()
-	}
-	seen := map[string]bool{}
-	for nesting := d.Nesting(); d.NextBlock(nesting); {
-		key := d.Val()
-		if seen[key] {
-			return d.Errf("breaker: %s given twice", key)
-		}
-		seen[key] = true
+	return eachOption(d, "breaker", nil, func(key string) error {
 		var err error
 		switch key {
 		case "failures":
@@ -119,11 +110,8 @@ func (b *BreakerConfig) unmarshal(d *caddyfile.Dispenser) error {
 		default:
 			return d.Errf("breaker: unknown option %q", key)
 		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+		return err
+	})
 }
 
 // provisionEngines loads the engine modules and puts each behind its own

@@ -76,16 +76,7 @@ type replayCache struct{ *loginid.MemoryReplayCache }
 func (replayCache) Destruct() error { return nil }
 
 func (c *LoginIDConfig) unmarshal(d *caddyfile.Dispenser) error {
-	if d.NextArg() {
-		return d.ArgErr()
-	}
-	seen := map[string]bool{}
-	for nesting := d.Nesting(); d.NextBlock(nesting); {
-		key := d.Val()
-		if seen[key] {
-			return d.Errf("loginid: %s given twice", key)
-		}
-		seen[key] = true
+	if err := eachOption(d, "loginid", nil, func(key string) error {
 		var err error
 		switch key {
 		case "mode":
@@ -129,9 +120,9 @@ func (c *LoginIDConfig) unmarshal(d *caddyfile.Dispenser) error {
 		default:
 			return d.Errf("loginid: unknown option %q", key)
 		}
-		if err != nil {
-			return err
-		}
+		return err
+	}); err != nil {
+		return err
 	}
 	if c.Mode == "" || c.ClientID == "" {
 		return d.Err("loginid: mode and client_id are required")

@@ -93,16 +93,7 @@ func (c *SmartIDConfig) poolKey() string {
 }
 
 func (c *SmartIDConfig) unmarshal(d *caddyfile.Dispenser) error {
-	if d.NextArg() {
-		return d.ArgErr()
-	}
-	seen := map[string]bool{}
-	for nesting := d.Nesting(); d.NextBlock(nesting); {
-		key := d.Val()
-		if seen[key] {
-			return d.Errf("smartid: %s given twice", key)
-		}
-		seen[key] = true
+	if err := eachOption(d, "smartid", nil, func(key string) error {
 		var err error
 		switch key {
 		case "endpoint":
@@ -135,13 +126,13 @@ func (c *SmartIDConfig) unmarshal(d *caddyfile.Dispenser) error {
 		default:
 			return d.Errf("smartid: unknown option %q", key)
 		}
-		if err != nil {
-			return err
-		}
+		return err
+	}); err != nil {
+		return err
 	}
-	for _, req := range []string{"endpoint", "license", "channel"} {
-		if !seen[req] {
-			return d.Errf("smartid: %s is required", req)
+	for _, req := range [][2]string{{"endpoint", c.Endpoint}, {"license", c.License}, {"channel", c.Channel}} {
+		if req[1] == "" {
+			return d.Errf("smartid: %s is required", req[0])
 		}
 	}
 	return nil

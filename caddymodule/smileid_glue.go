@@ -92,16 +92,7 @@ const (
 //		trust_pem          <file>
 //	}
 func (c *SmileIDConfig) unmarshal(d *caddyfile.Dispenser) error {
-	if d.NextArg() {
-		return d.ArgErr()
-	}
-	seen := map[string]bool{}
-	for nesting := d.Nesting(); d.NextBlock(nesting); {
-		key := d.Val()
-		if seen[key] {
-			return d.Errf("smileid: %s given twice", key)
-		}
-		seen[key] = true
+	if err := eachOption(d, "smileid", nil, func(key string) error {
 		var err error
 		switch key {
 		case "partner_id":
@@ -158,9 +149,9 @@ func (c *SmileIDConfig) unmarshal(d *caddyfile.Dispenser) error {
 		default:
 			return d.Errf("smileid: unknown option %q", key)
 		}
-		if err != nil {
-			return err
-		}
+		return err
+	}); err != nil {
+		return err
 	}
 	if c.PartnerID == "" || c.APIKey == "" || c.CallbackURL == "" {
 		return d.Err("smileid: partner_id, api_key and callback_url are required")

@@ -235,16 +235,7 @@ type PasskeysConfig struct {
 //		user_verification required|preferred|discouraged
 //	}
 func (p *PasskeysConfig) unmarshal(d *caddyfile.Dispenser) error {
-	if d.NextArg() {
-		return d.ArgErr()
-	}
-	seen := map[string]bool{}
-	for nesting := d.Nesting(); d.NextBlock(nesting); {
-		key := d.Val()
-		if seen[key] {
-			return d.Errf("passkeys: %s given twice", key)
-		}
-		seen[key] = true
+	if err := eachOption(d, "passkeys", nil, func(key string) error {
 		var err error
 		switch key {
 		case "rp_id":
@@ -268,9 +259,9 @@ func (p *PasskeysConfig) unmarshal(d *caddyfile.Dispenser) error {
 		default:
 			return d.Errf("passkeys: unknown option %q", key)
 		}
-		if err != nil {
-			return err
-		}
+		return err
+	}); err != nil {
+		return err
 	}
 	if p.RPID == "" || len(p.RPOrigins) == 0 {
 		return d.Err("passkeys: rp_id and rp_origin are required")
