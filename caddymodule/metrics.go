@@ -126,3 +126,11 @@ func (m *metrics) breakerState(name string, s engine.State) {
 	}
 	m.breaker.WithLabelValues(name).Set(float64(s))
 }
+
+// smartidQueueDepth records how many SmartID events wait to be sent.
+func (m *metrics) smartidQueueDepth(queue string, depth int) {
+	if m == nil {
+		return
+	}
+	m.smartidDepth.WithLabelValues(queue).Set(float64(depth))
+}

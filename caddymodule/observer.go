@@ -12,11 +12,16 @@ import (
 type smartidObserver struct {
 	logger *zap.Logger
 	m      *metrics
+	queue  string
+	client *smartid.Client
 }
 
 func (o *smartidObserver) Observe(r smartid.Report) {
 	if o.m != nil {
 		o.m.smartidEvents.WithLabelValues(string(r.Event), string(r.Outcome)).Inc()
+		if o.client != nil {
+			o.m.smartidQueueDepth(o.queue, o.client.Stats().QueueDepth)
+		}
 	}
 	fields := []zap.Field{
 		zap.String("event", string(r.Event)),

@@ -24,6 +24,7 @@ var smartidPool = caddy.NewUsagePool()
 type smartidQueue struct {
 	client *smartid.Client
 	drain  time.Duration
+	label  string // the queue's metric label
 }
 
 // Destruct drains the queue within the configured deadline.
@@ -35,6 +36,7 @@ func (q *smartidQueue) Destruct() error {
 
 func acquireSmartID(key string, cfg *SmartIDConfig, logger *zap.Logger, m *metrics) (*smartidQueue, error) {
 	v, _, err := smartidPool.LoadOrNew(key, func() (caddy.Destructor, error) {
+		obs := &smartidObserver{logger: logger.Named("smartid"), m: m, queue: queueLabel(key)}
 		c, err := smartid.New(smartid.Config{
 			Endpoint:    cfg.endpoint,
 			License:     cfg.license,
@@ -44,12 +46,14 @@ func acquireSmartID(key string, cfg *SmartIDConfig, logger *zap.Logger, m *metri
 			QueueSize:   cfg.QueueSize,
 			Workers:     cfg.Workers,
 			MaxAttempts: cfg.Retries + 1,
-			Observer:    &smartidObserver{logger: logger.Named("smartid"), m: m},
+			Observer:    obs,
 		})
 		if err != nil {
 			return nil, err
 		}
-		return &smartidQueue{client: c, drain: time.Duration(cfg.Drain)}, nil
+		// Set before any event can be queued, so workers see it.
+		obs.client = c
+		return &smartidQueue{client: c, drain: time.Duration(cfg.Drain), label: obs.queue}, nil
 	})
 	if err != nil {
 		return nil, err
@@ -70,7 +74,9 @@ func (x *exchange) enqueue(ev smartid.Event) {
 		x.smartid = "not_configured"
 		return
 	}
-	switch err := q.client.Enqueue(ev); {
+	err := q.client.Enqueue(ev)
+	x.h.app.metrics.smartidQueueDepth(q.label, q.client.Stats().QueueDepth)
+	switch {
 	case err == nil:
 		x.smartid = "queued"
 	case errors.Is(err, smartid.ErrQueueFull):
@@ -224,4 +230,13 @@ func operationStringField(op *smartid.Operation, path string) *string {
 		return &op.CreditCard.Token
 	}
 	return nil
+}
+
+// queueLabel is a short, config-derived id for the queue's metrics: one
+// value per distinct smartid block, never a license.
+func queueLabel(poolKey string) string {
+	if len(poolKey) > 8 {
+		return poolKey[len(poolKey)-8:]
+	}
+	return poolKey
 }

@@ -1,0 +1,59 @@
+package caddymodule_test
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// TestMetricsOnCaddysEndpoint scrapes Caddy's metrics handler after a few
+// guarded requests: decisions by route/action/reason, SmartID results and
+// queue depth, engine latency and breaker state are there, and no label
+// carries a user or an IP.
+func TestMetricsOnCaddysEndpoint(t *testing.T) {
+	upstream := newRecorder(t, portalFake)
+	sid := newRecorder(t, smartidFake)
+	global := smartidGlobal(sid.URL)
+	site := fmt.Sprintf(`{{listen}} {
+	metrics /metrics
+	login_guard /api/login {
+		name metered
+		event login
+		engines sandbox
+		deny_ip 203.0.113.0/24
+	}
+	reverse_proxy %s
+}`, upstream.Listener.Addr())
+	g := startCaddy(t, global, site)
+	g.post(t, "/api/login", "application/x-www-form-urlencoded", "username=jlopez-unique-user&password=x")
+	sid.next(t)
+	g.post(t, "/api/login", "application/x-www-form-urlencoded", "username=sandbox-deny&password=x")
+
+	resp, err := http.Get(g.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	text := string(b)
+	for _, want := range []string{
+		`caddy_login_guard_decisions_total{action="allow",reason="none",route="metered"} 1`,
+		`caddy_login_guard_decisions_total{action="deny",reason="engine_decline",route="metered"} 1`,
+		`caddy_login_guard_smartid_events_total{kind="login",result="sent"}`,
+		`caddy_login_guard_smartid_queue_depth{queue=`,
+		`caddy_login_guard_engine_latency_seconds_count{engine="sandbox"} 2`,
+		`caddy_login_guard_engine_breaker_state{engine="sandbox"} 0`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	for _, line := range regexp.MustCompile(`(?m)^caddy_login_guard.*$`).FindAllString(text, -1) {
+		if strings.Contains(line, "jlopez") || strings.Contains(line, "127.0.0.1") {
+			t.Errorf("a metric label carries a user or an IP: %s", line)
+		}
+	}
+}
