@@ -165,7 +165,6 @@ func (a *App) Stop() error {
 	}
 	a.stopEngines()
 	a.stopStepUp()
-	a.stopLoginID()
 	if a.smartid != nil {
 		a.smartid = nil
 		return releaseSmartID(a.smartidKey)

@@ -265,7 +265,16 @@ func (x *exchange) checkAssertion() bool {
 	return false
 }
 
-// stopLoginID ends key fetches and releases the replay cache.
+// Cleanup ends LoginID key fetches and releases the replay cache. Caddy
+// calls it when the config is unloaded and also when Provision failed half
+// way, so it only touches what exists.
+func (a *App) Cleanup() error {
+	a.stopLoginID()
+	return nil
+}
+
+var _ caddy.CleanerUpper = (*App)(nil)
+
 func (a *App) stopLoginID() {
 	if a.loginid != nil {
 		a.loginid.Close()
