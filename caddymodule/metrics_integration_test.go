@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestMetricsOnCaddysEndpoint scrapes Caddy's metrics handler after a few
@@ -32,13 +33,17 @@ func TestMetricsOnCaddysEndpoint(t *testing.T) {
 	sid.next(t)
 	g.post(t, "/api/login", "application/x-www-form-urlencoded", "username=sandbox-deny&password=x")
 
-	resp, err := http.Get(g.URL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
+	// The SmartID report of the first login is counted when its answer
+	// arrives, after the fake server saw the request: scrape until it is
+	// there (bounded), then check everything.
+	var text string
+	for range 200 {
+		text = scrape(t, g.URL+"/metrics")
+		if strings.Contains(text, `caddy_login_guard_smartid_events_total{kind="login",result="sent"}`) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	text := string(b)
 	for _, want := range []string{
 		`caddy_login_guard_decisions_total{action="allow",reason="none",route="metered"} 1`,
 		`caddy_login_guard_decisions_total{action="deny",reason="engine_decline",route="metered"} 1`,
@@ -56,4 +61,15 @@ func TestMetricsOnCaddysEndpoint(t *testing.T) {
 			t.Errorf("a metric label carries a user or an IP: %s", line)
 		}
 	}
+}
+
+func scrape(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
 }
