@@ -157,8 +157,11 @@ func (s *stepUpCall) selfieJob(st stepup.State) string {
 	return c.Job
 }
 
-// selfieStatus is the page's poll. It never calls Smile ID: a job moves
-// only on a callback confirmed by a job-status call. An authenticated job
+// selfieStatus is the page's poll. A job moves only on a signed job-status
+// answer: normally the one a callback triggers; when no callback came for
+// a while (callbacks blocked by a firewall, say), the poll asks Smile ID
+// itself, spaced by confirmEvery and within the client's per-job budget.
+// An authenticated job
 // is completed here, once, after its user and state handle are compared
 // with this state's, and the browser gets the factor token; a rejected one
 // is reported to the engines and forgotten, so the user may try again.
@@ -179,6 +182,14 @@ func (s *stepUpCall) selfieStatus() {
 	if entry.UserID != s.smileUserID(st) || entry.StateHandle != st.Handle {
 		s.refuseJSON("selfie_job_mismatch")
 		return
+	}
+	if entry.State == smileid.StatePending && s.smile.dueForConfirm(job, entry.RegisteredAt, time.Now()) {
+		if res, err := cl.Confirm(s.r.Context(), job); err == nil {
+			entry.State = res.State
+		}
+	}
+	if entry.State != smileid.StatePending {
+		defer s.smile.forgetConfirm(job)
 	}
 	switch entry.State {
 	case smileid.StatePending:

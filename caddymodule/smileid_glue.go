@@ -12,6 +12,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -289,6 +290,61 @@ func (c *SmileIDConfig) poolKey() string {
 type pooledSmileID struct {
 	client *smileid.Client
 	logger atomic.Pointer[zap.Logger]
+
+	// confirmMu guards lastConfirm: when the page's poll last asked Smile
+	// ID about a pending job itself (the fallback for callbacks that
+	// cannot reach the guard). Entries go with their job.
+	confirmMu   sync.Mutex
+	lastConfirm map[string]time.Time
+}
+
+// confirmEvery spaces the poll's own job-status calls: a job that has
+// waited this long without a callback is asked about, then again after as
+// long, up to the client's per-job confirmation budget.
+const confirmEvery = 30 * time.Second
+
+// The poll's bookkeeping is bounded: at most maxConfirmEntries jobs, and
+// an entry older than staleConfirm belongs to an abandoned job.
+const (
+	maxConfirmEntries = 10_000
+	staleConfirm      = time.Hour
+)
+
+// dueForConfirm reports whether the poll should ask Smile ID about a
+// pending job now, and records that it will.
+func (p *pooledSmileID) dueForConfirm(job string, registered, now time.Time) bool {
+	if now.Sub(registered) < confirmEvery {
+		return false
+	}
+	p.confirmMu.Lock()
+	defer p.confirmMu.Unlock()
+	if p.lastConfirm == nil {
+		p.lastConfirm = map[string]time.Time{}
+	}
+	if last, ok := p.lastConfirm[job]; ok && now.Sub(last) < confirmEvery {
+		return false
+	}
+	if len(p.lastConfirm) >= maxConfirmEntries {
+		// Jobs abandoned while pending leave entries behind: drop the
+		// stale ones (older than any pending job can live) first.
+		for j, t := range p.lastConfirm {
+			if now.Sub(t) > staleConfirm {
+				delete(p.lastConfirm, j)
+			}
+		}
+		if len(p.lastConfirm) >= maxConfirmEntries {
+			return false
+		}
+	}
+	p.lastConfirm[job] = now
+	return true
+}
+
+// forgetConfirm drops a finished job's entry.
+func (p *pooledSmileID) forgetConfirm(job string) {
+	p.confirmMu.Lock()
+	delete(p.lastConfirm, job)
+	p.confirmMu.Unlock()
 }
 
 func (p *pooledSmileID) Destruct() error { return nil }
