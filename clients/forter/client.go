@@ -24,6 +24,7 @@ type Client struct {
 	tokenCookie   string
 	loginMethod   string
 	channel       string
+	methodKey     string
 	unknownStatus string
 	onNotReviewed rules.Action
 	accountOf     func(*rules.Attempt) string
@@ -50,7 +51,7 @@ func New(cfg Config) (*Client, error) {
 			"Accept":          {"application/json"},
 			"User-Agent":      {"login_guard"},
 		},
-		tokenCookie: cfg.TokenCookie, loginMethod: cfg.LoginMethodType, channel: cfg.ChannelType,
+		tokenCookie: cfg.TokenCookie, loginMethod: cfg.LoginMethodType, channel: cfg.ChannelType, methodKey: cfg.AuthResultMethodKey,
 		unknownStatus: cfg.UnknownLoginStatus, onNotReviewed: cfg.OnNotReviewed, accountOf: cfg.AccountID,
 		timeout: cfg.Timeout, maxBody: cfg.MaxResponseBytes, http: cfg.HTTPClient, now: cfg.Now,
 	}

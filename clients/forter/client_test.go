@@ -379,6 +379,21 @@ func TestReportAuthResult(t *testing.T) {
 			}
 		})
 	}
+	// The method object's key is configurable: the seed's prose calls it
+	// AdvancedAuthenticationMethod.
+	fk := newFakeForter(t)
+	// Headers and method are still checked; the body is compared below,
+	// since the fake's own body check knows only the default key.
+	fk.override = func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) }
+	ck := newClient(t, fk.srv.URL, func(c *Config) { c.AuthResultMethodKey = "advancedAuthenticationMethod" })
+	if err := ck.ReportAuthResult(context.Background(), "a1", "C1", "", true); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(fk.requests()[0].body), `{"accountId":"a1","eventTime":1735790645678,"channelType":"WEB","advancedAuthenticationMethod":`+
+		`{"correlationId":"C1","verificationOutcome":"SUCCESS"}}`; got != want {
+		t.Fatalf("custom key body %s, want %s", got, want)
+	}
+
 	f := newFakeForter(t)
 	f.override = func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "down", http.StatusInternalServerError) }
 	err := newClient(t, f.srv.URL, nil).ReportAuthResult(context.Background(), "acct-secret-id", "c", "OTP_EMAIL", true)

@@ -13,14 +13,19 @@ import (
 
 // Defaults applied by New to zero-valued Config fields.
 const (
-	DefaultName             = "forter"
-	DefaultAPIVersion       = "2.36" // an assumption: see the package doc
-	DefaultTokenCookie      = "forterToken"
-	DefaultLoginMethodType  = "PASSWORD"
-	DefaultChannelType      = "WEB"
-	DefaultTimeout          = 2 * time.Second
-	DefaultMaxResponseBytes = 64 << 10
-	DefaultMaxIdleConns     = 16
+	DefaultName       = "forter"
+	DefaultAPIVersion = "2.36" // an assumption: see the package doc
+	// DefaultAuthResultMethodKey is the authentication-result body's key
+	// for the method object: Forter's public guide says
+	// additionalAuthenticationMethod, the seed's prose
+	// AdvancedAuthenticationMethod. An assumption to check.
+	DefaultAuthResultMethodKey = "additionalAuthenticationMethod"
+	DefaultTokenCookie         = "forterToken"
+	DefaultLoginMethodType     = "PASSWORD"
+	DefaultChannelType         = "WEB"
+	DefaultTimeout             = 2 * time.Second
+	DefaultMaxResponseBytes    = 64 << 10
+	DefaultMaxIdleConns        = 16
 )
 
 // NoAccountID is the account id Forter asks for when none is known.
@@ -55,6 +60,9 @@ type Config struct {
 	// UnknownLoginStatus is sent as loginStatus before the upstream
 	// answered (Outcome unknown); "" (default) omits the field.
 	UnknownLoginStatus string
+	// AuthResultMethodKey is the JSON key of the method object in the
+	// authentication-result body (default DefaultAuthResultMethodKey).
+	AuthResultMethodKey string
 	// AccountID resolves the merchant's account id for Decide; nil, or an
 	// empty result, sends NO_ACCOUNT_ID.
 	AccountID func(*rules.Attempt) string

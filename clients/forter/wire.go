@@ -1,6 +1,7 @@
 package forter
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 	"time"
@@ -81,8 +82,38 @@ type AuthResultRequest struct {
 	ChannelType string `json:"channelType"`
 	// AdditionalAuthenticationMethod is the seed's
 	// "AdvancedAuthenticationMethod", under the key Forter's public guide
-	// uses.
+	// uses, or under MethodKey when the config names another.
 	AdditionalAuthenticationMethod AuthenticationMethod `json:"additionalAuthenticationMethod"`
+	// MethodKey, when set, is the JSON key of the method object (an
+	// assumption the operator may correct without a code change).
+	MethodKey string `json:"-"`
+}
+
+// MarshalJSON writes the fields in their documented order, with the
+// method object under MethodKey when one is set.
+func (r AuthResultRequest) MarshalJSON() ([]byte, error) {
+	key := r.MethodKey
+	if key == "" {
+		key = DefaultAuthResultMethodKey
+	}
+	method, err := json.Marshal(r.AdditionalAuthenticationMethod)
+	if err != nil {
+		return nil, err
+	}
+	head, err := json.Marshal(struct {
+		AccountID   string `json:"accountId"`
+		EventTime   int64  `json:"eventTime"`
+		ChannelType string `json:"channelType"`
+	}{r.AccountID, r.EventTime, r.ChannelType})
+	if err != nil {
+		return nil, err
+	}
+	k, _ := json.Marshal(key)
+	out := append(head[:len(head)-1], ',')
+	out = append(out, k...)
+	out = append(out, ':')
+	out = append(out, method...)
+	return append(out, '}'), nil
 }
 
 // AuthenticationMethod reports one second-factor attempt.
@@ -180,6 +211,7 @@ func (c *Client) authResultBody(account, correlationID, method string, success b
 		outcome = OutcomeSuccess
 	}
 	body := AuthResultRequest{
+		MethodKey:   c.methodKey,
 		AccountID:   accountID(account),
 		EventTime:   now.UnixMilli(),
 		ChannelType: c.channel,

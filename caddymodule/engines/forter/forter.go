@@ -42,6 +42,11 @@ type Forter struct {
 	ChannelType     string `json:"channel_type,omitempty"`
 	// Timeout bounds one call (default 2s).
 	Timeout caddy.Duration `json:"timeout,omitempty"`
+	// AuthResultKey is the JSON key of the method object in the
+	// authentication-result body (default additionalAuthenticationMethod,
+	// Forter's public naming; the seed's prose says
+	// AdvancedAuthenticationMethod): an assumption to check.
+	AuthResultKey string `json:"auth_result_key,omitempty"`
 
 	client *client.Client
 }
@@ -66,16 +71,17 @@ func (f *Forter) Provision(caddy.Context) error {
 	}
 	var err error
 	f.client, err = client.New(client.Config{
-		Name:            f.Name,
-		SiteID:          repl.ReplaceKnown(f.SiteID, ""),
-		APIKey:          repl.ReplaceKnown(f.APIKey, ""),
-		Endpoint:        repl.ReplaceKnown(f.Endpoint, ""),
-		APIVersion:      f.APIVersion,
-		TokenCookie:     f.TokenCookie,
-		LoginMethodType: f.LoginMethodType,
-		ChannelType:     f.ChannelType,
-		OnNotReviewed:   onNR,
-		Timeout:         time.Duration(f.Timeout),
+		Name:                f.Name,
+		SiteID:              repl.ReplaceKnown(f.SiteID, ""),
+		APIKey:              repl.ReplaceKnown(f.APIKey, ""),
+		Endpoint:            repl.ReplaceKnown(f.Endpoint, ""),
+		APIVersion:          f.APIVersion,
+		TokenCookie:         f.TokenCookie,
+		LoginMethodType:     f.LoginMethodType,
+		ChannelType:         f.ChannelType,
+		OnNotReviewed:       onNR,
+		Timeout:             time.Duration(f.Timeout),
+		AuthResultMethodKey: f.AuthResultKey,
 		// The route resolves its account_id placeholder per request.
 		AccountID: func(a *rules.Attempt) string { return a.AccountID },
 	})
@@ -118,6 +124,7 @@ func (f *Forter) PostAuthOnly() bool { return true }
 //		login_method_type <PASSWORD|...>
 //		channel_type      <WEB|...>
 //		timeout           <duration>
+//		auth_result_key   <json key>
 //	}
 func (f *Forter) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next()
@@ -152,6 +159,8 @@ func (f *Forter) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			dst = &f.LoginMethodType
 		case "channel_type":
 			dst = &f.ChannelType
+		case "auth_result_key":
+			dst = &f.AuthResultKey
 		case "timeout":
 			if !d.NextArg() {
 				return d.ArgErr()
