@@ -101,32 +101,8 @@ func TestRunOneDeadlineForAll(t *testing.T) {
 	enginetest.CheckGoroutines(t, base)
 }
 
-// expiringCtx is a context whose deadline passes when the test says so, to
-// drive Run's deadline without depending on the scheduler's speed.
-type expiringCtx struct {
-	context.Context
-	at      time.Time
-	done    chan struct{}
-	expired sync.Once
-}
-
-func newExpiringCtx() *expiringCtx {
-	return &expiringCtx{Context: context.Background(), at: time.Now().Add(time.Hour), done: make(chan struct{})}
-}
-func (c *expiringCtx) Deadline() (time.Time, bool) { return c.at, true }
-func (c *expiringCtx) Done() <-chan struct{}       { return c.done }
-func (c *expiringCtx) expire()                     { c.expired.Do(func() { close(c.done) }) }
-func (c *expiringCtx) Err() error {
-	select {
-	case <-c.done:
-		return context.DeadlineExceeded
-	default:
-		return nil
-	}
-}
-
 func TestRunKeepsAnswersBeforeDeadline(t *testing.T) {
-	ctx := newExpiringCtx()
+	ctx := enginetest.NewExpiringContext()
 	started := make(chan struct{}, 2)
 	base := runtime.NumGoroutine()
 	var r Runner
@@ -140,7 +116,7 @@ func TestRunKeepsAnswersBeforeDeadline(t *testing.T) {
 	for r.Active() != 2 { // the fast engine's answer has been sent
 		runtime.Gosched()
 	}
-	ctx.expire()
+	ctx.Expire()
 	res := <-done
 	if !res[1].OK() || res[1].Verdict.Action != rules.Challenge {
 		t.Fatalf("fast engine: %+v", res[1])

@@ -311,11 +311,11 @@ func TestSlowForterTimesOutWithoutLeaks(t *testing.T) {
 	base := runtime.NumGoroutine()
 	c := newClient(t, srv.URL, nil)
 	var r engine.Runner
-	ctx := newExpiring()
+	ctx := enginetest.NewExpiringContext()
 	done := make(chan []engine.Result)
 	go func() { done <- r.Run(ctx, []rules.Engine{c}, loginAttempt(TestIPApprove), time.Minute) }()
 	<-arrived
-	ctx.expire()
+	ctx.Expire()
 	res := <-done
 	if res[0].Failure == nil || res[0].Failure.Kind != engine.KindTimeout || !res[0].Failure.Counts() {
 		t.Fatalf("result %+v, want a counting timeout", res[0])

@@ -249,11 +249,11 @@ func TestSlowServiceTimesOutWithoutLeaks(t *testing.T) {
 	base := runtime.NumGoroutine()
 	c := newClient(t, srv.URL, nil)
 	var r engine.Runner
-	ctx := newExpiring()
+	ctx := enginetest.NewExpiringContext()
 	done := make(chan []engine.Result)
 	go func() { done <- r.Run(ctx, []rules.Engine{c}, attempt(), time.Minute) }()
 	<-arrived
-	ctx.expire()
+	ctx.Expire()
 	res := <-done
 	if res[0].Failure == nil || res[0].Failure.Kind != engine.KindTimeout {
 		t.Fatalf("result %+v, want timeout", res[0])
@@ -337,27 +337,5 @@ func TestConfigValidation(t *testing.T) {
 	}
 	if _, err := New(Config{URL: "https://h/x", AllowedReasons: []string{"new_device"}}); err != nil {
 		t.Fatal(err)
-	}
-}
-
-// expiringCtx is a context whose deadline passes when the test says so.
-type expiringCtx struct {
-	context.Context
-	done chan struct{}
-	once sync.Once
-}
-
-func newExpiring() *expiringCtx {
-	return &expiringCtx{Context: context.Background(), done: make(chan struct{})}
-}
-func (c *expiringCtx) Deadline() (time.Time, bool) { return time.Now().Add(time.Hour), true }
-func (c *expiringCtx) Done() <-chan struct{}       { return c.done }
-func (c *expiringCtx) expire()                     { c.once.Do(func() { close(c.done) }) }
-func (c *expiringCtx) Err() error {
-	select {
-	case <-c.done:
-		return context.DeadlineExceeded
-	default:
-		return nil
 	}
 }
