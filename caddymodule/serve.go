@@ -26,7 +26,7 @@ const guardHeaderPrefix = "X-Login-Guard-"
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	stripGuardHeaders(r.Header)
 	if h.Event == EventStepUp {
-		return h.serveStepUp(w, r, next)
+		return h.serveStepUp(w, r)
 	}
 	x := &exchange{h: h, start: h.now(), ctx: r.Context()}
 	x.attempt = rules.Attempt{

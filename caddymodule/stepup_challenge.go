@@ -47,9 +47,9 @@ func refusalReason(prefix string, err error) string {
 	return prefix + "internal_error"
 }
 
-// challengeBefore holds the request and sends the browser to the step-up
+// challenge holds the request and sends the browser to the step-up
 // page (or a JSON client the URL and state).
-func (x *exchange) challengeBefore(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+func (x *exchange) challenge(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	o := &x.h.StepUpOptions
 	if o.StepUp == "" {
 		return caddyhttp.Error(http.StatusUnauthorized, errChallenge)
@@ -82,10 +82,10 @@ func (x *exchange) challengeBefore(w http.ResponseWriter, r *http.Request, next 
 	return x.sendToStepUp(w, r, iss, stepup.PhaseBefore, ref, orig.RequestURI)
 }
 
-// challengeAfter keeps the upstream's withheld answer (its Set-Cookie
+// challengeAfterUpstream keeps the upstream's withheld answer (its Set-Cookie
 // included) until the user passed the factor, so the portal is not asked
 // to log in twice.
-func (x *exchange) challengeAfter(w http.ResponseWriter, r *http.Request, held *heldResponse) error {
+func (x *exchange) challengeAfterUpstream(w http.ResponseWriter, r *http.Request, held *heldResponse) error {
 	o := &x.h.StepUpOptions
 	if o.StepUp == "" {
 		return caddyhttp.Error(http.StatusUnauthorized, errChallenge)

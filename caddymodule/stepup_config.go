@@ -121,10 +121,10 @@ func prefixBits(s string, lo, hi int) (int, error) {
 	return n, nil
 }
 
-// provisionStepUpOptions checks the options against the route's event
+// provisionStepUp checks the options against the route's event
 // (JSON configs skip the Caddyfile checks) and loads the page template.
 // It touches no storage: `caddy validate` runs it.
-func (h *Handler) provisionStepUpOptions() error {
+func (h *Handler) provisionStepUp() error {
 	o := &h.StepUpOptions
 	o.su = &routeStepUp{}
 	if o.StepUp != "" {

@@ -1,11 +1,8 @@
 package caddymodule
 
 import (
-	"net/http"
-
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
-	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 )
 
 // StepUpOptions are a route's step-up settings. On a login (or operation)
@@ -100,29 +97,4 @@ func (a *App) stopStepUp() {
 	unregisterPasskeyApp(a)
 	a.stepRT.release()
 	a.reports.close()
-}
-
-func (h *Handler) provisionStepUp() error { return h.provisionStepUpOptions() }
-
-// serveStepUp serves an `event step_up` route.
-func (h *Handler) serveStepUp(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
-	return h.serveStepUpRoute(w, r)
-}
-
-// resumeContinuation finishes a login after a completed step-up; handled
-// is false when the request carries no continuation.
-func (x *exchange) resumeContinuation(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) (handled bool, err error) {
-	return x.resume(w, r, next)
-}
-
-// challenge answers a challenged request. A route without step_up answers
-// 401 with a generic body.
-func (x *exchange) challenge(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
-	return x.challengeBefore(w, r, next)
-}
-
-// challengeAfterUpstream answers a login challenged after the upstream
-// accepted it; held is the withheld upstream response.
-func (x *exchange) challengeAfterUpstream(w http.ResponseWriter, r *http.Request, held *heldResponse) error {
-	return x.challengeAfter(w, r, held)
 }

@@ -17,10 +17,10 @@ import (
 
 var errStepUpRefused = errors.New("step-up refused")
 
-// resume finishes a login whose user passed the step-up: the completion
+// resumeContinuation finishes a login whose user passed the step-up: the completion
 // redirected here with a one-time continuation cookie. Only a route with
 // step_up in resume mode takes continuations.
-func (x *exchange) resume(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) (bool, error) {
+func (x *exchange) resumeContinuation(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) (bool, error) {
 	o := &x.h.StepUpOptions
 	if o.StepUp == "" || o.Continuation != ContinuationResume {
 		return false, nil

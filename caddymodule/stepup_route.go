@@ -57,9 +57,9 @@ type factorClaim struct {
 	Method string `json:"m"`
 }
 
-// serveStepUpRoute dispatches the `event step_up` route. Every answer but
+// serveStepUp dispatches the `event step_up` route. Every answer but
 // the script writes one audit line.
-func (h *Handler) serveStepUpRoute(w http.ResponseWriter, r *http.Request) error {
+func (h *Handler) serveStepUp(w http.ResponseWriter, r *http.Request) error {
 	x := &exchange{h: h, start: h.now(), ctx: r.Context()}
 	x.attempt = rules.Attempt{
 		Route:     h.Name,
