@@ -73,22 +73,13 @@ func (x *exchange) setSessionCookie(r *http.Request, hdr http.Header, s guardSes
 	if err != nil {
 		return err
 	}
-	c := &http.Cookie{
-		Name:     sessionCookieName(r),
-		Value:    tok,
-		Path:     "/",
-		MaxAge:   int(ttl / time.Second),
-		HttpOnly: true,
-		Secure:   r.TLS != nil,
-		SameSite: http.SameSiteLaxMode,
-	}
-	hdr.Add("Set-Cookie", c.String())
+	// SameSite=Lax: the portal's own links must still carry the session.
+	hdr.Add("Set-Cookie", guardCookie(r, plainSessionCookie, tok, ttl, "", http.SameSiteLaxMode).String())
 	return nil
 }
 
 func clearSessionCookie(r *http.Request, hdr http.Header) {
-	c := &http.Cookie{Name: sessionCookieName(r), Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode}
-	hdr.Add("Set-Cookie", c.String())
+	hdr.Add("Set-Cookie", guardCookie(r, plainSessionCookie, "", -1, "", http.SameSiteLaxMode).String())
 }
 
 // smartIDSession is the session id sent to SmartID for a new login: an

@@ -24,13 +24,20 @@ const (
 // flow is a same-site navigation or fetch, and a cross-site page must not
 // be able to drive it.
 func stepCookie(r *http.Request, base, value string, maxAge time.Duration, domain string) *http.Cookie {
+	return guardCookie(r, base, value, maxAge, domain, http.SameSiteStrictMode)
+}
+
+// guardCookie builds every cookie the guard sets: HttpOnly, Path=/, Secure
+// and __Host- (or __Secure- with a Domain) over TLS, the bare name over
+// plain http; a negative maxAge deletes it.
+func guardCookie(r *http.Request, base, value string, maxAge time.Duration, domain string, sameSite http.SameSite) *http.Cookie {
 	c := &http.Cookie{
 		Name:     base,
 		Value:    value,
 		Path:     "/",
 		HttpOnly: true,
 		Secure:   r.TLS != nil,
-		SameSite: http.SameSiteStrictMode,
+		SameSite: sameSite,
 		MaxAge:   int(maxAge / time.Second),
 	}
 	if maxAge < 0 {
