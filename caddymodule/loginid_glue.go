@@ -1,12 +1,8 @@
 package caddymodule
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
-	"net/http"
-	"os"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -165,18 +161,11 @@ func (c *LoginIDConfig) newVerifier(logger *zap.Logger) (*loginid.Verifier, stri
 		}),
 	}
 	if c.TrustPEM != "" {
-		pem, err := os.ReadFile(c.TrustPEM)
+		hc, err := clientTrusting(c.TrustPEM, 5*time.Second)
 		if err != nil {
-			return nil, poolKey, fmt.Errorf("loginid: trust_pem: %v", err)
+			return nil, poolKey, fmt.Errorf("loginid: %v", err)
 		}
-		roots, err := x509.SystemCertPool()
-		if err != nil {
-			roots = x509.NewCertPool()
-		}
-		if !roots.AppendCertsFromPEM(pem) {
-			return nil, poolKey, fmt.Errorf("loginid: trust_pem %s holds no certificate", c.TrustPEM)
-		}
-		cfg.HTTPClient = &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}}}
+		cfg.HTTPClient = hc
 	}
 	ver, err := loginid.New(cfg)
 	return ver, poolKey, err

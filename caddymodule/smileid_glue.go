@@ -2,14 +2,10 @@ package caddymodule
 
 import (
 	"crypto/sha256"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -254,18 +250,11 @@ func (c *SmileIDConfig) newClient(lim smileid.Limiter, obs smileid.Observer) (*s
 		Observer:           obs,
 	}
 	if c.TrustPEM != "" {
-		pem, err := os.ReadFile(c.TrustPEM)
+		hc, err := clientTrusting(c.TrustPEM, 0)
 		if err != nil {
-			return nil, fmt.Errorf("smileid: trust_pem: %v", err)
+			return nil, fmt.Errorf("smileid: %v", err)
 		}
-		roots, err := x509.SystemCertPool()
-		if err != nil {
-			roots = x509.NewCertPool()
-		}
-		if !roots.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("smileid: trust_pem %s holds no certificate", c.TrustPEM)
-		}
-		cfg.HTTPClient = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}}}
+		cfg.HTTPClient = hc
 	}
 	cl, err := smileid.New(cfg)
 	if err != nil {
