@@ -3,33 +3,18 @@ package rules
 import (
 	"context"
 	"net/netip"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/login-guard/login_guard/internal/testkit/clock"
 	"github.com/login-guard/login_guard/rules/counter"
 )
 
 var bg = context.Background()
 
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+type fakeClock = clock.Fake
 
-func newFakeClock() *fakeClock { return &fakeClock{t: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+func newFakeClock() *fakeClock { return clock.New(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)) }
 
 // mustRules parses rule lines given as argument lists.
 func mustRules(t testing.TB, lines ...[]string) []Rule {

@@ -22,29 +22,13 @@ import (
 	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jws"
+
+	"github.com/login-guard/login_guard/internal/testkit/clock"
 )
 
-// testClock is an injected clock that moves only when told to.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+type testClock = clock.Fake
 
-func newTestClock() *testClock {
-	return &testClock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
+func newTestClock() *testClock { return clock.New(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)) }
 
 const (
 	testClientID  = "fLari955o86zbedHVT-client"

@@ -153,7 +153,7 @@ func TestProvisionalThenFinal(t *testing.T) {
 	if _, err := h.c.Complete(s.JobID); !errors.Is(err, ErrNotAuthenticated) {
 		t.Fatalf("Complete while pending err = %v", err)
 	}
-	h.clk.Add(3 * time.Minute) // the human review ends
+	h.clk.Advance(3 * time.Minute) // the human review ends
 	h.f.setJobStatus(statusAnswer(nowTS(h.clk), true, true, "1220"))
 	res, err = h.c.HandleCallback(context.Background(), signedCallback(h.clk, s.JobID, "1220"))
 	if err != nil || res.State != StateAuthenticated || !res.Changed {
@@ -300,7 +300,7 @@ func TestJobStatusTimestampOfJobTimeAccepted(t *testing.T) {
 	h := newHarness(t, nil)
 	s := h.submit(t)
 	jobTime := nowTS(h.clk)
-	h.clk.Add(12 * time.Minute)
+	h.clk.Advance(12 * time.Minute)
 	h.f.setJobStatus(statusAnswer(jobTime, true, true, "1220"))
 	res, err := h.c.Confirm(context.Background(), s.JobID)
 	if err != nil || res.State != StateAuthenticated {
@@ -333,12 +333,12 @@ func TestConfirmationsBounded(t *testing.T) {
 	s := h.submit(t)
 	h.f.setJobStatus(statusAnswer(nowTS(h.clk), true, true, "0824"))
 	for i := 0; i < 2; i++ {
-		h.clk.Add(time.Second) // distinct bodies: not duplicates
+		h.clk.Advance(time.Second) // distinct bodies: not duplicates
 		if _, err := h.c.HandleCallback(context.Background(), signedCallback(h.clk, s.JobID, "0824")); err != nil {
 			t.Fatalf("callback %d: %v", i, err)
 		}
 	}
-	h.clk.Add(time.Second)
+	h.clk.Advance(time.Second)
 	if _, err := h.c.HandleCallback(context.Background(), signedCallback(h.clk, s.JobID, "1220")); !errors.Is(err, ErrTooManyConfirms) {
 		t.Fatalf("err = %v, want ErrTooManyConfirms", err)
 	}
@@ -350,7 +350,7 @@ func TestConfirmationsBounded(t *testing.T) {
 func TestCallbackForExpiredJob(t *testing.T) {
 	h := newHarness(t, func(c *Config) { c.PendingTTL = time.Minute })
 	s := h.submit(t)
-	h.clk.Add(time.Minute)
+	h.clk.Advance(time.Minute)
 	if _, err := h.c.HandleCallback(context.Background(), signedCallback(h.clk, s.JobID, "1220")); !errors.Is(err, ErrUnknownJob) {
 		t.Fatalf("err = %v, want ErrUnknownJob", err)
 	}

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/login-guard/login_guard/internal/testkit/clock"
 )
 
 const (
@@ -45,22 +47,7 @@ func refSign(key, ts string) string {
 	return base64.StdEncoding.EncodeToString(m.Sum(nil))
 }
 
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+type testClock = clock.Fake
 
 // seqReader makes job ids predictable: the first is firstJobID, later
 // ones differ in their last byte.
@@ -283,7 +270,7 @@ func (l *reportLog) Observe(r Report) {
 func newHarness(t *testing.T, mod func(*Config)) *harness {
 	t.Helper()
 	f := newFake(t)
-	clk := &testClock{t: t0}
+	clk := clock.New(t0)
 	logs := &reportLog{}
 	cfg := Config{
 		PartnerID:   testPartner,

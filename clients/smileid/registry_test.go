@@ -7,11 +7,13 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/login-guard/login_guard/internal/testkit/clock"
 )
 
 func newTestRegistry(t *testing.T, max int) (*Registry, *testClock) {
 	t.Helper()
-	clk := &testClock{t: t0}
+	clk := clock.New(t0)
 	r, err := NewRegistry(max, time.Minute, clk.Now)
 	if err != nil {
 		t.Fatal(err)
@@ -55,11 +57,11 @@ func TestRegistryLifecycle(t *testing.T) {
 	}
 	// Expiry.
 	r.Register("j2", "u", "")
-	clk.Add(time.Minute - time.Nanosecond)
+	clk.Advance(time.Minute - time.Nanosecond)
 	if r.Status("j2") != StatePending {
 		t.Fatal("expired early")
 	}
-	clk.Add(time.Nanosecond)
+	clk.Advance(time.Nanosecond)
 	if r.Status("j2") != StateUnknown {
 		t.Fatal("not expired at ExpiresAt")
 	}
@@ -78,7 +80,7 @@ func TestRegistryBounded(t *testing.T) {
 	if r.Status("j0") != StatePending {
 		t.Fatal("a live entry was evicted")
 	}
-	clk.Add(time.Minute)
+	clk.Advance(time.Minute)
 	if err := r.Register("j3", "u", ""); err != nil {
 		t.Fatalf("after expiry: %v", err)
 	}

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/login-guard/login_guard/internal/testkit/clock"
 )
 
 func TestSignKnownVector(t *testing.T) {
@@ -19,7 +21,7 @@ func TestSignKnownVector(t *testing.T) {
 }
 
 func TestStamp(t *testing.T) {
-	clk := &testClock{t: time.Date(2026, 1, 2, 3, 4, 5, 6e6, time.FixedZone("X", 3600))}
+	clk := clock.New(time.Date(2026, 1, 2, 3, 4, 5, 6e6, time.FixedZone("X", 3600)))
 	s, _ := NewSigner(testPartner, testKey, time.Minute, clk.Now)
 	ts, sig := s.Stamp()
 	if ts != "2026-01-02T02:04:05.006Z" || sig != refSign(testKey, ts) {
@@ -28,7 +30,7 @@ func TestStamp(t *testing.T) {
 }
 
 func TestVerifySignature(t *testing.T) {
-	clk := &testClock{t: t0}
+	clk := clock.New(t0)
 	s, _ := NewSigner(testPartner, testKey, 5*time.Minute, clk.Now)
 	at := func(d time.Duration) string { return t0.Add(d).UTC().Format(TimestampLayout) }
 	now := at(0)

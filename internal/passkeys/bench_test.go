@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/go-webauthn/webauthn/webauthn"
+
+	"github.com/login-guard/login_guard/internal/testkit/clock"
 )
 
 func BenchmarkLoginCeremony(b *testing.B) {
@@ -35,7 +37,7 @@ func BenchmarkLoginCeremony(b *testing.B) {
 }
 
 func BenchmarkCeremonyPutTake(b *testing.B) {
-	c := newCeremonies(1000, DefaultCeremonyTTL, (&fakeClock{t: t0}).Now)
+	c := newCeremonies(1000, DefaultCeremonyTTL, clock.New(t0).Now)
 	s := webauthn.SessionData{Challenge: "abc"}
 	b.ReportAllocs()
 	for b.Loop() {

@@ -5,10 +5,10 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/login-guard/login_guard/internal/testkit/clock"
 	"github.com/login-guard/login_guard/internal/tokens"
 )
 
@@ -19,17 +19,7 @@ const (
 	origin = "https://portal.example.com"
 )
 
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+type fakeClock = clock.Fake
 
 type fixture struct {
 	pk    *Passkeys
@@ -48,7 +38,7 @@ func newFixture(t testing.TB, mod func(*Config)) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{store: newMemStore(), clk: &fakeClock{t: t0}, keys: ks}
+	f := &fixture{store: newMemStore(), clk: clock.New(t0), keys: ks}
 	f.pk = f.instance(t, mod)
 	return f
 }

@@ -2,34 +2,18 @@ package stepup
 
 import (
 	"net/netip"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/login-guard/login_guard/internal/testkit/clock"
 	"github.com/login-guard/login_guard/internal/tokens"
 )
 
 var t0 = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
 
-// fakeClock is advanced by tests; nothing here sleeps.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+type fakeClock = clock.Fake
 
-func newClock() *fakeClock { return &fakeClock{t: t0} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+func newClock() *fakeClock { return clock.New(t0) }
 
 func newKeyset(t testing.TB) *tokens.Keyset {
 	t.Helper()

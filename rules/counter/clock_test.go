@@ -2,30 +2,15 @@ package counter
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/login-guard/login_guard/internal/testkit/clock"
 )
 
-// fakeClock is a manually advanced clock; safe for concurrent reads.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+type fakeClock = clock.Fake
 
-func newFakeClock() *fakeClock { return &fakeClock{t: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+func newFakeClock() *fakeClock { return clock.New(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)) }
 
 func newStore(t testing.TB, maxKeys int, c *fakeClock) *Memory {
 	t.Helper()

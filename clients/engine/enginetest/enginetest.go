@@ -4,33 +4,17 @@ package enginetest
 
 import (
 	"runtime"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/login-guard/login_guard/internal/testkit/clock"
 )
 
-// Clock is a fake clock that moves only when told to.
-type Clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+// Clock is the shared fake clock (internal/testkit/clock).
+type Clock = clock.Fake
 
 // NewClock returns a clock standing at t.
-func NewClock(t time.Time) *Clock { return &Clock{t: t} }
-
-// Now returns the clock's time.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-// Advance moves the clock forward by d.
-func (c *Clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+func NewClock(t time.Time) *Clock { return clock.New(t) }
 
 // settleLimit bounds how long CheckGoroutines waits for goroutines that
 // are exiting to be gone. It is a limit for a poll, not a timing
