@@ -128,7 +128,7 @@ func checkNotDuplicate(earlier []string, r rules.Rule) error {
 	}
 	var rs []rules.Rule
 	for _, s := range earlier {
-		if e, err := parseRuleString(s); err == nil && countsAttempts(e) {
+		if e, err := rules.ParseRuleString(s); err == nil && countsAttempts(e) {
 			rs = append(rs, e)
 		}
 	}
@@ -174,7 +174,7 @@ func (h *Handler) provisionRules() error {
 	var late []rules.Rule
 	counting := false
 	for i, s := range o.Rules {
-		r, err := parseRuleString(s)
+		r, err := rules.ParseRuleString(s)
 		if err != nil {
 			return fmt.Errorf("route %q: rules[%d] %q: %v", h.Name, i, s, err)
 		}

@@ -1,10 +1,8 @@
-package caddymodule
+package rules
 
 import (
 	"slices"
 	"testing"
-
-	"github.com/login-guard/login_guard/rules"
 )
 
 // TestRuleStringsRoundTrip: every rule the Caddyfile produces is stored
@@ -22,22 +20,22 @@ func TestRuleStringsRoundTrip(t *testing.T) {
 		{"deny_ip", "10.0.0.0/8", "2001:db8::/32", "monitor"},
 	}
 	for _, args := range cases {
-		r, err := rules.ParseRule(args)
+		r, err := ParseRule(args)
 		if err != nil {
 			t.Fatalf("%q: %v", args, err)
 		}
-		got, err := splitRule(r.String())
+		got, err := SplitRule(r.String())
 		if err != nil {
 			t.Fatalf("%s: %v", r, err)
 		}
-		back, err := rules.ParseRule(got)
+		back, err := ParseRule(got)
 		if err != nil {
 			t.Fatalf("%s: reparse %q: %v", r, got, err)
 		}
 		if back.String() != r.String() {
 			t.Fatalf("round trip changed the rule:\n%s\n%s", r, back)
 		}
-		if w, ok := r.(*rules.WhenRule); ok && got[1] != w.Expression() {
+		if w, ok := r.(*WhenRule); ok && got[1] != w.Expression() {
 			t.Fatalf("expression %q came back as %q", w.Expression(), got[1])
 		}
 	}
@@ -58,9 +56,9 @@ func TestSplitRule(t *testing.T) {
 		{"", nil, true},
 	}
 	for _, c := range cases {
-		got, err := splitRule(c.in)
+		got, err := SplitRule(c.in)
 		if (err != nil) != c.err || !slices.Equal(got, c.want) {
-			t.Fatalf("splitRule(%q) = %q, %v", c.in, got, err)
+			t.Fatalf("SplitRule(%q) = %q, %v", c.in, got, err)
 		}
 	}
 }

@@ -1,22 +1,20 @@
-package caddymodule
+package rules
 
 import (
 	"errors"
 	"strings"
-
-	"github.com/login-guard/login_guard/rules"
 )
 
 // maxRuleLen bounds one rule string in JSON config (a when expression is
 // itself limited to 4 KiB by the rules package).
 const maxRuleLen = 8 << 10
 
-// splitRule reads a rule in the canonical form rules.Rule.String writes,
-// the form the handler's JSON config holds: words separated by spaces,
+// SplitRule reads a rule in the canonical form Rule.String writes, the
+// form a route's JSON config holds: words separated by spaces,
 // and a double-quoted word (a when expression) in which \" is a quote and
 // \\ a backslash. It is the exact inverse of that rendering, which Caddy's
 // own lexer is not (it keeps \\ as two backslashes).
-func splitRule(s string) ([]string, error) {
+func SplitRule(s string) ([]string, error) {
 	if len(s) > maxRuleLen {
 		return nil, errors.New("rule too long")
 	}
@@ -74,11 +72,12 @@ func splitRule(s string) ([]string, error) {
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
-// parseRuleString turns one JSON rule string into a rule.
-func parseRuleString(s string) (rules.Rule, error) {
-	args, err := splitRule(s)
+// ParseRuleString turns one rule in its String form (as JSON configs hold
+// it) back into a rule: the inverse of Rule.String.
+func ParseRuleString(s string) (Rule, error) {
+	args, err := SplitRule(s)
 	if err != nil {
 		return nil, err
 	}
-	return rules.ParseRule(args)
+	return ParseRule(args)
 }
