@@ -1,29 +1,6 @@
 package caddymodule
 
-import (
-	"regexp"
-
-	"github.com/login-guard/login_guard/rules"
-)
-
-// engineSignal finds the CEL variables that only exist once engines have
-// answered.
-var engineSignal = regexp.MustCompile(`\b(score|has_score|engine_reasons)\b`)
-
-// counterRef finds counter references, which need the route's counting
-// rules and so stay in the first phase.
-var counterRef = regexp.MustCompile(`\bcounters\b`)
-
-// readsEngineSignals reports whether a rule must wait for the engines: a
-// `when` over score, has_score or engine_reasons (and no counters).
-func readsEngineSignals(r rules.Rule) bool {
-	w, ok := r.(*rules.WhenRule)
-	if !ok {
-		return false
-	}
-	src := w.Expression()
-	return engineSignal.MatchString(src) && !counterRef.MatchString(src)
-}
+import "github.com/login-guard/login_guard/rules"
 
 // applyRulesAfterEngines evaluates the `when` rules that read engine
 // signals, with the engines' combined score and reasons. It runs after the

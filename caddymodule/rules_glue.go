@@ -189,7 +189,7 @@ func (h *Handler) provisionRules() error {
 			}
 		}
 		counting = counting || countsAttempts(r)
-		if readsEngineSignals(r) {
+		if rules.WaitsForEngines(r) {
 			late = append(late, r)
 			continue
 		}

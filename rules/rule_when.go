@@ -21,6 +21,9 @@ type WhenRule struct {
 	prg         cel.Program
 	counterRefs []string
 	usesCounter bool
+	// readsEngine: the expression names score, has_score or
+	// engine_reasons, which hold something only once engines answered.
+	readsEngine bool
 }
 
 // ParseWhen compiles a when rule, e.g.
@@ -78,8 +81,11 @@ func (r *WhenRule) inspect(ast *cel.Ast) error {
 	for _, e := range celast.MatchDescendants(nav, celast.AllMatcher()) {
 		switch e.Kind() {
 		case celast.IdentKind:
-			if e.AsIdent() == "counters" {
+			switch e.AsIdent() {
+			case "counters":
 				r.usesCounter = true
+			case "score", "has_score", "engine_reasons":
+				r.readsEngine = true
 			}
 		case celast.SelectKind:
 			sel := e.AsSelect()
@@ -108,6 +114,21 @@ func (r *WhenRule) addCounterRef(name string) {
 	if !slices.Contains(r.counterRefs, name) {
 		r.counterRefs = append(r.counterRefs, name)
 	}
+}
+
+// ReadsEngineSignals reports whether the expression reads what engines
+// answer (score, has_score, engine_reasons), as the type-checked
+// expression says: a name inside a string literal or a map key does not
+// count.
+func (r *WhenRule) ReadsEngineSignals() bool { return r.readsEngine }
+
+// WaitsForEngines reports whether a rule belongs after the engines: a
+// `when` that reads engine signals and no counters (counters are only
+// known while the route's counting rules run, before the engines). Every
+// other rule runs first, so a rate limit saves the engine call.
+func WaitsForEngines(r Rule) bool {
+	w, ok := r.(*WhenRule)
+	return ok && w.readsEngine && !w.usesCounter
 }
 
 // Expression returns the rule's source.

@@ -120,3 +120,37 @@ func TestWhenRuntimeErrors(t *testing.T) {
 		t.Fatalf("expensive expression: %v, want a cost limit error", err)
 	}
 }
+
+// TestWaitsForEngines: the type-checked expression, not its text, says
+// whether a rule reads engine signals.
+func TestWaitsForEngines(t *testing.T) {
+	cases := []struct {
+		expr string
+		want bool
+	}{
+		{`score > 0.5`, true},
+		{`has_score && user_agent == ""`, true},
+		{`"engine_down" in engine_reasons`, true},
+		{`user == "score"`, false},
+		{`headers["has_score"] == "1"`, false},
+		{`user_agent.contains("engine_reasons")`, false},
+		{`score > 0.5 && counters.rate_ip > 1`, false},
+		{`ip_in(ip, "10.0.0.0/8")`, false},
+	}
+	for _, c := range cases {
+		w, err := ParseWhen(c.expr, "deny")
+		if err != nil {
+			t.Fatalf("%s: %v", c.expr, err)
+		}
+		if got := WaitsForEngines(w); got != c.want {
+			t.Errorf("WaitsForEngines(%s) = %v, want %v", c.expr, got, c.want)
+		}
+	}
+	rate, err := ParseRule([]string{"rate", "ip", "5/1m"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if WaitsForEngines(rate) {
+		t.Error("a rate rule never waits for engines")
+	}
+}
