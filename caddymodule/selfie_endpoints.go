@@ -124,14 +124,14 @@ func (s *stepUpCall) selfieSubmit() {
 // with Retry-After, a refused input a 400, a full registry or Smile ID's
 // failure a 503/502 (logged; the page may retry).
 func (s *stepUpCall) selfieSubmitFailed(err error) {
-	var le *submitLimitError
+	var le *smileid.LimitError
 	switch {
 	case errors.As(err, &le):
 		s.x.verdict.Add(rules.Deny, "selfie_rate_limited_"+le.Scope)
 		secs := int(le.RetryAfter.Round(time.Second) / time.Second)
 		s.w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
 		s.writeJSON(http.StatusTooManyRequests, map[string]string{"error": "refused"})
-	case errors.Is(err, errLimiterFull):
+	case errors.Is(err, smileid.ErrLimiterFull):
 		s.x.verdict.Add(rules.Deny, "selfie_limiter_full")
 		s.writeJSON(http.StatusServiceUnavailable, map[string]string{"error": "refused"})
 	case errors.Is(err, smileid.ErrInput):

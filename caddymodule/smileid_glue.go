@@ -359,9 +359,9 @@ func (a *App) takeSmileID() (*pooledSmileID, string, error) {
 	key := c.poolKey()
 	v, _, err := stepUpPool.LoadOrNew(key, func() (caddy.Destructor, error) {
 		p := &pooledSmileID{}
-		lim := newSubmitLimiter(
-			rateLimit{n: c.UserLimit, window: time.Duration(c.UserLimitEvery)},
-			rateLimit{n: c.IPLimit, window: time.Duration(c.IPLimitEvery)},
+		lim := smileid.NewMemoryLimiter(
+			smileid.Rate{N: c.UserLimit, Window: time.Duration(c.UserLimitEvery)},
+			smileid.Rate{N: c.IPLimit, Window: time.Duration(c.IPLimitEvery)},
 			c.LimitKeys, nil)
 		cl, err := c.newClient(lim, p)
 		if err != nil {

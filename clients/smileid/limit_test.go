@@ -1,4 +1,4 @@
-package caddymodule
+package smileid
 
 import (
 	"context"
@@ -8,10 +8,10 @@ import (
 	"time"
 )
 
-func TestSubmitLimiter(t *testing.T) {
+func TestMemoryLimiter(t *testing.T) {
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
-	l := newSubmitLimiter(rateLimit{n: 2, window: time.Hour}, rateLimit{n: 3, window: time.Hour}, 5, clock)
+	l := NewMemoryLimiter(Rate{N: 2, Window: time.Hour}, Rate{N: 3, Window: time.Hour}, 5, clock)
 	ip1, ip2 := netip.MustParseAddr("198.51.100.1"), netip.MustParseAddr("198.51.100.2")
 	v6a, v6b := netip.MustParseAddr("2001:db8:1:2::1"), netip.MustParseAddr("2001:db8:1:2::ffff")
 	steps := []struct {
@@ -30,18 +30,18 @@ func TestSubmitLimiter(t *testing.T) {
 	}
 	for i, s := range steps {
 		err := l.AllowSubmit(context.Background(), s.user, s.ip)
-		var le *submitLimitError
+		var le *LimitError
 		switch {
 		case s.scope == "":
 			if err != nil {
 				t.Fatalf("step %d: %v", i, err)
 			}
 		case s.scope == "ok":
-			if !errors.Is(err, errLimiterFull) {
+			if !errors.Is(err, ErrLimiterFull) {
 				t.Fatalf("step %d: want the full-table refusal, got %v", i, err)
 			}
 		default:
-			if !errors.As(err, &le) || le.Scope != s.scope || le.RetryAfter != time.Hour || !errors.Is(err, errSubmitLimited) {
+			if !errors.As(err, &le) || le.Scope != s.scope || le.RetryAfter != time.Hour || !errors.Is(err, ErrSubmitLimited) {
 				t.Fatalf("step %d: want %s refusal, got %v", i, s.scope, err)
 			}
 		}
@@ -55,8 +55,8 @@ func TestSubmitLimiter(t *testing.T) {
 	}
 }
 
-func BenchmarkSubmitLimiter(b *testing.B) {
-	l := newSubmitLimiter(rateLimit{n: 1 << 30, window: time.Hour}, rateLimit{n: 1 << 30, window: time.Hour}, 1000, nil)
+func BenchmarkMemoryLimiter(b *testing.B) {
+	l := NewMemoryLimiter(Rate{N: 1 << 30, Window: time.Hour}, Rate{N: 1 << 30, Window: time.Hour}, 1000, nil)
 	ip := netip.MustParseAddr("198.51.100.1")
 	b.ReportAllocs()
 	for b.Loop() {

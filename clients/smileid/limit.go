@@ -1,0 +1,123 @@
+package smileid
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/login-guard/login_guard/rules"
+)
+
+// MemoryLimiter is the exact per-user and per-IP counter in front of paid
+// jobs (it implements Limiter). Exact rather than
+// approximate because every admitted request costs money: a sketch that
+// under-counts under collisions would let a user spend more than the
+// limit says. Memory is bounded by maxKeys; when the table is full of live
+// windows, submissions are refused rather than a window forgotten.
+type MemoryLimiter struct {
+	user, ip Rate
+	maxKeys  int
+	now      func() time.Time
+
+	mu      sync.Mutex
+	windows map[string]*limitWindow
+}
+
+// Rate is N submissions per Window; N == 0 disables the rule.
+type Rate struct {
+	N      int
+	Window time.Duration
+}
+
+type limitWindow struct {
+	start time.Time
+	count int
+}
+
+// ErrSubmitLimited is returned (wrapped in *LimitError) when a rule
+// refuses; ErrLimiterFull when the table has no room.
+var (
+	ErrSubmitLimited = errors.New("selfie submissions over the limit")
+	ErrLimiterFull   = errors.New("selfie submission limiter full")
+)
+
+// LimitError carries when the refused client may try again.
+type LimitError struct {
+	Scope      string // "user" or "ip"
+	RetryAfter time.Duration
+}
+
+func (e *LimitError) Error() string {
+	return fmt.Sprintf("%v (%s; retry in %s)", ErrSubmitLimited, e.Scope, e.RetryAfter.Round(time.Second))
+}
+
+func (e *LimitError) Unwrap() error { return ErrSubmitLimited }
+
+// NewMemoryLimiter counts per user and per IP; it holds at most maxKeys
+// windows. now is the clock (nil: time.Now).
+func NewMemoryLimiter(user, ip Rate, maxKeys int, now func() time.Time) *MemoryLimiter {
+	if now == nil {
+		now = time.Now
+	}
+	return &MemoryLimiter{user: user, ip: ip, maxKeys: maxKeys, now: now, windows: map[string]*limitWindow{}}
+}
+
+// AllowSubmit counts one paid submission for user and ip, or refuses it.
+// Both rules are checked before either is counted, so a refusal by one
+// does not spend the other's budget. Addresses are counted the way the
+// local rules count them by default (rules.Normalizer: IPv6 per /64, since
+// one host usually holds the whole prefix).
+func (l *MemoryLimiter) AllowSubmit(_ context.Context, user string, ip netip.Addr) error {
+	now := l.now()
+	keys := [2]string{"u\x00" + user, "i\x00" + rules.Normalizer{}.IP(ip).String()}
+	rates := [2]Rate{l.user, l.ip}
+	scopes := [2]string{"user", "ip"}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var ws [2]*limitWindow
+	for i, r := range rates {
+		if r.N == 0 {
+			continue
+		}
+		w := l.windows[keys[i]]
+		if w != nil && now.Sub(w.start) >= r.Window {
+			w.start, w.count = now, 0
+		}
+		if w != nil && w.count >= r.N {
+			return &LimitError{Scope: scopes[i], RetryAfter: w.start.Add(r.Window).Sub(now)}
+		}
+		ws[i] = w
+	}
+	for i, r := range rates {
+		if r.N == 0 {
+			continue
+		}
+		if ws[i] == nil {
+			if len(l.windows) >= l.maxKeys && !l.sweep(now) {
+				return ErrLimiterFull
+			}
+			ws[i] = &limitWindow{start: now}
+			l.windows[keys[i]] = ws[i]
+		}
+	}
+	for i, r := range rates {
+		if r.N != 0 {
+			ws[i].count++
+		}
+	}
+	return nil
+}
+
+// sweep drops windows that have ended; true when room was made.
+func (l *MemoryLimiter) sweep(now time.Time) bool {
+	longest := max(l.user.Window, l.ip.Window)
+	for k, w := range l.windows {
+		if now.Sub(w.start) >= longest {
+			delete(l.windows, k)
+		}
+	}
+	return len(l.windows) < l.maxKeys
+}
