@@ -4,58 +4,13 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
+
+	"github.com/login-guard/login_guard/clients/smartid"
 )
-
-// opFieldKind is the JSON type SmartID expects at an operation path.
-type opFieldKind uint8
-
-const (
-	opString opFieldKind = iota
-	opInt
-	opNumber
-)
-
-// operationSchema lists every field of the seed's operation schema. A
-// mapping may only name these (or transaction.details.<key>), so a typo is
-// a config error instead of a silently missing field.
-var operationSchema = map[string]opFieldKind{
-	"timestamp":               opString,
-	"transaction.category":    opString,
-	"transaction.type":        opString,
-	"transaction.description": opString,
-	"transaction.reference":   opString,
-	"transaction.date":        opString,
-	"account.client":          opString,
-	"account.clientRefId":     opInt,
-	"account.clientRefIdStr":  opString,
-	"account.email":           opString,
-	"account.phoneNumber":     opString,
-	"account.session":         opString,
-	"account.accountNumber":   opString,
-	"account.bank":            opString,
-	"order.amount":            opNumber,
-	"order.currency":          opString,
-	"accountTo.client":        opString,
-	"accountTo.accountNumber": opString,
-	"accountTo.bank":          opString,
-	"debitFrom.account":       opString,
-	"debitFrom.bank":          opString,
-	"debitFrom.currency":      opString,
-	"creditTo.account":        opString,
-	"creditTo.bank":           opString,
-	"creditTo.currency":       opString,
-	"creditCard.bin":          opString,
-	"creditCard.hash":         opString,
-	"creditCard.last4Digits":  opString,
-	"creditCard.token":        opString,
-}
-
-const detailsPrefix = "transaction.details."
 
 // operationMapping turns a request into SmartID operation fields. Values
 // are placeholder templates: constants, Caddy placeholders, and
@@ -69,7 +24,7 @@ type operationMapping struct {
 func compileOperationMapping(m map[string]string) (*operationMapping, error) {
 	om := &operationMapping{templates: map[string]string{}}
 	for path, tmpl := range m {
-		if _, ok := operationSchema[path]; !ok && !(strings.HasPrefix(path, detailsPrefix) && len(path) > len(detailsPrefix)) {
+		if _, ok := smartid.OperationField(path); !ok {
 			return nil, fmt.Errorf("unknown operation field %q (see the SmartID operation schema in the README)", path)
 		}
 		om.templates[path] = tmpl
@@ -117,15 +72,8 @@ func (om *operationMapping) resolve(r *http.Request, x *exchange) (map[string]st
 		if v == "" {
 			continue
 		}
-		switch operationSchema[p] {
-		case opInt:
-			if _, err := strconv.ParseInt(v, 10, 64); err != nil {
-				return nil, fmt.Errorf("operation field %s: %q is not an integer", p, v)
-			}
-		case opNumber:
-			if _, err := strconv.ParseFloat(v, 64); err != nil {
-				return nil, fmt.Errorf("operation field %s: %q is not a number", p, v)
-			}
+		if err := smartid.CheckOperationValue(p, v); err != nil {
+			return nil, err
 		}
 		out[p] = v
 	}

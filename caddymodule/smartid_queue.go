@@ -3,10 +3,7 @@ package caddymodule
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -137,99 +134,13 @@ func (x *exchange) reportOperation(r *http.Request) {
 	kind, id := x.channel()
 	op := &smartid.Operation{ChannelKind: kind, ChannelID: id, Transaction: smartid.Transaction{Details: map[string]string{}}}
 	for path, v := range vals {
-		if err := setOperationField(op, path, v); err != nil {
+		if err := op.SetField(path, v); err != nil {
 			x.smartid = "invalid"
 			x.h.logger.Warn("smartid operation not sent", zap.String("route", x.h.Name), zap.Error(err))
 			return
 		}
 	}
 	x.enqueue(op)
-}
-
-// setOperationField stores one resolved mapping value; the value's type was
-// checked by resolve.
-func setOperationField(op *smartid.Operation, path, v string) error {
-	if key, ok := strings.CutPrefix(path, detailsPrefix); ok {
-		op.Transaction.Details[key] = v
-		return nil
-	}
-	var err error
-	switch path {
-	case "timestamp":
-		op.Timestamp, err = time.Parse(time.RFC3339, v)
-		if err != nil {
-			return fmt.Errorf("operation field timestamp: %q is not ISO 8601 (RFC 3339)", v)
-		}
-	case "order.amount":
-		op.Order.Amount, err = strconv.ParseFloat(v, 64)
-	case "account.clientRefId":
-		op.Account.ClientRefID, err = strconv.Atoi(v)
-	default:
-		if dst := operationStringField(op, path); dst != nil {
-			*dst = v
-		} else {
-			err = fmt.Errorf("unknown operation field %q", path)
-		}
-	}
-	return err
-}
-
-func operationStringField(op *smartid.Operation, path string) *string {
-	switch path {
-	case "transaction.category":
-		return &op.Transaction.Category
-	case "transaction.type":
-		return &op.Transaction.Type
-	case "transaction.description":
-		return &op.Transaction.Description
-	case "transaction.reference":
-		return &op.Transaction.Reference
-	case "transaction.date":
-		return &op.Transaction.Date
-	case "account.client":
-		return &op.Account.Client
-	case "account.clientRefIdStr":
-		return &op.Account.ClientRefIDStr
-	case "account.email":
-		return &op.Account.Email
-	case "account.phoneNumber":
-		return &op.Account.PhoneNumber
-	case "account.session":
-		return &op.Account.Session
-	case "account.accountNumber":
-		return &op.Account.AccountNumber
-	case "account.bank":
-		return &op.Account.Bank
-	case "order.currency":
-		return &op.Order.Currency
-	case "accountTo.client":
-		return &op.AccountTo.Client
-	case "accountTo.accountNumber":
-		return &op.AccountTo.AccountNumber
-	case "accountTo.bank":
-		return &op.AccountTo.Bank
-	case "debitFrom.account":
-		return &op.DebitFrom.Account
-	case "debitFrom.bank":
-		return &op.DebitFrom.Bank
-	case "debitFrom.currency":
-		return &op.DebitFrom.Currency
-	case "creditTo.account":
-		return &op.CreditTo.Account
-	case "creditTo.bank":
-		return &op.CreditTo.Bank
-	case "creditTo.currency":
-		return &op.CreditTo.Currency
-	case "creditCard.bin":
-		return &op.CreditCard.BIN
-	case "creditCard.hash":
-		return &op.CreditCard.Hash
-	case "creditCard.last4Digits":
-		return &op.CreditCard.Last4Digits
-	case "creditCard.token":
-		return &op.CreditCard.Token
-	}
-	return nil
 }
 
 // queueLabel is a short, config-derived id for the queue's metrics: one

@@ -1,0 +1,176 @@
+package smartid
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// FieldKind is the JSON type the operation schema gives a field.
+type FieldKind uint8
+
+// Field kinds of the operation schema.
+const (
+	FieldString FieldKind = iota
+	FieldInt
+	FieldNumber
+)
+
+// DetailsPrefix is the dotted prefix of an operation's free-form details:
+// "transaction.details.<key>" sets Transaction.Details[key].
+const DetailsPrefix = "transaction.details."
+
+// operationSchema lists every field of the seed's operation schema by its
+// dotted path, so a mapping that names another is refused instead of a
+// field silently going missing.
+var operationSchema = map[string]FieldKind{
+	"timestamp":               FieldString,
+	"transaction.category":    FieldString,
+	"transaction.type":        FieldString,
+	"transaction.description": FieldString,
+	"transaction.reference":   FieldString,
+	"transaction.date":        FieldString,
+	"account.client":          FieldString,
+	"account.clientRefId":     FieldInt,
+	"account.clientRefIdStr":  FieldString,
+	"account.email":           FieldString,
+	"account.phoneNumber":     FieldString,
+	"account.session":         FieldString,
+	"account.accountNumber":   FieldString,
+	"account.bank":            FieldString,
+	"order.amount":            FieldNumber,
+	"order.currency":          FieldString,
+	"accountTo.client":        FieldString,
+	"accountTo.accountNumber": FieldString,
+	"accountTo.bank":          FieldString,
+	"debitFrom.account":       FieldString,
+	"debitFrom.bank":          FieldString,
+	"debitFrom.currency":      FieldString,
+	"creditTo.account":        FieldString,
+	"creditTo.bank":           FieldString,
+	"creditTo.currency":       FieldString,
+	"creditCard.bin":          FieldString,
+	"creditCard.hash":         FieldString,
+	"creditCard.last4Digits":  FieldString,
+	"creditCard.token":        FieldString,
+}
+
+// OperationField reports the kind of the field at a dotted path of the
+// operation schema, and whether the schema has it (any
+// transaction.details.<key> is a string).
+func OperationField(path string) (FieldKind, bool) {
+	if k, ok := operationSchema[path]; ok {
+		return k, true
+	}
+	if strings.HasPrefix(path, DetailsPrefix) && len(path) > len(DetailsPrefix) {
+		return FieldString, true
+	}
+	return 0, false
+}
+
+// CheckOperationValue reports a value that does not fit its field's kind
+// (an amount that is not a number): it is refused, not guessed.
+func CheckOperationValue(path, v string) error {
+	k, ok := OperationField(path)
+	if !ok {
+		return fmt.Errorf("unknown operation field %q", path)
+	}
+	switch k {
+	case FieldInt:
+		if _, err := strconv.ParseInt(v, 10, 64); err != nil {
+			return fmt.Errorf("operation field %s: %q is not an integer", path, v)
+		}
+	case FieldNumber:
+		if _, err := strconv.ParseFloat(v, 64); err != nil {
+			return fmt.Errorf("operation field %s: %q is not a number", path, v)
+		}
+	}
+	return nil
+}
+
+// SetField stores one value at a dotted path of the operation schema.
+// Details must be non-nil for transaction.details.<key>.
+func (op *Operation) SetField(path, v string) error {
+	if key, ok := strings.CutPrefix(path, DetailsPrefix); ok && key != "" {
+		op.Transaction.Details[key] = v
+		return nil
+	}
+	var err error
+	switch path {
+	case "timestamp":
+		op.Timestamp, err = time.Parse(time.RFC3339, v)
+		if err != nil {
+			return fmt.Errorf("operation field timestamp: %q is not ISO 8601 (RFC 3339)", v)
+		}
+	case "order.amount":
+		op.Order.Amount, err = strconv.ParseFloat(v, 64)
+	case "account.clientRefId":
+		op.Account.ClientRefID, err = strconv.Atoi(v)
+	default:
+		if dst := op.stringField(path); dst != nil {
+			*dst = v
+		} else {
+			err = fmt.Errorf("unknown operation field %q", path)
+		}
+	}
+	return err
+}
+
+func (op *Operation) stringField(path string) *string {
+	switch path {
+	case "transaction.category":
+		return &op.Transaction.Category
+	case "transaction.type":
+		return &op.Transaction.Type
+	case "transaction.description":
+		return &op.Transaction.Description
+	case "transaction.reference":
+		return &op.Transaction.Reference
+	case "transaction.date":
+		return &op.Transaction.Date
+	case "account.client":
+		return &op.Account.Client
+	case "account.clientRefIdStr":
+		return &op.Account.ClientRefIDStr
+	case "account.email":
+		return &op.Account.Email
+	case "account.phoneNumber":
+		return &op.Account.PhoneNumber
+	case "account.session":
+		return &op.Account.Session
+	case "account.accountNumber":
+		return &op.Account.AccountNumber
+	case "account.bank":
+		return &op.Account.Bank
+	case "order.currency":
+		return &op.Order.Currency
+	case "accountTo.client":
+		return &op.AccountTo.Client
+	case "accountTo.accountNumber":
+		return &op.AccountTo.AccountNumber
+	case "accountTo.bank":
+		return &op.AccountTo.Bank
+	case "debitFrom.account":
+		return &op.DebitFrom.Account
+	case "debitFrom.bank":
+		return &op.DebitFrom.Bank
+	case "debitFrom.currency":
+		return &op.DebitFrom.Currency
+	case "creditTo.account":
+		return &op.CreditTo.Account
+	case "creditTo.bank":
+		return &op.CreditTo.Bank
+	case "creditTo.currency":
+		return &op.CreditTo.Currency
+	case "creditCard.bin":
+		return &op.CreditCard.BIN
+	case "creditCard.hash":
+		return &op.CreditCard.Hash
+	case "creditCard.last4Digits":
+		return &op.CreditCard.Last4Digits
+	case "creditCard.token":
+		return &op.CreditCard.Token
+	}
+	return nil
+}

@@ -1,0 +1,45 @@
+package smartid
+
+import (
+	"testing"
+	"time"
+)
+
+// TestOperationFields: every path of the schema can be set, typed fields
+// refuse what does not parse, and unknown paths are refused.
+func TestOperationFields(t *testing.T) {
+	op := &Operation{Transaction: Transaction{Details: map[string]string{}}}
+	for path, kind := range operationSchema {
+		v := "x"
+		switch kind {
+		case FieldInt:
+			v = "42"
+		case FieldNumber:
+			v = "12.5"
+		}
+		if path == "timestamp" {
+			v = "2026-01-02T03:04:05Z"
+		}
+		if err := CheckOperationValue(path, v); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		if err := op.SetField(path, v); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+	}
+	if op.Order.Amount != 12.5 || op.Account.ClientRefID != 42 || op.CreditCard.Last4Digits != "x" ||
+		!op.Timestamp.Equal(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)) {
+		t.Fatalf("fields not set: %+v", op)
+	}
+	if err := op.SetField("transaction.details.channel", "web"); err != nil || op.Transaction.Details["channel"] != "web" {
+		t.Fatalf("details: %v %v", err, op.Transaction.Details)
+	}
+	for _, bad := range [][2]string{{"order.amount", "ten"}, {"account.clientRefId", "1.5"}, {"order.amout", "1"}, {"transaction.details.", "x"}} {
+		if CheckOperationValue(bad[0], bad[1]) == nil {
+			t.Errorf("%s=%q accepted", bad[0], bad[1])
+		}
+	}
+	if _, ok := OperationField("transaction.details.k"); !ok {
+		t.Error("details keys are part of the schema")
+	}
+}
