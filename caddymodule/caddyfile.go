@@ -160,6 +160,14 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			err = oneArg(d, &h.SessionCookie)
 		case "upstream_headers":
 			err = oneArg(d, &h.UpstreamHeaders)
+		case "missing_user":
+			if err = oneArg(d, &h.MissingUser); err == nil {
+				err = oneOf(d, h.MissingUser, MissingUserDeny, MissingUserAllow, MissingUserMonitor)
+			}
+		case "on_invalid_operation":
+			if err = oneArg(d, &h.OnInvalidOperation); err == nil {
+				err = oneOf(d, h.OnInvalidOperation, OnInvalidOperationRefuse, OnInvalidOperationPass)
+			}
 		case "allow_ip", "deny_ip":
 			args := d.RemainingArgs()
 			if len(args) == 0 {
@@ -204,6 +212,12 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	}
 	if h.Operation != nil && h.Event != EventOperation {
 		return d.Errf("login_guard: an operation block needs event operation, not %s", h.Event)
+	}
+	if h.MissingUser != "" && h.Event != EventLogin {
+		return d.Errf("login_guard: missing_user needs event login, not %s", h.Event)
+	}
+	if h.OnInvalidOperation != "" && h.Event != EventOperation {
+		return d.Errf("login_guard: on_invalid_operation needs event operation, not %s", h.Event)
 	}
 	return nil
 }

@@ -15,7 +15,7 @@ import (
 func (x *exchange) forwardLogin(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	h := x.h
 	// A login finishing a passed step-up is not put to the engines again.
-	after := h.Evaluate == EvaluateAfter && len(h.EngineOptions.engines) > 0 && !x.steppedUp()
+	after := x.verdictPending()
 	hw := &headWriter{w: w, wantBody: h.Success.needsBody() || after, limit: h.Success.BodyLimit}
 	if after {
 		hw.limit = max(hw.limit, h.HoldLimit)

@@ -82,8 +82,21 @@ type Handler struct {
 	Operation map[string]string `json:"operation,omitempty"`
 
 	// UpstreamHeaders, when set, is the secret that signs the
-	// X-Login-Guard-* headers added to allowed requests (opt-in).
+	// X-Login-Guard-* headers added to allowed requests (opt-in; format in
+	// package upstreamsig).
 	UpstreamHeaders string `json:"upstream_headers,omitempty"`
+
+	// MissingUser is what a login without a user (absent, empty or only
+	// whitespace) gets: deny (the default: 400 missing_user), allow (for
+	// identifier-first flows whose password step carries no user) or
+	// monitor (passed, with the reason missing_user logged). Event login
+	// only.
+	MissingUser string `json:"missing_user,omitempty"`
+	// OnInvalidOperation is what an operation whose SmartID event cannot
+	// be built gets (a mapped number that is not a plain decimal, say):
+	// refuse (the default: 400 invalid_operation) or pass (the event is
+	// skipped). Event operation only.
+	OnInvalidOperation string `json:"on_invalid_operation,omitempty"`
 
 	// Options of the other layers, each defined next to its code; their
 	// JSON fields appear inline in the handler's config.
@@ -159,6 +172,12 @@ func (h *Handler) provision(app *App, logger *zap.Logger) error {
 	if h.Success == nil {
 		h.Success = new(SuccessCriteria)
 	}
+	if h.MissingUser == "" && h.Event == EventLogin {
+		h.MissingUser = MissingUserDeny
+	}
+	if h.OnInvalidOperation == "" && h.Event == EventOperation {
+		h.OnInvalidOperation = OnInvalidOperationRefuse
+	}
 	if err := h.Success.provision(); err != nil {
 		return fmt.Errorf("success: %v", err)
 	}
@@ -205,6 +224,7 @@ func (h *Handler) provision(app *App, logger *zap.Logger) error {
 		return err
 	}
 	h.xffWarn = warnOnceFor(h.app)
+	h.logMissingUserPolicy()
 	if s := repl.ReplaceKnown(h.UpstreamHeaders, ""); s != "" {
 		if len(s) < 16 {
 			return fmt.Errorf("route %q: upstream_headers secret must be at least 16 characters", h.Name)
@@ -236,6 +256,9 @@ func (h *Handler) Validate() error {
 	case "plain", "hash", "none":
 	default:
 		return fmt.Errorf("route %q: log_user must be plain, hash or none, not %q", h.Name, h.LogUser)
+	}
+	if err := h.validateRequestPolicy(); err != nil {
+		return err
 	}
 	if h.MaxBody < 0 {
 		return fmt.Errorf("route %q: max_body must be positive", h.Name)

@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/login-guard/login_guard/clients/engine"
+	"github.com/login-guard/login_guard/clients/smartid"
 	"github.com/login-guard/login_guard/internal/formbody"
 	"github.com/login-guard/login_guard/rules"
 )
@@ -45,7 +46,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	if err := x.readRequest(r); err != nil {
 		return x.refuse(w, r, err)
 	}
+	if err := x.checkRequestPolicy(r); err != nil {
+		return x.refuse(w, r, err)
+	}
 	x.loadSession(r)
+	if h.Event == EventOperation {
+		if err := x.prepareOperation(r); err != nil {
+			return x.refuse(w, r, err)
+		}
+	}
 	x.decide()
 	x.publish(r)
 
@@ -97,6 +106,9 @@ type exchange struct {
 	monitorAction string        // what a monitor-mode route would have done
 	assertion     string        // the LoginID token's state, for the audit line
 	rulesTicket   *rules.Ticket // the local rules' hold on this attempt, settled once
+
+	operation    *smartid.Operation // the operation event, built before deciding
+	operationErr error              // why it could not be built (on_invalid_operation pass)
 }
 
 func (x *exchange) readRequest(r *http.Request) error {
