@@ -134,3 +134,12 @@ func (m *metrics) smartidQueueDepth(queue string, depth int) {
 	}
 	m.smartidDepth.WithLabelValues(queue).Set(float64(depth))
 }
+
+// smartidDropped counts an event the guard could not queue because its
+// queue had been closed; the queue reports every other outcome itself.
+func (m *metrics) smartidDropped(kind string) {
+	if m == nil {
+		return
+	}
+	m.smartidEvents.WithLabelValues(kind, "dropped").Inc()
+}

@@ -80,7 +80,14 @@ func (x *exchange) enqueue(ev smartid.Event) {
 	case err == nil:
 		x.smartid = "queued"
 	case errors.Is(err, smartid.ErrQueueFull):
-		x.smartid = "dropped_queue_full"
+		x.smartid = "dropped_queue_full" // counted and logged by the observer
+	case errors.Is(err, smartid.ErrClosed):
+		// The queue was drained and closed before this request finished
+		// (it outlived the bounded wait of its config's shutdown).
+		x.smartid = "dropped_stopped"
+		x.h.app.metrics.smartidDropped(string(ev.Kind()))
+		x.h.logger.Warn("smartid event dropped", zap.String("route", x.h.Name),
+			zap.String("event", string(ev.Kind())), zap.String("reason", "stopped"))
 	default:
 		x.smartid = "invalid"
 		x.h.logger.Warn("smartid event not sent", zap.String("route", x.h.Name), zap.Error(err))
