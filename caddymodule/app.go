@@ -44,6 +44,8 @@ type App struct {
 	ctx     caddy.Context
 	logger  *zap.Logger
 	metrics *metrics
+	// metricsHeld: this config holds a reference to the collectors.
+	metricsHeld bool
 
 	smartidKey string
 	smartid    *smartidQueue
@@ -110,10 +112,10 @@ func (a *App) Provision(ctx caddy.Context) error {
 		s.KeyGrace = s.TTL + caddy.Duration(time.Hour)
 	}
 	var err error
-	a.metrics, err = registerMetrics(ctx.GetMetricsRegistry())
-	if err != nil {
+	if a.metrics, err = acquireMetrics(ctx.GetMetricsRegistry()); err != nil {
 		return err
 	}
+	a.metricsHeld = true
 	if a.SmartID != nil {
 		if err := a.SmartID.provision(); err != nil {
 			return fmt.Errorf("smartid: %w", err)
@@ -169,13 +171,14 @@ func (a *App) start() error {
 		return err
 	}
 	if a.SmartID != nil {
-		q, err := acquireSmartID(a.smartidKey, a.SmartID, a.logger, a.metrics)
+		q, err := acquireSmartID(a.smartidKey, a.SmartID, a.logger)
 		if err != nil {
 			a.rt.sessions.close()
 			return err
 		}
 		a.smartid = q
 	}
+	a.startEngines()
 	if _, err := a.takeStepUp(); err != nil {
 		a.rt.sessions.close()
 		if a.smartid != nil {
@@ -216,6 +219,16 @@ func (a *App) releasePooled() {
 	}
 	a.rt.sessions.close()
 	a.stopLoginID()
+	a.releaseMetrics()
+}
+
+// releaseMetrics lets go of the process's collectors (once). The
+// pointer stays: a late request still counts into the same collectors.
+func (a *App) releaseMetrics() {
+	if a.metricsHeld {
+		a.metricsHeld = false
+		releaseMetrics()
+	}
 }
 
 // keyset returns the current keys; nil before Start (requests wait for

@@ -264,6 +264,7 @@ func (a *App) Cleanup() error {
 		return nil
 	}
 	a.stopLoginID()
+	a.releaseMetrics()
 	return nil
 }
 
