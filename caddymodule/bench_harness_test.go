@@ -12,6 +12,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 )
@@ -28,10 +29,16 @@ func benchLogger() *zap.Logger {
 	return zap.New(zapcore.NewCore(enc, zapcore.AddSync(io.Discard), zap.InfoLevel))
 }
 
-// benchHandler is testHandler with the benchmark logger.
+// benchHandler is testHandler with the benchmark logger and the app's
+// metrics registered, so the decision counter is paid as in production.
 func benchHandler(tb testing.TB, h *Handler) *Handler {
 	tb.Helper()
-	if err := h.provision(testApp(tb), benchLogger()); err != nil {
+	app := testApp(tb)
+	var err error
+	if app.metrics, err = registerMetrics(prometheus.NewRegistry()); err != nil {
+		tb.Fatal(err)
+	}
+	if err := h.provision(app, benchLogger()); err != nil {
 		tb.Fatal(err)
 	}
 	if err := h.Validate(); err != nil {

@@ -99,9 +99,16 @@ const maxTokenLen = 8 << 10
 
 // Seal encrypts data (as JSON) for purpose, valid for ttl from now.
 func (ks *Keyset) Seal(purpose string, data any, now time.Time, ttl time.Duration) (string, error) {
+	tok, err := ks.AppendSeal(nil, purpose, data, now, ttl)
+	return string(tok), err
+}
+
+// AppendSeal is Seal appending the token's text to dst, so a caller
+// building a Set-Cookie line writes the token straight into it.
+func (ks *Keyset) AppendSeal(dst []byte, purpose string, data any, now time.Time, ttl time.Duration) ([]byte, error) {
 	raw, err := json.Marshal(data)
 	if err != nil {
-		return "", err
+		return dst, err
 	}
 	k := &ks.keys[0]
 	hdrLen := 2 + len(k.ID)
@@ -114,7 +121,7 @@ func (ks *Keyset) Seal(purpose string, data any, now time.Time, ttl time.Duratio
 	copy(buf[2:], k.ID)
 	nonce := buf[hdrLen:]
 	if _, err := rand.Read(nonce); err != nil {
-		return "", fmt.Errorf("sealing token: %w", err)
+		return dst, fmt.Errorf("sealing token: %w", err)
 	}
 	// The plaintext is written where its ciphertext goes and sealed in
 	// place.
@@ -122,7 +129,7 @@ func (ks *Keyset) Seal(purpose string, data any, now time.Time, ttl time.Duratio
 	plain = append(plain, raw...)
 	aad := appendAAD(mem[n:n], buf[:hdrLen], purpose)
 	out := k.aead.Seal(buf, nonce, plain, aad)
-	return b64.EncodeToString(out), nil
+	return b64.AppendEncode(dst, out), nil
 }
 
 func aadLen(hdrLen int, purpose string) int { return len(aadPrefix) + hdrLen + len(purpose) }
