@@ -115,6 +115,9 @@ type Handler struct {
 	xffWarn   *sync.Once
 
 	upstreamSecret []byte
+	// nameValue is Name boxed once for the route placeholder, so
+	// publishing it allocates nothing per request.
+	nameValue any
 }
 
 // CaddyModule returns the Caddy module information.
@@ -145,6 +148,7 @@ func (h *Handler) provision(app *App, logger *zap.Logger) error {
 	if h.Name == "" {
 		h.Name = h.defaultName()
 	}
+	h.nameValue = h.Name
 	if h.UserField == "" {
 		h.UserField = "username"
 	}

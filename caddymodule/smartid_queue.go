@@ -112,6 +112,12 @@ func (x *exchange) channel() (smartid.ChannelKind, int) {
 // reportLogin sends the login once the upstream answered; session is empty
 // for a failed login.
 func (x *exchange) reportLogin(session string) {
+	if x.h.app.smartid == nil {
+		// Said before the event is built: building it costs an
+		// allocation for nothing.
+		x.smartid = "not_configured"
+		return
+	}
 	kind, id := x.channel()
 	x.enqueue(smartid.Login{
 		ChannelKind: kind, ChannelID: id,
@@ -126,6 +132,10 @@ func (x *exchange) reportLogin(session string) {
 func (x *exchange) reportLogout() {
 	if !x.hasSess {
 		x.smartid = "skipped_no_session"
+		return
+	}
+	if x.h.app.smartid == nil {
+		x.smartid = "not_configured"
 		return
 	}
 	kind, id := x.channel()
