@@ -70,12 +70,12 @@ const (
 type next int
 
 const (
-	nextNone    next = iota
-	nextSignIn       // back to the portal's sign-in (Options.SignInURL)
-	nextHelp         // the operator's help page, when configured
-	nextRetry        // the same page again
-	nextPortal       // onwards to the portal (Answer.Next or the sign-in URL)
-	nextContinue     // the answer's own target (Answer.Next)
+	nextNone     next = iota
+	nextSignIn        // back to the portal's sign-in (Options.SignInURL)
+	nextHelp          // the operator's help page, when configured
+	nextRetry         // the same page again
+	nextPortal        // onwards to the portal (Answer.Next or the sign-in URL)
+	nextContinue      // the answer's own target (Answer.Next)
 )
 
 // entry is an answer's defaults: status, heading and message, in words a

@@ -34,7 +34,7 @@ type Set struct {
 	// static holds the answers that never change, rendered at provision.
 	static map[Code]rendered
 	// retry caches rate-limit pages by their "try again in" wording.
-	retry sync.Map // string -> []byte
+	retry  sync.Map // string -> []byte
 	nRetry atomic.Int32
 }
 
