@@ -70,12 +70,10 @@ const (
 type next int
 
 const (
-	nextNone     next = iota
-	nextSignIn        // back to the portal's sign-in (Options.SignInURL)
-	nextHelp          // the operator's help page, when configured
-	nextRetry         // the same page again
-	nextPortal        // onwards to the portal (Answer.Next or the sign-in URL)
-	nextContinue      // the answer's own target (Answer.Next)
+	nextNone   next = iota
+	nextSignIn      // back to the portal's sign-in (Options.SignInURL)
+	nextHelp        // the operator's help page, when configured
+	nextPortal      // onwards to the portal (Answer.Next or the sign-in URL)
 )
 
 // entry is an answer's defaults: status, heading and message, in words a
@@ -141,7 +139,7 @@ var catalogue = map[Code]entry{
 	MethodNotAllowed: {http.StatusMethodNotAllowed, "Something went wrong",
 		"This page can't be used that way. Please go back and try again.", nextSignIn, ""},
 	Unavailable: {http.StatusServiceUnavailable, "Temporarily unavailable",
-		"A service this step depends on isn't answering right now. Please try again in a few minutes.", nextRetry, ""},
+		"A service this step depends on isn't answering right now. Please try again in a few minutes.", nextSignIn, ""},
 	Internal: {http.StatusInternalServerError, "Something went wrong",
 		"Something went wrong on our side. Please try again in a few minutes.", nextSignIn, ""},
 }
