@@ -81,6 +81,11 @@ type Handler struct {
 	// schema (event operation only).
 	Operation map[string]string `json:"operation,omitempty"`
 
+	// ErrorPages says who writes the route's refusals: guard (default, the
+	// guard's own page or JSON) or handle_errors (the site's handle_errors,
+	// through caddyhttp.Error).
+	ErrorPages string `json:"error_pages,omitempty"`
+
 	// UpstreamHeaders, when set, is the secret that signs the
 	// X-Login-Guard-* headers added to allowed requests (opt-in).
 	UpstreamHeaders string `json:"upstream_headers,omitempty"`
@@ -236,6 +241,9 @@ func (h *Handler) Validate() error {
 	case "plain", "hash", "none":
 	default:
 		return fmt.Errorf("route %q: log_user must be plain, hash or none, not %q", h.Name, h.LogUser)
+	}
+	if h.ErrorPages != "" && h.ErrorPages != ErrorPagesGuard && h.ErrorPages != ErrorPagesHandleErrors {
+		return fmt.Errorf("route %q: error_pages must be guard or handle_errors, not %q", h.Name, h.ErrorPages)
 	}
 	if h.MaxBody < 0 {
 		return fmt.Errorf("route %q: max_body must be positive", h.Name)

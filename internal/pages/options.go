@@ -28,6 +28,10 @@ type Options struct {
 	Dir string `json:"dir,omitempty"`
 }
 
+// Validate checks the options without reading Dir: a Caddyfile adapter
+// calls it after each option, so the error has that option's line.
+func (o Options) Validate() error { return o.check() }
+
 // check validates the options and fills in defaults.
 func (o *Options) check() error {
 	if o.SignInURL == "" {
