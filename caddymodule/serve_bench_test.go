@@ -83,8 +83,9 @@ func BenchmarkGuardedDeny(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		r := request(http.MethodPost, "/api/login", "application/x-www-form-urlencoded", body)
-		if err := h.ServeHTTP(httptest.NewRecorder(), r, upstreamOK); err == nil {
-			b.Fatal("want a deny")
+		w := httptest.NewRecorder()
+		if err := h.ServeHTTP(w, r, upstreamOK); err != nil || w.Code != http.StatusForbidden {
+			b.Fatal("want a deny", err, w.Code)
 		}
 	}
 }

@@ -146,20 +146,26 @@ func (s *Set) data(a Answer) Data {
 // RetryIn words a wait for a person: "30 seconds", "2 minutes",
 // "1 hour", rounded up so nobody comes back too early.
 func RetryIn(d time.Duration) string {
-	unit, n := "second", int64((d+time.Second-1)/time.Second)
+	unit, n := retryUnit(d)
+	name := [...]string{"second", "minute", "hour"}[unit]
+	if n == 1 {
+		return "1 " + name
+	}
+	return strconv.FormatInt(n, 10) + " " + name + "s"
+}
+
+// retryUnit is the unit (0 seconds, 1 minutes, 2 hours) and the count
+// RetryIn words d with: seconds up to 90, minutes up to 90, then hours.
+func retryUnit(d time.Duration) (unit int, n int64) {
 	switch {
 	case d > 90*time.Minute:
-		unit, n = "hour", int64((d+time.Hour-1)/time.Hour)
+		unit, n = 2, int64((d+time.Hour-1)/time.Hour)
 	case d > 90*time.Second:
-		unit, n = "minute", int64((d+time.Minute-1)/time.Minute)
+		unit, n = 1, int64((d+time.Minute-1)/time.Minute)
+	default:
+		n = int64((d + time.Second - 1) / time.Second)
 	}
-	if n < 1 {
-		n = 1
-	}
-	if n == 1 {
-		return "1 " + unit
-	}
-	return strconv.FormatInt(n, 10) + " " + unit + "s"
+	return unit, max(n, 1)
 }
 
 // RetryAfterSeconds is the Retry-After header value, rounded up.

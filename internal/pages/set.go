@@ -12,7 +12,6 @@ import (
 	"os"
 	"strings"
 	"sync"
-	"sync/atomic"
 )
 
 //go:embed theme/layout.html theme/notice.html theme/stepup.html theme/style.css
@@ -30,23 +29,21 @@ type Set struct {
 	css       template.CSS
 	noticeCSP string
 	stepCSP   string
+	// noticeCSPValue is noticeCSP as a header value, shared by answers.
+	noticeCSPValue []string
 
 	// static holds the answers that never change, rendered at provision.
 	static map[Code]rendered
 	// retry caches rate-limit pages by their "try again in" wording.
-	retry  sync.Map // string -> []byte
-	nRetry atomic.Int32
+	retry retrySlots
+	// ratePrefix is the rate limit's JSON up to its retry_after.
+	ratePrefix []byte
 }
 
 type rendered struct {
-	html []byte
-	json []byte
+	html prepared
+	json prepared
 }
-
-// maxRetryCache bounds the rate-limit page cache; the wording has a
-// handful of distinct values (seconds, minutes, hours), so this is never
-// reached in practice.
-const maxRetryCache = 512
 
 // New parses the templates and renders every answer once.
 func New(o Options) (*Set, error) {
@@ -84,6 +81,7 @@ func New(o Options) (*Set, error) {
 	style := "style-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
 	common := "default-src 'none'; " + style + "; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 	s.noticeCSP = common
+	s.noticeCSPValue = []string{common}
 	s.stepCSP = common + "; script-src 'self'; connect-src 'self'"
 
 	// Render every answer now: a broken template fails the config, and
@@ -98,7 +96,11 @@ func New(o Options) (*Set, error) {
 			return nil, err
 		}
 		if c != RateLimited && c != Enrolled {
-			s.static[c] = rendered{html: html, json: jsonBody(c, d.Message, 0)}
+			s.static[c] = rendered{html: prepare(html), json: prepare(jsonBody(c, d.Message))}
+		}
+		if c == RateLimited {
+			js := jsonBody(c, d.Message)
+			s.ratePrefix = js[:len(js)-2] // without "}\n"
 		}
 	}
 	for _, mode := range []string{ModeLogin, ModeEnroll} {

@@ -2,71 +2,66 @@ package pages
 
 import (
 	"encoding/json"
-	"mime"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
 // WantsJSON says whether the client is a script that reads JSON rather
-// than a browser: it accepts application/json, or it sent a JSON body.
+// than a browser: it accepts application/json, or it sent a JSON body
+// (application/json or any +json type). It allocates nothing: it runs on
+// every deny.
 func WantsJSON(r *http.Request) bool {
-	for _, a := range r.Header.Values("Accept") {
+	for _, a := range r.Header["Accept"] {
 		if strings.Contains(a, "application/json") {
 			return true
 		}
 	}
-	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	return mt == "application/json" || strings.HasSuffix(mt, "+json")
+	ct := r.Header.Get("Content-Type")
+	if i := strings.IndexByte(ct, ';'); i >= 0 {
+		ct = ct[:i]
+	}
+	ct = strings.TrimSpace(ct)
+	return strings.EqualFold(ct, "application/json") || (len(ct) > 5 && strings.EqualFold(ct[len(ct)-5:], "+json") && strings.Contains(ct, "/"))
 }
 
 // Write answers r with a: the page for a browser, the JSON error for a
 // script, with Retry-After for a rate limit. A HEAD request gets the
 // headers alone.
 func (s *Set) Write(w http.ResponseWriter, r *http.Request, a Answer) error {
-	status, html, js, err := s.bodies(a)
-	if err != nil {
-		return err
-	}
-	hdr := w.Header()
-	setCommonHeaders(hdr)
-	if a.Code == RateLimited && a.RetryAfter > 0 {
-		hdr.Set("Retry-After", strconv.FormatInt(RetryAfterSeconds(a.RetryAfter), 10))
-	}
-	body := html
-	if WantsJSON(r) {
-		body = js
-		hdr.Set("Content-Type", "application/json")
-	} else {
-		hdr.Set("Content-Type", "text/html; charset=utf-8")
-		hdr.Set("Content-Security-Policy", s.noticeCSP)
-	}
-	hdr.Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(status)
-	if r.Method == http.MethodHead {
-		return nil
-	}
-	_, err = w.Write(body)
-	return err
+	return s.write(w, r.Method == http.MethodHead, a, WantsJSON(r))
 }
 
 // WriteJSON answers a script with a's JSON error, whatever it accepts:
 // the step-up page's own endpoints speak JSON only.
 func (s *Set) WriteJSON(w http.ResponseWriter, a Answer) error {
-	status, _, js, err := s.bodies(a)
+	return s.write(w, false, a, true)
+}
+
+func (s *Set) write(w http.ResponseWriter, head bool, a Answer, asJSON bool) error {
+	status, b, err := s.body(a, asJSON)
 	if err != nil {
 		return err
 	}
 	hdr := w.Header()
 	setCommonHeaders(hdr)
 	if a.Code == RateLimited && a.RetryAfter > 0 {
-		hdr.Set("Retry-After", strconv.FormatInt(RetryAfterSeconds(a.RetryAfter), 10))
+		hdr["Retry-After"] = []string{strconv.FormatInt(RetryAfterSeconds(a.RetryAfter), 10)}
 	}
-	hdr.Set("Content-Type", "application/json")
-	hdr.Set("Content-Length", strconv.Itoa(len(js)))
+	if asJSON {
+		hdr["Content-Type"] = typeJSON
+	} else {
+		hdr["Content-Type"] = typeHTML
+		hdr["Content-Security-Policy"] = s.noticeCSPValue
+	}
+	hdr["Content-Length"] = b.length
 	w.WriteHeader(status)
-	_, err = w.Write(js)
+	if head {
+		return nil
+	}
+	_, err = w.Write(b.bytes)
 	return err
 }
 
@@ -78,7 +73,7 @@ func (s *Set) WriteStepUp(w http.ResponseWriter, r *http.Request, st StepUp) err
 	}
 	hdr := w.Header()
 	setCommonHeaders(hdr)
-	hdr.Set("Content-Type", "text/html; charset=utf-8")
+	hdr["Content-Type"] = typeHTML
 	hdr.Set("Content-Security-Policy", s.stepCSP)
 	hdr.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(http.StatusOK)
@@ -89,65 +84,117 @@ func (s *Set) WriteStepUp(w http.ResponseWriter, r *http.Request, st StepUp) err
 	return err
 }
 
-// Message is the code's message, for JSON answers built elsewhere.
-func (s *Set) Message(c Code) string { return s.data(Answer{Code: c}).Message }
-
-// bodies returns the status and the two bodies of a: made at provision
-// for the fixed answers, cached per wording for a rate limit, rendered
-// for the rest.
-func (s *Set) bodies(a Answer) (status int, html, js []byte, err error) {
-	if r, ok := s.static[a.Code]; ok && a.Next == "" {
+// body returns the status and the body of a, HTML or JSON: made at
+// provision for the fixed answers, cached per wording for a rate-limit
+// page, built for the rest (a rate limit's JSON, the enrolment
+// confirmation).
+func (s *Set) body(a Answer, asJSON bool) (int, prepared, error) {
+	status := a.Status
+	if status == 0 {
 		status = a.Code.Status()
-		if a.Status != 0 {
-			status = a.Status
+	}
+	if r, ok := s.static[a.Code]; ok && a.Next == "" {
+		if asJSON {
+			return status, r.json, nil
 		}
-		return status, r.html, r.json, nil
+		return status, r.html, nil
 	}
 	if a.Code != RateLimited {
 		a.RetryAfter = 0
 	}
-	d := s.data(a)
-	if d.Status == 0 {
-		d = s.data(Answer{Code: Internal})
+	if _, known := catalogue[a.Code]; !known {
+		a = Answer{Code: Internal}
+		status = a.Code.Status()
 	}
-	js = jsonBody(d.Code, d.Message, a.RetryAfter)
-	if a.Code == RateLimited && a.Next == "" {
-		if v, ok := s.retry.Load(d.RetryIn); ok {
-			return d.Status, v.([]byte), js, nil
+	if asJSON {
+		if a.Code == RateLimited {
+			return status, prepare(s.rateJSON(a.RetryAfter)), nil
+		}
+		d := s.data(a)
+		return status, prepare(jsonBody(d.Code, d.Message)), nil
+	}
+	slot := retrySlot(a)
+	if slot != nil {
+		if p := slot(s).Load(); p != nil {
+			return status, *p, nil
 		}
 	}
-	html, err = s.renderNotice(d)
+	html, err := s.renderNotice(s.data(a))
 	if err != nil {
-		return 0, nil, nil, err
+		return 0, prepared{}, err
 	}
-	if a.Code == RateLimited && a.Next == "" && s.nRetry.Load() < maxRetryCache {
-		if _, loaded := s.retry.LoadOrStore(d.RetryIn, html); !loaded {
-			s.nRetry.Add(1)
-		}
+	p := prepare(html)
+	if slot != nil {
+		slot(s).Store(&p)
 	}
-	return d.Status, html, js, nil
+	return status, p, nil
 }
 
-// jsonBody is {"error": code, "message": …, "retry_after": seconds}.
-// The fixed part is marshalled once per code; the number is appended.
-func jsonBody(c Code, msg string, retry time.Duration) []byte {
+// prepared is a body with its Content-Length header value.
+type prepared struct {
+	bytes  []byte
+	length []string
+}
+
+func prepare(b []byte) prepared {
+	return prepared{bytes: b, length: []string{strconv.Itoa(len(b))}}
+}
+
+// retrySlots hold rate-limit pages by wording: seconds up to 90, minutes
+// up to 90, hours up to 127 (RetryIn's units), each rendered on first use.
+type retrySlots [3][128]atomic.Pointer[prepared]
+
+// retrySlot finds a rate-limit page's cache slot without building the
+// wording; nil when the answer is not cacheable.
+func retrySlot(a Answer) func(*Set) *atomic.Pointer[prepared] {
+	if a.Code != RateLimited || a.Next != "" || a.Status != 0 {
+		return nil
+	}
+	unit, n := retryUnit(a.RetryAfter)
+	if n >= 128 {
+		return nil
+	}
+	return func(s *Set) *atomic.Pointer[prepared] { return &s.retry[unit][n] }
+}
+
+// rateJSON is the rate limit's JSON: the fixed part made at provision,
+// the seconds appended.
+func (s *Set) rateJSON(retry time.Duration) []byte {
+	b := make([]byte, 0, len(s.ratePrefix)+24)
+	b = append(b, s.ratePrefix...)
+	if retry > 0 {
+		b = append(b, `,"retry_after":`...)
+		b = strconv.AppendInt(b, RetryAfterSeconds(retry), 10)
+	}
+	return append(b, "}\n"...)
+}
+
+// jsonBody is {"error": code, "message": …}.
+func jsonBody(c Code, msg string) []byte {
 	b, _ := json.Marshal(struct {
 		Error   Code   `json:"error"`
 		Message string `json:"message"`
 	}{c, msg})
-	if retry <= 0 {
-		return append(b, '\n')
-	}
-	b = append(b[:len(b)-1], `,"retry_after":`...)
-	b = strconv.AppendInt(b, RetryAfterSeconds(retry), 10)
-	return append(b, "}\n"...)
+	return append(b, '\n')
 }
+
+// Header values shared by every answer: assigning one of these slices
+// (length and capacity 1, so an Add copies rather than writes into it)
+// costs no allocation on the deny path.
+var (
+	noStore    = []string{"no-store"}
+	noReferrer = []string{"no-referrer"}
+	noSniff    = []string{"nosniff"}
+	frameDeny  = []string{"DENY"}
+	typeHTML   = []string{"text/html; charset=utf-8"}
+	typeJSON   = []string{"application/json"}
+)
 
 // setCommonHeaders: no caching (an answer is about this request), no
 // referrer (a step-up URL must not leak), no framing, no sniffing.
 func setCommonHeaders(h http.Header) {
-	h.Set("Cache-Control", "no-store")
-	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("X-Frame-Options", "DENY")
+	h["Cache-Control"] = noStore
+	h["Referrer-Policy"] = noReferrer
+	h["X-Content-Type-Options"] = noSniff
+	h["X-Frame-Options"] = frameDeny
 }
