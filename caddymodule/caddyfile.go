@@ -27,6 +27,7 @@ func init() {
 //		password_field <field...>
 //		max_body       <size>
 //		unsupported_media_status <4xx>
+//		error_pages    guard|handle_errors
 //		channel        <id>
 //		channel_kind   web|app
 //		report         success|all
@@ -159,6 +160,8 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 		case "session_cookie":
 			err = oneArg(d, &h.SessionCookie)
+		case "error_pages":
+			err = h.unmarshalErrorPages(d)
 		case "upstream_headers":
 			err = oneArg(d, &h.UpstreamHeaders)
 		case "missing_user":
@@ -329,7 +332,7 @@ func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 		key := d.Val()
 		// Engines such as `http <name>` may be configured several times;
 		// their names must differ, which Provision checks.
-		if seen[key] && (key == "smartid" || key == "session" || key == "breaker" || key == "loginid" || key == "start_wait") {
+		if seen[key] && (key == "smartid" || key == "session" || key == "breaker" || key == "loginid" || key == "start_wait" || key == "pages") {
 			return nil, d.Errf("%s given twice", key)
 		}
 		seen[key] = true
@@ -347,6 +350,8 @@ func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 		case "start_wait":
 			app.StartWait = new(caddy.Duration)
 			err = boundedDurationArg(d, app.StartWait, 0, maxStartWait)
+		case "pages":
+			err = app.unmarshalPages(d)
 		default:
 			ok, err := app.unmarshalEngineOption(d, key)
 			if !ok && err == nil {

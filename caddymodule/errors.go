@@ -1,29 +1,19 @@
 package caddymodule
 
 import (
-	"errors"
 	"math/rand/v2"
-	"strconv"
-	"time"
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/login-guard/login_guard/internal/pages"
 )
 
-var (
-	errDenied    = errors.New("request refused")
-	errChallenge = errors.New("additional verification required")
-)
+// answerError is an answer handed to the site's handle_errors (on an
+// `error_pages handle_errors` route): its text, {http.error.message}, is
+// the answer's code, which names no rule or engine.
+type answerError struct{ code pages.Code }
 
-// errRateLimited carries Retry-After for a 429.
-type errRateLimited struct{ after time.Duration }
-
-func (e errRateLimited) Error() string { return "too many requests" }
-
-// RetryAfterSeconds is the Retry-After value, rounded up.
-func (e errRateLimited) RetryAfterSeconds() string {
-	s := int((e.after + time.Second - 1) / time.Second)
-	return strconv.Itoa(s)
-}
+func (e answerError) Error() string { return string(e.code) }
 
 // refusalError is caddyhttp.Error for the guard's refusals, which are
 // answers, not faults: it skips the stack walk caddyhttp.Error does for

@@ -41,7 +41,7 @@ func (x *exchange) forwardLogin(w http.ResponseWriter, r *http.Request, next cad
 		if x.verdict.Action == rules.Challenge {
 			x.verdict.Add(rules.Deny, "response_too_large_to_hold")
 		}
-		return x.denyError(w)
+		return x.h.answer(w, r, x.denyAnswer())
 	}
 	if hw.answered() {
 		x.observeOutcome()

@@ -81,6 +81,11 @@ type Handler struct {
 	// schema (event operation only).
 	Operation map[string]string `json:"operation,omitempty"`
 
+	// ErrorPages says who writes the route's refusals: guard (default, the
+	// guard's own page or JSON) or handle_errors (the site's handle_errors,
+	// through caddyhttp.Error).
+	ErrorPages string `json:"error_pages,omitempty"`
+
 	// UpstreamHeaders, when set, is the secret that signs the
 	// X-Login-Guard-* headers added to allowed requests (opt-in; format in
 	// package upstreamsig).
@@ -263,6 +268,9 @@ func (h *Handler) Validate() error {
 	}
 	if err := h.validateRequestPolicy(); err != nil {
 		return err
+	}
+	if h.ErrorPages != "" && h.ErrorPages != ErrorPagesGuard && h.ErrorPages != ErrorPagesHandleErrors {
+		return fmt.Errorf("route %q: error_pages must be guard or handle_errors, not %q", h.Name, h.ErrorPages)
 	}
 	if h.MaxBody < 0 {
 		return fmt.Errorf("route %q: max_body must be positive", h.Name)

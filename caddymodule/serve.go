@@ -15,6 +15,7 @@ import (
 	"github.com/login-guard/login_guard/clients/engine"
 	"github.com/login-guard/login_guard/clients/smartid"
 	"github.com/login-guard/login_guard/internal/formbody"
+	"github.com/login-guard/login_guard/internal/pages"
 	"github.com/login-guard/login_guard/rules"
 )
 
@@ -72,7 +73,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	switch x.verdict.Action {
 	case rules.Deny:
 		x.finish(r)
-		return x.denyError(w)
+		return h.answer(w, r, x.denyAnswer())
 	case rules.Challenge:
 		err := x.challenge(w, r, next)
 		x.finish(r)
@@ -147,12 +148,22 @@ func (x *exchange) refuse(w http.ResponseWriter, r *http.Request, err error) err
 	if !errors.As(err, &fe) {
 		fe = &formbody.Error{Status: http.StatusBadRequest, Reason: "read_error"}
 	}
-	status := fe.Status
 	x.refused = fe
 	x.verdict.Add(rules.Deny, "bad_request_"+fe.Reason)
 	x.publish(r)
 	x.finish(r)
-	return refusalError(status, fe)
+	code := pages.BadRequest
+	switch {
+	case fe.Status == http.StatusRequestEntityTooLarge:
+		code = pages.TooLarge
+	case fe.Status == x.h.UnsupportedMediaStatus:
+		code = pages.UnsupportedMedia
+	}
+	if x.h.ErrorPages == ErrorPagesHandleErrors {
+		// The parser's error, as before: its text names the problem.
+		return refusalError(fe.Status, fe)
+	}
+	return x.h.answer(w, r, pages.Answer{Code: code, Status: fe.Status})
 }
 
 // decide applies the route's rules. allow_ip short-circuits everything:
@@ -176,18 +187,6 @@ func (x *exchange) decide() {
 	if x.h.Evaluate != EvaluateAfter {
 		x.applyRulesAfterEngines()
 	}
-}
-
-// denyError is the block answer: 429 with Retry-After when a rate rule
-// said when to come back, else 403. Both are Caddy handler errors so
-// handle_errors renders them, and neither says which rule fired.
-func (x *exchange) denyError(w http.ResponseWriter) error {
-	if ra := x.verdict.RetryAfter; ra > 0 {
-		e := errRateLimited{after: ra}
-		w.Header().Set("Retry-After", e.RetryAfterSeconds())
-		return refusalError(http.StatusTooManyRequests, e)
-	}
-	return refusalError(http.StatusForbidden, errDenied)
 }
 
 // publish exposes the verdict as placeholders for access logs and later

@@ -18,6 +18,7 @@ const (
 	cookiePass     = "login_guard_pass"     // one-time resubmit pass
 	cookieCeremony = "login_guard_ceremony" // passkey ceremony id
 	cookieEnrol    = "login_guard_enrol"    // admin enrolment link token
+	cookieEnrolled = "login_guard_enrolled" // shows the enrolment confirmation once
 	cookieSelfie   = "login_guard_selfie"   // the Smile ID job bound to the state
 )
 
