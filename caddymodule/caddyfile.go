@@ -20,10 +20,10 @@ func init() {
 //
 //	login_guard [<matcher>] {
 //		name           <name>
-//		event          login|logout|operation
+//		event          login|logout|operation|none|step_up
 //		user_field     <field or dotted.json.path>
 //		device_field   <field or dotted.json.path>
-//		password_field <field...>
+//		password_field <field...>     (JSON: password_fields)
 //		max_body       <size>
 //		unsupported_media_status <4xx>
 //		channel        <id>
@@ -43,9 +43,13 @@ func init() {
 //		operation {
 //			<schema.path> <value with placeholders>
 //		}
+//		upstream_headers <secret>
 //	}
 //
-// The route's name defaults to the named matcher (`@login` gives "login"),
+// plus the rule subdirectives (unmarshalRuleDirective), the engine ones
+// (unmarshalEngineDirective), the step-up ones (unmarshalStepUpDirective)
+// and the assertion ones (unmarshalLoginIDDirective); docs/configuration.md
+// lists them all. The route's name defaults to the named matcher (`@login` gives "login"),
 // or the event plus a counter. Every subdirective may appear once (allow_ip
 // and deny_ip accumulate).
 func parseDirective(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
@@ -298,7 +302,15 @@ func unmarshalOperation(d *caddyfile.Dispenser) (map[string]string, error) {
 //			key_rotation <duration>
 //			key_grace    <duration>
 //		}
+//		loginid { ... }
+//		rules_store { max_keys <n> }
+//		breaker { failures <n>; cool_down <duration> }
+//		passkeys { ... }
+//		smileid { ... }
+//		<engine> [<name>] { ... }      (forter, http, sandbox: login_guard.engines.*)
 //	}
+//
+// docs/configuration.md lists every option.
 func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 	app := new(App)
 	if existing != nil {
