@@ -43,7 +43,7 @@ var envPlaceholder = regexp.MustCompile(`\{env\.([A-Za-z0-9_]+)\}`)
 // way an operator's environment would, so validation gets past "not set".
 func setEnvFor(t *testing.T, config string) {
 	for _, m := range envPlaceholder.FindAllStringSubmatch(config, -1) {
-		name, v := m[1], "docs-check-secret-value"
+		name, v := m[1], "docscheck0value0from0env"
 		switch {
 		case strings.HasSuffix(name, "_URL") || strings.HasSuffix(name, "_ENDPOINT"):
 			v = "https://service.example.com"
