@@ -2,6 +2,8 @@ package docscheck
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -91,34 +93,38 @@ func TestCaddyfileSnippets(t *testing.T) {
 			continue
 		}
 		n++
-		t.Run(f.where(), func(t *testing.T) {
-			if formatted := string(caddyfile.Format([]byte(f.body))); formatted != f.body {
-				t.Errorf("%s: not `caddy fmt` clean; formatted it reads:\n%s", f.where(), formatted)
-			}
-			if strings.Contains(f.body, "{$") {
-				t.Errorf("%s: uses {$...}: it is substituted when the Caddyfile is read and lands in the adapted JSON and autosave.json; use {env.NAME}", f.where())
-			}
-			if regexp.MustCompile(`(?m)^\s*order\s+login_guard\b`).MatchString(f.body) {
-				t.Errorf("%s: repeats `order login_guard ...`, which the module registers itself", f.where())
-			}
-			config, ok := wrap(f)
-			if !ok {
-				t.Fatalf("%s: unknown fence kind %q (want none, site or global)", f.where(), f.kind)
-			}
-			setEnvFor(t, config)
-			out, err := adaptAndValidate(config, f.where())
-			if err != nil {
-				t.Fatalf("%s: %v\n--- as validated:\n%s", f.where(), err, config)
-			}
-			for _, m := range envPlaceholder.FindAllStringSubmatch(config, -1) {
-				if v := caddy.NewReplacer().ReplaceKnown(m[0], ""); len(v) > 8 && strings.Contains(string(out), v) {
-					t.Errorf("%s: the value of %s appears in the adapted JSON", f.where(), m[0])
-				}
-			}
-		})
+		t.Run(f.where(), func(t *testing.T) { checkSnippet(t, f) })
 	}
 	if n < 10 {
 		t.Fatalf("found only %d caddyfile fences; is the fence convention still followed?", n)
+	}
+}
+
+// checkSnippet holds one Caddyfile to the fence convention and the
+// project's rules for examples.
+func checkSnippet(t *testing.T, f fence) {
+	if formatted := string(caddyfile.Format([]byte(f.body))); formatted != f.body {
+		t.Errorf("%s: not `caddy fmt` clean; formatted it reads:\n%s", f.where(), formatted)
+	}
+	if strings.Contains(f.body, "{$") {
+		t.Errorf("%s: uses {$...}: it is substituted when the Caddyfile is read and lands in the adapted JSON and autosave.json; use {env.NAME}", f.where())
+	}
+	if regexp.MustCompile(`(?m)^\s*order\s+login_guard\b`).MatchString(f.body) {
+		t.Errorf("%s: repeats `order login_guard ...`, which the module registers itself", f.where())
+	}
+	config, ok := wrap(f)
+	if !ok {
+		t.Fatalf("%s: unknown fence kind %q (want none, site or global)", f.where(), f.kind)
+	}
+	setEnvFor(t, config)
+	out, err := adaptAndValidate(config, f.where())
+	if err != nil {
+		t.Fatalf("%s: %v\n--- as validated:\n%s", f.where(), err, config)
+	}
+	for _, m := range envPlaceholder.FindAllStringSubmatch(config, -1) {
+		if v := caddy.NewReplacer().ReplaceKnown(m[0], ""); len(v) > 8 && strings.Contains(string(out), v) {
+			t.Errorf("%s: the value of %s appears in the adapted JSON", f.where(), m[0])
+		}
 	}
 }
 
@@ -169,7 +175,29 @@ func TestWrapConvention(t *testing.T) {
 	if _, err := adaptAndValidate("http://localhost:8080 {\n\tlogin_guard {\n\t\tevent login\n\t\tbogus 1\n\t}\n}\n", "x"); err == nil || !strings.Contains(err.Error(), "bogus") {
 		t.Errorf("an unknown subdirective passed: %v", err)
 	}
+	if in := "a {\n  b\n}\n"; string(caddyfile.Format([]byte(in))) == in {
+		t.Error("caddyfile.Format left an indentation of spaces alone; the fmt check cannot fail")
+	}
 	if _, ok := wrap(fence{kind: "sites"}); ok {
 		t.Error("an unknown fence kind was accepted")
+	}
+}
+
+// TestExampleCaddyfilesFollowTheConventions: the demo's Caddyfile and
+// examples/*.Caddyfile are held to the same rules as the doc snippets.
+func TestExampleCaddyfilesFollowTheConventions(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join(root, "examples", "*.Caddyfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files = append(files, filepath.Join(root, "Caddyfile"))
+	for _, file := range files {
+		raw, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rel, _ := filepath.Rel(root, file)
+		f := fence{file: rel, line: 1, lang: "caddyfile", body: string(raw)}
+		t.Run(rel, func(t *testing.T) { checkSnippet(t, f) })
 	}
 }
