@@ -53,17 +53,30 @@ func rejectsAsUnknown(err error, word string) bool {
 	return err != nil && strings.Contains(strings.ToLower(err.Error()), "unknown") && strings.Contains(err.Error(), strconv.Quote(word))
 }
 
-// nested returns the scope of keyword's block inside s, if keyword opens a
-// block (with no argument, or with a name as `http <name>` needs).
-func (s scope) nested(keyword string) (scope, bool) {
+// nested returns the scopes of keyword's blocks inside s, if keyword opens
+// a block: with no argument, with a name (`http <name> { ... }`), or with a
+// kind among words (`store redis { ... }`, found when the parser quotes an
+// argument it refuses).
+func (s scope) nested(keyword string, words []string) []scope {
+	inner := func(head string) func(string) string {
+		return func(line string) string { return s.wrap(head + " {\n\t\t\t" + line + "\n\t\t}") }
+	}
 	for _, head := range []string{keyword, keyword + " docscheck_name"} {
-		head := head
-		inner := func(line string) string { return s.wrap(head + " {\n\t\t\t" + line + "\n\t\t}") }
-		if rejectsAsUnknown(adaptErr(inner(probe+" 1")), probe) {
-			return scope{s.path + "/" + keyword, inner}, true
+		if w := inner(head); rejectsAsUnknown(adaptErr(w(probe+" 1")), probe) {
+			return []scope{{s.path + "/" + keyword, w}}
 		}
 	}
-	return scope{}, false
+	err := adaptErr(inner(keyword + " docscheck_name")(probe + " 1"))
+	if err == nil || !strings.Contains(err.Error(), strconv.Quote("docscheck_name")) {
+		return nil
+	}
+	var out []scope
+	for _, kind := range words {
+		if w := inner(keyword + " " + kind); rejectsAsUnknown(adaptErr(w(probe+" 1")), probe) {
+			out = append(out, scope{s.path + "/" + keyword + " " + kind, w})
+		}
+	}
+	return out
 }
 
 // candidates are the identifier-like string literals of the module's
@@ -133,8 +146,8 @@ func keywords(t *testing.T) map[string][]string {
 				continue
 			}
 			out[s.path] = append(out[s.path], w)
-			if inner, ok := s.nested(w); ok && strings.Count(inner.path, "/") < 4 {
-				queue = append(queue, inner)
+			if strings.Count(s.path, "/") < 3 {
+				queue = append(queue, s.nested(w, words)...)
 			}
 		}
 	}
@@ -194,10 +207,13 @@ func TestKeywordProbeFindsKnownAndRejectsJunk(t *testing.T) {
 	if !rejectsAsUnknown(adaptErr(h.wrap("maxbody 1")), "maxbody") {
 		t.Error("maxbody not reported unknown")
 	}
-	if _, ok := h.nested("success"); !ok {
+	if len(h.nested("success", nil)) != 1 {
 		t.Error("success not found to be a block")
 	}
-	if _, ok := h.nested("max_body"); ok {
+	if len(h.nested("max_body", nil)) != 0 {
 		t.Error("max_body taken for a block")
+	}
+	if g := globalScope(); len(g.nested("http", nil)) != 1 {
+		t.Error("http <name> { ... } not found to be a block")
 	}
 }
