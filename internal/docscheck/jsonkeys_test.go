@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/caddyserver/caddy/v2"
 )
@@ -100,13 +101,20 @@ func TestDocLinksResolve(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, target := range relativeLinks(string(raw)) {
-			p := filepath.Join(root, filepath.Dir(file), target)
-			if _, err := os.Stat(p); err != nil {
-				if arrivingAtMerge[filepath.ToSlash(filepath.Clean(filepath.Join(filepath.Dir(file), target)))] {
-					continue
+		for _, link := range relativeLinks(string(raw)) {
+			target, frag, _ := strings.Cut(link, "#")
+			rel := file
+			if target != "" {
+				rel = filepath.ToSlash(filepath.Clean(filepath.Join(filepath.Dir(file), target)))
+			}
+			if _, err := os.Stat(filepath.Join(root, rel)); err != nil {
+				if !arrivingAtMerge[rel] {
+					t.Errorf("%s links to %s, which the repository does not have", file, link)
 				}
-				t.Errorf("%s links to %s, which the repository does not have", file, target)
+				continue
+			}
+			if frag != "" && strings.HasSuffix(rel, ".md") && !headingSlugs(t, rel)[frag] {
+				t.Errorf("%s links to %s, but %s has no heading with the anchor #%s", file, link, rel, frag)
 			}
 		}
 	}
@@ -131,13 +139,42 @@ func relativeLinks(md string) []string {
 			continue
 		}
 		target := part[:end]
-		if i := strings.Index(target, "#"); i >= 0 {
-			target = target[:i]
-		}
 		if target == "" || strings.Contains(target, "://") || strings.HasPrefix(target, "mailto:") {
 			continue
 		}
 		out = append(out, target)
 	}
 	return out
+}
+
+// headingSlugs are the anchors GitHub gives a Markdown file's headings:
+// lower case, spaces to hyphens, punctuation other than - and _ dropped.
+func headingSlugs(t *testing.T, file string) map[string]bool {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(root, file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	slugs := map[string]bool{}
+	inFence := false
+	for _, line := range strings.Split(string(raw), "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "```") {
+			inFence = !inFence
+		}
+		if inFence || !strings.HasPrefix(line, "#") {
+			continue
+		}
+		title := strings.TrimSpace(strings.TrimLeft(line, "#"))
+		var b strings.Builder
+		for _, r := range strings.ToLower(title) {
+			switch {
+			case r == ' ':
+				b.WriteRune('-')
+			case r == '-' || r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r):
+				b.WriteRune(r)
+			}
+		}
+		slugs[b.String()] = true
+	}
+	return slugs
 }
