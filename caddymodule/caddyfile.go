@@ -21,10 +21,10 @@ func init() {
 //
 //	login_guard [<matcher>] {
 //		name           <name>
-//		event          login|logout|operation
+//		event          login|logout|operation|none|step_up
 //		user_field     <field or dotted.json.path>
 //		device_field   <field or dotted.json.path>
-//		password_field <field...>
+//		password_field <field...>     (JSON: password_fields)
 //		max_body       <size>
 //		unsupported_media_status <4xx>
 //		error_pages    guard|handle_errors
@@ -45,9 +45,13 @@ func init() {
 //		operation {
 //			<schema.path> <value with placeholders>
 //		}
+//		upstream_headers <secret>
 //	}
 //
-// The route's name defaults to the named matcher (`@login` gives "login"),
+// plus the rule subdirectives (unmarshalRuleDirective), the engine ones
+// (unmarshalEngineDirective), the step-up ones (unmarshalStepUpDirective)
+// and the assertion ones (unmarshalLoginIDDirective); docs/configuration.md
+// lists them all. The route's name defaults to the named matcher (`@login` gives "login"),
 // or the event plus a counter. Every subdirective may appear once (allow_ip
 // and deny_ip accumulate).
 func parseDirective(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
@@ -317,7 +321,16 @@ func unmarshalOperation(d *caddyfile.Dispenser) (map[string]string, error) {
 //			key_grace    <duration>
 //		}
 //		start_wait <duration>
+//		pages { ... }
+//		loginid { ... }
+//		rules_store { max_keys <n> }
+//		breaker { failures <n>; cool_down <duration> }
+//		passkeys { ... }
+//		smileid { ... }
+//		<engine> [<name>] { ... }      (forter, http, sandbox: login_guard.engines.*)
 //	}
+//
+// docs/configuration.md lists every option.
 func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 	app := new(App)
 	if existing != nil {

@@ -34,13 +34,15 @@ const (
 )
 
 // Handler guards one route: it reads the request, decides, and passes,
-// blocks or (later) steps up, then reports the event. Configure it with the
-// `login_guard` Caddyfile directive.
+// blocks or sends it to step-up, then reports the event; with event
+// step_up it serves the step-up pages and endpoints instead. Configure it
+// with the `login_guard` Caddyfile directive (docs/configuration.md).
 type Handler struct {
 	// Name identifies the route in state keys, metrics and admin views.
 	// Default: derived from the event and the route's position.
 	Name string `json:"name,omitempty"`
-	// Event is login, logout or operation.
+	// Event is login, logout, operation, none (local rules only, no
+	// analytics event) or step_up (the step-up pages and endpoints).
 	Event string `json:"event"`
 
 	// UserField and DeviceField name the body fields (a dotted path in a

@@ -71,7 +71,7 @@ func compileOperationMapping(m map[string]string) (*operationMapping, error) {
 	om := &operationMapping{templates: map[string]string{}}
 	for path, tmpl := range m {
 		if _, ok := operationSchema[path]; !ok && !(strings.HasPrefix(path, detailsPrefix) && len(path) > len(detailsPrefix)) {
-			return nil, fmt.Errorf("unknown operation field %q (see the SmartID operation schema in the README)", path)
+			return nil, fmt.Errorf("unknown operation field %q (see the operation paths in docs/configuration.md)", path)
 		}
 		om.templates[path] = tmpl
 		om.paths = append(om.paths, path)

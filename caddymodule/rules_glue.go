@@ -26,7 +26,7 @@ type RuleOptions struct {
 	// `when "user_agent == \"\"" challenge no_agent`.
 	Rules []string `json:"rules,omitempty"`
 	// OnFull is allow, challenge (default) or deny: what a request whose
-	// new key the counter store cannot hold meets (see README).
+	// new key the counter store cannot hold meets (see docs/rules.md).
 	OnFull string `json:"on_full,omitempty"`
 	// IPv6Prefix and IPv4Prefix are the prefix lengths clients are
 	// counted by (defaults 64 and 32).
