@@ -190,9 +190,9 @@ func (r redisReplayCache) Remember(key loginid.ReplayKey, until, now time.Time) 
 	switch err := r.set.Remember(ctx, key[:], until.Sub(now)); {
 	case errors.Is(err, redisstore.ErrSeen):
 		return loginid.ErrReplayed
-	case errors.Is(err, redisstore.ErrFull):
-		return loginid.ErrReplayCacheFull
 	default:
+		// Out of memory or unreachable: the verifier refuses the token
+		// (replay_unavailable), whatever the route's failure policy.
 		return err
 	}
 }

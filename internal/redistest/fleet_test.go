@@ -68,6 +68,7 @@ const fleetCaddyfile = `{
 		store redis {
 %[2]s
 		}
+%[4]s
 	}
 }
 http://127.0.0.1:{{port.site}} {
@@ -96,6 +97,7 @@ http://127.0.0.1:{{port.site}} {
 		event login
 		rate ip 1000/1h deny
 	}
+%[5]s
 	reverse_proxy %[3]s
 }
 `
@@ -106,11 +108,13 @@ type fleet struct {
 }
 
 // startFleet runs n Caddy processes sharing storage and the Redis store.
-func startFleet(t *testing.T, n int, store string) *fleet {
+// extra is added to the global login_guard block, then to the site.
+func startFleet(t *testing.T, n int, store string, extra ...string) *fleet {
 	t.Helper()
 	f := &fleet{portal: newPortal(t)}
 	storage := t.TempDir()
-	cfg := fmt.Sprintf(fleetCaddyfile, storage, store, f.portal.Listener.Addr())
+	extra = append(extra, "", "")
+	cfg := fmt.Sprintf(fleetCaddyfile, storage, store, f.portal.Listener.Addr(), extra[0], extra[1])
 	for range n {
 		f.procs = append(f.procs, caddyproc.Start(t, cfg, caddyproc.Options{}))
 	}
