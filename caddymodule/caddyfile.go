@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
@@ -298,6 +299,7 @@ func unmarshalOperation(d *caddyfile.Dispenser) (map[string]string, error) {
 //			key_rotation <duration>
 //			key_grace    <duration>
 //		}
+//		start_wait <duration>
 //	}
 func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 	app := new(App)
@@ -313,7 +315,7 @@ func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 		key := d.Val()
 		// Engines such as `http <name>` may be configured several times;
 		// their names must differ, which Provision checks.
-		if seen[key] && (key == "smartid" || key == "session" || key == "breaker" || key == "loginid") {
+		if seen[key] && (key == "smartid" || key == "session" || key == "breaker" || key == "loginid" || key == "start_wait") {
 			return nil, d.Errf("%s given twice", key)
 		}
 		seen[key] = true
@@ -328,6 +330,9 @@ func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 		case "loginid":
 			app.LoginID = new(LoginIDConfig)
 			err = app.LoginID.unmarshal(d)
+		case "start_wait":
+			app.StartWait = new(caddy.Duration)
+			err = boundedDurationArg(d, app.StartWait, 0, maxStartWait)
 		default:
 			ok, err := app.unmarshalEngineOption(d, key)
 			if !ok && err == nil {

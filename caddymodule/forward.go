@@ -16,7 +16,7 @@ func (x *exchange) forwardLogin(w http.ResponseWriter, r *http.Request, next cad
 	h := x.h
 	// A login finishing a passed step-up is not put to the engines again.
 	after := h.Evaluate == EvaluateAfter && len(h.EngineOptions.engines) > 0 && !x.steppedUp()
-	hw := &headWriter{w: w, wantBody: h.Success.needsBody() || after, limit: h.Success.BodyLimit}
+	hw := &headWriter{w: w, wantBody: h.Success.needsBody() || after, limit: h.Success.BodyLimit, ctx: r.Context()}
 	if after {
 		hw.limit = max(hw.limit, h.HoldLimit)
 	}
@@ -72,9 +72,13 @@ func (x *exchange) forwardLogin(w http.ResponseWriter, r *http.Request, next cad
 		x.observeOutcome()
 	}
 	if !hw.answered() {
-		// The upstream did not answer (it errored): that says nothing about
-		// the password, so nothing is reported.
+		// The upstream did not answer (it errored, or the client left
+		// first and the proxy recorded 499): that says nothing about the
+		// password, so nothing is counted or reported.
 		x.smartid = "skipped_upstream_error"
+		if hw.clientGone {
+			x.smartid = "skipped_client_gone"
+		}
 		return err
 	}
 	if x.outcome == rules.OutcomeSuccess || h.Report == "all" {
@@ -89,7 +93,7 @@ func (x *exchange) forwardLogin(w http.ResponseWriter, r *http.Request, next cad
 // clears the guard cookie and reports the logout with the user and session
 // of the login it closes.
 func (x *exchange) forwardLogout(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
-	hw := &headWriter{w: w}
+	hw := &headWriter{w: w, ctx: r.Context()}
 	accepted := false
 	hw.onHead = func(status int, hdr http.Header, _ []byte, _ bool) bool {
 		if status >= 200 && status <= 399 {

@@ -263,12 +263,18 @@ func (x *exchange) checkAssertion() bool {
 	return false
 }
 
-// Cleanup ends LoginID key fetches and releases the replay cache. Caddy
-// calls it when the config is unloaded and also when Provision failed half
-// way, so it only touches what exists.
+// Cleanup gives back what the config holds. Caddy calls it once every app
+// of the config has stopped, and also when Provision failed half way, so
+// it only touches what exists. A started config lets its in-flight
+// requests finish first (see releaseWhenIdle).
 func (a *App) Cleanup() error {
+	if a.rt != nil && a.rt.life.isStarted() {
+		a.releaseWhenIdle()
+		return nil
+	}
 	a.stopLoginID()
 	a.releaseStore()
+	a.releaseMetrics()
 	return nil
 }
 

@@ -2,9 +2,14 @@ package caddymodule
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"net/http"
 )
+
+// statusClientClosed is what reverse_proxy records (with WriteHeader, no
+// upstream answer behind it) when the client went away first.
+const statusClientClosed = 499
 
 // headWriter sits between the upstream and the client on guarded routes.
 // It calls onHead exactly once, just before the response head is written,
@@ -20,6 +25,13 @@ type headWriter struct {
 
 	wantBody bool // hold the body for judging
 	limit    int
+	// ctx is the request's: a 499 written once it is cancelled is the
+	// proxy noting the client's disconnect, not the upstream's answer.
+	ctx context.Context
+
+	// clientGone: the client left before any upstream answer; the head
+	// was passed on (for the access log) but nothing was judged.
+	clientGone bool
 
 	status  int
 	blocked bool // onHead withheld the answer
@@ -41,6 +53,11 @@ func (hw *headWriter) WriteHeader(status int) {
 		hw.w.WriteHeader(status) // informational: not the final answer
 		return
 	}
+	if status == statusClientClosed && hw.ctx != nil && hw.ctx.Err() != nil {
+		hw.clientGone = true
+		hw.w.WriteHeader(status)
+		return
+	}
 	hw.status = status
 	if hw.wantBody {
 		hw.holding = true
@@ -55,6 +72,9 @@ var errWithheld = errors.New("upstream response withheld by login_guard")
 func (hw *headWriter) Write(p []byte) (int, error) {
 	if hw.blocked {
 		return 0, errWithheld
+	}
+	if hw.clientGone {
+		return 0, context.Canceled
 	}
 	if !hw.headed && !hw.holding {
 		hw.WriteHeader(http.StatusOK)

@@ -218,14 +218,14 @@ func (h *Handler) provisionRules() error {
 	}
 	rt := &rulesRuntime{logger: h.logger, route: h.Name}
 	o.rulesRT = rt
-	var reg *prometheus.Registry
-	if h.app != nil {
-		reg = h.app.ctx.GetMetricsRegistry()
+	// The app's collector, registered in the config's registry; a
+	// handler built without an app (unit tests) counts into its own.
+	if h.app != nil && h.app.metrics != nil {
+		rt.errs = h.app.metrics.ruleErrors
+	} else {
+		rt.errs = newRuleErrorsVec()
 	}
 	var err error
-	if rt.errs, err = register(reg, newRuleErrorsVec()); err != nil {
-		return err
-	}
 	var store counter.Store
 	switch {
 	case counting && h.app != nil && h.app.redis != nil:

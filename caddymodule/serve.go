@@ -24,6 +24,11 @@ const guardHeaderPrefix = "X-Login-Guard-"
 
 // ServeHTTP reads the request, decides, then passes, blocks or reports.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	done, refusal := h.app.enter(w, r)
+	if done == nil {
+		return refusal
+	}
+	defer done()
 	stripGuardHeaders(r.Header)
 	if h.Event == EventStepUp {
 		return h.serveStepUp(w, r)

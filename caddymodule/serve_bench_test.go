@@ -18,7 +18,8 @@ import (
 // testApp is an app with keys and no SmartID, as Start would leave it.
 func testApp(tb testing.TB) *App {
 	tb.Helper()
-	a := &App{Session: &SessionConfig{TTL: caddy.Duration(time.Hour)}, rt: new(appRuntime)}
+	a := &App{Session: &SessionConfig{TTL: caddy.Duration(time.Hour)}, rt: &appRuntime{life: newLifecycle()}, logger: zap.NewNop()}
+	a.rt.life.markStarted()
 	st, err := tokens.NewStored(time.Now())
 	if err != nil {
 		tb.Fatal(err)

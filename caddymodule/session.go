@@ -67,6 +67,9 @@ func newSessionID() string {
 // accepted.
 func (x *exchange) setSessionCookie(r *http.Request, hdr http.Header, s guardSession) error {
 	ks := x.h.app.keyset()
+	if ks == nil {
+		return errNotStarted
+	}
 	ttl := time.Duration(x.h.app.Session.TTL)
 	s.LoginAt, s.SteppedUp = x.start.Unix(), x.steppedUp()
 	tok, err := ks.Seal(sessionPurpose, s, x.start, ttl)
@@ -89,7 +92,9 @@ func clearSessionCookie(r *http.Request, hdr http.Header) {
 func (x *exchange) smartIDSession(hdr http.Header) string {
 	if name := x.h.SessionCookie; name != "" {
 		if v := setCookieValue(hdr, name); v != "" {
-			return x.h.app.keyset().Pseudonym("app_session", v)
+			if ks := x.h.app.keyset(); ks != nil {
+				return ks.Pseudonym("app_session", v)
+			}
 		}
 	}
 	return newSessionID()

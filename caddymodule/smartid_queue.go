@@ -20,22 +20,31 @@ import (
 // queue drains only when the last config using it is stopped.
 var smartidPool = caddy.NewUsagePool()
 
-// smartidQueue is the pooled value.
+// smartidQueue is the pooled value. It holds its own reference to the
+// process's collectors: it may outlive the config that made it.
 type smartidQueue struct {
-	client *smartid.Client
-	drain  time.Duration
-	label  string // the queue's metric label
+	client  *smartid.Client
+	drain   time.Duration
+	label   string // the queue's metric label
+	metrics *metrics
 }
 
 // Destruct drains the queue within the configured deadline.
 func (q *smartidQueue) Destruct() error {
 	ctx, cancel := context.WithTimeout(context.Background(), q.drain)
 	defer cancel()
-	return q.client.Close(ctx)
+	err := q.client.Close(ctx)
+	q.metrics.forgetQueue(q.label)
+	releaseMetrics()
+	return err
 }
 
-func acquireSmartID(key string, cfg *SmartIDConfig, logger *zap.Logger, m *metrics) (*smartidQueue, error) {
+func acquireSmartID(key string, cfg *SmartIDConfig, logger *zap.Logger) (*smartidQueue, error) {
 	v, _, err := smartidPool.LoadOrNew(key, func() (caddy.Destructor, error) {
+		m, err := acquireMetrics(nil)
+		if err != nil {
+			return nil, err
+		}
 		obs := &smartidObserver{logger: logger.Named("smartid"), m: m, queue: queueLabel(key)}
 		c, err := smartid.New(smartid.Config{
 			Endpoint:    cfg.endpoint,
@@ -49,11 +58,12 @@ func acquireSmartID(key string, cfg *SmartIDConfig, logger *zap.Logger, m *metri
 			Observer:    obs,
 		})
 		if err != nil {
+			releaseMetrics()
 			return nil, err
 		}
 		// Set before any event can be queued, so workers see it.
 		obs.client = c
-		return &smartidQueue{client: c, drain: time.Duration(cfg.Drain), label: obs.queue}, nil
+		return &smartidQueue{client: c, drain: time.Duration(cfg.Drain), label: obs.queue, metrics: m}, nil
 	})
 	if err != nil {
 		return nil, err
@@ -75,12 +85,19 @@ func (x *exchange) enqueue(ev smartid.Event) {
 		return
 	}
 	err := q.client.Enqueue(ev)
-	x.h.app.metrics.smartidQueueDepth(q.label, q.client.Stats().QueueDepth)
+	q.metrics.smartidQueueDepth(q.label, q.client.Stats().QueueDepth)
 	switch {
 	case err == nil:
 		x.smartid = "queued"
 	case errors.Is(err, smartid.ErrQueueFull):
-		x.smartid = "dropped_queue_full"
+		x.smartid = "dropped_queue_full" // counted and logged by the observer
+	case errors.Is(err, smartid.ErrClosed):
+		// The queue was drained and closed before this request finished
+		// (it outlived the bounded wait of its config's shutdown).
+		x.smartid = "dropped_stopped"
+		x.h.app.metrics.smartidDropped(string(ev.Kind()))
+		x.h.logger.Warn("smartid event dropped", zap.String("route", x.h.Name),
+			zap.String("event", string(ev.Kind())), zap.String("reason", "stopped"))
 	default:
 		x.smartid = "invalid"
 		x.h.logger.Warn("smartid event not sent", zap.String("route", x.h.Name), zap.Error(err))

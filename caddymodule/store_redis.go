@@ -148,15 +148,15 @@ func registerStoreMetrics(reg *prometheus.Registry, c *redisstore.Conn) error {
 		return nil
 	}
 	fs := []prometheus.Collector{
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "login_guard", Subsystem: "store", Name: "calls_total",
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "caddy", Subsystem: "login_guard", Name: "store_calls_total",
 			Help: "Round trips to the shared store (a request's batch is one)."}, func() float64 { return float64(c.Stats().Calls) }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "login_guard", Subsystem: "store", Name: "failures_total",
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "caddy", Subsystem: "login_guard", Name: "store_failures_total",
 			Help: "Round trips that failed: the store unreachable, too slow, or not serving."}, func() float64 { return float64(c.Stats().Failures) }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "login_guard", Subsystem: "store", Name: "breaker_refusals_total",
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "caddy", Subsystem: "login_guard", Name: "store_breaker_refusals_total",
 			Help: "Calls not made because the store's breaker was open."}, func() float64 { return float64(c.Stats().RefusedOpen) }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "login_guard", Subsystem: "store", Name: "out_of_memory_total",
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "caddy", Subsystem: "login_guard", Name: "store_out_of_memory_total",
 			Help: "Writes the store refused for want of memory (on_full applied)."}, func() float64 { return float64(c.Stats().OutOfMemory) }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "login_guard", Subsystem: "store", Name: "breaker_open",
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "caddy", Subsystem: "login_guard", Name: "store_breaker_open",
 			Help: "1 while the shared store's breaker is open (calls fail at once)."}, func() float64 {
 			if c.Stats().BreakerOpen {
 				return 1
