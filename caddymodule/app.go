@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/login-guard/login_guard/clients/loginid"
+	"github.com/login-guard/login_guard/internal/redisstore"
 	"github.com/login-guard/login_guard/internal/tokens"
 )
 
@@ -30,6 +31,10 @@ type App struct {
 
 	// LoginID verifies LoginID FIDO2 JWTs on routes with `assertion`.
 	LoginID *LoginIDConfig `json:"loginid,omitempty"`
+
+	// Store, when set, keeps the guard's shared state in Redis so that
+	// several instances enforce one set of limits. Optional.
+	Store *StoreConfig `json:"store,omitempty"`
 
 	// StartWait bounds how long a guarded request that arrives before the
 	// app has started waits for it; then it gets 503 with Retry-After.
@@ -53,6 +58,9 @@ type App struct {
 
 	loginid        *loginid.Verifier
 	loginidPoolKey string
+
+	redis    *redisstore.Conn // the shared store; nil: memory
+	redisKey string
 
 	// rt is allocated in Provision: App values are copied by Caddy's
 	// module registry, so no lock may live in the struct itself.
@@ -123,8 +131,11 @@ func (a *App) Provision(ctx caddy.Context) error {
 		}
 		a.smartidKey = a.SmartID.poolKey()
 	}
+	if err := a.provisionStore(ctx); err != nil {
+		return err
+	}
 	if a.LoginID != nil {
-		if a.loginid, a.loginidPoolKey, err = a.LoginID.newVerifier(a.logger.Named("loginid")); err != nil {
+		if a.loginid, a.loginidPoolKey, err = a.LoginID.newVerifier(a.logger.Named("loginid"), a.redis); err != nil {
 			return err
 		}
 	}
@@ -141,6 +152,9 @@ func (a *App) Provision(ctx caddy.Context) error {
 func (a *App) Validate() error {
 	if a.Session.KeyGrace < a.Session.TTL {
 		return errors.New("session: key_grace must be at least ttl, or sessions would outlive their key")
+	}
+	if a.Store != nil && a.Store.Redis != nil && a.RulesStore != nil {
+		return errors.New("rules_store bounds the in-memory counter store; with store redis the counters live in Redis, bounded by its maxmemory: remove rules_store")
 	}
 	return nil
 }
@@ -171,6 +185,9 @@ func (a *App) start() error {
 	a.rt.mu.Lock()
 	a.rt.keys = ks
 	a.rt.mu.Unlock()
+	if err := a.startStore(); err != nil {
+		return err
+	}
 	if a.rt.sessions, err = newSessionCache(); err != nil {
 		return err
 	}
@@ -223,6 +240,7 @@ func (a *App) releasePooled() {
 	}
 	a.rt.sessions.close()
 	a.stopLoginID()
+	a.releaseStore()
 	a.releaseMetrics()
 }
 

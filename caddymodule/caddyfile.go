@@ -373,6 +373,9 @@ func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 			if !ok && err == nil {
 				ok, err = app.unmarshalRulesOption(d, key)
 			}
+			if !ok && err == nil {
+				ok, err = app.unmarshalStoreOption(d, key)
+			}
 			if err != nil {
 				return nil, err
 			}

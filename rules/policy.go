@@ -40,6 +40,9 @@ type PolicyConfig struct {
 	// limited or locked stay so: Challenge keeps real users able to get
 	// in, Deny fails closed, Allow fails open.
 	OnFull *Action
+	// OnStoreFailure is the action when the store fails (a shared store
+	// unreachable, slow or refusing); nil means OnFull's action.
+	OnStoreFailure *Action
 	// AllowShortCircuit makes an allow_ip match end evaluation: nothing
 	// else is counted or checked for those addresses.
 	AllowShortCircuit bool
@@ -59,13 +62,15 @@ type Policy struct {
 	conditions      []Rule // *DeviceRule and *WhenRule
 	anyWhen         bool
 
-	store   counter.Store
-	norm    Normalizer
-	onFull  Action
-	allowSC bool
-	hold    time.Duration
-	onError func(string, error)
-	scope   string
+	store  counter.Store
+	norm   Normalizer
+	onFull Action
+	// onStoreFailure is the action when the store fails.
+	onStoreFailure Action
+	allowSC        bool
+	hold           time.Duration
+	onError        func(string, error)
+	scope          string
 
 	counterNames []string
 }
@@ -122,6 +127,10 @@ func NewPolicy(cfg PolicyConfig) (*Policy, error) {
 	}
 	if cfg.OnFull != nil {
 		p.onFull = *cfg.OnFull
+	}
+	p.onStoreFailure = p.onFull
+	if cfg.OnStoreFailure != nil {
+		p.onStoreFailure = *cfg.OnStoreFailure
 	}
 	if p.hold == 0 {
 		p.hold = DefaultHold
