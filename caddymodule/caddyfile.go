@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
@@ -20,12 +21,13 @@ func init() {
 //
 //	login_guard [<matcher>] {
 //		name           <name>
-//		event          login|logout|operation
+//		event          login|logout|operation|none|step_up
 //		user_field     <field or dotted.json.path>
 //		device_field   <field or dotted.json.path>
-//		password_field <field...>
+//		password_field <field...>     (JSON: password_fields)
 //		max_body       <size>
 //		unsupported_media_status <4xx>
+//		error_pages    guard|handle_errors
 //		channel        <id>
 //		channel_kind   web|app
 //		report         success|all
@@ -43,9 +45,13 @@ func init() {
 //		operation {
 //			<schema.path> <value with placeholders>
 //		}
+//		upstream_headers <secret>
 //	}
 //
-// The route's name defaults to the named matcher (`@login` gives "login"),
+// plus the rule subdirectives (unmarshalRuleDirective), the engine ones
+// (unmarshalEngineDirective), the step-up ones (unmarshalStepUpDirective)
+// and the assertion ones (unmarshalLoginIDDirective); docs/configuration.md
+// lists them all. The route's name defaults to the named matcher (`@login` gives "login"),
 // or the event plus a counter. Every subdirective may appear once (allow_ip
 // and deny_ip accumulate).
 func parseDirective(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
@@ -158,8 +164,18 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 		case "session_cookie":
 			err = oneArg(d, &h.SessionCookie)
+		case "error_pages":
+			err = h.unmarshalErrorPages(d)
 		case "upstream_headers":
 			err = oneArg(d, &h.UpstreamHeaders)
+		case "missing_user":
+			if err = oneArg(d, &h.MissingUser); err == nil {
+				err = oneOf(d, h.MissingUser, MissingUserDeny, MissingUserAllow, MissingUserMonitor)
+			}
+		case "on_invalid_operation":
+			if err = oneArg(d, &h.OnInvalidOperation); err == nil {
+				err = oneOf(d, h.OnInvalidOperation, OnInvalidOperationRefuse, OnInvalidOperationPass)
+			}
 		case "allow_ip", "deny_ip":
 			args := d.RemainingArgs()
 			if len(args) == 0 {
@@ -204,6 +220,12 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	}
 	if h.Operation != nil && h.Event != EventOperation {
 		return d.Errf("login_guard: an operation block needs event operation, not %s", h.Event)
+	}
+	if h.MissingUser != "" && h.Event != EventLogin {
+		return d.Errf("login_guard: missing_user needs event login, not %s", h.Event)
+	}
+	if h.OnInvalidOperation != "" && h.Event != EventOperation {
+		return d.Errf("login_guard: on_invalid_operation needs event operation, not %s", h.Event)
 	}
 	return nil
 }
@@ -298,7 +320,17 @@ func unmarshalOperation(d *caddyfile.Dispenser) (map[string]string, error) {
 //			key_rotation <duration>
 //			key_grace    <duration>
 //		}
+//		start_wait <duration>
+//		pages { ... }
+//		loginid { ... }
+//		rules_store { max_keys <n> }
+//		breaker { failures <n>; cool_down <duration> }
+//		passkeys { ... }
+//		smileid { ... }
+//		<engine> [<name>] { ... }      (forter, http, sandbox: login_guard.engines.*)
 //	}
+//
+// docs/configuration.md lists every option.
 func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 	app := new(App)
 	if existing != nil {
@@ -313,7 +345,7 @@ func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 		key := d.Val()
 		// Engines such as `http <name>` may be configured several times;
 		// their names must differ, which Provision checks.
-		if seen[key] && (key == "smartid" || key == "session" || key == "breaker" || key == "loginid") {
+		if seen[key] && (key == "smartid" || key == "session" || key == "breaker" || key == "loginid" || key == "start_wait" || key == "pages") {
 			return nil, d.Errf("%s given twice", key)
 		}
 		seen[key] = true
@@ -328,6 +360,11 @@ func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 		case "loginid":
 			app.LoginID = new(LoginIDConfig)
 			err = app.LoginID.unmarshal(d)
+		case "start_wait":
+			app.StartWait = new(caddy.Duration)
+			err = boundedDurationArg(d, app.StartWait, 0, maxStartWait)
+		case "pages":
+			err = app.unmarshalPages(d)
 		default:
 			ok, err := app.unmarshalEngineOption(d, key)
 			if !ok && err == nil {
@@ -335,6 +372,9 @@ func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 			}
 			if !ok && err == nil {
 				ok, err = app.unmarshalRulesOption(d, key)
+			}
+			if !ok && err == nil {
+				ok, err = app.unmarshalStoreOption(d, key)
 			}
 			if err != nil {
 				return nil, err

@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/login-guard/login_guard/clients/loginid"
+	"github.com/login-guard/login_guard/internal/redisstore"
 	"github.com/login-guard/login_guard/rules"
 )
 
@@ -131,7 +132,7 @@ func (c *LoginIDConfig) unmarshal(d *caddyfile.Dispenser) error {
 
 // newVerifier builds the verifier; it contacts no key host until a token
 // arrives.
-func (c *LoginIDConfig) newVerifier(logger *zap.Logger) (*loginid.Verifier, string, error) {
+func (c *LoginIDConfig) newVerifier(logger *zap.Logger, shared *redisstore.Conn) (*loginid.Verifier, string, error) {
 	repl := caddy.NewReplacer()
 	keyURL := repl.ReplaceKnown(c.KeyURL, "")
 	if keyURL == "" {
@@ -145,17 +146,25 @@ func (c *LoginIDConfig) newVerifier(logger *zap.Logger) (*loginid.Verifier, stri
 	if size == 0 {
 		size = 100_000
 	}
-	poolKey := fmt.Sprintf("login_guard.loginid.%s.%d", clientID, size)
-	v, _, _ := loginidPool.LoadOrNew(poolKey, func() (caddy.Destructor, error) {
-		return replayCache{loginid.NewMemoryReplayCache(size)}, nil
-	})
+	var replay loginid.ReplayCache
+	poolKey := ""
+	if shared != nil {
+		// Shared store: a token used on any instance is a replay on all.
+		replay = redisReplayCache{redisstore.NewOnceSet(shared, "loginid:"+clientID)}
+	} else {
+		poolKey = fmt.Sprintf("login_guard.loginid.%s.%d", clientID, size)
+		v, _, _ := loginidPool.LoadOrNew(poolKey, func() (caddy.Destructor, error) {
+			return replayCache{loginid.NewMemoryReplayCache(size)}, nil
+		})
+		replay = v.(replayCache).MemoryReplayCache
+	}
 	cfg := loginid.Config{
 		Mode: c.Mode, KeyURL: keyURL, ClientID: clientID,
 		Issuer: repl.ReplaceKnown(c.Issuer, ""), Namespace: repl.ReplaceKnown(c.Namespace, ""),
 		MaxAge: time.Duration(c.MaxAge), ClockSkew: time.Duration(c.ClockSkew),
 		UserClaim: c.UserClaim, TypeClaim: c.TypeClaim, NamespaceClaim: c.NamespaceClaim, NonceClaim: c.NonceClaim,
 		AuthenticationTypes: c.AuthenticationTypes, RegistrationTypes: c.RegistrationTypes,
-		ReplayCache: v.(replayCache).MemoryReplayCache,
+		ReplayCache: replay,
 		Observer: loginid.ObserverFunc(func(r loginid.FetchReport) {
 			logger.Debug("loginid key fetch", zap.String("outcome", string(r.Outcome)), zap.Int("status", r.Status), zap.Duration("duration", r.Duration))
 		}),
@@ -254,11 +263,18 @@ func (x *exchange) checkAssertion() bool {
 	return false
 }
 
-// Cleanup ends LoginID key fetches and releases the replay cache. Caddy
-// calls it when the config is unloaded and also when Provision failed half
-// way, so it only touches what exists.
+// Cleanup gives back what the config holds. Caddy calls it once every app
+// of the config has stopped, and also when Provision failed half way, so
+// it only touches what exists. A started config lets its in-flight
+// requests finish first (see releaseWhenIdle).
 func (a *App) Cleanup() error {
+	if a.rt != nil && a.rt.life.isStarted() {
+		a.releaseWhenIdle()
+		return nil
+	}
 	a.stopLoginID()
+	a.releaseStore()
+	a.releaseMetrics()
 	return nil
 }
 
@@ -268,6 +284,8 @@ func (a *App) stopLoginID() {
 	if a.loginid != nil {
 		a.loginid.Close()
 		a.loginid = nil
-		_, _ = loginidPool.Delete(a.loginidPoolKey)
+		if a.loginidPoolKey != "" {
+			_, _ = loginidPool.Delete(a.loginidPoolKey)
+		}
 	}
 }

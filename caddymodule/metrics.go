@@ -4,14 +4,23 @@ import (
 	"errors"
 	"time"
 
+	"github.com/caddyserver/caddy/v2"
+
 	"github.com/login-guard/login_guard/clients/engine"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// metrics are registered on Caddy's registry. Labels are bounded by the
-// config (route names, actions, reasons, event kinds): never a user, an IP
-// or anything a client chooses.
+// metrics are the guard's collectors. Labels are bounded by the config
+// (route names, actions, reasons, event kinds): never a user, an IP or
+// anything a client chooses.
+//
+// Caddy gives every config its own registry, while the SmartID queue and
+// requests still in flight outlive a reload. So the collectors live once
+// per process (in metricsPool) and every config registers the same ones
+// in its own registry: counters carry over a reload and move whichever
+// config's request or queue counts, and a scrape of the current config
+// sees them. A process restart starts them at zero.
 type metrics struct {
 	decisions     *prometheus.CounterVec
 	smartidEvents *prometheus.CounterVec
@@ -19,10 +28,39 @@ type metrics struct {
 	engineLatency *prometheus.HistogramVec
 	engineErrors  *prometheus.CounterVec
 	breaker       *prometheus.GaugeVec
+	ruleErrors    *prometheus.CounterVec
 }
 
-func registerMetrics(reg *prometheus.Registry) (*metrics, error) {
-	m := &metrics{
+var metricsPool = caddy.NewUsagePool()
+
+const metricsPoolKey = "login_guard.metrics"
+
+type pooledMetrics struct{ m *metrics }
+
+func (*pooledMetrics) Destruct() error { return nil }
+
+// acquireMetrics takes the process's collectors (creating them on first
+// use) and registers them in reg, the config's registry (nil: none).
+// Every acquire is matched by a releaseMetrics.
+func acquireMetrics(reg *prometheus.Registry) (*metrics, error) {
+	v, _, err := metricsPool.LoadOrNew(metricsPoolKey, func() (caddy.Destructor, error) {
+		return &pooledMetrics{m: newMetrics()}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	m := v.(*pooledMetrics).m
+	if err := m.registerIn(reg); err != nil {
+		releaseMetrics()
+		return nil, err
+	}
+	return m, nil
+}
+
+func releaseMetrics() { _, _ = metricsPool.Delete(metricsPoolKey) }
+
+func newMetrics() *metrics {
+	return &metrics{
 		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "caddy", Subsystem: "login_guard", Name: "decisions_total",
 			Help: "Guarded requests by route, action and reason.",
@@ -35,59 +73,40 @@ func registerMetrics(reg *prometheus.Registry) (*metrics, error) {
 			Namespace: "caddy", Subsystem: "login_guard", Name: "smartid_queue_depth",
 			Help: "SmartID events waiting to be sent.",
 		}, []string{"queue"}),
+		engineLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "caddy", Subsystem: "login_guard", Name: "engine_latency_seconds",
+			Help:    "Engine call latency by engine.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .2, .4, .8, 1.6},
+		}, []string{"engine"}),
+		engineErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "caddy", Subsystem: "login_guard", Name: "engine_errors_total",
+			Help: "Engine failures by engine and kind (timeout, refused, status_5xx, status_4xx, malformed, unknown_decision, breaker_open).",
+		}, []string{"engine", "kind"}),
+		breaker: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: "caddy", Subsystem: "login_guard", Name: "engine_breaker_state",
+			Help: "Circuit breaker state by engine: 0 closed, 1 open, 2 half-open.",
+		}, []string{"engine"}),
+		ruleErrors: newRuleErrorsVec(),
 	}
-	m.engineLatency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Namespace: "caddy", Subsystem: "login_guard", Name: "engine_latency_seconds",
-		Help:    "Engine call latency by engine.",
-		Buckets: []float64{.005, .01, .025, .05, .1, .2, .4, .8, 1.6},
-	}, []string{"engine"})
-	m.engineErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Namespace: "caddy", Subsystem: "login_guard", Name: "engine_errors_total",
-		Help: "Engine failures by engine and kind (timeout, refused, status_5xx, status_4xx, malformed, unknown_decision, breaker_open).",
-	}, []string{"engine", "kind"})
-	m.breaker = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Namespace: "caddy", Subsystem: "login_guard", Name: "engine_breaker_state",
-		Help: "Circuit breaker state by engine: 0 closed, 1 open, 2 half-open.",
-	}, []string{"engine"})
-	var err error
-	if m.engineLatency, err = register(reg, m.engineLatency); err != nil {
-		return nil, err
-	}
-	if m.engineErrors, err = register(reg, m.engineErrors); err != nil {
-		return nil, err
-	}
-	if m.breaker, err = register(reg, m.breaker); err != nil {
-		return nil, err
-	}
-	m.decisions, err = register(reg, m.decisions)
-	if err != nil {
-		return nil, err
-	}
-	if m.smartidEvents, err = register(reg, m.smartidEvents); err != nil {
-		return nil, err
-	}
-	if m.smartidDepth, err = register(reg, m.smartidDepth); err != nil {
-		return nil, err
-	}
-	return m, nil
 }
 
-// register tolerates a collector left by the previous config: Caddy keeps
-// one registry across reloads, so the second registration finds the first.
-func register[C prometheus.Collector](reg *prometheus.Registry, c C) (C, error) {
+// registerIn registers every collector in reg. The same collector already
+// there (Provision run twice on one config) is fine; another one by the
+// same name is an error.
+func (m *metrics) registerIn(reg *prometheus.Registry) error {
 	if reg == nil {
-		return c, nil
+		return nil
 	}
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing, nil
+	for _, c := range []prometheus.Collector{m.decisions, m.smartidEvents, m.smartidDepth, m.engineLatency, m.engineErrors, m.breaker, m.ruleErrors} {
+		if err := reg.Register(c); err != nil {
+			var are prometheus.AlreadyRegisteredError
+			if errors.As(err, &are) && are.ExistingCollector == c {
+				continue
 			}
+			return err
 		}
-		return c, err
 	}
-	return c, nil
+	return nil
 }
 
 // decision counts one verdict; a verdict with no reason counts as "none".
@@ -133,4 +152,33 @@ func (m *metrics) smartidQueueDepth(queue string, depth int) {
 		return
 	}
 	m.smartidDepth.WithLabelValues(queue).Set(float64(depth))
+}
+
+// smartidDropped counts an event the guard could not queue because its
+// queue had been closed; the queue reports every other outcome itself.
+func (m *metrics) smartidDropped(kind string) {
+	if m == nil {
+		return
+	}
+	m.smartidEvents.WithLabelValues(kind, "dropped").Inc()
+}
+
+// forgetQueue removes a closed queue's depth gauge.
+func (m *metrics) forgetQueue(queue string) {
+	if m != nil {
+		m.smartidDepth.DeleteLabelValues(queue)
+	}
+}
+
+// resetBreakers makes the breaker gauge show the given engines, all
+// closed: a config's breakers start closed, and engines a reload removed
+// must not linger.
+func (m *metrics) resetBreakers(names []string) {
+	if m == nil {
+		return
+	}
+	m.breaker.Reset()
+	for _, n := range names {
+		m.breaker.WithLabelValues(n).Set(float64(engine.Closed))
+	}
 }

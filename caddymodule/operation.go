@@ -10,6 +10,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 
 	"github.com/login-guard/login_guard/clients/smartid"
+	"github.com/login-guard/login_guard/internal/formbody"
 )
 
 // operationMapping turns a request into SmartID operation fields. Values
@@ -25,7 +26,7 @@ func compileOperationMapping(m map[string]string) (*operationMapping, error) {
 	om := &operationMapping{templates: map[string]string{}}
 	for path, tmpl := range m {
 		if _, ok := smartid.OperationField(path); !ok {
-			return nil, fmt.Errorf("unknown operation field %q (see the SmartID operation schema in the README)", path)
+			return nil, fmt.Errorf("unknown operation field %q (see the operation paths in docs/configuration.md)", path)
 		}
 		om.templates[path] = tmpl
 		om.paths = append(om.paths, path)
@@ -58,8 +59,8 @@ func (om *operationMapping) referencedFields() []string {
 	return out
 }
 
-// resolve evaluates the mapping for one request. Typed fields that do not
-// parse are reported, not guessed.
+// resolve evaluates the mapping for one request. Typed fields that are not
+// plain decimals are reported, not guessed; the error never quotes the value.
 func (om *operationMapping) resolve(r *http.Request, x *exchange) (map[string]string, error) {
 	repl, _ := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
 	if repl == nil {
@@ -72,8 +73,17 @@ func (om *operationMapping) resolve(r *http.Request, x *exchange) (map[string]st
 		if v == "" {
 			continue
 		}
-		if err := smartid.CheckOperationValue(p, v); err != nil {
-			return nil, err
+		// Only plain ASCII decimals: a value some framework reads as
+		// another number (" 5", "５", "0x1p4", "1_0") is not guessed at.
+		switch kind, _ := smartid.OperationField(p); kind {
+		case smartid.FieldInt:
+			if !formbody.PlainInteger(v) {
+				return nil, fmt.Errorf("operation field %s is not a plain decimal integer", p)
+			}
+		case smartid.FieldNumber:
+			if !formbody.PlainDecimal(v) {
+				return nil, fmt.Errorf("operation field %s is not a plain decimal number", p)
+			}
 		}
 		out[p] = v
 	}

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/login-guard/login_guard/internal/pages"
 	"github.com/login-guard/login_guard/internal/passkeys"
 	"github.com/login-guard/login_guard/internal/stepup"
 )
@@ -16,14 +17,14 @@ func passkeyReason(err error) string {
 	return "passkey_internal_error"
 }
 
-// passkeyFailed answers a failed ceremony step: refusals get the generic
-// JSON refusal, the guard's own failures a logged 500.
+// passkeyFailed answers a refused ceremony step or enrolment with what
+// the person can do about it; the guard's own failures are a logged 500.
 func (s *stepUpCall) passkeyFailed(err error) {
 	if passkeys.ReasonOf(err) == "" {
 		s.internal(err)
 		return
 	}
-	s.refuseJSON(passkeyReason(err))
+	s.fail(passkeyReason(err), pages.Answer{Code: passkeyCode(err)})
 }
 
 // loginBegin starts an assertion for the user the state names: the user
@@ -144,6 +145,7 @@ func (s *stepUpCall) registerFinish() {
 	if reg.ViaToken {
 		clearStepCookie(s.w.Header(), s.r, cookieEnrol)
 	}
+	setStepCookie(s.w.Header(), s.r, cookieEnrolled, "1", enrolledTTL)
 	s.allow("passkey_enrolled")
 	s.writeJSON(http.StatusOK, map[string]bool{"ok": true})
 }

@@ -11,12 +11,12 @@ import (
 	_ "image/png"
 	"io"
 	"net/http"
-	"strconv"
 	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/login-guard/login_guard/clients/smileid"
+	"github.com/login-guard/login_guard/internal/pages"
 	"github.com/login-guard/login_guard/internal/stepup"
 	"github.com/login-guard/login_guard/rules"
 )
@@ -94,12 +94,11 @@ func (s *stepUpCall) selfieSubmit() {
 	}
 	up, reason := readSelfieUpload(s.r)
 	if reason != "" {
-		s.x.verdict.Add(rules.Deny, reason)
-		status := http.StatusBadRequest
+		code := pages.BadRequest
 		if reason == "selfie_body_too_large" {
-			status = http.StatusRequestEntityTooLarge
+			code = pages.TooLarge
 		}
-		s.writeJSON(status, map[string]string{"error": "refused"})
+		s.fail(reason, pages.Answer{Code: code})
 		return
 	}
 	sub, err := cl.Submit(s.r.Context(), smileid.SubmitRequest{
@@ -127,24 +126,17 @@ func (s *stepUpCall) selfieSubmitFailed(err error) {
 	var le *smileid.LimitError
 	switch {
 	case errors.As(err, &le):
-		s.x.verdict.Add(rules.Deny, "selfie_rate_limited_"+le.Scope)
-		secs := int(le.RetryAfter.Round(time.Second) / time.Second)
-		s.w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
-		s.writeJSON(http.StatusTooManyRequests, map[string]string{"error": "refused"})
+		s.fail("selfie_rate_limited_"+le.Scope, pages.Answer{Code: pages.RateLimited, RetryAfter: max(le.RetryAfter, time.Second)})
 	case errors.Is(err, smileid.ErrLimiterFull):
-		s.x.verdict.Add(rules.Deny, "selfie_limiter_full")
-		s.writeJSON(http.StatusServiceUnavailable, map[string]string{"error": "refused"})
+		s.fail("selfie_limiter_full", pages.Answer{Code: pages.Unavailable})
 	case errors.Is(err, smileid.ErrInput):
-		s.x.verdict.Add(rules.Deny, "selfie_invalid_images")
-		s.writeJSON(http.StatusBadRequest, map[string]string{"error": "refused"})
+		s.fail("selfie_invalid_images", pages.Answer{Code: pages.BadRequest})
 	case errors.Is(err, smileid.ErrRegistryFull):
 		s.x.h.logger.Warn("smileid: pending-jobs registry full", zap.Error(err))
-		s.x.verdict.Add(rules.Deny, "selfie_registry_full")
-		s.writeJSON(http.StatusServiceUnavailable, map[string]string{"error": "refused"})
+		s.fail("selfie_registry_full", pages.Answer{Code: pages.Unavailable})
 	default:
 		s.x.h.logger.Warn("smileid: submission failed", zap.Error(err))
-		s.x.verdict.Add(rules.Deny, "selfie_submit_failed")
-		s.writeJSON(http.StatusBadGateway, map[string]string{"error": "refused"})
+		s.fail("selfie_submit_failed", pages.Answer{Code: pages.Unavailable, Status: http.StatusBadGateway})
 	}
 }
 

@@ -185,3 +185,51 @@ func TestReloadKeepsQueueAndStopDrains(t *testing.T) {
 		t.Fatalf("SmartID got %v, want %v (nothing lost across the reload, drained on stop)", users, want)
 	}
 }
+
+// TestReloadKeepsInFlightLoginsEvent: a login still waiting on the portal
+// while its config is replaced by one without SmartID still has its
+// event sent: the old config lets go of the queue only once its in-flight
+// requests are done.
+func TestReloadKeepsInFlightLoginsEvent(t *testing.T) {
+	hold := make(chan struct{})
+	var once sync.Once
+	free := func() { once.Do(func() { close(hold) }) }
+	defer free()
+	upstream := newRecorder(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
+		<-hold
+		portalFake(w, r, body)
+	})
+	sid := newRecorder(t, smartidFake)
+	site := fmt.Sprintf("{{listen}} {\n\tlogin_guard /api/login {\n\t\tevent login\n\t}\n\treverse_proxy %s\n}", upstream.Listener.Addr())
+	g := startCaddy(t, smartidGlobal(sid.URL), site)
+
+	done := make(chan int, 1)
+	go func() {
+		resp, err := g.client.Post(g.URL+"/api/login", "application/x-www-form-urlencoded", strings.NewReader("username=inflight&password="+password))
+		if err != nil {
+			done <- 0
+			return
+		}
+		resp.Body.Close()
+		done <- resp.StatusCode
+	}()
+	upstream.next(t) // the login is at the portal, in flight
+
+	// The replacing config has no smartid block: nobody else holds the
+	// queue. Its port differs, so the old server finishes its request.
+	startCaddy(t, "", site)
+	free()
+	if status := <-done; status != http.StatusSeeOther {
+		t.Fatalf("in-flight login: %d", status)
+	}
+	if r := sid.next(t); !strings.Contains(string(r.Body), `"user":"inflight"`) {
+		t.Fatalf("SmartID got %s", r.Body)
+	}
+	var audit string
+	for _, l := range g.auditLines(t) {
+		audit, _ = l["smartid"].(string)
+	}
+	if audit != "queued" {
+		t.Fatalf("audit smartid=%q, want queued", audit)
+	}
+}

@@ -23,7 +23,9 @@ import (
 // selfie`). The API key stays on the server: the browser sends images to
 // the guard, which signs and submits the job itself.
 type SmileIDConfig struct {
-	// PartnerID and APIKey come from Smile ID's portal; use {$ENV}.
+	// PartnerID and APIKey come from Smile ID's portal. Give the key as
+	// {env.SMILEID_API_KEY}: a {$VAR} is substituted when the Caddyfile is
+	// read and would land in the adapted JSON and in autosave.json.
 	PartnerID string `json:"partner_id"`
 	APIKey    string `json:"api_key"`
 	// CallbackURL is the guard's callback endpoint as Smile ID reaches it:

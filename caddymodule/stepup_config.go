@@ -178,7 +178,8 @@ func (h *Handler) provisionStepUp() error {
 	if err := stepup.ValidateTarget(o.EnrolDone, nil); err != nil {
 		return fmt.Errorf("route %q: enrol_done: %v", h.Name, err)
 	}
-	o.su.page = stepup.DefaultPage()
+	// The theme's step-up page (internal/pages) unless the operator gave
+	// their own page_template.
 	if o.PageTemplate != "" {
 		p, err := stepup.LoadPage(o.PageTemplate)
 		if err != nil {

@@ -94,7 +94,6 @@ func (a *App) provisionStepUp(ctx caddy.Context) error {
 // stopStepUp gives the pooled state back and waits for the second-factor
 // reports still running (each bounded by its timeout).
 func (a *App) stopStepUp() {
-	unregisterPasskeyApp(a)
 	a.stepRT.release()
 	a.reports.close()
 }

@@ -60,11 +60,30 @@ type appStepUpRuntime struct {
 	stopped  bool
 }
 
-// stepUp takes the pooled store and relying party on the first step-up
-// request of a config. Taking them lazily, under a lock, keeps `caddy
-// validate` and configs that never challenge free of them; Stop gives
-// them back.
+// errNotStarted refuses step-up work on an app whose Start has not run:
+// nothing may be taken, or captured, from a half-started app.
+var errNotStarted = errors.New("login_guard: app not started")
+
+// stepUp returns the pooled store and relying party this config took in
+// Start.
 func (a *App) stepUp() (*appStepUpRuntime, error) {
+	rt := a.stepRT
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	switch {
+	case rt.taken:
+		return rt, nil
+	case rt.stopped:
+		return nil, errors.New("login_guard: config stopped")
+	}
+	return nil, errNotStarted
+}
+
+// takeStepUp takes the pooled store and relying party, in Start (after
+// the keys are loaded): a reload's new config holds them before the old
+// one lets go, so step-ups in progress survive it. Cleanup gives them
+// back.
+func (a *App) takeStepUp() (*appStepUpRuntime, error) {
 	rt := a.stepRT
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
@@ -72,8 +91,6 @@ func (a *App) stepUp() (*appStepUpRuntime, error) {
 		return rt, nil
 	}
 	if rt.stopped {
-		// A request still running on a config that was replaced: taking
-		// the pool again now would hold it forever.
 		return nil, errors.New("login_guard: config stopped")
 	}
 	v, _, err := stepUpPool.LoadOrNew(stepUpStoreKey, func() (caddy.Destructor, error) {
@@ -104,7 +121,7 @@ func (a *App) stepUp() (*appStepUpRuntime, error) {
 		}
 		pp := v.(*pooledPasskeys)
 		pp.store.set(a.ctx.Storage())
-		pp.keys.set(a.keyset())
+		pp.keys.set(a)
 		rt.passkeys, rt.pkKey = pp.pk, key
 	}
 	if a.SmileID != nil {
@@ -193,12 +210,19 @@ func (s *swappableStore) Unlock(ctx context.Context, name string) error {
 	return st.Unlock(ctx, name)
 }
 
-// liveKeys forwards to the newest config's keyset, so tokens follow key
-// rotation across reloads.
-type liveKeys struct{ p atomic.Pointer[tokens.Keyset] }
+// liveKeys forwards to the newest started config's keyset, read at each
+// use, so tokens follow key rotation and reloads and nothing holds on to
+// a keyset that was missing.
+type liveKeys struct{ p atomic.Pointer[App] }
 
-func (k *liveKeys) set(ks *tokens.Keyset) { k.p.Store(ks) }
-func (k *liveKeys) get() *tokens.Keyset   { return k.p.Load() }
+func (k *liveKeys) set(a *App) { k.p.Store(a) }
+
+func (k *liveKeys) get() *tokens.Keyset {
+	if a := k.p.Load(); a != nil {
+		return a.keyset()
+	}
+	return nil
+}
 
 func (k *liveKeys) Seal(purpose string, data any, now time.Time, ttl time.Duration) (string, error) {
 	ks := k.get()
@@ -244,34 +268,40 @@ type routeStepUp struct {
 	// now is the clock; tests replace it.
 	now func() time.Time
 
-	once   sync.Once
+	mu     sync.Mutex
 	issuer *stepup.Issuer
 	app    *appStepUpRuntime
-	err    error
 }
 
-// machinery returns the route's issuer and the app's pooled state.
+// stepUpMachinery returns the route's issuer and the app's pooled state.
+// Only a success is kept: an error (a request on a stopped config) must
+// not stick to the route.
 func (h *Handler) stepUpMachinery() (*stepup.Issuer, *appStepUpRuntime, error) {
 	su := h.StepUpOptions.su
-	su.once.Do(func() {
-		rt, err := h.app.stepUp()
-		if err != nil {
-			su.err = err
-			return
-		}
-		now := su.now
-		if now == nil {
-			now = time.Now
-		}
-		su.issuer, su.err = stepup.NewIssuer(stepup.Config{
-			Keys:     appKeys{h.app},
-			Used:     rt.store.used,
-			IPPrefix: su.prefix,
-			Now:      now,
-		})
-		su.app = rt
+	su.mu.Lock()
+	defer su.mu.Unlock()
+	if su.issuer != nil {
+		return su.issuer, su.app, nil
+	}
+	rt, err := h.app.stepUp()
+	if err != nil {
+		return nil, nil, err
+	}
+	now := su.now
+	if now == nil {
+		now = time.Now
+	}
+	iss, err := stepup.NewIssuer(stepup.Config{
+		Keys:     appKeys{h.app},
+		Used:     rt.store.used,
+		IPPrefix: su.prefix,
+		Now:      now,
 	})
-	return su.issuer, su.app, su.err
+	if err != nil {
+		return nil, nil, err
+	}
+	su.issuer, su.app = iss, rt
+	return iss, rt, nil
 }
 
 // stepUpNow is the route's step-up clock.

@@ -1,6 +1,7 @@
 package smartid
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -69,28 +70,9 @@ func OperationField(path string) (FieldKind, bool) {
 	return 0, false
 }
 
-// CheckOperationValue reports a value that does not fit its field's kind
-// (an amount that is not a number): it is refused, not guessed.
-func CheckOperationValue(path, v string) error {
-	k, ok := OperationField(path)
-	if !ok {
-		return fmt.Errorf("unknown operation field %q", path)
-	}
-	switch k {
-	case FieldInt:
-		if _, err := strconv.ParseInt(v, 10, 64); err != nil {
-			return fmt.Errorf("operation field %s: %q is not an integer", path, v)
-		}
-	case FieldNumber:
-		if _, err := strconv.ParseFloat(v, 64); err != nil {
-			return fmt.Errorf("operation field %s: %q is not a number", path, v)
-		}
-	}
-	return nil
-}
-
 // SetField stores one value at a dotted path of the operation schema.
-// Details must be non-nil for transaction.details.<key>.
+// Details must be non-nil for transaction.details.<key>. Errors name the
+// field, never the value (request data stays out of logs).
 func (op *Operation) SetField(path, v string) error {
 	if key, ok := strings.CutPrefix(path, DetailsPrefix); ok && key != "" {
 		op.Transaction.Details[key] = v
@@ -101,7 +83,7 @@ func (op *Operation) SetField(path, v string) error {
 	case "timestamp":
 		op.Timestamp, err = time.Parse(time.RFC3339, v)
 		if err != nil {
-			return fmt.Errorf("operation field timestamp: %q is not ISO 8601 (RFC 3339)", v)
+			return errors.New("operation field timestamp is not ISO 8601 (RFC 3339)")
 		}
 	case "order.amount":
 		op.Order.Amount, err = strconv.ParseFloat(v, 64)
@@ -113,6 +95,10 @@ func (op *Operation) SetField(path, v string) error {
 		} else {
 			err = fmt.Errorf("unknown operation field %q", path)
 		}
+	}
+	if ne := (*strconv.NumError)(nil); errors.As(err, &ne) {
+		// strconv quotes the value: keep request data out of the log.
+		return fmt.Errorf("operation field %s is not a number", path)
 	}
 	return err
 }

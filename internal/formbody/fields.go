@@ -1,6 +1,5 @@
 package formbody
 
-import "strings"
 
 // kind is what a stored field held. Objects, arrays and null are recorded
 // (so a user field that is not a string can be refused) but Get does not
@@ -28,9 +27,6 @@ type field struct {
 // and other scalar fields. Password fields are never in it.
 type Fields struct {
 	list []field
-	// fold is set for JSON, where names compare ignoring case because
-	// common decoders (Go's encoding/json among them) match keys that way.
-	fold bool
 
 	user, device       string
 	hasUser, hasDevice bool
@@ -54,16 +50,10 @@ func (f Fields) Device() (value string, present bool) { return f.device, f.hasDe
 func (f Fields) Get(name string) (string, bool) {
 	for i := range f.list {
 		fl := &f.list[i]
-		if fl.kind.scalar() && f.nameEqual(fl.name, name) {
+		if fl.kind.scalar() && fl.name == name {
 			return fl.value, true
 		}
 	}
 	return "", false
 }
 
-func (f *Fields) nameEqual(a, b string) bool {
-	if f.fold {
-		return strings.EqualFold(a, b)
-	}
-	return a == b
-}

@@ -1,6 +1,10 @@
 package formbody
 
-import "net/url"
+import (
+	"net/http"
+	"net/url"
+	"unicode/utf8"
+)
 
 // Parse reads the fields the guard needs from a body already read by Read.
 // contentType is the request's Content-Type header; query is the URL's
@@ -18,36 +22,47 @@ import "net/url"
 // are dropped while parsing.
 func Parse(contentType string, body []byte, query url.Values, spec Spec) (Fields, error) {
 	spec = spec.withDefaults()
-	var (
-		f   Fields
-		err error
-	)
+	var f Fields
+	asciiOnly := false
 	if len(body) > 0 {
-		fmtKind, boundary := classify(contentType)
-		switch fmtKind {
+		mt, err := classify(contentType, &spec)
+		if err != nil {
+			return Fields{}, err
+		}
+		if mt.asciiOnly && !allASCII(body) {
+			return Fields{}, newError(http.StatusUnsupportedMediaType, ReasonCharset,
+				"request body declares us-ascii but is not ASCII")
+		}
+		asciiOnly = mt.asciiOnly
+		switch mt.format {
 		case formatURLEncoded:
 			f, err = parseURLEncoded(body, &spec)
 		case formatMultipart:
-			f, err = parseMultipart(body, boundary, &spec)
+			f, err = parseMultipart(body, mt.boundary, &spec)
 		case formatJSON:
 			f, err = parseJSON(body, &spec)
-		default:
-			err = newError(spec.UnsupportedStatus, ReasonUnsupportedMediaType,
-				"request body has a content type the guard does not read")
 		}
 		if err != nil {
 			return Fields{}, err
 		}
 	}
-	if err := f.resolve(query, &spec); err != nil {
+	if err := f.resolve(query, &spec, asciiOnly); err != nil {
 		return Fields{}, err
 	}
 	return f, nil
 }
 
 // resolve enforces the tracked-field rules over the parsed body and the
-// query string, and fills User and Device.
-func (f *Fields) resolve(query url.Values, spec *Spec) error {
+// query string, and fills User and Device. Query names get the same name
+// check as body names, and a guarded value must be valid UTF-8 (ASCII
+// under charset=us-ascii): frameworks that decode replace bad bytes with
+// U+FFFD, others keep them.
+func (f *Fields) resolve(query url.Values, spec *Spec, asciiOnly bool) error {
+	for name := range query {
+		if err := spec.checkName(name); err != nil {
+			return err
+		}
+	}
 	for i := range spec.trackedCount() {
 		name := spec.tracked(i)
 		if spec.isPassword(name) || spec.isPasswordKey(lastSegment(name)) {
@@ -57,7 +72,7 @@ func (f *Fields) resolve(query url.Values, spec *Spec) error {
 		}
 		idx, count := -1, 0
 		for j := range f.list {
-			if f.nameEqual(f.list[j].name, name) {
+			if f.list[j].name == name {
 				if count == 0 {
 					idx = j
 				}
@@ -77,10 +92,16 @@ func (f *Fields) resolve(query url.Values, spec *Spec) error {
 			f.list = append(f.list, field{name: name, value: qv[0], kind: kindString})
 			idx = len(f.list) - 1
 		}
-		if idx < 0 || i > 1 {
+		if idx < 0 {
 			continue
 		}
 		fl := &f.list[idx]
+		if !utf8.ValidString(fl.value) || asciiOnly && !isASCII(fl.value) {
+			return fieldError(ReasonInvalidUTF8, name, "field %q is not valid UTF-8 (or not ASCII under charset us-ascii)")
+		}
+		if i > 1 {
+			continue
+		}
 		if fl.kind != kindString {
 			return fieldError(ReasonFieldNotString, name, "field %q is not a string")
 		}
@@ -100,4 +121,13 @@ func lastSegment(path string) string {
 		}
 	}
 	return path
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }

@@ -30,6 +30,9 @@ func parseURLEncoded(body []byte, spec *Spec) (Fields, error) {
 		if !ok {
 			return Fields{}, malformed(ReasonMalformedForm, "form body has an invalid percent escape")
 		}
+		if err := spec.checkName(key); err != nil {
+			return Fields{}, err
+		}
 		if spec.isPassword(key) {
 			// Validate without decoding: the value is never kept.
 			if !validEscapes(rawValue) {
