@@ -18,7 +18,7 @@ func (x *exchange) finish(r *http.Request) {
 	x.settleRules()
 	h := x.h
 	v := &x.verdict
-	h.app.metrics.decision(h.Name, v.Action.String(), v.Reasons)
+	h.app.Metrics().Decision(h.Name, v.Action.String(), v.Reasons)
 	if ce := h.logger.Check(zap.InfoLevel, "login_guard"); ce != nil {
 		// One inline field that writes the whole line: the encoder gets
 		// the values straight from the exchange, with no field slice,
@@ -106,7 +106,7 @@ func (x *exchange) loggedUser() string {
 	case "none":
 		return ""
 	case "hash":
-		if ks := x.h.app.keyset(); ks != nil {
+		if ks := x.h.app.Keyset(); ks != nil {
 			return ks.Pseudonym("log_user", u)
 		}
 		return ""

@@ -33,12 +33,11 @@ func benchLogger() *zap.Logger {
 // metrics registered, so the decision counter is paid as in production.
 func benchHandler(tb testing.TB, h *Handler) *Handler {
 	tb.Helper()
-	app := testApp(tb)
-	app.metrics = newMetrics()
-	if err := app.metrics.registerIn(prometheus.NewRegistry()); err != nil {
+	a := testApp(tb)
+	if err := a.CountIn(prometheus.NewRegistry()); err != nil {
 		tb.Fatal(err)
 	}
-	if err := h.provision(app, benchLogger()); err != nil {
+	if err := h.provision(a, benchLogger()); err != nil {
 		tb.Fatal(err)
 	}
 	if err := h.Validate(); err != nil {

@@ -4,15 +4,15 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/caddyserver/caddy/v2"
-	"github.com/caddyserver/caddy/v2/caddyconfig"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/dustin/go-humanize"
+
+	"github.com/login-guard/login_guard/caddymodule/app"
+	"github.com/login-guard/login_guard/internal/caddyopt"
 )
 
 func init() {
-	httpcaddyfile.RegisterGlobalOption("login_guard", parseGlobalOption)
 	httpcaddyfile.RegisterDirective("login_guard", parseDirective)
 	httpcaddyfile.RegisterDirectiveOrder("login_guard", httpcaddyfile.Before, "reverse_proxy")
 }
@@ -117,15 +117,15 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		var err error
 		switch key {
 		case "name":
-			err = oneArg(d, &h.Name)
+			err = caddyopt.OneArg(d, &h.Name)
 		case "event":
-			if err = oneArg(d, &h.Event); err == nil {
-				err = oneOf(d, h.Event, EventLogin, EventLogout, EventOperation, EventNone, EventStepUp)
+			if err = caddyopt.OneArg(d, &h.Event); err == nil {
+				err = caddyopt.OneOf(d, h.Event, EventLogin, EventLogout, EventOperation, EventNone, EventStepUp)
 			}
 		case "user_field":
-			err = oneArg(d, &h.UserField)
+			err = caddyopt.OneArg(d, &h.UserField)
 		case "device_field":
-			err = oneArg(d, &h.DeviceField)
+			err = caddyopt.OneArg(d, &h.DeviceField)
 		case "password_field":
 			h.PasswordFields = d.RemainingArgs()
 			if len(h.PasswordFields) == 0 {
@@ -133,7 +133,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 		case "max_body":
 			var s string
-			if err = oneArg(d, &s); err == nil {
+			if err = caddyopt.OneArg(d, &s); err == nil {
 				var n uint64
 				n, err = humanize.ParseBytes(s)
 				if err != nil || n == 0 || n > 1<<30 {
@@ -142,46 +142,46 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				h.MaxBody = int64(n)
 			}
 		case "unsupported_media_status":
-			h.UnsupportedMediaStatus, err = intArg(d, 400, 499)
+			h.UnsupportedMediaStatus, err = caddyopt.IntArg(d, 400, 499)
 		case "channel":
-			err = oneArg(d, &h.Channel)
+			err = caddyopt.OneArg(d, &h.Channel)
 			if err == nil && !strings.Contains(h.Channel, "{") {
-				if _, perr := parseChannel(h.Channel); perr != nil {
+				if _, perr := app.ParseChannel(h.Channel); perr != nil {
 					err = d.Err(perr.Error())
 				}
 			}
 		case "channel_kind":
-			if err = oneArg(d, &h.ChannelKind); err == nil {
-				err = oneOf(d, h.ChannelKind, "web", "app")
+			if err = caddyopt.OneArg(d, &h.ChannelKind); err == nil {
+				err = caddyopt.OneOf(d, h.ChannelKind, "web", "app")
 			}
 		case "report":
-			if err = oneArg(d, &h.Report); err == nil {
-				err = oneOf(d, h.Report, "success", "all")
+			if err = caddyopt.OneArg(d, &h.Report); err == nil {
+				err = caddyopt.OneOf(d, h.Report, "success", "all")
 			}
 		case "log_user":
-			if err = oneArg(d, &h.LogUser); err == nil {
-				err = oneOf(d, h.LogUser, "plain", "hash", "none")
+			if err = caddyopt.OneArg(d, &h.LogUser); err == nil {
+				err = caddyopt.OneOf(d, h.LogUser, "plain", "hash", "none")
 			}
 		case "session_cookie":
-			err = oneArg(d, &h.SessionCookie)
+			err = caddyopt.OneArg(d, &h.SessionCookie)
 		case "error_pages":
 			err = h.unmarshalErrorPages(d)
 		case "upstream_headers":
-			err = oneArg(d, &h.UpstreamHeaders)
+			err = caddyopt.OneArg(d, &h.UpstreamHeaders)
 		case "missing_user":
-			if err = oneArg(d, &h.MissingUser); err == nil {
-				err = oneOf(d, h.MissingUser, MissingUserDeny, MissingUserAllow, MissingUserMonitor)
+			if err = caddyopt.OneArg(d, &h.MissingUser); err == nil {
+				err = caddyopt.OneOf(d, h.MissingUser, MissingUserDeny, MissingUserAllow, MissingUserMonitor)
 			}
 		case "on_invalid_operation":
-			if err = oneArg(d, &h.OnInvalidOperation); err == nil {
-				err = oneOf(d, h.OnInvalidOperation, OnInvalidOperationRefuse, OnInvalidOperationPass)
+			if err = caddyopt.OneArg(d, &h.OnInvalidOperation); err == nil {
+				err = caddyopt.OneOf(d, h.OnInvalidOperation, OnInvalidOperationRefuse, OnInvalidOperationPass)
 			}
 		case "allow_ip", "deny_ip":
 			args := d.RemainingArgs()
 			if len(args) == 0 {
 				return d.ArgErr()
 			}
-			if err = checkCIDRs(d, args); err == nil {
+			if err = caddyopt.CheckCIDRs(d, args); err == nil {
 				if key == "allow_ip" {
 					h.AllowIP = append(h.AllowIP, args...)
 				} else {
@@ -231,7 +231,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 }
 
 func (s *SuccessCriteria) unmarshal(d *caddyfile.Dispenser) error {
-	if err := eachOption(d, "success", nil, func(key string) error {
+	if err := caddyopt.EachOption(d, "success", nil, func(key string) error {
 		switch key {
 		case "status":
 			s.Status = d.RemainingArgs()
@@ -244,11 +244,11 @@ func (s *SuccessCriteria) unmarshal(d *caddyfile.Dispenser) error {
 				}
 			}
 		case "location":
-			if err := oneArg(d, &s.Location); err != nil {
+			if err := caddyopt.OneArg(d, &s.Location); err != nil {
 				return err
 			}
 		case "cookie":
-			if err := oneArg(d, &s.Cookie); err != nil {
+			if err := caddyopt.OneArg(d, &s.Cookie); err != nil {
 				return err
 			}
 		case "json":
@@ -257,7 +257,7 @@ func (s *SuccessCriteria) unmarshal(d *caddyfile.Dispenser) error {
 			}
 		case "body_limit":
 			var v string
-			if err := oneArg(d, &v); err != nil {
+			if err := caddyopt.OneArg(d, &v); err != nil {
 				return err
 			}
 			n, err := humanize.ParseBytes(v)
@@ -287,7 +287,7 @@ func unmarshalOperation(d *caddyfile.Dispenser) (map[string]string, error) {
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
 		path := d.Val()
 		var v string
-		if err := oneArg(d, &v); err != nil {
+		if err := caddyopt.OneArg(d, &v); err != nil {
 			return nil, err
 		}
 		if _, dup := m[path]; dup {
@@ -299,110 +299,4 @@ func unmarshalOperation(d *caddyfile.Dispenser) (map[string]string, error) {
 		return nil, d.Errf("operation: %v", err)
 	}
 	return m, nil
-}
-
-// parseGlobalOption sets up the app from the global options block:
-//
-//	login_guard {
-//		smartid {
-//			endpoint    <url>
-//			license     <key>
-//			channel     <id>
-//			environment production|dev
-//			timeout     <duration>
-//			queue_size  <n>
-//			workers     <n>
-//			retries     <n>
-//			drain       <duration>
-//		}
-//		session {
-//			ttl          <duration>
-//			key_rotation <duration>
-//			key_grace    <duration>
-//		}
-//		start_wait <duration>
-//		pages { ... }
-//		loginid { ... }
-//		rules_store { max_keys <n> }
-//		breaker { failures <n>; cool_down <duration> }
-//		passkeys { ... }
-//		smileid { ... }
-//		<engine> [<name>] { ... }      (forter, http, sandbox: login_guard.engines.*)
-//	}
-//
-// docs/configuration.md lists every option.
-func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
-	app := new(App)
-	if existing != nil {
-		return nil, d.Err("login_guard global option given twice")
-	}
-	d.Next()
-	if d.NextArg() {
-		return nil, d.ArgErr()
-	}
-	seen := map[string]bool{}
-	for d.NextBlock(0) {
-		key := d.Val()
-		// Engines such as `http <name>` may be configured several times;
-		// their names must differ, which Provision checks.
-		if seen[key] && (key == "smartid" || key == "session" || key == "breaker" || key == "loginid" || key == "start_wait" || key == "pages") {
-			return nil, d.Errf("%s given twice", key)
-		}
-		seen[key] = true
-		var err error
-		switch key {
-		case "smartid":
-			app.SmartID = new(SmartIDConfig)
-			err = app.SmartID.unmarshal(d)
-		case "session":
-			app.Session = new(SessionConfig)
-			err = app.Session.unmarshal(d)
-		case "loginid":
-			app.LoginID = new(LoginIDConfig)
-			err = app.LoginID.unmarshal(d)
-		case "start_wait":
-			app.StartWait = new(caddy.Duration)
-			err = boundedDurationArg(d, app.StartWait, 0, maxStartWait)
-		case "pages":
-			err = app.unmarshalPages(d)
-		default:
-			ok, err := app.unmarshalEngineOption(d, key)
-			if !ok && err == nil {
-				ok, err = app.unmarshalStepUpOption(d, key)
-			}
-			if !ok && err == nil {
-				ok, err = app.unmarshalRulesOption(d, key)
-			}
-			if !ok && err == nil {
-				ok, err = app.unmarshalStoreOption(d, key)
-			}
-			if err != nil {
-				return nil, err
-			}
-			if !ok {
-				return nil, d.Errf("unknown login_guard option %q", key)
-			}
-		}
-		if err != nil {
-			return nil, err
-		}
-	}
-	return httpcaddyfile.App{Name: "login_guard", Value: caddyconfig.JSON(app, nil)}, nil
-}
-
-func (s *SessionConfig) unmarshal(d *caddyfile.Dispenser) error {
-	return eachOption(d, "session", nil, func(key string) error {
-		var err error
-		switch key {
-		case "ttl":
-			err = durationArg(d, &s.TTL)
-		case "key_rotation":
-			err = durationArg(d, &s.KeyRotation)
-		case "key_grace":
-			err = durationArg(d, &s.KeyGrace)
-		default:
-			return d.Errf("session: unknown option %q", key)
-		}
-		return err
-	})
 }

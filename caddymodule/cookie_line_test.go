@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/login-guard/login_guard/caddymodule/app"
 )
 
 // TestGuardCookieLineMatchesNetHTTP: the one-allocation Set-Cookie line is
@@ -46,7 +48,7 @@ func TestSessionCookieSealedInPlace(t *testing.T) {
 		}
 		x := &exchange{h: h, start: time.Now()}
 		hdr := http.Header{}
-		if err := x.setSessionCookie(r, hdr, guardSession{User: "jlopez", Session: "s1"}); err != nil {
+		if err := x.setSessionCookie(r, hdr, app.Session{User: "jlopez", Session: "s1"}); err != nil {
 			t.Fatal(err)
 		}
 		line := hdr.Get("Set-Cookie")
@@ -61,9 +63,8 @@ func TestSessionCookieSealedInPlace(t *testing.T) {
 		if tlsOn != strings.HasPrefix(c.Name, "__Host-") {
 			t.Fatalf("name %q over tls=%v", c.Name, tlsOn)
 		}
-		var s guardSession
-		if err := h.app.keyset().Open(sessionPurpose, c.Value, time.Now(), &s); err != nil || s.User != "jlopez" || s.Session != "s1" {
-			t.Fatalf("opened %+v, %v", s, err)
+		if s, ok := h.app.OpenSession(c.Value, time.Now()); !ok || s.User != "jlopez" || s.Session != "s1" {
+			t.Fatalf("opened %+v, %v", s, ok)
 		}
 	}
 }

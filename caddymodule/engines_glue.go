@@ -1,22 +1,17 @@
 package caddymodule
 
 import (
-	"encoding/json"
 	"fmt"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
-	"github.com/caddyserver/caddy/v2/caddyconfig"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 
-	"github.com/login-guard/login_guard/caddymodule/engines"
-	"github.com/login-guard/login_guard/clients/engine"
-	"github.com/login-guard/login_guard/rules"
-
-	// The engines shipped with the module.
 	_ "github.com/login-guard/login_guard/caddymodule/engines/forter"
 	_ "github.com/login-guard/login_guard/caddymodule/engines/httpengine"
-	sandboxmod "github.com/login-guard/login_guard/caddymodule/engines/sandbox"
+	"github.com/login-guard/login_guard/clients/engine"
+	"github.com/login-guard/login_guard/internal/caddyopt"
+	"github.com/login-guard/login_guard/rules"
 )
 
 // Evaluation points for engines.
@@ -54,120 +49,12 @@ type EngineOptions struct {
 	onFailure rules.Action
 }
 
-// AppEngines are the engine guest modules configured in the global block.
-type AppEngines struct {
-	// EnginesRaw are the engines, each with its module name under "engine".
-	EnginesRaw []json.RawMessage `json:"engines,omitempty" caddy:"namespace=login_guard.engines inline_key=engine"`
-	// Breaker tunes every engine's circuit breaker.
-	Breaker *BreakerConfig `json:"breaker,omitempty"`
-
-	engineByName map[string]*engine.Guarded
-	postAuth     map[string]bool
-}
-
-// BreakerConfig tunes the per-engine circuit breakers.
-type BreakerConfig struct {
-	// Failures is the number of consecutive engine failures (timeouts,
-	// refusals, 5xx, malformed answers; never 4xx) that opens it
-	// (default 5).
-	Failures int `json:"failures,omitempty"`
-	// CoolDown is how long it stays open before a probe (default 30s).
-	CoolDown caddy.Duration `json:"cool_down,omitempty"`
-}
-
 // heldResponse is an upstream response withheld after the upstream.
 type heldResponse struct {
 	Status int
 	Header map[string][]string
 	Body   []byte
 }
-
-func (a *App) unmarshalEngineOption(d *caddyfile.Dispenser, key string) (bool, error) {
-	if key == "breaker" {
-		a.Breaker = new(BreakerConfig)
-		return true, a.Breaker.unmarshal(d)
-	}
-	id := engines.Namespace + "." + key
-	if _, err := caddy.GetModule(id); err != nil {
-		return false, nil
-	}
-	mod, err := caddyfile.UnmarshalModule(d, id)
-	if err != nil {
-		return true, err
-	}
-	a.EnginesRaw = append(a.EnginesRaw, caddyconfig.JSONModuleObject(mod, "engine", key, nil))
-	return true, nil
-}
-
-func (b *BreakerConfig) unmarshal(d *caddyfile.Dispenser) error {
-	return eachOption(d, "breaker", nil, func(key string) error {
-		var err error
-		switch key {
-		case "failures":
-			b.Failures, err = intArg(d, 1, 1000)
-		case "cool_down":
-			err = durationArg(d, &b.CoolDown)
-		default:
-			return d.Errf("breaker: unknown option %q", key)
-		}
-		return err
-	})
-}
-
-// provisionEngines loads the engine modules and puts each behind its own
-// breaker, shared by every route that asks it.
-func (a *App) provisionEngines(ctx caddy.Context) error {
-	a.engineByName = map[string]*engine.Guarded{}
-	a.postAuth = map[string]bool{}
-	var mods []any
-	if len(a.EnginesRaw) > 0 {
-		loaded, err := ctx.LoadModule(a, "EnginesRaw")
-		if err != nil {
-			return fmt.Errorf("loading engines: %v", err)
-		}
-		mods = loaded.([]any)
-	}
-	// The embedded sandbox is always there for routes that name it, so a
-	// demo or a test config needs no global engine block; it calls nothing
-	// and answers only for its documented test users and IPs.
-	if !hasEngine(mods, "sandbox") {
-		sb := &sandboxmod.Sandbox{}
-		if err := sb.Provision(ctx); err != nil {
-			return err
-		}
-		mods = append(mods, sb)
-	}
-	bc := engine.BreakerConfig{}
-	if a.Breaker != nil {
-		bc.Threshold, bc.CoolDown = a.Breaker.Failures, time.Duration(a.Breaker.CoolDown)
-	}
-	for _, m := range mods {
-		em := m.(engines.Module)
-		name := em.EngineName()
-		if _, dup := a.engineByName[name]; dup {
-			return fmt.Errorf("two engines are named %q: give one another name", name)
-		}
-		cfg := bc
-		cfg.OnStateChange = a.metrics.breakerChange(name)
-		a.engineByName[name] = engine.WithBreaker(em.Engine(), engine.NewBreaker(cfg))
-		if pa, ok := m.(engines.PostAuthOnly); ok && pa.PostAuthOnly() {
-			a.postAuth[name] = true
-		}
-	}
-	return nil
-}
-
-// startEngines shows this config's breakers (all closed) in the breaker
-// gauge, which the process's configs share.
-func (a *App) startEngines() {
-	names := make([]string, 0, len(a.engineByName))
-	for n := range a.engineByName {
-		names = append(names, n)
-	}
-	a.metrics.resetBreakers(names)
-}
-
-func (a *App) stopEngines() {}
 
 func (h *Handler) unmarshalEngineDirective(d *caddyfile.Dispenser, key string) (bool, error) {
 	o := &h.EngineOptions
@@ -179,23 +66,23 @@ func (h *Handler) unmarshalEngineDirective(d *caddyfile.Dispenser, key string) (
 			return true, d.ArgErr()
 		}
 	case "evaluate":
-		if err = oneArg(d, &o.Evaluate); err == nil {
-			err = oneOf(d, o.Evaluate, EvaluateBefore, EvaluateAfter)
+		if err = caddyopt.OneArg(d, &o.Evaluate); err == nil {
+			err = caddyopt.OneOf(d, o.Evaluate, EvaluateBefore, EvaluateAfter)
 		}
 	case "deadline":
-		err = durationArg(d, &o.Deadline)
+		err = caddyopt.DurationArg(d, &o.Deadline)
 	case "on_engine_failure":
-		if err = oneArg(d, &o.OnEngineFailure); err == nil {
-			err = oneOf(d, o.OnEngineFailure, "allow", "challenge", "deny")
+		if err = caddyopt.OneArg(d, &o.OnEngineFailure); err == nil {
+			err = caddyopt.OneOf(d, o.OnEngineFailure, "allow", "challenge", "deny")
 		}
 	case "mode":
-		if err = oneArg(d, &o.Mode); err == nil {
-			err = oneOf(d, o.Mode, "enforce", "monitor")
+		if err = caddyopt.OneArg(d, &o.Mode); err == nil {
+			err = caddyopt.OneOf(d, o.Mode, "enforce", "monitor")
 		}
 	case "account_id":
-		err = oneArg(d, &o.AccountID)
+		err = caddyopt.OneArg(d, &o.AccountID)
 	case "hold_limit":
-		o.HoldLimit, err = intArg(d, 1024, 16<<20)
+		o.HoldLimit, err = caddyopt.IntArg(d, 1024, 16<<20)
 	default:
 		return false, nil
 	}
@@ -221,11 +108,11 @@ func (h *Handler) provisionEngines() error {
 	}
 	o.engines = o.engines[:0]
 	for _, name := range o.Engines {
-		g, ok := h.app.engineByName[name]
+		g, postAuthOnly, ok := h.app.Engine(name)
 		if !ok {
 			return fmt.Errorf("route %q: engine %q is not configured in the global login_guard block", h.Name, name)
 		}
-		if h.app.postAuth[name] && o.Evaluate == "" {
+		if postAuthOnly && o.Evaluate == "" {
 			return fmt.Errorf("route %q asks %s, which wants only logins whose password was right: "+
 				"say `evaluate after_upstream` (recommended) or, to ask before the upstream anyway, `evaluate before_upstream`", h.Name, name)
 		}
@@ -262,13 +149,13 @@ func (x *exchange) askEngines() {
 	results := engine.Run(x.ctx, o.engines, &x.attempt, time.Duration(o.Deadline))
 	x.verdict.Merge(engine.Combine(results, o.onFailure))
 	x.engineResults = results
-	m := x.h.app.metrics
+	m := x.h.app.Metrics()
 	for _, r := range results {
 		kind := ""
 		if r.Failure != nil {
 			kind = r.Failure.Kind
 		}
-		m.engineCall(r.Engine, r.Latency, kind)
+		m.EngineCall(r.Engine, r.Latency, kind)
 	}
 }
 
@@ -284,13 +171,4 @@ func (x *exchange) monitored() {
 	x.verdict.Monitored = append(x.verdict.Monitored, x.verdict.Reasons...)
 	x.verdict.Action = rules.Allow
 	x.verdict.RetryAfter = 0
-}
-
-func hasEngine(mods []any, name string) bool {
-	for _, m := range mods {
-		if m.(engines.Module).EngineName() == name {
-			return true
-		}
-	}
-	return false
 }

@@ -3,6 +3,8 @@ package caddymodule
 import (
 	"sync"
 	"testing"
+
+	"github.com/login-guard/login_guard/caddymodule/app"
 )
 
 // HoldStartForTest makes the next config's login_guard app hold its
@@ -11,7 +13,7 @@ import (
 // config and StopHoldingStarts just after.
 func HoldStartForTest(t testing.TB) (release func()) {
 	ch := make(chan struct{})
-	startHoldForTest = ch
+	app.HoldStartsForTest(ch)
 	var once sync.Once
 	release = func() { once.Do(func() { close(ch) }) }
 	t.Cleanup(release)
@@ -19,4 +21,4 @@ func HoldStartForTest(t testing.TB) (release func()) {
 }
 
 // StopHoldingStarts lets later configs start normally.
-func StopHoldingStarts() { startHoldForTest = nil }
+func StopHoldingStarts() { app.HoldStartsForTest(nil) }

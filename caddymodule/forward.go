@@ -6,6 +6,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 
+	"github.com/login-guard/login_guard/caddymodule/app"
 	"github.com/login-guard/login_guard/rules"
 )
 
@@ -101,7 +102,7 @@ func (j *loginJudge) judgeHead(status int, hdr http.Header, body []byte, complet
 		}
 	}
 	x.fwd.session = x.smartIDSession(hdr)
-	if err := x.setSessionCookie(x.fwd.r, hdr, guardSession{User: x.attempt.User, Session: x.fwd.session}); err != nil {
+	if err := x.setSessionCookie(x.fwd.r, hdr, app.Session{User: x.attempt.User, Session: x.fwd.session}); err != nil {
 		h.logger.Error("issuing session cookie", zap.String("route", h.Name), zap.Error(err))
 	}
 	return true

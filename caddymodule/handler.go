@@ -14,6 +14,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 
+	"github.com/login-guard/login_guard/caddymodule/app"
 	"github.com/login-guard/login_guard/internal/formbody"
 	"github.com/login-guard/login_guard/rules"
 )
@@ -112,7 +113,7 @@ type Handler struct {
 	StepUpOptions
 	LoginIDOptions
 
-	app       *App
+	app       *app.App
 	logger    *zap.Logger
 	spec      formbody.Spec
 	allowIP   rules.IPList
@@ -142,13 +143,13 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return fmt.Errorf("loading login_guard app: %v", err)
 	}
-	return h.provision(appIface.(*App), ctx.Logger())
+	return h.provision(appIface.(*app.App), ctx.Logger())
 }
 
 // provision does the work of Provision given the app, so benchmarks and
 // unit tests can build a handler without a running Caddy.
-func (h *Handler) provision(app *App, logger *zap.Logger) error {
-	h.app, h.logger = app, logger
+func (h *Handler) provision(a *app.App, logger *zap.Logger) error {
+	h.app, h.logger = a, logger
 	var err error
 	repl := caddy.NewReplacer()
 	h.Name = repl.ReplaceKnown(h.Name, "")
@@ -205,7 +206,7 @@ func (h *Handler) provision(app *App, logger *zap.Logger) error {
 		return fmt.Errorf("deny_ip: %v", err)
 	}
 	if h.Channel != "" {
-		if h.channelID, err = parseChannel(repl.ReplaceKnown(h.Channel, "")); err != nil {
+		if h.channelID, err = app.ParseChannel(repl.ReplaceKnown(h.Channel, "")); err != nil {
 			return err
 		}
 	}
@@ -234,7 +235,7 @@ func (h *Handler) provision(app *App, logger *zap.Logger) error {
 	if err := h.provisionStepUp(); err != nil {
 		return err
 	}
-	h.xffWarn = warnOnceFor(h.app)
+	h.xffWarn = h.app.UntrustedProxyWarning()
 	h.logMissingUserPolicy()
 	if s := repl.ReplaceKnown(h.UpstreamHeaders, ""); s != "" {
 		if len(s) < 16 {

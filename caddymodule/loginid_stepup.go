@@ -39,7 +39,7 @@ func (s *stepUpCall) loginidFinish() {
 		s.fail("loginid_malformed", pages.Answer{Code: pages.BadRequest})
 		return
 	}
-	if _, err := s.x.h.app.loginid.Verify(s.r.Context(), in.JWT, st.User); err != nil {
+	if _, err := s.x.h.app.LoginIDVerifier().Verify(s.r.Context(), in.JWT, st.User); err != nil {
 		s.x.attempt.Assertion = "invalid"
 		var le *loginid.Error
 		if errors.As(err, &le) {

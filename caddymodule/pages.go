@@ -9,6 +9,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 
+	"github.com/login-guard/login_guard/internal/caddyopt"
 	"github.com/login-guard/login_guard/internal/pages"
 	"github.com/login-guard/login_guard/internal/passkeys"
 	"github.com/login-guard/login_guard/internal/stepup"
@@ -23,79 +24,9 @@ const (
 	ErrorPagesHandleErrors = "handle_errors"
 )
 
-// AppPages are the app's page settings: the portal's name and logo, the
-// help link and the operator's template directory.
-type AppPages struct {
-	Pages *pages.Options `json:"pages,omitempty"`
-
-	pageSet *pages.Set
-}
-
-// unmarshalPages reads
-//
-//	pages {
-//		portal_name <name>
-//		logo        <path on this site>
-//		sign_in_url <path>
-//		help_url    <path or https URL>
-//		help_text   <text>
-//		lang        <language tag>
-//		dir         <directory of templates>
-//	}
-//
-// checking each option (and the templates in dir) on its line.
-func (a *AppPages) unmarshalPages(d *caddyfile.Dispenser) error {
-	o := new(pages.Options)
-	if err := eachOption(d, "pages", nil, func(key string) error {
-		dst := map[string]*string{
-			"portal_name": &o.PortalName, "logo": &o.Logo, "sign_in_url": &o.SignInURL,
-			"help_url": &o.HelpURL, "help_text": &o.HelpText, "lang": &o.Lang, "dir": &o.Dir,
-		}[key]
-		if dst == nil {
-			return d.Errf("pages: unknown option %q", key)
-		}
-		if err := oneArg(d, dst); err != nil {
-			return err
-		}
-		if err := o.Validate(); err != nil {
-			return d.Errf("pages: %v", err)
-		}
-		if key == "dir" {
-			// Parse the operator's templates now: a broken one fails here,
-			// on its line, not on a user.
-			if _, err := pages.New(pages.Options{Dir: o.Dir}); err != nil {
-				return d.Errf("%v", err)
-			}
-		}
-		return nil
-	}); err != nil {
-		return err
-	}
-	a.Pages = o
-	return nil
-}
-
-// provisionPages parses the templates and renders the fixed answers.
-func (a *AppPages) provisionPages() error {
-	if a.Pages == nil {
-		a.pageSet = pages.Default()
-		return nil
-	}
-	o := *a.Pages
-	o.PortalName = caddy.NewReplacer().ReplaceKnown(o.PortalName, "")
-	s, err := pages.New(o)
-	if err != nil {
-		return err
-	}
-	a.pageSet = s
-	return nil
-}
-
-// pages is the app's template set; the built-in one for an app that was
-// not provisioned (benchmarks).
 func (h *Handler) pages() *pages.Set {
-	if h.app != nil && h.app.pageSet != nil {
-		return h.app.pageSet
+	if h.app != nil && h.app.PageSet() != nil {
+		return h.app.PageSet()
 	}
 	return pages.Default()
 }
@@ -185,8 +116,8 @@ func passkeyCode(err error) pages.Code {
 
 // unmarshalErrorPages reads `error_pages guard|handle_errors`.
 func (h *Handler) unmarshalErrorPages(d *caddyfile.Dispenser) error {
-	if err := oneArg(d, &h.ErrorPages); err != nil {
+	if err := caddyopt.OneArg(d, &h.ErrorPages); err != nil {
 		return err
 	}
-	return oneOf(d, h.ErrorPages, ErrorPagesGuard, ErrorPagesHandleErrors)
+	return caddyopt.OneOf(d, h.ErrorPages, ErrorPagesGuard, ErrorPagesHandleErrors)
 }

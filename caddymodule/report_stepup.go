@@ -8,8 +8,7 @@ import (
 // reportResult tells the engines that asked for this step-up how it
 // ended. It returns at once: the reports run in the background.
 func (s *stepUpCall) reportResult(st stepup.State, method string, success bool) {
-	a := s.x.h.app
-	a.reports.report(a.engineByName, st, method, success)
+	s.x.h.app.ReportStepUpResult(st, method, success)
 }
 
 // passkeyRefusedFactor says whether a passkey refusal means the factor
@@ -26,7 +25,7 @@ func passkeyRefusedFactor(err error) bool {
 // passFactor gives the browser the factor token naming this state, which
 // the completion requires, and records the method for the report.
 func (s *stepUpCall) passFactor(st stepup.State, method string) bool {
-	tok, err := appKeys{s.x.h.app}.Seal(purposeFactor, factorClaim{Handle: st.Handle, Method: method}, s.x.h.stepUpNow(), factorTTL)
+	tok, err := s.x.h.app.Tokens().Seal(purposeFactor, factorClaim{Handle: st.Handle, Method: method}, s.x.h.stepUpNow(), factorTTL)
 	if err != nil {
 		s.internal(err)
 		return false

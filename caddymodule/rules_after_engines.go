@@ -1,6 +1,8 @@
 package caddymodule
 
-import "github.com/login-guard/login_guard/rules"
+import (
+	"github.com/login-guard/login_guard/rules"
+)
 
 // applyRulesAfterEngines evaluates the `when` rules that read engine
 // signals, with the engines' combined score and reasons. It runs after the

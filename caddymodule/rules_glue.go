@@ -12,7 +12,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
-	"github.com/login-guard/login_guard/internal/redisstore"
+	"github.com/login-guard/login_guard/caddymodule/app"
+	"github.com/login-guard/login_guard/internal/caddyopt"
 	"github.com/login-guard/login_guard/rules"
 	"github.com/login-guard/login_guard/rules/counter"
 )
@@ -58,7 +59,7 @@ type rulesRuntime struct {
 	afterEngines *rules.Policy
 	rules        []string // canonical, for the admin view
 	storeKey     string   // pool key of the store held, "" when none
-	reg          *ruleRoute
+	reg          *app.RuleRoute
 	logger       *zap.Logger
 	route        string
 	errs         *prometheus.CounterVec
@@ -106,24 +107,24 @@ func (h *Handler) unmarshalRuleDirective(d *caddyfile.Dispenser, key string) (ok
 		}
 		o.Rules = append(o.Rules, r.String())
 	case key == "on_full":
-		if err = oneArg(d, &o.OnFull); err == nil {
-			err = oneOf(d, o.OnFull, "allow", "challenge", "deny")
+		if err = caddyopt.OneArg(d, &o.OnFull); err == nil {
+			err = caddyopt.OneOf(d, o.OnFull, "allow", "challenge", "deny")
 		}
 	case key == "on_store_failure":
-		if err = oneArg(d, &o.OnStoreFailure); err == nil {
-			err = oneOf(d, o.OnStoreFailure, "allow", "challenge", "deny")
+		if err = caddyopt.OneArg(d, &o.OnStoreFailure); err == nil {
+			err = caddyopt.OneOf(d, o.OnStoreFailure, "allow", "challenge", "deny")
 		}
 	case key == "ipv6_prefix":
-		o.IPv6Prefix, err = intArg(d, 1, 128)
+		o.IPv6Prefix, err = caddyopt.IntArg(d, 1, 128)
 	case key == "ipv4_prefix":
-		o.IPv4Prefix, err = intArg(d, 1, 32)
+		o.IPv4Prefix, err = caddyopt.IntArg(d, 1, 32)
 	case key == "case_sensitive_users":
 		if d.NextArg() {
 			err = d.ArgErr()
 		}
 		o.CaseSensitiveUsers = true
 	case key == "lockout_hold":
-		err = durationArg(d, &o.LockoutHold)
+		err = caddyopt.DurationArg(d, &o.LockoutHold)
 	default:
 		return false, nil
 	}
@@ -220,22 +221,15 @@ func (h *Handler) provisionRules() error {
 	o.rulesRT = rt
 	// The app's collector, registered in the config's registry; a
 	// handler built without an app (unit tests) counts into its own.
-	if h.app != nil && h.app.metrics != nil {
-		rt.errs = h.app.metrics.ruleErrors
+	if h.app != nil && h.app.Metrics() != nil {
+		rt.errs = h.app.Metrics().RuleErrors()
 	} else {
-		rt.errs = newRuleErrorsVec()
+		rt.errs = app.NewRuleErrorsVec()
 	}
 	var err error
 	var store counter.Store
-	switch {
-	case counting && h.app != nil && h.app.redis != nil:
-		store = redisstore.NewCounter(h.app.redis)
-	case counting:
-		var cfg *RulesStoreConfig
-		if h.app != nil {
-			cfg = h.app.RulesStore
-		}
-		if store, rt.storeKey, err = acquireRulesStore(cfg); err != nil {
+	if counting {
+		if store, rt.storeKey, err = h.app.AcquireRulesStore(); err != nil {
 			return fmt.Errorf("route %q: %v", h.Name, err)
 		}
 	}
@@ -265,7 +259,7 @@ func (h *Handler) provisionRules() error {
 	for _, r := range append(parsed, late...) {
 		rt.rules = append(rt.rules, r.String())
 	}
-	rt.reg = ruleRoutes.add(h.Name, p, rt.rules)
+	rt.reg = h.app.Routes().Add(h.Name, p, rt.rules)
 	return nil
 }
 

@@ -10,7 +10,9 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 
+	"github.com/login-guard/login_guard/caddymodule/app"
 	"github.com/login-guard/login_guard/rules"
+	"github.com/login-guard/login_guard/rules/counter"
 )
 
 // upstreamFailed answers like a portal that refused the password.
@@ -25,9 +27,9 @@ var upstreamDown = caddyhttp.HandlerFunc(func(http.ResponseWriter, *http.Request
 	return caddyhttp.Error(http.StatusBadGateway, errors.New("dial refused"))
 })
 
-func ruleTestHandler(t *testing.T, app *App, h *Handler) *Handler {
+func ruleTestHandler(t *testing.T, a *app.App, h *Handler) *Handler {
 	t.Helper()
-	if err := h.provision(app, zap.NewNop()); err != nil {
+	if err := h.provision(a, zap.NewNop()); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = h.Cleanup() })
@@ -103,9 +105,9 @@ func TestOnFull(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run("on_full="+c.onFull, func(t *testing.T) {
-			app := testApp(t)
-			app.RulesStore = &RulesStoreConfig{MaxKeys: 1}
-			h := ruleTestHandler(t, app, &Handler{
+			a := testApp(t)
+			a.RulesStore = &app.RulesStoreConfig{MaxKeys: 1}
+			h := ruleTestHandler(t, a, &Handler{
 				Name: "full", Event: EventLogin,
 				RuleOptions: RuleOptions{Rules: []string{"rate ip 1/1h deny"}, OnFull: c.onFull},
 			})
@@ -126,35 +128,45 @@ func TestOnFull(t *testing.T) {
 }
 
 // TestStoreSharedAndReleased: routes share one store per rules_store
-// config, and the last Cleanup drops it.
+// config, a second Cleanup releases nothing, and the last Cleanup drops
+// the store (a new one starts empty).
 func TestStoreSharedAndReleased(t *testing.T) {
-	app := testApp(t)
-	app.RulesStore = &RulesStoreConfig{MaxKeys: 777}
+	a := testApp(t)
+	a.RulesStore = &app.RulesStoreConfig{MaxKeys: 777}
 	mk := func(name string) *Handler {
 		h := &Handler{Name: name, Event: EventLogin, RuleOptions: RuleOptions{Rules: []string{"rate ip 5/1m"}}}
-		if err := h.provision(app, zap.NewNop()); err != nil {
+		if err := h.provision(a, zap.NewNop()); err != nil {
 			t.Fatal(err)
 		}
 		return h
 	}
-	a, b := mk("a"), mk("b")
-	key := app.RulesStore.storeKey()
-	if n, _ := rulesStorePool.References(key); n != 2 {
-		t.Fatalf("references %d, want 2", n)
-	}
-	if len(ruleRoutes.get("a")) != 1 || len(ruleRoutes.get("b")) != 1 {
+	ha, hb := mk("a"), mk("b")
+	if len(a.Routes().Get("a")) != 1 || len(a.Routes().Get("b")) != 1 {
 		t.Fatal("routes not registered")
 	}
-	_ = a.Cleanup()
-	_ = a.Cleanup() // Caddy calls it once; a second call must not release twice
-	if n, _ := rulesStorePool.References(key); n != 1 {
-		t.Fatalf("references %d, want 1", n)
+	serveOnce(hb, "198.51.100.1", upstreamOK)
+	held := func() int {
+		st, key, err := a.AcquireRulesStore()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer app.ReleaseRulesStore(key)
+		es, err := st.List(context.Background(), counter.Filter{}, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(es)
 	}
-	_ = b.Cleanup()
-	if _, ok := rulesStorePool.References(key); ok {
+	_ = ha.Cleanup()
+	_ = ha.Cleanup() // Caddy calls it once; a second call must not release twice
+	if held() != 1 {
+		t.Fatal("the store was dropped while route b still uses it")
+	}
+	_ = hb.Cleanup()
+	if held() != 0 {
 		t.Fatal("store kept after the last route went")
 	}
-	if len(ruleRoutes.get("a")) != 0 || len(ruleRoutes.get("b")) != 0 {
+	if len(a.Routes().Get("a")) != 0 || len(a.Routes().Get("b")) != 0 {
 		t.Fatal("routes still registered")
 	}
 	// A handler whose Provision failed before the rules is cleaned up too.

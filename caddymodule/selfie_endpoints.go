@@ -15,6 +15,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/login-guard/login_guard/caddymodule/app"
 	"github.com/login-guard/login_guard/clients/smileid"
 	"github.com/login-guard/login_guard/internal/pages"
 	"github.com/login-guard/login_guard/internal/stepup"
@@ -60,7 +61,7 @@ func (s *stepUpCall) smileUserID(st stepup.State) string {
 	if c == nil {
 		return ""
 	}
-	if c.UserID == smileUserAccountID {
+	if c.UserID == app.SmileUserAccountID {
 		return st.AccountID
 	}
 	return st.User
@@ -83,7 +84,7 @@ func (s *stepUpCall) selfieSubmit() {
 		s.refuseJSON("selfie_no_user_id")
 		return
 	}
-	cl := s.smile.client
+	cl := s.smile.Client
 	if job := s.selfieJob(st); job != "" {
 		if state, _ := cl.Status(job); state == smileid.StatePending {
 			// One paid job per state at a time: the page polls that one.
@@ -109,7 +110,7 @@ func (s *stepUpCall) selfieSubmit() {
 		s.selfieSubmitFailed(err)
 		return
 	}
-	tok, err := appKeys{s.x.h.app}.Seal(purposeSelfie, selfieClaim{Handle: st.Handle, Job: sub.JobID}, s.x.h.stepUpNow(), s.iss.StateTTL())
+	tok, err := s.x.h.app.Tokens().Seal(purposeSelfie, selfieClaim{Handle: st.Handle, Job: sub.JobID}, s.x.h.stepUpNow(), s.iss.StateTTL())
 	if err != nil {
 		s.internal(err)
 		return
@@ -143,7 +144,7 @@ func (s *stepUpCall) selfieSubmitFailed(err error) {
 // selfieJob is the job id the selfie cookie binds to this state, or "".
 func (s *stepUpCall) selfieJob(st stepup.State) string {
 	var c selfieClaim
-	if err := (appKeys{s.x.h.app}).Open(purposeSelfie, readStepCookie(s.r, cookieSelfie), s.x.h.stepUpNow(), &c); err != nil || c.Handle != st.Handle {
+	if err := s.x.h.app.Tokens().Open(purposeSelfie, readStepCookie(s.r, cookieSelfie), s.x.h.stepUpNow(), &c); err != nil || c.Handle != st.Handle {
 		return ""
 	}
 	return c.Job
@@ -164,7 +165,7 @@ func (s *stepUpCall) selfieStatus() {
 		return
 	}
 	job := s.selfieJob(st)
-	cl := s.smile.client
+	cl := s.smile.Client
 	entry, ok := cl.Registry().Lookup(job)
 	if job == "" || !ok {
 		s.x.verdict.Add(rules.Deny, "selfie_no_job")
@@ -175,13 +176,13 @@ func (s *stepUpCall) selfieStatus() {
 		s.refuseJSON("selfie_job_mismatch")
 		return
 	}
-	if entry.State == smileid.StatePending && s.smile.dueForConfirm(job, entry.RegisteredAt, time.Now()) {
+	if entry.State == smileid.StatePending && s.smile.DueForConfirm(job, entry.RegisteredAt, time.Now()) {
 		if res, err := cl.Confirm(s.r.Context(), job); err == nil {
 			entry.State = res.State
 		}
 	}
 	if entry.State != smileid.StatePending {
-		defer s.smile.forgetConfirm(job)
+		defer s.smile.ForgetConfirm(job)
 	}
 	switch entry.State {
 	case smileid.StatePending:
@@ -276,7 +277,7 @@ func decodeSelfieImage(b64 string) ([]byte, error) {
 // confirms with a job-status call. Refusals no retry can change answer
 // 4xx; a failed confirmation 503, so Smile ID retries.
 func (s *stepUpCall) smileCallback() {
-	cl := s.smile.client
+	cl := s.smile.Client
 	body, err := io.ReadAll(io.LimitReader(s.r.Body, cl.CallbackLimit()+1))
 	if err != nil {
 		s.x.verdict.Add(rules.Deny, "smileid_callback_unreadable")

@@ -12,6 +12,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 
+	"github.com/login-guard/login_guard/caddymodule/app"
 	"github.com/login-guard/login_guard/clients/engine"
 	"github.com/login-guard/login_guard/clients/smartid"
 	"github.com/login-guard/login_guard/internal/formbody"
@@ -26,7 +27,7 @@ const guardHeaderPrefix = "X-Login-Guard-"
 
 // ServeHTTP reads the request, decides, then passes, blocks or reports.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
-	done, refusal := h.app.enter(w, r)
+	done, refusal := h.app.Enter(w, r)
 	if done == nil {
 		return refusal
 	}
@@ -104,7 +105,7 @@ type exchange struct {
 	attempt rules.Attempt
 	fields  formbody.Fields
 	verdict rules.Verdict
-	session guardSession
+	session app.Session
 	hasSess bool
 	outcome rules.Outcome
 	refused *formbody.Error

@@ -12,22 +12,22 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 
+	"github.com/login-guard/login_guard/caddymodule/app"
 	"github.com/login-guard/login_guard/internal/tokens"
 )
 
 // testApp is an app with keys and no SmartID, as Start would leave it.
-func testApp(tb testing.TB) *App {
+func testApp(tb testing.TB) *app.App {
 	tb.Helper()
-	a := &App{Session: &SessionConfig{TTL: caddy.Duration(time.Hour)}, rt: &appRuntime{life: newLifecycle()}, logger: zap.NewNop()}
-	a.rt.life.markStarted()
 	st, err := tokens.NewStored(time.Now())
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if a.rt.keys, err = tokens.NewKeyset(st); err != nil {
+	ks, err := tokens.NewKeyset(st)
+	if err != nil {
 		tb.Fatal(err)
 	}
-	return a
+	return app.Standalone(ks, time.Hour)
 }
 
 func testHandler(tb testing.TB, h *Handler) *Handler {
@@ -104,12 +104,9 @@ func BenchmarkGuardedDeny(b *testing.B) {
 // session cache, the upstream's acceptance clears it.
 func BenchmarkGuardedLogout(b *testing.B) {
 	h := benchHandler(b, &Handler{Name: "logout", Event: EventLogout})
-	var err error
-	if h.app.rt.sessions, err = newSessionCache(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(h.app.rt.sessions.close)
-	tok, err := h.app.keyset().Seal(sessionPurpose, guardSession{User: "jlopez", Session: "s1"}, time.Now(), time.Hour)
+	b.Cleanup(func() { _ = h.app.Stop(); _ = h.app.Cleanup() })
+	tokLine, _, err := h.app.AppendSealSession(nil, app.Session{User: "jlopez", Session: "s1"}, time.Now())
+	tok := string(tokLine)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -4,27 +4,16 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"net/http"
-	"time"
+
+	"github.com/login-guard/login_guard/caddymodule/app"
 )
 
 const (
-	sessionPurpose = "session"
 	// The __Host- prefix makes browsers refuse the cookie unless it is
 	// Secure, host-only and Path=/: no sibling subdomain can plant one.
 	secureSessionCookie = "__Host-login_guard"
 	plainSessionCookie  = "login_guard"
 )
-
-// guardSession is what the guard's cookie carries: who logged in and the
-// session id sent to SmartID with every later event of that session.
-type guardSession struct {
-	User    string `json:"u"`
-	Session string `json:"s"`
-	// LoginAt (Unix seconds) and SteppedUp let passkey enrolment tell a
-	// recent, unchallenged login from an old or challenged one.
-	LoginAt   int64 `json:"t,omitempty"`
-	SteppedUp bool  `json:"c,omitempty"`
-}
 
 func sessionCookieName(r *http.Request) string {
 	if r.TLS != nil {
@@ -35,22 +24,13 @@ func sessionCookieName(r *http.Request) string {
 
 // loadSession reads the guard cookie, if a valid one is present.
 func (x *exchange) loadSession(r *http.Request) {
-	ks := x.h.app.keyset()
-	if ks == nil {
-		return
-	}
 	c, err := r.Cookie(sessionCookieName(r))
 	if err != nil {
 		return
 	}
-	cache := x.h.app.rt.sessions
-	s, ok := cache.get(c.Value, x.start)
+	s, ok := x.h.app.OpenSession(c.Value, x.start)
 	if !ok {
-		exp, err := ks.OpenUntil(sessionPurpose, c.Value, x.start, &s)
-		if err != nil {
-			return
-		}
-		cache.put(c.Value, s, exp, x.start)
+		return
 	}
 	x.session, x.hasSess = s, true
 	x.attempt.Session = s.Session
@@ -65,19 +45,14 @@ func newSessionID() string {
 
 // setSessionCookie issues the guard cookie for a login the upstream
 // accepted.
-func (x *exchange) setSessionCookie(r *http.Request, hdr http.Header, s guardSession) error {
-	ks := x.h.app.keyset()
-	if ks == nil {
-		return errNotStarted
-	}
-	ttl := time.Duration(x.h.app.Session.TTL)
+func (x *exchange) setSessionCookie(r *http.Request, hdr http.Header, s app.Session) error {
 	s.LoginAt, s.SteppedUp = x.start.Unix(), x.steppedUp()
 	// The token is sealed straight into the Set-Cookie line (what
 	// guardCookie(...).String() would write: a token needs no quoting).
 	// SameSite=Lax: the portal's own links must still carry the session.
 	b := make([]byte, 0, 384)
 	b = appendCookieName(b, r, plainSessionCookie)
-	b, err := ks.AppendSeal(b, sessionPurpose, s, x.start, ttl)
+	b, ttl, err := x.h.app.AppendSealSession(b, s, x.start)
 	if err != nil {
 		return err
 	}
@@ -96,7 +71,7 @@ func clearSessionCookie(r *http.Request, hdr http.Header) {
 func (x *exchange) smartIDSession(hdr http.Header) string {
 	if name := x.h.SessionCookie; name != "" {
 		if v := setCookieValue(hdr, name); v != "" {
-			if ks := x.h.app.keyset(); ks != nil {
+			if ks := x.h.app.Keyset(); ks != nil {
 				return ks.Pseudonym("app_session", v)
 			}
 		}

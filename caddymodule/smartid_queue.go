@@ -1,89 +1,25 @@
 package caddymodule
 
 import (
-	"context"
 	"errors"
 	"net/http"
-	"time"
 
-	"github.com/caddyserver/caddy/v2"
 	"go.uber.org/zap"
 
 	"github.com/login-guard/login_guard/clients/smartid"
 	"github.com/login-guard/login_guard/internal/formbody"
 )
 
-// smartidPool keeps one SmartID client per distinct config across reloads:
-// a reload that keeps the smartid block reuses the running queue, and the
-// queue drains only when the last config using it is stopped.
-var smartidPool = caddy.NewUsagePool()
-
-// smartidQueue is the pooled value. It holds its own reference to the
-// process's collectors: it may outlive the config that made it.
-type smartidQueue struct {
-	client  *smartid.Client
-	drain   time.Duration
-	label   string // the queue's metric label
-	metrics *metrics
-}
-
-// Destruct drains the queue within the configured deadline.
-func (q *smartidQueue) Destruct() error {
-	ctx, cancel := context.WithTimeout(context.Background(), q.drain)
-	defer cancel()
-	err := q.client.Close(ctx)
-	q.metrics.forgetQueue(q.label)
-	releaseMetrics()
-	return err
-}
-
-func acquireSmartID(key string, cfg *SmartIDConfig, logger *zap.Logger) (*smartidQueue, error) {
-	v, _, err := smartidPool.LoadOrNew(key, func() (caddy.Destructor, error) {
-		m, err := acquireMetrics(nil)
-		if err != nil {
-			return nil, err
-		}
-		obs := &smartidObserver{logger: logger.Named("smartid"), m: m, queue: queueLabel(key)}
-		c, err := smartid.New(smartid.Config{
-			Endpoint:    cfg.endpoint,
-			License:     cfg.license,
-			Environment: smartid.Environment(cfg.environment),
-			ChannelID:   cfg.channelID,
-			Timeout:     time.Duration(cfg.Timeout),
-			QueueSize:   cfg.QueueSize,
-			Workers:     cfg.Workers,
-			MaxAttempts: cfg.Retries + 1,
-			Observer:    obs,
-		})
-		if err != nil {
-			releaseMetrics()
-			return nil, err
-		}
-		// Set before any event can be queued, so workers see it.
-		obs.client = c
-		return &smartidQueue{client: c, drain: time.Duration(cfg.Drain), label: obs.queue, metrics: m}, nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return v.(*smartidQueue), nil
-}
-
-func releaseSmartID(key string) error {
-	_, err := smartidPool.Delete(key)
-	return err
-}
-
 // enqueue hands an event to the queue without waiting; the result word goes
 // to the audit line.
 func (x *exchange) enqueue(ev smartid.Event) {
-	q := x.h.app.smartid
+	q := x.h.app.SmartIDQueue()
 	if q == nil {
 		x.smartid = "not_configured"
 		return
 	}
-	err := q.client.Enqueue(ev)
-	q.metrics.smartidQueueDepth(q.label, q.client.Stats().QueueDepth)
+	err := q.Client.Enqueue(ev)
+	q.Metrics.SmartIDQueueDepth(q.Label, q.Client.Stats().QueueDepth)
 	switch {
 	case err == nil:
 		x.smartid = "queued"
@@ -93,7 +29,7 @@ func (x *exchange) enqueue(ev smartid.Event) {
 		// The queue was drained and closed before this request finished
 		// (it outlived the bounded wait of its config's shutdown).
 		x.smartid = "dropped_stopped"
-		x.h.app.metrics.smartidDropped(string(ev.Kind()))
+		x.h.app.Metrics().SmartIDDropped(string(ev.Kind()))
 		x.h.logger.Warn("smartid event dropped", zap.String("route", x.h.Name),
 			zap.String("event", string(ev.Kind())), zap.String("reason", "stopped"))
 	default:
@@ -109,7 +45,7 @@ func (x *exchange) channel() (smartid.ChannelKind, int) {
 // reportLogin sends the login once the upstream answered; session is empty
 // for a failed login.
 func (x *exchange) reportLogin(session string) {
-	if x.h.app.smartid == nil {
+	if x.h.app.SmartIDQueue() == nil {
 		// Said before the event is built: building it costs an
 		// allocation for nothing.
 		x.smartid = "not_configured"
@@ -131,7 +67,7 @@ func (x *exchange) reportLogout() {
 		x.smartid = "skipped_no_session"
 		return
 	}
-	if x.h.app.smartid == nil {
+	if x.h.app.SmartIDQueue() == nil {
 		x.smartid = "not_configured"
 		return
 	}
@@ -184,7 +120,7 @@ func (x *exchange) buildOperation(r *http.Request) (*smartid.Operation, error) {
 // `on_invalid_operation pass`, an event that could not be built is logged
 // and skipped: sending a wrong amount is worse than sending none.
 func (x *exchange) reportOperation(r *http.Request) {
-	if x.h.app.smartid == nil {
+	if x.h.app.SmartIDQueue() == nil {
 		x.smartid = "not_configured"
 		return
 	}
@@ -202,13 +138,4 @@ func (x *exchange) reportOperation(r *http.Request) {
 	}
 	op.ChannelKind, op.ChannelID = x.channel()
 	x.enqueue(op)
-}
-
-// queueLabel is a short, config-derived id for the queue's metrics: one
-// value per distinct smartid block, never a license.
-func queueLabel(poolKey string) string {
-	if len(poolKey) > 8 {
-		return poolKey[len(poolKey)-8:]
-	}
-	return poolKey
 }

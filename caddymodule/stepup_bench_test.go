@@ -13,8 +13,7 @@ import (
 // into its cookie.
 func BenchmarkStepUpChallenge(b *testing.B) {
 	h := testHandler(b, &Handler{Name: "login", Event: EventLogin, StepUpOptions: StepUpOptions{StepUp: "/verify"}})
-	h.app.stepRT = new(appStepUpRuntime)
-	b.Cleanup(h.app.stopStepUp)
+	b.Cleanup(func() { _ = h.app.Cleanup() })
 	body := "username=jlopez&password=secret&smartid_data=ujOmfzNv5l%2F1SW%2BclQ%3D%3D"
 	b.ReportAllocs()
 	for b.Loop() {

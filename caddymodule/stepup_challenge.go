@@ -10,6 +10,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 
+	"github.com/login-guard/login_guard/caddymodule/app"
 	"github.com/login-guard/login_guard/internal/pages"
 	"github.com/login-guard/login_guard/internal/stepup"
 	"github.com/login-guard/login_guard/rules"
@@ -74,7 +75,7 @@ func (x *exchange) challenge(w http.ResponseWriter, r *http.Request, next caddyh
 	orig := originalRequest(r)
 	hdr := r.Header.Clone()
 	hdr.Del("Cookie") // the replay carries the cookies of the moment it happens
-	ref, err := rt.store.held.PutRequest(stepup.Request{Method: r.Method, URL: orig.RequestURI, Header: hdr, Body: body})
+	ref, err := rt.Held.PutRequest(stepup.Request{Method: r.Method, URL: orig.RequestURI, Header: hdr, Body: body})
 	if err != nil {
 		return x.stepUpUnavailable(w, r, err)
 	}
@@ -100,7 +101,7 @@ func (x *exchange) challengeAfterUpstream(w http.ResponseWriter, r *http.Request
 		}
 		return x.sendToStepUp(w, r, iss, stepup.PhaseResubmit, stepup.Ref{}, resubmitReturn(r))
 	}
-	ref, err := rt.store.held.PutResponse(resp)
+	ref, err := rt.Held.PutResponse(resp)
 	if err != nil {
 		return x.stepUpUnavailable(w, r, err)
 	}
@@ -183,7 +184,7 @@ func (x *exchange) releaseResponse(w http.ResponseWriter, r *http.Request, resp 
 	}
 	x.outcome, x.attempt.Outcome = rules.OutcomeSuccess, rules.OutcomeSuccess
 	sess := x.smartIDSession(resp.Header)
-	if err := x.setSessionCookie(r, hdr, guardSession{User: x.attempt.User, Session: sess}); err != nil {
+	if err := x.setSessionCookie(r, hdr, app.Session{User: x.attempt.User, Session: sess}); err != nil {
 		x.h.logger.Error("issuing session cookie", zap.String("route", x.h.Name), zap.Error(err))
 	}
 	w.WriteHeader(resp.Status)

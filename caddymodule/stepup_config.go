@@ -9,7 +9,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 
-	"github.com/login-guard/login_guard/internal/passkeys"
+	"github.com/login-guard/login_guard/internal/caddyopt"
 	"github.com/login-guard/login_guard/internal/stepup"
 )
 
@@ -48,7 +48,7 @@ func (o *StepUpOptions) unmarshal(d *caddyfile.Dispenser, key string) (bool, err
 	var err error
 	switch key {
 	case "step_up":
-		if err = oneArg(d, &o.StepUp); err == nil {
+		if err = caddyopt.OneArg(d, &o.StepUp); err == nil {
 			if verr := stepup.ValidateTarget(o.StepUp, o.StepUpHosts); verr != nil {
 				err = d.Errf("step_up: %v (a path on this site like /verify, or an https URL whose host is listed in step_up_hosts before step_up)", verr)
 			}
@@ -64,10 +64,10 @@ func (o *StepUpOptions) unmarshal(d *caddyfile.Dispenser, key string) (bool, err
 			}
 		}
 	case "step_up_cookie_domain":
-		err = oneArg(d, &o.StepUpCookieDomain)
+		err = caddyopt.OneArg(d, &o.StepUpCookieDomain)
 	case "continuation":
-		if err = oneArg(d, &o.Continuation); err == nil {
-			err = oneOf(d, o.Continuation, ContinuationResume, ContinuationResubmit)
+		if err = caddyopt.OneArg(d, &o.Continuation); err == nil {
+			err = caddyopt.OneOf(d, o.Continuation, ContinuationResume, ContinuationResubmit)
 		}
 	case "ip_prefix":
 		args := d.RemainingArgs()
@@ -88,7 +88,7 @@ func (o *StepUpOptions) unmarshal(d *caddyfile.Dispenser, key string) (bool, err
 			return true, d.ArgErr()
 		}
 		for i, m := range o.Methods {
-			if err := oneOf(d, m, stepUpMethods...); err != nil {
+			if err := caddyopt.OneOf(d, m, stepUpMethods...); err != nil {
 				return true, d.Errf("methods: %q is not one of %s", m, strings.Join(stepUpMethods, ", "))
 			}
 			if slices.Contains(o.Methods[:i], m) {
@@ -96,13 +96,13 @@ func (o *StepUpOptions) unmarshal(d *caddyfile.Dispenser, key string) (bool, err
 			}
 		}
 	case "page_template":
-		if err = oneArg(d, &o.PageTemplate); err == nil {
+		if err = caddyopt.OneArg(d, &o.PageTemplate); err == nil {
 			if _, perr := stepup.LoadPage(o.PageTemplate); perr != nil {
 				err = d.Errf("page_template: %v", perr)
 			}
 		}
 	case "enrol_done":
-		if err = oneArg(d, &o.EnrolDone); err == nil {
+		if err = caddyopt.OneArg(d, &o.EnrolDone); err == nil {
 			if verr := stepup.ValidateTarget(o.EnrolDone, nil); verr != nil {
 				err = d.Errf("enrol_done: %v (want a path on this site)", verr)
 			}
@@ -212,105 +212,4 @@ func (o *StepUpOptions) checkCookieDomain() error {
 		return fmt.Errorf("step_up_cookie_domain %q does not cover the step-up host %q", dom, host)
 	}
 	return nil
-}
-
-// PasskeysConfig is the relying party of the built-in passkey factor.
-type PasskeysConfig struct {
-	// RPID is the relying party id: the site's host or registrable domain.
-	RPID string `json:"rp_id"`
-	// RPOrigins are the origins passkeys are used from
-	// ("https://example.com").
-	RPOrigins []string `json:"rp_origins"`
-	// RPName is shown by authenticators. Default: RPID.
-	RPName string `json:"rp_name,omitempty"`
-	// UserVerification is required, preferred (default) or discouraged.
-	UserVerification string `json:"user_verification,omitempty"`
-}
-
-// unmarshal reads
-//
-//	passkeys {
-//		rp_id             <id>
-//		rp_origin         <origin...>
-//		rp_name           <display name>
-//		user_verification required|preferred|discouraged
-//	}
-func (p *PasskeysConfig) unmarshal(d *caddyfile.Dispenser) error {
-	if err := eachOption(d, "passkeys", nil, func(key string) error {
-		var err error
-		switch key {
-		case "rp_id":
-			err = oneArg(d, &p.RPID)
-		case "rp_origin":
-			p.RPOrigins = d.RemainingArgs()
-			if len(p.RPOrigins) == 0 {
-				return d.ArgErr()
-			}
-			for _, o := range p.RPOrigins {
-				if verr := checkOrigin(o); verr != nil {
-					return d.Errf("passkeys: rp_origin: %v", verr)
-				}
-			}
-		case "rp_name":
-			err = oneArg(d, &p.RPName)
-		case "user_verification":
-			if err = oneArg(d, &p.UserVerification); err == nil {
-				err = oneOf(d, p.UserVerification, "required", "preferred", "discouraged")
-			}
-		default:
-			return d.Errf("passkeys: unknown option %q", key)
-		}
-		return err
-	}); err != nil {
-		return err
-	}
-	if p.RPID == "" || len(p.RPOrigins) == 0 {
-		return d.Err("passkeys: rp_id and rp_origin are required")
-	}
-	return nil
-}
-
-// checkOrigin accepts scheme://host[:port] with nothing after it: the
-// browser reports exactly that, so anything more never matches.
-func checkOrigin(o string) error {
-	u, err := url.Parse(o)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
-		return fmt.Errorf("%q is not an origin like https://example.com", o)
-	}
-	return nil
-}
-
-func (p *PasskeysConfig) provision() error {
-	if p.RPID == "" || len(p.RPOrigins) == 0 {
-		return fmt.Errorf("passkeys: rp_id and rp_origins are required")
-	}
-	for i, o := range p.RPOrigins {
-		if err := checkOrigin(o); err != nil {
-			return fmt.Errorf("passkeys: %v", err)
-		}
-		p.RPOrigins[i] = strings.TrimSuffix(o, "/")
-	}
-	if p.RPName == "" {
-		p.RPName = p.RPID
-	}
-	if p.UserVerification == "" {
-		p.UserVerification = "preferred"
-	}
-	// Build a relying party once, touching no storage, so a bad rp_id or
-	// origin fails at config load rather than on the first user.
-	if _, err := passkeys.New(p.config(&liveKeys{}), &swappableStore{}); err != nil {
-		return fmt.Errorf("passkeys: %v", err)
-	}
-	return nil
-}
-
-func (p *PasskeysConfig) config(keys *liveKeys) passkeys.Config {
-	return passkeys.Config{
-		RPID:             p.RPID,
-		RPOrigins:        p.RPOrigins,
-		RPDisplayName:    p.RPName,
-		UserVerification: p.UserVerification,
-		UserKey:          func(user string) string { return keys.get().Pseudonym("passkey_user", user) },
-		Tokens:           keys,
-	}
 }

@@ -1,7 +1,6 @@
 package caddymodule
 
 import (
-	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 )
 
@@ -44,56 +43,6 @@ type StepUpOptions struct {
 	su *routeStepUp
 }
 
-// AppStepUp are the app's step-up settings.
-type AppStepUp struct {
-	// Passkeys configures the built-in passkey factor (the relying party).
-	Passkeys *PasskeysConfig `json:"passkeys,omitempty"`
-	// SmileID configures the selfie factor.
-	SmileID *SmileIDConfig `json:"smileid,omitempty"`
-
-	stepRT  *appStepUpRuntime
-	reports *resultReporter
-}
-
 func (h *Handler) unmarshalStepUpDirective(d *caddyfile.Dispenser, key string) (bool, error) {
 	return h.StepUpOptions.unmarshal(d, key)
-}
-
-func (a *App) unmarshalStepUpOption(d *caddyfile.Dispenser, key string) (bool, error) {
-	switch key {
-	case "passkeys":
-		a.Passkeys = new(PasskeysConfig)
-		return true, a.Passkeys.unmarshal(d)
-	case "smileid":
-		if a.SmileID != nil {
-			return true, d.Err("smileid given twice")
-		}
-		a.SmileID = new(SmileIDConfig)
-		return true, a.SmileID.unmarshal(d)
-	}
-	return false, nil
-}
-
-func (a *App) provisionStepUp(ctx caddy.Context) error {
-	a.stepRT = new(appStepUpRuntime)
-	if a.Passkeys != nil {
-		if err := a.Passkeys.provision(); err != nil {
-			return err
-		}
-		registerPasskeyApp(a)
-	}
-	if a.SmileID != nil {
-		if err := a.SmileID.provision(); err != nil {
-			return err
-		}
-	}
-	a.reports = newResultReporter(a.logger.Named("reports"))
-	return nil
-}
-
-// stopStepUp gives the pooled state back and waits for the second-factor
-// reports still running (each bounded by its timeout).
-func (a *App) stopStepUp() {
-	a.stepRT.release()
-	a.reports.close()
 }

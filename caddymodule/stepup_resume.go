@@ -44,13 +44,13 @@ func (x *exchange) resumeContinuation(w http.ResponseWriter, r *http.Request, ne
 	x.attempt.User = st.User
 	switch st.Phase {
 	case stepup.PhaseBefore:
-		req, err := rt.store.held.TakeRequest(st.Ref())
+		req, err := rt.Held.TakeRequest(st.Ref())
 		if err != nil {
 			return true, x.resumeRefused(w, r, refusalReason("step_up_", err))
 		}
 		return true, x.replay(w, r, next, st, req)
 	case stepup.PhaseAfter:
-		resp, err := rt.store.held.TakeResponse(st.Ref())
+		resp, err := rt.Held.TakeResponse(st.Ref())
 		if err != nil {
 			return true, x.resumeRefused(w, r, refusalReason("step_up_", err))
 		}

@@ -10,6 +10,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/login-guard/login_guard/caddymodule/app"
 	"github.com/login-guard/login_guard/internal/pages"
 	"github.com/login-guard/login_guard/internal/passkeys"
 	"github.com/login-guard/login_guard/internal/stepup"
@@ -84,7 +85,7 @@ func (h *Handler) serveStepUp(w http.ResponseWriter, r *http.Request) error {
 		return h.answer(w, r, pages.Answer{Code: pages.StepUpUnavailable})
 	}
 	wantPost := suffix != "" && suffix != pathEnrol && suffix != pathEnrolled
-	s := &stepUpCall{x: x, w: w, r: r, iss: iss, pk: rt.passkeys, smile: rt.smile, held: rt.store.held, base: base,
+	s := &stepUpCall{x: x, w: w, r: r, iss: iss, pk: rt.Passkeys, smile: rt.Smile, held: rt.Held, base: base,
 		json: wantPost && suffix != pathComplete}
 	if (wantPost && r.Method != http.MethodPost) || (!wantPost && r.Method != http.MethodGet && r.Method != http.MethodHead) {
 		s.fail("step_up_method", pages.Answer{Code: pages.MethodNotAllowed})
@@ -136,7 +137,7 @@ type stepUpCall struct {
 	r     *http.Request
 	iss   *stepup.Issuer
 	pk    *passkeys.Passkeys
-	smile *pooledSmileID
+	smile *app.PooledSmileID
 	held  *stepup.Held
 	base  string
 	// json: the endpoint is one the page's script calls, so every answer
@@ -319,7 +320,7 @@ func (s *stepUpCall) complete() {
 		return
 	}
 	var f factorClaim
-	ferr := appKeys{s.x.h.app}.Open(purposeFactor, readStepCookie(s.r, cookieFactor), s.x.h.stepUpNow(), &f)
+	ferr := s.x.h.app.Tokens().Open(purposeFactor, readStepCookie(s.r, cookieFactor), s.x.h.stepUpNow(), &f)
 	if ferr != nil || f.Handle != st.Handle {
 		s.fail("step_up_"+stepup.ReasonFactorFailed, pages.Answer{Code: pages.StepUpFailed})
 		return

@@ -1,15 +1,27 @@
-package caddymodule
+// Package app is the `login_guard` app: what every guarded route of a
+// config shares for its lifetime — keys and their rotation, the session
+// cookie, metrics, the shared store, the SmartID queue, the LoginID
+// verifier, engines and their breakers, the step-up state and factors, the
+// pages, the counter store of the local rules and the registry of routes
+// the admin API reads — with its global Caddyfile options and its
+// lifecycle. Route handlers find it with ctx.App("login_guard"), the admin
+// API with ctx.AppIfConfigured.
+package app
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
+	"github.com/login-guard/login_guard/clients/engine"
 	"github.com/login-guard/login_guard/clients/loginid"
+	"github.com/login-guard/login_guard/internal/pages"
 	"github.com/login-guard/login_guard/internal/redisstore"
 	"github.com/login-guard/login_guard/internal/tokens"
 )
@@ -41,26 +53,46 @@ type App struct {
 	// Default 3s, at most 30s; 0 answers 503 at once.
 	StartWait *caddy.Duration `json:"start_wait,omitempty"`
 
-	// Options of the other layers, defined next to their code.
-	AppEngines
-	AppStepUp
-	AppRules
-	AppPages
+	// EnginesRaw are the engines, each with its module name under "engine".
+	EnginesRaw []json.RawMessage `json:"engines,omitempty" caddy:"namespace=login_guard.engines inline_key=engine"`
+	// Breaker tunes every engine's circuit breaker.
+	Breaker *BreakerConfig `json:"breaker,omitempty"`
+
+	// Passkeys configures the built-in passkey factor (the relying party).
+	Passkeys *PasskeysConfig `json:"passkeys,omitempty"`
+	// SmileID configures the selfie factor.
+	SmileID *SmileIDConfig `json:"smileid,omitempty"`
+
+	// RulesStore bounds the in-memory counter store of the local rules.
+	RulesStore *RulesStoreConfig `json:"rules_store,omitempty"`
+
+	// Pages are the portal's name and logo, the help link and the
+	// operator's template directory for the guard's pages.
+	Pages *pages.Options `json:"pages,omitempty"`
 
 	ctx     caddy.Context
 	logger  *zap.Logger
-	metrics *metrics
+	metrics *Metrics
+	routes  *RouteRegistry
 	// metricsHeld: this config holds a reference to the collectors.
 	metricsHeld bool
 
 	smartidKey string
-	smartid    *smartidQueue
+	smartid    *SmartIDQueue
 
 	loginid        *loginid.Verifier
 	loginidPoolKey string
 
 	redis    *redisstore.Conn // the shared store; nil: memory
 	redisKey string
+
+	engineByName map[string]*engine.Guarded
+	postAuth     map[string]bool
+
+	stepRT  *StepUpRuntime
+	reports *resultReporter
+
+	pageSet *pages.Set
 
 	// rt is allocated in Provision: App values are copied by Caddy's
 	// module registry, so no lock may live in the struct itself.
@@ -76,6 +108,7 @@ type appRuntime struct {
 
 	stopRotation func()
 	sessions     *sessionCache
+	engines      engine.Runner // every engine call of this config
 }
 
 // SessionConfig configures the guard's session cookie.
@@ -104,6 +137,7 @@ func (a *App) Provision(ctx caddy.Context) error {
 	a.ctx = ctx
 	a.logger = ctx.Logger()
 	a.rt = &appRuntime{life: newLifecycle()}
+	a.routes = newRouteRegistry()
 	if a.StartWait != nil && (*a.StartWait < 0 || time.Duration(*a.StartWait) > maxStartWait) {
 		return fmt.Errorf("start_wait must be from 0 to %v", maxStartWait)
 	}
@@ -222,7 +256,6 @@ func (a *App) Stop() error {
 		a.rt.stopRotation = nil
 	}
 	a.stopEngines()
-	unregisterPasskeyApp(a)
 	return nil
 }
 
@@ -253,9 +286,24 @@ func (a *App) releaseMetrics() {
 	}
 }
 
-// keyset returns the current keys; nil before Start (requests wait for
+// Cleanup gives back what the config holds. Caddy calls it once every app
+// of the config has stopped, and also when Provision failed half way, so
+// it only touches what exists. A started config lets its in-flight
+// requests finish first (see releaseWhenIdle).
+func (a *App) Cleanup() error {
+	if a.rt != nil && a.rt.life.isStarted() {
+		a.releaseWhenIdle()
+		return nil
+	}
+	a.stopLoginID()
+	a.releaseStore()
+	a.releaseMetrics()
+	return nil
+}
+
+// Keyset returns the current keys; nil before Start (requests wait for
 // Start, see lifecycle.go).
-func (a *App) keyset() *tokens.Keyset {
+func (a *App) Keyset() *tokens.Keyset {
 	a.rt.mu.RLock()
 	defer a.rt.mu.RUnlock()
 	return a.rt.keys
@@ -263,7 +311,26 @@ func (a *App) keyset() *tokens.Keyset {
 
 // Interface guards.
 var (
-	_ caddy.App         = (*App)(nil)
-	_ caddy.Provisioner = (*App)(nil)
-	_ caddy.Validator   = (*App)(nil)
+	_ caddy.App          = (*App)(nil)
+	_ caddy.Provisioner  = (*App)(nil)
+	_ caddy.Validator    = (*App)(nil)
+	_ caddy.CleanerUpper = (*App)(nil)
 )
+
+// Logger is the app's logger.
+func (a *App) Logger() *zap.Logger { return a.logger }
+
+// Metrics are the app's collectors (nil outside Caddy: every method is
+// then a no-op).
+func (a *App) Metrics() *Metrics { return a.metrics }
+
+// MetricsRegistry is the config's metrics registry (nil outside Caddy).
+func (a *App) MetricsRegistry() *prometheus.Registry { return a.ctx.GetMetricsRegistry() }
+
+// LoginIDVerifier verifies LoginID tokens; nil without a loginid block.
+func (a *App) LoginIDVerifier() *loginid.Verifier { return a.loginid }
+
+// UntrustedProxyWarning is the once-guard of the warning about
+// X-Forwarded-For from a client outside trusted_proxies, so a config with
+// many routes warns once, not once per route.
+func (a *App) UntrustedProxyWarning() *sync.Once { return &a.rt.xffOnce }

@@ -1,4 +1,4 @@
-package caddymodule
+package app
 
 import (
 	"context"
@@ -47,26 +47,33 @@ type pooledPasskeys struct {
 
 func (p *pooledPasskeys) Destruct() error { return nil }
 
-// appStepUpRuntime is the app's share of the pools, taken in Start and
-// given back in Stop.
-type appStepUpRuntime struct {
+// StepUpRuntime is the app's share of the step-up pools, taken in Start
+// and given back in Cleanup.
+type StepUpRuntime struct {
+	// Held keeps the requests and answers held during a step-up; Used
+	// the spent state tokens.
+	Held *stepup.Held
+	Used *stepup.UsedSet
+	// Passkeys is the relying party (nil without a passkeys block);
+	// Smile the Smile ID client (nil without a smileid block).
+	Passkeys *passkeys.Passkeys
+	Smile    *PooledSmileID
+
 	mu       sync.Mutex
 	store    *stepUpStore
-	passkeys *passkeys.Passkeys
 	pkKey    string
-	smile    *pooledSmileID
 	smileKey string
 	taken    bool
 	stopped  bool
 }
 
-// errNotStarted refuses step-up work on an app whose Start has not run:
-// nothing may be taken, or captured, from a half-started app.
-var errNotStarted = errors.New("login_guard: app not started")
+// ErrNotStarted refuses work on an app whose Start has not run: nothing
+// may be taken, or captured, from a half-started app.
+var ErrNotStarted = errors.New("login_guard: app not started")
 
-// stepUp returns the pooled store and relying party this config took in
+// StepUp returns the pooled store and relying party this config took in
 // Start.
-func (a *App) stepUp() (*appStepUpRuntime, error) {
+func (a *App) StepUp() (*StepUpRuntime, error) {
 	rt := a.stepRT
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
@@ -76,14 +83,14 @@ func (a *App) stepUp() (*appStepUpRuntime, error) {
 	case rt.stopped:
 		return nil, errors.New("login_guard: config stopped")
 	}
-	return nil, errNotStarted
+	return nil, ErrNotStarted
 }
 
 // takeStepUp takes the pooled store and relying party, in Start (after
 // the keys are loaded): a reload's new config holds them before the old
 // one lets go, so step-ups in progress survive it. Cleanup gives them
 // back.
-func (a *App) takeStepUp() (*appStepUpRuntime, error) {
+func (a *App) takeStepUp() (*StepUpRuntime, error) {
 	rt := a.stepRT
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
@@ -103,6 +110,7 @@ func (a *App) takeStepUp() (*appStepUpRuntime, error) {
 		return nil, err
 	}
 	rt.store = v.(*stepUpStore)
+	rt.Held, rt.Used = rt.store.held, rt.store.used
 	if a.Passkeys != nil {
 		b, _ := json.Marshal(a.Passkeys)
 		key := "login_guard_passkeys:" + string(b)
@@ -122,7 +130,7 @@ func (a *App) takeStepUp() (*appStepUpRuntime, error) {
 		pp := v.(*pooledPasskeys)
 		pp.store.set(a.ctx.Storage())
 		pp.keys.set(a)
-		rt.passkeys, rt.pkKey = pp.pk, key
+		rt.Passkeys, rt.pkKey = pp.pk, key
 	}
 	if a.SmileID != nil {
 		p, key, err := a.takeSmileID()
@@ -134,7 +142,7 @@ func (a *App) takeStepUp() (*appStepUpRuntime, error) {
 			}
 			return nil, err
 		}
-		rt.smile, rt.smileKey = p, key
+		rt.Smile, rt.smileKey = p, key
 	}
 	rt.taken = true
 	return rt, nil
@@ -142,7 +150,7 @@ func (a *App) takeStepUp() (*appStepUpRuntime, error) {
 
 // release gives the pooled values back; the last config to let go
 // destroys them.
-func (rt *appStepUpRuntime) release() {
+func (rt *StepUpRuntime) release() {
 	if rt == nil {
 		return
 	}
@@ -219,7 +227,7 @@ func (k *liveKeys) set(a *App) { k.p.Store(a) }
 
 func (k *liveKeys) get() *tokens.Keyset {
 	if a := k.p.Load(); a != nil {
-		return a.keyset()
+		return a.Keyset()
 	}
 	return nil
 }
@@ -240,74 +248,27 @@ func (k *liveKeys) Open(purpose, token string, now time.Time, dst any) error {
 	return ks.Open(purpose, token, now, dst)
 }
 
-// appKeys forwards to the app's keyset, which Start loads after the
-// handlers were provisioned.
-type appKeys struct{ a *App }
+// Tokens forwards to the app's keyset, which Start loads after the
+// handlers were provisioned and rotation replaces.
+type Tokens struct{ a *App }
 
-func (k appKeys) Seal(purpose string, data any, now time.Time, ttl time.Duration) (string, error) {
-	ks := k.a.keyset()
+// Tokens seals and opens the guard's own tokens with the current keys.
+func (a *App) Tokens() Tokens { return Tokens{a} }
+
+// Seal seals data for purpose until now+ttl.
+func (k Tokens) Seal(purpose string, data any, now time.Time, ttl time.Duration) (string, error) {
+	ks := k.a.Keyset()
 	if ks == nil {
 		return "", errors.New("login_guard: no keys yet")
 	}
 	return ks.Seal(purpose, data, now, ttl)
 }
 
-func (k appKeys) Open(purpose, token string, now time.Time, dst any) error {
-	ks := k.a.keyset()
+// Open opens a token sealed for purpose into dst.
+func (k Tokens) Open(purpose, token string, now time.Time, dst any) error {
+	ks := k.a.Keyset()
 	if ks == nil {
 		return errors.New("login_guard: no keys yet")
 	}
 	return ks.Open(purpose, token, now, dst)
-}
-
-// routeStepUp is a route's step-up machinery, built on first use because
-// the used-token set comes from the pool.
-type routeStepUp struct {
-	prefix stepup.IPPrefix
-	page   *stepup.Page
-	// now is the clock; tests replace it.
-	now func() time.Time
-
-	mu     sync.Mutex
-	issuer *stepup.Issuer
-	app    *appStepUpRuntime
-}
-
-// stepUpMachinery returns the route's issuer and the app's pooled state.
-// Only a success is kept: an error (a request on a stopped config) must
-// not stick to the route.
-func (h *Handler) stepUpMachinery() (*stepup.Issuer, *appStepUpRuntime, error) {
-	su := h.StepUpOptions.su
-	su.mu.Lock()
-	defer su.mu.Unlock()
-	if su.issuer != nil {
-		return su.issuer, su.app, nil
-	}
-	rt, err := h.app.stepUp()
-	if err != nil {
-		return nil, nil, err
-	}
-	now := su.now
-	if now == nil {
-		now = time.Now
-	}
-	iss, err := stepup.NewIssuer(stepup.Config{
-		Keys:     appKeys{h.app},
-		Used:     rt.store.used,
-		IPPrefix: su.prefix,
-		Now:      now,
-	})
-	if err != nil {
-		return nil, nil, err
-	}
-	su.issuer, su.app = iss, rt
-	return iss, rt, nil
-}
-
-// stepUpNow is the route's step-up clock.
-func (h *Handler) stepUpNow() time.Time {
-	if f := h.StepUpOptions.su.now; f != nil {
-		return f()
-	}
-	return time.Now()
 }

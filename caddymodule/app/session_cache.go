@@ -1,4 +1,4 @@
-package caddymodule
+package app
 
 import (
 	"time"
@@ -15,7 +15,7 @@ type sessionCache struct {
 }
 
 type cachedSession struct {
-	s       guardSession
+	s       Session
 	expires time.Time
 }
 
@@ -31,18 +31,18 @@ func newSessionCache() (*sessionCache, error) {
 	return &sessionCache{c: c}, nil
 }
 
-func (sc *sessionCache) get(token string, now time.Time) (guardSession, bool) {
+func (sc *sessionCache) get(token string, now time.Time) (Session, bool) {
 	if sc == nil {
-		return guardSession{}, false
+		return Session{}, false
 	}
 	v, ok := sc.c.Get(token)
 	if !ok || !now.Before(v.expires) {
-		return guardSession{}, false
+		return Session{}, false
 	}
 	return v.s, true
 }
 
-func (sc *sessionCache) put(token string, s guardSession, expires, now time.Time) {
+func (sc *sessionCache) put(token string, s Session, expires, now time.Time) {
 	if sc == nil || !now.Before(expires) {
 		return
 	}

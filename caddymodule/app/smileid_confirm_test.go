@@ -1,4 +1,4 @@
-package caddymodule
+package app
 
 import (
 	"fmt"
@@ -7,21 +7,21 @@ import (
 )
 
 func TestPollConfirmsPendingJobsSparingly(t *testing.T) {
-	p := &pooledSmileID{}
+	p := &PooledSmileID{}
 	reg := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
-	if p.dueForConfirm("j1", reg, reg.Add(10*time.Second)) {
+	if p.DueForConfirm("j1", reg, reg.Add(10*time.Second)) {
 		t.Fatal("a fresh job waits for its callback")
 	}
-	if !p.dueForConfirm("j1", reg, reg.Add(31*time.Second)) {
+	if !p.DueForConfirm("j1", reg, reg.Add(31*time.Second)) {
 		t.Fatal("a job without callback for 30s is asked about")
 	}
-	if p.dueForConfirm("j1", reg, reg.Add(40*time.Second)) {
+	if p.DueForConfirm("j1", reg, reg.Add(40*time.Second)) {
 		t.Fatal("not again within confirmEvery")
 	}
-	if !p.dueForConfirm("j1", reg, reg.Add(62*time.Second)) {
+	if !p.DueForConfirm("j1", reg, reg.Add(62*time.Second)) {
 		t.Fatal("again after confirmEvery")
 	}
-	p.forgetConfirm("j1")
+	p.ForgetConfirm("j1")
 	if len(p.lastConfirm) != 0 {
 		t.Fatal("a finished job's entry goes")
 	}
@@ -30,13 +30,13 @@ func TestPollConfirmsPendingJobsSparingly(t *testing.T) {
 	for i := range maxConfirmEntries {
 		p.lastConfirm[fmt.Sprint("old", i)] = reg
 	}
-	if !p.dueForConfirm("new", reg, now) || len(p.lastConfirm) != 1 {
+	if !p.DueForConfirm("new", reg, now) || len(p.lastConfirm) != 1 {
 		t.Fatalf("stale entries must make room: %d", len(p.lastConfirm))
 	}
 	for i := range maxConfirmEntries - 1 {
 		p.lastConfirm[fmt.Sprint("fresh", i)] = now
 	}
-	if p.dueForConfirm("another", reg, now) {
+	if p.DueForConfirm("another", reg, now) {
 		t.Fatal("a full table of live entries refuses new ones")
 	}
 }

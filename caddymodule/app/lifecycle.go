@@ -1,4 +1,4 @@
-package caddymodule
+package app
 
 import (
 	"context"
@@ -43,8 +43,14 @@ var errStarting = errors.New("login_guard is starting")
 // startHoldForTest, when set by a test before the config loads, makes
 // Start return at once and do its work only after the channel is closed,
 // so a test can hold the app half-started while the HTTP server serves.
-// Nothing but tests sets it.
+// Nothing but tests sets it (HoldStartsForTest).
 var startHoldForTest chan struct{}
+
+// HoldStartsForTest makes the apps of configs loaded from now on do their
+// Start's work only once hold is closed (nil: start normally again). Only
+// tests call it, to exercise the window in which the HTTP server serves
+// before the app has started.
+func HoldStartsForTest(hold chan struct{}) { startHoldForTest = hold }
 
 // lifecycle is the app's start gate and in-flight count.
 type lifecycle struct {
@@ -116,11 +122,11 @@ func (a *App) startWait() time.Duration {
 	return time.Duration(*a.StartWait)
 }
 
-// enter admits a guarded request: it waits for the app's start (bounded)
+// Enter admits a guarded request: it waits for the app's start (bounded)
 // and counts the request in flight until done is called. When the app has
 // not started in time it answers 503 with Retry-After: done is nil and
 // err is the answer; nothing was read, decided or forwarded.
-func (a *App) enter(w http.ResponseWriter, r *http.Request) (done func(), err error) {
+func (a *App) Enter(w http.ResponseWriter, r *http.Request) (done func(), err error) {
 	lc := a.rt.life
 	lc.inflight.Add(1)
 	if !lc.awaitStart(r.Context(), a.startWait()) {
@@ -159,3 +165,6 @@ func (a *App) releaseWhenIdle() {
 	}
 	go release()
 }
+
+// Started reports whether the app's Start has finished.
+func (a *App) Started() bool { return a.rt != nil && a.rt.life.isStarted() }

@@ -1,4 +1,4 @@
-package caddymodule
+package app
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/login-guard/login_guard/clients/loginid"
+	"github.com/login-guard/login_guard/internal/caddyopt"
 	"github.com/login-guard/login_guard/internal/redisstore"
 )
 
@@ -128,7 +129,7 @@ func (a *App) startStore() error {
 	if err := a.redis.Check(ctx); err != nil {
 		return err
 	}
-	ks := a.keyset()
+	ks := a.Keyset()
 	fp := ks.Pseudonym("login_guard/store/fingerprint", "")
 	secret := ks.Pseudonym("login_guard/store/secret", "")
 	return a.redis.Bind(ctx, fp, []byte(secret))
@@ -220,7 +221,7 @@ func (a *App) unmarshalStoreOption(d *caddyfile.Dispenser, key string) (bool, er
 		return true, d.Err("store given twice")
 	}
 	var kind string
-	if err := oneArg(d, &kind); err != nil {
+	if err := caddyopt.OneArg(d, &kind); err != nil {
 		return true, err
 	}
 	if kind != "redis" {
@@ -228,12 +229,12 @@ func (a *App) unmarshalStoreOption(d *caddyfile.Dispenser, key string) (bool, er
 	}
 	c := new(RedisStoreConfig)
 	a.Store = &StoreConfig{Redis: c}
-	err := eachOption(d, "store redis", nil, func(key string) error {
+	err := caddyopt.EachOption(d, "store redis", nil, func(key string) error {
 		var err error
 		switch key {
 		case "mode":
-			if err = oneArg(d, &c.Mode); err == nil {
-				err = oneOf(d, c.Mode, redisstore.ModeSingle, redisstore.ModeSentinel, redisstore.ModeCluster)
+			if err = caddyopt.OneArg(d, &c.Mode); err == nil {
+				err = caddyopt.OneOf(d, c.Mode, redisstore.ModeSingle, redisstore.ModeSentinel, redisstore.ModeCluster)
 			}
 			if err == nil && c.Mode == redisstore.ModeCluster && c.DB != 0 {
 				err = d.Err("store redis: db is not available in cluster mode (a Redis Cluster has only database 0)")
@@ -244,35 +245,35 @@ func (a *App) unmarshalStoreOption(d *caddyfile.Dispenser, key string) (bool, er
 				err = d.ArgErr()
 			}
 		case "master_name":
-			err = oneArg(d, &c.MasterName)
+			err = caddyopt.OneArg(d, &c.MasterName)
 		case "username":
-			err = oneArg(d, &c.Username)
+			err = caddyopt.OneArg(d, &c.Username)
 		case "password":
-			err = oneArg(d, &c.Password)
+			err = caddyopt.OneArg(d, &c.Password)
 		case "sentinel_password":
-			err = oneArg(d, &c.SentinelPassword)
+			err = caddyopt.OneArg(d, &c.SentinelPassword)
 		case "db":
-			c.DB, err = intArg(d, 0, 15)
+			c.DB, err = caddyopt.IntArg(d, 0, 15)
 			if err == nil && c.Mode == redisstore.ModeCluster {
 				err = d.Err("store redis: db is not available in cluster mode (a Redis Cluster has only database 0)")
 			}
 		case "tls":
 			c.TLS = new(RedisTLSConfig)
-			err = eachOption(d, "store redis tls", nil, func(key string) error {
+			err = caddyopt.EachOption(d, "store redis tls", nil, func(key string) error {
 				switch key {
 				case "server_name":
-					return oneArg(d, &c.TLS.ServerName)
+					return caddyopt.OneArg(d, &c.TLS.ServerName)
 				case "ca_file":
-					return oneArg(d, &c.TLS.CAFile)
+					return caddyopt.OneArg(d, &c.TLS.CAFile)
 				}
 				return d.Errf("store redis tls: unknown option %q", key)
 			})
 		case "prefix":
-			err = oneArg(d, &c.Prefix)
+			err = caddyopt.OneArg(d, &c.Prefix)
 		case "timeout":
-			err = durationArg(d, &c.Timeout)
+			err = caddyopt.DurationArg(d, &c.Timeout)
 		case "pool_size":
-			c.PoolSize, err = intArg(d, 1, 10000)
+			c.PoolSize, err = caddyopt.IntArg(d, 1, 10000)
 		default:
 			err = d.Errf("store redis: unknown option %q", key)
 		}

@@ -1,4 +1,4 @@
-package caddymodule
+package app
 
 import (
 	"fmt"
@@ -7,6 +7,8 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 
+	"github.com/login-guard/login_guard/internal/caddyopt"
+	"github.com/login-guard/login_guard/internal/redisstore"
 	"github.com/login-guard/login_guard/rules/counter"
 )
 
@@ -14,13 +16,6 @@ import (
 // documented on counter.Memory this is a few GB, far beyond any sane
 // setting, so a typo (an extra zero or three) is caught at load time.
 const maxRulesStoreKeys = 10_000_000
-
-// AppRules are the app's settings for the local rules: the counter store
-// every guarded route shares.
-type AppRules struct {
-	// RulesStore bounds the in-memory counter store. Optional.
-	RulesStore *RulesStoreConfig `json:"rules_store,omitempty"`
-}
 
 // RulesStoreConfig configures the counter store of the local rules.
 type RulesStoreConfig struct {
@@ -119,7 +114,7 @@ func (a *App) unmarshalRulesOption(d *caddyfile.Dispenser, key string) (bool, er
 		seen[k] = true
 		switch k {
 		case "max_keys":
-			n, err := intArg(d, 1, maxRulesStoreKeys)
+			n, err := caddyopt.IntArg(d, 1, maxRulesStoreKeys)
 			if err != nil {
 				return true, err
 			}
@@ -129,4 +124,22 @@ func (a *App) unmarshalRulesOption(d *caddyfile.Dispenser, key string) (bool, er
 		}
 	}
 	return true, nil
+}
+
+// AcquireRulesStore returns the counter store the routes' rules count in:
+// the shared store (Redis) when the app has one, else the in-memory store
+// the rules_store settings name, created on first use. A non-empty key
+// must be given back with ReleaseRulesStore.
+func (a *App) AcquireRulesStore() (st counter.Store, key string, err error) {
+	if a.redis != nil {
+		return redisstore.NewCounter(a.redis), "", nil
+	}
+	return acquireRulesStore(a.RulesStore)
+}
+
+// ReleaseRulesStore gives back a store taken with AcquireRulesStore.
+func ReleaseRulesStore(key string) {
+	if key != "" {
+		releaseRulesStore(key)
+	}
 }

@@ -1,7 +1,8 @@
-package caddymodule
+package app
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io/fs"
 	"time"
@@ -62,7 +63,7 @@ func loadKeys(ctx caddy.Context, cfg *SessionConfig) (*tokens.Keyset, error) {
 }
 
 func storeKeys(lctx context.Context, ctx caddy.Context, m tokens.Stored) error {
-	b, err := jsonMarshal(m)
+	b, err := json.Marshal(m)
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,10 @@
-package caddymodule
+// Package admin holds the guard's endpoints on Caddy's admin API: the
+// local rules' counters (admin.api.login_guard) and passkey enrolment
+// links (admin.api.login_guard_passkeys). Admin routers are provisioned
+// before the apps and can serve before they start, so each request looks
+// the app up through its config's context, and gets 503 until that config
+// is running (and, for what needs the app's keys, until it has started).
+package admin
 
 import (
 	"encoding/json"
@@ -12,6 +18,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 
+	"github.com/login-guard/login_guard/caddymodule/app"
 	"github.com/login-guard/login_guard/rules"
 	"github.com/login-guard/login_guard/rules/counter"
 )
@@ -41,7 +48,9 @@ const (
 // user and ip are given as a support desk has them (a raw user name, an
 // address) and normalised the way the route counts. A clear needs a user
 // or an ip; without route it clears on every route.
-type AdminAPI struct{}
+type AdminAPI struct {
+	app appFinder
+}
 
 // CaddyModule returns the Caddy module information.
 func (AdminAPI) CaddyModule() caddy.ModuleInfo {
@@ -51,12 +60,19 @@ func (AdminAPI) CaddyModule() caddy.ModuleInfo {
 	}
 }
 
-// Routes implements caddy.AdminRouter.
+// Provision keeps the config's context to find the app per request.
+func (a *AdminAPI) Provision(ctx caddy.Context) error {
+	a.app = appFinder{ctx: ctx}
+	return nil
+}
+
+// Routes implements caddy.AdminRouter. The counters need the app's
+// routes, registered when it was provisioned, not its keys.
 func (a *AdminAPI) Routes() []caddy.AdminRoute {
 	return []caddy.AdminRoute{
-		{Pattern: "/login_guard/routes", Handler: caddy.AdminHandlerFunc(a.handleRoutes)},
-		{Pattern: "/login_guard/limits", Handler: caddy.AdminHandlerFunc(a.handleLimits)},
-		{Pattern: "/login_guard/clear", Handler: caddy.AdminHandlerFunc(a.handleClear)},
+		{Pattern: "/login_guard/routes", Handler: a.app.handler(false, a.handleRoutes)},
+		{Pattern: "/login_guard/limits", Handler: a.app.handler(false, a.handleLimits)},
+		{Pattern: "/login_guard/clear", Handler: a.app.handler(false, a.handleClear)},
 	}
 }
 
@@ -99,27 +115,28 @@ type adminCleared struct {
 	Routes  map[string]int `json:"routes"`
 }
 
-func (a *AdminAPI) handleRoutes(w http.ResponseWriter, r *http.Request) error {
+func (a *AdminAPI) handleRoutes(lg *app.App, w http.ResponseWriter, r *http.Request) error {
 	if r.Method != http.MethodGet {
 		return methodNotAllowed(r, http.MethodGet)
 	}
 	out := []adminRoute{}
-	for _, name := range ruleRoutes.names() {
-		regs := ruleRoutes.get(name)
+	reg := lg.Routes()
+	for _, name := range reg.Names() {
+		regs := reg.Get(name)
 		if len(regs) == 0 {
 			continue
 		}
-		out = append(out, adminRoute{Route: name, Rules: regs[len(regs)-1].rules})
+		out = append(out, adminRoute{Route: name, Rules: regs[len(regs)-1].Rules})
 	}
 	return writeAdminJSON(w, out)
 }
 
-func (a *AdminAPI) handleLimits(w http.ResponseWriter, r *http.Request) error {
+func (a *AdminAPI) handleLimits(lg *app.App, w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	switch r.Method {
 	case http.MethodGet:
 	case http.MethodDelete:
-		return a.clear(w, r, adminClearRequest{Route: q.Get("route"), User: q.Get("user"), IP: q.Get("ip")})
+		return a.clear(lg, w, r, adminClearRequest{Route: q.Get("route"), User: q.Get("user"), IP: q.Get("ip")})
 	default:
 		return methodNotAllowed(r, http.MethodGet+", "+http.MethodDelete)
 	}
@@ -133,16 +150,16 @@ func (a *AdminAPI) handleLimits(w http.ResponseWriter, r *http.Request) error {
 	}
 	all, _ := strconv.ParseBool(q.Get("all"))
 	f := rules.AdminFilter{User: q.Get("user"), IP: q.Get("ip"), LimitedOnly: !all}
-	routes, err := selectRoutes(q.Get("route"))
+	routes, err := selectRoutes(lg.Routes(), q.Get("route"))
 	if err != nil {
 		return err
 	}
 	out := adminLimits{Entries: []adminEntry{}}
 	seen := map[counter.Key]bool{}
 	for _, name := range routes {
-		for _, reg := range ruleRoutes.get(name) {
+		for _, reg := range lg.Routes().Get(name) {
 			// One more than asked tells a full page from a truncated one.
-			entries, err := reg.policy.List(r.Context(), f, max+1-len(out.Entries))
+			entries, err := reg.Policy.List(r.Context(), f, max+1-len(out.Entries))
 			if err != nil {
 				return badRequest(err)
 			}
@@ -162,7 +179,7 @@ func (a *AdminAPI) handleLimits(w http.ResponseWriter, r *http.Request) error {
 	return writeAdminJSON(w, out)
 }
 
-func (a *AdminAPI) handleClear(w http.ResponseWriter, r *http.Request) error {
+func (a *AdminAPI) handleClear(lg *app.App, w http.ResponseWriter, r *http.Request) error {
 	if r.Method != http.MethodPost {
 		return methodNotAllowed(r, http.MethodPost)
 	}
@@ -172,23 +189,23 @@ func (a *AdminAPI) handleClear(w http.ResponseWriter, r *http.Request) error {
 	if err := dec.Decode(&req); err != nil {
 		return badRequest(fmt.Errorf("body must be JSON like {\"route\":\"login\",\"user\":\"jlopez\"}: %v", err))
 	}
-	return a.clear(w, r, req)
+	return a.clear(lg, w, r, req)
 }
 
 // clear forgets the counters matching req on its route (or all routes).
-func (a *AdminAPI) clear(w http.ResponseWriter, r *http.Request, req adminClearRequest) error {
+func (a *AdminAPI) clear(lg *app.App, w http.ResponseWriter, r *http.Request, req adminClearRequest) error {
 	if req.User == "" && req.IP == "" {
 		return badRequest(errors.New("say whose counters to clear: user, ip or both"))
 	}
-	routes, err := selectRoutes(req.Route)
+	routes, err := selectRoutes(lg.Routes(), req.Route)
 	if err != nil {
 		return err
 	}
 	f := rules.AdminFilter{User: req.User, IP: req.IP}
 	out := adminCleared{Routes: map[string]int{}}
 	for _, name := range routes {
-		for _, reg := range ruleRoutes.get(name) {
-			n, err := reg.policy.Clear(r.Context(), f)
+		for _, reg := range lg.Routes().Get(name) {
+			n, err := reg.Policy.Clear(r.Context(), f)
 			if err != nil {
 				return badRequest(err)
 			}
@@ -201,8 +218,8 @@ func (a *AdminAPI) clear(w http.ResponseWriter, r *http.Request, req adminClearR
 
 // selectRoutes resolves the route parameter: one known route, or every
 // route when empty.
-func selectRoutes(route string) ([]string, error) {
-	names := ruleRoutes.names()
+func selectRoutes(reg *app.RouteRegistry, route string) ([]string, error) {
+	names := reg.Names()
 	if route == "" {
 		return names, nil
 	}
@@ -255,4 +272,7 @@ func methodNotAllowed(r *http.Request, allowed string) error {
 }
 
 // Interface guards.
-var _ caddy.AdminRouter = (*AdminAPI)(nil)
+var (
+	_ caddy.AdminRouter = (*AdminAPI)(nil)
+	_ caddy.Provisioner = (*AdminAPI)(nil)
+)

@@ -1,4 +1,4 @@
-package caddymodule
+package app
 
 import (
 	"crypto/sha256"
@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/login-guard/login_guard/clients/smileid"
+	"github.com/login-guard/login_guard/internal/caddyopt"
 )
 
 // SmileIDConfig configures the Smile ID SmartSelfie factor (`methods
@@ -65,8 +66,10 @@ type SmileIDConfig struct {
 
 // Smile ID user id sources.
 const (
-	smileUserUsername  = "username"
-	smileUserAccountID = "account_id"
+	smileUserUsername = "username"
+	// SmileUserAccountID: Smile ID knows the user by the route's account
+	// id rather than the user name.
+	SmileUserAccountID = "account_id"
 )
 
 // unmarshal reads
@@ -91,11 +94,11 @@ const (
 //		trust_pem          <file>
 //	}
 func (c *SmileIDConfig) unmarshal(d *caddyfile.Dispenser) error {
-	if err := eachOption(d, "smileid", nil, func(key string) error {
+	if err := caddyopt.EachOption(d, "smileid", nil, func(key string) error {
 		var err error
 		switch key {
 		case "partner_id":
-			err = oneArg(d, &c.PartnerID)
+			err = caddyopt.OneArg(d, &c.PartnerID)
 		case "api_key":
 			if !d.NextArg() {
 				return d.Errf("smileid: api_key has no value (if it comes from {$VAR}, that variable is not set)")
@@ -105,35 +108,35 @@ func (c *SmileIDConfig) unmarshal(d *caddyfile.Dispenser) error {
 				return d.ArgErr()
 			}
 		case "callback_url":
-			if err = oneArg(d, &c.CallbackURL); err == nil {
+			if err = caddyopt.OneArg(d, &c.CallbackURL); err == nil {
 				err = checkHTTPSURL(d, "callback_url", c.CallbackURL)
 			}
 		case "server":
-			if err = oneArg(d, &c.Server); err == nil {
-				err = oneOf(d, c.Server, "sandbox", "production")
+			if err = caddyopt.OneArg(d, &c.Server); err == nil {
+				err = caddyopt.OneOf(d, c.Server, "sandbox", "production")
 			}
 		case "base_url":
-			if err = oneArg(d, &c.BaseURL); err == nil {
+			if err = caddyopt.OneArg(d, &c.BaseURL); err == nil {
 				err = checkHTTPSURL(d, "base_url", c.BaseURL)
 			}
 		case "user_id":
-			if err = oneArg(d, &c.UserID); err == nil {
-				err = oneOf(d, c.UserID, smileUserUsername, smileUserAccountID)
+			if err = caddyopt.OneArg(d, &c.UserID); err == nil {
+				err = caddyopt.OneOf(d, c.UserID, smileUserUsername, SmileUserAccountID)
 			}
 		case "user_limit":
 			c.UserLimit, c.UserLimitEvery, err = limitArgs(d)
 		case "ip_limit":
 			c.IPLimit, c.IPLimitEvery, err = limitArgs(d)
 		case "limit_keys":
-			c.LimitKeys, err = intArg(d, 1, 10_000_000)
+			c.LimitKeys, err = caddyopt.IntArg(d, 1, 10_000_000)
 		case "signature_window":
-			err = durationArg(d, &c.SignatureWindow)
+			err = caddyopt.DurationArg(d, &c.SignatureWindow)
 		case "pending_ttl":
-			err = durationArg(d, &c.PendingTTL)
+			err = caddyopt.DurationArg(d, &c.PendingTTL)
 		case "max_pending":
-			c.MaxPending, err = intArg(d, 1, 10_000_000)
+			c.MaxPending, err = caddyopt.IntArg(d, 1, 10_000_000)
 		case "timeout":
-			err = durationArg(d, &c.Timeout)
+			err = caddyopt.DurationArg(d, &c.Timeout)
 		case "liveness_optional":
 			if d.NextArg() {
 				return d.ArgErr()
@@ -144,7 +147,7 @@ func (c *SmileIDConfig) unmarshal(d *caddyfile.Dispenser) error {
 		case "pending_codes":
 			c.PendingCodes, err = codeArgs(d)
 		case "trust_pem":
-			err = oneArg(d, &c.TrustPEM)
+			err = caddyopt.OneArg(d, &c.TrustPEM)
 		default:
 			return d.Errf("smileid: unknown option %q", key)
 		}
@@ -213,7 +216,7 @@ func (c *SmileIDConfig) provision() error {
 	if c.UserID == "" {
 		c.UserID = smileUserUsername
 	}
-	if c.UserID != smileUserUsername && c.UserID != smileUserAccountID {
+	if c.UserID != smileUserUsername && c.UserID != SmileUserAccountID {
 		return fmt.Errorf("smileid: user_id must be username or account_id")
 	}
 	if c.UserLimitEvery == 0 {
@@ -275,11 +278,11 @@ func (c *SmileIDConfig) poolKey() string {
 	return "login_guard_smileid:" + hex.EncodeToString(sum[:])
 }
 
-// pooledSmileID is a Smile ID client shared by the configs that agree on
+// PooledSmileID is a Smile ID client shared by the configs that agree on
 // it: its registry of pending jobs and its submission counters must
 // survive a reload, or a callback arriving after it would find nothing.
-type pooledSmileID struct {
-	client *smileid.Client
+type PooledSmileID struct {
+	Client *smileid.Client
 	logger atomic.Pointer[zap.Logger]
 
 	// confirmMu guards lastConfirm: when the page's poll last asked Smile
@@ -301,9 +304,9 @@ const (
 	staleConfirm      = time.Hour
 )
 
-// dueForConfirm reports whether the poll should ask Smile ID about a
+// DueForConfirm reports whether the poll should ask Smile ID about a
 // pending job now, and records that it will.
-func (p *pooledSmileID) dueForConfirm(job string, registered, now time.Time) bool {
+func (p *PooledSmileID) DueForConfirm(job string, registered, now time.Time) bool {
 	if now.Sub(registered) < confirmEvery {
 		return false
 	}
@@ -331,18 +334,18 @@ func (p *pooledSmileID) dueForConfirm(job string, registered, now time.Time) boo
 	return true
 }
 
-// forgetConfirm drops a finished job's entry.
-func (p *pooledSmileID) forgetConfirm(job string) {
+// ForgetConfirm drops a finished job's entry.
+func (p *PooledSmileID) ForgetConfirm(job string) {
 	p.confirmMu.Lock()
 	delete(p.lastConfirm, job)
 	p.confirmMu.Unlock()
 }
 
-func (p *pooledSmileID) Destruct() error { return nil }
+func (p *PooledSmileID) Destruct() error { return nil }
 
 // Observe logs each exchange with Smile ID (never a key, an image or a URL:
 // Report carries none).
-func (p *pooledSmileID) Observe(r smileid.Report) {
+func (p *PooledSmileID) Observe(r smileid.Report) {
 	l := p.logger.Load()
 	if l == nil {
 		return
@@ -356,11 +359,11 @@ func (p *pooledSmileID) Observe(r smileid.Report) {
 }
 
 // takeSmileID loads (or makes) the pooled client for the app's config.
-func (a *App) takeSmileID() (*pooledSmileID, string, error) {
+func (a *App) takeSmileID() (*PooledSmileID, string, error) {
 	c := a.SmileID
 	key := c.poolKey()
 	v, _, err := stepUpPool.LoadOrNew(key, func() (caddy.Destructor, error) {
-		p := &pooledSmileID{}
+		p := &PooledSmileID{}
 		lim := smileid.NewMemoryLimiter(
 			smileid.Rate{N: c.UserLimit, Window: time.Duration(c.UserLimitEvery)},
 			smileid.Rate{N: c.IPLimit, Window: time.Duration(c.IPLimitEvery)},
@@ -369,13 +372,13 @@ func (a *App) takeSmileID() (*pooledSmileID, string, error) {
 		if err != nil {
 			return nil, err
 		}
-		p.client = cl
+		p.Client = cl
 		return p, nil
 	})
 	if err != nil {
 		return nil, "", err
 	}
-	p := v.(*pooledSmileID)
+	p := v.(*PooledSmileID)
 	p.logger.Store(a.logger.Named("smileid"))
 	return p, key, nil
 }

@@ -1,4 +1,4 @@
-package caddymodule
+package app
 
 import (
 	"go.uber.org/zap"
@@ -11,7 +11,7 @@ import (
 // payloads or the license.
 type smartidObserver struct {
 	logger *zap.Logger
-	m      *metrics
+	m      *Metrics
 	queue  string
 	client *smartid.Client
 }
@@ -20,7 +20,7 @@ func (o *smartidObserver) Observe(r smartid.Report) {
 	if o.m != nil {
 		o.m.smartidEvents.WithLabelValues(string(r.Event), string(r.Outcome)).Inc()
 		if o.client != nil {
-			o.m.smartidQueueDepth(o.queue, o.client.Stats().QueueDepth)
+			o.m.SmartIDQueueDepth(o.queue, o.client.Stats().QueueDepth)
 		}
 	}
 	fields := []zap.Field{

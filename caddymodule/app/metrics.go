@@ -1,14 +1,13 @@
-package caddymodule
+package app
 
 import (
 	"errors"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/login-guard/login_guard/clients/engine"
-
-	"github.com/prometheus/client_golang/prometheus"
 )
 
 // metrics are the guard's collectors. Labels are bounded by the config
@@ -21,7 +20,7 @@ import (
 // in its own registry: counters carry over a reload and move whichever
 // config's request or queue counts, and a scrape of the current config
 // sees them. A process restart starts them at zero.
-type metrics struct {
+type Metrics struct {
 	decisions     *prometheus.CounterVec
 	smartidEvents *prometheus.CounterVec
 	smartidDepth  *prometheus.GaugeVec
@@ -35,14 +34,14 @@ var metricsPool = caddy.NewUsagePool()
 
 const metricsPoolKey = "login_guard.metrics"
 
-type pooledMetrics struct{ m *metrics }
+type pooledMetrics struct{ m *Metrics }
 
 func (*pooledMetrics) Destruct() error { return nil }
 
 // acquireMetrics takes the process's collectors (creating them on first
 // use) and registers them in reg, the config's registry (nil: none).
 // Every acquire is matched by a releaseMetrics.
-func acquireMetrics(reg *prometheus.Registry) (*metrics, error) {
+func acquireMetrics(reg *prometheus.Registry) (*Metrics, error) {
 	v, _, err := metricsPool.LoadOrNew(metricsPoolKey, func() (caddy.Destructor, error) {
 		return &pooledMetrics{m: newMetrics()}, nil
 	})
@@ -59,8 +58,8 @@ func acquireMetrics(reg *prometheus.Registry) (*metrics, error) {
 
 func releaseMetrics() { _, _ = metricsPool.Delete(metricsPoolKey) }
 
-func newMetrics() *metrics {
-	return &metrics{
+func newMetrics() *Metrics {
+	return &Metrics{
 		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "caddy", Subsystem: "login_guard", Name: "decisions_total",
 			Help: "Guarded requests by route, action and reason.",
@@ -86,14 +85,14 @@ func newMetrics() *metrics {
 			Namespace: "caddy", Subsystem: "login_guard", Name: "engine_breaker_state",
 			Help: "Circuit breaker state by engine: 0 closed, 1 open, 2 half-open.",
 		}, []string{"engine"}),
-		ruleErrors: newRuleErrorsVec(),
+		ruleErrors: NewRuleErrorsVec(),
 	}
 }
 
 // registerIn registers every collector in reg. The same collector already
 // there (Provision run twice on one config) is fine; another one by the
 // same name is an error.
-func (m *metrics) registerIn(reg *prometheus.Registry) error {
+func (m *Metrics) registerIn(reg *prometheus.Registry) error {
 	if reg == nil {
 		return nil
 	}
@@ -109,8 +108,8 @@ func (m *metrics) registerIn(reg *prometheus.Registry) error {
 	return nil
 }
 
-// decision counts one verdict; a verdict with no reason counts as "none".
-func (m *metrics) decision(route, action string, reasons []string) {
+// Decision counts one verdict; a verdict with no reason counts as "none".
+func (m *Metrics) Decision(route, action string, reasons []string) {
 	if m == nil {
 		return
 	}
@@ -123,8 +122,8 @@ func (m *metrics) decision(route, action string, reasons []string) {
 	}
 }
 
-// engineCall records one engine answer; kind is empty on success.
-func (m *metrics) engineCall(name string, latency time.Duration, kind string) {
+// EngineCall records one engine answer; kind is empty on success.
+func (m *Metrics) EngineCall(name string, latency time.Duration, kind string) {
 	if m == nil {
 		return
 	}
@@ -135,28 +134,28 @@ func (m *metrics) engineCall(name string, latency time.Duration, kind string) {
 }
 
 // breakerChange returns the breaker's state-change hook for one engine.
-func (m *metrics) breakerChange(name string) func(from, to engine.State) {
+func (m *Metrics) breakerChange(name string) func(from, to engine.State) {
 	return func(_, to engine.State) { m.breakerState(name, to) }
 }
 
-func (m *metrics) breakerState(name string, s engine.State) {
+func (m *Metrics) breakerState(name string, s engine.State) {
 	if m == nil {
 		return
 	}
 	m.breaker.WithLabelValues(name).Set(float64(s))
 }
 
-// smartidQueueDepth records how many SmartID events wait to be sent.
-func (m *metrics) smartidQueueDepth(queue string, depth int) {
+// SmartIDQueueDepth records how many SmartID events wait to be sent.
+func (m *Metrics) SmartIDQueueDepth(queue string, depth int) {
 	if m == nil {
 		return
 	}
 	m.smartidDepth.WithLabelValues(queue).Set(float64(depth))
 }
 
-// smartidDropped counts an event the guard could not queue because its
+// SmartIDDropped counts an event the guard could not queue because its
 // queue had been closed; the queue reports every other outcome itself.
-func (m *metrics) smartidDropped(kind string) {
+func (m *Metrics) SmartIDDropped(kind string) {
 	if m == nil {
 		return
 	}
@@ -164,7 +163,7 @@ func (m *metrics) smartidDropped(kind string) {
 }
 
 // forgetQueue removes a closed queue's depth gauge.
-func (m *metrics) forgetQueue(queue string) {
+func (m *Metrics) forgetQueue(queue string) {
 	if m != nil {
 		m.smartidDepth.DeleteLabelValues(queue)
 	}
@@ -173,7 +172,7 @@ func (m *metrics) forgetQueue(queue string) {
 // resetBreakers makes the breaker gauge show the given engines, all
 // closed: a config's breakers start closed, and engines a reload removed
 // must not linger.
-func (m *metrics) resetBreakers(names []string) {
+func (m *Metrics) resetBreakers(names []string) {
 	if m == nil {
 		return
 	}
@@ -181,4 +180,13 @@ func (m *metrics) resetBreakers(names []string) {
 	for _, n := range names {
 		m.breaker.WithLabelValues(n).Set(float64(engine.Closed))
 	}
+}
+
+// RuleErrors counts local rules that failed at run time, by route and
+// rule kind; nil outside Caddy.
+func (m *Metrics) RuleErrors() *prometheus.CounterVec {
+	if m == nil {
+		return nil
+	}
+	return m.ruleErrors
 }

@@ -1,15 +1,21 @@
-package caddymodule
+package app
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"go.uber.org/zap"
+
+	"github.com/login-guard/login_guard/clients/smartid"
+	"github.com/login-guard/login_guard/internal/caddyopt"
 )
 
 // SmartIDConfig configures SmartID analytics events.
@@ -61,7 +67,7 @@ func (c *SmartIDConfig) provision() error {
 	if c.license == "" {
 		return fmt.Errorf("license is required (it is empty; is the environment variable set?)")
 	}
-	if c.channelID, err = parseChannel(repl.ReplaceKnown(c.Channel, "")); err != nil {
+	if c.channelID, err = ParseChannel(repl.ReplaceKnown(c.Channel, "")); err != nil {
 		return err
 	}
 	if c.Timeout == 0 {
@@ -95,36 +101,36 @@ func (c *SmartIDConfig) poolKey() string {
 }
 
 func (c *SmartIDConfig) unmarshal(d *caddyfile.Dispenser) error {
-	if err := eachOption(d, "smartid", nil, func(key string) error {
+	if err := caddyopt.EachOption(d, "smartid", nil, func(key string) error {
 		var err error
 		switch key {
 		case "endpoint":
-			err = oneArg(d, &c.Endpoint)
+			err = caddyopt.OneArg(d, &c.Endpoint)
 		case "license":
 			if d.CountRemainingArgs() == 0 {
 				return d.Err("smartid: license has no value (if it comes from {$VAR}, that environment variable is not set)")
 			}
-			err = oneArg(d, &c.License)
+			err = caddyopt.OneArg(d, &c.License)
 		case "channel":
-			if err = oneArg(d, &c.Channel); err == nil && !isPlaceholder(c.Channel) {
-				if _, perr := parseChannel(c.Channel); perr != nil {
+			if err = caddyopt.OneArg(d, &c.Channel); err == nil && !isPlaceholder(c.Channel) {
+				if _, perr := ParseChannel(c.Channel); perr != nil {
 					err = d.Errf("smartid: %v", perr)
 				}
 			}
 		case "environment":
-			if err = oneArg(d, &c.Environment); err == nil && !isPlaceholder(c.Environment) {
-				err = oneOf(d, c.Environment, "production", "dev")
+			if err = caddyopt.OneArg(d, &c.Environment); err == nil && !isPlaceholder(c.Environment) {
+				err = caddyopt.OneOf(d, c.Environment, "production", "dev")
 			}
 		case "timeout":
-			err = durationArg(d, &c.Timeout)
+			err = caddyopt.DurationArg(d, &c.Timeout)
 		case "drain":
-			err = durationArg(d, &c.Drain)
+			err = caddyopt.DurationArg(d, &c.Drain)
 		case "queue_size":
-			c.QueueSize, err = intArg(d, 1, 1<<20)
+			c.QueueSize, err = caddyopt.IntArg(d, 1, 1<<20)
 		case "workers":
-			c.Workers, err = intArg(d, 1, 256)
+			c.Workers, err = caddyopt.IntArg(d, 1, 256)
 		case "retries":
-			c.Retries, err = intArg(d, 0, 10)
+			c.Retries, err = caddyopt.IntArg(d, 0, 10)
 		default:
 			return d.Errf("smartid: unknown option %q", key)
 		}
@@ -141,3 +147,88 @@ func (c *SmartIDConfig) unmarshal(d *caddyfile.Dispenser) error {
 }
 
 func isPlaceholder(s string) bool { return len(s) > 1 && s[0] == '{' }
+
+// smartidPool keeps one SmartID client per distinct config across reloads:
+// a reload that keeps the smartid block reuses the running queue, and the
+// queue drains only when the last config using it is stopped.
+var smartidPool = caddy.NewUsagePool()
+
+// SmartIDQueue is the pooled SmartID client of the configs that agree
+// on it. It holds its own reference to the process's collectors: it may
+// outlive the config that made it.
+type SmartIDQueue struct {
+	Client *smartid.Client
+	drain  time.Duration
+	// Label is the queue's metric label.
+	Label   string
+	Metrics *Metrics
+}
+
+// Destruct drains the queue within the configured deadline.
+func (q *SmartIDQueue) Destruct() error {
+	ctx, cancel := context.WithTimeout(context.Background(), q.drain)
+	defer cancel()
+	err := q.Client.Close(ctx)
+	q.Metrics.forgetQueue(q.Label)
+	releaseMetrics()
+	return err
+}
+
+func acquireSmartID(key string, cfg *SmartIDConfig, logger *zap.Logger) (*SmartIDQueue, error) {
+	v, _, err := smartidPool.LoadOrNew(key, func() (caddy.Destructor, error) {
+		m, err := acquireMetrics(nil)
+		if err != nil {
+			return nil, err
+		}
+		obs := &smartidObserver{logger: logger.Named("smartid"), m: m, queue: queueLabel(key)}
+		c, err := smartid.New(smartid.Config{
+			Endpoint:    cfg.endpoint,
+			License:     cfg.license,
+			Environment: smartid.Environment(cfg.environment),
+			ChannelID:   cfg.channelID,
+			Timeout:     time.Duration(cfg.Timeout),
+			QueueSize:   cfg.QueueSize,
+			Workers:     cfg.Workers,
+			MaxAttempts: cfg.Retries + 1,
+			Observer:    obs,
+		})
+		if err != nil {
+			releaseMetrics()
+			return nil, err
+		}
+		// Set before any event can be queued, so workers see it.
+		obs.client = c
+		return &SmartIDQueue{Client: c, drain: time.Duration(cfg.Drain), Label: obs.queue, Metrics: m}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*SmartIDQueue), nil
+}
+
+func releaseSmartID(key string) error {
+	_, err := smartidPool.Delete(key)
+	return err
+}
+
+// queueLabel is a short, config-derived id for the queue's metrics: one
+// value per distinct smartid block, never a license.
+func queueLabel(poolKey string) string {
+	if len(poolKey) > 8 {
+		return poolKey[len(poolKey)-8:]
+	}
+	return poolKey
+}
+
+// ParseChannel reads a SmartID channel id: a positive integer.
+func ParseChannel(s string) (int, error) {
+	n, err := strconv.Atoi(s)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("channel must be a positive integer, not %q", s)
+	}
+	return n, nil
+}
+
+// SmartIDQueue is the config's SmartID queue; nil without a smartid block
+// or before Start.
+func (a *App) SmartIDQueue() *SmartIDQueue { return a.smartid }

@@ -1,7 +1,11 @@
-package caddymodule
+// Package caddyopt reads Caddyfile options the way every login_guard block
+// does: one argument where one is expected, a value from a fixed set, a
+// bounded whole number, a duration, address ranges, and blocks whose
+// options may each appear once. Every error names the Caddyfile line. The
+// app, the route handlers and the engine guests all parse with it.
+package caddyopt
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -12,9 +16,9 @@ import (
 	"github.com/login-guard/login_guard/rules"
 )
 
-// oneArg reads exactly one argument: a missing or extra one is an error
+// OneArg reads exactly one argument: a missing or extra one is an error
 // that names the line.
-func oneArg(d *caddyfile.Dispenser, dst *string) error {
+func OneArg(d *caddyfile.Dispenser, dst *string) error {
 	if !d.NextArg() {
 		return d.ArgErr()
 	}
@@ -25,7 +29,8 @@ func oneArg(d *caddyfile.Dispenser, dst *string) error {
 	return nil
 }
 
-func oneOf(d *caddyfile.Dispenser, v string, allowed ...string) error {
+// OneOf checks that v is one of allowed.
+func OneOf(d *caddyfile.Dispenser, v string, allowed ...string) error {
 	for _, a := range allowed {
 		if v == a {
 			return nil
@@ -34,9 +39,10 @@ func oneOf(d *caddyfile.Dispenser, v string, allowed ...string) error {
 	return d.Errf("%q is not one of %s", v, strings.Join(allowed, ", "))
 }
 
-func intArg(d *caddyfile.Dispenser, lo, hi int) (int, error) {
+// IntArg reads one whole number from lo to hi.
+func IntArg(d *caddyfile.Dispenser, lo, hi int) (int, error) {
 	var s string
-	if err := oneArg(d, &s); err != nil {
+	if err := OneArg(d, &s); err != nil {
 		return 0, err
 	}
 	n, err := strconv.Atoi(s)
@@ -46,9 +52,10 @@ func intArg(d *caddyfile.Dispenser, lo, hi int) (int, error) {
 	return n, nil
 }
 
-func durationArg(d *caddyfile.Dispenser, dst *caddy.Duration) error {
+// DurationArg reads one positive duration.
+func DurationArg(d *caddyfile.Dispenser, dst *caddy.Duration) error {
 	var s string
-	if err := oneArg(d, &s); err != nil {
+	if err := OneArg(d, &s); err != nil {
 		return err
 	}
 	v, err := caddy.ParseDuration(s)
@@ -59,11 +66,11 @@ func durationArg(d *caddyfile.Dispenser, dst *caddy.Duration) error {
 	return nil
 }
 
-// boundedDurationArg reads one duration from lo to hi inclusive; unlike
-// durationArg it takes 0 when lo is 0 ("0" means zero, not the default).
-func boundedDurationArg(d *caddyfile.Dispenser, dst *caddy.Duration, lo, hi time.Duration) error {
+// BoundedDurationArg reads one duration from lo to hi inclusive; unlike
+// DurationArg it takes 0 when lo is 0 ("0" means zero, not the default).
+func BoundedDurationArg(d *caddyfile.Dispenser, dst *caddy.Duration, lo, hi time.Duration) error {
 	var s string
-	if err := oneArg(d, &s); err != nil {
+	if err := OneArg(d, &s); err != nil {
 		return err
 	}
 	v, err := caddy.ParseDuration(s)
@@ -74,7 +81,9 @@ func boundedDurationArg(d *caddyfile.Dispenser, dst *caddy.Duration, lo, hi time
 	return nil
 }
 
-func checkCIDRs(d *caddyfile.Dispenser, args []string) error {
+// CheckCIDRs checks address ranges given on one line; values holding a
+// placeholder are checked at provision instead.
+func CheckCIDRs(d *caddyfile.Dispenser, args []string) error {
 	var plain []string
 	for _, a := range args {
 		if !strings.Contains(a, "{") {
@@ -87,20 +96,11 @@ func checkCIDRs(d *caddyfile.Dispenser, args []string) error {
 	return nil
 }
 
-// parseChannel reads a SmartID channel id: a positive integer.
-func parseChannel(s string) (int, error) {
-	n, err := strconv.Atoi(s)
-	if err != nil || n <= 0 {
-		return 0, fmt.Errorf("channel must be a positive integer, not %q", s)
-	}
-	return n, nil
-}
-
-// eachOption walks the options of a block such as `smartid { ... }`: the
+// EachOption walks the options of a block such as `smartid { ... }`: the
 // block takes no arguments of its own, and an option given twice is an
 // error naming its line, unless repeatable says it may recur (nil: none
 // may). fn is called with the dispenser on the option's name.
-func eachOption(d *caddyfile.Dispenser, section string, repeatable func(string) bool, fn func(key string) error) error {
+func EachOption(d *caddyfile.Dispenser, section string, repeatable func(string) bool, fn func(key string) error) error {
 	if d.NextArg() {
 		return d.ArgErr()
 	}

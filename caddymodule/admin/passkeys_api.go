@@ -1,4 +1,4 @@
-package caddymodule
+package admin
 
 import (
 	"encoding/json"
@@ -7,11 +7,11 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"sync"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
 
+	"github.com/login-guard/login_guard/caddymodule/app"
 	"github.com/login-guard/login_guard/internal/stepup"
 )
 
@@ -30,7 +30,9 @@ func init() {
 // ttl defaults to 24h (at most 7 days); base is the path of the step-up
 // route (default /verify). The link registers one passkey for that user.
 // Hand it over a channel you trust: whoever opens it can enrol.
-type PasskeyAdmin struct{}
+type PasskeyAdmin struct {
+	app appFinder
+}
 
 // CaddyModule returns the Caddy module information.
 func (PasskeyAdmin) CaddyModule() caddy.ModuleInfo {
@@ -40,58 +42,19 @@ func (PasskeyAdmin) CaddyModule() caddy.ModuleInfo {
 	}
 }
 
-// Routes implements caddy.AdminRouter.
-func (PasskeyAdmin) Routes() []caddy.AdminRoute {
-	return []caddy.AdminRoute{{Pattern: "/login_guard/passkeys/enrol_link", Handler: caddy.AdminHandlerFunc(handleEnrolLink)}}
+// Provision keeps the config's context to find the app per request.
+func (p *PasskeyAdmin) Provision(ctx caddy.Context) error {
+	p.app = appFinder{ctx: ctx}
+	return nil
 }
 
-// passkeyApps are the apps with a passkeys block, newest last, so the
-// admin API reaches the running config's relying party.
-var passkeyApps struct {
-	mu   sync.Mutex
-	apps []*App
+// Routes implements caddy.AdminRouter. A link needs the app's keys, so
+// the endpoint answers 503 until the app has started.
+func (p *PasskeyAdmin) Routes() []caddy.AdminRoute {
+	return []caddy.AdminRoute{{Pattern: "/login_guard/passkeys/enrol_link", Handler: p.app.handler(true, handleEnrolLink)}}
 }
 
-// registerPasskeyApp records a provisioned app. Older apps that never
-// started (a failed load, `caddy validate`) are dropped on the way.
-func registerPasskeyApp(a *App) {
-	passkeyApps.mu.Lock()
-	defer passkeyApps.mu.Unlock()
-	kept := passkeyApps.apps[:0]
-	for _, o := range passkeyApps.apps {
-		if o.rt.life.isStarted() {
-			kept = append(kept, o)
-		}
-	}
-	passkeyApps.apps = append(kept, a)
-}
-
-func unregisterPasskeyApp(a *App) {
-	passkeyApps.mu.Lock()
-	defer passkeyApps.mu.Unlock()
-	for i, o := range passkeyApps.apps {
-		if o == a {
-			passkeyApps.apps = append(passkeyApps.apps[:i], passkeyApps.apps[i+1:]...)
-			return
-		}
-	}
-}
-
-// runningPasskeyApp is the newest started app with passkeys; starting
-// says whether one is provisioned but has not finished its Start (admin
-// routes serve before apps start).
-func runningPasskeyApp() (running *App, starting bool) {
-	passkeyApps.mu.Lock()
-	defer passkeyApps.mu.Unlock()
-	for i := len(passkeyApps.apps) - 1; i >= 0; i-- {
-		if a := passkeyApps.apps[i]; a.rt.life.isStarted() {
-			return a, false
-		}
-	}
-	return nil, len(passkeyApps.apps) > 0
-}
-
-func handleEnrolLink(w http.ResponseWriter, r *http.Request) error {
+func handleEnrolLink(a *app.App, w http.ResponseWriter, r *http.Request) error {
 	if r.Method != http.MethodPost {
 		return caddy.APIError{HTTPStatus: http.StatusMethodNotAllowed, Err: errors.New("use POST")}
 	}
@@ -122,26 +85,27 @@ func handleEnrolLink(w http.ResponseWriter, r *http.Request) error {
 	if err := stepup.ValidateTarget(req.Base, nil); err != nil {
 		return caddy.APIError{HTTPStatus: http.StatusBadRequest, Err: fmt.Errorf("base: %v", err)}
 	}
-	a, starting := runningPasskeyApp()
-	if a == nil && starting {
-		w.Header().Set("Retry-After", startRetryAfter)
-		return caddy.APIError{HTTPStatus: http.StatusServiceUnavailable, Err: errStarting}
-	}
-	if a == nil {
+	if a.Passkeys == nil {
 		return caddy.APIError{HTTPStatus: http.StatusNotFound, Err: errors.New("no running login_guard app with a passkeys block")}
 	}
-	rt, err := a.stepUp()
+	rt, err := a.StepUp()
 	if err != nil {
 		return caddy.APIError{HTTPStatus: http.StatusServiceUnavailable, Err: err}
 	}
-	tok, err := rt.passkeys.IssueEnrolToken(req.User, ttl)
+	tok, err := rt.Passkeys.IssueEnrolToken(req.User, ttl)
 	if err != nil {
 		return caddy.APIError{HTTPStatus: http.StatusInternalServerError, Err: errors.New("could not issue the link")}
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	return json.NewEncoder(w).Encode(map[string]string{
-		"link":    req.Base + pathEnrol + "?t=" + url.QueryEscape(tok),
+		"link":    req.Base + stepup.PathEnrol + "?t=" + url.QueryEscape(tok),
 		"expires": time.Now().Add(ttl).UTC().Format(time.RFC3339),
 	})
 }
+
+// Interface guards.
+var (
+	_ caddy.AdminRouter = (*PasskeyAdmin)(nil)
+	_ caddy.Provisioner = (*PasskeyAdmin)(nil)
+)

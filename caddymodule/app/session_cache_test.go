@@ -1,4 +1,4 @@
-package caddymodule
+package app
 
 import (
 	"testing"
@@ -12,7 +12,7 @@ func TestSessionCacheNeverOutlivesItsToken(t *testing.T) {
 	}
 	defer sc.close()
 	now := time.Now()
-	sc.put("tok", guardSession{User: "u", Session: "s"}, now.Add(time.Minute), now)
+	sc.put("tok", Session{User: "u", Session: "s"}, now.Add(time.Minute), now)
 	sc.c.Wait()
 	if s, ok := sc.get("tok", now.Add(30*time.Second)); !ok || s.User != "u" {
 		t.Fatalf("fresh entry: %v %v", s, ok)
@@ -20,7 +20,7 @@ func TestSessionCacheNeverOutlivesItsToken(t *testing.T) {
 	if _, ok := sc.get("tok", now.Add(time.Minute)); ok {
 		t.Fatal("an entry must not be served once its token expired")
 	}
-	sc.put("old", guardSession{User: "u"}, now, now)
+	sc.put("old", Session{User: "u"}, now, now)
 	sc.c.Wait()
 	if _, ok := sc.get("old", now); ok {
 		t.Fatal("an expired token is not cached")

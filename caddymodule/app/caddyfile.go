@@ -1,0 +1,120 @@
+package app
+
+import (
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+
+	"github.com/login-guard/login_guard/internal/caddyopt"
+)
+
+func init() {
+	httpcaddyfile.RegisterGlobalOption("login_guard", parseGlobalOption)
+}
+
+// parseGlobalOption sets up the app from the global options block:
+//
+//	login_guard {
+//		smartid {
+//			endpoint    <url>
+//			license     <key>
+//			channel     <id>
+//			environment production|dev
+//			timeout     <duration>
+//			queue_size  <n>
+//			workers     <n>
+//			retries     <n>
+//			drain       <duration>
+//		}
+//		session {
+//			ttl          <duration>
+//			key_rotation <duration>
+//			key_grace    <duration>
+//		}
+//		start_wait <duration>
+//		pages { ... }
+//		loginid { ... }
+//		rules_store { max_keys <n> }
+//		breaker { failures <n>; cool_down <duration> }
+//		passkeys { ... }
+//		smileid { ... }
+//		<engine> [<name>] { ... }      (forter, http, sandbox: login_guard.engines.*)
+//	}
+//
+// docs/configuration.md lists every option.
+func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
+	app := new(App)
+	if existing != nil {
+		return nil, d.Err("login_guard global option given twice")
+	}
+	d.Next()
+	if d.NextArg() {
+		return nil, d.ArgErr()
+	}
+	seen := map[string]bool{}
+	for d.NextBlock(0) {
+		key := d.Val()
+		// Engines such as `http <name>` may be configured several times;
+		// their names must differ, which Provision checks.
+		if seen[key] && (key == "smartid" || key == "session" || key == "breaker" || key == "loginid" || key == "start_wait" || key == "pages") {
+			return nil, d.Errf("%s given twice", key)
+		}
+		seen[key] = true
+		var err error
+		switch key {
+		case "smartid":
+			app.SmartID = new(SmartIDConfig)
+			err = app.SmartID.unmarshal(d)
+		case "session":
+			app.Session = new(SessionConfig)
+			err = app.Session.unmarshal(d)
+		case "loginid":
+			app.LoginID = new(LoginIDConfig)
+			err = app.LoginID.unmarshal(d)
+		case "start_wait":
+			app.StartWait = new(caddy.Duration)
+			err = caddyopt.BoundedDurationArg(d, app.StartWait, 0, maxStartWait)
+		case "pages":
+			err = app.unmarshalPages(d)
+		default:
+			ok, err := app.unmarshalEngineOption(d, key)
+			if !ok && err == nil {
+				ok, err = app.unmarshalStepUpOption(d, key)
+			}
+			if !ok && err == nil {
+				ok, err = app.unmarshalRulesOption(d, key)
+			}
+			if !ok && err == nil {
+				ok, err = app.unmarshalStoreOption(d, key)
+			}
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				return nil, d.Errf("unknown login_guard option %q", key)
+			}
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return httpcaddyfile.App{Name: "login_guard", Value: caddyconfig.JSON(app, nil)}, nil
+}
+
+func (s *SessionConfig) unmarshal(d *caddyfile.Dispenser) error {
+	return caddyopt.EachOption(d, "session", nil, func(key string) error {
+		var err error
+		switch key {
+		case "ttl":
+			err = caddyopt.DurationArg(d, &s.TTL)
+		case "key_rotation":
+			err = caddyopt.DurationArg(d, &s.KeyRotation)
+		case "key_grace":
+			err = caddyopt.DurationArg(d, &s.KeyGrace)
+		default:
+			return d.Errf("session: unknown option %q", key)
+		}
+		return err
+	})
+}

@@ -1,0 +1,176 @@
+package app
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"go.uber.org/zap"
+
+	"github.com/login-guard/login_guard/clients/loginid"
+	"github.com/login-guard/login_guard/internal/caddyopt"
+	"github.com/login-guard/login_guard/internal/redisstore"
+)
+
+// LoginIDConfig verifies LoginID DirectWeb FIDO2 JWTs at the edge. Claim
+// names the seed does not spell out have defaults documented in
+// clients/loginid as assumptions to check against LoginID's reference.
+type LoginIDConfig struct {
+	// Mode is pem (DirectWeb's certs endpoint, one PEM key per kid) or
+	// jwks (the passkey service's JSON Web Key Set).
+	Mode string `json:"mode"`
+	// KeyURL is the certs endpoint (pem; the kid is added as ?kid=) or the
+	// JWKS URL. Region fills it for pem: https://jwt.<region>.loginid.io/certs.
+	KeyURL string `json:"key_url,omitempty"`
+	Region string `json:"region,omitempty"`
+	// ClientID is the expected audience.
+	ClientID  string `json:"client_id"`
+	Issuer    string `json:"issuer,omitempty"`
+	Namespace string `json:"namespace,omitempty"`
+	// MaxAge bounds a token's age from iat (default 2m); ClockSkew is the
+	// tolerance on exp and iat (default 30s).
+	MaxAge    caddy.Duration `json:"max_age,omitempty"`
+	ClockSkew caddy.Duration `json:"clock_skew,omitempty"`
+	// Claim names (defaults udata, type, nid, nonce) and the type values
+	// that are proofs (default fido2_login) or registrations
+	// (default fido2_register).
+	UserClaim           string   `json:"user_claim,omitempty"`
+	TypeClaim           string   `json:"type_claim,omitempty"`
+	NamespaceClaim      string   `json:"namespace_claim,omitempty"`
+	NonceClaim          string   `json:"nonce_claim,omitempty"`
+	AuthenticationTypes []string `json:"authentication_types,omitempty"`
+	RegistrationTypes   []string `json:"registration_types,omitempty"`
+	// ReplayCacheSize bounds the seen-nonce cache (default 100000); when
+	// full, new tokens are refused rather than replays risked.
+	ReplayCacheSize int `json:"replay_cache_size,omitempty"`
+	// TrustPEM names a PEM file of extra roots for the key host (a
+	// private PKI, or tests).
+	TrustPEM string `json:"trust_pem,omitempty"`
+}
+
+// loginidPool keeps one replay cache per client id across reloads: a
+// reload must not make a spent token usable again.
+var loginidPool = caddy.NewUsagePool()
+
+type replayCache struct{ *loginid.MemoryReplayCache }
+
+func (replayCache) Destruct() error { return nil }
+
+func (c *LoginIDConfig) unmarshal(d *caddyfile.Dispenser) error {
+	if err := caddyopt.EachOption(d, "loginid", nil, func(key string) error {
+		var err error
+		switch key {
+		case "mode":
+			if err = caddyopt.OneArg(d, &c.Mode); err == nil {
+				err = caddyopt.OneOf(d, c.Mode, loginid.ModePEM, loginid.ModeJWKS)
+			}
+		case "key_url":
+			err = caddyopt.OneArg(d, &c.KeyURL)
+		case "region":
+			err = caddyopt.OneArg(d, &c.Region)
+		case "client_id":
+			err = caddyopt.OneArg(d, &c.ClientID)
+		case "issuer":
+			err = caddyopt.OneArg(d, &c.Issuer)
+		case "namespace":
+			err = caddyopt.OneArg(d, &c.Namespace)
+		case "max_age":
+			err = caddyopt.DurationArg(d, &c.MaxAge)
+		case "clock_skew":
+			err = caddyopt.DurationArg(d, &c.ClockSkew)
+		case "user_claim":
+			err = caddyopt.OneArg(d, &c.UserClaim)
+		case "type_claim":
+			err = caddyopt.OneArg(d, &c.TypeClaim)
+		case "namespace_claim":
+			err = caddyopt.OneArg(d, &c.NamespaceClaim)
+		case "nonce_claim":
+			err = caddyopt.OneArg(d, &c.NonceClaim)
+		case "authentication_types":
+			if c.AuthenticationTypes = d.RemainingArgs(); len(c.AuthenticationTypes) == 0 {
+				err = d.ArgErr()
+			}
+		case "registration_types":
+			if c.RegistrationTypes = d.RemainingArgs(); len(c.RegistrationTypes) == 0 {
+				err = d.ArgErr()
+			}
+		case "replay_cache_size":
+			c.ReplayCacheSize, err = caddyopt.IntArg(d, 1, 10_000_000)
+		case "trust_pem":
+			err = caddyopt.OneArg(d, &c.TrustPEM)
+		default:
+			return d.Errf("loginid: unknown option %q", key)
+		}
+		return err
+	}); err != nil {
+		return err
+	}
+	if c.Mode == "" || c.ClientID == "" {
+		return d.Err("loginid: mode and client_id are required")
+	}
+	if c.KeyURL == "" && (c.Mode != loginid.ModePEM || c.Region == "") {
+		return d.Err("loginid: key_url is required (or region, with mode pem)")
+	}
+	return nil
+}
+
+// newVerifier builds the verifier; it contacts no key host until a token
+// arrives.
+func (c *LoginIDConfig) newVerifier(logger *zap.Logger, shared *redisstore.Conn) (*loginid.Verifier, string, error) {
+	repl := caddy.NewReplacer()
+	keyURL := repl.ReplaceKnown(c.KeyURL, "")
+	if keyURL == "" {
+		var err error
+		if keyURL, err = loginid.DirectWebCertsURL(repl.ReplaceKnown(c.Region, "")); err != nil {
+			return nil, "", fmt.Errorf("loginid: %v", err)
+		}
+	}
+	clientID := repl.ReplaceKnown(c.ClientID, "")
+	size := c.ReplayCacheSize
+	if size == 0 {
+		size = 100_000
+	}
+	var replay loginid.ReplayCache
+	poolKey := ""
+	if shared != nil {
+		// Shared store: a token used on any instance is a replay on all.
+		replay = redisReplayCache{redisstore.NewOnceSet(shared, "loginid:"+clientID)}
+	} else {
+		poolKey = fmt.Sprintf("login_guard.loginid.%s.%d", clientID, size)
+		v, _, _ := loginidPool.LoadOrNew(poolKey, func() (caddy.Destructor, error) {
+			return replayCache{loginid.NewMemoryReplayCache(size)}, nil
+		})
+		replay = v.(replayCache).MemoryReplayCache
+	}
+	cfg := loginid.Config{
+		Mode: c.Mode, KeyURL: keyURL, ClientID: clientID,
+		Issuer: repl.ReplaceKnown(c.Issuer, ""), Namespace: repl.ReplaceKnown(c.Namespace, ""),
+		MaxAge: time.Duration(c.MaxAge), ClockSkew: time.Duration(c.ClockSkew),
+		UserClaim: c.UserClaim, TypeClaim: c.TypeClaim, NamespaceClaim: c.NamespaceClaim, NonceClaim: c.NonceClaim,
+		AuthenticationTypes: c.AuthenticationTypes, RegistrationTypes: c.RegistrationTypes,
+		ReplayCache: replay,
+		Observer: loginid.ObserverFunc(func(r loginid.FetchReport) {
+			logger.Debug("loginid key fetch", zap.String("outcome", string(r.Outcome)), zap.Int("status", r.Status), zap.Duration("duration", r.Duration))
+		}),
+	}
+	if c.TrustPEM != "" {
+		hc, err := clientTrusting(c.TrustPEM, 5*time.Second)
+		if err != nil {
+			return nil, poolKey, fmt.Errorf("loginid: %v", err)
+		}
+		cfg.HTTPClient = hc
+	}
+	ver, err := loginid.New(cfg)
+	return ver, poolKey, err
+}
+
+func (a *App) stopLoginID() {
+	if a.loginid != nil {
+		a.loginid.Close()
+		a.loginid = nil
+		if a.loginidPoolKey != "" {
+			_, _ = loginidPool.Delete(a.loginidPoolKey)
+		}
+	}
+}
