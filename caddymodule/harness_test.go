@@ -69,6 +69,14 @@ func adapt(t *testing.T, caddyfile string) []byte {
 // a JSON file the test can read.
 func startCaddy(t *testing.T, global, site string) *guarded {
 	t.Helper()
+	return startCaddyEdited(t, global, site, nil)
+}
+
+// startCaddyEdited is startCaddy with the adapted JSON passed through
+// edit first (nil: unchanged), as a config saved by another version
+// would differ.
+func startCaddyEdited(t *testing.T, global, site string, edit func([]byte) []byte) *guarded {
+	t.Helper()
 	dir := t.TempDir()
 	port := freePort(t)
 	logPath := filepath.Join(dir, "caddy.log")
@@ -86,7 +94,11 @@ func startCaddy(t *testing.T, global, site string) *guarded {
 }
 %s
 `, filepath.Join(dir, "storage"), logPath, global, strings.ReplaceAll(site, "{{listen}}", fmt.Sprintf("http://127.0.0.1:%d", port)))
-	if err := caddy.Load(adapt(t, caddyfile), true); err != nil {
+	cfg := adapt(t, caddyfile)
+	if edit != nil {
+		cfg = edit(cfg)
+	}
+	if err := caddy.Load(cfg, true); err != nil {
 		t.Fatalf("loading config: %v\n%s", err, caddyfile)
 	}
 	t.Cleanup(func() { _ = caddy.Stop() })

@@ -1,8 +1,9 @@
 package caddymodule
 
-// The modules built beside the route handler: importing this package
-// registers them all.
 import (
 	_ "github.com/login-guard/login_guard/caddymodule/admin"
+	_ "github.com/login-guard/login_guard/caddymodule/app"
 	_ "github.com/login-guard/login_guard/caddymodule/engines/standard"
+	_ "github.com/login-guard/login_guard/caddymodule/login"
+	_ "github.com/login-guard/login_guard/caddymodule/stepuproute"
 )

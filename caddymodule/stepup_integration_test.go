@@ -588,7 +588,7 @@ func TestStepUpContractCaddyfile(t *testing.T) {
 	if got.Apps.LoginGuard.Passkeys.RPID != "example.com" || len(got.Apps.LoginGuard.Passkeys.RPOrigins) != 1 {
 		t.Fatalf("passkeys %+v", got.Apps.LoginGuard.Passkeys)
 	}
-	for _, want := range []string{`"step_up":"/verify"`, `"event":"step_up"`, `"methods":["passkey"]`} {
+	for _, want := range []string{`"step_up":"/verify"`, `"handler":"login_guard_step_up"`, `"methods":["passkey"]`} {
 		if !strings.Contains(string(cfg), want) {
 			t.Errorf("adapted config lacks %s", want)
 		}

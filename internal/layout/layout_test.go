@@ -1,6 +1,8 @@
 // Package layout holds the tests that keep the module's package layout
-// honest: the Caddy-free packages stay free of Caddy. They read import
-// lines only, so they are fast and run with every `go test ./...`.
+// honest (docs/design-layout.md): the Caddy-free packages stay free of
+// Caddy, the route handlers never import each other, and the app imports
+// nothing built on it. They read import lines only, so they are fast and
+// run with every `go test ./...`.
 package layout
 
 import (

@@ -1,0 +1,113 @@
+package login
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+
+	"github.com/login-guard/login_guard/clients/loginid"
+	"github.com/login-guard/login_guard/internal/caddyopt"
+	"github.com/login-guard/login_guard/rules"
+)
+
+// LoginIDOptions are a route's assertion settings.
+type LoginIDOptions struct {
+	// Assertion is off (default), optional, required or passwordless: with
+	// optional a valid token is a signal (CEL `assertion == "valid"`) and
+	// an invalid one denies with assertion_invalid; required also denies
+	// a request without one; passwordless lets a valid token allow the
+	// request on its own, skipping rules and engines.
+	Assertion string `json:"assertion,omitempty"`
+	// AssertionField is the body field carrying the JWT (default
+	// loginid_jwt); AssertionHeader, when set, is read instead.
+	AssertionField  string `json:"assertion_field,omitempty"`
+	AssertionHeader string `json:"assertion_header,omitempty"`
+}
+
+// unmarshal reads the route's assertion subdirectives:
+//
+//	assertion        off|optional|required|passwordless
+//	assertion_field  <body field>
+//	assertion_header <header>
+func (o *LoginIDOptions) unmarshal(d *caddyfile.Dispenser, key string) (bool, error) {
+	var err error
+	switch key {
+	case "assertion":
+		if err = caddyopt.OneArg(d, &o.Assertion); err == nil {
+			err = caddyopt.OneOf(d, o.Assertion, "off", "optional", "required", "passwordless")
+		}
+	case "assertion_field":
+		err = caddyopt.OneArg(d, &o.AssertionField)
+	case "assertion_header":
+		err = caddyopt.OneArg(d, &o.AssertionHeader)
+	default:
+		return false, nil
+	}
+	return true, err
+}
+
+func (h *Handler) provisionLoginID() error {
+	o := &h.LoginIDOptions
+	if o.Assertion == "" {
+		o.Assertion = "off"
+	}
+	if o.Assertion == "off" {
+		return nil
+	}
+	if h.app.LoginIDVerifier() == nil {
+		return fmt.Errorf("route %q: assertion %s needs a loginid block in the global login_guard options", h.Name, o.Assertion)
+	}
+	if o.AssertionField == "" {
+		o.AssertionField = "loginid_jwt"
+	}
+	if o.AssertionHeader == "" {
+		// The parser refuses a token given twice, like the user field.
+		h.spec.UniqueFields = append(h.spec.UniqueFields, o.AssertionField)
+	}
+	return nil
+}
+
+// checkAssertion verifies a LoginID token on the request. It returns true
+// when a valid token on a passwordless route settles the request.
+func (x *exchange) checkAssertion() bool {
+	o := &x.h.LoginIDOptions
+	if o.Assertion == "off" || o.Assertion == "" {
+		return false
+	}
+	var token string
+	if o.AssertionHeader != "" {
+		token = x.Attempt.Header.Get(o.AssertionHeader)
+	} else {
+		token, _ = x.Fields.Get(o.AssertionField)
+	}
+	if token == "" {
+		if o.Assertion == "required" {
+			x.Verdict.Add(rules.Deny, "assertion_missing")
+		}
+		return false
+	}
+	_, err := x.h.app.LoginIDVerifier().Verify(x.Ctx, token, x.Attempt.User)
+	if err == nil {
+		x.Attempt.Assertion = "valid"
+		x.Assertion = "valid"
+		if o.Assertion == "passwordless" {
+			x.Verdict.Add(rules.Allow, "assertion_valid")
+			return true
+		}
+		return false
+	}
+	x.Attempt.Assertion = "invalid"
+	var le *loginid.Error
+	if errors.As(err, &le) {
+		x.Assertion = "invalid:" + le.Sub
+		if le.Retryable() {
+			// The key host is down or the replay cache is full: that says
+			// nothing about the token, so the route's failure policy applies.
+			x.Verdict.Add(x.h.EngineOptions.onFailure, rules.ReasonEngineUnavailable)
+			return false
+		}
+	}
+	x.Verdict.Add(rules.Deny, rules.ReasonAssertionInvalid)
+	return false
+}

@@ -1,0 +1,353 @@
+package login
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/dustin/go-humanize"
+
+	"github.com/login-guard/login_guard/caddymodule/app"
+	"github.com/login-guard/login_guard/internal/caddyopt"
+	"github.com/login-guard/login_guard/internal/request"
+)
+
+func init() {
+	httpcaddyfile.RegisterDirective("login_guard", parseDirective)
+	httpcaddyfile.RegisterDirectiveOrder("login_guard", httpcaddyfile.Before, "reverse_proxy")
+}
+
+// parseDirective sets up a route handler from Caddyfile tokens. A block
+// with `event step_up` is the step-up route, another module, whose parser
+// reads it (see stepuproute); any other block is this handler:
+//
+//	login_guard [<matcher>] {
+//		name           <name>
+//		event          login|logout|operation|none|step_up
+//		user_field     <field or dotted.json.path>
+//		device_field   <field or dotted.json.path>
+//		password_field <field...>     (JSON: password_fields)
+//		max_body       <size>
+//		unsupported_media_status <4xx>
+//		error_pages    guard|handle_errors
+//		channel        <id>
+//		channel_kind   web|app
+//		report         success|all
+//		log_user       plain|hash|none
+//		session_cookie <app cookie name>
+//		allow_ip       <cidr...>
+//		deny_ip        <cidr...>
+//		success {
+//			status     <code|lo-hi...>
+//			location   <prefix>
+//			cookie     <name>
+//			json       <dotted.path> <json value>
+//			body_limit <size>
+//		}
+//		operation {
+//			<schema.path> <value with placeholders>
+//		}
+//		upstream_headers <secret>
+//	}
+//
+// plus the option groups' subdirectives — the local rules
+// (request.RuleOptions), the engines (EngineOptions), the step-up target
+// (StepUpOptions) and the assertion (LoginIDOptions), each parsed by its
+// own unmarshal; docs/configuration.md lists them all. The route's name defaults to the named matcher (`@login` gives "login"),
+// or the event plus a counter. Every subdirective may appear once (allow_ip
+// and deny_ip accumulate).
+func parseDirective(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
+	if !h.Next() {
+		return nil, h.ArgErr()
+	}
+	matcherName := ""
+	if h.NextArg() && strings.HasPrefix(h.Val(), "@") {
+		matcherName = strings.TrimPrefix(h.Val(), "@")
+	}
+	h.Reset()
+	h.Next()
+	matcherSet, err := h.ExtractMatcherSet()
+	if err != nil {
+		return nil, err
+	}
+	h.Next() // the directive name again, after the reset
+	seg := h.NextSegment()
+	d := caddyfile.NewDispenser(seg)
+	d.Next()
+	if isStepUpBlock(seg) {
+		mod, err := caddyfile.UnmarshalModule(d, stepUpModuleID)
+		if err != nil {
+			return nil, err
+		}
+		mh, ok := mod.(caddyhttp.MiddlewareHandler)
+		n, named := mod.(routeNamer)
+		if !ok || !named {
+			return nil, d.Errf("%s is not a login_guard route handler", stepUpModuleID)
+		}
+		if n.RouteName() == "" {
+			n.SetRouteName(uniqueRouteName(h, matcherName, request.EventStepUp))
+		}
+		return h.NewRoute(matcherSet, mh), nil
+	}
+	handler := new(Handler)
+	if err := handler.UnmarshalCaddyfile(d); err != nil {
+		return nil, err
+	}
+	if handler.Name == "" {
+		handler.Name = uniqueRouteName(h, matcherName, handler.Event)
+	}
+	return h.NewRoute(matcherSet, handler), nil
+}
+
+// routeNamer is a route handler module whose default name the directive
+// gives (the step-up route's).
+type routeNamer interface {
+	RouteName() string
+	SetRouteName(string)
+}
+
+// isStepUpBlock reports whether a login_guard block says `event step_up`.
+func isStepUpBlock(seg caddyfile.Segment) bool {
+	depth := 0
+	for i, t := range seg {
+		switch t.Text {
+		case "{":
+			depth++
+		case "}":
+			depth--
+		case "event":
+			if depth == 1 && i+1 < len(seg) && seg[i+1].Text == request.EventStepUp {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// uniqueRouteName gives unnamed routes a readable, stable name that is
+// unique within the Caddyfile.
+func uniqueRouteName(h httpcaddyfile.Helper, matcher, event string) string {
+	base := matcher
+	if base == "" {
+		base = event
+	}
+	if base == "" {
+		base = "route"
+	}
+	used, _ := h.State["login_guard_names"].(map[string]int)
+	if used == nil {
+		used = map[string]int{}
+		h.State["login_guard_names"] = used
+	}
+	used[base]++
+	if used[base] == 1 {
+		return base
+	}
+	return base + "-" + strconv.Itoa(used[base])
+}
+
+// UnmarshalCaddyfile reads the handler's block. The dispenser is positioned
+// on the directive name; the matcher token, if any, was already removed.
+func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	// Each option group reads its own subdirectives.
+	groups := []func(*caddyfile.Dispenser, string) (bool, error){
+		h.RuleOptions.UnmarshalDirective,
+		h.EngineOptions.unmarshal,
+		h.StepUpOptions.unmarshal,
+		h.LoginIDOptions.unmarshal,
+	}
+	seen := map[string]bool{}
+	for d.NextBlock(0) {
+		key := d.Val()
+		repeatable := key == "allow_ip" || key == "deny_ip" || request.IsRuleDirective(key)
+		if seen[key] && !repeatable {
+			return d.Errf("%s given twice", key)
+		}
+		seen[key] = true
+		var err error
+		switch key {
+		case "name":
+			err = caddyopt.OneArg(d, &h.Name)
+		case "event":
+			if err = caddyopt.OneArg(d, &h.Event); err == nil {
+				err = caddyopt.OneOf(d, h.Event, EventLogin, EventLogout, EventOperation, EventNone, request.EventStepUp)
+			}
+			if err == nil && h.Event == request.EventStepUp {
+				err = d.Errf("event step_up is the step-up route, the %s module", stepUpModuleID)
+			}
+		case "user_field":
+			err = caddyopt.OneArg(d, &h.UserField)
+		case "device_field":
+			err = caddyopt.OneArg(d, &h.DeviceField)
+		case "password_field":
+			h.PasswordFields = d.RemainingArgs()
+			if len(h.PasswordFields) == 0 {
+				err = d.ArgErr()
+			}
+		case "max_body":
+			var s string
+			if err = caddyopt.OneArg(d, &s); err == nil {
+				var n uint64
+				n, err = humanize.ParseBytes(s)
+				if err != nil || n == 0 || n > 1<<30 {
+					err = d.Errf("max_body: invalid size %q (e.g. 64KiB, at most 1GiB)", s)
+				}
+				h.MaxBody = int64(n)
+			}
+		case "unsupported_media_status":
+			h.UnsupportedMediaStatus, err = caddyopt.IntArg(d, 400, 499)
+		case "channel":
+			err = caddyopt.OneArg(d, &h.Channel)
+			if err == nil && !strings.Contains(h.Channel, "{") {
+				if _, perr := app.ParseChannel(h.Channel); perr != nil {
+					err = d.Err(perr.Error())
+				}
+			}
+		case "channel_kind":
+			if err = caddyopt.OneArg(d, &h.ChannelKind); err == nil {
+				err = caddyopt.OneOf(d, h.ChannelKind, "web", "app")
+			}
+		case "report":
+			if err = caddyopt.OneArg(d, &h.Report); err == nil {
+				err = caddyopt.OneOf(d, h.Report, "success", "all")
+			}
+		case "log_user":
+			if err = caddyopt.OneArg(d, &h.LogUser); err == nil {
+				err = caddyopt.OneOf(d, h.LogUser, "plain", "hash", "none")
+			}
+		case "session_cookie":
+			err = caddyopt.OneArg(d, &h.SessionCookie)
+		case "error_pages":
+			err = h.unmarshalErrorPages(d)
+		case "upstream_headers":
+			err = caddyopt.OneArg(d, &h.UpstreamHeaders)
+		case "missing_user":
+			if err = caddyopt.OneArg(d, &h.MissingUser); err == nil {
+				err = caddyopt.OneOf(d, h.MissingUser, MissingUserDeny, MissingUserAllow, MissingUserMonitor)
+			}
+		case "on_invalid_operation":
+			if err = caddyopt.OneArg(d, &h.OnInvalidOperation); err == nil {
+				err = caddyopt.OneOf(d, h.OnInvalidOperation, OnInvalidOperationRefuse, OnInvalidOperationPass)
+			}
+		case "allow_ip", "deny_ip":
+			args := d.RemainingArgs()
+			if len(args) == 0 {
+				return d.ArgErr()
+			}
+			if err = caddyopt.CheckCIDRs(d, args); err == nil {
+				if key == "allow_ip" {
+					h.AllowIP = append(h.AllowIP, args...)
+				} else {
+					h.DenyIP = append(h.DenyIP, args...)
+				}
+			}
+		case "success":
+			h.Success = new(SuccessCriteria)
+			err = h.Success.unmarshal(d)
+		case "operation":
+			h.Operation, err = unmarshalOperation(d)
+		default:
+			ok := false
+			for _, g := range groups {
+				if ok, err = g(d, key); ok || err != nil {
+					break
+				}
+			}
+			if err == nil && !ok {
+				err = d.Errf("unknown subdirective %q", key)
+			}
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if h.Event == "" {
+		return d.Err("login_guard: event is required (login, logout, operation, none or step_up)")
+	}
+	if h.Operation != nil && h.Event != EventOperation {
+		return d.Errf("login_guard: an operation block needs event operation, not %s", h.Event)
+	}
+	if h.MissingUser != "" && h.Event != EventLogin {
+		return d.Errf("login_guard: missing_user needs event login, not %s", h.Event)
+	}
+	if h.OnInvalidOperation != "" && h.Event != EventOperation {
+		return d.Errf("login_guard: on_invalid_operation needs event operation, not %s", h.Event)
+	}
+	return nil
+}
+
+func (s *SuccessCriteria) unmarshal(d *caddyfile.Dispenser) error {
+	if err := caddyopt.EachOption(d, "success", nil, func(key string) error {
+		switch key {
+		case "status":
+			s.Status = d.RemainingArgs()
+			if len(s.Status) == 0 {
+				return d.ArgErr()
+			}
+			for _, st := range s.Status {
+				if _, _, err := parseStatusRange(st); err != nil {
+					return d.Errf("success: %v", err)
+				}
+			}
+		case "location":
+			if err := caddyopt.OneArg(d, &s.Location); err != nil {
+				return err
+			}
+		case "cookie":
+			if err := caddyopt.OneArg(d, &s.Cookie); err != nil {
+				return err
+			}
+		case "json":
+			if !d.Args(&s.JSONField, &s.JSONValue) || d.NextArg() {
+				return d.Errf("success: json takes a dotted path and a JSON value, e.g. json ok true")
+			}
+		case "body_limit":
+			var v string
+			if err := caddyopt.OneArg(d, &v); err != nil {
+				return err
+			}
+			n, err := humanize.ParseBytes(v)
+			if err != nil || n == 0 || n > 1<<20 {
+				return d.Errf("success: body_limit: invalid size %q (at most 1MiB)", v)
+			}
+			s.BodyLimit = int(n)
+		default:
+			return d.Errf("success: unknown criterion %q", key)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	probe := *s
+	if err := probe.provision(); err != nil {
+		return d.Errf("success: %v", err)
+	}
+	return nil
+}
+
+func unmarshalOperation(d *caddyfile.Dispenser) (map[string]string, error) {
+	if d.NextArg() {
+		return nil, d.ArgErr()
+	}
+	m := map[string]string{}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		path := d.Val()
+		var v string
+		if err := caddyopt.OneArg(d, &v); err != nil {
+			return nil, err
+		}
+		if _, dup := m[path]; dup {
+			return nil, d.Errf("operation: %s given twice", path)
+		}
+		m[path] = v
+	}
+	if _, err := compileOperationMapping(m); err != nil {
+		return nil, d.Errf("operation: %v", err)
+	}
+	return m, nil
+}

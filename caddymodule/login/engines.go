@@ -1,0 +1,182 @@
+package login
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+
+	_ "github.com/login-guard/login_guard/caddymodule/engines/forter"
+	_ "github.com/login-guard/login_guard/caddymodule/engines/httpengine"
+	"github.com/login-guard/login_guard/clients/engine"
+	"github.com/login-guard/login_guard/internal/caddyopt"
+	"github.com/login-guard/login_guard/rules"
+)
+
+// Evaluation points for engines.
+const (
+	EvaluateBefore = "before_upstream"
+	EvaluateAfter  = "after_upstream"
+)
+
+// EngineOptions are a route's engine settings.
+type EngineOptions struct {
+	// Engines names the engines this route asks, in the global block.
+	Engines []string `json:"engines,omitempty"`
+	// Evaluate is before_upstream (default) or after_upstream: forward the
+	// login first, and ask the engines only about logins the upstream
+	// accepted, withholding its answer until they decide.
+	Evaluate string `json:"evaluate,omitempty"`
+	// Deadline bounds all engines together (default 800ms).
+	Deadline caddy.Duration `json:"deadline,omitempty"`
+	// OnEngineFailure is allow (default), challenge or deny: what a
+	// timeout, refusal, 5xx, malformed answer or open breaker means.
+	OnEngineFailure string `json:"on_engine_failure,omitempty"`
+	// Mode monitor computes, logs and counts the verdict but always passes.
+	Mode string `json:"mode,omitempty"`
+	// HoldLimit caps the upstream response held back while engines decide
+	// after the upstream (default 1MiB).
+	HoldLimit int `json:"hold_limit,omitempty"`
+	// AccountID is a placeholder for the portal's account id, told to
+	// engines that want it (Forter); for example a response header of the
+	// portal's, {http.reverse_proxy.header.X-Account-Id}, with evaluate
+	// after_upstream. Without it Forter gets NO_ACCOUNT_ID and the typed
+	// user.
+	AccountID string `json:"account_id,omitempty"`
+
+	engines   []rules.Engine
+	onFailure rules.Action
+}
+
+// heldResponse is an upstream response withheld after the upstream.
+type heldResponse struct {
+	Status int
+	Header map[string][]string
+	Body   []byte
+}
+
+// unmarshal reads the route's engine subdirectives:
+//
+//	engines           <name...>
+//	evaluate          before_upstream|after_upstream
+//	deadline          <duration>
+//	on_engine_failure allow|challenge|deny
+//	mode              enforce|monitor
+//	account_id        <placeholder>
+//	hold_limit        <bytes>
+func (o *EngineOptions) unmarshal(d *caddyfile.Dispenser, key string) (bool, error) {
+	var err error
+	switch key {
+	case "engines":
+		o.Engines = d.RemainingArgs()
+		if len(o.Engines) == 0 {
+			return true, d.ArgErr()
+		}
+	case "evaluate":
+		if err = caddyopt.OneArg(d, &o.Evaluate); err == nil {
+			err = caddyopt.OneOf(d, o.Evaluate, EvaluateBefore, EvaluateAfter)
+		}
+	case "deadline":
+		err = caddyopt.DurationArg(d, &o.Deadline)
+	case "on_engine_failure":
+		if err = caddyopt.OneArg(d, &o.OnEngineFailure); err == nil {
+			err = caddyopt.OneOf(d, o.OnEngineFailure, "allow", "challenge", "deny")
+		}
+	case "mode":
+		if err = caddyopt.OneArg(d, &o.Mode); err == nil {
+			err = caddyopt.OneOf(d, o.Mode, "enforce", "monitor")
+		}
+	case "account_id":
+		err = caddyopt.OneArg(d, &o.AccountID)
+	case "hold_limit":
+		o.HoldLimit, err = caddyopt.IntArg(d, 1024, 16<<20)
+	default:
+		return false, nil
+	}
+	return true, err
+}
+
+// provisionEngines resolves the route's engine names and checks the
+// evaluation point.
+func (h *Handler) provisionEngines() error {
+	o := &h.EngineOptions
+	if o.Deadline == 0 {
+		o.Deadline = caddy.Duration(800 * time.Millisecond)
+	}
+	if o.OnEngineFailure == "" {
+		o.OnEngineFailure = "allow"
+	}
+	var err error
+	if o.onFailure, err = rules.ParseAction(o.OnEngineFailure); err != nil {
+		return fmt.Errorf("route %q: on_engine_failure: %v", h.Name, err)
+	}
+	if o.HoldLimit == 0 {
+		o.HoldLimit = 1 << 20
+	}
+	o.engines = o.engines[:0]
+	for _, name := range o.Engines {
+		g, postAuthOnly, ok := h.app.Engine(name)
+		if !ok {
+			return fmt.Errorf("route %q: engine %q is not configured in the global login_guard block", h.Name, name)
+		}
+		if postAuthOnly && o.Evaluate == "" {
+			return fmt.Errorf("route %q asks %s, which wants only logins whose password was right: "+
+				"say `evaluate after_upstream` (recommended) or, to ask before the upstream anyway, `evaluate before_upstream`", h.Name, name)
+		}
+		o.engines = append(o.engines, g)
+	}
+	if o.Evaluate == "" {
+		o.Evaluate = EvaluateBefore
+	}
+	if o.Evaluate == EvaluateAfter && h.Event != EventLogin {
+		return fmt.Errorf("route %q: evaluate after_upstream is only for event login", h.Name)
+	}
+	return nil
+}
+
+// consultEngines asks the route's engines before the upstream. A request
+// already denied by a local rule costs the engines nothing.
+func (x *exchange) consultEngines() {
+	o := &x.h.EngineOptions
+	if len(o.engines) == 0 || o.Evaluate != EvaluateBefore || x.Verdict.Action == rules.Deny {
+		return
+	}
+	x.askEngines()
+}
+
+// askEngines runs the engines under the route's deadline and folds their
+// answers into the verdict.
+func (x *exchange) askEngines() {
+	o := &x.h.EngineOptions
+	if o.AccountID != "" {
+		if repl, ok := x.Ctx.Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
+			x.Attempt.AccountID = repl.ReplaceKnown(o.AccountID, "")
+		}
+	}
+	results := x.h.app.RunEngines(x.Ctx, o.engines, &x.Attempt, time.Duration(o.Deadline))
+	x.Verdict.Merge(engine.Combine(results, o.onFailure))
+	x.EngineResults = results
+	m := x.h.app.Metrics()
+	for _, r := range results {
+		kind := ""
+		if r.Failure != nil {
+			kind = r.Failure.Kind
+		}
+		m.EngineCall(r.Engine, r.Latency, kind)
+	}
+}
+
+func (h *Handler) monitorOnly() bool { return h.EngineOptions.Mode == "monitor" }
+
+// monitored keeps what the verdict would have done for the log and the
+// metrics, and lets the request pass.
+func (x *exchange) monitored() {
+	if x.Verdict.Action == rules.Allow {
+		return
+	}
+	x.MonitorAction = x.Verdict.Action.String()
+	x.Verdict.Monitored = append(x.Verdict.Monitored, x.Verdict.Reasons...)
+	x.Verdict.Action = rules.Allow
+	x.Verdict.RetryAfter = 0
+}

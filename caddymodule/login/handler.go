@@ -1,0 +1,335 @@
+// Package login is the login route, the `http.handlers.login_guard`
+// module and its `login_guard` Caddyfile directive: it guards login,
+// logout, operation and rules-only (none) routes — reads the request,
+// decides with the route's IP lists, assertion, local rules and engines,
+// passes the request on, refuses it or sends it to the step-up route, and
+// reports the event. A `login_guard` block with `event step_up` is the
+// step-up route, another module (stepuproute), which the directive hands
+// the block to.
+package login
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+
+	"github.com/login-guard/login_guard/caddymodule/app"
+	"github.com/login-guard/login_guard/internal/formbody"
+	"github.com/login-guard/login_guard/internal/request"
+	"github.com/login-guard/login_guard/rules"
+)
+
+func init() {
+	caddy.RegisterModule(Handler{})
+}
+
+// Event kinds a handler can guard.
+const (
+	EventLogin     = request.EventLogin
+	EventLogout    = request.EventLogout
+	EventOperation = request.EventOperation
+	// EventNone guards a route with rules only: no analytics event.
+	EventNone = request.EventNone
+)
+
+// Handler guards one login route (login, logout, operation or none): it
+// reads the request, decides, and passes, blocks or sends it to the
+// step-up route (its own module, stepuproute), then reports the event.
+// Configure it with the `login_guard` Caddyfile directive
+// (docs/configuration.md).
+type Handler struct {
+	// Name identifies the route in state keys, metrics and admin views.
+	// Default: derived from the event and the route's position.
+	Name string `json:"name,omitempty"`
+	// Event is login, logout, operation or none (local rules only, no
+	// analytics event).
+	Event string `json:"event"`
+
+	// UserField and DeviceField name the body fields (a dotted path in a
+	// JSON body). Defaults: username, smartid_data.
+	UserField   string `json:"user_field,omitempty"`
+	DeviceField string `json:"device_field,omitempty"`
+	// PasswordFields are dropped while parsing, never stored or sent.
+	// Default: password.
+	PasswordFields []string `json:"password_fields,omitempty"`
+	// MaxBody caps the request body; larger bodies get 413. Default 64KiB.
+	MaxBody int64 `json:"max_body,omitempty"`
+	// UnsupportedMediaStatus answers a non-empty body the guard cannot
+	// parse. Default 415.
+	UnsupportedMediaStatus int `json:"unsupported_media_status,omitempty"`
+
+	// Channel overrides the SmartID channel id for this route.
+	Channel string `json:"channel,omitempty"`
+	// ChannelKind is web (default) or app.
+	ChannelKind string `json:"channel_kind,omitempty"`
+	// Report is success or all (default): whether failed logins are sent
+	// to SmartID too.
+	Report string `json:"report,omitempty"`
+	// LogUser is plain (default), hash or none.
+	LogUser string `json:"log_user,omitempty"`
+	// SessionCookie names the app's own session cookie; when set, the
+	// session sent to SmartID is an HMAC of it rather than the guard's
+	// session id.
+	SessionCookie string `json:"session_cookie,omitempty"`
+
+	// AllowIP skips every rule and engine for these ranges (events are
+	// still reported). DenyIP refuses these ranges with 403.
+	AllowIP []string `json:"allow_ip,omitempty"`
+	DenyIP  []string `json:"deny_ip,omitempty"`
+
+	// Success judges whether the upstream accepted a login.
+	Success *SuccessCriteria `json:"success,omitempty"`
+	// Operation maps request fields and constants to SmartID's operation
+	// schema (event operation only).
+	Operation map[string]string `json:"operation,omitempty"`
+
+	// ErrorPages says who writes the route's refusals: guard (default, the
+	// guard's own page or JSON) or handle_errors (the site's handle_errors,
+	// through caddyhttp.Error).
+	ErrorPages string `json:"error_pages,omitempty"`
+
+	// UpstreamHeaders, when set, is the secret that signs the
+	// X-Login-Guard-* headers added to allowed requests (opt-in; format in
+	// package upstreamsig).
+	UpstreamHeaders string `json:"upstream_headers,omitempty"`
+
+	// MissingUser is what a login without a user (absent, empty or only
+	// whitespace) gets: deny (the default: 400 missing_user), allow (for
+	// identifier-first flows whose password step carries no user) or
+	// monitor (passed, with the reason missing_user logged). Event login
+	// only.
+	MissingUser string `json:"missing_user,omitempty"`
+	// OnInvalidOperation is what an operation whose SmartID event cannot
+	// be built gets (a mapped number that is not a plain decimal, say):
+	// refuse (the default: 400 invalid_operation) or pass (the event is
+	// skipped). Event operation only.
+	OnInvalidOperation string `json:"on_invalid_operation,omitempty"`
+
+	// Option groups, each with its parsing and provisioning next to its
+	// code; their JSON fields appear inline in the handler's config.
+	request.RuleOptions
+	EngineOptions
+	StepUpOptions
+	LoginIDOptions
+
+	app       *app.App
+	logger    *zap.Logger
+	spec      formbody.Spec
+	route     *request.Route
+	stepUp    *request.StepUp
+	channelID int
+	opMapping *operationMapping
+
+	upstreamSecret []byte
+
+	// legacyStepUpJSON holds the config of a route saved as this module
+	// with event step_up (before the step-up route became its own
+	// module); Provision loads the step-up module from it, which then
+	// serves the route.
+	legacyStepUpJSON json.RawMessage
+	legacyStepUp     caddyhttp.MiddlewareHandler
+}
+
+// CaddyModule returns the Caddy module information.
+func (Handler) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "http.handlers.login_guard",
+		New: func() caddy.Module { return new(Handler) },
+	}
+}
+
+// Provision sets defaults, resolves env placeholders and compiles the
+// route's rules. It fails with a message naming the field.
+func (h *Handler) Provision(ctx caddy.Context) error {
+	if h.legacyStepUpJSON != nil {
+		return h.provisionLegacyStepUp(ctx)
+	}
+	appIface, err := ctx.App("login_guard")
+	if err != nil {
+		return fmt.Errorf("loading login_guard app: %v", err)
+	}
+	return h.provision(appIface.(*app.App), ctx.Logger())
+}
+
+// provision does the work of Provision given the app, so benchmarks and
+// unit tests can build a handler without a running Caddy.
+func (h *Handler) provision(a *app.App, logger *zap.Logger) error {
+	h.app, h.logger = a, logger
+	var err error
+	repl := caddy.NewReplacer()
+	h.Name = repl.ReplaceKnown(h.Name, "")
+	if h.Name == "" {
+		h.Name = h.defaultName()
+	}
+	if h.UserField == "" {
+		h.UserField = "username"
+	}
+	if h.DeviceField == "" {
+		h.DeviceField = "smartid_data"
+	}
+	if len(h.PasswordFields) == 0 {
+		h.PasswordFields = []string{"password"}
+	}
+	if h.MaxBody == 0 {
+		h.MaxBody = formbody.DefaultMaxBody
+	}
+	if h.UnsupportedMediaStatus == 0 {
+		h.UnsupportedMediaStatus = http.StatusUnsupportedMediaType
+	}
+	if h.ChannelKind == "" {
+		h.ChannelKind = "web"
+	}
+	if h.Report == "" {
+		h.Report = "all"
+	}
+	if h.LogUser == "" {
+		h.LogUser = "plain"
+	}
+	if h.Success == nil {
+		h.Success = new(SuccessCriteria)
+	}
+	if h.MissingUser == "" && h.Event == EventLogin {
+		h.MissingUser = MissingUserDeny
+	}
+	if h.OnInvalidOperation == "" && h.Event == EventOperation {
+		h.OnInvalidOperation = OnInvalidOperationRefuse
+	}
+	if err := h.Success.provision(); err != nil {
+		return fmt.Errorf("success: %v", err)
+	}
+	h.spec = formbody.Spec{
+		UserField:         repl.ReplaceKnown(h.UserField, ""),
+		DeviceField:       repl.ReplaceKnown(h.DeviceField, ""),
+		PasswordFields:    h.PasswordFields,
+		UnsupportedStatus: h.UnsupportedMediaStatus,
+	}
+	h.route = &request.Route{Name: h.Name, NameValue: h.Name, Event: h.Event, LogUser: h.LogUser, ErrorPages: h.ErrorPages,
+		App: h.app, Logger: h.logger, XFFWarn: h.app.UntrustedProxyWarning()}
+	if h.route.AllowIP, err = rules.ParseIPList(replaceAll(repl, h.AllowIP)); err != nil {
+		return fmt.Errorf("allow_ip: %v", err)
+	}
+	if h.route.DenyIP, err = rules.ParseIPList(replaceAll(repl, h.DenyIP)); err != nil {
+		return fmt.Errorf("deny_ip: %v", err)
+	}
+	if h.Channel != "" {
+		if h.channelID, err = app.ParseChannel(repl.ReplaceKnown(h.Channel, "")); err != nil {
+			return err
+		}
+	}
+	if h.Event == EventOperation {
+		if h.opMapping, err = compileOperationMapping(h.Operation); err != nil {
+			return fmt.Errorf("operation: %v", err)
+		}
+		for _, f := range h.opMapping.referencedFields() {
+			if !slices.Contains(h.PasswordFields, f) {
+				h.spec.UniqueFields = append(h.spec.UniqueFields, f)
+			}
+		}
+	}
+	if err := h.spec.Validate(); err != nil {
+		return err
+	}
+	if err := h.RuleOptions.Provision(h.route); err != nil {
+		return err
+	}
+	if err := h.provisionEngines(); err != nil {
+		return err
+	}
+	if err := h.provisionLoginID(); err != nil {
+		return err
+	}
+	if err := h.provisionStepUp(); err != nil {
+		return err
+	}
+	h.logMissingUserPolicy()
+	if s := repl.ReplaceKnown(h.UpstreamHeaders, ""); s != "" {
+		if len(s) < 16 {
+			return fmt.Errorf("route %q: upstream_headers secret must be at least 16 characters", h.Name)
+		}
+		h.upstreamSecret = []byte(s)
+	}
+	return nil
+}
+
+// Validate checks fields against each other.
+func (h *Handler) Validate() error {
+	if h.legacyStepUp != nil {
+		return nil // the step-up module validated itself
+	}
+	switch h.Event {
+	case EventLogin, EventLogout, EventOperation, EventNone:
+	case "":
+		return fmt.Errorf("route %q: event is required (login, logout, operation or none)", h.Name)
+	default:
+		return fmt.Errorf("route %q: unknown event %q (want login, logout, operation, none or step_up)", h.Name, h.Event)
+	}
+	if h.Event != EventOperation && len(h.Operation) > 0 {
+		return fmt.Errorf("route %q: operation mapping is only for event operation", h.Name)
+	}
+	if h.ChannelKind != "web" && h.ChannelKind != "app" {
+		return fmt.Errorf("route %q: channel_kind must be web or app, not %q", h.Name, h.ChannelKind)
+	}
+	if h.Report != "all" && h.Report != "success" {
+		return fmt.Errorf("route %q: report must be success or all, not %q", h.Name, h.Report)
+	}
+	switch h.LogUser {
+	case "plain", "hash", "none":
+	default:
+		return fmt.Errorf("route %q: log_user must be plain, hash or none, not %q", h.Name, h.LogUser)
+	}
+	if err := h.validateRequestPolicy(); err != nil {
+		return err
+	}
+	if h.ErrorPages != "" && h.ErrorPages != request.ErrorPagesGuard && h.ErrorPages != request.ErrorPagesHandleErrors {
+		return fmt.Errorf("route %q: error_pages must be guard or handle_errors, not %q", h.Name, h.ErrorPages)
+	}
+	if h.MaxBody < 0 {
+		return fmt.Errorf("route %q: max_body must be positive", h.Name)
+	}
+	if s := h.UnsupportedMediaStatus; s < 400 || s > 499 {
+		return fmt.Errorf("route %q: unsupported_media_status must be a 4xx status, not %d", h.Name, s)
+	}
+	if h.app.SmartID == nil && h.Channel != "" {
+		return fmt.Errorf("route %q: channel is set but the login_guard app has no smartid block", h.Name)
+	}
+	return nil
+}
+
+// defaultName derives a stable name from what the route guards, so metrics
+// and state keys survive reloads without the user naming every route.
+func (h *Handler) defaultName() string {
+	sum := sha256.Sum256([]byte(h.Event + "|" + h.UserField + "|" + strings.Join(h.AllowIP, ",") + "|" + strings.Join(h.DenyIP, ",")))
+	return h.Event + "-" + hex.EncodeToString(sum[:4])
+}
+
+func replaceAll(repl *caddy.Replacer, in []string) []string {
+	out := make([]string, len(in))
+	for i, s := range in {
+		out[i] = repl.ReplaceKnown(s, "")
+	}
+	return out
+}
+
+// Cleanup releases the route's rules. Caddy calls it when the config is
+// unloaded, and also when Provision failed half-way, so every part may be
+// unset.
+func (h *Handler) Cleanup() error {
+	h.route.Cleanup()
+	return nil
+}
+
+// Interface guards.
+var (
+	_ caddy.Provisioner           = (*Handler)(nil)
+	_ caddy.Validator             = (*Handler)(nil)
+	_ caddy.CleanerUpper          = (*Handler)(nil)
+	_ caddyhttp.MiddlewareHandler = (*Handler)(nil)
+)

@@ -1,0 +1,137 @@
+package login
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/login-guard/login_guard/internal/pages"
+	"github.com/login-guard/login_guard/internal/request"
+	"github.com/login-guard/login_guard/internal/stepup"
+	"github.com/login-guard/login_guard/rules"
+)
+
+// resumeContinuation finishes a login whose user passed the step-up: the completion
+// redirected here with a one-time continuation cookie. Only a route with
+// step_up in resume mode takes continuations.
+func (x *exchange) resumeContinuation(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) (bool, error) {
+	o := &x.h.StepUpOptions
+	if o.StepUp == "" || o.Continuation != ContinuationResume {
+		return false, nil
+	}
+	tok := request.ReadStepCookie(r, request.CookieContinue)
+	if tok == "" {
+		return false, nil
+	}
+	iss, rt, err := x.h.stepUp.Machinery(x.h.app)
+	if err != nil {
+		return false, nil
+	}
+	request.ClearStepCookie(w.Header(), r, request.CookieContinue)
+	st, err := iss.ConsumeContinuation(tok, stepup.Binding{Route: x.h.Name, IP: x.Attempt.IP, UserAgent: x.Attempt.UserAgent})
+	if err != nil {
+		if r.ContentLength != 0 {
+			// A login of its own that carried a stale cookie along: it is
+			// judged like any other.
+			return false, nil
+		}
+		return true, x.resumeRefused(w, r, request.RefusalReason("step_up_", err))
+	}
+	x.Attempt.User = st.User
+	switch st.Phase {
+	case stepup.PhaseBefore:
+		req, err := rt.Held.TakeRequest(st.Ref())
+		if err != nil {
+			return true, x.resumeRefused(w, r, request.RefusalReason("step_up_", err))
+		}
+		return true, x.replay(w, r, next, st, req)
+	case stepup.PhaseAfter:
+		resp, err := rt.Held.TakeResponse(st.Ref())
+		if err != nil {
+			return true, x.resumeRefused(w, r, request.RefusalReason("step_up_", err))
+		}
+		x.markSteppedUp()
+		x.Publish(r)
+		err = x.releaseResponse(w, r, resp)
+		x.Finish(r)
+		return true, err
+	}
+	return true, x.resumeRefused(w, r, "step_up_bad_phase")
+}
+
+// replay forwards the held request in place of the empty continuation
+// POST, through the route's normal forwarding, so the session cookie and
+// the analytics report happen as for any allowed login.
+func (x *exchange) replay(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, st stepup.State, held stepup.Request) error {
+	r2, err := heldRequest(r, held)
+	if err != nil {
+		return x.resumeRefused(w, r, "step_up_held_corrupt")
+	}
+	x.Attempt.Header = r2.Header
+	if err := x.readRequest(r2); err != nil {
+		return x.refuse(w, r2, err)
+	}
+	if x.Attempt.User != st.User {
+		return x.resumeRefused(w, r2, "step_up_"+stepup.ReasonUserMismatch)
+	}
+	x.LoadSession(r2)
+	x.markSteppedUp()
+	x.Publish(r2)
+	err = x.forwardAllowed(w, r2, next)
+	x.Finish(r2)
+	return err
+}
+
+// heldRequest rebuilds the held login on top of the continuation request:
+// method, URL, headers and body of the original; cookies of now, without
+// the guard's step-up cookies.
+func heldRequest(r *http.Request, held stepup.Request) (*http.Request, error) {
+	u, err := url.ParseRequestURI(held.URL)
+	if err != nil {
+		return nil, err
+	}
+	r2 := r.Clone(r.Context())
+	r2.Method = held.Method
+	r2.URL.Path, r2.URL.RawPath, r2.URL.RawQuery = u.Path, u.RawPath, u.RawQuery
+	r2.RequestURI = held.URL
+	hdr := held.Header.Clone()
+	if hdr == nil {
+		hdr = http.Header{}
+	}
+	var kept []string
+	for _, c := range r.Cookies() {
+		if !request.IsStepCookie(c.Name) {
+			kept = append(kept, c.Name+"="+c.Value)
+		}
+	}
+	hdr.Del("Cookie")
+	if len(kept) > 0 {
+		hdr.Set("Cookie", strings.Join(kept, "; "))
+	}
+	hdr.Del("Transfer-Encoding")
+	r2.TransferEncoding = nil
+	r2.Header = hdr
+	r2.ContentLength = int64(len(held.Body))
+	if len(held.Body) > 0 {
+		hdr.Set("Content-Length", strconv.Itoa(len(held.Body)))
+		r2.Body = io.NopCloser(bytes.NewReader(held.Body))
+	} else {
+		hdr.Del("Content-Length")
+		r2.Body = http.NoBody
+	}
+	return r2, nil
+}
+
+// resumeRefused ends a continuation that cannot finish: the reason goes
+// to the audit line, the person is told what to do (sign in again).
+func (x *exchange) resumeRefused(w http.ResponseWriter, r *http.Request, reason string) error {
+	x.Verdict.Add(rules.Deny, reason)
+	x.Publish(r)
+	x.Finish(r)
+	return x.h.route.Answer(w, r, pages.Answer{Code: request.StepUpCode(reason)})
+}

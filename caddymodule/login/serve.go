@@ -1,0 +1,147 @@
+package login
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/login-guard/login_guard/clients/smartid"
+	"github.com/login-guard/login_guard/internal/formbody"
+	"github.com/login-guard/login_guard/internal/pages"
+	"github.com/login-guard/login_guard/internal/request"
+	"github.com/login-guard/login_guard/rules"
+)
+
+// ServeHTTP reads the request, decides, then passes, blocks or reports.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	if h.legacyStepUp != nil {
+		// A saved step-up route: the step-up module serves it (waiting for
+		// the app and stripping the guard's headers itself).
+		return h.legacyStepUp.ServeHTTP(w, r, next)
+	}
+	done, refusal := h.app.Enter(w, r)
+	if done == nil {
+		return refusal
+	}
+	defer done()
+	request.StripGuardHeaders(r.Header)
+	x := &exchange{h: h}
+	x.Init(h.route, r, time.Now())
+	request.WarnUntrustedForwarding(h.route, r)
+
+	if handled, err := x.resumeContinuation(w, r, next); handled {
+		return err
+	}
+	if err := x.readRequest(r); err != nil {
+		return x.refuse(w, r, err)
+	}
+	if err := x.checkRequestPolicy(r); err != nil {
+		return x.refuse(w, r, err)
+	}
+	x.LoadSession(r)
+	if h.Event == EventOperation {
+		if err := x.prepareOperation(r); err != nil {
+			return x.refuse(w, r, err)
+		}
+	}
+	x.decide()
+	x.Publish(r)
+
+	if h.monitorOnly() {
+		x.monitored()
+	}
+	switch x.Verdict.Action {
+	case rules.Deny:
+		x.Finish(r)
+		return h.route.Answer(w, r, x.DenyAnswer())
+	case rules.Challenge:
+		err := x.challenge(w, r, next)
+		x.Finish(r)
+		return err
+	}
+
+	x.setUpstreamHeaders(r)
+	var err error
+	switch h.Event {
+	case EventLogin:
+		err = x.forwardLogin(w, r, next)
+	case EventLogout:
+		err = x.forwardLogout(w, r, next)
+	case EventOperation:
+		x.reportOperation(r)
+		err = next.ServeHTTP(w, r)
+	case EventNone:
+		err = next.ServeHTTP(w, r)
+	}
+	x.Finish(r)
+	return err
+}
+
+// exchange is one request to a login route: the state every guarded
+// request has (request.Exchange, embedded by value so one allocation holds
+// it all) and what only a login route keeps.
+type exchange struct {
+	request.Exchange
+	h *Handler
+
+	operation    *smartid.Operation // the operation event, built before deciding
+	operationErr error              // why it could not be built (on_invalid_operation pass)
+
+	hw  headWriter // between the upstream and the client
+	fwd forwardState
+}
+
+func (x *exchange) readRequest(r *http.Request) error {
+	f, _, err := formbody.ParseRequest(r, x.h.MaxBody, x.h.spec)
+	if err != nil {
+		return err
+	}
+	x.Fields = f
+	x.Attempt.User, _ = f.User()
+	x.Attempt.Device, x.Attempt.DevicePresent = f.Device()
+	return nil
+}
+
+// refuse answers a request the guard cannot read. The error text names the
+// problem but never the body's content.
+func (x *exchange) refuse(w http.ResponseWriter, r *http.Request, err error) error {
+	var fe *formbody.Error
+	if !errors.As(err, &fe) {
+		fe = &formbody.Error{Status: http.StatusBadRequest, Reason: "read_error"}
+	}
+	x.Refused = fe
+	x.Verdict.Add(rules.Deny, "bad_request_"+fe.Reason)
+	x.Publish(r)
+	x.Finish(r)
+	code := pages.BadRequest
+	switch {
+	case fe.Status == http.StatusRequestEntityTooLarge:
+		code = pages.TooLarge
+	case fe.Status == x.h.UnsupportedMediaStatus:
+		code = pages.UnsupportedMedia
+	}
+	if x.h.ErrorPages == request.ErrorPagesHandleErrors {
+		// The parser's error, as before: its text names the problem.
+		return request.RefusalError(fe.Status, fe)
+	}
+	return x.h.route.Answer(w, r, pages.Answer{Code: code, Status: fe.Status})
+}
+
+// decide applies the route's IP lists, its assertion, its local rules
+// and its engines. allow_ip and a passwordless assertion settle the
+// request on their own.
+func (x *exchange) decide() {
+	if x.CheckIPs() {
+		return
+	}
+	if x.checkAssertion() {
+		return // a valid passwordless assertion settles the request
+	}
+	x.ApplyRules()
+	x.consultEngines()
+	if x.h.EngineOptions.Evaluate != EvaluateAfter {
+		x.ApplyRulesAfterEngines()
+	}
+}

@@ -1,0 +1,129 @@
+package login
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+
+	"github.com/login-guard/login_guard/caddymodule/app"
+	"github.com/login-guard/login_guard/internal/request"
+	"github.com/login-guard/login_guard/internal/tokens"
+)
+
+// testApp is an app with keys and no SmartID, as Start would leave it.
+func testApp(tb testing.TB) *app.App {
+	tb.Helper()
+	st, err := tokens.NewStored(time.Now())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ks, err := tokens.NewKeyset(st)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return app.Standalone(ks, time.Hour)
+}
+
+func testHandler(tb testing.TB, h *Handler) *Handler {
+	tb.Helper()
+	if err := h.provision(testApp(tb), zap.NewNop()); err != nil {
+		tb.Fatal(err)
+	}
+	if err := h.Validate(); err != nil {
+		tb.Fatal(err)
+	}
+	return h
+}
+
+// newRequest builds a request as Caddy's server would hand it to a handler:
+// with a replacer and the client IP variable.
+func newRequest(method, target, ctype, body string) *http.Request {
+	r := httptest.NewRequest(method, target, strings.NewReader(body))
+	if ctype != "" {
+		r.Header.Set("Content-Type", ctype)
+	}
+	repl := caddy.NewReplacer()
+	ctx := context.WithValue(r.Context(), caddy.ReplacerCtxKey, repl)
+	ctx = context.WithValue(ctx, caddyhttp.VarsCtxKey, map[string]any{caddyhttp.ClientIPVarKey: "198.51.100.7"})
+	return r.WithContext(ctx)
+}
+
+// upstreamOK answers like a portal that accepted the login.
+var upstreamOK = caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+	w.Header().Set("Location", "/account")
+	w.WriteHeader(http.StatusSeeOther)
+	return nil
+})
+
+const (
+	benchForm  = "username=jlopez&password=secret&smartid_data=ujOmfzNv5l%2F1SW%2BclQ%3D%3D"
+	formType   = "application/x-www-form-urlencoded"
+	benchIP    = "198.51.100.7"
+	benchOther = "192.0.2.10"
+)
+
+// BenchmarkGuardedLogin is the whole guard on a login that passes: body
+// read and parse, deny_ip, the upstream's answer judged, the session
+// cookie sealed and the audit line encoded (no SmartID, which is
+// asynchronous anyway).
+func BenchmarkGuardedLogin(b *testing.B) {
+	h := benchHandler(b, &Handler{Name: "login", Event: EventLogin, DenyIP: []string{"203.0.113.0/24"}})
+	br := newBenchRequest(http.MethodPost, "/api/login", formType, benchForm, benchIP)
+	w := newBenchWriter()
+	b.ReportAllocs()
+	cpuPerOp(b)
+	for b.Loop() {
+		if err := h.ServeHTTP(w.reset(), br.next(), upstreamOK); err != nil || w.code != http.StatusSeeOther {
+			b.Fatal(err, w.code)
+		}
+	}
+}
+
+// BenchmarkGuardedDeny is the cheapest guarded path: a denied IP.
+func BenchmarkGuardedDeny(b *testing.B) {
+	h := benchHandler(b, &Handler{Name: "login", Event: EventLogin, DenyIP: []string{"198.51.100.0/24"}})
+	br := newBenchRequest(http.MethodPost, "/api/login", formType, benchForm, benchIP)
+	w := newBenchWriter()
+	b.ReportAllocs()
+	cpuPerOp(b)
+	for b.Loop() {
+		if err := h.ServeHTTP(w.reset(), br.next(), upstreamOK); err != nil || w.code != http.StatusForbidden {
+			b.Fatal("want a deny, got", err, w.code)
+		}
+	}
+}
+
+// BenchmarkGuardedLogout is a logout carrying the guard's session cookie
+// (SmartID off): the cookie is opened once and then served from the
+// session cache, the upstream's acceptance clears it.
+func BenchmarkGuardedLogout(b *testing.B) {
+	h := benchHandler(b, &Handler{Name: "logout", Event: EventLogout})
+	b.Cleanup(func() { _ = h.app.Stop(); _ = h.app.Cleanup() })
+	tokLine, _, err := h.app.AppendSealSession(nil, app.Session{User: "jlopez", Session: "s1"}, time.Now())
+	tok := string(tokLine)
+	if err != nil {
+		b.Fatal(err)
+	}
+	br := newBenchRequest(http.MethodPost, "/api/logout", "", "", benchIP)
+	br.cookie = request.PlainSessionCookie + "=" + tok
+	w := newBenchWriter()
+	// The cache admits asynchronously: let the first Set land.
+	for range 100 {
+		_ = h.ServeHTTP(w.reset(), br.next(), upstreamOK)
+		time.Sleep(time.Millisecond)
+	}
+	b.ReportAllocs()
+	cpuPerOp(b)
+	for b.Loop() {
+		if err := h.ServeHTTP(w.reset(), br.next(), upstreamOK); err != nil || w.code != http.StatusSeeOther {
+			b.Fatal(err, w.code)
+		}
+	}
+}

@@ -1,0 +1,53 @@
+package login
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"net/http"
+
+	"github.com/login-guard/login_guard/caddymodule/app"
+	"github.com/login-guard/login_guard/internal/request"
+)
+
+// newSessionID is random, not derived from anything the user controls.
+func newSessionID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// setSessionCookie issues the guard cookie for a login the upstream
+// accepted.
+func (x *exchange) setSessionCookie(r *http.Request, hdr http.Header, s app.Session) error {
+	s.LoginAt, s.SteppedUp = x.Start.Unix(), x.steppedUp()
+	// The token is sealed straight into the Set-Cookie line (what
+	// request.GuardCookie(...).String() would write: a token needs no quoting).
+	// SameSite=Lax: the portal's own links must still carry the session.
+	b := make([]byte, 0, 384)
+	b = request.AppendCookieName(b, r, request.PlainSessionCookie)
+	b, ttl, err := x.h.app.AppendSealSession(b, s, x.Start)
+	if err != nil {
+		return err
+	}
+	hdr.Add("Set-Cookie", string(request.AppendCookieAttrs(b, r, ttl, http.SameSiteLaxMode)))
+	return nil
+}
+
+func clearSessionCookie(r *http.Request, hdr http.Header) {
+	hdr.Add("Set-Cookie", request.GuardCookieLine(r, request.PlainSessionCookie, "", -1, http.SameSiteLaxMode))
+}
+
+// smartIDSession is the session id sent to SmartID for a new login: an
+// HMAC of the app's own session cookie when configured (so SmartID and the
+// app speak of the same session without the raw token ever leaving), else
+// the guard's random id.
+func (x *exchange) smartIDSession(hdr http.Header) string {
+	if name := x.h.SessionCookie; name != "" {
+		if v := setCookieValue(hdr, name); v != "" {
+			if ks := x.h.app.Keyset(); ks != nil {
+				return ks.Pseudonym("app_session", v)
+			}
+		}
+	}
+	return newSessionID()
+}

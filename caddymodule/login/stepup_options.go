@@ -1,0 +1,142 @@
+package login
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+
+	"github.com/login-guard/login_guard/internal/caddyopt"
+	"github.com/login-guard/login_guard/internal/request"
+	"github.com/login-guard/login_guard/internal/stepup"
+)
+
+// Continuation modes.
+const (
+	ContinuationResume   = "resume"
+	ContinuationResubmit = "resubmit"
+)
+
+// StepUpOptions say where a challenged request of this route goes and how
+// the login finishes after the factor. The step-up route itself is its
+// own module (stepuproute).
+type StepUpOptions struct {
+	// StepUp is where a challenged request is sent: a same-origin path
+	// ("/verify") or an https URL on a host listed in StepUpHosts. Without
+	// it a challenge is a plain 401.
+	StepUp string `json:"step_up,omitempty"`
+	// StepUpHosts are the other hosts StepUp may point at (exact names,
+	// optionally with a port).
+	StepUpHosts []string `json:"step_up_hosts,omitempty"`
+	// StepUpCookieDomain is the Domain of the state cookie when StepUp is
+	// on another host: that host must be able to read it. Required then,
+	// refused otherwise (a host-only cookie is safer).
+	StepUpCookieDomain string `json:"step_up_cookie_domain,omitempty"`
+	// Continuation is resume (default: the held login is replayed after
+	// the factor) or resubmit (the user submits the form again, once,
+	// without a challenge).
+	Continuation string `json:"continuation,omitempty"`
+	// IPPrefixV4 and IPPrefixV6 bind the state to the client's address
+	// prefix (defaults 32 and 64); shorter prefixes tolerate mobile
+	// networks that move a client between addresses.
+	IPPrefixV4 int `json:"ip_prefix_v4,omitempty"`
+	IPPrefixV6 int `json:"ip_prefix_v6,omitempty"`
+}
+
+// unmarshal reads the step-up subdirectives of a login route's block:
+//
+//	step_up               <path | https URL>
+//	step_up_hosts         <host[:port]...>
+//	step_up_cookie_domain <domain>
+//	continuation          resume|resubmit
+//	ip_prefix             <v4 bits> [<v6 bits>]
+//
+// A step_up URL on another host must be listed in step_up_hosts, which
+// therefore comes first: the target is checked on its own line.
+func (o *StepUpOptions) unmarshal(d *caddyfile.Dispenser, key string) (bool, error) {
+	var err error
+	switch key {
+	case "step_up":
+		if err = caddyopt.OneArg(d, &o.StepUp); err == nil {
+			if verr := stepup.ValidateTarget(o.StepUp, o.StepUpHosts); verr != nil {
+				err = d.Errf("step_up: %v (a path on this site like /verify, or an https URL whose host is listed in step_up_hosts before step_up)", verr)
+			}
+		}
+	case "step_up_hosts":
+		o.StepUpHosts = d.RemainingArgs()
+		if len(o.StepUpHosts) == 0 {
+			return true, d.ArgErr()
+		}
+		for _, host := range o.StepUpHosts {
+			if host == "" || strings.ContainsAny(host, "/\\@ \t") {
+				return true, d.Errf("step_up_hosts: %q is not a host name", host)
+			}
+		}
+	case "step_up_cookie_domain":
+		err = caddyopt.OneArg(d, &o.StepUpCookieDomain)
+	case "continuation":
+		if err = caddyopt.OneArg(d, &o.Continuation); err == nil {
+			err = caddyopt.OneOf(d, o.Continuation, ContinuationResume, ContinuationResubmit)
+		}
+	case "ip_prefix":
+		o.IPPrefixV4, o.IPPrefixV6, err = request.ParseIPPrefix(d)
+	case "methods", "page_template", "enrol_done":
+		return true, d.Errf("%s belongs on the step-up route (a login_guard block with event step_up)", key)
+	default:
+		return false, nil
+	}
+	return true, err
+}
+
+// provisionStepUp checks the options against the route's event (JSON
+// configs skip the Caddyfile checks). It touches no storage: `caddy
+// validate` runs it.
+func (h *Handler) provisionStepUp() error {
+	o := &h.StepUpOptions
+	if o.StepUp != "" {
+		if h.Event == EventLogout {
+			return fmt.Errorf("route %q: step_up is for login, operation and none routes, not %s", h.Name, h.Event)
+		}
+		if err := stepup.ValidateTarget(o.StepUp, o.StepUpHosts); err != nil {
+			return fmt.Errorf("route %q: step_up: %v", h.Name, err)
+		}
+		if err := o.checkCookieDomain(); err != nil {
+			return fmt.Errorf("route %q: %v", h.Name, err)
+		}
+	} else if o.StepUpCookieDomain != "" || len(o.StepUpHosts) > 0 || o.Continuation != "" {
+		return fmt.Errorf("route %q: step_up_hosts, step_up_cookie_domain and continuation need step_up", h.Name)
+	}
+	if o.Continuation == "" {
+		o.Continuation = ContinuationResume
+	}
+	if o.Continuation != ContinuationResume && o.Continuation != ContinuationResubmit {
+		return fmt.Errorf("route %q: continuation must be resume or resubmit, not %q", h.Name, o.Continuation)
+	}
+	h.stepUp = &request.StepUp{Prefix: stepup.IPPrefix{V4Bits: o.IPPrefixV4, V6Bits: o.IPPrefixV6}}
+	return nil
+}
+
+// checkCookieDomain requires a cookie domain exactly when the target is on
+// another host, and one that covers that host.
+func (o *StepUpOptions) checkCookieDomain() error {
+	if strings.HasPrefix(o.StepUp, "/") {
+		if o.StepUpCookieDomain != "" {
+			return fmt.Errorf("step_up_cookie_domain is only for a step_up on another host; a same-site target uses a host-only cookie")
+		}
+		return nil
+	}
+	u, err := url.Parse(o.StepUp)
+	if err != nil {
+		return err
+	}
+	dom := strings.ToLower(strings.TrimPrefix(o.StepUpCookieDomain, "."))
+	host := strings.ToLower(u.Hostname())
+	if dom == "" {
+		return fmt.Errorf("step_up on another host (%s) needs step_up_cookie_domain, a parent domain both hosts share, so that host can read the state cookie", host)
+	}
+	if host != dom && !strings.HasSuffix(host, "."+dom) {
+		return fmt.Errorf("step_up_cookie_domain %q does not cover the step-up host %q", dom, host)
+	}
+	return nil
+}

@@ -1,0 +1,66 @@
+package stepuproute
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+
+	"github.com/login-guard/login_guard/clients/loginid"
+	"github.com/login-guard/login_guard/internal/pages"
+	"github.com/login-guard/login_guard/internal/request"
+	"github.com/login-guard/login_guard/rules"
+)
+
+// maxLoginIDBody bounds the JSON the page posts: one JWT, which LoginID
+// keeps well under this.
+const maxLoginIDBody = 16 << 10
+
+// loginidFinish takes the DirectWeb JWT the operator's LoginID
+// integration obtained in the page and counts it as the factor when the
+// app's verifier accepts it for exactly the state's user (the verifier
+// also checks signature, audience, age, type and replay).
+func (s *stepUpCall) loginidFinish() {
+	st, err := s.state()
+	if err != nil {
+		s.refuseJSON(request.RefusalReason("step_up_", err))
+		return
+	}
+	if s.rulesDeny() {
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(s.r.Body, maxLoginIDBody+1))
+	var in struct {
+		JWT string `json:"jwt"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err != nil || len(body) > maxLoginIDBody || dec.Decode(&in) != nil || in.JWT == "" {
+		s.fail("loginid_malformed", pages.Answer{Code: pages.BadRequest})
+		return
+	}
+	if _, err := s.h.app.LoginIDVerifier().Verify(s.r.Context(), in.JWT, st.User); err != nil {
+		s.x.Attempt.Assertion = "invalid"
+		var le *loginid.Error
+		if errors.As(err, &le) {
+			s.x.Assertion = "invalid:" + le.Sub
+			if le.Retryable() {
+				// The key host is down or the replay cache full: nothing is
+				// known about the token, so it is not a refused factor.
+				s.fail(rules.ReasonEngineUnavailable, pages.Answer{Code: pages.Unavailable})
+				return
+			}
+		}
+		s.reportResult(st, MethodLoginID, false)
+		s.refuseJSON(rules.ReasonAssertionInvalid)
+		return
+	}
+	s.x.Attempt.Assertion = "valid"
+	s.x.Assertion = "valid"
+	if !s.passFactor(st, MethodLoginID) {
+		return
+	}
+	s.x.Allow("loginid_ok")
+	s.writeJSON(http.StatusOK, map[string]bool{"ok": true})
+}

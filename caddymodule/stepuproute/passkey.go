@@ -1,0 +1,152 @@
+package stepuproute
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/login-guard/login_guard/internal/pages"
+	"github.com/login-guard/login_guard/internal/passkeys"
+	"github.com/login-guard/login_guard/internal/request"
+	"github.com/login-guard/login_guard/internal/stepup"
+)
+
+// passkeyReason names a passkey refusal for the audit line.
+func passkeyReason(err error) string {
+	if r := passkeys.ReasonOf(err); r != "" {
+		return "passkey_" + r
+	}
+	return "passkey_internal_error"
+}
+
+// passkeyFailed answers a refused ceremony step or enrolment with what
+// the person can do about it; the guard's own failures are a logged 500.
+func (s *stepUpCall) passkeyFailed(err error) {
+	if passkeys.ReasonOf(err) == "" {
+		s.internal(err)
+		return
+	}
+	s.fail(passkeyReason(err), pages.Answer{Code: request.PasskeyCode(err)})
+}
+
+// loginBegin starts an assertion for the user the state names: the user
+// is never taken from the request.
+func (s *stepUpCall) loginBegin() {
+	st, err := s.state()
+	if err != nil {
+		s.refuseJSON(request.RefusalReason("step_up_", err))
+		return
+	}
+	if s.rulesDeny() {
+		return
+	}
+	opts, ceremony, err := s.pk.BeginLogin(s.r.Context(), st.User)
+	if err != nil {
+		s.passkeyFailed(err)
+		return
+	}
+	request.SetStepCookie(s.w.Header(), s.r, request.CookieCeremony, ceremony, passkeys.DefaultCeremonyTTL)
+	s.x.Allow("passkey_begin")
+	s.writeJSON(http.StatusOK, opts)
+}
+
+// loginFinish verifies the assertion and, when it holds, gives the browser
+// a factor token naming this state, which the completion requires.
+func (s *stepUpCall) loginFinish() {
+	st, err := s.state()
+	if err != nil {
+		s.refuseJSON(request.RefusalReason("step_up_", err))
+		return
+	}
+	if s.rulesDeny() {
+		return
+	}
+	ceremony := request.ReadStepCookie(s.r, request.CookieCeremony)
+	request.ClearStepCookie(s.w.Header(), s.r, request.CookieCeremony)
+	if _, err := s.pk.FinishLogin(s.r.Context(), ceremony, st.User, s.r); err != nil {
+		if passkeyRefusedFactor(err) {
+			s.reportResult(st, MethodPasskey, false)
+		}
+		s.passkeyFailed(err)
+		return
+	}
+	if !s.passFactor(st, MethodPasskey) {
+		return
+	}
+	s.x.Allow("passkey_ok")
+	s.writeJSON(http.StatusOK, map[string]bool{"ok": true})
+}
+
+// enrolProofs collects what the browser presents to be allowed to
+// register a passkey. A step-up state cookie, whatever its condition,
+// vetoes: during a challenge the person at the keyboard has shown only the
+// password.
+func (s *stepUpCall) enrolProofs() []passkeys.Proof {
+	var ps []passkeys.Proof
+	if tok := request.ReadStepCookie(s.r, request.CookieState); tok != "" {
+		user := ""
+		if st, err := s.iss.Verify(tok, stepup.Binding{IP: s.x.Attempt.IP, UserAgent: s.x.Attempt.UserAgent}); err == nil {
+			user = st.User
+		}
+		ps = append(ps, passkeys.StepUpProof{User: user})
+	}
+	s.x.LoadSession(s.r)
+	if s.x.HasSession {
+		ps = append(ps, passkeys.SessionProof{
+			User:             s.x.Session.User,
+			Challenged:       s.x.Session.SteppedUp,
+			UpstreamAccepted: true, // the guard issues its session only then
+			LoginAt:          time.Unix(s.x.Session.LoginAt, 0),
+		})
+	}
+	if tok := request.ReadStepCookie(s.r, request.CookieEnrol); tok != "" {
+		ps = append(ps, passkeys.EnrolTokenProof{Token: tok})
+	}
+	return ps
+}
+
+func (s *stepUpCall) registerBegin() {
+	proofs := s.enrolProofs()
+	user, err := s.pk.MayEnroll(s.r.Context(), proofs...)
+	if err != nil {
+		s.passkeyFailed(err)
+		return
+	}
+	s.x.Attempt.User = user
+	if s.rulesDeny() {
+		return
+	}
+	opts, ceremony, err := s.pk.BeginRegistration(s.r.Context(), proofs...)
+	if err != nil {
+		s.passkeyFailed(err)
+		return
+	}
+	request.SetStepCookie(s.w.Header(), s.r, request.CookieCeremony, ceremony, passkeys.DefaultCeremonyTTL)
+	s.x.Allow("passkey_register_begin")
+	s.writeJSON(http.StatusOK, opts)
+}
+
+func (s *stepUpCall) registerFinish() {
+	proofs := s.enrolProofs()
+	user, err := s.pk.MayEnroll(s.r.Context(), proofs...)
+	if err != nil {
+		s.passkeyFailed(err)
+		return
+	}
+	s.x.Attempt.User = user
+	if s.rulesDeny() {
+		return
+	}
+	ceremony := request.ReadStepCookie(s.r, request.CookieCeremony)
+	request.ClearStepCookie(s.w.Header(), s.r, request.CookieCeremony)
+	reg, err := s.pk.FinishRegistration(s.r.Context(), ceremony, s.r, proofs...)
+	if err != nil {
+		s.passkeyFailed(err)
+		return
+	}
+	if reg.ViaToken {
+		request.ClearStepCookie(s.w.Header(), s.r, request.CookieEnrol)
+	}
+	request.SetStepCookie(s.w.Header(), s.r, request.CookieEnrolled, "1", enrolledTTL)
+	s.x.Allow("passkey_enrolled")
+	s.writeJSON(http.StatusOK, map[string]bool{"ok": true})
+}

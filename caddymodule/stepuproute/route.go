@@ -1,0 +1,457 @@
+package stepuproute
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/login-guard/login_guard/caddymodule/app"
+	"github.com/login-guard/login_guard/internal/pages"
+	"github.com/login-guard/login_guard/internal/passkeys"
+	"github.com/login-guard/login_guard/internal/request"
+	"github.com/login-guard/login_guard/internal/stepup"
+	"github.com/login-guard/login_guard/rules"
+)
+
+// Paths under the step-up route's base ("/verify"): the page is the base
+// itself.
+const (
+	pathScript         = "/stepup.js"
+	pathEnrol          = stepup.PathEnrol
+	pathEnrolled       = "/enrolled"
+	pathLoginBegin     = "/passkey/begin"
+	pathLoginFinish    = "/passkey/finish"
+	pathRegisterBegin  = "/passkey/register/begin"
+	pathRegisterFinish = "/passkey/register/finish"
+	pathComplete       = "/complete"
+	pathSelfieSubmit   = "/selfie/submit"
+	pathSelfieStatus   = "/selfie/status"
+	pathSmileCallback  = "/smileid/callback"
+	pathLoginIDFinish  = "/loginid/finish"
+)
+
+var stepUpSuffixes = []string{pathRegisterBegin, pathRegisterFinish, pathLoginBegin, pathLoginFinish, pathComplete, pathEnrol, pathEnrolled, pathScript,
+	pathSelfieSubmit, pathSelfieStatus, pathSmileCallback, pathLoginIDFinish}
+
+// Factor tokens say "the factor passed for this state" between the
+// passkey finish and the completion.
+const (
+	purposeFactor = "stepup_factor"
+	factorTTL     = 5 * time.Minute
+	enrolLinkTTL  = 15 * time.Minute
+	// enrolledTTL bounds the cookie that shows the confirmation page once
+	// after a registration.
+	enrolledTTL = 5 * time.Minute
+)
+
+type factorClaim struct {
+	Handle string `json:"h"`
+	Method string `json:"m"`
+}
+
+// serve dispatches the step-up route's requests. Every answer but the
+// script writes one audit line.
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request) error {
+	x := new(request.Exchange)
+	x.Init(h.route, r, time.Now())
+	suffix, base := stepUpPath(r)
+	if base == "" {
+		h.logger.Warn("the step-up route must be mounted under a path, e.g. handle /verify*", zap.String("route", h.Name))
+		return h.route.Answer(w, r, pages.Answer{Code: pages.NotFound})
+	}
+	if suffix == pathScript {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			return h.route.Answer(w, r, pages.Answer{Code: pages.MethodNotAllowed})
+		}
+		stepup.SetPageHeaders(w.Header(), false)
+		w.Header().Set("Content-Type", stepup.ScriptContentType)
+		_, err := w.Write(stepup.Script())
+		return err
+	}
+	iss, rt, err := h.stepUp.Machinery(h.app)
+	if err != nil {
+		h.logger.Error("step-up unavailable", zap.String("route", h.Name), zap.Error(err))
+		return h.route.Answer(w, r, pages.Answer{Code: pages.StepUpUnavailable})
+	}
+	wantPost := suffix != "" && suffix != pathEnrol && suffix != pathEnrolled
+	s := &stepUpCall{h: h, x: x, w: w, r: r, iss: iss, pk: rt.Passkeys, smile: rt.Smile, held: rt.Held, base: base,
+		json: wantPost && suffix != pathComplete}
+	if (wantPost && r.Method != http.MethodPost) || (!wantPost && r.Method != http.MethodGet && r.Method != http.MethodHead) {
+		s.fail("step_up_method", pages.Answer{Code: pages.MethodNotAllowed})
+	} else if m := methodOfPath(suffix); m != "" && !s.offers(m) {
+		s.fail("step_up_method_not_offered", pages.Answer{Code: pages.NotFound})
+	} else if suffix == pathSmileCallback {
+		// Smile ID's server, not the page: no state, no header; its
+		// signature and a job-status call decide.
+		s.smileCallback()
+	} else if wantPost && suffix != pathComplete && r.Header.Get("X-Login-Guard") != "1" {
+		// The page's script sends it; a cross-site form cannot, and a
+		// cross-site fetch cannot without a preflight the guard never
+		// answers.
+		s.refuseJSON("step_up_missing_header")
+	} else {
+		switch suffix {
+		case "":
+			s.loginPage()
+		case pathEnrol:
+			s.enrolPage()
+		case pathEnrolled:
+			s.enrolledPage()
+		case pathLoginBegin:
+			s.loginBegin()
+		case pathLoginFinish:
+			s.loginFinish()
+		case pathRegisterBegin:
+			s.registerBegin()
+		case pathRegisterFinish:
+			s.registerFinish()
+		case pathComplete:
+			s.complete()
+		case pathSelfieSubmit:
+			s.selfieSubmit()
+		case pathSelfieStatus:
+			s.selfieStatus()
+		case pathLoginIDFinish:
+			s.loginidFinish()
+		}
+	}
+	x.Finish(r)
+	return s.err
+}
+
+// stepUpCall is one request to the step-up route.
+type stepUpCall struct {
+	h     *Handler
+	x     *request.Exchange
+	w     http.ResponseWriter
+	r     *http.Request
+	iss   *stepup.Issuer
+	pk    *passkeys.Passkeys
+	smile *app.PooledSmileID
+	held  *stepup.Held
+	base  string
+	// json: the endpoint is one the page's script calls, so every answer
+	// is JSON; the pages (and the completion form) get pages.
+	json bool
+	err  error
+}
+
+// stepUpPath splits the path into the endpoint suffix and the base the
+// page's script posts to, taken from the URL the browser used (a
+// handle_path may have stripped it since).
+func stepUpPath(r *http.Request) (suffix, base string) {
+	p := r.URL.Path
+	for _, s := range stepUpSuffixes {
+		if strings.HasSuffix(p, s) {
+			suffix = s
+			break
+		}
+	}
+	orig := request.OriginalRequest(r).URL.Path
+	if !strings.HasSuffix(orig, suffix) {
+		orig = p
+	}
+	base = strings.TrimRight(strings.TrimSuffix(orig, suffix), "/")
+	return suffix, base
+}
+
+// state opens the step-up state the browser carries, without spending it.
+// One step-up route serves every guarded route, so only the client is
+// compared; the user comes from the state.
+func (s *stepUpCall) state() (stepup.State, error) {
+	st, err := s.iss.Verify(request.ReadStepCookie(s.r, request.CookieState), stepup.Binding{IP: s.x.Attempt.IP, UserAgent: s.x.Attempt.UserAgent})
+	if err == nil {
+		s.x.Attempt.User = st.User
+	}
+	return st, err
+}
+
+// decide applies the route's IP lists and local rules (rate limits on
+// the step-up endpoints).
+func (h *Handler) decide(x *request.Exchange) {
+	if x.CheckIPs() {
+		return
+	}
+	x.ApplyRules()
+	x.ApplyRulesAfterEngines()
+}
+
+// rulesDeny applies the route's rules (rate limits on the step-up
+// endpoints) once the user is known; true when they refused.
+func (s *stepUpCall) rulesDeny() bool {
+	s.h.decide(s.x)
+	if s.x.Verdict.Action != rules.Deny {
+		return false
+	}
+	s.reply(s.x.DenyAnswer())
+	return true
+}
+
+func (s *stepUpCall) loginPage() {
+	st, err := s.state()
+	if err != nil {
+		s.refuseState(err)
+		return
+	}
+	if s.rulesDeny() {
+		return
+	}
+	methods, err := s.availableMethods(st)
+	if err != nil {
+		s.internal(err)
+		return
+	}
+	if len(methods) == 0 {
+		// No dead end: the page says how to get a factor (and links the
+		// operator's help_url when set).
+		s.fail("step_up_no_credentials", pages.Answer{Code: pages.NoFactor})
+		return
+	}
+	s.x.Allow("step_up_page")
+	s.render(stepup.PageData{Title: "Confirm it's you", Mode: stepup.ModeLogin, Base: s.base, Methods: methods, User: st.User})
+}
+
+// offers says whether this route offers method.
+func (s *stepUpCall) offers(method string) bool {
+	return slices.Contains(s.h.Methods, method)
+}
+
+// availableMethods are the route's methods this user can use now: a
+// passkey only when one is registered; a selfie only when the Smile ID
+// user id is known (user_id account_id needs the state's account id).
+func (s *stepUpCall) availableMethods(st stepup.State) ([]string, error) {
+	var out []string
+	for _, m := range s.h.Methods {
+		switch m {
+		case MethodPasskey:
+			has, err := s.pk.HasCredentials(s.r.Context(), st.User)
+			if err != nil {
+				return nil, err
+			}
+			if !has {
+				continue
+			}
+		case MethodSelfie:
+			if s.smileUserID(st) == "" {
+				continue
+			}
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// methodOfPath names the method an endpoint belongs to ("" for the shared
+// ones), so a route answers only for the methods it offers.
+func methodOfPath(suffix string) string {
+	switch suffix {
+	case pathLoginBegin, pathLoginFinish, pathRegisterBegin, pathRegisterFinish, pathEnrol, pathEnrolled:
+		return MethodPasskey
+	case pathSelfieSubmit, pathSelfieStatus, pathSmileCallback:
+		return MethodSelfie
+	case pathLoginIDFinish:
+		return MethodLoginID
+	}
+	return ""
+}
+
+// enrolPage shows the registration page to whoever may enrol. An admin
+// enrolment link (?t=…) is moved into a cookie first, so the token leaves
+// the address bar and the history.
+func (s *stepUpCall) enrolPage() {
+	if t := s.r.URL.Query().Get("t"); t != "" {
+		request.SetStepCookie(s.w.Header(), s.r, request.CookieEnrol, t, enrolLinkTTL)
+		stepup.SetPageHeaders(s.w.Header(), false)
+		s.w.Header().Set("Location", s.base+pathEnrol)
+		s.w.WriteHeader(http.StatusSeeOther)
+		s.x.Allow("passkey_enrol_link")
+		return
+	}
+	user, err := s.pk.MayEnroll(s.r.Context(), s.enrolProofs()...)
+	if err != nil {
+		s.passkeyFailed(err)
+		return
+	}
+	s.x.Attempt.User = user
+	if s.rulesDeny() {
+		return
+	}
+	s.x.Allow("passkey_enrol_page")
+	// After registering, the script goes to the confirmation page, which
+	// leads on to enrol_done.
+	s.render(stepup.PageData{Title: "Register a passkey", Mode: stepup.ModeEnroll, Base: s.base, Done: s.base + pathEnrolled})
+}
+
+// enrolledPage confirms a registration: shown once, after the
+// registration set its cookie; without it the browser goes on to
+// enrol_done.
+func (s *stepUpCall) enrolledPage() {
+	if request.ReadStepCookie(s.r, request.CookieEnrolled) == "" {
+		stepup.SetPageHeaders(s.w.Header(), false)
+		s.w.Header().Set("Location", s.h.EnrolDone)
+		s.w.WriteHeader(http.StatusSeeOther)
+		s.x.Allow("passkey_enrolled_page_again")
+		return
+	}
+	request.ClearStepCookie(s.w.Header(), s.r, request.CookieEnrolled)
+	s.x.Allow("passkey_enrolled_page")
+	s.reply(pages.Answer{Code: pages.Enrolled, Next: s.h.EnrolDone})
+}
+
+// complete spends the state once the factor passed and sends the browser
+// back to the login URL: with a continuation (the held login is finished
+// there) or, in resubmit mode, with a pass for one more submission.
+func (s *stepUpCall) complete() {
+	if !sameOrigin(s.r) {
+		s.fail("step_up_cross_origin", pages.Answer{Code: pages.StepUpFailed})
+		return
+	}
+	st, err := s.state()
+	if err != nil {
+		s.refuseState(err)
+		return
+	}
+	if s.rulesDeny() {
+		return
+	}
+	var f factorClaim
+	ferr := s.h.app.Tokens().Open(purposeFactor, request.ReadStepCookie(s.r, request.CookieFactor), time.Now(), &f)
+	if ferr != nil || f.Handle != st.Handle {
+		s.fail("step_up_"+stepup.ReasonFactorFailed, pages.Answer{Code: pages.StepUpFailed})
+		return
+	}
+	if st.Phase != stepup.PhaseResubmit && !s.held.Has(st.Handle) {
+		s.fail("step_up_"+stepup.ReasonHeldMissing, pages.Answer{Code: pages.StepUpExpired})
+		return
+	}
+	if st, err = s.iss.Redeem(request.ReadStepCookie(s.r, request.CookieState), stepup.Binding{IP: s.x.Attempt.IP, UserAgent: s.x.Attempt.UserAgent}); err != nil {
+		s.refuseState(err)
+		return
+	}
+	s.reportResult(st, f.Method, true)
+	hdr := s.w.Header()
+	request.ClearStepCookie(hdr, s.r, request.CookieState)
+	request.ClearStepCookie(hdr, s.r, request.CookieFactor)
+	stepup.SetPageHeaders(hdr, false)
+	status := http.StatusTemporaryRedirect // re-POST (empty) to the login URL
+	if st.Phase == stepup.PhaseResubmit {
+		pass, err := s.iss.IssuePass(st)
+		if err != nil {
+			s.internal(err)
+			return
+		}
+		request.SetStepCookie(hdr, s.r, request.CookiePass, pass, s.iss.PassTTL())
+		status = http.StatusSeeOther // back to the form
+	} else {
+		cont, err := s.iss.IssueContinuation(st)
+		if err != nil {
+			s.internal(err)
+			return
+		}
+		request.SetStepCookie(hdr, s.r, request.CookieContinue, cont, s.iss.ContinueTTL())
+	}
+	hdr.Set("Location", st.Return)
+	s.w.WriteHeader(status)
+	s.x.Allow("step_up_completed")
+}
+
+// sameOrigin refuses a completion posted from another site. The state
+// cookie is SameSite=Strict already; this is the second lock. The page's
+// no-referrer policy makes browsers send "Origin: null" on its own form
+// POST, so null passes, and Sec-Fetch-Site (which browsers always send and
+// pages cannot forge) must say same-origin when present.
+func sameOrigin(r *http.Request) bool {
+	if sfs := r.Header.Get("Sec-Fetch-Site"); sfs != "" && sfs != "same-origin" {
+		return false
+	}
+	o := r.Header.Get("Origin")
+	if o == "" || o == "null" {
+		return true
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return o == scheme+"://"+r.Host
+}
+
+// fail records why in the audit line and tells the person what to do.
+func (s *stepUpCall) fail(reason string, a pages.Answer) {
+	s.x.Verdict.Add(rules.Deny, reason)
+	s.reply(a)
+}
+
+// refuseState answers a step-up state that does not open (or no longer
+// does): missing, expired, used, moved or forged, each told as such.
+func (s *stepUpCall) refuseState(err error) {
+	reason := request.RefusalReason("step_up_", err)
+	s.fail(reason, pages.Answer{Code: request.StepUpCode(reason)})
+}
+
+// reply writes a: JSON on the script's endpoints, else the route's page
+// (or, with error_pages handle_errors, the error for handle_errors).
+func (s *stepUpCall) reply(a pages.Answer) {
+	if s.json {
+		if err := s.h.route.Pages().WriteJSON(s.w, a); err != nil {
+			s.err = err
+		}
+		return
+	}
+	s.err = s.h.route.Answer(s.w, s.r, a)
+}
+
+// render writes the step-up or enrolment page: the operator's
+// page_template when set, else the pages' theme.
+func (s *stepUpCall) render(d stepup.PageData) {
+	if s.h.page != nil {
+		var buf bytes.Buffer
+		if err := s.h.page.Render(&buf, d); err != nil {
+			s.internal(err)
+			return
+		}
+		stepup.SetPageHeaders(s.w.Header(), true)
+		s.w.WriteHeader(http.StatusOK)
+		if s.r.Method != http.MethodHead {
+			_, s.err = s.w.Write(buf.Bytes())
+		}
+		return
+	}
+	st := pages.StepUp{Mode: d.Mode, Base: d.Base, Done: d.Done, User: d.User, Methods: d.Methods}
+	if err := s.h.route.Pages().WriteStepUp(s.w, s.r, st); err != nil {
+		s.internal(err)
+	}
+}
+
+// internal is a failure of the guard's own (storage, keys): logged with
+// its cause, answered without one.
+func (s *stepUpCall) internal(err error) {
+	s.h.logger.Error("step-up failed", zap.String("route", s.h.Name), zap.Error(err))
+	s.fail("step_up_internal_error", pages.Answer{Code: pages.Internal})
+}
+
+func (s *stepUpCall) writeJSON(status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		s.internal(err)
+		return
+	}
+	stepup.SetPageHeaders(s.w.Header(), false)
+	s.w.Header().Set("Content-Type", "application/json")
+	s.w.WriteHeader(status)
+	_, s.err = s.w.Write(b)
+}
+
+// refuseJSON answers a refusal on one of the script's endpoints: the
+// code the person's situation calls for, never the audit reason.
+func (s *stepUpCall) refuseJSON(reason string) {
+	code := pages.StepUpFailed
+	if strings.HasPrefix(reason, "step_up_") {
+		code = request.StepUpCode(reason)
+	}
+	s.fail(reason, pages.Answer{Code: code})
+}

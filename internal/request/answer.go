@@ -1,0 +1,115 @@
+package request
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+
+	"github.com/login-guard/login_guard/internal/pages"
+	"github.com/login-guard/login_guard/internal/passkeys"
+	"github.com/login-guard/login_guard/internal/stepup"
+)
+
+// Who writes a route's refusals (the error_pages option).
+const (
+	// ErrorPagesGuard: the guard writes its page (or JSON) itself.
+	ErrorPagesGuard = "guard"
+	// ErrorPagesHandleErrors: the guard hands the answer to the site's
+	// handle_errors through caddyhttp.Error.
+	ErrorPagesHandleErrors = "handle_errors"
+)
+
+// Pages is the page set the route answers with: the app's, or the
+// default set outside Caddy.
+func (h *Route) Pages() *pages.Set {
+	if h.App != nil && h.App.PageSet() != nil {
+		return h.App.PageSet()
+	}
+	return pages.Default()
+}
+
+// Answer tells the person what happened: the guard's page or JSON, or on
+// an `error_pages handle_errors` route the error for the site's
+// handle_errors. {http.login_guard.code} and, for a rate limit,
+// {http.login_guard.retry_after} are set either way.
+func (h *Route) Answer(w http.ResponseWriter, r *http.Request, a pages.Answer) error {
+	status := a.Status
+	if status == 0 {
+		status = a.Code.Status()
+	}
+	if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
+		repl.Set("http.login_guard.code", string(a.Code))
+		if a.Code == pages.RateLimited && a.RetryAfter > 0 {
+			repl.Set("http.login_guard.retry_after", strconv.FormatInt(pages.RetryAfterSeconds(a.RetryAfter), 10))
+		}
+	}
+	if h.ErrorPages == ErrorPagesHandleErrors {
+		if a.Code == pages.RateLimited && a.RetryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.FormatInt(pages.RetryAfterSeconds(a.RetryAfter), 10))
+		}
+		return RefusalError(status, AnswerError{a.Code})
+	}
+	if err := h.Pages().Write(w, r, a); err != nil {
+		h.Logger.Error("writing the answer page", zap.String("route", h.Name), zap.Error(err))
+		return caddyhttp.Error(http.StatusInternalServerError, AnswerError{pages.Internal})
+	}
+	return nil
+}
+
+// DenyAnswer is the block answer: rate_limited (429, Retry-After) when a
+// rate rule said when to come back, else denied (403) — a lockout
+// included, so it reveals nothing a plain deny does not.
+func (x *Exchange) DenyAnswer() pages.Answer {
+	if ra := x.Verdict.RetryAfter; ra > 0 {
+		return pages.Answer{Code: pages.RateLimited, RetryAfter: ra}
+	}
+	return pages.Answer{Code: pages.Denied}
+}
+
+// StepUpCode is what a person is told about a step-up refusal, by its
+// audit reason ("step_up_expired", …).
+func StepUpCode(reason string) pages.Code {
+	switch reason {
+	case "step_up_" + stepup.ReasonMissing:
+		return pages.StepUpMissing
+	case "step_up_" + stepup.ReasonExpired, "step_up_" + stepup.ReasonHeldMissing:
+		return pages.StepUpExpired
+	case "step_up_" + stepup.ReasonReplayed:
+		return pages.StepUpUsed
+	case "step_up_" + stepup.ReasonIPMismatch, "step_up_" + stepup.ReasonAgentMismatch:
+		return pages.StepUpMoved
+	case "step_up_" + stepup.ReasonReplayFull, "step_up_internal_error":
+		return pages.StepUpUnavailable
+	}
+	return pages.StepUpFailed
+}
+
+// PasskeyCode is what a person is told about a passkey refusal.
+func PasskeyCode(err error) pages.Code {
+	switch passkeys.ReasonOf(err) {
+	case passkeys.ReasonEnrolNoProof, passkeys.ReasonEnrolNotAccepted:
+		return pages.EnrolSignIn
+	case passkeys.ReasonEnrolStaleSession:
+		return pages.EnrolSignInAgain
+	case passkeys.ReasonEnrolDuringChallenge, passkeys.ReasonEnrolChallengedLogin:
+		return pages.EnrolNotAllowed
+	case passkeys.ReasonEnrolTokenSpent:
+		return pages.EnrolLinkUsed
+	case passkeys.ReasonEnrolTokenInvalid:
+		return pages.EnrolLinkInvalid
+	case passkeys.ReasonEnrolUserConflict:
+		return pages.EnrolOtherAccount
+	case passkeys.ReasonTooManyCredentials:
+		return pages.EnrolLimit
+	case passkeys.ReasonNoCredentials:
+		return pages.NoFactor
+	case passkeys.ReasonBodyTooLarge:
+		return pages.TooLarge
+	case "":
+		return pages.Internal
+	}
+	return pages.StepUpFailed
+}

@@ -1,0 +1,247 @@
+// Package request holds what both route handlers (the login route and the
+// step-up route) do with a guarded request: strip the guard's headers,
+// find the client's address, build the attempt, apply the IP lists and
+// the local rules, answer a refusal, and write the one audit line. The
+// handlers never import each other; they share this package and the app.
+package request
+
+import (
+	"context"
+	"net/http"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+
+	"github.com/login-guard/login_guard/caddymodule/app"
+	"github.com/login-guard/login_guard/clients/engine"
+	"github.com/login-guard/login_guard/internal/formbody"
+	"github.com/login-guard/login_guard/rules"
+)
+
+// Event kinds a route guards.
+const (
+	EventLogin     = "login"
+	EventLogout    = "logout"
+	EventOperation = "operation"
+	// EventNone guards a route with rules only: no analytics event.
+	EventNone = "none"
+	// EventStepUp is the step-up route's: its pages and endpoints.
+	EventStepUp = "step_up"
+)
+
+// HeaderPrefix marks headers only the guard may set: whatever a client
+// sends under it is dropped before the upstream sees the request, so the
+// portal can trust them.
+const HeaderPrefix = "X-Login-Guard-"
+
+// Route is what a provisioned route handler shares with this package.
+type Route struct {
+	Name string
+	// NameValue is Name boxed once for the route placeholder, so
+	// publishing it allocates nothing.
+	NameValue any
+	Event     string
+	// LogUser is plain, hash or none: how the audit line names the user.
+	LogUser string
+	// ErrorPages says who writes the route's refusals (ErrorPagesGuard
+	// or ErrorPagesHandleErrors).
+	ErrorPages string
+	App        *app.App
+	Logger     *zap.Logger
+	// AllowIP skips every rule and engine; DenyIP refuses.
+	AllowIP, DenyIP rules.IPList
+	// Rules are the route's local rules; nil without any.
+	Rules *Rules
+	// XFFWarn guards the untrusted X-Forwarded-For warning (the app's).
+	XFFWarn *sync.Once
+}
+
+// Exchange is the state of one guarded request.
+type Exchange struct {
+	Route   *Route
+	Start   time.Time
+	Ctx     context.Context // the request's, for store and engine calls
+	Attempt rules.Attempt
+	Fields  formbody.Fields
+	Verdict rules.Verdict
+	// Session is the guard session the request carries, if HasSession.
+	Session    app.Session
+	HasSession bool
+	Outcome    rules.Outcome
+	// What the audit line says besides the verdict.
+	Refused       *formbody.Error
+	SmartID       string // what happened to the SmartID event
+	EngineResults []engine.Result
+	MonitorAction string // what a monitor-mode route would have done
+	Assertion     string // the LoginID token's state
+	IPText        string // the client address for the audit line
+
+	rulesTicket *rules.Ticket    // the local rules' hold on this attempt, settled once
+	published   publishedVerdict // what Publish exposed as placeholders
+	// Storage the exchange's slices start in, so a typical request does
+	// not allocate them one by one: the verdict's reasons and the audit
+	// line's field.
+	reasonBuf [4]string
+	logField  [1]zap.Field
+}
+
+// Init starts the exchange of one request: the attempt as far as headers
+// and the connection tell it. (An exchange is embedded by value in the
+// handlers' own request state, so it is initialised, not allocated.)
+func (x *Exchange) Init(rt *Route, r *http.Request, now time.Time) {
+	x.Route, x.Start, x.Ctx = rt, now, r.Context()
+	x.Verdict.Reasons = x.reasonBuf[:0]
+	ip, ipText := ClientAddr(r)
+	x.IPText = ipText
+	x.Attempt = rules.Attempt{
+		Route:     rt.Name,
+		Event:     rt.Event,
+		IP:        ip,
+		UserAgent: r.UserAgent(),
+		Header:    r.Header,
+		Time:      now,
+	}
+}
+
+// CheckIPs applies the route's IP lists. It returns true when allow_ip
+// settles the request: listed networks (an office, a monitoring probe)
+// are never blocked or challenged, though their events are still
+// reported.
+func (x *Exchange) CheckIPs() (allowed bool) {
+	rt, ip := x.Route, x.Attempt.IP
+	if rt.AllowIP.Len() > 0 && ip.IsValid() && rt.AllowIP.Contains(ip) {
+		x.Verdict.Add(rules.Allow, rules.ReasonIPAllowed)
+		return true
+	}
+	if rt.DenyIP.Len() > 0 && ip.IsValid() && rt.DenyIP.Contains(ip) {
+		x.Verdict.Add(rules.Deny, rules.ReasonIPDenied)
+	}
+	return false
+}
+
+// Allow lets the request pass with reason. Verdict.Add cannot lower an
+// action (worst wins), so the action is set directly.
+func (x *Exchange) Allow(reason string) {
+	x.Verdict.Action = rules.Allow
+	x.Verdict.Reasons = append(x.Verdict.Reasons, reason)
+}
+
+// Publish exposes the verdict as placeholders for access logs and later
+// handlers. The values are what the verdict is now (a monitor-mode route
+// still shows the action it would have taken); they are rendered only if
+// a placeholder is read, so an unread placeholder costs nothing.
+func (x *Exchange) Publish(r *http.Request) {
+	repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
+	if !ok {
+		return
+	}
+	x.published = publishedVerdict{action: x.Verdict.Action, reasons: x.Verdict.Reasons}
+	repl.Set("http.login_guard.route", x.Route.NameValue)
+	repl.Set("http.login_guard.action", (*publishedAction)(&x.published))
+	repl.Set("http.login_guard.reasons", (*publishedReasons)(&x.published))
+}
+
+// publishedVerdict is the verdict as Publish saw it. Pointers to it are
+// fmt.Stringers, which Caddy's replacer renders on demand; storing them
+// allocates nothing, where a string would be boxed on every request.
+type publishedVerdict struct {
+	action  rules.Action
+	reasons []string
+}
+
+type (
+	publishedAction  publishedVerdict
+	publishedReasons publishedVerdict
+)
+
+func (p *publishedAction) String() string { return p.action.String() }
+func (p *publishedReasons) String() string {
+	if len(p.reasons) == 1 {
+		return p.reasons[0]
+	}
+	return strings.Join(p.reasons, ",")
+}
+
+// StripGuardHeaders drops every X-Login-Guard-* header a client sent; it
+// runs before anything else reads the request.
+func StripGuardHeaders(hdr http.Header) {
+	for k := range hdr {
+		if len(k) >= len(HeaderPrefix) && strings.EqualFold(k[:len(HeaderPrefix)], HeaderPrefix) {
+			delete(hdr, k)
+		}
+	}
+}
+
+// ClientIP is Caddy's view of the client, which honours trusted_proxies.
+// A raw X-Forwarded-For is never read here.
+func ClientIP(r *http.Request) netip.Addr {
+	a, _ := ClientAddr(r)
+	return a
+}
+
+// ClientAddr is ClientIP with its text for the audit line: Caddy's own
+// string when it is already the canonical form (the usual case, which
+// costs no allocation), else the canonical form.
+func ClientAddr(r *http.Request) (netip.Addr, string) {
+	s, _ := caddyhttp.GetVar(r.Context(), caddyhttp.ClientIPVarKey).(string)
+	var a netip.Addr
+	if s == "" {
+		ap, err := netip.ParseAddrPort(r.RemoteAddr)
+		if err != nil {
+			return netip.Addr{}, ""
+		}
+		a, s = ap.Addr(), ""
+	} else {
+		var err error
+		if a, err = netip.ParseAddr(s); err != nil {
+			return netip.Addr{}, ""
+		}
+	}
+	a = a.Unmap()
+	var buf [48]byte
+	if canon := a.AppendTo(buf[:0]); string(canon) != s {
+		s = string(canon)
+	}
+	return a, s
+}
+
+// WarnUntrustedForwarding logs once per app when a request carries
+// X-Forwarded-For but did not come from one of the server's
+// trusted_proxies: if a proxy or CDN sits in front, every client behind it
+// shares one IP for the guard, and per-IP rules count them as one.
+func WarnUntrustedForwarding(rt *Route, r *http.Request) {
+	if r.Header.Get("X-Forwarded-For") == "" {
+		return
+	}
+	if trusted, _ := caddyhttp.GetVar(r.Context(), caddyhttp.TrustedProxyVarKey).(bool); trusted {
+		return
+	}
+	rt.XFFWarn.Do(func() {
+		rt.Logger.Warn("requests carry X-Forwarded-For but do not come from the server's trusted_proxies (is it set?): "+
+			"the guard sees the proxy's address as the client, so all clients behind it share one IP; "+
+			"set trusted_proxies in the server options",
+			zap.String("route", rt.Name))
+	})
+}
+
+// OriginalRequest is the request as the client sent it, before any
+// rewrite: the completion must bring the browser back to that URL.
+func OriginalRequest(r *http.Request) *http.Request {
+	if or, ok := r.Context().Value(caddyhttp.OriginalRequestCtxKey).(http.Request); ok && or.URL != nil {
+		if or.RequestURI == "" {
+			or.RequestURI = or.URL.RequestURI()
+		}
+		return &or
+	}
+	if r.RequestURI == "" {
+		r2 := *r
+		r2.RequestURI = r.URL.RequestURI()
+		return &r2
+	}
+	return r
+}
