@@ -11,6 +11,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
+	"github.com/login-guard/login_guard/internal/testkit/caddytest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -59,7 +60,7 @@ func TestCaddyfileAdapt(t *testing.T) {
 				t.Fatalf("adapted JSON differs (run with -update to accept):\n%s", pretty.String())
 			}
 			// Every golden config must also pass `caddy validate`.
-			if err := caddy.Validate(mustConfig(t, got)); err != nil {
+			if err := caddy.Validate(caddytest.MustConfig(t, got)); err != nil {
 				t.Fatalf("validate: %v", err)
 			}
 		})

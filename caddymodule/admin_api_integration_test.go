@@ -11,14 +11,15 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
+	"github.com/login-guard/login_guard/internal/testkit/caddytest"
 )
 
 // startCaddyWithAdmin is startCaddy with Caddy's admin API on a free
 // loopback port; it returns the guarded site and the admin base URL.
-func startCaddyWithAdmin(t *testing.T, global, site string) (*guarded, string) {
+func startCaddyWithAdmin(t *testing.T, global, site string) (*caddytest.Guarded, string) {
 	t.Helper()
 	dir := t.TempDir()
-	port, adminPort := freePort(t), freePort(t)
+	port, adminPort := caddytest.FreePort(t), caddytest.FreePort(t)
 	logPath := filepath.Join(dir, "caddy.log")
 	cfg := fmt.Sprintf(`{
 	admin 127.0.0.1:%d
@@ -32,14 +33,14 @@ func startCaddyWithAdmin(t *testing.T, global, site string) (*guarded, string) {
 }
 %s
 `, adminPort, filepath.Join(dir, "storage"), logPath, global, strings.ReplaceAll(site, "{{listen}}", fmt.Sprintf("http://127.0.0.1:%d", port)))
-	if err := caddy.Load(adapt(t, cfg), true); err != nil {
+	if err := caddy.Load(caddytest.Adapt(t, cfg), true); err != nil {
 		t.Fatalf("loading config: %v", err)
 	}
 	t.Cleanup(func() { _ = caddy.Stop() })
-	return &guarded{
+	return &caddytest.Guarded{
 		URL:     fmt.Sprintf("http://127.0.0.1:%d", port),
 		LogPath: logPath,
-		client: &http.Client{
+		Client: &http.Client{
 			Timeout:       10 * time.Second,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
@@ -90,7 +91,7 @@ type limitsAnswer struct {
 // TestAdminListsAndClearsLimits: a support desk lists the lockouts and
 // limited keys through Caddy's admin API and lifts one.
 func TestAdminListsAndClearsLimits(t *testing.T) {
-	up := newRecorder(t, rulesPortal)
+	up := caddytest.NewRecorder(t, rulesPortal)
 	g, admin := startCaddyWithAdmin(t, trustLoopback, fmt.Sprintf(rulesSite, up.Listener.Addr()))
 
 	var routes []struct {
@@ -107,12 +108,12 @@ func TestAdminListsAndClearsLimits(t *testing.T) {
 	// Lock victim out on /lockpair from one address, and limit another
 	// address on /rate.
 	for range 3 {
-		g.try(t, attempt{path: "/lockpair", ip: "198.51.100.66", user: "Victim", pass: "guess"})
+		try(t, g, attempt{path: "/lockpair", ip: "198.51.100.66", user: "Victim", pass: "guess"})
 	}
 	for range 4 {
-		g.try(t, attempt{path: "/rate", ip: "198.51.100.77", user: "x", pass: "y"})
+		try(t, g, attempt{path: "/rate", ip: "198.51.100.77", user: "x", pass: "y"})
 	}
-	g.try(t, attempt{path: "/rate", ip: "198.51.100.78", user: "x", pass: "y"}) // held, not limited
+	try(t, g, attempt{path: "/rate", ip: "198.51.100.78", user: "x", pass: "y"}) // held, not limited
 
 	var lim limitsAnswer
 	if st := adminCall(t, http.MethodGet, admin+"/login_guard/limits", "", &lim); st != http.StatusOK {
@@ -161,7 +162,7 @@ func TestAdminListsAndClearsLimits(t *testing.T) {
 	}
 
 	// Still locked, then lifted by the support desk.
-	if resp, _ := g.try(t, attempt{path: "/lockpair", ip: "198.51.100.66", user: "victim", pass: password}); resp.StatusCode != http.StatusForbidden {
+	if resp, _ := try(t, g, attempt{path: "/lockpair", ip: "198.51.100.66", user: "victim", pass: password}); resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("before the clear: %d", resp.StatusCode)
 	}
 	var cleared struct {
@@ -171,14 +172,14 @@ func TestAdminListsAndClearsLimits(t *testing.T) {
 	if st := adminCall(t, http.MethodPost, admin+"/login_guard/clear", `{"route":"lockpair","user":" victim"}`, &cleared); st != http.StatusOK || cleared.Cleared != 1 || cleared.Routes["lockpair"] != 1 {
 		t.Fatalf("clear: %d %+v", st, cleared)
 	}
-	if resp, _ := g.try(t, attempt{path: "/lockpair", ip: "198.51.100.66", user: "victim", pass: password}); resp.StatusCode != http.StatusSeeOther {
+	if resp, _ := try(t, g, attempt{path: "/lockpair", ip: "198.51.100.66", user: "victim", pass: password}); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("after the clear: %d", resp.StatusCode)
 	}
 	// DELETE by address, on every route.
 	if st := adminCall(t, http.MethodDelete, admin+"/login_guard/limits?ip=198.51.100.77", "", &cleared); st != http.StatusOK || cleared.Cleared != 1 || cleared.Routes["rate"] != 1 {
 		t.Fatalf("delete: %d %+v", st, cleared)
 	}
-	if resp, _ := g.try(t, attempt{path: "/rate", ip: "198.51.100.77", user: "x", pass: "y"}); resp.StatusCode != http.StatusSeeOther {
+	if resp, _ := try(t, g, attempt{path: "/rate", ip: "198.51.100.77", user: "x", pass: "y"}); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("after the delete: %d", resp.StatusCode)
 	}
 }
@@ -186,7 +187,7 @@ func TestAdminListsAndClearsLimits(t *testing.T) {
 // TestAdminForgetsUnloadedRoutes: after a reload that drops a route, the
 // admin API no longer knows it.
 func TestAdminForgetsUnloadedRoutes(t *testing.T) {
-	up := newRecorder(t, rulesPortal)
+	up := caddytest.NewRecorder(t, rulesPortal)
 	_, admin := startCaddyWithAdmin(t, "", fmt.Sprintf("{{listen}} {\n\tlogin_guard /a {\n\t\tname gone\n\t\tevent login\n\t\trate ip 5/1m\n\t}\n\treverse_proxy %s\n}", up.Listener.Addr()))
 	var routes []map[string]any
 	adminCall(t, http.MethodGet, admin+"/login_guard/routes", "", &routes)

@@ -21,6 +21,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/login-guard/login_guard/examples/portal"
+	"github.com/login-guard/login_guard/internal/testkit/caddytest"
 )
 
 const chromiumPath = "/usr/bin/chromium"
@@ -76,7 +77,7 @@ func TestBrowserPasskeyStepUp(t *testing.T) {
 	}
 	portalSrv := startPortal(t)
 	dir := t.TempDir()
-	port := freePort(t)
+	port := caddytest.FreePort(t)
 	base := fmt.Sprintf("http://localhost:%d", port)
 	const user, pass = "sandbox-challenge", "sandbox"
 

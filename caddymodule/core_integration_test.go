@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/login-guard/login_guard/internal/testkit/caddytest"
 )
 
 const password = "Pa55-never-leaves-9f3c"
@@ -102,7 +104,7 @@ func keys(m map[string]any) []string {
 	return k
 }
 
-func checkSmartIDRequest(t *testing.T, r received, path string) map[string]any {
+func checkSmartIDRequest(t *testing.T, r caddytest.Received, path string) map[string]any {
 	t.Helper()
 	if r.Method != http.MethodPost || r.Path != path {
 		t.Fatalf("SmartID got %s %s, want POST %s", r.Method, r.Path, path)
@@ -129,17 +131,17 @@ func cookieNamed(resp *http.Response, name string) *http.Cookie {
 }
 
 func TestLoginLogoutOperationReachSmartIDAndUpstreamIntact(t *testing.T) {
-	upstream := newRecorder(t, portalFake)
-	sid := newRecorder(t, smartidFake)
-	g := startCaddy(t, smartidGlobal(sid.URL), fmt.Sprintf(coreSite, upstream.Listener.Addr()))
+	upstream := caddytest.NewRecorder(t, portalFake)
+	sid := caddytest.NewRecorder(t, smartidFake)
+	g := caddytest.Start(t, smartidGlobal(sid.URL), fmt.Sprintf(coreSite, upstream.Listener.Addr()))
 
 	form := "username=jlopez&password=" + password + "&smartid_data=ujOmfzNv5l%2F1SW%2BclQ%3D%3D"
-	resp, _ := g.post(t, "/api/login", "application/x-www-form-urlencoded", form)
+	resp, _ := g.Post(t, "/api/login", "application/x-www-form-urlencoded", form)
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/account" {
 		t.Fatalf("login: %d %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	// The upstream saw exactly what the browser sent.
-	up := upstream.all()
+	up := upstream.All()
 	if len(up) != 1 || string(up[0].Body) != form || up[0].ContentLength != int64(len(form)) {
 		t.Fatalf("upstream got %+v", up)
 	}
@@ -151,7 +153,7 @@ func TestLoginLogoutOperationReachSmartIDAndUpstreamIntact(t *testing.T) {
 		t.Fatalf("cookies: %v", resp.Cookies())
 	}
 
-	login := checkSmartIDRequest(t, sid.next(t), "/api/v5/analytics/web/login")
+	login := checkSmartIDRequest(t, sid.Next(t), "/api/v5/analytics/web/login")
 	if got, want := keys(login), []string{"channelId", "data", "publicIp", "session", "user"}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("login keys %v, want %v", got, want)
 	}
@@ -164,11 +166,11 @@ func TestLoginLogoutOperationReachSmartIDAndUpstreamIntact(t *testing.T) {
 	}
 
 	// Logout carries the same user and session.
-	resp, _ = g.post(t, "/api/logout", "", "", guard)
+	resp, _ = g.Post(t, "/api/logout", "", "", guard)
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("logout status %d", resp.StatusCode)
 	}
-	logout := checkSmartIDRequest(t, sid.next(t), "/api/v5/analytics/web/logout")
+	logout := checkSmartIDRequest(t, sid.Next(t), "/api/v5/analytics/web/logout")
 	if logout["user"] != "jlopez" || logout["session"] != session || logout["channelId"] != float64(1) {
 		t.Fatalf("logout body %v", logout)
 	}
@@ -180,11 +182,11 @@ func TestLoginLogoutOperationReachSmartIDAndUpstreamIntact(t *testing.T) {
 	}
 
 	// An operation is tied to the login by account.client and account.session.
-	resp, _ = g.post(t, "/api/transfer", "application/x-www-form-urlencoded", "amount=12.50&to=GT99&password="+password, guard)
+	resp, _ = g.Post(t, "/api/transfer", "application/x-www-form-urlencoded", "amount=12.50&to=GT99&password="+password, guard)
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("transfer status %d", resp.StatusCode)
 	}
-	op := checkSmartIDRequest(t, sid.next(t), "/api/v5/analytics/web/operation")
+	op := checkSmartIDRequest(t, sid.Next(t), "/api/v5/analytics/web/operation")
 	account := op["account"].(map[string]any)
 	order := op["order"].(map[string]any)
 	if account["client"] != "jlopez" || account["session"] != session || order["amount"] != 12.5 || order["currency"] != "USD" {
@@ -198,10 +200,10 @@ func TestLoginLogoutOperationReachSmartIDAndUpstreamIntact(t *testing.T) {
 		t.Fatalf("a password field must not be mappable: %v", details)
 	}
 
-	if strings.Contains(g.rawLogs(t), password) {
+	if strings.Contains(g.RawLogs(t), password) {
 		t.Fatal("the password appears in the logs")
 	}
-	if strings.Contains(g.rawLogs(t), "ujOmfzNv5l") {
+	if strings.Contains(g.RawLogs(t), "ujOmfzNv5l") {
 		t.Fatal("the device payload appears in the logs")
 	}
 }

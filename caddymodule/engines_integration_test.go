@@ -10,13 +10,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/login-guard/login_guard/internal/testkit/caddytest"
 	"github.com/login-guard/login_guard/upstreamsig"
 )
 
 // scoringFake is an in-house scoring service: it answers by the user in
 // the attempt, the way a test double of a real service would.
-func scoringFake(t *testing.T) *recorder {
-	return newRecorder(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
+func scoringFake(t *testing.T) *caddytest.Recorder {
+	return caddytest.NewRecorder(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
 		var a map[string]any
 		if err := json.Unmarshal(body, &a); err != nil {
 			w.WriteHeader(http.StatusBadRequest)
@@ -115,17 +116,17 @@ func refusedURL(t *testing.T) string {
 }
 
 func TestEnginesDecideAndFailurePolicy(t *testing.T) {
-	upstream := newRecorder(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
+	upstream := caddytest.NewRecorder(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
 		http.SetCookie(w, &http.Cookie{Name: "portal_session", Value: "APP-SECRET-SESSION"})
 		w.Header().Set("X-Portal", "yes")
 		w.WriteHeader(http.StatusOK)
 		io.WriteString(w, "welcome")
 	})
 	scoring := scoringFake(t)
-	g := startCaddy(t, enginesGlobal(scoring.URL, refusedURL(t)), fmt.Sprintf(enginesSite, upstream.Listener.Addr()))
+	g := caddytest.Start(t, enginesGlobal(scoring.URL, refusedURL(t)), fmt.Sprintf(enginesSite, upstream.Listener.Addr()))
 	form := "application/x-www-form-urlencoded"
 	login := func(path, user string) (*http.Response, string) {
-		return g.post(t, path, form, "username="+user+"&password="+password)
+		return g.Post(t, path, form, "username="+user+"&password="+password)
 	}
 
 	cases := []struct {
@@ -151,7 +152,7 @@ func TestEnginesDecideAndFailurePolicy(t *testing.T) {
 			t.Errorf("%s %s: status %d, want %d", c.path, c.user, resp.StatusCode, c.status)
 		}
 	}
-	lines := g.auditLines(t)
+	lines := g.AuditLines(t)
 	if len(lines) != len(cases) {
 		t.Fatalf("%d audit lines for %d requests", len(lines), len(cases))
 	}
@@ -173,7 +174,7 @@ func TestEnginesDecideAndFailurePolicy(t *testing.T) {
 	}
 	// The scoring service got the documented schema and the configured
 	// header, never the password.
-	for _, r := range scoring.all() {
+	for _, r := range scoring.All() {
 		if r.Header.Get("Authorization") != "Bearer risk-token" || strings.Contains(string(r.Body), password) {
 			t.Fatalf("scoring request: %v %s", r.Header, r.Body)
 		}
@@ -184,34 +185,34 @@ func TestEnginesDecideAndFailurePolicy(t *testing.T) {
 // and set its session cookie; the engine then denies, and neither the
 // cookie nor any other upstream header or byte reaches the browser.
 func TestAfterUpstreamWithholdsTheSession(t *testing.T) {
-	upstream := newRecorder(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
+	upstream := caddytest.NewRecorder(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
 		http.SetCookie(w, &http.Cookie{Name: "portal_session", Value: "APP-SECRET-SESSION"})
 		w.Header().Set("X-Portal", "yes")
 		w.WriteHeader(http.StatusOK)
 		io.WriteString(w, "welcome to your account")
 	})
 	scoring := scoringFake(t)
-	g := startCaddy(t, enginesGlobal(scoring.URL, refusedURL(t)), fmt.Sprintf(enginesSite, upstream.Listener.Addr()))
+	g := caddytest.Start(t, enginesGlobal(scoring.URL, refusedURL(t)), fmt.Sprintf(enginesSite, upstream.Listener.Addr()))
 	form := "application/x-www-form-urlencoded"
 
-	resp, body := g.post(t, "/after", form, "username=risky&password="+password)
+	resp, body := g.Post(t, "/after", form, "username=risky&password="+password)
 	if resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
 	if len(resp.Header.Values("Set-Cookie")) != 0 || resp.Header.Get("X-Portal") != "" || strings.Contains(body, "welcome") {
 		t.Fatalf("the withheld answer leaked: %v %q", resp.Header, body)
 	}
-	if len(upstream.all()) != 1 || len(scoring.all()) != 1 {
-		t.Fatalf("the portal must have answered once (%d) and the engine been asked once (%d)", len(upstream.all()), len(scoring.all()))
+	if len(upstream.All()) != 1 || len(scoring.All()) != 1 {
+		t.Fatalf("the portal must have answered once (%d) and the engine been asked once (%d)", len(upstream.All()), len(scoring.All()))
 	}
 	var attempt map[string]any
-	json.Unmarshal(scoring.all()[0].Body, &attempt)
+	json.Unmarshal(scoring.All()[0].Body, &attempt)
 	if attempt["outcome"] != "success" {
 		t.Fatalf("the engine is asked after the upstream accepted: %v", attempt)
 	}
 
 	// A clean user passes with the portal's cookie and the guard's.
-	resp, body = g.post(t, "/after", form, "username=alice&password="+password)
+	resp, body = g.Post(t, "/after", form, "username=alice&password="+password)
 	if resp.StatusCode != 200 || body != "welcome to your account" || cookieNamed(resp, "portal_session") == nil || cookieNamed(resp, "login_guard") == nil {
 		t.Fatalf("allowed login: %d %q %v", resp.StatusCode, body, resp.Cookies())
 	}
@@ -220,16 +221,16 @@ func TestAfterUpstreamWithholdsTheSession(t *testing.T) {
 // TestBreakerOpensOnEngineFailures: after five refused connections the
 // breaker opens and the policy applies at once, without calling.
 func TestBreakerOpensOnEngineFailures(t *testing.T) {
-	upstream := newRecorder(t, portalFake)
+	upstream := caddytest.NewRecorder(t, portalFake)
 	scoring := scoringFake(t)
-	g := startCaddy(t, enginesGlobal(scoring.URL, refusedURL(t)), fmt.Sprintf(enginesSite, upstream.Listener.Addr()))
+	g := caddytest.Start(t, enginesGlobal(scoring.URL, refusedURL(t)), fmt.Sprintf(enginesSite, upstream.Listener.Addr()))
 	for range 6 {
-		resp, _ := g.post(t, "/down", "application/x-www-form-urlencoded", "username=alice&password=x")
+		resp, _ := g.Post(t, "/down", "application/x-www-form-urlencoded", "username=alice&password=x")
 		if resp.StatusCode != http.StatusForbidden {
 			t.Fatalf("status %d", resp.StatusCode)
 		}
 	}
-	lines := g.auditLines(t)
+	lines := g.AuditLines(t)
 	kinds := []string{}
 	for _, l := range lines {
 		engines := l["engines"].([]any)
@@ -251,7 +252,7 @@ func TestEngineConfigErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			err := validateCaddyfile(t, c.cfg)
+			err := caddytest.ValidateCaddyfile(t, c.cfg)
 			checkAdaptErr(t, err, c.want)
 		})
 	}
@@ -260,16 +261,16 @@ func TestEngineConfigErrors(t *testing.T) {
 // TestUpstreamHeadersAreSigned: an allowed request carries the verdict
 // headers with an HMAC the portal can check; client-sent copies are gone.
 func TestUpstreamHeadersAreSigned(t *testing.T) {
-	upstream := newRecorder(t, portalFake)
+	upstream := caddytest.NewRecorder(t, portalFake)
 	scoring := scoringFake(t)
 	site := fmt.Sprintf("{{listen}} {\n\tlogin_guard /api/login {\n\t\tevent login\n\t\tengines scoring\n\t\tupstream_headers portal-shared-secret-123\n\t}\n\treverse_proxy %s\n}", upstream.Listener.Addr())
-	g := startCaddy(t, enginesGlobal(scoring.URL, refusedURL(t)), site)
+	g := caddytest.Start(t, enginesGlobal(scoring.URL, refusedURL(t)), site)
 	req, _ := http.NewRequest(http.MethodPost, g.URL+"/api/login", strings.NewReader("username=alice&password=x"))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("X-Login-Guard-Action", "allow")
 	req.Header.Set("X-Login-Guard-Signature", "forged")
-	g.do(t, req)
-	got := upstream.all()[0].Header
+	g.Do(t, req)
+	got := upstream.All()[0].Header
 	if got.Get("X-Login-Guard-Action") != "allow" || got.Get("X-Login-Guard-Score") != "3" || got.Get("X-Login-Guard-Route") != "login" {
 		t.Fatalf("verdict headers: %v", got)
 	}

@@ -4,6 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/login-guard/login_guard/internal/testkit/caddytest"
 )
 
 // TestExampleCaddyfilesValidate: the demo's Caddyfile and every example
@@ -20,7 +22,7 @@ func TestExampleCaddyfilesValidate(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := validateCaddyfile(t, string(raw)); err != nil {
+			if err := caddytest.ValidateCaddyfile(t, string(raw)); err != nil {
 				t.Fatalf("%s: %v", f, err)
 			}
 		})

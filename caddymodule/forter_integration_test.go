@@ -9,13 +9,15 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/login-guard/login_guard/internal/testkit/caddytest"
 )
 
 // forterFake is Forter in test mode: the customer IP decides (0.0.0.1
 // approve, 0.0.0.2 decline, 0.0.0.4 verification), and every request is
 // checked against the seed's format before it is answered.
-func forterFake(t *testing.T) *recorder {
-	return newRecorder(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
+func forterFake(t *testing.T) *caddytest.Recorder {
+	return caddytest.NewRecorder(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
 		var req map[string]any
 		if err := json.Unmarshal(body, &req); err != nil {
 			t.Errorf("forter got non-JSON %q", body)
@@ -33,7 +35,7 @@ func forterFake(t *testing.T) *recorder {
 }
 
 func TestForterAfterUpstream(t *testing.T) {
-	upstream := newRecorder(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
+	upstream := caddytest.NewRecorder(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
 		http.SetCookie(w, &http.Cookie{Name: "portal_session", Value: "APP-SESSION"})
 		w.Header().Set("X-Account-Id", "acct-42")
 		w.WriteHeader(http.StatusOK)
@@ -66,7 +68,7 @@ func TestForterAfterUpstream(t *testing.T) {
 	}
 	reverse_proxy %s
 }`, upstream.Listener.Addr())
-	g := startCaddy(t, global, site)
+	g := caddytest.Start(t, global, site)
 
 	login := func(ip string) (*http.Response, string) {
 		req, _ := http.NewRequest(http.MethodPost, g.URL+"/api/login", strings.NewReader("username=jlopez%40example.com&password="+password))
@@ -74,7 +76,7 @@ func TestForterAfterUpstream(t *testing.T) {
 		req.Header.Set("X-Forwarded-For", ip)
 		req.Header.Set("User-Agent", "TestAgent/1.0")
 		req.AddCookie(&http.Cookie{Name: "forterToken", Value: "2315688945984"})
-		return g.do(t, req)
+		return g.Do(t, req)
 	}
 	resp, body := login("0.0.0.1")
 	if resp.StatusCode != 200 || body != "welcome" || cookieNamed(resp, "portal_session") == nil {
@@ -89,7 +91,7 @@ func TestForterAfterUpstream(t *testing.T) {
 		t.Fatalf("verification: %d %v", resp.StatusCode, resp.Cookies())
 	}
 
-	got := forter.all()
+	got := forter.All()
 	if len(got) != 3 {
 		t.Fatalf("forter got %d requests", len(got))
 	}
@@ -117,7 +119,7 @@ func TestForterAfterUpstream(t *testing.T) {
 	if _, ok := req["eventTime"].(float64); !ok || strings.Contains(string(r.Body), password) {
 		t.Fatalf("forter body %s", r.Body)
 	}
-	lines := g.auditLines(t)
+	lines := g.AuditLines(t)
 	if c := fmt.Sprint(lines[1]["correlations"]); !strings.Contains(c, "CORR-DECLINE") {
 		t.Fatalf("the correlation id belongs in the audit line: %v", lines[1])
 	}
@@ -125,10 +127,10 @@ func TestForterAfterUpstream(t *testing.T) {
 
 func TestForterNeedsAnExplicitEvaluationPoint(t *testing.T) {
 	cfg := "{\n\tlogin_guard {\n\t\tforter {\n\t\t\tsite_id abc\n\t\t\tapi_key k\n\t\t}\n\t}\n}\n:8080 {\n\tlogin_guard {\n\t\tevent login\n\t\tengines forter\n\t}\n}\n"
-	err := validateCaddyfile(t, cfg)
+	err := caddytest.ValidateCaddyfile(t, cfg)
 	checkAdaptErr(t, err, "wants only logins whose password was right")
 	ok := strings.Replace(cfg, "engines forter\n", "engines forter\n\t\tevaluate before_upstream\n", 1)
-	if err := validateCaddyfile(t, ok); err != nil {
+	if err := caddytest.ValidateCaddyfile(t, ok); err != nil {
 		t.Fatalf("an explicit before_upstream is accepted: %v", err)
 	}
 }

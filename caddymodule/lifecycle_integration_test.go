@@ -12,16 +12,17 @@ import (
 	"github.com/caddyserver/caddy/v2"
 
 	"github.com/login-guard/login_guard/caddymodule"
+	"github.com/login-guard/login_guard/internal/testkit/caddytest"
 )
 
 // heldStart loads the browser test's config (passkeys, a challenged login
 // route, the step-up route, the admin API) with the app's Start held, and
 // returns the guard, the admin address and the release.
-func heldStart(t *testing.T, startWait string) (g *guarded, upstream *recorder, admin string, release func()) {
+func heldStart(t *testing.T, startWait string) (g *caddytest.Guarded, upstream *caddytest.Recorder, admin string, release func()) {
 	t.Helper()
-	upstream = newRecorder(t, portalFake)
+	upstream = caddytest.NewRecorder(t, portalFake)
 	dir := t.TempDir()
-	port, adminPort := freePort(t), freePort(t)
+	port, adminPort := caddytest.FreePort(t), caddytest.FreePort(t)
 	src := browserCaddyfile(dir, port, upstream.Listener.Addr().String(), "\t\tengines sandbox\n\t\tstep_up /verify")
 	src = strings.Replace(src, "admin off", fmt.Sprintf("admin 127.0.0.1:%d", adminPort), 1)
 	src = strings.Replace(src, "\t\tsandbox\n", "\t\tsandbox\n\t\tstart_wait "+startWait+"\n", 1)
@@ -29,18 +30,18 @@ func heldStart(t *testing.T, startWait string) (g *guarded, upstream *recorder, 
 	loadCaddyfile(t, src)
 	caddymodule.StopHoldingStarts()
 	t.Cleanup(func() { _ = caddy.Stop() })
-	g = &guarded{URL: fmt.Sprintf("http://127.0.0.1:%d", port), LogPath: filepath.Join(dir, "caddy.log"), client: &http.Client{
+	g = &caddytest.Guarded{URL: fmt.Sprintf("http://127.0.0.1:%d", port), LogPath: filepath.Join(dir, "caddy.log"), Client: &http.Client{
 		Timeout:       10 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}}
 	return g, upstream, fmt.Sprintf("127.0.0.1:%d", adminPort), release
 }
 
-func adminReq(t *testing.T, g *guarded, method, url, body string) (*http.Response, string) {
+func adminReq(t *testing.T, g *caddytest.Guarded, method, url, body string) (*http.Response, string) {
 	t.Helper()
 	req, _ := http.NewRequest(method, url, strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
-	return g.do(t, req)
+	return g.Do(t, req)
 }
 
 // TestNoRequestSeesAHalfStartedGuard holds the app's Start while the HTTP
@@ -73,7 +74,7 @@ func TestNoRequestSeesAHalfStartedGuard(t *testing.T) {
 			t.Fatalf("%s %s before Start: %d %q %s", p.method, p.path, resp.StatusCode, resp.Header.Get("Retry-After"), body)
 		}
 	}
-	if n := len(upstream.all()); n != 0 {
+	if n := len(upstream.All()); n != 0 {
 		t.Fatalf("the portal saw %d requests before Start", n)
 	}
 	resp, body := adminReq(t, g, "POST", "http://"+admin+"/login_guard/passkeys/enrol_link", `{"user":"sandbox-challenge","ttl":"1h"}`)
@@ -127,7 +128,7 @@ func TestNoRequestSeesAHalfStartedGuard(t *testing.T) {
 		t.Fatalf("enrol_link after Start: %d %s", resp.StatusCode, body)
 	}
 	// The portal saw the two logins that passed, nothing from the window.
-	if n := len(upstream.all()); n != 1 {
+	if n := len(upstream.All()); n != 1 {
 		t.Fatalf("the portal saw %d requests, want 1 (the clean login)", n)
 	}
 }
@@ -147,7 +148,7 @@ func TestRequestWaitsForAStartWithinStartWait(t *testing.T) {
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/account" || c.cookie("login_guard") == "" {
 		t.Fatalf("login that waited for Start: %d %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
-	if n := len(upstream.all()); n != 1 {
+	if n := len(upstream.All()); n != 1 {
 		t.Fatalf("the portal saw %d logins", n)
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jws"
 	"github.com/lestrrat-go/jwx/v2/jwt"
+	"github.com/login-guard/login_guard/internal/testkit/caddytest"
 )
 
 // loginidKeyHost is DirectWeb's certs endpoint: one PEM public key per
@@ -76,7 +77,7 @@ func (kh *loginidKeyHost) mint(t *testing.T, user, typ, nonce string, iat time.T
 }
 
 func TestLoginIDAssertionsAtTheEdge(t *testing.T) {
-	upstream := newRecorder(t, portalFake)
+	upstream := caddytest.NewRecorder(t, portalFake)
 	kh := newLoginIDKeyHost(t)
 	global := fmt.Sprintf(`	login_guard {
 		loginid {
@@ -102,14 +103,14 @@ func TestLoginIDAssertionsAtTheEdge(t *testing.T) {
 	}
 	reverse_proxy %s
 }`, upstream.Listener.Addr())
-	g := startCaddy(t, global, site)
+	g := caddytest.Start(t, global, site)
 	now := time.Now()
 	post := func(path, user, token string) int {
 		form := url.Values{"username": {user}, "password": {password}}
 		if token != "" {
 			form.Set("loginid_jwt", token)
 		}
-		resp, _ := g.post(t, path, "application/x-www-form-urlencoded", form.Encode())
+		resp, _ := g.Post(t, path, "application/x-www-form-urlencoded", form.Encode())
 		return resp.StatusCode
 	}
 	valid := kh.mint(t, "john.doe", "fido2_login", "n-1", now)
@@ -134,7 +135,7 @@ func TestLoginIDAssertionsAtTheEdge(t *testing.T) {
 			t.Errorf("%s: status %d, want %d", c.name, got, c.status)
 		}
 	}
-	lines := g.auditLines(t)
+	lines := g.AuditLines(t)
 	for i, c := range cases {
 		if got, _ := lines[i]["assertion"].(string); got != c.assertion && !(strings.HasPrefix(c.assertion, "invalid:") && strings.HasPrefix(got, "invalid:") && c.name == "too old") {
 			t.Errorf("%s: audit assertion %q, want %q", c.name, got, c.assertion)
@@ -143,7 +144,7 @@ func TestLoginIDAssertionsAtTheEdge(t *testing.T) {
 	if n := kh.requests.Load(); n != 1 {
 		t.Errorf("the key is cached: %d fetches, want 1", n)
 	}
-	if strings.Contains(g.rawLogs(t), valid) {
+	if strings.Contains(g.RawLogs(t), valid) {
 		t.Error("a token appeared in the logs")
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/login-guard/login_guard/internal/testkit/caddytest"
 )
 
 // TestMetricsOnCaddysEndpoint scrapes Caddy's metrics handler after a few
@@ -15,8 +17,8 @@ import (
 // queue depth, engine latency and breaker state are there, and no label
 // carries a user or an IP.
 func TestMetricsOnCaddysEndpoint(t *testing.T) {
-	upstream := newRecorder(t, portalFake)
-	sid := newRecorder(t, smartidFake)
+	upstream := caddytest.NewRecorder(t, portalFake)
+	sid := caddytest.NewRecorder(t, smartidFake)
 	global := smartidGlobal(sid.URL)
 	site := fmt.Sprintf(`{{listen}} {
 	metrics /metrics
@@ -28,10 +30,10 @@ func TestMetricsOnCaddysEndpoint(t *testing.T) {
 	}
 	reverse_proxy %s
 }`, upstream.Listener.Addr())
-	g := startCaddy(t, global, site)
-	g.post(t, "/api/login", "application/x-www-form-urlencoded", "username=jlopez-unique-user&password=x")
-	sid.next(t)
-	g.post(t, "/api/login", "application/x-www-form-urlencoded", "username=sandbox-deny&password=x")
+	g := caddytest.Start(t, global, site)
+	g.Post(t, "/api/login", "application/x-www-form-urlencoded", "username=jlopez-unique-user&password=x")
+	sid.Next(t)
+	g.Post(t, "/api/login", "application/x-www-form-urlencoded", "username=sandbox-deny&password=x")
 
 	// The SmartID report of the first login is counted when its answer
 	// arrives, after the fake server saw the request: scrape until it is
@@ -80,8 +82,8 @@ func scrape(t *testing.T, url string) string {
 // decisions, engine calls; the breaker gauge shows the new config's
 // engines only.
 func TestMetricsFollowTheCurrentConfig(t *testing.T) {
-	upstream := newRecorder(t, portalFake)
-	sid := newRecorder(t, smartidFake)
+	upstream := caddytest.NewRecorder(t, portalFake)
+	sid := caddytest.NewRecorder(t, smartidFake)
 	site := fmt.Sprintf(`{{listen}} {
 	metrics /metrics
 	login_guard /api/login {
@@ -91,7 +93,7 @@ func TestMetricsFollowTheCurrentConfig(t *testing.T) {
 	}
 	reverse_proxy %s
 }`, upstream.Listener.Addr())
-	waitFor := func(g *guarded, want string) string {
+	waitFor := func(g *caddytest.Guarded, want string) string {
 		t.Helper()
 		var text string
 		for range 300 {
@@ -103,15 +105,15 @@ func TestMetricsFollowTheCurrentConfig(t *testing.T) {
 		t.Fatalf("metrics never showed %s:\n%s", want, text)
 		return ""
 	}
-	g := startCaddy(t, smartidGlobal(sid.URL), site)
-	g.post(t, "/api/login", "application/x-www-form-urlencoded", "username=one&password=x")
-	sid.next(t)
+	g := caddytest.Start(t, smartidGlobal(sid.URL), site)
+	g.Post(t, "/api/login", "application/x-www-form-urlencoded", "username=one&password=x")
+	sid.Next(t)
 	waitFor(g, `caddy_login_guard_smartid_events_total{kind="login",result="sent"} 1`)
 
 	// Reload: same smartid block (the queue is kept), a new registry.
-	g2 := startCaddy(t, smartidGlobal(sid.URL), site)
-	g2.post(t, "/api/login", "application/x-www-form-urlencoded", "username=two&password=x")
-	sid.next(t)
+	g2 := caddytest.Start(t, smartidGlobal(sid.URL), site)
+	g2.Post(t, "/api/login", "application/x-www-form-urlencoded", "username=two&password=x")
+	sid.Next(t)
 	text := waitFor(g2, `caddy_login_guard_smartid_events_total{kind="login",result="sent"} 2`)
 	for _, want := range []string{
 		`caddy_login_guard_decisions_total{action="allow",reason="none",route="metered"} 2`,

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/login-guard/login_guard/internal/testkit/caddytest"
 )
 
 // pagesSite has one route per kind of refusal: a lockout, deny_ip, a rate
@@ -56,12 +58,12 @@ const pagesGlobal = `	login_guard {
 // ruleWords must never reach a person: rule kinds, engines, reasons.
 var ruleWords = regexp.MustCompile(`(?i)lockout|locked|rate_(ip|user|device)|deny_ip|ip_denied|sandbox|engine|rule`)
 
-func pagePost(t *testing.T, g *guarded, path, user string, json bool) (*http.Response, string) {
+func pagePost(t *testing.T, g *caddytest.Guarded, path, user string, json bool) (*http.Response, string) {
 	t.Helper()
 	if json {
-		return g.post(t, path, "application/json", `{"username":"`+user+`","password":"wrong"}`)
+		return g.Post(t, path, "application/json", `{"username":"`+user+`","password":"wrong"}`)
 	}
-	return g.post(t, path, "application/x-www-form-urlencoded", "username="+user+"&password=wrong")
+	return g.Post(t, path, "application/x-www-form-urlencoded", "username="+user+"&password=wrong")
 }
 
 // TestGuardPages: every refusal is a page for a browser and a coded JSON
@@ -70,11 +72,11 @@ func pagePost(t *testing.T, g *guarded, path, user string, json bool) (*http.Res
 // answer to the site, with the code and Retry-After as placeholders.
 func TestGuardPages(t *testing.T) {
 	// The portal answers every path like its login form.
-	upstream := newRecorder(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
+	upstream := caddytest.NewRecorder(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
 		r.URL.Path = "/api/login"
 		portalFake(w, r, body)
 	})
-	g := startCaddy(t, pagesGlobal, fmt.Sprintf(pagesSite, upstream.Listener.Addr()))
+	g := caddytest.Start(t, pagesGlobal, fmt.Sprintf(pagesSite, upstream.Listener.Addr()))
 
 	// The lockout: one failed login (the portal refuses "wrong"), then the
 	// next attempt for that user is locked out.
@@ -126,11 +128,11 @@ func TestGuardPages(t *testing.T) {
 	}
 
 	// A challenge with no step-up page on the route.
-	chResp, chBody := g.post(t, "/api/challenge", "application/x-www-form-urlencoded", "username=sandbox-challenge&password="+password)
+	chResp, chBody := g.Post(t, "/api/challenge", "application/x-www-form-urlencoded", "username=sandbox-challenge&password="+password)
 	if chResp.StatusCode != http.StatusUnauthorized || !strings.Contains(chBody, "<h1>Extra check needed</h1>") {
 		t.Fatalf("challenge: %d\n%s", chResp.StatusCode, chBody)
 	}
-	chJSON, chJSONBody := g.post(t, "/api/challenge", "application/json", `{"username":"sandbox-challenge","password":"`+password+`"}`)
+	chJSON, chJSONBody := g.Post(t, "/api/challenge", "application/json", `{"username":"sandbox-challenge","password":"`+password+`"}`)
 	if chJSON.StatusCode != http.StatusUnauthorized || !strings.Contains(chJSONBody, `"error":"step_up_required"`) {
 		t.Fatalf("JSON challenge: %d %s", chJSON.StatusCode, chJSONBody)
 	}
@@ -150,7 +152,7 @@ func TestGuardPages(t *testing.T) {
 		t.Fatalf("handle_errors route: %d %q %v", ownResp.StatusCode, ownBody, ownResp.Header)
 	}
 	// Only the first lockout attempt and the first of each rate limit.
-	if n := len(upstream.all()); n != 3 {
+	if n := len(upstream.All()); n != 3 {
 		t.Fatalf("the upstream saw %d requests, want 3", n)
 	}
 }

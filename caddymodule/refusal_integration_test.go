@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/login-guard/login_guard/internal/testkit/caddytest"
 )
 
 const refusalSite = `{{listen}} {
@@ -37,8 +39,8 @@ const refusalSite = `{{listen}} {
 // must refuse and checks the status, that the upstream saw nothing, and
 // that the audit line says why without quoting the body.
 func TestRefusalsNeverReachTheUpstream(t *testing.T) {
-	upstream := newRecorder(t, portalFake)
-	g := startCaddy(t, "", fmt.Sprintf(refusalSite, upstream.Listener.Addr()))
+	upstream := caddytest.NewRecorder(t, portalFake)
+	g := caddytest.Start(t, "", fmt.Sprintf(refusalSite, upstream.Listener.Addr()))
 
 	big := "username=jlopez&password=" + password + "&pad=" + strings.Repeat("x", 2000)
 	cases := []struct {
@@ -70,16 +72,16 @@ func TestRefusalsNeverReachTheUpstream(t *testing.T) {
 			for k, v := range c.header {
 				req.Header.Set(k, v)
 			}
-			resp, _ := g.do(t, req)
+			resp, _ := g.Do(t, req)
 			if resp.StatusCode != c.status {
 				t.Fatalf("status %d, want %d", resp.StatusCode, c.status)
 			}
 		})
 	}
-	if n := len(upstream.all()); n != 0 {
+	if n := len(upstream.All()); n != 0 {
 		t.Fatalf("the upstream saw %d refused requests", n)
 	}
-	lines := g.auditLines(t)
+	lines := g.AuditLines(t)
 	if len(lines) != len(cases) {
 		t.Fatalf("%d audit lines for %d requests", len(lines), len(cases))
 	}
@@ -88,7 +90,7 @@ func TestRefusalsNeverReachTheUpstream(t *testing.T) {
 			t.Fatalf("audit line %v", l)
 		}
 	}
-	raw := g.rawLogs(t)
+	raw := g.RawLogs(t)
 	if strings.Contains(raw, password) || strings.Contains(raw, "xxxxxxxxxx") {
 		t.Fatal("a refused body's content reached the logs")
 	}
@@ -98,21 +100,21 @@ func TestRefusalsNeverReachTheUpstream(t *testing.T) {
 // guard must read it within the cap and the upstream must get the same
 // bytes.
 func TestChunkedBodyPassesIntact(t *testing.T) {
-	upstream := newRecorder(t, portalFake)
-	g := startCaddy(t, "", fmt.Sprintf(refusalSite, upstream.Listener.Addr()))
+	upstream := caddytest.NewRecorder(t, portalFake)
+	g := caddytest.Start(t, "", fmt.Sprintf(refusalSite, upstream.Listener.Addr()))
 	body := `{"credentials":{"username":"jlopez","password":"` + password + `"},"smartid_data":"abc"}`
 	req, _ := http.NewRequest(http.MethodPost, g.URL+"/api/login", io.MultiReader(strings.NewReader(body[:10]), strings.NewReader(body[10:])))
 	req.Header.Set("Content-Type", "application/json")
 	req.ContentLength = -1
-	resp, _ := g.do(t, req)
+	resp, _ := g.Do(t, req)
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
-	got := upstream.all()
+	got := upstream.All()
 	if len(got) != 1 || !bytes.Equal(got[0].Body, []byte(body)) {
 		t.Fatalf("upstream got %+v", got)
 	}
-	lines := g.auditLines(t)
+	lines := g.AuditLines(t)
 	if len(lines) != 1 || lines[0]["user"] != "jlopez" {
 		t.Fatalf("audit %v", lines)
 	}
@@ -122,10 +124,10 @@ func TestChunkedBodyPassesIntact(t *testing.T) {
 	req, _ = http.NewRequest(http.MethodPost, g.URL+"/api/login", io.MultiReader(strings.NewReader(big)))
 	req.Header.Set("Content-Type", "application/json")
 	req.ContentLength = -1
-	if resp, _ := g.do(t, req); resp.StatusCode != http.StatusRequestEntityTooLarge {
+	if resp, _ := g.Do(t, req); resp.StatusCode != http.StatusRequestEntityTooLarge {
 		t.Fatalf("oversized chunked: %d", resp.StatusCode)
 	}
-	if len(upstream.all()) != 1 {
+	if len(upstream.All()) != 1 {
 		t.Fatal("an oversized chunked body reached the upstream")
 	}
 }
@@ -134,23 +136,23 @@ func TestChunkedBodyPassesIntact(t *testing.T) {
 // upstream; allow_ip wins over deny_ip; client-sent X-Login-Guard-*
 // headers never reach the upstream; the verdict is a placeholder.
 func TestIPListsAndGuardHeaders(t *testing.T) {
-	upstream := newRecorder(t, portalFake)
+	upstream := caddytest.NewRecorder(t, portalFake)
 	site := fmt.Sprintf(refusalSite, upstream.Listener.Addr())
 	site = strings.Replace(site, "{{listen}} {", "{{listen}} {\n\theader {\n\t\tdefer\n\t\tX-Guard-Action {http.login_guard.action}\n\t\tX-Guard-Reasons {http.login_guard.reasons}\n\t}\n\thandle_errors {\n\t\trespond \"refused: {http.login_guard.action} {err.status_code} {http.login_guard.code}\"\n\t}", 1)
 	// /api/strict hands its refusals to the site's handle_errors.
 	site = strings.Replace(site, "unsupported_media_status 400\n", "unsupported_media_status 400\n\t\terror_pages handle_errors\n", 1)
-	g := startCaddy(t, "", site)
+	g := caddytest.Start(t, "", site)
 
 	// 127.0.0.1 is denied by 127.0.0.0/30 but allowed by allow_ip.
 	req, _ := http.NewRequest(http.MethodPost, g.URL+"/api/login", strings.NewReader("credentials.username=jlopez&password="+password))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("X-Login-Guard-Action", "allow")
 	req.Header.Set("x-login-guard-score", "0")
-	resp, _ := g.do(t, req)
+	resp, _ := g.Do(t, req)
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("X-Guard-Action") != "allow" || resp.Header.Get("X-Guard-Reasons") != "ip_allowed" {
 		t.Fatalf("allow_ip: %d %v", resp.StatusCode, resp.Header)
 	}
-	got := upstream.all()
+	got := upstream.All()
 	if len(got) != 1 {
 		t.Fatalf("upstream got %d", len(got))
 	}
@@ -161,12 +163,12 @@ func TestIPListsAndGuardHeaders(t *testing.T) {
 	}
 
 	// /api/strict denies 127.0.0.0/8 and has no allow list.
-	resp, body := g.post(t, "/api/strict", "application/x-www-form-urlencoded", "username=jlopez&password="+password)
+	resp, body := g.Post(t, "/api/strict", "application/x-www-form-urlencoded", "username=jlopez&password="+password)
 	// handle_errors renders the refusal, and sees the verdict placeholder.
 	if resp.StatusCode != http.StatusForbidden || body != "refused: deny 403 denied" {
 		t.Fatalf("deny_ip: %d %q", resp.StatusCode, body)
 	}
-	if len(upstream.all()) != 1 {
+	if len(upstream.All()) != 1 {
 		t.Fatal("a denied request reached the upstream")
 	}
 }

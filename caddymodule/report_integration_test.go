@@ -10,12 +10,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/login-guard/login_guard/internal/testkit/caddytest"
 )
 
 // forterStepUpFake asks for verification on every login, with a fixed
 // correlation id, and accepts authentication results.
-func forterStepUpFake(t *testing.T) *recorder {
-	return newRecorder(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
+func forterStepUpFake(t *testing.T) *caddytest.Recorder {
+	return caddytest.NewRecorder(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
 		switch {
 		case strings.HasPrefix(r.URL.Path, "/v2/accounts/login/"):
 			fmt.Fprint(w, `{"forterDecision":"VERIFICATION_REQUIRED","decisionReason":"","accountId":"acct-42","correlationId":"CORR-7731",`+
@@ -31,7 +33,7 @@ func forterStepUpFake(t *testing.T) *recorder {
 
 // checkAuthResult checks one authentication-result request byte for byte
 // against clients/forter's documented format.
-func checkAuthResult(t *testing.T, r received, outcome, method string) {
+func checkAuthResult(t *testing.T, r caddytest.Received, outcome, method string) {
 	t.Helper()
 	if r.Method != http.MethodPost || r.Path != "/v2/accounts/authentication-result/acct-42" {
 		t.Fatalf("auth result %s %s", r.Method, r.Path)
@@ -67,7 +69,7 @@ func checkAuthResult(t *testing.T, r received, outcome, method string) {
 // failure); a valid one completes, the held answer is released and Forter
 // hears SUCCESS with the correlation id and the method.
 func TestLoginIDStepUpReportsToForter(t *testing.T) {
-	upstream := newRecorder(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
+	upstream := caddytest.NewRecorder(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
 		http.SetCookie(w, &http.Cookie{Name: "portal_session", Value: "APP-SESSION"})
 		w.Header().Set("X-Account-Id", "acct-42")
 		io.WriteString(w, "welcome")
@@ -113,14 +115,14 @@ func TestLoginIDStepUpReportsToForter(t *testing.T) {
 	}
 	reverse_proxy %s
 }`, upstream.Listener.Addr())
-	g := startCaddy(t, global, site)
+	g := caddytest.Start(t, global, site)
 	c := newStepClient(t, g, "0.0.0.4")
 
 	resp, _ := c.do("POST", "/api/login", "application/x-www-form-urlencoded", "username=john.doe&password="+password, nil)
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/verify" || cookieNamed(resp, "portal_session") != nil {
 		t.Fatalf("challenge after upstream: %d %v", resp.StatusCode, resp.Cookies())
 	}
-	if r := forter.next(t); !strings.HasPrefix(r.Path, "/v2/accounts/login/") {
+	if r := forter.Next(t); !strings.HasPrefix(r.Path, "/v2/accounts/login/") {
 		t.Fatalf("forter first got %s", r.Path)
 	}
 	resp, body := c.do("GET", "/verify", "", "", nil)
@@ -138,11 +140,11 @@ func TestLoginIDStepUpReportsToForter(t *testing.T) {
 	if got := finish(kh.mint(t, "jane.roe", "fido2_login", "s-1", now)); got != http.StatusForbidden || c.cookie("login_guard_factor") != "" {
 		t.Fatalf("wrong-user token: %d", got)
 	}
-	checkAuthResult(t, forter.next(t), "FAILURE", "loginid")
+	checkAuthResult(t, forter.Next(t), "FAILURE", "loginid")
 	if got := finish(kh.mint(t, "John.Doe", "fido2_login", "s-2", now)); got != http.StatusForbidden {
 		t.Fatalf("case-different user: %d", got)
 	}
-	checkAuthResult(t, forter.next(t), "FAILURE", "loginid")
+	checkAuthResult(t, forter.Next(t), "FAILURE", "loginid")
 
 	if got := finish(kh.mint(t, "john.doe", "fido2_login", "s-3", now)); got != http.StatusOK || c.cookie("login_guard_factor") == "" {
 		t.Fatalf("valid token: %d", got)
@@ -151,18 +153,18 @@ func TestLoginIDStepUpReportsToForter(t *testing.T) {
 	if resp.StatusCode != http.StatusTemporaryRedirect {
 		t.Fatalf("complete: %d", resp.StatusCode)
 	}
-	checkAuthResult(t, forter.next(t), "SUCCESS", "loginid")
+	checkAuthResult(t, forter.Next(t), "SUCCESS", "loginid")
 	resp, body = c.do("POST", "/api/login", "application/x-www-form-urlencoded", "", nil)
 	if resp.StatusCode != 200 || body != "welcome" || cookieNamed(resp, "portal_session") == nil {
 		t.Fatalf("released answer: %d %q", resp.StatusCode, body)
 	}
-	if n := len(upstream.all()); n != 1 {
+	if n := len(upstream.All()); n != 1 {
 		t.Fatalf("the portal was asked %d times", n)
 	}
-	if n := len(forter.all()); n != 4 {
+	if n := len(forter.All()); n != 4 {
 		t.Fatalf("forter got %d requests, want login + 3 results", n)
 	}
-	if strings.Contains(g.rawLogs(t), "FORTER-KEY-secret") {
+	if strings.Contains(g.RawLogs(t), "FORTER-KEY-secret") {
 		t.Fatal("the Forter key appears in the logs")
 	}
 }

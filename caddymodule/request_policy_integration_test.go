@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/login-guard/login_guard/internal/testkit/caddytest"
 	"github.com/login-guard/login_guard/upstreamsig"
 )
 
@@ -59,11 +60,11 @@ const policySite = `{{listen}} {
 	reverse_proxy %s
 }`
 
-func startPolicySite(t *testing.T) (*guarded, *recorder) {
+func startPolicySite(t *testing.T) (*caddytest.Guarded, *caddytest.Recorder) {
 	t.Helper()
-	upstream := newRecorder(t, portalFake)
+	upstream := caddytest.NewRecorder(t, portalFake)
 	scoring := scoringFake(t)
-	g := startCaddy(t, enginesGlobal(scoring.URL, refusedURL(t)), fmt.Sprintf(policySite, upstream.Listener.Addr()))
+	g := caddytest.Start(t, enginesGlobal(scoring.URL, refusedURL(t)), fmt.Sprintf(policySite, upstream.Listener.Addr()))
 	return g, upstream
 }
 
@@ -74,25 +75,25 @@ const formType = "application/x-www-form-urlencoded"
 func TestMissingUser(t *testing.T) {
 	g, upstream := startPolicySite(t)
 	for _, body := range []string{"password=x", "username=&password=x", "username=%20%09&password=x", "username=+&password=x"} {
-		resp, _ := g.post(t, "/login", formType, body)
+		resp, _ := g.Post(t, "/login", formType, body)
 		if resp.StatusCode != http.StatusBadRequest {
 			t.Fatalf("%q: status %d, want 400", body, resp.StatusCode)
 		}
 	}
-	if n := len(upstream.all()); n != 0 {
+	if n := len(upstream.All()); n != 0 {
 		t.Fatalf("%d logins without a user reached the portal", n)
 	}
-	if resp, _ := g.post(t, "/idfirst", formType, "password=x"); resp.StatusCode == http.StatusBadRequest {
+	if resp, _ := g.Post(t, "/idfirst", formType, "password=x"); resp.StatusCode == http.StatusBadRequest {
 		t.Fatal("missing_user allow refused a login without a user")
 	}
-	if resp, _ := g.post(t, "/watch", formType, "password=x"); resp.StatusCode == http.StatusBadRequest {
+	if resp, _ := g.Post(t, "/watch", formType, "password=x"); resp.StatusCode == http.StatusBadRequest {
 		t.Fatal("missing_user monitor refused a login without a user")
 	}
-	if n := len(upstream.all()); n != 2 {
+	if n := len(upstream.All()); n != 2 {
 		t.Fatalf("upstream got %d, want 2", n)
 	}
 	var refused, monitored, startLine bool
-	for _, l := range g.auditLines(t) {
+	for _, l := range g.AuditLines(t) {
 		switch l["route"] {
 		case "login":
 			refused = refused || strings.Contains(fmt.Sprint(l["reasons"]), "bad_request_missing_user")
@@ -100,7 +101,7 @@ func TestMissingUser(t *testing.T) {
 			monitored = monitored || strings.Contains(fmt.Sprint(l["monitored"]), "missing_user")
 		}
 	}
-	for _, l := range g.logs(t) {
+	for _, l := range g.Logs(t) {
 		if strings.Contains(fmt.Sprint(l["msg"]), "missing_user deny") && l["route"] == "login" {
 			startLine = true
 		}
@@ -109,7 +110,7 @@ func TestMissingUser(t *testing.T) {
 		}
 	}
 	if !refused || !monitored || !startLine {
-		t.Fatalf("audit: refused %v, monitored %v; start-up line %v\n%s", refused, monitored, startLine, g.rawLogs(t))
+		t.Fatalf("audit: refused %v, monitored %v; start-up line %v\n%s", refused, monitored, startLine, g.RawLogs(t))
 	}
 }
 
@@ -119,24 +120,24 @@ func TestMissingUser(t *testing.T) {
 func TestOperationNumbers(t *testing.T) {
 	g, upstream := startPolicySite(t)
 	for _, amount := range []string{"%205", "5%20", "%EF%BC%95", "%D9%A5", "0x1p4", "1_0", "%2B5", "5e1", "Inf", "NaN", "1.", ".5"} {
-		resp, _ := g.post(t, "/transfer", formType, "amount="+amount+"&to=ES12")
+		resp, _ := g.Post(t, "/transfer", formType, "amount="+amount+"&to=ES12")
 		if resp.StatusCode != http.StatusBadRequest {
 			t.Errorf("amount %q: status %d, want 400", amount, resp.StatusCode)
 		}
 	}
-	if resp, _ := g.post(t, "/transfer", formType, "amount=5&ref=0x10"); resp.StatusCode != http.StatusBadRequest {
+	if resp, _ := g.Post(t, "/transfer", formType, "amount=5&ref=0x10"); resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("clientRefId 0x10: status %d, want 400", resp.StatusCode)
 	}
-	if n := len(upstream.all()); n != 0 {
+	if n := len(upstream.All()); n != 0 {
 		t.Fatalf("%d transfers with unreadable numbers reached the portal", n)
 	}
 	for _, amount := range []string{"5", "-5", "1250.50", "007"} {
-		if resp, _ := g.post(t, "/transfer", formType, "amount="+amount+"&ref=42"); resp.StatusCode != http.StatusOK {
+		if resp, _ := g.Post(t, "/transfer", formType, "amount="+amount+"&ref=42"); resp.StatusCode != http.StatusOK {
 			t.Errorf("amount %q: status %d, want 200", amount, resp.StatusCode)
 		}
 	}
 	// on_invalid_operation pass keeps the old behaviour.
-	if resp, _ := g.post(t, "/transfer-lax", formType, "amount=%205"); resp.StatusCode != http.StatusOK {
+	if resp, _ := g.Post(t, "/transfer-lax", formType, "amount=%205"); resp.StatusCode != http.StatusOK {
 		t.Errorf("on_invalid_operation pass: status %d", resp.StatusCode)
 	}
 }
@@ -164,7 +165,7 @@ func TestTrailersRefused(t *testing.T) {
 	if resp.StatusCode != http.StatusBadRequest {
 		t.Fatalf("status %d, want 400", resp.StatusCode)
 	}
-	if n := len(upstream.all()); n != 0 {
+	if n := len(upstream.All()); n != 0 {
 		t.Fatal("a request with trailers reached the portal")
 	}
 }
@@ -179,7 +180,7 @@ func TestRepeatedHeaderForWhenRule(t *testing.T) {
 		for _, v := range values {
 			req.Header.Add("X-Client", v)
 		}
-		resp, _ := g.do(t, req)
+		resp, _ := g.Do(t, req)
 		return resp.StatusCode
 	}
 	if s := send("legacy"); s != http.StatusForbidden {
@@ -191,7 +192,7 @@ func TestRepeatedHeaderForWhenRule(t *testing.T) {
 	if s := send("modern"); s == http.StatusBadRequest || s == http.StatusForbidden {
 		t.Fatalf("one X-Client: modern: %d", s)
 	}
-	if n := len(upstream.all()); n != 1 {
+	if n := len(upstream.All()); n != 1 {
 		t.Fatalf("upstream got %d, want 1", n)
 	}
 	// A header no rule reads may repeat.
@@ -199,7 +200,7 @@ func TestRepeatedHeaderForWhenRule(t *testing.T) {
 	req.Header.Set("Content-Type", formType)
 	req.Header.Add("Accept", "text/html")
 	req.Header.Add("Accept", "*/*")
-	if resp, _ := g.do(t, req); resp.StatusCode == http.StatusBadRequest {
+	if resp, _ := g.Do(t, req); resp.StatusCode == http.StatusBadRequest {
 		t.Fatal("a repeated header no rule reads was refused")
 	}
 }
@@ -211,10 +212,10 @@ func TestUpstreamHeadersV2(t *testing.T) {
 	req, _ := http.NewRequest(http.MethodPost, g.URL+"/login", strings.NewReader("username=J%C3%BCrgen%0A&password=x"))
 	req.Header.Set("Content-Type", formType)
 	req.Header.Set("X-Login-Guard-User", "Zm9yZ2Vk")
-	if resp, body := g.do(t, req); len(upstream.all()) != 1 {
-		t.Fatalf("login not passed: %d %s %s", resp.StatusCode, body, g.rawLogs(t))
+	if resp, body := g.Do(t, req); len(upstream.All()) != 1 {
+		t.Fatalf("login not passed: %d %s %s", resp.StatusCode, body, g.RawLogs(t))
 	}
-	got := upstream.all()[0]
+	got := upstream.All()[0]
 	v, err := upstreamsig.Verify(got.Header, []byte(policySecret), "POST", "/login", time.Now(), time.Minute)
 	if err != nil {
 		t.Fatalf("verify: %v (%v)", err, got.Header)
@@ -229,8 +230,8 @@ func TestUpstreamHeadersV2(t *testing.T) {
 		t.Fatalf("an old verdict verified: %v", err)
 	}
 
-	g.post(t, "/after", formType, "username=alice&password="+password)
-	after := upstream.all()[1]
+	g.Post(t, "/after", formType, "username=alice&password="+password)
+	after := upstream.All()[1]
 	v, err = upstreamsig.Verify(after.Header, []byte(policySecret), "POST", "/after", time.Now(), time.Minute)
 	if err != nil {
 		t.Fatalf("verify after: %v", err)

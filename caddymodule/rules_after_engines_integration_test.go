@@ -4,12 +4,14 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/login-guard/login_guard/internal/testkit/caddytest"
 )
 
 // TestWhenRulesSeeEngineScores: a `when` over the engines' score runs once
 // they have answered, so it can turn a high score into a deny.
 func TestWhenRulesSeeEngineScores(t *testing.T) {
-	upstream := newRecorder(t, portalFake)
+	upstream := caddytest.NewRecorder(t, portalFake)
 	scoring := scoringFake(t)
 	site := fmt.Sprintf(`{{listen}} {
 	login_guard /api/login {
@@ -20,15 +22,15 @@ func TestWhenRulesSeeEngineScores(t *testing.T) {
 	}
 	reverse_proxy %s
 }`, upstream.Listener.Addr())
-	g := startCaddy(t, enginesGlobal(scoring.URL, refusedURL(t)), site)
+	g := caddytest.Start(t, enginesGlobal(scoring.URL, refusedURL(t)), site)
 	form := "application/x-www-form-urlencoded"
-	if resp, _ := g.post(t, "/api/login", form, "username=alice&password=x"); resp.StatusCode != 303 {
+	if resp, _ := g.Post(t, "/api/login", form, "username=alice&password=x"); resp.StatusCode != 303 {
 		t.Fatalf("low score: %d", resp.StatusCode)
 	}
-	if resp, _ := g.post(t, "/api/login", form, "username=odd&password=x"); resp.StatusCode != 403 {
+	if resp, _ := g.Post(t, "/api/login", form, "username=odd&password=x"); resp.StatusCode != 403 {
 		t.Fatalf("score 55: %d", resp.StatusCode)
 	}
-	lines := g.auditLines(t)
+	lines := g.AuditLines(t)
 	if got := fmt.Sprint(lines[1]["reasons"]); !strings.Contains(got, "high_score") || !strings.Contains(got, "new_device") {
 		t.Fatalf("reasons %s", got)
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
+	"github.com/login-guard/login_guard/internal/testkit/caddytest"
 )
 
 // TestRuleCaddyfileErrors: a bad rule is refused when the Caddyfile is
@@ -76,7 +77,7 @@ func TestRuleProvisionErrors(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			cfg := "{\n\tadmin off\n}\n:8080 {\n\tlogin_guard {\n\t\tname r\n\t\t" + c.block + "\n\t}\n}\n"
-			err := validateCaddyfile(t, cfg)
+			err := caddytest.ValidateCaddyfile(t, cfg)
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("want %q, got %v", c.want, err)
 			}
@@ -84,7 +85,7 @@ func TestRuleProvisionErrors(t *testing.T) {
 	}
 	// A when rule may name a counter defined on a later line.
 	ok := "{\n\tadmin off\n}\n:8080 {\n\tlogin_guard {\n\t\tevent login\n\t\twhen \"counters.rate_ip > 2\" challenge busy\n\t\trate ip 5/1m\n\t}\n}\n"
-	if err := validateCaddyfile(t, ok); err != nil {
+	if err := caddytest.ValidateCaddyfile(t, ok); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -112,7 +113,7 @@ func TestRuleJSONErrors(t *testing.T) {
 // `caddy validate` does.
 func caddyValidateJSON(t *testing.T, cfg string) error {
 	t.Helper()
-	return caddy.Validate(mustConfig(t, []byte(cfg)))
+	return caddy.Validate(caddytest.MustConfig(t, []byte(cfg)))
 }
 
 // TestRulesGoldenLoads: the golden file's config is not only adapted but
@@ -125,7 +126,7 @@ func TestRulesGoldenLoads(t *testing.T) {
 	}
 	input, _, _ := strings.Cut(string(raw), "\n----------\n")
 	input = strings.Replace(input, "{\n", "{\n\tadmin off\n", 1)
-	if err := validateCaddyfile(t, input); err != nil {
+	if err := caddytest.ValidateCaddyfile(t, input); err != nil {
 		t.Fatal(err)
 	}
 }

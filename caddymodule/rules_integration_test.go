@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/caddyserver/caddy/v2"
+	"github.com/login-guard/login_guard/internal/testkit/caddytest"
 )
 
 // rulesPortal answers like a form-login portal on every path: 303 to
@@ -93,7 +94,7 @@ type attempt struct {
 	header                   map[string]string
 }
 
-func (g *guarded) try(t *testing.T, a attempt) (*http.Response, string) {
+func try(t *testing.T, g *caddytest.Guarded, a attempt) (*http.Response, string) {
 	t.Helper()
 	form := url.Values{"username": {a.user}, "password": {a.pass}}
 	if a.device {
@@ -111,30 +112,30 @@ func (g *guarded) try(t *testing.T, a attempt) (*http.Response, string) {
 	for k, v := range a.header {
 		req.Header.Set(k, v)
 	}
-	return g.do(t, req)
+	return g.Do(t, req)
 }
 
-func startRules(t *testing.T) (*guarded, *recorder) {
+func startRules(t *testing.T) (*caddytest.Guarded, *caddytest.Recorder) {
 	t.Helper()
-	upstream := newRecorder(t, rulesPortal)
-	return startCaddy(t, trustLoopback, fmt.Sprintf(rulesSite, upstream.Listener.Addr())), upstream
+	upstream := caddytest.NewRecorder(t, rulesPortal)
+	return caddytest.Start(t, trustLoopback, fmt.Sprintf(rulesSite, upstream.Listener.Addr())), upstream
 }
 
 // wantStatus checks one answer and whether the upstream saw the request.
-func wantStatus(t *testing.T, step string, resp *http.Response, status int, upstream *recorder, before int, reached bool) {
+func wantStatus(t *testing.T, step string, resp *http.Response, status int, upstream *caddytest.Recorder, before int, reached bool) {
 	t.Helper()
 	if resp.StatusCode != status {
 		t.Fatalf("%s: status %d, want %d", step, resp.StatusCode, status)
 	}
-	got := len(upstream.all()) - before
+	got := len(upstream.All()) - before
 	if reached && got != 1 || !reached && got != 0 {
 		t.Fatalf("%s: upstream got %d requests, want reached=%v", step, got, reached)
 	}
 }
 
-func lastAudit(t *testing.T, g *guarded) map[string]any {
+func lastAudit(t *testing.T, g *caddytest.Guarded) map[string]any {
 	t.Helper()
-	lines := g.auditLines(t)
+	lines := g.AuditLines(t)
 	if len(lines) == 0 {
 		t.Fatal("no audit line")
 	}
@@ -158,12 +159,12 @@ func TestRateLimitIsExact(t *testing.T) {
 	g, up := startRules(t)
 	a := attempt{path: "/rate", ip: "198.51.100.1", user: "jlopez", pass: "wrong"}
 	for i := range 3 {
-		n := len(up.all())
-		resp, _ := g.try(t, a)
+		n := len(up.All())
+		resp, _ := try(t, g, a)
 		wantStatus(t, fmt.Sprintf("attempt %d", i+1), resp, http.StatusSeeOther, up, n, true)
 	}
-	n := len(up.all())
-	resp, _ := g.try(t, a)
+	n := len(up.All())
+	resp, _ := try(t, g, a)
 	wantStatus(t, "attempt 4", resp, http.StatusTooManyRequests, up, n, false)
 	ra, err := strconv.Atoi(resp.Header.Get("Retry-After"))
 	if err != nil || ra < 1 || ra > 3600 {
@@ -172,8 +173,8 @@ func TestRateLimitIsExact(t *testing.T) {
 	if l := lastAudit(t, g); l["action"] != "deny" || !slices.Contains(strs(l["reasons"]), "rate_ip") {
 		t.Fatalf("audit line %v", l)
 	}
-	n = len(up.all())
-	resp, _ = g.try(t, attempt{path: "/rate", ip: "198.51.100.2", user: "jlopez", pass: "wrong"})
+	n = len(up.All())
+	resp, _ = try(t, g, attempt{path: "/rate", ip: "198.51.100.2", user: "jlopez", pass: "wrong"})
 	wantStatus(t, "other address", resp, http.StatusSeeOther, up, n, true)
 }
 
@@ -185,12 +186,12 @@ func TestRateLimitIsExact(t *testing.T) {
 func TestLockoutCountsFailuresFromTheUpstream(t *testing.T) {
 	g, up := startRules(t)
 	for i, name := range []string{"victim", "Victim ", "VICTIM"} {
-		n := len(up.all())
-		resp, _ := g.try(t, attempt{path: "/lock", ip: "198.51.100.1", user: name, pass: "wrong"})
+		n := len(up.All())
+		resp, _ := try(t, g, attempt{path: "/lock", ip: "198.51.100.1", user: name, pass: "wrong"})
 		wantStatus(t, fmt.Sprintf("failure %d", i+1), resp, http.StatusSeeOther, up, n, true)
 	}
-	n := len(up.all())
-	resp, lockedBody := g.try(t, attempt{path: "/lock", ip: "198.51.100.1", user: "victim", pass: password})
+	n := len(up.All())
+	resp, lockedBody := try(t, g, attempt{path: "/lock", ip: "198.51.100.1", user: "victim", pass: password})
 	wantStatus(t, "right password while locked", resp, http.StatusForbidden, up, n, false)
 	if resp.Header.Get("Retry-After") != "" {
 		t.Fatal("a lockout must not say when it ends")
@@ -199,12 +200,12 @@ func TestLockoutCountsFailuresFromTheUpstream(t *testing.T) {
 		t.Fatalf("audit line %v", l)
 	}
 	lockedType := resp.Header.Get("Content-Type")
-	resp, deniedBody := g.try(t, attempt{path: "/lock", ip: "203.0.113.9", user: "someone", pass: password})
+	resp, deniedBody := try(t, g, attempt{path: "/lock", ip: "203.0.113.9", user: "someone", pass: password})
 	if resp.StatusCode != http.StatusForbidden || deniedBody != lockedBody || resp.Header.Get("Content-Type") != lockedType {
 		t.Fatalf("a lockout must look like any deny: %d %q vs %q", resp.StatusCode, deniedBody, lockedBody)
 	}
-	n = len(up.all())
-	resp, _ = g.try(t, attempt{path: "/lock", ip: "192.0.2.50", user: "victim", pass: password})
+	n = len(up.All())
+	resp, _ = try(t, g, attempt{path: "/lock", ip: "192.0.2.50", user: "victim", pass: password})
 	wantStatus(t, "victim from elsewhere (user key)", resp, http.StatusForbidden, up, n, false)
 }
 
@@ -213,12 +214,12 @@ func TestLockoutSuccessResets(t *testing.T) {
 	g, up := startRules(t)
 	steps := []string{"wrong", "wrong", password, "wrong", "wrong", "wrong"}
 	for i, pw := range steps {
-		n := len(up.all())
-		resp, _ := g.try(t, attempt{path: "/lock", ip: "198.51.100.1", user: "resetme", pass: pw})
+		n := len(up.All())
+		resp, _ := try(t, g, attempt{path: "/lock", ip: "198.51.100.1", user: "resetme", pass: pw})
 		wantStatus(t, fmt.Sprintf("step %d", i+1), resp, http.StatusSeeOther, up, n, true)
 	}
-	n := len(up.all())
-	resp, _ := g.try(t, attempt{path: "/lock", ip: "198.51.100.1", user: "resetme", pass: password})
+	n := len(up.All())
+	resp, _ := try(t, g, attempt{path: "/lock", ip: "198.51.100.1", user: "resetme", pass: password})
 	wantStatus(t, "after three failures since the success", resp, http.StatusForbidden, up, n, false)
 }
 
@@ -228,15 +229,15 @@ func TestLockoutIPUserSparesTheVictim(t *testing.T) {
 	g, up := startRules(t)
 	attacker := attempt{path: "/lockpair", ip: "198.51.100.66", user: "victim", pass: "guess"}
 	for i := range 3 {
-		n := len(up.all())
-		resp, _ := g.try(t, attacker)
+		n := len(up.All())
+		resp, _ := try(t, g, attacker)
 		wantStatus(t, fmt.Sprintf("guess %d", i+1), resp, http.StatusSeeOther, up, n, true)
 	}
-	n := len(up.all())
-	resp, _ := g.try(t, attacker)
+	n := len(up.All())
+	resp, _ := try(t, g, attacker)
 	wantStatus(t, "attacker locked", resp, http.StatusForbidden, up, n, false)
-	n = len(up.all())
-	resp, _ = g.try(t, attempt{path: "/lockpair", ip: "192.0.2.10", user: "victim", pass: password})
+	n = len(up.All())
+	resp, _ = try(t, g, attempt{path: "/lockpair", ip: "192.0.2.10", user: "victim", pass: password})
 	wantStatus(t, "victim elsewhere", resp, http.StatusSeeOther, up, n, true)
 	if resp.Header.Get("Location") != "/account" {
 		t.Fatalf("victim not logged in: %q", resp.Header.Get("Location"))
@@ -247,14 +248,14 @@ func TestLockoutIPUserSparesTheVictim(t *testing.T) {
 // which without step_up is a plain 401.
 func TestDeviceMissingChallenges(t *testing.T) {
 	g, up := startRules(t)
-	n := len(up.all())
-	resp, _ := g.try(t, attempt{path: "/device", ip: "198.51.100.1", user: "jlopez", pass: password})
+	n := len(up.All())
+	resp, _ := try(t, g, attempt{path: "/device", ip: "198.51.100.1", user: "jlopez", pass: password})
 	wantStatus(t, "no payload", resp, http.StatusUnauthorized, up, n, false)
 	if l := lastAudit(t, g); l["action"] != "challenge" || !slices.Contains(strs(l["reasons"]), "device_missing") {
 		t.Fatalf("audit line %v", l)
 	}
-	n = len(up.all())
-	resp, _ = g.try(t, attempt{path: "/device", ip: "198.51.100.1", user: "jlopez", pass: password, device: true})
+	n = len(up.All())
+	resp, _ = try(t, g, attempt{path: "/device", ip: "198.51.100.1", user: "jlopez", pass: password, device: true})
 	wantStatus(t, "with payload", resp, http.StatusSeeOther, up, n, true)
 }
 
@@ -276,8 +277,8 @@ func TestWhenExpressions(t *testing.T) {
 	}
 	for _, c := range cases {
 		c.a.path, c.a.pass = "/when", password
-		n := len(up.all())
-		resp, _ := g.try(t, c.a)
+		n := len(up.All())
+		resp, _ := try(t, g, c.a)
 		wantStatus(t, c.name, resp, c.status, up, n, c.status == http.StatusSeeOther)
 		l := lastAudit(t, g)
 		if c.reason != "" && !slices.Contains(strs(l["reasons"]), c.reason) {
@@ -294,8 +295,8 @@ func TestWhenExpressions(t *testing.T) {
 func TestMonitorRulesOnlyLog(t *testing.T) {
 	g, up := startRules(t)
 	for i := range 3 {
-		n := len(up.all())
-		resp, _ := g.try(t, attempt{path: "/monitor", ip: "198.51.100.1", user: "jlopez", pass: password})
+		n := len(up.All())
+		resp, _ := try(t, g, attempt{path: "/monitor", ip: "198.51.100.1", user: "jlopez", pass: password})
 		wantStatus(t, fmt.Sprintf("request %d", i+1), resp, http.StatusSeeOther, up, n, true)
 	}
 	l := lastAudit(t, g)
@@ -307,44 +308,44 @@ func TestMonitorRulesOnlyLog(t *testing.T) {
 // TestEventNoneRouteGetsRulesOnly: a password-reset route is rate limited
 // and never reported to SmartID.
 func TestEventNoneRouteGetsRulesOnly(t *testing.T) {
-	up := newRecorder(t, rulesPortal)
-	sid := newRecorder(t, smartidFake)
-	g := startCaddy(t, trustLoopback+smartidGlobal(sid.URL), fmt.Sprintf(rulesSite, up.Listener.Addr()))
+	up := caddytest.NewRecorder(t, rulesPortal)
+	sid := caddytest.NewRecorder(t, smartidFake)
+	g := caddytest.Start(t, trustLoopback+smartidGlobal(sid.URL), fmt.Sprintf(rulesSite, up.Listener.Addr()))
 	for i := range 2 {
-		n := len(up.all())
-		resp, body := g.try(t, attempt{path: "/reset", ip: "198.51.100.1", user: "jlopez"})
+		n := len(up.All())
+		resp, body := try(t, g, attempt{path: "/reset", ip: "198.51.100.1", user: "jlopez"})
 		wantStatus(t, fmt.Sprintf("reset %d", i+1), resp, http.StatusOK, up, n, true)
 		if body != "reset mail sent" {
 			t.Fatalf("body %q", body)
 		}
 	}
-	n := len(up.all())
-	resp, _ := g.try(t, attempt{path: "/reset", ip: "198.51.100.1", user: "jlopez"})
+	n := len(up.All())
+	resp, _ := try(t, g, attempt{path: "/reset", ip: "198.51.100.1", user: "jlopez"})
 	wantStatus(t, "reset 3", resp, http.StatusTooManyRequests, up, n, false)
 	// SmartID events leave in order through one worker: the first to
 	// arrive must be this login, not anything from the reset route.
-	g.try(t, attempt{path: "/rate", ip: "198.51.100.9", user: "jlopez", pass: password})
-	if r := sid.next(t); r.Path != "/api/v5/analytics/web/login" {
+	try(t, g, attempt{path: "/rate", ip: "198.51.100.9", user: "jlopez", pass: password})
+	if r := sid.Next(t); r.Path != "/api/v5/analytics/web/login" {
 		t.Fatalf("SmartID got %s first", r.Path)
 	}
-	if len(sid.all()) != 1 {
-		t.Fatalf("SmartID got %d events", len(sid.all()))
+	if len(sid.All()) != 1 {
+		t.Fatalf("SmartID got %d events", len(sid.All()))
 	}
 }
 
 // TestCountersSurviveReload: a reload that keeps a route's rule keeps its
 // counts; changing the rule (or the store) starts afresh.
 func TestCountersSurviveReload(t *testing.T) {
-	up := newRecorder(t, rulesPortal)
+	up := caddytest.NewRecorder(t, rulesPortal)
 	site := func(limit int, extra string) string {
 		return fmt.Sprintf("{{listen}} {\n\tlogin_guard /rate {\n\t\tname rate\n\t\tevent login\n\t\trate ip %d/1h deny\n\t}\n\trespond /extra %q\n\treverse_proxy %s\n}", limit, extra, up.Listener.Addr())
 	}
-	g := startCaddy(t, trustLoopback, site(3, "one"))
+	g := caddytest.Start(t, trustLoopback, site(3, "one"))
 	// A reload closes the old server's idle connections.
-	g.client.Transport = &http.Transport{DisableKeepAlives: true}
+	g.Client.Transport = &http.Transport{DisableKeepAlives: true}
 	a := attempt{path: "/rate", ip: "198.51.100.1", user: "jlopez", pass: "x"}
 	for i := range 3 {
-		if resp, _ := g.try(t, a); resp.StatusCode != http.StatusSeeOther {
+		if resp, _ := try(t, g, a); resp.StatusCode != http.StatusSeeOther {
 			t.Fatalf("attempt %d: %d", i+1, resp.StatusCode)
 		}
 	}
@@ -352,29 +353,29 @@ func TestCountersSurviveReload(t *testing.T) {
 		t.Helper()
 		port := strings.TrimPrefix(g.URL, "http://127.0.0.1:")
 		cfg := fmt.Sprintf("{\n\tadmin off\n\tauto_https off\n\tstorage file_system %s\n%s}\n%s\n", t.TempDir(), global, strings.ReplaceAll(s, "{{listen}}", "http://127.0.0.1:"+port))
-		if err := caddy.Load(adapt(t, cfg), true); err != nil {
+		if err := caddy.Load(caddytest.Adapt(t, cfg), true); err != nil {
 			t.Fatal(err)
 		}
 	}
 	reload(trustLoopback, site(3, "two"))
-	if resp, body := g.do(t, mustGet(t, g.URL+"/extra")); body != "two" {
+	if resp, body := g.Do(t, mustGet(t, g.URL+"/extra")); body != "two" {
 		t.Fatalf("reload not applied: %d %q", resp.StatusCode, body)
 	}
-	if resp, _ := g.try(t, a); resp.StatusCode != http.StatusTooManyRequests {
+	if resp, _ := try(t, g, a); resp.StatusCode != http.StatusTooManyRequests {
 		t.Fatalf("after a reload keeping the rule: %d, want 429", resp.StatusCode)
 	}
 	reload(trustLoopback, site(4, "three"))
 	for i := range 4 {
-		if resp, _ := g.try(t, a); resp.StatusCode != http.StatusSeeOther {
+		if resp, _ := try(t, g, a); resp.StatusCode != http.StatusSeeOther {
 			t.Fatalf("after changing the rule, attempt %d: %d, want a fresh counter", i+1, resp.StatusCode)
 		}
 	}
 	reload(trustLoopback, site(4, "four"))
-	if resp, _ := g.try(t, a); resp.StatusCode != http.StatusTooManyRequests {
+	if resp, _ := try(t, g, a); resp.StatusCode != http.StatusTooManyRequests {
 		t.Fatalf("the changed rule's counter must survive the next reload")
 	}
 	reload(trustLoopback+"\tlogin_guard {\n\t\trules_store {\n\t\t\tmax_keys 5000\n\t\t}\n\t}\n", site(4, "five"))
-	if resp, _ := g.try(t, a); resp.StatusCode != http.StatusSeeOther {
+	if resp, _ := try(t, g, a); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("a new store starts empty: %d", resp.StatusCode)
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/login-guard/login_guard/internal/testkit/caddytest"
 )
 
 // selfieSite challenges the sandbox's challenge user and offers the selfie
@@ -71,9 +73,9 @@ func smileNow(d time.Duration) string {
 // its duplicate, then the final result; the page polls pending until the
 // confirmed result and completes once.
 func TestSelfieStepUp(t *testing.T) {
-	upstream := newRecorder(t, portalFake)
+	upstream := caddytest.NewRecorder(t, portalFake)
 	smile := newFakeSmileID(t)
-	g := startCaddy(t, selfieGlobal(smile, ""), fmt.Sprintf(selfieSite, upstream.Listener.Addr()))
+	g := caddytest.Start(t, selfieGlobal(smile, ""), fmt.Sprintf(selfieSite, upstream.Listener.Addr()))
 	c := newStepClient(t, g, "198.51.100.31")
 
 	resp, _ := c.do("POST", "/api/login", "application/x-www-form-urlencoded", challengedForm, nil)
@@ -203,10 +205,10 @@ func TestSelfieStepUp(t *testing.T) {
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/account" {
 		t.Fatalf("continuation: %d", resp.StatusCode)
 	}
-	if up := upstream.all(); len(up) != 1 || string(up[0].Body) != challengedForm {
+	if up := upstream.All(); len(up) != 1 || string(up[0].Body) != challengedForm {
 		t.Fatalf("upstream got %+v", up)
 	}
-	logs := g.rawLogs(t)
+	logs := g.RawLogs(t)
 	for _, secret := range []string{smileKey, smileUploadSecret, password} {
 		if strings.Contains(logs, secret) {
 			t.Fatalf("%q appears in the logs", secret)
@@ -222,9 +224,9 @@ func TestSelfieStepUp(t *testing.T) {
 }
 
 // allAuditReasons are the reasons of every audit line, in order.
-func allAuditReasons(t *testing.T, g *guarded) [][]string {
+func allAuditReasons(t *testing.T, g *caddytest.Guarded) [][]string {
 	var out [][]string
-	for _, l := range g.auditLines(t) {
+	for _, l := range g.AuditLines(t) {
 		var rs []string
 		for _, r := range asSlice(l["reasons"]) {
 			rs = append(rs, fmt.Sprint(r))
@@ -239,9 +241,9 @@ func allAuditReasons(t *testing.T, g *guarded) [][]string {
 // again; the per-user limit (1 per hour here) then refuses the paid
 // retry with 429 and Retry-After before anything reaches Smile ID.
 func TestSelfieRejectedThenRateLimited(t *testing.T) {
-	upstream := newRecorder(t, portalFake)
+	upstream := caddytest.NewRecorder(t, portalFake)
 	smile := newFakeSmileID(t)
-	g := startCaddy(t, selfieGlobal(smile, "\t\t\tuser_limit 1 1h\n\t\t\tip_limit 10 1h"), fmt.Sprintf(selfieSite, upstream.Listener.Addr()))
+	g := caddytest.Start(t, selfieGlobal(smile, "\t\t\tuser_limit 1 1h\n\t\t\tip_limit 10 1h"), fmt.Sprintf(selfieSite, upstream.Listener.Addr()))
 	c := newStepClient(t, g, "198.51.100.32")
 	c.do("POST", "/api/login", "application/x-www-form-urlencoded", challengedForm, nil)
 	if resp, _ := c.do("POST", "/verify/selfie/submit", "application/json", selfieBody(t), jsonHeader); resp.StatusCode != http.StatusAccepted {
@@ -289,11 +291,11 @@ func TestSelfieCaddyfileErrors(t *testing.T) {
 		{"method twice", strings.Replace(block(base), "methods selfie", "methods selfie selfie", 1), "Caddyfile:13: methods: selfie given twice"},
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) { checkAdaptErr(t, validateCaddyfile(t, c.cfg), c.want) })
+		t.Run(c.name, func(t *testing.T) { checkAdaptErr(t, caddytest.ValidateCaddyfile(t, c.cfg), c.want) })
 	}
 	noBlock := "{\n\tlogin_guard {\n\t\tsandbox\n\t}\n}\n:8080 {\n\tlogin_guard /verify* {\n\t\tevent step_up\n\t\tmethods selfie loginid\n\t}\n}\n"
-	checkAdaptErr(t, validateCaddyfile(t, noBlock), "methods selfie needs a `smileid")
-	if err := validateCaddyfile(t, block(base)); err != nil {
+	checkAdaptErr(t, caddytest.ValidateCaddyfile(t, noBlock), "methods selfie needs a `smileid")
+	if err := caddytest.ValidateCaddyfile(t, block(base)); err != nil {
 		t.Fatalf("a valid selfie config: %v", err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/caddyserver/caddy/v2"
+	"github.com/login-guard/login_guard/internal/testkit/caddytest"
 )
 
 const reportSite = `{{listen}} {
@@ -54,44 +55,44 @@ func spaFake(w http.ResponseWriter, r *http.Request, body []byte) {
 }
 
 func TestReportModesAndSuccessCriteria(t *testing.T) {
-	upstream := newRecorder(t, spaFake)
-	sid := newRecorder(t, smartidFake)
-	g := startCaddy(t, smartidGlobal(sid.URL), fmt.Sprintf(reportSite, upstream.Listener.Addr()))
+	upstream := caddytest.NewRecorder(t, spaFake)
+	sid := caddytest.NewRecorder(t, smartidFake)
+	g := caddytest.Start(t, smartidGlobal(sid.URL), fmt.Sprintf(reportSite, upstream.Listener.Addr()))
 	form := "application/x-www-form-urlencoded"
 
 	// report all: a failed login is reported, without a session.
-	g.post(t, "/all", form, "username=jlopez&password=wrong")
-	ev := checkSmartIDRequest(t, sid.next(t), "/api/v5/analytics/web/login")
+	g.Post(t, "/all", form, "username=jlopez&password=wrong")
+	ev := checkSmartIDRequest(t, sid.Next(t), "/api/v5/analytics/web/login")
 	if _, has := ev["session"]; has || ev["user"] != "jlopez" || ev["data"] != "" {
 		t.Fatalf("failed login event %v", ev)
 	}
 
 	// report success: the failed login is not sent; the next event to
 	// arrive (one worker, in order) is the successful login's.
-	resp, _ := g.post(t, "/success", form, "username=mallory&password=wrong")
+	resp, _ := g.Post(t, "/success", form, "username=mallory&password=wrong")
 	if cookieNamed(resp, "login_guard") != nil {
 		t.Fatal("a failed login must not get a guard session")
 	}
-	resp, _ = g.post(t, "/success", form, "username=jlopez&password="+password)
+	resp, _ = g.Post(t, "/success", form, "username=jlopez&password="+password)
 	if cookieNamed(resp, "login_guard") == nil {
 		t.Fatal("a successful login gets a guard session")
 	}
-	ev = checkSmartIDRequest(t, sid.next(t), "/api/v5/analytics/web/login")
+	ev = checkSmartIDRequest(t, sid.Next(t), "/api/v5/analytics/web/login")
 	if ev["user"] != "jlopez" || ev["session"] == nil {
 		t.Fatalf("expected the successful login, got %v", ev)
 	}
 
 	// A JSON answer judged by a field; the body reaches the client intact.
-	resp, body := g.post(t, "/spa", "application/json", `{"username":"jlopez","password":"`+password+`"}`)
+	resp, body := g.Post(t, "/spa", "application/json", `{"username":"jlopez","password":"`+password+`"}`)
 	if resp.StatusCode != 200 || body != `{"result":{"ok":true,"user":"jlopez"}}` || cookieNamed(resp, "login_guard") == nil {
 		t.Fatalf("spa success: %d %q %v", resp.StatusCode, body, resp.Cookies())
 	}
-	resp, body = g.post(t, "/spa", "application/json", `{"username":"jlopez","password":"nope"}`)
+	resp, body = g.Post(t, "/spa", "application/json", `{"username":"jlopez","password":"nope"}`)
 	if resp.StatusCode != 200 || body != `{"result":{"ok":false}}` || cookieNamed(resp, "login_guard") != nil {
 		t.Fatalf("spa failure: %d %q %v", resp.StatusCode, body, resp.Cookies())
 	}
 
-	lines := g.auditLines(t)
+	lines := g.AuditLines(t)
 	if len(lines) != 5 {
 		t.Fatalf("%d audit lines", len(lines))
 	}
@@ -104,10 +105,10 @@ func TestReportModesAndSuccessCriteria(t *testing.T) {
 }
 
 // blockingSmartID holds every request until release is closed.
-func blockingSmartID(t *testing.T) (*recorder, func()) {
+func blockingSmartID(t *testing.T) (*caddytest.Recorder, func()) {
 	release := make(chan struct{})
 	var once sync.Once
-	rec := newRecorder(t, func(w http.ResponseWriter, _ *http.Request, _ []byte) {
+	rec := caddytest.NewRecorder(t, func(w http.ResponseWriter, _ *http.Request, _ []byte) {
 		<-release
 		w.WriteHeader(http.StatusOK)
 	})
@@ -118,23 +119,23 @@ func blockingSmartID(t *testing.T) (*recorder, func()) {
 // further events are dropped, the user is never delayed, and the audit
 // line says so.
 func TestQueueFullDropsAndCounts(t *testing.T) {
-	upstream := newRecorder(t, portalFake)
+	upstream := caddytest.NewRecorder(t, portalFake)
 	sid, release := blockingSmartID(t)
 	defer release()
 	global := strings.Replace(smartidGlobal(sid.URL), "workers  1", "workers 1\n\t\t\tqueue_size 1", 1)
-	g := startCaddy(t, global, fmt.Sprintf("{{listen}} {\n\tlogin_guard /api/login {\n\t\tevent login\n\t}\n\treverse_proxy %s\n}", upstream.Listener.Addr()))
+	g := caddytest.Start(t, global, fmt.Sprintf("{{listen}} {\n\tlogin_guard /api/login {\n\t\tevent login\n\t}\n\treverse_proxy %s\n}", upstream.Listener.Addr()))
 
 	for i := range 4 {
-		resp, _ := g.post(t, "/api/login", "application/x-www-form-urlencoded", fmt.Sprintf("username=u%d&password=x", i))
+		resp, _ := g.Post(t, "/api/login", "application/x-www-form-urlencoded", fmt.Sprintf("username=u%d&password=x", i))
 		if resp.StatusCode != http.StatusSeeOther {
 			t.Fatalf("login %d: %d", i, resp.StatusCode)
 		}
 		if i == 0 {
-			sid.next(t) // the worker now holds the first event
+			sid.Next(t) // the worker now holds the first event
 		}
 	}
 	var dropped int
-	for _, l := range g.auditLines(t) {
+	for _, l := range g.AuditLines(t) {
 		if l["smartid"] == "dropped_queue_full" {
 			dropped++
 		}
@@ -143,10 +144,10 @@ func TestQueueFullDropsAndCounts(t *testing.T) {
 		t.Fatalf("want 2 drops (1 in flight, 1 queued), got %d", dropped)
 	}
 	release()
-	if r := sid.next(t); !strings.Contains(string(r.Body), `"user":"u1"`) {
+	if r := sid.Next(t); !strings.Contains(string(r.Body), `"user":"u1"`) {
 		t.Fatalf("the queued event should follow, got %s", r.Body)
 	}
-	if !strings.Contains(g.rawLogs(t), "smartid event dropped") {
+	if !strings.Contains(g.RawLogs(t), "smartid event dropped") {
 		t.Fatal("drops must be logged")
 	}
 }
@@ -155,19 +156,19 @@ func TestQueueFullDropsAndCounts(t *testing.T) {
 // smartid block reuses the running queue (nothing lost), and stopping
 // Caddy drains what is queued.
 func TestReloadKeepsQueueAndStopDrains(t *testing.T) {
-	upstream := newRecorder(t, portalFake)
+	upstream := caddytest.NewRecorder(t, portalFake)
 	sid, release := blockingSmartID(t)
 	defer release()
 	site := fmt.Sprintf("{{listen}} {\n\tlogin_guard /api/login {\n\t\tevent login\n\t}\n\treverse_proxy %s\n}", upstream.Listener.Addr())
-	g := startCaddy(t, smartidGlobal(sid.URL), site)
+	g := caddytest.Start(t, smartidGlobal(sid.URL), site)
 	for i := range 3 {
-		g.post(t, "/api/login", "application/x-www-form-urlencoded", fmt.Sprintf("username=before%d&password=x", i))
+		g.Post(t, "/api/login", "application/x-www-form-urlencoded", fmt.Sprintf("username=before%d&password=x", i))
 	}
-	sid.next(t) // first event in flight, two queued
+	sid.Next(t) // first event in flight, two queued
 
 	// Reload with the same smartid block and a changed site.
-	g2 := startCaddy(t, smartidGlobal(sid.URL), strings.Replace(site, "event login", "event login\n\t\tname renamed", 1))
-	g2.post(t, "/api/login", "application/x-www-form-urlencoded", "username=after&password=x")
+	g2 := caddytest.Start(t, smartidGlobal(sid.URL), strings.Replace(site, "event login", "event login\n\t\tname renamed", 1))
+	g2.Post(t, "/api/login", "application/x-www-form-urlencoded", "username=after&password=x")
 
 	stopped := make(chan error, 1)
 	go func() { stopped <- caddy.Stop() }()
@@ -176,7 +177,7 @@ func TestReloadKeepsQueueAndStopDrains(t *testing.T) {
 		t.Fatal(err)
 	}
 	var users []string
-	for _, r := range sid.all() {
+	for _, r := range sid.All() {
 		m := jsonBody(t, r.Body)
 		users = append(users, m["user"].(string))
 	}
@@ -195,17 +196,17 @@ func TestReloadKeepsInFlightLoginsEvent(t *testing.T) {
 	var once sync.Once
 	free := func() { once.Do(func() { close(hold) }) }
 	defer free()
-	upstream := newRecorder(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
+	upstream := caddytest.NewRecorder(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
 		<-hold
 		portalFake(w, r, body)
 	})
-	sid := newRecorder(t, smartidFake)
+	sid := caddytest.NewRecorder(t, smartidFake)
 	site := fmt.Sprintf("{{listen}} {\n\tlogin_guard /api/login {\n\t\tevent login\n\t}\n\treverse_proxy %s\n}", upstream.Listener.Addr())
-	g := startCaddy(t, smartidGlobal(sid.URL), site)
+	g := caddytest.Start(t, smartidGlobal(sid.URL), site)
 
 	done := make(chan int, 1)
 	go func() {
-		resp, err := g.client.Post(g.URL+"/api/login", "application/x-www-form-urlencoded", strings.NewReader("username=inflight&password="+password))
+		resp, err := g.Client.Post(g.URL+"/api/login", "application/x-www-form-urlencoded", strings.NewReader("username=inflight&password="+password))
 		if err != nil {
 			done <- 0
 			return
@@ -213,20 +214,20 @@ func TestReloadKeepsInFlightLoginsEvent(t *testing.T) {
 		resp.Body.Close()
 		done <- resp.StatusCode
 	}()
-	upstream.next(t) // the login is at the portal, in flight
+	upstream.Next(t) // the login is at the portal, in flight
 
 	// The replacing config has no smartid block: nobody else holds the
 	// queue. Its port differs, so the old server finishes its request.
-	startCaddy(t, "", site)
+	caddytest.Start(t, "", site)
 	free()
 	if status := <-done; status != http.StatusSeeOther {
 		t.Fatalf("in-flight login: %d", status)
 	}
-	if r := sid.next(t); !strings.Contains(string(r.Body), `"user":"inflight"`) {
+	if r := sid.Next(t); !strings.Contains(string(r.Body), `"user":"inflight"`) {
 		t.Fatalf("SmartID got %s", r.Body)
 	}
 	var audit string
-	for _, l := range g.auditLines(t) {
+	for _, l := range g.AuditLines(t) {
 		audit, _ = l["smartid"].(string)
 	}
 	if audit != "queued" {

@@ -3,8 +3,6 @@ package caddymodule_test
 import (
 	"archive/zip"
 	"bytes"
-	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
@@ -24,6 +22,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/login-guard/login_guard/internal/testkit/smilefake"
 )
 
 const (
@@ -34,11 +34,7 @@ const (
 )
 
 // smileSign is Smile ID's signature, computed independently of the client.
-func smileSign(ts string) string {
-	m := hmac.New(sha256.New, []byte(smileKey))
-	m.Write([]byte(ts + smilePartner + "sid_request"))
-	return base64.StdEncoding.EncodeToString(m.Sum(nil))
-}
+func smileSign(ts string) string { return smilefake.Sign(smileKey, smilePartner, ts) }
 
 // smileJobStatus is what the fake answers for a job: complete, success and
 // the result code.
@@ -180,18 +176,7 @@ func sortedKeys(m map[string]any) []string {
 
 // smileCallback is a callback in the seed's shape.
 func smileCallback(ts, sig, jobID, userID, code string) string {
-	b, _ := json.Marshal(map[string]any{
-		"Actions":         map[string]any{"Liveness_Check": "Passed", "Selfie_To_Registered_Selfie_Compare": "Completed"},
-		"ConfidenceValue": "99",
-		"PartnerParams":   map[string]any{"job_id": jobID, "job_type": "2", "user_id": userID},
-		"ResultCode":      code,
-		"ResultText":      "text for " + code,
-		"SmileJobID":      "0000000194",
-		"Source":          "WebAPI",
-		"timestamp":       ts,
-		"signature":       sig,
-	})
-	return string(b)
+	return string(smilefake.Callback(ts, sig, jobID, userID, code))
 }
 
 // testJPEG is a camera-sized JPEG, base64 encoded as the page sends it.

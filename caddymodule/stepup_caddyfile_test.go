@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/caddyserver/caddy/v2"
+	"github.com/login-guard/login_guard/internal/testkit/caddytest"
 )
 
 // browserCaddyfile is the demo's step-up flow on http://localhost:<port>
@@ -61,7 +62,7 @@ http://localhost:%[3]d {
 
 func loadCaddyfile(t *testing.T, src string) {
 	t.Helper()
-	if err := caddy.Load(adapt(t, src), true); err != nil {
+	if err := caddy.Load(caddytest.Adapt(t, src), true); err != nil {
 		t.Fatalf("loading config: %v\n%s", err, src)
 	}
 }

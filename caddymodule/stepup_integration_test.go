@@ -14,6 +14,7 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig"
 
 	"github.com/login-guard/login_guard/internal/stepup"
+	"github.com/login-guard/login_guard/internal/testkit/caddytest"
 	"github.com/login-guard/login_guard/internal/tokens"
 )
 
@@ -62,14 +63,14 @@ const challengedForm = "username=sandbox-challenge&password=" + password + "&sma
 // stepClient is one browser: its address, agent and cookie jar.
 type stepClient struct {
 	t    *testing.T
-	g    *guarded
+	g    *caddytest.Guarded
 	ip   string
 	ua   string
 	jar  map[string]*http.Cookie
 	last *http.Response
 }
 
-func newStepClient(t *testing.T, g *guarded, ip string) *stepClient {
+func newStepClient(t *testing.T, g *caddytest.Guarded, ip string) *stepClient {
 	return &stepClient{t: t, g: g, ip: ip, ua: "Mozilla/5.0 (stepup test)", jar: map[string]*http.Cookie{}}
 }
 
@@ -94,7 +95,7 @@ func (c *stepClient) do(method, path, ctype, body string, hdr map[string]string)
 	for _, ck := range c.jar {
 		req.AddCookie(ck)
 	}
-	resp, text := c.g.do(c.t, req)
+	resp, text := c.g.Do(c.t, req)
 	for _, ck := range resp.Cookies() {
 		if ck.MaxAge < 0 {
 			delete(c.jar, ck.Name)
@@ -116,7 +117,7 @@ func (c *stepClient) cookie(name string) string {
 // testKeyset opens the guard's key material in the test's Caddy storage:
 // the tests use it to read the state and to stand in for a passkey (the
 // browser test runs the real one).
-func testKeyset(t *testing.T, g *guarded) *tokens.Keyset {
+func testKeyset(t *testing.T, g *caddytest.Guarded) *tokens.Keyset {
 	t.Helper()
 	raw, err := os.ReadFile(filepath.Join(filepath.Dir(g.LogPath), "storage", "login_guard", "keys.json"))
 	if err != nil {
@@ -135,7 +136,7 @@ func testKeyset(t *testing.T, g *guarded) *tokens.Keyset {
 
 // passFactor gives the client the factor cookie a passed passkey
 // assertion would have given it.
-func passFactor(t *testing.T, g *guarded, c *stepClient) stepup.State {
+func passFactor(t *testing.T, g *caddytest.Guarded, c *stepClient) stepup.State {
 	t.Helper()
 	ks := testKeyset(t, g)
 	var st stepup.State
@@ -151,9 +152,9 @@ func passFactor(t *testing.T, g *guarded, c *stepClient) stepup.State {
 }
 
 // auditReasons are the reasons of the audit lines of a route, in order.
-func auditReasons(t *testing.T, g *guarded, route string) [][]string {
+func auditReasons(t *testing.T, g *caddytest.Guarded, route string) [][]string {
 	var out [][]string
-	for _, l := range g.auditLines(t) {
+	for _, l := range g.AuditLines(t) {
 		if l["route"] != route {
 			continue
 		}
@@ -179,15 +180,15 @@ func hasReason(lines [][]string, reason string) bool {
 	return false
 }
 
-func startStepUp(t *testing.T, upstream *recorder, loginOpts string) *guarded {
-	return startCaddy(t, stepUpGlobal, fmt.Sprintf(stepUpSite, loginOpts, upstream.Listener.Addr()))
+func startStepUp(t *testing.T, upstream *caddytest.Recorder, loginOpts string) *caddytest.Guarded {
+	return caddytest.Start(t, stepUpGlobal, fmt.Sprintf(stepUpSite, loginOpts, upstream.Listener.Addr()))
 }
 
 // TestStepUpResumeFinishesTheHeldLogin: the challenged login never reaches
 // the portal until the factor passed; then the held request is replayed
 // byte for byte and the browser lands logged in.
 func TestStepUpResumeFinishesTheHeldLogin(t *testing.T) {
-	upstream := newRecorder(t, portalFake)
+	upstream := caddytest.NewRecorder(t, portalFake)
 	g := startStepUp(t, upstream, "")
 	c := newStepClient(t, g, "198.51.100.7")
 
@@ -202,7 +203,7 @@ func TestStepUpResumeFinishesTheHeldLogin(t *testing.T) {
 	if strings.Contains(resp.Header.Get("Location"), sc.Value) {
 		t.Fatal("the state must not travel in the URL")
 	}
-	if n := len(upstream.all()); n != 0 {
+	if n := len(upstream.All()); n != 0 {
 		t.Fatalf("the portal saw %d requests before the step-up", n)
 	}
 
@@ -241,7 +242,7 @@ func TestStepUpResumeFinishesTheHeldLogin(t *testing.T) {
 	if cookieNamed(resp, "portal_session") == nil || cookieNamed(resp, "login_guard") == nil {
 		t.Fatalf("the portal's and the guard's session cookies must be set: %v", resp.Cookies())
 	}
-	up := upstream.all()
+	up := upstream.All()
 	if len(up) != 1 || string(up[0].Body) != challengedForm || up[0].Method != "POST" || up[0].Path != "/api/login" ||
 		up[0].Header.Get("Content-Type") != "application/x-www-form-urlencoded" || up[0].ContentLength != int64(len(challengedForm)) {
 		t.Fatalf("upstream got %+v", up)
@@ -259,8 +260,8 @@ func TestStepUpResumeFinishesTheHeldLogin(t *testing.T) {
 	}
 	c.jar["login_guard_continue"] = &http.Cookie{Name: "login_guard_continue", Value: continuation}
 	resp, _ = c.do("POST", "/api/login", "application/x-www-form-urlencoded", "", nil)
-	if resp.StatusCode != http.StatusForbidden || len(upstream.all()) != 1 {
-		t.Fatalf("replayed continuation: %d, upstream saw %d", resp.StatusCode, len(upstream.all()))
+	if resp.StatusCode != http.StatusForbidden || len(upstream.All()) != 1 {
+		t.Fatalf("replayed continuation: %d, upstream saw %d", resp.StatusCode, len(upstream.All()))
 	}
 
 	login := auditReasons(t, g, "login")
@@ -275,14 +276,14 @@ func TestStepUpResumeFinishesTheHeldLogin(t *testing.T) {
 			t.Errorf("step-up audit lacks %s: %v", want, verify)
 		}
 	}
-	if strings.Contains(g.rawLogs(t), password) || strings.Contains(g.rawLogs(t), stateCookie) {
+	if strings.Contains(g.RawLogs(t), password) || strings.Contains(g.RawLogs(t), stateCookie) {
 		t.Fatal("a password or a state token reached the logs")
 	}
 }
 
 // TestStepUpJSONClient gets the URL and the state in a 401.
 func TestStepUpJSONClient(t *testing.T) {
-	upstream := newRecorder(t, portalFake)
+	upstream := caddytest.NewRecorder(t, portalFake)
 	g := startStepUp(t, upstream, "")
 	c := newStepClient(t, g, "198.51.100.7")
 	resp, body := c.do("POST", "/api/login", "application/json", `{"username":"sandbox-challenge","password":"`+password+`"}`, nil)
@@ -303,7 +304,7 @@ func TestStepUpJSONClient(t *testing.T) {
 // TestStepUpStateRefusals: a state that was tampered with, or that comes
 // back from another address or browser, opens nothing.
 func TestStepUpStateRefusals(t *testing.T) {
-	upstream := newRecorder(t, portalFake)
+	upstream := caddytest.NewRecorder(t, portalFake)
 	g := startStepUp(t, upstream, "")
 	cases := []struct {
 		name   string
@@ -344,7 +345,7 @@ func TestStepUpStateRefusals(t *testing.T) {
 	if resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("cross-site completion: %d", resp.StatusCode)
 	}
-	if n := len(upstream.all()); n != 0 {
+	if n := len(upstream.All()); n != 0 {
 		t.Fatalf("the portal saw %d requests", n)
 	}
 }
@@ -353,7 +354,7 @@ func TestStepUpStateRefusals(t *testing.T) {
 // once; its answer (and session cookie) reaches the browser only after
 // the factor.
 func TestStepUpAfterUpstreamReleasesTheWithheldAnswer(t *testing.T) {
-	upstream := newRecorder(t, portalFake)
+	upstream := caddytest.NewRecorder(t, portalFake)
 	g := startStepUp(t, upstream, "\t\tevaluate after_upstream")
 	c := newStepClient(t, g, "198.51.100.7")
 	resp, _ := c.do("POST", "/api/login", "application/x-www-form-urlencoded", challengedForm, nil)
@@ -375,7 +376,7 @@ func TestStepUpAfterUpstreamReleasesTheWithheldAnswer(t *testing.T) {
 	if ck := cookieNamed(resp, "portal_session"); ck == nil || ck.Value != "APPSESSION-123" || cookieNamed(resp, "login_guard") == nil {
 		t.Fatalf("released cookies: %v", resp.Cookies())
 	}
-	if n := len(upstream.all()); n != 1 {
+	if n := len(upstream.All()); n != 1 {
 		t.Fatalf("the portal was asked %d times, want once", n)
 	}
 }
@@ -383,7 +384,7 @@ func TestStepUpAfterUpstreamReleasesTheWithheldAnswer(t *testing.T) {
 // TestStepUpResubmit: the completion gives a one-time pass; the next POST
 // of the same user goes through, the one after is challenged again.
 func TestStepUpResubmit(t *testing.T) {
-	upstream := newRecorder(t, portalFake)
+	upstream := caddytest.NewRecorder(t, portalFake)
 	g := startStepUp(t, upstream, "\t\tcontinuation resubmit")
 	c := newStepClient(t, g, "198.51.100.7")
 	referer := map[string]string{"Referer": g.URL + "/?from=form"}
@@ -409,7 +410,7 @@ func TestStepUpResubmit(t *testing.T) {
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/verify" {
 		t.Fatalf("second use of the pass: %d %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
-	if n := len(upstream.all()); n != 1 {
+	if n := len(upstream.All()); n != 1 {
 		t.Fatalf("the portal saw %d logins, want 1", n)
 	}
 }
@@ -417,7 +418,7 @@ func TestStepUpResubmit(t *testing.T) {
 // TestPasskeyEnrolmentRule: enrolment is refused during a challenge and
 // after a challenged login, and allowed after a clean one.
 func TestPasskeyEnrolmentRule(t *testing.T) {
-	upstream := newRecorder(t, portalFake)
+	upstream := caddytest.NewRecorder(t, portalFake)
 	g := startStepUp(t, upstream, "")
 	js := map[string]string{"X-Login-Guard": "1"}
 
@@ -571,7 +572,7 @@ func TestStepUpContractCaddyfile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := adapt(t, string(raw))
+	cfg := caddytest.Adapt(t, string(raw))
 	var got struct {
 		Apps struct {
 			LoginGuard struct {
@@ -604,7 +605,7 @@ func TestStepUpContractCaddyfile(t *testing.T) {
 // nothing. The test reseals the real tokens with an issue time in the
 // past rather than waiting.
 func TestStepUpExpired(t *testing.T) {
-	upstream := newRecorder(t, portalFake)
+	upstream := caddytest.NewRecorder(t, portalFake)
 	g := startStepUp(t, upstream, "")
 	ks := testKeyset(t, g)
 	past := time.Now().Add(-10 * time.Minute)
@@ -641,8 +642,8 @@ func TestStepUpExpired(t *testing.T) {
 	}
 	c.jar["login_guard_continue"].Value = reseal(stepup.PurposeContinue, c.cookie("login_guard_continue"))
 	resp, _ = c.do("POST", "/api/login", "application/x-www-form-urlencoded", "", nil)
-	if resp.StatusCode != http.StatusForbidden || len(upstream.all()) != 0 {
-		t.Fatalf("expired continuation: %d, upstream saw %d", resp.StatusCode, len(upstream.all()))
+	if resp.StatusCode != http.StatusForbidden || len(upstream.All()) != 0 {
+		t.Fatalf("expired continuation: %d, upstream saw %d", resp.StatusCode, len(upstream.All()))
 	}
 	login := auditReasons(t, g, "login")
 	if !hasReason(login, "step_up_expired") {
@@ -653,21 +654,21 @@ func TestStepUpExpired(t *testing.T) {
 // TestPasskeyEnrolLink: the admin API's one-time link lets a user enrol
 // without a clean login, but never while a step-up is pending.
 func TestPasskeyEnrolLink(t *testing.T) {
-	upstream := newRecorder(t, portalFake)
+	upstream := caddytest.NewRecorder(t, portalFake)
 	dir := t.TempDir()
-	port, adminPort := freePort(t), freePort(t)
+	port, adminPort := caddytest.FreePort(t), caddytest.FreePort(t)
 	src := browserCaddyfile(dir, port, upstream.Listener.Addr().String(), "\t\tengines sandbox\n\t\tstep_up /verify")
 	src = strings.Replace(src, "admin off", fmt.Sprintf("admin 127.0.0.1:%d", adminPort), 1)
 	loadCaddyfile(t, src)
 	t.Cleanup(func() { _ = caddy.Stop() })
-	g := &guarded{URL: fmt.Sprintf("http://127.0.0.1:%d", port), LogPath: filepath.Join(dir, "caddy.log"), client: &http.Client{
+	g := &caddytest.Guarded{URL: fmt.Sprintf("http://127.0.0.1:%d", port), LogPath: filepath.Join(dir, "caddy.log"), Client: &http.Client{
 		Timeout:       10 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}}
 	link := func() string {
 		req, _ := http.NewRequest("POST", fmt.Sprintf("http://127.0.0.1:%d/login_guard/passkeys/enrol_link", adminPort), strings.NewReader(`{"user":"sandbox-challenge","ttl":"1h"}`))
 		req.Header.Set("Content-Type", "application/json")
-		resp, body := g.do(t, req)
+		resp, body := g.Do(t, req)
 		var out map[string]string
 		if err := json.Unmarshal([]byte(body), &out); err != nil || resp.StatusCode != http.StatusOK || !strings.HasPrefix(out["link"], "/verify/enrol?t=") {
 			t.Fatalf("enrol_link: %d %s", resp.StatusCode, body)

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/login-guard/login_guard/internal/testkit/caddytest"
 )
 
 // TestSavedStepUpRouteStillLoads: a config saved before the step-up route
@@ -13,10 +15,10 @@ import (
 // "event":"step_up",...}. It must still load, and serve the step-up page
 // for a login the login route challenged.
 func TestSavedStepUpRouteStillLoads(t *testing.T) {
-	upstream := newRecorder(t, portalFake)
+	upstream := caddytest.NewRecorder(t, portalFake)
 	site := fmt.Sprintf(stepUpSite, "", upstream.Listener.Addr())
 	edited := false
-	g := startCaddyEdited(t, stepUpGlobal, site, func(cfg []byte) []byte {
+	g := caddytest.StartEdited(t, stepUpGlobal, site, func(cfg []byte) []byte {
 		old := []byte(`"handler":"login_guard_step_up"`)
 		edited = bytes.Contains(cfg, old)
 		return bytes.Replace(cfg, old, []byte(`"event":"step_up","handler":"login_guard"`), 1)
@@ -32,7 +34,7 @@ func TestSavedStepUpRouteStillLoads(t *testing.T) {
 	resp, body := c.do("GET", "/verify", "", "", nil)
 	// The user has no passkey: the page itself answers, having opened the
 	// state the login route issued.
-	lines := g.auditLines(t)
+	lines := g.AuditLines(t)
 	last := lines[len(lines)-1]
 	if resp.StatusCode != http.StatusForbidden || last["event"] != "step_up" || last["route"] != "step_up" ||
 		fmt.Sprint(last["reasons"]) != "[step_up_no_credentials]" || !strings.Contains(body, "<html") {
@@ -44,7 +46,7 @@ func TestSavedStepUpRouteStillLoads(t *testing.T) {
 // step-up route are refused when a saved config carries them, with their
 // name, rather than silently dropped.
 func TestSavedStepUpRouteRefusesLoginFields(t *testing.T) {
-	cfg := adapt(t, "{\n\tlogin_guard {\n\t\tpasskeys {\n\t\t\trp_id localhost\n\t\t\trp_origin http://localhost\n\t\t}\n\t}\n}\n:8080 {\n\tlogin_guard /verify* {\n\t\tevent step_up\n\t}\n}\n")
+	cfg := caddytest.Adapt(t, "{\n\tlogin_guard {\n\t\tpasskeys {\n\t\t\trp_id localhost\n\t\t\trp_origin http://localhost\n\t\t}\n\t}\n}\n:8080 {\n\tlogin_guard /verify* {\n\t\tevent step_up\n\t}\n}\n")
 	saved := bytes.Replace(cfg, []byte(`"handler":"login_guard_step_up"`), []byte(`"engines":["sandbox"],"event":"step_up","handler":"login_guard"`), 1)
 	err := validateJSON(saved)
 	if err == nil || !strings.Contains(err.Error(), "engines") {

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/login-guard/login_guard/internal/testkit/caddytest"
 )
 
 // TestRateRulesGuardTheStepUpEndpoints: the step-up route is a guarded
@@ -12,10 +14,10 @@ import (
 // passkey endpoints per client (an attacker holding a password cannot
 // hammer the second factor).
 func TestRateRulesGuardTheStepUpEndpoints(t *testing.T) {
-	upstream := newRecorder(t, portalFake)
+	upstream := caddytest.NewRecorder(t, portalFake)
 	site := strings.Replace(fmt.Sprintf(stepUpSite, "", upstream.Listener.Addr()),
 		"\t\t\tmethods passkey\n", "\t\t\tmethods passkey\n\t\t\trate ip 3/1m deny\n", 1)
-	g := startCaddy(t, stepUpGlobal, site)
+	g := caddytest.Start(t, stepUpGlobal, site)
 	c := newStepClient(t, g, "198.51.100.7")
 	resp, _ := c.do("POST", "/api/login", "application/x-www-form-urlencoded", challengedForm, nil)
 	if resp.StatusCode != http.StatusSeeOther {
@@ -32,7 +34,7 @@ func TestRateRulesGuardTheStepUpEndpoints(t *testing.T) {
 	// (step_up_no_credentials); what matters is that the first three reach
 	// it and the fourth is stopped by the rule first.
 	reasons := []string{}
-	for _, l := range g.auditLines(t)[1:] {
+	for _, l := range g.AuditLines(t)[1:] {
 		reasons = append(reasons, fmt.Sprint(l["reasons"]))
 	}
 	if fmt.Sprint(statuses) != "[403 403 403 429]" || resp.Header.Get("Retry-After") == "" ||

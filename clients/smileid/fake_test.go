@@ -2,9 +2,6 @@ package smileid
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -16,6 +13,7 @@ import (
 	"time"
 
 	"github.com/login-guard/login_guard/internal/testkit/clock"
+	"github.com/login-guard/login_guard/internal/testkit/smilefake"
 )
 
 const (
@@ -41,11 +39,7 @@ var (
 const firstJobID = "abababababababababababababababab"
 
 // refSign computes a signature independently of Signer.
-func refSign(key, ts string) string {
-	m := hmac.New(sha256.New, []byte(key))
-	m.Write([]byte(ts + testPartner + "sid_request"))
-	return base64.StdEncoding.EncodeToString(m.Sum(nil))
-}
+func refSign(key, ts string) string { return smilefake.Sign(key, testPartner, ts) }
 
 type testClock = clock.Fake
 
@@ -221,27 +215,8 @@ func statusBody(ts, sig string, complete, success bool, code, jobID, userID, job
 	}
 }
 
-// callbackJSON builds a callback in the seed's shape.
-func callbackJSON(ts, sig, jobID, userID, code string) []byte {
-	b, err := json.Marshal(map[string]any{
-		"Actions": map[string]any{
-			"Human_Review_Compare": "Not Applicable", "Liveness_Check": "Passed",
-			"Selfie_Provided": "Passed", "Selfie_To_Registered_Selfie_Compare": "Completed",
-		},
-		"ConfidenceValue": "99",
-		"PartnerParams":   map[string]any{"job_id": jobID, "job_type": "2", "user_id": userID},
-		"ResultCode":      code,
-		"ResultText":      "text for " + code,
-		"SmileJobID":      "0000000194",
-		"Source":          "WebAPI",
-		"timestamp":       ts,
-		"signature":       sig,
-	})
-	if err != nil {
-		panic(err)
-	}
-	return b
-}
+// callbackJSON is a callback body in the seed's shape.
+var callbackJSON = smilefake.Callback
 
 // signedCallback is a fresh, correctly signed callback at the clock's now.
 func signedCallback(clk *testClock, jobID, code string) []byte {
