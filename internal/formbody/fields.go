@@ -1,6 +1,5 @@
 package formbody
 
-
 // kind is what a stored field held. Objects, arrays and null are recorded
 // (so a user field that is not a string can be refused) but Get does not
 // return them.
@@ -56,4 +55,3 @@ func (f Fields) Get(name string) (string, bool) {
 	}
 	return "", false
 }
-

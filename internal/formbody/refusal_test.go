@@ -60,6 +60,7 @@ func refusals() []refusal {
 
 		// The reading policy: each is a shape some framework reads
 		// differently from the guard.
+		{name: "form body that is JSON", ct: ctForm, body: `{"username":"b","x":"&username=a"}`, status: 400, reason: ReasonAmbiguousMediaType},
 		{name: "utf-7 form", ct: "application/x-www-form-urlencoded; charset=utf-7", body: "+AHU-sername=a", status: 415, reason: ReasonCharset},
 		{name: "latin1 form", ct: "application/x-www-form-urlencoded; charset=iso-8859-1", body: "username=a", status: 415, reason: ReasonCharset},
 		{name: "utf-16 json", ct: "application/json; charset=utf-16", body: `{"username":"a"}`, status: 415, reason: ReasonCharset},
