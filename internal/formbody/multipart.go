@@ -198,7 +198,8 @@ func parseDisposition(v string) (name, filename string, hasFilename bool, err er
 				end = len(after)
 			}
 			val, rest = after[:end], after[end:]
-			if !isToken(val) {
+			if !isToken(val) || strings.IndexByte(val, '\'') >= 0 {
+				// PHP strips single quotes around a value; others keep them.
 				return "", "", false, bad
 			}
 		}
