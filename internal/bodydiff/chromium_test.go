@@ -25,7 +25,7 @@ import (
 // newlines and non-ASCII letters make Chromium encode them its way.
 var chromiumForms = []struct {
 	name, spec, page string
-	upload        bool
+	upload           bool
 }{
 	{"chromium form", "default", form("application/x-www-form-urlencoded", "", "username", "jürgen o'brien", "password", "p&ss=w+rd", "smartid_data", "eyJzIjoxfQ==", "amount", "12.50"), false},
 	{"chromium form non-ascii", "default", form("application/x-www-form-urlencoded", "", "username", "李小龍", "password", "пароль", "smartid_data", ""), false},

@@ -241,7 +241,9 @@ func (d *draft) pickGuarded(r *rand.Rand) int {
 	return r.IntN(len(d.fields))
 }
 
-func (d *draft) note(format string, args ...any) { d.label = append(d.label, fmt.Sprintf(format, args...)) }
+func (d *draft) note(format string, args ...any) {
+	d.label = append(d.label, fmt.Sprintf(format, args...))
+}
 
 // nameVariants are ways a framework may normalise a name onto another:
 // PHP's NUL truncation, leading-space stripping and '.'/' ' to '_', bracket

@@ -435,8 +435,12 @@ func requireParsers(t *testing.T) map[string]*server {
 			c.Env = append(os.Environ(), "PHP_CLI_SERVER_WORKERS=3")
 			return c
 		},
-		"python": func(port string) *exec.Cmd { return exec.Command(python, filepath.Join(dir, "python", "server.py"), port) },
-		"ruby":   func(port string) *exec.Cmd { return exec.Command("ruby", filepath.Join(dir, "ruby", "server.rb"), port) },
+		"python": func(port string) *exec.Cmd {
+			return exec.Command(python, filepath.Join(dir, "python", "server.py"), port)
+		},
+		"ruby": func(port string) *exec.Cmd {
+			return exec.Command("ruby", filepath.Join(dir, "ruby", "server.rb"), port)
+		},
 		"node": func(port string) *exec.Cmd {
 			c := exec.Command("node", filepath.Join(dir, "node", "server.js"), port)
 			c.Dir = filepath.Join(dir, "node")
