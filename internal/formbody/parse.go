@@ -106,6 +106,12 @@ func (f *Fields) resolve(query url.Values, spec *Spec, asciiOnly, isJSON bool) e
 			return fieldError(ReasonAmbiguousNumber, name, "field %q is a number decoders read differently")
 		}
 		if i > 1 {
+			// A unique field may also be a JSON number (an amount); a
+			// boolean, null, object or array is read as something else by
+			// every decoder.
+			if fl.kind != kindString && fl.kind != kindNumber {
+				return fieldError(ReasonFieldNotString, name, "field %q is not a string or a number")
+			}
 			continue
 		}
 		if fl.kind != kindString {
