@@ -87,4 +87,3 @@ func guard(c Case) guardReading {
 	g.replay = bytes.Equal(replayed, c.Body)
 	return g
 }
-
