@@ -13,8 +13,9 @@ import (
 //
 // An empty body yields no body fields whatever the content type. A
 // non-empty body must be application/x-www-form-urlencoded,
-// multipart/form-data or JSON (application/json or a +json type); anything
-// else is refused with spec.UnsupportedStatus.
+// multipart/form-data or application/json, the media type in lower case;
+// anything else is refused with spec.UnsupportedStatus, and the reading
+// policy (policy.go) refuses what some framework would read differently.
 //
 // The user, device and Spec.UniqueFields are refused when they appear
 // twice (in the body, or twice in the query) or both in the query and the
