@@ -100,3 +100,18 @@ func added(h http.Header, k, v string) http.Header {
 	c.Add(k, v)
 	return c
 }
+
+// A portal written in Go checks the verdict on its login handler: the
+// signature, a freshness window, a final "allow", and that the user the
+// guard judged is the user it logs in.
+func ExampleVerify() {
+	login := func(w http.ResponseWriter, r *http.Request) {
+		v, err := Verify(r.Header, []byte("portal-shared-secret-123"), r.Method, r.URL.EscapedPath(), time.Now(), time.Minute)
+		if err != nil || v.Action != ActionAllow || v.User != r.PostFormValue("username") {
+			http.Error(w, "login not approved by the guard", http.StatusForbidden)
+			return
+		}
+		// ... check the password and log the user in.
+	}
+	_ = login
+}
