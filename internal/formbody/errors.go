@@ -89,6 +89,7 @@ const (
 	ReasonAmbiguousPart      = "ambiguous_part_headers"
 	ReasonAmbiguousBoundary  = "ambiguous_boundary"
 	ReasonAmbiguousMediaType = "ambiguous_content_type"
+	ReasonAmbiguousNumber    = "ambiguous_number"
 	ReasonTrailers           = "trailers"
 	ReasonMissingUser        = "missing_user"
 	ReasonInvalidOperation   = "invalid_operation"

@@ -130,8 +130,8 @@ func parsePartHeaders(head string) (partHeaders, error) {
 		return partHeaders{}, malformed(ReasonAmbiguousPart, "multipart part headers are not in the one form every parser reads alike")
 	}
 	for line := range strings.SplitSeq(head, "\r\n") {
-		if line == "" || line[0] == ' ' || line[0] == '\t' || strings.ContainsAny(line, "\r\n\x00") {
-			return bad() // folding, a bare CR or LF, a NUL
+		if line == "" || line[0] == ' ' || line[0] == '\t' || hasControl(line) {
+			return bad() // folding, a bare CR or LF, a NUL, another control
 		}
 		name, value, ok := strings.Cut(line, ":")
 		if !ok || !isToken(name) {
@@ -198,7 +198,8 @@ func parseDisposition(v string) (name, filename string, hasFilename bool, err er
 				end = len(after)
 			}
 			val, rest = after[:end], after[end:]
-			if !isToken(val) {
+			if !isToken(val) || strings.IndexByte(val, '\'') >= 0 {
+				// PHP strips single quotes around a value; others keep them.
 				return "", "", false, bad
 			}
 		}
@@ -251,6 +252,18 @@ func identityTransfer(cte string) bool {
 	switch strings.ToLower(strings.TrimSpace(cte)) {
 	case "", "7bit", "8bit", "binary":
 		return true
+	}
+	return false
+}
+
+// hasControl reports a control character (tab included): parsers differ on
+// them in header values, Go's refuses them in quoted strings, PHP's keeps
+// them.
+func hasControl(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] == 0x7f {
+			return true
+		}
 	}
 	return false
 }
