@@ -170,7 +170,7 @@ func (x *exchange) forwardAllowed(w http.ResponseWriter, r *http.Request, next c
 	case EventOperation:
 		x.reportOperation(r)
 	}
-	return next.ServeHTTP(w, r)
+	return x.serveNext(next, w, r)
 }
 
 // releaseResponse writes a withheld upstream answer with the guard's
