@@ -1,6 +1,7 @@
 package caddymodule
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -19,11 +20,21 @@ func passkeyReason(err error) string {
 // passkeyFailed answers a failed ceremony step: refusals get the generic
 // JSON refusal, the guard's own failures a logged 500.
 func (s *stepUpCall) passkeyFailed(err error) {
-	if passkeys.ReasonOf(err) == "" {
+	switch passkeys.ReasonOf(err) {
+	case "":
 		s.internal(err)
-		return
+	case passkeys.ReasonBusy:
+		s.busy(passkeyReason(err))
+	default:
+		s.refuseJSON(passkeyReason(err))
 	}
-	s.refuseJSON(passkeyReason(err))
+}
+
+// clientContext names the client (its address prefix, as the state binds
+// it) for the passkey ceremonies' per-client share.
+func (s *stepUpCall) clientContext() context.Context {
+	p, _ := s.x.h.StepUpOptions.su.prefix.Of(s.x.attempt.IP)
+	return passkeys.WithClient(s.r.Context(), p)
 }
 
 // loginBegin starts an assertion for the user the state names: the user
@@ -37,7 +48,7 @@ func (s *stepUpCall) loginBegin() {
 	if s.rulesDeny() {
 		return
 	}
-	opts, ceremony, err := s.pk.BeginLogin(s.r.Context(), st.User)
+	opts, ceremony, err := s.pk.BeginLogin(s.clientContext(), st.User)
 	if err != nil {
 		s.passkeyFailed(err)
 		return
@@ -113,7 +124,7 @@ func (s *stepUpCall) registerBegin() {
 	if s.rulesDeny() {
 		return
 	}
-	opts, ceremony, err := s.pk.BeginRegistration(s.r.Context(), proofs...)
+	opts, ceremony, err := s.pk.BeginRegistration(s.clientContext(), proofs...)
 	if err != nil {
 		s.passkeyFailed(err)
 		return

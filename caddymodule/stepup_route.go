@@ -405,6 +405,15 @@ func (s *stepUpCall) writeJSON(status int, v any) {
 
 // refuseJSON answers a JSON endpoint's refusal: one generic body whatever
 // the reason.
+// busy answers a client over its share of something in flight (passkey
+// ceremonies, selfie submissions, pending jobs): 429 with Retry-After;
+// nobody else's work was dropped for it.
+func (s *stepUpCall) busy(reason string) {
+	s.x.verdict.Add(rules.Deny, reason)
+	s.w.Header().Set("Retry-After", "5")
+	s.writeJSON(http.StatusTooManyRequests, map[string]string{"error": "busy"})
+}
+
 func (s *stepUpCall) refuseJSON(reason string) {
 	s.x.verdict.Add(rules.Deny, reason)
 	s.writeJSON(http.StatusForbidden, map[string]string{"error": "refused"})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -113,11 +114,11 @@ func (a *App) takeStepUp() (*appStepUpRuntime, error) {
 	rt.store.held.SetCaps(t.HeldPerClient, t.HeldBytesPerClient, t.HeldPerUser)
 	if a.Passkeys != nil {
 		b, _ := json.Marshal(a.Passkeys)
-		key := "login_guard_passkeys:" + string(b)
+		key := fmt.Sprintf("login_guard_passkeys:%d:%s", a.StepUp.CeremoniesPerClient, b)
 		v, _, err := stepUpPool.LoadOrNew(key, func() (caddy.Destructor, error) {
 			st := &swappableStore{}
 			keys := &liveKeys{}
-			pk, err := passkeys.New(a.Passkeys.config(keys), st)
+			pk, err := passkeys.New(a.Passkeys.config(keys, a.StepUp.CeremoniesPerClient), st)
 			if err != nil {
 				return nil, err
 			}
