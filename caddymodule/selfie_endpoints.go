@@ -92,6 +92,15 @@ func (s *stepUpCall) selfieSubmit() {
 			return
 		}
 	}
+	// The client's share is checked before its up to ~11 MiB are read.
+	client, _ := s.x.h.StepUpOptions.su.prefix.Of(s.x.attempt.IP)
+	t := s.x.h.app.StepUp
+	if full := s.smile.shares.begin(client, t.SelfiesPerClient, t.PendingSelfiesPerClient, s.smile.pendingTTL(), time.Now()); full != "" {
+		s.busy("selfie_busy_" + full)
+		return
+	}
+	job := ""
+	defer func() { s.smile.shares.end(client, job, time.Now()) }()
 	up, reason := readSelfieUpload(s.r)
 	if reason != "" {
 		code := pages.BadRequest
@@ -109,6 +118,7 @@ func (s *stepUpCall) selfieSubmit() {
 		s.selfieSubmitFailed(err)
 		return
 	}
+	job = sub.JobID
 	tok, err := appKeys{s.x.h.app}.Seal(purposeSelfie, selfieClaim{Handle: st.Handle, Job: sub.JobID}, s.x.h.stepUpNow(), s.iss.StateTTL())
 	if err != nil {
 		s.internal(err)
@@ -188,6 +198,7 @@ func (s *stepUpCall) selfieStatus() {
 		s.allow("selfie_pending")
 		s.writeJSON(http.StatusOK, selfieAnswer{State: string(smileid.StatePending)})
 	case smileid.StateAuthenticated:
+		s.smile.shares.done(job)
 		done, err := cl.Complete(job)
 		if err != nil || done.UserID != entry.UserID || done.StateHandle != st.Handle {
 			s.refuseJSON("selfie_not_completed")
@@ -200,9 +211,10 @@ func (s *stepUpCall) selfieStatus() {
 		s.allow("selfie_ok")
 		s.writeJSON(http.StatusOK, selfieAnswer{State: string(smileid.StateAuthenticated)})
 	default:
+		s.smile.shares.done(job)
 		cl.Registry().Remove(job)
 		clearStepCookie(s.w.Header(), s.r, cookieSelfie)
-		s.reportResult(st, MethodSelfie, false)
+		s.factorRefused(st, MethodSelfie)
 		s.x.verdict.Add(rules.Deny, "selfie_rejected")
 		s.writeJSON(http.StatusOK, selfieAnswer{State: string(smileid.StateRejected)})
 	}

@@ -39,6 +39,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	x.verdict.Reasons = x.reasonBuf[:0]
 	ip, ipText := clientAddr(r)
 	x.ipText = ipText
+	defer func() {
+		// The upstream's copy to the client failed and the guard had
+		// nothing to say instead: abort the connection as reverse_proxy
+		// would have, now that the bookkeeping is done.
+		if x.aborted {
+			panic(http.ErrAbortHandler)
+		}
+	}()
 	x.attempt = rules.Attempt{
 		Route:     h.Name,
 		Event:     h.Event,
@@ -89,9 +97,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		err = x.forwardLogout(w, r, next)
 	case EventOperation:
 		x.reportOperation(r)
-		err = next.ServeHTTP(w, r)
+		err = x.serveNext(next, w, r)
 	case EventNone:
-		err = next.ServeHTTP(w, r)
+		err = x.serveNext(next, w, r)
 	}
 	x.finish(r)
 	return err
@@ -128,6 +136,7 @@ type exchange struct {
 	// line's field.
 	reasonBuf [4]string
 	logField  [1]zap.Field
+	aborted   bool // the upstream aborted the response (see serveNext)
 }
 
 func (x *exchange) readRequest(r *http.Request) error {

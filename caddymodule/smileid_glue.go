@@ -287,7 +287,15 @@ type pooledSmileID struct {
 	// cannot reach the guard). Entries go with their job.
 	confirmMu   sync.Mutex
 	lastConfirm map[string]time.Time
+
+	// shares keeps each client to its share of submissions and pending
+	// jobs; ttl is how long a job may stay pending.
+	shares selfieShares
+	ttl    time.Duration
 }
+
+// pendingTTL is how long a submitted job may wait for its result.
+func (p *pooledSmileID) pendingTTL() time.Duration { return p.ttl }
 
 // confirmEvery spaces the poll's own job-status calls: a job that has
 // waited this long without a callback is asked about, then again after as
@@ -360,7 +368,10 @@ func (a *App) takeSmileID() (*pooledSmileID, string, error) {
 	c := a.SmileID
 	key := c.poolKey()
 	v, _, err := stepUpPool.LoadOrNew(key, func() (caddy.Destructor, error) {
-		p := &pooledSmileID{}
+		p := &pooledSmileID{ttl: time.Duration(c.PendingTTL)}
+		if p.ttl <= 0 {
+			p.ttl = smileid.DefaultPendingTTL
+		}
 		lim := newSubmitLimiter(
 			rateLimit{n: c.UserLimit, window: time.Duration(c.UserLimitEvery)},
 			rateLimit{n: c.IPLimit, window: time.Duration(c.IPLimitEvery)},

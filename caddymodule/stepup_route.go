@@ -446,6 +446,15 @@ func (s *stepUpCall) writeJSON(status int, v any) {
 	_, s.err = s.w.Write(b)
 }
 
+// busy answers a client over its share of something in flight (passkey
+// ceremonies, selfie submissions, pending jobs): 429 with Retry-After;
+// nobody else's work was dropped for it.
+func (s *stepUpCall) busy(reason string) {
+	s.x.verdict.Add(rules.Deny, reason)
+	s.w.Header().Set("Retry-After", "5")
+	s.writeJSON(http.StatusTooManyRequests, map[string]string{"error": "busy"})
+}
+
 // refuseJSON answers a refusal on one of the script's endpoints: the
 // code the person's situation calls for, never the audit reason.
 func (s *stepUpCall) refuseJSON(reason string) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,12 +28,14 @@ const stepUpStoreKey = "login_guard_stepup_store"
 // process: entries do not survive a restart and are not shared between
 // instances.
 type stepUpStore struct {
-	held *stepup.Held
-	used *stepup.UsedSet
+	held     *stepup.Held
+	used     *stepup.UsedSet
+	failures *stepup.FailureSet
 }
 
 func (s *stepUpStore) Destruct() error {
 	_ = s.used.Destruct()
+	_ = s.failures.Destruct()
 	return s.held.Destruct()
 }
 
@@ -95,21 +98,27 @@ func (a *App) takeStepUp() (*appStepUpRuntime, error) {
 	}
 	v, _, err := stepUpPool.LoadOrNew(stepUpStoreKey, func() (caddy.Destructor, error) {
 		return &stepUpStore{
-			held: stepup.NewHeld(stepup.HeldConfig{TTL: stepup.DefaultStateTTL}),
-			used: stepup.NewUsedSet(0),
+			held:     stepup.NewHeld(stepup.HeldConfig{TTL: stepup.DefaultStateTTL}),
+			used:     stepup.NewUsedSet(0),
+			failures: stepup.NewFailureSet(0),
 		}, nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	rt.store = v.(*stepUpStore)
+	// The newest config's lifetime and shares apply to what is held from
+	// now on.
+	t := a.StepUp
+	rt.store.held.SetTTL(time.Duration(t.StateTTL))
+	rt.store.held.SetCaps(t.HeldPerClient, t.HeldBytesPerClient, t.HeldPerUser)
 	if a.Passkeys != nil {
 		b, _ := json.Marshal(a.Passkeys)
-		key := "login_guard_passkeys:" + string(b)
+		key := fmt.Sprintf("login_guard_passkeys:%d:%s", a.StepUp.CeremoniesPerClient, b)
 		v, _, err := stepUpPool.LoadOrNew(key, func() (caddy.Destructor, error) {
 			st := &swappableStore{}
 			keys := &liveKeys{}
-			pk, err := passkeys.New(a.Passkeys.config(keys), st)
+			pk, err := passkeys.New(a.Passkeys.config(keys, a.StepUp.CeremoniesPerClient), st)
 			if err != nil {
 				return nil, err
 			}
@@ -291,11 +300,16 @@ func (h *Handler) stepUpMachinery() (*stepup.Issuer, *appStepUpRuntime, error) {
 	if now == nil {
 		now = time.Now
 	}
+	t := h.app.StepUp
 	iss, err := stepup.NewIssuer(stepup.Config{
-		Keys:     appKeys{h.app},
-		Used:     rt.store.used,
-		IPPrefix: su.prefix,
-		Now:      now,
+		Keys:        appKeys{h.app},
+		Used:        rt.store.used,
+		Failures:    rt.store.failures,
+		MaxFailures: t.FactorAttempts,
+		StateTTL:    time.Duration(t.StateTTL),
+		ContinueTTL: time.Duration(t.ContinuationTTL),
+		IPPrefix:    su.prefix,
+		Now:         now,
 	})
 	if err != nil {
 		return nil, nil, err
