@@ -67,3 +67,33 @@ func TestSessionCookieSealedInPlace(t *testing.T) {
 		}
 	}
 }
+
+// TestGuardSessionBinary: the session's binary form round-trips, and any
+// truncation or trailing byte is refused.
+func TestGuardSessionBinary(t *testing.T) {
+	for _, s := range []guardSession{
+		{},
+		{User: "jlopez", Session: "s1", LoginAt: 1764500000, SteppedUp: true},
+		{User: "ünïcode user", Session: strings.Repeat("x", 300), LoginAt: -1},
+	} {
+		b, err := s.AppendBinary(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got guardSession
+		if err := got.UnmarshalBinary(b); err != nil || got != s {
+			t.Fatalf("round trip %+v: got %+v, %v", s, got, err)
+		}
+		for i := range len(b) {
+			if err := got.UnmarshalBinary(b[:i]); err == nil {
+				t.Fatalf("%+v truncated to %d bytes was accepted", s, i)
+			}
+		}
+		if err := got.UnmarshalBinary(append(b, 0)); err == nil {
+			t.Fatal("trailing byte accepted")
+		}
+	}
+	if err := new(guardSession).UnmarshalBinary([]byte{1, 0, 0, 0, 2}); err == nil {
+		t.Fatal("unknown flag accepted")
+	}
+}

@@ -3,6 +3,8 @@ package caddymodule
 import (
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/binary"
+	"errors"
 	"net/http"
 	"time"
 )
@@ -24,6 +26,58 @@ type guardSession struct {
 	// recent, unchallenged login from an old or challenged one.
 	LoginAt   int64 `json:"t,omitempty"`
 	SteppedUp bool  `json:"c,omitempty"`
+}
+
+// AppendBinary is the session's form inside its token (tokens.Keyset
+// seals a BinaryAppender without reflection): a format byte, the lengths
+// of user and session id, both strings, LoginAt and a flags byte.
+func (s guardSession) AppendBinary(b []byte) ([]byte, error) {
+	b = append(b, sessionFormat)
+	b = binary.AppendUvarint(b, uint64(len(s.User)))
+	b = binary.AppendUvarint(b, uint64(len(s.Session)))
+	b = append(b, s.User...)
+	b = append(b, s.Session...)
+	b = binary.AppendVarint(b, s.LoginAt)
+	var flags byte
+	if s.SteppedUp {
+		flags |= 1
+	}
+	return append(b, flags), nil
+}
+
+const sessionFormat = 1
+
+var errSessionFormat = errors.New("malformed session")
+
+// UnmarshalBinary reads what AppendBinary wrote, refusing anything else
+// (a short or overlong input, an unknown format or flag). Both strings
+// share one allocation.
+func (s *guardSession) UnmarshalBinary(b []byte) error {
+	if len(b) < 1 || b[0] != sessionFormat {
+		return errSessionFormat
+	}
+	b = b[1:]
+	nu, k := binary.Uvarint(b)
+	if k <= 0 {
+		return errSessionFormat
+	}
+	b = b[k:]
+	ns, k := binary.Uvarint(b)
+	if k <= 0 {
+		return errSessionFormat
+	}
+	b = b[k:]
+	if nu > uint64(len(b)) || ns > uint64(len(b))-nu {
+		return errSessionFormat
+	}
+	both := string(b[:nu+ns])
+	b = b[nu+ns:]
+	at, k := binary.Varint(b)
+	if k <= 0 || len(b) != k+1 || b[k]&^1 != 0 {
+		return errSessionFormat
+	}
+	*s = guardSession{User: both[:nu], Session: both[nu:], LoginAt: at, SteppedUp: b[k]&1 != 0}
+	return nil
 }
 
 func sessionCookieName(r *http.Request) string {
