@@ -97,3 +97,36 @@ func TestGuardSessionBinary(t *testing.T) {
 		t.Fatal("unknown flag accepted")
 	}
 }
+
+// TestRequestCookieMatchesNetHTTP: the allocation-free lookup finds what
+// r.Cookie finds, in well-formed and odd Cookie headers alike.
+func TestRequestCookieMatchesNetHTTP(t *testing.T) {
+	headers := [][]string{
+		nil,
+		{"login_guard=abc"},
+		{"a=1; login_guard=abc; b=2"},
+		{"a=1", "login_guard=second-line"},
+		{`login_guard="quoted"`},
+		{`login_guard="half`},
+		{"login_guard=bad\\value; login_guard=good"},
+		{"login_guard=has space"},
+		{"  login_guard  =padded ; x=y"},
+		{"login_guard="},
+		{"login_guard"},
+		{"xlogin_guard=no; login_guardx=no"},
+		{"login_guard=a=b"},
+		{"login_guard=ü"},
+		{";;;login_guard=after-empties;"},
+	}
+	for _, h := range headers {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		for _, line := range h {
+			r.Header.Add("Cookie", line)
+		}
+		want, werr := r.Cookie(plainSessionCookie)
+		got, found := requestCookie(r, plainSessionCookie)
+		if found != (werr == nil) || (found && got != want.Value) {
+			t.Errorf("%q: got %q,%v; net/http %v,%v", h, got, found, want, werr)
+		}
+	}
+}

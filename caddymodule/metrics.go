@@ -2,6 +2,8 @@ package caddymodule
 
 import (
 	"errors"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/login-guard/login_guard/clients/engine"
@@ -19,7 +21,17 @@ type metrics struct {
 	engineLatency *prometheus.HistogramVec
 	engineErrors  *prometheus.CounterVec
 	breaker       *prometheus.GaugeVec
+
+	// decisionCounters caches the decision counters by their labels, so
+	// counting a decision is a map read instead of hashing three label
+	// values into the vector per request. The map is replaced, never
+	// changed, so readers need no lock; labels are bounded by the config
+	// (see above), so it stays small.
+	decisionCounters atomic.Pointer[map[decisionLabels]prometheus.Counter]
+	decisionMu       sync.Mutex // serialises the map's replacement
 }
+
+type decisionLabels struct{ route, action, reason string }
 
 func registerMetrics(reg *prometheus.Registry) (*metrics, error) {
 	m := &metrics{
@@ -96,12 +108,38 @@ func (m *metrics) decision(route, action string, reasons []string) {
 		return
 	}
 	if len(reasons) == 0 {
-		m.decisions.WithLabelValues(route, action, "none").Inc()
+		m.decisionCounter(decisionLabels{route, action, "none"}).Inc()
 		return
 	}
 	for _, r := range reasons {
-		m.decisions.WithLabelValues(route, action, r).Inc()
+		m.decisionCounter(decisionLabels{route, action, r}).Inc()
 	}
+}
+
+func (m *metrics) decisionCounter(l decisionLabels) prometheus.Counter {
+	if cur := m.decisionCounters.Load(); cur != nil {
+		if c, ok := (*cur)[l]; ok {
+			return c
+		}
+	}
+	m.decisionMu.Lock()
+	defer m.decisionMu.Unlock()
+	var next map[decisionLabels]prometheus.Counter
+	if cur := m.decisionCounters.Load(); cur != nil {
+		if c, ok := (*cur)[l]; ok {
+			return c
+		}
+		next = make(map[decisionLabels]prometheus.Counter, len(*cur)+1)
+		for k, v := range *cur {
+			next[k] = v
+		}
+	} else {
+		next = make(map[decisionLabels]prometheus.Counter, 1)
+	}
+	c := m.decisions.WithLabelValues(l.route, l.action, l.reason)
+	next[l] = c
+	m.decisionCounters.Store(&next)
+	return c
 }
 
 // engineCall records one engine answer; kind is empty on success.

@@ -104,7 +104,8 @@ type exchange struct {
 	published publishedVerdict // what publish exposed as placeholders
 	hw        headWriter       // between the upstream and the client
 	fwd       forwardState
-	ipText    string // the client address for the audit line
+	ipText    string    // the client address for the audit line
+	logged    time.Time // the audit line's time
 	// Storage the exchange's slices start in, so a typical request does
 	// not allocate them one by one: the verdict's reasons and the audit
 	// line's field.

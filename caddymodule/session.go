@@ -2,10 +2,13 @@ package caddymodule
 
 import (
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"net/http"
+	"net/textproto"
+	"strings"
 	"time"
 )
 
@@ -93,21 +96,53 @@ func (x *exchange) loadSession(r *http.Request) {
 	if ks == nil {
 		return
 	}
-	c, err := r.Cookie(sessionCookieName(r))
-	if err != nil {
+	tok, found := requestCookie(r, sessionCookieName(r))
+	if !found {
 		return
 	}
 	cache := x.h.app.rt.sessions
-	s, ok := cache.get(c.Value, x.start)
+	s, ok := cache.get(tok, x.start)
 	if !ok {
-		exp, err := ks.OpenUntil(sessionPurpose, c.Value, x.start, &s)
+		exp, err := ks.OpenUntil(sessionPurpose, tok, x.start, &s)
 		if err != nil {
 			return
 		}
-		cache.put(c.Value, s, exp, x.start)
+		cache.put(tok, s, exp, x.start)
 	}
 	x.session, x.hasSess = s, true
 	x.attempt.Session = s.Session
+}
+
+// requestCookie is r.Cookie(name).Value without parsing every cookie of
+// the request into a slice: the first cookie of that name whose value
+// net/http would accept, its surrounding quotes removed.
+func requestCookie(r *http.Request, name string) (string, bool) {
+	for _, line := range r.Header["Cookie"] {
+		for part := range strings.SplitSeq(line, ";") {
+			part = textproto.TrimString(part)
+			n, v, _ := strings.Cut(part, "=")
+			if textproto.TrimString(n) != name {
+				continue
+			}
+			if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
+				v = v[1 : len(v)-1]
+			}
+			if validCookieValue(v) {
+				return v, true
+			}
+		}
+	}
+	return "", false
+}
+
+// validCookieValue is net/http's test of a cookie value's bytes.
+func validCookieValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c < 0x20 || c >= 0x7f || c == '"' || c == ';' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 // newSessionID is random, not derived from anything the user controls.
@@ -137,8 +172,18 @@ func (x *exchange) setSessionCookie(r *http.Request, hdr http.Header, s guardSes
 }
 
 func clearSessionCookie(r *http.Request, hdr http.Header) {
-	hdr.Add("Set-Cookie", guardCookieLine(r, plainSessionCookie, "", -1, http.SameSiteLaxMode))
+	line := clearSessionLine
+	if r.TLS != nil {
+		line = clearSecureSessionLine
+	}
+	hdr.Add("Set-Cookie", line)
 }
+
+// The lines that delete the session cookie never change.
+var (
+	clearSessionLine       = guardCookieLine(&http.Request{}, plainSessionCookie, "", -1, http.SameSiteLaxMode)
+	clearSecureSessionLine = guardCookieLine(&http.Request{TLS: &tls.ConnectionState{}}, plainSessionCookie, "", -1, http.SameSiteLaxMode)
+)
 
 // smartIDSession is the session id sent to SmartID for a new login: an
 // HMAC of the app's own session cookie when configured (so SmartID and the
