@@ -79,7 +79,7 @@ func newBenchRequest(method, target, ctype, body, clientIP string) *benchRequest
 }
 
 // setIP changes the client address the request comes from.
-func (br *benchRequest) setIP(ip string) {
+func (br *benchRequest) setIP(ip any) {
 	caddyhttp.SetVar(br.r.Context(), caddyhttp.ClientIPVarKey, ip)
 }
 

@@ -22,16 +22,56 @@ type metrics struct {
 	engineErrors  *prometheus.CounterVec
 	breaker       *prometheus.GaugeVec
 
-	// decisionCounters caches the decision counters by their labels, so
-	// counting a decision is a map read instead of hashing three label
-	// values into the vector per request. The map is replaced, never
-	// changed, so readers need no lock; labels are bounded by the config
-	// (see above), so it stays small.
-	decisionCounters atomic.Pointer[map[decisionLabels]prometheus.Counter]
-	decisionMu       sync.Mutex // serialises the map's replacement
+	// The series the request path and the SmartID workers touch, by
+	// label values.
+	decisionSeries labelled[prometheus.Counter]
+	smartidSeries  labelled[prometheus.Counter]
+	depthSeries    labelled[prometheus.Gauge]
 }
 
-type decisionLabels struct{ route, action, reason string }
+// labelled caches a vector's series by their label values (at most three),
+// so recording is a map read instead of hashing the values into the
+// vector every time. The map is replaced, never changed, so readers take
+// no lock; labels are bounded by the config (see metrics), so it stays
+// small.
+type labelled[M any] struct {
+	with func(...string) M // the vector's WithLabelValues
+	n    int               // how many labels the vector has
+	m    atomic.Pointer[map[[3]string]M]
+	mu   sync.Mutex // serialises the map's replacement
+}
+
+func (l *labelled[M]) init(n int, with func(...string) M) { l.n, l.with = n, with }
+
+func (l *labelled[M]) get(values [3]string) M {
+	if cur := l.m.Load(); cur != nil {
+		if s, ok := (*cur)[values]; ok {
+			return s
+		}
+	}
+	return l.add(values)
+}
+
+// add creates a series on first use. Apart from get so that only this
+// path pays for the label values escaping to the heap.
+func (l *labelled[M]) add(values [3]string) M {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	cur := l.m.Load()
+	next := make(map[[3]string]M, 1)
+	if cur != nil {
+		if s, ok := (*cur)[values]; ok {
+			return s
+		}
+		for k, v := range *cur {
+			next[k] = v
+		}
+	}
+	s := l.with(values[:l.n]...)
+	next[values] = s
+	l.m.Store(&next)
+	return s
+}
 
 func registerMetrics(reg *prometheus.Registry) (*metrics, error) {
 	m := &metrics{
@@ -81,6 +121,9 @@ func registerMetrics(reg *prometheus.Registry) (*metrics, error) {
 	if m.smartidDepth, err = register(reg, m.smartidDepth); err != nil {
 		return nil, err
 	}
+	m.decisionSeries.init(3, m.decisions.WithLabelValues)
+	m.smartidSeries.init(2, m.smartidEvents.WithLabelValues)
+	m.depthSeries.init(1, m.smartidDepth.WithLabelValues)
 	return m, nil
 }
 
@@ -108,38 +151,20 @@ func (m *metrics) decision(route, action string, reasons []string) {
 		return
 	}
 	if len(reasons) == 0 {
-		m.decisionCounter(decisionLabels{route, action, "none"}).Inc()
+		m.decisionSeries.get([3]string{route, action, "none"}).Inc()
 		return
 	}
 	for _, r := range reasons {
-		m.decisionCounter(decisionLabels{route, action, r}).Inc()
+		m.decisionSeries.get([3]string{route, action, r}).Inc()
 	}
 }
 
-func (m *metrics) decisionCounter(l decisionLabels) prometheus.Counter {
-	if cur := m.decisionCounters.Load(); cur != nil {
-		if c, ok := (*cur)[l]; ok {
-			return c
-		}
+// smartidEvent counts one SmartID delivery report.
+func (m *metrics) smartidEvent(kind, result string) {
+	if m == nil {
+		return
 	}
-	m.decisionMu.Lock()
-	defer m.decisionMu.Unlock()
-	var next map[decisionLabels]prometheus.Counter
-	if cur := m.decisionCounters.Load(); cur != nil {
-		if c, ok := (*cur)[l]; ok {
-			return c
-		}
-		next = make(map[decisionLabels]prometheus.Counter, len(*cur)+1)
-		for k, v := range *cur {
-			next[k] = v
-		}
-	} else {
-		next = make(map[decisionLabels]prometheus.Counter, 1)
-	}
-	c := m.decisions.WithLabelValues(l.route, l.action, l.reason)
-	next[l] = c
-	m.decisionCounters.Store(&next)
-	return c
+	m.smartidSeries.get([3]string{kind, result}).Inc()
 }
 
 // engineCall records one engine answer; kind is empty on success.
@@ -170,5 +195,5 @@ func (m *metrics) smartidQueueDepth(queue string, depth int) {
 	if m == nil {
 		return
 	}
-	m.smartidDepth.WithLabelValues(queue).Set(float64(depth))
+	m.depthSeries.get([3]string{queue}).Set(float64(depth))
 }

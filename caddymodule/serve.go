@@ -104,8 +104,9 @@ type exchange struct {
 	published publishedVerdict // what publish exposed as placeholders
 	hw        headWriter       // between the upstream and the client
 	fwd       forwardState
-	ipText    string    // the client address for the audit line
-	logged    time.Time // the audit line's time
+	ipText    string          // the client address for the audit line
+	logged    time.Time       // the audit line's time
+	detached  detachedContext // the request's context without its cancellation
 	// Storage the exchange's slices start in, so a typical request does
 	// not allocate them one by one: the verdict's reasons and the audit
 	// line's field.
