@@ -57,8 +57,8 @@ func caddyfile(s *side, svc services, dir string, o options) string {
 		// comes from one address, so the rate rule is in monitor mode: it
 		// counts and judges every attempt as it would in earnest (what is
 		// measured is that cost), and logs instead of refusing. The lockout
-	// holds a slot per attempt in flight, so its limit is above the
-	// benchmark's connections.
+		// holds a slot per attempt in flight, so its limit is above the
+		// benchmark's connections.
 		b.WriteString(`	@login {
 		method POST
 		path /api/login
