@@ -257,7 +257,7 @@ func clientAddr(r *http.Request) (netip.Addr, string) {
 // trusted_proxies: if a proxy or CDN sits in front, every client behind it
 // shares one IP for the guard, and per-IP rules count them as one.
 func (h *Handler) warnUntrustedForwarding(r *http.Request) {
-	if r.Header.Get("X-Forwarded-For") == "" {
+	if v := r.Header["X-Forwarded-For"]; len(v) == 0 || v[0] == "" {
 		return
 	}
 	if trusted, _ := caddyhttp.GetVar(r.Context(), caddyhttp.TrustedProxyVarKey).(bool); trusted {

@@ -103,11 +103,15 @@ func (x *exchange) loadSession(r *http.Request) {
 	cache := x.h.app.rt.sessions
 	s, ok := cache.get(tok, x.start)
 	if !ok {
-		exp, err := ks.OpenUntil(sessionPurpose, tok, x.start, &s)
+		// Its own variable: the pointer Open takes makes it escape, and
+		// only a cache miss should pay for that.
+		var opened guardSession
+		exp, err := ks.OpenUntil(sessionPurpose, tok, x.start, &opened)
 		if err != nil {
 			return
 		}
-		cache.put(tok, s, exp, x.start)
+		cache.put(tok, opened, exp, x.start)
+		s = opened
 	}
 	x.session, x.hasSess = s, true
 	x.attempt.Session = s.Session
