@@ -67,3 +67,66 @@ func TestSessionCookieSealedInPlace(t *testing.T) {
 		}
 	}
 }
+
+// TestGuardSessionBinary: the session's binary form round-trips, and any
+// truncation or trailing byte is refused.
+func TestGuardSessionBinary(t *testing.T) {
+	for _, s := range []guardSession{
+		{},
+		{User: "jlopez", Session: "s1", LoginAt: 1764500000, SteppedUp: true},
+		{User: "ünïcode user", Session: strings.Repeat("x", 300), LoginAt: -1},
+	} {
+		b, err := s.AppendBinary(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got guardSession
+		if err := got.UnmarshalBinary(b); err != nil || got != s {
+			t.Fatalf("round trip %+v: got %+v, %v", s, got, err)
+		}
+		for i := range len(b) {
+			if err := got.UnmarshalBinary(b[:i]); err == nil {
+				t.Fatalf("%+v truncated to %d bytes was accepted", s, i)
+			}
+		}
+		if err := got.UnmarshalBinary(append(b, 0)); err == nil {
+			t.Fatal("trailing byte accepted")
+		}
+	}
+	if err := new(guardSession).UnmarshalBinary([]byte{1, 0, 0, 0, 2}); err == nil {
+		t.Fatal("unknown flag accepted")
+	}
+}
+
+// TestRequestCookieMatchesNetHTTP: the allocation-free lookup finds what
+// r.Cookie finds, in well-formed and odd Cookie headers alike.
+func TestRequestCookieMatchesNetHTTP(t *testing.T) {
+	headers := [][]string{
+		nil,
+		{"login_guard=abc"},
+		{"a=1; login_guard=abc; b=2"},
+		{"a=1", "login_guard=second-line"},
+		{`login_guard="quoted"`},
+		{`login_guard="half`},
+		{"login_guard=bad\\value; login_guard=good"},
+		{"login_guard=has space"},
+		{"  login_guard  =padded ; x=y"},
+		{"login_guard="},
+		{"login_guard"},
+		{"xlogin_guard=no; login_guardx=no"},
+		{"login_guard=a=b"},
+		{"login_guard=ü"},
+		{";;;login_guard=after-empties;"},
+	}
+	for _, h := range headers {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		for _, line := range h {
+			r.Header.Add("Cookie", line)
+		}
+		want, werr := r.Cookie(plainSessionCookie)
+		got, found := requestCookie(r, plainSessionCookie)
+		if found != (werr == nil) || (found && got != want.Value) {
+			t.Errorf("%q: got %q,%v; net/http %v,%v", h, got, found, want, werr)
+		}
+	}
+}

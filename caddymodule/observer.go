@@ -18,10 +18,15 @@ type smartidObserver struct {
 
 func (o *smartidObserver) Observe(r smartid.Report) {
 	if o.m != nil {
-		o.m.smartidEvents.WithLabelValues(string(r.Event), string(r.Outcome)).Inc()
+		o.m.smartidEvent(string(r.Event), string(r.Outcome))
 		if o.client != nil {
 			o.m.smartidQueueDepth(o.queue, o.client.Stats().QueueDepth)
 		}
+	}
+	// A delivered event is logged at debug level, which is usually off:
+	// then nothing is built for it.
+	if r.Outcome == smartid.OutcomeSent && !o.logger.Core().Enabled(zap.DebugLevel) {
+		return
 	}
 	fields := []zap.Field{
 		zap.String("event", string(r.Event)),

@@ -159,6 +159,16 @@ func countsAttempts(r rules.Rule) bool {
 	return false
 }
 
+// detachedContext is context.WithoutCancel held in the exchange, so
+// settling a ticket allocates no context: the parent's values, never its
+// cancellation or deadline.
+type detachedContext struct{ parent context.Context }
+
+func (detachedContext) Deadline() (time.Time, bool) { return time.Time{}, false }
+func (detachedContext) Done() <-chan struct{}       { return nil }
+func (detachedContext) Err() error                  { return nil }
+func (c *detachedContext) Value(key any) any        { return c.parent.Value(key) }
+
 // provisionRules compiles the route's rules into a policy on the shared
 // counter store and registers it for the admin API.
 func (h *Handler) provisionRules() error {
@@ -323,7 +333,8 @@ func (x *exchange) observeRules(o rules.Outcome) {
 	x.rulesTicket = nil
 	rt := x.h.rulesRT
 	// The request may be over (client gone); the store must still hear it.
-	if err := rt.policy.Observe(context.WithoutCancel(x.ctx), t, o); err != nil {
+	x.detached = detachedContext{parent: x.ctx}
+	if err := rt.policy.Observe(&x.detached, t, o); err != nil {
 		rt.onError("observe", err)
 	}
 }

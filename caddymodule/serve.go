@@ -130,7 +130,9 @@ type exchange struct {
 	published publishedVerdict // what publish exposed as placeholders
 	hw        headWriter       // between the upstream and the client
 	fwd       forwardState
-	ipText    string // the client address for the audit line
+	ipText    string          // the client address for the audit line
+	logged    time.Time       // the audit line's time
+	detached  detachedContext // the request's context without its cancellation
 	// Storage the exchange's slices start in, so a typical request does
 	// not allocate them one by one: the verdict's reasons and the audit
 	// line's field.
@@ -280,7 +282,7 @@ func clientAddr(r *http.Request) (netip.Addr, string) {
 // trusted_proxies: if a proxy or CDN sits in front, every client behind it
 // shares one IP for the guard, and per-IP rules count them as one.
 func (h *Handler) warnUntrustedForwarding(r *http.Request) {
-	if r.Header.Get("X-Forwarded-For") == "" {
+	if v := r.Header["X-Forwarded-For"]; len(v) == 0 || v[0] == "" {
 		return
 	}
 	if trusted, _ := caddyhttp.GetVar(r.Context(), caddyhttp.TrustedProxyVarKey).(bool); trusted {

@@ -2,8 +2,13 @@ package caddymodule
 
 import (
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/base64"
+	"encoding/binary"
+	"errors"
 	"net/http"
+	"net/textproto"
+	"strings"
 	"time"
 )
 
@@ -26,6 +31,58 @@ type guardSession struct {
 	SteppedUp bool  `json:"c,omitempty"`
 }
 
+// AppendBinary is the session's form inside its token (tokens.Keyset
+// seals a BinaryAppender without reflection): a format byte, the lengths
+// of user and session id, both strings, LoginAt and a flags byte.
+func (s guardSession) AppendBinary(b []byte) ([]byte, error) {
+	b = append(b, sessionFormat)
+	b = binary.AppendUvarint(b, uint64(len(s.User)))
+	b = binary.AppendUvarint(b, uint64(len(s.Session)))
+	b = append(b, s.User...)
+	b = append(b, s.Session...)
+	b = binary.AppendVarint(b, s.LoginAt)
+	var flags byte
+	if s.SteppedUp {
+		flags |= 1
+	}
+	return append(b, flags), nil
+}
+
+const sessionFormat = 1
+
+var errSessionFormat = errors.New("malformed session")
+
+// UnmarshalBinary reads what AppendBinary wrote, refusing anything else
+// (a short or overlong input, an unknown format or flag). Both strings
+// share one allocation.
+func (s *guardSession) UnmarshalBinary(b []byte) error {
+	if len(b) < 1 || b[0] != sessionFormat {
+		return errSessionFormat
+	}
+	b = b[1:]
+	nu, k := binary.Uvarint(b)
+	if k <= 0 {
+		return errSessionFormat
+	}
+	b = b[k:]
+	ns, k := binary.Uvarint(b)
+	if k <= 0 {
+		return errSessionFormat
+	}
+	b = b[k:]
+	if nu > uint64(len(b)) || ns > uint64(len(b))-nu {
+		return errSessionFormat
+	}
+	both := string(b[:nu+ns])
+	b = b[nu+ns:]
+	at, k := binary.Varint(b)
+	if k <= 0 || len(b) != k+1 || b[k]&^1 != 0 {
+		return errSessionFormat
+	}
+	*s = guardSession{User: both[:nu], Session: both[nu:], LoginAt: at, SteppedUp: b[k]&1 != 0}
+	return nil
+}
+
 func sessionCookieName(r *http.Request) string {
 	if r.TLS != nil {
 		return secureSessionCookie
@@ -39,21 +96,57 @@ func (x *exchange) loadSession(r *http.Request) {
 	if ks == nil {
 		return
 	}
-	c, err := r.Cookie(sessionCookieName(r))
-	if err != nil {
+	tok, found := requestCookie(r, sessionCookieName(r))
+	if !found {
 		return
 	}
 	cache := x.h.app.rt.sessions
-	s, ok := cache.get(c.Value, x.start)
+	s, ok := cache.get(tok, x.start)
 	if !ok {
-		exp, err := ks.OpenUntil(sessionPurpose, c.Value, x.start, &s)
+		// Its own variable: the pointer Open takes makes it escape, and
+		// only a cache miss should pay for that.
+		var opened guardSession
+		exp, err := ks.OpenUntil(sessionPurpose, tok, x.start, &opened)
 		if err != nil {
 			return
 		}
-		cache.put(c.Value, s, exp, x.start)
+		cache.put(tok, opened, exp, x.start)
+		s = opened
 	}
 	x.session, x.hasSess = s, true
 	x.attempt.Session = s.Session
+}
+
+// requestCookie is r.Cookie(name).Value without parsing every cookie of
+// the request into a slice: the first cookie of that name whose value
+// net/http would accept, its surrounding quotes removed.
+func requestCookie(r *http.Request, name string) (string, bool) {
+	for _, line := range r.Header["Cookie"] {
+		for part := range strings.SplitSeq(line, ";") {
+			part = textproto.TrimString(part)
+			n, v, _ := strings.Cut(part, "=")
+			if textproto.TrimString(n) != name {
+				continue
+			}
+			if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
+				v = v[1 : len(v)-1]
+			}
+			if validCookieValue(v) {
+				return v, true
+			}
+		}
+	}
+	return "", false
+}
+
+// validCookieValue is net/http's test of a cookie value's bytes.
+func validCookieValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c < 0x20 || c >= 0x7f || c == '"' || c == ';' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 // newSessionID is random, not derived from anything the user controls.
@@ -86,8 +179,18 @@ func (x *exchange) setSessionCookie(r *http.Request, hdr http.Header, s guardSes
 }
 
 func clearSessionCookie(r *http.Request, hdr http.Header) {
-	hdr.Add("Set-Cookie", guardCookieLine(r, plainSessionCookie, "", -1, http.SameSiteLaxMode))
+	line := clearSessionLine
+	if r.TLS != nil {
+		line = clearSecureSessionLine
+	}
+	hdr.Add("Set-Cookie", line)
 }
+
+// The lines that delete the session cookie never change.
+var (
+	clearSessionLine       = guardCookieLine(&http.Request{}, plainSessionCookie, "", -1, http.SameSiteLaxMode)
+	clearSecureSessionLine = guardCookieLine(&http.Request{TLS: &tls.ConnectionState{}}, plainSessionCookie, "", -1, http.SameSiteLaxMode)
+)
 
 // smartIDSession is the session id sent to SmartID for a new login: an
 // HMAC of the app's own session cookie when configured (so SmartID and the

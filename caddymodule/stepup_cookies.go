@@ -136,8 +136,8 @@ func readStepCookie(r *http.Request, base string) string {
 		names = []string{"__Host-" + base, "__Secure-" + base}
 	}
 	for _, n := range names {
-		if c, err := r.Cookie(n); err == nil && c.Value != "" {
-			return c.Value
+		if v, ok := requestCookie(r, n); ok && v != "" {
+			return v
 		}
 	}
 	return ""
