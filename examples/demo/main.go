@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
@@ -30,19 +31,22 @@ import (
 func main() {
 	config := flag.String("config", "Caddyfile", "the Caddyfile to run")
 	portalAddr := flag.String("portal", "127.0.0.1:9000", "where the example portal listens (the Caddyfile's upstream)")
+	admin := flag.String("admin", "http://localhost:2019", "the Caddy admin API the portal's help page asks for passkey enrolment links (empty: no links)")
 	flag.Parse()
-	if err := run(*config, *portalAddr); err != nil {
+	if err := run(*config, *portalAddr, *admin); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func run(configPath, portalAddr string) error {
+func run(configPath, portalAddr, admin string) error {
 	ln, err := net.Listen("tcp", portalAddr)
 	if err != nil {
 		return fmt.Errorf("portal: %w", err)
 	}
 	go func() {
-		srv := &http.Server{Handler: portal.New().Handler()}
+		p := portal.New()
+		p.EnrolLinkAdmin = admin
+		srv := &http.Server{Handler: p.Handler(), ReadHeaderTimeout: 10 * time.Second}
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Printf("portal: %v", err)
 		}
