@@ -206,11 +206,19 @@ func TestStepUpResumeFinishesTheHeldLogin(t *testing.T) {
 		t.Fatalf("the portal saw %d requests before the step-up", n)
 	}
 
-	// The page, for a user without a passkey: what to do next.
+	// The page, for a user without a passkey: what to do next. The sign-in
+	// cannot be confirmed, so the page drops the state cookie (a pending
+	// step-up would veto the enrolment link the person is sent for).
+	saved := *c.jar["login_guard_stepup"]
 	resp, body := c.do("GET", "/verify", "", "", nil)
 	if resp.StatusCode != http.StatusForbidden || resp.Header.Get("Referrer-Policy") != "no-referrer" || !strings.Contains(body, "Set up a passkey to continue") || !strings.Contains(body, "ask for a passkey enrolment link") {
 		t.Fatalf("page: %d %q %s", resp.StatusCode, resp.Header.Get("Referrer-Policy"), body)
 	}
+	if c.cookie("login_guard_stepup") != "" {
+		t.Fatal("the no-passkey page kept the state cookie")
+	}
+	// The rest of the flow carries the state on, as a client that kept it.
+	c.jar["login_guard_stepup"] = &saved
 	resp, body = c.do("GET", "/verify/stepup.js", "", "", nil)
 	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "X-Login-Guard") {
 		t.Fatalf("script: %d", resp.StatusCode)
