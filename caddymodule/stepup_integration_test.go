@@ -633,9 +633,9 @@ func TestStepUpExpired(t *testing.T) {
 	passFactor(t, g, c)
 	fresh := c.cookie("login_guard_stepup")
 	c.jar["login_guard_stepup"].Value = reseal(stepup.PurposeState, fresh)
-	resp, _ := c.do("POST", "/verify/complete", "application/x-www-form-urlencoded", "", nil)
-	if resp.StatusCode != http.StatusForbidden {
-		t.Fatalf("expired state: %d", resp.StatusCode)
+	resp, body := c.do("POST", "/verify/complete", "application/x-www-form-urlencoded", "", nil)
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "<h1>This confirmation has expired</h1>") {
+		t.Fatalf("expired state: %d\n%s", resp.StatusCode, body)
 	}
 	lines := auditReasons(t, g, "step_up")
 	if last := lines[len(lines)-1]; len(last) != 1 || last[0] != "step_up_expired" {
@@ -648,9 +648,9 @@ func TestStepUpExpired(t *testing.T) {
 		t.Fatalf("complete: %d", resp.StatusCode)
 	}
 	c.jar["login_guard_continue"].Value = reseal(stepup.PurposeContinue, c.cookie("login_guard_continue"))
-	resp, _ = c.do("POST", "/api/login", "application/x-www-form-urlencoded", "", nil)
-	if resp.StatusCode != http.StatusForbidden || len(upstream.all()) != 0 {
-		t.Fatalf("expired continuation: %d, upstream saw %d", resp.StatusCode, len(upstream.all()))
+	resp, body = c.do("POST", "/api/login", "application/x-www-form-urlencoded", "", nil)
+	if resp.StatusCode != http.StatusForbidden || len(upstream.all()) != 0 || !strings.Contains(body, "<h1>This confirmation has expired</h1>") {
+		t.Fatalf("expired continuation: %d, upstream saw %d\n%s", resp.StatusCode, len(upstream.all()), body)
 	}
 	login := auditReasons(t, g, "login")
 	if !hasReason(login, "step_up_expired") {
