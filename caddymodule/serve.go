@@ -152,8 +152,9 @@ func (x *exchange) readRequest(r *http.Request) error {
 	return nil
 }
 
-// refuse answers a request the guard cannot read. The error text names the
-// problem but never the body's content.
+// refuse answers a request the guard cannot read: bad_request, too_large
+// or unsupported_media_type to the person, the parser's reason (never the
+// body's content) in the audit line.
 func (x *exchange) refuse(w http.ResponseWriter, r *http.Request, err error) error {
 	var fe *formbody.Error
 	if !errors.As(err, &fe) {
@@ -169,10 +170,6 @@ func (x *exchange) refuse(w http.ResponseWriter, r *http.Request, err error) err
 		code = pages.TooLarge
 	case fe.Status == x.h.UnsupportedMediaStatus:
 		code = pages.UnsupportedMedia
-	}
-	if x.h.ErrorPages == ErrorPagesHandleErrors {
-		// The parser's error, as before: its text names the problem.
-		return refusalError(fe.Status, fe)
 	}
 	return x.h.answer(w, r, pages.Answer{Code: code, Status: fe.Status})
 }

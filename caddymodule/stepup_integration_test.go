@@ -206,11 +206,19 @@ func TestStepUpResumeFinishesTheHeldLogin(t *testing.T) {
 		t.Fatalf("the portal saw %d requests before the step-up", n)
 	}
 
-	// The page, for a user without a passkey: what to do next.
+	// The page, for a user without a passkey: what to do next. The sign-in
+	// cannot be confirmed, so the page drops the state cookie (a pending
+	// step-up would veto the enrolment link the person is sent for).
+	saved := *c.jar["login_guard_stepup"]
 	resp, body := c.do("GET", "/verify", "", "", nil)
 	if resp.StatusCode != http.StatusForbidden || resp.Header.Get("Referrer-Policy") != "no-referrer" || !strings.Contains(body, "Set up a passkey to continue") || !strings.Contains(body, "ask for a passkey enrolment link") {
 		t.Fatalf("page: %d %q %s", resp.StatusCode, resp.Header.Get("Referrer-Policy"), body)
 	}
+	if c.cookie("login_guard_stepup") != "" {
+		t.Fatal("the no-passkey page kept the state cookie")
+	}
+	// The rest of the flow carries the state on, as a client that kept it.
+	c.jar["login_guard_stepup"] = &saved
 	resp, body = c.do("GET", "/verify/stepup.js", "", "", nil)
 	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "X-Login-Guard") {
 		t.Fatalf("script: %d", resp.StatusCode)
@@ -625,9 +633,9 @@ func TestStepUpExpired(t *testing.T) {
 	passFactor(t, g, c)
 	fresh := c.cookie("login_guard_stepup")
 	c.jar["login_guard_stepup"].Value = reseal(stepup.PurposeState, fresh)
-	resp, _ := c.do("POST", "/verify/complete", "application/x-www-form-urlencoded", "", nil)
-	if resp.StatusCode != http.StatusForbidden {
-		t.Fatalf("expired state: %d", resp.StatusCode)
+	resp, body := c.do("POST", "/verify/complete", "application/x-www-form-urlencoded", "", nil)
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "<h1>This confirmation has expired</h1>") {
+		t.Fatalf("expired state: %d\n%s", resp.StatusCode, body)
 	}
 	lines := auditReasons(t, g, "step_up")
 	if last := lines[len(lines)-1]; len(last) != 1 || last[0] != "step_up_expired" {
@@ -640,9 +648,9 @@ func TestStepUpExpired(t *testing.T) {
 		t.Fatalf("complete: %d", resp.StatusCode)
 	}
 	c.jar["login_guard_continue"].Value = reseal(stepup.PurposeContinue, c.cookie("login_guard_continue"))
-	resp, _ = c.do("POST", "/api/login", "application/x-www-form-urlencoded", "", nil)
-	if resp.StatusCode != http.StatusForbidden || len(upstream.all()) != 0 {
-		t.Fatalf("expired continuation: %d, upstream saw %d", resp.StatusCode, len(upstream.all()))
+	resp, body = c.do("POST", "/api/login", "application/x-www-form-urlencoded", "", nil)
+	if resp.StatusCode != http.StatusForbidden || len(upstream.all()) != 0 || !strings.Contains(body, "<h1>This confirmation has expired</h1>") {
+		t.Fatalf("expired continuation: %d, upstream saw %d\n%s", resp.StatusCode, len(upstream.all()), body)
 	}
 	login := auditReasons(t, g, "login")
 	if !hasReason(login, "step_up_expired") {

@@ -207,7 +207,10 @@ func (s *stepUpCall) loginPage() {
 	}
 	if len(methods) == 0 {
 		// No dead end: the page says how to get a factor (and links the
-		// operator's help_url when set).
+		// operator's help_url when set). This sign-in cannot be confirmed,
+		// so its state is dropped: a pending step-up vetoes enrolment, and
+		// the enrolment link the person is sent for must work here.
+		clearStepCookie(s.w.Header(), s.r, cookieState)
 		s.fail("step_up_no_credentials", pages.Answer{Code: pages.NoFactor})
 		return
 	}
