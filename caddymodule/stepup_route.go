@@ -141,7 +141,7 @@ type stepUpCall struct {
 	iss   *stepup.Issuer
 	pk    *passkeys.Passkeys
 	smile *pooledSmileID
-	held  *stepup.Held
+	held  stepup.HeldStore
 	base  string
 	err   error
 }

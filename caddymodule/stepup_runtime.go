@@ -11,6 +11,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 
 	"github.com/login-guard/login_guard/internal/passkeys"
+	"github.com/login-guard/login_guard/internal/redisstore"
 	"github.com/login-guard/login_guard/internal/stepup"
 	"github.com/login-guard/login_guard/internal/tokens"
 )
@@ -23,16 +24,18 @@ var stepUpPool = caddy.NewUsagePool()
 
 const stepUpStoreKey = "login_guard_stepup_store"
 
-// stepUpStore is the pooled held store and used-token set. One per
-// process: entries do not survive a restart and are not shared between
-// instances.
+// stepUpStore is the pooled held store and used-token set: in this
+// process by default (entries do not survive a restart), or in the shared
+// store (store redis), where every instance sees them.
 type stepUpStore struct {
-	held *stepup.Held
-	used *stepup.UsedSet
+	held stepup.HeldStore
+	used stepup.SpentSet
 }
 
 func (s *stepUpStore) Destruct() error {
-	_ = s.used.Destruct()
+	if d, ok := s.used.(interface{ Destruct() error }); ok {
+		_ = d.Destruct()
+	}
 	return s.held.Destruct()
 }
 
@@ -52,6 +55,7 @@ func (p *pooledPasskeys) Destruct() error { return nil }
 type appStepUpRuntime struct {
 	mu       sync.Mutex
 	store    *stepUpStore
+	storeKey string
 	passkeys *passkeys.Passkeys
 	pkKey    string
 	smile    *pooledSmileID
@@ -93,7 +97,17 @@ func (a *App) takeStepUp() (*appStepUpRuntime, error) {
 	if rt.stopped {
 		return nil, errors.New("login_guard: config stopped")
 	}
-	v, _, err := stepUpPool.LoadOrNew(stepUpStoreKey, func() (caddy.Destructor, error) {
+	rt.storeKey = stepUpStoreKey
+	if a.redis != nil {
+		rt.storeKey += ":" + a.redisKey
+	}
+	v, _, err := stepUpPool.LoadOrNew(rt.storeKey, func() (caddy.Destructor, error) {
+		if a.redis != nil {
+			return &stepUpStore{
+				held: stepup.NewSharedHeld(redisstore.NewHeldBackend(a.redis), stepup.DefaultStateTTL),
+				used: redisstore.NewSpentSet(a.redis, "stepup"),
+			}, nil
+		}
 		return &stepUpStore{
 			held: stepup.NewHeld(stepup.HeldConfig{TTL: stepup.DefaultStateTTL}),
 			used: stepup.NewUsedSet(0),
@@ -116,7 +130,7 @@ func (a *App) takeStepUp() (*appStepUpRuntime, error) {
 			return &pooledPasskeys{pk: pk, store: st, keys: keys}, nil
 		})
 		if err != nil {
-			_, _ = stepUpPool.Delete(stepUpStoreKey)
+			_, _ = stepUpPool.Delete(rt.storeKey)
 			return nil, err
 		}
 		pp := v.(*pooledPasskeys)
@@ -127,7 +141,7 @@ func (a *App) takeStepUp() (*appStepUpRuntime, error) {
 	if a.SmileID != nil {
 		p, key, err := a.takeSmileID()
 		if err != nil {
-			_, _ = stepUpPool.Delete(stepUpStoreKey)
+			_, _ = stepUpPool.Delete(rt.storeKey)
 			if rt.pkKey != "" {
 				_, _ = stepUpPool.Delete(rt.pkKey)
 				rt.pkKey = ""
@@ -153,7 +167,7 @@ func (rt *appStepUpRuntime) release() {
 		return
 	}
 	rt.taken = false
-	_, _ = stepUpPool.Delete(stepUpStoreKey)
+	_, _ = stepUpPool.Delete(rt.storeKey)
 	if rt.pkKey != "" {
 		_, _ = stepUpPool.Delete(rt.pkKey)
 	}

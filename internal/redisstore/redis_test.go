@@ -14,6 +14,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/login-guard/login_guard/internal/stepup"
 	"github.com/login-guard/login_guard/internal/testkit/redisproc"
 	"github.com/login-guard/login_guard/rules/counter"
 )
@@ -371,5 +372,47 @@ func TestNotReadyBeforeBind(t *testing.T) {
 	defer c.Close()
 	if _, err := NewCounter(c).Take(context.Background(), counter.Key{Rule: "r", Subject: "s"}, 1, time.Minute); !errors.Is(err, ErrNotReady) {
 		t.Fatal(err)
+	}
+}
+
+func TestHeldBackendTakeOnce(t *testing.T) {
+	_, cfg := cluster(t)
+	a, b := NewHeldBackend(instance(t, cfg)), NewHeldBackend(instance(t, cfg))
+	if err := a.Store("handle-1", []byte("sealed"), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := b.Has("handle-1"); !ok || err != nil {
+		t.Fatalf("has: %v %v", ok, err)
+	}
+	var got atomic.Int64
+	var wg sync.WaitGroup
+	for i := range 10 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s, err := []*HeldBackend{a, b}[i%2].Take("handle-1")
+			switch {
+			case err == nil && string(s) == "sealed":
+				got.Add(1)
+			case errors.Is(err, stepup.ErrHeldGone):
+			default:
+				t.Error(s, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if got.Load() != 1 {
+		t.Fatalf("%d takes got the entry, want 1", got.Load())
+	}
+	sp := NewSpentSet(a.c, "stepup")
+	now := time.Now()
+	if ok, err := sp.Mark("state:h", now.Add(time.Minute), now); !ok || err != nil {
+		t.Fatal(ok, err)
+	}
+	if ok, err := NewSpentSet(b.c, "stepup").Mark("state:h", now.Add(time.Minute), now); ok || err != nil {
+		t.Fatal("spent twice", ok, err)
+	}
+	if !NewSpentSet(b.c, "stepup").Seen("state:h", now) || NewSpentSet(b.c, "stepup").Seen("state:other", now) {
+		t.Fatal("seen")
 	}
 }

@@ -80,9 +80,10 @@ const (
 type Config struct {
 	// Keys seals and opens tokens. Required.
 	Keys Sealer
-	// Used records spent tokens; share it across reloads. Default: a new
-	// set of DefaultUsedSetSize.
-	Used *UsedSet
+	// Used records spent tokens; share it across reloads (and, with a
+	// shared implementation, across instances). Default: a new UsedSet of
+	// DefaultUsedSetSize.
+	Used SpentSet
 	// StateTTL is how long the user has to pass the factor (default 5m).
 	StateTTL time.Duration
 	// ContinueTTL is the lifetime of the continuation cookie (default 1m):

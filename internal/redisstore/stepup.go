@@ -1,0 +1,105 @@
+package redisstore
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/login-guard/login_guard/internal/stepup"
+)
+
+// HeldBackend keeps step-up's sealed held requests and withheld answers:
+// ciphertext under a key only the user's token carries, so Redis holds
+// nothing readable. Take is GETDEL: of concurrent takes on any instances,
+// one gets the entry, so the portal receives a held login once.
+type HeldBackend struct{ c *Conn }
+
+// NewHeldBackend returns the backend on c.
+func NewHeldBackend(c *Conn) *HeldBackend { return &HeldBackend{c: c} }
+
+func (k *keyer) heldKey(handle string) string {
+	return k.prefix + "h{" + k.hash(16, "held", handle) + "}"
+}
+
+// Store implements stepup.HeldBackend.
+func (b *HeldBackend) Store(handle string, sealed []byte, ttl time.Duration) error {
+	err := b.c.call(context.Background(), func(ctx context.Context, cl redis.UniversalClient, k *keyer) error {
+		return cl.Set(ctx, k.heldKey(handle), sealed, ttl).Err()
+	})
+	if isOOM(err) {
+		return ErrFull
+	}
+	return err
+}
+
+// Take implements stepup.HeldBackend.
+func (b *HeldBackend) Take(handle string) ([]byte, error) {
+	var out []byte
+	err := b.c.call(context.Background(), func(ctx context.Context, cl redis.UniversalClient, k *keyer) error {
+		// Sent once: a resent GETDEL after a lost reply would find the
+		// entry gone and lose the login.
+		cmd := redis.NewStringCmd(ctx, "getdel", k.heldKey(handle))
+		_ = cl.Process(ctx, noRetryStringCmd{cmd})
+		v, err := cmd.Bytes()
+		if errors.Is(err, redis.Nil) {
+			return nil
+		}
+		out = v
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if out == nil {
+		return nil, stepup.ErrHeldGone
+	}
+	return out, nil
+}
+
+// Has implements stepup.HeldBackend.
+func (b *HeldBackend) Has(handle string) (bool, error) {
+	var n int64
+	err := b.c.call(context.Background(), func(ctx context.Context, cl redis.UniversalClient, k *keyer) error {
+		var err error
+		n, err = cl.Exists(ctx, k.heldKey(handle)).Result()
+		return err
+	})
+	return n == 1, err
+}
+
+type noRetryStringCmd struct{ *redis.StringCmd }
+
+func (noRetryStringCmd) NoRetry() bool { return true }
+
+// SpentSet is step-up's set of spent one-use tokens, shared by every
+// instance: a state completed on one instance is spent on all. It fails
+// closed (see stepup.SpentSet).
+type SpentSet struct{ once *OnceSet }
+
+// NewSpentSet returns the set named ns on c.
+func NewSpentSet(c *Conn, ns string) *SpentSet { return &SpentSet{once: NewOnceSet(c, ns)} }
+
+// Mark implements stepup.SpentSet.
+func (s *SpentSet) Mark(id string, expires, now time.Time) (bool, error) {
+	switch err := s.once.Remember(context.Background(), []byte(id), expires.Sub(now)); {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, ErrSeen):
+		return false, nil
+	default:
+		return false, err
+	}
+}
+
+// Seen implements stepup.SpentSet; an error answers true (refuse).
+func (s *SpentSet) Seen(id string, _ time.Time) bool {
+	seen, err := s.once.Has(context.Background(), []byte(id))
+	return seen || err != nil
+}
+
+var (
+	_ stepup.HeldBackend = (*HeldBackend)(nil)
+	_ stepup.SpentSet    = (*SpentSet)(nil)
+)
