@@ -119,11 +119,17 @@ func (a *App) takeStepUp() (*appStepUpRuntime, error) {
 	rt.store = v.(*stepUpStore)
 	if a.Passkeys != nil {
 		b, _ := json.Marshal(a.Passkeys)
-		key := "login_guard_passkeys:" + string(b)
+		key := "login_guard_passkeys:" + string(b) + ":" + a.redisKey
 		v, _, err := stepUpPool.LoadOrNew(key, func() (caddy.Destructor, error) {
 			st := &swappableStore{}
 			keys := &liveKeys{}
-			pk, err := passkeys.New(a.Passkeys.config(keys), st)
+			cfg := a.Passkeys.config(keys)
+			if a.redis != nil {
+				// Ceremonies in flight are shared: Begin on one
+				// instance, Finish on another.
+				cfg.Ceremonies = redisstore.NewCeremonyBackend(a.redis)
+			}
+			pk, err := passkeys.New(cfg, st)
 			if err != nil {
 				return nil, err
 			}

@@ -103,3 +103,26 @@ var (
 	_ stepup.HeldBackend = (*HeldBackend)(nil)
 	_ stepup.SpentSet    = (*SpentSet)(nil)
 )
+
+// CeremonyBackend keeps passkey ceremonies in flight (sealed by the
+// passkeys package under a key derived from the ceremony id, which only
+// the browser holds), so a ceremony begun on one instance finishes on
+// another, once.
+type CeremonyBackend struct{ h *HeldBackend }
+
+// NewCeremonyBackend returns the backend on c.
+func NewCeremonyBackend(c *Conn) *CeremonyBackend { return &CeremonyBackend{h: NewHeldBackend(c)} }
+
+// Store implements passkeys.CeremonyBackend.
+func (b *CeremonyBackend) Store(handle string, sealed []byte, ttl time.Duration) error {
+	return b.h.Store("passkey\x00"+handle, sealed, ttl)
+}
+
+// Take implements passkeys.CeremonyBackend.
+func (b *CeremonyBackend) Take(handle string) ([]byte, error) {
+	s, err := b.h.Take("passkey\x00" + handle)
+	if errors.Is(err, stepup.ErrHeldGone) {
+		return nil, nil
+	}
+	return s, err
+}
