@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/login-guard/login_guard/clients/smileid"
+	"github.com/login-guard/login_guard/internal/redisstore"
 )
 
 // SmileIDConfig configures the Smile ID SmartSelfie factor (`methods
@@ -356,13 +357,15 @@ func (p *pooledSmileID) Observe(r smileid.Report) {
 // takeSmileID loads (or makes) the pooled client for the app's config.
 func (a *App) takeSmileID() (*pooledSmileID, string, error) {
 	c := a.SmileID
-	key := c.poolKey()
+	key := c.poolKey() + ":" + a.redisKey
 	v, _, err := stepUpPool.LoadOrNew(key, func() (caddy.Destructor, error) {
 		p := &pooledSmileID{}
-		lim := newSubmitLimiter(
-			rateLimit{n: c.UserLimit, window: time.Duration(c.UserLimitEvery)},
-			rateLimit{n: c.IPLimit, window: time.Duration(c.IPLimitEvery)},
-			c.LimitKeys, nil)
+		userLimit := rateLimit{n: c.UserLimit, window: time.Duration(c.UserLimitEvery)}
+		ipLimit := rateLimit{n: c.IPLimit, window: time.Duration(c.IPLimitEvery)}
+		var lim smileid.Limiter = newSubmitLimiter(userLimit, ipLimit, c.LimitKeys, nil)
+		if a.redis != nil {
+			lim = &sharedSubmitLimiter{store: redisstore.NewCounter(a.redis), user: userLimit, ip: ipLimit}
+		}
 		cl, err := c.newClient(lim, p)
 		if err != nil {
 			return nil, err
