@@ -224,12 +224,13 @@ func (c *SmileIDConfig) provision() error {
 	if c.LimitKeys == 0 {
 		c.LimitKeys = defaultSelfieLimitKeys
 	}
-	_, err := c.newClient(nil, nil)
+	_, err := c.newClient(nil, nil, nil)
 	return err
 }
 
-// newClient builds the client; limiter and observer may be nil.
-func (c *SmileIDConfig) newClient(lim smileid.Limiter, obs smileid.Observer) (*smileid.Client, error) {
+// newClient builds the client; limiter, observer and pending (the shared
+// pending-jobs registry; nil: in this process) may be nil.
+func (c *SmileIDConfig) newClient(lim smileid.Limiter, obs smileid.Observer, pending smileid.Pending) (*smileid.Client, error) {
 	repl := caddy.NewReplacer()
 	base := repl.ReplaceKnown(c.BaseURL, "")
 	if base == "" && c.Server == "production" {
@@ -249,6 +250,7 @@ func (c *SmileIDConfig) newClient(lim smileid.Limiter, obs smileid.Observer) (*s
 		PendingCodes:       c.PendingCodes,
 		Limiter:            lim,
 		Observer:           obs,
+		Pending:            pending,
 	}
 	if c.TrustPEM != "" {
 		hc, err := clientTrusting(c.TrustPEM, 0)
@@ -363,10 +365,19 @@ func (a *App) takeSmileID() (*pooledSmileID, string, error) {
 		userLimit := rateLimit{n: c.UserLimit, window: time.Duration(c.UserLimitEvery)}
 		ipLimit := rateLimit{n: c.IPLimit, window: time.Duration(c.IPLimitEvery)}
 		var lim smileid.Limiter = newSubmitLimiter(userLimit, ipLimit, c.LimitKeys, nil)
+		var pending smileid.Pending
 		if a.redis != nil {
+			// Shared: a job submitted through one instance is confirmed
+			// and completed through any, and the paid-job limits count
+			// every instance's submissions.
 			lim = &sharedSubmitLimiter{store: redisstore.NewCounter(a.redis), user: userLimit, ip: ipLimit}
+			ttl := time.Duration(c.PendingTTL)
+			if ttl <= 0 {
+				ttl = smileid.DefaultPendingTTL
+			}
+			pending = redisstore.NewSmileIDJobs(a.redis, ttl)
 		}
-		cl, err := c.newClient(lim, p)
+		cl, err := c.newClient(lim, p, pending)
 		if err != nil {
 			return nil, err
 		}

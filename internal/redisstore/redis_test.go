@@ -14,6 +14,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/login-guard/login_guard/clients/smileid"
 	"github.com/login-guard/login_guard/internal/stepup"
 	"github.com/login-guard/login_guard/internal/testkit/redisproc"
 	"github.com/login-guard/login_guard/rules/counter"
@@ -414,5 +415,59 @@ func TestHeldBackendTakeOnce(t *testing.T) {
 	}
 	if !NewSpentSet(b.c, "stepup").Seen("state:h", now) || NewSpentSet(b.c, "stepup").Seen("state:other", now) {
 		t.Fatal("seen")
+	}
+}
+
+func TestSmileIDJobsAcrossInstances(t *testing.T) {
+	_, cfg := cluster(t)
+	a, b := NewSmileIDJobs(instance(t, cfg), time.Minute), NewSmileIDJobs(instance(t, cfg), time.Minute)
+	if err := a.Register("job-1", "alice@example.org", "handle-1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Register("job-1", "bob", "h"); !errors.Is(err, smileid.ErrDuplicateJob) {
+		t.Fatalf("duplicate: %v", err)
+	}
+	e, ok := b.Lookup("job-1")
+	if !ok || e.UserID != "alice@example.org" || e.StateHandle != "handle-1" || e.State != smileid.StatePending || e.ExpiresAt.Sub(e.RegisteredAt) != time.Minute {
+		t.Fatalf("lookup on the other instance: %+v %v", e, ok)
+	}
+	if _, err := b.Complete("job-1"); !errors.Is(err, smileid.ErrNotAuthenticated) {
+		t.Fatalf("complete while pending: %v", err)
+	}
+	for i := range 3 {
+		if _, err := []*SmileIDJobs{a, b}[i%2].TakeConfirm("job-1", 2); (i < 2) != (err == nil) {
+			t.Fatalf("confirm %d: %v", i, err)
+		}
+	}
+	var d [32]byte
+	d[0] = 7
+	if a.SeenCallback("job-1", d) {
+		t.Fatal("seen before marked")
+	}
+	b.MarkCallback("job-1", d)
+	if !a.SeenCallback("job-1", d) {
+		t.Fatal("callback marked on b not seen on a")
+	}
+	e, changed, err := a.Settle("job-1", smileid.StateAuthenticated, "0810", "Enroll User", "sj-1")
+	if err != nil || !changed || e.State != smileid.StateAuthenticated || e.ResultCode != "0810" {
+		t.Fatalf("settle: %+v %v %v", e, changed, err)
+	}
+	if _, changed, _ := b.Settle("job-1", smileid.StateRejected, "0811", "x", "sj-1"); changed {
+		t.Fatal("a terminal state moved")
+	}
+	var got atomic.Int64
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if e, err := []*SmileIDJobs{a, b}[i%2].Complete("job-1"); err == nil && e.UserID == "alice@example.org" {
+				got.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if got.Load() != 1 || b.Status("job-1") != smileid.StateUnknown {
+		t.Fatalf("completed %d times", got.Load())
 	}
 }
