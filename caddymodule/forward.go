@@ -1,6 +1,7 @@
 package caddymodule
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -49,12 +50,15 @@ func (x *exchange) forwardLogin(w http.ResponseWriter, r *http.Request, next cad
 		}
 		return true
 	}
-	err := next.ServeHTTP(hw, r)
+	err := x.serveNext(next, hw, r)
 	if ferr := hw.finish(); err == nil {
 		err = ferr
 	}
 	x.attempt.Outcome = x.outcome
 	if hw.blocked {
+		// The upstream's copy failed because the guard withheld its
+		// answer: the client gets the guard's answer instead.
+		x.aborted = false
 		// The engines refused a login the upstream accepted: its answer
 		// (and the session it created) never reaches the browser.
 		x.publish(r)
@@ -104,7 +108,7 @@ func (x *exchange) forwardLogout(w http.ResponseWriter, r *http.Request, next ca
 		}
 		return true
 	}
-	err := next.ServeHTTP(hw, r)
+	err := x.serveNext(next, hw, r)
 	if ferr := hw.finish(); err == nil {
 		err = ferr
 	}
@@ -114,6 +118,28 @@ func (x *exchange) forwardLogout(w http.ResponseWriter, r *http.Request, next ca
 		x.smartid = "skipped_logout_refused"
 	}
 	return err
+}
+
+// errUpstreamAborted stands for reverse_proxy's abort while the guard
+// finishes its bookkeeping; ServeHTTP then aborts the same way.
+var errUpstreamAborted = errors.New("upstream response aborted")
+
+// serveNext runs the next handler. reverse_proxy aborts a response whose
+// copy to the client failed by panicking with http.ErrAbortHandler; that
+// is turned into an error and x.aborted, so the guard still judges,
+// audits, reports and settles its rule slots (ServeHTTP re-raises the
+// abort afterwards unless the guard answered instead). Other panics pass.
+func (x *exchange) serveNext(next caddyhttp.Handler, w http.ResponseWriter, r *http.Request) (err error) {
+	defer func() {
+		if rec := recover(); rec != nil {
+			if rec != http.ErrAbortHandler {
+				panic(rec)
+			}
+			x.aborted = true
+			err = errUpstreamAborted
+		}
+	}()
+	return next.ServeHTTP(w, r)
 }
 
 // maxHeldHeaderBytes caps the upstream headers the guard copies to hold an

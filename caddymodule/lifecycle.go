@@ -143,8 +143,8 @@ func (a *App) releaseWhenIdle() {
 		return
 	}
 	bound := releaseWaitDefault
-	if a.SmartID != nil && a.SmartID.Drain > 0 {
-		bound = time.Duration(a.SmartID.Drain)
+	if a.SmartID != nil {
+		bound = a.SmartID.drain
 	}
 	release := func() {
 		if !a.rt.life.waitIdle(bound) {

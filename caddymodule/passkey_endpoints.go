@@ -62,7 +62,7 @@ func (s *stepUpCall) loginFinish() {
 	clearStepCookie(s.w.Header(), s.r, cookieCeremony)
 	if _, err := s.pk.FinishLogin(s.r.Context(), ceremony, st.User, s.r); err != nil {
 		if passkeyRefusedFactor(err) {
-			s.reportResult(st, MethodPasskey, false)
+			s.factorRefused(st, MethodPasskey)
 		}
 		s.passkeyFailed(err)
 		return

@@ -210,7 +210,7 @@ func (s *stepUpCall) selfieStatus() {
 	default:
 		cl.Registry().Remove(job)
 		clearStepCookie(s.w.Header(), s.r, cookieSelfie)
-		s.reportResult(st, MethodSelfie, false)
+		s.factorRefused(st, MethodSelfie)
 		s.x.verdict.Add(rules.Deny, "selfie_rejected")
 		s.writeJSON(http.StatusOK, selfieAnswer{State: string(smileid.StateRejected)})
 	}

@@ -34,6 +34,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		return h.serveStepUp(w, r)
 	}
 	x := &exchange{h: h, start: h.now(), ctx: r.Context()}
+	defer func() {
+		// The upstream's copy to the client failed and the guard had
+		// nothing to say instead: abort the connection as reverse_proxy
+		// would have, now that the bookkeeping is done.
+		if x.aborted {
+			panic(http.ErrAbortHandler)
+		}
+	}()
 	x.attempt = rules.Attempt{
 		Route:     h.Name,
 		Event:     h.Event,
@@ -76,9 +84,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		err = x.forwardLogout(w, r, next)
 	case EventOperation:
 		x.reportOperation(r)
-		err = next.ServeHTTP(w, r)
+		err = x.serveNext(next, w, r)
 	case EventNone:
-		err = next.ServeHTTP(w, r)
+		err = x.serveNext(next, w, r)
 	}
 	x.finish(r)
 	return err
@@ -102,6 +110,7 @@ type exchange struct {
 	monitorAction string        // what a monitor-mode route would have done
 	assertion     string        // the LoginID token's state, for the audit line
 	rulesTicket   *rules.Ticket // the local rules' hold on this attempt, settled once
+	aborted       bool          // the upstream aborted the response (see serveNext)
 }
 
 func (x *exchange) readRequest(r *http.Request) error {

@@ -54,7 +54,7 @@ func acquireSmartID(key string, cfg *SmartIDConfig, logger *zap.Logger) (*smarti
 			Timeout:     time.Duration(cfg.Timeout),
 			QueueSize:   cfg.QueueSize,
 			Workers:     cfg.Workers,
-			MaxAttempts: cfg.Retries + 1,
+			MaxAttempts: cfg.retries + 1,
 			Observer:    obs,
 		})
 		if err != nil {
@@ -63,7 +63,7 @@ func acquireSmartID(key string, cfg *SmartIDConfig, logger *zap.Logger) (*smarti
 		}
 		// Set before any event can be queued, so workers see it.
 		obs.client = c
-		return &smartidQueue{client: c, drain: time.Duration(cfg.Drain), label: obs.queue, metrics: m}, nil
+		return &smartidQueue{client: c, drain: cfg.drain, label: obs.queue, metrics: m}, nil
 	})
 	if err != nil {
 		return nil, err

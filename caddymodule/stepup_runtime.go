@@ -28,13 +28,18 @@ const stepUpStoreKey = "login_guard_stepup_store"
 // process by default (entries do not survive a restart), or in the shared
 // store (store redis), where every instance sees them.
 type stepUpStore struct {
-	held stepup.HeldStore
-	used stepup.SpentSet
+	held     stepup.HeldStore
+	used     stepup.SpentSet
+	failures stepup.FailureCounter
 }
 
 func (s *stepUpStore) Destruct() error {
-	if d, ok := s.used.(interface{ Destruct() error }); ok {
-		_ = d.Destruct()
+	// The in-process sets forget their entries; the shared ones expire
+	// on their own.
+	for _, v := range []any{s.used, s.failures} {
+		if d, ok := v.(interface{ Destruct() error }); ok {
+			_ = d.Destruct()
+		}
 	}
 	return s.held.Destruct()
 }
@@ -104,19 +109,26 @@ func (a *App) takeStepUp() (*appStepUpRuntime, error) {
 	v, _, err := stepUpPool.LoadOrNew(rt.storeKey, func() (caddy.Destructor, error) {
 		if a.redis != nil {
 			return &stepUpStore{
-				held: stepup.NewSharedHeld(redisstore.NewHeldBackend(a.redis), stepup.DefaultStateTTL),
-				used: redisstore.NewSpentSet(a.redis, "stepup"),
+				held:     stepup.NewSharedHeld(redisstore.NewHeldBackend(a.redis), stepup.DefaultStateTTL),
+				used:     redisstore.NewSpentSet(a.redis, "stepup"),
+				failures: redisstore.NewFailureCounter(a.redis),
 			}, nil
 		}
 		return &stepUpStore{
-			held: stepup.NewHeld(stepup.HeldConfig{TTL: stepup.DefaultStateTTL}),
-			used: stepup.NewUsedSet(0),
+			held:     stepup.NewHeld(stepup.HeldConfig{TTL: stepup.DefaultStateTTL}),
+			used:     stepup.NewUsedSet(0),
+			failures: stepup.NewFailureSet(0),
 		}, nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	rt.store = v.(*stepUpStore)
+	// The newest config's lifetime and shares apply to what is held from
+	// now on.
+	t := a.StepUp
+	rt.store.held.SetTTL(time.Duration(t.StateTTL))
+	rt.store.held.SetCaps(t.HeldPerClient, t.HeldBytesPerClient, t.HeldPerUser)
 	if a.Passkeys != nil {
 		b, _ := json.Marshal(a.Passkeys)
 		key := "login_guard_passkeys:" + string(b) + ":" + a.redisKey
@@ -311,11 +323,16 @@ func (h *Handler) stepUpMachinery() (*stepup.Issuer, *appStepUpRuntime, error) {
 	if now == nil {
 		now = time.Now
 	}
+	t := h.app.StepUp
 	iss, err := stepup.NewIssuer(stepup.Config{
-		Keys:     appKeys{h.app},
-		Used:     rt.store.used,
-		IPPrefix: su.prefix,
-		Now:      now,
+		Keys:        appKeys{h.app},
+		Used:        rt.store.used,
+		Failures:    rt.store.failures,
+		MaxFailures: t.FactorAttempts,
+		StateTTL:    time.Duration(t.StateTTL),
+		ContinueTTL: time.Duration(t.ContinuationTTL),
+		IPPrefix:    su.prefix,
+		Now:         now,
 	})
 	if err != nil {
 		return nil, nil, err

@@ -126,3 +126,49 @@ func (b *CeremonyBackend) Take(handle string) ([]byte, error) {
 	}
 	return s, err
 }
+
+// FailureCounter counts refused step-up factors per state in Redis, so the
+// limit holds however many instances the guesses are spread over. It
+// fails closed: a count it cannot make reports full (the state is spent).
+type FailureCounter struct{ c *Conn }
+
+// NewFailureCounter returns the counter on c.
+func NewFailureCounter(c *Conn) *FailureCounter { return &FailureCounter{c: c} }
+
+func (k *keyer) failureKey(handle string) string {
+	return k.prefix + "f{" + k.hash(16, "factor-failures", handle) + "}"
+}
+
+// failureScript: KEYS counter. ARGV ttl_ms. Returns the count.
+var failureScript = newScript(`#!lua
+local n = redis.call('INCR', KEYS[1])
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1]))
+return n
+`)
+
+// Add implements stepup.FailureCounter.
+func (f *FailureCounter) Add(handle string, expires, now time.Time) (int, bool) {
+	ttl := expires.Sub(now).Milliseconds()
+	if ttl < 1 {
+		ttl = 1
+	}
+	var n int64
+	err := f.c.call(context.Background(), func(ctx context.Context, cl redis.UniversalClient, k *keyer) error {
+		var err error
+		n, err = runOnce(ctx, cl, failureScript, []string{k.failureKey(handle)}, ttl).Int64()
+		return err
+	})
+	if err != nil {
+		return 0, true
+	}
+	return int(n), false
+}
+
+// Forget implements stepup.FailureCounter.
+func (f *FailureCounter) Forget(handle string) {
+	_ = f.c.call(context.Background(), func(ctx context.Context, cl redis.UniversalClient, k *keyer) error {
+		return cl.Del(ctx, k.failureKey(handle)).Err()
+	})
+}
+
+var _ stepup.FailureCounter = (*FailureCounter)(nil)

@@ -25,9 +25,12 @@ type HeldBackend interface {
 // Entries are sealed here, under a fresh key per entry that only the
 // Ref carries, before they leave the process. Bounds are the backend's
 // (Redis's maxmemory) and the TTL; a full backend refuses the Put.
+//
+// The per-owner caps of the in-process Held (SetCaps) are not applied
+// here: the shared store is bounded by the backend's memory and the TTL.
 type SharedHeld struct {
 	b   HeldBackend
-	ttl time.Duration
+	ttl atomic.Int64 // time.Duration
 
 	puts, taken, missed atomic.Uint64
 }
@@ -38,14 +41,26 @@ func NewSharedHeld(b HeldBackend, ttl time.Duration) *SharedHeld {
 	if ttl <= 0 {
 		ttl = DefaultHeldTTL
 	}
-	return &SharedHeld{b: b, ttl: ttl}
+	h := &SharedHeld{b: b}
+	h.ttl.Store(int64(ttl))
+	return h
 }
 
+// SetTTL implements HeldStore.
+func (h *SharedHeld) SetTTL(d time.Duration) {
+	if d > 0 {
+		h.ttl.Store(int64(d))
+	}
+}
+
+// SetCaps implements HeldStore; the shared store has no per-owner caps.
+func (h *SharedHeld) SetCaps(int, int64, int) {}
+
 // PutRequest implements HeldStore.
-func (h *SharedHeld) PutRequest(r Request) (Ref, error) { return h.put(kindRequest, r) }
+func (h *SharedHeld) PutRequest(_ Owner, r Request) (Ref, error) { return h.put(kindRequest, r) }
 
 // PutResponse implements HeldStore.
-func (h *SharedHeld) PutResponse(r Response) (Ref, error) { return h.put(kindResponse, r) }
+func (h *SharedHeld) PutResponse(_ Owner, r Response) (Ref, error) { return h.put(kindResponse, r) }
 
 // TakeRequest implements HeldStore.
 func (h *SharedHeld) TakeRequest(ref Ref) (Request, error) {
@@ -75,7 +90,7 @@ func (h *SharedHeld) put(kind entryKind, v any) (Ref, error) {
 	if err != nil {
 		return Ref{}, err
 	}
-	if err := h.b.Store(handle, sealed, h.ttl); err != nil {
+	if err := h.b.Store(handle, sealed, time.Duration(h.ttl.Load())); err != nil {
 		return Ref{}, fmt.Errorf("stepup: keeping held entry: %w", err)
 	}
 	h.puts.Add(1)

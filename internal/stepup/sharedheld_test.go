@@ -50,7 +50,7 @@ func TestSharedHeld(t *testing.T) {
 	be := &mapBackend{m: map[string][]byte{}}
 	a, b := NewSharedHeld(be, time.Minute), NewSharedHeld(be, time.Minute)
 	req := Request{Method: "POST", URL: "/login", Body: []byte("username=u&password=secret-pw")}
-	ref, err := a.PutRequest(req)
+	ref, err := a.PutRequest(Owner{}, req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,13 +65,13 @@ func TestSharedHeld(t *testing.T) {
 	if _, err := b.TakeResponse(ref); !isRefusal(err, ReasonHeldCorrupt) {
 		t.Fatalf("a request taken as a response: %v", err)
 	}
-	ref, _ = a.PutRequest(req)
+	ref, _ = a.PutRequest(Owner{}, req)
 	wrong := ref
 	wrong.Key = make([]byte, len(ref.Key))
 	if _, err := b.TakeRequest(wrong); !isRefusal(err, ReasonHeldCorrupt) {
 		t.Fatalf("wrong key: %v", err)
 	}
-	ref, _ = a.PutRequest(req)
+	ref, _ = a.PutRequest(Owner{}, req)
 	got, err := b.TakeRequest(ref)
 	if err != nil || string(got.Body) != string(req.Body) {
 		t.Fatalf("take on the other instance: %+v %v", got, err)
@@ -80,7 +80,7 @@ func TestSharedHeld(t *testing.T) {
 		t.Fatalf("second take: %v", err)
 	}
 	be.fail = errors.New("down")
-	if _, err := a.PutRequest(req); err == nil {
+	if _, err := a.PutRequest(Owner{}, req); err == nil {
 		t.Fatal("put on a failed backend succeeded")
 	}
 	if _, err := a.TakeRequest(ref); err == nil || isRefusal(err, ReasonHeldMissing) {
