@@ -471,3 +471,23 @@ func TestSmileIDJobsAcrossInstances(t *testing.T) {
 		t.Fatalf("completed %d times", got.Load())
 	}
 }
+
+func TestFailureCounterAcrossInstances(t *testing.T) {
+	srv, cfg := single(t)
+	a, b := NewFailureCounter(instance(t, cfg)), NewFailureCounter(instance(t, cfg))
+	now := time.Now()
+	for i := 1; i <= 4; i++ {
+		n, full := []*FailureCounter{a, b}[i%2].Add("state-1", now.Add(time.Minute), now)
+		if full || n != i {
+			t.Fatalf("add %d: %d %v", i, n, full)
+		}
+	}
+	b.Forget("state-1")
+	if n, _ := a.Add("state-1", now.Add(time.Minute), now); n != 1 {
+		t.Fatalf("after forget: %d", n)
+	}
+	srv.Stop()
+	if _, full := a.Add("state-2", now.Add(time.Minute), now); !full {
+		t.Fatal("a count that could not be made must report full (fail closed)")
+	}
+}
