@@ -137,7 +137,7 @@ type stepUpCall struct {
 	iss   *stepup.Issuer
 	pk    *passkeys.Passkeys
 	smile *pooledSmileID
-	held  *stepup.Held
+	held  stepup.HeldStore
 	base  string
 	// json: the endpoint is one the page's script calls, so every answer
 	// is JSON; the pages (and the completion form) get pages.

@@ -12,6 +12,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 
 	"github.com/login-guard/login_guard/internal/passkeys"
+	"github.com/login-guard/login_guard/internal/redisstore"
 	"github.com/login-guard/login_guard/internal/stepup"
 	"github.com/login-guard/login_guard/internal/tokens"
 )
@@ -24,18 +25,23 @@ var stepUpPool = caddy.NewUsagePool()
 
 const stepUpStoreKey = "login_guard_stepup_store"
 
-// stepUpStore is the pooled held store and used-token set. One per
-// process: entries do not survive a restart and are not shared between
-// instances.
+// stepUpStore is the pooled held store and used-token set: in this
+// process by default (entries do not survive a restart), or in the shared
+// store (store redis), where every instance sees them.
 type stepUpStore struct {
-	held     *stepup.Held
-	used     *stepup.UsedSet
-	failures *stepup.FailureSet
+	held     stepup.HeldStore
+	used     stepup.SpentSet
+	failures stepup.FailureCounter
 }
 
 func (s *stepUpStore) Destruct() error {
-	_ = s.used.Destruct()
-	_ = s.failures.Destruct()
+	// The in-process sets forget their entries; the shared ones expire
+	// on their own.
+	for _, v := range []any{s.used, s.failures} {
+		if d, ok := v.(interface{ Destruct() error }); ok {
+			_ = d.Destruct()
+		}
+	}
 	return s.held.Destruct()
 }
 
@@ -55,6 +61,7 @@ func (p *pooledPasskeys) Destruct() error { return nil }
 type appStepUpRuntime struct {
 	mu       sync.Mutex
 	store    *stepUpStore
+	storeKey string
 	passkeys *passkeys.Passkeys
 	pkKey    string
 	smile    *pooledSmileID
@@ -96,7 +103,18 @@ func (a *App) takeStepUp() (*appStepUpRuntime, error) {
 	if rt.stopped {
 		return nil, errors.New("login_guard: config stopped")
 	}
-	v, _, err := stepUpPool.LoadOrNew(stepUpStoreKey, func() (caddy.Destructor, error) {
+	rt.storeKey = stepUpStoreKey
+	if a.redis != nil {
+		rt.storeKey += ":" + a.redisKey
+	}
+	v, _, err := stepUpPool.LoadOrNew(rt.storeKey, func() (caddy.Destructor, error) {
+		if a.redis != nil {
+			return &stepUpStore{
+				held:     stepup.NewSharedHeld(redisstore.NewHeldBackend(a.redis), stepup.DefaultStateTTL),
+				used:     redisstore.NewSpentSet(a.redis, "stepup"),
+				failures: redisstore.NewFailureCounter(a.redis),
+			}, nil
+		}
 		return &stepUpStore{
 			held:     stepup.NewHeld(stepup.HeldConfig{TTL: stepup.DefaultStateTTL}),
 			used:     stepup.NewUsedSet(0),
@@ -114,18 +132,24 @@ func (a *App) takeStepUp() (*appStepUpRuntime, error) {
 	rt.store.held.SetCaps(t.HeldPerClient, t.HeldBytesPerClient, t.HeldPerUser)
 	if a.Passkeys != nil {
 		b, _ := json.Marshal(a.Passkeys)
-		key := fmt.Sprintf("login_guard_passkeys:%d:%s", a.StepUp.CeremoniesPerClient, b)
+		key := fmt.Sprintf("login_guard_passkeys:%d:%s:%s", a.StepUp.CeremoniesPerClient, b, a.redisKey)
 		v, _, err := stepUpPool.LoadOrNew(key, func() (caddy.Destructor, error) {
 			st := &swappableStore{}
 			keys := &liveKeys{}
-			pk, err := passkeys.New(a.Passkeys.config(keys, a.StepUp.CeremoniesPerClient), st)
+			cfg := a.Passkeys.config(keys, a.StepUp.CeremoniesPerClient)
+			if a.redis != nil {
+				// Ceremonies in flight are shared: Begin on one
+				// instance, Finish on another.
+				cfg.Ceremonies = redisstore.NewCeremonyBackend(a.redis)
+			}
+			pk, err := passkeys.New(cfg, st)
 			if err != nil {
 				return nil, err
 			}
 			return &pooledPasskeys{pk: pk, store: st, keys: keys}, nil
 		})
 		if err != nil {
-			_, _ = stepUpPool.Delete(stepUpStoreKey)
+			_, _ = stepUpPool.Delete(rt.storeKey)
 			return nil, err
 		}
 		pp := v.(*pooledPasskeys)
@@ -136,7 +160,7 @@ func (a *App) takeStepUp() (*appStepUpRuntime, error) {
 	if a.SmileID != nil {
 		p, key, err := a.takeSmileID()
 		if err != nil {
-			_, _ = stepUpPool.Delete(stepUpStoreKey)
+			_, _ = stepUpPool.Delete(rt.storeKey)
 			if rt.pkKey != "" {
 				_, _ = stepUpPool.Delete(rt.pkKey)
 				rt.pkKey = ""
@@ -162,7 +186,7 @@ func (rt *appStepUpRuntime) release() {
 		return
 	}
 	rt.taken = false
-	_, _ = stepUpPool.Delete(stepUpStoreKey)
+	_, _ = stepUpPool.Delete(rt.storeKey)
 	if rt.pkKey != "" {
 		_, _ = stepUpPool.Delete(rt.pkKey)
 	}

@@ -68,6 +68,10 @@ type Config struct {
 	AllowCloneWarning bool
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Ceremonies, when set, keeps ceremonies in flight in a store shared
+	// by every instance instead of this process (MaxCeremonies then does
+	// not apply: the backend's memory bounds them).
+	Ceremonies CeremonyBackend
 }
 
 // Passkeys registers and verifies passkeys for the guard.
@@ -75,7 +79,7 @@ type Passkeys struct {
 	cfg        Config
 	store      Store
 	wa         *webauthn.WebAuthn
-	ceremonies *ceremonies
+	ceremonies ceremonyStore
 }
 
 // New checks cfg, fills defaults and builds the go-webauthn relying party.
@@ -139,7 +143,11 @@ func New(cfg Config, store Store) (*Passkeys, error) {
 	if err != nil {
 		return nil, fmt.Errorf("passkeys: %w", err)
 	}
-	return &Passkeys{cfg: cfg, store: store, wa: wa, ceremonies: newCeremonies(cfg.MaxCeremonies, cfg.MaxCeremoniesPerClient, cfg.CeremonyTTL, cfg.Now)}, nil
+	var cs ceremonyStore = newCeremonies(cfg.MaxCeremonies, cfg.MaxCeremoniesPerClient, cfg.CeremonyTTL, cfg.Now)
+	if cfg.Ceremonies != nil {
+		cs = &sharedCeremonies{b: cfg.Ceremonies, ttl: cfg.CeremonyTTL}
+	}
+	return &Passkeys{cfg: cfg, store: store, wa: wa, ceremonies: cs}, nil
 }
 
 // Stats are counters for metrics.

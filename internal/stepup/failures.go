@@ -37,9 +37,9 @@ func NewFailureSet(max int) *FailureSet {
 	return &FailureSet{max: max, m: map[string]failureEntry{}}
 }
 
-// add counts one failure for handle, remembered until expires, and
+// Add counts one failure for handle, remembered until expires, and
 // returns the count so far; full is true when there was no room.
-func (s *FailureSet) add(handle string, expires, now time.Time) (n int, full bool) {
+func (s *FailureSet) Add(handle string, expires, now time.Time) (n int, full bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e, ok := s.m[handle]
@@ -62,8 +62,8 @@ func (s *FailureSet) add(handle string, expires, now time.Time) (n int, full boo
 	return e.n, false
 }
 
-// forget drops handle's count (the state was spent).
-func (s *FailureSet) forget(handle string) {
+// Forget drops handle's count (the state was spent).
+func (s *FailureSet) Forget(handle string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.m, handle)
@@ -83,11 +83,11 @@ func (s *FailureSet) Destruct() error {
 // before that it returns nil.
 func (is *Issuer) FailFactor(st State) error {
 	now := is.cfg.Now()
-	n, full := is.cfg.Failures.add(st.Handle, now.Add(MaxStateTTL+time.Second), now)
+	n, full := is.cfg.Failures.Add(st.Handle, now.Add(MaxStateTTL+time.Second), now)
 	if !full && n < is.cfg.MaxFailures {
 		return nil
 	}
-	is.cfg.Failures.forget(st.Handle)
+	is.cfg.Failures.Forget(st.Handle)
 	if err := is.spend(PurposeState, st.Handle, MaxStateTTL); err != nil && ReasonOf(err) != ReasonReplayed {
 		return err
 	}

@@ -84,9 +84,10 @@ const (
 type Config struct {
 	// Keys seals and opens tokens. Required.
 	Keys Sealer
-	// Used records spent tokens; share it across reloads. Default: a new
-	// set of DefaultUsedSetSize.
-	Used *UsedSet
+	// Used records spent tokens; share it across reloads (and, with a
+	// shared implementation, across instances). Default: a new UsedSet of
+	// DefaultUsedSetSize.
+	Used SpentSet
 	// StateTTL is how long the user has to pass the factor (default 5m,
 	// MinStateTTL to MaxStateTTL).
 	StateTTL time.Duration
@@ -97,8 +98,9 @@ type Config struct {
 	// MaxFailures is how many refused factors a state allows before it is
 	// spent (default DefaultMaxFailures, at most MaxMaxFailures).
 	MaxFailures int
-	// Failures counts them; share it across reloads. Default: a new set.
-	Failures *FailureSet
+	// Failures counts them; share it across reloads (and, with a shared
+	// implementation, across instances). Default: a new FailureSet.
+	Failures FailureCounter
 	// PassTTL is how long a resubmit pass waits for the new POST (default 2m).
 	PassTTL time.Duration
 	// IPPrefix binds tokens to the client's address prefix.
