@@ -282,6 +282,9 @@ var nameVariants = []struct {
 	{"truncated", func(n string) string { return n[:len(n)-1] }},
 	{"hyphen", func(n string) string { return strings.ReplaceAll(n, "_", "-") }},
 	{"plus prefix", func(n string) string { return "+" + n }},
+	{"percent-encoded letter", func(n string) string { return "%" + fmt.Sprintf("%02X", n[0]) + n[1:] }},
+	{"html entity letter", func(n string) string { return "&#" + fmt.Sprint(int(n[0])) + ";" + n[1:] }},
+	{"quote inside", func(n string) string { return n[:1] + "\"" + n[1:] }},
 }
 
 // valueVariants are values some framework reads differently (invalid
