@@ -283,3 +283,52 @@ func TestTooManyFormFields(t *testing.T) {
 		t.Fatalf("1001 fields: %v", err)
 	}
 }
+
+// TestTrailersRefused: trailers arrive after the body, where no header
+// check looks; over HTTP/1.1 (chunked) and HTTP/2 alike, ParseRequest
+// refuses a request that sent any.
+func TestTrailersRefused(t *testing.T) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _, err := ParseRequest(r, 0, Spec{})
+		var fe *Error
+		if errors.As(err, &fe) {
+			io.WriteString(w, fe.Reason)
+			return
+		}
+		io.WriteString(w, "accepted")
+	}))
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	defer srv.Close()
+	for _, proto := range []string{"HTTP/1.1", "HTTP/2.0"} {
+		client := srv.Client()
+		if proto == "HTTP/1.1" {
+			client = &http.Client{Transport: &http.Transport{TLSClientConfig: srv.Client().Transport.(*http.Transport).TLSClientConfig}}
+		}
+		for _, trailer := range []bool{false, true} {
+			pr, pw := io.Pipe()
+			go func() {
+				io.WriteString(pw, "username=alice&password=x")
+				pw.Close()
+			}()
+			req, _ := http.NewRequest(http.MethodPost, srv.URL, pr)
+			req.Header.Set("Content-Type", ctForm)
+			if trailer {
+				req.Trailer = http.Header{"X-Login-Guard-Action": {"allow"}}
+			}
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			want := "accepted"
+			if trailer {
+				want = ReasonTrailers
+			}
+			if resp.Proto != proto || string(got) != want {
+				t.Errorf("%s, trailer %v: %s %q, want %q", proto, trailer, resp.Proto, got, want)
+			}
+		}
+	}
+}
