@@ -284,3 +284,17 @@ func TestIssueExamplesRefused(t *testing.T) {
 		t.Fatalf("well-formed login: status %d", resp.StatusCode)
 	}
 }
+
+func TestRequestPolicyConfigErrors(t *testing.T) {
+	cases := []struct{ name, cfg, want string }{
+		{"bad missing_user", ":8080 {\n\tlogin_guard {\n\t\tevent login\n\t\tmissing_user maybe\n\t}\n}\n", "Caddyfile:4: \"maybe\" is not one of deny, allow, monitor"},
+		{"missing_user on logout", ":8080 {\n\tlogin_guard {\n\t\tevent logout\n\t\tmissing_user allow\n\t}\n}\n", "missing_user needs event login"},
+		{"bad on_invalid_operation", ":8080 {\n\tlogin_guard {\n\t\tevent operation\n\t\ton_invalid_operation skip\n\t}\n}\n", "Caddyfile:4: \"skip\" is not one of refuse, pass"},
+		{"on_invalid_operation on login", ":8080 {\n\tlogin_guard {\n\t\tevent login\n\t\ton_invalid_operation pass\n\t}\n}\n", "on_invalid_operation needs event operation"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			checkAdaptErr(t, validateCaddyfile(t, c.cfg), c.want)
+		})
+	}
+}

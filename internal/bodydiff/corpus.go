@@ -282,6 +282,9 @@ var nameVariants = []struct {
 	{"truncated", func(n string) string { return n[:len(n)-1] }},
 	{"hyphen", func(n string) string { return strings.ReplaceAll(n, "_", "-") }},
 	{"plus prefix", func(n string) string { return "+" + n }},
+	{"percent-encoded letter", func(n string) string { return "%" + fmt.Sprintf("%02X", n[0]) + n[1:] }},
+	{"html entity letter", func(n string) string { return "&#" + fmt.Sprint(int(n[0])) + ";" + n[1:] }},
+	{"quote inside", func(n string) string { return n[:1] + "\"" + n[1:] }},
 }
 
 // valueVariants are values some framework reads differently (invalid
@@ -440,6 +443,11 @@ var mutators = []func(r *rand.Rand, d *draft){
 			"Content-Disposition: form-data; name=\"" + n + "\"; filename=\"a.txt\"",
 			"Content-Disposition: form-data; name=\"" + n + "\"\r\nContent-Type: text/plain; charset=utf-7",
 			"Content-Disposition: form-data; name=\"" + n + "\"\r\nContent-Type: text/plain",
+			"Content-Disposition: form-data; name=\"" + n + "\"\r\nContent-Type: text/plain; charset=utf-8",
+			"Content-Disposition: form-data; name=" + n + "\r\nContent-Type: text/plain; charset=\"UTF-8\"",
+			"Content-Disposition: form-data; name=\"" + n + "\"\r\nContent-Type: text/plain; charset=iso-8859-1",
+			"Content-Disposition: form-data; name=\"" + n + "\"\r\nContent-Length: " + fmt.Sprint(len(d.fields[i].value)),
+			"Content-Disposition: form-data; name=\"" + n + "\"\r\nContent-Length: 1",
 			"Content-Disposition: form-data; name=\"" + n + "\"\r\nContent-Type: application/json",
 			"Content-Disposition: form-data; name=\"" + n + "\"\r\nContent-Transfer-Encoding: base64",
 			"Content-Disposition: form-data; name=\"" + n + "\"\r\nContent-Transfer-Encoding: 8bit",

@@ -641,7 +641,7 @@ func TestDifferentialMutations(t *testing.T) {
 	cases := Mutations(corpusSeed, corpusSize)
 	outs := runAll(t, servers, cases)
 	var accepted, refused, overRefused, failures int
-	reasons := map[string]int{}
+	reasons, overReasons := map[string]int{}, map[string]int{}
 	for _, o := range outs {
 		if o.guard.err != nil {
 			refused++
@@ -651,6 +651,7 @@ func TestDifferentialMutations(t *testing.T) {
 			}
 			if o.parsersAgree() {
 				overRefused++
+				overReasons[o.guard.err.Reason]++
 			}
 			continue
 		}
@@ -673,14 +674,17 @@ func TestDifferentialMutations(t *testing.T) {
 	if accepted < len(cases)/10 {
 		t.Errorf("only %d of %d mutated bodies accepted: the corpus tests little beyond refusals", accepted, len(cases))
 	}
-	var rs []string
-	for r, n := range reasons {
-		rs = append(rs, fmt.Sprintf("%s %d", r, n))
+	list := func(m map[string]int) string {
+		var rs []string
+		for r, n := range m {
+			rs = append(rs, fmt.Sprintf("%s %d", r, n))
+		}
+		sort.Strings(rs)
+		return strings.Join(rs, ", ")
 	}
-	sort.Strings(rs)
-	t.Logf("%d mutated bodies: %d accepted, %d refused (%s)", len(cases), accepted, refused, strings.Join(rs, ", "))
-	t.Logf("over-refusal: %d of %d refused bodies (%.1f%%; %.1f%% of the corpus) were read alike by every parser",
-		overRefused, refused, 100*float64(overRefused)/float64(max(refused, 1)), 100*float64(overRefused)/float64(len(cases)))
+	t.Logf("%d mutated bodies: %d accepted, %d refused (%s)", len(cases), accepted, refused, list(reasons))
+	t.Logf("over-refusal: %d of %d refused bodies (%.1f%%; %.1f%% of the corpus) were read alike by every parser (%s)",
+		overRefused, refused, 100*float64(overRefused)/float64(max(refused, 1)), 100*float64(overRefused)/float64(len(cases)), list(overReasons))
 }
 
 type lockedWriter struct {

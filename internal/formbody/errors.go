@@ -90,6 +90,8 @@ const (
 	ReasonAmbiguousBoundary  = "ambiguous_boundary"
 	ReasonAmbiguousMediaType = "ambiguous_content_type"
 	ReasonAmbiguousNumber    = "ambiguous_number"
+	ReasonCookieConflict     = "cookie_conflict"
+	ReasonTooManyFields      = "too_many_fields"
 	ReasonTrailers           = "trailers"
 	ReasonMissingUser        = "missing_user"
 	ReasonInvalidOperation   = "invalid_operation"

@@ -2,6 +2,7 @@ package formbody
 
 import (
 	"bytes"
+	"net/http"
 	"net/url"
 	"strings"
 )
@@ -22,6 +23,12 @@ func parseURLEncoded(body []byte, spec *Spec) (Fields, error) {
 		return Fields{}, malformed(ReasonAmbiguousMediaType, "form body is a JSON document")
 	}
 	s := string(body)
+	if strings.Count(s, "&") >= maxFormFields {
+		// PHP reads the first max_input_vars (1000) fields and drops the
+		// rest; Django refuses more than 1000.
+		return Fields{}, newError(http.StatusBadRequest, ReasonTooManyFields,
+			"form body has more fields than PHP and Django read")
+	}
 	f := Fields{list: make([]field, 0, strings.Count(s, "&")+1)}
 	for s != "" {
 		var pair string
@@ -84,6 +91,10 @@ func validEscapes(s string) bool {
 func isHex(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
+
+// maxFormFields is PHP's default max_input_vars and Django's
+// DATA_UPLOAD_MAX_NUMBER_FIELDS.
+const maxFormFields = 1000
 
 // looksLikeJSON reports a body whose first byte that is not white space (or
 // a UTF-8 byte order mark) opens a JSON object or array.
