@@ -104,6 +104,7 @@ func (x *exchange) forwardLogout(w http.ResponseWriter, r *http.Request, next ca
 			accepted = true
 			if x.hasSess {
 				clearSessionCookie(r, hdr)
+				x.revokeSession()
 			}
 		}
 		return true

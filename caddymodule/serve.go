@@ -99,8 +99,9 @@ type exchange struct {
 	attempt rules.Attempt
 	fields  formbody.Fields
 	verdict rules.Verdict
-	session guardSession
-	hasSess bool
+	session    guardSession
+	hasSess    bool
+	sessionExp time.Time // the session cookie's expiry
 	outcome rules.Outcome
 	refused *formbody.Error
 	smartid string // what happened to the SmartID event, for the audit line
