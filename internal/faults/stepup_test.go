@@ -154,7 +154,9 @@ type browser struct {
 	jar map[string]string
 }
 
-func newBrowser(ip string) *browser { return &browser{c: client(10 * time.Second), ip: ip, jar: map[string]string{}} }
+func newBrowser(ip string) *browser {
+	return &browser{c: client(10 * time.Second), ip: ip, jar: map[string]string{}}
+}
 
 func (b *browser) do(method, url, ctype, body string) result {
 	req, _ := http.NewRequest(method, url, strings.NewReader(body))
