@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/login-guard/login_guard/clients/smartid"
+	"github.com/login-guard/login_guard/internal/revoke"
 	"github.com/login-guard/login_guard/internal/tokens"
 )
 
@@ -22,6 +23,7 @@ func testApp(tb testing.TB) *App {
 	tb.Helper()
 	a := &App{Session: &SessionConfig{TTL: caddy.Duration(time.Hour)}, rt: &appRuntime{life: newLifecycle()}, logger: zap.NewNop()}
 	a.rt.life.markStarted()
+	a.rt.revoked = revoke.NewMemory(0)
 	st, err := tokens.NewStored(time.Now())
 	if err != nil {
 		tb.Fatal(err)

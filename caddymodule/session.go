@@ -1,6 +1,7 @@
 package caddymodule
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/tls"
 	"encoding/base64"
@@ -10,6 +11,8 @@ import (
 	"net/textproto"
 	"strings"
 	"time"
+
+	"go.uber.org/zap"
 )
 
 const (
@@ -101,19 +104,29 @@ func (x *exchange) loadSession(r *http.Request) {
 		return
 	}
 	cache := x.h.app.rt.sessions
-	s, ok := cache.get(tok, x.start)
+	s, exp, ok := cache.get(tok, x.start)
 	if !ok {
 		// Its own variable: the pointer Open takes makes it escape, and
 		// only a cache miss should pay for that.
 		var opened guardSession
-		exp, err := ks.OpenUntil(sessionPurpose, tok, x.start, &opened)
+		var err error
+		exp, err = ks.OpenUntil(sessionPurpose, tok, x.start, &opened)
 		if err != nil {
 			return
 		}
 		cache.put(tok, opened, exp, x.start)
 		s = opened
 	}
-	x.session, x.hasSess = s, true
+	// A session its logout ended is no session, whatever the cookie says.
+	// A store that cannot answer counts as revoked (fail closed): the
+	// request then simply carries no guard session.
+	if revoked, err := x.h.app.rt.revoked.Revoked(x.ctx, s.Session, x.start); revoked || err != nil {
+		if err != nil {
+			x.h.logger.Warn("session revocations unavailable", zap.Error(err))
+		}
+		return
+	}
+	x.session, x.hasSess, x.sessionExp = s, true, exp
 	x.attempt.Session = s.Session
 }
 
@@ -147,6 +160,18 @@ func validCookieValue(v string) bool {
 		}
 	}
 	return true
+}
+
+// revokeSession ends the guard session this request carried (its logout
+// was accepted): the cookie, if replayed, no longer counts until it
+// expires.
+func (x *exchange) revokeSession() {
+	if !x.hasSess {
+		return
+	}
+	if err := x.h.app.rt.revoked.Revoke(context.WithoutCancel(x.ctx), x.session.Session, x.sessionExp); err != nil {
+		x.h.logger.Error("revoking the guard session", zap.String("route", x.h.Name), zap.Error(err))
+	}
 }
 
 // newSessionID is random, not derived from anything the user controls.

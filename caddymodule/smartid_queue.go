@@ -25,6 +25,7 @@ var smartidPool = caddy.NewUsagePool()
 // process's collectors: it may outlive the config that made it.
 type smartidQueue struct {
 	client  *smartid.Client
+	obs     *smartidObserver
 	drain   time.Duration
 	label   string // the queue's metric label
 	metrics *metrics
@@ -46,7 +47,8 @@ func acquireSmartID(key string, cfg *SmartIDConfig, logger *zap.Logger) (*smarti
 		if err != nil {
 			return nil, err
 		}
-		obs := &smartidObserver{logger: logger.Named("smartid"), m: m, queue: queueLabel(key)}
+		obs := &smartidObserver{m: m, queue: queueLabel(key)}
+		obs.logger.Store(logger.Named("smartid"))
 		c, err := smartid.New(smartid.Config{
 			Endpoint:    cfg.endpoint,
 			License:     cfg.license,
@@ -64,12 +66,14 @@ func acquireSmartID(key string, cfg *SmartIDConfig, logger *zap.Logger) (*smarti
 		}
 		// Set before any event can be queued, so workers see it.
 		obs.client = c
-		return &smartidQueue{client: c, drain: cfg.drain, label: obs.queue, metrics: m}, nil
+		return &smartidQueue{client: c, obs: obs, drain: cfg.drain, label: obs.queue, metrics: m}, nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return v.(*smartidQueue), nil
+	q := v.(*smartidQueue)
+	q.obs.logger.Store(logger.Named("smartid"))
+	return q, nil
 }
 
 func releaseSmartID(key string) error {
