@@ -155,9 +155,6 @@ func readDir(dir string, src map[string]string) error {
 	return nil
 }
 
-// Options returns the set's options, defaults filled in.
-func (s *Set) Options() Options { return s.opts }
-
 func (s *Set) renderNotice(d Data) ([]byte, error) {
 	var buf bytes.Buffer
 	if err := s.notice.ExecuteTemplate(&buf, "layout", d); err != nil {
