@@ -4,7 +4,7 @@
 // started (or the upstream answer withheld after it), the continuation
 // that brings the browser back to finish that login, target validation for
 // step-up URLs, the step-up page's script, and the parsing of an operator's own
-// step-up page (page_template; the built-in page is internal/pages').
+// step-up page (page_template; the built-in one lives in internal/pages).
 //
 // The flow the glue drives:
 //
