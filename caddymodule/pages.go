@@ -1,6 +1,7 @@
 package caddymodule
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 
@@ -85,7 +86,7 @@ func (a *AppPages) provisionPages() error {
 	o.PortalName = caddy.NewReplacer().ReplaceKnown(o.PortalName, "")
 	s, err := pages.New(o)
 	if err != nil {
-		return err
+		return fmt.Errorf("login_guard pages: %w", err)
 	}
 	a.pageSet = s
 	return nil
