@@ -48,7 +48,7 @@ type rendered struct {
 // New parses the templates and renders every answer once.
 func New(o Options) (*Set, error) {
 	if err := o.check(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("pages: %w", err)
 	}
 	src := map[string]string{}
 	for _, name := range Files {
