@@ -1,6 +1,7 @@
 package caddymodule
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 
@@ -58,7 +59,7 @@ func (a *AppPages) unmarshalPages(d *caddyfile.Dispenser) error {
 			return err
 		}
 		if err := o.Validate(); err != nil {
-			return d.Errf("pages: %v", err)
+			return d.Errf("%v", err)
 		}
 		if key == "dir" {
 			// Parse the operator's templates now: a broken one fails here,
@@ -85,7 +86,7 @@ func (a *AppPages) provisionPages() error {
 	o.PortalName = caddy.NewReplacer().ReplaceKnown(o.PortalName, "")
 	s, err := pages.New(o)
 	if err != nil {
-		return err
+		return fmt.Errorf("login_guard %w", err)
 	}
 	a.pageSet = s
 	return nil

@@ -461,9 +461,18 @@ func TestPasskeyEnrolmentRule(t *testing.T) {
 		t.Fatalf("enrol page after a challenged login: %d\n%s", resp.StatusCode, body)
 	}
 	// Nobody signed in: sign in first (or use a link).
-	resp, body = newStepClient(t, g, "198.51.100.9").do("GET", "/verify/enrol", "", "", nil)
+	nobody := newStepClient(t, g, "198.51.100.9")
+	resp, body = nobody.do("GET", "/verify/enrol", "", "", nil)
 	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "Sign in to register a passkey") {
 		t.Fatalf("enrol page without a sign-in: %d\n%s", resp.StatusCode, body)
+	}
+	// The script's endpoints answer codes the page shows the message of.
+	for path, code := range map[string]string{"/verify/passkey/register/begin": "enrol_sign_in", "/verify/passkey/begin": "step_up_missing"} {
+		resp, body = nobody.do("POST", path, "application/json", "{}", js)
+		var got struct{ Error, Message string }
+		if err := json.Unmarshal([]byte(body), &got); err != nil || resp.StatusCode != http.StatusForbidden || got.Error != code || got.Message == "" {
+			t.Fatalf("%s: %d %s", path, resp.StatusCode, body)
+		}
 	}
 
 	// After a clean login.

@@ -237,6 +237,7 @@ type page struct {
 	title   string // <title> (the portal's name is appended)
 	heading string
 	says    string // a phrase of the message
+	dark    bool   // the browser prefers a dark colour scheme
 }
 
 // ruleWords are what no page may say: rule kinds, engines, reasons.
@@ -278,7 +279,7 @@ func checkPage(t *testing.T, ctx context.Context, p page) {
 		t.Errorf("%s: the page says %q", p.name, m)
 	}
 	// The theme's <style> ran under the page's CSP (style-src hash).
-	if f.Bg != "rgb(243, 244, 246)" {
+	if want := map[bool]string{false: "rgb(243, 244, 246)", true: "rgb(17, 24, 39)"}[p.dark]; f.Bg != want {
 		t.Errorf("%s: body background %q: the theme's style did not apply", p.name, f.Bg)
 	}
 	checkAxe(t, ctx, p.name)
@@ -322,7 +323,7 @@ func TestBrowserPages(t *testing.T) {
 
 	// A refused login.
 	run("deny", clearCookies(), login(d.base, "sandbox-deny", "sandbox"))
-	denied := page{"denied", 403, "Sign-in not possible", "Sign-in not possible", "We couldn't complete this request."}
+	denied := page{"denied", 403, "Sign-in not possible", "Sign-in not possible", "We couldn't complete this request.", false}
 	checkPage(t, ctx, denied)
 	denyHTML := html()
 
@@ -338,44 +339,44 @@ func TestBrowserPages(t *testing.T) {
 
 	// A challenged login without a passkey: what to do next, and a link.
 	run("challenge without passkey", clearCookies(), login(d.base, "sandbox-challenge", "sandbox"))
-	checkPage(t, ctx, page{"no_factor", 403, "Set up a passkey to continue", "Set up a passkey to continue", "Follow the link below"})
+	checkPage(t, ctx, page{"no_factor", 403, "Set up a passkey to continue", "Set up a passkey to continue", "Follow the link below", false})
 
 	// The help link leads to the portal's help page, which (in the demo)
 	// gets an enrolment link; the link opens the registration page.
 	run("help page", chromedp.Click(chromedp.CSS("a.button")), heading("Setting up a passkey"),
 		chromedp.Submit(chromedp.ID("enrol-link")))
-	checkPage(t, ctx, page{"enrol", 200, "Register a passkey", "Register a passkey", "there is no code to type"})
+	checkPage(t, ctx, page{"enrol", 200, "Register a passkey", "Register a passkey", "there is no code to type", false})
 	if loc, _ := chromedp.Run(ctx, chromedp.Location()); loc != d.base+"/verify/enrol" {
 		t.Errorf("the enrolment link stayed in the address bar: %s", loc)
 	}
 
 	// Registering shows a confirmation, which leads on to the portal.
 	run("register", chromedp.Click(chromedp.ID("login-guard-start")))
-	checkPage(t, ctx, page{"enrolled", 200, "Passkey registered", "Passkey registered", "Your passkey is ready."})
+	checkPage(t, ctx, page{"enrolled", 200, "Passkey registered", "Passkey registered", "Your passkey is ready.", false})
 	run("continue", chromedp.Click(chromedp.CSS("a.button")), chromedp.WaitVisible(chromedp.ID("login")))
 
 	// Now the challenged login is confirmed with the passkey.
 	run("challenge", login(d.base, "sandbox-challenge", "sandbox"))
-	checkPage(t, ctx, page{"stepup", 200, "Confirm it's you", "Confirm it's you", "please confirm it's you to finish signing in as sandbox-challenge"})
+	checkPage(t, ctx, page{"stepup", 200, "Confirm it's you", "Confirm it's you", "please confirm it's you to finish signing in as sandbox-challenge", false})
 	run("step-up", chromedp.Click(chromedp.ID("login-guard-start")), chromedp.WaitVisible(chromedp.ID("welcome")))
 
 	// A sign-in that needed a step-up cannot add a passkey: said as such.
 	run("enrol after a step-up", chromedp.Navigate(d.base+"/verify/enrol"))
-	checkPage(t, ctx, page{"enrol_not_allowed", 403, "A passkey can't be added from this sign-in", "A passkey can't be added from this sign-in", "can't be used to register a passkey"})
+	checkPage(t, ctx, page{"enrol_not_allowed", 403, "A passkey can't be added from this sign-in", "A passkey can't be added from this sign-in", "can't be used to register a passkey", false})
 
 	// The step-up page with nothing to confirm.
 	run("nothing to confirm", chromedp.Navigate(d.base+"/verify"))
-	checkPage(t, ctx, page{"step_up_missing", 403, "Nothing to confirm", "Nothing to confirm", "no sign-in waiting to be confirmed"})
+	checkPage(t, ctx, page{"step_up_missing", 403, "Nothing to confirm", "Nothing to confirm", "no sign-in waiting to be confirmed", false})
 
 	// The registration page without a sign-in.
 	run("enrol signed out", clearCookies(), chromedp.Navigate(d.base+"/verify/enrol"))
-	checkPage(t, ctx, page{"enrol_sign_in", 403, "Sign in to register a passkey", "Sign in to register a passkey", "sign in to your account first"})
+	checkPage(t, ctx, page{"enrol_sign_in", 403, "Sign in to register a passkey", "Sign in to register a passkey", "sign in to your account first", false})
 
 	// An enrolment link used twice.
 	link := d.enrolLink(t, "alice")
 	run("alice's link", chromedp.Navigate(link), heading("Register a passkey"), chromedp.Click(chromedp.ID("login-guard-start")), heading("Passkey registered"))
 	run("alice's link again", chromedp.Navigate(link))
-	checkPage(t, ctx, page{"enrol_link_used", 403, "This link was already used", "This link was already used", "Each enrolment link works only once."})
+	checkPage(t, ctx, page{"enrol_link_used", 403, "This link was already used", "This link was already used", "Each enrolment link works only once.", false})
 
 	// A step-up state that was tampered with.
 	run("challenge", clearCookies(), login(d.base, "sandbox-challenge", "sandbox"), heading("Confirm it's you"))
@@ -395,7 +396,7 @@ func TestBrowserPages(t *testing.T) {
 		}
 		return fmt.Errorf("no state cookie")
 	}), chromedp.Reload())
-	checkPage(t, ctx, page{"step_up_failed", 403, "We couldn't confirm it's you", "We couldn't confirm it's you", "The confirmation didn't succeed"})
+	checkPage(t, ctx, page{"step_up_failed", 403, "We couldn't confirm it's you", "We couldn't confirm it's you", "The confirmation didn't succeed", false})
 
 	// A step-up continued from another browser.
 	run("challenge", clearCookies(), login(d.base, "sandbox-challenge", "sandbox"), heading("Confirm it's you"))
@@ -403,7 +404,7 @@ func TestBrowserPages(t *testing.T) {
 		_, err := cdp.Call(ctx, tg, emulation.SetUserAgentOverride, emulation.SetUserAgentOverrideParams{UserAgent: "Mozilla/5.0 (another browser)"})
 		return err
 	}), chromedp.Reload())
-	checkPage(t, ctx, page{"step_up_moved", 403, "Please sign in again", "Please sign in again", "same browser, on the same network"})
+	checkPage(t, ctx, page{"step_up_moved", 403, "Please sign in again", "Please sign in again", "same browser, on the same network", false})
 	run("browser back", act(func(ctx context.Context, tg *chromedp.Target) error {
 		_, err := cdp.Call(ctx, tg, emulation.SetUserAgentOverride, emulation.SetUserAgentOverrideParams{UserAgent: ""})
 		return err
@@ -419,7 +420,7 @@ func TestBrowserPages(t *testing.T) {
 		resp.Body.Close()
 	}
 	run("rate limited", clearCookies(), login(d.base, "alice", "wonderland"))
-	checkPage(t, ctx, page{"rate_limited", 429, "Too many attempts", "Too many attempts", "You can try again in"})
+	checkPage(t, ctx, page{"rate_limited", 429, "Too many attempts", "Too many attempts", "You can try again in", false})
 	d.clearLimits(t, "nobody")
 
 	// The deny page on a phone-sized screen.
@@ -428,6 +429,15 @@ func TestBrowserPages(t *testing.T) {
 	checkPage(t, ctx, denied)
 
 	checkFont(t, ctx)
+
+	// The dark scheme, for whoever prefers it: same checks, its own colours.
+	run("dark", chromedp.EmulateViewport(800, 720), act(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+			Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}},
+		})
+		return err
+	}), clearCookies(), chromedp.Navigate(d.base+"/verify/enrol"))
+	checkPage(t, ctx, page{"enrol_sign_in_dark", 403, "Sign in to register a passkey", "Sign in to register a passkey", "sign in to your account first", true})
 }
 
 // checkFont makes the screenshots reproducible: the theme's font stack
