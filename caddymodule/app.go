@@ -45,6 +45,7 @@ type App struct {
 	AppEngines
 	AppStepUp
 	AppRules
+	AppPages
 
 	ctx     caddy.Context
 	logger  *zap.Logger
@@ -139,6 +140,9 @@ func (a *App) Provision(ctx caddy.Context) error {
 		}
 	}
 	if err := a.provisionEngines(ctx); err != nil {
+		return err
+	}
+	if err := a.provisionPages(); err != nil {
 		return err
 	}
 	return a.provisionStepUp(ctx)

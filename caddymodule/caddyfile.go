@@ -21,12 +21,13 @@ func init() {
 //
 //	login_guard [<matcher>] {
 //		name           <name>
-//		event          login|logout|operation
+//		event          login|logout|operation|none|step_up
 //		user_field     <field or dotted.json.path>
 //		device_field   <field or dotted.json.path>
-//		password_field <field...>
+//		password_field <field...>     (JSON: password_fields)
 //		max_body       <size>
 //		unsupported_media_status <4xx>
+//		error_pages    guard|handle_errors
 //		channel        <id>
 //		channel_kind   web|app
 //		report         success|all
@@ -44,9 +45,13 @@ func init() {
 //		operation {
 //			<schema.path> <value with placeholders>
 //		}
+//		upstream_headers <secret>
 //	}
 //
-// The route's name defaults to the named matcher (`@login` gives "login"),
+// plus the rule subdirectives (unmarshalRuleDirective), the engine ones
+// (unmarshalEngineDirective), the step-up ones (unmarshalStepUpDirective)
+// and the assertion ones (unmarshalLoginIDDirective); docs/configuration.md
+// lists them all. The route's name defaults to the named matcher (`@login` gives "login"),
 // or the event plus a counter. Every subdirective may appear once (allow_ip
 // and deny_ip accumulate).
 func parseDirective(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
@@ -159,8 +164,18 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 		case "session_cookie":
 			err = oneArg(d, &h.SessionCookie)
+		case "error_pages":
+			err = h.unmarshalErrorPages(d)
 		case "upstream_headers":
 			err = oneArg(d, &h.UpstreamHeaders)
+		case "missing_user":
+			if err = oneArg(d, &h.MissingUser); err == nil {
+				err = oneOf(d, h.MissingUser, MissingUserDeny, MissingUserAllow, MissingUserMonitor)
+			}
+		case "on_invalid_operation":
+			if err = oneArg(d, &h.OnInvalidOperation); err == nil {
+				err = oneOf(d, h.OnInvalidOperation, OnInvalidOperationRefuse, OnInvalidOperationPass)
+			}
 		case "allow_ip", "deny_ip":
 			args := d.RemainingArgs()
 			if len(args) == 0 {
@@ -205,6 +220,12 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	}
 	if h.Operation != nil && h.Event != EventOperation {
 		return d.Errf("login_guard: an operation block needs event operation, not %s", h.Event)
+	}
+	if h.MissingUser != "" && h.Event != EventLogin {
+		return d.Errf("login_guard: missing_user needs event login, not %s", h.Event)
+	}
+	if h.OnInvalidOperation != "" && h.Event != EventOperation {
+		return d.Errf("login_guard: on_invalid_operation needs event operation, not %s", h.Event)
 	}
 	return nil
 }
@@ -300,7 +321,16 @@ func unmarshalOperation(d *caddyfile.Dispenser) (map[string]string, error) {
 //			key_grace    <duration>
 //		}
 //		start_wait <duration>
+//		pages { ... }
+//		loginid { ... }
+//		rules_store { max_keys <n> }
+//		breaker { failures <n>; cool_down <duration> }
+//		passkeys { ... }
+//		smileid { ... }
+//		<engine> [<name>] { ... }      (forter, http, sandbox: login_guard.engines.*)
 //	}
+//
+// docs/configuration.md lists every option.
 func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 	app := new(App)
 	if existing != nil {
@@ -315,7 +345,7 @@ func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 		key := d.Val()
 		// Engines such as `http <name>` may be configured several times;
 		// their names must differ, which Provision checks.
-		if seen[key] && (key == "smartid" || key == "session" || key == "breaker" || key == "loginid" || key == "start_wait") {
+		if seen[key] && (key == "smartid" || key == "session" || key == "breaker" || key == "loginid" || key == "start_wait" || key == "pages") {
 			return nil, d.Errf("%s given twice", key)
 		}
 		seen[key] = true
@@ -333,6 +363,8 @@ func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 		case "start_wait":
 			app.StartWait = new(caddy.Duration)
 			err = boundedDurationArg(d, app.StartWait, 0, maxStartWait)
+		case "pages":
+			err = app.unmarshalPages(d)
 		default:
 			ok, err := app.unmarshalEngineOption(d, key)
 			if !ok && err == nil {

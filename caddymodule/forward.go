@@ -16,39 +16,14 @@ import (
 func (x *exchange) forwardLogin(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	h := x.h
 	// A login finishing a passed step-up is not put to the engines again.
-	after := h.Evaluate == EvaluateAfter && len(h.EngineOptions.engines) > 0 && !x.steppedUp()
-	hw := &headWriter{w: w, wantBody: h.Success.needsBody() || after, limit: h.Success.BodyLimit, ctx: r.Context()}
-	if after {
-		hw.limit = max(hw.limit, h.HoldLimit)
+	x.fwd = forwardState{
+		r:     r,
+		after: x.verdictPending(),
 	}
-	var sess string
-	var held *heldResponse
-	hw.onHead = func(status int, hdr http.Header, body []byte, complete bool) bool {
-		ok := h.Success.judgeHead(status, hdr) && (!h.Success.needsBody() || (complete && h.Success.judgeBody(body)))
-		if !ok {
-			x.outcome = rules.OutcomeFailure
-			return true
-		}
-		x.outcome = rules.OutcomeSuccess
-		if after {
-			x.attempt.Outcome = rules.OutcomeSuccess
-			x.askEngines()
-			x.applyRulesAfterEngines()
-			if h.monitorOnly() {
-				x.monitored()
-			}
-			if x.verdict.Action != rules.Allow {
-				if complete && headerBytes(hdr) <= maxHeldHeaderBytes {
-					held = &heldResponse{Status: status, Header: hdr.Clone(), Body: append([]byte(nil), body...)}
-				}
-				return false
-			}
-		}
-		sess = x.smartIDSession(hdr)
-		if err := x.setSessionCookie(r, hdr, guardSession{User: x.attempt.User, Session: sess}); err != nil {
-			h.logger.Error("issuing session cookie", zap.String("route", h.Name), zap.Error(err))
-		}
-		return true
+	hw := &x.hw
+	*hw = headWriter{w: w, judge: (*loginJudge)(x), wantBody: h.Success.needsBody() || x.fwd.after, limit: h.Success.BodyLimit, ctx: r.Context()}
+	if x.fwd.after {
+		hw.limit = max(hw.limit, h.HoldLimit)
 	}
 	err := x.serveNext(next, hw, r)
 	if ferr := hw.finish(); err == nil {
@@ -64,13 +39,13 @@ func (x *exchange) forwardLogin(w http.ResponseWriter, r *http.Request, next cad
 		x.publish(r)
 		x.reportLogin("")
 		x.observeOutcome()
-		if x.verdict.Action == rules.Challenge && held != nil {
-			return x.challengeAfterUpstream(w, r, held)
+		if x.verdict.Action == rules.Challenge && x.fwd.held != nil {
+			return x.challengeAfterUpstream(w, r, x.fwd.held)
 		}
 		if x.verdict.Action == rules.Challenge {
 			x.verdict.Add(rules.Deny, "response_too_large_to_hold")
 		}
-		return x.denyError(w)
+		return x.h.answer(w, r, x.denyAnswer())
 	}
 	if hw.answered() {
 		x.observeOutcome()
@@ -86,38 +61,87 @@ func (x *exchange) forwardLogin(w http.ResponseWriter, r *http.Request, next cad
 		return err
 	}
 	if x.outcome == rules.OutcomeSuccess || h.Report == "all" {
-		x.reportLogin(sess)
+		x.reportLogin(x.fwd.session)
 	} else {
 		x.smartid = "skipped_failed_login"
 	}
 	return err
 }
 
+// forwardState is what forwarding one request keeps between the
+// upstream's answer and the guard's own.
+type forwardState struct {
+	r        *http.Request
+	after    bool          // the engines are asked once the upstream accepted
+	session  string        // the SmartID session of an accepted login
+	held     *heldResponse // an accepted login's answer, held back for a challenge
+	accepted bool          // the upstream accepted a logout
+}
+
+// loginJudge is the exchange judging the upstream's answer to a login.
+type loginJudge exchange
+
+func (j *loginJudge) judgeHead(status int, hdr http.Header, body []byte, complete bool) bool {
+	x := (*exchange)(j)
+	h := x.h
+	ok := h.Success.judgeHead(status, hdr) && (!h.Success.needsBody() || (complete && h.Success.judgeBody(body)))
+	if !ok {
+		x.outcome = rules.OutcomeFailure
+		return true
+	}
+	x.outcome = rules.OutcomeSuccess
+	if x.fwd.after {
+		x.attempt.Outcome = rules.OutcomeSuccess
+		x.askEngines()
+		x.applyRulesAfterEngines()
+		if h.monitorOnly() {
+			x.monitored()
+		}
+		if x.verdict.Action != rules.Allow {
+			if complete && headerBytes(hdr) <= maxHeldHeaderBytes {
+				x.fwd.held = &heldResponse{Status: status, Header: hdr.Clone(), Body: append([]byte(nil), body...)}
+			}
+			return false
+		}
+	}
+	x.fwd.session = x.smartIDSession(hdr)
+	if err := x.setSessionCookie(x.fwd.r, hdr, guardSession{User: x.attempt.User, Session: x.fwd.session}); err != nil {
+		h.logger.Error("issuing session cookie", zap.String("route", h.Name), zap.Error(err))
+	}
+	return true
+}
+
 // forwardLogout passes the logout on, and once the upstream accepted it,
 // clears the guard cookie and reports the logout with the user and session
 // of the login it closes.
 func (x *exchange) forwardLogout(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
-	hw := &headWriter{w: w, ctx: r.Context()}
-	accepted := false
-	hw.onHead = func(status int, hdr http.Header, _ []byte, _ bool) bool {
-		if status >= 200 && status <= 399 {
-			accepted = true
-			if x.hasSess {
-				clearSessionCookie(r, hdr)
-			}
-		}
-		return true
-	}
+	x.fwd = forwardState{r: r}
+	hw := &x.hw
+	*hw = headWriter{w: w, judge: (*logoutJudge)(x), ctx: r.Context()}
 	err := x.serveNext(next, hw, r)
 	if ferr := hw.finish(); err == nil {
 		err = ferr
 	}
-	if accepted {
+	if x.fwd.accepted {
 		x.reportLogout()
 	} else {
 		x.smartid = "skipped_logout_refused"
 	}
 	return err
+}
+
+// logoutJudge is the exchange judging the upstream's answer to a logout.
+type logoutJudge exchange
+
+func (j *logoutJudge) judgeHead(status int, hdr http.Header, _ []byte, _ bool) bool {
+	x := (*exchange)(j)
+	if status >= 200 && status <= 399 {
+		x.fwd.accepted = true
+		if x.hasSess {
+			clearSessionCookie(x.fwd.r, hdr)
+		}
+	}
+	return true
 }
 
 // errUpstreamAborted stands for reverse_proxy's abort while the guard

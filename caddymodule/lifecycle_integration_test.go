@@ -103,7 +103,7 @@ func TestNoRequestSeesAHalfStartedGuard(t *testing.T) {
 		t.Fatalf("challenged login after Start: %d %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	// (The user has no passkey yet, so the page says so, with 403.)
-	if resp, body := c.do("GET", "/verify", "", "", host); resp.StatusCode != http.StatusForbidden || !strings.Contains(body, `id="login-guard-step-up"`) || !strings.Contains(body, "No passkey is registered") {
+	if resp, body := c.do("GET", "/verify", "", "", host); resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "<title>Set up a passkey to continue</title>") {
 		t.Fatalf("step-up page after Start: %d %s", resp.StatusCode, body)
 	}
 	if resp, body := c.do("POST", "/verify/passkey/begin", "application/json", "{}", js); resp.StatusCode == http.StatusServiceUnavailable || resp.StatusCode >= 500 {

@@ -12,16 +12,14 @@ import (
 const statusClientClosed = 499
 
 // headWriter sits between the upstream and the client on guarded routes.
-// It calls onHead exactly once, just before the response head is written,
+// It calls its judge exactly once, just before the response head is written,
 // so the guard can judge the login and add or remove cookies while it still
 // can. When the JSON success criterion needs the body, it holds the body
 // back up to a cap; a larger body is released and judged without it.
 type headWriter struct {
 	w http.ResponseWriter
-	// onHead judges the answer just before its head is written; false
-	// withholds it: nothing reaches the client, and the caller answers
-	// instead.
-	onHead func(status int, hdr http.Header, body []byte, bodyComplete bool) (write bool)
+	// judge judges the answer just before its head is written.
+	judge headJudge
 
 	wantBody bool // hold the body for judging
 	limit    int
@@ -64,6 +62,14 @@ func (hw *headWriter) WriteHeader(status int) {
 		return
 	}
 	hw.release(nil, false)
+}
+
+// headJudge decides about an upstream answer just before its head is
+// written; false withholds it: nothing reaches the client, and the caller
+// answers instead. An interface rather than a closure, so that the
+// exchange itself judges and a guarded request allocates no closure.
+type headJudge interface {
+	judgeHead(status int, hdr http.Header, body []byte, bodyComplete bool) (write bool)
 }
 
 // errWithheld stops the upstream's copy once its answer is withheld.
@@ -116,7 +122,7 @@ func (hw *headWriter) release(body []byte, complete bool) error {
 	wasHolding := hw.holding
 	hw.holding = false
 	hw.headed = true
-	if !hw.onHead(hw.status, hw.w.Header(), body, complete) {
+	if !hw.judge.judgeHead(hw.status, hw.w.Header(), body, complete) {
 		// Caddy's writers share one header map with the real response:
 		// every upstream header goes, so no Set-Cookie leaks out.
 		hdr := hw.w.Header()

@@ -27,7 +27,7 @@ type RuleOptions struct {
 	// `when "user_agent == \"\"" challenge no_agent`.
 	Rules []string `json:"rules,omitempty"`
 	// OnFull is allow, challenge (default) or deny: what a request whose
-	// new key the counter store cannot hold meets (see README).
+	// new key the counter store cannot hold meets (see docs/rules.md).
 	OnFull string `json:"on_full,omitempty"`
 	// OnStoreFailure is allow, challenge or deny (default): what a
 	// request meets when the shared store (store redis) cannot be reached

@@ -13,7 +13,9 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/login-guard/login_guard/clients/engine"
+	"github.com/login-guard/login_guard/clients/smartid"
 	"github.com/login-guard/login_guard/internal/formbody"
+	"github.com/login-guard/login_guard/internal/pages"
 	"github.com/login-guard/login_guard/rules"
 )
 
@@ -34,6 +36,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		return h.serveStepUp(w, r)
 	}
 	x := &exchange{h: h, start: h.now(), ctx: r.Context()}
+	x.verdict.Reasons = x.reasonBuf[:0]
+	ip, ipText := clientAddr(r)
+	x.ipText = ipText
 	defer func() {
 		// The upstream's copy to the client failed and the guard had
 		// nothing to say instead: abort the connection as reverse_proxy
@@ -45,7 +50,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	x.attempt = rules.Attempt{
 		Route:     h.Name,
 		Event:     h.Event,
-		IP:        clientIP(r),
+		IP:        ip,
 		UserAgent: r.UserAgent(),
 		Header:    r.Header,
 		Time:      x.start,
@@ -58,7 +63,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	if err := x.readRequest(r); err != nil {
 		return x.refuse(w, r, err)
 	}
+	if err := x.checkRequestPolicy(r); err != nil {
+		return x.refuse(w, r, err)
+	}
 	x.loadSession(r)
+	if h.Event == EventOperation {
+		if err := x.prepareOperation(r); err != nil {
+			return x.refuse(w, r, err)
+		}
+	}
 	x.decide()
 	x.publish(r)
 
@@ -68,7 +81,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	switch x.verdict.Action {
 	case rules.Deny:
 		x.finish(r)
-		return x.denyError(w)
+		return h.answer(w, r, x.denyAnswer())
 	case rules.Challenge:
 		err := x.challenge(w, r, next)
 		x.finish(r)
@@ -110,7 +123,20 @@ type exchange struct {
 	monitorAction string        // what a monitor-mode route would have done
 	assertion     string        // the LoginID token's state, for the audit line
 	rulesTicket   *rules.Ticket // the local rules' hold on this attempt, settled once
-	aborted       bool          // the upstream aborted the response (see serveNext)
+
+	operation    *smartid.Operation // the operation event, built before deciding
+	operationErr error              // why it could not be built (on_invalid_operation pass)
+
+	published publishedVerdict // what publish exposed as placeholders
+	hw        headWriter       // between the upstream and the client
+	fwd       forwardState
+	ipText    string // the client address for the audit line
+	// Storage the exchange's slices start in, so a typical request does
+	// not allocate them one by one: the verdict's reasons and the audit
+	// line's field.
+	reasonBuf [4]string
+	logField  [1]zap.Field
+	aborted   bool // the upstream aborted the response (see serveNext)
 }
 
 func (x *exchange) readRequest(r *http.Request) error {
@@ -131,12 +157,22 @@ func (x *exchange) refuse(w http.ResponseWriter, r *http.Request, err error) err
 	if !errors.As(err, &fe) {
 		fe = &formbody.Error{Status: http.StatusBadRequest, Reason: "read_error"}
 	}
-	status := fe.Status
 	x.refused = fe
 	x.verdict.Add(rules.Deny, "bad_request_"+fe.Reason)
 	x.publish(r)
 	x.finish(r)
-	return caddyhttp.Error(status, fe)
+	code := pages.BadRequest
+	switch {
+	case fe.Status == http.StatusRequestEntityTooLarge:
+		code = pages.TooLarge
+	case fe.Status == x.h.UnsupportedMediaStatus:
+		code = pages.UnsupportedMedia
+	}
+	if x.h.ErrorPages == ErrorPagesHandleErrors {
+		// The parser's error, as before: its text names the problem.
+		return refusalError(fe.Status, fe)
+	}
+	return x.h.answer(w, r, pages.Answer{Code: code, Status: fe.Status})
 }
 
 // decide applies the route's rules. allow_ip short-circuits everything:
@@ -162,28 +198,40 @@ func (x *exchange) decide() {
 	}
 }
 
-// denyError is the block answer: 429 with Retry-After when a rate rule
-// said when to come back, else 403. Both go through caddyhttp.Error so
-// handle_errors renders them, and neither says which rule fired.
-func (x *exchange) denyError(w http.ResponseWriter) error {
-	if ra := x.verdict.RetryAfter; ra > 0 {
-		e := errRateLimited{after: ra}
-		w.Header().Set("Retry-After", e.RetryAfterSeconds())
-		return caddyhttp.Error(http.StatusTooManyRequests, e)
-	}
-	return caddyhttp.Error(http.StatusForbidden, errDenied)
-}
-
 // publish exposes the verdict as placeholders for access logs and later
-// handlers.
+// handlers. The values are what the verdict is now (a monitor-mode route
+// still shows the action it would have taken); they are rendered only if
+// a placeholder is read, so an unread placeholder costs nothing.
 func (x *exchange) publish(r *http.Request) {
 	repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
 	if !ok {
 		return
 	}
-	repl.Set("http.login_guard.route", x.h.Name)
-	repl.Set("http.login_guard.action", x.verdict.Action.String())
-	repl.Set("http.login_guard.reasons", x.verdict.ReasonList())
+	x.published = publishedVerdict{action: x.verdict.Action, reasons: x.verdict.Reasons}
+	repl.Set("http.login_guard.route", x.h.nameValue)
+	repl.Set("http.login_guard.action", (*publishedAction)(&x.published))
+	repl.Set("http.login_guard.reasons", (*publishedReasons)(&x.published))
+}
+
+// publishedVerdict is the verdict as publish saw it. Pointers to it are
+// fmt.Stringers, which Caddy's replacer renders on demand; storing them
+// allocates nothing, where a string would be boxed on every request.
+type publishedVerdict struct {
+	action  rules.Action
+	reasons []string
+}
+
+type (
+	publishedAction  publishedVerdict
+	publishedReasons publishedVerdict
+)
+
+func (p *publishedAction) String() string { return p.action.String() }
+func (p *publishedReasons) String() string {
+	if len(p.reasons) == 1 {
+		return p.reasons[0]
+	}
+	return strings.Join(p.reasons, ",")
 }
 
 func stripGuardHeaders(hdr http.Header) {
@@ -197,19 +245,34 @@ func stripGuardHeaders(hdr http.Header) {
 // clientIP is Caddy's view of the client, which honours trusted_proxies.
 // A raw X-Forwarded-For is never read here.
 func clientIP(r *http.Request) netip.Addr {
+	a, _ := clientAddr(r)
+	return a
+}
+
+// clientAddr is clientIP with its text for the audit line: Caddy's own
+// string when it is already the canonical form (the usual case, which
+// costs no allocation), else the canonical form.
+func clientAddr(r *http.Request) (netip.Addr, string) {
 	s, _ := caddyhttp.GetVar(r.Context(), caddyhttp.ClientIPVarKey).(string)
+	var a netip.Addr
 	if s == "" {
 		ap, err := netip.ParseAddrPort(r.RemoteAddr)
 		if err != nil {
-			return netip.Addr{}
+			return netip.Addr{}, ""
 		}
-		return ap.Addr().Unmap()
+		a, s = ap.Addr(), ""
+	} else {
+		var err error
+		if a, err = netip.ParseAddr(s); err != nil {
+			return netip.Addr{}, ""
+		}
 	}
-	a, err := netip.ParseAddr(s)
-	if err != nil {
-		return netip.Addr{}
+	a = a.Unmap()
+	var buf [48]byte
+	if canon := a.AppendTo(buf[:0]); string(canon) != s {
+		s = string(canon)
 	}
-	return a.Unmap()
+	return a, s
 }
 
 // warnUntrustedForwarding logs once per app when a request carries

@@ -72,17 +72,21 @@ func (x *exchange) setSessionCookie(r *http.Request, hdr http.Header, s guardSes
 	}
 	ttl := time.Duration(x.h.app.Session.TTL)
 	s.LoginAt, s.SteppedUp = x.start.Unix(), x.steppedUp()
-	tok, err := ks.Seal(sessionPurpose, s, x.start, ttl)
+	// The token is sealed straight into the Set-Cookie line (what
+	// guardCookie(...).String() would write: a token needs no quoting).
+	// SameSite=Lax: the portal's own links must still carry the session.
+	b := make([]byte, 0, 384)
+	b = appendCookieName(b, r, plainSessionCookie)
+	b, err := ks.AppendSeal(b, sessionPurpose, s, x.start, ttl)
 	if err != nil {
 		return err
 	}
-	// SameSite=Lax: the portal's own links must still carry the session.
-	hdr.Add("Set-Cookie", guardCookie(r, plainSessionCookie, tok, ttl, "", http.SameSiteLaxMode).String())
+	hdr.Add("Set-Cookie", string(appendCookieAttrs(b, r, ttl, http.SameSiteLaxMode)))
 	return nil
 }
 
 func clearSessionCookie(r *http.Request, hdr http.Header) {
-	hdr.Add("Set-Cookie", guardCookie(r, plainSessionCookie, "", -1, "", http.SameSiteLaxMode).String())
+	hdr.Add("Set-Cookie", guardCookieLine(r, plainSessionCookie, "", -1, http.SameSiteLaxMode))
 }
 
 // smartIDSession is the session id sent to SmartID for a new login: an

@@ -16,8 +16,10 @@ import (
 type SmartIDConfig struct {
 	// Endpoint is SmartID's base URL, e.g. https://smartid.example.com.
 	Endpoint string `json:"endpoint"`
-	// License is the Bearer token. Use {env.SMARTID_LICENSE} or
-	// {$SMARTID_LICENSE} rather than writing it in the config.
+	// License is the Bearer token. Give it as {env.SMARTID_LICENSE}, which
+	// is resolved when the config loads; a {$SMARTID_LICENSE} is
+	// substituted when the Caddyfile is read and would land in plain text
+	// in the adapted JSON and in autosave.json.
 	License string `json:"license"`
 	// Channel is the default channel id (routes may override it).
 	Channel string `json:"channel"`

@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/login-guard/login_guard/clients/smartid"
+	"github.com/login-guard/login_guard/internal/formbody"
 )
 
 // smartidPool keeps one SmartID client per distinct config across reloads:
@@ -111,6 +112,12 @@ func (x *exchange) channel() (smartid.ChannelKind, int) {
 // reportLogin sends the login once the upstream answered; session is empty
 // for a failed login.
 func (x *exchange) reportLogin(session string) {
+	if x.h.app.smartid == nil {
+		// Said before the event is built: building it costs an
+		// allocation for nothing.
+		x.smartid = "not_configured"
+		return
+	}
 	kind, id := x.channel()
 	x.enqueue(smartid.Login{
 		ChannelKind: kind, ChannelID: id,
@@ -127,6 +134,10 @@ func (x *exchange) reportLogout() {
 		x.smartid = "skipped_no_session"
 		return
 	}
+	if x.h.app.smartid == nil {
+		x.smartid = "not_configured"
+		return
+	}
 	kind, id := x.channel()
 	x.enqueue(smartid.Logout{
 		ChannelKind: kind, ChannelID: id,
@@ -137,29 +148,62 @@ func (x *exchange) reportLogout() {
 	})
 }
 
-// reportOperation maps the request to SmartID's operation schema and
-// queues it. A mapping value that does not fit its type is logged and the
-// event skipped: sending a wrong amount is worse than sending none.
+// prepareOperation builds the route's SmartID operation event before
+// anything is decided. An event that cannot be built (a mapped amount that
+// is not a plain decimal number, say) refuses the request with 400
+// invalid_operation: passing it would hide the operation from the fraud
+// analytics. `on_invalid_operation pass` keeps the old behaviour (pass,
+// event skipped).
+func (x *exchange) prepareOperation(r *http.Request) error {
+	op, err := x.buildOperation(r)
+	if err == nil {
+		x.operation = op
+		return nil
+	}
+	if x.h.OnInvalidOperation == OnInvalidOperationPass {
+		x.operationErr = err
+		return nil
+	}
+	x.h.logger.Info("operation refused: its SmartID event cannot be built", zap.String("route", x.h.Name), zap.Error(err))
+	return formbody.Refusal(http.StatusBadRequest, formbody.ReasonInvalidOperation,
+		"operation event cannot be built: a mapped value is not of its type (numbers must be plain decimals)")
+}
+
+func (x *exchange) buildOperation(r *http.Request) (*smartid.Operation, error) {
+	vals, err := x.h.opMapping.resolve(r, x)
+	if err != nil {
+		return nil, err
+	}
+	op := &smartid.Operation{Transaction: smartid.Transaction{Details: map[string]string{}}}
+	for path, v := range vals {
+		if err := setOperationField(op, path, v); err != nil {
+			return nil, err
+		}
+	}
+	return op, nil
+}
+
+// reportOperation queues the operation event prepareOperation built. With
+// `on_invalid_operation pass`, an event that could not be built is logged
+// and skipped: sending a wrong amount is worse than sending none.
 func (x *exchange) reportOperation(r *http.Request) {
 	if x.h.app.smartid == nil {
 		x.smartid = "not_configured"
 		return
 	}
-	vals, err := x.h.opMapping.resolve(r, x)
-	if err != nil {
-		x.smartid = "invalid"
-		x.h.logger.Warn("smartid operation not sent", zap.String("route", x.h.Name), zap.Error(err))
-		return
-	}
-	kind, id := x.channel()
-	op := &smartid.Operation{ChannelKind: kind, ChannelID: id, Transaction: smartid.Transaction{Details: map[string]string{}}}
-	for path, v := range vals {
-		if err := setOperationField(op, path, v); err != nil {
+	op := x.operation
+	if op == nil {
+		err := x.operationErr
+		if err == nil {
+			op, err = x.buildOperation(r)
+		}
+		if err != nil {
 			x.smartid = "invalid"
 			x.h.logger.Warn("smartid operation not sent", zap.String("route", x.h.Name), zap.Error(err))
 			return
 		}
 	}
+	op.ChannelKind, op.ChannelID = x.channel()
 	x.enqueue(op)
 }
 
@@ -175,7 +219,7 @@ func setOperationField(op *smartid.Operation, path, v string) error {
 	case "timestamp":
 		op.Timestamp, err = time.Parse(time.RFC3339, v)
 		if err != nil {
-			return fmt.Errorf("operation field timestamp: %q is not ISO 8601 (RFC 3339)", v)
+			return errors.New("operation field timestamp is not ISO 8601 (RFC 3339)")
 		}
 	case "order.amount":
 		op.Order.Amount, err = strconv.ParseFloat(v, 64)
@@ -187,6 +231,10 @@ func setOperationField(op *smartid.Operation, path, v string) error {
 		} else {
 			err = fmt.Errorf("unknown operation field %q", path)
 		}
+	}
+	if ne := (*strconv.NumError)(nil); errors.As(err, &ne) {
+		// strconv quotes the value: keep request data out of the log.
+		return fmt.Errorf("operation field %s is not a number", path)
 	}
 	return err
 }

@@ -24,7 +24,9 @@ import (
 // selfie`). The API key stays on the server: the browser sends images to
 // the guard, which signs and submits the job itself.
 type SmileIDConfig struct {
-	// PartnerID and APIKey come from Smile ID's portal; use {$ENV}.
+	// PartnerID and APIKey come from Smile ID's portal. Give the key as
+	// {env.SMILEID_API_KEY}: a {$VAR} is substituted when the Caddyfile is
+	// read and would land in the adapted JSON and in autosave.json.
 	PartnerID string `json:"partner_id"`
 	APIKey    string `json:"api_key"`
 	// CallbackURL is the guard's callback endpoint as Smile ID reaches it:
@@ -288,7 +290,15 @@ type pooledSmileID struct {
 	// cannot reach the guard). Entries go with their job.
 	confirmMu   sync.Mutex
 	lastConfirm map[string]time.Time
+
+	// shares keeps each client to its share of submissions and pending
+	// jobs; ttl is how long a job may stay pending.
+	shares selfieShares
+	ttl    time.Duration
 }
+
+// pendingTTL is how long a submitted job may wait for its result.
+func (p *pooledSmileID) pendingTTL() time.Duration { return p.ttl }
 
 // confirmEvery spaces the poll's own job-status calls: a job that has
 // waited this long without a callback is asked about, then again after as
@@ -361,7 +371,10 @@ func (a *App) takeSmileID() (*pooledSmileID, string, error) {
 	c := a.SmileID
 	key := c.poolKey() + ":" + a.redisKey
 	v, _, err := stepUpPool.LoadOrNew(key, func() (caddy.Destructor, error) {
-		p := &pooledSmileID{}
+		p := &pooledSmileID{ttl: time.Duration(c.PendingTTL)}
+		if p.ttl <= 0 {
+			p.ttl = smileid.DefaultPendingTTL
+		}
 		userLimit := rateLimit{n: c.UserLimit, window: time.Duration(c.UserLimitEvery)}
 		ipLimit := rateLimit{n: c.IPLimit, window: time.Duration(c.IPLimitEvery)}
 		var lim smileid.Limiter = newSubmitLimiter(userLimit, ipLimit, c.LimitKeys, nil)
@@ -371,11 +384,7 @@ func (a *App) takeSmileID() (*pooledSmileID, string, error) {
 			// and completed through any, and the paid-job limits count
 			// every instance's submissions.
 			lim = &sharedSubmitLimiter{store: redisstore.NewCounter(a.redis), user: userLimit, ip: ipLimit}
-			ttl := time.Duration(c.PendingTTL)
-			if ttl <= 0 {
-				ttl = smileid.DefaultPendingTTL
-			}
-			pending = redisstore.NewSmileIDJobs(a.redis, ttl)
+			pending = redisstore.NewSmileIDJobs(a.redis, p.ttl)
 		}
 		cl, err := c.newClient(lim, p, pending)
 		if err != nil {

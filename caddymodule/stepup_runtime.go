@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -131,11 +132,11 @@ func (a *App) takeStepUp() (*appStepUpRuntime, error) {
 	rt.store.held.SetCaps(t.HeldPerClient, t.HeldBytesPerClient, t.HeldPerUser)
 	if a.Passkeys != nil {
 		b, _ := json.Marshal(a.Passkeys)
-		key := "login_guard_passkeys:" + string(b) + ":" + a.redisKey
+		key := fmt.Sprintf("login_guard_passkeys:%d:%s:%s", a.StepUp.CeremoniesPerClient, b, a.redisKey)
 		v, _, err := stepUpPool.LoadOrNew(key, func() (caddy.Destructor, error) {
 			st := &swappableStore{}
 			keys := &liveKeys{}
-			cfg := a.Passkeys.config(keys)
+			cfg := a.Passkeys.config(keys, a.StepUp.CeremoniesPerClient)
 			if a.redis != nil {
 				// Ceremonies in flight are shared: Begin on one
 				// instance, Finish on another.

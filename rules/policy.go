@@ -3,6 +3,7 @@ package rules
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -93,6 +94,22 @@ const (
 	countDistinct
 	countLockout
 )
+
+// RepeatedHeader reports whether a header one of the policy's when rules
+// reads comes more than once in h, and which (a name from a rule, or the
+// request's for a rule that reads every header). A caller should refuse
+// such a request: the rule would see the values joined while the portal
+// reads one of them.
+func (p *Policy) RepeatedHeader(h http.Header) (string, bool) {
+	for _, r := range p.conditions {
+		if w, ok := r.(*WhenRule); ok {
+			if name, rep := w.repeatedHeader(h); rep {
+				return name, true
+			}
+		}
+	}
+	return "", false
+}
 
 // NewPolicy checks and assembles a policy. Errors name the rule.
 func NewPolicy(cfg PolicyConfig) (*Policy, error) {

@@ -3,12 +3,17 @@
 //
 //	go run ./examples/demo
 //
-// then open http://localhost:8080. Flags choose another Caddyfile (for
-// example examples/smartid.Caddyfile to send events to a real SmartID) and
-// the portal's address.
+// then open http://localhost:8080. The first run compiles Caddy and the
+// module first, which prints nothing for several minutes (README.md gives
+// the times). Flags choose another Caddyfile (for example
+// examples/smartid.Caddyfile to send events to a real SmartID), the
+// portal's address, where Caddy's storage lives (the guard's keys and the
+// enrolled passkeys), or serve only the portal (the README's quick start
+// puts your own Caddy in front of it).
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -17,26 +22,30 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
 
-	_ "github.com/login-guard/login_guard/caddymodule"
+	_ "github.com/login-guard/login_guard"
 	"github.com/login-guard/login_guard/examples/portal"
 )
 
 func main() {
 	config := flag.String("config", "Caddyfile", "the Caddyfile to run")
 	portalAddr := flag.String("portal", "127.0.0.1:9000", "where the example portal listens (the Caddyfile's upstream)")
+	portalOnly := flag.Bool("portal-only", false, "serve only the example portal, no Caddy")
+	data := flag.String("data", filepath.Join(os.TempDir(), "login_guard-demo"),
+		"Caddy's storage directory: the guard's session keys and the enrolled passkeys")
 	flag.Parse()
-	if err := run(*config, *portalAddr); err != nil {
+	if err := run(*config, *portalAddr, *data, *portalOnly); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func run(configPath, portalAddr string) error {
+func run(configPath, portalAddr, dataDir string, portalOnly bool) error {
 	ln, err := net.Listen("tcp", portalAddr)
 	if err != nil {
 		return fmt.Errorf("portal: %w", err)
@@ -47,7 +56,15 @@ func run(configPath, portalAddr string) error {
 			log.Printf("portal: %v", err)
 		}
 	}()
+	say("example portal on http://%s", portalAddr)
+	if portalOnly {
+		say("portal only: put your Caddy in front of it (Ctrl-C stops)")
+		accounts()
+		waitForSignal()
+		return nil
+	}
 
+	say("starting Caddy with login_guard from %s", configPath)
 	body, err := os.ReadFile(configPath)
 	if err != nil {
 		return err
@@ -59,13 +76,53 @@ func run(configPath, portalAddr string) error {
 	for _, w := range warnings {
 		log.Printf("caddyfile: %s", w.String())
 	}
+	if cfg, err = demoStorage(cfg, dataDir); err != nil {
+		return err
+	}
+	say("Caddy's storage (the guard's session keys, enrolled passkeys): %s; delete it to start afresh", dataDir)
+	say("Caddy's own log follows; each guarded request writes one \"login_guard\" line")
 	if err := caddy.Load(cfg, true); err != nil {
 		return err
 	}
-	fmt.Printf("demo: portal on http://%s, guarded portal on http://localhost:8080 (Ctrl-C stops)\n", portalAddr)
+	say("ready: open http://localhost:8080 (Ctrl-C stops)")
+	accounts()
+	waitForSignal()
+	return caddy.Stop()
+}
 
+// demoStorage keeps the demo's state out of the user's own Caddy data
+// directory: storage goes to dataDir (unless the Caddyfile chose one), and
+// the config is not autosaved.
+func demoStorage(cfg []byte, dataDir string) ([]byte, error) {
+	var c map[string]any
+	if err := json.Unmarshal(cfg, &c); err != nil {
+		return nil, err
+	}
+	if _, set := c["storage"]; !set {
+		c["storage"] = map[string]any{"module": "file_system", "root": dataDir}
+	}
+	admin, _ := c["admin"].(map[string]any)
+	if admin == nil {
+		admin = map[string]any{}
+	}
+	admin["config"] = map[string]any{"persist": false}
+	c["admin"] = admin
+	return json.Marshal(c)
+}
+
+func accounts() {
+	fmt.Println(`  test accounts (user / password):
+    alice / wonderland             signs in; then /verify/enrol registers a passkey
+    sandbox-challenge / sandbox    challenged at every login: passkey step-up
+    sandbox-deny / sandbox         denied by the sandbox engine (403)`)
+}
+
+func say(format string, args ...any) {
+	fmt.Printf("demo: "+format+"\n", args...)
+}
+
+func waitForSignal() {
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, os.Interrupt, syscall.SIGTERM)
 	<-stop
-	return caddy.Stop()
 }

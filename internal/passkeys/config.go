@@ -17,12 +17,14 @@ type Sealer interface {
 
 // Defaults for Config.
 const (
-	DefaultKeyPrefix      = "login_guard/passkeys"
-	DefaultCeremonyTTL    = 2 * time.Minute
-	DefaultMaxCeremonies  = 10_000
-	DefaultMaxCredentials = 10
-	DefaultMaxBodyBytes   = 64 << 10
-	DefaultEnrolWindow    = 10 * time.Minute
+	DefaultKeyPrefix     = "login_guard/passkeys"
+	DefaultCeremonyTTL   = 2 * time.Minute
+	DefaultMaxCeremonies = 10_000
+	// DefaultMaxCeremoniesPerClient is one client's share.
+	DefaultMaxCeremoniesPerClient = 20
+	DefaultMaxCredentials         = 10
+	DefaultMaxBodyBytes           = 64 << 10
+	DefaultEnrolWindow            = 10 * time.Minute
 )
 
 // Config configures the relying party and the wrapper's bounds.
@@ -40,9 +42,12 @@ type Config struct {
 	UserVerification string
 	// CeremonyTTL is how long a Begin waits for its Finish (default 2m).
 	CeremonyTTL time.Duration
-	// MaxCeremonies bounds ceremonies in flight (default 10000); the oldest
-	// is dropped when full.
-	MaxCeremonies int
+	// MaxCeremonies bounds ceremonies in flight (default 10000) and
+	// MaxCeremoniesPerClient those of one client named with WithClient
+	// (default 20). A Begin over either is refused (ReasonBusy); none in
+	// flight is dropped.
+	MaxCeremonies          int
+	MaxCeremoniesPerClient int
 	// MaxCredentials bounds passkeys per user (default 10).
 	MaxCredentials int
 	// MaxBodyBytes bounds a Finish request body (default 64 KiB).
@@ -100,6 +105,9 @@ func New(cfg Config, store Store) (*Passkeys, error) {
 	if cfg.MaxCeremonies <= 0 {
 		cfg.MaxCeremonies = DefaultMaxCeremonies
 	}
+	if cfg.MaxCeremoniesPerClient <= 0 {
+		cfg.MaxCeremoniesPerClient = DefaultMaxCeremoniesPerClient
+	}
 	if cfg.MaxCredentials <= 0 {
 		cfg.MaxCredentials = DefaultMaxCredentials
 	}
@@ -135,7 +143,7 @@ func New(cfg Config, store Store) (*Passkeys, error) {
 	if err != nil {
 		return nil, fmt.Errorf("passkeys: %w", err)
 	}
-	var cs ceremonyStore = newCeremonies(cfg.MaxCeremonies, cfg.CeremonyTTL, cfg.Now)
+	var cs ceremonyStore = newCeremonies(cfg.MaxCeremonies, cfg.MaxCeremoniesPerClient, cfg.CeremonyTTL, cfg.Now)
 	if cfg.Ceremonies != nil {
 		cs = &sharedCeremonies{b: cfg.Ceremonies, ttl: cfg.CeremonyTTL}
 	}
@@ -145,7 +153,7 @@ func New(cfg Config, store Store) (*Passkeys, error) {
 // Stats are counters for metrics.
 type Stats struct {
 	Ceremonies int    // in flight
-	Evicted    uint64 // dropped because the map was full
+	Refused    uint64 // Begins refused: the map or the client's share was full
 	Expired    uint64 // dropped at their TTL
 }
 

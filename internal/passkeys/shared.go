@@ -25,7 +25,7 @@ type CeremonyBackend interface {
 
 // ceremonyStore is where ceremonies wait between Begin and Finish.
 type ceremonyStore interface {
-	put(kind ceremonyKind, user string, s webauthn.SessionData) (string, error)
+	put(kind ceremonyKind, user, client string, s webauthn.SessionData) (string, error)
 	take(id string) (*ceremony, bool)
 	stats() Stats
 }
@@ -64,7 +64,10 @@ func ceremonyAEAD(id string) (cipher.AEAD, error) {
 	return cipher.NewGCM(block)
 }
 
-func (c *sharedCeremonies) put(kind ceremonyKind, user string, s webauthn.SessionData) (string, error) {
+// put ignores client: the per-client share of the in-process store
+// (MaxCeremoniesPerClient) is not applied to the shared one, which the
+// backend's memory and the TTL bound.
+func (c *sharedCeremonies) put(kind ceremonyKind, user, _ string, s webauthn.SessionData) (string, error) {
 	var b [24]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return "", err

@@ -229,7 +229,7 @@ func TestIssueValidates(t *testing.T) {
 
 func TestIssueDropsCorrelationDetailsToFitACookie(t *testing.T) {
 	is := newIssuer(t, newClock(), IPPrefix{})
-	big := map[string]string{"blob": strings.Repeat("x", 2500)}
+	big := map[string]string{"blob": strings.Repeat("x", 3000)} // over MaxTokenBytes once sealed
 	c := resubmitChallenge(alice)
 	c.Correlations = []rules.Correlation{{Engine: "forter", ID: "corr-9", Detail: big}}
 	tok, st, err := is.Issue(c)

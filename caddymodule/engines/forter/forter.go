@@ -25,7 +25,9 @@ func init() {
 type Forter struct {
 	// Name defaults to "forter".
 	Name string `json:"name,omitempty"`
-	// SiteID and APIKey come from the Forter portal; use {env.*} or {$ENV}.
+	// SiteID and APIKey come from the Forter portal. Give the key as
+	// {env.FORTER_API_KEY}: a {$VAR} is substituted when the Caddyfile is
+	// read and would land in the adapted JSON and in autosave.json.
 	SiteID string `json:"site_id"`
 	APIKey string `json:"api_key"`
 	// Endpoint defaults to https://<site_id>.api.forter-secure.com.
