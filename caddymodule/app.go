@@ -11,6 +11,7 @@ import (
 
 	"github.com/login-guard/login_guard/clients/loginid"
 	"github.com/login-guard/login_guard/internal/redisstore"
+	"github.com/login-guard/login_guard/internal/revoke"
 	"github.com/login-guard/login_guard/internal/tokens"
 )
 
@@ -76,6 +77,7 @@ type appRuntime struct {
 
 	stopRotation func()
 	sessions     *sessionCache
+	revoked      revoke.Set
 }
 
 // SessionConfig configures the guard's session cookie.
@@ -88,6 +90,10 @@ type SessionConfig struct {
 	// KeyGrace is how long a replaced key still opens tokens. It must
 	// exceed TTL so no live session is cut short. Default TTL + 1h.
 	KeyGrace caddy.Duration `json:"key_grace,omitempty"`
+	// MaxRevocations bounds the sessions ended by a logout that are
+	// remembered until their cookies expire (default 100000, 1000 to
+	// 10000000); at the bound the one expiring first is forgotten.
+	MaxRevocations int `json:"max_revocations,omitempty"`
 }
 
 // CaddyModule returns the Caddy module information.
@@ -119,6 +125,12 @@ func (a *App) Provision(ctx caddy.Context) error {
 	}
 	if s.KeyGrace == 0 {
 		s.KeyGrace = s.TTL + caddy.Duration(time.Hour)
+	}
+	if s.MaxRevocations == 0 {
+		s.MaxRevocations = revoke.DefaultMax
+	}
+	if s.MaxRevocations < minRevocations || s.MaxRevocations > maxRevocations {
+		return fmt.Errorf("session: max_revocations must be from %d to %d", minRevocations, maxRevocations)
 	}
 	var err error
 	if a.metrics, err = acquireMetrics(ctx.GetMetricsRegistry()); err != nil {
@@ -191,6 +203,7 @@ func (a *App) start() error {
 	if a.rt.sessions, err = newSessionCache(); err != nil {
 		return err
 	}
+	a.rt.revoked = acquireRevocations(a.Session.MaxRevocations)
 	if a.SmartID != nil {
 		q, err := acquireSmartID(a.smartidKey, a.SmartID, a.logger)
 		if err != nil {
@@ -239,6 +252,7 @@ func (a *App) releasePooled() {
 		}
 	}
 	a.rt.sessions.close()
+	releaseRevocations(a.Session.MaxRevocations)
 	a.stopLoginID()
 	a.releaseStore()
 	a.releaseMetrics()

@@ -319,6 +319,7 @@ func unmarshalOperation(d *caddyfile.Dispenser) (map[string]string, error) {
 //			ttl          <duration>
 //			key_rotation <duration>
 //			key_grace    <duration>
+//			max_revocations <n>
 //		}
 //		start_wait <duration>
 //		pages { ... }
@@ -400,6 +401,8 @@ func (s *SessionConfig) unmarshal(d *caddyfile.Dispenser) error {
 			err = durationArg(d, &s.KeyRotation)
 		case "key_grace":
 			err = durationArg(d, &s.KeyGrace)
+		case "max_revocations":
+			s.MaxRevocations, err = intArg(d, minRevocations, maxRevocations)
 		default:
 			return d.Errf("session: unknown option %q", key)
 		}

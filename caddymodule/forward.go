@@ -139,6 +139,7 @@ func (j *logoutJudge) judgeHead(status int, hdr http.Header, _ []byte, _ bool) b
 		x.fwd.accepted = true
 		if x.hasSess {
 			clearSessionCookie(x.fwd.r, hdr)
+			x.revokeSession()
 		}
 	}
 	return true

@@ -107,16 +107,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 
 // exchange is the state of one guarded request.
 type exchange struct {
-	h       *Handler
-	start   time.Time
-	attempt rules.Attempt
-	fields  formbody.Fields
-	verdict rules.Verdict
-	session guardSession
-	hasSess bool
-	outcome rules.Outcome
-	refused *formbody.Error
-	smartid string // what happened to the SmartID event, for the audit line
+	h          *Handler
+	start      time.Time
+	attempt    rules.Attempt
+	fields     formbody.Fields
+	verdict    rules.Verdict
+	session    guardSession
+	hasSess    bool
+	sessionExp time.Time // the session cookie's expiry
+	outcome    rules.Outcome
+	refused    *formbody.Error
+	smartid    string // what happened to the SmartID event, for the audit line
 
 	ctx           context.Context // the request's, for engine calls
 	engineResults []engine.Result

@@ -12,6 +12,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 
+	"github.com/login-guard/login_guard/internal/revoke"
 	"github.com/login-guard/login_guard/internal/tokens"
 )
 
@@ -20,6 +21,7 @@ func testApp(tb testing.TB) *App {
 	tb.Helper()
 	a := &App{Session: &SessionConfig{TTL: caddy.Duration(time.Hour)}, rt: &appRuntime{life: newLifecycle()}, logger: zap.NewNop()}
 	a.rt.life.markStarted()
+	a.rt.revoked = revoke.NewMemory(0)
 	st, err := tokens.NewStored(time.Now())
 	if err != nil {
 		tb.Fatal(err)

@@ -1,10 +1,13 @@
 package caddymodule
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"net/http"
 	"time"
+
+	"go.uber.org/zap"
 )
 
 const (
@@ -44,16 +47,38 @@ func (x *exchange) loadSession(r *http.Request) {
 		return
 	}
 	cache := x.h.app.rt.sessions
-	s, ok := cache.get(c.Value, x.start)
+	s, exp, ok := cache.get(c.Value, x.start)
 	if !ok {
-		exp, err := ks.OpenUntil(sessionPurpose, c.Value, x.start, &s)
+		var err error
+		exp, err = ks.OpenUntil(sessionPurpose, c.Value, x.start, &s)
 		if err != nil {
 			return
 		}
 		cache.put(c.Value, s, exp, x.start)
 	}
-	x.session, x.hasSess = s, true
+	// A session its logout ended is no session, whatever the cookie says.
+	// A store that cannot answer counts as revoked (fail closed): the
+	// request then simply carries no guard session.
+	if revoked, err := x.h.app.rt.revoked.Revoked(x.ctx, s.Session, x.start); revoked || err != nil {
+		if err != nil {
+			x.h.logger.Warn("session revocations unavailable", zap.Error(err))
+		}
+		return
+	}
+	x.session, x.hasSess, x.sessionExp = s, true, exp
 	x.attempt.Session = s.Session
+}
+
+// revokeSession ends the guard session this request carried (its logout
+// was accepted): the cookie, if replayed, no longer counts until it
+// expires.
+func (x *exchange) revokeSession() {
+	if !x.hasSess {
+		return
+	}
+	if err := x.h.app.rt.revoked.Revoke(context.WithoutCancel(x.ctx), x.session.Session, x.sessionExp); err != nil {
+		x.h.logger.Error("revoking the guard session", zap.String("route", x.h.Name), zap.Error(err))
+	}
 }
 
 // newSessionID is random, not derived from anything the user controls.
