@@ -66,6 +66,9 @@ func ceremonyAEAD(id string) (cipher.AEAD, error) {
 	return cipher.NewGCM(block)
 }
 
+// put ignores client: the per-client share of the in-process store
+// (MaxCeremoniesPerClient) is not applied to the shared one, which the
+// backend's memory and the TTL bound.
 func (c *sharedCeremonies) put(kind ceremonyKind, user, _ string, s webauthn.SessionData) (string, error) {
 	var b [24]byte
 	if _, err := rand.Read(b[:]); err != nil {
