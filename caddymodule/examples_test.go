@@ -9,7 +9,7 @@ import (
 )
 
 // TestExampleCaddyfilesValidate: the demo's Caddyfile and every example
-// config adapt and pass `caddy validate`, so the README's commands work.
+// config adapt and pass `caddy validate`, so the demo commands work.
 func TestExampleCaddyfilesValidate(t *testing.T) {
 	t.Setenv("SMARTID_ENDPOINT", "https://smartid.example.com")
 	t.Setenv("SMARTID_LICENSE", "example-license")

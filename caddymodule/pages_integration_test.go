@@ -96,7 +96,7 @@ func TestGuardPages(t *testing.T) {
 			t.Errorf("%s: lockout %q, deny %q", h, lockResp.Header.Get(h), denyResp.Header.Get(h))
 		}
 	}
-	for _, want := range []string{"<title>Sign-in not possible · Example Bank</title>", "<h1>Sign-in not possible</h1>", `href="/login"`, `href="/help/passkeys"`} {
+	for _, want := range []string{"<title>Sign-in not possible · Example Bank</title>", "<h1>Sign-in not possible</h1>", `href="/login"`} {
 		if !strings.Contains(denyBody, want) {
 			t.Errorf("deny page lacks %s:\n%s", want, denyBody)
 		}

@@ -9,7 +9,8 @@ import (
 	"github.com/login-guard/login_guard/internal/testkit/caddytest"
 )
 
-// TestReadmeLoginMatcherCatchesVariants checks the README's advice: the
+// TestReadmeLoginMatcherCatchesVariants checks the advice of
+// docs/configuration.md (matching the login path in every form): the
 // path_regexp matcher guards every spelling of the login path the portal
 // may answer to, so none of them reaches the portal unseen.
 func TestReadmeLoginMatcherCatchesVariants(t *testing.T) {

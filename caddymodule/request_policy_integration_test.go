@@ -240,3 +240,62 @@ func TestUpstreamHeadersV2(t *testing.T) {
 		t.Fatalf("after_upstream verdict %+v, want pending for alice", v)
 	}
 }
+
+// TestIssueExamplesRefused: each shape that got a denied user past the
+// guard, sent through a real Caddy, is refused and never reaches the
+// portal.
+func TestIssueExamplesRefused(t *testing.T) {
+	g, upstream := startPolicySite(t)
+	const b = "XyZ"
+	mp := func(headers string) string {
+		return "--" + b + "\r\n" + headers + "\r\n\r\nalice\r\n--" + b + "\r\nContent-Disposition: form-data; name=\"password\"\r\n\r\nx\r\n--" + b + "--\r\n"
+	}
+	multipart := "multipart/form-data; boundary=" + b
+	cases := []struct{ name, ct, body string }{
+		{"utf-7 form", formType + "; charset=utf-7", "+AHU-sername=victim&password=x"},
+		{"latin1 form", formType + "; charset=iso-8859-1", "username=victim&password=x"},
+		{"utf-7 json", "application/json; charset=utf-7", `{"+AHU-sername":"victim","password":"x"}`},
+		{"leading space", formType, "%20username=victim&password=x"},
+		{"leading plus", formType, "+username=victim&password=x"},
+		{"nul truncation", formType, "username%00x=victim&password=x"},
+		{"bracket array", formType, "username%5B%5D=victim&password=x"},
+		{"bracket index", formType, "username[0]=victim&password=x"},
+		{"name* first", multipart, mp("Content-Disposition: form-data; name*=UTF-8''other; name=\"username\"")},
+		{"name* last", multipart, mp("Content-Disposition: form-data; name=\"username\"; name*=UTF-8''other")},
+		{"two dispositions", multipart, mp("Content-Disposition: form-data; name=\"other\"\r\nContent-Disposition: form-data; name=\"username\"")},
+		{"look-alike boundary", "multipart/form-data; xboundary=AAA; boundary=" + b, mp("Content-Disposition: form-data; name=\"username\"")},
+	}
+	for _, c := range cases {
+		resp, _ := g.Post(t, "/login", c.ct, c.body)
+		if resp.StatusCode != http.StatusBadRequest && resp.StatusCode != http.StatusUnsupportedMediaType {
+			t.Errorf("%s: status %d, want 400 or 415", c.name, resp.StatusCode)
+		}
+	}
+	req, _ := http.NewRequest(http.MethodPost, g.URL+"/login", strings.NewReader("username=victim&password=x"))
+	req.Header.Add("Content-Type", formType)
+	req.Header.Add("Content-Type", "application/json")
+	if resp, _ := g.Do(t, req); resp.StatusCode != http.StatusUnsupportedMediaType {
+		t.Errorf("two Content-Type headers: status %d, want 415", resp.StatusCode)
+	}
+	if n := len(upstream.All()); n != 0 {
+		t.Fatalf("%d refused shapes reached the portal", n)
+	}
+	// The well-formed login still passes.
+	if resp, _ := g.Post(t, "/login", formType+"; charset=UTF-8", "username=alice&password=x"); resp.StatusCode >= 400 {
+		t.Fatalf("well-formed login: status %d", resp.StatusCode)
+	}
+}
+
+func TestRequestPolicyConfigErrors(t *testing.T) {
+	cases := []struct{ name, cfg, want string }{
+		{"bad missing_user", ":8080 {\n\tlogin_guard {\n\t\tevent login\n\t\tmissing_user maybe\n\t}\n}\n", "Caddyfile:4: \"maybe\" is not one of deny, allow, monitor"},
+		{"missing_user on logout", ":8080 {\n\tlogin_guard {\n\t\tevent logout\n\t\tmissing_user allow\n\t}\n}\n", "missing_user needs event login"},
+		{"bad on_invalid_operation", ":8080 {\n\tlogin_guard {\n\t\tevent operation\n\t\ton_invalid_operation skip\n\t}\n}\n", "Caddyfile:4: \"skip\" is not one of refuse, pass"},
+		{"on_invalid_operation on login", ":8080 {\n\tlogin_guard {\n\t\tevent login\n\t\ton_invalid_operation pass\n\t}\n}\n", "on_invalid_operation needs event operation"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			checkAdaptErr(t, caddytest.ValidateCaddyfile(t, c.cfg), c.want)
+		})
+	}
+}

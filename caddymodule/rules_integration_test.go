@@ -182,7 +182,7 @@ func TestRateLimitIsExact(t *testing.T) {
 // what a failure is; N failures lock the user (however the name is
 // spelt), the lock's deny is the same 403 as any other deny, and a
 // user-keyed lock also shuts the victim out from elsewhere (the trade-off
-// the README describes).
+// docs/rules.md describes).
 func TestLockoutCountsFailuresFromTheUpstream(t *testing.T) {
 	g, up := startRules(t)
 	for i, name := range []string{"victim", "Victim ", "VICTIM"} {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/login-guard/login_guard/internal/testkit/caddytest"
@@ -232,5 +233,31 @@ func TestReloadKeepsInFlightLoginsEvent(t *testing.T) {
 	}
 	if audit != "queued" {
 		t.Fatalf("audit smartid=%q, want queued", audit)
+	}
+}
+
+// TestRetriesZeroMeansOneAttempt: `retries 0` is kept (not read as unset)
+// and a failing event is tried once, then counted as failed.
+func TestRetriesZeroMeansOneAttempt(t *testing.T) {
+	upstream := caddytest.NewRecorder(t, portalFake)
+	sid := caddytest.NewRecorder(t, func(w http.ResponseWriter, _ *http.Request, _ []byte) { w.WriteHeader(http.StatusInternalServerError) })
+	global := strings.Replace(smartidGlobal(sid.URL), "workers  1", "workers  1\n\t\t\tretries  0\n\t\t\tdrain    0s", 1)
+	if cfg := string(caddytest.Adapt(t, "{\n"+global+"\n}\n")); !strings.Contains(cfg, `"retries":0`) || !strings.Contains(cfg, `"drain":0`) {
+		t.Fatalf("retries 0 / drain 0 lost in the JSON: %s", cfg)
+	}
+	g := caddytest.Start(t, global, fmt.Sprintf("{{listen}} {\n\tlogin_guard /api/login {\n\t\tevent login\n\t}\n\treverse_proxy %s\n}", upstream.Listener.Addr()))
+	g.Post(t, "/api/login", "application/x-www-form-urlencoded", "username=once&password=x")
+	sid.Next(t)
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(g.RawLogs(t), "smartid event failed") {
+		if time.Now().After(deadline) {
+			t.Fatal("the failed event was never reported")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// Longer than the first backoff (at most 200ms): no second attempt.
+	time.Sleep(400 * time.Millisecond)
+	if n := len(sid.All()); n != 1 {
+		t.Fatalf("SmartID saw %d attempts, want 1", n)
 	}
 }

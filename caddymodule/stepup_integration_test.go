@@ -207,11 +207,19 @@ func TestStepUpResumeFinishesTheHeldLogin(t *testing.T) {
 		t.Fatalf("the portal saw %d requests before the step-up", n)
 	}
 
-	// The page, for a user without a passkey: what to do next.
+	// The page, for a user without a passkey: what to do next. The sign-in
+	// cannot be confirmed, so the page drops the state cookie (a pending
+	// step-up would veto the enrolment link the person is sent for).
+	saved := *c.jar["login_guard_stepup"]
 	resp, body := c.do("GET", "/verify", "", "", nil)
 	if resp.StatusCode != http.StatusForbidden || resp.Header.Get("Referrer-Policy") != "no-referrer" || !strings.Contains(body, "Set up a passkey to continue") || !strings.Contains(body, "ask for a passkey enrolment link") {
 		t.Fatalf("page: %d %q %s", resp.StatusCode, resp.Header.Get("Referrer-Policy"), body)
 	}
+	if c.cookie("login_guard_stepup") != "" {
+		t.Fatal("the no-passkey page kept the state cookie")
+	}
+	// The rest of the flow carries the state on, as a client that kept it.
+	c.jar["login_guard_stepup"] = &saved
 	resp, body = c.do("GET", "/verify/stepup.js", "", "", nil)
 	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "X-Login-Guard") {
 		t.Fatalf("script: %d", resp.StatusCode)
@@ -454,9 +462,18 @@ func TestPasskeyEnrolmentRule(t *testing.T) {
 		t.Fatalf("enrol page after a challenged login: %d\n%s", resp.StatusCode, body)
 	}
 	// Nobody signed in: sign in first (or use a link).
-	resp, body = newStepClient(t, g, "198.51.100.9").do("GET", "/verify/enrol", "", "", nil)
+	nobody := newStepClient(t, g, "198.51.100.9")
+	resp, body = nobody.do("GET", "/verify/enrol", "", "", nil)
 	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "Sign in to register a passkey") {
 		t.Fatalf("enrol page without a sign-in: %d\n%s", resp.StatusCode, body)
+	}
+	// The script's endpoints answer codes the page shows the message of.
+	for path, code := range map[string]string{"/verify/passkey/register/begin": "enrol_sign_in", "/verify/passkey/begin": "step_up_missing"} {
+		resp, body = nobody.do("POST", path, "application/json", "{}", js)
+		var got struct{ Error, Message string }
+		if err := json.Unmarshal([]byte(body), &got); err != nil || resp.StatusCode != http.StatusForbidden || got.Error != code || got.Message == "" {
+			t.Fatalf("%s: %d %s", path, resp.StatusCode, body)
+		}
 	}
 
 	// After a clean login.
@@ -626,9 +643,9 @@ func TestStepUpExpired(t *testing.T) {
 	passFactor(t, g, c)
 	fresh := c.cookie("login_guard_stepup")
 	c.jar["login_guard_stepup"].Value = reseal(stepup.PurposeState, fresh)
-	resp, _ := c.do("POST", "/verify/complete", "application/x-www-form-urlencoded", "", nil)
-	if resp.StatusCode != http.StatusForbidden {
-		t.Fatalf("expired state: %d", resp.StatusCode)
+	resp, body := c.do("POST", "/verify/complete", "application/x-www-form-urlencoded", "", nil)
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "<h1>This confirmation has expired</h1>") {
+		t.Fatalf("expired state: %d\n%s", resp.StatusCode, body)
 	}
 	lines := auditReasons(t, g, "step_up")
 	if last := lines[len(lines)-1]; len(last) != 1 || last[0] != "step_up_expired" {
@@ -641,9 +658,9 @@ func TestStepUpExpired(t *testing.T) {
 		t.Fatalf("complete: %d", resp.StatusCode)
 	}
 	c.jar["login_guard_continue"].Value = reseal(stepup.PurposeContinue, c.cookie("login_guard_continue"))
-	resp, _ = c.do("POST", "/api/login", "application/x-www-form-urlencoded", "", nil)
-	if resp.StatusCode != http.StatusForbidden || len(upstream.All()) != 0 {
-		t.Fatalf("expired continuation: %d, upstream saw %d", resp.StatusCode, len(upstream.All()))
+	resp, body = c.do("POST", "/api/login", "application/x-www-form-urlencoded", "", nil)
+	if resp.StatusCode != http.StatusForbidden || len(upstream.All()) != 0 || !strings.Contains(body, "<h1>This confirmation has expired</h1>") {
+		t.Fatalf("expired continuation: %d, upstream saw %d\n%s", resp.StatusCode, len(upstream.All()), body)
 	}
 	login := auditReasons(t, g, "login")
 	if !hasReason(login, "step_up_expired") {

@@ -71,7 +71,7 @@ func (p *Policy) Evaluate(ctx context.Context, a *Attempt, sig *Signals) (Verdic
 			counts = append(counts, n)
 			if hold.key.Rule != "" {
 				if t == nil {
-					t = &Ticket{p: p}
+					t = newTicket(p)
 				}
 				t.holds = append(t.holds, hold)
 			}

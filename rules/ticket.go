@@ -21,6 +21,15 @@ type Ticket struct {
 	holds    []hold
 	released atomic.Bool // slots given back (tokens spent)
 	done     atomic.Bool
+	// inline is where holds starts: a route has one or two lockouts, so
+	// the ticket is one allocation.
+	inline [2]hold
+}
+
+func newTicket(p *Policy) *Ticket {
+	t := &Ticket{p: p}
+	t.holds = t.inline[:0]
+	return t
 }
 
 type hold struct {

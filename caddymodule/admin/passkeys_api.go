@@ -88,7 +88,7 @@ func handleEnrolLink(a *app.App, w http.ResponseWriter, r *http.Request) error {
 	if a.Passkeys == nil {
 		return caddy.APIError{HTTPStatus: http.StatusNotFound, Err: errors.New("no running login_guard app with a passkeys block")}
 	}
-	rt, err := a.StepUp()
+	rt, err := a.StepUpRuntime()
 	if err != nil {
 		return caddy.APIError{HTTPStatus: http.StatusServiceUnavailable, Err: err}
 	}

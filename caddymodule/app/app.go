@@ -23,6 +23,7 @@ import (
 	"github.com/login-guard/login_guard/clients/loginid"
 	"github.com/login-guard/login_guard/internal/pages"
 	"github.com/login-guard/login_guard/internal/redisstore"
+	"github.com/login-guard/login_guard/internal/revoke"
 	"github.com/login-guard/login_guard/internal/tokens"
 )
 
@@ -62,6 +63,8 @@ type App struct {
 	Passkeys *PasskeysConfig `json:"passkeys,omitempty"`
 	// SmileID configures the selfie factor.
 	SmileID *SmileIDConfig `json:"smileid,omitempty"`
+	// StepUp tunes lifetimes, factor attempts and per-client shares.
+	StepUp *StepUpTuning `json:"step_up,omitempty"`
 
 	// RulesStore bounds the in-memory counter store of the local rules.
 	RulesStore *RulesStoreConfig `json:"rules_store,omitempty"`
@@ -109,6 +112,7 @@ type appRuntime struct {
 	stopRotation func()
 	sessions     *sessionCache
 	engines      engine.Runner // every engine call of this config
+	revoked      revoke.Set
 }
 
 // SessionConfig configures the guard's session cookie.
@@ -121,6 +125,10 @@ type SessionConfig struct {
 	// KeyGrace is how long a replaced key still opens tokens. It must
 	// exceed TTL so no live session is cut short. Default TTL + 1h.
 	KeyGrace caddy.Duration `json:"key_grace,omitempty"`
+	// MaxRevocations bounds the sessions ended by a logout that are
+	// remembered until their cookies expire (default 100000, 1000 to
+	// 10000000); at the bound the one expiring first is forgotten.
+	MaxRevocations int `json:"max_revocations,omitempty"`
 }
 
 // CaddyModule returns the Caddy module information.
@@ -153,6 +161,12 @@ func (a *App) Provision(ctx caddy.Context) error {
 	}
 	if s.KeyGrace == 0 {
 		s.KeyGrace = s.TTL + caddy.Duration(time.Hour)
+	}
+	if s.MaxRevocations == 0 {
+		s.MaxRevocations = revoke.DefaultMax
+	}
+	if s.MaxRevocations < minRevocations || s.MaxRevocations > maxRevocations {
+		return fmt.Errorf("session: max_revocations must be from %d to %d", minRevocations, maxRevocations)
 	}
 	var err error
 	if a.metrics, err = acquireMetrics(ctx.GetMetricsRegistry()); err != nil {
@@ -225,6 +239,7 @@ func (a *App) start() error {
 	if a.rt.sessions, err = newSessionCache(); err != nil {
 		return err
 	}
+	a.rt.revoked = acquireRevocations(a.Session.MaxRevocations)
 	if a.SmartID != nil {
 		q, err := acquireSmartID(a.smartidKey, a.SmartID, a.logger)
 		if err != nil {
@@ -272,6 +287,7 @@ func (a *App) releasePooled() {
 		}
 	}
 	a.rt.sessions.close()
+	releaseRevocations(a.Session.MaxRevocations)
 	a.stopLoginID()
 	a.releaseStore()
 	a.releaseMetrics()

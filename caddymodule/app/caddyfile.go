@@ -31,6 +31,7 @@ func init() {
 //			ttl          <duration>
 //			key_rotation <duration>
 //			key_grace    <duration>
+//			max_revocations <n>
 //		}
 //		start_wait <duration>
 //		pages { ... }
@@ -112,6 +113,8 @@ func (s *SessionConfig) unmarshal(d *caddyfile.Dispenser) error {
 			err = caddyopt.DurationArg(d, &s.KeyRotation)
 		case "key_grace":
 			err = caddyopt.DurationArg(d, &s.KeyGrace)
+		case "max_revocations":
+			s.MaxRevocations, err = caddyopt.IntArg(d, minRevocations, maxRevocations)
 		default:
 			return d.Errf("session: unknown option %q", key)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -139,6 +140,28 @@ func (a *App) Enter(w http.ResponseWriter, r *http.Request) (done func(), err er
 	return func() { lc.inflight.Add(-1) }, nil
 }
 
+// pendingReleases counts the background releases of replaced configs
+// still under way (waiting for their requests, draining their SmartID
+// queue). A process that exits waits for them, within their bounds, so a
+// queue given up by a reload just before SIGTERM still drains. It is
+// process-wide like the pools it gives back to.
+var pendingReleases sync.WaitGroup
+
+// waitPendingReleases waits for the background releases, at most bound.
+func waitPendingReleases(bound time.Duration) bool {
+	done := make(chan struct{})
+	go func() {
+		pendingReleases.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return true
+	case <-time.After(bound):
+		return false
+	}
+}
+
 // releaseWhenIdle gives back the pooled values once this config's
 // in-flight requests are done (bounded). With none in flight, or when the
 // process is exiting (so the SmartID queue drains before Caddy exits), it
@@ -149,8 +172,8 @@ func (a *App) releaseWhenIdle() {
 		return
 	}
 	bound := releaseWaitDefault
-	if a.SmartID != nil && a.SmartID.Drain > 0 {
-		bound = time.Duration(a.SmartID.Drain)
+	if a.SmartID != nil {
+		bound = a.SmartID.drain
 	}
 	release := func() {
 		if !a.rt.life.waitIdle(bound) {
@@ -159,11 +182,24 @@ func (a *App) releaseWhenIdle() {
 		}
 		a.releasePooled()
 	}
-	if caddy.Exiting() || a.rt.life.inflight.Load() == 0 {
+	if caddy.Exiting() {
+		release()
+		// Each background release is bounded by its own waits (in-flight
+		// requests, then the queue's drain).
+		if !waitPendingReleases(2*bound + time.Second) {
+			a.logger.Warn("exiting before a replaced config finished releasing its state")
+		}
+		return
+	}
+	if a.rt.life.inflight.Load() == 0 {
 		release()
 		return
 	}
-	go release()
+	pendingReleases.Add(1)
+	go func() {
+		defer pendingReleases.Done()
+		release()
+	}()
 }
 
 // Started reports whether the app's Start has finished.

@@ -2,6 +2,8 @@ package app
 
 import (
 	"errors"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -28,6 +30,74 @@ type Metrics struct {
 	engineErrors  *prometheus.CounterVec
 	breaker       *prometheus.GaugeVec
 	ruleErrors    *prometheus.CounterVec
+
+	// The series the request path and the SmartID workers touch, by
+	// label values.
+	decisionSeries labelled[prometheus.Counter]
+	smartidSeries  labelled[prometheus.Counter]
+	depthSeries    labelled[prometheus.Gauge]
+}
+
+// labelled caches a vector's series by their label values (at most three),
+// so recording is a map read instead of hashing the values into the
+// vector every time. The map is replaced, never changed, so readers take
+// no lock; labels are bounded by the config (see metrics), so it stays
+// small.
+type labelled[M any] struct {
+	with func(...string) M // the vector's WithLabelValues
+	n    int               // how many labels the vector has
+	m    atomic.Pointer[map[[3]string]M]
+	mu   sync.Mutex // serialises the map's replacement
+}
+
+func (l *labelled[M]) init(n int, with func(...string) M) { l.n, l.with = n, with }
+
+func (l *labelled[M]) get(values [3]string) M {
+	if cur := l.m.Load(); cur != nil {
+		if s, ok := (*cur)[values]; ok {
+			return s
+		}
+	}
+	return l.add(values)
+}
+
+// forget drops a series from the cache (its vector deletes it), so a
+// later get makes a new one instead of updating the deleted series.
+func (l *labelled[M]) forget(values [3]string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	cur := l.m.Load()
+	if cur == nil {
+		return
+	}
+	next := make(map[[3]string]M, len(*cur))
+	for k, v := range *cur {
+		if k != values {
+			next[k] = v
+		}
+	}
+	l.m.Store(&next)
+}
+
+// add creates a series on first use. Apart from get so that only this
+// path pays for the label values escaping to the heap.
+func (l *labelled[M]) add(values [3]string) M {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	cur := l.m.Load()
+	next := make(map[[3]string]M, 1)
+	if cur != nil {
+		if s, ok := (*cur)[values]; ok {
+			return s
+		}
+		for k, v := range *cur {
+			next[k] = v
+		}
+	}
+	s := l.with(values[:l.n]...)
+	next[values] = s
+	l.m.Store(&next)
+	return s
 }
 
 var metricsPool = caddy.NewUsagePool()
@@ -59,7 +129,7 @@ func acquireMetrics(reg *prometheus.Registry) (*Metrics, error) {
 func releaseMetrics() { _, _ = metricsPool.Delete(metricsPoolKey) }
 
 func newMetrics() *Metrics {
-	return &Metrics{
+	m := &Metrics{
 		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "caddy", Subsystem: "login_guard", Name: "decisions_total",
 			Help: "Guarded requests by route, action and reason.",
@@ -87,6 +157,10 @@ func newMetrics() *Metrics {
 		}, []string{"engine"}),
 		ruleErrors: NewRuleErrorsVec(),
 	}
+	m.decisionSeries.init(3, m.decisions.WithLabelValues)
+	m.smartidSeries.init(2, m.smartidEvents.WithLabelValues)
+	m.depthSeries.init(1, m.smartidDepth.WithLabelValues)
+	return m
 }
 
 // registerIn registers every collector in reg. The same collector already
@@ -114,12 +188,20 @@ func (m *Metrics) Decision(route, action string, reasons []string) {
 		return
 	}
 	if len(reasons) == 0 {
-		m.decisions.WithLabelValues(route, action, "none").Inc()
+		m.decisionSeries.get([3]string{route, action, "none"}).Inc()
 		return
 	}
 	for _, r := range reasons {
-		m.decisions.WithLabelValues(route, action, r).Inc()
+		m.decisionSeries.get([3]string{route, action, r}).Inc()
 	}
+}
+
+// smartidEvent counts one SmartID delivery report.
+func (m *Metrics) smartidEvent(kind, result string) {
+	if m == nil {
+		return
+	}
+	m.smartidSeries.get([3]string{kind, result}).Inc()
 }
 
 // EngineCall records one engine answer; kind is empty on success.
@@ -150,7 +232,7 @@ func (m *Metrics) SmartIDQueueDepth(queue string, depth int) {
 	if m == nil {
 		return
 	}
-	m.smartidDepth.WithLabelValues(queue).Set(float64(depth))
+	m.depthSeries.get([3]string{queue}).Set(float64(depth))
 }
 
 // SmartIDDropped counts an event the guard could not queue because its
@@ -165,6 +247,7 @@ func (m *Metrics) SmartIDDropped(kind string) {
 // forgetQueue removes a closed queue's depth gauge.
 func (m *Metrics) forgetQueue(queue string) {
 	if m != nil {
+		m.depthSeries.forget([3]string{queue})
 		m.smartidDepth.DeleteLabelValues(queue)
 	}
 }

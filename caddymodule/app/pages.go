@@ -1,6 +1,8 @@
 package app
 
 import (
+	"fmt"
+
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 
@@ -35,7 +37,7 @@ func (a *App) unmarshalPages(d *caddyfile.Dispenser) error {
 			return err
 		}
 		if err := o.Validate(); err != nil {
-			return d.Errf("pages: %v", err)
+			return d.Errf("%v", err)
 		}
 		if key == "dir" {
 			// Parse the operator's templates now: a broken one fails here,
@@ -62,7 +64,7 @@ func (a *App) provisionPages() error {
 	o.PortalName = caddy.NewReplacer().ReplaceKnown(o.PortalName, "")
 	s, err := pages.New(o)
 	if err != nil {
-		return err
+		return fmt.Errorf("login_guard %w", err)
 	}
 	a.pageSet = s
 	return nil

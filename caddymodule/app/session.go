@@ -1,12 +1,17 @@
 package app
 
 import (
+	"context"
+	"encoding/binary"
+	"errors"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
+	"github.com/login-guard/login_guard/clients/smartid"
+	"github.com/login-guard/login_guard/internal/revoke"
 	"github.com/login-guard/login_guard/internal/tokens"
 )
 
@@ -24,23 +29,95 @@ type Session struct {
 	SteppedUp bool  `json:"c,omitempty"`
 }
 
+// AppendBinary is the session's form inside its token (tokens.Keyset
+// seals a BinaryAppender without reflection): a format byte, the lengths
+// of user and session id, both strings, LoginAt and a flags byte.
+func (s Session) AppendBinary(b []byte) ([]byte, error) {
+	b = append(b, sessionFormat)
+	b = binary.AppendUvarint(b, uint64(len(s.User)))
+	b = binary.AppendUvarint(b, uint64(len(s.Session)))
+	b = append(b, s.User...)
+	b = append(b, s.Session...)
+	b = binary.AppendVarint(b, s.LoginAt)
+	var flags byte
+	if s.SteppedUp {
+		flags |= 1
+	}
+	return append(b, flags), nil
+}
+
+const sessionFormat = 1
+
+var errSessionFormat = errors.New("malformed session")
+
+// UnmarshalBinary reads what AppendBinary wrote, refusing anything else
+// (a short or overlong input, an unknown format or flag). Both strings
+// share one allocation.
+func (s *Session) UnmarshalBinary(b []byte) error {
+	if len(b) < 1 || b[0] != sessionFormat {
+		return errSessionFormat
+	}
+	b = b[1:]
+	nu, k := binary.Uvarint(b)
+	if k <= 0 {
+		return errSessionFormat
+	}
+	b = b[k:]
+	ns, k := binary.Uvarint(b)
+	if k <= 0 {
+		return errSessionFormat
+	}
+	b = b[k:]
+	if nu > uint64(len(b)) || ns > uint64(len(b))-nu {
+		return errSessionFormat
+	}
+	both := string(b[:nu+ns])
+	b = b[nu+ns:]
+	at, k := binary.Varint(b)
+	if k <= 0 || len(b) != k+1 || b[k]&^1 != 0 {
+		return errSessionFormat
+	}
+	*s = Session{User: both[:nu], Session: both[nu:], LoginAt: at, SteppedUp: b[k]&1 != 0}
+	return nil
+}
+
 // OpenSession opens a session cookie's value, paying the decryption once
-// per token (the cache never holds an entry past its token's expiry).
-func (a *App) OpenSession(token string, now time.Time) (Session, bool) {
+// per token (the cache never holds an entry past its token's expiry), and
+// says until when the session lasts. A session its logout ended is no
+// session, whatever the cookie says; a revocation store that cannot
+// answer counts as revoked (fail closed).
+func (a *App) OpenSession(ctx context.Context, token string, now time.Time) (s Session, exp time.Time, ok bool) {
 	ks := a.Keyset()
 	if ks == nil {
-		return Session{}, false
+		return Session{}, time.Time{}, false
 	}
 	cache := a.rt.sessions
-	s, ok := cache.get(token, now)
+	s, exp, ok = cache.get(token, now)
 	if !ok {
-		exp, err := ks.OpenUntil(sessionPurpose, token, now, &s)
+		// Its own variable: the pointer Open takes makes it escape, and
+		// only a cache miss should pay for that.
+		var opened Session
+		var err error
+		exp, err = ks.OpenUntil(sessionPurpose, token, now, &opened)
 		if err != nil {
-			return Session{}, false
+			return Session{}, time.Time{}, false
 		}
-		cache.put(token, s, exp, now)
+		cache.put(token, opened, exp, now)
+		s = opened
 	}
-	return s, true
+	if revoked, err := a.rt.revoked.Revoked(ctx, s.Session, now); revoked || err != nil {
+		if err != nil {
+			a.logger.Warn("session revocations unavailable", zap.Error(err))
+		}
+		return Session{}, time.Time{}, false
+	}
+	return s, exp, true
+}
+
+// RevokeSession ends a guard session (its logout was accepted) until it
+// would have expired: its cookie, if replayed, no longer counts.
+func (a *App) RevokeSession(ctx context.Context, id string, until time.Time) error {
+	return a.rt.revoked.Revoke(ctx, id, until)
 }
 
 // AppendSealSession appends s, sealed for the session cookie, to b and
@@ -61,10 +138,14 @@ func (a *App) AppendSealSession(b []byte, s Session, now time.Time) ([]byte, tim
 // Cleanup release what it took.
 func Standalone(keys *tokens.Keyset, sessionTTL time.Duration) *App {
 	a := &App{Session: &SessionConfig{TTL: caddy.Duration(sessionTTL)}, logger: zap.NewNop()}
-	a.rt = &appRuntime{life: newLifecycle(), keys: keys}
+	a.rt = &appRuntime{life: newLifecycle(), keys: keys, revoked: revoke.NewMemory(revoke.DefaultMax)}
 	a.rt.sessions, _ = newSessionCache() // nil on failure: no cache, still correct
 	a.routes = newRouteRegistry()
 	a.stepRT = new(StepUpRuntime)
+	a.StepUp = new(StepUpTuning)
+	if err := a.StepUp.provision(); err != nil {
+		panic(err) // the defaults are valid
+	}
 	if _, err := a.takeStepUp(); err != nil {
 		panic(err) // only the in-memory store is taken, which cannot fail
 	}
@@ -82,4 +163,11 @@ func (a *App) CountIn(reg *prometheus.Registry) error {
 	}
 	a.metrics = m
 	return nil
+}
+
+// SendSmartIDThrough gives a standalone app a SmartID client, so what is
+// measured without a Caddy config queues and delivers events as in
+// production.
+func (a *App) SendSmartIDThrough(c *smartid.Client, label string) {
+	a.smartid = &SmartIDQueue{Client: c, drain: time.Second, Label: label}
 }

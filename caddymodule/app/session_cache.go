@@ -31,15 +31,15 @@ func newSessionCache() (*sessionCache, error) {
 	return &sessionCache{c: c}, nil
 }
 
-func (sc *sessionCache) get(token string, now time.Time) (Session, bool) {
+func (sc *sessionCache) get(token string, now time.Time) (Session, time.Time, bool) {
 	if sc == nil {
-		return Session{}, false
+		return Session{}, time.Time{}, false
 	}
 	v, ok := sc.c.Get(token)
 	if !ok || !now.Before(v.expires) {
-		return Session{}, false
+		return Session{}, time.Time{}, false
 	}
-	return v.s, true
+	return v.s, v.expires, true
 }
 
 func (sc *sessionCache) put(token string, s Session, expires, now time.Time) {

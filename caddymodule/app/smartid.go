@@ -39,15 +39,26 @@ type SmartIDConfig struct {
 	// Workers send events in parallel. Default 4.
 	Workers int `json:"workers,omitempty"`
 	// Retries is how many times a failed send (network error, 5xx, 429)
-	// is retried with backoff. Default 3.
-	Retries int `json:"retries,omitempty"`
+	// is retried with backoff: 0 to 10, default 3 (unset). 0 means one
+	// attempt only.
+	Retries *int `json:"retries,omitempty"`
 	// Drain bounds how long the queue may take to send what is left when
-	// the last config using it goes away. Default 10s.
-	Drain caddy.Duration `json:"drain,omitempty"`
+	// the last config using it goes away (and how long a stopping config
+	// waits for its in-flight requests first): 0 to 10m, default 10s
+	// (unset). 0 drops, counted and logged, whatever is still queued.
+	Drain *caddy.Duration `json:"drain,omitempty"`
 
 	endpoint, license, environment string
 	channelID                      int
+	retries                        int
+	drain                          time.Duration
 }
+
+// Bounds of the SmartID options whose zero means zero.
+const (
+	maxSmartIDRetries = 10
+	maxSmartIDDrain   = 10 * time.Minute
+)
 
 func (c *SmartIDConfig) provision() error {
 	repl := caddy.NewReplacer()
@@ -79,14 +90,21 @@ func (c *SmartIDConfig) provision() error {
 	if c.Workers == 0 {
 		c.Workers = 4
 	}
-	if c.Retries == 0 {
-		c.Retries = 3
+	c.retries, c.drain = 3, 10*time.Second
+	if c.Retries != nil {
+		c.retries = *c.Retries
 	}
-	if c.Drain == 0 {
-		c.Drain = caddy.Duration(10 * time.Second)
+	if c.Drain != nil {
+		c.drain = time.Duration(*c.Drain)
 	}
-	if c.QueueSize < 1 || c.Workers < 1 || c.Retries < 0 || c.Timeout < 0 || c.Drain < 0 {
-		return fmt.Errorf("queue_size and workers must be positive, retries, timeout and drain not negative")
+	if c.QueueSize < 1 || c.Workers < 1 || c.Timeout < 0 {
+		return fmt.Errorf("queue_size and workers must be positive, timeout not negative")
+	}
+	if c.retries < 0 || c.retries > maxSmartIDRetries {
+		return fmt.Errorf("retries must be from 0 to %d, not %d", maxSmartIDRetries, c.retries)
+	}
+	if c.drain < 0 || c.drain > maxSmartIDDrain {
+		return fmt.Errorf("drain must be from 0 to %v, not %v", maxSmartIDDrain, c.drain)
 	}
 	return nil
 }
@@ -95,7 +113,7 @@ func (c *SmartIDConfig) provision() error {
 // shapes delivery share one queue across reloads. The license is hashed in
 // so a changed license gets a new client, but never appears itself.
 func (c *SmartIDConfig) poolKey() string {
-	b, _ := json.Marshal([]any{c.endpoint, c.environment, c.Timeout, c.QueueSize, c.Workers, c.Retries, c.Drain})
+	b, _ := json.Marshal([]any{c.endpoint, c.environment, c.Timeout, c.QueueSize, c.Workers, c.retries, c.drain})
 	sum := sha256.Sum256(append(b, c.license...))
 	return "login_guard.smartid." + hex.EncodeToString(sum[:12])
 }
@@ -124,13 +142,16 @@ func (c *SmartIDConfig) unmarshal(d *caddyfile.Dispenser) error {
 		case "timeout":
 			err = caddyopt.DurationArg(d, &c.Timeout)
 		case "drain":
-			err = caddyopt.DurationArg(d, &c.Drain)
+			c.Drain = new(caddy.Duration)
+			err = caddyopt.BoundedDurationArg(d, c.Drain, 0, maxSmartIDDrain)
 		case "queue_size":
 			c.QueueSize, err = caddyopt.IntArg(d, 1, 1<<20)
 		case "workers":
 			c.Workers, err = caddyopt.IntArg(d, 1, 256)
 		case "retries":
-			c.Retries, err = caddyopt.IntArg(d, 0, 10)
+			var n int
+			n, err = caddyopt.IntArg(d, 0, maxSmartIDRetries)
+			c.Retries = &n
 		default:
 			return d.Errf("smartid: unknown option %q", key)
 		}
@@ -153,11 +174,11 @@ func isPlaceholder(s string) bool { return len(s) > 1 && s[0] == '{' }
 // queue drains only when the last config using it is stopped.
 var smartidPool = caddy.NewUsagePool()
 
-// SmartIDQueue is the pooled SmartID client of the configs that agree
-// on it. It holds its own reference to the process's collectors: it may
-// outlive the config that made it.
+// SmartIDQueue is the pooled value. It holds its own reference to the
+// process's collectors: it may outlive the config that made it.
 type SmartIDQueue struct {
 	Client *smartid.Client
+	obs    *smartidObserver
 	drain  time.Duration
 	// Label is the queue's metric label.
 	Label   string
@@ -180,7 +201,8 @@ func acquireSmartID(key string, cfg *SmartIDConfig, logger *zap.Logger) (*SmartI
 		if err != nil {
 			return nil, err
 		}
-		obs := &smartidObserver{logger: logger.Named("smartid"), m: m, queue: queueLabel(key)}
+		obs := &smartidObserver{m: m, queue: queueLabel(key)}
+		obs.logger.Store(logger.Named("smartid"))
 		c, err := smartid.New(smartid.Config{
 			Endpoint:    cfg.endpoint,
 			License:     cfg.license,
@@ -189,7 +211,7 @@ func acquireSmartID(key string, cfg *SmartIDConfig, logger *zap.Logger) (*SmartI
 			Timeout:     time.Duration(cfg.Timeout),
 			QueueSize:   cfg.QueueSize,
 			Workers:     cfg.Workers,
-			MaxAttempts: cfg.Retries + 1,
+			MaxAttempts: cfg.retries + 1,
 			Observer:    obs,
 		})
 		if err != nil {
@@ -198,12 +220,14 @@ func acquireSmartID(key string, cfg *SmartIDConfig, logger *zap.Logger) (*SmartI
 		}
 		// Set before any event can be queued, so workers see it.
 		obs.client = c
-		return &SmartIDQueue{Client: c, drain: time.Duration(cfg.Drain), Label: obs.queue, Metrics: m}, nil
+		return &SmartIDQueue{Client: c, obs: obs, drain: cfg.drain, Label: obs.queue, Metrics: m}, nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return v.(*SmartIDQueue), nil
+	q := v.(*SmartIDQueue)
+	q.obs.logger.Store(logger.Named("smartid"))
+	return q, nil
 }
 
 func releaseSmartID(key string) error {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/login-guard/login_guard/clients/smileid"
 	"github.com/login-guard/login_guard/internal/caddyopt"
+	"github.com/login-guard/login_guard/internal/redisstore"
 )
 
 // SmileIDConfig configures the Smile ID SmartSelfie factor (`methods
@@ -228,12 +229,13 @@ func (c *SmileIDConfig) provision() error {
 	if c.LimitKeys == 0 {
 		c.LimitKeys = defaultSelfieLimitKeys
 	}
-	_, err := c.newClient(nil, nil)
+	_, err := c.newClient(nil, nil, nil)
 	return err
 }
 
-// newClient builds the client; limiter and observer may be nil.
-func (c *SmileIDConfig) newClient(lim smileid.Limiter, obs smileid.Observer) (*smileid.Client, error) {
+// newClient builds the client; limiter, observer and pending (the shared
+// pending-jobs registry; nil: in this process) may be nil.
+func (c *SmileIDConfig) newClient(lim smileid.Limiter, obs smileid.Observer, pending smileid.Pending) (*smileid.Client, error) {
 	repl := caddy.NewReplacer()
 	base := repl.ReplaceKnown(c.BaseURL, "")
 	if base == "" && c.Server == "production" {
@@ -253,6 +255,7 @@ func (c *SmileIDConfig) newClient(lim smileid.Limiter, obs smileid.Observer) (*s
 		PendingCodes:       c.PendingCodes,
 		Limiter:            lim,
 		Observer:           obs,
+		Pending:            pending,
 	}
 	if c.TrustPEM != "" {
 		hc, err := clientTrusting(c.TrustPEM, 0)
@@ -290,7 +293,15 @@ type PooledSmileID struct {
 	// cannot reach the guard). Entries go with their job.
 	confirmMu   sync.Mutex
 	lastConfirm map[string]time.Time
+
+	// shares keeps each client to its share of submissions and pending
+	// jobs; ttl is how long a job may stay pending.
+	shares selfieShares
+	ttl    time.Duration
 }
+
+// pendingTTL is how long a submitted job may wait for its result.
+func (p *PooledSmileID) pendingTTL() time.Duration { return p.ttl }
 
 // confirmEvery spaces the poll's own job-status calls: a job that has
 // waited this long without a callback is asked about, then again after as
@@ -361,14 +372,24 @@ func (p *PooledSmileID) Observe(r smileid.Report) {
 // takeSmileID loads (or makes) the pooled client for the app's config.
 func (a *App) takeSmileID() (*PooledSmileID, string, error) {
 	c := a.SmileID
-	key := c.poolKey()
+	key := c.poolKey() + ":" + a.redisKey
 	v, _, err := stepUpPool.LoadOrNew(key, func() (caddy.Destructor, error) {
-		p := &PooledSmileID{}
-		lim := smileid.NewMemoryLimiter(
-			smileid.Rate{N: c.UserLimit, Window: time.Duration(c.UserLimitEvery)},
-			smileid.Rate{N: c.IPLimit, Window: time.Duration(c.IPLimitEvery)},
-			c.LimitKeys, nil)
-		cl, err := c.newClient(lim, p)
+		p := &PooledSmileID{ttl: time.Duration(c.PendingTTL)}
+		if p.ttl <= 0 {
+			p.ttl = smileid.DefaultPendingTTL
+		}
+		userLimit := smileid.Rate{N: c.UserLimit, Window: time.Duration(c.UserLimitEvery)}
+		ipLimit := smileid.Rate{N: c.IPLimit, Window: time.Duration(c.IPLimitEvery)}
+		var lim smileid.Limiter = smileid.NewMemoryLimiter(userLimit, ipLimit, c.LimitKeys, nil)
+		var pending smileid.Pending
+		if a.redis != nil {
+			// Shared: a job submitted through one instance is confirmed
+			// and completed through any, and the paid-job limits count
+			// every instance's submissions.
+			lim = &sharedSubmitLimiter{store: redisstore.NewCounter(a.redis), user: userLimit, ip: ipLimit}
+			pending = redisstore.NewSmileIDJobs(a.redis, p.ttl)
+		}
+		cl, err := c.newClient(lim, p, pending)
 		if err != nil {
 			return nil, err
 		}

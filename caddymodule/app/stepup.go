@@ -12,6 +12,12 @@ func (a *App) unmarshalStepUpOption(d *caddyfile.Dispenser, key string) (bool, e
 	case "passkeys":
 		a.Passkeys = new(PasskeysConfig)
 		return true, a.Passkeys.unmarshal(d)
+	case "step_up":
+		if a.StepUp != nil {
+			return true, d.Err("step_up given twice")
+		}
+		a.StepUp = new(StepUpTuning)
+		return true, a.StepUp.unmarshal(d)
 	case "smileid":
 		if a.SmileID != nil {
 			return true, d.Err("smileid given twice")
@@ -24,6 +30,12 @@ func (a *App) unmarshalStepUpOption(d *caddyfile.Dispenser, key string) (bool, e
 
 func (a *App) provisionStepUp(ctx caddy.Context) error {
 	a.stepRT = new(StepUpRuntime)
+	if a.StepUp == nil {
+		a.StepUp = new(StepUpTuning)
+	}
+	if err := a.StepUp.provision(); err != nil {
+		return err
+	}
 	if a.Passkeys != nil {
 		if err := a.Passkeys.provision(); err != nil {
 			return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 
 	"github.com/login-guard/login_guard/internal/passkeys"
+	"github.com/login-guard/login_guard/internal/redisstore"
 	"github.com/login-guard/login_guard/internal/stepup"
 	"github.com/login-guard/login_guard/internal/tokens"
 )
@@ -23,16 +25,23 @@ var stepUpPool = caddy.NewUsagePool()
 
 const stepUpStoreKey = "login_guard_stepup_store"
 
-// stepUpStore is the pooled held store and used-token set. One per
-// process: entries do not survive a restart and are not shared between
-// instances.
+// stepUpStore is the pooled held store and used-token set: in this
+// process by default (entries do not survive a restart), or in the shared
+// store (store redis), where every instance sees them.
 type stepUpStore struct {
-	held *stepup.Held
-	used *stepup.UsedSet
+	held     stepup.HeldStore
+	used     stepup.SpentSet
+	failures stepup.FailureCounter
 }
 
 func (s *stepUpStore) Destruct() error {
-	_ = s.used.Destruct()
+	// The in-process sets forget their entries; the shared ones expire
+	// on their own.
+	for _, v := range []any{s.used, s.failures} {
+		if d, ok := v.(interface{ Destruct() error }); ok {
+			_ = d.Destruct()
+		}
+	}
 	return s.held.Destruct()
 }
 
@@ -52,8 +61,10 @@ func (p *pooledPasskeys) Destruct() error { return nil }
 type StepUpRuntime struct {
 	// Held keeps the requests and answers held during a step-up; Used
 	// the spent state tokens.
-	Held *stepup.Held
-	Used *stepup.UsedSet
+	Held stepup.HeldStore
+	Used stepup.SpentSet
+	// Failures counts the refused factors of each state.
+	Failures stepup.FailureCounter
 	// Passkeys is the relying party (nil without a passkeys block);
 	// Smile the Smile ID client (nil without a smileid block).
 	Passkeys *passkeys.Passkeys
@@ -61,6 +72,7 @@ type StepUpRuntime struct {
 
 	mu       sync.Mutex
 	store    *stepUpStore
+	storeKey string
 	pkKey    string
 	smileKey string
 	taken    bool
@@ -71,9 +83,9 @@ type StepUpRuntime struct {
 // may be taken, or captured, from a half-started app.
 var ErrNotStarted = errors.New("login_guard: app not started")
 
-// StepUp returns the pooled store and relying party this config took in
-// Start.
-func (a *App) StepUp() (*StepUpRuntime, error) {
+// StepUpRuntime returns the pooled store and relying party this config
+// took in Start.
+func (a *App) StepUpRuntime() (*StepUpRuntime, error) {
 	rt := a.stepRT
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
@@ -100,31 +112,54 @@ func (a *App) takeStepUp() (*StepUpRuntime, error) {
 	if rt.stopped {
 		return nil, errors.New("login_guard: config stopped")
 	}
-	v, _, err := stepUpPool.LoadOrNew(stepUpStoreKey, func() (caddy.Destructor, error) {
+	rt.storeKey = stepUpStoreKey
+	if a.redis != nil {
+		rt.storeKey += ":" + a.redisKey
+	}
+	v, _, err := stepUpPool.LoadOrNew(rt.storeKey, func() (caddy.Destructor, error) {
+		if a.redis != nil {
+			return &stepUpStore{
+				held:     stepup.NewSharedHeld(redisstore.NewHeldBackend(a.redis), stepup.DefaultStateTTL),
+				used:     redisstore.NewSpentSet(a.redis, "stepup"),
+				failures: redisstore.NewFailureCounter(a.redis),
+			}, nil
+		}
 		return &stepUpStore{
-			held: stepup.NewHeld(stepup.HeldConfig{TTL: stepup.DefaultStateTTL}),
-			used: stepup.NewUsedSet(0),
+			held:     stepup.NewHeld(stepup.HeldConfig{TTL: stepup.DefaultStateTTL}),
+			used:     stepup.NewUsedSet(0),
+			failures: stepup.NewFailureSet(0),
 		}, nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	rt.store = v.(*stepUpStore)
-	rt.Held, rt.Used = rt.store.held, rt.store.used
+	rt.Held, rt.Used, rt.Failures = rt.store.held, rt.store.used, rt.store.failures
+	// The newest config's lifetime and shares apply to what is held from
+	// now on.
+	t := a.StepUp
+	rt.store.held.SetTTL(time.Duration(t.StateTTL))
+	rt.store.held.SetCaps(t.HeldPerClient, t.HeldBytesPerClient, t.HeldPerUser)
 	if a.Passkeys != nil {
 		b, _ := json.Marshal(a.Passkeys)
-		key := "login_guard_passkeys:" + string(b)
+		key := fmt.Sprintf("login_guard_passkeys:%d:%s:%s", a.StepUp.CeremoniesPerClient, b, a.redisKey)
 		v, _, err := stepUpPool.LoadOrNew(key, func() (caddy.Destructor, error) {
 			st := &swappableStore{}
 			keys := &liveKeys{}
-			pk, err := passkeys.New(a.Passkeys.config(keys), st)
+			cfg := a.Passkeys.config(keys, a.StepUp.CeremoniesPerClient)
+			if a.redis != nil {
+				// Ceremonies in flight are shared: Begin on one
+				// instance, Finish on another.
+				cfg.Ceremonies = redisstore.NewCeremonyBackend(a.redis)
+			}
+			pk, err := passkeys.New(cfg, st)
 			if err != nil {
 				return nil, err
 			}
 			return &pooledPasskeys{pk: pk, store: st, keys: keys}, nil
 		})
 		if err != nil {
-			_, _ = stepUpPool.Delete(stepUpStoreKey)
+			_, _ = stepUpPool.Delete(rt.storeKey)
 			return nil, err
 		}
 		pp := v.(*pooledPasskeys)
@@ -135,7 +170,7 @@ func (a *App) takeStepUp() (*StepUpRuntime, error) {
 	if a.SmileID != nil {
 		p, key, err := a.takeSmileID()
 		if err != nil {
-			_, _ = stepUpPool.Delete(stepUpStoreKey)
+			_, _ = stepUpPool.Delete(rt.storeKey)
 			if rt.pkKey != "" {
 				_, _ = stepUpPool.Delete(rt.pkKey)
 				rt.pkKey = ""
@@ -161,7 +196,7 @@ func (rt *StepUpRuntime) release() {
 		return
 	}
 	rt.taken = false
-	_, _ = stepUpPool.Delete(stepUpStoreKey)
+	_, _ = stepUpPool.Delete(rt.storeKey)
 	if rt.pkKey != "" {
 		_, _ = stepUpPool.Delete(rt.pkKey)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
 
 	"github.com/login-guard/login_guard/clients/loginid"
 	"github.com/login-guard/login_guard/internal/caddyopt"
@@ -132,7 +133,13 @@ func (a *App) startStore() error {
 	ks := a.Keyset()
 	fp := ks.Pseudonym("login_guard/store/fingerprint", "")
 	secret := ks.Pseudonym("login_guard/store/secret", "")
-	return a.redis.Bind(ctx, fp, []byte(secret))
+	if err := a.redis.Bind(ctx, fp, []byte(secret)); err != nil {
+		return err
+	}
+	cfg := a.redis.Config()
+	a.logger.Info("guard state shared through redis",
+		zap.String("mode", cfg.Mode), zap.Strings("addresses", cfg.Addresses), zap.String("prefix", cfg.Prefix), zap.Duration("timeout", cfg.Timeout))
+	return nil
 }
 
 func (a *App) releaseStore() {

@@ -23,13 +23,25 @@ type LoginIDOptions struct {
 	// loginid_jwt); AssertionHeader, when set, is read instead.
 	AssertionField  string `json:"assertion_field,omitempty"`
 	AssertionHeader string `json:"assertion_header,omitempty"`
+	// OnAssertionUnverifiable is deny, allow or challenge: what a token
+	// the guard could not check means (the key host is down or does not
+	// know its key id, the replay cache is full). Default deny on a
+	// route with `assertion required`, which must never accept a token it
+	// could not verify; elsewhere the route's on_engine_failure.
+	OnAssertionUnverifiable string `json:"on_assertion_unverifiable,omitempty"`
+
+	onUnverifiable rules.Action
 }
+
+// reasonAssertionUnverifiable marks a token the guard could not check.
+const reasonAssertionUnverifiable = "assertion_unverifiable"
 
 // unmarshal reads the route's assertion subdirectives:
 //
-//	assertion        off|optional|required|passwordless
-//	assertion_field  <body field>
-//	assertion_header <header>
+//	assertion                 off|optional|required|passwordless
+//	assertion_field           <body field>
+//	assertion_header          <header>
+//	on_assertion_unverifiable deny|allow|challenge
 func (o *LoginIDOptions) unmarshal(d *caddyfile.Dispenser, key string) (bool, error) {
 	var err error
 	switch key {
@@ -41,6 +53,10 @@ func (o *LoginIDOptions) unmarshal(d *caddyfile.Dispenser, key string) (bool, er
 		err = caddyopt.OneArg(d, &o.AssertionField)
 	case "assertion_header":
 		err = caddyopt.OneArg(d, &o.AssertionHeader)
+	case "on_assertion_unverifiable":
+		if err = caddyopt.OneArg(d, &o.OnAssertionUnverifiable); err == nil {
+			err = caddyopt.OneOf(d, o.OnAssertionUnverifiable, "deny", "allow", "challenge")
+		}
 	default:
 		return false, nil
 	}
@@ -53,7 +69,22 @@ func (h *Handler) provisionLoginID() error {
 		o.Assertion = "off"
 	}
 	if o.Assertion == "off" {
+		if o.OnAssertionUnverifiable != "" {
+			return fmt.Errorf("route %q: on_assertion_unverifiable needs assertion optional, required or passwordless", h.Name)
+		}
 		return nil
+	}
+	switch {
+	case o.OnAssertionUnverifiable != "":
+		a, err := rules.ParseAction(o.OnAssertionUnverifiable)
+		if err != nil {
+			return fmt.Errorf("route %q: on_assertion_unverifiable: %v", h.Name, err)
+		}
+		o.onUnverifiable = a
+	case o.Assertion == "required":
+		o.onUnverifiable = rules.Deny
+	default:
+		o.onUnverifiable = h.EngineOptions.onFailure
 	}
 	if h.app.LoginIDVerifier() == nil {
 		return fmt.Errorf("route %q: assertion %s needs a loginid block in the global login_guard options", h.Name, o.Assertion)
@@ -102,9 +133,10 @@ func (x *exchange) checkAssertion() bool {
 	if errors.As(err, &le) {
 		x.Assertion = "invalid:" + le.Sub
 		if le.Retryable() {
-			// The key host is down or the replay cache is full: that says
-			// nothing about the token, so the route's failure policy applies.
-			x.Verdict.Add(x.h.EngineOptions.onFailure, rules.ReasonEngineUnavailable)
+			// The key host is down, does not know the key id, or the
+			// replay cache is full: that says nothing about the token, so
+			// on_assertion_unverifiable decides (deny on required routes).
+			x.Verdict.Add(o.onUnverifiable, reasonAssertionUnverifiable)
 			return false
 		}
 	}

@@ -6,9 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -16,8 +14,13 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/login-guard/login_guard/internal/benchcpu"
 	"github.com/login-guard/login_guard/internal/request"
 )
+
+// cpuPerOp reports CPU time per op (see package benchcpu): the figure the
+// targets are read against on a shared machine.
+func cpuPerOp(b *testing.B) { benchcpu.PerOp(b) }
 
 // The guard's benchmarks measure the guard, not the benchmark: each builds
 // its request once, outside the timed loop, and rewinds it per iteration
@@ -76,7 +79,7 @@ func newBenchRequest(method, target, ctype, body, clientIP string) *benchRequest
 }
 
 // setIP changes the client address the request comes from.
-func (br *benchRequest) setIP(ip string) {
+func (br *benchRequest) setIP(ip any) {
 	caddyhttp.SetVar(br.r.Context(), caddyhttp.ClientIPVarKey, ip)
 }
 
@@ -120,26 +123,4 @@ func statusOf(err error) int {
 		return he.StatusCode
 	}
 	return 0
-}
-
-// cpuPerOp reports the process's CPU time (user and system, every thread,
-// the garbage collector's included) per iteration as cpu-ns/op. On a
-// machine shared with other work ns/op counts time spent waiting for a
-// core; cpu-ns/op does not, so it is the figure the targets are read
-// against. Call it before the loop; it reports when the benchmark ends.
-func cpuPerOp(b *testing.B) {
-	start := processCPU()
-	b.Cleanup(func() {
-		if b.N > 0 {
-			b.ReportMetric(float64(processCPU()-start)/float64(b.N), "cpu-ns/op")
-		}
-	})
-}
-
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

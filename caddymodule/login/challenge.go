@@ -1,6 +1,7 @@
 package login
 
 import (
+	"crypto/sha256"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -51,10 +52,12 @@ func (x *exchange) challenge(w http.ResponseWriter, r *http.Request, next caddyh
 	if err != nil {
 		return x.stepUpUnavailable(w, r, err)
 	}
+	// A pass is honoured in either mode: a resume-mode challenge whose
+	// request could not be held fell back to resubmit.
+	if x.usePass(w, r, iss) {
+		return x.forwardAllowed(w, r, next)
+	}
 	if o.Continuation == ContinuationResubmit {
-		if x.usePass(w, r, iss) {
-			return x.forwardAllowed(w, r, next)
-		}
 		return x.sendToStepUp(w, r, iss, stepup.PhaseResubmit, stepup.Ref{}, resubmitReturn(r))
 	}
 	var body []byte
@@ -68,7 +71,10 @@ func (x *exchange) challenge(w http.ResponseWriter, r *http.Request, next caddyh
 	orig := request.OriginalRequest(r)
 	hdr := r.Header.Clone()
 	hdr.Del("Cookie") // the replay carries the cookies of the moment it happens
-	ref, err := rt.Held.PutRequest(stepup.Request{Method: r.Method, URL: orig.RequestURI, Header: hdr, Body: body})
+	ref, err := rt.Held.PutRequest(x.heldOwner(), stepup.Request{Method: r.Method, URL: orig.RequestURI, Header: hdr, Body: body})
+	if stepup.ReasonOf(err) == stepup.ReasonHeldFull {
+		return x.heldFull(w, r, iss)
+	}
 	if err != nil {
 		return x.stepUpUnavailable(w, r, err)
 	}
@@ -88,17 +94,45 @@ func (x *exchange) challengeAfterUpstream(w http.ResponseWriter, r *http.Request
 		return x.stepUpUnavailable(w, r, err)
 	}
 	resp := stepup.Response{Status: held.Status, Header: held.Header, Body: held.Body}
+	if x.usePass(w, r, iss) {
+		return x.releaseResponse(w, r, resp)
+	}
 	if o.Continuation == ContinuationResubmit {
-		if x.usePass(w, r, iss) {
-			return x.releaseResponse(w, r, resp)
-		}
 		return x.sendToStepUp(w, r, iss, stepup.PhaseResubmit, stepup.Ref{}, resubmitReturn(r))
 	}
-	ref, err := rt.Held.PutResponse(resp)
+	ref, err := rt.Held.PutResponse(x.heldOwner(), resp)
+	if stepup.ReasonOf(err) == stepup.ReasonHeldFull {
+		return x.heldFull(w, r, iss)
+	}
 	if err != nil {
 		return x.stepUpUnavailable(w, r, err)
 	}
 	return x.sendToStepUp(w, r, iss, stepup.PhaseAfter, ref, request.OriginalRequest(r).RequestURI)
+}
+
+// heldOwner names whose held entry this is, for the held store's
+// per-client and per-user shares: the client's address prefix (as the
+// state binds it) and a digest of the user name.
+func (x *exchange) heldOwner() stepup.Owner {
+	var o stepup.Owner
+	if p, ok := x.h.stepUp.Prefix.Of(x.Attempt.IP); ok {
+		o.Client = p
+	}
+	if x.Attempt.User != "" {
+		sum := sha256.Sum256([]byte(x.h.Name + "\x00" + x.Attempt.User))
+		o.User = string(sum[:16])
+	}
+	return o
+}
+
+// heldFull answers a challenge whose request (or withheld answer) the
+// held store refused because this client or user already holds its
+// share: rather than evict anyone else's pending step-up, the challenge
+// falls back to resubmit (the user submits the form again after the
+// factor).
+func (x *exchange) heldFull(w http.ResponseWriter, r *http.Request, iss *stepup.Issuer) error {
+	x.Verdict.Add(rules.Challenge, "step_up_"+stepup.ReasonHeldFull)
+	return x.sendToStepUp(w, r, iss, stepup.PhaseResubmit, stepup.Ref{}, resubmitReturn(r))
 }
 
 // sendToStepUp issues the state into its cookie and answers: 303 to the
@@ -165,7 +199,7 @@ func (x *exchange) forwardAllowed(w http.ResponseWriter, r *http.Request, next c
 	case EventOperation:
 		x.reportOperation(r)
 	}
-	return next.ServeHTTP(w, r)
+	return x.serveNext(next, w, r)
 }
 
 // releaseResponse writes a withheld upstream answer with the guard's

@@ -40,7 +40,7 @@ func TestSessionCookieSealedInPlace(t *testing.T) {
 		if tlsOn != strings.HasPrefix(c.Name, "__Host-") {
 			t.Fatalf("name %q over tls=%v", c.Name, tlsOn)
 		}
-		if s, ok := h.app.OpenSession(c.Value, time.Now()); !ok || s.User != "jlopez" || s.Session != "s1" {
+		if s, _, ok := h.app.OpenSession(t.Context(), c.Value, time.Now()); !ok || s.User != "jlopez" || s.Session != "s1" {
 			t.Fatalf("opened %+v, %v", s, ok)
 		}
 	}

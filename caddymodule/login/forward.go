@@ -1,6 +1,7 @@
 package login
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -25,12 +26,15 @@ func (x *exchange) forwardLogin(w http.ResponseWriter, r *http.Request, next cad
 	if x.fwd.after {
 		hw.limit = max(hw.limit, h.EngineOptions.HoldLimit)
 	}
-	err := next.ServeHTTP(hw, r)
+	err := x.serveNext(next, hw, r)
 	if ferr := hw.finish(); err == nil {
 		err = ferr
 	}
 	x.Attempt.Outcome = x.Outcome
 	if hw.blocked {
+		// The upstream's copy failed because the guard withheld its
+		// answer: the client gets the guard's answer instead.
+		x.aborted = false
 		// The engines refused a login the upstream accepted: its answer
 		// (and the session it created) never reaches the browser.
 		x.Publish(r)
@@ -115,7 +119,7 @@ func (x *exchange) forwardLogout(w http.ResponseWriter, r *http.Request, next ca
 	x.fwd = forwardState{r: r}
 	hw := &x.hw
 	*hw = headWriter{w: w, judge: (*logoutJudge)(x), ctx: r.Context()}
-	err := next.ServeHTTP(hw, r)
+	err := x.serveNext(next, hw, r)
 	if ferr := hw.finish(); err == nil {
 		err = ferr
 	}
@@ -136,9 +140,32 @@ func (j *logoutJudge) judgeHead(status int, hdr http.Header, _ []byte, _ bool) b
 		x.fwd.accepted = true
 		if x.HasSession {
 			clearSessionCookie(x.fwd.r, hdr)
+			x.revokeSession()
 		}
 	}
 	return true
+}
+
+// errUpstreamAborted stands for reverse_proxy's abort while the guard
+// finishes its bookkeeping; ServeHTTP then aborts the same way.
+var errUpstreamAborted = errors.New("upstream response aborted")
+
+// serveNext runs the next handler. reverse_proxy aborts a response whose
+// copy to the client failed by panicking with http.ErrAbortHandler; that
+// is turned into an error and x.aborted, so the guard still judges,
+// audits, reports and settles its rule slots (ServeHTTP re-raises the
+// abort afterwards unless the guard answered instead). Other panics pass.
+func (x *exchange) serveNext(next caddyhttp.Handler, w http.ResponseWriter, r *http.Request) (err error) {
+	defer func() {
+		if rec := recover(); rec != nil {
+			if rec != http.ErrAbortHandler {
+				panic(rec)
+			}
+			x.aborted = true
+			err = errUpstreamAborted
+		}
+	}()
+	return next.ServeHTTP(w, r)
 }
 
 // maxHeldHeaderBytes caps the upstream headers the guard copies to hold an

@@ -29,6 +29,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	request.StripGuardHeaders(r.Header)
 	x := &exchange{h: h}
 	x.Init(h.route, r, time.Now())
+	defer func() {
+		// The upstream's copy to the client failed and the guard had
+		// nothing to say instead: abort the connection as reverse_proxy
+		// would have, now that the bookkeeping is done.
+		if x.aborted {
+			panic(http.ErrAbortHandler)
+		}
+	}()
 	request.WarnUntrustedForwarding(h.route, r)
 
 	if handled, err := x.resumeContinuation(w, r, next); handled {
@@ -71,9 +79,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		err = x.forwardLogout(w, r, next)
 	case EventOperation:
 		x.reportOperation(r)
-		err = next.ServeHTTP(w, r)
+		err = x.serveNext(next, w, r)
 	case EventNone:
-		err = next.ServeHTTP(w, r)
+		err = x.serveNext(next, w, r)
 	}
 	x.Finish(r)
 	return err
@@ -89,8 +97,9 @@ type exchange struct {
 	operation    *smartid.Operation // the operation event, built before deciding
 	operationErr error              // why it could not be built (on_invalid_operation pass)
 
-	hw  headWriter // between the upstream and the client
-	fwd forwardState
+	hw      headWriter // between the upstream and the client
+	fwd     forwardState
+	aborted bool // the upstream aborted the response (see serveNext)
 }
 
 func (x *exchange) readRequest(r *http.Request) error {
@@ -104,8 +113,9 @@ func (x *exchange) readRequest(r *http.Request) error {
 	return nil
 }
 
-// refuse answers a request the guard cannot read. The error text names the
-// problem but never the body's content.
+// refuse answers a request the guard cannot read: bad_request, too_large
+// or unsupported_media_type to the person, the parser's reason (never the
+// body's content) in the audit line.
 func (x *exchange) refuse(w http.ResponseWriter, r *http.Request, err error) error {
 	var fe *formbody.Error
 	if !errors.As(err, &fe) {
@@ -121,10 +131,6 @@ func (x *exchange) refuse(w http.ResponseWriter, r *http.Request, err error) err
 		code = pages.TooLarge
 	case fe.Status == x.h.UnsupportedMediaStatus:
 		code = pages.UnsupportedMedia
-	}
-	if x.h.ErrorPages == request.ErrorPagesHandleErrors {
-		// The parser's error, as before: its text names the problem.
-		return request.RefusalError(fe.Status, fe)
 	}
 	return x.h.route.Answer(w, r, pages.Answer{Code: code, Status: fe.Status})
 }

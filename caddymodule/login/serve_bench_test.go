@@ -2,6 +2,7 @@ package login
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/login-guard/login_guard/caddymodule/app"
+	"github.com/login-guard/login_guard/clients/smartid"
 	"github.com/login-guard/login_guard/internal/request"
 	"github.com/login-guard/login_guard/internal/tokens"
 )
@@ -125,5 +127,49 @@ func BenchmarkGuardedLogout(b *testing.B) {
 		if err := h.ServeHTTP(w.reset(), br.next(), upstreamOK); err != nil || w.code != http.StatusSeeOther {
 			b.Fatal(err, w.code)
 		}
+	}
+}
+
+// okTransport answers every SmartID POST with 200 without a network, so
+// the benchmark counts the guard's and the client's work, not a server's.
+type okTransport struct{}
+
+func (okTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Body != nil {
+		_, _ = io.Copy(io.Discard, r.Body)
+		_ = r.Body.Close()
+	}
+	return &http.Response{StatusCode: http.StatusOK, Body: http.NoBody, Header: http.Header{}, Request: r}, nil
+}
+
+// BenchmarkGuardedLoginSmartID is BenchmarkGuardedLogin with SmartID on:
+// the login event encoded and queued, and delivered by the client's
+// workers (their CPU counts in cpu-ns/op: the process's whole cost of a
+// login with SmartID).
+func BenchmarkGuardedLoginSmartID(b *testing.B) {
+	h := benchHandler(b, &Handler{Name: "login", Event: EventLogin, DenyIP: []string{"203.0.113.0/24"}})
+	c, err := smartid.New(smartid.Config{
+		Endpoint: "http://smartid.invalid", License: "bench-license", ChannelID: 1,
+		QueueSize: 1 << 16, HTTPClient: &http.Client{Transport: okTransport{}},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	h.app.SendSmartIDThrough(c, "bench")
+	br := newBenchRequest(http.MethodPost, "/api/login", formType, benchForm, benchIP)
+	w := newBenchWriter()
+	b.ReportAllocs()
+	cpuPerOp(b)
+	for b.Loop() {
+		if err := h.ServeHTTP(w.reset(), br.next(), upstreamOK); err != nil || w.code != http.StatusSeeOther {
+			b.Fatal(err, w.code)
+		}
+	}
+	// Delivery is part of the cost: wait for the queue to drain.
+	if err := c.Close(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	if st := c.Stats(); st.Dropped > 0 || st.Failed > 0 {
+		b.Fatalf("events dropped %d, failed %d", st.Dropped, st.Failed)
 	}
 }

@@ -1,13 +1,29 @@
 package login
 
 import (
+	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/base64"
 	"net/http"
+
+	"go.uber.org/zap"
 
 	"github.com/login-guard/login_guard/caddymodule/app"
 	"github.com/login-guard/login_guard/internal/request"
 )
+
+// revokeSession ends the guard session this request carried (its logout
+// was accepted): the cookie, if replayed, no longer counts until it
+// expires.
+func (x *exchange) revokeSession() {
+	if !x.HasSession {
+		return
+	}
+	if err := x.h.app.RevokeSession(context.WithoutCancel(x.Ctx), x.Session.Session, x.SessionExp); err != nil {
+		x.h.logger.Error("revoking the guard session", zap.String("route", x.h.Name), zap.Error(err))
+	}
+}
 
 // newSessionID is random, not derived from anything the user controls.
 func newSessionID() string {
@@ -34,8 +50,18 @@ func (x *exchange) setSessionCookie(r *http.Request, hdr http.Header, s app.Sess
 }
 
 func clearSessionCookie(r *http.Request, hdr http.Header) {
-	hdr.Add("Set-Cookie", request.GuardCookieLine(r, request.PlainSessionCookie, "", -1, http.SameSiteLaxMode))
+	line := clearSessionLine
+	if r.TLS != nil {
+		line = clearSecureSessionLine
+	}
+	hdr.Add("Set-Cookie", line)
 }
+
+// The lines that delete the session cookie never change.
+var (
+	clearSessionLine       = request.GuardCookieLine(&http.Request{}, request.PlainSessionCookie, "", -1, http.SameSiteLaxMode)
+	clearSecureSessionLine = request.GuardCookieLine(&http.Request{TLS: &tls.ConnectionState{}}, request.PlainSessionCookie, "", -1, http.SameSiteLaxMode)
+)
 
 // smartIDSession is the session id sent to SmartID for a new login: an
 // HMAC of the app's own session cookie when configured (so SmartID and the

@@ -6,12 +6,24 @@ import (
 	"github.com/login-guard/login_guard/internal/passkeys"
 	"github.com/login-guard/login_guard/internal/request"
 	"github.com/login-guard/login_guard/internal/stepup"
+	"github.com/login-guard/login_guard/rules"
 )
 
 // reportResult tells the engines that asked for this step-up how it
 // ended. It returns at once: the reports run in the background.
 func (s *stepUpCall) reportResult(st stepup.State, method string, success bool) {
 	s.h.app.ReportStepUpResult(st, method, success)
+}
+
+// factorRefused reports a refused factor and counts it against the
+// state: once the state has seen its maximum (factor_attempts) it is
+// spent and its cookie cleared, so guesses are bounded.
+func (s *stepUpCall) factorRefused(st stepup.State, method string) {
+	s.reportResult(st, method, false)
+	if err := s.iss.FailFactor(st); err != nil {
+		request.ClearStepCookie(s.w.Header(), s.r, request.CookieState)
+		s.x.Verdict.Add(rules.Deny, request.RefusalReason("step_up_", err))
+	}
 }
 
 // passkeyRefusedFactor says whether a passkey refusal means the factor

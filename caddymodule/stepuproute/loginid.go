@@ -52,7 +52,7 @@ func (s *stepUpCall) loginidFinish() {
 				return
 			}
 		}
-		s.reportResult(st, MethodLoginID, false)
+		s.factorRefused(st, MethodLoginID)
 		s.refuseJSON(rules.ReasonAssertionInvalid)
 		return
 	}

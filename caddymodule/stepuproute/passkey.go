@@ -1,6 +1,7 @@
 package stepuproute
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -21,11 +22,21 @@ func passkeyReason(err error) string {
 // passkeyFailed answers a refused ceremony step or enrolment with what
 // the person can do about it; the guard's own failures are a logged 500.
 func (s *stepUpCall) passkeyFailed(err error) {
-	if passkeys.ReasonOf(err) == "" {
+	switch passkeys.ReasonOf(err) {
+	case "":
 		s.internal(err)
-		return
+	case passkeys.ReasonBusy:
+		s.busy(passkeyReason(err))
+	default:
+		s.fail(passkeyReason(err), pages.Answer{Code: request.PasskeyCode(err)})
 	}
-	s.fail(passkeyReason(err), pages.Answer{Code: request.PasskeyCode(err)})
+}
+
+// clientContext names the client (its address prefix, as the state binds
+// it) for the passkey ceremonies' per-client share.
+func (s *stepUpCall) clientContext() context.Context {
+	p, _ := s.h.stepUp.Prefix.Of(s.x.Attempt.IP)
+	return passkeys.WithClient(s.r.Context(), p)
 }
 
 // loginBegin starts an assertion for the user the state names: the user
@@ -39,7 +50,7 @@ func (s *stepUpCall) loginBegin() {
 	if s.rulesDeny() {
 		return
 	}
-	opts, ceremony, err := s.pk.BeginLogin(s.r.Context(), st.User)
+	opts, ceremony, err := s.pk.BeginLogin(s.clientContext(), st.User)
 	if err != nil {
 		s.passkeyFailed(err)
 		return
@@ -64,7 +75,7 @@ func (s *stepUpCall) loginFinish() {
 	request.ClearStepCookie(s.w.Header(), s.r, request.CookieCeremony)
 	if _, err := s.pk.FinishLogin(s.r.Context(), ceremony, st.User, s.r); err != nil {
 		if passkeyRefusedFactor(err) {
-			s.reportResult(st, MethodPasskey, false)
+			s.factorRefused(st, MethodPasskey)
 		}
 		s.passkeyFailed(err)
 		return
@@ -115,7 +126,7 @@ func (s *stepUpCall) registerBegin() {
 	if s.rulesDeny() {
 		return
 	}
-	opts, ceremony, err := s.pk.BeginRegistration(s.r.Context(), proofs...)
+	opts, ceremony, err := s.pk.BeginRegistration(s.clientContext(), proofs...)
 	if err != nil {
 		s.passkeyFailed(err)
 		return

@@ -133,7 +133,7 @@ type stepUpCall struct {
 	iss   *stepup.Issuer
 	pk    *passkeys.Passkeys
 	smile *app.PooledSmileID
-	held  *stepup.Held
+	held  stepup.HeldStore
 	base  string
 	// json: the endpoint is one the page's script calls, so every answer
 	// is JSON; the pages (and the completion form) get pages.
@@ -208,7 +208,10 @@ func (s *stepUpCall) loginPage() {
 	}
 	if len(methods) == 0 {
 		// No dead end: the page says how to get a factor (and links the
-		// operator's help_url when set).
+		// operator's help_url when set). This sign-in cannot be confirmed,
+		// so its state is dropped: a pending step-up vetoes enrolment, and
+		// the enrolment link the person is sent for must work here.
+		request.ClearStepCookie(s.w.Header(), s.r, request.CookieState)
 		s.fail("step_up_no_credentials", pages.Answer{Code: pages.NoFactor})
 		return
 	}
@@ -444,6 +447,15 @@ func (s *stepUpCall) writeJSON(status int, v any) {
 	s.w.Header().Set("Content-Type", "application/json")
 	s.w.WriteHeader(status)
 	_, s.err = s.w.Write(b)
+}
+
+// busy answers a client over its share of something in flight (passkey
+// ceremonies, selfie submissions, pending jobs): 429 with Retry-After;
+// nobody else's work was dropped for it.
+func (s *stepUpCall) busy(reason string) {
+	s.x.Verdict.Add(rules.Deny, reason)
+	s.w.Header().Set("Retry-After", "5")
+	s.writeJSON(http.StatusTooManyRequests, map[string]string{"error": "busy"})
 }
 
 // refuseJSON answers a refusal on one of the script's endpoints: the

@@ -94,6 +94,15 @@ func (s *stepUpCall) selfieSubmit() {
 			return
 		}
 	}
+	// The client's share is checked before its up to ~11 MiB are read.
+	client, _ := s.h.stepUp.Prefix.Of(s.x.Attempt.IP)
+	t := s.h.app.StepUp
+	if full := s.smile.BeginSubmit(client, t.SelfiesPerClient, t.PendingSelfiesPerClient, time.Now()); full != "" {
+		s.busy("selfie_busy_" + full)
+		return
+	}
+	job := ""
+	defer func() { s.smile.EndSubmit(client, job, time.Now()) }()
 	up, reason := readSelfieUpload(s.r)
 	if reason != "" {
 		code := pages.BadRequest
@@ -111,6 +120,7 @@ func (s *stepUpCall) selfieSubmit() {
 		s.selfieSubmitFailed(err)
 		return
 	}
+	job = sub.JobID
 	tok, err := s.h.app.Tokens().Seal(purposeSelfie, selfieClaim{Handle: st.Handle, Job: sub.JobID}, time.Now(), s.iss.StateTTL())
 	if err != nil {
 		s.internal(err)
@@ -190,6 +200,7 @@ func (s *stepUpCall) selfieStatus() {
 		s.x.Allow("selfie_pending")
 		s.writeJSON(http.StatusOK, selfieAnswer{State: string(smileid.StatePending)})
 	case smileid.StateAuthenticated:
+		s.smile.JobDone(job)
 		done, err := cl.Complete(job)
 		if err != nil || done.UserID != entry.UserID || done.StateHandle != st.Handle {
 			s.refuseJSON("selfie_not_completed")
@@ -202,9 +213,10 @@ func (s *stepUpCall) selfieStatus() {
 		s.x.Allow("selfie_ok")
 		s.writeJSON(http.StatusOK, selfieAnswer{State: string(smileid.StateAuthenticated)})
 	default:
+		s.smile.JobDone(job)
 		cl.Registry().Remove(job)
 		request.ClearStepCookie(s.w.Header(), s.r, request.CookieSelfie)
-		s.reportResult(st, MethodSelfie, false)
+		s.factorRefused(st, MethodSelfie)
 		s.x.Verdict.Add(rules.Deny, "selfie_rejected")
 		s.writeJSON(http.StatusOK, selfieAnswer{State: string(smileid.StateRejected)})
 	}

@@ -72,7 +72,7 @@ func NewMemoryLimiter(user, ip Rate, maxKeys int, now func() time.Time) *MemoryL
 // one host usually holds the whole prefix).
 func (l *MemoryLimiter) AllowSubmit(_ context.Context, user string, ip netip.Addr) error {
 	now := l.now()
-	keys := [2]string{"u\x00" + user, "i\x00" + rules.Normalizer{}.IP(ip).String()}
+	keys := [2]string{"u\x00" + user, "i\x00" + ClientKey(ip)}
 	rates := [2]Rate{l.user, l.ip}
 	scopes := [2]string{"user", "ip"}
 	l.mu.Lock()
@@ -120,4 +120,15 @@ func (l *MemoryLimiter) sweep(now time.Time) bool {
 		}
 	}
 	return len(l.windows) < l.maxKeys
+}
+
+// ClientKey is the key a client address is counted under: IPv6 per /64
+// (one host usually holds the whole prefix; rules.Normalizer's default),
+// IPv4 per address.
+func ClientKey(ip netip.Addr) string {
+	p := rules.Normalizer{}.IP(ip)
+	if p.Addr().Is4() {
+		return p.Addr().String()
+	}
+	return p.String()
 }

@@ -79,12 +79,15 @@ func (s scope) nested(keyword string, words []string) []scope {
 	return out
 }
 
-// candidates are the identifier-like string literals of the module's
-// non-test Go files: every keyword a parser compares with is among them.
+// candidates are the identifier-like string literals of the non-test Go
+// files in every package that parses Caddyfiles (one of its files imports
+// caddyfile or httpcaddyfile): every keyword a parser compares with is
+// among them.
 func candidates(t *testing.T) []string {
 	t.Helper()
 	word := regexp.MustCompile(`^[a-z][A-Za-z0-9_.]*[A-Za-z0-9]$`)
-	set := map[string]bool{}
+	perDir := map[string]map[string]bool{} // directory → literals
+	parsesCaddyfiles := map[string]bool{}  // directory → a file imports the Caddyfile packages
 	fset := token.NewFileSet()
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -103,10 +106,19 @@ func candidates(t *testing.T) []string {
 		if err != nil {
 			return err
 		}
+		dir := filepath.Dir(path)
+		for _, imp := range f.Imports {
+			if p, _ := strconv.Unquote(imp.Path.Value); strings.HasSuffix(p, "/caddyconfig/caddyfile") || strings.HasSuffix(p, "/caddyconfig/httpcaddyfile") {
+				parsesCaddyfiles[dir] = true
+			}
+		}
+		if perDir[dir] == nil {
+			perDir[dir] = map[string]bool{}
+		}
 		ast.Inspect(f, func(n ast.Node) bool {
 			if lit, ok := n.(*ast.BasicLit); ok && lit.Kind == token.STRING {
 				if s, err := strconv.Unquote(lit.Value); err == nil && len(s) <= 40 && word.MatchString(s) {
-					set[s] = true
+					perDir[dir][s] = true
 				}
 			}
 			return true
@@ -115,6 +127,12 @@ func candidates(t *testing.T) []string {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	set := map[string]bool{}
+	for dir := range parsesCaddyfiles {
+		for s := range perDir[dir] {
+			set[s] = true
+		}
 	}
 	out := make([]string, 0, len(set))
 	for s := range set {
@@ -193,7 +211,7 @@ func TestEveryCaddyfileKeywordDocumented(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d keywords in %d blocks", total, len(paths))
+	t.Logf("%d keywords in %d blocks (from %d candidates)", total, len(paths), len(candidates(t)))
 	for _, p := range paths {
 		t.Logf("%s: %s", p, strings.Join(kw[p], " "))
 	}

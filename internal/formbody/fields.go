@@ -1,6 +1,5 @@
 package formbody
 
-
 // kind is what a stored field held. Objects, arrays and null are recorded
 // (so a user field that is not a string can be refused) but Get does not
 // return them.
@@ -57,3 +56,14 @@ func (f Fields) Get(name string) (string, bool) {
 	return "", false
 }
 
+// IsNumber reports whether the field Get would return is a JSON number
+// (its value is then the number's literal text).
+func (f Fields) IsNumber(name string) bool {
+	for i := range f.list {
+		fl := &f.list[i]
+		if fl.kind.scalar() && fl.name == name {
+			return fl.kind == kindNumber
+		}
+	}
+	return false
+}

@@ -1,7 +1,9 @@
 package formbody
 
 import (
+	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -23,9 +25,8 @@ import (
 // token or a quoted string without backslashes. A part with a filename is
 // a file and is skipped, unless its name is a guarded name (PHP, Django
 // and Go disagree on whether an empty filename makes a file). A guarded
-// value part may carry no other header than a Content-Type of text/plain
-// without parameters; a charset there is refused. Parts are capped at
-// spec.MaxParts, files included.
+// value part follows checkGuardedPart. Parts are capped at spec.MaxParts,
+// files included.
 func parseMultipart(body []byte, boundary string, spec *Spec) (Fields, error) {
 	s := string(body)
 	delim := "--" + boundary
@@ -68,8 +69,8 @@ func parseMultipart(body []byte, boundary string, spec *Spec) (Fields, error) {
 
 // partHeaders are the headers of one part the policy reads.
 type partHeaders struct {
-	disposition, contentType, transfer string
-	hasType, hasTransfer, other        bool
+	disposition, contentType, transfer, length string
+	hasType, hasTransfer, hasLength, other     bool
 }
 
 // readPart parses one part (headers, blank line, content) and records its
@@ -103,23 +104,46 @@ func readPart(p string, spec *Spec, f *Fields) error {
 		return nil // a file: not a form value
 	}
 	if guarded {
-		if h.other {
-			return fieldError(ReasonAmbiguousPart, name, "multipart part %q has headers the guard does not read")
-		}
-		if h.hasType {
-			mt, params, _ := strings.Cut(h.contentType, ";")
-			if strings.Contains(strings.ToLower(params), "charset") {
-				return fieldError(ReasonCharset, name, "multipart part %q declares a charset")
-			}
-			if !strings.EqualFold(strings.TrimSpace(mt), "text/plain") || strings.TrimSpace(params) != "" {
-				return fieldError(ReasonAmbiguousPart, name, "multipart part %q has a Content-Type other than text/plain")
-			}
+		if err := checkGuardedPart(name, value, &h); err != nil {
+			return err
 		}
 	}
 	if spec.isPassword(name) {
 		return nil // never read
 	}
 	f.list = append(f.list, field{name: name, value: value, kind: kindString})
+	return nil
+}
+
+// checkGuardedPart applies the header rules of a part whose value the
+// guard reads: no header beyond Content-Disposition, an identity
+// Content-Transfer-Encoding, a Content-Length that is the value's length
+// (parsers ignore it; one that did not would read another value), and a
+// Content-Type of text/plain with at most a UTF-8 charset (.NET's
+// StringContent sends "text/plain; charset=utf-8"; Werkzeug and busboy
+// decode a part by its charset, so another one reads other characters).
+func checkGuardedPart(name, value string, h *partHeaders) error {
+	if h.other {
+		return fieldError(ReasonAmbiguousPart, name, "multipart part %q has headers the guard does not read")
+	}
+	if h.hasLength && h.length != strconv.Itoa(len(value)) {
+		return fieldError(ReasonAmbiguousPart, name, "multipart part %q has a Content-Length that is not its length")
+	}
+	if !h.hasType {
+		return nil
+	}
+	mt, params, err := mime.ParseMediaType(h.contentType)
+	if err != nil || mt != "text/plain" || strings.IndexByte(h.contentType, '*') >= 0 {
+		return fieldError(ReasonAmbiguousPart, name, "multipart part %q has a Content-Type other than text/plain")
+	}
+	for k, v := range params {
+		if k != "charset" {
+			return fieldError(ReasonAmbiguousPart, name, "multipart part %q has a Content-Type other than text/plain")
+		}
+		if !strings.EqualFold(v, "utf-8") && !strings.EqualFold(v, "utf8") {
+			return fieldError(ReasonCharset, name, "multipart part %q declares a charset other than UTF-8")
+		}
+	}
 	return nil
 }
 
@@ -130,8 +154,8 @@ func parsePartHeaders(head string) (partHeaders, error) {
 		return partHeaders{}, malformed(ReasonAmbiguousPart, "multipart part headers are not in the one form every parser reads alike")
 	}
 	for line := range strings.SplitSeq(head, "\r\n") {
-		if line == "" || line[0] == ' ' || line[0] == '\t' || strings.ContainsAny(line, "\r\n\x00") {
-			return bad() // folding, a bare CR or LF, a NUL
+		if line == "" || line[0] == ' ' || line[0] == '\t' || hasControl(line) {
+			return bad() // folding, a bare CR or LF, a NUL, another control
 		}
 		name, value, ok := strings.Cut(line, ":")
 		if !ok || !isToken(name) {
@@ -147,6 +171,9 @@ func parsePartHeaders(head string) (partHeaders, error) {
 			dst, seen = &h.contentType, &h.hasType
 		case "content-transfer-encoding":
 			dst, seen = &h.transfer, &h.hasTransfer
+		case "content-length":
+			// OkHttp writes one per part; every parser ignores it.
+			dst, seen = &h.length, &h.hasLength
 		default:
 			h.other = true
 			continue
@@ -198,7 +225,8 @@ func parseDisposition(v string) (name, filename string, hasFilename bool, err er
 				end = len(after)
 			}
 			val, rest = after[:end], after[end:]
-			if !isToken(val) {
+			if !isToken(val) || strings.IndexByte(val, '\'') >= 0 {
+				// PHP strips single quotes around a value; others keep them.
 				return "", "", false, bad
 			}
 		}
@@ -251,6 +279,18 @@ func identityTransfer(cte string) bool {
 	switch strings.ToLower(strings.TrimSpace(cte)) {
 	case "", "7bit", "8bit", "binary":
 		return true
+	}
+	return false
+}
+
+// hasControl reports a control character (tab included): parsers differ on
+// them in header values, Go's refuses them in quoted strings, PHP's keeps
+// them.
+func hasControl(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] == 0x7f {
+			return true
+		}
 	}
 	return false
 }

@@ -13,8 +13,9 @@ import (
 //
 // An empty body yields no body fields whatever the content type. A
 // non-empty body must be application/x-www-form-urlencoded,
-// multipart/form-data or JSON (application/json or a +json type); anything
-// else is refused with spec.UnsupportedStatus.
+// multipart/form-data or application/json, the media type in lower case;
+// anything else is refused with spec.UnsupportedStatus, and the reading
+// policy (policy.go) refuses what some framework would read differently.
 //
 // The user, device and Spec.UniqueFields are refused when they appear
 // twice (in the body, or twice in the query) or both in the query and the
@@ -23,7 +24,7 @@ import (
 func Parse(contentType string, body []byte, query url.Values, spec Spec) (Fields, error) {
 	spec = spec.withDefaults()
 	var f Fields
-	asciiOnly := false
+	asciiOnly, isJSON := false, false
 	if len(body) > 0 {
 		mt, err := classify(contentType, &spec)
 		if err != nil {
@@ -41,12 +42,13 @@ func Parse(contentType string, body []byte, query url.Values, spec Spec) (Fields
 			f, err = parseMultipart(body, mt.boundary, &spec)
 		case formatJSON:
 			f, err = parseJSON(body, &spec)
+			isJSON = true
 		}
 		if err != nil {
 			return Fields{}, err
 		}
 	}
-	if err := f.resolve(query, &spec, asciiOnly); err != nil {
+	if err := f.resolve(query, &spec, asciiOnly, isJSON); err != nil {
 		return Fields{}, err
 	}
 	return f, nil
@@ -57,7 +59,7 @@ func Parse(contentType string, body []byte, query url.Values, spec Spec) (Fields
 // check as body names, and a guarded value must be valid UTF-8 (ASCII
 // under charset=us-ascii): frameworks that decode replace bad bytes with
 // U+FFFD, others keep them.
-func (f *Fields) resolve(query url.Values, spec *Spec, asciiOnly bool) error {
+func (f *Fields) resolve(query url.Values, spec *Spec, asciiOnly, isJSON bool) error {
 	for name := range query {
 		if err := spec.checkName(name); err != nil {
 			return err
@@ -84,7 +86,9 @@ func (f *Fields) resolve(query url.Values, spec *Spec, asciiOnly bool) error {
 		}
 		if qv, inQuery := query[name]; inQuery {
 			switch {
-			case count > 0:
+			case count > 0, isJSON:
+				// JSON frameworks never read the query string for a
+				// body field; Rails' params merges it.
 				return fieldError(ReasonQueryConflict, name, "field %q appears in both the query string and the body")
 			case len(qv) > 1:
 				return fieldError(ReasonDuplicateField, name, "field %q appears twice")
@@ -99,7 +103,16 @@ func (f *Fields) resolve(query url.Values, spec *Spec, asciiOnly bool) error {
 		if !utf8.ValidString(fl.value) || asciiOnly && !isASCII(fl.value) {
 			return fieldError(ReasonInvalidUTF8, name, "field %q is not valid UTF-8 (or not ASCII under charset us-ascii)")
 		}
+		if fl.kind == kindNumber && !plainJSONNumber(fl.value) {
+			return fieldError(ReasonAmbiguousNumber, name, "field %q is a number decoders read differently")
+		}
 		if i > 1 {
+			// A unique field may also be a JSON number (an amount); a
+			// boolean, null, object or array is read as something else by
+			// every decoder.
+			if fl.kind != kindString && fl.kind != kindNumber {
+				return fieldError(ReasonFieldNotString, name, "field %q is not a string or a number")
+			}
 			continue
 		}
 		if fl.kind != kindString {
@@ -130,4 +143,28 @@ func isASCII(s string) bool {
 		}
 	}
 	return true
+}
+
+// plainJSONNumber reports a JSON number every decoder reads as the same
+// value: plain decimal digits (no exponent) and at most 15 significant
+// digits, which a float64 (JavaScript, PHP) holds exactly as Python's and
+// Ruby's exact numbers do.
+func plainJSONNumber(s string) bool {
+	if !PlainDecimal(s) {
+		return false
+	}
+	digits := 0
+	lead := true
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '-' || c == '.' {
+			continue
+		}
+		if lead && c == '0' {
+			continue
+		}
+		lead = false
+		digits++
+	}
+	return digits <= 15
 }

@@ -25,24 +25,24 @@ import (
 
 // nameKey is a lenient reading of a field name that mainstream frameworks
 // apply, as a key in which names a framework could take for the same
-// field are equal. checkName compares two readings, so '.' counts both as
-// a path separator and as '_':
+// field are equal. checkName compares two readings, since frameworks
+// disagree on what '[' and '.' mean:
 //
 //   - everything from a NUL on is dropped (PHP truncates there);
 //   - leading and trailing white space, control and format characters are
 //     dropped (PHP strips leading spaces, a '+' decodes to one);
-//   - '[' and ']' separate path segments (PHP and Rack build nested arrays
-//     from brackets, qs as well); runs of separators count as one, so
+//   - with nested set, '[', ']' and '.' separate path segments (PHP and
+//     Rack build nested arrays from brackets, qs as well, Spring and
+//     ASP.NET bind "a.b" like "a[b]"); runs of separators count as one, so
 //     "user[]" and "user[0]" begin with the segment "user";
-//   - '.' separates segments too (Spring and ASP.NET bind "a.b" like
-//     "a[b]") when dotSep is set, and is '_' otherwise (PHP turns dots and
-//     spaces in names into underscores);
-//   - ' ' and '_' are one character;
+//   - without it, '.', ' ' and '[' are '_' (PHP turns dots and spaces in
+//     names into underscores, and so a '[' that is never closed);
+//   - ' ' and '_' are one character in both;
 //   - letters compare by Unicode simple case folding (ASP.NET's form keys
 //     are case-insensitive).
 //
 // Segments are joined with a NUL, which the first rule keeps out of them.
-func nameKey(s string, dotSep bool) string {
+func nameKey(s string, nested bool) string {
 	if simpleName(s) {
 		return s
 	}
@@ -55,10 +55,10 @@ func nameKey(s string, dotSep bool) string {
 	sep := false
 	for _, r := range s {
 		switch {
-		case r == '[' || r == ']' || r == '.' && dotSep:
+		case nested && (r == '[' || r == ']' || r == '.'):
 			sep = true
 			continue
-		case r == ' ' || r == '.':
+		case r == ' ' || r == '.' || r == '[':
 			r = '_'
 		}
 		if sep {

@@ -31,6 +31,12 @@ func refusals() []refusal {
 		{name: "missing type", ct: "", body: "username=a", status: 415, reason: ReasonUnsupportedMediaType},
 		{name: "unparseable type", ct: "application/json; =x", body: "{}", status: 415, reason: ReasonUnsupportedMediaType},
 		{name: "bare +json", ct: "application/+json", body: "{}", status: 415, reason: ReasonUnsupportedMediaType},
+		{name: "json suffix type", ct: "application/vnd.api+json", body: `{"username":"a"}`, status: 415, reason: ReasonUnsupportedMediaType},
+		{name: "upper-case media type", ct: "Multipart/Form-Data; boundary=XyZ", body: mp(part("username", "a")), status: 415, reason: ReasonAmbiguousMediaType},
+		{name: "upper-case form type", ct: "Application/X-WWW-Form-Urlencoded", body: "username=a", status: 415, reason: ReasonAmbiguousMediaType},
+		{name: "json with user in query", ct: ctJSON, body: `{"password":"x"}`, query: "username=a", status: 400, reason: ReasonQueryConflict, field: "username"},
+		{name: "json amount exponent", ct: ctJSON, body: `{"amount":1e3}`, spec: Spec{UniqueFields: []string{"amount"}}, status: 400, reason: ReasonAmbiguousNumber, field: "amount"},
+		{name: "json amount too precise", ct: ctJSON, body: `{"amount":12345678901234567890}`, spec: Spec{UniqueFields: []string{"amount"}}, status: 400, reason: ReasonAmbiguousNumber, field: "amount"},
 		{name: "configured status", ct: "text/xml", body: "<a/>", spec: Spec{UnsupportedStatus: 400}, status: 400, reason: ReasonUnsupportedMediaType},
 		{name: "multipart mixed", ct: "multipart/mixed; boundary=XyZ", body: mp(part("username", "a")), status: 415, reason: ReasonUnsupportedMediaType},
 
@@ -60,6 +66,7 @@ func refusals() []refusal {
 
 		// The reading policy: each is a shape some framework reads
 		// differently from the guard.
+		{name: "form body that is JSON", ct: ctForm, body: `{"username":"b","x":"&username=a"}`, status: 400, reason: ReasonAmbiguousMediaType},
 		{name: "utf-7 form", ct: "application/x-www-form-urlencoded; charset=utf-7", body: "+AHU-sername=a", status: 415, reason: ReasonCharset},
 		{name: "latin1 form", ct: "application/x-www-form-urlencoded; charset=iso-8859-1", body: "username=a", status: 415, reason: ReasonCharset},
 		{name: "utf-16 json", ct: "application/json; charset=utf-16", body: `{"username":"a"}`, status: 415, reason: ReasonCharset},
@@ -79,6 +86,9 @@ func refusals() []refusal {
 		{name: "php bracket array", ct: ctForm, body: "username%5B%5D=a", status: 400, reason: ReasonAmbiguousName, field: "username"},
 		{name: "php bracket index", ct: ctForm, body: "username[0]=a", status: 400, reason: ReasonAmbiguousName, field: "username"},
 		{name: "qs bracket key", ct: ctForm, body: "username[x]=a", status: 400, reason: ReasonAmbiguousName, field: "username"},
+		{name: "php unclosed bracket", ct: ctForm, body: "smartid%5Bdata=a", status: 400, reason: ReasonAmbiguousName, field: "smartid_data"},
+		{name: "php unclosed bracket in query", ct: ctForm, body: "username=a", query: "smartid%5Bdata=a", status: 400, reason: ReasonAmbiguousName, field: "smartid_data"},
+		{name: "multipart single-quoted name", ct: ctMultipart, body: mp("Content-Disposition: form-data; name='username'\r\n\r\na"), status: 400, reason: ReasonAmbiguousPart},
 		{name: "php dot to underscore", ct: ctForm, body: "smartid.data=a", status: 400, reason: ReasonAmbiguousName, field: "smartid_data"},
 		{name: "php space to underscore", ct: ctForm, body: "smartid+data=a", status: 400, reason: ReasonAmbiguousName, field: "smartid_data"},
 		{name: "aspnet case-insensitive keys", ct: ctForm, body: "UserName=a", status: 400, reason: ReasonAmbiguousName, field: "username"},

@@ -91,7 +91,7 @@ var catalogue = map[Code]entry{
 	Denied: {http.StatusForbidden, "Sign-in not possible",
 		"We couldn't complete this request. If you think this is a mistake, please contact the site's support team.", nextSignIn, ""},
 	RateLimited: {http.StatusTooManyRequests, "Too many attempts",
-		"There have been too many attempts in a short time, so we've paused them for a while to protect the account.", nextNone, ""},
+		"There have been too many attempts in a short time, so we've paused them for a while to protect the account.", nextSignIn, ""},
 	StepUpRequired: {http.StatusUnauthorized, "Extra check needed",
 		"For your security, this request needs an extra check that can't be completed here. Please try again later, or contact the site's support team if this keeps happening.", nextSignIn, ""},
 	StepUpUnavailable: {http.StatusServiceUnavailable, "Confirmation unavailable",

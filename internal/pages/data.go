@@ -155,12 +155,13 @@ func RetryIn(d time.Duration) string {
 }
 
 // retryUnit is the unit (0 seconds, 1 minutes, 2 hours) and the count
-// RetryIn words d with: seconds up to 90, minutes up to 90, then hours.
+// RetryIn words d with: seconds under a minute, minutes up to an hour,
+// then hours.
 func retryUnit(d time.Duration) (unit int, n int64) {
 	switch {
-	case d > 90*time.Minute:
+	case d > time.Hour:
 		unit, n = 2, int64((d+time.Hour-1)/time.Hour)
-	case d > 90*time.Second:
+	case d >= time.Minute:
 		unit, n = 1, int64((d+time.Minute-1)/time.Minute)
 	default:
 		n = int64((d + time.Second - 1) / time.Second)

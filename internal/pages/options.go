@@ -30,7 +30,12 @@ type Options struct {
 
 // Validate checks the options without reading Dir: a Caddyfile adapter
 // calls it after each option, so the error has that option's line.
-func (o Options) Validate() error { return o.check() }
+func (o Options) Validate() error {
+	if err := o.check(); err != nil {
+		return fmt.Errorf("pages: %w", err)
+	}
+	return nil
+}
 
 // check validates the options and fills in defaults.
 func (o *Options) check() error {

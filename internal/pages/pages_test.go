@@ -122,7 +122,7 @@ func TestRateLimitPageSaysWhen(t *testing.T) {
 	s := Default()
 	for d, want := range map[time.Duration]string{
 		500 * time.Millisecond: "1 second", 30 * time.Second: "30 seconds", 91 * time.Second: "2 minutes",
-		15 * time.Minute: "15 minutes", 2 * time.Hour: "2 hours",
+		15 * time.Minute: "15 minutes", 2 * time.Hour: "2 hours", time.Minute: "1 minute",
 	} {
 		w := get(t, s, Answer{Code: RateLimited, RetryAfter: d}, nil)
 		if !strings.Contains(w.Body.String(), "You can try again in "+want+".") {
@@ -170,9 +170,13 @@ func TestBrandingAndHelp(t *testing.T) {
 	if !strings.Contains(body, `<a class="button" href="/account">Continue</a>`) {
 		t.Errorf("enrolled:\n%s", body)
 	}
-	// A denied page offers the footer help link.
-	if body = get(t, s, Answer{Code: Denied}, nil).Body.String(); !strings.Contains(body, `<footer><a href="https://help.example.com/passkeys">Passkey help</a></footer>`) {
+	// A deny does not send people to the passkey help; the step-up page
+	// offers it to whoever cannot use their passkey.
+	if body = get(t, s, Answer{Code: Denied}, nil).Body.String(); strings.Contains(body, "help.example.com") {
 		t.Errorf("denied:\n%s", body)
+	}
+	if b, _ := s.RenderStepUp(StepUp{Mode: ModeLogin, Base: "/verify"}); !strings.Contains(string(b), `<a href="https://help.example.com/passkeys">Can't use your passkey?</a>`) {
+		t.Errorf("step-up page:\n%s", b)
 	}
 }
 
@@ -202,7 +206,7 @@ func TestOverrideDir(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := get(t, s, Answer{Code: RateLimited, RetryAfter: time.Minute}, nil)
-	if body := w.Body.String(); !strings.Contains(body, `<h1 class="mine">Too many attempts</h1>`) || !strings.Contains(body, "wait 60 seconds") || !strings.Contains(body, "body { color: black; }") {
+	if body := w.Body.String(); !strings.Contains(body, `<h1 class="mine">Too many attempts</h1>`) || !strings.Contains(body, "wait 1 minute") || !strings.Contains(body, "body { color: black; }") {
 		t.Fatalf("override:\n%s", body)
 	}
 	assertCSPAllowsStyle(t, w.Header().Get("Content-Security-Policy"), w.Body.String())
@@ -267,7 +271,8 @@ func TestStepUpPage(t *testing.T) {
 }
 
 func TestRetryIn(t *testing.T) {
-	for d, want := range map[time.Duration]string{0: "1 second", time.Second: "1 second", 90 * time.Second: "90 seconds", 90*time.Second + 1: "2 minutes", 90 * time.Minute: "90 minutes", 24 * time.Hour: "24 hours"} {
+	for d, want := range map[time.Duration]string{0: "1 second", time.Second: "1 second", 59 * time.Second: "59 seconds", time.Minute: "1 minute",
+		90 * time.Second: "2 minutes", time.Hour: "60 minutes", time.Hour + 1: "2 hours", 24 * time.Hour: "24 hours"} {
 		if got := RetryIn(d); got != want {
 			t.Errorf("%v: %q want %q", d, got, want)
 		}

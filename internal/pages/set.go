@@ -48,7 +48,7 @@ type rendered struct {
 // New parses the templates and renders every answer once.
 func New(o Options) (*Set, error) {
 	if err := o.check(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("pages: %w", err)
 	}
 	src := map[string]string{}
 	for _, name := range Files {
@@ -154,9 +154,6 @@ func readDir(dir string, src map[string]string) error {
 	}
 	return nil
 }
-
-// Options returns the set's options, defaults filled in.
-func (s *Set) Options() Options { return s.opts }
 
 func (s *Set) renderNotice(d Data) ([]byte, error) {
 	var buf bytes.Buffer

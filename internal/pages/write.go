@@ -140,8 +140,8 @@ func prepare(b []byte) prepared {
 	return prepared{bytes: b, length: []string{strconv.Itoa(len(b))}}
 }
 
-// retrySlots hold rate-limit pages by wording: seconds up to 90, minutes
-// up to 90, hours up to 127 (RetryIn's units), each rendered on first use.
+// retrySlots hold rate-limit pages by wording: seconds up to 59, minutes
+// up to 60, hours up to 127 (RetryIn's units), each rendered on first use.
 type retrySlots [3][128]atomic.Pointer[prepared]
 
 // retrySlot finds a rate-limit page's cache slot without building the

@@ -58,3 +58,14 @@ func (o *OnceSet) Remember(ctx context.Context, id []byte, ttl time.Duration) er
 type noRetryBoolCmd struct{ *redis.BoolCmd }
 
 func (noRetryBoolCmd) NoRetry() bool { return true }
+
+// Has reports whether id is remembered.
+func (o *OnceSet) Has(ctx context.Context, id []byte) (bool, error) {
+	var n int64
+	err := o.c.call(ctx, func(ctx context.Context, cl redis.UniversalClient, k *keyer) error {
+		var err error
+		n, err = cl.Exists(ctx, k.onceKey(o.ns, id)).Result()
+		return err
+	})
+	return n == 1, err
+}

@@ -14,6 +14,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/login-guard/login_guard/clients/smileid"
+	"github.com/login-guard/login_guard/internal/stepup"
 	"github.com/login-guard/login_guard/internal/testkit/redisproc"
 	"github.com/login-guard/login_guard/rules/counter"
 )
@@ -371,5 +373,121 @@ func TestNotReadyBeforeBind(t *testing.T) {
 	defer c.Close()
 	if _, err := NewCounter(c).Take(context.Background(), counter.Key{Rule: "r", Subject: "s"}, 1, time.Minute); !errors.Is(err, ErrNotReady) {
 		t.Fatal(err)
+	}
+}
+
+func TestHeldBackendTakeOnce(t *testing.T) {
+	_, cfg := cluster(t)
+	a, b := NewHeldBackend(instance(t, cfg)), NewHeldBackend(instance(t, cfg))
+	if err := a.Store("handle-1", []byte("sealed"), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := b.Has("handle-1"); !ok || err != nil {
+		t.Fatalf("has: %v %v", ok, err)
+	}
+	var got atomic.Int64
+	var wg sync.WaitGroup
+	for i := range 10 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s, err := []*HeldBackend{a, b}[i%2].Take("handle-1")
+			switch {
+			case err == nil && string(s) == "sealed":
+				got.Add(1)
+			case errors.Is(err, stepup.ErrHeldGone):
+			default:
+				t.Error(s, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if got.Load() != 1 {
+		t.Fatalf("%d takes got the entry, want 1", got.Load())
+	}
+	sp := NewSpentSet(a.c, "stepup")
+	now := time.Now()
+	if ok, err := sp.Mark("state:h", now.Add(time.Minute), now); !ok || err != nil {
+		t.Fatal(ok, err)
+	}
+	if ok, err := NewSpentSet(b.c, "stepup").Mark("state:h", now.Add(time.Minute), now); ok || err != nil {
+		t.Fatal("spent twice", ok, err)
+	}
+	if !NewSpentSet(b.c, "stepup").Seen("state:h", now) || NewSpentSet(b.c, "stepup").Seen("state:other", now) {
+		t.Fatal("seen")
+	}
+}
+
+func TestSmileIDJobsAcrossInstances(t *testing.T) {
+	_, cfg := cluster(t)
+	a, b := NewSmileIDJobs(instance(t, cfg), time.Minute), NewSmileIDJobs(instance(t, cfg), time.Minute)
+	if err := a.Register("job-1", "alice@example.org", "handle-1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Register("job-1", "bob", "h"); !errors.Is(err, smileid.ErrDuplicateJob) {
+		t.Fatalf("duplicate: %v", err)
+	}
+	e, ok := b.Lookup("job-1")
+	if !ok || e.UserID != "alice@example.org" || e.StateHandle != "handle-1" || e.State != smileid.StatePending || e.ExpiresAt.Sub(e.RegisteredAt) != time.Minute {
+		t.Fatalf("lookup on the other instance: %+v %v", e, ok)
+	}
+	if _, err := b.Complete("job-1"); !errors.Is(err, smileid.ErrNotAuthenticated) {
+		t.Fatalf("complete while pending: %v", err)
+	}
+	for i := range 3 {
+		if _, err := []*SmileIDJobs{a, b}[i%2].TakeConfirm("job-1", 2); (i < 2) != (err == nil) {
+			t.Fatalf("confirm %d: %v", i, err)
+		}
+	}
+	var d [32]byte
+	d[0] = 7
+	if a.SeenCallback("job-1", d) {
+		t.Fatal("seen before marked")
+	}
+	b.MarkCallback("job-1", d)
+	if !a.SeenCallback("job-1", d) {
+		t.Fatal("callback marked on b not seen on a")
+	}
+	e, changed, err := a.Settle("job-1", smileid.StateAuthenticated, "0810", "Enroll User", "sj-1")
+	if err != nil || !changed || e.State != smileid.StateAuthenticated || e.ResultCode != "0810" {
+		t.Fatalf("settle: %+v %v %v", e, changed, err)
+	}
+	if _, changed, _ := b.Settle("job-1", smileid.StateRejected, "0811", "x", "sj-1"); changed {
+		t.Fatal("a terminal state moved")
+	}
+	var got atomic.Int64
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if e, err := []*SmileIDJobs{a, b}[i%2].Complete("job-1"); err == nil && e.UserID == "alice@example.org" {
+				got.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if got.Load() != 1 || b.Status("job-1") != smileid.StateUnknown {
+		t.Fatalf("completed %d times", got.Load())
+	}
+}
+
+func TestFailureCounterAcrossInstances(t *testing.T) {
+	srv, cfg := single(t)
+	a, b := NewFailureCounter(instance(t, cfg)), NewFailureCounter(instance(t, cfg))
+	now := time.Now()
+	for i := 1; i <= 4; i++ {
+		n, full := []*FailureCounter{a, b}[i%2].Add("state-1", now.Add(time.Minute), now)
+		if full || n != i {
+			t.Fatalf("add %d: %d %v", i, n, full)
+		}
+	}
+	b.Forget("state-1")
+	if n, _ := a.Add("state-1", now.Add(time.Minute), now); n != 1 {
+		t.Fatalf("after forget: %d", n)
+	}
+	srv.Stop()
+	if _, full := a.Add("state-2", now.Add(time.Minute), now); !full {
+		t.Fatal("a count that could not be made must report full (fail closed)")
 	}
 }

@@ -23,17 +23,19 @@ const password = "correct horse"
 // form otherwise. It counts what reached it per path and user.
 type portal struct {
 	*httptest.Server
-	mu   sync.Mutex
-	seen map[string]int // "path user" → requests
+	mu     sync.Mutex
+	seen   map[string]int    // "path user" → requests
+	bodies map[string]string // "path user" → the last body
 }
 
 func newPortal(t *testing.T) *portal {
-	p := &portal{seen: map[string]int{}}
+	p := &portal{seen: map[string]int{}, bodies: map[string]string{}}
 	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		form, _ := url.ParseQuery(string(b))
 		p.mu.Lock()
 		p.seen[r.URL.Path+" "+form.Get("username")]++
+		p.bodies[r.URL.Path+" "+form.Get("username")] = string(b)
 		p.mu.Unlock()
 		// A slow portal keeps every attempt in flight at once, which is
 		// what a lockout's reservations must hold against.
@@ -103,16 +105,17 @@ http://127.0.0.1:{{port.site}} {
 `
 
 type fleet struct {
-	procs  []*caddyproc.Proc
-	portal *portal
+	procs   []*caddyproc.Proc
+	portal  *portal
+	storage string // the Caddy storage every instance shares
 }
 
 // startFleet runs n Caddy processes sharing storage and the Redis store.
 // extra is added to the global login_guard block, then to the site.
 func startFleet(t *testing.T, n int, store string, extra ...string) *fleet {
 	t.Helper()
-	f := &fleet{portal: newPortal(t)}
-	storage := t.TempDir()
+	f := &fleet{portal: newPortal(t), storage: t.TempDir()}
+	storage := f.storage
 	extra = append(extra, "", "")
 	cfg := fmt.Sprintf(fleetCaddyfile, storage, store, f.portal.Listener.Addr(), extra[0], extra[1])
 	for range n {

@@ -2,7 +2,6 @@ package request
 
 import (
 	"net/http"
-	"time"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -25,6 +24,7 @@ func (x *Exchange) Finish(r *http.Request) {
 		// One inline field that writes the whole line: the encoder gets
 		// the values straight from the exchange, with no field slice,
 		// boxed slices or address string built per request.
+		x.logged = ce.Time
 		x.logField[0] = zap.Inline((*auditLine)(x))
 		ce.Write(x.logField[:]...)
 	}
@@ -49,7 +49,8 @@ func (a *auditLine) MarshalLogObject(enc zapcore.ObjectEncoder) error {
 		enc.AddString("ip", x.Attempt.IP.String())
 	}
 	enc.AddBool("device_present", x.Attempt.DevicePresent)
-	enc.AddDuration("duration", time.Since(x.Start))
+	// The line's own timestamp ends the duration: one clock read fewer.
+	enc.AddDuration("duration", x.logged.Sub(x.Start))
 	if u := x.loggedUser(); u != "" {
 		enc.AddString("user", u)
 	}

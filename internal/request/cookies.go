@@ -2,7 +2,9 @@ package request
 
 import (
 	"net/http"
+	"net/textproto"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -138,8 +140,8 @@ func ReadStepCookie(r *http.Request, base string) string {
 		names = []string{"__Host-" + base, "__Secure-" + base}
 	}
 	for _, n := range names {
-		if c, err := r.Cookie(n); err == nil && c.Value != "" {
-			return c.Value
+		if v, ok := requestCookie(r, n); ok && v != "" {
+			return v
 		}
 	}
 	return ""
@@ -172,17 +174,49 @@ func SessionCookieName(r *http.Request) string {
 	return PlainSessionCookie
 }
 
-// LoadSession reads the guard's session cookie, if a valid one is
-// present.
+// LoadSession reads the guard's session cookie, if a valid one (and not
+// revoked by its logout) is present.
 func (x *Exchange) LoadSession(r *http.Request) {
-	c, err := r.Cookie(SessionCookieName(r))
-	if err != nil {
+	tok, found := requestCookie(r, SessionCookieName(r))
+	if !found {
 		return
 	}
-	s, ok := x.Route.App.OpenSession(c.Value, x.Start)
+	s, exp, ok := x.Route.App.OpenSession(x.Ctx, tok, x.Start)
 	if !ok {
 		return
 	}
-	x.Session, x.HasSession = s, true
+	x.Session, x.HasSession, x.SessionExp = s, true, exp
 	x.Attempt.Session = s.Session
+}
+
+// requestCookie is r.Cookie(name).Value without parsing every cookie of
+// the request into a slice: the first cookie of that name whose value
+// net/http would accept, its surrounding quotes removed.
+func requestCookie(r *http.Request, name string) (string, bool) {
+	for _, line := range r.Header["Cookie"] {
+		for part := range strings.SplitSeq(line, ";") {
+			part = textproto.TrimString(part)
+			n, v, _ := strings.Cut(part, "=")
+			if textproto.TrimString(n) != name {
+				continue
+			}
+			if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
+				v = v[1 : len(v)-1]
+			}
+			if validCookieValue(v) {
+				return v, true
+			}
+		}
+	}
+	return "", false
+}
+
+// validCookieValue is net/http's test of a cookie value's bytes.
+func validCookieValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c < 0x20 || c >= 0x7f || c == '"' || c == ';' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }

@@ -72,6 +72,7 @@ type Exchange struct {
 	// Session is the guard session the request carries, if HasSession.
 	Session    app.Session
 	HasSession bool
+	SessionExp time.Time // the session cookie's expiry
 	Outcome    rules.Outcome
 	// What the audit line says besides the verdict.
 	Refused       *formbody.Error
@@ -83,6 +84,8 @@ type Exchange struct {
 
 	rulesTicket *rules.Ticket    // the local rules' hold on this attempt, settled once
 	published   publishedVerdict // what Publish exposed as placeholders
+	logged      time.Time        // the audit line's time
+	detached    detachedContext  // the request's context without its cancellation
 	// Storage the exchange's slices start in, so a typical request does
 	// not allocate them one by one: the verdict's reasons and the audit
 	// line's field.
@@ -215,7 +218,7 @@ func ClientAddr(r *http.Request) (netip.Addr, string) {
 // trusted_proxies: if a proxy or CDN sits in front, every client behind it
 // shares one IP for the guard, and per-IP rules count them as one.
 func WarnUntrustedForwarding(rt *Route, r *http.Request) {
-	if r.Header.Get("X-Forwarded-For") == "" {
+	if v := r.Header["X-Forwarded-For"]; len(v) == 0 || v[0] == "" {
 		return
 	}
 	if trusted, _ := caddyhttp.GetVar(r.Context(), caddyhttp.TrustedProxyVarKey).(bool); trusted {

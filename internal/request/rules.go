@@ -155,6 +155,16 @@ func countsAttempts(r rules.Rule) bool {
 	return false
 }
 
+// detachedContext is context.WithoutCancel held in the exchange, so
+// settling a ticket allocates no context: the parent's values, never its
+// cancellation or deadline.
+type detachedContext struct{ parent context.Context }
+
+func (detachedContext) Deadline() (time.Time, bool) { return time.Time{}, false }
+func (detachedContext) Done() <-chan struct{}       { return nil }
+func (detachedContext) Err() error                  { return nil }
+func (c *detachedContext) Value(key any) any        { return c.parent.Value(key) }
+
 // Provision compiles the route's rules into a policy on the app's counter
 // store, checks each against the route's event, and registers the policy
 // for the admin API; the route's Cleanup undoes it.
@@ -312,7 +322,8 @@ func (x *Exchange) observeRules(o rules.Outcome) {
 	x.rulesTicket = nil
 	rt := x.Route.Rules
 	// The request may be over (client gone); the store must still hear it.
-	if err := rt.policy.Observe(context.WithoutCancel(x.Ctx), t, o); err != nil {
+	x.detached = detachedContext{parent: x.Ctx}
+	if err := rt.policy.Observe(&x.detached, t, o); err != nil {
 		rt.onError("observe", err)
 	}
 }

@@ -33,15 +33,20 @@ func (su *StepUp) Machinery(a *app.App) (*stepup.Issuer, *app.StepUpRuntime, err
 	if su.issuer != nil {
 		return su.issuer, su.rt, nil
 	}
-	rt, err := a.StepUp()
+	rt, err := a.StepUpRuntime()
 	if err != nil {
 		return nil, nil, err
 	}
+	t := a.StepUp
 	iss, err := stepup.NewIssuer(stepup.Config{
-		Keys:     a.Tokens(),
-		Used:     rt.Used,
-		IPPrefix: su.Prefix,
-		Now:      time.Now,
+		Keys:        a.Tokens(),
+		Used:        rt.Used,
+		Failures:    rt.Failures,
+		MaxFailures: t.FactorAttempts,
+		StateTTL:    time.Duration(t.StateTTL),
+		ContinueTTL: time.Duration(t.ContinuationTTL),
+		IPPrefix:    su.Prefix,
+		Now:         time.Now,
 	})
 	if err != nil {
 		return nil, nil, err

@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
@@ -11,6 +12,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/chacha20poly1305"
@@ -80,8 +82,11 @@ func (ks *Keyset) CurrentID() string { return ks.keys[0].ID }
 //	version (1 byte, 2) | key id length (1 byte) | key id | nonce (24 bytes) | ciphertext and tag
 //
 // sealed by XChaCha20-Poly1305 under a key derived from the named key's
-// secret. The plaintext is the expiry (Unix seconds, 8 bytes big-endian)
-// followed by the data's JSON. The associated data binds the version, the
+// secret. The plaintext is the expiry (Unix seconds, 8 bytes big-endian),
+// one byte naming the data's encoding, and the data: its JSON, or, for a
+// type that implements encoding.BinaryAppender (and whose pointer
+// implements encoding.BinaryUnmarshaler), its own binary form, which
+// spares the hot path reflection. The associated data binds the version, the
 // key id and the purpose, so a token opens only for the purpose it was
 // sealed for and only under the key it names. The 24-byte random nonce
 // makes a collision negligible however many tokens one key seals.
@@ -89,7 +94,11 @@ const (
 	formatV2    = 2
 	maxKeyIDLen = 64
 	expiryLen   = 8
-	aadPrefix   = "login_guard/token/v2\x00"
+	codecJSON   = 'j'
+	codecBinary = 'b'
+	// plainHead is the plaintext before the data: expiry and codec.
+	plainHead = expiryLen + 1
+	aadPrefix = "login_guard/token/v2\x00"
 )
 
 var b64 = base64.RawURLEncoding
@@ -106,13 +115,26 @@ func (ks *Keyset) Seal(purpose string, data any, now time.Time, ttl time.Duratio
 // AppendSeal is Seal appending the token's text to dst, so a caller
 // building a Set-Cookie line writes the token straight into it.
 func (ks *Keyset) AppendSeal(dst []byte, purpose string, data any, now time.Time, ttl time.Duration) ([]byte, error) {
-	raw, err := json.Marshal(data)
+	codec := byte(codecJSON)
+	var raw []byte
+	var err error
+	if ba, ok := data.(encoding.BinaryAppender); ok {
+		codec = codecBinary
+		scratch := scratchPool.Get().(*[]byte)
+		defer scratchPool.Put(scratch)
+		raw, err = ba.AppendBinary((*scratch)[:0])
+		if cap(raw) <= maxScratch {
+			*scratch = raw[:0]
+		}
+	} else {
+		raw, err = json.Marshal(data)
+	}
 	if err != nil {
 		return dst, err
 	}
 	k := &ks.keys[0]
 	hdrLen := 2 + len(k.ID)
-	n := hdrLen + chacha20poly1305.NonceSizeX + expiryLen + len(raw) + chacha20poly1305.Overhead
+	n := hdrLen + chacha20poly1305.NonceSizeX + plainHead + len(raw) + chacha20poly1305.Overhead
 	// One allocation holds the token and, past its end, the associated
 	// data (which would escape on its own through the AEAD interface).
 	mem := make([]byte, n+aadLen(hdrLen, purpose))
@@ -126,6 +148,7 @@ func (ks *Keyset) AppendSeal(dst []byte, purpose string, data any, now time.Time
 	// The plaintext is written where its ciphertext goes and sealed in
 	// place.
 	plain := binary.BigEndian.AppendUint64(buf[len(buf):], uint64(now.Add(ttl).Unix()))
+	plain = append(plain, codec)
 	plain = append(plain, raw...)
 	aad := appendAAD(mem[n:n], buf[:hdrLen], purpose)
 	out := k.aead.Seal(buf, nonce, plain, aad)
@@ -168,7 +191,7 @@ func (ks *Keyset) OpenUntil(purpose, token string, now time.Time, dst any) (time
 		return zero, errMalformed
 	}
 	hdrLen := 2 + int(buf[1])
-	if len(buf) < hdrLen+chacha20poly1305.NonceSizeX+chacha20poly1305.Overhead+expiryLen {
+	if len(buf) < hdrLen+chacha20poly1305.NonceSizeX+chacha20poly1305.Overhead+plainHead {
 		return zero, errMalformed
 	}
 	k, ok := ks.byID[string(buf[2:hdrLen])]
@@ -186,11 +209,31 @@ func (ks *Keyset) OpenUntil(purpose, token string, now time.Time, dst any) (time
 	if now.Unix() >= exp {
 		return zero, errExpired
 	}
-	if err := json.Unmarshal(plain[expiryLen:], dst); err != nil {
+	if err := decode(plain[expiryLen], plain[plainHead:], dst); err != nil {
 		return zero, errMalformed
 	}
 	return time.Unix(exp, 0), nil
 }
+
+// decode reads the data in the codec it was sealed with; a token whose
+// codec dst cannot read is malformed for it.
+func decode(codec byte, data []byte, dst any) error {
+	switch codec {
+	case codecJSON:
+		return json.Unmarshal(data, dst)
+	case codecBinary:
+		if bu, ok := dst.(encoding.BinaryUnmarshaler); ok {
+			return bu.UnmarshalBinary(data)
+		}
+	}
+	return errMalformed
+}
+
+// scratchPool holds the buffers binary data is encoded into before its
+// size, and so the token's, is known.
+var scratchPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+const maxScratch = 4 << 10
 
 // Pseudonym maps a secret value (an app's session cookie) to a stable,
 // non-reversible identifier, so the raw token never leaves the guard.

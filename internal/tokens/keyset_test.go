@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/login-guard/login_guard/internal/benchcpu"
 )
 
 type sess struct {
@@ -166,6 +168,7 @@ func BenchmarkOpen(b *testing.B) {
 	ks, _ := newKS(b, t0)
 	tok, _ := ks.Seal("session", sess{"jlopez", "abc"}, t0, time.Hour)
 	b.ReportAllocs()
+	benchcpu.PerOp(b)
 	for b.Loop() {
 		var got sess
 		if err := ks.Open("session", tok, t0, &got); err != nil {
@@ -177,6 +180,7 @@ func BenchmarkOpen(b *testing.B) {
 func BenchmarkSeal(b *testing.B) {
 	ks, _ := newKS(b, t0)
 	b.ReportAllocs()
+	benchcpu.PerOp(b)
 	for b.Loop() {
 		if _, err := ks.Seal("session", sess{"jlopez", "abc"}, t0, time.Hour); err != nil {
 			b.Fatal(err)
