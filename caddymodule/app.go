@@ -78,6 +78,9 @@ type appRuntime struct {
 	stopRotation func()
 	sessions     *sessionCache
 	revoked      revoke.Set
+	// revocationsHeld: revoked is the pooled in-memory set (not the
+	// shared store's), to be given back.
+	revocationsHeld bool
 }
 
 // SessionConfig configures the guard's session cookie.
@@ -203,7 +206,13 @@ func (a *App) start() error {
 	if a.rt.sessions, err = newSessionCache(); err != nil {
 		return err
 	}
-	a.rt.revoked = acquireRevocations(a.Session.MaxRevocations)
+	if a.redis != nil {
+		// Shared: a logout on one instance ends the session on all.
+		a.rt.revoked = redisstore.NewRevokeSet(a.redis)
+	} else {
+		a.rt.revoked = acquireRevocations(a.Session.MaxRevocations)
+		a.rt.revocationsHeld = true
+	}
 	if a.SmartID != nil {
 		q, err := acquireSmartID(a.smartidKey, a.SmartID, a.logger)
 		if err != nil {
@@ -252,7 +261,10 @@ func (a *App) releasePooled() {
 		}
 	}
 	a.rt.sessions.close()
-	releaseRevocations(a.Session.MaxRevocations)
+	if a.rt.revocationsHeld {
+		a.rt.revocationsHeld = false
+		releaseRevocations(a.Session.MaxRevocations)
+	}
 	a.stopLoginID()
 	a.releaseStore()
 	a.releaseMetrics()
