@@ -128,12 +128,11 @@ type exchange struct {
 	operation    *smartid.Operation // the operation event, built before deciding
 	operationErr error              // why it could not be built (on_invalid_operation pass)
 
-	published publishedVerdict // what publish exposed as placeholders
-	hw        headWriter       // between the upstream and the client
-	fwd       forwardState
-	ipText    string          // the client address for the audit line
-	logged    time.Time       // the audit line's time
-	detached  detachedContext // the request's context without its cancellation
+	hw       headWriter // between the upstream and the client
+	fwd      forwardState
+	ipText   string          // the client address for the audit line
+	logged   time.Time       // the audit line's time
+	detached detachedContext // the request's context without its cancellation
 	// Storage the exchange's slices start in, so a typical request does
 	// not allocate them one by one: the verdict's reasons and the audit
 	// line's field.
@@ -199,39 +198,39 @@ func (x *exchange) decide() {
 }
 
 // publish exposes the verdict as placeholders for access logs and later
-// handlers. The values are what the verdict is now (a monitor-mode route
-// still shows the action it would have taken); they are rendered only if
-// a placeholder is read, so an unread placeholder costs nothing.
+// handlers. They hold plain strings (an expression matcher reads them as
+// such); the route and the action are boxed once, not per request.
 func (x *exchange) publish(r *http.Request) {
 	repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
 	if !ok {
 		return
 	}
-	x.published = publishedVerdict{action: x.verdict.Action, reasons: x.verdict.Reasons}
 	repl.Set("http.login_guard.route", x.h.nameValue)
-	repl.Set("http.login_guard.action", (*publishedAction)(&x.published))
-	repl.Set("http.login_guard.reasons", (*publishedReasons)(&x.published))
-}
-
-// publishedVerdict is the verdict as publish saw it. Pointers to it are
-// fmt.Stringers, which Caddy's replacer renders on demand; storing them
-// allocates nothing, where a string would be boxed on every request.
-type publishedVerdict struct {
-	action  rules.Action
-	reasons []string
-}
-
-type (
-	publishedAction  publishedVerdict
-	publishedReasons publishedVerdict
-)
-
-func (p *publishedAction) String() string { return p.action.String() }
-func (p *publishedReasons) String() string {
-	if len(p.reasons) == 1 {
-		return p.reasons[0]
+	repl.Set("http.login_guard.action", actionValue(x.verdict.Action))
+	var reasons any = ""
+	switch len(x.verdict.Reasons) {
+	case 0:
+	case 1:
+		reasons = x.verdict.Reasons[0]
+	default:
+		reasons = x.verdict.ReasonList()
 	}
-	return strings.Join(p.reasons, ",")
+	repl.Set("http.login_guard.reasons", reasons)
+}
+
+// actionValues are the actions' names, boxed once.
+var actionValues = func() (v [rules.Deny + 1]any) {
+	for a := range v {
+		v[a] = rules.Action(a).String()
+	}
+	return v
+}()
+
+func actionValue(a rules.Action) any {
+	if int(a) < len(actionValues) {
+		return actionValues[a]
+	}
+	return a.String()
 }
 
 func stripGuardHeaders(hdr http.Header) {
