@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -175,5 +177,31 @@ func TestPagesOptionErrors(t *testing.T) {
 	_, _, err := adaptErr("{\n}\n:8080 {\n\tlogin_guard {\n\t\tevent login\n\t\terror_pages mine\n\t}\n}\n")
 	if err == nil || !strings.Contains(err.Error(), "handle_errors") {
 		t.Errorf("error_pages mine: %v", err)
+	}
+}
+
+// TestPageTemplateStillServesTheStepUpPage: a route's page_template still
+// renders its step-up and registration page; the refusals come from the
+// pages.
+func TestPageTemplateStillServesTheStepUpPage(t *testing.T) {
+	upstream := caddytest.NewRecorder(t, portalFake)
+	tmpl := filepath.Join(t.TempDir(), "stepup.html")
+	if err := os.WriteFile(tmpl, []byte(`<main id="login-guard-step-up" data-mode="{{.Mode}}" data-base="{{.Base}}" data-done="{{.Done}}"><h1>Operator's {{.Title}}</h1></main>`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	site := strings.Replace(fmt.Sprintf(stepUpSite, "", upstream.Listener.Addr()),
+		"\t\t\tmethods passkey\n", "\t\t\tmethods passkey\n\t\t\tpage_template "+tmpl+"\n", 1)
+	g := caddytest.Start(t, stepUpGlobal, site)
+	c := newStepClient(t, g, "198.51.100.7")
+	if resp, _ := c.do("POST", "/api/login", "application/x-www-form-urlencoded", "username=alice&password="+password, nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("clean login: %d", resp.StatusCode)
+	}
+	resp, body := c.do("GET", "/verify/enrol", "", "", nil)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "<h1>Operator's Register a passkey</h1>") || !strings.Contains(body, `data-done="/verify/enrolled"`) {
+		t.Fatalf("enrol page: %d\n%s", resp.StatusCode, body)
+	}
+	resp, body = newStepClient(t, g, "198.51.100.8").do("GET", "/verify/enrol", "", "", nil)
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "<h1>Sign in to register a passkey</h1>") {
+		t.Fatalf("refusal: %d\n%s", resp.StatusCode, body)
 	}
 }

@@ -2,8 +2,10 @@ package caddymodule_test
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
+	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
 )
 
@@ -56,5 +58,30 @@ func TestStoreRedisOptionErrors(t *testing.T) {
 			_, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(cfg), map[string]any{"filename": "Caddyfile"})
 			checkAdaptErr(t, err, c.want)
 		})
+	}
+}
+
+// TestStoreRedisValidate: `caddy validate` provisions without connecting,
+// and refuses rules_store next to store redis.
+func TestStoreRedisValidate(t *testing.T) {
+	validate := func(global string) error {
+		cfg := "{\n login_guard {\n" + global + "\n }\n}\n:8080 {\n login_guard /login {\n  event login\n  rate ip 5/1m deny\n  on_store_failure allow\n }\n respond ok\n}\n"
+		out, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(cfg), map[string]any{"filename": "Caddyfile"})
+		if err != nil {
+			return err
+		}
+		var c caddy.Config
+		if err := json.Unmarshal(out, &c); err != nil {
+			t.Fatal(err)
+		}
+		return caddy.Validate(&c)
+	}
+	// Nothing listens on this address: validation must not try it.
+	if err := validate("  store redis {\n   address 127.0.0.1:1\n  }"); err != nil {
+		t.Fatalf("valid store redis refused: %v", err)
+	}
+	err := validate("  store redis {\n   address 127.0.0.1:1\n  }\n  rules_store {\n   max_keys 1000\n  }")
+	if err == nil || !strings.Contains(err.Error(), "remove rules_store") {
+		t.Fatalf("rules_store with store redis: %v", err)
 	}
 }

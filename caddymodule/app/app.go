@@ -113,6 +113,9 @@ type appRuntime struct {
 	sessions     *sessionCache
 	engines      engine.Runner // every engine call of this config
 	revoked      revoke.Set
+	// revocationsHeld: revoked is the pooled in-memory set (not the
+	// shared store's), to be given back.
+	revocationsHeld bool
 }
 
 // SessionConfig configures the guard's session cookie.
@@ -239,7 +242,13 @@ func (a *App) start() error {
 	if a.rt.sessions, err = newSessionCache(); err != nil {
 		return err
 	}
-	a.rt.revoked = acquireRevocations(a.Session.MaxRevocations)
+	if a.redis != nil {
+		// Shared: a logout on one instance ends the session on all.
+		a.rt.revoked = redisstore.NewRevokeSet(a.redis)
+	} else {
+		a.rt.revoked = acquireRevocations(a.Session.MaxRevocations)
+		a.rt.revocationsHeld = true
+	}
 	if a.SmartID != nil {
 		q, err := acquireSmartID(a.smartidKey, a.SmartID, a.logger)
 		if err != nil {
@@ -287,7 +296,10 @@ func (a *App) releasePooled() {
 		}
 	}
 	a.rt.sessions.close()
-	releaseRevocations(a.Session.MaxRevocations)
+	if a.rt.revocationsHeld {
+		a.rt.revocationsHeld = false
+		releaseRevocations(a.Session.MaxRevocations)
+	}
 	a.stopLoginID()
 	a.releaseStore()
 	a.releaseMetrics()

@@ -19,6 +19,14 @@ type floodResult struct {
 	GoroutinesBefore int            `json:"goroutines_before"`
 	GoroutinesAfter  int            `json:"goroutines_after"`
 	Statuses         map[string]int `json:"statuses,omitempty"`
+	// Steps is the RSS after each quarter of the flood: a bounded store
+	// levels off once it is full, an unbounded one keeps growing.
+	Steps []floodStep `json:"steps"`
+}
+
+type floodStep struct {
+	Addresses int   `json:"addresses"`
+	RSSKiB    int64 `json:"rss_kib"`
 }
 
 // flood sends o.flood requests, each from a new address (X-Forwarded-For,
@@ -37,12 +45,38 @@ func flood(s *side, o options) (*floodResult, error) {
 	}
 	fmt.Fprintf(os.Stderr, "flood: %d distinct addresses...\n", o.flood)
 	// The Go generator: it counts requests exactly and varies the header.
+	// Four quarters, each with addresses of its own, RSS read after each.
 	gen := &goGen{conns: o.floodConns}
-	m, err := gen.run(request{method: "POST", url: s.base() + "/api/flood", body: loginForm, xffDistinct: o.flood}, 0, o.flood)
-	if err != nil {
-		return nil, err
+	const quarters = 4
+	var elapsed float64
+	f.Statuses = map[string]int{}
+	for q := range quarters {
+		n := o.flood / quarters
+		if q == quarters-1 {
+			n = o.flood - q*(o.flood/quarters)
+		}
+		r := request{method: "POST", url: s.base() + "/api/flood", body: loginForm, xffDistinct: n, xffOffset: q * (o.flood / quarters)}
+		m, err := gen.run(r, 0, n)
+		if err != nil {
+			return nil, err
+		}
+		f.Requests += m.Requests
+		if m.RPS > 0 {
+			elapsed += float64(m.Requests) / m.RPS
+		}
+		for k, v := range m.Statuses {
+			f.Statuses[k] += v
+		}
+		rss, _, err := memory(s.proc.pid())
+		if err != nil {
+			return nil, err
+		}
+		f.Steps = append(f.Steps, floodStep{Addresses: q*(o.flood/quarters) + n, RSSKiB: rss})
+		fmt.Fprintf(os.Stderr, "flood: %d addresses, RSS %.1f MiB\n", q*(o.flood/quarters)+n, kib(rss))
 	}
-	f.Requests, f.RPS, f.Statuses = m.Requests, m.RPS, m.Statuses
+	if elapsed > 0 {
+		f.RPS = float64(f.Requests) / elapsed
+	}
 	time.Sleep(3 * time.Second) // idle connections close, goroutines end
 	if f.RSSAfterKiB, f.RSSPeakKiB, err = memory(s.proc.pid()); err != nil {
 		return nil, err

@@ -40,6 +40,7 @@ type request struct {
 	method, url, body string
 	status            int
 	xffDistinct       int // > 0: X-Forwarded-For cycles through this many addresses
+	xffOffset         int // ... starting this far into 10.0.0.0/8
 }
 
 // loadGen runs load against a URL for a duration (or a request count).
@@ -166,7 +167,7 @@ func (g *goGen) run(r request, d time.Duration, count int) (measurement, error) 
 	}
 	args := []string{"load", "-url", r.url, "-method", r.method, "-body", r.body,
 		"-status", strconv.Itoa(r.status), "-c", strconv.Itoa(g.conns), "-d", d.String(),
-		"-n", strconv.Itoa(count), "-xff", strconv.Itoa(r.xffDistinct)}
+		"-n", strconv.Itoa(count), "-xff", strconv.Itoa(r.xffDistinct), "-xff-offset", strconv.Itoa(r.xffOffset)}
 	cmd := exec.Command(self, args...)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
@@ -189,8 +190,9 @@ func runLoadRole(args []string) {
 	dur := fs.Duration("d", 5*time.Second, "duration (when -n is 0)")
 	n := fs.Int("n", 0, "stop after this many requests")
 	xff := fs.Int("xff", 0, "cycle X-Forwarded-For through this many distinct addresses")
+	xffOffset := fs.Int("xff-offset", 0, "start the addresses this far into 10.0.0.0/8")
 	_ = fs.Parse(args)
-	m := generate(request{method: *method, url: *url, body: *body, status: *status, xffDistinct: *xff}, *conns, *dur, *n)
+	m := generate(request{method: *method, url: *url, body: *body, status: *status, xffDistinct: *xff, xffOffset: *xffOffset}, *conns, *dur, *n)
 	if err := json.NewEncoder(os.Stdout).Encode(m); err != nil {
 		log.Fatal(err)
 	}
@@ -222,7 +224,7 @@ func generate(r request, conns int, d time.Duration, n int) measurement {
 					req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 				}
 				if r.xffDistinct > 0 {
-					req.Header.Set("X-Forwarded-For", distinctAddr(int(i)%r.xffDistinct))
+					req.Header.Set("X-Forwarded-For", distinctAddr(r.xffOffset+int(i-1)%r.xffDistinct))
 				}
 				t0 := time.Now()
 				resp, err := client.Do(req)

@@ -152,6 +152,13 @@ func markdownTable(r *results) string {
 		fmt.Fprintf(&b, "\nFlood: %d requests from %d distinct addresses (trusted_proxies + X-Forwarded-For) at a `rate ip` route, max_keys %d, %.0f req/s: "+
 			"RSS %.1f MiB before, %.1f MiB after (peak %.1f MiB); goroutines %d before, %d after; answers %v.\n",
 			f.Requests, f.Distinct, f.MaxKeys, f.RPS, kib(f.RSSBeforeKiB), kib(f.RSSAfterKiB), kib(f.RSSPeakKiB), f.GoroutinesBefore, f.GoroutinesAfter, f.Statuses)
+		if len(f.Steps) > 0 {
+			b.WriteString("RSS as the flood went on:")
+			for _, st := range f.Steps {
+				fmt.Fprintf(&b, " %d addresses %.1f MiB;", st.Addresses, kib(st.RSSKiB))
+			}
+			b.WriteString("\n")
+		}
 	}
 	return b.String()
 }

@@ -113,7 +113,7 @@ func run(o options) error {
 	for i, sc := range scenarios {
 		res.Scenarios[i].Name = sc.name
 		b, g := reqs(sc)
-		if o.warmup > 0 {
+		if o.warmup > 0 && o.rounds > 0 {
 			if _, err := gen.run(b, o.warmup, 0); err != nil {
 				return err
 			}
@@ -122,6 +122,7 @@ func run(o options) error {
 			}
 		}
 	}
+	// -rounds 0 runs the memory check alone.
 	for round := range o.rounds {
 		for i, sc := range scenarios {
 			b, g := reqs(sc)
@@ -176,6 +177,9 @@ func run(o options) error {
 		res.Flood = f
 	}
 	res.Meta.LoadAfter = loadAvg()
+	if o.rounds == 0 {
+		res.Scenarios = nil
+	}
 	fmt.Print(markdownTable(res))
 	if o.out != "" {
 		if err := res.write(o.out); err != nil {

@@ -87,6 +87,9 @@ func checkCookies(r *http.Request, f *Fields, spec Spec) error {
 func checkCookie(name, value string, f *Fields, spec *Spec) error {
 	nk, nu := nameKey(name, true), nameKey(name, false)
 	for i := range spec.trackedCount() {
+		if i == 1 {
+			continue // the device payload is the guard's to read, not the portal's
+		}
 		g := spec.tracked(i)
 		if !keysOverlap(nk, nameKey(g, true)) && !keysOverlap(nu, nameKey(g, false)) {
 			continue

@@ -282,6 +282,16 @@ func checkPage(t *testing.T, ctx context.Context, p page) {
 	if want := map[bool]string{false: "rgb(243, 244, 246)", true: "rgb(17, 24, 39)"}[p.dark]; f.Bg != want {
 		t.Errorf("%s: body background %q: the theme's style did not apply", p.name, f.Bg)
 	}
+	// The portal's logo loads under the CSP (img-src 'self') and names
+	// the portal for a screen reader.
+	logo, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => {
+		const img = document.querySelector("header .brand img");
+		if (!img) { return Promise.resolve("no logo"); }
+		return img.decode().then(() => img.naturalWidth > 0 ? img.alt : "empty", () => "failed to load");
+	})()`, chromedp.EvalAwaitPromise))
+	if err != nil || logo != "Example Portal" {
+		t.Errorf("%s: logo: %q %v", p.name, logo, err)
+	}
 	checkAxe(t, ctx, p.name)
 	checkScreenshot(t, ctx, p.name)
 }

@@ -491,3 +491,9 @@ func TestFailureCounterAcrossInstances(t *testing.T) {
 		t.Fatal("a count that could not be made must report full (fail closed)")
 	}
 }
+
+func TestExactAcrossInstancesSentinel(t *testing.T) {
+	master := redisproc.Start(t)
+	s := redisproc.StartSentinel(t, "guard", master)
+	exactness(t, Config{Mode: ModeSentinel, MasterName: "guard", Addresses: []string{s.Addr()}, Timeout: 2 * time.Second})
+}

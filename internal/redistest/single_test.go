@@ -3,8 +3,10 @@
 package redistest
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -50,22 +52,67 @@ func TestTwoInstancesOneRedis(t *testing.T) {
 	})
 
 	t.Run("redis stopped: policy applied within the deadline; restarted: exact again", func(t *testing.T) {
+		// Traffic on both instances and both policies while Redis is
+		// killed under it.
+		type answer struct {
+			route   string
+			status  int
+			started time.Time
+			took    time.Duration
+		}
+		var (
+			mu      sync.Mutex
+			answers []answer
+			wg      sync.WaitGroup
+		)
+		stop := make(chan struct{})
+		for w := range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				route := []string{"/closed", "/open"}[w%2]
+				for i := 0; ; i++ {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					start := time.Now()
+					st, took := f.login(t, w+i, route, fmt.Sprintf("192.0.2.%d", 1+w), "u", "wrong")
+					mu.Lock()
+					answers = append(answers, answer{route, st, start, took})
+					mu.Unlock()
+				}
+			}()
+		}
+		time.Sleep(300 * time.Millisecond)
+		stoppedAt := time.Now()
 		srv.Stop()
-		for i := range 8 {
-			st, took := f.login(t, i, "/closed", "192.0.2.1", "u", "wrong")
-			if st == http.StatusSeeOther {
+		time.Sleep(1500 * time.Millisecond)
+		close(stop)
+		wg.Wait()
+		var during, before int
+		for _, a := range answers {
+			if a.status == 0 {
+				t.Fatalf("a request on %s got no answer", a.route)
+			}
+			if a.took > 2*time.Second {
+				t.Fatalf("a request on %s took %v", a.route, a.took)
+			}
+			if a.started.Before(stoppedAt) {
+				before++
+				continue
+			}
+			during++
+			if a.route == "/closed" && a.status == http.StatusSeeOther {
 				t.Fatalf("closed route let a request through with Redis down")
 			}
-			if took > 2*time.Second {
-				t.Fatalf("request %d took %v with Redis down", i, took)
+			if a.route == "/open" && a.status != http.StatusSeeOther {
+				t.Fatalf("open route (on_store_failure allow) answered %d with Redis down", a.status)
 			}
-			st, took = f.login(t, i, "/open", "192.0.2.1", "u", "wrong")
-			if st != http.StatusSeeOther {
-				t.Fatalf("open route (on_store_failure allow) answered %d with Redis down", st)
-			}
-			if took > 2*time.Second {
-				t.Fatalf("request %d took %v with Redis down", i, took)
-			}
+		}
+		if before == 0 || during < 8 {
+			t.Fatalf("traffic too thin to judge: %d answers before the stop, %d during", before, during)
 		}
 		for _, p := range f.procs {
 			if !strings.Contains(p.Log(), "redis store unreachable") {

@@ -82,10 +82,9 @@ type Exchange struct {
 	Assertion     string // the LoginID token's state
 	IPText        string // the client address for the audit line
 
-	rulesTicket *rules.Ticket    // the local rules' hold on this attempt, settled once
-	published   publishedVerdict // what Publish exposed as placeholders
-	logged      time.Time        // the audit line's time
-	detached    detachedContext  // the request's context without its cancellation
+	rulesTicket *rules.Ticket   // the local rules' hold on this attempt, settled once
+	logged      time.Time       // the audit line's time
+	detached    detachedContext // the request's context without its cancellation
 	// Storage the exchange's slices start in, so a typical request does
 	// not allocate them one by one: the verdict's reasons and the audit
 	// line's field.
@@ -135,39 +134,39 @@ func (x *Exchange) Allow(reason string) {
 }
 
 // Publish exposes the verdict as placeholders for access logs and later
-// handlers. The values are what the verdict is now (a monitor-mode route
-// still shows the action it would have taken); they are rendered only if
-// a placeholder is read, so an unread placeholder costs nothing.
+// handlers. They hold plain strings (an expression matcher reads them as
+// such); the route and the action are boxed once, not per request.
 func (x *Exchange) Publish(r *http.Request) {
 	repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
 	if !ok {
 		return
 	}
-	x.published = publishedVerdict{action: x.Verdict.Action, reasons: x.Verdict.Reasons}
 	repl.Set("http.login_guard.route", x.Route.NameValue)
-	repl.Set("http.login_guard.action", (*publishedAction)(&x.published))
-	repl.Set("http.login_guard.reasons", (*publishedReasons)(&x.published))
-}
-
-// publishedVerdict is the verdict as Publish saw it. Pointers to it are
-// fmt.Stringers, which Caddy's replacer renders on demand; storing them
-// allocates nothing, where a string would be boxed on every request.
-type publishedVerdict struct {
-	action  rules.Action
-	reasons []string
-}
-
-type (
-	publishedAction  publishedVerdict
-	publishedReasons publishedVerdict
-)
-
-func (p *publishedAction) String() string { return p.action.String() }
-func (p *publishedReasons) String() string {
-	if len(p.reasons) == 1 {
-		return p.reasons[0]
+	repl.Set("http.login_guard.action", actionValue(x.Verdict.Action))
+	var reasons any = ""
+	switch len(x.Verdict.Reasons) {
+	case 0:
+	case 1:
+		reasons = x.Verdict.Reasons[0]
+	default:
+		reasons = x.Verdict.ReasonList()
 	}
-	return strings.Join(p.reasons, ",")
+	repl.Set("http.login_guard.reasons", reasons)
+}
+
+// actionValues are the actions' names, boxed once.
+var actionValues = func() (v [rules.Deny + 1]any) {
+	for a := range v {
+		v[a] = rules.Action(a).String()
+	}
+	return v
+}()
+
+func actionValue(a rules.Action) any {
+	if int(a) < len(actionValues) {
+		return actionValues[a]
+	}
+	return a.String()
 }
 
 // StripGuardHeaders drops every X-Login-Guard-* header a client sent; it

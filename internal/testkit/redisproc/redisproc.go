@@ -180,3 +180,25 @@ func StartCluster(t testing.TB, n int) *Cluster {
 	}
 	return c
 }
+
+// Sentinel is one redis-sentinel process watching a master.
+type Sentinel struct {
+	Server
+}
+
+// StartSentinel runs a sentinel (redis-server in sentinel mode) that
+// monitors master under the name name, with a quorum of one.
+func StartSentinel(t testing.TB, name string, master *Server) *Sentinel {
+	t.Helper()
+	s := &Sentinel{Server: Server{Port: freePort(t), Dir: t.TempDir(), t: t}}
+	conf := filepath.Join(s.Dir, "sentinel.conf")
+	body := fmt.Sprintf("port %d\nbind 127.0.0.1\ndir %s\nlogfile %s\nsentinel monitor %s 127.0.0.1 %d 1\nsentinel down-after-milliseconds %s 1000\nsentinel failover-timeout %s 5000\n",
+		s.Port, s.Dir, filepath.Join(s.Dir, "redis.log"), name, master.Port, name, name)
+	if err := os.WriteFile(conf, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s.args = []string{conf, "--sentinel"}
+	s.launch()
+	t.Cleanup(s.Stop)
+	return s
+}
