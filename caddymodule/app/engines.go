@@ -95,7 +95,7 @@ func (a *App) provisionEngines(ctx caddy.Context) error {
 			return fmt.Errorf("two engines are named %q: give one another name", name)
 		}
 		cfg := bc
-		cfg.OnStateChange = a.metrics.breakerChange(name)
+		cfg.OnStateChange = a.metrics.BreakerChange(name)
 		a.engineByName[name] = engine.WithBreaker(em.Engine(), engine.NewBreaker(cfg))
 		if pa, ok := m.(engines.PostAuthOnly); ok && pa.PostAuthOnly() {
 			a.postAuth[name] = true
@@ -111,7 +111,7 @@ func (a *App) startEngines() {
 	for n := range a.engineByName {
 		names = append(names, n)
 	}
-	a.metrics.resetBreakers(names)
+	a.metrics.ResetBreakers(names)
 }
 
 func hasEngine(mods []any, name string) bool {

@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/login-guard/login_guard/clients/smartid"
+	"github.com/login-guard/login_guard/internal/metrics"
 	"github.com/login-guard/login_guard/internal/revoke"
 	"github.com/login-guard/login_guard/internal/tokens"
 )
@@ -157,8 +158,8 @@ func Standalone(keys *tokens.Keyset, sessionTTL time.Duration) *App {
 // reg, so what is measured without a Caddy config pays for its metrics as
 // in production.
 func (a *App) CountIn(reg *prometheus.Registry) error {
-	m := newMetrics()
-	if err := m.registerIn(reg); err != nil {
+	m := metrics.New()
+	if err := m.RegisterIn(reg); err != nil {
 		return err
 	}
 	a.metrics = m

@@ -190,7 +190,7 @@ func (q *SmartIDQueue) Destruct() error {
 	ctx, cancel := context.WithTimeout(context.Background(), q.drain)
 	defer cancel()
 	err := q.Client.Close(ctx)
-	q.Metrics.forgetQueue(q.Label)
+	q.Metrics.ForgetQueue(q.Label)
 	releaseMetrics()
 	return err
 }

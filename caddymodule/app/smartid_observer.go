@@ -23,7 +23,7 @@ type smartidObserver struct {
 func (o *smartidObserver) Observe(r smartid.Report) {
 	logger := o.logger.Load()
 	if o.m != nil {
-		o.m.smartidEvent(string(r.Event), string(r.Outcome))
+		o.m.SmartIDEvent(string(r.Event), string(r.Outcome))
 		if o.client != nil {
 			o.m.SmartIDQueueDepth(o.queue, o.client.Stats().QueueDepth)
 		}

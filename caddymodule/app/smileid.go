@@ -296,7 +296,7 @@ type PooledSmileID struct {
 
 	// shares keeps each client to its share of submissions and pending
 	// jobs; ttl is how long a job may stay pending.
-	shares selfieShares
+	shares smileid.Shares
 	ttl    time.Duration
 }
 
@@ -386,7 +386,7 @@ func (a *App) takeSmileID() (*PooledSmileID, string, error) {
 			// Shared: a job submitted through one instance is confirmed
 			// and completed through any, and the paid-job limits count
 			// every instance's submissions.
-			lim = &sharedSubmitLimiter{store: redisstore.NewCounter(a.redis), user: userLimit, ip: ipLimit}
+			lim = &smileid.CounterLimiter{Store: redisstore.NewCounter(a.redis), User: userLimit, IP: ipLimit}
 			pending = redisstore.NewSmileIDJobs(a.redis, p.ttl)
 		}
 		cl, err := c.newClient(lim, p, pending)
@@ -403,3 +403,17 @@ func (a *App) takeSmileID() (*PooledSmileID, string, error) {
 	p.logger.Store(a.logger.Named("smileid"))
 	return p, key, nil
 }
+
+// BeginSubmit admits a client's selfie submission within its shares
+// (submissions in flight and jobs pending); it returns which share is
+// full, or "" when admitted. An admitted call is paired with EndSubmit.
+func (p *PooledSmileID) BeginSubmit(client string, maxInflight, maxPending int, now time.Time) (full string) {
+	return p.shares.Begin(client, maxInflight, maxPending, p.pendingTTL(), now)
+}
+
+// EndSubmit ends a submission BeginSubmit admitted; job is the job it
+// created ("" when none), which then counts as pending.
+func (p *PooledSmileID) EndSubmit(client, job string, now time.Time) { p.shares.End(client, job, now) }
+
+// JobDone ends a pending job's hold on its client's share.
+func (p *PooledSmileID) JobDone(job string) { p.shares.Done(job) }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/login-guard/login_guard/caddymodule/app"
 	"github.com/login-guard/login_guard/internal/caddyopt"
+	"github.com/login-guard/login_guard/internal/metrics"
 	"github.com/login-guard/login_guard/rules"
 	"github.com/login-guard/login_guard/rules/counter"
 )
@@ -229,7 +230,7 @@ func (o *RuleOptions) Provision(h *Route) error {
 	if h.App != nil && h.App.Metrics() != nil {
 		rt.errs = h.App.Metrics().RuleErrors()
 	} else {
-		rt.errs = app.NewRuleErrorsVec()
+		rt.errs = metrics.NewRuleErrorsVec()
 	}
 	var err error
 	var store counter.Store

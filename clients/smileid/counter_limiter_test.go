@@ -1,4 +1,4 @@
-package app
+package smileid
 
 import (
 	"context"
@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/login-guard/login_guard/clients/smileid"
 	"github.com/login-guard/login_guard/rules/counter"
 )
 
@@ -18,18 +17,18 @@ func TestSharedSubmitLimiter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mk := func() *sharedSubmitLimiter {
-		return &sharedSubmitLimiter{store: store, user: smileid.Rate{N: 3, Window: time.Hour}, ip: smileid.Rate{N: 4, Window: time.Hour}}
+	mk := func() *CounterLimiter {
+		return &CounterLimiter{Store: store, User: Rate{N: 3, Window: time.Hour}, IP: Rate{N: 4, Window: time.Hour}}
 	}
 	a, b := mk(), mk()
 	ctx := context.Background()
 	ip := netip.MustParseAddr("2001:db8::1")
 	for i := range 3 {
-		if err := []*sharedSubmitLimiter{a, b}[i%2].AllowSubmit(ctx, "alice", ip); err != nil {
+		if err := []*CounterLimiter{a, b}[i%2].AllowSubmit(ctx, "alice", ip); err != nil {
 			t.Fatalf("submission %d: %v", i, err)
 		}
 	}
-	var le *smileid.LimitError
+	var le *LimitError
 	if err := b.AllowSubmit(ctx, "alice", ip); !errors.As(err, &le) || le.Scope != "user" || le.RetryAfter <= 0 {
 		t.Fatalf("4th for alice: %v", err)
 	}

@@ -1,25 +1,25 @@
-package app
+package smileid
 
 import (
 	"sync"
 	"time"
 )
 
-// selfieShares keeps one client (address prefix) to its share of the
+// Shares keeps one client (address prefix) to its share of the
 // selfie work in flight: submissions being read and sent (each up to
 // ~11 MiB) and Smile ID jobs awaiting their result. A client over its
 // share is refused; nobody else's submission or job is dropped for it.
 // It lives with the pooled Smile ID client, so it survives reloads.
-type selfieShares struct {
+type Shares struct {
 	mu       sync.Mutex
 	inflight map[string]int
 	pending  map[string]map[string]time.Time // client → job → submitted
 	jobs     map[string]string               // job → client
 }
 
-// begin admits one submission for client, or says which share is full
-// ("submissions" or "pending"). end must follow an admitted begin.
-func (s *selfieShares) begin(client string, maxInflight, maxPending int, pendingTTL time.Duration, now time.Time) (full string) {
+// Begin admits one submission for client, or says which share is full
+// ("submissions" or "pending"). End must follow an admitted Begin.
+func (s *Shares) Begin(client string, maxInflight, maxPending int, pendingTTL time.Duration, now time.Time) (full string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.inflight == nil {
@@ -40,9 +40,9 @@ func (s *selfieShares) begin(client string, maxInflight, maxPending int, pending
 	return ""
 }
 
-// end releases a submission; job, when not empty, is now pending for
+// End releases a submission; job, when not empty, is now pending for
 // client.
-func (s *selfieShares) end(client, job string, now time.Time) {
+func (s *Shares) End(client, job string, now time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.inflight[client]--; s.inflight[client] <= 0 {
@@ -58,14 +58,14 @@ func (s *selfieShares) end(client, job string, now time.Time) {
 	s.jobs[job] = client
 }
 
-// done forgets a job that reached its result.
-func (s *selfieShares) done(job string) {
+// Done forgets a job that reached its result.
+func (s *Shares) Done(job string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.dropLocked(job)
 }
 
-func (s *selfieShares) dropLocked(job string) {
+func (s *Shares) dropLocked(job string) {
 	client, ok := s.jobs[job]
 	if !ok {
 		return
@@ -76,17 +76,3 @@ func (s *selfieShares) dropLocked(job string) {
 		delete(s.pending, client)
 	}
 }
-
-// BeginSubmit admits a client's selfie submission within its shares
-// (submissions in flight and jobs pending); it returns which share is
-// full, or "" when admitted. An admitted call is paired with EndSubmit.
-func (p *PooledSmileID) BeginSubmit(client string, maxInflight, maxPending int, now time.Time) (full string) {
-	return p.shares.begin(client, maxInflight, maxPending, p.pendingTTL(), now)
-}
-
-// EndSubmit ends a submission BeginSubmit admitted; job is the job it
-// created ("" when none), which then counts as pending.
-func (p *PooledSmileID) EndSubmit(client, job string, now time.Time) { p.shares.end(client, job, now) }
-
-// JobDone ends a pending job's hold on its client's share.
-func (p *PooledSmileID) JobDone(job string) { p.shares.done(job) }
