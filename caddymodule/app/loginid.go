@@ -135,7 +135,7 @@ func (c *LoginIDConfig) newVerifier(logger *zap.Logger, shared *redisstore.Conn)
 	poolKey := ""
 	if shared != nil {
 		// Shared store: a token used on any instance is a replay on all.
-		replay = redisReplayCache{redisstore.NewOnceSet(shared, "loginid:"+clientID)}
+		replay = redisstore.LoginIDReplayCache{Set: redisstore.NewOnceSet(shared, "loginid:"+clientID)}
 	} else {
 		poolKey = fmt.Sprintf("login_guard.loginid.%s.%d", clientID, size)
 		v, _, _ := loginidPool.LoadOrNew(poolKey, func() (caddy.Destructor, error) {

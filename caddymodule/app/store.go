@@ -3,16 +3,13 @@ package app
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
-	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
-	"github.com/login-guard/login_guard/clients/loginid"
 	"github.com/login-guard/login_guard/internal/caddyopt"
 	"github.com/login-guard/login_guard/internal/redisstore"
 )
@@ -111,7 +108,7 @@ func (a *App) provisionStore(ctx caddy.Context) error {
 		return err
 	}
 	a.redis = v.(pooledRedis).Conn
-	return registerStoreMetrics(ctx.GetMetricsRegistry(), a.redis)
+	return a.redis.RegisterMetrics(ctx.GetMetricsRegistry())
 }
 
 // startStore connects, checks maxmemory-policy on every master, and binds
@@ -146,62 +143,6 @@ func (a *App) releaseStore() {
 	if a.redisKey != "" {
 		_, _ = redisPool.Delete(a.redisKey)
 		a.redisKey, a.redis = "", nil
-	}
-}
-
-// registerStoreMetrics exposes the connection's totals. The values are
-// read at scrape time from the pooled connection, so they survive reloads.
-func registerStoreMetrics(reg *prometheus.Registry, c *redisstore.Conn) error {
-	if reg == nil {
-		return nil
-	}
-	fs := []prometheus.Collector{
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "caddy", Subsystem: "login_guard", Name: "store_calls_total",
-			Help: "Round trips to the shared store (a request's batch is one)."}, func() float64 { return float64(c.Stats().Calls) }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "caddy", Subsystem: "login_guard", Name: "store_failures_total",
-			Help: "Round trips that failed: the store unreachable, too slow, or not serving."}, func() float64 { return float64(c.Stats().Failures) }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "caddy", Subsystem: "login_guard", Name: "store_breaker_refusals_total",
-			Help: "Calls not made because the store's breaker was open."}, func() float64 { return float64(c.Stats().RefusedOpen) }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "caddy", Subsystem: "login_guard", Name: "store_out_of_memory_total",
-			Help: "Writes the store refused for want of memory (on_full applied)."}, func() float64 { return float64(c.Stats().OutOfMemory) }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "caddy", Subsystem: "login_guard", Name: "store_breaker_open",
-			Help: "1 while the shared store's breaker is open (calls fail at once)."}, func() float64 {
-			if c.Stats().BreakerOpen {
-				return 1
-			}
-			return 0
-		}),
-	}
-	for _, f := range fs {
-		if err := reg.Register(f); err != nil {
-			var are prometheus.AlreadyRegisteredError
-			if !errors.As(err, &are) {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-// redisReplayCache is LoginID's replay cache on the shared one-time set:
-// a token accepted on one instance is a replay on every other. It fails
-// closed: an error refuses the token.
-type redisReplayCache struct{ set *redisstore.OnceSet }
-
-// replayCallTimeout bounds Remember, which carries no context of its own;
-// the store's own per-call timeout applies within it.
-const replayCallTimeout = 5 * time.Second
-
-func (r redisReplayCache) Remember(key loginid.ReplayKey, until, now time.Time) error {
-	ctx, cancel := context.WithTimeout(context.Background(), replayCallTimeout)
-	defer cancel()
-	switch err := r.set.Remember(ctx, key[:], until.Sub(now)); {
-	case errors.Is(err, redisstore.ErrSeen):
-		return loginid.ErrReplayed
-	default:
-		// Out of memory or unreachable: the verifier refuses the token
-		// (replay_unavailable), whatever the route's failure policy.
-		return err
 	}
 }
 
