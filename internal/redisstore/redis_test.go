@@ -539,3 +539,17 @@ func TestHeldSharesAcrossInstances(t *testing.T) {
 		t.Fatalf("stats %+v", a.Stats())
 	}
 }
+
+func TestCeremonySharesAcrossInstances(t *testing.T) {
+	_, cfg := single(t)
+	a, b := NewCeremonyBackend(instance(t, cfg)), NewCeremonyBackend(instance(t, cfg))
+	for i, be := range []*CeremonyBackend{a, b, a} {
+		ok, err := be.Admit("192.0.2.0/24", fmt.Sprint("h", i), 2, time.Minute)
+		if err != nil || ok != (i < 2) {
+			t.Fatalf("ceremony %d: %v %v", i, ok, err)
+		}
+	}
+	if ok, err := b.Admit("198.51.100.0/24", "h9", 2, time.Minute); !ok || err != nil {
+		t.Fatalf("another client: %v %v", ok, err)
+	}
+}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/login-guard/login_guard/internal/passkeys"
 	"github.com/login-guard/login_guard/internal/stepup"
 )
 
@@ -243,3 +244,22 @@ func (b *HeldBackend) Admit(o stepup.Owner, handle string, size int64, clientEnt
 }
 
 var _ stepup.HeldShares = (*HeldBackend)(nil)
+
+// Admit implements passkeys.CeremonyShares.
+func (b *CeremonyBackend) Admit(client, handle string, max int, ttl time.Duration) (bool, error) {
+	var n int64
+	err := b.h.c.call(context.Background(), func(ctx context.Context, cl redis.UniversalClient, k *keyer) error {
+		var err error
+		n, err = runOnce(ctx, cl, shareScript, []string{k.shareKey("ceremony-client", client)}, handle, 0, max, 0, ttl.Milliseconds()).Int64()
+		return err
+	})
+	if isOOM(err) {
+		return false, nil
+	}
+	return n == 1, err
+}
+
+var (
+	_ passkeys.CeremonyBackend = (*CeremonyBackend)(nil)
+	_ passkeys.CeremonyShares  = (*CeremonyBackend)(nil)
+)
