@@ -10,6 +10,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/login-guard/login_guard/clients/loginid"
+	"github.com/login-guard/login_guard/internal/redisstore"
+	"github.com/login-guard/login_guard/internal/revoke"
 	"github.com/login-guard/login_guard/internal/tokens"
 )
 
@@ -31,20 +33,35 @@ type App struct {
 	// LoginID verifies LoginID FIDO2 JWTs on routes with `assertion`.
 	LoginID *LoginIDConfig `json:"loginid,omitempty"`
 
+	// Store, when set, keeps the guard's shared state in Redis so that
+	// several instances enforce one set of limits. Optional.
+	Store *StoreConfig `json:"store,omitempty"`
+
+	// StartWait bounds how long a guarded request that arrives before the
+	// app has started waits for it; then it gets 503 with Retry-After.
+	// Default 3s, at most 30s; 0 answers 503 at once.
+	StartWait *caddy.Duration `json:"start_wait,omitempty"`
+
 	// Options of the other layers, defined next to their code.
 	AppEngines
 	AppStepUp
 	AppRules
+	AppPages
 
 	ctx     caddy.Context
 	logger  *zap.Logger
 	metrics *metrics
+	// metricsHeld: this config holds a reference to the collectors.
+	metricsHeld bool
 
 	smartidKey string
 	smartid    *smartidQueue
 
 	loginid        *loginid.Verifier
 	loginidPoolKey string
+
+	redis    *redisstore.Conn // the shared store; nil: memory
+	redisKey string
 
 	// rt is allocated in Provision: App values are copied by Caddy's
 	// module registry, so no lock may live in the struct itself.
@@ -56,9 +73,14 @@ type appRuntime struct {
 	mu      sync.RWMutex
 	keys    *tokens.Keyset
 	xffOnce sync.Once
+	life    *lifecycle
 
 	stopRotation func()
 	sessions     *sessionCache
+	revoked      revoke.Set
+	// revocationsHeld: revoked is the pooled in-memory set (not the
+	// shared store's), to be given back.
+	revocationsHeld bool
 }
 
 // SessionConfig configures the guard's session cookie.
@@ -71,6 +93,10 @@ type SessionConfig struct {
 	// KeyGrace is how long a replaced key still opens tokens. It must
 	// exceed TTL so no live session is cut short. Default TTL + 1h.
 	KeyGrace caddy.Duration `json:"key_grace,omitempty"`
+	// MaxRevocations bounds the sessions ended by a logout that are
+	// remembered until their cookies expire (default 100000, 1000 to
+	// 10000000); at the bound the one expiring first is forgotten.
+	MaxRevocations int `json:"max_revocations,omitempty"`
 }
 
 // CaddyModule returns the Caddy module information.
@@ -86,7 +112,10 @@ func (App) CaddyModule() caddy.ModuleInfo {
 func (a *App) Provision(ctx caddy.Context) error {
 	a.ctx = ctx
 	a.logger = ctx.Logger()
-	a.rt = new(appRuntime)
+	a.rt = &appRuntime{life: newLifecycle()}
+	if a.StartWait != nil && (*a.StartWait < 0 || time.Duration(*a.StartWait) > maxStartWait) {
+		return fmt.Errorf("start_wait must be from 0 to %v", maxStartWait)
+	}
 	if a.Session == nil {
 		a.Session = new(SessionConfig)
 	}
@@ -100,23 +129,35 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if s.KeyGrace == 0 {
 		s.KeyGrace = s.TTL + caddy.Duration(time.Hour)
 	}
+	if s.MaxRevocations == 0 {
+		s.MaxRevocations = revoke.DefaultMax
+	}
+	if s.MaxRevocations < minRevocations || s.MaxRevocations > maxRevocations {
+		return fmt.Errorf("session: max_revocations must be from %d to %d", minRevocations, maxRevocations)
+	}
 	var err error
-	a.metrics, err = registerMetrics(ctx.GetMetricsRegistry())
-	if err != nil {
+	if a.metrics, err = acquireMetrics(ctx.GetMetricsRegistry()); err != nil {
 		return err
 	}
+	a.metricsHeld = true
 	if a.SmartID != nil {
 		if err := a.SmartID.provision(); err != nil {
 			return fmt.Errorf("smartid: %w", err)
 		}
 		a.smartidKey = a.SmartID.poolKey()
 	}
+	if err := a.provisionStore(ctx); err != nil {
+		return err
+	}
 	if a.LoginID != nil {
-		if a.loginid, a.loginidPoolKey, err = a.LoginID.newVerifier(a.logger.Named("loginid")); err != nil {
+		if a.loginid, a.loginidPoolKey, err = a.LoginID.newVerifier(a.logger.Named("loginid"), a.redis); err != nil {
 			return err
 		}
 	}
 	if err := a.provisionEngines(ctx); err != nil {
+		return err
+	}
+	if err := a.provisionPages(); err != nil {
 		return err
 	}
 	return a.provisionStepUp(ctx)
@@ -127,14 +168,31 @@ func (a *App) Validate() error {
 	if a.Session.KeyGrace < a.Session.TTL {
 		return errors.New("session: key_grace must be at least ttl, or sessions would outlive their key")
 	}
+	if a.Store != nil && a.Store.Redis != nil && a.RulesStore != nil {
+		return errors.New("rules_store bounds the in-memory counter store; with store redis the counters live in Redis, bounded by its maxmemory: remove rules_store")
+	}
 	return nil
 }
 
-// Start loads (or creates, once, under a storage lock) the key material and
-// joins the SmartID queue for this config. Both live in pools keyed by what
-// defines them, so a config reload reuses them instead of draining the
-// queue or minting new keys.
+// Start loads (or creates, once, under a storage lock) the key material,
+// joins the SmartID queue and takes the step-up store for this config.
+// These live in pools keyed by what defines them, so a config reload
+// reuses them instead of draining the queue, minting new keys or losing
+// the step-ups in progress. Requests wait for Start (see lifecycle.go).
 func (a *App) Start() error {
+	if hold := startHoldForTest; hold != nil {
+		go func() {
+			<-hold
+			if err := a.start(); err != nil {
+				a.logger.Error("held start failed", zap.Error(err))
+			}
+		}()
+		return nil
+	}
+	return a.start()
+}
+
+func (a *App) start() error {
 	ks, err := loadKeys(a.ctx, a.Session)
 	if err != nil {
 		return fmt.Errorf("login_guard keys: %w", err)
@@ -142,38 +200,87 @@ func (a *App) Start() error {
 	a.rt.mu.Lock()
 	a.rt.keys = ks
 	a.rt.mu.Unlock()
+	if err := a.startStore(); err != nil {
+		return err
+	}
 	if a.rt.sessions, err = newSessionCache(); err != nil {
 		return err
 	}
-	a.rt.stopRotation = a.rotateKeysEvery(keyCheckInterval)
+	if a.redis != nil {
+		// Shared: a logout on one instance ends the session on all.
+		a.rt.revoked = redisstore.NewRevokeSet(a.redis)
+	} else {
+		a.rt.revoked = acquireRevocations(a.Session.MaxRevocations)
+		a.rt.revocationsHeld = true
+	}
 	if a.SmartID != nil {
-		q, err := acquireSmartID(a.smartidKey, a.SmartID, a.logger, a.metrics)
+		q, err := acquireSmartID(a.smartidKey, a.SmartID, a.logger)
 		if err != nil {
+			a.rt.sessions.close()
 			return err
 		}
 		a.smartid = q
 	}
+	a.startEngines()
+	if _, err := a.takeStepUp(); err != nil {
+		a.rt.sessions.close()
+		if a.smartid != nil {
+			_ = releaseSmartID(a.smartidKey)
+		}
+		return err
+	}
+	a.rt.stopRotation = a.rotateKeysEvery(keyCheckInterval)
+	a.rt.life.markStarted()
 	return nil
 }
 
-// Stop releases this config's hold on the shared SmartID queue; the queue
-// drains only when the last config using it is gone.
+// Stop ends what only this config drives (key rotation, the passkey
+// admin's view of it). What in-flight requests still use is given back in
+// Cleanup, once they are done: Caddy stops apps in no fixed order, so the
+// old handlers may still be serving now.
 func (a *App) Stop() error {
 	if a.rt != nil && a.rt.stopRotation != nil {
 		a.rt.stopRotation()
-		a.rt.sessions.close()
+		a.rt.stopRotation = nil
 	}
 	a.stopEngines()
-	a.stopStepUp()
-	if a.smartid != nil {
-		a.smartid = nil
-		return releaseSmartID(a.smartidKey)
-	}
+	unregisterPasskeyApp(a)
 	return nil
 }
 
-// keyset returns the current keys; nil before Start (never on a request
-// path, since Caddy starts apps before it serves).
+// releasePooled gives back the pooled values this config took in Start;
+// the last config to let go of one drains or destroys it.
+func (a *App) releasePooled() {
+	if !a.rt.life.isStarted() {
+		return
+	}
+	a.stopStepUp()
+	if a.smartid != nil {
+		if err := releaseSmartID(a.smartidKey); err != nil {
+			a.logger.Warn("smartid queue closed with events undelivered", zap.Error(err))
+		}
+	}
+	a.rt.sessions.close()
+	if a.rt.revocationsHeld {
+		a.rt.revocationsHeld = false
+		releaseRevocations(a.Session.MaxRevocations)
+	}
+	a.stopLoginID()
+	a.releaseStore()
+	a.releaseMetrics()
+}
+
+// releaseMetrics lets go of the process's collectors (once). The
+// pointer stays: a late request still counts into the same collectors.
+func (a *App) releaseMetrics() {
+	if a.metricsHeld {
+		a.metricsHeld = false
+		releaseMetrics()
+	}
+}
+
+// keyset returns the current keys; nil before Start (requests wait for
+// Start, see lifecycle.go).
 func (a *App) keyset() *tokens.Keyset {
 	a.rt.mu.RLock()
 	defer a.rt.mu.RUnlock()

@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
@@ -26,6 +27,7 @@ func init() {
 //		password_field <field...>     (JSON: password_fields)
 //		max_body       <size>
 //		unsupported_media_status <4xx>
+//		error_pages    guard|handle_errors
 //		channel        <id>
 //		channel_kind   web|app
 //		report         success|all
@@ -162,8 +164,18 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 		case "session_cookie":
 			err = oneArg(d, &h.SessionCookie)
+		case "error_pages":
+			err = h.unmarshalErrorPages(d)
 		case "upstream_headers":
 			err = oneArg(d, &h.UpstreamHeaders)
+		case "missing_user":
+			if err = oneArg(d, &h.MissingUser); err == nil {
+				err = oneOf(d, h.MissingUser, MissingUserDeny, MissingUserAllow, MissingUserMonitor)
+			}
+		case "on_invalid_operation":
+			if err = oneArg(d, &h.OnInvalidOperation); err == nil {
+				err = oneOf(d, h.OnInvalidOperation, OnInvalidOperationRefuse, OnInvalidOperationPass)
+			}
 		case "allow_ip", "deny_ip":
 			args := d.RemainingArgs()
 			if len(args) == 0 {
@@ -208,6 +220,12 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	}
 	if h.Operation != nil && h.Event != EventOperation {
 		return d.Errf("login_guard: an operation block needs event operation, not %s", h.Event)
+	}
+	if h.MissingUser != "" && h.Event != EventLogin {
+		return d.Errf("login_guard: missing_user needs event login, not %s", h.Event)
+	}
+	if h.OnInvalidOperation != "" && h.Event != EventOperation {
+		return d.Errf("login_guard: on_invalid_operation needs event operation, not %s", h.Event)
 	}
 	return nil
 }
@@ -301,7 +319,10 @@ func unmarshalOperation(d *caddyfile.Dispenser) (map[string]string, error) {
 //			ttl          <duration>
 //			key_rotation <duration>
 //			key_grace    <duration>
+//			max_revocations <n>
 //		}
+//		start_wait <duration>
+//		pages { ... }
 //		loginid { ... }
 //		rules_store { max_keys <n> }
 //		breaker { failures <n>; cool_down <duration> }
@@ -325,7 +346,7 @@ func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 		key := d.Val()
 		// Engines such as `http <name>` may be configured several times;
 		// their names must differ, which Provision checks.
-		if seen[key] && (key == "smartid" || key == "session" || key == "breaker" || key == "loginid") {
+		if seen[key] && (key == "smartid" || key == "session" || key == "breaker" || key == "loginid" || key == "start_wait" || key == "pages") {
 			return nil, d.Errf("%s given twice", key)
 		}
 		seen[key] = true
@@ -340,6 +361,11 @@ func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 		case "loginid":
 			app.LoginID = new(LoginIDConfig)
 			err = app.LoginID.unmarshal(d)
+		case "start_wait":
+			app.StartWait = new(caddy.Duration)
+			err = boundedDurationArg(d, app.StartWait, 0, maxStartWait)
+		case "pages":
+			err = app.unmarshalPages(d)
 		default:
 			ok, err := app.unmarshalEngineOption(d, key)
 			if !ok && err == nil {
@@ -347,6 +373,9 @@ func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 			}
 			if !ok && err == nil {
 				ok, err = app.unmarshalRulesOption(d, key)
+			}
+			if !ok && err == nil {
+				ok, err = app.unmarshalStoreOption(d, key)
 			}
 			if err != nil {
 				return nil, err
@@ -372,6 +401,8 @@ func (s *SessionConfig) unmarshal(d *caddyfile.Dispenser) error {
 			err = durationArg(d, &s.KeyRotation)
 		case "key_grace":
 			err = durationArg(d, &s.KeyGrace)
+		case "max_revocations":
+			s.MaxRevocations, err = intArg(d, minRevocations, maxRevocations)
 		default:
 			return d.Errf("session: unknown option %q", key)
 		}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
@@ -53,6 +54,21 @@ func durationArg(d *caddyfile.Dispenser, dst *caddy.Duration) error {
 	v, err := caddy.ParseDuration(s)
 	if err != nil || v <= 0 {
 		return d.Errf("invalid duration %q", s)
+	}
+	*dst = caddy.Duration(v)
+	return nil
+}
+
+// boundedDurationArg reads one duration from lo to hi inclusive; unlike
+// durationArg it takes 0 when lo is 0 ("0" means zero, not the default).
+func boundedDurationArg(d *caddyfile.Dispenser, dst *caddy.Duration, lo, hi time.Duration) error {
+	var s string
+	if err := oneArg(d, &s); err != nil {
+		return err
+	}
+	v, err := caddy.ParseDuration(s)
+	if err != nil || v < lo || v > hi {
+		return d.Errf("%q must be a duration from %v to %v", s, lo, hi)
 	}
 	*dst = caddy.Duration(v)
 	return nil

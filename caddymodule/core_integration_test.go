@@ -163,22 +163,6 @@ func TestLoginLogoutOperationReachSmartIDAndUpstreamIntact(t *testing.T) {
 		t.Fatalf("session must be an HMAC of the app cookie, got %q", session)
 	}
 
-	// Logout carries the same user and session.
-	resp, _ = g.post(t, "/api/logout", "", "", guard)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("logout status %d", resp.StatusCode)
-	}
-	logout := checkSmartIDRequest(t, sid.next(t), "/api/v5/analytics/web/logout")
-	if logout["user"] != "jlopez" || logout["session"] != session || logout["channelId"] != float64(1) {
-		t.Fatalf("logout body %v", logout)
-	}
-	if _, has := logout["data"]; has {
-		t.Fatalf("logout without a payload must omit data: %v", logout)
-	}
-	if c := cookieNamed(resp, "login_guard"); c == nil || c.MaxAge >= 0 {
-		t.Fatalf("logout must clear the guard cookie: %v", resp.Cookies())
-	}
-
 	// An operation is tied to the login by account.client and account.session.
 	resp, _ = g.post(t, "/api/transfer", "application/x-www-form-urlencoded", "amount=12.50&to=GT99&password="+password, guard)
 	if resp.StatusCode != http.StatusOK {
@@ -196,6 +180,35 @@ func TestLoginLogoutOperationReachSmartIDAndUpstreamIntact(t *testing.T) {
 	details := op["transaction"].(map[string]any)["details"].(map[string]any)
 	if details["note"] != "" && details["note"] != nil {
 		t.Fatalf("a password field must not be mappable: %v", details)
+	}
+
+	// Logout carries the same user and session.
+	resp, _ = g.post(t, "/api/logout", "", "", guard)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("logout status %d", resp.StatusCode)
+	}
+	logout := checkSmartIDRequest(t, sid.next(t), "/api/v5/analytics/web/logout")
+	if logout["user"] != "jlopez" || logout["session"] != session || logout["channelId"] != float64(1) {
+		t.Fatalf("logout body %v", logout)
+	}
+	if _, has := logout["data"]; has {
+		t.Fatalf("logout without a payload must omit data: %v", logout)
+	}
+	if c := cookieNamed(resp, "login_guard"); c == nil || c.MaxAge >= 0 {
+		t.Fatalf("logout must clear the guard cookie: %v", resp.Cookies())
+	}
+
+	// The logout ended the guard session: its cookie, replayed, is no
+	// session any more (no second logout event, no session on an
+	// operation).
+	resp, _ = g.post(t, "/api/logout", "", "", guard)
+	if resp.StatusCode != http.StatusOK || lastAudit(t, g)["smartid"] != "skipped_no_session" {
+		t.Fatalf("replayed logout: %d %v", resp.StatusCode, lastAudit(t, g))
+	}
+	resp, _ = g.post(t, "/api/transfer", "application/x-www-form-urlencoded", "amount=1&to=GT99", guard)
+	op = checkSmartIDRequest(t, sid.next(t), "/api/v5/analytics/web/operation")
+	if acct, _ := op["account"].(map[string]any); resp.StatusCode != http.StatusOK || (acct != nil && acct["session"] == session) {
+		t.Fatalf("an operation with the logged-out cookie still carries its session: %v", op)
 	}
 
 	if strings.Contains(g.rawLogs(t), password) {

@@ -153,9 +153,18 @@ func (a *App) provisionEngines(ctx caddy.Context) error {
 		if pa, ok := m.(engines.PostAuthOnly); ok && pa.PostAuthOnly() {
 			a.postAuth[name] = true
 		}
-		a.metrics.breakerState(name, engine.Closed)
 	}
 	return nil
+}
+
+// startEngines shows this config's breakers (all closed) in the breaker
+// gauge, which the process's configs share.
+func (a *App) startEngines() {
+	names := make([]string, 0, len(a.engineByName))
+	for n := range a.engineByName {
+		names = append(names, n)
+	}
+	a.metrics.resetBreakers(names)
 }
 
 func (a *App) stopEngines() {}

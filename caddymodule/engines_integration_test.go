@@ -1,9 +1,6 @@
 package caddymodule_test
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/login-guard/login_guard/upstreamsig"
 )
 
 // scoringFake is an in-house scoring service: it answers by the user in
@@ -274,9 +273,11 @@ func TestUpstreamHeadersAreSigned(t *testing.T) {
 	if got.Get("X-Login-Guard-Action") != "allow" || got.Get("X-Login-Guard-Score") != "3" || got.Get("X-Login-Guard-Route") != "login" {
 		t.Fatalf("verdict headers: %v", got)
 	}
-	mac := hmac.New(sha256.New, []byte("portal-shared-secret-123"))
-	mac.Write([]byte("login\nallow\n3\n\n" + got.Get("X-Login-Guard-Time")))
-	if want := base64.RawURLEncoding.EncodeToString(mac.Sum(nil)); got.Get("X-Login-Guard-Signature") != want {
-		t.Fatalf("signature %q, want %q", got.Get("X-Login-Guard-Signature"), want)
+	v, err := upstreamsig.Verify(got, []byte("portal-shared-secret-123"), http.MethodPost, "/api/login", time.Now(), time.Minute)
+	if err != nil {
+		t.Fatalf("signature: %v (%v)", err, got)
+	}
+	if v.User != "alice" || v.Reasons != "" {
+		t.Fatalf("verdict %+v", v)
 	}
 }

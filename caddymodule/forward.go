@@ -1,6 +1,7 @@
 package caddymodule
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -15,101 +16,155 @@ import (
 func (x *exchange) forwardLogin(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	h := x.h
 	// A login finishing a passed step-up is not put to the engines again.
-	after := h.Evaluate == EvaluateAfter && len(h.EngineOptions.engines) > 0 && !x.steppedUp()
-	hw := &headWriter{w: w, wantBody: h.Success.needsBody() || after, limit: h.Success.BodyLimit}
-	if after {
+	x.fwd = forwardState{
+		r:     r,
+		after: x.verdictPending(),
+	}
+	hw := &x.hw
+	*hw = headWriter{w: w, judge: (*loginJudge)(x), wantBody: h.Success.needsBody() || x.fwd.after, limit: h.Success.BodyLimit, ctx: r.Context()}
+	if x.fwd.after {
 		hw.limit = max(hw.limit, h.HoldLimit)
 	}
-	var sess string
-	var held *heldResponse
-	hw.onHead = func(status int, hdr http.Header, body []byte, complete bool) bool {
-		ok := h.Success.judgeHead(status, hdr) && (!h.Success.needsBody() || (complete && h.Success.judgeBody(body)))
-		if !ok {
-			x.outcome = rules.OutcomeFailure
-			return true
-		}
-		x.outcome = rules.OutcomeSuccess
-		if after {
-			x.attempt.Outcome = rules.OutcomeSuccess
-			x.askEngines()
-			x.applyRulesAfterEngines()
-			if h.monitorOnly() {
-				x.monitored()
-			}
-			if x.verdict.Action != rules.Allow {
-				if complete && headerBytes(hdr) <= maxHeldHeaderBytes {
-					held = &heldResponse{Status: status, Header: hdr.Clone(), Body: append([]byte(nil), body...)}
-				}
-				return false
-			}
-		}
-		sess = x.smartIDSession(hdr)
-		if err := x.setSessionCookie(r, hdr, guardSession{User: x.attempt.User, Session: sess}); err != nil {
-			h.logger.Error("issuing session cookie", zap.String("route", h.Name), zap.Error(err))
-		}
-		return true
-	}
-	err := next.ServeHTTP(hw, r)
+	err := x.serveNext(next, hw, r)
 	if ferr := hw.finish(); err == nil {
 		err = ferr
 	}
 	x.attempt.Outcome = x.outcome
 	if hw.blocked {
+		// The upstream's copy failed because the guard withheld its
+		// answer: the client gets the guard's answer instead.
+		x.aborted = false
 		// The engines refused a login the upstream accepted: its answer
 		// (and the session it created) never reaches the browser.
 		x.publish(r)
 		x.reportLogin("")
 		x.observeOutcome()
-		if x.verdict.Action == rules.Challenge && held != nil {
-			return x.challengeAfterUpstream(w, r, held)
+		if x.verdict.Action == rules.Challenge && x.fwd.held != nil {
+			return x.challengeAfterUpstream(w, r, x.fwd.held)
 		}
 		if x.verdict.Action == rules.Challenge {
 			x.verdict.Add(rules.Deny, "response_too_large_to_hold")
 		}
-		return x.denyError(w)
+		return x.h.answer(w, r, x.denyAnswer())
 	}
 	if hw.answered() {
 		x.observeOutcome()
 	}
 	if !hw.answered() {
-		// The upstream did not answer (it errored): that says nothing about
-		// the password, so nothing is reported.
+		// The upstream did not answer (it errored, or the client left
+		// first and the proxy recorded 499): that says nothing about the
+		// password, so nothing is counted or reported.
 		x.smartid = "skipped_upstream_error"
+		if hw.clientGone {
+			x.smartid = "skipped_client_gone"
+		}
 		return err
 	}
 	if x.outcome == rules.OutcomeSuccess || h.Report == "all" {
-		x.reportLogin(sess)
+		x.reportLogin(x.fwd.session)
 	} else {
 		x.smartid = "skipped_failed_login"
 	}
 	return err
 }
 
+// forwardState is what forwarding one request keeps between the
+// upstream's answer and the guard's own.
+type forwardState struct {
+	r        *http.Request
+	after    bool          // the engines are asked once the upstream accepted
+	session  string        // the SmartID session of an accepted login
+	held     *heldResponse // an accepted login's answer, held back for a challenge
+	accepted bool          // the upstream accepted a logout
+}
+
+// loginJudge is the exchange judging the upstream's answer to a login.
+type loginJudge exchange
+
+func (j *loginJudge) judgeHead(status int, hdr http.Header, body []byte, complete bool) bool {
+	x := (*exchange)(j)
+	h := x.h
+	ok := h.Success.judgeHead(status, hdr) && (!h.Success.needsBody() || (complete && h.Success.judgeBody(body)))
+	if !ok {
+		x.outcome = rules.OutcomeFailure
+		return true
+	}
+	x.outcome = rules.OutcomeSuccess
+	if x.fwd.after {
+		x.attempt.Outcome = rules.OutcomeSuccess
+		x.askEngines()
+		x.applyRulesAfterEngines()
+		if h.monitorOnly() {
+			x.monitored()
+		}
+		if x.verdict.Action != rules.Allow {
+			if complete && headerBytes(hdr) <= maxHeldHeaderBytes {
+				x.fwd.held = &heldResponse{Status: status, Header: hdr.Clone(), Body: append([]byte(nil), body...)}
+			}
+			return false
+		}
+	}
+	x.fwd.session = x.smartIDSession(hdr)
+	if err := x.setSessionCookie(x.fwd.r, hdr, guardSession{User: x.attempt.User, Session: x.fwd.session}); err != nil {
+		h.logger.Error("issuing session cookie", zap.String("route", h.Name), zap.Error(err))
+	}
+	return true
+}
+
 // forwardLogout passes the logout on, and once the upstream accepted it,
 // clears the guard cookie and reports the logout with the user and session
 // of the login it closes.
 func (x *exchange) forwardLogout(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
-	hw := &headWriter{w: w}
-	accepted := false
-	hw.onHead = func(status int, hdr http.Header, _ []byte, _ bool) bool {
-		if status >= 200 && status <= 399 {
-			accepted = true
-			if x.hasSess {
-				clearSessionCookie(r, hdr)
-			}
-		}
-		return true
-	}
-	err := next.ServeHTTP(hw, r)
+	x.fwd = forwardState{r: r}
+	hw := &x.hw
+	*hw = headWriter{w: w, judge: (*logoutJudge)(x), ctx: r.Context()}
+	err := x.serveNext(next, hw, r)
 	if ferr := hw.finish(); err == nil {
 		err = ferr
 	}
-	if accepted {
+	if x.fwd.accepted {
 		x.reportLogout()
 	} else {
 		x.smartid = "skipped_logout_refused"
 	}
 	return err
+}
+
+// logoutJudge is the exchange judging the upstream's answer to a logout.
+type logoutJudge exchange
+
+func (j *logoutJudge) judgeHead(status int, hdr http.Header, _ []byte, _ bool) bool {
+	x := (*exchange)(j)
+	if status >= 200 && status <= 399 {
+		x.fwd.accepted = true
+		if x.hasSess {
+			clearSessionCookie(x.fwd.r, hdr)
+			x.revokeSession()
+		}
+	}
+	return true
+}
+
+// errUpstreamAborted stands for reverse_proxy's abort while the guard
+// finishes its bookkeeping; ServeHTTP then aborts the same way.
+var errUpstreamAborted = errors.New("upstream response aborted")
+
+// serveNext runs the next handler. reverse_proxy aborts a response whose
+// copy to the client failed by panicking with http.ErrAbortHandler; that
+// is turned into an error and x.aborted, so the guard still judges,
+// audits, reports and settles its rule slots (ServeHTTP re-raises the
+// abort afterwards unless the guard answered instead). Other panics pass.
+func (x *exchange) serveNext(next caddyhttp.Handler, w http.ResponseWriter, r *http.Request) (err error) {
+	defer func() {
+		if rec := recover(); rec != nil {
+			if rec != http.ErrAbortHandler {
+				panic(rec)
+			}
+			x.aborted = true
+			err = errUpstreamAborted
+		}
+	}()
+	return next.ServeHTTP(w, r)
 }
 
 // maxHeldHeaderBytes caps the upstream headers the guard copies to hold an

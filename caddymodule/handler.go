@@ -83,9 +83,27 @@ type Handler struct {
 	// schema (event operation only).
 	Operation map[string]string `json:"operation,omitempty"`
 
+	// ErrorPages says who writes the route's refusals: guard (default, the
+	// guard's own page or JSON) or handle_errors (the site's handle_errors,
+	// through caddyhttp.Error).
+	ErrorPages string `json:"error_pages,omitempty"`
+
 	// UpstreamHeaders, when set, is the secret that signs the
-	// X-Login-Guard-* headers added to allowed requests (opt-in).
+	// X-Login-Guard-* headers added to allowed requests (opt-in; format in
+	// package upstreamsig).
 	UpstreamHeaders string `json:"upstream_headers,omitempty"`
+
+	// MissingUser is what a login without a user (absent, empty or only
+	// whitespace) gets: deny (the default: 400 missing_user), allow (for
+	// identifier-first flows whose password step carries no user) or
+	// monitor (passed, with the reason missing_user logged). Event login
+	// only.
+	MissingUser string `json:"missing_user,omitempty"`
+	// OnInvalidOperation is what an operation whose SmartID event cannot
+	// be built gets (a mapped number that is not a plain decimal, say):
+	// refuse (the default: 400 invalid_operation) or pass (the event is
+	// skipped). Event operation only.
+	OnInvalidOperation string `json:"on_invalid_operation,omitempty"`
 
 	// Options of the other layers, each defined next to its code; their
 	// JSON fields appear inline in the handler's config.
@@ -104,6 +122,9 @@ type Handler struct {
 	xffWarn   *sync.Once
 
 	upstreamSecret []byte
+	// nameValue is Name boxed once for the route placeholder, so
+	// publishing it allocates nothing per request.
+	nameValue any
 }
 
 // CaddyModule returns the Caddy module information.
@@ -134,6 +155,7 @@ func (h *Handler) provision(app *App, logger *zap.Logger) error {
 	if h.Name == "" {
 		h.Name = h.defaultName()
 	}
+	h.nameValue = h.Name
 	if h.UserField == "" {
 		h.UserField = "username"
 	}
@@ -160,6 +182,12 @@ func (h *Handler) provision(app *App, logger *zap.Logger) error {
 	}
 	if h.Success == nil {
 		h.Success = new(SuccessCriteria)
+	}
+	if h.MissingUser == "" && h.Event == EventLogin {
+		h.MissingUser = MissingUserDeny
+	}
+	if h.OnInvalidOperation == "" && h.Event == EventOperation {
+		h.OnInvalidOperation = OnInvalidOperationRefuse
 	}
 	if err := h.Success.provision(); err != nil {
 		return fmt.Errorf("success: %v", err)
@@ -207,6 +235,7 @@ func (h *Handler) provision(app *App, logger *zap.Logger) error {
 		return err
 	}
 	h.xffWarn = warnOnceFor(h.app)
+	h.logMissingUserPolicy()
 	if s := repl.ReplaceKnown(h.UpstreamHeaders, ""); s != "" {
 		if len(s) < 16 {
 			return fmt.Errorf("route %q: upstream_headers secret must be at least 16 characters", h.Name)
@@ -238,6 +267,12 @@ func (h *Handler) Validate() error {
 	case "plain", "hash", "none":
 	default:
 		return fmt.Errorf("route %q: log_user must be plain, hash or none, not %q", h.Name, h.LogUser)
+	}
+	if err := h.validateRequestPolicy(); err != nil {
+		return err
+	}
+	if h.ErrorPages != "" && h.ErrorPages != ErrorPagesGuard && h.ErrorPages != ErrorPagesHandleErrors {
+		return fmt.Errorf("route %q: error_pages must be guard or handle_errors, not %q", h.Name, h.ErrorPages)
 	}
 	if h.MaxBody < 0 {
 		return fmt.Errorf("route %q: max_body must be positive", h.Name)

@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/login-guard/login_guard/clients/loginid"
+	"github.com/login-guard/login_guard/internal/redisstore"
 	"github.com/login-guard/login_guard/rules"
 )
 
@@ -61,7 +62,18 @@ type LoginIDOptions struct {
 	// loginid_jwt); AssertionHeader, when set, is read instead.
 	AssertionField  string `json:"assertion_field,omitempty"`
 	AssertionHeader string `json:"assertion_header,omitempty"`
+	// OnAssertionUnverifiable is deny, allow or challenge: what a token
+	// the guard could not check means (the key host is down or does not
+	// know its key id, the replay cache is full). Default deny on a
+	// route with `assertion required`, which must never accept a token it
+	// could not verify; elsewhere the route's on_engine_failure.
+	OnAssertionUnverifiable string `json:"on_assertion_unverifiable,omitempty"`
+
+	onUnverifiable rules.Action
 }
+
+// reasonAssertionUnverifiable marks a token the guard could not check.
+const reasonAssertionUnverifiable = "assertion_unverifiable"
 
 // loginidPool keeps one replay cache per client id across reloads: a
 // reload must not make a spent token usable again.
@@ -131,7 +143,7 @@ func (c *LoginIDConfig) unmarshal(d *caddyfile.Dispenser) error {
 
 // newVerifier builds the verifier; it contacts no key host until a token
 // arrives.
-func (c *LoginIDConfig) newVerifier(logger *zap.Logger) (*loginid.Verifier, string, error) {
+func (c *LoginIDConfig) newVerifier(logger *zap.Logger, shared *redisstore.Conn) (*loginid.Verifier, string, error) {
 	repl := caddy.NewReplacer()
 	keyURL := repl.ReplaceKnown(c.KeyURL, "")
 	if keyURL == "" {
@@ -145,17 +157,25 @@ func (c *LoginIDConfig) newVerifier(logger *zap.Logger) (*loginid.Verifier, stri
 	if size == 0 {
 		size = 100_000
 	}
-	poolKey := fmt.Sprintf("login_guard.loginid.%s.%d", clientID, size)
-	v, _, _ := loginidPool.LoadOrNew(poolKey, func() (caddy.Destructor, error) {
-		return replayCache{loginid.NewMemoryReplayCache(size)}, nil
-	})
+	var replay loginid.ReplayCache
+	poolKey := ""
+	if shared != nil {
+		// Shared store: a token used on any instance is a replay on all.
+		replay = redisReplayCache{redisstore.NewOnceSet(shared, "loginid:"+clientID)}
+	} else {
+		poolKey = fmt.Sprintf("login_guard.loginid.%s.%d", clientID, size)
+		v, _, _ := loginidPool.LoadOrNew(poolKey, func() (caddy.Destructor, error) {
+			return replayCache{loginid.NewMemoryReplayCache(size)}, nil
+		})
+		replay = v.(replayCache).MemoryReplayCache
+	}
 	cfg := loginid.Config{
 		Mode: c.Mode, KeyURL: keyURL, ClientID: clientID,
 		Issuer: repl.ReplaceKnown(c.Issuer, ""), Namespace: repl.ReplaceKnown(c.Namespace, ""),
 		MaxAge: time.Duration(c.MaxAge), ClockSkew: time.Duration(c.ClockSkew),
 		UserClaim: c.UserClaim, TypeClaim: c.TypeClaim, NamespaceClaim: c.NamespaceClaim, NonceClaim: c.NonceClaim,
 		AuthenticationTypes: c.AuthenticationTypes, RegistrationTypes: c.RegistrationTypes,
-		ReplayCache: v.(replayCache).MemoryReplayCache,
+		ReplayCache: replay,
 		Observer: loginid.ObserverFunc(func(r loginid.FetchReport) {
 			logger.Debug("loginid key fetch", zap.String("outcome", string(r.Outcome)), zap.Int("status", r.Status), zap.Duration("duration", r.Duration))
 		}),
@@ -183,6 +203,10 @@ func (h *Handler) unmarshalLoginIDDirective(d *caddyfile.Dispenser, key string) 
 		err = oneArg(d, &o.AssertionField)
 	case "assertion_header":
 		err = oneArg(d, &o.AssertionHeader)
+	case "on_assertion_unverifiable":
+		if err = oneArg(d, &o.OnAssertionUnverifiable); err == nil {
+			err = oneOf(d, o.OnAssertionUnverifiable, "deny", "allow", "challenge")
+		}
 	default:
 		return false, nil
 	}
@@ -195,7 +219,22 @@ func (h *Handler) provisionLoginID() error {
 		o.Assertion = "off"
 	}
 	if o.Assertion == "off" {
+		if o.OnAssertionUnverifiable != "" {
+			return fmt.Errorf("route %q: on_assertion_unverifiable needs assertion optional, required or passwordless", h.Name)
+		}
 		return nil
+	}
+	switch {
+	case o.OnAssertionUnverifiable != "":
+		a, err := rules.ParseAction(o.OnAssertionUnverifiable)
+		if err != nil {
+			return fmt.Errorf("route %q: on_assertion_unverifiable: %v", h.Name, err)
+		}
+		o.onUnverifiable = a
+	case o.Assertion == "required":
+		o.onUnverifiable = rules.Deny
+	default:
+		o.onUnverifiable = h.onFailure
 	}
 	if h.app.loginid == nil {
 		return fmt.Errorf("route %q: assertion %s needs a loginid block in the global login_guard options", h.Name, o.Assertion)
@@ -244,9 +283,10 @@ func (x *exchange) checkAssertion() bool {
 	if errors.As(err, &le) {
 		x.assertion = "invalid:" + le.Sub
 		if le.Retryable() {
-			// The key host is down or the replay cache is full: that says
-			// nothing about the token, so the route's failure policy applies.
-			x.verdict.Add(x.h.onFailure, rules.ReasonEngineUnavailable)
+			// The key host is down, does not know the key id, or the
+			// replay cache is full: that says nothing about the token, so
+			// on_assertion_unverifiable decides (deny on required routes).
+			x.verdict.Add(o.onUnverifiable, reasonAssertionUnverifiable)
 			return false
 		}
 	}
@@ -254,11 +294,18 @@ func (x *exchange) checkAssertion() bool {
 	return false
 }
 
-// Cleanup ends LoginID key fetches and releases the replay cache. Caddy
-// calls it when the config is unloaded and also when Provision failed half
-// way, so it only touches what exists.
+// Cleanup gives back what the config holds. Caddy calls it once every app
+// of the config has stopped, and also when Provision failed half way, so
+// it only touches what exists. A started config lets its in-flight
+// requests finish first (see releaseWhenIdle).
 func (a *App) Cleanup() error {
+	if a.rt != nil && a.rt.life.isStarted() {
+		a.releaseWhenIdle()
+		return nil
+	}
 	a.stopLoginID()
+	a.releaseStore()
+	a.releaseMetrics()
 	return nil
 }
 
@@ -268,6 +315,8 @@ func (a *App) stopLoginID() {
 	if a.loginid != nil {
 		a.loginid.Close()
 		a.loginid = nil
-		_, _ = loginidPool.Delete(a.loginidPoolKey)
+		if a.loginidPoolKey != "" {
+			_, _ = loginidPool.Delete(a.loginidPoolKey)
+		}
 	}
 }

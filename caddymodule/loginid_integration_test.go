@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -159,4 +160,62 @@ func tamper(tok string) string {
 	}
 	parts[1] = string(b)
 	return strings.Join(parts, ".")
+}
+
+// TestAssertionRequiredFailsClosed: with the key host down a token cannot
+// be verified. A route that requires one denies (whatever
+// on_engine_failure says); on_assertion_unverifiable opts out.
+func TestAssertionRequiredFailsClosed(t *testing.T) {
+	upstream := newRecorder(t, portalFake)
+	kh := newLoginIDKeyHost(t)
+	global := fmt.Sprintf(`	login_guard {
+		loginid {
+			mode      pem
+			key_url   %s/certs
+			client_id client-123
+			trust_pem %s
+		}
+	}`, kh.URL, kh.caFile)
+	site := fmt.Sprintf(`{{listen}} {
+	login_guard /required {
+		event login
+		assertion required
+		on_engine_failure allow
+	}
+	login_guard /required-allow {
+		event login
+		assertion required
+		on_assertion_unverifiable allow
+	}
+	login_guard /required-challenge {
+		event login
+		assertion required
+		on_assertion_unverifiable challenge
+	}
+	reverse_proxy %s
+}`, upstream.Listener.Addr())
+	g := startCaddy(t, global, site)
+	kh.Close() // the key host is down; no key is cached yet
+	now := time.Now()
+	for i, c := range []struct {
+		path   string
+		status int
+	}{
+		{"/required", 403},
+		{"/required-allow", 200},
+		{"/required-challenge", 401},
+	} {
+		form := url.Values{"username": {"john.doe"}, "password": {password}, "loginid_jwt": {kh.mint(t, "john.doe", "fido2_login", fmt.Sprintf("down-%d", i), now)}}
+		resp, _ := g.post(t, c.path, "application/x-www-form-urlencoded", form.Encode())
+		if resp.StatusCode != c.status {
+			t.Errorf("%s: %d, want %d", c.path, resp.StatusCode, c.status)
+		}
+		l := lastAudit(t, g)
+		if !slices.Contains(strs(l["reasons"]), "assertion_unverifiable") {
+			t.Errorf("%s: audit reasons %v", c.path, l["reasons"])
+		}
+	}
+	if err := validateCaddyfile(t, "{\n\tlogin_guard {\n\t\tsandbox\n\t}\n}\nhttp://localhost {\n\tlogin_guard {\n\t\tevent login\n\t\ton_assertion_unverifiable allow\n\t}\n}\n"); err == nil || !strings.Contains(err.Error(), "on_assertion_unverifiable needs assertion") {
+		t.Errorf("on_assertion_unverifiable without assertion: %v", err)
+	}
 }

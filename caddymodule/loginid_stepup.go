@@ -8,6 +8,7 @@ import (
 	"net/http"
 
 	"github.com/login-guard/login_guard/clients/loginid"
+	"github.com/login-guard/login_guard/internal/pages"
 	"github.com/login-guard/login_guard/rules"
 )
 
@@ -35,8 +36,7 @@ func (s *stepUpCall) loginidFinish() {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err != nil || len(body) > maxLoginIDBody || dec.Decode(&in) != nil || in.JWT == "" {
-		s.x.verdict.Add(rules.Deny, "loginid_malformed")
-		s.writeJSON(http.StatusBadRequest, map[string]string{"error": "refused"})
+		s.fail("loginid_malformed", pages.Answer{Code: pages.BadRequest})
 		return
 	}
 	if _, err := s.x.h.app.loginid.Verify(s.r.Context(), in.JWT, st.User); err != nil {
@@ -47,12 +47,11 @@ func (s *stepUpCall) loginidFinish() {
 			if le.Retryable() {
 				// The key host is down or the replay cache full: nothing is
 				// known about the token, so it is not a refused factor.
-				s.x.verdict.Add(rules.Deny, rules.ReasonEngineUnavailable)
-				s.writeJSON(http.StatusServiceUnavailable, map[string]string{"error": "retry"})
+				s.fail(rules.ReasonEngineUnavailable, pages.Answer{Code: pages.Unavailable})
 				return
 			}
 		}
-		s.reportResult(st, MethodLoginID, false)
+		s.factorRefused(st, MethodLoginID)
 		s.refuseJSON(rules.ReasonAssertionInvalid)
 		return
 	}

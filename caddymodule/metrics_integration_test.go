@@ -73,3 +73,54 @@ func scrape(t *testing.T, url string) string {
 	b, _ := io.ReadAll(resp.Body)
 	return string(b)
 }
+
+// TestMetricsFollowTheCurrentConfig: after a reload (Caddy gives the new
+// config a new registry) the guard's counters carry on from where they
+// were and keep moving: SmartID results counted by the shared queue,
+// decisions, engine calls; the breaker gauge shows the new config's
+// engines only.
+func TestMetricsFollowTheCurrentConfig(t *testing.T) {
+	upstream := newRecorder(t, portalFake)
+	sid := newRecorder(t, smartidFake)
+	site := fmt.Sprintf(`{{listen}} {
+	metrics /metrics
+	login_guard /api/login {
+		name metered
+		event login
+		engines sandbox
+	}
+	reverse_proxy %s
+}`, upstream.Listener.Addr())
+	waitFor := func(g *guarded, want string) string {
+		t.Helper()
+		var text string
+		for range 300 {
+			if text = scrape(t, g.URL+"/metrics"); strings.Contains(text, want) {
+				return text
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		t.Fatalf("metrics never showed %s:\n%s", want, text)
+		return ""
+	}
+	g := startCaddy(t, smartidGlobal(sid.URL), site)
+	g.post(t, "/api/login", "application/x-www-form-urlencoded", "username=one&password=x")
+	sid.next(t)
+	waitFor(g, `caddy_login_guard_smartid_events_total{kind="login",result="sent"} 1`)
+
+	// Reload: same smartid block (the queue is kept), a new registry.
+	g2 := startCaddy(t, smartidGlobal(sid.URL), site)
+	g2.post(t, "/api/login", "application/x-www-form-urlencoded", "username=two&password=x")
+	sid.next(t)
+	text := waitFor(g2, `caddy_login_guard_smartid_events_total{kind="login",result="sent"} 2`)
+	for _, want := range []string{
+		`caddy_login_guard_decisions_total{action="allow",reason="none",route="metered"} 2`,
+		`caddy_login_guard_engine_latency_seconds_count{engine="sandbox"} 2`,
+		`caddy_login_guard_engine_breaker_state{engine="sandbox"} 0`,
+		`caddy_login_guard_smartid_queue_depth{queue=`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("after the reload, metrics lack %s", want)
+		}
+	}
+}

@@ -1,6 +1,8 @@
 package caddymodule
 
 import (
+	"sync/atomic"
+
 	"go.uber.org/zap"
 
 	"github.com/login-guard/login_guard/clients/smartid"
@@ -10,18 +12,26 @@ import (
 // lines and metrics. Reports carry event kinds and statuses, never
 // payloads or the license.
 type smartidObserver struct {
-	logger *zap.Logger
+	// logger is the newest config's: an old config's log writers may be
+	// closed by the time the shared queue reports.
+	logger atomic.Pointer[zap.Logger]
 	m      *metrics
 	queue  string
 	client *smartid.Client
 }
 
 func (o *smartidObserver) Observe(r smartid.Report) {
+	logger := o.logger.Load()
 	if o.m != nil {
-		o.m.smartidEvents.WithLabelValues(string(r.Event), string(r.Outcome)).Inc()
+		o.m.smartidEvent(string(r.Event), string(r.Outcome))
 		if o.client != nil {
 			o.m.smartidQueueDepth(o.queue, o.client.Stats().QueueDepth)
 		}
+	}
+	// A delivered event is logged at debug level, which is usually off:
+	// then nothing is built for it.
+	if r.Outcome == smartid.OutcomeSent && !logger.Core().Enabled(zap.DebugLevel) {
+		return
 	}
 	fields := []zap.Field{
 		zap.String("event", string(r.Event)),
@@ -35,12 +45,12 @@ func (o *smartidObserver) Observe(r smartid.Report) {
 	}
 	switch r.Outcome {
 	case smartid.OutcomeSent:
-		o.logger.Debug("smartid event sent", fields...)
+		logger.Debug("smartid event sent", fields...)
 	case smartid.OutcomeRetry:
-		o.logger.Info("smartid event retried", fields...)
+		logger.Info("smartid event retried", fields...)
 	case smartid.OutcomeDropped:
-		o.logger.Warn("smartid event dropped", append(fields, zap.String("reason", r.Reason))...)
+		logger.Warn("smartid event dropped", append(fields, zap.String("reason", r.Reason))...)
 	default:
-		o.logger.Warn("smartid event failed", fields...)
+		logger.Warn("smartid event failed", fields...)
 	}
 }

@@ -4,11 +4,12 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
+
+	"github.com/login-guard/login_guard/internal/formbody"
 )
 
 // opFieldKind is the JSON type SmartID expects at an operation path.
@@ -103,8 +104,8 @@ func (om *operationMapping) referencedFields() []string {
 	return out
 }
 
-// resolve evaluates the mapping for one request. Typed fields that do not
-// parse are reported, not guessed.
+// resolve evaluates the mapping for one request. Typed fields that are not
+// plain decimals are reported, not guessed; the error never quotes the value.
 func (om *operationMapping) resolve(r *http.Request, x *exchange) (map[string]string, error) {
 	repl, _ := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
 	if repl == nil {
@@ -117,14 +118,16 @@ func (om *operationMapping) resolve(r *http.Request, x *exchange) (map[string]st
 		if v == "" {
 			continue
 		}
+		// Only plain ASCII decimals: a value some framework reads as
+		// another number (" 5", "５", "0x1p4", "1_0") is not guessed at.
 		switch operationSchema[p] {
 		case opInt:
-			if _, err := strconv.ParseInt(v, 10, 64); err != nil {
-				return nil, fmt.Errorf("operation field %s: %q is not an integer", p, v)
+			if !formbody.PlainInteger(v) {
+				return nil, fmt.Errorf("operation field %s is not a plain decimal integer", p)
 			}
 		case opNumber:
-			if _, err := strconv.ParseFloat(v, 64); err != nil {
-				return nil, fmt.Errorf("operation field %s: %q is not a number", p, v)
+			if !formbody.PlainDecimal(v) {
+				return nil, fmt.Errorf("operation field %s is not a plain decimal number", p)
 			}
 		}
 		out[p] = v

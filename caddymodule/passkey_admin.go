@@ -59,7 +59,7 @@ func registerPasskeyApp(a *App) {
 	defer passkeyApps.mu.Unlock()
 	kept := passkeyApps.apps[:0]
 	for _, o := range passkeyApps.apps {
-		if o.keyset() != nil {
+		if o.rt.life.isStarted() {
 			kept = append(kept, o)
 		}
 	}
@@ -77,16 +77,18 @@ func unregisterPasskeyApp(a *App) {
 	}
 }
 
-// runningPasskeyApp is the newest started app with passkeys.
-func runningPasskeyApp() *App {
+// runningPasskeyApp is the newest started app with passkeys; starting
+// says whether one is provisioned but has not finished its Start (admin
+// routes serve before apps start).
+func runningPasskeyApp() (running *App, starting bool) {
 	passkeyApps.mu.Lock()
 	defer passkeyApps.mu.Unlock()
 	for i := len(passkeyApps.apps) - 1; i >= 0; i-- {
-		if a := passkeyApps.apps[i]; a.keyset() != nil {
-			return a
+		if a := passkeyApps.apps[i]; a.rt.life.isStarted() {
+			return a, false
 		}
 	}
-	return nil
+	return nil, len(passkeyApps.apps) > 0
 }
 
 func handleEnrolLink(w http.ResponseWriter, r *http.Request) error {
@@ -120,7 +122,11 @@ func handleEnrolLink(w http.ResponseWriter, r *http.Request) error {
 	if err := stepup.ValidateTarget(req.Base, nil); err != nil {
 		return caddy.APIError{HTTPStatus: http.StatusBadRequest, Err: fmt.Errorf("base: %v", err)}
 	}
-	a := runningPasskeyApp()
+	a, starting := runningPasskeyApp()
+	if a == nil && starting {
+		w.Header().Set("Retry-After", startRetryAfter)
+		return caddy.APIError{HTTPStatus: http.StatusServiceUnavailable, Err: errStarting}
+	}
 	if a == nil {
 		return caddy.APIError{HTTPStatus: http.StatusNotFound, Err: errors.New("no running login_guard app with a passkeys block")}
 	}

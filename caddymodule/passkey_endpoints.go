@@ -1,9 +1,11 @@
 package caddymodule
 
 import (
+	"context"
 	"net/http"
 	"time"
 
+	"github.com/login-guard/login_guard/internal/pages"
 	"github.com/login-guard/login_guard/internal/passkeys"
 	"github.com/login-guard/login_guard/internal/stepup"
 )
@@ -16,14 +18,24 @@ func passkeyReason(err error) string {
 	return "passkey_internal_error"
 }
 
-// passkeyFailed answers a failed ceremony step: refusals get the generic
-// JSON refusal, the guard's own failures a logged 500.
+// passkeyFailed answers a refused ceremony step or enrolment with what
+// the person can do about it; the guard's own failures are a logged 500.
 func (s *stepUpCall) passkeyFailed(err error) {
-	if passkeys.ReasonOf(err) == "" {
+	switch passkeys.ReasonOf(err) {
+	case "":
 		s.internal(err)
-		return
+	case passkeys.ReasonBusy:
+		s.busy(passkeyReason(err))
+	default:
+		s.fail(passkeyReason(err), pages.Answer{Code: passkeyCode(err)})
 	}
-	s.refuseJSON(passkeyReason(err))
+}
+
+// clientContext names the client (its address prefix, as the state binds
+// it) for the passkey ceremonies' per-client share.
+func (s *stepUpCall) clientContext() context.Context {
+	p, _ := s.x.h.StepUpOptions.su.prefix.Of(s.x.attempt.IP)
+	return passkeys.WithClient(s.r.Context(), p)
 }
 
 // loginBegin starts an assertion for the user the state names: the user
@@ -37,7 +49,7 @@ func (s *stepUpCall) loginBegin() {
 	if s.rulesDeny() {
 		return
 	}
-	opts, ceremony, err := s.pk.BeginLogin(s.r.Context(), st.User)
+	opts, ceremony, err := s.pk.BeginLogin(s.clientContext(), st.User)
 	if err != nil {
 		s.passkeyFailed(err)
 		return
@@ -62,7 +74,7 @@ func (s *stepUpCall) loginFinish() {
 	clearStepCookie(s.w.Header(), s.r, cookieCeremony)
 	if _, err := s.pk.FinishLogin(s.r.Context(), ceremony, st.User, s.r); err != nil {
 		if passkeyRefusedFactor(err) {
-			s.reportResult(st, MethodPasskey, false)
+			s.factorRefused(st, MethodPasskey)
 		}
 		s.passkeyFailed(err)
 		return
@@ -113,7 +125,7 @@ func (s *stepUpCall) registerBegin() {
 	if s.rulesDeny() {
 		return
 	}
-	opts, ceremony, err := s.pk.BeginRegistration(s.r.Context(), proofs...)
+	opts, ceremony, err := s.pk.BeginRegistration(s.clientContext(), proofs...)
 	if err != nil {
 		s.passkeyFailed(err)
 		return
@@ -144,6 +156,7 @@ func (s *stepUpCall) registerFinish() {
 	if reg.ViaToken {
 		clearStepCookie(s.w.Header(), s.r, cookieEnrol)
 	}
+	setStepCookie(s.w.Header(), s.r, cookieEnrolled, "1", enrolledTTL)
 	s.allow("passkey_enrolled")
 	s.writeJSON(http.StatusOK, map[string]bool{"ok": true})
 }

@@ -136,7 +136,9 @@ func TestChunkedBodyPassesIntact(t *testing.T) {
 func TestIPListsAndGuardHeaders(t *testing.T) {
 	upstream := newRecorder(t, portalFake)
 	site := fmt.Sprintf(refusalSite, upstream.Listener.Addr())
-	site = strings.Replace(site, "{{listen}} {", "{{listen}} {\n\theader {\n\t\tdefer\n\t\tX-Guard-Action {http.login_guard.action}\n\t\tX-Guard-Reasons {http.login_guard.reasons}\n\t}\n\thandle_errors {\n\t\trespond \"refused: {http.login_guard.action} {err.status_code}\"\n\t}", 1)
+	site = strings.Replace(site, "{{listen}} {", "{{listen}} {\n\theader {\n\t\tdefer\n\t\tX-Guard-Action {http.login_guard.action}\n\t\tX-Guard-Reasons {http.login_guard.reasons}\n\t}\n\thandle_errors {\n\t\trespond \"refused: {http.login_guard.action} {err.status_code} {http.login_guard.code}\"\n\t}", 1)
+	// /api/strict hands its refusals to the site's handle_errors.
+	site = strings.Replace(site, "unsupported_media_status 400\n", "unsupported_media_status 400\n\t\terror_pages handle_errors\n", 1)
 	g := startCaddy(t, "", site)
 
 	// 127.0.0.1 is denied by 127.0.0.0/30 but allowed by allow_ip.
@@ -161,7 +163,7 @@ func TestIPListsAndGuardHeaders(t *testing.T) {
 	// /api/strict denies 127.0.0.0/8 and has no allow list.
 	resp, body := g.post(t, "/api/strict", "application/x-www-form-urlencoded", "username=jlopez&password="+password)
 	// handle_errors renders the refusal, and sees the verdict placeholder.
-	if resp.StatusCode != http.StatusForbidden || body != "refused: deny 403" {
+	if resp.StatusCode != http.StatusForbidden || body != "refused: deny 403 denied" {
 		t.Fatalf("deny_ip: %d %q", resp.StatusCode, body)
 	}
 	if len(upstream.all()) != 1 {

@@ -3,6 +3,7 @@ package caddymodule
 import (
 	"github.com/login-guard/login_guard/internal/passkeys"
 	"github.com/login-guard/login_guard/internal/stepup"
+	"github.com/login-guard/login_guard/rules"
 )
 
 // reportResult tells the engines that asked for this step-up how it
@@ -10,6 +11,17 @@ import (
 func (s *stepUpCall) reportResult(st stepup.State, method string, success bool) {
 	a := s.x.h.app
 	a.reports.report(a.engineByName, st, method, success)
+}
+
+// factorRefused reports a refused factor and counts it against the
+// state: once the state has seen its maximum (factor_attempts) it is
+// spent and its cookie cleared, so guesses are bounded.
+func (s *stepUpCall) factorRefused(st stepup.State, method string) {
+	s.reportResult(st, method, false)
+	if err := s.iss.FailFactor(st); err != nil {
+		clearStepCookie(s.w.Header(), s.r, cookieState)
+		s.x.verdict.Add(rules.Deny, refusalReason("step_up_", err))
+	}
 }
 
 // passkeyRefusedFactor says whether a passkey refusal means the factor

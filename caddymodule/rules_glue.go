@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
+	"github.com/login-guard/login_guard/internal/redisstore"
 	"github.com/login-guard/login_guard/rules"
 	"github.com/login-guard/login_guard/rules/counter"
 )
@@ -28,6 +29,11 @@ type RuleOptions struct {
 	// OnFull is allow, challenge (default) or deny: what a request whose
 	// new key the counter store cannot hold meets (see docs/rules.md).
 	OnFull string `json:"on_full,omitempty"`
+	// OnStoreFailure is allow, challenge or deny (default): what a
+	// request meets when the shared store (store redis) cannot be reached
+	// or answers too late. The default is deny because a challenge cannot
+	// be completed on another instance without the store.
+	OnStoreFailure string `json:"on_store_failure,omitempty"`
 	// IPv6Prefix and IPv4Prefix are the prefix lengths clients are
 	// counted by (defaults 64 and 32).
 	IPv6Prefix int `json:"ipv6_prefix,omitempty"`
@@ -82,6 +88,7 @@ func isRepeatableRule(key string) bool { return isRuleDirective(key) }
 //	device  missing|empty <challenge|deny> [monitor]
 //	when    "<CEL expression>" <allow|challenge|deny> [reason] [monitor]
 //	on_full allow|challenge|deny
+//	on_store_failure allow|challenge|deny
 //	ipv6_prefix <1-128>
 //	ipv4_prefix <1-32>
 //	case_sensitive_users
@@ -101,6 +108,10 @@ func (h *Handler) unmarshalRuleDirective(d *caddyfile.Dispenser, key string) (ok
 	case key == "on_full":
 		if err = oneArg(d, &o.OnFull); err == nil {
 			err = oneOf(d, o.OnFull, "allow", "challenge", "deny")
+		}
+	case key == "on_store_failure":
+		if err = oneArg(d, &o.OnStoreFailure); err == nil {
+			err = oneOf(d, o.OnStoreFailure, "allow", "challenge", "deny")
 		}
 	case key == "ipv6_prefix":
 		o.IPv6Prefix, err = intArg(d, 1, 128)
@@ -148,6 +159,16 @@ func countsAttempts(r rules.Rule) bool {
 	return false
 }
 
+// detachedContext is context.WithoutCancel held in the exchange, so
+// settling a ticket allocates no context: the parent's values, never its
+// cancellation or deadline.
+type detachedContext struct{ parent context.Context }
+
+func (detachedContext) Deadline() (time.Time, bool) { return time.Time{}, false }
+func (detachedContext) Done() <-chan struct{}       { return nil }
+func (detachedContext) Err() error                  { return nil }
+func (c *detachedContext) Value(key any) any        { return c.parent.Value(key) }
+
 // provisionRules compiles the route's rules into a policy on the shared
 // counter store and registers it for the admin API.
 func (h *Handler) provisionRules() error {
@@ -163,6 +184,16 @@ func (h *Handler) provisionRules() error {
 			return fmt.Errorf("route %q: on_full: %v", h.Name, err)
 		}
 		onFull = &a
+	}
+	// A failed shared store denies by default: the attempt cannot be
+	// counted, and a challenge could not be completed on another instance.
+	onStoreFailure := rules.Deny
+	if o.OnStoreFailure != "" {
+		a, err := rules.ParseAction(o.OnStoreFailure)
+		if err != nil {
+			return fmt.Errorf("route %q: on_store_failure: %v", h.Name, err)
+		}
+		onStoreFailure = a
 	}
 	if o.LockoutHold < 0 {
 		return fmt.Errorf("route %q: lockout_hold must be positive", h.Name)
@@ -197,16 +228,19 @@ func (h *Handler) provisionRules() error {
 	}
 	rt := &rulesRuntime{logger: h.logger, route: h.Name}
 	o.rulesRT = rt
-	var reg *prometheus.Registry
-	if h.app != nil {
-		reg = h.app.ctx.GetMetricsRegistry()
+	// The app's collector, registered in the config's registry; a
+	// handler built without an app (unit tests) counts into its own.
+	if h.app != nil && h.app.metrics != nil {
+		rt.errs = h.app.metrics.ruleErrors
+	} else {
+		rt.errs = newRuleErrorsVec()
 	}
 	var err error
-	if rt.errs, err = register(reg, newRuleErrorsVec()); err != nil {
-		return err
-	}
 	var store counter.Store
-	if counting {
+	switch {
+	case counting && h.app != nil && h.app.redis != nil:
+		store = redisstore.NewCounter(h.app.redis)
+	case counting:
 		var cfg *RulesStoreConfig
 		if h.app != nil {
 			cfg = h.app.RulesStore
@@ -221,6 +255,8 @@ func (h *Handler) provisionRules() error {
 		Store:      store,
 		Normalizer: norm,
 		OnFull:     onFull,
+		// Only a shared store fails; the memory store never does.
+		OnStoreFailure: &onStoreFailure,
 		// allow_ip in the handler already short-circuits everything; a
 		// JSON allow_ip rule behaves the same.
 		AllowShortCircuit: true,
@@ -297,7 +333,8 @@ func (x *exchange) observeRules(o rules.Outcome) {
 	x.rulesTicket = nil
 	rt := x.h.rulesRT
 	// The request may be over (client gone); the store must still hear it.
-	if err := rt.policy.Observe(context.WithoutCancel(x.ctx), t, o); err != nil {
+	x.detached = detachedContext{parent: x.ctx}
+	if err := rt.policy.Observe(&x.detached, t, o); err != nil {
 		rt.onError("observe", err)
 	}
 }

@@ -1,6 +1,7 @@
 package caddymodule
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -67,8 +68,8 @@ func TestTicketSettledOnEveryPath(t *testing.T) {
 	// Denied by another rule (the slot was taken, then given back).
 	r := rulesRequest(ip, "username=jlopez&password=x")
 	r.Header.Set("User-Agent", "bot")
-	if err := h.ServeHTTP(httptest.NewRecorder(), r, upstreamOK); status(err, nil) != http.StatusForbidden {
-		t.Fatalf("bot: %v", err)
+	if w := httptest.NewRecorder(); status(h.ServeHTTP(w, r, upstreamOK), w) != http.StatusForbidden {
+		t.Fatal("bot: not denied")
 	}
 	// A refused body never reaches the rules.
 	bad := rulesRequest(ip, "")
@@ -160,5 +161,49 @@ func TestStoreSharedAndReleased(t *testing.T) {
 	var never Handler
 	if err := never.Cleanup(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// upstreamClientGone is reverse_proxy when the client disconnected before
+// the portal answered: it records 499 on the writer and returns.
+var upstreamClientGone = caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+	w.WriteHeader(499)
+	return nil
+})
+
+// upstream499 is a portal that itself answers 499 (a real answer).
+var upstream499 = caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+	w.WriteHeader(499)
+	return nil
+})
+
+// TestAbandonedLoginIsNoFailure: three clients that give up while the
+// portal works (the proxy records 499 with no upstream answer) do not
+// lock the user out; a 499 the portal itself sends with the client still
+// there is an answer, and counts.
+func TestAbandonedLoginIsNoFailure(t *testing.T) {
+	h := ruleTestHandler(t, testApp(t), &Handler{
+		Name: "abandon", Event: EventLogin,
+		RuleOptions: RuleOptions{Rules: []string{"lockout user 3/1h for 1h deny"}},
+	})
+	for i := range 3 {
+		r := rulesRequest("198.51.100.30", "username=jlopez&password=x")
+		ctx, cancel := context.WithCancel(r.Context())
+		r = r.WithContext(ctx)
+		cancel() // the client is gone by the time the proxy gives up
+		w := httptest.NewRecorder()
+		_ = h.ServeHTTP(w, r, upstreamClientGone)
+		if w.Code != 499 {
+			t.Fatalf("abandoned login %d: recorded %d, want the proxy's 499 passed on", i, w.Code)
+		}
+	}
+	if st := serveOnce(h, "198.51.100.30", upstreamOK); st != http.StatusSeeOther {
+		t.Fatalf("after three abandoned logins the right password got %d", st)
+	}
+	for range 3 {
+		serveOnce(h, "198.51.100.31", upstream499)
+	}
+	if st := serveOnce(h, "198.51.100.31", upstreamOK); st != http.StatusForbidden {
+		t.Fatalf("three 499s from the portal itself are failures: got %d, want the lockout", st)
 	}
 }

@@ -11,12 +11,12 @@ import (
 	_ "image/png"
 	"io"
 	"net/http"
-	"strconv"
 	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/login-guard/login_guard/clients/smileid"
+	"github.com/login-guard/login_guard/internal/pages"
 	"github.com/login-guard/login_guard/internal/stepup"
 	"github.com/login-guard/login_guard/rules"
 )
@@ -92,14 +92,22 @@ func (s *stepUpCall) selfieSubmit() {
 			return
 		}
 	}
+	// The client's share is checked before its up to ~11 MiB are read.
+	client, _ := s.x.h.StepUpOptions.su.prefix.Of(s.x.attempt.IP)
+	t := s.x.h.app.StepUp
+	if full := s.smile.shares.begin(client, t.SelfiesPerClient, t.PendingSelfiesPerClient, s.smile.pendingTTL(), time.Now()); full != "" {
+		s.busy("selfie_busy_" + full)
+		return
+	}
+	job := ""
+	defer func() { s.smile.shares.end(client, job, time.Now()) }()
 	up, reason := readSelfieUpload(s.r)
 	if reason != "" {
-		s.x.verdict.Add(rules.Deny, reason)
-		status := http.StatusBadRequest
+		code := pages.BadRequest
 		if reason == "selfie_body_too_large" {
-			status = http.StatusRequestEntityTooLarge
+			code = pages.TooLarge
 		}
-		s.writeJSON(status, map[string]string{"error": "refused"})
+		s.fail(reason, pages.Answer{Code: code})
 		return
 	}
 	sub, err := cl.Submit(s.r.Context(), smileid.SubmitRequest{
@@ -110,6 +118,7 @@ func (s *stepUpCall) selfieSubmit() {
 		s.selfieSubmitFailed(err)
 		return
 	}
+	job = sub.JobID
 	tok, err := appKeys{s.x.h.app}.Seal(purposeSelfie, selfieClaim{Handle: st.Handle, Job: sub.JobID}, s.x.h.stepUpNow(), s.iss.StateTTL())
 	if err != nil {
 		s.internal(err)
@@ -127,24 +136,17 @@ func (s *stepUpCall) selfieSubmitFailed(err error) {
 	var le *submitLimitError
 	switch {
 	case errors.As(err, &le):
-		s.x.verdict.Add(rules.Deny, "selfie_rate_limited_"+le.Scope)
-		secs := int(le.RetryAfter.Round(time.Second) / time.Second)
-		s.w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
-		s.writeJSON(http.StatusTooManyRequests, map[string]string{"error": "refused"})
+		s.fail("selfie_rate_limited_"+le.Scope, pages.Answer{Code: pages.RateLimited, RetryAfter: max(le.RetryAfter, time.Second)})
 	case errors.Is(err, errLimiterFull):
-		s.x.verdict.Add(rules.Deny, "selfie_limiter_full")
-		s.writeJSON(http.StatusServiceUnavailable, map[string]string{"error": "refused"})
+		s.fail("selfie_limiter_full", pages.Answer{Code: pages.Unavailable})
 	case errors.Is(err, smileid.ErrInput):
-		s.x.verdict.Add(rules.Deny, "selfie_invalid_images")
-		s.writeJSON(http.StatusBadRequest, map[string]string{"error": "refused"})
+		s.fail("selfie_invalid_images", pages.Answer{Code: pages.BadRequest})
 	case errors.Is(err, smileid.ErrRegistryFull):
 		s.x.h.logger.Warn("smileid: pending-jobs registry full", zap.Error(err))
-		s.x.verdict.Add(rules.Deny, "selfie_registry_full")
-		s.writeJSON(http.StatusServiceUnavailable, map[string]string{"error": "refused"})
+		s.fail("selfie_registry_full", pages.Answer{Code: pages.Unavailable})
 	default:
 		s.x.h.logger.Warn("smileid: submission failed", zap.Error(err))
-		s.x.verdict.Add(rules.Deny, "selfie_submit_failed")
-		s.writeJSON(http.StatusBadGateway, map[string]string{"error": "refused"})
+		s.fail("selfie_submit_failed", pages.Answer{Code: pages.Unavailable, Status: http.StatusBadGateway})
 	}
 }
 
@@ -196,6 +198,7 @@ func (s *stepUpCall) selfieStatus() {
 		s.allow("selfie_pending")
 		s.writeJSON(http.StatusOK, selfieAnswer{State: string(smileid.StatePending)})
 	case smileid.StateAuthenticated:
+		s.smile.shares.done(job)
 		done, err := cl.Complete(job)
 		if err != nil || done.UserID != entry.UserID || done.StateHandle != st.Handle {
 			s.refuseJSON("selfie_not_completed")
@@ -208,9 +211,10 @@ func (s *stepUpCall) selfieStatus() {
 		s.allow("selfie_ok")
 		s.writeJSON(http.StatusOK, selfieAnswer{State: string(smileid.StateAuthenticated)})
 	default:
+		s.smile.shares.done(job)
 		cl.Registry().Remove(job)
 		clearStepCookie(s.w.Header(), s.r, cookieSelfie)
-		s.reportResult(st, MethodSelfie, false)
+		s.factorRefused(st, MethodSelfie)
 		s.x.verdict.Add(rules.Deny, "selfie_rejected")
 		s.writeJSON(http.StatusOK, selfieAnswer{State: string(smileid.StateRejected)})
 	}

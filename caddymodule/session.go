@@ -1,10 +1,18 @@
 package caddymodule
 
 import (
+	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/base64"
+	"encoding/binary"
+	"errors"
 	"net/http"
+	"net/textproto"
+	"strings"
 	"time"
+
+	"go.uber.org/zap"
 )
 
 const (
@@ -26,6 +34,58 @@ type guardSession struct {
 	SteppedUp bool  `json:"c,omitempty"`
 }
 
+// AppendBinary is the session's form inside its token (tokens.Keyset
+// seals a BinaryAppender without reflection): a format byte, the lengths
+// of user and session id, both strings, LoginAt and a flags byte.
+func (s guardSession) AppendBinary(b []byte) ([]byte, error) {
+	b = append(b, sessionFormat)
+	b = binary.AppendUvarint(b, uint64(len(s.User)))
+	b = binary.AppendUvarint(b, uint64(len(s.Session)))
+	b = append(b, s.User...)
+	b = append(b, s.Session...)
+	b = binary.AppendVarint(b, s.LoginAt)
+	var flags byte
+	if s.SteppedUp {
+		flags |= 1
+	}
+	return append(b, flags), nil
+}
+
+const sessionFormat = 1
+
+var errSessionFormat = errors.New("malformed session")
+
+// UnmarshalBinary reads what AppendBinary wrote, refusing anything else
+// (a short or overlong input, an unknown format or flag). Both strings
+// share one allocation.
+func (s *guardSession) UnmarshalBinary(b []byte) error {
+	if len(b) < 1 || b[0] != sessionFormat {
+		return errSessionFormat
+	}
+	b = b[1:]
+	nu, k := binary.Uvarint(b)
+	if k <= 0 {
+		return errSessionFormat
+	}
+	b = b[k:]
+	ns, k := binary.Uvarint(b)
+	if k <= 0 {
+		return errSessionFormat
+	}
+	b = b[k:]
+	if nu > uint64(len(b)) || ns > uint64(len(b))-nu {
+		return errSessionFormat
+	}
+	both := string(b[:nu+ns])
+	b = b[nu+ns:]
+	at, k := binary.Varint(b)
+	if k <= 0 || len(b) != k+1 || b[k]&^1 != 0 {
+		return errSessionFormat
+	}
+	*s = guardSession{User: both[:nu], Session: both[nu:], LoginAt: at, SteppedUp: b[k]&1 != 0}
+	return nil
+}
+
 func sessionCookieName(r *http.Request) string {
 	if r.TLS != nil {
 		return secureSessionCookie
@@ -39,21 +99,79 @@ func (x *exchange) loadSession(r *http.Request) {
 	if ks == nil {
 		return
 	}
-	c, err := r.Cookie(sessionCookieName(r))
-	if err != nil {
+	tok, found := requestCookie(r, sessionCookieName(r))
+	if !found {
 		return
 	}
 	cache := x.h.app.rt.sessions
-	s, ok := cache.get(c.Value, x.start)
+	s, exp, ok := cache.get(tok, x.start)
 	if !ok {
-		exp, err := ks.OpenUntil(sessionPurpose, c.Value, x.start, &s)
+		// Its own variable: the pointer Open takes makes it escape, and
+		// only a cache miss should pay for that.
+		var opened guardSession
+		var err error
+		exp, err = ks.OpenUntil(sessionPurpose, tok, x.start, &opened)
 		if err != nil {
 			return
 		}
-		cache.put(c.Value, s, exp, x.start)
+		cache.put(tok, opened, exp, x.start)
+		s = opened
 	}
-	x.session, x.hasSess = s, true
+	// A session its logout ended is no session, whatever the cookie says.
+	// A store that cannot answer counts as revoked (fail closed): the
+	// request then simply carries no guard session.
+	if revoked, err := x.h.app.rt.revoked.Revoked(x.ctx, s.Session, x.start); revoked || err != nil {
+		if err != nil {
+			x.h.logger.Warn("session revocations unavailable", zap.Error(err))
+		}
+		return
+	}
+	x.session, x.hasSess, x.sessionExp = s, true, exp
 	x.attempt.Session = s.Session
+}
+
+// requestCookie is r.Cookie(name).Value without parsing every cookie of
+// the request into a slice: the first cookie of that name whose value
+// net/http would accept, its surrounding quotes removed.
+func requestCookie(r *http.Request, name string) (string, bool) {
+	for _, line := range r.Header["Cookie"] {
+		for part := range strings.SplitSeq(line, ";") {
+			part = textproto.TrimString(part)
+			n, v, _ := strings.Cut(part, "=")
+			if textproto.TrimString(n) != name {
+				continue
+			}
+			if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
+				v = v[1 : len(v)-1]
+			}
+			if validCookieValue(v) {
+				return v, true
+			}
+		}
+	}
+	return "", false
+}
+
+// validCookieValue is net/http's test of a cookie value's bytes.
+func validCookieValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c < 0x20 || c >= 0x7f || c == '"' || c == ';' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+// revokeSession ends the guard session this request carried (its logout
+// was accepted): the cookie, if replayed, no longer counts until it
+// expires.
+func (x *exchange) revokeSession() {
+	if !x.hasSess {
+		return
+	}
+	if err := x.h.app.rt.revoked.Revoke(context.WithoutCancel(x.ctx), x.session.Session, x.sessionExp); err != nil {
+		x.h.logger.Error("revoking the guard session", zap.String("route", x.h.Name), zap.Error(err))
+	}
 }
 
 // newSessionID is random, not derived from anything the user controls.
@@ -67,20 +185,37 @@ func newSessionID() string {
 // accepted.
 func (x *exchange) setSessionCookie(r *http.Request, hdr http.Header, s guardSession) error {
 	ks := x.h.app.keyset()
+	if ks == nil {
+		return errNotStarted
+	}
 	ttl := time.Duration(x.h.app.Session.TTL)
 	s.LoginAt, s.SteppedUp = x.start.Unix(), x.steppedUp()
-	tok, err := ks.Seal(sessionPurpose, s, x.start, ttl)
+	// The token is sealed straight into the Set-Cookie line (what
+	// guardCookie(...).String() would write: a token needs no quoting).
+	// SameSite=Lax: the portal's own links must still carry the session.
+	b := make([]byte, 0, 384)
+	b = appendCookieName(b, r, plainSessionCookie)
+	b, err := ks.AppendSeal(b, sessionPurpose, s, x.start, ttl)
 	if err != nil {
 		return err
 	}
-	// SameSite=Lax: the portal's own links must still carry the session.
-	hdr.Add("Set-Cookie", guardCookie(r, plainSessionCookie, tok, ttl, "", http.SameSiteLaxMode).String())
+	hdr.Add("Set-Cookie", string(appendCookieAttrs(b, r, ttl, http.SameSiteLaxMode)))
 	return nil
 }
 
 func clearSessionCookie(r *http.Request, hdr http.Header) {
-	hdr.Add("Set-Cookie", guardCookie(r, plainSessionCookie, "", -1, "", http.SameSiteLaxMode).String())
+	line := clearSessionLine
+	if r.TLS != nil {
+		line = clearSecureSessionLine
+	}
+	hdr.Add("Set-Cookie", line)
 }
+
+// The lines that delete the session cookie never change.
+var (
+	clearSessionLine       = guardCookieLine(&http.Request{}, plainSessionCookie, "", -1, http.SameSiteLaxMode)
+	clearSecureSessionLine = guardCookieLine(&http.Request{TLS: &tls.ConnectionState{}}, plainSessionCookie, "", -1, http.SameSiteLaxMode)
+)
 
 // smartIDSession is the session id sent to SmartID for a new login: an
 // HMAC of the app's own session cookie when configured (so SmartID and the
@@ -89,7 +224,9 @@ func clearSessionCookie(r *http.Request, hdr http.Header) {
 func (x *exchange) smartIDSession(hdr http.Header) string {
 	if name := x.h.SessionCookie; name != "" {
 		if v := setCookieValue(hdr, name); v != "" {
-			return x.h.app.keyset().Pseudonym("app_session", v)
+			if ks := x.h.app.keyset(); ks != nil {
+				return ks.Pseudonym("app_session", v)
+			}
 		}
 	}
 	return newSessionID()

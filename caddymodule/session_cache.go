@@ -31,15 +31,15 @@ func newSessionCache() (*sessionCache, error) {
 	return &sessionCache{c: c}, nil
 }
 
-func (sc *sessionCache) get(token string, now time.Time) (guardSession, bool) {
+func (sc *sessionCache) get(token string, now time.Time) (guardSession, time.Time, bool) {
 	if sc == nil {
-		return guardSession{}, false
+		return guardSession{}, time.Time{}, false
 	}
 	v, ok := sc.c.Get(token)
 	if !ok || !now.Before(v.expires) {
-		return guardSession{}, false
+		return guardSession{}, time.Time{}, false
 	}
-	return v.s, true
+	return v.s, v.expires, true
 }
 
 func (sc *sessionCache) put(token string, s guardSession, expires, now time.Time) {

@@ -33,15 +33,26 @@ type SmartIDConfig struct {
 	// Workers send events in parallel. Default 4.
 	Workers int `json:"workers,omitempty"`
 	// Retries is how many times a failed send (network error, 5xx, 429)
-	// is retried with backoff. Default 3.
-	Retries int `json:"retries,omitempty"`
+	// is retried with backoff: 0 to 10, default 3 (unset). 0 means one
+	// attempt only.
+	Retries *int `json:"retries,omitempty"`
 	// Drain bounds how long the queue may take to send what is left when
-	// the last config using it goes away. Default 10s.
-	Drain caddy.Duration `json:"drain,omitempty"`
+	// the last config using it goes away (and how long a stopping config
+	// waits for its in-flight requests first): 0 to 10m, default 10s
+	// (unset). 0 drops, counted and logged, whatever is still queued.
+	Drain *caddy.Duration `json:"drain,omitempty"`
 
 	endpoint, license, environment string
 	channelID                      int
+	retries                        int
+	drain                          time.Duration
 }
+
+// Bounds of the SmartID options whose zero means zero.
+const (
+	maxSmartIDRetries = 10
+	maxSmartIDDrain   = 10 * time.Minute
+)
 
 func (c *SmartIDConfig) provision() error {
 	repl := caddy.NewReplacer()
@@ -73,14 +84,21 @@ func (c *SmartIDConfig) provision() error {
 	if c.Workers == 0 {
 		c.Workers = 4
 	}
-	if c.Retries == 0 {
-		c.Retries = 3
+	c.retries, c.drain = 3, 10*time.Second
+	if c.Retries != nil {
+		c.retries = *c.Retries
 	}
-	if c.Drain == 0 {
-		c.Drain = caddy.Duration(10 * time.Second)
+	if c.Drain != nil {
+		c.drain = time.Duration(*c.Drain)
 	}
-	if c.QueueSize < 1 || c.Workers < 1 || c.Retries < 0 || c.Timeout < 0 || c.Drain < 0 {
-		return fmt.Errorf("queue_size and workers must be positive, retries, timeout and drain not negative")
+	if c.QueueSize < 1 || c.Workers < 1 || c.Timeout < 0 {
+		return fmt.Errorf("queue_size and workers must be positive, timeout not negative")
+	}
+	if c.retries < 0 || c.retries > maxSmartIDRetries {
+		return fmt.Errorf("retries must be from 0 to %d, not %d", maxSmartIDRetries, c.retries)
+	}
+	if c.drain < 0 || c.drain > maxSmartIDDrain {
+		return fmt.Errorf("drain must be from 0 to %v, not %v", maxSmartIDDrain, c.drain)
 	}
 	return nil
 }
@@ -89,7 +107,7 @@ func (c *SmartIDConfig) provision() error {
 // shapes delivery share one queue across reloads. The license is hashed in
 // so a changed license gets a new client, but never appears itself.
 func (c *SmartIDConfig) poolKey() string {
-	b, _ := json.Marshal([]any{c.endpoint, c.environment, c.Timeout, c.QueueSize, c.Workers, c.Retries, c.Drain})
+	b, _ := json.Marshal([]any{c.endpoint, c.environment, c.Timeout, c.QueueSize, c.Workers, c.retries, c.drain})
 	sum := sha256.Sum256(append(b, c.license...))
 	return "login_guard.smartid." + hex.EncodeToString(sum[:12])
 }
@@ -118,13 +136,16 @@ func (c *SmartIDConfig) unmarshal(d *caddyfile.Dispenser) error {
 		case "timeout":
 			err = durationArg(d, &c.Timeout)
 		case "drain":
-			err = durationArg(d, &c.Drain)
+			c.Drain = new(caddy.Duration)
+			err = boundedDurationArg(d, c.Drain, 0, maxSmartIDDrain)
 		case "queue_size":
 			c.QueueSize, err = intArg(d, 1, 1<<20)
 		case "workers":
 			c.Workers, err = intArg(d, 1, 256)
 		case "retries":
-			c.Retries, err = intArg(d, 0, 10)
+			var n int
+			n, err = intArg(d, 0, maxSmartIDRetries)
+			c.Retries = &n
 		default:
 			return d.Errf("smartid: unknown option %q", key)
 		}

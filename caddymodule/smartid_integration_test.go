@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 )
@@ -183,5 +184,79 @@ func TestReloadKeepsQueueAndStopDrains(t *testing.T) {
 	want := []string{"before0", "before1", "before2", "after"}
 	if strings.Join(users, ",") != strings.Join(want, ",") {
 		t.Fatalf("SmartID got %v, want %v (nothing lost across the reload, drained on stop)", users, want)
+	}
+}
+
+// TestReloadKeepsInFlightLoginsEvent: a login still waiting on the portal
+// while its config is replaced by one without SmartID still has its
+// event sent: the old config lets go of the queue only once its in-flight
+// requests are done.
+func TestReloadKeepsInFlightLoginsEvent(t *testing.T) {
+	hold := make(chan struct{})
+	var once sync.Once
+	free := func() { once.Do(func() { close(hold) }) }
+	defer free()
+	upstream := newRecorder(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
+		<-hold
+		portalFake(w, r, body)
+	})
+	sid := newRecorder(t, smartidFake)
+	site := fmt.Sprintf("{{listen}} {\n\tlogin_guard /api/login {\n\t\tevent login\n\t}\n\treverse_proxy %s\n}", upstream.Listener.Addr())
+	g := startCaddy(t, smartidGlobal(sid.URL), site)
+
+	done := make(chan int, 1)
+	go func() {
+		resp, err := g.client.Post(g.URL+"/api/login", "application/x-www-form-urlencoded", strings.NewReader("username=inflight&password="+password))
+		if err != nil {
+			done <- 0
+			return
+		}
+		resp.Body.Close()
+		done <- resp.StatusCode
+	}()
+	upstream.next(t) // the login is at the portal, in flight
+
+	// The replacing config has no smartid block: nobody else holds the
+	// queue. Its port differs, so the old server finishes its request.
+	startCaddy(t, "", site)
+	free()
+	if status := <-done; status != http.StatusSeeOther {
+		t.Fatalf("in-flight login: %d", status)
+	}
+	if r := sid.next(t); !strings.Contains(string(r.Body), `"user":"inflight"`) {
+		t.Fatalf("SmartID got %s", r.Body)
+	}
+	var audit string
+	for _, l := range g.auditLines(t) {
+		audit, _ = l["smartid"].(string)
+	}
+	if audit != "queued" {
+		t.Fatalf("audit smartid=%q, want queued", audit)
+	}
+}
+
+// TestRetriesZeroMeansOneAttempt: `retries 0` is kept (not read as unset)
+// and a failing event is tried once, then counted as failed.
+func TestRetriesZeroMeansOneAttempt(t *testing.T) {
+	upstream := newRecorder(t, portalFake)
+	sid := newRecorder(t, func(w http.ResponseWriter, _ *http.Request, _ []byte) { w.WriteHeader(http.StatusInternalServerError) })
+	global := strings.Replace(smartidGlobal(sid.URL), "workers  1", "workers  1\n\t\t\tretries  0\n\t\t\tdrain    0s", 1)
+	if cfg := string(adapt(t, "{\n"+global+"\n}\n")); !strings.Contains(cfg, `"retries":0`) || !strings.Contains(cfg, `"drain":0`) {
+		t.Fatalf("retries 0 / drain 0 lost in the JSON: %s", cfg)
+	}
+	g := startCaddy(t, global, fmt.Sprintf("{{listen}} {\n\tlogin_guard /api/login {\n\t\tevent login\n\t}\n\treverse_proxy %s\n}", upstream.Listener.Addr()))
+	g.post(t, "/api/login", "application/x-www-form-urlencoded", "username=once&password=x")
+	sid.next(t)
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(g.rawLogs(t), "smartid event failed") {
+		if time.Now().After(deadline) {
+			t.Fatal("the failed event was never reported")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// Longer than the first backoff (at most 200ms): no second attempt.
+	time.Sleep(400 * time.Millisecond)
+	if n := len(sid.all()); n != 1 {
+		t.Fatalf("SmartID saw %d attempts, want 1", n)
 	}
 }

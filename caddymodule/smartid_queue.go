@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/login-guard/login_guard/clients/smartid"
+	"github.com/login-guard/login_guard/internal/formbody"
 )
 
 // smartidPool keeps one SmartID client per distinct config across reloads:
@@ -20,23 +21,34 @@ import (
 // queue drains only when the last config using it is stopped.
 var smartidPool = caddy.NewUsagePool()
 
-// smartidQueue is the pooled value.
+// smartidQueue is the pooled value. It holds its own reference to the
+// process's collectors: it may outlive the config that made it.
 type smartidQueue struct {
-	client *smartid.Client
-	drain  time.Duration
-	label  string // the queue's metric label
+	client  *smartid.Client
+	obs     *smartidObserver
+	drain   time.Duration
+	label   string // the queue's metric label
+	metrics *metrics
 }
 
 // Destruct drains the queue within the configured deadline.
 func (q *smartidQueue) Destruct() error {
 	ctx, cancel := context.WithTimeout(context.Background(), q.drain)
 	defer cancel()
-	return q.client.Close(ctx)
+	err := q.client.Close(ctx)
+	q.metrics.forgetQueue(q.label)
+	releaseMetrics()
+	return err
 }
 
-func acquireSmartID(key string, cfg *SmartIDConfig, logger *zap.Logger, m *metrics) (*smartidQueue, error) {
+func acquireSmartID(key string, cfg *SmartIDConfig, logger *zap.Logger) (*smartidQueue, error) {
 	v, _, err := smartidPool.LoadOrNew(key, func() (caddy.Destructor, error) {
-		obs := &smartidObserver{logger: logger.Named("smartid"), m: m, queue: queueLabel(key)}
+		m, err := acquireMetrics(nil)
+		if err != nil {
+			return nil, err
+		}
+		obs := &smartidObserver{m: m, queue: queueLabel(key)}
+		obs.logger.Store(logger.Named("smartid"))
 		c, err := smartid.New(smartid.Config{
 			Endpoint:    cfg.endpoint,
 			License:     cfg.license,
@@ -45,20 +57,23 @@ func acquireSmartID(key string, cfg *SmartIDConfig, logger *zap.Logger, m *metri
 			Timeout:     time.Duration(cfg.Timeout),
 			QueueSize:   cfg.QueueSize,
 			Workers:     cfg.Workers,
-			MaxAttempts: cfg.Retries + 1,
+			MaxAttempts: cfg.retries + 1,
 			Observer:    obs,
 		})
 		if err != nil {
+			releaseMetrics()
 			return nil, err
 		}
 		// Set before any event can be queued, so workers see it.
 		obs.client = c
-		return &smartidQueue{client: c, drain: time.Duration(cfg.Drain), label: obs.queue}, nil
+		return &smartidQueue{client: c, obs: obs, drain: cfg.drain, label: obs.queue, metrics: m}, nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return v.(*smartidQueue), nil
+	q := v.(*smartidQueue)
+	q.obs.logger.Store(logger.Named("smartid"))
+	return q, nil
 }
 
 func releaseSmartID(key string) error {
@@ -75,12 +90,19 @@ func (x *exchange) enqueue(ev smartid.Event) {
 		return
 	}
 	err := q.client.Enqueue(ev)
-	x.h.app.metrics.smartidQueueDepth(q.label, q.client.Stats().QueueDepth)
+	q.metrics.smartidQueueDepth(q.label, q.client.Stats().QueueDepth)
 	switch {
 	case err == nil:
 		x.smartid = "queued"
 	case errors.Is(err, smartid.ErrQueueFull):
-		x.smartid = "dropped_queue_full"
+		x.smartid = "dropped_queue_full" // counted and logged by the observer
+	case errors.Is(err, smartid.ErrClosed):
+		// The queue was drained and closed before this request finished
+		// (it outlived the bounded wait of its config's shutdown).
+		x.smartid = "dropped_stopped"
+		x.h.app.metrics.smartidDropped(string(ev.Kind()))
+		x.h.logger.Warn("smartid event dropped", zap.String("route", x.h.Name),
+			zap.String("event", string(ev.Kind())), zap.String("reason", "stopped"))
 	default:
 		x.smartid = "invalid"
 		x.h.logger.Warn("smartid event not sent", zap.String("route", x.h.Name), zap.Error(err))
@@ -94,6 +116,12 @@ func (x *exchange) channel() (smartid.ChannelKind, int) {
 // reportLogin sends the login once the upstream answered; session is empty
 // for a failed login.
 func (x *exchange) reportLogin(session string) {
+	if x.h.app.smartid == nil {
+		// Said before the event is built: building it costs an
+		// allocation for nothing.
+		x.smartid = "not_configured"
+		return
+	}
 	kind, id := x.channel()
 	x.enqueue(smartid.Login{
 		ChannelKind: kind, ChannelID: id,
@@ -110,6 +138,10 @@ func (x *exchange) reportLogout() {
 		x.smartid = "skipped_no_session"
 		return
 	}
+	if x.h.app.smartid == nil {
+		x.smartid = "not_configured"
+		return
+	}
 	kind, id := x.channel()
 	x.enqueue(smartid.Logout{
 		ChannelKind: kind, ChannelID: id,
@@ -120,29 +152,62 @@ func (x *exchange) reportLogout() {
 	})
 }
 
-// reportOperation maps the request to SmartID's operation schema and
-// queues it. A mapping value that does not fit its type is logged and the
-// event skipped: sending a wrong amount is worse than sending none.
+// prepareOperation builds the route's SmartID operation event before
+// anything is decided. An event that cannot be built (a mapped amount that
+// is not a plain decimal number, say) refuses the request with 400
+// invalid_operation: passing it would hide the operation from the fraud
+// analytics. `on_invalid_operation pass` keeps the old behaviour (pass,
+// event skipped).
+func (x *exchange) prepareOperation(r *http.Request) error {
+	op, err := x.buildOperation(r)
+	if err == nil {
+		x.operation = op
+		return nil
+	}
+	if x.h.OnInvalidOperation == OnInvalidOperationPass {
+		x.operationErr = err
+		return nil
+	}
+	x.h.logger.Info("operation refused: its SmartID event cannot be built", zap.String("route", x.h.Name), zap.Error(err))
+	return formbody.Refusal(http.StatusBadRequest, formbody.ReasonInvalidOperation,
+		"operation event cannot be built: a mapped value is not of its type (numbers must be plain decimals)")
+}
+
+func (x *exchange) buildOperation(r *http.Request) (*smartid.Operation, error) {
+	vals, err := x.h.opMapping.resolve(r, x)
+	if err != nil {
+		return nil, err
+	}
+	op := &smartid.Operation{Transaction: smartid.Transaction{Details: map[string]string{}}}
+	for path, v := range vals {
+		if err := setOperationField(op, path, v); err != nil {
+			return nil, err
+		}
+	}
+	return op, nil
+}
+
+// reportOperation queues the operation event prepareOperation built. With
+// `on_invalid_operation pass`, an event that could not be built is logged
+// and skipped: sending a wrong amount is worse than sending none.
 func (x *exchange) reportOperation(r *http.Request) {
 	if x.h.app.smartid == nil {
 		x.smartid = "not_configured"
 		return
 	}
-	vals, err := x.h.opMapping.resolve(r, x)
-	if err != nil {
-		x.smartid = "invalid"
-		x.h.logger.Warn("smartid operation not sent", zap.String("route", x.h.Name), zap.Error(err))
-		return
-	}
-	kind, id := x.channel()
-	op := &smartid.Operation{ChannelKind: kind, ChannelID: id, Transaction: smartid.Transaction{Details: map[string]string{}}}
-	for path, v := range vals {
-		if err := setOperationField(op, path, v); err != nil {
+	op := x.operation
+	if op == nil {
+		err := x.operationErr
+		if err == nil {
+			op, err = x.buildOperation(r)
+		}
+		if err != nil {
 			x.smartid = "invalid"
 			x.h.logger.Warn("smartid operation not sent", zap.String("route", x.h.Name), zap.Error(err))
 			return
 		}
 	}
+	op.ChannelKind, op.ChannelID = x.channel()
 	x.enqueue(op)
 }
 
@@ -158,7 +223,7 @@ func setOperationField(op *smartid.Operation, path, v string) error {
 	case "timestamp":
 		op.Timestamp, err = time.Parse(time.RFC3339, v)
 		if err != nil {
-			return fmt.Errorf("operation field timestamp: %q is not ISO 8601 (RFC 3339)", v)
+			return errors.New("operation field timestamp is not ISO 8601 (RFC 3339)")
 		}
 	case "order.amount":
 		op.Order.Amount, err = strconv.ParseFloat(v, 64)
@@ -170,6 +235,10 @@ func setOperationField(op *smartid.Operation, path, v string) error {
 		} else {
 			err = fmt.Errorf("unknown operation field %q", path)
 		}
+	}
+	if ne := (*strconv.NumError)(nil); errors.As(err, &ne) {
+		// strconv quotes the value: keep request data out of the log.
+		return fmt.Errorf("operation field %s is not a number", path)
 	}
 	return err
 }

@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/login-guard/login_guard/clients/smileid"
+	"github.com/login-guard/login_guard/internal/redisstore"
 )
 
 // SmileIDConfig configures the Smile ID SmartSelfie factor (`methods
@@ -225,12 +226,13 @@ func (c *SmileIDConfig) provision() error {
 	if c.LimitKeys == 0 {
 		c.LimitKeys = defaultSelfieLimitKeys
 	}
-	_, err := c.newClient(nil, nil)
+	_, err := c.newClient(nil, nil, nil)
 	return err
 }
 
-// newClient builds the client; limiter and observer may be nil.
-func (c *SmileIDConfig) newClient(lim smileid.Limiter, obs smileid.Observer) (*smileid.Client, error) {
+// newClient builds the client; limiter, observer and pending (the shared
+// pending-jobs registry; nil: in this process) may be nil.
+func (c *SmileIDConfig) newClient(lim smileid.Limiter, obs smileid.Observer, pending smileid.Pending) (*smileid.Client, error) {
 	repl := caddy.NewReplacer()
 	base := repl.ReplaceKnown(c.BaseURL, "")
 	if base == "" && c.Server == "production" {
@@ -250,6 +252,7 @@ func (c *SmileIDConfig) newClient(lim smileid.Limiter, obs smileid.Observer) (*s
 		PendingCodes:       c.PendingCodes,
 		Limiter:            lim,
 		Observer:           obs,
+		Pending:            pending,
 	}
 	if c.TrustPEM != "" {
 		hc, err := clientTrusting(c.TrustPEM, 0)
@@ -287,7 +290,15 @@ type pooledSmileID struct {
 	// cannot reach the guard). Entries go with their job.
 	confirmMu   sync.Mutex
 	lastConfirm map[string]time.Time
+
+	// shares keeps each client to its share of submissions and pending
+	// jobs; ttl is how long a job may stay pending.
+	shares selfieShares
+	ttl    time.Duration
 }
+
+// pendingTTL is how long a submitted job may wait for its result.
+func (p *pooledSmileID) pendingTTL() time.Duration { return p.ttl }
 
 // confirmEvery spaces the poll's own job-status calls: a job that has
 // waited this long without a callback is asked about, then again after as
@@ -358,14 +369,24 @@ func (p *pooledSmileID) Observe(r smileid.Report) {
 // takeSmileID loads (or makes) the pooled client for the app's config.
 func (a *App) takeSmileID() (*pooledSmileID, string, error) {
 	c := a.SmileID
-	key := c.poolKey()
+	key := c.poolKey() + ":" + a.redisKey
 	v, _, err := stepUpPool.LoadOrNew(key, func() (caddy.Destructor, error) {
-		p := &pooledSmileID{}
-		lim := newSubmitLimiter(
-			rateLimit{n: c.UserLimit, window: time.Duration(c.UserLimitEvery)},
-			rateLimit{n: c.IPLimit, window: time.Duration(c.IPLimitEvery)},
-			c.LimitKeys, nil)
-		cl, err := c.newClient(lim, p)
+		p := &pooledSmileID{ttl: time.Duration(c.PendingTTL)}
+		if p.ttl <= 0 {
+			p.ttl = smileid.DefaultPendingTTL
+		}
+		userLimit := rateLimit{n: c.UserLimit, window: time.Duration(c.UserLimitEvery)}
+		ipLimit := rateLimit{n: c.IPLimit, window: time.Duration(c.IPLimitEvery)}
+		var lim smileid.Limiter = newSubmitLimiter(userLimit, ipLimit, c.LimitKeys, nil)
+		var pending smileid.Pending
+		if a.redis != nil {
+			// Shared: a job submitted through one instance is confirmed
+			// and completed through any, and the paid-job limits count
+			// every instance's submissions.
+			lim = &sharedSubmitLimiter{store: redisstore.NewCounter(a.redis), user: userLimit, ip: ipLimit}
+			pending = redisstore.NewSmileIDJobs(a.redis, p.ttl)
+		}
+		cl, err := c.newClient(lim, p, pending)
 		if err != nil {
 			return nil, err
 		}

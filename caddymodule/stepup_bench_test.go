@@ -2,7 +2,6 @@ package caddymodule
 
 import (
 	"net/http"
-	"net/http/httptest"
 	"testing"
 
 	"github.com/login-guard/login_guard/rules"
@@ -12,22 +11,23 @@ import (
 // upstream: the body kept encrypted in the held store and the state sealed
 // into its cookie.
 func BenchmarkStepUpChallenge(b *testing.B) {
-	h := testHandler(b, &Handler{Name: "login", Event: EventLogin, StepUpOptions: StepUpOptions{StepUp: "/verify"}})
+	h := benchHandler(b, &Handler{Name: "login", Event: EventLogin, StepUpOptions: StepUpOptions{StepUp: "/verify"}})
 	h.app.stepRT = new(appStepUpRuntime)
 	b.Cleanup(h.app.stopStepUp)
-	body := "username=jlopez&password=secret&smartid_data=ujOmfzNv5l%2F1SW%2BclQ%3D%3D"
+	br := newBenchRequest(http.MethodPost, "/api/login", formType, benchForm, benchIP)
+	w := newBenchWriter()
 	b.ReportAllocs()
+	cpuPerOp(b)
 	for b.Loop() {
-		r := request(http.MethodPost, "/api/login", "application/x-www-form-urlencoded", body)
-		w := httptest.NewRecorder()
+		r := br.next()
 		x := &exchange{h: h, start: h.now(), ctx: r.Context()}
 		x.attempt = rules.Attempt{Route: h.Name, Event: h.Event, IP: clientIP(r), UserAgent: "bench", Header: r.Header}
 		if err := x.readRequest(r); err != nil {
 			b.Fatal(err)
 		}
 		x.verdict.Add(rules.Challenge, "bench")
-		if err := x.challenge(w, r, upstreamOK); err != nil || w.Code != http.StatusSeeOther {
-			b.Fatal(err, w.Code)
+		if err := x.challenge(w.reset(), r, upstreamOK); err != nil || w.code != http.StatusSeeOther {
+			b.Fatal(err, w.code)
 		}
 	}
 }

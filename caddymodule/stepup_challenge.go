@@ -1,17 +1,17 @@
 package caddymodule
 
 import (
+	"crypto/sha256"
 	"encoding/json"
 	"io"
-	"mime"
 	"net/http"
 	"net/url"
 	"slices"
-	"strings"
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 
+	"github.com/login-guard/login_guard/internal/pages"
 	"github.com/login-guard/login_guard/internal/stepup"
 	"github.com/login-guard/login_guard/rules"
 )
@@ -52,16 +52,18 @@ func refusalReason(prefix string, err error) string {
 func (x *exchange) challenge(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	o := &x.h.StepUpOptions
 	if o.StepUp == "" {
-		return caddyhttp.Error(http.StatusUnauthorized, errChallenge)
+		return x.h.answer(w, r, pages.Answer{Code: pages.StepUpRequired})
 	}
 	iss, rt, err := x.h.stepUpMachinery()
 	if err != nil {
-		return x.stepUpUnavailable(err)
+		return x.stepUpUnavailable(w, r, err)
+	}
+	// A pass is honoured in either mode: a resume-mode challenge whose
+	// request could not be held fell back to resubmit.
+	if x.usePass(w, r, iss) {
+		return x.forwardAllowed(w, r, next)
 	}
 	if o.Continuation == ContinuationResubmit {
-		if x.usePass(w, r, iss) {
-			return x.forwardAllowed(w, r, next)
-		}
 		return x.sendToStepUp(w, r, iss, stepup.PhaseResubmit, stepup.Ref{}, resubmitReturn(r))
 	}
 	var body []byte
@@ -69,15 +71,18 @@ func (x *exchange) challenge(w http.ResponseWriter, r *http.Request, next caddyh
 		// The parser left a replay of the body it read in r.Body.
 		body, err = io.ReadAll(io.LimitReader(r.Body, x.h.MaxBody+1))
 		if err != nil || int64(len(body)) > x.h.MaxBody {
-			return caddyhttp.Error(http.StatusBadRequest, errDenied)
+			return x.h.answer(w, r, pages.Answer{Code: pages.BadRequest})
 		}
 	}
 	orig := originalRequest(r)
 	hdr := r.Header.Clone()
 	hdr.Del("Cookie") // the replay carries the cookies of the moment it happens
-	ref, err := rt.store.held.PutRequest(stepup.Request{Method: r.Method, URL: orig.RequestURI, Header: hdr, Body: body})
+	ref, err := rt.store.held.PutRequest(x.heldOwner(), stepup.Request{Method: r.Method, URL: orig.RequestURI, Header: hdr, Body: body})
+	if stepup.ReasonOf(err) == stepup.ReasonHeldFull {
+		return x.heldFull(w, r, iss)
+	}
 	if err != nil {
-		return x.stepUpUnavailable(err)
+		return x.stepUpUnavailable(w, r, err)
 	}
 	return x.sendToStepUp(w, r, iss, stepup.PhaseBefore, ref, orig.RequestURI)
 }
@@ -88,24 +93,52 @@ func (x *exchange) challenge(w http.ResponseWriter, r *http.Request, next caddyh
 func (x *exchange) challengeAfterUpstream(w http.ResponseWriter, r *http.Request, held *heldResponse) error {
 	o := &x.h.StepUpOptions
 	if o.StepUp == "" {
-		return caddyhttp.Error(http.StatusUnauthorized, errChallenge)
+		return x.h.answer(w, r, pages.Answer{Code: pages.StepUpRequired})
 	}
 	iss, rt, err := x.h.stepUpMachinery()
 	if err != nil {
-		return x.stepUpUnavailable(err)
+		return x.stepUpUnavailable(w, r, err)
 	}
 	resp := stepup.Response{Status: held.Status, Header: held.Header, Body: held.Body}
+	if x.usePass(w, r, iss) {
+		return x.releaseResponse(w, r, resp)
+	}
 	if o.Continuation == ContinuationResubmit {
-		if x.usePass(w, r, iss) {
-			return x.releaseResponse(w, r, resp)
-		}
 		return x.sendToStepUp(w, r, iss, stepup.PhaseResubmit, stepup.Ref{}, resubmitReturn(r))
 	}
-	ref, err := rt.store.held.PutResponse(resp)
+	ref, err := rt.store.held.PutResponse(x.heldOwner(), resp)
+	if stepup.ReasonOf(err) == stepup.ReasonHeldFull {
+		return x.heldFull(w, r, iss)
+	}
 	if err != nil {
-		return x.stepUpUnavailable(err)
+		return x.stepUpUnavailable(w, r, err)
 	}
 	return x.sendToStepUp(w, r, iss, stepup.PhaseAfter, ref, originalRequest(r).RequestURI)
+}
+
+// heldOwner names whose held entry this is, for the held store's
+// per-client and per-user shares: the client's address prefix (as the
+// state binds it) and a digest of the user name.
+func (x *exchange) heldOwner() stepup.Owner {
+	var o stepup.Owner
+	if p, ok := x.h.StepUpOptions.su.prefix.Of(x.attempt.IP); ok {
+		o.Client = p
+	}
+	if x.attempt.User != "" {
+		sum := sha256.Sum256([]byte(x.h.Name + "\x00" + x.attempt.User))
+		o.User = string(sum[:16])
+	}
+	return o
+}
+
+// heldFull answers a challenge whose request (or withheld answer) the
+// held store refused because this client or user already holds its
+// share: rather than evict anyone else's pending step-up, the challenge
+// falls back to resubmit (the user submits the form again after the
+// factor).
+func (x *exchange) heldFull(w http.ResponseWriter, r *http.Request, iss *stepup.Issuer) error {
+	x.verdict.Add(rules.Challenge, "step_up_"+stepup.ReasonHeldFull)
+	return x.sendToStepUp(w, r, iss, stepup.PhaseResubmit, stepup.Ref{}, resubmitReturn(r))
 }
 
 // sendToStepUp issues the state into its cookie and answers: 303 to the
@@ -124,19 +157,21 @@ func (x *exchange) sendToStepUp(w http.ResponseWriter, r *http.Request, iss *ste
 		Held:         ref,
 	})
 	if err != nil {
-		return x.stepUpUnavailable(err)
+		return x.stepUpUnavailable(w, r, err)
 	}
 	hdr := w.Header()
 	hdr.Add("Set-Cookie", stepCookie(r, cookieState, tok, iss.StateTTL(), o.StepUpCookieDomain).String())
 	hdr.Set("Cache-Control", "no-store")
 	hdr.Set("Referrer-Policy", "no-referrer")
-	if wantsJSON(r) {
+	if pages.WantsJSON(r) {
 		hdr.Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusUnauthorized)
 		return json.NewEncoder(w).Encode(struct {
-			StepUp string `json:"step_up"`
-			State  string `json:"state"`
-		}{o.StepUp, tok})
+			Error   pages.Code `json:"error"`
+			Message string     `json:"message"`
+			StepUp  string     `json:"step_up"`
+			State   string     `json:"state"`
+		}{pages.StepUpRequired, stepUpJSONMessage, o.StepUp, tok})
 	}
 	hdr.Set("Location", o.StepUp)
 	w.WriteHeader(http.StatusSeeOther)
@@ -170,7 +205,7 @@ func (x *exchange) forwardAllowed(w http.ResponseWriter, r *http.Request, next c
 	case EventOperation:
 		x.reportOperation(r)
 	}
-	return next.ServeHTTP(w, r)
+	return x.serveNext(next, w, r)
 }
 
 // releaseResponse writes a withheld upstream answer with the guard's
@@ -190,25 +225,17 @@ func (x *exchange) releaseResponse(w http.ResponseWriter, r *http.Request, resp 
 	return err
 }
 
+// stepUpJSONMessage tells a script's user what the 401 with a step_up URL
+// asks of them.
+const stepUpJSONMessage = "Confirm it's you at the step_up URL, carrying the state, to finish this request."
+
 // stepUpUnavailable answers a challenge the guard could not set up (the
-// held store refused the entry, no keys): the generic 401, with the cause
-// in the log only.
-func (x *exchange) stepUpUnavailable(err error) error {
+// held store refused the entry, no keys): step_up_unavailable (503), with
+// the cause in the log only.
+func (x *exchange) stepUpUnavailable(w http.ResponseWriter, r *http.Request, err error) error {
 	x.h.logger.Error("step-up unavailable", zap.String("route", x.h.Name), zap.Error(err))
 	x.verdict.Add(rules.Challenge, "step_up_unavailable")
-	return caddyhttp.Error(http.StatusUnauthorized, errChallenge)
-}
-
-// wantsJSON says whether the client is a script that reads JSON rather
-// than a browser following redirects.
-func wantsJSON(r *http.Request) bool {
-	for _, a := range r.Header.Values("Accept") {
-		if strings.Contains(a, "application/json") {
-			return true
-		}
-	}
-	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	return mt == "application/json" || strings.HasSuffix(mt, "+json")
+	return x.h.answer(w, r, pages.Answer{Code: pages.StepUpUnavailable})
 }
 
 // originalRequest is the request as the client sent it, before any

@@ -178,7 +178,8 @@ func (h *Handler) provisionStepUp() error {
 	if err := stepup.ValidateTarget(o.EnrolDone, nil); err != nil {
 		return fmt.Errorf("route %q: enrol_done: %v", h.Name, err)
 	}
-	o.su.page = stepup.DefaultPage()
+	// The theme's step-up page (internal/pages) unless the operator gave
+	// their own page_template.
 	if o.PageTemplate != "" {
 		p, err := stepup.LoadPage(o.PageTemplate)
 		if err != nil {
@@ -297,19 +298,20 @@ func (p *PasskeysConfig) provision() error {
 	}
 	// Build a relying party once, touching no storage, so a bad rp_id or
 	// origin fails at config load rather than on the first user.
-	if _, err := passkeys.New(p.config(&liveKeys{}), &swappableStore{}); err != nil {
+	if _, err := passkeys.New(p.config(&liveKeys{}, 0), &swappableStore{}); err != nil {
 		return fmt.Errorf("passkeys: %v", err)
 	}
 	return nil
 }
 
-func (p *PasskeysConfig) config(keys *liveKeys) passkeys.Config {
+func (p *PasskeysConfig) config(keys *liveKeys, perClient int) passkeys.Config {
 	return passkeys.Config{
-		RPID:             p.RPID,
-		RPOrigins:        p.RPOrigins,
-		RPDisplayName:    p.RPName,
-		UserVerification: p.UserVerification,
-		UserKey:          func(user string) string { return keys.get().Pseudonym("passkey_user", user) },
-		Tokens:           keys,
+		MaxCeremoniesPerClient: perClient,
+		RPID:                   p.RPID,
+		RPOrigins:              p.RPOrigins,
+		RPDisplayName:          p.RPName,
+		UserVerification:       p.UserVerification,
+		UserKey:                func(user string) string { return keys.get().Pseudonym("passkey_user", user) },
+		Tokens:                 keys,
 	}
 }

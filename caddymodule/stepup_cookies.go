@@ -2,6 +2,7 @@ package caddymodule
 
 import (
 	"net/http"
+	"strconv"
 	"time"
 )
 
@@ -17,6 +18,7 @@ const (
 	cookiePass     = "login_guard_pass"     // one-time resubmit pass
 	cookieCeremony = "login_guard_ceremony" // passkey ceremony id
 	cookieEnrol    = "login_guard_enrol"    // admin enrolment link token
+	cookieEnrolled = "login_guard_enrolled" // shows the enrolment confirmation once
 	cookieSelfie   = "login_guard_selfie"   // the Smile ID job bound to the state
 )
 
@@ -56,11 +58,73 @@ func guardCookie(r *http.Request, base, value string, maxAge time.Duration, doma
 }
 
 func setStepCookie(hdr http.Header, r *http.Request, base, value string, maxAge time.Duration) {
-	hdr.Add("Set-Cookie", stepCookie(r, base, value, maxAge, "").String())
+	hdr.Add("Set-Cookie", guardCookieLine(r, base, value, maxAge, http.SameSiteStrictMode))
 }
 
 func clearStepCookie(hdr http.Header, r *http.Request, base string) {
-	hdr.Add("Set-Cookie", stepCookie(r, base, "", -1, "").String())
+	hdr.Add("Set-Cookie", guardCookieLine(r, base, "", -1, http.SameSiteStrictMode))
+}
+
+// guardCookieLine is guardCookie(r, base, value, maxAge, "",
+// sameSite).String() built in one allocation. A value the fast path cannot
+// vouch for (one net/http would quote or sanitise) takes net/http's path.
+func guardCookieLine(r *http.Request, base, value string, maxAge time.Duration, sameSite http.SameSite) string {
+	if !plainCookieValue(value) {
+		return guardCookie(r, base, value, maxAge, "", sameSite).String()
+	}
+	b := make([]byte, 0, len(base)+len(value)+80)
+	b = appendCookieName(b, r, base)
+	b = append(b, value...)
+	return string(appendCookieAttrs(b, r, maxAge, sameSite))
+}
+
+// appendCookieName appends the name guardCookie gives base when no Domain
+// is set, and the '='.
+func appendCookieName(b []byte, r *http.Request, base string) []byte {
+	if r.TLS != nil {
+		b = append(b, "__Host-"...)
+	}
+	b = append(b, base...)
+	return append(b, '=')
+}
+
+// appendCookieAttrs appends what net/http's Cookie.String writes after
+// the value of a guardCookie with no Domain.
+func appendCookieAttrs(b []byte, r *http.Request, maxAge time.Duration, sameSite http.SameSite) []byte {
+	b = append(b, "; Path=/"...)
+	switch secs := int64(maxAge / time.Second); {
+	case maxAge < 0:
+		b = append(b, "; Max-Age=0"...)
+	case secs > 0:
+		b = append(b, "; Max-Age="...)
+		b = strconv.AppendInt(b, secs, 10)
+	}
+	b = append(b, "; HttpOnly"...)
+	if r.TLS != nil {
+		b = append(b, "; Secure"...)
+	}
+	switch sameSite {
+	case http.SameSiteLaxMode:
+		b = append(b, "; SameSite=Lax"...)
+	case http.SameSiteStrictMode:
+		b = append(b, "; SameSite=Strict"...)
+	case http.SameSiteNoneMode:
+		b = append(b, "; SameSite=None"...)
+	}
+	return b
+}
+
+// plainCookieValue reports whether net/http writes value as it is: every
+// byte a cookie-octet (RFC 6265), and no space or comma, which it would
+// quote. Tokens (base64url) and the guard's ids always are.
+func plainCookieValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c <= 0x20 || c >= 0x7f || c == '"' || c == ';' || c == '\\' || c == ',' {
+			return false
+		}
+	}
+	return true
 }
 
 // readStepCookie finds a step-up cookie under any name it may carry. Over
@@ -72,8 +136,8 @@ func readStepCookie(r *http.Request, base string) string {
 		names = []string{"__Host-" + base, "__Secure-" + base}
 	}
 	for _, n := range names {
-		if c, err := r.Cookie(n); err == nil && c.Value != "" {
-			return c.Value
+		if v, ok := requestCookie(r, n); ok && v != "" {
+			return v
 		}
 	}
 	return ""

@@ -50,6 +50,8 @@ type AppStepUp struct {
 	Passkeys *PasskeysConfig `json:"passkeys,omitempty"`
 	// SmileID configures the selfie factor.
 	SmileID *SmileIDConfig `json:"smileid,omitempty"`
+	// StepUp tunes lifetimes, factor attempts and per-client shares.
+	StepUp *StepUpTuning `json:"step_up,omitempty"`
 
 	stepRT  *appStepUpRuntime
 	reports *resultReporter
@@ -64,6 +66,12 @@ func (a *App) unmarshalStepUpOption(d *caddyfile.Dispenser, key string) (bool, e
 	case "passkeys":
 		a.Passkeys = new(PasskeysConfig)
 		return true, a.Passkeys.unmarshal(d)
+	case "step_up":
+		if a.StepUp != nil {
+			return true, d.Err("step_up given twice")
+		}
+		a.StepUp = new(StepUpTuning)
+		return true, a.StepUp.unmarshal(d)
 	case "smileid":
 		if a.SmileID != nil {
 			return true, d.Err("smileid given twice")
@@ -76,6 +84,12 @@ func (a *App) unmarshalStepUpOption(d *caddyfile.Dispenser, key string) (bool, e
 
 func (a *App) provisionStepUp(ctx caddy.Context) error {
 	a.stepRT = new(appStepUpRuntime)
+	if a.StepUp == nil {
+		a.StepUp = new(StepUpTuning)
+	}
+	if err := a.StepUp.provision(); err != nil {
+		return err
+	}
 	if a.Passkeys != nil {
 		if err := a.Passkeys.provision(); err != nil {
 			return err
@@ -94,7 +108,6 @@ func (a *App) provisionStepUp(ctx caddy.Context) error {
 // stopStepUp gives the pooled state back and waits for the second-factor
 // reports still running (each bounded by its timeout).
 func (a *App) stopStepUp() {
-	unregisterPasskeyApp(a)
 	a.stepRT.release()
 	a.reports.close()
 }

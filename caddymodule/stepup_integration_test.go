@@ -206,11 +206,19 @@ func TestStepUpResumeFinishesTheHeldLogin(t *testing.T) {
 		t.Fatalf("the portal saw %d requests before the step-up", n)
 	}
 
-	// The page, for a user without a passkey: a generic notice.
+	// The page, for a user without a passkey: what to do next. The sign-in
+	// cannot be confirmed, so the page drops the state cookie (a pending
+	// step-up would veto the enrolment link the person is sent for).
+	saved := *c.jar["login_guard_stepup"]
 	resp, body := c.do("GET", "/verify", "", "", nil)
-	if resp.StatusCode != http.StatusForbidden || resp.Header.Get("Referrer-Policy") != "no-referrer" || !strings.Contains(body, "No passkey") {
+	if resp.StatusCode != http.StatusForbidden || resp.Header.Get("Referrer-Policy") != "no-referrer" || !strings.Contains(body, "Set up a passkey to continue") || !strings.Contains(body, "ask for a passkey enrolment link") {
 		t.Fatalf("page: %d %q %s", resp.StatusCode, resp.Header.Get("Referrer-Policy"), body)
 	}
+	if c.cookie("login_guard_stepup") != "" {
+		t.Fatal("the no-passkey page kept the state cookie")
+	}
+	// The rest of the flow carries the state on, as a client that kept it.
+	c.jar["login_guard_stepup"] = &saved
 	resp, body = c.do("GET", "/verify/stepup.js", "", "", nil)
 	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "X-Login-Guard") {
 		t.Fatalf("script: %d", resp.StatusCode)
@@ -290,7 +298,7 @@ func TestStepUpJSONClient(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &got); err != nil || resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("%d %s", resp.StatusCode, body)
 	}
-	if got["step_up"] != "/verify" || got["state"] == "" || got["state"] != c.cookie("login_guard_stepup") || len(got) != 2 {
+	if got["step_up"] != "/verify" || got["state"] == "" || got["state"] != c.cookie("login_guard_stepup") || got["error"] != "step_up_required" || got["message"] == "" || len(got) != 4 {
 		t.Fatalf("body %v", got)
 	}
 	// A user the sandbox allows is not stepped up.
@@ -309,15 +317,16 @@ func TestStepUpStateRefusals(t *testing.T) {
 		name   string
 		mutate func(c *stepClient)
 		reason string
+		says   string // what the person is told
 	}{
 		{"tampered", func(c *stepClient) {
 			v := []byte(c.cookie("login_guard_stepup"))
 			v[len(v)/2] ^= 1
 			c.jar["login_guard_stepup"].Value = string(v)
-		}, "step_up_tampered"},
-		{"other ip", func(c *stepClient) { c.ip = "198.51.100.99" }, "step_up_ip_mismatch"},
-		{"other agent", func(c *stepClient) { c.ua = "curl/8" }, "step_up_agent_mismatch"},
-		{"missing", func(c *stepClient) { delete(c.jar, "login_guard_stepup") }, "step_up_missing"},
+		}, "step_up_tampered", "The confirmation didn"},
+		{"other ip", func(c *stepClient) { c.ip = "198.51.100.99" }, "step_up_ip_mismatch", "same browser, on the same network"},
+		{"other agent", func(c *stepClient) { c.ua = "curl/8" }, "step_up_agent_mismatch", "same browser, on the same network"},
+		{"missing", func(c *stepClient) { delete(c.jar, "login_guard_stepup") }, "step_up_missing", "no sign-in waiting to be confirmed"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -326,7 +335,7 @@ func TestStepUpStateRefusals(t *testing.T) {
 			passFactor(t, g, c)
 			tc.mutate(c)
 			resp, body := c.do("POST", "/verify/complete", "application/x-www-form-urlencoded", "", nil)
-			if resp.StatusCode != http.StatusForbidden || c.cookie("login_guard_continue") != "" || !strings.Contains(body, "no longer valid") {
+			if resp.StatusCode != http.StatusForbidden || c.cookie("login_guard_continue") != "" || !strings.Contains(body, tc.says) {
 				t.Fatalf("complete: %d %s", resp.StatusCode, body)
 			}
 			lines := auditReasons(t, g, "step_up")
@@ -428,8 +437,12 @@ func TestPasskeyEnrolmentRule(t *testing.T) {
 		t.Fatalf("enrolment during a challenge: %d", resp.StatusCode)
 	}
 	resp, body := c.do("GET", "/verify/enrol", "", "", nil)
-	if resp.StatusCode != http.StatusForbidden || strings.Contains(body, "login-guard-start") {
-		t.Fatalf("enrol page during a challenge: %d", resp.StatusCode)
+	if resp.StatusCode != http.StatusForbidden || strings.Contains(body, "login-guard-start") || !strings.Contains(body, "is still waiting for one") {
+		t.Fatalf("enrol page during a challenge: %d\n%s", resp.StatusCode, body)
+	}
+	resp, body = c.do("POST", "/verify/passkey/register/begin", "application/json", "{}", js)
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, `"error":"enrol_not_allowed"`) {
+		t.Fatalf("register/begin during a challenge: %d %s", resp.StatusCode, body)
 	}
 	// After the challenged login finished: its session is marked.
 	passFactor(t, g, c)
@@ -441,6 +454,25 @@ func TestPasskeyEnrolmentRule(t *testing.T) {
 	resp, _ = c.do("POST", "/verify/passkey/register/begin", "application/json", "{}", js)
 	if resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("enrolment after a challenged login: %d", resp.StatusCode)
+	}
+	// The signed-in user is told why, not to sign in.
+	resp, body = c.do("GET", "/verify/enrol", "", "", nil)
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "a sign-in that needed an extra check") || strings.Contains(body, "sign in to your account first") {
+		t.Fatalf("enrol page after a challenged login: %d\n%s", resp.StatusCode, body)
+	}
+	// Nobody signed in: sign in first (or use a link).
+	nobody := newStepClient(t, g, "198.51.100.9")
+	resp, body = nobody.do("GET", "/verify/enrol", "", "", nil)
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "Sign in to register a passkey") {
+		t.Fatalf("enrol page without a sign-in: %d\n%s", resp.StatusCode, body)
+	}
+	// The script's endpoints answer codes the page shows the message of.
+	for path, code := range map[string]string{"/verify/passkey/register/begin": "enrol_sign_in", "/verify/passkey/begin": "step_up_missing"} {
+		resp, body = nobody.do("POST", path, "application/json", "{}", js)
+		var got struct{ Error, Message string }
+		if err := json.Unmarshal([]byte(body), &got); err != nil || resp.StatusCode != http.StatusForbidden || got.Error != code || got.Message == "" {
+			t.Fatalf("%s: %d %s", path, resp.StatusCode, body)
+		}
 	}
 
 	// After a clean login.
@@ -610,9 +642,9 @@ func TestStepUpExpired(t *testing.T) {
 	passFactor(t, g, c)
 	fresh := c.cookie("login_guard_stepup")
 	c.jar["login_guard_stepup"].Value = reseal(stepup.PurposeState, fresh)
-	resp, _ := c.do("POST", "/verify/complete", "application/x-www-form-urlencoded", "", nil)
-	if resp.StatusCode != http.StatusForbidden {
-		t.Fatalf("expired state: %d", resp.StatusCode)
+	resp, body := c.do("POST", "/verify/complete", "application/x-www-form-urlencoded", "", nil)
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "<h1>This confirmation has expired</h1>") {
+		t.Fatalf("expired state: %d\n%s", resp.StatusCode, body)
 	}
 	lines := auditReasons(t, g, "step_up")
 	if last := lines[len(lines)-1]; len(last) != 1 || last[0] != "step_up_expired" {
@@ -625,9 +657,9 @@ func TestStepUpExpired(t *testing.T) {
 		t.Fatalf("complete: %d", resp.StatusCode)
 	}
 	c.jar["login_guard_continue"].Value = reseal(stepup.PurposeContinue, c.cookie("login_guard_continue"))
-	resp, _ = c.do("POST", "/api/login", "application/x-www-form-urlencoded", "", nil)
-	if resp.StatusCode != http.StatusForbidden || len(upstream.all()) != 0 {
-		t.Fatalf("expired continuation: %d, upstream saw %d", resp.StatusCode, len(upstream.all()))
+	resp, body = c.do("POST", "/api/login", "application/x-www-form-urlencoded", "", nil)
+	if resp.StatusCode != http.StatusForbidden || len(upstream.all()) != 0 || !strings.Contains(body, "<h1>This confirmation has expired</h1>") {
+		t.Fatalf("expired continuation: %d, upstream saw %d\n%s", resp.StatusCode, len(upstream.all()), body)
 	}
 	login := auditReasons(t, g, "login")
 	if !hasReason(login, "step_up_expired") {

@@ -2,7 +2,6 @@ package caddymodule
 
 import (
 	"bytes"
-	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -11,11 +10,10 @@ import (
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
+	"github.com/login-guard/login_guard/internal/pages"
 	"github.com/login-guard/login_guard/internal/stepup"
 	"github.com/login-guard/login_guard/rules"
 )
-
-var errStepUpRefused = errors.New("step-up refused")
 
 // resumeContinuation finishes a login whose user passed the step-up: the completion
 // redirected here with a one-time continuation cookie. Only a route with
@@ -41,20 +39,20 @@ func (x *exchange) resumeContinuation(w http.ResponseWriter, r *http.Request, ne
 			// judged like any other.
 			return false, nil
 		}
-		return true, x.resumeRefused(r, refusalReason("step_up_", err))
+		return true, x.resumeRefused(w, r, refusalReason("step_up_", err))
 	}
 	x.attempt.User = st.User
 	switch st.Phase {
 	case stepup.PhaseBefore:
 		req, err := rt.store.held.TakeRequest(st.Ref())
 		if err != nil {
-			return true, x.resumeRefused(r, refusalReason("step_up_", err))
+			return true, x.resumeRefused(w, r, refusalReason("step_up_", err))
 		}
 		return true, x.replay(w, r, next, st, req)
 	case stepup.PhaseAfter:
 		resp, err := rt.store.held.TakeResponse(st.Ref())
 		if err != nil {
-			return true, x.resumeRefused(r, refusalReason("step_up_", err))
+			return true, x.resumeRefused(w, r, refusalReason("step_up_", err))
 		}
 		x.markSteppedUp()
 		x.publish(r)
@@ -62,7 +60,7 @@ func (x *exchange) resumeContinuation(w http.ResponseWriter, r *http.Request, ne
 		x.finish(r)
 		return true, err
 	}
-	return true, x.resumeRefused(r, "step_up_bad_phase")
+	return true, x.resumeRefused(w, r, "step_up_bad_phase")
 }
 
 // replay forwards the held request in place of the empty continuation
@@ -71,14 +69,14 @@ func (x *exchange) resumeContinuation(w http.ResponseWriter, r *http.Request, ne
 func (x *exchange) replay(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, st stepup.State, held stepup.Request) error {
 	r2, err := heldRequest(r, held)
 	if err != nil {
-		return x.resumeRefused(r, "step_up_held_corrupt")
+		return x.resumeRefused(w, r, "step_up_held_corrupt")
 	}
 	x.attempt.Header = r2.Header
 	if err := x.readRequest(r2); err != nil {
 		return x.refuse(w, r2, err)
 	}
 	if x.attempt.User != st.User {
-		return x.resumeRefused(r2, "step_up_"+stepup.ReasonUserMismatch)
+		return x.resumeRefused(w, r2, "step_up_"+stepup.ReasonUserMismatch)
 	}
 	x.loadSession(r2)
 	x.markSteppedUp()
@@ -129,10 +127,10 @@ func heldRequest(r *http.Request, held stepup.Request) (*http.Request, error) {
 }
 
 // resumeRefused ends a continuation that cannot finish: the reason goes
-// to the audit line, the browser gets the site's generic 403.
-func (x *exchange) resumeRefused(r *http.Request, reason string) error {
+// to the audit line, the person is told what to do (sign in again).
+func (x *exchange) resumeRefused(w http.ResponseWriter, r *http.Request, reason string) error {
 	x.verdict.Add(rules.Deny, reason)
 	x.publish(r)
 	x.finish(r)
-	return caddyhttp.Error(http.StatusForbidden, errStepUpRefused)
+	return x.h.answer(w, r, pages.Answer{Code: stepUpCode(reason)})
 }

@@ -8,9 +8,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 
+	"github.com/login-guard/login_guard/internal/pages"
 	"github.com/login-guard/login_guard/internal/passkeys"
 	"github.com/login-guard/login_guard/internal/stepup"
 	"github.com/login-guard/login_guard/rules"
@@ -21,6 +21,7 @@ import (
 const (
 	pathScript         = "/stepup.js"
 	pathEnrol          = "/enrol"
+	pathEnrolled       = "/enrolled"
 	pathLoginBegin     = "/passkey/begin"
 	pathLoginFinish    = "/passkey/finish"
 	pathRegisterBegin  = "/passkey/register/begin"
@@ -32,17 +33,8 @@ const (
 	pathLoginIDFinish  = "/loginid/finish"
 )
 
-var stepUpSuffixes = []string{pathRegisterBegin, pathRegisterFinish, pathLoginBegin, pathLoginFinish, pathComplete, pathEnrol, pathScript,
+var stepUpSuffixes = []string{pathRegisterBegin, pathRegisterFinish, pathLoginBegin, pathLoginFinish, pathComplete, pathEnrol, pathEnrolled, pathScript,
 	pathSelfieSubmit, pathSelfieStatus, pathSmileCallback, pathLoginIDFinish}
-
-// What the user reads. Deliberately vague: the reason is in the audit
-// line, never on the page.
-const (
-	msgInvalid     = "This confirmation is no longer valid. Please sign in again."
-	msgNoPasskey   = "No passkey is registered for this account, so the sign-in cannot be confirmed here. Please contact support."
-	msgNoMethod    = "This sign-in cannot be confirmed here. Please contact support."
-	msgEnrolDenied = "To register a passkey, sign in first, or open the enrolment link you were sent."
-)
 
 // Factor tokens say "the factor passed for this state" between the
 // passkey finish and the completion.
@@ -50,6 +42,9 @@ const (
 	purposeFactor = "stepup_factor"
 	factorTTL     = 5 * time.Minute
 	enrolLinkTTL  = 15 * time.Minute
+	// enrolledTTL bounds the cookie that shows the confirmation page once
+	// after a registration.
+	enrolledTTL = 5 * time.Minute
 )
 
 type factorClaim struct {
@@ -72,11 +67,11 @@ func (h *Handler) serveStepUp(w http.ResponseWriter, r *http.Request) error {
 	suffix, base := stepUpPath(r)
 	if base == "" {
 		h.logger.Warn("the step-up route must be mounted under a path, e.g. handle /verify*", zap.String("route", h.Name))
-		return caddyhttp.Error(http.StatusNotFound, errStepUpRefused)
+		return h.answer(w, r, pages.Answer{Code: pages.NotFound})
 	}
 	if suffix == pathScript {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			return caddyhttp.Error(http.StatusMethodNotAllowed, errStepUpRefused)
+			return h.answer(w, r, pages.Answer{Code: pages.MethodNotAllowed})
 		}
 		stepup.SetPageHeaders(w.Header(), false)
 		w.Header().Set("Content-Type", stepup.ScriptContentType)
@@ -86,16 +81,15 @@ func (h *Handler) serveStepUp(w http.ResponseWriter, r *http.Request) error {
 	iss, rt, err := h.stepUpMachinery()
 	if err != nil {
 		h.logger.Error("step-up unavailable", zap.String("route", h.Name), zap.Error(err))
-		return caddyhttp.Error(http.StatusServiceUnavailable, errStepUpRefused)
+		return h.answer(w, r, pages.Answer{Code: pages.StepUpUnavailable})
 	}
-	s := &stepUpCall{x: x, w: w, r: r, iss: iss, pk: rt.passkeys, smile: rt.smile, held: rt.store.held, base: base}
-	wantPost := suffix != "" && suffix != pathEnrol
+	wantPost := suffix != "" && suffix != pathEnrol && suffix != pathEnrolled
+	s := &stepUpCall{x: x, w: w, r: r, iss: iss, pk: rt.passkeys, smile: rt.smile, held: rt.store.held, base: base,
+		json: wantPost && suffix != pathComplete}
 	if (wantPost && r.Method != http.MethodPost) || (!wantPost && r.Method != http.MethodGet && r.Method != http.MethodHead) {
-		s.err = caddyhttp.Error(http.StatusMethodNotAllowed, errStepUpRefused)
-		x.verdict.Add(rules.Deny, "step_up_method")
+		s.fail("step_up_method", pages.Answer{Code: pages.MethodNotAllowed})
 	} else if m := methodOfPath(suffix); m != "" && !s.offers(m) {
-		s.err = caddyhttp.Error(http.StatusNotFound, errStepUpRefused)
-		x.verdict.Add(rules.Deny, "step_up_method_not_offered")
+		s.fail("step_up_method_not_offered", pages.Answer{Code: pages.NotFound})
 	} else if suffix == pathSmileCallback {
 		// Smile ID's server, not the page: no state, no header; its
 		// signature and a job-status call decide.
@@ -111,6 +105,8 @@ func (h *Handler) serveStepUp(w http.ResponseWriter, r *http.Request) error {
 			s.loginPage()
 		case pathEnrol:
 			s.enrolPage()
+		case pathEnrolled:
+			s.enrolledPage()
 		case pathLoginBegin:
 			s.loginBegin()
 		case pathLoginFinish:
@@ -141,9 +137,12 @@ type stepUpCall struct {
 	iss   *stepup.Issuer
 	pk    *passkeys.Passkeys
 	smile *pooledSmileID
-	held  *stepup.Held
+	held  stepup.HeldStore
 	base  string
-	err   error
+	// json: the endpoint is one the page's script calls, so every answer
+	// is JSON; the pages (and the completion form) get pages.
+	json bool
+	err  error
 }
 
 // stepUpPath splits the path into the endpoint suffix and the base the
@@ -183,7 +182,7 @@ func (s *stepUpCall) rulesDeny() bool {
 	if s.x.verdict.Action != rules.Deny {
 		return false
 	}
-	s.err = s.x.denyError(s.w)
+	s.reply(s.x.denyAnswer())
 	return true
 }
 
@@ -195,7 +194,7 @@ func (s *stepUpCall) allow(reason string) {
 func (s *stepUpCall) loginPage() {
 	st, err := s.state()
 	if err != nil {
-		s.notice(http.StatusForbidden, refusalReason("step_up_", err), msgInvalid)
+		s.refuseState(err)
 		return
 	}
 	if s.rulesDeny() {
@@ -207,15 +206,16 @@ func (s *stepUpCall) loginPage() {
 		return
 	}
 	if len(methods) == 0 {
-		msg := msgNoMethod
-		if s.offers(MethodPasskey) {
-			msg = msgNoPasskey
-		}
-		s.notice(http.StatusForbidden, "step_up_no_credentials", msg)
+		// No dead end: the page says how to get a factor (and links the
+		// operator's help_url when set). This sign-in cannot be confirmed,
+		// so its state is dropped: a pending step-up vetoes enrolment, and
+		// the enrolment link the person is sent for must work here.
+		clearStepCookie(s.w.Header(), s.r, cookieState)
+		s.fail("step_up_no_credentials", pages.Answer{Code: pages.NoFactor})
 		return
 	}
 	s.allow("step_up_page")
-	s.render(http.StatusOK, stepup.PageData{Title: "Confirm it's you", Mode: stepup.ModeLogin, Base: s.base, Methods: methods, User: st.User})
+	s.render(stepup.PageData{Title: "Confirm it's you", Mode: stepup.ModeLogin, Base: s.base, Methods: methods, User: st.User})
 }
 
 // offers says whether this route offers method.
@@ -252,7 +252,7 @@ func (s *stepUpCall) availableMethods(st stepup.State) ([]string, error) {
 // ones), so a route answers only for the methods it offers.
 func methodOfPath(suffix string) string {
 	switch suffix {
-	case pathLoginBegin, pathLoginFinish, pathRegisterBegin, pathRegisterFinish, pathEnrol:
+	case pathLoginBegin, pathLoginFinish, pathRegisterBegin, pathRegisterFinish, pathEnrol, pathEnrolled:
 		return MethodPasskey
 	case pathSelfieSubmit, pathSelfieStatus, pathSmileCallback:
 		return MethodSelfie
@@ -276,7 +276,7 @@ func (s *stepUpCall) enrolPage() {
 	}
 	user, err := s.pk.MayEnroll(s.r.Context(), s.enrolProofs()...)
 	if err != nil {
-		s.notice(http.StatusForbidden, passkeyReason(err), msgEnrolDenied)
+		s.passkeyFailed(err)
 		return
 	}
 	s.x.attempt.User = user
@@ -284,7 +284,25 @@ func (s *stepUpCall) enrolPage() {
 		return
 	}
 	s.allow("passkey_enrol_page")
-	s.render(http.StatusOK, stepup.PageData{Title: "Register a passkey", Mode: stepup.ModeEnroll, Base: s.base, Done: s.x.h.EnrolDone})
+	// After registering, the script goes to the confirmation page, which
+	// leads on to enrol_done.
+	s.render(stepup.PageData{Title: "Register a passkey", Mode: stepup.ModeEnroll, Base: s.base, Done: s.base + pathEnrolled})
+}
+
+// enrolledPage confirms a registration: shown once, after the
+// registration set its cookie; without it the browser goes on to
+// enrol_done.
+func (s *stepUpCall) enrolledPage() {
+	if readStepCookie(s.r, cookieEnrolled) == "" {
+		stepup.SetPageHeaders(s.w.Header(), false)
+		s.w.Header().Set("Location", s.x.h.EnrolDone)
+		s.w.WriteHeader(http.StatusSeeOther)
+		s.allow("passkey_enrolled_page_again")
+		return
+	}
+	clearStepCookie(s.w.Header(), s.r, cookieEnrolled)
+	s.allow("passkey_enrolled_page")
+	s.reply(pages.Answer{Code: pages.Enrolled, Next: s.x.h.EnrolDone})
 }
 
 // complete spends the state once the factor passed and sends the browser
@@ -292,12 +310,12 @@ func (s *stepUpCall) enrolPage() {
 // there) or, in resubmit mode, with a pass for one more submission.
 func (s *stepUpCall) complete() {
 	if !sameOrigin(s.r) {
-		s.notice(http.StatusForbidden, "step_up_cross_origin", msgInvalid)
+		s.fail("step_up_cross_origin", pages.Answer{Code: pages.StepUpFailed})
 		return
 	}
 	st, err := s.state()
 	if err != nil {
-		s.notice(http.StatusForbidden, refusalReason("step_up_", err), msgInvalid)
+		s.refuseState(err)
 		return
 	}
 	if s.rulesDeny() {
@@ -306,15 +324,15 @@ func (s *stepUpCall) complete() {
 	var f factorClaim
 	ferr := appKeys{s.x.h.app}.Open(purposeFactor, readStepCookie(s.r, cookieFactor), s.x.h.stepUpNow(), &f)
 	if ferr != nil || f.Handle != st.Handle {
-		s.notice(http.StatusForbidden, "step_up_"+stepup.ReasonFactorFailed, msgInvalid)
+		s.fail("step_up_"+stepup.ReasonFactorFailed, pages.Answer{Code: pages.StepUpFailed})
 		return
 	}
 	if st.Phase != stepup.PhaseResubmit && !s.held.Has(st.Handle) {
-		s.notice(http.StatusForbidden, "step_up_"+stepup.ReasonHeldMissing, msgInvalid)
+		s.fail("step_up_"+stepup.ReasonHeldMissing, pages.Answer{Code: pages.StepUpExpired})
 		return
 	}
 	if st, err = s.iss.Redeem(readStepCookie(s.r, cookieState), stepup.Binding{IP: s.x.attempt.IP, UserAgent: s.x.attempt.UserAgent}); err != nil {
-		s.notice(http.StatusForbidden, refusalReason("step_up_", err), msgInvalid)
+		s.refuseState(err)
 		return
 	}
 	s.reportResult(st, f.Method, true)
@@ -364,22 +382,51 @@ func sameOrigin(r *http.Request) bool {
 	return o == scheme+"://"+r.Host
 }
 
-// notice answers with the generic page and records why.
-func (s *stepUpCall) notice(status int, reason, msg string) {
+// fail records why in the audit line and tells the person what to do.
+func (s *stepUpCall) fail(reason string, a pages.Answer) {
 	s.x.verdict.Add(rules.Deny, reason)
-	s.render(status, stepup.PageData{Title: "Sign-in", Mode: stepup.ModeNotice, Base: s.base, Message: msg})
+	s.reply(a)
 }
 
-func (s *stepUpCall) render(status int, d stepup.PageData) {
-	var buf bytes.Buffer
-	if err := s.x.h.StepUpOptions.su.page.Render(&buf, d); err != nil {
-		s.internal(err)
+// refuseState answers a step-up state that does not open (or no longer
+// does): missing, expired, used, moved or forged, each told as such.
+func (s *stepUpCall) refuseState(err error) {
+	reason := refusalReason("step_up_", err)
+	s.fail(reason, pages.Answer{Code: stepUpCode(reason)})
+}
+
+// reply writes a: JSON on the script's endpoints, else the route's page
+// (or, with error_pages handle_errors, the error for handle_errors).
+func (s *stepUpCall) reply(a pages.Answer) {
+	if s.json {
+		if err := s.x.h.pages().WriteJSON(s.w, a); err != nil {
+			s.err = err
+		}
 		return
 	}
-	stepup.SetPageHeaders(s.w.Header(), true)
-	s.w.WriteHeader(status)
-	if s.r.Method != http.MethodHead {
-		_, s.err = s.w.Write(buf.Bytes())
+	s.err = s.x.h.answer(s.w, s.r, a)
+}
+
+// render writes the step-up or enrolment page: the operator's
+// page_template when set, else the pages' theme.
+func (s *stepUpCall) render(d stepup.PageData) {
+	o := &s.x.h.StepUpOptions
+	if o.su.page != nil {
+		var buf bytes.Buffer
+		if err := o.su.page.Render(&buf, d); err != nil {
+			s.internal(err)
+			return
+		}
+		stepup.SetPageHeaders(s.w.Header(), true)
+		s.w.WriteHeader(http.StatusOK)
+		if s.r.Method != http.MethodHead {
+			_, s.err = s.w.Write(buf.Bytes())
+		}
+		return
+	}
+	st := pages.StepUp{Mode: d.Mode, Base: d.Base, Done: d.Done, User: d.User, Methods: d.Methods}
+	if err := s.x.h.pages().WriteStepUp(s.w, s.r, st); err != nil {
+		s.internal(err)
 	}
 }
 
@@ -387,8 +434,7 @@ func (s *stepUpCall) render(status int, d stepup.PageData) {
 // its cause, answered without one.
 func (s *stepUpCall) internal(err error) {
 	s.x.h.logger.Error("step-up failed", zap.String("route", s.x.h.Name), zap.Error(err))
-	s.x.verdict.Add(rules.Deny, "step_up_internal_error")
-	s.err = caddyhttp.Error(http.StatusInternalServerError, errStepUpRefused)
+	s.fail("step_up_internal_error", pages.Answer{Code: pages.Internal})
 }
 
 func (s *stepUpCall) writeJSON(status int, v any) {
@@ -403,9 +449,21 @@ func (s *stepUpCall) writeJSON(status int, v any) {
 	_, s.err = s.w.Write(b)
 }
 
-// refuseJSON answers a JSON endpoint's refusal: one generic body whatever
-// the reason.
-func (s *stepUpCall) refuseJSON(reason string) {
+// busy answers a client over its share of something in flight (passkey
+// ceremonies, selfie submissions, pending jobs): 429 with Retry-After;
+// nobody else's work was dropped for it.
+func (s *stepUpCall) busy(reason string) {
 	s.x.verdict.Add(rules.Deny, reason)
-	s.writeJSON(http.StatusForbidden, map[string]string{"error": "refused"})
+	s.w.Header().Set("Retry-After", "5")
+	s.writeJSON(http.StatusTooManyRequests, map[string]string{"error": "busy"})
+}
+
+// refuseJSON answers a refusal on one of the script's endpoints: the
+// code the person's situation calls for, never the audit reason.
+func (s *stepUpCall) refuseJSON(reason string) {
+	code := pages.StepUpFailed
+	if strings.HasPrefix(reason, "step_up_") {
+		code = stepUpCode(reason)
+	}
+	s.fail(reason, pages.Answer{Code: code})
 }

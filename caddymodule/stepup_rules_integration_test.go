@@ -23,20 +23,20 @@ func TestRateRulesGuardTheStepUpEndpoints(t *testing.T) {
 	}
 	statuses := []int{}
 	for range 3 {
-		resp, _ := c.do("GET", "/verify", "", "", nil)
+		resp, _ := c.do("POST", "/verify/passkey/begin", "application/json", "{}", map[string]string{"X-Login-Guard": "1"})
 		statuses = append(statuses, resp.StatusCode)
 	}
-	resp, _ = c.do("POST", "/verify/passkey/begin", "application/json", "{}", map[string]string{"X-Login-Guard": "1"})
+	resp, _ = c.do("GET", "/verify", "", "", nil)
 	statuses = append(statuses, resp.StatusCode)
-	// The user has no passkey yet, so the page itself answers 403
-	// (step_up_no_credentials); what matters is that the first three reach
+	// The user has no passkey yet, so the endpoint itself answers 403
+	// (passkey_no_credentials); what matters is that the first three reach
 	// it and the fourth is stopped by the rule first.
 	reasons := []string{}
 	for _, l := range g.auditLines(t)[1:] {
 		reasons = append(reasons, fmt.Sprint(l["reasons"]))
 	}
 	if fmt.Sprint(statuses) != "[403 403 403 429]" || resp.Header.Get("Retry-After") == "" ||
-		strings.Join(reasons, " ") != "[step_up_no_credentials] [step_up_no_credentials] [step_up_no_credentials] [rate_ip]" {
+		strings.Join(reasons, " ") != "[passkey_no_credentials] [passkey_no_credentials] [passkey_no_credentials] [rate_ip]" {
 		t.Fatalf("statuses %v reasons %v (Retry-After %q): the 4th step-up request must be limited", statuses, reasons, resp.Header.Get("Retry-After"))
 	}
 	// Another client is not affected.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 
 	"github.com/login-guard/login_guard/internal/passkeys"
+	"github.com/login-guard/login_guard/internal/redisstore"
 	"github.com/login-guard/login_guard/internal/stepup"
 	"github.com/login-guard/login_guard/internal/tokens"
 )
@@ -23,16 +25,23 @@ var stepUpPool = caddy.NewUsagePool()
 
 const stepUpStoreKey = "login_guard_stepup_store"
 
-// stepUpStore is the pooled held store and used-token set. One per
-// process: entries do not survive a restart and are not shared between
-// instances.
+// stepUpStore is the pooled held store and used-token set: in this
+// process by default (entries do not survive a restart), or in the shared
+// store (store redis), where every instance sees them.
 type stepUpStore struct {
-	held *stepup.Held
-	used *stepup.UsedSet
+	held     stepup.HeldStore
+	used     stepup.SpentSet
+	failures stepup.FailureCounter
 }
 
 func (s *stepUpStore) Destruct() error {
-	_ = s.used.Destruct()
+	// The in-process sets forget their entries; the shared ones expire
+	// on their own.
+	for _, v := range []any{s.used, s.failures} {
+		if d, ok := v.(interface{ Destruct() error }); ok {
+			_ = d.Destruct()
+		}
+	}
 	return s.held.Destruct()
 }
 
@@ -52,6 +61,7 @@ func (p *pooledPasskeys) Destruct() error { return nil }
 type appStepUpRuntime struct {
 	mu       sync.Mutex
 	store    *stepUpStore
+	storeKey string
 	passkeys *passkeys.Passkeys
 	pkKey    string
 	smile    *pooledSmileID
@@ -60,11 +70,30 @@ type appStepUpRuntime struct {
 	stopped  bool
 }
 
-// stepUp takes the pooled store and relying party on the first step-up
-// request of a config. Taking them lazily, under a lock, keeps `caddy
-// validate` and configs that never challenge free of them; Stop gives
-// them back.
+// errNotStarted refuses step-up work on an app whose Start has not run:
+// nothing may be taken, or captured, from a half-started app.
+var errNotStarted = errors.New("login_guard: app not started")
+
+// stepUp returns the pooled store and relying party this config took in
+// Start.
 func (a *App) stepUp() (*appStepUpRuntime, error) {
+	rt := a.stepRT
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	switch {
+	case rt.taken:
+		return rt, nil
+	case rt.stopped:
+		return nil, errors.New("login_guard: config stopped")
+	}
+	return nil, errNotStarted
+}
+
+// takeStepUp takes the pooled store and relying party, in Start (after
+// the keys are loaded): a reload's new config holds them before the old
+// one lets go, so step-ups in progress survive it. Cleanup gives them
+// back.
+func (a *App) takeStepUp() (*appStepUpRuntime, error) {
 	rt := a.stepRT
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
@@ -72,45 +101,66 @@ func (a *App) stepUp() (*appStepUpRuntime, error) {
 		return rt, nil
 	}
 	if rt.stopped {
-		// A request still running on a config that was replaced: taking
-		// the pool again now would hold it forever.
 		return nil, errors.New("login_guard: config stopped")
 	}
-	v, _, err := stepUpPool.LoadOrNew(stepUpStoreKey, func() (caddy.Destructor, error) {
+	rt.storeKey = stepUpStoreKey
+	if a.redis != nil {
+		rt.storeKey += ":" + a.redisKey
+	}
+	v, _, err := stepUpPool.LoadOrNew(rt.storeKey, func() (caddy.Destructor, error) {
+		if a.redis != nil {
+			return &stepUpStore{
+				held:     stepup.NewSharedHeld(redisstore.NewHeldBackend(a.redis), stepup.DefaultStateTTL),
+				used:     redisstore.NewSpentSet(a.redis, "stepup"),
+				failures: redisstore.NewFailureCounter(a.redis),
+			}, nil
+		}
 		return &stepUpStore{
-			held: stepup.NewHeld(stepup.HeldConfig{TTL: stepup.DefaultStateTTL}),
-			used: stepup.NewUsedSet(0),
+			held:     stepup.NewHeld(stepup.HeldConfig{TTL: stepup.DefaultStateTTL}),
+			used:     stepup.NewUsedSet(0),
+			failures: stepup.NewFailureSet(0),
 		}, nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	rt.store = v.(*stepUpStore)
+	// The newest config's lifetime and shares apply to what is held from
+	// now on.
+	t := a.StepUp
+	rt.store.held.SetTTL(time.Duration(t.StateTTL))
+	rt.store.held.SetCaps(t.HeldPerClient, t.HeldBytesPerClient, t.HeldPerUser)
 	if a.Passkeys != nil {
 		b, _ := json.Marshal(a.Passkeys)
-		key := "login_guard_passkeys:" + string(b)
+		key := fmt.Sprintf("login_guard_passkeys:%d:%s:%s", a.StepUp.CeremoniesPerClient, b, a.redisKey)
 		v, _, err := stepUpPool.LoadOrNew(key, func() (caddy.Destructor, error) {
 			st := &swappableStore{}
 			keys := &liveKeys{}
-			pk, err := passkeys.New(a.Passkeys.config(keys), st)
+			cfg := a.Passkeys.config(keys, a.StepUp.CeremoniesPerClient)
+			if a.redis != nil {
+				// Ceremonies in flight are shared: Begin on one
+				// instance, Finish on another.
+				cfg.Ceremonies = redisstore.NewCeremonyBackend(a.redis)
+			}
+			pk, err := passkeys.New(cfg, st)
 			if err != nil {
 				return nil, err
 			}
 			return &pooledPasskeys{pk: pk, store: st, keys: keys}, nil
 		})
 		if err != nil {
-			_, _ = stepUpPool.Delete(stepUpStoreKey)
+			_, _ = stepUpPool.Delete(rt.storeKey)
 			return nil, err
 		}
 		pp := v.(*pooledPasskeys)
 		pp.store.set(a.ctx.Storage())
-		pp.keys.set(a.keyset())
+		pp.keys.set(a)
 		rt.passkeys, rt.pkKey = pp.pk, key
 	}
 	if a.SmileID != nil {
 		p, key, err := a.takeSmileID()
 		if err != nil {
-			_, _ = stepUpPool.Delete(stepUpStoreKey)
+			_, _ = stepUpPool.Delete(rt.storeKey)
 			if rt.pkKey != "" {
 				_, _ = stepUpPool.Delete(rt.pkKey)
 				rt.pkKey = ""
@@ -136,7 +186,7 @@ func (rt *appStepUpRuntime) release() {
 		return
 	}
 	rt.taken = false
-	_, _ = stepUpPool.Delete(stepUpStoreKey)
+	_, _ = stepUpPool.Delete(rt.storeKey)
 	if rt.pkKey != "" {
 		_, _ = stepUpPool.Delete(rt.pkKey)
 	}
@@ -193,12 +243,19 @@ func (s *swappableStore) Unlock(ctx context.Context, name string) error {
 	return st.Unlock(ctx, name)
 }
 
-// liveKeys forwards to the newest config's keyset, so tokens follow key
-// rotation across reloads.
-type liveKeys struct{ p atomic.Pointer[tokens.Keyset] }
+// liveKeys forwards to the newest started config's keyset, read at each
+// use, so tokens follow key rotation and reloads and nothing holds on to
+// a keyset that was missing.
+type liveKeys struct{ p atomic.Pointer[App] }
 
-func (k *liveKeys) set(ks *tokens.Keyset) { k.p.Store(ks) }
-func (k *liveKeys) get() *tokens.Keyset   { return k.p.Load() }
+func (k *liveKeys) set(a *App) { k.p.Store(a) }
+
+func (k *liveKeys) get() *tokens.Keyset {
+	if a := k.p.Load(); a != nil {
+		return a.keyset()
+	}
+	return nil
+}
 
 func (k *liveKeys) Seal(purpose string, data any, now time.Time, ttl time.Duration) (string, error) {
 	ks := k.get()
@@ -244,34 +301,45 @@ type routeStepUp struct {
 	// now is the clock; tests replace it.
 	now func() time.Time
 
-	once   sync.Once
+	mu     sync.Mutex
 	issuer *stepup.Issuer
 	app    *appStepUpRuntime
-	err    error
 }
 
-// machinery returns the route's issuer and the app's pooled state.
+// stepUpMachinery returns the route's issuer and the app's pooled state.
+// Only a success is kept: an error (a request on a stopped config) must
+// not stick to the route.
 func (h *Handler) stepUpMachinery() (*stepup.Issuer, *appStepUpRuntime, error) {
 	su := h.StepUpOptions.su
-	su.once.Do(func() {
-		rt, err := h.app.stepUp()
-		if err != nil {
-			su.err = err
-			return
-		}
-		now := su.now
-		if now == nil {
-			now = time.Now
-		}
-		su.issuer, su.err = stepup.NewIssuer(stepup.Config{
-			Keys:     appKeys{h.app},
-			Used:     rt.store.used,
-			IPPrefix: su.prefix,
-			Now:      now,
-		})
-		su.app = rt
+	su.mu.Lock()
+	defer su.mu.Unlock()
+	if su.issuer != nil {
+		return su.issuer, su.app, nil
+	}
+	rt, err := h.app.stepUp()
+	if err != nil {
+		return nil, nil, err
+	}
+	now := su.now
+	if now == nil {
+		now = time.Now
+	}
+	t := h.app.StepUp
+	iss, err := stepup.NewIssuer(stepup.Config{
+		Keys:        appKeys{h.app},
+		Used:        rt.store.used,
+		Failures:    rt.store.failures,
+		MaxFailures: t.FactorAttempts,
+		StateTTL:    time.Duration(t.StateTTL),
+		ContinueTTL: time.Duration(t.ContinuationTTL),
+		IPPrefix:    su.prefix,
+		Now:         now,
 	})
-	return su.issuer, su.app, su.err
+	if err != nil {
+		return nil, nil, err
+	}
+	su.issuer, su.app = iss, rt
+	return iss, rt, nil
 }
 
 // stepUpNow is the route's step-up clock.

@@ -1,53 +1,47 @@
 package caddymodule
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
 	"net/http"
 	"strconv"
+
+	"github.com/login-guard/login_guard/upstreamsig"
 )
 
-// Headers the guard adds to an allowed request when the route sets
-// `upstream_headers <secret>`. The client's copies were stripped on entry.
-const (
-	headerAction    = "X-Login-Guard-Action"
-	headerScore     = "X-Login-Guard-Score"
-	headerReasons   = "X-Login-Guard-Reasons"
-	headerRoute     = "X-Login-Guard-Route"
-	headerTime      = "X-Login-Guard-Time"
-	headerSignature = "X-Login-Guard-Signature"
-)
-
-// setUpstreamHeaders tells the portal what the guard decided, signed so
-// that a request reaching the portal some other way cannot claim a
-// verdict: Signature = base64url(HMAC-SHA256(secret,
-// route "\n" action "\n" score "\n" reasons "\n" time)), time in Unix
-// seconds, score empty when no engine gave one.
+// setUpstreamHeaders tells the portal what the guard decided, signed (see
+// package upstreamsig for the format) so that a request reaching the portal
+// some other way cannot claim a verdict, and a verdict cannot be replayed
+// onto another method, path or user. A verdict that is not final (the
+// engines judge the login on the portal's answer) is sent as "pending",
+// never as "allow".
 func (x *exchange) setUpstreamHeaders(r *http.Request) {
 	secret := x.h.upstreamSecret
 	if len(secret) == 0 {
 		return
 	}
 	v := &x.verdict
-	score := ""
+	sv := upstreamsig.Verdict{
+		Route:   x.h.Name,
+		Method:  r.Method,
+		Path:    r.URL.EscapedPath(),
+		User:    x.attempt.User,
+		Action:  v.Action.String(),
+		Reasons: v.ReasonList(),
+		Time:    x.start,
+	}
 	if v.HasScore {
-		score = strconv.FormatFloat(v.Score, 'f', -1, 64)
+		sv.Score = strconv.FormatFloat(v.Score, 'f', -1, 64)
 	}
-	ts := strconv.FormatInt(x.start.Unix(), 10)
-	reasons := v.ReasonList()
-	m := hmac.New(sha256.New, secret)
-	for i, part := range []string{x.h.Name, v.Action.String(), score, reasons, ts} {
-		if i > 0 {
-			m.Write([]byte{'\n'})
-		}
-		m.Write([]byte(part))
+	if x.verdictPending() {
+		sv.Action, sv.Score, sv.Reasons = upstreamsig.ActionPending, "", ""
 	}
-	h := r.Header
-	h.Set(headerRoute, x.h.Name)
-	h.Set(headerAction, v.Action.String())
-	h.Set(headerScore, score)
-	h.Set(headerReasons, reasons)
-	h.Set(headerTime, ts)
-	h.Set(headerSignature, base64.RawURLEncoding.EncodeToString(m.Sum(nil)))
+	upstreamsig.SetHeaders(r.Header, secret, sv)
+}
+
+// verdictPending reports whether the verdict is judged again on the
+// upstream's answer: a login on an `evaluate after_upstream` route with
+// engines, unless it finishes a passed step-up.
+func (x *exchange) verdictPending() bool {
+	h := x.h
+	return h.Event == EventLogin && h.Evaluate == EvaluateAfter && len(h.EngineOptions.engines) > 0 &&
+		!x.steppedUp()
 }

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"context"
+	"sync"
 
 	"github.com/login-guard/login_guard/rules/counter"
 )
@@ -55,16 +56,27 @@ func (p *Policy) Evaluate(ctx context.Context, a *Attempt, sig *Signals) (Verdic
 		counts = make([]int64, 0, len(p.counting))
 	}
 	var t *Ticket
-	for i := range p.counting {
-		c := &p.counting[i]
-		n, hold := p.count(ctx, c, &subj, &v)
-		counts = append(counts, n)
-		if hold.key.Rule != "" {
-			if t == nil {
-				t = &Ticket{p: p}
-			}
-			t.holds = append(t.holds, hold)
+	if len(p.counting) > 0 {
+		// Every counting rule's operation goes to the store in one batch:
+		// one round trip for a shared store.
+		ob := getOps(len(p.counting))
+		ops := *ob
+		for i := range p.counting {
+			p.prepare(&p.counting[i], &subj, &ops[i])
 		}
+		counter.Do(ctx, p.store, ops)
+		for i := range p.counting {
+			c := &p.counting[i]
+			n, hold := p.judge(c, &ops[i], &v)
+			counts = append(counts, n)
+			if hold.key.Rule != "" {
+				if t == nil {
+					t = newTicket(p)
+				}
+				t.holds = append(t.holds, hold)
+			}
+		}
+		putOps(ob)
 	}
 	if len(p.conditions) > 0 {
 		p.conditionsPhase(a, sig, &subj, counts, &v)
@@ -75,39 +87,44 @@ func (p *Policy) Evaluate(ctx context.Context, a *Attempt, sig *Signals) (Verdic
 	return v, t
 }
 
-// count runs one counting rule and returns its count for expressions and,
-// for a lockout, what the ticket must settle.
-func (p *Policy) count(ctx context.Context, c *countingRule, subj *subjects, v *Verdict) (int64, hold) {
+// prepare fills op with one counting rule's store operation, or leaves its
+// Kind zero (skipped) when the attempt lacks the rule's subject or value.
+func (p *Policy) prepare(c *countingRule, subj *subjects, op *counter.Op) {
 	s := subj.get(c.key)
 	if s == "" {
-		return 0, hold{}
+		return
 	}
-	key := counter.Key{Rule: c.id, Subject: s}
-	var (
-		res counter.Result
-		err error
-		h   hold
-	)
+	op.Key = counter.Key{Rule: c.id, Subject: s}
 	switch c.kind {
 	case countRate:
-		res, err = p.store.Take(ctx, key, c.limit, c.window)
+		op.Kind, op.Limit, op.Window = counter.OpTake, c.limit, c.window
 	case countDistinct:
 		val := subj.get(c.value)
 		if val == "" {
-			return 0, hold{}
+			return
 		}
-		res, err = p.store.TakeDistinct(ctx, key, val, c.limit, c.window)
+		op.Kind, op.Limit, op.Window, op.Value = counter.OpTakeDistinct, c.limit, c.window, val
 	case countLockout:
-		res, err = p.store.Reserve(ctx, key, c.lockout)
-		if err == nil && !res.Full {
-			h = hold{rule: c, key: key, token: res.Token}
-		}
+		op.Kind, op.Lockout = counter.OpReserve, c.lockout
+	}
+}
+
+// judge reads one counting rule's answer into the verdict and returns its
+// count for expressions and, for a lockout, what the ticket must settle.
+func (p *Policy) judge(c *countingRule, op *counter.Op, v *Verdict) (int64, hold) {
+	if op.Kind == 0 {
+		return 0, hold{}
+	}
+	res, err := op.Result, op.Err
+	var h hold
+	if c.kind == countLockout && err == nil && !res.Full {
+		h = hold{rule: c, key: op.Key, token: res.Token}
 	}
 	cm := c.rule.common()
 	switch {
 	case err != nil:
 		p.reportError(c.rule, err)
-		p.contribute(v, cm, p.onFull, ReasonStoreUnavailable)
+		p.contribute(v, cm, p.onStoreFailure, ReasonStoreUnavailable)
 	case res.Full:
 		p.contribute(v, cm, p.onFull, ReasonStoreFull)
 	case !res.Allowed:
@@ -173,4 +190,23 @@ func addMonitored(v *Verdict, reason string) {
 	if !contains(v.Monitored, reason) {
 		v.Monitored = append(v.Monitored, reason)
 	}
+}
+
+// opsPool recycles the batch of store operations built per attempt.
+var opsPool = sync.Pool{New: func() any { return new([]counter.Op) }}
+
+// getOps returns n zeroed operations.
+func getOps(n int) *[]counter.Op {
+	ob := opsPool.Get().(*[]counter.Op)
+	if cap(*ob) < n {
+		*ob = make([]counter.Op, n)
+	}
+	*ob = (*ob)[:n]
+	return ob
+}
+
+// putOps zeroes the operations (they hold subjects and keys) and pools them.
+func putOps(ob *[]counter.Op) {
+	clear(*ob)
+	opsPool.Put(ob)
 }

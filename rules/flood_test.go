@@ -2,18 +2,25 @@ package rules
 
 import (
 	"net/netip"
+	"runtime"
 	"testing"
 	"time"
 )
 
 // TestPolicyFlood: a million distinct addresses hit a route whose store
-// holds 10,000 keys. The bound holds, the flood meets no on_full while idle
-// keys can be evicted, and a locked user and a limited address stay so.
+// holds 10,000 keys. The bound holds (keys, estimated bytes and the real
+// heap), no goroutine is left behind, the flood meets no on_full while
+// idle keys can be evicted, and a locked user and a limited address stay
+// so.
 func TestPolicyFlood(t *testing.T) {
 	if testing.Short() {
 		t.Skip("flood test")
 	}
 	const maxKeys, flood = 10_000, 1_000_000
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	goroutines := runtime.NumGoroutine()
 	p, c, m := newTestPolicy(t, maxKeys, PolicyConfig{Rules: mustRules(t,
 		[]string{"rate", "ip", "3/1h"},
 		[]string{"lockout", "user", "2/1h", "for", "1h"})})
@@ -37,6 +44,19 @@ func TestPolicyFlood(t *testing.T) {
 	st := m.Stats()
 	if st.Keys > maxKeys || st.Bytes > maxKeys*400 {
 		t.Fatalf("store %+v over its bound", st)
+	}
+	runtime.GC()
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	// What the flood left on the heap is the store's keys: allow 2 KB a
+	// key, a bound a million unbounded keys would break fifty times over.
+	grown := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+	t.Logf("after %d distinct addresses: %d keys, %d bytes estimated, heap grew %d bytes", flood, st.Keys, st.Bytes, grown)
+	if grown > maxKeys*2048 {
+		t.Fatalf("heap grew %d bytes for %d keys", grown, maxKeys)
+	}
+	if n := runtime.NumGoroutine(); n > goroutines {
+		t.Fatalf("%d goroutines after the flood, %d before", n, goroutines)
 	}
 	if v := login(t, p, "Victim", "203.0.113.1", OutcomeSuccess); !v.HasReason("lockout_user") {
 		t.Fatalf("locked user lost in the flood: %v %q", v.Action, v.Reasons)

@@ -3,6 +3,7 @@ package rules
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -39,6 +40,9 @@ type PolicyConfig struct {
 	// limited or locked stay so: Challenge keeps real users able to get
 	// in, Deny fails closed, Allow fails open.
 	OnFull *Action
+	// OnStoreFailure is the action when the store fails (a shared store
+	// unreachable, slow or refusing); nil means OnFull's action.
+	OnStoreFailure *Action
 	// AllowShortCircuit makes an allow_ip match end evaluation: nothing
 	// else is counted or checked for those addresses.
 	AllowShortCircuit bool
@@ -58,13 +62,15 @@ type Policy struct {
 	conditions      []Rule // *DeviceRule and *WhenRule
 	anyWhen         bool
 
-	store   counter.Store
-	norm    Normalizer
-	onFull  Action
-	allowSC bool
-	hold    time.Duration
-	onError func(string, error)
-	scope   string
+	store  counter.Store
+	norm   Normalizer
+	onFull Action
+	// onStoreFailure is the action when the store fails.
+	onStoreFailure Action
+	allowSC        bool
+	hold           time.Duration
+	onError        func(string, error)
+	scope          string
 
 	counterNames []string
 }
@@ -89,6 +95,22 @@ const (
 	countLockout
 )
 
+// RepeatedHeader reports whether a header one of the policy's when rules
+// reads comes more than once in h, and which (a name from a rule, or the
+// request's for a rule that reads every header). A caller should refuse
+// such a request: the rule would see the values joined while the portal
+// reads one of them.
+func (p *Policy) RepeatedHeader(h http.Header) (string, bool) {
+	for _, r := range p.conditions {
+		if w, ok := r.(*WhenRule); ok {
+			if name, rep := w.repeatedHeader(h); rep {
+				return name, true
+			}
+		}
+	}
+	return "", false
+}
+
 // NewPolicy checks and assembles a policy. Errors name the rule.
 func NewPolicy(cfg PolicyConfig) (*Policy, error) {
 	if err := cfg.Normalizer.Validate(); err != nil {
@@ -105,6 +127,10 @@ func NewPolicy(cfg PolicyConfig) (*Policy, error) {
 	}
 	if cfg.OnFull != nil {
 		p.onFull = *cfg.OnFull
+	}
+	p.onStoreFailure = p.onFull
+	if cfg.OnStoreFailure != nil {
+		p.onStoreFailure = *cfg.OnStoreFailure
 	}
 	if p.hold == 0 {
 		p.hold = DefaultHold

@@ -1,7 +1,9 @@
 package rules
 
 import (
+	"net/http"
 	"slices"
+	"strings"
 
 	"cel.dev/cel-go/cel"
 	celast "cel.dev/cel-go/common/ast"
@@ -21,6 +23,11 @@ type WhenRule struct {
 	prg         cel.Program
 	counterRefs []string
 	usesCounter bool
+	// headerRefs are the header names (lower case) the expression reads
+	// by literal; allHeaders is set when it reads the map any other way
+	// (a variable key, exists(), size()), so every header counts as read.
+	headerRefs []string
+	allHeaders bool
 }
 
 // ParseWhen compiles a when rule, e.g.
@@ -75,16 +82,24 @@ func (r *WhenRule) inspect(ast *cel.Ast) error {
 			return compileError("ip_in: %v", err)
 		}
 	}
+	headerIdents, headerLiterals := 0, 0
 	for _, e := range celast.MatchDescendants(nav, celast.AllMatcher()) {
 		switch e.Kind() {
 		case celast.IdentKind:
-			if e.AsIdent() == "counters" {
+			switch e.AsIdent() {
+			case "counters":
 				r.usesCounter = true
+			case "headers":
+				headerIdents++
 			}
 		case celast.SelectKind:
 			sel := e.AsSelect()
 			if isIdent(sel.Operand(), "counters") && !sel.IsTestOnly() {
 				r.addCounterRef(sel.FieldName())
+			}
+			if isIdent(sel.Operand(), "headers") {
+				r.addHeaderRef(sel.FieldName())
+				headerLiterals++
 			}
 		case celast.CallKind:
 			call := e.AsCall()
@@ -95,9 +110,86 @@ func (r *WhenRule) inspect(ast *cel.Ast) error {
 					r.addCounterRef(string(s))
 				}
 			}
+			if name, ok := headerLiteral(call); ok {
+				r.addHeaderRef(name)
+				headerLiterals++
+			}
 		}
 	}
+	r.allHeaders = headerIdents > headerLiterals
 	return nil
+}
+
+// headerLiteral recognises headers["name"] and "name" in headers.
+func headerLiteral(call celast.CallExpr) (string, bool) {
+	args := call.Args()
+	if len(args) != 2 {
+		return "", false
+	}
+	var lit celast.Expr
+	switch call.FunctionName() {
+	case operators.Index:
+		if !isIdent(args[0], "headers") {
+			return "", false
+		}
+		lit = args[1]
+	case operators.In:
+		if !isIdent(args[1], "headers") {
+			return "", false
+		}
+		lit = args[0]
+	default:
+		return "", false
+	}
+	if lit.Kind() != celast.LiteralKind {
+		return "", false
+	}
+	s, ok := lit.AsLiteral().(types.String)
+	return string(s), ok
+}
+
+func (r *WhenRule) addHeaderRef(name string) {
+	name = strings.ToLower(name)
+	if !slices.Contains(r.headerRefs, name) {
+		r.headerRefs = append(r.headerRefs, name)
+	}
+}
+
+// repeatedHeader reports a header the expression reads that the request
+// carries on more than one field line. The expression sees such values
+// joined with ", ", while the portal's framework typically reads the first
+// or the last line alone, so a rule keyed on the value could be dodged by
+// repeating the header.
+func (r *WhenRule) repeatedHeader(h http.Header) (string, bool) {
+	if r.allHeaders {
+		for k, vs := range h {
+			if len(vs) > 1 {
+				return k, true
+			}
+		}
+		// Keys equal ignoring case are joined too.
+		seen := make(map[string]bool, len(h))
+		for k := range h {
+			lk := strings.ToLower(k)
+			if seen[lk] {
+				return k, true
+			}
+			seen[lk] = true
+		}
+		return "", false
+	}
+	for _, name := range r.headerRefs {
+		n := 0
+		for k, vs := range h {
+			if strings.EqualFold(k, name) {
+				n += len(vs)
+			}
+		}
+		if n > 1 {
+			return name, true
+		}
+	}
+	return "", false
 }
 
 func isIdent(e celast.Expr, name string) bool {

@@ -21,6 +21,15 @@ type Ticket struct {
 	holds    []hold
 	released atomic.Bool // slots given back (tokens spent)
 	done     atomic.Bool
+	// inline is where holds starts: a route has one or two lockouts, so
+	// the ticket is one allocation.
+	inline [2]hold
+}
+
+func newTicket(p *Policy) *Ticket {
+	t := &Ticket{p: p}
+	t.holds = t.inline[:0]
+	return t
 }
 
 type hold struct {
@@ -29,27 +38,36 @@ type hold struct {
 	token int64
 }
 
-// release gives the slots back without recording an outcome.
+// release gives the slots back without recording an outcome, in one
+// batch.
 func (t *Ticket) release(ctx context.Context) {
 	if !t.released.CompareAndSwap(false, true) {
 		return
 	}
+	ob := getOps(len(t.holds))
+	ops := *ob
 	for i := range t.holds {
 		h := &t.holds[i]
 		if h.token != 0 {
-			if _, err := t.p.store.Settle(ctx, h.key, h.rule.lockout, h.token, counter.Release); err != nil {
-				t.p.reportError(h.rule.rule, err)
-			}
+			ops[i] = counter.Op{Kind: counter.OpSettle, Key: h.key, Lockout: h.rule.lockout, Token: h.token, Settlement: counter.Release}
 			h.token = 0
 		}
 	}
+	counter.Do(ctx, t.p.store, ops)
+	for i := range ops {
+		if ops[i].Err != nil {
+			t.p.reportError(t.holds[i].rule.rule, ops[i].Err)
+		}
+	}
+	putOps(ob)
 }
 
 // Observe runs the after-upstream phase: outcome is the upstream's answer
 // to the attempt t came from. A failure counts against every lockout key
 // of the attempt (and may lock it); a success resets its user and ip_user
 // keys; OutcomeUnknown (no upstream call, an error, a route that is not a
-// login) only gives the slots back. t may be nil.
+// login) only gives the slots back. t may be nil. Every key is settled in
+// one batch (one round trip for a shared store).
 func (p *Policy) Observe(ctx context.Context, t *Ticket, outcome Outcome) error {
 	if t == nil || !t.done.CompareAndSwap(false, true) {
 		return nil
@@ -59,7 +77,8 @@ func (p *Policy) Observe(ctx context.Context, t *Ticket, outcome Outcome) error 
 		return nil
 	}
 	spent := t.released.Swap(true)
-	var errs []error
+	ob := getOps(len(t.holds))
+	ops := *ob
 	for i := range t.holds {
 		h := &t.holds[i]
 		token := h.token
@@ -73,13 +92,18 @@ func (p *Policy) Observe(ctx context.Context, t *Ticket, outcome Outcome) error 
 		case outcome == OutcomeSuccess && h.rule.key != KeyIP:
 			st = counter.Success
 		}
-		ok, err := p.store.Settle(ctx, h.key, h.rule.lockout, token, st)
-		if err != nil {
-			p.reportError(h.rule.rule, err)
+		ops[i] = counter.Op{Kind: counter.OpSettle, Key: h.key, Lockout: h.rule.lockout, Token: token, Settlement: st}
+	}
+	counter.Do(ctx, p.store, ops)
+	var errs []error
+	for i := range ops {
+		if err := ops[i].Err; err != nil {
+			p.reportError(t.holds[i].rule.rule, err)
 			errs = append(errs, err)
-		} else if !ok {
+		} else if !ops[i].Recorded {
 			errs = append(errs, ErrNotRecorded)
 		}
 	}
+	putOps(ob)
 	return errors.Join(errs...)
 }

@@ -56,7 +56,9 @@
 // full, new tokens are refused (replay_cache_full) rather than accepted
 // unchecked. The default MemoryReplayCache is per process; keep it across
 // config reloads (Config.ReplayCache) and replace it with a shared store
-// when several guard instances serve the same users.
+// when several guard instances serve the same users. A ReplayCache that
+// fails otherwise (a shared store unreachable) refuses the token with
+// replay_unavailable, which is not retryable: it fails closed.
 //
 // # Assumptions to check against LoginID's current reference
 //

@@ -33,7 +33,13 @@ const (
 	SubWrongUser       = "wrong_user"         // token user is not byte-equal to the expected user
 	SubReplayed        = "replayed"           // nonce (or token hash) already seen
 	SubReplayCacheFull = "replay_cache_full"  // the replay cache is full: refused rather than unchecked
-	SubClosed          = "closed"             // Verify called after Close
+	// SubReplayUnavailable: a shared replay cache could not be reached, so
+	// the token's first use could not be recorded. Unlike a full cache it
+	// is not retryable: a replay check fails closed whatever the route's
+	// failure policy, since an unrecorded token could be used again on
+	// another instance.
+	SubReplayUnavailable = "replay_unavailable"
+	SubClosed            = "closed" // Verify called after Close
 )
 
 // Error is the only error type Verify returns. Reason is always

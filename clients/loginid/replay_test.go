@@ -100,7 +100,9 @@ func TestMemoryReplayCacheConcurrent(t *testing.T) {
 	}
 }
 
-// A custom ReplayCache's failure is reported as retryable, never as a pass.
+// A custom (shared) ReplayCache's failure is a refusal that is not
+// retryable: the route's failure policy must not let the token through,
+// since its use was not recorded for the other instances.
 func TestReplayCacheErrorFailsClosed(t *testing.T) {
 	clock := newTestClock()
 	key := newSigningKey(t, testKID)
@@ -108,9 +110,9 @@ func TestReplayCacheErrorFailsClosed(t *testing.T) {
 	cfg.ReplayCache = replayFunc(func(ReplayKey, time.Time, time.Time) error { return errors.New("store down") })
 	v := newTestVerifier(t, cfg)
 	_, err := v.Verify(bg, key.mint(t, validClaims(clock.Now(), "n")), testUser)
-	wantSub(t, err, SubReplayCacheFull)
-	if !err.(*Error).Retryable() {
-		t.Fatal("want retryable")
+	wantSub(t, err, SubReplayUnavailable)
+	if err.(*Error).Retryable() {
+		t.Fatal("a replay check that could not be made must fail closed, not retryable")
 	}
 }
 

@@ -118,7 +118,7 @@ func (v *Verifier) Verify(ctx context.Context, token, expectedUser string) (Clai
 	case errors.Is(err, ErrReplayCacheFull):
 		return Claims{}, fail(SubReplayCacheFull)
 	default:
-		return Claims{}, failCause(SubReplayCacheFull, err)
+		return Claims{}, failCause(SubReplayUnavailable, err)
 	}
 	return cl, nil
 }

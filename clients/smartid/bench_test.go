@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/login-guard/login_guard/internal/benchcpu"
 )
 
 // okTransport answers every request with 200 without a network, so the
@@ -54,6 +56,7 @@ func BenchmarkEnqueueLogin(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
+	benchcpu.PerOp(b)
 	for b.Loop() {
 		if err := c.Enqueue(ev); err != nil {
 			b.Fatal(err)
@@ -77,6 +80,7 @@ func BenchmarkEnqueueAndDeliver(b *testing.B) {
 	}
 	ev := &Login{User: "jlopez", Session: "445613456fa", PublicIP: testIP, Data: benchDevice}
 	b.ReportAllocs()
+	benchcpu.PerOp(b)
 	for b.Loop() {
 		if err := c.Enqueue(ev); err != nil && err != ErrQueueFull {
 			b.Fatal(err)
@@ -89,6 +93,7 @@ func BenchmarkEnqueueAndDeliver(b *testing.B) {
 func BenchmarkEncodeLogin(b *testing.B) {
 	ev := Login{User: "jlopez", Session: "445613456fa", PublicIP: testIP, Data: benchDevice}
 	b.ReportAllocs()
+	benchcpu.PerOp(b)
 	for b.Loop() {
 		if _, err := ev.appendJSON(nil, 1); err != nil {
 			b.Fatal(err)
@@ -100,6 +105,7 @@ func BenchmarkEncodeOperation(b *testing.B) {
 	ev := fullOperation()
 	ev.Timestamp = time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)
 	b.ReportAllocs()
+	benchcpu.PerOp(b)
 	for b.Loop() {
 		if _, err := ev.appendJSON(nil, 1); err != nil {
 			b.Fatal(err)

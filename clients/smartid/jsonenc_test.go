@@ -2,9 +2,11 @@ package smartid
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"math"
 	"testing"
+	"unicode/utf8"
 )
 
 // stdJSON is encoding/json's output without HTML escaping: the reference
@@ -87,6 +89,22 @@ func TestLoginBodyRoundTrip(t *testing.T) {
 		want := string(bytes.ToValidUTF8([]byte(s), []byte("\uFFFD")))
 		if got.ChannelID != 7 || got.User != want || got.Session != want || got.Data != want || got.PublicIP != testIP.String() {
 			t.Errorf("%q: decoded %+v", s, got)
+		}
+	}
+}
+
+// TestPlainWordMatchesTable: the word-at-a-time test agrees with the
+// byte table on every byte value in every position.
+func TestPlainWordMatchesTable(t *testing.T) {
+	base := []byte("abcdefgh")
+	for pos := range 8 {
+		for c := range 256 {
+			w := append([]byte(nil), base...)
+			w[pos] = byte(c)
+			want := c < utf8.RuneSelf && plainASCII[c]
+			if got := plainWord(binary.LittleEndian.Uint64(w)); got != want {
+				t.Fatalf("byte %#x at %d: plainWord %v, table %v", c, pos, got, want)
+			}
 		}
 	}
 }

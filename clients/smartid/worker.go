@@ -86,6 +86,18 @@ func (c *Client) deliver(j job) {
 	}
 }
 
+// roundTrip sends one request. With the client's own HTTP client it goes
+// straight to the transport: that client follows no redirect and keeps no
+// cookies, so http.Client.Do would only add work per event (a copy of the
+// headers kept for redirects, its own bookkeeping) and change nothing. A
+// caller's client is used as given.
+func (c *Client) roundTrip(req *http.Request) (*http.Response, error) {
+	if c.ownsHTTP {
+		return c.http.Transport.RoundTrip(req)
+	}
+	return c.http.Do(req)
+}
+
 func retryable(status int, err error) bool {
 	return err != nil || status >= 500 || status == http.StatusTooManyRequests
 }
@@ -102,7 +114,7 @@ func (c *Client) attempt(url string, body []byte) (int, http.Header, time.Durati
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", c.bearer)
 	start := time.Now()
-	resp, err := c.http.Do(req)
+	resp, err := c.roundTrip(req)
 	if err != nil {
 		return 0, nil, time.Since(start), err
 	}

@@ -57,7 +57,7 @@ func (c *Client) handleCallback(ctx context.Context, body []byte) (Result, error
 		return resultOf(e, false), nil
 	}
 	digest := sha256.Sum256(body)
-	if c.registry.seenCallback(jobID, digest) {
+	if c.registry.SeenCallback(jobID, digest) {
 		r := resultOf(e, false)
 		r.Duplicate = true
 		return r, nil
@@ -68,6 +68,6 @@ func (c *Client) handleCallback(ctx context.Context, body []byte) (Result, error
 	}
 	// Remembered only once confirmed, so Smile ID's retry of a callback
 	// whose confirmation failed is processed again.
-	c.registry.markCallback(jobID, digest)
+	c.registry.MarkCallback(jobID, digest)
 	return res, nil
 }

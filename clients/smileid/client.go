@@ -14,7 +14,7 @@ import (
 type Client struct {
 	cfg      Config
 	signer   *Signer
-	registry *Registry
+	registry Pending
 	codes    codeTable
 	http     *http.Client
 	upload   string // {base}/v1/upload
@@ -33,9 +33,13 @@ func New(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	registry, err := NewRegistry(cfg.MaxPending, cfg.PendingTTL, cfg.Now)
-	if err != nil {
-		return nil, err
+	var registry Pending = cfg.Pending
+	if registry == nil {
+		r, err := NewRegistry(cfg.MaxPending, cfg.PendingTTL, cfg.Now)
+		if err != nil {
+			return nil, err
+		}
+		registry = r
 	}
 	hc := &http.Client{}
 	if cfg.HTTPClient != nil {
@@ -69,12 +73,12 @@ func (c *Client) GoString() string { return c.String() }
 // and clock.
 func (c *Client) Signer() *Signer { return c.signer }
 
-// Registry exposes the pending-jobs registry (Lookup, Status, Complete).
-func (c *Client) Registry() *Registry { return c.registry }
+// Registry exposes the pending jobs (Lookup, Status, Complete).
+func (c *Client) Registry() Pending { return c.registry }
 
 // Status is the polling page's query: the registry's state of jobID.
-// Unlike Confirm it never calls Smile ID. The error is always nil today;
-// it is there so a shared store can replace the registry.
+// Unlike Confirm it never calls Smile ID. The error is always nil: a
+// shared store that cannot be reached answers StateUnknown.
 func (c *Client) Status(jobID string) (State, error) {
 	return c.registry.Status(jobID), nil
 }

@@ -75,6 +75,9 @@ type Config struct {
 	// (default 15m); MaxPending bounds the registry (default 10000).
 	PendingTTL time.Duration
 	MaxPending int
+	// Pending, when set, replaces the in-process registry with a store
+	// shared by every guard instance (MaxPending then does not apply).
+	Pending Pending
 	// MaxConfirmations bounds the job-status calls one job may cause, so
 	// replayed or forged callbacks cannot make the guard hammer Smile ID
 	// (default 8).

@@ -19,7 +19,7 @@ import (
 // the result code is classified (pending codes → pending; authenticated
 // codes with job_success true → authenticated; anything else → rejected).
 func (c *Client) Confirm(ctx context.Context, jobID string) (Result, error) {
-	e, err := c.registry.takeConfirm(jobID, c.cfg.MaxConfirmations)
+	e, err := c.registry.TakeConfirm(jobID, c.cfg.MaxConfirmations)
 	if err != nil {
 		return Result{}, err
 	}
@@ -42,7 +42,7 @@ func (c *Client) Confirm(ctx context.Context, jobID string) (Result, error) {
 	if err != nil {
 		return Result{}, fmt.Errorf("smileid: %s: %w", OpJobStatus, err)
 	}
-	after, changed, err := c.registry.settle(jobID, st, res.ResultCode, res.ResultText, res.SmileJobID)
+	after, changed, err := c.registry.Settle(jobID, st, res.ResultCode, res.ResultText, res.SmileJobID)
 	if err != nil {
 		return Result{}, err
 	}

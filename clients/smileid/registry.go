@@ -150,10 +150,10 @@ func (r *Registry) Len() int {
 	return len(r.jobs)
 }
 
-// settle records a confirmed job-status outcome. Only a pending job moves;
+// Settle records a confirmed job-status outcome. Only a pending job moves;
 // a terminal state never changes again. It returns the entry after the
 // call and whether the state changed.
-func (r *Registry) settle(jobID string, st State, code, text, smileJobID string) (Entry, bool, error) {
+func (r *Registry) Settle(jobID string, st State, code, text, smileJobID string) (Entry, bool, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	e := r.liveLocked(jobID, r.now())
@@ -169,8 +169,8 @@ func (r *Registry) settle(jobID string, st State, code, text, smileJobID string)
 	return e.Entry, changed, nil
 }
 
-// takeConfirm counts one job-status call against the job's budget.
-func (r *Registry) takeConfirm(jobID string, budget int) (Entry, error) {
+// TakeConfirm counts one job-status call against the job's budget.
+func (r *Registry) TakeConfirm(jobID string, budget int) (Entry, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	e := r.liveLocked(jobID, r.now())
@@ -187,8 +187,8 @@ func (r *Registry) takeConfirm(jobID string, budget int) (Entry, error) {
 	return e.Entry, nil
 }
 
-// seenCallback reports whether digest was recorded for jobID.
-func (r *Registry) seenCallback(jobID string, digest [sha256.Size]byte) bool {
+// SeenCallback reports whether digest was recorded for jobID.
+func (r *Registry) SeenCallback(jobID string, digest [sha256.Size]byte) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	e := r.liveLocked(jobID, r.now())
@@ -203,8 +203,8 @@ func (r *Registry) seenCallback(jobID string, digest [sha256.Size]byte) bool {
 	return false
 }
 
-// markCallback remembers digest for jobID (the last seenCallbacks ones).
-func (r *Registry) markCallback(jobID string, digest [sha256.Size]byte) {
+// MarkCallback remembers digest for jobID (the last seenCallbacks ones).
+func (r *Registry) MarkCallback(jobID string, digest [sha256.Size]byte) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if e := r.liveLocked(jobID, r.now()); e != nil {

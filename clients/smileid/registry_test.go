@@ -34,10 +34,10 @@ func TestRegistryLifecycle(t *testing.T) {
 	if _, err := r.Complete("j1"); !errors.Is(err, ErrNotAuthenticated) {
 		t.Fatalf("Complete pending err = %v", err)
 	}
-	if _, changed, _ := r.settle("j1", StateAuthenticated, "1220", "Authenticated", "7"); !changed {
+	if _, changed, _ := r.Settle("j1", StateAuthenticated, "1220", "Authenticated", "7"); !changed {
 		t.Fatal("settle did not change a pending job")
 	}
-	if _, changed, _ := r.settle("j1", StateRejected, "0821", "", ""); changed {
+	if _, changed, _ := r.Settle("j1", StateRejected, "0821", "", ""); changed {
 		t.Fatal("settle changed a terminal job")
 	}
 	if st := r.Status("j1"); st != StateAuthenticated {
@@ -97,7 +97,7 @@ func TestRegistryOrderStaysBounded(t *testing.T) {
 		if err := r.Register(id, "u", ""); err != nil {
 			t.Fatal(err)
 		}
-		r.settle(id, StateAuthenticated, "1220", "", "")
+		r.Settle(id, StateAuthenticated, "1220", "", "")
 		if _, err := r.Complete(id); err != nil {
 			t.Fatal(err)
 		}
@@ -136,13 +136,13 @@ func TestRegistryRemembersLastCallbacks(t *testing.T) {
 	r.Register("j", "u", "")
 	d := func(i int) [32]byte { return sha256.Sum256([]byte(fmt.Sprint(i))) }
 	for i := 0; i < seenCallbacks+1; i++ {
-		r.markCallback("j", d(i))
+		r.MarkCallback("j", d(i))
 	}
-	if r.seenCallback("j", d(0)) {
+	if r.SeenCallback("j", d(0)) {
 		t.Error("oldest digest not forgotten")
 	}
 	for i := 1; i <= seenCallbacks; i++ {
-		if !r.seenCallback("j", d(i)) {
+		if !r.SeenCallback("j", d(i)) {
 			t.Errorf("digest %d forgotten", i)
 		}
 	}

@@ -217,7 +217,7 @@ func TestSubmitFailuresForgetTheJob(t *testing.T) {
 			}
 			tt.check(t, err)
 			secretsAbsent(t, err)
-			if n := h.c.Registry().Len(); n != 0 {
+			if n := h.c.Registry().(*Registry).Len(); n != 0 {
 				t.Errorf("registry holds %d jobs after a failed submit", n)
 			}
 		})
@@ -325,7 +325,7 @@ func TestSubmitLimiter(t *testing.T) {
 	if gotUser != testUser || gotIP != ip {
 		t.Errorf("limiter saw %q %v", gotUser, gotIP)
 	}
-	if uploads, _, _ := h.f.counts(); uploads != 0 || h.c.Registry().Len() != 0 {
-		t.Errorf("a refused submit spent something: uploads %d, registry %d", uploads, h.c.Registry().Len())
+	if uploads, _, _ := h.f.counts(); uploads != 0 || h.c.Registry().(*Registry).Len() != 0 {
+		t.Errorf("a refused submit spent something: uploads %d, registry %d", uploads, h.c.Registry().(*Registry).Len())
 	}
 }

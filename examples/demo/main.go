@@ -24,6 +24,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
@@ -39,19 +40,22 @@ func main() {
 	portalOnly := flag.Bool("portal-only", false, "serve only the example portal, no Caddy")
 	data := flag.String("data", filepath.Join(os.TempDir(), "login_guard-demo"),
 		"Caddy's storage directory: the guard's session keys and the enrolled passkeys")
+	admin := flag.String("admin", "http://localhost:2019", "the Caddy admin API the portal's help page asks for passkey enrolment links (empty: no links)")
 	flag.Parse()
-	if err := run(*config, *portalAddr, *data, *portalOnly); err != nil {
+	if err := run(*config, *portalAddr, *data, *admin, *portalOnly); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func run(configPath, portalAddr, dataDir string, portalOnly bool) error {
+func run(configPath, portalAddr, dataDir, admin string, portalOnly bool) error {
 	ln, err := net.Listen("tcp", portalAddr)
 	if err != nil {
 		return fmt.Errorf("portal: %w", err)
 	}
 	go func() {
-		srv := &http.Server{Handler: portal.New().Handler()}
+		p := portal.New()
+		p.EnrolLinkAdmin = admin
+		srv := &http.Server{Handler: p.Handler(), ReadHeaderTimeout: 10 * time.Second}
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Printf("portal: %v", err)
 		}

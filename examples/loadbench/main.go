@@ -1,194 +1,117 @@
-// Command loadbench measures what the guard costs, against bare Caddy in
-// the same run and the same process: one upstream, one Caddy config with a
-// bare site and a guarded site, and a keep-alive load generator on
-// loopback. It prints requests per second and latency percentiles for
+// Command loadbench measures what the guard costs against bare Caddy, in
+// the same run, on loopback. Every party is its own process, all of them
+// this binary re-executed in a role:
 //
-//	bare      POST /api/login through a site without login_guard
-//	unguarded POST /api/other on the guarded site (no login_guard matcher selects it)
-//	guarded   POST /api/login through login_guard (parse, rules, session cookie)
+//	upstream   a trivial portal: 303 to every POST, "ok" to every GET
+//	smartid    a fake SmartID answering every event 200
+//	engine     a fake scoring service (the http engine's protocol) that
+//	           answers allow after -engine-delay
+//	caddy      Caddy with the login_guard modules: one bare, one guarded,
+//	           one guarded with SmartID on
+//	load       the load generator when wrk is not installed (or -gen go)
 //
-// and each one's throughput as a ratio of bare. Run:
+// Both Caddy processes log to the same kind of sink (a file each, same
+// config); the guard's one audit line per request is part of its cost.
+// The scenarios, each run against bare and guarded Caddy in every round,
+// the rounds interleaved and the order alternated:
 //
-//	go run ./examples/loadbench -n 20000 -c 16
+//	passthrough    GET of a page no login_guard matcher selects
+//	login          POST /api/login guarded by local rules only
+//	login_smartid  the same with SmartID on (fake SmartID in its process)
+//	login_engine   the same with an engine that answers in a set time
+//	deny           POST /api/login from a denied network (403)
 //
-// Every loop is bounded by -n and -max; all traffic stays on 127.0.0.1.
+// Then, unless -flood 0, a memory check: -flood distinct client addresses
+// sent through trusted_proxies in X-Forwarded-For at a `rate ip` route,
+// reporting the guarded process's RSS and goroutines before and after.
+//
+// It prints a table and writes the results as JSON (-out), which
+// -table renders as the Markdown table the docs show and -compare diffs
+// between two runs (two commits, say):
+//
+//	go run ./examples/loadbench -rounds 6 -duration 5s -out loadbench.json
+//	go run ./examples/loadbench -table loadbench.json
+//	go run ./examples/loadbench -compare before.json after.json
+//
+// All traffic stays on 127.0.0.1; every loop is bounded by the flags.
 package main
 
 import (
 	"flag"
 	"fmt"
-	"io"
 	"log"
-	"net"
-	"net/http"
 	"os"
-	"path/filepath"
-	"slices"
-	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
-
-	"github.com/caddyserver/caddy/v2"
-	"github.com/caddyserver/caddy/v2/caddyconfig"
-	_ "github.com/caddyserver/caddy/v2/modules/standard"
-
-	_ "github.com/login-guard/login_guard/caddymodule"
 )
 
+// options are the benchmark's flags.
+type options struct {
+	rounds      int
+	duration    time.Duration
+	warmup      time.Duration
+	conns       int
+	threads     int
+	gen         string
+	engineDelay time.Duration
+	flood       int
+	floodConns  int
+	maxKeys     int
+	out         string
+	scenarios   string
+	logSink     string
+	profile     string
+}
+
 func main() {
-	n := flag.Int("n", 20000, "requests per scenario")
-	c := flag.Int("c", 16, "concurrent clients")
-	maxDur := flag.Duration("max", 60*time.Second, "stop a scenario after this long")
-	flag.Parse()
-	if err := run(*n, *c, *maxDur); err != nil {
-		log.Fatal(err)
-	}
-}
-
-type scenario struct {
-	name, method, url, body string
-}
-
-type result struct {
-	scenario
-	done     int
-	failed   int
-	elapsed  time.Duration
-	p50, p99 time.Duration
-}
-
-func run(n, c int, maxDur time.Duration) error {
-	upstream, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	go http.Serve(upstream, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.Copy(io.Discard, r.Body)
-		if r.Method == http.MethodPost {
-			w.Header().Set("Location", "/account")
-			w.WriteHeader(http.StatusSeeOther)
+	if len(os.Args) > 1 {
+		if role, ok := roles[os.Args[1]]; ok {
+			role(os.Args[2:])
 			return
 		}
-		io.WriteString(w, "ok")
-	}))
-	bare, guarded := freePort(), freePort()
-	dir, err := os.MkdirTemp("", "loadbench")
-	if err != nil {
-		return err
 	}
-	defer os.RemoveAll(dir)
-	cfg := fmt.Sprintf(`{
-	admin off
-	auto_https off
-	storage file_system %s
-	log {
-		output discard
-	}
-	order login_guard before reverse_proxy
-}
-http://127.0.0.1:%d {
-	reverse_proxy %s
-}
-http://127.0.0.1:%d {
-	@login {
-		method POST
-		path /api/login
-	}
-	login_guard @login {
-		event login
-		deny_ip 203.0.113.0/24
-	}
-	reverse_proxy %s
-}
-`, filepath.Join(dir, "storage"), bare, upstream.Addr(), guarded, upstream.Addr())
-	raw, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(cfg), nil)
-	if err != nil {
-		return err
-	}
-	if err := caddy.Load(raw, true); err != nil {
-		return err
-	}
-	defer caddy.Stop()
+	var o options
+	flag.IntVar(&o.rounds, "rounds", 6, "interleaved rounds (each runs every scenario on both sides)")
+	flag.DurationVar(&o.duration, "duration", 5*time.Second, "measured time per scenario, side and round")
+	flag.DurationVar(&o.warmup, "warmup", time.Second, "unmeasured load before the first round, per scenario and side")
+	flag.IntVar(&o.conns, "c", 16, "keep-alive connections")
+	flag.IntVar(&o.threads, "t", 2, "load generator threads (wrk -t)")
+	flag.StringVar(&o.gen, "gen", "auto", "load generator: wrk, go, or auto (wrk when installed)")
+	flag.DurationVar(&o.engineDelay, "engine-delay", 5*time.Millisecond, "how long the fake engine takes to answer")
+	flag.IntVar(&o.flood, "flood", 1_000_000, "distinct client addresses for the memory check (0 skips it)")
+	flag.IntVar(&o.floodConns, "flood-c", 16, "connections for the memory check")
+	flag.IntVar(&o.maxKeys, "max-keys", 100_000, "rules_store max_keys on the guarded side")
+	flag.StringVar(&o.out, "out", "loadbench.json", "write the results here as JSON (empty: don't)")
+	flag.StringVar(&o.scenarios, "scenarios", "", "comma-separated subset of scenarios (default all)")
+	flag.StringVar(&o.logSink, "log", "file", "Caddy's log sink on both sides: file or discard")
+	flag.StringVar(&o.profile, "profile", "", "write CPU profiles of the guarded side, one per scenario (first round), as <prefix>-<scenario>.pprof")
+	table := flag.String("table", "", "print the Markdown table of a results file and exit")
+	compare := flag.Bool("compare", false, "compare two results files (old new) and exit")
+	flag.Parse()
 
-	form := "username=jlopez&password=secret&smartid_data=ujOmfzNv5l%2F1SW%2BclQ%3D%3D"
-	scenarios := []scenario{
-		{"bare", http.MethodPost, fmt.Sprintf("http://127.0.0.1:%d/api/login", bare), form},
-		{"unguarded", http.MethodPost, fmt.Sprintf("http://127.0.0.1:%d/api/other", guarded), form},
-		{"guarded", http.MethodPost, fmt.Sprintf("http://127.0.0.1:%d/api/login", guarded), form},
+	switch {
+	case *table != "":
+		r, err := readResults(*table)
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Print(markdownTable(r))
+		return
+	case *compare:
+		if flag.NArg() != 2 {
+			log.Fatal("-compare needs two results files: old new")
+		}
+		a, err := readResults(flag.Arg(0))
+		if err != nil {
+			log.Fatal(err)
+		}
+		b, err := readResults(flag.Arg(1))
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Print(compareResults(a, b))
+		return
 	}
-	var results []result
-	for _, s := range scenarios {
-		load(s, n/10, c, maxDur) // warm connections and caches
-		results = append(results, load(s, n, c, maxDur))
-	}
-	fmt.Printf("%d requests per scenario, %d clients, GOMAXPROCS=%d\n\n", n, c, runtimeProcs())
-	fmt.Printf("%-10s %10s %10s %10s %8s %14s\n", "scenario", "req/s", "p50", "p99", "failed", "vs bare req/s")
-	baseRate := rate(results[0])
-	for _, r := range results {
-		fmt.Printf("%-10s %10.0f %10s %10s %8d %14.2f\n", r.name, rate(r), r.p50, r.p99, r.failed, rate(r)/baseRate)
-	}
-	return nil
-}
-
-func rate(r result) float64 { return float64(r.done) / r.elapsed.Seconds() }
-
-func load(s scenario, n, c int, maxDur time.Duration) result {
-	client := &http.Client{
-		Transport: &http.Transport{MaxIdleConnsPerHost: c, MaxConnsPerHost: c},
-		CheckRedirect: func(*http.Request, []*http.Request) error {
-			return http.ErrUseLastResponse
-		},
-	}
-	var next, failed atomic.Int64
-	lat := make([][]time.Duration, c)
-	deadline := time.Now().Add(maxDur)
-	start := time.Now()
-	var wg sync.WaitGroup
-	for w := range c {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for next.Add(1) <= int64(n) && time.Now().Before(deadline) {
-				t0 := time.Now()
-				req, _ := http.NewRequest(s.method, s.url, strings.NewReader(s.body))
-				if s.body != "" {
-					req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-				}
-				resp, err := client.Do(req)
-				if err != nil {
-					failed.Add(1)
-					continue
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode >= 400 {
-					failed.Add(1)
-				}
-				lat[w] = append(lat[w], time.Since(t0))
-			}
-		}()
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	var all []time.Duration
-	for _, l := range lat {
-		all = append(all, l...)
-	}
-	slices.Sort(all)
-	r := result{scenario: s, done: len(all), failed: int(failed.Load()), elapsed: elapsed}
-	if len(all) > 0 {
-		r.p50 = all[len(all)/2].Round(time.Microsecond)
-		r.p99 = all[len(all)*99/100].Round(time.Microsecond)
-	}
-	return r
-}
-
-func freePort() int {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
+	if err := run(o); err != nil {
 		log.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }

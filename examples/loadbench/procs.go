@@ -1,5 +1,234 @@
 package main
 
-import "runtime"
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"time"
 
-func runtimeProcs() int { return runtime.GOMAXPROCS(0) }
+	caddycmd "github.com/caddyserver/caddy/v2/cmd"
+	_ "github.com/caddyserver/caddy/v2/modules/standard"
+
+	_ "github.com/login-guard/login_guard"
+)
+
+// roles are the processes this binary can be re-executed as.
+var roles = map[string]func(args []string){
+	"caddy":    runCaddy,
+	"upstream": runUpstream,
+	"smartid":  runFakeSmartID,
+	"engine":   runFakeEngine,
+	"load":     runLoadRole,
+}
+
+// runCaddy is Caddy with the login_guard modules: args are Caddy's.
+func runCaddy(args []string) {
+	os.Args = append([]string{"caddy"}, args...)
+	caddycmd.Main()
+}
+
+// serve answers on the address given as -addr until killed.
+func serve(args []string, name string, h http.Handler, extra func(*flag.FlagSet)) {
+	fs := flag.NewFlagSet(name, flag.ExitOnError)
+	addr := fs.String("addr", "127.0.0.1:0", "listen address")
+	if extra != nil {
+		extra(fs)
+	}
+	_ = fs.Parse(args)
+	srv := &http.Server{Addr: *addr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	log.Fatal(srv.ListenAndServe())
+}
+
+// runUpstream is the portal behind both Caddy processes: it reads the
+// body and accepts every login.
+func runUpstream(args []string) {
+	serve(args, "upstream", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		if r.Method == http.MethodPost {
+			w.Header().Set("Location", "/account")
+			w.WriteHeader(http.StatusSeeOther)
+			return
+		}
+		_, _ = io.WriteString(w, "ok")
+	}), nil)
+}
+
+// runFakeSmartID accepts every analytics event.
+func runFakeSmartID(args []string) {
+	serve(args, "smartid", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"status":"ok"}`)
+	}), nil)
+}
+
+// runFakeEngine answers every attempt with allow after -delay, as a
+// scoring service behind the http engine would.
+func runFakeEngine(args []string) {
+	var delay *time.Duration
+	serve(args, "engine", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		time.Sleep(*delay)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"action":"allow","score":1}`)
+	}), func(fs *flag.FlagSet) { delay = fs.Duration("delay", 5*time.Millisecond, "answer after this long") })
+}
+
+// proc is a child process in one role.
+type proc struct {
+	name string
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+// start runs this binary in role with args, its output prefixed into
+// logPath.
+func start(role, name, logPath string, args ...string) (*proc, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	out, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(self, append([]string{role}, args...)...)
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		out.Close()
+		return nil, err
+	}
+	p := &proc{name: name, cmd: cmd, done: make(chan struct{})}
+	go func() {
+		_ = cmd.Wait()
+		out.Close()
+		close(p.done)
+	}()
+	return p, nil
+}
+
+// stop ends the process: SIGINT (Caddy stops gracefully), then SIGKILL.
+func (p *proc) stop() {
+	if p == nil {
+		return
+	}
+	_ = p.cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-p.done:
+	case <-time.After(5 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	}
+}
+
+func (p *proc) pid() int { return p.cmd.Process.Pid }
+
+// waitHTTP waits until url answers anything, or the process died.
+func waitHTTP(p *proc, url string, within time.Duration) error {
+	deadline := time.Now().Add(within)
+	c := &http.Client{Timeout: time.Second}
+	for time.Now().Before(deadline) {
+		select {
+		case <-p.done:
+			return fmt.Errorf("%s exited before it was ready (see its log)", p.name)
+		default:
+		}
+		if resp, err := c.Get(url); err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("%s not ready at %s within %v", p.name, url, within)
+}
+
+// freePort asks the kernel for a free loopback port.
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// memory reads a process's resident set and its peak from /proc, in KiB.
+func memory(pid int) (rss, peak int64, err error) {
+	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0, 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), ":")
+		if !ok {
+			continue
+		}
+		n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+		switch k {
+		case "VmRSS":
+			rss = n
+		case "VmHWM":
+			peak = n
+		}
+	}
+	return rss, peak, sc.Err()
+}
+
+// goroutines reads the count from Caddy's admin pprof endpoint.
+func goroutines(admin string) (int, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+admin+"/debug/pprof/goroutine?debug=1", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	line, err := bufio.NewReader(resp.Body).ReadString('\n')
+	if err != nil {
+		return 0, err
+	}
+	// "goroutine profile: total 42"
+	_, n, ok := strings.Cut(strings.TrimSpace(line), "total ")
+	if !ok {
+		return 0, errors.New("unexpected goroutine profile: " + line)
+	}
+	return strconv.Atoi(n)
+}
+
+// cpuTicks is the process's user+system CPU time so far, from /proc.
+func cpuTicks(pid int) (time.Duration, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, err
+	}
+	// Fields after the command name (which may hold spaces) start at ')'.
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0, errors.New("unexpected /proc stat")
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 13 {
+		return 0, errors.New("unexpected /proc stat")
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * time.Second / clockTicks, nil
+}
+
+// clockTicks is USER_HZ, 100 on every Linux this runs on.
+const clockTicks = 100

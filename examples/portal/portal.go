@@ -4,12 +4,17 @@
 package portal
 
 import (
+	"bytes"
 	"crypto/rand"
 	"embed"
 	"encoding/hex"
+	"encoding/json"
 	"html/template"
+	"io"
 	"net/http"
+	"strings"
 	"sync"
+	"time"
 )
 
 //go:embed static
@@ -34,6 +39,12 @@ const SessionCookie = "portal_session"
 
 // App is the portal. The zero value is not usable; call New.
 type App struct {
+	// EnrolLinkAdmin is the Caddy admin API the demo's help page asks for
+	// a passkey enrolment link (http://localhost:2019); empty hides that
+	// button. A real portal's support staff send such links after
+	// checking who is asking.
+	EnrolLinkAdmin string
+
 	mu       sync.Mutex
 	sessions map[string]string // session id → user
 }
@@ -50,7 +61,49 @@ func (a *App) Handler() http.Handler {
 	mux.HandleFunc("POST /api/login", a.login)
 	mux.HandleFunc("POST /api/logout", a.logout)
 	mux.HandleFunc("POST /api/transfer", a.transfer)
+	mux.HandleFunc("GET /help/passkeys", a.helpPage)
+	mux.HandleFunc("POST /help/enrol-link", a.enrolLink)
 	return mux
+}
+
+// helpPage is where the guard's help_url points a person who has no
+// passkey yet.
+func (a *App) helpPage(w http.ResponseWriter, r *http.Request) {
+	render(w, "help.html", map[string]any{"Links": a.EnrolLinkAdmin != "", "Failed": r.URL.Query().Get("failed") != ""})
+}
+
+// enrolLink asks the guard's admin API for a one-time enrolment link and
+// sends the browser to it: the demo's stand-in for a support desk.
+func (a *App) enrolLink(w http.ResponseWriter, r *http.Request) {
+	if a.EnrolLinkAdmin == "" {
+		http.NotFound(w, r)
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "bad form", http.StatusBadRequest)
+		return
+	}
+	user := r.PostForm.Get("username")
+	if _, ok := Users[user]; !ok {
+		http.Redirect(w, r, "/help/passkeys?failed=1", http.StatusSeeOther)
+		return
+	}
+	body, _ := json.Marshal(map[string]string{"user": user, "ttl": "15m"})
+	client := &http.Client{Timeout: 5 * time.Second}
+	resp, err := client.Post(strings.TrimRight(a.EnrolLinkAdmin, "/")+"/login_guard/passkeys/enrol_link", "application/json", bytes.NewReader(body))
+	if err != nil {
+		http.Error(w, "the guard's admin API did not answer", http.StatusBadGateway)
+		return
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Link string `json:"link"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 8<<10)).Decode(&out); err != nil || resp.StatusCode != http.StatusOK || !strings.HasPrefix(out.Link, "/") {
+		http.Error(w, "the guard's admin API gave no link", http.StatusBadGateway)
+		return
+	}
+	http.Redirect(w, r, out.Link, http.StatusSeeOther)
 }
 
 func (a *App) loginPage(w http.ResponseWriter, r *http.Request) {

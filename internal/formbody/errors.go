@@ -79,3 +79,29 @@ func tooLarge(max int64) *Error {
 func malformed(reason, msg string) *Error {
 	return newError(http.StatusBadRequest, reason, msg)
 }
+
+// Reasons for refusals of the reading policy (see policy.go): shapes that
+// some mainstream framework reads differently from the guard.
+const (
+	ReasonCharset            = "charset"
+	ReasonInvalidUTF8        = "invalid_utf8"
+	ReasonAmbiguousName      = "ambiguous_field_name"
+	ReasonAmbiguousPart      = "ambiguous_part_headers"
+	ReasonAmbiguousBoundary  = "ambiguous_boundary"
+	ReasonAmbiguousMediaType = "ambiguous_content_type"
+	ReasonAmbiguousNumber    = "ambiguous_number"
+	ReasonCookieConflict     = "cookie_conflict"
+	ReasonTooManyFields      = "too_many_fields"
+	ReasonTrailers           = "trailers"
+	ReasonMissingUser        = "missing_user"
+	ReasonInvalidOperation   = "invalid_operation"
+	ReasonRepeatedHeader     = "repeated_header"
+)
+
+// Refusal builds an Error for a refusal decided outside this package (a
+// login without a user, an operation value that is not a plain number), so
+// every refusal of a guarded request has one type, status and reason. msg
+// must come from the configuration, never from the request.
+func Refusal(status int, reason, msg string) *Error {
+	return newError(status, reason, msg)
+}

@@ -1,7 +1,5 @@
 package formbody
 
-import "strings"
-
 // kind is what a stored field held. Objects, arrays and null are recorded
 // (so a user field that is not a string can be refused) but Get does not
 // return them.
@@ -28,9 +26,6 @@ type field struct {
 // and other scalar fields. Password fields are never in it.
 type Fields struct {
 	list []field
-	// fold is set for JSON, where names compare ignoring case because
-	// common decoders (Go's encoding/json among them) match keys that way.
-	fold bool
 
 	user, device       string
 	hasUser, hasDevice bool
@@ -54,16 +49,21 @@ func (f Fields) Device() (value string, present bool) { return f.device, f.hasDe
 func (f Fields) Get(name string) (string, bool) {
 	for i := range f.list {
 		fl := &f.list[i]
-		if fl.kind.scalar() && f.nameEqual(fl.name, name) {
+		if fl.kind.scalar() && fl.name == name {
 			return fl.value, true
 		}
 	}
 	return "", false
 }
 
-func (f *Fields) nameEqual(a, b string) bool {
-	if f.fold {
-		return strings.EqualFold(a, b)
+// IsNumber reports whether the field Get would return is a JSON number
+// (its value is then the number's literal text).
+func (f Fields) IsNumber(name string) bool {
+	for i := range f.list {
+		fl := &f.list[i]
+		if fl.kind.scalar() && fl.name == name {
+			return fl.kind == kindNumber
+		}
 	}
-	return a == b
+	return false
 }

@@ -10,7 +10,7 @@ import (
 	"testing"
 )
 
-var fuzzTypes = []string{ctForm, ctJSON, ctMultipart, "application/problem+json", "text/plain", ""}
+var fuzzTypes = []string{ctForm, ctJSON, ctMultipart, "application/json; charset=utf-8", "text/plain", ""}
 
 // FuzzParse checks that Parse never panics, only returns *Error refusals
 // with a 4xx status, never exposes a password field, and agrees with the

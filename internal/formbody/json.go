@@ -17,10 +17,9 @@ import (
 // can be refused. Nothing under a password key is recorded.
 func parseJSON(body []byte, spec *Spec) (Fields, error) {
 	p := jsonParser{s: string(body), spec: *spec}
-	p.f.fold = true
 	p.f.list = make([]field, 0, min(strings.Count(p.s, ":"), 32))
 	p.skipSpace()
-	if err := p.value("", true); err != nil {
+	if err := p.value("", true, false); err != nil {
 		return Fields{}, err
 	}
 	p.skipSpace()
@@ -63,14 +62,14 @@ func (p *jsonParser) record(path string, keep bool, value string, k kind) {
 // value parses one JSON value at p.i. path is its dotted path ("" at the
 // top level and inside arrays); keep is false under a password key or
 // inside an array, where nothing is recorded.
-func (p *jsonParser) value(path string, keep bool) error {
+func (p *jsonParser) value(path string, keep, dotted bool) error {
 	if p.i >= len(p.s) {
 		return p.syntaxError()
 	}
 	switch c := p.s[p.i]; {
 	case c == '{':
 		p.record(path, keep, "", kindObject)
-		return p.object(path, keep)
+		return p.object(path, keep, dotted)
 	case c == '[':
 		p.record(path, keep, "", kindArray)
 		return p.array()
@@ -126,7 +125,7 @@ func (p *jsonParser) array() error {
 		return nil
 	}
 	for {
-		if err := p.value("", false); err != nil {
+		if err := p.value("", false, false); err != nil {
 			return err
 		}
 		p.skipSpace()
@@ -147,7 +146,7 @@ func (p *jsonParser) array() error {
 	}
 }
 
-func (p *jsonParser) object(path string, keep bool) error {
+func (p *jsonParser) object(path string, keep, dotted bool) error {
 	if err := p.enter(); err != nil {
 		return err
 	}
@@ -175,6 +174,12 @@ func (p *jsonParser) object(path string, keep bool) error {
 		if !keys.add(key) {
 			return p.duplicate(childPath)
 		}
+		childDotted := dotted || strings.IndexByte(key, '.') >= 0
+		if keep {
+			if err := p.spec.checkJSONName(childPath, key, childDotted); err != nil {
+				return err
+			}
+		}
 		p.skipSpace()
 		if p.i >= len(p.s) || p.s[p.i] != ':' {
 			return p.syntaxError()
@@ -182,7 +187,7 @@ func (p *jsonParser) object(path string, keep bool) error {
 		p.i++
 		p.skipSpace()
 		childKeep := keep && !p.spec.isPasswordKey(key) && !p.spec.isPassword(childPath)
-		if err := p.value(childPath, childKeep); err != nil {
+		if err := p.value(childPath, childKeep, childDotted); err != nil {
 			return err
 		}
 		p.skipSpace()

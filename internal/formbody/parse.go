@@ -1,6 +1,10 @@
 package formbody
 
-import "net/url"
+import (
+	"net/http"
+	"net/url"
+	"unicode/utf8"
+)
 
 // Parse reads the fields the guard needs from a body already read by Read.
 // contentType is the request's Content-Type header; query is the URL's
@@ -9,8 +13,9 @@ import "net/url"
 //
 // An empty body yields no body fields whatever the content type. A
 // non-empty body must be application/x-www-form-urlencoded,
-// multipart/form-data or JSON (application/json or a +json type); anything
-// else is refused with spec.UnsupportedStatus.
+// multipart/form-data or application/json, the media type in lower case;
+// anything else is refused with spec.UnsupportedStatus, and the reading
+// policy (policy.go) refuses what some framework would read differently.
 //
 // The user, device and Spec.UniqueFields are refused when they appear
 // twice (in the body, or twice in the query) or both in the query and the
@@ -18,36 +23,48 @@ import "net/url"
 // are dropped while parsing.
 func Parse(contentType string, body []byte, query url.Values, spec Spec) (Fields, error) {
 	spec = spec.withDefaults()
-	var (
-		f   Fields
-		err error
-	)
+	var f Fields
+	asciiOnly, isJSON := false, false
 	if len(body) > 0 {
-		fmtKind, boundary := classify(contentType)
-		switch fmtKind {
+		mt, err := classify(contentType, &spec)
+		if err != nil {
+			return Fields{}, err
+		}
+		if mt.asciiOnly && !allASCII(body) {
+			return Fields{}, newError(http.StatusUnsupportedMediaType, ReasonCharset,
+				"request body declares us-ascii but is not ASCII")
+		}
+		asciiOnly = mt.asciiOnly
+		switch mt.format {
 		case formatURLEncoded:
 			f, err = parseURLEncoded(body, &spec)
 		case formatMultipart:
-			f, err = parseMultipart(body, boundary, &spec)
+			f, err = parseMultipart(body, mt.boundary, &spec)
 		case formatJSON:
 			f, err = parseJSON(body, &spec)
-		default:
-			err = newError(spec.UnsupportedStatus, ReasonUnsupportedMediaType,
-				"request body has a content type the guard does not read")
+			isJSON = true
 		}
 		if err != nil {
 			return Fields{}, err
 		}
 	}
-	if err := f.resolve(query, &spec); err != nil {
+	if err := f.resolve(query, &spec, asciiOnly, isJSON); err != nil {
 		return Fields{}, err
 	}
 	return f, nil
 }
 
 // resolve enforces the tracked-field rules over the parsed body and the
-// query string, and fills User and Device.
-func (f *Fields) resolve(query url.Values, spec *Spec) error {
+// query string, and fills User and Device. Query names get the same name
+// check as body names, and a guarded value must be valid UTF-8 (ASCII
+// under charset=us-ascii): frameworks that decode replace bad bytes with
+// U+FFFD, others keep them.
+func (f *Fields) resolve(query url.Values, spec *Spec, asciiOnly, isJSON bool) error {
+	for name := range query {
+		if err := spec.checkName(name); err != nil {
+			return err
+		}
+	}
 	for i := range spec.trackedCount() {
 		name := spec.tracked(i)
 		if spec.isPassword(name) || spec.isPasswordKey(lastSegment(name)) {
@@ -57,7 +74,7 @@ func (f *Fields) resolve(query url.Values, spec *Spec) error {
 		}
 		idx, count := -1, 0
 		for j := range f.list {
-			if f.nameEqual(f.list[j].name, name) {
+			if f.list[j].name == name {
 				if count == 0 {
 					idx = j
 				}
@@ -69,7 +86,9 @@ func (f *Fields) resolve(query url.Values, spec *Spec) error {
 		}
 		if qv, inQuery := query[name]; inQuery {
 			switch {
-			case count > 0:
+			case count > 0, isJSON:
+				// JSON frameworks never read the query string for a
+				// body field; Rails' params merges it.
 				return fieldError(ReasonQueryConflict, name, "field %q appears in both the query string and the body")
 			case len(qv) > 1:
 				return fieldError(ReasonDuplicateField, name, "field %q appears twice")
@@ -77,10 +96,25 @@ func (f *Fields) resolve(query url.Values, spec *Spec) error {
 			f.list = append(f.list, field{name: name, value: qv[0], kind: kindString})
 			idx = len(f.list) - 1
 		}
-		if idx < 0 || i > 1 {
+		if idx < 0 {
 			continue
 		}
 		fl := &f.list[idx]
+		if !utf8.ValidString(fl.value) || asciiOnly && !isASCII(fl.value) {
+			return fieldError(ReasonInvalidUTF8, name, "field %q is not valid UTF-8 (or not ASCII under charset us-ascii)")
+		}
+		if fl.kind == kindNumber && !plainJSONNumber(fl.value) {
+			return fieldError(ReasonAmbiguousNumber, name, "field %q is a number decoders read differently")
+		}
+		if i > 1 {
+			// A unique field may also be a JSON number (an amount); a
+			// boolean, null, object or array is read as something else by
+			// every decoder.
+			if fl.kind != kindString && fl.kind != kindNumber {
+				return fieldError(ReasonFieldNotString, name, "field %q is not a string or a number")
+			}
+			continue
+		}
 		if fl.kind != kindString {
 			return fieldError(ReasonFieldNotString, name, "field %q is not a string")
 		}
@@ -100,4 +134,37 @@ func lastSegment(path string) string {
 		}
 	}
 	return path
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// plainJSONNumber reports a JSON number every decoder reads as the same
+// value: plain decimal digits (no exponent) and at most 15 significant
+// digits, which a float64 (JavaScript, PHP) holds exactly as Python's and
+// Ruby's exact numbers do.
+func plainJSONNumber(s string) bool {
+	if !PlainDecimal(s) {
+		return false
+	}
+	digits := 0
+	lead := true
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '-' || c == '.' {
+			continue
+		}
+		if lead && c == '0' {
+			continue
+		}
+		lead = false
+		digits++
+	}
+	return digits <= 15
 }

@@ -245,3 +245,90 @@ func TestReadTwiceIsStable(t *testing.T) {
 		t.Errorf("after two reads: %q, closes %d", replayed, orig.closed)
 	}
 }
+
+// TestCookieNamedLikeAField: PHP's $_REQUEST (request_order unset) and
+// ASP.NET's Request[...] read a cookie named like the user field, so one
+// that says another user is refused; one that says the same passes, and so
+// does one for a field the body does not carry.
+func TestCookieNamedLikeAField(t *testing.T) {
+	post := func(cookie string) error {
+		r := httptest.NewRequest(http.MethodPost, "/login", strings.NewReader("username=alice&password=x"))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if cookie != "" {
+			r.Header.Set("Cookie", cookie)
+		}
+		_, _, err := ParseRequest(r, 0, Spec{})
+		return err
+	}
+	for _, c := range []string{"username=victim", "session=1; username=victim", "USERNAME=victim", "username[]=victim", " username =victim", "a=1, username=victim"} {
+		var fe *Error
+		if err := post(c); !errors.As(err, &fe) || fe.Reason != ReasonCookieConflict {
+			t.Errorf("cookie %q: %v, want %s", c, err, ReasonCookieConflict)
+		}
+	}
+	for _, c := range []string{"", "username=alice", `username="alice"`, "USERNAME=alice", "session=abc; theme=dark", "password=other", "username_hint=x", "smartid_data=x"} {
+		if err := post(c); err != nil {
+			t.Errorf("cookie %q: %v", c, err)
+		}
+	}
+}
+
+func TestTooManyFormFields(t *testing.T) {
+	body := strings.Repeat("a=1&", 999) + "username=alice"
+	if _, err := Parse(ctForm, []byte(body), nil, Spec{}); err != nil {
+		t.Fatalf("1000 fields: %v", err)
+	}
+	var fe *Error
+	if _, err := Parse(ctForm, []byte("b=2&"+body), nil, Spec{}); !errors.As(err, &fe) || fe.Reason != ReasonTooManyFields {
+		t.Fatalf("1001 fields: %v", err)
+	}
+}
+
+// TestTrailersRefused: trailers arrive after the body, where no header
+// check looks; over HTTP/1.1 (chunked) and HTTP/2 alike, ParseRequest
+// refuses a request that sent any.
+func TestTrailersRefused(t *testing.T) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _, err := ParseRequest(r, 0, Spec{})
+		var fe *Error
+		if errors.As(err, &fe) {
+			io.WriteString(w, fe.Reason)
+			return
+		}
+		io.WriteString(w, "accepted")
+	}))
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	defer srv.Close()
+	for _, proto := range []string{"HTTP/1.1", "HTTP/2.0"} {
+		client := srv.Client()
+		if proto == "HTTP/1.1" {
+			client = &http.Client{Transport: &http.Transport{TLSClientConfig: srv.Client().Transport.(*http.Transport).TLSClientConfig}}
+		}
+		for _, trailer := range []bool{false, true} {
+			pr, pw := io.Pipe()
+			go func() {
+				io.WriteString(pw, "username=alice&password=x")
+				pw.Close()
+			}()
+			req, _ := http.NewRequest(http.MethodPost, srv.URL, pr)
+			req.Header.Set("Content-Type", ctForm)
+			if trailer {
+				req.Trailer = http.Header{"X-Login-Guard-Action": {"allow"}}
+			}
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			want := "accepted"
+			if trailer {
+				want = ReasonTrailers
+			}
+			if resp.Proto != proto || string(got) != want {
+				t.Errorf("%s, trailer %v: %s %q, want %q", proto, trailer, resp.Proto, got, want)
+			}
+		}
+	}
+}

@@ -3,17 +3,36 @@ package formbody
 import (
 	"net/http"
 	"net/url"
+	"strings"
 )
+
+// checkTrailers refuses a request that sent trailers (HTTP/1.1 chunked or
+// HTTP/2). They arrive after the body, where the guard's header checks (the
+// X-Login-Guard-* strip among them) never look, and some servers and
+// proxies merge them into the headers the portal reads. A login form never
+// needs them. Read has consumed the body, so r.Trailer is complete.
+func checkTrailers(t http.Header) error {
+	for _, vs := range t {
+		if len(vs) > 0 {
+			return newError(http.StatusBadRequest, ReasonTrailers, "request has trailers")
+		}
+	}
+	return nil
+}
 
 // ParseRequest reads and parses r in one step: Read with max, then Parse
 // with the Content-Type header and the URL query. It also refuses a request
 // with more than one Content-Type header and a query string that does not
 // parse (a ';' separator, a bad escape), since an app might read either
-// differently from the guard.
+// differently from the guard, a request that sent trailers, and a cookie
+// named like a guarded field that contradicts it (checkCookies).
 func ParseRequest(r *http.Request, max int64, spec Spec) (Fields, []byte, error) {
 	body, err := Read(r, max)
 	if err != nil {
 		return Fields{}, nil, err
+	}
+	if err := checkTrailers(r.Trailer); err != nil {
+		return Fields{}, body, err
 	}
 	ct := r.Header.Values("Content-Type")
 	if len(ct) > 1 {
@@ -33,5 +52,58 @@ func ParseRequest(r *http.Request, max int64, spec Spec) (Fields, []byte, error)
 		contentType = ct[0]
 	}
 	f, err := Parse(contentType, body, query, spec)
-	return f, body, err
+	if err != nil {
+		return Fields{}, body, err
+	}
+	if err := checkCookies(r, &f, spec.withDefaults()); err != nil {
+		return Fields{}, body, err
+	}
+	return f, body, nil
+}
+
+// checkCookies refuses a cookie named like a guarded field (or like one
+// after a framework's name normalisation) whose value is not the one the
+// guard read from the body or the query string: PHP's $_REQUEST takes cookies after the body
+// when request_order is unset (its built-in default), and ASP.NET's
+// Request[...] falls back to cookies, so such a portal would read the
+// cookie. A cookie that says the same (a "remember my user name" cookie)
+// passes. PHP decodes cookie values like form values, so both spellings
+// count as the same.
+func checkCookies(r *http.Request, f *Fields, spec Spec) error {
+	for _, line := range r.Header.Values("Cookie") {
+		// Split leniently: Go's parser skips names it finds invalid
+		// ("username[]"), PHP's reads them; older parsers split on ','.
+		for pair := range strings.FieldsFuncSeq(line, func(r rune) bool { return r == ';' || r == ',' }) {
+			name, value, _ := strings.Cut(strings.TrimSpace(pair), "=")
+			name, value = strings.TrimSpace(name), strings.Trim(strings.TrimSpace(value), `"`)
+			if err := checkCookie(name, value, f, &spec); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func checkCookie(name, value string, f *Fields, spec *Spec) error {
+	nk, nu := nameKey(name, true), nameKey(name, false)
+	for i := range spec.trackedCount() {
+		if i == 1 {
+			continue // the device payload is the guard's to read, not the portal's
+		}
+		g := spec.tracked(i)
+		if !keysOverlap(nk, nameKey(g, true)) && !keysOverlap(nu, nameKey(g, false)) {
+			continue
+		}
+		v, ok := f.Get(g)
+		if !ok {
+			// The guard read no such field (a login without a user is
+			// missing_user's business), so there is nothing to contradict.
+			continue
+		}
+		if decoded, err := url.QueryUnescape(value); value == v || err == nil && decoded == v {
+			continue
+		}
+		return fieldError(ReasonCookieConflict, g, "a cookie some frameworks read as field %q says otherwise")
+	}
+	return nil
 }

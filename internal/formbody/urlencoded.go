@@ -1,6 +1,8 @@
 package formbody
 
 import (
+	"bytes"
+	"net/http"
 	"net/url"
 	"strings"
 )
@@ -14,7 +16,19 @@ import (
 // The body is copied to a string once and unescaped names and values are
 // slices of it, so a typical login form costs two allocations.
 func parseURLEncoded(body []byte, spec *Spec) (Fields, error) {
+	if looksLikeJSON(body) {
+		// A portal that decodes the raw body as JSON whatever its
+		// Content-Type (json_decode of php://input, Flask's
+		// get_json(force=True)) would read other fields than the guard.
+		return Fields{}, malformed(ReasonAmbiguousMediaType, "form body is a JSON document")
+	}
 	s := string(body)
+	if strings.Count(s, "&") >= maxFormFields {
+		// PHP reads the first max_input_vars (1000) fields and drops the
+		// rest; Django refuses more than 1000.
+		return Fields{}, newError(http.StatusBadRequest, ReasonTooManyFields,
+			"form body has more fields than PHP and Django read")
+	}
 	f := Fields{list: make([]field, 0, strings.Count(s, "&")+1)}
 	for s != "" {
 		var pair string
@@ -29,6 +43,9 @@ func parseURLEncoded(body []byte, spec *Spec) (Fields, error) {
 		key, ok := unescapeForm(rawKey)
 		if !ok {
 			return Fields{}, malformed(ReasonMalformedForm, "form body has an invalid percent escape")
+		}
+		if err := spec.checkName(key); err != nil {
+			return Fields{}, err
 		}
 		if spec.isPassword(key) {
 			// Validate without decoding: the value is never kept.
@@ -73,4 +90,16 @@ func validEscapes(s string) bool {
 
 func isHex(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+// maxFormFields is PHP's default max_input_vars and Django's
+// DATA_UPLOAD_MAX_NUMBER_FIELDS.
+const maxFormFields = 1000
+
+// looksLikeJSON reports a body whose first byte that is not white space (or
+// a UTF-8 byte order mark) opens a JSON object or array.
+func looksLikeJSON(b []byte) bool {
+	b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))
+	b = bytes.TrimLeft(b, " \t\r\n")
+	return len(b) > 0 && (b[0] == '{' || b[0] == '[')
 }

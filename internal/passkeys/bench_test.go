@@ -35,11 +35,11 @@ func BenchmarkLoginCeremony(b *testing.B) {
 }
 
 func BenchmarkCeremonyPutTake(b *testing.B) {
-	c := newCeremonies(1000, DefaultCeremonyTTL, (&fakeClock{t: t0}).Now)
+	c := newCeremonies(1000, DefaultMaxCeremoniesPerClient, DefaultCeremonyTTL, (&fakeClock{t: t0}).Now)
 	s := webauthn.SessionData{Challenge: "abc"}
 	b.ReportAllocs()
 	for b.Loop() {
-		id, err := c.put(kindLogin, "alice", s)
+		id, err := c.put(kindLogin, "alice", "", s)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -17,12 +17,14 @@ type Sealer interface {
 
 // Defaults for Config.
 const (
-	DefaultKeyPrefix      = "login_guard/passkeys"
-	DefaultCeremonyTTL    = 2 * time.Minute
-	DefaultMaxCeremonies  = 10_000
-	DefaultMaxCredentials = 10
-	DefaultMaxBodyBytes   = 64 << 10
-	DefaultEnrolWindow    = 10 * time.Minute
+	DefaultKeyPrefix     = "login_guard/passkeys"
+	DefaultCeremonyTTL   = 2 * time.Minute
+	DefaultMaxCeremonies = 10_000
+	// DefaultMaxCeremoniesPerClient is one client's share.
+	DefaultMaxCeremoniesPerClient = 20
+	DefaultMaxCredentials         = 10
+	DefaultMaxBodyBytes           = 64 << 10
+	DefaultEnrolWindow            = 10 * time.Minute
 )
 
 // Config configures the relying party and the wrapper's bounds.
@@ -40,9 +42,12 @@ type Config struct {
 	UserVerification string
 	// CeremonyTTL is how long a Begin waits for its Finish (default 2m).
 	CeremonyTTL time.Duration
-	// MaxCeremonies bounds ceremonies in flight (default 10000); the oldest
-	// is dropped when full.
-	MaxCeremonies int
+	// MaxCeremonies bounds ceremonies in flight (default 10000) and
+	// MaxCeremoniesPerClient those of one client named with WithClient
+	// (default 20). A Begin over either is refused (ReasonBusy); none in
+	// flight is dropped.
+	MaxCeremonies          int
+	MaxCeremoniesPerClient int
 	// MaxCredentials bounds passkeys per user (default 10).
 	MaxCredentials int
 	// MaxBodyBytes bounds a Finish request body (default 64 KiB).
@@ -63,6 +68,10 @@ type Config struct {
 	AllowCloneWarning bool
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Ceremonies, when set, keeps ceremonies in flight in a store shared
+	// by every instance instead of this process (MaxCeremonies then does
+	// not apply: the backend's memory bounds them).
+	Ceremonies CeremonyBackend
 }
 
 // Passkeys registers and verifies passkeys for the guard.
@@ -70,7 +79,7 @@ type Passkeys struct {
 	cfg        Config
 	store      Store
 	wa         *webauthn.WebAuthn
-	ceremonies *ceremonies
+	ceremonies ceremonyStore
 }
 
 // New checks cfg, fills defaults and builds the go-webauthn relying party.
@@ -95,6 +104,9 @@ func New(cfg Config, store Store) (*Passkeys, error) {
 	}
 	if cfg.MaxCeremonies <= 0 {
 		cfg.MaxCeremonies = DefaultMaxCeremonies
+	}
+	if cfg.MaxCeremoniesPerClient <= 0 {
+		cfg.MaxCeremoniesPerClient = DefaultMaxCeremoniesPerClient
 	}
 	if cfg.MaxCredentials <= 0 {
 		cfg.MaxCredentials = DefaultMaxCredentials
@@ -131,13 +143,17 @@ func New(cfg Config, store Store) (*Passkeys, error) {
 	if err != nil {
 		return nil, fmt.Errorf("passkeys: %w", err)
 	}
-	return &Passkeys{cfg: cfg, store: store, wa: wa, ceremonies: newCeremonies(cfg.MaxCeremonies, cfg.CeremonyTTL, cfg.Now)}, nil
+	var cs ceremonyStore = newCeremonies(cfg.MaxCeremonies, cfg.MaxCeremoniesPerClient, cfg.CeremonyTTL, cfg.Now)
+	if cfg.Ceremonies != nil {
+		cs = &sharedCeremonies{b: cfg.Ceremonies, ttl: cfg.CeremonyTTL}
+	}
+	return &Passkeys{cfg: cfg, store: store, wa: wa, ceremonies: cs}, nil
 }
 
 // Stats are counters for metrics.
 type Stats struct {
 	Ceremonies int    // in flight
-	Evicted    uint64 // dropped because the map was full
+	Refused    uint64 // Begins refused: the map or the client's share was full
 	Expired    uint64 // dropped at their TTL
 }
 

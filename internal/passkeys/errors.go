@@ -25,6 +25,9 @@ const (
 	ReasonTooManyCredentials   = "too_many_credentials"
 	ReasonDuplicateCredential  = "duplicate_credential"
 	ReasonCloneWarning         = "clone_warning"
+	// ReasonBusy: the client already has its share of ceremonies in
+	// flight (or the server is at its bound); try again shortly.
+	ReasonBusy = "busy"
 )
 
 // ErrRefused is wrapped by every *Error.

@@ -40,7 +40,7 @@ func (p *Passkeys) BeginLogin(ctx context.Context, user string) (*protocol.Crede
 	if err != nil {
 		return nil, "", err
 	}
-	id, err := p.ceremonies.put(kindLogin, user, *session)
+	id, err := p.ceremonies.put(kindLogin, user, clientOf(ctx), *session)
 	if err != nil {
 		return nil, "", err
 	}

@@ -129,18 +129,30 @@ func TestCeremonyIsOneUseAndExpires(t *testing.T) {
 }
 
 func TestCeremoniesBounded(t *testing.T) {
-	f := newFixture(t, func(c *Config) { c.MaxCeremonies = 2 })
+	f := newFixture(t, func(c *Config) { c.MaxCeremonies = 3; c.MaxCeremoniesPerClient = 2 })
 	a := newSoftAuthn(t, origin)
 	register(t, f.pk, a, cleanLogin("alice", t0))
-	ctx := context.Background()
-	opts1, id1, _ := f.pk.BeginLogin(ctx, "alice")
-	f.pk.BeginLogin(ctx, "alice")
-	opts3, id3, _ := f.pk.BeginLogin(ctx, "alice")
-	if s := f.pk.Stats(); s.Ceremonies != 2 || s.Evicted != 1 {
+	flood := WithClient(context.Background(), "203.0.113.9/32")
+	victim := WithClient(context.Background(), "198.51.100.7/32")
+	opts1, id1, err := f.pk.BeginLogin(victim, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, _, err := f.pk.BeginLogin(flood, "alice"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The flooding client is at its share; the map is full too.
+	_, _, err = f.pk.BeginLogin(flood, "alice")
+	wantReason(t, err, ReasonBusy)
+	_, _, err = f.pk.BeginLogin(context.Background(), "alice")
+	wantReason(t, err, ReasonBusy)
+	if s := f.pk.Stats(); s.Ceremonies != 3 || s.Refused != 2 {
 		t.Fatalf("stats %+v", s)
 	}
-	wantReason(t, finish(f, id1, "alice", a.get(opts1, 1)), ReasonCeremonyUnknown)
-	if err := finish(f, id3, "alice", a.get(opts3, 2)); err != nil {
+	// Nobody's ceremony was dropped: the victim finishes.
+	if err := finish(f, id1, "alice", a.get(opts1, 1)); err != nil {
 		t.Fatal(err)
 	}
 }

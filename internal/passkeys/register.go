@@ -58,7 +58,7 @@ func (p *Passkeys) BeginRegistration(ctx context.Context, proofs ...Proof) (*pro
 	if err != nil {
 		return nil, "", err
 	}
-	id, err := p.ceremonies.put(kindRegister, g.user, *session)
+	id, err := p.ceremonies.put(kindRegister, g.user, clientOf(ctx), *session)
 	if err != nil {
 		return nil, "", err
 	}

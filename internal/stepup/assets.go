@@ -11,7 +11,7 @@ import (
 	"strings"
 )
 
-//go:embed assets/stepup.html assets/stepup.js
+//go:embed assets/stepup.js
 var assets embed.FS
 
 // Page modes for PageData.Mode.
@@ -24,8 +24,9 @@ const (
 // ScriptContentType is the Content-Type to serve Script() with.
 const ScriptContentType = "text/javascript; charset=utf-8"
 
-// PageData is what the step-up page template receives. An operator's own
-// template may use any of these fields:
+// PageData is what an operator's own step-up page template (the
+// page_template option) receives; the built-in page is internal/pages'
+// theme. The template may use any of these fields:
 //
 //	.Title     heading and <title>
 //	.Lang      the <html lang> value (default "en")
@@ -102,15 +103,6 @@ func (d PageData) MethodList() string {
 
 // Page is a parsed step-up page template.
 type Page struct{ t *template.Template }
-
-// DefaultPage is the built-in page.
-func DefaultPage() *Page {
-	src, err := assets.ReadFile("assets/stepup.html")
-	if err != nil {
-		panic(err) // embedded at build time
-	}
-	return &Page{t: template.Must(template.New("stepup").Parse(string(src)))}
-}
 
 // ParsePage parses an operator's template and renders it once with sample
 // data, so a typo in a field name fails at config load, not on a user.

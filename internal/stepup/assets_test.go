@@ -17,8 +17,19 @@ func render(t *testing.T, p *Page, d PageData) string {
 	return b.String()
 }
 
-func TestDefaultPageLogin(t *testing.T) {
-	out := render(t, DefaultPage(), PageData{Title: "Confirm <sign-in>", Mode: ModeLogin, Base: "/login_guard/step_up"})
+// operatorPage is a page_template as an operator writes it: the page the
+// guard shipped before its theme moved to internal/pages.
+func operatorPage(t *testing.T) *Page {
+	t.Helper()
+	p, err := LoadPage("testdata/operator_page.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestOperatorPageLogin(t *testing.T) {
+	out := render(t, operatorPage(t), PageData{Title: "Confirm <sign-in>", Mode: ModeLogin, Base: "/login_guard/step_up"})
 	for _, want := range []string{
 		`<title>Confirm &lt;sign-in&gt;</title>`,
 		`<script src="/login_guard/step_up/stepup.js" defer></script>`,
@@ -35,13 +46,13 @@ func TestDefaultPageLogin(t *testing.T) {
 	assertNoInlineCode(t, out)
 }
 
-func TestDefaultPageEnrollAndNotice(t *testing.T) {
-	out := render(t, DefaultPage(), PageData{Title: "Passkey", Mode: ModeEnroll, Base: "/lg", Done: "/account"})
+func TestOperatorPageEnrollAndNotice(t *testing.T) {
+	out := render(t, operatorPage(t), PageData{Title: "Passkey", Mode: ModeEnroll, Base: "/lg", Done: "/account"})
 	if !strings.Contains(out, `data-mode="enroll"`) || !strings.Contains(out, `data-done="/account"`) || !strings.Contains(out, "Register a passkey") {
 		t.Fatalf("enroll page:\n%s", out)
 	}
 	assertNoInlineCode(t, out)
-	out = render(t, DefaultPage(), PageData{Title: "Sorry", Base: "/lg", Message: "This link is no longer valid."})
+	out = render(t, operatorPage(t), PageData{Title: "Sorry", Base: "/lg", Message: "This link is no longer valid."})
 	if strings.Contains(out, "login-guard-start") || !strings.Contains(out, "This link is no longer valid.") {
 		t.Fatalf("notice page:\n%s", out)
 	}
@@ -64,7 +75,7 @@ func assertNoInlineCode(t *testing.T, html string) {
 }
 
 func TestRenderRefusesUnsafeURLs(t *testing.T) {
-	p := DefaultPage()
+	p := operatorPage(t)
 	for _, d := range []PageData{
 		{Mode: ModeLogin, Base: "//evil.com"},
 		{Mode: ModeLogin, Base: "/lg", ScriptURL: "https://cdn.example/x.js"},

@@ -28,7 +28,7 @@ func BenchmarkHeldPutTake(b *testing.B) {
 	req := loginRequest()
 	b.ReportAllocs()
 	for b.Loop() {
-		ref, err := h.PutRequest(req)
+		ref, err := h.PutRequest(Owner{}, req)
 		if err != nil {
 			b.Fatal(err)
 		}

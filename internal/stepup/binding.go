@@ -82,3 +82,7 @@ func AgentHash(userAgent string) string {
 	sum := sha256.Sum256([]byte(userAgent))
 	return base64.RawURLEncoding.EncodeToString(sum[:16])
 }
+
+// Of returns the client's address prefix as the state records it, for
+// per-client accounting; false for an invalid address.
+func (p IPPrefix) Of(ip netip.Addr) (string, bool) { return p.withDefaults().prefixOf(ip) }

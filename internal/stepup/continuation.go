@@ -20,7 +20,7 @@ func (is *Issuer) ConsumeContinuation(token string, b Binding) (State, error) {
 	if err != nil {
 		return State{}, err
 	}
-	if err := is.spend(PurposeContinue, st.Handle, is.cfg.ContinueTTL); err != nil {
+	if err := is.spend(PurposeContinue, st.Handle, MaxContinueTTL); err != nil {
 		return State{}, err
 	}
 	return st, nil

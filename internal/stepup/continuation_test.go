@@ -8,7 +8,7 @@ import (
 
 func heldChallenge(t *testing.T, held *Held, b Binding) Challenge {
 	t.Helper()
-	ref, err := held.PutRequest(Request{Method: "POST", URL: "/api/login", Body: []byte("user=alice&password=s3cret")})
+	ref, err := held.PutRequest(Owner{}, Request{Method: "POST", URL: "/api/login", Body: []byte("user=alice&password=s3cret")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,8 +162,9 @@ func TestRedeemFailsClosedWhenUsedSetFull(t *testing.T) {
 	}
 	_, err := is.Redeem(t2, alice)
 	wantReason(t, err, ReasonReplayFull)
-	// Once t1 could no longer open anyway, its slot is free again.
-	clk.Advance(DefaultStateTTL + time.Second)
+	// Once no state could still open (whatever lifetime a config gave
+	// it), t1's slot is free again.
+	clk.Advance(MaxStateTTL + time.Second)
 	t3, _ := mustIssue(t, is, resubmitChallenge(alice))
 	if _, err := is.Redeem(t3, alice); err != nil {
 		t.Fatal(err)

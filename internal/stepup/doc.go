@@ -3,7 +3,8 @@
 // on its completion, the bounded store that keeps the login the user
 // started (or the upstream answer withheld after it), the continuation
 // that brings the browser back to finish that login, target validation for
-// step-up URLs, and the step-up page assets.
+// step-up URLs, the step-up page's script, and the parsing of an operator's own
+// step-up page (page_template; the built-in one lives in internal/pages).
 //
 // The flow the glue drives:
 //

@@ -14,7 +14,7 @@ func TestBeforeUpstreamFlow(t *testing.T) {
 	is := newIssuer(t, clk, IPPrefix{})
 	held := NewHeld(HeldConfig{Now: clk.Now})
 	orig := loginRequest()
-	ref, err := held.PutRequest(orig)
+	ref, err := held.PutRequest(Owner{}, orig)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +58,7 @@ func TestAfterUpstreamFlow(t *testing.T) {
 	is := newIssuer(t, clk, IPPrefix{})
 	held := NewHeld(HeldConfig{Now: clk.Now})
 	resp := Response{Status: 303, Header: http.Header{"Set-Cookie": {"sid=1"}, "Location": {"/home"}}}
-	ref, err := held.PutResponse(resp)
+	ref, err := held.PutResponse(Owner{}, resp)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -47,6 +47,11 @@ const (
 	DefaultHeldTTL        = 5 * time.Minute
 	DefaultHeldMaxEntries = 1000
 	DefaultHeldMaxBytes   = 32 << 20
+	// Per-owner shares: one client (address prefix) or one user may hold
+	// only this much, so nobody can push anyone else's entries out.
+	DefaultHeldClientEntries = 20
+	DefaultHeldClientBytes   = 2 << 20
+	DefaultHeldUserEntries   = 5
 )
 
 // ErrHeldTooLarge is returned by Put for an entry bigger than the whole store.
@@ -57,7 +62,21 @@ type HeldConfig struct {
 	MaxEntries int           // default 1000
 	MaxBytes   int64         // default 32 MiB, ciphertext and handles counted
 	TTL        time.Duration // default 5m; match the state TTL
-	Now        func() time.Time
+	// ClientEntries and ClientBytes cap what one client (Owner.Client)
+	// holds; UserEntries what one user (Owner.User) holds. Defaults 20,
+	// 2 MiB and 5. A Put over a cap, or into a full store, is refused
+	// (ReasonHeldFull): entries are never evicted to make room.
+	ClientEntries int
+	ClientBytes   int64
+	UserEntries   int
+	Now           func() time.Time
+}
+
+// Owner says whose an entry is, for the per-owner caps: the client's
+// address prefix and the user the request names. Either may be empty.
+type Owner struct {
+	Client string
+	User   string
 }
 
 // HeldStats are the store's counters, for metrics.
@@ -67,32 +86,42 @@ type HeldStats struct {
 	Puts    uint64
 	Taken   uint64
 	Expired uint64 // dropped at their TTL, never taken
-	Evicted uint64 // pushed out by the entry or byte bound before their TTL
-	Missed  uint64 // Take of an unknown, expired or evicted handle
+	Refused uint64 // Puts refused: an owner's cap or the store's bound reached
+	Missed  uint64 // Take of an unknown or expired handle
 }
 
 // Held keeps requests and responses under random handles for a few minutes.
-// It is bounded by entries and bytes; when full, the oldest entry goes
-// first. One instance per Caddy process (share it through a
-// caddy.UsagePool); entries do not survive a restart.
+// It is bounded by entries and bytes, in all and per owner; a Put that
+// would cross a bound is refused, so one client flooding it cannot cancel
+// anyone else's pending step-up. One instance per Caddy process (share it
+// through a caddy.UsagePool); entries do not survive a restart.
 type Held struct {
 	cfg HeldConfig
 
 	mu      sync.Mutex
+	ttl     time.Duration
 	byID    map[string]*list.Element
-	order   *list.List // oldest first; TTL is fixed, so this is expiry order
+	order   *list.List // oldest first: expiry order while the TTL is unchanged
 	bytes   int64
+	clients map[string]ownerUse
+	users   map[string]int
 	puts    uint64
 	taken   uint64
 	expired uint64
-	evicted uint64
+	refused uint64
 	missed  uint64
+}
+
+type ownerUse struct {
+	entries int
+	bytes   int64
 }
 
 type heldEntry struct {
 	handle  string
 	kind    entryKind
 	sealed  []byte
+	owner   Owner
 	expires time.Time
 }
 
@@ -109,17 +138,54 @@ func NewHeld(cfg HeldConfig) *Held {
 	if cfg.TTL <= 0 {
 		cfg.TTL = DefaultHeldTTL
 	}
+	if cfg.ClientEntries <= 0 {
+		cfg.ClientEntries = DefaultHeldClientEntries
+	}
+	if cfg.ClientBytes <= 0 {
+		cfg.ClientBytes = DefaultHeldClientBytes
+	}
+	if cfg.UserEntries <= 0 {
+		cfg.UserEntries = DefaultHeldUserEntries
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Held{cfg: cfg, byID: map[string]*list.Element{}, order: list.New()}
+	return &Held{cfg: cfg, ttl: cfg.TTL, byID: map[string]*list.Element{}, order: list.New(),
+		clients: map[string]ownerUse{}, users: map[string]int{}}
+}
+
+// SetTTL changes the lifetime of entries put from now on (a reload that
+// changed the state lifetime); entries already held keep theirs.
+func (h *Held) SetTTL(d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.ttl = d
+}
+
+// SetCaps changes the per-owner caps (a reload that changed them); zero
+// values keep the current ones.
+func (h *Held) SetCaps(clientEntries int, clientBytes int64, userEntries int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if clientEntries > 0 {
+		h.cfg.ClientEntries = clientEntries
+	}
+	if clientBytes > 0 {
+		h.cfg.ClientBytes = clientBytes
+	}
+	if userEntries > 0 {
+		h.cfg.UserEntries = userEntries
+	}
 }
 
 // PutRequest encrypts and keeps a login request; the Ref goes in the state.
-func (h *Held) PutRequest(r Request) (Ref, error) { return h.put(kindRequest, r) }
+func (h *Held) PutRequest(o Owner, r Request) (Ref, error) { return h.put(o, kindRequest, r) }
 
 // PutResponse encrypts and keeps a withheld upstream response.
-func (h *Held) PutResponse(r Response) (Ref, error) { return h.put(kindResponse, r) }
+func (h *Held) PutResponse(o Owner, r Response) (Ref, error) { return h.put(o, kindResponse, r) }
 
 // TakeRequest returns the request held under ref and forgets it (one use).
 func (h *Held) TakeRequest(ref Ref) (Request, error) {
@@ -135,7 +201,7 @@ func (h *Held) TakeResponse(ref Ref) (Response, error) {
 	return r, err
 }
 
-func (h *Held) put(kind entryKind, v any) (Ref, error) {
+func (h *Held) put(o Owner, kind entryKind, v any) (Ref, error) {
 	plain, err := json.Marshal(v)
 	if err != nil {
 		return Ref{}, fmt.Errorf("stepup: encoding held entry: %w", err)
@@ -149,7 +215,7 @@ func (h *Held) put(kind entryKind, v any) (Ref, error) {
 	if err != nil {
 		return Ref{}, err
 	}
-	e := &heldEntry{handle: handle, kind: kind, sealed: sealed}
+	e := &heldEntry{handle: handle, kind: kind, sealed: sealed, owner: o}
 	if e.size() > h.cfg.MaxBytes {
 		return Ref{}, ErrHeldTooLarge
 	}
@@ -157,13 +223,22 @@ func (h *Held) put(kind entryKind, v any) (Ref, error) {
 	defer h.mu.Unlock()
 	now := h.cfg.Now()
 	h.purge(now)
-	for h.order.Len() >= h.cfg.MaxEntries || h.bytes+e.size() > h.cfg.MaxBytes {
-		h.remove(h.order.Front())
-		h.evicted++
+	c := h.clients[o.Client]
+	if h.order.Len() >= h.cfg.MaxEntries || h.bytes+e.size() > h.cfg.MaxBytes ||
+		(o.Client != "" && (c.entries >= h.cfg.ClientEntries || c.bytes+e.size() > h.cfg.ClientBytes)) ||
+		(o.User != "" && h.users[o.User] >= h.cfg.UserEntries) {
+		h.refused++
+		return Ref{}, refused(ReasonHeldFull)
 	}
-	e.expires = now.Add(h.cfg.TTL)
+	e.expires = now.Add(h.ttl)
 	h.byID[handle] = h.order.PushBack(e)
 	h.bytes += e.size()
+	if o.Client != "" {
+		h.clients[o.Client] = ownerUse{entries: c.entries + 1, bytes: c.bytes + e.size()}
+	}
+	if o.User != "" {
+		h.users[o.User]++
+	}
 	h.puts++
 	return Ref{Handle: handle, Key: key}, nil
 }
@@ -173,7 +248,7 @@ func (h *Held) take(ref Ref, kind entryKind, dst any) error {
 	now := h.cfg.Now()
 	h.purge(now)
 	el, ok := h.byID[ref.Handle]
-	if !ok {
+	if !ok || !now.Before(el.Value.(*heldEntry).expires) {
 		h.missed++
 		h.mu.Unlock()
 		return refused(ReasonHeldMissing)
@@ -193,8 +268,9 @@ func (h *Held) take(ref Ref, kind entryKind, dst any) error {
 	return nil
 }
 
-// purge drops entries past their TTL. Entries are in insertion order and
-// share one TTL, so the expired ones are at the front.
+// purge drops entries past their TTL. Entries are in insertion order, so
+// the expired ones are at the front (after a TTL change an expired entry
+// may wait behind a live one; take and Has check each entry's expiry).
 func (h *Held) purge(now time.Time) {
 	for el := h.order.Front(); el != nil; el = h.order.Front() {
 		if now.Before(el.Value.(*heldEntry).expires) {
@@ -209,6 +285,21 @@ func (h *Held) remove(el *list.Element) *heldEntry {
 	e := h.order.Remove(el).(*heldEntry)
 	delete(h.byID, e.handle)
 	h.bytes -= e.size()
+	if o := e.owner.Client; o != "" {
+		c := h.clients[o]
+		c.entries--
+		c.bytes -= e.size()
+		if c.entries <= 0 {
+			delete(h.clients, o)
+		} else {
+			h.clients[o] = c
+		}
+	}
+	if u := e.owner.User; u != "" {
+		if h.users[u]--; h.users[u] <= 0 {
+			delete(h.users, u)
+		}
+	}
 	return e
 }
 
@@ -218,9 +309,10 @@ func (h *Held) remove(el *list.Element) *heldEntry {
 func (h *Held) Has(handle string) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.purge(h.cfg.Now())
-	_, ok := h.byID[handle]
-	return ok
+	now := h.cfg.Now()
+	h.purge(now)
+	el, ok := h.byID[handle]
+	return ok && now.Before(el.Value.(*heldEntry).expires)
 }
 
 // Stats returns the counters, after dropping expired entries.
@@ -230,7 +322,7 @@ func (h *Held) Stats() HeldStats {
 	h.purge(h.cfg.Now())
 	return HeldStats{
 		Entries: h.order.Len(), Bytes: h.bytes, Puts: h.puts, Taken: h.taken,
-		Expired: h.expired, Evicted: h.evicted, Missed: h.missed,
+		Expired: h.expired, Refused: h.refused, Missed: h.missed,
 	}
 }
 
@@ -241,5 +333,7 @@ func (h *Held) Destruct() error {
 	h.byID = map[string]*list.Element{}
 	h.order.Init()
 	h.bytes = 0
+	h.clients = map[string]ownerUse{}
+	h.users = map[string]int{}
 	return nil
 }

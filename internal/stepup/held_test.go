@@ -3,6 +3,7 @@ package stepup
 import (
 	"bytes"
 	"encoding/base64"
+	"fmt"
 	"net/http"
 	"reflect"
 	"testing"
@@ -23,7 +24,7 @@ func loginRequest() Request {
 func TestHeldRequestRoundTripOneUse(t *testing.T) {
 	h := NewHeld(HeldConfig{Now: newClock().Now})
 	want := loginRequest()
-	ref, err := h.PutRequest(want)
+	ref, err := h.PutRequest(Owner{}, want)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +45,7 @@ func TestHeldRequestRoundTripOneUse(t *testing.T) {
 func TestHeldResponseRoundTrip(t *testing.T) {
 	h := NewHeld(HeldConfig{Now: newClock().Now})
 	want := Response{Status: 302, Header: http.Header{"Set-Cookie": {"sid=s1; HttpOnly", "csrf=c"}, "Location": {"/home"}}, Body: []byte("ok")}
-	ref, err := h.PutResponse(want)
+	ref, err := h.PutResponse(Owner{}, want)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,24 +57,24 @@ func TestHeldResponseRoundTrip(t *testing.T) {
 
 func TestHeldRefusesWrongKeyOrKind(t *testing.T) {
 	h := NewHeld(HeldConfig{Now: newClock().Now})
-	ref, _ := h.PutRequest(loginRequest())
+	ref, _ := h.PutRequest(Owner{}, loginRequest())
 	bad := Ref{Handle: ref.Handle, Key: bytes.Repeat([]byte{1}, heldKeyLen)}
 	_, err := h.TakeRequest(bad)
 	wantReason(t, err, ReasonHeldCorrupt)
 
-	ref2, _ := h.PutRequest(loginRequest())
+	ref2, _ := h.PutRequest(Owner{}, loginRequest())
 	_, err = h.TakeResponse(ref2)
 	wantReason(t, err, ReasonHeldCorrupt)
 
-	ref3, _ := h.PutRequest(loginRequest())
+	ref3, _ := h.PutRequest(Owner{}, loginRequest())
 	_, err = h.TakeRequest(Ref{Handle: ref3.Handle, Key: ref3.Key[:16]})
 	wantReason(t, err, ReasonHeldCorrupt)
 }
 
 func TestHeldCiphertextMovedUnderAnotherHandleDoesNotOpen(t *testing.T) {
 	h := NewHeld(HeldConfig{Now: newClock().Now})
-	a, _ := h.PutRequest(loginRequest())
-	b, _ := h.PutRequest(Request{Method: "GET", URL: "/"})
+	a, _ := h.PutRequest(Owner{}, loginRequest())
+	b, _ := h.PutRequest(Owner{}, Request{Method: "GET", URL: "/"})
 	h.mu.Lock()
 	ea := h.byID[a.Handle].Value.(*heldEntry)
 	eb := h.byID[b.Handle].Value.(*heldEntry)
@@ -85,7 +86,7 @@ func TestHeldCiphertextMovedUnderAnotherHandleDoesNotOpen(t *testing.T) {
 
 func TestHeldEncryptedAtRest(t *testing.T) {
 	h := NewHeld(HeldConfig{Now: newClock().Now})
-	ref, err := h.PutRequest(loginRequest())
+	ref, err := h.PutRequest(Owner{}, loginRequest())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,8 +106,9 @@ func TestHeldEncryptedAtRest(t *testing.T) {
 	if bytes.Contains(stored, ref.Key) {
 		t.Fatal("held bytes contain their key")
 	}
-	// An entry is handle, kind, ciphertext and expiry: nowhere to keep a key.
-	if n := reflect.TypeOf(heldEntry{}).NumField(); n != 4 {
+	// An entry is handle, kind, ciphertext, owner (two strings the
+	// caller chose for the caps) and expiry: nowhere to keep a key.
+	if n := reflect.TypeOf(heldEntry{}).NumField(); n != 5 || reflect.TypeOf(Owner{}).NumField() != 2 {
 		t.Fatal("heldEntry gained a field: recheck that it cannot hold the key")
 	}
 }
@@ -114,9 +116,9 @@ func TestHeldEncryptedAtRest(t *testing.T) {
 func TestHeldTTL(t *testing.T) {
 	clk := newClock()
 	h := NewHeld(HeldConfig{Now: clk.Now, TTL: time.Minute})
-	early, _ := h.PutRequest(loginRequest())
+	early, _ := h.PutRequest(Owner{}, loginRequest())
 	clk.Advance(30 * time.Second)
-	late, _ := h.PutRequest(loginRequest())
+	late, _ := h.PutRequest(Owner{}, loginRequest())
 	if !h.Has(early.Handle) || !h.Has(late.Handle) {
 		t.Fatal("entries missing before their TTL")
 	}
@@ -134,60 +136,86 @@ func TestHeldTTL(t *testing.T) {
 	}
 }
 
-func TestHeldMaxEntriesEvictsOldest(t *testing.T) {
+func TestHeldMaxEntriesRefusesNewNotOld(t *testing.T) {
 	h := NewHeld(HeldConfig{Now: newClock().Now, MaxEntries: 2})
-	r1, _ := h.PutRequest(loginRequest())
-	r2, _ := h.PutRequest(loginRequest())
-	r3, _ := h.PutRequest(loginRequest())
-	_, err := h.TakeRequest(r1)
-	wantReason(t, err, ReasonHeldMissing)
-	for _, r := range []Ref{r2, r3} {
+	r1, _ := h.PutRequest(Owner{}, loginRequest())
+	r2, _ := h.PutRequest(Owner{}, loginRequest())
+	_, err := h.PutRequest(Owner{}, loginRequest())
+	wantReason(t, err, ReasonHeldFull)
+	for _, r := range []Ref{r1, r2} {
 		if _, err := h.TakeRequest(r); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if s := h.Stats(); s.Evicted != 1 {
+	if s := h.Stats(); s.Refused != 1 {
 		t.Fatalf("stats %+v", s)
 	}
 }
 
 func TestHeldMaxBytes(t *testing.T) {
 	one := NewHeld(HeldConfig{Now: newClock().Now})
-	r, _ := one.PutRequest(loginRequest())
+	r, _ := one.PutRequest(Owner{}, loginRequest())
 	size := one.Stats().Bytes
 	if _, err := one.TakeRequest(r); err != nil {
 		t.Fatal(err)
 	}
 
 	h := NewHeld(HeldConfig{Now: newClock().Now, MaxBytes: 2*size + size/2})
-	r1, _ := h.PutRequest(loginRequest())
-	r2, _ := h.PutRequest(loginRequest())
+	r1, _ := h.PutRequest(Owner{}, loginRequest())
+	r2, _ := h.PutRequest(Owner{}, loginRequest())
 	if s := h.Stats(); s.Bytes != 2*size || s.Entries != 2 {
 		t.Fatalf("stats %+v", s)
 	}
-	r3, _ := h.PutRequest(loginRequest())
-	s := h.Stats()
-	if s.Bytes > h.cfg.MaxBytes || s.Entries != 2 || s.Evicted != 1 {
-		t.Fatalf("over the byte bound: %+v", s)
-	}
-	if _, err := h.TakeRequest(r1); ReasonOf(err) != ReasonHeldMissing {
-		t.Fatalf("oldest not evicted: %v", err)
-	}
-	for _, r := range []Ref{r2, r3} {
+	_, err := h.PutRequest(Owner{}, loginRequest())
+	wantReason(t, err, ReasonHeldFull)
+	for _, r := range []Ref{r1, r2} {
 		if _, err := h.TakeRequest(r); err != nil {
 			t.Fatal(err)
 		}
 	}
+}
 
-	huge := Request{Body: make([]byte, 4*size)}
-	if _, err := h.PutRequest(huge); err != ErrHeldTooLarge {
-		t.Fatalf("entry larger than the store: %v", err)
+// TestHeldOwnerCaps: a client flooding the store meets its own cap and
+// is refused; another client's and another user's entries are untouched,
+// and the flooder's share frees as its entries are taken.
+func TestHeldOwnerCaps(t *testing.T) {
+	h := NewHeld(HeldConfig{Now: newClock().Now, ClientEntries: 3, UserEntries: 2})
+	victim, err := h.PutRequest(Owner{Client: "198.51.100.7/32", User: "alice"}, loginRequest())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var flood []Ref
+	for i := range 3 {
+		r, err := h.PutRequest(Owner{Client: "203.0.113.9/32", User: fmt.Sprint("u", i)}, loginRequest())
+		if err != nil {
+			t.Fatalf("flood %d within the cap: %v", i, err)
+		}
+		flood = append(flood, r)
+	}
+	_, err = h.PutRequest(Owner{Client: "203.0.113.9/32", User: "other"}, loginRequest())
+	wantReason(t, err, ReasonHeldFull)
+	// Per user: two entries for bob from anywhere, then refused.
+	for i := range 2 {
+		if _, err := h.PutRequest(Owner{Client: fmt.Sprintf("192.0.2.%d/32", i), User: "bob"}, loginRequest()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err = h.PutRequest(Owner{Client: "192.0.2.99/32", User: "bob"}, loginRequest())
+	wantReason(t, err, ReasonHeldFull)
+	if _, err := h.TakeRequest(victim); err != nil {
+		t.Fatalf("the victim's entry: %v", err)
+	}
+	if _, err := h.TakeRequest(flood[0]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.PutRequest(Owner{Client: "203.0.113.9/32", User: "again"}, loginRequest()); err != nil {
+		t.Fatalf("a freed share is usable again: %v", err)
 	}
 }
 
 func TestHeldDestruct(t *testing.T) {
 	h := NewHeld(HeldConfig{Now: newClock().Now})
-	r, _ := h.PutRequest(loginRequest())
+	r, _ := h.PutRequest(Owner{}, loginRequest())
 	if err := h.Destruct(); err != nil {
 		t.Fatal(err)
 	}

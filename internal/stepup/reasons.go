@@ -18,6 +18,12 @@ const (
 	ReasonHeldMissing   = "held_missing" // held entry expired, evicted or already taken
 	ReasonHeldCorrupt   = "held_corrupt" // held entry does not decrypt with the token's key
 	ReasonFactorFailed  = "factor_failed"
+	// ReasonFactorsExhausted: the state saw its maximum of refused
+	// factors and was spent.
+	ReasonFactorsExhausted = "factors_exhausted"
+	// ReasonHeldFull: the client or user already holds its share of the
+	// held store (or the store is full); nobody else's entry is evicted.
+	ReasonHeldFull = "held_full"
 )
 
 // ErrRefused is wrapped by every *Error, for errors.Is.

@@ -176,4 +176,19 @@ func TestScriptReportsRefusal(t *testing.T) {
 	if run.Submitted || run.Status != "That did not work. You can try again." {
 		t.Fatalf("refusal handling: %+v", run)
 	}
+
+	// A refusal with the guard's JSON body: the person reads its message.
+	const msg = "The confirmation didn't succeed, so the sign-in was not completed. Please sign in again and retry."
+	run = runScript(t, map[string]any{
+		"mode": "login", "base": "/lg",
+		"replies":  map[string]any{"/passkey/begin": opts},
+		"refusals": map[string]any{"/passkey/finish": map[string]any{"status": 403, "body": map[string]string{"error": "step_up_failed", "message": msg}}},
+		"credential": map[string]any{
+			"rawId": "AQ", "clientDataJSON": "e30", "authenticatorData": enc.EncodeToString(make([]byte, 37)),
+			"signature": "AA", "userHandle": "AA",
+		},
+	})
+	if run.Submitted || run.Status != msg {
+		t.Fatalf("the guard's message was not shown: %+v", run)
+	}
 }

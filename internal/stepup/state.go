@@ -66,10 +66,14 @@ const (
 	PurposePass     = "resubmit"
 )
 
-// Defaults for Config.
+// Defaults and bounds for Config.
 const (
 	DefaultStateTTL    = 5 * time.Minute
+	MinStateTTL        = 30 * time.Second
+	MaxStateTTL        = 15 * time.Minute
 	DefaultContinueTTL = time.Minute
+	MinContinueTTL     = 5 * time.Second
+	MaxContinueTTL     = 5 * time.Minute
 	DefaultPassTTL     = 2 * time.Minute
 	// MaxTokenBytes keeps a token inside one cookie (browsers drop cookies
 	// over 4096 bytes, name and attributes included).
@@ -80,14 +84,23 @@ const (
 type Config struct {
 	// Keys seals and opens tokens. Required.
 	Keys Sealer
-	// Used records spent tokens; share it across reloads. Default: a new
-	// set of DefaultUsedSetSize.
-	Used *UsedSet
-	// StateTTL is how long the user has to pass the factor (default 5m).
+	// Used records spent tokens; share it across reloads (and, with a
+	// shared implementation, across instances). Default: a new UsedSet of
+	// DefaultUsedSetSize.
+	Used SpentSet
+	// StateTTL is how long the user has to pass the factor (default 5m,
+	// MinStateTTL to MaxStateTTL).
 	StateTTL time.Duration
-	// ContinueTTL is the lifetime of the continuation cookie (default 1m):
-	// it only has to survive one redirect.
+	// ContinueTTL is the lifetime of the continuation cookie (default 1m,
+	// MinContinueTTL to MaxContinueTTL): it only has to survive one
+	// redirect.
 	ContinueTTL time.Duration
+	// MaxFailures is how many refused factors a state allows before it is
+	// spent (default DefaultMaxFailures, at most MaxMaxFailures).
+	MaxFailures int
+	// Failures counts them; share it across reloads (and, with a shared
+	// implementation, across instances). Default: a new FailureSet.
+	Failures FailureCounter
 	// PassTTL is how long a resubmit pass waits for the new POST (default 2m).
 	PassTTL time.Duration
 	// IPPrefix binds tokens to the client's address prefix.
@@ -117,6 +130,21 @@ func NewIssuer(cfg Config) (*Issuer, error) {
 	}
 	if cfg.PassTTL <= 0 {
 		cfg.PassTTL = DefaultPassTTL
+	}
+	if cfg.StateTTL < MinStateTTL || cfg.StateTTL > MaxStateTTL {
+		return nil, fmt.Errorf("stepup: state lifetime %v outside %v to %v", cfg.StateTTL, MinStateTTL, MaxStateTTL)
+	}
+	if cfg.ContinueTTL < MinContinueTTL || cfg.ContinueTTL > MaxContinueTTL {
+		return nil, fmt.Errorf("stepup: continuation lifetime %v outside %v to %v", cfg.ContinueTTL, MinContinueTTL, MaxContinueTTL)
+	}
+	if cfg.MaxFailures <= 0 {
+		cfg.MaxFailures = DefaultMaxFailures
+	}
+	if cfg.MaxFailures > MaxMaxFailures {
+		return nil, fmt.Errorf("stepup: at most %d failed factors per state", MaxMaxFailures)
+	}
+	if cfg.Failures == nil {
+		cfg.Failures = NewFailureSet(0)
 	}
 	cfg.IPPrefix = cfg.IPPrefix.withDefaults()
 	if err := cfg.IPPrefix.validate(); err != nil {
@@ -245,7 +273,7 @@ func (is *Issuer) Redeem(token string, b Binding) (State, error) {
 	if err != nil {
 		return State{}, err
 	}
-	if err := is.spend(PurposeState, st.Handle, is.cfg.StateTTL); err != nil {
+	if err := is.spend(PurposeState, st.Handle, MaxStateTTL); err != nil {
 		return State{}, err
 	}
 	return st, nil
@@ -288,7 +316,9 @@ func (is *Issuer) open(purpose, token string, b Binding, strictRoute, strictUser
 }
 
 // spend marks purpose:handle used until no token of that purpose issued
-// now or earlier can still open.
+// now or earlier can still open. Callers pass the longest lifetime any
+// config may give such a token, so a reload that shortens it cannot let
+// a spent token open again.
 func (is *Issuer) spend(purpose, handle string, ttl time.Duration) error {
 	now := is.cfg.Now()
 	ok, err := is.cfg.Used.Mark(purpose+":"+handle, now.Add(ttl+time.Second), now)

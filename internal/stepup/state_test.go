@@ -14,7 +14,7 @@ func TestStateRoundTrip(t *testing.T) {
 	clk := newClock()
 	is := newIssuer(t, clk, IPPrefix{})
 	held := NewHeld(HeldConfig{Now: clk.Now})
-	ref, err := held.PutRequest(Request{Method: "POST", URL: "/api/login"})
+	ref, err := held.PutRequest(Owner{}, Request{Method: "POST", URL: "/api/login"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,7 +229,7 @@ func TestIssueValidates(t *testing.T) {
 
 func TestIssueDropsCorrelationDetailsToFitACookie(t *testing.T) {
 	is := newIssuer(t, newClock(), IPPrefix{})
-	big := map[string]string{"blob": strings.Repeat("x", 2500)}
+	big := map[string]string{"blob": strings.Repeat("x", 3000)} // over MaxTokenBytes once sealed
 	c := resubmitChallenge(alice)
 	c.Correlations = []rules.Correlation{{Engine: "forter", ID: "corr-9", Detail: big}}
 	tok, st, err := is.Issue(c)
@@ -269,4 +269,56 @@ func TestNewIssuerConfig(t *testing.T) {
 	if is.StateTTL() != DefaultStateTTL || is.ContinueTTL() != DefaultContinueTTL || is.PassTTL() != DefaultPassTTL {
 		t.Fatal("defaults not applied")
 	}
+}
+
+// TestFactorFailuresSpendTheState: the third refused factor spends the
+// state (default), so guesses are bounded; other states are unaffected.
+func TestFactorFailuresSpendTheState(t *testing.T) {
+	clk := newClock()
+	is, err := NewIssuer(Config{Keys: newKeyset(t), Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, st := mustIssue(t, is, resubmitChallenge(alice))
+	other, _ := mustIssue(t, is, resubmitChallenge(alice))
+	for i := 1; i < DefaultMaxFailures; i++ {
+		if err := is.FailFactor(st); err != nil {
+			t.Fatalf("failure %d: %v", i, err)
+		}
+		if _, err := is.Verify(tok, alice); err != nil {
+			t.Fatalf("after %d failures the state must still open: %v", i, err)
+		}
+	}
+	wantReason(t, is.FailFactor(st), ReasonFactorsExhausted)
+	_, err = is.Verify(tok, alice)
+	wantReason(t, err, ReasonReplayed)
+	if _, err := is.Verify(other, alice); err != nil {
+		t.Fatalf("another state is untouched: %v", err)
+	}
+}
+
+// TestLifetimeBounds: lifetimes outside their bounds are refused, and a
+// shortened state lifetime is honoured.
+func TestLifetimeBounds(t *testing.T) {
+	for _, c := range []Config{
+		{StateTTL: MinStateTTL - time.Second},
+		{StateTTL: MaxStateTTL + time.Second},
+		{ContinueTTL: MinContinueTTL - time.Second},
+		{ContinueTTL: MaxContinueTTL + time.Second},
+		{MaxFailures: MaxMaxFailures + 1},
+	} {
+		c.Keys = newKeyset(t)
+		if _, err := NewIssuer(c); err == nil {
+			t.Errorf("%+v accepted", c)
+		}
+	}
+	clk := newClock()
+	is, err := NewIssuer(Config{Keys: newKeyset(t), Now: clk.Now, StateTTL: MinStateTTL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _ := mustIssue(t, is, resubmitChallenge(alice))
+	clk.Advance(MinStateTTL + time.Second)
+	_, err = is.Verify(tok, alice)
+	wantReason(t, err, ReasonExpired)
 }

@@ -1,6 +1,7 @@
-// Package tokens seals small claim sets into compact, encrypted and signed
-// tokens (a JWS inside a JWE, both from jwx) for the guard's own cookies:
-// the session cookie set after a login and, later, step-up state.
+// Package tokens seals small claim sets into compact, encrypted and
+// authenticated tokens (one XChaCha20-Poly1305 pass, the key id and the
+// purpose bound as associated data) for the guard's own cookies: the
+// session cookie set after a login, step-up state and continuations.
 //
 // Keys carry an id, so a token names the key that sealed it; rotation adds a
 // new current key and keeps the previous ones for a grace period, so tokens
@@ -8,6 +9,7 @@
 package tokens
 
 import (
+	"crypto/cipher"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -20,13 +22,17 @@ import (
 )
 
 // Key is one generation of secret material. The secret is never used
-// directly: encryption and signing keys are derived from it with distinct
-// labels, so no key serves two algorithms.
+// directly: the token cipher's key (and the two keys of the previous
+// format) are derived from it with distinct labels, so no key serves two
+// algorithms.
 type Key struct {
 	ID      string    `json:"id"`
 	Secret  []byte    `json:"secret"`
 	Created time.Time `json:"created"`
 
+	// aead seals and opens tokens; cipher.AEAD is safe for concurrent use.
+	aead cipher.AEAD
+	// enc and sig open tokens of the previous format (legacy.go).
 	enc, sig []byte
 }
 

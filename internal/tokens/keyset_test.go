@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/login-guard/login_guard/internal/benchcpu"
 )
 
 type sess struct {
@@ -57,10 +59,14 @@ func TestOpenRefuses(t *testing.T) {
 		at                           time.Time
 	}{
 		{"expired", "session", tok, "expired", t0.Add(time.Hour)},
-		{"other purpose", "stepup", tok, "purpose", t0},
-		{"tampered", "session", string(tampered), "", t0},
+		{"other purpose", "stepup", tok, "forged", t0},
+		{"tampered", "session", string(tampered), "forged", t0},
 		{"foreign key", "session", foreign, "unknown_key", t0},
 		{"garbage", "session", "not.a.token", "malformed", t0},
+		{"not base64", "session", "!!!!", "malformed", t0},
+		{"truncated", "session", tok[:40], "malformed", t0},
+		{"empty", "session", "", "malformed", t0},
+		{"other version", "session", otherVersion(tok), "malformed", t0},
 		{"huge", "session", strings.Repeat("a", 9000), "too_long", t0},
 	}
 	for _, c := range cases {
@@ -75,6 +81,39 @@ func TestOpenRefuses(t *testing.T) {
 				t.Fatalf("want reason %q, got %v", c.reason, err)
 			}
 		})
+	}
+}
+
+func otherVersion(tok string) string {
+	raw, _ := b64.DecodeString(tok)
+	raw[0] = 3
+	return b64.EncodeToString(raw)
+}
+
+// TestOpenRefusesSameIDOtherSecret: the key id is only a hint; a token
+// opens only under the secret that sealed it.
+func TestOpenRefusesSameIDOtherSecret(t *testing.T) {
+	ks, s := newKS(t, t0)
+	tok, _ := ks.Seal("session", sess{"jlopez", "abc"}, t0, time.Hour)
+	s2, _ := NewStored(t0)
+	s2.Keys[0].ID = s.Keys[0].ID
+	impostor, _ := NewKeyset(s2)
+	var got sess
+	err := impostor.Open("session", tok, t0, &got)
+	var e *Error
+	if !errors.As(err, &e) || e.Reason != "forged" {
+		t.Fatalf("want forged, got %v", err)
+	}
+}
+
+// TestTokensDiffer: every seal draws a fresh nonce, so two tokens of the
+// same data never match (nor reveal that they carry the same claims).
+func TestTokensDiffer(t *testing.T) {
+	ks, _ := newKS(t, t0)
+	a, _ := ks.Seal("session", sess{"jlopez", "abc"}, t0, time.Hour)
+	b, _ := ks.Seal("session", sess{"jlopez", "abc"}, t0, time.Hour)
+	if a == b || strings.ContainsAny(a, ".=+/") {
+		t.Fatalf("tokens %q %q", a, b)
 	}
 }
 
@@ -129,6 +168,7 @@ func BenchmarkOpen(b *testing.B) {
 	ks, _ := newKS(b, t0)
 	tok, _ := ks.Seal("session", sess{"jlopez", "abc"}, t0, time.Hour)
 	b.ReportAllocs()
+	benchcpu.PerOp(b)
 	for b.Loop() {
 		var got sess
 		if err := ks.Open("session", tok, t0, &got); err != nil {
@@ -140,6 +180,7 @@ func BenchmarkOpen(b *testing.B) {
 func BenchmarkSeal(b *testing.B) {
 	ks, _ := newKS(b, t0)
 	b.ReportAllocs()
+	benchcpu.PerOp(b)
 	for b.Loop() {
 		if _, err := ks.Seal("session", sess{"jlopez", "abc"}, t0, time.Hour); err != nil {
 			b.Fatal(err)

@@ -51,9 +51,26 @@
       headers: { "Content-Type": "application/json", "X-Login-Guard": "1" },
       body: body === undefined ? "{}" : JSON.stringify(body)
     }).then(function (res) {
-      if (!res.ok) { throw new Error("step-up request refused (" + res.status + ")"); }
-      return res.json();
+      if (res.ok) { return res.json(); }
+      // The guard's refusals carry {"error": code, "message": text}: the
+      // text says what the person can do, so it is what they read.
+      return res.json().catch(function () { return {}; }).then(function (body) {
+        var err = new Error("step-up request refused (" + res.status + ")");
+        if (body && typeof body.message === "string") { err.userMessage = body.message; }
+        throw err;
+      });
     });
+  }
+
+  // explain words a failure for the person: the guard's own message, or
+  // what the browser's passkey or camera prompt reported.
+  function explain(err) {
+    if (err && err.userMessage) { return err.userMessage; }
+    var name = err && err.name;
+    if (name === "NotAllowedError") { return "The request was cancelled or timed out. You can try again."; }
+    if (name === "InvalidStateError") { return "This device already has a passkey for this account. You can use it to sign in."; }
+    if (name === "NotFoundError" || name === "NotReadableError") { return "No camera could be used. Check that one is connected and not in use, then try again."; }
+    return "That did not work. You can try again.";
   }
 
   function clientResults(cred) {
@@ -163,8 +180,12 @@
         say("Checking your selfie\u2026 this can take a moment.");
         return pause(POLL_MS).then(poll);
       }
-      if (r.state === "rejected") { throw new Error("selfie not confirmed"); }
-      say("This confirmation is no longer valid. Please sign in again.");
+      if (r.state === "rejected") {
+        var err = new Error("selfie not confirmed");
+        err.userMessage = "Your selfie did not match this account. You can try again in good light, facing the camera.";
+        throw err;
+      }
+      say("This confirmation has expired. Please sign in again.");
       return false;
     });
   }
@@ -198,8 +219,8 @@
     el.addEventListener("click", function () {
       el.disabled = true;
       say(waiting);
-      run().catch(function () {
-        say("That did not work. You can try again.");
+      run().catch(function (err) {
+        say(explain(err));
         el.disabled = false;
       });
     });

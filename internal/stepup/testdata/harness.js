@@ -18,8 +18,14 @@ const attrs = { "data-base": scenario.base, "data-mode": scenario.mode, "data-do
 let clickHandler = null;
 const elements = {
   "login-guard-step-up": { getAttribute: (n) => attrs[n] },
-  "login-guard-start": { disabled: false, addEventListener: (ev, f) => { if (ev === "click") { clickHandler = f; } } },
-  "login-guard-status": { set textContent(v) { out.status = v; if (/try again/.test(v)) { finished(); } }, get textContent() { return out.status; } },
+  // The script re-enables the button once a failure has been reported.
+  "login-guard-start": {
+    _disabled: false,
+    set disabled(v) { const was = this._disabled; this._disabled = v; if (was && !v) { finished(); } },
+    get disabled() { return this._disabled; },
+    addEventListener: (ev, f) => { if (ev === "click") { clickHandler = f; } },
+  },
+  "login-guard-status": { set textContent(v) { out.status = v; }, get textContent() { return out.status; } },
   "login-guard-complete": { submit: () => { out.submitted = true; finished(); } },
 };
 
@@ -63,9 +69,13 @@ const sandbox = {
   fetch: (url, init) => {
     out.requests.push({ url, method: init.method, headers: init.headers, credentials: init.credentials, body: init.body });
     const path = url.slice(scenario.base.length);
+    const refusal = (scenario.refusals || {})[path];
+    if (refusal) {
+      return Promise.resolve({ ok: false, status: refusal.status, json: () => Promise.resolve(refusal.body) });
+    }
     const reply = scenario.replies[path];
     const status = reply === undefined ? 404 : 200;
-    return Promise.resolve({ ok: status === 200, status, json: () => Promise.resolve(reply) });
+    return Promise.resolve({ ok: status === 200, status, json: () => (reply === undefined ? Promise.reject(new Error("no JSON")) : Promise.resolve(reply)) });
   },
   atob, btoa, Uint8Array, String, Object, Error, JSON,
 };

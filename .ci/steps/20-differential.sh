@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The differential test: real PHP, Django, Werkzeug, Rack and Express
+# parsers read the pass and mutation corpora (internal/bodydiff). About a
+# minute; without -race.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+(cd internal/bodydiff/testdata/node && npm ci --no-audit --no-fund)
+CI=true go test -count=1 -tags differential ./internal/bodydiff/...

@@ -1,0 +1,299 @@
+package caddymodule
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+
+	"github.com/login-guard/login_guard/clients/loginid"
+	"github.com/login-guard/login_guard/internal/redisstore"
+)
+
+// StoreConfig chooses where the guard's shared state lives. Without it,
+// every instance keeps its own state in memory.
+type StoreConfig struct {
+	// Redis keeps the rules' counters and the LoginID replay cache in
+	// Redis, shared by every instance using the same Redis and prefix.
+	Redis *RedisStoreConfig `json:"redis,omitempty"`
+}
+
+// RedisStoreConfig is the `store redis { ... }` block. Strings accept
+// placeholders such as {env.REDIS_PASSWORD}.
+type RedisStoreConfig struct {
+	// Mode is single (default), sentinel or cluster.
+	Mode string `json:"mode,omitempty"`
+	// Addresses: the server, the sentinels, or some cluster nodes.
+	Addresses []string `json:"addresses,omitempty"`
+	// MasterName is the Sentinel master name (sentinel mode).
+	MasterName       string `json:"master_name,omitempty"`
+	Username         string `json:"username,omitempty"`
+	Password         string `json:"password,omitempty"`
+	SentinelPassword string `json:"sentinel_password,omitempty"`
+	// DB is the database number; not in cluster mode.
+	DB int `json:"db,omitempty"`
+	// TLS, when present, makes connections use TLS.
+	TLS *RedisTLSConfig `json:"tls,omitempty"`
+	// Prefix starts every key (default "login_guard:").
+	Prefix string `json:"prefix,omitempty"`
+	// Timeout bounds each call to Redis (default 250ms).
+	Timeout caddy.Duration `json:"timeout,omitempty"`
+	// PoolSize bounds connections per Redis node.
+	PoolSize int `json:"pool_size,omitempty"`
+}
+
+// RedisTLSConfig configures TLS to Redis.
+type RedisTLSConfig struct {
+	ServerName string `json:"server_name,omitempty"`
+	CAFile     string `json:"ca_file,omitempty"`
+}
+
+// resolved is the config with placeholders replaced, checked.
+func (c *RedisStoreConfig) resolved() (redisstore.Config, error) {
+	repl := caddy.NewReplacer()
+	r := func(s string) string { return repl.ReplaceKnown(s, "") }
+	out := redisstore.Config{
+		Mode: c.Mode, MasterName: r(c.MasterName), Username: r(c.Username), Password: r(c.Password),
+		SentinelPassword: r(c.SentinelPassword), DB: c.DB, Prefix: r(c.Prefix),
+		Timeout: time.Duration(c.Timeout), PoolSize: c.PoolSize,
+	}
+	for _, a := range c.Addresses {
+		out.Addresses = append(out.Addresses, r(a))
+	}
+	if c.TLS != nil {
+		out.TLS = &redisstore.TLS{ServerName: r(c.TLS.ServerName), CAFile: r(c.TLS.CAFile)}
+	}
+	if err := out.Validate(); err != nil {
+		return out, fmt.Errorf("store redis: %w", err)
+	}
+	return out, nil
+}
+
+// redisPool keeps one connection per Redis config across config reloads.
+var redisPool = caddy.NewUsagePool()
+
+type pooledRedis struct{ *redisstore.Conn }
+
+func (p pooledRedis) Destruct() error { return p.Close() }
+
+// provisionStore builds (or reuses) the Redis connection without
+// connecting: `caddy validate` runs Provision too.
+func (a *App) provisionStore(ctx caddy.Context) error {
+	if a.Store == nil || a.Store.Redis == nil {
+		return nil
+	}
+	cfg, err := a.Store.Redis.resolved()
+	if err != nil {
+		return err
+	}
+	key, err := json.Marshal(cfg)
+	if err != nil {
+		return err
+	}
+	a.redisKey = "login_guard.redis." + string(key)
+	logger := a.logger.Named("store")
+	v, _, err := redisPool.LoadOrNew(a.redisKey, func() (caddy.Destructor, error) {
+		c, err := redisstore.New(cfg, logger)
+		if err != nil {
+			return nil, err
+		}
+		return pooledRedis{c}, nil
+	})
+	if err != nil {
+		a.redisKey = ""
+		return err
+	}
+	a.redis = v.(pooledRedis).Conn
+	return registerStoreMetrics(ctx.GetMetricsRegistry(), a.redis)
+}
+
+// startStore connects, checks maxmemory-policy on every master, and binds
+// the connection to this instance's key material after comparing its
+// fingerprint with the one recorded in Redis. It refuses to start on any
+// failure, with the reason: a guard that believes it shares limits but
+// does not is worse than one that does not start.
+func (a *App) startStore() error {
+	if a.redis == nil {
+		return nil
+	}
+	if err := a.redis.Open(); err != nil {
+		return err
+	}
+	ctx := context.Background()
+	if err := a.redis.Check(ctx); err != nil {
+		return err
+	}
+	ks := a.keyset()
+	fp := ks.Pseudonym("login_guard/store/fingerprint", "")
+	secret := ks.Pseudonym("login_guard/store/secret", "")
+	if err := a.redis.Bind(ctx, fp, []byte(secret)); err != nil {
+		return err
+	}
+	cfg := a.redis.Config()
+	a.logger.Info("guard state shared through redis",
+		zap.String("mode", cfg.Mode), zap.Strings("addresses", cfg.Addresses), zap.String("prefix", cfg.Prefix), zap.Duration("timeout", cfg.Timeout))
+	return nil
+}
+
+func (a *App) releaseStore() {
+	if a.redisKey != "" {
+		_, _ = redisPool.Delete(a.redisKey)
+		a.redisKey, a.redis = "", nil
+	}
+}
+
+// registerStoreMetrics exposes the connection's totals. The values are
+// read at scrape time from the pooled connection, so they survive reloads.
+func registerStoreMetrics(reg *prometheus.Registry, c *redisstore.Conn) error {
+	if reg == nil {
+		return nil
+	}
+	fs := []prometheus.Collector{
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "caddy", Subsystem: "login_guard", Name: "store_calls_total",
+			Help: "Round trips to the shared store (a request's batch is one)."}, func() float64 { return float64(c.Stats().Calls) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "caddy", Subsystem: "login_guard", Name: "store_failures_total",
+			Help: "Round trips that failed: the store unreachable, too slow, or not serving."}, func() float64 { return float64(c.Stats().Failures) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "caddy", Subsystem: "login_guard", Name: "store_breaker_refusals_total",
+			Help: "Calls not made because the store's breaker was open."}, func() float64 { return float64(c.Stats().RefusedOpen) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "caddy", Subsystem: "login_guard", Name: "store_out_of_memory_total",
+			Help: "Writes the store refused for want of memory (on_full applied)."}, func() float64 { return float64(c.Stats().OutOfMemory) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "caddy", Subsystem: "login_guard", Name: "store_breaker_open",
+			Help: "1 while the shared store's breaker is open (calls fail at once)."}, func() float64 {
+			if c.Stats().BreakerOpen {
+				return 1
+			}
+			return 0
+		}),
+	}
+	for _, f := range fs {
+		if err := reg.Register(f); err != nil {
+			var are prometheus.AlreadyRegisteredError
+			if !errors.As(err, &are) {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// redisReplayCache is LoginID's replay cache on the shared one-time set:
+// a token accepted on one instance is a replay on every other. It fails
+// closed: an error refuses the token.
+type redisReplayCache struct{ set *redisstore.OnceSet }
+
+// replayCallTimeout bounds Remember, which carries no context of its own;
+// the store's own per-call timeout applies within it.
+const replayCallTimeout = 5 * time.Second
+
+func (r redisReplayCache) Remember(key loginid.ReplayKey, until, now time.Time) error {
+	ctx, cancel := context.WithTimeout(context.Background(), replayCallTimeout)
+	defer cancel()
+	switch err := r.set.Remember(ctx, key[:], until.Sub(now)); {
+	case errors.Is(err, redisstore.ErrSeen):
+		return loginid.ErrReplayed
+	default:
+		// Out of memory or unreachable: the verifier refuses the token
+		// (replay_unavailable), whatever the route's failure policy.
+		return err
+	}
+}
+
+// unmarshalStoreOption reads the global block's store option:
+//
+//	store redis {
+//		mode        single|sentinel|cluster
+//		address     <host:port> [<host:port>...]
+//		master_name <name>
+//		username    <user>
+//		password    <password>
+//		sentinel_password <password>
+//		db          <0-15>
+//		tls         [{ server_name <name>; ca_file <path> }]
+//		prefix      <prefix>
+//		timeout     <duration>
+//		pool_size   <n>
+//	}
+func (a *App) unmarshalStoreOption(d *caddyfile.Dispenser, key string) (bool, error) {
+	if key != "store" {
+		return false, nil
+	}
+	if a.Store != nil {
+		return true, d.Err("store given twice")
+	}
+	var kind string
+	if err := oneArg(d, &kind); err != nil {
+		return true, err
+	}
+	if kind != "redis" {
+		return true, d.Errf("store: unknown store %q (the one shared store is redis; without a store block state stays in memory)", kind)
+	}
+	c := new(RedisStoreConfig)
+	a.Store = &StoreConfig{Redis: c}
+	err := eachOption(d, "store redis", nil, func(key string) error {
+		var err error
+		switch key {
+		case "mode":
+			if err = oneArg(d, &c.Mode); err == nil {
+				err = oneOf(d, c.Mode, redisstore.ModeSingle, redisstore.ModeSentinel, redisstore.ModeCluster)
+			}
+			if err == nil && c.Mode == redisstore.ModeCluster && c.DB != 0 {
+				err = d.Err("store redis: db is not available in cluster mode (a Redis Cluster has only database 0)")
+			}
+		case "address":
+			c.Addresses = d.RemainingArgs()
+			if len(c.Addresses) == 0 {
+				err = d.ArgErr()
+			}
+		case "master_name":
+			err = oneArg(d, &c.MasterName)
+		case "username":
+			err = oneArg(d, &c.Username)
+		case "password":
+			err = oneArg(d, &c.Password)
+		case "sentinel_password":
+			err = oneArg(d, &c.SentinelPassword)
+		case "db":
+			c.DB, err = intArg(d, 0, 15)
+			if err == nil && c.Mode == redisstore.ModeCluster {
+				err = d.Err("store redis: db is not available in cluster mode (a Redis Cluster has only database 0)")
+			}
+		case "tls":
+			c.TLS = new(RedisTLSConfig)
+			err = eachOption(d, "store redis tls", nil, func(key string) error {
+				switch key {
+				case "server_name":
+					return oneArg(d, &c.TLS.ServerName)
+				case "ca_file":
+					return oneArg(d, &c.TLS.CAFile)
+				}
+				return d.Errf("store redis tls: unknown option %q", key)
+			})
+		case "prefix":
+			err = oneArg(d, &c.Prefix)
+		case "timeout":
+			err = durationArg(d, &c.Timeout)
+		case "pool_size":
+			c.PoolSize, err = intArg(d, 1, 10000)
+		default:
+			err = d.Errf("store redis: unknown option %q", key)
+		}
+		return err
+	})
+	if err != nil {
+		return true, err
+	}
+	// Check the block as a whole now, so `caddy validate` names its line
+	// (placeholders are checked once resolved, at Provision).
+	probe := *c
+	probe.Password, probe.SentinelPassword = "", ""
+	if _, err := probe.resolved(); err != nil {
+		return true, d.Errf("%v", err)
+	}
+	return true, nil
+}

@@ -1,0 +1,111 @@
+package smartid
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/login-guard/login_guard/internal/benchcpu"
+)
+
+// fakeServerEnv makes the test binary a SmartID stand-in (see TestMain):
+// the delivery benchmark runs it as its own process, so the CPU the
+// benchmark reports is the client's alone.
+const fakeServerEnv = "LOGIN_GUARD_SMARTID_BENCH_SERVER"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(fakeServerEnv) == "1" {
+		serveForBenchmark()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// serveForBenchmark answers every event 200 on a loopback port it prints,
+// until its stdin closes.
+func serveForBenchmark() {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	fmt.Println(ln.Addr().String())
+	go func() {
+		_, _ = io.Copy(io.Discard, os.Stdin)
+		os.Exit(0)
+	}()
+	_ = http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"status":"ok"}`)
+	}))
+}
+
+// startFakeServer runs the stand-in and returns its base URL.
+func startFakeServer(b *testing.B) string {
+	b.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), fakeServerEnv+"=1")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		_ = stdin.Close()
+		_ = cmd.Wait()
+	})
+	addr, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		b.Fatal(err)
+	}
+	return "http://" + strings.TrimSpace(addr)
+}
+
+// BenchmarkDeliveryLoopback is the whole delivery path as the guard pays
+// for it: validate, encode and queue a login event, then a worker POSTs it
+// over a kept-alive loopback connection to a SmartID stand-in running in
+// another process and reads the answer. cpu-ns/op is this process's CPU
+// per event (the server's is not in it); Close waits for every event, so
+// all deliveries are inside the measurement.
+func BenchmarkDeliveryLoopback(b *testing.B) {
+	url := startFakeServer(b)
+	c, err := New(Config{Endpoint: url, License: testLicense, ChannelID: 1, QueueSize: 1 << 16})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ev := &Login{User: "jlopez", Session: "445613456fa", PublicIP: testIP, Data: benchDevice}
+	// Warm the connections.
+	for range 16 {
+		if err := c.Enqueue(ev); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	benchcpu.PerOp(b)
+	for b.Loop() {
+		if err := c.Enqueue(ev); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := c.Close(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	if st := c.Stats(); st.Dropped > 0 || st.Failed > 0 {
+		b.Fatalf("dropped %d, failed %d", st.Dropped, st.Failed)
+	}
+}

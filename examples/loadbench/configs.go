@@ -1,0 +1,149 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+)
+
+// side is one Caddy under test.
+type side struct {
+	name  string // bare, guarded, guarded_smartid
+	port  int
+	admin int
+	proc  *proc
+}
+
+func (s *side) base() string { return fmt.Sprintf("http://127.0.0.1:%d", s.port) }
+
+// ports the fake services listen on.
+type services struct {
+	upstream, smartid, engine int
+}
+
+// caddyfile is the config of one side. Both sides share the global
+// options (storage, log sink, trusted proxies, admin for the goroutine
+// count) and the site's paths; the guarded sides add login_guard routes.
+func caddyfile(s *side, svc services, dir string, o options) string {
+	var b strings.Builder
+	out := "discard"
+	if o.logSink == "file" {
+		out = "file " + filepath.Join(dir, s.name+".log")
+	}
+	fmt.Fprintf(&b, `{
+	admin 127.0.0.1:%d
+	storage file_system %s
+	log {
+		output %s
+		level INFO
+	}
+	servers {
+		trusted_proxies static 127.0.0.0/8
+	}
+`, s.admin, filepath.Join(dir, s.name+"-storage"), out)
+	if s.name != "bare" {
+		b.WriteString("\tlogin_guard {\n")
+		fmt.Fprintf(&b, "\t\trules_store {\n\t\t\tmax_keys %d\n\t\t}\n", o.maxKeys)
+		fmt.Fprintf(&b, "\t\thttp slow {\n\t\t\turl http://127.0.0.1:%d/score\n\t\t\ttimeout 2s\n\t\t}\n", svc.engine)
+		if s.name == "guarded_smartid" {
+			fmt.Fprintf(&b, "\t\tsmartid {\n\t\t\tendpoint http://127.0.0.1:%d\n\t\t\tlicense bench-license\n\t\t\tchannel 1\n\t\t}\n", svc.smartid)
+		}
+		b.WriteString("\t}\n")
+	}
+	b.WriteString("}\n")
+	fmt.Fprintf(&b, "http://127.0.0.1:%d {\n", s.port)
+	if s.name != "bare" {
+		// Local rules as a portal would set them. Every benchmark request
+		// comes from one address, so the rate rule is in monitor mode: it
+		// counts and judges every attempt as it would in earnest (what is
+		// measured is that cost), and logs instead of refusing. The lockout
+		// holds a slot per attempt in flight, so its limit is above the
+		// benchmark's connections.
+		b.WriteString(`	@login {
+		method POST
+		path /api/login
+	}
+	login_guard @login {
+		name login
+		event login
+		deny_ip 203.0.113.0/24
+		rate ip 10000/1m deny monitor
+		lockout ip_user 50/15m for 30m challenge
+		device missing challenge
+	}
+	@engine {
+		method POST
+		path /api/login-engine
+	}
+	login_guard @engine {
+		name login_engine
+		event login
+		rate ip 10000/1m deny monitor
+		engines slow
+		deadline 1s
+		on_engine_failure allow
+	}
+	@denied {
+		method POST
+		path /api/login-denied
+	}
+	login_guard @denied {
+		name login_denied
+		event login
+		deny_ip 127.0.0.0/8
+	}
+	@flood {
+		method POST
+		path /api/flood
+	}
+	login_guard @flood {
+		name flood
+		event login
+		rate ip 5/1m deny
+	}
+`)
+	}
+	fmt.Fprintf(&b, "\treverse_proxy 127.0.0.1:%d\n}\n", svc.upstream)
+	return b.String()
+}
+
+// scenario is one kind of request, sent to both sides.
+type scenario struct {
+	name   string
+	side   string // the guarded side it runs against
+	method string
+	path   string // on the guarded side; bare gets barePath
+	bare   string
+	body   string
+	status int // the guarded side's expected status
+}
+
+const loginForm = "username=jlopez&password=secret&smartid_data=ujOmfzNv5l%2F1SW%2BclQ%3D%3D"
+
+var allScenarios = []scenario{
+	{name: "passthrough", side: "guarded", method: "GET", path: "/static/app.css", bare: "/static/app.css", status: 200},
+	{name: "login", side: "guarded", method: "POST", path: "/api/login", bare: "/api/login", body: loginForm, status: 303},
+	{name: "login_smartid", side: "guarded_smartid", method: "POST", path: "/api/login", bare: "/api/login", body: loginForm, status: 303},
+	{name: "login_engine", side: "guarded", method: "POST", path: "/api/login-engine", bare: "/api/login", body: loginForm, status: 303},
+	{name: "deny", side: "guarded", method: "POST", path: "/api/login-denied", bare: "/api/login", body: loginForm, status: 403},
+}
+
+func selectScenarios(list string) ([]scenario, error) {
+	if list == "" {
+		return allScenarios, nil
+	}
+	var out []scenario
+	for _, name := range strings.Split(list, ",") {
+		found := false
+		for _, s := range allScenarios {
+			if s.name == strings.TrimSpace(name) {
+				out = append(out, s)
+				found = true
+			}
+		}
+		if !found {
+			return nil, fmt.Errorf("unknown scenario %q", name)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig"
+)
+
+// TestConfigsValidate: the three Caddy configs the benchmark writes adapt
+// and validate with the login_guard modules, so a run never measures a
+// config Caddy would refuse.
+func TestConfigsValidate(t *testing.T) {
+	dir := t.TempDir()
+	svc := services{upstream: 9001, smartid: 9002, engine: 9003}
+	for _, name := range []string{"bare", "guarded", "guarded_smartid"} {
+		s := &side{name: name, port: 9100, admin: 9200}
+		cfg := caddyfile(s, svc, dir, options{logSink: "file", maxKeys: 1000})
+		raw, warn, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(cfg), map[string]any{"filename": name})
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", name, err, cfg)
+		}
+		for _, w := range warn {
+			t.Errorf("%s: warning %s", name, w)
+		}
+		if err := caddy.Validate(mustConfig(t, raw)); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if got := strings.Contains(cfg, "login_guard @login"); got != (name != "bare") {
+			t.Fatalf("%s: guarded routes present = %v", name, got)
+		}
+	}
+}
+
+func mustConfig(t *testing.T, raw []byte) *caddy.Config {
+	t.Helper()
+	var c caddy.Config
+	if err := json.Unmarshal(raw, &c); err != nil {
+		t.Fatal(err)
+	}
+	return &c
+}
+
+const wrkOutput = `Running 5s test @ http://127.0.0.1:41234/api/login
+  2 threads and 16 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency     2.10ms    1.52ms  31.19ms   88.62%
+    Req/Sec     3.99k   412.37     4.80k    70.00%
+  Latency Distribution
+     50%    1.73ms
+     75%    2.40ms
+     90%    3.51ms
+     99%    8.30ms
+  39712 requests in 5.00s, 6.44MB read
+  Socket errors: connect 0, read 2, write 0, timeout 1
+  Non-2xx or 3xx responses: 12
+Requests/sec:   7938.63
+Transfer/sec:      1.29MB
+`
+
+func TestParseWrk(t *testing.T) {
+	m, err := parseWrk(wrkOutput)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := measurement{Requests: 39712, RPS: 7938.63, P50ms: 1.73, P99ms: 8.30, Unexpected: 15}
+	if m.Requests != want.Requests || m.RPS != want.RPS || m.P50ms != want.P50ms || m.P99ms != want.P99ms || m.Unexpected != want.Unexpected {
+		t.Fatalf("got %+v, want %+v", m, want)
+	}
+	if _, err := parseWrk("wrk: connection refused"); err == nil {
+		t.Fatal("output without a rate must be an error")
+	}
+	for in, ms := range map[string]float64{"850.00us": 0.85, "1.02s": 1020, "2.50ms": 2.5, "1.00m": 60000} {
+		if got := wrkDuration(in); got < ms*0.999 || got > ms*1.001 {
+			t.Errorf("%s: got %v ms, want %v", in, got, ms)
+		}
+	}
+}
+
+// TestSummaryAndTable: medians and the ratio's spread over rounds, and the
+// Markdown table made from them.
+func TestSummaryAndTable(t *testing.T) {
+	s := scenarioResult{Name: "login"}
+	for _, r := range []struct{ bare, guarded float64 }{{1000, 900}, {1000, 950}, {800, 600}, {1200, 1188}} {
+		s.Rounds = append(s.Rounds, roundResult{
+			Bare:    measurement{RPS: r.bare, P99ms: 10, CPUusPerReq: 100},
+			Guarded: measurement{RPS: r.guarded, P99ms: 11, CPUusPerReq: 104},
+			Ratio:   r.guarded / r.bare,
+		})
+	}
+	s.summarise()
+	u := s.Summary
+	if u.Ratio != (0.9+0.95)/2 || u.RatioMin != 0.75 || u.RatioMax != 0.99 || u.BareRPS != 1000 || u.GuardCPUus != 4 {
+		t.Fatalf("summary %+v", u)
+	}
+	if u.P99Ratio < 1.099 || u.P99Ratio > 1.101 {
+		t.Fatalf("p99 ratio %v", u.P99Ratio)
+	}
+	table := markdownTable(&results{Meta: metadata{Rounds: 4}, Scenarios: []scenarioResult{s}})
+	if !strings.Contains(table, "| login | 1000 | 925 | 0.925 | 0.750–0.990 |") {
+		t.Fatalf("table:\n%s", table)
+	}
+}

@@ -1,0 +1,187 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+)
+
+// results is the JSON the benchmark writes: the conditions, every round's
+// figures, and the summaries the tables are made of.
+type results struct {
+	Meta      metadata         `json:"meta"`
+	Scenarios []scenarioResult `json:"scenarios"`
+	Flood     *floodResult     `json:"flood,omitempty"`
+}
+
+type metadata struct {
+	Date        string `json:"date"`
+	Commit      string `json:"commit,omitempty"`
+	Go          string `json:"go"`
+	OS          string `json:"os"`
+	CPU         string `json:"cpu,omitempty"`
+	CPUs        int    `json:"cpus"`
+	Generator   string `json:"generator"`
+	Connections int    `json:"connections"`
+	Rounds      int    `json:"rounds"`
+	Duration    string `json:"duration"`
+	EngineDelay string `json:"engine_delay"`
+	LogSink     string `json:"log_sink"`
+	// LoadBefore and LoadAfter are /proc/loadavg's three averages: a
+	// machine busy with other work makes every figure noisier.
+	LoadBefore string `json:"load_before,omitempty"`
+	LoadAfter  string `json:"load_after,omitempty"`
+}
+
+type roundResult struct {
+	Bare    measurement `json:"bare"`
+	Guarded measurement `json:"guarded"`
+	Ratio   float64     `json:"ratio"` // guarded req/s over bare req/s
+}
+
+type scenarioResult struct {
+	Name    string        `json:"name"`
+	Rounds  []roundResult `json:"rounds"`
+	Summary summary       `json:"summary"`
+}
+
+// summary is the medians over the rounds and the spread of the ratio.
+type summary struct {
+	BareRPS     float64 `json:"bare_rps"`
+	GuardedRPS  float64 `json:"guarded_rps"`
+	Ratio       float64 `json:"ratio"` // median of the rounds' ratios
+	RatioMin    float64 `json:"ratio_min"`
+	RatioMax    float64 `json:"ratio_max"`
+	BareP50ms   float64 `json:"bare_p50_ms"`
+	GuardedP50  float64 `json:"guarded_p50_ms"`
+	BareP99ms   float64 `json:"bare_p99_ms"`
+	GuardedP99  float64 `json:"guarded_p99_ms"`
+	P99Ratio    float64 `json:"p99_ratio"` // median guarded p99 over median bare p99
+	BareCPUus   float64 `json:"bare_cpu_us_per_req"`
+	GuardedCPU  float64 `json:"guarded_cpu_us_per_req"`
+	GuardCPUus  float64 `json:"guard_cpu_us_per_req"` // the difference: the guard's own CPU per request
+	RoundsCount int     `json:"rounds"`
+}
+
+func (s *scenarioResult) summarise() {
+	pick := func(f func(roundResult) float64) float64 {
+		v := make([]float64, len(s.Rounds))
+		for i, r := range s.Rounds {
+			v[i] = f(r)
+		}
+		return median(v)
+	}
+	var ratios []float64
+	for _, r := range s.Rounds {
+		ratios = append(ratios, r.Ratio)
+	}
+	sum := summary{
+		BareRPS:     pick(func(r roundResult) float64 { return r.Bare.RPS }),
+		GuardedRPS:  pick(func(r roundResult) float64 { return r.Guarded.RPS }),
+		Ratio:       median(ratios),
+		BareP50ms:   pick(func(r roundResult) float64 { return r.Bare.P50ms }),
+		GuardedP50:  pick(func(r roundResult) float64 { return r.Guarded.P50ms }),
+		BareP99ms:   pick(func(r roundResult) float64 { return r.Bare.P99ms }),
+		GuardedP99:  pick(func(r roundResult) float64 { return r.Guarded.P99ms }),
+		BareCPUus:   pick(func(r roundResult) float64 { return r.Bare.CPUusPerReq }),
+		GuardedCPU:  pick(func(r roundResult) float64 { return r.Guarded.CPUusPerReq }),
+		RoundsCount: len(s.Rounds),
+	}
+	if len(ratios) > 0 {
+		sum.RatioMin, sum.RatioMax = slices.Min(ratios), slices.Max(ratios)
+	}
+	if sum.BareP99ms > 0 {
+		sum.P99Ratio = sum.GuardedP99 / sum.BareP99ms
+	}
+	sum.GuardCPUus = sum.GuardedCPU - sum.BareCPUus
+	s.Summary = sum
+}
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	v = slices.Clone(v)
+	slices.Sort(v)
+	if len(v)%2 == 1 {
+		return v[len(v)/2]
+	}
+	return (v[len(v)/2-1] + v[len(v)/2]) / 2
+}
+
+func (r *results) write(path string) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+func readResults(path string) (*results, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var r results
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	return &r, nil
+}
+
+// markdownTable renders the results as the docs' Performance table.
+func markdownTable(r *results) string {
+	var b strings.Builder
+	m := r.Meta
+	fmt.Fprintf(&b, "%d rounds of %s per scenario and side, interleaved; %s, %d connections; %d CPUs (%s); %s; Caddy log sink: %s; load average %s before, %s after",
+		m.Rounds, m.Duration, m.Generator, m.Connections, m.CPUs, m.CPU, m.Go, m.LogSink, m.LoadBefore, m.LoadAfter)
+	if m.Commit != "" {
+		fmt.Fprintf(&b, "; commit %s", m.Commit)
+	}
+	b.WriteString(".\n\n")
+	b.WriteString("| scenario | bare req/s | guarded req/s | ratio (median) | ratio spread | p99 bare | p99 guarded | p99 ratio | Caddy CPU/req bare | guarded | guard's own |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|\n")
+	for _, s := range r.Scenarios {
+		u := s.Summary
+		fmt.Fprintf(&b, "| %s | %.0f | %.0f | %.3f | %.3f–%.3f | %.2f ms | %.2f ms | %.2f | %.0f µs | %.0f µs | %.0f µs |\n",
+			s.Name, u.BareRPS, u.GuardedRPS, u.Ratio, u.RatioMin, u.RatioMax, u.BareP99ms, u.GuardedP99, u.P99Ratio, u.BareCPUus, u.GuardedCPU, u.GuardCPUus)
+	}
+	if f := r.Flood; f != nil {
+		fmt.Fprintf(&b, "\nFlood: %d requests from %d distinct addresses (trusted_proxies + X-Forwarded-For) at a `rate ip` route, max_keys %d, %.0f req/s: "+
+			"RSS %.1f MiB before, %.1f MiB after (peak %.1f MiB); goroutines %d before, %d after; answers %v.\n",
+			f.Requests, f.Distinct, f.MaxKeys, f.RPS, kib(f.RSSBeforeKiB), kib(f.RSSAfterKiB), kib(f.RSSPeakKiB), f.GoroutinesBefore, f.GoroutinesAfter, f.Statuses)
+		if len(f.Steps) > 0 {
+			b.WriteString("RSS as the flood went on:")
+			for _, st := range f.Steps {
+				fmt.Fprintf(&b, " %d addresses %.1f MiB;", st.Addresses, kib(st.RSSKiB))
+			}
+			b.WriteString("\n")
+		}
+	}
+	return b.String()
+}
+
+func kib(n int64) float64 { return float64(n) / 1024 }
+
+// compareResults prints the medians of two runs side by side.
+func compareResults(a, b *results) string {
+	var out strings.Builder
+	fmt.Fprintf(&out, "old: %s %s (load %s)\nnew: %s %s (load %s)\n\n", a.Meta.Commit, a.Meta.Date, a.Meta.LoadBefore, b.Meta.Commit, b.Meta.Date, b.Meta.LoadBefore)
+	out.WriteString("| scenario | ratio old | ratio new | guarded req/s old | new | guard CPU/req old | new |\n|---|---|---|---|---|---|---|\n")
+	for _, s := range b.Scenarios {
+		var old *summary
+		for i := range a.Scenarios {
+			if a.Scenarios[i].Name == s.Name {
+				old = &a.Scenarios[i].Summary
+			}
+		}
+		if old == nil {
+			old = &summary{}
+		}
+		n := s.Summary
+		fmt.Fprintf(&out, "| %s | %.3f | %.3f | %.0f | %.0f | %.0f µs | %.0f µs |\n", s.Name, old.Ratio, n.Ratio, old.GuardedRPS, n.GuardedRPS, old.GuardCPUus, n.GuardCPUus)
+	}
+	return out.String()
+}

@@ -1,0 +1,308 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+)
+
+func run(o options) error {
+	scenarios, err := selectScenarios(o.scenarios)
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "loadbench")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+
+	var gen loadGen
+	switch o.gen {
+	case "go":
+		gen = &goGen{conns: o.conns}
+	case "wrk", "auto":
+		if _, err := exec.LookPath("wrk"); err == nil {
+			gen = &wrkGen{dir: dir, threads: o.threads, conns: o.conns}
+		} else if o.gen == "wrk" {
+			return fmt.Errorf("wrk not found: %v", err)
+		} else {
+			gen = &goGen{conns: o.conns}
+		}
+	default:
+		return fmt.Errorf("-gen: want wrk, go or auto, not %q", o.gen)
+	}
+
+	var procs []*proc
+	defer func() {
+		for i := len(procs) - 1; i >= 0; i-- {
+			procs[i].stop()
+		}
+	}()
+	service := func(role string, args ...string) (int, error) {
+		port, err := freePort()
+		if err != nil {
+			return 0, err
+		}
+		p, err := start(role, role, filepath.Join(dir, role+".out"), append([]string{"-addr", fmt.Sprintf("127.0.0.1:%d", port)}, args...)...)
+		if err != nil {
+			return 0, err
+		}
+		procs = append(procs, p)
+		return port, waitHTTP(p, fmt.Sprintf("http://127.0.0.1:%d/", port), 30*time.Second)
+	}
+	var svc services
+	if svc.upstream, err = service("upstream"); err != nil {
+		return err
+	}
+	if svc.smartid, err = service("smartid"); err != nil {
+		return err
+	}
+	if svc.engine, err = service("engine", "-delay", o.engineDelay.String()); err != nil {
+		return err
+	}
+
+	sides := map[string]*side{}
+	for _, name := range []string{"bare", "guarded", "guarded_smartid"} {
+		s := &side{name: name}
+		if s.port, err = freePort(); err != nil {
+			return err
+		}
+		if s.admin, err = freePort(); err != nil {
+			return err
+		}
+		cfg := filepath.Join(dir, name+".Caddyfile")
+		if err := os.WriteFile(cfg, []byte(caddyfile(s, svc, dir, o)), 0o600); err != nil {
+			return err
+		}
+		if s.proc, err = start("caddy", name, filepath.Join(dir, name+".out"), "run", "--config", cfg, "--adapter", "caddyfile"); err != nil {
+			return err
+		}
+		procs = append(procs, s.proc)
+		if err := waitHTTP(s.proc, s.base()+"/", 60*time.Second); err != nil {
+			out, _ := os.ReadFile(filepath.Join(dir, name+".out"))
+			return fmt.Errorf("%v\n%s", err, out)
+		}
+		sides[name] = s
+	}
+	for _, sc := range scenarios {
+		if err := probe(sides[sc.side].base()+sc.path, sc, sc.status); err != nil {
+			return err
+		}
+		if err := probe(sides["bare"].base()+sc.bare, sc, bareStatus(sc)); err != nil {
+			return err
+		}
+	}
+
+	res := &results{
+		Meta:      meta(o, gen.name()),
+		Scenarios: make([]scenarioResult, len(scenarios)),
+	}
+	reqs := func(sc scenario) (bare, guarded request) {
+		bare = request{method: sc.method, url: sides["bare"].base() + sc.bare, body: sc.body, status: bareStatus(sc)}
+		guarded = request{method: sc.method, url: sides[sc.side].base() + sc.path, body: sc.body, status: sc.status}
+		return bare, guarded
+	}
+	fmt.Fprintf(os.Stderr, "load generator %s, %d connections, %d rounds of %v per scenario and side\n", gen.name(), o.conns, o.rounds, o.duration)
+	for i, sc := range scenarios {
+		res.Scenarios[i].Name = sc.name
+		b, g := reqs(sc)
+		if o.warmup > 0 && o.rounds > 0 {
+			if _, err := gen.run(b, o.warmup, 0); err != nil {
+				return err
+			}
+			if _, err := gen.run(g, o.warmup, 0); err != nil {
+				return err
+			}
+		}
+	}
+	// -rounds 0 runs the memory check alone.
+	for round := range o.rounds {
+		for i, sc := range scenarios {
+			b, g := reqs(sc)
+			var pair roundResult
+			// Alternate which side goes first, so drift in the machine's
+			// load does not favour one side.
+			order := []string{"bare", "guarded"}
+			if round%2 == 1 {
+				order = []string{"guarded", "bare"}
+			}
+			for _, which := range order {
+				r, s := b, sides["bare"]
+				if which == "guarded" {
+					r, s = g, sides[sc.side]
+				}
+				var prof chan error
+				if which == "guarded" && round == 0 && o.profile != "" {
+					prof = make(chan error, 1)
+					go func() { prof <- cpuProfile(s, o.duration, o.profile+"-"+sc.name+".pprof") }()
+				}
+				m, err := measure(gen, r, s, o.duration)
+				if prof != nil {
+					if perr := <-prof; perr != nil {
+						fmt.Fprintf(os.Stderr, "profile of %s: %v\n", sc.name, perr)
+					}
+				}
+				if err != nil {
+					return fmt.Errorf("%s %s round %d: %v", sc.name, which, round+1, err)
+				}
+				if which == "bare" {
+					pair.Bare = m
+				} else {
+					pair.Guarded = m
+				}
+			}
+			if pair.Bare.RPS > 0 {
+				pair.Ratio = pair.Guarded.RPS / pair.Bare.RPS
+			}
+			res.Scenarios[i].Rounds = append(res.Scenarios[i].Rounds, pair)
+			fmt.Fprintf(os.Stderr, "round %d %-14s bare %8.0f req/s p99 %6.2f ms | guarded %8.0f req/s p99 %6.2f ms | %.3f\n",
+				round+1, sc.name, pair.Bare.RPS, pair.Bare.P99ms, pair.Guarded.RPS, pair.Guarded.P99ms, pair.Ratio)
+		}
+	}
+	for i := range res.Scenarios {
+		res.Scenarios[i].summarise()
+	}
+	if o.flood > 0 {
+		f, err := flood(sides["guarded"], o)
+		if err != nil {
+			return fmt.Errorf("flood: %v", err)
+		}
+		res.Flood = f
+	}
+	res.Meta.LoadAfter = loadAvg()
+	if o.rounds == 0 {
+		res.Scenarios = nil
+	}
+	fmt.Print(markdownTable(res))
+	if o.out != "" {
+		if err := res.write(o.out); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "results written to %s\n", o.out)
+	}
+	return nil
+}
+
+// cpuProfile fetches a CPU profile of a side from its admin endpoint,
+// covering most of a measurement that starts now.
+func cpuProfile(s *side, d time.Duration, path string) error {
+	secs := max(1, int(d/time.Second)-1)
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/profile?seconds=%d", s.admin, secs))
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("status %d", resp.StatusCode)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// bareStatus is what bare Caddy answers: the upstream's answer.
+func bareStatus(sc scenario) int {
+	if sc.method == http.MethodPost {
+		return http.StatusSeeOther
+	}
+	return http.StatusOK
+}
+
+// measure runs one load and the Caddy process's CPU time around it.
+func measure(gen loadGen, r request, s *side, d time.Duration) (measurement, error) {
+	before, err := cpuTicks(s.proc.pid())
+	if err != nil {
+		return measurement{}, err
+	}
+	m, err := gen.run(r, d, 0)
+	if err != nil {
+		return m, err
+	}
+	after, err := cpuTicks(s.proc.pid())
+	if err != nil {
+		return m, err
+	}
+	if m.Requests > 0 {
+		m.CPUusPerReq = float64(after-before) / float64(time.Microsecond) / float64(m.Requests)
+	}
+	if m.Unexpected > 0 {
+		return m, fmt.Errorf("%d unexpected answers from %s", m.Unexpected, r.url)
+	}
+	return m, nil
+}
+
+// probe checks one request gets the status the scenario expects, so a
+// misconfigured run fails before it measures the wrong thing.
+func probe(url string, sc scenario, want int) error {
+	req, _ := http.NewRequest(sc.method, url, strings.NewReader(sc.body))
+	if sc.body != "" {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	c := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	resp.Body.Close()
+	if resp.StatusCode != want {
+		return fmt.Errorf("%s: %s %s answered %d, want %d: %s", sc.name, sc.method, url, resp.StatusCode, want, body)
+	}
+	return nil
+}
+
+func meta(o options, gen string) metadata {
+	m := metadata{
+		Date:        time.Now().UTC().Format(time.RFC3339),
+		Go:          runtime.Version(),
+		OS:          runtime.GOOS + "/" + runtime.GOARCH,
+		CPUs:        runtime.NumCPU(),
+		Generator:   gen,
+		Connections: o.conns,
+		Rounds:      o.rounds,
+		Duration:    o.duration.String(),
+		EngineDelay: o.engineDelay.String(),
+		LogSink:     o.logSink,
+		LoadBefore:  loadAvg(),
+	}
+	if out, err := exec.Command("git", "rev-parse", "--short", "HEAD").Output(); err == nil {
+		m.Commit = strings.TrimSpace(string(out))
+	}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPU = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	return m
+}
+
+// loadAvg is the 1-minute load average: how quiet the machine was.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return ""
+	}
+	return strings.Join(f[:3], " ")
+}

@@ -1,0 +1,40 @@
+<?php
+// Reports what PHP's SAPI read from a request: $_POST, $_GET and the names
+// in $_FILES, or json_decode of the raw body on /json. Strings are hex so
+// every byte survives; arrays are [key, value] pairs in order.
+function enc($v) {
+    if (is_string($v)) {
+        return ['s' => bin2hex($v)];
+    }
+    if (is_array($v)) {
+        $out = [];
+        foreach ($v as $k => $x) {
+            $out[] = [bin2hex((string)$k), enc($x)];
+        }
+        return ['m' => $out];
+    }
+    $j = json_encode($v);
+    return ['j' => $j === false ? gettype($v) : $j];
+}
+
+header('Content-Type: application/json');
+$path = parse_url($_SERVER['REQUEST_URI'], PHP_URL_PATH);
+if ($path === '/ready') {
+    echo json_encode(['status' => 'ok', 'version' => PHP_VERSION]);
+    return true;
+}
+if ($path === '/json') {
+    $d = json_decode(file_get_contents('php://input'), true, 512);
+    if ($d === null && json_last_error() !== JSON_ERROR_NONE) {
+        echo json_encode(['status' => 'error']);
+        return true;
+    }
+    echo json_encode(['status' => 'ok', 'post' => enc($d)]);
+    return true;
+}
+$files = [];
+foreach ($_FILES as $k => $f) {
+    $files[] = bin2hex((string)$k);
+}
+echo json_encode(['status' => 'ok', 'post' => enc($_POST), 'query' => enc($_GET), 'files' => $files]);
+return true;

@@ -1,0 +1,39 @@
+# Reports what Rack reads from a request: Rack::Request#POST and #GET
+# (nested params, multipart), or JSON.parse of the raw body on /json (what
+# a Rails or Sinatra JSON endpoint does). Strings are hex so every byte
+# survives; hashes are [key, value] pairs.
+require 'json'
+require 'rack'
+require 'rack/handler/webrick'
+require 'webrick'
+
+def enc(v)
+  case v
+  when String then { 's' => v.b.unpack1('H*') }
+  when Array then { 'l' => v.map { |x| enc(x) } }
+  when Hash then { 'm' => v.map { |k, x| [k.to_s.b.unpack1('H*'), enc(x)] } }
+  when Numeric then { 'j' => v.to_s }
+  else { 'j' => v.nil? ? 'null' : v.to_s.to_json }
+  end
+end
+
+app = lambda do |env|
+  req = Rack::Request.new(env)
+  out =
+    begin
+      case req.path_info
+      when '/ready' then { 'status' => 'ok', 'version' => "rack #{Rack.release}, ruby #{RUBY_VERSION}" }
+      when '/json' then { 'status' => 'ok', 'post' => enc(JSON.parse(req.body.read)) }
+      else
+        post = req.POST
+        files = post.select { |_, v| v.is_a?(Hash) && v.key?(:tempfile) }.keys.map { |k| k.to_s.b.unpack1('H*') }
+        { 'status' => 'ok', 'post' => enc(post), 'query' => enc(req.GET), 'files' => files }
+      end
+    rescue StandardError => e
+      { 'status' => 'error', 'detail' => e.class.to_s }
+    end
+  [200, { 'Content-Type' => 'application/json' }, [JSON.generate(out)]]
+end
+
+Rack::Handler::WEBrick.run(app, Host: '127.0.0.1', Port: ARGV[0].to_i,
+                                Logger: WEBrick::Log.new(File::NULL), AccessLog: [])

@@ -1,0 +1,82 @@
+package redisstore
+
+import (
+	"sync"
+	"time"
+)
+
+const (
+	breakerThreshold = 3
+	breakerCoolDown  = 2 * time.Second
+)
+
+// breaker stops calls to a Redis that is down: after threshold consecutive
+// outages every call fails at once for coolDown, then one probe call is
+// let through; its success closes the breaker. So a dead Redis costs a
+// request nothing but an error, and a Redis that comes back is used again
+// within coolDown, with no restart.
+type breaker struct {
+	threshold int
+	coolDown  time.Duration
+	onChange  func(open bool)
+	now       func() time.Time
+
+	mu       sync.Mutex
+	failures int
+	open     bool
+	until    time.Time
+	probing  bool
+}
+
+func newBreaker(threshold int, coolDown time.Duration, onChange func(open bool)) *breaker {
+	return &breaker{threshold: threshold, coolDown: coolDown, onChange: onChange, now: time.Now}
+}
+
+// allow admits a call; probe is true for the half-open probe.
+func (b *breaker) allow() (probe, ok bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.open {
+		return false, true
+	}
+	if b.probing || b.now().Before(b.until) {
+		return false, false
+	}
+	b.probing = true
+	return true, true
+}
+
+// record hears an admitted call's outcome.
+func (b *breaker) record(probe, failed bool) {
+	b.mu.Lock()
+	changed := false
+	switch {
+	case probe:
+		b.probing = false
+		if failed {
+			b.until = b.now().Add(b.coolDown)
+		} else {
+			b.open, b.failures, changed = false, 0, true
+		}
+	case b.open:
+		// A call admitted before the breaker opened: its result is stale.
+	case failed:
+		b.failures++
+		if b.failures >= b.threshold {
+			b.open, b.until, changed = true, b.now().Add(b.coolDown), true
+		}
+	default:
+		b.failures = 0
+	}
+	open := b.open
+	b.mu.Unlock()
+	if changed && b.onChange != nil {
+		b.onChange(open)
+	}
+}
+
+func (b *breaker) isOpen() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.open
+}

@@ -1,0 +1,176 @@
+package redisstore
+
+// The counting scripts. Times are Redis TIME in microseconds (instance
+// clocks differ; Redis's is the one clock all instances share), floored
+// at the newest time the counter has seen so that a failover to a server
+// whose clock lags cannot reorder a window. Every script starts with a
+// shebang and no flags, so Redis refuses it whole, before it runs, when
+// maxmemory is reached: a counter is never half updated.
+//
+// Counter keys (one hash tag, so one slot): meta (a hash: k kind, r rule,
+// u sealed subject, l limit, w window, h hold, t newest time, q sequence,
+// lu locked until), a (sorted set: rate hits, distinct values, or lockout
+// failures, scored by time) and b (lockout reservations, member = token).
+// Numbers are formatted with %.0f: Lua's own tostring would round them.
+
+const luaPrelude = `#!lua
+local function clock(meta)
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+  local last = tonumber(redis.call('HGET', meta, 't') or '0')
+  if last > now then now = last end
+  return now
+end
+local function f(n) return string.format('%.0f', n) end
+local function keep(ttl, ...)
+  local ms = math.ceil(ttl / 1000) + 1000
+  for _, k in ipairs({...}) do redis.call('PEXPIRE', k, ms) end
+end
+`
+
+// takeScript: KEYS meta, a. ARGV limit, window, rule, sealed.
+// Returns {allowed, count, retry_after_us}.
+var takeScript = newScript(luaPrelude + `
+local meta, a = KEYS[1], KEYS[2]
+local limit, window = tonumber(ARGV[1]), tonumber(ARGV[2])
+local now = clock(meta)
+redis.call('ZREMRANGEBYSCORE', a, '-inf', f(now - window))
+local n = redis.call('ZCARD', a)
+if n >= limit then
+  local o = redis.call('ZRANGE', a, 0, 0, 'WITHSCORES')
+  return {0, n, tonumber(o[2]) + window - now}
+end
+local q = redis.call('HINCRBY', meta, 'q', 1)
+redis.call('ZADD', a, f(now), f(now) .. ':' .. q)
+redis.call('HSET', meta, 't', f(now), 'k', 'rate', 'r', ARGV[3], 'u', ARGV[4], 'l', limit, 'w', f(window))
+keep(window, meta, a)
+return {1, n + 1, 0}
+`)
+
+// distinctScript: KEYS meta, a. ARGV limit, window, member, rule, sealed.
+// Returns {allowed, count, retry_after_us}.
+var distinctScript = newScript(luaPrelude + `
+local meta, a = KEYS[1], KEYS[2]
+local limit, window, v = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
+local now = clock(meta)
+redis.call('ZREMRANGEBYSCORE', a, '-inf', f(now - window))
+if not redis.call('ZSCORE', a, v) then
+  local n = redis.call('ZCARD', a)
+  if n >= limit then
+    local o = redis.call('ZRANGE', a, 0, 0, 'WITHSCORES')
+    return {0, n, tonumber(o[2]) + window - now}
+  end
+end
+redis.call('ZADD', a, f(now), v)
+redis.call('HSET', meta, 't', f(now), 'k', 'distinct', 'r', ARGV[4], 'u', ARGV[5], 'l', limit, 'w', f(window))
+keep(window, meta, a)
+return {1, redis.call('ZCARD', a), 0}
+`)
+
+// luaLockout is shared by reserve and settle: pruning and the TTL.
+const luaLockout = `
+local meta, a, b = KEYS[1], KEYS[2], KEYS[3]
+local limit, window, lockfor, hold = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local function prune(now)
+  redis.call('ZREMRANGEBYSCORE', a, '-inf', f(now - window))
+  redis.call('ZREMRANGEBYSCORE', b, '-inf', f(now - hold))
+end
+local function save(now, lu)
+  redis.call('HSET', meta, 't', f(now), 'k', 'lockout', 'r', ARGV[5], 'u', ARGV[6], 'l', limit, 'w', f(window), 'h', f(hold))
+  local ttl = math.max(window, hold)
+  if lu > now and lu - now > ttl then ttl = lu - now end
+  keep(ttl, meta, a, b)
+end
+`
+
+// reserveScript: KEYS meta, a (failures), b (reservations). ARGV limit,
+// window, lock_for, hold, rule, sealed. Returns {allowed, count,
+// retry_after_us, locked, token}.
+var reserveScript = newScript(luaPrelude + luaLockout + `
+local now = clock(meta)
+prune(now)
+local lu = tonumber(redis.call('HGET', meta, 'lu') or '0')
+local n = redis.call('ZCARD', a) + redis.call('ZCARD', b)
+if lu > now then return {0, n, lu - now, 1, 0} end
+if n >= limit then
+  local t = -1
+  local o = redis.call('ZRANGE', b, 0, 0, 'WITHSCORES')
+  if o[2] then t = tonumber(o[2]) + hold end
+  local p = redis.call('ZRANGE', a, 0, 0, 'WITHSCORES')
+  if p[2] then
+    local u = tonumber(p[2]) + window
+    if t < 0 or u < t then t = u end
+  end
+  return {0, n, t - now, 0, 0}
+end
+local tok = redis.call('HINCRBY', meta, 'q', 1)
+redis.call('ZADD', b, f(now), tok)
+save(now, lu)
+return {1, n + 1, 0, 0, tok}
+`)
+
+// settleScript: KEYS meta, a, b. ARGV limit, window, lock_for, hold, rule,
+// sealed, token, settlement (0 release, 1 failure, 2 success). Returns 1.
+var settleScript = newScript(luaPrelude + luaLockout + `
+local tok, st = ARGV[7], ARGV[8]
+if st ~= '1' and redis.call('EXISTS', meta) == 0 then return 1 end
+local now = clock(meta)
+if tok ~= '0' then redis.call('ZREM', b, tok) end
+prune(now)
+local lu = tonumber(redis.call('HGET', meta, 'lu') or '0')
+if st == '1' then
+  local q = redis.call('HINCRBY', meta, 'q', 1)
+  redis.call('ZADD', a, f(now), f(now) .. ':' .. q)
+  if redis.call('ZCARD', a) >= limit then
+    -- Locked: the failures are spent; after the lock the user starts
+    -- again with a full allowance.
+    lu = now + lockfor
+    redis.call('HSET', meta, 'lu', f(lu))
+    redis.call('DEL', a)
+  end
+elseif st == '2' then
+  redis.call('DEL', a)
+  redis.call('HDEL', meta, 'lu')
+  lu = 0
+end
+save(now, lu)
+return 1
+`)
+
+// peekScript reads a counter for the admin view without changing it.
+// KEYS meta, a, b. Returns {kind, rule, sealed, limit, count, limited,
+// retry_after_us, locked_until_us} or nil when the counter is gone.
+var peekScript = newScript(`#!lua flags=no-writes
+local meta, a, b = KEYS[1], KEYS[2], KEYS[3]
+local h = redis.call('HMGET', meta, 'k', 'r', 'u', 'l', 'w', 'h', 'lu')
+if not h[1] then return nil end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local function f(n) return string.format('%.0f', n) end
+local limit, window = tonumber(h[4]), tonumber(h[5])
+local function live(k, span)
+  return redis.call('ZCOUNT', k, '(' .. f(now - span), '+inf')
+end
+local function oldest(k, span)
+  local o = redis.call('ZRANGEBYSCORE', k, '(' .. f(now - span), '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+  if o[2] then return tonumber(o[2]) + span end
+  return -1
+end
+local n, limited, retry, lu = live(a, window), 0, 0, 0
+if h[1] == 'lockout' then
+  local hold = tonumber(h[6])
+  lu = tonumber(h[7] or '0')
+  n = n + live(b, hold)
+  if lu > now then
+    limited, retry = 1, lu - now
+  elseif n >= limit then
+    local x, y = oldest(b, hold), oldest(a, window)
+    if x < 0 or (y >= 0 and y < x) then x = y end
+    limited, retry = 1, x - now
+  end
+  if lu <= now then lu = 0 end
+elseif n >= limit then
+  limited, retry = 1, oldest(a, window) - now
+end
+return {h[1], h[2], h[3], limit, n, limited, retry, f(lu)}
+`)

@@ -1,0 +1,499 @@
+//go:build redis
+
+package redisstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/login-guard/login_guard/clients/smileid"
+	"github.com/login-guard/login_guard/internal/stepup"
+	"github.com/login-guard/login_guard/internal/testkit/redisproc"
+	"github.com/login-guard/login_guard/rules/counter"
+)
+
+var testSecret = []byte("0123456789abcdef0123456789abcdef")
+
+// instance is what one Caddy instance holds: its own Conn to the shared
+// Redis.
+func instance(t *testing.T, cfg Config) *Conn {
+	t.Helper()
+	c, err := New(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Open(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	if err := c.Check(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Bind(context.Background(), "fp-1", testSecret); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func single(t *testing.T) (*redisproc.Server, Config) {
+	s := redisproc.Start(t)
+	return s, Config{Addresses: []string{s.Addr()}, Timeout: 2 * time.Second}
+}
+
+func cluster(t *testing.T) (*redisproc.Cluster, Config) {
+	c := redisproc.StartCluster(t, 3)
+	return c, Config{Mode: ModeCluster, Addresses: c.Addrs(), Timeout: 2 * time.Second}
+}
+
+// exactness spreads parallel attempts over two instances and checks that
+// exactly limit of them pass, for rate, distinct and lockout counters on
+// many subjects at once.
+func exactness(t *testing.T, cfg Config) {
+	a, b := NewCounter(instance(t, cfg)), NewCounter(instance(t, cfg))
+	stores := []*Counter{a, b}
+	const limit, workers, subjects = 7, 40, 6
+	lock := counter.Lockout{Limit: limit, Window: time.Minute, LockFor: time.Minute, Hold: time.Minute}
+	var rate, distinct, reserve [subjects]atomic.Int64
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s := stores[w%2]
+			ctx := context.Background()
+			for i := range subjects {
+				k := counter.Key{Rule: "login/rate ip 7/1m", Subject: fmt.Sprintf("ip=203.0.113.%d/32", i)}
+				r, err := s.Take(ctx, k, limit, time.Minute)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if r.Allowed {
+					rate[i].Add(1)
+				}
+				dk := counter.Key{Rule: "login/spray ip 7/1m", Subject: k.Subject}
+				r, err = s.TakeDistinct(ctx, dk, fmt.Sprintf("user-%d", w), limit, time.Minute)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if r.Allowed {
+					distinct[i].Add(1)
+				}
+				lk := counter.Key{Rule: "login/lockout user 7/1m for 1m", Subject: fmt.Sprintf("user=u%d", i)}
+				r, err = s.Reserve(ctx, lk, lock)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if r.Allowed {
+					reserve[i].Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for i := range subjects {
+		if n := rate[i].Load(); n != limit {
+			t.Errorf("subject %d: %d rate hits allowed, want exactly %d", i, n, limit)
+		}
+		if n := distinct[i].Load(); n != limit {
+			t.Errorf("subject %d: %d distinct values allowed, want exactly %d", i, n, limit)
+		}
+		if n := reserve[i].Load(); n != limit {
+			t.Errorf("subject %d: %d lockout slots reserved, want exactly %d", i, n, limit)
+		}
+	}
+	// A refused hit names when to come back.
+	r, err := a.Take(context.Background(), counter.Key{Rule: "login/rate ip 7/1m", Subject: "ip=203.0.113.0/32"}, limit, time.Minute)
+	if err != nil || r.Allowed || r.RetryAfter <= 0 || r.RetryAfter > time.Minute || r.Count != limit {
+		t.Errorf("over the limit: %+v %v", r, err)
+	}
+}
+
+func TestExactAcrossInstancesSingle(t *testing.T) {
+	_, cfg := single(t)
+	exactness(t, cfg)
+}
+
+func TestExactAcrossInstancesCluster(t *testing.T) {
+	_, cfg := cluster(t)
+	exactness(t, cfg)
+}
+
+func TestLockoutSettleAcrossInstances(t *testing.T) {
+	_, cfg := single(t)
+	a, b := NewCounter(instance(t, cfg)), NewCounter(instance(t, cfg))
+	ctx := context.Background()
+	l := counter.Lockout{Limit: 3, Window: time.Minute, LockFor: time.Hour, Hold: time.Minute}
+	k := counter.Key{Rule: "login/lockout user 3/1m for 1h", Subject: "user=jlopez"}
+	for i := range 3 {
+		s := []*Counter{a, b}[i%2]
+		r, err := s.Reserve(ctx, k, l)
+		if err != nil || !r.Allowed || r.Token == 0 {
+			t.Fatalf("attempt %d: %+v %v", i, r, err)
+		}
+		ok, err := s.Settle(ctx, k, l, r.Token, counter.Failure)
+		if err != nil || !ok {
+			t.Fatalf("settle %d: %v %v", i, ok, err)
+		}
+	}
+	r, err := a.Reserve(ctx, k, l)
+	if err != nil || r.Allowed || !r.Locked || r.RetryAfter < 59*time.Minute {
+		t.Fatalf("after 3 failures: %+v %v", r, err)
+	}
+	// The admin of the other instance sees the lock, with its subject, and
+	// clears it for everyone.
+	es, err := b.List(ctx, counter.Filter{LimitedOnly: true}, 0)
+	if err != nil || len(es) != 1 || es[0].Key != k || es[0].LockedUntil.IsZero() || es[0].Kind != "lockout" {
+		t.Fatalf("list: %+v %v", es, err)
+	}
+	n, err := b.Clear(ctx, counter.Filter{Subject: "user=jlopez"})
+	if err != nil || n != 1 {
+		t.Fatalf("clear: %d %v", n, err)
+	}
+	r, err = a.Reserve(ctx, k, l)
+	if err != nil || !r.Allowed {
+		t.Fatalf("after clear: %+v %v", r, err)
+	}
+	// Success forgets failures; release gives the slot back.
+	if ok, err := a.Settle(ctx, k, l, r.Token, counter.Success); !ok || err != nil {
+		t.Fatal(ok, err)
+	}
+	if es, _ := a.List(ctx, counter.Filter{}, 0); len(es) != 0 {
+		t.Fatalf("after success: %+v", es)
+	}
+}
+
+func TestBatchOneRoundTrip(t *testing.T) {
+	srv, cfg := single(t)
+	c := instance(t, cfg)
+	s := NewCounter(c)
+	before := c.Stats().Calls
+	l := counter.Lockout{Limit: 2, Window: time.Minute, LockFor: time.Minute, Hold: time.Minute}
+	ops := []counter.Op{
+		{Kind: counter.OpTake, Key: counter.Key{Rule: "r/rate", Subject: "ip=a"}, Limit: 1, Window: time.Minute},
+		{},
+		{Kind: counter.OpTakeDistinct, Key: counter.Key{Rule: "r/spray", Subject: "ip=a"}, Value: "bob", Limit: 1, Window: time.Minute},
+		{Kind: counter.OpReserve, Key: counter.Key{Rule: "r/lock", Subject: "user=bob"}, Lockout: l},
+	}
+	counter.Do(context.Background(), s, ops)
+	for i, op := range ops {
+		if op.Err != nil || (op.Kind != 0 && !op.Result.Allowed) {
+			t.Fatalf("op %d: %+v", i, op)
+		}
+	}
+	if ops[3].Result.Token == 0 {
+		t.Fatal("no reservation token")
+	}
+	if got := c.Stats().Calls - before; got != 1 {
+		t.Fatalf("%d round trips for one batch", got)
+	}
+	// After a restart the script cache is empty: EVALSHA meets NOSCRIPT
+	// and falls back to EVAL, in the batch and in single calls.
+	srv.Restart()
+	time.Sleep(100 * time.Millisecond)
+	ops = ops[:1]
+	ops[0].Result, ops[0].Err = counter.Result{}, nil
+	counter.Do(context.Background(), s, ops)
+	if ops[0].Err != nil || !ops[0].Result.Allowed {
+		t.Fatalf("after restart: %+v", ops[0])
+	}
+	srv.Restart()
+	time.Sleep(100 * time.Millisecond)
+	if r, err := s.Take(context.Background(), counter.Key{Rule: "x", Subject: "y"}, 1, time.Minute); err != nil || !r.Allowed {
+		t.Fatalf("single call after restart: %+v %v", r, err)
+	}
+}
+
+func TestNoRawSubjectInRedis(t *testing.T) {
+	srv, cfg := single(t)
+	c := instance(t, cfg)
+	s := NewCounter(c)
+	ctx := context.Background()
+	const user, ip = "victim.name@example.org", "198.51.100.77"
+	l := counter.Lockout{Limit: 2, Window: time.Minute, LockFor: time.Minute, Hold: time.Minute}
+	_, _ = s.Take(ctx, counter.Key{Rule: "login/rate ip_user", Subject: "ip=" + ip + "/32 user=" + user}, 5, time.Minute)
+	_, _ = s.TakeDistinct(ctx, counter.Key{Rule: "login/spray ip", Subject: "ip=" + ip + "/32"}, user, 5, time.Minute)
+	r, _ := s.Reserve(ctx, counter.Key{Rule: "login/lockout user", Subject: "user=" + user}, l)
+	_, _ = s.Settle(ctx, counter.Key{Rule: "login/lockout user", Subject: "user=" + user}, l, r.Token, counter.Failure)
+	_ = NewOnceSet(c, "loginid").Remember(ctx, []byte(user), time.Minute)
+	rc := redis.NewClient(&redis.Options{Addr: srv.Addr()})
+	defer rc.Close()
+	keys, err := rc.Keys(ctx, "*").Result()
+	if err != nil || len(keys) < 8 {
+		t.Fatalf("keys %v %v", keys, err)
+	}
+	for _, k := range keys {
+		dump := k
+		switch rc.Type(ctx, k).Val() {
+		case "zset":
+			m, _ := rc.ZRange(ctx, k, 0, -1).Result()
+			dump += strings.Join(m, " ")
+		case "hash":
+			m, _ := rc.HGetAll(ctx, k).Result()
+			dump += fmt.Sprint(m)
+		case "string":
+			dump += rc.Get(ctx, k).Val()
+		}
+		if strings.Contains(dump, user) || strings.Contains(dump, "victim") || strings.Contains(dump, ip) {
+			t.Errorf("raw subject in Redis: %s", dump)
+		}
+		if ttl := rc.PTTL(ctx, k).Val(); ttl <= 0 {
+			t.Errorf("key %s has no TTL (%v)", k, ttl)
+		}
+	}
+}
+
+func TestOnceSetAcrossInstances(t *testing.T) {
+	_, cfg := cluster(t)
+	a, b := NewOnceSet(instance(t, cfg), "loginid"), NewOnceSet(instance(t, cfg), "loginid")
+	var fresh, seen atomic.Int64
+	var wg sync.WaitGroup
+	for i := range 30 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s := []*OnceSet{a, b}[i%2]
+			switch err := s.Remember(context.Background(), []byte("nonce-1"), time.Minute); {
+			case err == nil:
+				fresh.Add(1)
+			case errors.Is(err, ErrSeen):
+				seen.Add(1)
+			default:
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if fresh.Load() != 1 || seen.Load() != 29 {
+		t.Fatalf("fresh %d seen %d", fresh.Load(), seen.Load())
+	}
+	// Another namespace is another set.
+	if err := NewOnceSet(a.c, "stepup").Remember(context.Background(), []byte("nonce-1"), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestStartChecks(t *testing.T) {
+	srv, cfg := single(t)
+	c := instance(t, cfg)
+	other, err := New(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if err := other.Open(); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Bind(context.Background(), "fp-2", testSecret); !errors.Is(err, ErrFingerprint) {
+		t.Fatalf("other key material: %v", err)
+	}
+	if _, err := srv.Do("CONFIG", "SET", "maxmemory-policy", "allkeys-lru"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Check(context.Background()); err == nil || !strings.Contains(err.Error(), "noeviction") {
+		t.Fatalf("evicting policy accepted: %v", err)
+	}
+}
+
+func TestOutOfMemoryIsFull(t *testing.T) {
+	srv, cfg := single(t)
+	c := instance(t, cfg)
+	s := NewCounter(c)
+	if _, err := srv.Do("CONFIG", "SET", "maxmemory", "1"); err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.Take(context.Background(), counter.Key{Rule: "r", Subject: "s"}, 5, time.Minute)
+	if err != nil || !r.Full || r.Allowed {
+		t.Fatalf("take at maxmemory: %+v %v", r, err)
+	}
+	if err := NewOnceSet(c, "x").Remember(context.Background(), []byte("n"), time.Minute); !errors.Is(err, ErrFull) {
+		t.Fatalf("once at maxmemory: %v", err)
+	}
+	if c.Stats().OutOfMemory == 0 || c.Stats().Failures != 0 {
+		t.Fatalf("stats %+v", c.Stats())
+	}
+}
+
+func TestOutageBoundedAndRecovers(t *testing.T) {
+	srv, cfg := single(t)
+	cfg.Timeout = 300 * time.Millisecond
+	c := instance(t, cfg)
+	s := NewCounter(c)
+	k := counter.Key{Rule: "r", Subject: "s"}
+	srv.Stop()
+	for i := range 6 {
+		start := time.Now()
+		_, err := s.Take(context.Background(), k, 3, time.Minute)
+		if !errors.Is(err, ErrUnavailable) {
+			t.Fatalf("call %d with Redis down: %v", i, err)
+		}
+		if d := time.Since(start); d > 2*time.Second {
+			t.Fatalf("call %d took %v", i, d)
+		}
+	}
+	if st := c.Stats(); !st.BreakerOpen || st.RefusedOpen == 0 {
+		t.Fatalf("breaker not open: %+v", st)
+	}
+	srv.Restart()
+	deadline := time.Now().Add(3 * breakerCoolDown)
+	for {
+		r, err := s.Take(context.Background(), k, 3, time.Minute)
+		if err == nil {
+			if !r.Allowed || r.Count != 1 {
+				t.Fatalf("after recovery: %+v", r)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not recovered: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if c.Stats().BreakerOpen {
+		t.Fatal("breaker still open")
+	}
+}
+
+func TestNotReadyBeforeBind(t *testing.T) {
+	_, cfg := single(t)
+	c, err := New(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := NewCounter(c).Take(context.Background(), counter.Key{Rule: "r", Subject: "s"}, 1, time.Minute); !errors.Is(err, ErrNotReady) {
+		t.Fatal(err)
+	}
+}
+
+func TestHeldBackendTakeOnce(t *testing.T) {
+	_, cfg := cluster(t)
+	a, b := NewHeldBackend(instance(t, cfg)), NewHeldBackend(instance(t, cfg))
+	if err := a.Store("handle-1", []byte("sealed"), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := b.Has("handle-1"); !ok || err != nil {
+		t.Fatalf("has: %v %v", ok, err)
+	}
+	var got atomic.Int64
+	var wg sync.WaitGroup
+	for i := range 10 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s, err := []*HeldBackend{a, b}[i%2].Take("handle-1")
+			switch {
+			case err == nil && string(s) == "sealed":
+				got.Add(1)
+			case errors.Is(err, stepup.ErrHeldGone):
+			default:
+				t.Error(s, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if got.Load() != 1 {
+		t.Fatalf("%d takes got the entry, want 1", got.Load())
+	}
+	sp := NewSpentSet(a.c, "stepup")
+	now := time.Now()
+	if ok, err := sp.Mark("state:h", now.Add(time.Minute), now); !ok || err != nil {
+		t.Fatal(ok, err)
+	}
+	if ok, err := NewSpentSet(b.c, "stepup").Mark("state:h", now.Add(time.Minute), now); ok || err != nil {
+		t.Fatal("spent twice", ok, err)
+	}
+	if !NewSpentSet(b.c, "stepup").Seen("state:h", now) || NewSpentSet(b.c, "stepup").Seen("state:other", now) {
+		t.Fatal("seen")
+	}
+}
+
+func TestSmileIDJobsAcrossInstances(t *testing.T) {
+	_, cfg := cluster(t)
+	a, b := NewSmileIDJobs(instance(t, cfg), time.Minute), NewSmileIDJobs(instance(t, cfg), time.Minute)
+	if err := a.Register("job-1", "alice@example.org", "handle-1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Register("job-1", "bob", "h"); !errors.Is(err, smileid.ErrDuplicateJob) {
+		t.Fatalf("duplicate: %v", err)
+	}
+	e, ok := b.Lookup("job-1")
+	if !ok || e.UserID != "alice@example.org" || e.StateHandle != "handle-1" || e.State != smileid.StatePending || e.ExpiresAt.Sub(e.RegisteredAt) != time.Minute {
+		t.Fatalf("lookup on the other instance: %+v %v", e, ok)
+	}
+	if _, err := b.Complete("job-1"); !errors.Is(err, smileid.ErrNotAuthenticated) {
+		t.Fatalf("complete while pending: %v", err)
+	}
+	for i := range 3 {
+		if _, err := []*SmileIDJobs{a, b}[i%2].TakeConfirm("job-1", 2); (i < 2) != (err == nil) {
+			t.Fatalf("confirm %d: %v", i, err)
+		}
+	}
+	var d [32]byte
+	d[0] = 7
+	if a.SeenCallback("job-1", d) {
+		t.Fatal("seen before marked")
+	}
+	b.MarkCallback("job-1", d)
+	if !a.SeenCallback("job-1", d) {
+		t.Fatal("callback marked on b not seen on a")
+	}
+	e, changed, err := a.Settle("job-1", smileid.StateAuthenticated, "0810", "Enroll User", "sj-1")
+	if err != nil || !changed || e.State != smileid.StateAuthenticated || e.ResultCode != "0810" {
+		t.Fatalf("settle: %+v %v %v", e, changed, err)
+	}
+	if _, changed, _ := b.Settle("job-1", smileid.StateRejected, "0811", "x", "sj-1"); changed {
+		t.Fatal("a terminal state moved")
+	}
+	var got atomic.Int64
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if e, err := []*SmileIDJobs{a, b}[i%2].Complete("job-1"); err == nil && e.UserID == "alice@example.org" {
+				got.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if got.Load() != 1 || b.Status("job-1") != smileid.StateUnknown {
+		t.Fatalf("completed %d times", got.Load())
+	}
+}
+
+func TestFailureCounterAcrossInstances(t *testing.T) {
+	srv, cfg := single(t)
+	a, b := NewFailureCounter(instance(t, cfg)), NewFailureCounter(instance(t, cfg))
+	now := time.Now()
+	for i := 1; i <= 4; i++ {
+		n, full := []*FailureCounter{a, b}[i%2].Add("state-1", now.Add(time.Minute), now)
+		if full || n != i {
+			t.Fatalf("add %d: %d %v", i, n, full)
+		}
+	}
+	b.Forget("state-1")
+	if n, _ := a.Add("state-1", now.Add(time.Minute), now); n != 1 {
+		t.Fatalf("after forget: %d", n)
+	}
+	srv.Stop()
+	if _, full := a.Add("state-2", now.Add(time.Minute), now); !full {
+		t.Fatal("a count that could not be made must report full (fail closed)")
+	}
+}
+
+func TestExactAcrossInstancesSentinel(t *testing.T) {
+	master := redisproc.Start(t)
+	s := redisproc.StartSentinel(t, "guard", master)
+	exactness(t, Config{Mode: ModeSentinel, MasterName: "guard", Addresses: []string{s.Addr()}, Timeout: 2 * time.Second})
+}

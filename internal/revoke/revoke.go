@@ -1,0 +1,132 @@
+// Package revoke remembers ended guard sessions until their cookies would
+// expire anyway, so a cookie replayed after its logout is no session.
+// Set is the interface the guard uses; Memory is the process-local
+// implementation (exact and bounded). A store shared by several
+// instances implements Set the same way, with each entry's TTL at its
+// until time.
+package revoke
+
+import (
+	"container/heap"
+	"context"
+	"sync"
+	"time"
+)
+
+// Set records revoked session ids.
+type Set interface {
+	// Revoke records id as ended until until (the cookie's expiry).
+	Revoke(ctx context.Context, id string, until time.Time) error
+	// Revoked reports whether id was revoked and its entry is still live.
+	Revoked(ctx context.Context, id string, now time.Time) (bool, error)
+}
+
+// DefaultMax bounds a Memory set when the caller does not.
+const DefaultMax = 100_000
+
+// Memory is a bounded in-process Set. When it holds max live entries, a
+// new revocation pushes out the entry that expires first (counted in
+// Stats.Evicted): the logout's cookie clearing still ends the browser's
+// session, only a replay of that one cookie is no longer refused.
+type Memory struct {
+	mu      sync.Mutex
+	max     int
+	byID    map[string]time.Time
+	exp     expiries
+	evicted uint64
+}
+
+// NewMemory makes a set of at most max live entries (DefaultMax when
+// max <= 0).
+func NewMemory(max int) *Memory {
+	if max <= 0 {
+		max = DefaultMax
+	}
+	return &Memory{max: max, byID: map[string]time.Time{}}
+}
+
+// Revoke implements Set.
+func (m *Memory) Revoke(_ context.Context, id string, until time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := time.Now()
+	m.purge(now)
+	if !now.Before(until) {
+		return nil // the cookie has expired anyway
+	}
+	old, present := m.byID[id]
+	if present && !until.After(old) {
+		return nil
+	}
+	for !present && len(m.byID) >= m.max && len(m.exp) > 0 {
+		it := heap.Pop(&m.exp).(entry)
+		if at, ok := m.byID[it.id]; ok && at.Equal(it.at) {
+			delete(m.byID, it.id)
+			m.evicted++
+		}
+	}
+	m.byID[id] = until
+	heap.Push(&m.exp, entry{id: id, at: until})
+	return nil
+}
+
+// Revoked implements Set.
+func (m *Memory) Revoked(_ context.Context, id string, now time.Time) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	at, ok := m.byID[id]
+	return ok && now.Before(at), nil
+}
+
+// Stats are the set's counters, for metrics.
+type Stats struct {
+	Entries int
+	Evicted uint64
+}
+
+// Stats returns the counters.
+func (m *Memory) Stats() Stats {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return Stats{Entries: len(m.byID), Evicted: m.evicted}
+}
+
+// Destruct empties the set; it lets a caddy.UsagePool release it.
+func (m *Memory) Destruct() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.byID = map[string]time.Time{}
+	m.exp = nil
+	return nil
+}
+
+// purge drops entries past their time. A re-revoked id leaves its older
+// heap entry behind; it is skipped here by comparing times.
+func (m *Memory) purge(now time.Time) {
+	for len(m.exp) > 0 && !now.Before(m.exp[0].at) {
+		it := heap.Pop(&m.exp).(entry)
+		if at, ok := m.byID[it.id]; ok && at.Equal(it.at) {
+			delete(m.byID, it.id)
+		}
+	}
+}
+
+type entry struct {
+	id string
+	at time.Time
+}
+
+type expiries []entry
+
+func (e expiries) Len() int           { return len(e) }
+func (e expiries) Less(i, j int) bool { return e[i].at.Before(e[j].at) }
+func (e expiries) Swap(i, j int)      { e[i], e[j] = e[j], e[i] }
+func (e *expiries) Push(x any)        { *e = append(*e, x.(entry)) }
+func (e *expiries) Pop() any {
+	old := *e
+	it := old[len(old)-1]
+	*e = old[:len(old)-1]
+	return it
+}
+
+var _ Set = (*Memory)(nil)

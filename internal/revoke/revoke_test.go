@@ -1,0 +1,54 @@
+package revoke
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+func TestMemoryRevokesUntilExpiry(t *testing.T) {
+	ctx := context.Background()
+	m := NewMemory(0)
+	now := time.Now()
+	if err := m.Revoke(ctx, "s1", now.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := m.Revoked(ctx, "s1", now); !ok {
+		t.Fatal("a revoked session must be reported")
+	}
+	if ok, _ := m.Revoked(ctx, "s2", now); ok {
+		t.Fatal("another session is not revoked")
+	}
+	if ok, _ := m.Revoked(ctx, "s1", now.Add(2*time.Hour)); ok {
+		t.Fatal("past the cookie's expiry the entry is dead")
+	}
+	// An already expired cookie is not recorded.
+	_ = m.Revoke(ctx, "old", now.Add(-time.Second))
+	if m.Stats().Entries != 1 {
+		t.Fatalf("stats %+v", m.Stats())
+	}
+}
+
+// TestMemoryBounded: at its bound the set drops the entry that expires
+// first, never more than it must, and counts it.
+func TestMemoryBounded(t *testing.T) {
+	ctx := context.Background()
+	m := NewMemory(2)
+	now := time.Now()
+	_ = m.Revoke(ctx, "soon", now.Add(time.Minute))
+	_ = m.Revoke(ctx, "late", now.Add(time.Hour))
+	_ = m.Revoke(ctx, "new", now.Add(30*time.Minute))
+	if s := m.Stats(); s.Entries != 2 || s.Evicted != 1 {
+		t.Fatalf("stats %+v", s)
+	}
+	for id, want := range map[string]bool{"soon": false, "late": true, "new": true} {
+		if ok, _ := m.Revoked(ctx, id, now); ok != want {
+			t.Errorf("%s: revoked=%v, want %v", id, ok, want)
+		}
+	}
+	// Re-revoking an id keeps one entry.
+	_ = m.Revoke(ctx, "late", now.Add(2*time.Hour))
+	if s := m.Stats(); s.Entries != 2 {
+		t.Fatalf("stats %+v", s)
+	}
+}

@@ -1,0 +1,51 @@
+package stepup
+
+import "time"
+
+// HeldStore keeps sealed held requests and withheld responses under
+// handles. *Held keeps them in this process; SharedHeld keeps them in a
+// store every instance reaches (HeldBackend), so a step-up started on one
+// instance can finish on another. Either way the store holds only
+// ciphertext: the key travels in the user's tokens.
+type HeldStore interface {
+	PutRequest(o Owner, r Request) (Ref, error)
+	PutResponse(o Owner, r Response) (Ref, error)
+	TakeRequest(ref Ref) (Request, error)
+	TakeResponse(ref Ref) (Response, error)
+	Has(handle string) bool
+	Stats() HeldStats
+	// SetTTL and SetCaps apply a reloaded config to what is put from now
+	// on.
+	SetTTL(d time.Duration)
+	SetCaps(clientEntries int, clientBytes int64, userEntries int)
+	Destruct() error
+}
+
+// SpentSet records spent one-use tokens. *UsedSet is per process; a
+// shared implementation makes a token spent on every instance at once.
+// Implementations fail closed: Mark returns an error and Seen returns true
+// when they cannot tell.
+type SpentSet interface {
+	// Mark records id as spent until expires: false when it already was.
+	Mark(id string, expires, now time.Time) (bool, error)
+	// Seen reports whether id is spent and not yet expired.
+	Seen(id string, now time.Time) bool
+}
+
+// FailureCounter counts refused factors per step-up state. *FailureSet
+// is per process; a shared implementation makes the limit hold however
+// many instances the guesses are spread over. Implementations fail
+// closed: full is true when they cannot count.
+type FailureCounter interface {
+	// Add counts one failure for handle, remembered until expires, and
+	// returns the count so far.
+	Add(handle string, expires, now time.Time) (n int, full bool)
+	// Forget drops handle's count.
+	Forget(handle string)
+}
+
+var (
+	_ HeldStore      = (*Held)(nil)
+	_ SpentSet       = (*UsedSet)(nil)
+	_ FailureCounter = (*FailureSet)(nil)
+)

@@ -1,0 +1,72 @@
+package caddyproc_test
+
+import (
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/login-guard/login_guard/internal/testkit/caddyproc"
+)
+
+func TestMain(m *testing.M) {
+	caddyproc.MaybeRunAsCaddy()
+	os.Exit(m.Run())
+}
+
+func get(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+// TestStartReloadRestartStop drives one process through its whole life and
+// checks that each step is the one that answered.
+func TestStartReloadRestartStop(t *testing.T) {
+	const cfg = `{
+	admin {{admin}}
+	auto_https off
+}
+http://127.0.0.1:{{port.site}} {
+	respond "%s"
+}
+`
+	p := caddyproc.Start(t, strings.Replace(cfg, "%s", "first", 1), caddyproc.Options{})
+	if got := get(t, p.URL("site")); got != "first" {
+		t.Fatalf("first config answered %q", got)
+	}
+	if err := p.Reload(strings.Replace(cfg, "%s", "second", 1)); err != nil {
+		t.Fatal(err)
+	}
+	if got := get(t, p.URL("site")); got != "second" {
+		t.Fatalf("reloaded config answered %q", got)
+	}
+	if err := p.Restart(20 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if got := get(t, p.URL("site")); got != "second" {
+		t.Fatalf("restarted process answered %q", got)
+	}
+	if err := p.Stop(20 * time.Second); err != nil {
+		t.Fatalf("SIGTERM: %v\n%s", err, p.Log())
+	}
+	var shutdown bool
+	for _, l := range p.LogLines() {
+		if l["msg"] == "shutting down apps, then terminating" {
+			shutdown = true
+		}
+	}
+	if !shutdown {
+		t.Fatalf("no shutdown line in the log:\n%s", p.Log())
+	}
+	if _, err := http.Get(p.URL("site")); err == nil {
+		t.Fatal("the stopped process still answers")
+	}
+}
