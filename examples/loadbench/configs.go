@@ -12,6 +12,7 @@ type side struct {
 	port  int
 	admin int
 	proc  *proc
+	store *proc // the redis-server this side keeps its state in, or nil
 }
 
 func (s *side) base() string { return fmt.Sprintf("http://127.0.0.1:%d", s.port) }

@@ -135,19 +135,20 @@ func TestRedisSummaryAndTable(t *testing.T) {
 			Bare:       measurement{RPS: r.bare, P99ms: 10, CPUusPerReq: 100},
 			Guarded:    measurement{RPS: r.memory, P99ms: 11, CPUusPerReq: 104},
 			Ratio:      r.memory / r.bare,
-			Redis:      &measurement{RPS: r.redis, P99ms: 15, CPUusPerReq: 130},
+			Redis:      &measurement{RPS: r.redis, P99ms: 15, CPUusPerReq: 130, StoreCPUusPerReq: 20},
 			RedisRatio: r.redis / r.bare,
 		})
 	}
 	s.summarise()
 	x := s.Summary.Redis
-	if x == nil || x.RPS != 700 || x.Ratio != 0.7 || x.RatioMin != 0.5 || x.RatioMax != 0.8 || x.P99Ratio != 1.5 || x.GuardCPUus != 30 {
+	if x == nil || x.RPS != 700 || x.Ratio != 0.7 || x.RatioMin != 0.5 || x.RatioMax != 0.8 || x.P99Ratio != 1.5 || x.GuardCPUus != 30 || x.StoreCPUus != 20 {
 		t.Fatalf("redis summary %+v", x)
 	}
 	table := markdownTable(&results{Meta: metadata{Rounds: 3}, Scenarios: []scenarioResult{s}})
 	for _, want := range []string{
 		"| login_redis, memory store | 1000 | 900 | 0.900 | 0.750–0.950 | 10.00 ms | 11.00 ms | 1.10 | 100 µs | 104 µs | 4 µs |",
 		"| login_redis, Redis store | 1000 | 700 | 0.700 | 0.500–0.800 | 10.00 ms | 15.00 ms | 1.50 | 100 µs | 130 µs | 30 µs |",
+		"redis-server's own CPU per request on the Redis store's side: 20 µs",
 	} {
 		if !strings.Contains(table, want) {
 			t.Fatalf("table lacks %q:\n%s", want, table)

@@ -84,6 +84,8 @@ type sideSummary struct {
 	P99Ratio   float64 `json:"p99_ratio"` // median p99 over median bare p99
 	CPUus      float64 `json:"cpu_us_per_req"`
 	GuardCPUus float64 `json:"guard_cpu_us_per_req"`
+	// StoreCPUus is redis-server's CPU per request, besides Caddy's.
+	StoreCPUus float64 `json:"store_cpu_us_per_req"`
 }
 
 func (s *scenarioResult) summarise() {
@@ -142,13 +144,14 @@ func (s *scenarioResult) redisSummary(bare summary) *sideSummary {
 		return median(v)
 	}
 	u := &sideSummary{
-		RPS:      pick(func(m measurement) float64 { return m.RPS }),
-		Ratio:    median(ratios),
-		RatioMin: slices.Min(ratios),
-		RatioMax: slices.Max(ratios),
-		P50ms:    pick(func(m measurement) float64 { return m.P50ms }),
-		P99ms:    pick(func(m measurement) float64 { return m.P99ms }),
-		CPUus:    pick(func(m measurement) float64 { return m.CPUusPerReq }),
+		RPS:        pick(func(m measurement) float64 { return m.RPS }),
+		Ratio:      median(ratios),
+		RatioMin:   slices.Min(ratios),
+		RatioMax:   slices.Max(ratios),
+		P50ms:      pick(func(m measurement) float64 { return m.P50ms }),
+		P99ms:      pick(func(m measurement) float64 { return m.P99ms }),
+		CPUus:      pick(func(m measurement) float64 { return m.CPUusPerReq }),
+		StoreCPUus: pick(func(m measurement) float64 { return m.StoreCPUusPerReq }),
 	}
 	if bare.BareP99ms > 0 {
 		u.P99Ratio = u.P99ms / bare.BareP99ms
@@ -214,6 +217,11 @@ func markdownTable(r *results) string {
 		if x := u.Redis; x != nil {
 			fmt.Fprintf(&b, row,
 				s.Name+", Redis store", u.BareRPS, x.RPS, x.Ratio, x.RatioMin, x.RatioMax, u.BareP99ms, x.P99ms, x.P99Ratio, u.BareCPUus, x.CPUus, x.GuardCPUus)
+		}
+	}
+	for _, s := range r.Scenarios {
+		if x := s.Summary.Redis; x != nil {
+			fmt.Fprintf(&b, "\n%s: redis-server's own CPU per request on the Redis store's side: %.0f µs (median), not in the Caddy columns.\n", s.Name, x.StoreCPUus)
 		}
 	}
 	if f := r.Flood; f != nil {

@@ -83,8 +83,9 @@ func run(o options) error {
 	}
 
 	names := []string{"bare", "guarded", "guarded_smartid"}
+	var redisProc *proc
 	if needRedis {
-		if svc.redis, err = startRedis(dir, &procs); err != nil {
+		if svc.redis, redisProc, err = startRedis(dir, &procs); err != nil {
 			return err
 		}
 		names = append(names, "guarded_redis")
@@ -101,6 +102,9 @@ func run(o options) error {
 		cfg := filepath.Join(dir, name+".Caddyfile")
 		if err := os.WriteFile(cfg, []byte(caddyfile(s, svc, dir, o)), 0o600); err != nil {
 			return err
+		}
+		if name == "guarded_redis" {
+			s.store = redisProc
 		}
 		if s.proc, err = start("caddy", name, filepath.Join(dir, name+".out"), "run", "--config", cfg, "--adapter", "caddyfile"); err != nil {
 			return err
@@ -234,26 +238,26 @@ func run(o options) error {
 // startRedis runs the redis role on a free loopback port, its files in a
 // directory under dir, and waits until it answers; procs stops it at the
 // end with the rest.
-func startRedis(dir string, procs *[]*proc) (int, error) {
+func startRedis(dir string, procs *[]*proc) (int, *proc, error) {
 	port, err := freePort()
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	data := filepath.Join(dir, "redis")
 	if err := os.Mkdir(data, 0o700); err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	p, err := start("redis", "redis", filepath.Join(dir, "redis.out"), "-addr", addr, "-dir", data)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	*procs = append(*procs, p)
 	if err := waitRedis(p, addr, 30*time.Second); err != nil {
 		out, _ := os.ReadFile(filepath.Join(dir, "redis.out"))
-		return 0, fmt.Errorf("%v\n%s", err, out)
+		return 0, nil, fmt.Errorf("%v\n%s", err, out)
 	}
-	return port, nil
+	return port, p, nil
 }
 
 // cpuProfile fetches a CPU profile of a side from its admin endpoint,
@@ -287,11 +291,18 @@ func bareStatus(sc scenario) int {
 	return http.StatusOK
 }
 
-// measure runs one load and the Caddy process's CPU time around it.
+// measure runs one load and the Caddy process's CPU time around it (and
+// redis-server's, on the side that uses it).
 func measure(gen loadGen, r request, s *side, d time.Duration) (measurement, error) {
 	before, err := cpuTicks(s.proc.pid())
 	if err != nil {
 		return measurement{}, err
+	}
+	var storeBefore time.Duration
+	if s.store != nil {
+		if storeBefore, err = cpuTicks(s.store.pid()); err != nil {
+			return measurement{}, err
+		}
 	}
 	m, err := gen.run(r, d, 0)
 	if err != nil {
@@ -301,8 +312,16 @@ func measure(gen loadGen, r request, s *side, d time.Duration) (measurement, err
 	if err != nil {
 		return m, err
 	}
+	perReq := func(t time.Duration) float64 { return float64(t) / float64(time.Microsecond) / float64(m.Requests) }
 	if m.Requests > 0 {
-		m.CPUusPerReq = float64(after-before) / float64(time.Microsecond) / float64(m.Requests)
+		m.CPUusPerReq = perReq(after - before)
+	}
+	if s.store != nil && m.Requests > 0 {
+		storeAfter, err := cpuTicks(s.store.pid())
+		if err != nil {
+			return m, err
+		}
+		m.StoreCPUusPerReq = perReq(storeAfter - storeBefore)
 	}
 	if m.Unexpected > 0 {
 		return m, fmt.Errorf("%d unexpected answers from %s", m.Unexpected, r.url)
