@@ -8,10 +8,11 @@ import (
 
 // side is one Caddy under test.
 type side struct {
-	name  string // bare, guarded, guarded_smartid
+	name  string // bare, guarded, guarded_smartid, guarded_redis
 	port  int
 	admin int
 	proc  *proc
+	store *proc // the redis-server this side keeps its state in, or nil
 }
 
 func (s *side) base() string { return fmt.Sprintf("http://127.0.0.1:%d", s.port) }
@@ -19,11 +20,14 @@ func (s *side) base() string { return fmt.Sprintf("http://127.0.0.1:%d", s.port)
 // ports the fake services listen on.
 type services struct {
 	upstream, smartid, engine int
+	redis                     int // 0 when no scenario needs Redis
 }
 
-// caddyfile is the config of one side. Both sides share the global
+// caddyfile is the config of one side. Every side shares the global
 // options (storage, log sink, trusted proxies, admin for the goroutine
-// count) and the site's paths; the guarded sides add login_guard routes.
+// count) and the site's paths; the guarded sides add login_guard routes,
+// the same on each. guarded_redis keeps the rules' state in Redis (`store
+// redis`) instead of memory (`rules_store`, which Redis replaces).
 func caddyfile(s *side, svc services, dir string, o options) string {
 	var b strings.Builder
 	out := "discard"
@@ -43,7 +47,11 @@ func caddyfile(s *side, svc services, dir string, o options) string {
 `, s.admin, filepath.Join(dir, s.name+"-storage"), out)
 	if s.name != "bare" {
 		b.WriteString("\tlogin_guard {\n")
-		fmt.Fprintf(&b, "\t\trules_store {\n\t\t\tmax_keys %d\n\t\t}\n", o.maxKeys)
+		if s.name == "guarded_redis" {
+			fmt.Fprintf(&b, "\t\tstore redis {\n\t\t\taddress 127.0.0.1:%d\n\t\t}\n", svc.redis)
+		} else {
+			fmt.Fprintf(&b, "\t\trules_store {\n\t\t\tmax_keys %d\n\t\t}\n", o.maxKeys)
+		}
 		fmt.Fprintf(&b, "\t\thttp slow {\n\t\t\turl http://127.0.0.1:%d/score\n\t\t\ttimeout 2s\n\t\t}\n", svc.engine)
 		if s.name == "guarded_smartid" {
 			fmt.Fprintf(&b, "\t\tsmartid {\n\t\t\tendpoint http://127.0.0.1:%d\n\t\t\tlicense bench-license\n\t\t\tchannel 1\n\t\t}\n", svc.smartid)
@@ -107,10 +115,11 @@ func caddyfile(s *side, svc services, dir string, o options) string {
 	return b.String()
 }
 
-// scenario is one kind of request, sent to both sides.
+// scenario is one kind of request, sent to bare Caddy and to the guard.
 type scenario struct {
 	name   string
 	side   string // the guarded side it runs against
+	redis  string // a Redis-backed side measured in the same rounds too, or ""
 	method string
 	path   string // on the guarded side; bare gets barePath
 	bare   string
@@ -126,6 +135,7 @@ var allScenarios = []scenario{
 	{name: "login_smartid", side: "guarded_smartid", method: "POST", path: "/api/login", bare: "/api/login", body: loginForm, status: 303},
 	{name: "login_engine", side: "guarded", method: "POST", path: "/api/login-engine", bare: "/api/login", body: loginForm, status: 303},
 	{name: "deny", side: "guarded", method: "POST", path: "/api/login-denied", bare: "/api/login", body: loginForm, status: 403},
+	{name: "login_redis", side: "guarded", redis: "guarded_redis", method: "POST", path: "/api/login", bare: "/api/login", body: loginForm, status: 303},
 }
 
 func selectScenarios(list string) ([]scenario, error) {

@@ -31,6 +31,9 @@ type measurement struct {
 	// and system), read from /proc around the run: what the request cost
 	// the server, whatever the load generator took.
 	CPUusPerReq float64 `json:"cpu_us_per_req"`
+	// StoreCPUusPerReq is redis-server's CPU time per request, on the
+	// side that keeps its state there; not part of CPUusPerReq.
+	StoreCPUusPerReq float64 `json:"store_cpu_us_per_req,omitempty"`
 	// Statuses counts the answers by status (Go generator only).
 	Statuses map[string]int `json:"statuses,omitempty"`
 }

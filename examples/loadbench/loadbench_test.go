@@ -9,13 +9,19 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig"
 )
 
-// TestConfigsValidate: the three Caddy configs the benchmark writes adapt
+// TestConfigsValidate: the four Caddy configs the benchmark writes adapt
 // and validate with the login_guard modules, so a run never measures a
-// config Caddy would refuse.
+// config Caddy would refuse; the Redis side keeps its state in Redis and
+// has the memory side's routes.
 func TestConfigsValidate(t *testing.T) {
 	dir := t.TempDir()
-	svc := services{upstream: 9001, smartid: 9002, engine: 9003}
-	for _, name := range []string{"bare", "guarded", "guarded_smartid"} {
+	svc := services{upstream: 9001, smartid: 9002, engine: 9003, redis: 9004}
+	site := func(cfg string) string {
+		_, after, _ := strings.Cut(cfg, "\nhttp://")
+		return after
+	}
+	var memorySite string
+	for _, name := range []string{"bare", "guarded", "guarded_smartid", "guarded_redis"} {
 		s := &side{name: name, port: 9100, admin: 9200}
 		cfg := caddyfile(s, svc, dir, options{logSink: "file", maxKeys: 1000})
 		raw, warn, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(cfg), map[string]any{"filename": name})
@@ -31,6 +37,22 @@ func TestConfigsValidate(t *testing.T) {
 		if got := strings.Contains(cfg, "login_guard @login"); got != (name != "bare") {
 			t.Fatalf("%s: guarded routes present = %v", name, got)
 		}
+		redis := strings.Contains(cfg, "store redis {\n\t\t\taddress 127.0.0.1:9004\n")
+		if redis != (name == "guarded_redis") || (redis && strings.Contains(cfg, "rules_store")) {
+			t.Fatalf("%s: store redis present = %v:\n%s", name, redis, cfg)
+		}
+		switch name {
+		case "guarded":
+			memorySite = site(cfg)
+		case "guarded_redis":
+			if site(cfg) != memorySite {
+				t.Fatalf("the Redis side's routes differ from the memory side's:\n%s\n%s", site(cfg), memorySite)
+			}
+		}
+	}
+	sc, err := selectScenarios("login_redis")
+	if err != nil || len(sc) != 1 || sc[0].side != "guarded" || sc[0].redis != "guarded_redis" {
+		t.Fatalf("login_redis: %+v, %v", sc, err)
 	}
 }
 
@@ -101,5 +123,41 @@ func TestSummaryAndTable(t *testing.T) {
 	table := markdownTable(&results{Meta: metadata{Rounds: 4}, Scenarios: []scenarioResult{s}})
 	if !strings.Contains(table, "| login | 1000 | 925 | 0.925 | 0.750–0.990 |") {
 		t.Fatalf("table:\n%s", table)
+	}
+}
+
+// TestRedisSummaryAndTable: login_redis summarises the Redis side against
+// the same bare runs, and the table gets a row for each store.
+func TestRedisSummaryAndTable(t *testing.T) {
+	s := scenarioResult{Name: "login_redis"}
+	for _, r := range []struct{ bare, memory, redis float64 }{{1000, 900, 800}, {1000, 950, 700}, {800, 600, 400}} {
+		s.Rounds = append(s.Rounds, roundResult{
+			Bare:       measurement{RPS: r.bare, P99ms: 10, CPUusPerReq: 100},
+			Guarded:    measurement{RPS: r.memory, P99ms: 11, CPUusPerReq: 104},
+			Ratio:      r.memory / r.bare,
+			Redis:      &measurement{RPS: r.redis, P99ms: 15, CPUusPerReq: 130, StoreCPUusPerReq: 20},
+			RedisRatio: r.redis / r.bare,
+		})
+	}
+	s.summarise()
+	x := s.Summary.Redis
+	if x == nil || x.RPS != 700 || x.Ratio != 0.7 || x.RatioMin != 0.5 || x.RatioMax != 0.8 || x.P99Ratio != 1.5 || x.GuardCPUus != 30 || x.StoreCPUus != 20 {
+		t.Fatalf("redis summary %+v", x)
+	}
+	table := markdownTable(&results{Meta: metadata{Rounds: 3}, Scenarios: []scenarioResult{s}})
+	for _, want := range []string{
+		"| login_redis, memory store | 1000 | 900 | 0.900 | 0.750–0.950 | 10.00 ms | 11.00 ms | 1.10 | 100 µs | 104 µs | 4 µs |",
+		"| login_redis, Redis store | 1000 | 700 | 0.700 | 0.500–0.800 | 10.00 ms | 15.00 ms | 1.50 | 100 µs | 130 µs | 30 µs |",
+		"redis-server's own CPU per request on the Redis store's side: 20 µs",
+	} {
+		if !strings.Contains(table, want) {
+			t.Fatalf("table lacks %q:\n%s", want, table)
+		}
+	}
+	// A scenario without a Redis side keeps its one row, unnamed.
+	plain := scenarioResult{Name: "login", Rounds: []roundResult{{Bare: measurement{RPS: 1}, Guarded: measurement{RPS: 1}, Ratio: 1}}}
+	plain.summarise()
+	if plain.Summary.Redis != nil || strings.Contains(markdownTable(&results{Scenarios: []scenarioResult{plain}}), "store") {
+		t.Fatal("a scenario without a Redis side got Redis figures")
 	}
 }

@@ -6,20 +6,28 @@
 //	smartid    a fake SmartID answering every event 200
 //	engine     a fake scoring service (the http engine's protocol) that
 //	           answers allow after -engine-delay
+//	redis      redis-server (the role execs it) on a free loopback port,
+//	           nothing saved, maxmemory-policy noeviction; only when
+//	           login_redis runs
 //	caddy      Caddy with the login_guard modules: one bare, one guarded,
-//	           one guarded with SmartID on
+//	           one guarded with SmartID on, and one guarded with its
+//	           rules' state in Redis (store redis) for login_redis
 //	load       the load generator when wrk is not installed (or -gen go)
 //
-// Both Caddy processes log to the same kind of sink (a file each, same
+// Every Caddy process logs to the same kind of sink (a file each, same
 // config); the guard's one audit line per request is part of its cost.
 // The scenarios, each run against bare and guarded Caddy in every round,
-// the rounds interleaved and the order alternated:
+// the rounds interleaved and the order rotated:
 //
 //	passthrough    GET of a page no login_guard matcher selects
 //	login          POST /api/login guarded by local rules only
 //	login_smartid  the same with SmartID on (fake SmartID in its process)
 //	login_engine   the same with an engine that answers in a set time
 //	deny           POST /api/login from a denied network (403)
+//	login_redis    the login route on three sides in the same rounds:
+//	               bare, guarded with the memory store, guarded with
+//	               the Redis store (skipped by default when redis-server
+//	               is not installed)
 //
 // Then, unless -flood 0, a memory check: -flood distinct client addresses
 // sent through trusted_proxies in X-Forwarded-For at a `rate ip` route,

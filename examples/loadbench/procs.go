@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	caddycmd "github.com/caddyserver/caddy/v2/cmd"
@@ -29,6 +30,7 @@ var roles = map[string]func(args []string){
 	"smartid":  runFakeSmartID,
 	"engine":   runFakeEngine,
 	"load":     runLoadRole,
+	"redis":    runRedis,
 }
 
 // runCaddy is Caddy with the login_guard modules: args are Caddy's.
@@ -82,6 +84,55 @@ func runFakeEngine(args []string) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(w, `{"action":"allow","score":1}`)
 	}), func(fs *flag.FlagSet) { delay = fs.Duration("delay", 5*time.Millisecond, "answer after this long") })
+}
+
+// runRedis becomes redis-server on -addr's loopback port, its files in
+// -dir: nothing saved to disk, and noeviction, which the guard requires
+// (an evicting Redis would free locked keys). Stopping the role stops the
+// server: it is the same process.
+func runRedis(args []string) {
+	fs := flag.NewFlagSet("redis", flag.ExitOnError)
+	addr := fs.String("addr", "127.0.0.1:0", "listen address (a fixed port)")
+	dir := fs.String("dir", "", "working directory")
+	_ = fs.Parse(args)
+	host, port, err := net.SplitHostPort(*addr)
+	if err != nil {
+		log.Fatal(err)
+	}
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		log.Fatal(err)
+	}
+	argv := []string{"redis-server", "--bind", host, "--port", port, "--dir", *dir,
+		"--save", "", "--appendonly", "no", "--maxmemory-policy", "noeviction"}
+	log.Fatal(syscall.Exec(bin, argv, os.Environ()))
+}
+
+// waitRedis waits until the Redis at addr answers PING, or the process
+// died.
+func waitRedis(p *proc, addr string, within time.Duration) error {
+	deadline := time.Now().Add(within)
+	for time.Now().Before(deadline) {
+		select {
+		case <-p.done:
+			return fmt.Errorf("%s exited before it was ready", p.name)
+		default:
+		}
+		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+			_ = c.SetDeadline(time.Now().Add(time.Second))
+			_, err = io.WriteString(c, "PING\r\n")
+			line := ""
+			if err == nil {
+				line, err = bufio.NewReader(c).ReadString('\n')
+			}
+			c.Close()
+			if err == nil && strings.TrimSpace(line) == "+PONG" {
+				return nil
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("%s not ready at %s within %v", p.name, addr, within)
 }
 
 // proc is a child process in one role.

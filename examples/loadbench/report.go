@@ -39,6 +39,10 @@ type roundResult struct {
 	Bare    measurement `json:"bare"`
 	Guarded measurement `json:"guarded"`
 	Ratio   float64     `json:"ratio"` // guarded req/s over bare req/s
+	// Redis is the Redis-backed guard in the same round (login_redis),
+	// and RedisRatio its req/s over bare req/s.
+	Redis      *measurement `json:"guarded_redis,omitempty"`
+	RedisRatio float64      `json:"redis_ratio,omitempty"`
 }
 
 type scenarioResult struct {
@@ -63,6 +67,25 @@ type summary struct {
 	GuardedCPU  float64 `json:"guarded_cpu_us_per_req"`
 	GuardCPUus  float64 `json:"guard_cpu_us_per_req"` // the difference: the guard's own CPU per request
 	RoundsCount int     `json:"rounds"`
+	// Redis summarises the Redis-backed guard's figures, against the
+	// same bare runs (login_redis only).
+	Redis *sideSummary `json:"guarded_redis,omitempty"`
+}
+
+// sideSummary is one more guarded side's medians, read against the
+// scenario's bare figures.
+type sideSummary struct {
+	RPS        float64 `json:"rps"`
+	Ratio      float64 `json:"ratio"` // median of the rounds' ratios to bare
+	RatioMin   float64 `json:"ratio_min"`
+	RatioMax   float64 `json:"ratio_max"`
+	P50ms      float64 `json:"p50_ms"`
+	P99ms      float64 `json:"p99_ms"`
+	P99Ratio   float64 `json:"p99_ratio"` // median p99 over median bare p99
+	CPUus      float64 `json:"cpu_us_per_req"`
+	GuardCPUus float64 `json:"guard_cpu_us_per_req"`
+	// StoreCPUus is redis-server's CPU per request, besides Caddy's.
+	StoreCPUus float64 `json:"store_cpu_us_per_req"`
 }
 
 func (s *scenarioResult) summarise() {
@@ -96,7 +119,45 @@ func (s *scenarioResult) summarise() {
 		sum.P99Ratio = sum.GuardedP99 / sum.BareP99ms
 	}
 	sum.GuardCPUus = sum.GuardedCPU - sum.BareCPUus
+	sum.Redis = s.redisSummary(sum)
 	s.Summary = sum
+}
+
+// redisSummary is the Redis side's medians, nil when no round has one.
+func (s *scenarioResult) redisSummary(bare summary) *sideSummary {
+	var rs []measurement
+	var ratios []float64
+	for _, r := range s.Rounds {
+		if r.Redis != nil {
+			rs = append(rs, *r.Redis)
+			ratios = append(ratios, r.RedisRatio)
+		}
+	}
+	if len(rs) == 0 {
+		return nil
+	}
+	pick := func(f func(measurement) float64) float64 {
+		v := make([]float64, len(rs))
+		for i, m := range rs {
+			v[i] = f(m)
+		}
+		return median(v)
+	}
+	u := &sideSummary{
+		RPS:        pick(func(m measurement) float64 { return m.RPS }),
+		Ratio:      median(ratios),
+		RatioMin:   slices.Min(ratios),
+		RatioMax:   slices.Max(ratios),
+		P50ms:      pick(func(m measurement) float64 { return m.P50ms }),
+		P99ms:      pick(func(m measurement) float64 { return m.P99ms }),
+		CPUus:      pick(func(m measurement) float64 { return m.CPUusPerReq }),
+		StoreCPUus: pick(func(m measurement) float64 { return m.StoreCPUusPerReq }),
+	}
+	if bare.BareP99ms > 0 {
+		u.P99Ratio = u.P99ms / bare.BareP99ms
+	}
+	u.GuardCPUus = u.CPUus - bare.BareCPUus
+	return u
 }
 
 func median(v []float64) float64 {
@@ -143,10 +204,25 @@ func markdownTable(r *results) string {
 	b.WriteString(".\n\n")
 	b.WriteString("| scenario | bare req/s | guarded req/s | ratio (median) | ratio spread | p99 bare | p99 guarded | p99 ratio | Caddy CPU/req bare | guarded | guard's own |\n")
 	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|\n")
+	row := "| %s | %.0f | %.0f | %.3f | %.3f–%.3f | %.2f ms | %.2f ms | %.2f | %.0f µs | %.0f µs | %.0f µs |\n"
 	for _, s := range r.Scenarios {
 		u := s.Summary
-		fmt.Fprintf(&b, "| %s | %.0f | %.0f | %.3f | %.3f–%.3f | %.2f ms | %.2f ms | %.2f | %.0f µs | %.0f µs | %.0f µs |\n",
-			s.Name, u.BareRPS, u.GuardedRPS, u.Ratio, u.RatioMin, u.RatioMax, u.BareP99ms, u.GuardedP99, u.P99Ratio, u.BareCPUus, u.GuardedCPU, u.GuardCPUus)
+		name := s.Name
+		if u.Redis != nil {
+			// Both guarded sides against the same bare runs: one row each.
+			name += ", memory store"
+		}
+		fmt.Fprintf(&b, row,
+			name, u.BareRPS, u.GuardedRPS, u.Ratio, u.RatioMin, u.RatioMax, u.BareP99ms, u.GuardedP99, u.P99Ratio, u.BareCPUus, u.GuardedCPU, u.GuardCPUus)
+		if x := u.Redis; x != nil {
+			fmt.Fprintf(&b, row,
+				s.Name+", Redis store", u.BareRPS, x.RPS, x.Ratio, x.RatioMin, x.RatioMax, u.BareP99ms, x.P99ms, x.P99Ratio, u.BareCPUus, x.CPUus, x.GuardCPUus)
+		}
+	}
+	for _, s := range r.Scenarios {
+		if x := s.Summary.Redis; x != nil {
+			fmt.Fprintf(&b, "\n%s: redis-server's own CPU per request on the Redis store's side: %.0f µs (median), not in the Caddy columns.\n", s.Name, x.StoreCPUus)
+		}
 	}
 	if f := r.Flood; f != nil {
 		fmt.Fprintf(&b, "\nFlood: %d requests from %d distinct addresses (trusted_proxies + X-Forwarded-For) at a `rate ip` route, max_keys %d, %.0f req/s: "+
@@ -182,6 +258,13 @@ func compareResults(a, b *results) string {
 		}
 		n := s.Summary
 		fmt.Fprintf(&out, "| %s | %.3f | %.3f | %.0f | %.0f | %.0f µs | %.0f µs |\n", s.Name, old.Ratio, n.Ratio, old.GuardedRPS, n.GuardedRPS, old.GuardCPUus, n.GuardCPUus)
+		if n.Redis != nil {
+			o := old.Redis
+			if o == nil {
+				o = &sideSummary{}
+			}
+			fmt.Fprintf(&out, "| %s, Redis store | %.3f | %.3f | %.0f | %.0f | %.0f µs | %.0f µs |\n", s.Name, o.Ratio, n.Redis.Ratio, o.RPS, n.Redis.RPS, o.GuardCPUus, n.Redis.GuardCPUus)
+		}
 	}
 	return out.String()
 }

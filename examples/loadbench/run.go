@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 )
@@ -16,6 +17,19 @@ func run(o options) error {
 	scenarios, err := selectScenarios(o.scenarios)
 	if err != nil {
 		return err
+	}
+	needRedis := false
+	for _, sc := range scenarios {
+		needRedis = needRedis || sc.redis != ""
+	}
+	if _, err := exec.LookPath("redis-server"); needRedis && err != nil {
+		if o.scenarios != "" {
+			return fmt.Errorf("login_redis needs redis-server: %v", err)
+		}
+		// The default set runs everywhere: skip the Redis scenario.
+		fmt.Fprintln(os.Stderr, "redis-server not found: skipping login_redis")
+		scenarios = slices.DeleteFunc(scenarios, func(sc scenario) bool { return sc.redis != "" })
+		needRedis = false
 	}
 	dir, err := os.MkdirTemp("", "loadbench")
 	if err != nil {
@@ -68,8 +82,16 @@ func run(o options) error {
 		return err
 	}
 
+	names := []string{"bare", "guarded", "guarded_smartid"}
+	var redisProc *proc
+	if needRedis {
+		if svc.redis, redisProc, err = startRedis(dir, &procs); err != nil {
+			return err
+		}
+		names = append(names, "guarded_redis")
+	}
 	sides := map[string]*side{}
-	for _, name := range []string{"bare", "guarded", "guarded_smartid"} {
+	for _, name := range names {
 		s := &side{name: name}
 		if s.port, err = freePort(); err != nil {
 			return err
@@ -80,6 +102,9 @@ func run(o options) error {
 		cfg := filepath.Join(dir, name+".Caddyfile")
 		if err := os.WriteFile(cfg, []byte(caddyfile(s, svc, dir, o)), 0o600); err != nil {
 			return err
+		}
+		if name == "guarded_redis" {
+			s.store = redisProc
 		}
 		if s.proc, err = start("caddy", name, filepath.Join(dir, name+".out"), "run", "--config", cfg, "--adapter", "caddyfile"); err != nil {
 			return err
@@ -98,46 +123,56 @@ func run(o options) error {
 		if err := probe(sides["bare"].base()+sc.bare, sc, bareStatus(sc)); err != nil {
 			return err
 		}
+		if sc.redis != "" {
+			if err := probe(sides[sc.redis].base()+sc.path, sc, sc.status); err != nil {
+				return err
+			}
+		}
 	}
 
 	res := &results{
 		Meta:      meta(o, gen.name()),
 		Scenarios: make([]scenarioResult, len(scenarios)),
 	}
-	reqs := func(sc scenario) (bare, guarded request) {
-		bare = request{method: sc.method, url: sides["bare"].base() + sc.bare, body: sc.body, status: bareStatus(sc)}
-		guarded = request{method: sc.method, url: sides[sc.side].base() + sc.path, body: sc.body, status: sc.status}
-		return bare, guarded
+	// targets are the sides a scenario measures, bare first, and the
+	// request each is sent.
+	type target struct {
+		role string // bare, guarded or redis
+		side *side
+		req  request
+	}
+	targets := func(sc scenario) []target {
+		t := []target{
+			{"bare", sides["bare"], request{method: sc.method, url: sides["bare"].base() + sc.bare, body: sc.body, status: bareStatus(sc)}},
+			{"guarded", sides[sc.side], request{method: sc.method, url: sides[sc.side].base() + sc.path, body: sc.body, status: sc.status}},
+		}
+		if sc.redis != "" {
+			t = append(t, target{"redis", sides[sc.redis], request{method: sc.method, url: sides[sc.redis].base() + sc.path, body: sc.body, status: sc.status}})
+		}
+		return t
 	}
 	fmt.Fprintf(os.Stderr, "load generator %s, %d connections, %d rounds of %v per scenario and side\n", gen.name(), o.conns, o.rounds, o.duration)
 	for i, sc := range scenarios {
 		res.Scenarios[i].Name = sc.name
-		b, g := reqs(sc)
 		if o.warmup > 0 && o.rounds > 0 {
-			if _, err := gen.run(b, o.warmup, 0); err != nil {
-				return err
-			}
-			if _, err := gen.run(g, o.warmup, 0); err != nil {
-				return err
+			for _, t := range targets(sc) {
+				if _, err := gen.run(t.req, o.warmup, 0); err != nil {
+					return err
+				}
 			}
 		}
 	}
 	// -rounds 0 runs the memory check alone.
 	for round := range o.rounds {
 		for i, sc := range scenarios {
-			b, g := reqs(sc)
 			var pair roundResult
-			// Alternate which side goes first, so drift in the machine's
-			// load does not favour one side.
-			order := []string{"bare", "guarded"}
-			if round%2 == 1 {
-				order = []string{"guarded", "bare"}
-			}
-			for _, which := range order {
-				r, s := b, sides["bare"]
-				if which == "guarded" {
-					r, s = g, sides[sc.side]
-				}
+			// Rotate which side goes first (with two sides, alternate),
+			// so drift in the machine's load does not favour one side.
+			all := targets(sc)
+			k := round % len(all)
+			order := slices.Concat(all[k:], all[:k])
+			for _, t := range order {
+				which, r, s := t.role, t.req, t.side
 				var prof chan error
 				if which == "guarded" && round == 0 && o.profile != "" {
 					prof = make(chan error, 1)
@@ -152,18 +187,28 @@ func run(o options) error {
 				if err != nil {
 					return fmt.Errorf("%s %s round %d: %v", sc.name, which, round+1, err)
 				}
-				if which == "bare" {
+				switch which {
+				case "bare":
 					pair.Bare = m
-				} else {
+				case "guarded":
 					pair.Guarded = m
+				default:
+					pair.Redis = &m
 				}
 			}
 			if pair.Bare.RPS > 0 {
 				pair.Ratio = pair.Guarded.RPS / pair.Bare.RPS
+				if pair.Redis != nil {
+					pair.RedisRatio = pair.Redis.RPS / pair.Bare.RPS
+				}
 			}
 			res.Scenarios[i].Rounds = append(res.Scenarios[i].Rounds, pair)
-			fmt.Fprintf(os.Stderr, "round %d %-14s bare %8.0f req/s p99 %6.2f ms | guarded %8.0f req/s p99 %6.2f ms | %.3f\n",
+			fmt.Fprintf(os.Stderr, "round %d %-14s bare %8.0f req/s p99 %6.2f ms | guarded %8.0f req/s p99 %6.2f ms | %.3f",
 				round+1, sc.name, pair.Bare.RPS, pair.Bare.P99ms, pair.Guarded.RPS, pair.Guarded.P99ms, pair.Ratio)
+			if x := pair.Redis; x != nil {
+				fmt.Fprintf(os.Stderr, " | redis %8.0f req/s p99 %6.2f ms | %.3f", x.RPS, x.P99ms, pair.RedisRatio)
+			}
+			fmt.Fprintln(os.Stderr)
 		}
 	}
 	for i := range res.Scenarios {
@@ -188,6 +233,31 @@ func run(o options) error {
 		fmt.Fprintf(os.Stderr, "results written to %s\n", o.out)
 	}
 	return nil
+}
+
+// startRedis runs the redis role on a free loopback port, its files in a
+// directory under dir, and waits until it answers; procs stops it at the
+// end with the rest.
+func startRedis(dir string, procs *[]*proc) (int, *proc, error) {
+	port, err := freePort()
+	if err != nil {
+		return 0, nil, err
+	}
+	data := filepath.Join(dir, "redis")
+	if err := os.Mkdir(data, 0o700); err != nil {
+		return 0, nil, err
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	p, err := start("redis", "redis", filepath.Join(dir, "redis.out"), "-addr", addr, "-dir", data)
+	if err != nil {
+		return 0, nil, err
+	}
+	*procs = append(*procs, p)
+	if err := waitRedis(p, addr, 30*time.Second); err != nil {
+		out, _ := os.ReadFile(filepath.Join(dir, "redis.out"))
+		return 0, nil, fmt.Errorf("%v\n%s", err, out)
+	}
+	return port, p, nil
 }
 
 // cpuProfile fetches a CPU profile of a side from its admin endpoint,
@@ -221,11 +291,18 @@ func bareStatus(sc scenario) int {
 	return http.StatusOK
 }
 
-// measure runs one load and the Caddy process's CPU time around it.
+// measure runs one load and the Caddy process's CPU time around it (and
+// redis-server's, on the side that uses it).
 func measure(gen loadGen, r request, s *side, d time.Duration) (measurement, error) {
 	before, err := cpuTicks(s.proc.pid())
 	if err != nil {
 		return measurement{}, err
+	}
+	var storeBefore time.Duration
+	if s.store != nil {
+		if storeBefore, err = cpuTicks(s.store.pid()); err != nil {
+			return measurement{}, err
+		}
 	}
 	m, err := gen.run(r, d, 0)
 	if err != nil {
@@ -235,8 +312,16 @@ func measure(gen loadGen, r request, s *side, d time.Duration) (measurement, err
 	if err != nil {
 		return m, err
 	}
+	perReq := func(t time.Duration) float64 { return float64(t) / float64(time.Microsecond) / float64(m.Requests) }
 	if m.Requests > 0 {
-		m.CPUusPerReq = float64(after-before) / float64(time.Microsecond) / float64(m.Requests)
+		m.CPUusPerReq = perReq(after - before)
+	}
+	if s.store != nil && m.Requests > 0 {
+		storeAfter, err := cpuTicks(s.store.pid())
+		if err != nil {
+			return m, err
+		}
+		m.StoreCPUusPerReq = perReq(storeAfter - storeBefore)
 	}
 	if m.Unexpected > 0 {
 		return m, fmt.Errorf("%d unexpected answers from %s", m.Unexpected, r.url)

@@ -42,6 +42,14 @@ func handlerScope() scope {
 	}}
 }
 
+// stepUpScope is the directive on a step-up route, whose options may be
+// parsed apart from a login route's.
+func stepUpScope() scope {
+	return scope{"site/login_guard(event step_up)", func(line string) string {
+		return ":8080 {\n\tlogin_guard {\n\t\tevent step_up\n\t\t" + line + "\n\t}\n}\n"
+	}}
+}
+
 // adaptErr adapts a Caddyfile (no validation: only the parsers speak).
 func adaptErr(config string) error {
 	_, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(config), map[string]any{"filename": "Caddyfile"})
@@ -147,7 +155,7 @@ func keywords(t *testing.T) map[string][]string {
 	t.Helper()
 	words := candidates(t)
 	out := map[string][]string{}
-	queue := []scope{globalScope(), handlerScope()}
+	queue := []scope{globalScope(), handlerScope(), stepUpScope()}
 	seen := map[string]bool{}
 	for len(queue) > 0 {
 		s := queue[0]

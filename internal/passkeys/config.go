@@ -145,7 +145,7 @@ func New(cfg Config, store Store) (*Passkeys, error) {
 	}
 	var cs ceremonyStore = newCeremonies(cfg.MaxCeremonies, cfg.MaxCeremoniesPerClient, cfg.CeremonyTTL, cfg.Now)
 	if cfg.Ceremonies != nil {
-		cs = &sharedCeremonies{b: cfg.Ceremonies, ttl: cfg.CeremonyTTL}
+		cs = &sharedCeremonies{b: cfg.Ceremonies, ttl: cfg.CeremonyTTL, perClient: cfg.MaxCeremoniesPerClient}
 	}
 	return &Passkeys{cfg: cfg, store: store, wa: wa, ceremonies: cs}, nil
 }

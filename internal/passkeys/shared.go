@@ -23,6 +23,16 @@ type CeremonyBackend interface {
 	Take(handle string) ([]byte, error)
 }
 
+// CeremonyShares is an optional CeremonyBackend extension that counts each
+// client's ceremonies across every instance, so MaxCeremoniesPerClient
+// holds for the shared store too (counted over the ceremonies begun in the
+// last CeremonyTTL).
+type CeremonyShares interface {
+	// Admit records one ceremony (handle) for client, counted for ttl,
+	// unless client already began max in the last ttl: then false.
+	Admit(client, handle string, max int, ttl time.Duration) (bool, error)
+}
+
 // ceremonyStore is where ceremonies wait between Begin and Finish.
 type ceremonyStore interface {
 	// put stores a ceremony; client is the caller's address prefix, for
@@ -37,8 +47,9 @@ type ceremonyStore interface {
 // backend learns neither the user nor the challenge, and its key names
 // are hashes, not ids.
 type sharedCeremonies struct {
-	b   CeremonyBackend
-	ttl time.Duration
+	b         CeremonyBackend
+	ttl       time.Duration
+	perClient int
 
 	puts, missed atomic.Uint64
 }
@@ -66,10 +77,10 @@ func ceremonyAEAD(id string) (cipher.AEAD, error) {
 	return cipher.NewGCM(block)
 }
 
-// put ignores client: the per-client share of the in-process store
-// (MaxCeremoniesPerClient) is not applied to the shared one, which the
-// backend's memory and the TTL bound.
-func (c *sharedCeremonies) put(kind ceremonyKind, user, _ string, s webauthn.SessionData) (string, error) {
+// put applies the client's share when the backend counts shares
+// (CeremonyShares); otherwise the backend's memory and the TTL bound what
+// one client can start.
+func (c *sharedCeremonies) put(kind ceremonyKind, user, client string, s webauthn.SessionData) (string, error) {
 	var b [24]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return "", err
@@ -89,7 +100,17 @@ func (c *sharedCeremonies) put(kind ceremonyKind, user, _ string, s webauthn.Ses
 	}
 	sealed := aead.Seal(nonce, nonce, plain, nil)
 	clear(plain)
-	if err := c.b.Store(ceremonyHandle(id), sealed, c.ttl); err != nil {
+	handle := ceremonyHandle(id)
+	if sh, ok := c.b.(CeremonyShares); ok && client != "" {
+		ok, err := sh.Admit(client, handle, c.perClient, c.ttl)
+		if err != nil {
+			return "", errors.Join(errors.New("passkeys: counting the client's ceremonies"), err)
+		}
+		if !ok {
+			return "", refused(ReasonBusy, nil)
+		}
+	}
+	if err := c.b.Store(handle, sealed, c.ttl); err != nil {
 		return "", errors.Join(errors.New("passkeys: keeping the ceremony"), err)
 	}
 	c.puts.Add(1)

@@ -497,3 +497,59 @@ func TestExactAcrossInstancesSentinel(t *testing.T) {
 	s := redisproc.StartSentinel(t, "guard", master)
 	exactness(t, Config{Mode: ModeSentinel, MasterName: "guard", Addresses: []string{s.Addr()}, Timeout: 2 * time.Second})
 }
+
+// TestHeldSharesAcrossInstances: the per-client and per-user caps of the
+// held store hold however the puts are spread over instances.
+func TestHeldSharesAcrossInstances(t *testing.T) {
+	_, cfg := cluster(t)
+	a := stepup.NewSharedHeld(NewHeldBackend(instance(t, cfg)), time.Minute)
+	b := stepup.NewSharedHeld(NewHeldBackend(instance(t, cfg)), time.Minute)
+	for _, h := range []*stepup.SharedHeld{a, b} {
+		h.SetCaps(3, 1<<20, 2)
+	}
+	req := stepup.Request{Method: "POST", URL: "/login", Body: []byte("username=u&password=p")}
+	put := func(h *stepup.SharedHeld, client, user string) error {
+		_, err := h.PutRequest(stepup.Owner{Client: client, User: user}, req)
+		return err
+	}
+	// User cap 2: the third entry of one user, from anywhere, is refused.
+	if err := put(a, "198.51.100.0/24", "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if err := put(b, "203.0.113.0/24", "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if err := put(a, "192.0.2.0/24", "alice"); stepup.ReasonOf(err) != stepup.ReasonHeldFull {
+		t.Fatalf("third entry of one user: %v", err)
+	}
+	// Client cap 3: that refusal did not spend the client's share.
+	if err := put(b, "192.0.2.0/24", "bob"); err != nil {
+		t.Fatal(err)
+	}
+	if err := put(a, "192.0.2.0/24", "carol"); err != nil {
+		t.Fatal(err)
+	}
+	if err := put(b, "192.0.2.0/24", "dave"); err != nil {
+		t.Fatal(err)
+	}
+	if err := put(a, "192.0.2.0/24", "erin"); stepup.ReasonOf(err) != stepup.ReasonHeldFull {
+		t.Fatalf("fourth entry of one client: %v", err)
+	}
+	if a.Stats().Refused != 2 {
+		t.Fatalf("stats %+v", a.Stats())
+	}
+}
+
+func TestCeremonySharesAcrossInstances(t *testing.T) {
+	_, cfg := single(t)
+	a, b := NewCeremonyBackend(instance(t, cfg)), NewCeremonyBackend(instance(t, cfg))
+	for i, be := range []*CeremonyBackend{a, b, a} {
+		ok, err := be.Admit("192.0.2.0/24", fmt.Sprint("h", i), 2, time.Minute)
+		if err != nil || ok != (i < 2) {
+			t.Fatalf("ceremony %d: %v %v", i, ok, err)
+		}
+	}
+	if ok, err := b.Admit("198.51.100.0/24", "h9", 2, time.Minute); !ok || err != nil {
+		t.Fatalf("another client: %v %v", ok, err)
+	}
+}

@@ -3,10 +3,12 @@ package redisstore
 import (
 	"context"
 	"errors"
+	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/login-guard/login_guard/internal/passkeys"
 	"github.com/login-guard/login_guard/internal/stepup"
 )
 
@@ -172,3 +174,92 @@ func (f *FailureCounter) Forget(handle string) {
 }
 
 var _ stepup.FailureCounter = (*FailureCounter)(nil)
+
+func (k *keyer) shareKey(kind, owner string) string {
+	return k.prefix + "s{" + k.hash(16, "held-share", kind, owner) + "}"
+}
+
+// shareScript: KEYS share (a sorted set: member handle:size, score expiry
+// in ms). ARGV handle, size, max entries (0: no cap), max bytes (0: no
+// cap), ttl_ms. Returns 1 and records, or 0.
+var shareScript = newScript(`#!lua
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local maxn, maxb, ttl = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local live = redis.call('ZRANGE', KEYS[1], 0, -1)
+if maxn > 0 and #live >= maxn then return 0 end
+if maxb > 0 then
+  local sum = tonumber(ARGV[2])
+  for _, m in ipairs(live) do sum = sum + tonumber(string.match(m, ':(%d+)$')) end
+  if sum > maxb then return 0 end
+end
+redis.call('ZADD', KEYS[1], now + ttl, ARGV[1] .. ':' .. ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ttl + 1000)
+return 1
+`)
+
+// Admit implements stepup.HeldShares: the client's and the user's shares
+// are counted in one pipelined round trip (their keys may live on
+// different Cluster slots); when one refuses, the other's record is
+// removed again.
+func (b *HeldBackend) Admit(o stepup.Owner, handle string, size int64, clientEntries int, clientBytes int64, userEntries int, ttl time.Duration) (bool, error) {
+	var admitted bool
+	err := b.c.call(context.Background(), func(ctx context.Context, cl redis.UniversalClient, k *keyer) error {
+		var calls []scriptCall
+		member := handle + ":" + strconv.FormatInt(size, 10)
+		if o.Client != "" {
+			calls = append(calls, scriptCall{script: shareScript, keys: []string{k.shareKey("client", o.Client)},
+				args: []any{handle, size, clientEntries, clientBytes, ttl.Milliseconds()}})
+		}
+		if o.User != "" {
+			calls = append(calls, scriptCall{script: shareScript, keys: []string{k.shareKey("user", o.User)},
+				args: []any{handle, size, userEntries, 0, ttl.Milliseconds()}})
+		}
+		runBatch(ctx, cl, calls)
+		admitted = true
+		var firstErr error
+		for _, c := range calls {
+			n, err := c.cmd.Int64()
+			if err != nil && firstErr == nil {
+				firstErr = err
+			}
+			if n != 1 {
+				admitted = false
+			}
+		}
+		if !admitted {
+			for _, c := range calls {
+				if n, _ := c.cmd.Int64(); n == 1 {
+					_ = cl.ZRem(ctx, c.keys[0], member).Err()
+				}
+			}
+		}
+		return firstErr
+	})
+	if isOOM(err) {
+		return false, nil
+	}
+	return admitted && err == nil, err
+}
+
+var _ stepup.HeldShares = (*HeldBackend)(nil)
+
+// Admit implements passkeys.CeremonyShares.
+func (b *CeremonyBackend) Admit(client, handle string, max int, ttl time.Duration) (bool, error) {
+	var n int64
+	err := b.h.c.call(context.Background(), func(ctx context.Context, cl redis.UniversalClient, k *keyer) error {
+		var err error
+		n, err = runOnce(ctx, cl, shareScript, []string{k.shareKey("ceremony-client", client)}, handle, 0, max, 0, ttl.Milliseconds()).Int64()
+		return err
+	})
+	if isOOM(err) {
+		return false, nil
+	}
+	return n == 1, err
+}
+
+var (
+	_ passkeys.CeremonyBackend = (*CeremonyBackend)(nil)
+	_ passkeys.CeremonyShares  = (*CeremonyBackend)(nil)
+)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -26,13 +27,20 @@ type HeldBackend interface {
 // Ref carries, before they leave the process. Bounds are the backend's
 // (Redis's maxmemory) and the TTL; a full backend refuses the Put.
 //
-// The per-owner caps of the in-process Held (SetCaps) are not applied
-// here: the shared store is bounded by the backend's memory and the TTL.
+// When the backend also implements HeldShares, the per-client and per-user
+// caps (SetCaps, defaults as for Held) hold across every instance, counted
+// over entries put in the last TTL: an entry taken early still counts
+// until its TTL would have ended. Otherwise only the backend's memory and
+// the TTL bound what one client can hold.
 type SharedHeld struct {
 	b   HeldBackend
 	ttl atomic.Int64 // time.Duration
 
-	puts, taken, missed atomic.Uint64
+	mu                         sync.Mutex
+	clientEntries, userEntries int
+	clientBytes                int64
+
+	puts, taken, missed, refused atomic.Uint64
 }
 
 // NewSharedHeld returns a shared store whose entries live ttl (default
@@ -41,9 +49,21 @@ func NewSharedHeld(b HeldBackend, ttl time.Duration) *SharedHeld {
 	if ttl <= 0 {
 		ttl = DefaultHeldTTL
 	}
-	h := &SharedHeld{b: b}
+	h := &SharedHeld{b: b, clientEntries: DefaultHeldClientEntries, clientBytes: DefaultHeldClientBytes, userEntries: DefaultHeldUserEntries}
 	h.ttl.Store(int64(ttl))
 	return h
+}
+
+// HeldShares is an optional HeldBackend extension that counts what each
+// client and user put, across every instance, so the caps apply to the
+// shared store too.
+type HeldShares interface {
+	// Admit records an entry of size bytes for o, counted for ttl, unless
+	// that would put o's client over clientEntries entries or clientBytes
+	// bytes, or o's user over userEntries entries, within the last ttl:
+	// then it records nothing and returns false. Empty owner parts are
+	// not counted.
+	Admit(o Owner, handle string, size int64, clientEntries int, clientBytes int64, userEntries int, ttl time.Duration) (bool, error)
 }
 
 // SetTTL implements HeldStore.
@@ -53,14 +73,26 @@ func (h *SharedHeld) SetTTL(d time.Duration) {
 	}
 }
 
-// SetCaps implements HeldStore; the shared store has no per-owner caps.
-func (h *SharedHeld) SetCaps(int, int64, int) {}
+// SetCaps implements HeldStore: zero values keep the current caps.
+func (h *SharedHeld) SetCaps(clientEntries int, clientBytes int64, userEntries int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if clientEntries > 0 {
+		h.clientEntries = clientEntries
+	}
+	if clientBytes > 0 {
+		h.clientBytes = clientBytes
+	}
+	if userEntries > 0 {
+		h.userEntries = userEntries
+	}
+}
 
 // PutRequest implements HeldStore.
-func (h *SharedHeld) PutRequest(_ Owner, r Request) (Ref, error) { return h.put(kindRequest, r) }
+func (h *SharedHeld) PutRequest(o Owner, r Request) (Ref, error) { return h.put(o, kindRequest, r) }
 
 // PutResponse implements HeldStore.
-func (h *SharedHeld) PutResponse(_ Owner, r Response) (Ref, error) { return h.put(kindResponse, r) }
+func (h *SharedHeld) PutResponse(o Owner, r Response) (Ref, error) { return h.put(o, kindResponse, r) }
 
 // TakeRequest implements HeldStore.
 func (h *SharedHeld) TakeRequest(ref Ref) (Request, error) {
@@ -76,7 +108,7 @@ func (h *SharedHeld) TakeResponse(ref Ref) (Response, error) {
 	return r, err
 }
 
-func (h *SharedHeld) put(kind entryKind, v any) (Ref, error) {
+func (h *SharedHeld) put(o Owner, kind entryKind, v any) (Ref, error) {
 	plain, err := json.Marshal(v)
 	if err != nil {
 		return Ref{}, fmt.Errorf("stepup: encoding held entry: %w", err)
@@ -90,7 +122,21 @@ func (h *SharedHeld) put(kind entryKind, v any) (Ref, error) {
 	if err != nil {
 		return Ref{}, err
 	}
-	if err := h.b.Store(handle, sealed, time.Duration(h.ttl.Load())); err != nil {
+	ttl := time.Duration(h.ttl.Load())
+	if sh, ok := h.b.(HeldShares); ok && (o.Client != "" || o.User != "") {
+		h.mu.Lock()
+		ce, cb, ue := h.clientEntries, h.clientBytes, h.userEntries
+		h.mu.Unlock()
+		ok, err := sh.Admit(o, handle, int64(len(sealed)+len(handle)), ce, cb, ue, ttl)
+		if err != nil {
+			return Ref{}, fmt.Errorf("stepup: counting held entries: %w", err)
+		}
+		if !ok {
+			h.refused.Add(1)
+			return Ref{}, refused(ReasonHeldFull)
+		}
+	}
+	if err := h.b.Store(handle, sealed, ttl); err != nil {
 		return Ref{}, fmt.Errorf("stepup: keeping held entry: %w", err)
 	}
 	h.puts.Add(1)
@@ -130,7 +176,7 @@ func (h *SharedHeld) Has(handle string) bool {
 // Stats implements HeldStore: this instance's counts (the backend holds
 // every instance's entries; its own metrics tell their number).
 func (h *SharedHeld) Stats() HeldStats {
-	return HeldStats{Puts: h.puts.Load(), Taken: h.taken.Load(), Missed: h.missed.Load()}
+	return HeldStats{Puts: h.puts.Load(), Taken: h.taken.Load(), Missed: h.missed.Load(), Refused: h.refused.Load()}
 }
 
 // Destruct implements HeldStore: the entries belong to every instance and
