@@ -58,11 +58,11 @@ func TestSavedStepUpRouteRefusesLoginFields(t *testing.T) {
 // only the step-up route's options; the others are refused with the line.
 func TestStepUpRouteRefusesLoginOptions(t *testing.T) {
 	for _, c := range []struct{ opt, want string }{
-		{"engines sandbox", "Caddyfile:5: engines does not belong on the step-up route"},
-		{"assertion required", "Caddyfile:5: assertion does not belong on the step-up route"},
-		{"lockout ip 5/1m for 10m", "Caddyfile:5: lockout does not belong on the step-up route"},
-		{"device missing deny", "Caddyfile:5: device does not belong on the step-up route"},
-		{"step_up /verify", "Caddyfile:5: step_up does not belong on the step-up route"},
+		{"engines sandbox", "Caddyfile:5: unknown subdirective \"engines\" on the step-up route"},
+		{"assertion required", "Caddyfile:5: unknown subdirective \"assertion\" on the step-up route"},
+		{"lockout ip 5/1m for 10m", "Caddyfile:5: unknown subdirective \"lockout\" on the step-up route"},
+		{"device missing deny", "Caddyfile:5: unknown subdirective \"device\" on the step-up route"},
+		{"step_up /verify", "Caddyfile:5: unknown subdirective \"step_up\" on the step-up route"},
 	} {
 		cfg := ":8080 {\n\tlogin_guard /verify* {\n\t\tevent step_up\n\t\tmethods passkey\n\t\t" + c.opt + "\n\t}\n}\n"
 		_, _, err := adaptErr(cfg)

@@ -302,14 +302,14 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				}
 			}
 		case "lockout", "device", "lockout_hold":
-			return d.Errf("%s does not belong on the step-up route: it carries no login outcome and no SmartID payload", key)
+			return d.Errf("unknown subdirective %q on the step-up route (event step_up): it carries no login outcome and no SmartID payload", key)
 		default:
 			ok, rerr := h.RuleOptions.UnmarshalDirective(d, key)
 			if rerr != nil {
 				return rerr
 			}
 			if !ok {
-				return d.Errf("%s does not belong on the step-up route (event step_up); it is a login route option or unknown", key)
+				return d.Errf("unknown subdirective %q on the step-up route (event step_up): a login route option, or none", key)
 			}
 		}
 		return err
