@@ -166,6 +166,9 @@ func TestOversizeAfterUpstreamDenied(t *testing.T) {
 	if r := post(c, p.URL("http")+"/api/login", "application/x-www-form-urlencoded", "username=big&password="+password, nil); r.status != http.StatusSeeOther {
 		t.Fatalf("the next login of the same user: %d", r.status)
 	}
+	// The audit line is written once the handler returns, which can be
+	// just after the client has its answer.
+	waitFor(t, 5*time.Second, "3 audit lines", func() bool { return len(audit(p)) >= 3 })
 	if n := len(audit(p)); n != 3 {
 		t.Fatalf("%d audit lines, want 3", n)
 	}
