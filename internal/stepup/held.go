@@ -4,7 +4,6 @@ import (
 	"container/list"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"sync"
 	"time"
@@ -202,16 +201,7 @@ func (h *Held) TakeResponse(ref Ref) (Response, error) {
 }
 
 func (h *Held) put(o Owner, kind entryKind, v any) (Ref, error) {
-	plain, err := json.Marshal(v)
-	if err != nil {
-		return Ref{}, fmt.Errorf("stepup: encoding held entry: %w", err)
-	}
-	handle, err := NewHandle()
-	if err != nil {
-		return Ref{}, err
-	}
-	key, sealed, err := sealEntry(handle, kind, plain)
-	clear(plain)
+	handle, key, sealed, err := sealValue(kind, v)
 	if err != nil {
 		return Ref{}, err
 	}

@@ -4,6 +4,8 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
+	"encoding/json"
+	"fmt"
 )
 
 // heldKeyLen is the AES-256 key size of a held entry.
@@ -51,4 +53,20 @@ func newAEAD(key []byte) (cipher.AEAD, error) {
 
 func entryAAD(handle string, kind entryKind) []byte {
 	return append([]byte("login_guard/held/v1\x00"+string(kind)+"\x00"), handle...)
+}
+
+// sealValue encodes v and seals it under a new handle's key: what either
+// held store keeps. The plaintext is cleared once sealed.
+func sealValue(kind entryKind, v any) (handle string, key, sealed []byte, err error) {
+	plain, err := json.Marshal(v)
+	if err != nil {
+		return "", nil, nil, fmt.Errorf("stepup: encoding held entry: %w", err)
+	}
+	handle, err = NewHandle()
+	if err != nil {
+		return "", nil, nil, err
+	}
+	key, sealed, err = sealEntry(handle, kind, plain)
+	clear(plain)
+	return handle, key, sealed, err
 }

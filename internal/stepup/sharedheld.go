@@ -109,16 +109,7 @@ func (h *SharedHeld) TakeResponse(ref Ref) (Response, error) {
 }
 
 func (h *SharedHeld) put(o Owner, kind entryKind, v any) (Ref, error) {
-	plain, err := json.Marshal(v)
-	if err != nil {
-		return Ref{}, fmt.Errorf("stepup: encoding held entry: %w", err)
-	}
-	handle, err := NewHandle()
-	if err != nil {
-		return Ref{}, err
-	}
-	key, sealed, err := sealEntry(handle, kind, plain)
-	clear(plain)
+	handle, key, sealed, err := sealValue(kind, v)
 	if err != nil {
 		return Ref{}, err
 	}
