@@ -11,7 +11,9 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
+
 	"github.com/login-guard/login_guard/internal/testkit/caddytest"
+	"github.com/login-guard/login_guard/internal/testkit/ports"
 )
 
 // startCaddyWithAdmin is startCaddy with Caddy's admin API on a free
@@ -19,7 +21,7 @@ import (
 func startCaddyWithAdmin(t *testing.T, global, site string) (*caddytest.Guarded, string) {
 	t.Helper()
 	dir := t.TempDir()
-	port, adminPort := caddytest.FreePort(t), caddytest.FreePort(t)
+	port, adminPort := ports.Free(t), ports.Free(t)
 	logPath := filepath.Join(dir, "caddy.log")
 	cfg := fmt.Sprintf(`{
 	admin 127.0.0.1:%d

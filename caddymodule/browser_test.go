@@ -21,7 +21,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/login-guard/login_guard/examples/portal"
-	"github.com/login-guard/login_guard/internal/testkit/caddytest"
+	"github.com/login-guard/login_guard/internal/testkit/ports"
 )
 
 const chromiumPath = "/usr/bin/chromium"
@@ -77,7 +77,7 @@ func TestBrowserPasskeyStepUp(t *testing.T) {
 	}
 	portalSrv := startPortal(t)
 	dir := t.TempDir()
-	port := caddytest.FreePort(t)
+	port := ports.Free(t)
 	base := fmt.Sprintf("http://localhost:%d", port)
 	const user, pass = "sandbox-challenge", "sandbox"
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/login-guard/login_guard/caddymodule"
 	"github.com/login-guard/login_guard/internal/testkit/caddytest"
+	"github.com/login-guard/login_guard/internal/testkit/ports"
 )
 
 // heldStart loads the browser test's config (passkeys, a challenged login
@@ -22,7 +23,7 @@ func heldStart(t *testing.T, startWait string) (g *caddytest.Guarded, upstream *
 	t.Helper()
 	upstream = caddytest.NewRecorder(t, portalFake)
 	dir := t.TempDir()
-	port, adminPort := caddytest.FreePort(t), caddytest.FreePort(t)
+	port, adminPort := ports.Free(t), ports.Free(t)
 	src := browserCaddyfile(dir, port, upstream.Listener.Addr().String(), "\t\tengines sandbox\n\t\tstep_up /verify")
 	src = strings.Replace(src, "admin off", fmt.Sprintf("admin 127.0.0.1:%d", adminPort), 1)
 	src = strings.Replace(src, "\t\tsandbox\n", "\t\tsandbox\n\t\tstart_wait "+startWait+"\n", 1)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/login-guard/login_guard/internal/stepup"
 	"github.com/login-guard/login_guard/internal/testkit/caddytest"
+	"github.com/login-guard/login_guard/internal/testkit/ports"
 	"github.com/login-guard/login_guard/internal/tokens"
 )
 
@@ -673,7 +674,7 @@ func TestStepUpExpired(t *testing.T) {
 func TestPasskeyEnrolLink(t *testing.T) {
 	upstream := caddytest.NewRecorder(t, portalFake)
 	dir := t.TempDir()
-	port, adminPort := caddytest.FreePort(t), caddytest.FreePort(t)
+	port, adminPort := ports.Free(t), ports.Free(t)
 	src := browserCaddyfile(dir, port, upstream.Listener.Addr().String(), "\t\tengines sandbox\n\t\tstep_up /verify")
 	src = strings.Replace(src, "admin off", fmt.Sprintf("admin 127.0.0.1:%d", adminPort), 1)
 	loadCaddyfile(t, src)

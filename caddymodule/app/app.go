@@ -93,7 +93,7 @@ type App struct {
 	postAuth     map[string]bool
 
 	stepRT  *StepUpRuntime
-	reports *resultReporter
+	reports *engine.Reporter
 
 	pageSet *pages.Set
 

@@ -8,6 +8,7 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"go.uber.org/zap"
 
+	"github.com/login-guard/login_guard/clients/engine"
 	"github.com/login-guard/login_guard/clients/loginid"
 	"github.com/login-guard/login_guard/internal/caddyopt"
 	"github.com/login-guard/login_guard/internal/redisstore"
@@ -155,9 +156,9 @@ func (c *LoginIDConfig) newVerifier(logger *zap.Logger, shared *redisstore.Conn)
 		}),
 	}
 	if c.TrustPEM != "" {
-		hc, err := clientTrusting(c.TrustPEM, 5*time.Second)
+		hc, err := engine.NewHTTPClientTrusting(c.TrustPEM, 5*time.Second)
 		if err != nil {
-			return nil, poolKey, fmt.Errorf("loginid: %v", err)
+			return nil, poolKey, fmt.Errorf("loginid: trust_pem: %v", err)
 		}
 		cfg.HTTPClient = hc
 	}

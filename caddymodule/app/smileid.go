@@ -16,6 +16,7 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"go.uber.org/zap"
 
+	"github.com/login-guard/login_guard/clients/engine"
 	"github.com/login-guard/login_guard/clients/smileid"
 	"github.com/login-guard/login_guard/internal/caddyopt"
 	"github.com/login-guard/login_guard/internal/redisstore"
@@ -258,9 +259,9 @@ func (c *SmileIDConfig) newClient(lim smileid.Limiter, obs smileid.Observer, pen
 		Pending:            pending,
 	}
 	if c.TrustPEM != "" {
-		hc, err := clientTrusting(c.TrustPEM, 0)
+		hc, err := engine.NewHTTPClientTrusting(c.TrustPEM, 0)
 		if err != nil {
-			return nil, fmt.Errorf("smileid: %v", err)
+			return nil, fmt.Errorf("smileid: trust_pem: %v", err)
 		}
 		cfg.HTTPClient = hc
 	}

@@ -1,9 +1,14 @@
 package app
 
 import (
+	"errors"
+
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"go.uber.org/zap"
 
+	"github.com/login-guard/login_guard/clients/engine"
+	"github.com/login-guard/login_guard/clients/forter"
 	"github.com/login-guard/login_guard/internal/stepup"
 )
 
@@ -46,7 +51,7 @@ func (a *App) provisionStepUp(ctx caddy.Context) error {
 			return err
 		}
 	}
-	a.reports = newResultReporter(a.logger.Named("reports"))
+	a.reports = engine.NewReporter(logReport(a.logger.Named("reports")))
 	return nil
 }
 
@@ -54,11 +59,33 @@ func (a *App) provisionStepUp(ctx caddy.Context) error {
 // reports still running (each bounded by its timeout).
 func (a *App) stopStepUp() {
 	a.stepRT.release()
-	a.reports.close()
+	a.reports.Close()
 }
 
 // ReportStepUpResult tells the engines that asked for a step-up how it
 // ended. It returns at once: the reports run in the background.
 func (a *App) ReportStepUpResult(st stepup.State, method string, success bool) {
-	a.reports.report(a.engineByName, st, method, success)
+	account := st.AccountID
+	if account == "" {
+		account = forter.NoAccountID
+	}
+	a.reports.Report(a.engineByName, st.Correlations, account, method, success)
+}
+
+// logReport logs how each second-factor report ended: one line per
+// report, dropped ones included.
+func logReport(logger *zap.Logger) func(engine.ReportOutcome) {
+	return func(o engine.ReportOutcome) {
+		name := zap.String("engine", o.Engine)
+		switch {
+		case errors.Is(o.Err, engine.ErrReporterClosed):
+			logger.Warn("second-factor result not reported: config stopped", name)
+		case errors.Is(o.Err, engine.ErrReportsFull):
+			logger.Warn("second-factor result not reported: too many reports in flight", name)
+		case o.Err != nil:
+			logger.Warn("second-factor result report failed", name, zap.String("method", o.Method), zap.Bool("success", o.Success), zap.Error(o.Err))
+		default:
+			logger.Info("second-factor result reported", name, zap.String("method", o.Method), zap.Bool("success", o.Success))
+		}
+	}
 }

@@ -44,6 +44,14 @@
 // correlation id is kept, the highest score is kept, and each failed engine
 // contributes the policy's action with reason engine_unavailable.
 //
+// # Reporting step-up results
+//
+// A Reporter tells the engines that asked for a step-up how it ended
+// (AuthResultReporter), beside the user's request and never in front of
+// it: each report has its own timeout, at most ReportInFlight run at once,
+// more are dropped, and Close waits for those running.
+//
 // Nothing here logs. Results carry the engine name, failure kind and
-// latency; Breaker.State and BreakerConfig.OnStateChange feed metrics.
+// latency; Breaker.State and BreakerConfig.OnStateChange feed metrics; a
+// Reporter hands each report's outcome to its caller's func.
 package engine

@@ -2,14 +2,18 @@ package engine
 
 import (
 	"context"
+	"encoding/pem"
 	"errors"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func TestExchange(t *testing.T) {
@@ -117,5 +121,44 @@ func TestNewHTTPClientKeepsConnections(t *testing.T) {
 	}
 	if n := conns.Load(); n != 1 {
 		t.Fatalf("%d connections for 5 sequential calls, want 1 (keep-alive)", n)
+	}
+}
+
+// TestNewHTTPClientTrusting: the client reaches a server whose certificate
+// is in the PEM file (and not otherwise), and a file that cannot be read
+// or holds no certificate is an error naming it.
+func TestNewHTTPClientTrusting(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	dir := t.TempDir()
+	ca := filepath.Join(dir, "ca.pem")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	hc, err := NewHTTPClientTrusting(ca, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hc.Timeout != time.Second {
+		t.Fatalf("timeout %v", hc.Timeout)
+	}
+	resp, err := hc.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	hc.CloseIdleConnections()
+	if _, err := NewHTTPClient(2).Get(srv.URL); err == nil {
+		t.Fatal("the test server's certificate is trusted without the PEM file")
+	}
+
+	junk := filepath.Join(dir, "junk.pem")
+	if err := os.WriteFile(junk, []byte("not a certificate"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{junk, filepath.Join(dir, "absent.pem")} {
+		if _, err := NewHTTPClientTrusting(f, 0); err == nil || !strings.Contains(err.Error(), f) {
+			t.Errorf("%s: err = %v, want one naming the file", f, err)
+		}
 	}
 }

@@ -204,16 +204,6 @@ func waitHTTP(p *proc, url string, within time.Duration) error {
 	return fmt.Errorf("%s not ready at %s within %v", p.name, url, within)
 }
 
-// freePort asks the kernel for a free loopback port.
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
-}
-
 // memory reads a process's resident set and its peak from /proc, in KiB.
 func memory(pid int) (rss, peak int64, err error) {
 	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/status")

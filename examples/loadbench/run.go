@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/login-guard/login_guard/internal/testkit/ports"
 )
 
 func run(o options) error {
@@ -60,7 +62,7 @@ func run(o options) error {
 		}
 	}()
 	service := func(role string, args ...string) (int, error) {
-		port, err := freePort()
+		port, err := ports.Pick()
 		if err != nil {
 			return 0, err
 		}
@@ -93,10 +95,10 @@ func run(o options) error {
 	sides := map[string]*side{}
 	for _, name := range names {
 		s := &side{name: name}
-		if s.port, err = freePort(); err != nil {
+		if s.port, err = ports.Pick(); err != nil {
 			return err
 		}
-		if s.admin, err = freePort(); err != nil {
+		if s.admin, err = ports.Pick(); err != nil {
 			return err
 		}
 		cfg := filepath.Join(dir, name+".Caddyfile")
@@ -239,7 +241,7 @@ func run(o options) error {
 // directory under dir, and waits until it answers; procs stops it at the
 // end with the rest.
 func startRedis(dir string, procs *[]*proc) (int, *proc, error) {
-	port, err := freePort()
+	port, err := ports.Pick()
 	if err != nil {
 		return 0, nil, err
 	}

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"mime"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -23,6 +22,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/login-guard/login_guard/internal/testkit/ports"
 )
 
 // Seed and size of the mutation corpus; the seed is fixed so a failure can
@@ -370,7 +371,7 @@ func requireParsers(t *testing.T) map[string]*server {
 	}
 	servers := map[string]*server{}
 	for name, mk := range cmds {
-		port := freePort(t)
+		port := strconv.Itoa(ports.Free(t))
 		c := mk(port)
 		c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 		var stderr bytes.Buffer
@@ -403,16 +404,6 @@ func requireParsers(t *testing.T) map[string]*server {
 		}
 	}
 	return servers
-}
-
-func freePort(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	return port
 }
 
 var client = &http.Client{

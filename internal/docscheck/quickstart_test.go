@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/login-guard/login_guard/examples/portal"
+	"github.com/login-guard/login_guard/internal/testkit/ports"
 )
 
 // syncBuffer collects a child's output while the test reads it.
@@ -34,16 +35,6 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
-}
-
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 }
 
 // quickStart returns the README's quick start: its one Caddyfile and the
@@ -97,7 +88,7 @@ func TestQuickStartFromCleanHome(t *testing.T) {
 
 	// The quick start's Caddyfile with this machine's free ports: its site
 	// (:8080), its upstream (127.0.0.1:9000) and Caddy's admin endpoint.
-	sitePort, adminPort := freePort(t), freePort(t)
+	sitePort, adminPort := strconv.Itoa(ports.Free(t)), strconv.Itoa(ports.Free(t))
 	for _, want := range []string{":8080 {", "127.0.0.1:9000"} {
 		if !strings.Contains(caddyfile, want) {
 			t.Fatalf("the quick start Caddyfile has no %q; update this test", want)

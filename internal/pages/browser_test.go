@@ -30,6 +30,7 @@ import (
 
 	_ "github.com/login-guard/login_guard"
 	"github.com/login-guard/login_guard/examples/portal"
+	"github.com/login-guard/login_guard/internal/testkit/ports"
 )
 
 const chromiumPath = "/usr/bin/chromium"
@@ -55,22 +56,12 @@ type demo struct {
 	admin string // http://127.0.0.1:<admin port>
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 // startDemo runs the root Caddyfile as the demo does, with its addresses
 // moved to free loopback ports and its storage and log in a temp dir.
 func startDemo(t *testing.T) *demo {
 	t.Helper()
 	dir := t.TempDir()
-	port, adminPort := freePort(t), freePort(t)
+	port, adminPort := ports.Free(t), ports.Free(t)
 	d := &demo{base: fmt.Sprintf("http://localhost:%d", port), admin: fmt.Sprintf("http://127.0.0.1:%d", adminPort)}
 
 	p := portal.New()

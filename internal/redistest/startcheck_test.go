@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/login-guard/login_guard/internal/testkit/caddyproc"
+	"github.com/login-guard/login_guard/internal/testkit/ports"
 	"github.com/login-guard/login_guard/internal/testkit/redisproc"
 )
 
@@ -48,7 +49,7 @@ func runCaddyExpectingFailure(t *testing.T, caddyfile string) string {
 
 func TestStartRefusals(t *testing.T) {
 	srv := redisproc.Start(t)
-	port, err := caddyproc.FreePort()
+	port, err := ports.Pick()
 	if err != nil {
 		t.Fatal(err)
 	}

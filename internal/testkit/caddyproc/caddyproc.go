@@ -42,6 +42,7 @@ import (
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
 
 	_ "github.com/login-guard/login_guard"
+	"github.com/login-guard/login_guard/internal/testkit/ports"
 )
 
 // envRunAsCaddy marks a re-executed test binary that must act as Caddy.
@@ -117,7 +118,7 @@ func (p *Proc) Port(name string) int {
 	if port, ok := p.ports[name]; ok {
 		return port
 	}
-	port, err := FreePort()
+	port, err := ports.Pick()
 	if err != nil {
 		p.t.Fatal(err)
 	}
@@ -317,16 +318,6 @@ func (p *Proc) kill() {
 		_ = cmd.Process.Kill()
 		<-exited
 	}
-}
-
-// FreePort returns a loopback TCP port that was free a moment ago.
-func FreePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
 func parseLines(s string) []map[string]any {

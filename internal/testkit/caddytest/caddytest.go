@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -25,6 +24,7 @@ import (
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
 
 	_ "github.com/login-guard/login_guard/caddymodule"
+	"github.com/login-guard/login_guard/internal/testkit/ports"
 )
 
 // Main runs a test binary's tests with Caddy's autosave and storage kept
@@ -40,17 +40,6 @@ func Main(m *testing.M) {
 	code := m.Run()
 	os.RemoveAll(home)
 	os.Exit(code)
-}
-
-// FreePort finds a loopback port for Caddy to listen on.
-func FreePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 // Guarded is a running Caddy with the module, loaded from a Caddyfile.
@@ -85,7 +74,7 @@ func Start(t *testing.T, global, site string) *Guarded {
 func StartEdited(t *testing.T, global, site string, edit func([]byte) []byte) *Guarded {
 	t.Helper()
 	dir := t.TempDir()
-	port := FreePort(t)
+	port := ports.Free(t)
 	logPath := filepath.Join(dir, "caddy.log")
 	caddyfile := fmt.Sprintf(`{
 	admin off

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/login-guard/login_guard/internal/testkit/ports"
 )
 
 // Server is one redis-server process.
@@ -30,17 +32,12 @@ type Server struct {
 // Addr is the server's host:port.
 func (s *Server) Addr() string { return "127.0.0.1:" + strconv.Itoa(s.Port) }
 
-// freePort finds a loopback port that is free, and whose cluster bus port
+// portWithBus finds a loopback port that is free, and whose cluster bus port
 // (port+10000) is free too.
-func freePort(t testing.TB) int {
+func portWithBus(t testing.TB) int {
 	t.Helper()
 	for range 50 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := l.Addr().(*net.TCPAddr).Port
-		_ = l.Close()
+		p := ports.Free(t)
 		if p+10000 > 65535 {
 			continue
 		}
@@ -62,7 +59,7 @@ func Start(t testing.TB, extra ...string) *Server {
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		t.Fatal("redisproc: redis-server not installed (Debian package redis-server)")
 	}
-	s := &Server{Port: freePort(t), Dir: t.TempDir(), t: t}
+	s := &Server{Port: portWithBus(t), Dir: t.TempDir(), t: t}
 	s.args = append([]string{
 		"--port", strconv.Itoa(s.Port), "--bind", "127.0.0.1", "--dir", s.Dir,
 		"--save", "", "--appendonly", "no", "--maxmemory-policy", "noeviction",
@@ -190,7 +187,7 @@ type Sentinel struct {
 // monitors master under the name name, with a quorum of one.
 func StartSentinel(t testing.TB, name string, master *Server) *Sentinel {
 	t.Helper()
-	s := &Sentinel{Server: Server{Port: freePort(t), Dir: t.TempDir(), t: t}}
+	s := &Sentinel{Server: Server{Port: portWithBus(t), Dir: t.TempDir(), t: t}}
 	conf := filepath.Join(s.Dir, "sentinel.conf")
 	body := fmt.Sprintf("port %d\nbind 127.0.0.1\ndir %s\nlogfile %s\nsentinel monitor %s 127.0.0.1 %d 1\nsentinel down-after-milliseconds %s 1000\nsentinel failover-timeout %s 5000\n",
 		s.Port, s.Dir, filepath.Join(s.Dir, "redis.log"), name, master.Port, name, name)

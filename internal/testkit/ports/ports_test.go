@@ -1,0 +1,20 @@
+package ports
+
+import (
+	"net"
+	"strconv"
+	"testing"
+)
+
+// TestFreeIsListenable: the port is a real one and nothing holds it.
+func TestFreeIsListenable(t *testing.T) {
+	p := Free(t)
+	if p <= 0 || p > 65535 {
+		t.Fatalf("port %d", p)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
+	if err != nil {
+		t.Fatalf("port %d is not free: %v", p, err)
+	}
+	ln.Close()
+}
