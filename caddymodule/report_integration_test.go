@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"github.com/login-guard/login_guard/internal/testkit/loginidfake"
 	"io"
 	"net/http"
 	"reflect"
@@ -75,7 +76,7 @@ func TestLoginIDStepUpReportsToForter(t *testing.T) {
 		io.WriteString(w, "welcome")
 	})
 	forter := forterStepUpFake(t)
-	kh := newLoginIDKeyHost(t)
+	kh := loginidfake.New(t, "client-123")
 	global := fmt.Sprintf(`	servers {
 		trusted_proxies static 127.0.0.1/32
 	}
@@ -91,7 +92,7 @@ func TestLoginIDStepUpReportsToForter(t *testing.T) {
 			client_id client-123
 			trust_pem %s
 		}
-	}`, forter.URL, kh.URL, kh.caFile)
+	}`, forter.URL, kh.URL, kh.CAFile)
 	site := fmt.Sprintf(`{{listen}} {
 	@login {
 		method POST
@@ -137,16 +138,16 @@ func TestLoginIDStepUpReportsToForter(t *testing.T) {
 		return resp.StatusCode
 	}
 	now := time.Now()
-	if got := finish(kh.mint(t, "jane.roe", "fido2_login", "s-1", now)); got != http.StatusForbidden || c.cookie("login_guard_factor") != "" {
+	if got := finish(kh.Mint(t, "jane.roe", "fido2_login", "s-1", now)); got != http.StatusForbidden || c.cookie("login_guard_factor") != "" {
 		t.Fatalf("wrong-user token: %d", got)
 	}
 	checkAuthResult(t, forter.Next(t), "FAILURE", "loginid")
-	if got := finish(kh.mint(t, "John.Doe", "fido2_login", "s-2", now)); got != http.StatusForbidden {
+	if got := finish(kh.Mint(t, "John.Doe", "fido2_login", "s-2", now)); got != http.StatusForbidden {
 		t.Fatalf("case-different user: %d", got)
 	}
 	checkAuthResult(t, forter.Next(t), "FAILURE", "loginid")
 
-	if got := finish(kh.mint(t, "john.doe", "fido2_login", "s-3", now)); got != http.StatusOK || c.cookie("login_guard_factor") == "" {
+	if got := finish(kh.Mint(t, "john.doe", "fido2_login", "s-3", now)); got != http.StatusOK || c.cookie("login_guard_factor") == "" {
 		t.Fatalf("valid token: %d", got)
 	}
 	resp, _ = c.do("POST", "/verify/complete", "application/x-www-form-urlencoded", "", map[string]string{"Origin": "null", "Sec-Fetch-Site": "same-origin"})

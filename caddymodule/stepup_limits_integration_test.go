@@ -3,6 +3,7 @@ package caddymodule_test
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/login-guard/login_guard/internal/testkit/loginidfake"
 	"net/http"
 	"strings"
 	"testing"
@@ -17,7 +18,7 @@ import (
 // too, and so is the page.
 func TestFactorAttemptsAndLifetimes(t *testing.T) {
 	upstream := caddytest.NewRecorder(t, portalFake)
-	kh := newLoginIDKeyHost(t)
+	kh := loginidfake.New(t, "client-123")
 	global := fmt.Sprintf(`	servers {
 		trusted_proxies static 127.0.0.1/32
 	}
@@ -34,7 +35,7 @@ func TestFactorAttemptsAndLifetimes(t *testing.T) {
 			state_ttl        45s
 			continuation_ttl 10s
 		}
-	}`, kh.URL, kh.caFile)
+	}`, kh.URL, kh.CAFile)
 	site := fmt.Sprintf(`{{listen}} {
 	login_guard /api/login {
 		event login
@@ -63,19 +64,19 @@ func TestFactorAttemptsAndLifetimes(t *testing.T) {
 		return resp.StatusCode
 	}
 	now := time.Now()
-	if got := finish(kh.mint(t, "someone.else", "fido2_login", "f-1", now)); got != http.StatusForbidden {
+	if got := finish(kh.Mint(t, "someone.else", "fido2_login", "f-1", now)); got != http.StatusForbidden {
 		t.Fatalf("first wrong token: %d", got)
 	}
 	if resp, _ := c.do("GET", "/verify", "", "", nil); resp.StatusCode != http.StatusOK {
 		t.Fatalf("after one refusal the state still serves its page: %d", resp.StatusCode)
 	}
-	if got := finish(kh.mint(t, "someone.else", "fido2_login", "f-2", now)); got != http.StatusForbidden {
+	if got := finish(kh.Mint(t, "someone.else", "fido2_login", "f-2", now)); got != http.StatusForbidden {
 		t.Fatalf("second wrong token: %d", got)
 	}
 	if !hasReason(auditReasons(t, g, lastAudit(t, g)["route"].(string)), "step_up_factors_exhausted") {
 		t.Fatalf("no step_up_factors_exhausted in the audit: %v", lastAudit(t, g))
 	}
-	if got := finish(kh.mint(t, "sandbox-challenge", "fido2_login", "f-3", now)); got != http.StatusForbidden || c.cookie("login_guard_factor") != "" {
+	if got := finish(kh.Mint(t, "sandbox-challenge", "fido2_login", "f-3", now)); got != http.StatusForbidden || c.cookie("login_guard_factor") != "" {
 		t.Fatalf("a valid token on a spent state: %d", got)
 	}
 	if resp, _ := c.do("GET", "/verify", "", "", nil); resp.StatusCode != http.StatusForbidden {

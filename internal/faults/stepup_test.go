@@ -3,95 +3,23 @@
 package faults
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
+	"github.com/login-guard/login_guard/internal/testkit/loginidfake"
 	"net/http"
-	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/lestrrat-go/jwx/v2/jwa"
-	"github.com/lestrrat-go/jwx/v2/jws"
-	"github.com/lestrrat-go/jwx/v2/jwt"
-
 	"github.com/login-guard/login_guard/internal/testkit/caddyproc"
 )
-
-// keyHost is LoginID's certs endpoint (one PEM key per kid, over TLS);
-// down makes it refuse with 503.
-type keyHost struct {
-	*httptest.Server
-	key    *ecdsa.PrivateKey
-	kid    string
-	caFile string
-	mu     sync.Mutex
-	down   bool
-}
-
-func newKeyHost(t *testing.T) *keyHost {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kh := &keyHost{key: key, kid: "0b6f0bd6-2b4c-4cf2-9f3a-6a0c1f0d9e11"}
-	der, _ := x509.MarshalPKIXPublicKey(&key.PublicKey)
-	pub := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
-	kh.Server = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		kh.mu.Lock()
-		down := kh.down
-		kh.mu.Unlock()
-		if down {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			return
-		}
-		if r.URL.Query().Get("kid") != kh.kid {
-			http.NotFound(w, r)
-			return
-		}
-		w.Write(pub)
-	}))
-	t.Cleanup(kh.Close)
-	kh.caFile = filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(kh.caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: kh.Certificate().Raw}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return kh
-}
-
-func (kh *keyHost) setDown(d bool) { kh.mu.Lock(); kh.down = d; kh.mu.Unlock() }
-
-func (kh *keyHost) mint(t *testing.T, user, nonce string) string {
-	tok := jwt.New()
-	now := time.Now()
-	tok.Set(jwt.AudienceKey, "client-faults")
-	tok.Set(jwt.IssuedAtKey, now)
-	tok.Set(jwt.ExpirationKey, now.Add(time.Minute))
-	tok.Set("udata", user)
-	tok.Set("type", "fido2_login")
-	tok.Set("nonce", nonce)
-	hdr := jws.NewHeaders()
-	hdr.Set(jws.KeyIDKey, kh.kid)
-	signed, err := jwt.Sign(tok, jwt.WithKey(jwa.ES256, kh.key, jws.WithProtectedHeaders(hdr)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(signed)
-}
 
 // stepUpConfig: a challenged login route (the sandbox challenges
 // sandbox-challenge and 192.0.2.2) with a LoginID step-up, a route that
 // requires an assertion, a logout route and the step-up tuning under
 // test.
-func stepUpConfig(portalURL string, kh *keyHost) string {
+func stepUpConfig(portalURL string, kh *loginidfake.KeyHost) string {
 	return fmt.Sprintf(`{
 	admin {{admin}}
 	auto_https off
@@ -144,7 +72,7 @@ http://127.0.0.1:{{port.http}} {
 	}
 	reverse_proxy %s
 }
-`, kh.URL, kh.caFile, portalURL)
+`, kh.URL, kh.CAFile, portalURL)
 }
 
 // browser is one client: address, cookies.
@@ -206,16 +134,16 @@ func (b *browser) finish(base, token string) int {
 // configured lifetime; a flood of held logins from one client does not
 // cancel a victim's step-up; a logout ends the guard session.
 func TestStepUpUnderFaults(t *testing.T) {
-	pt, kh := newPortal(t), newKeyHost(t)
+	pt, kh := newPortal(t), loginidfake.New(t, "client-faults")
 	p := caddyproc.Start(t, stepUpConfig(pt.URL, kh), caddyproc.Options{})
 	base := p.URL("http")
 
 	t.Run("assertion required, key host down", func(t *testing.T) {
-		kh.setDown(true)
-		defer kh.setDown(false)
+		kh.SetDown(true)
+		defer kh.SetDown(false)
 		b := newBrowser("198.51.100.50")
 		r := b.do("POST", base+"/api/required", "application/x-www-form-urlencoded",
-			"username=john&password="+password+"&loginid_jwt="+kh.mint(t, "john", "down-1"))
+			"username=john&password="+password+"&loginid_jwt="+kh.Mint(t, "john", "fido2_login", "down-1", time.Now()))
 		if r.status != http.StatusForbidden {
 			t.Fatalf("unverifiable assertion on a required route: %d", r.status)
 		}
@@ -228,11 +156,11 @@ func TestStepUpUnderFaults(t *testing.T) {
 			t.Fatalf("challenge: %d %v", r.status, r.header.Values("Set-Cookie"))
 		}
 		for i := range 3 {
-			if got := b.finish(base, kh.mint(t, "someone-else", fmt.Sprint("fa-", i))); got != http.StatusForbidden {
+			if got := b.finish(base, kh.Mint(t, "someone-else", "fido2_login", fmt.Sprint("fa-", i), time.Now())); got != http.StatusForbidden {
 				t.Fatalf("wrong token %d: %d", i, got)
 			}
 		}
-		if got := b.finish(base, kh.mint(t, "sandbox-challenge", "fa-ok")); got != http.StatusForbidden {
+		if got := b.finish(base, kh.Mint(t, "sandbox-challenge", "fido2_login", "fa-ok", time.Now())); got != http.StatusForbidden {
 			t.Fatalf("a right token after three refusals: %d, want the spent state refused", got)
 		}
 	})
@@ -257,7 +185,7 @@ func TestStepUpUnderFaults(t *testing.T) {
 			}()
 		}
 		wg.Wait()
-		if got := victim.finish(base, kh.mint(t, "sandbox-challenge", "victim-ok")); got != http.StatusOK {
+		if got := victim.finish(base, kh.Mint(t, "sandbox-challenge", "fido2_login", "victim-ok", time.Now())); got != http.StatusOK {
 			t.Fatalf("victim's factor: %d", got)
 		}
 		r := victim.do("POST", base+"/verify/complete", "application/x-www-form-urlencoded", "")
