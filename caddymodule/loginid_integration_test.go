@@ -2,7 +2,6 @@ package caddymodule_test
 
 import (
 	"fmt"
-	"github.com/login-guard/login_guard/internal/testkit/loginidfake"
 	"net/url"
 	"slices"
 	"strings"
@@ -10,19 +9,13 @@ import (
 	"time"
 
 	"github.com/login-guard/login_guard/internal/testkit/caddytest"
+	"github.com/login-guard/login_guard/internal/testkit/loginidfake"
 )
 
 func TestLoginIDAssertionsAtTheEdge(t *testing.T) {
 	upstream := caddytest.NewRecorder(t, portalFake)
 	kh := loginidfake.New(t, "client-123")
-	global := fmt.Sprintf(`	login_guard {
-		loginid {
-			mode      pem
-			key_url   %s/certs
-			client_id client-123
-			trust_pem %s
-		}
-	}`, kh.URL, kh.CAFile)
+	global := loginIDGlobal(kh)
 	site := fmt.Sprintf(`{{listen}} {
 	login_guard /optional {
 		event login
@@ -104,14 +97,7 @@ func tamper(tok string) string {
 func TestAssertionRequiredFailsClosed(t *testing.T) {
 	upstream := caddytest.NewRecorder(t, portalFake)
 	kh := loginidfake.New(t, "client-123")
-	global := fmt.Sprintf(`	login_guard {
-		loginid {
-			mode      pem
-			key_url   %s/certs
-			client_id client-123
-			trust_pem %s
-		}
-	}`, kh.URL, kh.CAFile)
+	global := loginIDGlobal(kh)
 	site := fmt.Sprintf(`{{listen}} {
 	login_guard /required {
 		event login
@@ -154,4 +140,16 @@ func TestAssertionRequiredFailsClosed(t *testing.T) {
 	if err := caddytest.ValidateCaddyfile(t, "{\n\tlogin_guard {\n\t\tsandbox\n\t}\n}\nhttp://localhost {\n\tlogin_guard {\n\t\tevent login\n\t\ton_assertion_unverifiable allow\n\t}\n}\n"); err == nil || !strings.Contains(err.Error(), "on_assertion_unverifiable needs assertion") {
 		t.Errorf("on_assertion_unverifiable without assertion: %v", err)
 	}
+}
+
+// loginIDGlobal is the global options block that points the guard at kh.
+func loginIDGlobal(kh *loginidfake.KeyHost) string {
+	return fmt.Sprintf(`	login_guard {
+		loginid {
+			mode      pem
+			key_url   %s/certs
+			client_id client-123
+			trust_pem %s
+		}
+	}`, kh.URL, kh.CAFile)
 }

@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"github.com/login-guard/login_guard/internal/testkit/loginidfake"
 	"io"
 	"net/http"
 	"reflect"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/login-guard/login_guard/internal/testkit/caddytest"
+	"github.com/login-guard/login_guard/internal/testkit/loginidfake"
 )
 
 // forterStepUpFake asks for verification on every login, with a fixed

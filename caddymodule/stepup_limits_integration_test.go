@@ -3,13 +3,13 @@ package caddymodule_test
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/login-guard/login_guard/internal/testkit/loginidfake"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/login-guard/login_guard/internal/testkit/caddytest"
+	"github.com/login-guard/login_guard/internal/testkit/loginidfake"
 )
 
 // TestFactorAttemptsAndLifetimes: with `step_up { factor_attempts 2;

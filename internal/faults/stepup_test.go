@@ -5,7 +5,6 @@ package faults
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/login-guard/login_guard/internal/testkit/loginidfake"
 	"net/http"
 	"strings"
 	"sync"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/login-guard/login_guard/internal/testkit/caddyproc"
+	"github.com/login-guard/login_guard/internal/testkit/loginidfake"
 )
 
 // stepUpConfig: a challenged login route (the sandbox challenges

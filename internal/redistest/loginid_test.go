@@ -4,7 +4,6 @@ package redistest
 
 import (
 	"fmt"
-	"github.com/login-guard/login_guard/internal/testkit/loginidfake"
 	"io"
 	"net/http"
 	"net/url"
@@ -12,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/login-guard/login_guard/internal/testkit/loginidfake"
 	"github.com/login-guard/login_guard/internal/testkit/redisproc"
 )
 
