@@ -6,6 +6,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 
+	"github.com/login-guard/login_guard/caddymodule/app"
 	"github.com/login-guard/login_guard/clients/loginid"
 	"github.com/login-guard/login_guard/internal/caddyopt"
 	"github.com/login-guard/login_guard/rules"
@@ -63,38 +64,60 @@ func (o *LoginIDOptions) unmarshal(d *caddyfile.Dispenser, key string) (bool, er
 	return true, err
 }
 
-func (h *Handler) provisionLoginID() error {
-	o := &h.LoginIDOptions
+// provision sets the defaults and checks that the app can verify
+// tokens; route names the route in errors, and engineFailure is the
+// route's on_engine_failure, what an unverifiable token means unless
+// said otherwise. The verifier and its replay cache are the app's: the
+// group holds nothing to give back.
+func (o *LoginIDOptions) provision(a *app.App, route string, engineFailure rules.Action) error {
 	if o.Assertion == "" {
 		o.Assertion = "off"
 	}
 	if o.Assertion == "off" {
-		if o.OnAssertionUnverifiable != "" {
-			return fmt.Errorf("route %q: on_assertion_unverifiable needs assertion optional, required or passwordless", h.Name)
-		}
 		return nil
 	}
 	switch {
 	case o.OnAssertionUnverifiable != "":
-		a, err := rules.ParseAction(o.OnAssertionUnverifiable)
+		act, err := rules.ParseAction(o.OnAssertionUnverifiable)
 		if err != nil {
-			return fmt.Errorf("route %q: on_assertion_unverifiable: %v", h.Name, err)
+			return fmt.Errorf("route %q: on_assertion_unverifiable: %v", route, err)
 		}
-		o.onUnverifiable = a
+		o.onUnverifiable = act
 	case o.Assertion == "required":
 		o.onUnverifiable = rules.Deny
 	default:
-		o.onUnverifiable = h.EngineOptions.onFailure
+		o.onUnverifiable = engineFailure
 	}
-	if h.app.LoginIDVerifier() == nil {
-		return fmt.Errorf("route %q: assertion %s needs a loginid block in the global login_guard options", h.Name, o.Assertion)
+	if a.LoginIDVerifier() == nil {
+		return fmt.Errorf("route %q: assertion %s needs a loginid block in the global login_guard options", route, o.Assertion)
 	}
 	if o.AssertionField == "" {
 		o.AssertionField = "loginid_jwt"
 	}
-	if o.AssertionHeader == "" {
-		// The parser refuses a token given twice, like the user field.
-		h.spec.UniqueFields = append(h.spec.UniqueFields, o.AssertionField)
+	return nil
+}
+
+// uniqueFields are the body fields the route's parser must refuse when
+// given twice: the token's, like the user's, when it comes in the body.
+func (o *LoginIDOptions) uniqueFields() []string {
+	if o.Assertion == "" || o.Assertion == "off" || o.AssertionHeader != "" {
+		return nil
+	}
+	return []string{o.AssertionField}
+}
+
+// validate checks the options' values (a JSON config skips the
+// Caddyfile's checks). It needs no app, so the Caddyfile parser runs it
+// too.
+func (o *LoginIDOptions) validate() error {
+	switch o.Assertion {
+	case "", "off":
+		if o.OnAssertionUnverifiable != "" {
+			return refuseOption("on_assertion_unverifiable", "on_assertion_unverifiable needs assertion optional, required or passwordless")
+		}
+	case "optional", "required", "passwordless":
+	default:
+		return refuseOption("assertion", "assertion must be off, optional, required or passwordless, not %q", o.Assertion)
 	}
 	return nil
 }

@@ -1,6 +1,8 @@
 package login
 
 import (
+	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -161,14 +163,19 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		h.StepUpOptions.unmarshal,
 		h.LoginIDOptions.unmarshal,
 	}
-	seen := map[string]bool{}
+	// Where each subdirective was read (its first line), to refuse it
+	// there once the block is read: whether it fits depends on the event,
+	// which may come last.
+	seen := map[string]caddyopt.Place{}
 	for d.NextBlock(0) {
 		key := d.Val()
 		repeatable := key == "allow_ip" || key == "deny_ip" || request.IsRuleDirective(key)
-		if seen[key] && !repeatable {
+		if _, dup := seen[key]; dup && !repeatable {
 			return d.Errf("%s given twice", key)
 		}
-		seen[key] = true
+		if _, dup := seen[key]; !dup {
+			seen[key] = caddyopt.At(d)
+		}
 		var err error
 		switch key {
 		case "name":
@@ -269,14 +276,32 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	if h.Event == "" {
 		return d.Err("login_guard: event is required (login, logout, operation, none or step_up)")
 	}
-	if h.Operation != nil && h.Event != EventOperation {
-		return d.Errf("login_guard: an operation block needs event operation, not %s", h.Event)
+	for _, c := range []struct {
+		option, need string
+		given        bool
+	}{
+		{"operation", EventOperation, h.Operation != nil},
+		{"missing_user", EventLogin, h.MissingUser != ""},
+		{"on_invalid_operation", EventOperation, h.OnInvalidOperation != ""},
+	} {
+		if c.given && h.Event != c.need {
+			what := c.option
+			if c.option == "operation" {
+				what = "an operation block"
+			}
+			return seen[c.option].Err(fmt.Errorf("login_guard: %s needs event %s, not %s", what, c.need, h.Event))
+		}
 	}
-	if h.MissingUser != "" && h.Event != EventLogin {
-		return d.Errf("login_guard: missing_user needs event login, not %s", h.Event)
-	}
-	if h.OnInvalidOperation != "" && h.Event != EventOperation {
-		return d.Errf("login_guard: on_invalid_operation needs event operation, not %s", h.Event)
+	// The option groups' own checks, at the line of the option refused.
+	if err := h.validateGroups(); err != nil {
+		var oe *optionError
+		at := seen["event"]
+		if errors.As(err, &oe) {
+			if p, ok := seen[oe.option]; ok {
+				at = p
+			}
+		}
+		return at.Err(err)
 	}
 	return nil
 }

@@ -48,7 +48,7 @@ func (x *exchange) challenge(w http.ResponseWriter, r *http.Request, next caddyh
 	if o.StepUp == "" {
 		return x.h.route.Answer(w, r, pages.Answer{Code: pages.StepUpRequired})
 	}
-	iss, rt, err := x.h.stepUp.Machinery(x.h.app)
+	iss, rt, err := o.states.Machinery(x.h.app)
 	if err != nil {
 		return x.stepUpUnavailable(w, r, err)
 	}
@@ -89,7 +89,7 @@ func (x *exchange) challengeAfterUpstream(w http.ResponseWriter, r *http.Request
 	if o.StepUp == "" {
 		return x.h.route.Answer(w, r, pages.Answer{Code: pages.StepUpRequired})
 	}
-	iss, rt, err := x.h.stepUp.Machinery(x.h.app)
+	iss, rt, err := o.states.Machinery(x.h.app)
 	if err != nil {
 		return x.stepUpUnavailable(w, r, err)
 	}
@@ -115,7 +115,7 @@ func (x *exchange) challengeAfterUpstream(w http.ResponseWriter, r *http.Request
 // state binds it) and a digest of the user name.
 func (x *exchange) heldOwner() stepup.Owner {
 	var o stepup.Owner
-	if p, ok := x.h.stepUp.Prefix.Of(x.Attempt.IP); ok {
+	if p, ok := x.h.StepUpOptions.states.Prefix.Of(x.Attempt.IP); ok {
 		o.Client = p
 	}
 	if x.Attempt.User != "" {

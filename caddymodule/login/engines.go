@@ -7,8 +7,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 
-	_ "github.com/login-guard/login_guard/caddymodule/engines/forter"
-	_ "github.com/login-guard/login_guard/caddymodule/engines/httpengine"
+	"github.com/login-guard/login_guard/caddymodule/app"
 	"github.com/login-guard/login_guard/clients/engine"
 	"github.com/login-guard/login_guard/internal/caddyopt"
 	"github.com/login-guard/login_guard/rules"
@@ -90,17 +89,17 @@ func (o *EngineOptions) unmarshal(d *caddyfile.Dispenser, key string) (bool, err
 	case "account_id":
 		err = caddyopt.OneArg(d, &o.AccountID)
 	case "hold_limit":
-		o.HoldLimit, err = caddyopt.IntArg(d, 1024, 16<<20)
+		o.HoldLimit, err = caddyopt.IntArg(d, minHoldLimit, maxHoldLimit)
 	default:
 		return false, nil
 	}
 	return true, err
 }
 
-// provisionEngines resolves the route's engine names and checks the
-// evaluation point.
-func (h *Handler) provisionEngines() error {
-	o := &h.EngineOptions
+// provision sets the defaults and resolves the engine names against the
+// app's engines; route names the route in errors. It holds nothing the
+// route must give back: the engines and their breakers are the app's.
+func (o *EngineOptions) provision(a *app.App, route string) error {
 	if o.Deadline == 0 {
 		o.Deadline = caddy.Duration(800 * time.Millisecond)
 	}
@@ -109,28 +108,59 @@ func (h *Handler) provisionEngines() error {
 	}
 	var err error
 	if o.onFailure, err = rules.ParseAction(o.OnEngineFailure); err != nil {
-		return fmt.Errorf("route %q: on_engine_failure: %v", h.Name, err)
+		return fmt.Errorf("route %q: on_engine_failure: %v", route, err)
 	}
 	if o.HoldLimit == 0 {
-		o.HoldLimit = 1 << 20
+		o.HoldLimit = defaultHoldLimit
 	}
 	o.engines = o.engines[:0]
 	for _, name := range o.Engines {
-		g, postAuthOnly, ok := h.app.Engine(name)
+		g, postAuthOnly, ok := a.Engine(name)
 		if !ok {
-			return fmt.Errorf("route %q: engine %q is not configured in the global login_guard block", h.Name, name)
+			return fmt.Errorf("route %q: engine %q is not configured in the global login_guard block", route, name)
 		}
 		if postAuthOnly && o.Evaluate == "" {
 			return fmt.Errorf("route %q asks %s, which wants only logins whose password was right: "+
-				"say `evaluate after_upstream` (recommended) or, to ask before the upstream anyway, `evaluate before_upstream`", h.Name, name)
+				"say `evaluate after_upstream` (recommended) or, to ask before the upstream anyway, `evaluate before_upstream`", route, name)
 		}
 		o.engines = append(o.engines, g)
 	}
 	if o.Evaluate == "" {
 		o.Evaluate = EvaluateBefore
 	}
-	if o.Evaluate == EvaluateAfter && h.Event != EventLogin {
-		return fmt.Errorf("route %q: evaluate after_upstream is only for event login", h.Name)
+	return nil
+}
+
+// Bounds of hold_limit, and its default.
+const (
+	minHoldLimit     = 1024
+	maxHoldLimit     = 16 << 20
+	defaultHoldLimit = 1 << 20
+)
+
+// validate checks the options' values (a JSON config skips the
+// Caddyfile's checks) and refuses what does not fit a route with this
+// event. It needs no app, so the Caddyfile parser runs it too.
+func (o *EngineOptions) validate(event string) error {
+	switch o.Evaluate {
+	case "", EvaluateBefore:
+	case EvaluateAfter:
+		if event != EventLogin {
+			return refuseOption("evaluate", "evaluate after_upstream is only for event login")
+		}
+	default:
+		return refuseOption("evaluate", "evaluate must be before_upstream or after_upstream, not %q", o.Evaluate)
+	}
+	switch o.Mode {
+	case "", "enforce", "monitor":
+	default:
+		return refuseOption("mode", "mode must be enforce or monitor, not %q", o.Mode)
+	}
+	if o.Deadline < 0 {
+		return refuseOption("deadline", "deadline must be positive")
+	}
+	if o.HoldLimit != 0 && (o.HoldLimit < minHoldLimit || o.HoldLimit > maxHoldLimit) {
+		return refuseOption("hold_limit", "hold_limit must be from %d to %d bytes, not %d", minHoldLimit, maxHoldLimit, o.HoldLimit)
 	}
 	return nil
 }

@@ -124,7 +124,6 @@ type Handler struct {
 	logger    *zap.Logger
 	spec      formbody.Spec
 	route     *request.Route
-	stepUp    *request.StepUp
 	channelID int
 	opMapping *operationMapping
 
@@ -234,28 +233,30 @@ func (h *Handler) provision(a *app.App, logger *zap.Logger) error {
 			}
 		}
 	}
+	// The option groups provision themselves; the rules come last, as
+	// they are the group that holds something (the counter store, the
+	// admin registry) for Cleanup to give back.
+	if err := h.EngineOptions.provision(h.app, h.Name); err != nil {
+		return err
+	}
+	if err := h.LoginIDOptions.provision(h.app, h.Name, h.EngineOptions.onFailure); err != nil {
+		return err
+	}
+	h.StepUpOptions.provision()
+	h.spec.UniqueFields = append(h.spec.UniqueFields, h.LoginIDOptions.uniqueFields()...)
 	if err := h.spec.Validate(); err != nil {
 		return err
 	}
-	if err := h.RuleOptions.Provision(h.route); err != nil {
-		return err
-	}
-	if err := h.provisionEngines(); err != nil {
-		return err
-	}
-	if err := h.provisionLoginID(); err != nil {
-		return err
-	}
-	if err := h.provisionStepUp(); err != nil {
-		return err
-	}
-	h.logMissingUserPolicy()
 	if s := repl.ReplaceKnown(h.UpstreamHeaders, ""); s != "" {
 		if len(s) < 16 {
 			return fmt.Errorf("route %q: upstream_headers secret must be at least 16 characters", h.Name)
 		}
 		h.upstreamSecret = []byte(s)
 	}
+	if err := h.RuleOptions.Provision(h.route); err != nil {
+		return err
+	}
+	h.logMissingUserPolicy()
 	return nil
 }
 
@@ -300,7 +301,23 @@ func (h *Handler) Validate() error {
 	if h.app.SmartID == nil && h.Channel != "" {
 		return fmt.Errorf("route %q: channel is set but the login_guard app has no smartid block", h.Name)
 	}
+	if err := h.validateGroups(); err != nil {
+		return fmt.Errorf("route %q: %v", h.Name, err)
+	}
 	return nil
+}
+
+// validateGroups runs the option groups' own checks: their values, and
+// what does not belong on a route with this event. The Caddyfile parser
+// runs them too, to name the line of the option refused.
+func (h *Handler) validateGroups() error {
+	if err := h.EngineOptions.validate(h.Event); err != nil {
+		return err
+	}
+	if err := h.LoginIDOptions.validate(); err != nil {
+		return err
+	}
+	return h.StepUpOptions.validate(h.Event)
 }
 
 // defaultName derives a stable name from what the route guards, so metrics
@@ -318,9 +335,11 @@ func replaceAll(repl *caddy.Replacer, in []string) []string {
 	return out
 }
 
-// Cleanup releases the route's rules. Caddy calls it when the config is
-// unloaded, and also when Provision failed half-way, so every part may be
-// unset.
+// Cleanup gives back what the option groups hold: only the local rules
+// hold anything (their counter store and admin registration; the
+// engines, the assertion verifier and the step-up state are the app's).
+// Caddy calls it when the config is unloaded, and also when Provision
+// failed half-way, so every part may be unset.
 func (h *Handler) Cleanup() error {
 	h.route.Cleanup()
 	return nil

@@ -28,7 +28,7 @@ func (x *exchange) resumeContinuation(w http.ResponseWriter, r *http.Request, ne
 	if tok == "" {
 		return false, nil
 	}
-	iss, rt, err := x.h.stepUp.Machinery(x.h.app)
+	iss, rt, err := o.states.Machinery(x.h.app)
 	if err != nil {
 		return false, nil
 	}

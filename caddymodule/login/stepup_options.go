@@ -1,7 +1,6 @@
 package login
 
 import (
-	"fmt"
 	"net/url"
 	"strings"
 
@@ -42,6 +41,10 @@ type StepUpOptions struct {
 	// networks that move a client between addresses.
 	IPPrefixV4 int `json:"ip_prefix_v4,omitempty"`
 	IPPrefixV6 int `json:"ip_prefix_v6,omitempty"`
+
+	// states issues the route's step-up states (and, on the continuation,
+	// takes them back).
+	states *request.StepUp
 }
 
 // unmarshal reads the step-up subdirectives of a login route's block:
@@ -89,54 +92,79 @@ func (o *StepUpOptions) unmarshal(d *caddyfile.Dispenser, key string) (bool, err
 	return true, err
 }
 
-// provisionStepUp checks the options against the route's event (JSON
-// configs skip the Caddyfile checks). It touches no storage: `caddy
-// validate` runs it.
-func (h *Handler) provisionStepUp() error {
-	o := &h.StepUpOptions
-	if o.StepUp != "" {
-		if h.Event == EventLogout {
-			return fmt.Errorf("route %q: step_up is for login, operation and none routes, not %s", h.Name, h.Event)
-		}
-		if err := stepup.ValidateTarget(o.StepUp, o.StepUpHosts); err != nil {
-			return fmt.Errorf("route %q: step_up: %v", h.Name, err)
-		}
-		if err := o.checkCookieDomain(); err != nil {
-			return fmt.Errorf("route %q: %v", h.Name, err)
-		}
-	} else if o.StepUpCookieDomain != "" || len(o.StepUpHosts) > 0 || o.Continuation != "" {
-		return fmt.Errorf("route %q: step_up_hosts, step_up_cookie_domain and continuation need step_up", h.Name)
-	}
-	if o.Continuation == "" {
+// provision sets the defaults and makes the route's step-up machinery
+// (built on first use from the app's pooled state, which the app gives
+// back: the group holds nothing to release). It touches no storage:
+// `caddy validate` runs it.
+func (o *StepUpOptions) provision() {
+	if o.StepUp != "" && o.Continuation == "" {
 		o.Continuation = ContinuationResume
 	}
-	if o.Continuation != ContinuationResume && o.Continuation != ContinuationResubmit {
-		return fmt.Errorf("route %q: continuation must be resume or resubmit, not %q", h.Name, o.Continuation)
+	o.states = &request.StepUp{Prefix: stepup.IPPrefix{V4Bits: o.IPPrefixV4, V6Bits: o.IPPrefixV6}}
+}
+
+// validate checks the options' values (a JSON config skips the
+// Caddyfile's checks) and refuses what does not fit a route with this
+// event. It needs no app, so the Caddyfile parser runs it too.
+func (o *StepUpOptions) validate(event string) error {
+	if o.StepUp == "" {
+		for _, set := range []struct {
+			option string
+			given  bool
+		}{{"step_up_hosts", len(o.StepUpHosts) > 0}, {"step_up_cookie_domain", o.StepUpCookieDomain != ""}, {"continuation", o.Continuation != ""}} {
+			if set.given {
+				return refuseOption(set.option, "step_up_hosts, step_up_cookie_domain and continuation need step_up")
+			}
+		}
+	} else {
+		if event == EventLogout {
+			return refuseOption("step_up", "step_up is for login, operation and none routes, not %s", event)
+		}
+		if err := stepup.ValidateTarget(o.StepUp, o.StepUpHosts); err != nil {
+			return refuseOption("step_up", "step_up: %v", err)
+		}
+		if err := o.checkCookieDomain(); err != nil {
+			return err
+		}
 	}
-	h.stepUp = &request.StepUp{Prefix: stepup.IPPrefix{V4Bits: o.IPPrefixV4, V6Bits: o.IPPrefixV6}}
+	switch o.Continuation {
+	case "", ContinuationResume, ContinuationResubmit:
+	default:
+		return refuseOption("continuation", "continuation must be resume or resubmit, not %q", o.Continuation)
+	}
+	if v4, v6 := o.IPPrefixV4, o.IPPrefixV6; v4 != 0 && (v4 < minPrefixV4 || v4 > 32) || v6 != 0 && (v6 < minPrefixV6 || v6 > 128) {
+		return refuseOption("ip_prefix", "ip_prefix_v4 must be from %d to 32 and ip_prefix_v6 from %d to 128, not %d and %d", minPrefixV4, minPrefixV6, v4, v6)
+	}
 	return nil
 }
+
+// The shortest address prefixes a state may be bound to (as
+// request.ParseIPPrefix reads them).
+const (
+	minPrefixV4 = 8
+	minPrefixV6 = 16
+)
 
 // checkCookieDomain requires a cookie domain exactly when the target is on
 // another host, and one that covers that host.
 func (o *StepUpOptions) checkCookieDomain() error {
 	if strings.HasPrefix(o.StepUp, "/") {
 		if o.StepUpCookieDomain != "" {
-			return fmt.Errorf("step_up_cookie_domain is only for a step_up on another host; a same-site target uses a host-only cookie")
+			return refuseOption("step_up_cookie_domain", "step_up_cookie_domain is only for a step_up on another host; a same-site target uses a host-only cookie")
 		}
 		return nil
 	}
 	u, err := url.Parse(o.StepUp)
 	if err != nil {
-		return err
+		return refuseOption("step_up", "step_up: %v", err)
 	}
 	dom := strings.ToLower(strings.TrimPrefix(o.StepUpCookieDomain, "."))
 	host := strings.ToLower(u.Hostname())
 	if dom == "" {
-		return fmt.Errorf("step_up on another host (%s) needs step_up_cookie_domain, a parent domain both hosts share, so that host can read the state cookie", host)
+		return refuseOption("step_up", "step_up on another host (%s) needs step_up_cookie_domain, a parent domain both hosts share, so that host can read the state cookie", host)
 	}
 	if host != dom && !strings.HasSuffix(host, "."+dom) {
-		return fmt.Errorf("step_up_cookie_domain %q does not cover the step-up host %q", dom, host)
+		return refuseOption("step_up_cookie_domain", "step_up_cookie_domain %q does not cover the step-up host %q", dom, host)
 	}
 	return nil
 }

@@ -117,3 +117,18 @@ func EachOption(d *caddyfile.Dispenser, section string, repeatable func(string) 
 	}
 	return nil
 }
+
+// Place is where an option was read, kept so that a check that can only
+// run once the whole block is read (an option that does not fit the
+// route's event, which may come later) still names the option's line.
+type Place struct{ tok caddyfile.Token }
+
+// At is the place of the dispenser's current token.
+func At(d *caddyfile.Dispenser) Place { return Place{tok: d.Token()} }
+
+// Err wraps err with the place's file and line, as Dispenser.WrapErr does.
+func (p Place) Err(err error) error {
+	d := caddyfile.NewDispenser([]caddyfile.Token{p.tok})
+	d.Next()
+	return d.WrapErr(err)
+}
