@@ -73,8 +73,8 @@ func (o *LoginIDOptions) provision(a *app.App, route string, engineFailure rules
 	if o.Assertion == "" {
 		o.Assertion = "off"
 	}
-	if o.Assertion == "off" {
-		return nil
+	if !o.checksTokens() {
+		return nil // off, or a value validate refuses
 	}
 	switch {
 	case o.OnAssertionUnverifiable != "":
@@ -100,10 +100,19 @@ func (o *LoginIDOptions) provision(a *app.App, route string, engineFailure rules
 // uniqueFields are the body fields the route's parser must refuse when
 // given twice: the token's, like the user's, when it comes in the body.
 func (o *LoginIDOptions) uniqueFields() []string {
-	if o.Assertion == "" || o.Assertion == "off" || o.AssertionHeader != "" {
+	if !o.checksTokens() || o.AssertionHeader != "" {
 		return nil
 	}
 	return []string{o.AssertionField}
+}
+
+// checksTokens reports whether the route checks tokens at all.
+func (o *LoginIDOptions) checksTokens() bool {
+	switch o.Assertion {
+	case "optional", "required", "passwordless":
+		return true
+	}
+	return false
 }
 
 // validate checks the options' values (a JSON config skips the
