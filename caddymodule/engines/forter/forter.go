@@ -14,6 +14,7 @@ import (
 
 	"github.com/login-guard/login_guard/caddymodule/engines"
 	client "github.com/login-guard/login_guard/clients/forter"
+	"github.com/login-guard/login_guard/internal/caddyopt"
 	"github.com/login-guard/login_guard/rules"
 )
 
@@ -132,63 +133,41 @@ func (f *Forter) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next()
 	if d.NextArg() {
 		f.Name = d.Val()
-		if d.NextArg() {
-			return d.ArgErr()
-		}
 	}
-	seen := map[string]bool{}
-	for nesting := d.Nesting(); d.NextBlock(nesting); {
-		key := d.Val()
-		if seen[key] {
-			return d.Errf("forter: %s given twice", key)
-		}
-		seen[key] = true
-		var dst *string
+	// EachOption refuses a second argument, and any option given twice.
+	err := caddyopt.EachOption(d, "forter", nil, func(key string) error {
 		switch key {
-		case "site_id":
-			dst = &f.SiteID
-		case "api_key":
-			dst = &f.APIKey
-		case "endpoint":
-			dst = &f.Endpoint
-		case "api_version":
-			dst = &f.APIVersion
-		case "token_cookie":
-			dst = &f.TokenCookie
-		case "on_not_reviewed":
-			dst = &f.OnNotReviewed
-		case "login_method_type":
-			dst = &f.LoginMethodType
-		case "channel_type":
-			dst = &f.ChannelType
-		case "auth_result_key":
-			dst = &f.AuthResultKey
 		case "timeout":
-			if !d.NextArg() {
-				return d.ArgErr()
+			return caddyopt.DurationArg(d, &f.Timeout)
+		case "on_not_reviewed":
+			if err := caddyopt.OneArg(d, &f.OnNotReviewed); err != nil {
+				return err
 			}
-			v, err := caddy.ParseDuration(d.Val())
-			if err != nil || v <= 0 {
-				return d.Errf("forter: invalid timeout %q", d.Val())
+			if _, err := rules.ParseAction(f.OnNotReviewed); err != nil {
+				return d.Errf("forter: on_not_reviewed: %v", err)
 			}
-			f.Timeout = caddy.Duration(v)
-		default:
+			return nil
+		}
+		dst, ok := map[string]*string{
+			"site_id":           &f.SiteID,
+			"api_key":           &f.APIKey,
+			"endpoint":          &f.Endpoint,
+			"api_version":       &f.APIVersion,
+			"token_cookie":      &f.TokenCookie,
+			"login_method_type": &f.LoginMethodType,
+			"channel_type":      &f.ChannelType,
+			"auth_result_key":   &f.AuthResultKey,
+		}[key]
+		if !ok {
 			return d.Errf("forter: unknown option %q", key)
 		}
-		if dst != nil {
-			if !d.NextArg() {
-				return d.Errf("forter: %s has no value (if it comes from {$VAR}, that variable is not set)", key)
-			}
-			*dst = d.Val()
+		if d.CountRemainingArgs() == 0 {
+			return d.Errf("forter: %s has no value (if it comes from {$VAR}, that variable is not set)", key)
 		}
-		if d.NextArg() {
-			return d.ArgErr()
-		}
-	}
-	if key := f.OnNotReviewed; key != "" {
-		if _, err := rules.ParseAction(key); err != nil {
-			return d.Errf("forter: on_not_reviewed: %v", err)
-		}
+		return caddyopt.OneArg(d, dst)
+	})
+	if err != nil {
+		return err
 	}
 	if f.SiteID == "" || f.APIKey == "" {
 		return d.Err("forter: site_id and api_key are required")

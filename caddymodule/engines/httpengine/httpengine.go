@@ -13,6 +13,7 @@ import (
 
 	"github.com/login-guard/login_guard/caddymodule/engines"
 	client "github.com/login-guard/login_guard/clients/httpengine"
+	"github.com/login-guard/login_guard/internal/caddyopt"
 	"github.com/login-guard/login_guard/rules"
 )
 
@@ -92,49 +93,34 @@ func (h *HTTP) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		return d.Err("http engine: a name is required (http <name> { ... })")
 	}
 	h.Name = d.Val()
-	if d.NextArg() {
-		return d.ArgErr()
-	}
-	seen := map[string]bool{}
-	for nesting := d.Nesting(); d.NextBlock(nesting); {
-		key := d.Val()
-		if seen[key] && key != "header" {
-			return d.Errf("http engine: %s given twice", key)
-		}
-		seen[key] = true
+	// EachOption refuses a second argument, and any option but header
+	// given twice.
+	isHeader := func(key string) bool { return key == "header" }
+	err := caddyopt.EachOption(d, "http engine", isHeader, func(key string) error {
 		switch key {
 		case "url":
-			if !d.NextArg() {
-				return d.ArgErr()
-			}
-			h.URL = d.Val()
+			return caddyopt.OneArg(d, &h.URL)
 		case "header":
 			var name, value string
-			if !d.Args(&name, &value) {
+			if !d.Args(&name, &value) || d.NextArg() {
 				return d.ArgErr()
+			}
+			name = http.CanonicalHeaderKey(name)
+			if _, dup := h.Headers[name]; dup {
+				return d.Errf("http engine: header %s given twice", name)
 			}
 			if h.Headers == nil {
 				h.Headers = map[string]string{}
 			}
-			if _, dup := h.Headers[http.CanonicalHeaderKey(name)]; dup {
-				return d.Errf("http engine: header %s given twice", name)
-			}
-			h.Headers[http.CanonicalHeaderKey(name)] = value
+			h.Headers[name] = value
+			return nil
 		case "timeout":
-			if !d.NextArg() {
-				return d.ArgErr()
-			}
-			v, err := caddy.ParseDuration(d.Val())
-			if err != nil || v <= 0 {
-				return d.Errf("http engine: invalid timeout %q", d.Val())
-			}
-			h.Timeout = caddy.Duration(v)
-		default:
-			return d.Errf("http engine: unknown option %q", key)
+			return caddyopt.DurationArg(d, &h.Timeout)
 		}
-		if d.NextArg() {
-			return d.ArgErr()
-		}
+		return d.Errf("http engine: unknown option %q", key)
+	})
+	if err != nil {
+		return err
 	}
 	if h.URL == "" {
 		return d.Err("http engine: url is required")

@@ -11,6 +11,7 @@ import (
 
 	"github.com/login-guard/login_guard/caddymodule/engines"
 	client "github.com/login-guard/login_guard/clients/sandbox"
+	"github.com/login-guard/login_guard/internal/caddyopt"
 	"github.com/login-guard/login_guard/rules"
 )
 
@@ -58,34 +59,14 @@ func (s *Sandbox) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next()
 	if d.NextArg() {
 		s.Name = d.Val()
-		if d.NextArg() {
-			return d.ArgErr()
-		}
 	}
-	seen := false
-	for nesting := d.Nesting(); d.NextBlock(nesting); {
-		switch d.Val() {
-		case "slow_delay":
-			if seen {
-				return d.Err("sandbox: slow_delay given twice")
-			}
-			seen = true
-			if !d.NextArg() {
-				return d.ArgErr()
-			}
-			v, err := caddy.ParseDuration(d.Val())
-			if err != nil || v <= 0 {
-				return d.Errf("sandbox: invalid duration %q", d.Val())
-			}
-			s.SlowDelay = caddy.Duration(v)
-			if d.NextArg() {
-				return d.ArgErr()
-			}
-		default:
-			return d.Errf("sandbox: unknown option %q", d.Val())
+	// EachOption refuses a second argument, and an option given twice.
+	return caddyopt.EachOption(d, "sandbox", nil, func(key string) error {
+		if key != "slow_delay" {
+			return d.Errf("sandbox: unknown option %q", key)
 		}
-	}
-	return nil
+		return caddyopt.DurationArg(d, &s.SlowDelay)
+	})
 }
 
 // Interface guards.
