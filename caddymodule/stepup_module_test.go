@@ -72,3 +72,25 @@ func TestStepUpRouteRefusesLoginOptions(t *testing.T) {
 	_, _, err := adaptErr(":8080 {\n\tlogin_guard {\n\t\tevent login\n\t\tmethods passkey\n\t}\n}\n")
 	checkAdaptErr(t, err, "Caddyfile:4: methods belongs on the step-up route")
 }
+
+// TestStepUpRouteChecksPrefixesInJSON: a JSON config skips the
+// Caddyfile's checks; a prefix the issuer cannot use is refused when the
+// config loads, not when the first state is opened.
+func TestStepUpRouteChecksPrefixesInJSON(t *testing.T) {
+	cfg := caddytest.Adapt(t, "{\n\tlogin_guard {\n\t\tpasskeys {\n\t\t\trp_id localhost\n\t\t\trp_origin http://localhost\n\t\t}\n\t}\n}\n:8080 {\n\tlogin_guard /verify* {\n\t\tevent step_up\n\t}\n\tlogin_guard /login {\n\t\tevent login\n\t\tstep_up /verify\n\t}\n}\n")
+	if err := validateJSON(cfg); err != nil {
+		t.Fatalf("the config as adapted: %v", err)
+	}
+	for _, c := range []struct{ handler, want string }{
+		{`"handler":"login_guard_step_up"`, `route "step_up": ip_prefix: stepup: IPv4 prefix /99 out of range 8..32`},
+		{`"handler":"login_guard"`, `route "login": ip_prefix: stepup: IPv4 prefix /99 out of range 8..32`},
+	} {
+		bad := bytes.Replace(cfg, []byte(c.handler), []byte(c.handler+`,"ip_prefix_v4":99`), 1)
+		if bytes.Equal(bad, cfg) {
+			t.Fatalf("no %s in the adapted config", c.handler)
+		}
+		if err := validateJSON(bad); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s with ip_prefix_v4 99: %v, want %q", c.handler, err, c.want)
+		}
+	}
+}

@@ -95,7 +95,7 @@ func TestGroupsRefuseJunkInJSON(t *testing.T) {
 		{`{"name":"r","event":"login","continuation":"resume"}`, `route "r": step_up_hosts, step_up_cookie_domain and continuation need step_up`},
 		{`{"name":"r","event":"logout","step_up":"/verify"}`, `route "r": step_up is for login, operation and none routes, not logout`},
 		{`{"name":"r","event":"login","step_up":"//evil.example/x"}`, `route "r": step_up: `},
-		{`{"name":"r","event":"login","step_up":"/verify","ip_prefix_v4":99}`, `route "r": ip_prefix_v4 must be from 8 to 32 and ip_prefix_v6 from 16 to 128, not 99 and 0`},
+		{`{"name":"r","event":"login","step_up":"/verify","ip_prefix_v4":99}`, `route "r": ip_prefix: stepup: IPv4 prefix /99 out of range 8..32`},
 		{`{"name":"r","event":"login","engines":["nope"]}`, `route "r": engine "nope" is not configured in the global login_guard block`},
 		{`{"name":"r","event":"login","assertion":"required"}`, `route "r": assertion required needs a loginid block in the global login_guard options`},
 	} {

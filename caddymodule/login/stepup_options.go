@@ -132,18 +132,11 @@ func (o *StepUpOptions) validate(event string) error {
 	default:
 		return refuseOption("continuation", "continuation must be resume or resubmit, not %q", o.Continuation)
 	}
-	if v4, v6 := o.IPPrefixV4, o.IPPrefixV6; v4 != 0 && (v4 < minPrefixV4 || v4 > 32) || v6 != 0 && (v6 < minPrefixV6 || v6 > 128) {
-		return refuseOption("ip_prefix", "ip_prefix_v4 must be from %d to 32 and ip_prefix_v6 from %d to 128, not %d and %d", minPrefixV4, minPrefixV6, v4, v6)
+	if err := (stepup.IPPrefix{V4Bits: o.IPPrefixV4, V6Bits: o.IPPrefixV6}).Validate(); err != nil {
+		return refuseOption("ip_prefix", "ip_prefix: %v", err)
 	}
 	return nil
 }
-
-// The shortest address prefixes a state may be bound to (as
-// request.ParseIPPrefix reads them).
-const (
-	minPrefixV4 = 8
-	minPrefixV6 = 16
-)
 
 // checkCookieDomain requires a cookie domain exactly when the target is on
 // another host, and one that covers that host.

@@ -166,6 +166,11 @@ func (h *Handler) Validate() error {
 	if h.ErrorPages != request.ErrorPagesGuard && h.ErrorPages != request.ErrorPagesHandleErrors {
 		return fmt.Errorf("route %q: error_pages must be guard or handle_errors, not %q", h.Name, h.ErrorPages)
 	}
+	// A JSON config skips the Caddyfile's checks; the issuer would
+	// refuse bad prefixes only when the first state is opened.
+	if err := h.stepUp.Prefix.Validate(); err != nil {
+		return fmt.Errorf("route %q: ip_prefix: %v", h.Name, err)
+	}
 	if h.RuleOptions.LockoutHold != 0 {
 		return fmt.Errorf("route %q: lockout_hold is for lockouts, which count failed logins: not on the step-up route", h.Name)
 	}

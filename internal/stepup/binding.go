@@ -39,6 +39,11 @@ func (p IPPrefix) withDefaults() IPPrefix {
 	return p
 }
 
+// Validate checks the prefixes as the issuer will use them (0 is the
+// default), so a route can refuse bad ones when its config is loaded
+// rather than when the first state is issued.
+func (p IPPrefix) Validate() error { return p.withDefaults().validate() }
+
 func (p IPPrefix) validate() error {
 	if p.V4Bits < 8 || p.V4Bits > 32 {
 		return fmt.Errorf("stepup: IPv4 prefix /%d out of range 8..32", p.V4Bits)
