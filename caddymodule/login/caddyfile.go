@@ -57,9 +57,12 @@ func init() {
 // plus the option groups' subdirectives — the local rules
 // (request.RuleOptions), the engines (EngineOptions), the step-up target
 // (StepUpOptions) and the assertion (LoginIDOptions), each parsed by its
-// own unmarshal; docs/configuration.md lists them all. The route's name defaults to the named matcher (`@login` gives "login"),
-// or the event plus a counter. Every subdirective may appear once (allow_ip
-// and deny_ip accumulate).
+// own unmarshal and checked by its own validate once the block is read
+// (an option that does not fit the event is refused at its line);
+// docs/configuration.md lists them all. The route's name defaults to the
+// named matcher (`@login` gives "login"), or the event plus a counter.
+// Every subdirective may appear once (allow_ip, deny_ip and the rule
+// lines accumulate).
 func parseDirective(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
 	if !h.Next() {
 		return nil, h.ArgErr()
@@ -170,10 +173,11 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	for d.NextBlock(0) {
 		key := d.Val()
 		repeatable := key == "allow_ip" || key == "deny_ip" || request.IsRuleDirective(key)
-		if _, dup := seen[key]; dup && !repeatable {
+		_, dup := seen[key]
+		if dup && !repeatable {
 			return d.Errf("%s given twice", key)
 		}
-		if _, dup := seen[key]; !dup {
+		if !dup {
 			seen[key] = caddyopt.At(d)
 		}
 		var err error
