@@ -68,10 +68,12 @@ func TestRulesStoreOptionErrors(t *testing.T) {
 }
 
 // TestRuleProvisionErrors: what only makes sense once the route is known
-// is refused when the config is loaded, naming the route and the rule.
+// is refused when the config is loaded, naming the route and the rule; a
+// rule that does not fit the event, once the block is read, at its line.
 func TestRuleProvisionErrors(t *testing.T) {
 	cases := []struct{ name, block, want string }{
-		{"lockout on a route that is not a login", "event none\n\t\tlockout ip_user 5/15m for 30m", `route "r": lockout ip_user 5/15m for 30m deny: a lockout counts failed logins`},
+		{"lockout on a route that is not a login", "event none\n\t\trate ip 5/1m\n\t\tlockout ip_user 5/15m for 30m", `lockout ip_user 5/15m for 30m deny: a lockout counts failed logins judged from the upstream's answer, so it needs event login, not none, at Caddyfile:9`},
+		{"lockout before the event", "lockout ip_user 5/15m for 30m\n\t\tevent logout", `lockout ip_user 5/15m for 30m deny: a lockout counts failed logins judged from the upstream's answer, so it needs event login, not logout, at Caddyfile:7`},
 		{"unknown counter", "event login\n\t\trate ip 5/1m\n\t\twhen \"counters.rate_user > 3\" deny", `unknown counter "rate_user" (this route counts: rate_ip)`},
 	}
 	for _, c := range cases {

@@ -169,16 +169,19 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	// Where each subdirective was read (its first line), to refuse it
 	// there once the block is read: whether it fits depends on the event,
 	// which may come last.
+	// The rule lines repeat: each rule's line is kept by its index.
 	seen := map[string]caddyopt.Place{}
+	var ruleLines []caddyopt.Place
 	for d.NextBlock(0) {
 		key := d.Val()
+		at := caddyopt.At(d)
 		repeatable := key == "allow_ip" || key == "deny_ip" || request.IsRuleDirective(key)
 		_, dup := seen[key]
 		if dup && !repeatable {
 			return d.Errf("%s given twice", key)
 		}
 		if !dup {
-			seen[key] = caddyopt.At(d)
+			seen[key] = at
 		}
 		var err error
 		switch key {
@@ -272,6 +275,9 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if err == nil && !ok {
 				err = d.Errf("unknown subdirective %q", key)
 			}
+			for len(ruleLines) < len(h.RuleOptions.Rules) {
+				ruleLines = append(ruleLines, at)
+			}
 		}
 		if err != nil {
 			return err
@@ -297,6 +303,9 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		}
 	}
 	// The option groups' own checks, at the line of the option refused.
+	if i, err := h.RuleOptions.RuleMisfit(h.Event); err != nil && i < len(ruleLines) {
+		return ruleLines[i].Err(fmt.Errorf("login_guard: %v", err))
+	}
 	if err := h.validateGroups(); err != nil {
 		var oe *optionError
 		at := seen["event"]

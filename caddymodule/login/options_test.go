@@ -97,6 +97,7 @@ func TestGroupsRefuseJunkInJSON(t *testing.T) {
 		{`{"name":"r","event":"login","step_up":"//evil.example/x"}`, `route "r": step_up: `},
 		{`{"name":"r","event":"login","step_up":"/verify","ip_prefix_v4":99}`, `route "r": ip_prefix: stepup: IPv4 prefix /99 out of range 8..32`},
 		{`{"name":"r","event":"login","engines":["nope"]}`, `route "r": engine "nope" is not configured in the global login_guard block`},
+		{`{"name":"r","event":"none","rules":["lockout ip_user 5/15m for 30m deny"]}`, `route "r": lockout ip_user 5/15m for 30m deny: a lockout counts failed logins judged from the upstream's answer, so it needs event login, not none`},
 		{`{"name":"r","event":"login","assertion":"required"}`, `route "r": assertion required needs a loginid block in the global login_guard options`},
 	} {
 		_, err := jsonHandler(t, testApp(t), c.cfg)

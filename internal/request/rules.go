@@ -206,15 +206,8 @@ func (o *RuleOptions) Provision(h *Route) error {
 		if err != nil {
 			return fmt.Errorf("route %q: rules[%d] %q: %v", h.Name, i, s, err)
 		}
-		switch r.(type) {
-		case *rules.LockoutRule:
-			if h.Event != EventLogin {
-				return fmt.Errorf("route %q: %s: a lockout counts failed logins judged from the upstream's answer, so it needs event login, not %s", h.Name, r, h.Event)
-			}
-		case *rules.DeviceRule:
-			if h.Event == EventStepUp {
-				return fmt.Errorf("route %q: %s: step-up pages carry no SmartID payload, so a device rule would fire on every request", h.Name, r)
-			}
+		if err := ruleFitsEvent(r, h.Event); err != nil {
+			return fmt.Errorf("route %q: %v", h.Name, err)
 		}
 		counting = counting || countsAttempts(r)
 		if rules.WaitsForEngines(r) {
