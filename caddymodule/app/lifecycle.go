@@ -124,10 +124,11 @@ func (a *App) startWait() time.Duration {
 }
 
 // Enter admits a guarded request: it waits for the app's start (bounded)
-// and counts the request in flight until done is called. When the app has
-// not started in time it answers 503 with Retry-After: done is nil and
-// err is the answer; nothing was read, decided or forwarded.
-func (a *App) Enter(w http.ResponseWriter, r *http.Request) (done func(), err error) {
+// and counts the request in flight until Leave is called. When the app
+// has not started in time it answers 503 with Retry-After: err is the
+// answer, nothing was read, decided or forwarded, and Leave must not be
+// called.
+func (a *App) Enter(w http.ResponseWriter, r *http.Request) error {
 	lc := a.rt.life
 	lc.inflight.Add(1)
 	if !lc.awaitStart(r.Context(), a.startWait()) {
@@ -135,10 +136,14 @@ func (a *App) Enter(w http.ResponseWriter, r *http.Request) (done func(), err er
 		a.logger.Warn("guarded request refused: the login_guard app has not started yet",
 			zap.String("path", r.URL.Path), zap.Duration("start_wait", a.startWait()))
 		w.Header().Set("Retry-After", startRetryAfter)
-		return nil, caddyhttp.Error(http.StatusServiceUnavailable, errStarting)
+		return caddyhttp.Error(http.StatusServiceUnavailable, errStarting)
 	}
-	return func() { lc.inflight.Add(-1) }, nil
+	return nil
 }
+
+// Leave ends a request Enter admitted. (A method, not a closure Enter
+// returns: a guarded request allocates nothing to be counted.)
+func (a *App) Leave() { a.rt.life.inflight.Add(-1) }
 
 // pendingReleases counts the background releases of replaced configs
 // still under way (waiting for their requests, draining their SmartID

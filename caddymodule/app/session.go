@@ -88,6 +88,17 @@ func (s *Session) UnmarshalBinary(b []byte) error {
 // session, whatever the cookie says; a revocation store that cannot
 // answer counts as revoked (fail closed).
 func (a *App) OpenSession(ctx context.Context, token string, now time.Time) (s Session, exp time.Time, ok bool) {
+	return a.openSession(ctx, token, now, true)
+}
+
+// OpenEndingSession is OpenSession for a request that ends the session
+// (a logout): a token it had to decrypt is not cached, since once the
+// logout is accepted the entry would only ever be read as revoked.
+func (a *App) OpenEndingSession(ctx context.Context, token string, now time.Time) (s Session, exp time.Time, ok bool) {
+	return a.openSession(ctx, token, now, false)
+}
+
+func (a *App) openSession(ctx context.Context, token string, now time.Time, keep bool) (s Session, exp time.Time, ok bool) {
 	ks := a.Keyset()
 	if ks == nil {
 		return Session{}, time.Time{}, false
@@ -103,7 +114,9 @@ func (a *App) OpenSession(ctx context.Context, token string, now time.Time) (s S
 		if err != nil {
 			return Session{}, time.Time{}, false
 		}
-		cache.put(token, opened, exp, now)
+		if keep {
+			cache.put(token, opened, exp, now)
+		}
 		s = opened
 	}
 	if revoked, err := a.rt.revoked.Revoked(ctx, s.Session, now); revoked || err != nil {

@@ -21,11 +21,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		// the app and stripping the guard's headers itself).
 		return h.legacyStepUp.ServeHTTP(w, r, next)
 	}
-	done, refusal := h.app.Enter(w, r)
-	if done == nil {
-		return refusal
+	if err := h.app.Enter(w, r); err != nil {
+		return err
 	}
-	defer done()
+	defer h.app.Leave()
 	request.StripGuardHeaders(r.Header)
 	x := &exchange{h: h}
 	x.Init(h.route, r, time.Now())

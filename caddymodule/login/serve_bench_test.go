@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -102,10 +103,43 @@ func BenchmarkGuardedDeny(b *testing.B) {
 	}
 }
 
-// BenchmarkGuardedLogout is a logout carrying the guard's session cookie
-// (SmartID off): the cookie is opened once and then served from the
-// session cache, the upstream's acceptance clears it.
+// BenchmarkGuardedLogout is a logout carrying a valid guard session
+// cookie, SmartID off, that the upstream accepts: the cookie opened (each
+// iteration brings a session of its own, sealed before the timer starts,
+// so none is served from the session cache and none is already revoked),
+// the session revoked, the cookie cleared, the audit line encoded.
 func BenchmarkGuardedLogout(b *testing.B) {
+	h := benchHandler(b, &Handler{Name: "logout", Event: EventLogout})
+	b.Cleanup(func() { _ = h.app.Stop(); _ = h.app.Cleanup() })
+	cookies := make([]string, b.N)
+	now := time.Now()
+	for i := range cookies {
+		tok, _, err := h.app.AppendSealSession([]byte(request.PlainSessionCookie+"="), app.Session{User: "jlopez", Session: "s" + strconv.Itoa(i)}, now)
+		if err != nil {
+			b.Fatal(err)
+		}
+		cookies[i] = string(tok)
+	}
+	br := newBenchRequest(http.MethodPost, "/api/logout", "", "", benchIP)
+	w := newBenchWriter()
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpuPerOp(b)
+	for i := 0; i < b.N; i++ {
+		br.cookie = cookies[i]
+		if err := h.ServeHTTP(w.reset(), br.next(), upstreamOK); err != nil || w.code != http.StatusSeeOther {
+			b.Fatal(err, w.code)
+		}
+		if len(w.h["Set-Cookie"]) != 1 {
+			b.Fatal("the session cookie was not cleared: the session was not known")
+		}
+	}
+}
+
+// BenchmarkGuardedLogoutReplayed is a logout replaying the cookie of a
+// session already logged out: served from the session cache, found
+// revoked, passed on without a session.
+func BenchmarkGuardedLogoutReplayed(b *testing.B) {
 	h := benchHandler(b, &Handler{Name: "logout", Event: EventLogout})
 	b.Cleanup(func() { _ = h.app.Stop(); _ = h.app.Cleanup() })
 	tokLine, _, err := h.app.AppendSealSession(nil, app.Session{User: "jlopez", Session: "s1"}, time.Now())
@@ -126,6 +160,9 @@ func BenchmarkGuardedLogout(b *testing.B) {
 	for b.Loop() {
 		if err := h.ServeHTTP(w.reset(), br.next(), upstreamOK); err != nil || w.code != http.StatusSeeOther {
 			b.Fatal(err, w.code)
+		}
+		if len(w.h["Set-Cookie"]) != 0 {
+			b.Fatal("a revoked session was taken as known")
 		}
 	}
 }

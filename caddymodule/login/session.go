@@ -1,7 +1,6 @@
 package login
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/tls"
 	"encoding/base64"
@@ -20,7 +19,7 @@ func (x *exchange) revokeSession() {
 	if !x.HasSession {
 		return
 	}
-	if err := x.h.app.RevokeSession(context.WithoutCancel(x.Ctx), x.Session.Session, x.SessionExp); err != nil {
+	if err := x.h.app.RevokeSession(x.Detached(), x.Session.Session, x.SessionExp); err != nil {
 		x.h.logger.Error("revoking the guard session", zap.String("route", x.h.Name), zap.Error(err))
 	}
 }

@@ -187,11 +187,10 @@ func (h *Handler) Cleanup() error {
 // ServeHTTP waits for the app's start (bounded: else 503 before anything
 // is read), strips the guard's headers and serves the route.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
-	done, refusal := h.app.Enter(w, r)
-	if done == nil {
-		return refusal
+	if err := h.app.Enter(w, r); err != nil {
+		return err
 	}
-	defer done()
+	defer h.app.Leave()
 	request.StripGuardHeaders(r.Header)
 	request.WarnUntrustedForwarding(h.route, r)
 	return h.serve(w, r)

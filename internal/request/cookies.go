@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/login-guard/login_guard/caddymodule/app"
 )
 
 // Step-up cookies. Over TLS each is a __Host- cookie (Secure, Path=/, no
@@ -181,7 +183,14 @@ func (x *Exchange) LoadSession(r *http.Request) {
 	if !found {
 		return
 	}
-	s, exp, ok := x.Route.App.OpenSession(x.Ctx, tok, x.Start)
+	var s app.Session
+	var exp time.Time
+	var ok bool
+	if x.Route.Event == EventLogout {
+		s, exp, ok = x.Route.App.OpenEndingSession(x.Ctx, tok, x.Start)
+	} else {
+		s, exp, ok = x.Route.App.OpenSession(x.Ctx, tok, x.Start)
+	}
 	if !ok {
 		return
 	}

@@ -59,6 +59,11 @@ type Route struct {
 	Rules *Rules
 	// XFFWarn guards the untrusted X-Forwarded-For warning (the app's).
 	XFFWarn *sync.Once
+
+	// The audit line's loggers, one per action, each with the route, the
+	// event and the action already encoded (see auditLogger).
+	auditOnce    sync.Once
+	auditLoggers [rules.Deny + 1]*zap.Logger
 }
 
 // Exchange is the state of one guarded request.

@@ -166,6 +166,14 @@ func (detachedContext) Done() <-chan struct{}       { return nil }
 func (detachedContext) Err() error                  { return nil }
 func (c *detachedContext) Value(key any) any        { return c.parent.Value(key) }
 
+// Detached is the request's context without its cancellation, for what
+// must happen even when the client has gone (a ticket settled, a session
+// revoked); it lives in the exchange, so asking for it allocates nothing.
+func (x *Exchange) Detached() context.Context {
+	x.detached = detachedContext{parent: x.Ctx}
+	return &x.detached
+}
+
 // Provision compiles the route's rules into a policy on the app's counter
 // store, checks each against the route's event, and registers the policy
 // for the admin API; the route's Cleanup undoes it.
@@ -316,8 +324,7 @@ func (x *Exchange) observeRules(o rules.Outcome) {
 	x.rulesTicket = nil
 	rt := x.Route.Rules
 	// The request may be over (client gone); the store must still hear it.
-	x.detached = detachedContext{parent: x.Ctx}
-	if err := rt.policy.Observe(&x.detached, t, o); err != nil {
+	if err := rt.policy.Observe(x.Detached(), t, o); err != nil {
 		rt.onError("observe", err)
 	}
 }

@@ -7,7 +7,6 @@
 package revoke
 
 import (
-	"container/heap"
 	"context"
 	"sync"
 	"time"
@@ -59,14 +58,14 @@ func (m *Memory) Revoke(_ context.Context, id string, until time.Time) error {
 		return nil
 	}
 	for !present && len(m.byID) >= m.max && len(m.exp) > 0 {
-		it := heap.Pop(&m.exp).(entry)
+		it := m.exp.pop()
 		if at, ok := m.byID[it.id]; ok && at.Equal(it.at) {
 			delete(m.byID, it.id)
 			m.evicted++
 		}
 	}
 	m.byID[id] = until
-	heap.Push(&m.exp, entry{id: id, at: until})
+	m.exp.push(entry{id: id, at: until})
 	return nil
 }
 
@@ -104,7 +103,7 @@ func (m *Memory) Destruct() error {
 // heap entry behind; it is skipped here by comparing times.
 func (m *Memory) purge(now time.Time) {
 	for len(m.exp) > 0 && !now.Before(m.exp[0].at) {
-		it := heap.Pop(&m.exp).(entry)
+		it := m.exp.pop()
 		if at, ok := m.byID[it.id]; ok && at.Equal(it.at) {
 			delete(m.byID, it.id)
 		}
@@ -116,17 +115,47 @@ type entry struct {
 	at time.Time
 }
 
+// expiries is a min-heap of entries by time. Typed rather than through
+// container/heap, whose interface would box every entry pushed: a
+// revocation allocates nothing beyond the map's own growth.
 type expiries []entry
 
-func (e expiries) Len() int           { return len(e) }
-func (e expiries) Less(i, j int) bool { return e[i].at.Before(e[j].at) }
-func (e expiries) Swap(i, j int)      { e[i], e[j] = e[j], e[i] }
-func (e *expiries) Push(x any)        { *e = append(*e, x.(entry)) }
-func (e *expiries) Pop() any {
-	old := *e
-	it := old[len(old)-1]
-	*e = old[:len(old)-1]
-	return it
+func (e *expiries) push(it entry) {
+	h := append(*e, it)
+	for i := len(h) - 1; i > 0; {
+		p := (i - 1) / 2
+		if !h[i].at.Before(h[p].at) {
+			break
+		}
+		h[i], h[p] = h[p], h[i]
+		i = p
+	}
+	*e = h
+}
+
+func (e *expiries) pop() entry {
+	h := *e
+	top := h[0]
+	last := len(h) - 1
+	h[0] = h[last]
+	h[last] = entry{} // let the id be collected
+	h = h[:last]
+	for i := 0; ; {
+		l, small := 2*i+1, i
+		if l < len(h) && h[l].at.Before(h[small].at) {
+			small = l
+		}
+		if r := l + 1; r < len(h) && h[r].at.Before(h[small].at) {
+			small = r
+		}
+		if small == i {
+			break
+		}
+		h[i], h[small] = h[small], h[i]
+		i = small
+	}
+	*e = h
+	return top
 }
 
 var _ Set = (*Memory)(nil)

@@ -2,6 +2,9 @@ package revoke
 
 import (
 	"context"
+	"math/rand/v2"
+	"slices"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -50,5 +53,28 @@ func TestMemoryBounded(t *testing.T) {
 	_ = m.Revoke(ctx, "late", now.Add(2*time.Hour))
 	if s := m.Stats(); s.Entries != 2 {
 		t.Fatalf("stats %+v", s)
+	}
+}
+
+// TestExpiriesPopInOrder: the typed heap gives entries back earliest
+// first, whatever order they were pushed in, duplicates included.
+func TestExpiriesPopInOrder(t *testing.T) {
+	base := time.Unix(1_700_000_000, 0)
+	r := rand.New(rand.NewPCG(1, 2))
+	var h expiries
+	var want []time.Time
+	for i := range 500 {
+		at := base.Add(time.Duration(r.IntN(200)) * time.Second)
+		h.push(entry{id: strconv.Itoa(i), at: at})
+		want = append(want, at)
+	}
+	slices.SortFunc(want, func(a, b time.Time) int { return a.Compare(b) })
+	for i, w := range want {
+		if got := h.pop(); !got.at.Equal(w) {
+			t.Fatalf("pop %d: got %v, want %v", i, got.at, w)
+		}
+	}
+	if len(h) != 0 {
+		t.Fatalf("%d entries left", len(h))
 	}
 }
