@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/login-guard/login_guard/internal/testkit/caddytest"
@@ -349,32 +350,46 @@ func TestCountersSurviveReload(t *testing.T) {
 			t.Fatalf("attempt %d: %d", i+1, resp.StatusCode)
 		}
 	}
-	reload := func(global, s string) {
+	// reload loads the new config and waits until it answers: a
+	// connection the old server accepted while shutting down may be
+	// closed unanswered, which only an idempotent GET may retry.
+	reload := func(global, s, extra string) {
 		t.Helper()
 		port := strings.TrimPrefix(g.URL, "http://127.0.0.1:")
 		cfg := fmt.Sprintf("{\n\tadmin off\n\tauto_https off\n\tstorage file_system %s\n%s}\n%s\n", t.TempDir(), global, strings.ReplaceAll(s, "{{listen}}", "http://127.0.0.1:"+port))
 		if err := caddy.Load(caddytest.Adapt(t, cfg), true); err != nil {
 			t.Fatal(err)
 		}
+		var last string
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			resp, err := g.Client.Get(g.URL + "/extra")
+			if err != nil {
+				last = err.Error()
+				continue
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if last = string(b); last == extra {
+				return
+			}
+		}
+		t.Fatalf("reload not applied: /extra says %q, want %q", last, extra)
 	}
-	reload(trustLoopback, site(3, "two"))
-	if resp, body := g.Do(t, mustGet(t, g.URL+"/extra")); body != "two" {
-		t.Fatalf("reload not applied: %d %q", resp.StatusCode, body)
-	}
+	reload(trustLoopback, site(3, "two"), "two")
 	if resp, _ := try(t, g, a); resp.StatusCode != http.StatusTooManyRequests {
 		t.Fatalf("after a reload keeping the rule: %d, want 429", resp.StatusCode)
 	}
-	reload(trustLoopback, site(4, "three"))
+	reload(trustLoopback, site(4, "three"), "three")
 	for i := range 4 {
 		if resp, _ := try(t, g, a); resp.StatusCode != http.StatusSeeOther {
 			t.Fatalf("after changing the rule, attempt %d: %d, want a fresh counter", i+1, resp.StatusCode)
 		}
 	}
-	reload(trustLoopback, site(4, "four"))
+	reload(trustLoopback, site(4, "four"), "four")
 	if resp, _ := try(t, g, a); resp.StatusCode != http.StatusTooManyRequests {
 		t.Fatalf("the changed rule's counter must survive the next reload")
 	}
-	reload(trustLoopback+"\tlogin_guard {\n\t\trules_store {\n\t\t\tmax_keys 5000\n\t\t}\n\t}\n", site(4, "five"))
+	reload(trustLoopback+"\tlogin_guard {\n\t\trules_store {\n\t\t\tmax_keys 5000\n\t\t}\n\t}\n", site(4, "five"), "five")
 	if resp, _ := try(t, g, a); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("a new store starts empty: %d", resp.StatusCode)
 	}
