@@ -29,6 +29,19 @@ const DefaultMaxBody int64 = 64 << 10
 // A request without a body (nil or http.NoBody) yields nil and is left
 // alone, whatever its Content-Encoding.
 func Read(r *http.Request, max int64) ([]byte, error) {
+	body, err := readBody(r, max, false)
+	if err != nil || body == nil {
+		return nil, err
+	}
+	r.Body = newReplayBody(body, r.Body)
+	return body, nil
+}
+
+// readBody is Read without putting the body back. With spare set, the
+// returned slice has as many bytes of capacity again after the body, room
+// for the decoded values of a form or JSON body (decoding never lengthens
+// a value), so a parse needs no allocation of its own for them.
+func readBody(r *http.Request, max int64, spare bool) ([]byte, error) {
 	if max <= 0 {
 		max = DefaultMaxBody
 	}
@@ -47,9 +60,9 @@ func Read(r *http.Request, max int64) ([]byte, error) {
 		err  error
 	)
 	if r.ContentLength >= 0 {
-		body, err = readKnown(r.Body, r.ContentLength, max)
+		body, err = readKnown(r.Body, r.ContentLength, max, spare)
 	} else {
-		body, err = readChunked(r.Body, max)
+		body, err = readChunked(r.Body, max, spare)
 	}
 	if err != nil {
 		return nil, err
@@ -58,15 +71,18 @@ func Read(r *http.Request, max int64) ([]byte, error) {
 		return nil, newError(http.StatusBadRequest, ReasonBodyRead,
 			"request body length does not match its Content-Length")
 	}
-	r.Body = newReplayBody(body, r.Body)
 	return body, nil
 }
 
-// readKnown reads a body of declared length n into one exact allocation;
-// the spare byte lets the final Read report EOF (or an overlong body)
-// without growing.
-func readKnown(rd io.Reader, n, maxBytes int64) ([]byte, error) {
-	return fill(rd, make([]byte, 0, n+1), maxBytes)
+// readKnown reads a body of declared length n into one exact allocation
+// (twice n with spare); the spare byte lets the final Read report EOF (or
+// an overlong body) without growing.
+func readKnown(rd io.Reader, n, maxBytes int64, spare bool) ([]byte, error) {
+	size := n + 1
+	if spare {
+		size += n
+	}
+	return fill(rd, make([]byte, 0, size), maxBytes)
 }
 
 // scratchPool holds growth buffers for chunked bodies, whose size is
@@ -78,12 +94,16 @@ var scratchPool = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); retur
 
 const maxPooled = 128 << 10
 
-func readChunked(rd io.Reader, maxBytes int64) ([]byte, error) {
+func readChunked(rd io.Reader, maxBytes int64, spare bool) ([]byte, error) {
 	bp := scratchPool.Get().(*[]byte)
 	buf, err := fill(rd, (*bp)[:0], maxBytes)
 	var body []byte
 	if err == nil {
-		body = make([]byte, len(buf))
+		size := len(buf)
+		if spare {
+			size *= 2
+		}
+		body = make([]byte, len(buf), size)
 		copy(body, buf)
 	}
 	if cap(buf) <= maxPooled {
