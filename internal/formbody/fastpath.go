@@ -2,6 +2,7 @@ package formbody
 
 import (
 	"net/url"
+	"slices"
 	"strings"
 	"unsafe"
 )
@@ -90,13 +91,17 @@ func (p *jsonParser) checkName(path, key string, dotted bool) error {
 }
 
 // unescapeForm decodes a form component as url.QueryUnescape does,
-// returning s itself (no allocation) when there is nothing to decode. The
-// fast path decodes into rd.scratch when the value fits there: no
-// allocation per escaped value either.
+// returning s itself (no allocation) when there is nothing to decode.
 func (rd *reading) unescapeForm(s string) (string, bool) {
 	if strings.IndexByte(s, '%') < 0 && strings.IndexByte(s, '+') < 0 {
 		return s, true
 	}
+	return rd.decodeForm(s)
+}
+
+// decodeForm is url.QueryUnescape, decoding into rd.scratch on the fast
+// path when the value fits there: no allocation per escaped value.
+func (rd *reading) decodeForm(s string) (string, bool) {
 	if rd.general || cap(rd.scratch)-len(rd.scratch) < len(s) {
 		v, err := url.QueryUnescape(s)
 		return v, err == nil
@@ -123,6 +128,116 @@ func (rd *reading) unescapeForm(s string) (string, bool) {
 	}
 	rd.scratch = buf
 	return scratchString(buf[start:]), true
+}
+
+// formSpecial marks the bytes of a form body formPairsFast stops at.
+var formSpecial = [256]bool{'&': true, '=': true, ';': true, '%': true, '+': true}
+
+// formPairsFast is formPairs with one pass over each name instead of a
+// search per separator and escape (names are short), a value searched the
+// same way when it is short, and the name checks of the fast path.
+func (rd *reading) formPairsFast(f *Fields) error {
+	s := rd.body
+	for start := 0; start < len(s); {
+		// The name: up to the first '=' or '&'.
+		j := start
+		keyEscaped, semicolon := false, false
+		for ; j < len(s) && s[j] != '=' && s[j] != '&'; j++ {
+			if formSpecial[s[j]] {
+				if s[j] == ';' {
+					semicolon = true
+				} else {
+					keyEscaped = true
+				}
+			}
+		}
+		rawKey, rawValue := s[start:j], ""
+		valueEscaped := false
+		end := j
+		if j < len(s) && s[j] == '=' {
+			end = len(s)
+			if k := strings.IndexByte(s[j+1:], '&'); k >= 0 {
+				end = j + 1 + k
+			}
+			rawValue = s[j+1 : end]
+			var valueSemicolon bool
+			valueEscaped, valueSemicolon = scanFormValue(rawValue)
+			semicolon = semicolon || valueSemicolon
+		}
+		empty := start == end
+		start = end + 1
+		if empty {
+			continue
+		}
+		if semicolon {
+			return errSemicolon()
+		}
+		key := rawKey
+		if keyEscaped {
+			var ok bool
+			if key, ok = rd.decodeForm(rawKey); !ok {
+				return errEscape()
+			}
+		}
+		if err := rd.checkName(key); err != nil {
+			return err
+		}
+		if rd.isPassword(key) {
+			// Validate without decoding: the value is never kept.
+			if valueEscaped && !validEscapes(rawValue) {
+				return errEscape()
+			}
+			continue
+		}
+		value := rawValue
+		if valueEscaped {
+			var ok bool
+			if value, ok = rd.decodeForm(rawValue); !ok {
+				return errEscape()
+			}
+		}
+		f.list = append(f.list, field{name: key, value: value, kind: kindString})
+	}
+	return nil
+}
+
+// scanFormValue reports whether a form value has something to decode
+// ('%' or '+') and whether it holds a ';'.
+func scanFormValue(v string) (escaped, semicolon bool) {
+	if len(v) > 32 {
+		// Long values (a device payload): the vectorised searches win.
+		return strings.IndexByte(v, '%') >= 0 || strings.IndexByte(v, '+') >= 0, strings.IndexByte(v, ';') >= 0
+	}
+	for i := 0; i < len(v); i++ {
+		switch v[i] {
+		case '%', '+':
+			escaped = true
+		case ';':
+			semicolon = true
+		}
+	}
+	return escaped, semicolon
+}
+
+// isPassword is Spec.isPassword for a form name. When the name and every
+// guarded name are simpleNames, comparing ignoring case is comparing: no
+// two simpleNames differ only in case.
+func (rd *reading) isPassword(name string) bool {
+	if rd.simpleGuards && simpleName(name) {
+		return slices.Contains(rd.spec.PasswordFields, name)
+	}
+	return rd.spec.isPassword(name)
+}
+
+// isPasswordName reports a tracked field that is also a password field (a
+// misconfiguration Validate reports). With simpleGuards the name has no
+// '.', so it is its own last segment, and the comparisons ignoring case
+// are comparisons (see isPassword).
+func (rd *reading) isPasswordName(name string) bool {
+	if rd.simpleGuards {
+		return slices.Contains(rd.spec.PasswordFields, name)
+	}
+	return rd.spec.isPassword(name) || rd.spec.isPasswordKey(lastSegment(name))
 }
 
 // scratchString is the bytes b of rd.scratch as a string without a copy:

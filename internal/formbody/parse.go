@@ -27,15 +27,8 @@ func Parse(contentType string, body []byte, query url.Values, spec Spec) (Fields
 	spec = spec.withDefaults()
 	rd := reading{spec: spec}
 	if len(body) > 0 {
-		// One copy, which the caller can not modify, with room after it
-		// for the decoded values.
-		size := len(body)
-		if wantsSpare(contentType) {
-			size *= 2
-		}
-		buf := make([]byte, len(body), size)
-		copy(buf, body)
-		rd.setBody(buf)
+		// One copy, which the caller can not modify.
+		rd.setBody(append([]byte(nil), body...))
 	}
 	return rd.parse(contentType, query)
 }
@@ -80,12 +73,18 @@ func (rd *reading) fieldList(n int) []field {
 	return make([]field, 0, n)
 }
 
-// wantsSpare reports whether a body of this Content-Type should have room
-// after it for its decoded values: form and JSON values may be escaped,
-// multipart values are slices of the body.
-func wantsSpare(contentType string) bool {
-	return !strings.HasPrefix(contentType, "multipart/")
+// spareFor is the room to leave after a body of n bytes for its decoded
+// values: none for multipart, whose values are slices of the body, nor
+// past maxSpare, where a body without escapes would cost twice its size
+// (a value that does not fit gets an allocation of its own).
+func spareFor(contentType string, n int64) int64 {
+	if n > maxSpare || strings.HasPrefix(contentType, "multipart/") {
+		return 0
+	}
+	return n
 }
+
+const maxSpare = 4 << 10
 
 // parse is Parse on rd.body, with spec already defaulted.
 func (rd *reading) parse(contentType string, query url.Values) (Fields, error) {
@@ -129,14 +128,23 @@ func (rd *reading) parse(contentType string, query url.Values) (Fields, error) {
 // U+FFFD, others keep them.
 func (f *Fields) resolve(query url.Values, rd *reading, asciiOnly, isJSON bool) error {
 	spec := &rd.spec
-	for name := range query {
-		if err := rd.checkName(name); err != nil {
-			return err
+	if len(query) > 0 {
+		// Of several names refused, the least: the answer does not
+		// depend on the map's order.
+		var refused error
+		refusedName := ""
+		for name := range query {
+			if err := rd.checkName(name); err != nil && (refused == nil || name < refusedName) {
+				refused, refusedName = err, name
+			}
+		}
+		if refused != nil {
+			return refused
 		}
 	}
 	for i := range spec.trackedCount() {
 		name := spec.tracked(i)
-		if spec.isPassword(name) || spec.isPasswordKey(lastSegment(name)) {
+		if rd.isPasswordName(name) {
 			// A misconfiguration Validate reports; never pull a
 			// password from the query string into Fields.
 			continue

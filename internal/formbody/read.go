@@ -29,7 +29,7 @@ const DefaultMaxBody int64 = 64 << 10
 // A request without a body (nil or http.NoBody) yields nil and is left
 // alone, whatever its Content-Encoding.
 func Read(r *http.Request, max int64) ([]byte, error) {
-	body, err := readBody(r, max, false)
+	body, err := readBody(r, max, noSpare)
 	if err != nil || body == nil {
 		return nil, err
 	}
@@ -37,11 +37,11 @@ func Read(r *http.Request, max int64) ([]byte, error) {
 	return body, nil
 }
 
-// readBody is Read without putting the body back. With spare set, the
-// returned slice has as many bytes of capacity again after the body, room
-// for the decoded values of a form or JSON body (decoding never lengthens
-// a value), so a parse needs no allocation of its own for them.
-func readBody(r *http.Request, max int64, spare bool) ([]byte, error) {
+// readBody is Read without putting the body back. spare(n) is how many
+// bytes of capacity to leave after a body of n bytes: room for the decoded
+// values of a form or JSON body, so a parse needs no allocation of its own
+// for them.
+func readBody(r *http.Request, max int64, spare func(n int64) int64) ([]byte, error) {
 	if max <= 0 {
 		max = DefaultMaxBody
 	}
@@ -75,15 +75,13 @@ func readBody(r *http.Request, max int64, spare bool) ([]byte, error) {
 }
 
 // readKnown reads a body of declared length n into one exact allocation
-// (twice n with spare); the spare byte lets the final Read report EOF (or
-// an overlong body) without growing.
-func readKnown(rd io.Reader, n, maxBytes int64, spare bool) ([]byte, error) {
-	size := n + 1
-	if spare {
-		size += n
-	}
-	return fill(rd, make([]byte, 0, size), maxBytes)
+// (with spare(n) more bytes); the spare byte lets the final Read report EOF
+// (or an overlong body) without growing.
+func readKnown(rd io.Reader, n, maxBytes int64, spare func(int64) int64) ([]byte, error) {
+	return fill(rd, make([]byte, 0, n+1+spare(n)), maxBytes)
 }
+
+func noSpare(int64) int64 { return 0 }
 
 // scratchPool holds growth buffers for chunked bodies, whose size is
 // unknown: the body is read into a pooled buffer and copied out once at its
@@ -94,16 +92,12 @@ var scratchPool = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); retur
 
 const maxPooled = 128 << 10
 
-func readChunked(rd io.Reader, maxBytes int64, spare bool) ([]byte, error) {
+func readChunked(rd io.Reader, maxBytes int64, spare func(int64) int64) ([]byte, error) {
 	bp := scratchPool.Get().(*[]byte)
 	buf, err := fill(rd, (*bp)[:0], maxBytes)
 	var body []byte
 	if err == nil {
-		size := len(buf)
-		if spare {
-			size *= 2
-		}
-		body = make([]byte, len(buf), size)
+		body = make([]byte, len(buf), int64(len(buf))+spare(int64(len(buf))))
 		copy(body, buf)
 	}
 	if cap(buf) <= maxPooled {

@@ -42,9 +42,10 @@ type requestMemory struct {
 }
 
 // requestFields is how many fields the request's own storage holds: a
-// login form with a CSRF token and a "remember me" box. A body with more
-// fields gets a list of its own.
-const requestFields = 6
+// login form's user and device fields with a CSRF token and a "remember
+// me" box (password fields are not kept). A body with more fields gets a
+// list of its own.
+const requestFields = 4
 
 // parseRequest is ParseRequest; general turns the fast paths off (see
 // reading.general).
@@ -56,7 +57,7 @@ func parseRequest(r *http.Request, max int64, spec Spec, general bool) (Fields, 
 	if len(ct) == 1 {
 		contentType = ct[0]
 	}
-	buf, err := readBody(r, max, wantsSpare(contentType))
+	buf, err := readBody(r, max, func(n int64) int64 { return spareFor(contentType, n) })
 	if err != nil {
 		return Fields{}, nil, err
 	}

@@ -28,8 +28,22 @@ func (rd *reading) parseURLEncoded() (Fields, error) {
 		return Fields{}, newError(http.StatusBadRequest, ReasonTooManyFields,
 			"form body has more fields than PHP and Django read")
 	}
-	spec := &rd.spec
 	f := Fields{list: rd.fieldList(pairs + 1)}
+	var err error
+	if rd.general {
+		err = rd.formPairs(&f)
+	} else {
+		err = rd.formPairsFast(&f)
+	}
+	if err != nil {
+		return Fields{}, err
+	}
+	return f, nil
+}
+
+// formPairs reads the pairs of rd.body into f.
+func (rd *reading) formPairs(f *Fields) error {
+	s := rd.body
 	for s != "" {
 		var pair string
 		pair, s, _ = strings.Cut(s, "&")
@@ -37,30 +51,38 @@ func (rd *reading) parseURLEncoded() (Fields, error) {
 			continue
 		}
 		if strings.IndexByte(pair, ';') >= 0 {
-			return Fields{}, malformed(ReasonMalformedForm, "form body uses ';' as a separator")
+			return errSemicolon()
 		}
 		rawKey, rawValue, _ := strings.Cut(pair, "=")
 		key, ok := rd.unescapeForm(rawKey)
 		if !ok {
-			return Fields{}, malformed(ReasonMalformedForm, "form body has an invalid percent escape")
+			return errEscape()
 		}
 		if err := rd.checkName(key); err != nil {
-			return Fields{}, err
+			return err
 		}
-		if spec.isPassword(key) {
+		if rd.spec.isPassword(key) {
 			// Validate without decoding: the value is never kept.
 			if !validEscapes(rawValue) {
-				return Fields{}, malformed(ReasonMalformedForm, "form body has an invalid percent escape")
+				return errEscape()
 			}
 			continue
 		}
 		value, ok := rd.unescapeForm(rawValue)
 		if !ok {
-			return Fields{}, malformed(ReasonMalformedForm, "form body has an invalid percent escape")
+			return errEscape()
 		}
 		f.list = append(f.list, field{name: key, value: value, kind: kindString})
 	}
-	return f, nil
+	return nil
+}
+
+func errSemicolon() error {
+	return malformed(ReasonMalformedForm, "form body uses ';' as a separator")
+}
+
+func errEscape() error {
+	return malformed(ReasonMalformedForm, "form body has an invalid percent escape")
 }
 
 // validEscapes reports whether every '%' in s starts a two-hex-digit
@@ -90,6 +112,14 @@ const maxFormFields = 1000
 // a UTF-8 byte order mark) opens a JSON object or array.
 func looksLikeJSON(s string) bool {
 	s = strings.TrimPrefix(s, "\xef\xbb\xbf")
-	s = strings.TrimLeft(s, " \t\r\n")
-	return len(s) > 0 && (s[0] == '{' || s[0] == '[')
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case ' ', '\t', '\r', '\n':
+		case '{', '[':
+			return true
+		default:
+			return false
+		}
+	}
+	return false
 }
