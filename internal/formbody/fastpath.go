@@ -71,7 +71,7 @@ func (s *Spec) simpleGuards() bool {
 // guarded name's key only when the two names are equal, and an equal name
 // is the guarded field itself, which checkName passes.
 func (rd *reading) checkName(name string) error {
-	if rd.simpleGuards && simpleName(name) {
+	if !rd.general && rd.simpleGuards && simpleName(name) {
 		return nil
 	}
 	return rd.spec.checkName(name)
@@ -84,7 +84,7 @@ func (rd *reading) checkName(name string) error {
 // equals the name, which checkJSONName passes (a password name ignoring
 // case, the others when the path is not dotted).
 func (p *jsonParser) checkName(path, key string, dotted bool) error {
-	if p.simpleGuards && !dotted && path == key && simpleName(path) {
+	if !p.general && p.simpleGuards && !dotted && path == key && simpleName(path) {
 		return nil
 	}
 	return p.spec.checkJSONName(path, key, dotted)
@@ -223,7 +223,7 @@ func scanFormValue(v string) (escaped, semicolon bool) {
 // guarded name are simpleNames, comparing ignoring case is comparing: no
 // two simpleNames differ only in case.
 func (rd *reading) isPassword(name string) bool {
-	if rd.simpleGuards && simpleName(name) {
+	if !rd.general && rd.simpleGuards && simpleName(name) {
 		return slices.Contains(rd.spec.PasswordFields, name)
 	}
 	return rd.spec.isPassword(name)
@@ -234,7 +234,7 @@ func (rd *reading) isPassword(name string) bool {
 // '.', so it is its own last segment, and the comparisons ignoring case
 // are comparisons (see isPassword).
 func (rd *reading) isPasswordName(name string) bool {
-	if rd.simpleGuards {
+	if !rd.general && rd.simpleGuards {
 		return slices.Contains(rd.spec.PasswordFields, name)
 	}
 	return rd.spec.isPassword(name) || rd.spec.isPasswordKey(lastSegment(name))
