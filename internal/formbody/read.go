@@ -29,7 +29,7 @@ const DefaultMaxBody int64 = 64 << 10
 // A request without a body (nil or http.NoBody) yields nil and is left
 // alone, whatever its Content-Encoding.
 func Read(r *http.Request, max int64) ([]byte, error) {
-	body, err := readBody(r, max, noSpare)
+	body, err := readBody(r, max, exactBuffer)
 	if err != nil || body == nil {
 		return nil, err
 	}
@@ -37,11 +37,11 @@ func Read(r *http.Request, max int64) ([]byte, error) {
 	return body, nil
 }
 
-// readBody is Read without putting the body back. spare(n) is how many
-// bytes of capacity to leave after a body of n bytes: room for the decoded
-// values of a form or JSON body, so a parse needs no allocation of its own
-// for them.
-func readBody(r *http.Request, max int64, spare func(n int64) int64) ([]byte, error) {
+// readBody is Read without putting the body back. alloc(n) returns the
+// empty buffer for a body of n bytes, with a capacity of at least n+1: a
+// parse may want room after the body for decoded values, or the buffer in
+// an allocation of its own.
+func readBody(r *http.Request, max int64, alloc func(n int64) []byte) ([]byte, error) {
 	if max <= 0 {
 		max = DefaultMaxBody
 	}
@@ -60,9 +60,9 @@ func readBody(r *http.Request, max int64, spare func(n int64) int64) ([]byte, er
 		err  error
 	)
 	if r.ContentLength >= 0 {
-		body, err = readKnown(r.Body, r.ContentLength, max, spare)
+		body, err = fill(r.Body, alloc(r.ContentLength), max)
 	} else {
-		body, err = readChunked(r.Body, max, spare)
+		body, err = readChunked(r.Body, max, alloc)
 	}
 	if err != nil {
 		return nil, err
@@ -74,14 +74,10 @@ func readBody(r *http.Request, max int64, spare func(n int64) int64) ([]byte, er
 	return body, nil
 }
 
-// readKnown reads a body of declared length n into one exact allocation
-// (with spare(n) more bytes); the spare byte lets the final Read report EOF
-// (or an overlong body) without growing.
-func readKnown(rd io.Reader, n, maxBytes int64, spare func(int64) int64) ([]byte, error) {
-	return fill(rd, make([]byte, 0, n+1+spare(n)), maxBytes)
-}
-
-func noSpare(int64) int64 { return 0 }
+// exactBuffer is Read's buffer for a body of n bytes: one exact
+// allocation, whose spare byte lets the final Read of a body of declared
+// length report EOF (or an overlong body) without growing.
+func exactBuffer(n int64) []byte { return make([]byte, 0, n+1) }
 
 // scratchPool holds growth buffers for chunked bodies, whose size is
 // unknown: the body is read into a pooled buffer and copied out once at its
@@ -92,13 +88,12 @@ var scratchPool = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); retur
 
 const maxPooled = 128 << 10
 
-func readChunked(rd io.Reader, maxBytes int64, spare func(int64) int64) ([]byte, error) {
+func readChunked(rd io.Reader, maxBytes int64, alloc func(int64) []byte) ([]byte, error) {
 	bp := scratchPool.Get().(*[]byte)
 	buf, err := fill(rd, (*bp)[:0], maxBytes)
 	var body []byte
 	if err == nil {
-		body = make([]byte, len(buf), int64(len(buf))+spare(int64(len(buf))))
-		copy(body, buf)
+		body = append(alloc(int64(len(buf))), buf...)
 	}
 	if cap(buf) <= maxPooled {
 		*bp = buf[:0]

@@ -47,6 +47,35 @@ type requestMemory struct {
 // list of its own.
 const requestFields = 4
 
+// A small body is read into the same allocation as its requestMemory, so
+// a login form costs one allocation. The buffer holds the body, the byte
+// that lets the last Read report EOF, and the room for decoded values.
+type (
+	smallRequestMemory struct {
+		requestMemory
+		buf [256]byte
+	}
+	mediumRequestMemory struct {
+		requestMemory
+		buf [1024]byte
+	}
+)
+
+// newRequestMemory returns the memory for a body of n bytes and the empty
+// buffer to read it into.
+func newRequestMemory(n int64, contentType string) (*requestMemory, []byte) {
+	size := n + 1 + spareFor(contentType, n)
+	switch {
+	case size <= int64(len(smallRequestMemory{}.buf)):
+		m := &smallRequestMemory{}
+		return &m.requestMemory, m.buf[:0:size]
+	case size <= int64(len(mediumRequestMemory{}.buf)):
+		m := &mediumRequestMemory{}
+		return &m.requestMemory, m.buf[:0:size]
+	}
+	return &requestMemory{}, make([]byte, 0, size)
+}
+
 // parseRequest is ParseRequest; general turns the fast paths off (see
 // reading.general).
 func parseRequest(r *http.Request, max int64, spec Spec, general bool) (Fields, []byte, error) {
@@ -57,14 +86,18 @@ func parseRequest(r *http.Request, max int64, spec Spec, general bool) (Fields, 
 	if len(ct) == 1 {
 		contentType = ct[0]
 	}
-	buf, err := readBody(r, max, func(n int64) int64 { return spareFor(contentType, n) })
+	var mem *requestMemory
+	buf, err := readBody(r, max, func(n int64) []byte {
+		var b []byte
+		mem, b = newRequestMemory(n, contentType)
+		return b
+	})
 	if err != nil {
 		return Fields{}, nil, err
 	}
 	rd := reading{spec: spec, general: general}
 	body := buf
 	if buf != nil {
-		mem := &requestMemory{}
 		mem.replay.orig = r.Body
 		mem.replay.Reset(buf)
 		r.Body = &mem.replay
