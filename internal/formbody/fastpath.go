@@ -111,23 +111,25 @@ func (rd *reading) decodeForm(s string) (string, bool) {
 	// s, so it fits in the room checked above and buf is never
 	// reallocated.
 	start := len(rd.scratch)
-	buf := rd.scratch
+	buf := rd.scratch[start : start+len(s)]
+	w := 0
 	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
+		c := s[i]
+		switch c {
 		case '%':
 			if i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]) {
 				return "", false
 			}
-			buf = append(buf, unhex(s[i+1])<<4|unhex(s[i+2]))
+			c = unhex(s[i+1])<<4 | unhex(s[i+2])
 			i += 2
 		case '+':
-			buf = append(buf, ' ')
-		default:
-			buf = append(buf, c)
+			c = ' '
 		}
+		buf[w] = c
+		w++
 	}
-	rd.scratch = buf
-	return scratchString(buf[start:]), true
+	rd.scratch = rd.scratch[:start+w]
+	return scratchString(buf[:w]), true
 }
 
 // formSpecial marks the bytes of a form body formPairsFast stops at.
@@ -179,10 +181,14 @@ func (rd *reading) formPairsFast(f *Fields) error {
 				return errEscape()
 			}
 		}
-		if err := rd.checkName(key); err != nil {
-			return err
+		// rd.checkName and rd.isPassword, testing simpleName once.
+		simple := rd.simpleGuards && simpleName(key)
+		if !simple {
+			if err := rd.spec.checkName(key); err != nil {
+				return err
+			}
 		}
-		if rd.isPassword(key) {
+		if simple && slices.Contains(rd.spec.PasswordFields, key) || !simple && rd.spec.isPassword(key) {
 			// Validate without decoding: the value is never kept.
 			if valueEscaped && !validEscapes(rawValue) {
 				return errEscape()
