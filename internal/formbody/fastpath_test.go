@@ -114,12 +114,12 @@ func TestFastPathsAgree(t *testing.T) {
 	for _, c := range formbody.PolicyCases() {
 		requests = append(requests, request{name: "policy case " + c.Name, contentType: c.ContentType, body: []byte(c.Body), query: c.Query})
 	}
-	corpus := append(bodydiff.PassCases(), bodydiff.Mutations(20261130, 3200)...)
+	corpus := append(bodydiff.PassCases(), bodydiff.Mutations(20261130, 3200/corpusShare)...)
 	for _, c := range corpus {
 		requests = append(requests, request{name: c.Name, contentType: c.ContentType, body: c.Body, query: c.Query})
 	}
 	r := rand.New(rand.NewPCG(13, 2026))
-	for i, c := range bodydiff.Mutations(20261130, 1600) {
+	for i, c := range bodydiff.Mutations(20261130, 1600/corpusShare) {
 		// The fuzz target's splice: random bytes at a random place.
 		splice := make([]byte, 1+r.IntN(6))
 		for j := range splice {
@@ -201,7 +201,7 @@ func pick(r *rand.Rand, parts []string, n int) string {
 // edgeRequests are generated around the fast paths' conditions.
 func edgeRequests(r *rand.Rand) []request {
 	var out []request
-	for i := range 4000 {
+	for i := range 4000 / corpusShare {
 		var body string
 		ct := contentTypes[r.IntN(len(contentTypes))]
 		switch {
