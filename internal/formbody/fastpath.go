@@ -181,7 +181,9 @@ func (rd *reading) formPairsFast(f *Fields) error {
 				return errEscape()
 			}
 		}
-		// rd.checkName and rd.isPassword, testing simpleName once.
+		// rd.checkName, and Spec.isPassword: when the name and every
+		// guarded name are simpleNames, comparing ignoring case is
+		// comparing (no two simpleNames differ only in case).
 		simple := rd.simpleGuards && simpleName(key)
 		if !simple {
 			if err := rd.spec.checkName(key); err != nil {
@@ -225,20 +227,10 @@ func scanFormValue(v string) (escaped, semicolon bool) {
 	return escaped, semicolon
 }
 
-// isPassword is Spec.isPassword for a form name. When the name and every
-// guarded name are simpleNames, comparing ignoring case is comparing: no
-// two simpleNames differ only in case.
-func (rd *reading) isPassword(name string) bool {
-	if !rd.general && rd.simpleGuards && simpleName(name) {
-		return slices.Contains(rd.spec.PasswordFields, name)
-	}
-	return rd.spec.isPassword(name)
-}
-
 // isPasswordName reports a tracked field that is also a password field (a
 // misconfiguration Validate reports). With simpleGuards the name has no
 // '.', so it is its own last segment, and the comparisons ignoring case
-// are comparisons (see isPassword).
+// are comparisons (see formPairsFast).
 func (rd *reading) isPasswordName(name string) bool {
 	if !rd.general && rd.simpleGuards {
 		return slices.Contains(rd.spec.PasswordFields, name)
