@@ -267,3 +267,16 @@ func jsonBody(r *rand.Rand) string {
 	}
 	return b.String()
 }
+
+// FuzzFastPathsAgree is TestFastPathsAgree's comparison on fuzzed bodies,
+// Content-Types and query strings.
+func FuzzFastPathsAgree(f *testing.F) {
+	r := rand.New(rand.NewPCG(7, 2026))
+	for _, rq := range edgeRequests(r)[:200] {
+		f.Add(rq.contentType, rq.body, rq.query)
+	}
+	specs := specs()
+	f.Fuzz(func(t *testing.T, contentType string, body []byte, query string) {
+		agree(t, request{name: "fuzzed", contentType: contentType, body: body, query: query}, specs)
+	})
+}
