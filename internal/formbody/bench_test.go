@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/login-guard/login_guard/internal/benchcpu"
 )
 
 // A typical login: the SmartID payload is the bulk of the body.
@@ -96,4 +98,48 @@ func BenchmarkReadAllBaseline(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// The small login bodies of the guard's own benchmarks (caddymodule/login):
+// what a deny_ip refusal reads before it refuses.
+const (
+	smallForm = "username=jlopez&password=secret&smartid_data=ujOmfzNv5l%2F1SW%2BclQ%3D%3D"
+	smallJSON = `{"username":"jlopez","password":"secret","smartid_data":"ujOmfzNv5l/1SW+clQ=="}`
+)
+
+// benchParseRequest measures ParseRequest as the guard calls it, on a
+// request built once and rewound per iteration.
+func benchParseRequest(b *testing.B, ct, payload string) {
+	r := &http.Request{Method: http.MethodPost, Header: http.Header{"Content-Type": {ct}}, URL: &url.URL{Path: "/api/login"}}
+	src := &reusableBody{}
+	raw := []byte(payload)
+	b.ReportAllocs()
+	benchcpu.PerOp(b)
+	for b.Loop() {
+		src.Reset(raw)
+		r.Body, r.ContentLength = src, int64(len(raw))
+		f, _, err := ParseRequest(r, 0, Spec{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if u, _ := f.User(); u != "jlopez" {
+			b.Fatal("user", u)
+		}
+	}
+}
+
+func BenchmarkParseRequestFormSmall(b *testing.B) {
+	benchParseRequest(b, "application/x-www-form-urlencoded", smallForm)
+}
+
+func BenchmarkParseRequestFormSmallCharset(b *testing.B) {
+	benchParseRequest(b, "application/x-www-form-urlencoded; charset=UTF-8", smallForm)
+}
+
+func BenchmarkParseRequestJSONSmall(b *testing.B) {
+	benchParseRequest(b, "application/json", smallJSON)
+}
+
+func BenchmarkParseRequestJSONSmallCharset(b *testing.B) {
+	benchParseRequest(b, "application/json; charset=utf-8", smallJSON)
 }

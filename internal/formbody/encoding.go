@@ -10,7 +10,9 @@ import (
 // unbounded reader), so it could not see what an app that does decode would
 // read. Read calls it before reading anything.
 func CheckContentEncoding(h http.Header) error {
-	for _, v := range h.Values("Content-Encoding") {
+	// The key is canonical: indexing is what h.Values does, without
+	// canonicalising it again.
+	for _, v := range h["Content-Encoding"] {
 		for tok := range strings.SplitSeq(v, ",") {
 			tok = strings.TrimSpace(tok)
 			if tok != "" && !strings.EqualFold(tok, "identity") {

@@ -15,9 +15,9 @@ import (
 // unbounded nesting. Scalars are recorded under their dotted path;
 // containers are recorded by kind only, so a user field holding an object
 // can be refused. Nothing under a password key is recorded.
-func parseJSON(body []byte, spec *Spec) (Fields, error) {
-	p := jsonParser{s: string(body), spec: *spec}
-	p.f.list = make([]field, 0, min(strings.Count(p.s, ":"), 32))
+func (rd *reading) parseJSON() (Fields, error) {
+	p := jsonParser{s: rd.body, spec: rd.spec, simpleGuards: rd.simpleGuards, general: rd.general, scratch: rd.scratch}
+	p.f.list = rd.fieldList(min(strings.Count(p.s, ":"), 32))
 	p.skipSpace()
 	if err := p.value("", true, false); err != nil {
 		return Fields{}, err
@@ -35,6 +35,11 @@ type jsonParser struct {
 	depth int
 	spec  Spec // a copy: a pointer would escape through the recursion and cost an allocation
 	f     Fields
+
+	// What the reading holds (see reading): the fast paths' switches, and
+	// the room for decoded strings.
+	simpleGuards, general bool
+	scratch               []byte
 }
 
 func (p *jsonParser) syntaxError() error {
@@ -176,7 +181,7 @@ func (p *jsonParser) object(path string, keep, dotted bool) error {
 		}
 		childDotted := dotted || strings.IndexByte(key, '.') >= 0
 		if keep {
-			if err := p.spec.checkJSONName(childPath, key, childDotted); err != nil {
+			if err := p.checkName(childPath, key, childDotted); err != nil {
 				return err
 			}
 		}

@@ -38,7 +38,16 @@ func (p *jsonParser) str() (string, error) {
 // strEscaped continues str from the first backslash at j.
 func (p *jsonParser) strEscaped(start, j int) (string, error) {
 	s := p.s
-	buf := make([]byte, 0, len(s[start:j])+16)
+	// The decoded string is never longer than what is left of the body, so
+	// when the scratch space has that much room, buf is never reallocated
+	// and the string can be a view of it.
+	inScratch := !p.general && cap(p.scratch)-len(p.scratch) >= len(s)-start
+	var buf []byte
+	if inScratch {
+		buf = p.scratch[len(p.scratch):]
+	} else {
+		buf = make([]byte, 0, len(s[start:j])+16)
+	}
 	buf = append(buf, s[start:j]...)
 	for j < len(s) {
 		c := s[j]
@@ -49,6 +58,10 @@ func (p *jsonParser) strEscaped(start, j int) (string, error) {
 				return "", p.syntaxError()
 			}
 			p.i = j + 1
+			if inScratch {
+				p.scratch = p.scratch[:len(p.scratch)+len(buf)]
+				return scratchString(buf), nil
+			}
 			return string(buf), nil
 		case c < 0x20:
 			p.i = j

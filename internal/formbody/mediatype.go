@@ -40,22 +40,13 @@ type mediaType struct {
 //   - multipart/form-data must be written in the one form every parser
 //     reads the same boundary from (multipartType).
 func classify(contentType string, spec *Spec) (mediaType, error) {
-	// Fast path for the common exact spellings: no allocation.
-	switch contentType {
-	case "application/x-www-form-urlencoded":
-		return mediaType{format: formatURLEncoded}, nil
-	case "application/json":
-		return mediaType{format: formatJSON}, nil
-	}
-	unsupported := newError(spec.UnsupportedStatus, ReasonUnsupportedMediaType,
-		"request body has a content type the guard does not read")
 	if strings.IndexByte(contentType, '*') >= 0 {
 		return mediaType{}, newError(http.StatusUnsupportedMediaType, ReasonAmbiguousMediaType,
 			"Content-Type uses RFC 2231 extended parameters")
 	}
 	mt, params, err := mime.ParseMediaType(contentType)
 	if err != nil {
-		return mediaType{}, unsupported
+		return mediaType{}, unsupported(spec)
 	}
 	if raw, _, _ := strings.Cut(contentType, ";"); strings.TrimSpace(raw) != mt {
 		// Django compares the media type case-sensitively: it reads no
@@ -79,7 +70,7 @@ func classify(contentType string, spec *Spec) (mediaType, error) {
 		// default, Django and PHP portals decode them anyway.
 		m.format = formatJSON
 	default:
-		return mediaType{}, unsupported
+		return mediaType{}, unsupported(spec)
 	}
 	if cs, ok := params["charset"]; ok {
 		switch {
@@ -92,6 +83,11 @@ func classify(contentType string, spec *Spec) (mediaType, error) {
 		}
 	}
 	return m, nil
+}
+
+func unsupported(spec *Spec) *Error {
+	return newError(spec.UnsupportedStatus, ReasonUnsupportedMediaType,
+		"request body has a content type the guard does not read")
 }
 
 // multipartType is the only multipart/form-data Content-Type the guard
@@ -118,14 +114,4 @@ func multipartBoundary(contentType string) (string, error) {
 		return m[1], nil
 	}
 	return m[2], nil
-}
-
-// allASCII reports whether every byte of b is below 0x80.
-func allASCII(b []byte) bool {
-	for _, c := range b {
-		if c >= 0x80 {
-			return false
-		}
-	}
-	return true
 }

@@ -27,8 +27,7 @@ import (
 // and Go disagree on whether an empty filename makes a file). A guarded
 // value part follows checkGuardedPart. Parts are capped at spec.MaxParts,
 // files included.
-func parseMultipart(body []byte, boundary string, spec *Spec) (Fields, error) {
-	s := string(body)
+func parseMultipart(s, boundary string, spec *Spec) (Fields, error) {
 	delim := "--" + boundary
 	if !strings.HasPrefix(s, delim+"\r\n") {
 		return Fields{}, malformed(ReasonAmbiguousBoundary, "multipart body does not start with its boundary line")

@@ -3,7 +3,9 @@ package formbody
 import (
 	"net/http"
 	"net/url"
+	"strings"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Parse reads the fields the guard needs from a body already read by Read.
@@ -23,32 +25,97 @@ import (
 // are dropped while parsing.
 func Parse(contentType string, body []byte, query url.Values, spec Spec) (Fields, error) {
 	spec = spec.withDefaults()
+	rd := reading{spec: spec}
+	if len(body) > 0 {
+		// One copy, which the caller can not modify.
+		rd.setBody(append([]byte(nil), body...))
+	}
+	return rd.parse(contentType, query)
+}
+
+// reading is one parse of a body: the body and where its decoded values
+// and fields go.
+type reading struct {
+	spec Spec // a copy: a pointer would escape with the fields, and cost an allocation
+	// general turns the fast paths (fastpath.go) off, so that the
+	// differential test can compare the two readings of every body.
+	general bool
+	// simpleGuards is set when every guarded name is a simpleName (see
+	// reading.checkName).
+	simpleGuards bool
+	// body is the body as a string that shares the bytes the guard read:
+	// nothing writes them once read, so field names and values are slices
+	// of it without a copy.
+	body string
+	// scratch is the spare capacity after the body's bytes: decoded values
+	// are appended to it only when they fit, so it is never reallocated
+	// and a value decoded into it is never overwritten.
+	scratch []byte
+	// list is storage for the fields, used when it holds them all.
+	list []field
+}
+
+// setBody makes buf (the body, with spare capacity after it) the body to
+// parse. buf must not be written afterwards.
+func (rd *reading) setBody(buf []byte) {
+	if len(buf) == 0 {
+		return
+	}
+	rd.body = unsafe.String(&buf[0], len(buf))
+	rd.scratch = buf[len(buf):]
+}
+
+// fieldList returns an empty list with room for n fields.
+func (rd *reading) fieldList(n int) []field {
+	if n <= cap(rd.list) {
+		return rd.list[:0]
+	}
+	return make([]field, 0, n)
+}
+
+// spareFor is the room to leave after a body of n bytes for its decoded
+// values: none for multipart, whose values are slices of the body, nor
+// past maxSpare, where a body without escapes would cost twice its size
+// (a value that does not fit gets an allocation of its own).
+func spareFor(contentType string, n int64) int64 {
+	if n > maxSpare || strings.HasPrefix(contentType, "multipart/") {
+		return 0
+	}
+	return n
+}
+
+const maxSpare = 4 << 10
+
+// parse is Parse on rd.body, with spec already defaulted.
+func (rd *reading) parse(contentType string, query url.Values) (Fields, error) {
+	spec := &rd.spec
+	rd.simpleGuards = !rd.general && spec.simpleGuards()
 	var f Fields
 	asciiOnly, isJSON := false, false
-	if len(body) > 0 {
-		mt, err := classify(contentType, &spec)
+	if len(rd.body) > 0 {
+		mt, err := rd.classify(contentType)
 		if err != nil {
 			return Fields{}, err
 		}
-		if mt.asciiOnly && !allASCII(body) {
+		if mt.asciiOnly && !isASCII(rd.body) {
 			return Fields{}, newError(http.StatusUnsupportedMediaType, ReasonCharset,
 				"request body declares us-ascii but is not ASCII")
 		}
 		asciiOnly = mt.asciiOnly
 		switch mt.format {
 		case formatURLEncoded:
-			f, err = parseURLEncoded(body, &spec)
+			f, err = rd.parseURLEncoded()
 		case formatMultipart:
-			f, err = parseMultipart(body, mt.boundary, &spec)
+			f, err = parseMultipart(rd.body, mt.boundary, spec)
 		case formatJSON:
-			f, err = parseJSON(body, &spec)
+			f, err = rd.parseJSON()
 			isJSON = true
 		}
 		if err != nil {
 			return Fields{}, err
 		}
 	}
-	if err := f.resolve(query, &spec, asciiOnly, isJSON); err != nil {
+	if err := f.resolve(query, rd, asciiOnly, isJSON); err != nil {
 		return Fields{}, err
 	}
 	return f, nil
@@ -59,15 +126,25 @@ func Parse(contentType string, body []byte, query url.Values, spec Spec) (Fields
 // check as body names, and a guarded value must be valid UTF-8 (ASCII
 // under charset=us-ascii): frameworks that decode replace bad bytes with
 // U+FFFD, others keep them.
-func (f *Fields) resolve(query url.Values, spec *Spec, asciiOnly, isJSON bool) error {
-	for name := range query {
-		if err := spec.checkName(name); err != nil {
-			return err
+func (f *Fields) resolve(query url.Values, rd *reading, asciiOnly, isJSON bool) error {
+	spec := &rd.spec
+	if len(query) > 0 {
+		// Of several names refused, the least: the answer does not
+		// depend on the map's order.
+		var refused error
+		refusedName := ""
+		for name := range query {
+			if err := rd.checkName(name); err != nil && (refused == nil || name < refusedName) {
+				refused, refusedName = err, name
+			}
+		}
+		if refused != nil {
+			return refused
 		}
 	}
 	for i := range spec.trackedCount() {
 		name := spec.tracked(i)
-		if spec.isPassword(name) || spec.isPasswordKey(lastSegment(name)) {
+		if rd.isPasswordName(name) {
 			// A misconfiguration Validate reports; never pull a
 			// password from the query string into Fields.
 			continue

@@ -77,13 +77,19 @@ func nameKey(s string, nested bool) string {
 // case costs no allocation.
 func simpleName(s string) bool {
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
+		if !simpleNameByte[s[i]] {
 			return false
 		}
 	}
 	return s != ""
 }
+
+var simpleNameByte = func() (t [256]bool) {
+	for c := range t {
+		t[c] = 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_' || c == '-'
+	}
+	return t
+}()
 
 func ignorableInName(r rune) bool {
 	return unicode.IsSpace(r) || unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == utf8.RuneError

@@ -29,6 +29,19 @@ const DefaultMaxBody int64 = 64 << 10
 // A request without a body (nil or http.NoBody) yields nil and is left
 // alone, whatever its Content-Encoding.
 func Read(r *http.Request, max int64) ([]byte, error) {
+	body, err := readBody(r, max, exactBuffer)
+	if err != nil || body == nil {
+		return nil, err
+	}
+	r.Body = newReplayBody(body, r.Body)
+	return body, nil
+}
+
+// readBody is Read without putting the body back. alloc(n) returns the
+// empty buffer for a body of n bytes, with a capacity of at least n+1: a
+// parse may want room after the body for decoded values, or the buffer in
+// an allocation of its own.
+func readBody(r *http.Request, max int64, alloc func(n int64) []byte) ([]byte, error) {
 	if max <= 0 {
 		max = DefaultMaxBody
 	}
@@ -47,9 +60,9 @@ func Read(r *http.Request, max int64) ([]byte, error) {
 		err  error
 	)
 	if r.ContentLength >= 0 {
-		body, err = readKnown(r.Body, r.ContentLength, max)
+		body, err = fill(r.Body, alloc(r.ContentLength), max)
 	} else {
-		body, err = readChunked(r.Body, max)
+		body, err = readChunked(r.Body, max, alloc)
 	}
 	if err != nil {
 		return nil, err
@@ -58,16 +71,13 @@ func Read(r *http.Request, max int64) ([]byte, error) {
 		return nil, newError(http.StatusBadRequest, ReasonBodyRead,
 			"request body length does not match its Content-Length")
 	}
-	r.Body = newReplayBody(body, r.Body)
 	return body, nil
 }
 
-// readKnown reads a body of declared length n into one exact allocation;
-// the spare byte lets the final Read report EOF (or an overlong body)
-// without growing.
-func readKnown(rd io.Reader, n, maxBytes int64) ([]byte, error) {
-	return fill(rd, make([]byte, 0, n+1), maxBytes)
-}
+// exactBuffer is Read's buffer for a body of n bytes: one exact
+// allocation, whose spare byte lets the final Read of a body of declared
+// length report EOF (or an overlong body) without growing.
+func exactBuffer(n int64) []byte { return make([]byte, 0, n+1) }
 
 // scratchPool holds growth buffers for chunked bodies, whose size is
 // unknown: the body is read into a pooled buffer and copied out once at its
@@ -78,13 +88,12 @@ var scratchPool = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); retur
 
 const maxPooled = 128 << 10
 
-func readChunked(rd io.Reader, maxBytes int64) ([]byte, error) {
+func readChunked(rd io.Reader, maxBytes int64, alloc func(int64) []byte) ([]byte, error) {
 	bp := scratchPool.Get().(*[]byte)
 	buf, err := fill(rd, (*bp)[:0], maxBytes)
 	var body []byte
 	if err == nil {
-		body = make([]byte, len(buf))
-		copy(body, buf)
+		body = append(alloc(int64(len(buf))), buf...)
 	}
 	if cap(buf) <= maxPooled {
 		*bp = buf[:0]

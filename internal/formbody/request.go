@@ -26,17 +26,93 @@ func checkTrailers(t http.Header) error {
 // parse (a ';' separator, a bad escape), since an app might read either
 // differently from the guard, a request that sent trailers, and a cookie
 // named like a guarded field that contradicts it (checkCookies).
+//
+// The returned body and the Fields share memory: the body must not be
+// modified.
 func ParseRequest(r *http.Request, max int64, spec Spec) (Fields, []byte, error) {
-	body, err := Read(r, max)
+	return parseRequest(r, max, spec, false)
+}
+
+// requestMemory is what ParseRequest keeps beside the body, in one
+// allocation: the body handed back to the request, and room for the fields
+// of a login form.
+type requestMemory struct {
+	replay replayBody
+	fields [requestFields]field
+}
+
+// requestFields is how many fields the request's own storage holds: a
+// login form's user and device fields with a CSRF token and a "remember
+// me" box (password fields are not kept). A body with more fields gets a
+// list of its own.
+const requestFields = 4
+
+// A small body is read into the same allocation as its requestMemory, so
+// a login form costs one allocation. The buffer holds the body, the byte
+// that lets the last Read report EOF, and the room for decoded values. Its
+// sizes fill the allocator's 480- and 1280-byte size classes (on 64-bit
+// platforms, with a requestMemory of 216 bytes).
+type (
+	smallRequestMemory struct {
+		requestMemory
+		buf [264]byte
+	}
+	mediumRequestMemory struct {
+		requestMemory
+		buf [1064]byte
+	}
+)
+
+// newRequestMemory returns the memory for a body of n bytes and the empty
+// buffer to read it into.
+func newRequestMemory(n int64, contentType string) (*requestMemory, []byte) {
+	size := n + 1 + spareFor(contentType, n)
+	switch {
+	case size <= int64(len(smallRequestMemory{}.buf)):
+		m := &smallRequestMemory{}
+		return &m.requestMemory, m.buf[:0:size]
+	case size <= int64(len(mediumRequestMemory{}.buf)):
+		m := &mediumRequestMemory{}
+		return &m.requestMemory, m.buf[:0:size]
+	}
+	return &requestMemory{}, make([]byte, 0, size)
+}
+
+// parseRequest is ParseRequest; general turns the fast paths off (see
+// reading.general).
+func parseRequest(r *http.Request, max int64, spec Spec, general bool) (Fields, []byte, error) {
+	spec = spec.withDefaults()
+	// The key is canonical: indexing is what r.Header.Values does.
+	ct := r.Header["Content-Type"]
+	contentType := ""
+	if len(ct) == 1 {
+		contentType = ct[0]
+	}
+	var mem *requestMemory
+	buf, err := readBody(r, max, func(n int64) []byte {
+		var b []byte
+		mem, b = newRequestMemory(n, contentType)
+		return b
+	})
 	if err != nil {
 		return Fields{}, nil, err
+	}
+	rd := reading{spec: spec, general: general}
+	body := buf
+	if buf != nil {
+		mem.replay.orig = r.Body
+		mem.replay.Reset(buf)
+		r.Body = &mem.replay
+		rd.list = mem.fields[:0]
+		rd.setBody(buf)
+		// The spare capacity holds decoded values: the caller's slice ends
+		// with the body.
+		body = buf[:len(buf):len(buf)]
 	}
 	if err := checkTrailers(r.Trailer); err != nil {
 		return Fields{}, body, err
 	}
-	ct := r.Header.Values("Content-Type")
 	if len(ct) > 1 {
-		spec = spec.withDefaults()
 		return Fields{}, body, newError(spec.UnsupportedStatus, ReasonUnsupportedMediaType,
 			"request has more than one Content-Type header")
 	}
@@ -47,15 +123,11 @@ func ParseRequest(r *http.Request, max int64, spec Spec) (Fields, []byte, error)
 			return Fields{}, body, malformed(ReasonMalformedQuery, "query string does not parse")
 		}
 	}
-	contentType := ""
-	if len(ct) == 1 {
-		contentType = ct[0]
-	}
-	f, err := Parse(contentType, body, query, spec)
+	f, err := rd.parse(contentType, query)
 	if err != nil {
 		return Fields{}, body, err
 	}
-	if err := checkCookies(r, &f, spec.withDefaults()); err != nil {
+	if err := checkCookies(r, &f, spec); err != nil {
 		return Fields{}, body, err
 	}
 	return f, body, nil
@@ -70,7 +142,7 @@ func ParseRequest(r *http.Request, max int64, spec Spec) (Fields, []byte, error)
 // passes. PHP decodes cookie values like form values, so both spellings
 // count as the same.
 func checkCookies(r *http.Request, f *Fields, spec Spec) error {
-	for _, line := range r.Header.Values("Cookie") {
+	for _, line := range r.Header["Cookie"] {
 		// Split leniently: Go's parser skips names it finds invalid
 		// ("username[]"), PHP's reads them; older parsers split on ','.
 		for pair := range strings.FieldsFuncSeq(line, func(r rune) bool { return r == ';' || r == ',' }) {

@@ -1,9 +1,7 @@
 package formbody
 
 import (
-	"bytes"
 	"net/http"
-	"net/url"
 	"strings"
 )
 
@@ -13,23 +11,39 @@ import (
 // frameworks still honour) or a bad percent escape refuses the body
 // instead of being skipped.
 //
-// The body is copied to a string once and unescaped names and values are
-// slices of it, so a typical login form costs two allocations.
-func parseURLEncoded(body []byte, spec *Spec) (Fields, error) {
-	if looksLikeJSON(body) {
+// Names and values without escapes are slices of the body; decoded ones
+// go to the reading's scratch space when it has room.
+func (rd *reading) parseURLEncoded() (Fields, error) {
+	s := rd.body
+	if looksLikeJSON(s) {
 		// A portal that decodes the raw body as JSON whatever its
 		// Content-Type (json_decode of php://input, Flask's
 		// get_json(force=True)) would read other fields than the guard.
 		return Fields{}, malformed(ReasonAmbiguousMediaType, "form body is a JSON document")
 	}
-	s := string(body)
-	if strings.Count(s, "&") >= maxFormFields {
+	pairs := strings.Count(s, "&")
+	if pairs >= maxFormFields {
 		// PHP reads the first max_input_vars (1000) fields and drops the
 		// rest; Django refuses more than 1000.
 		return Fields{}, newError(http.StatusBadRequest, ReasonTooManyFields,
 			"form body has more fields than PHP and Django read")
 	}
-	f := Fields{list: make([]field, 0, strings.Count(s, "&")+1)}
+	f := Fields{list: rd.fieldList(pairs + 1)}
+	var err error
+	if rd.general {
+		err = rd.formPairs(&f)
+	} else {
+		err = rd.formPairsFast(&f)
+	}
+	if err != nil {
+		return Fields{}, err
+	}
+	return f, nil
+}
+
+// formPairs reads the pairs of rd.body into f.
+func (rd *reading) formPairs(f *Fields) error {
+	s := rd.body
 	for s != "" {
 		var pair string
 		pair, s, _ = strings.Cut(s, "&")
@@ -37,40 +51,38 @@ func parseURLEncoded(body []byte, spec *Spec) (Fields, error) {
 			continue
 		}
 		if strings.IndexByte(pair, ';') >= 0 {
-			return Fields{}, malformed(ReasonMalformedForm, "form body uses ';' as a separator")
+			return errSemicolon()
 		}
 		rawKey, rawValue, _ := strings.Cut(pair, "=")
-		key, ok := unescapeForm(rawKey)
+		key, ok := rd.unescapeForm(rawKey)
 		if !ok {
-			return Fields{}, malformed(ReasonMalformedForm, "form body has an invalid percent escape")
+			return errEscape()
 		}
-		if err := spec.checkName(key); err != nil {
-			return Fields{}, err
+		if err := rd.checkName(key); err != nil {
+			return err
 		}
-		if spec.isPassword(key) {
+		if rd.spec.isPassword(key) {
 			// Validate without decoding: the value is never kept.
 			if !validEscapes(rawValue) {
-				return Fields{}, malformed(ReasonMalformedForm, "form body has an invalid percent escape")
+				return errEscape()
 			}
 			continue
 		}
-		value, ok := unescapeForm(rawValue)
+		value, ok := rd.unescapeForm(rawValue)
 		if !ok {
-			return Fields{}, malformed(ReasonMalformedForm, "form body has an invalid percent escape")
+			return errEscape()
 		}
 		f.list = append(f.list, field{name: key, value: value, kind: kindString})
 	}
-	return f, nil
+	return nil
 }
 
-// unescapeForm decodes a form component, returning s itself (no
-// allocation) when there is nothing to decode.
-func unescapeForm(s string) (string, bool) {
-	if strings.IndexByte(s, '%') < 0 && strings.IndexByte(s, '+') < 0 {
-		return s, true
-	}
-	v, err := url.QueryUnescape(s)
-	return v, err == nil
+func errSemicolon() error {
+	return malformed(ReasonMalformedForm, "form body uses ';' as a separator")
+}
+
+func errEscape() error {
+	return malformed(ReasonMalformedForm, "form body has an invalid percent escape")
 }
 
 // validEscapes reports whether every '%' in s starts a two-hex-digit
@@ -98,8 +110,16 @@ const maxFormFields = 1000
 
 // looksLikeJSON reports a body whose first byte that is not white space (or
 // a UTF-8 byte order mark) opens a JSON object or array.
-func looksLikeJSON(b []byte) bool {
-	b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))
-	b = bytes.TrimLeft(b, " \t\r\n")
-	return len(b) > 0 && (b[0] == '{' || b[0] == '[')
+func looksLikeJSON(s string) bool {
+	s = strings.TrimPrefix(s, "\xef\xbb\xbf")
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case ' ', '\t', '\r', '\n':
+		case '{', '[':
+			return true
+		default:
+			return false
+		}
+	}
+	return false
 }

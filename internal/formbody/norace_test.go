@@ -1,0 +1,5 @@
+//go:build !race
+
+package formbody_test
+
+const corpusShare = 1
