@@ -72,7 +72,7 @@ func environment() (*cel.Env, error) {
 		opts := append([]cel.EnvOption{}, exprVars...)
 		opts = append(opts,
 			cel.Function("ip_in",
-				cel.Overload("ip_in_string_string",
+				cel.Overload(ipInOverload,
 					[]*cel.Type{cel.StringType, cel.StringType}, cel.BoolType,
 					cel.BinaryBinding(ipIn))),
 			cel.ParserExpressionSizeLimit(maxExpressionLen),
