@@ -16,23 +16,26 @@ func TestReusedEntriesStartBlank(t *testing.T) {
 	c := newFakeClock()
 	m := newStore(t, 1000, c)
 	for round := 0; round < 3; round++ {
-		// Keys that end empty and leave the map: a success on a lockout
-		// key with failures and a reservation in flight, and rate and
-		// distinct keys whose window passed.
-		for i := 0; i < 2*maxSpare; i++ {
-			k := Key{Rule: "login/lockout_user", Subject: "user=old" + strconv.Itoa(i)}
-			settle(t, m, k, 0, Failure)
-			settle(t, m, k, 0, Failure)
-			r := reserve(t, m, k)
-			settle(t, m, k, r.Token, Success)
-			m.Take(bg, Key{Rule: "login/rate_ip", Subject: "ip=old" + strconv.Itoa(i)}, 2, time.Minute)
-			m.TakeDistinct(bg, Key{Rule: "login/spray_ip", Subject: "ip=old" + strconv.Itoa(i)}, "u", 2, time.Minute)
+		// Keys dropped while they hold state (an operator's Clear, as an
+		// eviction would): a locked lockout key, one with failures and a
+		// reservation in flight, rate and distinct keys at their limit.
+		for i := 0; i < maxSpare; i++ {
+			locked := Key{Rule: "login/lockout_user", Subject: "user=locked" + strconv.Itoa(i)}
+			for j := 0; j < lk.Limit; j++ {
+				settle(t, m, locked, 0, Failure)
+			}
+			busy := Key{Rule: "login/lockout_user", Subject: "user=busy" + strconv.Itoa(i)}
+			settle(t, m, busy, 0, Failure)
+			reserve(t, m, busy)
+			rate := Key{Rule: "login/rate_ip", Subject: "ip=old" + strconv.Itoa(i)}
+			m.Take(bg, rate, 2, time.Minute)
+			m.Take(bg, rate, 2, time.Minute)
+			dist := Key{Rule: "login/spray_ip", Subject: "ip=old" + strconv.Itoa(i)}
+			m.TakeDistinct(bg, dist, "a", 2, time.Minute)
+			m.TakeDistinct(bg, dist, "b", 2, time.Minute)
 		}
-		c.Advance(2 * time.Minute)
-		// New keys of every kind, made after the old ones are dropped
-		// (Clear drops them as an operator would).
-		if _, err := m.Clear(bg, Filter{}); err != nil {
-			t.Fatal(err)
+		if n, err := m.Clear(bg, Filter{}); err != nil || n != 4*maxSpare {
+			t.Fatalf("round %d: cleared %d, %v", round, n, err)
 		}
 		if st := m.Stats(); st.Keys != 0 || st.Bytes != 0 {
 			t.Fatalf("round %d: after clearing, %+v", round, st)
