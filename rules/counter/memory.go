@@ -137,13 +137,16 @@ func checkLimit(limit int, window time.Duration) error {
 
 // Take implements Store.
 func (m *Memory) Take(_ context.Context, k Key, limit int, window time.Duration) (Result, error) {
+	return m.take(k, limit, window, m.now())
+}
+
+func (m *Memory) take(k Key, limit int, window time.Duration, now int64) (Result, error) {
 	if err := checkLimit(limit, window); err != nil {
 		return Result{}, err
 	}
 	s := m.shardOf(k)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := m.now()
 	e := s.obtain(k, kindRate, now)
 	if e == nil {
 		return Result{Full: true}, nil
@@ -166,6 +169,10 @@ func (m *Memory) Take(_ context.Context, k Key, limit int, window time.Duration)
 
 // TakeDistinct implements Store.
 func (m *Memory) TakeDistinct(_ context.Context, k Key, value string, limit int, window time.Duration) (Result, error) {
+	return m.takeDistinct(k, value, limit, window, m.now())
+}
+
+func (m *Memory) takeDistinct(k Key, value string, limit int, window time.Duration, now int64) (Result, error) {
 	if err := checkLimit(limit, window); err != nil {
 		return Result{}, err
 	}
@@ -173,7 +180,6 @@ func (m *Memory) TakeDistinct(_ context.Context, k Key, value string, limit int,
 	s := m.shardOf(k)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := m.now()
 	e := s.obtain(k, kindDistinct, now)
 	if e == nil {
 		return Result{Full: true}, nil
@@ -225,13 +231,16 @@ func (e *entry) setLockout(l Lockout) {
 
 // Reserve implements Store.
 func (m *Memory) Reserve(_ context.Context, k Key, l Lockout) (Result, error) {
+	return m.reserve(k, l, m.now())
+}
+
+func (m *Memory) reserve(k Key, l Lockout, now int64) (Result, error) {
 	if err := checkLockout(l); err != nil {
 		return Result{}, err
 	}
 	s := m.shardOf(k)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := m.now()
 	e := s.obtain(k, kindLockout, now)
 	if e == nil {
 		return Result{Full: true}, nil
@@ -255,13 +264,16 @@ func (m *Memory) Reserve(_ context.Context, k Key, l Lockout) (Result, error) {
 
 // Settle implements Store.
 func (m *Memory) Settle(_ context.Context, k Key, l Lockout, token int64, st Settlement) (bool, error) {
+	return m.settle(k, l, token, st, m.now())
+}
+
+func (m *Memory) settle(k Key, l Lockout, token int64, st Settlement, now int64) (bool, error) {
 	if err := checkLockout(l); err != nil {
 		return false, err
 	}
 	s := m.shardOf(k)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := m.now()
 	var e *entry
 	if st == Failure {
 		e = s.obtain(k, kindLockout, now)
@@ -296,6 +308,38 @@ func (m *Memory) Settle(_ context.Context, k Key, l Lockout, token int64, st Set
 	s.settle(e, now, before)
 	return true, nil
 }
+
+// Batch implements Batcher: the operations of one attempt read the clock
+// once. Each stays atomic for its key, under its shard's lock; times read
+// before a lock are kept in order per key by floor, as for concurrent
+// single calls.
+func (m *Memory) Batch(_ context.Context, ops []Op) {
+	var now int64
+	for i := range ops {
+		op := &ops[i]
+		if op.Kind == 0 {
+			continue
+		}
+		if now == 0 {
+			now = m.now()
+		}
+		switch op.Kind {
+		case OpTake:
+			op.Result, op.Err = m.take(op.Key, op.Limit, op.Window, now)
+		case OpTakeDistinct:
+			op.Result, op.Err = m.takeDistinct(op.Key, op.Value, op.Limit, op.Window, now)
+		case OpReserve:
+			op.Result, op.Err = m.reserve(op.Key, op.Lockout, now)
+		case OpSettle:
+			op.Recorded, op.Err = m.settle(op.Key, op.Lockout, op.Token, op.Settlement, now)
+		default:
+			op.Err = errUnknownOp
+		}
+	}
+}
+
+// compile-time check that Memory batches.
+var _ Batcher = (*Memory)(nil)
 
 func indexOf64(vals []int64, v int64) int {
 	for i, x := range vals {
