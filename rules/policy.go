@@ -62,7 +62,10 @@ type Policy struct {
 	conditions      []Rule // *DeviceRule and *WhenRule
 	anyWhen         bool
 
-	store  counter.Store
+	store counter.Store
+	// memory is store when it is the in-process one, called directly
+	// (see run).
+	memory *counter.Memory
 	norm   Normalizer
 	onFull Action
 	// onStoreFailure is the action when the store fails.
@@ -125,6 +128,7 @@ func NewPolicy(cfg PolicyConfig) (*Policy, error) {
 		onError: cfg.OnError,
 		scope:   cfg.Scope,
 	}
+	p.memory, _ = cfg.Store.(*counter.Memory)
 	if cfg.OnFull != nil {
 		p.onFull = *cfg.OnFull
 	}
