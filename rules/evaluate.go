@@ -49,7 +49,7 @@ func (p *Policy) Evaluate(ctx context.Context, a *Attempt, sig *Signals) (Verdic
 			}
 		}
 	}
-	subj := subjects{a: a, sig: sig, norm: &p.norm}
+	subj := subjects{a: a, sig: sig, norm: &p.norm, pair: p.countsPair}
 	var countBuf [8]int64
 	counts := countBuf[:0]
 	if len(p.counting) > len(countBuf) {

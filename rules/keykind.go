@@ -51,6 +51,12 @@ type subjects struct {
 	sig  *Signals
 	norm *Normalizer
 
+	// pair: the policy counts by ip_user, so the user subject is taken
+	// from the pair's text (one allocation for both). A user-keyed entry
+	// then keeps the address part of that text alive too, a few dozen
+	// bytes at most.
+	pair bool
+
 	prefix   netip.Prefix
 	user     string // normalised, bounded; "" when the attempt has none
 	haveIP   bool
@@ -85,7 +91,12 @@ func (s *subjects) get(k KeyKind) string {
 		return s.ip
 	case KeyUser:
 		if s.u == "" && s.haveUser {
-			s.u = "user=" + s.user
+			if s.pair && s.haveIP {
+				ipu := s.get(KeyIPUser)
+				s.u = ipu[len(ipu)-len("user=")-len(s.user):]
+			} else {
+				s.u = "user=" + s.user
+			}
 		}
 		return s.u
 	case KeyIPUser:

@@ -61,6 +61,8 @@ type Policy struct {
 	counting        []countingRule
 	conditions      []Rule // *DeviceRule and *WhenRule
 	anyWhen         bool
+	// countsPair: a counting rule's key is ip_user.
+	countsPair bool
 
 	store counter.Store
 	// memory is store when it is the in-process one, called directly
@@ -198,6 +200,7 @@ func NewPolicy(cfg PolicyConfig) (*Policy, error) {
 		if n := names[base]; n > 1 {
 			cr.name = base + "_" + strconv.Itoa(n)
 		}
+		p.countsPair = p.countsPair || cr.key == KeyIPUser
 		p.counting = append(p.counting, cr)
 	}
 	for _, w := range whens {
