@@ -101,16 +101,14 @@ func (m *Memory) now() int64 {
 
 func (m *Memory) abs(t int64) time.Time { return m.base.Add(time.Duration(t)) }
 
+// shardOf picks k's shard by its subject alone: subjects spread keys
+// evenly, and the rule id (the same for all of a rule's keys) would only
+// lengthen the hash. A subject's keys for every rule share a shard.
 func (m *Memory) shardOf(k Key) *shardLock {
 	if len(m.shards) == 1 {
 		return &m.shards[0]
 	}
-	var h maphash.Hash
-	h.SetSeed(m.seed)
-	h.WriteString(k.Rule)
-	h.WriteByte(0)
-	h.WriteString(k.Subject)
-	return &m.shards[h.Sum64()%uint64(len(m.shards))]
+	return &m.shards[maphash.String(m.seed, k.Subject)%uint64(len(m.shards))]
 }
 
 // floor keeps an entry's times non-decreasing even if the clock steps
