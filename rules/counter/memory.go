@@ -39,6 +39,8 @@ type Memory struct {
 	clock  func() time.Time
 	base   time.Time
 	max    int
+	// realClock: clock is time.Now.
+	realClock bool
 }
 
 type shardLock struct {
@@ -55,7 +57,8 @@ func NewMemory(cfg MemoryConfig) (*Memory, error) {
 	if cfg.MaxKeys == 0 {
 		cfg.MaxKeys = DefaultMaxKeys
 	}
-	if cfg.Clock == nil {
+	realClock := cfg.Clock == nil
+	if realClock {
 		cfg.Clock = time.Now
 	}
 	n := cfg.Shards
@@ -73,6 +76,10 @@ func NewMemory(cfg MemoryConfig) (*Memory, error) {
 		seed:   maphash.MakeSeed(),
 		clock:  cfg.Clock,
 		max:    cfg.MaxKeys,
+		// The real clock is read through time.Since, which reads only
+		// the monotonic clock (time.Now reads the wall clock as well);
+		// the answer is the same, as Sub uses the monotonic readings.
+		realClock: realClock,
 	}
 	// The base lies a day back so that times stay positive (a zero token
 	// means "no reservation") even if the clock steps back a little.
@@ -92,7 +99,12 @@ const baseLead = 24 * time.Hour
 // now is the store-relative time in nanoseconds, always >= 1 so that a
 // reservation token is never zero.
 func (m *Memory) now() int64 {
-	d := int64(m.clock().Sub(m.base))
+	var d int64
+	if m.realClock {
+		d = int64(time.Since(m.base))
+	} else {
+		d = int64(m.clock().Sub(m.base))
+	}
 	if d < 1 {
 		d = 1
 	}
