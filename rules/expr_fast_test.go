@@ -153,3 +153,35 @@ func TestWhenIPInConstRange(t *testing.T) {
 		t.Errorf("shadowed ip: %v, %v; want the iteration variable tested", got, err)
 	}
 }
+
+// TestWhenCounters: the counters map answers every way an expression can
+// read a map.
+func TestWhenCounters(t *testing.T) {
+	cases := []struct {
+		expr    string
+		want    bool
+		wantErr bool
+	}{
+		{`counters["rate_ip"] == 1 && counters.rate_user == 1 && counters["rate_ip_2"] == 1`, true, false},
+		{`"rate_ip" in counters && !("rate_device" in counters)`, true, false},
+		{`size(counters) == 3`, true, false},
+		{`counters.exists(k, k == "rate_user" && counters[k] == 1)`, true, false},
+		{`counters.all(k, counters[k] >= 1)`, true, false},
+		{`counters["rate_ip"] > 1`, false, false},
+		{`counters[user_raw] > 0`, false, true},
+	}
+	a := baseAttempt()
+	for _, c := range cases {
+		r, err := ParseWhen(c.expr, "deny", "seen")
+		if err != nil {
+			t.Fatalf("%s: %v", c.expr, err)
+		}
+		q, _, _ := newTestPolicy(t, 100, PolicyConfig{Rules: append(mustRules(t,
+			[]string{"rate", "ip", "10/1m"}, []string{"rate", "user", "10/1m"}, []string{"rate", "ip", "500/1h"}), r)})
+		v, tk := q.Evaluate(bg, a, nil)
+		q.Observe(bg, tk, OutcomeUnknown)
+		if got := v.HasReason("seen"); got != (c.want || c.wantErr) || v.HasReason(ReasonRuleError) != c.wantErr {
+			t.Errorf("%s: reasons %v, want fired=%v error=%v", c.expr, v.Reasons, c.want, c.wantErr)
+		}
+	}
+}
