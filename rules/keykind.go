@@ -61,18 +61,28 @@ type subjects struct {
 	user     string // normalised, bounded; "" when the attempt has none
 	haveIP   bool
 	haveUser bool
-	done     bool
+	ipDone   bool
+	userDone bool
 
 	ip, u, ipu, dev string
 }
 
-func (s *subjects) init() {
-	if s.done {
+// initIP normalises the address once per evaluation.
+func (s *subjects) initIP() {
+	if s.ipDone {
 		return
 	}
-	s.done = true
+	s.ipDone = true
 	s.prefix = s.norm.IP(s.a.IP)
 	s.haveIP = s.prefix.IsValid()
+}
+
+// initUser normalises the user name once per evaluation.
+func (s *subjects) initUser() {
+	if s.userDone {
+		return
+	}
+	s.userDone = true
 	s.user = userKey(s.norm.User(s.a.User))
 	s.haveUser = s.user != ""
 }
@@ -81,17 +91,16 @@ func (s *subjects) init() {
 // (no valid address, an empty user name, no device payload): the rule then
 // does not count this attempt.
 func (s *subjects) get(k KeyKind) string {
-	s.init()
 	switch k {
 	case KeyIP:
-		if s.ip == "" && s.haveIP {
+		if s.initIP(); s.ip == "" && s.haveIP {
 			var buf [64]byte
 			s.ip = string(s.prefix.AppendTo(append(buf[:0], "ip="...)))
 		}
 		return s.ip
 	case KeyUser:
-		if s.u == "" && s.haveUser {
-			if s.pair && s.haveIP {
+		if s.initUser(); s.u == "" && s.haveUser {
+			if s.initIP(); s.pair && s.haveIP {
 				ipu := s.get(KeyIPUser)
 				s.u = ipu[len(ipu)-len("user=")-len(s.user):]
 			} else {
@@ -100,7 +109,8 @@ func (s *subjects) get(k KeyKind) string {
 		}
 		return s.u
 	case KeyIPUser:
-		if s.ipu == "" && s.haveIP && s.haveUser {
+		s.initIP()
+		if s.initUser(); s.ipu == "" && s.haveIP && s.haveUser {
 			var buf [192]byte
 			b := s.prefix.AppendTo(append(buf[:0], "ip="...))
 			b = append(append(b, " user="...), s.user...)
