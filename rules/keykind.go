@@ -110,7 +110,9 @@ func (s *subjects) get(k KeyKind) string {
 		return s.u
 	case KeyIPUser:
 		s.initIP()
-		if s.initUser(); s.ipu == "" && s.haveIP && s.haveUser {
+		if s.initUser(); s.ipu == "" && s.haveIP && s.haveUser && s.ip != "" {
+			s.ipu = s.ip + " user=" + s.user
+		} else if s.ipu == "" && s.haveIP && s.haveUser {
 			var buf [192]byte
 			b := s.prefix.AppendTo(append(buf[:0], "ip="...))
 			b = append(append(b, " user="...), s.user...)
