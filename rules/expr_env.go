@@ -82,8 +82,10 @@ func environment() (*cel.Env, error) {
 	return exprEnv, exprEnvErr
 }
 
-// ipIn implements ip_in. Parsing the literal range on every call costs no
-// allocation and keeps the environment free of per-policy caches.
+// ipIn implements ip_in for expressions run with cost tracking. Parsing
+// the literal range on every call costs no allocation and keeps the
+// environment free of per-policy caches; expressions of bounded cost use
+// ipInConstRange instead, which parses it once.
 func ipIn(lhs, rhs ref.Val) ref.Val {
 	ip, ok1 := lhs.(types.String)
 	cidr, ok2 := rhs.(types.String)
