@@ -185,3 +185,62 @@ func TestWhenCounters(t *testing.T) {
 		}
 	}
 }
+
+// TestWhenStaticBoundHolds: for every expression that runs untracked, the
+// cost the tracker measures on the largest inputs tried never exceeds the
+// static estimate the decision was made on.
+func TestWhenStaticBoundHolds(t *testing.T) {
+	env, err := environment()
+	if err != nil {
+		t.Fatal(err)
+	}
+	huge := strings.Repeat("Ab,", 100_000)
+	exprs := []string{
+		`user == "jlopez"`, `user_raw == "JLopez "`, `ip == "10.1.2.3"`, `ip_in(ip, "10.0.0.0/8")`,
+		`device == "present" && device_present && !device_empty`, `assertion == "valid"`,
+		`has_score && score > 0.8`, `score == 0.0`, `size(engine_reasons) == 0`,
+		`headers["x-client"] == "mobile, beta"`, `"x-missing" in headers`,
+		`route == "login" && event == "login" && !session_present`,
+		`user_agent != "" && user_agent >= "Mozilla"`, `size(user_agent) > 10 && size(headers) < 100`,
+		`ip_in(headers["x-real-ip"], "192.0.2.0/24") ? user == "a" : user_raw != "b"`,
+		`["192.0.2.7", "bogus"].exists(ip, ip_in(ip, "192.0.2.0/24"))`,
+	}
+	bounded := 0
+	for _, expr := range exprs {
+		r, err := ParseWhen(expr, "deny")
+		if err != nil {
+			t.Fatalf("%s: %v", expr, err)
+		}
+		if !r.costBounded {
+			continue
+		}
+		bounded++
+		ast, _ := env.Compile(expr)
+		est, err := env.EstimateCost(ast, unsizedEstimator{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		prg, err := trackedProgram(env, ast)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := baseAttempt()
+		a.User, a.UserAgent, a.Assertion = huge, huge, huge
+		a.Header = http.Header{"X-Client": {huge, huge}, "X-Real-Ip": {huge}, "Accept": {huge}}
+		sig := &Signals{Score: 0.95, HasScore: true, EngineReasons: []string{huge, huge}}
+		_, det, err := prg.Eval(&activation{a: a, sig: sig, subj: subjects{a: a, sig: sig, norm: &Normalizer{}}})
+		if err != nil && strings.Contains(err.Error(), "cost") {
+			t.Errorf("%s: %v on huge inputs though bounded by %d", expr, err, est.Max)
+			continue
+		}
+		if det == nil || det.ActualCost() == nil {
+			t.Fatalf("%s: no cost measured", expr)
+		}
+		if got := *det.ActualCost(); got > est.Max || got > DefaultCostLimit {
+			t.Errorf("%s: measured cost %d over the static bound %d", expr, got, est.Max)
+		}
+	}
+	if bounded < 12 {
+		t.Fatalf("only %d expressions bounded", bounded)
+	}
+}
