@@ -3,8 +3,10 @@ package rules
 import (
 	"net/http"
 	"net/netip"
+	"strconv"
 	"testing"
 
+	"github.com/login-guard/login_guard/internal/benchcpu"
 	"github.com/login-guard/login_guard/rules/counter"
 )
 
@@ -27,6 +29,7 @@ func BenchmarkEvaluateRateExistingKey(b *testing.B) {
 	p := benchPolicy(b, 100_000, []string{"rate", "ip", "10000/1s"})
 	a := attempt("jlopez", "203.0.113.7")
 	b.ReportAllocs()
+	benchcpu.PerOp(b)
 	for b.Loop() {
 		p.Evaluate(bg, a, nil)
 	}
@@ -36,6 +39,7 @@ func BenchmarkEvaluateRateIPUserExistingKey(b *testing.B) {
 	p := benchPolicy(b, 100_000, []string{"rate", "ip_user", "10000/1s"})
 	a := attempt("JLopez", "2001:db8::7")
 	b.ReportAllocs()
+	benchcpu.PerOp(b)
 	for b.Loop() {
 		p.Evaluate(bg, a, nil)
 	}
@@ -47,6 +51,7 @@ func BenchmarkEvaluateRateNewKey(b *testing.B) {
 	p := benchPolicy(b, 10_000, []string{"rate", "ip", "5/1m"})
 	a := attempt("", "10.0.0.0")
 	b.ReportAllocs()
+	benchcpu.PerOp(b)
 	i := uint32(0)
 	for b.Loop() {
 		i++
@@ -59,6 +64,7 @@ func BenchmarkEvaluateLockoutAndObserve(b *testing.B) {
 	p := benchPolicy(b, 100_000, []string{"lockout", "ip_user", "5/10m", "for", "15m"})
 	a := attempt("jlopez", "203.0.113.7")
 	b.ReportAllocs()
+	benchcpu.PerOp(b)
 	for b.Loop() {
 		_, tk := p.Evaluate(bg, a, nil)
 		p.Observe(bg, tk, OutcomeSuccess)
@@ -70,6 +76,7 @@ func BenchmarkEvaluateWhen(b *testing.B) {
 		[]string{"when", `!ip_in(ip, "10.0.0.0/8") && user == "admin" && assertion != "valid"`, "deny", "admin_outside"})
 	a := attempt("admin", "203.0.113.7")
 	b.ReportAllocs()
+	benchcpu.PerOp(b)
 	for b.Loop() {
 		p.Evaluate(bg, a, nil)
 	}
@@ -81,6 +88,7 @@ func BenchmarkEvaluateWhenHeadersCounters(b *testing.B) {
 	a := attempt("u", "203.0.113.7")
 	a.Header = http.Header{"X-Client": {"web"}, "Accept": {"*/*"}}
 	b.ReportAllocs()
+	benchcpu.PerOp(b)
 	for b.Loop() {
 		p.Evaluate(bg, a, nil)
 	}
@@ -98,8 +106,36 @@ func BenchmarkEvaluateFullPolicy(b *testing.B) {
 	a := attempt("jlopez", "203.0.113.7")
 	sig := &Signals{Score: 0.2, HasScore: true}
 	b.ReportAllocs()
+	benchcpu.PerOp(b)
 	for b.Loop() {
 		_, tk := p.Evaluate(bg, a, sig)
+		p.Observe(bg, tk, OutcomeSuccess)
+	}
+}
+
+// BenchmarkEvaluateGuardedLoginRules is the rule set of the login route's
+// BenchmarkGuardedLoginRules (caddymodule/login), from 4096 client
+// addresses, each attempt settled as a success.
+func BenchmarkEvaluateGuardedLoginRules(b *testing.B) {
+	p := benchPolicy(b, 100_000,
+		[]string{"rate", "ip", "10000/1m", "deny"},
+		[]string{"lockout", "ip_user", "5/15m", "for", "30m", "challenge"},
+		[]string{"device", "missing", "challenge"},
+		[]string{"when", `ip_in(ip, "192.0.2.0/24") && user_agent == ""`, "deny"})
+	as := make([]*Attempt, 4096)
+	for i := range as {
+		as[i] = attempt("jlopez", "10.0."+strconv.Itoa(i>>8)+"."+strconv.Itoa(i&255))
+		as[i].UserAgent = "Mozilla/5.0"
+	}
+	b.ReportAllocs()
+	benchcpu.PerOp(b)
+	i := 0
+	for b.Loop() {
+		v, tk := p.Evaluate(bg, as[i&4095], nil)
+		i++
+		if v.Action != Allow {
+			b.Fatal(v)
+		}
 		p.Observe(bg, tk, OutcomeSuccess)
 	}
 }
@@ -107,6 +143,7 @@ func BenchmarkEvaluateFullPolicy(b *testing.B) {
 func BenchmarkNormalizeUserASCII(b *testing.B) {
 	var n Normalizer
 	b.ReportAllocs()
+	benchcpu.PerOp(b)
 	for b.Loop() {
 		_ = n.User("JLopez ")
 	}
@@ -115,6 +152,7 @@ func BenchmarkNormalizeUserASCII(b *testing.B) {
 func BenchmarkNormalizeUserUnicode(b *testing.B) {
 	var n Normalizer
 	b.ReportAllocs()
+	benchcpu.PerOp(b)
 	for b.Loop() {
 		_ = n.User("José.Núñez ")
 	}
@@ -124,6 +162,7 @@ func BenchmarkNormalizeIPv6(b *testing.B) {
 	var n Normalizer
 	a := netip.MustParseAddr("2001:db8:1:2:aaaa:bbbb:cccc:dddd")
 	b.ReportAllocs()
+	benchcpu.PerOp(b)
 	for b.Loop() {
 		_ = n.IP(a)
 	}

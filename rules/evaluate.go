@@ -49,7 +49,7 @@ func (p *Policy) Evaluate(ctx context.Context, a *Attempt, sig *Signals) (Verdic
 			}
 		}
 	}
-	subj := subjects{a: a, sig: sig, norm: &p.norm}
+	subj := subjects{a: a, sig: sig, norm: &p.norm, pair: p.countsPair}
 	var countBuf [8]int64
 	counts := countBuf[:0]
 	if len(p.counting) > len(countBuf) {
@@ -59,12 +59,16 @@ func (p *Policy) Evaluate(ctx context.Context, a *Attempt, sig *Signals) (Verdic
 	if len(p.counting) > 0 {
 		// Every counting rule's operation goes to the store in one batch:
 		// one round trip for a shared store.
-		ob := getOps(len(p.counting))
-		ops := *ob
+		var opsBuf [inlineOps]counter.Op
+		ops := opsBuf[:0]
+		if len(p.counting) > len(opsBuf) {
+			ops = make([]counter.Op, 0, len(p.counting))
+		}
+		ops = ops[:len(p.counting)]
 		for i := range p.counting {
 			p.prepare(&p.counting[i], &subj, &ops[i])
 		}
-		counter.Do(ctx, p.store, ops)
+		p.run(ctx, ops)
 		for i := range p.counting {
 			c := &p.counting[i]
 			n, hold := p.judge(c, &ops[i], &v)
@@ -76,7 +80,6 @@ func (p *Policy) Evaluate(ctx context.Context, a *Attempt, sig *Signals) (Verdic
 				t.holds = append(t.holds, hold)
 			}
 		}
-		putOps(ob)
 	}
 	if len(p.conditions) > 0 {
 		p.conditionsPhase(a, sig, &subj, counts, &v)
@@ -192,7 +195,28 @@ func addMonitored(v *Verdict, reason string) {
 	}
 }
 
-// opsPool recycles the batch of store operations built per attempt.
+// inlineOps is how many store operations an evaluation or a settlement
+// keeps on its stack; a route with more counting rules allocates them.
+const inlineOps = 6
+
+// run sends a batch to the store. The in-process store is called
+// directly, so the batch can stay on the caller's stack; any other store
+// gets a pooled copy, since a call through the interface lets the slice
+// escape.
+func (p *Policy) run(ctx context.Context, ops []counter.Op) {
+	if p.memory != nil {
+		p.memory.Batch(ctx, ops)
+		return
+	}
+	ob := getOps(len(ops))
+	copy(*ob, ops)
+	counter.Do(ctx, p.store, *ob)
+	copy(ops, *ob)
+	putOps(ob)
+}
+
+// opsPool recycles the batches handed to stores other than the in-process
+// one.
 var opsPool = sync.Pool{New: func() any { return new([]counter.Op) }}
 
 // getOps returns n zeroed operations.

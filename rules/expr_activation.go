@@ -42,7 +42,7 @@ func (x *activation) ResolveName(name string) (any, bool) {
 	case "event":
 		return types.String(a.Event), true
 	case "user":
-		x.subj.init()
+		x.subj.initUser()
 		return types.String(x.subj.user), true
 	case "user_raw":
 		return types.String(a.User), true

@@ -72,7 +72,7 @@ func environment() (*cel.Env, error) {
 		opts := append([]cel.EnvOption{}, exprVars...)
 		opts = append(opts,
 			cel.Function("ip_in",
-				cel.Overload("ip_in_string_string",
+				cel.Overload(ipInOverload,
 					[]*cel.Type{cel.StringType, cel.StringType}, cel.BoolType,
 					cel.BinaryBinding(ipIn))),
 			cel.ParserExpressionSizeLimit(maxExpressionLen),
@@ -82,8 +82,10 @@ func environment() (*cel.Env, error) {
 	return exprEnv, exprEnvErr
 }
 
-// ipIn implements ip_in. Parsing the literal range on every call costs no
-// allocation and keeps the environment free of per-policy caches.
+// ipIn implements ip_in for expressions run with cost tracking. Parsing
+// the literal range on every call costs no allocation and keeps the
+// environment free of per-policy caches; expressions of bounded cost use
+// ipInConstRange instead, which parses it once.
 func ipIn(lhs, rhs ref.Val) ref.Val {
 	ip, ok1 := lhs.(types.String)
 	cidr, ok2 := rhs.(types.String)

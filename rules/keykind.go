@@ -51,22 +51,38 @@ type subjects struct {
 	sig  *Signals
 	norm *Normalizer
 
+	// pair: the policy counts by ip_user, so the user subject is taken
+	// from the pair's text (one allocation for both). A user-keyed entry
+	// then keeps the address part of that text alive too, a few dozen
+	// bytes at most.
+	pair bool
+
 	prefix   netip.Prefix
 	user     string // normalised, bounded; "" when the attempt has none
 	haveIP   bool
 	haveUser bool
-	done     bool
+	ipDone   bool
+	userDone bool
 
 	ip, u, ipu, dev string
 }
 
-func (s *subjects) init() {
-	if s.done {
+// initIP normalises the address once per evaluation.
+func (s *subjects) initIP() {
+	if s.ipDone {
 		return
 	}
-	s.done = true
+	s.ipDone = true
 	s.prefix = s.norm.IP(s.a.IP)
 	s.haveIP = s.prefix.IsValid()
+}
+
+// initUser normalises the user name once per evaluation.
+func (s *subjects) initUser() {
+	if s.userDone {
+		return
+	}
+	s.userDone = true
 	s.user = userKey(s.norm.User(s.a.User))
 	s.haveUser = s.user != ""
 }
@@ -75,21 +91,28 @@ func (s *subjects) init() {
 // (no valid address, an empty user name, no device payload): the rule then
 // does not count this attempt.
 func (s *subjects) get(k KeyKind) string {
-	s.init()
 	switch k {
 	case KeyIP:
-		if s.ip == "" && s.haveIP {
+		if s.initIP(); s.ip == "" && s.haveIP {
 			var buf [64]byte
 			s.ip = string(s.prefix.AppendTo(append(buf[:0], "ip="...)))
 		}
 		return s.ip
 	case KeyUser:
-		if s.u == "" && s.haveUser {
-			s.u = "user=" + s.user
+		if s.initUser(); s.u == "" && s.haveUser {
+			if s.initIP(); s.pair && s.haveIP {
+				ipu := s.get(KeyIPUser)
+				s.u = ipu[len(ipu)-len("user=")-len(s.user):]
+			} else {
+				s.u = "user=" + s.user
+			}
 		}
 		return s.u
 	case KeyIPUser:
-		if s.ipu == "" && s.haveIP && s.haveUser {
+		s.initIP()
+		if s.initUser(); s.ipu == "" && s.haveIP && s.haveUser && s.ip != "" {
+			s.ipu = s.ip + " user=" + s.user
+		} else if s.ipu == "" && s.haveIP && s.haveUser {
 			var buf [192]byte
 			b := s.prefix.AppendTo(append(buf[:0], "ip="...))
 			b = append(append(b, " user="...), s.user...)

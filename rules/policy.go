@@ -61,8 +61,13 @@ type Policy struct {
 	counting        []countingRule
 	conditions      []Rule // *DeviceRule and *WhenRule
 	anyWhen         bool
+	// countsPair: a counting rule's key is ip_user.
+	countsPair bool
 
-	store  counter.Store
+	store counter.Store
+	// memory is store when it is the in-process one, called directly
+	// (see run).
+	memory *counter.Memory
 	norm   Normalizer
 	onFull Action
 	// onStoreFailure is the action when the store fails.
@@ -125,6 +130,7 @@ func NewPolicy(cfg PolicyConfig) (*Policy, error) {
 		onError: cfg.OnError,
 		scope:   cfg.Scope,
 	}
+	p.memory, _ = cfg.Store.(*counter.Memory)
 	if cfg.OnFull != nil {
 		p.onFull = *cfg.OnFull
 	}
@@ -194,6 +200,7 @@ func NewPolicy(cfg PolicyConfig) (*Policy, error) {
 		if n := names[base]; n > 1 {
 			cr.name = base + "_" + strconv.Itoa(n)
 		}
+		p.countsPair = p.countsPair || cr.key == KeyIPUser
 		p.counting = append(p.counting, cr)
 	}
 	for _, w := range whens {

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"cel.dev/cel-go/cel"
+	"cel.dev/cel-go/checker"
 	celast "cel.dev/cel-go/common/ast"
 	"cel.dev/cel-go/common/operators"
 	"cel.dev/cel-go/common/types"
@@ -19,8 +20,11 @@ import (
 // policy's OnError hook.
 type WhenRule struct {
 	ruleCommon
-	src         string
-	prg         cel.Program
+	src string
+	prg cel.Program
+	// costBounded: the expression's cost has a static bound within
+	// DefaultCostLimit, so prg runs without cost tracking.
+	costBounded bool
 	counterRefs []string
 	usesCounter bool
 	// readsEngine: the expression names score, has_score or
@@ -60,11 +64,48 @@ func ParseWhen(expr string, opts ...string) (*WhenRule, error) {
 	if err := r.inspect(ast); err != nil {
 		return nil, err
 	}
-	r.prg, err = env.Program(ast, cel.CostLimit(DefaultCostLimit), cel.EvalOptions(cel.OptOptimize))
-	if err != nil {
-		return nil, compileError("%v", err)
+	if r.prg, r.costBounded, err = program(env, ast); err != nil {
+		return nil, err
 	}
 	return r, nil
+}
+
+// program plans a checked expression. When the checker's static estimate
+// of its cost, made without any bound on the size of what it reads, is
+// within DefaultCostLimit, no run can exceed the limit, so the program
+// runs without run-time cost tracking (which costs more than most
+// expressions themselves) and with ip_in's ranges parsed once here. Any
+// expression whose cost grows with its input (contains, matches,
+// comprehensions, string concatenation over request values) keeps the
+// tracked program, which stops at the limit.
+func program(env *cel.Env, ast *cel.Ast) (prg cel.Program, bounded bool, err error) {
+	est, err := env.EstimateCost(ast, unsizedEstimator{})
+	if err == nil && est.Max <= DefaultCostLimit {
+		prg, err = env.Program(ast, cel.EvalOptions(cel.OptOptimize), cel.CustomDecoratorV2(decorateIPIn))
+		bounded = true
+	} else {
+		prg, err = trackedProgram(env, ast)
+	}
+	if err != nil {
+		return nil, false, compileError("%v", err)
+	}
+	return prg, bounded, nil
+}
+
+// trackedProgram plans an expression with run-time cost tracking under
+// DefaultCostLimit.
+func trackedProgram(env *cel.Env, ast *cel.Ast) (cel.Program, error) {
+	return env.Program(ast, cel.CostLimit(DefaultCostLimit), cel.EvalOptions(cel.OptOptimize))
+}
+
+// unsizedEstimator gives the cost checker no size for any variable or
+// call, so the estimate holds for inputs of any size.
+type unsizedEstimator struct{}
+
+func (unsizedEstimator) EstimateSize(checker.AstNode) *checker.SizeEstimate { return nil }
+
+func (unsizedEstimator) EstimateCallCost(string, string, *checker.AstNode, []checker.AstNode) *checker.CallEstimate {
+	return nil
 }
 
 // inspect checks what the type checker cannot: ip_in ranges are valid

@@ -44,8 +44,12 @@ func (t *Ticket) release(ctx context.Context) {
 	if !t.released.CompareAndSwap(false, true) {
 		return
 	}
-	ob := getOps(len(t.holds))
-	ops := *ob
+	var opsBuf [inlineOps]counter.Op
+	ops := opsBuf[:0]
+	if len(t.holds) > len(opsBuf) {
+		ops = make([]counter.Op, 0, len(t.holds))
+	}
+	ops = ops[:len(t.holds)]
 	for i := range t.holds {
 		h := &t.holds[i]
 		if h.token != 0 {
@@ -53,13 +57,12 @@ func (t *Ticket) release(ctx context.Context) {
 			h.token = 0
 		}
 	}
-	counter.Do(ctx, t.p.store, ops)
+	t.p.run(ctx, ops)
 	for i := range ops {
 		if ops[i].Err != nil {
 			t.p.reportError(t.holds[i].rule.rule, ops[i].Err)
 		}
 	}
-	putOps(ob)
 }
 
 // Observe runs the after-upstream phase: outcome is the upstream's answer
@@ -77,8 +80,12 @@ func (p *Policy) Observe(ctx context.Context, t *Ticket, outcome Outcome) error 
 		return nil
 	}
 	spent := t.released.Swap(true)
-	ob := getOps(len(t.holds))
-	ops := *ob
+	var opsBuf [inlineOps]counter.Op
+	ops := opsBuf[:0]
+	if len(t.holds) > len(opsBuf) {
+		ops = make([]counter.Op, 0, len(t.holds))
+	}
+	ops = ops[:len(t.holds)]
 	for i := range t.holds {
 		h := &t.holds[i]
 		token := h.token
@@ -94,7 +101,7 @@ func (p *Policy) Observe(ctx context.Context, t *Ticket, outcome Outcome) error 
 		}
 		ops[i] = counter.Op{Kind: counter.OpSettle, Key: h.key, Lockout: h.rule.lockout, Token: token, Settlement: st}
 	}
-	counter.Do(ctx, p.store, ops)
+	p.run(ctx, ops)
 	var errs []error
 	for i := range ops {
 		if err := ops[i].Err; err != nil {
@@ -104,6 +111,5 @@ func (p *Policy) Observe(ctx context.Context, t *Ticket, outcome Outcome) error 
 			errs = append(errs, ErrNotRecorded)
 		}
 	}
-	putOps(ob)
 	return errors.Join(errs...)
 }

@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/login-guard/login_guard/internal/benchcpu"
 )
 
 // BenchmarkTakeExistingKey runs on the real clock with a short window so
@@ -12,6 +14,7 @@ func BenchmarkTakeExistingKey(b *testing.B) {
 	m, _ := NewMemory(MemoryConfig{MaxKeys: 100_000})
 	k := Key{Rule: "login/rate_ip", Subject: "ip=203.0.113.7/32"}
 	b.ReportAllocs()
+	benchcpu.PerOp(b)
 	for b.Loop() {
 		m.Take(bg, k, 1<<20, 20*time.Microsecond)
 	}
@@ -24,6 +27,7 @@ func BenchmarkTakeExistingKeyAtLimit(b *testing.B) {
 		m.Take(bg, k, 10, time.Minute)
 	}
 	b.ReportAllocs()
+	benchcpu.PerOp(b)
 	for b.Loop() {
 		m.Take(bg, k, 10, time.Minute)
 	}
@@ -38,6 +42,7 @@ func BenchmarkTakeNewKey(b *testing.B) {
 		keys[i] = Key{Rule: "login/rate_ip", Subject: "ip=10." + strconv.Itoa(i)}
 	}
 	b.ReportAllocs()
+	benchcpu.PerOp(b)
 	i := 0
 	for b.Loop() {
 		m.Take(bg, keys[i&(len(keys)-1)], 5, time.Minute)
@@ -65,6 +70,7 @@ func BenchmarkReserveSettle(b *testing.B) {
 	m := newStore(b, 100_000, newFakeClock())
 	k := Key{Rule: "login/lockout_user", Subject: "user=jlopez"}
 	b.ReportAllocs()
+	benchcpu.PerOp(b)
 	for b.Loop() {
 		r, _ := m.Reserve(bg, k, lk)
 		m.Settle(bg, k, lk, r.Token, Release)
@@ -78,6 +84,7 @@ func BenchmarkTakeDistinctExisting(b *testing.B) {
 		m.TakeDistinct(bg, k, strconv.Itoa(i), 20, time.Minute)
 	}
 	b.ReportAllocs()
+	benchcpu.PerOp(b)
 	for b.Loop() {
 		m.TakeDistinct(bg, k, "7", 20, time.Minute)
 	}

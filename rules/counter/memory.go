@@ -39,6 +39,8 @@ type Memory struct {
 	clock  func() time.Time
 	base   time.Time
 	max    int
+	// realClock: clock is time.Now.
+	realClock bool
 }
 
 type shardLock struct {
@@ -55,7 +57,8 @@ func NewMemory(cfg MemoryConfig) (*Memory, error) {
 	if cfg.MaxKeys == 0 {
 		cfg.MaxKeys = DefaultMaxKeys
 	}
-	if cfg.Clock == nil {
+	realClock := cfg.Clock == nil
+	if realClock {
 		cfg.Clock = time.Now
 	}
 	n := cfg.Shards
@@ -73,6 +76,10 @@ func NewMemory(cfg MemoryConfig) (*Memory, error) {
 		seed:   maphash.MakeSeed(),
 		clock:  cfg.Clock,
 		max:    cfg.MaxKeys,
+		// The real clock is read through time.Since, which reads only
+		// the monotonic clock (time.Now reads the wall clock as well);
+		// the answer is the same, as Sub uses the monotonic readings.
+		realClock: realClock,
 	}
 	// The base lies a day back so that times stay positive (a zero token
 	// means "no reservation") even if the clock steps back a little.
@@ -92,7 +99,12 @@ const baseLead = 24 * time.Hour
 // now is the store-relative time in nanoseconds, always >= 1 so that a
 // reservation token is never zero.
 func (m *Memory) now() int64 {
-	d := int64(m.clock().Sub(m.base))
+	var d int64
+	if m.realClock {
+		d = int64(time.Since(m.base))
+	} else {
+		d = int64(m.clock().Sub(m.base))
+	}
 	if d < 1 {
 		d = 1
 	}
@@ -101,16 +113,14 @@ func (m *Memory) now() int64 {
 
 func (m *Memory) abs(t int64) time.Time { return m.base.Add(time.Duration(t)) }
 
+// shardOf picks k's shard by its subject alone: subjects spread keys
+// evenly, and the rule id (the same for all of a rule's keys) would only
+// lengthen the hash. A subject's keys for every rule share a shard.
 func (m *Memory) shardOf(k Key) *shardLock {
 	if len(m.shards) == 1 {
 		return &m.shards[0]
 	}
-	var h maphash.Hash
-	h.SetSeed(m.seed)
-	h.WriteString(k.Rule)
-	h.WriteByte(0)
-	h.WriteString(k.Subject)
-	return &m.shards[h.Sum64()%uint64(len(m.shards))]
+	return &m.shards[maphash.String(m.seed, k.Subject)%uint64(len(m.shards))]
 }
 
 // floor keeps an entry's times non-decreasing even if the clock steps
@@ -137,13 +147,16 @@ func checkLimit(limit int, window time.Duration) error {
 
 // Take implements Store.
 func (m *Memory) Take(_ context.Context, k Key, limit int, window time.Duration) (Result, error) {
+	return m.take(k, limit, window, m.now())
+}
+
+func (m *Memory) take(k Key, limit int, window time.Duration, now int64) (Result, error) {
 	if err := checkLimit(limit, window); err != nil {
 		return Result{}, err
 	}
 	s := m.shardOf(k)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := m.now()
 	e := s.obtain(k, kindRate, now)
 	if e == nil {
 		return Result{Full: true}, nil
@@ -166,6 +179,10 @@ func (m *Memory) Take(_ context.Context, k Key, limit int, window time.Duration)
 
 // TakeDistinct implements Store.
 func (m *Memory) TakeDistinct(_ context.Context, k Key, value string, limit int, window time.Duration) (Result, error) {
+	return m.takeDistinct(k, value, limit, window, m.now())
+}
+
+func (m *Memory) takeDistinct(k Key, value string, limit int, window time.Duration, now int64) (Result, error) {
 	if err := checkLimit(limit, window); err != nil {
 		return Result{}, err
 	}
@@ -173,7 +190,6 @@ func (m *Memory) TakeDistinct(_ context.Context, k Key, value string, limit int,
 	s := m.shardOf(k)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := m.now()
 	e := s.obtain(k, kindDistinct, now)
 	if e == nil {
 		return Result{Full: true}, nil
@@ -225,13 +241,16 @@ func (e *entry) setLockout(l Lockout) {
 
 // Reserve implements Store.
 func (m *Memory) Reserve(_ context.Context, k Key, l Lockout) (Result, error) {
+	return m.reserve(k, l, m.now())
+}
+
+func (m *Memory) reserve(k Key, l Lockout, now int64) (Result, error) {
 	if err := checkLockout(l); err != nil {
 		return Result{}, err
 	}
 	s := m.shardOf(k)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := m.now()
 	e := s.obtain(k, kindLockout, now)
 	if e == nil {
 		return Result{Full: true}, nil
@@ -255,13 +274,16 @@ func (m *Memory) Reserve(_ context.Context, k Key, l Lockout) (Result, error) {
 
 // Settle implements Store.
 func (m *Memory) Settle(_ context.Context, k Key, l Lockout, token int64, st Settlement) (bool, error) {
+	return m.settle(k, l, token, st, m.now())
+}
+
+func (m *Memory) settle(k Key, l Lockout, token int64, st Settlement, now int64) (bool, error) {
 	if err := checkLockout(l); err != nil {
 		return false, err
 	}
 	s := m.shardOf(k)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := m.now()
 	var e *entry
 	if st == Failure {
 		e = s.obtain(k, kindLockout, now)
@@ -296,6 +318,38 @@ func (m *Memory) Settle(_ context.Context, k Key, l Lockout, token int64, st Set
 	s.settle(e, now, before)
 	return true, nil
 }
+
+// Batch implements Batcher: the operations of one attempt read the clock
+// once. Each stays atomic for its key, under its shard's lock; times read
+// before a lock are kept in order per key by floor, as for concurrent
+// single calls.
+func (m *Memory) Batch(_ context.Context, ops []Op) {
+	var now int64
+	for i := range ops {
+		op := &ops[i]
+		if op.Kind == 0 {
+			continue
+		}
+		if now == 0 {
+			now = m.now()
+		}
+		switch op.Kind {
+		case OpTake:
+			op.Result, op.Err = m.take(op.Key, op.Limit, op.Window, now)
+		case OpTakeDistinct:
+			op.Result, op.Err = m.takeDistinct(op.Key, op.Value, op.Limit, op.Window, now)
+		case OpReserve:
+			op.Result, op.Err = m.reserve(op.Key, op.Lockout, now)
+		case OpSettle:
+			op.Recorded, op.Err = m.settle(op.Key, op.Lockout, op.Token, op.Settlement, now)
+		default:
+			op.Err = errUnknownOp
+		}
+	}
+}
+
+// compile-time check that Memory batches.
+var _ Batcher = (*Memory)(nil)
 
 func indexOf64(vals []int64, v int64) int {
 	for i, x := range vals {

@@ -114,3 +114,27 @@ func TestClockSteppingBackKeepsOrder(t *testing.T) {
 		t.Fatal("window did not slide after the clock recovered")
 	}
 }
+
+// TestRealClock: the default clock (read through the monotonic clock
+// alone) gives hits within the window and a RetryAfter no longer than it.
+func TestRealClock(t *testing.T) {
+	m, err := NewMemory(MemoryConfig{MaxKeys: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := Key{Rule: "login/rate_ip", Subject: "ip=203.0.113.7/32"}
+	for i := 1; i <= 2; i++ {
+		if r, _ := m.Take(bg, k, 2, time.Hour); !r.Allowed || r.Count != i {
+			t.Fatalf("hit %d: %+v", i, r)
+		}
+	}
+	r, _ := m.Take(bg, k, 2, time.Hour)
+	if r.Allowed || r.RetryAfter <= time.Hour-time.Minute || r.RetryAfter > time.Hour {
+		t.Fatalf("third hit: %+v", r)
+	}
+	time.Sleep(2 * time.Millisecond)
+	r, _ = m.Take(bg, k, 2, time.Millisecond)
+	if !r.Allowed || r.Count != 1 {
+		t.Fatalf("with a window of 1ms, 2ms later: %+v", r)
+	}
+}

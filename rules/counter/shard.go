@@ -14,7 +14,21 @@ type shard struct {
 
 	evictions uint64
 	refusals  uint64
+
+	// spare holds entries that left the map, for reuse: a lockout key is
+	// dropped on every success and made again on the next attempt, and
+	// reusing its entry (and the room its slices had) spares the
+	// allocations. At most maxSpare, each with bounded slices, so what
+	// the shard keeps beyond its counted bytes stays small.
+	spare []*entry
 }
+
+// maxSpare bounds a shard's reusable entries; maxSpareSlots bounds the
+// slots a reused entry keeps in each of its slices.
+const (
+	maxSpare      = 16
+	maxSpareSlots = 16
+)
 
 func newShard(max int) *shard {
 	s := &shard{m: make(map[Key]*entry), max: max}
@@ -49,7 +63,7 @@ func (s *shard) obtain(k Key, kd kind, now int64) *entry {
 		s.refusals++
 		return nil
 	}
-	e := &entry{key: k, kind: kd, heapIdx: -1}
+	e := s.newEntry(k, kd)
 	s.m[k] = e
 	s.pushFront(e)
 	s.bytes += int64(e.bytes())
@@ -84,8 +98,8 @@ func (s *shard) settle(e *entry, now int64, before int) {
 	s.pushFront(e)
 }
 
-// remove takes e out of the map and whichever list holds it. The caller
-// adjusts s.bytes.
+// remove takes e out of the map and whichever list holds it, and keeps
+// it for reuse. The caller adjusts s.bytes and does not touch e again.
 func (s *shard) remove(e *entry) {
 	if e.heapIdx >= 0 {
 		heap.Remove(&s.pinned, e.heapIdx)
@@ -93,6 +107,41 @@ func (s *shard) remove(e *entry) {
 		s.unlink(e)
 	}
 	delete(s.m, e.key)
+	s.recycle(e)
+}
+
+// newEntry returns a blank entry for k, reused when one is spare.
+func (s *shard) newEntry(k Key, kd kind) *entry {
+	n := len(s.spare)
+	if n == 0 {
+		return &entry{key: k, kind: kd, heapIdx: -1}
+	}
+	e := s.spare[n-1]
+	s.spare[n-1] = nil
+	s.spare = s.spare[:n-1]
+	e.key, e.kind = k, kd
+	return e
+}
+
+// recycle blanks e (it must hold nothing of its key any more, the
+// subject included) and keeps it if there is room.
+func (s *shard) recycle(e *entry) {
+	if len(s.spare) >= maxSpare {
+		return
+	}
+	times := e.times.buf
+	if cap(times) > maxSpareSlots {
+		times = nil
+	}
+	vals, seen, held := e.vals[:0], e.seen[:0], e.held[:0]
+	if cap(vals) > maxSpareSlots || cap(seen) > maxSpareSlots {
+		vals, seen = nil, nil
+	}
+	if cap(held) > maxSpareSlots {
+		held = nil
+	}
+	*e = entry{heapIdx: -1, times: ring{buf: times}, vals: vals, seen: seen, held: held}
+	s.spare = append(s.spare, e)
 }
 
 func (s *shard) drop(e *entry) {
