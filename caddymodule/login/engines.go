@@ -184,7 +184,13 @@ func (x *exchange) askEngines() {
 			x.Attempt.AccountID = repl.ReplaceKnown(o.AccountID, "")
 		}
 	}
-	results := x.h.app.RunEngines(x.Ctx, o.engines, &x.Attempt, time.Duration(o.Deadline))
+	// The engines get a copy of the attempt, header included: an engine
+	// that outlives its deadline still runs in its own goroutine, while
+	// the request goes on writing the attempt (its outcome) and the header
+	// (the upstream headers).
+	a := x.Attempt
+	a.Header = x.Attempt.Header.Clone()
+	results := x.h.app.RunEngines(x.Ctx, o.engines, &a, time.Duration(o.Deadline))
 	x.Verdict.Merge(engine.Combine(results, o.onFailure))
 	x.EngineResults = results
 	m := x.h.app.Metrics()
