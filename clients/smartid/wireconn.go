@@ -1,0 +1,270 @@
+package smartid
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+)
+
+// The lean sender. SmartID costs the guard one POST per event (the API
+// takes one event per request), and net/http's client spends most of a
+// small POST's CPU on its own machinery: a goroutine hand-off to the
+// connection's writer and reader, header maps, a response object per
+// event. Each worker instead owns one kept-alive HTTP/1.1 connection and
+// writes a request built from a template in one write, then reads the
+// answer with a strict, bounded parser (response.go). Requests are not
+// pipelined: a POST is not idempotent (RFC 9112 §9.3.2), and one in
+// flight per connection keeps every failure attributable to one event.
+//
+// The bytes on the wire are exactly those net/http writes for the same
+// request, header order included, so SmartID sees no difference.
+
+// idleTimeout retires a connection unused for this long instead of
+// writing to it: a middlebox may have dropped it silently. It is
+// net/http's default transport's IdleConnTimeout.
+const idleTimeout = 90 * time.Second
+
+// userAgent and acceptEncoding are what net/http's transport adds to the
+// same request.
+const (
+	userAgent      = "Go-http-client/1.1"
+	acceptEncoding = "gzip"
+)
+
+// wireTarget is the shared, read-only part of the lean sender, built by
+// New: where to dial and the request heads of the six endpoints.
+type wireTarget struct {
+	addr   string      // host:port to dial
+	tls    *tls.Config // nil for http
+	heads  [2][3]requestHead
+	suffix []byte // the header fields after Content-Length, and the blank line
+}
+
+// requestHead is the start of one endpoint's request, up to the
+// Content-Length value, and its URL for error messages.
+type requestHead struct {
+	prefix []byte
+	url    string
+}
+
+// newWireTarget returns the lean sender's target, or nil when the
+// endpoint needs something only net/http does: a caller's http.Client
+// (its transport, proxy or redirect policy are the caller's), a proxy
+// from the environment, or a host name that is not plain ASCII (net/http
+// converts international names). An HTTP/2-only server is found out at
+// the TLS handshake (see wireConn.dial) and switches the client to
+// net/http then.
+func newWireTarget(cfg Config, base *url.URL, urls map[ChannelKind][3]string, bearer string,
+	proxy func(*http.Request) (*url.URL, error)) *wireTarget {
+	if cfg.HTTPClient != nil {
+		return nil
+	}
+	if p, err := proxy(&http.Request{URL: base}); p != nil || err != nil {
+		return nil
+	}
+	host := base.Host
+	for i := 0; i < len(host); i++ {
+		if host[i] <= ' ' || host[i] >= 0x7f || host[i] == '%' {
+			return nil
+		}
+	}
+	t := &wireTarget{addr: host}
+	port := base.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[base.Scheme]
+		t.addr = net.JoinHostPort(base.Hostname(), port)
+	}
+	if base.Scheme == "https" {
+		t.tls = leanTLSConfig(cfg.TLSConfig, base.Hostname())
+	}
+	for ci, ch := range []ChannelKind{ChannelWeb, ChannelApp} {
+		for ki, u := range urls[ch] {
+			pu, err := url.Parse(u)
+			if err != nil {
+				return nil
+			}
+			t.heads[ci][ki] = requestHead{
+				prefix: fmt.Appendf(nil, "POST %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: %s\r\nContent-Length: ",
+					pu.RequestURI(), host, userAgent),
+				url: u,
+			}
+		}
+	}
+	t.suffix = fmt.Appendf(nil, "\r\nAuthorization: %s\r\nContent-Type: application/json\r\nAccept-Encoding: %s\r\n\r\n",
+		bearer, acceptEncoding)
+	return t
+}
+
+// leanTLSConfig is the caller's TLS settings (or the system roots) for
+// HTTP/1.1 only.
+func leanTLSConfig(base *tls.Config, serverName string) *tls.Config {
+	c := &tls.Config{}
+	if base != nil {
+		c = base.Clone()
+	}
+	if c.ServerName == "" {
+		c.ServerName = serverName
+	}
+	c.NextProtos = []string{"http/1.1"}
+	return c
+}
+
+func (t *wireTarget) head(ch ChannelKind, kind EventKind) *requestHead {
+	ci := 0
+	if ch == ChannelApp {
+		ci = 1
+	}
+	switch kind {
+	case KindLogin:
+		return &t.heads[ci][0]
+	case KindLogout:
+		return &t.heads[ci][1]
+	default:
+		return &t.heads[ci][2]
+	}
+}
+
+// errHTTP2Only is returned when the server refused HTTP/1.1 at the TLS
+// handshake; the client switches to net/http, which can speak HTTP/2.
+var errHTTP2Only = errors.New("smartid: server refused HTTP/1.1 (ALPN)")
+
+// alertNoApplicationProtocol is TLS alert 120.
+const alertNoApplicationProtocol = tls.AlertError(120)
+
+// wireConn is one worker's connection. Only its worker uses it, so it
+// needs no lock; Close's deadline reaches it through runCtx.
+type wireConn struct {
+	t        *wireTarget
+	runCtx   context.Context
+	timeout  time.Duration
+	raMax    time.Duration // cap of a Retry-After
+	conn     net.Conn      // nil until dialled, and after an error
+	br       *bufio.Reader
+	buf      []byte    // the request being written, reused
+	lastUsed time.Time // when the connection last finished a request
+	stop     func() bool
+}
+
+func newWireConn(t *wireTarget, runCtx context.Context, cfg Config) *wireConn {
+	return &wireConn{t: t, runCtx: runCtx, timeout: cfg.Timeout, raMax: cfg.BackoffMax,
+		br: bufio.NewReaderSize(nil, 4096)}
+}
+
+// post sends one event and reads the answer within the attempt's timeout.
+// A kept-alive connection the server closed while it was idle fails
+// before any byte of an answer arrives; that request is sent once more on
+// a new connection at once, as net/http does for a connection it finds
+// closed, rather than costing the event a backoff.
+func (w *wireConn) post(h *requestHead, body []byte, start time.Time) (response, error) {
+	deadline := start.Add(w.timeout)
+	if w.conn != nil && start.Sub(w.lastUsed) > idleTimeout {
+		w.close()
+	}
+	for try := 0; ; try++ {
+		reused := w.conn != nil
+		if !reused {
+			if err := w.dial(deadline); err != nil {
+				return response{}, w.wrap(h, "dial", err)
+			}
+		}
+		if err := w.conn.SetDeadline(deadline); err != nil {
+			w.close()
+			return response{}, w.wrap(h, "write", err)
+		}
+		// Checked after the deadline is set: a cancellation from now on
+		// moves the deadline (see dial), one before is seen here.
+		if err := w.runCtx.Err(); err != nil {
+			return response{}, err
+		}
+		w.buf = append(w.buf[:0], h.prefix...)
+		w.buf = strconv.AppendInt(w.buf, int64(len(body)), 10)
+		w.buf = append(w.buf, w.t.suffix...)
+		w.buf = append(w.buf, body...)
+		_, err := w.conn.Write(w.buf)
+		op := "write"
+		if err == nil {
+			op = "read"
+			_, err = w.br.Peek(1)
+		}
+		if err != nil {
+			w.close()
+			if reused && try == 0 && !isTimeout(err) && w.runCtx.Err() == nil {
+				continue
+			}
+			return response{}, w.wrap(h, op, err)
+		}
+		resp, err := readResponse(w.br, w.raMax)
+		if err != nil {
+			w.close()
+			return response{}, w.wrap(h, "read", err)
+		}
+		if !resp.keepAlive {
+			w.close()
+		} else {
+			w.lastUsed = start
+		}
+		return resp, nil
+	}
+}
+
+// dial opens the connection (TLS included) by deadline, and arranges that
+// Close's deadline (runCtx) interrupts whatever the connection is doing.
+func (w *wireConn) dial(deadline time.Time) error {
+	ctx, cancel := context.WithDeadline(w.runCtx, deadline)
+	defer cancel()
+	d := net.Dialer{KeepAlive: 30 * time.Second}
+	conn, err := d.DialContext(ctx, "tcp", w.t.addr)
+	if err != nil {
+		return err
+	}
+	if w.t.tls != nil {
+		tc := tls.Client(conn, w.t.tls)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			conn.Close()
+			if errors.Is(err, alertNoApplicationProtocol) {
+				return fmt.Errorf("%w: %w", errHTTP2Only, err)
+			}
+			return err
+		}
+		conn = tc
+	}
+	w.conn = conn
+	w.br.Reset(conn)
+	w.stop = context.AfterFunc(w.runCtx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
+	return nil
+}
+
+func (w *wireConn) close() {
+	if w.conn == nil {
+		return
+	}
+	w.stop()
+	_ = w.conn.Close()
+	w.conn = nil
+	w.br.Reset(nil)
+}
+
+// wrap names the endpoint and the step that failed. A deadline is
+// reported as context.DeadlineExceeded, as net/http reports it, unless
+// Close's deadline caused it.
+func (w *wireConn) wrap(h *requestHead, op string, err error) error {
+	if ctxErr := w.runCtx.Err(); ctxErr != nil {
+		return fmt.Errorf("smartid: POST %s: %s: %w", h.url, op, ctxErr)
+	}
+	if isTimeout(err) && !errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("smartid: POST %s: %s: %w (%w)", h.url, op, context.DeadlineExceeded, err)
+	}
+	return fmt.Errorf("smartid: POST %s: %s: %w", h.url, op, err)
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout() || errors.Is(err, context.DeadlineExceeded)
+}
