@@ -38,9 +38,9 @@ func releaseBody(b *[]byte) {
 // license. It is safe for concurrent use. Keep one per distinct Config for
 // as long as any route uses it, and Close it when the last one goes.
 type Client struct {
-	cfg      Config
-	bearer   string                    // "Bearer <license>", built once
-	urls     map[ChannelKind][3]string // per channel kind: login, logout, operation
+	cfg    Config
+	bearer string                    // "Bearer <license>", built once
+	urls   map[ChannelKind][3]string // per channel kind: login, logout, operation
 	// wire is the lean sender's target, nil when net/http must be used
 	// (see newWireTarget); http2Only is set when the server refused
 	// HTTP/1.1, and sends everything through http from then on.
@@ -48,7 +48,7 @@ type Client struct {
 	http2Only atomic.Bool
 	http      *http.Client
 	ownsHTTP  bool // the default client: Close releases its idle connections
-	observer Observer
+	observer  Observer
 
 	// mu orders Enqueue's send against Close: once closed is set under
 	// the write lock, no send can reach the queue any more.
