@@ -135,8 +135,15 @@ func (t *wireTarget) head(ch ChannelKind, kind EventKind) *requestHead {
 // handshake; the client switches to net/http, which can speak HTTP/2.
 var errHTTP2Only = errors.New("smartid: server refused HTTP/1.1 (ALPN)")
 
-// alertNoApplicationProtocol is TLS alert 120.
-const alertNoApplicationProtocol = tls.AlertError(120)
+// refusedALPN reports a handshake the server ended with TLS alert 120,
+// no_application_protocol: it speaks none of the protocols offered (here
+// HTTP/1.1 alone). crypto/tls reports a peer's alert as a "remote error"
+// net.OpError whose alert type is unexported, so its text is compared.
+func refusedALPN(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "remote error" && op.Err != nil &&
+		op.Err.Error() == "tls: no application protocol"
+}
 
 // wireConn is one worker's connection. Only its worker uses it, so it
 // needs no lock; Close's deadline reaches it through runCtx.
@@ -228,7 +235,7 @@ func (w *wireConn) dial(deadline time.Time) error {
 		tc := tls.Client(conn, w.t.tls)
 		if err := tc.HandshakeContext(ctx); err != nil {
 			conn.Close()
-			if errors.Is(err, alertNoApplicationProtocol) {
+			if refusedALPN(err) {
 				return fmt.Errorf("%w: %w", errHTTP2Only, err)
 			}
 			return err

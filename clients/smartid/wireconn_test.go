@@ -575,3 +575,90 @@ func TestTLSConfigWithHTTPClientRefused(t *testing.T) {
 		t.Fatalf("New = %v", err)
 	}
 }
+
+// alpnGate stands in for a server that speaks HTTP/2 only: a TLS client
+// hello that does not offer h2 gets alert 120 (no_application_protocol);
+// one that does reaches the TLS server behind.
+type alpnGate struct {
+	net.Listener
+	refused atomic.Int32
+}
+
+func (g *alpnGate) Accept() (net.Conn, error) {
+	for {
+		conn, err := g.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		hdr := make([]byte, 5)
+		if _, err := io.ReadFull(conn, hdr); err != nil {
+			conn.Close()
+			continue
+		}
+		hello := make([]byte, int(hdr[3])<<8|int(hdr[4]))
+		if _, err := io.ReadFull(conn, hello); err != nil {
+			conn.Close()
+			continue
+		}
+		// net/http offers "h2" then "http/1.1", length-prefixed.
+		if !bytes.Contains(hello, []byte("\x02h2\x08http/1.1")) {
+			g.refused.Add(1)
+			_, _ = conn.Write([]byte{0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 120})
+			conn.Close()
+			continue
+		}
+		return &replayConn{Conn: conn, r: io.MultiReader(bytes.NewReader(append(hdr, hello...)), conn)}, nil
+	}
+}
+
+type replayConn struct {
+	net.Conn
+	r io.Reader
+}
+
+func (c *replayConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+
+// TestHTTP2OnlyServerSwitchesToNetHTTP: a server refusing HTTP/1.1 at the
+// handshake gets the same attempt through net/http (HTTP/2), and every
+// later event too, with no retry counted.
+func TestHTTP2OnlyServerSwitchesToNetHTTP(t *testing.T) {
+	var protos sync.Map
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		protos.Store(r.Proto, true)
+		_, _ = io.Copy(io.Discard, r.Body)
+		_, _ = io.WriteString(w, `{"status":"ok"}`)
+	}))
+	gate := &alpnGate{Listener: srv.Listener}
+	srv.Listener = gate
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	defer srv.Close()
+	roots := x509.NewCertPool()
+	roots.AddCert(srv.Certificate())
+	obs := make(reports, 16)
+	c := mustNew(t, Config{Endpoint: srv.URL, License: testLicense, ChannelID: 1, Workers: 1, Observer: obs,
+		TLSConfig: &tls.Config{RootCAs: roots}})
+	for range 2 {
+		if err := c.Enqueue(login("u")); err != nil {
+			t.Fatal(err)
+		}
+		if rep := obs.next(t); rep.Outcome != OutcomeSent || rep.Attempt != 1 {
+			t.Fatalf("report = %+v", rep)
+		}
+	}
+	if err := c.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !c.http2Only.Load() {
+		t.Error("client did not switch to net/http")
+	}
+	if n := gate.refused.Load(); n != 1 {
+		t.Errorf("%d HTTP/1.1-only handshakes, want 1", n)
+	}
+	if _, ok := protos.Load("HTTP/2.0"); !ok {
+		t.Error("no request over HTTP/2")
+	}
+	if st := c.Stats(); st.Sent != 2 || st.Retries != 0 {
+		t.Errorf("stats = %+v", st)
+	}
+}
