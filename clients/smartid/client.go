@@ -44,8 +44,9 @@ type Client struct {
 	// wire is the lean sender's target, nil when net/http must be used
 	// (see newWireTarget); http2Only is set when the server refused
 	// HTTP/1.1, and sends everything through http from then on.
-	wire      *wireTarget
-	http2Only atomic.Bool
+	wire       *wireTarget
+	http2Only  atomic.Bool
+	noPipeline atomic.Bool // a server dropped a pipeline: one request per write
 	http      *http.Client
 	ownsHTTP  bool // the default client: Close releases its idle connections
 	observer  Observer

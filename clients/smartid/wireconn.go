@@ -154,47 +154,77 @@ type wireConn struct {
 	raMax    time.Duration // cap of a Retry-After
 	conn     net.Conn      // nil until dialled, and after an error
 	br       *bufio.Reader
-	buf      []byte    // the request being written, reused
+	buf      []byte    // the requests being written, reused
 	lastUsed time.Time // when the connection last finished a request
 	stop     func() bool
+
+	// The worker's reusable batch (see Client.deliverQueued).
+	jobs      []job
+	exchanges []exchange
+}
+
+// exchange is one request of a write and, once read, its answer.
+type exchange struct {
+	head *requestHead
+	body []byte
+	resp response
 }
 
 func newWireConn(t *wireTarget, runCtx context.Context, cfg Config) *wireConn {
 	return &wireConn{t: t, runCtx: runCtx, timeout: cfg.Timeout, raMax: cfg.BackoffMax,
-		br: bufio.NewReaderSize(nil, 4096)}
+		br:        bufio.NewReaderSize(nil, 4096),
+		jobs:      make([]job, 0, maxPipeline),
+		exchanges: make([]exchange, 0, maxPipeline)}
 }
 
-// post sends one event and reads the answer within the attempt's timeout.
+// maxKeptBuffer is the largest request buffer a worker keeps between
+// writes; a rare larger one is left to the garbage collector.
+const maxKeptBuffer = 128 << 10
+
+// send writes the requests back to back in one write and reads their
+// answers in order, all within one timeout from start. It returns how many
+// were answered (their resp set). When err is set, ex[answered] failed
+// with it. Requests after the last answered one and not failed were never
+// answered: the server closed the connection (announced by Connection:
+// close, or, when broken is set, without a word: it does not pipeline).
+//
 // A kept-alive connection the server closed while it was idle fails
-// before any byte of an answer arrives; that request is sent once more on
-// a new connection at once, as net/http does for a connection it finds
-// closed, rather than costing the event a backoff.
-func (w *wireConn) post(h *requestHead, body []byte, start time.Time) (response, error) {
+// before any byte of the first answer arrives; the requests are then sent
+// once more on a new connection at once, as net/http does for a
+// connection it finds closed, rather than costing the events a backoff.
+func (w *wireConn) send(ex []exchange, start time.Time) (answered int, broken bool, err error) {
 	deadline := start.Add(w.timeout)
 	if w.conn != nil && start.Sub(w.lastUsed) > idleTimeout {
 		w.close()
 	}
+	h := ex[0].head
 	for try := 0; ; try++ {
 		reused := w.conn != nil
 		if !reused {
 			if err := w.dial(deadline); err != nil {
-				return response{}, w.wrap(h, "dial", err)
+				return 0, false, w.wrap(h, "dial", err)
 			}
 		}
 		if err := w.conn.SetDeadline(deadline); err != nil {
 			w.close()
-			return response{}, w.wrap(h, "write", err)
+			return 0, false, w.wrap(h, "write", err)
 		}
 		// Checked after the deadline is set: a cancellation from now on
 		// moves the deadline (see dial), one before is seen here.
 		if err := w.runCtx.Err(); err != nil {
-			return response{}, err
+			return 0, false, err
 		}
-		w.buf = append(w.buf[:0], h.prefix...)
-		w.buf = strconv.AppendInt(w.buf, int64(len(body)), 10)
-		w.buf = append(w.buf, w.t.suffix...)
-		w.buf = append(w.buf, body...)
+		w.buf = w.buf[:0]
+		for i := range ex {
+			w.buf = append(w.buf, ex[i].head.prefix...)
+			w.buf = strconv.AppendInt(w.buf, int64(len(ex[i].body)), 10)
+			w.buf = append(w.buf, w.t.suffix...)
+			w.buf = append(w.buf, ex[i].body...)
+		}
 		_, err := w.conn.Write(w.buf)
+		if cap(w.buf) > maxKeptBuffer {
+			w.buf = nil
+		}
 		op := "write"
 		if err == nil {
 			op = "read"
@@ -205,19 +235,29 @@ func (w *wireConn) post(h *requestHead, body []byte, start time.Time) (response,
 			if reused && try == 0 && !isTimeout(err) && w.runCtx.Err() == nil {
 				continue
 			}
-			return response{}, w.wrap(h, op, err)
+			return 0, false, w.wrap(h, op, err)
 		}
-		resp, err := readResponse(w.br, w.raMax)
-		if err != nil {
-			w.close()
-			return response{}, w.wrap(h, "read", err)
+		for i := range ex {
+			if i > 0 {
+				if _, err := w.br.Peek(1); err != nil && !isTimeout(err) && w.runCtx.Err() == nil {
+					// Closed before answering the next request.
+					w.close()
+					return i, true, nil
+				}
+			}
+			resp, err := readResponse(w.br, w.raMax)
+			if err != nil {
+				w.close()
+				return i, false, w.wrap(ex[i].head, "read", err)
+			}
+			ex[i].resp = resp
+			if !resp.keepAlive {
+				w.close()
+				return i + 1, false, nil
+			}
 		}
-		if !resp.keepAlive {
-			w.close()
-		} else {
-			w.lastUsed = start
-		}
-		return resp, nil
+		w.lastUsed = start
+		return len(ex), false, nil
 	}
 }
 

@@ -7,12 +7,16 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -85,8 +89,7 @@ func (s *rawSmartID) serve(conn net.Conn) {
 	}()
 	var raw bytes.Buffer
 	br := bufio.NewReader(io.TeeReader(conn, &raw))
-	for {
-		raw.Reset()
+	for end := 0; ; {
 		req, err := http.ReadRequest(br)
 		if err != nil {
 			return
@@ -94,9 +97,10 @@ func (s *rawSmartID) serve(conn net.Conn) {
 		if _, err := io.Copy(io.Discard, req.Body); err != nil {
 			return
 		}
-		// The client waits for each answer, so the buffer holds exactly
-		// one request.
-		s.reqs <- append([]byte(nil), raw.Bytes()...)
+		// What was read, minus what is buffered beyond this request.
+		start := end
+		end = raw.Len() - br.Buffered()
+		s.reqs <- append([]byte(nil), raw.Bytes()[start:end]...)
 		a := s.answer(int(s.n.Add(1)))
 		if a.stall {
 			<-s.done
@@ -447,8 +451,9 @@ func TestIdleConnectionRetired(t *testing.T) {
 	h := target.head(ChannelWeb, KindLogin)
 	start := time.Now()
 	for _, at := range []time.Time{start, start.Add(time.Second), start.Add(time.Second + idleTimeout + 1)} {
-		if resp, err := w.post(h, []byte(`{}`), at); err != nil || resp.status != 200 {
-			t.Fatalf("post = %+v, %v", resp, err)
+		ex := []exchange{{head: h, body: []byte(`{}`)}}
+		if n, _, err := w.send(ex, at); err != nil || n != 1 || ex[0].resp.status != 200 {
+			t.Fatalf("send = %d, %+v, %v", n, ex[0].resp, err)
 		}
 		s.next(t)
 	}
@@ -660,5 +665,224 @@ func TestHTTP2OnlyServerSwitchesToNetHTTP(t *testing.T) {
 	}
 	if st := c.Stats(); st.Sent != 2 || st.Retries != 0 {
 		t.Errorf("stats = %+v", st)
+	}
+}
+
+// pipelineServer takes one connection's first request and holds its
+// answer until release is closed; then it reads batch requests before
+// answering any of them (a client that waits for each answer would stall
+// here), and answers them with answer. Later connections get one answer
+// per request.
+type pipelineServer struct {
+	ln      net.Listener
+	release chan struct{}
+	first   chan struct{}
+	batch   int
+	answer  func(conn net.Conn, paths []string)
+	conns   atomic.Int32
+	wg      sync.WaitGroup
+}
+
+func newPipelineServer(t *testing.T, batch int, answer func(conn net.Conn, paths []string)) *pipelineServer {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &pipelineServer{ln: ln, release: make(chan struct{}), first: make(chan struct{}), batch: batch, answer: answer}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s.wg.Add(1)
+			go s.serve(conn, s.conns.Add(1))
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		s.wg.Wait()
+	})
+	return s
+}
+
+func (s *pipelineServer) serve(conn net.Conn, n int32) {
+	defer s.wg.Done()
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(conn)
+	read := func() (string, bool) {
+		req, err := http.ReadRequest(br)
+		if err != nil {
+			return "", false
+		}
+		_, err = io.Copy(io.Discard, req.Body)
+		return req.URL.Path, err == nil
+	}
+	if n > 1 {
+		for {
+			if _, ok := read(); !ok {
+				return
+			}
+			if _, err := io.WriteString(conn, okReply); err != nil {
+				return
+			}
+		}
+	}
+	if _, ok := read(); !ok {
+		return
+	}
+	close(s.first)
+	<-s.release
+	if _, err := io.WriteString(conn, okReply); err != nil {
+		return
+	}
+	paths := make([]string, 0, s.batch)
+	for range s.batch {
+		p, ok := read()
+		if !ok {
+			return
+		}
+		paths = append(paths, p)
+	}
+	s.answer(conn, paths)
+	for { // whatever follows on this connection: one answer each
+		if _, ok := read(); !ok {
+			return
+		}
+		if _, err := io.WriteString(conn, okReply); err != nil {
+			return
+		}
+	}
+}
+
+// startPipeline sends one event that the server holds, queues events
+// behind it, and releases the first answer: the worker then finds them
+// all waiting.
+func startPipeline(t *testing.T, s *pipelineServer, obs reports, events ...Event) *Client {
+	t.Helper()
+	c := mustNew(t, Config{Endpoint: "http://" + s.ln.Addr().String(), License: testLicense, ChannelID: 1,
+		Workers: 1, Observer: obs, Sleep: (&sleeps{}).sleep, Timeout: 10 * time.Second})
+	if err := c.Enqueue(login("first")); err != nil {
+		t.Fatal(err)
+	}
+	<-s.first
+	for _, ev := range events {
+		if err := c.Enqueue(ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(s.release)
+	if rep := obs.next(t); rep.Outcome != OutcomeSent {
+		t.Fatalf("first event: %+v", rep)
+	}
+	return c
+}
+
+func statusReply(code int) string {
+	return "HTTP/1.1 " + strconv.Itoa(code) + " X\r\nContent-Length: 2\r\n\r\n{}"
+}
+
+// TestPipelinedBurst: events waiting in the queue go in one write and
+// each is settled by its own answer, in order: a 503 is retried (on its
+// own), a 400 fails, the others are sent.
+func TestPipelinedBurst(t *testing.T) {
+	s := newPipelineServer(t, 5, func(conn net.Conn, paths []string) {
+		var out strings.Builder
+		for _, p := range paths {
+			switch path.Base(p) {
+			case "logout":
+				out.WriteString(statusReply(503))
+			case "operation":
+				out.WriteString(statusReply(400))
+			default:
+				out.WriteString(statusReply(200))
+			}
+		}
+		_, _ = io.WriteString(conn, out.String())
+	})
+	obs := make(reports, 32)
+	c := startPipeline(t, s, obs, login("a"), Logout{User: "b", Session: "s"}, login("c"),
+		&Operation{Timestamp: time.Unix(0, 0)}, login("d"))
+	got := map[string]int{}
+	for range 6 { // 3 logins sent, logout retry and sent, operation failed
+		rep := obs.next(t)
+		got[fmt.Sprintf("%s %s %d %d", rep.Event, rep.Outcome, rep.Attempt, rep.Status)]++
+	}
+	want := map[string]int{"login sent 1 200": 3, "logout retry 1 503": 1, "logout sent 2 200": 1, "operation failed 1 400": 1}
+	if !maps.Equal(got, want) {
+		t.Errorf("reports = %v\nwant      %v", got, want)
+	}
+	if err := c.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if st := c.Stats(); st.Sent != 5 || st.Failed != 1 || st.Retries != 1 {
+		t.Errorf("stats = %+v", st)
+	}
+	if n := s.conns.Load(); n != 1 {
+		t.Errorf("%d connections, want 1", n)
+	}
+	if c.noPipeline.Load() {
+		t.Error("pipelining switched off")
+	}
+}
+
+// TestPipelineDropped: a server that answers the first request of a
+// pipeline and closes the connection without a word loses nothing: the
+// unanswered events go again on their own (no retry counted) and the
+// client stops pipelining.
+func TestPipelineDropped(t *testing.T) {
+	s := newPipelineServer(t, 3, func(conn net.Conn, _ []string) {
+		_, _ = io.WriteString(conn, okReply)
+		conn.(*net.TCPConn).SetLinger(0)
+		conn.Close()
+	})
+	obs := make(reports, 32)
+	c := startPipeline(t, s, obs, login("a"), login("b"), login("c"))
+	for range 3 {
+		if rep := obs.next(t); rep.Outcome != OutcomeSent || rep.Attempt != 1 {
+			t.Errorf("report = %+v", rep)
+		}
+	}
+	if err := c.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if st := c.Stats(); st.Sent != 4 || st.Retries != 0 {
+		t.Errorf("stats = %+v", st)
+	}
+	if !c.noPipeline.Load() {
+		t.Error("pipelining still on after the server dropped one")
+	}
+}
+
+// TestPipelineConnectionClose: a server that says Connection: close in
+// the middle of a pipeline (a keep-alive request limit) ends it there; the
+// rest go again and pipelining stays on.
+func TestPipelineConnectionClose(t *testing.T) {
+	s := newPipelineServer(t, 3, func(conn net.Conn, _ []string) {
+		_, _ = io.WriteString(conn, okReply+"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+		conn.Close()
+	})
+	obs := make(reports, 32)
+	c := startPipeline(t, s, obs, login("a"), login("b"), login("c"))
+	for range 3 {
+		if rep := obs.next(t); rep.Outcome != OutcomeSent || rep.Attempt != 1 {
+			t.Errorf("report = %+v", rep)
+		}
+	}
+	if err := c.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if st := c.Stats(); st.Sent != 4 || st.Retries != 0 {
+		t.Errorf("stats = %+v", st)
+	}
+	if c.noPipeline.Load() {
+		t.Error("pipelining switched off by an announced close")
+	}
+	if n := s.conns.Load(); n != 2 {
+		t.Errorf("%d connections, want 2", n)
 	}
 }
