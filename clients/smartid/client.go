@@ -47,9 +47,9 @@ type Client struct {
 	wire       *wireTarget
 	http2Only  atomic.Bool
 	noPipeline atomic.Bool // a server dropped a pipeline: one request per write
-	http      *http.Client
-	ownsHTTP  bool // the default client: Close releases its idle connections
-	observer  Observer
+	http       *http.Client
+	ownsHTTP   bool // the default client: Close releases its idle connections
+	observer   Observer
 
 	// mu orders Enqueue's send against Close: once closed is set under
 	// the write lock, no send can reach the queue any more.
@@ -196,6 +196,7 @@ func (c *Client) Enqueue(ev Event) error {
 	c.mu.RLock()
 	if c.closed {
 		c.mu.RUnlock()
+		releaseBody(buf)
 		return ErrClosed
 	}
 	select {
