@@ -2,6 +2,7 @@ package smartid
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -239,6 +240,14 @@ func (w *wireConn) send(ex []exchange, start time.Time) (answered int, broken bo
 		}
 		for i := range ex {
 			if i > 0 {
+				// Each answer gets the whole timeout: a server works through
+				// a pipeline one request after another, so the last answer
+				// of a pipeline to a slow server comes late, but not later
+				// than each request's own attempt would have.
+				if err := w.conn.SetReadDeadline(time.Now().Add(w.timeout)); err != nil || w.runCtx.Err() != nil {
+					w.close()
+					return i, false, w.wrap(ex[i].head, "read", cmp.Or(w.runCtx.Err(), err))
+				}
 				if _, err := w.br.Peek(1); err != nil && !isTimeout(err) && w.runCtx.Err() == nil {
 					// Closed before answering the next request.
 					w.close()

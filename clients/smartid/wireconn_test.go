@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"encoding/json"
 	"maps"
 	"net"
 	"net/http"
@@ -762,10 +763,10 @@ func (s *pipelineServer) serve(conn net.Conn, n int32) {
 // startPipeline sends one event that the server holds, queues events
 // behind it, and releases the first answer: the worker then finds them
 // all waiting.
-func startPipeline(t *testing.T, s *pipelineServer, obs reports, events ...Event) *Client {
+func startPipeline(t *testing.T, s *pipelineServer, obs reports, timeout time.Duration, events ...Event) *Client {
 	t.Helper()
 	c := mustNew(t, Config{Endpoint: "http://" + s.ln.Addr().String(), License: testLicense, ChannelID: 1,
-		Workers: 1, Observer: obs, Sleep: (&sleeps{}).sleep, Timeout: 10 * time.Second})
+		Workers: 1, Observer: obs, Sleep: (&sleeps{}).sleep, Timeout: timeout})
 	if err := c.Enqueue(login("first")); err != nil {
 		t.Fatal(err)
 	}
@@ -805,7 +806,7 @@ func TestPipelinedBurst(t *testing.T) {
 		_, _ = io.WriteString(conn, out.String())
 	})
 	obs := make(reports, 32)
-	c := startPipeline(t, s, obs, login("a"), Logout{User: "b", Session: "s"}, login("c"),
+	c := startPipeline(t, s, obs, 10*time.Second, login("a"), Logout{User: "b", Session: "s"}, login("c"),
 		&Operation{Timestamp: time.Unix(0, 0)}, login("d"))
 	got := map[string]int{}
 	for range 6 { // 3 logins sent, logout retry and sent, operation failed
@@ -841,7 +842,7 @@ func TestPipelineDropped(t *testing.T) {
 		conn.Close()
 	})
 	obs := make(reports, 32)
-	c := startPipeline(t, s, obs, login("a"), login("b"), login("c"))
+	c := startPipeline(t, s, obs, 10*time.Second, login("a"), login("b"), login("c"))
 	for range 3 {
 		if rep := obs.next(t); rep.Outcome != OutcomeSent || rep.Attempt != 1 {
 			t.Errorf("report = %+v", rep)
@@ -867,7 +868,7 @@ func TestPipelineConnectionClose(t *testing.T) {
 		conn.Close()
 	})
 	obs := make(reports, 32)
-	c := startPipeline(t, s, obs, login("a"), login("b"), login("c"))
+	c := startPipeline(t, s, obs, 10*time.Second, login("a"), login("b"), login("c"))
 	for range 3 {
 		if rep := obs.next(t); rep.Outcome != OutcomeSent || rep.Attempt != 1 {
 			t.Errorf("report = %+v", rep)
@@ -884,5 +885,79 @@ func TestPipelineConnectionClose(t *testing.T) {
 	}
 	if n := s.conns.Load(); n != 2 {
 		t.Errorf("%d connections, want 2", n)
+	}
+}
+
+// TestBurstEveryEventOnce: a burst through several workers (pipelines of
+// many sizes) reaches net/http's server exactly once per event.
+func TestBurstEveryEventOnce(t *testing.T) {
+	var mu sync.Mutex
+	seen := map[string]int{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var ev struct{ User string }
+		body, _ := io.ReadAll(r.Body)
+		if err := json.Unmarshal(body, &ev); err != nil {
+			t.Errorf("body %q: %v", body, err)
+		}
+		mu.Lock()
+		seen[ev.User]++
+		mu.Unlock()
+	}))
+	defer srv.Close()
+	c := mustNew(t, Config{Endpoint: srv.URL, License: testLicense, ChannelID: 1, QueueSize: 4096})
+	const n = 3000
+	for i := range n {
+		if err := c.Enqueue(login(fmt.Sprint("u", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if st := c.Stats(); st.Sent != n || st.Retries != 0 {
+		t.Errorf("stats = %+v", st)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen) != n {
+		t.Errorf("%d distinct events reached the server, want %d", len(seen), n)
+	}
+	for u, k := range seen {
+		if k != 1 {
+			t.Errorf("%s reached the server %d times", u, k)
+		}
+	}
+}
+
+// TestPipelineToSlowServer: a server that takes a while over each request
+// answers a pipeline's last request long after the first; each answer
+// gets its own timeout, so none is given up (and sent twice) because the
+// ones before it took time.
+func TestPipelineToSlowServer(t *testing.T) {
+	const each, timeout = 150 * time.Millisecond, time.Second
+	s := newPipelineServer(t, 10, func(conn net.Conn, paths []string) {
+		for range paths {
+			time.Sleep(each)
+			if _, err := io.WriteString(conn, okReply); err != nil {
+				return
+			}
+		}
+	})
+	obs := make(reports, 32)
+	events := make([]Event, 10)
+	for i := range events {
+		events[i] = login(fmt.Sprint("u", i))
+	}
+	c := startPipeline(t, s, obs, timeout, events...)
+	for range events {
+		if rep := obs.next(t); rep.Outcome != OutcomeSent || rep.Attempt != 1 {
+			t.Errorf("report = %+v", rep)
+		}
+	}
+	if err := c.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if st := c.Stats(); st.Sent != 11 || st.Retries != 0 {
+		t.Errorf("stats = %+v", st)
 	}
 }
