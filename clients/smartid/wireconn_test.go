@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"path"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -959,5 +960,39 @@ func TestPipelineToSlowServer(t *testing.T) {
 	}
 	if st := c.Stats(); st.Sent != 11 || st.Retries != 0 {
 		t.Errorf("stats = %+v", st)
+	}
+}
+
+// TestNoPipelineAfterClose: Close's drain sends one event per request, so
+// at most one per worker is in doubt if its deadline passes.
+func TestNoPipelineAfterClose(t *testing.T) {
+	s := newPipelineServer(t, 2, func(conn net.Conn, _ []string) {
+		_, _ = io.WriteString(conn, okReply+okReply)
+	})
+	obs := make(reports, 32)
+	c := mustNew(t, Config{Endpoint: "http://" + s.ln.Addr().String(), License: testLicense, ChannelID: 1,
+		Workers: 1, Observer: obs, Sleep: (&sleeps{}).sleep, Timeout: 300 * time.Millisecond, MaxAttempts: 1})
+	if err := c.Enqueue(login("first")); err != nil {
+		t.Fatal(err)
+	}
+	<-s.first
+	for _, u := range []string{"a", "b"} {
+		if err := c.Enqueue(login(u)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- c.Close(context.Background()) }()
+	for !c.isStopping() {
+		runtime.Gosched()
+	}
+	close(s.release)
+	if err := <-closed; err != nil {
+		t.Fatal(err)
+	}
+	// The server waits for two requests before answering either: sent one
+	// at a time, the second event's answer never comes in time.
+	if st := c.Stats(); st.Sent != 2 || st.Failed != 1 {
+		t.Errorf("stats = %+v, want the first and one more sent, one failed", st)
 	}
 }

@@ -69,8 +69,13 @@ func (c *Client) drain(w *wireConn) {
 // from a partial failure (RFC 9112 §9.3.2): every answer is matched to its
 // event, an event whose answer never came is sent again on its own, and a
 // server that drops a pipeline switches pipelining off for good.
+//
+// Once Close was called events go one per request again: when Close's
+// deadline cuts the drain short, the events in flight are counted as
+// dropped though SmartID may still take them, and one per worker keeps
+// that doubt as small as it was without pipelining.
 func (c *Client) deliverQueued(w *wireConn, j job) {
-	if w == nil || c.http2Only.Load() || c.noPipeline.Load() {
+	if w == nil || c.http2Only.Load() || c.noPipeline.Load() || c.isStopping() {
 		c.deliver(w, j, 1)
 		return
 	}
@@ -92,6 +97,15 @@ func (c *Client) deliverQueued(w *wireConn, j job) {
 	}
 	clear(b)
 	w.jobs = b[:0]
+}
+
+func (c *Client) isStopping() bool {
+	select {
+	case <-c.stopping:
+		return true
+	default:
+		return false
+	}
 }
 
 // deliverPipelined sends the jobs in one write and settles each by its
