@@ -56,7 +56,8 @@ type Config struct {
 	// 0 here means every event must carry its own.
 	ChannelID int
 
-	// Timeout bounds one HTTP attempt (default 5s).
+	// Timeout bounds one HTTP attempt (default 5s). Of events pipelined
+	// in one write, each answer gets Timeout after the one before.
 	Timeout time.Duration
 	// QueueSize is the number of events waiting for a worker (default 1024).
 	QueueSize int

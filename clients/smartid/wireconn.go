@@ -183,7 +183,9 @@ func newWireConn(t *wireTarget, runCtx context.Context, cfg Config) *wireConn {
 const maxKeptBuffer = 128 << 10
 
 // send writes the requests back to back in one write and reads their
-// answers in order, all within one timeout from start. It returns how many
+// answers in order: the write and the first answer within the timeout from
+// start, each later answer within the timeout after the one before. It
+// returns how many
 // were answered (their resp set). When err is set, ex[answered] failed
 // with it. Requests after the last answered one and not failed were never
 // answered: the server closed the connection (announced by Connection:
