@@ -22,6 +22,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -994,5 +995,37 @@ func TestNoPipelineAfterClose(t *testing.T) {
 	// at a time, the second event's answer never comes in time.
 	if st := c.Stats(); st.Sent != 2 || st.Failed != 1 {
 		t.Errorf("stats = %+v, want the first and one more sent, one failed", st)
+	}
+}
+
+// TestLeanRefusedConnection: a refused dial is a retryable transport
+// error on the lean sender too.
+func TestLeanRefusedConnection(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().String()
+	ln.Close()
+	obs := make(reports, 8)
+	c := mustNew(t, Config{Endpoint: "http://" + closed, License: testLicense, ChannelID: 1, Workers: 1,
+		Observer: obs, MaxAttempts: 2, Sleep: (&sleeps{}).sleep})
+	if c.wire == nil {
+		t.Fatal("lean sender not used")
+	}
+	if err := c.Enqueue(login("u")); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []Outcome{OutcomeRetry, OutcomeFailed} {
+		rep := obs.next(t)
+		if rep.Outcome != want || rep.Status != 0 || !errors.Is(rep.Err, syscall.ECONNREFUSED) {
+			t.Errorf("report = %+v, want %s after a refused connection", rep, want)
+		}
+	}
+	if err := c.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if st := c.Stats(); st.Failed != 1 || st.Retries != 1 {
+		t.Errorf("stats = %+v", st)
 	}
 }
