@@ -4,7 +4,6 @@ import (
 	"context"
 	"math/rand/v2"
 	"net/http"
-	"strconv"
 	"time"
 )
 
@@ -24,15 +23,17 @@ func backoffDelay(base, max time.Duration, n int, rnd float64) time.Duration {
 // retryAfter reads a 429/503's Retry-After when given in seconds, capped
 // at max; 0 when absent or in another form.
 func retryAfter(h http.Header, max time.Duration) time.Duration {
-	v := h.Get("Retry-After")
-	if v == "" {
+	return retryAfterSeconds([]byte(h.Get("Retry-After")), max)
+}
+
+// retryAfterSeconds is retryAfter on the field's value: decimal seconds
+// only (an HTTP date is ignored), capped at max.
+func retryAfterSeconds(v []byte, max time.Duration) time.Duration {
+	secs, ok := parseDecimal(v)
+	if !ok {
 		return 0
 	}
-	secs, err := strconv.ParseUint(v, 10, 32)
-	if err != nil {
-		return 0
-	}
-	return min(time.Duration(secs)*time.Second, max)
+	return min(time.Duration(min(secs, int64(max/time.Second)+1))*time.Second, max)
 }
 
 // sleepContext is the default Config.Sleep.

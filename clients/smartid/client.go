@@ -2,6 +2,7 @@ package smartid
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -14,19 +15,41 @@ import (
 type job struct {
 	kind    EventKind
 	channel ChannelKind
-	body    []byte
+	body    *[]byte // from bodyPool; given back once the event is done
+}
+
+// bodyPool recycles encoded bodies: an event's body lives from Enqueue to
+// the end of its delivery, and the next event can reuse it.
+var bodyPool = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooledBody keeps an unusually large body from staying in the pool.
+const maxPooledBody = 16 << 10
+
+// releaseBody gives b back to the pool; nil (a body net/http had) is
+// left to the garbage collector.
+func releaseBody(b *[]byte) {
+	if b != nil && cap(*b) <= maxPooledBody {
+		*b = (*b)[:0]
+		bodyPool.Put(b)
+	}
 }
 
 // Client delivers analytics events to one SmartID endpoint with one
 // license. It is safe for concurrent use. Keep one per distinct Config for
 // as long as any route uses it, and Close it when the last one goes.
 type Client struct {
-	cfg      Config
-	bearer   string                    // "Bearer <license>", built once
-	urls     map[ChannelKind][3]string // per channel kind: login, logout, operation
-	http     *http.Client
-	ownsHTTP bool // the default client: Close releases its idle connections
-	observer Observer
+	cfg    Config
+	bearer string                    // "Bearer <license>", built once
+	urls   map[ChannelKind][3]string // per channel kind: login, logout, operation
+	// wire is the lean sender's target, nil when net/http must be used
+	// (see newWireTarget); http2Only is set when the server refused
+	// HTTP/1.1, and sends everything through http from then on.
+	wire       *wireTarget
+	http2Only  atomic.Bool
+	noPipeline atomic.Bool // a server dropped a pipeline: one request per write
+	http       *http.Client
+	ownsHTTP   bool // the default client: Close releases its idle connections
+	observer   Observer
 
 	// mu orders Enqueue's send against Close: once closed is set under
 	// the write lock, no send can reach the queue any more.
@@ -73,9 +96,10 @@ func New(cfg Config) (*Client, error) {
 		workersDone: make(chan struct{}),
 	}
 	if c.http == nil {
-		c.http = defaultHTTPClient(cfg.Workers)
+		c.http = defaultHTTPClient(cfg.Workers, cfg.TLSConfig)
 		c.ownsHTTP = true
 	}
+	c.wire = newWireTarget(cfg, base, c.urls, c.bearer, http.ProxyFromEnvironment)
 	if c.observer == nil {
 		c.observer = discardObserver{}
 	}
@@ -113,13 +137,17 @@ func (c *Client) url(ch ChannelKind, kind EventKind) string {
 	}
 }
 
-// defaultHTTPClient keeps one idle connection per worker alive so steady
-// traffic reuses connections, and refuses redirects so the bearer token is
-// never sent anywhere but the configured endpoint.
-func defaultHTTPClient(workers int) *http.Client {
+// defaultHTTPClient is the sender when the lean one cannot be used. It
+// keeps one idle connection per worker alive so steady traffic reuses
+// connections, and refuses redirects so the bearer token is never sent
+// anywhere but the configured endpoint.
+func defaultHTTPClient(workers int, tlsConfig *tls.Config) *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConnsPerHost = workers
 	t.MaxIdleConns = max(t.MaxIdleConns, workers)
+	if tlsConfig != nil {
+		t.TLSClientConfig = tlsConfig.Clone()
+	}
 	return &http.Client{
 		Transport: t,
 		CheckRedirect: func(*http.Request, []*http.Request) error {
@@ -153,18 +181,22 @@ func (c *Client) Enqueue(ev Event) error {
 	if ev.minSize() > c.cfg.MaxEventBytes {
 		return ErrEventTooLarge
 	}
-	body, err := ev.appendJSON(nil, id)
+	buf := bodyPool.Get().(*[]byte)
+	body, err := ev.appendJSON((*buf)[:0], id)
+	*buf = body
+	if err == nil && len(body) > c.cfg.MaxEventBytes {
+		err = ErrEventTooLarge
+	}
 	if err != nil {
+		releaseBody(buf)
 		return err
 	}
-	if len(body) > c.cfg.MaxEventBytes {
-		return ErrEventTooLarge
-	}
-	j := job{kind: ev.Kind(), channel: ch, body: body}
+	j := job{kind: ev.Kind(), channel: ch, body: buf}
 
 	c.mu.RLock()
 	if c.closed {
 		c.mu.RUnlock()
+		releaseBody(buf)
 		return ErrClosed
 	}
 	select {
@@ -247,6 +279,7 @@ func (c *Client) drop(j job, reason string) {
 		c.shutdownDrops.Add(1)
 	}
 	c.observer.Observe(Report{Outcome: OutcomeDropped, Event: j.kind, Channel: j.channel, Reason: reason})
+	releaseBody(j.body)
 }
 
 // errAbandoned is for Close's return value.

@@ -57,6 +57,25 @@
 // lets the workers drain the queue until its context ends, abandons the
 // rest (dropped, reason "shutdown") and returns after every worker exited.
 //
+// # Sending
+//
+// The API takes one event per request. By default each worker keeps one
+// HTTP/1.1 connection to SmartID (TLS with Config.TLSConfig or the system
+// roots for https) and writes each request from a pre-built template; the
+// bytes are those net/http would send. Events already waiting in the queue
+// when a worker takes one are written back to back in one write and their
+// answers read in order (pipelining); an event whose answer never came is
+// sent again on its own, and a server that drops a pipeline turns
+// pipelining off for the client. Answers are parsed strictly and within
+// bounds: anything but a Content-Length or chunked body (none for 204 and
+// 304) fails the attempt, which is retried on a new connection.
+//
+// net/http's client is used instead when Config.HTTPClient is set, when a
+// proxy from the environment (HTTPS_PROXY, HTTP_PROXY, NO_PROXY) applies
+// to the endpoint, when its host name is not plain ASCII, and, from the
+// first refusal on, when the server refuses HTTP/1.1 at the TLS handshake
+// (HTTP/2 only).
+//
 // Nothing here logs. The Observer receives one Report per delivery,
 // retry, failure and drop with the event kind, HTTP status, attempt and
 // duration; reports and errors never contain the license or the payload.

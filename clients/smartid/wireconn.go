@@ -1,0 +1,328 @@
+package smartid
+
+import (
+	"bufio"
+	"cmp"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+)
+
+// The lean sender. SmartID costs the guard one POST per event (the API
+// takes one event per request), and net/http's client spends most of a
+// small POST's CPU on its own machinery: a goroutine hand-off to the
+// connection's writer and reader, header maps, a response object per
+// event. Each worker instead owns one kept-alive HTTP/1.1 connection and
+// writes a request built from a template in one write, then reads the
+// answer with a strict, bounded parser (response.go). Requests are not
+// pipelined: a POST is not idempotent (RFC 9112 §9.3.2), and one in
+// flight per connection keeps every failure attributable to one event.
+//
+// The bytes on the wire are exactly those net/http writes for the same
+// request, header order included, so SmartID sees no difference.
+
+// idleTimeout retires a connection unused for this long instead of
+// writing to it: a middlebox may have dropped it silently. It is
+// net/http's default transport's IdleConnTimeout.
+const idleTimeout = 90 * time.Second
+
+// userAgent and acceptEncoding are what net/http's transport adds to the
+// same request.
+const (
+	userAgent      = "Go-http-client/1.1"
+	acceptEncoding = "gzip"
+)
+
+// wireTarget is the shared, read-only part of the lean sender, built by
+// New: where to dial and the request heads of the six endpoints.
+type wireTarget struct {
+	addr   string      // host:port to dial
+	tls    *tls.Config // nil for http
+	heads  [2][3]requestHead
+	suffix []byte // the header fields after Content-Length, and the blank line
+}
+
+// requestHead is the start of one endpoint's request, up to the
+// Content-Length value, and its URL for error messages.
+type requestHead struct {
+	prefix []byte
+	url    string
+}
+
+// newWireTarget returns the lean sender's target, or nil when the
+// endpoint needs something only net/http does: a caller's http.Client
+// (its transport, proxy or redirect policy are the caller's), a proxy
+// from the environment, or a host name that is not plain ASCII (net/http
+// converts international names). An HTTP/2-only server is found out at
+// the TLS handshake (see wireConn.dial) and switches the client to
+// net/http then.
+func newWireTarget(cfg Config, base *url.URL, urls map[ChannelKind][3]string, bearer string,
+	proxy func(*http.Request) (*url.URL, error)) *wireTarget {
+	if cfg.HTTPClient != nil {
+		return nil
+	}
+	if p, err := proxy(&http.Request{URL: base}); p != nil || err != nil {
+		return nil
+	}
+	host := base.Host
+	for i := 0; i < len(host); i++ {
+		if host[i] <= ' ' || host[i] >= 0x7f || host[i] == '%' {
+			return nil
+		}
+	}
+	t := &wireTarget{addr: host}
+	port := base.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[base.Scheme]
+		t.addr = net.JoinHostPort(base.Hostname(), port)
+	}
+	if base.Scheme == "https" {
+		t.tls = leanTLSConfig(cfg.TLSConfig, base.Hostname())
+	}
+	for ci, ch := range []ChannelKind{ChannelWeb, ChannelApp} {
+		for ki, u := range urls[ch] {
+			pu, err := url.Parse(u)
+			if err != nil {
+				return nil
+			}
+			t.heads[ci][ki] = requestHead{
+				prefix: fmt.Appendf(nil, "POST %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: %s\r\nContent-Length: ",
+					pu.RequestURI(), host, userAgent),
+				url: u,
+			}
+		}
+	}
+	t.suffix = fmt.Appendf(nil, "\r\nAuthorization: %s\r\nContent-Type: application/json\r\nAccept-Encoding: %s\r\n\r\n",
+		bearer, acceptEncoding)
+	return t
+}
+
+// leanTLSConfig is the caller's TLS settings (or the system roots) for
+// HTTP/1.1 only.
+func leanTLSConfig(base *tls.Config, serverName string) *tls.Config {
+	c := &tls.Config{}
+	if base != nil {
+		c = base.Clone()
+	}
+	if c.ServerName == "" {
+		c.ServerName = serverName
+	}
+	c.NextProtos = []string{"http/1.1"}
+	return c
+}
+
+func (t *wireTarget) head(ch ChannelKind, kind EventKind) *requestHead {
+	ci := 0
+	if ch == ChannelApp {
+		ci = 1
+	}
+	switch kind {
+	case KindLogin:
+		return &t.heads[ci][0]
+	case KindLogout:
+		return &t.heads[ci][1]
+	default:
+		return &t.heads[ci][2]
+	}
+}
+
+// errHTTP2Only is returned when the server refused HTTP/1.1 at the TLS
+// handshake; the client switches to net/http, which can speak HTTP/2.
+var errHTTP2Only = errors.New("smartid: server refused HTTP/1.1 (ALPN)")
+
+// refusedALPN reports a handshake the server ended with TLS alert 120,
+// no_application_protocol: it speaks none of the protocols offered (here
+// HTTP/1.1 alone). crypto/tls reports a peer's alert as a "remote error"
+// net.OpError whose alert type is unexported, so its text is compared.
+func refusedALPN(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "remote error" && op.Err != nil &&
+		op.Err.Error() == "tls: no application protocol"
+}
+
+// wireConn is one worker's connection. Only its worker uses it, so it
+// needs no lock; Close's deadline reaches it through runCtx.
+type wireConn struct {
+	t        *wireTarget
+	runCtx   context.Context
+	timeout  time.Duration
+	raMax    time.Duration // cap of a Retry-After
+	conn     net.Conn      // nil until dialled, and after an error
+	br       *bufio.Reader
+	buf      []byte    // the requests being written, reused
+	lastUsed time.Time // when the connection last finished a request
+	stop     func() bool
+
+	// The worker's reusable batch (see Client.deliverQueued).
+	jobs      []job
+	exchanges []exchange
+}
+
+// exchange is one request of a write and, once read, its answer.
+type exchange struct {
+	head *requestHead
+	body []byte
+	resp response
+}
+
+func newWireConn(t *wireTarget, runCtx context.Context, cfg Config) *wireConn {
+	return &wireConn{t: t, runCtx: runCtx, timeout: cfg.Timeout, raMax: cfg.BackoffMax,
+		br:        bufio.NewReaderSize(nil, 4096),
+		jobs:      make([]job, 0, maxPipeline),
+		exchanges: make([]exchange, 0, maxPipeline)}
+}
+
+// maxKeptBuffer is the largest request buffer a worker keeps between
+// writes; a rare larger one is left to the garbage collector.
+const maxKeptBuffer = 128 << 10
+
+// send writes the requests back to back in one write and reads their
+// answers in order: the write and the first answer within the timeout from
+// start, each later answer within the timeout after the one before. It
+// returns how many
+// were answered (their resp set). When err is set, ex[answered] failed
+// with it. Requests after the last answered one and not failed were never
+// answered: the server closed the connection (announced by Connection:
+// close, or, when broken is set, without a word: it does not pipeline).
+//
+// A kept-alive connection the server closed while it was idle fails
+// before any byte of the first answer arrives; the requests are then sent
+// once more on a new connection at once, as net/http does for a
+// connection it finds closed, rather than costing the events a backoff.
+func (w *wireConn) send(ex []exchange, start time.Time) (answered int, broken bool, err error) {
+	deadline := start.Add(w.timeout)
+	if w.conn != nil && start.Sub(w.lastUsed) > idleTimeout {
+		w.close()
+	}
+	h := ex[0].head
+	for try := 0; ; try++ {
+		reused := w.conn != nil
+		if !reused {
+			if err := w.dial(deadline); err != nil {
+				return 0, false, w.wrap(h, "dial", err)
+			}
+		}
+		if err := w.conn.SetDeadline(deadline); err != nil {
+			w.close()
+			return 0, false, w.wrap(h, "write", err)
+		}
+		// Checked after the deadline is set: a cancellation from now on
+		// moves the deadline (see dial), one before is seen here.
+		if err := w.runCtx.Err(); err != nil {
+			return 0, false, err
+		}
+		w.buf = w.buf[:0]
+		for i := range ex {
+			w.buf = append(w.buf, ex[i].head.prefix...)
+			w.buf = strconv.AppendInt(w.buf, int64(len(ex[i].body)), 10)
+			w.buf = append(w.buf, w.t.suffix...)
+			w.buf = append(w.buf, ex[i].body...)
+		}
+		_, err := w.conn.Write(w.buf)
+		if cap(w.buf) > maxKeptBuffer {
+			w.buf = nil
+		}
+		op := "write"
+		if err == nil {
+			op = "read"
+			_, err = w.br.Peek(1)
+		}
+		if err != nil {
+			w.close()
+			if reused && try == 0 && !isTimeout(err) && w.runCtx.Err() == nil {
+				continue
+			}
+			return 0, false, w.wrap(h, op, err)
+		}
+		for i := range ex {
+			if i > 0 {
+				// Each answer gets the whole timeout: a server works through
+				// a pipeline one request after another, so the last answer
+				// of a pipeline to a slow server comes late, but not later
+				// than each request's own attempt would have.
+				if err := w.conn.SetReadDeadline(time.Now().Add(w.timeout)); err != nil || w.runCtx.Err() != nil {
+					w.close()
+					return i, false, w.wrap(ex[i].head, "read", cmp.Or(w.runCtx.Err(), err))
+				}
+				if _, err := w.br.Peek(1); err != nil && !isTimeout(err) && w.runCtx.Err() == nil {
+					// Closed before answering the next request.
+					w.close()
+					return i, true, nil
+				}
+			}
+			resp, err := readResponse(w.br, w.raMax)
+			if err != nil {
+				w.close()
+				return i, false, w.wrap(ex[i].head, "read", err)
+			}
+			ex[i].resp = resp
+			if !resp.keepAlive {
+				w.close()
+				return i + 1, false, nil
+			}
+		}
+		w.lastUsed = start
+		return len(ex), false, nil
+	}
+}
+
+// dial opens the connection (TLS included) by deadline, and arranges that
+// Close's deadline (runCtx) interrupts whatever the connection is doing.
+func (w *wireConn) dial(deadline time.Time) error {
+	ctx, cancel := context.WithDeadline(w.runCtx, deadline)
+	defer cancel()
+	d := net.Dialer{KeepAlive: 30 * time.Second}
+	conn, err := d.DialContext(ctx, "tcp", w.t.addr)
+	if err != nil {
+		return err
+	}
+	if w.t.tls != nil {
+		tc := tls.Client(conn, w.t.tls)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			conn.Close()
+			if refusedALPN(err) {
+				return fmt.Errorf("%w: %w", errHTTP2Only, err)
+			}
+			return err
+		}
+		conn = tc
+	}
+	w.conn = conn
+	w.br.Reset(conn)
+	w.stop = context.AfterFunc(w.runCtx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
+	return nil
+}
+
+func (w *wireConn) close() {
+	if w.conn == nil {
+		return
+	}
+	w.stop()
+	_ = w.conn.Close()
+	w.conn = nil
+	w.br.Reset(nil)
+}
+
+// wrap names the endpoint and the step that failed. A deadline is
+// reported as context.DeadlineExceeded, as net/http reports it, unless
+// Close's deadline caused it.
+func (w *wireConn) wrap(h *requestHead, op string, err error) error {
+	if ctxErr := w.runCtx.Err(); ctxErr != nil {
+		return fmt.Errorf("smartid: POST %s: %s: %w", h.url, op, ctxErr)
+	}
+	if isTimeout(err) && !errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("smartid: POST %s: %s: %w (%w)", h.url, op, context.DeadlineExceeded, err)
+	}
+	return fmt.Errorf("smartid: POST %s: %s: %w", h.url, op, err)
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout() || errors.Is(err, context.DeadlineExceeded)
+}
