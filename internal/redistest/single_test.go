@@ -26,7 +26,7 @@ func TestTwoInstancesOneRedis(t *testing.T) {
 		// each from its own address: only the lockout's 3 slots reach
 		// the portal.
 		f.spread(t, 20, "/lock", "198.51.100.1", "jlopez", "guess")
-		if n := f.portal.count("/lock", "jlopez"); n != 3 {
+		if n := f.portal.Count("/lock", "jlopez"); n != 3 {
 			t.Fatalf("portal saw %d guesses, want exactly 3", n)
 		}
 		// Locked on both instances, even with the right password.
@@ -35,7 +35,7 @@ func TestTwoInstancesOneRedis(t *testing.T) {
 				t.Fatalf("instance %d let a locked user through", i)
 			}
 		}
-		if n := f.portal.count("/lock", "jlopez"); n != 3 {
+		if n := f.portal.Count("/lock", "jlopez"); n != 3 {
 			t.Fatalf("portal saw %d attempts after the lock", n)
 		}
 	})
