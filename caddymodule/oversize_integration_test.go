@@ -25,7 +25,7 @@ func TestOversizeAnswerAfterUpstream(t *testing.T) {
 		w.WriteHeader(http.StatusSeeOther)
 		fmt.Fprint(w, big)
 	})
-	sid := caddytest.NewRecorder(t, smartidFake)
+	sid := smartIDServer(t)
 	global := stepUpGlobal[:strings.Index(stepUpGlobal, "\t\tsandbox")] + fmt.Sprintf(`		sandbox
 		smartid {
 			endpoint %s

@@ -189,7 +189,7 @@ func startStepUp(t *testing.T, upstream *caddytest.Recorder, loginOpts string) *
 // the portal until the factor passed; then the held request is replayed
 // byte for byte and the browser lands logged in.
 func TestStepUpResumeFinishesTheHeldLogin(t *testing.T) {
-	upstream := caddytest.NewRecorder(t, portalFake)
+	upstream := caddytest.NewRecorder(t, portalFake())
 	g := startStepUp(t, upstream, "")
 	c := newStepClient(t, g, "198.51.100.7")
 
@@ -292,7 +292,7 @@ func TestStepUpResumeFinishesTheHeldLogin(t *testing.T) {
 
 // TestStepUpJSONClient gets the URL and the state in a 401.
 func TestStepUpJSONClient(t *testing.T) {
-	upstream := caddytest.NewRecorder(t, portalFake)
+	upstream := caddytest.NewRecorder(t, portalFake())
 	g := startStepUp(t, upstream, "")
 	c := newStepClient(t, g, "198.51.100.7")
 	resp, body := c.do("POST", "/api/login", "application/json", `{"username":"sandbox-challenge","password":"`+password+`"}`, nil)
@@ -313,7 +313,7 @@ func TestStepUpJSONClient(t *testing.T) {
 // TestStepUpStateRefusals: a state that was tampered with, or that comes
 // back from another address or browser, opens nothing.
 func TestStepUpStateRefusals(t *testing.T) {
-	upstream := caddytest.NewRecorder(t, portalFake)
+	upstream := caddytest.NewRecorder(t, portalFake())
 	g := startStepUp(t, upstream, "")
 	cases := []struct {
 		name   string
@@ -363,7 +363,7 @@ func TestStepUpStateRefusals(t *testing.T) {
 // once; its answer (and session cookie) reaches the browser only after
 // the factor.
 func TestStepUpAfterUpstreamReleasesTheWithheldAnswer(t *testing.T) {
-	upstream := caddytest.NewRecorder(t, portalFake)
+	upstream := caddytest.NewRecorder(t, portalFake())
 	g := startStepUp(t, upstream, "\t\tevaluate after_upstream")
 	c := newStepClient(t, g, "198.51.100.7")
 	resp, _ := c.do("POST", "/api/login", "application/x-www-form-urlencoded", challengedForm, nil)
@@ -382,7 +382,7 @@ func TestStepUpAfterUpstreamReleasesTheWithheldAnswer(t *testing.T) {
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/account" {
 		t.Fatalf("release: %d %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
-	if ck := cookieNamed(resp, "portal_session"); ck == nil || ck.Value != "APPSESSION-123" || cookieNamed(resp, "login_guard") == nil {
+	if ck := cookieNamed(resp, "portal_session"); ck == nil || ck.Value != "APPSESSION-1" || cookieNamed(resp, "login_guard") == nil {
 		t.Fatalf("released cookies: %v", resp.Cookies())
 	}
 	if n := len(upstream.All()); n != 1 {
@@ -393,7 +393,7 @@ func TestStepUpAfterUpstreamReleasesTheWithheldAnswer(t *testing.T) {
 // TestStepUpResubmit: the completion gives a one-time pass; the next POST
 // of the same user goes through, the one after is challenged again.
 func TestStepUpResubmit(t *testing.T) {
-	upstream := caddytest.NewRecorder(t, portalFake)
+	upstream := caddytest.NewRecorder(t, portalFake())
 	g := startStepUp(t, upstream, "\t\tcontinuation resubmit")
 	c := newStepClient(t, g, "198.51.100.7")
 	referer := map[string]string{"Referer": g.URL + "/?from=form"}
@@ -427,7 +427,7 @@ func TestStepUpResubmit(t *testing.T) {
 // TestPasskeyEnrolmentRule: enrolment is refused during a challenge and
 // after a challenged login, and allowed after a clean one.
 func TestPasskeyEnrolmentRule(t *testing.T) {
-	upstream := caddytest.NewRecorder(t, portalFake)
+	upstream := caddytest.NewRecorder(t, portalFake())
 	g := startStepUp(t, upstream, "")
 	js := map[string]string{"X-Login-Guard": "1"}
 
@@ -623,7 +623,7 @@ func TestStepUpContractCaddyfile(t *testing.T) {
 // nothing. The test reseals the real tokens with an issue time in the
 // past rather than waiting.
 func TestStepUpExpired(t *testing.T) {
-	upstream := caddytest.NewRecorder(t, portalFake)
+	upstream := caddytest.NewRecorder(t, portalFake())
 	g := startStepUp(t, upstream, "")
 	ks := testKeyset(t, g)
 	past := time.Now().Add(-10 * time.Minute)
@@ -672,7 +672,7 @@ func TestStepUpExpired(t *testing.T) {
 // TestPasskeyEnrolLink: the admin API's one-time link lets a user enrol
 // without a clean login, but never while a step-up is pending.
 func TestPasskeyEnrolLink(t *testing.T) {
-	upstream := caddytest.NewRecorder(t, portalFake)
+	upstream := caddytest.NewRecorder(t, portalFake())
 	dir := t.TempDir()
 	port, adminPort := ports.Free(t), ports.Free(t)
 	src := browserCaddyfile(dir, port, upstream.Listener.Addr().String(), "\t\tengines sandbox\n\t\tstep_up /verify")

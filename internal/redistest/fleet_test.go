@@ -18,11 +18,12 @@ import (
 
 const password = "correct horse"
 
-// newPortal is the upstream both instances proxy to. A slow portal keeps
+// newPortal is the upstream both instances proxy to, a login form on
+// every path. A slow portal keeps
 // every attempt in flight at once, which is what a lockout's reservations
 // must hold against.
 func newPortal(t *testing.T) *portalfake.Portal {
-	p := portalfake.New(t, password)
+	p := portalfake.New(t, password, portalfake.AnyPath)
 	p.SetDelay(20 * time.Millisecond)
 	return p
 }

@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -43,26 +44,35 @@ type Portal struct {
 	// Server is nil for a Portal made by Handler.
 	*httptest.Server
 
-	password string
-	delay    atomic.Int64 // nanoseconds before each answer
-	bigBody  atomic.Int64 // bytes of body on a successful login
-	logins   atomic.Int64
+	password   string
+	loginPaths []string
+	delay      atomic.Int64 // nanoseconds before each answer
+	bigBody    atomic.Int64 // bytes of body on a successful login
+	logins     atomic.Int64
 
 	mu     sync.Mutex
 	seen   map[string]int    // "path user" → requests
 	bodies map[string]string // "path user" → the last body (bounded)
 }
 
+// AnyPath, as the login path, makes every path a login form.
+const AnyPath = "*"
+
 // Handler returns a Portal without a server of its own, for a test
 // server that reads the body itself and calls Respond (caddytest's
-// recorder).
-func Handler(password string) *Portal {
-	return &Portal{password: password, seen: map[string]int{}, bodies: map[string]string{}}
+// recorder). Requests for the login paths (none given: /api/login) are
+// login attempts; any other path answers 200 "ok".
+func Handler(password string, loginPaths ...string) *Portal {
+	if len(loginPaths) == 0 {
+		loginPaths = []string{"/api/login"}
+	}
+	return &Portal{password: password, loginPaths: loginPaths, seen: map[string]int{}, bodies: map[string]string{}}
 }
 
-// New starts a Portal on loopback; it stops when the test ends.
-func New(t testing.TB, password string) *Portal {
-	p := Handler(password)
+// New starts a Portal on loopback, with Handler's login paths; it stops
+// when the test ends.
+func New(t testing.TB, password string, loginPaths ...string) *Portal {
+	p := Handler(password, loginPaths...)
 	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		p.Respond(w, r, body)
@@ -78,7 +88,7 @@ func (p *Portal) SetDelay(d time.Duration) { p.delay.Store(int64(d)) }
 // SetBigBody makes a successful login's answer carry n bytes of body.
 func (p *Portal) SetBigBody(n int) { p.bigBody.Store(int64(n)) }
 
-// Logins is the number of requests answered as a login attempt.
+// Logins is the number of requests to a login path.
 func (p *Portal) Logins() int64 { return p.logins.Load() }
 
 // Count is how many requests for path named user reached the portal.
@@ -96,23 +106,23 @@ func (p *Portal) Body(path, user string) string {
 	return p.bodies[path+" "+user]
 }
 
-// Respond answers one request whose body was read already. A request
-// that carries a password field (form, multipart or JSON), or any
-// request to /api/login, is a login attempt; anything else gets 200 "ok".
+// Respond answers one request whose body was read already: on a login
+// path, a 303 to /account with a session cookie when the password field
+// (form, multipart or JSON) is right, a 303 back to the form otherwise;
+// 200 "ok" on any other path.
 func (p *Portal) Respond(w http.ResponseWriter, r *http.Request, body []byte) {
 	fields := formFields(r.Header.Get("Content-Type"), body)
 	p.record(r.URL.Path+" "+fields.Get("username"), body)
 	if d := time.Duration(p.delay.Load()); d > 0 && !sleep(r.Context(), d) {
 		return
 	}
-	pass, hasPass := fields["password"]
-	if !hasPass && r.URL.Path != "/api/login" {
+	if !slices.Contains(p.loginPaths, r.URL.Path) && !slices.Contains(p.loginPaths, AnyPath) {
 		w.WriteHeader(http.StatusOK)
 		io.WriteString(w, "ok")
 		return
 	}
 	n := p.logins.Add(1)
-	if len(pass) == 1 && pass[0] == p.password {
+	if pass := fields["password"]; len(pass) == 1 && pass[0] == p.password {
 		http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "APPSESSION-" + strconv.FormatInt(n, 10), Path: "/"})
 		w.Header().Set("Location", "/account")
 		w.WriteHeader(http.StatusSeeOther)
