@@ -32,6 +32,12 @@ const smartidLicense = "TEST-LICENSE-abc"
 // reference's format (internal/testkit/smartidfake) as it arrives; one
 // that does not match is answered 400 and fails the test.
 func smartIDServer(t *testing.T) *caddytest.Recorder {
+	return smartIDAnswering(t, func(w http.ResponseWriter) { w.WriteHeader(http.StatusOK) })
+}
+
+// smartIDAnswering is smartIDServer with answer for the requests that
+// pass the check.
+func smartIDAnswering(t *testing.T, answer func(http.ResponseWriter)) *caddytest.Recorder {
 	var mu sync.Mutex
 	var bad []string
 	rec := caddytest.NewRecorder(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
@@ -42,7 +48,7 @@ func smartIDServer(t *testing.T) *caddytest.Recorder {
 			w.WriteHeader(http.StatusBadRequest)
 			return
 		}
-		w.WriteHeader(http.StatusOK)
+		answer(w)
 	})
 	t.Cleanup(func() {
 		mu.Lock()

@@ -112,7 +112,7 @@ func TestReportModesAndSuccessCriteria(t *testing.T) {
 func blockingSmartID(t *testing.T) (*caddytest.Recorder, func()) {
 	release := make(chan struct{})
 	var once sync.Once
-	rec := caddytest.NewRecorder(t, func(w http.ResponseWriter, _ *http.Request, _ []byte) {
+	rec := smartIDAnswering(t, func(w http.ResponseWriter) {
 		<-release
 		w.WriteHeader(http.StatusOK)
 	})
@@ -244,7 +244,7 @@ func TestReloadKeepsInFlightLoginsEvent(t *testing.T) {
 // and a failing event is tried once, then counted as failed.
 func TestRetriesZeroMeansOneAttempt(t *testing.T) {
 	upstream := caddytest.NewRecorder(t, portalFake())
-	sid := caddytest.NewRecorder(t, func(w http.ResponseWriter, _ *http.Request, _ []byte) { w.WriteHeader(http.StatusInternalServerError) })
+	sid := smartIDAnswering(t, func(w http.ResponseWriter) { w.WriteHeader(http.StatusInternalServerError) })
 	global := strings.Replace(smartidGlobal(sid.URL), "workers  1", "workers  1\n\t\t\tretries  0\n\t\t\tdrain    0s", 1)
 	if cfg := string(caddytest.Adapt(t, "{\n"+global+"\n}\n")); !strings.Contains(cfg, `"retries":0`) || !strings.Contains(cfg, `"drain":0`) {
 		t.Fatalf("retries 0 / drain 0 lost in the JSON: %s", cfg)
