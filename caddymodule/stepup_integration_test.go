@@ -15,6 +15,7 @@ import (
 
 	"github.com/login-guard/login_guard/internal/stepup"
 	"github.com/login-guard/login_guard/internal/testkit/caddytest"
+	"github.com/login-guard/login_guard/internal/testkit/softauthn"
 	"github.com/login-guard/login_guard/internal/testkit/ports"
 	"github.com/login-guard/login_guard/internal/tokens"
 )
@@ -669,21 +670,23 @@ func TestStepUpExpired(t *testing.T) {
 	}
 }
 
-// TestPasskeyEnrolLink: the admin API's one-time link lets a user enrol
-// without a clean login, but never while a step-up is pending.
-func TestPasskeyEnrolLink(t *testing.T) {
-	upstream := caddytest.NewRecorder(t, portalFake())
+// enrolLinkGuard runs the browser test's Caddyfile with the admin API on,
+// and returns the guard, a function that asks the admin API for a
+// one-time enrol link for sandbox-challenge, and the headers a browser's
+// page and its script send (Host as the site names it).
+func enrolLinkGuard(t *testing.T, upstream *caddytest.Recorder) (g *caddytest.Guarded, link func() string, host, js map[string]string) {
+	t.Helper()
 	dir := t.TempDir()
 	port, adminPort := ports.Free(t), ports.Free(t)
 	src := browserCaddyfile(dir, port, upstream.Listener.Addr().String(), "\t\tengines sandbox\n\t\tstep_up /verify")
 	src = strings.Replace(src, "admin off", fmt.Sprintf("admin 127.0.0.1:%d", adminPort), 1)
 	loadCaddyfile(t, src)
 	t.Cleanup(func() { _ = caddy.Stop() })
-	g := &caddytest.Guarded{URL: fmt.Sprintf("http://127.0.0.1:%d", port), LogPath: filepath.Join(dir, "caddy.log"), Client: &http.Client{
+	g = &caddytest.Guarded{URL: fmt.Sprintf("http://127.0.0.1:%d", port), LogPath: filepath.Join(dir, "caddy.log"), Client: &http.Client{
 		Timeout:       10 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}}
-	link := func() string {
+	link = func() string {
 		req, _ := http.NewRequest("POST", fmt.Sprintf("http://127.0.0.1:%d/login_guard/passkeys/enrol_link", adminPort), strings.NewReader(`{"user":"sandbox-challenge","ttl":"1h"}`))
 		req.Header.Set("Content-Type", "application/json")
 		resp, body := g.Do(t, req)
@@ -693,8 +696,16 @@ func TestPasskeyEnrolLink(t *testing.T) {
 		}
 		return out["link"]
 	}
-	host := map[string]string{"Host": fmt.Sprintf("localhost:%d", port)}
-	js := map[string]string{"X-Login-Guard": "1", "Host": host["Host"]}
+	host = map[string]string{"Host": fmt.Sprintf("localhost:%d", port)}
+	js = map[string]string{"X-Login-Guard": "1", "Host": host["Host"]}
+	return g, link, host, js
+}
+
+// TestPasskeyEnrolLink: the admin API's one-time link lets a user enrol
+// without a clean login, but never while a step-up is pending.
+func TestPasskeyEnrolLink(t *testing.T) {
+	upstream := caddytest.NewRecorder(t, portalFake())
+	g, link, host, js := enrolLinkGuard(t, upstream)
 
 	c := newStepClient(t, g, "198.51.100.7")
 	resp, _ := c.do("GET", link(), "", "", host)
@@ -717,5 +728,69 @@ func TestPasskeyEnrolLink(t *testing.T) {
 	resp, _ = c.do("POST", "/verify/passkey/register/begin", "application/json", "{}", js)
 	if resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("register/begin during a challenge: %d", resp.StatusCode)
+	}
+}
+
+// TestPasskeyEnrolAndStepUp runs both passkey ceremonies through the
+// guard with a software authenticator (the browser suite does the same
+// in Chromium): an enrol link registers a passkey, then a challenged
+// login is finished with it, and the portal receives the original login
+// once.
+func TestPasskeyEnrolAndStepUp(t *testing.T) {
+	upstream := caddytest.NewRecorder(t, portalFake())
+	g, link, host, js := enrolLinkGuard(t, upstream)
+	origin := "http://" + host["Host"]
+	key := softauthn.New(t, origin)
+	c := newStepClient(t, g, "198.51.100.7")
+	c.do("GET", link(), "", "", host)
+
+	resp, opts := c.do("POST", "/verify/passkey/register/begin", "application/json", "{}", js)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("register/begin: %d %s", resp.StatusCode, opts)
+	}
+	resp, body := c.do("POST", "/verify/passkey/register/finish", "application/json", string(key.Create(json.RawMessage(opts))), js)
+	if resp.StatusCode != http.StatusOK || body != `{"ok":true}` || c.cookie("login_guard_enrol") != "" {
+		t.Fatalf("register/finish: %d %s (the link must be spent)", resp.StatusCode, body)
+	}
+	// The same authenticator cannot register twice with a spent link.
+	if resp, _ := c.do("POST", "/verify/passkey/register/begin", "application/json", "{}", js); resp.StatusCode == http.StatusOK {
+		t.Fatal("register/begin again after the link was spent")
+	}
+
+	resp, _ = c.do("POST", "/api/login", "application/x-www-form-urlencoded", challengedForm, host)
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/verify" || len(upstream.All()) != 0 {
+		t.Fatalf("challenge: %d %q, portal saw %d", resp.StatusCode, resp.Header.Get("Location"), len(upstream.All()))
+	}
+	resp, opts = c.do("POST", "/verify/passkey/begin", "application/json", "{}", js)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("passkey/begin: %d %s", resp.StatusCode, opts)
+	}
+	// An assertion from another key for the same options is refused,
+	// and the ceremony it spent cannot be finished again.
+	other := softauthn.New(t, origin)
+	other.CredentialID = key.CredentialID
+	other.Handle = key.Handle
+	if resp, _ := c.do("POST", "/verify/passkey/finish", "application/json", string(other.Get(json.RawMessage(opts), 1)), js); resp.StatusCode == http.StatusOK || c.cookie("login_guard_factor") != "" {
+		t.Fatalf("a forged assertion passed: %d", resp.StatusCode)
+	}
+	resp, opts = c.do("POST", "/verify/passkey/begin", "application/json", "{}", js)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("passkey/begin again: %d %s", resp.StatusCode, opts)
+	}
+	resp, body = c.do("POST", "/verify/passkey/finish", "application/json", string(key.Get(json.RawMessage(opts), 1)), js)
+	if resp.StatusCode != http.StatusOK || body != `{"ok":true}` || c.cookie("login_guard_factor") == "" {
+		t.Fatalf("passkey/finish: %d %s", resp.StatusCode, body)
+	}
+	same := map[string]string{"Origin": origin, "Sec-Fetch-Site": "same-origin", "Host": host["Host"]}
+	resp, _ = c.do("POST", "/verify/complete", "", "", same)
+	if resp.StatusCode != http.StatusTemporaryRedirect || resp.Header.Get("Location") != "/api/login" {
+		t.Fatalf("complete: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	resp, _ = c.do("POST", "/api/login", "", "", host)
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/account" || cookieNamed(resp, "portal_session") == nil {
+		t.Fatalf("continuation: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if up := upstream.All(); len(up) != 1 || string(up[0].Body) != challengedForm {
+		t.Fatalf("the portal got %d requests, want the original login once", len(up))
 	}
 }
