@@ -15,8 +15,8 @@ import (
 
 	"github.com/login-guard/login_guard/internal/stepup"
 	"github.com/login-guard/login_guard/internal/testkit/caddytest"
-	"github.com/login-guard/login_guard/internal/testkit/softauthn"
 	"github.com/login-guard/login_guard/internal/testkit/ports"
+	"github.com/login-guard/login_guard/internal/testkit/softauthn"
 	"github.com/login-guard/login_guard/internal/tokens"
 )
 
