@@ -3,9 +3,11 @@ package caddymodule_test
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -792,5 +794,57 @@ func TestPasskeyEnrolAndStepUp(t *testing.T) {
 	}
 	if up := upstream.All(); len(up) != 1 || string(up[0].Body) != challengedForm {
 		t.Fatalf("the portal got %d requests, want the original login once", len(up))
+	}
+}
+
+// TestKeysOutliveARestart: the guard's keys are created once and loaded
+// from Caddy's storage on the next start, so a step-up state sealed before
+// a restart still opens after it. (The held login itself lives in memory
+// without a shared store, so the completion then refuses it as missing,
+// not as a state it cannot read.)
+func TestKeysOutliveARestart(t *testing.T) {
+	upstream := caddytest.NewRecorder(t, portalFake())
+	dir := t.TempDir()
+	port := ports.Free(t)
+	src := browserCaddyfile(dir, port, upstream.Listener.Addr().String(), "\t\tengines sandbox\n\t\tstep_up /verify")
+	loadCaddyfile(t, src)
+	t.Cleanup(func() { _ = caddy.Stop() })
+	g := &caddytest.Guarded{URL: fmt.Sprintf("http://127.0.0.1:%d", port), LogPath: filepath.Join(dir, "caddy.log"), Client: &http.Client{
+		Timeout:       10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}}
+	host := map[string]string{"Host": fmt.Sprintf("localhost:%d", port)}
+	same := map[string]string{"Origin": "http://" + host["Host"], "Sec-Fetch-Site": "same-origin", "Host": host["Host"]}
+	c := newStepClient(t, g, "198.51.100.7")
+	if resp, _ := c.do("POST", "/api/login", "application/x-www-form-urlencoded", challengedForm, host); resp.StatusCode != http.StatusSeeOther || c.cookie("login_guard_stepup") == "" {
+		t.Fatalf("challenge: %d", resp.StatusCode)
+	}
+	passFactor(t, g, c)
+	jar := maps.Clone(c.jar)
+
+	if err := caddy.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	loadCaddyfile(t, src)
+	if resp, _ := c.do("POST", "/verify/complete", "", "", same); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("completion after the restart: %d", resp.StatusCode)
+	}
+	last := g.AuditLines(t)[len(g.AuditLines(t))-1]
+	if last["event"] != "step_up" || last["user"] != "sandbox-challenge" || !slices.Contains(strs(last["reasons"]), "step_up_held_missing") {
+		t.Fatalf("completion after the restart: %v, want the state read and the held login missing", last)
+	}
+	// A state sealed under another key is not read at all.
+	if err := os.Remove(filepath.Join(dir, "storage", "login_guard", "keys.json")); err != nil {
+		t.Fatal(err)
+	}
+	if err := caddy.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	loadCaddyfile(t, src)
+	c.jar = jar
+	c.do("POST", "/verify/complete", "", "", same)
+	last = g.AuditLines(t)[len(g.AuditLines(t))-1]
+	if last["user"] == "sandbox-challenge" || slices.Contains(strs(last["reasons"]), "step_up_held_missing") {
+		t.Fatalf("a state from the old keys was read under new ones: %v", last)
 	}
 }
