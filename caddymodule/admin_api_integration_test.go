@@ -93,7 +93,7 @@ type limitsAnswer struct {
 // TestAdminListsAndClearsLimits: a support desk lists the lockouts and
 // limited keys through Caddy's admin API and lifts one.
 func TestAdminListsAndClearsLimits(t *testing.T) {
-	up := caddytest.NewRecorder(t, rulesPortal)
+	up := caddytest.NewRecorder(t, rulesPortal())
 	g, admin := startCaddyWithAdmin(t, trustLoopback, fmt.Sprintf(rulesSite, up.Listener.Addr()))
 
 	var routes []struct {
@@ -189,7 +189,7 @@ func TestAdminListsAndClearsLimits(t *testing.T) {
 // TestAdminForgetsUnloadedRoutes: after a reload that drops a route, the
 // admin API no longer knows it.
 func TestAdminForgetsUnloadedRoutes(t *testing.T) {
-	up := caddytest.NewRecorder(t, rulesPortal)
+	up := caddytest.NewRecorder(t, rulesPortal())
 	_, admin := startCaddyWithAdmin(t, "", fmt.Sprintf("{{listen}} {\n\tlogin_guard /a {\n\t\tname gone\n\t\tevent login\n\t\trate ip 5/1m\n\t}\n\treverse_proxy %s\n}", up.Listener.Addr()))
 	var routes []map[string]any
 	adminCall(t, http.MethodGet, admin+"/login_guard/routes", "", &routes)

@@ -13,7 +13,7 @@ import (
 // X-Forwarded-For, and warns once that clients behind a proxy would share
 // one address.
 func TestForwardedForWithoutTrustedProxies(t *testing.T) {
-	upstream := caddytest.NewRecorder(t, portalFake)
+	upstream := caddytest.NewRecorder(t, portalFake())
 	g := caddytest.Start(t, "", fmt.Sprintf("{{listen}} {\n\tlogin_guard /api/login {\n\t\tevent login\n\t\tdeny_ip 198.51.100.0/24\n\t}\n\treverse_proxy %s\n}", upstream.Listener.Addr()))
 	for range 3 {
 		req, _ := http.NewRequest(http.MethodPost, g.URL+"/api/login", strings.NewReader("username=a&password=b"))
@@ -37,7 +37,7 @@ func TestForwardedForWithoutTrustedProxies(t *testing.T) {
 // TestTrustedProxiesDecideTheClientIP: with trusted_proxies, Caddy's client
 // IP (from X-Forwarded-For) is what rules see, and no warning is logged.
 func TestTrustedProxiesDecideTheClientIP(t *testing.T) {
-	upstream := caddytest.NewRecorder(t, portalFake)
+	upstream := caddytest.NewRecorder(t, portalFake())
 	global := "\tservers {\n\t\ttrusted_proxies static 127.0.0.1/32\n\t}"
 	g := caddytest.Start(t, global, fmt.Sprintf("{{listen}} {\n\tlogin_guard /api/login {\n\t\tevent login\n\t\tdeny_ip 198.51.100.0/24\n\t}\n\treverse_proxy %s\n}", upstream.Listener.Addr()))
 	req, _ := http.NewRequest(http.MethodPost, g.URL+"/api/login", strings.NewReader("username=a&password=b"))

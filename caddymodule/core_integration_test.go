@@ -3,48 +3,72 @@ package caddymodule_test
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"reflect"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/login-guard/login_guard/internal/testkit/caddytest"
+	"github.com/login-guard/login_guard/internal/testkit/portalfake"
+	"github.com/login-guard/login_guard/internal/testkit/smartidfake"
 )
 
 const password = "Pa55-never-leaves-9f3c"
 
-// portalFake answers like a form-login portal: 303 to /account with a
-// session cookie for the right password, 303 back to the form otherwise.
-func portalFake(w http.ResponseWriter, r *http.Request, body []byte) {
-	switch r.URL.Path {
-	case "/api/login":
-		if strings.Contains(string(body), "password="+password) || strings.Contains(string(body), `"password":"`+password+`"`) {
-			http.SetCookie(w, &http.Cookie{Name: "portal_session", Value: "APPSESSION-123", Path: "/"})
-			w.Header().Set("Location", "/account")
-			w.WriteHeader(http.StatusSeeOther)
-			return
-		}
-		w.Header().Set("Location", "/?failed=1")
-		w.WriteHeader(http.StatusSeeOther)
-	default:
-		w.WriteHeader(http.StatusOK)
-		io.WriteString(w, "ok")
-	}
+// portalFake is a fresh portal behind the guard (internal/testkit/portalfake):
+// 303 to /account with a session cookie for the right password, 303 back
+// to the form otherwise.
+func portalFake() func(w http.ResponseWriter, r *http.Request, body []byte) {
+	return portalfake.Handler(password).Respond
 }
 
-func smartidFake(w http.ResponseWriter, _ *http.Request, _ []byte) { w.WriteHeader(http.StatusOK) }
+// smartidLicense is the license smartidGlobal configures.
+const smartidLicense = "TEST-LICENSE-abc"
+
+// smartIDServer is SmartID for the in-process tests: the recorder keeps
+// every request for the test to read, and each one is checked against the
+// reference's format (internal/testkit/smartidfake) as it arrives; one
+// that does not match is answered 400 and fails the test.
+func smartIDServer(t *testing.T) *caddytest.Recorder {
+	return smartIDAnswering(t, func(w http.ResponseWriter) { w.WriteHeader(http.StatusOK) })
+}
+
+// smartIDAnswering is smartIDServer with answer for the requests that
+// pass the check.
+func smartIDAnswering(t *testing.T, answer func(http.ResponseWriter)) *caddytest.Recorder {
+	var mu sync.Mutex
+	var bad []string
+	rec := caddytest.NewRecorder(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
+		if _, err := smartidfake.Check(r.Method, r.URL.Path, r.Header, body, smartidLicense); err != nil {
+			mu.Lock()
+			bad = append(bad, err.Error())
+			mu.Unlock()
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		answer(w)
+	})
+	t.Cleanup(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, b := range bad {
+			t.Errorf("SmartID got a request out of format: %s", b)
+		}
+	})
+	return rec
+}
 
 func smartidGlobal(endpoint string) string {
 	return fmt.Sprintf(`	login_guard {
 		smartid {
 			endpoint %s
-			license  TEST-LICENSE-abc
+			license  %s
 			channel  1
 			workers  1
 		}
-	}`, endpoint)
+	}`, endpoint, smartidLicense)
 }
 
 const coreSite = `{{listen}} {
@@ -106,19 +130,17 @@ func keys(m map[string]any) []string {
 
 func checkSmartIDRequest(t *testing.T, r caddytest.Received, path string) map[string]any {
 	t.Helper()
-	if r.Method != http.MethodPost || r.Path != path {
+	if r.Path != path {
 		t.Fatalf("SmartID got %s %s, want POST %s", r.Method, r.Path, path)
 	}
-	if got := r.Header.Get("Authorization"); got != "Bearer TEST-LICENSE-abc" {
-		t.Fatalf("Authorization = %q", got)
-	}
-	if got := r.Header.Get("Content-Type"); got != "application/json" {
-		t.Fatalf("Content-Type = %q", got)
+	ev, err := smartidfake.Check(r.Method, r.Path, r.Header, r.Body, smartidLicense)
+	if err != nil {
+		t.Fatal(err)
 	}
 	if strings.Contains(string(r.Body), password) {
 		t.Fatal("the password reached SmartID")
 	}
-	return jsonBody(t, r.Body)
+	return ev.Body
 }
 
 func cookieNamed(resp *http.Response, name string) *http.Cookie {
@@ -131,8 +153,8 @@ func cookieNamed(resp *http.Response, name string) *http.Cookie {
 }
 
 func TestLoginLogoutOperationReachSmartIDAndUpstreamIntact(t *testing.T) {
-	upstream := caddytest.NewRecorder(t, portalFake)
-	sid := caddytest.NewRecorder(t, smartidFake)
+	upstream := caddytest.NewRecorder(t, portalFake())
+	sid := smartIDServer(t)
 	g := caddytest.Start(t, smartidGlobal(sid.URL), fmt.Sprintf(coreSite, upstream.Listener.Addr()))
 
 	form := "username=jlopez&password=" + password + "&smartid_data=ujOmfzNv5l%2F1SW%2BclQ%3D%3D"

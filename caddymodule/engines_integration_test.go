@@ -11,36 +11,16 @@ import (
 	"time"
 
 	"github.com/login-guard/login_guard/internal/testkit/caddytest"
+	"github.com/login-guard/login_guard/internal/testkit/enginefake"
 	"github.com/login-guard/login_guard/upstreamsig"
 )
 
-// scoringFake is an in-house scoring service: it answers by the user in
-// the attempt, the way a test double of a real service would.
-func scoringFake(t *testing.T) *caddytest.Recorder {
-	return caddytest.NewRecorder(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
-		var a map[string]any
-		if err := json.Unmarshal(body, &a); err != nil {
-			w.WriteHeader(http.StatusBadRequest)
-			return
-		}
-		switch a["user"] {
-		case "slow":
-			time.Sleep(2 * time.Second)
-			io.WriteString(w, `{"action":"allow"}`)
-		case "broken":
-			w.WriteHeader(http.StatusInternalServerError)
-		case "garbage":
-			io.WriteString(w, `{"action":`)
-		case "weird":
-			io.WriteString(w, `{"action":"maybe"}`)
-		case "risky":
-			io.WriteString(w, `{"action":"deny","score":91,"reasons":["velocity"]}`)
-		case "odd":
-			io.WriteString(w, `{"action":"challenge","score":55,"reasons":["new_device"]}`)
-		default:
-			io.WriteString(w, `{"action":"allow","score":3}`)
-		}
-	})
+// scoringFake is an in-house scoring service (internal/testkit/enginefake):
+// it answers by the user in the attempt, the way a test double of a real
+// service would, and checks every request against the engine's schema and
+// the configured Authorization header.
+func scoringFake(t *testing.T) *enginefake.Server {
+	return enginefake.New(t, http.Header{"Authorization": {"Bearer risk-token"}})
 }
 
 func enginesGlobal(scoringURL, refusedURL string) string {
@@ -221,7 +201,7 @@ func TestAfterUpstreamWithholdsTheSession(t *testing.T) {
 // TestBreakerOpensOnEngineFailures: after five refused connections the
 // breaker opens and the policy applies at once, without calling.
 func TestBreakerOpensOnEngineFailures(t *testing.T) {
-	upstream := caddytest.NewRecorder(t, portalFake)
+	upstream := caddytest.NewRecorder(t, portalFake())
 	scoring := scoringFake(t)
 	g := caddytest.Start(t, enginesGlobal(scoring.URL, refusedURL(t)), fmt.Sprintf(enginesSite, upstream.Listener.Addr()))
 	for range 6 {
@@ -261,7 +241,7 @@ func TestEngineConfigErrors(t *testing.T) {
 // TestUpstreamHeadersAreSigned: an allowed request carries the verdict
 // headers with an HMAC the portal can check; client-sent copies are gone.
 func TestUpstreamHeadersAreSigned(t *testing.T) {
-	upstream := caddytest.NewRecorder(t, portalFake)
+	upstream := caddytest.NewRecorder(t, portalFake())
 	scoring := scoringFake(t)
 	site := fmt.Sprintf("{{listen}} {\n\tlogin_guard /api/login {\n\t\tevent login\n\t\tengines scoring\n\t\tupstream_headers portal-shared-secret-123\n\t}\n\treverse_proxy %s\n}", upstream.Listener.Addr())
 	g := caddytest.Start(t, enginesGlobal(scoring.URL, refusedURL(t)), site)

@@ -21,7 +21,7 @@ import (
 // returns the guard, the admin address and the release.
 func heldStart(t *testing.T, startWait string) (g *caddytest.Guarded, upstream *caddytest.Recorder, admin string, release func()) {
 	t.Helper()
-	upstream = caddytest.NewRecorder(t, portalFake)
+	upstream = caddytest.NewRecorder(t, portalFake())
 	dir := t.TempDir()
 	port, adminPort := ports.Free(t), ports.Free(t)
 	src := browserCaddyfile(dir, port, upstream.Listener.Addr().String(), "\t\tengines sandbox\n\t\tstep_up /verify")

@@ -13,7 +13,7 @@ import (
 )
 
 func TestLoginIDAssertionsAtTheEdge(t *testing.T) {
-	upstream := caddytest.NewRecorder(t, portalFake)
+	upstream := caddytest.NewRecorder(t, portalFake())
 	kh := loginidfake.New(t, "client-123")
 	global := loginIDGlobal(kh)
 	site := fmt.Sprintf(`{{listen}} {
@@ -95,7 +95,7 @@ func tamper(tok string) string {
 // be verified. A route that requires one denies (whatever
 // on_engine_failure says); on_assertion_unverifiable opts out.
 func TestAssertionRequiredFailsClosed(t *testing.T) {
-	upstream := caddytest.NewRecorder(t, portalFake)
+	upstream := caddytest.NewRecorder(t, portalFake())
 	kh := loginidfake.New(t, "client-123")
 	global := loginIDGlobal(kh)
 	site := fmt.Sprintf(`{{listen}} {

@@ -17,8 +17,8 @@ import (
 // queue depth, engine latency and breaker state are there, and no label
 // carries a user or an IP.
 func TestMetricsOnCaddysEndpoint(t *testing.T) {
-	upstream := caddytest.NewRecorder(t, portalFake)
-	sid := caddytest.NewRecorder(t, smartidFake)
+	upstream := caddytest.NewRecorder(t, portalFake())
+	sid := smartIDServer(t)
 	global := smartidGlobal(sid.URL)
 	site := fmt.Sprintf(`{{listen}} {
 	metrics /metrics
@@ -82,8 +82,8 @@ func scrape(t *testing.T, url string) string {
 // decisions, engine calls; the breaker gauge shows the new config's
 // engines only.
 func TestMetricsFollowTheCurrentConfig(t *testing.T) {
-	upstream := caddytest.NewRecorder(t, portalFake)
-	sid := caddytest.NewRecorder(t, smartidFake)
+	upstream := caddytest.NewRecorder(t, portalFake())
+	sid := smartIDServer(t)
 	site := fmt.Sprintf(`{{listen}} {
 	metrics /metrics
 	login_guard /api/login {

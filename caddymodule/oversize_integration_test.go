@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/login-guard/login_guard/internal/testkit/caddytest"
+	"github.com/login-guard/login_guard/internal/testkit/portalfake"
 )
 
 // TestOversizeAnswerAfterUpstream: the portal accepts a login with an
@@ -18,14 +19,10 @@ import (
 // audit line and the SmartID event are there, and the lockout slot is
 // given back at once (the user's next login passes).
 func TestOversizeAnswerAfterUpstream(t *testing.T) {
-	big := strings.Repeat("x", 64<<10)
-	upstream := caddytest.NewRecorder(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
-		http.SetCookie(w, &http.Cookie{Name: "portal_session", Value: "APPSESSION-123", Path: "/"})
-		w.Header().Set("Location", "/account")
-		w.WriteHeader(http.StatusSeeOther)
-		fmt.Fprint(w, big)
-	})
-	sid := caddytest.NewRecorder(t, smartidFake)
+	portal := portalfake.Handler(password)
+	portal.SetBigBody(64 << 10)
+	upstream := caddytest.NewRecorder(t, portal.Respond)
+	sid := smartIDServer(t)
 	global := stepUpGlobal[:strings.Index(stepUpGlobal, "\t\tsandbox")] + fmt.Sprintf(`		sandbox
 		smartid {
 			endpoint %s

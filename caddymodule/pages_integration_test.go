@@ -74,9 +74,10 @@ func pagePost(t *testing.T, g *caddytest.Guarded, path, user string, json bool) 
 // answer to the site, with the code and Retry-After as placeholders.
 func TestGuardPages(t *testing.T) {
 	// The portal answers every path like its login form.
+	portal := portalFake()
 	upstream := caddytest.NewRecorder(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
 		r.URL.Path = "/api/login"
-		portalFake(w, r, body)
+		portal(w, r, body)
 	})
 	g := caddytest.Start(t, pagesGlobal, fmt.Sprintf(pagesSite, upstream.Listener.Addr()))
 
@@ -184,7 +185,7 @@ func TestPagesOptionErrors(t *testing.T) {
 // renders its step-up and registration page; the refusals come from the
 // pages.
 func TestPageTemplateStillServesTheStepUpPage(t *testing.T) {
-	upstream := caddytest.NewRecorder(t, portalFake)
+	upstream := caddytest.NewRecorder(t, portalFake())
 	tmpl := filepath.Join(t.TempDir(), "stepup.html")
 	if err := os.WriteFile(tmpl, []byte(`<main id="login-guard-step-up" data-mode="{{.Mode}}" data-base="{{.Base}}" data-done="{{.Done}}"><h1>Operator's {{.Title}}</h1></main>`), 0o600); err != nil {
 		t.Fatal(err)

@@ -14,7 +14,7 @@ import (
 // path_regexp matcher guards every spelling of the login path the portal
 // may answer to, so none of them reaches the portal unseen.
 func TestReadmeLoginMatcherCatchesVariants(t *testing.T) {
-	upstream := caddytest.NewRecorder(t, portalFake)
+	upstream := caddytest.NewRecorder(t, portalFake())
 	site := fmt.Sprintf(`{{listen}} {
 	@login {
 		method POST

@@ -39,7 +39,7 @@ const refusalSite = `{{listen}} {
 // must refuse and checks the status, that the upstream saw nothing, and
 // that the audit line says why without quoting the body.
 func TestRefusalsNeverReachTheUpstream(t *testing.T) {
-	upstream := caddytest.NewRecorder(t, portalFake)
+	upstream := caddytest.NewRecorder(t, portalFake())
 	g := caddytest.Start(t, "", fmt.Sprintf(refusalSite, upstream.Listener.Addr()))
 
 	big := "username=jlopez&password=" + password + "&pad=" + strings.Repeat("x", 2000)
@@ -100,7 +100,7 @@ func TestRefusalsNeverReachTheUpstream(t *testing.T) {
 // guard must read it within the cap and the upstream must get the same
 // bytes.
 func TestChunkedBodyPassesIntact(t *testing.T) {
-	upstream := caddytest.NewRecorder(t, portalFake)
+	upstream := caddytest.NewRecorder(t, portalFake())
 	g := caddytest.Start(t, "", fmt.Sprintf(refusalSite, upstream.Listener.Addr()))
 	body := `{"credentials":{"username":"jlopez","password":"` + password + `"},"smartid_data":"abc"}`
 	req, _ := http.NewRequest(http.MethodPost, g.URL+"/api/login", io.MultiReader(strings.NewReader(body[:10]), strings.NewReader(body[10:])))
@@ -136,7 +136,7 @@ func TestChunkedBodyPassesIntact(t *testing.T) {
 // upstream; allow_ip wins over deny_ip; client-sent X-Login-Guard-*
 // headers never reach the upstream; the verdict is a placeholder.
 func TestIPListsAndGuardHeaders(t *testing.T) {
-	upstream := caddytest.NewRecorder(t, portalFake)
+	upstream := caddytest.NewRecorder(t, portalFake())
 	site := fmt.Sprintf(refusalSite, upstream.Listener.Addr())
 	site = strings.Replace(site, "{{listen}} {", "{{listen}} {\n\theader {\n\t\tdefer\n\t\tX-Guard-Action {http.login_guard.action}\n\t\tX-Guard-Reasons {http.login_guard.reasons}\n\t}\n\thandle_errors {\n\t\trespond \"refused: {http.login_guard.action} {err.status_code} {http.login_guard.code}\"\n\t}", 1)
 	// /api/strict hands its refusals to the site's handle_errors.

@@ -62,7 +62,7 @@ const policySite = `{{listen}} {
 
 func startPolicySite(t *testing.T) (*caddytest.Guarded, *caddytest.Recorder) {
 	t.Helper()
-	upstream := caddytest.NewRecorder(t, portalFake)
+	upstream := caddytest.NewRecorder(t, portalFake())
 	scoring := scoringFake(t)
 	g := caddytest.Start(t, enginesGlobal(scoring.URL, refusedURL(t)), fmt.Sprintf(policySite, upstream.Listener.Addr()))
 	return g, upstream

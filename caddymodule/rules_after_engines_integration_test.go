@@ -11,7 +11,7 @@ import (
 // TestWhenRulesSeeEngineScores: a `when` over the engines' score runs once
 // they have answered, so it can turn a high score into a deny.
 func TestWhenRulesSeeEngineScores(t *testing.T) {
-	upstream := caddytest.NewRecorder(t, portalFake)
+	upstream := caddytest.NewRecorder(t, portalFake())
 	scoring := scoringFake(t)
 	site := fmt.Sprintf(`{{listen}} {
 	login_guard /api/login {

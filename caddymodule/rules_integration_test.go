@@ -13,25 +13,22 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/login-guard/login_guard/internal/testkit/caddytest"
+	"github.com/login-guard/login_guard/internal/testkit/portalfake"
 )
 
-// rulesPortal answers like a form-login portal on every path: 303 to
-// /account with a session cookie for the right password, 303 back to the
-// form otherwise. /reset (an event none route) just answers 200.
-func rulesPortal(w http.ResponseWriter, r *http.Request, body []byte) {
-	if r.URL.Path == "/reset" {
-		io.WriteString(w, "reset mail sent")
-		return
+// rulesPortal is the portal with a password-reset page: every other path
+// is a login (303 to /account with a session cookie
+// for the right password, 303 back to the form otherwise); /reset (an
+// event none route) just answers 200.
+func rulesPortal() func(w http.ResponseWriter, r *http.Request, body []byte) {
+	portal := portalfake.Handler(password, portalfake.AnyPath).Respond
+	return func(w http.ResponseWriter, r *http.Request, body []byte) {
+		if r.URL.Path == "/reset" {
+			io.WriteString(w, "reset mail sent")
+			return
+		}
+		portal(w, r, body)
 	}
-	form, _ := url.ParseQuery(string(body))
-	if form.Get("password") == password {
-		http.SetCookie(w, &http.Cookie{Name: "portal_session", Value: "APPSESSION-1", Path: "/"})
-		w.Header().Set("Location", "/account")
-		w.WriteHeader(http.StatusSeeOther)
-		return
-	}
-	w.Header().Set("Location", "/?failed=1")
-	w.WriteHeader(http.StatusSeeOther)
 }
 
 // trustLoopback lets the tests play clients at many addresses: Caddy takes
@@ -118,7 +115,7 @@ func try(t *testing.T, g *caddytest.Guarded, a attempt) (*http.Response, string)
 
 func startRules(t *testing.T) (*caddytest.Guarded, *caddytest.Recorder) {
 	t.Helper()
-	upstream := caddytest.NewRecorder(t, rulesPortal)
+	upstream := caddytest.NewRecorder(t, rulesPortal())
 	return caddytest.Start(t, trustLoopback, fmt.Sprintf(rulesSite, upstream.Listener.Addr())), upstream
 }
 
@@ -309,8 +306,8 @@ func TestMonitorRulesOnlyLog(t *testing.T) {
 // TestEventNoneRouteGetsRulesOnly: a password-reset route is rate limited
 // and never reported to SmartID.
 func TestEventNoneRouteGetsRulesOnly(t *testing.T) {
-	up := caddytest.NewRecorder(t, rulesPortal)
-	sid := caddytest.NewRecorder(t, smartidFake)
+	up := caddytest.NewRecorder(t, rulesPortal())
+	sid := smartIDServer(t)
 	g := caddytest.Start(t, trustLoopback+smartidGlobal(sid.URL), fmt.Sprintf(rulesSite, up.Listener.Addr()))
 	for i := range 2 {
 		n := len(up.All())
@@ -337,7 +334,7 @@ func TestEventNoneRouteGetsRulesOnly(t *testing.T) {
 // TestCountersSurviveReload: a reload that keeps a route's rule keeps its
 // counts; changing the rule (or the store) starts afresh.
 func TestCountersSurviveReload(t *testing.T) {
-	up := caddytest.NewRecorder(t, rulesPortal)
+	up := caddytest.NewRecorder(t, rulesPortal())
 	site := func(limit int, extra string) string {
 		return fmt.Sprintf("{{listen}} {\n\tlogin_guard /rate {\n\t\tname rate\n\t\tevent login\n\t\trate ip %d/1h deny\n\t}\n\trespond /extra %q\n\treverse_proxy %s\n}", limit, extra, up.Listener.Addr())
 	}

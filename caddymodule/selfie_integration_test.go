@@ -73,7 +73,7 @@ func smileNow(d time.Duration) string {
 // its duplicate, then the final result; the page polls pending until the
 // confirmed result and completes once.
 func TestSelfieStepUp(t *testing.T) {
-	upstream := caddytest.NewRecorder(t, portalFake)
+	upstream := caddytest.NewRecorder(t, portalFake())
 	smile := newFakeSmileID(t)
 	g := caddytest.Start(t, selfieGlobal(smile, ""), fmt.Sprintf(selfieSite, upstream.Listener.Addr()))
 	c := newStepClient(t, g, "198.51.100.31")
@@ -241,7 +241,7 @@ func allAuditReasons(t *testing.T, g *caddytest.Guarded) [][]string {
 // again; the per-user limit (1 per hour here) then refuses the paid
 // retry with 429 and Retry-After before anything reaches Smile ID.
 func TestSelfieRejectedThenRateLimited(t *testing.T) {
-	upstream := caddytest.NewRecorder(t, portalFake)
+	upstream := caddytest.NewRecorder(t, portalFake())
 	smile := newFakeSmileID(t)
 	g := caddytest.Start(t, selfieGlobal(smile, "\t\t\tuser_limit 1 1h\n\t\t\tip_limit 10 1h"), fmt.Sprintf(selfieSite, upstream.Listener.Addr()))
 	c := newStepClient(t, g, "198.51.100.32")

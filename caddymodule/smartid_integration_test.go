@@ -40,24 +40,27 @@ const reportSite = `{{listen}} {
 
 // spaFake answers /spa like a single-page app's login API and everything
 // else like the form portal.
-func spaFake(w http.ResponseWriter, r *http.Request, body []byte) {
-	if r.URL.Path == "/spa" {
-		w.Header().Set("Content-Type", "application/json")
-		if strings.Contains(string(body), password) {
-			http.SetCookie(w, &http.Cookie{Name: "portal_session", Value: "S"})
-			io.WriteString(w, `{"result":{"ok":true,"user":"jlopez"}}`)
+func spaFake() func(w http.ResponseWriter, r *http.Request, body []byte) {
+	portal := portalFake()
+	return func(w http.ResponseWriter, r *http.Request, body []byte) {
+		if r.URL.Path == "/spa" {
+			w.Header().Set("Content-Type", "application/json")
+			if strings.Contains(string(body), password) {
+				http.SetCookie(w, &http.Cookie{Name: "portal_session", Value: "S"})
+				io.WriteString(w, `{"result":{"ok":true,"user":"jlopez"}}`)
+				return
+			}
+			io.WriteString(w, `{"result":{"ok":false}}`)
 			return
 		}
-		io.WriteString(w, `{"result":{"ok":false}}`)
-		return
+		r.URL.Path = "/api/login"
+		portal(w, r, body)
 	}
-	r.URL.Path = "/api/login"
-	portalFake(w, r, body)
 }
 
 func TestReportModesAndSuccessCriteria(t *testing.T) {
-	upstream := caddytest.NewRecorder(t, spaFake)
-	sid := caddytest.NewRecorder(t, smartidFake)
+	upstream := caddytest.NewRecorder(t, spaFake())
+	sid := smartIDServer(t)
 	g := caddytest.Start(t, smartidGlobal(sid.URL), fmt.Sprintf(reportSite, upstream.Listener.Addr()))
 	form := "application/x-www-form-urlencoded"
 
@@ -109,7 +112,7 @@ func TestReportModesAndSuccessCriteria(t *testing.T) {
 func blockingSmartID(t *testing.T) (*caddytest.Recorder, func()) {
 	release := make(chan struct{})
 	var once sync.Once
-	rec := caddytest.NewRecorder(t, func(w http.ResponseWriter, _ *http.Request, _ []byte) {
+	rec := smartIDAnswering(t, func(w http.ResponseWriter) {
 		<-release
 		w.WriteHeader(http.StatusOK)
 	})
@@ -120,7 +123,7 @@ func blockingSmartID(t *testing.T) (*caddytest.Recorder, func()) {
 // further events are dropped, the user is never delayed, and the audit
 // line says so.
 func TestQueueFullDropsAndCounts(t *testing.T) {
-	upstream := caddytest.NewRecorder(t, portalFake)
+	upstream := caddytest.NewRecorder(t, portalFake())
 	sid, release := blockingSmartID(t)
 	defer release()
 	global := strings.Replace(smartidGlobal(sid.URL), "workers  1", "workers 1\n\t\t\tqueue_size 1", 1)
@@ -157,7 +160,7 @@ func TestQueueFullDropsAndCounts(t *testing.T) {
 // smartid block reuses the running queue (nothing lost), and stopping
 // Caddy drains what is queued.
 func TestReloadKeepsQueueAndStopDrains(t *testing.T) {
-	upstream := caddytest.NewRecorder(t, portalFake)
+	upstream := caddytest.NewRecorder(t, portalFake())
 	sid, release := blockingSmartID(t)
 	defer release()
 	site := fmt.Sprintf("{{listen}} {\n\tlogin_guard /api/login {\n\t\tevent login\n\t}\n\treverse_proxy %s\n}", upstream.Listener.Addr())
@@ -197,11 +200,12 @@ func TestReloadKeepsInFlightLoginsEvent(t *testing.T) {
 	var once sync.Once
 	free := func() { once.Do(func() { close(hold) }) }
 	defer free()
+	portal := portalFake()
 	upstream := caddytest.NewRecorder(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
 		<-hold
-		portalFake(w, r, body)
+		portal(w, r, body)
 	})
-	sid := caddytest.NewRecorder(t, smartidFake)
+	sid := smartIDServer(t)
 	site := fmt.Sprintf("{{listen}} {\n\tlogin_guard /api/login {\n\t\tevent login\n\t}\n\treverse_proxy %s\n}", upstream.Listener.Addr())
 	g := caddytest.Start(t, smartidGlobal(sid.URL), site)
 
@@ -239,8 +243,8 @@ func TestReloadKeepsInFlightLoginsEvent(t *testing.T) {
 // TestRetriesZeroMeansOneAttempt: `retries 0` is kept (not read as unset)
 // and a failing event is tried once, then counted as failed.
 func TestRetriesZeroMeansOneAttempt(t *testing.T) {
-	upstream := caddytest.NewRecorder(t, portalFake)
-	sid := caddytest.NewRecorder(t, func(w http.ResponseWriter, _ *http.Request, _ []byte) { w.WriteHeader(http.StatusInternalServerError) })
+	upstream := caddytest.NewRecorder(t, portalFake())
+	sid := smartIDAnswering(t, func(w http.ResponseWriter) { w.WriteHeader(http.StatusInternalServerError) })
 	global := strings.Replace(smartidGlobal(sid.URL), "workers  1", "workers  1\n\t\t\tretries  0\n\t\t\tdrain    0s", 1)
 	if cfg := string(caddytest.Adapt(t, "{\n"+global+"\n}\n")); !strings.Contains(cfg, `"retries":0`) || !strings.Contains(cfg, `"drain":0`) {
 		t.Fatalf("retries 0 / drain 0 lost in the JSON: %s", cfg)

@@ -3,9 +3,11 @@ package caddymodule_test
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +18,7 @@ import (
 	"github.com/login-guard/login_guard/internal/stepup"
 	"github.com/login-guard/login_guard/internal/testkit/caddytest"
 	"github.com/login-guard/login_guard/internal/testkit/ports"
+	"github.com/login-guard/login_guard/internal/testkit/softauthn"
 	"github.com/login-guard/login_guard/internal/tokens"
 )
 
@@ -189,7 +192,7 @@ func startStepUp(t *testing.T, upstream *caddytest.Recorder, loginOpts string) *
 // the portal until the factor passed; then the held request is replayed
 // byte for byte and the browser lands logged in.
 func TestStepUpResumeFinishesTheHeldLogin(t *testing.T) {
-	upstream := caddytest.NewRecorder(t, portalFake)
+	upstream := caddytest.NewRecorder(t, portalFake())
 	g := startStepUp(t, upstream, "")
 	c := newStepClient(t, g, "198.51.100.7")
 
@@ -292,7 +295,7 @@ func TestStepUpResumeFinishesTheHeldLogin(t *testing.T) {
 
 // TestStepUpJSONClient gets the URL and the state in a 401.
 func TestStepUpJSONClient(t *testing.T) {
-	upstream := caddytest.NewRecorder(t, portalFake)
+	upstream := caddytest.NewRecorder(t, portalFake())
 	g := startStepUp(t, upstream, "")
 	c := newStepClient(t, g, "198.51.100.7")
 	resp, body := c.do("POST", "/api/login", "application/json", `{"username":"sandbox-challenge","password":"`+password+`"}`, nil)
@@ -313,7 +316,7 @@ func TestStepUpJSONClient(t *testing.T) {
 // TestStepUpStateRefusals: a state that was tampered with, or that comes
 // back from another address or browser, opens nothing.
 func TestStepUpStateRefusals(t *testing.T) {
-	upstream := caddytest.NewRecorder(t, portalFake)
+	upstream := caddytest.NewRecorder(t, portalFake())
 	g := startStepUp(t, upstream, "")
 	cases := []struct {
 		name   string
@@ -363,7 +366,7 @@ func TestStepUpStateRefusals(t *testing.T) {
 // once; its answer (and session cookie) reaches the browser only after
 // the factor.
 func TestStepUpAfterUpstreamReleasesTheWithheldAnswer(t *testing.T) {
-	upstream := caddytest.NewRecorder(t, portalFake)
+	upstream := caddytest.NewRecorder(t, portalFake())
 	g := startStepUp(t, upstream, "\t\tevaluate after_upstream")
 	c := newStepClient(t, g, "198.51.100.7")
 	resp, _ := c.do("POST", "/api/login", "application/x-www-form-urlencoded", challengedForm, nil)
@@ -382,7 +385,7 @@ func TestStepUpAfterUpstreamReleasesTheWithheldAnswer(t *testing.T) {
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/account" {
 		t.Fatalf("release: %d %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
-	if ck := cookieNamed(resp, "portal_session"); ck == nil || ck.Value != "APPSESSION-123" || cookieNamed(resp, "login_guard") == nil {
+	if ck := cookieNamed(resp, "portal_session"); ck == nil || ck.Value != "APPSESSION-1" || cookieNamed(resp, "login_guard") == nil {
 		t.Fatalf("released cookies: %v", resp.Cookies())
 	}
 	if n := len(upstream.All()); n != 1 {
@@ -393,7 +396,7 @@ func TestStepUpAfterUpstreamReleasesTheWithheldAnswer(t *testing.T) {
 // TestStepUpResubmit: the completion gives a one-time pass; the next POST
 // of the same user goes through, the one after is challenged again.
 func TestStepUpResubmit(t *testing.T) {
-	upstream := caddytest.NewRecorder(t, portalFake)
+	upstream := caddytest.NewRecorder(t, portalFake())
 	g := startStepUp(t, upstream, "\t\tcontinuation resubmit")
 	c := newStepClient(t, g, "198.51.100.7")
 	referer := map[string]string{"Referer": g.URL + "/?from=form"}
@@ -427,7 +430,7 @@ func TestStepUpResubmit(t *testing.T) {
 // TestPasskeyEnrolmentRule: enrolment is refused during a challenge and
 // after a challenged login, and allowed after a clean one.
 func TestPasskeyEnrolmentRule(t *testing.T) {
-	upstream := caddytest.NewRecorder(t, portalFake)
+	upstream := caddytest.NewRecorder(t, portalFake())
 	g := startStepUp(t, upstream, "")
 	js := map[string]string{"X-Login-Guard": "1"}
 
@@ -623,7 +626,7 @@ func TestStepUpContractCaddyfile(t *testing.T) {
 // nothing. The test reseals the real tokens with an issue time in the
 // past rather than waiting.
 func TestStepUpExpired(t *testing.T) {
-	upstream := caddytest.NewRecorder(t, portalFake)
+	upstream := caddytest.NewRecorder(t, portalFake())
 	g := startStepUp(t, upstream, "")
 	ks := testKeyset(t, g)
 	past := time.Now().Add(-10 * time.Minute)
@@ -669,21 +672,23 @@ func TestStepUpExpired(t *testing.T) {
 	}
 }
 
-// TestPasskeyEnrolLink: the admin API's one-time link lets a user enrol
-// without a clean login, but never while a step-up is pending.
-func TestPasskeyEnrolLink(t *testing.T) {
-	upstream := caddytest.NewRecorder(t, portalFake)
+// enrolLinkGuard runs the browser test's Caddyfile with the admin API on,
+// and returns the guard, a function that asks the admin API for a
+// one-time enrol link for sandbox-challenge, and the headers a browser's
+// page and its script send (Host as the site names it).
+func enrolLinkGuard(t *testing.T, upstream *caddytest.Recorder) (g *caddytest.Guarded, link func() string, host, js map[string]string) {
+	t.Helper()
 	dir := t.TempDir()
 	port, adminPort := ports.Free(t), ports.Free(t)
 	src := browserCaddyfile(dir, port, upstream.Listener.Addr().String(), "\t\tengines sandbox\n\t\tstep_up /verify")
 	src = strings.Replace(src, "admin off", fmt.Sprintf("admin 127.0.0.1:%d", adminPort), 1)
 	loadCaddyfile(t, src)
 	t.Cleanup(func() { _ = caddy.Stop() })
-	g := &caddytest.Guarded{URL: fmt.Sprintf("http://127.0.0.1:%d", port), LogPath: filepath.Join(dir, "caddy.log"), Client: &http.Client{
+	g = &caddytest.Guarded{URL: fmt.Sprintf("http://127.0.0.1:%d", port), LogPath: filepath.Join(dir, "caddy.log"), Client: &http.Client{
 		Timeout:       10 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}}
-	link := func() string {
+	link = func() string {
 		req, _ := http.NewRequest("POST", fmt.Sprintf("http://127.0.0.1:%d/login_guard/passkeys/enrol_link", adminPort), strings.NewReader(`{"user":"sandbox-challenge","ttl":"1h"}`))
 		req.Header.Set("Content-Type", "application/json")
 		resp, body := g.Do(t, req)
@@ -693,8 +698,16 @@ func TestPasskeyEnrolLink(t *testing.T) {
 		}
 		return out["link"]
 	}
-	host := map[string]string{"Host": fmt.Sprintf("localhost:%d", port)}
-	js := map[string]string{"X-Login-Guard": "1", "Host": host["Host"]}
+	host = map[string]string{"Host": fmt.Sprintf("localhost:%d", port)}
+	js = map[string]string{"X-Login-Guard": "1", "Host": host["Host"]}
+	return g, link, host, js
+}
+
+// TestPasskeyEnrolLink: the admin API's one-time link lets a user enrol
+// without a clean login, but never while a step-up is pending.
+func TestPasskeyEnrolLink(t *testing.T) {
+	upstream := caddytest.NewRecorder(t, portalFake())
+	g, link, host, js := enrolLinkGuard(t, upstream)
 
 	c := newStepClient(t, g, "198.51.100.7")
 	resp, _ := c.do("GET", link(), "", "", host)
@@ -717,5 +730,121 @@ func TestPasskeyEnrolLink(t *testing.T) {
 	resp, _ = c.do("POST", "/verify/passkey/register/begin", "application/json", "{}", js)
 	if resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("register/begin during a challenge: %d", resp.StatusCode)
+	}
+}
+
+// TestPasskeyEnrolAndStepUp runs both passkey ceremonies through the
+// guard with a software authenticator (the browser suite does the same
+// in Chromium): an enrol link registers a passkey, then a challenged
+// login is finished with it, and the portal receives the original login
+// once.
+func TestPasskeyEnrolAndStepUp(t *testing.T) {
+	upstream := caddytest.NewRecorder(t, portalFake())
+	g, link, host, js := enrolLinkGuard(t, upstream)
+	origin := "http://" + host["Host"]
+	key := softauthn.New(t, origin)
+	c := newStepClient(t, g, "198.51.100.7")
+	c.do("GET", link(), "", "", host)
+
+	resp, opts := c.do("POST", "/verify/passkey/register/begin", "application/json", "{}", js)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("register/begin: %d %s", resp.StatusCode, opts)
+	}
+	resp, body := c.do("POST", "/verify/passkey/register/finish", "application/json", string(key.Create(json.RawMessage(opts))), js)
+	if resp.StatusCode != http.StatusOK || body != `{"ok":true}` || c.cookie("login_guard_enrol") != "" {
+		t.Fatalf("register/finish: %d %s (the link must be spent)", resp.StatusCode, body)
+	}
+	// The same authenticator cannot register twice with a spent link.
+	if resp, _ := c.do("POST", "/verify/passkey/register/begin", "application/json", "{}", js); resp.StatusCode == http.StatusOK {
+		t.Fatal("register/begin again after the link was spent")
+	}
+
+	resp, _ = c.do("POST", "/api/login", "application/x-www-form-urlencoded", challengedForm, host)
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/verify" || len(upstream.All()) != 0 {
+		t.Fatalf("challenge: %d %q, portal saw %d", resp.StatusCode, resp.Header.Get("Location"), len(upstream.All()))
+	}
+	resp, opts = c.do("POST", "/verify/passkey/begin", "application/json", "{}", js)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("passkey/begin: %d %s", resp.StatusCode, opts)
+	}
+	// An assertion from another key for the same options is refused,
+	// and the ceremony it spent cannot be finished again.
+	other := softauthn.New(t, origin)
+	other.CredentialID = key.CredentialID
+	other.Handle = key.Handle
+	if resp, _ := c.do("POST", "/verify/passkey/finish", "application/json", string(other.Get(json.RawMessage(opts), 1)), js); resp.StatusCode == http.StatusOK || c.cookie("login_guard_factor") != "" {
+		t.Fatalf("a forged assertion passed: %d", resp.StatusCode)
+	}
+	resp, opts = c.do("POST", "/verify/passkey/begin", "application/json", "{}", js)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("passkey/begin again: %d %s", resp.StatusCode, opts)
+	}
+	resp, body = c.do("POST", "/verify/passkey/finish", "application/json", string(key.Get(json.RawMessage(opts), 1)), js)
+	if resp.StatusCode != http.StatusOK || body != `{"ok":true}` || c.cookie("login_guard_factor") == "" {
+		t.Fatalf("passkey/finish: %d %s", resp.StatusCode, body)
+	}
+	same := map[string]string{"Origin": origin, "Sec-Fetch-Site": "same-origin", "Host": host["Host"]}
+	resp, _ = c.do("POST", "/verify/complete", "", "", same)
+	if resp.StatusCode != http.StatusTemporaryRedirect || resp.Header.Get("Location") != "/api/login" {
+		t.Fatalf("complete: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	resp, _ = c.do("POST", "/api/login", "", "", host)
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/account" || cookieNamed(resp, "portal_session") == nil {
+		t.Fatalf("continuation: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if up := upstream.All(); len(up) != 1 || string(up[0].Body) != challengedForm {
+		t.Fatalf("the portal got %d requests, want the original login once", len(up))
+	}
+}
+
+// TestKeysOutliveARestart: the guard's keys are created once and loaded
+// from Caddy's storage on the next start, so a step-up state sealed before
+// a restart still opens after it. (The held login itself lives in memory
+// without a shared store, so the completion then refuses it as missing,
+// not as a state it cannot read.)
+func TestKeysOutliveARestart(t *testing.T) {
+	upstream := caddytest.NewRecorder(t, portalFake())
+	dir := t.TempDir()
+	port := ports.Free(t)
+	src := browserCaddyfile(dir, port, upstream.Listener.Addr().String(), "\t\tengines sandbox\n\t\tstep_up /verify")
+	loadCaddyfile(t, src)
+	t.Cleanup(func() { _ = caddy.Stop() })
+	g := &caddytest.Guarded{URL: fmt.Sprintf("http://127.0.0.1:%d", port), LogPath: filepath.Join(dir, "caddy.log"), Client: &http.Client{
+		Timeout:       10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}}
+	host := map[string]string{"Host": fmt.Sprintf("localhost:%d", port)}
+	same := map[string]string{"Origin": "http://" + host["Host"], "Sec-Fetch-Site": "same-origin", "Host": host["Host"]}
+	c := newStepClient(t, g, "198.51.100.7")
+	if resp, _ := c.do("POST", "/api/login", "application/x-www-form-urlencoded", challengedForm, host); resp.StatusCode != http.StatusSeeOther || c.cookie("login_guard_stepup") == "" {
+		t.Fatalf("challenge: %d", resp.StatusCode)
+	}
+	passFactor(t, g, c)
+	jar := maps.Clone(c.jar)
+
+	if err := caddy.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	loadCaddyfile(t, src)
+	if resp, _ := c.do("POST", "/verify/complete", "", "", same); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("completion after the restart: %d", resp.StatusCode)
+	}
+	last := g.AuditLines(t)[len(g.AuditLines(t))-1]
+	if last["event"] != "step_up" || last["user"] != "sandbox-challenge" || !slices.Contains(strs(last["reasons"]), "step_up_held_missing") {
+		t.Fatalf("completion after the restart: %v, want the state read and the held login missing", last)
+	}
+	// A state sealed under another key is not read at all.
+	if err := os.Remove(filepath.Join(dir, "storage", "login_guard", "keys.json")); err != nil {
+		t.Fatal(err)
+	}
+	if err := caddy.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	loadCaddyfile(t, src)
+	c.jar = jar
+	c.do("POST", "/verify/complete", "", "", same)
+	last = g.AuditLines(t)[len(g.AuditLines(t))-1]
+	if last["user"] == "sandbox-challenge" || slices.Contains(strs(last["reasons"]), "step_up_held_missing") {
+		t.Fatalf("a state from the old keys was read under new ones: %v", last)
 	}
 }

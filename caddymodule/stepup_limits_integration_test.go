@@ -17,7 +17,7 @@ import (
 // LoginID token spends the state: a valid token afterwards is refused
 // too, and so is the page.
 func TestFactorAttemptsAndLifetimes(t *testing.T) {
-	upstream := caddytest.NewRecorder(t, portalFake)
+	upstream := caddytest.NewRecorder(t, portalFake())
 	kh := loginidfake.New(t, "client-123")
 	global := fmt.Sprintf(`	servers {
 		trusted_proxies static 127.0.0.1/32
@@ -95,7 +95,7 @@ func TestFactorAttemptsAndLifetimes(t *testing.T) {
 // does not cancel another user's pending step-up; its own extra
 // challenges fall back to resubmit.
 func TestHeldShareIsPerClient(t *testing.T) {
-	upstream := caddytest.NewRecorder(t, portalFake)
+	upstream := caddytest.NewRecorder(t, portalFake())
 	global := strings.Replace(stepUpGlobal, "\t\tsandbox\n", "\t\tsandbox\n\t\tstep_up {\n\t\t\theld_per_client 2\n\t\t}\n", 1)
 	g := caddytest.Start(t, global, fmt.Sprintf(stepUpSite, "", upstream.Listener.Addr()))
 

@@ -15,7 +15,7 @@ import (
 // "event":"step_up",...}. It must still load, and serve the step-up page
 // for a login the login route challenged.
 func TestSavedStepUpRouteStillLoads(t *testing.T) {
-	upstream := caddytest.NewRecorder(t, portalFake)
+	upstream := caddytest.NewRecorder(t, portalFake())
 	site := fmt.Sprintf(stepUpSite, "", upstream.Listener.Addr())
 	edited := false
 	g := caddytest.StartEdited(t, stepUpGlobal, site, func(cfg []byte) []byte {

@@ -14,7 +14,7 @@ import (
 // passkey endpoints per client (an attacker holding a password cannot
 // hammer the second factor).
 func TestRateRulesGuardTheStepUpEndpoints(t *testing.T) {
-	upstream := caddytest.NewRecorder(t, portalFake)
+	upstream := caddytest.NewRecorder(t, portalFake())
 	site := strings.Replace(fmt.Sprintf(stepUpSite, "", upstream.Listener.Addr()),
 		"\t\t\tmethods passkey\n", "\t\t\tmethods passkey\n\t\t\trate ip 3/1m deny\n", 1)
 	g := caddytest.Start(t, stepUpGlobal, site)

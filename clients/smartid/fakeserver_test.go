@@ -8,12 +8,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
-	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/login-guard/login_guard/internal/testkit/jsonshape"
+	"github.com/login-guard/login_guard/internal/testkit/smartidfake"
 )
 
 const testLicense = "lic-7f3a9c1e-SECRET"
@@ -119,7 +120,8 @@ func (f *fakeSmartID) assertNoMoreRequests(t *testing.T) {
 	}
 }
 
-// checkRequest verifies method, path and the two headers the seed shows.
+// checkRequest verifies method, path and the two headers the seed shows,
+// and that the integration suites' fake SmartID accepts the request.
 func checkRequest(t *testing.T, r received, wantPath string) {
 	t.Helper()
 	if r.Method != http.MethodPost {
@@ -134,69 +136,21 @@ func checkRequest(t *testing.T, r received, wantPath string) {
 	if got := r.Header.Values("Authorization"); len(got) != 1 || got[0] != "Bearer "+testLicense {
 		t.Errorf("Authorization = %q, want exactly one bearer with the license", got)
 	}
+	// What the client sends passes the integration suites' fake SmartID.
+	if _, err := smartidfake.Check(r.Method, r.Path, r.Header, r.Body, testLicense); err != nil {
+		t.Error(err)
+	}
 }
 
-// schema describes a JSON object: key → "string", "number", "object of
-// strings", or a nested schema. checkSchema requires exactly these keys.
-type schema map[string]any
+// schema describes a JSON object's exact keys and types; the shapes and
+// the check are the ones the fake SmartID of the integration suites uses.
+type schema = jsonshape.Shape
 
 func checkSchema(t *testing.T, where string, raw json.RawMessage, want schema) {
 	t.Helper()
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &obj); err != nil {
-		t.Fatalf("%s: not a JSON object: %v: %s", where, err, raw)
+	if err := jsonshape.Check(where, raw, want); err != nil {
+		t.Error(err)
 	}
-	if got, exp := sortedKeys(obj), sortedKeys(want); strings.Join(got, ",") != strings.Join(exp, ",") {
-		t.Errorf("%s: keys = %v, want %v", where, got, exp)
-		return
-	}
-	for k, typ := range want {
-		path := where + "." + k
-		switch typ := typ.(type) {
-		case schema:
-			checkSchema(t, path, obj[k], typ)
-		case string:
-			if got := jsonType(obj[k]); got != typ {
-				t.Errorf("%s: type %s, want %s (%s)", path, got, typ, obj[k])
-			}
-		}
-	}
-}
-
-func jsonType(raw json.RawMessage) string {
-	var v any
-	if err := json.Unmarshal(raw, &v); err != nil {
-		return "invalid"
-	}
-	switch v := v.(type) {
-	case string:
-		return "string"
-	case float64:
-		return "number"
-	case bool:
-		return "bool"
-	case nil:
-		return "null"
-	case []any:
-		return "array"
-	case map[string]any:
-		for _, e := range v {
-			if _, ok := e.(string); !ok {
-				return "object"
-			}
-		}
-		return "object of strings"
-	}
-	return "unknown"
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // reports collects Observer reports on a channel so tests can wait for

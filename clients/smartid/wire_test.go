@@ -6,17 +6,20 @@ import (
 	"net/netip"
 	"testing"
 	"time"
+
+	"github.com/login-guard/login_guard/internal/testkit/smartidfake"
 )
 
 var (
 	loginSchema = schema{"channelId": "number", "user": "string", "session": "string", "publicIp": "string", "data": "string"}
 
-	transactionSchema = schema{"category": "string", "type": "string", "description": "string", "reference": "string", "date": "string", "details": "object of strings"}
-	accountSchema     = schema{"client": "string", "clientRefId": "number", "clientRefIdStr": "string", "email": "string", "phoneNumber": "string", "session": "string", "accountNumber": "string", "bank": "string"}
-	orderSchema       = schema{"amount": "number", "currency": "string"}
-	accountToSchema   = schema{"client": "string", "accountNumber": "string", "bank": "string"}
-	fundsSchema       = schema{"account": "string", "bank": "string", "currency": "string"}
-	creditCardSchema  = schema{"bin": "string", "hash": "string", "last4Digits": "string", "token": "string"}
+	// The objects of an operation, as the fake SmartID checks them.
+	transactionSchema = smartidfake.Transaction
+	accountSchema     = smartidfake.Account
+	orderSchema       = smartidfake.Order
+	accountToSchema   = smartidfake.AccountTo
+	fundsSchema       = smartidfake.Funds
+	creditCardSchema  = smartidfake.CreditCard
 )
 
 // fullOperation fills every field, like the reference's example.

@@ -3,16 +3,12 @@
 package faults
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,6 +16,9 @@ import (
 	"time"
 
 	"github.com/login-guard/login_guard/internal/testkit/caddyproc"
+	"github.com/login-guard/login_guard/internal/testkit/enginefake"
+	"github.com/login-guard/login_guard/internal/testkit/portalfake"
+	"github.com/login-guard/login_guard/internal/testkit/smartidfake"
 )
 
 func TestMain(m *testing.M) {
@@ -29,144 +28,14 @@ func TestMain(m *testing.M) {
 
 const password = "Pa55-faults-7c1e"
 
-// portal is the app behind the guard: a login with the right password
-// gets a session cookie and a 303 to /account, a wrong one a 303 back.
-// delay and bigBody make it slow or over-size.
-type portal struct {
-	*httptest.Server
-	delay   atomic.Int64 // nanoseconds
-	bigBody atomic.Int64 // bytes of body on a successful login
-	logins  atomic.Int64
-}
+func newPortal(t *testing.T) *portalfake.Portal { return portalfake.New(t, password) }
 
-func newPortal(t *testing.T) *portal {
-	p := &portal{}
-	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		if d := time.Duration(p.delay.Load()); d > 0 {
-			select {
-			case <-time.After(d):
-			case <-r.Context().Done():
-				return
-			}
-		}
-		switch r.URL.Path {
-		case "/api/login":
-			p.logins.Add(1)
-			if bytes.Contains(body, []byte("password="+password)) {
-				http.SetCookie(w, &http.Cookie{Name: "portal_session", Value: "APP-" + strconv.FormatInt(p.logins.Load(), 10), Path: "/"})
-				w.Header().Set("Location", "/account")
-				w.WriteHeader(http.StatusSeeOther)
-				if n := p.bigBody.Load(); n > 0 {
-					w.Write(bytes.Repeat([]byte("x"), int(n)))
-				}
-				return
-			}
-			w.Header().Set("Location", "/?failed=1")
-			w.WriteHeader(http.StatusSeeOther)
-		default:
-			w.WriteHeader(http.StatusOK)
-			io.WriteString(w, "ok")
-		}
-	}))
-	t.Cleanup(p.Close)
-	return p
-}
+// smartIDLicense is the license the guard's configs send to the fake SmartID.
+const smartIDLicense = "FAULTS-LICENSE"
 
-// smartID is a fake SmartID that counts the events it accepted, by user,
-// and can be switched between failure modes.
-type smartID struct {
-	*httptest.Server
-	mode     atomic.Value // "ok", "500", "429", "hang", "slow"
-	accepted atomic.Int64
-	attempts atomic.Int64
-	mu       sync.Mutex
-	users    map[string]int
-	release  chan struct{}
-}
+func newSmartID(t *testing.T) *smartidfake.Server { return smartidfake.New(t, smartIDLicense) }
 
-func newSmartID(t *testing.T) *smartID {
-	s := &smartID{users: map[string]int{}, release: make(chan struct{})}
-	s.mode.Store("ok")
-	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		s.attempts.Add(1)
-		switch s.mode.Load().(string) {
-		case "500":
-			w.WriteHeader(http.StatusInternalServerError)
-			return
-		case "429":
-			w.Header().Set("Retry-After", "0")
-			w.WriteHeader(http.StatusTooManyRequests)
-			return
-		case "hang":
-			select {
-			case <-s.release:
-			case <-r.Context().Done():
-				return
-			}
-		case "slow":
-			// An attempt the guard abandons (its drain deadline) is not
-			// an accepted event.
-			select {
-			case <-time.After(50 * time.Millisecond):
-			case <-r.Context().Done():
-				return
-			}
-		}
-		var ev struct {
-			User string `json:"user"`
-		}
-		_ = json.Unmarshal(body, &ev)
-		s.mu.Lock()
-		s.users[ev.User]++
-		s.mu.Unlock()
-		s.accepted.Add(1)
-		w.WriteHeader(http.StatusOK)
-	}))
-	t.Cleanup(func() {
-		select {
-		case <-s.release:
-		default:
-			close(s.release)
-		}
-		s.Close()
-	})
-	return s
-}
-
-// engine is a fake HTTP decision engine: allow, or slow, garbage, 500.
-type engine struct {
-	*httptest.Server
-	mode  atomic.Value
-	calls atomic.Int64
-}
-
-func newEngine(t *testing.T) *engine {
-	e := &engine{}
-	e.mode.Store("ok")
-	e.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		e.calls.Add(1)
-		io.Copy(io.Discard, r.Body)
-		switch e.mode.Load().(string) {
-		case "slow":
-			select {
-			case <-time.After(2 * time.Second):
-			case <-r.Context().Done():
-				return
-			}
-		case "garbage":
-			io.WriteString(w, `{"action": "maybe", "score": "high"`)
-			return
-		case "500":
-			w.WriteHeader(http.StatusInternalServerError)
-			return
-		}
-		io.WriteString(w, `{"action":"allow","score":1}`)
-	}))
-	t.Cleanup(e.Close)
-	return e
-}
+func newEngine(t *testing.T) *enginefake.Server { return enginefake.New(t, nil) }
 
 // closedURL is an address nothing listens on.
 func closedURL(t *testing.T) string {
@@ -299,7 +168,7 @@ func countMsg(p *caddyproc.Proc, msg string) int {
 // lines), and that the fake SmartID received the sent ones (it may also
 // count an attempt the guard abandoned at its drain deadline, at most one
 // per worker). No login of a SmartID config says "not_configured".
-func smartIDBalance(t *testing.T, p *caddyproc.Proc, sid *smartID, skipRoute string) {
+func smartIDBalance(t *testing.T, p *caddyproc.Proc, accepted int64, skipRoute string) {
 	t.Helper()
 	judged, notConfigured := 0, 0
 	for _, l := range audit(p) {
@@ -322,11 +191,11 @@ func smartIDBalance(t *testing.T, p *caddyproc.Proc, sid *smartID, skipRoute str
 		t.Errorf("SmartID balance: %d sent + %d dropped + %d failed = %d, want the %d logins judged",
 			sent, dropped, failed, sent+dropped+failed, judged)
 	}
-	if acc := int(sid.accepted.Load()); acc < sent || acc > sent+4 {
+	if acc := int(accepted); acc < sent || acc > sent+4 {
 		t.Errorf("the fake SmartID accepted %d events, the guard says it sent %d", acc, sent)
 	}
 	t.Logf("SmartID: %d judged, %d sent (%d accepted by the fake), %d dropped %v, %d failed",
-		judged, sent, sid.accepted.Load(), dropped, dropReasons(p), failed)
+		judged, sent, accepted, dropped, dropReasons(p), failed)
 }
 
 // dropReasons counts the dropped-event log lines by reason.
@@ -377,13 +246,13 @@ func guardConfig(portalURL, sidURL, extraGlobal, extraLogin string) string {
 	if sidURL != "" {
 		smartid = fmt.Sprintf(`		smartid {
 			endpoint %s
-			license  FAULTS-LICENSE
+			license  %s
 			channel  1
 			timeout  500ms
 			retries  1
 			drain    3s
 		}
-`, sidURL)
+`, sidURL, smartIDLicense)
 	}
 	return fmt.Sprintf(`{
 	admin {{admin}}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/login-guard/login_guard/internal/testkit/caddyproc"
+	"github.com/login-guard/login_guard/internal/testkit/smartidfake"
 )
 
 // TestReloadUnderLoad: logins flow while the config is reloaded four
@@ -20,7 +21,7 @@ import (
 // what the fake SmartID received.
 func TestReloadUnderLoad(t *testing.T) {
 	pt, sid := newPortal(t), newSmartID(t)
-	sid.mode.Store("slow")
+	sid.SetMode(smartidfake.Slow)
 	cfg := func(name string) string {
 		return guardConfig(pt.URL, sid.URL, "", "\t\tname "+name)
 	}
@@ -46,13 +47,13 @@ func TestReloadUnderLoad(t *testing.T) {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		sent = metric(t, base+"/metrics", `caddy_login_guard_smartid_events_total{kind="login",result="sent"}`)
-		if sent == strconv.FormatInt(sid.accepted.Load(), 10) || time.Now().After(deadline) {
+		if sent == strconv.FormatInt(sid.Accepted(), 10) || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	if sent != strconv.FormatInt(sid.accepted.Load(), 10) {
-		t.Errorf("smartid_events_total sent=%s after reloads, the fake accepted %d", sent, sid.accepted.Load())
+	if sent != strconv.FormatInt(sid.Accepted(), 10) {
+		t.Errorf("smartid_events_total sent=%s after reloads, the fake accepted %d", sent, sid.Accepted())
 	}
 	var decisions int
 	for _, route := range []string{"first", "second", "third", "fourth"} {
@@ -86,7 +87,7 @@ func TestReloadUnderLoad(t *testing.T) {
 	}
 	// Logins served by the SmartID-less config legitimately say
 	// not_configured; all others must balance.
-	smartIDBalance(t, p, sid, "fifth")
+	smartIDBalance(t, p, sid.Accepted(), "fifth")
 }
 
 // TestSIGTERMUnderLoad: SIGTERM while logins flow and SmartID is slow.
@@ -95,7 +96,7 @@ func TestReloadUnderLoad(t *testing.T) {
 // and logged as dropped.
 func TestSIGTERMUnderLoad(t *testing.T) {
 	pt, sid := newPortal(t), newSmartID(t)
-	sid.mode.Store("slow")
+	sid.SetMode(smartidfake.Slow)
 	p := caddyproc.Start(t, guardConfig(pt.URL, sid.URL, "", ""), caddyproc.Options{})
 	l := startLoad(p.URL("http"), 6, 0)
 	time.Sleep(500 * time.Millisecond)
@@ -115,7 +116,7 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 		}
 	}
 	t.Logf("shutdown took %v; answers %s", took, statusCounts(results))
-	smartIDBalance(t, p, sid, "")
+	smartIDBalance(t, p, sid.Accepted(), "")
 }
 
 // TestRestartThenStepUpAtOnce: restart under load, then at once a

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/login-guard/login_guard/internal/testkit/caddyproc"
+	"github.com/login-guard/login_guard/internal/testkit/enginefake"
+	"github.com/login-guard/login_guard/internal/testkit/smartidfake"
 )
 
 // TestSmartIDOutagesNeverSlowLogins: SmartID refusing connections,
@@ -25,9 +27,9 @@ func TestSmartIDOutagesNeverSlowLogins(t *testing.T) {
 			if mode == "refused" {
 				url = closedURL(t)
 			} else {
-				sid.mode.Store(mode)
+				sid.SetMode(smartidfake.Mode(mode))
 			}
-			before := sid.accepted.Load()
+			before := sid.Accepted()
 			p := caddyproc.Start(t, guardConfig(pt.URL, url, "", ""), caddyproc.Options{})
 			l := startLoad(p.URL("http"), 4, 2*time.Millisecond)
 			time.Sleep(700 * time.Millisecond)
@@ -38,9 +40,8 @@ func TestSmartIDOutagesNeverSlowLogins(t *testing.T) {
 			if err := p.Stop(30 * time.Second); err != nil {
 				t.Fatal(err)
 			}
-			sid.accepted.Store(before) // this mode's deliveries only
-			smartIDBalance(t, p, sid, "")
-			sid.mode.Store("ok")
+			smartIDBalance(t, p, sid.Accepted()-before, "") // this mode's deliveries only
+			sid.SetMode(smartidfake.OK)
 		})
 	}
 }
@@ -49,7 +50,7 @@ func TestSmartIDOutagesNeverSlowLogins(t *testing.T) {
 // one attempt per event.
 func TestRetriesZeroIsOneAttempt(t *testing.T) {
 	pt, sid := newPortal(t), newSmartID(t)
-	sid.mode.Store("500")
+	sid.SetMode(smartidfake.Fail)
 	cfg := strings.Replace(guardConfig(pt.URL, sid.URL, "", ""), "retries  1", "retries  0", 1)
 	p := caddyproc.Start(t, cfg, caddyproc.Options{})
 	c := client(5 * time.Second)
@@ -60,7 +61,7 @@ func TestRetriesZeroIsOneAttempt(t *testing.T) {
 	}
 	waitFor(t, 10*time.Second, "20 failed events", func() bool { return countMsg(p, "smartid event failed") == 20 })
 	time.Sleep(500 * time.Millisecond) // longer than any backoff
-	if n := sid.attempts.Load(); n != 20 {
+	if n := sid.Attempts(); n != 20 {
 		t.Fatalf("SmartID saw %d attempts for 20 events with retries 0", n)
 	}
 }
@@ -83,8 +84,8 @@ func TestEngineFaults(t *testing.T) {
 `, eng.URL, down)
 	p := caddyproc.Start(t, guardConfig(pt.URL, "", global, "\t\tengines scoring down\n\t\tdeadline 300ms"), caddyproc.Options{})
 	c := client(5 * time.Second)
-	for _, mode := range []string{"ok", "slow", "garbage", "500"} {
-		eng.mode.Store(mode)
+	for _, mode := range []enginefake.Mode{enginefake.ByUser, enginefake.Slow, enginefake.Garbage, enginefake.Fail} {
+		eng.SetMode(mode)
 		for i := range 5 {
 			r := login(c, p.URL("http"), fmt.Sprintf("eng-%s-%d", mode, i))
 			if r.status != http.StatusSeeOther {
@@ -114,7 +115,7 @@ func TestPortalFaults(t *testing.T) {
 	base := p.URL("http")
 	c := client(5 * time.Second)
 	// Slow portal, impatient clients: three abandoned logins.
-	pt.delay.Store(int64(time.Second))
+	pt.SetDelay(time.Second)
 	impatient := client(150 * time.Millisecond)
 	for range 3 {
 		if r := login(impatient, base, "victim"); r.err == nil {
@@ -122,7 +123,7 @@ func TestPortalFaults(t *testing.T) {
 		}
 	}
 	time.Sleep(time.Second) // the proxy notices each disconnect
-	pt.delay.Store(0)
+	pt.SetDelay(0)
 	if r := login(c, base, "victim"); r.status != http.StatusSeeOther || r.header.Get("Location") != "/account" {
 		t.Fatalf("after three abandoned logins: %d %q", r.status, r.header.Get("Location"))
 	}
@@ -154,7 +155,7 @@ func TestPortalFaults(t *testing.T) {
 // guard's 403, the audit line and the settlement happen.
 func TestOversizeAfterUpstreamDenied(t *testing.T) {
 	pt := newPortal(t)
-	pt.bigBody.Store(256 << 10)
+	pt.SetBigBody(256 << 10)
 	p := caddyproc.Start(t, guardConfig(pt.URL, "", "", "\t\tengines sandbox\n\t\tevaluate after_upstream\n\t\thold_limit 4096"), caddyproc.Options{})
 	c := client(5 * time.Second)
 	for _, ip := range []string{"192.0.2.3", "192.0.2.2"} { // sandbox: deny, challenge
@@ -217,7 +218,7 @@ func TestMalformedBodiesAtVolume(t *testing.T) {
 	}
 	// At most the three logins before user "a" is locked out reach the
 	// portal (the bodies the guard reads, with no password).
-	if n := pt.logins.Load(); n > 3 {
+	if n := pt.Logins(); n > 3 {
 		t.Fatalf("the portal saw %d of the malformed logins", n)
 	}
 }

@@ -18,7 +18,7 @@ func BenchmarkLoginCeremony(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, err := f.pk.FinishRegistration(ctx, id, post(a.create(opts)), proof); err != nil {
+	if _, err := f.pk.FinishRegistration(ctx, id, post(a.Create(opts)), proof); err != nil {
 		b.Fatal(err)
 	}
 	counter := uint32(0)
@@ -29,7 +29,7 @@ func BenchmarkLoginCeremony(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		body := a.get(opts, counter)
+		body := a.Get(opts, counter)
 		if _, err := f.pk.FinishLogin(ctx, id, "alice", post(body)); err != nil {
 			b.Fatal(err)
 		}

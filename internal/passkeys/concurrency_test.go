@@ -28,7 +28,7 @@ func TestConcurrentRegistrations(t *testing.T) {
 				errs <- err
 				return
 			}
-			_, err = f.pk.FinishRegistration(ctx, id, post(a.create(opts)), proof)
+			_, err = f.pk.FinishRegistration(ctx, id, post(a.Create(opts)), proof)
 			errs <- err
 		}(auths[i])
 	}
@@ -44,7 +44,7 @@ func TestConcurrentRegistrations(t *testing.T) {
 		t.Fatalf("%d credentials kept, want %d", len(rec.Credentials), n)
 	}
 	for _, a := range auths {
-		if !bytes.Equal(a.handle, rec.Handle) {
+		if !bytes.Equal(a.Handle, rec.Handle) {
 			t.Fatal("authenticators were given different user handles")
 		}
 	}

@@ -74,7 +74,7 @@ func TestEnrolRefusedDuringStepUp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = f.pk.FinishRegistration(ctx, id, post(a.create(opts)), cleanLogin("alice", t0), StepUpProof{User: "alice"})
+	_, err = f.pk.FinishRegistration(ctx, id, post(a.Create(opts)), cleanLogin("alice", t0), StepUpProof{User: "alice"})
 	wantReason(t, err, ReasonEnrolDuringChallenge)
 	if ok, _ := f.pk.HasCredentials(ctx, "alice"); ok {
 		t.Fatal("passkey registered during a challenge")
@@ -89,7 +89,7 @@ func TestEnrolCeremonyBoundToItsUser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = f.pk.FinishRegistration(ctx, id, post(a.create(opts)), cleanLogin("mallory", t0))
+	_, err = f.pk.FinishRegistration(ctx, id, post(a.Create(opts)), cleanLogin("mallory", t0))
 	wantReason(t, err, ReasonCeremonyMismatch)
 }
 
@@ -111,11 +111,11 @@ func TestEnrolTokenIsOneUse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg, err := f.pk.FinishRegistration(ctx, idA, post(a.create(optsA)), proof)
+	reg, err := f.pk.FinishRegistration(ctx, idA, post(a.Create(optsA)), proof)
 	if err != nil || !reg.ViaToken || reg.User != "alice" {
 		t.Fatalf("%+v %v", reg, err)
 	}
-	_, err = f.pk.FinishRegistration(ctx, idB, post(b.create(optsB)), proof)
+	_, err = f.pk.FinishRegistration(ctx, idB, post(b.Create(optsB)), proof)
 	wantReason(t, err, ReasonEnrolTokenSpent)
 	_, err = f.pk.MayEnroll(ctx, proof)
 	wantReason(t, err, ReasonEnrolTokenSpent)

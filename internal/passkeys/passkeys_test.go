@@ -79,7 +79,7 @@ func register(t *testing.T, pk *Passkeys, a *softAuthn, proofs ...Proof) Registe
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg, err := pk.FinishRegistration(ctx, id, post(a.create(opts)), proofs...)
+	reg, err := pk.FinishRegistration(ctx, id, post(a.Create(opts)), proofs...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,24 +93,24 @@ func login(t *testing.T, pk *Passkeys, a *softAuthn, user string, counter uint32
 	if err != nil {
 		t.Fatal(err)
 	}
-	return pk.FinishLogin(ctx, id, user, post(a.get(opts, counter)))
+	return pk.FinishLogin(ctx, id, user, post(a.Get(opts, counter)))
 }
 
 func TestRegisterThenLoginEndToEnd(t *testing.T) {
 	f := newFixture(t, nil)
 	a := newSoftAuthn(t, origin)
 	reg := register(t, f.pk, a, cleanLogin("alice", t0))
-	if reg.User != "alice" || !bytes.Equal(reg.CredentialID, a.credID) || reg.ViaToken {
+	if reg.User != "alice" || !bytes.Equal(reg.CredentialID, a.CredentialID) || reg.ViaToken {
 		t.Fatalf("registered %+v", reg)
 	}
-	if len(a.handle) != handleLen || bytes.Contains(a.handle, []byte("alice")) {
-		t.Fatalf("user handle %x is not opaque", a.handle)
+	if len(a.Handle) != handleLen || bytes.Contains(a.Handle, []byte("alice")) {
+		t.Fatalf("user handle %x is not opaque", a.Handle)
 	}
 	res, err := login(t, f.pk, a, "alice", 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(res.CredentialID, a.credID) || res.SignCount != 1 || !res.UserVerified || res.CloneWarning {
+	if !bytes.Equal(res.CredentialID, a.CredentialID) || res.SignCount != 1 || !res.UserVerified || res.CloneWarning {
 		t.Fatalf("login %+v", res)
 	}
 	if f.store.heldLocks() != 0 {
@@ -229,12 +229,12 @@ func TestRemoveCredential(t *testing.T) {
 	a := newSoftAuthn(t, origin)
 	register(t, f.pk, a, cleanLogin("alice", t0))
 	ctx := context.Background()
-	if err := f.pk.RemoveCredential(ctx, "alice", a.credID); err != nil {
+	if err := f.pk.RemoveCredential(ctx, "alice", a.CredentialID); err != nil {
 		t.Fatal(err)
 	}
 	_, _, err := f.pk.BeginLogin(ctx, "alice")
 	wantReason(t, err, ReasonNoCredentials)
-	if err := f.pk.RemoveCredential(ctx, "nobody", a.credID); err != nil {
+	if err := f.pk.RemoveCredential(ctx, "nobody", a.CredentialID); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -35,26 +35,26 @@ func TestLoginRefusals(t *testing.T) {
 	}{
 		{"bad signature", func() error {
 			opts, id, _ := f.pk.BeginLogin(ctx, "alice")
-			return finish(f, id, "alice", tamper(a.get(opts, 1), "signature"))
+			return finish(f, id, "alice", tamper(a.Get(opts, 1), "signature"))
 		}, ReasonInvalidResponse},
 		{"altered authenticator data", func() error {
 			opts, id, _ := f.pk.BeginLogin(ctx, "alice")
-			return finish(f, id, "alice", tamper(a.get(opts, 1), "authenticatorData"))
+			return finish(f, id, "alice", tamper(a.Get(opts, 1), "authenticatorData"))
 		}, ReasonInvalidResponse},
 		{"other origin", func() error {
 			evil := *a
-			evil.origin = "https://evil.example"
+			evil.Origin = "https://evil.example"
 			opts, id, _ := f.pk.BeginLogin(ctx, "alice")
-			return finish(f, id, "alice", evil.get(opts, 1))
+			return finish(f, id, "alice", evil.Get(opts, 1))
 		}, ReasonInvalidResponse},
 		{"other challenge", func() error {
 			opts1, _, _ := f.pk.BeginLogin(ctx, "alice")
 			_, id2, _ := f.pk.BeginLogin(ctx, "alice")
-			return finish(f, id2, "alice", a.get(opts1, 1))
+			return finish(f, id2, "alice", a.Get(opts1, 1))
 		}, ReasonInvalidResponse},
 		{"ceremony for another user", func() error {
 			opts, id, _ := f.pk.BeginLogin(ctx, "alice")
-			return finish(f, id, "bob", a.get(opts, 1))
+			return finish(f, id, "bob", a.Get(opts, 1))
 		}, ReasonCeremonyMismatch},
 		{"unknown ceremony", func() error {
 			return finish(f, "nope", "alice", []byte("{}"))
@@ -62,7 +62,7 @@ func TestLoginRefusals(t *testing.T) {
 		{"registration ceremony used for login", func() error {
 			_, id, _ := f.pk.BeginRegistration(ctx, cleanLogin("alice", t0))
 			opts, _, _ := f.pk.BeginLogin(ctx, "alice")
-			return finish(f, id, "alice", a.get(opts, 1))
+			return finish(f, id, "alice", a.Get(opts, 1))
 		}, ReasonCeremonyMismatch},
 		{"malformed body", func() error {
 			_, id, _ := f.pk.BeginLogin(ctx, "alice")
@@ -103,8 +103,8 @@ func TestOtherUsersCredentialRefused(t *testing.T) {
 	ctx := context.Background()
 	opts, id, _ := f.pk.BeginLogin(ctx, "alice")
 	// bob's authenticator pretends alice's options allowed it.
-	opts.Response.AllowedCredentials[0].CredentialID = bob.credID
-	err := finish(f, id, "alice", bob.get(opts, 1))
+	opts.Response.AllowedCredentials[0].CredentialID = bob.CredentialID
+	err := finish(f, id, "alice", bob.Get(opts, 1))
 	wantReason(t, err, ReasonInvalidResponse)
 }
 
@@ -114,7 +114,7 @@ func TestCeremonyIsOneUseAndExpires(t *testing.T) {
 	register(t, f.pk, a, cleanLogin("alice", t0))
 	ctx := context.Background()
 	opts, id, _ := f.pk.BeginLogin(ctx, "alice")
-	body := a.get(opts, 1)
+	body := a.Get(opts, 1)
 	if err := finish(f, id, "alice", body); err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +122,7 @@ func TestCeremonyIsOneUseAndExpires(t *testing.T) {
 
 	opts, id, _ = f.pk.BeginLogin(ctx, "alice")
 	f.clk.Advance(DefaultCeremonyTTL)
-	wantReason(t, finish(f, id, "alice", a.get(opts, 2)), ReasonCeremonyUnknown)
+	wantReason(t, finish(f, id, "alice", a.Get(opts, 2)), ReasonCeremonyUnknown)
 	if s := f.pk.Stats(); s.Expired != 1 || s.Ceremonies != 0 {
 		t.Fatalf("stats %+v", s)
 	}
@@ -152,7 +152,7 @@ func TestCeremoniesBounded(t *testing.T) {
 		t.Fatalf("stats %+v", s)
 	}
 	// Nobody's ceremony was dropped: the victim finishes.
-	if err := finish(f, id1, "alice", a.get(opts1, 1)); err != nil {
+	if err := finish(f, id1, "alice", a.Get(opts1, 1)); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -175,11 +175,11 @@ func TestRegistrationLimits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(opts.Response.CredentialExcludeList) != 1 || !bytes.Equal(opts.Response.CredentialExcludeList[0].CredentialID, b.credID) {
+	if len(opts.Response.CredentialExcludeList) != 1 || !bytes.Equal(opts.Response.CredentialExcludeList[0].CredentialID, b.CredentialID) {
 		t.Fatalf("exclusions %+v", opts.Response.CredentialExcludeList)
 	}
 	opts.Response.CredentialExcludeList = nil
-	_, err = g.pk.FinishRegistration(ctx, id, post(b.create(opts)), proof)
+	_, err = g.pk.FinishRegistration(ctx, id, post(b.Create(opts)), proof)
 	wantReason(t, err, ReasonDuplicateCredential)
 }
 
@@ -190,8 +190,8 @@ func TestRegistrationRefusesForgedAttestation(t *testing.T) {
 	proof := cleanLogin("alice", t0)
 	opts, id, _ := f.pk.BeginRegistration(ctx, proof)
 	evil := *a
-	evil.origin = "https://evil.example"
-	_, err := f.pk.FinishRegistration(ctx, id, post(evil.create(opts)), proof)
+	evil.Origin = "https://evil.example"
+	_, err := f.pk.FinishRegistration(ctx, id, post(evil.Create(opts)), proof)
 	wantReason(t, err, ReasonInvalidResponse)
 	if ok, _ := f.pk.HasCredentials(ctx, "alice"); ok {
 		t.Fatal("credential stored after a refused registration")

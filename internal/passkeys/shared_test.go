@@ -50,14 +50,14 @@ func TestSharedCeremoniesAcrossInstances(t *testing.T) {
 			t.Fatal("the shared backend holds the user or the ceremony id")
 		}
 	}
-	if _, err := other.FinishRegistration(ctx, id, post(a.create(opts)), cleanLogin("alice", t0)); err != nil {
+	if _, err := other.FinishRegistration(ctx, id, post(a.Create(opts)), cleanLogin("alice", t0)); err != nil {
 		t.Fatalf("finish on the other instance: %v", err)
 	}
 	lopts, lid, err := other.BeginLogin(ctx, "alice")
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp := a.get(lopts, 1)
+	resp := a.Get(lopts, 1)
 	if _, err := f.pk.FinishLogin(ctx, lid, "alice", post(resp)); err != nil {
 		t.Fatalf("login finished on the first instance: %v", err)
 	}

@@ -2,213 +2,25 @@ package passkeys
 
 import (
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/binary"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 
-	"github.com/go-webauthn/webauthn/protocol"
-	"github.com/go-webauthn/webauthn/protocol/webauthncbor"
-	"github.com/go-webauthn/webauthn/protocol/webauthncose"
+	"github.com/login-guard/login_guard/internal/testkit/softauthn"
 )
 
-// softAuthn is a minimal software authenticator plus the browser's part of
-// the ceremony: it reads the options exactly as the page's script receives
-// them (JSON), and answers with the JSON body the script posts.
-type softAuthn struct {
-	t       testing.TB
-	key     *ecdsa.PrivateKey
-	credID  []byte
-	origin  string
-	counter uint32
-	handle  []byte // user handle learnt at registration
-}
+// softAuthn is the software authenticator the integration tests use too.
+type softAuthn = softauthn.Authenticator
 
-const (
-	flagUP = 0x01
-	flagUV = 0x04
-	flagAT = 0x40
-)
+type creationOptionsJSON = softauthn.CreationOptions
 
-func newSoftAuthn(t testing.TB, origin string) *softAuthn {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := make([]byte, 32)
-	if _, err := rand.Read(id); err != nil {
-		t.Fatal(err)
-	}
-	return &softAuthn{t: t, key: key, credID: id, origin: origin}
-}
+func newSoftAuthn(t testing.TB, origin string) *softAuthn { return softauthn.New(t, origin) }
+
+func viaJSON(t testing.TB, in, out any) { softauthn.ViaJSON(t, in, out) }
 
 var b64 = base64.RawURLEncoding
-
-// creationOptionsJSON is the wire shape of go-webauthn's creation options,
-// as the browser receives it.
-type creationOptionsJSON struct {
-	PublicKey struct {
-		RP struct {
-			ID   string `json:"id"`
-			Name string `json:"name"`
-		} `json:"rp"`
-		User struct {
-			ID          string `json:"id"`
-			Name        string `json:"name"`
-			DisplayName string `json:"displayName"`
-		} `json:"user"`
-		Challenge        string `json:"challenge"`
-		PubKeyCredParams []struct {
-			Type string `json:"type"`
-			Alg  int    `json:"alg"`
-		} `json:"pubKeyCredParams"`
-		ExcludeCredentials []struct {
-			Type string `json:"type"`
-			ID   string `json:"id"`
-		} `json:"excludeCredentials"`
-		AuthenticatorSelection struct {
-			ResidentKey      string `json:"residentKey"`
-			UserVerification string `json:"userVerification"`
-		} `json:"authenticatorSelection"`
-		Timeout int `json:"timeout"`
-	} `json:"publicKey"`
-}
-
-type requestOptionsJSON struct {
-	PublicKey struct {
-		Challenge        string `json:"challenge"`
-		RPID             string `json:"rpId"`
-		AllowCredentials []struct {
-			Type string `json:"type"`
-			ID   string `json:"id"`
-		} `json:"allowCredentials"`
-		UserVerification string `json:"userVerification"`
-	} `json:"publicKey"`
-}
-
-func viaJSON(t testing.TB, in, out any) {
-	t.Helper()
-	b, err := json.Marshal(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if err := dec.Decode(out); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func (a *softAuthn) cosePublicKey() []byte {
-	pub, err := a.key.PublicKey.ECDH()
-	if err != nil {
-		a.t.Fatal(err)
-	}
-	raw := pub.Bytes() // 0x04 || X || Y
-	k, err := webauthncbor.Marshal(webauthncose.EC2PublicKeyData{
-		PublicKeyData: webauthncose.PublicKeyData{KeyType: int64(webauthncose.EllipticKey), Algorithm: int64(webauthncose.AlgES256)},
-		Curve:         int64(webauthncose.P256),
-		XCoord:        raw[1:33],
-		YCoord:        raw[33:65],
-	})
-	if err != nil {
-		a.t.Fatal(err)
-	}
-	return k
-}
-
-func authData(rpID string, flags byte, counter uint32, attested []byte) []byte {
-	rpHash := sha256.Sum256([]byte(rpID))
-	out := append([]byte(nil), rpHash[:]...)
-	out = append(out, flags)
-	out = binary.BigEndian.AppendUint32(out, counter)
-	return append(out, attested...)
-}
-
-func (a *softAuthn) clientData(typ, challenge string) []byte {
-	b, err := json.Marshal(map[string]any{"type": typ, "challenge": challenge, "origin": a.origin, "crossOrigin": false})
-	if err != nil {
-		a.t.Fatal(err)
-	}
-	return b
-}
-
-// create answers navigator.credentials.create with attestation "none".
-func (a *softAuthn) create(opts *protocol.CredentialCreation) []byte {
-	var o creationOptionsJSON
-	viaJSON(a.t, opts, &o)
-	pk := o.PublicKey
-	for _, ex := range pk.ExcludeCredentials {
-		if ex.ID == b64.EncodeToString(a.credID) {
-			a.t.Fatal("authenticator asked to register twice")
-		}
-	}
-	handle, err := b64.DecodeString(pk.User.ID)
-	if err != nil {
-		a.t.Fatalf("user.id not base64url: %v", err)
-	}
-	a.handle = handle
-	attested := make([]byte, 16) // AAGUID: zero, as "none" attestation allows
-	attested = binary.BigEndian.AppendUint16(attested, uint16(len(a.credID)))
-	attested = append(attested, a.credID...)
-	attested = append(attested, a.cosePublicKey()...)
-	ad := authData(pk.RP.ID, flagUP|flagUV|flagAT, a.counter, attested)
-	attObj, err := webauthncbor.Marshal(map[string]any{"fmt": "none", "attStmt": map[string]any{}, "authData": ad})
-	if err != nil {
-		a.t.Fatal(err)
-	}
-	cd := a.clientData("webauthn.create", pk.Challenge)
-	return mustJSON(a.t, map[string]any{
-		"id": b64.EncodeToString(a.credID), "rawId": b64.EncodeToString(a.credID), "type": "public-key",
-		"authenticatorAttachment": "platform",
-		"clientExtensionResults":  map[string]any{},
-		"response": map[string]any{
-			"clientDataJSON":    b64.EncodeToString(cd),
-			"attestationObject": b64.EncodeToString(attObj),
-			"transports":        []string{"internal"},
-		},
-	})
-}
-
-// get answers navigator.credentials.get, signing authenticatorData ||
-// SHA-256(clientDataJSON) with the credential key.
-func (a *softAuthn) get(opts *protocol.CredentialAssertion, counter uint32) []byte {
-	var o requestOptionsJSON
-	viaJSON(a.t, opts, &o)
-	pk := o.PublicKey
-	allowed := false
-	for _, c := range pk.AllowCredentials {
-		allowed = allowed || c.ID == b64.EncodeToString(a.credID)
-	}
-	if !allowed {
-		a.t.Fatal("credential not in allowCredentials")
-	}
-	ad := authData(pk.RPID, flagUP|flagUV, counter, nil)
-	cd := a.clientData("webauthn.get", pk.Challenge)
-	h := sha256.Sum256(cd)
-	digest := sha256.Sum256(append(append([]byte(nil), ad...), h[:]...))
-	sig, err := ecdsa.SignASN1(rand.Reader, a.key, digest[:])
-	if err != nil {
-		a.t.Fatal(err)
-	}
-	return mustJSON(a.t, map[string]any{
-		"id": b64.EncodeToString(a.credID), "rawId": b64.EncodeToString(a.credID), "type": "public-key",
-		"authenticatorAttachment": "platform",
-		"clientExtensionResults":  map[string]any{},
-		"response": map[string]any{
-			"clientDataJSON":    b64.EncodeToString(cd),
-			"authenticatorData": b64.EncodeToString(ad),
-			"signature":         b64.EncodeToString(sig),
-			"userHandle":        b64.EncodeToString(a.handle),
-		},
-	})
-}
 
 func mustJSON(t testing.TB, v any) []byte {
 	t.Helper()

@@ -19,7 +19,7 @@ func TestTwoInstancesOneCluster(t *testing.T) {
 		exactRate(t, f, ip)
 	}
 	f.spread(t, 20, "/lock", "198.51.100.1", "mkhumalo", "guess")
-	if n := f.portal.count("/lock", "mkhumalo"); n != 3 {
+	if n := f.portal.Count("/lock", "mkhumalo"); n != 3 {
 		t.Fatalf("portal saw %d guesses, want exactly 3", n)
 	}
 	list := f.admin(t, 1, "GET", "/login_guard/limits?route=lock&user=mkhumalo")

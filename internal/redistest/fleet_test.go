@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -14,47 +13,19 @@ import (
 	"time"
 
 	"github.com/login-guard/login_guard/internal/testkit/caddyproc"
+	"github.com/login-guard/login_guard/internal/testkit/portalfake"
 )
 
 const password = "correct horse"
 
-// portal is the upstream both instances proxy to: a form login that
-// answers 303 to /account for the right password and 303 back to the
-// form otherwise. It counts what reached it per path and user.
-type portal struct {
-	*httptest.Server
-	mu     sync.Mutex
-	seen   map[string]int    // "path user" → requests
-	bodies map[string]string // "path user" → the last body
-}
-
-func newPortal(t *testing.T) *portal {
-	p := &portal{seen: map[string]int{}, bodies: map[string]string{}}
-	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		form, _ := url.ParseQuery(string(b))
-		p.mu.Lock()
-		p.seen[r.URL.Path+" "+form.Get("username")]++
-		p.bodies[r.URL.Path+" "+form.Get("username")] = string(b)
-		p.mu.Unlock()
-		// A slow portal keeps every attempt in flight at once, which is
-		// what a lockout's reservations must hold against.
-		time.Sleep(20 * time.Millisecond)
-		if form.Get("password") == password {
-			w.Header().Set("Location", "/account")
-		} else {
-			w.Header().Set("Location", "/?failed=1")
-		}
-		w.WriteHeader(http.StatusSeeOther)
-	}))
-	t.Cleanup(p.Close)
+// newPortal is the upstream both instances proxy to, a login form on
+// every path. A slow portal keeps
+// every attempt in flight at once, which is what a lockout's reservations
+// must hold against.
+func newPortal(t *testing.T) *portalfake.Portal {
+	p := portalfake.New(t, password, portalfake.AnyPath)
+	p.SetDelay(20 * time.Millisecond)
 	return p
-}
-
-func (p *portal) count(path, user string) int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.seen[path+" "+user]
 }
 
 // fleetCaddyfile is one instance's config: shared storage (the guard's
@@ -106,7 +77,7 @@ http://127.0.0.1:{{port.site}} {
 
 type fleet struct {
 	procs   []*caddyproc.Proc
-	portal  *portal
+	portal  *portalfake.Portal
 	storage string // the Caddy storage every instance shares
 }
 
@@ -188,7 +159,7 @@ func exactRate(t *testing.T, f *fleet, ip string) {
 	if got[http.StatusSeeOther] != 10 || got[http.StatusTooManyRequests] != 30 {
 		t.Fatalf("statuses %v, want 10×303 and 30×429", got)
 	}
-	if n := f.portal.count("/rate", "user-of-"+ip); n != 10 {
+	if n := f.portal.Count("/rate", "user-of-"+ip); n != 10 {
 		t.Fatalf("portal saw %d attempts, want exactly 10", n)
 	}
 }

@@ -42,7 +42,7 @@ func TestLoginIDReplayAcrossInstances(t *testing.T) {
 	if st := post(1, tok); st != http.StatusForbidden {
 		t.Fatalf("replay on instance 1: %d, want 403", st)
 	}
-	if n := f.portal.count("/fido", "john.doe"); n != 1 {
+	if n := f.portal.Count("/fido", "john.doe"); n != 1 {
 		t.Fatalf("portal saw %d logins, want 1", n)
 	}
 	// Parallel uses of a fresh token on both instances: one passes.
@@ -57,8 +57,8 @@ func TestLoginIDReplayAcrossInstances(t *testing.T) {
 			passed++
 		}
 	}
-	if passed != 1 || f.portal.count("/fido", "john.doe") != 2 {
-		t.Fatalf("%d parallel uses passed (portal %d), want 1", passed, f.portal.count("/fido", "john.doe"))
+	if passed != 1 || f.portal.Count("/fido", "john.doe") != 2 {
+		t.Fatalf("%d parallel uses passed (portal %d), want 1", passed, f.portal.Count("/fido", "john.doe"))
 	}
 	// Redis down: tokens are refused (fail closed), whatever the policy.
 	srv.Stop()

@@ -123,13 +123,12 @@ func TestStepUpAcrossInstances(t *testing.T) {
 	srv := redisproc.Start(t)
 	f := startFleet(t, 2, "\t\t\taddress "+srv.Addr(), stepUpGlobal, stepUpSite)
 	b := &browser{t: t, f: f, jar: map[string]*http.Cookie{}}
-	const user = "/api/login sandbox-challenge"
 
 	resp := b.do(0, "POST", "/api/login", challengedForm, nil)
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/verify" || b.cookie("login_guard_stepup") == "" {
 		t.Fatalf("challenge on instance 0: %d %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
-	if n := f.portal.count("/api/login", "sandbox-challenge"); n != 0 {
+	if n := f.portal.Count("/api/login", "sandbox-challenge"); n != 0 {
 		t.Fatalf("the portal saw the challenged login before the step-up (%d)", n)
 	}
 	b.passFactor()
@@ -144,9 +143,7 @@ func TestStepUpAcrossInstances(t *testing.T) {
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/account" {
 		t.Fatalf("continuation on instance 0: %d %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
-	f.portal.mu.Lock()
-	n, body := f.portal.seen[user], f.portal.bodies[user]
-	f.portal.mu.Unlock()
+	n, body := f.portal.Count("/api/login", "sandbox-challenge"), f.portal.Body("/api/login", "sandbox-challenge")
 	if n != 1 || body != challengedForm {
 		t.Fatalf("portal saw %d logins, body %q; want the original once", n, body)
 	}
@@ -162,7 +159,7 @@ func TestStepUpAcrossInstances(t *testing.T) {
 	if resp := b.do(0, "POST", "/verify/complete", "", same); resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("second completion on instance 0: %d", resp.StatusCode)
 	}
-	if n := f.portal.count("/api/login", "sandbox-challenge"); n != 1 {
+	if n := f.portal.Count("/api/login", "sandbox-challenge"); n != 1 {
 		t.Fatalf("portal saw %d logins after the replays", n)
 	}
 }
