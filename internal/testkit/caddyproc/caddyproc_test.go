@@ -16,15 +16,24 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
+// get answers a GET. Right after a reload a kept-alive connection the old
+// server was closing may end without an answer; a GET may be sent again,
+// so it is, on a new connection, for a few seconds.
 func get(t *testing.T, url string) string {
 	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
+	var err error
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		var resp *http.Response
+		if resp, err = http.Get(url); err != nil {
+			http.DefaultClient.CloseIdleConnections()
+			continue
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return string(b)
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return string(b)
+	t.Fatal(err)
+	return ""
 }
 
 // TestStartReloadRestartStop drives one process through its whole life and
