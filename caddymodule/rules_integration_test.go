@@ -391,12 +391,3 @@ func TestCountersSurviveReload(t *testing.T) {
 		t.Fatalf("a new store starts empty: %d", resp.StatusCode)
 	}
 }
-
-func mustGet(t *testing.T, u string) *http.Request {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, u, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return req
-}

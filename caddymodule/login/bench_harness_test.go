@@ -124,11 +124,3 @@ func (w *benchWriter) reset() *benchWriter {
 func (w *benchWriter) Header() http.Header         { return w.h }
 func (w *benchWriter) WriteHeader(code int)        { w.code = code }
 func (w *benchWriter) Write(p []byte) (int, error) { return len(p), nil }
-
-// statusOf is the status an error from ServeHTTP would be answered with.
-func statusOf(err error) int {
-	if he, ok := err.(caddyhttp.HandlerError); ok {
-		return he.StatusCode
-	}
-	return 0
-}
