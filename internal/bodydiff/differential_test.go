@@ -215,11 +215,7 @@ func bracketPath(name string) []string {
 	if !ok {
 		return []string{name}
 	}
-	out := []string{base}
-	for _, seg := range strings.Split(strings.TrimSuffix(rest, "]"), "][") {
-		out = append(out, seg)
-	}
-	return out
+	return append([]string{base}, strings.Split(strings.TrimSuffix(rest, "]"), "][")...)
 }
 
 // goForm is Go's net/http: ParseMultipartForm or ParseForm, then
