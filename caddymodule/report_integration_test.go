@@ -60,7 +60,7 @@ func TestLoginIDStepUpReportsToForter(t *testing.T) {
 		io.WriteString(w, "welcome")
 	})
 	forter := forterfake.New(t, "abc123", "FORTER-KEY-secret")
-	forter.AlwaysVerify("CORR-7731")
+	forter.AlwaysVerify("CORR-7731", "acct-42")
 	kh := loginidfake.New(t, "client-123")
 	global := fmt.Sprintf(`	servers {
 		trusted_proxies static 127.0.0.1/32

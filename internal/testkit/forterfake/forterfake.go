@@ -69,7 +69,9 @@ type Server struct {
 	mu       sync.Mutex
 	got      []Request
 	override http.HandlerFunc
-	verify   string // correlation id when every login goes to verification
+	// verify is the correlation id when every login goes to
+	// verification; verifyAccount the account id answered then.
+	verify, verifyAccount string
 	arrived  chan Request
 }
 
@@ -83,11 +85,12 @@ func New(t testing.TB, siteID, apiKey string) *Server {
 }
 
 // AlwaysVerify makes every later login answer VERIFICATION_REQUIRED with
-// this correlation id (and the request's account id), whatever the IP.
-func (s *Server) AlwaysVerify(correlationID string) {
+// correlationID and accountID (the request's own account id when
+// accountID is ""), whatever the IP.
+func (s *Server) AlwaysVerify(correlationID, accountID string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.verify = correlationID
+	s.verify, s.verifyAccount = correlationID, accountID
 }
 
 // Override makes h answer every later request instead of the fake's own
@@ -128,7 +131,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	got := Request{Method: r.Method, RequestURI: r.RequestURI, Path: r.URL.Path, Header: r.Header.Clone(), Body: body}
 	s.mu.Lock()
 	s.got = append(s.got, got)
-	override, verify := s.override, s.verify
+	override, verify, verifyAccount := s.override, s.verify, s.verifyAccount
 	s.mu.Unlock()
 	select {
 	case s.arrived <- got:
@@ -145,7 +148,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case strings.HasPrefix(r.URL.Path, loginPrefix):
-		s.login(w, r, body, verify)
+		s.login(w, r, body, verify, verifyAccount)
 	case strings.HasPrefix(r.URL.Path, authResultPrefix):
 		s.authResult(w, r, body)
 	default:
@@ -244,7 +247,7 @@ func checkType(k string, v any, typ string) error {
 	return nil
 }
 
-func (s *Server) login(w http.ResponseWriter, r *http.Request, body []byte, verify string) {
+func (s *Server) login(w http.ResponseWriter, r *http.Request, body []byte, verify, verifyAccount string) {
 	m, err := object(body)
 	if err != nil {
 		s.t.Errorf("forterfake: login body: %v", err)
@@ -285,6 +288,9 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, body []byte, veri
 	account, _ := m["accountId"].(string)
 	w.Header().Set("Content-Type", "application/json")
 	if verify != "" {
+		if verifyAccount != "" {
+			account = verifyAccount
+		}
 		fmt.Fprintf(w, `{"forterDecision":"VERIFICATION_REQUIRED","decisionReason":"","accountId":%q,"correlationId":%q,`+
 			`"recommendation":"VERIFICATION_REQUIRED","verificationMethod":{"type":"EMAIL_VERIFICATION"}}`, account, verify)
 		return
