@@ -72,7 +72,7 @@ type Server struct {
 	// verify is the correlation id when every login goes to
 	// verification; verifyAccount the account id answered then.
 	verify, verifyAccount string
-	arrived  chan Request
+	arrived               chan Request
 }
 
 // New starts a fake that demands siteID and apiKey and decides logins by
