@@ -11,28 +11,8 @@ import (
 	"testing"
 
 	"github.com/login-guard/login_guard/internal/testkit/caddytest"
+	"github.com/login-guard/login_guard/internal/testkit/forterfake"
 )
-
-// forterFake is Forter in test mode: the customer IP decides (0.0.0.1
-// approve, 0.0.0.2 decline, 0.0.0.4 verification), and every request is
-// checked against the seed's format before it is answered.
-func forterFake(t *testing.T) *caddytest.Recorder {
-	return caddytest.NewRecorder(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
-		var req map[string]any
-		if err := json.Unmarshal(body, &req); err != nil {
-			t.Errorf("forter got non-JSON %q", body)
-			w.WriteHeader(400)
-			return
-		}
-		ip := req["connectionInformation"].(map[string]any)["customerIP"]
-		decision := map[any]string{"0.0.0.1": "APPROVE", "0.0.0.2": "DECLINE", "0.0.0.4": "VERIFICATION_REQUIRED"}[ip]
-		if decision == "" {
-			decision = "NOT_REVIEWED"
-		}
-		fmt.Fprintf(w, `{"forterDecision":%q,"decisionReason":"","accountId":%q,"correlationId":"CORR-%s","recommendation":"EMAIL_VERIFICATION"}`,
-			decision, req["accountId"], decision)
-	})
-}
 
 func TestForterAfterUpstream(t *testing.T) {
 	upstream := caddytest.NewRecorder(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
@@ -41,7 +21,7 @@ func TestForterAfterUpstream(t *testing.T) {
 		w.WriteHeader(http.StatusOK)
 		io.WriteString(w, "welcome")
 	})
-	forter := forterFake(t)
+	forter := forterfake.New(t, "abc123", "FORTER-KEY-secret")
 	global := fmt.Sprintf(`	servers {
 		trusted_proxies static 127.0.0.1/32
 	}

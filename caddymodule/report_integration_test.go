@@ -12,29 +12,13 @@ import (
 	"time"
 
 	"github.com/login-guard/login_guard/internal/testkit/caddytest"
+	"github.com/login-guard/login_guard/internal/testkit/forterfake"
 	"github.com/login-guard/login_guard/internal/testkit/loginidfake"
 )
 
-// forterStepUpFake asks for verification on every login, with a fixed
-// correlation id, and accepts authentication results.
-func forterStepUpFake(t *testing.T) *caddytest.Recorder {
-	return caddytest.NewRecorder(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
-		switch {
-		case strings.HasPrefix(r.URL.Path, "/v2/accounts/login/"):
-			fmt.Fprint(w, `{"forterDecision":"VERIFICATION_REQUIRED","decisionReason":"","accountId":"acct-42","correlationId":"CORR-7731",`+
-				`"recommendation":"VERIFICATION_REQUIRED","verificationMethod":{"type":"EMAIL_VERIFICATION"}}`)
-		case strings.HasPrefix(r.URL.Path, "/v2/accounts/authentication-result/"):
-			io.WriteString(w, `{"status":"success","forterDecision":"NOT_REVIEWED"}`)
-		default:
-			t.Errorf("forter: unexpected path %s", r.URL.Path)
-			w.WriteHeader(404)
-		}
-	})
-}
-
 // checkAuthResult checks one authentication-result request byte for byte
 // against clients/forter's documented format.
-func checkAuthResult(t *testing.T, r caddytest.Received, outcome, method string) {
+func checkAuthResult(t *testing.T, r forterfake.Request, outcome, method string) {
 	t.Helper()
 	if r.Method != http.MethodPost || r.Path != "/v2/accounts/authentication-result/acct-42" {
 		t.Fatalf("auth result %s %s", r.Method, r.Path)
@@ -75,7 +59,8 @@ func TestLoginIDStepUpReportsToForter(t *testing.T) {
 		w.Header().Set("X-Account-Id", "acct-42")
 		io.WriteString(w, "welcome")
 	})
-	forter := forterStepUpFake(t)
+	forter := forterfake.New(t, "abc123", "FORTER-KEY-secret")
+	forter.AlwaysVerify("CORR-7731", "acct-42")
 	kh := loginidfake.New(t, "client-123")
 	global := fmt.Sprintf(`	servers {
 		trusted_proxies static 127.0.0.1/32

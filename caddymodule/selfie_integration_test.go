@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/login-guard/login_guard/internal/testkit/caddytest"
+	"github.com/login-guard/login_guard/internal/testkit/smilefake"
 )
 
 // selfieSite challenges the sandbox's challenge user and offers the selfie
@@ -36,7 +37,7 @@ const selfieSite = `{{listen}} {
 	reverse_proxy %s
 }`
 
-func selfieGlobal(f *fakeSmileID, extra string) string {
+func selfieGlobal(f *smilefake.Server, extra string) string {
 	return fmt.Sprintf(`	servers {
 		trusted_proxies static 127.0.0.1/32
 	}
@@ -53,7 +54,7 @@ func selfieGlobal(f *fakeSmileID, extra string) string {
 			trust_pem    %s
 %s
 		}
-	}`, smilePartner, smileKey, f.srv.URL, f.caFile, extra)
+	}`, smilePartner, smileKey, f.URL, f.CAFile, extra)
 }
 
 var jsonHeader = map[string]string{"X-Login-Guard": "1"}
@@ -103,7 +104,7 @@ func TestSelfieStepUp(t *testing.T) {
 			t.Errorf("%s: %d, want 400", name, resp.StatusCode)
 		}
 	}
-	if jobs, _, _ := smile.calls(); jobs != 0 {
+	if jobs, _, _ := smile.Counts(); jobs != 0 {
 		t.Fatalf("refused uploads reached Smile ID: %d", jobs)
 	}
 
@@ -111,11 +112,11 @@ func TestSelfieStepUp(t *testing.T) {
 	if resp.StatusCode != http.StatusAccepted || body != `{"state":"pending"}` || c.cookie("login_guard_selfie") == "" {
 		t.Fatalf("submit: %d %s", resp.StatusCode, body)
 	}
-	jobs, puts, _ := smile.calls()
+	jobs, puts, _ := smile.Counts()
 	if jobs != 1 || puts != 1 {
 		t.Fatalf("Smile ID got %d uploads, %d zips", jobs, puts)
 	}
-	pp := smile.job(0)
+	pp := smile.Job(0)
 	job, _ := pp["job_id"].(string)
 	if pp["user_id"] != "sandbox-challenge" || len(job) < 16 {
 		t.Fatalf("partner_params %v", pp)
@@ -157,13 +158,13 @@ func TestSelfieStepUp(t *testing.T) {
 			t.Errorf("%s: callback answered %d, want 400", tc.name, got)
 		}
 	}
-	if _, _, status := smile.calls(); status != 0 {
+	if _, _, status := smile.Counts(); status != 0 {
 		t.Fatalf("refused callbacks caused %d job-status calls", status)
 	}
 
 	// A forged "1220" for the real job: Smile ID's job status says the job
 	// is still under review (0824), so nothing completes.
-	smile.setStatus(job, smileJobStatus{complete: true, success: false, code: "0824"})
+	smile.SetStatus(job, smilefake.JobStatus{Complete: true, Success: false, Code: "0824"})
 	forged := smileCallback(fresh, smileSign(fresh), job, "sandbox-challenge", "1220")
 	if got := callback(forged); got != 200 {
 		t.Fatalf("forged callback: %d", got)
@@ -174,7 +175,7 @@ func TestSelfieStepUp(t *testing.T) {
 	if got := callback(forged); got != 200 {
 		t.Fatalf("duplicate callback: %d", got)
 	}
-	if _, _, status := smile.calls(); status != 1 {
+	if _, _, status := smile.Counts(); status != 1 {
 		t.Fatalf("the duplicate was confirmed again: %d job-status calls", status)
 	}
 	resp, _ = c.do("POST", "/verify/complete", "application/x-www-form-urlencoded", "", map[string]string{"Origin": "null", "Sec-Fetch-Site": "same-origin"})
@@ -183,7 +184,7 @@ func TestSelfieStepUp(t *testing.T) {
 	}
 
 	// The final result: Smile ID's status now says authenticated.
-	smile.setStatus(job, smileJobStatus{complete: true, success: true, code: "1220"})
+	smile.SetStatus(job, smilefake.JobStatus{Complete: true, Success: true, Code: "1220"})
 	later := smileNow(time.Second)
 	if got := callback(smileCallback(later, smileSign(later), job, "sandbox-challenge", "1220")); got != 200 {
 		t.Fatalf("final callback: %d", got)
@@ -249,8 +250,8 @@ func TestSelfieRejectedThenRateLimited(t *testing.T) {
 	if resp, _ := c.do("POST", "/verify/selfie/submit", "application/json", selfieBody(t), jsonHeader); resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("submit: %d", resp.StatusCode)
 	}
-	job, _ := smile.job(0)["job_id"].(string)
-	smile.setStatus(job, smileJobStatus{complete: true, success: false, code: "1221"})
+	job, _ := smile.Job(0)["job_id"].(string)
+	smile.SetStatus(job, smilefake.JobStatus{Complete: true, Success: false, Code: "1221"})
 	ts := smileNow(0)
 	if resp, _ := c.do("POST", "/verify/smileid/callback", "application/json", smileCallback(ts, smileSign(ts), job, "sandbox-challenge", "1220"), nil); resp.StatusCode != 200 {
 		t.Fatalf("callback: %d", resp.StatusCode)
@@ -263,7 +264,7 @@ func TestSelfieRejectedThenRateLimited(t *testing.T) {
 	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
 		t.Fatalf("retry over the user limit: %d %q", resp.StatusCode, resp.Header.Get("Retry-After"))
 	}
-	if jobs, _, _ := smile.calls(); jobs != 1 {
+	if jobs, _, _ := smile.Counts(); jobs != 1 {
 		t.Fatalf("Smile ID got %d jobs", jobs)
 	}
 	if !hasReason(allAuditReasons(t, g), "selfie_rejected") || !hasReason(allAuditReasons(t, g), "selfie_rate_limited_user") {

@@ -17,7 +17,13 @@ import (
 
 	"github.com/login-guard/login_guard/clients/engine"
 	"github.com/login-guard/login_guard/clients/engine/enginetest"
+	"github.com/login-guard/login_guard/internal/testkit/forterfake"
 	"github.com/login-guard/login_guard/rules"
+)
+
+const (
+	testSiteID = "8b47c6d423ba"
+	testAPIKey = "fk_test_SECRET_0123456789"
 )
 
 var t0 = time.Date(2025, 1, 2, 3, 4, 5, 678_000_000, time.UTC) // 1735787045678 ms
@@ -47,23 +53,23 @@ func loginAttempt(ip string) *rules.Attempt {
 }
 
 func TestLoginRequestExactBytes(t *testing.T) {
-	f := newFakeForter(t)
-	c := newClient(t, f.srv.URL, nil)
+	f := forterfake.New(t, testSiteID, testAPIKey)
+	c := newClient(t, f.URL, nil)
 	if _, err := c.Check(context.Background(), Request{Attempt: loginAttempt(TestIPApprove), AccountID: "e520/ba9a 367?60b"}); err != nil {
 		t.Fatal(err)
 	}
-	got := f.requests()[0]
-	if got.method != http.MethodPost || got.requestURI != "/v2/accounts/login/e520%2Fba9a%20367%3F60b" {
-		t.Fatalf("request line %s %s", got.method, got.requestURI)
+	got := f.All()[0]
+	if got.Method != http.MethodPost || got.RequestURI != "/v2/accounts/login/e520%2Fba9a%20367%3F60b" {
+		t.Fatalf("request line %s %s", got.Method, got.RequestURI)
 	}
 	want := `{"accountId":"e520/ba9a 367?60b","eventTime":1735787045678,"connectionInformation":` +
 		`{"customerIP":"0.0.0.1","userAgent":"Mozilla/5.0 (Windows NT 6.1; WOW64)","forterTokenCookie":"2315688945984"},` +
 		`"loginMethodType":"PASSWORD","loginStatus":"SUCCESS","channelType":"WEB",` +
 		`"userInput":{"inputType":"EMAIL","email":"alice@example.com"}}`
-	if string(got.body) != want {
-		t.Fatalf("body\n got %s\nwant %s", got.body, want)
+	if string(got.Body) != want {
+		t.Fatalf("body\n got %s\nwant %s", got.Body, want)
 	}
-	if strings.Contains(string(got.body), "app-session") {
+	if strings.Contains(string(got.Body), "app-session") {
 		t.Fatal("other cookies leaked into the payload")
 	}
 }
@@ -148,10 +154,10 @@ func TestTestModeDecisions(t *testing.T) {
 		{"203.0.113.7", func(c *Config) { c.OnNotReviewed = rules.Challenge; c.Name = "ftr" }, rules.Challenge, []string{ReasonNotReviewed},
 			rules.Correlation{Engine: "ftr", ID: "CORR-NR", Detail: map[string]string{DetailDecision: "NOT_REVIEWED"}}},
 	}
-	f := newFakeForter(t)
+	f := forterfake.New(t, testSiteID, testAPIKey)
 	for _, tt := range tests {
 		t.Run(tt.ip, func(t *testing.T) {
-			c := newClient(t, f.srv.URL, tt.mod)
+			c := newClient(t, f.URL, tt.mod)
 			v, err := c.Decide(context.Background(), loginAttempt(tt.ip))
 			if err != nil {
 				t.Fatal(err)
@@ -167,21 +173,21 @@ func TestTestModeDecisions(t *testing.T) {
 }
 
 func TestAccountIDResolver(t *testing.T) {
-	f := newFakeForter(t)
-	c := newClient(t, f.srv.URL, func(c *Config) {
+	f := forterfake.New(t, testSiteID, testAPIKey)
+	c := newClient(t, f.URL, func(c *Config) {
 		c.AccountID = func(a *rules.Attempt) string { return "uid-" + a.User }
 	})
 	if _, err := c.Decide(context.Background(), loginAttempt(TestIPApprove)); err != nil {
 		t.Fatal(err)
 	}
-	if uri := f.requests()[0].requestURI; uri != "/v2/accounts/login/uid-alice@example.com" {
+	if uri := f.All()[0].RequestURI; uri != "/v2/accounts/login/uid-alice@example.com" {
 		t.Fatalf("request URI %s", uri)
 	}
-	c2 := newClient(t, f.srv.URL, nil)
+	c2 := newClient(t, f.URL, nil)
 	if _, err := c2.Decide(context.Background(), loginAttempt(TestIPApprove)); err != nil {
 		t.Fatal(err)
 	}
-	if uri := f.requests()[1].requestURI; uri != "/v2/accounts/login/"+NoAccountID {
+	if uri := f.All()[1].RequestURI; uri != "/v2/accounts/login/"+NoAccountID {
 		t.Fatalf("request URI %s without a resolver", uri)
 	}
 }
@@ -228,13 +234,11 @@ func TestFailures(t *testing.T) {
 			http.Redirect(w, r, "https://evil.example/", http.StatusFound)
 		}, engine.KindStatusOther},
 	}
-	f := newFakeForter(t)
+	f := forterfake.New(t, testSiteID, testAPIKey)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f.mu.Lock()
-			f.override = tt.reply
-			f.mu.Unlock()
-			c := newClient(t, f.srv.URL, func(c *Config) { c.MaxResponseBytes = 256 })
+			f.Override(tt.reply)
+			c := newClient(t, f.URL, func(c *Config) { c.MaxResponseBytes = 256 })
 			_, err := c.Check(context.Background(), Request{Attempt: loginAttempt(TestIPApprove), AccountID: "acct-secret-id"})
 			var fl *engine.Failure
 			if !errors.As(err, &fl) || fl.Kind != tt.kind || fl.Engine != "forter" {
@@ -329,19 +333,17 @@ func TestSlowForterTimesOutWithoutLeaks(t *testing.T) {
 }
 
 func TestFourXXDoesNotOpenBreaker(t *testing.T) {
-	f := newFakeForter(t)
-	f.override = func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "bad", http.StatusBadRequest) }
+	f := forterfake.New(t, testSiteID, testAPIKey)
+	f.Override(func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "bad", http.StatusBadRequest) })
 	clk := enginetest.NewClock(t0)
-	g := engine.WithBreaker(newClient(t, f.srv.URL, nil), engine.NewBreaker(engine.BreakerConfig{Threshold: 2, Now: clk.Now}))
+	g := engine.WithBreaker(newClient(t, f.URL, nil), engine.NewBreaker(engine.BreakerConfig{Threshold: 2, Now: clk.Now}))
 	for range 6 {
 		g.Decide(context.Background(), loginAttempt(TestIPApprove))
 	}
-	if s := g.Breaker().State(); s != engine.Closed || len(f.requests()) != 6 {
-		t.Fatalf("state %s after %d 4xx answers; want closed and every call made", s, len(f.requests()))
+	if s := g.Breaker().State(); s != engine.Closed || len(f.All()) != 6 {
+		t.Fatalf("state %s after %d 4xx answers; want closed and every call made", s, len(f.All()))
 	}
-	f.mu.Lock()
-	f.override = func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "down", http.StatusBadGateway) }
-	f.mu.Unlock()
+	f.Override(func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "down", http.StatusBadGateway) })
 	for range 2 {
 		g.Decide(context.Background(), loginAttempt(TestIPApprove))
 	}
@@ -368,35 +370,35 @@ func TestReportAuthResult(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFakeForter(t)
-			c := newClient(t, f.srv.URL, nil)
+			f := forterfake.New(t, testSiteID, testAPIKey)
+			c := newClient(t, f.URL, nil)
 			if err := c.ReportAuthResult(context.Background(), tt.account, "HGJ7512345H3DE", tt.method, tt.success); err != nil {
 				t.Fatal(err)
 			}
-			got := f.requests()[0]
-			if got.requestURI != tt.uri || string(got.body) != tt.body {
-				t.Fatalf("request %s\n%s\nwant %s\n%s", got.requestURI, got.body, tt.uri, tt.body)
+			got := f.All()[0]
+			if got.RequestURI != tt.uri || string(got.Body) != tt.body {
+				t.Fatalf("request %s\n%s\nwant %s\n%s", got.RequestURI, got.Body, tt.uri, tt.body)
 			}
 		})
 	}
 	// The method object's key is configurable: the seed's prose calls it
 	// AdvancedAuthenticationMethod.
-	fk := newFakeForter(t)
+	fk := forterfake.New(t, testSiteID, testAPIKey)
 	// Headers and method are still checked; the body is compared below,
 	// since the fake's own body check knows only the default key.
-	fk.override = func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) }
-	ck := newClient(t, fk.srv.URL, func(c *Config) { c.AuthResultMethodKey = "advancedAuthenticationMethod" })
+	fk.Override(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
+	ck := newClient(t, fk.URL, func(c *Config) { c.AuthResultMethodKey = "advancedAuthenticationMethod" })
 	if err := ck.ReportAuthResult(context.Background(), "a1", "C1", "", true); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := string(fk.requests()[0].body), `{"accountId":"a1","eventTime":1735790645678,"channelType":"WEB","advancedAuthenticationMethod":`+
+	if got, want := string(fk.All()[0].Body), `{"accountId":"a1","eventTime":1735790645678,"channelType":"WEB","advancedAuthenticationMethod":`+
 		`{"correlationId":"C1","verificationOutcome":"SUCCESS"}}`; got != want {
 		t.Fatalf("custom key body %s, want %s", got, want)
 	}
 
-	f := newFakeForter(t)
-	f.override = func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "down", http.StatusInternalServerError) }
-	err := newClient(t, f.srv.URL, nil).ReportAuthResult(context.Background(), "acct-secret-id", "c", "OTP_EMAIL", true)
+	f := forterfake.New(t, testSiteID, testAPIKey)
+	f.Override(func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "down", http.StatusInternalServerError) })
+	err := newClient(t, f.URL, nil).ReportAuthResult(context.Background(), "acct-secret-id", "c", "OTP_EMAIL", true)
 	var fl *engine.Failure
 	if !errors.As(err, &fl) || fl.Kind != engine.KindStatus5xx {
 		t.Fatalf("err = %v, want status_5xx", err)
@@ -466,8 +468,8 @@ func TestTimeoutConfig(t *testing.T) {
 }
 
 func TestMinimalLoginOnTheWire(t *testing.T) {
-	f := newFakeForter(t)
-	c := newClient(t, f.srv.URL, nil)
+	f := forterfake.New(t, testSiteID, testAPIKey)
+	c := newClient(t, f.URL, nil)
 	a := &rules.Attempt{IP: netip.MustParseAddr(TestIPVerify), Time: t0}
 	v, err := c.Decide(context.Background(), a)
 	if err != nil || v.Action != rules.Challenge {
@@ -475,7 +477,21 @@ func TestMinimalLoginOnTheWire(t *testing.T) {
 	}
 	want := `{"accountId":"NO_ACCOUNT_ID","eventTime":1735787045678,"connectionInformation":{"customerIP":"0.0.0.4","userAgent":""},` +
 		`"loginMethodType":"PASSWORD","channelType":"WEB"}`
-	if got := string(f.requests()[0].body); got != want {
+	if got := string(f.All()[0].Body); got != want {
 		t.Fatalf("body\n got %s\nwant %s", got, want)
+	}
+}
+
+// TestFakeSpeaksTheClientsFormat: forterfake cannot import this package
+// (these tests import it), so it keeps its own copy of the values it
+// demands; they must stay the client's.
+func TestFakeSpeaksTheClientsFormat(t *testing.T) {
+	for _, p := range [][2]string{
+		{forterfake.IPApprove, TestIPApprove}, {forterfake.IPDecline, TestIPDecline}, {forterfake.IPVerify, TestIPVerify},
+		{forterfake.APIVersion, DefaultAPIVersion}, {forterfake.OutcomeSuccess, OutcomeSuccess}, {forterfake.OutcomeFailure, OutcomeFailure},
+	} {
+		if p[0] != p[1] {
+			t.Errorf("forterfake has %q where the client has %q", p[0], p[1])
+		}
 	}
 }

@@ -15,7 +15,7 @@ func nowTS(clk *testClock) string { return clk.Now().UTC().Format(TimestampLayou
 func TestCallbackConfirmedAuthenticationCompletesOnce(t *testing.T) {
 	h := newHarness(t, nil)
 	s := h.submit(t)
-	h.f.setJobStatus(statusAnswer(nowTS(h.clk), true, true, "1220"))
+	h.setJobStatus(statusAnswer(nowTS(h.clk), true, true, "1220"))
 
 	res, err := h.c.HandleCallback(context.Background(), signedCallback(h.clk, s.JobID, "1220"))
 	if err != nil {
@@ -27,7 +27,7 @@ func TestCallbackConfirmedAuthenticationCompletesOnce(t *testing.T) {
 	ts := nowTS(h.clk)
 	wantReq := `{"signature":"` + refSign(testKey, ts) + `","timestamp":"` + ts + `","partner_id":"172","user_id":"user-42","job_id":"` +
 		s.JobID + `","image_links":false,"history":false}`
-	if got := string(h.f.statusCalls[0]); got != wantReq {
+	if got := string(h.f.StatusCalls()[0]); got != wantReq {
 		t.Fatalf("job_status body\n got %s\nwant %s", got, wantReq)
 	}
 	if st, _ := h.c.Status(s.JobID); st != StateAuthenticated {
@@ -52,7 +52,7 @@ func TestCallbackConfirmedAuthenticationCompletesOnce(t *testing.T) {
 func TestCallbackRefusals(t *testing.T) {
 	h := newHarness(t, nil)
 	s := h.submit(t)
-	h.f.setJobStatus(statusAnswer(nowTS(h.clk), true, true, "1220"))
+	h.setJobStatus(statusAnswer(nowTS(h.clk), true, true, "1220"))
 	ts := nowTS(h.clk)
 	good := refSign(testKey, ts)
 	old := h.clk.Now().Add(-5*time.Minute - time.Millisecond).UTC().Format(TimestampLayout)
@@ -86,7 +86,7 @@ func TestCallbackRefusals(t *testing.T) {
 			secretsAbsent(t, err)
 		})
 	}
-	if _, _, calls := h.f.counts(); calls != 0 {
+	if _, _, calls := h.f.Counts(); calls != 0 {
 		t.Errorf("refused callbacks caused %d job-status calls", calls)
 	}
 	if st := h.c.Registry().Status(s.JobID); st != StatePending {
@@ -97,7 +97,7 @@ func TestCallbackRefusals(t *testing.T) {
 func TestCallbackNumericJobTypeAccepted(t *testing.T) {
 	h := newHarness(t, nil)
 	s := h.submit(t)
-	h.f.setJobStatus(statusAnswer(nowTS(h.clk), true, true, "1220"))
+	h.setJobStatus(statusAnswer(nowTS(h.clk), true, true, "1220"))
 	body := strings.Replace(string(signedCallback(h.clk, s.JobID, "1220")), `"job_type":"2"`, `"job_type":2`, 1)
 	if res, err := h.c.HandleCallback(context.Background(), []byte(body)); err != nil || res.State != StateAuthenticated {
 		t.Fatalf("res = %+v, err = %v", res, err)
@@ -107,7 +107,7 @@ func TestCallbackNumericJobTypeAccepted(t *testing.T) {
 func TestCallbackDuplicateIsNoOp(t *testing.T) {
 	h := newHarness(t, nil)
 	s := h.submit(t)
-	h.f.setJobStatus(statusAnswer(nowTS(h.clk), true, true, "0824"))
+	h.setJobStatus(statusAnswer(nowTS(h.clk), true, true, "0824"))
 	body := signedCallback(h.clk, s.JobID, "0824")
 	first, err := h.c.HandleCallback(context.Background(), body)
 	if err != nil || first.State != StatePending || first.Duplicate {
@@ -117,7 +117,7 @@ func TestCallbackDuplicateIsNoOp(t *testing.T) {
 	if err != nil || !second.Duplicate || second.State != StatePending {
 		t.Fatalf("second = %+v, %v", second, err)
 	}
-	if _, _, calls := h.f.counts(); calls != 1 {
+	if _, _, calls := h.f.Counts(); calls != 1 {
 		t.Errorf("job-status calls = %d, want 1", calls)
 	}
 }
@@ -125,14 +125,14 @@ func TestCallbackDuplicateIsNoOp(t *testing.T) {
 func TestCallbackRetriedAfterFailedConfirmation(t *testing.T) {
 	h := newHarness(t, nil)
 	s := h.submit(t)
-	h.f.setJobStatus(func(map[string]any) jobStatusReply {
+	h.setJobStatus(func(map[string]any) jobStatusReply {
 		return jobStatusReply{Status: 503, Body: map[string]any{"error": "busy"}}
 	})
 	body := signedCallback(h.clk, s.JobID, "1220")
 	if _, err := h.c.HandleCallback(context.Background(), body); err == nil {
 		t.Fatal("callback with failing job status succeeded")
 	}
-	h.f.setJobStatus(statusAnswer(nowTS(h.clk), true, true, "1220"))
+	h.setJobStatus(statusAnswer(nowTS(h.clk), true, true, "1220"))
 	res, err := h.c.HandleCallback(context.Background(), body)
 	if err != nil || res.Duplicate || res.State != StateAuthenticated {
 		t.Fatalf("retry = %+v, %v", res, err)
@@ -142,7 +142,7 @@ func TestCallbackRetriedAfterFailedConfirmation(t *testing.T) {
 func TestProvisionalThenFinal(t *testing.T) {
 	h := newHarness(t, nil)
 	s := h.submit(t)
-	h.f.setJobStatus(statusAnswer(nowTS(h.clk), true, true, "0824"))
+	h.setJobStatus(statusAnswer(nowTS(h.clk), true, true, "0824"))
 	res, err := h.c.HandleCallback(context.Background(), signedCallback(h.clk, s.JobID, "0824"))
 	if err != nil || res.State != StatePending || res.Changed || res.ResultCode != "0824" {
 		t.Fatalf("provisional = %+v, %v", res, err)
@@ -154,7 +154,7 @@ func TestProvisionalThenFinal(t *testing.T) {
 		t.Fatalf("Complete while pending err = %v", err)
 	}
 	h.clk.Advance(3 * time.Minute) // the human review ends
-	h.f.setJobStatus(statusAnswer(nowTS(h.clk), true, true, "1220"))
+	h.setJobStatus(statusAnswer(nowTS(h.clk), true, true, "1220"))
 	res, err = h.c.HandleCallback(context.Background(), signedCallback(h.clk, s.JobID, "1220"))
 	if err != nil || res.State != StateAuthenticated || !res.Changed {
 		t.Fatalf("final = %+v, %v", res, err)
@@ -238,7 +238,7 @@ func TestForgedCallbackDoesNotComplete(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t, nil)
 			s := h.submit(t)
-			h.f.setJobStatus(tt.status(h))
+			h.setJobStatus(tt.status(h))
 			res, err := h.c.HandleCallback(context.Background(), signedCallback(h.clk, s.JobID, "1220"))
 			if tt.err != nil {
 				if !errors.Is(err, tt.err) {
@@ -278,7 +278,7 @@ func TestJobStatusSignatureChecked(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t, nil)
 			s := h.submit(t)
-			h.f.setJobStatus(func(req map[string]any) jobStatusReply {
+			h.setJobStatus(func(req map[string]any) jobStatusReply {
 				ts := tt.ts(h)
 				return jobStatusReply{200, statusBody(ts, tt.sig(ts), true, true, "1220", req["job_id"].(string), testUser, "2")}
 			})
@@ -301,7 +301,7 @@ func TestJobStatusTimestampOfJobTimeAccepted(t *testing.T) {
 	s := h.submit(t)
 	jobTime := nowTS(h.clk)
 	h.clk.Advance(12 * time.Minute)
-	h.f.setJobStatus(statusAnswer(jobTime, true, true, "1220"))
+	h.setJobStatus(statusAnswer(jobTime, true, true, "1220"))
 	res, err := h.c.Confirm(context.Background(), s.JobID)
 	if err != nil || res.State != StateAuthenticated {
 		t.Fatalf("res = %+v, err = %v", res, err)
@@ -311,11 +311,11 @@ func TestJobStatusTimestampOfJobTimeAccepted(t *testing.T) {
 func TestTerminalStateIsFinal(t *testing.T) {
 	h := newHarness(t, nil)
 	s := h.submit(t)
-	h.f.setJobStatus(statusAnswer(nowTS(h.clk), true, false, "0821"))
+	h.setJobStatus(statusAnswer(nowTS(h.clk), true, false, "0821"))
 	if res, err := h.c.HandleCallback(context.Background(), signedCallback(h.clk, s.JobID, "0821")); err != nil || res.State != StateRejected {
 		t.Fatalf("res = %+v, %v", res, err)
 	}
-	h.f.setJobStatus(statusAnswer(nowTS(h.clk), true, true, "1220"))
+	h.setJobStatus(statusAnswer(nowTS(h.clk), true, true, "1220"))
 	res, err := h.c.HandleCallback(context.Background(), signedCallback(h.clk, s.JobID, "1220"))
 	if err != nil || res.State != StateRejected || res.Changed {
 		t.Fatalf("after rejection = %+v, %v", res, err)
@@ -323,7 +323,7 @@ func TestTerminalStateIsFinal(t *testing.T) {
 	if res, err := h.c.Confirm(context.Background(), s.JobID); err != nil || res.State != StateRejected {
 		t.Fatalf("Confirm after rejection = %+v, %v", res, err)
 	}
-	if _, _, calls := h.f.counts(); calls != 1 {
+	if _, _, calls := h.f.Counts(); calls != 1 {
 		t.Errorf("job-status calls = %d, want 1", calls)
 	}
 }
@@ -331,7 +331,7 @@ func TestTerminalStateIsFinal(t *testing.T) {
 func TestConfirmationsBounded(t *testing.T) {
 	h := newHarness(t, func(c *Config) { c.MaxConfirmations = 2 })
 	s := h.submit(t)
-	h.f.setJobStatus(statusAnswer(nowTS(h.clk), true, true, "0824"))
+	h.setJobStatus(statusAnswer(nowTS(h.clk), true, true, "0824"))
 	for i := 0; i < 2; i++ {
 		h.clk.Advance(time.Second) // distinct bodies: not duplicates
 		if _, err := h.c.HandleCallback(context.Background(), signedCallback(h.clk, s.JobID, "0824")); err != nil {
@@ -342,7 +342,7 @@ func TestConfirmationsBounded(t *testing.T) {
 	if _, err := h.c.HandleCallback(context.Background(), signedCallback(h.clk, s.JobID, "1220")); !errors.Is(err, ErrTooManyConfirms) {
 		t.Fatalf("err = %v, want ErrTooManyConfirms", err)
 	}
-	if _, _, calls := h.f.counts(); calls != 2 {
+	if _, _, calls := h.f.Counts(); calls != 2 {
 		t.Errorf("job-status calls = %d, want 2", calls)
 	}
 }
@@ -362,7 +362,7 @@ func TestCallbackForExpiredJob(t *testing.T) {
 func TestObserverReports(t *testing.T) {
 	h := newHarness(t, nil)
 	s := h.submit(t)
-	h.f.setJobStatus(statusAnswer(nowTS(h.clk), true, true, "1220"))
+	h.setJobStatus(statusAnswer(nowTS(h.clk), true, true, "1220"))
 	if _, err := h.c.HandleCallback(context.Background(), signedCallback(h.clk, s.JobID, "1220")); err != nil {
 		t.Fatal(err)
 	}
@@ -389,7 +389,7 @@ func TestConcurrentCallbacks(t *testing.T) {
 	for i := 0; i < 8; i++ {
 		jobs = append(jobs, h.submit(t).JobID)
 	}
-	h.f.setJobStatus(statusAnswer(nowTS(h.clk), true, true, "1220"))
+	h.setJobStatus(statusAnswer(nowTS(h.clk), true, true, "1220"))
 	var wg sync.WaitGroup
 	for _, id := range jobs {
 		for k := 0; k < 3; k++ {

@@ -26,12 +26,12 @@ func TestSubmitUploadRequestBytes(t *testing.T) {
 		`"partner_id":"172","partner_params":{"user_id":"user-42","job_id":"` + firstJobID + `","job_type":2},` +
 		`"signature":"` + refSign(testKey, ts) + `","smile_client_id":"172","source_sdk":"rest_api",` +
 		`"source_sdk_version":"1.0.0","timestamp":"` + ts + `","use_enrolled_image":false}`
-	if got := string(h.f.uploads[0]); got != want {
+	if got := string(h.f.Uploads()[0]); got != want {
 		t.Fatalf("upload body\n got %s\nwant %s", got, want)
 	}
 	// The same bytes, key by key with their JSON types.
 	var m map[string]any
-	if err := json.Unmarshal(h.f.uploads[0], &m); err != nil {
+	if err := json.Unmarshal(h.f.Uploads()[0], &m); err != nil {
 		t.Fatal(err)
 	}
 	wantTypes := map[string]string{
@@ -64,17 +64,17 @@ func TestSubmitUploadRequestBytes(t *testing.T) {
 func TestSubmitZipContents(t *testing.T) {
 	h := newHarness(t, nil)
 	h.submit(t)
-	if len(h.f.puts) != 1 {
-		t.Fatalf("puts = %d", len(h.f.puts))
+	if len(h.f.Puts()) != 1 {
+		t.Fatalf("puts = %d", len(h.f.Puts()))
 	}
-	hdr := h.f.putHeaders[0]
+	hdr := h.f.Puts()[0].Header
 	if got := hdr.Get("Content-Type"); got != "application/zip" {
 		t.Errorf("PUT Content-Type = %q", got)
 	}
-	if got := hdr.Get("Content-Length"); got != fmt.Sprint(len(h.f.puts[0])) {
-		t.Errorf("PUT Content-Length = %q, body %d", got, len(h.f.puts[0]))
+	if got := hdr.Get("Content-Length"); got != fmt.Sprint(len(h.f.Puts()[0].Body)) {
+		t.Errorf("PUT Content-Length = %q, body %d", got, len(h.f.Puts()[0].Body))
 	}
-	zr, err := zip.NewReader(bytes.NewReader(h.f.puts[0]), int64(len(h.f.puts[0])))
+	zr, err := zip.NewReader(bytes.NewReader(h.f.Puts()[0].Body), int64(len(h.f.Puts()[0].Body)))
 	if err != nil {
 		t.Fatalf("zip: %v", err)
 	}
@@ -129,7 +129,7 @@ func TestSubmitZipContents(t *testing.T) {
 }
 
 func mustUploadReply(h *harness) string {
-	_, s := h.f.uploadReply(h.f.srv.URL)
+	_, s := h.f.UploadReply()
 	return s
 }
 
@@ -206,10 +206,10 @@ func TestSubmitFailuresForgetTheJob(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t, nil)
 			if tt.upload != nil {
-				h.f.uploadReply = tt.upload
+				h.f.SetUploadReply(tt.upload)
 			}
 			if tt.put != 0 {
-				h.f.putStatus = tt.put
+				h.f.SetPutStatus(tt.put)
 			}
 			_, err := h.c.Submit(context.Background(), SubmitRequest{UserID: testUser, Selfie: jpeg, Liveness: [][]byte{live1}})
 			if err == nil {
@@ -236,9 +236,9 @@ func wantIs(target error) func(*testing.T, error) {
 func TestSubmitTransportErrorHidesURL(t *testing.T) {
 	h := newHarness(t, nil)
 	// The upload answer points at a port nothing listens on.
-	h.f.uploadReply = func(string) (int, string) {
+	h.f.SetUploadReply(func(string) (int, string) {
 		return 200, `{"upload_url":"https://127.0.0.1:1/bucket/172/selfie.zip?` + uploadSecret + `","smile_job_id":"1"}`
-	}
+	})
 	_, err := h.c.Submit(context.Background(), SubmitRequest{UserID: testUser, Selfie: jpeg, Liveness: [][]byte{live1}})
 	if err == nil {
 		t.Fatal("Submit succeeded")
@@ -248,7 +248,7 @@ func TestSubmitTransportErrorHidesURL(t *testing.T) {
 
 func TestSubmitRedirectNotFollowed(t *testing.T) {
 	h := newHarness(t, nil)
-	h.f.uploadReply = func(base string) (int, string) { return 302, `{}` }
+	h.f.SetUploadReply(func(base string) (int, string) { return 302, `{}` })
 	_, err := h.c.Submit(context.Background(), SubmitRequest{UserID: testUser, Selfie: jpeg, Liveness: [][]byte{live1}})
 	var ve *VendorError
 	if !errors.As(err, &ve) || ve.Status != 302 {
@@ -283,7 +283,7 @@ func TestSubmitInputValidation(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t, tt.mod)
 			_, err := h.c.Submit(context.Background(), tt.req)
-			uploads, _, _ := h.f.counts()
+			uploads, _, _ := h.f.Counts()
 			if tt.ok {
 				if err != nil || uploads != 1 {
 					t.Fatalf("err = %v, uploads = %d", err, uploads)
@@ -325,7 +325,7 @@ func TestSubmitLimiter(t *testing.T) {
 	if gotUser != testUser || gotIP != ip {
 		t.Errorf("limiter saw %q %v", gotUser, gotIP)
 	}
-	if uploads, _, _ := h.f.counts(); uploads != 0 || h.c.Registry().(*Registry).Len() != 0 {
+	if uploads, _, _ := h.f.Counts(); uploads != 0 || h.c.Registry().(*Registry).Len() != 0 {
 		t.Errorf("a refused submit spent something: uploads %d, registry %d", uploads, h.c.Registry().(*Registry).Len())
 	}
 }

@@ -1,6 +1,7 @@
-// Package smilefake holds the Smile ID wire fixtures every test shares,
-// written from the seed's formats rather than from the client: the
-// request signature and the callback body.
+// Package smilefake is Smile ID for every test, written from the seed's
+// formats rather than from the client: the wire fixtures (the request
+// signature, the callback and job-status bodies) and Server, the API on
+// TLS that checks every request the client sends.
 package smilefake
 
 import (
@@ -39,4 +40,27 @@ func Callback(ts, sig, jobID, userID, code string) []byte {
 		panic(err)
 	}
 	return b
+}
+
+// StatusBody is a job-status answer in the seed's shape: signed with sig
+// at ts, for jobID of userID with job type jobType and result code.
+func StatusBody(ts, sig string, complete, success bool, code, jobID, userID, jobType string) map[string]any {
+	return map[string]any{
+		"timestamp":    ts,
+		"signature":    sig,
+		"job_complete": complete,
+		"job_success":  success,
+		"code":         "2302",
+		"result": map[string]any{
+			"Source":          "WebAPI",
+			"Actions":         map[string]any{"Liveness_Check": "Passed", "Selfie_To_Registered_Selfie_Compare": "Completed"},
+			"ResultCode":      code,
+			"ResultText":      "text for " + code,
+			"SmileJobID":      "0000000194",
+			"PartnerParams":   map[string]any{"job_id": jobID, "user_id": userID, "job_type": jobType},
+			"ConfidenceValue": "99",
+		},
+		"success":      true,
+		"smile_job_id": "0000000194",
+	}
 }
