@@ -113,9 +113,9 @@ func (s *Set) body(a Answer, asJSON bool) (int, prepared, error) {
 		d := s.data(a)
 		return status, prepare(jsonBody(d.Code, d.Message)), nil
 	}
-	slot := retrySlot(a)
+	slot := s.retrySlot(a)
 	if slot != nil {
-		if p := slot(s).Load(); p != nil {
+		if p := slot.Load(); p != nil {
 			return status, *p, nil
 		}
 	}
@@ -125,7 +125,7 @@ func (s *Set) body(a Answer, asJSON bool) (int, prepared, error) {
 	}
 	p := prepare(html)
 	if slot != nil {
-		slot(s).Store(&p)
+		slot.Store(&p)
 	}
 	return status, p, nil
 }
@@ -146,7 +146,7 @@ type retrySlots [3][128]atomic.Pointer[prepared]
 
 // retrySlot finds a rate-limit page's cache slot without building the
 // wording; nil when the answer is not cacheable.
-func retrySlot(a Answer) func(*Set) *atomic.Pointer[prepared] {
+func (s *Set) retrySlot(a Answer) *atomic.Pointer[prepared] {
 	if a.Code != RateLimited || a.Next != "" || a.Status != 0 {
 		return nil
 	}
@@ -154,7 +154,7 @@ func retrySlot(a Answer) func(*Set) *atomic.Pointer[prepared] {
 	if n >= 128 {
 		return nil
 	}
-	return func(s *Set) *atomic.Pointer[prepared] { return &s.retry[unit][n] }
+	return &s.retry[unit][n]
 }
 
 // rateJSON is the rate limit's JSON: the fixed part made at provision,

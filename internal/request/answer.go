@@ -41,7 +41,7 @@ func (h *Route) Answer(w http.ResponseWriter, r *http.Request, a pages.Answer) e
 		status = a.Code.Status()
 	}
 	if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
-		repl.Set("http.login_guard.code", string(a.Code))
+		repl.Set("http.login_guard.code", boxed(string(a.Code)))
 		if a.Code == pages.RateLimited && a.RetryAfter > 0 {
 			repl.Set("http.login_guard.retry_after", strconv.FormatInt(pages.RetryAfterSeconds(a.RetryAfter), 10))
 		}

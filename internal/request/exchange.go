@@ -152,7 +152,7 @@ func (x *Exchange) Publish(r *http.Request) {
 	switch len(x.Verdict.Reasons) {
 	case 0:
 	case 1:
-		reasons = x.Verdict.Reasons[0]
+		reasons = boxed(x.Verdict.Reasons[0])
 	default:
 		reasons = x.Verdict.ReasonList()
 	}
