@@ -20,9 +20,12 @@ import (
 // connection's writer and reader, header maps, a response object per
 // event. Each worker instead owns one kept-alive HTTP/1.1 connection and
 // writes a request built from a template in one write, then reads the
-// answer with a strict, bounded parser (response.go). Requests are not
-// pipelined: a POST is not idempotent (RFC 9112 §9.3.2), and one in
-// flight per connection keeps every failure attributable to one event.
+// answer with a strict, bounded parser (response.go). Events already
+// queued go out back to back in that write and their answers are read in
+// order (pipelining, worker.go). A POST is not idempotent (RFC 9112
+// §9.3.2), so every answer is matched to its event, an event left without
+// an answer is sent again on its own, and a server that drops a pipeline
+// turns pipelining off for the client.
 //
 // The bytes on the wire are exactly those net/http writes for the same
 // request, header order included, so SmartID sees no difference.
