@@ -77,6 +77,8 @@ func TestCaddyfileErrors(t *testing.T) {
 		{"repeated key", "login_guard {\n event login\n event logout\n}", "Caddyfile:4: event given twice"},
 		{"extra arg", "login_guard {\n event login logout\n}", "Caddyfile:3: unexpected argument \"logout\""},
 		{"bad cidr", "login_guard {\n event login\n deny_ip 10.0.0.0/99\n}", "Caddyfile:4: invalid CIDR"},
+		{"no cidr", "login_guard {\n event login\n allow_ip\n}", "Caddyfile:4: wrong argument count"},
+		{"bad cidr on step-up", "login_guard {\n event step_up\n allow_ip 10.0.0.0/8 192.0.2.0/33\n}", "Caddyfile:4: invalid CIDR"},
 		{"bad size", "login_guard {\n event login\n max_body lots\n}", "Caddyfile:4: max_body: invalid size"},
 		{"bad status", "login_guard {\n event login\n success {\n  status 200-99\n }\n}", "Caddyfile:5: success: invalid status range"},
 		{"bad json value", "login_guard {\n event login\n success {\n  json ok yes\n }\n}", "is not JSON text"},

@@ -248,18 +248,10 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if err = caddyopt.OneArg(d, &h.OnInvalidOperation); err == nil {
 				err = caddyopt.OneOf(d, h.OnInvalidOperation, OnInvalidOperationRefuse, OnInvalidOperationPass)
 			}
-		case "allow_ip", "deny_ip":
-			args := d.RemainingArgs()
-			if len(args) == 0 {
-				return d.ArgErr()
-			}
-			if err = caddyopt.CheckCIDRs(d, args); err == nil {
-				if key == "allow_ip" {
-					h.AllowIP = append(h.AllowIP, args...)
-				} else {
-					h.DenyIP = append(h.DenyIP, args...)
-				}
-			}
+		case "allow_ip":
+			err = caddyopt.AppendCIDRs(d, &h.AllowIP)
+		case "deny_ip":
+			err = caddyopt.AppendCIDRs(d, &h.DenyIP)
 		case "success":
 			h.Success = new(SuccessCriteria)
 			err = h.Success.unmarshal(d)

@@ -24,7 +24,6 @@ import (
 	"github.com/login-guard/login_guard/caddymodule/app"
 	"github.com/login-guard/login_guard/internal/formbody"
 	"github.com/login-guard/login_guard/internal/request"
-	"github.com/login-guard/login_guard/rules"
 )
 
 func init() {
@@ -212,11 +211,8 @@ func (h *Handler) provision(a *app.App, logger *zap.Logger) error {
 	}
 	h.route = &request.Route{Name: h.Name, NameValue: h.Name, Event: h.Event, LogUser: h.LogUser, ErrorPages: h.ErrorPages,
 		App: h.app, Logger: h.logger, XFFWarn: h.app.UntrustedProxyWarning()}
-	if h.route.AllowIP, err = rules.ParseIPList(replaceAll(repl, h.AllowIP)); err != nil {
-		return fmt.Errorf("allow_ip: %v", err)
-	}
-	if h.route.DenyIP, err = rules.ParseIPList(replaceAll(repl, h.DenyIP)); err != nil {
-		return fmt.Errorf("deny_ip: %v", err)
+	if err = h.route.SetIPLists(repl, h.AllowIP, h.DenyIP); err != nil {
+		return err
 	}
 	if h.Channel != "" {
 		if h.channelID, err = app.ParseChannel(repl.ReplaceKnown(h.Channel, "")); err != nil {
@@ -325,14 +321,6 @@ func (h *Handler) validateGroups() error {
 func (h *Handler) defaultName() string {
 	sum := sha256.Sum256([]byte(h.Event + "|" + h.UserField + "|" + strings.Join(h.AllowIP, ",") + "|" + strings.Join(h.DenyIP, ",")))
 	return h.Event + "-" + hex.EncodeToString(sum[:4])
-}
-
-func replaceAll(repl *caddy.Replacer, in []string) []string {
-	out := make([]string, len(in))
-	for i, s := range in {
-		out[i] = repl.ReplaceKnown(s, "")
-	}
-	return out
 }
 
 // Cleanup gives back what the option groups hold: only the local rules

@@ -23,7 +23,6 @@ import (
 	"github.com/login-guard/login_guard/internal/caddyopt"
 	"github.com/login-guard/login_guard/internal/request"
 	"github.com/login-guard/login_guard/internal/stepup"
-	"github.com/login-guard/login_guard/rules"
 )
 
 func init() {
@@ -112,11 +111,8 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	}
 	h.route = &request.Route{Name: h.Name, NameValue: h.Name, Event: request.EventStepUp, LogUser: h.LogUser,
 		ErrorPages: h.ErrorPages, App: h.app, Logger: h.logger, XFFWarn: h.app.UntrustedProxyWarning()}
-	if h.route.AllowIP, err = rules.ParseIPList(replaceAll(repl, h.AllowIP)); err != nil {
-		return fmt.Errorf("allow_ip: %v", err)
-	}
-	if h.route.DenyIP, err = rules.ParseIPList(replaceAll(repl, h.DenyIP)); err != nil {
-		return fmt.Errorf("deny_ip: %v", err)
+	if err = h.route.SetIPLists(repl, h.AllowIP, h.DenyIP); err != nil {
+		return err
 	}
 	if len(h.Methods) == 0 {
 		h.Methods = []string{MethodPasskey}
@@ -210,14 +206,6 @@ func (h *Handler) defaultName() string {
 	return request.EventStepUp + "-" + hex.EncodeToString(sum[:4])
 }
 
-func replaceAll(repl *caddy.Replacer, in []string) []string {
-	out := make([]string, len(in))
-	for i, s := range in {
-		out[i] = repl.ReplaceKnown(s, "")
-	}
-	return out
-}
-
 // UnmarshalCaddyfile reads the step-up route's block:
 //
 //	login_guard [<matcher>] {
@@ -293,18 +281,10 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if err = caddyopt.OneArg(d, &h.LogUser); err == nil {
 				err = caddyopt.OneOf(d, h.LogUser, "plain", "hash", "none")
 			}
-		case "allow_ip", "deny_ip":
-			args := d.RemainingArgs()
-			if len(args) == 0 {
-				return d.ArgErr()
-			}
-			if err = caddyopt.CheckCIDRs(d, args); err == nil {
-				if key == "allow_ip" {
-					h.AllowIP = append(h.AllowIP, args...)
-				} else {
-					h.DenyIP = append(h.DenyIP, args...)
-				}
-			}
+		case "allow_ip":
+			err = caddyopt.AppendCIDRs(d, &h.AllowIP)
+		case "deny_ip":
+			err = caddyopt.AppendCIDRs(d, &h.DenyIP)
 		case "lockout", "device", "lockout_hold":
 			return d.Errf("unknown subdirective %q on the step-up route (event step_up): it carries no login outcome and no SmartID payload", key)
 		default:

@@ -96,6 +96,21 @@ func CheckCIDRs(d *caddyfile.Dispenser, args []string) error {
 	return nil
 }
 
+// AppendCIDRs reads the address ranges of an allow_ip/deny_ip line (at
+// least one, each checked unless it holds a placeholder) onto dst: the
+// option may be given more than once.
+func AppendCIDRs(d *caddyfile.Dispenser, dst *[]string) error {
+	args := d.RemainingArgs()
+	if len(args) == 0 {
+		return d.ArgErr()
+	}
+	if err := CheckCIDRs(d, args); err != nil {
+		return err
+	}
+	*dst = append(*dst, args...)
+	return nil
+}
+
 // EachOption walks the options of a block such as `smartid { ... }`: the
 // block takes no arguments of its own, and an option given twice is an
 // error naming its line, unless repeatable says it may recur (nil: none

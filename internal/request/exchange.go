@@ -7,6 +7,7 @@ package request
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -113,6 +114,27 @@ func (x *Exchange) Init(rt *Route, r *http.Request, now time.Time) {
 		Header:    r.Header,
 		Time:      now,
 	}
+}
+
+// SetIPLists parses the route's allow_ip and deny_ip ranges, placeholders
+// ({env.*}) replaced first.
+func (h *Route) SetIPLists(repl *caddy.Replacer, allow, deny []string) error {
+	var err error
+	if h.AllowIP, err = rules.ParseIPList(replaceKnown(repl, allow)); err != nil {
+		return fmt.Errorf("allow_ip: %v", err)
+	}
+	if h.DenyIP, err = rules.ParseIPList(replaceKnown(repl, deny)); err != nil {
+		return fmt.Errorf("deny_ip: %v", err)
+	}
+	return nil
+}
+
+func replaceKnown(repl *caddy.Replacer, in []string) []string {
+	out := make([]string, len(in))
+	for i, s := range in {
+		out[i] = repl.ReplaceKnown(s, "")
+	}
+	return out
 }
 
 // CheckIPs applies the route's IP lists. It returns true when allow_ip
