@@ -21,10 +21,9 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/login-guard/login_guard/examples/portal"
+	testbrowser "github.com/login-guard/login_guard/internal/testkit/browser"
 	"github.com/login-guard/login_guard/internal/testkit/ports"
 )
-
-const chromiumPath = "/usr/bin/chromium"
 
 // countingPortal is the example portal on loopback, counting the login
 // POSTs it receives.
@@ -69,12 +68,7 @@ func (p *countingPortal) count() int {
 // the passkey and lands on the portal's account page without the
 // password being typed again.
 func TestBrowserPasskeyStepUp(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("CI") == "" {
-			t.Skipf("%s not installed (CI installs it; locally: apt-get install chromium)", chromiumPath)
-		}
-		t.Fatalf("CI must have %s: %v", chromiumPath, err)
-	}
+	testbrowser.Require(t)
 	portalSrv := startPortal(t)
 	dir := t.TempDir()
 	port := ports.Free(t)
@@ -86,43 +80,7 @@ func TestBrowserPasskeyStepUp(t *testing.T) {
 	loadCaddyfile(t, browserCaddyfile(dir, port, portalSrv.URL, ""))
 	t.Cleanup(func() { _ = caddy.Stop() })
 
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Flag("headless", true),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true),
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	defer cancelAlloc()
-	ctx, cancelCtx := chromedp.NewContext(allocCtx)
-	defer cancelCtx()
-	ctx, cancelTimeout := context.WithTimeout(ctx, 50*time.Second)
-	defer cancelTimeout()
-
-	res, err := chromedp.Run(ctx, func(ctx context.Context, tg *chromedp.Target) (webauthn.AddVirtualAuthenticatorResult, error) {
-		if _, err := cdp.Call(ctx, tg, webauthn.Enable, webauthn.EnableParams{}); err != nil {
-			return webauthn.AddVirtualAuthenticatorResult{}, err
-		}
-		return cdp.Call(ctx, tg, webauthn.AddVirtualAuthenticator, webauthn.AddVirtualAuthenticatorParams{
-			Options: &webauthn.VirtualAuthenticatorOptions{
-				Protocol:                    webauthn.AuthenticatorProtocolCtap2,
-				Transport:                   webauthn.AuthenticatorTransportInternal,
-				HasResidentKey:              true,
-				HasUserVerification:         true,
-				IsUserVerified:              true,
-				AutomaticPresenceSimulation: true,
-			},
-		})
-	})
-	if err != nil {
-		t.Fatalf("virtual authenticator: %v", err)
-	}
-	authID := res.AuthenticatorID
+	ctx, authID := testbrowser.Start(t, 50*time.Second)
 
 	// login types the password once, on the portal's own form.
 	login := chromedp.Steps(

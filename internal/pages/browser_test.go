@@ -18,36 +18,23 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
-	"github.com/caddyserver/caddy/v2/caddyconfig"
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/css"
 	"github.com/chromedp/cdproto/dom"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
-	"github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
 
 	_ "github.com/login-guard/login_guard"
 	"github.com/login-guard/login_guard/examples/portal"
+	testbrowser "github.com/login-guard/login_guard/internal/testkit/browser"
+	"github.com/login-guard/login_guard/internal/testkit/caddytest"
 	"github.com/login-guard/login_guard/internal/testkit/ports"
 )
 
-const chromiumPath = "/usr/bin/chromium"
-
 // TestMain keeps Caddy's autosave and storage out of the developer's home.
-func TestMain(m *testing.M) {
-	home, err := os.MkdirTemp("", "login_guard_pages_home")
-	if err != nil {
-		panic(err)
-	}
-	os.Setenv("HOME", home)
-	os.Setenv("XDG_CONFIG_HOME", filepath.Join(home, "config"))
-	os.Setenv("XDG_DATA_HOME", filepath.Join(home, "data"))
-	code := m.Run()
-	os.RemoveAll(home)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { caddytest.Main(m) }
 
 // demo is the repository's demo (the root Caddyfile in front of the
 // example portal) on loopback ports.
@@ -91,11 +78,7 @@ func startDemo(t *testing.T) *demo {
 		}
 		src = strings.Replace(src, r.old, r.new, 1)
 	}
-	cfg, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(src), map[string]any{"filename": "Caddyfile"})
-	if err != nil {
-		t.Fatalf("adapting the demo Caddyfile: %v", err)
-	}
-	if err := caddy.Load(cfg, true); err != nil {
+	if err := caddy.Load(caddytest.Adapt(t, src), true); err != nil {
 		t.Fatalf("loading the demo: %v", err)
 	}
 	t.Cleanup(func() { _ = caddy.Stop() })
@@ -139,52 +122,11 @@ func (d *demo) enrolLink(t *testing.T, user string) string {
 	return d.base + out.Link
 }
 
-// browser starts headless Chromium with a virtual authenticator.
+// browser starts headless Chromium with a virtual authenticator and the
+// viewport the screenshots are taken at.
 func browser(t *testing.T) context.Context {
 	t.Helper()
-	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("CI") == "" {
-			t.Skipf("%s not installed (CI installs it from .ci/packages.d/browser.txt)", chromiumPath)
-		}
-		t.Fatalf("CI must have %s: %v", chromiumPath, err)
-	}
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Flag("headless", true),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("font-render-hinting", "none"),
-		chromedp.Flag("force-color-profile", "srgb"),
-		chromedp.Flag("lang", "en-US"),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	t.Cleanup(cancelAlloc)
-	ctx, cancelCtx := chromedp.NewContext(allocCtx)
-	t.Cleanup(cancelCtx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 3*time.Minute)
-	t.Cleanup(cancelTimeout)
-	if _, err := chromedp.Run(ctx, func(ctx context.Context, tg *chromedp.Target) (webauthn.AddVirtualAuthenticatorResult, error) {
-		if _, err := cdp.Call(ctx, tg, webauthn.Enable, webauthn.EnableParams{}); err != nil {
-			return webauthn.AddVirtualAuthenticatorResult{}, err
-		}
-		return cdp.Call(ctx, tg, webauthn.AddVirtualAuthenticator, webauthn.AddVirtualAuthenticatorParams{
-			Options: &webauthn.VirtualAuthenticatorOptions{
-				Protocol:                    webauthn.AuthenticatorProtocolCtap2,
-				Transport:                   webauthn.AuthenticatorTransportInternal,
-				HasResidentKey:              true,
-				HasUserVerification:         true,
-				IsUserVerified:              true,
-				AutomaticPresenceSimulation: true,
-			},
-		})
-	}); err != nil {
-		t.Fatalf("virtual authenticator: %v", err)
-	}
+	ctx, _ := testbrowser.Start(t, 3*time.Minute)
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(800, 720)); err != nil {
 		t.Fatal(err)
 	}
