@@ -9,7 +9,6 @@ import (
 
 	"github.com/login-guard/login_guard/clients/loginid"
 	"github.com/login-guard/login_guard/internal/pages"
-	"github.com/login-guard/login_guard/internal/request"
 	"github.com/login-guard/login_guard/rules"
 )
 
@@ -22,9 +21,8 @@ const maxLoginIDBody = 16 << 10
 // app's verifier accepts it for exactly the state's user (the verifier
 // also checks signature, audience, age, type and replay).
 func (s *stepUpCall) loginidFinish() {
-	st, err := s.state()
-	if err != nil {
-		s.refuseJSON(request.RefusalReason("step_up_", err))
+	st, ok := s.endpointState()
+	if !ok {
 		return
 	}
 	if s.rulesDeny() {

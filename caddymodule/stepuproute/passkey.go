@@ -42,9 +42,8 @@ func (s *stepUpCall) clientContext() context.Context {
 // loginBegin starts an assertion for the user the state names: the user
 // is never taken from the request.
 func (s *stepUpCall) loginBegin() {
-	st, err := s.state()
-	if err != nil {
-		s.refuseJSON(request.RefusalReason("step_up_", err))
+	st, ok := s.endpointState()
+	if !ok {
 		return
 	}
 	if s.rulesDeny() {
@@ -63,9 +62,8 @@ func (s *stepUpCall) loginBegin() {
 // loginFinish verifies the assertion and, when it holds, gives the browser
 // a factor token naming this state, which the completion requires.
 func (s *stepUpCall) loginFinish() {
-	st, err := s.state()
-	if err != nil {
-		s.refuseJSON(request.RefusalReason("step_up_", err))
+	st, ok := s.endpointState()
+	if !ok {
 		return
 	}
 	if s.rulesDeny() {

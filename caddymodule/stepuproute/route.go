@@ -171,6 +171,17 @@ func (s *stepUpCall) state() (stepup.State, error) {
 	return st, err
 }
 
+// endpointState is state() for the page's JSON endpoints: a state that
+// does not verify is answered (the JSON refusal) here, and ok is false.
+func (s *stepUpCall) endpointState() (stepup.State, bool) {
+	st, err := s.state()
+	if err != nil {
+		s.refuseJSON(request.RefusalReason("step_up_", err))
+		return stepup.State{}, false
+	}
+	return st, true
+}
+
 // decide applies the route's IP lists and local rules (rate limits on
 // the step-up endpoints).
 func (h *Handler) decide(x *request.Exchange) {

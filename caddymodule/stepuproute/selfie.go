@@ -72,9 +72,8 @@ func (s *stepUpCall) smileUserID(st stepup.State) string {
 // the state's user; the job id is bound to the state in a sealed cookie
 // and, inside Smile ID's client, to the user and the state handle.
 func (s *stepUpCall) selfieSubmit() {
-	st, err := s.state()
-	if err != nil {
-		s.refuseJSON(request.RefusalReason("step_up_", err))
+	st, ok := s.endpointState()
+	if !ok {
 		return
 	}
 	if s.rulesDeny() {
@@ -170,9 +169,8 @@ func (s *stepUpCall) selfieJob(st stepup.State) string {
 // with this state's, and the browser gets the factor token; a rejected one
 // is reported to the engines and forgotten, so the user may try again.
 func (s *stepUpCall) selfieStatus() {
-	st, err := s.state()
-	if err != nil {
-		s.refuseJSON(request.RefusalReason("step_up_", err))
+	st, ok := s.endpointState()
+	if !ok {
 		return
 	}
 	job := s.selfieJob(st)
