@@ -19,7 +19,10 @@ func WantsJSON(r *http.Request) bool {
 			return true
 		}
 	}
-	ct := r.Header.Get("Content-Type")
+	var ct string
+	if v := r.Header["Content-Type"]; len(v) > 0 {
+		ct = v[0] // the canonical key read directly: no canonicalisation per deny
+	}
 	if i := strings.IndexByte(ct, ';'); i >= 0 {
 		ct = ct[:i]
 	}

@@ -110,10 +110,19 @@ func (x *Exchange) Init(rt *Route, r *http.Request, now time.Time) {
 		Route:     rt.Name,
 		Event:     rt.Event,
 		IP:        ip,
-		UserAgent: r.UserAgent(),
+		UserAgent: firstValue(r.Header["User-Agent"]),
 		Header:    r.Header,
 		Time:      now,
 	}
+}
+
+// firstValue is a header's first value read by its canonical key, which
+// spares Header.Get's canonicalisation of the key on every request.
+func firstValue(v []string) string {
+	if len(v) == 0 {
+		return ""
+	}
+	return v[0]
 }
 
 // SetIPLists parses the route's allow_ip and deny_ip ranges, placeholders
