@@ -91,7 +91,7 @@ func main() {
 	flag.StringVar(&o.out, "out", "loadbench.json", "write the results here as JSON (empty: don't)")
 	flag.StringVar(&o.scenarios, "scenarios", "", "comma-separated subset of scenarios (default all)")
 	flag.StringVar(&o.logSink, "log", "file", "Caddy's log sink on both sides: file or discard")
-	flag.StringVar(&o.profile, "profile", "", "write CPU profiles of the guarded side, one per scenario (first round), as <prefix>-<scenario>.pprof")
+	flag.StringVar(&o.profile, "profile", "", "write CPU profiles of each side, one per scenario (first round): the guarded side as <prefix>-<scenario>.pprof, the others as <prefix>-<scenario>-<side>.pprof")
 	table := flag.String("table", "", "print the Markdown table of a results file and exit")
 	compare := flag.Bool("compare", false, "compare two results files (old new) and exit")
 	flag.Parse()

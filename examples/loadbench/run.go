@@ -176,9 +176,15 @@ func run(o options) error {
 			for _, t := range order {
 				which, r, s := t.role, t.req, t.side
 				var prof chan error
-				if which == "guarded" && round == 0 && o.profile != "" {
+				if round == 0 && o.profile != "" {
+					// The bare side's profile too, so the two can be
+					// compared (go tool pprof -diff_base).
+					name := o.profile + "-" + sc.name + ".pprof"
+					if which != "guarded" {
+						name = o.profile + "-" + sc.name + "-" + which + ".pprof"
+					}
 					prof = make(chan error, 1)
-					go func() { prof <- cpuProfile(s, o.duration, o.profile+"-"+sc.name+".pprof") }()
+					go func() { prof <- cpuProfile(s, o.duration, name) }()
 				}
 				m, err := measure(gen, r, s, o.duration)
 				if prof != nil {
