@@ -27,9 +27,24 @@ type Ticket struct {
 }
 
 func newTicket(p *Policy) *Ticket {
-	t := &Ticket{p: p}
-	t.holds = t.inline[:0]
+	t := new(Ticket)
+	t.reset(p)
 	return t
+}
+
+// forget drops the keys of a settled ticket (they name users), so a
+// ticket kept for reuse holds none of them.
+func (t *Ticket) forget() {
+	clear(t.holds)
+	t.holds = t.holds[:0]
+}
+
+// reset blanks t for an evaluation by p, dropping the keys it held.
+func (t *Ticket) reset(p *Policy) {
+	clear(t.inline[:])
+	t.p, t.holds = p, t.inline[:0]
+	t.released.Store(false)
+	t.done.Store(false)
 }
 
 type hold struct {
@@ -75,6 +90,7 @@ func (p *Policy) Observe(ctx context.Context, t *Ticket, outcome Outcome) error 
 	if t == nil || !t.done.CompareAndSwap(false, true) {
 		return nil
 	}
+	defer t.forget()
 	if outcome == OutcomeUnknown {
 		t.release(ctx)
 		return nil

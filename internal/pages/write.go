@@ -48,7 +48,7 @@ func (s *Set) write(w http.ResponseWriter, head bool, a Answer, asJSON bool) err
 	hdr := w.Header()
 	setCommonHeaders(hdr)
 	if a.Code == RateLimited && a.RetryAfter > 0 {
-		hdr["Retry-After"] = []string{strconv.FormatInt(RetryAfterSeconds(a.RetryAfter), 10)}
+		hdr["Retry-After"] = []string{RetryAfter(a.RetryAfter).Text}
 	}
 	if asJSON {
 		hdr["Content-Type"] = typeJSON

@@ -320,11 +320,12 @@ func (m *Memory) settle(k Key, l Lockout, token int64, st Settlement, now int64)
 }
 
 // Batch implements Batcher: the operations of one attempt read the clock
-// once. Each stays atomic for its key, under its shard's lock; times read
-// before a lock are kept in order per key by floor, as for concurrent
-// single calls.
+// once, or not at all when they only give reservations back or record
+// successes (see settleTime). Each stays atomic for its key, under its
+// shard's lock; times read before a lock are kept in order per key by
+// floor, as for concurrent single calls.
 func (m *Memory) Batch(_ context.Context, ops []Op) {
-	var now int64
+	now := settleTime(ops)
 	for i := range ops {
 		op := &ops[i]
 		if op.Kind == 0 {
@@ -346,6 +347,30 @@ func (m *Memory) Batch(_ context.Context, ops []Op) {
 			op.Err = errUnknownOp
 		}
 	}
+}
+
+// settleTime is the time for a batch that only settles reservations
+// without recording a failure (a login's success, an attempt that never
+// reached the upstream): the newest of their reservation tokens, which
+// are times this store read when it reserved them. Such a settlement
+// records no time; it only prunes, and an earlier time prunes less, never
+// wrongly (what it leaves is pruned by the next operation on the key,
+// which reads the clock), and floor keeps the key's times in order. Zero,
+// meaning "read the clock", for any other batch: a failure is recorded
+// when the upstream answered, and counting operations need the present.
+func settleTime(ops []Op) int64 {
+	var t int64
+	for i := range ops {
+		op := &ops[i]
+		switch {
+		case op.Kind == 0:
+		case op.Kind != OpSettle || op.Settlement == Failure:
+			return 0
+		case op.Token > t:
+			t = op.Token
+		}
+	}
+	return t
 }
 
 // compile-time check that Memory batches.
