@@ -89,6 +89,15 @@ func (s *Set) WriteStepUp(w http.ResponseWriter, r *http.Request, st StepUp) err
 // page, built for the rest (a rate limit's JSON, the enrolment
 // confirmation).
 func (s *Set) body(a Answer, asJSON bool) (int, prepared, error) {
+	// A rate limit's page already made: the one answer a flood gets over
+	// and over, found without looking its code up.
+	if !asJSON {
+		if slot := s.retrySlot(a); slot != nil {
+			if p := slot.Load(); p != nil {
+				return http.StatusTooManyRequests, *p, nil
+			}
+		}
+	}
 	status := a.Status
 	if status == 0 {
 		status = a.Code.Status()
