@@ -27,8 +27,8 @@ type Ticket struct {
 }
 
 func newTicket(p *Policy) *Ticket {
-	t := new(Ticket)
-	t.reset(p)
+	t := &Ticket{p: p}
+	t.holds = t.inline[:0]
 	return t
 }
 
@@ -39,12 +39,12 @@ func (t *Ticket) forget() {
 	t.holds = t.holds[:0]
 }
 
-// reset blanks t for an evaluation by p, dropping the keys it held.
+// reset blanks t for an evaluation by p, dropping the keys it held. The
+// caller owns t alone (EvaluateInto's contract), so plain writes do: no
+// atomic store (a full barrier each) is needed to clear the flags.
 func (t *Ticket) reset(p *Policy) {
-	clear(t.inline[:])
-	t.p, t.holds = p, t.inline[:0]
-	t.released.Store(false)
-	t.done.Store(false)
+	*t = Ticket{p: p}
+	t.holds = t.inline[:0]
 }
 
 type hold struct {
