@@ -31,17 +31,25 @@ func (p *Policy) Evaluate(ctx context.Context, a *Attempt, sig *Signals) (Verdic
 // EvaluateInto is Evaluate for a caller that keeps the verdict and the
 // ticket in its own per-request state, so neither is allocated: the
 // verdict is merged into v (as Verdict.Merge would: worst action, reasons
-// and monitored reasons kept once, longest RetryAfter), and t is filled
-// in. It reports whether t holds slots; only then must t go to Observe.
-// The slots are given back at once when v's action, merged, is not Allow.
+// and monitored reasons kept once, longest RetryAfter), and the slots go
+// to t. It returns the ticket holding slots, which must go to Observe: t
+// itself, or a new one when t is nil (a caller may pass nil when
+// TakesSlots is false); nil when the attempt took none. The slots are
+// given back at once when v's action, merged, is not Allow.
 //
 // t must not hold slots still unsettled: EvaluateInto overwrites it. A
 // ticket may be filled again once Observe has returned for it (or once
-// EvaluateInto reported false); until then it belongs to its attempt.
-func (p *Policy) EvaluateInto(ctx context.Context, a *Attempt, sig *Signals, v *Verdict, t *Ticket) bool {
-	t.reset(p)
-	return p.evaluate(ctx, a, sig, v, t) != nil
+// EvaluateInto returned nil); until then it belongs to its attempt.
+func (p *Policy) EvaluateInto(ctx context.Context, a *Attempt, sig *Signals, v *Verdict, t *Ticket) *Ticket {
+	if t != nil {
+		t.reset(p)
+	}
+	return p.evaluate(ctx, a, sig, v, t)
 }
+
+// TakesSlots reports whether the policy has a lockout rule, the only kind
+// whose evaluation can hold slots (and so needs a Ticket).
+func (p *Policy) TakesSlots() bool { return p.takesSlots }
 
 // evaluate adds this policy's contributions to v. Lockout slots go to t,
 // or to a new ticket when t is nil; it returns the ticket holding slots,

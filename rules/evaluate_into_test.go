@@ -18,7 +18,7 @@ func TestEvaluateIntoMerges(t *testing.T) {
 
 	var tk Ticket
 	v := Verdict{Reasons: []string{"earlier"}}
-	if !p.EvaluateInto(bg, a, nil, &v, &tk) {
+	if p.EvaluateInto(bg, a, nil, &v, &tk) != &tk {
 		t.Fatal("a lockout slot was taken but no ticket reported")
 	}
 	if v.Action != Allow || !sameStrings(v.Reasons, []string{"earlier"}) || !sameStrings(v.Monitored, []string{"device_missing"}) {
@@ -30,7 +30,7 @@ func TestEvaluateIntoMerges(t *testing.T) {
 	// The same ticket, filled again, for a second attempt over the rate
 	// limit: refused with Retry-After, its slot given back at once.
 	v = Verdict{Reasons: []string{"earlier"}, Monitored: []string{"device_missing"}}
-	if !p.EvaluateInto(bg, a, nil, &v, &tk) {
+	if p.EvaluateInto(bg, a, nil, &v, &tk) != &tk {
 		t.Fatal("second attempt: no ticket reported")
 	}
 	if v.Action != Deny || !sameStrings(v.Reasons, []string{"earlier", "rate_ip"}) || v.RetryAfter != time.Minute ||
@@ -45,7 +45,7 @@ func TestEvaluateIntoMerges(t *testing.T) {
 	q, _, _ := newTestPolicy(t, 1000, PolicyConfig{Rules: mustRules(t, []string{"lockout", "user", "2/10m", "for", "15m"})})
 	for i := range 2 {
 		var w Verdict
-		if !q.EvaluateInto(bg, a, nil, &w, &tk) || w.Action != Allow {
+		if q.EvaluateInto(bg, a, nil, &w, &tk) != &tk || w.Action != Allow {
 			t.Fatalf("attempt %d: %v %q", i, w.Action, w.Reasons)
 		}
 		if err := q.Observe(bg, &tk, OutcomeFailure); err != nil {
@@ -55,7 +55,7 @@ func TestEvaluateIntoMerges(t *testing.T) {
 	// Locked: refused, and the ticket (holding no slot) can still record
 	// the outcome of an attempt let through later.
 	var w Verdict
-	if !q.EvaluateInto(bg, a, nil, &w, &tk) || w.Action != Deny || !sameStrings(w.Reasons, []string{"lockout_user"}) || tk.holds[0].token != 0 {
+	if q.EvaluateInto(bg, a, nil, &w, &tk) != &tk || w.Action != Deny || !sameStrings(w.Reasons, []string{"lockout_user"}) || tk.holds[0].token != 0 {
 		t.Fatalf("after two failures: holds %v, %v %q", tk.holds, w.Action, w.Reasons)
 	}
 	if err := q.Observe(bg, &tk, OutcomeUnknown); err != nil {
@@ -74,13 +74,13 @@ func TestEvaluateIntoReleasesOnMergedVerdict(t *testing.T) {
 	a := attempt("jlopez", "192.0.2.1")
 	var tk Ticket
 	v := Verdict{Action: Challenge, Reasons: []string{"assertion_invalid"}}
-	if !p.EvaluateInto(bg, a, nil, &v, &tk) || v.Action != Challenge {
+	if p.EvaluateInto(bg, a, nil, &v, &tk) != &tk || v.Action != Challenge {
 		t.Fatalf("%v %q", v.Action, v.Reasons)
 	}
 	// The slot is free again before any Observe: a second attempt passes.
 	var tk2 Ticket
 	var w Verdict
-	if !p.EvaluateInto(bg, a, nil, &w, &tk2) || w.Action != Allow {
+	if p.EvaluateInto(bg, a, nil, &w, &tk2) != &tk2 || w.Action != Allow {
 		t.Fatalf("slot still held: %v %q", w.Action, w.Reasons)
 	}
 	_ = p.Observe(bg, &tk2, OutcomeUnknown)
@@ -108,7 +108,7 @@ func TestEvaluateIntoAllocations(t *testing.T) {
 	var reasons [4]string
 	allocs := testing.AllocsPerRun(200, func() {
 		v := Verdict{Reasons: reasons[:0]}
-		if p.EvaluateInto(bg, a, nil, &v, &tk) {
+		if p.EvaluateInto(bg, a, nil, &v, &tk) != nil {
 			_ = p.Observe(bg, &tk, OutcomeSuccess)
 		}
 		if v.Action != Allow {
@@ -121,15 +121,37 @@ func TestEvaluateIntoAllocations(t *testing.T) {
 
 	q, _, _ := newTestPolicy(t, 1000, PolicyConfig{Rules: mustRules(t, []string{"rate", "ip", "1/1h", "deny"})})
 	var w Verdict
-	q.EvaluateInto(bg, a, nil, &w, &tk)
+	q.EvaluateInto(bg, a, nil, &w, nil)
 	allocs = testing.AllocsPerRun(200, func() {
 		v := Verdict{Reasons: reasons[:0]}
-		q.EvaluateInto(bg, a, nil, &v, &tk)
+		q.EvaluateInto(bg, a, nil, &v, nil)
 		if v.Action != Deny || v.RetryAfter == 0 {
 			t.Fatalf("%v %q", v.Action, v.Reasons)
 		}
 	})
 	if allocs > 1 {
 		t.Errorf("a rate-limited attempt allocates %v times, want at most 1 (its counter subject)", allocs)
+	}
+}
+
+// TestEvaluateIntoNilTicket: a policy without a lockout takes no slots and
+// needs no ticket; one with a lockout, given none, makes its own.
+func TestEvaluateIntoNilTicket(t *testing.T) {
+	rate, _, _ := newTestPolicy(t, 1000, PolicyConfig{Rules: mustRules(t, []string{"rate", "ip", "5/1m"}, []string{"device", "missing", "deny"})})
+	lock, _, _ := newTestPolicy(t, 1000, PolicyConfig{Rules: mustRules(t, []string{"rate", "ip", "5/1m"}, []string{"lockout", "user", "2/10m", "for", "15m"})})
+	if rate.TakesSlots() || !lock.TakesSlots() {
+		t.Fatalf("TakesSlots: rate %v, lockout %v", rate.TakesSlots(), lock.TakesSlots())
+	}
+	a := attempt("jlopez", "192.0.2.1")
+	var v Verdict
+	if tk := rate.EvaluateInto(bg, a, nil, &v, nil); tk != nil || v.Action != Allow {
+		t.Fatalf("rate only: %v %v", tk, v.Action)
+	}
+	tk := lock.EvaluateInto(bg, a, nil, &v, nil)
+	if tk == nil || len(tk.holds) != 1 || tk.holds[0].token == 0 {
+		t.Fatalf("lockout without a ticket given: %+v", tk)
+	}
+	if err := lock.Observe(bg, tk, OutcomeFailure); err != nil {
+		t.Fatal(err)
 	}
 }

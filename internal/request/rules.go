@@ -297,12 +297,14 @@ func (x *Exchange) ApplyRules() {
 	// A second evaluation of one exchange (it does not happen today)
 	// must not leave the first ticket's slots held.
 	x.Settle()
-	t := ticketPool.Get().(*rules.Ticket)
-	if rt.policy.EvaluateInto(x.Ctx, &x.Attempt, nil, &x.Verdict, t) {
-		x.rulesTicket = t
+	if !rt.policy.TakesSlots() {
+		rt.policy.EvaluateInto(x.Ctx, &x.Attempt, nil, &x.Verdict, nil)
 		return
 	}
-	ticketPool.Put(t)
+	t := ticketPool.Get().(*rules.Ticket)
+	if x.rulesTicket = rt.policy.EvaluateInto(x.Ctx, &x.Attempt, nil, &x.Verdict, t); x.rulesTicket == nil {
+		ticketPool.Put(t)
+	}
 }
 
 // ticketPool recycles the rules' tickets, so a login with a lockout does
