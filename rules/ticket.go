@@ -15,7 +15,9 @@ var ErrNotRecorded = errors.New("failure not recorded: counter store full")
 // Ticket links an attempt's Evaluate to its Observe: the lockout keys it
 // was counted under and the slots it holds. Settle it exactly once; a
 // second Observe does nothing, and a ticket never observed has its slots
-// expire after the policy's Hold.
+// expire after the policy's Hold. A caller may keep a Ticket and have
+// EvaluateInto fill it again for a later attempt once Observe has
+// returned (a second Observe after that would settle the new attempt).
 type Ticket struct {
 	p        *Policy
 	holds    []hold
