@@ -77,9 +77,9 @@ func TestMemoryBatch(t *testing.T) {
 }
 
 // TestBatchSettleClock: a batch that only gives reservations back or
-// records successes reads no clock (its time is its newest token), while
-// a failure is recorded at the time the batch runs; the counts stay exact
-// either way.
+// records successes reads no clock (it runs at its key's newest time),
+// while a failure is recorded at the time the batch runs; the counts stay
+// exact either way.
 func TestBatchSettleClock(t *testing.T) {
 	c := newFakeClock()
 	reads := 0
@@ -129,8 +129,25 @@ func TestBatchSettleClock(t *testing.T) {
 	if r, _ := m.Reserve(bg, k, lk); r.Count != 2 {
 		t.Fatalf("count %d just before the failure leaves the window, want 2 (it and this reservation)", r.Count)
 	}
-	// Settling with no token (spent) and nothing else reads the clock.
-	if n := settle(0, Release); n != 1 {
-		t.Fatalf("a tokenless release read the clock %d times, want 1", n)
+	// A release with no token (spent) reads no clock either, and prunes
+	// nothing it should not: the failure and the reservation still count.
+	if n := settle(0, Release); n != 0 {
+		t.Fatalf("a tokenless release read the clock %d times, want 0", n)
+	}
+	if r, _ := m.Reserve(bg, k, lk); r.Count != 3 {
+		t.Fatalf("count %d after a tokenless release, want 3", r.Count)
+	}
+	// A bogus token (no reservation of this store) moves no time forward:
+	// it drops neither the failure nor the reservations held, so the key
+	// stays at its limit (3).
+	if n := settle(1<<62, Release); n != 0 {
+		t.Fatalf("a release read the clock %d times, want 0", n)
+	}
+	if r, _ := m.Reserve(bg, k, lk); r.Allowed || r.Count != 3 {
+		t.Fatalf("after a bogus token: %+v, want refused at 3 (the failure, two reservations)", r)
+	}
+	c.Advance(time.Second)
+	if r, _ := m.Reserve(bg, k, lk); !r.Allowed || r.Count != 3 {
+		t.Fatalf("once the failure left its window: %+v, want allowed at 3 (three reservations)", r)
 	}
 }
