@@ -189,7 +189,7 @@ func jsonBody(c Code, msg string) []byte {
 	return append(b, '\n')
 }
 
-// Header values every answer sends.
+// Content-Type values of the answers.
 const (
 	typeHTML = "text/html; charset=utf-8"
 	typeJSON = "application/json"
