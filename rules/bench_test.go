@@ -140,6 +140,52 @@ func BenchmarkEvaluateGuardedLoginRules(b *testing.B) {
 	}
 }
 
+// BenchmarkEvaluateIntoGuardedLoginRules is the same as the login route
+// runs it: the verdict and the ticket kept by the caller (EvaluateInto).
+func BenchmarkEvaluateIntoGuardedLoginRules(b *testing.B) {
+	p := benchPolicy(b, 100_000,
+		[]string{"rate", "ip", "10000/1m", "deny"},
+		[]string{"lockout", "ip_user", "5/15m", "for", "30m", "challenge"},
+		[]string{"device", "missing", "challenge"},
+		[]string{"when", `ip_in(ip, "192.0.2.0/24") && user_agent == ""`, "deny"})
+	as := make([]*Attempt, 4096)
+	for i := range as {
+		as[i] = attempt("jlopez", "10.0."+strconv.Itoa(i>>8)+"."+strconv.Itoa(i&255))
+		as[i].UserAgent = "Mozilla/5.0"
+	}
+	var reasons [4]string
+	var tk Ticket
+	b.ReportAllocs()
+	benchcpu.PerOp(b)
+	i := 0
+	for b.Loop() {
+		v := Verdict{Reasons: reasons[:0]}
+		held := p.EvaluateInto(bg, as[i&4095], nil, &v, &tk)
+		i++
+		if v.Action != Allow || held != &tk {
+			b.Fatal(v)
+		}
+		p.Observe(bg, &tk, OutcomeSuccess)
+	}
+}
+
+// BenchmarkEvaluateIntoRateLimited is a client over a rate limit, as the
+// login route evaluates it.
+func BenchmarkEvaluateIntoRateLimited(b *testing.B) {
+	p := benchPolicy(b, 100_000, []string{"rate", "ip", "1/1h", "deny"})
+	a := attempt("jlopez", "203.0.113.7")
+	var reasons [4]string
+	p.EvaluateInto(bg, a, nil, &Verdict{}, nil)
+	b.ReportAllocs()
+	benchcpu.PerOp(b)
+	for b.Loop() {
+		v := Verdict{Reasons: reasons[:0]}
+		if p.EvaluateInto(bg, a, nil, &v, nil) != nil || v.Action != Deny {
+			b.Fatal(v)
+		}
+	}
+}
+
 func BenchmarkNormalizeUserASCII(b *testing.B) {
 	var n Normalizer
 	b.ReportAllocs()

@@ -24,28 +24,59 @@ import (
 // never set it. ctx bounds a shared store's round trips.
 func (p *Policy) Evaluate(ctx context.Context, a *Attempt, sig *Signals) (Verdict, *Ticket) {
 	var v Verdict
+	t := p.evaluate(ctx, a, sig, &v, nil)
+	return v, t
+}
+
+// EvaluateInto is Evaluate for a caller that keeps the verdict and the
+// ticket in its own per-request state, so neither is allocated: the
+// verdict is merged into v (as Verdict.Merge would: worst action, reasons
+// and monitored reasons kept once, longest RetryAfter), and the slots go
+// to t. It returns the ticket holding slots, which must go to Observe: t
+// itself, or a new one when t is nil (a caller may pass nil when
+// TakesSlots is false); nil when the attempt took none. The slots are
+// given back at once when v's action, merged, is not Allow.
+//
+// t must not hold slots still unsettled: EvaluateInto overwrites it. A
+// ticket may be filled again once Observe has returned for it (or once
+// EvaluateInto returned nil); until then it belongs to its attempt.
+func (p *Policy) EvaluateInto(ctx context.Context, a *Attempt, sig *Signals, v *Verdict, t *Ticket) *Ticket {
+	if t != nil {
+		t.reset(p)
+	}
+	return p.evaluate(ctx, a, sig, v, t)
+}
+
+// TakesSlots reports whether the policy has a lockout rule, the only kind
+// whose evaluation can hold slots (and so needs a Ticket).
+func (p *Policy) TakesSlots() bool { return p.takesSlots }
+
+// evaluate adds this policy's contributions to v. Lockout slots go to t,
+// or to a new ticket when t is nil; it returns the ticket holding slots,
+// nil when none were taken.
+func (p *Policy) evaluate(ctx context.Context, a *Attempt, sig *Signals, v *Verdict, t *Ticket) *Ticket {
 	ip := a.IP
 	if ip.IsValid() {
 		for _, r := range p.allowIP {
 			if r.list.Contains(ip) {
 				if r.monitor {
-					addMonitored(&v, r.reason)
+					addMonitored(v, r.reason)
 					continue
 				}
 				v.Add(Allow, r.reason)
 				if p.allowSC {
-					return v, nil
+					return nil
 				}
 			}
 		}
 		for _, r := range p.denyIP {
 			if r.list.Contains(ip) {
 				if r.monitor {
-					addMonitored(&v, r.reason)
+					addMonitored(v, r.reason)
 					continue
 				}
 				v.Add(Deny, r.reason)
-				return v, nil
+				return nil
 			}
 		}
 	}
@@ -55,7 +86,7 @@ func (p *Policy) Evaluate(ctx context.Context, a *Attempt, sig *Signals) (Verdic
 	if len(p.counting) > len(countBuf) {
 		counts = make([]int64, 0, len(p.counting))
 	}
-	var t *Ticket
+	held := false
 	if len(p.counting) > 0 {
 		// Every counting rule's operation goes to the store in one batch:
 		// one round trip for a shared store.
@@ -71,23 +102,27 @@ func (p *Policy) Evaluate(ctx context.Context, a *Attempt, sig *Signals) (Verdic
 		p.run(ctx, ops)
 		for i := range p.counting {
 			c := &p.counting[i]
-			n, hold := p.judge(c, &ops[i], &v)
+			n, hold := p.judge(c, &ops[i], v)
 			counts = append(counts, n)
 			if hold.key.Rule != "" {
 				if t == nil {
 					t = newTicket(p)
 				}
 				t.holds = append(t.holds, hold)
+				held = true
 			}
 		}
 	}
 	if len(p.conditions) > 0 {
-		p.conditionsPhase(a, sig, &subj, counts, &v)
+		p.conditionsPhase(a, sig, &subj, counts, v)
 	}
-	if t != nil && v.Action != Allow {
+	if !held {
+		return nil
+	}
+	if v.Action != Allow {
 		t.release(ctx)
 	}
-	return v, t
+	return t
 }
 
 // prepare fills op with one counting rule's store operation, or leaves its

@@ -51,10 +51,11 @@ type subjects struct {
 	sig  *Signals
 	norm *Normalizer
 
-	// pair: the policy counts by ip_user, so the user subject is taken
-	// from the pair's text (one allocation for both). A user-keyed entry
-	// then keeps the address part of that text alive too, a few dozen
-	// bytes at most.
+	// pair: the policy counts by ip_user, so the address and user
+	// subjects are taken from the pair's text (one allocation for all
+	// three). An address- or user-keyed entry then keeps the rest of that
+	// text alive too: at most the other part and " user=", about 180
+	// bytes, which the store's per-key estimate leaves out.
 	pair bool
 
 	prefix   netip.Prefix
@@ -94,8 +95,16 @@ func (s *subjects) get(k KeyKind) string {
 	switch k {
 	case KeyIP:
 		if s.initIP(); s.ip == "" && s.haveIP {
-			var buf [64]byte
-			s.ip = string(s.prefix.AppendTo(append(buf[:0], "ip="...)))
+			if s.pair {
+				s.initUser()
+			}
+			if s.pair && s.haveUser {
+				ipu := s.get(KeyIPUser)
+				s.ip = ipu[:len(ipu)-len(" user=")-len(s.user)]
+			} else {
+				var buf [64]byte
+				s.ip = string(s.prefix.AppendTo(append(buf[:0], "ip="...)))
+			}
 		}
 		return s.ip
 	case KeyUser:

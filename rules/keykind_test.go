@@ -41,3 +41,23 @@ func TestSubjects(t *testing.T) {
 		}
 	}
 }
+
+// TestSubjectsPairOneAllocation: when a policy counts by ip_user, the
+// address, user and pair subjects are cut from one string.
+func TestSubjectsPairOneAllocation(t *testing.T) {
+	a := &Attempt{User: "jlopez", IP: netip.MustParseAddr("203.0.113.7")}
+	norm := &Normalizer{}
+	for _, order := range [][]KeyKind{{KeyIP, KeyUser, KeyIPUser}, {KeyIPUser, KeyIP, KeyUser}, {KeyUser, KeyIP, KeyIPUser}} {
+		allocs := testing.AllocsPerRun(100, func() {
+			s := subjects{a: a, norm: norm, pair: true}
+			for _, k := range order {
+				if s.get(k) == "" {
+					t.Fatal(k)
+				}
+			}
+		})
+		if allocs != 1 {
+			t.Errorf("order %v: %v allocations, want 1", order, allocs)
+		}
+	}
+}

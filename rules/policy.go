@@ -63,6 +63,8 @@ type Policy struct {
 	anyWhen         bool
 	// countsPair: a counting rule's key is ip_user.
 	countsPair bool
+	// takesSlots: a lockout rule reserves slots (see TakesSlots).
+	takesSlots bool
 
 	store counter.Store
 	// memory is store when it is the in-process one, called directly
@@ -179,6 +181,7 @@ func NewPolicy(cfg PolicyConfig) (*Policy, error) {
 			cr.kind, cr.key = countLockout, r.Key
 			cr.lockout = counter.Lockout{Limit: r.Limit, Window: r.Window, LockFor: r.LockFor, Hold: p.hold}
 			cr.id = r.spec()
+			p.takesSlots = true
 		default:
 			return nil, fmt.Errorf("unsupported rule type %T", r)
 		}

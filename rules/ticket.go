@@ -15,7 +15,9 @@ var ErrNotRecorded = errors.New("failure not recorded: counter store full")
 // Ticket links an attempt's Evaluate to its Observe: the lockout keys it
 // was counted under and the slots it holds. Settle it exactly once; a
 // second Observe does nothing, and a ticket never observed has its slots
-// expire after the policy's Hold.
+// expire after the policy's Hold. A caller may keep a Ticket and have
+// EvaluateInto fill it again for a later attempt once Observe has
+// returned (a second Observe after that would settle the new attempt).
 type Ticket struct {
 	p        *Policy
 	holds    []hold
@@ -30,6 +32,21 @@ func newTicket(p *Policy) *Ticket {
 	t := &Ticket{p: p}
 	t.holds = t.inline[:0]
 	return t
+}
+
+// forget drops the keys of a settled ticket (they name users), so a
+// ticket kept for reuse holds none of them.
+func (t *Ticket) forget() {
+	clear(t.holds)
+	t.holds = t.holds[:0]
+}
+
+// reset blanks t for an evaluation by p, dropping the keys it held. The
+// caller owns t alone (EvaluateInto's contract), so plain writes do: no
+// atomic store (a full barrier each) is needed to clear the flags.
+func (t *Ticket) reset(p *Policy) {
+	*t = Ticket{p: p}
+	t.holds = t.inline[:0]
 }
 
 type hold struct {
@@ -75,6 +92,7 @@ func (p *Policy) Observe(ctx context.Context, t *Ticket, outcome Outcome) error 
 	if t == nil || !t.done.CompareAndSwap(false, true) {
 		return nil
 	}
+	defer t.forget()
 	if outcome == OutcomeUnknown {
 		t.release(ctx)
 		return nil

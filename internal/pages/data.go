@@ -4,6 +4,7 @@ import (
 	"html/template"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -176,4 +177,44 @@ func RetryAfterSeconds(d time.Duration) int64 {
 		s = 1
 	}
 	return s
+}
+
+// RetryAfterValue is a Retry-After value as a refusal sends it.
+type RetryAfterValue struct {
+	// Text is the header's value: whole seconds, rounded up.
+	Text string
+	// Boxed is Text as an any, for a placeholder: Caddy's replacer holds
+	// `any`, and turning a string into one allocates.
+	Boxed any
+}
+
+// maxSharedRetry bounds the Retry-After values made once and shared: an
+// hour and a bit of seconds covers the usual windows, for 32 KB of
+// pointers; longer waits are formatted per answer.
+const maxSharedRetry = 4096
+
+var sharedRetry [maxSharedRetry]atomic.Pointer[RetryAfterValue]
+
+// RetryAfter is d's Retry-After value. A wait under maxSharedRetry
+// seconds is made on first use and shared from then on (it is never
+// modified): refusals in a flood ask for the same values over and over.
+func RetryAfter(d time.Duration) *RetryAfterValue {
+	secs := RetryAfterSeconds(d)
+	if secs >= maxSharedRetry {
+		return newRetryAfterValue(secs)
+	}
+	slot := &sharedRetry[secs]
+	if v := slot.Load(); v != nil {
+		return v
+	}
+	v := newRetryAfterValue(secs)
+	if !slot.CompareAndSwap(nil, v) {
+		return slot.Load()
+	}
+	return v
+}
+
+func newRetryAfterValue(secs int64) *RetryAfterValue {
+	text := strconv.FormatInt(secs, 10)
+	return &RetryAfterValue{Text: text, Boxed: text}
 }

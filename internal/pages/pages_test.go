@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -276,5 +277,32 @@ func TestRetryIn(t *testing.T) {
 		if got := RetryIn(d); got != want {
 			t.Errorf("%v: %q want %q", d, got, want)
 		}
+	}
+}
+
+// TestRetryAfterValue: the Retry-After value is whole seconds rounded up,
+// its boxed form the same text, and a wait under the shared bound is made
+// once and handed to every later refusal, while a longer one is still
+// formatted correctly.
+func TestRetryAfterValue(t *testing.T) {
+	for _, c := range []struct {
+		d    time.Duration
+		want string
+	}{
+		{time.Nanosecond, "1"}, {time.Second, "1"}, {time.Second + 1, "2"}, {59*time.Minute + 30*time.Second, "3570"},
+		{(maxSharedRetry - 1) * time.Second, strconv.Itoa(maxSharedRetry - 1)},
+		{maxSharedRetry * time.Second, strconv.Itoa(maxSharedRetry)}, {48 * time.Hour, "172800"},
+	} {
+		v := RetryAfter(c.d)
+		if v.Text != c.want || v.Boxed != any(c.want) {
+			t.Errorf("%v: %q %v, want %q", c.d, v.Text, v.Boxed, c.want)
+		}
+		shared := RetryAfterSeconds(c.d) < maxSharedRetry
+		if again := RetryAfter(c.d); (again == v) != shared {
+			t.Errorf("%v: shared %v, want %v", c.d, again == v, shared)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { _ = RetryAfter(90 * time.Second) }); n != 0 {
+		t.Errorf("a shared value allocates %v times", n)
 	}
 }

@@ -29,8 +29,6 @@ type Set struct {
 	css       template.CSS
 	noticeCSP string
 	stepCSP   string
-	// noticeCSPValue is noticeCSP as a header value, shared by answers.
-	noticeCSPValue []string
 
 	// static holds the answers that never change, rendered at provision.
 	static map[Code]rendered
@@ -81,7 +79,6 @@ func New(o Options) (*Set, error) {
 	style := "style-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
 	common := "default-src 'none'; " + style + "; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 	s.noticeCSP = common
-	s.noticeCSPValue = []string{common}
 	s.stepCSP = common + "; script-src 'self'; connect-src 'self'"
 
 	// Render every answer now: a broken template fails the config, and

@@ -49,17 +49,18 @@ func (s *Set) write(w http.ResponseWriter, head bool, a Answer, asJSON bool) err
 		return err
 	}
 	hdr := w.Header()
-	setCommonHeaders(hdr)
+	vals := newAnswerValues()
+	vals.setCommon(hdr)
 	if a.Code == RateLimited && a.RetryAfter > 0 {
-		hdr["Retry-After"] = []string{strconv.FormatInt(RetryAfterSeconds(a.RetryAfter), 10)}
+		hdr["Retry-After"] = vals.of(RetryAfter(a.RetryAfter).Text)
 	}
 	if asJSON {
-		hdr["Content-Type"] = typeJSON
+		hdr["Content-Type"] = vals.of(typeJSON)
 	} else {
-		hdr["Content-Type"] = typeHTML
-		hdr["Content-Security-Policy"] = s.noticeCSPValue
+		hdr["Content-Type"] = vals.of(typeHTML)
+		hdr["Content-Security-Policy"] = vals.of(s.noticeCSP)
 	}
-	hdr["Content-Length"] = b.length
+	hdr["Content-Length"] = vals.of(b.length)
 	w.WriteHeader(status)
 	if head {
 		return nil
@@ -75,8 +76,9 @@ func (s *Set) WriteStepUp(w http.ResponseWriter, r *http.Request, st StepUp) err
 		return err
 	}
 	hdr := w.Header()
-	setCommonHeaders(hdr)
-	hdr["Content-Type"] = typeHTML
+	vals := newAnswerValues()
+	vals.setCommon(hdr)
+	hdr["Content-Type"] = vals.of(typeHTML)
 	hdr.Set("Content-Security-Policy", s.stepCSP)
 	hdr.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(http.StatusOK)
@@ -92,6 +94,15 @@ func (s *Set) WriteStepUp(w http.ResponseWriter, r *http.Request, st StepUp) err
 // page, built for the rest (a rate limit's JSON, the enrolment
 // confirmation).
 func (s *Set) body(a Answer, asJSON bool) (int, prepared, error) {
+	// A rate limit's page already made: the one answer a flood gets over
+	// and over, found without looking its code up.
+	if !asJSON {
+		if slot := s.retrySlot(a); slot != nil {
+			if p := slot.Load(); p != nil {
+				return http.StatusTooManyRequests, *p, nil
+			}
+		}
+	}
 	status := a.Status
 	if status == 0 {
 		status = a.Code.Status()
@@ -136,11 +147,11 @@ func (s *Set) body(a Answer, asJSON bool) (int, prepared, error) {
 // prepared is a body with its Content-Length header value.
 type prepared struct {
 	bytes  []byte
-	length []string
+	length string
 }
 
 func prepare(b []byte) prepared {
-	return prepared{bytes: b, length: []string{strconv.Itoa(len(b))}}
+	return prepared{bytes: b, length: strconv.Itoa(len(b))}
 }
 
 // retrySlots hold rate-limit pages by wording: seconds up to 59, minutes
@@ -181,23 +192,42 @@ func jsonBody(c Code, msg string) []byte {
 	return append(b, '\n')
 }
 
-// Header values shared by every answer: assigning one of these slices
-// (length and capacity 1, so an Add copies rather than writes into it)
-// costs no allocation on the deny path.
-var (
-	noStore    = []string{"no-store"}
-	noReferrer = []string{"no-referrer"}
-	noSniff    = []string{"nosniff"}
-	frameDeny  = []string{"DENY"}
-	typeHTML   = []string{"text/html; charset=utf-8"}
-	typeJSON   = []string{"application/json"}
+// Content-Type values of the answers.
+const (
+	typeHTML = "text/html; charset=utf-8"
+	typeJSON = "application/json"
 )
 
-// setCommonHeaders: no caching (an answer is about this request), no
-// referrer (a step-up URL must not leak), no framing, no sniffing.
-func setCommonHeaders(h http.Header) {
-	h["Cache-Control"] = noStore
-	h["Referrer-Policy"] = noReferrer
-	h["X-Content-Type-Options"] = noSniff
-	h["X-Frame-Options"] = frameDeny
+// answerValues hands out an answer's header values, each a slice of
+// length and capacity 1 (an Add copies rather than writes into it), all
+// cut from one array made for this answer: one allocation for every
+// header. No two answers share a value slice: Caddy's `header` directive,
+// deferred, replaces a response header's values in place, and an edit to
+// a slice shared by every answer would reach every other route's answers
+// (and race with them).
+type answerValues struct{ buf []string }
+
+// maxAnswerValues is the most values an answer sets: the four common
+// headers, Content-Type, Content-Security-Policy, Content-Length and
+// Retry-After.
+const maxAnswerValues = 8
+
+func newAnswerValues() answerValues {
+	return answerValues{buf: make([]string, 0, maxAnswerValues)}
+}
+
+// of is s as a header value of its own.
+func (v *answerValues) of(s string) []string {
+	v.buf = append(v.buf, s)
+	n := len(v.buf)
+	return v.buf[n-1 : n : n]
+}
+
+// setCommon: no caching (an answer is about this request), no referrer
+// (a step-up URL must not leak), no framing, no sniffing.
+func (v *answerValues) setCommon(h http.Header) {
+	h["Cache-Control"] = v.of("no-store")
+	h["Referrer-Policy"] = v.of("no-referrer")
+	h["X-Content-Type-Options"] = v.of("nosniff")
+	h["X-Frame-Options"] = v.of("DENY")
 }

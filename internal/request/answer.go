@@ -2,7 +2,6 @@ package request
 
 import (
 	"net/http"
-	"strconv"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -36,19 +35,19 @@ func (h *Route) Pages() *pages.Set {
 // handle_errors. {http.login_guard.code} and, for a rate limit,
 // {http.login_guard.retry_after} are set either way.
 func (h *Route) Answer(w http.ResponseWriter, r *http.Request, a pages.Answer) error {
-	status := a.Status
-	if status == 0 {
-		status = a.Code.Status()
-	}
 	if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
 		repl.Set("http.login_guard.code", boxed(string(a.Code)))
 		if a.Code == pages.RateLimited && a.RetryAfter > 0 {
-			repl.Set("http.login_guard.retry_after", strconv.FormatInt(pages.RetryAfterSeconds(a.RetryAfter), 10))
+			repl.Set("http.login_guard.retry_after", pages.RetryAfter(a.RetryAfter).Boxed)
 		}
 	}
 	if h.ErrorPages == ErrorPagesHandleErrors {
 		if a.Code == pages.RateLimited && a.RetryAfter > 0 {
-			w.Header().Set("Retry-After", strconv.FormatInt(pages.RetryAfterSeconds(a.RetryAfter), 10))
+			w.Header().Set("Retry-After", pages.RetryAfter(a.RetryAfter).Text)
+		}
+		status := a.Status
+		if status == 0 {
+			status = a.Code.Status()
 		}
 		return RefusalError(status, AnswerError{a.Code})
 	}

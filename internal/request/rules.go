@@ -297,10 +297,21 @@ func (x *Exchange) ApplyRules() {
 	// A second evaluation of one exchange (it does not happen today)
 	// must not leave the first ticket's slots held.
 	x.Settle()
-	v, t := rt.policy.Evaluate(x.Ctx, &x.Attempt, nil)
-	x.Verdict.Merge(v)
-	x.rulesTicket = t
+	if !rt.policy.TakesSlots() {
+		rt.policy.EvaluateInto(x.Ctx, &x.Attempt, nil, &x.Verdict, nil)
+		return
+	}
+	t := ticketPool.Get().(*rules.Ticket)
+	if x.rulesTicket = rt.policy.EvaluateInto(x.Ctx, &x.Attempt, nil, &x.Verdict, t); x.rulesTicket == nil {
+		ticketPool.Put(t)
+	}
 }
+
+// ticketPool recycles the rules' tickets, so a login with a lockout does
+// not allocate one. A ticket goes back only once it has been observed and
+// the exchange has let go of it (observeRules), or when it holds nothing:
+// an exchange is its only holder, on the request's goroutine.
+var ticketPool = sync.Pool{New: func() any { return new(rules.Ticket) }}
 
 // ObserveOutcome feeds the upstream's answer to rules that count it: a
 // failed login counts against lockouts, a success resets them.
@@ -327,6 +338,7 @@ func (x *Exchange) observeRules(o rules.Outcome) {
 	if err := rt.policy.Observe(x.Detached(), t, o); err != nil {
 		rt.onError("observe", err)
 	}
+	ticketPool.Put(t)
 }
 
 // ApplyRulesAfterEngines evaluates the `when` rules that read engine

@@ -277,9 +277,14 @@ func (m *Memory) Settle(_ context.Context, k Key, l Lockout, token int64, st Set
 	return m.settle(k, l, token, st, m.now())
 }
 
+// settle is Settle at now; now 0 (a release or a success in a batch that
+// read no clock, see settlesOnly) runs it at the key's newest time.
 func (m *Memory) settle(k Key, l Lockout, token int64, st Settlement, now int64) (bool, error) {
 	if err := checkLockout(l); err != nil {
 		return false, err
+	}
+	if now == 0 && st == Failure {
+		now = m.now()
 	}
 	s := m.shardOf(k)
 	s.mu.Lock()
@@ -295,7 +300,7 @@ func (m *Memory) settle(k Key, l Lockout, token int64, st Settlement, now int64)
 	}
 	before := e.bytes()
 	e.setLockout(l)
-	now = floor(now, e)
+	now = max(floor(now, e), 1)
 	e.prune(now)
 	if token != 0 {
 		if i := indexOf64(e.held, token); i >= 0 {
@@ -320,17 +325,19 @@ func (m *Memory) settle(k Key, l Lockout, token int64, st Settlement, now int64)
 }
 
 // Batch implements Batcher: the operations of one attempt read the clock
-// once. Each stays atomic for its key, under its shard's lock; times read
-// before a lock are kept in order per key by floor, as for concurrent
-// single calls.
+// once, or not at all when they only give reservations back or record
+// successes (see settlesOnly). Each stays atomic for its key, under its
+// shard's lock; times read before a lock are kept in order per key by
+// floor, as for concurrent single calls.
 func (m *Memory) Batch(_ context.Context, ops []Op) {
 	var now int64
+	noClock := settlesOnly(ops)
 	for i := range ops {
 		op := &ops[i]
 		if op.Kind == 0 {
 			continue
 		}
-		if now == 0 {
+		if now == 0 && !noClock {
 			now = m.now()
 		}
 		switch op.Kind {
@@ -346,6 +353,23 @@ func (m *Memory) Batch(_ context.Context, ops []Op) {
 			op.Err = errUnknownOp
 		}
 	}
+}
+
+// settlesOnly reports whether every operation of a batch settles a
+// reservation without recording a failure (a login's success, an attempt
+// that never reached the upstream). Such a settlement records no time: it
+// only prunes, so it runs at its key's newest time (settle with now 0),
+// a time this store read earlier (the reservation's own, at the latest).
+// An earlier time prunes less, never wrongly: what it leaves is pruned by
+// the key's next operation, which reads the clock. A failure is recorded
+// at the time the upstream answered, and counting needs the present.
+func settlesOnly(ops []Op) bool {
+	for i := range ops {
+		if op := &ops[i]; op.Kind != 0 && (op.Kind != OpSettle || op.Settlement == Failure) {
+			return false
+		}
+	}
+	return true
 }
 
 // compile-time check that Memory batches.
