@@ -66,6 +66,7 @@ type Client struct {
 
 	sent, retries, dropped, failed atomic.Uint64
 	shutdownDrops                  atomic.Uint64 // part of dropped, for Close's error
+	writes                         atomic.Uint64 // the lean sender's writes, for the benchmarks
 }
 
 // Stats is a snapshot of the client's counters, for metrics.

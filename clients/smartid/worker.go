@@ -25,7 +25,7 @@ const (
 func (c *Client) worker() {
 	var w *wireConn
 	if c.wire != nil {
-		w = newWireConn(c.wire, c.runCtx, c.cfg)
+		w = newWireConn(c.wire, c.runCtx, c.cfg, &c.writes)
 	}
 	defer func() {
 		if w != nil {
