@@ -56,7 +56,12 @@ type Client struct {
 	mu     sync.RWMutex
 	closed bool
 
-	queue       chan job
+	queue chan job
+	// turn, with a linger window, is the leader's token (see worker):
+	// leaderBusy says the leader is sending, linger is the leader's alone.
+	turn        chan struct{}
+	leaderBusy  atomic.Bool
+	linger      lingerState
 	stopping    chan struct{} // closed by Close: workers drain, then exit
 	runCtx      context.Context
 	abandon     context.CancelFunc // ends in-flight work when Close's deadline passes
@@ -81,6 +86,16 @@ type Stats struct {
 
 // New validates cfg, applies defaults and starts the workers.
 func New(cfg Config) (*Client, error) {
+	c, err := newClient(cfg)
+	if err != nil {
+		return nil, err
+	}
+	c.start()
+	return c, nil
+}
+
+// newClient builds the client without starting its workers.
+func newClient(cfg Config) (*Client, error) {
 	cfg = cfg.withDefaults()
 	base, err := cfg.validate()
 	if err != nil {
@@ -104,12 +119,19 @@ func New(cfg Config) (*Client, error) {
 	if c.observer == nil {
 		c.observer = discardObserver{}
 	}
+	if c.wire != nil && cfg.Linger > 0 {
+		c.turn = make(chan struct{}, 1)
+		c.turn <- struct{}{}
+	}
 	c.runCtx, c.abandon = context.WithCancel(context.Background())
-	c.live.Store(int32(cfg.Workers))
-	for range cfg.Workers {
+	return c, nil
+}
+
+func (c *Client) start() {
+	c.live.Store(int32(c.cfg.Workers))
+	for range c.cfg.Workers {
 		go c.worker()
 	}
-	return c, nil
 }
 
 // buildURLs precomputes the six endpoint URLs, keeping any path prefix of
@@ -203,6 +225,7 @@ func (c *Client) Enqueue(ev Event) error {
 	select {
 	case c.queue <- j:
 		c.mu.RUnlock()
+		c.promote()
 		return nil
 	default:
 		c.mu.RUnlock()

@@ -164,9 +164,7 @@ type wireConn struct {
 	stop     func() bool
 	writes   *atomic.Uint64 // counted per write of requests
 
-	// The worker's reusable batch (see Client.deliverQueued).
-	jobs      []job
-	exchanges []exchange
+	exchanges []exchange // the worker's reusable batch (see deliverPipelined)
 }
 
 // exchange is one request of a write and, once read, its answer.
@@ -179,7 +177,6 @@ type exchange struct {
 func newWireConn(t *wireTarget, runCtx context.Context, cfg Config, writes *atomic.Uint64) *wireConn {
 	return &wireConn{t: t, runCtx: runCtx, timeout: cfg.Timeout, raMax: cfg.BackoffMax, writes: writes,
 		br:        bufio.NewReaderSize(nil, 4096),
-		jobs:      make([]job, 0, maxPipeline),
 		exchanges: make([]exchange, 0, maxPipeline)}
 }
 
