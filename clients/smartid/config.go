@@ -37,7 +37,7 @@ const (
 	DefaultBackoffBase   = 200 * time.Millisecond
 	DefaultBackoffMax    = 5 * time.Second
 	DefaultMaxEventBytes = 64 << 10
-	DefaultLinger        = 2 * time.Millisecond
+	DefaultLinger        = 5 * time.Millisecond
 )
 
 // MaxLinger bounds Config.Linger: an event is never held back longer.
@@ -81,7 +81,7 @@ type Config struct {
 	MaxEventBytes int
 	// Linger is how long a worker that takes an event from an empty queue
 	// waits for more to write with it, when events have been coming
-	// closer together than this (default 2ms, at most MaxLinger; negative
+	// closer together than this (default 5ms, at most MaxLinger; negative
 	// turns it off). Under steady load it saves a write, a read and the
 	// wake-ups around them for every event that shares the write; an
 	// event after a quiet spell is sent at once, and Close does not wait
