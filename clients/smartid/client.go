@@ -58,9 +58,10 @@ type Client struct {
 
 	queue chan job
 	// turn, with a linger window, is the leader's token (see worker):
-	// leaderBusy says the leader is sending, linger is the leader's alone.
+	// leaderBusy holds the id of the leader while it sends (0 otherwise),
+	// linger is the leader's alone.
 	turn        chan struct{}
-	leaderBusy  atomic.Bool
+	leaderBusy  atomic.Uint64
 	linger      lingerState
 	stopping    chan struct{} // closed by Close: workers drain, then exit
 	runCtx      context.Context
@@ -129,8 +130,8 @@ func newClient(cfg Config) (*Client, error) {
 
 func (c *Client) start() {
 	c.live.Store(int32(c.cfg.Workers))
-	for range c.cfg.Workers {
-		go c.worker()
+	for i := range c.cfg.Workers {
+		go c.worker(uint64(i) + 1)
 	}
 }
 

@@ -34,7 +34,7 @@ func lingering(t *testing.T) {
 	t.Helper()
 	buf := make([]byte, 1<<20)
 	for start := time.Now(); time.Since(start) < 10*time.Second; runtime.Gosched() {
-		if strings.Contains(string(buf[:runtime.Stack(buf, true)]), "smartid.(*lingerTimer).wait") {
+		if strings.Contains(string(buf[:runtime.Stack(buf, true)]), "smartid.(*turnState).wait") {
 			return
 		}
 	}
@@ -142,9 +142,11 @@ func TestLingerLeaderBusyPromotes(t *testing.T) {
 	}
 }
 
-// TestLingerEveryEventOnce: a trickle with bursts in it, across the
-// workers with the default window (lingering, promotions, pipelines of
-// every size), reaches the server exactly once per event.
+// TestLingerEveryEventOnce: producers at once, each a trickle with bursts
+// in it, to a server whose answers take a varying while, across the
+// workers with the default window (lingering, promotions, leaders handing
+// over, pipelines of every size): every event reaches the server exactly
+// once.
 func TestLingerEveryEventOnce(t *testing.T) {
 	var mu sync.Mutex
 	seen := map[string]int{}
@@ -156,25 +158,39 @@ func TestLingerEveryEventOnce(t *testing.T) {
 		}
 		mu.Lock()
 		seen[ev.User]++
+		k := len(seen)
 		mu.Unlock()
+		if k%7 == 0 {
+			time.Sleep(time.Duration(k%5) * time.Millisecond)
+		}
 	}))
 	defer srv.Close()
-	c := mustNew(t, Config{Endpoint: srv.URL, License: testLicense, ChannelID: 1, QueueSize: 4096})
-	n := 0
-	for i := range 200 {
-		burst := 1
-		if i%25 == 0 {
-			burst = 40
-		}
-		for range burst {
-			enqueueAll(t, c, fmt.Sprint("u", n))
-			n++
-		}
-		time.Sleep(100 * time.Microsecond)
+	c := mustNew(t, Config{Endpoint: srv.URL, License: testLicense, ChannelID: 1, QueueSize: 8192})
+	const producers, rounds = 4, 100
+	var wg sync.WaitGroup
+	for p := range producers {
+		wg.Go(func() {
+			n := 0
+			for i := range rounds {
+				burst := 1
+				if i%25 == p {
+					burst = 30
+				}
+				for range burst {
+					if err := c.Enqueue(login(fmt.Sprint("p", p, "-", n))); err != nil {
+						t.Error(err)
+					}
+					n++
+				}
+				time.Sleep(100 * time.Microsecond)
+			}
+		})
 	}
+	wg.Wait()
 	if err := c.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	n := producers * (rounds + 4*29)
 	if st := c.Stats(); st.Sent != uint64(n) || st.Retries != 0 || st.Dropped != 0 {
 		t.Errorf("stats = %+v, want %d sent", st, n)
 	}

@@ -31,15 +31,15 @@ const (
 // trickle costs no hand-over; only when events queue up behind it while
 // it sends does Enqueue hand the turn to a follower (see promote), which
 // keeps the workers' concurrency for a burst or a slow SmartID.
-func (c *Client) worker() {
+func (c *Client) worker(id uint64) {
 	var w *wireConn
 	if c.wire != nil {
 		w = newWireConn(c.wire, c.runCtx, c.cfg, &c.writes)
 	}
-	var lt lingerTimer
+	ts := turnState{id: id}
 	batch := make([]job, 0, maxPipeline)
 	defer func() {
-		lt.stop()
+		ts.stop()
 		if w != nil {
 			w.close()
 		}
@@ -70,9 +70,9 @@ func (c *Client) worker() {
 		}
 		select {
 		case j := <-c.queue:
-			c.deliverBatch(w, c.take(w, batch, j, &lt))
+			c.deliverBatch(w, c.take(w, batch, j, &ts))
 			// Still the leader unless promote handed the turn on meanwhile.
-			leader = c.leaderBusy.CompareAndSwap(true, false)
+			leader = c.leaderBusy.CompareAndSwap(id, 0)
 		case <-c.stopping:
 			c.drain(w)
 			return
@@ -82,11 +82,15 @@ func (c *Client) worker() {
 
 // promote hands the turn to a follower when an event Enqueue just queued
 // waits behind a leader that is busy sending. The turn's token is then
-// back in c.turn, and the busy leader, finding leaderBusy cleared, becomes
-// a follower when it is done: there is always exactly one leader or one
-// token, so the send never blocks.
+// back in c.turn, and the busy leader, no longer finding its id in
+// leaderBusy, becomes a follower when it is done. A leader marks itself
+// busy only between taking a batch and that check, so there is always
+// exactly one leader or one token, and the send never blocks.
 func (c *Client) promote() {
-	if c.turn != nil && len(c.queue) > 0 && c.leaderBusy.Load() && c.leaderBusy.CompareAndSwap(true, false) {
+	if c.turn == nil || len(c.queue) == 0 {
+		return
+	}
+	if id := c.leaderBusy.Load(); id != 0 && c.leaderBusy.CompareAndSwap(id, 0) {
 		c.turn <- struct{}{}
 	}
 }
@@ -106,39 +110,39 @@ func (c *Client) drain(w *wireConn) {
 	}
 }
 
-// take returns the batch that j starts, in batch's array: with the lean sender, j and the
-// events already waiting behind it, to be written back to back in one
-// write and answered in order (HTTP/1.1 pipelining), which saves most of
-// the per-event system calls and wake-ups. A POST is not idempotent, so
+// take returns the batch that j starts, in batch's array: with the lean
+// sender, j and the events already waiting behind it, to be written back
+// to back in one write and answered in order (HTTP/1.1 pipelining), which
+// saves most of the per-event system calls and wake-ups. A POST is not idempotent, so
 // pipelining it is allowed only with a way to recover from a partial
 // failure (RFC 9112 §9.3.2): every answer is matched to its event, an
 // event whose answer never came is sent again on its own, and a server
 // that drops a pipeline switches pipelining off for good.
 //
 // When j found the queue empty and events have been coming closer
-// together than the linger window, take waits out the window once on lt
+// together than the linger window, take waits out the window once on ts
 // and adds what arrived meanwhile: under steady load that turns one write,
 // one read and the wake-ups around them per event into one per batch. An
 // event after a quiet spell goes at once, so does one after waits that
-// brought nothing (see lingerState), and Close cuts the wait short. lt is
-// nil without a linger window.
-func (c *Client) take(w *wireConn, batch []job, j job, lt *lingerTimer) []job {
+// brought nothing (see lingerState), and Close cuts the wait short. ts is
+// the leader's part, nil without a linger window.
+func (c *Client) take(w *wireConn, batch []job, j job, ts *turnState) []job {
 	b := append(batch[:0], j)
 	if w == nil || !c.pipelining() {
-		c.busy(lt)
+		c.busy(ts)
 		c.promote()
 		return b
 	}
 	b = c.collect(b)
-	if lt == nil {
+	if ts == nil {
 		return b
 	}
-	if len(b) == 1 && c.linger.due(time.Now(), c.cfg.Linger) && lt.wait(c.cfg.Linger, c.stopping) {
+	if len(b) == 1 && c.linger.due(time.Now(), c.cfg.Linger) && ts.wait(c.cfg.Linger, c.stopping) {
 		b = c.collect(b)
 		c.linger.waited(len(b) > 1)
 	}
 	c.linger.lastTake = time.Now()
-	c.busy(lt)
+	c.busy(ts)
 	// What came after the last look but before the leader was marked busy
 	// was not promoted for: it goes now, and what is still left goes to a
 	// follower.
@@ -147,11 +151,11 @@ func (c *Client) take(w *wireConn, batch []job, j job, lt *lingerTimer) []job {
 	return b
 }
 
-// busy marks the leader (the caller, when lt is set) as sending, from now
+// busy marks the leader (the caller, when ts is set) as sending, from now
 // until it is done: an event queued meanwhile promotes a follower.
-func (c *Client) busy(lt *lingerTimer) {
-	if lt != nil {
-		c.leaderBusy.Store(true)
+func (c *Client) busy(ts *turnState) {
+	if ts != nil {
+		c.leaderBusy.Store(ts.id)
 	}
 }
 
@@ -238,12 +242,16 @@ func (s *lingerState) waited(fruitful bool) {
 	s.skip = 1<<s.vain - 1
 }
 
-// lingerTimer is a worker's one timer for its linger waits, made on the
-// first and reset for each after.
-type lingerTimer struct{ t *time.Timer }
+// turnState is a worker's part in taking turns at the queue: its id (from
+// 1), which it marks itself busy with as the leader, and its one timer for
+// linger waits, made on the first and reset for each after.
+type turnState struct {
+	id uint64
+	t  *time.Timer
+}
 
 // wait waits d or until stop is closed, and reports whether d passed.
-func (l *lingerTimer) wait(d time.Duration, stop <-chan struct{}) bool {
+func (l *turnState) wait(d time.Duration, stop <-chan struct{}) bool {
 	if l.t == nil {
 		l.t = time.NewTimer(d)
 	} else {
@@ -258,7 +266,7 @@ func (l *lingerTimer) wait(d time.Duration, stop <-chan struct{}) bool {
 	}
 }
 
-func (l *lingerTimer) stop() {
+func (l *turnState) stop() {
 	if l.t != nil {
 		l.t.Stop()
 	}
