@@ -59,8 +59,10 @@ type Client struct {
 	queue chan job
 	// turn, with a linger window, is the leader's token (see worker):
 	// leaderBusy holds the id of the leader while it sends (0 otherwise),
+	// batchReady cuts its linger short once a full batch is queued, and
 	// linger is the leader's alone.
 	turn        chan struct{}
+	batchReady  chan struct{}
 	leaderBusy  atomic.Uint64
 	linger      lingerState
 	stopping    chan struct{} // closed by Close: workers drain, then exit
@@ -123,6 +125,7 @@ func newClient(cfg Config) (*Client, error) {
 	if c.wire != nil && cfg.Linger > 0 {
 		c.turn = make(chan struct{}, 1)
 		c.turn <- struct{}{}
+		c.batchReady = make(chan struct{}, 1)
 	}
 	c.runCtx, c.abandon = context.WithCancel(context.Background())
 	return c, nil
@@ -226,7 +229,7 @@ func (c *Client) Enqueue(ev Event) error {
 	select {
 	case c.queue <- j:
 		c.mu.RUnlock()
-		c.promote()
+		c.queued()
 		return nil
 	default:
 		c.mu.RUnlock()

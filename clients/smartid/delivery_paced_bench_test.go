@@ -34,19 +34,12 @@ import (
 //   - events/write: events per write, how much the sender pipelined.
 //
 // ns/op is the interval, as paced.
-//
-// The sub-benchmark "after=sent" is BenchmarkDeliveryLoopbackSerial's
-// workload, each event enqueued once the one before it was sent, without
-// that benchmark's own cost: its producer sleeps on a channel until the
-// Observer wakes it, a goroutine hand-off per event that a request
-// handler never pays; here it spins on the sent counter instead.
 func BenchmarkDeliveryPaced(b *testing.B) {
 	for _, every := range []time.Duration{100 * time.Microsecond, 250 * time.Microsecond, time.Millisecond} {
 		b.Run(fmt.Sprintf("every=%dus", every/time.Microsecond), func(b *testing.B) {
 			benchPaced(b, every)
 		})
 	}
-	b.Run("after=sent", func(b *testing.B) { benchPaced(b, 0) })
 }
 
 func benchPaced(b *testing.B, every time.Duration) {
@@ -76,10 +69,6 @@ func benchPaced(b *testing.B, every time.Duration) {
 	n := 0
 	next := time.Now()
 	for b.Loop() {
-		if every == 0 {
-			for c.sent.Load() < uint64(16+n) {
-			}
-		}
 		next = next.Add(every)
 		for time.Now().Before(next) {
 		}

@@ -118,6 +118,38 @@ func TestLingerCutShortByClose(t *testing.T) {
 	}
 }
 
+// TestLingerEndsWithFullBatch: once the queue holds what fills the
+// lingering leader's pipeline, the wait ends at once and they go out in
+// one write.
+func TestLingerEndsWithFullBatch(t *testing.T) {
+	f := newFakeSmartID(t, nil)
+	obs := make(reports, 32)
+	c := mustNewLinger(t, testConfig(f, obs, nil), 30*time.Second) // beyond obs.next's guard
+	enqueueAll(t, c, "u1")
+	if rep := obs.next(t); rep.Outcome != OutcomeSent {
+		t.Fatalf("report = %+v", rep)
+	}
+	enqueueAll(t, c, "u2")
+	lingering(t)
+	for i := range maxPipeline - 1 {
+		enqueueAll(t, c, fmt.Sprint("v", i))
+	}
+	for range maxPipeline {
+		if rep := obs.next(t); rep.Outcome != OutcomeSent {
+			t.Errorf("report = %+v", rep)
+		}
+	}
+	if w := c.writes.Load(); w != 2 {
+		t.Errorf("%d writes, want 2: u1, then u2 and the rest in one", w)
+	}
+	if err := c.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if st := c.Stats(); st.Sent != maxPipeline+1 || st.Dropped != 0 {
+		t.Errorf("stats = %+v", st)
+	}
+}
+
 // TestLingerLeaderBusyPromotes: while the leader waits for a slow answer,
 // the next event goes through another worker at once; a linger window does
 // not reduce the workers to one.

@@ -80,6 +80,22 @@ func (c *Client) worker(id uint64) {
 	}
 }
 
+// queued is Enqueue's part in the turns, after it queued an event: a full
+// batch waiting ends the leader's linger (there is nothing more to wait
+// for), and an event waiting behind a busy leader promotes a follower.
+func (c *Client) queued() {
+	if c.turn == nil {
+		return
+	}
+	if len(c.queue) >= maxPipeline-1 { // and the one the leader holds
+		select {
+		case c.batchReady <- struct{}{}:
+		default:
+		}
+	}
+	c.promote()
+}
+
 // promote hands the turn to a follower when an event Enqueue just queued
 // waits behind a leader that is busy sending. The turn's token is then
 // back in c.turn, and the busy leader, no longer finding its id in
@@ -137,7 +153,7 @@ func (c *Client) take(w *wireConn, batch []job, j job, ts *turnState) []job {
 	if ts == nil {
 		return b
 	}
-	if len(b) == 1 && c.linger.due(time.Now(), c.cfg.Linger) && ts.wait(c.cfg.Linger, c.stopping) {
+	if len(b) == 1 && c.linger.due(time.Now(), c.cfg.Linger) && ts.wait(c.cfg.Linger, c.batchReady, c.stopping) {
 		b = c.collect(b)
 		c.linger.waited(len(b) > 1)
 	}
@@ -250,8 +266,13 @@ type turnState struct {
 	t  *time.Timer
 }
 
-// wait waits d or until stop is closed, and reports whether d passed.
-func (l *turnState) wait(d time.Duration, stop <-chan struct{}) bool {
+// wait waits d, or less if a batch is ready, and reports whether the
+// batch should be collected now: false when stop was closed first.
+func (l *turnState) wait(d time.Duration, ready <-chan struct{}, stop <-chan struct{}) bool {
+	select {
+	case <-ready: // left from a backlog the leader has taken since
+	default:
+	}
 	if l.t == nil {
 		l.t = time.NewTimer(d)
 	} else {
@@ -259,6 +280,9 @@ func (l *turnState) wait(d time.Duration, stop <-chan struct{}) bool {
 	}
 	select {
 	case <-l.t.C:
+		return true
+	case <-ready:
+		l.t.Stop()
 		return true
 	case <-stop:
 		l.t.Stop()
