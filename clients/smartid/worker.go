@@ -129,11 +129,11 @@ func (c *Client) drain(w *wireConn) {
 // take returns the batch that j starts, in batch's array: with the lean
 // sender, j and the events already waiting behind it, to be written back
 // to back in one write and answered in order (HTTP/1.1 pipelining), which
-// saves most of the per-event system calls and wake-ups. A POST is not idempotent, so
-// pipelining it is allowed only with a way to recover from a partial
-// failure (RFC 9112 §9.3.2): every answer is matched to its event, an
-// event whose answer never came is sent again on its own, and a server
-// that drops a pipeline switches pipelining off for good.
+// saves most of the per-event system calls and wake-ups. A POST is not
+// idempotent, so pipelining it is allowed only with a way to recover from
+// a partial failure (RFC 9112 §9.3.2): every answer is matched to its
+// event, an event whose answer never came is sent again on its own, and a
+// server that drops a pipeline switches pipelining off for good.
 //
 // When j found the queue empty and events have been coming closer
 // together than the linger window, take waits out the window once on ts
@@ -220,8 +220,8 @@ func (c *Client) deliverBatch(w *wireConn, b []job) {
 	clear(b) // the jobs' bodies went back to the pool
 }
 
-// lingerState decides whether the worker holding the turn lingers. Only
-// that worker uses it (the turn orders its uses).
+// lingerState decides whether the leader lingers. Only the leader uses it
+// (the hand-over of the turn orders its uses).
 //
 // Events closer together than the window are the sign of load, but not
 // a sure one: a caller that sends its next event only once the last is
