@@ -278,9 +278,14 @@ func TestLingerStateBacksOff(t *testing.T) {
 	if fmt.Sprint(waitedAt) != fmt.Sprint(want) {
 		t.Errorf("waited at takes %v, want %v", waitedAt, want)
 	}
-	s.skip = 0
+	s.skip = 0 // as when the last skip is used up
 	s.waited(true)
-	if !s.due(t0.Add(window/2), window) || !s.due(t0.Add(window/2), window) {
-		t.Error("a fruitful wait did not reset the backoff")
+	s.waited(false) // the backoff starts over: one take skipped
+	var got []bool
+	for range 3 {
+		got = append(got, s.due(t0.Add(window/2), window))
+	}
+	if fmt.Sprint(got) != "[false true true]" {
+		t.Errorf("after a fruitful wait and a vain one: waits %v, want [false true true]", got)
 	}
 }
