@@ -56,7 +56,15 @@ type Client struct {
 	mu     sync.RWMutex
 	closed bool
 
-	queue       chan job
+	queue chan job
+	// turn, with a linger window, is the leader's token (see worker):
+	// leaderBusy holds the id of the leader while it sends (0 otherwise),
+	// batchReady cuts its linger short once a full batch is queued, and
+	// linger is the leader's alone.
+	turn        chan struct{}
+	batchReady  chan struct{}
+	leaderBusy  atomic.Uint64
+	linger      lingerState
 	stopping    chan struct{} // closed by Close: workers drain, then exit
 	runCtx      context.Context
 	abandon     context.CancelFunc // ends in-flight work when Close's deadline passes
@@ -66,6 +74,7 @@ type Client struct {
 
 	sent, retries, dropped, failed atomic.Uint64
 	shutdownDrops                  atomic.Uint64 // part of dropped, for Close's error
+	writes                         atomic.Uint64 // the lean sender's writes, for the benchmarks
 }
 
 // Stats is a snapshot of the client's counters, for metrics.
@@ -80,6 +89,16 @@ type Stats struct {
 
 // New validates cfg, applies defaults and starts the workers.
 func New(cfg Config) (*Client, error) {
+	c, err := newClient(cfg)
+	if err != nil {
+		return nil, err
+	}
+	c.start()
+	return c, nil
+}
+
+// newClient builds the client without starting its workers.
+func newClient(cfg Config) (*Client, error) {
 	cfg = cfg.withDefaults()
 	base, err := cfg.validate()
 	if err != nil {
@@ -103,12 +122,20 @@ func New(cfg Config) (*Client, error) {
 	if c.observer == nil {
 		c.observer = discardObserver{}
 	}
-	c.runCtx, c.abandon = context.WithCancel(context.Background())
-	c.live.Store(int32(cfg.Workers))
-	for range cfg.Workers {
-		go c.worker()
+	if c.wire != nil && cfg.Linger > 0 {
+		c.turn = make(chan struct{}, 1)
+		c.turn <- struct{}{}
+		c.batchReady = make(chan struct{}, 1)
 	}
+	c.runCtx, c.abandon = context.WithCancel(context.Background())
 	return c, nil
+}
+
+func (c *Client) start() {
+	c.live.Store(int32(c.cfg.Workers))
+	for i := range c.cfg.Workers {
+		go c.worker(uint64(i) + 1)
+	}
 }
 
 // buildURLs precomputes the six endpoint URLs, keeping any path prefix of
@@ -202,6 +229,7 @@ func (c *Client) Enqueue(ev Event) error {
 	select {
 	case c.queue <- j:
 		c.mu.RUnlock()
+		c.queued()
 		return nil
 	default:
 		c.mu.RUnlock()

@@ -34,6 +34,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{"negative workers", func(c *Config) { c.Workers = -1 }, "workers"},
 		{"negative attempts", func(c *Config) { c.MaxAttempts = -1 }, "max attempts"},
 		{"negative event size", func(c *Config) { c.MaxEventBytes = -1 }, "max event bytes"},
+		{"linger above its bound", func(c *Config) { c.Linger = MaxLinger + time.Millisecond }, "linger must not exceed"},
 		{"backoff max below base", func(c *Config) { c.BackoffBase = time.Second; c.BackoffMax = time.Millisecond }, "backoff max"},
 	}
 	for _, tt := range tests {
@@ -64,7 +65,7 @@ func TestNewAppliesDefaults(t *testing.T) {
 	got := c.cfg
 	want := Config{Endpoint: got.Endpoint, License: testLicense, Environment: Production, ChannelKind: ChannelWeb,
 		Timeout: 5 * time.Second, QueueSize: 1024, Workers: 4, MaxAttempts: 4,
-		BackoffBase: 200 * time.Millisecond, BackoffMax: 5 * time.Second, MaxEventBytes: 64 << 10}
+		BackoffBase: 200 * time.Millisecond, BackoffMax: 5 * time.Second, MaxEventBytes: 64 << 10, Linger: 5 * time.Millisecond}
 	got.Sleep = nil
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("defaults = %+v\nwant       %+v", got, want)

@@ -118,11 +118,15 @@ func benchDelivery(b *testing.B, inFlight int) {
 	}
 	b.ReportAllocs()
 	benchcpu.PerOp(b)
+	writes0 := c.writes.Load()
 	for b.Loop() {
 		enqueue()
 	}
 	if err := c.Close(context.Background()); err != nil {
 		b.Fatal(err)
+	}
+	if w := c.writes.Load() - writes0; w > 0 {
+		b.ReportMetric(float64(b.N)/float64(w), "events/write")
 	}
 	if st := c.Stats(); st.Dropped > 0 || st.Failed > 0 {
 		b.Fatalf("dropped %d, failed %d", st.Dropped, st.Failed)

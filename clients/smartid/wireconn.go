@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"sync/atomic"
 	"time"
 )
 
@@ -161,10 +162,9 @@ type wireConn struct {
 	buf      []byte    // the requests being written, reused
 	lastUsed time.Time // when the connection last finished a request
 	stop     func() bool
+	writes   *atomic.Uint64 // counted per write of requests
 
-	// The worker's reusable batch (see Client.deliverQueued).
-	jobs      []job
-	exchanges []exchange
+	exchanges []exchange // the worker's reusable batch (see deliverPipelined)
 }
 
 // exchange is one request of a write and, once read, its answer.
@@ -174,10 +174,9 @@ type exchange struct {
 	resp response
 }
 
-func newWireConn(t *wireTarget, runCtx context.Context, cfg Config) *wireConn {
-	return &wireConn{t: t, runCtx: runCtx, timeout: cfg.Timeout, raMax: cfg.BackoffMax,
+func newWireConn(t *wireTarget, runCtx context.Context, cfg Config, writes *atomic.Uint64) *wireConn {
+	return &wireConn{t: t, runCtx: runCtx, timeout: cfg.Timeout, raMax: cfg.BackoffMax, writes: writes,
 		br:        bufio.NewReaderSize(nil, 4096),
-		jobs:      make([]job, 0, maxPipeline),
 		exchanges: make([]exchange, 0, maxPipeline)}
 }
 
@@ -228,6 +227,7 @@ func (w *wireConn) send(ex []exchange, start time.Time) (answered int, broken bo
 			w.buf = append(w.buf, ex[i].body...)
 		}
 		_, err := w.conn.Write(w.buf)
+		w.writes.Add(1)
 		if cap(w.buf) > maxKeptBuffer {
 			w.buf = nil
 		}

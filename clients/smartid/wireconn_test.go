@@ -449,7 +449,7 @@ func TestIdleConnectionRetired(t *testing.T) {
 	cfg = cfg.withDefaults()
 	u, _ := parseEndpoint(cfg.Endpoint)
 	target := newWireTarget(cfg, u, buildURLs(u, Production), "Bearer "+testLicense, noProxy)
-	w := newWireConn(target, context.Background(), cfg)
+	w := newWireConn(target, context.Background(), cfg, new(atomic.Uint64))
 	defer w.close()
 	h := target.head(ChannelWeb, KindLogin)
 	start := time.Now()

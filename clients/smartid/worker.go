@@ -22,12 +22,24 @@ const (
 // worker delivers queued jobs until Close, then drains the queue; once
 // Close's deadline passes (runCtx cancelled) it drops what it still takes.
 // With the lean sender each worker owns one connection.
-func (c *Client) worker() {
+//
+// With a linger window (Config.Linger) the workers are a leader and
+// followers: only the leader, the worker that holds the turn, waits on
+// the queue, so the events that arrive while it lingers stay queued for
+// it instead of waking a worker each. The leader keeps the turn while it
+// sends, and takes the next events itself when it is done, so a steady
+// trickle costs no hand-over; only when events queue up behind it while
+// it sends does Enqueue hand the turn to a follower (see promote), which
+// keeps the workers' concurrency for a burst or a slow SmartID.
+func (c *Client) worker(id uint64) {
 	var w *wireConn
 	if c.wire != nil {
-		w = newWireConn(c.wire, c.runCtx, c.cfg)
+		w = newWireConn(c.wire, c.runCtx, c.cfg, &c.writes)
 	}
+	ts := turnState{id: id}
+	batch := make([]job, 0, maxPipeline)
 	defer func() {
+		ts.stop()
 		if w != nil {
 			w.close()
 		}
@@ -35,14 +47,67 @@ func (c *Client) worker() {
 			close(c.workersDone)
 		}
 	}()
+	leader := false
 	for {
+		if c.turn == nil {
+			select {
+			case j := <-c.queue:
+				c.deliverBatch(w, c.take(w, batch, j, nil))
+			case <-c.stopping:
+				c.drain(w)
+				return
+			}
+			continue
+		}
+		if !leader {
+			select {
+			case <-c.turn:
+				leader = true
+			case <-c.stopping:
+				c.drain(w)
+				return
+			}
+		}
 		select {
 		case j := <-c.queue:
-			c.deliverQueued(w, j)
+			c.deliverBatch(w, c.take(w, batch, j, &ts))
+			// Still the leader unless promote handed the turn on meanwhile.
+			leader = c.leaderBusy.CompareAndSwap(id, 0)
 		case <-c.stopping:
 			c.drain(w)
 			return
 		}
+	}
+}
+
+// queued is Enqueue's part in the turns, after it queued an event: a full
+// batch waiting ends the leader's linger (there is nothing more to wait
+// for), and an event waiting behind a busy leader promotes a follower.
+func (c *Client) queued() {
+	if c.turn == nil {
+		return
+	}
+	if len(c.queue) >= maxPipeline-1 { // and the one the leader holds
+		select {
+		case c.batchReady <- struct{}{}:
+		default:
+		}
+	}
+	c.promote()
+}
+
+// promote hands the turn to a follower when an event Enqueue just queued
+// waits behind a leader that is busy sending. The turn's token is then
+// back in c.turn, and the busy leader, no longer finding its id in
+// leaderBusy, becomes a follower when it is done. A leader marks itself
+// busy only between taking a batch and that check, so there is always
+// exactly one leader or one token, and the send never blocks.
+func (c *Client) promote() {
+	if c.turn == nil || len(c.queue) == 0 {
+		return
+	}
+	if id := c.leaderBusy.Load(); id != 0 && c.leaderBusy.CompareAndSwap(id, 0) {
+		c.turn <- struct{}{}
 	}
 }
 
@@ -54,49 +119,181 @@ func (c *Client) drain(w *wireConn) {
 				c.drop(j, ReasonShutdown)
 				continue
 			}
-			c.deliverQueued(w, j)
+			c.deliver(w, j, 1)
 		default:
 			return
 		}
 	}
 }
 
-// deliverQueued delivers j and, with the lean sender, the events already
-// waiting behind it: written back to back in one write and answered in
-// order (HTTP/1.1 pipelining), which saves most of the per-event system
-// calls during a burst. It never waits for more events to come. A POST is
-// not idempotent, so pipelining it is allowed only with a way to recover
-// from a partial failure (RFC 9112 §9.3.2): every answer is matched to its
+// take returns the batch that j starts, in batch's array: with the lean
+// sender, j and the events already waiting behind it, to be written back
+// to back in one write and answered in order (HTTP/1.1 pipelining), which
+// saves most of the per-event system calls and wake-ups. A POST is not
+// idempotent, so pipelining it is allowed only with a way to recover from
+// a partial failure (RFC 9112 §9.3.2): every answer is matched to its
 // event, an event whose answer never came is sent again on its own, and a
 // server that drops a pipeline switches pipelining off for good.
 //
-// Once Close was called events go one per request again: when Close's
-// deadline cuts the drain short, the events in flight are counted as
-// dropped though SmartID may still take them, and one per worker keeps
-// that doubt as small as it was without pipelining.
-func (c *Client) deliverQueued(w *wireConn, j job) {
-	if w == nil || c.http2Only.Load() || c.noPipeline.Load() || c.isStopping() {
-		c.deliver(w, j, 1)
-		return
+// When j found the queue empty and events have been coming closer
+// together than the linger window, take waits out the window once on ts
+// and adds what arrived meanwhile: under steady load that turns one write,
+// one read and the wake-ups around them per event into one per batch. An
+// event after a quiet spell goes at once, so does one after waits that
+// brought nothing (see lingerState), and Close cuts the wait short. ts is
+// the leader's part, nil without a linger window.
+func (c *Client) take(w *wireConn, batch []job, j job, ts *turnState) []job {
+	b := append(batch[:0], j)
+	if w == nil || !c.pipelining() {
+		c.busy(ts)
+		c.promote()
+		return b
 	}
-	b := append(w.jobs[:0], j)
-	for size := len(*j.body); len(b) < maxPipeline && size < maxPipelineBytes; {
+	b = c.collect(b)
+	if ts == nil {
+		return b
+	}
+	if len(b) == 1 && c.linger.due(time.Now(), c.cfg.Linger) && ts.wait(c.cfg.Linger, c.batchReady, c.stopping) {
+		b = c.collect(b)
+		c.linger.waited(len(b) > 1)
+	}
+	c.linger.lastTake = time.Now()
+	c.busy(ts)
+	// What came after the last look but before the leader was marked busy
+	// was not promoted for: it goes now, and what is still left goes to a
+	// follower.
+	b = c.collect(b)
+	c.promote()
+	return b
+}
+
+// busy marks the leader (the caller, when ts is set) as sending, from now
+// until it is done: an event queued meanwhile promotes a follower.
+func (c *Client) busy(ts *turnState) {
+	if ts != nil {
+		c.leaderBusy.Store(ts.id)
+	}
+}
+
+// pipelining reports whether events may share a write: not through
+// net/http, not to a server that dropped a pipeline, and not once Close
+// was called: when Close's deadline cuts the drain short, the events in
+// flight are counted as dropped though SmartID may still take them, and
+// one per worker keeps that doubt as small as it was without pipelining.
+func (c *Client) pipelining() bool {
+	return !c.http2Only.Load() && !c.noPipeline.Load() && !c.isStopping()
+}
+
+// collect adds queued events to b, without waiting, up to a pipeline's
+// bounds.
+func (c *Client) collect(b []job) []job {
+	size := 0
+	for _, j := range b {
+		size += len(*j.body)
+	}
+	for len(b) < maxPipeline && size < maxPipelineBytes {
 		select {
 		case next := <-c.queue:
 			b = append(b, next)
 			size += len(*next.body)
-			continue
 		default:
+			return b
 		}
-		break
 	}
-	if len(b) == 1 {
-		c.deliver(w, j, 1)
-	} else {
+	return b
+}
+
+// deliverBatch delivers a batch from take: in one write when it holds
+// several events and pipelining is still allowed, else one by one.
+func (c *Client) deliverBatch(w *wireConn, b []job) {
+	if len(b) > 1 && c.pipelining() {
 		c.deliverPipelined(w, b)
+	} else {
+		for i, j := range b {
+			if i > 0 && c.runCtx.Err() != nil {
+				c.drop(j, ReasonShutdown)
+				continue
+			}
+			c.deliver(w, j, 1)
+		}
 	}
-	clear(b)
-	w.jobs = b[:0]
+	clear(b) // the jobs' bodies went back to the pool
+}
+
+// lingerState decides whether the leader lingers. Only the leader uses it
+// (the hand-over of the turn orders its uses).
+//
+// Events closer together than the window are the sign of load, but not
+// a sure one: a caller that sends its next event only once the last is
+// delivered also sends them close together, and would wait out every
+// window for nothing. So a wait that brought nothing makes the next
+// 1, 3, 7 ... up to 255 takes go without waiting, and a wait that brought
+// an event starts over.
+type lingerState struct {
+	lastTake time.Time // when the previous batch was taken
+	vain     int       // waits in a row that brought nothing, capped
+	skip     int       // takes left to go without waiting
+}
+
+const maxVainLingers = 8
+
+func (s *lingerState) due(now time.Time, window time.Duration) bool {
+	if now.Sub(s.lastTake) > window {
+		return false
+	}
+	if s.skip > 0 {
+		s.skip--
+		return false
+	}
+	return true
+}
+
+// waited records whether a wait brought more events.
+func (s *lingerState) waited(fruitful bool) {
+	if fruitful {
+		s.vain = 0
+		return
+	}
+	s.vain = min(s.vain+1, maxVainLingers)
+	s.skip = 1<<s.vain - 1
+}
+
+// turnState is a worker's part in taking turns at the queue: its id (from
+// 1), which it marks itself busy with as the leader, and its one timer for
+// linger waits, made on the first and reset for each after.
+type turnState struct {
+	id uint64
+	t  *time.Timer
+}
+
+// wait waits d, or less if a batch is ready, and reports whether the
+// batch should be collected now: false when stop was closed first.
+func (l *turnState) wait(d time.Duration, ready <-chan struct{}, stop <-chan struct{}) bool {
+	select {
+	case <-ready: // left from a backlog the leader has taken since
+	default:
+	}
+	if l.t == nil {
+		l.t = time.NewTimer(d)
+	} else {
+		l.t.Reset(d)
+	}
+	select {
+	case <-l.t.C:
+		return true
+	case <-ready:
+		l.t.Stop()
+		return true
+	case <-stop:
+		l.t.Stop()
+		return false
+	}
+}
+
+func (l *turnState) stop() {
+	if l.t != nil {
+		l.t.Stop()
+	}
 }
 
 func (c *Client) isStopping() bool {
