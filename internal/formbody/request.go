@@ -142,10 +142,27 @@ func parseRequest(r *http.Request, max int64, spec Spec, general bool) (Fields, 
 // passes. PHP decodes cookie values like form values, so both spellings
 // count as the same.
 func checkCookies(r *http.Request, f *Fields, spec Spec) error {
-	for _, line := range r.Header["Cookie"] {
+	lines := r.Header["Cookie"]
+	if len(lines) == 0 || !readTrackedField(f, &spec) {
+		// Only a field the guard read can be contradicted (see checkCookie):
+		// a logout or a request without a body skips the scan.
+		return nil
+	}
+	for _, line := range lines {
 		// Split leniently: Go's parser skips names it finds invalid
 		// ("username[]"), PHP's reads them; older parsers split on ','.
-		for pair := range strings.FieldsFuncSeq(line, func(r rune) bool { return r == ';' || r == ',' }) {
+		// Both separators are ASCII, so a byte scan finds them whatever
+		// the rest of the line holds (no UTF-8 sequence contains them).
+		for line != "" {
+			pair := line
+			if i := indexCookieSeparator(line); i >= 0 {
+				pair, line = line[:i], line[i+1:]
+			} else {
+				line = ""
+			}
+			if pair == "" {
+				continue
+			}
 			name, value, _ := strings.Cut(strings.TrimSpace(pair), "=")
 			name, value = strings.TrimSpace(name), strings.Trim(strings.TrimSpace(value), `"`)
 			if err := checkCookie(name, value, f, &spec); err != nil {
@@ -154,6 +171,30 @@ func checkCookies(r *http.Request, f *Fields, spec Spec) error {
 		}
 	}
 	return nil
+}
+
+// indexCookieSeparator is the index of the first ';' or ',' in s, or -1.
+func indexCookieSeparator(s string) int {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == ';' || c == ',' {
+			return i
+		}
+	}
+	return -1
+}
+
+// readTrackedField reports whether the guard read a field checkCookie
+// compares cookies with (a tracked field other than the device payload).
+func readTrackedField(f *Fields, spec *Spec) bool {
+	for i := range spec.trackedCount() {
+		if i == 1 {
+			continue
+		}
+		if _, ok := f.Get(spec.tracked(i)); ok {
+			return true
+		}
+	}
+	return false
 }
 
 func checkCookie(name, value string, f *Fields, spec *Spec) error {
