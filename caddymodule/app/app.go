@@ -239,9 +239,7 @@ func (a *App) start() error {
 	if err := a.startStore(); err != nil {
 		return err
 	}
-	if a.rt.sessions, err = newSessionCache(); err != nil {
-		return err
-	}
+	a.rt.sessions = newSessionCache()
 	if a.redis != nil {
 		// Shared: a logout on one instance ends the session on all.
 		a.rt.revoked = redisstore.NewRevokeSet(a.redis)

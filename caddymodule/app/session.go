@@ -82,11 +82,12 @@ func (s *Session) UnmarshalBinary(b []byte) error {
 	return nil
 }
 
-// OpenSession opens a session cookie's value, paying the decryption once
-// per token (the cache never holds an entry past its token's expiry), and
-// says until when the session lasts. A session its logout ended is no
-// session, whatever the cookie says; a revocation store that cannot
-// answer counts as revoked (fail closed).
+// OpenSession opens a session cookie's value, paying the decryption at
+// most once per token (a token this guard sealed, or opened before, is
+// served from the session cache while it is valid), and says until when
+// the session lasts. A session its logout ended is no session, whatever
+// the cookie says; a revocation store that cannot answer counts as
+// revoked (fail closed).
 func (a *App) OpenSession(ctx context.Context, token string, now time.Time) (s Session, exp time.Time, ok bool) {
 	return a.openSession(ctx, token, now, true)
 }
@@ -104,7 +105,7 @@ func (a *App) openSession(ctx context.Context, token string, now time.Time, keep
 		return Session{}, time.Time{}, false
 	}
 	cache := a.rt.sessions
-	s, exp, ok = cache.get(token, now)
+	s, exp, ok = cache.get(ks, token, now)
 	if !ok {
 		// Its own variable: the pointer Open takes makes it escape, and
 		// only a cache miss should pay for that.
@@ -115,7 +116,7 @@ func (a *App) openSession(ctx context.Context, token string, now time.Time, keep
 			return Session{}, time.Time{}, false
 		}
 		if keep {
-			cache.put(token, opened, exp, now)
+			cache.putOpened(ks, token, opened, exp.Unix(), now)
 		}
 		s = opened
 	}
@@ -135,15 +136,23 @@ func (a *App) RevokeSession(ctx context.Context, id string, until time.Time) err
 }
 
 // AppendSealSession appends s, sealed for the session cookie, to b and
-// says how long the session lasts.
+// says how long the session lasts. The token is also put in the session
+// cache, so the session's logout and operations open it without
+// decrypting.
 func (a *App) AppendSealSession(b []byte, s Session, now time.Time) ([]byte, time.Duration, error) {
 	ks := a.Keyset()
 	if ks == nil {
 		return b, 0, ErrNotStarted
 	}
 	ttl := time.Duration(a.Session.TTL)
+	start := len(b)
 	b, err := ks.AppendSeal(b, sessionPurpose, s, now, ttl)
-	return b, ttl, err
+	if err != nil {
+		return b, ttl, err
+	}
+	// The expiry the token carries (AppendSeal's, in Unix seconds).
+	a.rt.sessions.putSealed(ks, b[start:], s, now.Add(ttl).Unix(), now)
+	return b, ttl, nil
 }
 
 // Standalone returns an app as Start leaves it, with the given keys and
@@ -153,7 +162,7 @@ func (a *App) AppendSealSession(b []byte, s Session, now time.Time) ([]byte, tim
 func Standalone(keys *tokens.Keyset, sessionTTL time.Duration) *App {
 	a := &App{Session: &SessionConfig{TTL: caddy.Duration(sessionTTL)}, logger: zap.NewNop()}
 	a.rt = &appRuntime{life: newLifecycle(), keys: keys, revoked: revoke.NewMemory(revoke.DefaultMax)}
-	a.rt.sessions, _ = newSessionCache() // nil on failure: no cache, still correct
+	a.rt.sessions = newSessionCache()
 	a.routes = newRouteRegistry()
 	a.stepRT = new(StepUpRuntime)
 	a.StepUp = new(StepUpTuning)
