@@ -130,9 +130,10 @@ func (a *App) openSession(ctx context.Context, token string, now time.Time, keep
 }
 
 // RevokeSession ends a guard session (its logout was accepted) until it
-// would have expired: its cookie, if replayed, no longer counts.
-func (a *App) RevokeSession(ctx context.Context, id string, until time.Time) error {
-	return a.rt.revoked.Revoke(ctx, id, until)
+// would have expired: its cookie, if replayed, no longer counts. now is
+// the request's clock.
+func (a *App) RevokeSession(ctx context.Context, id string, until, now time.Time) error {
+	return a.rt.revoked.Revoke(ctx, id, until, now)
 }
 
 // AppendSealSession appends s, sealed for the session cookie, to b and

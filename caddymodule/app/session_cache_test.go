@@ -183,7 +183,7 @@ func TestSealedSessionServedFromCache(t *testing.T) {
 	if _, _, ok := a.OpenEndingSession(ctx, string(tampered), now); ok {
 		t.Fatal("a tampered token was taken as a session")
 	}
-	if err := a.RevokeSession(ctx, want.Session, openedExp); err != nil {
+	if err := a.RevokeSession(ctx, want.Session, openedExp, now); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, ok := a.OpenSession(ctx, token, now); ok {
