@@ -1,7 +1,6 @@
 package app
 
 import (
-	"hash/maphash"
 	"strings"
 	"sync"
 	"time"
@@ -25,7 +24,6 @@ import (
 // session id in one allocation of its own, so it keeps nothing of the
 // request alive (a login's body, with its password, is not referenced).
 type sessionCache struct {
-	seed   maphash.Seed
 	shards [sessionCacheShards]sessionCacheShard
 }
 
@@ -47,14 +45,21 @@ type sessionCacheShard struct {
 	_         [40]byte // a shard per cache line: shards do not contend
 }
 
+// cachedSession is one entry, with as few pointers as it can have (the
+// map's writes and the collector's scans pay per pointer): its text holds
+// the token (the entry's key is that prefix of it), then the user, then
+// the session id.
 type cachedSession struct {
-	s       Session
-	expires int64          // Unix seconds, as inside the token
-	keys    *tokens.Keyset // the keyset that sealed or opened the token
+	text      string
+	userEnd   int            // the user is text[len(token):userEnd]
+	loginAt   int64          // Session.LoginAt
+	expires   int64          // Unix seconds, as inside the token
+	steppedUp bool           // Session.SteppedUp
+	keys      *tokens.Keyset // the keyset that sealed or opened the token
 }
 
 func newSessionCache() *sessionCache {
-	sc := &sessionCache{seed: maphash.MakeSeed()}
+	sc := new(sessionCache)
 	for i := range sc.shards {
 		sh := &sc.shards[i]
 		sh.cur, sh.prev = map[string]cachedSession{}, map[string]cachedSession{}
@@ -62,8 +67,16 @@ func newSessionCache() *sessionCache {
 	return sc
 }
 
+// shard picks a token's shard from two characters near its end, which
+// are its authentication tag's (random) in a token the guard sealed, so
+// issued tokens spread evenly; a forged token can pick its shard, which
+// only decides which lock its miss takes.
 func (sc *sessionCache) shard(token string) *sessionCacheShard {
-	return &sc.shards[maphash.String(sc.seed, token)%sessionCacheShards]
+	n := len(token)
+	if n < 3 {
+		return &sc.shards[0]
+	}
+	return &sc.shards[(uint(token[n-2])*31+uint(token[n-3]))%sessionCacheShards]
 }
 
 // get returns the session of token if ks sealed or opened it and it has
@@ -82,7 +95,8 @@ func (sc *sessionCache) get(ks *tokens.Keyset, token string, now time.Time) (Ses
 	if !ok || e.keys != ks || now.Unix() >= e.expires {
 		return Session{}, time.Time{}, false
 	}
-	return e.s, time.Unix(e.expires, 0), true
+	s := Session{User: e.text[len(token):e.userEnd], Session: e.text[e.userEnd:], LoginAt: e.loginAt, SteppedUp: e.steppedUp}
+	return s, time.Unix(e.expires, 0), true
 }
 
 // putSealed remembers a token ks has just sealed (its text in token).
@@ -118,8 +132,7 @@ func (sc *sessionCache) store(ks *tokens.Keyset, b *strings.Builder, tokenLen in
 	b.WriteString(s.Session)
 	text := b.String()
 	token := text[:tokenLen]
-	s.User = text[tokenLen : tokenLen+len(s.User)]
-	s.Session = text[tokenLen+len(s.User):]
+	e := cachedSession{text: text, userEnd: tokenLen + len(s.User), loginAt: s.LoginAt, expires: expires, steppedUp: s.SteppedUp, keys: ks}
 	sh := sc.shard(token)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
@@ -130,7 +143,7 @@ func (sc *sessionCache) store(ks *tokens.Keyset, b *strings.Builder, tokenLen in
 		clear(sh.prev)
 		sh.cur, sh.prev = sh.prev, sh.cur
 	}
-	sh.cur[token] = cachedSession{s: s, expires: expires, keys: ks}
+	sh.cur[token] = e
 }
 
 // close drops every entry; a request still in flight afterwards finds

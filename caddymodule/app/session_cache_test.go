@@ -190,3 +190,25 @@ func TestSealedSessionServedFromCache(t *testing.T) {
 		t.Fatal("a revoked session served from the cache counts")
 	}
 }
+
+// TestSessionCacheShardsEvenly: the tokens the guard seals spread over the
+// shards (each shard's generations are bounded on their own, so a skew
+// would shrink the cache).
+func TestSessionCacheShardsEvenly(t *testing.T) {
+	ks := testKeyset(t)
+	a := Standalone(ks, time.Hour)
+	defer func() { _ = a.Stop(); _ = a.Cleanup() }()
+	now := time.Now()
+	const n = 8 * sessionCacheShards * 100
+	for i := range n {
+		if _, _, err := a.AppendSealSession(nil, Session{User: "u", Session: "s" + strconv.Itoa(i)}, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range a.rt.sessions.shards {
+		sh := &a.rt.sessions.shards[i]
+		if got := len(sh.cur) + len(sh.prev); got < n/sessionCacheShards*3/4 {
+			t.Errorf("shard %d holds %d of %d tokens", i, got, n)
+		}
+	}
+}
