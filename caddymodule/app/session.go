@@ -13,6 +13,7 @@ import (
 	"github.com/login-guard/login_guard/clients/smartid"
 	"github.com/login-guard/login_guard/internal/metrics"
 	"github.com/login-guard/login_guard/internal/revoke"
+	"github.com/login-guard/login_guard/internal/sessioncache"
 	"github.com/login-guard/login_guard/internal/tokens"
 )
 
@@ -48,6 +49,11 @@ func (s Session) AppendBinary(b []byte) ([]byte, error) {
 }
 
 const sessionFormat = 1
+
+// cached is s as the session cache holds it.
+func (s Session) cached() sessioncache.Session {
+	return sessioncache.Session{User: s.User, ID: s.Session, LoginAt: s.LoginAt, SteppedUp: s.SteppedUp}
+}
 
 var errSessionFormat = errors.New("malformed session")
 
@@ -105,8 +111,10 @@ func (a *App) openSession(ctx context.Context, token string, now time.Time, keep
 		return Session{}, time.Time{}, false
 	}
 	cache := a.rt.sessions
-	s, exp, ok = cache.get(ks, token, now)
-	if !ok {
+	var hit sessioncache.Session
+	if hit, exp, ok = cache.Get(ks, token, now); ok {
+		s = Session{User: hit.User, Session: hit.ID, LoginAt: hit.LoginAt, SteppedUp: hit.SteppedUp}
+	} else {
 		// Its own variable: the pointer Open takes makes it escape, and
 		// only a cache miss should pay for that.
 		var opened Session
@@ -116,7 +124,7 @@ func (a *App) openSession(ctx context.Context, token string, now time.Time, keep
 			return Session{}, time.Time{}, false
 		}
 		if keep {
-			cache.putOpened(ks, token, opened, exp.Unix(), now)
+			cache.PutOpened(ks, token, opened.cached(), exp.Unix(), now)
 		}
 		s = opened
 	}
@@ -152,7 +160,7 @@ func (a *App) AppendSealSession(b []byte, s Session, now time.Time) ([]byte, tim
 		return b, ttl, err
 	}
 	// The expiry the token carries (AppendSeal's, in Unix seconds).
-	a.rt.sessions.putSealed(ks, b[start:], s, now.Add(ttl).Unix(), now)
+	a.rt.sessions.PutSealed(ks, b[start:], s.cached(), now.Add(ttl).Unix(), now)
 	return b, ttl, nil
 }
 
@@ -163,7 +171,7 @@ func (a *App) AppendSealSession(b []byte, s Session, now time.Time) ([]byte, tim
 func Standalone(keys *tokens.Keyset, sessionTTL time.Duration) *App {
 	a := &App{Session: &SessionConfig{TTL: caddy.Duration(sessionTTL)}, logger: zap.NewNop()}
 	a.rt = &appRuntime{life: newLifecycle(), keys: keys, revoked: revoke.NewMemory(revoke.DefaultMax)}
-	a.rt.sessions = newSessionCache()
+	a.rt.sessions = sessioncache.New()
 	a.routes = newRouteRegistry()
 	a.stepRT = new(StepUpRuntime)
 	a.StepUp = new(StepUpTuning)

@@ -46,27 +46,3 @@ func benchSealSession(b *testing.B, cached bool) {
 		i++
 	}
 }
-
-// BenchmarkSessionCachePut is the cache's share of a login: one sealed
-// token remembered.
-func BenchmarkSessionCachePut(b *testing.B) {
-	sc := newSessionCache()
-	st, _ := tokens.NewStored(time.Now())
-	ks, _ := tokens.NewKeyset(st)
-	now := time.Now()
-	toks := make([][]byte, 4*sessionCacheEntries) // more than it holds: each put a new entry
-	for i := range toks {
-		t, err := ks.AppendSeal(nil, sessionPurpose, Session{User: "jlopez", Session: "s" + strconv.Itoa(i)}, now, time.Hour)
-		if err != nil {
-			b.Fatal(err)
-		}
-		toks[i] = t
-	}
-	exp := now.Add(time.Hour).Unix()
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		sc.putSealed(ks, toks[i%len(toks)], Session{User: "jlopez", Session: "s1"}, exp, now)
-		i++
-	}
-}
