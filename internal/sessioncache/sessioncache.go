@@ -13,15 +13,19 @@
 //
 // Memory is bounded: each shard keeps two generations of at most
 // shardGeneration entries; when the current one is full, the older one is
-// dropped and its map reused. Each entry holds its token, user and
-// session id in one allocation of its own, so it keeps nothing of the
-// request alive (a login's body, with its password, is not referenced).
+// dropped and its index reused. Nothing the cache holds contains a
+// pointer the garbage collector would trace (an index from the token's
+// hash to offsets, and the entries' text in a byte buffer), so a full
+// cache adds nothing to a collection's marking work; each entry's text is
+// copied in, so it keeps nothing of the request alive (a login's body,
+// with its password, is not referenced).
 package sessioncache
 
 import (
-	"strings"
+	"hash/maphash"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/login-guard/login_guard/internal/tokens"
 )
@@ -36,12 +40,13 @@ type Session struct {
 
 // Cache is the session cache. A nil *Cache holds nothing.
 type Cache struct {
+	seed   maphash.Seed
 	shards [shards]shard
 }
 
 const (
 	shards = 16
-	// Entries is the most entries the cache holds (about 250 bytes each
+	// Entries is the most entries the cache holds (about 200 bytes each
 	// for a typical session, at most MaxEntryText bytes of text).
 	Entries         = 16384
 	shardGeneration = Entries / shards / 2
@@ -51,65 +56,86 @@ const (
 )
 
 type shard struct {
-	mu        sync.Mutex
-	cur, prev map[string]entry
-	_         [40]byte // a shard per cache line: shards do not contend
+	mu sync.Mutex
+	// keys is the keyset every entry was sealed or opened under; an entry
+	// of another one is dropped with all of them.
+	keys      *tokens.Keyset
+	cur, prev generation
+	closed    bool
 }
 
-// entry is one session, with as few pointers as it can have (the map's
-// writes and the collector's scans pay per pointer): its text holds the
-// token (the entry's key is that prefix of it), then the user, then the
-// session id.
+// generation is up to shardGeneration entries: an index from the token's
+// hash to the entry, and the entries' text. The text is only ever
+// appended to, never rewritten: the strings Get returns alias it.
+type generation struct {
+	index map[uint64]entry
+	text  []byte
+}
+
+// entry locates one session's text (token, user, session id, in that
+// order, from off) and holds the rest of it.
 type entry struct {
-	text      string
-	userEnd   int // the user is text[len(token):userEnd]
+	off       uint32
+	tokenLen  uint16
+	userLen   uint16
+	idLen     uint16
+	steppedUp bool
 	loginAt   int64
 	expires   int64 // Unix seconds, as inside the token
-	steppedUp bool
-	keys      *tokens.Keyset // the keyset that sealed or opened the token
 }
 
 // New returns an empty cache.
 func New() *Cache {
-	c := new(Cache)
+	c := &Cache{seed: maphash.MakeSeed()}
 	for i := range c.shards {
 		sh := &c.shards[i]
-		sh.cur, sh.prev = map[string]entry{}, map[string]entry{}
+		sh.cur.index, sh.prev.index = map[uint64]entry{}, map[uint64]entry{}
 	}
 	return c
 }
 
-// shard picks a token's shard from two characters near its end, which
-// are its authentication tag's (random) in a token the guard sealed, so
-// issued tokens spread evenly; a forged token can pick its shard, which
-// only decides which lock its miss takes.
-func (c *Cache) shard(token string) *shard {
-	n := len(token)
-	if n < 3 {
-		return &c.shards[0]
-	}
-	return &c.shards[(uint(token[n-2])*31+uint(token[n-3]))%shards]
-}
+func (c *Cache) shard(h uint64) *shard { return &c.shards[h%shards] }
 
 // Get returns the session of token if ks sealed or opened it and it has
 // not expired at now, and when it expires (what tokens' OpenUntil would
-// return).
+// return). A hit is the whole token text, compared byte for byte.
 func (c *Cache) Get(ks *tokens.Keyset, token string, now time.Time) (Session, time.Time, bool) {
 	if c == nil {
 		return Session{}, time.Time{}, false
 	}
-	sh := c.shard(token)
+	h := maphash.String(c.seed, token)
+	sh := c.shard(h)
 	sh.mu.Lock()
-	e, ok := sh.cur[token]
-	if !ok {
-		e, ok = sh.prev[token]
-	}
-	sh.mu.Unlock()
-	if !ok || e.keys != ks || now.Unix() >= e.expires {
+	if sh.keys != ks {
+		sh.mu.Unlock()
 		return Session{}, time.Time{}, false
 	}
-	s := Session{User: e.text[len(token):e.userEnd], ID: e.text[e.userEnd:], LoginAt: e.loginAt, SteppedUp: e.steppedUp}
+	g := &sh.cur
+	e, ok := g.index[h]
+	if !ok {
+		g = &sh.prev
+		e, ok = g.index[h]
+	}
+	var text []byte
+	if ok {
+		text = g.text[e.off : int(e.off)+int(e.tokenLen)+int(e.userLen)+int(e.idLen)]
+	}
+	sh.mu.Unlock()
+	if !ok || string(text[:e.tokenLen]) != token || now.Unix() >= e.expires {
+		return Session{}, time.Time{}, false
+	}
+	text = text[e.tokenLen:]
+	s := Session{User: stringOf(text[:e.userLen]), ID: stringOf(text[e.userLen:]), LoginAt: e.loginAt, SteppedUp: e.steppedUp}
 	return s, time.Unix(e.expires, 0), true
+}
+
+// stringOf is b as a string without a copy: b is generation text, which
+// is never written again.
+func stringOf(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
 }
 
 // PutSealed remembers a token ks has just sealed (its text in token),
@@ -118,10 +144,7 @@ func (c *Cache) PutSealed(ks *tokens.Keyset, token []byte, s Session, expires in
 	if c == nil || !fits(len(token), s, expires, now) {
 		return
 	}
-	var b strings.Builder
-	b.Grow(len(token) + len(s.User) + len(s.ID))
-	b.Write(token)
-	c.store(ks, &b, len(token), s, expires)
+	c.put(ks, maphash.Bytes(c.seed, token), token, "", s, expires)
 }
 
 // PutOpened remembers a token ks has just opened.
@@ -129,35 +152,50 @@ func (c *Cache) PutOpened(ks *tokens.Keyset, token string, s Session, expires in
 	if c == nil || !fits(len(token), s, expires, now) {
 		return
 	}
-	var b strings.Builder
-	b.Grow(len(token) + len(s.User) + len(s.ID))
-	b.WriteString(token)
-	c.store(ks, &b, len(token), s, expires)
+	c.put(ks, maphash.String(c.seed, token), nil, token, s, expires)
 }
 
 func fits(tokenLen int, s Session, expires int64, now time.Time) bool {
 	return now.Unix() < expires && tokenLen+len(s.User)+len(s.ID) <= MaxEntryText
 }
 
-// store adds the entry whose token text b holds, copying the session's
-// strings into the same allocation.
-func (c *Cache) store(ks *tokens.Keyset, b *strings.Builder, tokenLen int, s Session, expires int64) {
-	b.WriteString(s.User)
-	b.WriteString(s.ID)
-	text := b.String()
-	token := text[:tokenLen]
-	e := entry{text: text, userEnd: tokenLen + len(s.User), loginAt: s.LoginAt, expires: expires, steppedUp: s.SteppedUp, keys: ks}
-	sh := c.shard(token)
+// put adds the entry of the token whose text is tb or ts (one is empty)
+// and hash h. An entry of the same hash is replaced: two tokens that
+// collide only cost one of them a decryption.
+func (c *Cache) put(ks *tokens.Keyset, h uint64, tb []byte, ts string, s Session, expires int64) {
+	sh := c.shard(h)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	if sh.cur == nil {
-		return // closed
+	if sh.closed {
+		return
 	}
-	if len(sh.cur) >= shardGeneration {
-		clear(sh.prev)
+	if sh.keys != ks {
+		// A new keyset (a key rotation): what the old one vouched for is
+		// dropped.
+		sh.keys = ks
+		sh.cur.drop()
+		sh.prev.drop()
+	}
+	if len(sh.cur.index) >= shardGeneration {
+		sh.prev.drop()
 		sh.cur, sh.prev = sh.prev, sh.cur
+		sh.cur.text = make([]byte, 0, cap(sh.prev.text))
 	}
-	sh.cur[token] = e
+	g := &sh.cur
+	e := entry{off: uint32(len(g.text)), tokenLen: uint16(len(tb) + len(ts)), userLen: uint16(len(s.User)),
+		idLen: uint16(len(s.ID)), steppedUp: s.SteppedUp, loginAt: s.LoginAt, expires: expires}
+	g.text = append(g.text, tb...)
+	g.text = append(g.text, ts...)
+	g.text = append(g.text, s.User...)
+	g.text = append(g.text, s.ID...)
+	g.index[h] = e
+}
+
+// drop empties g, keeping its index's memory. Its text is let go, not
+// reused: strings handed out may still point into it.
+func (g *generation) drop() {
+	clear(g.index)
+	g.text = nil
 }
 
 // Len is how many entries the cache holds.
@@ -166,7 +204,7 @@ func (c *Cache) Len() int {
 	for i := range c.shards {
 		sh := &c.shards[i]
 		sh.mu.Lock()
-		n += len(sh.cur) + len(sh.prev)
+		n += len(sh.cur.index) + len(sh.prev.index)
 		sh.mu.Unlock()
 	}
 	return n
@@ -181,7 +219,8 @@ func (c *Cache) Close() {
 	for i := range c.shards {
 		sh := &c.shards[i]
 		sh.mu.Lock()
-		sh.cur, sh.prev = nil, nil
+		sh.closed, sh.keys = true, nil
+		sh.cur, sh.prev = generation{}, generation{}
 		sh.mu.Unlock()
 	}
 }

@@ -1,8 +1,11 @@
 package sessioncache
 
 import (
+	"hash/maphash"
+	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 	"unsafe"
@@ -163,7 +166,7 @@ func TestSessionCacheShardsEvenly(t *testing.T) {
 	}
 	for i := range c.shards {
 		sh := &c.shards[i]
-		if got := len(sh.cur) + len(sh.prev); got < n/shards*3/4 {
+		if got := len(sh.cur.index) + len(sh.prev.index); got < n/shards*3/4 {
 			t.Errorf("shard %d holds %d of %d tokens", i, got, n)
 		}
 	}
@@ -174,4 +177,91 @@ type sealedSession string
 
 func (s sealedSession) AppendBinary(b []byte) ([]byte, error) {
 	return append(append(b, "\x01\x06\x02jlopez"...), s...), nil
+}
+
+// TestSessionCacheComparesTheToken: an entry found by the hash of a token
+// is served only if its text is that token (a hash is not proof).
+func TestSessionCacheComparesTheToken(t *testing.T) {
+	c := New()
+	defer c.Close()
+	ks := testKeyset(t)
+	now := time.Now()
+	// The entry of "issued" filed under the hash of "forged", as a
+	// collision would.
+	c.put(ks, maphash.String(c.seed, "forged"), nil, "issued", Session{User: "u"}, now.Add(time.Hour).Unix())
+	if _, _, ok := c.Get(ks, "forged", now); ok {
+		t.Fatal("a token was served the entry of another token with its hash")
+	}
+}
+
+// TestSessionCacheHoldsNoPointers: the index and the entries' text are
+// pointer-free, so the collector never traces a full cache.
+func TestSessionCacheHoldsNoPointers(t *testing.T) {
+	gen := reflect.TypeFor[generation]()
+	index, _ := gen.FieldByName("index")
+	text, _ := gen.FieldByName("text")
+	if index.Type.Key().Kind() != reflect.Uint64 || index.Type.Elem() != reflect.TypeFor[entry]() || text.Type.Elem().Kind() != reflect.Uint8 {
+		t.Fatalf("a generation is %v", gen)
+	}
+	typ := reflect.TypeFor[entry]()
+	for i := range typ.NumField() {
+		switch typ.Field(i).Type.Kind() {
+		case reflect.Pointer, reflect.String, reflect.Slice, reflect.Map, reflect.Interface, reflect.Func, reflect.Chan, reflect.UnsafePointer, reflect.Struct, reflect.Array:
+			t.Errorf("entry.%s may hold a pointer", typ.Field(i).Name)
+		}
+	}
+}
+
+// TestSessionCacheNewKeysetDropsAll: once the keyset changes (a
+// rotation), nothing put under the old one is served, and a shard that
+// takes an entry under the new one lets the old entries go.
+func TestSessionCacheNewKeysetDropsAll(t *testing.T) {
+	c := New()
+	defer c.Close()
+	ks, other := testKeyset(t), testKeyset(t)
+	now := time.Now()
+	exp := now.Add(time.Hour).Unix()
+	for i := range 100 {
+		c.PutOpened(ks, "tok"+strconv.Itoa(i), Session{User: "u"}, exp, now)
+	}
+	for i := range 1000 {
+		c.PutOpened(other, "new"+strconv.Itoa(i), Session{User: "u"}, exp, now)
+	}
+	if n := c.Len(); n != 1000 {
+		t.Fatalf("%d entries, want the new keyset's 1000", n)
+	}
+	for i := range 100 {
+		if _, _, ok := c.Get(other, "tok"+strconv.Itoa(i), now); ok {
+			t.Fatal("an entry of the old keyset was served under the new one")
+		}
+		if _, _, ok := c.Get(other, "new"+strconv.Itoa(i), now); !ok {
+			t.Fatal("an entry of the new keyset is lost")
+		}
+	}
+}
+
+// TestSessionCacheConcurrent: gets and puts from many goroutines, across
+// generation turnovers, serve only what was put (run with -race).
+func TestSessionCacheConcurrent(t *testing.T) {
+	c := New()
+	defer c.Close()
+	ks := testKeyset(t)
+	now := time.Now()
+	exp := now.Add(time.Hour).Unix()
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 3 * Entries / 4 {
+				tok := "tok-" + strconv.Itoa(w) + "-" + strconv.Itoa(i)
+				c.PutOpened(ks, tok, Session{User: "user" + strconv.Itoa(i), ID: tok}, exp, now)
+				if s, _, ok := c.Get(ks, tok, now); ok && (s.ID != tok || s.User != "user"+strconv.Itoa(i)) {
+					t.Errorf("%s: got %+v", tok, s)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }
