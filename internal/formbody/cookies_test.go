@@ -122,3 +122,36 @@ func FuzzCookieCheck(f *testing.F) {
 		cookieCheckAgrees(t, spec, body, query, lines)
 	})
 }
+
+// BenchmarkCheckCookies is the cookie check of a login form whose request
+// carries a guard session cookie and two of the portal's (with lower-case
+// names, or one upper-case as PHP's session cookie), by the byte scan and
+// by the reference (rune-by-rune) split.
+func BenchmarkCheckCookies(b *testing.B) {
+	spec := Spec{}.withDefaults()
+	f, err := Parse(ctForm, []byte("username=jlopez&password=secret"), nil, spec)
+	if err != nil {
+		b.Fatal(err)
+	}
+	guard := "login_guard=AgRrMQ" + strings.Repeat("x7Yq-_Zb", 16)
+	for _, h := range []struct{ name, header string }{
+		{"lower", guard + "; theme=dark; sid=3f2a9c0e1b7d4e6a8c5b2d9f0a1e3c7b"},
+		{"upper", guard + "; theme=dark; PHPSESSID=3f2a9c0e1b7d4e6a8c5b2d9f0a1e3c7b"},
+	} {
+		r, _ := http.NewRequest(http.MethodPost, "/", nil)
+		r.Header.Set("Cookie", h.header)
+		for _, c := range []struct {
+			name  string
+			check func(*http.Request, *Fields, Spec) error
+		}{{"scan", checkCookies}, {"reference", checkCookiesReference}} {
+			b.Run(h.name+"/"+c.name, func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					if err := c.check(r, &f, spec); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
