@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 )
 
 // checkTrailers refuses a request that sent trailers (HTTP/1.1 chunked or
@@ -198,19 +199,33 @@ func readTrackedField(f *Fields, spec *Spec) bool {
 }
 
 func checkCookie(name, value string, f *Fields, spec *Spec) error {
-	nk, nu := nameKey(name, true), nameKey(name, false)
+	// The first byte of the name's keys, when the name is ASCII: keys
+	// that overlap start with the same byte, so most cookie names are
+	// told apart from the guarded ones without building their keys
+	// (which allocates for a name such as PHPSESSID).
+	ns, nestedOK := keyStart(name, true)
+	us, plainOK := keyStart(name, false)
+	var nk, nu string
+	keyed := false
 	for i := range spec.trackedCount() {
 		if i == 1 {
 			continue // the device payload is the guard's to read, not the portal's
 		}
 		g := spec.tracked(i)
-		if !keysOverlap(nk, nameKey(g, true)) && !keysOverlap(nu, nameKey(g, false)) {
-			continue
-		}
 		v, ok := f.Get(g)
 		if !ok {
 			// The guard read no such field (a login without a user is
 			// missing_user's business), so there is nothing to contradict.
+			continue
+		}
+		gn, gu := nameKey(g, true), nameKey(g, false)
+		if nestedOK && plainOK && !mayOverlap(ns, gn) && !mayOverlap(us, gu) {
+			continue
+		}
+		if !keyed {
+			nk, nu, keyed = nameKey(name, true), nameKey(name, false), true
+		}
+		if !keysOverlap(nk, gn) && !keysOverlap(nu, gu) {
 			continue
 		}
 		if decoded, err := url.QueryUnescape(value); value == v || err == nil && decoded == v {
@@ -219,4 +234,41 @@ func checkCookie(name, value string, f *Fields, spec *Spec) error {
 		return fieldError(ReasonCookieConflict, g, "a cookie some frameworks read as field %q says otherwise")
 	}
 	return nil
+}
+
+// keyStart is the first byte of nameKey(name, nested), 0 if that key is
+// empty, for an ASCII name (ok false otherwise). It follows nameKey's
+// rules: cut at a NUL, ignorable characters trimmed, leading separators
+// skipped when nested, ' ', '.' and '[' read as '_', letters folded.
+func keyStart(name string, nested bool) (start byte, ok bool) {
+	for i := 0; i < len(name); i++ {
+		if name[i] >= utf8.RuneSelf {
+			return 0, false
+		}
+	}
+	if i := strings.IndexByte(name, 0); i >= 0 {
+		name = name[:i]
+	}
+	name = strings.TrimFunc(name, ignorableInName)
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case nested && (c == '[' || c == ']' || c == '.'):
+			continue
+		case c == ' ' || c == '.' || c == '[':
+			return '_', true
+		}
+		return byte(keyRune(rune(c))), true
+	}
+	return 0, true
+}
+
+// mayOverlap reports whether a key starting with start (0: the empty key)
+// could overlap the key k (keysOverlap): two keys that overlap are both
+// empty or share their first byte (a key never starts with a NUL).
+func mayOverlap(start byte, k string) bool {
+	if start == 0 || k == "" {
+		return start == 0 && k == ""
+	}
+	return k[0] == start
 }
