@@ -24,6 +24,7 @@ import (
 	"github.com/login-guard/login_guard/internal/pages"
 	"github.com/login-guard/login_guard/internal/redisstore"
 	"github.com/login-guard/login_guard/internal/revoke"
+	"github.com/login-guard/login_guard/internal/sessioncache"
 	"github.com/login-guard/login_guard/internal/tokens"
 )
 
@@ -110,7 +111,7 @@ type appRuntime struct {
 	life    *lifecycle
 
 	stopRotation func()
-	sessions     *sessionCache
+	sessions     *sessioncache.Cache
 	engines      engine.Runner // every engine call of this config
 	revoked      revoke.Set
 	// revocationsHeld: revoked is the pooled in-memory set (not the
@@ -239,9 +240,7 @@ func (a *App) start() error {
 	if err := a.startStore(); err != nil {
 		return err
 	}
-	if a.rt.sessions, err = newSessionCache(); err != nil {
-		return err
-	}
+	a.rt.sessions = sessioncache.New()
 	if a.redis != nil {
 		// Shared: a logout on one instance ends the session on all.
 		a.rt.revoked = redisstore.NewRevokeSet(a.redis)
@@ -252,14 +251,14 @@ func (a *App) start() error {
 	if a.SmartID != nil {
 		q, err := acquireSmartID(a.smartidKey, a.SmartID, a.logger)
 		if err != nil {
-			a.rt.sessions.close()
+			a.rt.sessions.Close()
 			return err
 		}
 		a.smartid = q
 	}
 	a.startEngines()
 	if _, err := a.takeStepUp(); err != nil {
-		a.rt.sessions.close()
+		a.rt.sessions.Close()
 		if a.smartid != nil {
 			_ = releaseSmartID(a.smartidKey)
 		}
@@ -295,7 +294,7 @@ func (a *App) releasePooled() {
 			a.logger.Warn("smartid queue closed with events undelivered", zap.Error(err))
 		}
 	}
-	a.rt.sessions.close()
+	a.rt.sessions.Close()
 	if a.rt.revocationsHeld {
 		a.rt.revocationsHeld = false
 		releaseRevocations(a.Session.MaxRevocations)

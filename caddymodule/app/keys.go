@@ -94,7 +94,11 @@ func (a *App) rotateKeysEvery(every time.Duration) (stop func()) {
 					continue
 				}
 				a.rt.mu.Lock()
-				a.rt.keys = ks
+				// An unchanged set is kept: the session cache serves only
+				// what the current keyset sealed or opened.
+				if !ks.SameMaterial(a.rt.keys) {
+					a.rt.keys = ks
+				}
 				a.rt.mu.Unlock()
 			}
 		}

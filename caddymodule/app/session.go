@@ -13,6 +13,7 @@ import (
 	"github.com/login-guard/login_guard/clients/smartid"
 	"github.com/login-guard/login_guard/internal/metrics"
 	"github.com/login-guard/login_guard/internal/revoke"
+	"github.com/login-guard/login_guard/internal/sessioncache"
 	"github.com/login-guard/login_guard/internal/tokens"
 )
 
@@ -49,6 +50,11 @@ func (s Session) AppendBinary(b []byte) ([]byte, error) {
 
 const sessionFormat = 1
 
+// cached is s as the session cache holds it.
+func (s Session) cached() sessioncache.Session {
+	return sessioncache.Session{User: s.User, ID: s.Session, LoginAt: s.LoginAt, SteppedUp: s.SteppedUp}
+}
+
 var errSessionFormat = errors.New("malformed session")
 
 // UnmarshalBinary reads what AppendBinary wrote, refusing anything else
@@ -82,11 +88,12 @@ func (s *Session) UnmarshalBinary(b []byte) error {
 	return nil
 }
 
-// OpenSession opens a session cookie's value, paying the decryption once
-// per token (the cache never holds an entry past its token's expiry), and
-// says until when the session lasts. A session its logout ended is no
-// session, whatever the cookie says; a revocation store that cannot
-// answer counts as revoked (fail closed).
+// OpenSession opens a session cookie's value, paying the decryption at
+// most once per token (a token this guard sealed, or opened before, is
+// served from the session cache while it is valid), and says until when
+// the session lasts. A session its logout ended is no session, whatever
+// the cookie says; a revocation store that cannot answer counts as
+// revoked (fail closed).
 func (a *App) OpenSession(ctx context.Context, token string, now time.Time) (s Session, exp time.Time, ok bool) {
 	return a.openSession(ctx, token, now, true)
 }
@@ -104,8 +111,10 @@ func (a *App) openSession(ctx context.Context, token string, now time.Time, keep
 		return Session{}, time.Time{}, false
 	}
 	cache := a.rt.sessions
-	s, exp, ok = cache.get(token, now)
-	if !ok {
+	var hit sessioncache.Session
+	if hit, exp, ok = cache.Get(ks, token, now); ok {
+		s = Session{User: hit.User, Session: hit.ID, LoginAt: hit.LoginAt, SteppedUp: hit.SteppedUp}
+	} else {
 		// Its own variable: the pointer Open takes makes it escape, and
 		// only a cache miss should pay for that.
 		var opened Session
@@ -115,7 +124,7 @@ func (a *App) openSession(ctx context.Context, token string, now time.Time, keep
 			return Session{}, time.Time{}, false
 		}
 		if keep {
-			cache.put(token, opened, exp, now)
+			cache.PutOpened(ks, token, opened.cached(), exp.Unix(), now)
 		}
 		s = opened
 	}
@@ -129,21 +138,30 @@ func (a *App) openSession(ctx context.Context, token string, now time.Time, keep
 }
 
 // RevokeSession ends a guard session (its logout was accepted) until it
-// would have expired: its cookie, if replayed, no longer counts.
-func (a *App) RevokeSession(ctx context.Context, id string, until time.Time) error {
-	return a.rt.revoked.Revoke(ctx, id, until)
+// would have expired: its cookie, if replayed, no longer counts. now is
+// the request's clock.
+func (a *App) RevokeSession(ctx context.Context, id string, until, now time.Time) error {
+	return a.rt.revoked.Revoke(ctx, id, until, now)
 }
 
 // AppendSealSession appends s, sealed for the session cookie, to b and
-// says how long the session lasts.
+// says how long the session lasts. The token is also put in the session
+// cache, so the session's logout and operations open it without
+// decrypting.
 func (a *App) AppendSealSession(b []byte, s Session, now time.Time) ([]byte, time.Duration, error) {
 	ks := a.Keyset()
 	if ks == nil {
 		return b, 0, ErrNotStarted
 	}
 	ttl := time.Duration(a.Session.TTL)
+	start := len(b)
 	b, err := ks.AppendSeal(b, sessionPurpose, s, now, ttl)
-	return b, ttl, err
+	if err != nil {
+		return b, ttl, err
+	}
+	// The expiry the token carries (AppendSeal's, in Unix seconds).
+	a.rt.sessions.PutSealed(ks, b[start:], s.cached(), now.Add(ttl).Unix(), now)
+	return b, ttl, nil
 }
 
 // Standalone returns an app as Start leaves it, with the given keys and
@@ -153,7 +171,7 @@ func (a *App) AppendSealSession(b []byte, s Session, now time.Time) ([]byte, tim
 func Standalone(keys *tokens.Keyset, sessionTTL time.Duration) *App {
 	a := &App{Session: &SessionConfig{TTL: caddy.Duration(sessionTTL)}, logger: zap.NewNop()}
 	a.rt = &appRuntime{life: newLifecycle(), keys: keys, revoked: revoke.NewMemory(revoke.DefaultMax)}
-	a.rt.sessions, _ = newSessionCache() // nil on failure: no cache, still correct
+	a.rt.sessions = sessioncache.New()
 	a.routes = newRouteRegistry()
 	a.stepRT = new(StepUpRuntime)
 	a.StepUp = new(StepUpTuning)

@@ -1,32 +1,64 @@
 package app
 
 import (
+	"context"
 	"testing"
 	"time"
+
+	"github.com/login-guard/login_guard/internal/tokens"
 )
 
-func TestSessionCacheNeverOutlivesItsToken(t *testing.T) {
-	sc, err := newSessionCache()
+func testKeyset(t *testing.T) *tokens.Keyset {
+	t.Helper()
+	st, err := tokens.NewStored(time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer sc.close()
+	ks, err := tokens.NewKeyset(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ks
+}
+
+// TestSealedSessionServedFromCache: a session cookie the guard sealed is
+// in the cache, with exactly what opening the token gives (session and
+// expiry); a logout of it is then known without decryption, a tampered
+// copy is not, and once revoked the cached entry is no session either.
+func TestSealedSessionServedFromCache(t *testing.T) {
+	ks := testKeyset(t)
+	a := Standalone(ks, time.Hour)
+	defer func() { _ = a.Stop(); _ = a.Cleanup() }()
 	now := time.Now()
-	sc.put("tok", Session{User: "u", Session: "s"}, now.Add(time.Minute), now)
-	sc.c.Wait()
-	if s, _, ok := sc.get("tok", now.Add(30*time.Second)); !ok || s.User != "u" {
-		t.Fatalf("fresh entry: %v %v", s, ok)
+	want := Session{User: "jlopez", Session: "s1", LoginAt: now.Unix(), SteppedUp: true}
+	tok, _, err := a.AppendSealSession([]byte("login_guard="), want, now)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if _, _, ok := sc.get("tok", now.Add(time.Minute)); ok {
-		t.Fatal("an entry must not be served once its token expired")
+	token := string(tok[len("login_guard="):])
+	hit, cachedExp, ok := a.rt.sessions.Get(ks, token, now)
+	if !ok {
+		t.Fatal("a sealed session is not in the cache")
 	}
-	sc.put("old", Session{User: "u"}, now, now)
-	sc.c.Wait()
-	if _, _, ok := sc.get("old", now); ok {
-		t.Fatal("an expired token is not cached")
+	cached := Session{User: hit.User, Session: hit.ID, LoginAt: hit.LoginAt, SteppedUp: hit.SteppedUp}
+	var opened Session
+	openedExp, err := ks.OpenUntil(sessionPurpose, token, now, &opened)
+	if err != nil || cached != opened || cached != want || !cachedExp.Equal(openedExp) || hit != want.cached() {
+		t.Fatalf("cached %+v until %v, opened %+v until %v (%v)", cached, cachedExp, opened, openedExp, err)
 	}
-	var nilCache *sessionCache
-	if _, _, ok := nilCache.get("tok", now); ok {
-		t.Fatal("no cache, no hit")
+	ctx := context.Background()
+	if s, exp, ok := a.OpenEndingSession(ctx, token, now); !ok || s != want || !exp.Equal(openedExp) {
+		t.Fatalf("logout: %+v %v %v", s, exp, ok)
+	}
+	tampered := []byte(token)
+	tampered[len(tampered)-5] ^= 'A' ^ 'B'
+	if _, _, ok := a.OpenEndingSession(ctx, string(tampered), now); ok {
+		t.Fatal("a tampered token was taken as a session")
+	}
+	if err := a.RevokeSession(ctx, want.Session, openedExp, now); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, ok := a.OpenSession(ctx, token, now); ok {
+		t.Fatal("a revoked session served from the cache counts")
 	}
 }

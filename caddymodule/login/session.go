@@ -19,7 +19,7 @@ func (x *exchange) revokeSession() {
 	if !x.HasSession {
 		return
 	}
-	if err := x.h.app.RevokeSession(x.Detached(), x.Session.Session, x.SessionExp); err != nil {
+	if err := x.h.app.RevokeSession(x.Detached(), x.Session.Session, x.SessionExp, x.Start); err != nil {
 		x.h.logger.Error("revoking the guard session", zap.String("route", x.h.Name), zap.Error(err))
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 )
 
 // checkTrailers refuses a request that sent trailers (HTTP/1.1 chunked or
@@ -142,10 +143,27 @@ func parseRequest(r *http.Request, max int64, spec Spec, general bool) (Fields, 
 // passes. PHP decodes cookie values like form values, so both spellings
 // count as the same.
 func checkCookies(r *http.Request, f *Fields, spec Spec) error {
-	for _, line := range r.Header["Cookie"] {
+	lines := r.Header["Cookie"]
+	if len(lines) == 0 || !readTrackedField(f, &spec) {
+		// Only a field the guard read can be contradicted (see checkCookie):
+		// a logout or a request without a body skips the scan.
+		return nil
+	}
+	for _, line := range lines {
 		// Split leniently: Go's parser skips names it finds invalid
 		// ("username[]"), PHP's reads them; older parsers split on ','.
-		for pair := range strings.FieldsFuncSeq(line, func(r rune) bool { return r == ';' || r == ',' }) {
+		// Both separators are ASCII, so a byte scan finds them whatever
+		// the rest of the line holds (no UTF-8 sequence contains them).
+		for line != "" {
+			pair := line
+			if i := indexCookieSeparator(line); i >= 0 {
+				pair, line = line[:i], line[i+1:]
+			} else {
+				line = ""
+			}
+			if pair == "" {
+				continue
+			}
 			name, value, _ := strings.Cut(strings.TrimSpace(pair), "=")
 			name, value = strings.TrimSpace(name), strings.Trim(strings.TrimSpace(value), `"`)
 			if err := checkCookie(name, value, f, &spec); err != nil {
@@ -156,20 +174,58 @@ func checkCookies(r *http.Request, f *Fields, spec Spec) error {
 	return nil
 }
 
+// indexCookieSeparator is the index of the first ';' or ',' in s, or -1.
+func indexCookieSeparator(s string) int {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == ';' || c == ',' {
+			return i
+		}
+	}
+	return -1
+}
+
+// readTrackedField reports whether the guard read a field checkCookie
+// compares cookies with (a tracked field other than the device payload).
+func readTrackedField(f *Fields, spec *Spec) bool {
+	for i := range spec.trackedCount() {
+		if i == 1 {
+			continue
+		}
+		if _, ok := f.Get(spec.tracked(i)); ok {
+			return true
+		}
+	}
+	return false
+}
+
 func checkCookie(name, value string, f *Fields, spec *Spec) error {
-	nk, nu := nameKey(name, true), nameKey(name, false)
+	// The first byte of the name's keys, when the name is ASCII: keys
+	// that overlap start with the same byte, so most cookie names are
+	// told apart from the guarded ones without building their keys
+	// (which allocates for a name such as PHPSESSID).
+	ns, nestedOK := keyStart(name, true)
+	us, plainOK := keyStart(name, false)
+	var nk, nu string
+	keyed := false
 	for i := range spec.trackedCount() {
 		if i == 1 {
 			continue // the device payload is the guard's to read, not the portal's
 		}
 		g := spec.tracked(i)
-		if !keysOverlap(nk, nameKey(g, true)) && !keysOverlap(nu, nameKey(g, false)) {
-			continue
-		}
 		v, ok := f.Get(g)
 		if !ok {
 			// The guard read no such field (a login without a user is
 			// missing_user's business), so there is nothing to contradict.
+			continue
+		}
+		gn, gu := nameKey(g, true), nameKey(g, false)
+		if nestedOK && plainOK && !mayOverlap(ns, gn) && !mayOverlap(us, gu) {
+			continue
+		}
+		if !keyed {
+			nk, nu, keyed = nameKey(name, true), nameKey(name, false), true
+		}
+		if !keysOverlap(nk, gn) && !keysOverlap(nu, gu) {
 			continue
 		}
 		if decoded, err := url.QueryUnescape(value); value == v || err == nil && decoded == v {
@@ -178,4 +234,41 @@ func checkCookie(name, value string, f *Fields, spec *Spec) error {
 		return fieldError(ReasonCookieConflict, g, "a cookie some frameworks read as field %q says otherwise")
 	}
 	return nil
+}
+
+// keyStart is the first byte of nameKey(name, nested), 0 if that key is
+// empty, for an ASCII name (ok false otherwise). It follows nameKey's
+// rules: cut at a NUL, ignorable characters trimmed, leading separators
+// skipped when nested, ' ', '.' and '[' read as '_', letters folded.
+func keyStart(name string, nested bool) (start byte, ok bool) {
+	for i := 0; i < len(name); i++ {
+		if name[i] >= utf8.RuneSelf {
+			return 0, false
+		}
+	}
+	if i := strings.IndexByte(name, 0); i >= 0 {
+		name = name[:i]
+	}
+	name = strings.TrimFunc(name, ignorableInName)
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case nested && (c == '[' || c == ']' || c == '.'):
+			continue
+		case c == ' ' || c == '.' || c == '[':
+			return '_', true
+		}
+		return byte(keyRune(rune(c))), true
+	}
+	return 0, true
+}
+
+// mayOverlap reports whether a key starting with start (0: the empty key)
+// could overlap the key k (keysOverlap): two keys that overlap are both
+// empty or share their first byte (a key never starts with a NUL).
+func mayOverlap(start byte, k string) bool {
+	if start == 0 || k == "" {
+		return start == 0 && k == ""
+	}
+	return k[0] == start
 }

@@ -17,8 +17,8 @@ type RevokeSet struct{ once *OnceSet }
 func NewRevokeSet(c *Conn) *RevokeSet { return &RevokeSet{once: NewOnceSet(c, "revoked")} }
 
 // Revoke implements revoke.Set.
-func (s *RevokeSet) Revoke(ctx context.Context, id string, until time.Time) error {
-	ttl := time.Until(until)
+func (s *RevokeSet) Revoke(ctx context.Context, id string, until, now time.Time) error {
+	ttl := until.Sub(now)
 	if ttl <= 0 {
 		return nil
 	}

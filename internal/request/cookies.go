@@ -203,7 +203,14 @@ func (x *Exchange) LoadSession(r *http.Request) {
 // net/http would accept, its surrounding quotes removed.
 func requestCookie(r *http.Request, name string) (string, bool) {
 	for _, line := range r.Header["Cookie"] {
-		for part := range strings.SplitSeq(line, ";") {
+		// Every part strings.Split(line, ";") would give, in order.
+		for more := true; more; {
+			part := line
+			if i := strings.IndexByte(line, ';'); i >= 0 {
+				part, line = line[:i], line[i+1:]
+			} else {
+				more = false
+			}
 			part = textproto.TrimString(part)
 			n, v, _ := strings.Cut(part, "=")
 			if textproto.TrimString(n) != name {
@@ -223,9 +230,18 @@ func requestCookie(r *http.Request, name string) (string, bool) {
 // validCookieValue is net/http's test of a cookie value's bytes.
 func validCookieValue(v string) bool {
 	for i := 0; i < len(v); i++ {
-		if c := v[i]; c < 0x20 || c >= 0x7f || c == '"' || c == ';' || c == '\\' {
+		if !cookieValueByte[v[i]] {
 			return false
 		}
 	}
 	return true
 }
+
+// cookieValueByte is the test of one byte, as a table: the session
+// cookie's value is scanned on every guarded request.
+var cookieValueByte = func() (t [256]bool) {
+	for c := range t {
+		t[c] = c >= 0x20 && c < 0x7f && c != '"' && c != ';' && c != '\\'
+	}
+	return t
+}()

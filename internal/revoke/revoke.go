@@ -14,8 +14,9 @@ import (
 
 // Set records revoked session ids.
 type Set interface {
-	// Revoke records id as ended until until (the cookie's expiry).
-	Revoke(ctx context.Context, id string, until time.Time) error
+	// Revoke records id as ended until until (the cookie's expiry); now
+	// is the caller's clock (the request's), read once per request.
+	Revoke(ctx context.Context, id string, until, now time.Time) error
 	// Revoked reports whether id was revoked and its entry is still live.
 	Revoked(ctx context.Context, id string, now time.Time) (bool, error)
 }
@@ -30,7 +31,7 @@ const DefaultMax = 100_000
 type Memory struct {
 	mu      sync.Mutex
 	max     int
-	byID    map[string]time.Time
+	byID    map[string]int64 // until, Unix nanoseconds
 	exp     expiries
 	evicted uint64
 }
@@ -41,31 +42,31 @@ func NewMemory(max int) *Memory {
 	if max <= 0 {
 		max = DefaultMax
 	}
-	return &Memory{max: max, byID: map[string]time.Time{}}
+	return &Memory{max: max, byID: map[string]int64{}}
 }
 
 // Revoke implements Set.
-func (m *Memory) Revoke(_ context.Context, id string, until time.Time) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	now := time.Now()
-	m.purge(now)
-	if !now.Before(until) {
+func (m *Memory) Revoke(_ context.Context, id string, until, now time.Time) error {
+	at, t := until.UnixNano(), now.UnixNano()
+	if t >= at {
 		return nil // the cookie has expired anyway
 	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.purge(t)
 	old, present := m.byID[id]
-	if present && !until.After(old) {
+	if present && at <= old {
 		return nil
 	}
 	for !present && len(m.byID) >= m.max && len(m.exp) > 0 {
 		it := m.exp.pop()
-		if at, ok := m.byID[it.id]; ok && at.Equal(it.at) {
+		if cur, ok := m.byID[it.id]; ok && cur == it.at {
 			delete(m.byID, it.id)
 			m.evicted++
 		}
 	}
-	m.byID[id] = until
-	m.exp.push(entry{id: id, at: until})
+	m.byID[id] = at
+	m.exp.push(entry{id: id, at: at})
 	return nil
 }
 
@@ -74,7 +75,7 @@ func (m *Memory) Revoked(_ context.Context, id string, now time.Time) (bool, err
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	at, ok := m.byID[id]
-	return ok && now.Before(at), nil
+	return ok && now.UnixNano() < at, nil
 }
 
 // Stats are the set's counters, for metrics.
@@ -94,17 +95,17 @@ func (m *Memory) Stats() Stats {
 func (m *Memory) Destruct() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.byID = map[string]time.Time{}
+	m.byID = map[string]int64{}
 	m.exp = nil
 	return nil
 }
 
 // purge drops entries past their time. A re-revoked id leaves its older
 // heap entry behind; it is skipped here by comparing times.
-func (m *Memory) purge(now time.Time) {
-	for len(m.exp) > 0 && !now.Before(m.exp[0].at) {
+func (m *Memory) purge(now int64) {
+	for len(m.exp) > 0 && now >= m.exp[0].at {
 		it := m.exp.pop()
-		if at, ok := m.byID[it.id]; ok && at.Equal(it.at) {
+		if at, ok := m.byID[it.id]; ok && at == it.at {
 			delete(m.byID, it.id)
 		}
 	}
@@ -112,7 +113,7 @@ func (m *Memory) purge(now time.Time) {
 
 type entry struct {
 	id string
-	at time.Time
+	at int64 // Unix nanoseconds
 }
 
 // expiries is a min-heap of entries by time. Typed rather than through
@@ -124,7 +125,7 @@ func (e *expiries) push(it entry) {
 	h := append(*e, it)
 	for i := len(h) - 1; i > 0; {
 		p := (i - 1) / 2
-		if !h[i].at.Before(h[p].at) {
+		if h[i].at >= h[p].at {
 			break
 		}
 		h[i], h[p] = h[p], h[i]
@@ -142,10 +143,10 @@ func (e *expiries) pop() entry {
 	h = h[:last]
 	for i := 0; ; {
 		l, small := 2*i+1, i
-		if l < len(h) && h[l].at.Before(h[small].at) {
+		if l < len(h) && h[l].at < h[small].at {
 			small = l
 		}
-		if r := l + 1; r < len(h) && h[r].at.Before(h[small].at) {
+		if r := l + 1; r < len(h) && h[r].at < h[small].at {
 			small = r
 		}
 		if small == i {

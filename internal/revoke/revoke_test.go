@@ -13,7 +13,7 @@ func TestMemoryRevokesUntilExpiry(t *testing.T) {
 	ctx := context.Background()
 	m := NewMemory(0)
 	now := time.Now()
-	if err := m.Revoke(ctx, "s1", now.Add(time.Hour)); err != nil {
+	if err := m.Revoke(ctx, "s1", now.Add(time.Hour), now); err != nil {
 		t.Fatal(err)
 	}
 	if ok, _ := m.Revoked(ctx, "s1", now); !ok {
@@ -26,7 +26,7 @@ func TestMemoryRevokesUntilExpiry(t *testing.T) {
 		t.Fatal("past the cookie's expiry the entry is dead")
 	}
 	// An already expired cookie is not recorded.
-	_ = m.Revoke(ctx, "old", now.Add(-time.Second))
+	_ = m.Revoke(ctx, "old", now.Add(-time.Second), now)
 	if m.Stats().Entries != 1 {
 		t.Fatalf("stats %+v", m.Stats())
 	}
@@ -38,9 +38,9 @@ func TestMemoryBounded(t *testing.T) {
 	ctx := context.Background()
 	m := NewMemory(2)
 	now := time.Now()
-	_ = m.Revoke(ctx, "soon", now.Add(time.Minute))
-	_ = m.Revoke(ctx, "late", now.Add(time.Hour))
-	_ = m.Revoke(ctx, "new", now.Add(30*time.Minute))
+	_ = m.Revoke(ctx, "soon", now.Add(time.Minute), now)
+	_ = m.Revoke(ctx, "late", now.Add(time.Hour), now)
+	_ = m.Revoke(ctx, "new", now.Add(30*time.Minute), now)
 	if s := m.Stats(); s.Entries != 2 || s.Evicted != 1 {
 		t.Fatalf("stats %+v", s)
 	}
@@ -50,7 +50,7 @@ func TestMemoryBounded(t *testing.T) {
 		}
 	}
 	// Re-revoking an id keeps one entry.
-	_ = m.Revoke(ctx, "late", now.Add(2*time.Hour))
+	_ = m.Revoke(ctx, "late", now.Add(2*time.Hour), now)
 	if s := m.Stats(); s.Entries != 2 {
 		t.Fatalf("stats %+v", s)
 	}
@@ -62,19 +62,65 @@ func TestExpiriesPopInOrder(t *testing.T) {
 	base := time.Unix(1_700_000_000, 0)
 	r := rand.New(rand.NewPCG(1, 2))
 	var h expiries
-	var want []time.Time
+	var want []int64
 	for i := range 500 {
-		at := base.Add(time.Duration(r.IntN(200)) * time.Second)
+		at := base.Add(time.Duration(r.IntN(200)) * time.Second).UnixNano()
 		h.push(entry{id: strconv.Itoa(i), at: at})
 		want = append(want, at)
 	}
-	slices.SortFunc(want, func(a, b time.Time) int { return a.Compare(b) })
+	slices.Sort(want)
 	for i, w := range want {
-		if got := h.pop(); !got.at.Equal(w) {
+		if got := h.pop(); got.at != w {
 			t.Fatalf("pop %d: got %v, want %v", i, got.at, w)
 		}
 	}
 	if len(h) != 0 {
 		t.Fatalf("%d entries left", len(h))
+	}
+}
+
+// TestMemoryPurgesByCallersClock: the set runs on the caller's clock (the
+// request's), not its own: an entry past its time at the caller's now is
+// dropped by the next revocation.
+func TestMemoryPurgesByCallersClock(t *testing.T) {
+	ctx := context.Background()
+	m := NewMemory(0)
+	now := time.Now()
+	_ = m.Revoke(ctx, "a", now.Add(time.Minute), now)
+	later := now.Add(2 * time.Minute)
+	_ = m.Revoke(ctx, "b", later.Add(time.Hour), later)
+	if s := m.Stats(); s.Entries != 1 {
+		t.Fatalf("stats %+v: the expired entry was kept", s)
+	}
+	// Expired at the caller's now: not recorded, whatever the wall clock.
+	_ = m.Revoke(ctx, "c", later.Add(-time.Second), later)
+	if ok, _ := m.Revoked(ctx, "c", now); ok {
+		t.Fatal("an entry expired at the caller's now was recorded")
+	}
+}
+
+// BenchmarkMemoryRevoke is one logout's revocation in a set at its bound
+// (the steady state of a busy site: each revocation evicts the entry that
+// expires first), the check the logout made first included.
+func BenchmarkMemoryRevoke(b *testing.B) {
+	ctx := context.Background()
+	const max = DefaultMax
+	m := NewMemory(max)
+	now := time.Now()
+	ids := make([]string, max+b.N)
+	for i := range ids {
+		ids[i] = "s" + strconv.Itoa(i)
+	}
+	for i := range max {
+		_ = m.Revoke(ctx, ids[i], now.Add(time.Hour+time.Duration(i)*time.Millisecond), now)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		id := ids[max+i]
+		if revoked, _ := m.Revoked(ctx, id, now); revoked {
+			b.Fatal("revoked before its logout")
+		}
+		_ = m.Revoke(ctx, id, now.Add(2*time.Hour+time.Duration(i)*time.Millisecond), now)
 	}
 }

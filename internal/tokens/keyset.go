@@ -1,6 +1,7 @@
 package tokens
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -72,6 +73,23 @@ func NewKeyset(s Stored) (*Keyset, error) {
 		ks.byID[k.ID] = k
 	}
 	return ks, nil
+}
+
+// SameMaterial reports whether o holds exactly the keys (ids and
+// secrets) and the pseudonym key ks holds: a reload of the key material
+// that changed nothing, after which what ks sealed or opened still
+// stands.
+func (ks *Keyset) SameMaterial(o *Keyset) bool {
+	if o == nil || len(ks.keys) != len(o.keys) || !bytes.Equal(ks.pseudonyms, o.pseudonyms) {
+		return false
+	}
+	for i := range ks.keys {
+		a, b := &ks.keys[i], &o.keys[i]
+		if a.ID != b.ID || !bytes.Equal(a.Secret, b.Secret) {
+			return false
+		}
+	}
+	return true
 }
 
 // CurrentID is the id of the key new tokens are sealed with.

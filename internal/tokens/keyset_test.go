@@ -198,3 +198,36 @@ func BenchmarkSeal(b *testing.B) {
 		}
 	}
 }
+
+// TestSameMaterial: a reload of unchanged material is the same keyset; a
+// rotation, another secret under the same id or another pseudonym key is
+// not.
+func TestSameMaterial(t *testing.T) {
+	ks, s := newKS(t, t0)
+	again, _ := NewKeyset(s)
+	if !ks.SameMaterial(again) {
+		t.Fatal("the same material reloaded differs")
+	}
+	if ks.SameMaterial(nil) {
+		t.Fatal("nil is no keyset")
+	}
+	rotated, changed, err := s.Rotate(t0.Add(30*24*time.Hour), 24*time.Hour, 48*time.Hour)
+	if err != nil || !changed {
+		t.Fatal(changed, err)
+	}
+	if r, _ := NewKeyset(rotated); ks.SameMaterial(r) {
+		t.Fatal("a rotated set is the same")
+	}
+	other, _ := NewStored(t0)
+	other.Keys[0].ID = s.Keys[0].ID
+	other.Pseudonyms = s.Pseudonyms
+	if o, _ := NewKeyset(other); ks.SameMaterial(o) {
+		t.Fatal("another secret under the same id is the same")
+	}
+	pseudo := s
+	pseudo.Pseudonyms = append([]byte(nil), s.Pseudonyms...)
+	pseudo.Pseudonyms[0] ^= 1
+	if p, _ := NewKeyset(pseudo); ks.SameMaterial(p) {
+		t.Fatal("another pseudonym key is the same")
+	}
+}
