@@ -170,6 +170,7 @@ type wireConn struct {
 	resendable bool
 
 	exchanges []exchange // the worker's reusable batch (see deliverPipelined)
+	due       dueAnswers // the worker's batch written and not yet answered
 }
 
 // exchange is one request of a write and, once read, its answer.
@@ -311,6 +312,20 @@ func (w *wireConn) read(ex []exchange) (answered int, broken bool, err error) {
 	}
 	w.lastUsed = w.sentAt
 	return len(ex), false, nil
+}
+
+// readLate is read for answers read some time after the write (see
+// dueAnswers): answers already waiting in the socket are read even when
+// the write's timeout has passed meanwhile, so the first answer may take
+// up to the timeout from when the reading starts.
+func (w *wireConn) readLate(ex []exchange) (answered int, broken bool, err error) {
+	if now := time.Now(); w.conn != nil && now.After(w.sentAt.Add(w.timeout)) {
+		if err := w.conn.SetReadDeadline(now.Add(w.timeout)); err != nil {
+			w.close()
+			return 0, false, w.wrap(ex[0].head, "read", err)
+		}
+	}
+	return w.read(ex)
 }
 
 // dial opens the connection (TLS included) by deadline, and arranges that

@@ -41,6 +41,7 @@ func (c *Client) worker(id uint64) {
 	defer func() {
 		ts.stop()
 		if w != nil {
+			w.due.stop()
 			w.close()
 		}
 		if c.live.Add(-1) == 0 {
@@ -49,10 +50,14 @@ func (c *Client) worker(id uint64) {
 	}()
 	leader := false
 	for {
+		// A worker with answers due reads them when its timer fires (see
+		// dueAnswers), whatever turn it is waiting for.
 		if c.turn == nil {
 			select {
 			case j := <-c.queue:
 				c.deliverBatch(w, c.take(w, batch, j, nil))
+			case <-dueC(w):
+				c.readDue(w)
 			case <-c.stopping:
 				c.drain(w)
 				return
@@ -63,6 +68,9 @@ func (c *Client) worker(id uint64) {
 			select {
 			case <-c.turn:
 				leader = true
+			case <-dueC(w):
+				c.readDue(w)
+				continue
 			case <-c.stopping:
 				c.drain(w)
 				return
@@ -72,6 +80,12 @@ func (c *Client) worker(id uint64) {
 		case j := <-c.queue:
 			c.deliverBatch(w, c.take(w, batch, j, &ts))
 			// Still the leader unless promote handed the turn on meanwhile.
+			leader = c.leaderBusy.CompareAndSwap(id, 0)
+		case <-dueC(w):
+			// Busy as when sending: a retry's backoff may hold it up.
+			c.busy(&ts)
+			c.promote()
+			c.readDue(w)
 			leader = c.leaderBusy.CompareAndSwap(id, 0)
 		case <-c.stopping:
 			c.drain(w)
@@ -112,6 +126,7 @@ func (c *Client) promote() {
 }
 
 func (c *Client) drain(w *wireConn) {
+	c.readDue(w)
 	for {
 		select {
 		case j := <-c.queue:
@@ -206,6 +221,7 @@ func (c *Client) collect(b []job) []job {
 // deliverBatch delivers a batch from take: in one write when it holds
 // several events and pipelining is still allowed, else one by one.
 func (c *Client) deliverBatch(w *wireConn, b []job) {
+	c.readDue(w) // before anything else is written on w
 	if len(b) > 1 && c.pipelining() {
 		c.deliverPipelined(w, b)
 	} else {
@@ -306,15 +322,30 @@ func (c *Client) isStopping() bool {
 }
 
 // deliverPipelined sends the jobs in one write and settles each by its
-// answer; those that need another attempt continue on their own.
+// answer; those that need another attempt continue on their own. With a
+// linger window the answers are read later (see dueAnswers), unless Close
+// was called.
 func (c *Client) deliverPipelined(w *wireConn, b []job) {
 	ex := w.exchanges[:0]
 	for _, j := range b {
 		ex = append(ex, exchange{head: c.wire.head(j.channel, j.kind), body: *j.body})
 	}
-	start := time.Now()
-	answered, broken, err := w.send(ex, start)
-	dur := time.Since(start)
+	err := w.write(ex, time.Now())
+	if err == nil && c.turn != nil && !c.isStopping() {
+		w.exchanges = ex
+		w.due.hold(b, c.answerDelay)
+		return
+	}
+	answered, broken := 0, false
+	if err == nil {
+		answered, broken, err = w.read(ex)
+	}
+	c.settleBatch(w, b, ex, answered, broken, err, time.Since(w.sentAt))
+}
+
+// settleBatch settles the jobs of one write by what read (or write)
+// returned, in ex, and gives ex back to w.
+func (c *Client) settleBatch(w *wireConn, b []job, ex []exchange, answered int, broken bool, err error, dur time.Duration) {
 	if broken {
 		c.noPipeline.Store(true)
 	}
