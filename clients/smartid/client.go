@@ -62,10 +62,10 @@ type Client struct {
 	// leaderBusy holds the id of the leader while it sends (0 otherwise),
 	// batchReady cuts its linger short once a full batch is queued, and
 	// linger is the leader's alone.
-	turn        chan struct{}
-	batchReady  chan struct{}
-	leaderBusy  atomic.Uint64
-	linger      lingerState
+	turn       chan struct{}
+	batchReady chan struct{}
+	leaderBusy atomic.Uint64
+	linger     lingerState
 	// answerDelay is how long a pipelined batch's answers may wait to be
 	// read (see dueAnswers): the linger window, at most maxAnswerDelay.
 	answerDelay time.Duration
