@@ -45,8 +45,8 @@ func writeBatch(t *testing.T, c *Client, f *fakeSmartID, obs reports) {
 	}
 }
 
-// workerWaiting waits until the only worker waits in its loop for what
-// comes next: not in a delivery, not on a socket, not lingering.
+// workerWaiting waits until the only worker waits for what comes next (in
+// its loop or a linger wait): not in a delivery, not on a socket.
 func workerWaiting(t *testing.T) {
 	t.Helper()
 	buf := make([]byte, 1<<20)
@@ -57,7 +57,7 @@ func workerWaiting(t *testing.T) {
 			}
 			first, _, _ := strings.Cut(g, "\n")
 			if strings.Contains(first, "[select") && !strings.Contains(g, "smartid.(*Client).deliver") &&
-				!strings.Contains(g, "smartid.(*Client).readDue") && !strings.Contains(g, "smartid.(*turnState)") {
+				!strings.Contains(g, "smartid.(*Client).readDue") && !strings.Contains(g, "smartid.(*wireConn)") {
 				return
 			}
 		}

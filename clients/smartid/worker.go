@@ -76,6 +76,14 @@ func (c *Client) worker(id uint64) {
 				return
 			}
 		}
+		if b, still := c.lingerFirst(w, batch, &ts); !still || len(b) > 0 {
+			if len(b) > 0 {
+				c.deliverBatch(w, b)
+				still = c.leaderBusy.CompareAndSwap(id, 0)
+			}
+			leader = still
+			continue
+		}
 		select {
 		case j := <-c.queue:
 			c.deliverBatch(w, c.take(w, batch, j, &ts))
@@ -168,7 +176,7 @@ func (c *Client) take(w *wireConn, batch []job, j job, ts *turnState) []job {
 	if ts == nil {
 		return b
 	}
-	if len(b) == 1 && c.linger.due(time.Now(), c.cfg.Linger) && ts.wait(c.cfg.Linger, c.batchReady, c.stopping) {
+	if len(b) == 1 && c.linger.due(time.Now(), c.cfg.Linger) && ts.wait(c.cfg.Linger, c.batchReady, c.stopping, nil) == waitDone {
 		b = c.collect(b)
 		c.linger.waited(len(b) > 1)
 	}
@@ -180,6 +188,49 @@ func (c *Client) take(w *wireConn, batch []job, j job, ts *turnState) []job {
 	b = c.collect(b)
 	c.promote()
 	return b
+}
+
+// lingerFirst is the leader's linger under steady load, before it waits
+// on the queue: when its last batch was taken less than a window ago, it
+// waits out the window first and takes what queued meanwhile, so the
+// first event of the next batch does not wake it (one wake-up per batch,
+// not two). An event still waits at most the window. A wait that brought
+// fewer than two events counts as vain, as in take, so a caller that
+// sends its next event only once the last is delivered soon stops
+// waiting. It returns the batch taken (empty when it did not wait or
+// nothing came) and whether the worker is still the leader: answers due
+// meanwhile are read as the leader's work, and an event queued behind it
+// then may hand the turn on.
+func (c *Client) lingerFirst(w *wireConn, batch []job, ts *turnState) (b []job, leader bool) {
+	if w == nil || !c.pipelining() || !c.linger.due(time.Now(), c.cfg.Linger) {
+		return nil, true
+	}
+	end := time.Now().Add(c.cfg.Linger)
+	for {
+		switch ts.wait(time.Until(end), c.batchReady, c.stopping, dueC(w)) {
+		case waitStopped:
+			return nil, true
+		case waitDue:
+			c.busy(ts)
+			c.promote()
+			c.readDue(w)
+			if !c.leaderBusy.CompareAndSwap(ts.id, 0) {
+				return nil, false
+			}
+			continue
+		}
+		break
+	}
+	b = c.collect(batch[:0])
+	c.linger.waited(len(b) > 1)
+	if len(b) == 0 {
+		return nil, true
+	}
+	c.linger.lastTake = time.Now()
+	c.busy(ts)
+	b = c.collect(b)
+	c.promote()
+	return b, true
 }
 
 // busy marks the leader (the caller, when ts is set) as sending, from now
@@ -282,12 +333,24 @@ type turnState struct {
 	t  *time.Timer
 }
 
-// wait waits d, or less if a batch is ready, and reports whether the
-// batch should be collected now: false when stop was closed first.
-func (l *turnState) wait(d time.Duration, ready <-chan struct{}, stop <-chan struct{}) bool {
+// waitResult is how a linger wait ended.
+type waitResult int
+
+const (
+	waitDone    waitResult = iota // the window passed, or a batch is ready
+	waitStopped                   // Close was called
+	waitDue                       // answers are due (see dueAnswers)
+)
+
+// wait waits d, or less if a batch is ready, Close is called or answers
+// are due (due may be nil).
+func (l *turnState) wait(d time.Duration, ready, stop <-chan struct{}, due <-chan time.Time) waitResult {
 	select {
 	case <-ready: // left from a backlog the leader has taken since
 	default:
+	}
+	if d <= 0 {
+		return waitDone
 	}
 	if l.t == nil {
 		l.t = time.NewTimer(d)
@@ -296,13 +359,16 @@ func (l *turnState) wait(d time.Duration, ready <-chan struct{}, stop <-chan str
 	}
 	select {
 	case <-l.t.C:
-		return true
+		return waitDone
 	case <-ready:
 		l.t.Stop()
-		return true
+		return waitDone
 	case <-stop:
 		l.t.Stop()
-		return false
+		return waitStopped
+	case <-due:
+		l.t.Stop()
+		return waitDue
 	}
 }
 
