@@ -158,13 +158,9 @@ func (c *Client) drain(w *wireConn) {
 // event, an event whose answer never came is sent again on its own, and a
 // server that drops a pipeline switches pipelining off for good.
 //
-// When j found the queue empty and events have been coming closer
-// together than the linger window, take waits out the window once on ts
-// and adds what arrived meanwhile: under steady load that turns one write,
-// one read and the wake-ups around them per event into one per batch. An
-// event after a quiet spell goes at once, so does one after waits that
-// brought nothing (see lingerState), and Close cuts the wait short. ts is
-// the leader's part, nil without a linger window.
+// take does not wait: under steady load the leader has waited out its
+// linger window before (see lingerFirst). ts is the leader's part, nil
+// without a linger window.
 func (c *Client) take(w *wireConn, batch []job, j job, ts *turnState) []job {
 	b := append(batch[:0], j)
 	if w == nil || !c.pipelining() {
@@ -175,10 +171,6 @@ func (c *Client) take(w *wireConn, batch []job, j job, ts *turnState) []job {
 	b = c.collect(b)
 	if ts == nil {
 		return b
-	}
-	if len(b) == 1 && c.linger.due(time.Now(), c.cfg.Linger) && ts.wait(c.cfg.Linger, c.batchReady, c.stopping, nil) == waitDone {
-		b = c.collect(b)
-		c.linger.waited(len(b) > 1)
 	}
 	c.linger.lastTake = time.Now()
 	c.busy(ts)
@@ -191,10 +183,13 @@ func (c *Client) take(w *wireConn, batch []job, j job, ts *turnState) []job {
 }
 
 // lingerFirst is the leader's linger under steady load, before it waits
-// on the queue: when its last batch was taken less than a window ago, it
-// waits out the window first and takes what queued meanwhile, so the
-// first event of the next batch does not wake it (one wake-up per batch,
-// not two). An event still waits at most the window. A wait that brought
+// on the queue: when its last batch was taken less than a window ago and
+// nothing is queued, it waits out the window first and takes what queued
+// meanwhile, in one write: under steady load that turns one write, one
+// read and the wake-ups around them per event into one per batch, and the
+// first event of the batch does not wake the leader either. An event
+// waits at most the window; one after a quiet spell goes at once, and
+// Close cuts the wait short. A wait that brought
 // fewer than two events counts as vain, as in take, so a caller that
 // sends its next event only once the last is delivered soon stops
 // waiting. It returns the batch taken (empty when it did not wait or
@@ -202,7 +197,9 @@ func (c *Client) take(w *wireConn, batch []job, j job, ts *turnState) []job {
 // meanwhile are read as the leader's work, and an event queued behind it
 // then may hand the turn on.
 func (c *Client) lingerFirst(w *wireConn, batch []job, ts *turnState) (b []job, leader bool) {
-	if w == nil || !c.pipelining() || !c.linger.due(time.Now(), c.cfg.Linger) {
+	// Events already queued are not waited for: they go at once (a burst,
+	// or a backlog the last batch left).
+	if w == nil || len(c.queue) > 0 || !c.pipelining() || !c.linger.due(time.Now(), c.cfg.Linger) {
 		return nil, true
 	}
 	end := time.Now().Add(c.cfg.Linger)
