@@ -184,8 +184,8 @@ func (c *Client) take(w *wireConn, batch []job, j job, ts *turnState) []job {
 
 // lingerFirst is the leader's linger under steady load, before it waits
 // on the queue: when its last batch was taken less than a window ago and
-// nothing is queued, it waits out the window first and takes what queued
-// meanwhile, in one write: under steady load that turns one write, one
+// less than a full batch is queued, it waits out the window first (or
+// until a batch is full) and takes what queued meanwhile, in one write: under steady load that turns one write, one
 // read and the wake-ups around them per event into one per batch, and the
 // first event of the batch does not wake the leader either. An event
 // waits at most the window; one after a quiet spell goes at once, and
@@ -197,9 +197,13 @@ func (c *Client) take(w *wireConn, batch []job, j job, ts *turnState) []job {
 // meanwhile are read as the leader's work, and an event queued behind it
 // then may hand the turn on.
 func (c *Client) lingerFirst(w *wireConn, batch []job, ts *turnState) (b []job, leader bool) {
-	// Events already queued are not waited for: they go at once (a burst,
-	// or a backlog the last batch left).
-	if w == nil || len(c.queue) > 0 || !c.pipelining() || !c.linger.due(time.Now(), c.cfg.Linger) {
+	select {
+	case <-c.batchReady: // left from a backlog the leader has taken since
+	default:
+	}
+	// A full batch already queued (a burst) goes at once; from here on,
+	// Enqueue signals one on batchReady.
+	if w == nil || len(c.queue) >= maxPipeline-1 || !c.pipelining() || !c.linger.due(time.Now(), c.cfg.Linger) {
 		return nil, true
 	}
 	end := time.Now().Add(c.cfg.Linger)
@@ -342,10 +346,6 @@ const (
 // wait waits d, or less if a batch is ready, Close is called or answers
 // are due (due may be nil).
 func (l *turnState) wait(d time.Duration, ready, stop <-chan struct{}, due <-chan time.Time) waitResult {
-	select {
-	case <-ready: // left from a backlog the leader has taken since
-	default:
-	}
 	if d <= 0 {
 		return waitDone
 	}
