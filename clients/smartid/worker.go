@@ -182,20 +182,22 @@ func (c *Client) take(w *wireConn, batch []job, j job, ts *turnState) []job {
 	return b
 }
 
-// lingerFirst is the leader's linger under steady load, before it waits
-// on the queue: when its last batch was taken less than a window ago and
-// less than a full batch is queued, it waits out the window first (or
-// until a batch is full) and takes what queued meanwhile, in one write: under steady load that turns one write, one
-// read and the wake-ups around them per event into one per batch, and the
-// first event of the batch does not wake the leader either. An event
-// waits at most the window; one after a quiet spell goes at once, and
-// Close cuts the wait short. A wait that brought
-// fewer than two events counts as vain, as in take, so a caller that
-// sends its next event only once the last is delivered soon stops
-// waiting. It returns the batch taken (empty when it did not wait or
-// nothing came) and whether the worker is still the leader: answers due
-// meanwhile are read as the leader's work, and an event queued behind it
-// then may hand the turn on.
+// lingerFirst is the leader's linger window, waited out before it waits
+// on the queue: when its last batch was taken less than a window ago (the
+// sign of steady load) and less than a full batch is queued, it waits out
+// the window (or until a batch is full) and takes what queued meanwhile,
+// in one write. Under steady load that turns one write, one read and the
+// wake-ups around them per event into one per batch, and the first event
+// of a batch does not wake the leader either. An event waits about the
+// window at most; one after a quiet spell goes at once, and Close cuts the
+// wait short. A wait that brought fewer than two events counts as vain
+// (see lingerState), so a caller that sends its next event only once the
+// last is delivered soon stops paying for waits.
+//
+// It returns the batch taken (empty when it did not wait or nothing came)
+// and whether the worker is still the leader: answers falling due meanwhile
+// are read as the leader's work, and an event queued behind it then may
+// hand the turn on.
 func (c *Client) lingerFirst(w *wireConn, batch []job, ts *turnState) (b []job, leader bool) {
 	select {
 	case <-c.batchReady: // left from a backlog the leader has taken since
