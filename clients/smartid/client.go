@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // job is a queued event: already validated and encoded, so a worker only
@@ -61,10 +62,13 @@ type Client struct {
 	// leaderBusy holds the id of the leader while it sends (0 otherwise),
 	// batchReady cuts its linger short once a full batch is queued, and
 	// linger is the leader's alone.
-	turn        chan struct{}
-	batchReady  chan struct{}
-	leaderBusy  atomic.Uint64
-	linger      lingerState
+	turn       chan struct{}
+	batchReady chan struct{}
+	leaderBusy atomic.Uint64
+	linger     lingerState
+	// answerDelay is how long a pipelined batch's answers may wait to be
+	// read (see dueAnswers): the linger window, at most maxAnswerDelay.
+	answerDelay time.Duration
 	stopping    chan struct{} // closed by Close: workers drain, then exit
 	runCtx      context.Context
 	abandon     context.CancelFunc // ends in-flight work when Close's deadline passes
@@ -126,6 +130,7 @@ func newClient(cfg Config) (*Client, error) {
 		c.turn = make(chan struct{}, 1)
 		c.turn <- struct{}{}
 		c.batchReady = make(chan struct{}, 1)
+		c.answerDelay = min(cfg.Linger, maxAnswerDelay)
 	}
 	c.runCtx, c.abandon = context.WithCancel(context.Background())
 	return c, nil

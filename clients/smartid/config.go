@@ -79,9 +79,9 @@ type Config struct {
 	// MaxEventBytes caps one encoded event (default 64 KiB); larger events
 	// are refused by Enqueue with ErrEventTooLarge.
 	MaxEventBytes int
-	// Linger is how long a worker that takes an event from an empty queue
-	// waits for more to write with it, when events have been coming
-	// closer together than this (default 5ms, at most MaxLinger; negative
+	// Linger is how long a worker that has sent and finds the queue empty
+	// waits for the next events to write together, when events have been
+	// coming closer together than this (default 5ms, at most MaxLinger; negative
 	// turns it off). Under steady load it saves a write, a read and the
 	// wake-ups around them for every event that shares the write; an
 	// event after a quiet spell is sent at once, and Close does not wait

@@ -289,3 +289,35 @@ func TestLingerStateBacksOff(t *testing.T) {
 		t.Errorf("after a fruitful wait and a vain one: waits %v, want [false true true]", got)
 	}
 }
+
+// TestLingerBeforeTheNextEvent: under steady load the leader waits out
+// the window as soon as it has sent, before the next event comes, so that
+// event does not wake it; what comes in the window goes in one write.
+func TestLingerBeforeTheNextEvent(t *testing.T) {
+	f := newFakeSmartID(t, nil)
+	obs := make(reports, 16)
+	c := mustNewLinger(t, testConfig(f, obs, nil), 300*time.Millisecond)
+	enqueueAll(t, c, "u1")
+	if rep := obs.next(t); rep.Outcome != OutcomeSent {
+		t.Fatalf("report = %+v", rep)
+	}
+	lingering(t) // with nothing queued
+	if n := len(c.queue); n != 0 {
+		t.Fatalf("%d queued", n)
+	}
+	enqueueAll(t, c, "u2", "u3")
+	for range 2 {
+		if rep := obs.next(t); rep.Outcome != OutcomeSent || rep.Attempt != 1 {
+			t.Errorf("report = %+v", rep)
+		}
+	}
+	if w := c.writes.Load(); w != 2 {
+		t.Errorf("%d writes, want 2: u1, then u2 and u3 in one", w)
+	}
+	if err := c.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if st := c.Stats(); st.Sent != 3 || st.Dropped != 0 {
+		t.Errorf("stats = %+v", st)
+	}
+}

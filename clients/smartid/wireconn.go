@@ -163,8 +163,14 @@ type wireConn struct {
 	lastUsed time.Time // when the connection last finished a request
 	stop     func() bool
 	writes   *atomic.Uint64 // counted per write of requests
+	// sentAt is when the last write started (its timeout runs from
+	// then); resendable, that its requests may go once more on a new
+	// connection if the kept-alive one turns out closed (see write).
+	sentAt     time.Time
+	resendable bool
 
 	exchanges []exchange // the worker's reusable batch (see deliverPipelined)
+	due       dueAnswers // the worker's batch written and not yet answered
 }
 
 // exchange is one request of a write and, once read, its answer.
@@ -185,39 +191,47 @@ func newWireConn(t *wireTarget, runCtx context.Context, cfg Config, writes *atom
 const maxKeptBuffer = 128 << 10
 
 // send writes the requests back to back in one write and reads their
-// answers in order: the write and the first answer within the timeout from
-// start, each later answer within the timeout after the one before. It
-// returns how many
-// were answered (their resp set). When err is set, ex[answered] failed
-// with it. Requests after the last answered one and not failed were never
-// answered: the server closed the connection (announced by Connection:
-// close, or, when broken is set, without a word: it does not pipeline).
-//
-// A kept-alive connection the server closed while it was idle fails
-// before any byte of the first answer arrives; the requests are then sent
-// once more on a new connection at once, as net/http does for a
-// connection it finds closed, rather than costing the events a backoff.
+// answers in order (write, then read).
 func (w *wireConn) send(ex []exchange, start time.Time) (answered int, broken bool, err error) {
-	deadline := start.Add(w.timeout)
+	if err := w.write(ex, start); err != nil {
+		return 0, false, err
+	}
+	return w.read(ex)
+}
+
+// write writes the requests back to back in one write, on the kept-alive
+// connection or a new one, by the timeout from start; read then reads
+// their answers. The worker may do other things in between (see
+// deliverPipelined): nothing else uses the connection, and the answers
+// wait in the socket.
+//
+// A kept-alive connection the server closed while it was idle fails the
+// write, or the read before any byte of the first answer arrives; the
+// requests are then sent once more on a new connection at once, as
+// net/http does for a connection it finds closed, rather than costing the
+// events a backoff.
+func (w *wireConn) write(ex []exchange, start time.Time) error {
+	w.sentAt = start
 	if w.conn != nil && start.Sub(w.lastUsed) > idleTimeout {
 		w.close()
 	}
 	h := ex[0].head
 	for try := 0; ; try++ {
 		reused := w.conn != nil
+		w.resendable = reused && try == 0
 		if !reused {
-			if err := w.dial(deadline); err != nil {
-				return 0, false, w.wrap(h, "dial", err)
+			if err := w.dial(start.Add(w.timeout)); err != nil {
+				return w.wrap(h, "dial", err)
 			}
 		}
-		if err := w.conn.SetDeadline(deadline); err != nil {
+		if err := w.conn.SetDeadline(start.Add(w.timeout)); err != nil {
 			w.close()
-			return 0, false, w.wrap(h, "write", err)
+			return w.wrap(h, "write", err)
 		}
 		// Checked after the deadline is set: a cancellation from now on
 		// moves the deadline (see dial), one before is seen here.
 		if err := w.runCtx.Err(); err != nil {
-			return 0, false, err
+			return err
 		}
 		w.buf = w.buf[:0]
 		for i := range ex {
@@ -231,48 +245,87 @@ func (w *wireConn) send(ex []exchange, start time.Time) (answered int, broken bo
 		if cap(w.buf) > maxKeptBuffer {
 			w.buf = nil
 		}
-		op := "write"
 		if err == nil {
-			op = "read"
-			_, err = w.br.Peek(1)
+			return nil
 		}
-		if err != nil {
+		w.close()
+		if !w.resendable || isTimeout(err) || w.runCtx.Err() != nil {
+			return w.wrap(h, "write", err)
+		}
+	}
+}
+
+// read reads the answers to the requests write wrote, in order: the first
+// within the timeout from the write's start, each later one within the
+// timeout after the one before. It returns how many were answered (their
+// resp set). When err is set, ex[answered] failed with it. Requests after
+// the last answered one and not failed were never answered: the server
+// closed the connection (announced by Connection: close, or, when broken
+// is set, without a word: it does not pipeline).
+func (w *wireConn) read(ex []exchange) (answered int, broken bool, err error) {
+	if w.conn == nil {
+		// Close's deadline or a failed write ended the connection.
+		return 0, false, w.wrap(ex[0].head, "read", cmp.Or(w.runCtx.Err(), net.ErrClosed))
+	}
+	for {
+		if _, err := w.br.Peek(1); err != nil {
 			w.close()
-			if reused && try == 0 && !isTimeout(err) && w.runCtx.Err() == nil {
+			if w.resendable && !isTimeout(err) && w.runCtx.Err() == nil {
+				// Closed while idle, before the requests arrived: again on
+				// a new connection.
+				if err := w.write(ex, w.sentAt); err != nil {
+					return 0, false, err
+				}
+				w.resendable = false
 				continue
 			}
-			return 0, false, w.wrap(h, op, err)
+			return 0, false, w.wrap(ex[0].head, "read", err)
 		}
-		for i := range ex {
-			if i > 0 {
-				// Each answer gets the whole timeout: a server works through
-				// a pipeline one request after another, so the last answer
-				// of a pipeline to a slow server comes late, but not later
-				// than each request's own attempt would have.
-				if err := w.conn.SetReadDeadline(time.Now().Add(w.timeout)); err != nil || w.runCtx.Err() != nil {
-					w.close()
-					return i, false, w.wrap(ex[i].head, "read", cmp.Or(w.runCtx.Err(), err))
-				}
-				if _, err := w.br.Peek(1); err != nil && !isTimeout(err) && w.runCtx.Err() == nil {
-					// Closed before answering the next request.
-					w.close()
-					return i, true, nil
-				}
-			}
-			resp, err := readResponse(w.br, w.raMax)
-			if err != nil {
-				w.close()
-				return i, false, w.wrap(ex[i].head, "read", err)
-			}
-			ex[i].resp = resp
-			if !resp.keepAlive {
-				w.close()
-				return i + 1, false, nil
-			}
-		}
-		w.lastUsed = start
-		return len(ex), false, nil
+		break
 	}
+	for i := range ex {
+		if i > 0 {
+			// Each answer gets the whole timeout: a server works through
+			// a pipeline one request after another, so the last answer
+			// of a pipeline to a slow server comes late, but not later
+			// than each request's own attempt would have.
+			if err := w.conn.SetReadDeadline(time.Now().Add(w.timeout)); err != nil || w.runCtx.Err() != nil {
+				w.close()
+				return i, false, w.wrap(ex[i].head, "read", cmp.Or(w.runCtx.Err(), err))
+			}
+			if _, err := w.br.Peek(1); err != nil && !isTimeout(err) && w.runCtx.Err() == nil {
+				// Closed before answering the next request.
+				w.close()
+				return i, true, nil
+			}
+		}
+		resp, err := readResponse(w.br, w.raMax)
+		if err != nil {
+			w.close()
+			return i, false, w.wrap(ex[i].head, "read", err)
+		}
+		ex[i].resp = resp
+		if !resp.keepAlive {
+			w.close()
+			return i + 1, false, nil
+		}
+	}
+	w.lastUsed = w.sentAt
+	return len(ex), false, nil
+}
+
+// readLate is read for answers read some time after the write (see
+// dueAnswers): answers already waiting in the socket are read even when
+// the write's timeout has passed meanwhile, so the first answer may take
+// up to the timeout from when the reading starts.
+func (w *wireConn) readLate(ex []exchange) (answered int, broken bool, err error) {
+	if now := time.Now(); w.conn != nil && now.After(w.sentAt.Add(w.timeout)) {
+		if err := w.conn.SetReadDeadline(now.Add(w.timeout)); err != nil {
+			w.close()
+			return 0, false, w.wrap(ex[0].head, "read", err)
+		}
+	}
+	return w.read(ex)
 }
 
 // dial opens the connection (TLS included) by deadline, and arranges that

@@ -41,6 +41,7 @@ func (c *Client) worker(id uint64) {
 	defer func() {
 		ts.stop()
 		if w != nil {
+			w.due.stop()
 			w.close()
 		}
 		if c.live.Add(-1) == 0 {
@@ -49,10 +50,14 @@ func (c *Client) worker(id uint64) {
 	}()
 	leader := false
 	for {
+		// A worker with answers due reads them when its timer fires (see
+		// dueAnswers), whatever turn it is waiting for.
 		if c.turn == nil {
 			select {
 			case j := <-c.queue:
 				c.deliverBatch(w, c.take(w, batch, j, nil))
+			case <-dueC(w):
+				c.readDue(w)
 			case <-c.stopping:
 				c.drain(w)
 				return
@@ -63,15 +68,32 @@ func (c *Client) worker(id uint64) {
 			select {
 			case <-c.turn:
 				leader = true
+			case <-dueC(w):
+				c.readDue(w)
+				continue
 			case <-c.stopping:
 				c.drain(w)
 				return
 			}
 		}
+		if b, still := c.lingerFirst(w, batch, &ts); !still || len(b) > 0 {
+			if len(b) > 0 {
+				c.deliverBatch(w, b)
+				still = c.leaderBusy.CompareAndSwap(id, 0)
+			}
+			leader = still
+			continue
+		}
 		select {
 		case j := <-c.queue:
 			c.deliverBatch(w, c.take(w, batch, j, &ts))
 			// Still the leader unless promote handed the turn on meanwhile.
+			leader = c.leaderBusy.CompareAndSwap(id, 0)
+		case <-dueC(w):
+			// Busy as when sending: a retry's backoff may hold it up.
+			c.busy(&ts)
+			c.promote()
+			c.readDue(w)
 			leader = c.leaderBusy.CompareAndSwap(id, 0)
 		case <-c.stopping:
 			c.drain(w)
@@ -112,6 +134,7 @@ func (c *Client) promote() {
 }
 
 func (c *Client) drain(w *wireConn) {
+	c.readDue(w)
 	for {
 		select {
 		case j := <-c.queue:
@@ -135,13 +158,9 @@ func (c *Client) drain(w *wireConn) {
 // event, an event whose answer never came is sent again on its own, and a
 // server that drops a pipeline switches pipelining off for good.
 //
-// When j found the queue empty and events have been coming closer
-// together than the linger window, take waits out the window once on ts
-// and adds what arrived meanwhile: under steady load that turns one write,
-// one read and the wake-ups around them per event into one per batch. An
-// event after a quiet spell goes at once, so does one after waits that
-// brought nothing (see lingerState), and Close cuts the wait short. ts is
-// the leader's part, nil without a linger window.
+// take does not wait: under steady load the leader has waited out its
+// linger window before (see lingerFirst). ts is the leader's part, nil
+// without a linger window.
 func (c *Client) take(w *wireConn, batch []job, j job, ts *turnState) []job {
 	b := append(batch[:0], j)
 	if w == nil || !c.pipelining() {
@@ -153,10 +172,6 @@ func (c *Client) take(w *wireConn, batch []job, j job, ts *turnState) []job {
 	if ts == nil {
 		return b
 	}
-	if len(b) == 1 && c.linger.due(time.Now(), c.cfg.Linger) && ts.wait(c.cfg.Linger, c.batchReady, c.stopping) {
-		b = c.collect(b)
-		c.linger.waited(len(b) > 1)
-	}
 	c.linger.lastTake = time.Now()
 	c.busy(ts)
 	// What came after the last look but before the leader was marked busy
@@ -165,6 +180,60 @@ func (c *Client) take(w *wireConn, batch []job, j job, ts *turnState) []job {
 	b = c.collect(b)
 	c.promote()
 	return b
+}
+
+// lingerFirst is the leader's linger window, waited out before it waits
+// on the queue: when its last batch was taken less than a window ago (the
+// sign of steady load) and less than a full batch is queued, it waits out
+// the window (or until a batch is full) and takes what queued meanwhile,
+// in one write. Under steady load that turns one write, one read and the
+// wake-ups around them per event into one per batch, and the first event
+// of a batch does not wake the leader either. An event waits about the
+// window at most; one after a quiet spell goes at once, and Close cuts the
+// wait short. A wait that brought fewer than two events counts as vain
+// (see lingerState), so a caller that sends its next event only once the
+// last is delivered soon stops paying for waits.
+//
+// It returns the batch taken (empty when it did not wait or nothing came)
+// and whether the worker is still the leader: answers falling due meanwhile
+// are read as the leader's work, and an event queued behind it then may
+// hand the turn on.
+func (c *Client) lingerFirst(w *wireConn, batch []job, ts *turnState) (b []job, leader bool) {
+	select {
+	case <-c.batchReady: // left from a backlog the leader has taken since
+	default:
+	}
+	// A full batch already queued (a burst) goes at once; from here on,
+	// Enqueue signals one on batchReady.
+	if w == nil || len(c.queue) >= maxPipeline-1 || !c.pipelining() || !c.linger.due(time.Now(), c.cfg.Linger) {
+		return nil, true
+	}
+	end := time.Now().Add(c.cfg.Linger)
+	for {
+		switch ts.wait(time.Until(end), c.batchReady, c.stopping, dueC(w)) {
+		case waitStopped:
+			return nil, true
+		case waitDue:
+			c.busy(ts)
+			c.promote()
+			c.readDue(w)
+			if !c.leaderBusy.CompareAndSwap(ts.id, 0) {
+				return nil, false
+			}
+			continue
+		}
+		break
+	}
+	b = c.collect(batch[:0])
+	c.linger.waited(len(b) > 1)
+	if len(b) == 0 {
+		return nil, true
+	}
+	c.linger.lastTake = time.Now()
+	c.busy(ts)
+	b = c.collect(b)
+	c.promote()
+	return b, true
 }
 
 // busy marks the leader (the caller, when ts is set) as sending, from now
@@ -206,6 +275,7 @@ func (c *Client) collect(b []job) []job {
 // deliverBatch delivers a batch from take: in one write when it holds
 // several events and pipelining is still allowed, else one by one.
 func (c *Client) deliverBatch(w *wireConn, b []job) {
+	c.readDue(w) // before anything else is written on w
 	if len(b) > 1 && c.pipelining() {
 		c.deliverPipelined(w, b)
 	} else {
@@ -266,12 +336,20 @@ type turnState struct {
 	t  *time.Timer
 }
 
-// wait waits d, or less if a batch is ready, and reports whether the
-// batch should be collected now: false when stop was closed first.
-func (l *turnState) wait(d time.Duration, ready <-chan struct{}, stop <-chan struct{}) bool {
-	select {
-	case <-ready: // left from a backlog the leader has taken since
-	default:
+// waitResult is how a linger wait ended.
+type waitResult int
+
+const (
+	waitDone    waitResult = iota // the window passed, or a batch is ready
+	waitStopped                   // Close was called
+	waitDue                       // answers are due (see dueAnswers)
+)
+
+// wait waits d, or less if a batch is ready, Close is called or answers
+// are due (due may be nil).
+func (l *turnState) wait(d time.Duration, ready, stop <-chan struct{}, due <-chan time.Time) waitResult {
+	if d <= 0 {
+		return waitDone
 	}
 	if l.t == nil {
 		l.t = time.NewTimer(d)
@@ -280,13 +358,16 @@ func (l *turnState) wait(d time.Duration, ready <-chan struct{}, stop <-chan str
 	}
 	select {
 	case <-l.t.C:
-		return true
+		return waitDone
 	case <-ready:
 		l.t.Stop()
-		return true
+		return waitDone
 	case <-stop:
 		l.t.Stop()
-		return false
+		return waitStopped
+	case <-due:
+		l.t.Stop()
+		return waitDue
 	}
 }
 
@@ -306,15 +387,30 @@ func (c *Client) isStopping() bool {
 }
 
 // deliverPipelined sends the jobs in one write and settles each by its
-// answer; those that need another attempt continue on their own.
+// answer; those that need another attempt continue on their own. With a
+// linger window the answers are read later (see dueAnswers), unless Close
+// was called.
 func (c *Client) deliverPipelined(w *wireConn, b []job) {
 	ex := w.exchanges[:0]
 	for _, j := range b {
 		ex = append(ex, exchange{head: c.wire.head(j.channel, j.kind), body: *j.body})
 	}
-	start := time.Now()
-	answered, broken, err := w.send(ex, start)
-	dur := time.Since(start)
+	err := w.write(ex, time.Now())
+	if err == nil && c.turn != nil && !c.isStopping() {
+		w.exchanges = ex
+		w.due.hold(b, c.answerDelay)
+		return
+	}
+	answered, broken := 0, false
+	if err == nil {
+		answered, broken, err = w.read(ex)
+	}
+	c.settleBatch(w, b, ex, answered, broken, err, time.Since(w.sentAt))
+}
+
+// settleBatch settles the jobs of one write by what read (or write)
+// returned, in ex, and gives ex back to w.
+func (c *Client) settleBatch(w *wireConn, b []job, ex []exchange, answered int, broken bool, err error, dur time.Duration) {
 	if broken {
 		c.noPipeline.Store(true)
 	}
