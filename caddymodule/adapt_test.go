@@ -108,6 +108,8 @@ func TestGlobalOptionErrors(t *testing.T) {
 		{"smartid bad env", "login_guard {\n  smartid {\n   environment staging\n  }\n}", "Caddyfile:4: \"staging\" is not one of production, dev"},
 		{"smartid bad channel", "login_guard {\n  smartid {\n   channel zero\n  }\n}", "Caddyfile:4: smartid: channel must be a positive integer"},
 		{"smartid workers", "login_guard {\n  smartid {\n   workers 0\n  }\n}", "Caddyfile:4: \"0\" must be a whole number from 1 to 256"},
+		{"smartid linger too long", "login_guard {\n  smartid {\n   linger 200ms\n  }\n}", "Caddyfile:4: \"200ms\" must be a duration from 0s to 100ms"},
+		{"smartid linger negative", "login_guard {\n  smartid {\n   linger -1ms\n  }\n}", "Caddyfile:4: \"-1ms\" must be a duration from 0s to 100ms"},
 		{"session duration", "login_guard {\n  session {\n   ttl soon\n  }\n}", "Caddyfile:4: invalid duration"},
 	}
 	for _, c := range cases {

@@ -241,13 +241,14 @@ func TestReloadKeepsInFlightLoginsEvent(t *testing.T) {
 }
 
 // TestRetriesZeroMeansOneAttempt: `retries 0` is kept (not read as unset)
-// and a failing event is tried once, then counted as failed.
+// and a failing event is tried once, then counted as failed; `drain 0s`
+// and `linger 0s` are kept too (a zero that means zero, not the default).
 func TestRetriesZeroMeansOneAttempt(t *testing.T) {
 	upstream := caddytest.NewRecorder(t, portalFake())
 	sid := smartIDAnswering(t, func(w http.ResponseWriter) { w.WriteHeader(http.StatusInternalServerError) })
-	global := strings.Replace(smartidGlobal(sid.URL), "workers  1", "workers  1\n\t\t\tretries  0\n\t\t\tdrain    0s", 1)
-	if cfg := string(caddytest.Adapt(t, "{\n"+global+"\n}\n")); !strings.Contains(cfg, `"retries":0`) || !strings.Contains(cfg, `"drain":0`) {
-		t.Fatalf("retries 0 / drain 0 lost in the JSON: %s", cfg)
+	global := strings.Replace(smartidGlobal(sid.URL), "workers  1", "workers  1\n\t\t\tretries  0\n\t\t\tdrain    0s\n\t\t\tlinger   0s", 1)
+	if cfg := string(caddytest.Adapt(t, "{\n"+global+"\n}\n")); !strings.Contains(cfg, `"retries":0`) || !strings.Contains(cfg, `"drain":0`) || !strings.Contains(cfg, `"linger":0`) {
+		t.Fatalf("retries 0 / drain 0 / linger 0 lost in the JSON: %s", cfg)
 	}
 	g := caddytest.Start(t, global, fmt.Sprintf("{{listen}} {\n\tlogin_guard /api/login {\n\t\tevent login\n\t}\n\treverse_proxy %s\n}", upstream.Listener.Addr()))
 	g.Post(t, "/api/login", "application/x-www-form-urlencoded", "username=once&password=x")

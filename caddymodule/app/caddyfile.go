@@ -26,6 +26,7 @@ func init() {
 //			workers     <n>
 //			retries     <n>
 //			drain       <duration>
+//			linger      <duration>
 //		}
 //		session {
 //			ttl          <duration>

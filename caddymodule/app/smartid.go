@@ -47,11 +47,15 @@ type SmartIDConfig struct {
 	// waits for its in-flight requests first): 0 to 10m, default 10s
 	// (unset). 0 drops, counted and logged, whatever is still queued.
 	Drain *caddy.Duration `json:"drain,omitempty"`
+	// Linger is how long a worker that has just sent waits for the next
+	// events under steady load, to send them in one write: 0s to 100ms,
+	// default 5ms (unset). 0 sends every event at once.
+	Linger *caddy.Duration `json:"linger,omitempty"`
 
 	endpoint, license, environment string
 	channelID                      int
 	retries                        int
-	drain                          time.Duration
+	drain, linger                  time.Duration
 }
 
 // Bounds of the SmartID options whose zero means zero.
@@ -90,12 +94,15 @@ func (c *SmartIDConfig) provision() error {
 	if c.Workers == 0 {
 		c.Workers = 4
 	}
-	c.retries, c.drain = 3, 10*time.Second
+	c.retries, c.drain, c.linger = 3, 10*time.Second, smartid.DefaultLinger
 	if c.Retries != nil {
 		c.retries = *c.Retries
 	}
 	if c.Drain != nil {
 		c.drain = time.Duration(*c.Drain)
+	}
+	if c.Linger != nil {
+		c.linger = time.Duration(*c.Linger)
 	}
 	if c.QueueSize < 1 || c.Workers < 1 || c.Timeout < 0 {
 		return fmt.Errorf("queue_size and workers must be positive, timeout not negative")
@@ -106,14 +113,26 @@ func (c *SmartIDConfig) provision() error {
 	if c.drain < 0 || c.drain > maxSmartIDDrain {
 		return fmt.Errorf("drain must be from 0 to %v, not %v", maxSmartIDDrain, c.drain)
 	}
+	if c.linger < 0 || c.linger > smartid.MaxLinger {
+		return fmt.Errorf("linger must be from 0 to %v, not %v", smartid.MaxLinger, c.linger)
+	}
 	return nil
+}
+
+// clientLinger is the linger window as the client reads it: there a zero
+// means the default and a negative value none.
+func (c *SmartIDConfig) clientLinger() time.Duration {
+	if c.linger == 0 {
+		return -1
+	}
+	return c.linger
 }
 
 // poolKey identifies the queue: configs that agree on everything that
 // shapes delivery share one queue across reloads. The license is hashed in
 // so a changed license gets a new client, but never appears itself.
 func (c *SmartIDConfig) poolKey() string {
-	b, _ := json.Marshal([]any{c.endpoint, c.environment, c.Timeout, c.QueueSize, c.Workers, c.retries, c.drain})
+	b, _ := json.Marshal([]any{c.endpoint, c.environment, c.Timeout, c.QueueSize, c.Workers, c.retries, c.drain, c.linger})
 	sum := sha256.Sum256(append(b, c.license...))
 	return "login_guard.smartid." + hex.EncodeToString(sum[:12])
 }
@@ -144,6 +163,9 @@ func (c *SmartIDConfig) unmarshal(d *caddyfile.Dispenser) error {
 		case "drain":
 			c.Drain = new(caddy.Duration)
 			err = caddyopt.BoundedDurationArg(d, c.Drain, 0, maxSmartIDDrain)
+		case "linger":
+			c.Linger = new(caddy.Duration)
+			err = caddyopt.BoundedDurationArg(d, c.Linger, 0, smartid.MaxLinger)
 		case "queue_size":
 			c.QueueSize, err = caddyopt.IntArg(d, 1, 1<<20)
 		case "workers":
@@ -212,6 +234,7 @@ func acquireSmartID(key string, cfg *SmartIDConfig, logger *zap.Logger) (*SmartI
 			QueueSize:   cfg.QueueSize,
 			Workers:     cfg.Workers,
 			MaxAttempts: cfg.retries + 1,
+			Linger:      cfg.clientLinger(),
 			Observer:    obs,
 		})
 		if err != nil {
