@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/login-guard/login_guard/internal/tokens"
+	"github.com/login-guard/login_guard/internal/testkit/testkeys"
 )
 
 // BenchmarkSealSession is a login's session cookie: sealed into its
@@ -17,14 +17,7 @@ func BenchmarkSealSession(b *testing.B) { benchSealSession(b, true) }
 func BenchmarkSealSessionUncached(b *testing.B) { benchSealSession(b, false) }
 
 func benchSealSession(b *testing.B, cached bool) {
-	st, err := tokens.NewStored(time.Now())
-	if err != nil {
-		b.Fatal(err)
-	}
-	ks, err := tokens.NewKeyset(st)
-	if err != nil {
-		b.Fatal(err)
-	}
+	ks := testkeys.Keyset(b, time.Now())
 	a := Standalone(ks, time.Hour)
 	b.Cleanup(func() { _ = a.Stop(); _ = a.Cleanup() })
 	if !cached {

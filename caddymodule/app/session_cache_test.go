@@ -5,28 +5,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/login-guard/login_guard/internal/tokens"
+	"github.com/login-guard/login_guard/internal/testkit/testkeys"
 )
-
-func testKeyset(t *testing.T) *tokens.Keyset {
-	t.Helper()
-	st, err := tokens.NewStored(time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ks, err := tokens.NewKeyset(st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ks
-}
 
 // TestSealedSessionServedFromCache: a session cookie the guard sealed is
 // in the cache, with exactly what opening the token gives (session and
 // expiry); a logout of it is then known without decryption, a tampered
 // copy is not, and once revoked the cached entry is no session either.
 func TestSealedSessionServedFromCache(t *testing.T) {
-	ks := testKeyset(t)
+	ks := testkeys.Keyset(t, time.Now())
 	a := Standalone(ks, time.Hour)
 	defer func() { _ = a.Stop(); _ = a.Cleanup() }()
 	now := time.Now()

@@ -20,21 +20,13 @@ import (
 	"github.com/login-guard/login_guard/clients/smartid"
 	"github.com/login-guard/login_guard/internal/benchcpu"
 	"github.com/login-guard/login_guard/internal/request"
-	"github.com/login-guard/login_guard/internal/tokens"
+	"github.com/login-guard/login_guard/internal/testkit/testkeys"
 )
 
 // testApp is an app with keys and no SmartID, as Start would leave it.
 func testApp(tb testing.TB) *app.App {
 	tb.Helper()
-	st, err := tokens.NewStored(time.Now())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	ks, err := tokens.NewKeyset(st)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return app.Standalone(ks, time.Hour)
+	return app.Standalone(testkeys.Keyset(tb, time.Now()), time.Hour)
 }
 
 func testHandler(tb testing.TB, h *Handler) *Handler {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/login-guard/login_guard/internal/testkit/clock"
+	"github.com/login-guard/login_guard/internal/testkit/testkeys"
 	"github.com/login-guard/login_guard/internal/tokens"
 )
 
@@ -30,14 +31,7 @@ type fixture struct {
 
 func newFixture(t testing.TB, mod func(*Config)) *fixture {
 	t.Helper()
-	st, err := tokens.NewStored(t0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ks, err := tokens.NewKeyset(st)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ks := testkeys.Keyset(t, t0)
 	f := &fixture{store: newMemStore(), clk: clock.New(t0), keys: ks}
 	f.pk = f.instance(t, mod)
 	return f

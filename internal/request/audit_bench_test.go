@@ -13,7 +13,7 @@ import (
 
 	"github.com/login-guard/login_guard/caddymodule/app"
 	"github.com/login-guard/login_guard/internal/benchcpu"
-	"github.com/login-guard/login_guard/internal/tokens"
+	"github.com/login-guard/login_guard/internal/testkit/testkeys"
 	"github.com/login-guard/login_guard/rules"
 )
 
@@ -21,14 +21,7 @@ import (
 // login: what every guarded request pays at its end, encoded by zap's
 // JSON encoder into a discarding sink.
 func BenchmarkFinish(b *testing.B) {
-	st, err := tokens.NewStored(time.Now())
-	if err != nil {
-		b.Fatal(err)
-	}
-	ks, err := tokens.NewKeyset(st)
-	if err != nil {
-		b.Fatal(err)
-	}
+	ks := testkeys.Keyset(b, time.Now())
 	a := app.Standalone(ks, time.Hour)
 	if err := a.CountIn(prometheus.NewRegistry()); err != nil {
 		b.Fatal(err)

@@ -5,15 +5,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/login-guard/login_guard/internal/tokens"
+	"github.com/login-guard/login_guard/internal/testkit/testkeys"
 )
 
 // BenchmarkSessionCachePut is the cache's share of a login: one sealed
 // token remembered.
 func BenchmarkSessionCachePut(b *testing.B) {
 	c := New()
-	st, _ := tokens.NewStored(time.Now())
-	ks, _ := tokens.NewKeyset(st)
+	ks := testkeys.Keyset(b, time.Now())
 	now := time.Now()
 	toks := make([][]byte, 4*Entries) // more than it holds: each put a new entry
 	for i := range toks {

@@ -10,26 +10,13 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/login-guard/login_guard/internal/tokens"
+	"github.com/login-guard/login_guard/internal/testkit/testkeys"
 )
-
-func testKeyset(t *testing.T) *tokens.Keyset {
-	t.Helper()
-	st, err := tokens.NewStored(time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ks, err := tokens.NewKeyset(st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ks
-}
 
 func TestSessionCacheNeverOutlivesItsToken(t *testing.T) {
 	c := New()
 	defer c.Close()
-	ks := testKeyset(t)
+	ks := testkeys.Keyset(t, time.Now())
 	now := time.Now()
 	exp := now.Add(time.Minute).Unix()
 	c.PutOpened(ks, "tok", Session{User: "u", ID: "s"}, exp, now)
@@ -56,7 +43,7 @@ func TestSessionCacheNeverOutlivesItsToken(t *testing.T) {
 func TestSessionCacheOnlyItsKeyset(t *testing.T) {
 	c := New()
 	defer c.Close()
-	ks, other := testKeyset(t), testKeyset(t)
+	ks, other := testkeys.Keyset(t, time.Now()), testkeys.Keyset(t, time.Now())
 	now := time.Now()
 	c.PutOpened(ks, "tok", Session{User: "u"}, now.Add(time.Hour).Unix(), now)
 	if _, _, ok := c.Get(other, "tok", now); ok {
@@ -72,7 +59,7 @@ func TestSessionCacheOnlyItsKeyset(t *testing.T) {
 func TestSessionCacheMatchesWholeToken(t *testing.T) {
 	c := New()
 	defer c.Close()
-	ks := testKeyset(t)
+	ks := testkeys.Keyset(t, time.Now())
 	now := time.Now()
 	tok := "AgRrMQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 	c.PutOpened(ks, tok, Session{User: "u"}, now.Add(time.Hour).Unix(), now)
@@ -88,7 +75,7 @@ func TestSessionCacheMatchesWholeToken(t *testing.T) {
 func TestSessionCacheBounded(t *testing.T) {
 	c := New()
 	defer c.Close()
-	ks := testKeyset(t)
+	ks := testkeys.Keyset(t, time.Now())
 	now := time.Now()
 	exp := now.Add(time.Hour).Unix()
 	const n = 3 * Entries
@@ -117,7 +104,7 @@ func TestSessionCacheBounded(t *testing.T) {
 func TestSessionCacheOwnsItsStrings(t *testing.T) {
 	c := New()
 	defer c.Close()
-	ks := testKeyset(t)
+	ks := testkeys.Keyset(t, time.Now())
 	now := time.Now()
 	body := "username=jlopez&password=secret"
 	user := body[len("username=") : len("username=")+len("jlopez")]
@@ -138,7 +125,7 @@ func TestSessionCacheOwnsItsStrings(t *testing.T) {
 // late request does not panic.
 func TestSessionCacheClosed(t *testing.T) {
 	c := New()
-	ks := testKeyset(t)
+	ks := testkeys.Keyset(t, time.Now())
 	now := time.Now()
 	c.PutOpened(ks, "tok", Session{User: "u"}, now.Add(time.Hour).Unix(), now)
 	c.Close()
@@ -154,7 +141,7 @@ func TestSessionCacheClosed(t *testing.T) {
 func TestSessionCacheShardsEvenly(t *testing.T) {
 	c := New()
 	defer c.Close()
-	ks := testKeyset(t)
+	ks := testkeys.Keyset(t, time.Now())
 	now := time.Now()
 	const n = 8 * shards * 100
 	for i := range n {
@@ -184,7 +171,7 @@ func (s sealedSession) AppendBinary(b []byte) ([]byte, error) {
 func TestSessionCacheComparesTheToken(t *testing.T) {
 	c := New()
 	defer c.Close()
-	ks := testKeyset(t)
+	ks := testkeys.Keyset(t, time.Now())
 	now := time.Now()
 	// The entry of "issued" filed under the hash of "forged", as a
 	// collision would.
@@ -218,7 +205,7 @@ func TestSessionCacheHoldsNoPointers(t *testing.T) {
 func TestSessionCacheNewKeysetDropsAll(t *testing.T) {
 	c := New()
 	defer c.Close()
-	ks, other := testKeyset(t), testKeyset(t)
+	ks, other := testkeys.Keyset(t, time.Now()), testkeys.Keyset(t, time.Now())
 	now := time.Now()
 	exp := now.Add(time.Hour).Unix()
 	for i := range 100 {
@@ -245,7 +232,7 @@ func TestSessionCacheNewKeysetDropsAll(t *testing.T) {
 func TestSessionCacheConcurrent(t *testing.T) {
 	c := New()
 	defer c.Close()
-	ks := testKeyset(t)
+	ks := testkeys.Keyset(t, time.Now())
 	now := time.Now()
 	exp := now.Add(time.Hour).Unix()
 	var wg sync.WaitGroup

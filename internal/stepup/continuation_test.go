@@ -4,6 +4,8 @@ import (
 	"net/netip"
 	"testing"
 	"time"
+
+	"github.com/login-guard/login_guard/internal/testkit/testkeys"
 )
 
 func heldChallenge(t *testing.T, held *Held, b Binding) Challenge {
@@ -140,7 +142,7 @@ func TestPassExpires(t *testing.T) {
 
 func TestSharedUsedSetSurvivesNewIssuer(t *testing.T) {
 	clk := newClock()
-	ks := newKeyset(t)
+	ks := testkeys.Keyset(t, t0)
 	used := NewUsedSet(10)
 	a, _ := NewIssuer(Config{Keys: ks, Used: used, Now: clk.Now})
 	b, _ := NewIssuer(Config{Keys: ks, Used: used, Now: clk.Now})
@@ -154,7 +156,7 @@ func TestSharedUsedSetSurvivesNewIssuer(t *testing.T) {
 
 func TestRedeemFailsClosedWhenUsedSetFull(t *testing.T) {
 	clk := newClock()
-	is, _ := NewIssuer(Config{Keys: newKeyset(t), Used: NewUsedSet(1), Now: clk.Now})
+	is, _ := NewIssuer(Config{Keys: testkeys.Keyset(t, t0), Used: NewUsedSet(1), Now: clk.Now})
 	t1, _ := mustIssue(t, is, resubmitChallenge(alice))
 	t2, _ := mustIssue(t, is, resubmitChallenge(alice))
 	if _, err := is.Redeem(t1, alice); err != nil {

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/login-guard/login_guard/internal/testkit/clock"
-	"github.com/login-guard/login_guard/internal/tokens"
+	"github.com/login-guard/login_guard/internal/testkit/testkeys"
 )
 
 var t0 = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
@@ -15,22 +15,9 @@ type fakeClock = clock.Fake
 
 func newClock() *fakeClock { return clock.New(t0) }
 
-func newKeyset(t testing.TB) *tokens.Keyset {
-	t.Helper()
-	s, err := tokens.NewStored(t0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ks, err := tokens.NewKeyset(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ks
-}
-
 func newIssuer(t testing.TB, clk *fakeClock, pfx IPPrefix) *Issuer {
 	t.Helper()
-	is, err := NewIssuer(Config{Keys: newKeyset(t), Now: clk.Now, IPPrefix: pfx})
+	is, err := NewIssuer(Config{Keys: testkeys.Keyset(t, t0), Now: clk.Now, IPPrefix: pfx})
 	if err != nil {
 		t.Fatal(err)
 	}

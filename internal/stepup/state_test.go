@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/login-guard/login_guard/internal/testkit/testkeys"
 	"github.com/login-guard/login_guard/rules"
 )
 
@@ -256,13 +257,13 @@ func TestNewIssuerConfig(t *testing.T) {
 	if _, err := NewIssuer(Config{}); err == nil {
 		t.Fatal("no keys accepted")
 	}
-	if _, err := NewIssuer(Config{Keys: newKeyset(t), IPPrefix: IPPrefix{V4Bits: 33}}); err == nil {
+	if _, err := NewIssuer(Config{Keys: testkeys.Keyset(t, t0), IPPrefix: IPPrefix{V4Bits: 33}}); err == nil {
 		t.Fatal("/33 accepted")
 	}
-	if _, err := NewIssuer(Config{Keys: newKeyset(t), IPPrefix: IPPrefix{V6Bits: 8}}); err == nil {
+	if _, err := NewIssuer(Config{Keys: testkeys.Keyset(t, t0), IPPrefix: IPPrefix{V6Bits: 8}}); err == nil {
 		t.Fatal("IPv6 /8 accepted")
 	}
-	is, err := NewIssuer(Config{Keys: newKeyset(t)})
+	is, err := NewIssuer(Config{Keys: testkeys.Keyset(t, t0)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -275,7 +276,7 @@ func TestNewIssuerConfig(t *testing.T) {
 // state (default), so guesses are bounded; other states are unaffected.
 func TestFactorFailuresSpendTheState(t *testing.T) {
 	clk := newClock()
-	is, err := NewIssuer(Config{Keys: newKeyset(t), Now: clk.Now})
+	is, err := NewIssuer(Config{Keys: testkeys.Keyset(t, t0), Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -307,13 +308,13 @@ func TestLifetimeBounds(t *testing.T) {
 		{ContinueTTL: MaxContinueTTL + time.Second},
 		{MaxFailures: MaxMaxFailures + 1},
 	} {
-		c.Keys = newKeyset(t)
+		c.Keys = testkeys.Keyset(t, t0)
 		if _, err := NewIssuer(c); err == nil {
 			t.Errorf("%+v accepted", c)
 		}
 	}
 	clk := newClock()
-	is, err := NewIssuer(Config{Keys: newKeyset(t), Now: clk.Now, StateTTL: MinStateTTL})
+	is, err := NewIssuer(Config{Keys: testkeys.Keyset(t, t0), Now: clk.Now, StateTTL: MinStateTTL})
 	if err != nil {
 		t.Fatal(err)
 	}
