@@ -215,3 +215,49 @@ func mustNew(t *testing.T, cfg Config) *Client {
 	t.Cleanup(func() { _ = c.Close(context.Background()) })
 	return c
 }
+
+// onceServer is a SmartID stand-in that counts the events it receives by
+// user, to check each reached it exactly once.
+type onceServer struct {
+	*httptest.Server
+	mu   sync.Mutex
+	seen map[string]int
+}
+
+// newOnceServer starts one; pause, when set, runs after each event with
+// the number of distinct users seen so far (a server that takes a varying
+// while). It is closed when the test ends.
+func newOnceServer(t *testing.T, pause func(k int)) *onceServer {
+	s := &onceServer{seen: map[string]int{}}
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var ev struct{ User string }
+		body, _ := io.ReadAll(r.Body)
+		if err := json.Unmarshal(body, &ev); err != nil {
+			t.Errorf("body %q: %v", body, err)
+		}
+		s.mu.Lock()
+		s.seen[ev.User]++
+		k := len(s.seen)
+		s.mu.Unlock()
+		if pause != nil {
+			pause(k)
+		}
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+// checkEachOnce fails the test unless n distinct events arrived, each once.
+func (s *onceServer) checkEachOnce(t *testing.T, n int) {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.seen) != n {
+		t.Errorf("%d distinct events reached the server, want %d", len(s.seen), n)
+	}
+	for u, k := range s.seen {
+		if k != 1 {
+			t.Errorf("%s reached the server %d times", u, k)
+		}
+	}
+}

@@ -4,9 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"runtime"
 	"strings"
 	"sync"
@@ -180,23 +177,11 @@ func TestLingerLeaderBusyPromotes(t *testing.T) {
 // over, pipelines of every size): every event reaches the server exactly
 // once.
 func TestLingerEveryEventOnce(t *testing.T) {
-	var mu sync.Mutex
-	seen := map[string]int{}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var ev struct{ User string }
-		body, _ := io.ReadAll(r.Body)
-		if err := json.Unmarshal(body, &ev); err != nil {
-			t.Errorf("body %q: %v", body, err)
-		}
-		mu.Lock()
-		seen[ev.User]++
-		k := len(seen)
-		mu.Unlock()
+	srv := newOnceServer(t, func(k int) {
 		if k%7 == 0 {
 			time.Sleep(time.Duration(k%5) * time.Millisecond)
 		}
-	}))
-	defer srv.Close()
+	})
 	c := mustNew(t, Config{Endpoint: srv.URL, License: testLicense, ChannelID: 1, QueueSize: 8192})
 	const producers, rounds = 4, 100
 	var wg sync.WaitGroup
@@ -226,16 +211,7 @@ func TestLingerEveryEventOnce(t *testing.T) {
 	if st := c.Stats(); st.Sent != uint64(n) || st.Retries != 0 || st.Dropped != 0 {
 		t.Errorf("stats = %+v, want %d sent", st, n)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(seen) != n {
-		t.Errorf("%d distinct events reached the server, want %d", len(seen), n)
-	}
-	for u, k := range seen {
-		if k != 1 {
-			t.Errorf("%s reached the server %d times", u, k)
-		}
-	}
+	srv.checkEachOnce(t, n)
 }
 
 // TestLingerOff: a negative window turns lingering off: no turn, events

@@ -6,7 +6,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -893,19 +892,7 @@ func TestPipelineConnectionClose(t *testing.T) {
 // TestBurstEveryEventOnce: a burst through several workers (pipelines of
 // many sizes) reaches net/http's server exactly once per event.
 func TestBurstEveryEventOnce(t *testing.T) {
-	var mu sync.Mutex
-	seen := map[string]int{}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var ev struct{ User string }
-		body, _ := io.ReadAll(r.Body)
-		if err := json.Unmarshal(body, &ev); err != nil {
-			t.Errorf("body %q: %v", body, err)
-		}
-		mu.Lock()
-		seen[ev.User]++
-		mu.Unlock()
-	}))
-	defer srv.Close()
+	srv := newOnceServer(t, nil)
 	c := mustNew(t, Config{Endpoint: srv.URL, License: testLicense, ChannelID: 1, QueueSize: 4096})
 	const n = 3000
 	for i := range n {
@@ -919,16 +906,7 @@ func TestBurstEveryEventOnce(t *testing.T) {
 	if st := c.Stats(); st.Sent != n || st.Retries != 0 {
 		t.Errorf("stats = %+v", st)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(seen) != n {
-		t.Errorf("%d distinct events reached the server, want %d", len(seen), n)
-	}
-	for u, k := range seen {
-		if k != 1 {
-			t.Errorf("%s reached the server %d times", u, k)
-		}
-	}
+	srv.checkEachOnce(t, n)
 }
 
 // TestPipelineToSlowServer: a server that takes a while over each request
