@@ -117,16 +117,7 @@ func BenchmarkEvaluateFullPolicy(b *testing.B) {
 // BenchmarkGuardedLoginRules (caddymodule/login), from 4096 client
 // addresses, each attempt settled as a success.
 func BenchmarkEvaluateGuardedLoginRules(b *testing.B) {
-	p := benchPolicy(b, 100_000,
-		[]string{"rate", "ip", "10000/1m", "deny"},
-		[]string{"lockout", "ip_user", "5/15m", "for", "30m", "challenge"},
-		[]string{"device", "missing", "challenge"},
-		[]string{"when", `ip_in(ip, "192.0.2.0/24") && user_agent == ""`, "deny"})
-	as := make([]*Attempt, 4096)
-	for i := range as {
-		as[i] = attempt("jlopez", "10.0."+strconv.Itoa(i>>8)+"."+strconv.Itoa(i&255))
-		as[i].UserAgent = "Mozilla/5.0"
-	}
+	p, as := guardedLoginRules(b)
 	b.ReportAllocs()
 	benchcpu.PerOp(b)
 	i := 0
@@ -143,16 +134,7 @@ func BenchmarkEvaluateGuardedLoginRules(b *testing.B) {
 // BenchmarkEvaluateIntoGuardedLoginRules is the same as the login route
 // runs it: the verdict and the ticket kept by the caller (EvaluateInto).
 func BenchmarkEvaluateIntoGuardedLoginRules(b *testing.B) {
-	p := benchPolicy(b, 100_000,
-		[]string{"rate", "ip", "10000/1m", "deny"},
-		[]string{"lockout", "ip_user", "5/15m", "for", "30m", "challenge"},
-		[]string{"device", "missing", "challenge"},
-		[]string{"when", `ip_in(ip, "192.0.2.0/24") && user_agent == ""`, "deny"})
-	as := make([]*Attempt, 4096)
-	for i := range as {
-		as[i] = attempt("jlopez", "10.0."+strconv.Itoa(i>>8)+"."+strconv.Itoa(i&255))
-		as[i].UserAgent = "Mozilla/5.0"
-	}
+	p, as := guardedLoginRules(b)
 	var reasons [4]string
 	var tk Ticket
 	b.ReportAllocs()
@@ -167,6 +149,23 @@ func BenchmarkEvaluateIntoGuardedLoginRules(b *testing.B) {
 		}
 		p.Observe(bg, &tk, OutcomeSuccess)
 	}
+}
+
+// guardedLoginRules is the login route's rule set of
+// BenchmarkGuardedLoginRules (caddymodule/login) and 4096 attempts from
+// as many client addresses.
+func guardedLoginRules(b *testing.B) (*Policy, []*Attempt) {
+	p := benchPolicy(b, 100_000,
+		[]string{"rate", "ip", "10000/1m", "deny"},
+		[]string{"lockout", "ip_user", "5/15m", "for", "30m", "challenge"},
+		[]string{"device", "missing", "challenge"},
+		[]string{"when", `ip_in(ip, "192.0.2.0/24") && user_agent == ""`, "deny"})
+	as := make([]*Attempt, 4096)
+	for i := range as {
+		as[i] = attempt("jlopez", "10.0."+strconv.Itoa(i>>8)+"."+strconv.Itoa(i&255))
+		as[i].UserAgent = "Mozilla/5.0"
+	}
+	return p, as
 }
 
 // BenchmarkEvaluateIntoRateLimited is a client over a rate limit, as the

@@ -188,6 +188,12 @@ func storeKeys(t *testing.T) int {
 	t.Helper()
 	a := testApp(t)
 	a.RulesStore = &app.RulesStoreConfig{MaxKeys: 4242}
+	return heldKeys(t, a)
+}
+
+// heldKeys counts the keys of a's counter store.
+func heldKeys(t *testing.T, a *app.App) int {
+	t.Helper()
 	st, key, err := a.AcquireRulesStore()
 	if err != nil {
 		t.Fatal(err)

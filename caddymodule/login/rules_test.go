@@ -13,7 +13,6 @@ import (
 	"github.com/login-guard/login_guard/caddymodule/app"
 	"github.com/login-guard/login_guard/internal/request"
 	"github.com/login-guard/login_guard/rules"
-	"github.com/login-guard/login_guard/rules/counter"
 )
 
 // upstreamFailed answers like a portal that refused the password.
@@ -146,18 +145,7 @@ func TestStoreSharedAndReleased(t *testing.T) {
 		t.Fatal("routes not registered")
 	}
 	serveOnce(hb, "198.51.100.1", upstreamOK)
-	held := func() int {
-		st, key, err := a.AcquireRulesStore()
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer app.ReleaseRulesStore(key)
-		es, err := st.List(context.Background(), counter.Filter{}, 10)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return len(es)
-	}
+	held := func() int { return heldKeys(t, a) }
 	_ = ha.Cleanup()
 	_ = ha.Cleanup() // Caddy calls it once; a second call must not release twice
 	if held() != 1 {
