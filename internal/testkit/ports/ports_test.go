@@ -18,3 +18,16 @@ func TestFreeIsListenable(t *testing.T) {
 	}
 	ln.Close()
 }
+
+// TestPickNeverRepeats: ports handed out in one process are all distinct,
+// even though each is closed again before the next is picked.
+func TestPickNeverRepeats(t *testing.T) {
+	seen := map[int]bool{}
+	for range 2000 {
+		p := Free(t)
+		if seen[p] {
+			t.Fatalf("port %d handed out twice", p)
+		}
+		seen[p] = true
+	}
+}
