@@ -66,7 +66,10 @@ func (om *operationMapping) resolve(r *http.Request, x *exchange) (map[string]st
 	if repl == nil {
 		repl = caddy.NewReplacer()
 	}
+	// The replacer keeps the function after the request (an access log
+	// may name a field), so the exchange must not be recycled.
 	repl.Map(x.fieldPlaceholder)
+	x.retain()
 	out := make(map[string]string, len(om.paths)+3)
 	for _, p := range om.paths {
 		v := repl.ReplaceKnown(om.templates[p], "")

@@ -26,16 +26,25 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	}
 	defer h.app.Leave()
 	request.StripGuardHeaders(r.Header)
-	x := &exchange{h: h}
-	x.Init(h.route, r, time.Now())
-	defer func() {
+	x := newExchange(h)
+	err := x.serve(w, r, next)
+	aborted := x.aborted
+	// Not deferred: a request that panics leaves its exchange to the
+	// collector rather than recycling state a panic cut short.
+	x.release()
+	if aborted {
 		// The upstream's copy to the client failed and the guard had
 		// nothing to say instead: abort the connection as reverse_proxy
 		// would have, now that the bookkeeping is done.
-		if x.aborted {
-			panic(http.ErrAbortHandler)
-		}
-	}()
+		panic(http.ErrAbortHandler)
+	}
+	return err
+}
+
+// serve is one guarded request, from reading it to its audit line.
+func (x *exchange) serve(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	h := x.h
+	x.Init(h.route, r, time.Now())
 	request.WarnUntrustedForwarding(h.route, r)
 
 	if handled, err := x.resumeContinuation(w, r, next); handled {
@@ -99,6 +108,9 @@ type exchange struct {
 	hw      headWriter // between the upstream and the client
 	fwd     forwardState
 	aborted bool // the upstream aborted the response (see serveNext)
+	// retained: something that outlives the request refers to the
+	// exchange (see retain), so it is never recycled.
+	retained bool
 }
 
 func (x *exchange) readRequest(r *http.Request) error {
