@@ -64,6 +64,9 @@ type benchRequest struct {
 	body   *rewindBody
 	raw    string
 	cookie string // Cookie header value, restored per iteration
+	// headers is how many header names the request has before a pass
+	// (the Cookie header included when cookie is set).
+	headers int
 }
 
 func newBenchRequest(method, target, ctype, body, clientIP string) *benchRequest {
@@ -74,7 +77,7 @@ func newBenchRequest(method, target, ctype, body, clientIP string) *benchRequest
 	r.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64)")
 	ctx := context.WithValue(r.Context(), caddy.ReplacerCtxKey, caddy.NewReplacer())
 	ctx = context.WithValue(ctx, caddyhttp.VarsCtxKey, map[string]any{caddyhttp.ClientIPVarKey: clientIP})
-	br := &benchRequest{r: r.WithContext(ctx), body: new(rewindBody), raw: body}
+	br := &benchRequest{r: r.WithContext(ctx), body: new(rewindBody), raw: body, headers: len(r.Header)}
 	return br
 }
 
@@ -94,12 +97,16 @@ func (br *benchRequest) next() *http.Request {
 	}
 	// Undo what a pass may have added to the request (the signed upstream
 	// headers): a few deletes, not the guard's own strip, whose cost is
-	// the guard's and is already measured inside ServeHTTP.
-	for _, k := range guardHeaders {
-		delete(r.Header, k)
+	// the guard's and is already measured inside ServeHTTP. A request the
+	// guard added nothing to (a deny) needs none.
+	if len(r.Header) != br.headers {
+		for _, k := range guardHeaders {
+			delete(r.Header, k)
+		}
 	}
 	if br.cookie != "" {
 		r.Header["Cookie"] = []string{br.cookie}
+		br.headers = max(br.headers, len(r.Header))
 	}
 	return r
 }

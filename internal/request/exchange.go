@@ -209,7 +209,9 @@ func actionValue(a rules.Action) any {
 // runs before anything else reads the request.
 func StripGuardHeaders(hdr http.Header) {
 	for k := range hdr {
-		if len(k) >= len(HeaderPrefix) && strings.EqualFold(k[:len(HeaderPrefix)], HeaderPrefix) {
+		// The first byte turns most names away before the fold compare
+		// (a key set straight into the map may not be canonical).
+		if len(k) >= len(HeaderPrefix) && k[0]|0x20 == 'x' && strings.EqualFold(k[:len(HeaderPrefix)], HeaderPrefix) {
 			delete(hdr, k)
 		}
 	}
