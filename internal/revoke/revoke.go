@@ -8,6 +8,7 @@ package revoke
 
 import (
 	"context"
+	"hash/maphash"
 	"sync"
 	"time"
 )
@@ -28,10 +29,19 @@ const DefaultMax = 100_000
 // new revocation pushes out the entry that expires first (counted in
 // Stats.Evicted): the logout's cookie clearing still ends the browser's
 // session, only a replay of that one cookie is no longer refused.
+//
+// Entries are keyed by a 64-bit hash of the id under a seed of the set's
+// own, not by the id: the set keeps no string (an id handed in may alias
+// a larger buffer, the session cache's text, which a kept string would
+// pin for hours) and holds no pointer for the collector to trace. Two
+// live ids that hash alike (odds of about n/2^64 per lookup with n
+// entries; ids are the guard's random session ids, sealed in cookies, so
+// nobody picks them) would make one session read as ended early.
 type Memory struct {
 	mu      sync.Mutex
 	max     int
-	byID    map[string]int64 // until, Unix nanoseconds
+	seed    maphash.Seed
+	byID    map[uint64]int64 // id's hash -> until, Unix nanoseconds
 	exp     expiries
 	evicted uint64
 }
@@ -42,8 +52,10 @@ func NewMemory(max int) *Memory {
 	if max <= 0 {
 		max = DefaultMax
 	}
-	return &Memory{max: max, byID: map[string]int64{}}
+	return &Memory{max: max, seed: maphash.MakeSeed(), byID: map[uint64]int64{}}
 }
+
+func (m *Memory) key(id string) uint64 { return maphash.String(m.seed, id) }
 
 // Revoke implements Set.
 func (m *Memory) Revoke(_ context.Context, id string, until, now time.Time) error {
@@ -51,30 +63,32 @@ func (m *Memory) Revoke(_ context.Context, id string, until, now time.Time) erro
 	if t >= at {
 		return nil // the cookie has expired anyway
 	}
+	k := m.key(id)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.purge(t)
-	old, present := m.byID[id]
+	old, present := m.byID[k]
 	if present && at <= old {
 		return nil
 	}
 	for !present && len(m.byID) >= m.max && len(m.exp) > 0 {
 		it := m.exp.pop()
-		if cur, ok := m.byID[it.id]; ok && cur == it.at {
-			delete(m.byID, it.id)
+		if cur, ok := m.byID[it.key]; ok && cur == it.at {
+			delete(m.byID, it.key)
 			m.evicted++
 		}
 	}
-	m.byID[id] = at
-	m.exp.push(entry{id: id, at: at})
+	m.byID[k] = at
+	m.exp.push(entry{key: k, at: at})
 	return nil
 }
 
 // Revoked implements Set.
 func (m *Memory) Revoked(_ context.Context, id string, now time.Time) (bool, error) {
+	k := m.key(id)
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	at, ok := m.byID[id]
+	at, ok := m.byID[k]
+	m.mu.Unlock()
 	return ok && now.UnixNano() < at, nil
 }
 
@@ -95,7 +109,7 @@ func (m *Memory) Stats() Stats {
 func (m *Memory) Destruct() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.byID = map[string]int64{}
+	m.byID = map[uint64]int64{}
 	m.exp = nil
 	return nil
 }
@@ -105,20 +119,20 @@ func (m *Memory) Destruct() error {
 func (m *Memory) purge(now int64) {
 	for len(m.exp) > 0 && now >= m.exp[0].at {
 		it := m.exp.pop()
-		if at, ok := m.byID[it.id]; ok && at == it.at {
-			delete(m.byID, it.id)
+		if at, ok := m.byID[it.key]; ok && at == it.at {
+			delete(m.byID, it.key)
 		}
 	}
 }
 
 type entry struct {
-	id string
-	at int64 // Unix nanoseconds
+	key uint64 // the id's hash
+	at  int64  // Unix nanoseconds
 }
 
 // expiries is a min-heap of entries by time. Typed rather than through
 // container/heap, whose interface would box every entry pushed: a
-// revocation allocates nothing beyond the map's own growth.
+// revocation allocates nothing beyond the map's and the heap's growth.
 type expiries []entry
 
 func (e *expiries) push(it entry) {
@@ -139,7 +153,6 @@ func (e *expiries) pop() entry {
 	top := h[0]
 	last := len(h) - 1
 	h[0] = h[last]
-	h[last] = entry{} // let the id be collected
 	h = h[:last]
 	for i := 0; ; {
 		l, small := 2*i+1, i

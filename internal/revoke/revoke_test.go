@@ -3,10 +3,13 @@ package revoke
 import (
 	"context"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"strconv"
 	"testing"
 	"time"
+	"unsafe"
+	"weak"
 )
 
 func TestMemoryRevokesUntilExpiry(t *testing.T) {
@@ -65,7 +68,7 @@ func TestExpiriesPopInOrder(t *testing.T) {
 	var want []int64
 	for i := range 500 {
 		at := base.Add(time.Duration(r.IntN(200)) * time.Second).UnixNano()
-		h.push(entry{id: strconv.Itoa(i), at: at})
+		h.push(entry{key: uint64(i), at: at})
 		want = append(want, at)
 	}
 	slices.Sort(want)
@@ -123,4 +126,36 @@ func BenchmarkMemoryRevoke(b *testing.B) {
 		}
 		_ = m.Revoke(ctx, id, now.Add(2*time.Hour+time.Duration(i)*time.Millisecond), now)
 	}
+}
+
+// TestMemoryKeepsNoIDText: the set does not keep the text of an id it was
+// given. The guard hands it ids that alias the session cache's text (a
+// buffer of hundreds of sessions), which a kept string would pin until
+// the revocation expires, hours later.
+func TestMemoryKeepsNoIDText(t *testing.T) {
+	ctx := context.Background()
+	m := NewMemory(0)
+	now := time.Now()
+	// The id's buffer is only reachable from inside revokeFromBuffer.
+	gone := revokeFromBuffer(t, m, "session-id-0123456789", now)
+	for range 3 {
+		runtime.GC()
+	}
+	if gone.Value() != nil {
+		t.Fatal("the set still holds the buffer its id came from")
+	}
+	if ok, _ := m.Revoked(ctx, "session-id-0123456789", now); !ok {
+		t.Fatal("the id is no longer revoked")
+	}
+}
+
+// revokeFromBuffer revokes id as text inside a larger buffer, and returns
+// a weak pointer to that buffer.
+func revokeFromBuffer(t *testing.T, m *Memory, id string, now time.Time) weak.Pointer[byte] {
+	text := make([]byte, 64<<10)
+	copy(text, id)
+	if err := m.Revoke(context.Background(), unsafe.String(&text[0], len(id)), now.Add(time.Hour), now); err != nil {
+		t.Fatal(err)
+	}
+	return weak.Make(&text[0])
 }
