@@ -3,6 +3,7 @@ package formbody
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 )
 
@@ -180,7 +181,12 @@ func (p *jsonParser) object(path string, keep, dotted bool) error {
 			return p.duplicate(childPath)
 		}
 		childDotted := dotted || strings.IndexByte(key, '.') >= 0
-		if keep {
+		// A kept top-level key that is a simpleName, with simple guarded
+		// names: p.checkName passes it, and comparing it with the
+		// password names ignoring case is comparing (see
+		// reading.formPairsFast), the same key at any depth and as a path.
+		simple := keep && p.simpleKey(childPath, key, childDotted)
+		if keep && !simple {
 			if err := p.checkName(childPath, key, childDotted); err != nil {
 				return err
 			}
@@ -191,7 +197,12 @@ func (p *jsonParser) object(path string, keep, dotted bool) error {
 		}
 		p.i++
 		p.skipSpace()
-		childKeep := keep && !p.spec.isPasswordKey(key) && !p.spec.isPassword(childPath)
+		var childKeep bool
+		if simple {
+			childKeep = !slices.Contains(p.spec.PasswordFields, key)
+		} else {
+			childKeep = keep && !p.spec.isPasswordKey(key) && !p.spec.isPassword(childPath)
+		}
 		if err := p.value(childPath, childKeep, childDotted); err != nil {
 			return err
 		}

@@ -13,6 +13,9 @@ func (p *jsonParser) str() (string, error) {
 	start := p.i + 1
 	ascii := true
 	for j := start; j < len(s); j++ {
+		if !jsonStringSpecial[s[j]] {
+			continue
+		}
 		switch c := s[j]; {
 		case c == '"':
 			v := s[start:j]
@@ -34,6 +37,15 @@ func (p *jsonParser) str() (string, error) {
 	p.i = len(s)
 	return "", p.syntaxError()
 }
+
+// jsonStringSpecial marks the bytes str looks at: the rest are copied as
+// they are, and one table lookup tells them apart.
+var jsonStringSpecial = func() (t [256]bool) {
+	for c := range t {
+		t[c] = c == '"' || c == '\\' || c < 0x20 || c >= utf8.RuneSelf
+	}
+	return t
+}()
 
 // strEscaped continues str from the first backslash at j.
 func (p *jsonParser) strEscaped(start, j int) (string, error) {
