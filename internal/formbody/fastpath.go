@@ -35,6 +35,13 @@ func (rd *reading) classify(contentType string) (mediaType, error) {
 // quoting, an upper-case letter in the media type or the parameter name)
 // is left to classify.
 func classifyCommon(contentType string) (mediaType, bool) {
+	// The two bare media types first, which spares the search for ';'.
+	switch contentType {
+	case "application/x-www-form-urlencoded":
+		return mediaType{format: formatURLEncoded}, true
+	case "application/json":
+		return mediaType{format: formatJSON}, true
+	}
 	base, params, hasParams := strings.Cut(contentType, ";")
 	var m mediaType
 	switch base {
@@ -187,27 +194,12 @@ func (rd *reading) formPairsFast(f *Fields) error {
 	s := rd.body
 	for start := 0; start < len(s); {
 		// The name: up to the first '=' or '&'.
-		j := start
-		var nameClass uint8
-		for ; j < len(s); j++ {
-			c := formClass[s[j]]
-			if c&classEndName != 0 {
-				break
-			}
-			nameClass |= c
-		}
+		j, nameClass := scanForm(s, start, len(s), classEndName)
 		rawKey, rawValue := s[start:j], ""
 		var valueClass uint8
 		end := j
 		if j < len(s) && s[j] == '=' {
-			end = j + 1
-			for short := min(len(s), end+shortFormValue); end < short; end++ {
-				c := formClass[s[end]]
-				if c&classAmp != 0 {
-					break
-				}
-				valueClass |= c
-			}
+			end, valueClass = scanForm(s, j+1, min(len(s), j+1+shortFormValue), classAmp)
 			if end < len(s) && s[end] != '&' {
 				// A long value: the rest of it is searched, and not told
 				// ASCII (resolve validates it).
@@ -272,6 +264,21 @@ func (rd *reading) formPairsFast(f *Fields) error {
 		f.list = append(f.list, field{name: key, value: value, kind: kindString, ascii: ascii})
 	}
 	return nil
+}
+
+// scanForm scans s from i up to the first byte of class stop, or to
+// limit, and returns where it stopped and the classes of the bytes before
+// it ORed.
+func scanForm(s string, i, limit int, stop uint8) (int, uint8) {
+	var class uint8
+	for ; i < limit; i++ {
+		c := formClass[s[i]]
+		if c&stop != 0 {
+			break
+		}
+		class |= c
+	}
+	return i, class
 }
 
 // isPasswordName reports a tracked field that is also a password field (a
