@@ -20,8 +20,8 @@ type field struct {
 	name  string
 	value string
 	kind  kind
-	// ascii is set by the form fast path when the value is known to be
-	// ASCII, so resolve need not validate it again; false is "not known".
+	// ascii is set on the fast paths when the value is known to be ASCII,
+	// so resolve need not validate it again; false is "not known".
 	ascii bool
 }
 

@@ -187,9 +187,10 @@ func (p *jsonParser) object(path string, keep, dotted bool) error {
 		}
 		childDotted := dotted || strings.IndexByte(key, '.') >= 0
 		// A kept top-level key that is a simpleName, with simple guarded
-		// names: p.checkName passes it, and comparing it with the
-		// password names ignoring case is comparing (see
-		// reading.formPairsFast), the same key at any depth and as a path.
+		// names: p.checkName passes it, and the password check below
+		// (isPasswordKey on the key, isPassword on the path, which is the
+		// key) compares simpleNames ignoring case, which is comparing
+		// them (see reading.formPairsFast).
 		simple := keep && p.simpleKey(childPath, key, childDotted)
 		if keep && !simple {
 			if err := p.checkName(childPath, key, childDotted); err != nil {
