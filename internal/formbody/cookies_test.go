@@ -73,7 +73,7 @@ func cookieCheckAgrees(t *testing.T, spec Spec, body, query string, lines []stri
 	if lines != nil {
 		r.Header["Cookie"] = lines
 	}
-	got, want := checkCookies(r, &f, spec), checkCookiesReference(r, &f, spec)
+	got, want := checkCookies(r, &f, &spec), checkCookiesReference(r, &f, spec)
 	if !sameRefusal(got, want) {
 		t.Fatalf("spec %q, body %q, cookies %q: got %v, reference %v", spec.UserField, body, lines, got, want)
 	}
@@ -125,7 +125,7 @@ func TestCookieCheckAgreesWithReference(t *testing.T) {
 			if f, err := Parse(ctForm, []byte(c.body), nil, spec); err == nil {
 				r, _ := http.NewRequest(http.MethodPost, "/", nil)
 				r.Header["Cookie"] = c.lines
-				if checkCookies(r, &f, spec) != nil {
+				if checkCookies(r, &f, &spec) != nil {
 					refused++
 				}
 			}
@@ -139,11 +139,11 @@ func TestCookieCheckAgreesWithReference(t *testing.T) {
 	f, _ := Parse(ctForm, []byte("username=alice"), nil, spec)
 	r, _ := http.NewRequest(http.MethodPost, "/", nil)
 	r.Header.Set("Cookie", "a=1, username=victim")
-	if err := checkCookies(r, &f, spec); err == nil {
+	if err := checkCookies(r, &f, &spec); err == nil {
 		t.Fatal("a cookie contradicting the user passed")
 	}
 	r.Header.Set("Cookie", "a=1, username=alice")
-	if err := checkCookies(r, &f, spec); err != nil {
+	if err := checkCookies(r, &f, &spec); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -185,7 +185,7 @@ func BenchmarkCheckCookies(b *testing.B) {
 		for _, c := range []struct {
 			name  string
 			check func(*http.Request, *Fields, Spec) error
-		}{{"scan", checkCookies}, {"reference", checkCookiesReference}} {
+		}{{"scan", func(r *http.Request, f *Fields, spec Spec) error { return checkCookies(r, f, &spec) }}, {"reference", checkCookiesReference}} {
 			b.Run(h.name+"/"+c.name, func(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {

@@ -4,6 +4,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"unicode/utf8"
 	"unsafe"
 )
 
@@ -34,6 +35,13 @@ func (rd *reading) classify(contentType string) (mediaType, error) {
 // quoting, an upper-case letter in the media type or the parameter name)
 // is left to classify.
 func classifyCommon(contentType string) (mediaType, bool) {
+	// The two bare media types first, which spares the search for ';'.
+	switch contentType {
+	case "application/x-www-form-urlencoded":
+		return mediaType{format: formatURLEncoded}, true
+	case "application/json":
+		return mediaType{format: formatJSON}, true
+	}
 	base, params, hasParams := strings.Cut(contentType, ";")
 	var m mediaType
 	switch base {
@@ -84,10 +92,15 @@ func (rd *reading) checkName(name string) error {
 // equals the name, which checkJSONName passes (a password name ignoring
 // case, the others when the path is not dotted).
 func (p *jsonParser) checkName(path, key string, dotted bool) error {
-	if !p.general && p.simpleGuards && !dotted && path == key && simpleName(path) {
+	if p.simpleKey(path, key, dotted) {
 		return nil
 	}
 	return p.spec.checkJSONName(path, key, dotted)
+}
+
+// simpleKey reports a key that checkName passes without looking further.
+func (p *jsonParser) simpleKey(path, key string, dotted bool) bool {
+	return !p.general && p.simpleGuards && !dotted && path == key && simpleName(path)
 }
 
 // unescapeForm decodes a form component as url.QueryUnescape does,
@@ -96,15 +109,17 @@ func (rd *reading) unescapeForm(s string) (string, bool) {
 	if strings.IndexByte(s, '%') < 0 && strings.IndexByte(s, '+') < 0 {
 		return s, true
 	}
-	return rd.decodeForm(s)
+	v, _, ok := rd.decodeForm(s)
+	return v, ok
 }
 
 // decodeForm is url.QueryUnescape, decoding into rd.scratch on the fast
-// path when the value fits there: no allocation per escaped value.
-func (rd *reading) decodeForm(s string) (string, bool) {
+// path when the value fits there: no allocation per escaped value. ascii
+// reports a decoded value known to be ASCII (false: not known).
+func (rd *reading) decodeForm(s string) (v string, ascii, ok bool) {
 	if rd.general || cap(rd.scratch)-len(rd.scratch) < len(s) {
 		v, err := url.QueryUnescape(s)
-		return v, err == nil
+		return v, false, err == nil
 	}
 	// The same decoding as url.QueryUnescape: '+' is a space, '%' must be
 	// followed by two hex digits. The decoded value is never longer than
@@ -113,12 +128,13 @@ func (rd *reading) decodeForm(s string) (string, bool) {
 	start := len(rd.scratch)
 	buf := rd.scratch[start : start+len(s)]
 	w := 0
+	var all byte // every decoded byte ORed: ASCII when below 0x80
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch c {
 		case '%':
 			if i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]) {
-				return "", false
+				return "", false, false
 			}
 			c = unhex(s[i+1])<<4 | unhex(s[i+2])
 			i += 2
@@ -126,65 +142,106 @@ func (rd *reading) decodeForm(s string) (string, bool) {
 			c = ' '
 		}
 		buf[w] = c
+		all |= c
 		w++
 	}
 	rd.scratch = rd.scratch[:start+w]
-	return scratchString(buf[:w]), true
+	return scratchString(buf[:w]), all < utf8.RuneSelf, true
 }
 
-// formSpecial marks the bytes of a form body formPairsFast stops at.
-var formSpecial = [256]bool{'&': true, '=': true, ';': true, '%': true, '+': true}
+// formClass sorts the bytes of a form body for formPairsFast, one bit per
+// question it asks of a name or a value.
+var formClass = func() (t [256]uint8) {
+	for c := range t {
+		switch c {
+		case '&':
+			t[c] |= classAmp | classEndName
+		case '=':
+			t[c] |= classEndName
+		case '%', '+':
+			t[c] |= classEscaped
+		case ';':
+			t[c] |= classSemicolon
+		}
+		if !simpleNameByte[c] {
+			t[c] |= classNotSimple
+		}
+		if c >= utf8.RuneSelf {
+			t[c] |= classNotASCII
+		}
+	}
+	return t
+}()
 
-// formPairsFast is formPairs with one pass over each name instead of a
-// search per separator and escape (names are short), a value searched the
-// same way when it is short, and the name checks of the fast path.
+const (
+	classAmp       = 1 << iota // ends a value
+	classEndName               // '&' or '=': ends a name
+	classEscaped               // something to decode
+	classSemicolon             // the separator the policy refuses
+	classNotSimple             // not a byte of a simpleName
+	classNotASCII
+)
+
+// shortFormValue is how far formPairsFast scans a value byte by byte;
+// past it, the vectorised searches win (a device payload).
+const shortFormValue = 32
+
+// formPairsFast is formPairs in one pass over each name and each short
+// value, which answers every question the pair raises (the end of the
+// name and of the value, escapes, ';', a simpleName, ASCII), and the name
+// checks of the fast path.
 func (rd *reading) formPairsFast(f *Fields) error {
 	s := rd.body
 	for start := 0; start < len(s); {
 		// The name: up to the first '=' or '&'.
-		j := start
-		keyEscaped, semicolon := false, false
-		for ; j < len(s) && s[j] != '=' && s[j] != '&'; j++ {
-			if formSpecial[s[j]] {
-				if s[j] == ';' {
-					semicolon = true
-				} else {
-					keyEscaped = true
-				}
-			}
-		}
+		j, nameClass := scanForm(s, start, len(s), classEndName)
 		rawKey, rawValue := s[start:j], ""
-		valueEscaped := false
+		var valueClass uint8
 		end := j
 		if j < len(s) && s[j] == '=' {
-			end = len(s)
-			if k := strings.IndexByte(s[j+1:], '&'); k >= 0 {
-				end = j + 1 + k
+			end, valueClass = scanForm(s, j+1, min(len(s), j+1+shortFormValue), classAmp)
+			if end < len(s) && s[end] != '&' {
+				// A long value: the rest of it is searched, and not told
+				// ASCII (resolve validates it).
+				rest := s[end:]
+				if k := strings.IndexByte(rest, '&'); k >= 0 {
+					rest = rest[:k]
+				}
+				end += len(rest)
+				valueClass |= classNotASCII
+				if strings.IndexByte(rest, '%') >= 0 || strings.IndexByte(rest, '+') >= 0 {
+					valueClass |= classEscaped
+				}
+				if strings.IndexByte(rest, ';') >= 0 {
+					valueClass |= classSemicolon
+				}
 			}
 			rawValue = s[j+1 : end]
-			var valueSemicolon bool
-			valueEscaped, valueSemicolon = scanFormValue(rawValue)
-			semicolon = semicolon || valueSemicolon
 		}
 		empty := start == end
 		start = end + 1
 		if empty {
 			continue
 		}
-		if semicolon {
+		if (nameClass|valueClass)&classSemicolon != 0 {
 			return errSemicolon()
 		}
 		key := rawKey
-		if keyEscaped {
-			var ok bool
-			if key, ok = rd.decodeForm(rawKey); !ok {
-				return errEscape()
-			}
-		}
 		// rd.checkName, and Spec.isPassword: when the name and every
 		// guarded name are simpleNames, comparing ignoring case is
-		// comparing (no two simpleNames differ only in case).
-		simple := rd.simpleGuards && simpleName(key)
+		// comparing (no two simpleNames differ only in case). A name
+		// with nothing to decode is a simpleName when none of its bytes
+		// says otherwise (simpleName: not empty, every byte simple).
+		var simple bool
+		if nameClass&classEscaped != 0 {
+			var ok bool
+			if key, _, ok = rd.decodeForm(rawKey); !ok {
+				return errEscape()
+			}
+			simple = rd.simpleGuards && simpleName(key)
+		} else {
+			simple = rd.simpleGuards && nameClass&classNotSimple == 0 && key != ""
+		}
 		if !simple {
 			if err := rd.spec.checkName(key); err != nil {
 				return err
@@ -192,39 +249,36 @@ func (rd *reading) formPairsFast(f *Fields) error {
 		}
 		if simple && slices.Contains(rd.spec.PasswordFields, key) || !simple && rd.spec.isPassword(key) {
 			// Validate without decoding: the value is never kept.
-			if valueEscaped && !validEscapes(rawValue) {
+			if valueClass&classEscaped != 0 && !validEscapes(rawValue) {
 				return errEscape()
 			}
 			continue
 		}
-		value := rawValue
-		if valueEscaped {
+		value, ascii := rawValue, valueClass&classNotASCII == 0
+		if valueClass&classEscaped != 0 {
 			var ok bool
-			if value, ok = rd.decodeForm(rawValue); !ok {
+			if value, ascii, ok = rd.decodeForm(rawValue); !ok {
 				return errEscape()
 			}
 		}
-		f.list = append(f.list, field{name: key, value: value, kind: kindString})
+		f.list = append(f.list, field{name: key, value: value, kind: kindString, ascii: ascii})
 	}
 	return nil
 }
 
-// scanFormValue reports whether a form value has something to decode
-// ('%' or '+') and whether it holds a ';'.
-func scanFormValue(v string) (escaped, semicolon bool) {
-	if len(v) > 32 {
-		// Long values (a device payload): the vectorised searches win.
-		return strings.IndexByte(v, '%') >= 0 || strings.IndexByte(v, '+') >= 0, strings.IndexByte(v, ';') >= 0
-	}
-	for i := 0; i < len(v); i++ {
-		switch v[i] {
-		case '%', '+':
-			escaped = true
-		case ';':
-			semicolon = true
+// scanForm scans s from i up to the first byte of class stop, or to
+// limit, and returns where it stopped and the classes of the bytes before
+// it ORed.
+func scanForm(s string, i, limit int, stop uint8) (int, uint8) {
+	var class uint8
+	for ; i < limit; i++ {
+		c := formClass[s[i]]
+		if c&stop != 0 {
+			break
 		}
+		class |= c
 	}
-	return escaped, semicolon
+	return i, class
 }
 
 // isPasswordName reports a tracked field that is also a password field (a
@@ -232,6 +286,10 @@ func scanFormValue(v string) (escaped, semicolon bool) {
 // '.', so it is its own last segment, and the comparisons ignoring case
 // are comparisons (see formPairsFast).
 func (rd *reading) isPasswordName(name string) bool {
+	if rd.defaultNames {
+		// None of the default tracked names is a password name.
+		return false
+	}
 	if !rd.general && rd.simpleGuards {
 		return slices.Contains(rd.spec.PasswordFields, name)
 	}

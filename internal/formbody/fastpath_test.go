@@ -32,6 +32,10 @@ import (
 func specs() map[string]formbody.Spec {
 	s := bodydiff.Specs()
 	s["plain"] = formbody.Spec{}
+	// The default names spelled out, which the fast paths recognise as
+	// the defaults, and one password name off them.
+	s["explicit"] = formbody.Spec{UserField: "username", DeviceField: "smartid_data", PasswordFields: []string{"password"}}
+	s["two passwords"] = formbody.Spec{PasswordFields: []string{"password", "pin"}}
 	s["upper"] = formbody.Spec{UserField: "UserName", PasswordFields: []string{"Passwd"}}
 	s["dotted"] = formbody.Spec{UserField: "credentials.username", UniqueFields: []string{"op.amount"}}
 	s["dash"] = formbody.Spec{UserField: "user-name", DeviceField: "device_1", PasswordFields: []string{"pass", "pin"}, UniqueFields: []string{"iban"}}
@@ -188,7 +192,12 @@ var nameParts = []string{"username", "user", "name", "smartid_data", "password",
 	"_", "-", " ", "+", "%20", "%2B", "%75", "%5B", "%00", "\x00", "%", "%zz", "K", "\u212a", "é", "%C3%A9", "\xff", "1", "credentials", "op"}
 
 var valueParts = []string{"jlopez", "a+b", "%2F", "%3D%3D", "%", "%4", "%zz", ";", "=", "é", "%C3%A9", "%FF", "\xff", "+", " ", "",
-	"ujOmfzNv5l%2F1SW%2BclQ%3D%3D", strings.Repeat("eyJ2IjoiNS4wIn0", 3), strings.Repeat("x%2F", 12), strings.Repeat("y", 40) + ";"}
+	"ujOmfzNv5l%2F1SW%2BclQ%3D%3D", strings.Repeat("eyJ2IjoiNS4wIn0", 3), strings.Repeat("x%2F", 12), strings.Repeat("y", 40) + ";",
+	// Around the 32 bytes formPairsFast scans a value byte by byte before
+	// it searches the rest: what it looks for just before and just past.
+	strings.Repeat("v", 31), strings.Repeat("v", 32), strings.Repeat("v", 33), strings.Repeat("v", 31) + ";", strings.Repeat("v", 32) + ";",
+	strings.Repeat("v", 31) + "%41", strings.Repeat("v", 32) + "+", strings.Repeat("v", 33) + "%zz", strings.Repeat("v", 32) + "é", strings.Repeat("v", 32) + "\xff", strings.Repeat("v", 31) + "\xc3",
+	strings.Repeat("v", 31) + "%C3%A9", strings.Repeat("v", 32) + "%FF", strings.Repeat("v", 29) + "%2F%3D"}
 
 func pick(r *rand.Rand, parts []string, n int) string {
 	var b strings.Builder
@@ -242,7 +251,8 @@ func edgeRequests(r *rand.Rand) []request {
 }
 
 var jsonKeys = []string{`"username"`, `"UserName"`, `"user-name"`, `"password"`, `"Password"`, `"smartid_data"`, `"amount"`, `"iban"`, `"passwd"`, `"data"`,
-	`"user\u006eame"`, `"user.name"`, `"credentials"`, `"credentials.username"`, `"op"`, `"a b"`, `"\u212aey"`, `"é"`, `"pin"`}
+	`"user\u006eame"`, `"user.name"`, `"credentials"`, `"credentials.username"`, `"op"`, `"a b"`, `"\u212aey"`, `"é"`, `"pin"`,
+	`"PASSWORD"`, `"pass\u0077ord"`, `"password1"`, `"pass_word"`, `"smartid-data"`}
 
 var jsonValues = []string{`"jlopez"`, `"ujOmfzNv5l/1SW+clQ=="`, `"ujOmfzNv5l\/1SW+clQ=="`, `"a\"b\\c\n"`, `"\u00e9\ud83d\ude00"`,
 	`"\ud800"`, `"` + strings.Repeat(`x\/`, 20) + `"`, `125.50`, `1e3`, `-0`, `true`, `null`, `[1,"a"]`, `"é"`, `"\u0000"`}

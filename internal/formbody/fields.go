@@ -20,6 +20,9 @@ type field struct {
 	name  string
 	value string
 	kind  kind
+	// ascii is set on the fast paths when the value is known to be ASCII,
+	// so resolve need not validate it again; false is "not known".
+	ascii bool
 }
 
 // Fields is what the guard may see of a body: the user, the device payload

@@ -3,6 +3,7 @@ package formbody
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 )
 
@@ -79,11 +80,16 @@ func (p *jsonParser) value(path string, keep, dotted bool) error {
 		p.record(path, keep, "", kindArray)
 		return p.array()
 	case c == '"':
-		v, err := p.str()
+		v, ascii, err := p.str()
 		if err != nil {
 			return err
 		}
-		p.record(path, keep, v, kindString)
+		if keep && path != "" {
+			// record, with what str knows of the value for resolve: on
+			// the fast path only, so the differential test compares it
+			// with a reading that validates every value.
+			p.f.list = append(p.f.list, field{name: path, value: v, kind: kindString, ascii: ascii && !p.general})
+		}
 	case c == '-' || '0' <= c && c <= '9':
 		v, err := p.number()
 		if err != nil {
@@ -165,7 +171,7 @@ func (p *jsonParser) object(path string, keep, dotted bool) error {
 		if p.i >= len(p.s) || p.s[p.i] != '"' {
 			return p.syntaxError()
 		}
-		key, err := p.str()
+		key, _, err := p.str()
 		if err != nil {
 			return err
 		}
@@ -180,7 +186,13 @@ func (p *jsonParser) object(path string, keep, dotted bool) error {
 			return p.duplicate(childPath)
 		}
 		childDotted := dotted || strings.IndexByte(key, '.') >= 0
-		if keep {
+		// A kept top-level key that is a simpleName, with simple guarded
+		// names: p.checkName passes it, and the password check below
+		// (isPasswordKey on the key, isPassword on the path, which is the
+		// key) compares simpleNames ignoring case, which is comparing
+		// them (see reading.formPairsFast).
+		simple := keep && p.simpleKey(childPath, key, childDotted)
+		if keep && !simple {
 			if err := p.checkName(childPath, key, childDotted); err != nil {
 				return err
 			}
@@ -191,7 +203,12 @@ func (p *jsonParser) object(path string, keep, dotted bool) error {
 		}
 		p.i++
 		p.skipSpace()
-		childKeep := keep && !p.spec.isPasswordKey(key) && !p.spec.isPassword(childPath)
+		var childKeep bool
+		if simple {
+			childKeep = !slices.Contains(p.spec.PasswordFields, key)
+		} else {
+			childKeep = keep && !p.spec.isPasswordKey(key) && !p.spec.isPassword(childPath)
+		}
 		if err := p.value(childPath, childKeep, childDotted); err != nil {
 			return err
 		}

@@ -6,34 +6,49 @@ import (
 
 // str decodes the JSON string at p.i (which is '"'). A string without
 // escapes is returned as a slice of the body copy, without allocating.
+// ascii reports a string known to be ASCII (false: not known).
 // Invalid UTF-8 and unpaired surrogate escapes are refused rather than
 // replaced, since decoders differ on them.
-func (p *jsonParser) str() (string, error) {
+func (p *jsonParser) str() (v string, ascii bool, err error) {
 	s := p.s
 	start := p.i + 1
-	ascii := true
+	ascii = true
 	for j := start; j < len(s); j++ {
+		if !jsonStringSpecial[s[j]] {
+			continue
+		}
 		switch c := s[j]; {
 		case c == '"':
 			v := s[start:j]
 			if !ascii && !utf8.ValidString(v) {
 				p.i = start
-				return "", p.syntaxError()
+				return "", false, p.syntaxError()
 			}
 			p.i = j + 1
-			return v, nil
+			return v, ascii, nil
 		case c == '\\':
-			return p.strEscaped(start, j)
+			v, err := p.strEscaped(start, j)
+			return v, false, err
 		case c < 0x20:
 			p.i = j
-			return "", p.syntaxError()
+			return "", false, p.syntaxError()
 		case c >= utf8.RuneSelf:
 			ascii = false
 		}
 	}
 	p.i = len(s)
-	return "", p.syntaxError()
+	return "", false, p.syntaxError()
 }
+
+// jsonStringSpecial marks the bytes str must look at (the end of the
+// string, an escape, a control byte, a byte of a multi-byte sequence):
+// one table lookup passes over the others.
+var jsonStringSpecial = func() (t [256]bool) {
+	for c := range t {
+		t[c] = c == '"' || c == '\\' || c < 0x20 || c >= utf8.RuneSelf
+	}
+	return t
+}()
 
 // strEscaped continues str from the first backslash at j.
 func (p *jsonParser) strEscaped(start, j int) (string, error) {

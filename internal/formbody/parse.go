@@ -24,8 +24,8 @@ import (
 // body; when only in the query they are taken from there. Password fields
 // are dropped while parsing.
 func Parse(contentType string, body []byte, query url.Values, spec Spec) (Fields, error) {
-	spec = spec.withDefaults()
 	rd := reading{spec: spec}
+	rd.spec.setDefaults()
 	if len(body) > 0 {
 		// One copy, which the caller can not modify.
 		rd.setBody(append([]byte(nil), body...))
@@ -43,6 +43,9 @@ type reading struct {
 	// simpleGuards is set when every guarded name is a simpleName (see
 	// reading.checkName).
 	simpleGuards bool
+	// defaultNames is set on the fast path when the guarded names are the
+	// defaults (Spec.defaultNames), which implies simpleGuards.
+	defaultNames bool
 	// body is the body as a string that shares the bytes the guard read:
 	// nothing writes them once read, so field names and values are slices
 	// of it without a copy.
@@ -89,7 +92,8 @@ const maxSpare = 4 << 10
 // parse is Parse on rd.body, with spec already defaulted.
 func (rd *reading) parse(contentType string, query url.Values) (Fields, error) {
 	spec := &rd.spec
-	rd.simpleGuards = !rd.general && spec.simpleGuards()
+	rd.defaultNames = !rd.general && spec.defaultNames()
+	rd.simpleGuards = rd.defaultNames || !rd.general && spec.simpleGuards()
 	var f Fields
 	asciiOnly, isJSON := false, false
 	if len(rd.body) > 0 {
@@ -177,7 +181,7 @@ func (f *Fields) resolve(query url.Values, rd *reading, asciiOnly, isJSON bool) 
 			continue
 		}
 		fl := &f.list[idx]
-		if !utf8.ValidString(fl.value) || asciiOnly && !isASCII(fl.value) {
+		if !fl.ascii && (!utf8.ValidString(fl.value) || asciiOnly && !isASCII(fl.value)) {
 			return fieldError(ReasonInvalidUTF8, name, "field %q is not valid UTF-8 (or not ASCII under charset us-ascii)")
 		}
 		if fl.kind == kindNumber && !plainJSONNumber(fl.value) {

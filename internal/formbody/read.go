@@ -42,32 +42,46 @@ func Read(r *http.Request, max int64) ([]byte, error) {
 // parse may want room after the body for decoded values, or the buffer in
 // an allocation of its own.
 func readBody(r *http.Request, max int64, alloc func(n int64) []byte) ([]byte, error) {
+	max, hasBody, err := startRead(r, max)
+	if !hasBody {
+		return nil, err
+	}
+	if r.ContentLength >= 0 {
+		return readDeclared(r, alloc(r.ContentLength), max)
+	}
+	return readChunked(r.Body, max, alloc)
+}
+
+// startRead is what readBody checks before reading: it returns the limit
+// (max, or DefaultMaxBody when max <= 0) and whether there is a body to
+// read, false with the refusal when the request is refused unread.
+// ParseRequest calls it and readDeclared itself, so that a body of
+// declared length is read into memory allocated without a callback.
+func startRead(r *http.Request, max int64) (limit int64, hasBody bool, err error) {
 	if max <= 0 {
 		max = DefaultMaxBody
 	}
 	if r.Body == nil || r.Body == http.NoBody {
 		// Nothing to decode, so a Content-Encoding changes nothing.
-		return nil, nil
+		return max, false, nil
 	}
 	if err := CheckContentEncoding(r.Header); err != nil {
-		return nil, err
+		return max, false, err
 	}
 	if r.ContentLength > max {
-		return nil, tooLarge(max)
+		return max, false, tooLarge(max)
 	}
-	var (
-		body []byte
-		err  error
-	)
-	if r.ContentLength >= 0 {
-		body, err = fill(r.Body, alloc(r.ContentLength), max)
-	} else {
-		body, err = readChunked(r.Body, max, alloc)
-	}
+	return max, true, nil
+}
+
+// readDeclared reads a body of declared length (r.ContentLength >= 0)
+// into buf, whose capacity is at least r.ContentLength+1.
+func readDeclared(r *http.Request, buf []byte, max int64) ([]byte, error) {
+	body, err := fill(r.Body, buf, max)
 	if err != nil {
 		return nil, err
 	}
-	if r.ContentLength >= 0 && int64(len(body)) != r.ContentLength {
+	if int64(len(body)) != r.ContentLength {
 		return nil, newError(http.StatusBadRequest, ReasonBodyRead,
 			"request body length does not match its Content-Length")
 	}

@@ -13,6 +13,9 @@ import (
 // proxies merge them into the headers the portal reads. A login form never
 // needs them. Read has consumed the body, so r.Trailer is complete.
 func checkTrailers(t http.Header) error {
+	if len(t) == 0 {
+		return nil // the usual case, without starting an iteration
+	}
 	for _, vs := range t {
 		if len(vs) > 0 {
 			return newError(http.StatusBadRequest, ReasonTrailers, "request has trailers")
@@ -31,7 +34,7 @@ func checkTrailers(t http.Header) error {
 // The returned body and the Fields share memory: the body must not be
 // modified.
 func ParseRequest(r *http.Request, max int64, spec Spec) (Fields, []byte, error) {
-	return parseRequest(r, max, spec, false)
+	return parseRequest(r, max, &spec, false)
 }
 
 // requestMemory is what ParseRequest keeps beside the body, in one
@@ -51,9 +54,15 @@ const requestFields = 4
 // A small body is read into the same allocation as its requestMemory, so
 // a login form costs one allocation. The buffer holds the body, the byte
 // that lets the last Read report EOF, and the room for decoded values. Its
-// sizes fill the allocator's 480- and 1280-byte size classes (on 64-bit
-// platforms, with a requestMemory of 216 bytes).
+// sizes fill the allocator's 384-, 480- and 1280-byte size classes (on
+// 64-bit platforms, with a requestMemory of 216 bytes): a short login form
+// (up to 83 bytes) takes the smallest, since the allocator's and the
+// collector's work grows with the bytes allocated.
 type (
+	tinyRequestMemory struct {
+		requestMemory
+		buf [168]byte
+	}
 	smallRequestMemory struct {
 		requestMemory
 		buf [264]byte
@@ -69,6 +78,9 @@ type (
 func newRequestMemory(n int64, contentType string) (*requestMemory, []byte) {
 	size := n + 1 + spareFor(contentType, n)
 	switch {
+	case size <= int64(len(tinyRequestMemory{}.buf)):
+		m := &tinyRequestMemory{}
+		return &m.requestMemory, m.buf[:0:size]
 	case size <= int64(len(smallRequestMemory{}.buf)):
 		m := &smallRequestMemory{}
 		return &m.requestMemory, m.buf[:0:size]
@@ -81,24 +93,40 @@ func newRequestMemory(n int64, contentType string) (*requestMemory, []byte) {
 
 // parseRequest is ParseRequest; general turns the fast paths off (see
 // reading.general).
-func parseRequest(r *http.Request, max int64, spec Spec, general bool) (Fields, []byte, error) {
-	spec = spec.withDefaults()
+func parseRequest(r *http.Request, max int64, spec *Spec, general bool) (Fields, []byte, error) {
+	// The reading holds the one copy of the Spec the request needs (spec
+	// is ParseRequest's parameter, passed by address to spare a copy).
+	rd := reading{spec: *spec, general: general}
+	rd.spec.setDefaults()
 	// The key is canonical: indexing is what r.Header.Values does.
 	ct := r.Header["Content-Type"]
 	contentType := ""
 	if len(ct) == 1 {
 		contentType = ct[0]
 	}
-	var mem *requestMemory
-	buf, err := readBody(r, max, func(n int64) []byte {
+	var (
+		mem *requestMemory
+		buf []byte
+	)
+	limit, hasBody, err := startRead(r, max)
+	switch {
+	case !hasBody:
+	case r.ContentLength >= 0:
+		// readBody's path for a declared length, with the memory
+		// allocated here rather than through a callback.
 		var b []byte
-		mem, b = newRequestMemory(n, contentType)
-		return b
-	})
+		mem, b = newRequestMemory(r.ContentLength, contentType)
+		buf, err = readDeclared(r, b, limit)
+	default:
+		buf, err = readChunked(r.Body, limit, func(n int64) []byte {
+			var b []byte
+			mem, b = newRequestMemory(n, contentType)
+			return b
+		})
+	}
 	if err != nil {
 		return Fields{}, nil, err
 	}
-	rd := reading{spec: spec, general: general}
 	body := buf
 	if buf != nil {
 		mem.replay.orig = r.Body
@@ -114,7 +142,7 @@ func parseRequest(r *http.Request, max int64, spec Spec, general bool) (Fields, 
 		return Fields{}, body, err
 	}
 	if len(ct) > 1 {
-		return Fields{}, body, newError(spec.UnsupportedStatus, ReasonUnsupportedMediaType,
+		return Fields{}, body, newError(rd.spec.UnsupportedStatus, ReasonUnsupportedMediaType,
 			"request has more than one Content-Type header")
 	}
 	var query url.Values
@@ -128,7 +156,7 @@ func parseRequest(r *http.Request, max int64, spec Spec, general bool) (Fields, 
 	if err != nil {
 		return Fields{}, body, err
 	}
-	if err := checkCookies(r, &f, spec); err != nil {
+	if err := checkCookies(r, &f, &rd.spec); err != nil {
 		return Fields{}, body, err
 	}
 	return f, body, nil
@@ -142,9 +170,9 @@ func parseRequest(r *http.Request, max int64, spec Spec, general bool) (Fields, 
 // cookie. A cookie that says the same (a "remember my user name" cookie)
 // passes. PHP decodes cookie values like form values, so both spellings
 // count as the same.
-func checkCookies(r *http.Request, f *Fields, spec Spec) error {
+func checkCookies(r *http.Request, f *Fields, spec *Spec) error {
 	lines := r.Header["Cookie"]
-	if len(lines) == 0 || !readTrackedField(f, &spec) {
+	if len(lines) == 0 || !readTrackedField(f, spec) {
 		// Only a field the guard read can be contradicted (see checkCookie):
 		// a logout or a request without a body skips the scan.
 		return nil
@@ -166,7 +194,7 @@ func checkCookies(r *http.Request, f *Fields, spec Spec) error {
 			}
 			name, value, _ := strings.Cut(strings.TrimSpace(pair), "=")
 			name, value = strings.TrimSpace(name), strings.Trim(strings.TrimSpace(value), `"`)
-			if err := checkCookie(name, value, f, &spec); err != nil {
+			if err := checkCookie(name, value, f, spec); err != nil {
 				return err
 			}
 		}

@@ -60,6 +60,13 @@ type Spec struct {
 // withDefaults fills the zero fields. It does not allocate: the default
 // password list is a shared slice.
 func (s Spec) withDefaults() Spec {
+	s.setDefaults()
+	return s
+}
+
+// setDefaults is withDefaults in place, which spares a request two copies
+// of the Spec.
+func (s *Spec) setDefaults() {
 	if s.UserField == "" {
 		s.UserField = DefaultUserField
 	}
@@ -78,7 +85,16 @@ func (s Spec) withDefaults() Spec {
 	if s.UnsupportedStatus == 0 {
 		s.UnsupportedStatus = http.StatusUnsupportedMediaType
 	}
-	return s
+}
+
+// defaultNames reports a defaulted Spec whose guarded names are the
+// package's defaults (username, smartid_data, password) and no unique
+// fields, the guard's usual configuration: then every guarded name is a
+// simpleName and no tracked field is a password field, which the fast
+// paths know without looking at the names.
+func (s *Spec) defaultNames() bool {
+	return s.UserField == DefaultUserField && s.DeviceField == DefaultDeviceField && len(s.UniqueFields) == 0 &&
+		len(s.PasswordFields) == 1 && s.PasswordFields[0] == defaultPasswordFields[0]
 }
 
 // Validate reports a configuration mistake, for the glue's Provision or
