@@ -8,6 +8,7 @@ import (
 // TestBoxedIsSharedAndBounded: a string is boxed once and the box reused;
 // past the bound, strings are still boxed correctly, just not kept.
 func TestBoxedIsSharedAndBounded(t *testing.T) {
+	resetBoxes()
 	a := boxed("rate_ip")
 	if allocs := testing.AllocsPerRun(100, func() { _ = boxed("rate_ip") }); allocs != 0 {
 		t.Errorf("a known string allocates %v times", allocs)
@@ -28,5 +29,35 @@ func TestBoxedIsSharedAndBounded(t *testing.T) {
 	boxes.Range(func(any, any) bool { n++; return true })
 	if n > int(maxBoxes) {
 		t.Fatalf("%d boxes in the map, bound %d", n, maxBoxes)
+	}
+}
+
+// TestBoxedSlotsNeverMixStrings: strings that share a recent slot, asked
+// for in turn, each get their own box back.
+func TestBoxedSlotsNeverMixStrings(t *testing.T) {
+	resetBoxes()
+	a, b := "deny_ip", "rate_ip" // same length, same last byte: one slot
+	if recentSlot(a) != recentSlot(b) {
+		t.Fatal("the test needs two strings of one slot")
+	}
+	for range 3 {
+		for _, s := range []string{a, b, a, a, b, "", "x"} {
+			if got := boxed(s); got.(string) != s {
+				t.Fatalf("boxed(%q) = %q", s, got)
+			}
+		}
+	}
+	if allocs := testing.AllocsPerRun(100, func() { _, _ = boxed(a), boxed(b) }); allocs != 0 {
+		t.Errorf("alternating known strings allocates %v times", allocs)
+	}
+}
+
+// resetBoxes empties the kept boxes, so a test does not depend on what
+// others boxed (a full set keeps nothing more).
+func resetBoxes() {
+	boxes.Clear()
+	boxCount.Store(0)
+	for i := range recent {
+		recent[i].Store(nil)
 	}
 }
