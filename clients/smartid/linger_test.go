@@ -147,6 +147,39 @@ func TestLingerEndsWithFullBatch(t *testing.T) {
 	}
 }
 
+// TestLingerWaitsForAFullBatch: a batch one event short of full does not
+// end the linger (the lingering leader holds no event of its own); the
+// event that fills it does, and the batch goes in one write.
+func TestLingerWaitsForAFullBatch(t *testing.T) {
+	f := newFakeSmartID(t, nil)
+	obs := make(reports, 32)
+	c := mustNewLinger(t, testConfig(f, obs, nil), 30*time.Second)
+	enqueueAll(t, c, "u1")
+	if rep := obs.next(t); rep.Outcome != OutcomeSent {
+		t.Fatalf("report = %+v", rep)
+	}
+	lingering(t)
+	for i := range maxPipeline - 1 {
+		enqueueAll(t, c, fmt.Sprint("v", i))
+	}
+	// Time for a leader woken too early to write; a correct one cannot
+	// until the window ends or the batch is full, so this cannot fail
+	// spuriously.
+	time.Sleep(200 * time.Millisecond)
+	if w := c.writes.Load(); w != 1 {
+		t.Fatalf("%d writes with a batch one short of full, want 1 (u1)", w)
+	}
+	enqueueAll(t, c, "last")
+	for range maxPipeline {
+		if rep := obs.next(t); rep.Outcome != OutcomeSent {
+			t.Errorf("report = %+v", rep)
+		}
+	}
+	if w := c.writes.Load(); w != 2 {
+		t.Errorf("%d writes, want 2: u1, then the full batch", w)
+	}
+}
+
 // TestLingerLeaderBusyPromotes: while the leader waits for a slow answer,
 // the next event goes through another worker at once; a linger window does
 // not reduce the workers to one.

@@ -109,7 +109,11 @@ func (c *Client) queued() {
 	if c.turn == nil {
 		return
 	}
-	if len(c.queue) >= maxPipeline-1 { // and the one the leader holds
+	// The lingering leader holds no event of its own (lingerFirst runs
+	// before it takes one): a batch is full when maxPipeline are queued.
+	// Signalling one short woke it to write a batch one event short and
+	// leave the last to wait out the next window.
+	if len(c.queue) >= maxPipeline {
 		select {
 		case c.batchReady <- struct{}{}:
 		default:
@@ -205,7 +209,7 @@ func (c *Client) lingerFirst(w *wireConn, batch []job, ts *turnState) (b []job, 
 	}
 	// A full batch already queued (a burst) goes at once; from here on,
 	// Enqueue signals one on batchReady.
-	if w == nil || len(c.queue) >= maxPipeline-1 || !c.pipelining() || !c.linger.due(time.Now(), c.cfg.Linger) {
+	if w == nil || len(c.queue) >= maxPipeline || !c.pipelining() || !c.linger.due(time.Now(), c.cfg.Linger) {
 		return nil, true
 	}
 	end := time.Now().Add(c.cfg.Linger)
