@@ -38,6 +38,21 @@ func lingering(t *testing.T) {
 	t.Fatal("no worker lingers")
 }
 
+// afterOneEvent is a client with a linger window whose first event (u1)
+// was delivered and reported, so the next events find its leader
+// lingering; obs has room for size reports.
+func afterOneEvent(t *testing.T, window time.Duration, size int) (*fakeSmartID, *Client, reports) {
+	t.Helper()
+	f := newFakeSmartID(t, nil)
+	obs := make(reports, size)
+	c := mustNewLinger(t, testConfig(f, obs, nil), window)
+	enqueueAll(t, c, "u1")
+	if rep := obs.next(t); rep.Outcome != OutcomeSent {
+		t.Fatalf("report = %+v", rep)
+	}
+	return f, c, obs
+}
+
 func enqueueAll(t *testing.T, c *Client, users ...string) {
 	t.Helper()
 	for _, u := range users {
@@ -51,13 +66,7 @@ func enqueueAll(t *testing.T, c *Client, users ...string) {
 // while events keep coming waits for the next ones, and they go out in one
 // write, each answered and received once.
 func TestLingerBatchesSteadyEvents(t *testing.T) {
-	f := newFakeSmartID(t, nil)
-	obs := make(reports, 16)
-	c := mustNewLinger(t, testConfig(f, obs, nil), 300*time.Millisecond)
-	enqueueAll(t, c, "u1")
-	if rep := obs.next(t); rep.Outcome != OutcomeSent {
-		t.Fatalf("report = %+v", rep)
-	}
+	f, c, obs := afterOneEvent(t, 300*time.Millisecond, 16)
 	enqueueAll(t, c, "u2") // soon after u1: the leader lingers
 	lingering(t)
 	enqueueAll(t, c, "u3", "u4", "u5")
@@ -96,13 +105,7 @@ func TestLingerBatchesSteadyEvents(t *testing.T) {
 // TestLingerCutShortByClose: Close does not wait out a linger window: the
 // held event is delivered and nothing is dropped.
 func TestLingerCutShortByClose(t *testing.T) {
-	f := newFakeSmartID(t, nil)
-	obs := make(reports, 16)
-	c := mustNewLinger(t, testConfig(f, obs, nil), 30*time.Second) // far beyond Close's deadline below
-	enqueueAll(t, c, "u1")
-	if rep := obs.next(t); rep.Outcome != OutcomeSent {
-		t.Fatalf("report = %+v", rep)
-	}
+	_, c, _ := afterOneEvent(t, 30*time.Second, 16) // far beyond Close's deadline below
 	enqueueAll(t, c, "u2")
 	lingering(t) // the leader holds it
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -119,13 +122,7 @@ func TestLingerCutShortByClose(t *testing.T) {
 // lingering leader's pipeline, the wait ends at once and they go out in
 // one write.
 func TestLingerEndsWithFullBatch(t *testing.T) {
-	f := newFakeSmartID(t, nil)
-	obs := make(reports, 32)
-	c := mustNewLinger(t, testConfig(f, obs, nil), 30*time.Second) // beyond obs.next's guard
-	enqueueAll(t, c, "u1")
-	if rep := obs.next(t); rep.Outcome != OutcomeSent {
-		t.Fatalf("report = %+v", rep)
-	}
+	_, c, obs := afterOneEvent(t, 30*time.Second, 32) // beyond obs.next's guard
 	enqueueAll(t, c, "u2")
 	lingering(t)
 	for i := range maxPipeline - 1 {
@@ -151,13 +148,7 @@ func TestLingerEndsWithFullBatch(t *testing.T) {
 // end the linger (the lingering leader holds no event of its own); the
 // event that fills it does, and the batch goes in one write.
 func TestLingerWaitsForAFullBatch(t *testing.T) {
-	f := newFakeSmartID(t, nil)
-	obs := make(reports, 32)
-	c := mustNewLinger(t, testConfig(f, obs, nil), 30*time.Second)
-	enqueueAll(t, c, "u1")
-	if rep := obs.next(t); rep.Outcome != OutcomeSent {
-		t.Fatalf("report = %+v", rep)
-	}
+	_, c, obs := afterOneEvent(t, 30*time.Second, 32)
 	lingering(t)
 	for i := range maxPipeline - 1 {
 		enqueueAll(t, c, fmt.Sprint("v", i))
@@ -303,13 +294,7 @@ func TestLingerStateBacksOff(t *testing.T) {
 // the window as soon as it has sent, before the next event comes, so that
 // event does not wake it; what comes in the window goes in one write.
 func TestLingerBeforeTheNextEvent(t *testing.T) {
-	f := newFakeSmartID(t, nil)
-	obs := make(reports, 16)
-	c := mustNewLinger(t, testConfig(f, obs, nil), 300*time.Millisecond)
-	enqueueAll(t, c, "u1")
-	if rep := obs.next(t); rep.Outcome != OutcomeSent {
-		t.Fatalf("report = %+v", rep)
-	}
+	_, c, obs := afterOneEvent(t, 300*time.Millisecond, 16)
 	lingering(t) // with nothing queued
 	if n := len(c.queue); n != 0 {
 		t.Fatalf("%d queued", n)
