@@ -46,23 +46,57 @@ type Collectors struct {
 // so recording is a map read instead of hashing the values into the
 // vector every time. The map is replaced, never changed, so readers take
 // no lock; labels are bounded by the config (see metrics), so it stays
-// small.
+// small. In front of it, recent answers most reads with three string
+// compares instead of hashing the three values: the series each slot last
+// returned, the slot chosen by the values' lengths and last bytes (a route
+// counts the same few decisions over and over).
 type labelled[M any] struct {
-	with func(...string) M // the vector's WithLabelValues
-	n    int               // how many labels the vector has
-	m    atomic.Pointer[map[[3]string]M]
-	mu   sync.Mutex // serialises the map's replacement
+	with   func(...string) M // the vector's WithLabelValues
+	n      int               // how many labels the vector has
+	m      atomic.Pointer[map[[3]string]*series[M]]
+	mu     sync.Mutex // serialises the map's replacement
+	recent [16]atomic.Pointer[series[M]]
+}
+
+// series is one cached series and its label values, made once per series
+// so that a slot takes it without allocating.
+type series[M any] struct {
+	key [3]string
+	m   M
 }
 
 func (l *labelled[M]) init(n int, with func(...string) M) { l.n, l.with = n, with }
 
-func (l *labelled[M]) get(values [3]string) M {
-	if cur := l.m.Load(); cur != nil {
-		if s, ok := (*cur)[values]; ok {
-			return s
+func recentSlot(values [3]string) int {
+	h := uint(0)
+	for _, v := range values {
+		h = h*31 + uint(len(v))
+		if v != "" {
+			h = h*31 + uint(v[len(v)-1])
 		}
 	}
-	return l.add(values)
+	return int(h % 16)
+}
+
+func (l *labelled[M]) get(values [3]string) M {
+	slot := &l.recent[recentSlot(values)]
+	if s := slot.Load(); s != nil && s.key == values {
+		return s.m
+	}
+	var s *series[M]
+	if cur := l.m.Load(); cur != nil {
+		s = (*cur)[values]
+	}
+	if s == nil {
+		s = l.add(values)
+	}
+	slot.Store(s)
+	// A forget that replaced the map meanwhile may have cleared the slots
+	// before this store: a series no longer in the map leaves its slot.
+	if cur := l.m.Load(); cur == nil || (*cur)[values] != s {
+		slot.CompareAndSwap(s, nil)
+	}
+	return s.m
 }
 
 // forget drops a series from the cache (its vector deletes it), so a
@@ -74,22 +108,29 @@ func (l *labelled[M]) forget(values [3]string) {
 	if cur == nil {
 		return
 	}
-	next := make(map[[3]string]M, len(*cur))
+	next := make(map[[3]string]*series[M], len(*cur))
 	for k, v := range *cur {
 		if k != values {
 			next[k] = v
 		}
 	}
 	l.m.Store(&next)
+	// After the map: a get that stored the series in a slot before this
+	// finds it cleared, and one that stores it after finds the new map.
+	for i := range l.recent {
+		if s := l.recent[i].Load(); s != nil && s.key == values {
+			l.recent[i].CompareAndSwap(s, nil)
+		}
+	}
 }
 
 // add creates a series on first use. Apart from get so that only this
 // path pays for the label values escaping to the heap.
-func (l *labelled[M]) add(values [3]string) M {
+func (l *labelled[M]) add(values [3]string) *series[M] {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	cur := l.m.Load()
-	next := make(map[[3]string]M, 1)
+	next := make(map[[3]string]*series[M], 1)
 	if cur != nil {
 		if s, ok := (*cur)[values]; ok {
 			return s
@@ -98,7 +139,7 @@ func (l *labelled[M]) add(values [3]string) M {
 			next[k] = v
 		}
 	}
-	s := l.with(values[:l.n]...)
+	s := &series[M]{key: values, m: l.with(values[:l.n]...)}
 	next[values] = s
 	l.m.Store(&next)
 	return s
