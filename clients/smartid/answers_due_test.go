@@ -45,6 +45,19 @@ func writeBatch(t *testing.T, c *Client, f *fakeSmartID, obs reports) {
 	}
 }
 
+// batchUnanswered is a deferring client (window and answer delay far
+// beyond the test) that has written a full batch after u1, its answers
+// still unread in the socket, and whose worker waits for what comes next.
+func batchUnanswered(t *testing.T) (*Client, *fakeSmartID, reports) {
+	t.Helper()
+	f := newFakeSmartID(t, nil)
+	obs := make(reports, 64)
+	c := newDeferring(t, testConfig(f, obs, nil), 30*time.Second, 30*time.Second)
+	writeBatch(t, c, f, obs)
+	workerWaiting(t)
+	return c, f, obs
+}
+
 // workerWaiting waits until the only worker waits for what comes next (in
 // its loop or a linger wait): not in a delivery, not on a socket.
 func workerWaiting(t *testing.T) {
@@ -69,11 +82,7 @@ func workerWaiting(t *testing.T) {
 // worker does not wait for its answers; it reads them all before its next
 // write on the connection, and only then are the events sent.
 func TestPipelinedAnswersReadBeforeNextWrite(t *testing.T) {
-	f := newFakeSmartID(t, nil)
-	obs := make(reports, 64)
-	c := newDeferring(t, testConfig(f, obs, nil), 30*time.Second, 30*time.Second)
-	writeBatch(t, c, f, obs)
-	workerWaiting(t)
+	c, f, obs := batchUnanswered(t)
 	if n, st := len(obs), c.Stats(); n != 0 || st.Sent != 1 {
 		t.Fatalf("%d reports and stats %+v before the answers were read, want none and 1 sent", n, st)
 	}
@@ -105,11 +114,7 @@ func TestPipelinedAnswersReadBeforeNextWrite(t *testing.T) {
 // TestCloseReadsDueAnswers: Close with a batch's answers still unread
 // reads them: every event is sent once, none dropped or sent again.
 func TestCloseReadsDueAnswers(t *testing.T) {
-	f := newFakeSmartID(t, nil)
-	obs := make(reports, 64)
-	c := newDeferring(t, testConfig(f, obs, nil), 30*time.Second, 30*time.Second)
-	writeBatch(t, c, f, obs)
-	workerWaiting(t)
+	c, f, _ := batchUnanswered(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := c.Close(ctx); err != nil {
