@@ -11,13 +11,11 @@ import (
 	"unsafe"
 
 	"github.com/login-guard/login_guard/internal/testkit/testkeys"
+	"github.com/login-guard/login_guard/internal/tokens"
 )
 
 func TestSessionCacheNeverOutlivesItsToken(t *testing.T) {
-	c := New()
-	defer c.Close()
-	ks := testkeys.Keyset(t, time.Now())
-	now := time.Now()
+	c, ks, now := newTestCache(t)
 	exp := now.Add(time.Minute).Unix()
 	c.PutOpened(ks, "tok", Session{User: "u", ID: "s"}, exp, now)
 	if s, until, ok := c.Get(ks, "tok", now.Add(30*time.Second)); !ok || s.User != "u" || until.Unix() != exp {
@@ -57,10 +55,7 @@ func TestSessionCacheOnlyItsKeyset(t *testing.T) {
 // TestSessionCacheMatchesWholeToken: only the exact token text hits; a
 // token differing in one byte, a prefix or an extension does not.
 func TestSessionCacheMatchesWholeToken(t *testing.T) {
-	c := New()
-	defer c.Close()
-	ks := testkeys.Keyset(t, time.Now())
-	now := time.Now()
+	c, ks, now := newTestCache(t)
 	tok := "AgRrMQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 	c.PutOpened(ks, tok, Session{User: "u"}, now.Add(time.Hour).Unix(), now)
 	for _, forged := range []string{tok[:len(tok)-1] + "B", tok[:len(tok)-1], tok + "A", strings.ToLower(tok), ""} {
@@ -73,10 +68,7 @@ func TestSessionCacheMatchesWholeToken(t *testing.T) {
 // TestSessionCacheBounded: however many tokens are put, the cache holds at
 // most sessionCacheEntries, and the newest ones.
 func TestSessionCacheBounded(t *testing.T) {
-	c := New()
-	defer c.Close()
-	ks := testkeys.Keyset(t, time.Now())
-	now := time.Now()
+	c, ks, now := newTestCache(t)
 	exp := now.Add(time.Hour).Unix()
 	const n = 3 * Entries
 	for i := range n {
@@ -102,10 +94,7 @@ func TestSessionCacheBounded(t *testing.T) {
 // memory alive (the user of a login points into its body, which holds the
 // password).
 func TestSessionCacheOwnsItsStrings(t *testing.T) {
-	c := New()
-	defer c.Close()
-	ks := testkeys.Keyset(t, time.Now())
-	now := time.Now()
+	c, ks, now := newTestCache(t)
 	body := "username=jlopez&password=secret"
 	user := body[len("username=") : len("username=")+len("jlopez")]
 	tok := []byte("AgRrMQtoken")
@@ -139,10 +128,7 @@ func TestSessionCacheClosed(t *testing.T) {
 // shards (each shard's generations are bounded on their own, so a skew
 // would shrink the cache).
 func TestSessionCacheShardsEvenly(t *testing.T) {
-	c := New()
-	defer c.Close()
-	ks := testkeys.Keyset(t, time.Now())
-	now := time.Now()
+	c, ks, now := newTestCache(t)
 	const n = 8 * shards * 100
 	for i := range n {
 		tok, err := ks.AppendSeal(nil, "session", sealedSession("s"+strconv.Itoa(i)), now, time.Hour)
@@ -169,10 +155,7 @@ func (s sealedSession) AppendBinary(b []byte) ([]byte, error) {
 // TestSessionCacheComparesTheToken: an entry found by the hash of a token
 // is served only if its text is that token (a hash is not proof).
 func TestSessionCacheComparesTheToken(t *testing.T) {
-	c := New()
-	defer c.Close()
-	ks := testkeys.Keyset(t, time.Now())
-	now := time.Now()
+	c, ks, now := newTestCache(t)
 	// The entry of "issued" filed under the hash of "forged", as a
 	// collision would.
 	c.put(ks, maphash.String(c.seed, "forged"), nil, "issued", Session{User: "u"}, now.Add(time.Hour).Unix())
@@ -230,10 +213,7 @@ func TestSessionCacheNewKeysetDropsAll(t *testing.T) {
 // TestSessionCacheConcurrent: gets and puts from many goroutines, across
 // generation turnovers, serve only what was put (run with -race).
 func TestSessionCacheConcurrent(t *testing.T) {
-	c := New()
-	defer c.Close()
-	ks := testkeys.Keyset(t, time.Now())
-	now := time.Now()
+	c, ks, now := newTestCache(t)
 	exp := now.Add(time.Hour).Unix()
 	var wg sync.WaitGroup
 	for w := range 4 {
@@ -251,4 +231,13 @@ func TestSessionCacheConcurrent(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// newTestCache is an empty cache closed when the test ends, a fresh
+// keyset and the test's clock.
+func newTestCache(t *testing.T) (*Cache, *tokens.Keyset, time.Time) {
+	t.Helper()
+	c := New()
+	t.Cleanup(c.Close)
+	return c, testkeys.Keyset(t, time.Now()), time.Now()
 }
