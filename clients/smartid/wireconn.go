@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strconv"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -156,8 +157,10 @@ type wireConn struct {
 	t        *wireTarget
 	runCtx   context.Context
 	timeout  time.Duration
-	raMax    time.Duration // cap of a Retry-After
-	conn     net.Conn      // nil until dialled, and after an error
+	raMax    time.Duration   // cap of a Retry-After
+	conn     net.Conn        // nil until dialled, and after an error
+	raw      syscall.RawConn // conn's TCP socket, under TLS if any (see muteAnswers)
+	muted    bool            // raw's SO_RCVLOWAT is raised
 	br       *bufio.Reader
 	buf      []byte    // the requests being written, reused
 	lastUsed time.Time // when the connection last finished a request
@@ -314,11 +317,42 @@ func (w *wireConn) read(ex []exchange) (answered int, broken bool, err error) {
 	return len(ex), false, nil
 }
 
+// mutedLowat is the SO_RCVLOWAT of a socket whose answers are read
+// later: far more than a batch of SmartID's answers (a few hundred bytes
+// each) comes to, so none of them wakes anything; answers beyond it would
+// only wake the poller as they do without it. Linux may grow the socket's
+// receive buffer to hold the mark (64 KiB is within its default).
+const mutedLowat = maxResponseBytes
+
+// muteAnswers keeps the answers to the write just made from waking the
+// process as they arrive, when they are to be read later (see
+// dueAnswers): a server that flushes each answer on its own (Go's does)
+// sends a pipeline's answers in as many packets, and each would wake the
+// runtime's poller for nothing, as no goroutine waits on the socket. With
+// the socket's low-water mark above what the answers come to, the kernel
+// does not report it readable; the answers still wait in it, and readLate
+// lowers the mark again before reading them. Only on Linux, which honours
+// the mark in epoll; elsewhere the answers wake the poller as before.
+func (w *wireConn) muteAnswers() {
+	if w.raw != nil && setRcvLowat(w.raw, mutedLowat) == nil {
+		w.muted = true
+	}
+}
+
 // readLate is read for answers read some time after the write (see
 // dueAnswers): answers already waiting in the socket are read even when
 // the write's timeout has passed meanwhile, so the first answer may take
-// up to the timeout from when the reading starts.
+// up to the timeout from when the reading starts. A muted socket is
+// unmuted first: a read that finds nothing there yet waits for the
+// socket to be readable, which would not come before mutedLowat bytes.
 func (w *wireConn) readLate(ex []exchange) (answered int, broken bool, err error) {
+	if w.muted {
+		w.muted = false
+		if err := setRcvLowat(w.raw, 1); err != nil {
+			w.close()
+			return 0, false, w.wrap(ex[0].head, "read", err)
+		}
+	}
 	if now := time.Now(); w.conn != nil && now.After(w.sentAt.Add(w.timeout)) {
 		if err := w.conn.SetReadDeadline(now.Add(w.timeout)); err != nil {
 			w.close()
@@ -338,6 +372,10 @@ func (w *wireConn) dial(deadline time.Time) error {
 	if err != nil {
 		return err
 	}
+	var raw syscall.RawConn
+	if tc, ok := conn.(*net.TCPConn); ok {
+		raw, _ = tc.SyscallConn()
+	}
 	if w.t.tls != nil {
 		tc := tls.Client(conn, w.t.tls)
 		if err := tc.HandshakeContext(ctx); err != nil {
@@ -349,7 +387,7 @@ func (w *wireConn) dial(deadline time.Time) error {
 		}
 		conn = tc
 	}
-	w.conn = conn
+	w.conn, w.raw = conn, raw
 	w.br.Reset(conn)
 	w.stop = context.AfterFunc(w.runCtx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
 	return nil
@@ -361,7 +399,7 @@ func (w *wireConn) close() {
 	}
 	w.stop()
 	_ = w.conn.Close()
-	w.conn = nil
+	w.conn, w.raw, w.muted = nil, nil, false
 	w.br.Reset(nil)
 }
 

@@ -403,6 +403,7 @@ func (c *Client) deliverPipelined(w *wireConn, b []job) {
 	if err == nil && c.turn != nil && !c.isStopping() {
 		w.exchanges = ex
 		w.due.hold(b, c.answerDelay)
+		w.muteAnswers()
 		return
 	}
 	answered, broken := 0, false
