@@ -2,8 +2,16 @@
 
 package smartid
 
-import "syscall"
+import (
+	"errors"
+	"net"
+)
 
-// setRcvLowat does nothing here: deferred answers wake the poller as they
+// lowWater does nothing here: deferred answers wake the poller as they
 // arrive (see wireConn.muteAnswers).
-func setRcvLowat(syscall.RawConn, int) error { return nil }
+type lowWater struct{}
+
+var errNoLowWater = errors.New("SO_RCVLOWAT is not used on this system")
+
+func (*lowWater) use(net.Conn)  {}
+func (*lowWater) set(int) error { return errNoLowWater }

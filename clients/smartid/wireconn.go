@@ -12,7 +12,6 @@ import (
 	"net/url"
 	"strconv"
 	"sync/atomic"
-	"syscall"
 	"time"
 )
 
@@ -157,10 +156,10 @@ type wireConn struct {
 	t        *wireTarget
 	runCtx   context.Context
 	timeout  time.Duration
-	raMax    time.Duration   // cap of a Retry-After
-	conn     net.Conn        // nil until dialled, and after an error
-	raw      syscall.RawConn // conn's TCP socket, under TLS if any (see muteAnswers)
-	muted    bool            // raw's SO_RCVLOWAT is raised
+	raMax    time.Duration // cap of a Retry-After
+	conn     net.Conn      // nil until dialled, and after an error
+	lowWater lowWater      // conn's socket's SO_RCVLOWAT (see muteAnswers)
+	muted    bool          // and it is raised
 	br       *bufio.Reader
 	buf      []byte    // the requests being written, reused
 	lastUsed time.Time // when the connection last finished a request
@@ -334,9 +333,7 @@ const mutedLowat = maxResponseBytes
 // lowers the mark again before reading them. Only on Linux, which honours
 // the mark in epoll; elsewhere the answers wake the poller as before.
 func (w *wireConn) muteAnswers() {
-	if w.raw != nil && setRcvLowat(w.raw, mutedLowat) == nil {
-		w.muted = true
-	}
+	w.muted = w.lowWater.set(mutedLowat) == nil
 }
 
 // readLate is read for answers read some time after the write (see
@@ -348,7 +345,7 @@ func (w *wireConn) muteAnswers() {
 func (w *wireConn) readLate(ex []exchange) (answered int, broken bool, err error) {
 	if w.muted {
 		w.muted = false
-		if err := setRcvLowat(w.raw, 1); err != nil {
+		if err := w.lowWater.set(1); err != nil {
 			w.close()
 			return 0, false, w.wrap(ex[0].head, "read", err)
 		}
@@ -372,10 +369,7 @@ func (w *wireConn) dial(deadline time.Time) error {
 	if err != nil {
 		return err
 	}
-	var raw syscall.RawConn
-	if tc, ok := conn.(*net.TCPConn); ok {
-		raw, _ = tc.SyscallConn()
-	}
+	tcp := conn
 	if w.t.tls != nil {
 		tc := tls.Client(conn, w.t.tls)
 		if err := tc.HandshakeContext(ctx); err != nil {
@@ -387,7 +381,8 @@ func (w *wireConn) dial(deadline time.Time) error {
 		}
 		conn = tc
 	}
-	w.conn, w.raw = conn, raw
+	w.conn = conn
+	w.lowWater.use(tcp) // the TCP socket, under TLS if any
 	w.br.Reset(conn)
 	w.stop = context.AfterFunc(w.runCtx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
 	return nil
@@ -399,7 +394,8 @@ func (w *wireConn) close() {
 	}
 	w.stop()
 	_ = w.conn.Close()
-	w.conn, w.raw, w.muted = nil, nil, false
+	w.conn, w.muted = nil, false
+	w.lowWater.use(nil)
 	w.br.Reset(nil)
 }
 
