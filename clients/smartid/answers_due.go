@@ -29,6 +29,7 @@ const maxAnswerDelay = 5 * time.Millisecond
 type dueAnswers struct {
 	jobs  [maxPipeline]job
 	n     int
+	at    time.Time   // when the timer fires (see lingerEnd)
 	timer *time.Timer // made for the first batch, reset for each after
 }
 
@@ -36,6 +37,7 @@ type dueAnswers struct {
 // the timer fires after d.
 func (d *dueAnswers) hold(b []job, after time.Duration) {
 	d.n = copy(d.jobs[:], b)
+	d.at = time.Now().Add(after)
 	if d.timer == nil {
 		d.timer = time.NewTimer(after)
 	} else {

@@ -212,7 +212,7 @@ func (c *Client) lingerFirst(w *wireConn, batch []job, ts *turnState) (b []job, 
 	if w == nil || len(c.queue) >= maxPipeline || !c.pipelining() || !c.linger.due(time.Now(), c.cfg.Linger) {
 		return nil, true
 	}
-	end := time.Now().Add(c.cfg.Linger)
+	end := lingerEnd(time.Now(), c.cfg.Linger, w.due.at, w.due.n > 0)
 	for {
 		switch ts.wait(time.Until(end), c.batchReady, c.stopping, dueC(w)) {
 		case waitStopped:
@@ -238,6 +238,25 @@ func (c *Client) lingerFirst(w *wireConn, batch []job, ts *turnState) (b []job, 
 	b = c.collect(b)
 	c.promote()
 	return b, true
+}
+
+// lingerEnd is when a linger window starting at now ends: after the
+// window, or at dueAt when the answers to the leader's last batch fall due
+// (due) in the window's last quarter. Their timer started with that
+// batch's write, just before the window, and a window of the same length
+// (the default: see Client.answerDelay) ends a few microseconds after it:
+// waking for the answers and again for the window's end would cost the
+// leader a wake-up and a park each batch, where ending the window with
+// them costs one, and shortens it by as little. The answers are read then
+// (waitDue) or, with the batch taken, before its write (deliverBatch).
+// Answers due earlier (a window longer than maxAnswerDelay) still wake the
+// leader when due, and the window goes on.
+func lingerEnd(now time.Time, window time.Duration, dueAt time.Time, due bool) time.Time {
+	end := now.Add(window)
+	if due && dueAt.Before(end) && end.Sub(dueAt) <= window/4 {
+		return dueAt
+	}
+	return end
 }
 
 // busy marks the leader (the caller, when ts is set) as sending, from now
