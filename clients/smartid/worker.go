@@ -189,14 +189,15 @@ func (c *Client) take(w *wireConn, batch []job, j job, ts *turnState) []job {
 // lingerFirst is the leader's linger window, waited out before it waits
 // on the queue: when its last batch was taken less than a window ago (the
 // sign of steady load) and less than a full batch is queued, it waits out
-// the window (or until a batch is full) and takes what queued meanwhile,
-// in one write. Under steady load that turns one write, one read and the
-// wake-ups around them per event into one per batch, and the first event
-// of a batch does not wake the leader either. An event waits about the
-// window at most; one after a quiet spell goes at once, and Close cuts the
-// wait short. A wait that brought fewer than two events counts as vain
-// (see lingerState), so a caller that sends its next event only once the
-// last is delivered soon stops paying for waits.
+// the window (or until a batch is full; it may end a little early with
+// the answers to its last batch, see lingerEnd) and takes what queued
+// meanwhile, in one write. Under steady load that turns one write, one
+// read and the wake-ups around them per event into one per batch, and the
+// first event of a batch does not wake the leader either. An event waits
+// about the window at most; one after a quiet spell goes at once, and
+// Close cuts the wait short. A wait that brought fewer than two events
+// counts as vain (see lingerState), so a caller that sends its next event
+// only once the last is delivered soon stops paying for waits.
 //
 // It returns the batch taken (empty when it did not wait or nothing came)
 // and whether the worker is still the leader: answers falling due meanwhile
