@@ -185,7 +185,8 @@ type exchange struct {
 
 func newWireConn(t *wireTarget, runCtx context.Context, cfg Config, writes *atomic.Uint64) *wireConn {
 	return &wireConn{t: t, runCtx: runCtx, timeout: cfg.Timeout, raMax: cfg.BackoffMax, writes: writes,
-		br: bufio.NewReaderSize(nil, 4096), src: answerSource{timeout: cfg.Timeout},
+		br:        bufio.NewReaderSize(nil, 4096),
+		src:       answerSource{timeout: cfg.Timeout},
 		exchanges: make([]exchange, 0, maxPipeline)}
 }
 
