@@ -10,9 +10,12 @@ import "time"
 // wait in the socket instead, and the worker reads them all in one pass
 // before its next write on that connection, when a short timer fires (one
 // per worker, reset for each batch), or when Close is called — so an idle
-// worker is woken once per batch. An event counts as delivered only once
-// its answer is read: until then it is neither sent nor failed, and an
-// answer that never comes has it sent again as before.
+// worker is woken once per batch. Even with no goroutine waiting on the
+// socket, each answer arriving would wake the runtime's poller; on Linux
+// the socket's low-water mark is raised until they are read, so their
+// arrival wakes nothing (see wireConn.muteAnswers). An event counts as
+// delivered only once its answer is read: until then it is neither sent
+// nor failed, and an answer that never comes has it sent again as before.
 
 // maxAnswerDelay bounds how long answers wait to be read: the linger
 // window, but no longer than this. A delay as long as the window lets a
@@ -26,6 +29,7 @@ const maxAnswerDelay = 5 * time.Millisecond
 type dueAnswers struct {
 	jobs  [maxPipeline]job
 	n     int
+	at    time.Time   // when the timer fires (see lingerEnd)
 	timer *time.Timer // made for the first batch, reset for each after
 }
 
@@ -33,6 +37,7 @@ type dueAnswers struct {
 // the timer fires after d.
 func (d *dueAnswers) hold(b []job, after time.Duration) {
 	d.n = copy(d.jobs[:], b)
+	d.at = time.Now().Add(after)
 	if d.timer == nil {
 		d.timer = time.NewTimer(after)
 	} else {

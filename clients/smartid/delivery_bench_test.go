@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/login-guard/login_guard/internal/benchcpu"
@@ -88,6 +89,18 @@ func startFakeServer(b *testing.B) string {
 // logins, so the workers pipeline them.
 func BenchmarkDeliveryLoopback(b *testing.B) { benchDelivery(b, 256) }
 
+// voluntarySwitches counts the times this process's threads went to sleep
+// (on a futex, in epoll_wait, in nanosleep): each one a wake-up, which is
+// where the delivery's CPU goes at low rates. vcsw/op is that per event,
+// the benchmark's own goroutine included.
+func voluntarySwitches() int64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return ru.Nvcsw
+}
+
 // BenchmarkDeliveryLoopbackSerial is the same with one event in flight at
 // a time: no queue, so every event is a write and a read of its own, the
 // cost of a quiet guard's login.
@@ -118,7 +131,7 @@ func benchDelivery(b *testing.B, inFlight int) {
 	}
 	b.ReportAllocs()
 	benchcpu.PerOp(b)
-	writes0 := c.writes.Load()
+	writes0, sleeps0 := c.writes.Load(), voluntarySwitches()
 	for b.Loop() {
 		enqueue()
 	}
@@ -128,6 +141,7 @@ func benchDelivery(b *testing.B, inFlight int) {
 	if w := c.writes.Load() - writes0; w > 0 {
 		b.ReportMetric(float64(b.N)/float64(w), "events/write")
 	}
+	b.ReportMetric(float64(voluntarySwitches()-sleeps0)/float64(b.N), "vcsw/op")
 	if st := c.Stats(); st.Dropped > 0 || st.Failed > 0 {
 		b.Fatalf("dropped %d, failed %d", st.Dropped, st.Failed)
 	}

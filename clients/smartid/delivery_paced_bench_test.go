@@ -31,7 +31,10 @@ import (
 //     spinning;
 //   - enqueue-cpu-ns/op: the part spent in Enqueue, the request's own
 //     share (validate, encode, queue, wake a worker);
-//   - events/write: events per write, how much the sender pipelined.
+//   - events/write: events per write, how much the sender pipelined;
+//   - vcsw/op: the process's threads' sleeps per event (see
+//     voluntarySwitches), the producer's included (when the runtime
+//     preempts its spinning).
 //
 // ns/op is the interval, as paced.
 func BenchmarkDeliveryPaced(b *testing.B) {
@@ -64,7 +67,7 @@ func benchPaced(b *testing.B, every time.Duration) {
 	calib := threadCPUCalibration()
 	b.ReportAllocs()
 	writes0 := c.writes.Load()
-	proc0, thr0 := benchcpu.Process(), threadCPU()
+	proc0, thr0, sleeps0 := benchcpu.Process(), threadCPU(), voluntarySwitches()
 	var inEnqueue time.Duration
 	n := 0
 	next := time.Now()
@@ -89,6 +92,7 @@ func benchPaced(b *testing.B, every time.Duration) {
 	}
 	b.ReportMetric(float64(guard)/float64(n), "cpu-ns/op")
 	b.ReportMetric(float64(inEnqueue)/float64(n), "enqueue-cpu-ns/op")
+	b.ReportMetric(float64(voluntarySwitches()-sleeps0)/float64(n), "vcsw/op")
 	if w := c.writes.Load() - writes0; w > 0 {
 		b.ReportMetric(float64(n)/float64(w), "events/write")
 	}

@@ -315,3 +315,28 @@ func TestLingerBeforeTheNextEvent(t *testing.T) {
 		t.Errorf("stats = %+v", st)
 	}
 }
+
+// TestLingerEndsWithDueAnswers: a linger window ends with the answers to
+// the leader's last batch when they fall due in its last quarter (one
+// wake-up for both), and otherwise after the whole window.
+func TestLingerEndsWithDueAnswers(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	const window = 5 * time.Millisecond
+	full := now.Add(window)
+	for _, tc := range []struct {
+		name  string
+		dueAt time.Time
+		due   bool
+		want  time.Time
+	}{
+		{"nothing due", now.Add(window - time.Microsecond), false, full},
+		{"due just before the end", now.Add(window - 20*time.Microsecond), true, now.Add(window - 20*time.Microsecond)},
+		{"due at the last quarter's start", now.Add(window * 3 / 4), true, now.Add(window * 3 / 4)},
+		{"due earlier", now.Add(window/2 - time.Microsecond), true, full},
+		{"due after the end", now.Add(window + time.Microsecond), true, full},
+	} {
+		if got := lingerEnd(now, window, tc.dueAt, tc.due); !got.Equal(tc.want) {
+			t.Errorf("%s: end %v after the start, want %v", tc.name, got.Sub(now), tc.want.Sub(now))
+		}
+	}
+}

@@ -158,7 +158,10 @@ type wireConn struct {
 	timeout  time.Duration
 	raMax    time.Duration // cap of a Retry-After
 	conn     net.Conn      // nil until dialled, and after an error
-	br       *bufio.Reader
+	lowWater lowWater      // conn's socket's SO_RCVLOWAT (see muteAnswers)
+	muted    bool          // and it is raised
+	br       *bufio.Reader // reads src
+	src      answerSource
 	buf      []byte    // the requests being written, reused
 	lastUsed time.Time // when the connection last finished a request
 	stop     func() bool
@@ -183,6 +186,7 @@ type exchange struct {
 func newWireConn(t *wireTarget, runCtx context.Context, cfg Config, writes *atomic.Uint64) *wireConn {
 	return &wireConn{t: t, runCtx: runCtx, timeout: cfg.Timeout, raMax: cfg.BackoffMax, writes: writes,
 		br:        bufio.NewReaderSize(nil, 4096),
+		src:       answerSource{timeout: cfg.Timeout},
 		exchanges: make([]exchange, 0, maxPipeline)}
 }
 
@@ -288,18 +292,26 @@ func (w *wireConn) read(ex []exchange) (answered int, broken bool, err error) {
 			// Each answer gets the whole timeout: a server works through
 			// a pipeline one request after another, so the last answer
 			// of a pipeline to a slow server comes late, but not later
-			// than each request's own attempt would have.
-			if err := w.conn.SetReadDeadline(time.Now().Add(w.timeout)); err != nil || w.runCtx.Err() != nil {
+			// than each request's own attempt would have. The deadline
+			// is renewed when the connection is next read (see
+			// answerSource): for an answer that came with the one
+			// before, never.
+			if err := w.runCtx.Err(); err != nil {
 				w.close()
-				return i, false, w.wrap(ex[i].head, "read", cmp.Or(w.runCtx.Err(), err))
+				return i, false, w.wrap(ex[i].head, "read", err)
 			}
+			w.src.renew, w.src.err = true, nil
 			if _, err := w.br.Peek(1); err != nil && !isTimeout(err) && w.runCtx.Err() == nil {
-				// Closed before answering the next request.
 				w.close()
+				if w.src.err != nil {
+					return i, false, w.wrap(ex[i].head, "read", w.src.err)
+				}
+				// Closed before answering the next request.
 				return i, true, nil
 			}
 		}
 		resp, err := readResponse(w.br, w.raMax)
+		w.src.renew = false
 		if err != nil {
 			w.close()
 			return i, false, w.wrap(ex[i].head, "read", err)
@@ -314,11 +326,64 @@ func (w *wireConn) read(ex []exchange) (answered int, broken bool, err error) {
 	return len(ex), false, nil
 }
 
+// answerSource is what a wireConn's reader reads: its connection, with
+// the read deadline renewed (when renew is set, for a later answer of a
+// pipeline) just before the connection is read, not before each answer:
+// answers that came together are parsed from the buffer with no timer
+// reset each (a fifth of a microsecond apiece, fifteen of them for a full
+// pipeline).
+type answerSource struct {
+	conn    net.Conn
+	timeout time.Duration
+	renew   bool
+	err     error // the renewal's failure, if it failed
+}
+
+func (s *answerSource) Read(p []byte) (int, error) {
+	if s.renew {
+		s.renew = false
+		if err := s.conn.SetReadDeadline(time.Now().Add(s.timeout)); err != nil {
+			s.err = err
+			return 0, err
+		}
+	}
+	return s.conn.Read(p)
+}
+
+// mutedLowat is the SO_RCVLOWAT of a socket whose answers are read
+// later: far more than a batch of SmartID's answers (a few hundred bytes
+// each) comes to, so none of them wakes anything; answers beyond it would
+// only wake the poller as they do without it. Linux may grow the socket's
+// receive buffer to hold the mark (64 KiB is within its default).
+const mutedLowat = maxResponseBytes
+
+// muteAnswers keeps the answers to the write just made from waking the
+// process as they arrive, when they are to be read later (see
+// dueAnswers): a server that flushes each answer on its own (Go's does)
+// sends a pipeline's answers in as many packets, and each would wake the
+// runtime's poller for nothing, as no goroutine waits on the socket. With
+// the socket's low-water mark above what the answers come to, the kernel
+// does not report it readable; the answers still wait in it, and readLate
+// lowers the mark again before reading them. Only on Linux, which honours
+// the mark in epoll; elsewhere the answers wake the poller as before.
+func (w *wireConn) muteAnswers() {
+	w.muted = w.lowWater.set(mutedLowat) == nil
+}
+
 // readLate is read for answers read some time after the write (see
 // dueAnswers): answers already waiting in the socket are read even when
 // the write's timeout has passed meanwhile, so the first answer may take
-// up to the timeout from when the reading starts.
+// up to the timeout from when the reading starts. A muted socket is
+// unmuted first: a read that finds nothing there yet waits for the
+// socket to be readable, which would not come before mutedLowat bytes.
 func (w *wireConn) readLate(ex []exchange) (answered int, broken bool, err error) {
+	if w.muted {
+		w.muted = false
+		if err := w.lowWater.set(1); err != nil {
+			w.close()
+			return 0, false, w.wrap(ex[0].head, "read", err)
+		}
+	}
 	if now := time.Now(); w.conn != nil && now.After(w.sentAt.Add(w.timeout)) {
 		if err := w.conn.SetReadDeadline(now.Add(w.timeout)); err != nil {
 			w.close()
@@ -338,6 +403,7 @@ func (w *wireConn) dial(deadline time.Time) error {
 	if err != nil {
 		return err
 	}
+	tcp := conn
 	if w.t.tls != nil {
 		tc := tls.Client(conn, w.t.tls)
 		if err := tc.HandshakeContext(ctx); err != nil {
@@ -349,8 +415,9 @@ func (w *wireConn) dial(deadline time.Time) error {
 		}
 		conn = tc
 	}
-	w.conn = conn
-	w.br.Reset(conn)
+	w.conn, w.src.conn = conn, conn
+	w.lowWater.use(tcp) // the TCP socket, under TLS if any
+	w.br.Reset(&w.src)
 	w.stop = context.AfterFunc(w.runCtx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
 	return nil
 }
@@ -361,7 +428,8 @@ func (w *wireConn) close() {
 	}
 	w.stop()
 	_ = w.conn.Close()
-	w.conn = nil
+	w.conn, w.src.conn, w.src.renew, w.muted = nil, nil, false, false
+	w.lowWater.use(nil)
 	w.br.Reset(nil)
 }
 

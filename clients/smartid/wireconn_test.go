@@ -1007,3 +1007,57 @@ func TestLeanRefusedConnection(t *testing.T) {
 		t.Errorf("stats = %+v", st)
 	}
 }
+
+// scriptedConn is a connection whose reads return the given chunks in
+// turn, and which counts read-deadline renewals.
+type scriptedConn struct {
+	net.Conn  // unused methods panic
+	chunks    [][]byte
+	deadlines int
+}
+
+func (c *scriptedConn) Read(p []byte) (int, error) {
+	if len(c.chunks) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, c.chunks[0])
+	if c.chunks[0] = c.chunks[0][n:]; len(c.chunks[0]) == 0 {
+		c.chunks = c.chunks[1:]
+	}
+	return n, nil
+}
+
+func (c *scriptedConn) SetReadDeadline(time.Time) error { c.deadlines++; return nil }
+func (c *scriptedConn) Close() error                    { return nil }
+
+// readScripted reads three answers served as chunks and returns how many
+// times the read deadline was renewed.
+func readScripted(t *testing.T, chunks ...string) int {
+	t.Helper()
+	cfg := Config{Timeout: time.Second}
+	w := newWireConn(&wireTarget{}, context.Background(), cfg, new(atomic.Uint64))
+	conn := &scriptedConn{}
+	for _, c := range chunks {
+		conn.chunks = append(conn.chunks, []byte(c))
+	}
+	w.conn, w.src.conn, w.stop = conn, conn, func() bool { return true }
+	w.br.Reset(&w.src)
+	h := &requestHead{url: "http://smartid.test/api/v5/analytics/web/login"}
+	ex := []exchange{{head: h}, {head: h}, {head: h}}
+	if n, broken, err := w.read(ex); n != 3 || broken || err != nil {
+		t.Fatalf("read = %d, %v, %v", n, broken, err)
+	}
+	return conn.deadlines
+}
+
+// TestAnswersTogetherNoDeadlineRenewal: answers that arrive together are
+// parsed from the buffer without renewing the read deadline for each;
+// answers that arrive one by one renew it before each later one is read.
+func TestAnswersTogetherNoDeadlineRenewal(t *testing.T) {
+	if n := readScripted(t, okReply+okReply+okReply); n != 0 {
+		t.Errorf("%d deadline renewals for answers read together, want 0", n)
+	}
+	if n := readScripted(t, okReply, okReply, okReply); n != 2 {
+		t.Errorf("%d deadline renewals for answers read one by one, want 2", n)
+	}
+}

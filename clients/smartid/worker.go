@@ -189,14 +189,15 @@ func (c *Client) take(w *wireConn, batch []job, j job, ts *turnState) []job {
 // lingerFirst is the leader's linger window, waited out before it waits
 // on the queue: when its last batch was taken less than a window ago (the
 // sign of steady load) and less than a full batch is queued, it waits out
-// the window (or until a batch is full) and takes what queued meanwhile,
-// in one write. Under steady load that turns one write, one read and the
-// wake-ups around them per event into one per batch, and the first event
-// of a batch does not wake the leader either. An event waits about the
-// window at most; one after a quiet spell goes at once, and Close cuts the
-// wait short. A wait that brought fewer than two events counts as vain
-// (see lingerState), so a caller that sends its next event only once the
-// last is delivered soon stops paying for waits.
+// the window (or until a batch is full; it may end a little early with
+// the answers to its last batch, see lingerEnd) and takes what queued
+// meanwhile, in one write. Under steady load that turns one write, one
+// read and the wake-ups around them per event into one per batch, and the
+// first event of a batch does not wake the leader either. An event waits
+// about the window at most; one after a quiet spell goes at once, and
+// Close cuts the wait short. A wait that brought fewer than two events
+// counts as vain (see lingerState), so a caller that sends its next event
+// only once the last is delivered soon stops paying for waits.
 //
 // It returns the batch taken (empty when it did not wait or nothing came)
 // and whether the worker is still the leader: answers falling due meanwhile
@@ -212,7 +213,7 @@ func (c *Client) lingerFirst(w *wireConn, batch []job, ts *turnState) (b []job, 
 	if w == nil || len(c.queue) >= maxPipeline || !c.pipelining() || !c.linger.due(time.Now(), c.cfg.Linger) {
 		return nil, true
 	}
-	end := time.Now().Add(c.cfg.Linger)
+	end := lingerEnd(time.Now(), c.cfg.Linger, w.due.at, w.due.n > 0)
 	for {
 		switch ts.wait(time.Until(end), c.batchReady, c.stopping, dueC(w)) {
 		case waitStopped:
@@ -238,6 +239,25 @@ func (c *Client) lingerFirst(w *wireConn, batch []job, ts *turnState) (b []job, 
 	b = c.collect(b)
 	c.promote()
 	return b, true
+}
+
+// lingerEnd is when a linger window starting at now ends: after the
+// window, or at dueAt when the answers to the leader's last batch fall due
+// (due) in the window's last quarter. Their timer started with that
+// batch's write, just before the window, and a window of the same length
+// (the default: see Client.answerDelay) ends a few microseconds after it:
+// waking for the answers and again for the window's end would cost the
+// leader a wake-up and a park each batch, where ending the window with
+// them costs one, and shortens it by as little. The answers are read then
+// (waitDue) or, with the batch taken, before its write (deliverBatch).
+// Answers due earlier (a window longer than maxAnswerDelay) still wake the
+// leader when due, and the window goes on.
+func lingerEnd(now time.Time, window time.Duration, dueAt time.Time, due bool) time.Time {
+	end := now.Add(window)
+	if due && dueAt.Before(end) && end.Sub(dueAt) <= window/4 {
+		return dueAt
+	}
+	return end
 }
 
 // busy marks the leader (the caller, when ts is set) as sending, from now
@@ -403,6 +423,7 @@ func (c *Client) deliverPipelined(w *wireConn, b []job) {
 	if err == nil && c.turn != nil && !c.isStopping() {
 		w.exchanges = ex
 		w.due.hold(b, c.answerDelay)
+		w.muteAnswers()
 		return
 	}
 	answered, broken := 0, false
