@@ -28,11 +28,18 @@ type services struct {
 // count) and the site's paths; the guarded sides add login_guard routes,
 // the same on each. guarded_redis keeps the rules' state in Redis (`store
 // redis`) instead of memory (`rules_store`, which Redis replaces).
+//
+// The log file never rolls. Caddy's file output rolls at 100 MiB and
+// gzips the rolled file inside the Caddy process; a run writes a few
+// hundred MiB of audit lines on a guarded side (none on bare), so the
+// compression, about half a CPU-second a roll, would land in whichever
+// round filled the file and count there as the guard's. Its cost per line
+// is stated on its own in docs/performance.md.
 func caddyfile(s *side, svc services, dir string, o options) string {
 	var b strings.Builder
 	out := "discard"
 	if o.logSink == "file" {
-		out = "file " + filepath.Join(dir, s.name+".log")
+		out = "file " + filepath.Join(dir, s.name+".log") + " {\n\t\t\troll_disabled\n\t\t}"
 	}
 	fmt.Fprintf(&b, `{
 	admin 127.0.0.1:%d

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -33,6 +34,9 @@ func TestConfigsValidate(t *testing.T) {
 		}
 		if err := caddy.Validate(mustConfig(t, raw)); err != nil {
 			t.Fatalf("%s: %v", name, err)
+		}
+		if !strings.Contains(cfg, "output file "+filepath.Join(dir, name+".log")+" {\n\t\t\troll_disabled\n") {
+			t.Fatalf("%s: the log file may roll (and be compressed mid-run):\n%s", name, cfg)
 		}
 		if got := strings.Contains(cfg, "login_guard @login"); got != (name != "bare") {
 			t.Fatalf("%s: guarded routes present = %v", name, got)
