@@ -9,13 +9,29 @@ import (
 // side is one Caddy under test.
 type side struct {
 	name  string // bare, guarded, guarded_smartid, guarded_redis
-	port  int
+	port  int    // its first site's (bare has one site)
 	admin int
+	// sites are the ports of a guarded side's other sites, by the path of
+	// the route each holds (see guardedRoutes).
+	sites map[string]int
 	proc  *proc
 	store *proc // the redis-server this side keeps its state in, or nil
 }
 
 func (s *side) base() string { return fmt.Sprintf("http://127.0.0.1:%d", s.port) }
+
+// url is where path is served: by the site of its route on a guarded
+// side, else by the first site.
+func (s *side) url(path string) string {
+	return fmt.Sprintf("http://127.0.0.1:%d%s", s.portFor(path), path)
+}
+
+func (s *side) portFor(path string) int {
+	if p, ok := s.sites[path]; ok {
+		return p
+	}
+	return s.port
+}
 
 // ports the fake services listen on.
 type services struct {
@@ -66,60 +82,53 @@ func caddyfile(s *side, svc services, dir string, o options) string {
 		b.WriteString("\t}\n")
 	}
 	b.WriteString("}\n")
-	fmt.Fprintf(&b, "http://127.0.0.1:%d {\n", s.port)
-	if s.name != "bare" {
-		// Local rules as a portal would set them. Every benchmark request
-		// comes from one address, so the rate rule is in monitor mode: it
-		// counts and judges every attempt as it would in earnest (what is
-		// measured is that cost), and logs instead of refusing. The lockout
-		// holds a slot per attempt in flight, so its limit is above the
-		// benchmark's connections.
-		b.WriteString(`	@login {
-		method POST
-		path /api/login
+	if s.name == "bare" {
+		fmt.Fprintf(&b, "http://127.0.0.1:%d {\n\treverse_proxy 127.0.0.1:%d\n}\n", s.port, svc.upstream)
+		return b.String()
 	}
-	login_guard @login {
-		name login
+	for _, rt := range guardedRoutes {
+		fmt.Fprintf(&b, "http://127.0.0.1:%d {\n\t@%s {\n\t\tmethod POST\n\t\tpath %s\n\t}\n\tlogin_guard @%s {\n%s\t}\n\treverse_proxy 127.0.0.1:%d\n}\n",
+			s.portFor(rt.path), rt.name, rt.path, rt.name, rt.body, svc.upstream)
+	}
+	return b.String()
+}
+
+// guardedRoutes are the guarded sides' routes, each in a site of its own
+// (its own port): Caddy compiles a site's whole route list for every
+// request and evaluates the matchers of the routes it passes, so a route
+// of one scenario in the site of another would count, in the other's
+// figures, as the guard's cost. A scenario's request meets one guard
+// route, as on a portal's site with one guarded path; the first site's
+// also serves the pass-through scenario, which its route does not select.
+var guardedRoutes = []struct{ name, path, body string }{
+	// Local rules as a portal would set them. Every benchmark request
+	// comes from one address, so the rate rule is in monitor mode: it
+	// counts and judges every attempt as it would in earnest (what is
+	// measured is that cost), and logs instead of refusing. The lockout
+	// holds a slot per attempt in flight, so its limit is above the
+	// benchmark's connections.
+	{"login", "/api/login", `		name login
 		event login
 		deny_ip 203.0.113.0/24
 		rate ip 10000/1m deny monitor
 		lockout ip_user 50/15m for 30m challenge
 		device missing challenge
-	}
-	@engine {
-		method POST
-		path /api/login-engine
-	}
-	login_guard @engine {
-		name login_engine
+`},
+	{"engine", "/api/login-engine", `		name login_engine
 		event login
 		rate ip 10000/1m deny monitor
 		engines slow
 		deadline 1s
 		on_engine_failure allow
-	}
-	@denied {
-		method POST
-		path /api/login-denied
-	}
-	login_guard @denied {
-		name login_denied
+`},
+	{"denied", "/api/login-denied", `		name login_denied
 		event login
 		deny_ip 127.0.0.0/8
-	}
-	@flood {
-		method POST
-		path /api/flood
-	}
-	login_guard @flood {
-		name flood
+`},
+	{"flood", "/api/flood", `		name flood
 		event login
 		rate ip 5/1m deny
-	}
-`)
-	}
-	fmt.Fprintf(&b, "\treverse_proxy 127.0.0.1:%d\n}\n", svc.upstream)
-	return b.String()
+`},
 }
 
 // scenario is one kind of request, sent to bare Caddy and to the guard.

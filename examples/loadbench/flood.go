@@ -55,7 +55,7 @@ func flood(s *side, o options) (*floodResult, error) {
 		if q == quarters-1 {
 			n = o.flood - q*(o.flood/quarters)
 		}
-		r := request{method: "POST", url: s.base() + "/api/flood", body: loginForm, xffDistinct: n, xffOffset: q * (o.flood / quarters)}
+		r := request{method: "POST", url: s.url("/api/flood"), body: loginForm, xffDistinct: n, xffOffset: q * (o.flood / quarters)}
 		m, err := gen.run(r, 0, n)
 		if err != nil {
 			return nil, err

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -24,6 +25,12 @@ func TestConfigsValidate(t *testing.T) {
 	var memorySite string
 	for _, name := range []string{"bare", "guarded", "guarded_smartid", "guarded_redis"} {
 		s := &side{name: name, port: 9100, admin: 9200}
+		if name != "bare" {
+			s.sites = map[string]int{}
+			for i, rt := range guardedRoutes[1:] {
+				s.sites[rt.path] = 9101 + i
+			}
+		}
 		cfg := caddyfile(s, svc, dir, options{logSink: "file", maxKeys: 1000})
 		raw, warn, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(cfg), map[string]any{"filename": name})
 		if err != nil {
@@ -40,6 +47,18 @@ func TestConfigsValidate(t *testing.T) {
 		}
 		if got := strings.Contains(cfg, "login_guard @login"); got != (name != "bare") {
 			t.Fatalf("%s: guarded routes present = %v", name, got)
+		}
+		// Each guard route has a site of its own, where the scenario's
+		// requests meet no other route's matcher.
+		for _, blk := range strings.Split(cfg, "\nhttp://")[1:] {
+			if n := strings.Count(blk, "login_guard @"); n > 1 {
+				t.Fatalf("%s: a site with %d guard routes:\n%s", name, n, blk)
+			}
+		}
+		for _, rt := range guardedRoutes {
+			if name != "bare" && !strings.Contains(cfg, fmt.Sprintf("127.0.0.1:%d {\n\t@%s {", s.portFor(rt.path), rt.name)) {
+				t.Fatalf("%s: %s is not served on its own port %d:\n%s", name, rt.path, s.portFor(rt.path), cfg)
+			}
 		}
 		redis := strings.Contains(cfg, "store redis {\n\t\t\taddress 127.0.0.1:9004\n")
 		if redis != (name == "guarded_redis") || (redis && strings.Contains(cfg, "rules_store")) {

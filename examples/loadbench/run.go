@@ -101,6 +101,14 @@ func run(o options) error {
 		if s.admin, err = ports.Pick(); err != nil {
 			return err
 		}
+		if name != "bare" {
+			s.sites = map[string]int{}
+			for _, rt := range guardedRoutes[1:] {
+				if s.sites[rt.path], err = ports.Pick(); err != nil {
+					return err
+				}
+			}
+		}
 		cfg := filepath.Join(dir, name+".Caddyfile")
 		if err := os.WriteFile(cfg, []byte(caddyfile(s, svc, dir, o)), 0o600); err != nil {
 			return err
@@ -119,14 +127,14 @@ func run(o options) error {
 		sides[name] = s
 	}
 	for _, sc := range scenarios {
-		if err := probe(sides[sc.side].base()+sc.path, sc, sc.status); err != nil {
+		if err := probe(sides[sc.side].url(sc.path), sc, sc.status); err != nil {
 			return err
 		}
-		if err := probe(sides["bare"].base()+sc.bare, sc, bareStatus(sc)); err != nil {
+		if err := probe(sides["bare"].url(sc.bare), sc, bareStatus(sc)); err != nil {
 			return err
 		}
 		if sc.redis != "" {
-			if err := probe(sides[sc.redis].base()+sc.path, sc, sc.status); err != nil {
+			if err := probe(sides[sc.redis].url(sc.path), sc, sc.status); err != nil {
 				return err
 			}
 		}
@@ -145,11 +153,11 @@ func run(o options) error {
 	}
 	targets := func(sc scenario) []target {
 		t := []target{
-			{"bare", sides["bare"], request{method: sc.method, url: sides["bare"].base() + sc.bare, body: sc.body, status: bareStatus(sc)}},
-			{"guarded", sides[sc.side], request{method: sc.method, url: sides[sc.side].base() + sc.path, body: sc.body, status: sc.status}},
+			{"bare", sides["bare"], request{method: sc.method, url: sides["bare"].url(sc.bare), body: sc.body, status: bareStatus(sc)}},
+			{"guarded", sides[sc.side], request{method: sc.method, url: sides[sc.side].url(sc.path), body: sc.body, status: sc.status}},
 		}
 		if sc.redis != "" {
-			t = append(t, target{"redis", sides[sc.redis], request{method: sc.method, url: sides[sc.redis].base() + sc.path, body: sc.body, status: sc.status}})
+			t = append(t, target{"redis", sides[sc.redis], request{method: sc.method, url: sides[sc.redis].url(sc.path), body: sc.body, status: sc.status}})
 		}
 		return t
 	}
