@@ -16,6 +16,9 @@ type side struct {
 	sites map[string]int
 	proc  *proc
 	store *proc // the redis-server this side keeps its state in, or nil
+	// vendor is the SmartID stand-in this side sends events to, or nil:
+	// it runs on the same cores as Caddy and the load generator.
+	vendor *proc
 }
 
 func (s *side) base() string { return fmt.Sprintf("http://127.0.0.1:%d", s.port) }

@@ -34,6 +34,9 @@ type measurement struct {
 	// StoreCPUusPerReq is redis-server's CPU time per request, on the
 	// side that keeps its state there; not part of CPUusPerReq.
 	StoreCPUusPerReq float64 `json:"store_cpu_us_per_req,omitempty"`
+	// VendorCPUusPerReq is the SmartID stand-in's CPU time per request,
+	// on the side that sends it events; not part of CPUusPerReq.
+	VendorCPUusPerReq float64 `json:"vendor_cpu_us_per_req,omitempty"`
 	// Statuses counts the answers by status (Go generator only).
 	Statuses map[string]int `json:"statuses,omitempty"`
 }

@@ -184,3 +184,31 @@ func TestRedisSummaryAndTable(t *testing.T) {
 		t.Fatal("a scenario without a Redis side got Redis figures")
 	}
 }
+
+// TestVendorCPUInTable: the SmartID stand-in's CPU per request, measured
+// on the side that sends it events, is summarised as a median and named
+// under the table, outside the Caddy columns; a scenario without one gets
+// no such line.
+func TestVendorCPUInTable(t *testing.T) {
+	s := scenarioResult{Name: "login_smartid"}
+	for _, v := range []float64{12, 30, 18} {
+		s.Rounds = append(s.Rounds, roundResult{
+			Bare:    measurement{RPS: 1000, CPUusPerReq: 100},
+			Guarded: measurement{RPS: 800, CPUusPerReq: 120, VendorCPUusPerReq: v},
+			Ratio:   0.8,
+		})
+	}
+	s.summarise()
+	if s.Summary.VendorCPUus != 18 || s.Summary.GuardCPUus != 20 {
+		t.Fatalf("summary %+v", s.Summary)
+	}
+	table := markdownTable(&results{Meta: metadata{Rounds: 3}, Scenarios: []scenarioResult{s}})
+	if want := "login_smartid: the SmartID stand-in's own CPU per request, on the same cores: 18 µs (median), not in the Caddy columns."; !strings.Contains(table, want) {
+		t.Fatalf("table lacks %q:\n%s", want, table)
+	}
+	plain := scenarioResult{Name: "login", Rounds: []roundResult{{Bare: measurement{RPS: 1}, Guarded: measurement{RPS: 1}, Ratio: 1}}}
+	plain.summarise()
+	if strings.Contains(markdownTable(&results{Scenarios: []scenarioResult{plain}}), "stand-in") {
+		t.Fatal("a scenario without SmartID got the stand-in's line")
+	}
+}

@@ -53,19 +53,22 @@ type scenarioResult struct {
 
 // summary is the medians over the rounds and the spread of the ratio.
 type summary struct {
-	BareRPS     float64 `json:"bare_rps"`
-	GuardedRPS  float64 `json:"guarded_rps"`
-	Ratio       float64 `json:"ratio"` // median of the rounds' ratios
-	RatioMin    float64 `json:"ratio_min"`
-	RatioMax    float64 `json:"ratio_max"`
-	BareP50ms   float64 `json:"bare_p50_ms"`
-	GuardedP50  float64 `json:"guarded_p50_ms"`
-	BareP99ms   float64 `json:"bare_p99_ms"`
-	GuardedP99  float64 `json:"guarded_p99_ms"`
-	P99Ratio    float64 `json:"p99_ratio"` // median guarded p99 over median bare p99
-	BareCPUus   float64 `json:"bare_cpu_us_per_req"`
-	GuardedCPU  float64 `json:"guarded_cpu_us_per_req"`
-	GuardCPUus  float64 `json:"guard_cpu_us_per_req"` // the difference: the guard's own CPU per request
+	BareRPS    float64 `json:"bare_rps"`
+	GuardedRPS float64 `json:"guarded_rps"`
+	Ratio      float64 `json:"ratio"` // median of the rounds' ratios
+	RatioMin   float64 `json:"ratio_min"`
+	RatioMax   float64 `json:"ratio_max"`
+	BareP50ms  float64 `json:"bare_p50_ms"`
+	GuardedP50 float64 `json:"guarded_p50_ms"`
+	BareP99ms  float64 `json:"bare_p99_ms"`
+	GuardedP99 float64 `json:"guarded_p99_ms"`
+	P99Ratio   float64 `json:"p99_ratio"` // median guarded p99 over median bare p99
+	BareCPUus  float64 `json:"bare_cpu_us_per_req"`
+	GuardedCPU float64 `json:"guarded_cpu_us_per_req"`
+	GuardCPUus float64 `json:"guard_cpu_us_per_req"` // the difference: the guard's own CPU per request
+	// VendorCPUus is the SmartID stand-in's CPU per request, besides
+	// Caddy's (login_smartid only).
+	VendorCPUus float64 `json:"vendor_cpu_us_per_req,omitempty"`
 	RoundsCount int     `json:"rounds"`
 	// Redis summarises the Redis-backed guard's figures, against the
 	// same bare runs (login_redis only).
@@ -110,6 +113,7 @@ func (s *scenarioResult) summarise() {
 		GuardedP99:  pick(func(r roundResult) float64 { return r.Guarded.P99ms }),
 		BareCPUus:   pick(func(r roundResult) float64 { return r.Bare.CPUusPerReq }),
 		GuardedCPU:  pick(func(r roundResult) float64 { return r.Guarded.CPUusPerReq }),
+		VendorCPUus: pick(func(r roundResult) float64 { return r.Guarded.VendorCPUusPerReq }),
 		RoundsCount: len(s.Rounds),
 	}
 	if len(ratios) > 0 {
@@ -222,6 +226,9 @@ func markdownTable(r *results) string {
 	for _, s := range r.Scenarios {
 		if x := s.Summary.Redis; x != nil {
 			fmt.Fprintf(&b, "\n%s: redis-server's own CPU per request on the Redis store's side: %.0f µs (median), not in the Caddy columns.\n", s.Name, x.StoreCPUus)
+		}
+		if v := s.Summary.VendorCPUus; v > 0 {
+			fmt.Fprintf(&b, "\n%s: the SmartID stand-in's own CPU per request, on the same cores: %.0f µs (median), not in the Caddy columns.\n", s.Name, v)
 		}
 	}
 	if f := r.Flood; f != nil {

@@ -80,6 +80,7 @@ func run(o options) error {
 	if svc.smartid, err = service("smartid"); err != nil {
 		return err
 	}
+	smartidProc := procs[len(procs)-1]
 	if svc.engine, err = service("engine", "-delay", o.engineDelay.String()); err != nil {
 		return err
 	}
@@ -113,8 +114,11 @@ func run(o options) error {
 		if err := os.WriteFile(cfg, []byte(caddyfile(s, svc, dir, o)), 0o600); err != nil {
 			return err
 		}
-		if name == "guarded_redis" {
+		switch name {
+		case "guarded_redis":
 			s.store = redisProc
+		case "guarded_smartid":
+			s.vendor = smartidProc
 		}
 		if s.proc, err = start("caddy", name, filepath.Join(dir, name+".out"), "run", "--config", cfg, "--adapter", "caddyfile"); err != nil {
 			return err
@@ -308,15 +312,20 @@ func bareStatus(sc scenario) int {
 }
 
 // measure runs one load and the Caddy process's CPU time around it (and
-// redis-server's, on the side that uses it).
+// redis-server's or the SmartID stand-in's, on the side that uses one).
 func measure(gen loadGen, r request, s *side, d time.Duration) (measurement, error) {
 	before, err := cpuTicks(s.proc.pid())
 	if err != nil {
 		return measurement{}, err
 	}
-	var storeBefore time.Duration
+	var storeBefore, vendorBefore time.Duration
 	if s.store != nil {
 		if storeBefore, err = cpuTicks(s.store.pid()); err != nil {
+			return measurement{}, err
+		}
+	}
+	if s.vendor != nil {
+		if vendorBefore, err = cpuTicks(s.vendor.pid()); err != nil {
 			return measurement{}, err
 		}
 	}
@@ -338,6 +347,13 @@ func measure(gen loadGen, r request, s *side, d time.Duration) (measurement, err
 			return m, err
 		}
 		m.StoreCPUusPerReq = perReq(storeAfter - storeBefore)
+	}
+	if s.vendor != nil && m.Requests > 0 {
+		vendorAfter, err := cpuTicks(s.vendor.pid())
+		if err != nil {
+			return m, err
+		}
+		m.VendorCPUusPerReq = perReq(vendorAfter - vendorBefore)
 	}
 	if m.Unexpected > 0 {
 		return m, fmt.Errorf("%d unexpected answers from %s", m.Unexpected, r.url)
