@@ -11,11 +11,15 @@
 //	           login_redis runs
 //	caddy      Caddy with the login_guard modules: one bare, one guarded,
 //	           one guarded with SmartID on, and one guarded with its
-//	           rules' state in Redis (store redis) for login_redis
+//	           rules' state in Redis (store redis) for login_redis; a
+//	           guarded Caddy serves each guarded route in a site (a port)
+//	           of its own
 //	load       the load generator when wrk is not installed (or -gen go)
 //
 // Every Caddy process logs to the same kind of sink (a file each, same
-// config); the guard's one audit line per request is part of its cost.
+// config, never rolled); the guard's one audit line per request is part
+// of its cost. redis-server's and the fake SmartID's CPU per request are
+// reported besides Caddy's.
 // The scenarios, each run against bare and guarded Caddy in every round,
 // the rounds interleaved and the order rotated:
 //
