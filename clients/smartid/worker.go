@@ -210,10 +210,14 @@ func (c *Client) lingerFirst(w *wireConn, batch []job, ts *turnState) (b []job, 
 	}
 	// A full batch already queued (a burst) goes at once; from here on,
 	// Enqueue signals one on batchReady.
-	if w == nil || len(c.queue) >= maxPipeline || !c.pipelining() || !c.linger.due(time.Now(), c.cfg.Linger) {
+	if w == nil || len(c.queue) >= maxPipeline || !c.pipelining() {
 		return nil, true
 	}
-	end := lingerEnd(time.Now(), c.cfg.Linger, w.due.at, w.due.n > 0)
+	now := time.Now()
+	if !c.linger.due(now, c.cfg.Linger) {
+		return nil, true
+	}
+	end := lingerEnd(now, c.cfg.Linger, w.due.at, w.due.n > 0)
 	for {
 		switch ts.wait(time.Until(end), c.batchReady, c.stopping, dueC(w)) {
 		case waitStopped:
