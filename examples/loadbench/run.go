@@ -314,18 +314,14 @@ func bareStatus(sc scenario) int {
 // measure runs one load and the Caddy process's CPU time around it (and
 // redis-server's or the SmartID stand-in's, on the side that uses one).
 func measure(gen loadGen, r request, s *side, d time.Duration) (measurement, error) {
-	before, err := cpuTicks(s.proc.pid())
-	if err != nil {
-		return measurement{}, err
-	}
-	var storeBefore, vendorBefore time.Duration
-	if s.store != nil {
-		if storeBefore, err = cpuTicks(s.store.pid()); err != nil {
-			return measurement{}, err
+	counted := [...]*proc{s.proc, s.store, s.vendor} // nil: the side has none
+	var before [len(counted)]time.Duration
+	for i, p := range counted {
+		if p == nil {
+			continue
 		}
-	}
-	if s.vendor != nil {
-		if vendorBefore, err = cpuTicks(s.vendor.pid()); err != nil {
+		var err error
+		if before[i], err = cpuTicks(p.pid()); err != nil {
 			return measurement{}, err
 		}
 	}
@@ -333,27 +329,18 @@ func measure(gen loadGen, r request, s *side, d time.Duration) (measurement, err
 	if err != nil {
 		return m, err
 	}
-	after, err := cpuTicks(s.proc.pid())
-	if err != nil {
-		return m, err
-	}
-	perReq := func(t time.Duration) float64 { return float64(t) / float64(time.Microsecond) / float64(m.Requests) }
-	if m.Requests > 0 {
-		m.CPUusPerReq = perReq(after - before)
-	}
-	if s.store != nil && m.Requests > 0 {
-		storeAfter, err := cpuTicks(s.store.pid())
+	perReq := [len(counted)]*float64{&m.CPUusPerReq, &m.StoreCPUusPerReq, &m.VendorCPUusPerReq}
+	for i, p := range counted {
+		if p == nil {
+			continue
+		}
+		after, err := cpuTicks(p.pid())
 		if err != nil {
 			return m, err
 		}
-		m.StoreCPUusPerReq = perReq(storeAfter - storeBefore)
-	}
-	if s.vendor != nil && m.Requests > 0 {
-		vendorAfter, err := cpuTicks(s.vendor.pid())
-		if err != nil {
-			return m, err
+		if m.Requests > 0 {
+			*perReq[i] = float64(after-before[i]) / float64(time.Microsecond) / float64(m.Requests)
 		}
-		m.VendorCPUusPerReq = perReq(vendorAfter - vendorBefore)
 	}
 	if m.Unexpected > 0 {
 		return m, fmt.Errorf("%d unexpected answers from %s", m.Unexpected, r.url)
