@@ -57,8 +57,11 @@ type services struct {
 func caddyfile(s *side, svc services, dir string, o options) string {
 	var b strings.Builder
 	out := "discard"
-	if o.logSink == "file" {
+	switch o.logSink {
+	case "file":
 		out = "file " + filepath.Join(dir, s.name+".log") + " {\n\t\t\troll_disabled\n\t\t}"
+	case "buffered":
+		out = "buffered {\n\t\t\toutput file " + filepath.Join(dir, s.name+".log") + " {\n\t\t\t\troll_disabled\n\t\t\t}\n\t\t}"
 	}
 	fmt.Fprintf(&b, `{
 	admin 127.0.0.1:%d

@@ -64,6 +64,17 @@ func TestConfigsValidate(t *testing.T) {
 		if redis != (name == "guarded_redis") || (redis && strings.Contains(cfg, "rules_store")) {
 			t.Fatalf("%s: store redis present = %v:\n%s", name, redis, cfg)
 		}
+		// -log buffered: the same file behind the buffered output, which
+		// validates too.
+		buf := caddyfile(s, svc, dir, options{logSink: "buffered", maxKeys: 1000})
+		if !strings.Contains(buf, "output buffered {\n\t\t\toutput file "+filepath.Join(dir, name+".log")+" {\n\t\t\t\troll_disabled\n") {
+			t.Fatalf("%s: -log buffered is not the file behind the buffered output:\n%s", name, buf)
+		}
+		if raw, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(buf), map[string]any{"filename": name}); err != nil {
+			t.Fatalf("%s, buffered: %v", name, err)
+		} else if err := caddy.Validate(mustConfig(t, raw)); err != nil {
+			t.Fatalf("%s, buffered: %v", name, err)
+		}
 		switch name {
 		case "guarded":
 			memorySite = site(cfg)

@@ -17,8 +17,9 @@
 //	load       the load generator when wrk is not installed (or -gen go)
 //
 // Every Caddy process logs to the same kind of sink (a file each, same
-// config, never rolled); the guard's one audit line per request is part
-// of its cost. redis-server's and the fake SmartID's CPU per request are
+// config, never rolled; -log buffered puts the file behind the buffered
+// output, -log discard drops every line); the guard's one audit line per
+// request is part of its cost. redis-server's and the fake SmartID's CPU per request are
 // reported besides Caddy's.
 // The scenarios, each run against bare and guarded Caddy in every round,
 // the rounds interleaved and the order rotated:
@@ -94,7 +95,7 @@ func main() {
 	flag.IntVar(&o.maxKeys, "max-keys", 100_000, "rules_store max_keys on the guarded side")
 	flag.StringVar(&o.out, "out", "loadbench.json", "write the results here as JSON (empty: don't)")
 	flag.StringVar(&o.scenarios, "scenarios", "", "comma-separated subset of scenarios (default all)")
-	flag.StringVar(&o.logSink, "log", "file", "Caddy's log sink on both sides: file or discard")
+	flag.StringVar(&o.logSink, "log", "file", "Caddy's log sink on both sides: file, buffered or discard")
 	flag.StringVar(&o.profile, "profile", "", "write CPU profiles of each side, one per scenario (first round): the guarded side as <prefix>-<scenario>.pprof, the others as <prefix>-<scenario>-<side>.pprof")
 	table := flag.String("table", "", "print the Markdown table of a results file and exit")
 	compare := flag.Bool("compare", false, "compare two results files (old new) and exit")
