@@ -146,7 +146,8 @@ type scenario struct {
 	path   string // on the guarded side; bare gets barePath
 	bare   string
 	body   string
-	status int // the guarded side's expected status
+	status int  // the guarded side's expected status
+	wave   bool // a new user from a new address each request (see request.wave)
 }
 
 const loginForm = "username=jlopez&password=secret&smartid_data=ujOmfzNv5l%2F1SW%2BclQ%3D%3D"
@@ -154,6 +155,7 @@ const loginForm = "username=jlopez&password=secret&smartid_data=ujOmfzNv5l%2F1SW
 var allScenarios = []scenario{
 	{name: "passthrough", side: "guarded", method: "GET", path: "/static/app.css", bare: "/static/app.css", status: 200},
 	{name: "login", side: "guarded", method: "POST", path: "/api/login", bare: "/api/login", body: loginForm, status: 303},
+	{name: "login_wave", side: "guarded", method: "POST", path: "/api/login", bare: "/api/login", body: loginForm, status: 303, wave: true},
 	{name: "login_smartid", side: "guarded_smartid", method: "POST", path: "/api/login", bare: "/api/login", body: loginForm, status: 303},
 	{name: "login_engine", side: "guarded", method: "POST", path: "/api/login-engine", bare: "/api/login", body: loginForm, status: 303},
 	{name: "deny", side: "guarded", method: "POST", path: "/api/login-denied", bare: "/api/login", body: loginForm, status: 403},

@@ -47,6 +47,45 @@ type request struct {
 	status            int
 	xffDistinct       int // > 0: X-Forwarded-For cycles through this many addresses
 	xffOffset         int // ... starting this far into 10.0.0.0/8
+	// wave: every request a new user (username=w<n>, the rest of the
+	// body as given) from a new address (X-Forwarded-For in 10.0.0.0/8,
+	// through every one of waveAddrs before one recurs), as in a
+	// credential-stuffing wave.
+	wave bool
+}
+
+// waveAddrs is how many addresses a wave goes through: more than the
+// guard's max_keys (the default -max-keys), so its counters evict as they
+// would under a real wave.
+const waveAddrs = 1 << 18
+
+// waveBody is the body of a wave's request n: body with its first field
+// (the user) replaced.
+func waveBody(body string, n int) string {
+	_, rest, _ := strings.Cut(body, "&")
+	return "username=w" + strconv.Itoa(n) + "&" + rest
+}
+
+// waveScript is the wrk script of a wave for wrk's threads threads: the
+// thread numbered t of them sends the requests t, t+threads, t+2*threads,
+// ..., so no two requests share a user, and no two share an address until
+// the waveAddrs are used up. The addresses are distinctAddr's.
+func waveScript(body string, threads int) string {
+	_, rest, _ := strings.Cut(body, "&")
+	return fmt.Sprintf(`local threads = 0
+function setup(thread)
+	thread:set("t", threads)
+	threads = threads + 1
+end
+local n = -1
+request = function()
+	n = n + 1
+	local i = n * %d + t
+	local a = i %% %d
+	local xff = string.format("10.%%d.%%d.%%d", math.floor(a / 65536) %% 256, math.floor(a / 256) %% 256, a %% 256)
+	return wrk.format("POST", nil, {["Content-Type"] = "application/x-www-form-urlencoded", ["X-Forwarded-For"] = xff}, "username=w" .. i .. "&" .. %q)
+end
+`, threads, waveAddrs, rest)
 }
 
 // loadGen runs load against a URL for a duration (or a request count).
@@ -66,15 +105,20 @@ type wrkGen struct {
 func (w *wrkGen) name() string { return "wrk" }
 
 func (w *wrkGen) script(r request) (string, error) {
-	key := r.method + " " + r.body
+	key := r.method + " " + strconv.FormatBool(r.wave) + " " + r.body
 	if p, ok := w.scriptsByRequest[key]; ok {
 		return p, nil
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "wrk.method = %q\n", r.method)
-	if r.body != "" {
-		fmt.Fprintf(&b, "wrk.body = %q\n", r.body)
-		b.WriteString("wrk.headers[\"Content-Type\"] = \"application/x-www-form-urlencoded\"\n")
+	switch {
+	case r.wave:
+		b.WriteString(waveScript(r.body, w.threads))
+	default:
+		fmt.Fprintf(&b, "wrk.method = %q\n", r.method)
+		if r.body != "" {
+			fmt.Fprintf(&b, "wrk.body = %q\n", r.body)
+			b.WriteString("wrk.headers[\"Content-Type\"] = \"application/x-www-form-urlencoded\"\n")
+		}
 	}
 	p := filepath.Join(w.dir, fmt.Sprintf("wrk-%d.lua", len(w.scriptsByRequest)))
 	if err := os.WriteFile(p, []byte(b.String()), 0o600); err != nil {
@@ -173,7 +217,8 @@ func (g *goGen) run(r request, d time.Duration, count int) (measurement, error) 
 	}
 	args := []string{"load", "-url", r.url, "-method", r.method, "-body", r.body,
 		"-status", strconv.Itoa(r.status), "-c", strconv.Itoa(g.conns), "-d", d.String(),
-		"-n", strconv.Itoa(count), "-xff", strconv.Itoa(r.xffDistinct), "-xff-offset", strconv.Itoa(r.xffOffset)}
+		"-n", strconv.Itoa(count), "-xff", strconv.Itoa(r.xffDistinct), "-xff-offset", strconv.Itoa(r.xffOffset),
+		"-wave=" + strconv.FormatBool(r.wave)}
 	cmd := exec.Command(self, args...)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
@@ -197,8 +242,9 @@ func runLoadRole(args []string) {
 	n := fs.Int("n", 0, "stop after this many requests")
 	xff := fs.Int("xff", 0, "cycle X-Forwarded-For through this many distinct addresses")
 	xffOffset := fs.Int("xff-offset", 0, "start the addresses this far into 10.0.0.0/8")
+	wave := fs.Bool("wave", false, "a new user from a new address each request")
 	_ = fs.Parse(args)
-	m := generate(request{method: *method, url: *url, body: *body, status: *status, xffDistinct: *xff, xffOffset: *xffOffset}, *conns, *dur, *n)
+	m := generate(request{method: *method, url: *url, body: *body, status: *status, xffDistinct: *xff, xffOffset: *xffOffset, wave: *wave}, *conns, *dur, *n)
 	if err := json.NewEncoder(os.Stdout).Encode(m); err != nil {
 		log.Fatal(err)
 	}
@@ -225,12 +271,19 @@ func generate(r request, conns int, d time.Duration, n int) measurement {
 				if n > 0 && i > int64(n) || n <= 0 && time.Now().After(deadline) {
 					return
 				}
-				req, _ := http.NewRequest(r.method, r.url, strings.NewReader(r.body))
+				body := r.body
+				if r.wave {
+					body = waveBody(r.body, int(i-1))
+				}
+				req, _ := http.NewRequest(r.method, r.url, strings.NewReader(body))
 				if r.body != "" {
 					req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 				}
-				if r.xffDistinct > 0 {
+				switch {
+				case r.xffDistinct > 0:
 					req.Header.Set("X-Forwarded-For", distinctAddr(r.xffOffset+int(i-1)%r.xffDistinct))
+				case r.wave:
+					req.Header.Set("X-Forwarded-For", distinctAddr(int(i-1)%waveAddrs))
 				}
 				t0 := time.Now()
 				resp, err := client.Do(req)

@@ -25,7 +25,12 @@
 // the rounds interleaved and the order rotated:
 //
 //	passthrough    GET of a page no login_guard matcher selects
-//	login          POST /api/login guarded by local rules only
+//	login          POST /api/login guarded by local rules only, every
+//	               request the same user from the same address
+//	login_wave     the same route in a credential-stuffing wave: every
+//	               request a new user from a new address (X-Forwarded-For
+//	               through trusted_proxies, on both sides), so the rules
+//	               make a counter a request and evict as they go
 //	login_smartid  the same with SmartID on (fake SmartID in its process)
 //	login_engine   the same with an engine that answers in a set time
 //	deny           POST /api/login from a denied network (403)

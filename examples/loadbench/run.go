@@ -157,11 +157,11 @@ func run(o options) error {
 	}
 	targets := func(sc scenario) []target {
 		t := []target{
-			{"bare", sides["bare"], request{method: sc.method, url: sides["bare"].url(sc.bare), body: sc.body, status: bareStatus(sc)}},
-			{"guarded", sides[sc.side], request{method: sc.method, url: sides[sc.side].url(sc.path), body: sc.body, status: sc.status}},
+			{"bare", sides["bare"], request{method: sc.method, url: sides["bare"].url(sc.bare), body: sc.body, status: bareStatus(sc), wave: sc.wave}},
+			{"guarded", sides[sc.side], request{method: sc.method, url: sides[sc.side].url(sc.path), body: sc.body, status: sc.status, wave: sc.wave}},
 		}
 		if sc.redis != "" {
-			t = append(t, target{"redis", sides[sc.redis], request{method: sc.method, url: sides[sc.redis].url(sc.path), body: sc.body, status: sc.status}})
+			t = append(t, target{"redis", sides[sc.redis], request{method: sc.method, url: sides[sc.redis].url(sc.path), body: sc.body, status: sc.status, wave: sc.wave}})
 		}
 		return t
 	}
