@@ -62,6 +62,40 @@ func BenchmarkGuardedLoginRules(b *testing.B) {
 	}
 }
 
+// BenchmarkGuardedLoginWave is BenchmarkGuardedLoginRules in a
+// credential-stuffing wave: every login a new user from a new address,
+// through more addresses than the store holds, so each one makes its
+// counters (a rate key and a lockout key) and evicts the least recently
+// used to make room, as under a real wave.
+func BenchmarkGuardedLoginWave(b *testing.B) {
+	h := rulesHandler(b,
+		"rate ip 10000/1m deny",
+		"lockout ip_user 5/15m for 30m challenge",
+		"device missing challenge",
+		`when "ip_in(ip, \"192.0.2.0/24\") && user_agent == \"\"" deny`,
+	)
+	const n = 1 << 17 // more than DefaultMaxKeys
+	ips, bodies := make([]any, n), make([]string, n)
+	_, rest, _ := strings.Cut(benchForm, "&")
+	for i := range n {
+		ips[i] = "10." + strconv.Itoa(i>>16) + "." + strconv.Itoa(i>>8&255) + "." + strconv.Itoa(i&255)
+		bodies[i] = "username=w" + strconv.Itoa(i) + "&" + rest
+	}
+	br := newBenchRequest(http.MethodPost, "/api/login", formType, benchForm, benchIP)
+	w := newBenchWriter()
+	b.ReportAllocs()
+	cpuPerOp(b)
+	i := 0
+	for b.Loop() {
+		br.setIP(ips[i&(n-1)])
+		br.raw = bodies[i&(n-1)]
+		i++
+		if err := h.ServeHTTP(w.reset(), br.next(), upstreamOK); err != nil || w.code != http.StatusSeeOther {
+			b.Fatal(err, w.code)
+		}
+	}
+}
+
 // BenchmarkGuardedRateLimited is a client over its limit: the 429 path.
 func BenchmarkGuardedRateLimited(b *testing.B) {
 	h := rulesHandler(b, "rate ip 1/1h deny")
