@@ -1,6 +1,7 @@
 package counter
 
 import (
+	"runtime"
 	"strconv"
 	"testing"
 	"time"
@@ -87,5 +88,28 @@ func BenchmarkTakeDistinctExisting(b *testing.B) {
 	benchcpu.PerOp(b)
 	for b.Loop() {
 		m.TakeDistinct(bg, k, "7", 20, time.Minute)
+	}
+}
+
+// BenchmarkCollectFullStore is one garbage collection of a process whose
+// heap is mostly a store of the kind a credential-stuffing wave leaves:
+// keys=100000 is a full store of rate keys with one hit each, keys=0 the
+// same process with an empty one. Every collection walks the store, so
+// the difference is what a full store adds to each of them.
+func BenchmarkCollectFullStore(b *testing.B) {
+	for _, n := range []int{0, 100_000} {
+		b.Run("keys="+strconv.Itoa(n), func(b *testing.B) {
+			m := newStore(b, 100_000, newFakeClock())
+			for i := range n {
+				m.Take(bg, Key{Rule: "login/rate_ip", Subject: "ip=10." + strconv.Itoa(i>>16) + "." + strconv.Itoa(i>>8&255) + "." + strconv.Itoa(i&255) + "/32"}, 10_000, time.Minute)
+			}
+			runtime.GC()
+			b.ReportAllocs()
+			benchcpu.PerOp(b)
+			for b.Loop() {
+				runtime.GC()
+			}
+			runtime.KeepAlive(m)
+		})
 	}
 }
