@@ -30,36 +30,28 @@ func rulesHandler(b *testing.B, rs ...string) *Handler {
 	return h
 }
 
+// typicalRules is the rule set of the rule benchmarks: a portal's login
+// route as the docs suggest it.
+var typicalRules = []string{
+	"rate ip 10000/1m deny",
+	"lockout ip_user 5/15m for 30m challenge",
+	"device missing challenge",
+	`when "ip_in(ip, \"192.0.2.0/24\") && user_agent == \"\"" deny`,
+}
+
 // BenchmarkGuardedLoginRules is a login that passes through a typical rule
 // set: a rate limit and a lockout on the shared store (the lockout slot
 // reserved, then settled by the upstream's success), a device check and a
 // when expression. Clients come from 4096 addresses so the store holds
 // many keys, as it would in production.
 func BenchmarkGuardedLoginRules(b *testing.B) {
-	h := rulesHandler(b,
-		"rate ip 10000/1m deny",
-		"lockout ip_user 5/15m for 30m challenge",
-		"device missing challenge",
-		`when "ip_in(ip, \"192.0.2.0/24\") && user_agent == \"\"" deny`,
-	)
 	// Boxed once: Caddy's server sets the variable per request itself,
 	// so boxing it here would be the benchmark's cost, not the guard's.
 	ips := make([]any, 4096)
 	for i := range ips {
 		ips[i] = "10.0." + strconv.Itoa(i>>8) + "." + strconv.Itoa(i&255)
 	}
-	br := newBenchRequest(http.MethodPost, "/api/login", formType, benchForm, benchIP)
-	w := newBenchWriter()
-	b.ReportAllocs()
-	cpuPerOp(b)
-	i := 0
-	for b.Loop() {
-		br.setIP(ips[i&4095])
-		i++
-		if err := h.ServeHTTP(w.reset(), br.next(), upstreamOK); err != nil || w.code != http.StatusSeeOther {
-			b.Fatal(err, w.code)
-		}
-	}
+	benchRuleLogins(b, ips, nil)
 }
 
 // BenchmarkGuardedLoginWave is BenchmarkGuardedLoginRules in a
@@ -68,12 +60,6 @@ func BenchmarkGuardedLoginRules(b *testing.B) {
 // counters (a rate key and a lockout key) and evicts the least recently
 // used to make room, as under a real wave.
 func BenchmarkGuardedLoginWave(b *testing.B) {
-	h := rulesHandler(b,
-		"rate ip 10000/1m deny",
-		"lockout ip_user 5/15m for 30m challenge",
-		"device missing challenge",
-		`when "ip_in(ip, \"192.0.2.0/24\") && user_agent == \"\"" deny`,
-	)
 	const n = 1 << 17 // more than DefaultMaxKeys
 	ips, bodies := make([]any, n), make([]string, n)
 	_, rest, _ := strings.Cut(benchForm, "&")
@@ -81,14 +67,25 @@ func BenchmarkGuardedLoginWave(b *testing.B) {
 		ips[i] = "10." + strconv.Itoa(i>>16) + "." + strconv.Itoa(i>>8&255) + "." + strconv.Itoa(i&255)
 		bodies[i] = "username=w" + strconv.Itoa(i) + "&" + rest
 	}
+	benchRuleLogins(b, ips, bodies)
+}
+
+// benchRuleLogins passes logins through typicalRules, the i-th from
+// ips[i] (cycling; len a power of two) with bodies[i] (benchForm when
+// bodies is nil).
+func benchRuleLogins(b *testing.B, ips []any, bodies []string) {
+	h := rulesHandler(b, typicalRules...)
 	br := newBenchRequest(http.MethodPost, "/api/login", formType, benchForm, benchIP)
 	w := newBenchWriter()
+	mask := len(ips) - 1
 	b.ReportAllocs()
 	cpuPerOp(b)
 	i := 0
 	for b.Loop() {
-		br.setIP(ips[i&(n-1)])
-		br.raw = bodies[i&(n-1)]
+		br.setIP(ips[i&mask])
+		if bodies != nil {
+			br.raw = bodies[i&mask]
+		}
 		i++
 		if err := h.ServeHTTP(w.reset(), br.next(), upstreamOK); err != nil || w.code != http.StatusSeeOther {
 			b.Fatal(err, w.code)
