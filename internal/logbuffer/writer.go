@@ -5,9 +5,10 @@
 // in nginx's `access_log ... buffer=` and Envoy's access log files.
 //
 // The price is stated plainly: lines still in the block when the process
-// dies without closing its logs (a crash, SIGKILL, power loss) are lost,
-// at most a block or an interval's worth. A clean stop or a config reload
-// that drops the output writes them.
+// dies without writing it out (a crash, SIGKILL, power loss) are lost, at
+// most a block or an interval's worth. Close and Unbuffer write the block
+// out (caddymodule/logbuffer calls Unbuffer at Caddy's graceful exit), and
+// a block no one writes to any more still goes out when its interval ends.
 package logbuffer
 
 import (
