@@ -89,3 +89,63 @@ func TestBufferedAuditLogAtReloadAndStop(t *testing.T) {
 		}
 	}
 }
+
+// TestBufferedAuditLogChangedAtReload: a reload that changes the buffered
+// output (another flush_interval) starts a new buffer; Caddy does not
+// close the old one, whose block still reaches the file when its own
+// interval ends, and the stop writes the new one's.
+func TestBufferedAuditLogChangedAtReload(t *testing.T) {
+	pt := newPortal(t)
+	cfg := func(interval string) string {
+		c := guardConfig(pt.URL, "", "", "")
+		return strings.Replace(c, "\tstorage file_system", `	log audit {
+		include http.handlers.login_guard
+		output buffered {
+			flush_interval `+interval+`
+			output file {{dir}}/audit.log {
+				roll_disabled
+			}
+		}
+	}
+	storage file_system`, 1)
+	}
+	p := caddyproc.Start(t, cfg("2s"), caddyproc.Options{})
+	file := filepath.Join(p.Dir, "audit.log")
+	c, base := client(5*time.Second), p.URL("http")
+	send := func(prefix string, n int) {
+		for i := range n {
+			if r := login(c, base, fmt.Sprintf("%s-%d", prefix, i)); r.status != 303 {
+				t.Fatalf("login: %d %v", r.status, r.err)
+			}
+		}
+	}
+	users := func() map[string]bool {
+		b, _ := os.ReadFile(file)
+		got := map[string]bool{}
+		for _, l := range strings.Split(strings.TrimSuffix(string(b), "\n"), "\n") {
+			var line struct{ Msg, User string }
+			if json.Unmarshal([]byte(l), &line) == nil && line.Msg == "login_guard" {
+				got[line.User] = true
+			}
+		}
+		return got
+	}
+	send("old", 4)
+	if err := p.Reload(cfg("1m")); err != nil {
+		t.Fatal(err)
+	}
+	send("new", 4)
+	waitFor(t, 10*time.Second, "the old buffer's block", func() bool { return len(users()) >= 4 })
+	got := users()
+	for i := range 4 {
+		if !got[fmt.Sprintf("old-%d", i)] || got[fmt.Sprintf("new-%d", i)] {
+			t.Fatalf("before the stop the file holds %v: want the old buffer's four lines only", got)
+		}
+	}
+	if err := p.Stop(15 * time.Second); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+	if got := users(); len(got) != 8 {
+		t.Fatalf("after the stop the file holds %d audit lines, want 8: %v", len(got), got)
+	}
+}
