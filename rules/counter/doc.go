@@ -18,6 +18,12 @@
 // flooding the store with new keys (a million addresses) can make new
 // visitors meet on_full, but cannot free the keys already limited or locked.
 //
+// A full store is what every garbage collection walks during such a flood,
+// so its layout keeps that walk short: each shard holds its entries in a
+// slab of a few large chunks, linked to each other by index rather than by
+// pointer, with the first hits of a key inline, so a key of one hit costs
+// the collector its map slot and its subject and no object of its own.
+//
 // The Store interface lets a shared store (Redis, for several Caddy
 // instances) replace the in-memory one later; its methods take a context
 // and return errors for that reason, though Memory never fails.

@@ -4,12 +4,13 @@ import (
 	"context"
 	"errors"
 	"hash/maphash"
+	"math"
 	"sync"
 	"time"
 )
 
 // DefaultMaxKeys is the store size when MemoryConfig.MaxKeys is zero:
-// about 25 MB at the approximate sizes given on Memory.
+// about 30 MB at the approximate sizes given on Memory.
 const DefaultMaxKeys = 100_000
 
 // MemoryConfig configures a Memory store.
@@ -26,11 +27,15 @@ type MemoryConfig struct {
 	Shards int
 }
 
-// Memory is the in-process Store. Memory per key is roughly 230 bytes plus
-// the subject's length plus 8 bytes per event slot: a rate key holds at
+// Memory is the in-process Store. Memory per key is roughly 280 bytes plus
+// the subject's length plus 8 bytes per event slot beyond the first two
+// hits or failures, which the entry holds itself: a rate key holds at
 // most limit slots, a lockout key at most limit failure and reservation
 // slots, a distinct key 16 bytes per distinct value (at most limit).
 // Slots grow on demand, so most keys cost far less than their worst case.
+// The room for entries (about 200 of the 280 bytes) is kept once made: a
+// store that was full holds it after its keys go, ready for the next wave,
+// and Stats.Bytes counts only the keys held.
 // Memory starts no goroutine; expired keys are dropped lazily, when room is
 // needed or when a key is touched.
 type Memory struct {
@@ -70,6 +75,10 @@ func NewMemory(cfg MemoryConfig) (*Memory, error) {
 	}
 	if n > cfg.MaxKeys {
 		n = cfg.MaxKeys
+	}
+	if (cfg.MaxKeys+n-1)/n > math.MaxInt32 {
+		// Entries are named by int32 index within their shard.
+		return nil, errors.New("counter: too many keys for each shard to hold; use more shards")
 	}
 	m := &Memory{
 		shards: make([]shardLock, n),
@@ -126,7 +135,7 @@ func (m *Memory) shardOf(k Key) *shardLock {
 // floor keeps an entry's times non-decreasing even if the clock steps
 // back: a wall clock adjusted backwards must not reorder a window's log.
 func floor(now int64, e *entry) int64 {
-	if e.times.n > 0 && e.times.newest() > now {
+	if e.times.len() > 0 && e.times.newest() > now {
 		now = e.times.newest()
 	}
 	if n := len(e.seen); n > 0 && e.seen[n-1] > now {
@@ -157,7 +166,7 @@ func (m *Memory) take(k Key, limit int, window time.Duration, now int64) (Result
 	s := m.shardOf(k)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e := s.obtain(k, kindRate, now)
+	id, e := s.obtain(k, kindRate, now)
 	if e == nil {
 		return Result{Full: true}, nil
 	}
@@ -166,14 +175,14 @@ func (m *Memory) take(k Key, limit int, window time.Duration, now int64) (Result
 	now = floor(now, e)
 	e.prune(now)
 	var r Result
-	if e.times.n >= limit {
+	if e.times.len() >= limit {
 		r.RetryAfter = time.Duration(e.times.oldest() + e.window - now)
 	} else {
 		e.times.push(now, limit)
 		r.Allowed = true
 	}
-	r.Count = e.times.n
-	s.settle(e, now, before)
+	r.Count = e.times.len()
+	s.settle(id, now, before)
 	return r, nil
 }
 
@@ -190,7 +199,7 @@ func (m *Memory) takeDistinct(k Key, value string, limit int, window time.Durati
 	s := m.shardOf(k)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e := s.obtain(k, kindDistinct, now)
+	id, e := s.obtain(k, kindDistinct, now)
 	if e == nil {
 		return Result{Full: true}, nil
 	}
@@ -215,7 +224,7 @@ func (m *Memory) takeDistinct(k Key, value string, limit int, window time.Durati
 		r.Allowed = true
 	}
 	r.Count = len(e.vals)
-	s.settle(e, now, before)
+	s.settle(id, now, before)
 	return r, nil
 }
 
@@ -251,7 +260,7 @@ func (m *Memory) reserve(k Key, l Lockout, now int64) (Result, error) {
 	s := m.shardOf(k)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e := s.obtain(k, kindLockout, now)
+	id, e := s.obtain(k, kindLockout, now)
 	if e == nil {
 		return Result{Full: true}, nil
 	}
@@ -268,7 +277,7 @@ func (m *Memory) reserve(k Key, l Lockout, now int64) (Result, error) {
 		r.Allowed, r.Token = true, now
 	}
 	r.Count = e.count()
-	s.settle(e, now, before)
+	s.settle(id, now, before)
 	return r, nil
 }
 
@@ -289,10 +298,11 @@ func (m *Memory) settle(k Key, l Lockout, token int64, st Settlement, now int64)
 	s := m.shardOf(k)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	var id int32
 	var e *entry
 	if st == Failure {
-		e = s.obtain(k, kindLockout, now)
-	} else if e = s.lookup(k); e != nil && e.kind != kindLockout {
+		id, e = s.obtain(k, kindLockout, now)
+	} else if id, e = s.lookup(k); e != nil && e.kind != kindLockout {
 		e = nil
 	}
 	if e == nil {
@@ -310,7 +320,7 @@ func (m *Memory) settle(k Key, l Lockout, token int64, st Settlement, now int64)
 	switch st {
 	case Failure:
 		e.times.push(now, l.Limit)
-		if e.times.n >= l.Limit {
+		if e.times.len() >= l.Limit {
 			// Locked: the failures are spent; after the lock the user
 			// starts again with a full allowance.
 			e.lockedUntil = now + int64(l.LockFor)
@@ -320,7 +330,7 @@ func (m *Memory) settle(k Key, l Lockout, token int64, st Settlement, now int64)
 		e.times.reset()
 		e.lockedUntil = 0
 	}
-	s.settle(e, now, before)
+	s.settle(id, now, before)
 	return true, nil
 }
 

@@ -14,10 +14,11 @@ func (m *Memory) List(_ context.Context, f Filter, max int) ([]Entry, error) {
 		s := &m.shards[i]
 		s.mu.Lock()
 		now := m.now()
-		for k, e := range s.m {
+		for k, id := range s.m {
 			if !f.matchKey(k) {
 				continue
 			}
+			e := s.at(id)
 			e.prune(now)
 			if e.empty() {
 				continue
@@ -56,17 +57,18 @@ func (m *Memory) Clear(_ context.Context, f Filter) (int, error) {
 		s := &m.shards[i]
 		s.mu.Lock()
 		now := m.now()
-		for k, e := range s.m {
+		for k, id := range s.m {
 			if !f.matchKey(k) {
 				continue
 			}
 			if f.LimitedOnly {
+				e := s.at(id)
 				e.prune(now)
 				if _, limited := e.limitedUntil(now); !limited {
 					continue
 				}
 			}
-			s.drop(e)
+			s.drop(id)
 			n++
 		}
 		s.mu.Unlock()
@@ -82,7 +84,7 @@ func (m *Memory) Stats() Stats {
 		s.mu.Lock()
 		st.Keys += len(s.m)
 		st.Bytes += s.bytes
-		st.Pinned += len(s.pinned)
+		st.Pinned += len(s.pinned.items)
 		st.Evictions += s.evictions
 		st.Refusals += s.refusals
 		s.mu.Unlock()
