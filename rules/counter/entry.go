@@ -12,17 +12,19 @@ const (
 var kindNames = [...]string{kindRate: "rate", kindDistinct: "distinct", kindLockout: "lockout"}
 
 // entryOverhead approximates the bytes an entry costs besides its subject
-// and slices: its slot in the shard's slab (200 B, a test checks that it
-// fits) plus its map slot (key and index, 40 B) with the map's control
-// bytes and load-factor slack (~40 B). A full store of one-hit keys
-// measures about this plus the subject's allocation.
-const entryOverhead = 280
+// and slices: its slot in the shard's slab (216 B, a test checks that it
+// fits) plus its slot in the shard's index (hash and slab index, 16 B)
+// with the map's control bytes and load-factor slack (~20 B). A full store
+// of one-hit keys measures about this plus the subject's allocation.
+const entryOverhead = 250
 
 // entry is one key's state, held in its shard's slab and named by its
 // index there. Times are store-relative nanoseconds. The fields used
 // depend on kind; the others stay empty.
 type entry struct {
 	key Key
+	// hash is key's hash, the entry's place in the shard's index.
+	hash uint64
 
 	limit       int
 	window      int64
@@ -39,9 +41,10 @@ type entry struct {
 
 	// prev, next: LRU neighbours (slab indices, -1 at either end) while
 	// the entry is evictable; next also chains free entries. heapIdx is
-	// the entry's place in the pin heap while pinned, -1 otherwise.
-	prev, next, heapIdx int32
-	kind                kind
+	// the entry's place in the pin heap while pinned, -1 otherwise. chain
+	// is the next entry whose key has the same hash, -1 at the end.
+	prev, next, heapIdx, chain int32
+	kind                       kind
 }
 
 func (e *entry) reset(k kind) {

@@ -10,7 +10,7 @@ import (
 )
 
 // DefaultMaxKeys is the store size when MemoryConfig.MaxKeys is zero:
-// about 30 MB at the approximate sizes given on Memory.
+// about 27 MB at the approximate sizes given on Memory.
 const DefaultMaxKeys = 100_000
 
 // MemoryConfig configures a Memory store.
@@ -27,13 +27,13 @@ type MemoryConfig struct {
 	Shards int
 }
 
-// Memory is the in-process Store. Memory per key is roughly 280 bytes plus
+// Memory is the in-process Store. Memory per key is roughly 250 bytes plus
 // the subject's length plus 8 bytes per event slot beyond the first two
 // hits or failures, which the entry holds itself: a rate key holds at
 // most limit slots, a lockout key at most limit failure and reservation
 // slots, a distinct key 16 bytes per distinct value (at most limit).
 // Slots grow on demand, so most keys cost far less than their worst case.
-// The room for entries (about 200 of the 280 bytes) is kept once made: a
+// The room for entries (about 220 of the 250 bytes) is kept once made: a
 // store that was full holds it after its keys go, ready for the next wave,
 // and Stats.Bytes counts only the keys held.
 // Memory starts no goroutine; expired keys are dropped lazily, when room is
@@ -46,6 +46,9 @@ type Memory struct {
 	max    int
 	// realClock: clock is time.Now.
 	realClock bool
+	// hashMask keeps every bit of a key's hash; tests narrow it so that
+	// keys collide and the index's chains are exercised.
+	hashMask uint64
 }
 
 type shardLock struct {
@@ -89,6 +92,7 @@ func NewMemory(cfg MemoryConfig) (*Memory, error) {
 		// the monotonic clock (time.Now reads the wall clock as well);
 		// the answer is the same, as Sub uses the monotonic readings.
 		realClock: realClock,
+		hashMask:  ^uint64(0),
 	}
 	// The base lies a day back so that times stay positive (a zero token
 	// means "no reservation") even if the clock steps back a little.
@@ -122,14 +126,18 @@ func (m *Memory) now() int64 {
 
 func (m *Memory) abs(t int64) time.Time { return m.base.Add(time.Duration(t)) }
 
-// shardOf picks k's shard by its subject alone: subjects spread keys
+// locate returns k's shard and k's hash, its place in the shard's index.
+// The shard is picked by the subject's hash alone: subjects spread keys
 // evenly, and the rule id (the same for all of a rule's keys) would only
-// lengthen the hash. A subject's keys for every rule share a shard.
-func (m *Memory) shardOf(k Key) *shardLock {
+// lengthen the hash. A subject's keys for every rule share a shard. The
+// key's hash mixes in the rule's, so that those keys seldom share a slot.
+func (m *Memory) locate(k Key) (*shardLock, uint64) {
+	sh := maphash.String(m.seed, k.Subject)
+	h := (sh*0x9e3779b97f4a7c15 + maphash.String(m.seed, k.Rule)) & m.hashMask
 	if len(m.shards) == 1 {
-		return &m.shards[0]
+		return &m.shards[0], h
 	}
-	return &m.shards[maphash.String(m.seed, k.Subject)%uint64(len(m.shards))]
+	return &m.shards[sh%uint64(len(m.shards))], h
 }
 
 // floor keeps an entry's times non-decreasing even if the clock steps
@@ -163,10 +171,10 @@ func (m *Memory) take(k Key, limit int, window time.Duration, now int64) (Result
 	if err := checkLimit(limit, window); err != nil {
 		return Result{}, err
 	}
-	s := m.shardOf(k)
+	s, h := m.locate(k)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	id, e := s.obtain(k, kindRate, now)
+	id, e := s.obtain(k, h, kindRate, now)
 	if e == nil {
 		return Result{Full: true}, nil
 	}
@@ -196,10 +204,10 @@ func (m *Memory) takeDistinct(k Key, value string, limit int, window time.Durati
 		return Result{}, err
 	}
 	v := maphash.String(m.seed, value)
-	s := m.shardOf(k)
+	s, h := m.locate(k)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	id, e := s.obtain(k, kindDistinct, now)
+	id, e := s.obtain(k, h, kindDistinct, now)
 	if e == nil {
 		return Result{Full: true}, nil
 	}
@@ -257,10 +265,10 @@ func (m *Memory) reserve(k Key, l Lockout, now int64) (Result, error) {
 	if err := checkLockout(l); err != nil {
 		return Result{}, err
 	}
-	s := m.shardOf(k)
+	s, h := m.locate(k)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	id, e := s.obtain(k, kindLockout, now)
+	id, e := s.obtain(k, h, kindLockout, now)
 	if e == nil {
 		return Result{Full: true}, nil
 	}
@@ -295,14 +303,14 @@ func (m *Memory) settle(k Key, l Lockout, token int64, st Settlement, now int64)
 	if now == 0 && st == Failure {
 		now = m.now()
 	}
-	s := m.shardOf(k)
+	s, h := m.locate(k)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var id int32
 	var e *entry
 	if st == Failure {
-		id, e = s.obtain(k, kindLockout, now)
-	} else if id, e = s.lookup(k); e != nil && e.kind != kindLockout {
+		id, e = s.obtain(k, h, kindLockout, now)
+	} else if id, e = s.lookup(k, h); e != nil && e.kind != kindLockout {
 		e = nil
 	}
 	if e == nil {

@@ -1,11 +1,19 @@
 package counter
 
-// shard is one lock's worth of the store: a map from key to slab index, an
-// LRU list of evictable entries (most recent at the front) and a heap of
-// pinned entries ordered by when they should be looked at again. Entries
-// live in the slab and refer to each other by index.
+// shard is one lock's worth of the store: an index from key hash to slab
+// index, an LRU list of evictable entries (most recent at the front) and a
+// heap of pinned entries ordered by when they should be looked at again.
+// Entries live in the slab and refer to each other by index.
+//
+// The index is keyed by a 64-bit hash of the key rather than by the key:
+// a map of integers holds no pointer, so the collector skips it whole,
+// where a map of keys (two strings each) cost it more than the entries
+// themselves. Keys whose hashes collide share a map slot and are chained
+// through entry.chain; every lookup compares the whole key, so a
+// collision costs a step along the chain and never mixes two counters.
 type shard struct {
-	m    map[Key]int32
+	m    map[uint64]int32
+	live int // entries held (the map counts hashes)
 	max  int
 	slab slab
 	// head is the most recently used evictable entry, tail the least;
@@ -19,7 +27,7 @@ type shard struct {
 }
 
 func newShard(max int) *shard {
-	s := &shard{m: make(map[Key]int32), max: max, slab: newSlab(int32(max)), head: -1, tail: -1}
+	s := &shard{m: make(map[uint64]int32), max: max, slab: newSlab(int32(max)), head: -1, tail: -1}
 	s.pinned.slab = &s.slab
 	return s
 }
@@ -52,36 +60,78 @@ func (s *shard) pushFront(i int32) {
 	s.head = i
 }
 
-// lookup returns the held entry for k and its index, or nil.
-func (s *shard) lookup(k Key) (int32, *entry) {
-	if i, ok := s.m[k]; ok {
+// find returns the index of the held entry for k, whose hash is h, or -1.
+func (s *shard) find(k Key, h uint64) int32 {
+	i, ok := s.m[h]
+	if !ok {
+		return -1
+	}
+	for i >= 0 {
+		e := s.at(i)
+		if e.key == k {
+			return i
+		}
+		i = e.chain
+	}
+	return -1
+}
+
+// lookup returns the held entry for k (hash h) and its index, or nil.
+func (s *shard) lookup(k Key, h uint64) (int32, *entry) {
+	if i := s.find(k, h); i >= 0 {
 		return i, s.at(i)
 	}
 	return -1, nil
 }
 
-// obtain returns the entry for k and its index, creating it (and making
-// room) if needed. It returns nil when the store is full of entries it
-// may not evict.
-func (s *shard) obtain(k Key, kd kind, now int64) (int32, *entry) {
-	if i, ok := s.m[k]; ok {
+// obtain returns the entry for k (hash h) and its index, creating it (and
+// making room) if needed. It returns nil when the store is full of entries
+// it may not evict.
+func (s *shard) obtain(k Key, h uint64, kd kind, now int64) (int32, *entry) {
+	if i := s.find(k, h); i >= 0 {
 		e := s.at(i)
 		if e.kind != kd {
 			e.reset(kd)
 		}
 		return i, e
 	}
-	if len(s.m) >= s.max && !s.makeRoom(now) {
+	if s.live >= s.max && !s.makeRoom(now) {
 		s.refusals++
 		return -1, nil
 	}
 	i := s.slab.alloc()
 	e := s.at(i)
-	e.key, e.kind = k, kd
-	s.m[k] = i
+	e.key, e.hash, e.kind = k, h, kd
+	// A new key goes first in its hash's chain (almost always alone).
+	if head, ok := s.m[h]; ok {
+		e.chain = head
+	}
+	s.m[h] = i
+	s.live++
 	s.pushFront(i)
 	s.bytes += int64(e.bytes())
 	return i, e
+}
+
+// unindex takes entry i out of the index.
+func (s *shard) unindex(i int32) {
+	e := s.at(i)
+	head := s.m[e.hash]
+	if head == i {
+		if e.chain >= 0 {
+			s.m[e.hash] = e.chain
+		} else {
+			delete(s.m, e.hash)
+		}
+	} else {
+		p := s.at(head)
+		for p.chain != i {
+			p = s.at(p.chain)
+		}
+		p.chain = e.chain
+	}
+	e.chain = -1
+	s.live--
 }
 
 // settle files entry i after an operation changed it: a pinned entry goes
@@ -113,7 +163,7 @@ func (s *shard) settle(i int32, now int64, before int) {
 	s.pushFront(i)
 }
 
-// remove takes entry i out of the map and whichever list holds it, and
+// remove takes entry i out of the index and whichever list holds it, and
 // releases it for reuse. The caller adjusts s.bytes and does not touch the
 // entry again.
 func (s *shard) remove(i int32) {
@@ -123,7 +173,7 @@ func (s *shard) remove(i int32) {
 	} else {
 		s.unlink(i)
 	}
-	delete(s.m, e.key)
+	s.unindex(i)
 	s.slab.release(i)
 }
 
@@ -160,7 +210,7 @@ func (s *shard) makeRoom(now int64) bool {
 		s.pinned.remove(0)
 		s.pushFront(i)
 	}
-	if len(s.m) < s.max {
+	if s.live < s.max {
 		return true
 	}
 	i := s.tail

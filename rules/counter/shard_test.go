@@ -8,9 +8,9 @@ import (
 )
 
 // checkShard verifies what the index links must keep true: the LRU list
-// and the pin heap together hold exactly the mapped entries, each link
+// and the pin heap together hold exactly the indexed entries, each link
 // agrees with its neighbour's, the heap is ordered, every index the slab
-// handed out is mapped, spare or free (and blank when unused), and the
+// handed out is held, spare or free (and blank when unused), and the
 // byte count is the sum of the entries'.
 func checkShard(t *testing.T, s *shard) {
 	t.Helper()
@@ -21,7 +21,7 @@ func checkShard(t *testing.T, s *shard) {
 		if e.prev != prev || e.heapIdx != -1 {
 			t.Fatalf("LRU entry %d: prev %d (want %d), heapIdx %d", i, e.prev, prev, e.heapIdx)
 		}
-		if state[i] != "" || n > len(s.m) {
+		if state[i] != "" || n > s.live {
 			t.Fatalf("LRU entry %d listed twice", i)
 		}
 		state[i] = "lru"
@@ -41,23 +41,31 @@ func checkShard(t *testing.T, s *shard) {
 		}
 		state[p.id] = "pinned"
 	}
-	if len(state) != len(s.m) {
-		t.Fatalf("%d entries listed or pinned, %d mapped", len(state), len(s.m))
+	if len(state) != s.live {
+		t.Fatalf("%d entries listed or pinned, %d held", len(state), s.live)
 	}
 	var bytes int64
-	for k, i := range s.m {
-		e := s.at(i)
-		if e.key != k || e.kind == 0 || state[i] == "" {
-			t.Fatalf("mapped %v names entry %d holding %v, kind %d, %q", k, i, e.key, e.kind, state[i])
+	indexed := make(map[int32]bool)
+	keys := make(map[Key]bool)
+	for h, head := range s.m {
+		for i := head; i >= 0; i = s.at(i).chain {
+			e := s.at(i)
+			if e.hash != h || e.kind == 0 || state[i] == "" || indexed[i] || keys[e.key] {
+				t.Fatalf("entry %d under hash %x: hash %x, kind %d, %q, seen %v/%v", i, h, e.hash, e.kind, state[i], indexed[i], keys[e.key])
+			}
+			indexed[i], keys[e.key] = true, true
+			bytes += int64(e.bytes())
 		}
-		bytes += int64(e.bytes())
+	}
+	if len(indexed) != s.live {
+		t.Fatalf("%d entries indexed, %d held", len(indexed), s.live)
 	}
 	if bytes != s.bytes {
 		t.Fatalf("shard counts %d bytes, its entries %d", s.bytes, bytes)
 	}
 	unused := func(i int32, how string) {
 		e := s.at(i)
-		if state[i] != "" || e.key != (Key{}) || e.kind != 0 || !e.empty() || e.heapIdx != -1 || e.prev != -1 {
+		if state[i] != "" || e.key != (Key{}) || e.kind != 0 || !e.empty() || e.heapIdx != -1 || e.prev != -1 || e.chain != -1 {
 			t.Fatalf("%s entry %d: %q, %+v", how, i, state[i], e)
 		}
 		state[i] = how
@@ -75,13 +83,22 @@ func checkShard(t *testing.T, s *shard) {
 
 // TestShardLinksStayConsistent runs random operations of every kind on a
 // small sharded store that keeps filling, evicting, pinning and releasing,
-// and checks every shard's links after each one.
+// and checks every shard's links after each one, with the keys' hashes
+// whole and with them cut to two bits.
 func TestShardLinksStayConsistent(t *testing.T) {
+	t.Run("hashes", func(t *testing.T) { shardLinks(t, ^uint64(0)) })
+	// Four hashes for every key: most share their slot with others, so
+	// the index's chains grow, shrink and are cut in the middle.
+	t.Run("collisions", func(t *testing.T) { shardLinks(t, 3) })
+}
+
+func shardLinks(t *testing.T, hashMask uint64) {
 	c := newFakeClock()
 	m, err := NewMemory(MemoryConfig{MaxKeys: 60, Shards: 2, Clock: c.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
+	m.hashMask = hashMask
 	rng := rand.New(rand.NewPCG(1, 2))
 	subject := func() string { return "s" + strconv.Itoa(rng.IntN(150)) }
 	tokens := make(map[Key][]int64)

@@ -57,8 +57,8 @@ func (sl *slab) at(i int32) *entry {
 
 // alloc returns the index of a blank entry (links -1, no key, kind 0):
 // a spare one first, then a free one, then a new one. The caller must not
-// hold more than max entries: a shard allocates only while its map is
-// below max, and every index is either in the map or released.
+// hold more than max entries: a shard allocates only while it holds
+// fewer than max, and every index is either held or released.
 func (sl *slab) alloc() int32 {
 	if n := len(sl.spare); n > 0 {
 		i := sl.spare[n-1]
@@ -79,11 +79,11 @@ func (sl *slab) alloc() int32 {
 	i := sl.n
 	sl.n++
 	e := sl.at(i)
-	e.prev, e.next, e.heapIdx = -1, -1, -1
+	e.prev, e.next, e.heapIdx, e.chain = -1, -1, -1, -1
 	return i
 }
 
-// release blanks entry i, which must be out of the map and of every list,
+// release blanks entry i, which must be out of the index and every list,
 // so that it holds nothing of its key (the subject included, which the
 // collector may then free), and makes it available again. Its slices are
 // kept when it can be spare and they are small; otherwise they are let go.
@@ -102,11 +102,11 @@ func (sl *slab) release(i int32) {
 			held = nil
 		}
 		if times != nil || cap(vals) > 0 || cap(seen) > 0 || cap(held) > 0 {
-			*e = entry{prev: -1, next: -1, heapIdx: -1, times: ring{buf: times}, vals: vals, seen: seen, held: held}
+			*e = entry{prev: -1, next: -1, heapIdx: -1, chain: -1, times: ring{buf: times}, vals: vals, seen: seen, held: held}
 			sl.spare = append(sl.spare, i)
 			return
 		}
 	}
-	*e = entry{prev: -1, next: sl.free, heapIdx: -1}
+	*e = entry{prev: -1, next: sl.free, heapIdx: -1, chain: -1}
 	sl.free = i
 }

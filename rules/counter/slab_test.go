@@ -119,11 +119,11 @@ func TestSlabSpareIsBounded(t *testing.T) {
 }
 
 // TestEntryOverheadCoversTheSlot: the byte estimate counts at least an
-// entry's slab slot and its map slot.
+// entry's slab slot and its slot in the index.
 func TestEntryOverheadCoversTheSlot(t *testing.T) {
-	slot := unsafe.Sizeof(entry{}) + unsafe.Sizeof(Key{}) + unsafe.Sizeof(int32(0))
+	slot := unsafe.Sizeof(entry{}) + unsafe.Sizeof(uint64(0)) + unsafe.Sizeof(int32(0))
 	if entryOverhead < slot {
-		t.Fatalf("entryOverhead %d, below the %d bytes of an entry and its map slot", entryOverhead, slot)
+		t.Fatalf("entryOverhead %d, below the %d bytes of an entry and its index slot", entryOverhead, slot)
 	}
 }
 
