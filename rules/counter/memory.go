@@ -79,7 +79,7 @@ func NewMemory(cfg MemoryConfig) (*Memory, error) {
 	if n > cfg.MaxKeys {
 		n = cfg.MaxKeys
 	}
-	if (cfg.MaxKeys+n-1)/n > math.MaxInt32 {
+	if share := cfg.MaxKeys/n + min(cfg.MaxKeys%n, 1); share > math.MaxInt32 {
 		// Entries are named by int32 index within their shard.
 		return nil, errors.New("counter: too many keys for each shard to hold; use more shards")
 	}
@@ -127,10 +127,9 @@ func (m *Memory) now() int64 {
 func (m *Memory) abs(t int64) time.Time { return m.base.Add(time.Duration(t)) }
 
 // locate returns k's shard and k's hash, its place in the shard's index.
-// The shard is picked by the subject's hash alone: subjects spread keys
-// evenly, and the rule id (the same for all of a rule's keys) would only
-// lengthen the hash. A subject's keys for every rule share a shard. The
-// key's hash mixes in the rule's, so that those keys seldom share a slot.
+// The shard is picked by the subject's hash alone (subjects spread keys
+// evenly), so a subject's keys for every rule share a shard; the key's
+// hash mixes in the rule's, so that those keys seldom share a slot there.
 func (m *Memory) locate(k Key) (*shardLock, uint64) {
 	sh := maphash.String(m.seed, k.Subject)
 	h := (sh*0x9e3779b97f4a7c15 + maphash.String(m.seed, k.Rule)) & m.hashMask

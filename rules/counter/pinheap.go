@@ -22,7 +22,8 @@ func (h *pinHeap) set(i int, p pin) {
 }
 
 func (h *pinHeap) push(p pin) {
-	h.items = append(h.items, p)
+	h.items = append(h.items, pin{})
+	h.set(len(h.items)-1, p)
 	h.up(len(h.items) - 1)
 }
 
@@ -47,8 +48,11 @@ func (h *pinHeap) remove(i int32) {
 	h.slab.at(gone).heapIdx = -1
 }
 
-func (h *pinHeap) up(i int) {
-	p := h.items[i]
+// up sifts items[i] towards the root. An item already in place is not
+// written again: settling a pinned entry (every refused hit) mostly leaves
+// it where it was.
+func (h *pinHeap) up(i0 int) {
+	i, p := i0, h.items[i0]
 	for i > 0 {
 		parent := (i - 1) / 2
 		if h.items[parent].recheck <= p.recheck {
@@ -57,7 +61,9 @@ func (h *pinHeap) up(i int) {
 		h.set(i, h.items[parent])
 		i = parent
 	}
-	h.set(i, p)
+	if i != i0 {
+		h.set(i, p)
+	}
 }
 
 // down sifts items[i] towards the leaves and reports whether it moved.
@@ -77,6 +83,9 @@ func (h *pinHeap) down(i0 int) bool {
 		h.set(i, h.items[c])
 		i = c
 	}
+	if i == i0 {
+		return false
+	}
 	h.set(i, p)
-	return i > i0
+	return true
 }

@@ -19,8 +19,9 @@ type ring struct {
 }
 
 // slots is where the times are: buf once it exists, the inline array
-// before. The slice is taken afresh on each call and never kept, so the
-// entry may move or be reused without anything pointing into it.
+// before. The slice is taken afresh on each call and never kept: buf
+// never points into an entry, so blanking or reusing one leaves no
+// slice behind that aliases its inline times.
 func (r *ring) slots() []int64 {
 	if r.buf != nil {
 		return r.buf

@@ -157,6 +157,8 @@ func (s *shard) settle(i int32, now int64, before int) {
 	}
 	if e.heapIdx >= 0 {
 		s.pinned.remove(e.heapIdx)
+	} else if s.head == i {
+		return // already the most recent
 	} else {
 		s.unlink(i)
 	}
