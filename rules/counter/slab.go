@@ -15,10 +15,9 @@ import "math/bits"
 // however many other keys are added meanwhile. Nothing has to be careful
 // about holding an entry across another key's creation.
 //
-// Indices once handed out are never given back to the runtime: a released
-// entry waits, blank, for the next new key. What a shard holds beyond its
-// live entries is therefore at most its high-water mark of entries, never
-// more than a full shard.
+// Chunks are never given back: a released entry waits, blank, for the
+// next new key. What a shard holds beyond its live entries is therefore
+// the room of its high-water mark of keys, never more than a full shard.
 type slab struct {
 	chunks [][]entry
 	// n indices have been handed out ([0, n) are live or free); room is
