@@ -19,7 +19,7 @@ const maxRulesStoreKeys = 10_000_000
 
 // RulesStoreConfig configures the counter store of the local rules.
 type RulesStoreConfig struct {
-	// MaxKeys bounds the keys held (default 100000, about 25 MB). When
+	// MaxKeys bounds the keys held (default 100000, about 27 MB). When
 	// every held key is at its limit or locked, new keys meet each
 	// route's on_full action.
 	MaxKeys int `json:"max_keys,omitempty"`

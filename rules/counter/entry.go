@@ -12,23 +12,24 @@ const (
 var kindNames = [...]string{kindRate: "rate", kindDistinct: "distinct", kindLockout: "lockout"}
 
 // entryOverhead approximates the bytes an entry costs besides its subject
-// and slices: the entry struct (~150 B) plus its map slot and the map's
-// load-factor slack (~80 B).
-const entryOverhead = 230
+// and slices: its slot in the shard's slab (216 B, a test checks that it
+// fits) plus its slot in the shard's index (hash and slab index, 16 B)
+// with the map's control bytes and load-factor slack (~20 B). A full store
+// of one-hit keys measures about this plus the subject's allocation.
+const entryOverhead = 250
 
-// entry is one key's state. Times are store-relative nanoseconds. The
-// fields used depend on kind; the others stay empty.
+// entry is one key's state, held in its shard's slab and named by its
+// index there. Times are store-relative nanoseconds. The fields used
+// depend on kind; the others stay empty.
 type entry struct {
-	key  Key
-	kind kind
+	key Key
+	// hash is key's hash, the entry's place in the shard's index.
+	hash uint64
 
-	// LRU links while the entry is evictable; heapIdx >= 0 while pinned.
-	prev, next *entry
-	heapIdx    int
-	recheck    int64
-
-	limit  int
-	window int64
+	limit       int
+	window      int64
+	hold        int64
+	lockedUntil int64
 
 	// times: rate hits, or lockout failures.
 	times ring
@@ -36,9 +37,14 @@ type entry struct {
 	vals []uint64
 	seen []int64
 	// held: in-flight lockout reservations, oldest first.
-	held        []int64
-	hold        int64
-	lockedUntil int64
+	held []int64
+
+	// prev, next: LRU neighbours (slab indices, -1 at either end) while
+	// the entry is evictable; next also chains free entries. heapIdx is
+	// the entry's place in the pin heap while pinned, -1 otherwise. chain
+	// is the next entry whose key has the same hash, -1 at the end.
+	prev, next, heapIdx, chain int32
+	kind                       kind
 }
 
 func (e *entry) reset(k kind) {
@@ -83,9 +89,9 @@ func (e *entry) count() int {
 	case kindDistinct:
 		return len(e.vals)
 	case kindLockout:
-		return e.times.n + len(e.held)
+		return e.times.len() + len(e.held)
 	}
-	return e.times.n
+	return e.times.len()
 }
 
 // limitedUntil reports whether the next new event would be refused (after
@@ -93,7 +99,7 @@ func (e *entry) count() int {
 func (e *entry) limitedUntil(now int64) (int64, bool) {
 	switch e.kind {
 	case kindRate:
-		if e.times.n >= e.limit {
+		if e.times.len() >= e.limit {
 			return e.times.oldest() + e.window, true
 		}
 	case kindDistinct:
@@ -111,7 +117,7 @@ func (e *entry) limitedUntil(now int64) (int64, bool) {
 			if len(e.held) > 0 {
 				t = e.held[0] + e.hold
 			}
-			if e.times.n > 0 && (t < 0 || e.times.oldest()+e.window < t) {
+			if e.times.len() > 0 && (t < 0 || e.times.oldest()+e.window < t) {
 				t = e.times.oldest() + e.window
 			}
 			return t, true
@@ -136,7 +142,7 @@ func (e *entry) pinnedUntil(now int64) (int64, bool) {
 // empty reports whether the entry holds nothing (after prune): dropping it
 // loses no information.
 func (e *entry) empty() bool {
-	return e.times.n == 0 && len(e.vals) == 0 && len(e.held) == 0 && e.lockedUntil == 0
+	return e.times.len() == 0 && len(e.vals) == 0 && len(e.held) == 0 && e.lockedUntil == 0
 }
 
 func (e *entry) bytes() int {

@@ -4,12 +4,13 @@ import (
 	"context"
 	"errors"
 	"hash/maphash"
+	"math"
 	"sync"
 	"time"
 )
 
 // DefaultMaxKeys is the store size when MemoryConfig.MaxKeys is zero:
-// about 25 MB at the approximate sizes given on Memory.
+// about 27 MB at the approximate sizes given on Memory.
 const DefaultMaxKeys = 100_000
 
 // MemoryConfig configures a Memory store.
@@ -26,11 +27,15 @@ type MemoryConfig struct {
 	Shards int
 }
 
-// Memory is the in-process Store. Memory per key is roughly 230 bytes plus
-// the subject's length plus 8 bytes per event slot: a rate key holds at
+// Memory is the in-process Store. Memory per key is roughly 250 bytes plus
+// the subject's length plus 8 bytes per event slot beyond the first two
+// hits or failures, which the entry holds itself: a rate key holds at
 // most limit slots, a lockout key at most limit failure and reservation
 // slots, a distinct key 16 bytes per distinct value (at most limit).
 // Slots grow on demand, so most keys cost far less than their worst case.
+// The room for entries (about 220 of the 250 bytes) is kept once made: a
+// store that was full holds it after its keys go, ready for the next wave,
+// and Stats.Bytes counts only the keys held.
 // Memory starts no goroutine; expired keys are dropped lazily, when room is
 // needed or when a key is touched.
 type Memory struct {
@@ -41,6 +46,9 @@ type Memory struct {
 	max    int
 	// realClock: clock is time.Now.
 	realClock bool
+	// hashMask keeps every bit of a key's hash; tests narrow it so that
+	// keys collide and the index's chains are exercised.
+	hashMask uint64
 }
 
 type shardLock struct {
@@ -71,6 +79,10 @@ func NewMemory(cfg MemoryConfig) (*Memory, error) {
 	if n > cfg.MaxKeys {
 		n = cfg.MaxKeys
 	}
+	if share := cfg.MaxKeys/n + min(cfg.MaxKeys%n, 1); share > math.MaxInt32 {
+		// Entries are named by int32 index within their shard.
+		return nil, errors.New("counter: too many keys for each shard to hold; use more shards")
+	}
 	m := &Memory{
 		shards: make([]shardLock, n),
 		seed:   maphash.MakeSeed(),
@@ -80,6 +92,7 @@ func NewMemory(cfg MemoryConfig) (*Memory, error) {
 		// the monotonic clock (time.Now reads the wall clock as well);
 		// the answer is the same, as Sub uses the monotonic readings.
 		realClock: realClock,
+		hashMask:  ^uint64(0),
 	}
 	// The base lies a day back so that times stay positive (a zero token
 	// means "no reservation") even if the clock steps back a little.
@@ -113,20 +126,23 @@ func (m *Memory) now() int64 {
 
 func (m *Memory) abs(t int64) time.Time { return m.base.Add(time.Duration(t)) }
 
-// shardOf picks k's shard by its subject alone: subjects spread keys
-// evenly, and the rule id (the same for all of a rule's keys) would only
-// lengthen the hash. A subject's keys for every rule share a shard.
-func (m *Memory) shardOf(k Key) *shardLock {
+// locate returns k's shard and k's hash, its place in the shard's index.
+// The shard is picked by the subject's hash alone (subjects spread keys
+// evenly), so a subject's keys for every rule share a shard; the key's
+// hash mixes in the rule's, so that those keys seldom share a slot there.
+func (m *Memory) locate(k Key) (*shardLock, uint64) {
+	sh := maphash.String(m.seed, k.Subject)
+	h := (sh*0x9e3779b97f4a7c15 + maphash.String(m.seed, k.Rule)) & m.hashMask
 	if len(m.shards) == 1 {
-		return &m.shards[0]
+		return &m.shards[0], h
 	}
-	return &m.shards[maphash.String(m.seed, k.Subject)%uint64(len(m.shards))]
+	return &m.shards[sh%uint64(len(m.shards))], h
 }
 
 // floor keeps an entry's times non-decreasing even if the clock steps
 // back: a wall clock adjusted backwards must not reorder a window's log.
 func floor(now int64, e *entry) int64 {
-	if e.times.n > 0 && e.times.newest() > now {
+	if e.times.len() > 0 && e.times.newest() > now {
 		now = e.times.newest()
 	}
 	if n := len(e.seen); n > 0 && e.seen[n-1] > now {
@@ -154,10 +170,10 @@ func (m *Memory) take(k Key, limit int, window time.Duration, now int64) (Result
 	if err := checkLimit(limit, window); err != nil {
 		return Result{}, err
 	}
-	s := m.shardOf(k)
+	s, h := m.locate(k)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e := s.obtain(k, kindRate, now)
+	id, e := s.obtain(k, h, kindRate, now)
 	if e == nil {
 		return Result{Full: true}, nil
 	}
@@ -166,14 +182,14 @@ func (m *Memory) take(k Key, limit int, window time.Duration, now int64) (Result
 	now = floor(now, e)
 	e.prune(now)
 	var r Result
-	if e.times.n >= limit {
+	if e.times.len() >= limit {
 		r.RetryAfter = time.Duration(e.times.oldest() + e.window - now)
 	} else {
 		e.times.push(now, limit)
 		r.Allowed = true
 	}
-	r.Count = e.times.n
-	s.settle(e, now, before)
+	r.Count = e.times.len()
+	s.settle(id, now, before)
 	return r, nil
 }
 
@@ -187,10 +203,10 @@ func (m *Memory) takeDistinct(k Key, value string, limit int, window time.Durati
 		return Result{}, err
 	}
 	v := maphash.String(m.seed, value)
-	s := m.shardOf(k)
+	s, h := m.locate(k)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e := s.obtain(k, kindDistinct, now)
+	id, e := s.obtain(k, h, kindDistinct, now)
 	if e == nil {
 		return Result{Full: true}, nil
 	}
@@ -215,7 +231,7 @@ func (m *Memory) takeDistinct(k Key, value string, limit int, window time.Durati
 		r.Allowed = true
 	}
 	r.Count = len(e.vals)
-	s.settle(e, now, before)
+	s.settle(id, now, before)
 	return r, nil
 }
 
@@ -248,10 +264,10 @@ func (m *Memory) reserve(k Key, l Lockout, now int64) (Result, error) {
 	if err := checkLockout(l); err != nil {
 		return Result{}, err
 	}
-	s := m.shardOf(k)
+	s, h := m.locate(k)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e := s.obtain(k, kindLockout, now)
+	id, e := s.obtain(k, h, kindLockout, now)
 	if e == nil {
 		return Result{Full: true}, nil
 	}
@@ -268,7 +284,7 @@ func (m *Memory) reserve(k Key, l Lockout, now int64) (Result, error) {
 		r.Allowed, r.Token = true, now
 	}
 	r.Count = e.count()
-	s.settle(e, now, before)
+	s.settle(id, now, before)
 	return r, nil
 }
 
@@ -286,13 +302,14 @@ func (m *Memory) settle(k Key, l Lockout, token int64, st Settlement, now int64)
 	if now == 0 && st == Failure {
 		now = m.now()
 	}
-	s := m.shardOf(k)
+	s, h := m.locate(k)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	var id int32
 	var e *entry
 	if st == Failure {
-		e = s.obtain(k, kindLockout, now)
-	} else if e = s.lookup(k); e != nil && e.kind != kindLockout {
+		id, e = s.obtain(k, h, kindLockout, now)
+	} else if id, e = s.lookup(k, h); e != nil && e.kind != kindLockout {
 		e = nil
 	}
 	if e == nil {
@@ -310,7 +327,7 @@ func (m *Memory) settle(k Key, l Lockout, token int64, st Settlement, now int64)
 	switch st {
 	case Failure:
 		e.times.push(now, l.Limit)
-		if e.times.n >= l.Limit {
+		if e.times.len() >= l.Limit {
 			// Locked: the failures are spent; after the lock the user
 			// starts again with a full allowance.
 			e.lockedUntil = now + int64(l.LockFor)
@@ -320,7 +337,7 @@ func (m *Memory) settle(k Key, l Lockout, token int64, st Settlement, now int64)
 		e.times.reset()
 		e.lockedUntil = 0
 	}
-	s.settle(e, now, before)
+	s.settle(id, now, before)
 	return true, nil
 }
 

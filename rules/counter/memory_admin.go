@@ -14,9 +14,10 @@ func (m *Memory) List(_ context.Context, f Filter, max int) ([]Entry, error) {
 		s := &m.shards[i]
 		s.mu.Lock()
 		now := m.now()
-		for k, e := range s.m {
-			if !f.matchKey(k) {
-				continue
+		for id := range s.slab.n {
+			e := s.at(id)
+			if e.kind == 0 || !f.matchKey(e.key) {
+				continue // free, or not asked for
 			}
 			e.prune(now)
 			if e.empty() {
@@ -26,7 +27,7 @@ func (m *Memory) List(_ context.Context, f Filter, max int) ([]Entry, error) {
 			if f.LimitedOnly && !limited {
 				continue
 			}
-			en := Entry{Key: k, Kind: kindNames[e.kind], Count: e.count(), Limit: e.limit, Limited: limited}
+			en := Entry{Key: e.key, Kind: kindNames[e.kind], Count: e.count(), Limit: e.limit, Limited: limited}
 			if limited {
 				en.RetryAfter = time.Duration(until - now)
 			}
@@ -56,9 +57,10 @@ func (m *Memory) Clear(_ context.Context, f Filter) (int, error) {
 		s := &m.shards[i]
 		s.mu.Lock()
 		now := m.now()
-		for k, e := range s.m {
-			if !f.matchKey(k) {
-				continue
+		for id := range s.slab.n {
+			e := s.at(id)
+			if e.kind == 0 || !f.matchKey(e.key) {
+				continue // free, or not asked for
 			}
 			if f.LimitedOnly {
 				e.prune(now)
@@ -66,7 +68,7 @@ func (m *Memory) Clear(_ context.Context, f Filter) (int, error) {
 					continue
 				}
 			}
-			s.drop(e)
+			s.drop(id)
 			n++
 		}
 		s.mu.Unlock()
@@ -80,9 +82,9 @@ func (m *Memory) Stats() Stats {
 	for i := range m.shards {
 		s := &m.shards[i]
 		s.mu.Lock()
-		st.Keys += len(s.m)
+		st.Keys += s.live
 		st.Bytes += s.bytes
-		st.Pinned += len(s.pinned)
+		st.Pinned += len(s.pinned.items)
 		st.Evictions += s.evictions
 		st.Refusals += s.refusals
 		s.mu.Unlock()

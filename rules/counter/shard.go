@@ -1,152 +1,187 @@
 package counter
 
-import "container/heap"
-
-// shard is one lock's worth of the store: a map, an LRU list of evictable
-// entries (most recent at the front) and a heap of pinned entries ordered
-// by when they should be looked at again.
+// shard is one lock's worth of the store: an index from key hash to slab
+// index, an LRU list of evictable entries (most recent at the front) and a
+// heap of pinned entries ordered by when they should be looked at again.
+// Entries live in the slab and refer to each other by index.
+//
+// The index is keyed by a 64-bit hash of the key rather than by the key:
+// a map of integers holds no pointer, so the collector skips it whole,
+// where a map of keys (two strings each) cost it more than the entries
+// themselves. Keys whose hashes collide share a map slot and are chained
+// through entry.chain; every lookup compares the whole key, so a
+// collision costs a step along the chain and never mixes two counters.
 type shard struct {
-	m      map[Key]*entry
-	max    int
-	lru    entry // sentinel: lru.next is the most recent, lru.prev the least
-	pinned pinHeap
-	bytes  int64
+	m    map[uint64]int32
+	live int // entries held (the map counts hashes)
+	max  int
+	slab slab
+	// head is the most recently used evictable entry, tail the least;
+	// -1 when there is none.
+	head, tail int32
+	pinned     pinHeap
+	bytes      int64
 
 	evictions uint64
 	refusals  uint64
-
-	// spare holds entries that left the map, for reuse: a lockout key is
-	// dropped on every success and made again on the next attempt, and
-	// reusing its entry (and the room its slices had) spares the
-	// allocations. At most maxSpare, each with bounded slices, so what
-	// the shard keeps beyond its counted bytes stays small.
-	spare []*entry
 }
 
-// maxSpare bounds a shard's reusable entries; maxSpareSlots bounds the
-// slots a reused entry keeps in each of its slices.
-const (
-	maxSpare      = 16
-	maxSpareSlots = 16
-)
-
 func newShard(max int) *shard {
-	s := &shard{m: make(map[Key]*entry), max: max}
-	s.lru.next, s.lru.prev = &s.lru, &s.lru
+	s := &shard{m: make(map[uint64]int32), max: max, slab: newSlab(int32(max)), head: -1, tail: -1}
+	s.pinned.slab = &s.slab
 	return s
 }
 
-func (s *shard) unlink(e *entry) {
-	e.prev.next, e.next.prev = e.next, e.prev
-	e.prev, e.next = nil, nil
+func (s *shard) at(i int32) *entry { return s.slab.at(i) }
+
+func (s *shard) unlink(i int32) {
+	e := s.at(i)
+	if e.prev >= 0 {
+		s.at(e.prev).next = e.next
+	} else {
+		s.head = e.next
+	}
+	if e.next >= 0 {
+		s.at(e.next).prev = e.prev
+	} else {
+		s.tail = e.prev
+	}
+	e.prev, e.next = -1, -1
 }
 
-func (s *shard) pushFront(e *entry) {
-	e.prev, e.next = &s.lru, s.lru.next
-	s.lru.next.prev = e
-	s.lru.next = e
+func (s *shard) pushFront(i int32) {
+	e := s.at(i)
+	e.prev, e.next = -1, s.head
+	if s.head >= 0 {
+		s.at(s.head).prev = i
+	} else {
+		s.tail = i
+	}
+	s.head = i
 }
 
-// lookup returns the held entry for k, or nil.
-func (s *shard) lookup(k Key) *entry { return s.m[k] }
+// find returns the index of the held entry for k, whose hash is h, or -1.
+func (s *shard) find(k Key, h uint64) int32 {
+	i, ok := s.m[h]
+	if !ok {
+		return -1
+	}
+	for i >= 0 {
+		e := s.at(i)
+		if e.key == k {
+			return i
+		}
+		i = e.chain
+	}
+	return -1
+}
 
-// obtain returns the entry for k, creating it (and making room) if needed.
-// It returns nil when the store is full of entries it may not evict.
-func (s *shard) obtain(k Key, kd kind, now int64) *entry {
-	if e := s.m[k]; e != nil {
+// lookup returns the held entry for k (hash h) and its index, or nil.
+func (s *shard) lookup(k Key, h uint64) (int32, *entry) {
+	if i := s.find(k, h); i >= 0 {
+		return i, s.at(i)
+	}
+	return -1, nil
+}
+
+// obtain returns the entry for k (hash h) and its index, creating it (and
+// making room) if needed. It returns nil when the store is full of entries
+// it may not evict.
+func (s *shard) obtain(k Key, h uint64, kd kind, now int64) (int32, *entry) {
+	if i := s.find(k, h); i >= 0 {
+		e := s.at(i)
 		if e.kind != kd {
 			e.reset(kd)
 		}
-		return e
+		return i, e
 	}
-	if len(s.m) >= s.max && !s.makeRoom(now) {
+	if s.live >= s.max && !s.makeRoom(now) {
 		s.refusals++
-		return nil
+		return -1, nil
 	}
-	e := s.newEntry(k, kd)
-	s.m[k] = e
-	s.pushFront(e)
+	i := s.slab.alloc()
+	e := s.at(i)
+	e.key, e.hash, e.kind = k, h, kd
+	// A new key goes first in its hash's chain (almost always alone).
+	if head, ok := s.m[h]; ok {
+		e.chain = head
+	}
+	s.m[h] = i
+	s.live++
+	s.pushFront(i)
 	s.bytes += int64(e.bytes())
-	return e
+	return i, e
 }
 
-// settle files e after an operation changed it: a pinned entry goes to the
-// heap, an evictable one to the LRU front, an empty one away. before is
-// e.bytes() taken before the change.
-func (s *shard) settle(e *entry, now int64, before int) {
+// unindex takes entry i out of the index.
+func (s *shard) unindex(i int32) {
+	e := s.at(i)
+	head := s.m[e.hash]
+	if head == i {
+		if e.chain >= 0 {
+			s.m[e.hash] = e.chain
+		} else {
+			delete(s.m, e.hash)
+		}
+	} else {
+		p := s.at(head)
+		for p.chain != i {
+			p = s.at(p.chain)
+		}
+		p.chain = e.chain
+	}
+	e.chain = -1
+	s.live--
+}
+
+// settle files entry i after an operation changed it: a pinned entry goes
+// to the heap, an evictable one to the LRU front, an empty one away.
+// before is its bytes() taken before the change.
+func (s *shard) settle(i int32, now int64, before int) {
+	e := s.at(i)
 	if e.empty() {
-		s.remove(e)
+		s.remove(i)
 		s.bytes -= int64(before)
 		return
 	}
 	s.bytes += int64(e.bytes() - before)
 	if until, ok := e.pinnedUntil(now); ok {
-		e.recheck = until
 		if e.heapIdx >= 0 {
-			heap.Fix(&s.pinned, e.heapIdx)
+			s.pinned.items[e.heapIdx].recheck = until
+			s.pinned.fix(e.heapIdx)
 		} else {
-			s.unlink(e)
-			heap.Push(&s.pinned, e)
+			s.unlink(i)
+			s.pinned.push(pin{recheck: until, id: i})
 		}
 		return
 	}
 	if e.heapIdx >= 0 {
-		heap.Remove(&s.pinned, e.heapIdx)
+		s.pinned.remove(e.heapIdx)
+	} else if s.head == i {
+		return // already the most recent
 	} else {
-		s.unlink(e)
+		s.unlink(i)
 	}
-	s.pushFront(e)
+	s.pushFront(i)
 }
 
-// remove takes e out of the map and whichever list holds it, and keeps
-// it for reuse. The caller adjusts s.bytes and does not touch e again.
-func (s *shard) remove(e *entry) {
+// remove takes entry i out of the index and whichever list holds it, and
+// releases it for reuse. The caller adjusts s.bytes and does not touch the
+// entry again.
+func (s *shard) remove(i int32) {
+	e := s.at(i)
 	if e.heapIdx >= 0 {
-		heap.Remove(&s.pinned, e.heapIdx)
+		s.pinned.remove(e.heapIdx)
 	} else {
-		s.unlink(e)
+		s.unlink(i)
 	}
-	delete(s.m, e.key)
-	s.recycle(e)
+	s.unindex(i)
+	s.slab.release(i)
 }
 
-// newEntry returns a blank entry for k, reused when one is spare.
-func (s *shard) newEntry(k Key, kd kind) *entry {
-	n := len(s.spare)
-	if n == 0 {
-		return &entry{key: k, kind: kd, heapIdx: -1}
-	}
-	e := s.spare[n-1]
-	s.spare[n-1] = nil
-	s.spare = s.spare[:n-1]
-	e.key, e.kind = k, kd
-	return e
-}
-
-// recycle blanks e (it must hold nothing of its key any more, the
-// subject included) and keeps it if there is room.
-func (s *shard) recycle(e *entry) {
-	if len(s.spare) >= maxSpare {
-		return
-	}
-	times := e.times.buf
-	if cap(times) > maxSpareSlots {
-		times = nil
-	}
-	vals, seen, held := e.vals[:0], e.seen[:0], e.held[:0]
-	if cap(vals) > maxSpareSlots || cap(seen) > maxSpareSlots {
-		vals, seen = nil, nil
-	}
-	if cap(held) > maxSpareSlots {
-		held = nil
-	}
-	*e = entry{heapIdx: -1, times: ring{buf: times}, vals: vals, seen: seen, held: held}
-	s.spare = append(s.spare, e)
-}
-
-func (s *shard) drop(e *entry) {
-	s.bytes -= int64(e.bytes())
-	s.remove(e)
+func (s *shard) drop(i int32) {
+	s.bytes -= int64(s.at(i).bytes())
+	s.remove(i)
 }
 
 // expiredScan is how many least-recently-used entries makeRoom inspects
@@ -159,62 +194,42 @@ const expiredScan = 8
 // expired entry near the LRU tail is dropped; then the LRU tail is evicted.
 // Pinned entries are never evicted.
 func (s *shard) makeRoom(now int64) bool {
-	for len(s.pinned) > 0 && s.pinned[0].recheck <= now {
-		e := s.pinned[0]
+	for len(s.pinned.items) > 0 && s.pinned.items[0].recheck <= now {
+		i := s.pinned.items[0].id
+		e := s.at(i)
 		before := e.bytes()
 		e.prune(now)
 		s.bytes += int64(e.bytes() - before)
 		if e.empty() {
-			s.drop(e)
+			s.drop(i)
 			continue
 		}
 		if until, ok := e.pinnedUntil(now); ok {
-			e.recheck = until
-			heap.Fix(&s.pinned, 0)
+			s.pinned.items[0].recheck = until
+			s.pinned.fix(0)
 			continue
 		}
-		heap.Remove(&s.pinned, 0)
-		s.pushFront(e)
+		s.pinned.remove(0)
+		s.pushFront(i)
 	}
-	if len(s.m) < s.max {
+	if s.live < s.max {
 		return true
 	}
-	e := s.lru.prev
-	for i := 0; i < expiredScan && e != &s.lru; i++ {
+	i := s.tail
+	for n := 0; n < expiredScan && i >= 0; n++ {
+		e := s.at(i)
+		prev := e.prev
 		e.prune(now)
 		if e.empty() {
-			s.drop(e)
+			s.drop(i)
 			return true
 		}
-		e = e.prev
+		i = prev
 	}
-	if tail := s.lru.prev; tail != &s.lru {
+	if tail := s.tail; tail >= 0 {
 		s.drop(tail)
 		s.evictions++
 		return true
 	}
 	return false
-}
-
-// pinHeap orders pinned entries by recheck time.
-type pinHeap []*entry
-
-func (h pinHeap) Len() int           { return len(h) }
-func (h pinHeap) Less(i, j int) bool { return h[i].recheck < h[j].recheck }
-func (h pinHeap) Swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].heapIdx, h[j].heapIdx = i, j
-}
-func (h *pinHeap) Push(x any) {
-	e := x.(*entry)
-	e.heapIdx = len(*h)
-	*h = append(*h, e)
-}
-func (h *pinHeap) Pop() any {
-	old := *h
-	e := old[len(old)-1]
-	old[len(old)-1] = nil
-	*h = old[:len(old)-1]
-	e.heapIdx = -1
-	return e
 }
