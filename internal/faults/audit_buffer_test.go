@@ -14,6 +14,57 @@ import (
 	"github.com/login-guard/login_guard/internal/testkit/caddyproc"
 )
 
+// bufferedAuditConfig is guardConfig with the guard's lines routed to
+// {{dir}}/audit.log through `output buffered` with the given interval.
+func bufferedAuditConfig(portalURL, extraLogin, interval string) string {
+	return strings.Replace(guardConfig(portalURL, "", "", extraLogin), "\tstorage file_system", `	log audit {
+		include http.handlers.login_guard
+		output buffered {
+			flush_interval `+interval+`
+			output file {{dir}}/audit.log {
+				roll_disabled
+			}
+		}
+	}
+	storage file_system`, 1)
+}
+
+// auditFileLine is what the tests read of a line in the audit file.
+type auditFileLine struct{ Msg, Route, User string }
+
+// readAuditFile returns the audit lines (msg login_guard) of file, and the
+// lines that are not whole JSON. The handler's notes at provision share
+// its logger and are skipped.
+func readAuditFile(file string) (audit []auditFileLine, broken []string) {
+	b, _ := os.ReadFile(file)
+	if len(b) == 0 {
+		return nil, nil
+	}
+	for _, l := range strings.Split(strings.TrimSuffix(string(b), "\n"), "\n") {
+		var line auditFileLine
+		if err := json.Unmarshal([]byte(l), &line); err != nil {
+			broken = append(broken, l)
+			continue
+		}
+		if line.Msg == "login_guard" {
+			audit = append(audit, line)
+		}
+	}
+	return audit, broken
+}
+
+// sendLogins sends n logins as <prefix>-<i>, each expected to pass (303).
+func sendLogins(t *testing.T, p *caddyproc.Proc, prefix string, n int) {
+	t.Helper()
+	c, base := client(5*time.Second), p.URL("http")
+	for i := range n {
+		u := fmt.Sprintf("%s-%d", prefix, i)
+		if r := login(c, base, u); r.status != 303 {
+			t.Fatalf("login %s: %d %v", u, r.status, r.err)
+		}
+	}
+}
+
 // TestBufferedAuditLogAtReloadAndStop: the guard's audit lines go to a
 // file through `output buffered` with a long interval, so while Caddy runs
 // they stay in memory. A reload with the same log config keeps the same
@@ -21,37 +72,14 @@ import (
 // stop (SIGTERM) writes every one, whole, once.
 func TestBufferedAuditLogAtReloadAndStop(t *testing.T) {
 	pt := newPortal(t)
-	cfg := func(name string) string {
-		c := guardConfig(pt.URL, "", "", "\t\tname "+name)
-		return strings.Replace(c, "\tstorage file_system", `	log audit {
-		include http.handlers.login_guard
-		output buffered {
-			flush_interval 1m
-			output file {{dir}}/audit.log {
-				roll_disabled
-			}
-		}
-	}
-	storage file_system`, 1)
-	}
+	cfg := func(name string) string { return bufferedAuditConfig(pt.URL, "\t\tname "+name, "1m") }
 	p := caddyproc.Start(t, cfg("first"), caddyproc.Options{})
 	file := filepath.Join(p.Dir, "audit.log")
-	c, base := client(5*time.Second), p.URL("http")
-	users := map[string]string{}
-	send := func(route string, n int) {
-		for i := range n {
-			u := fmt.Sprintf("%s-%d", route, i)
-			if r := login(c, base, u); r.status != 303 {
-				t.Fatalf("login %s: %d %v", u, r.status, r.err)
-			}
-			users[u] = route
-		}
-	}
-	send("first", 5)
+	sendLogins(t, p, "first", 5)
 	if err := p.Reload(cfg("second")); err != nil {
 		t.Fatal(err)
 	}
-	send("second", 5)
+	sendLogins(t, p, "second", 5)
 	if b, _ := os.ReadFile(file); len(b) != 0 {
 		t.Fatalf("audit lines reached the file before the block was due: %q", b)
 	}
@@ -61,31 +89,25 @@ func TestBufferedAuditLogAtReloadAndStop(t *testing.T) {
 	if err := p.Stop(15 * time.Second); err != nil {
 		t.Fatalf("stop: %v", err)
 	}
-	b, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
+	lines, broken := readAuditFile(file)
+	if len(broken) > 0 {
+		t.Fatalf("not whole log lines: %q", broken)
 	}
-	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
 	got := map[string]string{}
-	for _, l := range lines {
-		var line struct{ Msg, Route, User string }
-		if err := json.Unmarshal([]byte(l), &line); err != nil {
-			t.Fatalf("not a whole log line: %q (%v)", l, err)
-		}
-		if line.Msg != "login_guard" {
-			continue // the handler's notes at provision share its logger
-		}
+	for _, line := range lines {
 		if _, dup := got[line.User]; dup {
 			t.Errorf("%s logged twice", line.User)
 		}
 		got[line.User] = line.Route
 	}
-	if len(got) != len(users) {
-		t.Fatalf("%d audit lines after the stop, want %d:\n%s", len(got), len(users), b)
+	if len(got) != 10 {
+		t.Fatalf("%d audit lines after the stop, want 10: %v", len(got), lines)
 	}
-	for u, route := range users {
-		if got[u] != route {
-			t.Errorf("%s: route %q, want %q", u, got[u], route)
+	for _, route := range []string{"first", "second"} {
+		for i := range 5 {
+			if u := fmt.Sprintf("%s-%d", route, i); got[u] != route {
+				t.Errorf("%s: route %q, want %q", u, got[u], route)
+			}
 		}
 	}
 }
@@ -96,45 +118,22 @@ func TestBufferedAuditLogAtReloadAndStop(t *testing.T) {
 // interval ends, and the stop writes the new one's.
 func TestBufferedAuditLogChangedAtReload(t *testing.T) {
 	pt := newPortal(t)
-	cfg := func(interval string) string {
-		c := guardConfig(pt.URL, "", "", "")
-		return strings.Replace(c, "\tstorage file_system", `	log audit {
-		include http.handlers.login_guard
-		output buffered {
-			flush_interval `+interval+`
-			output file {{dir}}/audit.log {
-				roll_disabled
-			}
-		}
-	}
-	storage file_system`, 1)
-	}
-	p := caddyproc.Start(t, cfg("2s"), caddyproc.Options{})
+	p := caddyproc.Start(t, bufferedAuditConfig(pt.URL, "", "2s"), caddyproc.Options{})
 	file := filepath.Join(p.Dir, "audit.log")
-	c, base := client(5*time.Second), p.URL("http")
-	send := func(prefix string, n int) {
-		for i := range n {
-			if r := login(c, base, fmt.Sprintf("%s-%d", prefix, i)); r.status != 303 {
-				t.Fatalf("login: %d %v", r.status, r.err)
-			}
-		}
-	}
 	users := func() map[string]bool {
-		b, _ := os.ReadFile(file)
+		// A block being written may be read half: only whole lines count.
+		lines, _ := readAuditFile(file)
 		got := map[string]bool{}
-		for _, l := range strings.Split(strings.TrimSuffix(string(b), "\n"), "\n") {
-			var line struct{ Msg, User string }
-			if json.Unmarshal([]byte(l), &line) == nil && line.Msg == "login_guard" {
-				got[line.User] = true
-			}
+		for _, line := range lines {
+			got[line.User] = true
 		}
 		return got
 	}
-	send("old", 4)
-	if err := p.Reload(cfg("1m")); err != nil {
+	sendLogins(t, p, "old", 4)
+	if err := p.Reload(bufferedAuditConfig(pt.URL, "", "1m")); err != nil {
 		t.Fatal(err)
 	}
-	send("new", 4)
+	sendLogins(t, p, "new", 4)
 	waitFor(t, 10*time.Second, "the old buffer's block", func() bool { return len(users()) >= 4 })
 	got := users()
 	for i := range 4 {
