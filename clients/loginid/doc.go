@@ -22,8 +22,10 @@
 // cached (ristretto, bounded by KeyCacheSize); an unknown kid triggers a
 // fetch that is de-duplicated across concurrent requests and gated by a
 // token bucket (FetchBurst, then one per FetchInterval). A request that
-// finds the bucket empty fails at once with unknown_kid rather than wait,
-// so a flood of made-up kids costs neither key host requests nor latency;
+// finds the bucket empty fails at once with unknown_kid rather than wait
+// (key_unavailable while the host's last answer was a failure: a lookup
+// the guard could not make), so a flood of made-up kids costs neither key
+// host requests nor latency;
 // kids the host disowns are remembered in a bounded negative cache. A
 // cached key keeps verifying while the key host is down, also after KeyTTL:
 // a stale key is used at once and re-checked in the background when the

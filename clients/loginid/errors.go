@@ -15,8 +15,8 @@ const (
 	SubCritHeader      = "crit_header"        // header lists critical extensions we do not implement
 	SubMissingKID      = "missing_kid"        // header has no kid
 	SubInvalidKID      = "invalid_kid"        // kid fails the length/charset check
-	SubUnknownKID      = "unknown_kid"        // no key for kid (host said so, or a refresh was not allowed now)
-	SubKeyUnavailable  = "key_unavailable"    // key host failed and the kid is not cached
+	SubUnknownKID      = "unknown_kid"        // no key for kid (host said so, or a fetch was not allowed now while the host answers)
+	SubKeyUnavailable  = "key_unavailable"    // key host failed (this fetch, or the last one when this one was not allowed) and the kid is not cached
 	SubBadSignature    = "bad_signature"      // signature does not verify with the kid's key
 	SubMissingExp      = "missing_exp"        // no exp claim
 	SubMissingIat      = "missing_iat"        // no iat claim

@@ -432,3 +432,39 @@ func TestCloseEndsFetchesAndGoroutines(t *testing.T) {
 		t.Fatalf("%d goroutines left (base %d):\n%s", n, base, buf[:runtime.Stack(buf, true)])
 	}
 }
+
+// The key host down and the bucket empty: a kid the guard has not cached
+// still fails as key_unavailable (retryable: the route's failure policy),
+// not as unknown_kid (a forged token), for as long as the host stays
+// down; once it answers again, a refused fetch means unknown_kid again.
+func TestKeyHostDownOutlastsTheBucket(t *testing.T) {
+	clock := newTestClock()
+	key := newSigningKey(t, testKID)
+	host := newKeyHost(t, key)
+	host.down.Store(true)
+	log := &fetchLog{}
+	cfg := testConfig(host, clock)
+	cfg.FetchBurst = 1
+	cfg.Observer = log
+	v := newTestVerifier(t, cfg)
+	for i := range 3 {
+		_, err := v.Verify(bg, key.mint(t, validClaims(clock.Now(), fmt.Sprint("down", i))), testUser)
+		wantSub(t, err, SubKeyUnavailable)
+		if !err.(*Error).Retryable() || !strings.Contains(err.Error(), "503") {
+			t.Fatalf("attempt %d while the host is down: %v", i, err)
+		}
+	}
+	if log.count(FetchError) != 1 || log.count(FetchRateLimited) != 2 {
+		t.Fatalf("fetch reports %+v: want one failed request, then two refused by the bucket", log.reps)
+	}
+	// The host is back: the next fetch (a token later) gets the key, and
+	// with the bucket empty again an unknown kid is unknown_kid.
+	host.down.Store(false)
+	clock.Advance(DefaultFetchInterval)
+	if _, err := v.Verify(bg, key.mint(t, validClaims(clock.Now(), "back")), testUser); err != nil {
+		t.Fatalf("after the host came back: %v", err)
+	}
+	forger := signingKey{kid: "kid-made-up", priv: key.priv}
+	_, err := v.Verify(bg, forger.mint(t, validClaims(clock.Now(), "forged")), testUser)
+	wantSub(t, err, SubUnknownKID)
+}

@@ -31,9 +31,10 @@ type flight struct {
 //   - de-duplicated: concurrent lookups for what one request answers share
 //     it (per kid in PEM mode, one for the whole set in JWKS mode);
 //   - rate limited: a token bucket gates every request to the host, and a
-//     lookup that finds the bucket empty fails at once (unknown_kid)
-//     instead of waiting, so a kid flood costs neither host requests nor
-//     request latency;
+//     lookup that finds the bucket empty fails at once (unknown_kid, or
+//     key_unavailable while the host's last request failed) instead of
+//     waiting, so a kid flood costs neither host requests nor request
+//     latency;
 //   - detached from the request: it runs on its own goroutine with
 //     FetchTimeout, so a caller giving up does not fail the others. Close
 //     cancels and waits for these goroutines.
@@ -55,6 +56,11 @@ type keyStore struct {
 
 	// closed is set once by close, under both locks below.
 	closed atomic.Bool
+	// hostDown is the failure of the last key host request that did not
+	// get an answer (nil once one does, a key or a "no such key"): a kid
+	// whose fetch the bucket refuses while the host is down is a key the
+	// guard could not look up, not one the host disowns.
+	hostDown atomic.Pointer[error]
 	// cmu guards the cache's lifetime: lookups hold it shared, close
 	// exclusively, so ristretto is never used after Close. Nothing else
 	// takes it exclusively, so the hot path never waits.
@@ -121,7 +127,12 @@ func (s *keyStore) lookup(ctx context.Context, kid string) (*ecdsa.PublicKey, *E
 	switch {
 	case err == nil:
 		return key, nil
-	case errors.Is(err, errNotFound), errors.Is(err, errRateLimited):
+	case errors.Is(err, errNotFound):
+		return nil, fail(SubUnknownKID)
+	case errors.Is(err, errRateLimited):
+		if down := s.hostDown.Load(); down != nil {
+			return nil, failCause(SubKeyUnavailable, *down)
+		}
 		return nil, fail(SubUnknownKID)
 	case errors.Is(err, errStoreClosed):
 		return nil, fail(SubClosed)
@@ -209,15 +220,20 @@ func (s *keyStore) run(fk, kid string, f *flight) {
 	switch {
 	case err == nil:
 		rep.Outcome = FetchOK
+		s.hostDown.Store(nil)
 		s.store(keys, now)
 		if keys[kid] == nil {
 			s.forget(kid, now)
 		}
 	case errors.Is(err, errNotFound):
 		rep.Outcome = FetchNotFound
+		s.hostDown.Store(nil)
 		s.forget(kid, now)
 	default:
 		rep.Outcome, rep.Err = FetchError, err
+		if s.base.Err() == nil { // not a fetch that Close cancelled
+			s.hostDown.Store(&err)
+		}
 	}
 	f.keys, f.err = keys, err
 
