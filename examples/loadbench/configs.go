@@ -8,7 +8,7 @@ import (
 
 // side is one Caddy under test.
 type side struct {
-	name  string // bare, guarded, guarded_smartid, guarded_redis
+	name  string // bare, guarded, guarded_smartid, guarded_redis, guarded_buffered
 	port  int    // its first site's (bare has one site)
 	admin int
 	// sites are the ports of a guarded side's other sites, by the path of
@@ -46,7 +46,9 @@ type services struct {
 // options (storage, log sink, trusted proxies, admin for the goroutine
 // count) and the site's paths; the guarded sides add login_guard routes,
 // the same on each. guarded_redis keeps the rules' state in Redis (`store
-// redis`) instead of memory (`rules_store`, which Redis replaces).
+// redis`) instead of memory (`rules_store`, which Redis replaces);
+// guarded_buffered writes its log file through the buffered output (the
+// scenario that runs it needs -log file).
 //
 // The log file never rolls. Caddy's file output rolls at 100 MiB and
 // gzips the rolled file inside the Caddy process; a run writes a few
@@ -57,7 +59,11 @@ type services struct {
 func caddyfile(s *side, svc services, dir string, o options) string {
 	var b strings.Builder
 	out := "discard"
-	switch o.logSink {
+	sink := o.logSink
+	if s.name == "guarded_buffered" {
+		sink = "buffered"
+	}
+	switch sink {
 	case "file":
 		out = "file " + filepath.Join(dir, s.name+".log") + " {\n\t\t\troll_disabled\n\t\t}"
 	case "buffered":
@@ -141,7 +147,9 @@ var guardedRoutes = []struct{ name, path, body string }{
 type scenario struct {
 	name   string
 	side   string // the guarded side it runs against
-	redis  string // a Redis-backed side measured in the same rounds too, or ""
+	// also is a third side measured in the same rounds against the same
+	// bare runs (see alsoSides), or "".
+	also   string
 	method string
 	path   string // on the guarded side; bare gets barePath
 	bare   string
@@ -159,7 +167,21 @@ var allScenarios = []scenario{
 	{name: "login_smartid", side: "guarded_smartid", method: "POST", path: "/api/login", bare: "/api/login", body: loginForm, status: 303},
 	{name: "login_engine", side: "guarded", method: "POST", path: "/api/login-engine", bare: "/api/login", body: loginForm, status: 303},
 	{name: "deny", side: "guarded", method: "POST", path: "/api/login-denied", bare: "/api/login", body: loginForm, status: 403},
-	{name: "login_redis", side: "guarded", redis: "guarded_redis", method: "POST", path: "/api/login", bare: "/api/login", body: loginForm, status: 303},
+	{name: "login_buffered", side: "guarded", also: "guarded_buffered", method: "POST", path: "/api/login", bare: "/api/login", body: loginForm, status: 303},
+	{name: "login_redis", side: "guarded", also: "guarded_redis", method: "POST", path: "/api/login", bare: "/api/login", body: loginForm, status: 303},
+}
+
+// alsoSides are the third sides a scenario may measure, each with the
+// labels of its two guarded rows in the table: the scenario's side's and
+// its own.
+var alsoSides = map[string]struct{ main, also string }{
+	// The rules' state in Redis instead of memory.
+	"guarded_redis": {"memory store", "Redis store"},
+	// The same guard with its audit lines written through the buffered
+	// output instead of straight to the file: what the output saves,
+	// measured in the same rounds, where the machine's drift cannot
+	// pass for it.
+	"guarded_buffered": {"log file", "buffered log"},
 }
 
 func selectScenarios(list string) ([]scenario, error) {

@@ -11,10 +11,11 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig"
 )
 
-// TestConfigsValidate: the four Caddy configs the benchmark writes adapt
+// TestConfigsValidate: the five Caddy configs the benchmark writes adapt
 // and validate with the login_guard modules, so a run never measures a
-// config Caddy would refuse; the Redis side keeps its state in Redis and
-// has the memory side's routes.
+// config Caddy would refuse; the Redis side keeps its state in Redis, the
+// buffered side writes its log file through the buffered output, and both
+// have the memory side's routes.
 func TestConfigsValidate(t *testing.T) {
 	dir := t.TempDir()
 	svc := services{upstream: 9001, smartid: 9002, engine: 9003, redis: 9004}
@@ -23,7 +24,7 @@ func TestConfigsValidate(t *testing.T) {
 		return after
 	}
 	var memorySite string
-	for _, name := range []string{"bare", "guarded", "guarded_smartid", "guarded_redis"} {
+	for _, name := range []string{"bare", "guarded", "guarded_smartid", "guarded_redis", "guarded_buffered"} {
 		s := &side{name: name, port: 9100, admin: 9200}
 		if name != "bare" {
 			s.sites = map[string]int{}
@@ -42,8 +43,13 @@ func TestConfigsValidate(t *testing.T) {
 		if err := caddy.Validate(mustConfig(t, raw)); err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		if !strings.Contains(cfg, "output file "+filepath.Join(dir, name+".log")+" {\n\t\t\troll_disabled\n") {
-			t.Fatalf("%s: the log file may roll (and be compressed mid-run):\n%s", name, cfg)
+		fileOut := "output file " + filepath.Join(dir, name+".log") + " {\n\t\t\troll_disabled\n"
+		bufferedOut := "output buffered {\n\t\t\toutput file " + filepath.Join(dir, name+".log") + " {\n\t\t\t\troll_disabled\n"
+		if name == "guarded_buffered" {
+			fileOut = bufferedOut
+		}
+		if !strings.Contains(cfg, fileOut) {
+			t.Fatalf("%s: not the log file wanted, or it may roll (and be compressed mid-run):\n%s", name, cfg)
 		}
 		if got := strings.Contains(cfg, "login_guard @login"); got != (name != "bare") {
 			t.Fatalf("%s: guarded routes present = %v", name, got)
@@ -67,7 +73,7 @@ func TestConfigsValidate(t *testing.T) {
 		// -log buffered: the same file behind the buffered output, which
 		// validates too.
 		buf := caddyfile(s, svc, dir, options{logSink: "buffered", maxKeys: 1000})
-		if !strings.Contains(buf, "output buffered {\n\t\t\toutput file "+filepath.Join(dir, name+".log")+" {\n\t\t\t\troll_disabled\n") {
+		if !strings.Contains(buf, bufferedOut) {
 			t.Fatalf("%s: -log buffered is not the file behind the buffered output:\n%s", name, buf)
 		}
 		if raw, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(buf), map[string]any{"filename": name}); err != nil {
@@ -78,15 +84,32 @@ func TestConfigsValidate(t *testing.T) {
 		switch name {
 		case "guarded":
 			memorySite = site(cfg)
-		case "guarded_redis":
+		case "guarded_redis", "guarded_buffered":
 			if site(cfg) != memorySite {
-				t.Fatalf("the Redis side's routes differ from the memory side's:\n%s\n%s", site(cfg), memorySite)
+				t.Fatalf("%s's routes differ from the memory side's:\n%s\n%s", name, site(cfg), memorySite)
 			}
 		}
 	}
-	sc, err := selectScenarios("login_redis")
-	if err != nil || len(sc) != 1 || sc[0].side != "guarded" || sc[0].redis != "guarded_redis" {
-		t.Fatalf("login_redis: %+v, %v", sc, err)
+	for name, also := range map[string]string{"login_redis": "guarded_redis", "login_buffered": "guarded_buffered"} {
+		sc, err := selectScenarios(name)
+		if err != nil || len(sc) != 1 || sc[0].side != "guarded" || sc[0].also != also {
+			t.Fatalf("%s: %+v, %v", name, sc, err)
+		}
+		if _, ok := alsoSides[also]; !ok {
+			t.Fatalf("%s: no table labels for %s", name, also)
+		}
+	}
+}
+
+// TestBufferedNeedsLogFile: login_buffered compares the log file with the
+// buffered output, so asked for with another sink it is refused before
+// anything starts.
+func TestBufferedNeedsLogFile(t *testing.T) {
+	for _, sink := range []string{"discard", "buffered"} {
+		err := run(options{scenarios: "login_buffered", logSink: sink, rounds: 1})
+		if err == nil || !strings.Contains(err.Error(), "needs -log file") {
+			t.Fatalf("-log %s: %v", sink, err)
+		}
 	}
 }
 
@@ -160,39 +183,54 @@ func TestSummaryAndTable(t *testing.T) {
 	}
 }
 
-// TestRedisSummaryAndTable: login_redis summarises the Redis side against
-// the same bare runs, and the table gets a row for each store.
-func TestRedisSummaryAndTable(t *testing.T) {
-	s := scenarioResult{Name: "login_redis"}
-	for _, r := range []struct{ bare, memory, redis float64 }{{1000, 900, 800}, {1000, 950, 700}, {800, 600, 400}} {
-		s.Rounds = append(s.Rounds, roundResult{
-			Bare:       measurement{RPS: r.bare, P99ms: 10, CPUusPerReq: 100},
-			Guarded:    measurement{RPS: r.memory, P99ms: 11, CPUusPerReq: 104},
-			Ratio:      r.memory / r.bare,
-			Redis:      &measurement{RPS: r.redis, P99ms: 15, CPUusPerReq: 130, StoreCPUusPerReq: 20},
-			RedisRatio: r.redis / r.bare,
-		})
-	}
-	s.summarise()
-	x := s.Summary.Redis
-	if x == nil || x.RPS != 700 || x.Ratio != 0.7 || x.RatioMin != 0.5 || x.RatioMax != 0.8 || x.P99Ratio != 1.5 || x.GuardCPUus != 30 || x.StoreCPUus != 20 {
-		t.Fatalf("redis summary %+v", x)
-	}
-	table := markdownTable(&results{Meta: metadata{Rounds: 3}, Scenarios: []scenarioResult{s}})
-	for _, want := range []string{
-		"| login_redis, memory store | 1000 | 900 | 0.900 | 0.750–0.950 | 10.00 ms | 11.00 ms | 1.10 | 100 µs | 104 µs | 4 µs |",
-		"| login_redis, Redis store | 1000 | 700 | 0.700 | 0.500–0.800 | 10.00 ms | 15.00 ms | 1.50 | 100 µs | 130 µs | 30 µs |",
-		"redis-server's own CPU per request on the Redis store's side: 20 µs",
+// TestAlsoSummaryAndTable: a scenario with a third side (login_redis,
+// login_buffered) summarises it against the same bare runs, and the table
+// gets a row for each guarded side, named by what tells them apart.
+func TestAlsoSummaryAndTable(t *testing.T) {
+	for _, tc := range []struct {
+		name, also, mainRow, alsoRow string
+		store                        bool
+	}{
+		{"login_redis", "guarded_redis", "login_redis, memory store", "login_redis, Redis store", true},
+		{"login_buffered", "guarded_buffered", "login_buffered, log file", "login_buffered, buffered log", false},
 	} {
-		if !strings.Contains(table, want) {
-			t.Fatalf("table lacks %q:\n%s", want, table)
+		s := scenarioResult{Name: tc.name, Also: tc.also}
+		for _, r := range []struct{ bare, memory, also float64 }{{1000, 900, 800}, {1000, 950, 700}, {800, 600, 400}} {
+			m := &measurement{RPS: r.also, P99ms: 15, CPUusPerReq: 130}
+			if tc.store {
+				m.StoreCPUusPerReq = 20
+			}
+			s.Rounds = append(s.Rounds, roundResult{
+				Bare:      measurement{RPS: r.bare, P99ms: 10, CPUusPerReq: 100},
+				Guarded:   measurement{RPS: r.memory, P99ms: 11, CPUusPerReq: 104},
+				Ratio:     r.memory / r.bare,
+				Also:      m,
+				AlsoRatio: r.also / r.bare,
+			})
+		}
+		s.summarise()
+		x := s.Summary.Also
+		if x == nil || x.RPS != 700 || x.Ratio != 0.7 || x.RatioMin != 0.5 || x.RatioMax != 0.8 || x.P99Ratio != 1.5 || x.GuardCPUus != 30 {
+			t.Fatalf("%s: summary %+v", tc.name, x)
+		}
+		table := markdownTable(&results{Meta: metadata{Rounds: 3}, Scenarios: []scenarioResult{s}})
+		for _, want := range []string{
+			"| " + tc.mainRow + " | 1000 | 900 | 0.900 | 0.750–0.950 | 10.00 ms | 11.00 ms | 1.10 | 100 µs | 104 µs | 4 µs |",
+			"| " + tc.alsoRow + " | 1000 | 700 | 0.700 | 0.500–0.800 | 10.00 ms | 15.00 ms | 1.50 | 100 µs | 130 µs | 30 µs |",
+		} {
+			if !strings.Contains(table, want) {
+				t.Fatalf("table lacks %q:\n%s", want, table)
+			}
+		}
+		if got := strings.Contains(table, "redis-server's own CPU per request on the Redis store's side: 20 µs"); got != tc.store {
+			t.Fatalf("%s: redis-server's CPU line present = %v:\n%s", tc.name, got, table)
 		}
 	}
-	// A scenario without a Redis side keeps its one row, unnamed.
+	// A scenario without a third side keeps its one row, unnamed.
 	plain := scenarioResult{Name: "login", Rounds: []roundResult{{Bare: measurement{RPS: 1}, Guarded: measurement{RPS: 1}, Ratio: 1}}}
 	plain.summarise()
-	if plain.Summary.Redis != nil || strings.Contains(markdownTable(&results{Scenarios: []scenarioResult{plain}}), "store") {
-		t.Fatal("a scenario without a Redis side got Redis figures")
+	if plain.Summary.Also != nil || strings.Contains(markdownTable(&results{Scenarios: []scenarioResult{plain}}), "store") {
+		t.Fatal("a scenario without a third side got its figures")
 	}
 }
 

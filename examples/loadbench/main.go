@@ -10,8 +10,10 @@
 //	           nothing saved, maxmemory-policy noeviction; only when
 //	           login_redis runs
 //	caddy      Caddy with the login_guard modules: one bare, one guarded,
-//	           one guarded with SmartID on, and one guarded with its
-//	           rules' state in Redis (store redis) for login_redis; a
+//	           one guarded with SmartID on, one guarded with its rules'
+//	           state in Redis (store redis) for login_redis, and one
+//	           guarded with its log file behind the buffered output for
+//	           login_buffered; a
 //	           guarded Caddy serves each guarded route in a site (a port)
 //	           of its own
 //	load       the load generator when wrk is not installed (or -gen go)
@@ -34,6 +36,10 @@
 //	login_smartid  the same with SmartID on (fake SmartID in its process)
 //	login_engine   the same with an engine that answers in a set time
 //	deny           POST /api/login from a denied network (403)
+//	login_buffered the login route on three sides in the same rounds:
+//	               bare, guarded writing its audit lines to the log file,
+//	               guarded writing them through the buffered output
+//	               (with -log file only, the default)
 //	login_redis    the login route on three sides in the same rounds:
 //	               bare, guarded with the memory store, guarded with
 //	               the Redis store (skipped by default when redis-server

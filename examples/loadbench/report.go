@@ -39,14 +39,17 @@ type roundResult struct {
 	Bare    measurement `json:"bare"`
 	Guarded measurement `json:"guarded"`
 	Ratio   float64     `json:"ratio"` // guarded req/s over bare req/s
-	// Redis is the Redis-backed guard in the same round (login_redis),
-	// and RedisRatio its req/s over bare req/s.
-	Redis      *measurement `json:"guarded_redis,omitempty"`
-	RedisRatio float64      `json:"redis_ratio,omitempty"`
+	// Also is the scenario's third side in the same round (see
+	// scenarioResult.Also), and AlsoRatio its req/s over bare req/s.
+	Also      *measurement `json:"also,omitempty"`
+	AlsoRatio float64      `json:"also_ratio,omitempty"`
 }
 
 type scenarioResult struct {
-	Name    string        `json:"name"`
+	Name string `json:"name"`
+	// Also names the third side measured in every round (see
+	// alsoSides), or is empty.
+	Also    string        `json:"also_side,omitempty"`
 	Rounds  []roundResult `json:"rounds"`
 	Summary summary       `json:"summary"`
 }
@@ -70,9 +73,9 @@ type summary struct {
 	// Caddy's (login_smartid only).
 	VendorCPUus float64 `json:"vendor_cpu_us_per_req,omitempty"`
 	RoundsCount int     `json:"rounds"`
-	// Redis summarises the Redis-backed guard's figures, against the
-	// same bare runs (login_redis only).
-	Redis *sideSummary `json:"guarded_redis,omitempty"`
+	// Also summarises the third side's figures, against the same bare
+	// runs (a scenario with one only).
+	Also *sideSummary `json:"also,omitempty"`
 }
 
 // sideSummary is one more guarded side's medians, read against the
@@ -87,8 +90,9 @@ type sideSummary struct {
 	P99Ratio   float64 `json:"p99_ratio"` // median p99 over median bare p99
 	CPUus      float64 `json:"cpu_us_per_req"`
 	GuardCPUus float64 `json:"guard_cpu_us_per_req"`
-	// StoreCPUus is redis-server's CPU per request, besides Caddy's.
-	StoreCPUus float64 `json:"store_cpu_us_per_req"`
+	// StoreCPUus is redis-server's CPU per request, besides Caddy's
+	// (the Redis side only).
+	StoreCPUus float64 `json:"store_cpu_us_per_req,omitempty"`
 }
 
 func (s *scenarioResult) summarise() {
@@ -123,18 +127,18 @@ func (s *scenarioResult) summarise() {
 		sum.P99Ratio = sum.GuardedP99 / sum.BareP99ms
 	}
 	sum.GuardCPUus = sum.GuardedCPU - sum.BareCPUus
-	sum.Redis = s.redisSummary(sum)
+	sum.Also = s.alsoSummary(sum)
 	s.Summary = sum
 }
 
-// redisSummary is the Redis side's medians, nil when no round has one.
-func (s *scenarioResult) redisSummary(bare summary) *sideSummary {
+// alsoSummary is the third side's medians, nil when no round has one.
+func (s *scenarioResult) alsoSummary(bare summary) *sideSummary {
 	var rs []measurement
 	var ratios []float64
 	for _, r := range s.Rounds {
-		if r.Redis != nil {
-			rs = append(rs, *r.Redis)
-			ratios = append(ratios, r.RedisRatio)
+		if r.Also != nil {
+			rs = append(rs, *r.Also)
+			ratios = append(ratios, r.AlsoRatio)
 		}
 	}
 	if len(rs) == 0 {
@@ -211,20 +215,17 @@ func markdownTable(r *results) string {
 	row := "| %s | %.0f | %.0f | %.3f | %.3f–%.3f | %.2f ms | %.2f ms | %.2f | %.0f µs | %.0f µs | %.0f µs |\n"
 	for _, s := range r.Scenarios {
 		u := s.Summary
-		name := s.Name
-		if u.Redis != nil {
-			// Both guarded sides against the same bare runs: one row each.
-			name += ", memory store"
-		}
+		name, alsoName := s.rowNames()
 		fmt.Fprintf(&b, row,
 			name, u.BareRPS, u.GuardedRPS, u.Ratio, u.RatioMin, u.RatioMax, u.BareP99ms, u.GuardedP99, u.P99Ratio, u.BareCPUus, u.GuardedCPU, u.GuardCPUus)
-		if x := u.Redis; x != nil {
+		if x := u.Also; x != nil {
+			// Both guarded sides against the same bare runs: one row each.
 			fmt.Fprintf(&b, row,
-				s.Name+", Redis store", u.BareRPS, x.RPS, x.Ratio, x.RatioMin, x.RatioMax, u.BareP99ms, x.P99ms, x.P99Ratio, u.BareCPUus, x.CPUus, x.GuardCPUus)
+				alsoName, u.BareRPS, x.RPS, x.Ratio, x.RatioMin, x.RatioMax, u.BareP99ms, x.P99ms, x.P99Ratio, u.BareCPUus, x.CPUus, x.GuardCPUus)
 		}
 	}
 	for _, s := range r.Scenarios {
-		if x := s.Summary.Redis; x != nil {
+		if x := s.Summary.Also; x != nil && s.Also == "guarded_redis" {
 			fmt.Fprintf(&b, "\n%s: redis-server's own CPU per request on the Redis store's side: %.0f µs (median), not in the Caddy columns.\n", s.Name, x.StoreCPUus)
 		}
 		if v := s.Summary.VendorCPUus; v > 0 {
@@ -246,6 +247,19 @@ func markdownTable(r *results) string {
 	return b.String()
 }
 
+// rowNames are the table's names for the scenario's guarded side and its
+// third side: the scenario's name alone when it has none.
+func (s *scenarioResult) rowNames() (main, also string) {
+	if s.Summary.Also == nil {
+		return s.Name, ""
+	}
+	l, ok := alsoSides[s.Also]
+	if !ok {
+		l.main, l.also = "guarded", s.Also
+	}
+	return s.Name + ", " + l.main, s.Name + ", " + l.also
+}
+
 func kib(n int64) float64 { return float64(n) / 1024 }
 
 // compareResults prints the medians of two runs side by side.
@@ -264,13 +278,14 @@ func compareResults(a, b *results) string {
 			old = &summary{}
 		}
 		n := s.Summary
-		fmt.Fprintf(&out, "| %s | %.3f | %.3f | %.0f | %.0f | %.0f µs | %.0f µs |\n", s.Name, old.Ratio, n.Ratio, old.GuardedRPS, n.GuardedRPS, old.GuardCPUus, n.GuardCPUus)
-		if n.Redis != nil {
-			o := old.Redis
+		name, alsoName := s.rowNames()
+		fmt.Fprintf(&out, "| %s | %.3f | %.3f | %.0f | %.0f | %.0f µs | %.0f µs |\n", name, old.Ratio, n.Ratio, old.GuardedRPS, n.GuardedRPS, old.GuardCPUus, n.GuardCPUus)
+		if n.Also != nil {
+			o := old.Also
 			if o == nil {
 				o = &sideSummary{}
 			}
-			fmt.Fprintf(&out, "| %s, Redis store | %.3f | %.3f | %.0f | %.0f | %.0f µs | %.0f µs |\n", s.Name, o.Ratio, n.Redis.Ratio, o.RPS, n.Redis.RPS, o.GuardCPUus, n.Redis.GuardCPUus)
+			fmt.Fprintf(&out, "| %s | %.3f | %.3f | %.0f | %.0f | %.0f µs | %.0f µs |\n", alsoName, o.Ratio, n.Also.Ratio, o.RPS, n.Also.RPS, o.GuardCPUus, n.Also.GuardCPUus)
 		}
 	}
 	return out.String()

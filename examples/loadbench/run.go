@@ -20,18 +20,20 @@ func run(o options) error {
 	if err != nil {
 		return err
 	}
-	needRedis := false
-	for _, sc := range scenarios {
-		needRedis = needRedis || sc.redis != ""
+	if o.logSink != "file" && slices.ContainsFunc(scenarios, func(sc scenario) bool { return sc.also == "guarded_buffered" }) {
+		if o.scenarios != "" {
+			return fmt.Errorf("login_buffered compares the log file with the buffered output: it needs -log file, not %s", o.logSink)
+		}
+		fmt.Fprintf(os.Stderr, "-log %s: skipping login_buffered (it needs -log file)\n", o.logSink)
+		scenarios = slices.DeleteFunc(scenarios, func(sc scenario) bool { return sc.also == "guarded_buffered" })
 	}
-	if _, err := exec.LookPath("redis-server"); needRedis && err != nil {
+	if _, err := exec.LookPath("redis-server"); err != nil && slices.ContainsFunc(scenarios, func(sc scenario) bool { return sc.also == "guarded_redis" }) {
 		if o.scenarios != "" {
 			return fmt.Errorf("login_redis needs redis-server: %v", err)
 		}
 		// The default set runs everywhere: skip the Redis scenario.
 		fmt.Fprintln(os.Stderr, "redis-server not found: skipping login_redis")
-		scenarios = slices.DeleteFunc(scenarios, func(sc scenario) bool { return sc.redis != "" })
-		needRedis = false
+		scenarios = slices.DeleteFunc(scenarios, func(sc scenario) bool { return sc.also == "guarded_redis" })
 	}
 	dir, err := os.MkdirTemp("", "loadbench")
 	if err != nil {
@@ -87,11 +89,16 @@ func run(o options) error {
 
 	names := []string{"bare", "guarded", "guarded_smartid"}
 	var redisProc *proc
-	if needRedis {
-		if svc.redis, redisProc, err = startRedis(dir, &procs); err != nil {
-			return err
+	for _, sc := range scenarios {
+		if sc.also == "" || slices.Contains(names, sc.also) {
+			continue
 		}
-		names = append(names, "guarded_redis")
+		if sc.also == "guarded_redis" {
+			if svc.redis, redisProc, err = startRedis(dir, &procs); err != nil {
+				return err
+			}
+		}
+		names = append(names, sc.also)
 	}
 	sides := map[string]*side{}
 	for _, name := range names {
@@ -137,8 +144,8 @@ func run(o options) error {
 		if err := probe(sides["bare"].url(sc.bare), sc, bareStatus(sc)); err != nil {
 			return err
 		}
-		if sc.redis != "" {
-			if err := probe(sides[sc.redis].url(sc.path), sc, sc.status); err != nil {
+		if sc.also != "" {
+			if err := probe(sides[sc.also].url(sc.path), sc, sc.status); err != nil {
 				return err
 			}
 		}
@@ -151,7 +158,7 @@ func run(o options) error {
 	// targets are the sides a scenario measures, bare first, and the
 	// request each is sent.
 	type target struct {
-		role string // bare, guarded or redis
+		role string // bare, guarded or also
 		side *side
 		req  request
 	}
@@ -160,14 +167,15 @@ func run(o options) error {
 			{"bare", sides["bare"], request{method: sc.method, url: sides["bare"].url(sc.bare), body: sc.body, status: bareStatus(sc), wave: sc.wave}},
 			{"guarded", sides[sc.side], request{method: sc.method, url: sides[sc.side].url(sc.path), body: sc.body, status: sc.status, wave: sc.wave}},
 		}
-		if sc.redis != "" {
-			t = append(t, target{"redis", sides[sc.redis], request{method: sc.method, url: sides[sc.redis].url(sc.path), body: sc.body, status: sc.status, wave: sc.wave}})
+		if sc.also != "" {
+			t = append(t, target{"also", sides[sc.also], request{method: sc.method, url: sides[sc.also].url(sc.path), body: sc.body, status: sc.status, wave: sc.wave}})
 		}
 		return t
 	}
 	fmt.Fprintf(os.Stderr, "load generator %s, %d connections, %d rounds of %v per scenario and side\n", gen.name(), o.conns, o.rounds, o.duration)
 	for i, sc := range scenarios {
 		res.Scenarios[i].Name = sc.name
+		res.Scenarios[i].Also = sc.also
 		if o.warmup > 0 && o.rounds > 0 {
 			for _, t := range targets(sc) {
 				if _, err := gen.run(t.req, o.warmup, 0); err != nil {
@@ -193,7 +201,7 @@ func run(o options) error {
 					// compared (go tool pprof -diff_base).
 					name := o.profile + "-" + sc.name + ".pprof"
 					if which != "guarded" {
-						name = o.profile + "-" + sc.name + "-" + which + ".pprof"
+						name = o.profile + "-" + sc.name + "-" + s.name + ".pprof"
 					}
 					prof = make(chan error, 1)
 					go func() { prof <- cpuProfile(s, o.duration, name) }()
@@ -213,20 +221,20 @@ func run(o options) error {
 				case "guarded":
 					pair.Guarded = m
 				default:
-					pair.Redis = &m
+					pair.Also = &m
 				}
 			}
 			if pair.Bare.RPS > 0 {
 				pair.Ratio = pair.Guarded.RPS / pair.Bare.RPS
-				if pair.Redis != nil {
-					pair.RedisRatio = pair.Redis.RPS / pair.Bare.RPS
+				if pair.Also != nil {
+					pair.AlsoRatio = pair.Also.RPS / pair.Bare.RPS
 				}
 			}
 			res.Scenarios[i].Rounds = append(res.Scenarios[i].Rounds, pair)
 			fmt.Fprintf(os.Stderr, "round %d %-14s bare %8.0f req/s p99 %6.2f ms | guarded %8.0f req/s p99 %6.2f ms | %.3f",
 				round+1, sc.name, pair.Bare.RPS, pair.Bare.P99ms, pair.Guarded.RPS, pair.Guarded.P99ms, pair.Ratio)
-			if x := pair.Redis; x != nil {
-				fmt.Fprintf(os.Stderr, " | redis %8.0f req/s p99 %6.2f ms | %.3f", x.RPS, x.P99ms, pair.RedisRatio)
+			if x := pair.Also; x != nil {
+				fmt.Fprintf(os.Stderr, " | %s %8.0f req/s p99 %6.2f ms | %.3f", sc.also, x.RPS, x.P99ms, pair.AlsoRatio)
 			}
 			fmt.Fprintln(os.Stderr)
 		}
