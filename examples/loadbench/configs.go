@@ -145,8 +145,8 @@ var guardedRoutes = []struct{ name, path, body string }{
 
 // scenario is one kind of request, sent to bare Caddy and to the guard.
 type scenario struct {
-	name   string
-	side   string // the guarded side it runs against
+	name string
+	side string // the guarded side it runs against
 	// also is a third side measured in the same rounds against the same
 	// bare runs (see alsoSides), or "".
 	also   string
