@@ -156,6 +156,7 @@ type scenario struct {
 	body   string
 	status int  // the guarded side's expected status
 	wave   bool // a new user from a new address each request (see request.wave)
+	rate   int  // > 0: paced at this many requests a second (see request.rate)
 }
 
 const loginForm = "username=jlopez&password=secret&smartid_data=ujOmfzNv5l%2F1SW%2BclQ%3D%3D"
@@ -168,6 +169,10 @@ var allScenarios = []scenario{
 	{name: "login_engine", side: "guarded", method: "POST", path: "/api/login-engine", bare: "/api/login", body: loginForm, status: 303},
 	{name: "deny", side: "guarded", method: "POST", path: "/api/login-denied", bare: "/api/login", body: loginForm, status: 403},
 	{name: "login_buffered", side: "guarded", also: "guarded_buffered", method: "POST", path: "/api/login", bare: "/api/login", body: loginForm, status: 303},
+	// SmartID's cost at a steady, moderate rate, where its worker wakes
+	// for a few events at a time instead of pipelining a full batch: the
+	// guarded side's CPU per request with SmartID off and on.
+	{name: "login_smartid_1000", side: "guarded", also: "guarded_smartid", method: "POST", path: "/api/login", bare: "/api/login", body: loginForm, status: 303, rate: 1000},
 	{name: "login_redis", side: "guarded", also: "guarded_redis", method: "POST", path: "/api/login", bare: "/api/login", body: loginForm, status: 303},
 }
 
@@ -182,6 +187,8 @@ var alsoSides = map[string]struct{ main, also string }{
 	// measured in the same rounds, where the machine's drift cannot
 	// pass for it.
 	"guarded_buffered": {"log file", "buffered log"},
+	// SmartID on: each login sends its event.
+	"guarded_smartid": {"SmartID off", "SmartID on"},
 }
 
 func selectScenarios(list string) ([]scenario, error) {

@@ -52,6 +52,9 @@ type request struct {
 	// through every one of waveAddrs before one recurs), as in a
 	// credential-stuffing wave.
 	wave bool
+	// rate > 0: this many requests a second in all, each sent when it is
+	// due (the Go generator only; wrk sends as fast as it is answered).
+	rate int
 }
 
 // waveAddrs is how many addresses a wave goes through: more than the
@@ -132,6 +135,9 @@ func (w *wrkGen) script(r request) (string, error) {
 }
 
 func (w *wrkGen) run(r request, d time.Duration, count int) (measurement, error) {
+	if r.rate > 0 {
+		return measurement{}, fmt.Errorf("wrk cannot pace requests (rate %d): use the Go generator", r.rate)
+	}
 	if count > 0 || r.xffDistinct > 0 {
 		return measurement{}, errors.New("wrk runs by duration only")
 	}
@@ -218,7 +224,7 @@ func (g *goGen) run(r request, d time.Duration, count int) (measurement, error) 
 	args := []string{"load", "-url", r.url, "-method", r.method, "-body", r.body,
 		"-status", strconv.Itoa(r.status), "-c", strconv.Itoa(g.conns), "-d", d.String(),
 		"-n", strconv.Itoa(count), "-xff", strconv.Itoa(r.xffDistinct), "-xff-offset", strconv.Itoa(r.xffOffset),
-		"-wave=" + strconv.FormatBool(r.wave)}
+		"-wave=" + strconv.FormatBool(r.wave), "-rate", strconv.Itoa(r.rate)}
 	cmd := exec.Command(self, args...)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
@@ -243,8 +249,9 @@ func runLoadRole(args []string) {
 	xff := fs.Int("xff", 0, "cycle X-Forwarded-For through this many distinct addresses")
 	xffOffset := fs.Int("xff-offset", 0, "start the addresses this far into 10.0.0.0/8")
 	wave := fs.Bool("wave", false, "a new user from a new address each request")
+	rate := fs.Int("rate", 0, "requests a second in all (0: as fast as answered)")
 	_ = fs.Parse(args)
-	m := generate(request{method: *method, url: *url, body: *body, status: *status, xffDistinct: *xff, xffOffset: *xffOffset, wave: *wave}, *conns, *dur, *n)
+	m := generate(request{method: *method, url: *url, body: *body, status: *status, xffDistinct: *xff, xffOffset: *xffOffset, wave: *wave, rate: *rate}, *conns, *dur, *n)
 	if err := json.NewEncoder(os.Stdout).Encode(m); err != nil {
 		log.Fatal(err)
 	}
@@ -268,6 +275,14 @@ func generate(r request, conns int, d time.Duration, n int) measurement {
 			defer wg.Done()
 			for {
 				i := next.Add(1)
+				if r.rate > 0 {
+					// Request i is due i/rate after the start; one that
+					// is late goes at once, so the rate holds on average.
+					due := start.Add(time.Duration(i-1) * time.Second / time.Duration(r.rate))
+					if wait := time.Until(due); wait > 0 {
+						time.Sleep(wait)
+					}
+				}
 				if n > 0 && i > int64(n) || n <= 0 && time.Now().After(deadline) {
 					return
 				}

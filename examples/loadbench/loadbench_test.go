@@ -3,9 +3,13 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
@@ -259,5 +263,57 @@ func TestVendorCPUInTable(t *testing.T) {
 	plain.summarise()
 	if strings.Contains(markdownTable(&results{Scenarios: []scenarioResult{plain}}), "stand-in") {
 		t.Fatal("a scenario without SmartID got the stand-in's line")
+	}
+}
+
+// TestPacedScenario: login_smartid_1000 compares SmartID off and on at a
+// set rate; the table names its two rows, the stand-in's CPU on the
+// SmartID side, and that its req/s are paced; wrk refuses to pace.
+func TestPacedScenario(t *testing.T) {
+	sc, err := selectScenarios("login_smartid_1000")
+	if err != nil || len(sc) != 1 || sc[0].rate != 1000 || sc[0].side != "guarded" || sc[0].also != "guarded_smartid" {
+		t.Fatalf("login_smartid_1000: %+v, %v", sc, err)
+	}
+	s := scenarioResult{Name: "login_smartid_1000", Also: "guarded_smartid", Rate: 1000}
+	for _, v := range []float64{12, 30, 18} {
+		s.Rounds = append(s.Rounds, roundResult{
+			Bare:      measurement{RPS: 1000, CPUusPerReq: 150},
+			Guarded:   measurement{RPS: 1000, CPUusPerReq: 160},
+			Ratio:     1,
+			Also:      &measurement{RPS: 1000, CPUusPerReq: 171, VendorCPUusPerReq: v},
+			AlsoRatio: 1,
+		})
+	}
+	s.summarise()
+	table := markdownTable(&results{Meta: metadata{Rounds: 3, Connections: 16}, Scenarios: []scenarioResult{s}})
+	for _, want := range []string{
+		"| login_smartid_1000, SmartID off | 1000 | 1000 | 1.000 | 1.000–1.000 | 0.00 ms | 0.00 ms | 0.00 | 150 µs | 160 µs | 10 µs |",
+		"| login_smartid_1000, SmartID on | 1000 | 1000 | 1.000 | 1.000–1.000 | 0.00 ms | 0.00 ms | 0.00 | 150 µs | 171 µs | 21 µs |",
+		"login_smartid_1000, SmartID on: the SmartID stand-in's own CPU per request, on the same cores: 18 µs (median)",
+		"login_smartid_1000: paced at 1000 requests a second by the Go generator (16 connections)",
+	} {
+		if !strings.Contains(table, want) {
+			t.Fatalf("table lacks %q:\n%s", want, table)
+		}
+	}
+	if _, err := (&wrkGen{}).run(request{rate: 1000}, time.Second, 0); err == nil || !strings.Contains(err.Error(), "cannot pace") {
+		t.Fatalf("wrk with a rate: %v", err)
+	}
+}
+
+// TestGeneratePaced: with a rate the Go generator sends each request when
+// it is due, not as fast as it is answered.
+func TestGeneratePaced(t *testing.T) {
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		w.WriteHeader(http.StatusSeeOther)
+	}))
+	defer srv.Close()
+	m := generate(request{method: "POST", url: srv.URL, body: "a=b", status: http.StatusSeeOther, rate: 200}, 4, 500*time.Millisecond, 0)
+	// 200 a second for half a second is the 101 due at 0, 5, ... 500 ms;
+	// unpaced, a loopback server answers thousands.
+	if m.Requests < 50 || m.Requests > 101 || m.Unexpected != 0 || n.Load() != m.Requests {
+		t.Fatalf("paced at 200/s for 500ms: %+v, server saw %d", m, n.Load())
 	}
 }

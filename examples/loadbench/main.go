@@ -40,6 +40,11 @@
 //	               bare, guarded writing its audit lines to the log file,
 //	               guarded writing them through the buffered output
 //	               (with -log file only, the default)
+//	login_smartid_1000
+//	               the login route at a steady 1 000 requests a second
+//	               (the Go generator paces it) on three sides in the same
+//	               rounds: bare, guarded with SmartID off and with it on;
+//	               the CPU per request is the point, not the req/s
 //	login_redis    the login route on three sides in the same rounds:
 //	               bare, guarded with the memory store, guarded with
 //	               the Redis store (skipped by default when redis-server

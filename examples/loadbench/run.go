@@ -164,21 +164,29 @@ func run(o options) error {
 	}
 	targets := func(sc scenario) []target {
 		t := []target{
-			{"bare", sides["bare"], request{method: sc.method, url: sides["bare"].url(sc.bare), body: sc.body, status: bareStatus(sc), wave: sc.wave}},
-			{"guarded", sides[sc.side], request{method: sc.method, url: sides[sc.side].url(sc.path), body: sc.body, status: sc.status, wave: sc.wave}},
+			{"bare", sides["bare"], request{method: sc.method, url: sides["bare"].url(sc.bare), body: sc.body, status: bareStatus(sc), wave: sc.wave, rate: sc.rate}},
+			{"guarded", sides[sc.side], request{method: sc.method, url: sides[sc.side].url(sc.path), body: sc.body, status: sc.status, wave: sc.wave, rate: sc.rate}},
 		}
 		if sc.also != "" {
-			t = append(t, target{"also", sides[sc.also], request{method: sc.method, url: sides[sc.also].url(sc.path), body: sc.body, status: sc.status, wave: sc.wave}})
+			t = append(t, target{"also", sides[sc.also], request{method: sc.method, url: sides[sc.also].url(sc.path), body: sc.body, status: sc.status, wave: sc.wave, rate: sc.rate}})
 		}
 		return t
+	}
+	// A paced scenario runs the Go generator: wrk cannot pace.
+	genFor := func(sc scenario) loadGen {
+		if _, ok := gen.(*goGen); sc.rate > 0 && !ok {
+			return &goGen{conns: o.conns}
+		}
+		return gen
 	}
 	fmt.Fprintf(os.Stderr, "load generator %s, %d connections, %d rounds of %v per scenario and side\n", gen.name(), o.conns, o.rounds, o.duration)
 	for i, sc := range scenarios {
 		res.Scenarios[i].Name = sc.name
 		res.Scenarios[i].Also = sc.also
+		res.Scenarios[i].Rate = sc.rate
 		if o.warmup > 0 && o.rounds > 0 {
 			for _, t := range targets(sc) {
-				if _, err := gen.run(t.req, o.warmup, 0); err != nil {
+				if _, err := genFor(sc).run(t.req, o.warmup, 0); err != nil {
 					return err
 				}
 			}
@@ -206,7 +214,7 @@ func run(o options) error {
 					prof = make(chan error, 1)
 					go func() { prof <- cpuProfile(s, o.duration, name) }()
 				}
-				m, err := measure(gen, r, s, o.duration)
+				m, err := measure(genFor(sc), r, s, o.duration)
 				if prof != nil {
 					if perr := <-prof; perr != nil {
 						fmt.Fprintf(os.Stderr, "profile of %s: %v\n", sc.name, perr)
