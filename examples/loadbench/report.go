@@ -215,18 +215,20 @@ func markdownTable(r *results) string {
 		fmt.Fprintf(&b, "; commit %s", m.Commit)
 	}
 	b.WriteString(".\n\n")
-	b.WriteString("| scenario | bare req/s | guarded req/s | ratio (median) | ratio spread | p99 bare | p99 guarded | p99 ratio | Caddy CPU/req bare | guarded | guard's own |\n")
+	b.WriteString("| scenario | bare req/s | guarded req/s | ratio (median) | ratio spread | p99 bare | p99 guarded | p99 ratio (rounds) | Caddy CPU/req bare | guarded | guard's own |\n")
 	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|\n")
-	row := "| %s | %.0f | %.0f | %.3f | %.3f–%.3f | %.2f ms | %.2f ms | %.2f | %.0f µs | %.0f µs | %.0f µs |\n"
+	row := "| %s | %.0f | %.0f | %.3f | %.3f–%.3f | %.2f ms | %.2f ms | %s | %.0f µs | %.0f µs | %.0f µs |\n"
 	for _, s := range r.Scenarios {
 		u := s.Summary
 		name, alsoName := s.rowNames()
 		fmt.Fprintf(&b, row,
-			name, u.BareRPS, u.GuardedRPS, u.Ratio, u.RatioMin, u.RatioMax, u.BareP99ms, u.GuardedP99, u.P99Ratio, u.BareCPUus, u.GuardedCPU, u.GuardCPUus)
+			name, u.BareRPS, u.GuardedRPS, u.Ratio, u.RatioMin, u.RatioMax, u.BareP99ms, u.GuardedP99,
+			p99Cell(u.P99Ratio, s.Rounds, func(r roundResult) *measurement { return &r.Guarded }), u.BareCPUus, u.GuardedCPU, u.GuardCPUus)
 		if x := u.Also; x != nil {
 			// Both guarded sides against the same bare runs: one row each.
 			fmt.Fprintf(&b, row,
-				alsoName, u.BareRPS, x.RPS, x.Ratio, x.RatioMin, x.RatioMax, u.BareP99ms, x.P99ms, x.P99Ratio, u.BareCPUus, x.CPUus, x.GuardCPUus)
+				alsoName, u.BareRPS, x.RPS, x.Ratio, x.RatioMin, x.RatioMax, u.BareP99ms, x.P99ms,
+				p99Cell(x.P99Ratio, s.Rounds, func(r roundResult) *measurement { return r.Also }), u.BareCPUus, x.CPUus, x.GuardCPUus)
 		}
 	}
 	for _, s := range r.Scenarios {
@@ -257,6 +259,23 @@ func markdownTable(r *results) string {
 		}
 	}
 	return b.String()
+}
+
+// p99Cell is the p99 ratio of the medians and, with more than one round,
+// the spread of the rounds' own ratios (a side's p99 over bare's in the
+// same round): the tail moves from round to round more than throughput
+// does, and one figure would hide by how much.
+func p99Cell(ratio float64, rounds []roundResult, side func(roundResult) *measurement) string {
+	var v []float64
+	for _, r := range rounds {
+		if m := side(r); m != nil && r.Bare.P99ms > 0 {
+			v = append(v, m.P99ms/r.Bare.P99ms)
+		}
+	}
+	if len(v) < 2 {
+		return fmt.Sprintf("%.2f", ratio)
+	}
+	return fmt.Sprintf("%.2f (%.2f–%.2f)", ratio, slices.Min(v), slices.Max(v))
 }
 
 // rowNames are the table's names for the scenario's guarded side and its
