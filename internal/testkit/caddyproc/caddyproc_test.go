@@ -16,16 +16,20 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// get answers a GET. Right after a reload a kept-alive connection the old
-// server was closing may end without an answer; a GET may be sent again,
-// so it is, on a new connection, for a few seconds.
+// fresh sends every request on a new connection: one kept alive from
+// before a reload belongs to the old server, which may still answer it
+// (with the old config) while it drains, or close it unanswered.
+var fresh = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+
+// get answers a GET, on a new connection (see fresh). Right after a
+// reload a connection may still end without an answer; a GET may be sent
+// again, so it is, for a few seconds.
 func get(t *testing.T, url string) string {
 	t.Helper()
 	var err error
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		var resp *http.Response
-		if resp, err = http.Get(url); err != nil {
-			http.DefaultClient.CloseIdleConnections()
+		if resp, err = fresh.Get(url); err != nil {
 			continue
 		}
 		b, _ := io.ReadAll(resp.Body)
@@ -75,7 +79,7 @@ http://127.0.0.1:{{port.site}} {
 	if !shutdown {
 		t.Fatalf("no shutdown line in the log:\n%s", p.Log())
 	}
-	if _, err := http.Get(p.URL("site")); err == nil {
+	if _, err := fresh.Get(p.URL("site")); err == nil {
 		t.Fatal("the stopped process still answers")
 	}
 }
