@@ -94,13 +94,21 @@ func (o *Output) WriterKey() string {
 	return "buffered:" + strconv.Itoa(o.Size) + ":" + time.Duration(o.FlushInterval).String() + ":" + o.out.WriterKey()
 }
 
-// OpenWriter opens the wrapped output and buffers in front of it.
+// OpenWriter opens the wrapped output and buffers in front of it, from
+// the moment a config newer than the one running now (the one opening
+// the writer, in practice) is running. Until then lines go straight out:
+// when Caddy refuses a config (at `caddy validate`, at startup) it logs
+// the error through the config's own logs and exits at once, with no
+// exit hook to write a block out, so a buffered error would be lost.
 func (o *Output) OpenWriter() (io.WriteCloser, error) {
 	w, err := o.out.OpenWriter()
 	if err != nil {
 		return nil, err
 	}
-	return openWriters.add(logbuffer.New(w, o.Size, time.Duration(o.FlushInterval))), nil
+	bw := logbuffer.New(w, o.Size, time.Duration(o.FlushInterval))
+	running := caddy.ActiveContext().Context
+	bw.BufferWhen(func() bool { return caddy.ActiveContext().Context != running })
+	return openWriters.add(bw), nil
 }
 
 // UnmarshalCaddyfile reads

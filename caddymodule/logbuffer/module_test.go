@@ -84,14 +84,25 @@ func TestProvision(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// Until a config newer than the one running at the open runs
+			// (none, here), lines go straight out: a config Caddy refuses
+			// logs its error and exits with no hook to write a block.
+			_, _ = w.Write([]byte("{\"msg\":\"early\"}\n"))
+			if b, _ := os.ReadFile(file); string(b) != "{\"msg\":\"early\"}\n" {
+				t.Errorf("before any config ran, the file holds %q", b)
+			}
+			if err := caddy.Load([]byte(`{"admin":{"disabled":true,"config":{"persist":false}}}`), false); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = caddy.Stop() })
 			_, _ = w.Write([]byte("{\"msg\":\"one\"}\n"))
-			if b, _ := os.ReadFile(file); len(b) != 0 {
+			if b, _ := os.ReadFile(file); string(b) != "{\"msg\":\"early\"}\n" {
 				t.Errorf("the line went out at once: %q", b)
 			}
 			if err := w.Close(); err != nil {
 				t.Fatal(err)
 			}
-			if b, _ := os.ReadFile(file); string(b) != "{\"msg\":\"one\"}\n" {
+			if b, _ := os.ReadFile(file); string(b) != "{\"msg\":\"early\"}\n{\"msg\":\"one\"}\n" {
 				t.Errorf("after Close the file holds %q", b)
 			}
 		} else if err == nil || !strings.Contains(err.Error(), c.want) {

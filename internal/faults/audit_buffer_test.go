@@ -80,8 +80,11 @@ func TestBufferedAuditLogAtReloadAndStop(t *testing.T) {
 		t.Fatal(err)
 	}
 	sendLogins(t, p, "second", 5)
-	if b, _ := os.ReadFile(file); len(b) != 0 {
-		t.Fatalf("audit lines reached the file before the block was due: %q", b)
+	// The handler's notes at provision went straight out (a config that
+	// is not running yet writes through, see TestBufferedLogKeepsRefusals);
+	// the audit lines, logged while it runs, wait.
+	if lines, _ := readAuditFile(file); len(lines) != 0 {
+		t.Fatalf("audit lines reached the file before the block was due: %v", lines)
 	}
 	if n := len(audit(p)); n != 0 {
 		t.Fatalf("%d audit lines went to the default log too", n)
@@ -146,5 +149,57 @@ func TestBufferedAuditLogChangedAtReload(t *testing.T) {
 	}
 	if got := users(); len(got) != 8 {
 		t.Fatalf("after the stop the file holds %d audit lines, want 8: %v", len(got), got)
+	}
+}
+
+// TestBufferedLogKeepsRefusals: a config whose default log goes through
+// `output buffered` and that Caddy refuses, at `caddy validate` and at
+// `caddy run`, still leaves its error in the log file. Caddy logs the
+// refusal through the config's own logs and exits at once, with no exit
+// hook to write a block out, so the output writes straight through until
+// a config runs.
+func TestBufferedLogKeepsRefusals(t *testing.T) {
+	dir := t.TempDir()
+	logFile := filepath.Join(dir, "caddy.log")
+	// Forter before the upstream without saying so is refused.
+	cfg := `{
+	admin off
+	log {
+		output buffered {
+			output file ` + logFile + ` {
+				roll_disabled
+			}
+		}
+	}
+	login_guard {
+		forter {
+			site_id s1
+			api_key k1
+		}
+	}
+}
+http://127.0.0.1:0 {
+	login_guard {
+		event login
+		engines forter
+	}
+	respond ok
+}
+`
+	file := filepath.Join(dir, "Caddyfile")
+	if err := os.WriteFile(file, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, sub := range []string{"validate", "run"} {
+		_ = os.Remove(logFile)
+		cmd := caddyproc.Command(t, sub, "--config", file, "--adapter", "caddyfile")
+		out, err := cmd.CombinedOutput()
+		if err == nil {
+			t.Fatalf("caddy %s accepted the config:\n%s", sub, out)
+		}
+		b, _ := os.ReadFile(logFile)
+		if !strings.Contains(string(b), `"level":"error"`) || !strings.Contains(string(b), "evaluate after_upstream") {
+			t.Fatalf("caddy %s: the refusal is not in the log file:\n%s\n--- the process said:\n%s", sub, b, out)
+		}
 	}
 }

@@ -33,6 +33,9 @@ type Writer struct {
 	timer  *time.Timer
 	direct bool // after Unbuffer or Close: every write goes straight out
 	closed bool
+	// ready, until it first reports true, sends writes straight out (see
+	// BufferWhen); nil once it has, or when never set.
+	ready func() bool
 }
 
 // New returns a Writer over out with blocks of size bytes, each sent out
@@ -41,15 +44,39 @@ func New(out io.WriteCloser, size int, interval time.Duration) *Writer {
 	return &Writer{out: out, size: size, interval: interval, buf: make([]byte, 0, size)}
 }
 
+// BufferWhen makes w write every line straight out until ready first
+// reports true (it is asked at each write until then, under w's lock),
+// and buffer from then on. A process that stops before then, without the
+// graceful exit that writes a block out (a config Caddy refuses at
+// startup or at `caddy validate`, whose error is its last line), loses
+// nothing. Call it before the first write.
+func (w *Writer) BufferWhen(ready func() bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.ready = ready
+}
+
+// buffering reports whether writes are buffered yet (see BufferWhen).
+func (w *Writer) buffering() bool {
+	if w.ready == nil {
+		return true
+	}
+	if !w.ready() {
+		return false
+	}
+	w.ready = nil
+	return true
+}
+
 // Write adds p to the block. The error is that of an earlier write to
 // the output that failed (its lines are lost, as they would have been
 // unbuffered), so the logger reports it; p itself is kept.
 func (w *Writer) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.direct {
-		// After Unbuffer or Close, lines go straight to the output,
-		// which says whether it still takes them.
+	if w.direct || !w.buffering() {
+		// After Unbuffer or Close, or before the writer buffers, lines
+		// go straight to the output, which says whether it takes them.
 		return w.out.Write(p)
 	}
 	if len(w.buf)+len(p) > w.size {

@@ -190,3 +190,32 @@ func TestConcurrentLinesArriveWhole(t *testing.T) {
 		t.Fatalf("%d distinct lines, want %d", len(seen), writers*each)
 	}
 }
+
+// TestBufferWhen: until ready first says yes, each line is its own write;
+// from then on lines are buffered, and ready is not asked again.
+func TestBufferWhen(t *testing.T) {
+	out := &output{}
+	w := New(out, 4096, time.Hour)
+	asked, ok := 0, false
+	w.BufferWhen(func() bool { asked++; return ok })
+	_, _ = w.Write([]byte("a\n"))
+	_, _ = w.Write([]byte("b\n"))
+	if got := out.got(); len(got) != 2 || got[0] != "a\n" || got[1] != "b\n" {
+		t.Fatalf("before ready: writes %q, want each line on its own", got)
+	}
+	ok = true
+	_, _ = w.Write([]byte("c\n"))
+	_, _ = w.Write([]byte("d\n"))
+	if got := out.got(); len(got) != 2 {
+		t.Fatalf("after ready: writes %q, want c and d held", got)
+	}
+	if asked != 3 {
+		t.Errorf("ready asked %d times, want 3 (not again once it said yes)", asked)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := out.got(); len(got) != 3 || got[2] != "c\nd\n" {
+		t.Fatalf("after Close: writes %q", got)
+	}
+}

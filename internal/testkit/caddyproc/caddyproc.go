@@ -59,6 +59,26 @@ func MaybeRunAsCaddy() {
 	os.Exit(0)
 }
 
+// Command is this test binary as the caddy command with args, its HOME a
+// fresh directory: for a subcommand run to its end (validate, adapt, a
+// run expected to fail). Its TestMain must call MaybeRunAsCaddy.
+func Command(t testing.TB, args ...string) *exec.Cmd {
+	return command(t.TempDir(), args...)
+}
+
+// command is this test binary as the caddy command with args, its HOME
+// and XDG directories under home.
+func command(home string, args ...string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(),
+		envRunAsCaddy+"=1",
+		"HOME="+home,
+		"XDG_CONFIG_HOME="+filepath.Join(home, "config"),
+		"XDG_DATA_HOME="+filepath.Join(home, "data"),
+	)
+	return cmd
+}
+
 // Options adjust a process. The zero value is usable.
 type Options struct {
 	// Env is added to the process's environment (KEY=VALUE), e.g. the
@@ -144,14 +164,7 @@ func (p *Proc) Expand(caddyfile string) string {
 
 func (p *Proc) launch() {
 	p.t.Helper()
-	home := filepath.Join(p.Dir, "home")
-	cmd := exec.Command(os.Args[0], "run", "--config", p.file, "--adapter", "caddyfile")
-	cmd.Env = append(os.Environ(),
-		envRunAsCaddy+"=1",
-		"HOME="+home,
-		"XDG_CONFIG_HOME="+filepath.Join(home, "config"),
-		"XDG_DATA_HOME="+filepath.Join(home, "data"),
-	)
+	cmd := command(filepath.Join(p.Dir, "home"), "run", "--config", p.file, "--adapter", "caddyfile")
 	cmd.Env = append(cmd.Env, p.opts.Env...)
 	buf := new(syncBuffer)
 	cmd.Stdout = buf
