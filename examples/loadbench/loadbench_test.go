@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -15,11 +16,12 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig"
 )
 
-// TestConfigsValidate: the five Caddy configs the benchmark writes adapt
+// TestConfigsValidate: the six Caddy configs the benchmark writes adapt
 // and validate with the login_guard modules, so a run never measures a
 // config Caddy would refuse; the Redis side keeps its state in Redis, the
-// buffered side writes its log file through the buffered output, and both
-// have the memory side's routes.
+// buffered side writes its log file through the buffered output, the
+// no-audit side's log excludes the guard's logger (and only that side's),
+// and all three have the memory side's routes.
 func TestConfigsValidate(t *testing.T) {
 	dir := t.TempDir()
 	svc := services{upstream: 9001, smartid: 9002, engine: 9003, redis: 9004}
@@ -28,7 +30,7 @@ func TestConfigsValidate(t *testing.T) {
 		return after
 	}
 	var memorySite string
-	for _, name := range []string{"bare", "guarded", "guarded_smartid", "guarded_redis", "guarded_buffered"} {
+	for _, name := range []string{"bare", "guarded", "guarded_smartid", "guarded_redis", "guarded_buffered", "guarded_noaudit"} {
 		s := &side{name: name, port: 9100, admin: 9200}
 		if name != "bare" {
 			s.sites = map[string]int{}
@@ -46,6 +48,9 @@ func TestConfigsValidate(t *testing.T) {
 		}
 		if err := caddy.Validate(mustConfig(t, raw)); err != nil {
 			t.Fatalf("%s: %v", name, err)
+		}
+		if excluded := strings.Contains(string(raw), `"exclude":["http.handlers.login_guard"]`); excluded != (name == "guarded_noaudit") {
+			t.Fatalf("%s: the guard's logger excluded = %v:\n%s", name, excluded, raw)
 		}
 		fileOut := "output file " + filepath.Join(dir, name+".log") + " {\n\t\t\troll_disabled\n"
 		bufferedOut := "output buffered {\n\t\t\toutput file " + filepath.Join(dir, name+".log") + " {\n\t\t\t\troll_disabled\n"
@@ -88,13 +93,13 @@ func TestConfigsValidate(t *testing.T) {
 		switch name {
 		case "guarded":
 			memorySite = site(cfg)
-		case "guarded_redis", "guarded_buffered":
+		case "guarded_redis", "guarded_buffered", "guarded_noaudit":
 			if site(cfg) != memorySite {
 				t.Fatalf("%s's routes differ from the memory side's:\n%s\n%s", name, site(cfg), memorySite)
 			}
 		}
 	}
-	for name, also := range map[string]string{"login_redis": "guarded_redis", "login_buffered": "guarded_buffered"} {
+	for name, also := range map[string]string{"login_redis": "guarded_redis", "login_buffered": "guarded_buffered", "login_audit": "guarded_noaudit"} {
 		sc, err := selectScenarios(name)
 		if err != nil || len(sc) != 1 || sc[0].side != "guarded" || sc[0].also != also {
 			t.Fatalf("%s: %+v, %v", name, sc, err)
@@ -318,5 +323,33 @@ func TestGeneratePaced(t *testing.T) {
 	// unpaced, a loopback server answers thousands.
 	if m.Requests < 50 || m.Requests > 101 || m.Unexpected != 0 || n.Load() != m.Requests {
 		t.Fatalf("paced at 200/s for 500ms: %+v, server saw %d", m, n.Load())
+	}
+}
+
+// TestCheckAuditExcluded: the run's check that login_audit's sides differ
+// by the audit lines fails when the side meant to exclude them has one,
+// or the other side has none.
+func TestCheckAuditExcluded(t *testing.T) {
+	dir := t.TempDir()
+	line := `{"level":"info","ts":1,"logger":"http.handlers.login_guard","msg":"login_guard"}` + "\n"
+	other := `{"level":"info","ts":1,"logger":"tls","msg":"cleaning storage unit"}` + "\n"
+	write := func(side, s string) {
+		if err := os.WriteFile(filepath.Join(dir, side+".log"), []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct {
+		with, without string
+		ok            bool
+	}{
+		{line + other, other, true},
+		{line, line, false},
+		{other, other, false},
+	} {
+		write("guarded", c.with)
+		write("guarded_noaudit", c.without)
+		if err := checkAuditExcluded(dir, "guarded", "guarded_noaudit"); (err == nil) != c.ok {
+			t.Errorf("with %q, without %q: %v", c.with, c.without, err)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"net/http"
@@ -146,6 +147,11 @@ func run(o options) error {
 		}
 		if sc.also != "" {
 			if err := probe(sides[sc.also].url(sc.path), sc, sc.status); err != nil {
+				return err
+			}
+		}
+		if sc.also == "guarded_noaudit" && o.logSink == "file" {
+			if err := checkAuditExcluded(dir, sc.side, sc.also); err != nil {
 				return err
 			}
 		}
@@ -425,4 +431,24 @@ func loadAvg() string {
 		return ""
 	}
 	return strings.Join(f[:3], " ")
+}
+
+// checkAuditExcluded: after the probes, the side with audit lines has
+// written one and the side excluding them none, so the scenario measures
+// what it says it does.
+func checkAuditExcluded(dir, with, without string) error {
+	const auditLogger = `"logger":"http.handlers.login_guard"`
+	for _, c := range []struct {
+		side string
+		want bool
+	}{{with, true}, {without, false}} {
+		b, err := os.ReadFile(filepath.Join(dir, c.side+".log"))
+		if err != nil {
+			return err
+		}
+		if got := bytes.Contains(b, []byte(auditLogger)); got != c.want {
+			return fmt.Errorf("%s: audit lines in its log = %v, want %v", c.side, got, c.want)
+		}
+	}
+	return nil
 }
