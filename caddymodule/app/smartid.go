@@ -49,7 +49,7 @@ type SmartIDConfig struct {
 	Drain *caddy.Duration `json:"drain,omitempty"`
 	// Linger is how long a worker that has just sent waits for the next
 	// events under steady load, to send them in one write: 0s to 100ms,
-	// default 5ms (unset). 0 sends every event at once.
+	// default 20ms (unset). 0 sends every event at once.
 	Linger *caddy.Duration `json:"linger,omitempty"`
 
 	endpoint, license, environment string

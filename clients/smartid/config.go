@@ -37,7 +37,7 @@ const (
 	DefaultBackoffBase   = 200 * time.Millisecond
 	DefaultBackoffMax    = 5 * time.Second
 	DefaultMaxEventBytes = 64 << 10
-	DefaultLinger        = 5 * time.Millisecond
+	DefaultLinger        = 20 * time.Millisecond
 )
 
 // MaxLinger bounds Config.Linger: an event is never held back longer.
@@ -81,8 +81,11 @@ type Config struct {
 	MaxEventBytes int
 	// Linger is how long a worker that has sent and finds the queue empty
 	// waits for the next events to write together, when events have been
-	// coming closer together than this (default 5ms, at most MaxLinger; negative
-	// turns it off). Under steady load it saves a write, a read and the
+	// coming closer together than this (default 20ms, at most MaxLinger;
+	// negative turns it off). SmartID processes events asynchronously, so
+	// the delay costs nothing; the longer the window, the further apart
+	// events may come and still share writes and wake-ups (see
+	// docs/performance.md on the sender at low rates). Under steady load it saves a write, a read and the
 	// wake-ups around them for every event that shares the write; an
 	// event after a quiet spell is sent at once, and Close does not wait
 	// for it. It applies to the default sender's kept-alive connections,

@@ -65,7 +65,7 @@ func TestNewAppliesDefaults(t *testing.T) {
 	got := c.cfg
 	want := Config{Endpoint: got.Endpoint, License: testLicense, Environment: Production, ChannelKind: ChannelWeb,
 		Timeout: 5 * time.Second, QueueSize: 1024, Workers: 4, MaxAttempts: 4,
-		BackoffBase: 200 * time.Millisecond, BackoffMax: 5 * time.Second, MaxEventBytes: 64 << 10, Linger: 5 * time.Millisecond}
+		BackoffBase: 200 * time.Millisecond, BackoffMax: 5 * time.Second, MaxEventBytes: 64 << 10, Linger: 20 * time.Millisecond}
 	got.Sleep = nil
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("defaults = %+v\nwant       %+v", got, want)

@@ -67,7 +67,7 @@
 // answers read in order (pipelining); an event whose answer never came is
 // sent again on its own, and a server that drops a pipeline turns
 // pipelining off for the client. Under steady load (events closer together
-// than Config.Linger, default 5ms) a worker that takes an event from an
+// than Config.Linger, default 20ms) a worker that takes an event from an
 // empty queue first waits out that window, so the events of the next few
 // milliseconds share its write; an event after a quiet spell goes at once,
 // and Close does not wait. Answers are parsed strictly and within

@@ -33,8 +33,8 @@ type Report struct {
 	Status int
 	// Duration is the attempt's round trip (0 for a drop before any
 	// attempt). For events written together and answered later it runs
-	// until the answer was read, which may be up to the linger window
-	// (at most 5ms) after it arrived.
+	// until the answer was read, which may be up to the linger window or
+	// 5ms, whichever is shorter, after it arrived (see maxAnswerDelay).
 	Duration time.Duration
 	// Err is the transport error of a failed attempt, if any. It may quote
 	// the endpoint URL, which holds no credentials (New refuses them).

@@ -249,7 +249,8 @@ func (c *Client) lingerFirst(w *wireConn, batch []job, ts *turnState) (b []job, 
 // window, or at dueAt when the answers to the leader's last batch fall due
 // (due) in the window's last quarter. Their timer started with that
 // batch's write, just before the window, and a window of the same length
-// (the default: see Client.answerDelay) ends a few microseconds after it:
+// (a window up to maxAnswerDelay: see Client.answerDelay) ends a few
+// microseconds after it:
 // waking for the answers and again for the window's end would cost the
 // leader a wake-up and a park each batch, where ending the window with
 // them costs one, and shortens it by as little. The answers are read then
