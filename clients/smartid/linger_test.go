@@ -340,3 +340,51 @@ func TestLingerEndsWithDueAnswers(t *testing.T) {
 		}
 	}
 }
+
+// TestLingerWindowSurvivesHandOver: a leader woken mid-window by its last
+// batch's answers hands the turn to a follower when an event waits (see
+// promote); the follower finishes the same window instead of opening a
+// new one, so no event waits longer than the window. The answer delay is
+// stretched to half the window here, which makes a new window show as an
+// event held a half-window too long.
+func TestLingerWindowSurvivesHandOver(t *testing.T) {
+	const window = 400 * time.Millisecond
+	f := newFakeSmartID(t, nil)
+	obs := make(reports, 16)
+	c, err := newClient(testConfig(f, obs, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.cfg.Linger, c.answerDelay = window, window/2
+	c.start()
+	t.Cleanup(func() { _ = c.Close(context.Background()) })
+
+	enqueueAll(t, c, "u1") // alone: sent at once, answered at once
+	if rep := obs.next(t); rep.Outcome != OutcomeSent {
+		t.Fatalf("report = %+v", rep)
+	}
+	enqueueAll(t, c, "u2") // soon after: the leader lingers
+	lingering(t)
+	enqueueAll(t, c, "u3")
+	for range 3 { // u1, then u2 and u3 in one write, their answers due later
+		f.next(t)
+	}
+	// The leader lingers again; its answers fall due halfway through,
+	// with u4 waiting: the turn passes to a follower.
+	queued := time.Now()
+	enqueueAll(t, c, "u4")
+	r := f.next(t)
+	held := time.Since(queued)
+	var ev struct{ User string }
+	if err := json.Unmarshal(r.Body, &ev); err != nil || ev.User != "u4" {
+		t.Fatalf("next event %q, %v", ev.User, err)
+	}
+	if held > window+window/4 {
+		t.Errorf("u4 was held %v, longer than the %v window: the follower opened a window of its own", held, window)
+	}
+	for range 3 {
+		if rep := obs.next(t); rep.Outcome != OutcomeSent {
+			t.Errorf("report = %+v", rep)
+		}
+	}
+}

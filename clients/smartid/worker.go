@@ -211,28 +211,38 @@ func (c *Client) lingerFirst(w *wireConn, batch []job, ts *turnState) (b []job, 
 	// A full batch already queued (a burst) goes at once; from here on,
 	// Enqueue signals one on batchReady.
 	if w == nil || len(c.queue) >= maxPipeline || !c.pipelining() {
+		c.linger.windowEnd = time.Time{} // what waits goes now
 		return nil, true
 	}
 	now := time.Now()
 	if !c.linger.due(now, c.cfg.Linger) {
+		c.linger.windowEnd = time.Time{}
 		return nil, true
 	}
 	end := lingerEnd(now, c.cfg.Linger, w.due.at, w.due.n > 0)
+	// A window the last leader handed over mid-way (waitDue below) is
+	// finished, not opened anew: its events have waited since it began.
+	if open := c.linger.windowEnd; open.After(now) && open.Before(end) {
+		end = open
+	}
+	c.linger.windowEnd = end
 	for {
 		switch ts.wait(time.Until(end), c.batchReady, c.stopping, dueC(w)) {
 		case waitStopped:
+			c.linger.windowEnd = time.Time{}
 			return nil, true
 		case waitDue:
 			c.busy(ts)
 			c.promote()
 			c.readDue(w)
 			if !c.leaderBusy.CompareAndSwap(ts.id, 0) {
-				return nil, false
+				return nil, false // the window stays open for the next leader
 			}
 			continue
 		}
 		break
 	}
+	c.linger.windowEnd = time.Time{}
 	b = c.collect(batch[:0])
 	c.linger.waited(len(b) > 1)
 	if len(b) == 0 {
@@ -332,6 +342,10 @@ type lingerState struct {
 	lastTake time.Time // when the previous batch was taken
 	vain     int       // waits in a row that brought nothing, capped
 	skip     int       // takes left to go without waiting
+	// windowEnd is when the window being waited out ends, zero when none
+	// is: a leader that hands the turn on mid-window leaves it for the
+	// next leader to finish (see lingerFirst).
+	windowEnd time.Time
 }
 
 const maxVainLingers = 8
