@@ -82,14 +82,14 @@ type Config struct {
 	// Linger is how long a worker that has sent and finds the queue empty
 	// waits for the next events to write together, when events have been
 	// coming closer together than this (default 20ms, at most MaxLinger;
-	// negative turns it off). SmartID processes events asynchronously, so
-	// the delay costs nothing; the longer the window, the further apart
-	// events may come and still share writes and wake-ups (see
-	// docs/performance.md on the sender at low rates). Under steady load it saves a write, a read and the
-	// wake-ups around them for every event that shares the write; an
-	// event after a quiet spell is sent at once, and Close does not wait
-	// for it. It applies to the default sender's kept-alive connections,
-	// not to net/http's.
+	// negative turns it off). Under steady load it saves a write, a read
+	// and the wake-ups around them for every event that shares the write;
+	// an event after a quiet spell is sent at once, and Close does not
+	// wait for it. SmartID processes events asynchronously, so the wait
+	// delays nothing a user sees, and the longer the window, the further
+	// apart events may come and still share a write (docs/performance.md,
+	// the sender at low rates). It applies to the default sender's
+	// kept-alive connections, not to net/http's.
 	Linger time.Duration
 
 	// Observer receives delivery reports; nil discards them.
