@@ -11,18 +11,18 @@
 //	           login_redis runs
 //	caddy      Caddy with the login_guard modules: one bare, one guarded,
 //	           one guarded with SmartID on, one guarded with its rules'
-//	           state in Redis (store redis) for login_redis, and one
+//	           state in Redis (store redis) for login_redis, one
 //	           guarded with its log file behind the buffered output for
-//	           login_buffered; a
-//	           guarded Caddy serves each guarded route in a site (a port)
-//	           of its own
+//	           login_buffered, and one guarded whose log excludes the
+//	           guard's logger for login_audit; a guarded Caddy serves
+//	           each guarded route in a site (a port) of its own
 //	load       the load generator when wrk is not installed (or -gen go)
 //
 // Every Caddy process logs to the same kind of sink (a file each, same
 // config, never rolled; -log buffered puts the file behind the buffered
 // output, -log discard drops every line); the guard's one audit line per
-// request is part of its cost. redis-server's and the fake SmartID's CPU per request are
-// reported besides Caddy's.
+// request is part of its cost. redis-server's and the fake SmartID's CPU
+// per request are reported besides Caddy's.
 // The scenarios, each run against bare and guarded Caddy in every round,
 // the rounds interleaved and the order rotated:
 //
@@ -40,6 +40,10 @@
 //	               bare, guarded writing its audit lines to the log file,
 //	               guarded writing them through the buffered output
 //	               (with -log file only, the default)
+//	login_audit    the login route on three sides in the same rounds:
+//	               bare, guarded with its audit lines, guarded with
+//	               Caddy's log excluding the guard's logger (no audit
+//	               line encoded or written): the line's whole cost
 //	login_smartid_1000
 //	               the login route at a steady 1 000 requests a second
 //	               (the Go generator paces it) on three sides in the same
