@@ -348,7 +348,7 @@ func TestLingerEndsWithDueAnswers(t *testing.T) {
 // stretched to half the window here, which makes a new window show as an
 // event held a half-window too long.
 func TestLingerWindowSurvivesHandOver(t *testing.T) {
-	const window = 400 * time.Millisecond
+	const window = 800 * time.Millisecond
 	f := newFakeSmartID(t, nil)
 	obs := make(reports, 16)
 	c, err := newClient(testConfig(f, obs, nil))
