@@ -106,8 +106,8 @@ func benchIdle(b *testing.B, every time.Duration, inline bool) {
 }
 
 // inlineSender returns a send that encodes the event as the client does
-// and writes it, with the client's request head, on a connection of its
-// own, then reads the answer.
+// and writes the client's bytes for it on a connection of its own, then
+// reads the answer.
 func inlineSender(b *testing.B, c *Client, ev Event) func() {
 	addr := strings.TrimPrefix(c.cfg.Endpoint, "http://")
 	conn, err := net.Dial("tcp", addr)
@@ -123,10 +123,7 @@ func inlineSender(b *testing.B, c *Client, ev Event) func() {
 		if err != nil {
 			b.Fatal(err)
 		}
-		buf = append(buf[:0], head.prefix...)
-		buf = fmt.Appendf(buf, "%d", len(body))
-		buf = append(buf, c.wire.suffix...)
-		buf = append(buf, body...)
+		buf = c.wire.appendRequest(buf[:0], head, body)
 		if _, err := conn.Write(buf); err != nil {
 			b.Fatal(err)
 		}

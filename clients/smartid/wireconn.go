@@ -121,6 +121,15 @@ func leanTLSConfig(base *tls.Config, serverName string) *tls.Config {
 	return c
 }
 
+// appendRequest appends the whole request for one event: h's head, the
+// body's length, the fixed header fields and the body.
+func (t *wireTarget) appendRequest(b []byte, h *requestHead, body []byte) []byte {
+	b = append(b, h.prefix...)
+	b = strconv.AppendInt(b, int64(len(body)), 10)
+	b = append(b, t.suffix...)
+	return append(b, body...)
+}
+
 func (t *wireTarget) head(ch ChannelKind, kind EventKind) *requestHead {
 	ci := 0
 	if ch == ChannelApp {
@@ -239,10 +248,7 @@ func (w *wireConn) write(ex []exchange, start time.Time) error {
 		}
 		w.buf = w.buf[:0]
 		for i := range ex {
-			w.buf = append(w.buf, ex[i].head.prefix...)
-			w.buf = strconv.AppendInt(w.buf, int64(len(ex[i].body)), 10)
-			w.buf = append(w.buf, w.t.suffix...)
-			w.buf = append(w.buf, ex[i].body...)
+			w.buf = w.t.appendRequest(w.buf, ex[i].head, ex[i].body)
 		}
 		_, err := w.conn.Write(w.buf)
 		w.writes.Add(1)
