@@ -8,7 +8,7 @@ import (
 
 // side is one Caddy under test.
 type side struct {
-	name  string // bare, guarded, guarded_smartid, guarded_redis, guarded_buffered
+	name  string // bare, guarded, or a guarded variant: guarded_smartid, guarded_redis, guarded_buffered, guarded_noaudit
 	port  int    // its first site's (bare has one site)
 	admin int
 	// sites are the ports of a guarded side's other sites, by the path of
