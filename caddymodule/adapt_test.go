@@ -111,6 +111,13 @@ func TestGlobalOptionErrors(t *testing.T) {
 		{"smartid linger too long", "login_guard {\n  smartid {\n   linger 200ms\n  }\n}", "Caddyfile:4: \"200ms\" must be a duration from 0s to 100ms"},
 		{"smartid linger negative", "login_guard {\n  smartid {\n   linger -1ms\n  }\n}", "Caddyfile:4: \"-1ms\" must be a duration from 0s to 100ms"},
 		{"session duration", "login_guard {\n  session {\n   ttl soon\n  }\n}", "Caddyfile:4: invalid duration"},
+		// A literal URL is held to its client's rule when adapted, with
+		// its line; one with a placeholder when the config loads.
+		{"smartid endpoint scheme", "login_guard {\n  smartid {\n   endpoint ftp://x\n  }\n}", "Caddyfile:4: want an absolute http or https URL"},
+		{"smartid endpoint credentials", "login_guard {\n  smartid {\n   endpoint https://u:p@x\n  }\n}", "Caddyfile:4: endpoint must not contain credentials"},
+		{"loginid key_url http", "login_guard {\n  loginid {\n   key_url http://x/jwks\n  }\n}", "Caddyfile:4: loginid: key url must be an absolute https URL"},
+		{"forter endpoint scheme", "login_guard {\n  forter {\n   endpoint ftp://x\n  }\n}", "Caddyfile:4: endpoint must be absolute http or https"},
+		{"http engine url", "login_guard {\n  http scorer {\n   url /score\n  }\n}", "Caddyfile:4: url must be absolute http or https"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -118,6 +125,22 @@ func TestGlobalOptionErrors(t *testing.T) {
 			_, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(cfg), map[string]any{"filename": "Caddyfile"})
 			checkAdaptErr(t, err, c.want)
 		})
+	}
+}
+
+// TestURLPlaceholderCheckedAtLoad: a URL option holding a placeholder is
+// left alone by the adapter (its value is known only when the config
+// loads) and held to the same rule then.
+func TestURLPlaceholderCheckedAtLoad(t *testing.T) {
+	t.Setenv("LG_TEST_SMARTID_URL", "ftp://x")
+	cfg := "{\n login_guard {\n  smartid {\n   endpoint {env.LG_TEST_SMARTID_URL}\n   license l\n   channel 1\n  }\n }\n}\n:8080 {\n respond ok\n}\n"
+	raw, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(cfg), map[string]any{"filename": "Caddyfile"})
+	if err != nil {
+		t.Fatalf("adapt refused a placeholder URL: %v", err)
+	}
+	err = caddy.Validate(caddytest.MustConfig(t, raw))
+	if err == nil || !strings.Contains(err.Error(), "want an absolute http or https URL") {
+		t.Fatalf("validate: %v, want the endpoint refused", err)
 	}
 }
 

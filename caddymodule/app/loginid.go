@@ -67,7 +67,7 @@ func (c *LoginIDConfig) unmarshal(d *caddyfile.Dispenser) error {
 				err = caddyopt.OneOf(d, c.Mode, loginid.ModePEM, loginid.ModeJWKS)
 			}
 		case "key_url":
-			err = caddyopt.OneArg(d, &c.KeyURL)
+			err = caddyopt.CheckedArg(d, &c.KeyURL, loginid.CheckKeyURL)
 		case "region":
 			err = caddyopt.OneArg(d, &c.Region)
 		case "client_id":

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"net/url"
 	"strconv"
 	"time"
 
@@ -75,13 +74,15 @@ func (c *SmartIDConfig) provision() error {
 	if c.environment != "production" && c.environment != "dev" {
 		return fmt.Errorf("environment must be production or dev, not %q", c.environment)
 	}
-	u, err := url.Parse(c.endpoint)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return fmt.Errorf("endpoint must be an absolute http(s) URL, not %q", c.endpoint)
+	// The client's own rule, which quotes the URL only once it is known
+	// to hold no credentials.
+	if err := smartid.CheckEndpoint(c.endpoint); err != nil {
+		return err
 	}
 	if c.license == "" {
 		return fmt.Errorf("license is required (it is empty; is the environment variable set?)")
 	}
+	var err error
 	if c.channelID, err = ParseChannel(repl.ReplaceKnown(c.Channel, "")); err != nil {
 		return err
 	}
@@ -142,7 +143,7 @@ func (c *SmartIDConfig) unmarshal(d *caddyfile.Dispenser) error {
 		var err error
 		switch key {
 		case "endpoint":
-			err = caddyopt.OneArg(d, &c.Endpoint)
+			err = caddyopt.CheckedArg(d, &c.Endpoint, smartid.CheckEndpoint)
 		case "license":
 			if d.CountRemainingArgs() == 0 {
 				return d.Err("smartid: license has no value (if it comes from {$VAR}, that environment variable is not set)")

@@ -163,6 +163,12 @@ func (cfg Config) validate() (string, error) {
 	return base, nil
 }
 
+// CheckEndpoint reports whether New would accept s as Config.Endpoint.
+func CheckEndpoint(s string) error {
+	_, err := endpoint(s)
+	return err
+}
+
 func endpoint(s string) (string, error) {
 	if s == "" {
 		return "", errors.New("endpoint is required (or a site id for the default)")

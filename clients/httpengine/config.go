@@ -85,18 +85,26 @@ func (cfg Config) withDefaults() Config {
 	return cfg
 }
 
+// CheckURL reports whether New would accept s as Config.URL.
+func CheckURL(s string) error {
+	u, err := url.Parse(s)
+	switch {
+	case s == "":
+		return errors.New("url is required")
+	case err != nil:
+		return errors.New("url is not a valid URL")
+	case u.Scheme != "http" && u.Scheme != "https", u.Host == "":
+		return errors.New("url must be absolute http or https")
+	case u.User != nil || u.Fragment != "":
+		return errors.New("url must not carry user info or a fragment")
+	}
+	return nil
+}
+
 func (cfg Config) validate() error {
 	var errs []error
-	u, err := url.Parse(cfg.URL)
-	switch {
-	case cfg.URL == "":
-		errs = append(errs, errors.New("url is required"))
-	case err != nil:
-		errs = append(errs, errors.New("url is not a valid URL"))
-	case u.Scheme != "http" && u.Scheme != "https", u.Host == "":
-		errs = append(errs, errors.New("url must be absolute http or https"))
-	case u.User != nil || u.Fragment != "":
-		errs = append(errs, errors.New("url must not carry user info or a fragment"))
+	if err := CheckURL(cfg.URL); err != nil {
+		errs = append(errs, err)
 	}
 	for name, value := range cfg.Headers {
 		canon := http.CanonicalHeaderKey(name)

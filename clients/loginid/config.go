@@ -143,7 +143,7 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Mode != ModePEM && c.Mode != ModeJWKS {
 		return c, fmt.Errorf("loginid: mode must be %q or %q", ModePEM, ModeJWKS)
 	}
-	if err := checkKeyURL(c.KeyURL); err != nil {
+	if err := CheckKeyURL(c.KeyURL); err != nil {
 		return c, err
 	}
 	if c.ClientID == "" {
@@ -242,10 +242,10 @@ func (c Config) withDefaults() (Config, error) {
 	return c, nil
 }
 
-// checkKeyURL refuses what would leak or mislead: non-https schemes,
+// CheckKeyURL refuses what would leak or mislead: non-https schemes,
 // credentials in the URL (they would end up in error messages) and
 // fragments.
-func checkKeyURL(raw string) error {
+func CheckKeyURL(raw string) error {
 	if raw == "" {
 		return errors.New("loginid: key url is required")
 	}

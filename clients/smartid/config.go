@@ -190,6 +190,12 @@ func (cfg Config) validate() (*url.URL, error) {
 	return u, nil
 }
 
+// CheckEndpoint reports whether New would accept s as the endpoint.
+func CheckEndpoint(s string) error {
+	_, err := parseEndpoint(s)
+	return err
+}
+
 // parseEndpoint accepts an absolute http(s) URL without credentials, query
 // or fragment. Its error quotes the URL only once it is known to hold no
 // credentials.

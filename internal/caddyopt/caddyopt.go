@@ -29,6 +29,24 @@ func OneArg(d *caddyfile.Dispenser, dst *string) error {
 	return nil
 }
 
+// CheckedArg reads exactly one argument into dst and checks it with check,
+// the rule the value must pass when the config loads (a client's own URL
+// rule, say), so a bad literal value is refused with its line by `caddy
+// adapt` as well. A value holding a placeholder is known only when the
+// config loads, and is checked then.
+func CheckedArg(d *caddyfile.Dispenser, dst *string, check func(string) error) error {
+	if err := OneArg(d, dst); err != nil {
+		return err
+	}
+	if strings.Contains(*dst, "{") {
+		return nil
+	}
+	if err := check(*dst); err != nil {
+		return d.WrapErr(err)
+	}
+	return nil
+}
+
 // OneOf checks that v is one of allowed.
 func OneOf(d *caddyfile.Dispenser, v string, allowed ...string) error {
 	for _, a := range allowed {

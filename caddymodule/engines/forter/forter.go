@@ -139,6 +139,11 @@ func (f *Forter) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		switch key {
 		case "timeout":
 			return caddyopt.DurationArg(d, &f.Timeout)
+		case "endpoint":
+			if d.CountRemainingArgs() == 0 {
+				return d.Errf("forter: %s has no value (if it comes from {$VAR}, that variable is not set)", key)
+			}
+			return caddyopt.CheckedArg(d, &f.Endpoint, client.CheckEndpoint)
 		case "on_not_reviewed":
 			if err := caddyopt.OneArg(d, &f.OnNotReviewed); err != nil {
 				return err
@@ -151,7 +156,6 @@ func (f *Forter) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		dst, ok := map[string]*string{
 			"site_id":           &f.SiteID,
 			"api_key":           &f.APIKey,
-			"endpoint":          &f.Endpoint,
 			"api_version":       &f.APIVersion,
 			"token_cookie":      &f.TokenCookie,
 			"login_method_type": &f.LoginMethodType,

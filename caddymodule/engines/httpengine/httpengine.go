@@ -99,7 +99,7 @@ func (h *HTTP) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	err := caddyopt.EachOption(d, "http engine", isHeader, func(key string) error {
 		switch key {
 		case "url":
-			return caddyopt.OneArg(d, &h.URL)
+			return caddyopt.CheckedArg(d, &h.URL, client.CheckURL)
 		case "header":
 			var name, value string
 			if !d.Args(&name, &value) || d.NextArg() {
