@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -115,7 +116,7 @@ func TestConfigsValidate(t *testing.T) {
 // anything starts.
 func TestBufferedNeedsLogFile(t *testing.T) {
 	for _, sink := range []string{"discard", "buffered"} {
-		err := run(options{scenarios: "login_buffered", logSink: sink, rounds: 1})
+		err := run(options{scenarios: "login_buffered", logSink: sink, rounds: 1, gc: gcEqual, gcLimit: 256})
 		if err == nil || !strings.Contains(err.Error(), "needs -log file") {
 			t.Fatalf("-log %s: %v", sink, err)
 		}
@@ -351,5 +352,35 @@ func TestCheckAuditExcluded(t *testing.T) {
 		if err := checkAuditExcluded(dir, "guarded", "guarded_noaudit"); (err == nil) != c.ok {
 			t.Errorf("with %q, without %q: %v", c.with, c.without, err)
 		}
+	}
+}
+
+// TestCollectorEnv: -gc equal gives every Caddy the same limit and no
+// pacing by live heap, -gc default restores Go's pacing whatever the
+// caller's environment holds, anything else is refused; the table's
+// first line says which ran (and nothing for results from before the
+// option).
+func TestCollectorEnv(t *testing.T) {
+	env, err := collectorEnv(gcEqual, 256)
+	if err != nil || !slices.Equal(env, []string{"GOGC=off", "GOMEMLIMIT=256MiB"}) {
+		t.Fatalf("equal: %q, %v", env, err)
+	}
+	if env, err = collectorEnv(gcDefault, 0); err != nil || !slices.Equal(env, []string{"GOGC=100", "GOMEMLIMIT=off"}) {
+		t.Fatalf("default: %q, %v", env, err)
+	}
+	for _, bad := range []struct {
+		mode  string
+		limit int
+	}{{"equal", 32}, {"off", 256}, {"", 256}} {
+		if _, err := collectorEnv(bad.mode, bad.limit); err == nil {
+			t.Errorf("-gc %q -gc-limit %d accepted", bad.mode, bad.limit)
+		}
+	}
+	m := metadata{Rounds: 1, GC: collectorLabel(gcEqual, 256)}
+	if table := markdownTable(&results{Meta: m}); !strings.Contains(table, "; Go collector: GOGC=off, GOMEMLIMIT=256MiB on every Caddy.") {
+		t.Fatalf("table:\n%s", table)
+	}
+	if table := markdownTable(&results{Meta: metadata{Rounds: 1}}); strings.Contains(table, "collector") {
+		t.Fatalf("a results file without the option names a collector:\n%s", table)
 	}
 }

@@ -93,6 +93,8 @@ type options struct {
 	scenarios   string
 	logSink     string
 	profile     string
+	gc          string // equal or default: see collectorEnv
+	gcLimit     int    // MiB, with -gc equal
 }
 
 func main() {
@@ -116,6 +118,8 @@ func main() {
 	flag.StringVar(&o.out, "out", "loadbench.json", "write the results here as JSON (empty: don't)")
 	flag.StringVar(&o.scenarios, "scenarios", "", "comma-separated subset of scenarios (default all)")
 	flag.StringVar(&o.logSink, "log", "file", "Caddy's log sink on both sides: file, buffered or discard")
+	flag.StringVar(&o.gc, "gc", gcEqual, "Go's collector in every Caddy: equal (GOGC=off and the same GOMEMLIMIT, so neither side collects more often for keeping more live memory) or default (Go's own pacing)")
+	flag.IntVar(&o.gcLimit, "gc-limit", 256, "GOMEMLIMIT of every Caddy with -gc equal, in MiB")
 	flag.StringVar(&o.profile, "profile", "", "write CPU profiles of each side, one per scenario (first round): the guarded side as <prefix>-<scenario>.pprof, the others as <prefix>-<scenario>-<side>.pprof")
 	table := flag.String("table", "", "print the Markdown table of a results file and exit")
 	compare := flag.Bool("compare", false, "compare two results files (old new) and exit")

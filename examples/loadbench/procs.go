@@ -143,8 +143,8 @@ type proc struct {
 }
 
 // start runs this binary in role with args, its output prefixed into
-// logPath.
-func start(role, name, logPath string, args ...string) (*proc, error) {
+// logPath, with env added to this process's environment.
+func start(role, name, logPath string, env []string, args ...string) (*proc, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -155,6 +155,9 @@ func start(role, name, logPath string, args ...string) (*proc, error) {
 	}
 	cmd := exec.Command(self, append([]string{role}, args...)...)
 	cmd.Stdout, cmd.Stderr = out, out
+	if len(env) > 0 {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	if err := cmd.Start(); err != nil {
 		out.Close()
 		return nil, err

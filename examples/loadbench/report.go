@@ -29,6 +29,9 @@ type metadata struct {
 	Duration    string `json:"duration"`
 	EngineDelay string `json:"engine_delay"`
 	LogSink     string `json:"log_sink"`
+	// GC is how Go's collector ran in every Caddy (see collectorEnv);
+	// empty in results written before the option: Go's default pacing.
+	GC string `json:"gc,omitempty"`
 	// LoadBefore and LoadAfter are /proc/loadavg's three averages: a
 	// machine busy with other work makes every figure noisier.
 	LoadBefore string `json:"load_before,omitempty"`
@@ -211,6 +214,9 @@ func markdownTable(r *results) string {
 	m := r.Meta
 	fmt.Fprintf(&b, "%d rounds of %s per scenario and side, interleaved; %s, %d connections; %d CPUs (%s); %s; Caddy log sink: %s; load average %s before, %s after",
 		m.Rounds, m.Duration, m.Generator, m.Connections, m.CPUs, m.CPU, m.Go, m.LogSink, m.LoadBefore, m.LoadAfter)
+	if m.GC != "" {
+		fmt.Fprintf(&b, "; Go collector: %s", m.GC)
+	}
 	if m.Commit != "" {
 		fmt.Fprintf(&b, "; commit %s", m.Commit)
 	}
