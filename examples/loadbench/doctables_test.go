@@ -10,7 +10,7 @@ import (
 
 // tableBlock is a results table in a page: the file it is rendered from,
 // then the table, between two comments the Markdown does not show.
-var tableBlock = regexp.MustCompile(`(?s)<!-- loadbench-table (\S+) -->\n(.*?)<!-- /loadbench-table -->`)
+var tableBlock = regexp.MustCompile(`(?s)<!-- loadbench-(table|summary) (\S+) -->\n(.*?)<!-- /loadbench-(?:table|summary) -->`)
 
 // TestDocTablesRegenerated: every load benchmark table in the README and
 // the docs is exactly what -table renders from the results file it names,
@@ -30,13 +30,18 @@ func TestDocTablesRegenerated(t *testing.T) {
 		}
 		for _, m := range tableBlock.FindAllStringSubmatch(string(b), -1) {
 			found++
-			r, err := readResults(filepath.Join(root, m[1]))
+			kind, file, got := m[1], m[2], m[3]
+			r, err := readResults(filepath.Join(root, file))
 			if err != nil {
 				t.Errorf("%s: %v", page, err)
 				continue
 			}
-			if want := markdownTable(r); strings.TrimSpace(m[2]) != strings.TrimSpace(want) {
-				t.Errorf("%s: the table of %s is not what `go run ./examples/loadbench -table %s` renders:\n%s", page, m[1], m[1], want)
+			render := markdownTable
+			if kind == "summary" {
+				render = markdownSummary
+			}
+			if want := render(r); strings.TrimSpace(got) != strings.TrimSpace(want) {
+				t.Errorf("%s: the %s of %s is not what `go run ./examples/loadbench -%s %s` renders:\n%s", page, kind, file, kind, file, want)
 			}
 		}
 	}

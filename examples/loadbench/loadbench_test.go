@@ -384,3 +384,20 @@ func TestCollectorEnv(t *testing.T) {
 		t.Fatalf("a results file without the option names a collector:\n%s", table)
 	}
 }
+
+// TestSummaryTable: the README's short table has a row per guarded side,
+// and leaves out a paced scenario, whose throughput is the same on every
+// side by design.
+func TestSummaryTable(t *testing.T) {
+	rounds := func(bare, guarded float64) []roundResult {
+		return []roundResult{{Bare: measurement{RPS: bare, P99ms: 10, CPUusPerReq: 100}, Guarded: measurement{RPS: guarded, P99ms: 12, CPUusPerReq: 120}, Ratio: guarded / bare}}
+	}
+	login := scenarioResult{Name: "login", Rounds: rounds(1000, 880)}
+	paced := scenarioResult{Name: "login_smartid_1000", Rate: 1000, Rounds: rounds(1000, 1000)}
+	login.summarise()
+	paced.summarise()
+	table := markdownSummary(&results{Meta: metadata{Rounds: 1}, Scenarios: []scenarioResult{login, paced}})
+	if !strings.Contains(table, "| login | 0.880× (0.88–0.88) | 1.20× | 20 µs |") || strings.Contains(table, "login_smartid_1000") {
+		t.Fatalf("summary:\n%s", table)
+	}
+}

@@ -122,6 +122,7 @@ func main() {
 	flag.IntVar(&o.gcLimit, "gc-limit", 256, "GOMEMLIMIT of every Caddy with -gc equal, in MiB")
 	flag.StringVar(&o.profile, "profile", "", "write CPU profiles of each side, one per scenario (first round): the guarded side as <prefix>-<scenario>.pprof, the others as <prefix>-<scenario>-<side>.pprof")
 	table := flag.String("table", "", "print the Markdown table of a results file and exit")
+	summary := flag.String("summary", "", "print the short Markdown table of a results file (the README's) and exit")
 	compare := flag.Bool("compare", false, "compare two results files (old new) and exit")
 	flag.Parse()
 
@@ -132,6 +133,13 @@ func main() {
 			log.Fatal(err)
 		}
 		fmt.Print(markdownTable(r))
+		return
+	case *summary != "":
+		r, err := readResults(*summary)
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Print(markdownSummary(r))
 		return
 	case *compare:
 		if flag.NArg() != 2 {

@@ -267,6 +267,37 @@ func markdownTable(r *results) string {
 	return b.String()
 }
 
+// markdownSummary renders the results as the README's short table: each
+// guarded row's throughput and p99 against bare and the guard's own CPU,
+// without the paced scenarios (whose throughput is the same by design).
+func markdownSummary(r *results) string {
+	var b strings.Builder
+	m := r.Meta
+	fmt.Fprintf(&b, "%d rounds of %s per scenario and side, interleaved; %s; Caddy log sink: %s", m.Rounds, m.Duration, m.Generator, m.LogSink)
+	if m.GC != "" {
+		fmt.Fprintf(&b, "; Go collector: %s", m.GC)
+	}
+	if m.Commit != "" {
+		fmt.Fprintf(&b, "; commit %s", m.Commit)
+	}
+	b.WriteString(".\n\n")
+	b.WriteString("| scenario | guarded ÷ bare (rounds) | p99 ÷ bare | guard's own CPU a request |\n")
+	b.WriteString("|---|---|---|---|\n")
+	row := "| %s | %.3f× (%.2f–%.2f) | %.2f× | %.0f µs |\n"
+	for _, s := range r.Scenarios {
+		if s.Rate > 0 {
+			continue
+		}
+		u := s.Summary
+		name, alsoName := s.rowNames()
+		fmt.Fprintf(&b, row, name, u.Ratio, u.RatioMin, u.RatioMax, u.P99Ratio, u.GuardCPUus)
+		if x := u.Also; x != nil {
+			fmt.Fprintf(&b, row, alsoName, x.Ratio, x.RatioMin, x.RatioMax, x.P99Ratio, x.GuardCPUus)
+		}
+	}
+	return b.String()
+}
+
 // p99Cell is the p99 ratio of the medians and, with more than one round,
 // the spread of the rounds' own ratios (a side's p99 over bare's in the
 // same round): the tail moves from round to round more than throughput
