@@ -126,20 +126,17 @@ func main() {
 	compare := flag.Bool("compare", false, "compare two results files (old new) and exit")
 	flag.Parse()
 
+	render, file := markdownTable, *table
+	if *summary != "" {
+		render, file = markdownSummary, *summary
+	}
 	switch {
-	case *table != "":
-		r, err := readResults(*table)
+	case file != "":
+		r, err := readResults(file)
 		if err != nil {
 			log.Fatal(err)
 		}
-		fmt.Print(markdownTable(r))
-		return
-	case *summary != "":
-		r, err := readResults(*summary)
-		if err != nil {
-			log.Fatal(err)
-		}
-		fmt.Print(markdownSummary(r))
+		fmt.Print(render(r))
 		return
 	case *compare:
 		if flag.NArg() != 2 {

@@ -214,13 +214,7 @@ func markdownTable(r *results) string {
 	m := r.Meta
 	fmt.Fprintf(&b, "%d rounds of %s per scenario and side, interleaved; %s, %d connections; %d CPUs (%s); %s; Caddy log sink: %s; load average %s before, %s after",
 		m.Rounds, m.Duration, m.Generator, m.Connections, m.CPUs, m.CPU, m.Go, m.LogSink, m.LoadBefore, m.LoadAfter)
-	if m.GC != "" {
-		fmt.Fprintf(&b, "; Go collector: %s", m.GC)
-	}
-	if m.Commit != "" {
-		fmt.Fprintf(&b, "; commit %s", m.Commit)
-	}
-	b.WriteString(".\n\n")
+	writeRunEnd(&b, m)
 	b.WriteString("| scenario | bare req/s | guarded req/s | ratio (median) | ratio spread | p99 bare | p99 guarded | p99 ratio (rounds) | Caddy CPU/req bare | guarded | guard's own |\n")
 	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|\n")
 	row := "| %s | %.0f | %.0f | %.3f | %.3f–%.3f | %.2f ms | %.2f ms | %s | %.0f µs | %.0f µs | %.0f µs |\n"
@@ -267,6 +261,18 @@ func markdownTable(r *results) string {
 	return b.String()
 }
 
+// writeRunEnd ends a table's first line with how the collector ran and
+// the commit measured.
+func writeRunEnd(b *strings.Builder, m metadata) {
+	if m.GC != "" {
+		fmt.Fprintf(b, "; Go collector: %s", m.GC)
+	}
+	if m.Commit != "" {
+		fmt.Fprintf(b, "; commit %s", m.Commit)
+	}
+	b.WriteString(".\n\n")
+}
+
 // markdownSummary renders the results as the README's short table: each
 // guarded row's throughput and p99 against bare and the guard's own CPU,
 // without the paced scenarios (whose throughput is the same by design).
@@ -274,13 +280,7 @@ func markdownSummary(r *results) string {
 	var b strings.Builder
 	m := r.Meta
 	fmt.Fprintf(&b, "%d rounds of %s per scenario and side, interleaved; %s; Caddy log sink: %s", m.Rounds, m.Duration, m.Generator, m.LogSink)
-	if m.GC != "" {
-		fmt.Fprintf(&b, "; Go collector: %s", m.GC)
-	}
-	if m.Commit != "" {
-		fmt.Fprintf(&b, "; commit %s", m.Commit)
-	}
-	b.WriteString(".\n\n")
+	writeRunEnd(&b, m)
 	b.WriteString("| scenario | guarded ÷ bare (rounds) | p99 ÷ bare | guard's own CPU a request |\n")
 	b.WriteString("|---|---|---|---|\n")
 	row := "| %s | %.3f× (%.2f–%.2f) | %.2f× | %.0f µs |\n"
