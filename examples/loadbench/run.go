@@ -21,8 +21,7 @@ func run(o options) error {
 	if err != nil {
 		return err
 	}
-	caddyEnv, err := collectorEnv(o.gc, o.gcLimit)
-	if err != nil {
+	if _, err := collectorEnv(o.gc, o.gcLimit); err != nil {
 		return err
 	}
 	if o.logSink != "file" && slices.ContainsFunc(scenarios, func(sc scenario) bool { return sc.also == "guarded_buffered" }) {
@@ -132,10 +131,7 @@ func run(o options) error {
 		case "guarded_smartid":
 			s.vendor = smartidProc
 		}
-		if err := startCaddy(s, dir, cfg, caddyEnv, &procs); err != nil {
-			return err
-		}
-		if err := checkCollector(s, o.gc, o.gcLimit); err != nil {
+		if err := startCaddy(s, dir, cfg, o.gc, o.gcLimit, &procs); err != nil {
 			return err
 		}
 		sides[name] = s
@@ -266,11 +262,7 @@ func run(o options) error {
 			// would only show the limit. So it runs on the guarded side
 			// restarted with Go's default pacing.
 			g.proc.stop()
-			env, _ := collectorEnv(gcDefault, 0)
-			if err := startCaddy(g, dir, filepath.Join(dir, "guarded.Caddyfile"), env, &procs); err != nil {
-				return fmt.Errorf("flood: %v", err)
-			}
-			if err := checkCollector(g, gcDefault, o.gcLimit); err != nil {
+			if err := startCaddy(g, dir, filepath.Join(dir, "guarded.Caddyfile"), gcDefault, 0, &procs); err != nil {
 				return fmt.Errorf("flood: %v", err)
 			}
 		}
@@ -294,10 +286,15 @@ func run(o options) error {
 	return nil
 }
 
-// startCaddy runs side s's Caddy with the config at cfg and env added to
-// its environment, and waits until it answers; procs stops it at the end
+// startCaddy runs side s's Caddy with the config at cfg and Go's
+// collector as -gc gc (-gc-limit limitMiB) asks, waits until it answers
+// and checks the collector's settings took; procs stops it at the end
 // with the rest.
-func startCaddy(s *side, dir, cfg string, env []string, procs *[]*proc) error {
+func startCaddy(s *side, dir, cfg, gc string, limitMiB int, procs *[]*proc) error {
+	env, err := collectorEnv(gc, limitMiB)
+	if err != nil {
+		return err
+	}
 	p, err := start("caddy", s.name, filepath.Join(dir, s.name+".out"), env, "run", "--config", cfg, "--adapter", "caddyfile")
 	if err != nil {
 		return err
@@ -308,7 +305,7 @@ func startCaddy(s *side, dir, cfg string, env []string, procs *[]*proc) error {
 		out, _ := os.ReadFile(filepath.Join(dir, s.name+".out"))
 		return fmt.Errorf("%v\n%s", err, out)
 	}
-	return nil
+	return checkCollector(s, gc, limitMiB)
 }
 
 // startRedis runs the redis role on a free loopback port, its files in a
