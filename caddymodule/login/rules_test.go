@@ -208,3 +208,31 @@ func TestAbandonedLoginIsNoFailure(t *testing.T) {
 		t.Fatalf("three 499s from the portal itself are failures: got %d, want the lockout", st)
 	}
 }
+
+// TestCleanupWhileServing: a reload cleans up the old config's handlers
+// while their requests may still be at the upstream (Caddy does not wait
+// for them). Such a request still settles its lockout ticket when the
+// answer comes, and gets the upstream's answer, not a panic.
+func TestCleanupWhileServing(t *testing.T) {
+	h := ruleTestHandler(t, testApp(t), &Handler{
+		Name: "reloaded", Event: EventLogin,
+		Success:     &SuccessCriteria{Location: "/account"},
+		RuleOptions: request.RuleOptions{Rules: []string{"lockout ip_user 5/15m for 30m challenge"}},
+	})
+	cleanedMidway := caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		if err := h.Cleanup(); err != nil {
+			return err
+		}
+		return upstreamOK.ServeHTTP(w, r)
+	})
+	if st := serveOnce(h, "198.51.100.40", cleanedMidway); st != http.StatusSeeOther {
+		t.Fatalf("a login whose handler was cleaned up at the upstream: %d, want the upstream's 303", st)
+	}
+	// Cleanup stays idempotent: the route was unregistered once.
+	if err := h.Cleanup(); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(h.app.Routes().Get(h.Name)); n != 0 {
+		t.Errorf("route still registered (%d)", n)
+	}
+}

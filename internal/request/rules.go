@@ -64,6 +64,7 @@ type Rules struct {
 	route        string
 	errs         *prometheus.CounterVec
 	warned       sync.Map // rule string → struct{}: warn once, then debug
+	released     bool     // Cleanup ran (only Cleanup reads or sets it)
 }
 
 // IsRuleDirective reports whether key is a rule line; each is one rule,
@@ -360,13 +361,17 @@ func (x *Exchange) ApplyRulesAfterEngines() {
 
 // Cleanup unregisters the route's policy and releases its hold on the
 // app's counter store. Handlers call it from their Cleanup, which Caddy
-// also calls when Provision failed half-way, so any part may be unset.
+// also calls when Provision failed half-way, so any part may be unset,
+// and which a reload runs while the old config's requests may still be at
+// the upstream: h.Rules stays, so they settle their tickets through it
+// (a released memory store still answers, it stops nothing; a store whose
+// Redis client the old app closed fails, which onError counts).
 func (h *Route) Cleanup() {
-	if h == nil || h.Rules == nil {
+	if h == nil || h.Rules == nil || h.Rules.released {
 		return
 	}
 	rt := h.Rules
-	h.Rules = nil
+	rt.released = true
 	if rt.reg != nil {
 		h.App.Routes().Remove(rt.reg)
 	}
