@@ -213,6 +213,7 @@ func (q *SmartIDQueue) Destruct() error {
 	ctx, cancel := context.WithTimeout(context.Background(), q.drain)
 	defer cancel()
 	err := q.Client.Close(ctx)
+	q.obs.flush()
 	q.Metrics.ForgetQueue(q.Label)
 	releaseMetrics()
 	return err
@@ -224,7 +225,7 @@ func acquireSmartID(key string, cfg *SmartIDConfig, logger *zap.Logger) (*SmartI
 		if err != nil {
 			return nil, err
 		}
-		obs := &smartidObserver{m: m, queue: queueLabel(key)}
+		obs := newSmartIDObserver(m, queueLabel(key))
 		obs.logger.Store(logger.Named("smartid"))
 		c, err := smartid.New(smartid.Config{
 			Endpoint:    cfg.endpoint,
