@@ -20,7 +20,8 @@ import (
 // the counters carry over and keep moving, and the metrics agree with
 // what the fake SmartID received. The portal answers after 30ms, so
 // each reload finds logins of the old config waiting on it, whose
-// lockout tickets are settled after its Cleanup; no request may panic.
+// lockout tickets are settled after its Cleanup; no request may panic
+// (caddyproc fails the test on a panic in the log).
 func TestReloadUnderLoad(t *testing.T) {
 	pt, sid := newPortal(t), newSmartID(t)
 	sid.SetMode(smartidfake.Slow)
@@ -87,13 +88,6 @@ func TestReloadUnderLoad(t *testing.T) {
 	// guard. Every login that reached it got the portal's answer.
 	if results[http.StatusSeeOther] == 0 || len(results) > 2 || (len(results) == 2 && results[0] == 0) {
 		t.Errorf("logins during reloads: %s (want only 303)", statusCounts(results))
-	}
-	// Go's HTTP server recovers a handler's panic, logs it and drops the
-	// connection, which the load above counts as a connection error: the
-	// log is what tells.
-	if log := p.Log(); strings.Contains(log, "panic") {
-		i := strings.Index(log, "panic")
-		t.Errorf("a request panicked during the reloads: %s", log[max(0, i-200):min(len(log), i+600)])
 	}
 	// Logins served by the SmartID-less config legitimately say
 	// not_configured; all others must balance.

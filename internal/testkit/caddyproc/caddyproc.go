@@ -126,9 +126,32 @@ func Start(t testing.TB, caddyfile string, opts Options) *Proc {
 	if err := os.WriteFile(p.file, []byte(p.Expand(caddyfile)), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// Cleanups run last first: the process is stopped, then its logs
+	// are read.
+	t.Cleanup(p.checkNoPanic)
 	t.Cleanup(p.kill)
 	p.launch()
 	return p
+}
+
+// checkNoPanic fails the test if any run of the process logged a
+// request's panic. Go's HTTP server recovers it and drops the
+// connection, which a test driving load may take for a connection reset
+// and count as such: the log is what tells.
+func (p *Proc) checkNoPanic() {
+	p.mu.Lock()
+	bufs := append(append([]*syncBuffer(nil), p.logs...), p.log)
+	p.mu.Unlock()
+	for _, b := range bufs {
+		if b == nil {
+			continue
+		}
+		log := b.String()
+		if i := strings.Index(log, "http: panic serving"); i >= 0 {
+			p.t.Errorf("caddyproc: a request panicked: %s", log[i:min(len(log), i+800)])
+			return
+		}
+	}
 }
 
 // Port returns the free loopback port named name, choosing it on first use.

@@ -97,7 +97,10 @@ func StartEdited(t *testing.T, global, site string, edit func([]byte) []byte) *G
 	if err := caddy.Load(cfg, true); err != nil {
 		t.Fatalf("loading config: %v\n%s", err, caddyfile)
 	}
-	t.Cleanup(func() { _ = caddy.Stop() })
+	t.Cleanup(func() {
+		_ = caddy.Stop()
+		checkNoPanic(t, logPath)
+	})
 	return &Guarded{
 		URL:     fmt.Sprintf("http://127.0.0.1:%d", port),
 		LogPath: logPath,
@@ -105,6 +108,19 @@ func StartEdited(t *testing.T, global, site string, edit func([]byte) []byte) *G
 			Timeout:       10 * time.Second,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
+	}
+}
+
+// checkNoPanic fails the test if the log at path holds a request's
+// panic: Go's HTTP server recovers it and drops the connection, which a
+// test may take for a reset connection.
+func checkNoPanic(t testing.TB, path string) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return // nothing was logged
+	}
+	if i := bytes.Index(b, []byte("http: panic serving")); i >= 0 {
+		t.Errorf("a request panicked: %s", b[i:min(len(b), i+800)])
 	}
 }
 
