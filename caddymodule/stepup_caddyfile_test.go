@@ -23,7 +23,6 @@ func browserCaddyfile(dir string, port int, upstream, loginOpts string) string {
 		output file %[2]s
 		format json
 	}
-	order login_guard before reverse_proxy
 	login_guard {
 		sandbox
 		passkeys {

@@ -85,7 +85,6 @@ func StartEdited(t *testing.T, global, site string, edit func([]byte) []byte) *G
 		format json
 		level DEBUG
 	}
-	order login_guard before reverse_proxy
 %s
 }
 %s
