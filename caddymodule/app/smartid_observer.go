@@ -49,7 +49,9 @@ func (o *smartidObserver) Observe(r smartid.Report) {
 	// smartidLogEvery, with the count of the lines it stands for.
 	debug := logger.Core().Enabled(zap.DebugLevel)
 	if r.Outcome == smartid.OutcomeSent && !debug {
-		o.lines.Flush(logger, o.now(), false)
+		if o.lines.Holding() {
+			o.lines.Flush(logger, o.now(), false)
+		}
 		return
 	}
 	fields := []zap.Field{

@@ -41,6 +41,9 @@ func TestFirstLineAtOnceRestCounted(t *testing.T) {
 	if first := logs.All()[0].ContextMap(); first["n"] != int64(0) || first["repeats"] != nil {
 		t.Fatalf("the first line must be written as it is: %v", first)
 	}
+	if !l.Holding() {
+		t.Fatal("499 lines held back, Holding says none")
+	}
 	// Before the interval ends nothing more is written, even by Flush.
 	l.Flush(logger, t0.Add(9*time.Second), false)
 	if logs.Len() != 1 {
@@ -95,6 +98,9 @@ func TestFinalFlushWritesEverythingHeld(t *testing.T) {
 		t.Fatalf("after the final flush: %d lines, a %d, b %d; want 4 lines standing for 3 each", logs.Len(), events(logs, "a"), events(logs, "b"))
 	}
 	// Nothing is held now: another flush writes nothing.
+	if l.Holding() {
+		t.Fatal("Holding after the final flush")
+	}
 	l.Flush(logger, t0.Add(2*time.Hour), true)
 	if logs.Len() != 4 {
 		t.Fatal("a flush with nothing held wrote a line")
