@@ -42,6 +42,7 @@ import (
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
 
 	_ "github.com/login-guard/login_guard"
+	"github.com/login-guard/login_guard/internal/testkit/caddytest"
 	"github.com/login-guard/login_guard/internal/testkit/ports"
 )
 
@@ -128,17 +129,19 @@ func Start(t testing.TB, caddyfile string, opts Options) *Proc {
 	}
 	// Cleanups run last first: the process is stopped, then its logs
 	// are read.
-	t.Cleanup(p.checkNoPanic)
+	t.Cleanup(func() {
+		if panic := p.loggedPanic(); panic != "" {
+			t.Errorf("caddyproc: a request panicked: %s", panic)
+		}
+	})
 	t.Cleanup(p.kill)
 	p.launch()
 	return p
 }
 
-// checkNoPanic fails the test if any run of the process logged a
-// request's panic. Go's HTTP server recovers it and drops the
-// connection, which a test driving load may take for a connection reset
-// and count as such: the log is what tells.
-func (p *Proc) checkNoPanic() {
+// loggedPanic is the first request panic any run of the process logged
+// (see caddytest.LoggedPanic), or "".
+func (p *Proc) loggedPanic() string {
 	p.mu.Lock()
 	bufs := append(append([]*syncBuffer(nil), p.logs...), p.log)
 	p.mu.Unlock()
@@ -146,12 +149,11 @@ func (p *Proc) checkNoPanic() {
 		if b == nil {
 			continue
 		}
-		log := b.String()
-		if i := strings.Index(log, "http: panic serving"); i >= 0 {
-			p.t.Errorf("caddyproc: a request panicked: %s", log[i:min(len(log), i+800)])
-			return
+		if panic := caddytest.LoggedPanic([]byte(b.String())); panic != "" {
+			return panic
 		}
 	}
+	return ""
 }
 
 // Port returns the free loopback port named name, choosing it on first use.

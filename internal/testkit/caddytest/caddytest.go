@@ -98,7 +98,11 @@ func StartEdited(t *testing.T, global, site string, edit func([]byte) []byte) *G
 	}
 	t.Cleanup(func() {
 		_ = caddy.Stop()
-		checkNoPanic(t, logPath)
+		if log, err := os.ReadFile(logPath); err == nil {
+			if p := LoggedPanic(log); p != "" {
+				t.Errorf("a request panicked: %s", p)
+			}
+		}
 	})
 	return &Guarded{
 		URL:     fmt.Sprintf("http://127.0.0.1:%d", port),
@@ -110,17 +114,17 @@ func StartEdited(t *testing.T, global, site string, edit func([]byte) []byte) *G
 	}
 }
 
-// checkNoPanic fails the test if the log at path holds a request's
-// panic: Go's HTTP server recovers it and drops the connection, which a
-// test may take for a reset connection.
-func checkNoPanic(t testing.TB, path string) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return // nothing was logged
+// LoggedPanic returns the first request panic a Caddy log holds (its
+// message and the start of its stack), or "" when there is none. Go's
+// HTTP server recovers a handler's panic, logs it and drops the
+// connection, which a test driving requests may take for a reset
+// connection: the harnesses read the log when a test ends.
+func LoggedPanic(log []byte) string {
+	i := bytes.Index(log, []byte("http: panic serving"))
+	if i < 0 {
+		return ""
 	}
-	if i := bytes.Index(b, []byte("http: panic serving")); i >= 0 {
-		t.Errorf("a request panicked: %s", b[i:min(len(b), i+800)])
-	}
+	return string(log[i:min(len(log), i+800)])
 }
 
 // Do sends req and returns the answer with its body read.
