@@ -3,6 +3,7 @@ package caddymodule_test
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/login-guard/login_guard/internal/testkit/caddytest"
@@ -40,12 +41,46 @@ func TestDirectiveRunsBeforeHandleBlocks(t *testing.T) {
 			if lines := g.AuditLines(t); len(lines) != 1 || lines[0]["action"] != "deny" {
 				t.Fatalf("audit lines: %v, want one deny", lines)
 			}
+			if unreachable := routeNeverRuns(t, g); len(unreachable) != 0 {
+				t.Fatalf("a reachable route was reported: %v", unreachable)
+			}
 			// Requests the guard does not select still reach the site.
 			if resp, body := g.Do(t, mustGet(t, g.URL+"/")); name == "handle blocks" && body != "site" {
 				t.Fatalf("GET / through the catch-all handle: %d %q", resp.StatusCode, body)
 			}
 		})
 	}
+}
+
+// TestUnreachableRouteIsLogged: a `route` block runs its directives as
+// written, so a login_guard written after reverse_proxy in one never
+// runs. The config loads (a reload must not fail on it), and the app
+// says so at error level once started, naming the route.
+func TestUnreachableRouteIsLogged(t *testing.T) {
+	upstream := caddytest.NewRecorder(t, portalFake())
+	site := fmt.Sprintf("{{listen}} {\n\troute {\n\t\treverse_proxy %s\n\t\tlogin_guard /api/login {\n\t\t\tname misplaced\n\t\t\tevent login\n\t\t\tdeny_ip 127.0.0.0/8\n\t\t}\n\t}\n}",
+		upstream.Listener.Addr())
+	g := caddytest.Start(t, "", site)
+	resp, _ := g.Post(t, "/api/login", "application/x-www-form-urlencoded", "username=alice&password="+password)
+	if resp.StatusCode == http.StatusForbidden {
+		t.Fatal("the misplaced guard ran: the test's premise is wrong")
+	}
+	got := routeNeverRuns(t, g)
+	if len(got) != 1 || got[0]["route"] != "misplaced" || got[0]["level"] != "error" ||
+		!strings.Contains(fmt.Sprint(got[0]["answered_by"]), "reverse_proxy") {
+		t.Fatalf("log lines about unreachable routes: %v, want one error naming route misplaced and reverse_proxy", got)
+	}
+}
+
+// routeNeverRuns are the app's lines about guard routes no request reaches.
+func routeNeverRuns(t *testing.T, g *caddytest.Guarded) []map[string]any {
+	var out []map[string]any
+	for _, l := range g.Logs(t) {
+		if strings.HasPrefix(fmt.Sprint(l["msg"]), "login_guard route never runs") {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 func mustGet(t *testing.T, url string) *http.Request {

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
+	"github.com/login-guard/login_guard/caddymodule/routecheck"
 	"github.com/login-guard/login_guard/clients/engine"
 	"github.com/login-guard/login_guard/clients/loginid"
 	"github.com/login-guard/login_guard/internal/pages"
@@ -266,6 +267,9 @@ func (a *App) start() error {
 	}
 	a.rt.stopRotation = a.rotateKeysEvery(keyCheckInterval)
 	a.rt.life.markStarted()
+	// A guard route no request can reach passes every login unjudged:
+	// say so once the config runs.
+	routecheck.Warn(a.ctx, a.logger)
 	return nil
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/login-guard/login_guard/clients/smartid"
 	"github.com/login-guard/login_guard/internal/caddyopt"
+	"github.com/login-guard/login_guard/internal/repeatlog"
 )
 
 // SmartIDConfig configures SmartID analytics events.
@@ -225,7 +226,7 @@ func acquireSmartID(key string, cfg *SmartIDConfig, logger *zap.Logger) (*SmartI
 		if err != nil {
 			return nil, err
 		}
-		obs := newSmartIDObserver(m, queueLabel(key))
+		obs := &smartidObserver{m: m, queue: queueLabel(key), lines: repeatlog.New(smartidLogEvery), now: time.Now}
 		obs.logger.Store(logger.Named("smartid"))
 		c, err := smartid.New(smartid.Config{
 			Endpoint:    cfg.endpoint,

@@ -31,10 +31,6 @@ type smartidObserver struct {
 	now   func() time.Time
 }
 
-func newSmartIDObserver(m *Metrics, queue string) *smartidObserver {
-	return &smartidObserver{m: m, queue: queue, lines: repeatlog.New(smartidLogEvery), now: time.Now}
-}
-
 func (o *smartidObserver) Observe(r smartid.Report) {
 	logger := o.logger.Load()
 	if o.m != nil {

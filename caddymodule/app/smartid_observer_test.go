@@ -12,8 +12,14 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/login-guard/login_guard/clients/smartid"
+	"github.com/login-guard/login_guard/internal/repeatlog"
 	"github.com/login-guard/login_guard/internal/testkit/clock"
 )
+
+// testObserver is an observer as acquireSmartID makes it, without metrics.
+func testObserver() *smartidObserver {
+	return &smartidObserver{queue: "q", lines: repeatlog.New(smartidLogEvery), now: time.Now}
+}
 
 // smartidEvents counts the events the observer's lines stand for: one a
 // line, or its "repeats".
@@ -42,7 +48,7 @@ func TestSmartIDOutageIsNotALinePerEvent(t *testing.T) {
 	t.Run("info", func(t *testing.T) {
 		core, logs := observer.New(zap.InfoLevel)
 		clk := clock.New(time.Unix(1_700_000_000, 0))
-		o := newSmartIDObserver(nil, "q")
+		o := testObserver()
 		o.now = clk.Now
 		o.logger.Store(zap.New(core))
 		// A minute of outage, 100 events a second, each retried once,
@@ -75,7 +81,7 @@ func TestSmartIDOutageIsNotALinePerEvent(t *testing.T) {
 
 	t.Run("debug", func(t *testing.T) {
 		core, logs := observer.New(zap.DebugLevel)
-		o := newSmartIDObserver(nil, "q")
+		o := testObserver()
 		o.logger.Store(zap.New(core))
 		for range 50 {
 			o.Observe(failed)

@@ -144,6 +144,10 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 	}
 }
 
+// GuardRouteName is the route's name, for the app's check that every
+// guard route can be reached (caddymodule/routecheck).
+func (h *Handler) GuardRouteName() string { return h.Name }
+
 // Provision sets defaults, resolves env placeholders and compiles the
 // route's rules. It fails with a message naming the field.
 func (h *Handler) Provision(ctx caddy.Context) error {

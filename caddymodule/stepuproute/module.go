@@ -90,6 +90,10 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 	}
 }
 
+// GuardRouteName is the route's name, for the app's check that every
+// guard route can be reached (caddymodule/routecheck).
+func (h *Handler) GuardRouteName() string { return h.Name }
+
 // Provision checks the route's fields, loads the page template and
 // compiles the rules. It touches no storage: `caddy validate` runs it.
 func (h *Handler) Provision(ctx caddy.Context) error {

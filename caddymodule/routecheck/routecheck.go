@@ -1,0 +1,163 @@
+// Package routecheck finds guard routes Caddy can never reach. In a route
+// list Caddy runs the routes in order, each handler passing the request
+// to the next; a handler that answers (reverse_proxy, respond, redir,
+// abort, error, file_server) ends it there. So a guard placed after a
+// route that selects every request and answers it, or after an answering
+// handler in its own route, never sees a request: every login reaches the
+// portal unjudged, and nothing says so. The Caddyfile's directive order
+// keeps the guard first in a site, but a `route` block runs its
+// directives as written and a JSON config as it says.
+//
+// The check only reports what is certain: a route with matchers may not
+// select a guarded request, so only routes without any count as answering
+// everything. It reads the provisioned routes and changes nothing.
+package routecheck
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp/fileserver"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy"
+	"go.uber.org/zap"
+)
+
+// Warn logs, at error level, each guard route of ctx's http app that no
+// request can reach. A log line rather than a refusal: the check reads
+// the config, not the traffic, and a config that loaded keeps serving.
+// The app calls it once started, when every app is provisioned.
+func Warn(ctx caddy.Context, logger *zap.Logger) {
+	v, err := ctx.AppIfConfigured("http")
+	if err != nil {
+		return
+	}
+	h, ok := v.(*caddyhttp.App)
+	if !ok {
+		return
+	}
+	for _, f := range Unreachable(h.Servers) {
+		logger.Error("login_guard route never runs: every request is answered before it reaches the guard",
+			zap.String("server", f.Server), zap.String("route", f.Route), zap.String("answered_by", f.AnsweredBy))
+	}
+}
+
+// Guard is a guard's route handler: it says which route it is.
+type Guard interface {
+	GuardRouteName() string
+}
+
+// Finding is one guard route that can never run.
+type Finding struct {
+	Server string // the http app's server name
+	Route  string // the guard route's name
+	// AnsweredBy says what answers every request first.
+	AnsweredBy string
+}
+
+func (f Finding) String() string {
+	return fmt.Sprintf("server %s: login_guard route %q never runs: %s", f.Server, f.Route, f.AnsweredBy)
+}
+
+// Unreachable lists the guard routes of the servers that no request can
+// reach, server by server in name order.
+func Unreachable(servers map[string]*caddyhttp.Server) []Finding {
+	names := make([]string, 0, len(servers))
+	for name := range servers {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	var out []Finding
+	for _, name := range names {
+		if s := servers[name]; s != nil {
+			w := walker{server: name}
+			w.routes(s.Routes, "")
+			out = append(out, w.found...)
+		}
+	}
+	return out
+}
+
+type walker struct {
+	server string
+	found  []Finding
+}
+
+// routes walks a route list that requests reach only if blocked is empty
+// (otherwise it says what answered them before).
+func (w *walker) routes(list caddyhttp.RouteList, blocked string) {
+	takenGroups := map[string]string{}
+	for i, r := range list {
+		routeBlocked := blocked
+		if routeBlocked == "" && r.Group != "" {
+			routeBlocked = takenGroups[r.Group]
+		}
+		for _, h := range r.Handlers {
+			if g, ok := h.(Guard); ok && routeBlocked != "" {
+				w.found = append(w.found, Finding{Server: w.server, Route: g.GuardRouteName(), AnsweredBy: routeBlocked})
+			}
+			if sub, ok := h.(*caddyhttp.Subroute); ok {
+				w.routes(sub.Routes, routeBlocked)
+			}
+			if routeBlocked == "" {
+				if what := answers(h); what != "" {
+					routeBlocked = fmt.Sprintf("%s answers first (route %d)", what, i)
+				}
+			}
+		}
+		if blocked != "" || len(r.MatcherSets) > 0 {
+			continue
+		}
+		// A route without matchers selects every request: what ends the
+		// request in it ends them all, and the routes of its group are
+		// skipped once it ran.
+		switch {
+		case routeBlocked != "":
+			blocked = routeBlocked
+		case r.Terminal:
+			blocked = fmt.Sprintf("route %d, without a matcher, is terminal", i)
+		}
+		if r.Group != "" && takenGroups[r.Group] == "" {
+			takenGroups[r.Group] = fmt.Sprintf("route %d, without a matcher, takes its group %q first", i, r.Group)
+		}
+	}
+}
+
+// answers names a handler that answers every request it is given instead
+// of passing it on, or is "".
+func answers(h caddyhttp.MiddlewareHandler) string {
+	switch v := h.(type) {
+	case *reverseproxy.Handler:
+		return "reverse_proxy"
+	case *caddyhttp.StaticResponse:
+		if v.Abort {
+			return "abort"
+		}
+		return "a static response (respond or redir)"
+	case *caddyhttp.StaticError:
+		return "error"
+	case *fileserver.FileServer:
+		if !v.PassThru {
+			return "file_server"
+		}
+	case *caddyhttp.Subroute:
+		return listAnswers(v.Routes)
+	}
+	return ""
+}
+
+// listAnswers names what answers every request given to a route list.
+func listAnswers(list caddyhttp.RouteList) string {
+	for _, r := range list {
+		if len(r.MatcherSets) > 0 {
+			continue
+		}
+		for _, h := range r.Handlers {
+			if what := answers(h); what != "" {
+				return what
+			}
+		}
+	}
+	return ""
+}

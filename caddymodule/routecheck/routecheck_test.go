@@ -1,0 +1,106 @@
+package routecheck
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp/fileserver"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy"
+)
+
+// guard stands for a guard route handler.
+type guard string
+
+func (g guard) GuardRouteName() string { return string(g) }
+func (guard) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	return next.ServeHTTP(w, r)
+}
+
+// passOn is a handler that always calls the next one (vars, header...).
+type passOn struct{}
+
+func (passOn) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	return next.ServeHTTP(w, r)
+}
+
+func route(hs ...caddyhttp.MiddlewareHandler) caddyhttp.Route {
+	return caddyhttp.Route{Handlers: hs}
+}
+
+func matched(r caddyhttp.Route) caddyhttp.Route {
+	r.MatcherSets = caddyhttp.MatcherSets{caddyhttp.MatcherSet{caddyhttp.MatchPath{"/api/*"}}}
+	return r
+}
+
+func grouped(g string, r caddyhttp.Route) caddyhttp.Route {
+	r.Group = g
+	return r
+}
+
+func sub(routes ...caddyhttp.Route) *caddyhttp.Subroute {
+	return &caddyhttp.Subroute{Routes: routes}
+}
+
+func TestUnreachable(t *testing.T) {
+	proxy := &reverseproxy.Handler{}
+	respond := &caddyhttp.StaticResponse{}
+	cases := []struct {
+		name   string
+		routes caddyhttp.RouteList
+		want   string // the finding's AnsweredBy, "" for none
+	}{
+		{"guard first", caddyhttp.RouteList{route(guard("login")), route(proxy)}, ""},
+		{"proxy without a matcher first", caddyhttp.RouteList{route(proxy), route(guard("login"))}, "reverse_proxy answers first (route 0)"},
+		{"proxy with a matcher first", caddyhttp.RouteList{matched(route(proxy)), route(guard("login"))}, ""},
+		{"one route, guard then proxy", caddyhttp.RouteList{route(guard("login"), proxy)}, ""},
+		{"one route, proxy then guard", caddyhttp.RouteList{route(proxy, guard("login"))}, "reverse_proxy answers first (route 0)"},
+		{"one matched route, proxy then guard", caddyhttp.RouteList{matched(route(proxy, guard("login")))}, "reverse_proxy answers first (route 0)"},
+		{"handlers that pass on", caddyhttp.RouteList{route(passOn{}), route(passOn{}, guard("login")), route(proxy)}, ""},
+		{"a catch-all handle block first", caddyhttp.RouteList{
+			matched(route(sub(route(proxy)))), route(sub(route(respond))), route(guard("login")),
+		}, "a static response (respond or redir) answers first (route 1)"},
+		{"abort", caddyhttp.RouteList{route(&caddyhttp.StaticResponse{Abort: true}), route(guard("login"))}, "abort answers first (route 0)"},
+		{"error", caddyhttp.RouteList{route(&caddyhttp.StaticError{}), route(guard("login"))}, "error answers first (route 0)"},
+		{"file_server", caddyhttp.RouteList{route(&fileserver.FileServer{}), route(guard("login"))}, "file_server answers first (route 0)"},
+		{"file_server pass_thru", caddyhttp.RouteList{route(&fileserver.FileServer{PassThru: true}), route(guard("login"))}, ""},
+		{"subroute whose routes all have matchers", caddyhttp.RouteList{route(sub(matched(route(proxy)))), route(guard("login"))}, ""},
+		{"guard nested after the answer", caddyhttp.RouteList{route(respond), route(sub(route(sub(route(guard("login"))))))},
+			"a static response (respond or redir) answers first (route 0)"},
+		{"guard nested after an answer in its subroute", caddyhttp.RouteList{route(sub(route(proxy), route(guard("login"))))},
+			"reverse_proxy answers first (route 0)"},
+		{"terminal route without a matcher", caddyhttp.RouteList{{Handlers: []caddyhttp.MiddlewareHandler{passOn{}}, Terminal: true}, route(guard("login"))},
+			"route 0, without a matcher, is terminal"},
+		{"group taken by a route without a matcher", caddyhttp.RouteList{grouped("g", route(passOn{})), matched(grouped("g", route(guard("login"))))},
+			`route 0, without a matcher, takes its group "g" first`},
+		{"group of a matched route", caddyhttp.RouteList{matched(grouped("g", route(proxy))), grouped("g", route(guard("login")))}, ""},
+		{"another group", caddyhttp.RouteList{grouped("g", route(passOn{})), grouped("h", route(guard("login")))}, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := Unreachable(map[string]*caddyhttp.Server{"srv0": {Routes: c.routes}})
+			switch {
+			case c.want == "" && len(got) != 0:
+				t.Fatalf("found %v, want nothing", got)
+			case c.want != "" && (len(got) != 1 || got[0].AnsweredBy != c.want || got[0].Route != "login" || got[0].Server != "srv0"):
+				t.Fatalf("found %v, want login answered by %q", got, c.want)
+			}
+		})
+	}
+}
+
+// TestUnreachableEveryServerInOrder: each server is walked, the findings
+// in server name order, and a finding reads as a sentence naming both.
+func TestUnreachableEveryServerInOrder(t *testing.T) {
+	blocked := caddyhttp.RouteList{route(&reverseproxy.Handler{}), route(guard("r"))}
+	got := Unreachable(map[string]*caddyhttp.Server{
+		"b": {Routes: blocked}, "a": {Routes: blocked}, "c": {Routes: caddyhttp.RouteList{route(guard("ok"))}}, "nil": nil,
+	})
+	if len(got) != 2 || got[0].Server != "a" || got[1].Server != "b" {
+		t.Fatalf("findings %v, want servers a and b", got)
+	}
+	if s := got[0].String(); !strings.Contains(s, `server a: login_guard route "r" never runs: reverse_proxy answers first`) {
+		t.Fatalf("finding reads %q", s)
+	}
+}
