@@ -3,6 +3,8 @@ package caddymodule_test
 import (
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -26,6 +28,11 @@ func TestDirectiveRunsBeforeHandleBlocks(t *testing.T) {
 		"handle_path": fmt.Sprintf("{{listen}} {\n%s%s\thandle_path /api/* {\n\t\trewrite * /api{path}\n\t\treverse_proxy %s\n\t}\n}",
 			matcher, guard, upstream.Listener.Addr()),
 		"respond": fmt.Sprintf("{{listen}} {\n%s%s\trespond \"portal\" 200\n}", matcher, guard),
+		// A front controller's try_files rewrites every path to
+		// /index.php before the guard would see it; in a route block the
+		// guard runs first, on the path the client sent.
+		"try_files in a route block": fmt.Sprintf("{{listen}} {\n%s\troute {\n%s\t\ttry_files {path} /index.php?{query}\n\t\treverse_proxy %s\n\t}\n}",
+			matcher, guard, upstream.Listener.Addr()),
 	}
 	for name, site := range sites {
 		t.Run(name, func(t *testing.T) {
@@ -41,8 +48,10 @@ func TestDirectiveRunsBeforeHandleBlocks(t *testing.T) {
 			if lines := g.AuditLines(t); len(lines) != 1 || lines[0]["action"] != "deny" {
 				t.Fatalf("audit lines: %v, want one deny", lines)
 			}
-			if unreachable := routeNeverRuns(t, g); len(unreachable) != 0 {
-				t.Fatalf("a reachable route was reported: %v", unreachable)
+			for _, l := range g.Logs(t) {
+				if strings.HasPrefix(fmt.Sprint(l["msg"]), "login_guard route") {
+					t.Fatalf("a well-placed route was reported: %v", l)
+				}
 			}
 			// Requests the guard does not select still reach the site.
 			if resp, body := g.Do(t, mustGet(t, g.URL+"/")); name == "handle blocks" && body != "site" {
@@ -69,6 +78,36 @@ func TestUnreachableRouteIsLogged(t *testing.T) {
 	if len(got) != 1 || got[0]["route"] != "misplaced" || got[0]["level"] != "error" ||
 		!strings.Contains(fmt.Sprint(got[0]["answered_by"]), "reverse_proxy") {
 		t.Fatalf("log lines about unreachable routes: %v, want one error naming route misplaced and reverse_proxy", got)
+	}
+}
+
+// TestRewrittenLoginPathIsLogged: a front controller's try_files rewrites
+// every request to /index.php before the guard, once that file exists, so
+// the guard's `path /api/login` matcher never matches and a denied login
+// reaches the portal. The app warns about it, naming the route; in a
+// route block written guard first, nothing is rewritten before the guard
+// and nothing is said.
+func TestRewrittenLoginPathIsLogged(t *testing.T) {
+	root := t.TempDir()
+	if err := os.WriteFile(filepath.Join(root, "index.php"), []byte("<?php"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	upstream := caddytest.NewRecorder(t, portalFake())
+	guard := "login_guard @login {\n\t\tevent login\n\t\tdeny_ip 127.0.0.0/8\n\t}"
+	top := fmt.Sprintf("{{listen}} {\n\troot * %s\n\t@login {\n\t\tmethod POST\n\t\tpath /api/login\n\t}\n\t%s\n\ttry_files {path} /index.php?{query}\n\treverse_proxy %s\n}",
+		root, guard, upstream.Listener.Addr())
+	g := caddytest.Start(t, "", top)
+	if resp, _ := g.Post(t, "/api/login", "application/x-www-form-urlencoded", "username=alice&password="+password); resp.StatusCode == http.StatusForbidden {
+		t.Fatal("the guard saw the login: the test's premise (try_files rewrites first) is wrong")
+	}
+	var warned []map[string]any
+	for _, l := range g.Logs(t) {
+		if strings.HasPrefix(fmt.Sprint(l["msg"]), "login_guard route sees rewritten paths") {
+			warned = append(warned, l)
+		}
+	}
+	if len(warned) != 1 || warned[0]["level"] != "warn" || !strings.Contains(fmt.Sprint(warned[0]["rewritten_by"]), "/index.php") {
+		t.Fatalf("warnings about rewritten paths: %v, want one naming /index.php", warned)
 	}
 }
 

@@ -8,19 +8,28 @@
 // keeps the guard first in a site, but a `route` block runs its
 // directives as written and a JSON config as it says.
 //
-// The check only reports what is certain: a route with matchers may not
-// select a guarded request, so only routes without any count as answering
-// everything. It reads the provisioned routes and changes nothing.
+// It also reports a guard that runs after a front controller's try_files
+// (`try_files {path} /index.php?{query}`): once that file exists, every
+// request reaches the guard rewritten to it, and a path matcher written
+// for the path the client sent never matches. That one is likely rather
+// than certain (the guard's matcher may expect the rewrite).
+//
+// Otherwise the check only reports what is certain: a route with matchers
+// may not select a guarded request, so only routes without any count as
+// answering everything. It reads the provisioned routes and changes
+// nothing.
 package routecheck
 
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp/fileserver"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp/rewrite"
 	"go.uber.org/zap"
 )
 
@@ -38,8 +47,13 @@ func Warn(ctx caddy.Context, logger *zap.Logger) {
 		return
 	}
 	for _, f := range Unreachable(h.Servers) {
-		logger.Error("login_guard route never runs: every request is answered before it reaches the guard",
-			zap.String("server", f.Server), zap.String("route", f.Route), zap.String("answered_by", f.AnsweredBy))
+		if f.Certain {
+			logger.Error("login_guard route never runs: every request is answered before it reaches the guard",
+				zap.String("server", f.Server), zap.String("route", f.Route), zap.String("answered_by", f.Reason))
+			continue
+		}
+		logger.Warn("login_guard route sees rewritten paths: a path matcher for the path the client sent never matches",
+			zap.String("server", f.Server), zap.String("route", f.Route), zap.String("rewritten_by", f.Reason))
 	}
 }
 
@@ -48,20 +62,25 @@ type Guard interface {
 	GuardRouteName() string
 }
 
-// Finding is one guard route that can never run.
+// Finding is one guard route that can never run (Certain), or that only
+// sees paths a try_files rewrote.
 type Finding struct {
 	Server string // the http app's server name
 	Route  string // the guard route's name
-	// AnsweredBy says what answers every request first.
-	AnsweredBy string
+	// Reason says what answers every request first, or what rewrites it.
+	Reason  string
+	Certain bool
 }
 
 func (f Finding) String() string {
-	return fmt.Sprintf("server %s: login_guard route %q never runs: %s", f.Server, f.Route, f.AnsweredBy)
+	if !f.Certain {
+		return fmt.Sprintf("server %s: login_guard route %q sees rewritten paths: %s", f.Server, f.Route, f.Reason)
+	}
+	return fmt.Sprintf("server %s: login_guard route %q never runs: %s", f.Server, f.Route, f.Reason)
 }
 
 // Unreachable lists the guard routes of the servers that no request can
-// reach, server by server in name order.
+// reach, or that see only rewritten paths, server by server in name order.
 func Unreachable(servers map[string]*caddyhttp.Server) []Finding {
 	names := make([]string, 0, len(servers))
 	for name := range servers {
@@ -72,7 +91,7 @@ func Unreachable(servers map[string]*caddyhttp.Server) []Finding {
 	for _, name := range names {
 		if s := servers[name]; s != nil {
 			w := walker{server: name}
-			w.routes(s.Routes, "")
+			w.routes(s.Routes, "", "")
 			out = append(out, w.found...)
 		}
 	}
@@ -85,8 +104,9 @@ type walker struct {
 }
 
 // routes walks a route list that requests reach only if blocked is empty
-// (otherwise it says what answered them before).
-func (w *walker) routes(list caddyhttp.RouteList, blocked string) {
+// (otherwise it says what answered them before); rewritten says what
+// rewrote their paths before, if anything did.
+func (w *walker) routes(list caddyhttp.RouteList, blocked, rewritten string) {
 	takenGroups := map[string]string{}
 	for i, r := range list {
 		routeBlocked := blocked
@@ -94,17 +114,25 @@ func (w *walker) routes(list caddyhttp.RouteList, blocked string) {
 			routeBlocked = takenGroups[r.Group]
 		}
 		for _, h := range r.Handlers {
-			if g, ok := h.(Guard); ok && routeBlocked != "" {
-				w.found = append(w.found, Finding{Server: w.server, Route: g.GuardRouteName(), AnsweredBy: routeBlocked})
+			if g, ok := h.(Guard); ok {
+				switch {
+				case routeBlocked != "":
+					w.found = append(w.found, Finding{Server: w.server, Route: g.GuardRouteName(), Reason: routeBlocked, Certain: true})
+				case rewritten != "":
+					w.found = append(w.found, Finding{Server: w.server, Route: g.GuardRouteName(), Reason: rewritten})
+				}
 			}
 			if sub, ok := h.(*caddyhttp.Subroute); ok {
-				w.routes(sub.Routes, routeBlocked)
+				w.routes(sub.Routes, routeBlocked, rewritten)
 			}
 			if routeBlocked == "" {
 				if what := answers(h); what != "" {
 					routeBlocked = fmt.Sprintf("%s answers first (route %d)", what, i)
 				}
 			}
+		}
+		if to := frontController(r); to != "" && rewritten == "" {
+			rewritten = fmt.Sprintf("try_files (route %d) rewrites every request to %s once that file exists", i, to)
 		}
 		if blocked != "" || len(r.MatcherSets) > 0 {
 			continue
@@ -143,6 +171,36 @@ func answers(h caddyhttp.MiddlewareHandler) string {
 		}
 	case *caddyhttp.Subroute:
 		return listAnswers(v.Routes)
+	}
+	return ""
+}
+
+// frontController is the fixed path a try_files route rewrites every
+// request to once that file exists (its last candidate, when no
+// placeholder is in its path), or "".
+func frontController(r caddyhttp.Route) string {
+	var files *fileserver.MatchFile
+	for _, set := range r.MatcherSets {
+		for _, m := range set {
+			switch v := m.(type) {
+			case *fileserver.MatchFile:
+				files = v
+			case fileserver.MatchFile:
+				files = &v
+			}
+		}
+	}
+	if files == nil || len(files.TryFiles) == 0 {
+		return ""
+	}
+	for _, h := range r.Handlers {
+		if _, ok := h.(*rewrite.Rewrite); ok {
+			path, _, _ := strings.Cut(files.TryFiles[len(files.TryFiles)-1], "?")
+			if strings.ContainsAny(path, "{=") {
+				return "" // a placeholder, or a status (=404)
+			}
+			return path
+		}
 	}
 	return ""
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp/fileserver"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp/rewrite"
 )
 
 // guard stands for a guard route handler.
@@ -83,7 +84,7 @@ func TestUnreachable(t *testing.T) {
 			switch {
 			case c.want == "" && len(got) != 0:
 				t.Fatalf("found %v, want nothing", got)
-			case c.want != "" && (len(got) != 1 || got[0].AnsweredBy != c.want || got[0].Route != "login" || got[0].Server != "srv0"):
+			case c.want != "" && (len(got) != 1 || got[0].Reason != c.want || !got[0].Certain || got[0].Route != "login" || got[0].Server != "srv0"):
 				t.Fatalf("found %v, want login answered by %q", got, c.want)
 			}
 		})
@@ -102,5 +103,42 @@ func TestUnreachableEveryServerInOrder(t *testing.T) {
 	}
 	if s := got[0].String(); !strings.Contains(s, `server a: login_guard route "r" never runs: reverse_proxy answers first`) {
 		t.Fatalf("finding reads %q", s)
+	}
+}
+
+// TestFrontController: a guard after a try_files whose last candidate is
+// a fixed file sees every request rewritten to it; one before it, or
+// after a try_files ending in a placeholder or a status, does not.
+func TestFrontController(t *testing.T) {
+	tryFiles := func(files ...string) caddyhttp.Route {
+		return caddyhttp.Route{
+			MatcherSets: caddyhttp.MatcherSets{caddyhttp.MatcherSet{&fileserver.MatchFile{TryFiles: files}}},
+			Handlers:    []caddyhttp.MiddlewareHandler{&rewrite.Rewrite{URI: "{http.matchers.file.relative}"}},
+		}
+	}
+	proxy := route(&reverseproxy.Handler{})
+	cases := []struct {
+		name   string
+		routes caddyhttp.RouteList
+		want   string
+	}{
+		{"guard after", caddyhttp.RouteList{tryFiles("{path}", "/index.php?{query}"), route(guard("login")), proxy},
+			"try_files (route 0) rewrites every request to /index.php once that file exists"},
+		{"guard nested after", caddyhttp.RouteList{tryFiles("{path}", "/index.html"), route(sub(route(guard("login")))), proxy},
+			"try_files (route 0) rewrites every request to /index.html once that file exists"},
+		{"guard before", caddyhttp.RouteList{route(guard("login")), tryFiles("{path}", "/index.php?{query}"), proxy}, ""},
+		{"placeholder last", caddyhttp.RouteList{tryFiles("{path}", "{path}/index.html"), route(guard("login")), proxy}, ""},
+		{"status last", caddyhttp.RouteList{tryFiles("{path}", "=404"), route(guard("login")), proxy}, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := Unreachable(map[string]*caddyhttp.Server{"srv0": {Routes: c.routes}})
+			switch {
+			case c.want == "" && len(got) != 0:
+				t.Fatalf("found %v, want nothing", got)
+			case c.want != "" && (len(got) != 1 || got[0].Reason != c.want || got[0].Certain):
+				t.Fatalf("found %v, want a likely finding %q", got, c.want)
+			}
+		})
 	}
 }
