@@ -28,6 +28,10 @@ func TestDirectiveRunsBeforeHandleBlocks(t *testing.T) {
 		"handle_path": fmt.Sprintf("{{listen}} {\n%s%s\thandle_path /api/* {\n\t\trewrite * /api{path}\n\t\treverse_proxy %s\n\t}\n}",
 			matcher, guard, upstream.Listener.Addr()),
 		"respond": fmt.Sprintf("{{listen}} {\n%s%s\trespond \"portal\" 200\n}", matcher, guard),
+		// invoke runs a named route, here one that proxies, and ends
+		// the request there.
+		"invoke": fmt.Sprintf("&(portal) {\n\treverse_proxy %s\n}\n{{listen}} {\n%s%s\tinvoke portal\n}",
+			upstream.Listener.Addr(), matcher, guard),
 		// A front controller's try_files rewrites every path to
 		// /index.php before the guard would see it; in a route block the
 		// guard runs first, on the path the client sent.

@@ -18,10 +18,11 @@ import (
 
 func init() {
 	httpcaddyfile.RegisterDirective("login_guard", parseDirective)
-	// Before handle, not just before reverse_proxy: a handle block (or
-	// handle_path, route, respond) ends the request, so a guard sorted after
-	// it would never run on a site that reaches its portal through one.
-	httpcaddyfile.RegisterDirectiveOrder("login_guard", httpcaddyfile.Before, "handle")
+	// Before invoke and handle, not just before reverse_proxy: a named
+	// route, a handle block (or handle_path, route, respond) ends the
+	// request, so a guard sorted after it would never run on a site that
+	// reaches its portal through one.
+	httpcaddyfile.RegisterDirectiveOrder("login_guard", httpcaddyfile.Before, "invoke")
 }
 
 // parseDirective sets up a route handler from Caddyfile tokens. A block

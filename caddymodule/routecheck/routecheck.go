@@ -1,7 +1,8 @@
 // Package routecheck finds guard routes Caddy can never reach. In a route
 // list Caddy runs the routes in order, each handler passing the request
 // to the next; a handler that answers (reverse_proxy, respond, redir,
-// abort, error, file_server) ends it there. So a guard placed after a
+// abort, error, file_server, or a named route doing so through invoke)
+// ends it there. So a guard placed after a
 // route that selects every request and answers it, or after an answering
 // handler in its own route, never sees a request: every login reaches the
 // portal unjudged, and nothing says so. The Caddyfile's directive order
@@ -90,7 +91,7 @@ func Unreachable(servers map[string]*caddyhttp.Server) []Finding {
 	var out []Finding
 	for _, name := range names {
 		if s := servers[name]; s != nil {
-			w := walker{server: name}
+			w := walker{server: name, named: s.NamedRoutes}
 			w.routes(s.Routes, "", "")
 			out = append(out, w.found...)
 		}
@@ -100,8 +101,13 @@ func Unreachable(servers map[string]*caddyhttp.Server) []Finding {
 
 type walker struct {
 	server string
+	named  map[string]*caddyhttp.Route // the server's, for invoke
 	found  []Finding
 }
+
+// maxDepth bounds how deep answers follows subroutes and named routes (a
+// named route may invoke itself).
+const maxDepth = 32
 
 // routes walks a route list that requests reach only if blocked is empty
 // (otherwise it says what answered them before); rewritten says what
@@ -126,7 +132,7 @@ func (w *walker) routes(list caddyhttp.RouteList, blocked, rewritten string) {
 				w.routes(sub.Routes, routeBlocked, rewritten)
 			}
 			if routeBlocked == "" {
-				if what := answers(h); what != "" {
+				if what := w.answers(h, 0); what != "" {
 					routeBlocked = fmt.Sprintf("%s answers first (route %d)", what, i)
 				}
 			}
@@ -154,7 +160,10 @@ func (w *walker) routes(list caddyhttp.RouteList, blocked, rewritten string) {
 
 // answers names a handler that answers every request it is given instead
 // of passing it on, or is "".
-func answers(h caddyhttp.MiddlewareHandler) string {
+func (w *walker) answers(h caddyhttp.MiddlewareHandler, depth int) string {
+	if depth > maxDepth {
+		return ""
+	}
 	switch v := h.(type) {
 	case *reverseproxy.Handler:
 		return "reverse_proxy"
@@ -170,7 +179,13 @@ func answers(h caddyhttp.MiddlewareHandler) string {
 			return "file_server"
 		}
 	case *caddyhttp.Subroute:
-		return listAnswers(v.Routes)
+		return w.listAnswers(v.Routes, depth+1)
+	case *caddyhttp.Invoke:
+		if r := w.named[v.Name]; r != nil {
+			if what := w.listAnswers(caddyhttp.RouteList{*r}, depth+1); what != "" {
+				return fmt.Sprintf("%s (in the named route %s)", what, v.Name)
+			}
+		}
 	}
 	return ""
 }
@@ -206,13 +221,13 @@ func frontController(r caddyhttp.Route) string {
 }
 
 // listAnswers names what answers every request given to a route list.
-func listAnswers(list caddyhttp.RouteList) string {
+func (w *walker) listAnswers(list caddyhttp.RouteList, depth int) string {
 	for _, r := range list {
 		if len(r.MatcherSets) > 0 {
 			continue
 		}
 		for _, h := range r.Handlers {
-			if what := answers(h); what != "" {
+			if what := w.answers(h, depth); what != "" {
 				return what
 			}
 		}

@@ -142,3 +142,32 @@ func TestFrontController(t *testing.T) {
 		})
 	}
 }
+
+// TestInvoke: invoke runs the server's named route; one that proxies
+// answers every request, one with a matcher may not, and a named route
+// that invokes itself ends the search rather than the check.
+func TestInvoke(t *testing.T) {
+	named := map[string]*caddyhttp.Route{
+		"portal":  {Handlers: []caddyhttp.MiddlewareHandler{&reverseproxy.Handler{}}},
+		"matched": func() *caddyhttp.Route { r := matched(route(&reverseproxy.Handler{})); return &r }(),
+		"loop":    {Handlers: []caddyhttp.MiddlewareHandler{&caddyhttp.Invoke{Name: "loop"}}},
+	}
+	cases := []struct{ name, invoke, want string }{
+		{"proxying named route", "portal", "reverse_proxy (in the named route portal) answers first (route 0)"},
+		{"named route with a matcher", "matched", ""},
+		{"unknown named route", "nowhere", ""},
+		{"named route invoking itself", "loop", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			srv := &caddyhttp.Server{NamedRoutes: named, Routes: caddyhttp.RouteList{route(&caddyhttp.Invoke{Name: c.invoke}), route(guard("login"))}}
+			got := Unreachable(map[string]*caddyhttp.Server{"srv0": srv})
+			switch {
+			case c.want == "" && len(got) != 0:
+				t.Fatalf("found %v, want nothing", got)
+			case c.want != "" && (len(got) != 1 || got[0].Reason != c.want):
+				t.Fatalf("found %v, want %q", got, c.want)
+			}
+		})
+	}
+}
