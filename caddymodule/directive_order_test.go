@@ -20,6 +20,7 @@ import (
 // address, so one that reaches the portal is a bypass.
 func TestDirectiveRunsBeforeHandleBlocks(t *testing.T) {
 	upstream := caddytest.NewRecorder(t, portalFake())
+	auth := caddytest.NewRecorder(t, func(w http.ResponseWriter, _ *http.Request, _ []byte) { w.WriteHeader(http.StatusOK) })
 	guard := "\tlogin_guard @login {\n\t\tevent login\n\t\tdeny_ip 127.0.0.0/8\n\t}\n"
 	matcher := "\t@login {\n\t\tmethod POST\n\t\tpath /api/login\n\t}\n"
 	sites := map[string]string{
@@ -28,6 +29,10 @@ func TestDirectiveRunsBeforeHandleBlocks(t *testing.T) {
 		"handle_path": fmt.Sprintf("{{listen}} {\n%s%s\thandle_path /api/* {\n\t\trewrite * /api{path}\n\t\treverse_proxy %s\n\t}\n}",
 			matcher, guard, upstream.Listener.Addr()),
 		"respond": fmt.Sprintf("{{listen}} {\n%s%s\trespond \"portal\" 200\n}", matcher, guard),
+		// forward_auth is a reverse_proxy whose 2xx answer lets the
+		// request go on: the guard after it runs, and is not reported.
+		"forward_auth": fmt.Sprintf("{{listen}} {\n%s\tforward_auth %s {\n\t\turi /auth\n\t}\n%s\treverse_proxy %s\n}",
+			matcher, auth.Listener.Addr(), guard, upstream.Listener.Addr()),
 		// invoke runs a named route, here one that proxies, and ends
 		// the request there.
 		"invoke": fmt.Sprintf("&(portal) {\n\treverse_proxy %s\n}\n{{listen}} {\n%s%s\tinvoke portal\n}",

@@ -166,7 +166,11 @@ func (w *walker) answers(h caddyhttp.MiddlewareHandler, depth int) string {
 	}
 	switch v := h.(type) {
 	case *reverseproxy.Handler:
-		return "reverse_proxy"
+		// handle_response routes may hand the request on (forward_auth
+		// does on a 2xx): such a proxy does not answer every request.
+		if len(v.HandleResponse) == 0 {
+			return "reverse_proxy"
+		}
 	case *caddyhttp.StaticResponse:
 		if v.Abort {
 			return "abort"

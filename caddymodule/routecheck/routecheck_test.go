@@ -63,6 +63,9 @@ func TestUnreachable(t *testing.T) {
 			matched(route(sub(route(proxy)))), route(sub(route(respond))), route(guard("login")),
 		}, "a static response (respond or redir) answers first (route 1)"},
 		{"abort", caddyhttp.RouteList{route(&caddyhttp.StaticResponse{Abort: true}), route(guard("login"))}, "abort answers first (route 0)"},
+		{"proxy with handle_response (forward_auth)", caddyhttp.RouteList{
+			route(&reverseproxy.Handler{HandleResponse: []caddyhttp.ResponseHandler{{Routes: caddyhttp.RouteList{route(passOn{})}}}}), route(guard("login")),
+		}, ""},
 		{"error", caddyhttp.RouteList{route(&caddyhttp.StaticError{}), route(guard("login"))}, "error answers first (route 0)"},
 		{"file_server", caddyhttp.RouteList{route(&fileserver.FileServer{}), route(guard("login"))}, "file_server answers first (route 0)"},
 		{"file_server pass_thru", caddyhttp.RouteList{route(&fileserver.FileServer{PassThru: true}), route(guard("login"))}, ""},
