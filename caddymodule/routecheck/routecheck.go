@@ -23,7 +23,8 @@ package routecheck
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/caddyserver/caddy/v2"
@@ -83,13 +84,8 @@ func (f Finding) String() string {
 // Unreachable lists the guard routes of the servers that no request can
 // reach, or that see only rewritten paths, server by server in name order.
 func Unreachable(servers map[string]*caddyhttp.Server) []Finding {
-	names := make([]string, 0, len(servers))
-	for name := range servers {
-		names = append(names, name)
-	}
-	sort.Strings(names)
 	var out []Finding
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(servers)) {
 		if s := servers[name]; s != nil {
 			w := walker{server: name, named: s.NamedRoutes}
 			w.routes(s.Routes, "", "")
