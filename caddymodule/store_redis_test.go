@@ -85,3 +85,42 @@ func TestStoreRedisValidate(t *testing.T) {
 		t.Fatalf("rules_store with store redis: %v", err)
 	}
 }
+
+// TestStoreRedisPlaceholdersAtLoad: `caddy adapt` (a build machine, CI)
+// does not have the environment the config runs in, so a value holding a
+// placeholder is checked when the config loads, not when it is adapted
+// (an unset {env.*} used to be refused there as an empty address).
+func TestStoreRedisPlaceholdersAtLoad(t *testing.T) {
+	const addrVar, prefixVar = "LOGIN_GUARD_TEST_REDIS_ADDR", "LOGIN_GUARD_TEST_REDIS_PREFIX"
+	t.Setenv(addrVar, "")
+	t.Setenv(prefixVar, "")
+	cfg := "{\n login_guard {\n  store redis {\n   address {env." + addrVar + "}\n   prefix {env." + prefixVar + "}\n  }\n }\n}\n:8080 {\n login_guard /login {\n  event login\n  rate ip 5/1m deny\n  on_store_failure allow\n }\n respond ok\n}\n"
+	out, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(cfg), map[string]any{"filename": "Caddyfile"})
+	if err != nil {
+		t.Fatalf("adapt refused placeholders it cannot know yet: %v", err)
+	}
+	if !strings.Contains(string(out), `"addresses":["{env.`+addrVar+`}"]`) {
+		t.Fatalf("the placeholder was not kept for load time: %s", out)
+	}
+	validate := func() error {
+		var c caddy.Config
+		if err := json.Unmarshal(out, &c); err != nil {
+			t.Fatal(err)
+		}
+		return caddy.Validate(&c)
+	}
+	// Loaded where the variable is empty: refused then, saying why.
+	if err := validate(); err == nil || !strings.Contains(err.Error(), `address "" is not host:port`) {
+		t.Fatalf("empty address at load: %v", err)
+	}
+	// Loaded where it is set: the resolved values are checked.
+	t.Setenv(addrVar, "127.0.0.1:1")
+	t.Setenv(prefixVar, "lg{x}")
+	if err := validate(); err == nil || !strings.Contains(err.Error(), "braces") {
+		t.Fatalf("resolved prefix with braces: %v", err)
+	}
+	t.Setenv(prefixVar, "lg:")
+	if err := validate(); err != nil {
+		t.Fatalf("resolved config refused: %v", err)
+	}
+}

@@ -55,7 +55,28 @@ type RedisTLSConfig struct {
 // resolved is the config with placeholders replaced, checked.
 func (c *RedisStoreConfig) resolved() (redisstore.Config, error) {
 	repl := caddy.NewReplacer()
-	r := func(s string) string { return repl.ReplaceKnown(s, "") }
+	return c.resolvedBy(func(s string) string { return repl.ReplaceKnown(s, "") })
+}
+
+// checkedAsWritten checks the block as the Caddyfile writes it, for
+// `caddy adapt`: a value holding a placeholder ({env.REDIS_ADDR}, say) is
+// known only when the config loads, on the machine that runs it, so here
+// it stands in as a well-formed value and is checked then (resolved).
+// A brace that is no placeholder ("a{b}") stays as written, and is checked.
+func (c *RedisStoreConfig) checkedAsWritten() error {
+	repl := caddy.NewReplacer()
+	_, err := c.resolvedBy(func(s string) string {
+		if repl.ReplaceKnown(s, "") != s {
+			return "placeholder:6379"
+		}
+		return s
+	})
+	return err
+}
+
+// resolvedBy is the config with each string value passed through r,
+// checked.
+func (c *RedisStoreConfig) resolvedBy(r func(string) string) (redisstore.Config, error) {
 	out := redisstore.Config{
 		Mode: c.Mode, MasterName: r(c.MasterName), Username: r(c.Username), Password: r(c.Password),
 		SentinelPassword: r(c.SentinelPassword), DB: c.DB, Prefix: r(c.Prefix),
@@ -232,9 +253,7 @@ func (a *App) unmarshalStoreOption(d *caddyfile.Dispenser, key string) (bool, er
 	}
 	// Check the block as a whole now, so `caddy validate` names its line
 	// (placeholders are checked once resolved, at Provision).
-	probe := *c
-	probe.Password, probe.SentinelPassword = "", ""
-	if _, err := probe.resolved(); err != nil {
+	if err := c.checkedAsWritten(); err != nil {
 		return true, d.Errf("%v", err)
 	}
 	return true, nil
