@@ -15,6 +15,9 @@ import (
 func (a *App) unmarshalStepUpOption(d *caddyfile.Dispenser, key string) (bool, error) {
 	switch key {
 	case "passkeys":
+		if a.Passkeys != nil {
+			return true, d.Err("passkeys given twice")
+		}
 		a.Passkeys = new(PasskeysConfig)
 		return true, a.Passkeys.unmarshal(d)
 	case "step_up":
