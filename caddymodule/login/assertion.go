@@ -25,8 +25,10 @@ type LoginIDOptions struct {
 	AssertionField  string `json:"assertion_field,omitempty"`
 	AssertionHeader string `json:"assertion_header,omitempty"`
 	// OnAssertionUnverifiable is deny, allow or challenge: what a token
-	// the guard could not check means (the key host is down or does not
-	// know its key id, the replay cache is full). Default deny on a
+	// the guard could not check means (the key host is down and the key is
+	// not cached, the replay cache is full, the guard is stopping). A key
+	// id the key host does not know is a forged token, denied as invalid,
+	// not unverifiable. Default deny on a
 	// route with `assertion required`, which must never accept a token it
 	// could not verify; elsewhere the route's on_engine_failure.
 	OnAssertionUnverifiable string `json:"on_assertion_unverifiable,omitempty"`
@@ -165,8 +167,8 @@ func (x *exchange) checkAssertion() bool {
 	if errors.As(err, &le) {
 		x.Assertion = "invalid:" + le.Sub
 		if le.Retryable() {
-			// The key host is down, does not know the key id, or the
-			// replay cache is full: that says nothing about the token, so
+			// The key host is down, the replay cache is full or the guard
+			// is stopping: that says nothing about the token, so
 			// on_assertion_unverifiable decides (deny on required routes).
 			x.Verdict.Add(o.onUnverifiable, reasonAssertionUnverifiable)
 			return false
