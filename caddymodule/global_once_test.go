@@ -25,6 +25,11 @@ func TestGlobalBlocksOnce(t *testing.T) {
 		{"rules_store", "rules_store {\n   max_keys 1000\n  }"},
 		{"store", "store redis {\n   address 127.0.0.1:6379\n  }"},
 	}
+	// Engines are the exception: one block a named engine.
+	engines := "{\n login_guard {\n  http a {\n   url https://a.example.com/score\n  }\n  http b {\n   url https://b.example.com/score\n  }\n }\n}\n:8080 {\n respond ok\n}\n"
+	if _, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(engines), map[string]any{"filename": "Caddyfile"}); err != nil {
+		t.Fatalf("two named http engines: %v", err)
+	}
 	for _, b := range blocks {
 		t.Run(b.key, func(t *testing.T) {
 			once := "{\n login_guard {\n  " + b.block + "\n }\n}\n:8080 {\n respond ok\n}\n"

@@ -6,6 +6,7 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 
+	"github.com/login-guard/login_guard/caddymodule/engines"
 	"github.com/login-guard/login_guard/internal/caddyopt"
 )
 
@@ -57,9 +58,10 @@ func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 	seen := map[string]bool{}
 	for d.NextBlock(0) {
 		key := d.Val()
-		// Engines such as `http <name>` may be configured several times;
-		// their names must differ, which Provision checks.
-		if seen[key] && (key == "smartid" || key == "session" || key == "breaker" || key == "loginid" || key == "start_wait" || key == "pages") {
+		// Every block is given once but an engine's: `http <name>` and
+		// the like may be configured several times, their names
+		// differing, which Provision checks.
+		if _, err := caddy.GetModule(engines.Namespace + "." + key); seen[key] && err != nil {
 			return nil, d.Errf("%s given twice", key)
 		}
 		seen[key] = true

@@ -97,9 +97,6 @@ func (a *App) unmarshalRulesOption(d *caddyfile.Dispenser, key string) (bool, er
 	if key != "rules_store" {
 		return false, nil
 	}
-	if a.RulesStore != nil {
-		return true, d.Err("rules_store given twice")
-	}
 	c := new(RulesStoreConfig)
 	a.RulesStore = c
 	if d.NextArg() {

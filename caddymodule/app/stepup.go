@@ -15,21 +15,12 @@ import (
 func (a *App) unmarshalStepUpOption(d *caddyfile.Dispenser, key string) (bool, error) {
 	switch key {
 	case "passkeys":
-		if a.Passkeys != nil {
-			return true, d.Err("passkeys given twice")
-		}
 		a.Passkeys = new(PasskeysConfig)
 		return true, a.Passkeys.unmarshal(d)
 	case "step_up":
-		if a.StepUp != nil {
-			return true, d.Err("step_up given twice")
-		}
 		a.StepUp = new(StepUpTuning)
 		return true, a.StepUp.unmarshal(d)
 	case "smileid":
-		if a.SmileID != nil {
-			return true, d.Err("smileid given twice")
-		}
 		a.SmileID = new(SmileIDConfig)
 		return true, a.SmileID.unmarshal(d)
 	}

@@ -186,9 +186,6 @@ func (a *App) unmarshalStoreOption(d *caddyfile.Dispenser, key string) (bool, er
 	if key != "store" {
 		return false, nil
 	}
-	if a.Store != nil {
-		return true, d.Err("store given twice")
-	}
 	var kind string
 	if err := caddyopt.OneArg(d, &kind); err != nil {
 		return true, err
