@@ -167,7 +167,7 @@ func New() *Collectors {
 		}, []string{"engine"}),
 		engineErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "caddy", Subsystem: "login_guard", Name: "engine_errors_total",
-			Help: "Engine failures by engine and kind (timeout, refused, status_5xx, status_4xx, malformed, unknown_decision, breaker_open).",
+			Help: "Engine failures by engine and kind (timeout, refused, status_5xx, status_4xx, status_other, malformed, unknown_decision, breaker_open, canceled, error).",
 		}, []string{"engine", "kind"}),
 		breaker: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: "caddy", Subsystem: "login_guard", Name: "engine_breaker_state",
