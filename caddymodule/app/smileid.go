@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -289,11 +288,9 @@ type PooledSmileID struct {
 	Client *smileid.Client
 	logger atomic.Pointer[zap.Logger]
 
-	// confirmMu guards lastConfirm: when the page's poll last asked Smile
-	// ID about a pending job itself (the fallback for callbacks that
-	// cannot reach the guard). Entries go with their job.
-	confirmMu   sync.Mutex
-	lastConfirm map[string]time.Time
+	// confirms spaces the page poll's own job-status calls (the fallback
+	// for callbacks that cannot reach the guard).
+	confirms smileid.Confirms
 
 	// shares keeps each client to its share of submissions and pending
 	// jobs; ttl is how long a job may stay pending.
@@ -304,54 +301,14 @@ type PooledSmileID struct {
 // pendingTTL is how long a submitted job may wait for its result.
 func (p *PooledSmileID) pendingTTL() time.Duration { return p.ttl }
 
-// confirmEvery spaces the poll's own job-status calls: a job that has
-// waited this long without a callback is asked about, then again after as
-// long, up to the client's per-job confirmation budget.
-const confirmEvery = 30 * time.Second
-
-// The poll's bookkeeping is bounded: at most maxConfirmEntries jobs, and
-// an entry older than staleConfirm belongs to an abandoned job.
-const (
-	maxConfirmEntries = 10_000
-	staleConfirm      = time.Hour
-)
-
 // DueForConfirm reports whether the poll should ask Smile ID about a
 // pending job now, and records that it will.
 func (p *PooledSmileID) DueForConfirm(job string, registered, now time.Time) bool {
-	if now.Sub(registered) < confirmEvery {
-		return false
-	}
-	p.confirmMu.Lock()
-	defer p.confirmMu.Unlock()
-	if p.lastConfirm == nil {
-		p.lastConfirm = map[string]time.Time{}
-	}
-	if last, ok := p.lastConfirm[job]; ok && now.Sub(last) < confirmEvery {
-		return false
-	}
-	if len(p.lastConfirm) >= maxConfirmEntries {
-		// Jobs abandoned while pending leave entries behind: drop the
-		// stale ones (older than any pending job can live) first.
-		for j, t := range p.lastConfirm {
-			if now.Sub(t) > staleConfirm {
-				delete(p.lastConfirm, j)
-			}
-		}
-		if len(p.lastConfirm) >= maxConfirmEntries {
-			return false
-		}
-	}
-	p.lastConfirm[job] = now
-	return true
+	return p.confirms.Due(job, registered, now)
 }
 
 // ForgetConfirm drops a finished job's entry.
-func (p *PooledSmileID) ForgetConfirm(job string) {
-	p.confirmMu.Lock()
-	delete(p.lastConfirm, job)
-	p.confirmMu.Unlock()
-}
+func (p *PooledSmileID) ForgetConfirm(job string) { p.confirms.Forget(job) }
 
 func (p *PooledSmileID) Destruct() error { return nil }
 

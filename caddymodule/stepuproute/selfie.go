@@ -163,7 +163,7 @@ func (s *stepUpCall) selfieJob(st stepup.State) string {
 // selfieStatus is the page's poll. A job moves only on a signed job-status
 // answer: normally the one a callback triggers; when no callback came for
 // a while (callbacks blocked by a firewall, say), the poll asks Smile ID
-// itself, spaced by confirmEvery and within the client's per-job budget.
+// itself, spaced by smileid.ConfirmEvery and within the client's per-job budget.
 // An authenticated job
 // is completed here, once, after its user and state handle are compared
 // with this state's, and the browser gets the factor token; a rejected one
