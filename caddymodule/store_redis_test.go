@@ -109,8 +109,10 @@ func TestStoreRedisPlaceholdersAtLoad(t *testing.T) {
 		}
 		return caddy.Validate(&c)
 	}
-	// Loaded where the variable is empty: refused then, saying why.
-	if err := validate(); err == nil || !strings.Contains(err.Error(), `address "" is not host:port`) {
+	// Loaded where the variable is empty: refused then, saying why and
+	// which placeholder gave the value.
+	if err := validate(); err == nil || !strings.Contains(err.Error(), `address "" is not host:port (where `) ||
+		!strings.Contains(err.Error(), `{env.`+addrVar+`} is ""`) {
 		t.Fatalf("empty address at load: %v", err)
 	}
 	// Loaded where it is set: the resolved values are checked.
@@ -122,5 +124,27 @@ func TestStoreRedisPlaceholdersAtLoad(t *testing.T) {
 	t.Setenv(prefixVar, "lg:")
 	if err := validate(); err != nil {
 		t.Fatalf("resolved config refused: %v", err)
+	}
+}
+
+// TestStoreRedisRefusalHidesCredentials: a refusal at load names the
+// placeholders it resolved, but never a credential's.
+func TestStoreRedisRefusalHidesCredentials(t *testing.T) {
+	t.Setenv("LOGIN_GUARD_TEST_REDIS_ADDR", "redis.internal")
+	t.Setenv("LOGIN_GUARD_TEST_REDIS_USER", "guard-user")
+	t.Setenv("LOGIN_GUARD_TEST_REDIS_PASSWORD", "hunter2-secret")
+	cfg := "{\n login_guard {\n  store redis {\n   address {env.LOGIN_GUARD_TEST_REDIS_ADDR}\n   username {env.LOGIN_GUARD_TEST_REDIS_USER}\n   password {env.LOGIN_GUARD_TEST_REDIS_PASSWORD}\n  }\n }\n}\n:8080 {\n respond ok\n}\n"
+	out, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(cfg), map[string]any{"filename": "Caddyfile"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c caddy.Config
+	if err := json.Unmarshal(out, &c); err != nil {
+		t.Fatal(err)
+	}
+	err = caddy.Validate(&c)
+	if err == nil || !strings.Contains(err.Error(), `{env.LOGIN_GUARD_TEST_REDIS_ADDR} is "redis.internal"`) ||
+		strings.Contains(err.Error(), "hunter2") || strings.Contains(err.Error(), "guard-user") {
+		t.Fatalf("want the address's placeholder named and no credential: %v", err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -52,10 +53,23 @@ type RedisTLSConfig struct {
 	CAFile     string `json:"ca_file,omitempty"`
 }
 
-// resolved is the config with placeholders replaced, checked.
+// resolved is the config with placeholders replaced, checked. A refusal
+// names the placeholders it resolved (never a credential's), since the
+// value that failed is not the one the Caddyfile shows.
 func (c *RedisStoreConfig) resolved() (redisstore.Config, error) {
 	repl := caddy.NewReplacer()
-	return c.resolvedBy(func(s string) string { return repl.ReplaceKnown(s, "") })
+	var seen []string
+	out, err := c.resolvedBy(func(s string) string {
+		v := repl.ReplaceKnown(s, "")
+		if v != s {
+			seen = append(seen, fmt.Sprintf("%s is %q", s, v))
+		}
+		return v
+	}, func(secret string) string { return repl.ReplaceKnown(secret, "") })
+	if err != nil && len(seen) > 0 {
+		err = fmt.Errorf("%w (where %s)", err, strings.Join(seen, ", "))
+	}
+	return out, err
 }
 
 // checkedAsWritten checks the block as the Caddyfile writes it, for
@@ -65,21 +79,22 @@ func (c *RedisStoreConfig) resolved() (redisstore.Config, error) {
 // A brace that is no placeholder ("a{b}") stays as written, and is checked.
 func (c *RedisStoreConfig) checkedAsWritten() error {
 	repl := caddy.NewReplacer()
-	_, err := c.resolvedBy(func(s string) string {
+	asWritten := func(s string) string {
 		if repl.ReplaceKnown(s, "") != s {
 			return "placeholder:6379"
 		}
 		return s
-	})
+	}
+	_, err := c.resolvedBy(asWritten, asWritten)
 	return err
 }
 
-// resolvedBy is the config with each string value passed through r,
-// checked.
-func (c *RedisStoreConfig) resolvedBy(r func(string) string) (redisstore.Config, error) {
+// resolvedBy is the config with each string value passed through r, the
+// credentials through secret, checked.
+func (c *RedisStoreConfig) resolvedBy(r, secret func(string) string) (redisstore.Config, error) {
 	out := redisstore.Config{
-		Mode: c.Mode, MasterName: r(c.MasterName), Username: r(c.Username), Password: r(c.Password),
-		SentinelPassword: r(c.SentinelPassword), DB: c.DB, Prefix: r(c.Prefix),
+		Mode: c.Mode, MasterName: r(c.MasterName), Username: secret(c.Username), Password: secret(c.Password),
+		SentinelPassword: secret(c.SentinelPassword), DB: c.DB, Prefix: r(c.Prefix),
 		Timeout: time.Duration(c.Timeout), PoolSize: c.PoolSize,
 	}
 	for _, a := range c.Addresses {
