@@ -109,11 +109,16 @@ func TestStoreRedisPlaceholdersAtLoad(t *testing.T) {
 		}
 		return caddy.Validate(&c)
 	}
-	// Loaded where the variable is empty: refused then, saying why and
-	// which placeholder gave the value.
-	if err := validate(); err == nil || !strings.Contains(err.Error(), `address "" is not host:port (where `) ||
-		!strings.Contains(err.Error(), `{env.`+addrVar+`} is ""`) {
+	// Loaded where the variable is empty: refused then, naming it (an
+	// empty prefix would otherwise fall back to the default one, shared
+	// with every other deployment on that Redis).
+	if err := validate(); err == nil || !strings.Contains(err.Error(), `store redis: evaluated placeholder {env.`) ||
+		!strings.Contains(err.Error(), "is empty (is the environment variable set?)") {
 		t.Fatalf("empty address at load: %v", err)
+	}
+	t.Setenv(addrVar, "127.0.0.1:1")
+	if err := validate(); err == nil || !strings.Contains(err.Error(), `{env.`+prefixVar+`} is empty`) {
+		t.Fatalf("empty prefix at load: %v", err)
 	}
 	// Loaded where it is set: the resolved values are checked.
 	t.Setenv(addrVar, "127.0.0.1:1")

@@ -119,15 +119,20 @@ func (c *LoginIDConfig) unmarshal(d *caddyfile.Dispenser) error {
 // newVerifier builds the verifier; it contacts no key host until a token
 // arrives.
 func (c *LoginIDConfig) newVerifier(logger *zap.Logger, shared *redisstore.Conn) (*loginid.Verifier, string, error) {
-	repl := caddy.NewReplacer()
-	keyURL := repl.ReplaceKnown(c.KeyURL, "")
+	res := caddyopt.NewResolver()
+	keyURL, region := res.Value("key_url", c.KeyURL), res.Value("region", c.Region)
+	clientID := res.Value("client_id", c.ClientID)
+	issuer, namespace := res.Value("issuer", c.Issuer), res.Value("namespace", c.Namespace)
+	if res.Err != nil {
+		// An unset issuer or namespace must not switch its check off.
+		return nil, "", fmt.Errorf("loginid: %w", res.Err)
+	}
 	if keyURL == "" {
 		var err error
-		if keyURL, err = loginid.DirectWebCertsURL(repl.ReplaceKnown(c.Region, "")); err != nil {
+		if keyURL, err = loginid.DirectWebCertsURL(region); err != nil {
 			return nil, "", fmt.Errorf("loginid: %v", err)
 		}
 	}
-	clientID := repl.ReplaceKnown(c.ClientID, "")
 	size := c.ReplayCacheSize
 	if size == 0 {
 		size = 100_000
@@ -146,7 +151,7 @@ func (c *LoginIDConfig) newVerifier(logger *zap.Logger, shared *redisstore.Conn)
 	}
 	cfg := loginid.Config{
 		Mode: c.Mode, KeyURL: keyURL, ClientID: clientID,
-		Issuer: repl.ReplaceKnown(c.Issuer, ""), Namespace: repl.ReplaceKnown(c.Namespace, ""),
+		Issuer: issuer, Namespace: namespace,
 		MaxAge: time.Duration(c.MaxAge), ClockSkew: time.Duration(c.ClockSkew),
 		UserClaim: c.UserClaim, TypeClaim: c.TypeClaim, NamespaceClaim: c.NamespaceClaim, NonceClaim: c.NonceClaim,
 		AuthenticationTypes: c.AuthenticationTypes, RegistrationTypes: c.RegistrationTypes,

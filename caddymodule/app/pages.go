@@ -3,7 +3,6 @@ package app
 import (
 	"fmt"
 
-	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 
 	"github.com/login-guard/login_guard/internal/caddyopt"
@@ -61,7 +60,10 @@ func (a *App) provisionPages() error {
 		return nil
 	}
 	o := *a.Pages
-	o.PortalName = caddy.NewReplacer().ReplaceKnown(o.PortalName, "")
+	res := caddyopt.NewResolver()
+	if o.PortalName = res.Value("pages portal_name", o.PortalName); res.Err != nil {
+		return fmt.Errorf("login_guard %w", res.Err)
+	}
 	s, err := pages.New(o)
 	if err != nil {
 		return fmt.Errorf("login_guard %w", err)

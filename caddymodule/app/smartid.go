@@ -65,10 +65,16 @@ const (
 )
 
 func (c *SmartIDConfig) provision() error {
-	repl := caddy.NewReplacer()
-	c.endpoint = repl.ReplaceKnown(c.Endpoint, "")
-	c.license = repl.ReplaceKnown(c.License, "")
-	c.environment = repl.ReplaceKnown(c.Environment, "")
+	res := caddyopt.NewResolver()
+	c.endpoint = res.Value("smartid endpoint", c.Endpoint)
+	// The license keeps its own message (an unset variable is the usual
+	// cause), which the docs quote.
+	c.license = caddy.NewReplacer().ReplaceKnown(c.License, "")
+	c.environment = res.Value("smartid environment", c.Environment)
+	channel := res.Value("smartid channel", c.Channel)
+	if res.Err != nil {
+		return res.Err
+	}
 	if c.environment == "" {
 		c.environment = "production"
 	}
@@ -84,7 +90,7 @@ func (c *SmartIDConfig) provision() error {
 		return fmt.Errorf("license is required (it is empty; is the environment variable set?)")
 	}
 	var err error
-	if c.channelID, err = ParseChannel(repl.ReplaceKnown(c.Channel, "")); err != nil {
+	if c.channelID, err = ParseChannel(channel); err != nil {
 		return err
 	}
 	if c.Timeout == 0 {

@@ -236,16 +236,20 @@ func (c *SmileIDConfig) provision() error {
 // newClient builds the client; limiter, observer and pending (the shared
 // pending-jobs registry; nil: in this process) may be nil.
 func (c *SmileIDConfig) newClient(lim smileid.Limiter, obs smileid.Observer, pending smileid.Pending) (*smileid.Client, error) {
-	repl := caddy.NewReplacer()
-	base := repl.ReplaceKnown(c.BaseURL, "")
+	res := caddyopt.NewResolver()
+	base, partnerID, apiKey := res.Value("base_url", c.BaseURL), res.Value("partner_id", c.PartnerID), res.Value("api_key", c.APIKey)
+	callbackURL := res.Value("callback_url", c.CallbackURL)
+	if res.Err != nil {
+		return nil, fmt.Errorf("smileid: %w", res.Err)
+	}
 	if base == "" && c.Server == "production" {
 		base = smileid.ProductionBaseURL
 	}
 	cfg := smileid.Config{
-		PartnerID:          repl.ReplaceKnown(c.PartnerID, ""),
-		APIKey:             repl.ReplaceKnown(c.APIKey, ""),
+		PartnerID:          partnerID,
+		APIKey:             apiKey,
 		BaseURL:            base,
-		CallbackURL:        repl.ReplaceKnown(c.CallbackURL, ""),
+		CallbackURL:        callbackURL,
 		SignatureWindow:    time.Duration(c.SignatureWindow),
 		PendingTTL:         time.Duration(c.PendingTTL),
 		MaxPending:         c.MaxPending,

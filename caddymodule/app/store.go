@@ -57,15 +57,18 @@ type RedisTLSConfig struct {
 // names the placeholders it resolved (never a credential's), since the
 // value that failed is not the one the Caddyfile shows.
 func (c *RedisStoreConfig) resolved() (redisstore.Config, error) {
-	repl := caddy.NewReplacer()
+	res := caddyopt.NewResolver()
 	var seen []string
 	out, err := c.resolvedBy(func(s string) string {
-		v := repl.ReplaceKnown(s, "")
+		v := res.Value("store redis", s)
 		if v != s {
 			seen = append(seen, fmt.Sprintf("%s is %q", s, v))
 		}
 		return v
-	}, func(secret string) string { return repl.ReplaceKnown(secret, "") })
+	}, func(secret string) string { return res.Value("store redis", secret) })
+	if res.Err != nil {
+		return out, res.Err // an unset variable, named
+	}
 	if err != nil && len(seen) > 0 {
 		err = fmt.Errorf("%w (where %s)", err, strings.Join(seen, ", "))
 	}

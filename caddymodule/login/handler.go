@@ -22,6 +22,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/login-guard/login_guard/caddymodule/app"
+	"github.com/login-guard/login_guard/internal/caddyopt"
 	"github.com/login-guard/login_guard/internal/formbody"
 	"github.com/login-guard/login_guard/internal/request"
 )
@@ -166,8 +167,15 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 func (h *Handler) provision(a *app.App, logger *zap.Logger) error {
 	h.app, h.logger = a, logger
 	var err error
-	repl := caddy.NewReplacer()
-	h.Name = repl.ReplaceKnown(h.Name, "")
+	// Placeholders resolve now; an unset one is an error, not an empty
+	// name, field or secret (an empty user_field would read "username").
+	res := caddyopt.NewResolver()
+	h.Name = res.Value("name", h.Name)
+	h.UserField, h.DeviceField = res.Value("user_field", h.UserField), res.Value("device_field", h.DeviceField)
+	channel, upstreamSecret := res.Value("channel", h.Channel), res.Value("upstream_headers", h.UpstreamHeaders)
+	if res.Err != nil {
+		return res.Err
+	}
 	if h.Name == "" {
 		h.Name = h.defaultName()
 	}
@@ -208,18 +216,18 @@ func (h *Handler) provision(a *app.App, logger *zap.Logger) error {
 		return fmt.Errorf("success: %v", err)
 	}
 	h.spec = formbody.Spec{
-		UserField:         repl.ReplaceKnown(h.UserField, ""),
-		DeviceField:       repl.ReplaceKnown(h.DeviceField, ""),
+		UserField:         h.UserField,
+		DeviceField:       h.DeviceField,
 		PasswordFields:    h.PasswordFields,
 		UnsupportedStatus: h.UnsupportedMediaStatus,
 	}
 	h.route = &request.Route{Name: h.Name, NameValue: h.Name, Event: h.Event, LogUser: h.LogUser, ErrorPages: h.ErrorPages,
 		App: h.app, Logger: h.logger, XFFWarn: h.app.UntrustedProxyWarning()}
-	if err = h.route.SetIPLists(repl, h.AllowIP, h.DenyIP); err != nil {
+	if err = h.route.SetIPLists(res, h.AllowIP, h.DenyIP); err != nil {
 		return err
 	}
 	if h.Channel != "" {
-		if h.channelID, err = app.ParseChannel(repl.ReplaceKnown(h.Channel, "")); err != nil {
+		if h.channelID, err = app.ParseChannel(channel); err != nil {
 			return err
 		}
 	}
@@ -247,7 +255,7 @@ func (h *Handler) provision(a *app.App, logger *zap.Logger) error {
 	if err := h.spec.Validate(); err != nil {
 		return err
 	}
-	if s := repl.ReplaceKnown(h.UpstreamHeaders, ""); s != "" {
+	if s := upstreamSecret; s != "" {
 		if len(s) < 16 {
 			return fmt.Errorf("route %q: upstream_headers secret must be at least 16 characters", h.Name)
 		}

@@ -102,8 +102,10 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return fmt.Errorf("loading login_guard app: %v", err)
 	}
 	h.app, h.logger = v.(*app.App), ctx.Logger()
-	repl := caddy.NewReplacer()
-	h.Name = repl.ReplaceKnown(h.Name, "")
+	res := caddyopt.NewResolver()
+	if h.Name = res.Value("name", h.Name); res.Err != nil {
+		return res.Err
+	}
 	if h.Name == "" {
 		h.Name = h.defaultName()
 	}
@@ -115,7 +117,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	}
 	h.route = &request.Route{Name: h.Name, NameValue: h.Name, Event: request.EventStepUp, LogUser: h.LogUser,
 		ErrorPages: h.ErrorPages, App: h.app, Logger: h.logger, XFFWarn: h.app.UntrustedProxyWarning()}
-	if err = h.route.SetIPLists(repl, h.AllowIP, h.DenyIP); err != nil {
+	if err = h.route.SetIPLists(res, h.AllowIP, h.DenyIP); err != nil {
 		return err
 	}
 	if len(h.Methods) == 0 {

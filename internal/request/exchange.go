@@ -20,6 +20,7 @@ import (
 
 	"github.com/login-guard/login_guard/caddymodule/app"
 	"github.com/login-guard/login_guard/clients/engine"
+	"github.com/login-guard/login_guard/internal/caddyopt"
 	"github.com/login-guard/login_guard/internal/formbody"
 	"github.com/login-guard/login_guard/rules"
 )
@@ -126,24 +127,21 @@ func firstValue(v []string) string {
 }
 
 // SetIPLists parses the route's allow_ip and deny_ip ranges, placeholders
-// ({env.*}) replaced first.
-func (h *Route) SetIPLists(repl *caddy.Replacer, allow, deny []string) error {
+// ({env.*}) resolved by res first: an unset one is an error, not a range
+// left out of a deny list.
+func (h *Route) SetIPLists(res *caddyopt.Resolver, allow, deny []string) error {
+	allow, deny = res.Values("allow_ip", allow), res.Values("deny_ip", deny)
+	if res.Err != nil {
+		return res.Err
+	}
 	var err error
-	if h.AllowIP, err = rules.ParseIPList(replaceKnown(repl, allow)); err != nil {
+	if h.AllowIP, err = rules.ParseIPList(allow); err != nil {
 		return fmt.Errorf("allow_ip: %v", err)
 	}
-	if h.DenyIP, err = rules.ParseIPList(replaceKnown(repl, deny)); err != nil {
+	if h.DenyIP, err = rules.ParseIPList(deny); err != nil {
 		return fmt.Errorf("deny_ip: %v", err)
 	}
 	return nil
-}
-
-func replaceKnown(repl *caddy.Replacer, in []string) []string {
-	out := make([]string, len(in))
-	for i, s := range in {
-		out[i] = repl.ReplaceKnown(s, "")
-	}
-	return out
 }
 
 // CheckIPs applies the route's IP lists. It returns true when allow_ip

@@ -64,7 +64,6 @@ func (f *Forter) Provision(caddy.Context) error {
 	if f.Name == "" {
 		f.Name = "forter"
 	}
-	repl := caddy.NewReplacer()
 	onNR := rules.Allow
 	if f.OnNotReviewed != "" {
 		var err error
@@ -72,12 +71,17 @@ func (f *Forter) Provision(caddy.Context) error {
 			return fmt.Errorf("forter: on_not_reviewed: %v", err)
 		}
 	}
+	res := caddyopt.NewResolver()
+	siteID, apiKey, endpoint := res.Value("site_id", f.SiteID), res.Value("api_key", f.APIKey), res.Value("endpoint", f.Endpoint)
+	if res.Err != nil {
+		return fmt.Errorf("forter: %w", res.Err)
+	}
 	var err error
 	f.client, err = client.New(client.Config{
 		Name:                f.Name,
-		SiteID:              repl.ReplaceKnown(f.SiteID, ""),
-		APIKey:              repl.ReplaceKnown(f.APIKey, ""),
-		Endpoint:            repl.ReplaceKnown(f.Endpoint, ""),
+		SiteID:              siteID,
+		APIKey:              apiKey,
+		Endpoint:            endpoint,
 		APIVersion:          f.APIVersion,
 		TokenCookie:         f.TokenCookie,
 		LoginMethodType:     f.LoginMethodType,

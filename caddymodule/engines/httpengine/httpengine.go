@@ -47,15 +47,21 @@ func (h *HTTP) Provision(caddy.Context) error {
 	if h.Name == "" {
 		return fmt.Errorf("http engine: a name is required")
 	}
-	repl := caddy.NewReplacer()
+	// An unset variable is an error, not a "Bearer " header that fails
+	// every call into on_engine_failure.
+	res := caddyopt.NewResolver()
 	headers := make(map[string]string, len(h.Headers))
 	for k, v := range h.Headers {
-		headers[http.CanonicalHeaderKey(k)] = repl.ReplaceKnown(v, "")
+		headers[http.CanonicalHeaderKey(k)] = res.Value("header "+k, v)
+	}
+	url := res.Value("url", h.URL)
+	if res.Err != nil {
+		return fmt.Errorf("http engine %q: %w", h.Name, res.Err)
 	}
 	var err error
 	h.client, err = client.New(client.Config{
 		Name:    h.Name,
-		URL:     repl.ReplaceKnown(h.URL, ""),
+		URL:     url,
 		Headers: headers,
 		Timeout: time.Duration(h.Timeout),
 	})
