@@ -299,10 +299,7 @@ func (a *App) releasePooled() {
 		}
 	}
 	a.rt.sessions.Close()
-	if a.rt.revocationsHeld {
-		a.rt.revocationsHeld = false
-		releaseRevocations(a.Session.MaxRevocations)
-	}
+	a.releaseRevocations()
 	a.stopLoginID()
 	a.releaseStore()
 	a.releaseMetrics()
@@ -326,6 +323,8 @@ func (a *App) Cleanup() error {
 		a.releaseWhenIdle()
 		return nil
 	}
+	// A Start that failed half way may hold the revocation set.
+	a.releaseRevocations()
 	a.stopLoginID()
 	a.releaseStore()
 	a.releaseMetrics()

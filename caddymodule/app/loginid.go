@@ -171,12 +171,16 @@ func (c *LoginIDConfig) newVerifier(logger *zap.Logger, shared *redisstore.Conn)
 	return ver, poolKey, err
 }
 
+// stopLoginID closes the verifier and gives back its replay cache. The
+// pointer stays: a request the release outlived (see releaseWhenIdle)
+// gets "closed" from it, not a nil verifier. The cache reference is
+// given back even when the verifier failed to build after taking it.
 func (a *App) stopLoginID() {
 	if a.loginid != nil {
 		a.loginid.Close()
-		a.loginid = nil
-		if a.loginidPoolKey != "" {
-			_, _ = loginidPool.Delete(a.loginidPoolKey)
-		}
+	}
+	if a.loginidPoolKey != "" {
+		_, _ = loginidPool.Delete(a.loginidPoolKey)
+		a.loginidPoolKey = ""
 	}
 }

@@ -31,3 +31,12 @@ func acquireRevocations(max int) revoke.Set {
 }
 
 func releaseRevocations(max int) { _, _ = revocationsPool.Delete(revocationsKey(max)) }
+
+// releaseRevocations gives back the pooled set this config took in Start,
+// once.
+func (a *App) releaseRevocations() {
+	if a.rt != nil && a.rt.revocationsHeld {
+		a.rt.revocationsHeld = false
+		releaseRevocations(a.Session.MaxRevocations)
+	}
+}
