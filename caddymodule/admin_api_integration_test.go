@@ -1,6 +1,7 @@
 package caddymodule_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -200,5 +201,38 @@ func TestAdminForgetsUnloadedRoutes(t *testing.T) {
 	adminCall(t, http.MethodGet, admin+"/login_guard/routes", "", &routes)
 	if len(routes) != 1 || routes[0]["route"] != "kept" {
 		t.Fatalf("routes after reload %v", routes)
+	}
+}
+
+// TestAdminAfterFailedReload: a reload that fails to load leaves its
+// admin routers installed (Caddy swaps them in before it provisions the
+// apps) while the config before it keeps running; the guard's admin API
+// answers from the running config instead of 503 until the next good
+// reload.
+func TestAdminAfterFailedReload(t *testing.T) {
+	up := caddytest.NewRecorder(t, rulesPortal())
+	site := fmt.Sprintf("{{listen}} {\n\tlogin_guard /a {\n\t\tname live\n\t\tevent login\n\t\trate ip 5/1m\n\t}\n\treverse_proxy %s\n}", up.Listener.Addr())
+	_, admin := startCaddyWithAdmin(t, "", site)
+	var routes []map[string]any
+	if code := adminCall(t, http.MethodGet, admin+"/login_guard/routes", "", &routes); code != http.StatusOK || len(routes) != 1 {
+		t.Fatalf("before: %d %v", code, routes)
+	}
+	// The same admin address; a route whose user field comes from a
+	// variable that is not set, so the config fails when it loads.
+	t.Setenv("LOGIN_GUARD_TEST_UNSET_FIELD", "")
+	failing := caddytest.Adapt(t, fmt.Sprintf("{\n\tadmin %s\n\tauto_https off\n}\nhttp://127.0.0.1:%d {\n\tlogin_guard /b {\n\t\tname next\n\t\tevent login\n\t\tuser_field {env.LOGIN_GUARD_TEST_UNSET_FIELD}\n\t}\n\trespond ok\n}\n",
+		strings.TrimPrefix(admin, "http://"), ports.Free(t)))
+	resp, err := http.Post(admin+"/load", "application/json", bytes.NewReader(failing))
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode == http.StatusOK || !strings.Contains(string(msg), "user_field") {
+		t.Fatalf("the failing config loaded: %d %s", resp.StatusCode, msg)
+	}
+	routes = nil
+	if code := adminCall(t, http.MethodGet, admin+"/login_guard/routes", "", &routes); code != http.StatusOK || len(routes) != 1 || routes[0]["route"] != "live" {
+		t.Fatalf("after the failed reload: %d %v, want the running config's route", code, routes)
 	}
 }

@@ -9,27 +9,28 @@ import (
 	"github.com/login-guard/login_guard/caddymodule/app"
 )
 
-// appFinder finds the login_guard app of the config an admin router was
-// provisioned for, per request: no package registry, and nothing kept
-// from a config that is gone.
-type appFinder struct {
-	ctx caddy.Context
-}
+// appFinder finds the login_guard app of the running config, per
+// request: no package registry, and nothing kept from a config that is
+// gone.
+type appFinder struct{}
 
-// errStarting answers a request that arrives while the config is still
-// loading or its app has not finished starting.
+// errStarting answers a request that arrives before any config with the
+// app runs, or while its app has not finished starting.
 var errStarting = errors.New("login_guard is starting; retry shortly")
 
-// find returns the config's app. Until this router's config is the
-// running one, its apps may still be provisioning (Caddy provisions admin
-// routers first and serves the admin API meanwhile), so they are not even
-// looked at: 503. With needStarted, an app whose Start has not finished
-// gets 503 too. A config without login_guard gets 404.
-func (f appFinder) find(needStarted bool) (*app.App, error) {
-	if f.ctx.Context == nil || caddy.ActiveContext().Context != f.ctx.Context {
+// find returns the running config's app. Not the app of the config this
+// router was provisioned for: Caddy installs a config's admin routers
+// before it provisions its apps, so while a config loads its apps are not
+// ready to be looked at, and when it fails to load its routers stay
+// installed while the config before it keeps running. With needStarted,
+// an app whose Start has not finished gets 503. A running config without
+// login_guard gets 404.
+func (appFinder) find(needStarted bool) (*app.App, error) {
+	active := caddy.ActiveContext()
+	if active.Context == nil {
 		return nil, caddy.APIError{HTTPStatus: http.StatusServiceUnavailable, Err: errStarting}
 	}
-	v, err := f.ctx.AppIfConfigured("login_guard")
+	v, err := active.AppIfConfigured("login_guard")
 	if errors.Is(err, caddy.ErrNotConfigured) {
 		return nil, caddy.APIError{HTTPStatus: http.StatusNotFound, Err: errors.New("no login_guard app in the running config")}
 	}

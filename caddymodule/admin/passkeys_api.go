@@ -42,12 +42,6 @@ func (PasskeyAdmin) CaddyModule() caddy.ModuleInfo {
 	}
 }
 
-// Provision keeps the config's context to find the app per request.
-func (p *PasskeyAdmin) Provision(ctx caddy.Context) error {
-	p.app = appFinder{ctx: ctx}
-	return nil
-}
-
 // Routes implements caddy.AdminRouter. A link needs the app's keys, so
 // the endpoint answers 503 until the app has started.
 func (p *PasskeyAdmin) Routes() []caddy.AdminRoute {
@@ -107,5 +101,4 @@ func handleEnrolLink(a *app.App, w http.ResponseWriter, r *http.Request) error {
 // Interface guards.
 var (
 	_ caddy.AdminRouter = (*PasskeyAdmin)(nil)
-	_ caddy.Provisioner = (*PasskeyAdmin)(nil)
 )

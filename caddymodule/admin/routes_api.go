@@ -60,12 +60,6 @@ func (AdminAPI) CaddyModule() caddy.ModuleInfo {
 	}
 }
 
-// Provision keeps the config's context to find the app per request.
-func (a *AdminAPI) Provision(ctx caddy.Context) error {
-	a.app = appFinder{ctx: ctx}
-	return nil
-}
-
 // Routes implements caddy.AdminRouter. The counters need the app's
 // routes, registered when it was provisioned, not its keys.
 func (a *AdminAPI) Routes() []caddy.AdminRoute {
@@ -274,5 +268,4 @@ func methodNotAllowed(r *http.Request, allowed string) error {
 // Interface guards.
 var (
 	_ caddy.AdminRouter = (*AdminAPI)(nil)
-	_ caddy.Provisioner = (*AdminAPI)(nil)
 )
