@@ -250,7 +250,7 @@ func (a *App) start() error {
 		a.rt.revocationsHeld = true
 	}
 	if a.SmartID != nil {
-		q, err := acquireSmartID(a.smartidKey, a.SmartID, a.logger)
+		q, err := acquireSmartID(a.smartidKey, a.SmartID, a.logger, a)
 		if err != nil {
 			a.rt.sessions.Close()
 			return err
@@ -261,7 +261,7 @@ func (a *App) start() error {
 	if _, err := a.takeStepUp(); err != nil {
 		a.rt.sessions.Close()
 		if a.smartid != nil {
-			_ = releaseSmartID(a.smartidKey)
+			_ = releaseSmartID(a.smartidKey, a.smartid, a)
 		}
 		return err
 	}
@@ -294,7 +294,7 @@ func (a *App) releasePooled() {
 	}
 	a.stopStepUp()
 	if a.smartid != nil {
-		if err := releaseSmartID(a.smartidKey); err != nil {
+		if err := releaseSmartID(a.smartidKey, a.smartid, a); err != nil {
 			a.logger.Warn("smartid queue closed with events undelivered", zap.Error(err))
 		}
 	}

@@ -95,7 +95,7 @@ func (p *PasskeysConfig) provision() error {
 	}
 	// Build a relying party once, touching no storage, so a bad rp_id or
 	// origin fails at config load rather than on the first user.
-	if _, err := passkeys.New(p.config(&liveKeys{}, 0), &swappableStore{}); err != nil {
+	if _, err := passkeys.New(p.config(&liveKeys{}, 0), &passkeys.CurrentStore{}); err != nil {
 		return fmt.Errorf("passkeys: %v", err)
 	}
 	return nil

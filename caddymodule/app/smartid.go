@@ -15,6 +15,7 @@ import (
 
 	"github.com/login-guard/login_guard/clients/smartid"
 	"github.com/login-guard/login_guard/internal/caddyopt"
+	"github.com/login-guard/login_guard/internal/newest"
 	"github.com/login-guard/login_guard/internal/repeatlog"
 )
 
@@ -209,7 +210,9 @@ var smartidPool = caddy.NewUsagePool()
 type SmartIDQueue struct {
 	Client *smartid.Client
 	obs    *smartidObserver
-	drain  time.Duration
+	// loggers are the holding configs': the newest one's logs.
+	loggers newest.Values[*zap.Logger]
+	drain   time.Duration
 	// Label is the queue's metric label.
 	Label   string
 	Metrics *Metrics
@@ -226,7 +229,7 @@ func (q *SmartIDQueue) Destruct() error {
 	return err
 }
 
-func acquireSmartID(key string, cfg *SmartIDConfig, logger *zap.Logger) (*SmartIDQueue, error) {
+func acquireSmartID(key string, cfg *SmartIDConfig, logger *zap.Logger, owner any) (*SmartIDQueue, error) {
 	v, _, err := smartidPool.LoadOrNew(key, func() (caddy.Destructor, error) {
 		m, err := acquireMetrics(nil)
 		if err != nil {
@@ -258,11 +261,18 @@ func acquireSmartID(key string, cfg *SmartIDConfig, logger *zap.Logger) (*SmartI
 		return nil, err
 	}
 	q := v.(*SmartIDQueue)
-	q.obs.logger.Store(logger.Named("smartid"))
+	l := logger.Named("smartid")
+	q.loggers.Hold(owner, l)
+	q.obs.logger.Store(l)
 	return q, nil
 }
 
-func releaseSmartID(key string) error {
+// releaseSmartID lets go of q for owner: the newest config still holding
+// it logs from now on, and the last to let go drains it.
+func releaseSmartID(key string, q *SmartIDQueue, owner any) error {
+	if l, ok := q.loggers.Let(owner); ok {
+		q.obs.logger.Store(l)
+	}
 	_, err := smartidPool.Delete(key)
 	return err
 }

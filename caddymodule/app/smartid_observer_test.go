@@ -109,7 +109,7 @@ func TestSmartIDQueueDrainLogsWhatIsHeld(t *testing.T) {
 		t.Fatal(err)
 	}
 	core, logs := observer.New(zap.InfoLevel)
-	q, err := acquireSmartID(cfg.poolKey(), cfg, zap.New(core))
+	q, err := acquireSmartID(cfg.poolKey(), cfg, zap.New(core), t)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +119,7 @@ func TestSmartIDQueueDrainLogsWhatIsHeld(t *testing.T) {
 			t.Fatalf("event %d: %v", i, err)
 		}
 	}
-	if err := releaseSmartID(cfg.poolKey()); err != nil {
+	if err := releaseSmartID(cfg.poolKey(), q, t); err != nil {
 		t.Log("drain:", err)
 	}
 	failed, _ := smartidEvents(logs, "smartid event failed")

@@ -5,9 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"net/url"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -18,6 +16,7 @@ import (
 	"github.com/login-guard/login_guard/clients/engine"
 	"github.com/login-guard/login_guard/clients/smileid"
 	"github.com/login-guard/login_guard/internal/caddyopt"
+	"github.com/login-guard/login_guard/internal/newest"
 	"github.com/login-guard/login_guard/internal/redisstore"
 )
 
@@ -166,9 +165,8 @@ func (c *SmileIDConfig) unmarshal(d *caddyfile.Dispenser) error {
 }
 
 func checkHTTPSURL(d *caddyfile.Dispenser, name, v string) error {
-	u, err := url.Parse(v)
-	if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return d.Errf("smileid: %s must be an https URL without credentials or query", name)
+	if err := smileid.CheckHTTPSURL(name, v); err != nil {
+		return d.Err(err.Error())
 	}
 	return nil
 }
@@ -195,10 +193,8 @@ func codeArgs(d *caddyfile.Dispenser) ([]string, error) {
 	if len(codes) == 0 {
 		return nil, d.ArgErr()
 	}
-	for _, c := range codes {
-		if len(c) != 4 || strings.Trim(c, "0123456789") != "" {
-			return nil, d.Errf("smileid: result code %q is not four digits", c)
-		}
+	if err := smileid.CheckResultCodes(codes); err != nil {
+		return nil, d.Err(err.Error())
 	}
 	return codes, nil
 }
@@ -291,6 +287,8 @@ func (c *SmileIDConfig) poolKey() string {
 type PooledSmileID struct {
 	Client *smileid.Client
 	logger atomic.Pointer[zap.Logger]
+	// loggers are the holding configs': the newest one's logs.
+	loggers newest.Values[*zap.Logger]
 
 	// confirms spaces the page poll's own job-status calls (the fallback
 	// for callbacks that cannot reach the guard).
@@ -362,7 +360,9 @@ func (a *App) takeSmileID() (*PooledSmileID, string, error) {
 		return nil, "", err
 	}
 	p := v.(*PooledSmileID)
-	p.logger.Store(a.logger.Named("smileid"))
+	l := a.logger.Named("smileid")
+	p.loggers.Hold(a.stepRT, l)
+	p.logger.Store(l)
 	return p, key, nil
 }
 

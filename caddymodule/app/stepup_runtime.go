@@ -1,7 +1,6 @@
 package app
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 
+	"github.com/login-guard/login_guard/internal/newest"
 	"github.com/login-guard/login_guard/internal/passkeys"
 	"github.com/login-guard/login_guard/internal/redisstore"
 	"github.com/login-guard/login_guard/internal/stepup"
@@ -32,6 +32,9 @@ type stepUpStore struct {
 	held     stepup.HeldStore
 	used     stepup.SpentSet
 	failures stepup.FailureCounter
+	// tuning is each holding config's step_up block: the newest one's
+	// lifetime and shares apply (see package newest).
+	tuning newest.Values[*StepUpTuning]
 }
 
 func (s *stepUpStore) Destruct() error {
@@ -50,11 +53,26 @@ func (s *stepUpStore) Destruct() error {
 // change them while ceremonies are in flight.
 type pooledPasskeys struct {
 	pk    *passkeys.Passkeys
-	store *swappableStore
+	store *passkeys.CurrentStore
 	keys  *liveKeys
+	// users are the holding configs: the newest one's storage and keys
+	// serve (see package newest).
+	users newest.Values[*App]
+}
+
+// use points the relying party at a's storage and keys.
+func (p *pooledPasskeys) use(a *App) {
+	p.store.Set(a.ctx.Storage())
+	p.keys.set(a)
 }
 
 func (p *pooledPasskeys) Destruct() error { return nil }
+
+// tune applies a step_up block's lifetime and shares to what is held.
+func (s *stepUpStore) tune(t *StepUpTuning) {
+	s.held.SetTTL(time.Duration(t.StateTTL))
+	s.held.SetCaps(t.HeldPerClient, t.HeldBytesPerClient, t.HeldPerUser)
+}
 
 // StepUpRuntime is the app's share of the step-up pools, taken in Start
 // and given back in Cleanup.
@@ -72,6 +90,7 @@ type StepUpRuntime struct {
 
 	mu       sync.Mutex
 	store    *stepUpStore
+	pp       *pooledPasskeys
 	storeKey string
 	pkKey    string
 	smileKey string
@@ -137,14 +156,13 @@ func (a *App) takeStepUp() (*StepUpRuntime, error) {
 	rt.Held, rt.Used, rt.Failures = rt.store.held, rt.store.used, rt.store.failures
 	// The newest config's lifetime and shares apply to what is held from
 	// now on.
-	t := a.StepUp
-	rt.store.held.SetTTL(time.Duration(t.StateTTL))
-	rt.store.held.SetCaps(t.HeldPerClient, t.HeldBytesPerClient, t.HeldPerUser)
+	rt.store.tuning.Hold(rt, a.StepUp)
+	rt.store.tune(a.StepUp)
 	if a.Passkeys != nil {
 		b, _ := json.Marshal(a.Passkeys)
 		key := fmt.Sprintf("login_guard_passkeys:%d:%s:%s", a.StepUp.CeremoniesPerClient, b, a.redisKey)
 		v, _, err := stepUpPool.LoadOrNew(key, func() (caddy.Destructor, error) {
-			st := &swappableStore{}
+			st := &passkeys.CurrentStore{}
 			keys := &liveKeys{}
 			cfg := a.Passkeys.config(keys, a.StepUp.CeremoniesPerClient)
 			if a.redis != nil {
@@ -163,9 +181,9 @@ func (a *App) takeStepUp() (*StepUpRuntime, error) {
 			return nil, err
 		}
 		pp := v.(*pooledPasskeys)
-		pp.store.set(a.ctx.Storage())
-		pp.keys.set(a)
-		rt.Passkeys, rt.pkKey = pp.pk, key
+		pp.users.Hold(rt, a)
+		pp.use(a)
+		rt.Passkeys, rt.pkKey, rt.pp = pp.pk, key, pp
 	}
 	if a.SmileID != nil {
 		p, key, err := a.takeSmileID()
@@ -196,61 +214,25 @@ func (rt *StepUpRuntime) release() {
 		return
 	}
 	rt.taken = false
+	// What this config set in the pooled values goes back to the newest
+	// config still holding them: after a reload refused once this one
+	// had started, the running config's (not the refused one's).
+	if t, ok := rt.store.tuning.Let(rt); ok {
+		rt.store.tune(t)
+	}
 	_, _ = stepUpPool.Delete(rt.storeKey)
 	if rt.pkKey != "" {
+		if b, ok := rt.pp.users.Let(rt); ok {
+			rt.pp.use(b)
+		}
 		_, _ = stepUpPool.Delete(rt.pkKey)
 	}
 	if rt.smileKey != "" {
+		if l, ok := rt.Smile.loggers.Let(rt); ok {
+			rt.Smile.logger.Store(l)
+		}
 		_, _ = stepUpPool.Delete(rt.smileKey)
 	}
-}
-
-// swappableStore forwards to the newest config's Caddy storage
-// (certmagic.Storage has the methods passkeys.Store needs).
-type swappableStore struct {
-	p atomic.Pointer[passkeys.Store]
-}
-
-func (s *swappableStore) set(st passkeys.Store) { s.p.Store(&st) }
-
-func (s *swappableStore) get() (passkeys.Store, error) {
-	p := s.p.Load()
-	if p == nil {
-		return nil, errors.New("login_guard: no storage yet")
-	}
-	return *p, nil
-}
-
-func (s *swappableStore) Load(ctx context.Context, key string) ([]byte, error) {
-	st, err := s.get()
-	if err != nil {
-		return nil, err
-	}
-	return st.Load(ctx, key)
-}
-
-func (s *swappableStore) Store(ctx context.Context, key string, value []byte) error {
-	st, err := s.get()
-	if err != nil {
-		return err
-	}
-	return st.Store(ctx, key, value)
-}
-
-func (s *swappableStore) Lock(ctx context.Context, name string) error {
-	st, err := s.get()
-	if err != nil {
-		return err
-	}
-	return st.Lock(ctx, name)
-}
-
-func (s *swappableStore) Unlock(ctx context.Context, name string) error {
-	st, err := s.get()
-	if err != nil {
-		return err
-	}
-	return st.Unlock(ctx, name)
 }
 
 // liveKeys forwards to the newest started config's keyset, read at each
@@ -260,27 +242,16 @@ type liveKeys struct{ p atomic.Pointer[App] }
 
 func (k *liveKeys) set(a *App) { k.p.Store(a) }
 
-func (k *liveKeys) get() *tokens.Keyset {
-	if a := k.p.Load(); a != nil {
-		return a.Keyset()
-	}
-	return nil
-}
+func (k *liveKeys) tokens() Tokens { return Tokens{k.p.Load()} }
+
+func (k *liveKeys) get() *tokens.Keyset { return k.tokens().keyset() }
 
 func (k *liveKeys) Seal(purpose string, data any, now time.Time, ttl time.Duration) (string, error) {
-	ks := k.get()
-	if ks == nil {
-		return "", errors.New("login_guard: no keys yet")
-	}
-	return ks.Seal(purpose, data, now, ttl)
+	return k.tokens().Seal(purpose, data, now, ttl)
 }
 
 func (k *liveKeys) Open(purpose, token string, now time.Time, dst any) error {
-	ks := k.get()
-	if ks == nil {
-		return errors.New("login_guard: no keys yet")
-	}
-	return ks.Open(purpose, token, now, dst)
+	return k.tokens().Open(purpose, token, now, dst)
 }
 
 // Tokens forwards to the app's keyset, which Start loads after the
@@ -290,9 +261,18 @@ type Tokens struct{ a *App }
 // Tokens seals and opens the guard's own tokens with the current keys.
 func (a *App) Tokens() Tokens { return Tokens{a} }
 
+// keyset is the app's current keys; nil without an app (liveKeys before
+// any config started) or before its Start.
+func (k Tokens) keyset() *tokens.Keyset {
+	if k.a == nil {
+		return nil
+	}
+	return k.a.Keyset()
+}
+
 // Seal seals data for purpose until now+ttl.
 func (k Tokens) Seal(purpose string, data any, now time.Time, ttl time.Duration) (string, error) {
-	ks := k.a.Keyset()
+	ks := k.keyset()
 	if ks == nil {
 		return "", errors.New("login_guard: no keys yet")
 	}
@@ -301,7 +281,7 @@ func (k Tokens) Seal(purpose string, data any, now time.Time, ttl time.Duration)
 
 // Open opens a token sealed for purpose into dst.
 func (k Tokens) Open(purpose, token string, now time.Time, dst any) error {
-	ks := k.a.Keyset()
+	ks := k.keyset()
 	if ks == nil {
 		return errors.New("login_guard: no keys yet")
 	}
