@@ -2,8 +2,11 @@ package stepuproute
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"time"
+
+	"go.uber.org/zap"
 
 	"github.com/login-guard/login_guard/internal/pages"
 	"github.com/login-guard/login_guard/internal/passkeys"
@@ -24,6 +27,13 @@ func passkeyReason(err error) string {
 func (s *stepUpCall) passkeyFailed(err error) {
 	switch passkeys.ReasonOf(err) {
 	case "":
+		if errors.Is(err, passkeys.ErrStorageUnavailable) {
+			// Caddy's storage did not answer: say so, and try later.
+			s.h.logger.Warn("passkey storage did not answer in time", zap.String("route", s.h.Name), zap.Error(err))
+			s.w.Header().Set("Retry-After", "5")
+			s.fail("passkey_storage_unavailable", pages.Answer{Code: pages.Unavailable})
+			return
+		}
 		s.internal(err)
 	case passkeys.ReasonBusy:
 		s.busy(passkeyReason(err))

@@ -17,9 +17,13 @@ type Sealer interface {
 
 // Defaults for Config.
 const (
-	DefaultKeyPrefix     = "login_guard/passkeys"
-	DefaultCeremonyTTL   = 2 * time.Minute
-	DefaultMaxCeremonies = 10_000
+	DefaultKeyPrefix = "login_guard/passkeys"
+	// DefaultStorageTimeout bounds a storage call: long enough for a
+	// remote storage's round trips and a lock another request holds for
+	// one registration, short of a person giving up.
+	DefaultStorageTimeout = 5 * time.Second
+	DefaultCeremonyTTL    = 2 * time.Minute
+	DefaultMaxCeremonies  = 10_000
 	// DefaultMaxCeremoniesPerClient is one client's share.
 	DefaultMaxCeremoniesPerClient = 20
 	DefaultMaxCredentials         = 10
@@ -54,6 +58,9 @@ type Config struct {
 	MaxBodyBytes int64
 	// KeyPrefix is the storage prefix (default "login_guard/passkeys").
 	KeyPrefix string
+	// StorageTimeout bounds each call to the store, a lock's wait
+	// included (default DefaultStorageTimeout).
+	StorageTimeout time.Duration
 	// UserKey maps a user name to its storage key component. Default: hex
 	// SHA-256; pass a keyed pseudonym in production. Its output must be
 	// usable in a storage key (no "/").
@@ -116,6 +123,9 @@ func New(cfg Config, store Store) (*Passkeys, error) {
 	}
 	if cfg.KeyPrefix == "" {
 		cfg.KeyPrefix = DefaultKeyPrefix
+	}
+	if cfg.StorageTimeout <= 0 {
+		cfg.StorageTimeout = DefaultStorageTimeout
 	}
 	if cfg.UserKey == nil {
 		cfg.UserKey = defaultUserKey

@@ -59,9 +59,32 @@ func (p *Passkeys) lockName(user string) string {
 	return p.cfg.KeyPrefix + "/users/" + p.cfg.UserKey(user)
 }
 
+// ErrStorageUnavailable is wrapped by a store call that did not finish
+// within Config.StorageTimeout: the passkeys cannot be read or written
+// now.
+var ErrStorageUnavailable = errors.New("passkeys: storage did not answer in time")
+
+// bounded runs one store call (a lock's wait included) within the
+// storage timeout, and within the request's own life: Caddy's storage may
+// be a remote one (Redis, Consul, S3, NFS), and a request must not wait
+// on it without end.
+func (p *Passkeys) bounded(ctx context.Context, call func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, p.cfg.StorageTimeout)
+	defer cancel()
+	err := call(ctx)
+	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("%w: %w", ErrStorageUnavailable, err)
+	}
+	return err
+}
+
 // load reads a user's record; found is false when there is none.
 func (p *Passkeys) load(ctx context.Context, user string) (rec record, found bool, err error) {
-	b, err := p.store.Load(ctx, p.recordKey(user))
+	var b []byte
+	err = p.bounded(ctx, func(ctx context.Context) (err error) {
+		b, err = p.store.Load(ctx, p.recordKey(user))
+		return err
+	})
 	if errors.Is(err, fs.ErrNotExist) {
 		return record{}, false, nil
 	}
@@ -91,7 +114,7 @@ func (p *Passkeys) save(ctx context.Context, user string, rec record) error {
 	if err != nil {
 		return err
 	}
-	if err := p.store.Store(ctx, p.recordKey(user), b); err != nil {
+	if err := p.bounded(ctx, func(ctx context.Context) error { return p.store.Store(ctx, p.recordKey(user), b) }); err != nil {
 		return fmt.Errorf("passkeys: storing credentials: %w", err)
 	}
 	return nil
@@ -101,10 +124,13 @@ func (p *Passkeys) save(ctx context.Context, user string, rec record) error {
 // registrations and sign-count updates do not lose each other's writes.
 func (p *Passkeys) locked(ctx context.Context, user string, f func() error) error {
 	name := p.lockName(user)
-	if err := p.store.Lock(ctx, name); err != nil {
+	if err := p.bounded(ctx, func(ctx context.Context) error { return p.store.Lock(ctx, name) }); err != nil {
 		return fmt.Errorf("passkeys: locking credentials: %w", err)
 	}
-	defer func() { _ = p.store.Unlock(context.WithoutCancel(ctx), name) }()
+	// The unlock runs even when the request is gone, bounded all the same.
+	defer func() {
+		_ = p.bounded(context.WithoutCancel(ctx), func(ctx context.Context) error { return p.store.Unlock(ctx, name) })
+	}()
 	return f()
 }
 
