@@ -152,4 +152,11 @@ func TestStoreRedisRefusalHidesCredentials(t *testing.T) {
 		strings.Contains(err.Error(), "hunter2") || strings.Contains(err.Error(), "guard-user") {
 		t.Fatalf("want the address's placeholder named and no credential: %v", err)
 	}
+	// An address given as a URL with its password is refused without
+	// showing it.
+	t.Setenv("LOGIN_GUARD_TEST_REDIS_ADDR", "redis://:hunter2@redis.internal:6379")
+	err = caddy.Validate(&c)
+	if err == nil || strings.Contains(err.Error(), "hunter2") || !strings.Contains(err.Error(), "without a scheme or credentials") {
+		t.Fatalf("want a URL address refused without its password: %v", err)
+	}
 }

@@ -61,7 +61,11 @@ func (c *RedisStoreConfig) resolved() (redisstore.Config, error) {
 	var seen []string
 	out, err := c.resolvedBy(func(s string) string {
 		v := res.Value("store redis", s)
-		if v != s {
+		switch {
+		case v == s:
+		case strings.ContainsAny(v, "@/"): // a URL may hold a password
+			seen = append(seen, s+" is a URL, not shown")
+		default:
 			seen = append(seen, fmt.Sprintf("%s is %q", s, v))
 		}
 		return v

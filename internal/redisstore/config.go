@@ -74,6 +74,11 @@ func (c *Config) Validate() error {
 		return errors.New("at least one address is required")
 	}
 	for _, a := range c.Addresses {
+		// A URL or user info may carry a password: refused without
+		// quoting it (password and username are options of their own).
+		if strings.ContainsAny(a, "@/") {
+			return errors.New("an address is host:port, without a scheme or credentials (give username and password as options)")
+		}
 		if i := strings.LastIndexByte(a, ':'); i <= 0 || i == len(a)-1 {
 			return fmt.Errorf("address %q is not host:port", a)
 		}

@@ -28,6 +28,13 @@ func TestConfigValidate(t *testing.T) {
 			t.Errorf("%+v: %v, want %q", tc.cfg, err, tc.want)
 		}
 	}
+	// An address with credentials is refused without quoting them.
+	for _, a := range []string{"redis://:hunter2@redis.internal:6379", "guard:hunter2@redis.internal:6379"} {
+		c := Config{Addresses: []string{a}}
+		if err := c.Validate(); err == nil || strings.Contains(err.Error(), "hunter2") || !strings.Contains(err.Error(), "without a scheme or credentials") {
+			t.Errorf("%s: %v", a, err)
+		}
+	}
 	c := Config{Addresses: []string{"127.0.0.1:6379"}}
 	if err := c.Validate(); err != nil || c.Prefix != DefaultPrefix || c.Timeout != DefaultTimeout || c.Mode != ModeSingle {
 		t.Fatalf("%+v %v", c, err)
