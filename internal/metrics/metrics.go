@@ -53,6 +53,7 @@ type Collectors struct {
 type labelled[M any] struct {
 	with   func(...string) M // the vector's WithLabelValues
 	n      int               // how many labels the vector has
+	max    int               // series past which the last label is Overflow; 0: no bound
 	m      atomic.Pointer[map[[3]string]*series[M]]
 	mu     sync.Mutex // serialises the map's replacement
 	recent [16]atomic.Pointer[series[M]]
@@ -135,6 +136,16 @@ func (l *labelled[M]) add(values [3]string) *series[M] {
 		if s, ok := (*cur)[values]; ok {
 			return s
 		}
+		if l.max > 0 && len(*cur) >= l.max {
+			// Past the bound a new value of the last label counts as
+			// Overflow: a label an outside service fills (the reasons an
+			// http engine's scoring service gives) must not grow the
+			// series, and this map, without end.
+			values[l.n-1] = Overflow
+			if s, ok := (*cur)[values]; ok {
+				return s
+			}
+		}
 		for k, v := range *cur {
 			next[k] = v
 		}
@@ -144,6 +155,15 @@ func (l *labelled[M]) add(values [3]string) *series[M] {
 	l.m.Store(&next)
 	return s
 }
+
+// MaxDecisionSeries bounds decisions_total's series (route, action,
+// reason): far more than a config's own reasons make, few enough that
+// reasons an engine's service words freely cannot swell the scrape.
+const MaxDecisionSeries = 4096
+
+// Overflow is the reason a decision counts under once MaxDecisionSeries
+// series exist.
+const Overflow = "other"
 
 // New makes the guard's collectors, registered nowhere yet.
 func New() *Collectors {
@@ -176,6 +196,7 @@ func New() *Collectors {
 		ruleErrors: NewRuleErrorsVec(),
 	}
 	m.decisionSeries.init(3, m.decisions.WithLabelValues)
+	m.decisionSeries.max = MaxDecisionSeries
 	m.smartidSeries.init(2, m.smartidEvents.WithLabelValues)
 	m.depthSeries.init(1, m.smartidDepth.WithLabelValues)
 	return m
