@@ -11,6 +11,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	_ "github.com/caddyserver/caddy/v2/modules/filestorage"
+	"go.uber.org/zap"
 
 	_ "github.com/login-guard/login_guard/caddymodule/engines/sandbox"
 	"github.com/login-guard/login_guard/clients/loginid"
@@ -90,5 +91,19 @@ func TestLoginIDVerifierOutlivesRelease(t *testing.T) {
 	}
 	if n := poolRefs(loginidPool, "login_guard.loginid.outlives-release-test.100000"); n != 0 {
 		t.Fatalf("replay cache still referenced %d times after the release", n)
+	}
+}
+
+// TestRedisPoolKeyHoldsNoPassword: the Redis connection's pool key, which
+// other pool keys are built from, is a hash of its config, not the config
+// with its passwords.
+func TestRedisPoolKeyHoldsNoPassword(t *testing.T) {
+	a := &App{Store: &StoreConfig{Redis: &RedisStoreConfig{Addresses: []string{"127.0.0.1:1"}, Password: "hunter2-secret"}}, logger: zap.NewNop()}
+	if err := a.provisionStore(caddy.Context{}); err != nil {
+		t.Fatal(err)
+	}
+	defer a.releaseStore()
+	if a.redisKey == "" || strings.Contains(a.redisKey, "hunter2") || strings.Contains(a.redisKey, "127.0.0.1") {
+		t.Fatalf("pool key %q", a.redisKey)
 	}
 }

@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -137,7 +139,10 @@ func (a *App) provisionStore(ctx caddy.Context) error {
 	if err != nil {
 		return err
 	}
-	a.redisKey = "login_guard.redis." + string(key)
+	// A hash: the config holds the passwords, and the key is built into
+	// other pool keys.
+	sum := sha256.Sum256(key)
+	a.redisKey = "login_guard.redis." + hex.EncodeToString(sum[:])
 	logger := a.logger.Named("store")
 	v, _, err := redisPool.LoadOrNew(a.redisKey, func() (caddy.Destructor, error) {
 		c, err := redisstore.New(cfg, logger)
