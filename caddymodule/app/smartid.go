@@ -261,18 +261,14 @@ func acquireSmartID(key string, cfg *SmartIDConfig, logger *zap.Logger, owner an
 		return nil, err
 	}
 	q := v.(*SmartIDQueue)
-	l := logger.Named("smartid")
-	q.loggers.Hold(owner, l)
-	q.obs.logger.Store(l)
+	q.loggers.Hold(owner, logger.Named("smartid"), q.obs.logger.Store)
 	return q, nil
 }
 
 // releaseSmartID lets go of q for owner: the newest config still holding
 // it logs from now on, and the last to let go drains it.
 func releaseSmartID(key string, q *SmartIDQueue, owner any) error {
-	if l, ok := q.loggers.Let(owner); ok {
-		q.obs.logger.Store(l)
-	}
+	q.loggers.Let(owner, q.obs.logger.Store)
 	_, err := smartidPool.Delete(key)
 	return err
 }

@@ -360,9 +360,7 @@ func (a *App) takeSmileID() (*PooledSmileID, string, error) {
 		return nil, "", err
 	}
 	p := v.(*PooledSmileID)
-	l := a.logger.Named("smileid")
-	p.loggers.Hold(a.stepRT, l)
-	p.logger.Store(l)
+	p.loggers.Hold(a.stepRT, a.logger.Named("smileid"), p.logger.Store)
 	return p, key, nil
 }
 

@@ -156,8 +156,7 @@ func (a *App) takeStepUp() (*StepUpRuntime, error) {
 	rt.Held, rt.Used, rt.Failures = rt.store.held, rt.store.used, rt.store.failures
 	// The newest config's lifetime and shares apply to what is held from
 	// now on.
-	rt.store.tuning.Hold(rt, a.StepUp)
-	rt.store.tune(a.StepUp)
+	rt.store.tuning.Hold(rt, a.StepUp, rt.store.tune)
 	if a.Passkeys != nil {
 		b, _ := json.Marshal(a.Passkeys)
 		key := fmt.Sprintf("login_guard_passkeys:%d:%s:%s", a.StepUp.CeremoniesPerClient, b, a.redisKey)
@@ -181,8 +180,7 @@ func (a *App) takeStepUp() (*StepUpRuntime, error) {
 			return nil, err
 		}
 		pp := v.(*pooledPasskeys)
-		pp.users.Hold(rt, a)
-		pp.use(a)
+		pp.users.Hold(rt, a, pp.use)
 		rt.Passkeys, rt.pkKey, rt.pp = pp.pk, key, pp
 	}
 	if a.SmileID != nil {
@@ -217,20 +215,14 @@ func (rt *StepUpRuntime) release() {
 	// What this config set in the pooled values goes back to the newest
 	// config still holding them: after a reload refused once this one
 	// had started, the running config's (not the refused one's).
-	if t, ok := rt.store.tuning.Let(rt); ok {
-		rt.store.tune(t)
-	}
+	rt.store.tuning.Let(rt, rt.store.tune)
 	_, _ = stepUpPool.Delete(rt.storeKey)
 	if rt.pkKey != "" {
-		if b, ok := rt.pp.users.Let(rt); ok {
-			rt.pp.use(b)
-		}
+		rt.pp.users.Let(rt, rt.pp.use)
 		_, _ = stepUpPool.Delete(rt.pkKey)
 	}
 	if rt.smileKey != "" {
-		if l, ok := rt.Smile.loggers.Let(rt); ok {
-			rt.Smile.logger.Store(l)
-		}
+		rt.Smile.loggers.Let(rt, rt.Smile.logger.Store)
 		_, _ = stepUpPool.Delete(rt.smileKey)
 	}
 }

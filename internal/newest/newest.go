@@ -26,17 +26,20 @@ type held[T any] struct {
 }
 
 // Hold records owner's value as the newest (an owner holding already
-// moves to the end with its new value).
-func (s *Values[T]) Hold(owner any, v T) {
+// moves to the end with its new value) and applies it. apply runs under
+// the same lock as every Hold and Let, so what was applied last is always
+// the newest value, whatever order holders come and go in.
+func (s *Values[T]) Hold(owner any, v T, apply func(T)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.dropLocked(owner)
 	s.held = append(s.held, held[T]{owner, v})
+	apply(v)
 }
 
-// Let drops owner's value and returns the newest value still held, and
-// whether any is.
-func (s *Values[T]) Let(owner any) (T, bool) {
+// Let drops owner's value and applies the newest value still held, if
+// any; it returns that value and whether there is one.
+func (s *Values[T]) Let(owner any, apply func(T)) (T, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.dropLocked(owner)
@@ -44,7 +47,9 @@ func (s *Values[T]) Let(owner any) (T, bool) {
 		var zero T
 		return zero, false
 	}
-	return s.held[len(s.held)-1].v, true
+	v := s.held[len(s.held)-1].v
+	apply(v)
+	return v, true
 }
 
 func (s *Values[T]) dropLocked(owner any) {
