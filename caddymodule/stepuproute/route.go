@@ -64,6 +64,13 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) error {
 		h.logger.Warn("the step-up route must be mounted under a path, e.g. handle /verify*", zap.String("route", h.Name))
 		return h.route.Answer(w, r, pages.Answer{Code: pages.NotFound})
 	}
+	// The base goes into the pages' URLs and the enrol link's redirect.
+	// Caddy's path matcher merges slashes, so /verify* also selects
+	// //verify-evil.example/enrol, whose base would redirect to another
+	// site: such a path is not this route's.
+	if stepup.ValidateTarget(base, nil) != nil {
+		return h.route.Answer(w, r, pages.Answer{Code: pages.NotFound})
+	}
 	if suffix == pathScript {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			return h.route.Answer(w, r, pages.Answer{Code: pages.MethodNotAllowed})
