@@ -152,7 +152,14 @@ func (x *exchange) checkAssertion() bool {
 		}
 		return false
 	}
-	_, err := x.h.app.LoginIDVerifier().Verify(x.Ctx, token, x.Attempt.User)
+	// The token must be the user's the portal acts for (see factorUser).
+	user, refusal := x.factorUser()
+	if refusal != "" {
+		x.Attempt.Assertion, x.Assertion = "invalid", "invalid:"+refusal
+		x.Verdict.Add(rules.Deny, "assertion_"+refusal)
+		return false
+	}
+	_, err := x.h.app.LoginIDVerifier().Verify(x.Ctx, token, user)
 	if err == nil {
 		x.Attempt.Assertion = "valid"
 		x.Assertion = "valid"

@@ -48,6 +48,9 @@ func (x *exchange) challenge(w http.ResponseWriter, r *http.Request, next caddyh
 	if o.StepUp == "" {
 		return x.h.route.Answer(w, r, pages.Answer{Code: pages.StepUpRequired})
 	}
+	if !x.takeFactorUser("step_up_") {
+		return x.h.route.Answer(w, r, x.DenyAnswer())
+	}
 	iss, rt, err := o.states.Machinery(x.h.app)
 	if err != nil {
 		return x.stepUpUnavailable(w, r, err)

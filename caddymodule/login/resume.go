@@ -76,10 +76,12 @@ func (x *exchange) replay(w http.ResponseWriter, r *http.Request, next caddyhttp
 	if err := x.readRequest(r2); err != nil {
 		return x.refuse(w, r2, err)
 	}
-	if x.Attempt.User != st.User {
+	x.LoadSession(r2)
+	u, refusal := x.factorUser()
+	if refusal != "" || u != st.User {
 		return x.resumeRefused(w, r2, "step_up_"+stepup.ReasonUserMismatch)
 	}
-	x.LoadSession(r2)
+	x.Attempt.User = u
 	x.markSteppedUp()
 	x.Publish(r2)
 	err = x.forwardAllowed(w, r2, next)

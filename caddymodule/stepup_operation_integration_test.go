@@ -1,0 +1,79 @@
+package caddymodule_test
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/login-guard/login_guard/internal/testkit/caddytest"
+)
+
+// operationRoute is a transfer guarded as an operation whose every request
+// is challenged.
+const operationRoute = `	@transfer {
+		method POST
+		path /api/transfer
+	}
+	login_guard @transfer {
+		event operation
+		name transfer
+		step_up /verify
+		when "true" challenge always
+	}
+	handle /verify* {`
+
+// TestOperationStepUpAsksTheSessionsUser: an operation acts on the
+// portal's session, so its step-up must be passed by the signed-in user,
+// never by a user the body names. An attacker holding a victim's session
+// who adds username=<their own account> to a transfer would otherwise
+// pass the step-up with their own passkey.
+func TestOperationStepUpAsksTheSessionsUser(t *testing.T) {
+	upstream := caddytest.NewRecorder(t, portalFake())
+	site := strings.Replace(fmt.Sprintf(stepUpSite, "", upstream.Listener.Addr()), "\thandle /verify* {", operationRoute, 1)
+	g := caddytest.Start(t, stepUpGlobal, site)
+	form := "application/x-www-form-urlencoded"
+
+	// No guard session: nobody the step-up could ask.
+	anon := newStepClient(t, g, "198.51.100.9")
+	if resp, _ := anon.do("POST", "/api/transfer", form, "username=mallory&amount=5", nil); resp.StatusCode != http.StatusForbidden || anon.cookie("login_guard_stepup") != "" {
+		t.Fatalf("an operation without a session: %d, state %q", resp.StatusCode, anon.cookie("login_guard_stepup"))
+	}
+
+	c := newStepClient(t, g, "198.51.100.7")
+	if resp, _ := c.do("POST", "/api/login", form, "username=alice&password="+password, nil); resp.StatusCode != http.StatusSeeOther || c.cookie("login_guard") == "" {
+		t.Fatalf("alice's login: %d", resp.StatusCode)
+	}
+	// alice's session, another user in the body.
+	if resp, _ := c.do("POST", "/api/transfer", form, "username=mallory&amount=5", nil); resp.StatusCode != http.StatusForbidden || c.cookie("login_guard_stepup") != "" {
+		t.Fatalf("an operation naming another user: %d", resp.StatusCode)
+	}
+	reasons := auditReasons(t, g, "transfer")
+	if len(reasons) != 2 || !hasReason(reasons[:1], "step_up_no_session") || !hasReason(reasons[1:], "step_up_user_mismatch") {
+		t.Fatalf("audit reasons %v", reasons)
+	}
+
+	// alice's own transfer: the step-up is hers, and passing it replays
+	// the transfer once.
+	resp, _ := c.do("POST", "/api/transfer", form, "amount=5", nil)
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/verify" {
+		t.Fatalf("alice's transfer: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if st := passFactor(t, g, c); st.User != "alice" {
+		t.Fatalf("the step-up asks %q, not the session's alice", st.User)
+	}
+	resp, _ = c.do("POST", "/verify/complete", form, "", map[string]string{"Sec-Fetch-Site": "same-origin"})
+	if resp.StatusCode != http.StatusTemporaryRedirect || resp.Header.Get("Location") != "/api/transfer" {
+		t.Fatalf("complete: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	before := len(upstream.All())
+	c.do("POST", "/api/transfer", form, "", nil)
+	up := upstream.All()
+	if len(up) != before+1 || up[len(up)-1].Path != "/api/transfer" || string(up[len(up)-1].Body) != "amount=5" {
+		t.Fatalf("the portal got %d requests after the step-up", len(up)-before)
+	}
+	lines := g.AuditLines(t)
+	if last := lines[len(lines)-1]; last["route"] != "transfer" || last["user"] != "alice" || last["action"] != "allow" {
+		t.Fatalf("the replayed transfer's audit line: %v", last)
+	}
+}
