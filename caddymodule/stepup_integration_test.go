@@ -718,6 +718,15 @@ func TestPasskeyEnrolLink(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `data-mode="enroll"`) {
 		t.Fatalf("enrol page: %d", resp.StatusCode)
 	}
+	// Caddy's path matcher merges slashes, so /verify* also selects
+	// //verify-evil.example/enrol: the link's redirect must not become a
+	// scheme-relative one to another site.
+	for _, p := range []string{"//verify-evil.example/enrol?t=x", "///verify-evil.example/enrol?t=x", "/%2Fverify-evil.example/enrol?t=x"} {
+		resp, _ := newStepClient(t, g, "198.51.100.8").do("GET", p, "", "", host)
+		if loc := resp.Header.Get("Location"); strings.HasPrefix(loc, "//") || resp.StatusCode != http.StatusNotFound {
+			t.Fatalf("%s: %d Location %q", p, resp.StatusCode, loc)
+		}
+	}
 	resp, _ = c.do("POST", "/verify/passkey/register/begin", "application/json", "{}", js)
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("register/begin with a link: %d", resp.StatusCode)
