@@ -22,6 +22,7 @@ import (
 	"github.com/login-guard/login_guard/caddymodule/routecheck"
 	"github.com/login-guard/login_guard/clients/engine"
 	"github.com/login-guard/login_guard/clients/loginid"
+	"github.com/login-guard/login_guard/internal/metrics"
 	"github.com/login-guard/login_guard/internal/pages"
 	"github.com/login-guard/login_guard/internal/redisstore"
 	"github.com/login-guard/login_guard/internal/revoke"
@@ -93,6 +94,9 @@ type App struct {
 
 	engineByName map[string]*engine.Guarded
 	postAuth     map[string]bool
+	// breakers: the engines' breakers as the breaker gauge shows them,
+	// while this config is the newest running.
+	breakers *metrics.Breakers
 
 	stepRT  *StepUpRuntime
 	reports *engine.Reporter
@@ -257,7 +261,6 @@ func (a *App) start() error {
 		}
 		a.smartid = q
 	}
-	a.startEngines()
 	if _, err := a.takeStepUp(); err != nil {
 		a.rt.sessions.Close()
 		if a.smartid != nil {
@@ -265,6 +268,7 @@ func (a *App) start() error {
 		}
 		return err
 	}
+	a.breakers.Show()
 	a.rt.stopRotation = a.rotateKeysEvery(keyCheckInterval)
 	a.rt.life.markStarted()
 	// A guard route no request can reach passes every login unjudged:

@@ -84,6 +84,7 @@ func (a *App) provisionEngines(ctx caddy.Context) error {
 		}
 		mods = append(mods, sb)
 	}
+	a.breakers = a.metrics.NewBreakers()
 	bc := engine.BreakerConfig{}
 	if a.Breaker != nil {
 		bc.Threshold, bc.CoolDown = a.Breaker.Failures, time.Duration(a.Breaker.CoolDown)
@@ -95,23 +96,15 @@ func (a *App) provisionEngines(ctx caddy.Context) error {
 			return fmt.Errorf("two engines are named %q: give one another name", name)
 		}
 		cfg := bc
-		cfg.OnStateChange = a.metrics.BreakerChange(name)
-		a.engineByName[name] = engine.WithBreaker(em.Engine(), engine.NewBreaker(cfg))
+		cfg.OnStateChange = a.breakers.Hook(name)
+		b := engine.NewBreaker(cfg)
+		a.breakers.Add(name, b)
+		a.engineByName[name] = engine.WithBreaker(em.Engine(), b)
 		if pa, ok := m.(engines.PostAuthOnly); ok && pa.PostAuthOnly() {
 			a.postAuth[name] = true
 		}
 	}
 	return nil
-}
-
-// startEngines shows this config's breakers (all closed) in the breaker
-// gauge, which the process's configs share.
-func (a *App) startEngines() {
-	names := make([]string, 0, len(a.engineByName))
-	for n := range a.engineByName {
-		names = append(names, n)
-	}
-	a.metrics.ResetBreakers(names)
 }
 
 func hasEngine(mods []any, name string) bool {
@@ -141,10 +134,12 @@ func (a *App) RunEngines(ctx context.Context, engines []rules.Engine, at *rules.
 	return a.rt.engines.Run(ctx, engines, at, deadline)
 }
 
-// stopEngines waits, within engineDrain, for engine calls still running,
+// stopEngines gives the breaker gauge back to the newest config still
+// running, and waits, within engineDrain, for engine calls still running,
 // and says so when one outlives the config (an engine that ignores its
 // context).
 func (a *App) stopEngines() {
+	a.breakers.Hide()
 	if a.rt == nil {
 		return
 	}

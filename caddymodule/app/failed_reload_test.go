@@ -7,6 +7,8 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	_ "github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/login-guard/login_guard/clients/engine"
 )
 
 // TestFailedReloadLeavesPoolsToTheRunningConfig: a reload whose http app
@@ -14,7 +16,8 @@ import (
 // keeps running. Caddy starts apps in no fixed order, so the refused
 // config's login_guard may have started first and pointed the shared
 // passkey state at its own storage and keys; when it lets go they must
-// point at the running config's again. Twenty refused reloads make it
+// point at the running config's again, and the breaker gauge show the
+// running config's breakers. Twenty refused reloads make it
 // near certain that some started login_guard first.
 func TestFailedReloadLeavesPoolsToTheRunningConfig(t *testing.T) {
 	const guard = `{"passkeys":{"rp_id":"example.com","rp_origins":["https://example.com"]}}`
@@ -30,6 +33,32 @@ func TestFailedReloadLeavesPoolsToTheRunningConfig(t *testing.T) {
 	pp := running.stepRT.pp
 	if pp == nil {
 		t.Fatal("no pooled passkeys")
+	}
+	// The running config's sandbox breaker is open; each refused config
+	// starts with its own, closed.
+	sandbox, _, _ := running.Engine("sandbox")
+	for range 5 {
+		tk, _ := sandbox.Breaker().Allow()
+		sandbox.Breaker().Record(tk, &engine.Failure{Kind: engine.KindTimeout})
+	}
+	breakerGauge := func() float64 {
+		fams, err := running.ctx.GetMetricsRegistry().Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range fams {
+			if f.GetName() == "caddy_login_guard_engine_breaker_state" {
+				for _, m := range f.GetMetric() {
+					if m.GetLabel()[0].GetValue() == "sandbox" {
+						return m.GetGauge().GetValue()
+					}
+				}
+			}
+		}
+		return -1
+	}
+	if breakerGauge() != float64(engine.Open) {
+		t.Fatalf("the open breaker shows %v", breakerGauge())
 	}
 	taken, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -48,6 +77,9 @@ func TestFailedReloadLeavesPoolsToTheRunningConfig(t *testing.T) {
 		}
 		if pp.keys.p.Load() != running {
 			t.Fatalf("reload %d: the passkey keys are not the running config's", i)
+		}
+		if g := breakerGauge(); g != float64(engine.Open) {
+			t.Fatalf("reload %d: the breaker gauge shows %v, not the running config's open breaker", i, g)
 		}
 	}
 	if caddy.ActiveContext().Context != running.ctx.Context {

@@ -196,6 +196,18 @@ func (b *Breaker) State() State {
 	return s
 }
 
+// Peek returns the state as State would, without moving an open
+// breaker whose cool-down is over to half_open and so without calling
+// OnStateChange: for a caller that holds a lock the hook takes.
+func (b *Breaker) Peek() State {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.state == Open && !b.now().Before(b.openedAt.Add(b.coolDown)) {
+		return HalfOpen
+	}
+	return b.state
+}
+
 // ConsecutiveFailures is the number of counting failures in a row while
 // closed, for metrics.
 func (b *Breaker) ConsecutiveFailures() int {

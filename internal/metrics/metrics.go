@@ -13,7 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/login-guard/login_guard/clients/engine"
+	"github.com/login-guard/login_guard/internal/newest"
 )
 
 // Collectors are the guard's collectors. Labels are bounded by the config
@@ -34,6 +34,15 @@ type Collectors struct {
 	engineErrors  *prometheus.CounterVec
 	breaker       *prometheus.GaugeVec
 	ruleErrors    *prometheus.CounterVec
+
+	// shown: the configs whose breakers the breaker gauge may show, the
+	// newest last (see Breakers).
+	shown newest.Values[*Breakers]
+	// breakerMu orders the gauge's writes: a config taking it over, and a
+	// breaker's change shown only if its config still has it.
+	breakerMu sync.Mutex
+	// shownBy is the config the gauge shows (under breakerMu).
+	shownBy *Breakers
 
 	// The series the request path and the SmartID workers touch, by
 	// label values.
@@ -254,19 +263,6 @@ func (m *Collectors) EngineCall(name string, latency time.Duration, kind string)
 	}
 }
 
-// BreakerChange returns the breaker's state-change hook for one engine.
-func (m *Collectors) BreakerChange(name string) func(from, to engine.State) {
-	return func(_, to engine.State) { m.BreakerState(name, to) }
-}
-
-// BreakerState shows one engine's breaker state.
-func (m *Collectors) BreakerState(name string, s engine.State) {
-	if m == nil {
-		return
-	}
-	m.breaker.WithLabelValues(name).Set(float64(s))
-}
-
 // SmartIDQueueDepth records how many SmartID events wait to be sent.
 func (m *Collectors) SmartIDQueueDepth(queue string, depth int) {
 	if m == nil {
@@ -289,19 +285,6 @@ func (m *Collectors) ForgetQueue(queue string) {
 	if m != nil {
 		m.depthSeries.forget([3]string{queue})
 		m.smartidDepth.DeleteLabelValues(queue)
-	}
-}
-
-// ResetBreakers makes the breaker gauge show the given engines, all
-// closed: a config's breakers start closed, and engines a reload removed
-// must not linger.
-func (m *Collectors) ResetBreakers(names []string) {
-	if m == nil {
-		return
-	}
-	m.breaker.Reset()
-	for _, n := range names {
-		m.breaker.WithLabelValues(n).Set(float64(engine.Closed))
 	}
 }
 
