@@ -14,8 +14,9 @@ import (
 // Counter is the rules' counter.Store on Redis: exact across every
 // instance sharing the Redis (see the package doc for what a lost reply
 // means). A request's operations go in one pipelined round trip (Batch).
-// Redis memory, not a key count, bounds it: an out-of-memory refusal is
-// reported as Result.Full, so each route's on_full applies.
+// Redis memory, not a key count, bounds it: at maxmemory a counter
+// already over its limit or locked still refuses, and what would need a
+// write is reported as Result.Full, so each route's on_full applies.
 type Counter struct{ c *Conn }
 
 // NewCounter returns the counter store on c.
@@ -59,7 +60,8 @@ func read(op *counter.Op, cmd *redis.Cmd) {
 	err := cmd.Err()
 	if isOOM(err) {
 		// Nothing ran (the scripts are refused whole): the caller's
-		// on_full applies, as for a full memory store.
+		// on_full applies, as for a full memory store, unless judgeScript
+		// can say more (see readJudge).
 		if op.Kind == counter.OpSettle {
 			op.Recorded = false
 		} else {
@@ -99,6 +101,8 @@ func (s *Counter) Batch(ctx context.Context, ops []counter.Op) {
 	calls := buf[:0]
 	var idx [8]int
 	at := idx[:0]
+	var judges []scriptCall
+	var judged []int
 	err := s.c.call(ctx, func(ctx context.Context, cl redis.UniversalClient, k *keyer) error {
 		for i := range ops {
 			if ops[i].Kind == 0 {
@@ -113,11 +117,24 @@ func (s *Counter) Batch(ctx context.Context, ops []counter.Op) {
 			at = append(at, i)
 		}
 		runBatch(ctx, cl, calls)
-		// The round trip's health, for the breaker: the first error
+		// Calls Redis refused at maxmemory are judged without writing,
+		// in a second round trip (only ever at maxmemory).
+		for j := range calls {
+			if isOOM(calls[j].cmd.Err()) {
+				if jc, ok := judgeCall(k, &ops[at[j]]); ok {
+					judges = append(judges, jc)
+					judged = append(judged, j)
+				}
+			}
+		}
+		runBatch(ctx, cl, judges)
+		// The round trips' health, for the breaker: the first error
 		// that is not a script's own answer.
-		for i := range calls {
-			if e := calls[i].cmd.Err(); e != nil && !isOOM(e) {
-				return e
+		for _, cs := range [][]scriptCall{calls, judges} {
+			for i := range cs {
+				if e := cs[i].cmd.Err(); e != nil && !isOOM(e) {
+					return e
+				}
 			}
 		}
 		return nil
@@ -130,12 +147,51 @@ func (s *Counter) Batch(ctx context.Context, ops []counter.Op) {
 		}
 		read(&ops[i], calls[j].cmd)
 	}
+	for n, j := range judged {
+		if ops[at[j]].Err == nil {
+			readJudge(&ops[at[j]], judges[n].cmd)
+		}
+	}
 	if err != nil && len(at) == 0 {
 		for i := range ops {
 			if ops[i].Kind != 0 && ops[i].Err == nil {
 				ops[i].Err = err
 			}
 		}
+	}
+}
+
+// judgeCall builds judgeScript's call for op, whose counting call Redis
+// refused at maxmemory; false for a settle, which only writes.
+func judgeCall(k *keyer, op *counter.Op) (scriptCall, bool) {
+	ks := k.counterKeys(k.counterTag(op.Key.Rule, op.Key.Subject))
+	keys := []string{ks.meta, ks.a, ks.b}
+	switch op.Kind {
+	case counter.OpTake:
+		return scriptCall{script: judgeScript, keys: keys, args: []any{"rate", op.Limit, us(op.Window)}}, true
+	case counter.OpTakeDistinct:
+		return scriptCall{script: judgeScript, keys: keys, args: []any{"distinct", op.Limit, us(op.Window), k.member(op.Key.Rule, op.Value)}}, true
+	case counter.OpReserve:
+		l := op.Lockout
+		return scriptCall{script: judgeScript, keys: keys, args: []any{"lockout", l.Limit, us(l.Window), us(l.Hold)}}, true
+	}
+	return scriptCall{}, false
+}
+
+// readJudge replaces the Full that read gave an op refused at maxmemory
+// with judgeScript's answer where it has one: refused (over the limit,
+// locked), or allowed without a write. An op that would need a write, or
+// whose judging failed, stays Full.
+func readJudge(op *counter.Op, cmd *redis.Cmd) {
+	v, err := cmd.Int64Slice()
+	if err != nil || len(v) < 4 {
+		return
+	}
+	switch v[0] {
+	case 1:
+		op.Result = counter.Result{Count: int(v[1]), RetryAfter: time.Duration(v[2]) * time.Microsecond, Locked: v[3] == 1}
+	case 2:
+		op.Result = counter.Result{Allowed: true, Count: int(v[1])}
 	}
 }
 

@@ -5,7 +5,8 @@ package redisstore
 // at the newest time the counter has seen so that a failover to a server
 // whose clock lags cannot reorder a window. Every script starts with a
 // shebang and no flags, so Redis refuses it whole, before it runs, when
-// maxmemory is reached: a counter is never half updated.
+// maxmemory is reached: a counter is never half updated (judgeScript then
+// answers what it can without writing).
 //
 // Counter keys (one hash tag, so one slot): meta (a hash: k kind, r rule,
 // u sealed subject, l limit, w window, h hold, t newest time, q sequence,
@@ -135,6 +136,52 @@ elseif st == '2' then
 end
 save(now, lu)
 return 1
+`)
+
+// judgeScript judges a take, a distinct take or a lockout reservation
+// without recording it, for a call Redis refused at maxmemory: a read-only
+// script still runs there (no-writes implies allow-oom), so a user already
+// locked or a client already over its limit stays refused, as in the
+// memory store, while only what would need a write gets on_full. KEYS
+// meta, a, b. ARGV kind (rate, distinct, lockout), limit, window, then
+// the member (distinct) or the hold (lockout). Returns {state, count,
+// retry_after_us, locked}: state 1 refused, 2 allowed without a write (a
+// distinct value already counted), 0 would need a write.
+var judgeScript = newScript(`#!lua flags=no-writes
+local meta, a, b = KEYS[1], KEYS[2], KEYS[3]
+local kind, limit, window = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local last = tonumber(redis.call('HGET', meta, 't') or '0')
+if last > now then now = last end
+local function f(n) return string.format('%.0f', n) end
+local function live(k, span)
+  return redis.call('ZCOUNT', k, '(' .. f(now - span), '+inf')
+end
+local function oldest(k, span)
+  local o = redis.call('ZRANGEBYSCORE', k, '(' .. f(now - span), '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+  if o[2] then return tonumber(o[2]) + span end
+  return -1
+end
+local n = live(a, window)
+if kind == 'lockout' then
+  local hold = tonumber(ARGV[4])
+  local lu = tonumber(redis.call('HGET', meta, 'lu') or '0')
+  n = n + live(b, hold)
+  if lu > now then return {1, n, lu - now, 1} end
+  if n >= limit then
+    local x, y = oldest(b, hold), oldest(a, window)
+    if x < 0 or (y >= 0 and y < x) then x = y end
+    return {1, n, x - now, 0}
+  end
+  return {0, n, 0, 0}
+end
+if kind == 'distinct' then
+  local s = redis.call('ZSCORE', a, ARGV[4])
+  if s and tonumber(s) > now - window then return {2, n, 0, 0} end
+end
+if n >= limit then return {1, n, oldest(a, window) - now, 0} end
+return {0, n, 0, 0}
 `)
 
 // peekScript reads a counter for the admin view without changing it.

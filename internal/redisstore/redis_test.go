@@ -305,16 +305,61 @@ func TestStartChecks(t *testing.T) {
 	}
 }
 
+// TestOutOfMemoryIsFull: at maxmemory what needs a new write is Full (the
+// route's on_full applies), while a user already locked, a client already
+// over its limit and a distinct value already counted are judged as ever.
 func TestOutOfMemoryIsFull(t *testing.T) {
 	srv, cfg := single(t)
 	c := instance(t, cfg)
 	s := NewCounter(c)
+	ctx := context.Background()
+	l := counter.Lockout{Limit: 2, Window: time.Minute, LockFor: time.Hour, Hold: time.Minute}
+	locked, limited, under, spray := counter.Key{Rule: "lock", Subject: "user=alice"}, counter.Key{Rule: "rate", Subject: "ip=a"}, counter.Key{Rule: "rate", Subject: "ip=b"}, counter.Key{Rule: "spray", Subject: "ip=a"}
+	for range 2 {
+		r, err := s.Reserve(ctx, locked, l)
+		if err != nil || !r.Allowed {
+			t.Fatalf("reserve: %+v %v", r, err)
+		}
+		if ok, err := s.Settle(ctx, locked, l, r.Token, counter.Failure); !ok || err != nil {
+			t.Fatalf("settle: %v %v", ok, err)
+		}
+		if _, err := s.Take(ctx, limited, 2, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.Take(ctx, under, 2, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.TakeDistinct(ctx, spray, "u1", 5, time.Minute); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := srv.Do("CONFIG", "SET", "maxmemory", "1"); err != nil {
 		t.Fatal(err)
 	}
-	r, err := s.Take(context.Background(), counter.Key{Rule: "r", Subject: "s"}, 5, time.Minute)
+	r, err := s.Take(ctx, counter.Key{Rule: "r", Subject: "s"}, 5, time.Minute)
 	if err != nil || !r.Full || r.Allowed {
 		t.Fatalf("take at maxmemory: %+v %v", r, err)
+	}
+	if r, err := s.Take(ctx, under, 2, time.Minute); err != nil || !r.Full {
+		t.Fatalf("a take under its limit needs a write: %+v %v", r, err)
+	}
+	if r, err := s.Take(ctx, limited, 2, time.Minute); err != nil || r.Full || r.Allowed || r.Count != 2 || r.RetryAfter <= 0 {
+		t.Fatalf("a client over its limit at maxmemory: %+v %v", r, err)
+	}
+	if r, err := s.Reserve(ctx, locked, l); err != nil || r.Full || r.Allowed || !r.Locked || r.RetryAfter < 59*time.Minute {
+		t.Fatalf("a locked user at maxmemory: %+v %v", r, err)
+	}
+	if r, err := s.TakeDistinct(ctx, spray, "u1", 5, time.Minute); err != nil || r.Full || !r.Allowed || r.Count != 1 {
+		t.Fatalf("a distinct value already counted: %+v %v", r, err)
+	}
+	if r, err := s.TakeDistinct(ctx, spray, "u2", 5, time.Minute); err != nil || !r.Full {
+		t.Fatalf("a new distinct value: %+v %v", r, err)
+	}
+	// One batch mixing them: one answer each.
+	ops := []counter.Op{{Kind: counter.OpTake, Key: limited, Limit: 2, Window: time.Minute}, {Kind: counter.OpTake, Key: under, Limit: 2, Window: time.Minute}, {Kind: counter.OpReserve, Key: locked, Lockout: l}}
+	s.Batch(ctx, ops)
+	if ops[0].Result.Full || ops[0].Result.Allowed || !ops[1].Result.Full || !ops[2].Result.Locked || ops[0].Err != nil || ops[1].Err != nil || ops[2].Err != nil {
+		t.Fatalf("batch at maxmemory: %+v", ops)
 	}
 	if err := NewOnceSet(c, "x").Remember(context.Background(), []byte("n"), time.Minute); !errors.Is(err, ErrFull) {
 		t.Fatalf("once at maxmemory: %v", err)
