@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -16,7 +17,9 @@ import (
 const adminTimeout = 30 * time.Second
 
 // eachMaster runs fn on every master: the one server, or each Cluster
-// master in turn.
+// master in turn. go-redis's ForEachMaster calls its function on every
+// master at once, from goroutines of its own; fn's callers gather into
+// shared lists and counts, so the calls are made one at a time here.
 func (c *Conn) eachMaster(ctx context.Context, fn func(ctx context.Context, cl *redis.Client) error) error {
 	cl, err := c.opened()
 	if err != nil {
@@ -24,7 +27,12 @@ func (c *Conn) eachMaster(ctx context.Context, fn func(ctx context.Context, cl *
 	}
 	switch x := cl.(type) {
 	case *redis.ClusterClient:
-		return x.ForEachMaster(ctx, fn)
+		var mu sync.Mutex
+		return x.ForEachMaster(ctx, func(ctx context.Context, cl *redis.Client) error {
+			mu.Lock()
+			defer mu.Unlock()
+			return fn(ctx, cl)
+		})
 	case *redis.Client:
 		return fn(ctx, x)
 	}

@@ -598,3 +598,24 @@ func TestCeremonySharesAcrossInstances(t *testing.T) {
 		t.Fatalf("another client: %v %v", ok, err)
 	}
 }
+
+// TestEachMasterOneAtATime: the admin's List and Clear gather what every
+// master holds into one list and one count, so eachMaster must not run
+// its function on two masters at once (go-redis's ForEachMaster does).
+func TestEachMasterOneAtATime(t *testing.T) {
+	_, cfg := cluster(t)
+	c := instance(t, cfg)
+	var inFlight, most, masters atomic.Int32
+	err := c.eachMaster(context.Background(), func(context.Context, *redis.Client) error {
+		n := inFlight.Add(1)
+		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+		}
+		time.Sleep(50 * time.Millisecond)
+		inFlight.Add(-1)
+		masters.Add(1)
+		return nil
+	})
+	if err != nil || masters.Load() != 3 || most.Load() != 1 {
+		t.Fatalf("%d masters visited, at most %d at once (%v)", masters.Load(), most.Load(), err)
+	}
+}
