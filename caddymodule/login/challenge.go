@@ -144,6 +144,12 @@ func (x *exchange) heldFull(w http.ResponseWriter, r *http.Request, iss *stepup.
 // headers would keep it.
 func (x *exchange) sendToStepUp(w http.ResponseWriter, r *http.Request, iss *stepup.Issuer, phase stepup.Phase, ref stepup.Ref, ret string) error {
 	o := &x.h.StepUpOptions
+	if o.StepUpCookieDomain != "" {
+		// The step-up is on another host: its completion sends the
+		// browser back to this one (Issue checks the host is within the
+		// cookie domain).
+		ret = "https://" + r.Host + ret
+	}
 	tok, _, err := iss.Issue(stepup.Challenge{
 		Binding:      x.stepBinding(),
 		Reasons:      x.Verdict.Reasons,
@@ -151,6 +157,7 @@ func (x *exchange) sendToStepUp(w http.ResponseWriter, r *http.Request, iss *ste
 		AccountID:    x.Attempt.AccountID,
 		Phase:        phase,
 		Return:       ret,
+		Domain:       o.StepUpCookieDomain,
 		Held:         ref,
 	})
 	if err != nil {
@@ -183,7 +190,7 @@ func (x *exchange) usePass(w http.ResponseWriter, r *http.Request, iss *stepup.I
 	if tok == "" {
 		return false
 	}
-	request.ClearStepCookie(w.Header(), r, request.CookiePass)
+	request.ClearSharedStepCookie(w.Header(), r, request.CookiePass, x.h.StepUpOptions.StepUpCookieDomain)
 	if _, err := iss.ConsumePass(tok, x.stepBinding()); err != nil {
 		x.Verdict.Add(rules.Challenge, request.RefusalReason("step_up_pass_", err))
 		return false

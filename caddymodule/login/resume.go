@@ -32,7 +32,7 @@ func (x *exchange) resumeContinuation(w http.ResponseWriter, r *http.Request, ne
 	if err != nil {
 		return false, nil
 	}
-	request.ClearStepCookie(w.Header(), r, request.CookieContinue)
+	request.ClearSharedStepCookie(w.Header(), r, request.CookieContinue, o.StepUpCookieDomain)
 	st, err := iss.ConsumeContinuation(tok, stepup.Binding{Route: x.h.Name, IP: x.Attempt.IP, UserAgent: x.Attempt.UserAgent})
 	if err != nil {
 		if r.ContentLength != 0 {

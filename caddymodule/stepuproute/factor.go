@@ -21,7 +21,7 @@ func (s *stepUpCall) reportResult(st stepup.State, method string, success bool) 
 func (s *stepUpCall) factorRefused(st stepup.State, method string) {
 	s.reportResult(st, method, false)
 	if err := s.iss.FailFactor(st); err != nil {
-		request.ClearStepCookie(s.w.Header(), s.r, request.CookieState)
+		request.ClearSharedStepCookie(s.w.Header(), s.r, request.CookieState, st.Domain)
 		s.x.Verdict.Add(rules.Deny, request.RefusalReason("step_up_", err))
 	}
 }

@@ -229,7 +229,7 @@ func (s *stepUpCall) loginPage() {
 		// operator's help_url when set). This sign-in cannot be confirmed,
 		// so its state is dropped: a pending step-up vetoes enrolment, and
 		// the enrolment link the person is sent for must work here.
-		request.ClearStepCookie(s.w.Header(), s.r, request.CookieState)
+		request.ClearSharedStepCookie(s.w.Header(), s.r, request.CookieState, st.Domain)
 		s.fail("step_up_no_credentials", pages.Answer{Code: pages.NoFactor})
 		return
 	}
@@ -356,7 +356,7 @@ func (s *stepUpCall) complete() {
 	}
 	s.reportResult(st, f.Method, true)
 	hdr := s.w.Header()
-	request.ClearStepCookie(hdr, s.r, request.CookieState)
+	request.ClearSharedStepCookie(hdr, s.r, request.CookieState, st.Domain)
 	request.ClearStepCookie(hdr, s.r, request.CookieFactor)
 	stepup.SetPageHeaders(hdr, false)
 	status := http.StatusTemporaryRedirect // re-POST (empty) to the login URL
@@ -366,7 +366,7 @@ func (s *stepUpCall) complete() {
 			s.internal(err)
 			return
 		}
-		request.SetStepCookie(hdr, s.r, request.CookiePass, pass, s.iss.PassTTL())
+		request.SetSharedStepCookie(hdr, s.r, request.CookiePass, pass, s.iss.PassTTL(), st.Domain)
 		status = http.StatusSeeOther // back to the form
 	} else {
 		cont, err := s.iss.IssueContinuation(st)
@@ -374,7 +374,7 @@ func (s *stepUpCall) complete() {
 			s.internal(err)
 			return
 		}
-		request.SetStepCookie(hdr, s.r, request.CookieContinue, cont, s.iss.ContinueTTL())
+		request.SetSharedStepCookie(hdr, s.r, request.CookieContinue, cont, s.iss.ContinueTTL(), st.Domain)
 	}
 	hdr.Set("Location", st.Return)
 	s.w.WriteHeader(status)

@@ -71,6 +71,27 @@ func ClearStepCookie(hdr http.Header, r *http.Request, base string) {
 	hdr.Add("Set-Cookie", GuardCookieLine(r, base, "", -1, http.SameSiteStrictMode))
 }
 
+// SetSharedStepCookie adds a step-up cookie under domain, the cookie
+// domain a login's host and its step-up's share (step_up_cookie_domain);
+// host-only when domain is empty.
+func SetSharedStepCookie(hdr http.Header, r *http.Request, base, value string, maxAge time.Duration, domain string) {
+	if domain == "" {
+		SetStepCookie(hdr, r, base, value, maxAge)
+		return
+	}
+	hdr.Add("Set-Cookie", StepCookie(r, base, value, maxAge, domain).String())
+}
+
+// ClearSharedStepCookie deletes a step-up cookie host-only and, with a
+// domain, the one set under it (a deletion must name the cookie's
+// Domain, or the browser keeps it).
+func ClearSharedStepCookie(hdr http.Header, r *http.Request, base, domain string) {
+	ClearStepCookie(hdr, r, base)
+	if domain != "" {
+		hdr.Add("Set-Cookie", StepCookie(r, base, "", -1, domain).String())
+	}
+}
+
 // GuardCookieLine is GuardCookie(r, base, value, maxAge, "",
 // sameSite).String() built in one allocation. A value the fast path cannot
 // vouch for (one net/http would quote or sanitise) takes net/http's path.

@@ -42,9 +42,11 @@ type State struct {
 	// Handle names the held entry (and the state itself, for one use).
 	Handle string `json:"h"`
 	// Key opens the held entry; it exists nowhere but in the tokens.
-	Key    []byte    `json:"k,omitempty"`
-	Phase  Phase     `json:"p"`
-	Return string    `json:"ret,omitempty"`
+	Key    []byte `json:"k,omitempty"`
+	Phase  Phase  `json:"p"`
+	Return string `json:"ret,omitempty"`
+	// Domain: see Challenge.Domain.
+	Domain string    `json:"dom,omitempty"`
 	Issued time.Time `json:"iat"`
 }
 
@@ -174,8 +176,14 @@ type Challenge struct {
 	AccountID string
 	Phase     Phase
 	// Return is the login URL the completion redirects to: a same-origin
-	// absolute path (query allowed).
+	// absolute path (query allowed), or with Domain an https URL on a host
+	// within it.
 	Return string
+	// Domain is the cookie domain the login's host and the step-up's share
+	// (step_up_cookie_domain), when the step-up is on another host: the
+	// step-up route then sets the continuation under it, and the
+	// completion goes back to the login's host.
+	Domain string
 	// Held is the entry Put in the Held store; empty for PhaseResubmit
 	// (a fresh handle is drawn).
 	Held Ref
@@ -197,7 +205,7 @@ func (is *Issuer) Issue(c Challenge) (string, State, error) {
 	default:
 		return "", State{}, fmt.Errorf("stepup: unknown phase %q", c.Phase)
 	}
-	if err := ValidateTarget(c.Return, nil); err != nil {
+	if err := validateReturn(c.Return, c.Domain); err != nil {
 		return "", State{}, fmt.Errorf("stepup: return URL: %w", err)
 	}
 	pfx, ok := is.cfg.IPPrefix.prefixOf(c.IP)
@@ -209,7 +217,7 @@ func (is *Issuer) Issue(c Challenge) (string, State, error) {
 		User: c.User, Route: c.Route, IPPrefix: pfx, UAHash: AgentHash(c.UserAgent),
 		Reasons: c.Reasons, Correlations: c.Correlations, AccountID: c.AccountID,
 		Handle: c.Held.Handle, Key: c.Held.Key, Phase: c.Phase, Return: c.Return,
-		Issued: now.UTC().Truncate(time.Second),
+		Domain: c.Domain, Issued: now.UTC().Truncate(time.Second),
 	}
 	if st.Handle == "" {
 		h, err := NewHandle()

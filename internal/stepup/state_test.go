@@ -220,11 +220,19 @@ func TestIssueValidates(t *testing.T) {
 		{"resubmit with held", Challenge{Binding: alice, Phase: PhaseResubmit, Return: "/login", Held: ref}},
 		{"unknown phase", Challenge{Binding: alice, Phase: "later", Return: "/login"}},
 		{"no IP", Challenge{Binding: noIP, Phase: PhaseResubmit, Return: "/login"}},
+		{"return outside the cookie domain", Challenge{Binding: alice, Phase: PhaseResubmit, Return: "https://evil.example/login", Domain: "example.com"}},
+		{"return on a look-alike host", Challenge{Binding: alice, Phase: PhaseResubmit, Return: "https://notexample.com/login", Domain: "example.com"}},
+		{"plain http return across hosts", Challenge{Binding: alice, Phase: PhaseResubmit, Return: "http://app.example.com/login", Domain: "example.com"}},
 	}
 	for _, c := range cases {
 		if _, _, err := is.Issue(c.c); err == nil {
 			t.Errorf("%s: issued", c.name)
 		}
+	}
+	// The step-up on another host sends the browser back to the login's
+	// host within the shared domain.
+	if _, st, err := is.Issue(Challenge{Binding: alice, Phase: PhaseResubmit, Return: "https://app.example.com:8443/login?x=1", Domain: "example.com"}); err != nil || st.Domain != "example.com" {
+		t.Fatalf("a return within the cookie domain: %v %+v", err, st)
 	}
 }
 

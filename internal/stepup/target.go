@@ -105,3 +105,22 @@ func hostAllowed(u *url.URL, allowed []string) bool {
 	}
 	return false
 }
+
+// validateReturn checks a completion's return URL: a same-origin path, or
+// with a cookie domain an https URL on a host within that domain (the
+// login's host, the step-up being on another).
+func validateReturn(ret, domain string) error {
+	if domain == "" || strings.HasPrefix(ret, "/") {
+		return ValidateTarget(ret, nil)
+	}
+	u, err := url.Parse(ret)
+	if err != nil {
+		return badTarget("unparsable")
+	}
+	host := strings.ToLower(u.Hostname())
+	domain = strings.ToLower(strings.TrimPrefix(domain, "."))
+	if host != domain && !strings.HasSuffix(host, "."+domain) {
+		return badTarget("host outside the cookie domain")
+	}
+	return ValidateTarget(ret, []string{u.Host})
+}
