@@ -422,10 +422,13 @@ func TestCloseEndsFetchesAndGoroutines(t *testing.T) {
 	_, err = v.Verify(bg, key.mint(t, validClaims(clock.Now(), "m")), testUser)
 	wantSub(t, err, SubClosed)
 
-	// Exited goroutines can take a scheduler turn to disappear from the
-	// count; yield rather than sleep.
-	for i := 0; i < 10000 && runtime.NumGoroutine() > base; i++ {
+	// Exited goroutines can take a while to disappear from the count (the
+	// test's own sender above among them): on a loaded machine, with
+	// -race, thousands of yields were not always enough. Wait for them,
+	// boundedly; a goroutine Close left running stays past the bound.
+	for deadline := time.Now().Add(10 * time.Second); runtime.NumGoroutine() > base && time.Now().Before(deadline); {
 		runtime.Gosched()
+		time.Sleep(time.Millisecond)
 	}
 	if n := runtime.NumGoroutine(); n > base {
 		buf := make([]byte, 1<<16)

@@ -122,12 +122,14 @@ func workerGoroutines() int {
 
 // settledWorkerGoroutines counts workers after letting exiting ones
 // finish: Close returns once every worker signalled its exit, but a worker
-// may still be returning from that deferred signal. It yields a bounded
-// number of times (no timing) until at most want remain.
+// may still be returning from that deferred signal. It waits, at most
+// ten seconds (a loaded machine running -race can take many scheduler
+// turns), until at most want remain.
 func settledWorkerGoroutines(want int) int {
 	n := workerGoroutines()
-	for i := 0; i < 1000 && n > want; i++ {
+	for deadline := time.Now().Add(10 * time.Second); n > want && time.Now().Before(deadline); {
 		runtime.Gosched()
+		time.Sleep(time.Millisecond)
 		n = workerGoroutines()
 	}
 	return n
