@@ -75,6 +75,19 @@ func (b *breaker) record(probe, failed bool) {
 	}
 }
 
+// abandon hears an admitted call whose caller gave up before Redis
+// answered. That says nothing about Redis: a probe's slot is freed for
+// the next call, and the breaker stays as it was (closing it on such a
+// probe would send the next calls to a Redis still down, each waiting
+// out its timeout).
+func (b *breaker) abandon(probe bool) {
+	if probe {
+		b.mu.Lock()
+		b.probing = false
+		b.mu.Unlock()
+	}
+}
+
 func (b *breaker) isOpen() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()

@@ -204,7 +204,11 @@ func (c *Conn) call(ctx context.Context, fn func(ctx context.Context, cl redis.U
 	err = fn(cctx, cl, k)
 	cancel()
 	failed := c.isOutage(ctx, err)
-	c.br.record(probe, failed)
+	if err != nil && ctx.Err() != nil {
+		c.br.abandon(probe)
+	} else {
+		c.br.record(probe, failed)
+	}
 	switch {
 	case failed:
 		c.stats.failures.Add(1)

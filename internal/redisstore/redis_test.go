@@ -369,6 +369,37 @@ func TestOutOfMemoryIsFull(t *testing.T) {
 	}
 }
 
+// TestProbeOfAGoneCallerLeavesTheBreakerOpen: the probe after the
+// cool-down belongs to a request that went away before Redis answered.
+// That says nothing about Redis, so the breaker stays open (closing it
+// sent the next calls to a Redis still down, each waiting out its
+// timeout), and the next call is the probe.
+func TestProbeOfAGoneCallerLeavesTheBreakerOpen(t *testing.T) {
+	srv, cfg := single(t)
+	c := instance(t, cfg)
+	s := NewCounter(c)
+	k := counter.Key{Rule: "r", Subject: "s"}
+	srv.Stop()
+	for !c.Stats().BreakerOpen {
+		if _, err := s.Take(context.Background(), k, 3, time.Minute); !errors.Is(err, ErrUnavailable) {
+			t.Fatalf("with Redis down: %v", err)
+		}
+	}
+	time.Sleep(breakerCoolDown)
+	gone, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := s.Take(gone, k, 3, time.Minute); err == nil {
+		t.Fatal("a call for a gone caller succeeded")
+	}
+	if !c.Stats().BreakerOpen {
+		t.Fatal("a gone caller's probe closed the breaker while Redis is down")
+	}
+	probes := c.Stats().Calls
+	if _, err := s.Take(context.Background(), k, 3, time.Minute); !errors.Is(err, ErrUnavailable) || c.Stats().Calls != probes+1 {
+		t.Fatalf("the next call must be the probe: %v, %d calls", err, c.Stats().Calls-probes)
+	}
+}
+
 func TestOutageBoundedAndRecovers(t *testing.T) {
 	srv, cfg := single(t)
 	cfg.Timeout = 300 * time.Millisecond
