@@ -1,7 +1,6 @@
 package app
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -161,9 +160,11 @@ func (a *App) provisionStore(ctx caddy.Context) error {
 
 // startStore connects, checks maxmemory-policy on every master, and binds
 // the connection to this instance's key material after comparing its
-// fingerprint with the one recorded in Redis. It refuses to start on any
-// failure, with the reason: a guard that believes it shares limits but
-// does not is worse than one that does not start.
+// fingerprint with the one recorded in Redis. What Redis answers wrong (an
+// evicting policy, another deployment's keys) refuses the start, with the
+// reason: a guard that believes it shares limits but does not is worse
+// than one that does not start. A Redis that cannot be reached does not:
+// the routes apply on_store_failure until it answers (redisstore Start).
 func (a *App) startStore() error {
 	if a.redis == nil {
 		return nil
@@ -171,17 +172,19 @@ func (a *App) startStore() error {
 	if err := a.redis.Open(); err != nil {
 		return err
 	}
-	ctx := context.Background()
-	if err := a.redis.Check(ctx); err != nil {
-		return err
-	}
 	ks := a.Keyset()
 	fp := ks.Pseudonym("login_guard/store/fingerprint", "")
 	secret := ks.Pseudonym("login_guard/store/secret", "")
-	if err := a.redis.Bind(ctx, fp, []byte(secret)); err != nil {
+	reachable, err := a.redis.Start(fp, []byte(secret))
+	if err != nil {
 		return err
 	}
 	cfg := a.redis.Config()
+	if !reachable {
+		a.logger.Error("redis store unreachable at start: every route applies on_store_failure until it answers; retrying",
+			zap.Strings("addresses", cfg.Addresses), zap.Duration("retry_every", redisstore.RetryStartEvery))
+		return nil
+	}
 	a.logger.Info("guard state shared through redis",
 		zap.String("mode", cfg.Mode), zap.Strings("addresses", cfg.Addresses), zap.String("prefix", cfg.Prefix), zap.Duration("timeout", cfg.Timeout))
 	return nil

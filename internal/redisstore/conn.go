@@ -29,6 +29,12 @@ type Conn struct {
 
 	keys atomic.Pointer[keyer] // nil until Bind
 
+	// pending and retrying: a Start that could not reach Redis, retried
+	// by one goroutine until done closes (see Start); under mu.
+	pending  *pendingStart
+	retrying bool
+	done     chan struct{} // closed by Close
+
 	br    *breaker
 	stats connStats
 }
@@ -62,7 +68,7 @@ func New(cfg Config, logger *zap.Logger) (*Conn, error) {
 	if logger == nil {
 		logger = zap.NewNop()
 	}
-	c := &Conn{cfg: cfg, logger: logger}
+	c := &Conn{cfg: cfg, logger: logger, done: make(chan struct{})}
 	c.br = newBreaker(breakerThreshold, breakerCoolDown, c.breakerChanged)
 	return c, nil
 }
@@ -135,6 +141,9 @@ func (c *Conn) Open() error {
 func (c *Conn) Close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if !c.closed {
+		close(c.done)
+	}
 	c.closed = true
 	if c.client == nil {
 		return nil

@@ -4,6 +4,7 @@ package redistest
 
 import (
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -76,4 +77,37 @@ func TestStartRefusals(t *testing.T) {
 			t.Fatalf("no maxmemory-policy refusal:\n%s", out)
 		}
 	})
+}
+
+// TestStartsThroughARedisOutage: a Redis that cannot be reached when Caddy
+// starts does not keep Caddy (every site on it) down. The guarded route
+// applies on_store_failure (deny by default) while Redis is away, and
+// counts in Redis once it answers, with no reload.
+func TestStartsThroughARedisOutage(t *testing.T) {
+	srv := redisproc.Start(t)
+	srv.Stop()
+	caddyfile := fmt.Sprintf("{\n\tadmin {{admin}}\n\tauto_https off\n\tstorage file_system {{dir}}/storage\n\tlogin_guard {\n\t\tstore redis {\n\t\t\taddress %s\n\t\t\ttimeout 300ms\n\t\t}\n\t}\n}\nhttp://127.0.0.1:{{port.site}} {\n\tlogin_guard /login {\n\t\tevent login\n\t\trate ip 2/1m deny\n\t}\n\trespond ok\n}\n", srv.Addr())
+	p := caddyproc.Start(t, caddyfile, caddyproc.Options{})
+	defer func() { _ = p.Stop(10 * time.Second) }()
+	login := func() int {
+		resp, err := http.Post(p.URL("site")+"/login", "application/x-www-form-urlencoded", strings.NewReader("username=alice&password=x"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := login(); code != http.StatusForbidden {
+		t.Fatalf("with Redis away: %d, want on_store_failure's deny", code)
+	}
+	if !strings.Contains(p.Log(), "redis store unreachable at start") {
+		t.Fatalf("the start does not say Redis was away:\n%s", p.Log())
+	}
+	srv.Restart()
+	if err := p.WaitLog(func(l map[string]any) bool { return l["msg"] == "redis store reachable: guard state is shared from now on" }, 15*time.Second); err != nil {
+		t.Fatalf("never bound once Redis answered: %v\n%s", err, p.Log())
+	}
+	if codes := fmt.Sprint(login(), login(), login()); codes != "200 200 429" {
+		t.Fatalf("once Redis answers: %s, want the rate rule counting in it", codes)
+	}
 }
