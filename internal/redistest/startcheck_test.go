@@ -104,7 +104,9 @@ func TestStartsThroughARedisOutage(t *testing.T) {
 		t.Fatalf("the start does not say Redis was away:\n%s", p.Log())
 	}
 	srv.Restart()
-	if err := p.WaitLog(func(l map[string]any) bool { return l["msg"] == "redis store reachable: guard state is shared from now on" }, 15*time.Second); err != nil {
+	if err := p.WaitLog(func(l map[string]any) bool {
+		return l["msg"] == "redis store reachable: guard state is shared from now on"
+	}, 15*time.Second); err != nil {
 		t.Fatalf("never bound once Redis answered: %v\n%s", err, p.Log())
 	}
 	if codes := fmt.Sprint(login(), login(), login()); codes != "200 200 429" {
