@@ -156,16 +156,22 @@ func plainCookieValue(v string) bool {
 
 // ReadStepCookie finds a step-up cookie under any name it may carry. Over
 // TLS only the prefixed names count: a plain cookie could have been
-// planted over http or by a sibling host.
+// planted over http or by a sibling host. __Host- cookies only a host can
+// set for itself; __Secure- is read only for the cookies a step-up on
+// another host sets under the shared domain (SetSharedStepCookie), since
+// any host under that domain can set one of those.
 func ReadStepCookie(r *http.Request, base string) string {
-	names := []string{base}
-	if r.TLS != nil {
-		names = []string{"__Host-" + base, "__Secure-" + base}
+	if r.TLS == nil {
+		v, _ := requestCookie(r, base)
+		return v
 	}
-	for _, n := range names {
-		if v, ok := requestCookie(r, n); ok && v != "" {
-			return v
-		}
+	if v, ok := requestCookie(r, "__Host-"+base); ok && v != "" {
+		return v
+	}
+	switch base {
+	case CookieState, CookieContinue, CookiePass:
+		v, _ := requestCookie(r, "__Secure-"+base)
+		return v
 	}
 	return ""
 }
