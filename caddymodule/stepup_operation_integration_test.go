@@ -77,3 +77,30 @@ func TestOperationStepUpAsksTheSessionsUser(t *testing.T) {
 		t.Fatalf("the replayed transfer's audit line: %v", last)
 	}
 }
+
+// TestMonitoredChallengeCannotEnrol: a monitor-mode route lets a login it
+// would have challenged through, but whoever typed that password must not
+// enrol a passkey with the session it got (and pass every step-up once
+// the route enforces).
+func TestMonitoredChallengeCannotEnrol(t *testing.T) {
+	upstream := caddytest.NewRecorder(t, portalFake())
+	g := startStepUp(t, upstream, "\t\tmode monitor")
+	js := map[string]string{"X-Login-Guard": "1"}
+	form := "application/x-www-form-urlencoded"
+
+	risky := newStepClient(t, g, "198.51.100.7")
+	if resp, _ := risky.do("POST", "/api/login", form, challengedForm, nil); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/account" || risky.cookie("login_guard") == "" {
+		t.Fatalf("monitored login: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if resp, _ := risky.do("POST", "/verify/passkey/register/begin", "application/json", "{}", js); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("enrolment after a login monitor mode would have challenged: %d", resp.StatusCode)
+	}
+	clean := newStepClient(t, g, "198.51.100.8")
+	clean.do("POST", "/api/login", form, "username=alice&password="+password, nil)
+	if resp, _ := clean.do("POST", "/verify/passkey/register/begin", "application/json", "{}", js); resp.StatusCode != http.StatusOK {
+		t.Fatalf("enrolment after a clean login: %d", resp.StatusCode)
+	}
+	if !hasReason(auditReasons(t, g, "step_up"), "passkey_enrol_challenged_login") {
+		t.Fatalf("audit: %v", auditReasons(t, g, "step_up"))
+	}
+}

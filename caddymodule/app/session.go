@@ -25,10 +25,12 @@ const sessionPurpose = "session"
 type Session struct {
 	User    string `json:"u"`
 	Session string `json:"s"`
-	// LoginAt (Unix seconds) and SteppedUp let passkey enrolment tell a
-	// recent, unchallenged login from an old or challenged one.
+	// LoginAt (Unix seconds) and Challenged let passkey enrolment tell a
+	// recent, unchallenged login from an old or challenged one. A login
+	// is challenged when it passed a step-up, or when a monitor-mode
+	// route would have challenged or denied it (and let it through).
 	LoginAt   int64 `json:"t,omitempty"`
-	SteppedUp bool  `json:"c,omitempty"`
+	Challenged bool  `json:"c,omitempty"`
 }
 
 // AppendBinary is the session's form inside its token (tokens.Keyset
@@ -42,7 +44,7 @@ func (s Session) AppendBinary(b []byte) ([]byte, error) {
 	b = append(b, s.Session...)
 	b = binary.AppendVarint(b, s.LoginAt)
 	var flags byte
-	if s.SteppedUp {
+	if s.Challenged {
 		flags |= 1
 	}
 	return append(b, flags), nil
@@ -52,7 +54,7 @@ const sessionFormat = 1
 
 // cached is s as the session cache holds it.
 func (s Session) cached() sessioncache.Session {
-	return sessioncache.Session{User: s.User, ID: s.Session, LoginAt: s.LoginAt, SteppedUp: s.SteppedUp}
+	return sessioncache.Session{User: s.User, ID: s.Session, LoginAt: s.LoginAt, Challenged: s.Challenged}
 }
 
 var errSessionFormat = errors.New("malformed session")
@@ -84,7 +86,7 @@ func (s *Session) UnmarshalBinary(b []byte) error {
 	if k <= 0 || len(b) != k+1 || b[k]&^1 != 0 {
 		return errSessionFormat
 	}
-	*s = Session{User: both[:nu], Session: both[nu:], LoginAt: at, SteppedUp: b[k]&1 != 0}
+	*s = Session{User: both[:nu], Session: both[nu:], LoginAt: at, Challenged: b[k]&1 != 0}
 	return nil
 }
 
@@ -113,7 +115,7 @@ func (a *App) openSession(ctx context.Context, token string, now time.Time, keep
 	cache := a.rt.sessions
 	var hit sessioncache.Session
 	if hit, exp, ok = cache.Get(ks, token, now); ok {
-		s = Session{User: hit.User, Session: hit.ID, LoginAt: hit.LoginAt, SteppedUp: hit.SteppedUp}
+		s = Session{User: hit.User, Session: hit.ID, LoginAt: hit.LoginAt, Challenged: hit.Challenged}
 	} else {
 		// Its own variable: the pointer Open takes makes it escape, and
 		// only a cache miss should pay for that.

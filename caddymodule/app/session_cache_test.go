@@ -17,7 +17,7 @@ func TestSealedSessionServedFromCache(t *testing.T) {
 	a := Standalone(ks, time.Hour)
 	defer func() { _ = a.Stop(); _ = a.Cleanup() }()
 	now := time.Now()
-	want := Session{User: "jlopez", Session: "s1", LoginAt: now.Unix(), SteppedUp: true}
+	want := Session{User: "jlopez", Session: "s1", LoginAt: now.Unix(), Challenged: true}
 	tok, _, err := a.AppendSealSession([]byte("login_guard="), want, now)
 	if err != nil {
 		t.Fatal(err)
@@ -27,7 +27,7 @@ func TestSealedSessionServedFromCache(t *testing.T) {
 	if !ok {
 		t.Fatal("a sealed session is not in the cache")
 	}
-	cached := Session{User: hit.User, Session: hit.ID, LoginAt: hit.LoginAt, SteppedUp: hit.SteppedUp}
+	cached := Session{User: hit.User, Session: hit.ID, LoginAt: hit.LoginAt, Challenged: hit.Challenged}
 	var opened Session
 	openedExp, err := ks.OpenUntil(sessionPurpose, token, now, &opened)
 	if err != nil || cached != opened || cached != want || !cachedExp.Equal(openedExp) || hit != want.cached() {

@@ -10,7 +10,7 @@ import (
 func TestSessionBinary(t *testing.T) {
 	for _, s := range []Session{
 		{},
-		{User: "jlopez", Session: "s1", LoginAt: 1764500000, SteppedUp: true},
+		{User: "jlopez", Session: "s1", LoginAt: 1764500000, Challenged: true},
 		{User: "ünïcode user", Session: strings.Repeat("x", 300), LoginAt: -1},
 	} {
 		b, err := s.AppendBinary(nil)

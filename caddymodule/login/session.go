@@ -34,7 +34,9 @@ func newSessionID() string {
 // setSessionCookie issues the guard cookie for a login the upstream
 // accepted.
 func (x *exchange) setSessionCookie(r *http.Request, hdr http.Header, s app.Session) error {
-	s.LoginAt, s.SteppedUp = x.Start.Unix(), x.steppedUp()
+	// A monitor-mode route's would-be challenge counts: whoever typed the
+	// password of a login that risky must not enrol a passkey with it.
+	s.LoginAt, s.Challenged = x.Start.Unix(), x.steppedUp() || x.MonitorAction != ""
 	// The token is sealed straight into the Set-Cookie line (what
 	// request.GuardCookie(...).String() would write: a token needs no quoting).
 	// SameSite=Lax: the portal's own links must still carry the session.

@@ -112,7 +112,7 @@ func (s *stepUpCall) enrolProofs() []passkeys.Proof {
 	if s.x.HasSession {
 		ps = append(ps, passkeys.SessionProof{
 			User:             s.x.Session.User,
-			Challenged:       s.x.Session.SteppedUp,
+			Challenged:       s.x.Session.Challenged,
 			UpstreamAccepted: true, // the guard issues its session only then
 			LoginAt:          time.Unix(s.x.Session.LoginAt, 0),
 		})

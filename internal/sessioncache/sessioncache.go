@@ -35,7 +35,7 @@ import (
 type Session struct {
 	User, ID  string
 	LoginAt   int64
-	SteppedUp bool
+	Challenged bool
 }
 
 // Cache is the session cache. A nil *Cache holds nothing.
@@ -79,7 +79,7 @@ type entry struct {
 	tokenLen  uint16
 	userLen   uint16
 	idLen     uint16
-	steppedUp bool
+	challenged bool
 	loginAt   int64
 	expires   int64 // Unix seconds, as inside the token
 }
@@ -125,7 +125,7 @@ func (c *Cache) Get(ks *tokens.Keyset, token string, now time.Time) (Session, ti
 		return Session{}, time.Time{}, false
 	}
 	text = text[e.tokenLen:]
-	s := Session{User: stringOf(text[:e.userLen]), ID: stringOf(text[e.userLen:]), LoginAt: e.loginAt, SteppedUp: e.steppedUp}
+	s := Session{User: stringOf(text[:e.userLen]), ID: stringOf(text[e.userLen:]), LoginAt: e.loginAt, Challenged: e.challenged}
 	return s, time.Unix(e.expires, 0), true
 }
 
@@ -183,7 +183,7 @@ func (c *Cache) put(ks *tokens.Keyset, h uint64, tb []byte, ts string, s Session
 	}
 	g := &sh.cur
 	e := entry{off: uint32(len(g.text)), tokenLen: uint16(len(tb) + len(ts)), userLen: uint16(len(s.User)),
-		idLen: uint16(len(s.ID)), steppedUp: s.SteppedUp, loginAt: s.LoginAt, expires: expires}
+		idLen: uint16(len(s.ID)), challenged: s.Challenged, loginAt: s.LoginAt, expires: expires}
 	g.text = append(g.text, tb...)
 	g.text = append(g.text, ts...)
 	g.text = append(g.text, s.User...)
