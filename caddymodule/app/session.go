@@ -29,7 +29,7 @@ type Session struct {
 	// recent, unchallenged login from an old or challenged one. A login
 	// is challenged when it passed a step-up, or when a monitor-mode
 	// route would have challenged or denied it (and let it through).
-	LoginAt   int64 `json:"t,omitempty"`
+	LoginAt    int64 `json:"t,omitempty"`
 	Challenged bool  `json:"c,omitempty"`
 }
 

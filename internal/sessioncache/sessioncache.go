@@ -33,8 +33,8 @@ import (
 // Session is what a session cookie carries (the app's session type, field
 // for field).
 type Session struct {
-	User, ID  string
-	LoginAt   int64
+	User, ID   string
+	LoginAt    int64
 	Challenged bool
 }
 
@@ -75,13 +75,13 @@ type generation struct {
 // entry locates one session's text (token, user, session id, in that
 // order, from off) and holds the rest of it.
 type entry struct {
-	off       uint32
-	tokenLen  uint16
-	userLen   uint16
-	idLen     uint16
+	off        uint32
+	tokenLen   uint16
+	userLen    uint16
+	idLen      uint16
 	challenged bool
-	loginAt   int64
-	expires   int64 // Unix seconds, as inside the token
+	loginAt    int64
+	expires    int64 // Unix seconds, as inside the token
 }
 
 // New returns an empty cache.
