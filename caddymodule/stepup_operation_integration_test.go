@@ -104,3 +104,28 @@ func TestMonitoredChallengeCannotEnrol(t *testing.T) {
 		t.Fatalf("audit: %v", auditReasons(t, g, "step_up"))
 	}
 }
+
+// TestStateFinishedOnlyWhereItWasSent: with two step-up routes on a site
+// (say one offering a weaker method), a state is finished only under the
+// one its login route sent it to.
+func TestStateFinishedOnlyWhereItWasSent(t *testing.T) {
+	upstream := caddytest.NewRecorder(t, portalFake())
+	site := strings.Replace(fmt.Sprintf(stepUpSite, "", upstream.Listener.Addr()), "\thandle /verify* {",
+		"\thandle /check* {\n\t\tlogin_guard {\n\t\t\tevent step_up\n\t\t\tmethods passkey\n\t\t}\n\t}\n\thandle /verify* {", 1)
+	g := caddytest.Start(t, stepUpGlobal, site)
+	c := newStepClient(t, g, "198.51.100.7")
+	if resp, _ := c.do("POST", "/api/login", "application/x-www-form-urlencoded", challengedForm, nil); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/verify" {
+		t.Fatalf("challenge: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	passFactor(t, g, c)
+	origin := map[string]string{"Sec-Fetch-Site": "same-origin"}
+	if resp, _ := c.do("POST", "/check/complete", "application/x-www-form-urlencoded", "", origin); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("completed under another step-up route: %d", resp.StatusCode)
+	}
+	if !hasReason(auditReasons(t, g, "step_up"), "step_up_path_mismatch") {
+		t.Fatalf("audit: %v", auditReasons(t, g, "step_up"))
+	}
+	if resp, _ := c.do("POST", "/verify/complete", "application/x-www-form-urlencoded", "", origin); resp.StatusCode != http.StatusTemporaryRedirect {
+		t.Fatalf("under its own step-up route: %d", resp.StatusCode)
+	}
+}

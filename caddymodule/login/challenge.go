@@ -38,7 +38,8 @@ func (x *exchange) markSteppedUp() {
 }
 
 func (x *exchange) stepBinding() stepup.Binding {
-	return stepup.Binding{User: x.Attempt.User, Route: x.h.Name, IP: x.Attempt.IP, UserAgent: x.Attempt.UserAgent}
+	return stepup.Binding{User: x.Attempt.User, Route: x.h.Name, IP: x.Attempt.IP, UserAgent: x.Attempt.UserAgent,
+		StepUp: x.h.StepUpOptions.stepUpPath()}
 }
 
 // challenge holds the request and sends the browser to the step-up

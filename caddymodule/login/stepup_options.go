@@ -161,3 +161,17 @@ func (o *StepUpOptions) checkCookieDomain() error {
 	}
 	return nil
 }
+
+// stepUpPath is the path of the step_up target (the step-up route's
+// base, see stepup.Binding.StepUp), without a trailing slash.
+func (o *StepUpOptions) stepUpPath() string {
+	p := o.StepUp
+	if !strings.HasPrefix(p, "/") {
+		u, err := url.Parse(p)
+		if err != nil {
+			return ""
+		}
+		p = u.Path
+	}
+	return strings.TrimRight(p, "/")
+}

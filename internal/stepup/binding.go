@@ -18,6 +18,12 @@ type Binding struct {
 	IP netip.Addr
 	// UserAgent is the request's User-Agent header.
 	UserAgent string
+	// StepUp is the path of the step-up route (its step_up target's path):
+	// a state is finished only under the one its route sent it to, so a
+	// site with a second step-up route offering weaker methods cannot
+	// finish a state meant for the stronger one. Compared when both the
+	// binding and the state name one.
+	StepUp string
 }
 
 // IPPrefix sets how much of the client address a token is bound to. A

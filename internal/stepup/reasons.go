@@ -14,10 +14,13 @@ const (
 	ReasonAgentMismatch = "agent_mismatch" // User-Agent differs
 	ReasonRouteMismatch = "route_mismatch" // used on another route
 	ReasonUserMismatch  = "user_mismatch"  // used for another user
-	ReasonReplayFull    = "replay_cache_full"
-	ReasonHeldMissing   = "held_missing" // held entry expired, evicted or already taken
-	ReasonHeldCorrupt   = "held_corrupt" // held entry does not decrypt with the token's key
-	ReasonFactorFailed  = "factor_failed"
+	// ReasonStepUpMismatch: finished under another step-up route than the
+	// one its login route sent it to.
+	ReasonStepUpMismatch = "path_mismatch"
+	ReasonReplayFull     = "replay_cache_full"
+	ReasonHeldMissing    = "held_missing" // held entry expired, evicted or already taken
+	ReasonHeldCorrupt    = "held_corrupt" // held entry does not decrypt with the token's key
+	ReasonFactorFailed   = "factor_failed"
 	// ReasonFactorsExhausted: the state saw its maximum of refused
 	// factors and was spent.
 	ReasonFactorsExhausted = "factors_exhausted"

@@ -45,6 +45,8 @@ type State struct {
 	Key    []byte `json:"k,omitempty"`
 	Phase  Phase  `json:"p"`
 	Return string `json:"ret,omitempty"`
+	// StepUp: see Binding.StepUp.
+	StepUp string `json:"su,omitempty"`
 	// Domain: see Challenge.Domain.
 	Domain string    `json:"dom,omitempty"`
 	Issued time.Time `json:"iat"`
@@ -217,7 +219,7 @@ func (is *Issuer) Issue(c Challenge) (string, State, error) {
 		User: c.User, Route: c.Route, IPPrefix: pfx, UAHash: AgentHash(c.UserAgent),
 		Reasons: c.Reasons, Correlations: c.Correlations, AccountID: c.AccountID,
 		Handle: c.Held.Handle, Key: c.Held.Key, Phase: c.Phase, Return: c.Return,
-		Domain: c.Domain, Issued: now.UTC().Truncate(time.Second),
+		StepUp: c.StepUp, Domain: c.Domain, Issued: now.UTC().Truncate(time.Second),
 	}
 	if st.Handle == "" {
 		h, err := NewHandle()
@@ -313,6 +315,9 @@ func (is *Issuer) open(purpose, token string, b Binding, strictRoute, strictUser
 	}
 	if (strictUser || b.User != "") && b.User != st.User {
 		return State{}, refused(ReasonUserMismatch)
+	}
+	if b.StepUp != "" && st.StepUp != "" && b.StepUp != st.StepUp {
+		return State{}, refused(ReasonStepUpMismatch)
 	}
 	if !ipWithin(st.IPPrefix, b.IP) {
 		return State{}, refused(ReasonIPMismatch)
