@@ -16,7 +16,9 @@
 // NOSCRIPT, which means the script did not run. A call whose reply is lost
 // may have counted: the error is reported and the route's
 // on_store_failure policy applies, so the error is on the side of
-// counting too much, never too little.
+// counting too much. The one exception is a lockout's settlement (the
+// failed guess recorded after the portal answered): if that call fails,
+// the guess goes uncounted and its reservation lapses.
 //
 // Privacy: no key and no set member holds a user name or an address.
 // Counters are named by a keyed hash (HMAC-SHA-256 under a secret derived
