@@ -88,6 +88,25 @@ func TestCaddyfileErrors(t *testing.T) {
 		{"channel kind", "login_guard {\n event login\n channel_kind tv\n}", "Caddyfile:4: \"tv\" is not one of web, app"},
 		{"media status", "login_guard {\n event login\n unsupported_media_status 200\n}", "Caddyfile:4: \"200\" must be a whole number from 400 to 499"},
 		{"handler args", "login_guard /x extra {\n event login\n}", "Caddyfile:2: wrong argument count"},
+		// An empty value would read as the option left out: the route
+		// would silently read its default (username, smartid_data, ...).
+		{"empty user_field", "login_guard {\n event login\n user_field \"\"\n}", "Caddyfile:4: user_field must not be empty"},
+		{"empty device_field", "login_guard {\n event login\n device_field \"\"\n}", "Caddyfile:4: device_field must not be empty"},
+		{"empty session_cookie", "login_guard {\n event login\n session_cookie \"\"\n}", "Caddyfile:4: session_cookie must not be empty"},
+		{"empty name", "login_guard {\n name \"\"\n event login\n}", "Caddyfile:3: name must not be empty"},
+		{"empty upstream_headers", "login_guard {\n event login\n upstream_headers \"\"\n}", "Caddyfile:4: upstream_headers must not be empty"},
+		{"empty success cookie", "login_guard {\n event login\n success {\n  cookie \"\"\n }\n}", "Caddyfile:5: cookie must not be empty"},
+		{"empty success location", "login_guard {\n event login\n success {\n  location \"\"\n }\n}", "Caddyfile:5: location must not be empty"},
+		{"status with signs", "login_guard {\n event login\n success {\n  status +200-+299\n }\n}", "Caddyfile:5: success: invalid status"},
+		{"status range with a sign", "login_guard {\n event login\n success {\n  status 200-+299\n }\n}", "Caddyfile:5: success: invalid status range"},
+		{"count with a sign", "login_guard {\n event login\n unsupported_media_status +415\n}", "Caddyfile:4: \"+415\" must be a whole number from 400 to 499"},
+		// An engine named twice would be asked twice per login.
+		{"engine named twice", "login_guard {\n event login\n engines sandbox sandbox\n}", "Caddyfile:4: engine \"sandbox\" is named twice"},
+		// A password field that is also the user (or device) field would
+		// never be read: refused at adapt, at the password_field line.
+		{"password field is the user field", "login_guard {\n event login\n password_field username\n}", "Caddyfile:4: login_guard: formbody: field \"username\" is also a password field"},
+		{"user field is a password field", "login_guard {\n event login\n user_field password\n}", "Caddyfile:4: login_guard: formbody: field \"password\" is also a password field"},
+		{"password field named later", "login_guard {\n user_field login\n event login\n password_field login pass\n}", "Caddyfile:5: is also a password field"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -117,6 +136,18 @@ func TestGlobalOptionErrors(t *testing.T) {
 		{"loginid key_url http", "login_guard {\n  loginid {\n   key_url http://x/jwks\n  }\n}", "Caddyfile:4: loginid: key url must be an absolute https URL"},
 		{"forter endpoint scheme", "login_guard {\n  forter {\n   endpoint ftp://x\n  }\n}", "Caddyfile:4: endpoint must be absolute http or https"},
 		{"http engine url", "login_guard {\n  http scorer {\n   url /score\n  }\n}", "Caddyfile:4: url must be absolute http or https"},
+		// Refused at adapt with the line, not only at validate.
+		{"two engines named alike", "login_guard {\n  http scoring {\n   url https://a.example\n  }\n  http scoring {\n   url https://b.example\n  }\n}", "Caddyfile:6: two engines are named \"scoring\""},
+		{"two unnamed sandboxes", "login_guard {\n  sandbox\n  sandbox\n}", "Caddyfile:4: two engines are named \"sandbox\""},
+		{"two unnamed forters", "login_guard {\n  forter {\n   site_id s\n   api_key k\n  }\n  forter {\n   site_id t\n   api_key l\n  }\n}", "Caddyfile:7: two engines are named \"forter\""},
+		{"http engine bad header", "login_guard {\n  http scoring {\n   url https://a.example\n   header \"Bad Header\" x\n  }\n}", "Caddyfile:5: http engine: header name \"Bad Header\" is invalid"},
+		{"http engine forbidden header", "login_guard {\n  http scoring {\n   url https://a.example\n   header host x\n  }\n}", "Caddyfile:5: http engine: header Host is set by the client"},
+		{"key_grace below ttl", "login_guard {\n  session {\n   ttl 24h\n   key_grace 1h\n  }\n}", "Caddyfile:5: session: key_grace must be at least ttl"},
+		{"key_grace below the default ttl", "login_guard {\n  session {\n   key_grace 1h\n  }\n}", "Caddyfile:4: session: key_grace must be at least ttl"},
+		{"smartid license not a header value", "login_guard {\n  smartid {\n   license \"abc def\"\n  }\n}", "Caddyfile:4: license contains characters not allowed in an HTTP header"},
+		{"smartid queue_size too large", "login_guard {\n  smartid {\n   queue_size 1048577\n  }\n}", "Caddyfile:4: \"1048577\" must be a whole number from 1 to 1048576"},
+		{"breaker failures with a sign", "login_guard {\n  breaker {\n   failures +5\n  }\n}", "Caddyfile:4: \"+5\" must be a whole number from 1 to 1000"},
+		{"smileid limit with a sign", "login_guard {\n  smileid {\n   user_limit +5 1h\n  }\n}", "Caddyfile:4: smileid: \"+5\" must be a whole number from 0 to 1000000"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -41,6 +41,14 @@ func TestRuleCaddyfileErrors(t *testing.T) {
 		{"ipv4_prefix", "ipv4_prefix 0", "Caddyfile:4: \"0\" must be a whole number from 1 to 32"},
 		{"case_sensitive_users arg", "case_sensitive_users yes", "Caddyfile:4: wrong argument count"},
 		{"lockout_hold", "lockout_hold never", "Caddyfile:4: invalid duration"},
+		// A window or lockout below a second never fires (a typo for 1m
+		// would switch the limit off); the cap is 3650 days in any unit.
+		{"window of a millisecond", "rate ip 5/1ms deny", "Caddyfile:4: rate: invalid limit \"5/1ms\": invalid duration \"1ms\": must be at least 1s"},
+		{"window of a nanosecond", "rate ip 5/1ns deny", "Caddyfile:4: rate: invalid limit \"5/1ns\""},
+		{"spray window of a nanosecond", "spray 5/1ns", "Caddyfile:4: spray: invalid limit \"5/1ns\""},
+		{"lockout for a nanosecond", "lockout ip 5/1m for 1ns", "Caddyfile:4: lockout: for: invalid duration \"1ns\": must be at least 1s"},
+		{"window in hours past the cap", "rate ip 5/2000000h", "Caddyfile:4: rate: invalid limit \"5/2000000h\": invalid duration \"2000000h\": must be at most 3650d"},
+		{"count with a sign", "rate ip +5/1m", "Caddyfile:4: rate: invalid limit \"+5/1m\""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -28,6 +28,21 @@ func TestParseWindow(t *testing.T) {
 		{"5/-1m", 0, 0, "must be positive"},
 		{"5/0s", 0, 0, "must be positive"},
 		{"5/0d", 0, 0, "days must be"},
+		// Below a second a limit never fires: a typo for 1m would switch
+		// it off. The cap is the same whatever the unit.
+		{"5/1s", 5, time.Second, ""},
+		{"5/3650d", 5, 3650 * 24 * time.Hour, ""},
+		{"5/87600h", 5, 3650 * 24 * time.Hour, ""},
+		{"5/1ms", 0, 0, "at least 1s"},
+		{"5/999ms", 0, 0, "at least 1s"},
+		{"5/1ns", 0, 0, "at least 1s"},
+		{"5/2000000h", 0, 0, "at most 3650d"},
+		{"5/87601h", 0, 0, "at most 3650d"},
+		{"5/3651d", 0, 0, "days must be"},
+		// Digits only: no sign, no space.
+		{"+5/1m", 0, 0, "whole number"},
+		{" 5/1m", 0, 0, "whole number"},
+		{"5/+1d", 0, 0, "days must be"},
 	}
 	for _, tt := range tests {
 		n, w, err := ParseWindow(tt.in)
@@ -40,6 +55,19 @@ func TestParseWindow(t *testing.T) {
 		if err != nil || n != tt.n || w != tt.w {
 			t.Errorf("ParseWindow(%q) = %d, %v, %v; want %d, %v", tt.in, n, w, err, tt.n, tt.w)
 		}
+	}
+}
+
+// TestLockoutDurationBounds: a lockout's "for" duration has the window's
+// bounds.
+func TestLockoutDurationBounds(t *testing.T) {
+	for _, d := range []string{"1ns", "1ms", "999ms", "2000000h", "3651d", "+1d"} {
+		if _, err := ParseLockout("ip", "5/1m", d); err == nil {
+			t.Errorf("lockout ip 5/1m for %s accepted", d)
+		}
+	}
+	if _, err := ParseLockout("ip", "5/1m", "1s"); err != nil {
+		t.Errorf("lockout for 1s: %v", err)
 	}
 }
 

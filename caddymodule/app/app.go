@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
+	"github.com/login-guard/login_guard/caddymodule/engines"
 	"github.com/login-guard/login_guard/caddymodule/routecheck"
 	"github.com/login-guard/login_guard/clients/engine"
 	"github.com/login-guard/login_guard/clients/loginid"
@@ -92,6 +93,7 @@ type App struct {
 	redis    *redisstore.Conn // the shared store; nil: memory
 	redisKey string
 
+	engineNames  engines.Names // the Caddyfile's engine blocks, as read
 	engineByName map[string]*engine.Guarded
 	postAuth     map[string]bool
 	// breakers: the engines' breakers as the breaker gauge shows them,
@@ -162,15 +164,8 @@ func (a *App) Provision(ctx caddy.Context) error {
 		a.Session = new(SessionConfig)
 	}
 	s := a.Session
-	if s.TTL == 0 {
-		s.TTL = caddy.Duration(12 * time.Hour)
-	}
-	if s.KeyRotation == 0 {
-		s.KeyRotation = caddy.Duration(7 * 24 * time.Hour)
-	}
-	if s.KeyGrace == 0 {
-		s.KeyGrace = s.TTL + caddy.Duration(time.Hour)
-	}
+	l := s.lifetimes().WithDefaults()
+	s.TTL, s.KeyRotation, s.KeyGrace = caddy.Duration(l.TTL), caddy.Duration(l.Rotation), caddy.Duration(l.Grace)
 	if s.MaxRevocations == 0 {
 		s.MaxRevocations = revoke.DefaultMax
 	}
@@ -207,8 +202,8 @@ func (a *App) Provision(ctx caddy.Context) error {
 
 // Validate checks fields against each other.
 func (a *App) Validate() error {
-	if a.Session.KeyGrace < a.Session.TTL {
-		return errors.New("session: key_grace must be at least ttl, or sessions would outlive their key")
+	if err := a.Session.lifetimes().Check(); err != nil {
+		return fmt.Errorf("session: %w", err)
 	}
 	if a.Store != nil && a.Store.Redis != nil && a.RulesStore != nil {
 		return errors.New("rules_store bounds the in-memory counter store; with store redis the counters live in Redis, bounded by its maxmemory: remove rules_store")

@@ -1,6 +1,9 @@
 package app
 
 import (
+	"fmt"
+	"time"
+
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
@@ -8,6 +11,7 @@ import (
 
 	"github.com/login-guard/login_guard/caddymodule/engines"
 	"github.com/login-guard/login_guard/internal/caddyopt"
+	"github.com/login-guard/login_guard/internal/tokens"
 )
 
 func init() {
@@ -107,7 +111,8 @@ func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 }
 
 func (s *SessionConfig) unmarshal(d *caddyfile.Dispenser) error {
-	return caddyopt.EachOption(d, "session", nil, func(key string) error {
+	var grace caddyopt.Place
+	err := caddyopt.EachOption(d, "session", nil, func(key string) error {
 		var err error
 		switch key {
 		case "ttl":
@@ -115,6 +120,7 @@ func (s *SessionConfig) unmarshal(d *caddyfile.Dispenser) error {
 		case "key_rotation":
 			err = caddyopt.DurationArg(d, &s.KeyRotation)
 		case "key_grace":
+			grace = caddyopt.At(d)
 			err = caddyopt.DurationArg(d, &s.KeyGrace)
 		case "max_revocations":
 			s.MaxRevocations, err = caddyopt.IntArg(d, minRevocations, maxRevocations)
@@ -123,4 +129,15 @@ func (s *SessionConfig) unmarshal(d *caddyfile.Dispenser) error {
 		}
 		return err
 	})
+	if err == nil && s.KeyGrace != 0 {
+		// A key_grace below the ttl (given or default), at its line.
+		if err = s.lifetimes().WithDefaults().Check(); err != nil {
+			err = grace.Err(fmt.Errorf("session: %w", err))
+		}
+	}
+	return err
+}
+
+func (s *SessionConfig) lifetimes() tokens.Lifetimes {
+	return tokens.Lifetimes{TTL: time.Duration(s.TTL), Rotation: time.Duration(s.KeyRotation), Grace: time.Duration(s.KeyGrace)}
 }

@@ -36,9 +36,13 @@ func (a *App) unmarshalEngineOption(d *caddyfile.Dispenser, key string) (bool, e
 	if _, err := caddy.GetModule(id); err != nil {
 		return false, nil
 	}
+	at := caddyopt.At(d)
 	mod, err := caddyfile.UnmarshalModule(d, id)
 	if err != nil {
 		return true, err
+	}
+	if err := a.engineNames.Add(key, mod); err != nil {
+		return true, at.Err(err)
 	}
 	a.EnginesRaw = append(a.EnginesRaw, caddyconfig.JSONModuleObject(mod, "engine", key, nil))
 	return true, nil
@@ -49,7 +53,7 @@ func (b *BreakerConfig) unmarshal(d *caddyfile.Dispenser) error {
 		var err error
 		switch key {
 		case "failures":
-			b.Failures, err = caddyopt.IntArg(d, 1, 1000)
+			b.Failures, err = caddyopt.IntArg(d, 1, engine.MaxThreshold)
 		case "cool_down":
 			err = caddyopt.DurationArg(d, &b.CoolDown)
 		default:
@@ -88,6 +92,9 @@ func (a *App) provisionEngines(ctx caddy.Context) error {
 	bc := engine.BreakerConfig{}
 	if a.Breaker != nil {
 		bc.Threshold, bc.CoolDown = a.Breaker.Failures, time.Duration(a.Breaker.CoolDown)
+	}
+	if err := bc.Validate(); err != nil {
+		return fmt.Errorf("breaker: %w", err)
 	}
 	for _, m := range mods {
 		em := m.(engines.Module)

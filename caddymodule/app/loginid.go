@@ -97,7 +97,7 @@ func (c *LoginIDConfig) unmarshal(d *caddyfile.Dispenser) error {
 				err = d.ArgErr()
 			}
 		case "replay_cache_size":
-			c.ReplayCacheSize, err = caddyopt.IntArg(d, 1, 10_000_000)
+			c.ReplayCacheSize, err = caddyopt.IntArg(d, 1, loginid.MaxReplayCacheSize)
 		case "trust_pem":
 			err = caddyopt.OneArg(d, &c.TrustPEM)
 		default:
@@ -134,6 +134,9 @@ func (c *LoginIDConfig) newVerifier(logger *zap.Logger, shared *redisstore.Conn)
 		}
 	}
 	size := c.ReplayCacheSize
+	if err := loginid.CheckReplayCacheSize(size); err != nil {
+		return nil, "", err
+	}
 	if size == 0 {
 		size = 100_000
 	}

@@ -125,16 +125,21 @@ func (c *SmartIDConfig) provision() error {
 	if c.linger < 0 || c.linger > smartid.MaxLinger {
 		return fmt.Errorf("linger must be from 0 to %v, not %v", smartid.MaxLinger, c.linger)
 	}
-	return nil
+	// The client's own bounds (queue_size, workers, the license's
+	// characters), checked now rather than when the queue starts.
+	return c.clientConfig(nil).Validate()
 }
 
-// clientLinger is the linger window as the client reads it: there a zero
-// means the default and a negative value none.
-func (c *SmartIDConfig) clientLinger() time.Duration {
-	if c.linger == 0 {
-		return -1
+// clientConfig is the provisioned config as the client takes it. Its
+// linger: there a zero means the default and a negative value none.
+func (c *SmartIDConfig) clientConfig(obs smartid.Observer) smartid.Config {
+	linger := c.linger
+	if linger == 0 {
+		linger = -1
 	}
-	return c.linger
+	return smartid.Config{Endpoint: c.endpoint, License: c.license, Environment: smartid.Environment(c.environment),
+		ChannelID: c.channelID, Timeout: time.Duration(c.Timeout), QueueSize: c.QueueSize, Workers: c.Workers,
+		MaxAttempts: c.retries + 1, Linger: linger, Observer: obs}
 }
 
 // poolKey identifies the queue: configs that agree on everything that
@@ -156,7 +161,7 @@ func (c *SmartIDConfig) unmarshal(d *caddyfile.Dispenser) error {
 			if d.CountRemainingArgs() == 0 {
 				return d.Err("smartid: license has no value (if it comes from {$VAR}, that environment variable is not set)")
 			}
-			err = caddyopt.OneArg(d, &c.License)
+			err = caddyopt.CheckedArg(d, &c.License, smartid.CheckLicense)
 		case "channel":
 			if err = caddyopt.OneArg(d, &c.Channel); err == nil && !isPlaceholder(c.Channel) {
 				if _, perr := ParseChannel(c.Channel); perr != nil {
@@ -176,9 +181,9 @@ func (c *SmartIDConfig) unmarshal(d *caddyfile.Dispenser) error {
 			c.Linger = new(caddy.Duration)
 			err = caddyopt.BoundedDurationArg(d, c.Linger, 0, smartid.MaxLinger)
 		case "queue_size":
-			c.QueueSize, err = caddyopt.IntArg(d, 1, 1<<20)
+			c.QueueSize, err = caddyopt.IntArg(d, 1, smartid.MaxQueueSize)
 		case "workers":
-			c.Workers, err = caddyopt.IntArg(d, 1, 256)
+			c.Workers, err = caddyopt.IntArg(d, 1, smartid.MaxWorkers)
 		case "retries":
 			var n int
 			n, err = caddyopt.IntArg(d, 0, maxSmartIDRetries)
@@ -237,18 +242,7 @@ func acquireSmartID(key string, cfg *SmartIDConfig, logger *zap.Logger, owner an
 		}
 		obs := &smartidObserver{m: m, queue: queueLabel(key), lines: repeatlog.New(smartidLogEvery), now: time.Now}
 		obs.logger.Store(logger.Named("smartid"))
-		c, err := smartid.New(smartid.Config{
-			Endpoint:    cfg.endpoint,
-			License:     cfg.license,
-			Environment: smartid.Environment(cfg.environment),
-			ChannelID:   cfg.channelID,
-			Timeout:     time.Duration(cfg.Timeout),
-			QueueSize:   cfg.QueueSize,
-			Workers:     cfg.Workers,
-			MaxAttempts: cfg.retries + 1,
-			Linger:      cfg.clientLinger(),
-			Observer:    obs,
-		})
+		c, err := smartid.New(cfg.clientConfig(obs))
 		if err != nil {
 			releaseMetrics()
 			return nil, err

@@ -42,7 +42,7 @@ func TestSmartIDLinger(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := cfg.clientLinger(); got != c.want {
+			if got := cfg.clientConfig(nil).Linger; got != c.want {
 				t.Fatalf("client linger %v, want %v", got, c.want)
 			}
 		})
@@ -52,5 +52,35 @@ func TestSmartIDLinger(t *testing.T) {
 	b := &SmartIDConfig{Endpoint: "https://smartid.example.com", License: "k", Channel: "1", Linger: dur(0)}
 	if a.provision() != nil || b.provision() != nil || a.poolKey() == b.poolKey() {
 		t.Fatal("the linger window is not part of the queue's pool key")
+	}
+}
+
+// TestSmartIDProvisionBounds: a JSON smartid block is held to the
+// Caddyfile's ranges (queue_size 1-1048576, workers 1-256) and its license
+// to the client's rule when the config loads, not when the queue starts
+// (a huge queue_size would allocate it).
+func TestSmartIDProvisionBounds(t *testing.T) {
+	cases := []struct {
+		name    string
+		modify  func(*SmartIDConfig)
+		wantErr string
+	}{
+		{"most", func(c *SmartIDConfig) { c.QueueSize, c.Workers = smartid.MaxQueueSize, smartid.MaxWorkers }, ""},
+		{"queue_size too large", func(c *SmartIDConfig) { c.QueueSize = 2_000_000_000 }, "queue size must be at most 1048576"},
+		{"workers too many", func(c *SmartIDConfig) { c.Workers = 257 }, "workers must be at most 256"},
+		{"license with a space", func(c *SmartIDConfig) { c.License = "abc def" }, "license contains characters not allowed in an HTTP header"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := &SmartIDConfig{Endpoint: "https://smartid.example.com", License: "k", Channel: "1"}
+			c.modify(cfg)
+			err := cfg.provision()
+			if c.wantErr == "" && err != nil || c.wantErr != "" && (err == nil || !strings.Contains(err.Error(), c.wantErr)) {
+				t.Fatalf("want %q, got %v", c.wantErr, err)
+			}
+			if err != nil && strings.Contains(err.Error(), "abc def") {
+				t.Fatalf("the error quotes the license: %v", err)
+			}
+		})
 	}
 }

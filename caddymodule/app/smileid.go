@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -128,7 +129,7 @@ func (c *SmileIDConfig) unmarshal(d *caddyfile.Dispenser) error {
 		case "ip_limit":
 			c.IPLimit, c.IPLimitEvery, err = limitArgs(d)
 		case "limit_keys":
-			c.LimitKeys, err = caddyopt.IntArg(d, 1, 10_000_000)
+			c.LimitKeys, err = caddyopt.IntArg(d, 1, smileid.MaxLimitKeys)
 		case "signature_window":
 			err = caddyopt.DurationArg(d, &c.SignatureWindow)
 		case "pending_ttl":
@@ -158,8 +159,8 @@ func (c *SmileIDConfig) unmarshal(d *caddyfile.Dispenser) error {
 	if c.PartnerID == "" || c.APIKey == "" || c.CallbackURL == "" {
 		return d.Err("smileid: partner_id, api_key and callback_url are required")
 	}
-	if c.Server != "" && c.BaseURL != "" {
-		return d.Err("smileid: give server or base_url, not both")
+	if err := smileid.CheckServer(c.Server, c.BaseURL); err != nil {
+		return d.Err(err.Error())
 	}
 	return nil
 }
@@ -178,8 +179,8 @@ func limitArgs(d *caddyfile.Dispenser) (int, caddy.Duration, error) {
 		return 0, 0, d.Err("smileid: a limit is <count> <window>, e.g. 5 1h")
 	}
 	n, err := strconv.Atoi(args[0])
-	if err != nil || n < 0 || n > 1_000_000 {
-		return 0, 0, d.Errf("smileid: %q must be a whole number from 0 to 1000000", args[0])
+	if err != nil || strings.Trim(args[0], "0123456789") != "" || n < 0 || n > smileid.MaxRateN {
+		return 0, 0, d.Errf("smileid: %q must be a whole number from 0 to %d", args[0], smileid.MaxRateN)
 	}
 	w, err := caddy.ParseDuration(args[1])
 	if err != nil || w <= 0 {
@@ -215,6 +216,13 @@ func (c *SmileIDConfig) provision() error {
 	}
 	if c.UserID != smileUserUsername && c.UserID != SmileUserAccountID {
 		return fmt.Errorf("smileid: user_id must be username or account_id")
+	}
+	if err := smileid.CheckServer(c.Server, c.BaseURL); err != nil {
+		return err
+	}
+	user := smileid.Rate{N: c.UserLimit, Window: time.Duration(c.UserLimitEvery)}
+	if err := smileid.CheckLimits(user, smileid.Rate{N: c.IPLimit, Window: time.Duration(c.IPLimitEvery)}, c.LimitKeys); err != nil {
+		return err
 	}
 	if c.UserLimitEvery == 0 {
 		c.UserLimit, c.UserLimitEvery = defaultSelfieUserLimit, caddy.Duration(defaultSelfieWindow)

@@ -5,6 +5,8 @@
 package engines
 
 import (
+	"fmt"
+
 	"github.com/caddyserver/caddy/v2"
 
 	"github.com/login-guard/login_guard/rules"
@@ -26,4 +28,26 @@ type Module interface {
 // must say explicitly when it evaluates.
 type PostAuthOnly interface {
 	PostAuthOnly() bool
+}
+
+// Names are the engine names a Caddyfile's global block configures, so
+// that a second block with a name already taken (two `http scoring`, two
+// unnamed `forter`) is refused at its line. The zero value is ready.
+type Names struct{ seen map[string]bool }
+
+// Add records the engine block key's module; its name is the module's
+// own, or, when it gives none, the block's key (forter, sandbox).
+func (n *Names) Add(key string, mod any) error {
+	name := key
+	if m, ok := mod.(Module); ok && m.EngineName() != "" {
+		name = m.EngineName()
+	}
+	if n.seen[name] {
+		return fmt.Errorf("two engines are named %q: give one another name", name)
+	}
+	if n.seen == nil {
+		n.seen = map[string]bool{}
+	}
+	n.seen[name] = true
+	return nil
 }

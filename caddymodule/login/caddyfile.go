@@ -13,6 +13,7 @@ import (
 
 	"github.com/login-guard/login_guard/caddymodule/app"
 	"github.com/login-guard/login_guard/internal/caddyopt"
+	"github.com/login-guard/login_guard/internal/formbody"
 	"github.com/login-guard/login_guard/internal/request"
 )
 
@@ -190,7 +191,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		var err error
 		switch key {
 		case "name":
-			err = caddyopt.OneArg(d, &h.Name)
+			err = caddyopt.NonEmptyArg(d, &h.Name)
 		case "event":
 			if err = caddyopt.OneArg(d, &h.Event); err == nil {
 				err = caddyopt.OneOf(d, h.Event, EventLogin, EventLogout, EventOperation, EventNone, request.EventStepUp)
@@ -199,9 +200,9 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				err = d.Errf("event step_up is the step-up route, the %s module", stepUpModuleID)
 			}
 		case "user_field":
-			err = caddyopt.OneArg(d, &h.UserField)
+			err = caddyopt.NonEmptyArg(d, &h.UserField)
 		case "device_field":
-			err = caddyopt.OneArg(d, &h.DeviceField)
+			err = caddyopt.NonEmptyArg(d, &h.DeviceField)
 		case "password_field":
 			h.PasswordFields = d.RemainingArgs()
 			if len(h.PasswordFields) == 0 {
@@ -212,7 +213,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if err = caddyopt.OneArg(d, &s); err == nil {
 				var n uint64
 				n, err = humanize.ParseBytes(s)
-				if err != nil || n == 0 || n > 1<<30 {
+				if err != nil || n == 0 || n > uint64(formbody.MaxMaxBody) {
 					err = d.Errf("max_body: invalid size %q (e.g. 64KiB, at most 1GiB)", s)
 				}
 				h.MaxBody = int64(n)
@@ -239,11 +240,11 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				err = caddyopt.OneOf(d, h.LogUser, "plain", "hash", "none")
 			}
 		case "session_cookie":
-			err = caddyopt.OneArg(d, &h.SessionCookie)
+			err = caddyopt.NonEmptyArg(d, &h.SessionCookie)
 		case "error_pages":
 			err = h.unmarshalErrorPages(d)
 		case "upstream_headers":
-			err = caddyopt.OneArg(d, &h.UpstreamHeaders)
+			err = caddyopt.NonEmptyArg(d, &h.UpstreamHeaders)
 		case "missing_user":
 			if err = caddyopt.OneArg(d, &h.MissingUser); err == nil {
 				err = caddyopt.OneOf(d, h.MissingUser, MissingUserDeny, MissingUserAllow, MissingUserMonitor)
@@ -298,6 +299,21 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			return seen[c.option].Err(fmt.Errorf("login_guard: %s needs event %s, not %s", what, c.need, h.Event))
 		}
 	}
+	// A field read as the user or device that is also a password field
+	// would never be seen: refused at the password_field line (or the
+	// field's), unless a name holds a placeholder, known only at load.
+	if !strings.Contains(h.UserField+h.DeviceField, "{") {
+		spec := formbody.Spec{UserField: h.UserField, DeviceField: h.DeviceField, PasswordFields: h.PasswordFields}
+		if err := spec.Validate(); err != nil {
+			at := seen["event"]
+			for _, k := range []string{"device_field", "user_field", "password_field"} {
+				if p, ok := seen[k]; ok {
+					at = p
+				}
+			}
+			return at.Err(fmt.Errorf("login_guard: %v", err))
+		}
+	}
 	// The option groups' own checks, at the line of the option refused.
 	if i, err := h.RuleOptions.RuleMisfit(h.Event); err != nil && i < len(ruleLines) {
 		return ruleLines[i].Err(fmt.Errorf("login_guard: %v", err))
@@ -329,11 +345,11 @@ func (s *SuccessCriteria) unmarshal(d *caddyfile.Dispenser) error {
 				}
 			}
 		case "location":
-			if err := caddyopt.OneArg(d, &s.Location); err != nil {
+			if err := caddyopt.NonEmptyArg(d, &s.Location); err != nil {
 				return err
 			}
 		case "cookie":
-			if err := caddyopt.OneArg(d, &s.Cookie); err != nil {
+			if err := caddyopt.NonEmptyArg(d, &s.Cookie); err != nil {
 				return err
 			}
 		case "json":
@@ -346,7 +362,7 @@ func (s *SuccessCriteria) unmarshal(d *caddyfile.Dispenser) error {
 				return err
 			}
 			n, err := humanize.ParseBytes(v)
-			if err != nil || n == 0 || n > 1<<20 {
+			if err != nil || n == 0 || n > maxSuccessBodyLimit {
 				return d.Errf("success: body_limit: invalid size %q (at most 1MiB)", v)
 			}
 			s.BodyLimit = int(n)

@@ -2,6 +2,7 @@ package login
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -142,6 +143,11 @@ const (
 // Caddyfile's checks) and refuses what does not fit a route with this
 // event. It needs no app, so the Caddyfile parser runs it too.
 func (o *EngineOptions) validate(event string) error {
+	for i, name := range o.Engines {
+		if slices.Contains(o.Engines[:i], name) {
+			return refuseOption("engines", "engine %q is named twice: it would be asked twice per login", name)
+		}
+	}
 	switch o.Evaluate {
 	case "", EvaluateBefore:
 	case EvaluateAfter:

@@ -300,8 +300,8 @@ func (h *Handler) Validate() error {
 	if h.ErrorPages != "" && h.ErrorPages != request.ErrorPagesGuard && h.ErrorPages != request.ErrorPagesHandleErrors {
 		return fmt.Errorf("route %q: error_pages must be guard or handle_errors, not %q", h.Name, h.ErrorPages)
 	}
-	if h.MaxBody < 0 {
-		return fmt.Errorf("route %q: max_body must be positive", h.Name)
+	if h.MaxBody < 0 || h.MaxBody > formbody.MaxMaxBody {
+		return fmt.Errorf("route %q: max_body must be from 1 to %d bytes (1GiB), not %d", h.Name, formbody.MaxMaxBody, h.MaxBody)
 	}
 	if s := h.UnsupportedMediaStatus; s < 400 || s > 499 {
 		return fmt.Errorf("route %q: unsupported_media_status must be a 4xx status, not %d", h.Name, s)

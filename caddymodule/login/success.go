@@ -56,21 +56,36 @@ func (s *SuccessCriteria) provision() error {
 			return fmt.Errorf("json value %s is not JSON text (quote strings: '\"ok\"'): %v", s.JSONValue, err)
 		}
 	}
+	if s.BodyLimit < 0 || s.BodyLimit > maxSuccessBodyLimit {
+		return fmt.Errorf("body_limit must be from 1 to %d bytes (1MiB), not %d", maxSuccessBodyLimit, s.BodyLimit)
+	}
 	if s.BodyLimit == 0 {
 		s.BodyLimit = 16 << 10
 	}
 	return nil
 }
 
+// maxSuccessBodyLimit bounds the copy of the body kept for a json
+// criterion.
+const maxSuccessBodyLimit = 1 << 20
+
+// statusNumber reads a status code written as three digits (no sign).
+func statusNumber(s string) (int, error) {
+	if len(s) != 3 || strings.Trim(s, "0123456789") != "" {
+		return 0, fmt.Errorf("not a status code: %q", s)
+	}
+	return strconv.Atoi(s)
+}
+
 func parseStatusRange(s string) (int, int, error) {
 	lo, hi, isRange := strings.Cut(s, "-")
-	a, err := strconv.Atoi(lo)
+	a, err := statusNumber(lo)
 	if err != nil || a < 100 || a > 599 {
 		return 0, 0, fmt.Errorf("invalid status %q", s)
 	}
 	b := a
 	if isRange {
-		if b, err = strconv.Atoi(hi); err != nil || b < a || b > 599 {
+		if b, err = statusNumber(hi); err != nil || b < a || b > 599 {
 			return 0, 0, fmt.Errorf("invalid status range %q", s)
 		}
 	}

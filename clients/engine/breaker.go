@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"sync"
 	"time"
 )
@@ -32,6 +33,9 @@ const (
 	DefaultThreshold = 5
 	DefaultCoolDown  = 30 * time.Second
 )
+
+// MaxThreshold bounds BreakerConfig.Threshold as a config gives it.
+const MaxThreshold = 1000
 
 // BreakerConfig configures a Breaker. Zero values take the defaults.
 type BreakerConfig struct {
@@ -77,6 +81,19 @@ type Ticket struct {
 
 // Probe reports whether the call is the half-open probe.
 func (t Ticket) Probe() bool { return t.probe }
+
+// Validate refuses what a config loader should not pass on: a threshold
+// below zero or above MaxThreshold, or a negative cool-down (zero takes
+// the default; NewBreaker would take the default for these silently).
+func (cfg BreakerConfig) Validate() error {
+	if cfg.Threshold < 0 || cfg.Threshold > MaxThreshold {
+		return fmt.Errorf("failures must be from 1 to %d, not %d", MaxThreshold, cfg.Threshold)
+	}
+	if cfg.CoolDown < 0 {
+		return fmt.Errorf("cool_down must be positive, not %v", cfg.CoolDown)
+	}
+	return nil
+}
 
 // NewBreaker returns a closed breaker. Non-positive Threshold and CoolDown
 // take the defaults.

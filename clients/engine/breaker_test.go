@@ -167,3 +167,24 @@ func TestStateString(t *testing.T) {
 		}
 	}
 }
+
+// TestBreakerConfigValidate: what a JSON breaker block may say (zero takes
+// the default); NewBreaker would silently take the default for the rest.
+func TestBreakerConfigValidate(t *testing.T) {
+	for _, c := range []struct {
+		cfg  BreakerConfig
+		want string
+	}{
+		{BreakerConfig{}, ""},
+		{BreakerConfig{Threshold: 1, CoolDown: time.Second}, ""},
+		{BreakerConfig{Threshold: MaxThreshold}, ""},
+		{BreakerConfig{Threshold: -7}, "failures must be from 1 to 1000, not -7"},
+		{BreakerConfig{Threshold: 100000}, "failures must be from 1 to 1000, not 100000"},
+		{BreakerConfig{CoolDown: -5 * time.Second}, "cool_down must be positive, not -5s"},
+	} {
+		err := c.cfg.Validate()
+		if c.want == "" && err != nil || c.want != "" && (err == nil || err.Error() != c.want) {
+			t.Errorf("%+v: %v, want %q", c.cfg, err, c.want)
+		}
+	}
+}

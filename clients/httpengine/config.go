@@ -85,6 +85,22 @@ func (cfg Config) withDefaults() Config {
 	return cfg
 }
 
+// CheckHeader reports whether New would accept a header of Config.Headers:
+// a valid name the client does not set itself, and a value without line
+// breaks or NUL. The error never quotes the value (it may be a secret).
+func CheckHeader(name, value string) error {
+	canon := http.CanonicalHeaderKey(name)
+	switch {
+	case !validHeaderName(name):
+		return fmt.Errorf("header name %q is invalid", name)
+	case forbiddenHeaders[canon]:
+		return fmt.Errorf("header %s is set by the client", canon)
+	case strings.ContainsAny(value, "\r\n\x00"):
+		return fmt.Errorf("header %s has an invalid value", canon)
+	}
+	return nil
+}
+
 // CheckURL reports whether New would accept s as Config.URL.
 func CheckURL(s string) error {
 	u, err := url.Parse(s)
@@ -107,15 +123,8 @@ func (cfg Config) validate() error {
 		errs = append(errs, err)
 	}
 	for name, value := range cfg.Headers {
-		canon := http.CanonicalHeaderKey(name)
-		switch {
-		case !validHeaderName(name):
-			errs = append(errs, fmt.Errorf("header name %q is invalid", name))
-		case forbiddenHeaders[canon]:
-			errs = append(errs, fmt.Errorf("header %s is set by the client", canon))
-		case strings.ContainsAny(value, "\r\n\x00"):
-			// The value is not quoted: it may be a secret.
-			errs = append(errs, fmt.Errorf("header %s has an invalid value", canon))
+		if err := CheckHeader(name, value); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	for _, p := range []struct {

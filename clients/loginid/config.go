@@ -41,6 +41,18 @@ const (
 	DefaultReplayCacheSize   = 100_000
 )
 
+// MaxReplayCacheSize bounds Config.ReplayCacheSize.
+const MaxReplayCacheSize = 10_000_000
+
+// CheckReplayCacheSize refuses a replay cache size a config may not give:
+// below zero or above MaxReplayCacheSize (zero takes the default).
+func CheckReplayCacheSize(n int) error {
+	if n < 0 || n > MaxReplayCacheSize {
+		return fmt.Errorf("loginid: replay_cache_size must be from 1 to %d, not %d", MaxReplayCacheSize, n)
+	}
+	return nil
+}
+
 // Config configures a Verifier. Zero values take the defaults above; New
 // validates the rest. Durations and sizes that are negative are refused.
 type Config struct {
@@ -193,6 +205,9 @@ func (c Config) withDefaults() (Config, error) {
 		if *v.p == 0 {
 			*v.p = v.def
 		}
+	}
+	if err := CheckReplayCacheSize(c.ReplayCacheSize); err != nil {
+		return c, err
 	}
 	if c.MaxResponseBytes < 0 {
 		return c, errors.New("loginid: max_response_bytes must not be negative")

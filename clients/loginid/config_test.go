@@ -31,6 +31,9 @@ func TestConfigValidation(t *testing.T) {
 		{"negative max age", func(c *Config) { c.MaxAge = -time.Second }, "max_age"},
 		{"negative cache", func(c *Config) { c.KeyCacheSize = -1 }, "key_cache_size"},
 		{"negative response cap", func(c *Config) { c.MaxResponseBytes = -1 }, "max_response_bytes"},
+		{"negative replay cache", func(c *Config) { c.ReplayCacheSize = -5 }, "replay_cache_size"},
+		{"huge replay cache", func(c *Config) { c.ReplayCacheSize = 2_000_000_000 }, "replay_cache_size must be from 1 to 10000000"},
+		{"largest replay cache", func(c *Config) { c.ReplayCacheSize = MaxReplayCacheSize }, ""},
 		{"type overlap", func(c *Config) { c.RegistrationTypes = []string{"fido2_login"} }, "both"},
 		{"empty auth type", func(c *Config) { c.AuthenticationTypes = []string{""} }, "empty"},
 	}
@@ -115,6 +118,17 @@ func TestDirectWebCertsURL(t *testing.T) {
 	for _, bad := range []string{"", "us/w1", "evil.com#", "USW1", strings.Repeat("a", 33)} {
 		if _, err := DirectWebCertsURL(bad); err == nil {
 			t.Errorf("region %q accepted", bad)
+		}
+	}
+}
+
+// TestCheckReplayCacheSize: the app's own replay cache size (it builds
+// the cache itself) is held to the Caddyfile's 1-10000000; 0 is the
+// default.
+func TestCheckReplayCacheSize(t *testing.T) {
+	for n, ok := range map[int]bool{0: true, 1: true, MaxReplayCacheSize: true, -5: false, MaxReplayCacheSize + 1: false, 2_000_000_000: false} {
+		if err := CheckReplayCacheSize(n); (err == nil) != ok {
+			t.Errorf("CheckReplayCacheSize(%d) = %v", n, err)
 		}
 	}
 }

@@ -43,6 +43,13 @@ const (
 // MaxLinger bounds Config.Linger: an event is never held back longer.
 const MaxLinger = 100 * time.Millisecond
 
+// Bounds of Config.QueueSize and Config.Workers: the queue is allocated
+// up front, and each worker holds a connection.
+const (
+	MaxQueueSize = 1 << 20
+	MaxWorkers   = 256
+)
+
 // Config configures a Client. Zero values take the documented defaults.
 type Config struct {
 	// Endpoint is the SmartID base URL, absolute http or https, optionally
@@ -145,10 +152,8 @@ func (cfg Config) validate() (*url.URL, error) {
 		return nil, err
 	}
 	var errs []error
-	if cfg.License == "" {
-		errs = append(errs, errors.New("license is required"))
-	} else if !validToken(cfg.License) {
-		errs = append(errs, errors.New("license contains characters not allowed in an HTTP header"))
+	if err := CheckLicense(cfg.License); err != nil {
+		errs = append(errs, err)
 	}
 	if cfg.Environment != Production && cfg.Environment != Dev {
 		errs = append(errs, fmt.Errorf("environment %q: want %q or %q", cfg.Environment, Production, Dev))
@@ -175,6 +180,12 @@ func (cfg Config) validate() (*url.URL, error) {
 			errs = append(errs, fmt.Errorf("%s must be positive", p.name))
 		}
 	}
+	if cfg.QueueSize > MaxQueueSize {
+		errs = append(errs, fmt.Errorf("queue size must be at most %d, not %d", MaxQueueSize, cfg.QueueSize))
+	}
+	if cfg.Workers > MaxWorkers {
+		errs = append(errs, fmt.Errorf("workers must be at most %d, not %d", MaxWorkers, cfg.Workers))
+	}
 	if cfg.TLSConfig != nil && cfg.HTTPClient != nil {
 		errs = append(errs, errors.New("tls config and http client are exclusive: set TLS on the client's transport"))
 	}
@@ -188,6 +199,26 @@ func (cfg Config) validate() (*url.URL, error) {
 		return nil, fmt.Errorf("smartid: config: %w", errors.Join(errs...))
 	}
 	return u, nil
+}
+
+// Validate reports what New would refuse in cfg (zero fields take their
+// defaults), without building anything: for a config loader's checks.
+func (cfg Config) Validate() error {
+	_, err := cfg.withDefaults().validate()
+	return err
+}
+
+// CheckLicense reports whether New would accept s as the license: present,
+// and visible ASCII only, as it follows "Bearer " in a header. The error
+// never quotes it.
+func CheckLicense(s string) error {
+	if s == "" {
+		return errors.New("license is required")
+	}
+	if !validToken(s) {
+		return errors.New("license contains characters not allowed in an HTTP header")
+	}
+	return nil
 }
 
 // CheckEndpoint reports whether New would accept s as the endpoint.

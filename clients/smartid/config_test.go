@@ -32,6 +32,9 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{"negative timeout", func(c *Config) { c.Timeout = -time.Second }, "timeout"},
 		{"negative queue", func(c *Config) { c.QueueSize = -1 }, "queue size"},
 		{"negative workers", func(c *Config) { c.Workers = -1 }, "workers"},
+		{"queue above its bound", func(c *Config) { c.QueueSize = 2_000_000_000 }, "queue size must be at most 1048576"},
+		{"workers above their bound", func(c *Config) { c.Workers = MaxWorkers + 1 }, "workers must be at most 256"},
+		{"license with a space", func(c *Config) { c.License = "abc def" }, "license contains"},
 		{"negative attempts", func(c *Config) { c.MaxAttempts = -1 }, "max attempts"},
 		{"negative event size", func(c *Config) { c.MaxEventBytes = -1 }, "max event bytes"},
 		{"linger above its bound", func(c *Config) { c.Linger = MaxLinger + time.Millisecond }, "linger must not exceed"},
@@ -41,6 +44,10 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := valid
 			tt.modify(&cfg)
+			// Validate, the loader's check, refuses what New refuses.
+			if verr := cfg.Validate(); verr == nil || !strings.Contains(verr.Error(), tt.want) {
+				t.Errorf("Validate: %v, want an error mentioning %q", verr, tt.want)
+			}
 			c, err := New(cfg)
 			if err == nil {
 				_ = c.Close(context.Background())

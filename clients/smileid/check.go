@@ -26,3 +26,45 @@ func CheckResultCodes(codes []string) error {
 	}
 	return nil
 }
+
+// Bounds of the paid-job limits as a config gives them.
+const (
+	MaxRateN     = 1_000_000
+	MaxLimitKeys = 10_000_000
+)
+
+// CheckServer checks the server option: sandbox, production or unset,
+// and never together with a base URL, which replaces it.
+func CheckServer(server, baseURL string) error {
+	switch server {
+	case "", "sandbox", "production":
+	default:
+		return fmt.Errorf("smileid: server must be sandbox or production, not %q", server)
+	}
+	if server != "" && baseURL != "" {
+		return fmt.Errorf("smileid: give server or base_url, not both")
+	}
+	return nil
+}
+
+// CheckLimits checks the paid-job limits as a config gives them: each
+// count from 0 (no limit) to MaxRateN with a window not negative (zero:
+// the default limit), and the limiter's table size from 1 to MaxLimitKeys
+// (zero: the default).
+func CheckLimits(user, ip Rate, keys int) error {
+	for _, l := range []struct {
+		name string
+		r    Rate
+	}{{"user_limit", user}, {"ip_limit", ip}} {
+		if l.r.N < 0 || l.r.N > MaxRateN {
+			return fmt.Errorf("smileid: %s must be from 0 to %d, not %d", l.name, MaxRateN, l.r.N)
+		}
+		if l.r.Window < 0 {
+			return fmt.Errorf("smileid: %s_window must be positive, not %v", l.name, l.r.Window)
+		}
+	}
+	if keys < 0 || keys > MaxLimitKeys {
+		return fmt.Errorf("smileid: limit_keys must be from 1 to %d, not %d", MaxLimitKeys, keys)
+	}
+	return nil
+}

@@ -29,6 +29,20 @@ func OneArg(d *caddyfile.Dispenser, dst *string) error {
 	return nil
 }
 
+// NonEmptyArg is OneArg for a value that may not be empty: a quoted ""
+// would otherwise read as the option left out, its default silently
+// taking its place.
+func NonEmptyArg(d *caddyfile.Dispenser, dst *string) error {
+	key := d.Val()
+	if err := OneArg(d, dst); err != nil {
+		return err
+	}
+	if *dst == "" {
+		return d.Errf("%s must not be empty (leave it out for its default)", key)
+	}
+	return nil
+}
+
 // CheckedArg reads exactly one argument into dst and checks it with check,
 // the rule the value must pass when the config loads (a client's own URL
 // rule, say), so a bad literal value is refused with its line by `caddy
@@ -57,14 +71,15 @@ func OneOf(d *caddyfile.Dispenser, v string, allowed ...string) error {
 	return d.Errf("%q is not one of %s", v, strings.Join(allowed, ", "))
 }
 
-// IntArg reads one whole number from lo to hi.
+// IntArg reads one whole number from lo (at least 0) to hi, written as
+// digits only ("+5" is refused).
 func IntArg(d *caddyfile.Dispenser, lo, hi int) (int, error) {
 	var s string
 	if err := OneArg(d, &s); err != nil {
 		return 0, err
 	}
 	n, err := strconv.Atoi(s)
-	if err != nil || n < lo || n > hi {
+	if err != nil || strings.Trim(s, "0123456789") != "" || n < lo || n > hi {
 		return 0, d.Errf("%q must be a whole number from %d to %d", s, lo, hi)
 	}
 	return n, nil

@@ -12,6 +12,9 @@ import (
 // operation form is a few hundred bytes, a SmartID payload a few KiB.
 const DefaultMaxBody int64 = 64 << 10
 
+// MaxMaxBody is the largest body limit a route may set.
+const MaxMaxBody int64 = 1 << 30
+
 // Read reads r's body, at most max bytes (DefaultMaxBody when max <= 0),
 // and puts back a body that yields exactly the same bytes, so the upstream
 // sees the request unchanged: r.ContentLength, the headers and

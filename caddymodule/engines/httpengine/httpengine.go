@@ -111,6 +111,11 @@ func (h *HTTP) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if !d.Args(&name, &value) || d.NextArg() {
 				return d.ArgErr()
 			}
+			// The client's rule, at the line (a value's placeholder is
+			// checked again once resolved).
+			if err := client.CheckHeader(name, value); err != nil {
+				return d.Errf("http engine: %v", err)
+			}
 			name = http.CanonicalHeaderKey(name)
 			if _, dup := h.Headers[name]; dup {
 				return d.Errf("http engine: header %s given twice", name)

@@ -1,0 +1,72 @@
+package caddymodule_test
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestAppJSONRanges: a hand-written JSON app is held to the ranges the
+// Caddyfile enforces (docs/configuration.md), refused by `caddy
+// validate` rather than accepted and failing (or silently misbehaving)
+// once it runs.
+func TestAppJSONRanges(t *testing.T) {
+	const smartid = `"endpoint":"https://smartid.example.com","license":"k","channel":"1"`
+	const loginid = `"mode":"pem","key_url":"https://jwt.example.com/certs","client_id":"c"`
+	const smileid = `"partner_id":"1","api_key":"k","callback_url":"https://example.com/verify/smileid/callback"`
+	cases := []struct{ name, app, want string }{
+		{"smartid in range", `"smartid":{` + smartid + `,"queue_size":1048576,"workers":256}`, ""},
+		{"smartid queue_size", `"smartid":{` + smartid + `,"queue_size":2000000000}`, "queue size must be at most 1048576"},
+		{"smartid workers", `"smartid":{` + smartid + `,"workers":257}`, "workers must be at most 256"},
+		{"smartid license", `"smartid":{"endpoint":"https://smartid.example.com","license":"abc def","channel":"1"}`, "license contains characters not allowed in an HTTP header"},
+		{"breaker in range", `"breaker":{"failures":1000,"cool_down":"1s"}`, ""},
+		{"breaker negative", `"breaker":{"failures":-7,"cool_down":"30s"}`, "breaker: failures must be from 1 to 1000, not -7"},
+		{"breaker too many", `"breaker":{"failures":100000}`, "breaker: failures must be from 1 to 1000, not 100000"},
+		{"breaker cool_down", `"breaker":{"failures":5,"cool_down":"-5s"}`, "breaker: cool_down must be positive"},
+		{"session ttl", `"session":{"ttl":"-1h"}`, "session: ttl must be positive"},
+		{"session key_rotation", `"session":{"key_rotation":"-1h"}`, "session: key_rotation must be positive"},
+		{"session key_grace", `"session":{"ttl":"24h","key_grace":"1h"}`, "session: key_grace must be at least ttl"},
+		{"loginid in range", `"loginid":{` + loginid + `,"replay_cache_size":10000000}`, ""},
+		{"loginid replay negative", `"loginid":{` + loginid + `,"replay_cache_size":-5}`, "replay_cache_size must be from 1 to 10000000, not -5"},
+		{"loginid replay huge", `"loginid":{` + loginid + `,"replay_cache_size":2000000000}`, "replay_cache_size must be from 1 to 10000000"},
+		{"smileid in range", `"smileid":{` + smileid + `,"server":"production","user_limit":0,"user_limit_window":"1h","limit_keys":10000000}`, ""},
+		{"smileid server word", `"smileid":{` + smileid + `,"server":"prod"}`, `smileid: server must be sandbox or production, not "prod"`},
+		{"smileid server and base_url", `"smileid":{` + smileid + `,"server":"production","base_url":"https://proxy.example.com"}`, "smileid: give server or base_url, not both"},
+		{"smileid user_limit", `"smileid":{` + smileid + `,"user_limit":-5,"user_limit_window":"1h"}`, "smileid: user_limit must be from 0 to 1000000, not -5"},
+		{"smileid limit_keys", `"smileid":{` + smileid + `,"limit_keys":-1}`, "smileid: limit_keys must be from 1 to 10000000, not -1"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := `{"admin":{"disabled":true},"apps":{"login_guard":{` + c.app + `}}}`
+			err := caddyValidateJSON(t, cfg)
+			if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
+				t.Fatalf("want %q, got %v", c.want, err)
+			}
+		})
+	}
+}
+
+// TestHandlerJSONRanges: a hand-written JSON route handler is held to the
+// Caddyfile's ranges too.
+func TestHandlerJSONRanges(t *testing.T) {
+	cases := []struct{ name, handler, want string }{
+		{"max_body at its bound", `"max_body":1073741824`, ""},
+		{"max_body above 1GiB", `"max_body":1073741825`, "max_body must be from 1 to 1073741824 bytes (1GiB), not 1073741825"},
+		{"success body_limit at its bound", `"success":{"json_field":"ok","json_value":"true","body_limit":1048576}`, ""},
+		{"success body_limit negative", `"success":{"body_limit":-5}`, "success: body_limit must be from 1 to 1048576 bytes (1MiB), not -5"},
+		{"success body_limit huge", `"success":{"body_limit":2000000000}`, "success: body_limit must be from 1 to 1048576 bytes"},
+		{"success status with signs", `"success":{"status":["+200-+299"]}`, `invalid status "+200-+299"`},
+		{"engine named twice", `"engines":["sandbox","sandbox"]`, `engine "sandbox" is named twice`},
+		{"rule window below a second", `"rules":["rate ip 5/1ms deny"]`, `invalid duration "1ms": must be at least 1s`},
+		{"lockout for a nanosecond", `"rules":["lockout ip 5/1m for 1ns"]`, `invalid duration "1ns": must be at least 1s`},
+		{"password field is the user field", `"password_fields":["username"]`, `field "username" is also a password field`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := `{"admin":{"disabled":true},"apps":{"http":{"servers":{"s":{"listen":["127.0.0.1:0"],"routes":[{"handle":[{"handler":"login_guard","name":"j","event":"login",` + c.handler + `}]}]}}}}}`
+			err := caddyValidateJSON(t, cfg)
+			if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
+				t.Fatalf("want %q, got %v", c.want, err)
+			}
+		})
+	}
+}
