@@ -58,6 +58,12 @@ https://app.example.test:%[3]d {
 			location /account
 		}
 	}
+	handle /verify* {
+		login_guard {
+			event step_up
+			methods passkey
+		}
+	}
 	reverse_proxy %[4]s
 }
 https://auth.example.test:%[3]d {
@@ -166,6 +172,14 @@ func TestStepUpOnAnotherHost(t *testing.T) {
 	authURL, _ := url.Parse(auth)
 	jar.SetCookies(authURL, []*http.Cookie{{Name: "__Host-login_guard_factor", Value: tok, Path: "/", Secure: true}})
 
+	// The login's own host has a step-up route too (say a weaker one):
+	// the state, whose cookie reaches every host of the domain, is not
+	// finished there.
+	appURL, _ := url.Parse(app)
+	jar.SetCookies(appURL, []*http.Cookie{{Name: "__Host-login_guard_factor", Value: tok, Path: "/", Secure: true}})
+	if resp := do("POST", app+"/verify/complete", "", map[string]string{"Sec-Fetch-Site": "same-origin", "Origin": "null"}); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("finished under the login host's step-up route: %d", resp.StatusCode)
+	}
 	resp = do("POST", auth+"/verify/complete", "", map[string]string{"Sec-Fetch-Site": "same-origin", "Origin": "null"})
 	if resp.StatusCode != http.StatusTemporaryRedirect || resp.Header.Get("Location") != app+"/api/login" {
 		t.Fatalf("complete: %d %q: the completion must send the browser back to the login's host", resp.StatusCode, resp.Header.Get("Location"))

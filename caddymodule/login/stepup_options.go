@@ -162,16 +162,13 @@ func (o *StepUpOptions) checkCookieDomain() error {
 	return nil
 }
 
-// stepUpPath is the path of the step_up target (the step-up route's
-// base, see stepup.Binding.StepUp), without a trailing slash.
+// stepUpPath is where the step_up target's step-up route is (see
+// stepup.Binding.StepUp): its path without a query or a trailing slash,
+// after its host when it is on another host.
 func (o *StepUpOptions) stepUpPath() string {
-	p := o.StepUp
-	if !strings.HasPrefix(p, "/") {
-		u, err := url.Parse(p)
-		if err != nil {
-			return ""
-		}
-		p = u.Path
+	u, err := url.Parse(o.StepUp)
+	if err != nil {
+		return ""
 	}
-	return strings.TrimRight(p, "/")
+	return stepup.StepUpPlace(u.Host, u.Path)
 }

@@ -103,7 +103,7 @@ func (s *stepUpCall) enrolProofs() []passkeys.Proof {
 	var ps []passkeys.Proof
 	if tok := request.ReadStepCookie(s.r, request.CookieState); tok != "" {
 		user := ""
-		if st, err := s.iss.Verify(tok, stepup.Binding{IP: s.x.Attempt.IP, UserAgent: s.x.Attempt.UserAgent, StepUp: s.base}); err == nil {
+		if st, err := s.iss.Verify(tok, stepup.Binding{IP: s.x.Attempt.IP, UserAgent: s.x.Attempt.UserAgent, StepUp: stepup.StepUpPlace(s.r.Host, s.base)}); err == nil {
 			user = st.User
 		}
 		ps = append(ps, passkeys.StepUpProof{User: user})

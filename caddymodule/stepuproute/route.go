@@ -171,7 +171,7 @@ func stepUpPath(r *http.Request) (suffix, base string) {
 // One step-up route serves every guarded route, so only the client is
 // compared; the user comes from the state.
 func (s *stepUpCall) state() (stepup.State, error) {
-	st, err := s.iss.Verify(request.ReadStepCookie(s.r, request.CookieState), stepup.Binding{IP: s.x.Attempt.IP, UserAgent: s.x.Attempt.UserAgent, StepUp: s.base})
+	st, err := s.iss.Verify(request.ReadStepCookie(s.r, request.CookieState), stepup.Binding{IP: s.x.Attempt.IP, UserAgent: s.x.Attempt.UserAgent, StepUp: stepup.StepUpPlace(s.r.Host, s.base)})
 	if err == nil {
 		s.x.Attempt.User = st.User
 	}
@@ -350,7 +350,7 @@ func (s *stepUpCall) complete() {
 		s.fail("step_up_"+stepup.ReasonHeldMissing, pages.Answer{Code: pages.StepUpExpired})
 		return
 	}
-	if st, err = s.iss.Redeem(request.ReadStepCookie(s.r, request.CookieState), stepup.Binding{IP: s.x.Attempt.IP, UserAgent: s.x.Attempt.UserAgent, StepUp: s.base}); err != nil {
+	if st, err = s.iss.Redeem(request.ReadStepCookie(s.r, request.CookieState), stepup.Binding{IP: s.x.Attempt.IP, UserAgent: s.x.Attempt.UserAgent, StepUp: stepup.StepUpPlace(s.r.Host, s.base)}); err != nil {
 		s.refuseState(err)
 		return
 	}

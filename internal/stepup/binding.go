@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/netip"
+	"strings"
 )
 
 // Binding is what the request at hand says about its client; a token only
@@ -18,12 +19,37 @@ type Binding struct {
 	IP netip.Addr
 	// UserAgent is the request's User-Agent header.
 	UserAgent string
-	// StepUp is the path of the step-up route (its step_up target's path):
-	// a state is finished only under the one its route sent it to, so a
-	// site with a second step-up route offering weaker methods cannot
-	// finish a state meant for the stronger one. Compared when both the
-	// binding and the state name one.
+	// StepUp is where the step-up route is (StepUpPlace): a state is
+	// finished only under the one its route sent it to, so a second
+	// step-up route offering weaker methods (on the site, or on another
+	// host under a shared cookie domain) cannot finish a state meant for
+	// the stronger one. Compared when both the binding and the state name
+	// one (see stepUpMatches).
 	StepUp string
+}
+
+// StepUpPlace names a step-up route: its path without a query or a
+// trailing slash, after its host (lower case, without :443) when the
+// login sends the browser to another host. A step-up route names itself
+// with its own host; a state naming only a path matches it on any host
+// of the site.
+func StepUpPlace(host, path string) string {
+	path = strings.TrimRight(path, "/")
+	if host == "" {
+		return path
+	}
+	return strings.TrimSuffix(strings.ToLower(host), ":443") + path
+}
+
+// stepUpMatches reports whether a state sent to the step-up route named
+// sent may be finished at the one named at.
+func stepUpMatches(sent, at string) bool {
+	if strings.HasPrefix(sent, "/") {
+		if i := strings.IndexByte(at, '/'); i > 0 {
+			at = at[i:]
+		}
+	}
+	return sent == at
 }
 
 // IPPrefix sets how much of the client address a token is bound to. A
