@@ -30,10 +30,12 @@ type Conn struct {
 	keys atomic.Pointer[keyer] // nil until Bind
 
 	// pending and retrying: a Start that could not reach Redis, retried
-	// by one goroutine until done closes (see Start); under mu.
+	// by one goroutine until done closes (see Start); under mu. bindMu
+	// orders Start's and the retry's check-and-bind.
 	pending  *pendingStart
 	retrying bool
 	done     chan struct{} // closed by Close
+	bindMu   sync.Mutex
 
 	br    *breaker
 	stats connStats

@@ -140,7 +140,9 @@ func (s *Counter) Batch(ctx context.Context, ops []counter.Op) {
 		return nil
 	})
 	for j, i := range at {
-		if err != nil && !isOOM(err) && calls[j].cmd.Err() != nil {
+		// A call Redis refused at maxmemory stays Full when only its
+		// judging failed (see readJudge).
+		if e := calls[j].cmd.Err(); err != nil && !isOOM(err) && e != nil && !isOOM(e) {
 			// Outage, or the breaker: every unanswered op fails with it.
 			ops[i].Err = err
 			continue

@@ -650,3 +650,48 @@ func TestEachMasterOneAtATime(t *testing.T) {
 		t.Fatalf("%d masters visited, at most %d at once (%v)", masters.Load(), most.Load(), err)
 	}
 }
+
+// TestStartThroughAnOutage: a Start that cannot reach Redis returns
+// unreachable, not an error, and binds in the background once Redis is
+// back; a later Start that binds at once settles it, and the earlier
+// one's key material is never bound over it.
+func TestStartThroughAnOutage(t *testing.T) {
+	srv, cfg := single(t)
+	srv.Stop()
+	c, err := New(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	if err := c.Open(); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := c.Start("fp-old", testSecret); ok || err != nil {
+		t.Fatalf("with Redis away: reachable %v, %v", ok, err)
+	}
+	s := NewCounter(c)
+	if _, err := s.Take(context.Background(), counter.Key{Rule: "r", Subject: "s"}, 1, time.Minute); !errors.Is(err, ErrNotReady) {
+		t.Fatalf("a call before the bind: %v", err)
+	}
+	srv.Restart()
+	// A newer config's start binds at once, with other key material.
+	other := []byte("fedcba9876543210fedcba9876543210")
+	if ok, err := c.Start("fp-new", other); !ok || err != nil {
+		t.Fatalf("once Redis answers: reachable %v, %v", ok, err)
+	}
+	time.Sleep(3 * RetryStartEvery)
+	c.mu.Lock()
+	pending, retrying := c.pending, c.retrying
+	c.mu.Unlock()
+	if pending != nil || retrying {
+		t.Fatal("the older start is still retried")
+	}
+	cl, _ := c.opened()
+	if got, err := cl.Get(context.Background(), c.Config().Prefix+"fingerprint").Result(); got != "fp-new" {
+		t.Fatalf("fingerprint recorded %q %v", got, err)
+	}
+	want, _ := newKeyer(c.Config().Prefix, other)
+	if k := c.keys.Load(); k == nil || k.hash(8, "x") != want.hash(8, "x") {
+		t.Fatal("the older start's key material was bound over the newer one's")
+	}
+}

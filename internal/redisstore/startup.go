@@ -27,12 +27,20 @@ const RetryStartEvery = breakerCoolDown
 // CONFIG GET) is returned as an error: a config to fix, not an outage to
 // wait out. Open must have been called.
 func (c *Conn) Start(fingerprint string, secret []byte) (reachable bool, err error) {
+	// One check-and-bind at a time, so the retry of an older start cannot
+	// bind its key material over a newer one's.
+	c.bindMu.Lock()
+	defer c.bindMu.Unlock()
 	err = c.checkAndBind(fingerprint, secret)
-	if err == nil || !unreachable(err) {
-		return err == nil, err
-	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if err == nil || !unreachable(err) {
+		// This start settles it: an earlier one still pending (a config
+		// that started while Redis was away) must not bind its key
+		// material over this one's later.
+		c.pending = nil
+		return err == nil, err
+	}
 	if c.closed {
 		return false, errors.New("redis store: closed")
 	}
@@ -72,22 +80,28 @@ func (c *Conn) retryStart() {
 			return
 		case <-t.C:
 		}
+		c.bindMu.Lock()
 		c.mu.Lock()
 		p := c.pending
+		if p == nil || c.closed {
+			c.retrying = false
+			c.mu.Unlock()
+			c.bindMu.Unlock()
+			return
+		}
 		c.mu.Unlock()
 		err := c.checkAndBind(p.fingerprint, p.secret)
 		c.mu.Lock()
-		if c.closed {
-			c.mu.Unlock()
-			return
-		}
-		if err == nil && c.pending == p {
+		bound := err == nil && !c.closed
+		if bound {
 			c.pending, c.retrying = nil, false
-			c.mu.Unlock()
+		}
+		c.mu.Unlock()
+		c.bindMu.Unlock()
+		if bound {
 			c.logger.Warn("redis store reachable: guard state is shared from now on", zap.Strings("addresses", c.cfg.Addresses))
 			return
 		}
-		c.mu.Unlock()
 		if err != nil && !unreachable(err) && err.Error() != last {
 			last = err.Error()
 			c.logger.Error("redis store answered but cannot be used; routes keep applying on_store_failure", zap.Error(err))
@@ -105,7 +119,7 @@ func unreachable(err error) bool {
 	}
 	var rerr redis.Error
 	if errors.As(err, &rerr) {
-		for _, p := range []string{"LOADING", "CLUSTERDOWN", "MASTERDOWN", "TRYAGAIN", "BUSY"} {
+		for _, p := range []string{"LOADING", "CLUSTERDOWN", "READONLY", "MASTERDOWN", "TRYAGAIN", "BUSY"} {
 			if strings.HasPrefix(rerr.Error(), p) {
 				return true
 			}
