@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -33,6 +34,17 @@ func (c *Conn) Check(ctx context.Context) error {
 	return c.eachMaster(ctx, func(ctx context.Context, cl *redis.Client) error {
 		addr := cl.Options().Addr
 		if err := cl.Ping(ctx).Err(); err != nil {
+			return fmt.Errorf("redis store: %s: %w", addr, err)
+		}
+		// An older Redis would refuse every script (their #!lua header)
+		// as an error, not an outage: every login would meet
+		// on_store_failure. A server whose ACL hides INFO is not refused
+		// for it: its version cannot be known.
+		if info, err := cl.Info(ctx, "server").Result(); err == nil {
+			if err := versionSupported(info); err != nil {
+				return fmt.Errorf("redis store: %s: %w", addr, err)
+			}
+		} else if !errors.As(err, new(redis.Error)) {
 			return fmt.Errorf("redis store: %s: %w", addr, err)
 		}
 		v, err := cl.ConfigGet(ctx, "maxmemory-policy").Result()
@@ -74,5 +86,22 @@ func (c *Conn) Bind(ctx context.Context, fingerprint string, secret []byte) erro
 	}
 	_ = cl.Expire(ctx, key, fingerprintTTL).Err()
 	c.keys.Store(k)
+	return nil
+}
+
+// versionSupported reads redis_version from INFO server's answer and
+// requires 7.0 or later (Valkey reports the Redis version it matches).
+func versionSupported(info string) error {
+	for _, line := range strings.Split(info, "\n") {
+		v, ok := strings.CutPrefix(strings.TrimSpace(line), "redis_version:")
+		if !ok {
+			continue
+		}
+		major, _, _ := strings.Cut(v, ".")
+		if n, err := strconv.Atoi(major); err == nil && n < 7 {
+			return fmt.Errorf("the server runs Redis %s; the guard needs 7.0 or later (its scripts declare themselves with a #!lua header)", v)
+		}
+		return nil
+	}
 	return nil
 }

@@ -72,3 +72,17 @@ func TestBreaker(t *testing.T) {
 		t.Fatalf("after a good probe: open=%v changes=%v", b.isOpen(), changes)
 	}
 }
+
+func TestVersionSupported(t *testing.T) {
+	for info, ok := range map[string]bool{
+		"# Server\r\nredis_version:7.0.15\r\nredis_mode:standalone\r\n": true,
+		"# Server\r\nredis_version:8.2.1\r\n":                           true,
+		"# Server\r\nredis_version:6.2.14\r\n":                          false,
+		"# Server\r\nredis_version:5.0.7\r\n":                           false,
+		"# Server\r\nvalkey_version:8.0.1\r\n":                          true, // no redis_version: not refused
+	} {
+		if err := versionSupported(info); (err == nil) != ok {
+			t.Errorf("%q: %v", info, err)
+		}
+	}
+}
