@@ -21,6 +21,7 @@ import (
 
 	"github.com/login-guard/login_guard/caddymodule/engines"
 	"github.com/login-guard/login_guard/caddymodule/routecheck"
+	"github.com/login-guard/login_guard/caddymodule/smileidpool"
 	"github.com/login-guard/login_guard/clients/engine"
 	"github.com/login-guard/login_guard/clients/loginid"
 	"github.com/login-guard/login_guard/internal/metrics"
@@ -66,7 +67,7 @@ type App struct {
 	// Passkeys configures the built-in passkey factor (the relying party).
 	Passkeys *PasskeysConfig `json:"passkeys,omitempty"`
 	// SmileID configures the selfie factor.
-	SmileID *SmileIDConfig `json:"smileid,omitempty"`
+	SmileID *smileidpool.Config `json:"smileid,omitempty"`
 	// StepUp tunes lifetimes, factor attempts and per-client shares.
 	StepUp *StepUpTuning `json:"step_up,omitempty"`
 

@@ -7,6 +7,7 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"go.uber.org/zap"
 
+	"github.com/login-guard/login_guard/caddymodule/smileidpool"
 	"github.com/login-guard/login_guard/clients/engine"
 	"github.com/login-guard/login_guard/clients/forter"
 	"github.com/login-guard/login_guard/internal/stepup"
@@ -21,8 +22,8 @@ func (a *App) unmarshalStepUpOption(d *caddyfile.Dispenser, key string) (bool, e
 		a.StepUp = new(StepUpTuning)
 		return true, a.StepUp.unmarshal(d)
 	case "smileid":
-		a.SmileID = new(SmileIDConfig)
-		return true, a.SmileID.unmarshal(d)
+		a.SmileID = new(smileidpool.Config)
+		return true, a.SmileID.Unmarshal(d)
 	}
 	return false, nil
 }
@@ -41,7 +42,7 @@ func (a *App) provisionStepUp(ctx caddy.Context) error {
 		}
 	}
 	if a.SmileID != nil {
-		if err := a.SmileID.provision(); err != nil {
+		if err := a.SmileID.Provision(); err != nil {
 			return err
 		}
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 
+	"github.com/login-guard/login_guard/caddymodule/smileidpool"
 	"github.com/login-guard/login_guard/internal/newest"
 	"github.com/login-guard/login_guard/internal/passkeys"
 	"github.com/login-guard/login_guard/internal/redisstore"
@@ -86,7 +87,7 @@ type StepUpRuntime struct {
 	// Passkeys is the relying party (nil without a passkeys block);
 	// Smile the Smile ID client (nil without a smileid block).
 	Passkeys *passkeys.Passkeys
-	Smile    *PooledSmileID
+	Smile    *smileidpool.Pooled
 
 	mu       sync.Mutex
 	store    *stepUpStore
@@ -222,7 +223,7 @@ func (rt *StepUpRuntime) release() {
 		_, _ = stepUpPool.Delete(rt.pkKey)
 	}
 	if rt.smileKey != "" {
-		rt.Smile.loggers.Let(rt, rt.Smile.logger.Store)
+		rt.Smile.LetLogger(rt)
 		_, _ = stepUpPool.Delete(rt.smileKey)
 	}
 }

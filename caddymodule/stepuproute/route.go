@@ -10,7 +10,7 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/login-guard/login_guard/caddymodule/app"
+	"github.com/login-guard/login_guard/caddymodule/smileidpool"
 	"github.com/login-guard/login_guard/internal/pages"
 	"github.com/login-guard/login_guard/internal/passkeys"
 	"github.com/login-guard/login_guard/internal/request"
@@ -139,7 +139,7 @@ type stepUpCall struct {
 	r     *http.Request
 	iss   *stepup.Issuer
 	pk    *passkeys.Passkeys
-	smile *app.PooledSmileID
+	smile *smileidpool.Pooled
 	held  stepup.HeldStore
 	base  string
 	// json: the endpoint is one the page's script calls, so every answer

@@ -15,7 +15,7 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/login-guard/login_guard/caddymodule/app"
+	"github.com/login-guard/login_guard/caddymodule/smileidpool"
 	"github.com/login-guard/login_guard/clients/smileid"
 	"github.com/login-guard/login_guard/internal/pages"
 	"github.com/login-guard/login_guard/internal/request"
@@ -62,7 +62,7 @@ func (s *stepUpCall) smileUserID(st stepup.State) string {
 	if c == nil {
 		return ""
 	}
-	if c.UserID == app.SmileUserAccountID {
+	if c.UserID == smileidpool.UserAccountID {
 		return st.AccountID
 	}
 	return st.User
