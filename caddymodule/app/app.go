@@ -27,6 +27,7 @@ import (
 	"github.com/login-guard/login_guard/internal/metrics"
 	"github.com/login-guard/login_guard/internal/pages"
 	"github.com/login-guard/login_guard/internal/redisstore"
+	"github.com/login-guard/login_guard/internal/repeatlog"
 	"github.com/login-guard/login_guard/internal/revoke"
 	"github.com/login-guard/login_guard/internal/sessioncache"
 	"github.com/login-guard/login_guard/internal/tokens"
@@ -125,7 +126,15 @@ type appRuntime struct {
 	// revocationsHeld: revoked is the pooled in-memory set (not the
 	// shared store's), to be given back.
 	revocationsHeld bool
+	// revokeLines holds back the repeats of "session revocations
+	// unavailable": in a Redis outage every request with a session
+	// cookie meets it.
+	revokeLines *repeatlog.Log
 }
+
+// revokeLogEvery is how often a revocation store that does not answer is
+// logged, with the count of the lines held back.
+const revokeLogEvery = 10 * time.Second
 
 // SessionConfig configures the guard's session cookie.
 type SessionConfig struct {
@@ -156,7 +165,7 @@ func (App) CaddyModule() caddy.ModuleInfo {
 func (a *App) Provision(ctx caddy.Context) error {
 	a.ctx = ctx
 	a.logger = ctx.Logger()
-	a.rt = &appRuntime{life: newLifecycle()}
+	a.rt = &appRuntime{life: newLifecycle(), revokeLines: repeatlog.New(revokeLogEvery)}
 	a.routes = newRouteRegistry()
 	if a.StartWait != nil && (*a.StartWait < 0 || time.Duration(*a.StartWait) > maxStartWait) {
 		return fmt.Errorf("start_wait must be from 0 to %v", maxStartWait)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/login-guard/login_guard/clients/smartid"
 	"github.com/login-guard/login_guard/internal/metrics"
+	"github.com/login-guard/login_guard/internal/repeatlog"
 	"github.com/login-guard/login_guard/internal/revoke"
 	"github.com/login-guard/login_guard/internal/sessioncache"
 	"github.com/login-guard/login_guard/internal/tokens"
@@ -132,7 +133,7 @@ func (a *App) openSession(ctx context.Context, token string, now time.Time, keep
 	}
 	if revoked, err := a.rt.revoked.Revoked(ctx, s.Session, now); revoked || err != nil {
 		if err != nil {
-			a.logger.Warn("session revocations unavailable", zap.Error(err))
+			a.rt.revokeLines.Write(a.logger, now, "unavailable", zap.WarnLevel, "session revocations unavailable", zap.Error(err))
 		}
 		return Session{}, time.Time{}, false
 	}
@@ -172,7 +173,7 @@ func (a *App) AppendSealSession(b []byte, s Session, now time.Time) ([]byte, tim
 // Cleanup release what it took.
 func Standalone(keys *tokens.Keyset, sessionTTL time.Duration) *App {
 	a := &App{Session: &SessionConfig{TTL: caddy.Duration(sessionTTL)}, logger: zap.NewNop()}
-	a.rt = &appRuntime{life: newLifecycle(), keys: keys, revoked: revoke.NewMemory(revoke.DefaultMax)}
+	a.rt = &appRuntime{life: newLifecycle(), keys: keys, revoked: revoke.NewMemory(revoke.DefaultMax), revokeLines: repeatlog.New(revokeLogEvery)}
 	a.rt.sessions = sessioncache.New()
 	a.routes = newRouteRegistry()
 	a.stepRT = new(StepUpRuntime)

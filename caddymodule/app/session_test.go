@@ -1,8 +1,16 @@
 package app
 
 import (
+	"context"
+	"errors"
 	"strings"
 	"testing"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/login-guard/login_guard/internal/testkit/testkeys"
 )
 
 // TestSessionBinary: the session's binary form round-trips, and any
@@ -32,5 +40,40 @@ func TestSessionBinary(t *testing.T) {
 	}
 	if err := new(Session).UnmarshalBinary([]byte{1, 0, 0, 0, 2}); err == nil {
 		t.Fatal("unknown flag accepted")
+	}
+}
+
+// downRevocations is a revocation store that cannot answer.
+type downRevocations struct{}
+
+func (downRevocations) Revoke(context.Context, string, time.Time, time.Time) error {
+	return errors.New("redis store unavailable")
+}
+func (downRevocations) Revoked(context.Context, string, time.Time) (bool, error) {
+	return false, errors.New("redis store unavailable")
+}
+
+// TestRevocationOutageLoggedOnce: while the revocation store does not
+// answer, every request with a session cookie is refused its session
+// (fail closed), and the log says so once per revokeLogEvery, not once a
+// request.
+func TestRevocationOutageLoggedOnce(t *testing.T) {
+	now := time.Now()
+	a := Standalone(testkeys.Keyset(t, now), time.Hour)
+	t.Cleanup(func() { _ = a.Stop(); _ = a.Cleanup() })
+	core, logs := observer.New(zap.InfoLevel)
+	a.logger = zap.New(core)
+	b, _, err := a.AppendSealSession(nil, Session{User: "jlopez", Session: "s1"}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.rt.revoked = downRevocations{}
+	for i := range 100 {
+		if _, _, ok := a.OpenSession(context.Background(), string(b), now.Add(time.Duration(i)*time.Millisecond)); ok {
+			t.Fatal("a session opened while revocations are unavailable")
+		}
+	}
+	if n := logs.FilterMessage("session revocations unavailable").Len(); n != 1 {
+		t.Fatalf("%d lines for 100 requests in 100 ms", n)
 	}
 }
