@@ -89,11 +89,57 @@ func TestStaleKeyUsedWhenRefreshRateLimited(t *testing.T) {
 	v := newTestVerifier(t, cfg)
 	_, err := v.Verify(bg, key.mint(t, validClaims(clock.Now(), "1")), testUser)
 	wantSub(t, err, "")
+	// The first re-check takes the refresh bucket's one token.
 	clock.Advance(2 * time.Minute)
 	_, err = v.Verify(bg, key.mint(t, validClaims(clock.Now(), "2")), testUser)
 	wantSub(t, err, "")
-	if log.count(FetchRateLimited) != 1 || host.pemReqs.Load() != 1 {
+	waitFor(t, func() bool { return log.count(FetchOK) == 2 })
+	clock.Advance(2 * time.Minute)
+	_, err = v.Verify(bg, key.mint(t, validClaims(clock.Now(), "3")), testUser)
+	wantSub(t, err, "")
+	if log.count(FetchRateLimited) != 1 || host.pemReqs.Load() != 2 {
 		t.Fatalf("reports %+v, host requests %d", log.reps, host.pemReqs.Load())
+	}
+}
+
+// A flood of made-up kids (anyone can send one) drains the bucket for
+// kids not in the cache; the re-check of a cached kid past KeyTTL has a
+// bucket of its own, so a key the host has retired is noticed all the
+// same and stops verifying.
+func TestKidFloodDoesNotStarveRefresh(t *testing.T) {
+	clock := newTestClock()
+	key := newSigningKey(t, testKID)
+	host := newKeyHost(t, key)
+	cfg := testConfig(host, clock)
+	cfg.KeyTTL = time.Minute
+	cfg.FetchBurst = 1
+	cfg.FetchInterval = time.Hour
+	v := newTestVerifier(t, cfg)
+	_, err := v.Verify(bg, key.mint(t, validClaims(clock.Now(), "1")), testUser)
+	wantSub(t, err, "")
+	for i := range 3 {
+		bogus := newSigningKey(t, fmt.Sprint("made-up-", i))
+		_, err := v.Verify(bg, bogus.mint(t, validClaims(clock.Now(), fmt.Sprint("b", i))), testUser)
+		wantSub(t, err, SubUnknownKID)
+	}
+	host.setKeys() // LoginID retires the key
+	clock.Advance(2 * time.Minute)
+	n := 0
+	waitFor(t, func() bool {
+		n++
+		_, err := v.Verify(bg, key.mint(t, validClaims(clock.Now(), fmt.Sprint("r", n))), testUser)
+		return err != nil && err.(*Error).Sub == SubUnknownKID
+	})
+}
+
+// waitFor polls cond for up to 10 s (what it waits on runs in the
+// verifier's own goroutine).
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 10 s")
+		}
 	}
 }
 

@@ -51,7 +51,13 @@ type keyStore struct {
 	timeout  time.Duration
 	observer Observer
 
+	// limiter gates fetches for kids not in the cache, refresh the
+	// re-checks of cached kids past KeyTTL: two buckets of the same
+	// shape, so a flood of made-up kids (anyone can send one; the key is
+	// looked up before the signature is checked) cannot starve the
+	// re-check that notices a key the host has retired.
 	limiter *rate.Limiter
+	refresh *rate.Limiter
 	neg     *negCache
 
 	// closed is set once by close, under both locks below.
@@ -95,6 +101,7 @@ func newKeyStore(cfg *Config, src keySource) (*keyStore, error) {
 		timeout:  cfg.FetchTimeout,
 		observer: cfg.Observer,
 		limiter:  rate.NewLimiter(rate.Every(cfg.FetchInterval), cfg.FetchBurst),
+		refresh:  rate.NewLimiter(rate.Every(cfg.FetchInterval), cfg.FetchBurst),
 		neg:      newNegCache(cfg.NegativeCacheSize),
 		cache:    cache,
 		flights:  make(map[string]*flight),
@@ -147,7 +154,7 @@ func (s *keyStore) lookup(ctx context.Context, kid string) (*ecdsa.PublicKey, *E
 // cached kid, at the price of one refresh's delay in noticing a retired
 // kid.
 func (s *keyStore) refreshStale(e *keyEntry) *ecdsa.PublicKey {
-	_, _ = s.join(e.kid)
+	_, _ = s.join(e.kid, s.refresh)
 	return e.key
 }
 
@@ -156,9 +163,9 @@ var (
 	errStoreClosed = errors.New("verifier closed")
 )
 
-// join returns the flight that answers kid, starting one if the bucket
+// join returns the flight that answers kid, starting one if bucket
 // allows.
-func (s *keyStore) join(kid string) (*flight, error) {
+func (s *keyStore) join(kid string, bucket *rate.Limiter) (*flight, error) {
 	fk := s.src.flightKey(kid)
 	s.fmu.Lock()
 	if s.closed.Load() {
@@ -169,7 +176,7 @@ func (s *keyStore) join(kid string) (*flight, error) {
 		s.fmu.Unlock()
 		return f, nil
 	}
-	if !s.limiter.AllowN(s.now(), 1) {
+	if !bucket.AllowN(s.now(), 1) {
 		s.fmu.Unlock()
 		// Reported outside the lock: the observer is the caller's code.
 		s.observer.ObserveFetch(FetchReport{Mode: s.mode, Outcome: FetchRateLimited, KID: kid})
@@ -186,7 +193,7 @@ func (s *keyStore) join(kid string) (*flight, error) {
 // fetch joins or starts the flight that answers kid and waits for it or
 // for ctx.
 func (s *keyStore) fetch(ctx context.Context, kid string) (*ecdsa.PublicKey, error) {
-	f, err := s.join(kid)
+	f, err := s.join(kid, s.limiter)
 	if err != nil {
 		return nil, err
 	}
