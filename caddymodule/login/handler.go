@@ -251,6 +251,9 @@ func (h *Handler) provision(a *app.App, logger *zap.Logger) error {
 		return err
 	}
 	h.StepUpOptions.provision()
+	if err := h.checkSelfieAccount(); err != nil {
+		return err
+	}
 	h.spec.UniqueFields = append(h.spec.UniqueFields, h.LoginIDOptions.uniqueFields()...)
 	if err := h.spec.Validate(); err != nil {
 		return err

@@ -6,6 +6,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 
+	"github.com/login-guard/login_guard/caddymodule/smileidpool"
 	"github.com/login-guard/login_guard/internal/caddyopt"
 	"github.com/login-guard/login_guard/internal/request"
 	"github.com/login-guard/login_guard/internal/stepup"
@@ -171,4 +172,21 @@ func (o *StepUpOptions) stepUpPath() string {
 		return ""
 	}
 	return stepup.StepUpPlace(u.Host, u.Path)
+}
+
+// checkSelfieAccount refuses an account_id the client writes on a route
+// that sends to step-up when Smile ID compares selfies with the face
+// enrolled under the account id (smileid user_id account_id): the client
+// would choose whose face its own selfie is compared with.
+func (h *Handler) checkSelfieAccount() error {
+	sm := h.app.SmileID
+	if h.StepUp == "" || sm == nil || sm.UserID != smileidpool.UserAccountID {
+		return nil
+	}
+	for _, from := range []string{"{http.request.", "{login_guard.field."} {
+		if strings.Contains(h.AccountID, from) {
+			return refuseOption("account_id", "account_id %q comes from the request, and smileid user_id account_id compares a selfie with the face enrolled under it, so the client would choose whose face: take it from the portal's answer ({http.reverse_proxy.header.…} with evaluate after_upstream)", h.AccountID)
+		}
+	}
+	return nil
 }
