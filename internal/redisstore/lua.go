@@ -76,6 +76,14 @@ local function prune(now)
   redis.call('ZREMRANGEBYSCORE', a, '-inf', f(now - window))
   redis.call('ZREMRANGEBYSCORE', b, '-inf', f(now - hold))
 end
+-- seq is the lockout's next token. A new counter's sequence starts at the
+-- time: an admin clear (or the keys' expiry) starts it again, and an
+-- attempt still in flight from before must not settle, by its token, a
+-- reservation made since.
+local function seq(now)
+  if redis.call('HEXISTS', meta, 'q') == 0 then redis.call('HSET', meta, 'q', f(now)) end
+  return redis.call('HINCRBY', meta, 'q', 1)
+end
 local function save(now, lu)
   redis.call('HSET', meta, 't', f(now), 'k', 'lockout', 'r', ARGV[5], 'u', ARGV[6], 'l', limit, 'w', f(window), 'h', f(hold))
   local ttl = math.max(window, hold)
@@ -104,7 +112,7 @@ if n >= limit then
   end
   return {0, n, t - now, 0, 0}
 end
-local tok = redis.call('HINCRBY', meta, 'q', 1)
+local tok = seq(now)
 redis.call('ZADD', b, f(now), tok)
 save(now, lu)
 return {1, n + 1, 0, 0, tok}
@@ -120,7 +128,7 @@ if tok ~= '0' then redis.call('ZREM', b, tok) end
 prune(now)
 local lu = tonumber(redis.call('HGET', meta, 'lu') or '0')
 if st == '1' then
-  local q = redis.call('HINCRBY', meta, 'q', 1)
+  local q = seq(now)
   redis.call('ZADD', a, f(now), f(now) .. ':' .. q)
   if redis.call('ZCARD', a) >= limit then
     -- Locked: the failures are spent; after the lock the user starts

@@ -695,3 +695,35 @@ func TestStartThroughAnOutage(t *testing.T) {
 		t.Fatal("the older start's key material was bound over the newer one's")
 	}
 }
+
+// TestClearedLockoutTokensNotReused: an admin clear starts a lockout
+// counter again; an attempt still in flight from before settles with its
+// old token, which must not release a reservation made since (the slots
+// would overshoot the limit).
+func TestClearedLockoutTokensNotReused(t *testing.T) {
+	_, cfg := single(t)
+	s := NewCounter(instance(t, cfg))
+	ctx := context.Background()
+	l := counter.Lockout{Limit: 2, Window: time.Minute, LockFor: time.Hour, Hold: time.Minute}
+	k := counter.Key{Rule: "lock", Subject: "user=alice"}
+	old, err := s.Reserve(ctx, k, l)
+	if err != nil || !old.Allowed {
+		t.Fatalf("reserve: %+v %v", old, err)
+	}
+	if n, err := s.Clear(ctx, counter.Filter{Subject: "user=alice"}); err != nil || n != 1 {
+		t.Fatalf("clear: %d %v", n, err)
+	}
+	for i := range 2 {
+		r, err := s.Reserve(ctx, k, l)
+		if err != nil || !r.Allowed || r.Token == old.Token {
+			t.Fatalf("reserve %d after the clear: %+v %v (the old token was %d)", i, r, err, old.Token)
+		}
+	}
+	// The attempt from before the clear ends.
+	if _, err := s.Settle(ctx, k, l, old.Token, counter.Release); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := s.Reserve(ctx, k, l); err != nil || r.Allowed {
+		t.Fatalf("a third attempt beside two in flight (limit 2): %+v %v", r, err)
+	}
+}
