@@ -162,33 +162,17 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local last = tonumber(redis.call('HGET', meta, 't') or '0')
 if last > now then now = last end
-local function f(n) return string.format('%.0f', n) end
-local function live(k, span)
-  return redis.call('ZCOUNT', k, '(' .. f(now - span), '+inf')
-end
-local function oldest(k, span)
-  local o = redis.call('ZRANGEBYSCORE', k, '(' .. f(now - span), '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
-  if o[2] then return tonumber(o[2]) + span end
-  return -1
-end
-local n = live(a, window)
-if kind == 'lockout' then
-  local hold = tonumber(ARGV[4])
-  local lu = tonumber(redis.call('HGET', meta, 'lu') or '0')
-  n = n + live(b, hold)
-  if lu > now then return {1, n, lu - now, 1} end
-  if n >= limit then
-    local x, y = oldest(b, hold), oldest(a, window)
-    if x < 0 or (y >= 0 and y < x) then x = y end
-    return {1, n, x - now, 0}
-  end
-  return {0, n, 0, 0}
-end
+` + luaReadCounter + `
 if kind == 'distinct' then
   local s = redis.call('ZSCORE', a, ARGV[4])
-  if s and tonumber(s) > now - window then return {2, n, 0, 0} end
+  if s and tonumber(s) > now - window then return {2, live(a, window), 0, 0} end
 end
-if n >= limit then return {1, n, oldest(a, window) - now, 0} end
+local hold, lu = 0, 0
+if kind == 'lockout' then
+  hold, lu = tonumber(ARGV[4]), tonumber(redis.call('HGET', meta, 'lu') or '0')
+end
+local n, refused, retry, locked = judge(kind, limit, window, hold, lu)
+if refused then return {1, n, retry, locked} end
 return {0, n, 0, 0}
 `)
 
@@ -201,8 +185,23 @@ local h = redis.call('HMGET', meta, 'k', 'r', 'u', 'l', 'w', 'h', 'lu')
 if not h[1] then return nil end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+` + luaReadCounter + `
+local limit, hold, lu = tonumber(h[4]), tonumber(h[6] or '0'), 0
+if h[1] == 'lockout' then lu = tonumber(h[7] or '0') end
+local n, refused, retry = judge(h[1], limit, tonumber(h[5]), hold, lu)
+if lu <= now then lu = 0 end
+if not refused then retry = 0 end
+return {h[1], h[2], h[3], limit, n, refused and 1 or 0, retry, f(lu)}
+`)
+
+// luaReadCounter reads a counter without writing, for judgeScript and
+// peekScript, which define meta, a, b and now before it: live counts the
+// members of a sorted set within span of now (what the counting scripts'
+// pruning keeps), oldest says when the oldest of them leaves it, and
+// judge says what the counter would answer now: its count, whether it
+// refuses, for how long, and whether that is a lockout's lock (1 or 0).
+const luaReadCounter = `
 local function f(n) return string.format('%.0f', n) end
-local limit, window = tonumber(h[4]), tonumber(h[5])
 local function live(k, span)
   return redis.call('ZCOUNT', k, '(' .. f(now - span), '+inf')
 end
@@ -211,21 +210,19 @@ local function oldest(k, span)
   if o[2] then return tonumber(o[2]) + span end
   return -1
 end
-local n, limited, retry, lu = live(a, window), 0, 0, 0
-if h[1] == 'lockout' then
-  local hold = tonumber(h[6])
-  lu = tonumber(h[7] or '0')
-  n = n + live(b, hold)
-  if lu > now then
-    limited, retry = 1, lu - now
-  elseif n >= limit then
-    local x, y = oldest(b, hold), oldest(a, window)
-    if x < 0 or (y >= 0 and y < x) then x = y end
-    limited, retry = 1, x - now
+local function judge(kind, limit, window, hold, lu)
+  local n = live(a, window)
+  if kind == 'lockout' then
+    n = n + live(b, hold)
+    if lu > now then return n, true, lu - now, 1 end
+    if n >= limit then
+      local x, y = oldest(b, hold), oldest(a, window)
+      if x < 0 or (y >= 0 and y < x) then x = y end
+      return n, true, x - now, 0
+    end
+    return n, false, 0, 0
   end
-  if lu <= now then lu = 0 end
-elseif n >= limit then
-  limited, retry = 1, oldest(a, window) - now
+  if n >= limit then return n, true, oldest(a, window) - now, 0 end
+  return n, false, 0, 0
 end
-return {h[1], h[2], h[3], limit, n, limited, retry, f(lu)}
-`)
+`

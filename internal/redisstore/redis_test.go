@@ -727,3 +727,31 @@ func TestClearedLockoutTokensNotReused(t *testing.T) {
 		t.Fatalf("a third attempt beside two in flight (limit 2): %+v %v", r, err)
 	}
 }
+
+// TestListJudgesRateCounters: the admin view reads a rate counter as the
+// counting script would judge it: over its limit, with the wait until it
+// is not; one under its limit is not limited.
+func TestListJudgesRateCounters(t *testing.T) {
+	_, cfg := single(t)
+	s := NewCounter(instance(t, cfg))
+	ctx := context.Background()
+	over, under := counter.Key{Rule: "rate", Subject: "ip=a"}, counter.Key{Rule: "rate", Subject: "ip=b"}
+	for range 2 {
+		if _, err := s.Take(ctx, over, 2, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.Take(ctx, under, 2, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	es, err := s.List(ctx, counter.Filter{}, 0)
+	if err != nil || len(es) != 2 {
+		t.Fatalf("list: %+v %v", es, err)
+	}
+	if e := es[0]; e.Key != over || !e.Limited || e.Count != 2 || e.RetryAfter <= 0 || e.RetryAfter > time.Minute || e.Kind != "rate" {
+		t.Fatalf("the counter over its limit: %+v", e)
+	}
+	if e := es[1]; e.Key != under || e.Limited || e.Count != 1 || e.RetryAfter != 0 {
+		t.Fatalf("the counter under its limit: %+v", e)
+	}
+}
