@@ -74,10 +74,15 @@ func (c *Conn) Bind(ctx context.Context, fingerprint string, secret []byte) erro
 	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
 	defer cancel()
 	key := c.cfg.Prefix + "fingerprint"
-	if err := cl.SetNX(ctx, key, fingerprint, fingerprintTTL).Err(); err != nil {
-		return fmt.Errorf("redis store: recording the key fingerprint: %w", err)
-	}
+	// Read first: a Redis at maxmemory refuses SETNX even for a key that
+	// exists, and the usual start finds the fingerprint recorded.
 	got, err := cl.Get(ctx, key).Result()
+	if errors.Is(err, redis.Nil) {
+		if err := cl.SetNX(ctx, key, fingerprint, fingerprintTTL).Err(); err != nil {
+			return fmt.Errorf("redis store: recording the key fingerprint: %w", err)
+		}
+		got, err = cl.Get(ctx, key).Result()
+	}
 	if err != nil {
 		return fmt.Errorf("redis store: reading the key fingerprint: %w", err)
 	}

@@ -755,3 +755,69 @@ func TestListJudgesRateCounters(t *testing.T) {
 		t.Fatalf("the counter under its limit: %+v", e)
 	}
 }
+
+// TestStartAtMaxmemory: a Redis at maxmemory refuses writes, SETNX
+// included; a start that finds its fingerprint recorded binds all the
+// same, and a new deployment's start waits (on_store_failure) instead of
+// refusing Caddy's start.
+func TestStartAtMaxmemory(t *testing.T) {
+	srv, cfg := single(t)
+	instance(t, cfg) // records fp-1
+	if _, err := srv.Do("CONFIG", "SET", "maxmemory", "1"); err != nil {
+		t.Fatal(err)
+	}
+	c, err := New(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	if err := c.Open(); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := c.Start("fp-1", testSecret); !ok || err != nil {
+		t.Fatalf("the recorded deployment at maxmemory: reachable %v, %v", ok, err)
+	}
+	other := cfg
+	other.Prefix = "other:"
+	d, err := New(other, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d.Close() })
+	if err := d.Open(); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := d.Start("fp-2", testSecret); ok || err != nil {
+		t.Fatalf("a new deployment at maxmemory: reachable %v, %v (want to wait, not refuse)", ok, err)
+	}
+}
+
+// TestRefusedStartLeavesThePendingOne: a config that started while Redis
+// was away is still bound once Redis answers, even if a reload meanwhile
+// was refused (its start failed on what Redis or its config said).
+func TestRefusedStartLeavesThePendingOne(t *testing.T) {
+	srv, cfg := single(t)
+	srv.Stop()
+	c, err := New(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	if err := c.Open(); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := c.Start("fp-running", testSecret); ok || err != nil {
+		t.Fatalf("with Redis away: %v %v", ok, err)
+	}
+	srv.Restart()
+	if _, err := c.Start("fp-refused", []byte("short")); err == nil || unreachable(err) {
+		t.Fatalf("the refused reload's start: %v", err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for c.keys.Load() == nil {
+		if time.Now().After(deadline) {
+			t.Fatal("the running config's start was dropped with the refused one")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -34,12 +34,17 @@ func (c *Conn) Start(fingerprint string, secret []byte) (reachable bool, err err
 	err = c.checkAndBind(fingerprint, secret)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if err == nil || !unreachable(err) {
+	if err == nil {
 		// This start settles it: an earlier one still pending (a config
 		// that started while Redis was away) must not bind its key
 		// material over this one's later.
 		c.pending = nil
-		return err == nil, err
+		return true, nil
+	}
+	if !unreachable(err) {
+		// Refused (its config may not run): a start still pending for a
+		// config that does run keeps being retried.
+		return false, err
 	}
 	if c.closed {
 		return false, errors.New("redis store: closed")
@@ -110,9 +115,14 @@ func (c *Conn) retryStart() {
 }
 
 // unreachable reports whether a start-up check failed for want of Redis
-// (no connection, no answer in time, or a "not serving now" reply) rather
-// than on what Redis answered.
+// (no connection, no answer in time, a "not serving now" reply, or no
+// memory to record a new deployment's fingerprint) rather than on what
+// Redis answered.
 func unreachable(err error) bool {
+	var oom redis.Error
+	if errors.As(err, &oom) && isOOM(oom) {
+		return true
+	}
 	var ne net.Error
 	if errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		return true
