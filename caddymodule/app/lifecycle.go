@@ -185,6 +185,8 @@ func (a *App) releaseWhenIdle() {
 			a.logger.Warn("releasing the guard's shared state with requests still in flight",
 				zap.Int64("in_flight", a.rt.life.inflight.Load()), zap.Duration("waited", bound))
 		}
+		// What the config's requests held back is written before it goes.
+		a.rt.revokeLines.Flush(a.logger, time.Now(), true)
 		a.releasePooled()
 	}
 	if caddy.Exiting() {

@@ -137,6 +137,11 @@ func (a *App) openSession(ctx context.Context, token string, now time.Time, keep
 		}
 		return Session{}, time.Time{}, false
 	}
+	if a.rt.revokeLines.Holding() {
+		// The store answers again: the lines held back are written now,
+		// not with the next outage's first.
+		a.rt.revokeLines.Flush(a.logger, now, false)
+	}
 	return s, exp, true
 }
 

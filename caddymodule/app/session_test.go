@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/login-guard/login_guard/internal/revoke"
 	"github.com/login-guard/login_guard/internal/testkit/testkeys"
 )
 
@@ -75,5 +76,14 @@ func TestRevocationOutageLoggedOnce(t *testing.T) {
 	}
 	if n := logs.FilterMessage("session revocations unavailable").Len(); n != 1 {
 		t.Fatalf("%d lines for 100 requests in 100 ms", n)
+	}
+	// The store answers again: past the interval, the next session opened
+	// writes the line standing for the 99 held back.
+	a.rt.revoked = revoke.NewMemory(revoke.DefaultMax)
+	if _, _, ok := a.OpenSession(context.Background(), string(b), now.Add(revokeLogEvery+time.Second)); !ok {
+		t.Fatal("no session once revocations answer")
+	}
+	if n := logs.FilterMessage("session revocations unavailable").Len(); n != 2 {
+		t.Fatalf("the held-back lines were not written once the store answered: %d lines", n)
 	}
 }

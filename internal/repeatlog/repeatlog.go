@@ -82,11 +82,15 @@ func (l *Log) Write(logger *zap.Logger, now time.Time, kind string, level zapcor
 
 // Holding reports whether lines are held back: a caller with a clock to
 // read asks first, so that nothing is read while there is nothing to write.
-func (l *Log) Holding() bool { return l.due.Load() != 0 }
+func (l *Log) Holding() bool { return l != nil && l.due.Load() != 0 }
 
 // Flush writes the line standing for each kind's held-back lines whose
-// interval has passed at now, or for every kind's when final is set.
+// interval has passed at now, or for every kind's when final is set. A
+// nil Log holds nothing.
 func (l *Log) Flush(logger *zap.Logger, now time.Time, final bool) {
+	if l == nil {
+		return
+	}
 	if d := l.due.Load(); d == 0 || (!final && now.UnixNano() < d) {
 		return
 	}
