@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
+	"net"
 	"net/netip"
 	"strings"
 )
@@ -42,8 +43,22 @@ func StepUpPlace(host, path string) string {
 }
 
 // stepUpMatches reports whether a state sent to the step-up route named
-// sent may be finished at the one named at.
-func stepUpMatches(sent, at string) bool {
+// sent may be finished at the one named at. The hosts are compared when
+// the route's own is within the state's cookie domain (another host there
+// could run a weaker step-up route); a Host a proxy in front rewrote (an
+// internal address) says nothing, and only the paths are compared.
+func stepUpMatches(sent, at, domain string) bool {
+	if !strings.HasPrefix(sent, "/") {
+		host, _, _ := strings.Cut(at, "/")
+		if name, _, err := net.SplitHostPort(host); err == nil {
+			host = name
+		}
+		domain = strings.ToLower(strings.TrimPrefix(domain, "."))
+		if domain != "" && host != domain && !strings.HasSuffix(host, "."+domain) {
+			_, sentPath, _ := strings.Cut(sent, "/")
+			sent = "/" + sentPath
+		}
+	}
 	if strings.HasPrefix(sent, "/") {
 		if i := strings.IndexByte(at, '/'); i > 0 {
 			at = at[i:]

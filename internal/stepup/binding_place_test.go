@@ -13,19 +13,26 @@ func TestStepUpPlaces(t *testing.T) {
 		}
 	}
 	for _, c := range []struct {
-		sent, at string
-		want     bool
+		sent, at, domain string
+		want             bool
 	}{
-		{"/verify", "example.com/verify", true},
-		{"/verify", "/verify", true},
-		{"/verify", "example.com/check", false},
-		{"/verify", "example.com/verify/x", false},
-		{"auth.example.com/verify", "auth.example.com/verify", true},
-		{"auth.example.com/verify", "example.com/verify", false},
-		{"auth.example.com/verify", "/verify", false},
+		{"/verify", "example.com/verify", "", true},
+		{"/verify", "/verify", "", true},
+		{"/verify", "example.com/check", "", false},
+		{"/verify", "example.com/verify/x", "", false},
+		{"auth.example.com/verify", "auth.example.com/verify", "example.com", true},
+		{"auth.example.com/verify", "example.com/verify", "example.com", false},
+		{"auth.example.com/verify", "www.example.com/verify", ".example.com", false},
+		{"auth.example.com:8443/verify", "auth.example.com:8443/verify", "example.com", true},
+		{"auth.example.com:8443/verify", "app.example.com:8443/verify", "example.com", false},
+		// A proxy in front rewrote Host to an internal address: the path
+		// decides.
+		{"auth.example.com/verify", "10.0.0.5:8080/verify", "example.com", true},
+		{"auth.example.com/verify", "10.0.0.5:8080/check", "example.com", false},
+		{"auth.example.com/verify", "[fd00::5]:8080/verify", "example.com", true},
 	} {
-		if got := stepUpMatches(c.sent, c.at); got != c.want {
-			t.Errorf("stepUpMatches(%q, %q) = %v", c.sent, c.at, got)
+		if got := stepUpMatches(c.sent, c.at, c.domain); got != c.want {
+			t.Errorf("stepUpMatches(%q, %q, %q) = %v", c.sent, c.at, c.domain, got)
 		}
 	}
 }

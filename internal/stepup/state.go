@@ -316,7 +316,7 @@ func (is *Issuer) open(purpose, token string, b Binding, strictRoute, strictUser
 	if (strictUser || b.User != "") && b.User != st.User {
 		return State{}, refused(ReasonUserMismatch)
 	}
-	if b.StepUp != "" && st.StepUp != "" && !stepUpMatches(st.StepUp, b.StepUp) {
+	if b.StepUp != "" && st.StepUp != "" && !stepUpMatches(st.StepUp, b.StepUp, st.Domain) {
 		return State{}, refused(ReasonStepUpMismatch)
 	}
 	if !ipWithin(st.IPPrefix, b.IP) {
