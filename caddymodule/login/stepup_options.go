@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"go.uber.org/zap"
 
 	"github.com/login-guard/login_guard/caddymodule/smileidpool"
 	"github.com/login-guard/login_guard/internal/caddyopt"
@@ -177,16 +178,22 @@ func (o *StepUpOptions) stepUpPath() string {
 // checkSelfieAccount refuses an account_id the client writes on a route
 // that sends to step-up when Smile ID compares selfies with the face
 // enrolled under the account id (smileid user_id account_id): the client
-// would choose whose face its own selfie is compared with.
+// would choose whose face its own selfie is compared with. A request
+// header may have been set by a layer before the guard (forward_auth's
+// copy_headers), so one is only warned about.
 func (h *Handler) checkSelfieAccount() error {
 	sm := h.app.SmileID
 	if h.StepUp == "" || sm == nil || sm.UserID != smileidpool.UserAccountID {
 		return nil
 	}
-	for _, from := range []string{"{http.request.", "{login_guard.field."} {
+	for _, from := range []string{"{login_guard.field.", "{http.request.uri", "{http.request.cookie.", "{http.request.body", "{http.request.orig_uri"} {
 		if strings.Contains(h.AccountID, from) {
 			return refuseOption("account_id", "account_id %q comes from the request, and smileid user_id account_id compares a selfie with the face enrolled under it, so the client would choose whose face: take it from the portal's answer ({http.reverse_proxy.header.…} with evaluate after_upstream)", h.AccountID)
 		}
+	}
+	if strings.Contains(h.AccountID, "{http.request.") {
+		h.logger.Warn("account_id comes from the request while smileid compares selfies with the face enrolled under it: unless a layer before the guard sets it (forward_auth), the client chooses whose face",
+			zap.String("route", h.Name), zap.String("account_id", h.AccountID))
 	}
 	return nil
 }
