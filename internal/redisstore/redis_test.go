@@ -22,9 +22,9 @@ import (
 
 var testSecret = []byte("0123456789abcdef0123456789abcdef")
 
-// instance is what one Caddy instance holds: its own Conn to the shared
-// Redis.
-func instance(t *testing.T, cfg Config) *Conn {
+// opened is a Conn on cfg, opened but neither checked nor bound (a start
+// still to come), closed when the test ends.
+func opened(t *testing.T, cfg Config) *Conn {
 	t.Helper()
 	c, err := New(cfg, nil)
 	if err != nil {
@@ -34,6 +34,14 @@ func instance(t *testing.T, cfg Config) *Conn {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// instance is what one Caddy instance holds: its own Conn to the shared
+// Redis.
+func instance(t *testing.T, cfg Config) *Conn {
+	t.Helper()
+	c := opened(t, cfg)
 	if err := c.Check(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -658,14 +666,7 @@ func TestEachMasterOneAtATime(t *testing.T) {
 func TestStartThroughAnOutage(t *testing.T) {
 	srv, cfg := single(t)
 	srv.Stop()
-	c, err := New(cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	if err := c.Open(); err != nil {
-		t.Fatal(err)
-	}
+	c := opened(t, cfg)
 	if ok, err := c.Start("fp-old", testSecret); ok || err != nil {
 		t.Fatalf("with Redis away: reachable %v, %v", ok, err)
 	}
@@ -766,27 +767,13 @@ func TestStartAtMaxmemory(t *testing.T) {
 	if _, err := srv.Do("CONFIG", "SET", "maxmemory", "1"); err != nil {
 		t.Fatal(err)
 	}
-	c, err := New(cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	if err := c.Open(); err != nil {
-		t.Fatal(err)
-	}
+	c := opened(t, cfg)
 	if ok, err := c.Start("fp-1", testSecret); !ok || err != nil {
 		t.Fatalf("the recorded deployment at maxmemory: reachable %v, %v", ok, err)
 	}
 	other := cfg
 	other.Prefix = "other:"
-	d, err := New(other, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = d.Close() })
-	if err := d.Open(); err != nil {
-		t.Fatal(err)
-	}
+	d := opened(t, other)
 	if ok, err := d.Start("fp-2", testSecret); ok || err != nil {
 		t.Fatalf("a new deployment at maxmemory: reachable %v, %v (want to wait, not refuse)", ok, err)
 	}
@@ -798,14 +785,7 @@ func TestStartAtMaxmemory(t *testing.T) {
 func TestRefusedStartLeavesThePendingOne(t *testing.T) {
 	srv, cfg := single(t)
 	srv.Stop()
-	c, err := New(cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	if err := c.Open(); err != nil {
-		t.Fatal(err)
-	}
+	c := opened(t, cfg)
 	if ok, err := c.Start("fp-running", testSecret); ok || err != nil {
 		t.Fatalf("with Redis away: %v %v", ok, err)
 	}
