@@ -39,7 +39,7 @@ func (x *exchange) markSteppedUp() {
 
 func (x *exchange) stepBinding() stepup.Binding {
 	return stepup.Binding{User: x.Attempt.User, Route: x.h.Name, IP: x.Attempt.IP, UserAgent: x.Attempt.UserAgent,
-		StepUp: x.h.StepUpOptions.stepUpPath()}
+		StepUp: x.h.StepUpOptions.place}
 }
 
 // challenge holds the request and sends the browser to the step-up

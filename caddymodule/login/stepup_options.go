@@ -47,6 +47,9 @@ type StepUpOptions struct {
 	// states issues the route's step-up states (and, on the continuation,
 	// takes them back).
 	states *request.StepUp
+	// place is where StepUp's step-up route is (stepUpPath), worked out
+	// once.
+	place string
 }
 
 // unmarshal reads the step-up subdirectives of a login route's block:
@@ -103,6 +106,7 @@ func (o *StepUpOptions) provision() {
 		o.Continuation = ContinuationResume
 	}
 	o.states = &request.StepUp{Prefix: stepup.IPPrefix{V4Bits: o.IPPrefixV4, V6Bits: o.IPPrefixV6}}
+	o.place = o.stepUpPath()
 }
 
 // validate checks the options' values (a JSON config skips the
