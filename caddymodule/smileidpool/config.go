@@ -10,8 +10,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -179,8 +177,8 @@ func limitArgs(d *caddyfile.Dispenser) (int, caddy.Duration, error) {
 	if len(args) != 2 {
 		return 0, 0, d.Err("smileid: a limit is <count> <window>, e.g. 5 1h")
 	}
-	n, err := strconv.Atoi(args[0])
-	if err != nil || strings.Trim(args[0], "0123456789") != "" || n < 0 || n > smileid.MaxRateN {
+	n, ok := caddyopt.WholeNumber(args[0], 0, smileid.MaxRateN)
+	if !ok {
 		return 0, 0, d.Errf("smileid: %q must be a whole number from 0 to %d", args[0], smileid.MaxRateN)
 	}
 	w, err := caddy.ParseDuration(args[1])

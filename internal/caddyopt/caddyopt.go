@@ -78,11 +78,21 @@ func IntArg(d *caddyfile.Dispenser, lo, hi int) (int, error) {
 	if err := OneArg(d, &s); err != nil {
 		return 0, err
 	}
-	n, err := strconv.Atoi(s)
-	if err != nil || strings.Trim(s, "0123456789") != "" || n < lo || n > hi {
+	n, ok := WholeNumber(s, lo, hi)
+	if !ok {
 		return 0, d.Errf("%q must be a whole number from %d to %d", s, lo, hi)
 	}
 	return n, nil
+}
+
+// WholeNumber reads s as a whole number from lo (at least 0) to hi,
+// written as digits only ("+5", " 5" and "0x5" are refused).
+func WholeNumber(s string, lo, hi int) (int, bool) {
+	n, err := strconv.Atoi(s)
+	if err != nil || strings.Trim(s, "0123456789") != "" || n < lo || n > hi {
+		return 0, false
+	}
+	return n, true
 }
 
 // DurationArg reads one positive duration.
