@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -307,6 +308,13 @@ func (l *fetchLog) ObserveFetch(r FetchReport) {
 	if l.notify != nil {
 		l.notify <- r
 	}
+}
+
+// all is a copy of the reports so far.
+func (l *fetchLog) all() []FetchReport {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.reps)
 }
 
 func (l *fetchLog) count(outcome string) int {

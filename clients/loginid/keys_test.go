@@ -98,7 +98,7 @@ func TestStaleKeyUsedWhenRefreshRateLimited(t *testing.T) {
 	_, err = v.Verify(bg, key.mint(t, validClaims(clock.Now(), "3")), testUser)
 	wantSub(t, err, "")
 	if log.count(FetchRateLimited) != 1 || host.pemReqs.Load() != 2 {
-		t.Fatalf("reports %+v, host requests %d", log.reps, host.pemReqs.Load())
+		t.Fatalf("reports %+v, host requests %d", log.all(), host.pemReqs.Load())
 	}
 }
 
@@ -503,8 +503,11 @@ func TestKeyHostDownOutlastsTheBucket(t *testing.T) {
 			t.Fatalf("attempt %d while the host is down: %v", i, err)
 		}
 	}
+	// A fetch's report follows its answer (the flight is done first), so
+	// the failed one may still be on its way.
+	waitFor(t, func() bool { return log.count(FetchError) == 1 })
 	if log.count(FetchError) != 1 || log.count(FetchRateLimited) != 2 {
-		t.Fatalf("fetch reports %+v: want one failed request, then two refused by the bucket", log.reps)
+		t.Fatalf("fetch reports %+v: want one failed request, then two refused by the bucket", log.all())
 	}
 	// The host is back: the next fetch (a token later) gets the key, and
 	// with the bucket empty again an unknown kid is unknown_kid.
