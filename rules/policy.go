@@ -70,8 +70,11 @@ type Policy struct {
 	// memory is store when it is the in-process one, called directly
 	// (see run).
 	memory *counter.Memory
-	norm   Normalizer
-	onFull Action
+	// deferrer is store when it settles after the request (see
+	// deferSettlement).
+	deferrer counter.Deferrer
+	norm     Normalizer
+	onFull   Action
 	// onStoreFailure is the action when the store fails.
 	onStoreFailure Action
 	allowSC        bool
@@ -133,6 +136,7 @@ func NewPolicy(cfg PolicyConfig) (*Policy, error) {
 		scope:   cfg.Scope,
 	}
 	p.memory, _ = cfg.Store.(*counter.Memory)
+	p.deferrer, _ = cfg.Store.(counter.Deferrer)
 	if cfg.OnFull != nil {
 		p.onFull = *cfg.OnFull
 	}

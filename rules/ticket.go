@@ -3,6 +3,7 @@ package rules
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync/atomic"
 
 	"github.com/login-guard/login_guard/rules/counter"
@@ -74,6 +75,9 @@ func (t *Ticket) release(ctx context.Context) {
 			h.token = 0
 		}
 	}
+	if t.p.deferSettlement(t, ops, false) {
+		return
+	}
 	t.p.run(ctx, ops)
 	for i := range ops {
 		if ops[i].Err != nil {
@@ -87,7 +91,11 @@ func (t *Ticket) release(ctx context.Context) {
 // of the attempt (and may lock it); a success resets its user and ip_user
 // keys; OutcomeUnknown (no upstream call, an error, a route that is not a
 // login) only gives the slots back. t may be nil. Every key is settled in
-// one batch (one round trip for a shared store).
+// one batch (one round trip for a shared store). A store that settles
+// after the request (counter.Deferrer) is handed the batch and Observe
+// returns nil at once; what fails is reported through OnError when it
+// ran: under its rule, and the whole as the rule "observe", the error
+// Observe would have returned.
 func (p *Policy) Observe(ctx context.Context, t *Ticket, outcome Outcome) error {
 	if t == nil || !t.done.CompareAndSwap(false, true) {
 		return nil
@@ -119,15 +127,62 @@ func (p *Policy) Observe(ctx context.Context, t *Ticket, outcome Outcome) error 
 		}
 		ops[i] = counter.Op{Kind: counter.OpSettle, Key: h.key, Lockout: h.rule.lockout, Token: token, Settlement: st}
 	}
+	if p.deferSettlement(t, ops, true) {
+		return nil
+	}
 	p.run(ctx, ops)
+	return settlementErrors(ops, func(i int) Rule { return t.holds[i].rule.rule }, p)
+}
+
+// settlementErrors reports each failed settlement under its rule and
+// returns what Observe returns: every error, and ErrNotRecorded for a
+// failure the store had no room to record.
+func settlementErrors(ops []counter.Op, rule func(int) Rule, p *Policy) error {
 	var errs []error
 	for i := range ops {
 		if err := ops[i].Err; err != nil {
-			p.reportError(t.holds[i].rule.rule, err)
+			p.reportError(rule(i), err)
 			errs = append(errs, err)
-		} else if !ops[i].Recorded {
+		} else if ops[i].Kind == counter.OpSettle && !ops[i].Recorded {
 			errs = append(errs, ErrNotRecorded)
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// deferSettlement hands a ticket's settlement to a store that sends it
+// after the request (counter.Deferrer), and reports false when the store
+// does not defer or cannot take it now. The ticket is reused once Observe
+// returns, so what reporting the outcome needs is copied: the ops and
+// their rules. observe: the errors are also reported as the observe
+// step's (OnError's rule "observe"), as Observe's caller reports the
+// error it returns.
+func (p *Policy) deferSettlement(t *Ticket, ops []counter.Op, observe bool) bool {
+	if p.deferrer == nil {
+		return false
+	}
+	if !slices.ContainsFunc(ops, func(op counter.Op) bool { return op.Kind != 0 }) {
+		return true // nothing held: nothing to send
+	}
+	d := &deferredSettlement{p: p, observe: observe, ops: make([]counter.Op, len(ops)), rules: make([]Rule, len(ops))}
+	copy(d.ops, ops)
+	for i := range t.holds {
+		d.rules[i] = t.holds[i].rule.rule
+	}
+	return p.deferrer.Defer(d.ops, d.done)
+}
+
+// deferredSettlement is a settlement a store sends after the request.
+type deferredSettlement struct {
+	p       *Policy
+	ops     []counter.Op
+	rules   []Rule
+	observe bool
+}
+
+func (d *deferredSettlement) done(ops []counter.Op) {
+	err := settlementErrors(ops, func(i int) Rule { return d.rules[i] }, d.p)
+	if d.observe && err != nil && d.p.onError != nil {
+		d.p.onError("observe", err)
+	}
 }

@@ -37,8 +37,9 @@ type Conn struct {
 	done     chan struct{} // closed by Close
 	bindMu   sync.Mutex
 
-	br    *breaker
-	stats connStats
+	br     *breaker
+	stats  connStats
+	settle settler // deferred lockout settlements (see Counter.Defer)
 }
 
 // connStats are the counters behind Stats.
@@ -139,8 +140,11 @@ func (c *Conn) Open() error {
 	return nil
 }
 
-// Close closes the client; calls fail with ErrNotReady afterwards.
+// Close sends the settlements still queued (waiting at most twice the
+// call timeout), then closes the client; calls fail with ErrNotReady
+// afterwards.
 func (c *Conn) Close() error {
+	c.settle.drain(2 * c.cfg.Timeout)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.closed {

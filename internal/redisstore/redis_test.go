@@ -801,3 +801,119 @@ func TestRefusedStartLeavesThePendingOne(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// Deferred settlements (Counter.Defer) land as the request's own would
+// have: every failure counted, the lock made, and the settlements queued
+// while a round trip is under way go out together in the next.
+func TestDeferredSettlements(t *testing.T) {
+	srv, cfg := single(t)
+	c := instance(t, cfg)
+	s := NewCounter(c)
+	ctx := context.Background()
+	l := counter.Lockout{Limit: 3, Window: time.Minute, LockFor: time.Hour, Hold: time.Minute}
+	const users = 40
+	key := func(i int) counter.Key {
+		return counter.Key{Rule: "login/lockout user 3/1m for 1h", Subject: fmt.Sprintf("user=u%d", i)}
+	}
+	// Three attempts a user, all reserved before any settles.
+	var tokens [users][3]int64
+	for i := range users {
+		for j := range 3 {
+			r, err := s.Reserve(ctx, key(i), l)
+			if err != nil || !r.Allowed {
+				t.Fatalf("reserve %d/%d: %+v %v", i, j, r, err)
+			}
+			tokens[i][j] = r.Token
+		}
+	}
+	// Redis paused: the first settlement's round trip waits, and the
+	// rest queue behind it.
+	if _, err := srv.Do("CLIENT", "PAUSE", "300", "ALL"); err != nil {
+		t.Fatal(err)
+	}
+	before := c.Stats().Calls
+	var wg sync.WaitGroup
+	var failed atomic.Int64
+	for i := range users {
+		for j := range 3 {
+			wg.Add(1)
+			ops := []counter.Op{{Kind: counter.OpSettle, Key: key(i), Lockout: l, Token: tokens[i][j], Settlement: counter.Failure}}
+			if !s.Defer(ops, func(ops []counter.Op) {
+				if ops[0].Err != nil || !ops[0].Recorded {
+					failed.Add(1)
+				}
+				wg.Done()
+			}) {
+				t.Fatal("an idle settler refused a settlement")
+			}
+		}
+	}
+	wg.Wait()
+	if n := failed.Load(); n != 0 {
+		t.Fatalf("%d deferred settlements failed", n)
+	}
+	if n := c.Stats().Calls - before; n > 2 {
+		t.Fatalf("%d settlements took %d round trips, want at most 2", users*3, n)
+	}
+	for i := range users {
+		r, err := s.Reserve(ctx, key(i), l)
+		if err != nil || r.Allowed || !r.Locked {
+			t.Fatalf("user %d after three deferred failures: %+v %v", i, r, err)
+		}
+	}
+}
+
+// Close sends what is queued before it closes the client, and a full
+// queue refuses, so the caller settles itself.
+func TestDeferredSettlementsDrainedOnClose(t *testing.T) {
+	srv, cfg := single(t)
+	c := instance(t, cfg)
+	s := NewCounter(c)
+	other := NewCounter(instance(t, cfg))
+	ctx := context.Background()
+	l := counter.Lockout{Limit: 1, Window: time.Minute, LockFor: time.Hour, Hold: time.Minute}
+	k := counter.Key{Rule: "login/lockout user 1/1m for 1h", Subject: "user=last"}
+	r, err := s.Reserve(ctx, k, l)
+	if err != nil || !r.Allowed {
+		t.Fatal(r, err)
+	}
+	if _, err := srv.Do("CLIENT", "PAUSE", "300", "ALL"); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	if !s.Defer([]counter.Op{{Kind: counter.OpSettle, Key: k, Lockout: l, Token: r.Token, Settlement: counter.Failure}},
+		func(ops []counter.Op) { done <- ops[0].Err }) {
+		t.Fatal("refused")
+	}
+	// Fill the queue behind the paused round trip: past its bound it
+	// refuses. (The paused round trip may carry up to the bound itself,
+	// if it began after some were queued.)
+	refused := false
+	filler := counter.Op{Kind: counter.OpSettle, Key: counter.Key{Rule: k.Rule, Subject: "user=filler"}, Lockout: l, Settlement: counter.Release}
+	for range 2*maxDeferredOps + 1 {
+		if !s.Defer([]counter.Op{filler}, func([]counter.Op) {}) {
+			refused = true
+			break
+		}
+	}
+	if !refused {
+		t.Fatalf("the queue took more than twice its bound of %d settlements", maxDeferredOps)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("the settlement queued before Close failed: %v", err)
+		}
+	default:
+		t.Fatal("Close returned before the queued settlement was sent")
+	}
+	if r, err := other.Reserve(ctx, k, l); err != nil || !r.Locked {
+		t.Fatalf("the failure settled at Close did not lock: %+v %v", r, err)
+	}
+	if s.Defer([]counter.Op{filler}, func([]counter.Op) {}) {
+		t.Fatal("a closed store took a settlement")
+	}
+}

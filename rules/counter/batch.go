@@ -58,6 +58,22 @@ type Batcher interface {
 	Batch(ctx context.Context, ops []Op)
 }
 
+// Deferrer is a Store that can settle lockout slots after the request
+// that held them has been answered: a shared store sends the settlements
+// of many requests together, in the background, so no request waits for
+// its settlement's round trip. Nothing is lost to the deferral: a slot
+// counts against its lockout until its settlement lands, exactly as an
+// in-flight attempt does.
+type Deferrer interface {
+	// Defer takes ops (OpSettle only; ops whose Kind is zero are
+	// skipped) and returns at once, or returns false, having taken
+	// nothing, when it cannot take more now (the caller then runs them
+	// itself). Once they ran, done gets them back with their outputs
+	// filled in, on another goroutine. ops belongs to the store until
+	// then.
+	Defer(ops []Op, done func(ops []Op)) bool
+}
+
 // Do runs ops on s: in one batch when s is a Batcher, one by one
 // otherwise. Ops whose Kind is zero are skipped and keep zero outputs.
 func Do(ctx context.Context, s Store, ops []Op) {
