@@ -96,14 +96,16 @@ func (s *Session) UnmarshalBinary(b []byte) error {
 // served from the session cache while it is valid), and says until when
 // the session lasts. A session its logout ended is no session, whatever
 // the cookie says; a revocation store that cannot answer counts as
-// revoked (fail closed).
+// revoked (fail closed), but for OpenEndingSession.
 func (a *App) OpenSession(ctx context.Context, token string, now time.Time) (s Session, exp time.Time, ok bool) {
 	return a.openSession(ctx, token, now, true)
 }
 
 // OpenEndingSession is OpenSession for a request that ends the session
 // (a logout): a token it had to decrypt is not cached, since once the
-// logout is accepted the entry would only ever be read as revoked.
+// logout is accepted the entry would only ever be read as revoked, and a
+// session whose revocation cannot be checked (the store is down) is
+// still the session, so that its logout is recorded.
 func (a *App) OpenEndingSession(ctx context.Context, token string, now time.Time) (s Session, exp time.Time, ok bool) {
 	return a.openSession(ctx, token, now, false)
 }
@@ -131,10 +133,20 @@ func (a *App) openSession(ctx context.Context, token string, now time.Time, keep
 		}
 		s = opened
 	}
-	if revoked, err := a.rt.revoked.Revoked(ctx, s.Session, now); revoked || err != nil {
-		if err != nil {
-			a.rt.revokeLines.Write(a.logger, now, "unavailable", zap.WarnLevel, "session revocations unavailable", zap.Error(err))
+	revoked, err := a.rt.revoked.Revoked(ctx, s.Session, now)
+	if err != nil {
+		a.rt.revokeLines.Write(a.logger, now, "unavailable", zap.WarnLevel, "session revocations unavailable", zap.Error(err))
+		if keep {
+			return Session{}, time.Time{}, false
 		}
+		// A logout still ends a session it cannot check: ending one that
+		// had already ended does no harm, while passing it on as no
+		// session would leave its cookie valid once the store answers
+		// again (a shared store keeps the revocation it cannot take and
+		// sends it later: redisstore.RevokeSet).
+		return s, exp, true
+	}
+	if revoked {
 		return Session{}, time.Time{}, false
 	}
 	if a.rt.revokeLines.Holding() {

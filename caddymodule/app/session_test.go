@@ -77,6 +77,11 @@ func TestRevocationOutageLoggedOnce(t *testing.T) {
 	if n := logs.FilterMessage("session revocations unavailable").Len(); n != 1 {
 		t.Fatalf("%d lines for 100 requests in 100 ms", n)
 	}
+	// A logout still ends the session it carries: its revocation must be
+	// recorded (or kept for the store), not skipped as no session.
+	if s, _, ok := a.OpenEndingSession(context.Background(), string(b), now); !ok || s.Session != "s1" || s.User != "jlopez" {
+		t.Fatalf("a logout with revocations unavailable opened %+v, %v", s, ok)
+	}
 	// The store answers again: past the interval, the next session opened
 	// writes the line standing for the 99 held back.
 	a.rt.revoked = revoke.NewMemory(revoke.DefaultMax)

@@ -37,9 +37,10 @@ type Conn struct {
 	done     chan struct{} // closed by Close
 	bindMu   sync.Mutex
 
-	br     *breaker
-	stats  connStats
-	settle settler // deferred lockout settlements (see Counter.Defer)
+	br      *breaker
+	stats   connStats
+	settle  settler            // deferred lockout settlements (see Counter.Defer)
+	revokes pendingRevocations // logouts Redis did not take (see RevokeSet)
 }
 
 // connStats are the counters behind Stats.

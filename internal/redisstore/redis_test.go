@@ -917,3 +917,55 @@ func TestDeferredSettlementsDrainedOnClose(t *testing.T) {
 		t.Fatal("a closed store took a settlement")
 	}
 }
+
+// A logout Redis cannot take is kept by the instance that served it: its
+// cookie is refused there at once, Redis down or not, and the logout is
+// sent again until Redis takes it, so every instance refuses the cookie
+// once Redis is back.
+func TestRevocationKeptThroughAnOutage(t *testing.T) {
+	srv, cfg := single(t)
+	cfg.Timeout = 300 * time.Millisecond
+	a, b := NewRevokeSet(instance(t, cfg)), NewRevokeSet(instance(t, cfg))
+	ctx := context.Background()
+	now := time.Now()
+	srv.Stop()
+	err := a.Revoke(ctx, "session-1", now.Add(time.Hour), now)
+	if err == nil || !strings.Contains(err.Error(), "kept by this instance") {
+		t.Fatalf("a logout with Redis down: %v", err)
+	}
+	if revoked, err := a.Revoked(ctx, "session-1", now); !revoked || err != nil {
+		t.Fatalf("the instance that kept the logout answered %v, %v with Redis down", revoked, err)
+	}
+	if revoked, _ := a.Revoked(ctx, "session-2", now); revoked {
+		t.Fatal("another session read as ended")
+	}
+	if _, err := b.Revoked(ctx, "session-1", now); err == nil {
+		t.Fatal("the other instance answered without Redis")
+	}
+	srv.Restart()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		revoked, err := b.Revoked(ctx, "session-1", time.Now())
+		if revoked && err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the kept logout never reached Redis: %v, %v", revoked, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// Sent: the instance keeps it no longer, and its retries end.
+	p := &a.once.c.revokes
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		p.mu.Lock()
+		n, running := len(p.until), p.running
+		p.mu.Unlock()
+		if n == 0 && !running {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("still %d kept, retrying %v, after Redis took them", n, running)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

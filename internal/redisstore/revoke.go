@@ -3,6 +3,7 @@ package redisstore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/login-guard/login_guard/internal/revoke"
@@ -10,7 +11,9 @@ import (
 
 // RevokeSet keeps the guard sessions ended by a logout, shared by every
 // instance: a cookie replayed after its logout is no session on any of
-// them. Each entry expires with the cookie it stands for.
+// them. Each entry expires with the cookie it stands for. A logout Redis
+// does not take is kept by the instance and sent again (see
+// pendingRevocations).
 type RevokeSet struct{ once *OnceSet }
 
 // NewRevokeSet returns the set on c.
@@ -22,14 +25,22 @@ func (s *RevokeSet) Revoke(ctx context.Context, id string, until, now time.Time)
 	if ttl <= 0 {
 		return nil
 	}
-	if err := s.once.Remember(ctx, []byte(id), ttl); err != nil && !errors.Is(err, ErrSeen) {
-		return err
+	err := s.once.Remember(ctx, []byte(id), ttl)
+	if err == nil || errors.Is(err, ErrSeen) {
+		return nil
 	}
-	return nil
+	if !s.once.c.revokes.keep(s, id, until) {
+		return fmt.Errorf("%w; not kept either: %d logouts already wait for redis", err, maxPendingRevocations)
+	}
+	return fmt.Errorf("%w; kept by this instance, which refuses the cookie and sends the logout again until redis takes it", err)
 }
 
-// Revoked implements revoke.Set.
-func (s *RevokeSet) Revoked(ctx context.Context, id string, _ time.Time) (bool, error) {
+// Revoked implements revoke.Set. A logout this instance keeps for Redis
+// is answered here, without asking.
+func (s *RevokeSet) Revoked(ctx context.Context, id string, now time.Time) (bool, error) {
+	if s.once.c.revokes.has(id, now) {
+		return true, nil
+	}
 	return s.once.Has(ctx, []byte(id))
 }
 

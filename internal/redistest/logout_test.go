@@ -51,3 +51,76 @@ func TestLogoutRevokesOnEveryInstance(t *testing.T) {
 		t.Fatalf("logout audit lines by instance (smartid field): %v", got)
 	}
 }
+
+// TestLogoutDuringAnOutage: a logout served while Redis is down still
+// ends the session. The instance that served it refuses the cookie at
+// once, and sends the logout to Redis once it is back, so the cookie
+// replayed on another instance then is no session either.
+func TestLogoutDuringAnOutage(t *testing.T) {
+	srv := redisproc.Start(t)
+	f := startFleet(t, 2, "\t\t\taddress "+srv.Addr()+"\n\t\t\ttimeout 300ms", "", logoutSite)
+	b := &browser{t: t, f: f, jar: map[string]*http.Cookie{}}
+	resp := b.do(0, "POST", "/lock", "username=outage&password=correct+horse", nil)
+	cookie := b.cookie("login_guard")
+	if resp.StatusCode != http.StatusSeeOther || cookie == "" {
+		t.Fatalf("login on instance 0: %d, guard cookie %q", resp.StatusCode, cookie)
+	}
+	srv.Stop()
+	if resp := b.do(1, "POST", "/api/logout", "", nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("logout on instance 1 with Redis down: %d", resp.StatusCode)
+	}
+	if b.cookie("login_guard") != "" {
+		t.Fatal("the logout with Redis down did not clear the guard cookie")
+	}
+	replay := func(i int) string {
+		t.Helper()
+		b.jar["login_guard"] = &http.Cookie{Name: "login_guard", Value: cookie} // a stolen copy
+		n := len(logouts(f.procs[i].LogLines()))
+		b.do(i, "POST", "/api/logout", "", nil)
+		var got []string
+		if err := f.procs[i].WaitLog(func(map[string]any) bool {
+			got = logouts(f.procs[i].LogLines())
+			return len(got) > n
+		}, 5*time.Second); err != nil {
+			t.Fatalf("no audit line for the replayed logout on instance %d: %v", i, err)
+		}
+		return got[len(got)-1]
+	}
+	// The instance that served the logout refuses the cookie, Redis down.
+	if got := replay(1); got != "skipped_no_session" {
+		t.Fatalf("the cookie replayed where it was logged out, Redis down: smartid %q, want no session", got)
+	}
+	srv.Restart()
+	if err := f.procs[1].WaitLog(func(l map[string]any) bool { return l["msg"] == "logouts kept through a redis outage sent" }, 10*time.Second); err != nil {
+		t.Fatalf("the kept logout was not sent once Redis was back: %v\n%s", err, f.procs[1].Log())
+	}
+	// The other instance, once its own breaker lets calls through, finds
+	// the logout in Redis. (A logout it served with its breaker still
+	// open would end the session itself, so wait for the breaker first:
+	// a login on the lockout route, which refuses without Redis.)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if st, _ := f.login(t, 0, "/lock", "198.51.100.9", "probe", "wrong"); st == http.StatusSeeOther {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("instance 0 never reached Redis again")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if got := replay(0); got != "skipped_no_session" {
+		t.Fatalf("the cookie replayed on the other instance after Redis came back: smartid %q, want no session", got)
+	}
+}
+
+// logouts are the smartid fields of a process's logout audit lines.
+func logouts(lines []map[string]any) []string {
+	var out []string
+	for _, l := range lines {
+		if l["msg"] == "login_guard" && l["event"] == "logout" {
+			s, _ := l["smartid"].(string)
+			out = append(out, s)
+		}
+	}
+	return out
+}
