@@ -152,11 +152,12 @@ func settlementErrors(ops []counter.Op, rule func(int) Rule, p *Policy) error {
 
 // deferSettlement hands a ticket's settlement to a store that sends it
 // after the request (counter.Deferrer), and reports false when the store
-// does not defer or cannot take it now. The ticket is reused once Observe
+// does not defer or takes no more. The ticket is reused once Observe
 // returns, so what reporting the outcome needs is copied: the ops and
-// their rules. observe: the errors are also reported as the observe
-// step's (OnError's rule "observe"), as Observe's caller reports the
-// error it returns.
+// their rules, in one allocation for the usual one or two lockouts.
+// observe: the errors are also reported as the observe step's
+// (OnError's rule "observe"), as Observe's caller reports the error it
+// returns.
 func (p *Policy) deferSettlement(t *Ticket, ops []counter.Op, observe bool) bool {
 	if p.deferrer == nil {
 		return false
@@ -164,23 +165,31 @@ func (p *Policy) deferSettlement(t *Ticket, ops []counter.Op, observe bool) bool
 	if !slices.ContainsFunc(ops, func(op counter.Op) bool { return op.Kind != 0 }) {
 		return true // nothing held: nothing to send
 	}
-	d := &deferredSettlement{p: p, observe: observe, ops: make([]counter.Op, len(ops)), rules: make([]Rule, len(ops))}
+	d := &deferredSettlement{p: p, observe: observe}
+	if n := len(ops); n <= len(d.inlineOps) {
+		d.ops, d.rules = d.inlineOps[:n], d.inlineRules[:n]
+	} else {
+		d.ops, d.rules = make([]counter.Op, n), make([]Rule, n)
+	}
 	copy(d.ops, ops)
 	for i := range t.holds {
 		d.rules[i] = t.holds[i].rule.rule
 	}
-	return p.deferrer.Defer(d.ops, d.done)
+	return p.deferrer.Defer(d.ops, d)
 }
 
 // deferredSettlement is a settlement a store sends after the request.
 type deferredSettlement struct {
-	p       *Policy
-	ops     []counter.Op
-	rules   []Rule
-	observe bool
+	p           *Policy
+	ops         []counter.Op
+	rules       []Rule
+	observe     bool
+	inlineOps   [2]counter.Op
+	inlineRules [2]Rule
 }
 
-func (d *deferredSettlement) done(ops []counter.Op) {
+// Settled implements counter.Settled.
+func (d *deferredSettlement) Settled(ops []counter.Op) {
 	err := settlementErrors(ops, func(i int) Rule { return d.rules[i] }, d.p)
 	if d.observe && err != nil && d.p.onError != nil {
 		d.p.onError("observe", err)

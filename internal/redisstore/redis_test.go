@@ -838,12 +838,12 @@ func TestDeferredSettlements(t *testing.T) {
 		for j := range 3 {
 			wg.Add(1)
 			ops := []counter.Op{{Kind: counter.OpSettle, Key: key(i), Lockout: l, Token: tokens[i][j], Settlement: counter.Failure}}
-			if !s.Defer(ops, func(ops []counter.Op) {
+			if !s.Defer(ops, settledFunc(func(ops []counter.Op) {
 				if ops[0].Err != nil || !ops[0].Recorded {
 					failed.Add(1)
 				}
 				wg.Done()
-			}) {
+			})) {
 				t.Fatal("an idle settler refused a settlement")
 			}
 		}
@@ -863,8 +863,8 @@ func TestDeferredSettlements(t *testing.T) {
 	}
 }
 
-// Close sends what is queued before it closes the client, and a full
-// queue refuses, so the caller settles itself.
+// Close sends what is queued before it closes the client; a closed store
+// takes no more.
 func TestDeferredSettlementsDrainedOnClose(t *testing.T) {
 	srv, cfg := single(t)
 	c := instance(t, cfg)
@@ -882,22 +882,8 @@ func TestDeferredSettlementsDrainedOnClose(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	if !s.Defer([]counter.Op{{Kind: counter.OpSettle, Key: k, Lockout: l, Token: r.Token, Settlement: counter.Failure}},
-		func(ops []counter.Op) { done <- ops[0].Err }) {
+		settledFunc(func(ops []counter.Op) { done <- ops[0].Err })) {
 		t.Fatal("refused")
-	}
-	// Fill the queue behind the paused round trip: past its bound it
-	// refuses. (The paused round trip may carry up to the bound itself,
-	// if it began after some were queued.)
-	refused := false
-	filler := counter.Op{Kind: counter.OpSettle, Key: counter.Key{Rule: k.Rule, Subject: "user=filler"}, Lockout: l, Settlement: counter.Release}
-	for range 2*maxDeferredOps + 1 {
-		if !s.Defer([]counter.Op{filler}, func([]counter.Op) {}) {
-			refused = true
-			break
-		}
-	}
-	if !refused {
-		t.Fatalf("the queue took more than twice its bound of %d settlements", maxDeferredOps)
 	}
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
@@ -913,10 +899,79 @@ func TestDeferredSettlementsDrainedOnClose(t *testing.T) {
 	if r, err := other.Reserve(ctx, k, l); err != nil || !r.Locked {
 		t.Fatalf("the failure settled at Close did not lock: %+v %v", r, err)
 	}
-	if s.Defer([]counter.Op{filler}, func([]counter.Op) {}) {
+	release := []counter.Op{{Kind: counter.OpSettle, Key: k, Lockout: l, Settlement: counter.Release}}
+	if s.Defer(release, settledFunc(func([]counter.Op) {})) {
 		t.Fatal("a closed store took a settlement")
 	}
 }
+
+// A full queue makes the next settlement wait for room, behind those
+// queued before it (never overtaking them, so a user's success cannot
+// land before a failure settled earlier), and the queue goes out
+// deferredChunk settlements a round trip.
+func TestDeferredSettlementsWaitForRoom(t *testing.T) {
+	srv, cfg := single(t)
+	c := instance(t, cfg)
+	s := NewCounter(c)
+	ctx := context.Background()
+	l := counter.Lockout{Limit: 3, Window: time.Minute, LockFor: time.Hour, Hold: time.Minute}
+	k := counter.Key{Rule: "login/lockout user 3/1m for 1h", Subject: "user=ordered"}
+	var tok [2]int64
+	for i := range tok {
+		r, err := s.Reserve(ctx, k, l)
+		if err != nil || !r.Allowed {
+			t.Fatal(r, err)
+		}
+		tok[i] = r.Token
+	}
+	if _, err := srv.Do("CLIENT", "PAUSE", "300", "ALL"); err != nil {
+		t.Fatal(err)
+	}
+	paused := time.Now()
+	before := c.Stats().Calls
+	var wg sync.WaitGroup
+	var failed atomic.Int64
+	count := settledFunc(func(ops []counter.Op) {
+		if ops[0].Err != nil {
+			failed.Add(1)
+		}
+		wg.Done()
+	})
+	wg.Add(1)
+	s.Defer([]counter.Op{{Kind: counter.OpSettle, Key: k, Lockout: l, Token: tok[0], Settlement: counter.Failure}}, count)
+	filler := counter.Op{Kind: counter.OpSettle, Key: counter.Key{Rule: k.Rule, Subject: "user=filler"}, Lockout: l, Settlement: counter.Release}
+	const fillers = maxDeferredOps + deferredChunk
+	for range fillers {
+		wg.Add(1)
+		s.Defer([]counter.Op{filler}, count)
+	}
+	// The queue is full (the paused round trip holds at most one chunk):
+	// this one waits for room.
+	wg.Add(1)
+	if !s.Defer([]counter.Op{{Kind: counter.OpSettle, Key: k, Lockout: l, Token: tok[1], Settlement: counter.Success}}, count) {
+		t.Fatal("refused")
+	}
+	if waited := time.Since(paused); waited < 100*time.Millisecond {
+		t.Fatalf("a settlement was queued %v into a 300 ms pause, past a full queue", waited)
+	}
+	wg.Wait()
+	if n := failed.Load(); n != 0 {
+		t.Fatalf("%d settlements failed", n)
+	}
+	if n, min := c.Stats().Calls-before, uint64((fillers+2)/deferredChunk); n < min {
+		t.Fatalf("%d settlements in %d round trips, want at least %d (%d a round trip at most)", fillers+2, n, min, deferredChunk)
+	}
+	// The success came last: it forgot the failure before it.
+	r, err := s.Reserve(ctx, k, l)
+	if err != nil || !r.Allowed || r.Count != 1 {
+		t.Fatalf("after a failure then a success, settled in that order: %+v %v (count 1 wanted)", r, err)
+	}
+}
+
+// settledFunc adapts a function to counter.Settled.
+type settledFunc func([]counter.Op)
+
+func (f settledFunc) Settled(ops []counter.Op) { f(ops) }
 
 // A logout Redis cannot take is kept by the instance that served it: its
 // cookie is refused there at once, Redis down or not, and the logout is

@@ -2,29 +2,40 @@ package redisstore
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
+
+	"go.uber.org/zap"
 
 	"github.com/login-guard/login_guard/rules/counter"
 )
 
-// maxDeferredOps bounds the settlements waiting to be sent. Past it Defer
-// refuses and the request settles its own, waiting for the round trip:
-// a Redis that has slowed down slows the logins that feed it rather than
-// the queue growing without end.
-const maxDeferredOps = 4096
+const (
+	// maxDeferredOps bounds the settlements waiting to be sent. A login
+	// that finds the queue full waits for room: a Redis that has slowed
+	// down slows the logins that feed it, in the order they came, rather
+	// than the queue growing without end.
+	maxDeferredOps = 1024
+	// deferredChunk is the most settlements one round trip carries. The
+	// round trip's deadline (the store's timeout) covers the whole
+	// pipeline, and one that overruns it loses the replies of every
+	// settlement in it, recorded or not; 256 scripts take Redis a few
+	// milliseconds.
+	deferredChunk = 256
+)
 
 // settler sends the lockout settlements Counter.Defer takes, for every
 // route on one Conn. Nothing runs while there is nothing to send: the
-// first settlement queued starts one goroutine, which sends everything
-// queued in one pipelined round trip, then whatever was queued meanwhile,
-// and ends when the queue is empty. Under load each round trip carries
-// the settlements of every login answered during the one before, so the
+// first settlement queued starts one goroutine, which sends what is
+// queued, deferredChunk at a time in one pipelined round trip each, and
+// ends when the queue is empty. Under load each round trip carries the
+// settlements of the logins answered during the one before, so the
 // requests wait for none and the process pays one round trip for many.
 type settler struct {
 	mu      sync.Mutex
+	room    sync.Cond // on mu: the queue shrank, or Close began
 	queue   []deferredOps
-	spare   []deferredOps
 	queued  int           // ops in queue
 	stopped chan struct{} // closed when the running goroutine ends; nil when none runs
 	closing bool          // Close began: take nothing more
@@ -32,19 +43,25 @@ type settler struct {
 
 type deferredOps struct {
 	ops  []counter.Op
-	done func([]counter.Op)
+	done counter.Settled
 }
 
 // Defer implements counter.Deferrer: the settlements go to Redis after
 // the request, with other requests' (see settler).
-func (s *Counter) Defer(ops []counter.Op, done func([]counter.Op)) bool {
+func (s *Counter) Defer(ops []counter.Op, done counter.Settled) bool {
 	return s.c.settle.add(s.c, ops, done)
 }
 
-func (st *settler) add(c *Conn, ops []counter.Op, done func([]counter.Op)) bool {
+func (st *settler) add(c *Conn, ops []counter.Op, done counter.Settled) bool {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if st.closing || st.queued+len(ops) > maxDeferredOps {
+	if st.room.L == nil {
+		st.room.L = &st.mu
+	}
+	for !st.closing && st.queued > 0 && st.queued+len(ops) > maxDeferredOps {
+		st.room.Wait()
+	}
+	if st.closing {
 		return false
 	}
 	st.queue = append(st.queue, deferredOps{ops: ops, done: done})
@@ -60,19 +77,13 @@ func (st *settler) add(c *Conn, ops []counter.Op, done func([]counter.Op)) bool 
 func (st *settler) run(c *Conn, stopped chan struct{}) {
 	defer close(stopped)
 	store := &Counter{c: c}
+	var batch []deferredOps
 	var ops []counter.Op
 	for {
-		st.mu.Lock()
-		batch := st.queue
+		batch = st.next(batch[:0])
 		if len(batch) == 0 {
-			st.stopped = nil
-			st.mu.Unlock()
 			return
 		}
-		st.queue, st.spare = st.spare[:0], nil
-		st.queued = 0
-		st.mu.Unlock()
-
 		ops = ops[:0]
 		for _, d := range batch {
 			ops = append(ops, d.ops...)
@@ -81,14 +92,47 @@ func (st *settler) run(c *Conn, stopped chan struct{}) {
 		i := 0
 		for _, d := range batch {
 			i += copy(d.ops, ops[i:])
-			d.done(d.ops)
+			settled(c, d)
 		}
 		clear(ops)
 		clear(batch)
-		st.mu.Lock()
-		st.spare = batch[:0]
-		st.mu.Unlock()
 	}
+}
+
+// next moves the oldest settlements, up to deferredChunk ops (and at
+// least one request's), from the queue to batch; none when the queue is
+// empty, and then the goroutine is done.
+func (st *settler) next(batch []deferredOps) []deferredOps {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	n, k := 0, 0
+	for k < len(st.queue) && (k == 0 || n+len(st.queue[k].ops) <= deferredChunk) {
+		n += len(st.queue[k].ops)
+		k++
+	}
+	if k == 0 {
+		st.stopped = nil
+		return batch
+	}
+	batch = append(batch, st.queue[:k]...)
+	rest := copy(st.queue, st.queue[k:])
+	clear(st.queue[rest:])
+	st.queue = st.queue[:rest]
+	st.queued -= n
+	st.room.Broadcast()
+	return batch
+}
+
+// settled hands d its outcome. It runs on the settler's goroutine, where
+// nothing recovers a panic the way net/http does for a request: one is
+// logged, and the other settlements go on.
+func settled(c *Conn, d deferredOps) {
+	defer func() {
+		if r := recover(); r != nil {
+			c.logger.Error("reporting a lockout settlement panicked", zap.String("panic", fmt.Sprint(r)))
+		}
+	}()
+	d.done.Settled(d.ops)
 }
 
 // drain stops taking settlements and waits, at most wait, for those
@@ -97,6 +141,9 @@ func (st *settler) run(c *Conn, stopped chan struct{}) {
 func (st *settler) drain(wait time.Duration) {
 	st.mu.Lock()
 	st.closing = true
+	if st.room.L != nil {
+		st.room.Broadcast()
+	}
 	stopped := st.stopped
 	st.mu.Unlock()
 	if stopped == nil {

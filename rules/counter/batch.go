@@ -66,12 +66,18 @@ type Batcher interface {
 // in-flight attempt does.
 type Deferrer interface {
 	// Defer takes ops (OpSettle only; ops whose Kind is zero are
-	// skipped) and returns at once, or returns false, having taken
-	// nothing, when it cannot take more now (the caller then runs them
-	// itself). Once they ran, done gets them back with their outputs
-	// filled in, on another goroutine. ops belongs to the store until
-	// then.
-	Defer(ops []Op, done func(ops []Op)) bool
+	// skipped) to send later, in the order taken, and returns without
+	// waiting for them: while the store holds as many as it will queue it
+	// first waits for room. It returns false, having taken nothing, when
+	// it takes no more (it is closing); the caller then runs them itself.
+	// Once they ran, done hears them with their outputs filled in, on
+	// another goroutine. ops belongs to the store until then.
+	Defer(ops []Op, done Settled) bool
+}
+
+// Settled hears settlements a Deferrer ran.
+type Settled interface {
+	Settled(ops []Op)
 }
 
 // Do runs ops on s: in one batch when s is a Batcher, one by one
