@@ -4,12 +4,14 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"encoding/base64"
+	"errors"
 	"net/http"
 
 	"go.uber.org/zap"
 
 	"github.com/login-guard/login_guard/caddymodule/app"
 	"github.com/login-guard/login_guard/internal/request"
+	"github.com/login-guard/login_guard/internal/revoke"
 )
 
 // revokeSession ends the guard session this request carried (its logout
@@ -20,7 +22,11 @@ func (x *exchange) revokeSession() {
 		return
 	}
 	if err := x.h.app.RevokeSession(x.Detached(), x.Session.Session, x.SessionExp, x.Start); err != nil {
-		x.h.logger.Error("revoking the guard session", zap.String("route", x.h.Name), zap.Error(err))
+		level := zap.ErrorLevel
+		if errors.Is(err, revoke.ErrKept) {
+			level = zap.WarnLevel // recorded later; nothing to do
+		}
+		x.h.logger.Log(level, "revoking the guard session", zap.String("route", x.h.Name), zap.Error(err))
 	}
 }
 

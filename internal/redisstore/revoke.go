@@ -32,7 +32,7 @@ func (s *RevokeSet) Revoke(ctx context.Context, id string, until, now time.Time)
 	if !s.once.c.revokes.keep(s, id, until) {
 		return fmt.Errorf("%w; not kept either: %d logouts already wait for redis", err, maxPendingRevocations)
 	}
-	return fmt.Errorf("%w; kept by this instance, which refuses the cookie and sends the logout again until redis takes it", err)
+	return fmt.Errorf("%w: %w", revoke.ErrKept, err)
 }
 
 // Revoked implements revoke.Set. A logout this instance keeps for Redis

@@ -84,7 +84,17 @@ func (p *pendingRevocations) retry(s *RevokeSet) {
 			return
 		case <-t.C:
 		}
-		if sent := p.send(s); sent > 0 {
+		// Turn after turn while Redis takes them, so a long outage's
+		// logouts go out at once when it ends.
+		sent := 0
+		for p.n.Load() > 0 {
+			n, gaveUp := p.send(s)
+			sent += n
+			if gaveUp || n == 0 {
+				break
+			}
+		}
+		if sent > 0 {
 			c.logger.Info("logouts kept through a redis outage sent", zap.Int("logouts", sent))
 		}
 		p.mu.Lock()
@@ -97,31 +107,54 @@ func (p *pendingRevocations) retry(s *RevokeSet) {
 	}
 }
 
-// send tries each kept logout once, in turn, and stops at the first that
-// Redis does not take (it is still down: the rest waits for the next
-// turn). It returns how many were sent.
-func (p *pendingRevocations) send(s *RevokeSet) (sent int) {
+// sendEach is the most kept logouts one turn sends, and sendGiveUp how
+// many failures in a row end a turn (Redis is still down: the rest waits
+// for the next). A turn that meets one failed shard of a Cluster goes on
+// to the others' logouts.
+const (
+	sendEach   = 64
+	sendGiveUp = 3
+)
+
+// send tries up to sendEach kept logouts once each and returns how many
+// Redis took, and whether it gave up (sendGiveUp failures in a row).
+// Expired ones are dropped.
+func (p *pendingRevocations) send(s *RevokeSet) (sent int, gaveUp bool) {
+	type kept struct {
+		id    string
+		until time.Time
+	}
+	var turn [sendEach]kept
+	n := 0
 	p.mu.Lock()
-	batch := make(map[string]time.Time, len(p.until))
 	for id, until := range p.until {
-		batch[id] = until
+		if n == len(turn) {
+			break
+		}
+		turn[n] = kept{id, until}
+		n++
 	}
 	p.mu.Unlock()
 	now := time.Now()
-	for id, until := range batch {
-		if ttl := until.Sub(now); ttl > 0 {
-			err := s.once.Remember(context.Background(), []byte(id), ttl)
+	failures := 0
+	for _, k := range turn[:n] {
+		if ttl := k.until.Sub(now); ttl > 0 {
+			err := s.once.Remember(context.Background(), []byte(k.id), ttl)
 			if err != nil && !errors.Is(err, ErrSeen) {
-				return sent
+				if failures++; failures == sendGiveUp {
+					return sent, true
+				}
+				continue
 			}
+			failures = 0
 			sent++
 		}
 		p.mu.Lock()
-		if p.until[id] == until {
-			delete(p.until, id)
+		if p.until[k.id] == k.until {
+			delete(p.until, k.id)
 		}
 		p.n.Store(int32(len(p.until)))
 		p.mu.Unlock()
 	}
-	return sent
+	return sent, false
 }

@@ -8,6 +8,7 @@ package revoke
 
 import (
 	"context"
+	"errors"
 	"hash/maphash"
 	"sync"
 	"time"
@@ -21,6 +22,11 @@ type Set interface {
 	// Revoked reports whether id was revoked and its entry is still live.
 	Revoked(ctx context.Context, id string, now time.Time) (bool, error)
 }
+
+// ErrKept wraps the error of a shared Set that could not record a
+// revocation but kept it to record later (the instance refuses the
+// session meanwhile): nothing is lost unless the process stops first.
+var ErrKept = errors.New("revocation kept by this instance and sent again until the store takes it")
 
 // DefaultMax bounds a Memory set when the caller does not.
 const DefaultMax = 100_000
