@@ -127,14 +127,21 @@ func TestPortalFaults(t *testing.T) {
 	if r := login(c, base, "victim"); r.status != http.StatusSeeOther || r.header.Get("Location") != "/account" {
 		t.Fatalf("after three abandoned logins: %d %q", r.status, r.header.Get("Location"))
 	}
-	n499 := 0
-	for _, l := range audit(p) {
-		if l["smartid"] == "skipped_client_gone" && l["outcome"] == nil {
-			n499++
+	// Each abandoned login's line is written when its handler ends, once
+	// the proxy noticed the disconnect, and then crosses the process's
+	// pipe: wait for the three.
+	n499 := func() int {
+		n := 0
+		for _, l := range audit(p) {
+			if l["smartid"] == "skipped_client_gone" && l["outcome"] == nil {
+				n++
+			}
 		}
+		return n
 	}
-	if n499 != 3 {
-		t.Errorf("the abandoned logins are not marked: %d", n499)
+	waitFor(t, 5*time.Second, "three abandoned logins marked skipped_client_gone", func() bool { return n499() >= 3 })
+	if n := n499(); n != 3 {
+		t.Errorf("the abandoned logins are not marked: %d", n)
 	}
 	// Portal down: 502, and not a failed login either.
 	pt.Close()

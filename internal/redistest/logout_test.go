@@ -34,8 +34,12 @@ func TestLogoutRevokesOnEveryInstance(t *testing.T) {
 	}
 	b.jar["login_guard"] = &http.Cookie{Name: "login_guard", Value: cookie} // a stolen copy, replayed
 	b.do(0, "POST", "/api/logout", "", nil)
-	if err := f.procs[0].WaitLog(func(l map[string]any) bool { return l["msg"] == "login_guard" && l["event"] == "logout" }, 5*time.Second); err != nil {
-		t.Fatalf("no audit line for the replayed logout: %v\n%s", err, f.procs[0].Log())
+	// Each process's output reaches the test through a pipe of its own:
+	// wait for both lines.
+	for i, what := range []string{"the replayed logout", "the logout"} {
+		if err := f.procs[i].WaitLog(func(l map[string]any) bool { return l["msg"] == "login_guard" && l["event"] == "logout" }, 5*time.Second); err != nil {
+			t.Fatalf("no audit line for %s on instance %d: %v\n%s", what, i, err, f.procs[i].Log())
+		}
 	}
 	got := map[int][]any{}
 	for i, p := range f.procs {
