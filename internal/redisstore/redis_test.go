@@ -15,8 +15,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/login-guard/login_guard/clients/smileid"
-	"github.com/login-guard/login_guard/internal/stepup"
 	"github.com/login-guard/login_guard/internal/revoke"
+	"github.com/login-guard/login_guard/internal/stepup"
 	"github.com/login-guard/login_guard/internal/testkit/redisproc"
 	"github.com/login-guard/login_guard/rules/counter"
 )
