@@ -142,10 +142,14 @@ func (c *Conn) Open() error {
 }
 
 // Close sends the settlements still queued (waiting at most twice the
-// call timeout), then closes the client; calls fail with ErrNotReady
-// afterwards.
+// call timeout), logs the logouts it kept and could not send, then closes
+// the client; calls fail with ErrNotReady afterwards.
 func (c *Conn) Close() error {
 	c.settle.drain(2 * c.cfg.Timeout)
+	if n := c.revokes.lost(); n > 0 {
+		c.logger.Warn("redis store closed with logouts it never took: their cookies are sessions again once redis answers",
+			zap.Int("logouts", n))
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.closed {

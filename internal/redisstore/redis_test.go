@@ -906,10 +906,11 @@ func TestDeferredSettlementsDrainedOnClose(t *testing.T) {
 	}
 }
 
-// A full queue makes the next settlement wait for room, behind those
-// queued before it (never overtaking them, so a user's success cannot
-// land before a failure settled earlier), and the queue goes out
-// deferredChunk settlements a round trip.
+// A full queue makes settlements wait for room instead of being refused
+// (the order of several waiting is TestSettlerQueuesInTurn's), what was
+// queued lands in the order it came (a failure, then a success that
+// forgets it), and the queue goes out deferredChunk settlements a round
+// trip.
 func TestDeferredSettlementsWaitForRoom(t *testing.T) {
 	srv, cfg := single(t)
 	c := instance(t, cfg)
@@ -946,8 +947,9 @@ func TestDeferredSettlementsWaitForRoom(t *testing.T) {
 		wg.Add(1)
 		s.Defer([]counter.Op{filler}, count)
 	}
-	// The queue is full (the paused round trip holds at most one chunk):
-	// this one waits for room.
+	// The queue filled up behind the paused round trip (which holds at
+	// most one chunk), so the fillers' last ones and this one waited for
+	// room.
 	wg.Add(1)
 	if !s.Defer([]counter.Op{{Kind: counter.OpSettle, Key: k, Lockout: l, Token: tok[1], Settlement: counter.Success}}, count) {
 		t.Fatal("refused")

@@ -23,7 +23,8 @@ const revokeRetryEvery = time.Second
 // cookies itself at once, and sends them again every revokeRetryEvery
 // until Redis takes them or the cookies expire, so a logout during an
 // outage is not forgotten once Redis is back. What it still holds when
-// the connection closes (a stop) is lost; the log says how many.
+// the connection closes (a stop, or a reload to another store block) is
+// lost; Close logs how many (lost).
 type pendingRevocations struct {
 	mu      sync.Mutex
 	until   map[string]time.Time // session id -> its cookie's expiry
@@ -75,12 +76,7 @@ func (p *pendingRevocations) retry(s *RevokeSet) {
 		case <-c.done:
 			p.mu.Lock()
 			p.running = false
-			n := len(p.until)
 			p.mu.Unlock()
-			if n > 0 {
-				c.logger.Warn("redis store closed with logouts it never took: their cookies are refused no more",
-					zap.Int("logouts", n))
-			}
 			return
 		case <-t.C:
 		}
@@ -88,9 +84,9 @@ func (p *pendingRevocations) retry(s *RevokeSet) {
 		// logouts go out at once when it ends.
 		sent := 0
 		for p.n.Load() > 0 {
-			n, gaveUp := p.send(s)
+			n, failed := p.send(s)
 			sent += n
-			if gaveUp || n == 0 {
+			if failed || n == 0 {
 				break
 			}
 		}
@@ -107,19 +103,17 @@ func (p *pendingRevocations) retry(s *RevokeSet) {
 	}
 }
 
-// sendEach is the most kept logouts one turn sends, and sendGiveUp how
-// many failures in a row end a turn (Redis is still down: the rest waits
-// for the next). A turn that meets one failed shard of a Cluster goes on
-// to the others' logouts.
-const (
-	sendEach   = 64
-	sendGiveUp = 3
-)
+// sendEach is the most kept logouts one turn sends.
+const sendEach = 64
 
-// send tries up to sendEach kept logouts once each and returns how many
-// Redis took, and whether it gave up (sendGiveUp failures in a row).
-// Expired ones are dropped.
-func (p *pendingRevocations) send(s *RevokeSet) (sent int, gaveUp bool) {
+// send tries up to sendEach kept logouts, in the map's (random) order,
+// and stops at the first Redis does not take: a Redis still down costs a
+// turn one failed call, so the retries alone never open the connection's
+// breaker (three failures in a row) while other calls succeed, as they
+// do on a Cluster with one shard down, where the next turns, in another
+// order, send the other shards' logouts. Expired ones are dropped. It
+// returns how many Redis took, and whether one failed.
+func (p *pendingRevocations) send(s *RevokeSet) (sent int, failed bool) {
 	type kept struct {
 		id    string
 		until time.Time
@@ -136,25 +130,27 @@ func (p *pendingRevocations) send(s *RevokeSet) (sent int, gaveUp bool) {
 	}
 	p.mu.Unlock()
 	now := time.Now()
-	failures := 0
 	for _, k := range turn[:n] {
 		if ttl := k.until.Sub(now); ttl > 0 {
 			err := s.once.Remember(context.Background(), []byte(k.id), ttl)
 			if err != nil && !errors.Is(err, ErrSeen) {
-				if failures++; failures == sendGiveUp {
-					return sent, true
-				}
-				continue
+				return sent, true
 			}
-			failures = 0
 			sent++
 		}
 		p.mu.Lock()
-		if p.until[k.id] == k.until {
+		if until, ok := p.until[k.id]; ok && until.Equal(k.until) {
 			delete(p.until, k.id)
 		}
 		p.n.Store(int32(len(p.until)))
 		p.mu.Unlock()
 	}
 	return sent, false
+}
+
+// lost is how many kept logouts there are, for Close's log line.
+func (p *pendingRevocations) lost() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.until)
 }

@@ -13,9 +13,9 @@ import (
 
 const (
 	// maxDeferredOps bounds the settlements waiting to be sent. A login
-	// that finds the queue full waits for room: a Redis that has slowed
-	// down slows the logins that feed it, in the order they came, rather
-	// than the queue growing without end.
+	// that finds the queue full waits for room, in turn (see settler.add):
+	// a Redis that has slowed down slows the logins that feed it, in the
+	// order they came, rather than the queue growing without end.
 	maxDeferredOps = 1024
 	// deferredChunk is the most settlements one round trip carries. The
 	// round trip's deadline (the store's timeout) covers the whole
@@ -30,20 +30,26 @@ const (
 // first settlement queued starts one goroutine, which sends what is
 // queued, deferredChunk at a time in one pipelined round trip each, and
 // ends when the queue is empty. Under load each round trip carries the
-// settlements of the logins answered during the one before, so the
-// requests wait for none and the process pays one round trip for many.
+// settlements of the logins answered during the one before, so a request
+// waits for none (unless the queue is full) and the process pays one
+// round trip for many.
 type settler struct {
-	mu      sync.Mutex
-	room    sync.Cond // on mu: the queue shrank, or Close began
-	queue   []deferredOps
-	queued  int           // ops in queue
-	stopped chan struct{} // closed when the running goroutine ends; nil when none runs
-	closing bool          // Close began: take nothing more
+	mu    sync.Mutex
+	room  sync.Cond // on mu: the queue shrank, a turn passed, or Close began
+	queue []deferredOps
+	// turns and serving order the settlements that wait for room: add
+	// takes a turn and queues only when serving reaches it, so one that
+	// came later, even finding room, never goes before one that waits
+	// (a success must not overtake an earlier failure of the same key).
+	turns, serving uint64
+	queued         int           // ops in queue
+	stopped        chan struct{} // closed when the running goroutine ends; nil when none runs
+	closing        bool          // Close began: take nothing more
 }
 
 type deferredOps struct {
-	ops  []counter.Op
-	done counter.Settled
+	ops    []counter.Op
+	report counter.Settled
 }
 
 // Defer implements counter.Deferrer: the settlements go to Redis after
@@ -58,13 +64,19 @@ func (st *settler) add(c *Conn, ops []counter.Op, done counter.Settled) bool {
 	if st.room.L == nil {
 		st.room.L = &st.mu
 	}
-	for !st.closing && st.queued > 0 && st.queued+len(ops) > maxDeferredOps {
+	turn := st.turns
+	st.turns++
+	for !st.closing && (turn != st.serving || st.queued > 0 && st.queued+len(ops) > maxDeferredOps) {
 		st.room.Wait()
 	}
 	if st.closing {
 		return false
 	}
-	st.queue = append(st.queue, deferredOps{ops: ops, done: done})
+	st.serving++
+	if st.turns != st.serving {
+		st.room.Broadcast() // the next turn may fit too
+	}
+	st.queue = append(st.queue, deferredOps{ops: ops, report: done})
 	st.queued += len(ops)
 	if st.stopped == nil {
 		st.stopped = make(chan struct{})
@@ -132,7 +144,7 @@ func settled(c *Conn, d deferredOps) {
 			c.logger.Error("reporting a lockout settlement panicked", zap.String("panic", fmt.Sprint(r)))
 		}
 	}()
-	d.done.Settled(d.ops)
+	d.report.Settled(d.ops)
 }
 
 // drain stops taking settlements and waits, at most wait, for those

@@ -1,0 +1,70 @@
+package redisstore
+
+import (
+	"testing"
+	"time"
+
+	"github.com/login-guard/login_guard/rules/counter"
+)
+
+// Settlements that wait for room are queued in the order they came: one
+// that comes once room is made, and finds it, goes after those that
+// waited (a user's success must not overtake an earlier failure).
+func TestSettlerQueuesInTurn(t *testing.T) {
+	var st settler
+	st.stopped = make(chan struct{}) // a sender runs: add starts none
+	st.queued = maxDeferredOps       // and the queue is full
+	op := func(subject string) []counter.Op {
+		return []counter.Op{{Kind: counter.OpSettle, Key: counter.Key{Rule: "r", Subject: subject}}}
+	}
+	waiting := func(n uint64) {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+			st.mu.Lock()
+			turns := st.turns
+			st.mu.Unlock()
+			if turns == n {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d settlements waiting, want %d", turns, n)
+			}
+		}
+	}
+	done := make(chan bool, 2)
+	go func() { done <- st.add(nil, op("first"), nil) }()
+	waiting(1)
+	go func() { done <- st.add(nil, op("second"), nil) }()
+	waiting(2)
+	// The sender makes room; a third comes at once and finds it.
+	st.mu.Lock()
+	st.queued = 0
+	st.room.Broadcast()
+	st.mu.Unlock()
+	if !st.add(nil, op("third"), nil) {
+		t.Fatal("refused")
+	}
+	for range 2 {
+		if !<-done {
+			t.Fatal("refused")
+		}
+	}
+	var got []string
+	for _, d := range st.queue {
+		got = append(got, d.ops[0].Key.Subject)
+	}
+	if len(got) != 3 || got[0] != "first" || got[1] != "second" || got[2] != "third" {
+		t.Fatalf("queued in the order %q", got)
+	}
+	// Close releases a settlement waiting for room: it is refused, and
+	// the caller settles it itself.
+	st.mu.Lock()
+	st.queued = maxDeferredOps
+	st.mu.Unlock()
+	go func() { done <- st.add(nil, op("late"), nil) }()
+	waiting(4)
+	st.drain(0)
+	if <-done {
+		t.Fatal("a settlement waiting when Close began was taken")
+	}
+}
