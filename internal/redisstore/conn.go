@@ -61,6 +61,12 @@ type Stats struct {
 	OutOfMemory uint64
 	// BreakerOpen is true while calls are refused without trying.
 	BreakerOpen bool
+	// SettlementsQueued counts lockout settlements waiting to be sent
+	// (see Counter.Defer).
+	SettlementsQueued int
+	// LogoutsKept counts logouts Redis did not take, kept by this
+	// instance and sent again (see RevokeSet).
+	LogoutsKept int
 }
 
 // New checks cfg and builds a Conn without connecting. logger hears the
@@ -172,6 +178,9 @@ func (c *Conn) Stats() Stats {
 		RefusedOpen: c.stats.refusedOpen.Load(),
 		OutOfMemory: c.stats.outOfMemory.Load(),
 		BreakerOpen: c.br.isOpen(),
+
+		SettlementsQueued: c.settle.waiting(),
+		LogoutsKept:       int(c.revokes.n.Load()),
 	}
 }
 

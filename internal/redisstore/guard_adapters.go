@@ -32,6 +32,14 @@ func (c *Conn) RegisterMetrics(reg *prometheus.Registry) error {
 			}
 			return 0
 		}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "caddy", Subsystem: "login_guard", Name: "store_settlements_queued",
+			Help: "Lockout settlements waiting to be sent to the shared store (they are sent after the answer)."}, func() float64 {
+			return float64(c.Stats().SettlementsQueued)
+		}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "caddy", Subsystem: "login_guard", Name: "store_logouts_kept",
+			Help: "Logouts the shared store did not take, kept by this instance and sent again every second."}, func() float64 {
+			return float64(c.Stats().LogoutsKept)
+		}),
 	}
 	for _, f := range fs {
 		if err := reg.Register(f); err != nil {

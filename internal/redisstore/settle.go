@@ -147,6 +147,13 @@ func settled(c *Conn, d deferredOps) {
 	d.report.Settled(d.ops)
 }
 
+// waiting is how many settlements are queued, for Stats.
+func (st *settler) waiting() int {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.queued
+}
+
 // drain stops taking settlements and waits, at most wait, for those
 // queued to be sent: Close calls it before closing the client, so a
 // reload or a stop does not drop the last logins' settlements.
