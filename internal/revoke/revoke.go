@@ -12,6 +12,8 @@ import (
 	"hash/maphash"
 	"sync"
 	"time"
+
+	"github.com/login-guard/login_guard/internal/expiry"
 )
 
 // Set records revoked session ids.
@@ -48,7 +50,7 @@ type Memory struct {
 	max     int
 	seed    maphash.Seed
 	byID    map[uint64]int64 // id's hash -> until, Unix nanoseconds
-	exp     expiries
+	exp     expiry.Heap
 	evicted uint64
 }
 
@@ -78,14 +80,14 @@ func (m *Memory) Revoke(_ context.Context, id string, until, now time.Time) erro
 		return nil
 	}
 	for !present && len(m.byID) >= m.max && len(m.exp) > 0 {
-		it := m.exp.pop()
-		if cur, ok := m.byID[it.key]; ok && cur == it.at {
-			delete(m.byID, it.key)
+		it := m.exp.Pop()
+		if cur, ok := m.byID[it.Key]; ok && cur == it.At {
+			delete(m.byID, it.Key)
 			m.evicted++
 		}
 	}
 	m.byID[k] = at
-	m.exp.push(entry{key: k, at: at})
+	m.exp.Push(expiry.Entry{Key: k, At: at})
 	return nil
 }
 
@@ -123,59 +125,12 @@ func (m *Memory) Destruct() error {
 // purge drops entries past their time. A re-revoked id leaves its older
 // heap entry behind; it is skipped here by comparing times.
 func (m *Memory) purge(now int64) {
-	for len(m.exp) > 0 && now >= m.exp[0].at {
-		it := m.exp.pop()
-		if at, ok := m.byID[it.key]; ok && at == it.at {
-			delete(m.byID, it.key)
+	for len(m.exp) > 0 && now >= m.exp[0].At {
+		it := m.exp.Pop()
+		if at, ok := m.byID[it.Key]; ok && at == it.At {
+			delete(m.byID, it.Key)
 		}
 	}
-}
-
-type entry struct {
-	key uint64 // the id's hash
-	at  int64  // Unix nanoseconds
-}
-
-// expiries is a min-heap of entries by time. Typed rather than through
-// container/heap, whose interface would box every entry pushed: a
-// revocation allocates nothing beyond the map's and the heap's growth.
-type expiries []entry
-
-func (e *expiries) push(it entry) {
-	h := append(*e, it)
-	for i := len(h) - 1; i > 0; {
-		p := (i - 1) / 2
-		if h[i].at >= h[p].at {
-			break
-		}
-		h[i], h[p] = h[p], h[i]
-		i = p
-	}
-	*e = h
-}
-
-func (e *expiries) pop() entry {
-	h := *e
-	top := h[0]
-	last := len(h) - 1
-	h[0] = h[last]
-	h = h[:last]
-	for i := 0; ; {
-		l, small := 2*i+1, i
-		if l < len(h) && h[l].at < h[small].at {
-			small = l
-		}
-		if r := l + 1; r < len(h) && h[r].at < h[small].at {
-			small = r
-		}
-		if small == i {
-			break
-		}
-		h[i], h[small] = h[small], h[i]
-		i = small
-	}
-	*e = h
-	return top
 }
 
 var _ Set = (*Memory)(nil)

@@ -2,9 +2,7 @@ package revoke
 
 import (
 	"context"
-	"math/rand/v2"
 	"runtime"
-	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -56,29 +54,6 @@ func TestMemoryBounded(t *testing.T) {
 	_ = m.Revoke(ctx, "late", now.Add(2*time.Hour), now)
 	if s := m.Stats(); s.Entries != 2 {
 		t.Fatalf("stats %+v", s)
-	}
-}
-
-// TestExpiriesPopInOrder: the typed heap gives entries back earliest
-// first, whatever order they were pushed in, duplicates included.
-func TestExpiriesPopInOrder(t *testing.T) {
-	base := time.Unix(1_700_000_000, 0)
-	r := rand.New(rand.NewPCG(1, 2))
-	var h expiries
-	var want []int64
-	for i := range 500 {
-		at := base.Add(time.Duration(r.IntN(200)) * time.Second).UnixNano()
-		h.push(entry{key: uint64(i), at: at})
-		want = append(want, at)
-	}
-	slices.Sort(want)
-	for i, w := range want {
-		if got := h.pop(); got.at != w {
-			t.Fatalf("pop %d: got %v, want %v", i, got.at, w)
-		}
-	}
-	if len(h) != 0 {
-		t.Fatalf("%d entries left", len(h))
 	}
 }
 

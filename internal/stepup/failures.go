@@ -1,31 +1,44 @@
 package stepup
 
 import (
+	"hash/maphash"
 	"sync"
 	"time"
+
+	"github.com/login-guard/login_guard/internal/expiry"
 )
 
 // Bounds on the failed factors a state allows.
 const (
 	DefaultMaxFailures = 3
 	MaxMaxFailures     = 10
-	// DefaultFailureSetSize bounds the states with failures remembered.
-	DefaultFailureSetSize = 100_000
+	// DefaultFailureSetSize bounds the states with failures remembered
+	// (about 50 bytes each).
+	DefaultFailureSetSize = 1_000_000
 )
 
 // FailureSet counts refused factors per step-up state until the state
-// expires. It is exact and bounded; when full it reports every new state
-// as exhausted (fail closed: guesses must never become unlimited). Share
-// one instance across config reloads, like the UsedSet.
+// expires. It is bounded and exact but for hash collisions (a handle is
+// kept as a 64-bit hash under the set's own seed, as in UsedSet); when
+// full it reports every new state as exhausted (fail closed: guesses must
+// never become unlimited). What expired is forgotten in O(log n) an
+// entry, so a full set costs a refused factor no scan. Share one instance
+// across config reloads, like the UsedSet.
 type FailureSet struct {
-	mu  sync.Mutex
-	max int
-	m   map[string]failureEntry
+	mu   sync.Mutex
+	max  int
+	seed maphash.Seed
+	m    map[uint64]failureEntry
+	// exp orders the entries by expiry. A state forgotten (spent) or
+	// counted again leaves its older heap entry behind, skipped when it
+	// comes out; when the heap holds twice what the map does it is built
+	// again from the map.
+	exp expiry.Heap
 }
 
 type failureEntry struct {
 	n       int
-	expires time.Time
+	expires int64 // Unix nanoseconds
 }
 
 // NewFailureSet makes a set for at most max states (default
@@ -34,47 +47,74 @@ func NewFailureSet(max int) *FailureSet {
 	if max <= 0 {
 		max = DefaultFailureSetSize
 	}
-	return &FailureSet{max: max, m: map[string]failureEntry{}}
+	return &FailureSet{max: max, seed: maphash.MakeSeed(), m: map[uint64]failureEntry{}}
 }
 
 // Add counts one failure for handle, remembered until expires, and
 // returns the count so far; full is true when there was no room.
 func (s *FailureSet) Add(handle string, expires, now time.Time) (n int, full bool) {
+	k := maphash.String(s.seed, handle)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e, ok := s.m[handle]
-	if ok && !now.Before(e.expires) {
-		ok, e = false, failureEntry{}
-	}
+	s.purge(now.UnixNano())
+	e, ok := s.m[k]
 	if !ok && len(s.m) >= s.max {
-		for h, old := range s.m {
-			if !now.Before(old.expires) {
-				delete(s.m, h)
-			}
-		}
-		if len(s.m) >= s.max {
-			return 0, true
-		}
+		return 0, true
 	}
 	e.n++
-	e.expires = expires
-	s.m[handle] = e
+	e.expires = expires.UnixNano()
+	s.m[k] = e
+	s.exp.Push(expiry.Entry{Key: k, At: e.expires})
+	if len(s.exp) > 2*len(s.m)+1024 {
+		s.rebuild()
+	}
 	return e.n, false
 }
 
 // Forget drops handle's count (the state was spent).
 func (s *FailureSet) Forget(handle string) {
+	k := maphash.String(s.seed, handle)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.m, handle)
+	delete(s.m, k)
+}
+
+// Len is the number of states with failures held.
+func (s *FailureSet) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.m)
 }
 
 // Destruct empties the set; it lets a caddy.UsagePool release it.
 func (s *FailureSet) Destruct() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.m = map[string]failureEntry{}
+	s.m = map[uint64]failureEntry{}
+	s.exp = nil
 	return nil
+}
+
+// purge drops the states expired at now. A heap entry whose time is not
+// its state's (forgotten, or counted again since) is skipped.
+func (s *FailureSet) purge(now int64) {
+	for len(s.exp) > 0 && now >= s.exp[0].At {
+		it := s.exp.Pop()
+		if e, ok := s.m[it.Key]; ok && e.expires == it.At {
+			delete(s.m, it.Key)
+		}
+	}
+}
+
+// rebuild makes the heap the map's entries again, dropping those left
+// behind.
+func (s *FailureSet) rebuild() {
+	h := s.exp[:0]
+	for k, e := range s.m {
+		h = append(h, expiry.Entry{Key: k, At: e.expires})
+	}
+	h.Init()
+	s.exp = h
 }
 
 // FailFactor records that a factor was refused for st. Once the state
