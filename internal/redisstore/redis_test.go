@@ -1027,3 +1027,24 @@ func TestRevocationKeptThroughAnOutage(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// The refused-factor count is read as the instances share it, and a
+// count that cannot be read is an error (the state is then refused).
+func TestFailureCountRead(t *testing.T) {
+	srv, cfg := single(t)
+	cfg.Timeout = 300 * time.Millisecond
+	a, b := NewFailureCounter(instance(t, cfg)), NewFailureCounter(instance(t, cfg))
+	now := time.Now()
+	if n, err := a.Count("state-1", now); n != 0 || err != nil {
+		t.Fatalf("no failures yet: %d %v", n, err)
+	}
+	a.Add("state-1", now.Add(time.Minute), now)
+	b.Add("state-1", now.Add(time.Minute), now)
+	if n, err := a.Count("state-1", now); n != 2 || err != nil {
+		t.Fatalf("two failures on two instances: %d %v", n, err)
+	}
+	srv.Stop()
+	if _, err := b.Count("state-1", now); err == nil {
+		t.Fatal("a count read with Redis down")
+	}
+}

@@ -166,6 +166,20 @@ func (f *FailureCounter) Add(handle string, expires, now time.Time) (int, bool) 
 	return int(n), false
 }
 
+// Count implements stepup.FailureCounter.
+func (f *FailureCounter) Count(handle string, _ time.Time) (int, error) {
+	var n int
+	err := f.c.call(context.Background(), func(ctx context.Context, cl redis.UniversalClient, k *keyer) error {
+		v, err := cl.Get(ctx, k.failureKey(handle)).Int()
+		if errors.Is(err, redis.Nil) {
+			return nil
+		}
+		n = v
+		return err
+	})
+	return n, err
+}
+
 // Forget implements stepup.FailureCounter.
 func (f *FailureCounter) Forget(handle string) {
 	_ = f.c.call(context.Background(), func(ctx context.Context, cl redis.UniversalClient, k *keyer) error {

@@ -1,6 +1,7 @@
 package stepup
 
 import (
+	"errors"
 	"hash/maphash"
 	"sync"
 	"time"
@@ -13,7 +14,7 @@ const (
 	DefaultMaxFailures = 3
 	MaxMaxFailures     = 10
 	// DefaultFailureSetSize bounds the states with failures remembered
-	// (about 50 bytes each).
+	// (about 75 bytes each).
 	DefaultFailureSetSize = 1_000_000
 )
 
@@ -71,6 +72,27 @@ func (s *FailureSet) Add(handle string, expires, now time.Time) (n int, full boo
 	return e.n, false
 }
 
+// ErrFailureSetFull is Count's answer for a state the set holds no count
+// for while it is full: a refused factor could not be counted, so the
+// state is not to be tried.
+var ErrFailureSetFull = errors.New("stepup: refused-factor set full")
+
+// Count returns handle's count, zero once it expired, or
+// ErrFailureSetFull when the set holds none for it and has no room.
+func (s *FailureSet) Count(handle string, now time.Time) (int, error) {
+	k := maphash.String(s.seed, handle)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.purge(now.UnixNano())
+	if e, ok := s.m[k]; ok {
+		return e.n, nil
+	}
+	if len(s.m) >= s.max {
+		return 0, ErrFailureSetFull
+	}
+	return 0, nil
+}
+
 // Forget drops handle's count (the state was spent).
 func (s *FailureSet) Forget(handle string) {
 	k := maphash.String(s.seed, handle)
@@ -120,16 +142,33 @@ func (s *FailureSet) rebuild() {
 // FailFactor records that a factor was refused for st. Once the state
 // has seen MaxFailures refusals it is spent, so nothing more can be tried
 // with it, and FailFactor returns a refusal with ReasonFactorsExhausted;
-// before that it returns nil.
+// before that it returns nil. The count is forgotten only once the state
+// is recorded as spent: when the spent set cannot record it (full, or
+// down), the count stays and refuses the state instead (see open).
 func (is *Issuer) FailFactor(st State) error {
 	now := is.cfg.Now()
 	n, full := is.cfg.Failures.Add(st.Handle, now.Add(MaxStateTTL+time.Second), now)
 	if !full && n < is.cfg.MaxFailures {
 		return nil
 	}
-	is.cfg.Failures.Forget(st.Handle)
 	if err := is.spend(PurposeState, st.Handle, MaxStateTTL); err != nil && ReasonOf(err) != ReasonReplayed {
 		return err
 	}
+	is.cfg.Failures.Forget(st.Handle)
 	return refused(ReasonFactorsExhausted)
+}
+
+// exhausted refuses handle's state when it has seen its maximum of
+// refused factors (ReasonFactorsExhausted), or when its count cannot be
+// read or kept (the counter is full or down: ReasonReplayFull, the
+// "unavailable" answer), so that guesses are never unlimited.
+func (is *Issuer) exhausted(handle string, now time.Time) error {
+	n, err := is.cfg.Failures.Count(handle, now)
+	switch {
+	case err != nil:
+		return refused(ReasonReplayFull)
+	case n >= is.cfg.MaxFailures:
+		return refused(ReasonFactorsExhausted)
+	}
+	return nil
 }

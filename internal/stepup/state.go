@@ -310,6 +310,14 @@ func (is *Issuer) open(purpose, token string, b Binding, strictRoute, strictUser
 	if is.cfg.Used.Seen(purpose+":"+st.Handle, now) {
 		return State{}, refused(ReasonReplayed)
 	}
+	// A state that has seen its refused factors is spent, and the spent
+	// set says so; but a spent set that was full could not record it, so
+	// the count is asked too: the guesses stay bounded either way.
+	if purpose == PurposeState {
+		if err := is.exhausted(st.Handle, now); err != nil {
+			return State{}, err
+		}
+	}
 	if (strictRoute || b.Route != "") && b.Route != st.Route {
 		return State{}, refused(ReasonRouteMismatch)
 	}

@@ -331,3 +331,61 @@ func TestLifetimeBounds(t *testing.T) {
 	_, err = is.Verify(tok, alice)
 	wantReason(t, err, ReasonExpired)
 }
+
+// TestFactorFailuresBoundedWhenTheSpentSetIsFull: a state whose refused
+// factors reach the limit while the spent set is full (so it cannot be
+// recorded as spent) is still refused from then on: its count stays, and
+// opening a state asks it. Guesses never become unlimited.
+func TestFactorFailuresBoundedWhenTheSpentSetIsFull(t *testing.T) {
+	clk := newClock()
+	is, err := NewIssuer(Config{Keys: testkeys.Keyset(t, t0), Used: NewUsedSet(1), Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	filler, _ := mustIssue(t, is, resubmitChallenge(alice))
+	if _, err := is.Redeem(filler, alice); err != nil { // the one slot
+		t.Fatal(err)
+	}
+	tok, st := mustIssue(t, is, resubmitChallenge(alice))
+	for i := 1; i < DefaultMaxFailures; i++ {
+		if err := is.FailFactor(st); err != nil {
+			t.Fatalf("failure %d: %v", i, err)
+		}
+	}
+	// The last refusal cannot spend the state: it is refused as full.
+	wantReason(t, is.FailFactor(st), ReasonReplayFull)
+	for range 5 {
+		_, err := is.Verify(tok, alice)
+		wantReason(t, err, ReasonFactorsExhausted)
+		_, err = is.Redeem(tok, alice)
+		wantReason(t, err, ReasonFactorsExhausted)
+		// Another refused factor does not start the count again.
+		if err := is.FailFactor(st); err == nil {
+			t.Fatal("a refused factor past the limit was allowed")
+		}
+	}
+}
+
+// TestStateRefusedWhenNoFailureCanBeCounted: with the refused-factor set
+// full, a state it holds no count for is not tried at all (a factor could
+// be guessed without being counted); the answer is "unavailable".
+func TestStateRefusedWhenNoFailureCanBeCounted(t *testing.T) {
+	clk := newClock()
+	is, err := NewIssuer(Config{Keys: testkeys.Keyset(t, t0), Failures: NewFailureSet(1), Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, first := mustIssue(t, is, resubmitChallenge(alice))
+	if err := is.FailFactor(first); err != nil { // the one slot
+		t.Fatal(err)
+	}
+	tok, _ := mustIssue(t, is, resubmitChallenge(alice))
+	_, err = is.Verify(tok, alice)
+	wantReason(t, err, ReasonReplayFull)
+	// Once the first state's count expires, there is room again.
+	clk.Advance(MaxStateTTL + 2*time.Second)
+	tok, _ = mustIssue(t, is, resubmitChallenge(alice))
+	if _, err := is.Verify(tok, alice); err != nil {
+		t.Fatalf("with room again: %v", err)
+	}
+}

@@ -40,6 +40,9 @@ type FailureCounter interface {
 	// Add counts one failure for handle, remembered until expires, and
 	// returns the count so far.
 	Add(handle string, expires, now time.Time) (n int, full bool)
+	// Count returns handle's count so far (zero once it expired); an
+	// error means it cannot be read, or could not be kept (full).
+	Count(handle string, now time.Time) (int, error)
 	// Forget drops handle's count.
 	Forget(handle string)
 }

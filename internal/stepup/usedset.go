@@ -16,7 +16,7 @@ var ErrUsedSetFull = errors.New("stepup: used-token set full")
 
 // UsedSet remembers which one-use tokens were spent until they expire. It
 // is bounded and exact but for hash collisions: an id is kept as a 64-bit
-// hash under a seed of the set's own (about 40 bytes an entry, no string,
+// hash under a seed of the set's own (about 55 bytes an entry, no string,
 // nothing for the collector to trace), so two ids that hash alike would
 // make a fresh token read as spent (odds of about n/2^64 per token with n
 // entries; ids are random handles sealed in tokens, so nobody picks
@@ -33,7 +33,7 @@ type UsedSet struct {
 // DefaultUsedSetSize bounds the set when the caller does not: a botnet
 // would have to spend over a thousand step-up states a second for the
 // fifteen minutes an entry lasts to fill it (each a challenged login and
-// its refused factors), and a full set costs about 40 MB.
+// its refused factors), and a full set costs about 55 MB.
 const DefaultUsedSetSize = 1_000_000
 
 // NewUsedSet makes a set holding at most max unexpired ids (default
