@@ -56,3 +56,43 @@ func TestFailureSetHeapBounded(t *testing.T) {
 		t.Fatalf("%d heap entries for %d states", heap, held)
 	}
 }
+
+// A state counted again keeps its newest expiry: the older heap entry it
+// left does not forget it, and it is forgotten exactly at the newest.
+func TestFailureSetRenewal(t *testing.T) {
+	s := NewFailureSet(10)
+	s.Add("a", t0.Add(time.Minute), t0)
+	s.Add("a", t0.Add(2*time.Minute), t0.Add(30*time.Second))
+	if n, _ := s.Count("a", t0.Add(time.Minute)); n != 2 {
+		t.Fatalf("at the first expiry, after a renewal: %d, want 2", n)
+	}
+	if n, _ := s.Count("a", t0.Add(2*time.Minute-time.Nanosecond)); n != 2 {
+		t.Fatalf("just before the newest expiry: %d", n)
+	}
+	if n, _ := s.Count("a", t0.Add(2*time.Minute)); n != 0 {
+		t.Fatalf("at the newest expiry: %d, want 0", n)
+	}
+	// A rebuilt heap keeps every count with its own time.
+	for i := range 10 {
+		s.Add(fmt.Sprint(i), t0.Add(time.Duration(i+3)*time.Minute), t0)
+	}
+	s.mu.Lock()
+	s.rebuild()
+	s.mu.Unlock()
+	for i := range 10 {
+		at := t0.Add(time.Duration(i+3) * time.Minute)
+		if n, _ := s.Count(fmt.Sprint(i), at.Add(-time.Nanosecond)); n != 1 {
+			t.Fatalf("state %d after a rebuild: %d", i, n)
+		}
+		if n, _ := s.Count(fmt.Sprint(i), at); n != 0 {
+			t.Fatalf("state %d kept past its time after a rebuild", i)
+		}
+	}
+	// Destruct empties both the counts and their expiries.
+	s.Add("x", t0.Add(time.Hour), t0)
+	_ = s.Destruct()
+	s.Add("x", t0.Add(2*time.Hour), t0)
+	if n, _ := s.Count("x", t0.Add(90*time.Minute)); n != 1 {
+		t.Fatalf("after Destruct, a new count: %d", n)
+	}
+}

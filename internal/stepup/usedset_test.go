@@ -36,3 +36,22 @@ func TestUsedSet(t *testing.T) {
 		t.Fatal("destruct did not empty the set")
 	}
 }
+
+// An id is spent until exactly its expiry, and Destruct forgets the
+// expiries with the ids (a stale one must not forget an id spent later).
+func TestUsedSetEdges(t *testing.T) {
+	s := NewUsedSet(10)
+	exp := t0.Add(time.Minute)
+	s.Mark("a", exp, t0)
+	if !s.Seen("a", exp.Add(-time.Nanosecond)) || s.Seen("a", exp) {
+		t.Fatal("spent until, and not at, its expiry")
+	}
+	_ = s.Destruct()
+	s.Mark("a", t0.Add(time.Hour), t0)
+	if ok, err := s.Mark("b", t0.Add(time.Hour), exp); !ok || err != nil {
+		t.Fatal(ok, err)
+	}
+	if !s.Seen("a", exp) {
+		t.Fatal("an id spent after Destruct forgotten at an expiry from before it")
+	}
+}
