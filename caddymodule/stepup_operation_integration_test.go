@@ -1,6 +1,7 @@
 package caddymodule_test
 
 import (
+	"encoding/base64"
 	"fmt"
 	"net/http"
 	"strings"
@@ -49,7 +50,9 @@ func TestOperationStepUpAsksTheSessionsUser(t *testing.T) {
 		t.Fatalf("an operation naming another user: %d", resp.StatusCode)
 	}
 	reasons := auditReasons(t, g, "transfer")
-	if len(reasons) != 2 || !hasReason(reasons[:1], "step_up_no_session") || !hasReason(reasons[1:], "step_up_user_mismatch") {
+	// (Another user beside the session is refused before any step-up:
+	// TestOperationRulesCountTheSessionsUser.)
+	if len(reasons) != 2 || !hasReason(reasons[:1], "step_up_no_session") || !hasReason(reasons[1:], "operation_user_mismatch") {
 		t.Fatalf("audit reasons %v", reasons)
 	}
 
@@ -127,5 +130,67 @@ func TestStateFinishedOnlyWhereItWasSent(t *testing.T) {
 	}
 	if resp, _ := c.do("POST", "/verify/complete", "application/x-www-form-urlencoded", "", origin); resp.StatusCode != http.StatusTemporaryRedirect {
 		t.Fatalf("under its own step-up route: %d", resp.StatusCode)
+	}
+}
+
+// operationRulesRoute is a transfer with a per-user limit and signed
+// upstream headers, no step-up.
+const operationRulesRoute = `	@transfer {
+		method POST
+		path /api/transfer
+	}
+	login_guard @transfer {
+		event operation
+		name transfer
+		rate user 2/1h deny
+		upstream_headers operation-shared-secret-1
+	}
+	handle /verify* {`
+
+// TestOperationRulesCountTheSessionsUser: an operation's rules, audit line
+// and signed user are the guard session's, not a user the body names: an
+// attacker holding a victim's session cannot spread transfers over made-up
+// users past a `rate user` limit, nor have the portal told another user
+// was judged; naming another user beside the session is refused.
+func TestOperationRulesCountTheSessionsUser(t *testing.T) {
+	upstream := caddytest.NewRecorder(t, portalFake())
+	site := strings.Replace(fmt.Sprintf(stepUpSite, "", upstream.Listener.Addr()), "\thandle /verify* {", operationRulesRoute, 1)
+	g := caddytest.Start(t, stepUpGlobal, site)
+	form := "application/x-www-form-urlencoded"
+	c := newStepClient(t, g, "198.51.100.7")
+	if resp, _ := c.do("POST", "/api/login", form, "username=alice&password="+password, nil); resp.StatusCode != http.StatusSeeOther || c.cookie("login_guard") == "" {
+		t.Fatalf("alice's login: %d", resp.StatusCode)
+	}
+	// Another user named beside alice's session: refused before the
+	// portal.
+	before := len(upstream.All())
+	if resp, _ := c.do("POST", "/api/transfer", form, "username=mallory&amount=5", nil); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("a transfer naming another user: %d", resp.StatusCode)
+	}
+	if n := len(upstream.All()) - before; n != 0 {
+		t.Fatalf("the portal got %d transfers naming another user", n)
+	}
+	if r := auditReasons(t, g, "transfer"); len(r) != 1 || !hasReason(r, "operation_user_mismatch") {
+		t.Fatalf("audit reasons %v", r)
+	}
+	// Two transfers pass, signed as alice's; the third is over alice's
+	// limit whatever the body says.
+	for i, body := range []string{"amount=5", "username=alice&amount=6"} {
+		resp, _ := c.do("POST", "/api/transfer", form, body, nil)
+		up := upstream.All()
+		if resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusTooManyRequests || len(up) == 0 {
+			t.Fatalf("transfer %d: %d", i, resp.StatusCode)
+		}
+		// The header carries the user base64url-encoded (upstreamsig).
+		if u := up[len(up)-1].Header.Get("X-Login-Guard-User"); u != base64.RawURLEncoding.EncodeToString([]byte("alice")) {
+			t.Fatalf("transfer %d signed for %q, want alice", i, u)
+		}
+	}
+	if resp, _ := c.do("POST", "/api/transfer", form, "amount=7", nil); resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("a third transfer by alice past rate user 2/1h: %d", resp.StatusCode)
+	}
+	lines := g.AuditLines(t)
+	if last := lines[len(lines)-1]; last["route"] != "transfer" || last["user"] != "alice" || last["action"] != "deny" {
+		t.Fatalf("the third transfer's audit line: %v", last)
 	}
 }

@@ -51,3 +51,22 @@ func (x *exchange) takeFactorUser(prefix string) bool {
 	x.Attempt.User = u
 	return true
 }
+
+// takeSessionUser makes an operation's user the guard session's before
+// anything is judged. The portal acts on its own session, so the rules
+// keyed by the user, the audit line and the signed X-Login-Guard-User must
+// not count a name the body chooses: with a victim's session an attacker
+// would otherwise spread transfers over made-up users past a `rate user`
+// limit. A body user beside a session of another user is refused
+// (operation_user_mismatch): the portal might act on either. Without a
+// guard session the body's user stays, as the only one the request names.
+func (x *exchange) takeSessionUser() {
+	if !x.HasSession {
+		return
+	}
+	if x.Attempt.User != "" && x.Attempt.User != x.Session.User {
+		x.Verdict.Add(rules.Deny, "operation_"+reasonUserMismatch)
+		return
+	}
+	x.Attempt.User = x.Session.User
+}

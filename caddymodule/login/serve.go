@@ -58,6 +58,7 @@ func (x *exchange) serve(w http.ResponseWriter, r *http.Request, next caddyhttp.
 	}
 	x.LoadSession(r)
 	if h.Event == EventOperation {
+		x.takeSessionUser()
 		if err := x.prepareOperation(r); err != nil {
 			return x.refuse(w, r, err)
 		}
