@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
-	"strings"
 	"sync"
 	"time"
 
@@ -203,16 +202,35 @@ func actionValue(a rules.Action) any {
 	return a.String()
 }
 
-// StripGuardHeaders drops every X-Login-Guard-* header a client sent; it
-// runs before anything else reads the request.
+// StripGuardHeaders drops every X-Login-Guard-* header a client sent,
+// spelt with underscores too (X_Login_Guard_User): CGI-style gateways
+// (Caddy's php_fastcgi, WSGI and Rack servers) give both spellings the
+// same name, HTTP_X_LOGIN_GUARD_USER, so a client's underscore copy could
+// stand in for the guard's header. It runs before anything else reads the
+// request.
 func StripGuardHeaders(hdr http.Header) {
 	for k := range hdr {
-		// The first byte turns most names away before the fold compare
-		// (a key set straight into the map may not be canonical).
-		if len(k) >= len(HeaderPrefix) && k[0]|0x20 == 'x' && strings.EqualFold(k[:len(HeaderPrefix)], HeaderPrefix) {
+		// The first byte turns most names away before the compare (a
+		// key set straight into the map may not be canonical).
+		if len(k) >= len(HeaderPrefix) && k[0]|0x20 == 'x' && guardPrefix(k) {
 			delete(hdr, k)
 		}
 	}
+}
+
+// guardPrefix says whether k starts with HeaderPrefix, ignoring case and
+// reading '_' as '-'.
+func guardPrefix(k string) bool {
+	for i := 0; i < len(HeaderPrefix); i++ {
+		c := k[i]
+		if c == '_' {
+			c = '-'
+		}
+		if c|0x20 != HeaderPrefix[i]|0x20 {
+			return false
+		}
+	}
+	return true
 }
 
 // ClientIP is Caddy's view of the client, which honours trusted_proxies.
