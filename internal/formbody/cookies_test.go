@@ -37,8 +37,11 @@ func checkCookieReference(name, value string, f *Fields, spec *Spec) error {
 			continue
 		}
 		v, ok := f.Get(g)
-		if !ok {
+		if !ok && i == 0 {
 			continue
+		}
+		if !ok {
+			return fieldError(ReasonCookieConflict, g, "a cookie some frameworks read as field %q stands in for it")
 		}
 		if decoded, err := url.QueryUnescape(value); value == v || err == nil && decoded == v {
 			continue

@@ -273,6 +273,43 @@ func TestCookieNamedLikeAField(t *testing.T) {
 	}
 }
 
+// TestCookieStandsInForAnAbsentField: an operation's guarded field (its
+// amount) that the body does not carry, but a cookie named like it does,
+// is refused: the portal would act on the cookie's value, which the guard
+// never judged. The user is missing_user's business (a login without one
+// is refused there, or allowed on purpose).
+func TestCookieStandsInForAnAbsentField(t *testing.T) {
+	post := func(body, cookie string) error {
+		r := httptest.NewRequest(http.MethodPost, "/api/transfer", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if cookie != "" {
+			r.Header.Set("Cookie", cookie)
+		}
+		_, _, err := ParseRequest(r, 0, Spec{UniqueFields: []string{"amount", "to"}})
+		return err
+	}
+	for _, c := range []struct{ body, cookie string }{
+		{"note=hi", "amount=999999"},
+		{"note=hi", "session=1; to=EVIL"},
+		{"amount=5", "to=EVIL"},
+		{"", "AMOUNT=1"},
+	} {
+		var fe *Error
+		if err := post(c.body, c.cookie); !errors.As(err, &fe) || fe.Reason != ReasonCookieConflict {
+			t.Errorf("body %q, cookie %q: %v, want %s", c.body, c.cookie, err, ReasonCookieConflict)
+		}
+	}
+	for _, c := range []struct{ body, cookie string }{
+		{"amount=5&to=A", "amount=5; to=A"},
+		{"note=hi", "session=1; theme=dark"},
+		{"note=hi", "username=alice"},
+	} {
+		if err := post(c.body, c.cookie); err != nil {
+			t.Errorf("body %q, cookie %q: %v", c.body, c.cookie, err)
+		}
+	}
+}
+
 func TestTooManyFormFields(t *testing.T) {
 	body := strings.Repeat("a=1&", 999) + "username=alice"
 	if _, err := Parse(ctForm, []byte(body), nil, Spec{}); err != nil {

@@ -164,17 +164,21 @@ func parseRequest(r *http.Request, max int64, spec *Spec, general bool) (Fields,
 
 // checkCookies refuses a cookie named like a guarded field (or like one
 // after a framework's name normalisation) whose value is not the one the
-// guard read from the body or the query string: PHP's $_REQUEST takes cookies after the body
-// when request_order is unset (its built-in default), and ASP.NET's
+// guard read from the body or the query string, or that stands in for a
+// guarded field other than the user that the request does not carry (an
+// operation's amount): PHP's $_REQUEST takes cookies after the body when
+// request_order is unset (its built-in default), and ASP.NET's
 // Request[...] falls back to cookies, so such a portal would read the
 // cookie. A cookie that says the same (a "remember my user name" cookie)
 // passes. PHP decodes cookie values like form values, so both spellings
 // count as the same.
 func checkCookies(r *http.Request, f *Fields, spec *Spec) error {
 	lines := r.Header["Cookie"]
-	if len(lines) == 0 || !readTrackedField(f, spec) {
-		// Only a field the guard read can be contradicted (see checkCookie):
-		// a logout or a request without a body skips the scan.
+	if len(lines) == 0 || !readTrackedField(f, spec) && len(spec.UniqueFields) == 0 {
+		// Only the user the guard read can be contradicted, and a route
+		// with other guarded fields can have them stood in for (see
+		// checkCookie): a logout or a request without a body skips the
+		// scan.
 		return nil
 	}
 	for _, line := range lines {
@@ -241,9 +245,8 @@ func checkCookie(name, value string, f *Fields, spec *Spec) error {
 		}
 		g := spec.tracked(i)
 		v, ok := f.Get(g)
-		if !ok {
-			// The guard read no such field (a login without a user is
-			// missing_user's business), so there is nothing to contradict.
+		if !ok && i == 0 {
+			// A request without a user is missing_user's business.
 			continue
 		}
 		gn, gu := nameKey(g, true), nameKey(g, false)
@@ -255,6 +258,11 @@ func checkCookie(name, value string, f *Fields, spec *Spec) error {
 		}
 		if !keysOverlap(nk, gn) && !keysOverlap(nu, gu) {
 			continue
+		}
+		if !ok {
+			// A field the guard judged absent (an operation's amount,
+			// say) that the portal would read from the cookie.
+			return fieldError(ReasonCookieConflict, g, "a cookie some frameworks read as field %q stands in for it")
 		}
 		if decoded, err := url.QueryUnescape(value); value == v || err == nil && decoded == v {
 			continue
