@@ -76,19 +76,23 @@ func TestLogoutDuringAnOutage(t *testing.T) {
 	if b.cookie("login_guard") != "" {
 		t.Fatal("the logout with Redis down did not clear the guard cookie")
 	}
+	// sent counts the logouts each instance served; a process's audit
+	// lines reach the test through its own pipe, so each replay waits for
+	// the line of the logout it sent, by its position.
+	sent := []int{0, 1}
 	replay := func(i int) string {
 		t.Helper()
 		b.jar["login_guard"] = &http.Cookie{Name: "login_guard", Value: cookie} // a stolen copy
-		n := len(logouts(f.procs[i].LogLines()))
 		b.do(i, "POST", "/api/logout", "", nil)
+		sent[i]++
 		var got []string
 		if err := f.procs[i].WaitLog(func(map[string]any) bool {
 			got = logouts(f.procs[i].LogLines())
-			return len(got) > n
+			return len(got) >= sent[i]
 		}, 5*time.Second); err != nil {
 			t.Fatalf("no audit line for the replayed logout on instance %d: %v", i, err)
 		}
-		return got[len(got)-1]
+		return got[sent[i]-1]
 	}
 	// The instance that served the logout refuses the cookie, Redis down.
 	if got := replay(1); got != "skipped_no_session" {
