@@ -115,23 +115,26 @@ func TestMissingUser(t *testing.T) {
 }
 
 // TestOperationNumbers: an amount some framework reads as a number the
-// guard does not (" 5", "５", "٥") or that only Go reads ("0x1p4", "1_0")
+// guard does not (" 5", "５", "٥"), that only Go reads ("0x1p4", "1_0"),
+// that some read as octal ("007") or that a float64 cannot hold exactly
 // refuses the transfer instead of passing it with no SmartID event.
 func TestOperationNumbers(t *testing.T) {
 	g, upstream := startPolicySite(t)
-	for _, amount := range []string{"%205", "5%20", "%EF%BC%95", "%D9%A5", "0x1p4", "1_0", "%2B5", "5e1", "Inf", "NaN", "1.", ".5"} {
+	for _, amount := range []string{"%205", "5%20", "%EF%BC%95", "%D9%A5", "0x1p4", "1_0", "%2B5", "5e1", "Inf", "NaN", "1.", ".5", "007", "9007199254740993"} {
 		resp, _ := g.Post(t, "/transfer", formType, "amount="+amount+"&to=ES12")
 		if resp.StatusCode != http.StatusBadRequest {
 			t.Errorf("amount %q: status %d, want 400", amount, resp.StatusCode)
 		}
 	}
-	if resp, _ := g.Post(t, "/transfer", formType, "amount=5&ref=0x10"); resp.StatusCode != http.StatusBadRequest {
-		t.Errorf("clientRefId 0x10: status %d, want 400", resp.StatusCode)
+	for _, ref := range []string{"0x10", "0100"} {
+		if resp, _ := g.Post(t, "/transfer", formType, "amount=5&ref="+ref); resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("clientRefId %s: status %d, want 400", ref, resp.StatusCode)
+		}
 	}
 	if n := len(upstream.All()); n != 0 {
 		t.Fatalf("%d transfers with unreadable numbers reached the portal", n)
 	}
-	for _, amount := range []string{"5", "-5", "1250.50", "007"} {
+	for _, amount := range []string{"5", "-5", "1250.50", "0.07"} {
 		if resp, _ := g.Post(t, "/transfer", formType, "amount="+amount+"&ref=42"); resp.StatusCode != http.StatusOK {
 			t.Errorf("amount %q: status %d, want 200", amount, resp.StatusCode)
 		}

@@ -77,14 +77,15 @@ func (om *operationMapping) resolve(r *http.Request, x *exchange) (map[string]st
 			continue
 		}
 		// Only plain ASCII decimals: a value some framework reads as
-		// another number (" 5", "５", "0x1p4", "1_0") is not guessed at.
+		// another number (" 5", "５", "0x1p4", "1_0", "0100", or more
+		// digits than a float64 holds) is not guessed at.
 		switch kind, _ := smartid.OperationField(p); kind {
 		case smartid.FieldInt:
-			if !formbody.PlainInteger(v) {
+			if !formbody.ExactInteger(v) {
 				return nil, fmt.Errorf("operation field %s is not a plain decimal integer", p)
 			}
 		case smartid.FieldNumber:
-			if !formbody.PlainDecimal(v) {
+			if !formbody.ExactDecimal(v) {
 				return nil, fmt.Errorf("operation field %s is not a plain decimal number", p)
 			}
 		}

@@ -28,6 +28,49 @@ func PlainDecimal(s string) bool {
 	return err == nil
 }
 
+// ExactDecimal is PlainDecimal for an amount every framework reads as the
+// same value: at most 15 significant digits, which a float64 (JavaScript,
+// PHP) holds exactly as Python's and Ruby's exact numbers do, and no
+// leading zero before another digit ("05", "-007.5"), which some read as
+// octal (Ruby's Integer("0100") is 64) and others not.
+func ExactDecimal(s string) bool {
+	return PlainDecimal(s) && !leadingZero(s) && significantDigits(s) <= 15
+}
+
+// ExactInteger is PlainInteger without a leading zero before another
+// digit (see ExactDecimal).
+func ExactInteger(s string) bool {
+	return PlainInteger(s) && !leadingZero(s)
+}
+
+// leadingZero reports a '0' followed by another digit at the start of s
+// (after its sign).
+func leadingZero(s string) bool {
+	if len(s) > 0 && s[0] == '-' {
+		s = s[1:]
+	}
+	return len(s) > 1 && s[0] == '0' && isDigit(s[1])
+}
+
+// significantDigits counts s's digits from its first that is not a
+// leading zero.
+func significantDigits(s string) int {
+	digits := 0
+	lead := true
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '-' || c == '.' {
+			continue
+		}
+		if lead && c == '0' {
+			continue
+		}
+		lead = false
+		digits++
+	}
+	return digits
+}
+
 func plainDigits(s string, fraction bool) bool {
 	i := 0
 	if i < len(s) && s[i] == '-' {

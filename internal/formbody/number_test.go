@@ -32,3 +32,31 @@ func TestPlainNumbers(t *testing.T) {
 		}
 	}
 }
+
+// TestExactNumbers: an operation's amount and integer reference pass only
+// when every framework reads them as one value: no leading zero before a
+// digit (Ruby's Integer("0100") is 64), and an amount within the 15
+// significant digits a float64 holds exactly (JavaScript reads
+// 9007199254740993 as ...992).
+func TestExactNumbers(t *testing.T) {
+	for _, s := range []string{"5", "0", "-5", "1250", "9223372036854775807"} {
+		if !ExactInteger(s) {
+			t.Errorf("ExactInteger(%q) = false", s)
+		}
+	}
+	for _, s := range []string{"007", "-05", "00", "0x10"} {
+		if ExactInteger(s) {
+			t.Errorf("ExactInteger(%q) = true", s)
+		}
+	}
+	for _, s := range []string{"5", "0.5", "-0.5", "12.50", "123456789012345", "9999999999999.99", "0.000000000000001"} {
+		if !ExactDecimal(s) {
+			t.Errorf("ExactDecimal(%q) = false", s)
+		}
+	}
+	for _, s := range []string{"007.10", "05", "-00.5", "9007199254740993", "1234567890123456", "0.1234567890123456", "1e3"} {
+		if ExactDecimal(s) {
+			t.Errorf("ExactDecimal(%q) = true", s)
+		}
+	}
+}

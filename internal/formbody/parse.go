@@ -231,21 +231,5 @@ func isASCII(s string) bool {
 // digits, which a float64 (JavaScript, PHP) holds exactly as Python's and
 // Ruby's exact numbers do.
 func plainJSONNumber(s string) bool {
-	if !PlainDecimal(s) {
-		return false
-	}
-	digits := 0
-	lead := true
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c == '-' || c == '.' {
-			continue
-		}
-		if lead && c == '0' {
-			continue
-		}
-		lead = false
-		digits++
-	}
-	return digits <= 15
+	return PlainDecimal(s) && significantDigits(s) <= 15
 }
