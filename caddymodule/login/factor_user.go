@@ -60,13 +60,9 @@ func (x *exchange) takeFactorUser(prefix string) bool {
 // limit. A body user beside a session of another user is refused
 // (operation_user_mismatch): the portal might act on either. Without a
 // guard session the body's user stays, as the only one the request names.
+// With a session it is factorUser's answer, so both ask the same user.
 func (x *exchange) takeSessionUser() {
-	if !x.HasSession {
-		return
+	if x.HasSession {
+		x.takeFactorUser("operation_")
 	}
-	if x.Attempt.User != "" && x.Attempt.User != x.Session.User {
-		x.Verdict.Add(rules.Deny, "operation_"+reasonUserMismatch)
-		return
-	}
-	x.Attempt.User = x.Session.User
 }
