@@ -39,6 +39,7 @@ type Conn struct {
 
 	br      *breaker
 	stats   connStats
+	combine combiner           // concurrent requests' counting round trips
 	settle  settler            // deferred lockout settlements (see Counter.Defer)
 	revokes pendingRevocations // logouts Redis did not take (see RevokeSet)
 }

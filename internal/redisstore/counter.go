@@ -94,9 +94,16 @@ func read(op *counter.Op, cmd *redis.Cmd) {
 }
 
 // Batch implements counter.Batcher: one pipelined round trip for every
-// operation (a Cluster client sends one pipeline per node, in parallel).
-// A failed round trip fails each operation with ErrUnavailable.
+// operation (a Cluster client sends one pipeline per node, in parallel),
+// shared with concurrent requests' operations (see combiner). A failed
+// round trip fails each operation with ErrUnavailable.
 func (s *Counter) Batch(ctx context.Context, ops []counter.Op) {
+	s.c.combine.do(ctx, ops, s.batch)
+}
+
+// batch sends ops in one round trip (two if Redis refuses some at
+// maxmemory: see judgeCall).
+func (s *Counter) batch(ctx context.Context, ops []counter.Op) {
 	var buf [8]scriptCall
 	calls := buf[:0]
 	var idx [8]int

@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -45,6 +46,9 @@ type settler struct {
 	queued         int           // ops in queue
 	stopped        chan struct{} // closed when the running goroutine ends; nil when none runs
 	closing        bool          // Close began: take nothing more
+	// send sends one round trip of settlements; nil is the Counter's
+	// batch (tests replace it).
+	send func(context.Context, []counter.Op)
 }
 
 type deferredOps struct {
@@ -88,7 +92,10 @@ func (st *settler) add(c *Conn, ops []counter.Op, done counter.Settled) bool {
 // run sends the queue until it is empty.
 func (st *settler) run(c *Conn, stopped chan struct{}) {
 	defer close(stopped)
-	store := &Counter{c: c}
+	send := st.send
+	if send == nil {
+		send = (&Counter{c: c}).batch
+	}
 	var batch []deferredOps
 	var ops []counter.Op
 	for {
@@ -100,7 +107,7 @@ func (st *settler) run(c *Conn, stopped chan struct{}) {
 		for _, d := range batch {
 			ops = append(ops, d.ops...)
 		}
-		store.Batch(context.Background(), ops)
+		sendSettlements(c, send, ops)
 		i := 0
 		for _, d := range batch {
 			i += copy(d.ops, ops[i:])
@@ -134,6 +141,28 @@ func (st *settler) next(batch []deferredOps) []deferredOps {
 	st.room.Broadcast()
 	return batch
 }
+
+// sendSettlements sends ops in one round trip. It runs on the settler's
+// goroutine, where nothing recovers a panic the way net/http does for a
+// request: one (in the Redis client, say) fails the ops it was sending,
+// is logged, and the settler goes on.
+func sendSettlements(c *Conn, send func(context.Context, []counter.Op), ops []counter.Op) {
+	defer func() {
+		if r := recover(); r != nil {
+			c.logger.Error("sending lockout settlements panicked", zap.String("panic", fmt.Sprint(r)))
+			for i := range ops {
+				if ops[i].Kind != 0 && !ops[i].Recorded && ops[i].Err == nil {
+					ops[i].Err = errSettlePanic
+				}
+			}
+		}
+	}()
+	send(context.Background(), ops)
+}
+
+// errSettlePanic fails the settlements of a round trip whose sending
+// panicked.
+var errSettlePanic = errors.New("redis store: sending this settlement panicked")
 
 // settled hands d its outcome. It runs on the settler's goroutine, where
 // nothing recovers a panic the way net/http does for a request: one is

@@ -1,8 +1,12 @@
 package redisstore
 
 import (
+	"context"
 	"testing"
 	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/login-guard/login_guard/rules/counter"
 )
@@ -66,5 +70,46 @@ func TestSettlerQueuesInTurn(t *testing.T) {
 	st.drain(0)
 	if <-done {
 		t.Fatal("a settlement waiting when Close began was taken")
+	}
+}
+
+type settledFunc func([]counter.Op)
+
+func (f settledFunc) Settled(ops []counter.Op) { f(ops) }
+
+// A panic while sending settlements (in the Redis client, say) fails the
+// settlements of that round trip, is logged, and the settler goes on:
+// it runs on its own goroutine, where nothing would recover it.
+func TestSettlementSendPanic(t *testing.T) {
+	core, logs := observer.New(zap.ErrorLevel)
+	c := &Conn{logger: zap.New(core)}
+	calls := 0
+	c.settle.send = func(_ context.Context, ops []counter.Op) {
+		calls++
+		if calls == 1 {
+			panic("boom")
+		}
+		for i := range ops {
+			ops[i].Recorded = true
+		}
+	}
+	heard := make(chan counter.Op, 2)
+	report := settledFunc(func(ops []counter.Op) { heard <- ops[0] })
+	op := []counter.Op{{Kind: counter.OpSettle, Key: counter.Key{Rule: "r", Subject: "u"}}}
+	if !c.settle.add(c, op, report) {
+		t.Fatal("refused")
+	}
+	if got := <-heard; got.Err != errSettlePanic || got.Recorded {
+		t.Fatalf("the settlement whose sending panicked was reported as %+v", got)
+	}
+	if logs.FilterMessage("sending lockout settlements panicked").Len() != 1 {
+		t.Errorf("panic not logged: %v", logs.All())
+	}
+	again := []counter.Op{{Kind: counter.OpSettle, Key: counter.Key{Rule: "r", Subject: "u"}}}
+	if !c.settle.add(c, again, report) {
+		t.Fatal("refused after the panic")
+	}
+	if got := <-heard; got.Err != nil || !got.Recorded {
+		t.Fatalf("the next settlement was reported as %+v", got)
 	}
 }

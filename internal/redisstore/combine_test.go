@@ -1,0 +1,234 @@
+package redisstore
+
+import (
+	"context"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/login-guard/login_guard/rules/counter"
+)
+
+// gatedSend is a stand-in round trip: it records what each call carried,
+// answers every op with its subject's number, and waits for the gate.
+type gatedSend struct {
+	mu    sync.Mutex
+	calls [][]string // the subjects of each call's ops, in order
+	gate  chan struct{}
+	ctxs  []context.Context
+}
+
+func (g *gatedSend) send(ctx context.Context, ops []counter.Op) {
+	subjects := make([]string, len(ops))
+	for i := range ops {
+		subjects[i] = ops[i].Key.Subject
+	}
+	g.mu.Lock()
+	g.calls = append(g.calls, subjects)
+	g.ctxs = append(g.ctxs, ctx)
+	g.mu.Unlock()
+	<-g.gate
+	for i := range ops {
+		n, _ := strconv.Atoi(ops[i].Key.Subject)
+		ops[i].Result = counter.Result{Allowed: true, Count: n}
+	}
+}
+
+func (g *gatedSend) callCount() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.calls)
+}
+
+func queued(t *testing.T, cb *combiner, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		cb.mu.Lock()
+		q := len(cb.queue)
+		cb.mu.Unlock()
+		if q == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d requests queued, want %d", q, n)
+		}
+	}
+}
+
+func ops(subjects ...int) []counter.Op {
+	o := make([]counter.Op, len(subjects))
+	for i, s := range subjects {
+		o[i] = counter.Op{Kind: counter.OpTake, Key: counter.Key{Rule: "r", Subject: strconv.Itoa(s)}}
+	}
+	return o
+}
+
+func checkAnswered(t *testing.T, o []counter.Op) {
+	t.Helper()
+	for _, op := range o {
+		n, _ := strconv.Atoi(op.Key.Subject)
+		if op.Err != nil || !op.Result.Allowed || op.Result.Count != n {
+			t.Errorf("op %s answered %+v, %v", op.Key.Subject, op.Result, op.Err)
+		}
+	}
+}
+
+// A request alone sends at once; requests arriving while its round trip
+// is under way go together in the next one, in the order they came, and
+// each gets its own answers.
+func TestCombinerGathersWaitingRequests(t *testing.T) {
+	var cb combiner
+	g := &gatedSend{gate: make(chan struct{})}
+	first := ops(1, 2)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); cb.do(context.Background(), first, g.send) }()
+	for g.callCount() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	later := [][]counter.Op{ops(10, 11), ops(20), ops(30, 31, 32)}
+	for i, o := range later {
+		wg.Add(1)
+		go func() { defer wg.Done(); cb.do(context.Background(), o, g.send) }()
+		queued(t, &cb, i+1)
+	}
+	close(g.gate)
+	wg.Wait()
+	want := [][]string{{"1", "2"}, {"10", "11", "20", "30", "31", "32"}}
+	if len(g.calls) != len(want) {
+		t.Fatalf("round trips %v, want %v", g.calls, want)
+	}
+	for i := range want {
+		if joinStrings(g.calls[i]) != joinStrings(want[i]) {
+			t.Errorf("round trip %d carried %v, want %v", i, g.calls[i], want[i])
+		}
+	}
+	checkAnswered(t, first)
+	for _, o := range later {
+		checkAnswered(t, o)
+	}
+	if cb.busy || len(cb.queue) != 0 {
+		t.Errorf("combiner left busy=%v with %d queued", cb.busy, len(cb.queue))
+	}
+	// Idle again: the next request sends alone, at once.
+	g2 := &gatedSend{gate: make(chan struct{})}
+	close(g2.gate)
+	o := ops(7)
+	cb.do(context.Background(), o, g2.send)
+	checkAnswered(t, o)
+	if len(g2.calls) != 1 {
+		t.Errorf("an idle combiner's request made %d round trips", len(g2.calls))
+	}
+}
+
+func joinStrings(s []string) string {
+	var b []byte
+	for _, x := range s {
+		b = append(append(b, x...), ',')
+	}
+	return string(b)
+}
+
+// A combined round trip carries at most combinedChunk operations; what
+// is left goes in the next one.
+func TestCombinerBoundsARoundTrip(t *testing.T) {
+	var cb combiner
+	g := &gatedSend{gate: make(chan struct{})}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); cb.do(context.Background(), ops(0), g.send) }()
+	for g.callCount() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	const requests = 100 // 3 ops each: 300 in all
+	all := make([][]counter.Op, requests)
+	for i := range all {
+		all[i] = ops(3*i+1, 3*i+2, 3*i+3)
+		wg.Add(1)
+		go func() { defer wg.Done(); cb.do(context.Background(), all[i], g.send) }()
+		queued(t, &cb, i+1)
+	}
+	close(g.gate)
+	wg.Wait()
+	if len(g.calls) != 3 {
+		t.Fatalf("%d round trips, want 3 (1, then 255 and 45 ops)", len(g.calls))
+	}
+	if n := len(g.calls[1]); n != 255 {
+		t.Errorf("second round trip carried %d ops, want 255 (85 whole requests)", n)
+	}
+	for _, o := range all {
+		checkAnswered(t, o)
+	}
+}
+
+// The request that sends a combined round trip may have a client that
+// went away: the round trip still runs for the others.
+func TestCombinedRoundTripOutlivesItsSender(t *testing.T) {
+	var cb combiner
+	g := &gatedSend{gate: make(chan struct{})}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); cb.do(context.Background(), ops(1), g.send) }()
+	for g.callCount() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	gone, other := ops(2), ops(3)
+	wg.Add(2)
+	go func() { defer wg.Done(); cb.do(ctx, gone, g.send) }()
+	queued(t, &cb, 1)
+	go func() { defer wg.Done(); cb.do(context.Background(), other, g.send) }()
+	queued(t, &cb, 2)
+	close(g.gate)
+	wg.Wait()
+	if len(g.ctxs) != 2 || g.ctxs[1].Err() != nil {
+		t.Fatalf("the combined round trip ran under a cancelled context (%d round trips)", len(g.ctxs))
+	}
+	checkAnswered(t, gone)
+	checkAnswered(t, other)
+}
+
+// A round trip whose sending panics answers the others it carried with
+// an error, and the combiner goes on: nobody waits for ever.
+func TestCombinedRoundTripPanic(t *testing.T) {
+	var cb combiner
+	gate := make(chan struct{})
+	started := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		cb.do(context.Background(), ops(1), func(context.Context, []counter.Op) { close(started); <-gate })
+	}()
+	<-started
+	panicky := func(_ context.Context, o []counter.Op) {
+		if len(o) > 1 {
+			panic("boom")
+		}
+	}
+	var recovered any
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer func() { recovered = recover() }()
+		cb.do(context.Background(), ops(2), panicky)
+	}()
+	queued(t, &cb, 1)
+	other := ops(3)
+	wg.Add(1)
+	go func() { defer wg.Done(); cb.do(context.Background(), other, panicky) }()
+	queued(t, &cb, 2)
+	close(gate)
+	wg.Wait()
+	if recovered == nil {
+		t.Error("the panic did not reach the request that sent the round trip")
+	}
+	if other[0].Err != errCombinedPanic {
+		t.Errorf("the other request's op: %+v", other[0])
+	}
+	if cb.busy {
+		t.Error("combiner still busy after the panic")
+	}
+}
