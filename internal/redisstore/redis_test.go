@@ -971,11 +971,6 @@ func TestDeferredSettlementsWaitForRoom(t *testing.T) {
 	}
 }
 
-// settledFunc adapts a function to counter.Settled.
-type settledFunc func([]counter.Op)
-
-func (f settledFunc) Settled(ops []counter.Op) { f(ops) }
-
 // A logout Redis cannot take is kept by the instance that served it: its
 // cookie is refused there at once, Redis down or not, and the logout is
 // sent again until Redis takes it, so every instance refuses the cookie

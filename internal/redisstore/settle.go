@@ -29,11 +29,13 @@ const (
 // settler sends the lockout settlements Counter.Defer takes, for every
 // route on one Conn. Nothing runs while there is nothing to send: the
 // first settlement queued starts one goroutine, which sends what is
-// queued, deferredChunk at a time in one pipelined round trip each, and
-// ends when the queue is empty. Under load each round trip carries the
-// settlements of the logins answered during the one before, so a request
-// waits for none (unless the queue is full) and the process pays one
-// round trip for many.
+// queued, deferredChunk at a time, and ends when the queue is empty.
+// Under load each send carries the settlements of the logins answered
+// during the one before, so a request waits for none (unless the queue
+// is full) and the process pays one round trip for many. The sends go
+// through the combiner like the requests' counting round trips: when
+// one is under way they join the next, so Redis has one stream of
+// pipelines to answer rather than two.
 type settler struct {
 	mu    sync.Mutex
 	room  sync.Cond // on mu: the queue shrank, a turn passed, or Close began
@@ -46,8 +48,8 @@ type settler struct {
 	queued         int           // ops in queue
 	stopped        chan struct{} // closed when the running goroutine ends; nil when none runs
 	closing        bool          // Close began: take nothing more
-	// send sends one round trip of settlements; nil is the Counter's
-	// batch (tests replace it).
+	// send sends the settlements of one turn; nil is Counter.Batch
+	// (tests replace it).
 	send func(context.Context, []counter.Op)
 }
 
@@ -94,7 +96,7 @@ func (st *settler) run(c *Conn, stopped chan struct{}) {
 	defer close(stopped)
 	send := st.send
 	if send == nil {
-		send = (&Counter{c: c}).batch
+		send = (&Counter{c: c}).Batch
 	}
 	var batch []deferredOps
 	var ops []counter.Op

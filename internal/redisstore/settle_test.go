@@ -73,6 +73,7 @@ func TestSettlerQueuesInTurn(t *testing.T) {
 	}
 }
 
+// settledFunc adapts a function to counter.Settled.
 type settledFunc func([]counter.Op)
 
 func (f settledFunc) Settled(ops []counter.Op) { f(ops) }
