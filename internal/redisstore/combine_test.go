@@ -2,10 +2,13 @@ package redisstore
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/login-guard/login_guard/rules/counter"
 )
@@ -19,7 +22,7 @@ type gatedSend struct {
 	ctxs  []context.Context
 }
 
-func (g *gatedSend) send(ctx context.Context, ops []counter.Op) {
+func (g *gatedSend) send(ctx context.Context, ops []counter.Op, _ int) {
 	subjects := make([]string, len(ops))
 	for i := range ops {
 		subjects[i] = ops[i].Key.Subject
@@ -78,7 +81,7 @@ func checkAnswered(t *testing.T, o []counter.Op) {
 // is under way go together in the next one, in the order they came, and
 // each gets its own answers.
 func TestCombinerGathersWaitingRequests(t *testing.T) {
-	var cb combiner
+	cb := combiner{wait: time.Minute}
 	g := &gatedSend{gate: make(chan struct{})}
 	first := ops(1, 2)
 	var wg sync.WaitGroup
@@ -133,7 +136,7 @@ func joinStrings(s []string) string {
 // A combined round trip carries at most combinedChunk operations; what
 // is left goes in the next one.
 func TestCombinerBoundsARoundTrip(t *testing.T) {
-	var cb combiner
+	cb := combiner{wait: time.Minute}
 	g := &gatedSend{gate: make(chan struct{})}
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -165,7 +168,7 @@ func TestCombinerBoundsARoundTrip(t *testing.T) {
 // The request that sends a combined round trip may have a client that
 // went away: the round trip still runs for the others.
 func TestCombinedRoundTripOutlivesItsSender(t *testing.T) {
-	var cb combiner
+	cb := combiner{wait: time.Minute}
 	g := &gatedSend{gate: make(chan struct{})}
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -193,17 +196,17 @@ func TestCombinedRoundTripOutlivesItsSender(t *testing.T) {
 // A round trip whose sending panics answers the others it carried with
 // an error, and the combiner goes on: nobody waits for ever.
 func TestCombinedRoundTripPanic(t *testing.T) {
-	var cb combiner
+	cb := combiner{wait: time.Minute}
 	gate := make(chan struct{})
 	started := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		cb.do(context.Background(), ops(1), func(context.Context, []counter.Op) { close(started); <-gate })
+		cb.do(context.Background(), ops(1), func(context.Context, []counter.Op, int) { close(started); <-gate })
 	}()
 	<-started
-	panicky := func(_ context.Context, o []counter.Op) {
+	panicky := func(_ context.Context, o []counter.Op, _ int) {
 		if len(o) > 1 {
 			panic("boom")
 		}
@@ -216,7 +219,7 @@ func TestCombinedRoundTripPanic(t *testing.T) {
 		cb.do(context.Background(), ops(2), panicky)
 	}()
 	queued(t, &cb, 1)
-	other := ops(3)
+	other := append(ops(3), counter.Op{}) // a skipped op keeps its zero outputs
 	wg.Add(1)
 	go func() { defer wg.Done(); cb.do(context.Background(), other, panicky) }()
 	queued(t, &cb, 2)
@@ -225,10 +228,173 @@ func TestCombinedRoundTripPanic(t *testing.T) {
 	if recovered == nil {
 		t.Error("the panic did not reach the request that sent the round trip")
 	}
-	if other[0].Err != errCombinedPanic {
-		t.Errorf("the other request's op: %+v", other[0])
+	if other[0].Err != errCombinedPanic || other[1].Err != nil {
+		t.Errorf("the other request's ops: %+v", other)
 	}
 	if cb.busy {
 		t.Error("combiner still busy after the panic")
+	}
+}
+
+// A request sent alone whose round trip panics leaves the combiner free.
+func TestLoneRoundTripPanic(t *testing.T) {
+	cb := combiner{wait: time.Minute}
+	func() {
+		defer func() { _ = recover() }()
+		cb.do(context.Background(), ops(1), func(context.Context, []counter.Op, int) { panic("boom") })
+	}()
+	if cb.busy {
+		t.Fatal("combiner still busy after a lone round trip panicked")
+	}
+}
+
+// A request still queued when a round trip ends, having waited longer
+// than the store's timeout, is answered unavailable rather than sent:
+// its wait stays within twice the timeout.
+func TestCombinerAnswersLateRequestsUnavailable(t *testing.T) {
+	cb := combiner{wait: 20 * time.Millisecond}
+	g := &gatedSend{gate: make(chan struct{})}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); cb.do(context.Background(), ops(1), g.send) }()
+	for g.callCount() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	late := append(ops(2), counter.Op{})
+	wg.Add(1)
+	go func() { defer wg.Done(); cb.do(context.Background(), late, g.send) }()
+	queued(t, &cb, 1)
+	time.Sleep(40 * time.Millisecond)
+	fresh := ops(3)
+	wg.Add(1)
+	go func() { defer wg.Done(); cb.do(context.Background(), fresh, g.send) }()
+	queued(t, &cb, 2)
+	close(g.gate)
+	wg.Wait()
+	if !errors.Is(late[0].Err, ErrUnavailable) || late[1].Err != nil {
+		t.Errorf("a request queued past the timeout was answered %+v", late)
+	}
+	checkAnswered(t, fresh)
+	if len(g.calls) != 2 || joinStrings(g.calls[1]) != "3," {
+		t.Errorf("round trips %v: want the late request left out of the second", g.calls)
+	}
+	if cb.queued != 0 || cb.busy {
+		t.Errorf("combiner left %d ops queued, busy=%v", cb.queued, cb.busy)
+	}
+}
+
+// A request that finds the queue full sends its own round trip at once,
+// beside the one under way, instead of the queue growing.
+func TestCombinerQueueBounded(t *testing.T) {
+	cb := combiner{wait: time.Minute}
+	g := &gatedSend{gate: make(chan struct{})}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); cb.do(context.Background(), ops(0), g.send) }()
+	for g.callCount() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	const each = 64
+	for i := range maxCombinedQueue / each {
+		o := make([]counter.Op, each)
+		for j := range o {
+			o[j] = counter.Op{Kind: counter.OpTake, Key: counter.Key{Subject: strconv.Itoa(1000 + i)}}
+		}
+		wg.Add(1)
+		go func() { defer wg.Done(); cb.do(context.Background(), o, g.send) }()
+		queued(t, &cb, i+1)
+	}
+	over := ops(5)
+	wg.Add(1)
+	go func() { defer wg.Done(); cb.do(context.Background(), over, g.send) }()
+	for deadline := time.Now().Add(5 * time.Second); g.callCount() < 2; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("a request finding the queue full did not send its own round trip")
+		}
+	}
+	close(g.gate)
+	wg.Wait()
+	checkAnswered(t, over)
+	// 1 + the one over the bound + 1024 queued ops, 256 a round trip.
+	if len(g.calls) != 6 {
+		t.Errorf("%d round trips, want 6", len(g.calls))
+	}
+}
+
+// batchReturns runs a one-op Batch and fails the test if it queues.
+func batchReturns(t *testing.T, c *Conn) error {
+	t.Helper()
+	o := ops(1)
+	done := make(chan struct{})
+	go func() { NewCounter(c).Batch(context.Background(), o); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Batch queued behind a round trip under way")
+	}
+	return o[0].Err
+}
+
+// In Cluster mode, and while the breaker is open, requests do not queue
+// behind a round trip under way: a slow master must not hold up logins on
+// the others, and a refusal must come at once.
+func TestCombinerBypassed(t *testing.T) {
+	cl, err := New(Config{Mode: ModeCluster, Addresses: []string{"127.0.0.1:1"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl.combine.busy = true // a round trip under way, for ever
+	if err := batchReturns(t, cl); !errors.Is(err, ErrNotReady) {
+		t.Errorf("cluster: %v", err)
+	}
+
+	c, err := New(Config{Addresses: []string{"127.0.0.1:1"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Open(); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	k, err := newKeyer("p:", testKeySecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.keys.Store(k)
+	for range breakerThreshold {
+		c.br.record(false, true)
+	}
+	c.combine.busy = true
+	if err := batchReturns(t, c); !errors.Is(err, ErrBreakerOpen) {
+		t.Errorf("breaker open: %v", err)
+	}
+}
+
+var testKeySecret = []byte("0123456789abcdef0123456789abcdef")
+
+// A failed round trip that carried several requests counts once for each
+// towards opening the breaker, as their own round trips would have.
+func TestCombinedFailureCountsForEachRequest(t *testing.T) {
+	c, err := New(Config{Addresses: []string{"127.0.0.1:1"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Open(); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	k, err := newKeyer("p:", testKeySecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.keys.Store(k)
+	down := func(context.Context, redis.UniversalClient, *keyer) error { return errors.New("connection refused") }
+	_ = c.callFor(context.Background(), breakerThreshold-1, down)
+	if c.br.isOpen() {
+		t.Fatal("breaker open after fewer failed requests than its threshold")
+	}
+	_ = c.callFor(context.Background(), 1, down)
+	if !c.br.isOpen() {
+		t.Fatal("breaker still closed after a round trip of two requests and one of one failed")
 	}
 }

@@ -80,6 +80,7 @@ func New(cfg Config, logger *zap.Logger) (*Conn, error) {
 		logger = zap.NewNop()
 	}
 	c := &Conn{cfg: cfg, logger: logger, done: make(chan struct{})}
+	c.combine.wait = cfg.Timeout
 	c.br = newBreaker(breakerThreshold, breakerCoolDown, c.breakerChanged)
 	return c, nil
 }
@@ -220,6 +221,13 @@ func (c *Conn) ready() (redis.UniversalClient, *keyer, error) {
 // and the accounting of its outcome. fn's error is returned as is unless
 // it is a failure of Redis itself, which is wrapped in ErrUnavailable.
 func (c *Conn) call(ctx context.Context, fn func(ctx context.Context, cl redis.UniversalClient, k *keyer) error) error {
+	return c.callFor(ctx, 1, fn)
+}
+
+// callFor is call for a round trip that requests requests wait for (see
+// combiner): its failure counts once for each towards opening the
+// breaker, as their separate round trips would have.
+func (c *Conn) callFor(ctx context.Context, requests int, fn func(ctx context.Context, cl redis.UniversalClient, k *keyer) error) error {
 	cl, k, err := c.ready()
 	if err != nil {
 		return err
@@ -238,6 +246,11 @@ func (c *Conn) call(ctx context.Context, fn func(ctx context.Context, cl redis.U
 		c.br.abandon(probe)
 	} else {
 		c.br.record(probe, failed)
+		if failed && !probe {
+			for range requests - 1 {
+				c.br.record(false, true)
+			}
+		}
 	}
 	switch {
 	case failed:

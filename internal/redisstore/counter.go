@@ -98,19 +98,23 @@ func read(op *counter.Op, cmd *redis.Cmd) {
 // shared with concurrent requests' operations (see combiner). A failed
 // round trip fails each operation with ErrUnavailable.
 func (s *Counter) Batch(ctx context.Context, ops []counter.Op) {
+	if s.c.cfg.Mode == ModeCluster || s.c.br.isOpen() {
+		s.batch(ctx, ops, 1)
+		return
+	}
 	s.c.combine.do(ctx, ops, s.batch)
 }
 
-// batch sends ops in one round trip (two if Redis refuses some at
-// maxmemory: see judgeCall).
-func (s *Counter) batch(ctx context.Context, ops []counter.Op) {
+// batch sends ops, which requests requests are waiting for, in one round
+// trip (two if Redis refuses some at maxmemory: see judgeCall).
+func (s *Counter) batch(ctx context.Context, ops []counter.Op, requests int) {
 	var buf [8]scriptCall
 	calls := buf[:0]
 	var idx [8]int
 	at := idx[:0]
 	var judges []scriptCall
 	var judged []int
-	err := s.c.call(ctx, func(ctx context.Context, cl redis.UniversalClient, k *keyer) error {
+	err := s.c.callFor(ctx, requests, func(ctx context.Context, cl redis.UniversalClient, k *keyer) error {
 		for i := range ops {
 			if ops[i].Kind == 0 {
 				continue
