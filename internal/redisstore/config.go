@@ -18,8 +18,9 @@ const (
 const (
 	DefaultPrefix  = "login_guard:"
 	DefaultTimeout = 250 * time.Millisecond
-	// MaxTimeout bounds the per-call deadline: a guarded request waits on
-	// the store at most twice (before and after the upstream).
+	// MaxTimeout bounds the per-call deadline: a guarded login waits on
+	// the store for at most twice the timeout (see combiner), three times
+	// with a session cookie (its revocation check first).
 	MaxTimeout = 10 * time.Second
 	maxPrefix  = 64
 )
