@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -20,6 +21,8 @@ type breaker struct {
 	coolDown  time.Duration
 	onChange  func(open bool)
 	now       func() time.Time
+
+	isOpenNow atomic.Bool // open, for isOpen without the lock
 
 	mu       sync.Mutex
 	failures int
@@ -69,6 +72,7 @@ func (b *breaker) record(probe, failed bool) {
 		b.failures = 0
 	}
 	open := b.open
+	b.isOpenNow.Store(open)
 	b.mu.Unlock()
 	if changed && b.onChange != nil {
 		b.onChange(open)
@@ -88,8 +92,4 @@ func (b *breaker) abandon(probe bool) {
 	}
 }
 
-func (b *breaker) isOpen() bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.open
-}
+func (b *breaker) isOpen() bool { return b.isOpenNow.Load() }

@@ -38,7 +38,8 @@ const (
 // still queued when a round trip ends and it has waited longer than the
 // timeout is answered unavailable instead of being sent (the round trip
 // under way, which ends within the timeout, was already that slow), and
-// one that is sent waits at most the timeout for its round trip. A
+// one that is sent waits at most the timeout for its round trip. The
+// settler's settlements are exempt: they are sent however long they wait. A
 // request that finds maxCombinedQueue operations waiting sends its own,
 // and while the breaker is open (or probing) requests do not queue at all:
 // they are refused at once, or are the probe.
@@ -64,6 +65,10 @@ type combiner struct {
 type combined struct {
 	ops   []counter.Op
 	since time.Time // when it queued
+	// patient: never answered for waiting too long (the settler's
+	// settlements, which no client waits for: one failed for waiting would
+	// leave a failed guess uncounted).
+	patient bool
 	// wake hears once: the request's answers are in ops, or (group set)
 	// it sends the next round trip for group.
 	wake  chan struct{}
@@ -86,7 +91,8 @@ var combinedPool = sync.Pool{New: func() any { return &combined{wake: make(chan 
 type sendFunc func(ctx context.Context, ops []counter.Op, requests int)
 
 // do runs ops through send, alone or with other requests' operations.
-func (cb *combiner) do(ctx context.Context, ops []counter.Op, send sendFunc) {
+// patient ops are sent however long they wait (see combined).
+func (cb *combiner) do(ctx context.Context, ops []counter.Op, send sendFunc, patient bool) {
 	cb.mu.Lock()
 	if !cb.busy {
 		cb.busy = true
@@ -101,7 +107,7 @@ func (cb *combiner) do(ctx context.Context, ops []counter.Op, send sendFunc) {
 		return
 	}
 	w := combinedPool.Get().(*combined)
-	w.ops, w.since = ops, time.Now()
+	w.ops, w.since, w.patient = ops, time.Now(), patient
 	cb.queue = append(cb.queue, w)
 	cb.queued += len(ops)
 	cb.mu.Unlock()
@@ -163,16 +169,20 @@ func (cb *combiner) handOn() {
 	var late []*combined
 	cb.mu.Lock()
 	now := time.Now()
-	j := 0
-	for j < len(cb.queue) && now.Sub(cb.queue[j].since) > cb.wait {
-		late = append(late, cb.queue[j])
-		cb.queued -= len(cb.queue[j].ops)
-		j++
-	}
-	if j > 0 {
-		rest := copy(cb.queue, cb.queue[j:])
-		clear(cb.queue[rest:])
-		cb.queue = cb.queue[:rest]
+	if len(cb.queue) > 0 && now.Sub(cb.queue[0].since) > cb.wait {
+		// Someone waited too long (the oldest did, at least): answer the
+		// impatient ones, keep the others in order.
+		kept := cb.queue[:0]
+		for _, m := range cb.queue {
+			if !m.patient && now.Sub(m.since) > cb.wait {
+				late = append(late, m)
+				cb.queued -= len(m.ops)
+				continue
+			}
+			kept = append(kept, m)
+		}
+		clear(cb.queue[len(kept):])
+		cb.queue = kept
 	}
 	if len(cb.queue) == 0 {
 		cb.busy = false

@@ -86,14 +86,14 @@ func TestCombinerGathersWaitingRequests(t *testing.T) {
 	first := ops(1, 2)
 	var wg sync.WaitGroup
 	wg.Add(1)
-	go func() { defer wg.Done(); cb.do(context.Background(), first, g.send) }()
+	go func() { defer wg.Done(); cb.do(context.Background(), first, g.send, false) }()
 	for g.callCount() == 0 {
 		time.Sleep(time.Millisecond)
 	}
 	later := [][]counter.Op{ops(10, 11), ops(20), ops(30, 31, 32)}
 	for i, o := range later {
 		wg.Add(1)
-		go func() { defer wg.Done(); cb.do(context.Background(), o, g.send) }()
+		go func() { defer wg.Done(); cb.do(context.Background(), o, g.send, false) }()
 		queued(t, &cb, i+1)
 	}
 	close(g.gate)
@@ -118,7 +118,7 @@ func TestCombinerGathersWaitingRequests(t *testing.T) {
 	g2 := &gatedSend{gate: make(chan struct{})}
 	close(g2.gate)
 	o := ops(7)
-	cb.do(context.Background(), o, g2.send)
+	cb.do(context.Background(), o, g2.send, false)
 	checkAnswered(t, o)
 	if len(g2.calls) != 1 {
 		t.Errorf("an idle combiner's request made %d round trips", len(g2.calls))
@@ -140,7 +140,7 @@ func TestCombinerBoundsARoundTrip(t *testing.T) {
 	g := &gatedSend{gate: make(chan struct{})}
 	var wg sync.WaitGroup
 	wg.Add(1)
-	go func() { defer wg.Done(); cb.do(context.Background(), ops(0), g.send) }()
+	go func() { defer wg.Done(); cb.do(context.Background(), ops(0), g.send, false) }()
 	for g.callCount() == 0 {
 		time.Sleep(time.Millisecond)
 	}
@@ -149,7 +149,7 @@ func TestCombinerBoundsARoundTrip(t *testing.T) {
 	for i := range all {
 		all[i] = ops(3*i+1, 3*i+2, 3*i+3)
 		wg.Add(1)
-		go func() { defer wg.Done(); cb.do(context.Background(), all[i], g.send) }()
+		go func() { defer wg.Done(); cb.do(context.Background(), all[i], g.send, false) }()
 		queued(t, &cb, i+1)
 	}
 	close(g.gate)
@@ -172,7 +172,7 @@ func TestCombinedRoundTripOutlivesItsSender(t *testing.T) {
 	g := &gatedSend{gate: make(chan struct{})}
 	var wg sync.WaitGroup
 	wg.Add(1)
-	go func() { defer wg.Done(); cb.do(context.Background(), ops(1), g.send) }()
+	go func() { defer wg.Done(); cb.do(context.Background(), ops(1), g.send, false) }()
 	for g.callCount() == 0 {
 		time.Sleep(time.Millisecond)
 	}
@@ -180,9 +180,9 @@ func TestCombinedRoundTripOutlivesItsSender(t *testing.T) {
 	cancel()
 	gone, other := ops(2), ops(3)
 	wg.Add(2)
-	go func() { defer wg.Done(); cb.do(ctx, gone, g.send) }()
+	go func() { defer wg.Done(); cb.do(ctx, gone, g.send, false) }()
 	queued(t, &cb, 1)
-	go func() { defer wg.Done(); cb.do(context.Background(), other, g.send) }()
+	go func() { defer wg.Done(); cb.do(context.Background(), other, g.send, false) }()
 	queued(t, &cb, 2)
 	close(g.gate)
 	wg.Wait()
@@ -203,7 +203,7 @@ func TestCombinedRoundTripPanic(t *testing.T) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		cb.do(context.Background(), ops(1), func(context.Context, []counter.Op, int) { close(started); <-gate })
+		cb.do(context.Background(), ops(1), func(context.Context, []counter.Op, int) { close(started); <-gate }, false)
 	}()
 	<-started
 	panicky := func(_ context.Context, o []counter.Op, _ int) {
@@ -216,12 +216,12 @@ func TestCombinedRoundTripPanic(t *testing.T) {
 	go func() {
 		defer wg.Done()
 		defer func() { recovered = recover() }()
-		cb.do(context.Background(), ops(2), panicky)
+		cb.do(context.Background(), ops(2), panicky, false)
 	}()
 	queued(t, &cb, 1)
 	other := append(ops(3), counter.Op{}) // a skipped op keeps its zero outputs
 	wg.Add(1)
-	go func() { defer wg.Done(); cb.do(context.Background(), other, panicky) }()
+	go func() { defer wg.Done(); cb.do(context.Background(), other, panicky, false) }()
 	queued(t, &cb, 2)
 	close(gate)
 	wg.Wait()
@@ -241,7 +241,7 @@ func TestLoneRoundTripPanic(t *testing.T) {
 	cb := combiner{wait: time.Minute}
 	func() {
 		defer func() { _ = recover() }()
-		cb.do(context.Background(), ops(1), func(context.Context, []counter.Op, int) { panic("boom") })
+		cb.do(context.Background(), ops(1), func(context.Context, []counter.Op, int) { panic("boom") }, false)
 	}()
 	if cb.busy {
 		t.Fatal("combiner still busy after a lone round trip panicked")
@@ -256,18 +256,18 @@ func TestCombinerAnswersLateRequestsUnavailable(t *testing.T) {
 	g := &gatedSend{gate: make(chan struct{})}
 	var wg sync.WaitGroup
 	wg.Add(1)
-	go func() { defer wg.Done(); cb.do(context.Background(), ops(1), g.send) }()
+	go func() { defer wg.Done(); cb.do(context.Background(), ops(1), g.send, false) }()
 	for g.callCount() == 0 {
 		time.Sleep(time.Millisecond)
 	}
 	late := append(ops(2), counter.Op{})
 	wg.Add(1)
-	go func() { defer wg.Done(); cb.do(context.Background(), late, g.send) }()
+	go func() { defer wg.Done(); cb.do(context.Background(), late, g.send, false) }()
 	queued(t, &cb, 1)
 	time.Sleep(40 * time.Millisecond)
 	fresh := ops(3)
 	wg.Add(1)
-	go func() { defer wg.Done(); cb.do(context.Background(), fresh, g.send) }()
+	go func() { defer wg.Done(); cb.do(context.Background(), fresh, g.send, false) }()
 	queued(t, &cb, 2)
 	close(g.gate)
 	wg.Wait()
@@ -290,7 +290,7 @@ func TestCombinerQueueBounded(t *testing.T) {
 	g := &gatedSend{gate: make(chan struct{})}
 	var wg sync.WaitGroup
 	wg.Add(1)
-	go func() { defer wg.Done(); cb.do(context.Background(), ops(0), g.send) }()
+	go func() { defer wg.Done(); cb.do(context.Background(), ops(0), g.send, false) }()
 	for g.callCount() == 0 {
 		time.Sleep(time.Millisecond)
 	}
@@ -301,12 +301,12 @@ func TestCombinerQueueBounded(t *testing.T) {
 			o[j] = counter.Op{Kind: counter.OpTake, Key: counter.Key{Subject: strconv.Itoa(1000 + i)}}
 		}
 		wg.Add(1)
-		go func() { defer wg.Done(); cb.do(context.Background(), o, g.send) }()
+		go func() { defer wg.Done(); cb.do(context.Background(), o, g.send, false) }()
 		queued(t, &cb, i+1)
 	}
 	over := ops(5)
 	wg.Add(1)
-	go func() { defer wg.Done(); cb.do(context.Background(), over, g.send) }()
+	go func() { defer wg.Done(); cb.do(context.Background(), over, g.send, false) }()
 	for deadline := time.Now().Add(5 * time.Second); g.callCount() < 2; time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("a request finding the queue full did not send its own round trip")
@@ -396,5 +396,62 @@ func TestCombinedFailureCountsForEachRequest(t *testing.T) {
 	_ = c.callFor(context.Background(), 1, down)
 	if !c.br.isOpen() {
 		t.Fatal("breaker still closed after a round trip of two requests and one of one failed")
+	}
+}
+
+// Settlements queued behind slow round trips are sent however long they
+// wait (a failed guess answered "waited too long" would go uncounted),
+// while requests that waited too long around them are answered
+// unavailable, even behind a settlement.
+func TestCombinerSendsPatientSettlements(t *testing.T) {
+	cb := combiner{wait: 20 * time.Millisecond}
+	g := &gatedSend{gate: make(chan struct{})}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); cb.do(context.Background(), ops(1), g.send, false) }()
+	for g.callCount() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	settlements, late := ops(2, 3), ops(4)
+	wg.Add(2)
+	go func() { defer wg.Done(); cb.do(context.Background(), settlements, g.send, true) }()
+	queued(t, &cb, 1)
+	go func() { defer wg.Done(); cb.do(context.Background(), late, g.send, false) }()
+	queued(t, &cb, 2)
+	time.Sleep(40 * time.Millisecond)
+	close(g.gate)
+	wg.Wait()
+	checkAnswered(t, settlements)
+	if !errors.Is(late[0].Err, ErrUnavailable) {
+		t.Errorf("a request that waited too long behind a settlement was answered %+v", late[0])
+	}
+	if len(g.calls) != 2 || joinStrings(g.calls[1]) != "2,3," {
+		t.Errorf("round trips %v: want the settlements alone in the second", g.calls)
+	}
+	if cb.queued != 0 || cb.busy {
+		t.Errorf("combiner left %d ops queued, busy=%v", cb.queued, cb.busy)
+	}
+}
+
+// The settler's sends are patient: queued behind a round trip that
+// outlasts the timeout, they are still sent (here to a store not yet
+// open, so they fail as not ready rather than for waiting too long).
+func TestSettlerSendsPatiently(t *testing.T) {
+	c, err := New(Config{Addresses: []string{"127.0.0.1:1"}, Timeout: 10 * time.Millisecond}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.combine.busy = true // a round trip under way
+	heard := make(chan counter.Op, 1)
+	op := []counter.Op{{Kind: counter.OpSettle, Key: counter.Key{Rule: "r", Subject: "u"}}}
+	if !c.settle.add(c, op, settledFunc(func(ops []counter.Op) { heard <- ops[0] })) {
+		t.Fatal("refused")
+	}
+	queued(t, &c.combine, 1)
+	time.Sleep(30 * time.Millisecond)
+	c.combine.handOn() // the round trip under way ends, long after the timeout
+	got := <-heard
+	if !errors.Is(got.Err, ErrNotReady) {
+		t.Fatalf("a settlement queued past the timeout was answered %v, want it sent", got.Err)
 	}
 }

@@ -18,9 +18,9 @@ const (
 const (
 	DefaultPrefix  = "login_guard:"
 	DefaultTimeout = 250 * time.Millisecond
-	// MaxTimeout bounds the per-call deadline: a guarded login waits on
-	// the store for at most twice the timeout (see combiner), three times
-	// with a session cookie (its revocation check first).
+	// MaxTimeout bounds the per-call deadline: a guarded login's counting
+	// waits on the store for at most twice the timeout (see combiner), and
+	// its revocation check, with a session cookie, once more.
 	MaxTimeout = 10 * time.Second
 	maxPrefix  = 64
 )

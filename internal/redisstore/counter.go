@@ -98,11 +98,17 @@ func read(op *counter.Op, cmd *redis.Cmd) {
 // shared with concurrent requests' operations (see combiner). A failed
 // round trip fails each operation with ErrUnavailable.
 func (s *Counter) Batch(ctx context.Context, ops []counter.Op) {
+	s.combined(ctx, ops, false)
+}
+
+// combined sends ops through the combiner (see combiner): patient ops
+// (settlements) are never answered for waiting too long.
+func (s *Counter) combined(ctx context.Context, ops []counter.Op, patient bool) {
 	if s.c.cfg.Mode == ModeCluster || s.c.br.isOpen() {
 		s.batch(ctx, ops, 1)
 		return
 	}
-	s.c.combine.do(ctx, ops, s.batch)
+	s.c.combine.do(ctx, ops, s.batch, patient)
 }
 
 // batch sends ops, which requests requests are waiting for, in one round

@@ -48,8 +48,8 @@ type settler struct {
 	queued         int           // ops in queue
 	stopped        chan struct{} // closed when the running goroutine ends; nil when none runs
 	closing        bool          // Close began: take nothing more
-	// send sends the settlements of one turn; nil is Counter.Batch
-	// (tests replace it).
+	// send sends the settlements of one turn; nil is the Counter's
+	// combined round trips, patiently (tests replace it).
 	send func(context.Context, []counter.Op)
 }
 
@@ -96,7 +96,8 @@ func (st *settler) run(c *Conn, stopped chan struct{}) {
 	defer close(stopped)
 	send := st.send
 	if send == nil {
-		send = (&Counter{c: c}).Batch
+		store := &Counter{c: c}
+		send = func(ctx context.Context, ops []counter.Op) { store.combined(ctx, ops, true) }
 	}
 	var batch []deferredOps
 	var ops []counter.Op
