@@ -44,6 +44,21 @@ func (g *gatedSend) callCount() int {
 	return len(g.calls)
 }
 
+// underWay starts a request whose round trip waits for g's gate, and
+// returns once it is under way.
+func underWay(cb *combiner, g *gatedSend, wg *sync.WaitGroup, o []counter.Op) {
+	enqueue(context.Background(), cb, wg, o, g.send, false)
+	for g.callCount() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// enqueue runs a request on its own goroutine.
+func enqueue(ctx context.Context, cb *combiner, wg *sync.WaitGroup, o []counter.Op, send sendFunc, patient bool) {
+	wg.Add(1)
+	go func() { defer wg.Done(); cb.do(ctx, o, send, patient) }()
+}
+
 func queued(t *testing.T, cb *combiner, n int) {
 	t.Helper()
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
@@ -85,15 +100,10 @@ func TestCombinerGathersWaitingRequests(t *testing.T) {
 	g := &gatedSend{gate: make(chan struct{})}
 	first := ops(1, 2)
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); cb.do(context.Background(), first, g.send, false) }()
-	for g.callCount() == 0 {
-		time.Sleep(time.Millisecond)
-	}
+	underWay(&cb, g, &wg, first)
 	later := [][]counter.Op{ops(10, 11), ops(20), ops(30, 31, 32)}
 	for i, o := range later {
-		wg.Add(1)
-		go func() { defer wg.Done(); cb.do(context.Background(), o, g.send, false) }()
+		enqueue(context.Background(), &cb, &wg, o, g.send, false)
 		queued(t, &cb, i+1)
 	}
 	close(g.gate)
@@ -139,17 +149,12 @@ func TestCombinerBoundsARoundTrip(t *testing.T) {
 	cb := combiner{wait: time.Minute}
 	g := &gatedSend{gate: make(chan struct{})}
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); cb.do(context.Background(), ops(0), g.send, false) }()
-	for g.callCount() == 0 {
-		time.Sleep(time.Millisecond)
-	}
+	underWay(&cb, g, &wg, ops(0))
 	const requests = 100 // 3 ops each: 300 in all
 	all := make([][]counter.Op, requests)
 	for i := range all {
 		all[i] = ops(3*i+1, 3*i+2, 3*i+3)
-		wg.Add(1)
-		go func() { defer wg.Done(); cb.do(context.Background(), all[i], g.send, false) }()
+		enqueue(context.Background(), &cb, &wg, all[i], g.send, false)
 		queued(t, &cb, i+1)
 	}
 	close(g.gate)
@@ -171,18 +176,13 @@ func TestCombinedRoundTripOutlivesItsSender(t *testing.T) {
 	cb := combiner{wait: time.Minute}
 	g := &gatedSend{gate: make(chan struct{})}
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); cb.do(context.Background(), ops(1), g.send, false) }()
-	for g.callCount() == 0 {
-		time.Sleep(time.Millisecond)
-	}
+	underWay(&cb, g, &wg, ops(1))
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	gone, other := ops(2), ops(3)
-	wg.Add(2)
-	go func() { defer wg.Done(); cb.do(ctx, gone, g.send, false) }()
+	enqueue(ctx, &cb, &wg, gone, g.send, false)
 	queued(t, &cb, 1)
-	go func() { defer wg.Done(); cb.do(context.Background(), other, g.send, false) }()
+	enqueue(context.Background(), &cb, &wg, other, g.send, false)
 	queued(t, &cb, 2)
 	close(g.gate)
 	wg.Wait()
@@ -220,8 +220,7 @@ func TestCombinedRoundTripPanic(t *testing.T) {
 	}()
 	queued(t, &cb, 1)
 	other := append(ops(3), counter.Op{}) // a skipped op keeps its zero outputs
-	wg.Add(1)
-	go func() { defer wg.Done(); cb.do(context.Background(), other, panicky, false) }()
+	enqueue(context.Background(), &cb, &wg, other, panicky, false)
 	queued(t, &cb, 2)
 	close(gate)
 	wg.Wait()
@@ -255,19 +254,13 @@ func TestCombinerAnswersLateRequestsUnavailable(t *testing.T) {
 	cb := combiner{wait: 20 * time.Millisecond}
 	g := &gatedSend{gate: make(chan struct{})}
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); cb.do(context.Background(), ops(1), g.send, false) }()
-	for g.callCount() == 0 {
-		time.Sleep(time.Millisecond)
-	}
+	underWay(&cb, g, &wg, ops(1))
 	late := append(ops(2), counter.Op{})
-	wg.Add(1)
-	go func() { defer wg.Done(); cb.do(context.Background(), late, g.send, false) }()
+	enqueue(context.Background(), &cb, &wg, late, g.send, false)
 	queued(t, &cb, 1)
 	time.Sleep(40 * time.Millisecond)
 	fresh := ops(3)
-	wg.Add(1)
-	go func() { defer wg.Done(); cb.do(context.Background(), fresh, g.send, false) }()
+	enqueue(context.Background(), &cb, &wg, fresh, g.send, false)
 	queued(t, &cb, 2)
 	close(g.gate)
 	wg.Wait()
@@ -289,24 +282,18 @@ func TestCombinerQueueBounded(t *testing.T) {
 	cb := combiner{wait: time.Minute}
 	g := &gatedSend{gate: make(chan struct{})}
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); cb.do(context.Background(), ops(0), g.send, false) }()
-	for g.callCount() == 0 {
-		time.Sleep(time.Millisecond)
-	}
+	underWay(&cb, g, &wg, ops(0))
 	const each = 64
 	for i := range maxCombinedQueue / each {
 		o := make([]counter.Op, each)
 		for j := range o {
 			o[j] = counter.Op{Kind: counter.OpTake, Key: counter.Key{Subject: strconv.Itoa(1000 + i)}}
 		}
-		wg.Add(1)
-		go func() { defer wg.Done(); cb.do(context.Background(), o, g.send, false) }()
+		enqueue(context.Background(), &cb, &wg, o, g.send, false)
 		queued(t, &cb, i+1)
 	}
 	over := ops(5)
-	wg.Add(1)
-	go func() { defer wg.Done(); cb.do(context.Background(), over, g.send, false) }()
+	enqueue(context.Background(), &cb, &wg, over, g.send, false)
 	for deadline := time.Now().Add(5 * time.Second); g.callCount() < 2; time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("a request finding the queue full did not send its own round trip")
@@ -348,19 +335,7 @@ func TestCombinerBypassed(t *testing.T) {
 		t.Errorf("cluster: %v", err)
 	}
 
-	c, err := New(Config{Addresses: []string{"127.0.0.1:1"}}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Open(); err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	k, err := newKeyer("p:", testKeySecret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.keys.Store(k)
+	c := boundNowhere(t)
 	for range breakerThreshold {
 		c.br.record(false, true)
 	}
@@ -370,11 +345,10 @@ func TestCombinerBypassed(t *testing.T) {
 	}
 }
 
-var testKeySecret = []byte("0123456789abcdef0123456789abcdef")
-
-// A failed round trip that carried several requests counts once for each
-// towards opening the breaker, as their own round trips would have.
-func TestCombinedFailureCountsForEachRequest(t *testing.T) {
+// boundNowhere is a Conn opened and bound to key material, its Redis
+// an address where nothing listens.
+func boundNowhere(t *testing.T) *Conn {
+	t.Helper()
 	c, err := New(Config{Addresses: []string{"127.0.0.1:1"}}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -382,12 +356,19 @@ func TestCombinedFailureCountsForEachRequest(t *testing.T) {
 	if err := c.Open(); err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
-	k, err := newKeyer("p:", testKeySecret)
+	t.Cleanup(func() { _ = c.Close() })
+	k, err := newKeyer("p:", []byte("0123456789abcdef0123456789abcdef"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	c.keys.Store(k)
+	return c
+}
+
+// A failed round trip that carried several requests counts once for each
+// towards opening the breaker, as their own round trips would have.
+func TestCombinedFailureCountsForEachRequest(t *testing.T) {
+	c := boundNowhere(t)
 	down := func(context.Context, redis.UniversalClient, *keyer) error { return errors.New("connection refused") }
 	_ = c.callFor(context.Background(), breakerThreshold-1, down)
 	if c.br.isOpen() {
@@ -407,16 +388,11 @@ func TestCombinerSendsPatientSettlements(t *testing.T) {
 	cb := combiner{wait: 20 * time.Millisecond}
 	g := &gatedSend{gate: make(chan struct{})}
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); cb.do(context.Background(), ops(1), g.send, false) }()
-	for g.callCount() == 0 {
-		time.Sleep(time.Millisecond)
-	}
+	underWay(&cb, g, &wg, ops(1))
 	settlements, late := ops(2, 3), ops(4)
-	wg.Add(2)
-	go func() { defer wg.Done(); cb.do(context.Background(), settlements, g.send, true) }()
+	enqueue(context.Background(), &cb, &wg, settlements, g.send, true)
 	queued(t, &cb, 1)
-	go func() { defer wg.Done(); cb.do(context.Background(), late, g.send, false) }()
+	enqueue(context.Background(), &cb, &wg, late, g.send, false)
 	queued(t, &cb, 2)
 	time.Sleep(40 * time.Millisecond)
 	close(g.gate)
