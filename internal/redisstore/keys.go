@@ -8,13 +8,14 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"hash"
 )
 
 // keyer builds key names and hides what they are about. Its secrets come
 // from the guard's key material (Bind), never from Redis.
 type keyer struct {
 	prefix string
-	mac    []byte // HMAC key for key names and set members
+	mac    hash.Hash // keyed HMAC for key names and set members, cloned for each (never written)
 	aead   cipher.AEAD
 }
 
@@ -30,7 +31,7 @@ func newKeyer(prefix string, secret []byte) (*keyer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &keyer{prefix: prefix, mac: derive(secret, "names"), aead: aead}, nil
+	return &keyer{prefix: prefix, mac: hmac.New(sha256.New, derive(secret, "names")), aead: aead}, nil
 }
 
 func derive(secret []byte, label string) []byte {
@@ -39,14 +40,27 @@ func derive(secret []byte, label string) []byte {
 	return m.Sum(nil)
 }
 
-// hash is a keyed hash of the parts, base64url, of n bytes (n*4/3 chars).
+// hash is a keyed hash of the parts, each followed by a zero byte,
+// base64url, of n bytes (n*4/3 chars). It clones the keyed HMAC rather
+// than keying a new one, and writes the parts in one piece: a counter's
+// names are hashed on every request that counts.
 func (k *keyer) hash(n int, parts ...string) string {
-	m := hmac.New(sha256.New, k.mac)
+	size := 0
 	for _, p := range parts {
-		m.Write([]byte(p))
-		m.Write([]byte{0})
+		size += len(p) + 1
 	}
-	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:n])
+	b := make([]byte, 0, size)
+	for _, p := range parts {
+		b = append(append(b, p...), 0)
+	}
+	c, err := k.mac.(hash.Cloner).Clone()
+	if err != nil {
+		panic("redis store: the keyed hash cannot be cloned: " + err.Error()) // Go's HMAC over SHA-256 always can
+	}
+	m := c.(hash.Hash)
+	m.Write(b)
+	var sum [sha256.Size]byte
+	return base64.RawURLEncoding.EncodeToString(m.Sum(sum[:0])[:n])
 }
 
 // counterTag is the hash tag of one counter: 16 bytes of keyed hash of
