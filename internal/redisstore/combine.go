@@ -190,11 +190,7 @@ func (cb *combiner) handOn() {
 		wakeLate(late)
 		return
 	}
-	n, k := 0, 0
-	for k < len(cb.queue) && (k == 0 || n+len(cb.queue[k].ops) <= combinedChunk) {
-		n += len(cb.queue[k].ops)
-		k++
-	}
+	k, n := oldest(cb.queue, func(m *combined) int { return len(m.ops) }, combinedChunk)
 	first := cb.queue[0]
 	first.group = append(first.group[:0], cb.queue[:k]...)
 	rest := copy(cb.queue, cb.queue[k:])
@@ -211,4 +207,19 @@ func wakeLate(late []*combined) {
 		fail(m.ops, errQueuedTooLong)
 		m.wake <- struct{}{}
 	}
+}
+
+// oldest says how many of queue's first entries go in one round trip,
+// and their operations (size each): as many as fit in limit operations,
+// and at least one, however large.
+func oldest[T any](queue []T, size func(T) int, limit int) (entries, ops int) {
+	for entries < len(queue) {
+		n := size(queue[entries])
+		if entries > 0 && ops+n > limit {
+			break
+		}
+		ops += n
+		entries++
+	}
+	return entries, ops
 }

@@ -127,11 +127,7 @@ func (st *settler) run(c *Conn, stopped chan struct{}) {
 func (st *settler) next(batch []deferredOps) []deferredOps {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	n, k := 0, 0
-	for k < len(st.queue) && (k == 0 || n+len(st.queue[k].ops) <= deferredChunk) {
-		n += len(st.queue[k].ops)
-		k++
-	}
+	k, n := oldest(st.queue, func(d deferredOps) int { return len(d.ops) }, deferredChunk)
 	if k == 0 {
 		st.stopped = nil
 		return batch
