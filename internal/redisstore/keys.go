@@ -15,7 +15,7 @@ import (
 // from the guard's key material (Bind), never from Redis.
 type keyer struct {
 	prefix string
-	mac    hash.Hash // keyed HMAC for key names and set members, cloned for each (never written)
+	mac    hash.Cloner // keyed HMAC for key names and set members, cloned for each (never written)
 	aead   cipher.AEAD
 }
 
@@ -31,7 +31,11 @@ func newKeyer(prefix string, secret []byte) (*keyer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &keyer{prefix: prefix, mac: hmac.New(sha256.New, derive(secret, "names")), aead: aead}, nil
+	mac, ok := hmac.New(sha256.New, derive(secret, "names")).(hash.Cloner)
+	if !ok {
+		return nil, errors.New("redis store: this Go's HMAC cannot be cloned")
+	}
+	return &keyer{prefix: prefix, mac: mac, aead: aead}, nil
 }
 
 func derive(secret []byte, label string) []byte {
@@ -53,7 +57,7 @@ func (k *keyer) hash(n int, parts ...string) string {
 	for _, p := range parts {
 		b = append(append(b, p...), 0)
 	}
-	c, err := k.mac.(hash.Cloner).Clone()
+	c, err := k.mac.Clone()
 	if err != nil {
 		panic("redis store: the keyed hash cannot be cloned: " + err.Error()) // Go's HMAC over SHA-256 always can
 	}
