@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/text/cases"
@@ -71,15 +72,15 @@ func (n Normalizer) IP(a netip.Addr) netip.Prefix {
 	return p
 }
 
-// User returns the counting form of a user name: surrounding white space
-// trimmed, Unicode NFKC, and case-folded unless CaseSensitive. ASCII names
-// take a fast path that does not allocate when the name is already in
-// normal form.
+// User returns the counting form of a user name: what some framework
+// strips from its ends trimmed (see trimmable), Unicode NFKC, and
+// case-folded unless CaseSensitive. ASCII names take a fast path that does
+// not allocate when the name is already in normal form.
 func (n Normalizer) User(s string) string {
 	if isASCII(s) {
 		return n.asciiUser(s)
 	}
-	s = norm.NFKC.String(strings.TrimSpace(s))
+	s = norm.NFKC.String(strings.TrimFunc(s, trimmable))
 	if !n.CaseSensitive {
 		c := foldPool.Get().(*cases.Caser)
 		s = c.String(s)
@@ -87,8 +88,24 @@ func (n Normalizer) User(s string) string {
 		// Folding can produce sequences NFKC would compose differently.
 		s = norm.NFKC.String(s)
 	}
-	return s
+	return strings.TrimFunc(s, trimmable)
 }
+
+// trimmable is what a portal's framework may strip from the ends of a
+// user name before looking it up: Go's white space, every C0 control and
+// DEL (PHP's trim and Ruby's strip remove NUL, Python's strip, which
+// Django's form fields apply, removes U+001C to U+001F), and format
+// characters (Laravel's TrimStrings removes U+FEFF, U+200B and U+200E).
+// Counting a name with them as the name without them keeps an attacker
+// from spreading one user's attempts over fresh counters ("victim\x1f",
+// "victim\x1f\x1f", ...) that the portal reads as one user.
+func trimmable(r rune) bool {
+	return r < 0x20 || r == 0x7f || unicode.IsSpace(r) || unicode.Is(unicode.Cf, r)
+}
+
+// asciiTrimmable is trimmable for a byte of an ASCII name: white space,
+// controls and DEL.
+func asciiTrimmable(c byte) bool { return c <= ' ' || c == 0x7f }
 
 // foldPool holds case folders: a cases.Caser keeps state and must not be
 // shared between goroutines.
@@ -104,7 +121,12 @@ func isASCII(s string) bool {
 }
 
 func (n Normalizer) asciiUser(s string) string {
-	s = strings.TrimSpace(s)
+	for len(s) > 0 && asciiTrimmable(s[0]) {
+		s = s[1:]
+	}
+	for len(s) > 0 && asciiTrimmable(s[len(s)-1]) {
+		s = s[:len(s)-1]
+	}
 	if n.CaseSensitive {
 		return s
 	}

@@ -24,6 +24,15 @@ func TestNormalizeUser(t *testing.T) {
 		{"case sensitive keeps case", Normalizer{CaseSensitive: true}, " JLopez ", "JLopez"},
 		{"case sensitive still NFKC", Normalizer{CaseSensitive: true}, "ＪＬ", "JL"},
 		{"empty", Normalizer{}, "   ", ""},
+		// What portals' frameworks strip from the ends (checked against
+		// PHP's trim, Python's strip as Django's CharField applies it, and
+		// Laravel's TrimStrings): one user, one counter.
+		{"NUL (PHP trim, Ruby strip)", Normalizer{}, "\x00mallory\x00", "mallory"},
+		{"unit separator (Python strip)", Normalizer{}, "mallory\x1f\x1c", "mallory"},
+		{"DEL and vertical tab", Normalizer{}, "\x0bmallory\x7f", "mallory"},
+		{"zero-width space and BOM (Laravel)", Normalizer{}, "\ufeffmallory\u200b\u200e", "mallory"},
+		{"controls around a non-ASCII name", Normalizer{}, "\x00Ｍallory\x1f", "mallory"},
+		{"a control inside is kept", Normalizer{}, "mal\x00lory", "mal\x00lory"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
