@@ -43,6 +43,7 @@ func init() {
 //		channel_kind   web|app
 //		report         success|all
 //		log_user       plain|hash|none
+//		audit_line     own_line|access_log
 //		session_cookie <app cookie name>
 //		allow_ip       <cidr...>
 //		deny_ip        <cidr...>
@@ -238,6 +239,10 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		case "log_user":
 			if err = caddyopt.OneArg(d, &h.LogUser); err == nil {
 				err = caddyopt.OneOf(d, h.LogUser, "plain", "hash", "none")
+			}
+		case "audit_line":
+			if err = caddyopt.OneArg(d, &h.AuditLine); err == nil {
+				err = caddyopt.OneOf(d, h.AuditLine, request.AuditOwnLine, request.AuditAccessLog)
 			}
 		case "session_cookie":
 			err = caddyopt.NonEmptyArg(d, &h.SessionCookie)

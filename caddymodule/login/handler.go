@@ -75,6 +75,10 @@ type Handler struct {
 	Report string `json:"report,omitempty"`
 	// LogUser is plain (default), hash or none.
 	LogUser string `json:"log_user,omitempty"`
+	// AuditLine is own_line (default: a line of the route's own logger)
+	// or access_log (the same values as the "login_guard" field of Caddy's
+	// access log line for the request, where the server writes one).
+	AuditLine string `json:"audit_line,omitempty"`
 	// SessionCookie names the app's own session cookie; when set, the
 	// session sent to SmartID is an HMAC of it rather than the guard's
 	// session id.
@@ -203,6 +207,9 @@ func (h *Handler) provision(a *app.App, logger *zap.Logger) error {
 	if h.LogUser == "" {
 		h.LogUser = "plain"
 	}
+	if h.AuditLine == "" {
+		h.AuditLine = request.AuditOwnLine
+	}
 	if h.Success == nil {
 		h.Success = new(SuccessCriteria)
 	}
@@ -222,7 +229,8 @@ func (h *Handler) provision(a *app.App, logger *zap.Logger) error {
 		UnsupportedStatus: h.UnsupportedMediaStatus,
 	}
 	h.route = &request.Route{Name: h.Name, NameValue: h.Name, Event: h.Event, LogUser: h.LogUser, ErrorPages: h.ErrorPages,
-		App: h.app, Logger: h.logger, XFFWarn: h.app.UntrustedProxyWarning()}
+		AuditToAccessLog: h.AuditLine == request.AuditAccessLog,
+		App:              h.app, Logger: h.logger, XFFWarn: h.app.UntrustedProxyWarning()}
 	if err = h.route.SetIPLists(res, h.AllowIP, h.DenyIP); err != nil {
 		return err
 	}
@@ -296,6 +304,9 @@ func (h *Handler) Validate() error {
 	case "plain", "hash", "none":
 	default:
 		return fmt.Errorf("route %q: log_user must be plain, hash or none, not %q", h.Name, h.LogUser)
+	}
+	if h.AuditLine != request.AuditOwnLine && h.AuditLine != request.AuditAccessLog {
+		return fmt.Errorf("route %q: audit_line must be own_line or access_log, not %q", h.Name, h.AuditLine)
 	}
 	if err := h.validateRequestPolicy(); err != nil {
 		return err

@@ -8,7 +8,7 @@ import (
 
 // side is one Caddy under test.
 type side struct {
-	name  string // bare, guarded, or a guarded variant: guarded_smartid, guarded_redis, guarded_buffered, guarded_noaudit
+	name  string // bare, guarded, or a guarded variant: guarded_smartid, guarded_redis, guarded_buffered, guarded_noaudit, guarded_accesslog
 	port  int    // its first site's (bare has one site)
 	admin int
 	// sites are the ports of a guarded side's other sites, by the path of
@@ -69,6 +69,16 @@ func caddyfile(s *side, svc services, dir string, o options) string {
 	case "buffered":
 		out = "buffered {\n\t\t\toutput file " + filepath.Join(dir, s.name+".log") + " {\n\t\t\t\troll_disabled\n\t\t\t}\n\t\t}"
 	}
+	// With -access-log every site of every side, bare included, logs each
+	// request to a file of its own side (the same sink as the guard's
+	// lines, so neither side's line is cheaper for its output).
+	access := ""
+	if o.accessLog {
+		access = "\tlog {\n\t\toutput discard\n\t}\n"
+		if sink != "discard" {
+			access = "\tlog {\n\t\toutput file " + filepath.Join(dir, s.name+"-access.log") + " {\n\t\t\troll_disabled\n\t\t}\n\t}\n"
+		}
+	}
 	exclude := ""
 	if s.name == "guarded_noaudit" {
 		exclude = "\n\t\texclude http.handlers.login_guard"
@@ -99,12 +109,16 @@ func caddyfile(s *side, svc services, dir string, o options) string {
 	}
 	b.WriteString("}\n")
 	if s.name == "bare" {
-		fmt.Fprintf(&b, "http://127.0.0.1:%d {\n\treverse_proxy 127.0.0.1:%d\n}\n", s.port, svc.upstream)
+		fmt.Fprintf(&b, "http://127.0.0.1:%d {\n%s\treverse_proxy 127.0.0.1:%d\n}\n", s.port, access, svc.upstream)
 		return b.String()
 	}
 	for _, rt := range guardedRoutes {
-		fmt.Fprintf(&b, "http://127.0.0.1:%d {\n\t@%s {\n\t\tmethod POST\n\t\tpath %s\n\t}\n\tlogin_guard @%s {\n%s\t}\n\treverse_proxy 127.0.0.1:%d\n}\n",
-			s.portFor(rt.path), rt.name, rt.path, rt.name, rt.body, svc.upstream)
+		body := rt.body
+		if s.name == "guarded_accesslog" {
+			body += "\t\taudit_line access_log\n"
+		}
+		fmt.Fprintf(&b, "http://127.0.0.1:%d {\n%s\t@%s {\n\t\tmethod POST\n\t\tpath %s\n\t}\n\tlogin_guard @%s {\n%s\t}\n\treverse_proxy 127.0.0.1:%d\n}\n",
+			s.portFor(rt.path), access, rt.name, rt.path, rt.name, body, svc.upstream)
 	}
 	return b.String()
 }
@@ -180,6 +194,10 @@ var allScenarios = []scenario{
 	// same rounds: the guard with its lines, and with Caddy's log
 	// excluding the guard's logger, so no line is encoded at all.
 	{name: "login_audit", side: "guarded", also: "guarded_noaudit", method: "POST", path: "/api/login", bare: "/api/login", body: loginForm, status: 303},
+	// With Caddy's access log on both sides (-access-log only): the guard
+	// writing its own audit line beside each access line, and putting its
+	// values in the access line instead (audit_line access_log).
+	{name: "login_access_log", side: "guarded", also: "guarded_accesslog", method: "POST", path: "/api/login", bare: "/api/login", body: loginForm, status: 303},
 	// SmartID's cost at a steady, moderate rate, where its worker wakes
 	// for a few events at a time instead of pipelining a full batch: the
 	// guarded side's CPU per request with SmartID off and on.
@@ -201,6 +219,9 @@ var alsoSides = map[string]struct{ main, also string }{
 	// The guard's logger excluded from Caddy's log: no audit line is
 	// encoded or written (what the audit line costs, by its absence).
 	"guarded_noaudit": {"audit lines", "audit lines excluded"},
+	// The guard's values in Caddy's access line instead of a line of
+	// their own.
+	"guarded_accesslog": {"own audit line", "audit in access log"},
 	// SmartID on: each login sends its event.
 	"guarded_smartid": {"SmartID off", "SmartID on"},
 }

@@ -31,7 +31,7 @@ func TestConfigsValidate(t *testing.T) {
 		return after
 	}
 	var memorySite string
-	for _, name := range []string{"bare", "guarded", "guarded_smartid", "guarded_redis", "guarded_buffered", "guarded_noaudit"} {
+	for _, name := range []string{"bare", "guarded", "guarded_smartid", "guarded_redis", "guarded_buffered", "guarded_noaudit", "guarded_accesslog"} {
 		s := &side{name: name, port: 9100, admin: 9200}
 		if name != "bare" {
 			s.sites = map[string]int{}
@@ -120,6 +120,59 @@ func TestBufferedNeedsLogFile(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "needs -log file") {
 			t.Fatalf("-log %s: %v", sink, err)
 		}
+	}
+}
+
+// TestAccessLogScenarioNeedsAccessLog: login_access_log compares two ways
+// of logging beside Caddy's access log, so asked for without -access-log
+// it is refused before anything starts.
+func TestAccessLogScenarioNeedsAccessLog(t *testing.T) {
+	err := run(options{scenarios: "login_access_log", logSink: "file", rounds: 1, gc: gcEqual, gcLimit: 256})
+	if err == nil || !strings.Contains(err.Error(), "needs -access-log") {
+		t.Fatalf("without -access-log: %v", err)
+	}
+}
+
+// TestAccessLogConfigs: with -access-log every site of every side, bare
+// included, writes Caddy's access log to its side's own file (never
+// rolled), and the configs still validate.
+func TestAccessLogConfigs(t *testing.T) {
+	dir := t.TempDir()
+	svc := services{upstream: 9001, smartid: 9002, engine: 9003, redis: 9004}
+	for _, name := range []string{"bare", "guarded", "guarded_noaudit", "guarded_accesslog"} {
+		s := &side{name: name, port: 9100, admin: 9200, sites: map[string]int{}}
+		if name != "bare" {
+			for i, rt := range guardedRoutes[1:] {
+				s.sites[rt.path] = 9101 + i
+			}
+		}
+		cfg := caddyfile(s, svc, dir, options{logSink: "file", maxKeys: 1000, accessLog: true})
+		raw, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(cfg), map[string]any{"filename": name})
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", name, err, cfg)
+		}
+		if err := caddy.Validate(mustConfig(t, raw)); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if got := strings.Contains(string(raw), `"audit_line":"access_log"`); got != (name == "guarded_accesslog") {
+			t.Fatalf("%s: audit_line access_log = %v", name, got)
+		}
+		sites := strings.Split(cfg, "\nhttp://")[1:]
+		want := "\tlog {\n\t\toutput file " + filepath.Join(dir, name+"-access.log") + " {\n\t\t\troll_disabled\n"
+		for _, blk := range sites {
+			if !strings.Contains(blk, want) {
+				t.Fatalf("%s: a site without its access log:\n%s", name, blk)
+			}
+		}
+		if name == "bare" && len(sites) != 1 || name != "bare" && len(sites) != len(guardedRoutes) {
+			t.Fatalf("%s: %d sites", name, len(sites))
+		}
+		if !strings.Contains(string(raw), `"logs":{"logger_names"`) && !strings.Contains(string(raw), `"logs":{"default_logger_name"`) {
+			t.Fatalf("%s: no server access log in the JSON:\n%s", name, raw)
+		}
+	}
+	if cfg := caddyfile(&side{name: "bare", port: 9100, admin: 9200}, svc, dir, options{logSink: "file"}); strings.Contains(cfg, "-access.log") {
+		t.Fatalf("an access log without -access-log:\n%s", cfg)
 	}
 }
 

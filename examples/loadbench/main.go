@@ -92,6 +92,7 @@ type options struct {
 	out         string
 	scenarios   string
 	logSink     string
+	accessLog   bool // every site logs each request (Caddy's access log), on both sides
 	profile     string
 	gc          string // equal or default: see collectorEnv
 	gcLimit     int    // MiB, with -gc equal
@@ -118,6 +119,7 @@ func main() {
 	flag.StringVar(&o.out, "out", "loadbench.json", "write the results here as JSON (empty: don't)")
 	flag.StringVar(&o.scenarios, "scenarios", "", "comma-separated subset of scenarios (default all)")
 	flag.StringVar(&o.logSink, "log", "file", "Caddy's log sink on both sides: file, buffered or discard")
+	flag.BoolVar(&o.accessLog, "access-log", false, "every site on both sides logs each request (Caddy's access log) to the same sink as -log")
 	flag.StringVar(&o.gc, "gc", gcEqual, "Go's collector in every Caddy: equal (GOGC=off and the same GOMEMLIMIT, so neither side collects more often for keeping more live memory) or default (Go's own pacing)")
 	flag.IntVar(&o.gcLimit, "gc-limit", 256, "GOMEMLIMIT of every Caddy with -gc equal, in MiB")
 	flag.StringVar(&o.profile, "profile", "", "write CPU profiles of each side, one per scenario (first round): the guarded side as <prefix>-<scenario>.pprof, the others as <prefix>-<scenario>-<side>.pprof")

@@ -29,6 +29,8 @@ type metadata struct {
 	Duration    string `json:"duration"`
 	EngineDelay string `json:"engine_delay"`
 	LogSink     string `json:"log_sink"`
+	// AccessLog: every site on both sides wrote Caddy's access log.
+	AccessLog bool `json:"access_log,omitempty"`
 	// GC is how Go's collector ran in every Caddy (see collectorEnv);
 	// empty in results written before the option: Go's default pacing.
 	GC string `json:"gc,omitempty"`
@@ -261,9 +263,12 @@ func markdownTable(r *results) string {
 	return b.String()
 }
 
-// writeRunEnd ends a table's first line with how the collector ran and
-// the commit measured.
+// writeRunEnd ends a table's first line with whether access logs were
+// on, how the collector ran and the commit measured.
 func writeRunEnd(b *strings.Builder, m metadata) {
+	if m.AccessLog {
+		b.WriteString("; Caddy's access log on every site of both sides")
+	}
 	if m.GC != "" {
 		fmt.Fprintf(b, "; Go collector: %s", m.GC)
 	}

@@ -31,6 +31,12 @@ func run(o options) error {
 		fmt.Fprintf(os.Stderr, "-log %s: skipping login_buffered (it needs -log file)\n", o.logSink)
 		scenarios = slices.DeleteFunc(scenarios, func(sc scenario) bool { return sc.also == "guarded_buffered" })
 	}
+	if !o.accessLog && slices.ContainsFunc(scenarios, func(sc scenario) bool { return sc.also == "guarded_accesslog" }) {
+		if o.scenarios != "" {
+			return fmt.Errorf("login_access_log compares two ways of logging beside Caddy's access log: it needs -access-log")
+		}
+		scenarios = slices.DeleteFunc(scenarios, func(sc scenario) bool { return sc.also == "guarded_accesslog" })
+	}
 	if _, err := exec.LookPath("redis-server"); err != nil && slices.ContainsFunc(scenarios, func(sc scenario) bool { return sc.also == "guarded_redis" }) {
 		if o.scenarios != "" {
 			return fmt.Errorf("login_redis needs redis-server: %v", err)
@@ -150,6 +156,11 @@ func run(o options) error {
 		}
 		if sc.also == "guarded_noaudit" && o.logSink == "file" {
 			if err := checkAuditExcluded(dir, sc.side, sc.also); err != nil {
+				return err
+			}
+		}
+		if sc.also == "guarded_accesslog" && o.logSink == "file" {
+			if err := checkAuditInAccessLog(dir, sc.side, sc.also); err != nil {
 				return err
 			}
 		}
@@ -435,11 +446,17 @@ func meta(o options, gen string) metadata {
 		Duration:    o.duration.String(),
 		EngineDelay: o.engineDelay.String(),
 		LogSink:     o.logSink,
+		AccessLog:   o.accessLog,
 		GC:          collectorLabel(o.gc, o.gcLimit),
 		LoadBefore:  loadAvg(),
 	}
 	if out, err := exec.Command("git", "rev-parse", "--short", "HEAD").Output(); err == nil {
 		m.Commit = strings.TrimSpace(string(out))
+		// A run of a work tree with changes not committed yet says so:
+		// the commit alone would name code that was not measured.
+		if changed, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(changed) > 0 {
+			m.Commit += "+uncommitted"
+		}
 	}
 	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
 		for _, line := range strings.Split(string(b), "\n") {
@@ -480,6 +497,33 @@ func checkAuditExcluded(dir, with, without string) error {
 		}
 		if got := bytes.Contains(b, []byte(auditLine)); got != c.want {
 			return fmt.Errorf("%s: audit lines in its log = %v, want %v", c.side, got, c.want)
+		}
+	}
+	return nil
+}
+
+// checkAuditInAccessLog: after the probes, the side with its own audit
+// lines has written them beside its access lines, and the side with
+// audit_line access_log none, its values being in its access lines.
+func checkAuditInAccessLog(dir, own, inAccess string) error {
+	const auditLine, accessField = `"msg":"login_guard"`, `"login_guard":{"route":"login"`
+	for _, c := range []struct {
+		side           string
+		line, inAccess bool
+	}{{own, true, false}, {inAccess, false, true}} {
+		guard, err := os.ReadFile(filepath.Join(dir, c.side+".log"))
+		if err != nil {
+			return err
+		}
+		access, err := os.ReadFile(filepath.Join(dir, c.side+"-access.log"))
+		if err != nil {
+			return err
+		}
+		if got := bytes.Contains(guard, []byte(auditLine)); got != c.line {
+			return fmt.Errorf("%s: audit lines of its own = %v, want %v", c.side, got, c.line)
+		}
+		if got := bytes.Contains(access, []byte(accessField)); got != c.inAccess {
+			return fmt.Errorf("%s: audit values in its access lines = %v, want %v", c.side, got, c.inAccess)
 		}
 	}
 	return nil

@@ -1,7 +1,14 @@
 package request
 
 import (
+	"net"
 	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/caddyserver/certmagic"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -10,22 +17,44 @@ import (
 	"github.com/login-guard/login_guard/rules"
 )
 
+// Where a route's audit line goes (its audit_line option).
+const (
+	// AuditOwnLine: a line of the route's own logger.
+	AuditOwnLine = "own_line"
+	// AuditAccessLog: the line's values as the "login_guard" field of
+	// Caddy's access log line for the request, where the server writes
+	// one; a line of its own where it does not.
+	AuditAccessLog = "access_log"
+)
+
 // Finish writes the route's one audit line and counts the decision. The
 // line never holds the password (the parser dropped it) nor the device
 // payload (only whether one was present); the user is logged as the
-// route's log_user says.
+// route's log_user says. A route whose audit line goes to the access log
+// adds its values to Caddy's access log line for r instead, when the
+// server writes one for r (see accessLogFields); else it writes its own.
 // It settles the rules' ticket first, so every path ends the attempt.
 func (x *Exchange) Finish(r *http.Request) {
 	x.Settle()
 	h := x.Route
 	v := &x.Verdict
 	h.App.Metrics().Decision(h.Name, v.Action.String(), v.Reasons)
+	if h.AuditToAccessLog {
+		if extra := accessLogFields(r); extra != nil {
+			// The access line is written after the handler returned and
+			// this exchange went back to its pool: its values are copied.
+			x.fillAudit(time.Since(x.Start))
+			extra.Add(zap.Object("login_guard", x.audit.detached(h.Name, h.Event, v.Action.String())))
+			return
+		}
+	}
 	if ce := h.auditLogger(v.Action).Check(zap.InfoLevel, "login_guard"); ce != nil {
 		// One inline field that writes the whole line: the encoder gets
-		// the values straight from the exchange, with no field slice,
-		// boxed slices or address string built per request.
-		x.logged = ce.Time
-		x.logField[0] = zap.Inline((*auditLine)(x))
+		// the values from the exchange's own record, with no field slice,
+		// boxed slices or address string built per request. The line's
+		// own timestamp ends the duration: one clock read fewer.
+		x.fillAudit(ce.Time.Sub(x.Start))
+		x.logField[0] = zap.Inline(&x.audit)
 		ce.Write(x.logField[:]...)
 	}
 }
@@ -48,55 +77,170 @@ func (h *Route) auditLogger(a rules.Action) *zap.Logger {
 	return h.Logger.With(zap.String("route", h.Name), zap.String("event", h.Event), zap.String("action", a.String()))
 }
 
-// auditLine is the exchange as its audit line. Every value goes through
-// the encoder's typed methods under its own key, so Caddy's log filters
-// (ip_mask on "ip", say) see the same fields as ever.
-type auditLine Exchange
+// auditRecord is what an audit line says besides its route, event and
+// action. Every value goes through the encoder's typed methods under its
+// own key, so Caddy's log filters (ip_mask on "ip", say) see the same
+// fields as ever.
+type auditRecord struct {
+	reasons, monitored []string
+	ip                 string
+	devicePresent      bool
+	hasScore           bool
+	duration           time.Duration
+	user               string
+	outcome            string
+	smartid            string
+	assertion          string
+	monitorAction      string
+	refused            string
+	score              float64
+	engines            []engine.Result
+	correlations       []rules.Correlation
+}
 
-func (a *auditLine) MarshalLogObject(enc zapcore.ObjectEncoder) error {
-	x := (*Exchange)(a)
+// fillAudit records the exchange's audit values in x.audit, the request
+// having taken d so far. The slices are the exchange's own.
+func (x *Exchange) fillAudit(d time.Duration) {
 	v := &x.Verdict
-	// route, event and action are the audit logger's (see auditLogger).
-	_ = enc.AddArray("reasons", (*stringsLog)(&v.Reasons))
-	if x.IPText != "" {
-		enc.AddString("ip", x.IPText)
-	} else {
-		enc.AddString("ip", x.Attempt.IP.String())
+	a := &x.audit
+	*a = auditRecord{
+		reasons:       v.Reasons,
+		monitored:     v.Monitored,
+		ip:            x.IPText,
+		devicePresent: x.Attempt.DevicePresent,
+		duration:      d,
+		user:          x.loggedUser(),
+		smartid:       x.SmartID,
+		assertion:     x.Assertion,
+		monitorAction: x.MonitorAction,
+		engines:       x.EngineResults,
+		hasScore:      v.HasScore,
+		score:         v.Score,
+		correlations:  v.Correlations,
 	}
-	enc.AddBool("device_present", x.Attempt.DevicePresent)
-	// The line's own timestamp ends the duration: one clock read fewer.
-	enc.AddDuration("duration", x.logged.Sub(x.Start))
-	if u := x.loggedUser(); u != "" {
-		enc.AddString("user", u)
-	}
-	if len(v.Monitored) > 0 {
-		_ = enc.AddArray("monitored", (*stringsLog)(&v.Monitored))
+	if a.ip == "" {
+		a.ip = x.Attempt.IP.String()
 	}
 	if x.Outcome != 0 {
-		enc.AddString("outcome", x.Outcome.String())
-	}
-	if x.SmartID != "" {
-		enc.AddString("smartid", x.SmartID)
-	}
-	if x.Assertion != "" {
-		enc.AddString("assertion", x.Assertion)
-	}
-	if x.MonitorAction != "" {
-		enc.AddString("monitor_action", x.MonitorAction)
-	}
-	if len(x.EngineResults) > 0 {
-		_ = enc.AddArray("engines", engineLog(x.EngineResults))
-	}
-	if v.HasScore {
-		enc.AddFloat64("score", v.Score)
-	}
-	if len(v.Correlations) > 0 {
-		_ = enc.AddArray("correlations", correlationLog(v.Correlations))
+		a.outcome = x.Outcome.String()
 	}
 	if x.Refused != nil {
-		enc.AddString("refused", x.Refused.Error())
+		a.refused = x.Refused.Error()
+	}
+}
+
+func (a *auditRecord) MarshalLogObject(enc zapcore.ObjectEncoder) error {
+	// route, event and action are the audit logger's (see auditLogger),
+	// or the access log field's (see accessLogAudit).
+	_ = enc.AddArray("reasons", (*stringsLog)(&a.reasons))
+	enc.AddString("ip", a.ip)
+	enc.AddBool("device_present", a.devicePresent)
+	enc.AddDuration("duration", a.duration)
+	if a.user != "" {
+		enc.AddString("user", a.user)
+	}
+	if len(a.monitored) > 0 {
+		_ = enc.AddArray("monitored", (*stringsLog)(&a.monitored))
+	}
+	if a.outcome != "" {
+		enc.AddString("outcome", a.outcome)
+	}
+	if a.smartid != "" {
+		enc.AddString("smartid", a.smartid)
+	}
+	if a.assertion != "" {
+		enc.AddString("assertion", a.assertion)
+	}
+	if a.monitorAction != "" {
+		enc.AddString("monitor_action", a.monitorAction)
+	}
+	if len(a.engines) > 0 {
+		_ = enc.AddArray("engines", engineLog(a.engines))
+	}
+	if a.hasScore {
+		enc.AddFloat64("score", a.score)
+	}
+	if len(a.correlations) > 0 {
+		_ = enc.AddArray("correlations", correlationLog(a.correlations))
+	}
+	if a.refused != "" {
+		enc.AddString("refused", a.refused)
 	}
 	return nil
+}
+
+// accessLogAudit is an audit record with its route, event and action, as
+// the "login_guard" field of an access log line. It owns its slices: the
+// exchange's are reused once the request is done.
+type accessLogAudit struct {
+	route, event, action string
+	auditRecord
+}
+
+func (a *auditRecord) detached(route, event, action string) *accessLogAudit {
+	d := &accessLogAudit{route: route, event: event, action: action, auditRecord: *a}
+	d.reasons = slices.Clone(a.reasons)
+	d.monitored = slices.Clone(a.monitored)
+	d.engines = slices.Clone(a.engines)
+	d.correlations = slices.Clone(a.correlations)
+	return d
+}
+
+func (a *accessLogAudit) MarshalLogObject(enc zapcore.ObjectEncoder) error {
+	enc.AddString("route", a.route)
+	enc.AddString("event", a.event)
+	enc.AddString("action", a.action)
+	return a.auditRecord.MarshalLogObject(enc)
+}
+
+// accessLogFields is where r's handlers add fields to its access log
+// line, or nil when the server writes none for r. Caddy decides that
+// once, before the handlers run, from the server's logs config and the
+// request's host; this asks the same questions of the same config, and
+// whether a handler before the guard set log_skip.
+func accessLogFields(r *http.Request) *caddyhttp.ExtraLogFields {
+	ctx := r.Context()
+	srv, _ := ctx.Value(caddyhttp.ServerCtxKey).(*caddyhttp.Server)
+	if srv == nil || srv.Logs == nil {
+		return nil
+	}
+	if skip, _ := caddyhttp.GetVar(ctx, caddyhttp.LogSkipVar).(bool); skip {
+		return nil
+	}
+	if !hostLogged(srv.Logs, r.Host) {
+		return nil
+	}
+	extra, _ := ctx.Value(caddyhttp.ExtraLogFieldsCtxKey).(*caddyhttp.ExtraLogFields)
+	return extra
+}
+
+// hostLogged is Caddy's own rule (Server.shouldLogRequest): a host mapped
+// to a logger is logged, else one in skip_hosts is not, else every host
+// is unless skip_unmapped_hosts.
+func hostLogged(l *caddyhttp.ServerLogConfig, hostport string) bool {
+	if len(l.LoggerNames) == 0 && len(l.SkipHosts) == 0 {
+		return !l.SkipUnmappedHosts
+	}
+	host := hostport
+	// Only a host with a port is split: SplitHostPort's error for one
+	// without would be an allocation a request. Where it fails, the whole
+	// value is the host, as in Caddy.
+	if i := strings.LastIndexByte(hostport, ':'); i >= 0 && !strings.Contains(hostport[i:], "]") {
+		if h, _, err := net.SplitHostPort(hostport); err == nil {
+			host = h
+		}
+	}
+	for name := range l.LoggerNames {
+		if certmagic.MatchWildcard(host, name) {
+			return true
+		}
+	}
+	for _, h := range l.SkipHosts {
+		if certmagic.MatchWildcard(host, h) {
+			return false
+		}
+	}
+	return !l.SkipUnmappedHosts
 }
 
 // stringsLog is a string list for the audit line; a pointer to the

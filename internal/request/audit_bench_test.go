@@ -1,12 +1,15 @@
 package request
 
 import (
+	"context"
 	"io"
+	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"testing"
 	"time"
 
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -39,5 +42,46 @@ func BenchmarkFinish(b *testing.B) {
 		x.Attempt = rules.Attempt{User: "jlopez", IP: netip.MustParseAddr("198.51.100.7"), DevicePresent: true}
 		x.Verdict.Add(rules.Deny, rules.ReasonIPDenied)
 		x.Finish(r)
+	}
+}
+
+// BenchmarkFinishToAccessLog is BenchmarkFinish with audit_line
+// access_log: the values copied out of the exchange and added to the
+// request's access log fields (which Caddy encodes with its access line,
+// outside this benchmark). The requests, each with the fields holder
+// Caddy makes for every request, are built a batch at a time with the
+// timer stopped.
+func BenchmarkFinishToAccessLog(b *testing.B) {
+	ks := testkeys.Keyset(b, time.Now())
+	a := app.Standalone(ks, time.Hour)
+	if err := a.CountIn(prometheus.NewRegistry()); err != nil {
+		b.Fatal(err)
+	}
+	rt := &Route{Name: "login", NameValue: "login", Event: EventLogin, LogUser: "plain", App: a, AuditToAccessLog: true,
+		Logger: zap.NewNop()}
+	srv := &caddyhttp.Server{Logs: &caddyhttp.ServerLogConfig{}}
+	base := httptest.NewRequest("POST", "/api/login", nil)
+	reqs := make([]*http.Request, 1024)
+	next := len(reqs)
+	var x Exchange
+	b.ReportAllocs()
+	benchcpu.PerOp(b)
+	for b.Loop() {
+		if next == len(reqs) {
+			b.StopTimer()
+			for i := range reqs {
+				ctx := context.WithValue(context.WithValue(base.Context(), caddyhttp.ServerCtxKey, srv),
+					caddyhttp.ExtraLogFieldsCtxKey, new(caddyhttp.ExtraLogFields))
+				reqs[i] = base.WithContext(ctx)
+			}
+			next = 0
+			b.StartTimer()
+		}
+		x = Exchange{Route: rt, Start: time.Now(), IPText: "198.51.100.7"}
+		x.Verdict.Reasons = x.reasonBuf[:0]
+		x.Attempt = rules.Attempt{User: "jlopez", IP: netip.MustParseAddr("198.51.100.7"), DevicePresent: true}
+		x.Verdict.Add(rules.Deny, rules.ReasonIPDenied)
+		x.Finish(reqs[next])
+		next++
 	}
 }

@@ -49,6 +49,10 @@ type Route struct {
 	Event     string
 	// LogUser is plain, hash or none: how the audit line names the user.
 	LogUser string
+	// AuditToAccessLog puts the audit line's values in Caddy's access log
+	// line for the request, as its "login_guard" field, where the server
+	// writes one (audit_line access_log).
+	AuditToAccessLog bool
 	// ErrorPages says who writes the route's refusals (ErrorPagesGuard
 	// or ErrorPagesHandleErrors).
 	ErrorPages string
@@ -89,7 +93,7 @@ type Exchange struct {
 	IPText        string // the client address for the audit line
 
 	rulesTicket *rules.Ticket   // the local rules' hold on this attempt, settled once
-	logged      time.Time       // the audit line's time
+	audit       auditRecord     // the audit line's values, filled by Finish
 	detached    detachedContext // the request's context without its cancellation
 	// Storage the exchange's slices start in, so a typical request does
 	// not allocate them one by one: the verdict's reasons and the audit
