@@ -86,6 +86,7 @@ func TestCaddyfileErrors(t *testing.T) {
 		{"unknown operation field", "login_guard {\n event operation\n operation {\n  order.amout 1\n }\n}", "unknown operation field \"order.amout\""},
 		{"operation on login", "login_guard {\n event login\n operation {\n  order.amount 1\n }\n}", "needs event operation"},
 		{"channel kind", "login_guard {\n event login\n channel_kind tv\n}", "Caddyfile:4: \"tv\" is not one of web, app"},
+		{"audit line", "login_guard {\n event login\n audit_line stdout\n}", "Caddyfile:4: \"stdout\" is not one of own_line, access_log"},
 		{"media status", "login_guard {\n event login\n unsupported_media_status 200\n}", "Caddyfile:4: \"200\" must be a whole number from 400 to 499"},
 		{"handler args", "login_guard /x extra {\n event login\n}", "Caddyfile:2: wrong argument count"},
 		// An empty value would read as the option left out: the route
