@@ -1,15 +1,13 @@
 package caddymodule_test
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/login-guard/login_guard/internal/testkit/caddytest"
 )
@@ -56,7 +54,7 @@ func TestAuditLineInAccessLog(t *testing.T) {
 		t.Fatalf("mallory on the skipped path: %d, want 403", resp.StatusCode)
 	}
 
-	lines := accessLines(t, access)
+	lines := caddytest.JSONLines(t, access)
 	if len(lines) != 2 {
 		t.Fatalf("%d access lines, want 2 (the skipped path writes none)", len(lines))
 	}
@@ -116,7 +114,12 @@ func TestAuditLineInAccessLog(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	lines = accessLines(t, access)[2:]
+	// Caddy writes an access line once the handler chain returns, which
+	// may be after the client has its answer.
+	for deadline := time.Now().Add(5 * time.Second); len(caddytest.JSONLines(t, access)) < 82 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	lines = caddytest.JSONLines(t, access)[2:]
 	if len(lines) != 80 {
 		t.Fatalf("%d access lines for 80 logins", len(lines))
 	}
@@ -133,25 +136,4 @@ func TestAuditLineInAccessLog(t *testing.T) {
 			t.Fatalf("access line for %s: guard field %v", sent, lg)
 		}
 	}
-}
-
-// accessLines reads a JSON access log.
-func accessLines(t *testing.T, path string) []map[string]any {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []map[string]any
-	for _, line := range bytes.Split(bytes.TrimSpace(b), []byte("\n")) {
-		if len(line) == 0 {
-			continue
-		}
-		var m map[string]any
-		if err := json.Unmarshal(line, &m); err != nil {
-			t.Fatalf("access line is not JSON: %s", line)
-		}
-		out = append(out, m)
-	}
-	return out
 }

@@ -158,7 +158,13 @@ func (g *Guarded) Post(t *testing.T, path, contentType, body string, cookies ...
 // Logs returns the JSON log lines written so far.
 func (g *Guarded) Logs(t *testing.T) []map[string]any {
 	t.Helper()
-	b, err := os.ReadFile(g.LogPath)
+	return JSONLines(t, g.LogPath)
+}
+
+// JSONLines reads a log file of JSON lines (an access log, say).
+func JSONLines(t *testing.T, path string) []map[string]any {
+	t.Helper()
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
