@@ -137,3 +137,59 @@ func TestAuditLineInAccessLog(t *testing.T) {
 		}
 	}
 }
+
+// TestAuditLineInAccessLogFallsBack: where the access line cannot be
+// counted on to carry a route's values, the route writes its own line: a
+// request whose access line a handler before the guard lowered to debug
+// (log_level, below the access log's info), and the second of two guard
+// routes on one request to finish (a second "login_guard" key in the
+// same JSON object would be dropped by readers).
+func TestAuditLineInAccessLogFallsBack(t *testing.T) {
+	upstream := caddytest.NewRecorder(t, portalFake())
+	access := filepath.Join(t.TempDir(), "access.log")
+	site := fmt.Sprintf(`{{listen}} {
+	log {
+		output file %s
+		level INFO
+	}
+	@quiet path /api/quiet
+	vars @quiet log_level DEBUG
+	@edge path /api/both
+	login_guard @edge {
+		name edge
+		event none
+		audit_line access_log
+	}
+	@login path /api/quiet /api/both
+	login_guard @login {
+		name login
+		event login
+		audit_line access_log
+	}
+	reverse_proxy %s
+}`, access, upstream.Listener.Addr())
+	g := caddytest.Start(t, "", site)
+	form := "application/x-www-form-urlencoded"
+	g.Post(t, "/api/quiet", form, "username=carol&password=pw")
+	g.Post(t, "/api/both", form, "username=dave&password=pw")
+
+	for deadline := time.Now().Add(5 * time.Second); len(caddytest.JSONLines(t, access)) < 1 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	lines := caddytest.JSONLines(t, access)
+	if len(lines) != 1 {
+		t.Fatalf("%d access lines, want 1 (the debug one is not written): %v", len(lines), lines)
+	}
+	// The inner route (login) finishes first, the edge route after the
+	// handlers it wraps.
+	if lg, _ := lines[0]["login_guard"].(map[string]any); lg == nil || lg["route"] != "login" || lg["user"] != "dave" {
+		t.Fatalf("access line of /api/both: guard field %v, want the login route's", lines[0]["login_guard"])
+	}
+	own := map[string]any{}
+	for _, l := range g.AuditLines(t) {
+		own[fmt.Sprint(l["route"], " ", l["user"])] = l["action"]
+	}
+	if len(own) != 2 || own["login carol"] != "allow" || own["edge dave"] != "allow" {
+		t.Fatalf("the guard's own lines: %v, want the quiet request's and the edge route's", own)
+	}
+}

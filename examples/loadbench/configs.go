@@ -58,26 +58,29 @@ type services struct {
 // is stated on its own in docs/performance.md.
 func caddyfile(s *side, svc services, dir string, o options) string {
 	var b strings.Builder
-	out := "discard"
 	sink := o.logSink
 	if s.name == "guarded_buffered" {
 		sink = "buffered"
 	}
-	switch sink {
-	case "file":
-		out = "file " + filepath.Join(dir, s.name+".log") + " {\n\t\t\troll_disabled\n\t\t}"
-	case "buffered":
-		out = "buffered {\n\t\t\toutput file " + filepath.Join(dir, s.name+".log") + " {\n\t\t\t\troll_disabled\n\t\t\t}\n\t\t}"
+	// output is the sink's output block for a log file named name, as it
+	// reads in a log block of the global options or of a site (both two
+	// tabs in).
+	output := func(name string) string {
+		switch sink {
+		case "file":
+			return "file " + filepath.Join(dir, name) + " {\n\t\t\troll_disabled\n\t\t}"
+		case "buffered":
+			return "buffered {\n\t\t\toutput file " + filepath.Join(dir, name) + " {\n\t\t\t\troll_disabled\n\t\t\t}\n\t\t}"
+		}
+		return "discard"
 	}
+	out := output(s.name + ".log")
 	// With -access-log every site of every side, bare included, logs each
-	// request to a file of its own side (the same sink as the guard's
-	// lines, so neither side's line is cheaper for its output).
+	// request to a file of its own side, through the same sink as the
+	// side's other lines, so neither side's line is cheaper for its output.
 	access := ""
 	if o.accessLog {
-		access = "\tlog {\n\t\toutput discard\n\t}\n"
-		if sink != "discard" {
-			access = "\tlog {\n\t\toutput file " + filepath.Join(dir, s.name+"-access.log") + " {\n\t\t\troll_disabled\n\t\t}\n\t}\n"
-		}
+		access = "\tlog {\n\t\toutput " + output(s.name+"-access.log") + "\n\t}\n"
 	}
 	exclude := ""
 	if s.name == "guarded_noaudit" {

@@ -135,11 +135,11 @@ func TestAccessLogScenarioNeedsAccessLog(t *testing.T) {
 
 // TestAccessLogConfigs: with -access-log every site of every side, bare
 // included, writes Caddy's access log to its side's own file (never
-// rolled), and the configs still validate.
+// rolled), through the side's sink, and the configs still validate.
 func TestAccessLogConfigs(t *testing.T) {
 	dir := t.TempDir()
 	svc := services{upstream: 9001, smartid: 9002, engine: 9003, redis: 9004}
-	for _, name := range []string{"bare", "guarded", "guarded_noaudit", "guarded_accesslog"} {
+	for _, name := range []string{"bare", "guarded", "guarded_noaudit", "guarded_accesslog", "guarded_buffered"} {
 		s := &side{name: name, port: 9100, admin: 9200, sites: map[string]int{}}
 		if name != "bare" {
 			for i, rt := range guardedRoutes[1:] {
@@ -159,6 +159,10 @@ func TestAccessLogConfigs(t *testing.T) {
 		}
 		sites := strings.Split(cfg, "\nhttp://")[1:]
 		want := "\tlog {\n\t\toutput file " + filepath.Join(dir, name+"-access.log") + " {\n\t\t\troll_disabled\n"
+		if name == "guarded_buffered" {
+			// The side's sink, as for its other lines.
+			want = "\tlog {\n\t\toutput buffered {\n\t\t\toutput file " + filepath.Join(dir, name+"-access.log") + " {\n"
+		}
 		for _, blk := range sites {
 			if !strings.Contains(blk, want) {
 				t.Fatalf("%s: a site without its access log:\n%s", name, blk)

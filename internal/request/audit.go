@@ -45,6 +45,7 @@ func (x *Exchange) Finish(r *http.Request) {
 			// this exchange went back to its pool: its values are copied.
 			x.fillAudit(time.Since(x.Start))
 			extra.Add(zap.Object("login_guard", x.audit.detached(h.Name, h.Event, v.Action.String())))
+			caddyhttp.SetVar(r.Context(), accessLineVar, h.NameValue)
 			return
 		}
 	}
@@ -193,11 +194,19 @@ func (a *accessLogAudit) MarshalLogObject(enc zapcore.ObjectEncoder) error {
 	return a.auditRecord.MarshalLogObject(enc)
 }
 
+// accessLineVar is the request variable a guard route sets, to its name,
+// once its values are in the request's access line: a second guard route
+// on the same request writes its own line instead of a second
+// "login_guard" key in the same JSON object, which readers would drop.
+const accessLineVar = "login_guard_access_line"
+
 // accessLogFields is where r's handlers add fields to its access log
-// line, or nil when the server writes none for r. Caddy decides that
-// once, before the handlers run, from the server's logs config and the
-// request's host; this asks the same questions of the same config, and
-// whether a handler before the guard set log_skip.
+// line, or nil when the guard cannot count on a line that holds them.
+// Caddy decides whether to write one once, before the handlers run, from
+// the server's logs config and the request's host; this asks the same
+// questions of the same config, and whether a handler before the guard
+// set log_skip, or lowered the line's level below info (log_level), or
+// another guard route already put its values in the line.
 func accessLogFields(r *http.Request) *caddyhttp.ExtraLogFields {
 	ctx := r.Context()
 	srv, _ := ctx.Value(caddyhttp.ServerCtxKey).(*caddyhttp.Server)
@@ -205,6 +214,14 @@ func accessLogFields(r *http.Request) *caddyhttp.ExtraLogFields {
 		return nil
 	}
 	if skip, _ := caddyhttp.GetVar(ctx, caddyhttp.LogSkipVar).(bool); skip {
+		return nil
+	}
+	if name, ok := caddyhttp.GetVar(ctx, caddyhttp.LogLevelVar).(string); ok {
+		if l, err := zapcore.ParseLevel(name); err == nil && l < zapcore.InfoLevel {
+			return nil
+		}
+	}
+	if caddyhttp.GetVar(ctx, accessLineVar) != nil {
 		return nil
 	}
 	if !hostLogged(srv.Logs, r.Host) {
