@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The differential test: real PHP, Django, Werkzeug, Rack and Express
-# parsers read the pass and mutation corpora (internal/bodydiff). About a
-# minute; without -race.
+# The differential test: real PHP, Django, Werkzeug, Rack, Express and
+# Spring Boot (Tomcat, Jackson) parsers read the pass and mutation corpora
+# (internal/bodydiff). About a minute; without -race.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 (cd internal/bodydiff/testdata/node && npm ci --no-audit --no-fund)

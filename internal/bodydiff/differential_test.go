@@ -75,6 +75,8 @@ var readings = []reading{
 	{name: "Express urlencoded extended (qs) + multer", server: "node", path: "/extended", family: familyForm, lookup: lookupNested},
 	{name: "Express urlencoded simple (querystring) + busboy", server: "node", path: "/simple", family: familyForm, lookup: lookupFlat},
 	{name: "Express json (body-parser)", server: "node", path: "/json", family: familyJSON, lookup: lookupJSON},
+	{name: "Tomcat getParameter (Spring Boot)", server: "java", path: "/form", family: familyForm, lookup: lookupFirst},
+	{name: "Jackson (Spring Boot @RequestBody)", server: "java", path: "/json", family: familyJSON, lookup: lookupJSON},
 	{name: "Go net/http", family: familyForm, lookup: lookupFirst, local: goForm},
 	{name: "Go encoding/json map", family: familyJSON, lookup: lookupJSON, local: goJSONMap},
 }
@@ -346,6 +348,7 @@ func requireParsers(t *testing.T) map[string]*server {
 	if _, err := os.Stat(filepath.Join(dir, "node", "node_modules", "express")); err != nil {
 		missing("node packages not installed (run npm ci in internal/bodydiff/testdata/node)")
 	}
+	javaClasses := buildJavaReader(t, dir, missing)
 	cmds := map[string]func(port string) *exec.Cmd{
 		"php": func(port string) *exec.Cmd {
 			c := exec.Command("php", "-n", "-d", "display_errors=stderr", "-d", "display_startup_errors=0", "-d", "post_max_size=8M", "-d", "file_uploads=1", "-d", "max_input_vars=10000",
@@ -358,6 +361,9 @@ func requireParsers(t *testing.T) map[string]*server {
 		},
 		"ruby": func(port string) *exec.Cmd {
 			return exec.Command("ruby", filepath.Join(dir, "ruby", "server.rb"), port)
+		},
+		"java": func(port string) *exec.Cmd {
+			return exec.Command("java", "-Xss1m", "-cp", javaClasses, "Server", port)
 		},
 		"node": func(port string) *exec.Cmd {
 			c := exec.Command("node", filepath.Join(dir, "node", "server.js"), port)
@@ -400,6 +406,37 @@ func requireParsers(t *testing.T) map[string]*server {
 		}
 	}
 	return servers
+}
+
+// javaJars are the Debian packages' jars the Spring Boot reader is built
+// and run with: Tomcat's embedded core (with the annotations API it loads
+// at start) and Jackson.
+var javaJars = []string{
+	"/usr/share/java/tomcat10-embed-core.jar",
+	"/usr/share/java/jakarta-annotation-api.jar",
+	"/usr/share/java/jackson-databind.jar",
+	"/usr/share/java/jackson-core.jar",
+	"/usr/share/java/jackson-annotations.jar",
+}
+
+// buildJavaReader compiles testdata/java/Server.java into a temporary
+// directory and returns the class path that runs it.
+func buildJavaReader(t *testing.T, dir string, missing func(string)) string {
+	t.Helper()
+	if _, err := exec.LookPath("javac"); err != nil {
+		missing("javac not installed (Debian: openjdk-17-jdk-headless)")
+	}
+	for _, j := range javaJars {
+		if _, err := os.Stat(j); err != nil {
+			missing(j + " not installed (Debian: libtomcat10-embed-java libjakarta-annotation-api-java libjackson2-databind-java)")
+		}
+	}
+	out := t.TempDir()
+	cp := strings.Join(javaJars, ":")
+	if b, err := exec.Command("javac", "-nowarn", "-d", out, "-cp", cp, filepath.Join(dir, "java", "Server.java")).CombinedOutput(); err != nil {
+		t.Fatalf("building the Spring Boot reader: %v\n%s", err, b)
+	}
+	return out + ":" + cp
 }
 
 var client = &http.Client{
