@@ -76,9 +76,7 @@ func TestBufferedAuditLogAtReloadAndStop(t *testing.T) {
 	p := caddyproc.Start(t, cfg("first"), caddyproc.Options{})
 	file := filepath.Join(p.Dir, "audit.log")
 	sendLogins(t, p, "first", 5)
-	if err := p.Reload(cfg("second")); err != nil {
-		t.Fatal(err)
-	}
+	reloaded(t, p, cfg("second"))
 	sendLogins(t, p, "second", 5)
 	// The handler's notes at provision went straight out (a config that
 	// is not running yet writes through, see TestBufferedLogKeepsRefusals);
@@ -133,9 +131,7 @@ func TestBufferedAuditLogChangedAtReload(t *testing.T) {
 		return got
 	}
 	sendLogins(t, p, "old", 4)
-	if err := p.Reload(bufferedAuditConfig(pt.URL, "", "1m")); err != nil {
-		t.Fatal(err)
-	}
+	reloaded(t, p, bufferedAuditConfig(pt.URL, "", "1m"))
 	sendLogins(t, p, "new", 4)
 	waitFor(t, 10*time.Second, "the old buffer's block", func() bool { return len(users()) >= 4 })
 	got := users()
