@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path"
 	"sync"
 	"time"
 
@@ -123,6 +124,8 @@ type appRuntime struct {
 	sessions     *sessioncache.Cache
 	engines      engine.Runner // every engine call of this config
 	revoked      revoke.Set
+	// sharedRevocations is revoked when it is the Redis store's set.
+	sharedRevocations *redisstore.RevokeSet
 	// revocationsHeld: revoked is the pooled in-memory set (not the
 	// shared store's), to be given back.
 	revocationsHeld bool
@@ -253,7 +256,8 @@ func (a *App) start() error {
 	a.rt.sessions = sessioncache.New()
 	if a.redis != nil {
 		// Shared: a logout on one instance ends the session on all.
-		a.rt.revoked = redisstore.NewRevokeSet(a.redis)
+		a.rt.sharedRevocations = redisstore.NewRevokeSet(a.redis)
+		a.rt.revoked = a.rt.sharedRevocations
 	} else {
 		a.rt.revoked = acquireRevocations(a.Session.MaxRevocations)
 		a.rt.revocationsHeld = true
@@ -275,6 +279,16 @@ func (a *App) start() error {
 	}
 	a.breakers.Show()
 	a.rt.stopRotation = a.rotateKeysEvery(keyCheckInterval)
+	if rs := a.rt.sharedRevocations; rs != nil {
+		// Last, once nothing can fail the start: logouts a closing Redis
+		// connection kept go to this config from now on (see
+		// kept_logouts.go), and those a stop saved are taken back.
+		dir := path.Join(keptLogoutsPrefix, storeIdentity(a.redis.Config()))
+		logger := a.logger.Named("store")
+		liveRevocations.Store(rs)
+		a.redis.HandOffKept(handOffKept(rs, a.ctx.Storage(), dir, logger))
+		restoreKeptLogouts(a.ctx.Storage(), dir, rs, logger)
+	}
 	a.rt.life.markStarted()
 	// A guard route no request can reach passes every login unjudged:
 	// say so once the config runs.
@@ -309,6 +323,9 @@ func (a *App) releasePooled() {
 	}
 	a.rt.sessions.Close()
 	a.releaseRevocations()
+	if rs := a.rt.sharedRevocations; rs != nil {
+		liveRevocations.CompareAndSwap(rs, nil)
+	}
 	a.stopLoginID()
 	a.releaseStore()
 	a.releaseMetrics()

@@ -9,6 +9,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/redis/go-redis/v9/maintnotifications"
@@ -42,6 +43,9 @@ type Conn struct {
 	combine combiner           // concurrent requests' counting round trips
 	settle  settler            // deferred lockout settlements (see Counter.Defer)
 	revokes pendingRevocations // logouts Redis did not take (see RevokeSet)
+	// handOff takes what revokes still holds at Close (see HandOffKept);
+	// under mu.
+	handOff func([]KeptLogout) error
 }
 
 // connStats are the counters behind Stats.
@@ -149,14 +153,37 @@ func (c *Conn) Open() error {
 	return nil
 }
 
+// HandOffKept sets where Close gives the logouts Redis never took, so
+// they can be saved for the next start (see RevokeSet.Restore); the last
+// call wins. Without it, or where it fails, Close logs them as lost.
+func (c *Conn) HandOffKept(f func([]KeptLogout) error) {
+	c.mu.Lock()
+	c.handOff = f
+	c.mu.Unlock()
+}
+
 // Close sends the settlements still queued (waiting at most twice the
-// call timeout), logs the logouts it kept and could not send, then closes
-// the client; calls fail with ErrNotReady afterwards.
+// call timeout), hands on the logouts it kept and could not send (or logs
+// them as lost), then closes the client; calls fail with ErrNotReady
+// afterwards.
 func (c *Conn) Close() error {
 	c.settle.drain(2 * c.cfg.Timeout)
-	if n := c.revokes.lost(); n > 0 {
-		c.logger.Warn("redis store closed with logouts it never took: their cookies are sessions again once redis answers",
-			zap.Int("logouts", n))
+	c.mu.Lock()
+	handOff := c.handOff
+	c.mu.Unlock()
+	if kept := c.revokes.take(time.Now()); len(kept) > 0 {
+		var err error
+		if handOff != nil {
+			err = handOff(kept)
+		}
+		switch {
+		case handOff != nil && err == nil:
+			c.logger.Info("redis store closed with logouts it never took: handed on to be sent",
+				zap.Int("logouts", len(kept)))
+		default:
+			c.logger.Warn("redis store closed with logouts it never took: their cookies are sessions again once redis answers",
+				zap.Int("logouts", len(kept)), zap.Error(err))
+		}
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -1043,3 +1043,71 @@ func TestFailureCountRead(t *testing.T) {
 		t.Fatal("a count read with Redis down")
 	}
 }
+
+// TestKeptLogoutsHandedOnAtClose: a connection closing with logouts Redis
+// never took hands them on (unexpired ones only), and another
+// connection's revocation set restoring them refuses their cookies at
+// once and sends them to Redis once it answers, as if it had served them.
+func TestKeptLogoutsHandedOnAtClose(t *testing.T) {
+	srv, cfg := single(t)
+	cfg.Timeout = 300 * time.Millisecond
+	ctx := context.Background()
+	now := time.Now()
+	closing := instance(t, cfg)
+	var handed []KeptLogout
+	closing.HandOffKept(func(k []KeptLogout) error { handed = k; return nil })
+	a := NewRevokeSet(closing)
+	srv.Stop()
+	for _, id := range []string{"session-1", "session-2"} {
+		if err := a.Revoke(ctx, id, now.Add(time.Hour), now); !errors.Is(err, revoke.ErrKept) {
+			t.Fatalf("a logout with Redis down: %v", err)
+		}
+	}
+	// One whose cookie expires before the close is not handed on.
+	if err := a.Revoke(ctx, "session-short", now.Add(50*time.Millisecond), now); !errors.Is(err, revoke.ErrKept) {
+		t.Fatalf("a short logout with Redis down: %v", err)
+	}
+	time.Sleep(60 * time.Millisecond)
+	if err := closing.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]bool{}
+	for _, k := range handed {
+		ids[k.ID] = true
+	}
+	if len(handed) != 2 || !ids["session-1"] || !ids["session-2"] {
+		t.Fatalf("handed on at close: %v", handed)
+	}
+	if n := closing.Stats().LogoutsKept; n != 0 {
+		t.Fatalf("%d logouts still kept after the close", n)
+	}
+
+	srv.Restart()
+	b, other := NewRevokeSet(instance(t, cfg)), NewRevokeSet(instance(t, cfg))
+	expired := KeptLogout{ID: "session-old", Until: time.Now().Add(-time.Second)}
+	if refused := b.Restore(append(handed, expired), time.Now()); len(refused) != 0 {
+		t.Fatalf("refused %v: want the 2 unexpired kept, the expired one dropped", refused)
+	}
+	// A closed connection keeps nothing more: what it is given comes
+	// back, for the caller to hand on elsewhere.
+	if refused := a.Restore(handed, time.Now()); len(refused) != 2 {
+		t.Fatalf("a closed connection's set refused %v, want both back", refused)
+	}
+	if revoked, err := b.Revoked(ctx, "session-1", time.Now()); !revoked || err != nil {
+		t.Fatalf("a restored logout's cookie: %v, %v", revoked, err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		r1, err1 := other.Revoked(ctx, "session-1", time.Now())
+		r2, err2 := other.Revoked(ctx, "session-2", time.Now())
+		if r1 && r2 && err1 == nil && err2 == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the restored logouts never reached Redis: %v %v %v %v", r1, err1, r2, err2)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if revoked, _ := other.Revoked(ctx, "session-old", time.Now()); revoked {
+		t.Fatal("an expired logout was restored")
+	}
+}

@@ -45,3 +45,19 @@ func (s *RevokeSet) Revoked(ctx context.Context, id string, now time.Time) (bool
 }
 
 var _ revoke.Set = (*RevokeSet)(nil)
+
+// Restore keeps logouts a closing connection handed on (see
+// Conn.HandOffKept), on this instance or another: their cookies are
+// refused here at once and the logouts sent to Redis until it takes them,
+// as if this instance had served them during the outage. Those whose
+// cookies expired by now are dropped. It returns the unexpired ones it
+// could not keep (the bound on kept logouts reached, or this connection
+// closing), for the caller to hand on elsewhere.
+func (s *RevokeSet) Restore(kept []KeptLogout, now time.Time) (refused []KeptLogout) {
+	for _, k := range kept {
+		if now.Before(k.Until) && !s.once.c.revokes.keep(s, k.ID, k.Until) {
+			refused = append(refused, k)
+		}
+	}
+	return refused
+}

@@ -23,20 +23,25 @@ const revokeRetryEvery = time.Second
 // cookies itself at once, and sends them again every revokeRetryEvery
 // until Redis takes them or the cookies expire, so a logout during an
 // outage is not forgotten once Redis is back. What it still holds when
-// the connection closes (a stop, or a reload to another store block) is
-// lost; Close logs how many (lost).
+// the connection closes (a stop, or a reload to another store block)
+// Close hands on to be saved for the next start (HandOffKept), or logs as
+// lost.
 type pendingRevocations struct {
 	mu      sync.Mutex
 	until   map[string]time.Time // session id -> its cookie's expiry
 	n       atomic.Int32         // len(until): the session check's fast path
 	running bool                 // the retry goroutine runs
+	taken   bool                 // Close took what was kept: keep no more
 }
 
 // keep holds id until until and starts the retries; false when the
-// bound is reached and id was not kept.
+// bound is reached and id was not kept, or the connection is closing.
 func (p *pendingRevocations) keep(s *RevokeSet, id string, until time.Time) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.taken {
+		return false
+	}
 	if _, ok := p.until[id]; !ok && len(p.until) >= maxPendingRevocations {
 		return false
 	}
@@ -148,9 +153,28 @@ func (p *pendingRevocations) send(s *RevokeSet) (sent int, failed bool) {
 	return sent, false
 }
 
-// lost is how many kept logouts there are, for Close's log line.
-func (p *pendingRevocations) lost() int {
+// KeptLogout is a logout Redis did not take, as a closing connection
+// hands it on (see Conn.HandOffKept) and a starting one takes it back
+// (RevokeSet.Restore): the session id and its cookie's expiry.
+type KeptLogout struct {
+	ID    string    `json:"id"`
+	Until time.Time `json:"until"`
+}
+
+// take removes and returns the kept logouts whose cookies have not
+// expired by now, for Close to hand on; nothing is kept after it, so no
+// logout is left behind unhanded.
+func (p *pendingRevocations) take(now time.Time) []KeptLogout {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return len(p.until)
+	p.taken = true
+	var out []KeptLogout
+	for id, until := range p.until {
+		if now.Before(until) {
+			out = append(out, KeptLogout{ID: id, Until: until})
+		}
+	}
+	clear(p.until)
+	p.n.Store(0)
+	return out
 }

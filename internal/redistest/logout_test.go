@@ -3,6 +3,7 @@
 package redistest
 
 import (
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -131,4 +132,115 @@ func logouts(lines []map[string]any) []string {
 		}
 	}
 	return out
+}
+
+// TestLogoutKeptThroughARestart: a logout served while Redis is down, by
+// an instance that then stops before Redis is back, still ends the
+// session: the stop saves it in Caddy's storage, the next start takes it
+// back (refusing the cookie at once), and it reaches Redis once Redis
+// answers, so the cookie replayed on another instance is no session.
+func TestLogoutKeptThroughARestart(t *testing.T) {
+	srv := redisproc.Start(t)
+	f := startFleet(t, 2, "\t\t\taddress "+srv.Addr()+"\n\t\t\ttimeout 300ms", "", logoutSite)
+	b := &browser{t: t, f: f, jar: map[string]*http.Cookie{}}
+	resp := b.do(0, "POST", "/lock", "username=restart&password=correct+horse", nil)
+	cookie := b.cookie("login_guard")
+	if resp.StatusCode != http.StatusSeeOther || cookie == "" {
+		t.Fatalf("login on instance 0: %d, guard cookie %q", resp.StatusCode, cookie)
+	}
+	srv.Stop()
+	if resp := b.do(1, "POST", "/api/logout", "", nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("logout on instance 1 with Redis down: %d", resp.StatusCode)
+	}
+	if err := f.procs[1].Restart(20 * time.Second); err != nil {
+		t.Fatalf("restarting instance 1: %v", err)
+	}
+	restored := func(l map[string]any) bool {
+		return l["msg"] == "logouts saved through a redis outage restored: refused here, sent to redis once it takes them" && l["logouts"] == float64(1)
+	}
+	if err := f.procs[1].WaitLog(restored, 10*time.Second); err != nil {
+		t.Fatalf("the restarted instance did not take the logout back: %v\n%s", err, f.procs[1].Log())
+	}
+	srv.Restart()
+	if err := f.procs[1].WaitLog(func(l map[string]any) bool { return l["msg"] == "logouts kept through a redis outage sent" }, 10*time.Second); err != nil {
+		t.Fatalf("the restored logout was not sent once Redis was back: %v\n%s", err, f.procs[1].Log())
+	}
+	// Instance 0 reaches Redis again (its breaker closed: a login on the
+	// lockout route, which refuses without Redis, goes through).
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		if st, _ := f.login(t, 0, "/lock", "198.51.100.9", "probe", "wrong"); st == http.StatusSeeOther {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("instance 0 never reached Redis again")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	b.jar["login_guard"] = &http.Cookie{Name: "login_guard", Value: cookie} // a stolen copy
+	b.do(0, "POST", "/api/logout", "", nil)
+	var got []string
+	if err := f.procs[0].WaitLog(func(map[string]any) bool {
+		got = logouts(f.procs[0].LogLines())
+		return len(got) >= 1
+	}, 5*time.Second); err != nil {
+		t.Fatalf("no audit line for the replayed logout on instance 0: %v", err)
+	}
+	if got[0] != "skipped_no_session" {
+		t.Fatalf("the cookie replayed on the other instance after the restart and Redis's return: smartid %q, want no session", got[0])
+	}
+}
+
+// TestLogoutKeptThroughAStoreChange: a reload that changes the store block
+// (here its timeout) gives the instance a new Redis connection, and Caddy
+// starts the new config before it stops the old: the old connection's
+// kept logout goes to the new config, which refuses the cookie and sends
+// the logout once Redis answers.
+func TestLogoutKeptThroughAStoreChange(t *testing.T) {
+	srv := redisproc.Start(t)
+	f := startFleet(t, 2, "\t\t\taddress "+srv.Addr()+"\n\t\t\ttimeout 300ms", "", logoutSite)
+	b := &browser{t: t, f: f, jar: map[string]*http.Cookie{}}
+	resp := b.do(0, "POST", "/lock", "username=reload&password=correct+horse", nil)
+	cookie := b.cookie("login_guard")
+	if resp.StatusCode != http.StatusSeeOther || cookie == "" {
+		t.Fatalf("login on instance 0: %d, guard cookie %q", resp.StatusCode, cookie)
+	}
+	srv.Stop()
+	if resp := b.do(1, "POST", "/api/logout", "", nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("logout on instance 1 with Redis down: %d", resp.StatusCode)
+	}
+	changed := fmt.Sprintf(fleetCaddyfile, f.storage, "\t\t\taddress "+srv.Addr()+"\n\t\t\ttimeout 400ms", f.portal.Listener.Addr(), "", logoutSite)
+	if err := f.procs[1].Reload(changed); err != nil {
+		t.Fatalf("reloading instance 1 with another store block: %v", err)
+	}
+	handed := func(l map[string]any) bool {
+		return l["msg"] == "logouts kept through a redis outage handed to the running config" && l["logouts"] == float64(1)
+	}
+	if err := f.procs[1].WaitLog(handed, 10*time.Second); err != nil {
+		t.Fatalf("the old connection's logout did not reach the new config: %v\n%s", err, f.procs[1].Log())
+	}
+	srv.Restart()
+	if err := f.procs[1].WaitLog(func(l map[string]any) bool { return l["msg"] == "logouts kept through a redis outage sent" }, 10*time.Second); err != nil {
+		t.Fatalf("the handed logout was not sent once Redis was back: %v\n%s", err, f.procs[1].Log())
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		if st, _ := f.login(t, 0, "/lock", "198.51.100.9", "probe", "wrong"); st == http.StatusSeeOther {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("instance 0 never reached Redis again")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	b.jar["login_guard"] = &http.Cookie{Name: "login_guard", Value: cookie} // a stolen copy
+	b.do(0, "POST", "/api/logout", "", nil)
+	var got []string
+	if err := f.procs[0].WaitLog(func(map[string]any) bool {
+		got = logouts(f.procs[0].LogLines())
+		return len(got) >= 1
+	}, 5*time.Second); err != nil {
+		t.Fatalf("no audit line for the replayed logout on instance 0: %v", err)
+	}
+	if got[0] != "skipped_no_session" {
+		t.Fatalf("the cookie replayed on the other instance after the store change and Redis's return: smartid %q, want no session", got[0])
+	}
 }
