@@ -25,11 +25,7 @@ func TestLogoutRevokesOnEveryInstance(t *testing.T) {
 	srv := redisproc.Start(t)
 	f := startFleet(t, 2, "\t\t\taddress "+srv.Addr(), "", logoutSite)
 	b := &browser{t: t, f: f, jar: map[string]*http.Cookie{}}
-	resp := b.do(0, "POST", "/lock", "username=revoker&password=correct+horse", nil)
-	cookie := b.cookie("login_guard")
-	if resp.StatusCode != http.StatusSeeOther || cookie == "" {
-		t.Fatalf("login on instance 0: %d, guard cookie %q", resp.StatusCode, cookie)
-	}
+	cookie := b.signIn(0, "revoker")
 	if resp := b.do(1, "POST", "/api/logout", "", nil); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("logout on instance 1: %d", resp.StatusCode)
 	}
@@ -65,11 +61,7 @@ func TestLogoutDuringAnOutage(t *testing.T) {
 	srv := redisproc.Start(t)
 	f := startFleet(t, 2, "\t\t\taddress "+srv.Addr()+"\n\t\t\ttimeout 300ms", "", logoutSite)
 	b := &browser{t: t, f: f, jar: map[string]*http.Cookie{}}
-	resp := b.do(0, "POST", "/lock", "username=outage&password=correct+horse", nil)
-	cookie := b.cookie("login_guard")
-	if resp.StatusCode != http.StatusSeeOther || cookie == "" {
-		t.Fatalf("login on instance 0: %d, guard cookie %q", resp.StatusCode, cookie)
-	}
+	cookie := b.signIn(0, "outage")
 	srv.Stop()
 	if resp := b.do(1, "POST", "/api/logout", "", nil); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("logout on instance 1 with Redis down: %d", resp.StatusCode)
@@ -140,30 +132,47 @@ func logouts(lines []map[string]any) []string {
 // back (refusing the cookie at once), and it reaches Redis once Redis
 // answers, so the cookie replayed on another instance is no session.
 func TestLogoutKeptThroughARestart(t *testing.T) {
+	logoutKeptThrough(t, "restart", "logouts saved through a redis outage restored: refused here, sent to redis once it takes them",
+		func(f *fleet, _ *redisproc.Server) error { return f.procs[1].Restart(20 * time.Second) })
+}
+
+// TestLogoutKeptThroughAStoreChange: a reload that changes the store block
+// (here its timeout) gives the instance a new Redis connection, and Caddy
+// starts the new config before it stops the old: the old connection's
+// kept logout goes to the new config, which refuses the cookie and sends
+// the logout once Redis answers.
+func TestLogoutKeptThroughAStoreChange(t *testing.T) {
+	logoutKeptThrough(t, "reload", "logouts kept through a redis outage handed to the running config",
+		func(f *fleet, srv *redisproc.Server) error {
+			changed := fmt.Sprintf(fleetCaddyfile, f.storage, "\t\t\taddress "+srv.Addr()+"\n\t\t\ttimeout 400ms", f.portal.Listener.Addr(), "", logoutSite)
+			return f.procs[1].Reload(changed)
+		})
+}
+
+// logoutKeptThrough logs in on instance 0, logs out on instance 1 with
+// Redis down, closes instance 1's Redis connection by event (a restart,
+// a reload), waits for instance 1's log line carried (the kept logout
+// taken on, one), brings Redis back, and checks that the logout was sent
+// and that the cookie replayed on instance 0 is no session there.
+func logoutKeptThrough(t *testing.T, user, carried string, event func(*fleet, *redisproc.Server) error) {
+	t.Helper()
 	srv := redisproc.Start(t)
 	f := startFleet(t, 2, "\t\t\taddress "+srv.Addr()+"\n\t\t\ttimeout 300ms", "", logoutSite)
 	b := &browser{t: t, f: f, jar: map[string]*http.Cookie{}}
-	resp := b.do(0, "POST", "/lock", "username=restart&password=correct+horse", nil)
-	cookie := b.cookie("login_guard")
-	if resp.StatusCode != http.StatusSeeOther || cookie == "" {
-		t.Fatalf("login on instance 0: %d, guard cookie %q", resp.StatusCode, cookie)
-	}
+	cookie := b.signIn(0, user)
 	srv.Stop()
 	if resp := b.do(1, "POST", "/api/logout", "", nil); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("logout on instance 1 with Redis down: %d", resp.StatusCode)
 	}
-	if err := f.procs[1].Restart(20 * time.Second); err != nil {
-		t.Fatalf("restarting instance 1: %v", err)
+	if err := event(f, srv); err != nil {
+		t.Fatalf("%s of instance 1: %v", user, err)
 	}
-	restored := func(l map[string]any) bool {
-		return l["msg"] == "logouts saved through a redis outage restored: refused here, sent to redis once it takes them" && l["logouts"] == float64(1)
-	}
-	if err := f.procs[1].WaitLog(restored, 10*time.Second); err != nil {
-		t.Fatalf("the restarted instance did not take the logout back: %v\n%s", err, f.procs[1].Log())
+	if err := f.procs[1].WaitLog(func(l map[string]any) bool { return l["msg"] == carried && l["logouts"] == float64(1) }, 10*time.Second); err != nil {
+		t.Fatalf("the kept logout was not taken on across the %s: %v\n%s", user, err, f.procs[1].Log())
 	}
 	srv.Restart()
 	if err := f.procs[1].WaitLog(func(l map[string]any) bool { return l["msg"] == "logouts kept through a redis outage sent" }, 10*time.Second); err != nil {
-		t.Fatalf("the restored logout was not sent once Redis was back: %v\n%s", err, f.procs[1].Log())
+		t.Fatalf("the logout was not sent once Redis was back: %v\n%s", err, f.procs[1].Log())
 	}
 	// Instance 0 reaches Redis again (its breaker closed: a login on the
 	// lockout route, which refuses without Redis, goes through).
@@ -186,61 +195,18 @@ func TestLogoutKeptThroughARestart(t *testing.T) {
 		t.Fatalf("no audit line for the replayed logout on instance 0: %v", err)
 	}
 	if got[0] != "skipped_no_session" {
-		t.Fatalf("the cookie replayed on the other instance after the restart and Redis's return: smartid %q, want no session", got[0])
+		t.Fatalf("the cookie replayed on the other instance after the %s and Redis's return: smartid %q, want no session", user, got[0])
 	}
 }
 
-// TestLogoutKeptThroughAStoreChange: a reload that changes the store block
-// (here its timeout) gives the instance a new Redis connection, and Caddy
-// starts the new config before it stops the old: the old connection's
-// kept logout goes to the new config, which refuses the cookie and sends
-// the logout once Redis answers.
-func TestLogoutKeptThroughAStoreChange(t *testing.T) {
-	srv := redisproc.Start(t)
-	f := startFleet(t, 2, "\t\t\taddress "+srv.Addr()+"\n\t\t\ttimeout 300ms", "", logoutSite)
-	b := &browser{t: t, f: f, jar: map[string]*http.Cookie{}}
-	resp := b.do(0, "POST", "/lock", "username=reload&password=correct+horse", nil)
+// signIn logs user in on instance i (the lockout route, which the portal
+// answers 303 for the right password) and returns the guard's cookie.
+func (b *browser) signIn(i int, user string) string {
+	b.t.Helper()
+	resp := b.do(i, "POST", "/lock", "username="+user+"&password=correct+horse", nil)
 	cookie := b.cookie("login_guard")
 	if resp.StatusCode != http.StatusSeeOther || cookie == "" {
-		t.Fatalf("login on instance 0: %d, guard cookie %q", resp.StatusCode, cookie)
+		b.t.Fatalf("login on instance %d: %d, guard cookie %q", i, resp.StatusCode, cookie)
 	}
-	srv.Stop()
-	if resp := b.do(1, "POST", "/api/logout", "", nil); resp.StatusCode != http.StatusSeeOther {
-		t.Fatalf("logout on instance 1 with Redis down: %d", resp.StatusCode)
-	}
-	changed := fmt.Sprintf(fleetCaddyfile, f.storage, "\t\t\taddress "+srv.Addr()+"\n\t\t\ttimeout 400ms", f.portal.Listener.Addr(), "", logoutSite)
-	if err := f.procs[1].Reload(changed); err != nil {
-		t.Fatalf("reloading instance 1 with another store block: %v", err)
-	}
-	handed := func(l map[string]any) bool {
-		return l["msg"] == "logouts kept through a redis outage handed to the running config" && l["logouts"] == float64(1)
-	}
-	if err := f.procs[1].WaitLog(handed, 10*time.Second); err != nil {
-		t.Fatalf("the old connection's logout did not reach the new config: %v\n%s", err, f.procs[1].Log())
-	}
-	srv.Restart()
-	if err := f.procs[1].WaitLog(func(l map[string]any) bool { return l["msg"] == "logouts kept through a redis outage sent" }, 10*time.Second); err != nil {
-		t.Fatalf("the handed logout was not sent once Redis was back: %v\n%s", err, f.procs[1].Log())
-	}
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		if st, _ := f.login(t, 0, "/lock", "198.51.100.9", "probe", "wrong"); st == http.StatusSeeOther {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("instance 0 never reached Redis again")
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	b.jar["login_guard"] = &http.Cookie{Name: "login_guard", Value: cookie} // a stolen copy
-	b.do(0, "POST", "/api/logout", "", nil)
-	var got []string
-	if err := f.procs[0].WaitLog(func(map[string]any) bool {
-		got = logouts(f.procs[0].LogLines())
-		return len(got) >= 1
-	}, 5*time.Second); err != nil {
-		t.Fatalf("no audit line for the replayed logout on instance 0: %v", err)
-	}
-	if got[0] != "skipped_no_session" {
-		t.Fatalf("the cookie replayed on the other instance after the store change and Redis's return: smartid %q, want no session", got[0])
-	}
+	return cookie
 }
