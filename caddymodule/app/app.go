@@ -124,8 +124,13 @@ type appRuntime struct {
 	sessions     *sessioncache.Cache
 	engines      engine.Runner // every engine call of this config
 	revoked      revoke.Set
-	// sharedRevocations is revoked when it is the Redis store's set.
+	// sharedRevocations is revoked when it is the Redis store's set;
+	// handOff is the one this config gave its connection, prevHandOff and
+	// prevLive what it replaced (see kept_logouts.go).
 	sharedRevocations *redisstore.RevokeSet
+	handOff           *redisstore.HandOff
+	prevHandOff       *redisstore.HandOff
+	prevLive          *redisstore.RevokeSet
 	// revocationsHeld: revoked is the pooled in-memory set (not the
 	// shared store's), to be given back.
 	revocationsHeld bool
@@ -285,8 +290,9 @@ func (a *App) start() error {
 		// kept_logouts.go), and those a stop saved are taken back.
 		dir := path.Join(keptLogoutsPrefix, storeIdentity(a.redis.Config()))
 		logger := a.logger.Named("store")
-		liveRevocations.Store(rs)
-		a.redis.HandOffKept(handOffKept(rs, a.ctx.Storage(), dir, logger))
+		a.rt.prevLive = liveRevocations.Swap(rs)
+		a.rt.handOff = &redisstore.HandOff{Take: handOffKept(rs, a.ctx.Storage(), dir, logger)}
+		a.rt.prevHandOff = a.redis.HandOffKept(a.rt.handOff)
 		restoreKeptLogouts(a.ctx.Storage(), dir, rs, logger)
 	}
 	a.rt.life.markStarted()
@@ -323,11 +329,18 @@ func (a *App) releasePooled() {
 	}
 	a.rt.sessions.Close()
 	a.releaseRevocations()
-	if rs := a.rt.sharedRevocations; rs != nil {
-		liveRevocations.CompareAndSwap(rs, nil)
-	}
 	a.stopLoginID()
+	conn := a.redis
 	a.releaseStore()
+	if rs := a.rt.sharedRevocations; rs != nil {
+		// After the store's release, which closes the connection when this
+		// config was its last (the hand-off then saves to storage): a config
+		// that ends while an older one still runs (a reload that failed
+		// once this app had started) gives the older one's set and
+		// hand-off back their place.
+		liveRevocations.CompareAndSwap(rs, a.rt.prevLive)
+		conn.GiveBackHandOff(a.rt.handOff, a.rt.prevHandOff)
+	}
 	a.releaseMetrics()
 }
 

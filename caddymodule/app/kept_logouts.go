@@ -37,8 +37,9 @@ const keptLogoutsPrefix = "login_guard/kept_logouts"
 
 // keptLogoutsTimeout bounds the saving at a stop and the restoring at a
 // start: a storage that hangs (Caddy's file storage takes no deadline)
-// must not hold up either. What is not saved in time is logged as lost;
-// what is not restored in time is restored when the storage answers.
+// must not hold up either. A save not done in time is logged as lost
+// (it may still land, and be restored by a later start); a restore not
+// done in time goes on after the start.
 const keptLogoutsTimeout = 10 * time.Second
 
 // liveRevocations is the Redis revocation set of the config that started
@@ -112,6 +113,12 @@ func restoreKeptLogouts(st certmagic.Storage, dir string, rs *redisstore.RevokeS
 func restoreKeptFiles(st certmagic.Storage, dir string, rs *redisstore.RevokeSet, logger *zap.Logger) {
 	ctx := context.Background()
 	keys, err := st.List(ctx, dir, false)
+	// A file going away mid-listing (another instance restoring or
+	// saving) fails the whole listing as not found: list again while the
+	// directory is there.
+	for try := 0; errors.Is(err, fs.ErrNotExist) && try < 3 && st.Exists(ctx, dir); try++ {
+		keys, err = st.List(ctx, dir, false)
+	}
 	if errors.Is(err, fs.ErrNotExist) {
 		return
 	}
@@ -126,7 +133,7 @@ func restoreKeptFiles(st certmagic.Storage, dir string, rs *redisstore.RevokeSet
 		if !strings.HasSuffix(key, ".json") {
 			continue
 		}
-		n, lost, err := restoreKeptFile(ctx, st, key, rs)
+		n, lost, err := restoreKeptFile(ctx, st, dir, key, rs)
 		if err != nil {
 			logger.Warn("could not restore logouts saved through a redis outage", zap.String("key", key), zap.Error(err))
 			continue
@@ -138,12 +145,15 @@ func restoreKeptFiles(st certmagic.Storage, dir string, rs *redisstore.RevokeSet
 			zap.Int("logouts", restored))
 	}
 	if refused > 0 {
-		logger.Warn("logouts saved through a redis outage not restored: this instance keeps no more; their cookies are sessions again once redis answers",
+		logger.Warn("logouts saved through a redis outage not restored: this instance keeps no more, saved again for a later start",
 			zap.Int("logouts", refused))
 	}
 }
 
-func restoreKeptFile(ctx context.Context, st certmagic.Storage, key string, rs *redisstore.RevokeSet) (restored, refused int, err error) {
+// restoreKeptFile restores one saved file into rs. What rs cannot keep
+// (its bound reached, or its connection closing) is saved again, in a
+// new file, before the file is deleted; if that fails the file stays.
+func restoreKeptFile(ctx context.Context, st certmagic.Storage, dir, key string, rs *redisstore.RevokeSet) (restored, refused int, err error) {
 	b, err := st.Load(ctx, key)
 	if errors.Is(err, fs.ErrNotExist) {
 		return 0, 0, nil // another instance took it first
@@ -162,11 +172,16 @@ func restoreKeptFile(ctx context.Context, st certmagic.Storage, key string, rs *
 			unexpired++
 		}
 	}
-	refused = len(rs.Restore(kept, now))
-	if err := st.Delete(ctx, key); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return unexpired - refused, refused, err
+	left := rs.Restore(kept, now)
+	if len(left) > 0 {
+		if err := saveKeptLogouts(st, dir, left); err != nil {
+			return unexpired - len(left), len(left), fmt.Errorf("saving again what was not restored: %w", err)
+		}
 	}
-	return unexpired - refused, refused, nil
+	if err := st.Delete(ctx, key); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return unexpired - len(left), len(left), err
+	}
+	return unexpired - len(left), len(left), nil
 }
 
 // errStorageTimedOut: a storage call did not return within its bound.

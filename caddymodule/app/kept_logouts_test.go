@@ -117,3 +117,30 @@ func TestKeptLogoutsHandedToTheRunningConfig(t *testing.T) {
 		t.Fatalf("a config's own logouts at its close: %v in storage, want one file", keys)
 	}
 }
+
+// TestKeptLogoutsNotLostWhenNotRestored: a restore into a set that keeps
+// no more (its connection closing, as when a restore outlasts its start
+// and the config is released) saves the logouts again before deleting
+// their file, so a later start still finds them.
+func TestKeptLogoutsNotLostWhenNotRestored(t *testing.T) {
+	st := &certmagic.FileStorage{Path: t.TempDir()}
+	ctx := context.Background()
+	dir := path.Join(keptLogoutsPrefix, "a-store")
+	if err := saveKeptLogouts(st, dir, []redisstore.KeptLogout{{ID: "s1", Until: time.Now().Add(time.Hour)}}); err != nil {
+		t.Fatal(err)
+	}
+	conn, rs := unreachable(t)
+	if err := conn.Close(); err != nil {
+		t.Fatal(err)
+	}
+	restoreKeptLogouts(st, dir, rs, zap.NewNop())
+	keys, _ := st.List(ctx, dir, false)
+	if len(keys) != 1 {
+		t.Fatalf("files after a refused restore: %v, want the logouts saved again", keys)
+	}
+	_, fresh := unreachable(t)
+	restoreKeptLogouts(st, dir, fresh, zap.NewNop())
+	if revoked, _ := fresh.Revoked(ctx, "s1", time.Now()); !revoked {
+		t.Fatal("the logout saved again was not restored by the next start")
+	}
+}

@@ -45,7 +45,14 @@ type Conn struct {
 	revokes pendingRevocations // logouts Redis did not take (see RevokeSet)
 	// handOff takes what revokes still holds at Close (see HandOffKept);
 	// under mu.
-	handOff func([]KeptLogout) error
+	handOff *HandOff
+}
+
+// HandOff takes the logouts a closing connection kept and could not
+// send (see Conn.HandOffKept). A pointer, so a config can give back its
+// own, and only its own, when it ends.
+type HandOff struct {
+	Take func([]KeptLogout) error
 }
 
 // connStats are the counters behind Stats.
@@ -154,12 +161,25 @@ func (c *Conn) Open() error {
 }
 
 // HandOffKept sets where Close gives the logouts Redis never took, so
-// they can be saved for the next start (see RevokeSet.Restore); the last
-// call wins. Without it, or where it fails, Close logs them as lost.
-func (c *Conn) HandOffKept(f func([]KeptLogout) error) {
+// they can be sent by another config or saved for the next start (see
+// RevokeSet.Restore), and returns the one it replaces. Without one, or
+// where it fails, Close logs them as lost.
+func (c *Conn) HandOffKept(h *HandOff) (previous *HandOff) {
 	c.mu.Lock()
-	c.handOff = f
-	c.mu.Unlock()
+	defer c.mu.Unlock()
+	previous, c.handOff = c.handOff, h
+	return previous
+}
+
+// GiveBackHandOff puts previous back in place of own, if own is still the
+// hand-off: a config that ends while an older one still runs (a reload
+// that failed) leaves the older one's in place, not its own.
+func (c *Conn) GiveBackHandOff(own, previous *HandOff) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.handOff == own {
+		c.handOff = previous
+	}
 }
 
 // Close sends the settlements still queued (waiting at most twice the
@@ -174,7 +194,7 @@ func (c *Conn) Close() error {
 	if kept := c.revokes.take(time.Now()); len(kept) > 0 {
 		var err error
 		if handOff != nil {
-			err = handOff(kept)
+			err = handOff.Take(kept)
 		}
 		switch {
 		case handOff != nil && err == nil:

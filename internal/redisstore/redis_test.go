@@ -1055,7 +1055,7 @@ func TestKeptLogoutsHandedOnAtClose(t *testing.T) {
 	now := time.Now()
 	closing := instance(t, cfg)
 	var handed []KeptLogout
-	closing.HandOffKept(func(k []KeptLogout) error { handed = k; return nil })
+	closing.HandOffKept(&HandOff{Take: func(k []KeptLogout) error { handed = k; return nil }})
 	a := NewRevokeSet(closing)
 	srv.Stop()
 	for _, id := range []string{"session-1", "session-2"} {

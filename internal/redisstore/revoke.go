@@ -30,7 +30,7 @@ func (s *RevokeSet) Revoke(ctx context.Context, id string, until, now time.Time)
 		return nil
 	}
 	if !s.once.c.revokes.keep(s, id, until) {
-		return fmt.Errorf("%w; not kept either: %d logouts already wait for redis", err, maxPendingRevocations)
+		return fmt.Errorf("%w; not kept either: %d logouts already wait for redis, or the connection is closing", err, maxPendingRevocations)
 	}
 	return fmt.Errorf("%w: %w", revoke.ErrKept, err)
 }
