@@ -43,8 +43,10 @@ func (x *Exchange) Finish(r *http.Request) {
 		if extra := accessLogFields(r); extra != nil {
 			// The access line is written after the handler returned and
 			// this exchange went back to its pool: its values are copied.
-			x.fillAudit(time.Since(x.Start))
-			extra.Add(zap.Object("login_guard", x.audit.detached(h.Name, h.Event, v.Action.String())))
+			d := &accessLogAudit{route: h.Name, event: h.Event, action: v.Action.String()}
+			x.fillAudit(&d.auditRecord, time.Since(x.Start))
+			d.ownSlices()
+			extra.Add(zap.Object("login_guard", d))
 			caddyhttp.SetVar(r.Context(), accessLineVar, h.NameValue)
 			return
 		}
@@ -54,7 +56,7 @@ func (x *Exchange) Finish(r *http.Request) {
 		// the values from the exchange's own record, with no field slice,
 		// boxed slices or address string built per request. The line's
 		// own timestamp ends the duration: one clock read fewer.
-		x.fillAudit(ce.Time.Sub(x.Start))
+		x.fillAudit(&x.audit, ce.Time.Sub(x.Start))
 		x.logField[0] = zap.Inline(&x.audit)
 		ce.Write(x.logField[:]...)
 	}
@@ -99,11 +101,10 @@ type auditRecord struct {
 	correlations       []rules.Correlation
 }
 
-// fillAudit records the exchange's audit values in x.audit, the request
-// having taken d so far. The slices are the exchange's own.
-func (x *Exchange) fillAudit(d time.Duration) {
+// fillAudit records the exchange's audit values in a, the request having
+// taken d so far. The slices are the exchange's own.
+func (x *Exchange) fillAudit(a *auditRecord, d time.Duration) {
 	v := &x.Verdict
-	a := &x.audit
 	*a = auditRecord{
 		reasons:       v.Reasons,
 		monitored:     v.Monitored,
@@ -178,13 +179,12 @@ type accessLogAudit struct {
 	auditRecord
 }
 
-func (a *auditRecord) detached(route, event, action string) *accessLogAudit {
-	d := &accessLogAudit{route: route, event: event, action: action, auditRecord: *a}
-	d.reasons = slices.Clone(a.reasons)
-	d.monitored = slices.Clone(a.monitored)
-	d.engines = slices.Clone(a.engines)
-	d.correlations = slices.Clone(a.correlations)
-	return d
+// ownSlices gives the record copies of the exchange's slices.
+func (a *accessLogAudit) ownSlices() {
+	a.reasons = slices.Clone(a.reasons)
+	a.monitored = slices.Clone(a.monitored)
+	a.engines = slices.Clone(a.engines)
+	a.correlations = slices.Clone(a.correlations)
 }
 
 func (a *accessLogAudit) MarshalLogObject(enc zapcore.ObjectEncoder) error {
