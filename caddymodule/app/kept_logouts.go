@@ -63,9 +63,9 @@ func storeIdentity(cfg redisstore.Config) string {
 func handOffKept(own *redisstore.RevokeSet, st certmagic.Storage, dir string, logger *zap.Logger) func([]redisstore.KeptLogout) error {
 	return func(kept []redisstore.KeptLogout) error {
 		if live := liveRevocations.Load(); live != nil && live != own {
-			n := len(kept)
-			kept = live.Restore(kept, time.Now())
-			if taken := n - len(kept); taken > 0 {
+			var taken int
+			taken, kept = live.Restore(kept, time.Now())
+			if taken > 0 {
 				logger.Info("logouts kept through a redis outage handed to the running config", zap.Int("logouts", taken))
 			}
 			if len(kept) == 0 {
@@ -165,23 +165,16 @@ func restoreKeptFile(ctx context.Context, st certmagic.Storage, dir, key string,
 	if err := json.Unmarshal(b, &kept); err != nil {
 		return 0, 0, fmt.Errorf("not a list of logouts: %v", err)
 	}
-	now := time.Now()
-	unexpired := 0
-	for _, k := range kept {
-		if now.Before(k.Until) {
-			unexpired++
-		}
-	}
-	left := rs.Restore(kept, now)
+	restored, left := rs.Restore(kept, time.Now())
 	if len(left) > 0 {
 		if err := saveKeptLogouts(st, dir, left); err != nil {
-			return unexpired - len(left), len(left), fmt.Errorf("saving again what was not restored: %w", err)
+			return restored, len(left), fmt.Errorf("saving again what was not restored: %w", err)
 		}
 	}
 	if err := st.Delete(ctx, key); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return unexpired - len(left), len(left), err
+		return restored, len(left), err
 	}
-	return unexpired - len(left), len(left), nil
+	return restored, len(left), nil
 }
 
 // errStorageTimedOut: a storage call did not return within its bound.

@@ -1085,12 +1085,12 @@ func TestKeptLogoutsHandedOnAtClose(t *testing.T) {
 	srv.Restart()
 	b, other := NewRevokeSet(instance(t, cfg)), NewRevokeSet(instance(t, cfg))
 	expired := KeptLogout{ID: "session-old", Until: time.Now().Add(-time.Second)}
-	if refused := b.Restore(append(handed, expired), time.Now()); len(refused) != 0 {
+	if n, refused := b.Restore(append(handed, expired), time.Now()); n != 2 || len(refused) != 0 {
 		t.Fatalf("refused %v: want the 2 unexpired kept, the expired one dropped", refused)
 	}
 	// A closed connection keeps nothing more: what it is given comes
 	// back, for the caller to hand on elsewhere.
-	if refused := a.Restore(handed, time.Now()); len(refused) != 2 {
+	if n, refused := a.Restore(handed, time.Now()); n != 0 || len(refused) != 2 {
 		t.Fatalf("a closed connection's set refused %v, want both back", refused)
 	}
 	if revoked, err := b.Revoked(ctx, "session-1", time.Now()); !revoked || err != nil {

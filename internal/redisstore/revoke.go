@@ -50,14 +50,19 @@ var _ revoke.Set = (*RevokeSet)(nil)
 // Conn.HandOffKept), on this instance or another: their cookies are
 // refused here at once and the logouts sent to Redis until it takes them,
 // as if this instance had served them during the outage. Those whose
-// cookies expired by now are dropped. It returns the unexpired ones it
-// could not keep (the bound on kept logouts reached, or this connection
-// closing), for the caller to hand on elsewhere.
-func (s *RevokeSet) Restore(kept []KeptLogout, now time.Time) (refused []KeptLogout) {
+// cookies expired by now are dropped. It returns how many it kept, and
+// the unexpired ones it could not keep (the bound on kept logouts
+// reached, or this connection closing), for the caller to hand on
+// elsewhere.
+func (s *RevokeSet) Restore(kept []KeptLogout, now time.Time) (restored int, refused []KeptLogout) {
 	for _, k := range kept {
-		if now.Before(k.Until) && !s.once.c.revokes.keep(s, k.ID, k.Until) {
+		switch {
+		case !now.Before(k.Until):
+		case s.once.c.revokes.keep(s, k.ID, k.Until):
+			restored++
+		default:
 			refused = append(refused, k)
 		}
 	}
-	return refused
+	return restored, refused
 }
