@@ -264,7 +264,7 @@ func (a *App) start() error {
 		a.rt.sharedRevocations = redisstore.NewRevokeSet(a.redis)
 		a.rt.revoked = a.rt.sharedRevocations
 	} else {
-		a.rt.revoked = acquireRevocations(a.Session.MaxRevocations)
+		a.rt.revoked = acquireRevocations(a.Session.MaxRevocations, a.ctx.Storage(), a.logger.Named("revocations"))
 		a.rt.revocationsHeld = true
 	}
 	if a.SmartID != nil {

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -88,11 +87,7 @@ func saveKeptLogouts(st certmagic.Storage, dir string, kept []redisstore.KeptLog
 	if err != nil {
 		return err
 	}
-	var suffix [8]byte
-	if _, err := rand.Read(suffix[:]); err != nil {
-		return err
-	}
-	key := path.Join(dir, strconv.FormatInt(time.Now().UnixNano(), 10)+"-"+hex.EncodeToString(suffix[:])+".json")
+	key := path.Join(dir, strconv.FormatInt(time.Now().UnixNano(), 10)+"-"+randomName()+".json")
 	return st.Store(context.Background(), key, b)
 }
 

@@ -54,11 +54,11 @@ func TestLoginIDCacheReleasedWhenVerifierFails(t *testing.T) {
 // the set back.
 func TestRevocationsReleasedAfterFailedStart(t *testing.T) {
 	a := &App{Session: &SessionConfig{MaxRevocations: 1234}, rt: &appRuntime{life: newLifecycle()}}
-	a.rt.revoked, a.rt.revocationsHeld = acquireRevocations(1234), true
+	a.rt.revoked, a.rt.revocationsHeld = acquireRevocations(1234, nil, zap.NewNop()), true
 	if err := a.Cleanup(); err != nil {
 		t.Fatal(err)
 	}
-	if n := poolRefs(revocationsPool, revocationsKey(1234)); n != 0 {
+	if n := poolRefs(revocationsPool, revocationsKey); n != 0 {
 		t.Fatalf("revocation set still referenced %d times after Cleanup", n)
 	}
 }

@@ -235,3 +235,56 @@ func queueLabel(t *testing.T, base string) string {
 	label, _, _ := strings.Cut(rest, `"`)
 	return label
 }
+
+// TestLogoutOutlivesARestart: a guard session ended by a logout stays
+// ended after the process restarts on the same storage (a deploy): the
+// stolen copy of its cookie, replayed after the restart, is no session.
+func TestLogoutOutlivesARestart(t *testing.T) {
+	pt := newPortal(t)
+	p := caddyproc.Start(t, guardConfig(pt.URL, "", "", ""), caddyproc.Options{})
+	c := client(5 * time.Second)
+	r := login(c, p.URL("http"), "u")
+	var cookie string
+	for _, sc := range r.header.Values("Set-Cookie") {
+		if v, ok := strings.CutPrefix(sc, "login_guard="); ok {
+			cookie, _, _ = strings.Cut(v, ";")
+		}
+	}
+	if r.status != http.StatusSeeOther || cookie == "" {
+		t.Fatalf("login: %d, guard cookie %q", r.status, cookie)
+	}
+	logout := func() string {
+		t.Helper()
+		before := len(audit(p))
+		if r := post(c, p.URL("http")+"/api/logout", "", "", map[string]string{"Cookie": "login_guard=" + cookie}); r.status != http.StatusOK && r.status != http.StatusSeeOther {
+			t.Fatalf("logout: %d %v", r.status, r.err)
+		}
+		var got string
+		waitFor(t, 5*time.Second, "the logout's audit line", func() bool {
+			lines := audit(p)
+			for _, l := range lines[min(before, len(lines)):] {
+				if l["event"] == "logout" {
+					got, _ = l["smartid"].(string)
+					return true
+				}
+			}
+			return false
+		})
+		return got
+	}
+	if got := logout(); got != "not_configured" {
+		t.Fatalf("the first logout found no session (%q)", got)
+	}
+	if got := logout(); got != "skipped_no_session" {
+		t.Fatalf("the cookie replayed after its logout is a session (%q)", got)
+	}
+	if err := p.Stop(20 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Restart(20 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if got := logout(); got != "skipped_no_session" {
+		t.Fatalf("the cookie replayed after a restart is a session again (%q)", got)
+	}
+}

@@ -9,9 +9,10 @@ package revoke
 import (
 	"context"
 	"errors"
-	"hash/maphash"
 	"sync"
 	"time"
+
+	"github.com/cespare/xxhash/v2"
 
 	"github.com/login-guard/login_guard/internal/expiry"
 )
@@ -38,20 +39,25 @@ const DefaultMax = 100_000
 // Stats.Evicted): the logout's cookie clearing still ends the browser's
 // session, only a replay of that one cookie is no longer refused.
 //
-// Entries are keyed by a 64-bit hash of the id under a seed of the set's
-// own, not by the id: the set keeps no string (an id handed in may alias
-// a larger buffer, the session cache's text, which a kept string would
-// pin for hours) and holds no pointer for the collector to trace. Two
-// live ids that hash alike (odds of about n/2^64 per lookup with n
-// entries; ids are the guard's random session ids, sealed in cookies, so
-// nobody picks them) would make one session read as ended early.
+// Entries are keyed by a 64-bit hash of the id, not by the id: the set
+// keeps no string (an id handed in may alias a larger buffer, the session
+// cache's text, which a kept string would pin for hours) and holds no
+// pointer for the collector to trace. The hash is keyless (XXH64) so that
+// every process computes the same one and a saved set (snapshot.go) reads
+// the same after a restart. That loses nothing a keyed hash would give:
+// the ids are the guard's own random session ids, taken only from cookies
+// it authenticated, so nobody picks them, and two live ids that hash
+// alike (odds of about n/2^64 per lookup with n entries) could only make
+// a session read as ended early, never an ended one live.
 type Memory struct {
 	mu      sync.Mutex
 	max     int
-	seed    maphash.Seed
 	byID    map[uint64]int64 // id's hash -> until, Unix nanoseconds
 	exp     expiry.Heap
 	evicted uint64
+	// changes counts the entries added or extended, so a saver can tell
+	// whether there is anything new to save.
+	changes uint64
 }
 
 // NewMemory makes a set of at most max live entries (DefaultMax when
@@ -60,10 +66,10 @@ func NewMemory(max int) *Memory {
 	if max <= 0 {
 		max = DefaultMax
 	}
-	return &Memory{max: max, seed: maphash.MakeSeed(), byID: map[uint64]int64{}}
+	return &Memory{max: max, byID: map[uint64]int64{}}
 }
 
-func (m *Memory) key(id string) uint64 { return maphash.String(m.seed, id) }
+func key(id string) uint64 { return xxhash.Sum64String(id) }
 
 // Revoke implements Set.
 func (m *Memory) Revoke(_ context.Context, id string, until, now time.Time) error {
@@ -71,29 +77,58 @@ func (m *Memory) Revoke(_ context.Context, id string, until, now time.Time) erro
 	if t >= at {
 		return nil // the cookie has expired anyway
 	}
-	k := m.key(id)
+	k := key(id)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.purge(t)
+	m.add(k, at)
+	return nil
+}
+
+// add records k until at (Unix nanoseconds, in the future), unless k is
+// already recorded as long; at the bound it first drops the entry that
+// expires first. m.mu is held.
+func (m *Memory) add(k uint64, at int64) {
 	old, present := m.byID[k]
 	if present && at <= old {
-		return nil
+		return
 	}
 	for !present && len(m.byID) >= m.max && len(m.exp) > 0 {
-		it := m.exp.Pop()
-		if cur, ok := m.byID[it.Key]; ok && cur == it.At {
-			delete(m.byID, it.Key)
-			m.evicted++
-		}
+		m.evictFirst()
 	}
 	m.byID[k] = at
 	m.exp.Push(expiry.Entry{Key: k, At: at})
-	return nil
+	m.changes++
+}
+
+// evictFirst drops the entry that expires first (or a stale heap entry of
+// a renewed one). m.mu is held; m.exp is not empty.
+func (m *Memory) evictFirst() {
+	it := m.exp.Pop()
+	if cur, ok := m.byID[it.Key]; ok && cur == it.At {
+		delete(m.byID, it.Key)
+		m.evicted++
+	}
+}
+
+// SetMax changes the bound (DefaultMax when max <= 0); a lower one drops
+// the entries that expire first until the set fits. A reload that
+// changes max_revocations keeps what the set holds.
+func (m *Memory) SetMax(max int) {
+	if max <= 0 {
+		max = DefaultMax
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.max = max
+	for len(m.byID) > m.max && len(m.exp) > 0 {
+		m.evictFirst()
+	}
 }
 
 // Revoked implements Set.
 func (m *Memory) Revoked(_ context.Context, id string, now time.Time) (bool, error) {
-	k := m.key(id)
+	k := key(id)
 	m.mu.Lock()
 	at, ok := m.byID[k]
 	m.mu.Unlock()
@@ -111,15 +146,6 @@ func (m *Memory) Stats() Stats {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return Stats{Entries: len(m.byID), Evicted: m.evicted}
-}
-
-// Destruct empties the set; it lets a caddy.UsagePool release it.
-func (m *Memory) Destruct() error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.byID = map[uint64]int64{}
-	m.exp = nil
-	return nil
 }
 
 // purge drops entries past their time. A re-revoked id leaves its older
