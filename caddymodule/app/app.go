@@ -131,9 +131,9 @@ type appRuntime struct {
 	handOff           *redisstore.HandOff
 	prevHandOff       *redisstore.HandOff
 	prevLive          *redisstore.RevokeSet
-	// revocationsHeld: revoked is the pooled in-memory set (not the
-	// shared store's), to be given back.
-	revocationsHeld bool
+	// revocations: revoked is the pooled in-memory set (not the shared
+	// store's), held until given back.
+	revocations *revocationsHold
 	// revokeLines holds back the repeats of "session revocations
 	// unavailable": in a Redis outage every request with a session
 	// cookie meets it.
@@ -264,8 +264,8 @@ func (a *App) start() error {
 		a.rt.sharedRevocations = redisstore.NewRevokeSet(a.redis)
 		a.rt.revoked = a.rt.sharedRevocations
 	} else {
-		a.rt.revoked = acquireRevocations(a.Session.MaxRevocations, a.ctx.Storage(), a.logger.Named("revocations"))
-		a.rt.revocationsHeld = true
+		a.rt.revocations = acquireRevocations(a.Session.MaxRevocations, a.ctx.Storage(), a.logger.Named("revocations"))
+		a.rt.revoked = a.rt.revocations.set.Memory
 	}
 	if a.SmartID != nil {
 		q, err := acquireSmartID(a.smartidKey, a.SmartID, a.logger, a)

@@ -107,16 +107,7 @@ func restoreKeptLogouts(st certmagic.Storage, dir string, rs *redisstore.RevokeS
 
 func restoreKeptFiles(st certmagic.Storage, dir string, rs *redisstore.RevokeSet, logger *zap.Logger) {
 	ctx := context.Background()
-	keys, err := st.List(ctx, dir, false)
-	// A file going away mid-listing (another instance restoring or
-	// saving) fails the whole listing as not found: list again while the
-	// directory is there.
-	for try := 0; errors.Is(err, fs.ErrNotExist) && try < 3 && st.Exists(ctx, dir); try++ {
-		keys, err = st.List(ctx, dir, false)
-	}
-	if errors.Is(err, fs.ErrNotExist) {
-		return
-	}
+	keys, err := listStored(ctx, st, dir)
 	if err != nil {
 		logger.Warn("could not list the logouts saved through a redis outage", zap.Error(err))
 		return

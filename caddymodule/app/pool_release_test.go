@@ -54,7 +54,8 @@ func TestLoginIDCacheReleasedWhenVerifierFails(t *testing.T) {
 // the set back.
 func TestRevocationsReleasedAfterFailedStart(t *testing.T) {
 	a := &App{Session: &SessionConfig{MaxRevocations: 1234}, rt: &appRuntime{life: newLifecycle()}}
-	a.rt.revoked, a.rt.revocationsHeld = acquireRevocations(1234, nil, zap.NewNop()), true
+	a.rt.revocations = acquireRevocations(1234, nil, zap.NewNop())
+	a.rt.revoked = a.rt.revocations.set.Memory
 	if err := a.Cleanup(); err != nil {
 		t.Fatal(err)
 	}

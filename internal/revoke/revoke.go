@@ -45,10 +45,12 @@ const DefaultMax = 100_000
 // pointer for the collector to trace. The hash is keyless (XXH64) so that
 // every process computes the same one and a saved set (snapshot.go) reads
 // the same after a restart. That loses nothing a keyed hash would give:
-// the ids are the guard's own random session ids, taken only from cookies
-// it authenticated, so nobody picks them, and two live ids that hash
-// alike (odds of about n/2^64 per lookup with n entries) could only make
-// a session read as ended early, never an ended one live.
+// the ids are taken only from guard cookies the guard authenticated, and
+// it made them itself (random, or with session_cookie an HMAC of the
+// portal's cookie under the guard's key), so nobody picks them; and two
+// live ids that hash alike (odds of about n/2^64 per lookup with n
+// entries) could only make a session read as ended early, never an
+// ended one live.
 type Memory struct {
 	mu      sync.Mutex
 	max     int
@@ -86,34 +88,50 @@ func (m *Memory) Revoke(_ context.Context, id string, until, now time.Time) erro
 }
 
 // add records k until at (Unix nanoseconds, in the future), unless k is
-// already recorded as long; at the bound it first drops the entry that
-// expires first. m.mu is held.
+// already recorded as long; at the bound it first drops the entries that
+// expire first. m.mu is held.
 func (m *Memory) add(k uint64, at int64) {
 	old, present := m.byID[k]
 	if present && at <= old {
 		return
 	}
-	for !present && len(m.byID) >= m.max && len(m.exp) > 0 {
-		m.evictFirst()
+	for dropped := 0; !present && len(m.byID) >= m.max && len(m.exp) > 0; {
+		// Over a bound a reload lowered, the set shrinks a few entries a
+		// revocation rather than all at once under the lock.
+		if dropped >= maxDropsPerAdd && len(m.byID) > m.max {
+			break
+		}
+		if m.evictFirst() {
+			dropped++
+		}
 	}
 	m.byID[k] = at
 	m.exp.Push(expiry.Entry{Key: k, At: at})
 	m.changes++
 }
 
-// evictFirst drops the entry that expires first (or a stale heap entry of
-// a renewed one). m.mu is held; m.exp is not empty.
-func (m *Memory) evictFirst() {
+// maxDropsPerAdd bounds the entries one revocation drops while the set is
+// over its bound.
+const maxDropsPerAdd = 16
+
+// evictFirst drops the entry that expires first, reporting whether it
+// was live (the heap also holds the older times of renewed entries).
+// m.mu is held; m.exp is not empty.
+func (m *Memory) evictFirst() bool {
 	it := m.exp.Pop()
 	if cur, ok := m.byID[it.Key]; ok && cur == it.At {
 		delete(m.byID, it.Key)
 		m.evicted++
+		return true
 	}
+	return false
 }
 
-// SetMax changes the bound (DefaultMax when max <= 0); a lower one drops
-// the entries that expire first until the set fits. A reload that
-// changes max_revocations keeps what the set holds.
+// SetMax changes the bound (DefaultMax when max <= 0). A lower bound drops
+// nothing at once: the set shrinks to it as entries expire and as each
+// new revocation drops a few of those expiring first, so a reload that
+// lowers it and then fails (its config never runs) costs the running
+// config nothing.
 func (m *Memory) SetMax(max int) {
 	if max <= 0 {
 		max = DefaultMax
@@ -121,9 +139,6 @@ func (m *Memory) SetMax(max int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.max = max
-	for len(m.byID) > m.max && len(m.exp) > 0 {
-		m.evictFirst()
-	}
 }
 
 // Revoked implements Set.

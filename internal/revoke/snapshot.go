@@ -1,20 +1,15 @@
 package revoke
 
 import (
-	"encoding/binary"
-	"errors"
-	"fmt"
+	"slices"
 	"time"
+
+	"github.com/login-guard/login_guard/internal/expiry"
 )
 
-// A saved set (a snapshot) is snapshotMagic followed by the live entries,
-// 16 bytes each: the id's hash and the time the entry lives until (Unix
-// nanoseconds), both little-endian. The magic names the format and the
-// hash (XXH64 of the id): a set saved under another hash would match
-// nothing, so it is refused rather than read.
+// snapshotMagic names a saved set of revocations and its hash (XXH64 of
+// the session id); see expiry.AppendSnapshot for the format.
 const snapshotMagic = "LGREVOK1"
-
-const snapshotEntry = 16
 
 // mergeChunk bounds how many saved entries are merged under one hold of
 // the set's lock, so a large snapshot does not hold up logouts and
@@ -30,53 +25,46 @@ func (m *Memory) Changes() uint64 {
 }
 
 // AppendSnapshot appends to b the entries live at now, and returns the
-// change count they reflect.
+// change count they reflect. The lock is held only to copy the heap:
+// lookups wait for a copy, not for the encoding.
 func (m *Memory) AppendSnapshot(b []byte, now time.Time) ([]byte, uint64) {
 	t := now.UnixNano()
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	m.purge(t)
-	b = append(b, snapshotMagic...)
-	for k, at := range m.byID {
-		b = binary.LittleEndian.AppendUint64(b, k)
-		b = binary.LittleEndian.AppendUint64(b, uint64(at))
-	}
-	return b, m.changes
+	entries, changes := slices.Clone(m.exp), m.changes
+	m.mu.Unlock()
+	return expiry.AppendSnapshot(b, snapshotMagic, entries, t), changes
 }
-
-// ErrNotSnapshot: the bytes given to Merge are not a saved set.
-var ErrNotSnapshot = errors.New("not a saved set of revocations")
 
 // Merge adds the entries of a snapshot still live at now, as Revoke
 // would (an entry already recorded as long is left; at the bound the one
 // expiring first goes), and returns how many it added or extended and
-// how many of the snapshot's were live. A snapshot that is not whole is
-// refused before anything is added.
-func (m *Memory) Merge(snap []byte, now time.Time) (added, live int, err error) {
-	if len(snap) < len(snapshotMagic) || string(snap[:len(snapshotMagic)]) != snapshotMagic {
-		return 0, 0, ErrNotSnapshot
-	}
-	body := snap[len(snapshotMagic):]
-	if len(body)%snapshotEntry != 0 {
-		return 0, 0, fmt.Errorf("%w: %d bytes after the header is not a whole number of entries", ErrNotSnapshot, len(body))
+// when the last of the snapshot's entries expires (zero when none was
+// live). A snapshot that is not whole is refused (expiry.ErrNotSnapshot)
+// before anything is added.
+func (m *Memory) Merge(b []byte, now time.Time) (added int, until time.Time, err error) {
+	snap, err := expiry.OpenSnapshot(b, snapshotMagic)
+	if err != nil {
+		return 0, time.Time{}, err
 	}
 	t := now.UnixNano()
-	for len(body) > 0 {
-		n := min(len(body)/snapshotEntry, mergeChunk)
+	var last int64
+	for i := 0; i < snap.Len(); {
+		end := min(i+mergeChunk, snap.Len())
 		m.mu.Lock()
 		m.purge(t)
 		before := m.changes
-		for i := 0; i < n; i++ {
-			e := body[i*snapshotEntry:]
-			k, at := binary.LittleEndian.Uint64(e), int64(binary.LittleEndian.Uint64(e[8:]))
-			if at > t {
-				m.add(k, at)
-				live++
+		for ; i < end; i++ {
+			if e := snap.Entry(i); e.At > t {
+				m.add(e.Key, e.At)
+				last = max(last, e.At)
 			}
 		}
 		added += int(m.changes - before)
 		m.mu.Unlock()
-		body = body[n*snapshotEntry:]
 	}
-	return added, live, nil
+	if last > 0 {
+		until = time.Unix(0, last)
+	}
+	return added, until, nil
 }

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/login-guard/login_guard/internal/expiry"
 )
 
 // TestSnapshotReadByAnotherSet: a set saved by one process is read by
@@ -23,9 +25,9 @@ func TestSnapshotReadByAnotherSet(t *testing.T) {
 
 	b := NewMemory(0)
 	later := now.Add(2 * time.Minute)
-	n, live, err := b.Merge(snap, later)
-	if err != nil || n != 1 || live != 1 {
-		t.Fatalf("merged %d of %d live, %v; want the one entry still live", n, live, err)
+	n, until, err := b.Merge(snap, later)
+	if err != nil || n != 1 || until.UnixNano() != now.Add(time.Hour).UnixNano() {
+		t.Fatalf("merged %d, live until %v, %v; want the one entry still live", n, until, err)
 	}
 	if ok, _ := b.Revoked(ctx, "ended", later); !ok {
 		t.Fatal("a logout saved by another set is not read back")
@@ -34,12 +36,12 @@ func TestSnapshotReadByAnotherSet(t *testing.T) {
 		t.Fatal("an id never revoked reads as revoked")
 	}
 	// Merging the same snapshot again adds nothing.
-	if n, live, err := b.Merge(snap, later); err != nil || n != 0 || live != 1 {
-		t.Fatalf("merged again: %d of %d live, %v", n, live, err)
+	if n, until, err := b.Merge(snap, later); err != nil || n != 0 || until.IsZero() {
+		t.Fatalf("merged again: %d, live until %v, %v", n, until, err)
 	}
 	// Once every entry has expired, none is live.
-	if n, live, err := b.Merge(snap, now.Add(2*time.Hour)); err != nil || n != 0 || live != 0 {
-		t.Fatalf("merged after expiry: %d of %d live, %v", n, live, err)
+	if n, until, err := b.Merge(snap, now.Add(2*time.Hour)); err != nil || n != 0 || !until.IsZero() {
+		t.Fatalf("merged after expiry: %d, live until %v, %v", n, until, err)
 	}
 }
 
@@ -83,7 +85,7 @@ func TestMergeRefusesWhatIsNotWhole(t *testing.T) {
 		"other":     append([]byte("LGREVOK2"), snap[len(snapshotMagic):]...),
 	} {
 		m := NewMemory(0)
-		if n, _, err := m.Merge(b, now); !errors.Is(err, ErrNotSnapshot) || n != 0 || m.Stats().Entries != 0 {
+		if n, _, err := m.Merge(b, now); !errors.Is(err, expiry.ErrNotSnapshot) || n != 0 || m.Stats().Entries != 0 {
 			t.Errorf("%s: merged %d (%d held), %v", name, n, m.Stats().Entries, err)
 		}
 	}
@@ -100,7 +102,7 @@ func TestMergeBoundedAcrossChunks(t *testing.T) {
 		_ = saved.Revoke(ctx, "s"+strconv.Itoa(i), now.Add(time.Hour+time.Duration(i)*time.Second), now)
 	}
 	snap, _ := saved.AppendSnapshot(nil, now)
-	if len(snap) != len(snapshotMagic)+n*snapshotEntry {
+	if len(snap) != len(snapshotMagic)+n*16 {
 		t.Fatalf("snapshot of %d bytes", len(snap))
 	}
 	whole := NewMemory(n)
@@ -122,31 +124,38 @@ func TestMergeBoundedAcrossChunks(t *testing.T) {
 	}
 }
 
-// TestSetMaxKeepsWhatFits: a lower bound drops the entries ending first,
-// a higher one drops nothing.
-func TestSetMaxKeepsWhatFits(t *testing.T) {
+// TestSetMaxDropsNothingAtOnce: a lower bound drops nothing when it is
+// set (a reload that lowered it may yet fail); the set shrinks to it as
+// revocations come, a few entries each, those ending first, and a higher
+// bound drops nothing.
+func TestSetMaxDropsNothingAtOnce(t *testing.T) {
 	ctx := context.Background()
 	now := time.Now()
-	m := NewMemory(10)
-	for i := range 10 {
+	const n = 3 * maxDropsPerAdd
+	m := NewMemory(n)
+	for i := range n {
 		_ = m.Revoke(ctx, "s"+strconv.Itoa(i), now.Add(time.Hour+time.Duration(i)*time.Second), now)
 	}
-	m.SetMax(20)
-	if s := m.Stats(); s.Entries != 10 {
-		t.Fatalf("raising the bound: %+v", s)
-	}
+	m.SetMax(2 * n)
 	m.SetMax(4)
-	if s := m.Stats(); s.Entries != 4 || s.Evicted != 6 {
-		t.Fatalf("lowering the bound: %+v", s)
+	if s := m.Stats(); s.Entries != n || s.Evicted != 0 {
+		t.Fatalf("lowering the bound dropped entries at once: %+v", s)
 	}
-	for i := range 10 {
-		ok, _ := m.Revoked(ctx, "s"+strconv.Itoa(i), now)
-		if ok != (i >= 6) {
-			t.Errorf("s%d revoked=%v", i, ok)
+	_ = m.Revoke(ctx, "new1", now.Add(2*time.Hour), now)
+	if s := m.Stats(); s.Entries != n-maxDropsPerAdd+1 || s.Evicted != maxDropsPerAdd {
+		t.Fatalf("one revocation over the bound: %+v, want %d dropped", s, maxDropsPerAdd)
+	}
+	for i := 2; m.Stats().Entries > 4; i++ {
+		_ = m.Revoke(ctx, "new"+strconv.Itoa(i), now.Add(2*time.Hour+time.Duration(i)*time.Second), now)
+		if i > n {
+			t.Fatalf("the set does not shrink to its bound: %+v", m.Stats())
 		}
 	}
-	_ = m.Revoke(ctx, "new", now.Add(2*time.Hour), now)
+	if ok, _ := m.Revoked(ctx, "s0", now); ok {
+		t.Fatal("the entry ending first was kept")
+	}
+	_ = m.Revoke(ctx, "last", now.Add(3*time.Hour), now)
 	if s := m.Stats(); s.Entries != 4 {
-		t.Fatalf("after a revocation at the new bound: %+v", s)
+		t.Fatalf("at the bound a revocation keeps it: %+v", s)
 	}
 }
