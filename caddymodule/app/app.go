@@ -265,7 +265,7 @@ func (a *App) start() error {
 		a.rt.revoked = a.rt.sharedRevocations
 	} else {
 		a.rt.revocations = acquireRevocations(a.Session.MaxRevocations, a.ctx.Storage(), a.logger.Named("revocations"))
-		a.rt.revoked = a.rt.revocations.set.Memory
+		a.rt.revoked = a.rt.revocations.set
 	}
 	if a.SmartID != nil {
 		q, err := acquireSmartID(a.smartidKey, a.SmartID, a.logger, a)
@@ -310,6 +310,13 @@ func (a *App) Stop() error {
 	if a.rt != nil && a.rt.stopRotation != nil {
 		a.rt.stopRotation()
 		a.rt.stopRotation = nil
+	}
+	if a.rt != nil && a.rt.revocations != nil {
+		// Saved now, not only once the last config lets go of the set:
+		// that waits for in-flight requests and the SmartID drain, and a
+		// service manager may kill the process before (the last save
+		// still takes what came since).
+		a.rt.revocations.set.saveNow()
 	}
 	a.stopEngines()
 	return nil

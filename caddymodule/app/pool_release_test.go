@@ -55,7 +55,7 @@ func TestLoginIDCacheReleasedWhenVerifierFails(t *testing.T) {
 func TestRevocationsReleasedAfterFailedStart(t *testing.T) {
 	a := &App{Session: &SessionConfig{MaxRevocations: 1234}, rt: &appRuntime{life: newLifecycle()}}
 	a.rt.revocations = acquireRevocations(1234, nil, zap.NewNop())
-	a.rt.revoked = a.rt.revocations.set.Memory
+	a.rt.revoked = a.rt.revocations.set
 	if err := a.Cleanup(); err != nil {
 		t.Fatal(err)
 	}

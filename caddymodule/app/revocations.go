@@ -1,6 +1,8 @@
 package app
 
 import (
+	"context"
+	"errors"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -71,6 +73,28 @@ func acquireRevocations(max int, st certmagic.Storage, logger *zap.Logger) *revo
 	h := &revocationsHold{set: v.(*pooledRevocations)}
 	h.set.settings.Hold(h, revocationsSettings{max: max, at: at}, h.set.apply)
 	return h
+}
+
+// errRevocationsLoading: the saved revocations are still being read (a
+// start whose storage is slow), so no session can be known not to have
+// ended: the guard treats the request as carrying none, as it does when
+// a shared store does not answer.
+var errRevocationsLoading = errors.New("the saved sessions ended by a logout are still being read")
+
+// Revoked implements revoke.Set, failing until the saved revocations
+// have been read.
+func (p *pooledRevocations) Revoked(ctx context.Context, id string, now time.Time) (bool, error) {
+	if p.saved != nil && !p.saved.Loaded() {
+		return false, errRevocationsLoading
+	}
+	return p.Memory.Revoked(ctx, id, now)
+}
+
+// saveNow saves the set now (bounded), if it is saved at all.
+func (p *pooledRevocations) saveNow() {
+	if p.saved != nil {
+		p.saved.syncBounded(true)
+	}
 }
 
 func (p *pooledRevocations) apply(s revocationsSettings) {

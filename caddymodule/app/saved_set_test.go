@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"os"
 	"path"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -47,8 +50,8 @@ func storeSnapshot(t *testing.T, st certmagic.Storage, key, id string, until tim
 
 // TestSavedSetsShareStorage: sets sharing Caddy's storage (two instances,
 // or two processes with one instance id) take in each other's entries at
-// their next sync; a file that is not a saved set is logged and left; a
-// save in progress (a temporary file) is not read.
+// their next sync; a file that is not a saved set is logged once and
+// left; a save in progress (a temporary file) is not read.
 func TestSavedSetsShareStorage(t *testing.T) {
 	ownDataDir(t)
 	st := &certmagic.FileStorage{Path: t.TempDir()}
@@ -56,13 +59,13 @@ func TestSavedSetsShareStorage(t *testing.T) {
 	core, logs := observer.New(zapcore.InfoLevel)
 	a, sa := newTestSet(t, st, zap.NewNop(), time.Hour, 2*time.Second)
 	b, sb := newTestSet(t, st, zap.New(core), time.Hour, 2*time.Second)
-	if sa.file == sb.file {
-		t.Fatalf("two sets of one instance share the file %s", sa.file)
+	if sa.prefix == sb.prefix {
+		t.Fatalf("two sets of one instance share the name %s", sa.prefix)
 	}
 
 	_ = a.Revoke(ctx, "ended-on-a", now.Add(time.Hour), now)
 	sa.syncBounded(false)
-	storeSnapshot(t, st, "tmp123", "being-saved", now.Add(time.Hour))
+	storeSnapshot(t, st, "123456", "being-saved", now.Add(time.Hour))
 	if err := st.Store(ctx, path.Join(revocationsDir, "junk"+savedSetExt), []byte("not a set")); err != nil {
 		t.Fatal(err)
 	}
@@ -73,48 +76,59 @@ func TestSavedSetsShareStorage(t *testing.T) {
 	if ok, _ := b.Revoked(ctx, "being-saved", now); ok {
 		t.Fatal("a temporary file was read")
 	}
-	if logs.FilterMessage("could not read saved test entries").Len() != 1 {
-		t.Fatalf("the junk file was not reported once: %v", logs.All())
-	}
-	if !st.Exists(ctx, path.Join(revocationsDir, "junk"+savedSetExt)) {
-		t.Fatal("a file that could not be read was deleted")
-	}
 	_ = b.Revoke(ctx, "ended-on-b", now.Add(time.Hour), now)
+	sb.syncBounded(false)
 	sb.syncBounded(false)
 	sa.syncBounded(false)
 	if ok, _ := a.Revoked(ctx, "ended-on-b", now); !ok {
 		t.Fatal("a did not take in the logout b saved")
 	}
+	if n := logs.FilterMessage("could not read saved test entries").Len(); n != 1 {
+		t.Fatalf("the junk file was reported %d times, want once: %v", n, logs.All())
+	}
+	if !st.Exists(ctx, path.Join(revocationsDir, "junk"+savedSetExt)) {
+		t.Fatal("a file that could not be read was deleted")
+	}
 }
 
-// TestSavedSetDeletesWhatItNoLongerNeeds: a file with nothing live left
-// is deleted at once; a file the own file holds, written two syncs or
-// more before it (a restart's predecessor), is deleted once the own file
-// is written again, and what it held is still saved.
+// savedFiles lists the saved sets' files in st.
+func savedFiles(t *testing.T, st certmagic.Storage) []string {
+	t.Helper()
+	keys, err := listStored(context.Background(), st, revocationsDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, k := range keys {
+		if strings.HasSuffix(k, savedSetExt) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// TestSavedSetDeletesWhatItNoLongerNeeds: at its first sync a set deletes
+// a file with nothing live left, and the files it read once its own file
+// holds them (a restart's predecessor, an earlier generation of another
+// set); what they held is still saved.
 func TestSavedSetDeletesWhatItNoLongerNeeds(t *testing.T) {
 	ownDataDir(t)
 	st := &certmagic.FileStorage{Path: t.TempDir()}
 	ctx, now := context.Background(), time.Now()
-	const every = 40 * time.Millisecond
-	storeSnapshot(t, st, "expired"+savedSetExt, "gone", now.Add(20*time.Millisecond))
-	storeSnapshot(t, st, "predecessor"+savedSetExt, "kept", now.Add(time.Hour))
+	storeSnapshot(t, st, "expired-1"+savedSetExt, "gone", now.Add(20*time.Millisecond))
+	storeSnapshot(t, st, "predecessor-1"+savedSetExt, "old", now.Add(time.Hour))
+	storeSnapshot(t, st, "predecessor-2"+savedSetExt, "kept", now.Add(time.Hour))
 	time.Sleep(30 * time.Millisecond)
 
-	a, sa := newTestSet(t, st, zap.NewNop(), every, 2*time.Second)
-	if st.Exists(ctx, path.Join(revocationsDir, "expired"+savedSetExt)) {
-		t.Fatal("a file with nothing live left was kept")
-	}
+	a, sa := newTestSet(t, st, zap.NewNop(), time.Hour, 2*time.Second)
 	if ok, _ := a.Revoked(ctx, "kept", now); !ok {
-		t.Fatal("the predecessor's file was not read")
+		t.Fatal("the predecessor's latest file was not read")
 	}
-	if !st.Exists(ctx, path.Join(revocationsDir, "predecessor"+savedSetExt)) {
-		t.Fatal("the predecessor's file was deleted before the own file was written well after it")
+	if ok, _ := a.Revoked(ctx, "old", now); ok {
+		t.Fatal("an earlier generation was read")
 	}
-	time.Sleep(3 * every)
-	_ = a.Revoke(ctx, "later", time.Now().Add(time.Hour), time.Now())
-	sa.syncBounded(true)
-	if st.Exists(ctx, path.Join(revocationsDir, "predecessor"+savedSetExt)) {
-		t.Fatal("a file the own file holds, written long before it, was kept")
+	if files := savedFiles(t, st); len(files) != 1 || !strings.HasPrefix(files[0], sa.prefix) {
+		t.Fatalf("files after the first sync: %v, want only the set's own", files)
 	}
 	sa.Close()
 	c, _ := newTestSet(t, st, zap.NewNop(), time.Hour, 2*time.Second)
@@ -123,10 +137,68 @@ func TestSavedSetDeletesWhatItNoLongerNeeds(t *testing.T) {
 	}
 }
 
+// TestRestartsLeaveOneFile: restart after restart, with and without
+// logouts in between, the directory holds one saved file, and old
+// temporary files (saves killed mid-write) go too.
+func TestRestartsLeaveOneFile(t *testing.T) {
+	ownDataDir(t)
+	st := &certmagic.FileStorage{Path: t.TempDir()}
+	ctx := context.Background()
+	old := path.Join(revocationsDir, "98765")
+	if err := st.Store(ctx, old, []byte("half")); err != nil {
+		t.Fatal(err)
+	}
+	past := time.Now().Add(-time.Hour)
+	if err := os.Chtimes(st.Filename(old), past, past); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 6 {
+		m, s := newTestSet(t, st, zap.NewNop(), time.Hour, 2*time.Second)
+		if i%2 == 0 {
+			now := time.Now()
+			_ = m.Revoke(ctx, "s"+strconv.Itoa(i), now.Add(time.Hour), now)
+		}
+		s.Close()
+	}
+	if files := savedFiles(t, st); len(files) != 1 {
+		t.Fatalf("six restarts left %v", files)
+	}
+	if st.Exists(ctx, old) {
+		t.Fatal("an old temporary file was kept")
+	}
+	m, _ := newTestSet(t, st, zap.NewNop(), time.Hour, 2*time.Second)
+	for _, id := range []string{"s0", "s2", "s4"} {
+		if ok, _ := m.Revoked(ctx, id, time.Now()); !ok {
+			t.Errorf("%s was lost across the restarts", id)
+		}
+	}
+}
+
+// TestFullSetKeepsTheFilesItRead: a set that could not take a file's
+// entries in whole (its bound is lower) does not delete that file.
+func TestFullSetKeepsTheFilesItRead(t *testing.T) {
+	ownDataDir(t)
+	st := &certmagic.FileStorage{Path: t.TempDir()}
+	ctx, now := context.Background(), time.Now()
+	big := revoke.NewMemory(5000)
+	for i := range 3000 {
+		_ = big.Revoke(ctx, "s"+strconv.Itoa(i), now.Add(time.Hour+time.Duration(i)*time.Millisecond), now)
+	}
+	b, _ := big.AppendSnapshot(nil, now)
+	key := path.Join(revocationsDir, "bigger-1"+savedSetExt)
+	if err := st.Store(ctx, key, b); err != nil {
+		t.Fatal(err)
+	}
+	_, s := newTestSet(t, st, zap.NewNop(), time.Hour, 2*time.Second) // bound 1000
+	s.syncBounded(true)
+	if !st.Exists(ctx, key) {
+		t.Fatal("a file whose entries did not all fit was deleted")
+	}
+}
+
 // TestIdleSetsKeepEachOthersFiles: two running sets that hold each
-// other's entries and then idle for many syncs do not delete each
-// other's files (each holds the other's entries, so deleting both would
-// lose them all): a later start still reads every entry.
+// other's entries and then idle for many syncs never delete both files:
+// a later start still reads every entry.
 func TestIdleSetsKeepEachOthersFiles(t *testing.T) {
 	ownDataDir(t)
 	st := &certmagic.FileStorage{Path: t.TempDir()}
@@ -145,6 +217,9 @@ func TestIdleSetsKeepEachOthersFiles(t *testing.T) {
 	sb.syncBounded(true)
 	sa.Close()
 	sb.Close()
+	if files := savedFiles(t, st); len(files) == 0 {
+		t.Fatal("two idle sets deleted each other's files")
+	}
 	c, _ := newTestSet(t, st, zap.NewNop(), time.Hour, 2*time.Second)
 	for _, id := range []string{"on-a", "on-b"} {
 		if ok, _ := c.Revoked(ctx, id, time.Now()); !ok {
@@ -214,14 +289,68 @@ func (q *quirkyStorage) List(ctx context.Context, dir string, rec bool) ([]strin
 }
 
 // TestSavedSetReadsWhatAQuirkyStorageHolds: a listing that fails mid-walk
-// is tried again, and a file whose modification time the storage does not
-// give is read all the same.
+// is tried again, and where the storage gives no modification times the
+// sets still read what is saved at the start and take in each other's
+// later entries.
 func TestSavedSetReadsWhatAQuirkyStorageHolds(t *testing.T) {
 	ownDataDir(t)
+	ctx := context.Background()
 	q := &quirkyStorage{FileStorage: &certmagic.FileStorage{Path: t.TempDir()}}
-	storeSnapshot(t, q, "earlier"+savedSetExt, "ended", time.Now().Add(time.Hour))
-	m, _ := newTestSet(t, q, zap.NewNop(), time.Hour, 2*time.Second)
-	if ok, _ := m.Revoked(context.Background(), "ended", time.Now()); !ok {
+	storeSnapshot(t, q, "earlier-1"+savedSetExt, "ended", time.Now().Add(time.Hour))
+	a, sa := newTestSet(t, q, zap.NewNop(), time.Hour, 2*time.Second)
+	if ok, _ := a.Revoked(ctx, "ended", time.Now()); !ok {
 		t.Fatal("a saved logout was not read at the start")
+	}
+	b, sb := newTestSet(t, q, zap.NewNop(), time.Hour, 2*time.Second)
+	for i := range 3 {
+		now := time.Now()
+		_ = b.Revoke(ctx, "later"+strconv.Itoa(i), now.Add(time.Hour), now)
+		sb.syncBounded(true)
+		sa.syncBounded(true)
+		if ok, _ := a.Revoked(ctx, "later"+strconv.Itoa(i), time.Now()); !ok {
+			t.Fatalf("logout %d on b did not reach a", i)
+		}
+	}
+}
+
+// slowListing does not answer a listing until released.
+type slowListing struct {
+	*certmagic.FileStorage
+	release chan struct{}
+}
+
+func (s *slowListing) List(ctx context.Context, dir string, rec bool) ([]string, error) {
+	<-s.release
+	return s.FileStorage.List(ctx, dir, rec)
+}
+
+// TestSessionsRefusedUntilTheSavedSetIsRead: while a slow storage holds
+// up the first read past its bound, no session is taken as not ended
+// (the error makes the guard treat the request as carrying none); once
+// read, the saved logout is known.
+func TestSessionsRefusedUntilTheSavedSetIsRead(t *testing.T) {
+	ownDataDir(t)
+	ctx := context.Background()
+	st := &slowListing{FileStorage: &certmagic.FileStorage{Path: t.TempDir()}, release: make(chan struct{})}
+	storeSnapshot(t, st, "earlier-1"+savedSetExt, "ended", time.Now().Add(time.Hour))
+	m := revoke.NewMemory(1000)
+	p := &pooledRevocations{Memory: m}
+	p.saved = newSavedSet(m, "test entries", revocationsDir, &storageAt{st: st, logger: zap.NewNop()}, time.Hour, 100*time.Millisecond)
+	defer p.saved.Close()
+	for _, id := range []string{"ended", "live"} {
+		if _, err := p.Revoked(ctx, id, time.Now()); !errors.Is(err, errRevocationsLoading) {
+			t.Fatalf("%s answered before the saved set was read: %v", id, err)
+		}
+	}
+	close(st.release)
+	waitFor := time.Now().Add(5 * time.Second)
+	for !p.saved.Loaded() && time.Now().Before(waitFor) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if ok, err := p.Revoked(ctx, "ended", time.Now()); !ok || err != nil {
+		t.Fatalf("after the read: revoked %v, %v", ok, err)
+	}
+	if ok, err := p.Revoked(ctx, "live", time.Now()); ok || err != nil {
+		t.Fatalf("a live session after the read: revoked %v, %v", ok, err)
 	}
 }

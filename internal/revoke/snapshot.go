@@ -1,7 +1,6 @@
 package revoke
 
 import (
-	"slices"
 	"time"
 
 	"github.com/login-guard/login_guard/internal/expiry"
@@ -24,16 +23,39 @@ func (m *Memory) Changes() uint64 {
 	return m.changes
 }
 
-// AppendSnapshot appends to b the entries live at now, and returns the
-// change count they reflect. The lock is held only to copy the heap:
-// lookups wait for a copy, not for the encoding.
-func (m *Memory) AppendSnapshot(b []byte, now time.Time) ([]byte, uint64) {
+// Mark is what a snapshot reflects: the set's counts of changes and of
+// evictions when it was taken.
+type Mark struct{ Changes, Evicted uint64 }
+
+// AppendSnapshot appends to b the entries live at now, and returns what
+// they reflect. The lock is held only to copy the heap into a slice
+// allocated beforehand: lookups wait for a copy, not for an allocation
+// or the encoding.
+func (m *Memory) AppendSnapshot(b []byte, now time.Time) ([]byte, Mark) {
 	t := now.UnixNano()
 	m.mu.Lock()
-	m.purge(t)
-	entries, changes := slices.Clone(m.exp), m.changes
+	n := len(m.exp)
 	m.mu.Unlock()
-	return expiry.AppendSnapshot(b, snapshotMagic, entries, t), changes
+	for {
+		entries := make([]expiry.Entry, 0, n+n/8+64)
+		m.mu.Lock()
+		m.purge(t)
+		if len(m.exp) <= cap(entries) {
+			entries = append(entries, m.exp...)
+			mark := Mark{Changes: m.changes, Evicted: m.evicted}
+			m.mu.Unlock()
+			return expiry.AppendSnapshot(b, snapshotMagic, entries, t), mark
+		}
+		n = len(m.exp)
+		m.mu.Unlock()
+	}
+}
+
+// Evicted is how many live entries the bound has pushed out so far.
+func (m *Memory) Evicted() uint64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.evicted
 }
 
 // Merge adds the entries of a snapshot still live at now, as Revoke

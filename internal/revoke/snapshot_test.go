@@ -18,9 +18,9 @@ func TestSnapshotReadByAnotherSet(t *testing.T) {
 	a := NewMemory(0)
 	_ = a.Revoke(ctx, "ended", now.Add(time.Hour), now)
 	_ = a.Revoke(ctx, "soon", now.Add(time.Minute), now)
-	snap, changes := a.AppendSnapshot(nil, now)
-	if changes != 2 || changes != a.Changes() {
-		t.Fatalf("changes %d, Changes %d, want 2", changes, a.Changes())
+	snap, mark := a.AppendSnapshot(nil, now)
+	if mark.Changes != 2 || mark.Changes != a.Changes() || mark.Evicted != 0 {
+		t.Fatalf("mark %+v, Changes %d, want 2 changes", mark, a.Changes())
 	}
 
 	b := NewMemory(0)
