@@ -316,7 +316,7 @@ func (a *App) Stop() error {
 		// that waits for in-flight requests and the SmartID drain, and a
 		// service manager may kill the process before (the last save
 		// still takes what came since).
-		a.rt.revocations.set.saveNow()
+		a.rt.revocations.stopping()
 	}
 	a.stopEngines()
 	return nil

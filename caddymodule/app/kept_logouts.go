@@ -19,6 +19,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/login-guard/login_guard/internal/redisstore"
+	"github.com/login-guard/login_guard/internal/savedset"
 )
 
 // Logouts a Redis store's connection kept (served during an outage, not
@@ -71,7 +72,7 @@ func handOffKept(own *redisstore.RevokeSet, st certmagic.Storage, dir string, lo
 				return nil
 			}
 		}
-		err := within(keptLogoutsTimeout, func() error { return saveKeptLogouts(st, dir, kept) })
+		err := savedset.Within(keptLogoutsTimeout, func() error { return saveKeptLogouts(st, dir, kept) })
 		if err == nil {
 			logger.Info("logouts kept through a redis outage saved for the next start to send", zap.Int("logouts", len(kept)))
 		}
@@ -87,7 +88,7 @@ func saveKeptLogouts(st certmagic.Storage, dir string, kept []redisstore.KeptLog
 	if err != nil {
 		return err
 	}
-	key := path.Join(dir, strconv.FormatInt(time.Now().UnixNano(), 10)+"-"+randomName()+".json")
+	key := path.Join(dir, strconv.FormatInt(time.Now().UnixNano(), 10)+"-"+savedset.RandomName()+".json")
 	return st.Store(context.Background(), key, b)
 }
 
@@ -96,7 +97,7 @@ func saveKeptLogouts(st certmagic.Storage, dir string, kept []redisstore.KeptLog
 // rest goes on in the background). A file it cannot read is logged and
 // left for a later start; nothing here fails the start.
 func restoreKeptLogouts(st certmagic.Storage, dir string, rs *redisstore.RevokeSet, logger *zap.Logger) {
-	err := within(keptLogoutsTimeout, func() error {
+	err := savedset.Within(keptLogoutsTimeout, func() error {
 		restoreKeptFiles(st, dir, rs, logger)
 		return nil
 	})
@@ -107,7 +108,7 @@ func restoreKeptLogouts(st certmagic.Storage, dir string, rs *redisstore.RevokeS
 
 func restoreKeptFiles(st certmagic.Storage, dir string, rs *redisstore.RevokeSet, logger *zap.Logger) {
 	ctx := context.Background()
-	keys, err := listStored(ctx, st, dir)
+	keys, err := savedset.List(ctx, st, dir)
 	if err != nil {
 		logger.Warn("could not list the logouts saved through a redis outage", zap.Error(err))
 		return
@@ -161,21 +162,4 @@ func restoreKeptFile(ctx context.Context, st certmagic.Storage, dir, key string,
 		return restored, len(left), err
 	}
 	return restored, len(left), nil
-}
-
-// errStorageTimedOut: a storage call did not return within its bound.
-var errStorageTimedOut = errors.New("storage did not answer in time")
-
-// within runs f and waits at most d for it; f goes on after a timeout.
-func within(d time.Duration, f func() error) error {
-	done := make(chan error, 1)
-	go func() { done <- f() }()
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case err := <-done:
-		return err
-	case <-t.C:
-		return errStorageTimedOut
-	}
 }

@@ -3,6 +3,8 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
+	"reflect"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/login-guard/login_guard/internal/newest"
 	"github.com/login-guard/login_guard/internal/revoke"
+	"github.com/login-guard/login_guard/internal/savedset"
 )
 
 // Bounds of session.max_revocations.
@@ -29,7 +32,7 @@ var revocationsPool = caddy.NewUsagePool()
 
 const revocationsKey = "login_guard.revocations"
 
-// The set also outlives the process (savedSet, in Caddy's storage): a
+// The set also outlives the process (savedset, in Caddy's storage): a
 // stolen cookie logged out before a restart (a deploy) must not be a
 // session again after it.
 const (
@@ -45,14 +48,14 @@ const (
 // and storage of the newest config still holding it.
 type pooledRevocations struct {
 	*revoke.Memory
-	saved    *savedSet // nil without storage (tests)
+	saved    *savedset.Set // nil without storage (tests)
 	settings newest.Values[revocationsSettings]
 }
 
 // revocationsSettings is what a config sets in the pooled set.
 type revocationsSettings struct {
 	max int
-	at  *storageAt
+	at  *savedset.Storage
 }
 
 // revocationsHold is a config's hold on the pooled set.
@@ -62,11 +65,17 @@ type revocationsHold struct{ set *pooledRevocations }
 // saved files into it) when no config holds it, and makes max and st the
 // set's bound and storage. With st nil nothing is read or saved.
 func acquireRevocations(max int, st certmagic.Storage, logger *zap.Logger) *revocationsHold {
-	at := &storageAt{st: st, logger: logger}
+	at := &savedset.Storage{Logger: logger}
+	if st != nil {
+		at.St, at.ID = storageFiles{st}, storageIdentity(st)
+	}
 	v, _, _ := revocationsPool.LoadOrNew(revocationsKey, func() (caddy.Destructor, error) {
 		p := &pooledRevocations{Memory: revoke.NewMemory(max)}
 		if st != nil {
-			p.saved = newSavedSet(p.Memory, "sessions ended by a logout", revocationsDir, at, revocationsSyncEvery, revocationsTimeout)
+			p.saved = savedset.New(p.Memory, savedset.Config{
+				What: "sessions ended by a logout", Dir: revocationsDir, Instance: instanceName(),
+				Every: revocationsSyncEvery, Timeout: revocationsTimeout,
+			}, at)
 		}
 		return p, nil
 	})
@@ -90,16 +99,23 @@ func (p *pooledRevocations) Revoked(ctx context.Context, id string, now time.Tim
 	return p.Memory.Revoked(ctx, id, now)
 }
 
-// saveNow saves the set now (bounded), if it is saved at all.
-func (p *pooledRevocations) saveNow() {
+// stopping saves the set as the config stops, once the config's bound
+// and storage have given way to those of the newest config still holding
+// the set (so a reload that failed once this app had started writes to
+// the running config's storage, under its bound). A save that does not
+// finish in time is logged: a service manager may kill the process
+// before the last one.
+func (h *revocationsHold) stopping() {
+	p := h.set
+	p.settings.Let(h, p.apply)
 	if p.saved != nil {
-		p.saved.syncBounded(true)
+		p.saved.SaveNow()
 	}
 }
 
 func (p *pooledRevocations) apply(s revocationsSettings) {
 	p.Memory.SetMax(s.max)
-	if p.saved != nil && s.at.st != nil {
+	if p.saved != nil && s.at.St != nil {
 		p.saved.Move(s.at)
 	}
 }
@@ -129,4 +145,37 @@ func (a *App) releaseRevocations() {
 		a.rt.revocations.release()
 		a.rt.revocations = nil
 	}
+}
+
+// instanceName names this instance's saved files: Caddy's instance id,
+// which stays the same across restarts with the same data directory (so
+// an operator can tell whose file is whose); "caddy" if Caddy cannot say.
+func instanceName() string {
+	if id, err := caddy.InstanceID(); err == nil {
+		return id.String()
+	}
+	return "caddy"
+}
+
+// storageFiles gives Caddy's storage the Modified a saved set asks for.
+type storageFiles struct{ certmagic.Storage }
+
+func (s storageFiles) Modified(ctx context.Context, key string) (time.Time, bool, error) {
+	info, err := s.Stat(ctx, key)
+	return info.Modified, info.IsTerminal, err
+}
+
+// storageIdentity tells storages apart across reloads, which provision a
+// new storage value each time: its type and its description (certmagic's
+// storages describe where they keep things); a storage that gives none
+// is told apart by its address, so each reload writes the whole set to
+// it again.
+func storageIdentity(st certmagic.Storage) string {
+	if d, ok := st.(fmt.Stringer); ok {
+		return fmt.Sprintf("%T %s", st, d.String())
+	}
+	if v := reflect.ValueOf(st); v.Kind() == reflect.Pointer {
+		return fmt.Sprintf("%T %#x", st, v.Pointer())
+	}
+	return fmt.Sprintf("%T", st)
 }

@@ -2,12 +2,16 @@ package app
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/caddyserver/certmagic"
 	"go.uber.org/zap"
+
+	"github.com/login-guard/login_guard/internal/revoke"
+	"github.com/login-guard/login_guard/internal/savedset"
 )
 
 // ownDataDir keeps Caddy's instance id (which names the saved files) out
@@ -80,6 +84,8 @@ func TestFailedReloadGivesTheSetBack(t *testing.T) {
 		_ = h.set.Revoke(ctx, "s"+strconv.Itoa(i), now.Add(time.Hour), now)
 	}
 	refused := acquireRevocations(1000, failed, zap.NewNop())
+	// Caddy stops the refused config's started apps, then cleans them up.
+	refused.stopping()
 	refused.release()
 	_ = h.set.Revoke(ctx, "after", now.Add(time.Hour), now)
 	if n := h.set.Stats().Entries; n != 3001 {
@@ -103,7 +109,7 @@ func TestRevocationsFollowAStorageChange(t *testing.T) {
 	first, second := &certmagic.FileStorage{Path: t.TempDir()}, &certmagic.FileStorage{Path: t.TempDir()}
 	old := acquireRevocations(1000, first, zap.NewNop())
 	_ = old.set.Revoke(ctx, "ended", now.Add(time.Hour), now)
-	old.set.saved.syncBounded(true)
+	old.set.saved.Sync(true)
 	reloaded := acquireRevocations(1000, second, zap.NewNop())
 	old.release()
 	reloaded.release() // the stop
@@ -111,5 +117,51 @@ func TestRevocationsFollowAStorageChange(t *testing.T) {
 	defer restarted.release()
 	if ok, _ := restarted.set.Revoked(ctx, "ended", now); !ok {
 		t.Fatal("a logout saved before a storage change is forgotten by a restart on the new storage")
+	}
+}
+
+// blockedListing never answers a listing until released.
+type blockedListing struct {
+	*certmagic.FileStorage
+	release chan struct{}
+}
+
+func (b *blockedListing) List(ctx context.Context, dir string, rec bool) ([]string, error) {
+	<-b.release
+	return b.FileStorage.List(ctx, dir, rec)
+}
+
+// TestSessionsRefusedUntilTheSavedSetIsRead: while the start's read of
+// the saved revocations is not done, no session is taken as not ended
+// (the error makes the guard treat the request as carrying none); once
+// read, the saved logout is known.
+func TestSessionsRefusedUntilTheSavedSetIsRead(t *testing.T) {
+	ctx := context.Background()
+	st := &blockedListing{FileStorage: &certmagic.FileStorage{Path: t.TempDir()}, release: make(chan struct{})}
+	m := revoke.NewMemory(1000)
+	now := time.Now()
+	_ = m.Revoke(ctx, "ended", now.Add(time.Hour), now)
+	b, _ := m.AppendSnapshot(nil, now)
+	if err := st.Store(ctx, revocationsDir+"/earlier-1.bin", b); err != nil {
+		t.Fatal(err)
+	}
+	p := &pooledRevocations{Memory: revoke.NewMemory(1000)}
+	p.saved = savedset.New(p.Memory, savedset.Config{What: "test", Dir: revocationsDir, Instance: "test", Every: time.Hour, Timeout: 100 * time.Millisecond},
+		&savedset.Storage{St: storageFiles{st}, ID: "test", Logger: zap.NewNop()})
+	defer p.saved.Close()
+	for _, id := range []string{"ended", "live"} {
+		if _, err := p.Revoked(ctx, id, time.Now()); !errors.Is(err, errRevocationsLoading) {
+			t.Fatalf("%s answered before the saved set was read: %v", id, err)
+		}
+	}
+	close(st.release)
+	for deadline := time.Now().Add(5 * time.Second); !p.saved.Loaded() && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if ok, err := p.Revoked(ctx, "ended", time.Now()); !ok || err != nil {
+		t.Fatalf("after the read: revoked %v, %v", ok, err)
+	}
+	if ok, err := p.Revoked(ctx, "live", time.Now()); ok || err != nil {
+		t.Fatalf("a live session after the read: revoked %v, %v", ok, err)
 	}
 }

@@ -14,6 +14,11 @@ import (
 // under another hash would match nothing, so a snapshot whose magic is
 // not the reader's is refused rather than read.
 
+// Mark is what a snapshot reflects: its set's counts of changes (entries
+// added or extended) and of evictions (live entries its bound pushed out)
+// when it was taken.
+type Mark struct{ Changes, Evicted uint64 }
+
 // MagicLen is the length of a snapshot's magic.
 const MagicLen = 8
 

@@ -131,7 +131,7 @@ func (m *Memory) evictFirst() bool {
 // nothing at once: the set shrinks to it as entries expire and as each
 // new revocation drops a few of those expiring first, so a reload that
 // lowers it and then fails (its config never runs) costs the running
-// config nothing.
+// config only what revocations push out while it holds the set.
 func (m *Memory) SetMax(max int) {
 	if max <= 0 {
 		max = DefaultMax

@@ -23,15 +23,11 @@ func (m *Memory) Changes() uint64 {
 	return m.changes
 }
 
-// Mark is what a snapshot reflects: the set's counts of changes and of
-// evictions when it was taken.
-type Mark struct{ Changes, Evicted uint64 }
-
 // AppendSnapshot appends to b the entries live at now, and returns what
 // they reflect. The lock is held only to copy the heap into a slice
 // allocated beforehand: lookups wait for a copy, not for an allocation
 // or the encoding.
-func (m *Memory) AppendSnapshot(b []byte, now time.Time) ([]byte, Mark) {
+func (m *Memory) AppendSnapshot(b []byte, now time.Time) ([]byte, expiry.Mark) {
 	t := now.UnixNano()
 	m.mu.Lock()
 	n := len(m.exp)
@@ -42,7 +38,7 @@ func (m *Memory) AppendSnapshot(b []byte, now time.Time) ([]byte, Mark) {
 		m.purge(t)
 		if len(m.exp) <= cap(entries) {
 			entries = append(entries, m.exp...)
-			mark := Mark{Changes: m.changes, Evicted: m.evicted}
+			mark := expiry.Mark{Changes: m.changes, Evicted: m.evicted}
 			m.mu.Unlock()
 			return expiry.AppendSnapshot(b, snapshotMagic, entries, t), mark
 		}

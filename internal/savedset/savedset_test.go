@@ -1,4 +1,4 @@
-package app
+package savedset
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -20,12 +21,24 @@ import (
 	"github.com/login-guard/login_guard/internal/revoke"
 )
 
+// files gives a certmagic storage the Modified a Set asks for, as the
+// app does.
+type files struct{ certmagic.Storage }
+
+func (f files) Modified(ctx context.Context, key string) (time.Time, bool, error) {
+	info, err := f.Stat(ctx, key)
+	return info.Modified, info.IsTerminal, err
+}
+
+// testDir is where the tests' sets are saved.
+const testDir = "login_guard/revocations"
+
 // newTestSet makes a saved set of revocations on st, closed when the test
 // ends.
-func newTestSet(t *testing.T, st certmagic.Storage, logger *zap.Logger, every, timeout time.Duration) (*revoke.Memory, *savedSet) {
+func newTestSet(t *testing.T, st certmagic.Storage, logger *zap.Logger, every, timeout time.Duration) (*revoke.Memory, *Set) {
 	t.Helper()
 	m := revoke.NewMemory(1000)
-	s := newSavedSet(m, "test entries", revocationsDir, &storageAt{st: st, logger: logger}, every, timeout)
+	s := New(m, Config{What: "test entries", Dir: testDir, Instance: "test", Every: every, Timeout: timeout}, &Storage{St: files{st}, ID: "test", Logger: logger})
 	t.Cleanup(func() {
 		select {
 		case <-s.stop:
@@ -43,7 +56,7 @@ func storeSnapshot(t *testing.T, st certmagic.Storage, key, id string, until tim
 	now := time.Now()
 	_ = m.Revoke(context.Background(), id, until, now)
 	b, _ := m.AppendSnapshot(nil, now)
-	if err := st.Store(context.Background(), path.Join(revocationsDir, key), b); err != nil {
+	if err := st.Store(context.Background(), path.Join(testDir, key), b); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -53,7 +66,6 @@ func storeSnapshot(t *testing.T, st certmagic.Storage, key, id string, until tim
 // their next sync; a file that is not a saved set is logged once and
 // left; a save in progress (a temporary file) is not read.
 func TestSavedSetsShareStorage(t *testing.T) {
-	ownDataDir(t)
 	st := &certmagic.FileStorage{Path: t.TempDir()}
 	ctx, now := context.Background(), time.Now()
 	core, logs := observer.New(zapcore.InfoLevel)
@@ -64,12 +76,12 @@ func TestSavedSetsShareStorage(t *testing.T) {
 	}
 
 	_ = a.Revoke(ctx, "ended-on-a", now.Add(time.Hour), now)
-	sa.syncBounded(false)
+	sa.Sync(false)
 	storeSnapshot(t, st, "123456", "being-saved", now.Add(time.Hour))
-	if err := st.Store(ctx, path.Join(revocationsDir, "junk"+savedSetExt), []byte("not a set")); err != nil {
+	if err := st.Store(ctx, path.Join(testDir, "junk"+fileExt), []byte("not a set")); err != nil {
 		t.Fatal(err)
 	}
-	sb.syncBounded(false)
+	sb.Sync(false)
 	if ok, _ := b.Revoked(ctx, "ended-on-a", now); !ok {
 		t.Fatal("b did not take in the logout a saved")
 	}
@@ -77,16 +89,16 @@ func TestSavedSetsShareStorage(t *testing.T) {
 		t.Fatal("a temporary file was read")
 	}
 	_ = b.Revoke(ctx, "ended-on-b", now.Add(time.Hour), now)
-	sb.syncBounded(false)
-	sb.syncBounded(false)
-	sa.syncBounded(false)
+	sb.Sync(false)
+	sb.Sync(false)
+	sa.Sync(false)
 	if ok, _ := a.Revoked(ctx, "ended-on-b", now); !ok {
 		t.Fatal("a did not take in the logout b saved")
 	}
 	if n := logs.FilterMessage("could not read saved test entries").Len(); n != 1 {
 		t.Fatalf("the junk file was reported %d times, want once: %v", n, logs.All())
 	}
-	if !st.Exists(ctx, path.Join(revocationsDir, "junk"+savedSetExt)) {
+	if !st.Exists(ctx, path.Join(testDir, "junk"+fileExt)) {
 		t.Fatal("a file that could not be read was deleted")
 	}
 }
@@ -94,13 +106,13 @@ func TestSavedSetsShareStorage(t *testing.T) {
 // savedFiles lists the saved sets' files in st.
 func savedFiles(t *testing.T, st certmagic.Storage) []string {
 	t.Helper()
-	keys, err := listStored(context.Background(), st, revocationsDir)
+	keys, err := List(context.Background(), st, testDir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out []string
 	for _, k := range keys {
-		if strings.HasSuffix(k, savedSetExt) {
+		if strings.HasSuffix(k, fileExt) {
 			out = append(out, k)
 		}
 	}
@@ -110,30 +122,41 @@ func savedFiles(t *testing.T, st certmagic.Storage) []string {
 // TestSavedSetDeletesWhatItNoLongerNeeds: at its first sync a set deletes
 // a file with nothing live left, and the files it read once its own file
 // holds them (a restart's predecessor, an earlier generation of another
-// set); what they held is still saved.
+// set); what they held is still saved. An earlier generation whose later
+// one is not a saved set is read and kept.
 func TestSavedSetDeletesWhatItNoLongerNeeds(t *testing.T) {
-	ownDataDir(t)
 	st := &certmagic.FileStorage{Path: t.TempDir()}
 	ctx, now := context.Background(), time.Now()
-	storeSnapshot(t, st, "expired-1"+savedSetExt, "gone", now.Add(20*time.Millisecond))
-	storeSnapshot(t, st, "predecessor-1"+savedSetExt, "old", now.Add(time.Hour))
-	storeSnapshot(t, st, "predecessor-2"+savedSetExt, "kept", now.Add(time.Hour))
+	storeSnapshot(t, st, "expired-1"+fileExt, "gone", now.Add(20*time.Millisecond))
+	storeSnapshot(t, st, "predecessor-1"+fileExt, "old", now.Add(time.Hour))
+	storeSnapshot(t, st, "predecessor-2"+fileExt, "kept", now.Add(time.Hour))
+	storeSnapshot(t, st, "cut-1"+fileExt, "before-junk", now.Add(time.Hour))
+	if err := st.Store(ctx, path.Join(testDir, "cut-2"+fileExt), []byte("LGREVOK1 cut short")); err != nil {
+		t.Fatal(err)
+	}
 	time.Sleep(30 * time.Millisecond)
 
 	a, sa := newTestSet(t, st, zap.NewNop(), time.Hour, 2*time.Second)
 	if ok, _ := a.Revoked(ctx, "kept", now); !ok {
 		t.Fatal("the predecessor's latest file was not read")
 	}
-	if ok, _ := a.Revoked(ctx, "old", now); ok {
-		t.Fatal("an earlier generation was read")
+
+	if ok, _ := a.Revoked(ctx, "before-junk", now); !ok {
+		t.Fatal("an earlier generation whose later one is junk was not read")
 	}
-	if files := savedFiles(t, st); len(files) != 1 || !strings.HasPrefix(files[0], sa.prefix) {
-		t.Fatalf("files after the first sync: %v, want only the set's own", files)
+	files := savedFiles(t, st)
+	slices.Sort(files)
+	want := []string{path.Join(testDir, "cut-2"+fileExt), sa.own}
+	slices.Sort(want)
+	if !slices.Equal(files, want) {
+		t.Fatalf("files after the first sync: %v, want only the set's own and the junk", files)
 	}
 	sa.Close()
 	c, _ := newTestSet(t, st, zap.NewNop(), time.Hour, 2*time.Second)
-	if ok, _ := c.Revoked(ctx, "kept", time.Now()); !ok {
-		t.Fatal("the predecessor's logout was lost with its file")
+	for _, id := range []string{"kept", "old", "before-junk"} {
+		if ok, _ := c.Revoked(ctx, id, time.Now()); !ok {
+			t.Errorf("%s was lost with its file", id)
+		}
 	}
 }
 
@@ -141,10 +164,9 @@ func TestSavedSetDeletesWhatItNoLongerNeeds(t *testing.T) {
 // logouts in between, the directory holds one saved file, and old
 // temporary files (saves killed mid-write) go too.
 func TestRestartsLeaveOneFile(t *testing.T) {
-	ownDataDir(t)
 	st := &certmagic.FileStorage{Path: t.TempDir()}
 	ctx := context.Background()
-	old := path.Join(revocationsDir, "98765")
+	old := path.Join(testDir, "98765")
 	if err := st.Store(ctx, old, []byte("half")); err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +199,6 @@ func TestRestartsLeaveOneFile(t *testing.T) {
 // TestFullSetKeepsTheFilesItRead: a set that could not take a file's
 // entries in whole (its bound is lower) does not delete that file.
 func TestFullSetKeepsTheFilesItRead(t *testing.T) {
-	ownDataDir(t)
 	st := &certmagic.FileStorage{Path: t.TempDir()}
 	ctx, now := context.Background(), time.Now()
 	big := revoke.NewMemory(5000)
@@ -185,12 +206,12 @@ func TestFullSetKeepsTheFilesItRead(t *testing.T) {
 		_ = big.Revoke(ctx, "s"+strconv.Itoa(i), now.Add(time.Hour+time.Duration(i)*time.Millisecond), now)
 	}
 	b, _ := big.AppendSnapshot(nil, now)
-	key := path.Join(revocationsDir, "bigger-1"+savedSetExt)
+	key := path.Join(testDir, "bigger-1"+fileExt)
 	if err := st.Store(ctx, key, b); err != nil {
 		t.Fatal(err)
 	}
 	_, s := newTestSet(t, st, zap.NewNop(), time.Hour, 2*time.Second) // bound 1000
-	s.syncBounded(true)
+	s.Sync(true)
 	if !st.Exists(ctx, key) {
 		t.Fatal("a file whose entries did not all fit was deleted")
 	}
@@ -200,7 +221,6 @@ func TestFullSetKeepsTheFilesItRead(t *testing.T) {
 // other's entries and then idle for many syncs never delete both files:
 // a later start still reads every entry.
 func TestIdleSetsKeepEachOthersFiles(t *testing.T) {
-	ownDataDir(t)
 	st := &certmagic.FileStorage{Path: t.TempDir()}
 	ctx, now := context.Background(), time.Now()
 	const every = 40 * time.Millisecond
@@ -209,12 +229,12 @@ func TestIdleSetsKeepEachOthersFiles(t *testing.T) {
 	_ = a.Revoke(ctx, "on-a", now.Add(time.Hour), now)
 	_ = b.Revoke(ctx, "on-b", now.Add(time.Hour), now)
 	for range 2 {
-		sa.syncBounded(true)
-		sb.syncBounded(true)
+		sa.Sync(true)
+		sb.Sync(true)
 	}
 	time.Sleep(6 * every) // both idle, syncing on their own
-	sa.syncBounded(true)
-	sb.syncBounded(true)
+	sa.Sync(true)
+	sb.Sync(true)
 	sa.Close()
 	sb.Close()
 	if files := savedFiles(t, st); len(files) == 0 {
@@ -247,7 +267,6 @@ func (h *hangingStorage) Store(context.Context, string, []byte) error {
 // the bound, a sync does not queue behind a hung one, and a last save
 // that did not finish is logged as an error.
 func TestSavedSetStorageHangs(t *testing.T) {
-	ownDataDir(t)
 	h := &hangingStorage{FileStorage: &certmagic.FileStorage{Path: t.TempDir()}, release: make(chan struct{})}
 	defer close(h.release)
 	core, logs := observer.New(zapcore.InfoLevel)
@@ -255,7 +274,7 @@ func TestSavedSetStorageHangs(t *testing.T) {
 	m, s := newTestSet(t, h, zap.New(core), time.Hour, 200*time.Millisecond) // its first save hangs
 	now := time.Now()
 	_ = m.Revoke(context.Background(), "x", now.Add(time.Hour), now)
-	s.syncBounded(false) // the first still runs: skipped at once
+	s.Sync(false) // the first still runs: skipped at once
 	s.Close()
 	if took := time.Since(start); took > 2*time.Second {
 		t.Fatalf("a hanging storage held the syncs and the stop %v", took)
@@ -293,10 +312,9 @@ func (q *quirkyStorage) List(ctx context.Context, dir string, rec bool) ([]strin
 // sets still read what is saved at the start and take in each other's
 // later entries.
 func TestSavedSetReadsWhatAQuirkyStorageHolds(t *testing.T) {
-	ownDataDir(t)
 	ctx := context.Background()
 	q := &quirkyStorage{FileStorage: &certmagic.FileStorage{Path: t.TempDir()}}
-	storeSnapshot(t, q, "earlier-1"+savedSetExt, "ended", time.Now().Add(time.Hour))
+	storeSnapshot(t, q, "earlier-1"+fileExt, "ended", time.Now().Add(time.Hour))
 	a, sa := newTestSet(t, q, zap.NewNop(), time.Hour, 2*time.Second)
 	if ok, _ := a.Revoked(ctx, "ended", time.Now()); !ok {
 		t.Fatal("a saved logout was not read at the start")
@@ -305,8 +323,8 @@ func TestSavedSetReadsWhatAQuirkyStorageHolds(t *testing.T) {
 	for i := range 3 {
 		now := time.Now()
 		_ = b.Revoke(ctx, "later"+strconv.Itoa(i), now.Add(time.Hour), now)
-		sb.syncBounded(true)
-		sa.syncBounded(true)
+		sb.Sync(true)
+		sa.Sync(true)
 		if ok, _ := a.Revoked(ctx, "later"+strconv.Itoa(i), time.Now()); !ok {
 			t.Fatalf("logout %d on b did not reach a", i)
 		}
@@ -324,33 +342,143 @@ func (s *slowListing) List(ctx context.Context, dir string, rec bool) ([]string,
 	return s.FileStorage.List(ctx, dir, rec)
 }
 
-// TestSessionsRefusedUntilTheSavedSetIsRead: while a slow storage holds
-// up the first read past its bound, no session is taken as not ended
-// (the error makes the guard treat the request as carrying none); once
-// read, the saved logout is known.
-func TestSessionsRefusedUntilTheSavedSetIsRead(t *testing.T) {
-	ownDataDir(t)
+// TestNotLoadedUntilTheFirstReadEnds: while a slow storage holds up the
+// first read past its bound, the set says it is not loaded (its owner
+// then cannot tell whether an entry was saved); once read, it is, with
+// the saved entry.
+func TestNotLoadedUntilTheFirstReadEnds(t *testing.T) {
 	ctx := context.Background()
 	st := &slowListing{FileStorage: &certmagic.FileStorage{Path: t.TempDir()}, release: make(chan struct{})}
-	storeSnapshot(t, st, "earlier-1"+savedSetExt, "ended", time.Now().Add(time.Hour))
-	m := revoke.NewMemory(1000)
-	p := &pooledRevocations{Memory: m}
-	p.saved = newSavedSet(m, "test entries", revocationsDir, &storageAt{st: st, logger: zap.NewNop()}, time.Hour, 100*time.Millisecond)
-	defer p.saved.Close()
-	for _, id := range []string{"ended", "live"} {
-		if _, err := p.Revoked(ctx, id, time.Now()); !errors.Is(err, errRevocationsLoading) {
-			t.Fatalf("%s answered before the saved set was read: %v", id, err)
-		}
+	storeSnapshot(t, st, "earlier-1"+fileExt, "ended", time.Now().Add(time.Hour))
+	m, s := newTestSet(t, st, zap.NewNop(), time.Hour, 100*time.Millisecond)
+	if s.Loaded() {
+		t.Fatal("loaded before the listing answered")
 	}
 	close(st.release)
 	waitFor := time.Now().Add(5 * time.Second)
-	for !p.saved.Loaded() && time.Now().Before(waitFor) {
+	for !s.Loaded() && time.Now().Before(waitFor) {
 		time.Sleep(10 * time.Millisecond)
 	}
-	if ok, err := p.Revoked(ctx, "ended", time.Now()); !ok || err != nil {
-		t.Fatalf("after the read: revoked %v, %v", ok, err)
+	if ok, _ := m.Revoked(ctx, "ended", time.Now()); !ok || !s.Loaded() {
+		t.Fatalf("after the read: loaded %v, revoked %v", s.Loaded(), ok)
 	}
-	if ok, err := p.Revoked(ctx, "live", time.Now()); ok || err != nil {
-		t.Fatalf("a live session after the read: revoked %v, %v", ok, err)
+}
+
+// writeThenFail writes each file and then, the first time, says it
+// could not (a network storage timing out after its commit); it records
+// every key written.
+type writeThenFail struct {
+	*certmagic.FileStorage
+	failed  atomic.Bool
+	written []string
+}
+
+func (w *writeThenFail) Store(ctx context.Context, key string, v []byte) error {
+	if err := w.FileStorage.Store(ctx, key, v); err != nil {
+		return err
+	}
+	w.written = append(w.written, key)
+	if w.failed.CompareAndSwap(false, true) {
+		return errors.New("timed out after the commit")
+	}
+	return nil
+}
+
+// TestSaveNeverRewritesAFile: a save the storage wrote but reported
+// failed is not written again under the same name with other content
+// (another instance may have read it and deleted its own copy).
+func TestSaveNeverRewritesAFile(t *testing.T) {
+	w := &writeThenFail{FileStorage: &certmagic.FileStorage{Path: t.TempDir()}}
+	m, s := newTestSet(t, w, zap.NewNop(), time.Hour, 2*time.Second) // its first save "fails"
+	now := time.Now()
+	_ = m.Revoke(context.Background(), "x", now.Add(time.Hour), now)
+	s.Sync(true)
+	s.Close()
+	seen := map[string]bool{}
+	for _, k := range w.written {
+		if seen[k] {
+			t.Fatalf("%s written twice: %v", k, w.written)
+		}
+		seen[k] = true
+	}
+	if len(w.written) < 2 {
+		t.Fatalf("saves: %v", w.written)
+	}
+}
+
+// failingReads fails listings while listFails is set, and loads while
+// loadFails is.
+type failingReads struct {
+	*certmagic.FileStorage
+	listFails, loadFails atomic.Bool
+}
+
+func (f *failingReads) List(ctx context.Context, dir string, rec bool) ([]string, error) {
+	if f.listFails.Load() {
+		return nil, errors.New("storage unavailable")
+	}
+	return f.FileStorage.List(ctx, dir, rec)
+}
+
+func (f *failingReads) Load(ctx context.Context, key string) ([]byte, error) {
+	if f.loadFails.Load() {
+		return nil, errors.New("storage unavailable")
+	}
+	return f.FileStorage.Load(ctx, key)
+}
+
+// TestNotLoadedAfterAReadThatFailed: a first sync whose listing, or whose
+// reading of a file, fails does not make the set loaded; a later sync
+// that reads it all does.
+func TestNotLoadedAfterAReadThatFailed(t *testing.T) {
+	for _, failing := range []string{"list", "load"} {
+		t.Run(failing, func(t *testing.T) {
+			ctx := context.Background()
+			f := &failingReads{FileStorage: &certmagic.FileStorage{Path: t.TempDir()}}
+			storeSnapshot(t, f, "earlier-1"+fileExt, "ended", time.Now().Add(time.Hour))
+			map[string]*atomic.Bool{"list": &f.listFails, "load": &f.loadFails}[failing].Store(true)
+			m, s := newTestSet(t, f, zap.NewNop(), time.Hour, 2*time.Second)
+			if s.Loaded() {
+				t.Fatal("loaded after a failed read")
+			}
+			f.listFails.Store(false)
+			f.loadFails.Store(false)
+			s.Sync(false)
+			if ok, _ := m.Revoked(ctx, "ended", time.Now()); !ok || !s.Loaded() {
+				t.Fatalf("after the read: loaded %v, revoked %v", s.Loaded(), ok)
+			}
+		})
+	}
+}
+
+// TestJunkGenerationDeletesNothingUnread: a file named as a later
+// generation of another set deletes none of that set's files; a set that
+// could not take them in whole keeps them; and an old file in the
+// directory that is not a save's temporary file is left alone.
+func TestJunkGenerationDeletesNothingUnread(t *testing.T) {
+	st := &certmagic.FileStorage{Path: t.TempDir()}
+	ctx, now := context.Background(), time.Now()
+	big := revoke.NewMemory(5000)
+	for i := range 3000 {
+		_ = big.Revoke(ctx, "s"+strconv.Itoa(i), now.Add(time.Hour+time.Duration(i)*time.Millisecond), now)
+	}
+	b, _ := big.AppendSnapshot(nil, now)
+	victim := path.Join(testDir, "victim-1"+fileExt)
+	notes := path.Join(testDir, "notes")
+	for key, v := range map[string][]byte{victim: b, path.Join(testDir, "victim-18446744073709551615"+fileExt): []byte("junk"), notes: []byte("an operator's")} {
+		if err := st.Store(ctx, key, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	past := now.Add(-time.Hour)
+	if err := os.Chtimes(st.Filename(notes), past, past); err != nil {
+		t.Fatal(err)
+	}
+	_, s := newTestSet(t, st, zap.NewNop(), time.Hour, 2*time.Second) // bound 1000: cannot take the victim's whole
+	s.Sync(true)
+	for _, key := range []string{victim, notes} {
+		if !st.Exists(ctx, key) {
+			t.Errorf("%s was deleted", key)
+		}
 	}
 }
