@@ -49,6 +49,29 @@ func newTestSet(t *testing.T, st certmagic.Storage, logger *zap.Logger, every, t
 	return m, s
 }
 
+// readBack starts a new set on st (a restart) and checks it reads each
+// of ids as saved.
+func readBack(t *testing.T, st certmagic.Storage, ids ...string) {
+	t.Helper()
+	m, _ := newTestSet(t, st, zap.NewNop(), time.Hour, 2*time.Second)
+	for _, id := range ids {
+		if ok, _ := m.Revoked(context.Background(), id, time.Now()); !ok {
+			t.Errorf("%s was lost", id)
+		}
+	}
+}
+
+// bigSnapshot is a saved set of n entries, ending from an hour on.
+func bigSnapshot(n int) []byte {
+	now := time.Now()
+	big := revoke.NewMemory(n)
+	for i := range n {
+		_ = big.Revoke(context.Background(), "s"+strconv.Itoa(i), now.Add(time.Hour+time.Duration(i)*time.Millisecond), now)
+	}
+	b, _ := big.AppendSnapshot(nil, now)
+	return b
+}
+
 // storeSnapshot saves, as key, a set holding id until until.
 func storeSnapshot(t *testing.T, st certmagic.Storage, key, id string, until time.Time) {
 	t.Helper()
@@ -152,12 +175,7 @@ func TestSavedSetDeletesWhatItNoLongerNeeds(t *testing.T) {
 		t.Fatalf("files after the first sync: %v, want only the set's own and the junk", files)
 	}
 	sa.Close()
-	c, _ := newTestSet(t, st, zap.NewNop(), time.Hour, 2*time.Second)
-	for _, id := range []string{"kept", "old", "before-junk"} {
-		if ok, _ := c.Revoked(ctx, id, time.Now()); !ok {
-			t.Errorf("%s was lost with its file", id)
-		}
-	}
+	readBack(t, st, "kept", "old", "before-junk")
 }
 
 // TestRestartsLeaveOneFile: restart after restart, with and without
@@ -188,24 +206,15 @@ func TestRestartsLeaveOneFile(t *testing.T) {
 	if st.Exists(ctx, old) {
 		t.Fatal("an old temporary file was kept")
 	}
-	m, _ := newTestSet(t, st, zap.NewNop(), time.Hour, 2*time.Second)
-	for _, id := range []string{"s0", "s2", "s4"} {
-		if ok, _ := m.Revoked(ctx, id, time.Now()); !ok {
-			t.Errorf("%s was lost across the restarts", id)
-		}
-	}
+	readBack(t, st, "s0", "s2", "s4")
 }
 
 // TestFullSetKeepsTheFilesItRead: a set that could not take a file's
 // entries in whole (its bound is lower) does not delete that file.
 func TestFullSetKeepsTheFilesItRead(t *testing.T) {
 	st := &certmagic.FileStorage{Path: t.TempDir()}
-	ctx, now := context.Background(), time.Now()
-	big := revoke.NewMemory(5000)
-	for i := range 3000 {
-		_ = big.Revoke(ctx, "s"+strconv.Itoa(i), now.Add(time.Hour+time.Duration(i)*time.Millisecond), now)
-	}
-	b, _ := big.AppendSnapshot(nil, now)
+	ctx := context.Background()
+	b := bigSnapshot(3000)
 	key := path.Join(testDir, "bigger-1"+fileExt)
 	if err := st.Store(ctx, key, b); err != nil {
 		t.Fatal(err)
@@ -240,12 +249,7 @@ func TestIdleSetsKeepEachOthersFiles(t *testing.T) {
 	if files := savedFiles(t, st); len(files) == 0 {
 		t.Fatal("two idle sets deleted each other's files")
 	}
-	c, _ := newTestSet(t, st, zap.NewNop(), time.Hour, 2*time.Second)
-	for _, id := range []string{"on-a", "on-b"} {
-		if ok, _ := c.Revoked(ctx, id, time.Now()); !ok {
-			t.Errorf("%s was lost: two idle sets deleted each other's files", id)
-		}
-	}
+	readBack(t, st, "on-a", "on-b")
 }
 
 // hangingStorage does not answer a Store until released, then fails it
@@ -458,11 +462,7 @@ func TestNotLoadedAfterAReadThatFailed(t *testing.T) {
 func TestJunkGenerationDeletesNothingUnread(t *testing.T) {
 	st := &certmagic.FileStorage{Path: t.TempDir()}
 	ctx, now := context.Background(), time.Now()
-	big := revoke.NewMemory(5000)
-	for i := range 3000 {
-		_ = big.Revoke(ctx, "s"+strconv.Itoa(i), now.Add(time.Hour+time.Duration(i)*time.Millisecond), now)
-	}
-	b, _ := big.AppendSnapshot(nil, now)
+	b := bigSnapshot(3000)
 	victim := path.Join(testDir, "victim-1"+fileExt)
 	notes := path.Join(testDir, "notes")
 	for key, v := range map[string][]byte{victim: b, path.Join(testDir, "victim-18446744073709551615"+fileExt): []byte("junk"), notes: []byte("an operator's")} {
