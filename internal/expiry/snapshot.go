@@ -24,7 +24,8 @@ const MagicLen = 8
 
 const entryLen = 16
 
-// ErrNotSnapshot: the bytes read are not a whole snapshot of the set.
+// ErrNotSnapshot: the bytes read are not a snapshot of the set (another
+// magic, or not a whole number of entries).
 var ErrNotSnapshot = errors.New("not a saved set")
 
 // AppendSnapshot appends magic and the entries that expire after now to
@@ -46,11 +47,13 @@ func AppendSnapshot(b []byte, magic string, entries []Entry, now int64) []byte {
 	return b
 }
 
-// Snapshot is a snapshot's entries, checked whole.
+// Snapshot is a snapshot's entries.
 type Snapshot []byte
 
-// OpenSnapshot checks that b is a whole snapshot with magic and returns
-// its entries.
+// OpenSnapshot checks that b starts with magic and holds a whole number
+// of entries, and returns them. It cannot tell a snapshot cut at an
+// entry's end from a whole one: the saved files are written atomically
+// (certmagic's file storage writes a temporary file and renames it).
 func OpenSnapshot(b []byte, magic string) (Snapshot, error) {
 	if len(b) < MagicLen || string(b[:MagicLen]) != magic {
 		return nil, ErrNotSnapshot

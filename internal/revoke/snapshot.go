@@ -58,8 +58,8 @@ func (m *Memory) Evicted() uint64 {
 // would (an entry already recorded as long is left; at the bound the one
 // expiring first goes), and returns how many it added or extended and
 // when the last of the snapshot's entries expires (zero when none was
-// live). A snapshot that is not whole is refused (expiry.ErrNotSnapshot)
-// before anything is added.
+// live). A snapshot of another magic, or not a whole number of entries,
+// is refused (expiry.ErrNotSnapshot) before anything is added.
 func (m *Memory) Merge(b []byte, now time.Time) (added int, until time.Time, err error) {
 	snap, err := expiry.OpenSnapshot(b, snapshotMagic)
 	if err != nil {

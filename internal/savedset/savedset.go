@@ -51,11 +51,12 @@ type Set struct {
 	stop    chan struct{}
 	loaded  chan struct{} // closed once the first sync has read the files
 
-	mu        sync.Mutex // one sync at a time; guards what follows
-	syncs     uint64     // syncs run
-	storageID string     // the storage own was written to
-	own       string     // the set's latest file ("" before its first save)
-	gen       uint64     // its generation
+	waiting   atomic.Int32 // syncs waiting their turn (Sync(true))
+	mu        sync.Mutex   // one sync at a time; guards what follows
+	syncs     uint64       // syncs run
+	storageID string       // the storage own was written to
+	own       string       // the set's latest file ("" before its first save)
+	gen       uint64       // its generation
 	saved     expiry.Mark
 	savedSync uint64 // the sync that wrote own
 	seen      map[string]seenFile
@@ -191,6 +192,13 @@ func (s *Set) Close() {
 // SaveNow syncs now, waiting its turn, and logs it as an error when the
 // storage did not finish in time (a process stopping may exit before).
 func (s *Set) SaveNow() {
+	if s.waiting.Load() > 0 {
+		// An earlier save that waited its turn is still waiting on the
+		// storage: it saves everything once the storage answers, so this
+		// one does not wait another bound behind it.
+		s.at.Load().Logger.Error(s.what + " may not be saved: storage has not answered an earlier save; a restart may forget those since the last save")
+		return
+	}
 	if !s.Sync(true) {
 		s.at.Load().Logger.Error(s.what+" may not be saved: storage did not answer in time; a restart may forget those since the last save",
 			zap.Duration("waited", s.timeout))
@@ -205,9 +213,13 @@ func (s *Set) Sync(wait bool) bool {
 	if !wait && !s.mu.TryLock() {
 		return false
 	}
+	if wait {
+		s.waiting.Add(1)
+	}
 	err := Within(s.timeout, func() error {
 		if wait {
 			s.mu.Lock()
+			s.waiting.Add(-1)
 		}
 		defer s.mu.Unlock()
 		// Read under the lock: a sync that waited its turn saves where
@@ -298,6 +310,10 @@ func (s *Set) readNew(ctx context.Context, at *Storage, now time.Time) (keys []s
 		}
 		b, err := at.St.Load(ctx, key)
 		if errors.Is(err, fs.ErrNotExist) {
+			// Gone since the listing: replaced by a later file (its
+			// owner's next generation, or a set that took it in) this
+			// listing does not show. Read that at the next sync first.
+			complete = false
 			continue
 		}
 		if err != nil {
