@@ -133,7 +133,7 @@ type appRuntime struct {
 	prevLive          *redisstore.RevokeSet
 	// revocations: revoked is the pooled in-memory set (not the shared
 	// store's), held until given back.
-	revocations *revocationsHold
+	revocations revocationsHold
 	// revokeLines holds back the repeats of "session revocations
 	// unavailable": in a Redis outage every request with a session
 	// cookie meets it.
@@ -265,7 +265,7 @@ func (a *App) start() error {
 		a.rt.revoked = a.rt.sharedRevocations
 	} else {
 		a.rt.revocations = acquireRevocations(a.Session.MaxRevocations, a.ctx.Storage(), a.logger.Named("revocations"))
-		a.rt.revoked = a.rt.revocations.set
+		a.rt.revoked = a.rt.revocations
 	}
 	if a.SmartID != nil {
 		q, err := acquireSmartID(a.smartidKey, a.SmartID, a.logger, a)
@@ -311,13 +311,19 @@ func (a *App) Stop() error {
 		a.rt.stopRotation()
 		a.rt.stopRotation = nil
 	}
-	if a.rt != nil && a.rt.revocations != nil {
-		// Saved now, not only once the last config lets go of the set:
-		// that waits for in-flight requests and the SmartID drain, and a
-		// service manager may kill the process before (the last save
-		// still takes what came since).
-		a.rt.revocations.stopping()
+	// The saved sets are saved now, not only once the last config lets
+	// go of them: that waits for in-flight requests and the SmartID
+	// drain, and a service manager may kill the process before (the last
+	// save still takes what came since). Both at once, so a storage that
+	// hangs holds the stop up for one bound, not two.
+	var saves sync.WaitGroup
+	if a.rt != nil && a.rt.revocations.Hold != nil {
+		saves.Go(a.rt.revocations.Stopping)
 	}
+	if a.stepRT != nil {
+		saves.Go(a.stepRT.stopping)
+	}
+	saves.Wait()
 	a.stopEngines()
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	_ "github.com/login-guard/login_guard/caddymodule/engines/sandbox"
+	"github.com/login-guard/login_guard/caddymodule/savedpool"
 	"github.com/login-guard/login_guard/clients/loginid"
 )
 
@@ -55,11 +56,11 @@ func TestLoginIDCacheReleasedWhenVerifierFails(t *testing.T) {
 func TestRevocationsReleasedAfterFailedStart(t *testing.T) {
 	a := &App{Session: &SessionConfig{MaxRevocations: 1234}, rt: &appRuntime{life: newLifecycle()}}
 	a.rt.revocations = acquireRevocations(1234, nil, zap.NewNop())
-	a.rt.revoked = a.rt.revocations.set
+	a.rt.revoked = a.rt.revocations
 	if err := a.Cleanup(); err != nil {
 		t.Fatal(err)
 	}
-	if n := poolRefs(revocationsPool, revocationsKey); n != 0 {
+	if n := savedpool.References(revocationsKind.Key); n != 0 {
 		t.Fatalf("revocation set still referenced %d times after Cleanup", n)
 	}
 }

@@ -10,8 +10,8 @@ import (
 	"github.com/caddyserver/certmagic"
 	"go.uber.org/zap"
 
+	"github.com/login-guard/login_guard/caddymodule/savedpool"
 	"github.com/login-guard/login_guard/internal/revoke"
-	"github.com/login-guard/login_guard/internal/savedset"
 )
 
 // ownDataDir keeps Caddy's instance id (which names the saved files) out
@@ -28,25 +28,25 @@ func TestRevocationsOutliveTheProcess(t *testing.T) {
 	st := &certmagic.FileStorage{Path: t.TempDir()}
 	ctx, now := context.Background(), time.Now()
 	first := acquireRevocations(1000, st, zap.NewNop())
-	if err := first.set.Revoke(ctx, "stolen", now.Add(time.Hour), now); err != nil {
+	if err := first.Revoke(ctx, "stolen", now.Add(time.Hour), now); err != nil {
 		t.Fatal(err)
 	}
-	first.release()
-	if n := poolRefs(revocationsPool, revocationsKey); n != 0 {
+	first.Release()
+	if n := savedpool.References(revocationsKind.Key); n != 0 {
 		t.Fatalf("set still referenced %d times", n)
 	}
-	if keys, _ := st.List(ctx, revocationsDir, false); len(keys) != 1 {
+	if keys, _ := st.List(ctx, revocationsKind.Dir, false); len(keys) != 1 {
 		t.Fatalf("saved at the release: %v, want one file", keys)
 	}
 	second := acquireRevocations(1000, st, zap.NewNop())
-	defer second.release()
-	if second.set == first.set {
+	defer second.Release()
+	if second.Set() == first.Set() {
 		t.Fatal("the released set was kept: this test restarts nothing")
 	}
-	if ok, _ := second.set.Revoked(ctx, "stolen", time.Now()); !ok {
+	if ok, _ := second.Revoked(ctx, "stolen", time.Now()); !ok {
 		t.Fatal("a logout before the restart is forgotten after it")
 	}
-	if ok, _ := second.set.Revoked(ctx, "other", time.Now()); ok {
+	if ok, _ := second.Revoked(ctx, "other", time.Now()); ok {
 		t.Fatal("a session never logged out reads as ended")
 	}
 }
@@ -57,17 +57,17 @@ func TestRevocationsOutliveTheProcess(t *testing.T) {
 func TestRevocationsKeptWhenTheBoundChanges(t *testing.T) {
 	ctx, now := context.Background(), time.Now()
 	old := acquireRevocations(1000, nil, zap.NewNop())
-	_ = old.set.Revoke(ctx, "ended", now.Add(time.Hour), now)
+	_ = old.Revoke(ctx, "ended", now.Add(time.Hour), now)
 	reloaded := acquireRevocations(5000, nil, zap.NewNop())
-	old.release()
-	defer reloaded.release()
-	if ok, _ := reloaded.set.Revoked(ctx, "ended", now); !ok {
+	old.Release()
+	defer reloaded.Release()
+	if ok, _ := reloaded.Revoked(ctx, "ended", now); !ok {
 		t.Fatal("a reload changing max_revocations forgot a logout")
 	}
 	for i := range 2000 {
-		_ = reloaded.set.Revoke(ctx, "s"+strconv.Itoa(i), now.Add(time.Hour), now)
+		_ = reloaded.Revoke(ctx, "s"+strconv.Itoa(i), now.Add(time.Hour), now)
 	}
-	if n := reloaded.set.Stats().Entries; n != 2001 {
+	if n := reloaded.Set().Stats().Entries; n != 2001 {
 		t.Fatalf("the set holds %d entries: the new bound does not apply", n)
 	}
 }
@@ -81,19 +81,19 @@ func TestFailedReloadGivesTheSetBack(t *testing.T) {
 	running, failed := &certmagic.FileStorage{Path: t.TempDir()}, &certmagic.FileStorage{Path: t.TempDir()}
 	h := acquireRevocations(100_000, running, zap.NewNop())
 	for i := range 3000 {
-		_ = h.set.Revoke(ctx, "s"+strconv.Itoa(i), now.Add(time.Hour), now)
+		_ = h.Revoke(ctx, "s"+strconv.Itoa(i), now.Add(time.Hour), now)
 	}
 	refused := acquireRevocations(1000, failed, zap.NewNop())
 	// Caddy stops the refused config's started apps, then cleans them up.
-	refused.stopping()
-	refused.release()
-	_ = h.set.Revoke(ctx, "after", now.Add(time.Hour), now)
-	if n := h.set.Stats().Entries; n != 3001 {
+	refused.Stopping()
+	refused.Release()
+	_ = h.Revoke(ctx, "after", now.Add(time.Hour), now)
+	if n := h.Set().Stats().Entries; n != 3001 {
 		t.Fatalf("the running set holds %d entries after a refused reload with a lower bound", n)
 	}
-	h.release()
+	h.Release()
 	for name, st := range map[string]*certmagic.FileStorage{"running": running, "failed": failed} {
-		keys, _ := st.List(ctx, revocationsDir, false)
+		keys, _ := st.List(ctx, revocationsKind.Dir, false)
 		if want := map[string]int{"running": 1, "failed": 0}[name]; len(keys) != want {
 			t.Errorf("the %s config's storage holds %v, want %d file(s)", name, keys, want)
 		}
@@ -108,14 +108,14 @@ func TestRevocationsFollowAStorageChange(t *testing.T) {
 	ctx, now := context.Background(), time.Now()
 	first, second := &certmagic.FileStorage{Path: t.TempDir()}, &certmagic.FileStorage{Path: t.TempDir()}
 	old := acquireRevocations(1000, first, zap.NewNop())
-	_ = old.set.Revoke(ctx, "ended", now.Add(time.Hour), now)
-	old.set.saved.Sync(true)
+	_ = old.Revoke(ctx, "ended", now.Add(time.Hour), now)
+	old.Sync()
 	reloaded := acquireRevocations(1000, second, zap.NewNop())
-	old.release()
-	reloaded.release() // the stop
+	old.Release()
+	reloaded.Release() // the stop
 	restarted := acquireRevocations(1000, second, zap.NewNop())
-	defer restarted.release()
-	if ok, _ := restarted.set.Revoked(ctx, "ended", now); !ok {
+	defer restarted.Release()
+	if ok, _ := restarted.Revoked(ctx, "ended", now); !ok {
 		t.Fatal("a logout saved before a storage change is forgotten by a restart on the new storage")
 	}
 }
@@ -142,20 +142,20 @@ func TestSessionsRefusedUntilTheSavedSetIsRead(t *testing.T) {
 	now := time.Now()
 	_ = m.Revoke(ctx, "ended", now.Add(time.Hour), now)
 	b, _ := m.AppendSnapshot(nil, now)
-	if err := st.Store(ctx, revocationsDir+"/earlier-1.bin", b); err != nil {
+	if err := st.Store(ctx, revocationsKind.Dir+"/earlier-1.bin", b); err != nil {
 		t.Fatal(err)
 	}
-	p := &pooledRevocations{Memory: revoke.NewMemory(1000)}
-	p.saved = savedset.New(p.Memory, savedset.Config{What: "test", Dir: revocationsDir, Instance: "test", Every: time.Hour, Timeout: 100 * time.Millisecond},
-		&savedset.Storage{St: storageFiles{st}, ID: "test", Logger: zap.NewNop()})
-	defer p.saved.Close()
+	kind := revocationsKind
+	kind.Key, kind.Timeout = "login_guard.revocations.test", 100*time.Millisecond
+	p := revocationsHold{savedpool.Acquire(kind, func() *revoke.Memory { return revoke.NewMemory(1000) }, 1000, st, zap.NewNop())}
+	defer p.Release()
 	for _, id := range []string{"ended", "live"} {
 		if _, err := p.Revoked(ctx, id, time.Now()); !errors.Is(err, errRevocationsLoading) {
 			t.Fatalf("%s answered before the saved set was read: %v", id, err)
 		}
 	}
 	close(st.release)
-	for deadline := time.Now().Add(5 * time.Second); !p.saved.Loaded() && time.Now().Before(deadline); {
+	for deadline := time.Now().Add(5 * time.Second); !p.Loaded() && time.Now().Before(deadline); {
 		time.Sleep(10 * time.Millisecond)
 	}
 	if ok, err := p.Revoked(ctx, "ended", time.Now()); !ok || err != nil {

@@ -91,6 +91,7 @@ type StepUpRuntime struct {
 
 	mu       sync.Mutex
 	store    *stepUpStore
+	spent    spentTokens // the in-process store's spent tokens (not Redis')
 	pp       *pooledPasskeys
 	storeKey string
 	pkKey    string
@@ -136,6 +137,9 @@ func (a *App) takeStepUp() (*StepUpRuntime, error) {
 	if a.redis != nil {
 		rt.storeKey += ":" + a.redisKey
 	}
+	if a.redis == nil {
+		rt.spent = acquireSpentTokens(a.storage(), a)
+	}
 	v, _, err := stepUpPool.LoadOrNew(rt.storeKey, func() (caddy.Destructor, error) {
 		if a.redis != nil {
 			return &stepUpStore{
@@ -146,11 +150,12 @@ func (a *App) takeStepUp() (*StepUpRuntime, error) {
 		}
 		return &stepUpStore{
 			held:     stepup.NewHeld(stepup.HeldConfig{TTL: stepup.DefaultStateTTL}),
-			used:     stepup.NewUsedSet(0),
+			used:     rt.spent,
 			failures: stepup.NewFailureSet(0),
 		}, nil
 	})
 	if err != nil {
+		rt.releaseSpent()
 		return nil, err
 	}
 	rt.store = v.(*stepUpStore)
@@ -178,6 +183,7 @@ func (a *App) takeStepUp() (*StepUpRuntime, error) {
 		})
 		if err != nil {
 			_, _ = stepUpPool.Delete(rt.storeKey)
+			rt.releaseSpent()
 			return nil, err
 		}
 		pp := v.(*pooledPasskeys)
@@ -188,6 +194,7 @@ func (a *App) takeStepUp() (*StepUpRuntime, error) {
 		p, key, err := a.takeSmileID()
 		if err != nil {
 			_, _ = stepUpPool.Delete(rt.storeKey)
+			rt.releaseSpent()
 			if rt.pkKey != "" {
 				_, _ = stepUpPool.Delete(rt.pkKey)
 				rt.pkKey = ""
@@ -218,6 +225,7 @@ func (rt *StepUpRuntime) release() {
 	// had started, the running config's (not the refused one's).
 	rt.store.tuning.Let(rt, rt.store.tune)
 	_, _ = stepUpPool.Delete(rt.storeKey)
+	rt.releaseSpent()
 	if rt.pkKey != "" {
 		rt.pp.users.Let(rt, rt.pp.use)
 		_, _ = stepUpPool.Delete(rt.pkKey)
@@ -225,6 +233,27 @@ func (rt *StepUpRuntime) release() {
 	if rt.smileKey != "" {
 		rt.Smile.LetLogger(rt)
 		_, _ = stepUpPool.Delete(rt.smileKey)
+	}
+}
+
+// stopping saves the spent tokens as the config stops (see
+// savedpool.Hold.Stopping).
+func (rt *StepUpRuntime) stopping() {
+	rt.mu.Lock()
+	spent := rt.spent
+	rt.mu.Unlock()
+	// Not under rt.mu: the save may wait on a slow storage, and requests
+	// the old config still serves take rt.mu.
+	if spent.Hold != nil {
+		spent.Stopping()
+	}
+}
+
+// releaseSpent gives the spent-token set back, once. rt.mu is held.
+func (rt *StepUpRuntime) releaseSpent() {
+	if rt.spent.Hold != nil {
+		rt.spent.Release()
+		rt.spent = spentTokens{}
 	}
 }
 

@@ -5,6 +5,7 @@ package faults
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"strings"
 	"sync"
@@ -226,4 +227,52 @@ func TestStepUpUnderFaults(t *testing.T) {
 			t.Fatalf("logout audit: %v", lines)
 		}
 	})
+}
+
+// TestSpentStateOutlivesARestart: a step-up state spent by its
+// completion stays spent after a restart (without Redis the spent tokens
+// are saved in Caddy's storage): a copy of its cookie taken before the
+// completion, replayed after the restart with a factor that passes, is
+// refused.
+func TestSpentStateOutlivesARestart(t *testing.T) {
+	pt, kh := newPortal(t), loginidfake.New(t, "client-faults")
+	p := caddyproc.Start(t, stepUpConfig(pt.URL, kh), caddyproc.Options{})
+	base := p.URL("http")
+	b := newBrowser("198.51.100.60")
+	if r := b.do("POST", base+"/api/login", "application/x-www-form-urlencoded", "username=sandbox-challenge&password="+password); r.status != http.StatusSeeOther {
+		t.Fatalf("challenge: %d", r.status)
+	}
+	if got := b.finish(base, kh.Mint(t, "sandbox-challenge", "fido2_login", "spent-1", time.Now())); got != http.StatusOK {
+		t.Fatalf("factor: %d", got)
+	}
+	stolen := maps.Clone(b.jar)
+	if r := b.do("POST", base+"/verify/complete", "application/x-www-form-urlencoded", ""); r.status != http.StatusTemporaryRedirect {
+		t.Fatalf("completion: %d %s", r.status, r.body)
+	}
+	// Before the restart the copy is refused: the state is spent.
+	replay := &browser{c: b.c, ip: b.ip, jar: maps.Clone(stolen)}
+	if got := replay.finish(base, kh.Mint(t, "sandbox-challenge", "fido2_login", "spent-2", time.Now())); got != http.StatusForbidden {
+		t.Fatalf("the spent state replayed before a restart: %d", got)
+	}
+	if err := p.Stop(20 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Restart(20 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	replay = &browser{c: b.c, ip: b.ip, jar: maps.Clone(stolen)}
+	if got := replay.finish(base, kh.Mint(t, "sandbox-challenge", "fido2_login", "spent-3", time.Now())); got != http.StatusForbidden {
+		t.Fatalf("the spent state replayed after a restart: %d, want it refused", got)
+	}
+	if r := replay.do("POST", base+"/verify/complete", "application/x-www-form-urlencoded", ""); r.status == http.StatusTemporaryRedirect {
+		t.Fatalf("the spent state completed again after a restart: %d", r.status)
+	}
+	// A new step-up after the restart still works.
+	fresh := newBrowser("198.51.100.61")
+	if r := fresh.do("POST", base+"/api/login", "application/x-www-form-urlencoded", "username=sandbox-challenge&password="+password); r.status != http.StatusSeeOther {
+		t.Fatalf("a new challenge after the restart: %d", r.status)
+	}
+	if got := fresh.finish(base, kh.Mint(t, "sandbox-challenge", "fido2_login", "fresh-1", time.Now())); got != http.StatusOK {
+		t.Fatalf("a new factor after the restart: %d", got)
+	}
 }

@@ -3,7 +3,6 @@ package revoke
 import (
 	"context"
 	"errors"
-	"strconv"
 	"testing"
 	"time"
 
@@ -88,74 +87,5 @@ func TestMergeRefusesWhatIsNotWhole(t *testing.T) {
 		if n, _, err := m.Merge(b, now); !errors.Is(err, expiry.ErrNotSnapshot) || n != 0 || m.Stats().Entries != 0 {
 			t.Errorf("%s: merged %d (%d held), %v", name, n, m.Stats().Entries, err)
 		}
-	}
-}
-
-// TestMergeBoundedAcrossChunks: a snapshot larger than one chunk is read
-// whole, and the set's bound holds, keeping the entries that end last.
-func TestMergeBoundedAcrossChunks(t *testing.T) {
-	ctx := context.Background()
-	now := time.Now()
-	const n = 3*mergeChunk + 7
-	saved := NewMemory(n)
-	for i := range n {
-		_ = saved.Revoke(ctx, "s"+strconv.Itoa(i), now.Add(time.Hour+time.Duration(i)*time.Second), now)
-	}
-	snap, _ := saved.AppendSnapshot(nil, now)
-	if len(snap) != len(snapshotMagic)+n*16 {
-		t.Fatalf("snapshot of %d bytes", len(snap))
-	}
-	whole := NewMemory(n)
-	if got, _, err := whole.Merge(snap, now); err != nil || got != n {
-		t.Fatalf("merged %d, %v; want %d", got, err, n)
-	}
-	small := NewMemory(1000)
-	if _, _, err := small.Merge(snap, now); err != nil {
-		t.Fatal(err)
-	}
-	if s := small.Stats(); s.Entries != 1000 {
-		t.Fatalf("bounded set holds %+v", s)
-	}
-	if ok, _ := small.Revoked(ctx, "s"+strconv.Itoa(n-1), now); !ok {
-		t.Fatal("the entry ending last was dropped")
-	}
-	if ok, _ := small.Revoked(ctx, "s0", now); ok {
-		t.Fatal("the entry ending first was kept over the bound")
-	}
-}
-
-// TestSetMaxDropsNothingAtOnce: a lower bound drops nothing when it is
-// set (a reload that lowered it may yet fail); the set shrinks to it as
-// revocations come, a few entries each, those ending first, and a higher
-// bound drops nothing.
-func TestSetMaxDropsNothingAtOnce(t *testing.T) {
-	ctx := context.Background()
-	now := time.Now()
-	const n = 3 * maxDropsPerAdd
-	m := NewMemory(n)
-	for i := range n {
-		_ = m.Revoke(ctx, "s"+strconv.Itoa(i), now.Add(time.Hour+time.Duration(i)*time.Second), now)
-	}
-	m.SetMax(2 * n)
-	m.SetMax(4)
-	if s := m.Stats(); s.Entries != n || s.Evicted != 0 {
-		t.Fatalf("lowering the bound dropped entries at once: %+v", s)
-	}
-	_ = m.Revoke(ctx, "new1", now.Add(2*time.Hour), now)
-	if s := m.Stats(); s.Entries != n-maxDropsPerAdd+1 || s.Evicted != maxDropsPerAdd {
-		t.Fatalf("one revocation over the bound: %+v, want %d dropped", s, maxDropsPerAdd)
-	}
-	for i := 2; m.Stats().Entries > 4; i++ {
-		_ = m.Revoke(ctx, "new"+strconv.Itoa(i), now.Add(2*time.Hour+time.Duration(i)*time.Second), now)
-		if i > n {
-			t.Fatalf("the set does not shrink to its bound: %+v", m.Stats())
-		}
-	}
-	if ok, _ := m.Revoked(ctx, "s0", now); ok {
-		t.Fatal("the entry ending first was kept")
-	}
-	_ = m.Revoke(ctx, "last", now.Add(3*time.Hour), now)
-	if s := m.Stats(); s.Entries != 4 {
-		t.Fatalf("at the bound a revocation keeps it: %+v", s)
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/login-guard/login_guard/internal/expiry"
 )
 
 func TestUsedSet(t *testing.T) {
@@ -32,13 +34,10 @@ func TestUsedSet(t *testing.T) {
 	if !s.Seen("0", at) || !s.Seen("1", at) || s.Len() != 3 {
 		t.Fatalf("unexpired ids lost: len %d", s.Len())
 	}
-	if err := s.Destruct(); err != nil || s.Len() != 0 {
-		t.Fatal("destruct did not empty the set")
-	}
 }
 
-// An id is spent until exactly its expiry, and Destruct forgets the
-// expiries with the ids (a stale one must not forget an id spent later).
+// An id is spent until exactly its expiry; a spent id marked again with
+// a later expiry stays spent until the later one.
 func TestUsedSetEdges(t *testing.T) {
 	s := NewUsedSet(10)
 	exp := t0.Add(time.Minute)
@@ -46,12 +45,33 @@ func TestUsedSetEdges(t *testing.T) {
 	if !s.Seen("a", exp.Add(-time.Nanosecond)) || s.Seen("a", exp) {
 		t.Fatal("spent until, and not at, its expiry")
 	}
-	_ = s.Destruct()
-	s.Mark("a", t0.Add(time.Hour), t0)
+	if ok, err := s.Mark("a", t0.Add(time.Hour), t0); ok || err != nil {
+		t.Fatal(ok, err)
+	}
 	if ok, err := s.Mark("b", t0.Add(time.Hour), exp); !ok || err != nil {
 		t.Fatal(ok, err)
 	}
 	if !s.Seen("a", exp) {
-		t.Fatal("an id spent after Destruct forgotten at an expiry from before it")
+		t.Fatal("an id spent again until later forgotten at its first expiry")
+	}
+}
+
+// TestUsedSetReadBackByAnotherSet: the spent tokens saved by one process
+// are spent in the next (a restart), and a set of another kind (the
+// revocations) is not read as one.
+func TestUsedSetReadBackByAnotherSet(t *testing.T) {
+	a := NewUsedSet(0)
+	_, _ = a.Mark("stepup:h1", t0.Add(time.Hour), t0)
+	snap, _ := a.AppendSnapshot(nil, t0)
+	b := NewUsedSet(0)
+	if n, _, err := b.Merge(snap, t0); err != nil || n != 1 {
+		t.Fatalf("merged %d, %v", n, err)
+	}
+	if ok, err := b.Mark("stepup:h1", t0.Add(time.Hour), t0); ok || err != nil {
+		t.Fatalf("a token spent before the restart is fresh after it: %v %v", ok, err)
+	}
+	other := append([]byte("LGREVOK1"), snap[8:]...)
+	if _, _, err := NewUsedSet(0).Merge(other, t0); !errors.Is(err, expiry.ErrNotSnapshot) {
+		t.Fatalf("a saved set of revocations read as spent tokens: %v", err)
 	}
 }
