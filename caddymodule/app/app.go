@@ -22,9 +22,11 @@ import (
 
 	"github.com/login-guard/login_guard/caddymodule/engines"
 	"github.com/login-guard/login_guard/caddymodule/routecheck"
+	"github.com/login-guard/login_guard/caddymodule/savedpool"
 	"github.com/login-guard/login_guard/caddymodule/smileidpool"
 	"github.com/login-guard/login_guard/clients/engine"
 	"github.com/login-guard/login_guard/clients/loginid"
+	"github.com/login-guard/login_guard/internal/expiry"
 	"github.com/login-guard/login_guard/internal/metrics"
 	"github.com/login-guard/login_guard/internal/pages"
 	"github.com/login-guard/login_guard/internal/redisstore"
@@ -90,8 +92,11 @@ type App struct {
 	smartidKey string
 	smartid    *SmartIDQueue
 
-	loginid        *loginid.Verifier
-	loginidPoolKey string
+	loginid *loginid.Verifier
+	// loginidUsed is the verifier's replay cache without store redis,
+	// taken in Start (loginidUsedHold, until given back).
+	loginidUsed     *savedpool.UsedAssertions
+	loginidUsedHold *savedpool.Hold[*expiry.Set]
 
 	redis    *redisstore.Conn // the shared store; nil: memory
 	redisKey string
@@ -133,7 +138,7 @@ type appRuntime struct {
 	prevLive          *redisstore.RevokeSet
 	// revocations: revoked is the pooled in-memory set (not the shared
 	// store's), held until given back.
-	revocations revocationsHold
+	revocations savedpool.Revocations
 	// revokeLines holds back the repeats of "session revocations
 	// unavailable": in a Redis outage every request with a session
 	// cookie meets it.
@@ -205,7 +210,7 @@ func (a *App) Provision(ctx caddy.Context) error {
 		return err
 	}
 	if a.LoginID != nil {
-		if a.loginid, a.loginidPoolKey, err = a.LoginID.newVerifier(a.logger.Named("loginid"), a.redis); err != nil {
+		if a.loginid, a.loginidUsed, err = a.LoginID.newVerifier(a.logger.Named("loginid"), a.redis); err != nil {
 			return err
 		}
 	}
@@ -264,7 +269,7 @@ func (a *App) start() error {
 		a.rt.sharedRevocations = redisstore.NewRevokeSet(a.redis)
 		a.rt.revoked = a.rt.sharedRevocations
 	} else {
-		a.rt.revocations = acquireRevocations(a.Session.MaxRevocations, a.ctx.Storage(), a.logger.Named("revocations"))
+		a.rt.revocations = savedpool.AcquireRevocations(a.Session.MaxRevocations, a.ctx.Storage(), a.logger.Named("revocations"))
 		a.rt.revoked = a.rt.revocations
 	}
 	if a.SmartID != nil {
@@ -281,6 +286,9 @@ func (a *App) start() error {
 			_ = releaseSmartID(a.smartidKey, a.smartid, a)
 		}
 		return err
+	}
+	if a.loginidUsed != nil {
+		a.loginidUsedHold = a.loginidUsed.Take(a.ctx.Storage(), a.logger.Named("loginid"))
 	}
 	a.breakers.Show()
 	a.rt.stopRotation = a.rotateKeysEvery(keyCheckInterval)
@@ -311,7 +319,7 @@ func (a *App) Stop() error {
 		a.rt.stopRotation()
 		a.rt.stopRotation = nil
 	}
-	// The saved sets are saved now, not only once the last config lets
+	// The sets kept in storage are saved now, not only once the last config lets
 	// go of them: that waits for in-flight requests and the SmartID
 	// drain, and a service manager may kill the process before (the last
 	// save still takes what came since). Both at once, so a storage that
@@ -322,6 +330,9 @@ func (a *App) Stop() error {
 	}
 	if a.stepRT != nil {
 		saves.Go(a.stepRT.stopping)
+	}
+	if h := a.loginidUsedHold; h != nil {
+		saves.Go(h.Stopping)
 	}
 	saves.Wait()
 	a.stopEngines()

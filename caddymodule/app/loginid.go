@@ -8,6 +8,7 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"go.uber.org/zap"
 
+	"github.com/login-guard/login_guard/caddymodule/savedpool"
 	"github.com/login-guard/login_guard/clients/engine"
 	"github.com/login-guard/login_guard/clients/loginid"
 	"github.com/login-guard/login_guard/internal/caddyopt"
@@ -49,14 +50,6 @@ type LoginIDConfig struct {
 	// private PKI, or tests).
 	TrustPEM string `json:"trust_pem,omitempty"`
 }
-
-// loginidPool keeps one replay cache per client id across reloads: a
-// reload must not make a spent token usable again.
-var loginidPool = caddy.NewUsagePool()
-
-type replayCache struct{ *loginid.MemoryReplayCache }
-
-func (replayCache) Destruct() error { return nil }
 
 func (c *LoginIDConfig) unmarshal(d *caddyfile.Dispenser) error {
 	if err := caddyopt.EachOption(d, "loginid", nil, func(key string) error {
@@ -118,39 +111,36 @@ func (c *LoginIDConfig) unmarshal(d *caddyfile.Dispenser) error {
 
 // newVerifier builds the verifier; it contacts no key host until a token
 // arrives.
-func (c *LoginIDConfig) newVerifier(logger *zap.Logger, shared *redisstore.Conn) (*loginid.Verifier, string, error) {
+func (c *LoginIDConfig) newVerifier(logger *zap.Logger, shared *redisstore.Conn) (*loginid.Verifier, *savedpool.UsedAssertions, error) {
 	res := caddyopt.NewResolver()
 	keyURL, region := res.Value("key_url", c.KeyURL), res.Value("region", c.Region)
 	clientID := res.Value("client_id", c.ClientID)
 	issuer, namespace := res.Value("issuer", c.Issuer), res.Value("namespace", c.Namespace)
 	if res.Err != nil {
 		// An unset issuer or namespace must not switch its check off.
-		return nil, "", fmt.Errorf("loginid: %w", res.Err)
+		return nil, nil, fmt.Errorf("loginid: %w", res.Err)
 	}
 	if keyURL == "" {
 		var err error
 		if keyURL, err = loginid.DirectWebCertsURL(region); err != nil {
-			return nil, "", fmt.Errorf("loginid: %v", err)
+			return nil, nil, fmt.Errorf("loginid: %v", err)
 		}
 	}
 	size := c.ReplayCacheSize
 	if err := loginid.CheckReplayCacheSize(size); err != nil {
-		return nil, "", err
+		return nil, nil, err
 	}
 	if size == 0 {
 		size = 100_000
 	}
 	var replay loginid.ReplayCache
-	poolKey := ""
+	var used *savedpool.UsedAssertions
 	if shared != nil {
 		// Shared store: a token used on any instance is a replay on all.
 		replay = redisstore.LoginIDReplayCache{Set: redisstore.NewOnceSet(shared, "loginid:"+clientID)}
 	} else {
-		poolKey = fmt.Sprintf("login_guard.loginid.%s.%d", clientID, size)
-		v, _, _ := loginidPool.LoadOrNew(poolKey, func() (caddy.Destructor, error) {
-			return replayCache{loginid.NewMemoryReplayCache(size)}, nil
-		})
-		replay = v.(replayCache).MemoryReplayCache
+		used = savedpool.NewUsedAssertions(size)
+		replay = used
 	}
 	cfg := loginid.Config{
 		Mode: c.Mode, KeyURL: keyURL, ClientID: clientID,
@@ -166,24 +156,23 @@ func (c *LoginIDConfig) newVerifier(logger *zap.Logger, shared *redisstore.Conn)
 	if c.TrustPEM != "" {
 		hc, err := engine.NewHTTPClientTrusting(c.TrustPEM, 5*time.Second)
 		if err != nil {
-			return nil, poolKey, fmt.Errorf("loginid: trust_pem: %v", err)
+			return nil, nil, fmt.Errorf("loginid: trust_pem: %v", err)
 		}
 		cfg.HTTPClient = hc
 	}
 	ver, err := loginid.New(cfg)
-	return ver, poolKey, err
+	return ver, used, err
 }
 
-// stopLoginID closes the verifier and gives back its replay cache. The
-// pointer stays: a request the release outlived (see releaseWhenIdle)
-// gets "closed" from it, not a nil verifier. The cache reference is
-// given back even when the verifier failed to build after taking it.
+// stopLoginID closes the verifier and gives back the tokens already
+// used. The pointers stay: a request the release outlived (see
+// releaseWhenIdle) gets "closed" from the verifier, not a nil one.
 func (a *App) stopLoginID() {
 	if a.loginid != nil {
 		a.loginid.Close()
 	}
-	if a.loginidPoolKey != "" {
-		_, _ = loginidPool.Delete(a.loginidPoolKey)
-		a.loginidPoolKey = ""
+	if a.loginidUsedHold != nil {
+		a.loginidUsedHold.Release()
+		a.loginidUsedHold = nil
 	}
 }

@@ -35,17 +35,15 @@ func poolRefs(p *caddy.UsagePool, key string) int {
 	return n
 }
 
-// TestLoginIDCacheReleasedWhenVerifierFails: the verifier took its replay
-// cache from the pool, then failed to build (a trust_pem that cannot be
-// read); the config's Cleanup gives the reference back.
+// TestLoginIDCacheReleasedWhenVerifierFails: a verifier that failed to
+// build (a trust_pem that cannot be read) leaves no replay set held.
 func TestLoginIDCacheReleasedWhenVerifierFails(t *testing.T) {
-	key := "login_guard.loginid.pool-release-test.100000"
 	err := caddy.Validate(appOnlyConfig(t, `{"loginid":{"mode":"pem","region":"us","client_id":"pool-release-test","trust_pem":"/nonexistent/roots.pem"}}`))
 	if err == nil || !strings.Contains(err.Error(), "trust_pem") {
 		t.Fatalf("want the trust_pem refused: %v", err)
 	}
-	if n := poolRefs(loginidPool, key); n != 0 {
-		t.Fatalf("replay cache still referenced %d times after the failed load", n)
+	if n := savedpool.References(savedpool.LoginIDUsedKind.Key); n != 0 {
+		t.Fatalf("replay set still referenced %d times after the failed load", n)
 	}
 }
 
@@ -55,12 +53,12 @@ func TestLoginIDCacheReleasedWhenVerifierFails(t *testing.T) {
 // the set back.
 func TestRevocationsReleasedAfterFailedStart(t *testing.T) {
 	a := &App{Session: &SessionConfig{MaxRevocations: 1234}, rt: &appRuntime{life: newLifecycle()}}
-	a.rt.revocations = acquireRevocations(1234, nil, zap.NewNop())
+	a.rt.revocations = savedpool.AcquireRevocations(1234, nil, zap.NewNop())
 	a.rt.revoked = a.rt.revocations
 	if err := a.Cleanup(); err != nil {
 		t.Fatal(err)
 	}
-	if n := savedpool.References(revocationsKind.Key); n != 0 {
+	if n := savedpool.References(savedpool.RevocationsKind.Key); n != 0 {
 		t.Fatalf("revocation set still referenced %d times after Cleanup", n)
 	}
 }
@@ -91,7 +89,7 @@ func TestLoginIDVerifierOutlivesRelease(t *testing.T) {
 	if !errors.As(err, &le) || le.Sub != loginid.SubClosed || !le.Retryable() {
 		t.Fatalf("want a retryable closed error, got %v", err)
 	}
-	if n := poolRefs(loginidPool, "login_guard.loginid.outlives-release-test.100000"); n != 0 {
+	if n := savedpool.References(savedpool.LoginIDUsedKind.Key); n != 0 {
 		t.Fatalf("replay cache still referenced %d times after the release", n)
 	}
 }

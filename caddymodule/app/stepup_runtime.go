@@ -10,6 +10,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 
+	"github.com/login-guard/login_guard/caddymodule/savedpool"
 	"github.com/login-guard/login_guard/caddymodule/smileidpool"
 	"github.com/login-guard/login_guard/internal/newest"
 	"github.com/login-guard/login_guard/internal/passkeys"
@@ -91,7 +92,7 @@ type StepUpRuntime struct {
 
 	mu       sync.Mutex
 	store    *stepUpStore
-	spent    spentTokens // the in-process store's spent tokens (not Redis')
+	spent    savedpool.SpentTokens // the in-process store's spent tokens (not Redis')
 	pp       *pooledPasskeys
 	storeKey string
 	pkKey    string
@@ -138,7 +139,7 @@ func (a *App) takeStepUp() (*StepUpRuntime, error) {
 		rt.storeKey += ":" + a.redisKey
 	}
 	if a.redis == nil {
-		rt.spent = acquireSpentTokens(a.storage(), a)
+		rt.spent = savedpool.AcquireSpentTokens(a.storage(), a.logger.Named("stepup"))
 	}
 	v, _, err := stepUpPool.LoadOrNew(rt.storeKey, func() (caddy.Destructor, error) {
 		if a.redis != nil {
@@ -253,7 +254,7 @@ func (rt *StepUpRuntime) stopping() {
 func (rt *StepUpRuntime) releaseSpent() {
 	if rt.spent.Hold != nil {
 		rt.spent.Release()
-		rt.spent = spentTokens{}
+		rt.spent = savedpool.SpentTokens{}
 	}
 }
 

@@ -21,7 +21,7 @@ func newSet() *expiry.Set { return expiry.NewSet(100, expiry.Refuse, "LGTEST01")
 // files, and each outlives its process (a restart) through its own
 // directory.
 func TestKindsKeptApart(t *testing.T) {
-	t.Setenv("XDG_DATA_HOME", t.TempDir()) // Caddy's instance id names the files
+	ownDataDir(t)
 	st := &certmagic.FileStorage{Path: t.TempDir()}
 	now := time.Now()
 	a := Acquire(testKind("test.a", "test/a"), newSet, 100, st, zap.NewNop())

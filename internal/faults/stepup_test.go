@@ -276,3 +276,35 @@ func TestSpentStateOutlivesARestart(t *testing.T) {
 		t.Fatalf("a new factor after the restart: %d", got)
 	}
 }
+
+// TestUsedAssertionOutlivesARestart: a LoginID token used once is refused
+// when replayed, before a restart and after it (without Redis the tokens
+// already used are saved in Caddy's storage).
+func TestUsedAssertionOutlivesARestart(t *testing.T) {
+	pt, kh := newPortal(t), loginidfake.New(t, "client-faults")
+	p := caddyproc.Start(t, stepUpConfig(pt.URL, kh), caddyproc.Options{})
+	b := newBrowser("198.51.100.62")
+	body := "username=john&password=" + password + "&loginid_jwt=" + kh.Mint(t, "john", "fido2_login", "used-1", time.Now())
+	send := func() int {
+		return b.do("POST", p.URL("http")+"/api/required", "application/x-www-form-urlencoded", body).status
+	}
+	if got := send(); got != http.StatusOK {
+		t.Fatalf("the token's first use: %d", got)
+	}
+	if got := send(); got != http.StatusForbidden {
+		t.Fatalf("the token replayed: %d", got)
+	}
+	if err := p.Stop(20 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Restart(20 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if got := send(); got != http.StatusForbidden {
+		t.Fatalf("the token replayed after a restart: %d, want it refused", got)
+	}
+	fresh := "username=john&password=" + password + "&loginid_jwt=" + kh.Mint(t, "john", "fido2_login", "used-2", time.Now())
+	if r := b.do("POST", p.URL("http")+"/api/required", "application/x-www-form-urlencoded", fresh); r.status != http.StatusOK {
+		t.Fatalf("a fresh token after the restart: %d", r.status)
+	}
+}

@@ -1,4 +1,4 @@
-package app
+package savedpool
 
 import (
 	"context"
@@ -9,7 +9,6 @@ import (
 	"github.com/caddyserver/certmagic"
 	"go.uber.org/zap"
 
-	"github.com/login-guard/login_guard/caddymodule/savedpool"
 	"github.com/login-guard/login_guard/internal/stepup"
 )
 
@@ -24,17 +23,17 @@ func TestSpentTokensFailClosedUntilRead(t *testing.T) {
 	_, _ = saved.Mark("stepup:spent", now.Add(time.Hour), now)
 	b, _ := saved.AppendSnapshot(nil, now)
 	st := &blockedListing{FileStorage: &certmagic.FileStorage{Path: t.TempDir()}, release: make(chan struct{})}
-	if err := st.Store(ctx, spentKind.Dir+"/earlier-1.bin", b); err != nil {
+	if err := st.Store(ctx, SpentKind.Dir+"/earlier-1.bin", b); err != nil {
 		t.Fatal(err)
 	}
-	kind := spentKind
+	kind := SpentKind
 	kind.Key, kind.Timeout = "login_guard.spent_tokens.test", 100*time.Millisecond
-	s := spentTokens{savedpool.Acquire(kind, func() *stepup.UsedSet { return stepup.NewUsedSet(0) }, stepup.DefaultUsedSetSize, st, zap.NewNop())}
+	s := SpentTokens{Acquire(kind, func() *stepup.UsedSet { return stepup.NewUsedSet(0) }, stepup.DefaultUsedSetSize, st, zap.NewNop())}
 	defer s.Release()
 	if !s.Seen("stepup:other", now) {
 		t.Fatal("a token reads as not spent before the saved set was read")
 	}
-	if _, err := s.Mark("stepup:other", now.Add(time.Hour), now); !errors.Is(err, errSpentLoading) {
+	if _, err := s.Mark("stepup:other", now.Add(time.Hour), now); !errors.Is(err, ErrSpentLoading) {
 		t.Fatalf("a token was spent before the saved set was read: %v", err)
 	}
 	close(st.release)
@@ -46,23 +45,5 @@ func TestSpentTokensFailClosedUntilRead(t *testing.T) {
 	}
 	if ok, err := s.Mark("stepup:other", now.Add(time.Hour), now); !ok || err != nil {
 		t.Fatalf("a fresh token after the read: %v %v", ok, err)
-	}
-}
-
-// TestStandaloneSavesNoSpentTokens: an app Caddy never provisioned has no
-// storage; its spent tokens are kept in memory and it serves at once.
-func TestStandaloneSavesNoSpentTokens(t *testing.T) {
-	a := Standalone(nil, time.Hour)
-	defer a.Cleanup()
-	rt, err := a.StepUpRuntime()
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	if ok, err := rt.Used.Mark("stepup:x", now.Add(time.Minute), now); !ok || err != nil {
-		t.Fatalf("mark: %v %v", ok, err)
-	}
-	if !rt.Used.Seen("stepup:x", now) {
-		t.Fatal("a spent token is not seen")
 	}
 }

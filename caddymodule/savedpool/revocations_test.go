@@ -1,4 +1,4 @@
-package app
+package savedpool
 
 import (
 	"context"
@@ -10,7 +10,6 @@ import (
 	"github.com/caddyserver/certmagic"
 	"go.uber.org/zap"
 
-	"github.com/login-guard/login_guard/caddymodule/savedpool"
 	"github.com/login-guard/login_guard/internal/revoke"
 )
 
@@ -27,18 +26,18 @@ func TestRevocationsOutliveTheProcess(t *testing.T) {
 	ownDataDir(t)
 	st := &certmagic.FileStorage{Path: t.TempDir()}
 	ctx, now := context.Background(), time.Now()
-	first := acquireRevocations(1000, st, zap.NewNop())
+	first := AcquireRevocations(1000, st, zap.NewNop())
 	if err := first.Revoke(ctx, "stolen", now.Add(time.Hour), now); err != nil {
 		t.Fatal(err)
 	}
 	first.Release()
-	if n := savedpool.References(revocationsKind.Key); n != 0 {
+	if n := References(RevocationsKind.Key); n != 0 {
 		t.Fatalf("set still referenced %d times", n)
 	}
-	if keys, _ := st.List(ctx, revocationsKind.Dir, false); len(keys) != 1 {
+	if keys, _ := st.List(ctx, RevocationsKind.Dir, false); len(keys) != 1 {
 		t.Fatalf("saved at the release: %v, want one file", keys)
 	}
-	second := acquireRevocations(1000, st, zap.NewNop())
+	second := AcquireRevocations(1000, st, zap.NewNop())
 	defer second.Release()
 	if second.Set() == first.Set() {
 		t.Fatal("the released set was kept: this test restarts nothing")
@@ -56,9 +55,9 @@ func TestRevocationsOutliveTheProcess(t *testing.T) {
 // one lets go) under the new bound.
 func TestRevocationsKeptWhenTheBoundChanges(t *testing.T) {
 	ctx, now := context.Background(), time.Now()
-	old := acquireRevocations(1000, nil, zap.NewNop())
+	old := AcquireRevocations(1000, nil, zap.NewNop())
 	_ = old.Revoke(ctx, "ended", now.Add(time.Hour), now)
-	reloaded := acquireRevocations(5000, nil, zap.NewNop())
+	reloaded := AcquireRevocations(5000, nil, zap.NewNop())
 	old.Release()
 	defer reloaded.Release()
 	if ok, _ := reloaded.Revoked(ctx, "ended", now); !ok {
@@ -79,11 +78,11 @@ func TestFailedReloadGivesTheSetBack(t *testing.T) {
 	ownDataDir(t)
 	ctx, now := context.Background(), time.Now()
 	running, failed := &certmagic.FileStorage{Path: t.TempDir()}, &certmagic.FileStorage{Path: t.TempDir()}
-	h := acquireRevocations(100_000, running, zap.NewNop())
+	h := AcquireRevocations(100_000, running, zap.NewNop())
 	for i := range 3000 {
 		_ = h.Revoke(ctx, "s"+strconv.Itoa(i), now.Add(time.Hour), now)
 	}
-	refused := acquireRevocations(1000, failed, zap.NewNop())
+	refused := AcquireRevocations(1000, failed, zap.NewNop())
 	// Caddy stops the refused config's started apps, then cleans them up.
 	refused.Stopping()
 	refused.Release()
@@ -93,7 +92,7 @@ func TestFailedReloadGivesTheSetBack(t *testing.T) {
 	}
 	h.Release()
 	for name, st := range map[string]*certmagic.FileStorage{"running": running, "failed": failed} {
-		keys, _ := st.List(ctx, revocationsKind.Dir, false)
+		keys, _ := st.List(ctx, RevocationsKind.Dir, false)
 		if want := map[string]int{"running": 1, "failed": 0}[name]; len(keys) != want {
 			t.Errorf("the %s config's storage holds %v, want %d file(s)", name, keys, want)
 		}
@@ -107,13 +106,13 @@ func TestRevocationsFollowAStorageChange(t *testing.T) {
 	ownDataDir(t)
 	ctx, now := context.Background(), time.Now()
 	first, second := &certmagic.FileStorage{Path: t.TempDir()}, &certmagic.FileStorage{Path: t.TempDir()}
-	old := acquireRevocations(1000, first, zap.NewNop())
+	old := AcquireRevocations(1000, first, zap.NewNop())
 	_ = old.Revoke(ctx, "ended", now.Add(time.Hour), now)
 	old.Sync()
-	reloaded := acquireRevocations(1000, second, zap.NewNop())
+	reloaded := AcquireRevocations(1000, second, zap.NewNop())
 	old.Release()
 	reloaded.Release() // the stop
-	restarted := acquireRevocations(1000, second, zap.NewNop())
+	restarted := AcquireRevocations(1000, second, zap.NewNop())
 	defer restarted.Release()
 	if ok, _ := restarted.Revoked(ctx, "ended", now); !ok {
 		t.Fatal("a logout saved before a storage change is forgotten by a restart on the new storage")
@@ -142,15 +141,15 @@ func TestSessionsRefusedUntilTheSavedSetIsRead(t *testing.T) {
 	now := time.Now()
 	_ = m.Revoke(ctx, "ended", now.Add(time.Hour), now)
 	b, _ := m.AppendSnapshot(nil, now)
-	if err := st.Store(ctx, revocationsKind.Dir+"/earlier-1.bin", b); err != nil {
+	if err := st.Store(ctx, RevocationsKind.Dir+"/earlier-1.bin", b); err != nil {
 		t.Fatal(err)
 	}
-	kind := revocationsKind
+	kind := RevocationsKind
 	kind.Key, kind.Timeout = "login_guard.revocations.test", 100*time.Millisecond
-	p := revocationsHold{savedpool.Acquire(kind, func() *revoke.Memory { return revoke.NewMemory(1000) }, 1000, st, zap.NewNop())}
+	p := Revocations{Acquire(kind, func() *revoke.Memory { return revoke.NewMemory(1000) }, 1000, st, zap.NewNop())}
 	defer p.Release()
 	for _, id := range []string{"ended", "live"} {
-		if _, err := p.Revoked(ctx, id, time.Now()); !errors.Is(err, errRevocationsLoading) {
+		if _, err := p.Revoked(ctx, id, time.Now()); !errors.Is(err, ErrRevocationsLoading) {
 			t.Fatalf("%s answered before the saved set was read: %v", id, err)
 		}
 	}
