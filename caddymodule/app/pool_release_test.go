@@ -30,11 +30,6 @@ func appOnlyConfig(t *testing.T, appJSON string) *caddy.Config {
 	return &c
 }
 
-func poolRefs(p *caddy.UsagePool, key string) int {
-	n, _ := p.References(key)
-	return n
-}
-
 // TestLoginIDCacheReleasedWhenVerifierFails: a verifier that failed to
 // build (a trust_pem that cannot be read) leaves no replay set held.
 func TestLoginIDCacheReleasedWhenVerifierFails(t *testing.T) {
