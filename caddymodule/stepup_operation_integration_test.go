@@ -20,9 +20,14 @@ const operationRoute = `	@transfer {
 		event operation
 		name transfer
 		step_up /verify
+		session_cookie portal_session
 		when "true" challenge always
 	}
 	handle /verify* {`
+
+// portalSessionOption binds the login route's guard sessions to the
+// portal's session cookie, as the operation route needs.
+const portalSessionOption = "\t\tsession_cookie portal_session"
 
 // TestOperationStepUpAsksTheSessionsUser: an operation acts on the
 // portal's session, so its step-up must be passed by the signed-in user,
@@ -31,7 +36,7 @@ const operationRoute = `	@transfer {
 // pass the step-up with their own passkey.
 func TestOperationStepUpAsksTheSessionsUser(t *testing.T) {
 	upstream := caddytest.NewRecorder(t, portalFake())
-	site := strings.Replace(fmt.Sprintf(stepUpSite, "", upstream.Listener.Addr()), "\thandle /verify* {", operationRoute, 1)
+	site := strings.Replace(fmt.Sprintf(stepUpSite, portalSessionOption, upstream.Listener.Addr()), "\thandle /verify* {", operationRoute, 1)
 	g := caddytest.Start(t, stepUpGlobal, site)
 	form := "application/x-www-form-urlencoded"
 
@@ -79,6 +84,70 @@ func TestOperationStepUpAsksTheSessionsUser(t *testing.T) {
 	if last := lines[len(lines)-1]; last["route"] != "transfer" || last["user"] != "alice" || last["action"] != "allow" {
 		t.Fatalf("the replayed transfer's audit line: %v", last)
 	}
+}
+
+// TestOperationStepUpNeedsThePortalsSession: the guard session counts on
+// an operation only beside the portal session it was issued with. A thief
+// holding alice's portal session who adds the guard cookie of a login of
+// their own would otherwise be asked for their own factor, and the portal
+// would move alice's money.
+func TestOperationStepUpNeedsThePortalsSession(t *testing.T) {
+	upstream := caddytest.NewRecorder(t, portalFake())
+	site := strings.Replace(fmt.Sprintf(stepUpSite, portalSessionOption, upstream.Listener.Addr()), "\thandle /verify* {", operationRoute, 1)
+	g := caddytest.Start(t, stepUpGlobal, site)
+	form := "application/x-www-form-urlencoded"
+
+	alice := newStepClient(t, g, "198.51.100.7")
+	alice.do("POST", "/api/login", form, "username=alice&password="+password, nil)
+	mallory := newStepClient(t, g, "198.51.100.8")
+	mallory.do("POST", "/api/login", form, "username=mallory&password="+password, nil)
+	if alice.cookie("portal_session") == "" || mallory.cookie("login_guard") == "" || alice.cookie("portal_session") == mallory.cookie("portal_session") {
+		t.Fatalf("logins: alice's portal session %q, mallory's %q", alice.cookie("portal_session"), mallory.cookie("portal_session"))
+	}
+
+	// mallory's guard session beside alice's portal session: no session.
+	thief := newStepClient(t, g, "198.51.100.8")
+	thief.jar["login_guard"] = mallory.jar["login_guard"]
+	thief.jar["portal_session"] = alice.jar["portal_session"]
+	if resp, _ := thief.do("POST", "/api/transfer", form, "amount=5", nil); resp.StatusCode != http.StatusForbidden || thief.cookie("login_guard_stepup") != "" {
+		t.Fatalf("a stolen portal session beside another guard session: %d", resp.StatusCode)
+	}
+	// alice's own guard session, and a second portal_session a portal
+	// might read instead (Django keeps the last of two): ambiguous, no
+	// session either.
+	for _, extra := range []string{"portal_session=" + mallory.cookie("portal_session"), "portal%5Fsession=" + mallory.cookie("portal_session"), "portal.session=x"} {
+		resp, _ := alice.do("POST", "/api/transfer", form, "amount=5", map[string]string{"Cookie": extra})
+		if resp.StatusCode != http.StatusForbidden {
+			t.Fatalf("two portal sessions (%s): %d", extra, resp.StatusCode)
+		}
+	}
+	reasons := auditReasons(t, g, "transfer")
+	for i, l := range transferLines(t, g) {
+		if l["session"] != "not_the_portal_session" || !hasReason(reasons[i:i+1], "step_up_no_session") {
+			t.Fatalf("audit line %v", l)
+		}
+	}
+	if len(reasons) != 4 {
+		t.Fatalf("%d audit lines on the transfer route, want 4", len(reasons))
+	}
+	// alice with her own portal session is asked for her factor.
+	if resp, _ := alice.do("POST", "/api/transfer", form, "amount=5", nil); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/verify" {
+		t.Fatalf("alice's transfer: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if len(upstream.All()) != 2 {
+		t.Fatalf("the portal got %d requests, want only the two logins", len(upstream.All()))
+	}
+}
+
+// transferLines are the transfer route's audit lines.
+func transferLines(t *testing.T, g *caddytest.Guarded) []map[string]any {
+	var out []map[string]any
+	for _, l := range g.AuditLines(t) {
+		if l["route"] == "transfer" {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 // TestMonitoredChallengeCannotEnrol: a monitor-mode route lets a login it

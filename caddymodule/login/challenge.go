@@ -221,7 +221,7 @@ func (x *exchange) releaseResponse(w http.ResponseWriter, r *http.Request, resp 
 		hdr[k] = append(hdr[k], vs...)
 	}
 	x.Outcome, x.Attempt.Outcome = rules.OutcomeSuccess, rules.OutcomeSuccess
-	sess := x.smartIDSession(resp.Header)
+	sess := x.smartIDSession(r, resp.Header)
 	if err := x.setSessionCookie(r, hdr, app.Session{User: x.Attempt.User, Session: sess}); err != nil {
 		x.h.logger.Error("issuing session cookie", zap.String("route", x.h.Name), zap.Error(err))
 	}

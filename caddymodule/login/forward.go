@@ -105,7 +105,7 @@ func (j *loginJudge) judgeHead(status int, hdr http.Header, body []byte, complet
 			return false
 		}
 	}
-	x.fwd.session = x.smartIDSession(hdr)
+	x.fwd.session = x.smartIDSession(x.fwd.r, hdr)
 	if err := x.setSessionCookie(x.fwd.r, hdr, app.Session{User: x.Attempt.User, Session: x.fwd.session}); err != nil {
 		h.logger.Error("issuing session cookie", zap.String("route", h.Name), zap.Error(err))
 	}

@@ -339,7 +339,31 @@ func (h *Handler) validateGroups() error {
 	if err := h.LoginIDOptions.validate(); err != nil {
 		return err
 	}
-	return h.StepUpOptions.validate(h.Event)
+	if err := h.StepUpOptions.validate(h.Event); err != nil {
+		return err
+	}
+	return h.checkOperationFactor()
+}
+
+// checkOperationFactor requires session_cookie on an operation route that
+// asks a second factor (step_up, a LoginID assertion): the factor is the
+// guard session's user's, and only the portal's session cookie tells
+// whether that guard session is the portal session's the operation acts
+// on (portal_session.go). Without it, a stolen portal session beside the
+// thief's own guard cookie would pass with the thief's own factor.
+func (h *Handler) checkOperationFactor() error {
+	if h.Event != EventOperation || h.SessionCookie != "" {
+		return nil
+	}
+	if h.StepUp != "" {
+		return refuseOption("step_up", "step_up on an event operation route needs session_cookie <the portal's session cookie> "+
+			"(the same as on the login route): the step-up asks the guard session's user, who must be the portal session's")
+	}
+	if h.Assertion != "" && h.Assertion != "off" {
+		return refuseOption("assertion", "assertion on an event operation route needs session_cookie <the portal's session cookie> "+
+			"(the same as on the login route): the assertion must be the guard session's user's, who must be the portal session's")
+	}
+	return nil
 }
 
 // defaultName derives a stable name from what the route guards, so metrics

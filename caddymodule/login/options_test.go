@@ -39,6 +39,10 @@ func TestOptionRefusedAtItsLine(t *testing.T) {
 			"login_guard: missing_user needs event login, not none, at Caddyfile:3"},
 		{"on_invalid_operation on login", "event login\n\t\ton_invalid_operation pass",
 			"login_guard: on_invalid_operation needs event operation, not login, at Caddyfile:4"},
+		{"operation step-up without the portal session", "event operation\n\t\tstep_up /verify",
+			"step_up on an event operation route needs session_cookie <the portal's session cookie> (the same as on the login route): the step-up asks the guard session's user, who must be the portal session's, at Caddyfile:4"},
+		{"operation assertion without the portal session", "assertion optional\n\t\tevent operation",
+			"assertion on an event operation route needs session_cookie <the portal's session cookie> (the same as on the login route): the assertion must be the guard session's user's, who must be the portal session's, at Caddyfile:3"},
 		{"operation block on login", "operation {\n\t\t\torder.amount 1\n\t\t}\n\t\tevent login",
 			"login_guard: an operation block needs event operation, not login, at Caddyfile:3"},
 	} {
@@ -53,7 +57,9 @@ func TestOptionRefusedAtItsLine(t *testing.T) {
 	// The same options on a route they fit are accepted.
 	for _, block := range []string{
 		"evaluate after_upstream\n\t\tevent login",
-		"event operation\n\t\tstep_up /verify\n\t\tcontinuation resubmit",
+		"event operation\n\t\tstep_up /verify\n\t\tcontinuation resubmit\n\t\tsession_cookie portal_session",
+		"event operation\n\t\tassertion required\n\t\tsession_cookie portal_session",
+		"event none\n\t\tstep_up /verify",
 		"event login\n\t\tstep_up_hosts auth.example.com\n\t\tstep_up https://auth.example.com/verify\n\t\tstep_up_cookie_domain example.com",
 		"assertion optional\n\t\ton_assertion_unverifiable allow\n\t\tevent logout",
 	} {

@@ -57,6 +57,7 @@ func (x *exchange) serve(w http.ResponseWriter, r *http.Request, next caddyhttp.
 		return x.refuse(w, r, err)
 	}
 	x.LoadSession(r)
+	x.keepPortalSession(r)
 	if h.Event == EventOperation {
 		x.takeSessionUser()
 		if err := x.prepareOperation(r); err != nil {

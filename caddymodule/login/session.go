@@ -70,17 +70,14 @@ var (
 	clearSecureSessionLine = request.GuardCookieLine(&http.Request{TLS: &tls.ConnectionState{}}, request.PlainSessionCookie, "", -1, http.SameSiteLaxMode)
 )
 
-// smartIDSession is the session id sent to SmartID for a new login: an
-// HMAC of the app's own session cookie when configured (so SmartID and the
-// app speak of the same session without the raw token ever leaving), else
-// the guard's random id.
-func (x *exchange) smartIDSession(hdr http.Header) string {
-	if name := x.h.SessionCookie; name != "" {
-		if v := setCookieValue(hdr, name); v != "" {
-			if ks := x.h.app.Keyset(); ks != nil {
-				return ks.Pseudonym("app_session", v)
-			}
-		}
+// smartIDSession is the guard session's id for a new login, also the
+// session sent to SmartID: with session_cookie, the pseudonym of the
+// portal's own session cookie (portalSessionID: SmartID and the portal
+// then speak of the same session without the raw token ever leaving, and
+// the guard session is bound to that portal session), else a random id.
+func (x *exchange) smartIDSession(r *http.Request, hdr http.Header) string {
+	if id := x.portalSessionID(r, hdr); id != "" {
+		return id
 	}
 	return newSessionID()
 }

@@ -94,6 +94,7 @@ type auditRecord struct {
 	outcome            string
 	smartid            string
 	assertion          string
+	sessionNote        string
 	monitorAction      string
 	refused            string
 	score              float64
@@ -114,6 +115,7 @@ func (x *Exchange) fillAudit(a *auditRecord, d time.Duration) {
 		user:          x.loggedUser(),
 		smartid:       x.SmartID,
 		assertion:     x.Assertion,
+		sessionNote:   x.SessionNote,
 		monitorAction: x.MonitorAction,
 		engines:       x.EngineResults,
 		hasScore:      v.HasScore,
@@ -152,6 +154,9 @@ func (a *auditRecord) MarshalLogObject(enc zapcore.ObjectEncoder) error {
 	}
 	if a.assertion != "" {
 		enc.AddString("assertion", a.assertion)
+	}
+	if a.sessionNote != "" {
+		enc.AddString("session", a.sessionNote)
 	}
 	if a.monitorAction != "" {
 		enc.AddString("monitor_action", a.monitorAction)

@@ -225,6 +225,15 @@ func (x *Exchange) LoadSession(r *http.Request) {
 	x.Attempt.Session = s.Session
 }
 
+// DropSession judges the request as one without a guard session, the
+// session it carried not counted for the reason note (the audit line's
+// "session").
+func (x *Exchange) DropSession(note string) {
+	x.Session, x.HasSession, x.SessionExp = app.Session{}, false, time.Time{}
+	x.Attempt.Session = ""
+	x.SessionNote = note
+}
+
 // requestCookie is r.Cookie(name).Value without parsing every cookie of
 // the request into a slice: the first cookie of that name whose value
 // net/http would accept, its surrounding quotes removed.

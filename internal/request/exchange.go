@@ -90,6 +90,7 @@ type Exchange struct {
 	EngineResults []engine.Result
 	MonitorAction string // what a monitor-mode route would have done
 	Assertion     string // the LoginID token's state
+	SessionNote   string // why a guard session the request carried was not counted
 	IPText        string // the client address for the audit line
 
 	rulesTicket *rules.Ticket   // the local rules' hold on this attempt, settled once
