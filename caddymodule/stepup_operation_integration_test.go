@@ -177,6 +177,36 @@ func TestMonitoredChallengeCannotEnrol(t *testing.T) {
 	}
 }
 
+// TestFailedOpenLoginCannotEnrol: a login let through only because a
+// check could not be made (the engine missed its deadline, on_engine_failure
+// allow) was never vetted: whoever typed that password must not enrol a
+// passkey with the session it got.
+func TestFailedOpenLoginCannotEnrol(t *testing.T) {
+	upstream := caddytest.NewRecorder(t, portalFake())
+	g := startStepUp(t, upstream, "\t\tdeadline 50ms\n\t\ton_engine_failure allow")
+	js := map[string]string{"X-Login-Guard": "1"}
+	form := "application/x-www-form-urlencoded"
+
+	unvetted := newStepClient(t, g, "198.51.100.7")
+	if resp, _ := unvetted.do("POST", "/api/login", form, "username=sandbox-slow&password="+password, nil); resp.StatusCode != http.StatusSeeOther || unvetted.cookie("login_guard") == "" {
+		t.Fatalf("login while the engine is down: %d", resp.StatusCode)
+	}
+	if !hasReason(auditReasons(t, g, "login"), "engine_unavailable") {
+		t.Fatalf("audit: %v", auditReasons(t, g, "login"))
+	}
+	if resp, _ := unvetted.do("POST", "/verify/passkey/register/begin", "application/json", "{}", js); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("enrolment after a login the engine never judged: %d", resp.StatusCode)
+	}
+	if !hasReason(auditReasons(t, g, "step_up"), "passkey_enrol_challenged_login") {
+		t.Fatalf("audit: %v", auditReasons(t, g, "step_up"))
+	}
+	clean := newStepClient(t, g, "198.51.100.8")
+	clean.do("POST", "/api/login", form, "username=alice&password="+password, nil)
+	if resp, _ := clean.do("POST", "/verify/passkey/register/begin", "application/json", "{}", js); resp.StatusCode != http.StatusOK {
+		t.Fatalf("enrolment after a clean login: %d", resp.StatusCode)
+	}
+}
+
 // TestStateFinishedOnlyWhereItWasSent: with two step-up routes on a site
 // (say one offering a weaker method), a state is finished only under the
 // one its login route sent it to.

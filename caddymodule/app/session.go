@@ -28,8 +28,9 @@ type Session struct {
 	Session string `json:"s"`
 	// LoginAt (Unix seconds) and Challenged let passkey enrolment tell a
 	// recent, unchallenged login from an old or challenged one. A login
-	// is challenged when it passed a step-up, or when a monitor-mode
-	// route would have challenged or denied it (and let it through).
+	// is challenged when it passed a step-up, when a monitor-mode route
+	// would have challenged or denied it (and let it through), or when a
+	// failure policy let it through unchecked (an engine down, say).
 	LoginAt    int64 `json:"t,omitempty"`
 	Challenged bool  `json:"c,omitempty"`
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/login-guard/login_guard/caddymodule/app"
 	"github.com/login-guard/login_guard/internal/request"
 	"github.com/login-guard/login_guard/internal/revoke"
+	"github.com/login-guard/login_guard/rules"
 )
 
 // revokeSession ends the guard session this request carried (its logout
@@ -41,8 +42,9 @@ func newSessionID() string {
 // accepted.
 func (x *exchange) setSessionCookie(r *http.Request, hdr http.Header, s app.Session) error {
 	// A monitor-mode route's would-be challenge counts: whoever typed the
-	// password of a login that risky must not enrol a passkey with it.
-	s.LoginAt, s.Challenged = x.Start.Unix(), x.steppedUp() || x.MonitorAction != ""
+	// password of a login that risky must not enrol a passkey with it. So
+	// does a login passed only because a check could not be made.
+	s.LoginAt, s.Challenged = x.Start.Unix(), x.steppedUp() || x.MonitorAction != "" || x.passedUnchecked()
 	// The token is sealed straight into the Set-Cookie line (what
 	// request.GuardCookie(...).String() would write: a token needs no quoting).
 	// SameSite=Lax: the portal's own links must still carry the session.
@@ -54,6 +56,23 @@ func (x *exchange) setSessionCookie(r *http.Request, hdr http.Header, s app.Sess
 	}
 	hdr.Add("Set-Cookie", string(request.AppendCookieAttrs(b, r, ttl, http.SameSiteLaxMode)))
 	return nil
+}
+
+// passedUnchecked reports whether the verdict holds a reason that says a
+// check could not be made and the route's failure policy let the login
+// through: an engine down or late, the counters' store unreachable or
+// full, a rule that failed, a LoginID token that could not be verified.
+// Such a login was never vetted; its session must not vouch for anything
+// (passkey enrolment).
+func (x *exchange) passedUnchecked() bool {
+	for _, r := range x.Verdict.Reasons {
+		switch r {
+		case rules.ReasonEngineUnavailable, rules.ReasonStoreUnavailable, rules.ReasonStoreFull,
+			rules.ReasonRuleError, reasonAssertionUnverifiable:
+			return true
+		}
+	}
+	return false
 }
 
 func clearSessionCookie(r *http.Request, hdr http.Header) {
