@@ -17,7 +17,9 @@ import (
 func TestForterAfterUpstream(t *testing.T) {
 	upstream := caddytest.NewRecorder(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
 		http.SetCookie(w, &http.Cookie{Name: "portal_session", Value: "APP-SESSION"})
-		w.Header().Set("X-Account-Id", "acct-42")
+		if !strings.Contains(r.Header.Get("X-Forwarded-For"), "0.0.0.5") { // a portal that names no account
+			w.Header().Set("X-Account-Id", "acct-42")
+		}
 		w.WriteHeader(http.StatusOK)
 		io.WriteString(w, "welcome")
 	})
@@ -71,9 +73,16 @@ func TestForterAfterUpstream(t *testing.T) {
 		t.Fatalf("verification: %d %v", resp.StatusCode, resp.Cookies())
 	}
 
+	// The portal named no account: no account id, never the
+	// placeholder's own text (which would be one account for everyone).
+	login("0.0.0.5")
+
 	got := forter.All()
-	if len(got) != 3 {
+	if len(got) != 4 {
 		t.Fatalf("forter got %d requests", len(got))
+	}
+	if got[3].Path != "/v2/accounts/login/NO_ACCOUNT_ID" {
+		t.Fatalf("forter request for a login without an account id: %s", got[3].Path)
 	}
 	r := got[0]
 	if r.Method != http.MethodPost || r.Path != "/v2/accounts/login/acct-42" {

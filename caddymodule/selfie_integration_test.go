@@ -304,18 +304,20 @@ func TestSelfieCaddyfileErrors(t *testing.T) {
 // TestSelfieAccountFromTheRequestRefused: with smileid user_id account_id
 // the selfie is compared with the face enrolled under the route's
 // account_id, so a route whose account_id the client writes (a query, a
-// cookie, a body field) is refused: the client would choose whose face.
+// cookie, a header, a regexp capture, a body field: refused on every
+// route) or that is the same for every user is refused.
 func TestSelfieAccountFromTheRequestRefused(t *testing.T) {
 	cfg := func(account string) string {
 		return "{\n\tlogin_guard {\n\t\tsandbox\n\t\tsmileid {\n\t\t\tpartner_id 172\n\t\t\tapi_key k\n\t\t\tcallback_url https://g.example/verify/smileid/callback\n\t\t\tuser_id account_id\n\t\t}\n\t}\n}\n" +
 			":8080 {\n\tlogin_guard /api/login {\n\t\tevent login\n\t\tengines sandbox\n\t\tevaluate after_upstream\n\t\tstep_up /verify\n\t\taccount_id " + account + "\n\t}\n\tlogin_guard /verify* {\n\t\tevent step_up\n\t\tmethods selfie\n\t}\n}\n"
 	}
-	for _, bad := range []string{"{login_guard.field.account}", "{http.request.uri.query.acct}", "{query.acct}", "{http.request.cookie.acct}", "{cookie.acct}"} {
+	for _, bad := range []string{"{login_guard.field.account}", "{http.request.uri.query.acct}", "{query.acct}", "{http.request.cookie.acct}", "{cookie.acct}",
+		"{header.X-Account}", "{http.request.header.X-Account}", "{re.acct.1}", "{vars.acct}"} {
 		checkAdaptErr(t, caddytest.ValidateCaddyfile(t, cfg(bad)), "comes from the request")
 	}
-	// The portal's answer, or a header a layer before the guard may set
-	// (forward_auth's copy_headers: only warned about).
-	for _, ok := range []string{"{http.reverse_proxy.header.X-Account-Id}", "{header.X-Account}"} {
+	checkAdaptErr(t, caddytest.ValidateCaddyfile(t, cfg("acme")), "is the same for every user")
+	// The portal's answer, or the user an authentication handler vouched for.
+	for _, ok := range []string{"{http.reverse_proxy.header.X-Account-Id}", "{http.auth.user.id}"} {
 		if err := caddytest.ValidateCaddyfile(t, cfg(ok)); err != nil {
 			t.Fatalf("%s: %v", ok, err)
 		}

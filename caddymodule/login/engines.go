@@ -186,8 +186,13 @@ func (x *exchange) consultEngines() {
 func (x *exchange) askEngines() {
 	o := &x.h.EngineOptions
 	if o.AccountID != "" {
+		// A placeholder unset or empty is no account id at all: left as
+		// its own text it would be one account id for every user (one
+		// enrolled face for every selfie).
 		if repl, ok := x.Ctx.Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
-			x.Attempt.AccountID = repl.ReplaceKnown(o.AccountID, "")
+			if v, err := repl.ReplaceOrErr(o.AccountID, true, true); err == nil {
+				x.Attempt.AccountID = v
+			}
 		}
 	}
 	// The engines get a copy of the attempt, header included: an engine

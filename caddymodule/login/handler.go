@@ -336,6 +336,9 @@ func (h *Handler) validateGroups() error {
 	if err := h.EngineOptions.validate(h.Event); err != nil {
 		return err
 	}
+	if _, err := accountKeys(h.AccountID); err != nil {
+		return err
+	}
 	if err := h.LoginIDOptions.validate(); err != nil {
 		return err
 	}

@@ -1,7 +1,11 @@
 package login
 
 import (
+	"fmt"
+	"net/http"
 	"net/url"
+	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
@@ -179,24 +183,78 @@ func (o *StepUpOptions) stepUpPath() string {
 	return stepup.StepUpPlace(u.Host, u.Path)
 }
 
-// checkSelfieAccount refuses an account_id the client writes on a route
-// that sends to step-up when Smile ID compares selfies with the face
-// enrolled under the account id (smileid user_id account_id): the client
-// would choose whose face its own selfie is compared with. A request
-// header may have been set by a layer before the guard (forward_auth's
-// copy_headers), so one is only warned about.
+// Where account_id may take the portal's account id from: never from the
+// client, or Forter would judge the login as another account's, and with
+// smileid user_id account_id the selfie would be compared with the face
+// of an account the client chose. An allow-list, as Caddy's request
+// placeholders are too many, in too many spellings, to deny: static text
+// and a response header of the portal's (set by the route's reverse_proxy
+// once the upstream answered, evaluate after_upstream, or by a forward_auth
+// before the guard), the user an authentication handler before the guard
+// vouched for, the environment.
+const (
+	accountFromPortal = "http.reverse_proxy.header."
+	accountFromAuth   = "http.auth.user."
+	accountSources    = "an account id may only come from {http.reverse_proxy.header.<Name>} (the portal's answer, with evaluate after_upstream, or forward_auth's before the guard), {http.auth.user.id} or another {http.auth.user.*} (an authentication handler before the guard), {env.<NAME>} and static text"
+)
+
+var (
+	accountPlaceholder = regexp.MustCompile(`\{([^{}]*)\}`)
+	accountAllowed     = regexp.MustCompile(`^(http\.reverse_proxy\.header|http\.auth\.user|env)\.[A-Za-z0-9._-]+$`)
+	// requestKey names the placeholders the request fills in, the
+	// Caddyfile's shorthands too (a JSON config does not expand them), to
+	// say so in the refusal.
+	requestKey = regexp.MustCompile(`^(http\.(request|regexp|vars|matchers|error|intercept)|login_guard\.field|header|cookie|query|path|labels|re|vars)\.`)
+)
+
+// accountKeys returns the keys of account_id's placeholders, or refuses
+// it (refuseOption) when one is not in the allow-list or when Caddy's
+// replacer could read it otherwise than this check: a backslash (an
+// escaped brace), a brace that opens or closes no placeholder. The
+// option groups' checks run it (validateGroups), so the Caddyfile parser
+// names account_id's line and a JSON config the route.
+func accountKeys(account string) ([]string, error) {
+	if strings.Contains(account, `\`) || strings.ContainsAny(accountPlaceholder.ReplaceAllString(account, ""), "{}") {
+		return nil, refuseOption("account_id", "account_id %q: a backslash, or a brace that opens or closes no placeholder, is not taken; %s", account, accountSources)
+	}
+	var keys []string
+	for _, m := range accountPlaceholder.FindAllStringSubmatch(account, -1) {
+		key, why := m[1], "is not a source the portal vouches for"
+		header, portal := strings.CutPrefix(key, accountFromPortal)
+		switch canon := http.CanonicalHeaderKey(header); {
+		case portal && canon != header: // reverse_proxy sets only the canonical name
+			why = "is never set: reverse_proxy names a response header's placeholder by its canonical form, {" + accountFromPortal + canon + "}"
+		case accountAllowed.MatchString(key):
+			keys = append(keys, key)
+			continue
+		case requestKey.MatchString(key):
+			why = "comes from the request, so the client would choose the account (a header forward_auth copies is its {http.reverse_proxy.header.<Name>} too)"
+		}
+		return nil, refuseOption("account_id", "account_id %q: the placeholder {%s} %s; %s", account, key, why, accountSources)
+	}
+	return keys, nil
+}
+
+// checkSelfieAccount refuses, on a route sending to step-up while Smile ID
+// compares selfies with the face enrolled under the account id (smileid
+// user_id account_id), an account_id the same for every user (static
+// text, {env.*}): every user's selfie would be compared with one face. One
+// the client writes is refused on every route (accountKeys). It needs the
+// app's smileid block, so it runs when the route is provisioned.
 func (h *Handler) checkSelfieAccount() error {
-	sm := h.app.SmileID
-	if h.StepUp == "" || sm == nil || sm.UserID != smileidpool.UserAccountID {
+	if sm := h.app.SmileID; h.StepUp == "" || sm == nil || sm.UserID != smileidpool.UserAccountID || h.AccountID == "" {
 		return nil
 	}
-	for _, from := range []string{"{login_guard.field.", "{http.request.uri", "{http.request.cookie.", "{http.request.body", "{http.request.orig_uri"} {
-		if strings.Contains(h.AccountID, from) {
-			return refuseOption("account_id", "account_id %q comes from the request, and smileid user_id account_id compares a selfie with the face enrolled under it, so the client would choose whose face: take it from the portal's answer ({http.reverse_proxy.header.…} with evaluate after_upstream)", h.AccountID)
-		}
+	keys, err := accountKeys(h.AccountID)
+	portal := slices.ContainsFunc(keys, func(k string) bool { return strings.HasPrefix(k, accountFromPortal) })
+	if err == nil && !portal && !slices.ContainsFunc(keys, func(k string) bool { return strings.HasPrefix(k, accountFromAuth) }) {
+		err = refuseOption("account_id", "account_id %q is the same for every user, and smileid user_id account_id compares a selfie with the face enrolled under it, so every user's selfie would be compared with one face: take it from the portal's answer ({http.reverse_proxy.header.<Name>} with evaluate after_upstream) or from {http.auth.user.id}", h.AccountID)
 	}
-	if strings.Contains(h.AccountID, "{http.request.") {
-		h.logger.Warn("account_id comes from the request while smileid compares selfies with the face enrolled under it: unless a layer before the guard sets it (forward_auth), the client chooses whose face",
+	if err != nil {
+		return fmt.Errorf("route %q: %w", h.Name, err)
+	}
+	if portal && h.Evaluate != EvaluateAfter {
+		h.logger.Warn("account_id is a response header while the engines are asked before the upstream: only a forward_auth before the guard sets it then; unset, it is told as its own text, the same for every user, while smileid compares selfies with the face enrolled under it",
 			zap.String("route", h.Name), zap.String("account_id", h.AccountID))
 	}
 	return nil
