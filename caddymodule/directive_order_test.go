@@ -120,6 +120,35 @@ func TestRewrittenLoginPathIsLogged(t *testing.T) {
 	}
 }
 
+// TestUnservedStepUpIsLogged: a login route whose step_up path no step-up
+// route serves (one forgotten, a typo) sends every challenged login to the
+// portal's 404. The app says so at start, naming the route; with the
+// step-up route in place nothing is said.
+func TestUnservedStepUpIsLogged(t *testing.T) {
+	upstream := caddytest.NewRecorder(t, portalFake())
+	site := func(target string) string {
+		return fmt.Sprintf("{{listen}} {\n\tlogin_guard /api/login {\n\t\tname login\n\t\tevent login\n\t\tstep_up %s\n\t}\n"+
+			"\thandle /verify* {\n\t\tlogin_guard {\n\t\t\tevent step_up\n\t\t}\n\t}\n\treverse_proxy %s\n}", target, upstream.Listener.Addr())
+	}
+	unserved := func(g *caddytest.Guarded) []map[string]any {
+		var out []map[string]any
+		for _, l := range g.Logs(t) {
+			if strings.HasPrefix(fmt.Sprint(l["msg"]), "login_guard step_up target served by no step-up route") {
+				out = append(out, l)
+			}
+		}
+		return out
+	}
+	global := "\tlogin_guard {\n\t\tpasskeys {\n\t\t\trp_id localhost\n\t\t\trp_origin http://localhost\n\t\t}\n\t}"
+	if got := unserved(caddytest.Start(t, global, site("/verify"))); len(got) != 0 {
+		t.Fatalf("a served step_up logged: %v", got)
+	}
+	got := unserved(caddytest.Start(t, global, site("/verfy")))
+	if len(got) != 1 || got[0]["level"] != "error" || got[0]["route"] != "login" || !strings.Contains(fmt.Sprint(got[0]["reason"]), "/verfy") {
+		t.Fatalf("a step_up with a typo: %v, want one error naming the route and the path", got)
+	}
+}
+
 // routeNeverRuns are the app's lines about guard routes no request reaches.
 func routeNeverRuns(t *testing.T, g *caddytest.Guarded) []map[string]any {
 	var out []map[string]any

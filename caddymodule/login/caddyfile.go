@@ -294,12 +294,17 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	}{
 		{"operation", EventOperation, h.Operation != nil},
 		{"missing_user", EventLogin, h.MissingUser != ""},
+		{"success", EventLogin, h.Success != nil},
+		{"report", EventLogin, h.Report != ""},
 		{"on_invalid_operation", EventOperation, h.OnInvalidOperation != ""},
 	} {
 		if c.given && h.Event != c.need {
 			what := c.option
-			if c.option == "operation" {
+			switch c.option {
+			case "operation":
 				what = "an operation block"
+			case "success":
+				what = "a success block"
 			}
 			return seen[c.option].Err(fmt.Errorf("login_guard: %s needs event %s, not %s", what, c.need, h.Event))
 		}

@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -152,6 +153,18 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 // GuardRouteName is the route's name, for the app's check that every
 // guard route can be reached (caddymodule/routecheck).
 func (h *Handler) GuardRouteName() string { return h.Name }
+
+// StepUpTargetPath is the path of a same-site step_up target, for the
+// app's check that a step-up route serves it (caddymodule/routecheck).
+func (h *Handler) StepUpTargetPath() string {
+	if u, err := url.Parse(h.StepUp); err == nil && u.Host == "" && strings.HasPrefix(u.Path, "/") {
+		return u.Path
+	}
+	return ""
+}
+
+// ServesStepUp: a route saved with event step_up is a step-up route.
+func (h *Handler) ServesStepUp() bool { return h.legacyStepUp != nil }
 
 // Provision sets defaults, resolves env placeholders and compiles the
 // route's rules. It fails with a message naming the field.

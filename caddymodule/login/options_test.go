@@ -43,6 +43,10 @@ func TestOptionRefusedAtItsLine(t *testing.T) {
 			"step_up on an event operation route needs session_cookie <the portal's session cookie> (the same as on the login route): the step-up asks the guard session's user, who must be the portal session's, at Caddyfile:4"},
 		{"operation assertion without the portal session", "assertion optional\n\t\tevent operation",
 			"assertion on an event operation route needs session_cookie <the portal's session cookie> (the same as on the login route): the assertion must be the guard session's user's, who must be the portal session's, at Caddyfile:3"},
+		{"success block on logout", "event logout\n\t\tsuccess {\n\t\t\tstatus 200\n\t\t}",
+			"login_guard: a success block needs event login, not logout, at Caddyfile:4"},
+		{"report on an operation", "report success\n\t\tevent operation",
+			"login_guard: report needs event login, not operation, at Caddyfile:3"},
 		{"operation block on login", "operation {\n\t\t\torder.amount 1\n\t\t}\n\t\tevent login",
 			"login_guard: an operation block needs event operation, not login, at Caddyfile:3"},
 	} {

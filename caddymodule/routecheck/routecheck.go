@@ -57,6 +57,10 @@ func Warn(ctx caddy.Context, logger *zap.Logger) {
 		logger.Warn("login_guard route sees rewritten paths: a path matcher for the path the client sent never matches",
 			zap.String("server", f.Server), zap.String("route", f.Route), zap.String("rewritten_by", f.Reason))
 	}
+	for _, f := range UnservedStepUps(h.Servers) {
+		logger.Error("login_guard step_up target served by no step-up route: challenged requests would get the portal's answer for that path",
+			zap.String("server", f.Server), zap.String("route", f.Route), zap.String("reason", f.Reason))
+	}
 }
 
 // Guard is a guard's route handler: it says which route it is.

@@ -174,3 +174,49 @@ func TestInvoke(t *testing.T) {
 		})
 	}
 }
+
+// loginWithStepUp stands for a login route with a step_up path.
+type loginWithStepUp struct {
+	guard
+	path string
+}
+
+func (s loginWithStepUp) StepUpTargetPath() string { return s.path }
+
+// stepUpRoute stands for a step-up route.
+type stepUpRoute struct{ passOn }
+
+func (stepUpRoute) ServesStepUp() bool { return true }
+
+func pathRoute(path string, hs ...caddyhttp.MiddlewareHandler) caddyhttp.Route {
+	r := route(hs...)
+	r.MatcherSets = caddyhttp.MatcherSets{caddyhttp.MatcherSet{caddyhttp.MatchPath{path}}}
+	return r
+}
+
+func TestUnservedStepUps(t *testing.T) {
+	login := loginWithStepUp{guard("login"), "/verify"}
+	proxy := &reverseproxy.Handler{}
+	for _, c := range []struct {
+		name   string
+		routes caddyhttp.RouteList
+		want   string // the finding's reason, "" for none
+	}{
+		{"served in a handle block", caddyhttp.RouteList{route(login), pathRoute("/verify*", sub(route(stepUpRoute{}))), route(proxy)}, ""},
+		{"served by a route with its own matcher", caddyhttp.RouteList{route(login), pathRoute("/verify", stepUpRoute{})}, ""},
+		{"no step-up route", caddyhttp.RouteList{route(login), route(proxy)}, "step_up /verify: this server has no step-up route (login_guard { event step_up })"},
+		{"a step-up route on another path", caddyhttp.RouteList{route(login), pathRoute("/check*", stepUpRoute{})}, "step_up /verify: no step-up route of this server matches that path"},
+		{"nested matchers that exclude the path", caddyhttp.RouteList{route(login), pathRoute("/auth/*", sub(pathRoute("/verify*", stepUpRoute{})))}, "step_up /verify: no step-up route of this server matches that path"},
+		{"no step_up on the route", caddyhttp.RouteList{route(loginWithStepUp{guard("login"), ""}), route(proxy)}, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got := UnservedStepUps(map[string]*caddyhttp.Server{"srv0": {Routes: c.routes}})
+			switch {
+			case c.want == "" && len(got) != 0:
+				t.Fatalf("findings %v, want none", got)
+			case c.want != "" && (len(got) != 1 || got[0].Reason != c.want || got[0].Route != "login"):
+				t.Fatalf("findings %v, want one: %s", got, c.want)
+			}
+		})
+	}
+}

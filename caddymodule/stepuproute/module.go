@@ -94,6 +94,10 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 // guard route can be reached (caddymodule/routecheck).
 func (h *Handler) GuardRouteName() string { return h.Name }
 
+// ServesStepUp marks the step-up route for the app's check that every
+// step_up target is served (caddymodule/routecheck).
+func (*Handler) ServesStepUp() bool { return true }
+
 // Provision checks the route's fields, loads the page template and
 // compiles the rules. It touches no storage: `caddy validate` runs it.
 func (h *Handler) Provision(ctx caddy.Context) error {

@@ -1,4 +1,4 @@
-package login
+package request
 
 import (
 	"net/http"
@@ -28,7 +28,7 @@ func TestPortalCookie(t *testing.T) {
 		{[]string{"portal_sessionx=S2; portal_session=S1"}, "S1", true},
 	} {
 		r := &http.Request{Header: http.Header{"Cookie": c.cookies}}
-		got, ok := portalCookie(r, "portal_session")
+		got, ok := PortalCookie(r, "portal_session")
 		if got != c.want || ok != c.ok {
 			t.Errorf("%q: got %q %v, want %q %v", c.cookies, got, ok, c.want, c.ok)
 		}

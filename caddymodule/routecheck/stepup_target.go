@@ -1,0 +1,135 @@
+package routecheck
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"net/http"
+	"net/url"
+	"slices"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+)
+
+// StepUpSender is a guard route that sends challenged requests to a
+// step-up route on its own site.
+type StepUpSender interface {
+	Guard
+	// StepUpTargetPath is the path of its step_up target on its own site,
+	// or "" (no step_up, or one on another host, which this Caddy may not
+	// serve at all).
+	StepUpTargetPath() string
+}
+
+// StepUpServer is a handler that may be a step-up route: it is one when
+// ServesStepUp says so (a login_guard handler saved with event step_up
+// serves one).
+type StepUpServer interface {
+	ServesStepUp() bool
+}
+
+// UnservedStepUps lists the guard routes whose step_up path no step-up
+// route of their server is placed to serve: every challenged login would
+// land on the portal's 404 (a step-up route forgotten, a typo in
+// step_up). Only path matchers are weighed (a host or method matcher is
+// taken to match), so what is reported is certain for the path: no
+// step-up route's matchers select it.
+func UnservedStepUps(servers map[string]*caddyhttp.Server) []Finding {
+	var out []Finding
+	for _, name := range slices.Sorted(maps.Keys(servers)) {
+		s := servers[name]
+		if s == nil {
+			continue
+		}
+		var t targets
+		t.routes(s.Routes, nil, 0)
+		for _, snd := range t.senders {
+			if why := t.unserved(snd.path); why != "" {
+				out = append(out, Finding{Server: name, Route: snd.name, Reason: why, Certain: true})
+			}
+		}
+	}
+	return out
+}
+
+type sender struct{ name, path string }
+
+// targets is what a server's routes hold: the guard routes that send to
+// a step-up path, and each step-up route's chain of enclosing matchers.
+type targets struct {
+	senders []sender
+	served  [][]caddyhttp.MatcherSets
+}
+
+func (t *targets) routes(list caddyhttp.RouteList, chain []caddyhttp.MatcherSets, depth int) {
+	if depth > maxDepth {
+		return
+	}
+	for _, r := range list {
+		c := chain
+		if len(r.MatcherSets) > 0 {
+			c = append(slices.Clip(chain), r.MatcherSets)
+		}
+		for _, h := range r.Handlers {
+			if v, ok := h.(StepUpSender); ok && v.StepUpTargetPath() != "" {
+				t.senders = append(t.senders, sender{v.GuardRouteName(), v.StepUpTargetPath()})
+			}
+			if v, ok := h.(StepUpServer); ok && v.ServesStepUp() {
+				t.served = append(t.served, c)
+			}
+			if v, ok := h.(*caddyhttp.Subroute); ok {
+				t.routes(v.Routes, c, depth+1)
+			}
+		}
+	}
+}
+
+// unserved says why no step-up route serves path, or is "".
+func (t *targets) unserved(path string) string {
+	if len(t.served) == 0 {
+		return fmt.Sprintf("step_up %s: this server has no step-up route (login_guard { event step_up })", path)
+	}
+	req := pathRequest(path)
+	for _, chain := range t.served {
+		if chainMatchesPath(chain, req) {
+			return ""
+		}
+	}
+	return fmt.Sprintf("step_up %s: no step-up route of this server matches that path", path)
+}
+
+// pathRequest is a GET of path, with the replacer path matchers read.
+func pathRequest(path string) *http.Request {
+	r := &http.Request{Method: http.MethodGet, URL: &url.URL{Path: path}, Header: http.Header{}}
+	return r.WithContext(context.WithValue(context.Background(), caddy.ReplacerCtxKey, caddy.NewReplacer()))
+}
+
+// chainMatchesPath: every level of the chain has a matcher set whose path
+// matchers all select req (the set's other matchers taken to match).
+func chainMatchesPath(chain []caddyhttp.MatcherSets, req *http.Request) bool {
+	for _, sets := range chain {
+		if !slices.ContainsFunc(sets, func(set caddyhttp.MatcherSet) bool { return pathsMatch(set, req) }) {
+			return false
+		}
+	}
+	return true
+}
+
+func pathsMatch(set caddyhttp.MatcherSet, req *http.Request) bool {
+	for _, m := range set {
+		var p caddyhttp.MatchPath
+		switch v := m.(type) {
+		case caddyhttp.MatchPath:
+			p = v
+		case *caddyhttp.MatchPath:
+			p = *v
+		default:
+			continue
+		}
+		if ok, err := p.MatchWithError(req); err != nil || !ok {
+			return false
+		}
+	}
+	return true
+}
