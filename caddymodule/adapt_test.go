@@ -129,7 +129,7 @@ func TestGlobalOptionErrors(t *testing.T) {
 		{"smartid workers", "login_guard {\n  smartid {\n   workers 0\n  }\n}", "Caddyfile:4: \"0\" must be a whole number from 1 to 256"},
 		{"smartid linger too long", "login_guard {\n  smartid {\n   linger 200ms\n  }\n}", "Caddyfile:4: \"200ms\" must be a duration from 0s to 100ms"},
 		{"smartid linger negative", "login_guard {\n  smartid {\n   linger -1ms\n  }\n}", "Caddyfile:4: \"-1ms\" must be a duration from 0s to 100ms"},
-		{"session duration", "login_guard {\n  session {\n   ttl soon\n  }\n}", "Caddyfile:4: invalid duration"},
+		{"session duration", "login_guard {\n  session {\n   ttl soon\n  }\n}", "Caddyfile:4: ttl: \"soon\" is not a positive duration"},
 		// A literal URL is held to its client's rule when adapted, with
 		// its line; one with a placeholder when the config loads.
 		{"smartid endpoint scheme", "login_guard {\n  smartid {\n   endpoint ftp://x\n  }\n}", "Caddyfile:4: want an absolute http or https URL"},

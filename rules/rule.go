@@ -137,13 +137,28 @@ func parseOptions(rule string, opts []string, needAction, allowReason, allowAllo
 			}
 			c.reason = o
 		default:
-			return c, fmt.Errorf("%s: unexpected argument %q", rule, o)
+			return c, fmt.Errorf("%s: unexpected argument %q (the rule ends with %s)", rule, o, optionsWanted(needAction, allowReason, allowAllow))
 		}
 	}
 	if needAction && !haveAction {
 		return c, fmt.Errorf("%s: an action is required (challenge or deny)", rule)
 	}
 	return c, nil
+}
+
+// optionsWanted says what parseOptions takes, for its refusals.
+func optionsWanted(needAction, allowReason, allowAllow bool) string {
+	actions := "deny|challenge"
+	if allowAllow {
+		actions = "allow|deny|challenge"
+	}
+	if !needAction {
+		actions = "[" + actions + "]"
+	}
+	if allowReason {
+		actions += " [reason]"
+	}
+	return actions + " [monitor]"
 }
 
 // validReason keeps reasons usable as metric labels.

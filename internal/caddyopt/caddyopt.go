@@ -74,13 +74,14 @@ func OneOf(d *caddyfile.Dispenser, v string, allowed ...string) error {
 // IntArg reads one whole number from lo (at least 0) to hi, written as
 // digits only ("+5" is refused).
 func IntArg(d *caddyfile.Dispenser, lo, hi int) (int, error) {
+	option := d.Val() // the dispenser is on the option's name
 	var s string
 	if err := OneArg(d, &s); err != nil {
 		return 0, err
 	}
 	n, ok := WholeNumber(s, lo, hi)
 	if !ok {
-		return 0, d.Errf("%q must be a whole number from %d to %d", s, lo, hi)
+		return 0, d.Errf("%s: %q must be a whole number from %d to %d", option, s, lo, hi)
 	}
 	return n, nil
 }
@@ -97,13 +98,14 @@ func WholeNumber(s string, lo, hi int) (int, bool) {
 
 // DurationArg reads one positive duration.
 func DurationArg(d *caddyfile.Dispenser, dst *caddy.Duration) error {
+	option := d.Val()
 	var s string
 	if err := OneArg(d, &s); err != nil {
 		return err
 	}
 	v, err := caddy.ParseDuration(s)
 	if err != nil || v <= 0 {
-		return d.Errf("invalid duration %q", s)
+		return d.Errf("%s: %q is not a positive duration (e.g. 800ms, 30s, 5m, 1h)", option, s)
 	}
 	*dst = caddy.Duration(v)
 	return nil
@@ -112,13 +114,14 @@ func DurationArg(d *caddyfile.Dispenser, dst *caddy.Duration) error {
 // BoundedDurationArg reads one duration from lo to hi inclusive; unlike
 // DurationArg it takes 0 when lo is 0 ("0" means zero, not the default).
 func BoundedDurationArg(d *caddyfile.Dispenser, dst *caddy.Duration, lo, hi time.Duration) error {
+	option := d.Val()
 	var s string
 	if err := OneArg(d, &s); err != nil {
 		return err
 	}
 	v, err := caddy.ParseDuration(s)
 	if err != nil || v < lo || v > hi {
-		return d.Errf("%q must be a duration from %v to %v", s, lo, hi)
+		return d.Errf("%s: %q must be a duration from %v to %v", option, s, lo, hi)
 	}
 	*dst = caddy.Duration(v)
 	return nil

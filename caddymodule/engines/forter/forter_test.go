@@ -23,7 +23,7 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 		{"forter {\n\tsite_id s\n\tsite_id t\n\tapi_key k\n}", "forter: site_id given twice, at Testfile:3"},
 		{"forter {\n\tsite_id s\n\tapi_key\n}", "forter: api_key has no value (if it comes from {$VAR}, that variable is not set), at Testfile:3"},
 		{"forter {\n\tsite_id s t\n\tapi_key k\n}", `unexpected argument "t", at Testfile:2`},
-		{"forter {\n\tsite_id s\n\tapi_key k\n\ttimeout soon\n}", `invalid duration "soon", at Testfile:4`},
+		{"forter {\n\tsite_id s\n\tapi_key k\n\ttimeout soon\n}", `timeout: "soon" is not a positive duration (e.g. 800ms, 30s, 5m, 1h), at Testfile:4`},
 		{"forter {\n\tsite_id s\n\tapi_key k\n\ton_not_reviewed maybe\n}", `forter: on_not_reviewed: unknown action "maybe"`},
 		{"forter {\n\tsite_id s\n\tapi_key k\n\tretries 3\n}", `forter: unknown option "retries", at Testfile:4`},
 		{"forter {\n\tsite_id s\n}", "forter: site_id and api_key are required"},

@@ -28,7 +28,7 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 		{"sandbox a b", "Testfile:1"},
 		{"sandbox {\n\tslow_delay 1s\n\tslow_delay 2s\n}", "sandbox: slow_delay given twice, at Testfile:3"},
 		{"sandbox {\n\tslow_delay 1s 2s\n}", `unexpected argument "2s", at Testfile:2`},
-		{"sandbox {\n\tslow_delay never\n}", `invalid duration "never", at Testfile:2`},
+		{"sandbox {\n\tslow_delay never\n}", `slow_delay: "never" is not a positive duration (e.g. 800ms, 30s, 5m, 1h), at Testfile:2`},
 		{"sandbox {\n\tfast\n}", `sandbox: unknown option "fast", at Testfile:2`},
 	} {
 		var s Sandbox
