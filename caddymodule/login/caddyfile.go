@@ -250,6 +250,9 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			err = h.unmarshalErrorPages(d)
 		case "upstream_headers":
 			err = caddyopt.NonEmptyArg(d, &h.UpstreamHeaders)
+			if err == nil && !strings.Contains(h.UpstreamHeaders, "{") && len(h.UpstreamHeaders) < minUpstreamSecret {
+				err = d.Errf("upstream_headers secret must be at least %d characters (better: {env.NAME} holding 32 random bytes)", minUpstreamSecret)
+			}
 		case "missing_user":
 			if err = caddyopt.OneArg(d, &h.MissingUser); err == nil {
 				err = caddyopt.OneOf(d, h.MissingUser, MissingUserDeny, MissingUserAllow, MissingUserMonitor)

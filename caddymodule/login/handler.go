@@ -154,6 +154,9 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 // guard route can be reached (caddymodule/routecheck).
 func (h *Handler) GuardRouteName() string { return h.Name }
 
+// minUpstreamSecret is the shortest upstream_headers secret taken.
+const minUpstreamSecret = 16
+
 // StepUpTargetPath is the path of a same-site step_up target, for the
 // app's check that a step-up route serves it (caddymodule/routecheck).
 func (h *Handler) StepUpTargetPath() string {
@@ -280,8 +283,8 @@ func (h *Handler) provision(a *app.App, logger *zap.Logger) error {
 		return err
 	}
 	if s := upstreamSecret; s != "" {
-		if len(s) < 16 {
-			return fmt.Errorf("route %q: upstream_headers secret must be at least 16 characters", h.Name)
+		if len(s) < minUpstreamSecret {
+			return fmt.Errorf("route %q: upstream_headers secret must be at least %d characters", h.Name, minUpstreamSecret)
 		}
 		h.upstreamSecret = []byte(s)
 	}

@@ -47,6 +47,8 @@ func TestOptionRefusedAtItsLine(t *testing.T) {
 			"login_guard: a success block needs event login, not logout, at Caddyfile:4"},
 		{"report on an operation", "report success\n\t\tevent operation",
 			"login_guard: report needs event login, not operation, at Caddyfile:3"},
+		{"short upstream secret", "event login\n\t\tupstream_headers abc",
+			"upstream_headers secret must be at least 16 characters (better: {env.NAME} holding 32 random bytes), at Caddyfile:4"},
 		{"operation block on login", "operation {\n\t\t\torder.amount 1\n\t\t}\n\t\tevent login",
 			"login_guard: an operation block needs event operation, not login, at Caddyfile:3"},
 	} {
