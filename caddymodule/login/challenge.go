@@ -159,6 +159,7 @@ func (x *exchange) sendToStepUp(w http.ResponseWriter, r *http.Request, iss *ste
 		Phase:        phase,
 		Return:       ret,
 		Domain:       o.StepUpCookieDomain,
+		Host:         r.Host,
 		Held:         ref,
 	})
 	if err != nil {
@@ -187,7 +188,7 @@ func (x *exchange) sendToStepUp(w http.ResponseWriter, r *http.Request, iss *ste
 // carries one that opens. A pass that does not open is dropped and the
 // request is challenged as usual.
 func (x *exchange) usePass(w http.ResponseWriter, r *http.Request, iss *stepup.Issuer) bool {
-	tok := request.ReadStepCookie(r, request.CookiePass)
+	tok := request.ReadLoginStepCookie(r, request.CookiePass, x.h.StepUpOptions.StepUpCookieDomain)
 	if tok == "" {
 		return false
 	}

@@ -24,7 +24,7 @@ func (x *exchange) resumeContinuation(w http.ResponseWriter, r *http.Request, ne
 	if o.StepUp == "" || o.Continuation != ContinuationResume {
 		return false, nil
 	}
-	tok := request.ReadStepCookie(r, request.CookieContinue)
+	tok := request.ReadLoginStepCookie(r, request.CookieContinue, o.StepUpCookieDomain)
 	if tok == "" {
 		return false, nil
 	}

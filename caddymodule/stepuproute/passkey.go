@@ -96,17 +96,19 @@ func (s *stepUpCall) loginFinish() {
 }
 
 // enrolProofs collects what the browser presents to be allowed to
-// register a passkey. A step-up state cookie, whatever its condition,
-// vetoes: during a challenge the person at the keyboard has shown only the
-// password.
+// register a passkey. A pending step-up of this browser vetoes: during a
+// challenge the person at the keyboard has shown only the password. Any
+// step-up route's state counts (no place is compared), but only one that
+// opens for this client under the name the guard set it: garbage, another
+// client's state, or one a sibling host planted under the shared-domain
+// name is ignored, or whoever can set a cookie for the site could stop its
+// users from enrolling. A state that could not be checked (the spent-token
+// set full) still vetoes.
 func (s *stepUpCall) enrolProofs() []passkeys.Proof {
 	var ps []passkeys.Proof
-	if tok := request.ReadStepCookie(s.r, request.CookieState); tok != "" {
-		user := ""
-		if st, err := s.iss.Verify(tok, stepup.Binding{IP: s.x.Attempt.IP, UserAgent: s.x.Attempt.UserAgent, StepUp: stepup.StepUpPlace(s.r.Host, s.base)}); err == nil {
-			user = st.User
-		}
-		ps = append(ps, passkeys.StepUpProof{User: user})
+	st, err := s.openState(stepup.Binding{IP: s.x.Attempt.IP, UserAgent: s.x.Attempt.UserAgent})
+	if err == nil || stepup.ReasonOf(err) == stepup.ReasonReplayFull {
+		ps = append(ps, passkeys.StepUpProof{User: st.User})
 	}
 	s.x.LoadSession(s.r)
 	if s.x.HasSession {

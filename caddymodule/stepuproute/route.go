@@ -168,12 +168,41 @@ func stepUpPath(r *http.Request) (suffix, base string) {
 }
 
 // state opens the step-up state the browser carries, without spending it.
-// One step-up route serves every guarded route, so only the client is
-// compared; the user comes from the state.
+// One step-up route serves every guarded route, so only the client and
+// the step-up route (its host and path) are compared; the user comes from
+// the state.
 func (s *stepUpCall) state() (stepup.State, error) {
-	st, err := s.iss.Verify(request.ReadStepCookie(s.r, request.CookieState), stepup.Binding{IP: s.x.Attempt.IP, UserAgent: s.x.Attempt.UserAgent, StepUp: stepup.StepUpPlace(s.r.Host, s.base)})
+	st, err := s.openState(s.binding())
 	if err == nil {
 		s.x.Attempt.User = st.User
+	}
+	return st, err
+}
+
+// binding is what this request says about the client and where it came.
+func (s *stepUpCall) binding() stepup.Binding {
+	return stepup.Binding{IP: s.x.Attempt.IP, UserAgent: s.x.Attempt.UserAgent, StepUp: stepup.StepUpPlace(s.r.Host, s.base)}
+}
+
+// stateToken is the step-up state cookie, under the name the login route
+// set it: host-only, or, for a step-up on another host, under the shared
+// domain (shared).
+func (s *stepUpCall) stateToken() (tok string, shared bool) {
+	if tok = request.ReadStepCookie(s.r, request.CookieState); tok != "" {
+		return tok, false
+	}
+	return request.ReadSharedStepCookie(s.r, request.CookieState), true
+}
+
+// openState verifies the state cookie against b without spending it. A
+// state counts under the shared-domain name only when it records that
+// domain: every host under the domain can set that cookie, and the
+// guard sets it there only for a login whose step-up is on another host.
+func (s *stepUpCall) openState(b stepup.Binding) (stepup.State, error) {
+	tok, shared := s.stateToken()
+	st, err := s.iss.Verify(tok, b)
+	if err == nil && shared && st.Domain == "" {
+		return stepup.State{}, &stepup.Error{Reason: stepup.ReasonCookieDomain}
 	}
 	return st, err
 }
@@ -350,7 +379,9 @@ func (s *stepUpCall) complete() {
 		s.fail("step_up_"+stepup.ReasonHeldMissing, pages.Answer{Code: pages.StepUpExpired})
 		return
 	}
-	if st, err = s.iss.Redeem(request.ReadStepCookie(s.r, request.CookieState), stepup.Binding{IP: s.x.Attempt.IP, UserAgent: s.x.Attempt.UserAgent, StepUp: stepup.StepUpPlace(s.r.Host, s.base)}); err != nil {
+	// The same cookie state() opened, its name checked there.
+	tok, _ := s.stateToken()
+	if st, err = s.iss.Redeem(tok, s.binding()); err != nil {
 		s.refuseState(err)
 		return
 	}

@@ -56,6 +56,9 @@ type browser struct {
 func (b *browser) do(instance int, method, path, body string, hdr map[string]string) *http.Response {
 	b.t.Helper()
 	req, _ := http.NewRequest(method, b.f.procs[instance].URL("site")+path, strings.NewReader(body))
+	// One host for the fleet, as a load balancer in front gives it: a
+	// step-up state is finished only on the host its login came to.
+	req.Host = "127.0.0.1"
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("User-Agent", "Mozilla/5.0 (fleet test)")
 	req.Header.Set("X-Forwarded-For", "198.51.100.7")

@@ -154,26 +154,48 @@ func plainCookieValue(v string) bool {
 	return true
 }
 
-// ReadStepCookie finds a step-up cookie under any name it may carry. Over
-// TLS only the prefixed names count: a plain cookie could have been
-// planted over http or by a sibling host. __Host- cookies only a host can
-// set for itself; __Secure- is read only for the cookies a step-up on
-// another host sets under the shared domain (SetSharedStepCookie), since
-// any host under that domain can set one of those.
+// ReadStepCookie finds a step-up cookie under the name the guard gives
+// it without a Domain: over TLS the __Host- name only, since a plain
+// cookie could have been planted over http or by a sibling host, and
+// __Host- cookies only a host can set for itself; over http the bare
+// name. What a step-up on another host shares under a Domain is read by
+// ReadSharedStepCookie (the state, on the step-up route) and
+// ReadLoginStepCookie (the continuation and the pass, on the login
+// route), only where the route shares that domain.
 func ReadStepCookie(r *http.Request, base string) string {
 	if r.TLS == nil {
 		v, _ := requestCookie(r, base)
 		return v
 	}
-	if v, ok := requestCookie(r, "__Host-"+base); ok && v != "" {
+	v, _ := requestCookie(r, "__Host-"+base)
+	return v
+}
+
+// ReadLoginStepCookie is the continuation or the pass on a login route:
+// its own __Host- cookie, or, when the route sends to a step-up on
+// another host under sharedDomain (its step_up_cookie_domain), the
+// __Secure- one that step-up set there. A route that shares no domain
+// reads no __Secure- cookie: a sibling host could have planted it.
+func ReadLoginStepCookie(r *http.Request, base, sharedDomain string) string {
+	if v := ReadStepCookie(r, base); v != "" || sharedDomain == "" {
 		return v
 	}
-	switch base {
-	case CookieState, CookieContinue, CookiePass:
-		v, _ := requestCookie(r, "__Secure-"+base)
-		return v
+	return ReadSharedStepCookie(r, base)
+}
+
+// ReadSharedStepCookie finds a step-up cookie under the name the guard
+// gives it with a Domain (SetSharedStepCookie, the state cookie of a
+// step-up on another host): __Secure- over TLS. Any host under that
+// domain can set such a cookie, so what it carries counts only where the
+// guard would have set it there: the caller checks that the token
+// records the shared domain. Over http nothing is shared (a step-up on
+// another host needs https): "".
+func ReadSharedStepCookie(r *http.Request, base string) string {
+	if r.TLS == nil {
+		return ""
 	}
-	return ""
+	v, _ := requestCookie(r, "__Secure-"+base)
+	return v
 }
 
 // IsStepCookie reports whether a request cookie is one of the guard's

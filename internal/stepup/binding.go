@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
-	"net"
 	"net/netip"
 	"strings"
 )
@@ -23,48 +22,65 @@ type Binding struct {
 	// StepUp is where the step-up route is (StepUpPlace): a state is
 	// finished only under the one its route sent it to, so a second
 	// step-up route offering weaker methods (on the site, or on another
-	// host under a shared cookie domain) cannot finish a state meant for
-	// the stronger one. Compared when both the binding and the state name
-	// one (see stepUpMatches).
+	// site of the same Caddy) cannot finish a state meant for the
+	// stronger one. Compared when both the binding and the state name one
+	// (see stepUpRefusal).
 	StepUp string
 }
 
 // StepUpPlace names a step-up route: its path without a query or a
 // trailing slash, after its host (lower case, without :443) when the
 // login sends the browser to another host. A step-up route names itself
-// with its own host; a state naming only a path matches it on any host
-// of the site.
+// with its own host.
 func StepUpPlace(host, path string) string {
 	path = strings.TrimRight(path, "/")
 	if host == "" {
 		return path
 	}
-	return strings.TrimSuffix(strings.ToLower(host), ":443") + path
+	return placeHost(host) + path
 }
 
-// stepUpMatches reports whether a state sent to the step-up route named
-// sent may be finished at the one named at. The hosts are compared when
-// the route's own is within the state's cookie domain (another host there
-// could run a weaker step-up route); a Host a proxy in front rewrote (an
-// internal address) says nothing, and only the paths are compared.
-func stepUpMatches(sent, at, domain string) bool {
-	if !strings.HasPrefix(sent, "/") {
-		host, _, _ := strings.Cut(at, "/")
-		if name, _, err := net.SplitHostPort(host); err == nil {
-			host = name
+// placeHost is a Host as places name it: lower case, without :443.
+func placeHost(host string) string {
+	return strings.TrimSuffix(strings.ToLower(host), ":443")
+}
+
+// splitPlace cuts a place into its host ("" for a path on the login's
+// site) and its path.
+func splitPlace(place string) (host, path string) {
+	if i := strings.IndexByte(place, '/'); i >= 0 {
+		return place[:i], place[i:]
+	}
+	return place, ""
+}
+
+// stepUpRefusal says why st may not be finished at the step-up route
+// named at, or "" when it may. Every site of a Caddy shares the token
+// keys, so the host is what tells one site's step-up route from
+// another's: a state sent to another host (step_up_hosts) names that
+// host, and one sent to a path on the login's site is finished on the
+// host the login came to (st.Host). A Host rewritten by a proxy in front
+// is not taken on trust: the step-up route must see the host the browser
+// used. A place without a host (the login route checking a pass) has only
+// its path compared.
+func stepUpRefusal(st State, at string) string {
+	sentHost, sentPath := splitPlace(st.StepUp)
+	atHost, atPath := splitPlace(at)
+	if atHost != "" {
+		if sentHost == "" {
+			sentHost = st.Host
 		}
-		domain = strings.ToLower(strings.TrimPrefix(domain, "."))
-		if domain != "" && host != domain && !strings.HasSuffix(host, "."+domain) {
-			_, sentPath, _ := strings.Cut(sent, "/")
-			sent = "/" + sentPath
+		// A state from before states recorded their login's host names
+		// none and is refused: states live minutes, and its user signs
+		// in again.
+		if sentHost != atHost {
+			return ReasonHostMismatch
 		}
 	}
-	if strings.HasPrefix(sent, "/") {
-		if i := strings.IndexByte(at, '/'); i > 0 {
-			at = at[i:]
-		}
+	if sentPath != atPath {
+		return ReasonStepUpMismatch
 	}
-	return sent == at
+	return ""
 }
 
 // IPPrefix sets how much of the client address a token is bound to. A

@@ -27,6 +27,14 @@ const (
 	// ReasonHeldFull: the client or user already holds its share of the
 	// held store (or the store is full); nobody else's entry is evicted.
 	ReasonHeldFull = "held_full"
+	// ReasonHostMismatch: finished on another host than the one its
+	// login came to (or, for a step-up on another host, than that host):
+	// the step-up route of another site of the same Caddy.
+	ReasonHostMismatch = "host_mismatch"
+	// ReasonCookieDomain: a state read from the cookie a step-up on
+	// another host shares under a domain (__Secure-) that records no
+	// such domain: the guard never set it there, a sibling host did.
+	ReasonCookieDomain = "cookie_domain_mismatch"
 )
 
 // ErrRefused is wrapped by every *Error, for errors.Is.

@@ -48,7 +48,10 @@ type State struct {
 	// StepUp: see Binding.StepUp.
 	StepUp string `json:"su,omitempty"`
 	// Domain: see Challenge.Domain.
-	Domain string    `json:"dom,omitempty"`
+	Domain string `json:"dom,omitempty"`
+	// Host is the host the login came to (placeHost): a step-up on the
+	// login's site finishes the state only there (see stepUpRefusal).
+	Host   string    `json:"hst,omitempty"`
 	Issued time.Time `json:"iat"`
 }
 
@@ -186,6 +189,9 @@ type Challenge struct {
 	// step-up route then sets the continuation under it, and the
 	// completion goes back to the login's host.
 	Domain string
+	// Host is the Host of the login request: recorded so that a step-up
+	// route of another site in the same Caddy cannot finish the state.
+	Host string
 	// Held is the entry Put in the Held store; empty for PhaseResubmit
 	// (a fresh handle is drawn).
 	Held Ref
@@ -219,7 +225,7 @@ func (is *Issuer) Issue(c Challenge) (string, State, error) {
 		User: c.User, Route: c.Route, IPPrefix: pfx, UAHash: AgentHash(c.UserAgent),
 		Reasons: c.Reasons, Correlations: c.Correlations, AccountID: c.AccountID,
 		Handle: c.Held.Handle, Key: c.Held.Key, Phase: c.Phase, Return: c.Return,
-		StepUp: c.StepUp, Domain: c.Domain, Issued: now.UTC().Truncate(time.Second),
+		StepUp: c.StepUp, Domain: c.Domain, Host: placeHost(c.Host), Issued: now.UTC().Truncate(time.Second),
 	}
 	if st.Handle == "" {
 		h, err := NewHandle()
@@ -324,8 +330,10 @@ func (is *Issuer) open(purpose, token string, b Binding, strictRoute, strictUser
 	if (strictUser || b.User != "") && b.User != st.User {
 		return State{}, refused(ReasonUserMismatch)
 	}
-	if b.StepUp != "" && st.StepUp != "" && !stepUpMatches(st.StepUp, b.StepUp, st.Domain) {
-		return State{}, refused(ReasonStepUpMismatch)
+	if b.StepUp != "" && st.StepUp != "" {
+		if reason := stepUpRefusal(st, b.StepUp); reason != "" {
+			return State{}, refused(reason)
+		}
 	}
 	if !ipWithin(st.IPPrefix, b.IP) {
 		return State{}, refused(ReasonIPMismatch)
