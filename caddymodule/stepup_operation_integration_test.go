@@ -29,15 +29,21 @@ const operationRoute = `	@transfer {
 // portal's session cookie, as the operation route needs.
 const portalSessionOption = "\t\tsession_cookie portal_session"
 
+// startOperationSite starts the step-up site with the transfer route
+// (operationRoute), both routes binding the guard session to the portal's.
+func startOperationSite(t *testing.T) (*caddytest.Recorder, *caddytest.Guarded) {
+	upstream := caddytest.NewRecorder(t, portalFake())
+	site := strings.Replace(fmt.Sprintf(stepUpSite, portalSessionOption, upstream.Listener.Addr()), "\thandle /verify* {", operationRoute, 1)
+	return upstream, caddytest.Start(t, stepUpGlobal, site)
+}
+
 // TestOperationStepUpAsksTheSessionsUser: an operation acts on the
 // portal's session, so its step-up must be passed by the signed-in user,
 // never by a user the body names. An attacker holding a victim's session
 // who adds username=<their own account> to a transfer would otherwise
 // pass the step-up with their own passkey.
 func TestOperationStepUpAsksTheSessionsUser(t *testing.T) {
-	upstream := caddytest.NewRecorder(t, portalFake())
-	site := strings.Replace(fmt.Sprintf(stepUpSite, portalSessionOption, upstream.Listener.Addr()), "\thandle /verify* {", operationRoute, 1)
-	g := caddytest.Start(t, stepUpGlobal, site)
+	upstream, g := startOperationSite(t)
 	form := "application/x-www-form-urlencoded"
 
 	// No guard session: nobody the step-up could ask.
@@ -92,9 +98,7 @@ func TestOperationStepUpAsksTheSessionsUser(t *testing.T) {
 // their own would otherwise be asked for their own factor, and the portal
 // would move alice's money.
 func TestOperationStepUpNeedsThePortalsSession(t *testing.T) {
-	upstream := caddytest.NewRecorder(t, portalFake())
-	site := strings.Replace(fmt.Sprintf(stepUpSite, portalSessionOption, upstream.Listener.Addr()), "\thandle /verify* {", operationRoute, 1)
-	g := caddytest.Start(t, stepUpGlobal, site)
+	upstream, g := startOperationSite(t)
 	form := "application/x-www-form-urlencoded"
 
 	alice := newStepClient(t, g, "198.51.100.7")
