@@ -835,6 +835,9 @@ func TestKeysOutliveARestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	loadCaddyfile(t, src)
+	// The stopped server closed the client's kept-alive connection; a
+	// POST on it would fail with EOF (Go retries only idempotent ones).
+	g.Client.CloseIdleConnections()
 	if resp, _ := c.do("POST", "/verify/complete", "", "", same); resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("completion after the restart: %d", resp.StatusCode)
 	}
@@ -850,6 +853,7 @@ func TestKeysOutliveARestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	loadCaddyfile(t, src)
+	g.Client.CloseIdleConnections()
 	c.jar = jar
 	c.do("POST", "/verify/complete", "", "", same)
 	last = g.AuditLines(t)[len(g.AuditLines(t))-1]
