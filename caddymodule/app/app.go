@@ -255,7 +255,11 @@ func (a *App) Start() error {
 func (a *App) start() error {
 	ks, err := loadKeys(a.ctx, a.Session)
 	if err != nil {
-		return fmt.Errorf("login_guard keys: %w", err)
+		// Caddy refuses the config: `caddy run` exits with the error, a
+		// reload leaves the running config serving.
+		err = fmt.Errorf("login_guard keys: %w", err)
+		a.logger.Error("the login_guard app cannot start", zap.Error(err))
+		return err
 	}
 	a.rt.mu.Lock()
 	a.rt.keys = ks
@@ -290,6 +294,12 @@ func (a *App) start() error {
 	if a.loginidUsed != nil {
 		a.loginidUsedHold = a.loginidUsed.Take(a.ctx.Storage(), a.logger.Named("loginid"))
 	}
+	// The saved sets this start made are read all at once (each began as
+	// it was taken): a storage that hangs holds the start up for one
+	// bound in all, then their reads go on in the background.
+	a.rt.revocations.WaitRead()
+	a.stepRT.spent.WaitRead()
+	a.loginidUsedHold.WaitRead()
 	a.breakers.Show()
 	a.rt.stopRotation = a.rotateKeysEvery(keyCheckInterval)
 	if rs := a.rt.sharedRevocations; rs != nil {

@@ -28,6 +28,7 @@ func TestUsedAssertionsOutliveTheProcess(t *testing.T) {
 		t.Fatalf("before Start: %v, want the token refused", err)
 	}
 	h1 := first.Take(st, zap.NewNop())
+	h1.WaitRead()
 	if err := first.Remember(key, until, now); err != nil {
 		t.Fatal(err)
 	}
@@ -47,6 +48,7 @@ func TestUsedAssertionsOutliveTheProcess(t *testing.T) {
 	}
 	restarted := NewUsedAssertions(1000)
 	h3 := restarted.Take(st, zap.NewNop())
+	h3.WaitRead()
 	defer h3.Release()
 	if err := restarted.Remember(key, until, now); !errors.Is(err, loginid.ErrReplayed) {
 		t.Fatalf("a token used before a restart: %v, want a replay", err)

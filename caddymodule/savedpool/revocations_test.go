@@ -27,6 +27,7 @@ func TestRevocationsOutliveTheProcess(t *testing.T) {
 	st := &certmagic.FileStorage{Path: t.TempDir()}
 	ctx, now := context.Background(), time.Now()
 	first := AcquireRevocations(1000, st, zap.NewNop())
+	first.WaitRead()
 	if err := first.Revoke(ctx, "stolen", now.Add(time.Hour), now); err != nil {
 		t.Fatal(err)
 	}
@@ -38,6 +39,7 @@ func TestRevocationsOutliveTheProcess(t *testing.T) {
 		t.Fatalf("saved at the release: %v, want one file", keys)
 	}
 	second := AcquireRevocations(1000, st, zap.NewNop())
+	second.WaitRead()
 	defer second.Release()
 	if second.Set() == first.Set() {
 		t.Fatal("the released set was kept: this test restarts nothing")
@@ -79,6 +81,7 @@ func TestFailedReloadGivesTheSetBack(t *testing.T) {
 	ctx, now := context.Background(), time.Now()
 	running, failed := &certmagic.FileStorage{Path: t.TempDir()}, &certmagic.FileStorage{Path: t.TempDir()}
 	h := AcquireRevocations(100_000, running, zap.NewNop())
+	h.WaitRead()
 	for i := range 3000 {
 		_ = h.Revoke(ctx, "s"+strconv.Itoa(i), now.Add(time.Hour), now)
 	}
@@ -107,12 +110,14 @@ func TestRevocationsFollowAStorageChange(t *testing.T) {
 	ctx, now := context.Background(), time.Now()
 	first, second := &certmagic.FileStorage{Path: t.TempDir()}, &certmagic.FileStorage{Path: t.TempDir()}
 	old := AcquireRevocations(1000, first, zap.NewNop())
+	old.WaitRead()
 	_ = old.Revoke(ctx, "ended", now.Add(time.Hour), now)
 	old.Sync()
 	reloaded := AcquireRevocations(1000, second, zap.NewNop())
 	old.Release()
 	reloaded.Release() // the stop
 	restarted := AcquireRevocations(1000, second, zap.NewNop())
+	restarted.WaitRead()
 	defer restarted.Release()
 	if ok, _ := restarted.Revoked(ctx, "ended", now); !ok {
 		t.Fatal("a logout saved before a storage change is forgotten by a restart on the new storage")

@@ -60,27 +60,30 @@ type settings struct {
 type Hold[E Entries] struct {
 	kind Kind
 	p    *pooled[E]
+	made bool // this hold made the set (and started reading its files)
 }
 
 // Acquire takes the process's set of kind k, making it with make (and
-// reading the saved files into it) when no config holds it, and makes
-// max and st its bound and storage. With st nil nothing is read or
-// saved. Release gives it back.
+// starting to read the saved files into it: WaitRead waits for that)
+// when no config holds it, and makes max and st its bound and storage.
+// With st nil nothing is read or saved. Release gives it back.
 func Acquire[E Entries](k Kind, make func() E, max int, st certmagic.Storage, logger *zap.Logger) *Hold[E] {
 	at := &savedset.Storage{Logger: logger}
 	if st != nil {
 		at.St, at.ID = storageFiles{st}, storageIdentity(st)
 	}
+	made := false
 	v, _, _ := pool.LoadOrNew(k.Key, func() (caddy.Destructor, error) {
 		p := &pooled[E]{set: make()}
 		if st != nil {
-			p.saved = savedset.New(p.set, savedset.Config{
+			p.saved = savedset.Open(p.set, savedset.Config{
 				What: k.What, Dir: k.Dir, Instance: instanceName(), Every: k.Every, Timeout: k.Timeout,
 			}, at)
 		}
+		made = true
 		return p, nil
 	})
-	h := &Hold[E]{kind: k, p: v.(*pooled[E])}
+	h := &Hold[E]{kind: k, p: v.(*pooled[E]), made: made}
 	h.p.settings.Hold(h, settings{max: max, at: at}, h.p.apply)
 	return h
 }
@@ -92,6 +95,22 @@ func (h *Hold[E]) Set() E { return h.p.set }
 // once without storage). Until then the set cannot tell what a restart
 // would otherwise forget, and its users must fail closed.
 func (h *Hold[E]) Loaded() bool { return h.p.saved == nil || h.p.saved.Loaded() }
+
+// WaitRead waits for the read of the saved files that Acquire started
+// when it made the set, at most the kind's Timeout from its start, and
+// reports whether the set is loaded. A hold on a set another config made
+// (a reload), or a nil one, does not wait. A start taking several sets
+// acquires them all, then waits for each: their reads run at once, so a
+// storage that hangs holds it up for one bound, not one a set.
+func (h *Hold[E]) WaitRead() bool {
+	if h == nil {
+		return true
+	}
+	if h.made && h.p.saved != nil {
+		h.p.saved.WaitRead()
+	}
+	return h.Loaded()
+}
 
 // Sync runs a sync now and waits for it (bounded by the kind's Timeout),
 // reporting whether it finished; a no-op without storage.

@@ -26,6 +26,8 @@ func TestKindsKeptApart(t *testing.T) {
 	now := time.Now()
 	a := Acquire(testKind("test.a", "test/a"), newSet, 100, st, zap.NewNop())
 	b := Acquire(testKind("test.b", "test/b"), newSet, 100, st, zap.NewNop())
+	a.WaitRead()
+	b.WaitRead()
 	if a.Set() == b.Set() || !a.Loaded() || !b.Loaded() {
 		t.Fatal("two kinds share a set, or a set on a readable storage is not loaded")
 	}
@@ -46,11 +48,13 @@ func TestKindsKeptApart(t *testing.T) {
 		}
 	}
 	restarted := Acquire(testKind("test.a", "test/a"), newSet, 100, st, zap.NewNop())
+	restarted.WaitRead()
 	defer restarted.Release()
 	if restarted.Set() == a.Set() || !restarted.Set().Has(expiry.Key("x"), now.UnixNano()) {
 		t.Fatal("an entry saved before a restart is not read back after it")
 	}
 	other := Acquire(testKind("test.b", "test/b"), newSet, 100, st, zap.NewNop())
+	other.WaitRead()
 	defer other.Release()
 	if other.Set().Has(expiry.Key("x"), now.UnixNano()) {
 		t.Fatal("another kind read an entry it never held")

@@ -50,6 +50,10 @@ type Set struct {
 	at      atomic.Pointer[Storage]
 	stop    chan struct{}
 	loaded  chan struct{} // closed once the first sync has read the files
+	opened  time.Time     // when the first sync began
+	first   chan struct{} // closed once the first sync has finished
+	busy    atomic.Pointer[storageCall]
+	began   atomic.Int64 // when the sync running began (unix ns)
 
 	waiting   atomic.Int32 // syncs waiting their turn (Sync(true))
 	mu        sync.Mutex   // one sync at a time; guards what follows
@@ -109,6 +113,12 @@ type Config struct {
 	Every, Timeout time.Duration
 }
 
+// storageCall is the storage call a sync waits on, and since when.
+type storageCall struct {
+	doing string
+	since time.Time
+}
+
 // seenFile is another set's file as a sync read it.
 type seenFile struct {
 	readSync uint64
@@ -130,18 +140,51 @@ const tempAge = 10 * time.Minute
 // New reads the saved files from at into set (waiting at most
 // cfg.Timeout) and starts the syncs; Close ends them.
 func New(set Entries, cfg Config, at *Storage) *Set {
+	s := Open(set, cfg, at)
+	s.WaitRead()
+	return s
+}
+
+// Open is New without the wait: it starts reading the saved files from at
+// into set and returns. WaitRead waits for that read; a start making
+// several sets opens them all, then waits, so a storage that hangs holds
+// it up for one bound, not one a set.
+func Open(set Entries, cfg Config, at *Storage) *Set {
 	s := &Set{
 		set: set, what: cfg.What, dir: cfg.Dir, every: cfg.Every, timeout: cfg.Timeout,
 		prefix: path.Join(cfg.Dir, cfg.Instance+"-"+RandomName()+"-"),
 		seen:   map[string]seenFile{}, stop: make(chan struct{}), loaded: make(chan struct{}),
+		opened: time.Now(), first: make(chan struct{}),
 	}
 	s.at.Store(at)
-	if !s.Sync(true) {
-		at.Logger.Warn("reading the saved "+s.what+" goes on in the background; until it is done, they cannot be told",
-			zap.Duration("waited", s.timeout))
-	}
+	// The first sync's turn is taken here, before any other sync's.
+	s.mu.Lock()
+	go func() {
+		defer close(s.first)
+		defer s.mu.Unlock()
+		s.sync(at, s.opened)
+	}()
 	go s.syncEvery()
 	return s
+}
+
+// WaitRead waits for the read Open started, at most until cfg.Timeout
+// after it began, and reports whether it finished. One that did not goes
+// on in the background (logged): until it is done, Loaded is false.
+func (s *Set) WaitRead() bool {
+	t := time.NewTimer(time.Until(s.opened.Add(s.timeout)))
+	defer t.Stop()
+	select {
+	case <-s.first:
+		return true
+	case <-t.C:
+	}
+	fields := []zap.Field{zap.Duration("waited", time.Since(s.opened))}
+	if c := s.busy.Load(); c != nil {
+		fields = append(fields, zap.String("hung", c.doing))
+	}
+	s.at.Load().Logger.Warn("reading the saved "+s.what+" goes on in the background; until it is done, they cannot be told", fields...)
+	return false
 }
 
 // Loaded reports whether the saved files have been read: until then a
@@ -190,19 +233,59 @@ func (s *Set) Close() {
 }
 
 // SaveNow syncs now, waiting its turn, and logs it as an error when the
-// storage did not finish in time (a process stopping may exit before).
+// storage did not finish in time (a process stopping may exit before),
+// naming the storage call that hangs.
 func (s *Set) SaveNow() {
+	const lost = "; a restart may forget those since the last save"
 	if s.waiting.Load() > 0 {
 		// An earlier save that waited its turn is still waiting on the
 		// storage: it saves everything once the storage answers, so this
 		// one does not wait another bound behind it.
-		s.at.Load().Logger.Error(s.what + " may not be saved: storage has not answered an earlier save; a restart may forget those since the last save")
+		s.at.Load().Logger.Error(s.what+" may not be saved: storage has not answered an earlier save"+lost, s.hung()...)
+		return
+	}
+	if c := s.busy.Load(); c != nil && time.Since(time.Unix(0, s.began.Load())) >= s.timeout {
+		// The sync running (the start's read, say) has hung a whole
+		// bound already: waiting another for its turn would only hold
+		// the stop up. The save is queued behind it, to run once the
+		// storage answers.
+		s.queueSave()
+		s.at.Load().Logger.Error(s.what+" may not be saved: storage has not answered "+c.doing+lost, s.hung()...)
 		return
 	}
 	if !s.Sync(true) {
-		s.at.Load().Logger.Error(s.what+" may not be saved: storage did not answer in time; a restart may forget those since the last save",
-			zap.Duration("waited", s.timeout))
+		s.at.Load().Logger.Error(s.what+" may not be saved: storage did not answer in time"+lost,
+			append(s.hung(), zap.Duration("waited", s.timeout))...)
 	}
+}
+
+// hung names the storage call a sync waits on, and for how long.
+func (s *Set) hung() []zap.Field {
+	c := s.busy.Load()
+	if c == nil {
+		return nil
+	}
+	return []zap.Field{zap.String("hung", c.doing), zap.Duration("for", time.Since(c.since))}
+}
+
+// queueSave runs a sync once the one running is done, without waiting.
+func (s *Set) queueSave() {
+	s.waiting.Add(1)
+	go func() {
+		s.mu.Lock()
+		s.waiting.Add(-1)
+		defer s.mu.Unlock()
+		s.sync(s.at.Load(), time.Now())
+	}()
+}
+
+// calling records the storage call a sync makes next (nil: none).
+func (s *Set) calling(doing string) {
+	if doing == "" {
+		s.busy.Store(nil)
+		return
+	}
+	s.busy.Store(&storageCall{doing: doing, since: time.Now()})
 }
 
 // Sync runs a sync, waiting at most s.timeout for it (its turn
@@ -224,7 +307,7 @@ func (s *Set) Sync(wait bool) bool {
 		defer s.mu.Unlock()
 		// Read under the lock: a sync that waited its turn saves where
 		// the set is kept now, not where it was when it was asked for.
-		s.sync(s.at.Load())
+		s.sync(s.at.Load(), time.Now())
 		return nil
 	})
 	if err != nil && !wait {
@@ -235,9 +318,11 @@ func (s *Set) Sync(wait bool) bool {
 
 // sync reads in the files it has not read, saves the set if it changed
 // since it was last saved (or the storage did), then deletes the files
-// it no longer needs. s.mu is held.
-func (s *Set) sync(at *Storage) {
+// it no longer needs. It began at began (its turn taken). s.mu is held.
+func (s *Set) sync(at *Storage, began time.Time) {
 	ctx := context.Background()
+	s.began.Store(began.UnixNano())
+	defer s.calling("")
 	s.syncs++
 	if id := at.ID; id != s.storageID {
 		// Another storage: read all of its files, write the whole set.
@@ -275,6 +360,7 @@ func (s *Set) save(ctx context.Context, at *Storage, now time.Time) bool {
 	// content (a file read is taken to be the file deleted).
 	s.gen++
 	key := s.prefix + strconv.FormatUint(s.gen, 10) + fileExt
+	s.calling("writing " + key)
 	if err := at.St.Store(ctx, key, snap); err != nil {
 		at.Logger.Error("could not save "+s.what+": a restart now forgets those since the last save", zap.Error(err))
 		return false
@@ -282,6 +368,7 @@ func (s *Set) save(ctx context.Context, at *Storage, now time.Time) bool {
 	prev := s.own
 	s.own, s.saved, s.savedSync = key, mark, s.syncs
 	if prev != "" {
+		s.calling("deleting " + prev)
 		if err := at.St.Delete(ctx, prev); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			at.Logger.Warn("could not delete the previous save of "+s.what, zap.String("key", prev), zap.Error(err))
 		}
@@ -295,6 +382,7 @@ func (s *Set) save(ctx context.Context, at *Storage, now time.Time) bool {
 // (nil when it could not be listed), and whether every file there was
 // read or found not to be a saved set. s.mu is held.
 func (s *Set) readNew(ctx context.Context, at *Storage, now time.Time) (keys []string, complete bool) {
+	s.calling("listing " + s.dir)
 	keys, err := List(ctx, at.St, s.dir)
 	if err != nil {
 		at.Logger.Warn("could not list the saved "+s.what, zap.Error(err))
@@ -308,6 +396,7 @@ func (s *Set) readNew(ctx context.Context, at *Storage, now time.Time) (keys []s
 		if _, ok := s.seen[key]; ok || strings.HasPrefix(key, s.prefix) || !strings.HasSuffix(key, fileExt) {
 			continue
 		}
+		s.calling("reading " + key)
 		b, err := at.St.Load(ctx, key)
 		if errors.Is(err, fs.ErrNotExist) {
 			// Gone since the listing: replaced by a later file (its
@@ -364,6 +453,7 @@ func (s *Set) deleteStale(ctx context.Context, at *Storage, keys []string, now t
 		if !expired && !held && !ownEarlier {
 			continue
 		}
+		s.calling("deleting " + key)
 		if err := at.St.Delete(ctx, key); err == nil || errors.Is(err, fs.ErrNotExist) {
 			delete(s.seen, key)
 		}
@@ -383,6 +473,7 @@ func (s *Set) deleteTemporary(ctx context.Context, at *Storage, key string, now 
 	if strings.Trim(base, "0123456789") != "" {
 		return
 	}
+	s.calling("looking at " + key)
 	modified, file, err := at.St.Modified(ctx, key)
 	if err == nil && file && !modified.IsZero() && now.Sub(modified) > tempAge {
 		_ = at.St.Delete(ctx, key)

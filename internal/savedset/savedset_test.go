@@ -295,6 +295,49 @@ func TestSavedSetStorageHangs(t *testing.T) {
 	}
 }
 
+// hungListing does not answer a listing (nor a Store) until released,
+// then fails it.
+type hungListing struct{ *hangingStorage }
+
+func (h hungListing) List(context.Context, string, bool) ([]string, error) {
+	<-h.release
+	return nil, errors.New("released")
+}
+
+// TestStopDuringAHungRead: a stop whose set's start read still hangs
+// (its listing never answered) does not wait another bound for its turn
+// behind it: its save is queued, to run once the storage answers, and
+// the error names the call that hangs, not the save.
+func TestStopDuringAHungRead(t *testing.T) {
+	h := hungListing{&hangingStorage{FileStorage: &certmagic.FileStorage{Path: t.TempDir()}, release: make(chan struct{})}}
+	defer close(h.release)
+	core, logs := observer.New(zapcore.InfoLevel)
+	const bound = 300 * time.Millisecond
+	m, s := newTestSet(t, h, zap.New(core), time.Hour, bound) // waits its bound
+	if s.Loaded() {
+		t.Fatal("a set whose listing hangs is loaded")
+	}
+	hung := "listing " + testDir
+	if n := logs.FilterMessageSnippet("goes on in the background").FilterField(zap.String("hung", hung)).Len(); n != 1 {
+		t.Fatalf("the start's wait did not say what hangs: %v", logs.All())
+	}
+	now := time.Now()
+	_ = m.Revoke(context.Background(), "x", now.Add(time.Hour), now)
+	began := time.Now()
+	s.SaveNow() // a config's stop
+	s.Close()   // the last release
+	if took := time.Since(began); took >= bound {
+		t.Fatalf("the stop waited %v behind the read that hangs (bound %v)", took, bound)
+	}
+	errs := logs.FilterLevelExact(zapcore.ErrorLevel).All()
+	if len(errs) != 2 || !strings.Contains(errs[0].Message, hung) {
+		t.Fatalf("the stop's error does not name the read that hangs (%q): %v", hung, errs)
+	}
+	if n := s.waiting.Load(); n != 1 {
+		t.Fatalf("%d saves queued behind the read that hangs, want 1", n)
+	}
+}
+
 // quirkyStorage says nothing of when a file was modified, and its first
 // listing fails as if a file vanished while it walked the directory.
 type quirkyStorage struct {
