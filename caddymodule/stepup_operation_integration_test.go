@@ -143,6 +143,41 @@ func TestOperationStepUpNeedsThePortalsSession(t *testing.T) {
 	}
 }
 
+// TestReplayKeepsThePortalSession: a thief who passed a transfer's
+// step-up with their own guard and portal sessions cannot bring a stolen
+// portal session to the continuation: the replay checks the guard
+// session against the portal session it carries, as the first pass did.
+func TestReplayKeepsThePortalSession(t *testing.T) {
+	upstream, g := startOperationSite(t)
+	form := "application/x-www-form-urlencoded"
+	alice := newStepClient(t, g, "198.51.100.7")
+	alice.do("POST", "/api/login", form, "username=alice&password="+password, nil)
+	mallory := newStepClient(t, g, "198.51.100.8")
+	mallory.do("POST", "/api/login", form, "username=mallory&password="+password, nil)
+
+	if resp, _ := mallory.do("POST", "/api/transfer", form, "amount=5000&to=mallory", nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("mallory's transfer: %d", resp.StatusCode)
+	}
+	if st := passFactor(t, g, mallory); st.User != "mallory" {
+		t.Fatalf("the step-up asks %q", st.User)
+	}
+	if resp, _ := mallory.do("POST", "/verify/complete", form, "", map[string]string{"Sec-Fetch-Site": "same-origin"}); resp.StatusCode != http.StatusTemporaryRedirect {
+		t.Fatalf("complete: %d", resp.StatusCode)
+	}
+	mallory.jar["portal_session"] = alice.jar["portal_session"]
+	before := len(upstream.All())
+	if resp, _ := mallory.do("POST", "/api/transfer", form, "", nil); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("the continuation with a stolen portal session: %d", resp.StatusCode)
+	}
+	if n := len(upstream.All()) - before; n != 0 {
+		t.Fatalf("the portal got %d requests", n)
+	}
+	lines := transferLines(t, g)
+	if last := lines[len(lines)-1]; last["session"] != "not_the_portal_session" || !hasReason(auditReasons(t, g, "transfer")[len(lines)-1:], "step_up_user_mismatch") {
+		t.Fatalf("audit line %v", last)
+	}
+}
+
 // transferLines are the transfer route's audit lines.
 func transferLines(t *testing.T, g *caddytest.Guarded) []map[string]any {
 	var out []map[string]any

@@ -12,6 +12,9 @@ const (
 	ReasonIPDenied          = "ip_denied"
 	ReasonIPAllowed         = "ip_allowed"
 	ReasonEngineUnavailable = "engine_unavailable"
+	// ReasonEngineNotReviewed: the engine answered without reviewing the
+	// attempt (Forter's NOT_REVIEWED), whatever action that maps to.
+	ReasonEngineNotReviewed = "engine_not_reviewed"
 	ReasonEngineDecline     = "engine_decline"
 	ReasonEngineChallenge   = "engine_challenge"
 	ReasonDeviceMissing     = "device_missing"

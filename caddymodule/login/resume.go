@@ -76,7 +76,12 @@ func (x *exchange) replay(w http.ResponseWriter, r *http.Request, next caddyhttp
 	if err := x.readRequest(r2); err != nil {
 		return x.refuse(w, r2, err)
 	}
+	// The cookies are the continuation's: the guard session counts only
+	// beside the portal session it was issued with, as on the first pass,
+	// or a thief could pass the step-up with their own sessions and bring
+	// a stolen portal session to the replay.
 	x.LoadSession(r2)
+	x.keepPortalSession(r2)
 	u, refusal := x.factorUser()
 	if refusal != "" || u != st.User {
 		return x.resumeRefused(w, r2, "step_up_"+stepup.ReasonUserMismatch)

@@ -60,15 +60,15 @@ func (x *exchange) setSessionCookie(r *http.Request, hdr http.Header, s app.Sess
 
 // passedUnchecked reports whether the verdict holds a reason that says a
 // check could not be made and the route's failure policy let the login
-// through: an engine down or late, the counters' store unreachable or
+// through: an engine down, late or not reviewing, the counters' store unreachable or
 // full, a rule that failed, a LoginID token that could not be verified.
 // Such a login was never vetted; its session must not vouch for anything
 // (passkey enrolment).
 func (x *exchange) passedUnchecked() bool {
 	for _, r := range x.Verdict.Reasons {
 		switch r {
-		case rules.ReasonEngineUnavailable, rules.ReasonStoreUnavailable, rules.ReasonStoreFull,
-			rules.ReasonRuleError, reasonAssertionUnverifiable:
+		case rules.ReasonEngineUnavailable, rules.ReasonEngineNotReviewed, rules.ReasonStoreUnavailable,
+			rules.ReasonStoreFull, rules.ReasonRuleError, reasonAssertionUnverifiable:
 			return true
 		}
 	}

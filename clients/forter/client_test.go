@@ -149,7 +149,7 @@ func TestTestModeDecisions(t *testing.T) {
 		{TestIPVerify, nil, rules.Challenge, []string{rules.ReasonEngineChallenge},
 			rules.Correlation{Engine: "forter", ID: "CORR-VERIFY", Detail: map[string]string{DetailDecision: "VERIFICATION_REQUIRED",
 				DetailRecommendation: "EMAIL_VERIFICATION", DetailVerificationType: "OTP_EMAIL", DetailVerificationID: "88yr28r890u"}}},
-		{"203.0.113.7", nil, rules.Allow, nil,
+		{"203.0.113.7", nil, rules.Allow, []string{ReasonNotReviewed},
 			rules.Correlation{Engine: "forter", ID: "CORR-NR", Detail: map[string]string{DetailDecision: "NOT_REVIEWED"}}},
 		{"203.0.113.7", func(c *Config) { c.OnNotReviewed = rules.Challenge; c.Name = "ftr" }, rules.Challenge, []string{ReasonNotReviewed},
 			rules.Correlation{Engine: "ftr", ID: "CORR-NR", Detail: map[string]string{DetailDecision: "NOT_REVIEWED"}}},

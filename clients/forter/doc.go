@@ -47,7 +47,7 @@
 //	DECLINE                deny, reason engine_decline
 //	VERIFICATION_REQUIRED  challenge, reason engine_challenge
 //	NOT_REVIEWED           Config.OnNotReviewed (default allow); reason
-//	                       engine_not_reviewed when that is not allow
+//	                       engine_not_reviewed whatever that is
 //	anything else          *engine.Failure of kind unknown_decision
 //
 // The verdict always carries rules.Correlation{Engine: name, ID:

@@ -9,8 +9,10 @@ import (
 	"github.com/login-guard/login_guard/rules"
 )
 
-// ReasonNotReviewed is added when NOT_REVIEWED maps to challenge or deny.
-const ReasonNotReviewed = "engine_not_reviewed"
+// ReasonNotReviewed marks a NOT_REVIEWED answer, whatever action it maps
+// to: a login Forter did not review was not vetted, even when let through
+// (its session may not enrol a passkey).
+const ReasonNotReviewed = rules.ReasonEngineNotReviewed
 
 // Keys of the correlation Detail.
 const (
@@ -34,9 +36,7 @@ func (c *Client) verdict(r LoginResponse) (rules.Verdict, error) {
 	case DecisionVerificationRequired:
 		v.Add(rules.Challenge, rules.ReasonEngineChallenge)
 	case DecisionNotReviewed:
-		if c.onNotReviewed != rules.Allow {
-			v.Add(c.onNotReviewed, ReasonNotReviewed)
-		}
+		v.Add(c.onNotReviewed, ReasonNotReviewed)
 	default:
 		return rules.Verdict{}, &engine.Failure{Engine: c.name, Kind: engine.KindUnknownDecision,
 			Err: fmt.Errorf("forterDecision %q", cut(r.ForterDecision, 32))}

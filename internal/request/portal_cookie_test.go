@@ -26,11 +26,37 @@ func TestPortalCookie(t *testing.T) {
 		{[]string{"portal_session=S1; Portal_Session=S2"}, "", false},
 		{[]string{"portal.session=S2; portal_session=S1"}, "", false}, // the look-alike first
 		{[]string{"portal_sessionx=S2; portal_session=S1"}, "S1", true},
+		{[]string{"my_portal_session=S2; portal_session=S1; portal_session_id=7"}, "S1", true},
+		{[]string{"portal_session=chunks-3; portal_sessionC1=x"}, "", false}, // ASP.NET's chunked cookie: the same for everyone
+		{[]string{"portal_session=S1; portal+session=S2"}, "", false},        // old PHP: + as a space, then _
 	} {
 		r := &http.Request{Header: http.Header{"Cookie": c.cookies}}
 		got, ok := PortalCookie(r, "portal_session")
 		if got != c.want || ok != c.ok {
 			t.Errorf("%q: got %q %v, want %q %v", c.cookies, got, ok, c.want, c.ok)
+		}
+	}
+}
+
+// TestPortalCookieReadAsThePortalsRead: headers in which the guard would
+// find the attacker's bound value A while a real portal parser reads the
+// victim's V (Django 3.2, Werkzeug 3.1 and cookie 0.6 run by an attacker
+// review; ASP.NET Core and Tomcat 9 read from their source). None counts.
+func TestPortalCookieReadAsThePortalsRead(t *testing.T) {
+	for _, c := range []struct{ name, portal, cookie string }{
+		{"sessionid", "Django (last wins, U+00A0 stripped)", "sessionid=A; \xc2\xa0sessionid=V"},
+		{"sessionid", "Django (U+3000)", "sessionid=A; \xe3\x80\x80sessionid=V"},
+		{"sessionid", "Django (U+0085 after the name)", "sessionid=A; sessionid\xc2\x85=V"},
+		{"session", "Werkzeug (first wins, Latin-1 \\xa0 stripped)", "\xa0session=V; session=A"},
+		{"connect.sid", "cookie <= 0.6 (trim)", "\xa0connect.sid=V; connect.sid=A"},
+		{".AspNetCore.Session", "ASP.NET Core (',' separates, last wins)", ".AspNetCore.Session=A; x=1,.AspNetCore.Session=V"},
+		{".AspNetCore.Session", "ASP.NET Core (resync after an invalid byte)", ".AspNetCore.Session=A; x=y\\.AspNetCore.Session=V"},
+		{"JSESSIONID", "Tomcat 9 ($Version=1: ',' separates, first valid)", "$Version=1; x=1, JSESSIONID=V; JSESSIONID=A"},
+		{"JSESSIONID", "a name spaced before '='", "JSESSIONID=A; JSESSIONID =V"},
+	} {
+		r := &http.Request{Header: http.Header{"Cookie": {c.cookie}}}
+		if v, ok := PortalCookie(r, c.name); ok {
+			t.Errorf("%s: %q counted as %q", c.portal, c.cookie, v)
 		}
 	}
 }
