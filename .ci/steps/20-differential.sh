@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The differential test: real PHP, Django, Werkzeug, Rack, Express and
 # Spring Boot (Tomcat, Jackson) parsers read the pass and mutation corpora
-# (internal/bodydiff). About a minute; without -race.
+# (internal/bodydiff), and their cookie readers (PHP's $_COOKIE, Django's
+# and Werkzeug's cookies, Rack's, cookie-parser and express-session's
+# cookie.parse, Tomcat's getCookies) the Cookie header corpus that
+# request.PortalCookie is held to. About a minute; without -race.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 (cd internal/bodydiff/testdata/node && npm ci --no-audit --no-fund)

@@ -20,35 +20,68 @@ import (
 // name=value, the same value each time, and the header names it nowhere
 // else in a way any of those parsers could read (portalMentions).
 //
+// The value itself must read alike too (readAlikeValue): the guard's
+// value is the bytes between "=" and ";", and every portal must read what
+// it reads from a lone name=value cookie, or one guard session would be
+// two portal sessions. Quotes are the value's to Rack and PHP, not to
+// Django, Werkzeug, the cookie package, Tomcat or Go, so name="v" is
+// refused, not read as v; blanks around the value are kept by Rack and
+// PHP and trimmed by the others (Django and wsgiref trim U+00A0 too);
+// bytes from 0x80 up are decoded differently by each. The differential
+// test (internal/bodydiff, TestDifferentialPortalCookie) found these.
+//
+// And the header must be one line. Browsers send one Cookie line, and Go's
+// HTTP/2 and HTTP/3 servers join the crumbs they are sent with "; "; the
+// servers portals run on join several lines each their own way (PHP's
+// built-in server and WEBrick with ", ", wsgiref and gunicorn with ","),
+// after which a line's last value runs on into the next line.
+//
 // A value like ASP.NET's chunked cookies' "chunks-3", the same for every
 // session, identifies none: it does not count either.
 func PortalCookie(r *http.Request, name string) (string, bool) {
-	var value string
-	exact := 0
-	for _, line := range r.Header["Cookie"] {
-		for part := range strings.SplitSeq(line, ";") {
-			n, v, ok := strings.Cut(part, "=")
-			if !ok || textproto.TrimString(n) != name {
-				continue
-			}
-			v = textproto.TrimString(v)
-			if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
-				v = v[1 : len(v)-1]
-			}
-			if exact > 0 && v != value {
-				return "", false
-			}
-			value = v
-			exact++
-		}
-	}
-	if exact == 0 || value == "" || chunkedCookieValue(value) {
+	lines := r.Header["Cookie"]
+	if len(lines) != 1 {
 		return "", false
 	}
-	if portalMentions(r.Header["Cookie"], name) != exact {
+	var value string
+	exact := 0
+	for part := range strings.SplitSeq(lines[0], ";") {
+		n, v, ok := strings.Cut(part, "=")
+		if !ok || textproto.TrimString(n) != name {
+			continue
+		}
+		if !readAlikeValue(v) || exact > 0 && v != value {
+			return "", false
+		}
+		value = v
+		exact++
+	}
+	if exact == 0 || chunkedCookieValue(value) {
+		return "", false
+	}
+	if portalMentions(lines, name) != exact {
 		return "", false
 	}
 	return value, true
+}
+
+// readAlikeValue: v is not empty and every byte of it is printable ASCII
+// other than a space, a quote or a backslash: bytes no portal trims,
+// unquotes or reads in a charset of its own. That is RFC 6265's
+// cookie-octet and ',' (unlike plainCookieValue, what net/http writes
+// unquoted): PHP's session ids may hold commas, and a portal that splits
+// on them reads name=a,b alone as it reads it among other cookies. Session
+// ids are hex, base64 or URL-encoded: they are such.
+func readAlikeValue(v string) bool {
+	if v == "" {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c <= ' ' || c >= 0x7f || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 // portalMentions counts the places in the Cookie lines where some portal's

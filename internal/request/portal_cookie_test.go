@@ -14,8 +14,8 @@ func TestPortalCookie(t *testing.T) {
 		ok      bool
 	}{
 		{[]string{"a=1; portal_session=S1; b=2"}, "S1", true},
-		{[]string{`portal_session="S1"`}, "S1", true},
-		{[]string{"portal_session=S1", "portal_session=S1"}, "S1", true}, // the same value twice
+		{[]string{"portal_session=S1; portal_session=S1"}, "S1", true}, // the same value twice
+		{[]string{"portal_session=s%3AS1.x+y/z=="}, "s%3AS1.x+y/z==", true},
 		{[]string{"a=1"}, "", false},
 		{[]string{"portal_session="}, "", false},
 		{[]string{"portal_session=S1; portal_session=S2"}, "", false},   // Django reads S2, Express S1
@@ -57,6 +57,33 @@ func TestPortalCookieReadAsThePortalsRead(t *testing.T) {
 		r := &http.Request{Header: http.Header{"Cookie": {c.cookie}}}
 		if v, ok := PortalCookie(r, c.name); ok {
 			t.Errorf("%s: %q counted as %q", c.portal, c.cookie, v)
+		}
+	}
+}
+
+// TestPortalCookieValueReadAlike: headers the differential test
+// (internal/bodydiff, TestDifferentialPortalCookie) found a portal reading
+// as another session than the plain cookie name=v, v the value the guard
+// read: the value's quotes, blanks and bytes from 0x80 up, and Cookie
+// lines the portal's server joins into one. None counts.
+func TestPortalCookieValueReadAlike(t *testing.T) {
+	for _, c := range []struct {
+		name, portal string
+		cookies      []string
+	}{
+		{"portal_session", "Rack, PHP (the quotes are the value's)", []string{`portal_session="S1"`}},
+		{"_app_session", "Rack, PHP (a quoted value after other cookies)", []string{`lang=en-US;  _app_session="A1b2C3"`}},
+		{"PHPSESSID", "Rack, PHP (a blank after the value)", []string{"PHPSESSID=A1b2C3 ; x=1"}},
+		{"_app_session", "Rack, PHP (a tab before the value)", []string{"_app_session=\tA1b2C3"}},
+		{"session", "Go net/http (a space before the value)", []string{"session= V9z8Y7"}},
+		{"JSESSIONID", "Django (U+00A0 after the value)", []string{"q=1;\tJSESSIONID=A1\xc2\xa0; x=1"}},
+		{"portal_session", "Django, Werkzeug, Rack, PHP (two lines joined with ',')", []string{"portal_session=S1", "portal_session=S1"}},
+		{"_app_session", "Django, Werkzeug (the next line runs on into the value)", []string{"_app_session=V9z8Y7", "="}},
+		{"portal_session", "a backslash", []string{`portal_session=S1\`}},
+	} {
+		r := &http.Request{Header: http.Header{"Cookie": c.cookies}}
+		if v, ok := PortalCookie(r, c.name); ok {
+			t.Errorf("%s: %q counted as %q", c.portal, c.cookies, v)
 		}
 	}
 }

@@ -3,7 +3,9 @@
 // and Spring's data binding read, the query string's values before the
 // body's, multipart parts included) with the request decoded as UTF-8, as
 // Spring Boot's CharacterEncodingFilter forces by default; and on /json,
-// Jackson's reading of the raw body (what @RequestBody reads). Strings are
+// Jackson's reading of the raw body (what @RequestBody reads); on /cookie,
+// the cookies getCookies() gives under the name the query names (n, hex),
+// as Tomcat's own session lookup reads them. Strings are
 // hex of their UTF-8 bytes; maps are [key, value] pairs.
 //
 // Built by the differential test with javac against Debian's
@@ -12,6 +14,7 @@
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import jakarta.servlet.MultipartConfigElement;
+import jakarta.servlet.http.Cookie;
 import jakarta.servlet.http.HttpServlet;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
@@ -69,6 +72,32 @@ public class Server {
                         out.put("version", ServerInfo.getServerInfo() + ", jackson "
                                 + com.fasterxml.jackson.databind.cfg.PackageVersion.VERSION + ", java "
                                 + System.getProperty("java.version"));
+                    }
+                    case "/cookie" -> {
+                        // The cookie differential: every value getCookies()
+                        // gives for the name, in order. Tomcat takes the
+                        // first JSESSIONID as the requested session id, and
+                        // the next ones while that names no valid session,
+                        // so each must be the guard's value; for
+                        // JSESSIONID also getRequestedSessionId() itself.
+                        String name = new String(HexFormat.of().parseHex(req.getParameter("n")), StandardCharsets.UTF_8);
+                        List<String> values = new ArrayList<>();
+                        Cookie[] cookies = req.getCookies();
+                        if (cookies != null) {
+                            for (Cookie c : cookies) {
+                                if (c.getName().equals(name)) {
+                                    values.add(c.getValue());
+                                }
+                            }
+                        }
+                        Map<String, Object> reads = new LinkedHashMap<>();
+                        reads.put("Tomcat getCookies", values.isEmpty() ? null : enc(values));
+                        if (name.equals("JSESSIONID")) {
+                            String id = req.getRequestedSessionId();
+                            reads.put("Tomcat getRequestedSessionId", id == null ? null : enc(id));
+                        }
+                        out.put("status", "ok");
+                        out.put("reads", reads);
                     }
                     case "/json" -> {
                         Object doc = MAPPER.readValue(req.getInputStream(), Object.class);

@@ -3,14 +3,22 @@
 // plus multer().any() for multipart (nested names via append-field),
 // /simple is express.urlencoded({extended: false}) (querystring) plus
 // busboy's raw field events for multipart; /json is express.json().
-// Strings are hex (UTF-8) so bytes can be compared; objects are [key,
-// value] pairs in order.
+// /cookie reads the cookie the query names (n, hex) as cookie-parser's
+// req.cookies and express-session (the `cookie` package's parse of the
+// Cookie header) read it. Strings are hex (UTF-8) so bytes can be
+// compared; objects are [key, value] pairs in order.
 'use strict';
 const express = require('express');
 const multer = require('multer');
 const busboy = require('busboy');
 const qs = require('qs');
 const querystring = require('node:querystring');
+const path = require('node:path');
+const cookieParser = require('cookie-parser');
+// The `cookie` package cookie-parser parses with (express-session depends
+// on the same version: 0.7).
+const cookieDir = path.dirname(require.resolve('cookie', { paths: [path.dirname(require.resolve('cookie-parser'))] }));
+const cookie = require(cookieDir);
 
 const hex = (s) => Buffer.from(String(s), 'utf8').toString('hex');
 function enc(v) {
@@ -33,7 +41,20 @@ const app = express();
 app.set('query parser', false);
 app.get('/ready', (req, res) => {
   const v = (m) => require(m + '/package.json').version;
-  res.json({ status: 'ok', version: `express ${v('express')}, body-parser ${v('body-parser')}, qs ${v('qs')}, multer ${v('multer')}, busboy ${v('busboy')}, node ${process.versions.node}` });
+  res.json({ status: 'ok', version: `express ${v('express')}, body-parser ${v('body-parser')}, qs ${v('qs')}, multer ${v('multer')}, busboy ${v('busboy')}, cookie-parser ${v('cookie-parser')}, cookie ${require(path.join(cookieDir, 'package.json')).version}, node ${process.versions.node}` });
+});
+// The cookie differential: req.cookies[name] after cookie-parser (no
+// secret: signed values stay there too), and express-session's own
+// lookup, cookie.parse(req.headers.cookie)[name] (Node joins several
+// Cookie lines with "; "); null when absent.
+app.get('/cookie', cookieParser(), (req, res) => {
+  const name = Buffer.from(new URLSearchParams(rawQuery(req)).get('n') || '', 'hex').toString('utf8');
+  const header = req.headers.cookie;
+  const own = (o) => (o !== null && typeof o === 'object' && Object.prototype.hasOwnProperty.call(o, name) ? enc(o[name]) : null);
+  res.json({ status: 'ok', reads: {
+    'Express cookie-parser req.cookies': own(req.cookies),
+    'express-session cookie.parse': header === undefined ? null : own(cookie.parse(header)),
+  } });
 });
 app.post('/extended', express.urlencoded({ extended: true, limit: '1mb' }), multer().any(), reply(qsQuery));
 app.post('/json', express.json({ limit: '1mb' }), reply(qsQuery));

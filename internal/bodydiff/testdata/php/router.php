@@ -1,7 +1,8 @@
 <?php
 // Reports what PHP's SAPI read from a request: $_POST, $_GET and the names
-// in $_FILES, or json_decode of the raw body on /json. Strings are hex so
-// every byte survives; arrays are [key, value] pairs in order.
+// in $_FILES, or json_decode of the raw body on /json; on /cookie, $_COOKIE
+// under the name the query gives (n, hex). Strings are hex so every byte
+// survives; arrays are [key, value] pairs in order.
 function enc($v) {
     if (is_string($v)) {
         return ['s' => bin2hex($v)];
@@ -30,6 +31,21 @@ if ($path === '/json') {
         return true;
     }
     echo json_encode(['status' => 'ok', 'post' => enc($d)]);
+    return true;
+}
+if ($path === '/cookie') {
+    // The cookie differential: $_COOKIE[name] as an application (or the
+    // session extension, session_name) looks it up, and under the name as
+    // PHP registers it ('.' and ' ' turned into '_'), which is the key an
+    // application must use for a name with a dot. null when absent.
+    $name = hex2bin($_GET['n'] ?? '');
+    $read = function ($k) {
+        return array_key_exists($k, $_COOKIE) ? enc($_COOKIE[$k]) : null;
+    };
+    echo json_encode(['status' => 'ok', 'reads' => [
+        'PHP $_COOKIE[name]' => $read($name),
+        'PHP $_COOKIE[name as PHP registers it]' => $read(strtr($name, ' .', '__')),
+    ], 'cookies' => enc($_COOKIE)]);
     return true;
 }
 $files = [];

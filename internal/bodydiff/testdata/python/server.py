@@ -3,11 +3,13 @@
 One WSGI server on a loopback port: /django reads request.POST, FILES and
 GET through Django's WSGIRequest, /werkzeug reads form, files and args
 through Werkzeug's Request, /json is json.loads of the raw body (what
-Django views and Flask's get_json do). Strings are hex so every byte
+Django views and Flask's get_json do); /cookie reads the cookie the query
+names (n, hex) as Django and Werkzeug read it. Strings are hex so every byte
 survives; mappings are [key, value] pairs.
 """
 import json
 import sys
+from urllib.parse import parse_qs
 from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
@@ -64,13 +66,26 @@ def werkzeug_reading(environ):
             "files": [hexs(k) for k in req.files.keys()]}
 
 
+def cookie_reading(environ):
+    """The cookie differential: request.COOKIES.get(name), what Django's
+    session middleware reads, and Werkzeug's request.cookies.get(name),
+    what Flask's sessions read; None when absent."""
+    name = bytes.fromhex(parse_qs(environ.get("QUERY_STRING", "")).get("n", [""])[0]).decode("utf-8")
+    dj = WSGIRequest(environ).COOKIES.get(name)
+    wz = WerkzeugRequest(environ).cookies.get(name)
+    return {"status": "ok", "reads": {
+        "Django request.COOKIES": None if dj is None else enc(dj),
+        "Werkzeug request.cookies": None if wz is None else enc(wz),
+    }}
+
+
 def json_reading(environ):
     n = int(environ.get("CONTENT_LENGTH") or 0)
     raw = environ["wsgi.input"].read(n)
     return {"status": "ok", "post": enc(json.loads(raw))}
 
 
-ROUTES = {"/django": django_reading, "/werkzeug": werkzeug_reading, "/json": json_reading}
+ROUTES = {"/cookie": cookie_reading, "/django": django_reading, "/werkzeug": werkzeug_reading, "/json": json_reading}
 
 
 def app(environ, start_response):

@@ -1,6 +1,7 @@
 # Reports what Rack reads from a request: Rack::Request#POST and #GET
 # (nested params, multipart), or JSON.parse of the raw body on /json (what
-# a Rails or Sinatra JSON endpoint does). Strings are hex so every byte
+# a Rails or Sinatra JSON endpoint does); /cookie reads the cookie the query
+# names (n, hex) as Rack does. Strings are hex so every byte
 # survives; hashes are [key, value] pairs.
 require 'json'
 require 'rack'
@@ -23,6 +24,12 @@ app = lambda do |env|
     begin
       case req.path_info
       when '/ready' then { 'status' => 'ok', 'version' => "rack #{Rack.release}, ruby #{RUBY_VERSION}" }
+      # The cookie differential: Rack::Request#cookies[name], what Rails'
+      # and Sinatra's sessions read; null when absent.
+      when '/cookie'
+        name = [req.GET['n'].to_s].pack('H*')
+        v = req.cookies[name]
+        { 'status' => 'ok', 'reads' => { 'Rack request.cookies' => v.nil? ? nil : enc(v) } }
       when '/json' then { 'status' => 'ok', 'post' => enc(JSON.parse(req.body.read)) }
       else
         post = req.POST
