@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // SuccessCriteria judge from the upstream's answer whether a login
@@ -159,18 +160,24 @@ func sameKind(a, b any) bool {
 	return false
 }
 
-// setCookieValue finds a cookie the response sets, ignoring deletions
-// (empty value or Max-Age<0), which are not a login.
+// setCookieValue is the value the response leaves a cookie with, as a
+// browser keeps it: the last Set-Cookie of that name wins, and a deletion
+// (an empty value, Max-Age<0, an Expires past) leaves none, which is not
+// a login. A portal that sets its old session cookie and then the new one
+// is bound to the new one.
 func setCookieValue(hdr http.Header, name string) string {
+	value := ""
+	now := time.Now()
 	for _, line := range hdr.Values("Set-Cookie") {
 		c, err := http.ParseSetCookie(line)
 		if err != nil || c.Name != name {
 			continue
 		}
-		if c.Value == "" || c.MaxAge < 0 {
+		if c.Value == "" || c.MaxAge < 0 || (c.MaxAge == 0 && !c.Expires.IsZero() && c.Expires.Before(now)) {
+			value = ""
 			continue
 		}
-		return c.Value
+		value = c.Value
 	}
-	return ""
+	return value
 }

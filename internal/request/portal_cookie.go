@@ -40,7 +40,7 @@ import (
 // session, identifies none: it does not count either.
 func PortalCookie(r *http.Request, name string) (string, bool) {
 	lines := r.Header["Cookie"]
-	if len(lines) != 1 {
+	if len(lines) != 1 || name == "" {
 		return "", false
 	}
 	var value string
@@ -86,22 +86,22 @@ func readAlikeValue(v string) bool {
 
 // portalMentions counts the places in the Cookie lines where some portal's
 // parser could find a cookie called name: the name, folded as the loosest
-// parser would read it (foldCookieText), not inside a longer name (only
-// separators, spaces or nothing before it) and followed by "=" (after
-// spaces, if any). Counting loosely only makes the guard refuse more.
+// parser would read it (foldCookieText), where a name can start
+// (startsName) and followed by "=" or PHP's "[" (endsName). Counting
+// loosely only makes the guard refuse more.
 func portalMentions(lines []string, name string) int {
-	want := foldCookieText(name)
+	want := foldCookieText(name).text
 	n := 0
 	for _, line := range lines {
-		text := foldCookieText(line)
+		f := foldCookieText(line)
 		for i := 0; ; {
-			j := strings.Index(text[i:], want)
+			j := strings.Index(f.text[i:], want)
 			if j < 0 {
 				break
 			}
 			at, end := i+j, i+j+len(want)
 			i = at + 1
-			if startsName(text, at) && endsName(text, end) {
+			if f.startsName(at) && f.endsName(end) {
 				n++
 			}
 		}
@@ -109,42 +109,67 @@ func portalMentions(lines []string, name string) int {
 	return n
 }
 
-// startsName: what comes before text[at] is nothing, or a separator, once
-// the blanks (folded to _) before it are skipped: the name found is not
-// the end of a longer one.
-func startsName(text string, at int) bool {
+// startsName: some parser could start a cookie name at text[at]. Before
+// it, once the blanks are skipped, is the line's start or a separator (';',
+// ',', '=', or a quote or backslash, after which ASP.NET looks for the next
+// cookie); or one of the blanks skipped is a byte a parser trims or skips
+// (a space, a control byte, a byte from 0x80 up: Django and Werkzeug trim
+// Unicode spaces, ASP.NET skips what it cannot read). A name byte before
+// it, a letter, a digit or any other token byte ('-' in XSRF-TOKEN, '/'
+// or '?' of a URL in a value), makes it the end of something longer.
+func (f *foldedCookies) startsName(at int) bool {
 	k := at - 1
-	for k >= 0 && text[k] == '_' {
+	for k >= 0 && f.text[k] == '_' {
+		if c := f.dec[k]; !f.esc[k] && (c <= ' ' || c >= 0x7f) {
+			return true
+		}
 		k--
 	}
-	return k < 0 || !isNameByte(text[k])
+	if k < 0 {
+		return true
+	}
+	switch f.text[k] {
+	case ';', ',', '=', '"', '\\':
+		return true
+	}
+	return false
 }
 
-// endsName: "=" follows text[:end], once the blanks after it are skipped.
-func endsName(text string, end int) bool {
-	for end < len(text) && text[end] == '_' {
+// endsName: "=" follows text[:end], once the blanks after it are skipped,
+// or "[": PHP reads name[x]=... as the cookie name, an array.
+func (f *foldedCookies) endsName(end int) bool {
+	if end < len(f.text) && f.dec[end] == '[' {
+		return true
+	}
+	for end < len(f.text) && f.text[end] == '_' {
 		end++
 	}
-	return end < len(text) && text[end] == '='
+	return end < len(f.text) && f.text[end] == '='
 }
 
-// isNameByte is a letter or digit (of folded text): a name running on.
-func isNameByte(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= '0' && c <= '9'
+// foldedCookies is Cookie text folded by foldCookieText, with what each of
+// its bytes was: the byte after %XX decoding (dec), and whether it was
+// escaped (esc), since an escaped blank is no byte a parser skips.
+type foldedCookies struct {
+	text string
+	dec  []byte
+	esc  []bool
 }
 
 // foldCookieText reads s as the loosest of the portals' cookie parsers
 // could: %XX decoded, ASCII letters lower case, and spaces (ASCII and
 // Unicode: every byte from 0x80 up, since Werkzeug reads bytes as
 // Latin-1), control bytes, '+', '.' and '[' as '_'.
-func foldCookieText(s string) string {
+func foldCookieText(s string) foldedCookies {
+	f := foldedCookies{dec: make([]byte, 0, len(s)), esc: make([]bool, 0, len(s))}
 	b := make([]byte, 0, len(s))
 	for i := 0; i < len(s); i++ {
-		c := s[i]
+		c, escaped := s[i], false
 		if c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]) {
-			c = unhex(s[i+1])<<4 | unhex(s[i+2])
+			c, escaped = unhex(s[i+1])<<4|unhex(s[i+2]), true
 			i += 2
 		}
+		f.dec, f.esc = append(f.dec, c), append(f.esc, escaped)
 		switch {
 		case c >= 'A' && c <= 'Z':
 			c += 'a' - 'A'
@@ -153,7 +178,8 @@ func foldCookieText(s string) string {
 		}
 		b = append(b, c)
 	}
-	return string(b)
+	f.text = string(b)
+	return f
 }
 
 func isHex(c byte) bool {

@@ -27,6 +27,12 @@ func TestPortalCookie(t *testing.T) {
 		{[]string{"portal.session=S2; portal_session=S1"}, "", false}, // the look-alike first
 		{[]string{"portal_sessionx=S2; portal_session=S1"}, "S1", true},
 		{[]string{"my_portal_session=S2; portal_session=S1; portal_session_id=7"}, "S1", true},
+		{[]string{"XSRF-TOKEN=q1w2; portal_session=S1"}, "S1", true},
+		{[]string{"portal_session=S1; xsrf-portal_session=zzz"}, "S1", true}, // a longer name ending in it
+		{[]string{"portal_session=S1; return_to=%2Fpay%3Fportal_session%3D9"}, "S1", true},
+		{[]string{"portal_session=S1; flash=x/portal_session=1"}, "S1", true},
+		{[]string{"portal_session=S1; portal_session[x]=evil"}, "", false}, // PHP: an array under the name
+		{[]string{"portal_session=S1; x=y\xc2\xa0.portal_session=S2"}, "", false},
 		{[]string{"portal_session=chunks-3; portal_sessionC1=x"}, "", false}, // ASP.NET's chunked cookie: the same for everyone
 		{[]string{"portal_session=S1; portal+session=S2"}, "", false},        // old PHP: + as a space, then _
 	} {
@@ -85,5 +91,14 @@ func TestPortalCookieValueReadAlike(t *testing.T) {
 		if v, ok := PortalCookie(r, c.name); ok {
 			t.Errorf("%s: %q counted as %q", c.portal, c.cookies, v)
 		}
+	}
+}
+
+// TestPortalCookieWithoutAName: no cookie is called "" (and the search
+// for it must not run past the line).
+func TestPortalCookieWithoutAName(t *testing.T) {
+	r := &http.Request{Header: http.Header{"Cookie": {"=abc; a=1"}}}
+	if v, ok := PortalCookie(r, ""); ok {
+		t.Fatalf("the cookie without a name read as %q", v)
 	}
 }
