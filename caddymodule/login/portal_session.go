@@ -47,6 +47,15 @@ func (x *exchange) portalSessionID(r *http.Request, hdr http.Header) string {
 	return ks.Pseudonym("app_session", v)
 }
 
+// loadSession reads the guard session r carries, as the route counts it:
+// request.LoadSession, then keepPortalSession. Every place that reads the
+// session goes through it, the replay after a step-up included, so none
+// can count a guard session beside another portal session.
+func (x *exchange) loadSession(r *http.Request) {
+	x.LoadSession(r)
+	x.keepPortalSession(r)
+}
+
 // keepPortalSession drops the guard session of an operation (or an
 // `event none` request) when its portal session is not the one the guard
 // session was issued beside (session_cookie set), or is ambiguous: the

@@ -80,8 +80,7 @@ func (x *exchange) replay(w http.ResponseWriter, r *http.Request, next caddyhttp
 	// beside the portal session it was issued with, as on the first pass,
 	// or a thief could pass the step-up with their own sessions and bring
 	// a stolen portal session to the replay.
-	x.LoadSession(r2)
-	x.keepPortalSession(r2)
+	x.loadSession(r2)
 	u, refusal := x.factorUser()
 	if refusal != "" || u != st.User {
 		return x.resumeRefused(w, r2, "step_up_"+stepup.ReasonUserMismatch)

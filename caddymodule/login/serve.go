@@ -56,8 +56,7 @@ func (x *exchange) serve(w http.ResponseWriter, r *http.Request, next caddyhttp.
 	if err := x.checkRequestPolicy(r); err != nil {
 		return x.refuse(w, r, err)
 	}
-	x.LoadSession(r)
-	x.keepPortalSession(r)
+	x.loadSession(r)
 	if h.Event == EventOperation {
 		x.takeSessionUser()
 		if err := x.prepareOperation(r); err != nil {
