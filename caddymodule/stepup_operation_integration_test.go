@@ -37,6 +37,20 @@ func startOperationSite(t *testing.T) (*caddytest.Recorder, *caddytest.Guarded) 
 	return upstream, caddytest.Start(t, stepUpGlobal, site)
 }
 
+// signInAliceAndMallory signs in two users, each from an address of their
+// own, each with a guard and a portal session of their own.
+func signInAliceAndMallory(t *testing.T, g *caddytest.Guarded) (alice, mallory *stepClient) {
+	form := "application/x-www-form-urlencoded"
+	alice = newStepClient(t, g, "198.51.100.7")
+	alice.do("POST", "/api/login", form, "username=alice&password="+password, nil)
+	mallory = newStepClient(t, g, "198.51.100.8")
+	mallory.do("POST", "/api/login", form, "username=mallory&password="+password, nil)
+	if alice.cookie("portal_session") == "" || mallory.cookie("login_guard") == "" || alice.cookie("portal_session") == mallory.cookie("portal_session") {
+		t.Fatalf("logins: alice's portal session %q, mallory's %q", alice.cookie("portal_session"), mallory.cookie("portal_session"))
+	}
+	return alice, mallory
+}
+
 // TestOperationStepUpAsksTheSessionsUser: an operation acts on the
 // portal's session, so its step-up must be passed by the signed-in user,
 // never by a user the body names. An attacker holding a victim's session
@@ -100,14 +114,7 @@ func TestOperationStepUpAsksTheSessionsUser(t *testing.T) {
 func TestOperationStepUpNeedsThePortalsSession(t *testing.T) {
 	upstream, g := startOperationSite(t)
 	form := "application/x-www-form-urlencoded"
-
-	alice := newStepClient(t, g, "198.51.100.7")
-	alice.do("POST", "/api/login", form, "username=alice&password="+password, nil)
-	mallory := newStepClient(t, g, "198.51.100.8")
-	mallory.do("POST", "/api/login", form, "username=mallory&password="+password, nil)
-	if alice.cookie("portal_session") == "" || mallory.cookie("login_guard") == "" || alice.cookie("portal_session") == mallory.cookie("portal_session") {
-		t.Fatalf("logins: alice's portal session %q, mallory's %q", alice.cookie("portal_session"), mallory.cookie("portal_session"))
-	}
+	alice, mallory := signInAliceAndMallory(t, g)
 
 	// mallory's guard session beside alice's portal session: no session.
 	thief := newStepClient(t, g, "198.51.100.8")
@@ -150,10 +157,7 @@ func TestOperationStepUpNeedsThePortalsSession(t *testing.T) {
 func TestReplayKeepsThePortalSession(t *testing.T) {
 	upstream, g := startOperationSite(t)
 	form := "application/x-www-form-urlencoded"
-	alice := newStepClient(t, g, "198.51.100.7")
-	alice.do("POST", "/api/login", form, "username=alice&password="+password, nil)
-	mallory := newStepClient(t, g, "198.51.100.8")
-	mallory.do("POST", "/api/login", form, "username=mallory&password="+password, nil)
+	alice, mallory := signInAliceAndMallory(t, g)
 
 	if resp, _ := mallory.do("POST", "/api/transfer", form, "amount=5000&to=mallory", nil); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("mallory's transfer: %d", resp.StatusCode)
