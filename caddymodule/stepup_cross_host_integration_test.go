@@ -20,27 +20,39 @@ import (
 	"github.com/login-guard/login_guard/internal/testkit/ports"
 )
 
-// crossHostCaddyfile: the login on app.example.test, its step-up pages on
-// auth.example.test, both over TLS (Caddy's internal CA) on one port.
-func crossHostCaddyfile(dir string, port int, upstream string) string {
+// tlsSitesGlobal is the global options of the tests whose sites are
+// served over TLS by Caddy's internal CA on one port: storage and log in
+// dir, the sandbox engine, passkeys for example.test whose origins are
+// the given hosts on that port.
+func tlsSitesGlobal(dir string, port int, hosts ...string) string {
+	origins := make([]string, len(hosts))
+	for i, h := range hosts {
+		origins[i] = fmt.Sprintf("https://%s:%d", h, port)
+	}
 	return fmt.Sprintf(`{
 	admin off
 	skip_install_trust
 	auto_https disable_redirects
-	storage file_system %[1]s
+	storage file_system %s
 	log {
-		output file %[2]s
+		output file %s
 		format json
 	}
 	login_guard {
 		sandbox
 		passkeys {
 			rp_id     example.test
-			rp_origin https://auth.example.test:%[3]d
+			rp_origin %s
 		}
 	}
+}`, filepath.Join(dir, "storage"), filepath.Join(dir, "caddy.log"), strings.Join(origins, " "))
 }
-https://app.example.test:%[3]d {
+
+// crossHostCaddyfile: the login on app.example.test, its step-up pages on
+// auth.example.test, both over TLS (Caddy's internal CA) on one port.
+func crossHostCaddyfile(dir string, port int, upstream string) string {
+	return tlsSitesGlobal(dir, port, "auth.example.test") + fmt.Sprintf(`
+https://app.example.test:%[1]d {
 	tls internal
 	bind 127.0.0.1
 	@login {
@@ -50,8 +62,8 @@ https://app.example.test:%[3]d {
 	login_guard @login {
 		event login
 		engines sandbox
-		step_up_hosts auth.example.test:%[3]d
-		step_up https://auth.example.test:%[3]d/verify
+		step_up_hosts auth.example.test:%[1]d
+		step_up https://auth.example.test:%[1]d/verify
 		step_up_cookie_domain example.test
 		success {
 			status 303
@@ -64,9 +76,9 @@ https://app.example.test:%[3]d {
 			methods passkey
 		}
 	}
-	reverse_proxy %[4]s
+	reverse_proxy %[2]s
 }
-https://auth.example.test:%[3]d {
+https://auth.example.test:%[1]d {
 	tls internal
 	bind 127.0.0.1
 	handle /verify* {
@@ -76,7 +88,7 @@ https://auth.example.test:%[3]d {
 		}
 	}
 }
-`, filepath.Join(dir, "storage"), filepath.Join(dir, "caddy.log"), port, upstream)
+`, port, upstream)
 }
 
 // TestStepUpOnAnotherHost follows a challenged login through step-up

@@ -172,24 +172,8 @@ func TestStepUpStateStaysOnItsSites(t *testing.T) {
 // twoSitesCaddyfile: two sites of one Caddy over TLS, each with its own
 // step-up route; the login is on a.example.test.
 func twoSitesCaddyfile(dir string, port int, upstream string) string {
-	return fmt.Sprintf(`{
-	admin off
-	skip_install_trust
-	auto_https disable_redirects
-	storage file_system %[1]s
-	log {
-		output file %[2]s
-		format json
-	}
-	login_guard {
-		sandbox
-		passkeys {
-			rp_id     example.test
-			rp_origin https://a.example.test:%[3]d https://b.example.test:%[3]d
-		}
-	}
-}
-https://a.example.test:%[3]d {
+	return tlsSitesGlobal(dir, port, "a.example.test", "b.example.test") + fmt.Sprintf(`
+https://a.example.test:%[1]d {
 	tls internal
 	bind 127.0.0.1
 	@login {
@@ -211,9 +195,9 @@ https://a.example.test:%[3]d {
 			methods passkey
 		}
 	}
-	reverse_proxy %[4]s
+	reverse_proxy %[2]s
 }
-https://b.example.test:%[3]d {
+https://b.example.test:%[1]d {
 	tls internal
 	bind 127.0.0.1
 	handle /verify* {
@@ -223,7 +207,7 @@ https://b.example.test:%[3]d {
 		}
 	}
 }
-`, filepath.Join(dir, "storage"), filepath.Join(dir, "caddy.log"), port, upstream)
+`, port, upstream)
 }
 
 func startTwoSites(t *testing.T) (c *siteClient, g *caddytest.Guarded, a, b string) {
