@@ -45,8 +45,21 @@ func newTestSet(t *testing.T, st certmagic.Storage, logger *zap.Logger, every, t
 		default:
 			s.Close()
 		}
+		settle(s)
 	})
 	return m, s
+}
+
+// settle waits, a few seconds at most (a test's storage may hang on
+// purpose), for a save Close queued behind a slow sync to end, so it does
+// not write into the test's directory while that is removed.
+func settle(s *Set) {
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if s.waiting.Load() == 0 && s.mu.TryLock() {
+			s.mu.Unlock()
+			return
+		}
+	}
 }
 
 // readBack starts a new set on st (a restart) and checks it reads each
