@@ -8,7 +8,7 @@ import (
 
 // side is one Caddy under test.
 type side struct {
-	name  string // bare, guarded, or a guarded variant: guarded_smartid, guarded_redis, guarded_buffered, guarded_noaudit, guarded_accesslog
+	name  string // bare, floor, guarded, or a guarded variant: guarded_smartid, guarded_redis, guarded_buffered, guarded_noaudit, guarded_accesslog
 	port  int    // its first site's (bare has one site)
 	admin int
 	// sites are the ports of a guarded side's other sites, by the path of
@@ -97,7 +97,7 @@ func caddyfile(s *side, svc services, dir string, o options) string {
 		trusted_proxies static 127.0.0.0/8
 	}
 `, s.admin, filepath.Join(dir, s.name+"-storage"), out, exclude)
-	if s.name != "bare" {
+	if strings.HasPrefix(s.name, "guarded") {
 		b.WriteString("\tlogin_guard {\n")
 		if s.name == "guarded_redis" {
 			fmt.Fprintf(&b, "\t\tstore redis {\n\t\t\taddress 127.0.0.1:%d\n\t\t}\n", svc.redis)
@@ -113,6 +113,16 @@ func caddyfile(s *side, svc services, dir string, o options) string {
 	b.WriteString("}\n")
 	if s.name == "bare" {
 		fmt.Fprintf(&b, "http://127.0.0.1:%d {\n%s\treverse_proxy 127.0.0.1:%d\n}\n", s.port, access, svc.upstream)
+		return b.String()
+	}
+	if s.name == "floor" {
+		// Stock Caddy doing what any guard of a login must, and nothing
+		// else: the POST's body read whole before it is proxied
+		// (request_buffers), the answer's head held for a cookie to be
+		// added to it (a deferred header), and one Set-Cookie line as
+		// long as the guard's session cookie.
+		fmt.Fprintf(&b, "http://127.0.0.1:%d {\n%s\t@post method POST\n\theader @post {\n\t\t+Set-Cookie %q\n\t\tdefer\n\t}\n\treverse_proxy 127.0.0.1:%d\n}\n",
+			s.port, access, floorCookie, svc.upstream)
 		return b.String()
 	}
 	for _, rt := range guardedRoutes {
@@ -183,6 +193,11 @@ type scenario struct {
 	rate   int  // > 0: paced at this many requests a second (see request.rate)
 }
 
+// floorCookie is as long as the guard's session cookie line (199 bytes
+// after "Set-Cookie: "), so the floor side's answer is the guarded one's
+// size.
+var floorCookie = "login_guard=" + strings.Repeat("A", 140) + "; Path=/; Max-Age=43200; HttpOnly; SameSite=Lax"
+
 const loginForm = "username=jlopez&password=secret&smartid_data=ujOmfzNv5l%2F1SW%2BclQ%3D%3D"
 
 var allScenarios = []scenario{
@@ -205,6 +220,11 @@ var allScenarios = []scenario{
 	// for a few events at a time instead of pipelining a full batch: the
 	// guarded side's CPU per request with SmartID off and on.
 	{name: "login_smartid_1000", side: "guarded", also: "guarded_smartid", method: "POST", path: "/api/login", bare: "/api/login", body: loginForm, status: 303, rate: 1000},
+	// The floor: stock Caddy reading the login's body whole and adding a
+	// cookie as long as the guard's to the answer, beside the guard, in
+	// the same rounds. What a guard of a login pays in Caddy before it
+	// does anything of its own.
+	{name: "login_floor", side: "guarded", also: "floor", method: "POST", path: "/api/login", bare: "/api/login", body: loginForm, status: 303},
 	{name: "login_redis", side: "guarded", also: "guarded_redis", method: "POST", path: "/api/login", bare: "/api/login", body: loginForm, status: 303},
 }
 
@@ -225,6 +245,8 @@ var alsoSides = map[string]struct{ main, also string }{
 	// The guard's values in Caddy's access line instead of a line of
 	// their own.
 	"guarded_accesslog": {"own audit line", "audit in access log"},
+	// Stock Caddy holding the body and adding a cookie, no guard.
+	"floor": {"guard", "floor (stock Caddy)"},
 	// SmartID on: each login sends its event.
 	"guarded_smartid": {"SmartID off", "SmartID on"},
 }

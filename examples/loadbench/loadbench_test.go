@@ -17,7 +17,7 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig"
 )
 
-// TestConfigsValidate: the six Caddy configs the benchmark writes adapt
+// TestConfigsValidate: the eight Caddy configs the benchmark writes adapt
 // and validate with the login_guard modules, so a run never measures a
 // config Caddy would refuse; the Redis side keeps its state in Redis, the
 // buffered side writes its log file through the buffered output, the
@@ -31,9 +31,10 @@ func TestConfigsValidate(t *testing.T) {
 		return after
 	}
 	var memorySite string
-	for _, name := range []string{"bare", "guarded", "guarded_smartid", "guarded_redis", "guarded_buffered", "guarded_noaudit", "guarded_accesslog"} {
+	for _, name := range []string{"bare", "floor", "guarded", "guarded_smartid", "guarded_redis", "guarded_buffered", "guarded_noaudit", "guarded_accesslog"} {
+		guard := strings.HasPrefix(name, "guarded")
 		s := &side{name: name, port: 9100, admin: 9200}
-		if name != "bare" {
+		if guard {
 			s.sites = map[string]int{}
 			for i, rt := range guardedRoutes[1:] {
 				s.sites[rt.path] = 9101 + i
@@ -61,7 +62,7 @@ func TestConfigsValidate(t *testing.T) {
 		if !strings.Contains(cfg, fileOut) {
 			t.Fatalf("%s: not the log file wanted, or it may roll (and be compressed mid-run):\n%s", name, cfg)
 		}
-		if got := strings.Contains(cfg, "login_guard @login"); got != (name != "bare") {
+		if got := strings.Contains(cfg, "login_guard @") || strings.Contains(cfg, "\tlogin_guard {"); got != guard {
 			t.Fatalf("%s: guarded routes present = %v", name, got)
 		}
 		// Each guard route has a site of its own, where the scenario's
@@ -72,7 +73,7 @@ func TestConfigsValidate(t *testing.T) {
 			}
 		}
 		for _, rt := range guardedRoutes {
-			if name != "bare" && !strings.Contains(cfg, fmt.Sprintf("127.0.0.1:%d {\n\t@%s {", s.portFor(rt.path), rt.name)) {
+			if guard && !strings.Contains(cfg, fmt.Sprintf("127.0.0.1:%d {\n\t@%s {", s.portFor(rt.path), rt.name)) {
 				t.Fatalf("%s: %s is not served on its own port %d:\n%s", name, rt.path, s.portFor(rt.path), cfg)
 			}
 		}
@@ -91,6 +92,12 @@ func TestConfigsValidate(t *testing.T) {
 		} else if err := caddy.Validate(mustConfig(t, raw)); err != nil {
 			t.Fatalf("%s, buffered: %v", name, err)
 		}
+		// The floor: bare's proxy, with POSTs' answers held for one
+		// deferred cookie line.
+		floor := fmt.Sprintf("\t@post method POST\n\theader @post {\n\t\t+Set-Cookie %q\n\t\tdefer\n\t}\n\treverse_proxy 127.0.0.1:9001\n}\n", floorCookie)
+		if got := strings.HasSuffix(cfg, floor); got != (name == "floor") {
+			t.Fatalf("%s: the floor's site present = %v:\n%s", name, got, cfg)
+		}
 		switch name {
 		case "guarded":
 			memorySite = site(cfg)
@@ -100,13 +107,34 @@ func TestConfigsValidate(t *testing.T) {
 			}
 		}
 	}
-	for name, also := range map[string]string{"login_redis": "guarded_redis", "login_buffered": "guarded_buffered", "login_audit": "guarded_noaudit"} {
+	for name, also := range map[string]string{"login_redis": "guarded_redis", "login_buffered": "guarded_buffered", "login_audit": "guarded_noaudit", "login_floor": "floor"} {
 		sc, err := selectScenarios(name)
 		if err != nil || len(sc) != 1 || sc[0].side != "guarded" || sc[0].also != also {
 			t.Fatalf("%s: %+v, %v", name, sc, err)
 		}
 		if _, ok := alsoSides[also]; !ok {
 			t.Fatalf("%s: no table labels for %s", name, also)
+		}
+	}
+}
+
+// TestCheckFloorCookie: a run stops when the floor's cookie line is not
+// as long as the guard's, or either answer has none or more than one.
+func TestCheckFloorCookie(t *testing.T) {
+	line := func(vs ...string) http.Header { return http.Header{"Set-Cookie": vs} }
+	guard := "login_guard=" + strings.Repeat("x", 140) + "; Path=/; Max-Age=43200; HttpOnly; SameSite=Lax"
+	if err := checkFloorCookie(line(guard), line(floorCookie)); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ guarded, floor http.Header }{
+		{line(guard + "x"), line(floorCookie)},
+		{line(guard), line(floorCookie + "x")},
+		{line(), line(floorCookie)},
+		{line(guard), line()},
+		{line(guard, guard), line(floorCookie, floorCookie)},
+	} {
+		if err := checkFloorCookie(c.guarded, c.floor); err == nil {
+			t.Fatalf("%q against %q: accepted", c.floor, c.guarded)
 		}
 	}
 }

@@ -9,7 +9,8 @@
 //	redis      redis-server (the role execs it) on a free loopback port,
 //	           nothing saved, maxmemory-policy noeviction; only when
 //	           login_redis runs
-//	caddy      Caddy with the login_guard modules: one bare, one guarded,
+//	caddy      Caddy with the login_guard modules: one bare, one floor
+//	           for login_floor (stock directives only), one guarded,
 //	           one guarded with SmartID on, one guarded with its rules'
 //	           state in Redis (store redis) for login_redis, one
 //	           guarded with its log file behind the buffered output for
@@ -49,6 +50,10 @@
 //	               (the Go generator paces it) on three sides in the same
 //	               rounds: bare, guarded with SmartID off and with it on;
 //	               the CPU per request is the point, not the req/s
+//	login_floor    the login route on three sides in the same rounds:
+//	               bare, guarded, and the floor: stock Caddy holding each
+//	               POST's answer for a deferred Set-Cookie line as long
+//	               as the guard's (no guard at all)
 //	login_redis    the login route on three sides in the same rounds:
 //	               bare, guarded with the memory store, guarded with
 //	               the Redis store (skipped by default when redis-server

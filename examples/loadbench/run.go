@@ -119,7 +119,7 @@ func run(o options) error {
 		if s.admin, err = ports.Pick(); err != nil {
 			return err
 		}
-		if name != "bare" {
+		if strings.HasPrefix(name, "guarded") {
 			s.sites = map[string]int{}
 			for _, rt := range guardedRoutes[1:] {
 				if s.sites[rt.path], err = ports.Pick(); err != nil {
@@ -143,15 +143,22 @@ func run(o options) error {
 		sides[name] = s
 	}
 	for _, sc := range scenarios {
-		if err := probe(sides[sc.side].url(sc.path), sc, sc.status); err != nil {
+		guarded, err := probe(sides[sc.side].url(sc.path), sc, sc.status)
+		if err != nil {
 			return err
 		}
-		if err := probe(sides["bare"].url(sc.bare), sc, bareStatus(sc)); err != nil {
+		if _, err := probe(sides["bare"].url(sc.bare), sc, bareStatus(sc)); err != nil {
 			return err
 		}
 		if sc.also != "" {
-			if err := probe(sides[sc.also].url(sc.path), sc, sc.status); err != nil {
+			also, err := probe(sides[sc.also].url(sc.path), sc, sc.status)
+			if err != nil {
 				return err
+			}
+			if sc.also == "floor" {
+				if err := checkFloorCookie(guarded, also); err != nil {
+					return err
+				}
 			}
 		}
 		if sc.also == "guarded_noaudit" && o.logSink == "file" {
@@ -414,7 +421,7 @@ func measure(gen loadGen, r request, s *side, d time.Duration) (measurement, err
 
 // probe checks one request gets the status the scenario expects, so a
 // misconfigured run fails before it measures the wrong thing.
-func probe(url string, sc scenario, want int) error {
+func probe(url string, sc scenario, want int) (http.Header, error) {
 	req, _ := http.NewRequest(sc.method, url, strings.NewReader(sc.body))
 	if sc.body != "" {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -424,12 +431,23 @@ func probe(url string, sc scenario, want int) error {
 	}}
 	resp, err := c.Do(req)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 	resp.Body.Close()
 	if resp.StatusCode != want {
-		return fmt.Errorf("%s: %s %s answered %d, want %d: %s", sc.name, sc.method, url, resp.StatusCode, want, body)
+		return nil, fmt.Errorf("%s: %s %s answered %d, want %d: %s", sc.name, sc.method, url, resp.StatusCode, want, body)
+	}
+	return resp.Header, nil
+}
+
+// checkFloorCookie: the floor side's answer carries one Set-Cookie line as
+// long as the guard's session cookie line, so the two answers are the
+// same size and login_floor compares like with like.
+func checkFloorCookie(guarded, floor http.Header) error {
+	g, f := guarded.Values("Set-Cookie"), floor.Values("Set-Cookie")
+	if len(g) != 1 || len(f) != 1 || len(g[0]) != len(f[0]) {
+		return fmt.Errorf("login_floor: the floor's Set-Cookie %q is not one line as long as the guard's %q: update floorCookie", f, g)
 	}
 	return nil
 }
