@@ -3,6 +3,7 @@ package smileid
 import (
 	"context"
 	"errors"
+	"fmt"
 	"runtime"
 	"strings"
 	"sync"
@@ -283,8 +284,12 @@ func TestJobStatusSignatureChecked(t *testing.T) {
 				return jobStatusReply{200, statusBody(ts, tt.sig(ts), true, true, "1220", req["job_id"].(string), testUser, "2")}
 			})
 			_, err := h.c.Confirm(context.Background(), s.JobID)
-			if !errors.Is(err, tt.want) {
-				t.Fatalf("err = %v, want %v", err, tt.want)
+			if !errors.Is(err, tt.want) || !errors.Is(err, ErrBadJobStatus) {
+				t.Fatalf("err = %v, want %v and ErrBadJobStatus", err, tt.want)
+			}
+			// The answer's fault, not a callback's: Smile ID should retry.
+			if Permanent(err) {
+				t.Fatalf("Permanent(%v) = true", err)
 			}
 			secretsAbsent(t, err)
 			if st := h.c.Registry().Status(s.JobID); st != StatePending {
@@ -416,7 +421,8 @@ func TestPermanent(t *testing.T) {
 			t.Errorf("Permanent(%v) = false", err)
 		}
 	}
-	for _, err := range []error{&VendorError{Op: OpJobStatus, Status: 503}, ErrResponseTooLarge, context.DeadlineExceeded} {
+	for _, err := range []error{&VendorError{Op: OpJobStatus, Status: 503}, ErrResponseTooLarge, context.DeadlineExceeded,
+		fmt.Errorf("%w: %w", ErrBadJobStatus, ErrBadSignature), fmt.Errorf("%w: %w", ErrBadJobStatus, ErrJobMismatch)} {
 		if Permanent(err) {
 			t.Errorf("Permanent(%v) = true", err)
 		}

@@ -32,6 +32,12 @@ var (
 	// Vendor exchanges.
 	ErrResponseTooLarge = errors.New("smileid: response exceeds its size cap")
 	ErrBadResponse      = errors.New("smileid: unexpected response shape")
+	// ErrBadJobStatus wraps whatever made Confirm refuse a job-status
+	// answer (shape, timestamp, signature, another job): a fault of that
+	// answer or of the path to Smile ID, never of the callback that
+	// triggered the call, even when the cause is also a callback's
+	// sentinel (ErrBadSignature, ErrStaleTimestamp, ErrJobMismatch).
+	ErrBadJobStatus = errors.New("smileid: job-status answer refused")
 )
 
 // VendorError reports a non-2xx answer from Smile ID. It names the
@@ -55,8 +61,14 @@ func (e *VendorError) Error() string {
 // (a malformed, forged, stale, oversized or unmatched callback, or an
 // exhausted confirmation budget), as opposed to a transient failure of
 // the job-status call that a retry of the same callback may overcome. The
-// glue can answer 4xx to the first and 5xx to the second.
+// glue can answer 4xx to the first and 5xx to the second. A job-status
+// answer that was refused (ErrBadJobStatus) is never permanent: its
+// signature or timestamp failing says nothing about the callback's, and
+// Smile ID's retry may meet a sound answer.
 func Permanent(err error) bool {
+	if errors.Is(err, ErrBadJobStatus) {
+		return false
+	}
 	for _, target := range []error{
 		ErrBodyTooLarge, ErrMalformed, ErrBadTimestamp, ErrStaleTimestamp, ErrBadSignature,
 		ErrUnknownJob, ErrJobMismatch, ErrTooManyConfirms,

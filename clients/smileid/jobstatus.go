@@ -40,7 +40,7 @@ func (c *Client) Confirm(ctx context.Context, jobID string) (Result, error) {
 	}
 	st, res, err := c.readJobStatus(raw, e)
 	if err != nil {
-		return Result{}, fmt.Errorf("smileid: %s: %w", OpJobStatus, err)
+		return Result{}, fmt.Errorf("smileid: %s: %w: %w", OpJobStatus, ErrBadJobStatus, err)
 	}
 	after, changed, err := c.registry.Settle(jobID, st, res.ResultCode, res.ResultText, res.SmileJobID)
 	if err != nil {

@@ -70,6 +70,10 @@ type Server struct {
 	putStatus   int
 	jobStatus   func(req map[string]any) (int, any)
 	table       map[string]JobStatus
+	hang        map[string]bool
+	// release ends the hung requests when the test ends: Close waits
+	// for every request in flight.
+	release chan struct{}
 }
 
 // NewServer starts the fake for a partner, its API key and the callback
@@ -78,7 +82,7 @@ type Server struct {
 // SetStatus fills (404 for a job not in it).
 func NewServer(t testing.TB, partnerID, apiKey, callbackURL string) *Server {
 	s := &Server{t: t, partnerID: partnerID, apiKey: apiKey, callbackURL: callbackURL,
-		putStatus: http.StatusOK, table: map[string]JobStatus{}}
+		putStatus: http.StatusOK, table: map[string]JobStatus{}, hang: map[string]bool{}, release: make(chan struct{})}
 	s.uploadReply = func(base string) (int, string) {
 		return http.StatusOK, fmt.Sprintf(`{"upload_url":%q,"ref_id":"%s-0000000194-abc","smile_job_id":"0000000194","camera_config":"null","code":"2202"}`,
 			base+s.UploadPath()+"?"+UploadSecret, partnerID)
@@ -88,6 +92,7 @@ func NewServer(t testing.TB, partnerID, apiKey, callbackURL string) *Server {
 	s.Config.ErrorLog = log.New(io.Discard, "", 0)
 	s.StartTLS()
 	t.Cleanup(s.Close)
+	t.Cleanup(func() { close(s.release) }) // runs before Close
 	s.CAFile = filepath.Join(t.TempDir(), "smile-ca.pem")
 	if err := os.WriteFile(s.CAFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.Certificate().Raw}), 0o600); err != nil {
 		t.Fatal(err)
@@ -127,6 +132,16 @@ func (s *Server) SetJobStatus(fn func(req map[string]any) (status int, body any)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.jobStatus = fn
+}
+
+// SetHang makes requests to path (/v1/upload, /v1/job_status or
+// UploadPath()) hang, or stops that: a hung request is read, not
+// recorded, and never answered; it ends when the client gives up or the
+// test ends.
+func (s *Server) SetHang(path string, on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hang[path] = on
 }
 
 // SetStatus puts a job's answer in the table.
@@ -175,6 +190,16 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		s.t.Errorf("smilefake: reading body: %v", err)
+		return
+	}
+	s.mu.Lock()
+	hang := s.hang[r.URL.Path]
+	s.mu.Unlock()
+	if hang {
+		select {
+		case <-r.Context().Done():
+		case <-s.release:
+		}
 		return
 	}
 	s.mu.Lock()
