@@ -163,7 +163,9 @@ func (s *stepUpCall) selfieJob(st stepup.State) string {
 // selfieStatus is the page's poll. A job moves only on a signed job-status
 // answer: normally the one a callback triggers; when no callback came for
 // a while (callbacks blocked by a firewall, say), the poll asks Smile ID
-// itself, spaced by smileid.ConfirmEvery and within the client's per-job budget.
+// itself, spaced by smileid.ConfirmEvery and within the client's per-job
+// budget for polls (which callbacks failing in an outage cannot use up).
+// A failed call leaves the job pending (audit selfie_pending_unconfirmed).
 // An authenticated job
 // is completed here, once, after its user and state handle are compared
 // with this state's, and the browser gets the factor token; a rejected one
@@ -185,9 +187,16 @@ func (s *stepUpCall) selfieStatus() {
 		s.refuseJSON("selfie_job_mismatch")
 		return
 	}
+	pending := "selfie_pending"
 	if entry.State == smileid.StatePending && s.smile.DueForConfirm(job, entry.RegisteredAt, time.Now()) {
-		if res, err := cl.Confirm(s.r.Context(), job); err == nil {
+		res, err := cl.ConfirmForPoll(s.r.Context(), job)
+		if err == nil {
 			entry.State = res.State
+		} else {
+			// The job stays pending and the page keeps polling; the
+			// next call is due after smileid.ConfirmEvery.
+			s.h.logger.Warn("smileid: confirmation by the page's poll failed", zap.Error(err))
+			pending = "selfie_pending_unconfirmed"
 		}
 	}
 	if entry.State != smileid.StatePending {
@@ -195,7 +204,7 @@ func (s *stepUpCall) selfieStatus() {
 	}
 	switch entry.State {
 	case smileid.StatePending:
-		s.x.Allow("selfie_pending")
+		s.x.Allow(pending)
 		s.writeJSON(http.StatusOK, selfieAnswer{State: string(smileid.StatePending)})
 	case smileid.StateAuthenticated:
 		s.smile.JobDone(job)

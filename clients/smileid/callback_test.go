@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"runtime"
 	"strings"
 	"sync"
@@ -349,6 +350,59 @@ func TestConfirmationsBounded(t *testing.T) {
 	}
 	if _, _, calls := h.f.Counts(); calls != 2 {
 		t.Errorf("job-status calls = %d, want 2", calls)
+	}
+}
+
+// TestPollConfirmsAfterAnOutageUsedTheCallbackBudget: callbacks whose
+// job-status calls failed (Smile ID down, retrying its callback) use up
+// MaxConfirmations; the page's poll still reaches the result once Smile
+// ID is back, and the poll's own calls are bounded too.
+func TestPollConfirmsAfterAnOutageUsedTheCallbackBudget(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.MaxConfirmations = 2; c.PendingTTL = 2 * time.Minute })
+	s := h.submit(t)
+	h.setJobStatus(func(map[string]any) jobStatusReply {
+		return jobStatusReply{http.StatusServiceUnavailable, map[string]string{}}
+	})
+	for i := 0; i < 2; i++ {
+		h.clk.Advance(time.Second)
+		if _, err := h.c.HandleCallback(context.Background(), signedCallback(h.clk, s.JobID, "1220")); err == nil || Permanent(err) {
+			t.Fatalf("callback %d during the outage: %v, want a transient error", i, err)
+		}
+	}
+	h.clk.Advance(time.Second)
+	if _, err := h.c.HandleCallback(context.Background(), signedCallback(h.clk, s.JobID, "1220")); !errors.Is(err, ErrTooManyConfirms) {
+		t.Fatalf("err = %v, want ErrTooManyConfirms", err)
+	}
+	// Polls: 2 minutes of life, one every 30 s: 5 calls on top of the 2.
+	for i := 0; i < 4; i++ {
+		if _, err := h.c.ConfirmForPoll(context.Background(), s.JobID); err == nil || errors.Is(err, ErrTooManyConfirms) {
+			t.Fatalf("poll %d during the outage: %v, want Smile ID's failure", i, err)
+		}
+	}
+	h.setJobStatus(statusAnswer(nowTS(h.clk), true, true, "1220"))
+	if _, err := h.c.Confirm(context.Background(), s.JobID); !errors.Is(err, ErrTooManyConfirms) {
+		t.Fatalf("Confirm after the outage: %v, want ErrTooManyConfirms (the callbacks' budget)", err)
+	}
+	res, err := h.c.ConfirmForPoll(context.Background(), s.JobID)
+	if err != nil || res.State != StateAuthenticated {
+		t.Fatalf("the poll once Smile ID is back: %+v %v", res, err)
+	}
+	if _, _, calls := h.f.Counts(); calls != 2+5 {
+		t.Errorf("job-status calls = %d, want 7", calls)
+	}
+
+	// The poll's ceiling holds as well.
+	s2 := h.submit(t)
+	h.setJobStatus(func(map[string]any) jobStatusReply {
+		return jobStatusReply{http.StatusServiceUnavailable, map[string]string{}}
+	})
+	for i := 0; i < 7; i++ {
+		if _, err := h.c.ConfirmForPoll(context.Background(), s2.JobID); errors.Is(err, ErrTooManyConfirms) {
+			t.Fatalf("poll %d: %v", i, err)
+		}
+	}
+	if _, err := h.c.ConfirmForPoll(context.Background(), s2.JobID); !errors.Is(err, ErrTooManyConfirms) {
+		t.Fatalf("the 8th poll: %v, want ErrTooManyConfirms", err)
 	}
 }
 

@@ -78,9 +78,10 @@ type Config struct {
 	// Pending, when set, replaces the in-process registry with a store
 	// shared by every guard instance (MaxPending then does not apply).
 	Pending Pending
-	// MaxConfirmations bounds the job-status calls one job may cause, so
-	// replayed or forged callbacks cannot make the guard hammer Smile ID
-	// (default 8).
+	// MaxConfirmations bounds the job-status calls one job's callbacks
+	// may cause, so replayed or forged callbacks cannot make the guard
+	// hammer Smile ID (default 8). ConfirmForPoll may add one call per
+	// ConfirmEvery of PendingTTL.
 	MaxConfirmations int
 
 	// Timeout bounds each outbound call (default 10s).

@@ -18,8 +18,31 @@ import (
 // this user and job type 2. Then: job_complete false → pending; otherwise
 // the result code is classified (pending codes → pending; authenticated
 // codes with job_success true → authenticated; anything else → rejected).
+//
+// Confirm counts against the job's MaxConfirmations; the polling page's
+// own calls go through ConfirmForPoll.
 func (c *Client) Confirm(ctx context.Context, jobID string) (Result, error) {
-	e, err := c.registry.TakeConfirm(jobID, c.cfg.MaxConfirmations)
+	return c.confirm(ctx, jobID, c.cfg.MaxConfirmations)
+}
+
+// ConfirmForPoll is Confirm for the polling page, which the glue spaces
+// by ConfirmEvery. Its calls count on the same per-job counter but under a
+// higher ceiling, MaxConfirmations plus one call per ConfirmEvery of
+// PendingTTL: callbacks that failed while Smile ID was down (each Smile ID
+// retry, or a replay, takes one) can use up MaxConfirmations, and the job
+// would then wait, pending, for a result the guard could fetch; the page
+// still reaches it once Smile ID is back, and the job's calls stay bounded.
+func (c *Client) ConfirmForPoll(ctx context.Context, jobID string) (Result, error) {
+	return c.confirm(ctx, jobID, c.cfg.MaxConfirmations+c.pollConfirmations())
+}
+
+// pollConfirmations is how many spaced polls fit in a job's life.
+func (c *Client) pollConfirmations() int {
+	return int(c.cfg.PendingTTL/ConfirmEvery) + 1
+}
+
+func (c *Client) confirm(ctx context.Context, jobID string, budget int) (Result, error) {
+	e, err := c.registry.TakeConfirm(jobID, budget)
 	if err != nil {
 		return Result{}, err
 	}

@@ -496,3 +496,74 @@ func TestSelfieSmileIDOutages(t *testing.T) {
 		}
 	}
 }
+
+// TestSelfiePollAfterAnOutage: Smile ID's job status fails while its
+// callbacks keep coming (it retries each refused one): they use up the
+// job-status calls a job's callbacks may cause (8). Once the job has
+// waited 30 s the page's poll asks Smile ID itself: while Smile ID hangs
+// that poll answers pending within the timeout, with its audit reason
+// and a warning; once Smile ID is back the poll reaches the result and
+// the step-up completes, where before the page read pending until the
+// state expired and the person had to sign in again.
+func TestSelfiePollAfterAnOutage(t *testing.T) {
+	r := newSelfieRig(t)
+	s := r.smile
+	a, b := r.challenged(t, "198.51.100.140"), r.challenged(t, "198.51.100.141")
+	first := time.Now()
+	jobA := r.submitted(t, a)
+	jobB := r.submitted(t, b)
+	due := time.Now().Add(31 * time.Second) // smileid.ConfirmEvery after both submissions, and a second
+	s.SetJobStatus(func(map[string]any) (int, any) {
+		return http.StatusServiceUnavailable, map[string]string{"error": "maintenance"}
+	})
+	for i := range 8 {
+		if res := r.callback(t, jobA, time.Now().Add(time.Duration(i)*time.Millisecond)); res.status != http.StatusServiceUnavailable {
+			t.Fatalf("callback %d during the outage: %d %s", i, res.status, res.body)
+		}
+	}
+	if res := r.callback(t, jobA, time.Now().Add(time.Second)); res.status != http.StatusBadRequest {
+		t.Fatalf("callback past the budget: %d %s", res.status, res.body)
+	}
+	_, _, calls := s.Counts()
+	if calls != 8 {
+		t.Fatalf("Smile ID saw %d job-status calls for 9 callbacks, want 8", calls)
+	}
+	// The page polls every 3 s; before 30 s it only reads the registry.
+	for time.Now().Before(first.Add(25 * time.Second)) {
+		for _, br := range []*browser{a, b} {
+			if res := r.poll(t, br); res.body != `{"state":"pending"}` {
+				t.Fatalf("poll during the outage: %d %s", res.status, res.body)
+			}
+		}
+		time.Sleep(3 * time.Second)
+	}
+	if _, _, n := s.Counts(); n != calls {
+		t.Fatalf("polls before 30 s called Smile ID (%d calls)", n-calls)
+	}
+	time.Sleep(time.Until(due))
+
+	s.SetHang("/v1/job_status", true)
+	if res := r.poll(t, b); res.status != http.StatusOK || res.body != `{"state":"pending"}` {
+		t.Fatalf("poll while Smile ID hangs: %d %s", res.status, res.body)
+	}
+	r.waitReason(t, "198.51.100.141", "selfie_pending_unconfirmed")
+	s.SetHang("/v1/job_status", false)
+	s.SetJobStatus(nil)
+
+	s.SetStatus(jobA, smilefake.JobStatus{Complete: true, Success: true, Code: "1220"})
+	r.authenticated(t, a)
+	if _, _, n := s.Counts(); n != calls+1 {
+		t.Errorf("job-status calls after the outage: %d, want %d (one per due poll)", n, calls+1)
+	}
+	r.finish(t, b, jobB)
+
+	log := r.p.Log()
+	r.noSecrets(t, "the log", log)
+	if !strings.Contains(log, "smileid: confirmation by the page's poll failed") {
+		t.Error("no warning for the poll's failed confirmation")
+	}
+	r.waitReason(t, "127.0.0.1", "smileid_callback_too_many_confirmations")
+	if len(decisions(t, r.base+"/metrics", "selfie_pending_unconfirmed")) == 0 {
+		t.Error("no decisions_total sample for selfie_pending_unconfirmed")
+	}
+}
