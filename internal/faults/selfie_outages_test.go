@@ -340,12 +340,13 @@ func (r *selfieRig) waitReason(t *testing.T, ip, reason string) {
 	}
 }
 
-// noSecrets checks that neither the API key, a request signature nor the
-// presigned upload query appears in what was shown or logged.
+// noSecrets checks that neither the API key, the signature of an upload
+// or job-status request nor the presigned upload query appears in what
+// was shown or logged.
 func (r *selfieRig) noSecrets(t *testing.T, where, text string) {
 	t.Helper()
 	secrets := []string{smileKey, smilefake.UploadSecret}
-	for _, up := range r.smile.Uploads() {
+	for _, up := range append(r.smile.Uploads(), r.smile.StatusCalls()...) {
 		var req struct{ Signature string }
 		if json.Unmarshal(up, &req) == nil && req.Signature != "" {
 			secrets = append(secrets, req.Signature)
