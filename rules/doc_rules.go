@@ -14,11 +14,11 @@
 // Assumptions the vendor documents do not pin down:
 //   - The SmartID payload (smartid_data) is opaque and may be re-encrypted
 //     on every page load, so "rate device" keys on Signals.DeviceID when
-//     the glue or an engine supplies one and otherwise on a digest of the
+//     the Caddy module or an engine supplies one and otherwise on a digest of the
 //     payload (one page load).
 //   - An empty smartid_data field means the SDK failed in the browser
 //     (device empty); an absent field means it was stripped or never
 //     rendered (device missing).
-//   - Whether a login succeeded is judged by the glue from the upstream's
+//   - Whether a login succeeded is judged by the Caddy module from the upstream's
 //     answer and passed to Observe; this package does not read responses.
 package rules

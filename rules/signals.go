@@ -9,7 +9,7 @@ type Signals struct {
 	// EngineReasons are the reasons the engines gave (engine_decline,
 	// engine_challenge, ...), for expressions.
 	EngineReasons []string
-	// DeviceID is a stable device identifier when an engine or the glue
+	// DeviceID is a stable device identifier when an engine or the Caddy module
 	// knows one. Device-keyed rules use it, and fall back to a digest of
 	// the SmartID payload: that payload is opaque and may be re-encrypted
 	// on every page load, in which case a device key counts one page

@@ -88,7 +88,7 @@ func (c *Client) Complete(jobID string) (Entry, error) {
 	return c.registry.Complete(jobID)
 }
 
-// CallbackLimit is the cap HandleCallback applies to a body; the glue
+// CallbackLimit is the cap HandleCallback applies to a body; the Caddy module
 // reads the request body through io.LimitReader(body, CallbackLimit()+1).
 func (c *Client) CallbackLimit() int64 { return c.cfg.MaxCallbackBytes }
 

@@ -9,11 +9,11 @@
 //
 // # Flow
 //
-//	page ─images─▶ glue ─Submit─▶ POST /v1/upload ─▶ PUT zip to upload_url
+//	page ─images─▶ module ─Submit─▶ POST /v1/upload ─▶ PUT zip to upload_url
 //	                    (job_id random, registered pending with user and state handle)
-//	Smile ID ─callback─▶ glue ─HandleCallback─▶ verify ─▶ Confirm: POST /v1/job_status
-//	page ─poll─▶ glue ─Status─▶ pending | authenticated | rejected | unknown
-//	glue ─Complete─▶ the authenticated job, once
+//	Smile ID ─callback─▶ module ─HandleCallback─▶ verify ─▶ Confirm: POST /v1/job_status
+//	page ─poll─▶ module ─Status─▶ pending | authenticated | rejected | unknown
+//	module ─Complete─▶ the authenticated job, once
 //
 // A callback alone never completes a step-up. Smile ID's signature is
 // base64(HMAC-SHA256(api_key, timestamp + partner_id + "sid_request")):

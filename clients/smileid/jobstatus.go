@@ -9,7 +9,7 @@ import (
 
 // Confirm asks Smile ID for the job's status and records the outcome: the
 // only way a job leaves pending. HandleCallback calls it; the polling page
-// may call it too (rate-limited by the glue) when callbacks cannot reach
+// may call it too (rate-limited by the Caddy module) when callbacks cannot reach
 // the guard. A terminal job is returned as it is, without a call.
 //
 // The answer counts only if its signature verifies, its timestamp is not
@@ -25,7 +25,7 @@ func (c *Client) Confirm(ctx context.Context, jobID string) (Result, error) {
 	return c.confirm(ctx, jobID, c.cfg.MaxConfirmations)
 }
 
-// ConfirmForPoll is Confirm for the polling page, which the glue spaces
+// ConfirmForPoll is Confirm for the polling page, which the Caddy module spaces
 // by ConfirmEvery. Its calls count on the same per-job counter but under a
 // higher ceiling, MaxConfirmations plus one call per ConfirmEvery of
 // PendingTTL: callbacks that failed while Smile ID was down (each Smile ID
