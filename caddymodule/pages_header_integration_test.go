@@ -71,3 +71,30 @@ func TestAnswerHeadersOwnValues(t *testing.T) {
 		}
 	}
 }
+
+// TestChallengeAnswerHeaders: the challenge's own answers (the browser's
+// 303 to the step-up page, a script's 401 carrying the state) carry the
+// headers every other answer of the guard carries: not cached, no
+// referrer, not framed, not sniffed.
+func TestChallengeAnswerHeaders(t *testing.T) {
+	upstream := caddytest.NewRecorder(t, portalFake())
+	g := startStepUp(t, upstream, "")
+	for _, c := range []struct {
+		ctype, body string
+		status      int
+	}{
+		{"application/x-www-form-urlencoded", challengedForm, http.StatusSeeOther},
+		{"application/json", `{"username":"sandbox-challenge","password":"` + password + `"}`, http.StatusUnauthorized},
+	} {
+		resp, _ := newStepClient(t, g, "198.51.100.7").do("POST", "/api/login", c.ctype, c.body, nil)
+		if resp.StatusCode != c.status {
+			t.Fatalf("%s: %d, want %d", c.ctype, resp.StatusCode, c.status)
+		}
+		for name, want := range map[string]string{"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
+			"X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff"} {
+			if got := resp.Header.Get(name); got != want {
+				t.Errorf("%s challenge: %s %q, want %q", c.ctype, name, got, want)
+			}
+		}
+	}
+}

@@ -167,8 +167,7 @@ func (x *exchange) sendToStepUp(w http.ResponseWriter, r *http.Request, iss *ste
 	}
 	hdr := w.Header()
 	hdr.Add("Set-Cookie", request.StepCookie(r, request.CookieState, tok, iss.StateTTL(), o.StepUpCookieDomain).String())
-	hdr.Set("Cache-Control", "no-store")
-	hdr.Set("Referrer-Policy", "no-referrer")
+	stepup.SetPageHeaders(hdr, false)
 	if pages.WantsJSON(r) {
 		hdr.Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusUnauthorized)
