@@ -43,7 +43,7 @@ const (
 )
 
 // Error is the only error type Verify returns. Reason is always
-// rules.ReasonAssertionInvalid so the glue can add it to a Verdict as is;
+// rules.ReasonAssertionInvalid so the Caddy module can add it to a Verdict as is;
 // Sub says why, for audit lines and metrics.
 //
 // The message is built from the sub-reason alone (plus a transport cause for

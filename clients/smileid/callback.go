@@ -8,7 +8,7 @@ import (
 )
 
 // HandleCallback processes the body of a callback Smile ID posted to
-// CallbackURL. The glue wires HTTP: it reads the body through
+// CallbackURL. The Caddy module wires HTTP: it reads the body through
 // io.LimitReader(r.Body, CallbackLimit()+1), calls this, and answers 200
 // whenever the error is nil (an error answer makes Smile ID retry, which
 // only helps for transient errors: see below).

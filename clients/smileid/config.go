@@ -117,7 +117,7 @@ type Config struct {
 	// no redirects). A copy is taken with redirects disabled, so an upload
 	// URL or a signature is never replayed to a host Smile ID sent us to.
 	HTTPClient *http.Client
-	// Limiter, when set, is asked before each Submit. When nil, the glue
+	// Limiter, when set, is asked before each Submit. When nil, the Caddy module
 	// must rate-limit paid submissions itself before calling Submit.
 	Limiter Limiter
 	// Observer receives one Report per exchange; nil discards them.

@@ -27,10 +27,10 @@
 // # Rate limiting
 //
 // Jobs are paid. Submit asks Config.Limiter (per user and per IP) before
-// spending anything; when Limiter is nil the glue must apply its own rate
+// spending anything; when Limiter is nil the Caddy module must apply its own rate
 // rules before calling Submit. Confirm calls (the callbacks') are bounded
 // per job by Config.MaxConfirmations; ConfirmForPoll (the page's, which
-// the glue spaces by ConfirmEvery) by that plus one per ConfirmEvery of
+// the Caddy module spaces by ConfirmEvery) by that plus one per ConfirmEvery of
 // PendingTTL, so callbacks that failed while Smile ID was down cannot
 // leave the page without a way to the result.
 //

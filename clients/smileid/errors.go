@@ -61,7 +61,7 @@ func (e *VendorError) Error() string {
 // (a malformed, forged, stale, oversized or unmatched callback, or an
 // exhausted confirmation budget), as opposed to a transient failure of
 // the job-status call that a retry of the same callback may overcome. The
-// glue can answer 4xx to the first and 5xx to the second. A job-status
+// Caddy module can answer 4xx to the first and 5xx to the second. A job-status
 // answer that was refused (ErrBadJobStatus) is never permanent: its
 // signature or timestamp failing says nothing about the callback's, and
 // Smile ID's retry may meet a sound answer.

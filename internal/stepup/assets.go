@@ -65,7 +65,7 @@ const ScriptContentType = "text/javascript; charset=utf-8"
 // data-mode, data-base, data-done), #login-guard-start (the button),
 // #login-guard-status and #login-guard-complete (the completion form).
 // It sends the header "X-Login-Guard: 1" on every JSON call, which a
-// cross-origin page cannot send without a CORS preflight; the glue should
+// cross-origin page cannot send without a CORS preflight; the Caddy module should
 // require it.
 type PageData struct {
 	Title     string

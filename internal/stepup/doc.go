@@ -6,7 +6,7 @@
 // step-up URLs, the step-up page's script, and the parsing of an operator's own
 // step-up page (page_template; the built-in one lives in internal/pages).
 //
-// The flow the glue drives:
+// The flow the Caddy module drives:
 //
 //  1. A challenge puts the original request (before upstream) or the
 //     withheld upstream response (after upstream) in a Held store, gets a
@@ -25,7 +25,7 @@
 // next login POST from the same user, route, IP prefix and agent skips the
 // challenge once (ConsumePass).
 //
-// Assumptions the issue does not pin down, recorded here so the glue can
+// Assumptions the issue does not pin down, recorded here so the Caddy module can
 // check them:
 //   - The state, continuation and pass are tokens.Keyset tokens with purposes
 //     "stepup", "continue" and "resubmit"; each is one-use through a shared

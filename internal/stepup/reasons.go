@@ -50,7 +50,7 @@ func (e *Error) Unwrap() error { return ErrRefused }
 func refused(reason string) error { return &Error{Reason: reason} }
 
 // ReasonOf returns the refusal reason of err, or "" when err is not a
-// refusal (an internal error the glue should treat as a failure of its own).
+// refusal (an internal error the Caddy module should treat as a failure of its own).
 func ReasonOf(err error) string {
 	var e *Error
 	if errors.As(err, &e) {
