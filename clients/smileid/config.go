@@ -89,7 +89,7 @@ type Config struct {
 	// MaxResponseBytes caps every response body read (default 64 KiB).
 	MaxResponseBytes int64
 	// MaxCallbackBytes caps an inbound callback body (default 64 KiB). The
-	// glue should read the request with io.LimitReader(body, this+1).
+	// Caddy module should read the request with io.LimitReader(body, this+1).
 	MaxCallbackBytes int64
 	// MaxImageBytes caps one raw image (default 2 MiB);
 	// MaxTotalImageBytes caps the selfie and liveness images together

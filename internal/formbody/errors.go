@@ -5,7 +5,7 @@ import (
 	"net/http"
 )
 
-// Reasons are stable, low-cardinality identifiers for a refusal. The glue
+// Reasons are stable, low-cardinality identifiers for a refusal. The Caddy module
 // uses them as metric labels and in audit lines, so they never carry data
 // from the request.
 const (

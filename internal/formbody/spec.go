@@ -97,7 +97,7 @@ func (s *Spec) defaultNames() bool {
 		len(s.PasswordFields) == 1 && s.PasswordFields[0] == defaultPasswordFields[0]
 }
 
-// Validate reports a configuration mistake, for the glue's Provision or
+// Validate reports a configuration mistake, for the Caddy module's Provision or
 // Validate step: a field path with an empty segment, a tracked field that is
 // also a password field (it would silently never be seen), or a status that
 // is not a 4xx.

@@ -58,7 +58,7 @@ type State struct {
 // Ref returns the held-store reference the state carries.
 func (s State) Ref() Ref { return Ref{Handle: s.Handle, Key: s.Key} }
 
-// Sealer is the part of *tokens.Keyset the issuer uses. A glue that
+// Sealer is the part of *tokens.Keyset the issuer uses. A Caddy module that
 // rotates keys can pass a wrapper that forwards to the current keyset.
 type Sealer interface {
 	Seal(purpose string, data any, now time.Time, ttl time.Duration) (string, error)
@@ -172,7 +172,7 @@ func (is *Issuer) ContinueTTL() time.Duration { return is.cfg.ContinueTTL }
 // PassTTL is the pass lifetime, for the cookie's Max-Age.
 func (is *Issuer) PassTTL() time.Duration { return is.cfg.PassTTL }
 
-// Challenge is what the glue knows when it decides to challenge.
+// Challenge is what the Caddy module knows when it decides to challenge.
 type Challenge struct {
 	Binding
 	Reasons      []string
