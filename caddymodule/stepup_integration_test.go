@@ -806,6 +806,55 @@ func TestPasskeyEnrolAndStepUp(t *testing.T) {
 	}
 }
 
+// TestPasskeyMalformedResponses: a registration or assertion body that
+// is no WebAuthn response (JSON, base64 or CBOR that does not parse) is
+// a 400 bad_request, not a refused factor: it spends the ceremony but
+// not one of the state's factor attempts, and the real passkey then
+// finishes the step-up.
+func TestPasskeyMalformedResponses(t *testing.T) {
+	upstream := caddytest.NewRecorder(t, portalFake())
+	g, link, host, js := enrolLinkGuard(t, upstream)
+	key := softauthn.New(t, "http://"+host["Host"])
+	c := newStepClient(t, g, "198.51.100.7")
+	c.do("GET", link(), "", "", host)
+	wantBadRequest := func(path, body string) {
+		t.Helper()
+		resp, out := c.do("POST", path, "application/json", body, js)
+		var got map[string]string
+		if resp.StatusCode != http.StatusBadRequest || json.Unmarshal([]byte(out), &got) != nil || got["error"] != "bad_request" {
+			t.Fatalf("%s %q: %d %s, want 400 bad_request", path, body, resp.StatusCode, out)
+		}
+	}
+	c.do("POST", "/verify/passkey/register/begin", "application/json", "{}", js)
+	wantBadRequest("/verify/passkey/register/finish", `{"id":`)
+	resp, opts := c.do("POST", "/verify/passkey/register/begin", "application/json", "{}", js)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("register/begin: %d %s", resp.StatusCode, opts)
+	}
+	if resp, body := c.do("POST", "/verify/passkey/register/finish", "application/json", string(key.Create(json.RawMessage(opts))), js); resp.StatusCode != http.StatusOK {
+		t.Fatalf("register/finish: %d %s", resp.StatusCode, body)
+	}
+
+	c.do("POST", "/api/login", "application/x-www-form-urlencoded", challengedForm, host)
+	garbage := []string{`{"id":`, `[]`, `{"id":"AA","rawId":"AA","type":"public-key","response":{"clientDataJSON":"e30","authenticatorData":"oA","signature":"AA"}}`,
+		`{"id":"AA","rawId":"AA","type":"public-key","response":{"clientDataJSON":"!!","authenticatorData":"","signature":""}}`}
+	for _, body := range garbage { // more than factor_attempts (3)
+		c.do("POST", "/verify/passkey/begin", "application/json", "{}", js)
+		wantBadRequest("/verify/passkey/finish", body)
+	}
+	resp, opts = c.do("POST", "/verify/passkey/begin", "application/json", "{}", js)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("passkey/begin after the malformed bodies: %d %s", resp.StatusCode, opts)
+	}
+	resp, body := c.do("POST", "/verify/passkey/finish", "application/json", string(key.Get(json.RawMessage(opts), 1)), js)
+	if resp.StatusCode != http.StatusOK || c.cookie("login_guard_factor") == "" {
+		t.Fatalf("passkey/finish: %d %s", resp.StatusCode, body)
+	}
+	if hasReason(auditReasons(t, g, "step_up"), "passkey_invalid_response") {
+		t.Fatal("a malformed body was audited as a refused assertion")
+	}
+}
+
 // TestKeysOutliveARestart: the guard's keys are created once and loaded
 // from Caddy's storage on the next start, so a step-up state sealed before
 // a restart still opens after it. (The held login itself lives in memory

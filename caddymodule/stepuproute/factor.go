@@ -28,7 +28,8 @@ func (s *stepUpCall) factorRefused(st stepup.State, method string) {
 
 // passkeyRefusedFactor says whether a passkey refusal means the factor
 // itself failed (a bad or cloned assertion), as opposed to a ceremony
-// that expired or never began, which says nothing about the user.
+// that expired or never began, or a body that is no WebAuthn response at
+// all, which say nothing about the user.
 func passkeyRefusedFactor(err error) bool {
 	switch passkeys.ReasonOf(err) {
 	case passkeys.ReasonInvalidResponse, passkeys.ReasonCloneWarning:

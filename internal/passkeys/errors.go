@@ -20,11 +20,16 @@ const (
 	ReasonCeremonyUnknown      = "ceremony_unknown"
 	ReasonCeremonyMismatch     = "ceremony_mismatch"
 	ReasonBodyTooLarge         = "body_too_large"
-	ReasonInvalidResponse      = "invalid_response"
-	ReasonNoCredentials        = "no_credentials"
-	ReasonTooManyCredentials   = "too_many_credentials"
-	ReasonDuplicateCredential  = "duplicate_credential"
-	ReasonCloneWarning         = "clone_warning"
+	// ReasonInvalidResponse: the response was read and did not verify
+	// (signature, challenge, origin, RP ID, attestation).
+	ReasonInvalidResponse = "invalid_response"
+	// ReasonMalformed: the body is not a WebAuthn response at all (JSON,
+	// CBOR or base64 that does not parse); nothing was verified.
+	ReasonMalformed           = "malformed_response"
+	ReasonNoCredentials       = "no_credentials"
+	ReasonTooManyCredentials  = "too_many_credentials"
+	ReasonDuplicateCredential = "duplicate_credential"
+	ReasonCloneWarning        = "clone_warning"
 	// ReasonBusy: the client already has its share of ceremonies in
 	// flight (or the server is at its bound); try again shortly.
 	ReasonBusy = "busy"

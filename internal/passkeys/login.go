@@ -64,7 +64,7 @@ func (p *Passkeys) FinishLogin(ctx context.Context, ceremonyID, user string, r *
 	}
 	parsed, err := protocol.ParseCredentialRequestResponseBytes(body)
 	if err != nil {
-		return LoginResult{}, refused(ReasonInvalidResponse, err)
+		return LoginResult{}, refused(ReasonMalformed, err)
 	}
 	var out LoginResult
 	err = p.locked(ctx, user, func() error {

@@ -67,7 +67,7 @@ func TestLoginRefusals(t *testing.T) {
 		{"malformed body", func() error {
 			_, id, _ := f.pk.BeginLogin(ctx, "alice")
 			return finish(f, id, "alice", []byte(`{"id":`))
-		}, ReasonInvalidResponse},
+		}, ReasonMalformed},
 		{"oversized body", func() error {
 			_, id, _ := f.pk.BeginLogin(ctx, "alice")
 			return finish(f, id, "alice", bytes.Repeat([]byte(" "), DefaultMaxBodyBytes+1))

@@ -87,7 +87,7 @@ func (p *Passkeys) FinishRegistration(ctx context.Context, ceremonyID string, r 
 	}
 	parsed, err := protocol.ParseCredentialCreationResponseBytes(body)
 	if err != nil {
-		return Registered{}, refused(ReasonInvalidResponse, err)
+		return Registered{}, refused(ReasonMalformed, err)
 	}
 	var out Registered
 	err = p.locked(ctx, g.user, func() error {

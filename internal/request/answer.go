@@ -107,6 +107,8 @@ func PasskeyCode(err error) pages.Code {
 		return pages.NoFactor
 	case passkeys.ReasonBodyTooLarge:
 		return pages.TooLarge
+	case passkeys.ReasonMalformed:
+		return pages.BadRequest
 	case "":
 		return pages.Internal
 	}
