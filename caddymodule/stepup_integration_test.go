@@ -1,6 +1,7 @@
 package caddymodule_test
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -677,6 +678,23 @@ func TestStepUpExpired(t *testing.T) {
 // one-time enrol link for sandbox-challenge, and the headers a browser's
 // page and its script send (Host as the site names it).
 func enrolLinkGuard(t *testing.T, upstream *caddytest.Recorder) (g *caddytest.Guarded, link func() string, host, js map[string]string) {
+	g, admin, host, js := enrolAdminGuard(t, upstream)
+	link = func() string {
+		req, _ := http.NewRequest("POST", admin+"/login_guard/passkeys/enrol_link", strings.NewReader(`{"user":"sandbox-challenge","ttl":"1h"}`))
+		req.Header.Set("Content-Type", "application/json")
+		resp, body := g.Do(t, req)
+		var out map[string]string
+		if err := json.Unmarshal([]byte(body), &out); err != nil || resp.StatusCode != http.StatusOK || !strings.HasPrefix(out["link"], "/verify/enrol?t=") {
+			t.Fatalf("enrol_link: %d %s", resp.StatusCode, body)
+		}
+		return out["link"]
+	}
+	return g, link, host, js
+}
+
+// enrolAdminGuard is enrolLinkGuard with the admin API's base URL in
+// place of the link function.
+func enrolAdminGuard(t *testing.T, upstream *caddytest.Recorder) (g *caddytest.Guarded, admin string, host, js map[string]string) {
 	t.Helper()
 	dir := t.TempDir()
 	port, adminPort := ports.Free(t), ports.Free(t)
@@ -688,19 +706,9 @@ func enrolLinkGuard(t *testing.T, upstream *caddytest.Recorder) (g *caddytest.Gu
 		Timeout:       10 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}}
-	link = func() string {
-		req, _ := http.NewRequest("POST", fmt.Sprintf("http://127.0.0.1:%d/login_guard/passkeys/enrol_link", adminPort), strings.NewReader(`{"user":"sandbox-challenge","ttl":"1h"}`))
-		req.Header.Set("Content-Type", "application/json")
-		resp, body := g.Do(t, req)
-		var out map[string]string
-		if err := json.Unmarshal([]byte(body), &out); err != nil || resp.StatusCode != http.StatusOK || !strings.HasPrefix(out["link"], "/verify/enrol?t=") {
-			t.Fatalf("enrol_link: %d %s", resp.StatusCode, body)
-		}
-		return out["link"]
-	}
 	host = map[string]string{"Host": fmt.Sprintf("localhost:%d", port)}
 	js = map[string]string{"X-Login-Guard": "1", "Host": host["Host"]}
-	return g, link, host, js
+	return g, fmt.Sprintf("http://127.0.0.1:%d", adminPort), host, js
 }
 
 // TestPasskeyEnrolLink: the admin API's one-time link lets a user enrol
@@ -852,6 +860,91 @@ func TestPasskeyMalformedResponses(t *testing.T) {
 	}
 	if hasReason(auditReasons(t, g, "step_up"), "passkey_invalid_response") {
 		t.Fatal("a malformed body was audited as a refused assertion")
+	}
+}
+
+// TestPasskeyAdminRemovesAMarkedPasskey: a passkey whose sign count went
+// backwards is marked and refused from then on; the admin API lists it
+// as such and removes it, after which the user can enrol (the same
+// authenticator too) and finish a step-up again.
+func TestPasskeyAdminRemovesAMarkedPasskey(t *testing.T) {
+	upstream := caddytest.NewRecorder(t, portalFake())
+	g, admin, host, js := enrolAdminGuard(t, upstream)
+	key := softauthn.New(t, "http://"+host["Host"])
+	c := newStepClient(t, g, "198.51.100.7")
+	enrol := func() {
+		t.Helper()
+		var out map[string]string
+		if st := adminCall(t, http.MethodPost, admin+"/login_guard/passkeys/enrol_link", `{"user":"sandbox-challenge"}`, &out); st != http.StatusOK {
+			t.Fatalf("enrol_link: %d", st)
+		}
+		c.do("GET", out["link"], "", "", host)
+		_, opts := c.do("POST", "/verify/passkey/register/begin", "application/json", "{}", js)
+		if resp, body := c.do("POST", "/verify/passkey/register/finish", "application/json", string(key.Create(json.RawMessage(opts))), js); resp.StatusCode != http.StatusOK {
+			t.Fatalf("register/finish: %d %s", resp.StatusCode, body)
+		}
+	}
+	assert := func(counter uint32) int {
+		t.Helper()
+		c.do("POST", "/api/login", "application/x-www-form-urlencoded", challengedForm, host)
+		resp, opts := c.do("POST", "/verify/passkey/begin", "application/json", "{}", js)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("passkey/begin: %d %s", resp.StatusCode, opts)
+		}
+		resp, _ = c.do("POST", "/verify/passkey/finish", "application/json", string(key.Get(json.RawMessage(opts), counter)), js)
+		return resp.StatusCode
+	}
+	type listed struct {
+		Credentials []struct {
+			ID           string `json:"id"`
+			SignCount    uint32 `json:"sign_count"`
+			CloneWarning bool   `json:"clone_warning"`
+		} `json:"credentials"`
+	}
+	list := func(method, query string, want int) listed {
+		t.Helper()
+		var out listed
+		if st := adminCall(t, method, admin+"/login_guard/passkeys/credentials?user=sandbox-challenge"+query, "", &out); st != want {
+			t.Fatalf("%s credentials%s: %d, want %d", method, query, st, want)
+		}
+		return out
+	}
+
+	enrol()
+	if st := assert(5); st != http.StatusOK {
+		t.Fatalf("first assertion: %d", st)
+	}
+	if st := assert(3); st != http.StatusForbidden {
+		t.Fatalf("a sign count gone backwards: %d, want 403", st)
+	}
+	if st := assert(9); st != http.StatusForbidden {
+		t.Fatalf("a marked passkey with a higher count: %d, want 403 until it is removed", st)
+	}
+	id := base64.RawURLEncoding.EncodeToString(key.CredentialID)
+	got := list(http.MethodGet, "", http.StatusOK)
+	if len(got.Credentials) != 1 || got.Credentials[0].ID != id || !got.Credentials[0].CloneWarning || got.Credentials[0].SignCount != 5 {
+		t.Fatalf("listed %+v", got)
+	}
+	list(http.MethodDelete, "&id=AAAA", http.StatusNotFound)
+	list(http.MethodDelete, "&id=not*base64", http.StatusNotFound)
+	if got := list(http.MethodDelete, "&id="+id, http.StatusOK); len(got.Credentials) != 0 {
+		t.Fatalf("after the removal: %+v", got)
+	}
+	if got := list(http.MethodGet, "", http.StatusOK); len(got.Credentials) != 0 {
+		t.Fatalf("listed after the removal: %+v", got)
+	}
+	var apiErr map[string]any
+	if st := adminCall(t, http.MethodGet, admin+"/login_guard/passkeys/credentials", "", &apiErr); st != http.StatusBadRequest {
+		t.Fatalf("no user: %d", st)
+	}
+	if st := adminCall(t, http.MethodPost, admin+"/login_guard/passkeys/credentials?user=x", "", &apiErr); st != http.StatusMethodNotAllowed {
+		t.Fatalf("POST: %d", st)
+	}
+
+	c = newStepClient(t, g, "198.51.100.8") // a browser with no step-up pending
+	enrol()
+	if st := assert(10); st != http.StatusOK {
+		t.Fatalf("the passkey enrolled again: %d", st)
 	}
 }
 

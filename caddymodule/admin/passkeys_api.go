@@ -1,17 +1,21 @@
 package admin
 
 import (
+	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
 
 	"github.com/login-guard/login_guard/caddymodule/app"
+	"github.com/login-guard/login_guard/internal/passkeys"
 	"github.com/login-guard/login_guard/internal/stepup"
 )
 
@@ -30,6 +34,14 @@ func init() {
 // ttl defaults to 24h (at most 7 days); base is the path of the step-up
 // route (default /verify). The link registers one passkey for that user.
 // Hand it over a channel you trust: whoever opens it can enrol.
+//
+// It also lists a user's passkeys and removes one, the answer to a lost
+// device or to a passkey a sign-count regression marked (refused until
+// removed):
+//
+//	GET    /login_guard/passkeys/credentials?user=…
+//	DELETE /login_guard/passkeys/credentials?user=…&id=<id as listed>
+//	→ {"credentials": [{"id": "…", "sign_count": 7, "clone_warning": false}]}
 type PasskeyAdmin struct {
 	app appFinder
 }
@@ -45,7 +57,10 @@ func (PasskeyAdmin) CaddyModule() caddy.ModuleInfo {
 // Routes implements caddy.AdminRouter. A link needs the app's keys, so
 // the endpoint answers 503 until the app has started.
 func (p *PasskeyAdmin) Routes() []caddy.AdminRoute {
-	return []caddy.AdminRoute{{Pattern: "/login_guard/passkeys/enrol_link", Handler: p.app.handler(true, handleEnrolLink)}}
+	return []caddy.AdminRoute{
+		{Pattern: "/login_guard/passkeys/enrol_link", Handler: p.app.handler(true, handleEnrolLink)},
+		{Pattern: "/login_guard/passkeys/credentials", Handler: p.app.handler(true, handleCredentials)},
+	}
 }
 
 func handleEnrolLink(a *app.App, w http.ResponseWriter, r *http.Request) error {
@@ -96,6 +111,52 @@ func handleEnrolLink(a *app.App, w http.ResponseWriter, r *http.Request) error {
 		"link":    req.Base + stepup.PathEnrol + "?t=" + url.QueryEscape(tok),
 		"expires": time.Now().Add(ttl).UTC().Format(time.RFC3339),
 	})
+}
+
+// credentialJSON is one passkey in the credentials answer.
+type credentialJSON struct {
+	ID           string `json:"id"`
+	SignCount    uint32 `json:"sign_count"`
+	CloneWarning bool   `json:"clone_warning"`
+}
+
+func handleCredentials(a *app.App, w http.ResponseWriter, r *http.Request) error {
+	if r.Method != http.MethodGet && r.Method != http.MethodDelete {
+		return caddy.APIError{HTTPStatus: http.StatusMethodNotAllowed, Err: errors.New("use GET or DELETE")}
+	}
+	q := r.URL.Query()
+	user := q.Get("user")
+	if user == "" {
+		return caddy.APIError{HTTPStatus: http.StatusBadRequest, Err: errors.New("user is required")}
+	}
+	if a.Passkeys == nil {
+		return caddy.APIError{HTTPStatus: http.StatusNotFound, Err: errors.New("no running login_guard app with a passkeys block")}
+	}
+	rt, err := a.StepUpRuntime()
+	if err != nil {
+		return caddy.APIError{HTTPStatus: http.StatusServiceUnavailable, Err: err}
+	}
+	creds, err := rt.Passkeys.Credentials(r.Context(), user)
+	if err != nil {
+		return caddy.APIError{HTTPStatus: http.StatusServiceUnavailable, Err: errors.New("could not read the passkeys")}
+	}
+	if r.Method == http.MethodDelete {
+		id, err := base64.RawURLEncoding.DecodeString(q.Get("id"))
+		if err != nil || !slices.ContainsFunc(creds, func(c passkeys.Credential) bool { return bytes.Equal(c.ID, id) }) {
+			return caddy.APIError{HTTPStatus: http.StatusNotFound, Err: errors.New("id: not one of this user's passkeys (give the id as GET lists it)")}
+		}
+		if err := rt.Passkeys.RemoveCredential(r.Context(), user, id); err != nil {
+			return caddy.APIError{HTTPStatus: http.StatusServiceUnavailable, Err: errors.New("could not remove the passkey")}
+		}
+		creds = slices.DeleteFunc(creds, func(c passkeys.Credential) bool { return bytes.Equal(c.ID, id) })
+	}
+	out := make([]credentialJSON, 0, len(creds))
+	for _, c := range creds {
+		out = append(out, credentialJSON{ID: base64.RawURLEncoding.EncodeToString(c.ID), SignCount: c.SignCount, CloneWarning: c.CloneWarning})
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	return json.NewEncoder(w).Encode(map[string][]credentialJSON{"credentials": out})
 }
 
 // Interface guards.

@@ -1,9 +1,10 @@
 // Package admin holds the guard's endpoints on Caddy's admin API: the
-// local rules' counters (admin.api.login_guard) and passkey enrolment
-// links (admin.api.login_guard_passkeys). Admin routers are provisioned
-// before the apps and can serve before they start, so each request looks
-// the app up through its config's context, and gets 503 until that config
-// is running (and, for what needs the app's keys, until it has started).
+// local rules' counters (admin.api.login_guard) and passkeys: enrolment
+// links and stored passkeys (admin.api.login_guard_passkeys). Admin
+// routers are provisioned before the apps and can serve before they
+// start, so each request looks the app up through its config's context,
+// and gets 503 until that config is running (and, for what needs the
+// app's keys, until it has started).
 package admin
 
 import (

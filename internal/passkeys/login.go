@@ -110,6 +110,28 @@ func (p *Passkeys) FinishLogin(ctx context.Context, ceremonyID, user string, r *
 	return out, err
 }
 
+// Credential is what the admin API shows of a stored passkey: never its
+// public key.
+type Credential struct {
+	ID           []byte
+	SignCount    uint32
+	CloneWarning bool
+}
+
+// Credentials lists user's passkeys, so an admin can find the one to
+// remove: a lost device, or one a sign-count regression marked.
+func (p *Passkeys) Credentials(ctx context.Context, user string) ([]Credential, error) {
+	rec, _, err := p.load(ctx, user)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Credential, 0, len(rec.Credentials))
+	for _, c := range rec.Credentials {
+		out = append(out, Credential{ID: c.ID, SignCount: c.Authenticator.SignCount, CloneWarning: c.Authenticator.CloneWarning})
+	}
+	return out, nil
+}
+
 // RemoveCredential deletes one of user's passkeys (the admin's answer to a
 // lost device or a clone warning). Removing an unknown id is not an error.
 func (p *Passkeys) RemoveCredential(ctx context.Context, user string, credentialID []byte) error {
