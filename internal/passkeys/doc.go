@@ -1,7 +1,7 @@
 // Package passkeys is login_guard's built-in second factor: WebAuthn
 // passkey registration and assertion over github.com/go-webauthn/webauthn,
 // with credentials kept in Caddy storage and a strict rule for who may
-// enrol. It imports nothing from Caddy: the glue passes Caddy's storage as
+// enrol. It imports nothing from Caddy: the Caddy module passes Caddy's storage as
 // a Store (certmagic.Storage has the same four methods).
 //
 // Storage layout (KeyPrefix defaults to "login_guard/passkeys"):
@@ -16,7 +16,7 @@
 // Store.Lock on "<KeyPrefix>/users/<UserKey(user)>".
 //
 // Ceremony state (the go-webauthn SessionData between Begin and Finish) is
-// kept server-side in a bounded map with a TTL, under a random id the glue
+// kept server-side in a bounded map with a TTL, under a random id the Caddy module
 // puts in a cookie. Server-side rather than sealed in a token because
 // deleting it on Finish makes every challenge one-use without a separate
 // replay cache, and the challenge never leaves the guard but in the

@@ -18,7 +18,7 @@ type LoginResult struct {
 	CloneWarning bool
 }
 
-// HasCredentials reports whether user has a passkey, so the glue can
+// HasCredentials reports whether user has a passkey, so the Caddy module can
 // offer the factor (or another one).
 func (p *Passkeys) HasCredentials(ctx context.Context, user string) (bool, error) {
 	rec, found, err := p.load(ctx, user)

@@ -12,7 +12,7 @@ import (
 // The concrete types are SessionProof, EnrolTokenProof and StepUpProof.
 type Proof interface{ enrolProof() }
 
-// SessionProof is the guard's own session, as the glue decoded it from its
+// SessionProof is the guard's own session, as the Caddy module decoded it from its
 // session cookie.
 type SessionProof struct {
 	User string
