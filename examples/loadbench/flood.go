@@ -9,16 +9,21 @@ import (
 // floodResult is the memory check: a flood of distinct client addresses
 // at a `rate ip` route, and what it left behind.
 type floodResult struct {
-	Requests         int64          `json:"requests"`
-	Distinct         int            `json:"distinct_addresses"`
-	MaxKeys          int            `json:"max_keys"`
-	RPS              float64        `json:"rps"`
-	RSSBeforeKiB     int64          `json:"rss_before_kib"`
-	RSSAfterKiB      int64          `json:"rss_after_kib"`
-	RSSPeakKiB       int64          `json:"rss_peak_kib"`
-	GoroutinesBefore int            `json:"goroutines_before"`
-	GoroutinesAfter  int            `json:"goroutines_after"`
-	Statuses         map[string]int `json:"statuses,omitempty"`
+	Requests         int64   `json:"requests"`
+	Distinct         int     `json:"distinct_addresses"`
+	MaxKeys          int     `json:"max_keys"`
+	RPS              float64 `json:"rps"`
+	RSSBeforeKiB     int64   `json:"rss_before_kib"`
+	RSSAfterKiB      int64   `json:"rss_after_kib"`
+	RSSPeakKiB       int64   `json:"rss_peak_kib"`
+	GoroutinesBefore int     `json:"goroutines_before"`
+	GoroutinesAfter  int     `json:"goroutines_after"`
+	// KeepAliveBefore and KeepAliveAfter are the goroutines of the HTTP
+	// clients' kept-alive connections among them (see goroutineCount);
+	// absent from files written before they were counted.
+	KeepAliveBefore *int           `json:"goroutines_keepalive_before,omitempty"`
+	KeepAliveAfter  *int           `json:"goroutines_keepalive_after,omitempty"`
+	Statuses        map[string]int `json:"statuses,omitempty"`
 	// Steps is the RSS after each quarter of the flood: a bounded store
 	// levels off once it is full, an unbounded one keeps growing.
 	Steps []floodStep `json:"steps"`
@@ -40,9 +45,11 @@ func flood(s *side, o options) (*floodResult, error) {
 	if f.RSSBeforeKiB, _, err = memory(s.proc.pid()); err != nil {
 		return nil, err
 	}
-	if f.GoroutinesBefore, err = goroutines(admin); err != nil {
+	before, err := goroutines(admin)
+	if err != nil {
 		return nil, err
 	}
+	f.GoroutinesBefore, f.KeepAliveBefore = before.total, &before.keepAlive
 	fmt.Fprintf(os.Stderr, "flood: %d distinct addresses...\n", o.flood)
 	// The Go generator: it counts requests exactly and varies the header.
 	// Four quarters, each with addresses of its own, RSS read after each.
@@ -81,8 +88,10 @@ func flood(s *side, o options) (*floodResult, error) {
 	if f.RSSAfterKiB, f.RSSPeakKiB, err = memory(s.proc.pid()); err != nil {
 		return nil, err
 	}
-	if f.GoroutinesAfter, err = goroutines(admin); err != nil {
+	after, err := goroutines(admin)
+	if err != nil {
 		return nil, err
 	}
+	f.GoroutinesAfter, f.KeepAliveAfter = after.total, &after.keepAlive
 	return f, nil
 }

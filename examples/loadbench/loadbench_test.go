@@ -7,6 +7,8 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -484,5 +486,38 @@ func TestSummaryTable(t *testing.T) {
 	table := markdownSummary(&results{Meta: metadata{Rounds: 1}, Scenarios: []scenarioResult{login, paced}})
 	if !strings.Contains(table, "| login | 0.880× (0.88–0.88) | 1.20× | 20 µs |") || strings.Contains(table, "login_smartid_1000") {
 		t.Fatalf("summary:\n%s", table)
+	}
+}
+
+// TestParseGoroutines: the flood's goroutine count tells the kept-alive
+// connections of an HTTP client (two goroutines each) from the rest, read
+// from a real profile of this process with one such connection open.
+func TestParseGoroutines(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
+	defer srv.Close()
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	resp, err := (&http.Client{Transport: tr}).Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var prof strings.Builder
+	if err := pprof.Lookup("goroutine").WriteTo(&prof, 1); err != nil {
+		t.Fatal(err)
+	}
+	c, err := parseGoroutines(strings.NewReader(prof.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The client's read and write loops: one connection, kept alive.
+	if c.keepAlive != 2 || c.total <= c.keepAlive {
+		t.Fatalf("%+v (runtime counts %d):\n%s", c, runtime.NumGoroutine(), prof.String())
+	}
+	for _, bad := range []string{"", "total 3\n", "goroutine profile: total x\n", "goroutine profile: total 1\nx @ 0x1\n",
+		"goroutine profile: total 1\n3 @ 0x1\n#\t0x1\tnet/http.(*persistConn).readLoop+0x1\n"} {
+		if c, err := parseGoroutines(strings.NewReader(bad)); err == nil {
+			t.Errorf("%q: read as %+v", bad, c)
+		}
 	}
 }

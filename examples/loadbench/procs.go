@@ -231,26 +231,70 @@ func memory(pid int) (rss, peak int64, err error) {
 	return rss, peak, sc.Err()
 }
 
+// goroutineCount is a process's goroutines, and how many of them are the
+// two each kept-alive connection of an HTTP client holds (net/http's
+// persistConn read and write loops): the proxy's to the upstream and the
+// guard's to its vendors. Those last until the connection's idle timeout
+// and say nothing of what the clients of the flood left behind.
+type goroutineCount struct {
+	total, keepAlive int
+}
+
 // goroutines reads the count from Caddy's admin pprof endpoint.
-func goroutines(admin string) (int, error) {
+func goroutines(admin string) (goroutineCount, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+admin+"/debug/pprof/goroutine?debug=1", nil)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return 0, err
+		return goroutineCount{}, err
 	}
 	defer resp.Body.Close()
-	line, err := bufio.NewReader(resp.Body).ReadString('\n')
-	if err != nil {
-		return 0, err
+	return parseGoroutines(resp.Body)
+}
+
+// parseGoroutines reads a goroutine profile in its debug=1 text form: a
+// "goroutine profile: total N" line, then a block a stack, each headed
+// "<count> @ <addresses>" and followed by its "#\t<pc>\t<function>..."
+// frames.
+func parseGoroutines(r io.Reader) (goroutineCount, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	if !sc.Scan() {
+		return goroutineCount{}, errors.New("empty goroutine profile")
 	}
-	// "goroutine profile: total 42"
-	_, n, ok := strings.Cut(strings.TrimSpace(line), "total ")
+	_, n, ok := strings.Cut(strings.TrimSpace(sc.Text()), "goroutine profile: total ")
 	if !ok {
-		return 0, errors.New("unexpected goroutine profile: " + line)
+		return goroutineCount{}, errors.New("unexpected goroutine profile: " + sc.Text())
 	}
-	return strconv.Atoi(n)
+	var c goroutineCount
+	var err error
+	if c.total, err = strconv.Atoi(n); err != nil {
+		return goroutineCount{}, err
+	}
+	block, counted := 0, false
+	for sc.Scan() {
+		line := sc.Text()
+		if count, _, ok := strings.Cut(line, " @ "); ok {
+			if block, err = strconv.Atoi(count); err != nil {
+				return goroutineCount{}, fmt.Errorf("unexpected goroutine profile line %q", line)
+			}
+			counted = false
+			continue
+		}
+		if !counted && strings.HasPrefix(line, "#") &&
+			(strings.Contains(line, "net/http.(*persistConn).readLoop") || strings.Contains(line, "net/http.(*persistConn).writeLoop")) {
+			c.keepAlive += block
+			counted = true
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return goroutineCount{}, err
+	}
+	if c.keepAlive > c.total {
+		return goroutineCount{}, fmt.Errorf("goroutine profile: %d in keep-alive loops of %d in all", c.keepAlive, c.total)
+	}
+	return c, nil
 }
 
 // cpuTicks is the process's user+system CPU time so far, from /proc.

@@ -252,6 +252,10 @@ func markdownTable(r *results) string {
 		fmt.Fprintf(&b, "\nFlood: %d requests from %d distinct addresses (trusted_proxies + X-Forwarded-For) at a `rate ip` route, max_keys %d, %.0f req/s: "+
 			"RSS %.1f MiB before, %.1f MiB after (peak %.1f MiB); goroutines %d before, %d after; answers %v.\n",
 			f.Requests, f.Distinct, f.MaxKeys, f.RPS, kib(f.RSSBeforeKiB), kib(f.RSSAfterKiB), kib(f.RSSPeakKiB), f.GoroutinesBefore, f.GoroutinesAfter, f.Statuses)
+		if f.KeepAliveBefore != nil && f.KeepAliveAfter != nil {
+			fmt.Fprintf(&b, "Goroutines besides those of kept-alive HTTP client connections (net/http persistConn loops: %d before, %d after): %d before, %d after.\n",
+				*f.KeepAliveBefore, *f.KeepAliveAfter, f.GoroutinesBefore-*f.KeepAliveBefore, f.GoroutinesAfter-*f.KeepAliveAfter)
+		}
 		if len(f.Steps) > 0 {
 			b.WriteString("RSS as the flood went on:")
 			for _, st := range f.Steps {
