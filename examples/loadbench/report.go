@@ -214,6 +214,14 @@ func readResults(path string) (*results, error) {
 func markdownTable(r *results) string {
 	var b strings.Builder
 	m := r.Meta
+	if len(r.Scenarios) == 0 && r.Flood != nil {
+		// The memory check alone (-rounds 0): no table of rounds.
+		fmt.Fprintf(&b, "The memory check alone; %d CPUs (%s); %s; Caddy log sink: %s; load average %s before, %s after",
+			m.CPUs, m.CPU, m.Go, m.LogSink, m.LoadBefore, m.LoadAfter)
+		writeRunEnd(&b, m)
+		writeFlood(&b, r.Flood)
+		return strings.TrimRight(b.String(), "\n") + "\n"
+	}
 	fmt.Fprintf(&b, "%d rounds of %s per scenario and side, interleaved; %s, %d connections; %d CPUs (%s); %s; Caddy log sink: %s; load average %s before, %s after",
 		m.Rounds, m.Duration, m.Generator, m.Connections, m.CPUs, m.CPU, m.Go, m.LogSink, m.LoadBefore, m.LoadAfter)
 	writeRunEnd(&b, m)
@@ -248,21 +256,9 @@ func markdownTable(r *results) string {
 			fmt.Fprintf(&b, "\n%s: paced at %d requests a second by the Go generator (%d connections), so the sides' req/s are the same by design; what differs is the CPU per request and the latency.\n", s.Name, s.Rate, r.Meta.Connections)
 		}
 	}
-	if f := r.Flood; f != nil {
-		fmt.Fprintf(&b, "\nFlood: %d requests from %d distinct addresses (trusted_proxies + X-Forwarded-For) at a `rate ip` route, max_keys %d, %.0f req/s: "+
-			"RSS %.1f MiB before, %.1f MiB after (peak %.1f MiB); goroutines %d before, %d after; answers %v.\n",
-			f.Requests, f.Distinct, f.MaxKeys, f.RPS, kib(f.RSSBeforeKiB), kib(f.RSSAfterKiB), kib(f.RSSPeakKiB), f.GoroutinesBefore, f.GoroutinesAfter, f.Statuses)
-		if f.KeepAliveBefore != nil && f.KeepAliveAfter != nil {
-			fmt.Fprintf(&b, "Goroutines besides those of kept-alive HTTP client connections (net/http persistConn loops: %d before, %d after): %d before, %d after.\n",
-				*f.KeepAliveBefore, *f.KeepAliveAfter, f.GoroutinesBefore-*f.KeepAliveBefore, f.GoroutinesAfter-*f.KeepAliveAfter)
-		}
-		if len(f.Steps) > 0 {
-			b.WriteString("RSS as the flood went on:")
-			for _, st := range f.Steps {
-				fmt.Fprintf(&b, " %d addresses %.1f MiB;", st.Addresses, kib(st.RSSKiB))
-			}
-			b.WriteString("\n")
-		}
+	if r.Flood != nil {
+		b.WriteString("\n")
+		writeFlood(&b, r.Flood)
 	}
 	return b.String()
 }
@@ -366,4 +362,22 @@ func compareResults(a, b *results) string {
 		}
 	}
 	return out.String()
+}
+
+// writeFlood renders the memory check's results.
+func writeFlood(b *strings.Builder, f *floodResult) {
+	fmt.Fprintf(b, "Flood: %d requests from %d distinct addresses (trusted_proxies + X-Forwarded-For) at a `rate ip` route, max_keys %d, %.0f req/s: "+
+		"RSS %.1f MiB before, %.1f MiB after (peak %.1f MiB); goroutines %d before, %d after; answers %v.\n",
+		f.Requests, f.Distinct, f.MaxKeys, f.RPS, kib(f.RSSBeforeKiB), kib(f.RSSAfterKiB), kib(f.RSSPeakKiB), f.GoroutinesBefore, f.GoroutinesAfter, f.Statuses)
+	if f.KeepAliveBefore != nil && f.KeepAliveAfter != nil {
+		fmt.Fprintf(b, "Goroutines besides those of kept-alive HTTP client connections (net/http persistConn loops: %d before, %d after): %d before, %d after.\n",
+			*f.KeepAliveBefore, *f.KeepAliveAfter, f.GoroutinesBefore-*f.KeepAliveBefore, f.GoroutinesAfter-*f.KeepAliveAfter)
+	}
+	if len(f.Steps) > 0 {
+		b.WriteString("RSS as the flood went on:")
+		for _, st := range f.Steps {
+			fmt.Fprintf(b, " %d addresses %.1f MiB;", st.Addresses, kib(st.RSSKiB))
+		}
+		b.WriteString("\n")
+	}
 }
