@@ -116,11 +116,13 @@ func caddyfile(s *side, svc services, dir string, o options) string {
 		return b.String()
 	}
 	if s.name == "floor" {
-		// Stock Caddy doing what any guard of a login must, and nothing
-		// else: the POST's body read whole before it is proxied
-		// (request_buffers), the answer's head held for a cookie to be
+		// Stock Caddy doing the part of guarding a login that does not
+		// depend on the guard: the answer's head held for a cookie to be
 		// added to it (a deferred header), and one Set-Cookie line as
-		// long as the guard's session cookie.
+		// long as the guard's session cookie. The body streams upstream
+		// as on bare Caddy: with request_buffers Caddy's proxy would send
+		// head and body in one write, a saving it gives only to bodies
+		// its own buffering read, so not to the guard's either.
 		fmt.Fprintf(&b, "http://127.0.0.1:%d {\n%s\t@post method POST\n\theader @post {\n\t\t+Set-Cookie %q\n\t\tdefer\n\t}\n\treverse_proxy 127.0.0.1:%d\n}\n",
 			s.port, access, floorCookie, svc.upstream)
 		return b.String()
@@ -220,10 +222,9 @@ var allScenarios = []scenario{
 	// for a few events at a time instead of pipelining a full batch: the
 	// guarded side's CPU per request with SmartID off and on.
 	{name: "login_smartid_1000", side: "guarded", also: "guarded_smartid", method: "POST", path: "/api/login", bare: "/api/login", body: loginForm, status: 303, rate: 1000},
-	// The floor: stock Caddy reading the login's body whole and adding a
-	// cookie as long as the guard's to the answer, beside the guard, in
-	// the same rounds. What a guard of a login pays in Caddy before it
-	// does anything of its own.
+	// The floor: stock Caddy holding each login's answer to add a cookie
+	// as long as the guard's, beside the guard, in the same rounds: what
+	// a guard of a login pays in Caddy before it does anything of its own.
 	{name: "login_floor", side: "guarded", also: "floor", method: "POST", path: "/api/login", bare: "/api/login", body: loginForm, status: 303},
 	{name: "login_redis", side: "guarded", also: "guarded_redis", method: "POST", path: "/api/login", bare: "/api/login", body: loginForm, status: 303},
 }
@@ -245,7 +246,7 @@ var alsoSides = map[string]struct{ main, also string }{
 	// The guard's values in Caddy's access line instead of a line of
 	// their own.
 	"guarded_accesslog": {"own audit line", "audit in access log"},
-	// Stock Caddy holding the body and adding a cookie, no guard.
+	// Stock Caddy holding the answer to add a cookie, no guard.
 	"floor": {"guard", "floor (stock Caddy)"},
 	// SmartID on: each login sends its event.
 	"guarded_smartid": {"SmartID off", "SmartID on"},
