@@ -121,6 +121,12 @@ func newClient(cfg Config) (*Client, error) {
 	if c.http == nil {
 		c.http = defaultHTTPClient(cfg.Workers, cfg.TLSConfig)
 		c.ownsHTTP = true
+	} else {
+		// A copy that follows no redirect either: net/http's own policy
+		// would replay the license to another port or scheme of the host.
+		hc := *c.http
+		hc.CheckRedirect = refuseRedirect
+		c.http = &hc
 	}
 	c.wire = newWireTarget(cfg, base, c.urls, c.bearer, http.ProxyFromEnvironment)
 	if c.observer == nil {
@@ -180,13 +186,12 @@ func defaultHTTPClient(workers int, tlsConfig *tls.Config) *http.Client {
 	if tlsConfig != nil {
 		t.TLSClientConfig = tlsConfig.Clone()
 	}
-	return &http.Client{
-		Transport: t,
-		CheckRedirect: func(*http.Request, []*http.Request) error {
-			return http.ErrUseLastResponse
-		},
-	}
+	return &http.Client{Transport: t, CheckRedirect: refuseRedirect}
 }
+
+// refuseRedirect is every sender's redirect policy: the 3xx is the
+// answer, and the event fails (see the package doc).
+func refuseRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 // Enqueue validates and encodes ev and queues it for delivery. It never
 // blocks on the network or on a full queue: a full queue drops the event

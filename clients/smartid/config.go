@@ -105,8 +105,9 @@ type Config struct {
 	// worker its own kept-alive HTTP/1.1 connection (net/http's client
 	// when a proxy from the environment applies to the endpoint, or the
 	// server speaks HTTP/2 only) and follows no redirect; a replacement
-	// should keep connections alive and follow no redirect either, and
-	// costs more CPU per event.
+	// should keep connections alive, costs more CPU per event, and is
+	// used through a copy that follows no redirect either (its
+	// CheckRedirect is ignored).
 	HTTPClient *http.Client
 	// TLSConfig sets the TLS client settings (roots, client certificate,
 	// server name) for an https endpoint; nil uses the system roots. It

@@ -316,3 +316,32 @@ func TestKeepAlive(t *testing.T) {
 		t.Errorf("%d connections for 5 sequential events, want 1", n)
 	}
 }
+
+// TestCallersClientFollowsNoRedirect: with Config.HTTPClient set, a 3xx
+// still ends the event, as with the default sender. net/http's own policy
+// would follow a 307 and, the host name being the same (another port on
+// it, or http instead of https), send the license along.
+func TestCallersClientFollowsNoRedirect(t *testing.T) {
+	elsewhere := newFakeSmartID(t, nil)
+	f := newFakeSmartID(t, func(int) (int, http.Header) {
+		return http.StatusTemporaryRedirect, http.Header{"Location": {elsewhere.srv.URL + "/api/v5/analytics/web/login"}}
+	})
+	obs := make(reports, 4)
+	cfg := testConfig(f, obs, nil)
+	cfg.HTTPClient = &http.Client{}
+	c := mustNew(t, cfg)
+	if err := c.Enqueue(login("u")); err != nil {
+		t.Fatal(err)
+	}
+	if rep := obs.next(t); rep.Outcome != OutcomeFailed || rep.Status != http.StatusTemporaryRedirect {
+		t.Errorf("report = %+v", rep)
+	}
+	if err := c.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	f.next(t)
+	elsewhere.assertNoMoreRequests(t)
+	if cfg.HTTPClient.CheckRedirect != nil {
+		t.Error("the caller's client was changed")
+	}
+}

@@ -584,7 +584,8 @@ func (c *Client) attempt(w *wireConn, j job, body []byte) attemptResult {
 // straight to the transport: that client follows no redirect and keeps no
 // cookies, so http.Client.Do would only add work per event (a copy of the
 // headers kept for redirects, its own bookkeeping) and change nothing. A
-// caller's client is used as given.
+// caller's client goes through Do (its jar and timeout apply), with its
+// redirect policy replaced by refuseRedirect in New.
 func (c *Client) roundTrip(req *http.Request) (*http.Response, error) {
 	if c.ownsHTTP {
 		return c.http.Transport.RoundTrip(req)
