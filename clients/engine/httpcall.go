@@ -28,13 +28,19 @@ func NewHTTPClient(maxIdlePerHost int) *http.Client {
 	t.MaxIdleConns = maxIdlePerHost
 	t.MaxIdleConnsPerHost = maxIdlePerHost
 	t.IdleConnTimeout = 90 * time.Second
-	return &http.Client{
-		Transport: t,
-		CheckRedirect: func(*http.Request, []*http.Request) error {
-			return http.ErrUseLastResponse
-		},
-	}
+	return &http.Client{Transport: t, CheckRedirect: refuseRedirect}
 }
+
+// WithoutRedirects returns a copy of c, a client an engine's caller
+// supplied, that follows no redirect either: net/http's own policy would
+// replay the credentials to another port or scheme of the same host.
+func WithoutRedirects(c *http.Client) *http.Client {
+	cc := *c
+	cc.CheckRedirect = refuseRedirect
+	return &cc
+}
+
+func refuseRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 // NewHTTPClientTrusting returns an HTTP client that trusts the system
 // roots plus the certificates in pemFile (a private PKI in front of a

@@ -495,3 +495,27 @@ func TestFakeSpeaksTheClientsFormat(t *testing.T) {
 		}
 	}
 }
+
+// TestCallersClientFollowsNoRedirect: a Config.HTTPClient with net/http's
+// own policy would follow a 307 to another port of Forter's host name and
+// send the API key there; the client refuses the redirect instead.
+func TestCallersClientFollowsNoRedirect(t *testing.T) {
+	elsewhere := forterfake.New(t, testSiteID, testAPIKey)
+	f := forterfake.New(t, testSiteID, testAPIKey)
+	f.Override(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, elsewhere.URL+r.URL.Path, http.StatusTemporaryRedirect)
+	})
+	caller := &http.Client{}
+	c := newClient(t, f.URL, func(c *Config) { c.HTTPClient = caller })
+	_, err := c.Check(context.Background(), Request{Attempt: loginAttempt(TestIPApprove)})
+	var fl *engine.Failure
+	if !errors.As(err, &fl) || fl.Kind != engine.KindStatusOther || fl.Status != http.StatusTemporaryRedirect {
+		t.Fatalf("err = %v, want status_other (HTTP 307)", err)
+	}
+	if n := len(elsewhere.All()); n != 0 {
+		t.Fatalf("the redirect was followed: %d requests elsewhere", n)
+	}
+	if caller.CheckRedirect != nil {
+		t.Fatal("the caller's client was changed")
+	}
+}

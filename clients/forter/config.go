@@ -74,8 +74,9 @@ type Config struct {
 	// MaxIdleConns is the number of keep-alive connections kept to Forter
 	// (default 16). Ignored with HTTPClient.
 	MaxIdleConns int
-	// HTTPClient replaces the default keep-alive client, which never
-	// follows redirects; a replacement should not either.
+	// HTTPClient replaces the default keep-alive client. Neither follows
+	// redirects: the client uses a copy of it with its CheckRedirect
+	// replaced.
 	HTTPClient *http.Client
 	// Now is the clock for eventTime when an attempt has no time, and for
 	// authentication results (default time.Now).

@@ -55,6 +55,8 @@ func New(cfg Config) (*Client, error) {
 	}
 	if c.http == nil {
 		c.http = engine.NewHTTPClient(cfg.MaxIdleConns)
+	} else {
+		c.http = engine.WithoutRedirects(c.http)
 	}
 	return c, nil
 }

@@ -339,3 +339,31 @@ func TestConfigValidation(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestCallersClientFollowsNoRedirect: a Config.HTTPClient with net/http's
+// own policy would follow a 307 to another port of the service's host
+// name with Config.Headers (the Authorization); the client refuses the
+// redirect instead.
+func TestCallersClientFollowsNoRedirect(t *testing.T) {
+	elsewhere, elsewhereSrv := newFake(t)
+	elsewhere.replies["/score"] = jsonReply(`{"action":"allow"}`)
+	f, srv := newFake(t)
+	f.replies["/score"] = func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, elsewhereSrv.URL+"/score", http.StatusTemporaryRedirect)
+	}
+	caller := &http.Client{}
+	c := newClient(t, srv.URL+"/score", func(c *Config) { c.HTTPClient = caller })
+	_, err := c.Decide(context.Background(), attempt())
+	var fl *engine.Failure
+	if !errors.As(err, &fl) || fl.Kind != engine.KindStatusOther || fl.Status != http.StatusTemporaryRedirect {
+		t.Fatalf("err = %v, want status_other (HTTP 307)", err)
+	}
+	elsewhere.mu.Lock()
+	defer elsewhere.mu.Unlock()
+	if len(elsewhere.got) != 0 {
+		t.Fatalf("the redirect was followed: %d requests elsewhere", len(elsewhere.got))
+	}
+	if caller.CheckRedirect != nil {
+		t.Fatal("the caller's client was changed")
+	}
+}

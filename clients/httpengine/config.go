@@ -50,8 +50,9 @@ type Config struct {
 	// MaxIdleConns is the number of keep-alive connections kept to the
 	// service (default 16). Ignored with HTTPClient.
 	MaxIdleConns int
-	// HTTPClient replaces the default keep-alive client, which never
-	// follows redirects; a replacement should not either.
+	// HTTPClient replaces the default keep-alive client. Neither follows
+	// redirects: the client uses a copy of it with its CheckRedirect
+	// replaced.
 	HTTPClient *http.Client
 	// Now is the clock for attempts without a Time (default time.Now).
 	Now func() time.Time
