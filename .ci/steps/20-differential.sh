@@ -4,7 +4,9 @@
 # (internal/bodydiff), and their cookie readers (PHP's $_COOKIE, Django's
 # and Werkzeug's cookies, Rack's, cookie-parser and express-session's
 # cookie.parse, Tomcat's getCookies) the Cookie header corpus that
-# request.PortalCookie is held to. About a minute; without -race.
+# request.PortalCookie is held to; and their routers (plus Rails' and
+# Rack::URLMap) the login path's spellings, against the matchers
+# docs/configuration.md recommends. About a minute and a half; without -race.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 (cd internal/bodydiff/testdata/node && npm ci --no-audit --no-fund)

@@ -339,8 +339,8 @@ func requireParsers(t *testing.T) map[string]*server {
 	if _, err := exec.LookPath("php"); err != nil {
 		missing("php not installed (Debian: php-cli)")
 	}
-	if exec.Command("ruby", "-e", `require "rack"; require "webrick"`).Run() != nil {
-		missing("ruby with rack and webrick not installed (Debian: ruby-rack ruby-webrick)")
+	if exec.Command("ruby", "-e", `require "rack"; require "webrick"; require "action_dispatch"`).Run() != nil {
+		missing("ruby with rack, webrick and Rails' router not installed (Debian: ruby-rack ruby-webrick ruby-actionpack)")
 	}
 	if _, err := exec.LookPath("node"); err != nil {
 		missing("node not installed")
@@ -352,7 +352,7 @@ func requireParsers(t *testing.T) map[string]*server {
 	cmds := map[string]func(port string) *exec.Cmd{
 		"php": func(port string) *exec.Cmd {
 			c := exec.Command("php", "-n", "-d", "display_errors=stderr", "-d", "display_startup_errors=0", "-d", "post_max_size=8M", "-d", "file_uploads=1", "-d", "max_input_vars=10000",
-				"-S", "127.0.0.1:"+port, filepath.Join(dir, "php", "router.php"))
+				"-S", "127.0.0.1:"+port, "-t", filepath.Join(dir, "php", "docroot"), filepath.Join(dir, "php", "router.php"))
 			c.Env = append(os.Environ(), "PHP_CLI_SERVER_WORKERS=3")
 			return c
 		},

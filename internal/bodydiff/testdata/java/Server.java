@@ -138,6 +138,16 @@ public class Server {
         }
     }
 
+    // The path-routing differential's login servlet, mapped to /api/login
+    // exactly: whatever request Tomcat maps to it answers the marker.
+    public static class Login extends HttpServlet {
+        @Override
+        protected void service(HttpServletRequest req, HttpServletResponse resp) throws IOException {
+            resp.setContentType("text/plain");
+            resp.getWriter().write("login-route-reached tomcat");
+        }
+    }
+
     public static void main(String[] args) throws Exception {
         Tomcat tomcat = new Tomcat();
         tomcat.setBaseDir(System.getProperty("java.io.tmpdir"));
@@ -151,6 +161,8 @@ public class Server {
         // servlet's multipart support, as here.
         w.setMultipartConfigElement(new MultipartConfigElement(""));
         ctx.addServletMappingDecoded("/*", "reader");
+        Tomcat.addServlet(ctx, "login", new Login());
+        ctx.addServletMappingDecoded("/api/login", "login");
         tomcat.start();
         tomcat.getServer().await();
     }

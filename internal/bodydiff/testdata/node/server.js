@@ -106,6 +106,11 @@ app.post('/simple', express.urlencoded({ extended: false, limit: '1mb' }), busbo
   const post = req.busboyFields ? { m: req.busboyFields } : enc(req.body || {});
   res.json({ status: 'ok', post, query: enc(flatQuery(rawQuery(req))) });
 });
+// The path-routing differential: the login route as an Express app
+// declares it, with the router's default options (case-insensitive, not
+// strict about a trailing slash).
+app.post('/api/login', (req, res) => res.send('login-route-reached express'));
+
 // A parser that refuses the body (415 charset, 400 syntax) answers here.
 app.use((err, req, res, next) => res.json({ status: 'error', detail: String(err.type || err.message) }));
 

@@ -18,6 +18,16 @@ function enc($v) {
     return ['j' => $j === false ? gettype($v) : $j];
 }
 
+// The path-routing differential: any path but the four below is left to
+// the built-in server (return false), which maps it onto the document
+// root (docroot/, whose api/login.php is the login script) the way it
+// runs any application's scripts, PATH_INFO included. The raw path
+// decides, not parse_url's reading of it, so that no spelling of the
+// login path lands here.
+$endpoint = explode('?', $_SERVER['REQUEST_URI'], 2)[0];
+if (!in_array($endpoint, ['/ready', '/json', '/cookie', '/form'], true)) {
+    return false;
+}
 header('Content-Type: application/json');
 $path = parse_url($_SERVER['REQUEST_URI'], PHP_URL_PATH);
 if ($path === '/ready') {

@@ -21,16 +21,50 @@ settings.configure(
     SECRET_KEY="differential-test",
     ALLOWED_HOSTS=["*"],
     ROOT_URLCONF=__name__,
-    MIDDLEWARE=[],
+    # CommonMiddleware is the part of startproject's default middleware
+    # that routes (APPEND_SLASH); the readings build WSGIRequest directly
+    # and do not pass through it.
+    MIDDLEWARE=["django.middleware.common.CommonMiddleware"],
     DATA_UPLOAD_MAX_NUMBER_FIELDS=None,
     USE_TZ=True,
 )
 django.setup()
-urlpatterns = []
 
 import werkzeug  # noqa: E402
-from django.core.handlers.wsgi import WSGIRequest  # noqa: E402
+from django.core.handlers.wsgi import WSGIHandler, WSGIRequest  # noqa: E402
+from django.http import HttpResponse  # noqa: E402
+from django.urls import path as django_path  # noqa: E402
+from django.views.decorators.csrf import csrf_exempt  # noqa: E402
+from werkzeug.exceptions import HTTPException  # noqa: E402
+from werkzeug.routing import Map, Rule  # noqa: E402
 from werkzeug.wrappers import Request as WerkzeugRequest  # noqa: E402
+from werkzeug.wrappers import Response as WerkzeugResponse  # noqa: E402
+
+LOGIN_MARKER = "login-route-reached"
+
+
+# The path-routing differential: a request with X-Router: django goes to
+# Django's own handler, which resolves it against urlpatterns (the login
+# view declared the way Django declares it), and X-Router: werkzeug to a
+# Werkzeug Map with the rule Flask's @app.post("/api/login") builds
+# (Map's and Rule's defaults are Flask's: strict_slashes, merge_slashes).
+@csrf_exempt
+def django_login(request):
+    return HttpResponse(LOGIN_MARKER + " django")
+
+
+urlpatterns = [django_path("api/login", django_login)]
+django_handler = WSGIHandler()
+werkzeug_map = Map([Rule("/api/login", methods=["POST"], endpoint="login")])
+
+
+def werkzeug_router(environ, start_response):
+    try:
+        werkzeug_map.bind_to_environ(environ).match()
+        resp = WerkzeugResponse(LOGIN_MARKER + " werkzeug")
+    except HTTPException as e:  # not found, redirect, method not allowed
+        resp = e.get_response(environ)
+    return resp(environ, start_response)
 
 
 def hexs(s):
@@ -89,6 +123,11 @@ ROUTES = {"/cookie": cookie_reading, "/django": django_reading, "/werkzeug": wer
 
 
 def app(environ, start_response):
+    router = environ.get("HTTP_X_ROUTER")
+    if router == "django":
+        return django_handler(environ, start_response)
+    if router == "werkzeug":
+        return werkzeug_router(environ, start_response)
     path = environ.get("PATH_INFO", "")
     if path == "/ready":
         out = {"status": "ok", "version": "django %s, werkzeug %s" % (django.get_version(), werkzeug.__version__)}

@@ -7,6 +7,20 @@ require 'json'
 require 'rack'
 require 'rack/handler/webrick'
 require 'webrick'
+require 'action_dispatch'
+
+# The path-routing differential: a request with X-Router: rails goes to
+# Rails' router (ActionDispatch, the login route declared as a Rails app's
+# routes.rb declares it, which adds an optional (.:format)), and
+# X-Router: rack to Rack::URLMap, what `map '/api/login'` in a config.ru
+# builds. Each login endpoint answers the marker the test looks for.
+LOGIN_MARKER = 'login-route-reached'
+rails_routes = ActionDispatch::Routing::RouteSet.new
+rails_routes.draw do
+  post '/api/login', to: ->(_env) { [200, { 'Content-Type' => 'text/plain' }, ["#{LOGIN_MARKER} rails"]] }
+end
+rack_map = Rack::URLMap.new('/api/login' => ->(_env) { [200, { 'Content-Type' => 'text/plain' }, ["#{LOGIN_MARKER} rack"]] })
+routers = { 'rails' => rails_routes, 'rack' => rack_map }
 
 def enc(v)
   case v
@@ -19,11 +33,14 @@ def enc(v)
 end
 
 app = lambda do |env|
+  router = routers[env['HTTP_X_ROUTER']]
+  next router.call(env) if router
+
   req = Rack::Request.new(env)
   out =
     begin
       case req.path_info
-      when '/ready' then { 'status' => 'ok', 'version' => "rack #{Rack.release}, ruby #{RUBY_VERSION}" }
+      when '/ready' then { 'status' => 'ok', 'version' => "rack #{Rack.release}, actionpack #{ActionPack.version}, ruby #{RUBY_VERSION}" }
       # The cookie differential: Rack::Request#cookies[name], what Rails'
       # and Sinatra's sessions read; null when absent.
       when '/cookie'

@@ -1,0 +1,339 @@
+//go:build differential
+
+package bodydiff
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/login-guard/login_guard/internal/testkit/caddytest"
+)
+
+// The path-routing differential: the operator selects the login POST with
+// a Caddy matcher, and whatever the matcher does not select reaches the
+// portal unguarded. So every spelling of the login path that a portal's
+// framework routes to its login handler must be selected by the matcher
+// docs/configuration.md recommends for that framework. Each framework's
+// server (the same long-lived ones as the body and cookie differentials)
+// declares a login route the way an application on it does and answers
+// loginMarker from it; the corpus of path spellings goes to each, as raw
+// request lines (no client library cleans them first), and then through a
+// real Caddy with the recommended matcher in front of the framework.
+
+// TestMain keeps Caddy's autosave and storage out of the developer's home.
+func TestMain(m *testing.M) { caddytest.Main(m) }
+
+const loginMarker = "login-route-reached"
+
+// oldDocsMatcher is what docs/configuration.md recommended for every
+// framework before this test: the variants a framework routes to its login
+// handler and this misses are bypasses of a guard configured as that
+// advice said.
+const oldDocsMatcher = `path_regexp login (?i)^/api/login/?(;.*)?$`
+
+// pathFramework is one framework's login route: the server it runs in, the
+// X-Router header that selects it there, the path it declares, and the
+// name its matcher has in the docs.
+type pathFramework struct {
+	name   string // as the docs' snippet comment names it
+	server string
+	router string
+	login  string
+}
+
+var pathFrameworks = []pathFramework{
+	{name: "PHP", server: "php", login: "/api/login.php"},
+	{name: "Django", server: "python", router: "django", login: "/api/login"},
+	{name: "Flask", server: "python", router: "werkzeug", login: "/api/login"},
+	{name: "Rails", server: "ruby", router: "rails", login: "/api/login"},
+	{name: "Rack", server: "ruby", router: "rack", login: "/api/login"},
+	{name: "Express", server: "node", login: "/api/login"},
+	{name: "Tomcat", server: "java", login: "/api/login"},
+}
+
+// hostPlaceholder in a variant is the Host the request goes to, for the
+// absolute form of the request target.
+const hostPlaceholder = "{host}"
+
+// pathVariants are spellings of base (the login path) that some server or
+// framework may read as base: every letter's case, every byte
+// percent-encoded (lower- and upper-case hex), what may follow the path
+// (a slash, a dot, blanks and control bytes, ;params, a format or script
+// suffix, dot segments, a fragment), ;params and dot segments after each
+// segment, doubled slashes, look-alikes that case-fold or normalise to a
+// letter, and the absolute form.
+func pathVariants(base string) []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(v string) {
+		if !seen[v] {
+			seen[v] = true
+			out = append(out, v)
+		}
+	}
+	add(base)
+	upper := strings.ToUpper(base)
+	add(upper)
+	for i := range len(base) {
+		c := base[i]
+		if c >= 'a' && c <= 'z' {
+			add(base[:i] + string(c-32) + base[i+1:])
+		}
+		if i > 0 { // the first '/' encoded is no origin-form target
+			add(base[:i] + fmt.Sprintf("%%%02x", c) + base[i+1:])
+			add(base[:i] + fmt.Sprintf("%%%02X", c) + base[i+1:])
+		}
+		if c == '/' {
+			add(base[:i] + "//" + base[i+1:])
+			add(base[:i] + "/./" + base[i+1:])
+			add(base[:i] + "/%2e/" + base[i+1:])
+			add(base[:i] + "/x/../" + base[i+1:])
+			add(base[:i] + "/x/%2e%2e/" + base[i+1:])
+			add(base[:i] + "/x/..;/" + base[i+1:])
+			add(base[:i] + "/;x" + base[i:]) // an empty segment with a ;param
+			add(base[:i] + "/x/.;/.." + base[i:])
+			add(base[:i] + `\` + base[i+1:])
+			add(base[:i] + "%5c" + base[i+1:])
+			if i > 0 { // a ;param on the segment before
+				add(base[:i] + ";x=y/" + base[i+1:])
+				add(base[:i] + ";/" + base[i+1:])
+				add(base[:i] + "%3bx=y/" + base[i+1:])
+			} else {
+				add("/;x=y" + base)
+			}
+		}
+		// Look-alikes: letters that Unicode case-folds to an ASCII
+		// letter, and full-width letters (NFKC folds them), raw UTF-8
+		// and percent-encoded.
+		var alikes []string
+		switch c {
+		case 'i':
+			alikes = []string{"\u0131", "\u0130"} // dotless i, capital I with dot
+		case 'k':
+			alikes = []string{"\u212a"} // Kelvin sign
+		case 's':
+			alikes = []string{"\u017f"} // long s
+		}
+		if c >= 'a' && c <= 'z' {
+			alikes = append(alikes, string(rune(0xff41+int(c-'a')))) // full width
+		}
+		for _, a := range alikes {
+			add(base[:i] + a + base[i+1:])
+			var enc strings.Builder
+			for _, b := range []byte(a) {
+				fmt.Fprintf(&enc, "%%%02X", b)
+			}
+			add(base[:i] + enc.String() + base[i+1:])
+		}
+	}
+	for _, suffix := range []string{
+		"/", "//", "/.", "/..", "/x/..", "/%2e", ".", "..", "%2e", "%2E", "~", "+",
+		"%20", "%09", "%0a", "%0d", "%00", "%00.json", "%0b", "%0c", "%a0", "%c2%a0", "%e3%80%80",
+		";", ";x=y", ";jsessionid=1", "/;x=y", ";/", ".;", "..;/", "%3b", "%3bx=y", "%3B",
+		"%2f", "%2F", "%5c", `\`, "%252f", "%25", "%",
+		"#", "#x", "%23", "?", "?x=1", "%3f", "%3F",
+		".json", ".xml", ".html", ".JSON", ".php", ".php/x", "/x", "/x/", ".json/", ".json;x=y",
+		".x.y", "%2ejson", ".php%00", ".php.", "/index", "-", "_",
+		// Dot segments after the login path: Caddy's matchers see the
+		// path cleaned (/api/login/../x is /api/x to them), while a
+		// framework that routes the raw path by prefix does not.
+		"/.;x", "/x/..;x", "/x/..;/",
+		"/../x", "/../..", "/../../x", "/%2e%2e/x", "/..%2fx", "/x/../../x", "/./../x",
+	} {
+		add(base + suffix)
+		add(upper + suffix)
+	}
+	for _, prefix := range []string{"//", "/./", "/x/../", "/%2e/", "/../"} {
+		add(prefix + base[1:])
+	}
+	add("http://" + hostPlaceholder + base)
+	add("http://" + hostPlaceholder + "//" + base[1:])
+	return out
+}
+
+// rawPost sends a login POST for target to addr with the request line as
+// it is, and returns the answer (nil when the server closed the connection
+// without one).
+func rawPost(addr, router, target string) (*http.Response, string, error) {
+	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		return nil, "", err
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	body := "username=a&password=b"
+	var b strings.Builder
+	fmt.Fprintf(&b, "POST %s HTTP/1.1\r\nHost: %s\r\n", strings.ReplaceAll(target, hostPlaceholder, addr), addr)
+	if router != "" {
+		fmt.Fprintf(&b, "X-Router: %s\r\n", router)
+	}
+	fmt.Fprintf(&b, "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", len(body), body)
+	if _, err := io.WriteString(conn, b.String()); err != nil {
+		return nil, "", err
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		return nil, "", nil // no answer: the server refused the request line
+	}
+	defer resp.Body.Close()
+	got, _ := io.ReadAll(resp.Body)
+	return resp, string(got), nil
+}
+
+// pathAnswer is what one request got.
+type pathAnswer struct {
+	status   int  // 0: no answer
+	reached  bool // the login handler answered
+	upstream bool // through Caddy: the framework answered (Caddy passed it on)
+}
+
+// sendAll sends every variant to addr, a few at a time.
+func sendAll(t *testing.T, addr, router string, variants []string) []pathAnswer {
+	t.Helper()
+	out := make([]pathAnswer, len(variants))
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var firstErr error
+	for range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				resp, body, err := rawPost(addr, router, variants[i])
+				if err != nil {
+					mu.Lock()
+					firstErr = fmt.Errorf("%s: %w", variants[i], err)
+					mu.Unlock()
+					continue
+				}
+				if resp != nil {
+					out[i] = pathAnswer{status: resp.StatusCode, reached: strings.Contains(body, loginMarker), upstream: resp.Header.Get("X-Upstream-Answered") != ""}
+				}
+			}
+		}()
+	}
+	for i := range variants {
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+	if firstErr != nil {
+		t.Fatalf("sending to %s: %v", addr, firstErr)
+	}
+	return out
+}
+
+// throughCaddy sends every variant through a Caddy that guards what
+// matcher selects (the guard refuses every address, so a guarded request
+// answers 403) and passes the rest to the framework, marking the
+// framework's answers.
+func throughCaddy(t *testing.T, upstream, router, matcher string, variants []string) []pathAnswer {
+	t.Helper()
+	site := fmt.Sprintf(`{{listen}} {
+	@login {
+		method POST
+		%s
+	}
+	login_guard @login {
+		event login
+		deny_ip 127.0.0.0/8
+	}
+	reverse_proxy %s {
+		header_down X-Upstream-Answered 1
+	}
+}`, matcher, upstream)
+	g := caddytest.Start(t, "", site)
+	return sendAll(t, strings.TrimPrefix(g.URL, "http://"), router, variants)
+}
+
+// docsMatchers reads the matcher docs/configuration.md recommends for each
+// framework: the path, path_regexp or vars_regexp line of each ```caddyfile fence in
+// the section on matching the login path, keyed by the first word of the
+// fence's first line, a comment naming the framework.
+func docsMatchers(t *testing.T) map[string]string {
+	t.Helper()
+	raw, err := os.ReadFile("../../docs/configuration.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(raw), "\n## Matching the login path in every form the app answers to\n")
+	if !ok {
+		t.Fatal("docs/configuration.md has no section on matching the login path")
+	}
+	section, _, _ = strings.Cut(section, "\n## ")
+	fence := regexp.MustCompile("(?s)```caddyfile site\n# ([A-Za-z]+)[^\n]*\n(.*?)```")
+	matcherLine := regexp.MustCompile(`(?m)^\s*((?:path_regexp|vars_regexp) login .*|path .*)$`)
+	out := map[string]string{}
+	for _, m := range fence.FindAllStringSubmatch(section, -1) {
+		if ml := matcherLine.FindStringSubmatch(m[2]); ml != nil {
+			out[m[1]] = ml[1]
+		}
+	}
+	return out
+}
+
+// TestDifferentialLoginPathRouting: every spelling of the login path that
+// a framework routes to its login handler is selected by the matcher the
+// docs recommend for that framework, so none reaches the portal unguarded.
+func TestDifferentialLoginPathRouting(t *testing.T) {
+	servers := requireParsers(t)
+	t.Logf("servers: %s", versions(servers))
+	recommended := docsMatchers(t)
+	for _, fw := range pathFrameworks {
+		s := servers[fw.server]
+		addr := strings.TrimPrefix(s.base, "http://")
+		variants := pathVariants(fw.login)
+		direct := sendAll(t, addr, fw.router, variants)
+		if !direct[0].reached {
+			t.Fatalf("%s: %s does not reach the login handler (status %d)\n%s", fw.name, fw.login, direct[0].status, tail(s.stderr))
+		}
+		if other := sendAll(t, addr, fw.router, []string{"/api/logout"}); other[0].reached {
+			t.Fatalf("%s: /api/logout reaches the login handler", fw.name)
+		}
+		var reached []string
+		for i, v := range variants {
+			if direct[i].reached {
+				reached = append(reached, v)
+			}
+		}
+		old := throughCaddy(t, addr, fw.router, oldDocsMatcher, variants)
+		var oldMissed []string
+		for i, v := range variants {
+			if direct[i].reached && old[i].status != http.StatusForbidden {
+				oldMissed = append(oldMissed, fmt.Sprintf("%q (through Caddy: %d, handler reached: %v)", v, old[i].status, old[i].reached))
+			}
+		}
+		t.Logf("%s: %d of %d variants reach the login handler: %q", fw.name, len(reached), len(variants), reached)
+		t.Logf("%s: the old docs matcher misses %d: %s", fw.name, len(oldMissed), strings.Join(oldMissed, ", "))
+		matcher, ok := recommended[fw.name]
+		if !ok {
+			t.Errorf("%s: docs/configuration.md recommends no matcher (a ```caddyfile site fence whose first line is a comment starting with %q)", fw.name, fw.name)
+			continue
+		}
+		via := throughCaddy(t, addr, fw.router, matcher, variants)
+		var selected, refused int
+		for i, v := range variants {
+			switch {
+			case via[i].status == http.StatusForbidden && !via[i].upstream:
+				selected++
+			case direct[i].reached && via[i].upstream:
+				t.Errorf("%s: %q reaches the login handler, and %s does not select it: Caddy passes it on (%d)", fw.name, v, matcher, via[i].status)
+			case via[i].reached:
+				t.Errorf("%s: %q reaches the login handler through Caddy unguarded (%d)", fw.name, v, via[i].status)
+			case !via[i].upstream:
+				refused++
+			}
+		}
+		t.Logf("%s: %s selects %d of %d variants; Caddy refuses %d itself", fw.name, matcher, selected, len(variants), refused)
+	}
+}
