@@ -136,6 +136,8 @@ func TestGlobalOptionErrors(t *testing.T) {
 		{"smartid endpoint credentials", "login_guard {\n  smartid {\n   endpoint https://u:p@x\n  }\n}", "Caddyfile:4: endpoint must not contain credentials"},
 		{"loginid key_url http", "login_guard {\n  loginid {\n   key_url http://x/jwks\n  }\n}", "Caddyfile:4: loginid: key url must be an absolute https URL"},
 		{"forter endpoint scheme", "login_guard {\n  forter {\n   endpoint ftp://x\n  }\n}", "Caddyfile:4: endpoint must be absolute http or https"},
+		{"forter endpoint plain http", "login_guard {\n  forter {\n   site_id s\n   api_key k\n   endpoint http://forter.example.com\n  }\n}", "Caddyfile:6: endpoint: plain http would send the API key in the clear"},
+		{"smartid endpoint plain http", "login_guard {\n  smartid {\n   endpoint http://smartid.example.com\n   license l\n  }\n}", "Caddyfile:4: smartid: config: endpoint \"http://smartid.example.com\": plain http would send the license in the clear"},
 		{"http engine url", "login_guard {\n  http scorer {\n   url /score\n  }\n}", "Caddyfile:4: url must be absolute http or https"},
 		// Refused at adapt with the line, not only at validate.
 		{"two engines named alike", "login_guard {\n  http scoring {\n   url https://a.example\n  }\n  http scoring {\n   url https://b.example\n  }\n}", "Caddyfile:6: two engines are named \"scoring\""},

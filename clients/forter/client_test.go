@@ -436,6 +436,9 @@ func TestConfig(t *testing.T) {
 		{"bad status word", Config{SiteID: "abc", APIKey: "k", UnknownLoginStatus: "NOT KNOWN"}, "unknown login status"},
 		{"endpoint creds", Config{SiteID: "abc", APIKey: "k", Endpoint: "https://u:pw@h"}, "user info"},
 		{"endpoint relative", Config{SiteID: "abc", APIKey: "k", Endpoint: "/x"}, "absolute"},
+		// The API key goes in every request: plain http only to the loopback.
+		{"endpoint plain http", Config{SiteID: "abc", APIKey: "k", Endpoint: "http://forter.example.com"}, "plain http would send the API key in the clear"},
+		{"endpoint plain http, private address", Config{SiteID: "abc", APIKey: "k", Endpoint: "http://10.1.2.3:8080"}, "plain http would send the API key in the clear"},
 		{"bad not reviewed", Config{SiteID: "abc", APIKey: "k", OnNotReviewed: 7}, "on_not_reviewed"},
 		{"negative timeout", Config{SiteID: "abc", APIKey: "k", Timeout: -1}, "timeout must be positive"},
 	}
@@ -517,5 +520,15 @@ func TestCallersClientFollowsNoRedirect(t *testing.T) {
 	}
 	if caller.CheckRedirect != nil {
 		t.Fatal("the caller's client was changed")
+	}
+}
+
+// TestPlainHTTPToTheLoopback: a local forwarder (or a test's fake) on the
+// loopback may be plain http.
+func TestPlainHTTPToTheLoopback(t *testing.T) {
+	for _, ep := range []string{"http://127.0.0.1:9000", "http://localhost", "http://[::1]:8080/forter"} {
+		if err := CheckEndpoint(ep); err != nil {
+			t.Errorf("%s: %v", ep, err)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package forter
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -183,8 +184,17 @@ func endpoint(s string) (string, error) {
 	case u.User != nil, u.RawQuery != "", u.Fragment != "":
 		// Not quoted: user info would be a credential.
 		return "", errors.New("endpoint must not carry user info, a query or a fragment")
+	case u.Scheme == "http" && !loopbackHost(u.Hostname()):
+		// The API key goes in every request's Authorization header.
+		return "", errors.New("endpoint: plain http would send the API key in the clear; use https (http only to a loopback address, such as a local forwarder)")
 	}
 	return strings.TrimRight(u.String(), "/"), nil
+}
+
+// loopbackHost reports whether host names this machine's loopback.
+func loopbackHost(host string) bool {
+	ip := net.ParseIP(host)
+	return host == "localhost" || ip != nil && ip.IsLoopback()
 }
 
 func alnum(s string) bool { return token(s, "") }

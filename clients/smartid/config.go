@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"time"
@@ -242,10 +243,20 @@ func parseEndpoint(s string) (*url.URL, error) {
 	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
 		return nil, fmt.Errorf("smartid: config: endpoint %q: want an absolute http or https URL", s)
 	}
+	if u.Scheme == "http" && !loopbackHost(u.Hostname()) {
+		// The license goes in every request's Authorization header.
+		return nil, fmt.Errorf("smartid: config: endpoint %q: plain http would send the license in the clear; use https (http only to a loopback address, such as a local forwarder)", s)
+	}
 	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
 		return nil, errors.New("smartid: config: endpoint must not contain a query or fragment")
 	}
 	return u, nil
+}
+
+// loopbackHost reports whether host names this machine's loopback.
+func loopbackHost(host string) bool {
+	ip := net.ParseIP(host)
+	return host == "localhost" || ip != nil && ip.IsLoopback()
 }
 
 // validToken reports whether s can follow "Bearer " in a header: visible

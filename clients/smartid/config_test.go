@@ -110,3 +110,20 @@ func TestURLJoin(t *testing.T) {
 		}
 	}
 }
+
+// TestPlainHTTPOnlyToTheLoopback: the license goes in every request's
+// Authorization header, so a plain http endpoint is refused unless it is
+// this machine's loopback (a local forwarder, a test).
+func TestPlainHTTPOnlyToTheLoopback(t *testing.T) {
+	for _, ok := range []string{"https://smartid.example.com", "http://127.0.0.1:8080", "http://127.9.9.9", "http://[::1]:81/x", "http://localhost:9000", "HTTP://localhost"} {
+		if err := CheckEndpoint(ok); err != nil {
+			t.Errorf("%s: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"http://smartid.example.com", "http://10.0.0.5:8080", "http://[2001:db8::1]", "http://localhost.example.com", "http://127.0.0.1.nip.io"} {
+		err := CheckEndpoint(bad)
+		if err == nil || !strings.Contains(err.Error(), "plain http would send the license in the clear") {
+			t.Errorf("%s: %v", bad, err)
+		}
+	}
+}

@@ -478,10 +478,10 @@ func TestSenderChoice(t *testing.T) {
 		lean     bool
 		addr     string
 	}{
-		{"http", "http://smartid.example.com", nil, noProxy, true, "smartid.example.com:80"},
+		{"http to the loopback", "http://localhost", nil, noProxy, true, "localhost:80"},
 		{"https with port", "https://smartid.example.com:8443/x", nil, noProxy, true, "smartid.example.com:8443"},
 		{"https default port", "https://[2001:db8::1]", nil, noProxy, true, "[2001:db8::1]:443"},
-		{"caller's client", "http://smartid.example.com", &http.Client{}, noProxy, false, ""},
+		{"caller's client", "https://smartid.example.com", &http.Client{}, noProxy, false, ""},
 		{"proxy from the environment", "https://smartid.example.com", nil, viaProxy, false, ""},
 		{"international name", "https://smartíd.example.com", nil, noProxy, false, ""},
 	}
