@@ -9,16 +9,20 @@ import (
 	"github.com/login-guard/login_guard/internal/testkit/caddytest"
 )
 
-// TestReadmeLoginMatcherCatchesVariants checks the advice of
-// docs/configuration.md (matching the login path in every form): the
-// path_regexp matcher guards every spelling of the login path the portal
-// may answer to, so none of them reaches the portal unseen.
+// TestReadmeLoginMatcherCatchesVariants checks, in Caddy alone, the
+// Tomcat matcher docs/configuration.md recommends (matching the login
+// path in every form): the spellings Tomcat routes to a servlet mapped to
+// /api/login (;params on any segment, ..; and .; segments Caddy does not
+// resolve, any case Caddy's decoding folds) are all selected, so none
+// reaches the portal unseen. The path-routing differential
+// (internal/bodydiff, TestDifferentialLoginPathRouting) checks every
+// framework's matcher against the framework itself.
 func TestReadmeLoginMatcherCatchesVariants(t *testing.T) {
 	upstream := caddytest.NewRecorder(t, portalFake())
 	site := fmt.Sprintf(`{{listen}} {
 	@login {
 		method POST
-		path_regexp login (?i)^/api/login/?(;.*)?$
+		path_regexp login (?i)^(/.*)?/api(;[^/]*)?/(.*/)?login(;[^/]*)?$|/\.\.?;[^/]*$
 	}
 	login_guard @login {
 		event login
@@ -27,7 +31,7 @@ func TestReadmeLoginMatcherCatchesVariants(t *testing.T) {
 	reverse_proxy %s
 }`, upstream.Listener.Addr())
 	g := caddytest.Start(t, "", site)
-	for _, p := range []string{"/api/login", "/api/login/", "/API/Login", "/api/login;jsessionid=abc", "/Api/Login/;jsessionid=abc", "/api/%6Cogin"} {
+	for _, p := range []string{"/api/login", "/API/Login", "/api/login;jsessionid=abc", "/api;x=y/login", "/;x=y/api/login", "/x/..;/api/login", "/x/.;/../api/login", "/api/login/.;x", "/api/%6Cogin"} {
 		req, _ := http.NewRequest(http.MethodPost, g.URL+p, strings.NewReader("username=a&password=b"))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		if resp, _ := g.Do(t, req); resp.StatusCode != http.StatusForbidden {
