@@ -101,6 +101,9 @@ func TestCaddyfileErrors(t *testing.T) {
 		{"status with signs", "login_guard {\n event login\n success {\n  status +200-+299\n }\n}", "Caddyfile:5: success: invalid status"},
 		{"status range with a sign", "login_guard {\n event login\n success {\n  status 200-+299\n }\n}", "Caddyfile:5: success: invalid status range"},
 		{"count with a sign", "login_guard {\n event login\n unsupported_media_status +415\n}", "Caddyfile:4: \"+415\" must be a whole number from 400 to 499"},
+		{"channel with a sign", "login_guard {\n event login\n channel +2\n}", "Caddyfile:4: channel must be a positive integer"},
+		{"ip_prefix with a sign", "login_guard {\n event login\n step_up /verify\n ip_prefix +24\n}", "Caddyfile:5: ip_prefix: \"+24\" must be a prefix length from 8 to 32"},
+		{"ip_prefix v6 with a sign", "login_guard {\n event login\n step_up /verify\n ip_prefix 24 +48\n}", "Caddyfile:5: ip_prefix: \"+48\" must be a prefix length from 16 to 128"},
 		// An engine named twice would be asked twice per login.
 		{"engine named twice", "login_guard {\n event login\n engines sandbox sandbox\n}", "Caddyfile:4: engine \"sandbox\" is named twice"},
 		// A password field that is also the user (or device) field would
@@ -126,6 +129,7 @@ func TestGlobalOptionErrors(t *testing.T) {
 		{"smartid license unset", "login_guard {\n  smartid {\n   endpoint https://x\n   license {$LG_TEST_UNSET_VAR}\n  }\n}", "Caddyfile:5: smartid: license has no value"},
 		{"smartid bad env", "login_guard {\n  smartid {\n   environment staging\n  }\n}", "Caddyfile:4: \"staging\" is not one of production, dev"},
 		{"smartid bad channel", "login_guard {\n  smartid {\n   channel zero\n  }\n}", "Caddyfile:4: smartid: channel must be a positive integer"},
+		{"smartid channel with a sign", "login_guard {\n  smartid {\n   channel +1\n  }\n}", "Caddyfile:4: smartid: channel must be a positive integer"},
 		{"smartid workers", "login_guard {\n  smartid {\n   workers 0\n  }\n}", "Caddyfile:4: \"0\" must be a whole number from 1 to 256"},
 		{"smartid linger too long", "login_guard {\n  smartid {\n   linger 200ms\n  }\n}", "Caddyfile:4: \"200ms\" must be a duration from 0s to 100ms"},
 		{"smartid linger negative", "login_guard {\n  smartid {\n   linger -1ms\n  }\n}", "Caddyfile:4: \"-1ms\" must be a duration from 0s to 100ms"},

@@ -6,7 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"strconv"
+	"math"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -276,10 +276,11 @@ func queueLabel(poolKey string) string {
 	return poolKey
 }
 
-// ParseChannel reads a SmartID channel id: a positive integer.
+// ParseChannel reads a SmartID channel id: a positive integer, written
+// as digits only ("+1" is refused, as every whole number of the config).
 func ParseChannel(s string) (int, error) {
-	n, err := strconv.Atoi(s)
-	if err != nil || n <= 0 {
+	n, ok := caddyopt.WholeNumber(s, 1, math.MaxInt)
+	if !ok {
 		return 0, fmt.Errorf("channel must be a positive integer, not %q", s)
 	}
 	return n, nil

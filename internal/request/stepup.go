@@ -2,13 +2,13 @@ package request
 
 import (
 	"fmt"
-	"strconv"
 	"sync"
 	"time"
 
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 
 	"github.com/login-guard/login_guard/caddymodule/app"
+	"github.com/login-guard/login_guard/internal/caddyopt"
 	"github.com/login-guard/login_guard/internal/stepup"
 )
 
@@ -83,8 +83,8 @@ func ParseIPPrefix(d *caddyfile.Dispenser) (v4, v6 int, err error) {
 }
 
 func prefixBits(s string, lo, hi int) (int, error) {
-	n, err := strconv.Atoi(s)
-	if err != nil || n < lo || n > hi {
+	n, ok := caddyopt.WholeNumber(s, lo, hi) // digits only: "+24" is refused
+	if !ok {
 		return 0, fmt.Errorf("%q must be a prefix length from %d to %d", s, lo, hi)
 	}
 	return n, nil
