@@ -33,6 +33,9 @@ func TestAppJSONRanges(t *testing.T) {
 		{"smileid server and base_url", `"smileid":{` + smileid + `,"server":"production","base_url":"https://proxy.example.com"}`, "smileid: give server or base_url, not both"},
 		{"smileid user_limit", `"smileid":{` + smileid + `,"user_limit":-5,"user_limit_window":"1h"}`, "smileid: user_limit must be from 0 to 1000000, not -5"},
 		{"smileid limit_keys", `"smileid":{` + smileid + `,"limit_keys":-1}`, "smileid: limit_keys must be from 1 to 10000000, not -1"},
+		{"smileid max_pending in range", `"smileid":{` + smileid + `,"max_pending":10000000}`, ""},
+		{"smileid max_pending huge", `"smileid":{` + smileid + `,"max_pending":2000000000}`, "smileid: max_pending must be from 1 to 10000000, not 2000000000"},
+		{"smileid max_pending negative", `"smileid":{` + smileid + `,"max_pending":-1}`, "smileid: max_pending must be from 1 to 10000000, not -1"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -134,7 +134,7 @@ func (c *Config) Unmarshal(d *caddyfile.Dispenser) error {
 		case "pending_ttl":
 			err = caddyopt.DurationArg(d, &c.PendingTTL)
 		case "max_pending":
-			c.MaxPending, err = caddyopt.IntArg(d, 1, 10_000_000)
+			c.MaxPending, err = caddyopt.IntArg(d, 1, maxSelfiePending)
 		case "timeout":
 			err = caddyopt.DurationArg(d, &c.Timeout)
 		case "liveness_optional":
@@ -205,6 +205,8 @@ const (
 	defaultSelfieIPLimit   = 20
 	defaultSelfieWindow    = time.Hour
 	defaultSelfieLimitKeys = 100_000
+	// maxSelfiePending bounds max_pending, in a Caddyfile and in JSON.
+	maxSelfiePending = 10_000_000
 )
 
 // Provision fills in defaults and builds a client once, touching nothing,
@@ -231,6 +233,9 @@ func (c *Config) Provision() error {
 	}
 	if c.LimitKeys == 0 {
 		c.LimitKeys = defaultSelfieLimitKeys
+	}
+	if c.MaxPending < 0 || c.MaxPending > maxSelfiePending {
+		return fmt.Errorf("smileid: max_pending must be from 1 to %d, not %d", maxSelfiePending, c.MaxPending)
 	}
 	_, err := c.newClient(nil, nil, nil)
 	return err
