@@ -4,6 +4,7 @@
 package sandbox
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -39,6 +40,11 @@ func (Sandbox) CaddyModule() caddy.ModuleInfo {
 func (s *Sandbox) Provision(caddy.Context) error {
 	if s.Name == "" {
 		s.Name = "sandbox"
+	}
+	// A JSON config is held to the Caddyfile's rule (a negative value
+	// would silently take the default).
+	if s.SlowDelay < 0 {
+		return fmt.Errorf("sandbox %q: slow_delay must be positive, not %v", s.Name, time.Duration(s.SlowDelay))
 	}
 	s.engine = client.New(client.Config{Name: s.Name, SlowDelay: time.Duration(s.SlowDelay)})
 	return nil

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 )
 
@@ -36,5 +37,18 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%q: got %v, want %q", c.in, err, c.want)
 		}
+	}
+}
+
+// TestProvisionRefusesANegativeDelay: a JSON slow_delay is held to the
+// Caddyfile's rule (docs/configuration.md: no negative duration).
+func TestProvisionRefusesANegativeDelay(t *testing.T) {
+	s := Sandbox{SlowDelay: caddy.Duration(-time.Second)}
+	if err := s.Provision(caddy.Context{}); err == nil || !strings.Contains(err.Error(), `sandbox "sandbox": slow_delay must be positive, not -1s`) {
+		t.Errorf("got %v", err)
+	}
+	s = Sandbox{SlowDelay: caddy.Duration(time.Second)}
+	if err := s.Provision(caddy.Context{}); err != nil {
+		t.Errorf("1s: %v", err)
 	}
 }
