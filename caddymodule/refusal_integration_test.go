@@ -96,6 +96,34 @@ func TestRefusalsNeverReachTheUpstream(t *testing.T) {
 	}
 }
 
+// TestRefusalCodeFollowsTheReason: unsupported_media_status sets the
+// status of an unknown content type, not the code of every refusal that
+// shares it (docs/pages.md): on a route with unsupported_media_status 400
+// a login without a user is still bad_request, an unknown type is
+// unsupported_media_type at 400, and a charset refusal (415 whatever the
+// option) is unsupported_media_type.
+func TestRefusalCodeFollowsTheReason(t *testing.T) {
+	upstream := caddytest.NewRecorder(t, portalFake())
+	g := caddytest.Start(t, "", fmt.Sprintf(refusalSite, upstream.Listener.Addr()))
+	for _, c := range []struct {
+		name, ctype, body, code string
+		status                  int
+	}{
+		{"missing user", "application/x-www-form-urlencoded", "password=" + password, "bad_request", 400},
+		{"duplicate user", "application/x-www-form-urlencoded", "username=a&username=b&password=" + password, "bad_request", 400},
+		{"unknown content type", "application/xml", "<u>a</u>", "unsupported_media_type", 400},
+		{"charset", "application/x-www-form-urlencoded; charset=latin1", "username=a&password=" + password, "unsupported_media_type", 415},
+	} {
+		req, _ := http.NewRequest(http.MethodPost, g.URL+"/api/strict", strings.NewReader(c.body))
+		req.Header.Set("Content-Type", c.ctype)
+		req.Header.Set("Accept", "application/json")
+		resp, body := g.Do(t, req)
+		if resp.StatusCode != c.status || !strings.Contains(body, `"error":"`+c.code+`"`) {
+			t.Errorf("%s: %d %s, want %d and %s", c.name, resp.StatusCode, body, c.status, c.code)
+		}
+	}
+}
+
 // TestChunkedBodyPassesIntact sends a login with no Content-Length: the
 // guard must read it within the cap and the upstream must get the same
 // bytes.

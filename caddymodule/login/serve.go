@@ -137,12 +137,14 @@ func (x *exchange) refuse(w http.ResponseWriter, r *http.Request, err error) err
 	x.Verdict.Add(rules.Deny, "bad_request_"+fe.Reason)
 	x.Publish(r)
 	x.Finish(r)
+	// The code follows the reason: unsupported_media_status sets only the
+	// status of an unknown type, and may be the status of other refusals.
 	code := pages.BadRequest
 	switch {
+	case fe.Reason == formbody.ReasonUnsupportedMediaType || fe.Status == http.StatusUnsupportedMediaType:
+		code = pages.UnsupportedMedia
 	case fe.Status == http.StatusRequestEntityTooLarge:
 		code = pages.TooLarge
-	case fe.Status == x.h.UnsupportedMediaStatus:
-		code = pages.UnsupportedMedia
 	}
 	return x.h.route.Answer(w, r, pages.Answer{Code: code, Status: fe.Status})
 }
