@@ -10,7 +10,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -64,6 +66,10 @@ type Route struct {
 	Rules *Rules
 	// XFFWarn guards the untrusted X-Forwarded-For warning (the app's).
 	XFFWarn *sync.Once
+	// leftmostWarned: the warning that Caddy took the client-chosen end of
+	// a forwarded chain was logged (see warnLeftmostForwarded); later
+	// requests skip the check.
+	leftmostWarned atomic.Bool
 
 	// The audit line's loggers, one per action, each with the route, the
 	// event and the action already encoded (see auditLogger).
@@ -271,15 +277,47 @@ func ClientAddr(r *http.Request) (netip.Addr, string) {
 	return a, s
 }
 
+// warnLeftmostForwarded logs once per route when a trusted proxy passed a
+// chain of several addresses and the server lacks trusted_proxies_strict:
+// Caddy then takes the leftmost address, which is whatever the client sent
+// when the proxy appends to the header (nginx's $proxy_add_x_forwarded_for,
+// AWS ALB, Google's and Azure's load balancers), so one client can take a
+// fresh address, and fresh per-IP counters, with every request, or one in
+// an allow_ip range.
+func warnLeftmostForwarded(rt *Route, r *http.Request) {
+	srv, _ := r.Context().Value(caddyhttp.ServerCtxKey).(*caddyhttp.Server)
+	if srv == nil || srv.TrustedProxiesStrict > 0 {
+		return
+	}
+	entries := 0
+	for _, name := range srv.ClientIPHeaders {
+		for _, v := range r.Header.Values(name) {
+			entries += strings.Count(v, ",") + 1
+		}
+	}
+	if entries < 2 {
+		return
+	}
+	if rt.leftmostWarned.CompareAndSwap(false, true) {
+		rt.Logger.Warn("a trusted proxy forwarded a chain of client addresses and the server has no trusted_proxies_strict: "+
+			"Caddy takes the leftmost address, which the client chooses when the proxy appends to the header, "+
+			"so per-IP rules, allow_ip and deny_ip can be dodged; set trusted_proxies_strict in the server options",
+			zap.String("route", rt.Name), zap.Strings("client_ip_headers", srv.ClientIPHeaders))
+	}
+}
+
 // WarnUntrustedForwarding logs once per app when a request carries
 // X-Forwarded-For but did not come from one of the server's
 // trusted_proxies: if a proxy or CDN sits in front, every client behind it
 // shares one IP for the guard, and per-IP rules count them as one.
 func WarnUntrustedForwarding(rt *Route, r *http.Request) {
-	if v := r.Header["X-Forwarded-For"]; len(v) == 0 || v[0] == "" {
+	if trusted, _ := caddyhttp.GetVar(r.Context(), caddyhttp.TrustedProxyVarKey).(bool); trusted {
+		if !rt.leftmostWarned.Load() {
+			warnLeftmostForwarded(rt, r)
+		}
 		return
 	}
-	if trusted, _ := caddyhttp.GetVar(r.Context(), caddyhttp.TrustedProxyVarKey).(bool); trusted {
+	if v := r.Header["X-Forwarded-For"]; len(v) == 0 || v[0] == "" {
 		return
 	}
 	rt.XFFWarn.Do(func() {
