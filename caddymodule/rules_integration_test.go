@@ -226,6 +226,22 @@ func TestLockoutCountsFailuresFromTheUpstream(t *testing.T) {
 	wantStatus(t, "victim from elsewhere (user key)", resp, http.StatusForbidden, up, n, false)
 }
 
+// TestLockoutFoldsWhatACollationMerges: a portal on MySQL's default
+// collation finds one account under "Spelling", "spëlling" and
+// "spel\u200bling"; the guard counts them as one user, or each spelling
+// would be a fresh set of guesses.
+func TestLockoutFoldsWhatACollationMerges(t *testing.T) {
+	g, up := startRules(t)
+	for i, name := range []string{"spëlling", "SPEL\u200bLING", "spe\u0300lli\u0301ng\u00ad"} {
+		n := len(up.All())
+		resp, _ := try(t, g, attempt{path: "/lock", ip: "198.51.100.1", user: name, pass: "wrong"})
+		wantStatus(t, fmt.Sprintf("failure %d", i+1), resp, http.StatusSeeOther, up, n, true)
+	}
+	n := len(up.All())
+	resp, _ := try(t, g, attempt{path: "/lock", ip: "198.51.100.1", user: "spelling", pass: password})
+	wantStatus(t, "plain spelling after three failures", resp, http.StatusForbidden, up, n, false)
+}
+
 // TestLockoutSuccessResets: a success forgets the user's failures.
 func TestLockoutSuccessResets(t *testing.T) {
 	g, up := startRules(t)

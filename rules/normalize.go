@@ -34,8 +34,8 @@ type Normalizer struct {
 	// IPv4Prefix is the prefix length IPv4 clients are counted by
 	// (default 32, range 1..32).
 	IPv4Prefix int
-	// CaseSensitive keeps the case of user names. They are still trimmed
-	// and NFKC-normalised.
+	// CaseSensitive keeps the case and the accents of user names. They
+	// are still trimmed, NFKC-normalised and rid of ignorable characters.
 	CaseSensitive bool
 }
 
@@ -73,9 +73,18 @@ func (n Normalizer) IP(a netip.Addr) netip.Prefix {
 }
 
 // User returns the counting form of a user name: what some framework
-// strips from its ends trimmed (see trimmable), Unicode NFKC, and
-// case-folded unless CaseSensitive. ASCII names take a fast path that does
-// not allocate when the name is already in normal form.
+// strips from its ends trimmed (see trimmable), Unicode NFKC, what a
+// database collation gives no weight dropped wherever it stands (see
+// ignorable), and, unless CaseSensitive, case-folded with its accents
+// folded (see diacritic). ASCII names take a fast path that does not
+// allocate when the name is already in normal form.
+//
+// MySQL's default collations (utf8mb4_0900_ai_ci, utf8mb4_unicode_ci,
+// utf8mb4_general_ci) find the account "jlopez" under "JLópez" or
+// "jl\u200bopez" too; a counter per spelling would give an attacker a
+// fresh allowance per spelling. Folding more than a portal does only
+// makes distinct names share a counter, which gives nobody a lockout they
+// could not cause by typing the name itself.
 func (n Normalizer) User(s string) string {
 	if isASCII(s) {
 		return n.asciiUser(s)
@@ -85,11 +94,49 @@ func (n Normalizer) User(s string) string {
 		c := foldPool.Get().(*cases.Caser)
 		s = c.String(s)
 		foldPool.Put(c)
-		// Folding can produce sequences NFKC would compose differently.
-		s = norm.NFKC.String(s)
 	}
+	s = n.dropWeightless(s)
 	return strings.TrimFunc(s, trimmable)
 }
+
+// dropWeightless removes, from a name in NFKC, the ignorable characters
+// and (unless CaseSensitive) the diacritics of its decomposed form, and
+// recomposes it. Recomposing also settles what folding left in a form
+// NFKC would compose differently.
+func (n Normalizer) dropWeightless(s string) string {
+	d := norm.NFD.String(s)
+	b := make([]byte, 0, len(d))
+	for _, r := range d {
+		if ignorable(r) || (!n.CaseSensitive && diacritic(r)) {
+			continue
+		}
+		b = utf8.AppendRune(b, r)
+	}
+	return norm.NFKC.String(string(b))
+}
+
+// ignorable is what Unicode collation gives no weight and a reader does
+// not see: controls, format characters (zero-width space and joiners,
+// word joiner, BOM, bidi marks), variation selectors and the other
+// default-ignorable code points (combining grapheme joiner, Hangul
+// fillers).
+func ignorable(r rune) bool {
+	return unicode.In(r, unicode.Cc, unicode.Cf, unicode.Variation_Selector, unicode.Other_Default_Ignorable_Code_Point)
+}
+
+// diacritic is a combining mark from the blocks of generic diacritics
+// (acute, grave, caron, ring, cedilla, ...), which accent-insensitive
+// collations weigh only at the secondary level. Marks that are letters of
+// their script (Indic vowel signs) are kept.
+func diacritic(r rune) bool { return unicode.Is(diacriticBlocks, r) }
+
+var diacriticBlocks = &unicode.RangeTable{R16: []unicode.Range16{
+	{Lo: 0x0300, Hi: 0x036f, Stride: 1}, // Combining Diacritical Marks
+	{Lo: 0x1ab0, Hi: 0x1aff, Stride: 1}, // ... Extended
+	{Lo: 0x1dc0, Hi: 0x1dff, Stride: 1}, // ... Supplement
+	{Lo: 0x20d0, Hi: 0x20ff, Stride: 1}, // ... for Symbols
+	{Lo: 0xfe20, Hi: 0xfe2f, Stride: 1}, // Combining Half Marks
+}}
 
 // trimmable is what a portal's framework may strip from the ends of a
 // user name before looking it up: Go's white space, every C0 control and
@@ -126,6 +173,19 @@ func (n Normalizer) asciiUser(s string) string {
 	}
 	for len(s) > 0 && asciiTrimmable(s[len(s)-1]) {
 		s = s[:len(s)-1]
+	}
+	for i := 0; i < len(s); i++ {
+		if asciiTrimmable(s[i]) && s[i] != ' ' {
+			// A control inside (see ignorable): rare, so the copy is
+			// left to this path.
+			s = strings.Map(func(r rune) rune {
+				if r < ' ' || r == 0x7f {
+					return -1
+				}
+				return r
+			}, s)
+			break
+		}
 	}
 	if n.CaseSensitive {
 		return s

@@ -41,8 +41,9 @@ type RuleOptions struct {
 	// counted by (defaults 64 and 32).
 	IPv6Prefix int `json:"ipv6_prefix,omitempty"`
 	IPv4Prefix int `json:"ipv4_prefix,omitempty"`
-	// CaseSensitiveUsers keeps the case of user names when counting
-	// (they are still trimmed and NFKC-normalised).
+	// CaseSensitiveUsers keeps the case and the accents of user names
+	// when counting (they are still trimmed, NFKC-normalised and rid of
+	// invisible characters).
 	CaseSensitiveUsers bool `json:"case_sensitive_users,omitempty"`
 	// LockoutHold bounds how long an attempt still at the upstream holds
 	// a lockout slot (default 1m); it should exceed the slowest login.
