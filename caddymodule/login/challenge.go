@@ -192,7 +192,9 @@ func (x *exchange) usePass(w http.ResponseWriter, r *http.Request, iss *stepup.I
 		return false
 	}
 	request.ClearSharedStepCookie(w.Header(), r, request.CookiePass, x.h.StepUpOptions.StepUpCookieDomain)
-	if _, err := iss.ConsumePass(tok, x.stepBinding()); err != nil {
+	b := x.stepBinding()
+	b.LoginHost = r.Host
+	if _, err := iss.ConsumePass(tok, b); err != nil {
 		x.Verdict.Add(rules.Challenge, request.RefusalReason("step_up_pass_", err))
 		return false
 	}

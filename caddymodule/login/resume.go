@@ -33,7 +33,7 @@ func (x *exchange) resumeContinuation(w http.ResponseWriter, r *http.Request, ne
 		return false, nil
 	}
 	request.ClearSharedStepCookie(w.Header(), r, request.CookieContinue, o.StepUpCookieDomain)
-	st, err := iss.ConsumeContinuation(tok, stepup.Binding{Route: x.h.Name, IP: x.Attempt.IP, UserAgent: x.Attempt.UserAgent})
+	st, err := iss.ConsumeContinuation(tok, stepup.Binding{Route: x.h.Name, IP: x.Attempt.IP, UserAgent: x.Attempt.UserAgent, LoginHost: r.Host})
 	if err != nil {
 		if r.ContentLength != 0 {
 			// A login of its own that carried a stale cookie along: it is

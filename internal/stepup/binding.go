@@ -26,6 +26,14 @@ type Binding struct {
 	// stronger one. Compared when both the binding and the state name one
 	// (see stepUpRefusal).
 	StepUp string
+	// LoginHost is the Host of the login request that consumes a
+	// continuation or a pass. When set, it must be the host the state's
+	// login came to (Challenge.Host): every site of a Caddy shares the
+	// token keys and two sites' login routes may share a name, so without
+	// it one site's continuation would replay its held login (password
+	// included) to the other site's portal, and one site's pass would
+	// skip the other's challenge.
+	LoginHost string
 }
 
 // StepUpPlace names a step-up route: its path without a query or a

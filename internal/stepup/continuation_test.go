@@ -172,3 +172,47 @@ func TestRedeemFailsClosedWhenUsedSetFull(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestContinuationAndPassBoundToLoginHost: every site of a Caddy shares
+// the token keys and two sites' login routes may share a name (the default
+// name of two alike routes): a continuation or a pass of a login to one
+// host does not open on another host's login route.
+func TestContinuationAndPassBoundToLoginHost(t *testing.T) {
+	clk := newClock()
+	is := newIssuer(t, clk, IPPrefix{})
+	held := NewHeld(HeldConfig{Now: clk.Now})
+	at := func(host string) Binding { b := alice; b.LoginHost = host; return b }
+
+	c := heldChallenge(t, held, alice)
+	c.Host = "a.example.com"
+	tok, _ := mustIssue(t, is, c)
+	st, err := is.Redeem(tok, alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cont, err := is.IssueContinuation(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = is.ConsumeContinuation(cont, at("b.example.com"))
+	wantReason(t, err, ReasonHostMismatch)
+	if _, err := is.ConsumeContinuation(cont, at("A.example.com:443")); err != nil {
+		t.Fatal(err)
+	}
+
+	r := resubmitChallenge(alice)
+	r.Host = "a.example.com"
+	tok, _ = mustIssue(t, is, r)
+	if st, err = is.Redeem(tok, alice); err != nil {
+		t.Fatal(err)
+	}
+	pass, err := is.IssuePass(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = is.ConsumePass(pass, at("b.example.com"))
+	wantReason(t, err, ReasonHostMismatch)
+	if _, err := is.ConsumePass(pass, at("a.example.com")); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -330,6 +330,9 @@ func (is *Issuer) open(purpose, token string, b Binding, strictRoute, strictUser
 	if (strictUser || b.User != "") && b.User != st.User {
 		return State{}, refused(ReasonUserMismatch)
 	}
+	if b.LoginHost != "" && placeHost(b.LoginHost) != st.Host {
+		return State{}, refused(ReasonHostMismatch)
+	}
 	if b.StepUp != "" && st.StepUp != "" {
 		if reason := stepUpRefusal(st, b.StepUp); reason != "" {
 			return State{}, refused(reason)
