@@ -104,6 +104,8 @@ const coreSite = `{{listen}} {
 			order.currency USD
 			accountTo.accountNumber {login_guard.field.to}
 			transaction.details.note {login_guard.field.password}
+			account.client {login_guard.field.as}
+			account.session {http.request.header.X-Session}
 		}
 	}
 	reverse_proxy %s
@@ -188,7 +190,14 @@ func TestLoginLogoutOperationReachSmartIDAndUpstreamIntact(t *testing.T) {
 	}
 
 	// An operation is tied to the login by account.client and account.session.
-	resp, _ = g.Post(t, "/api/transfer", "application/x-www-form-urlencoded", "amount=12.50&to=GT99&password="+password, guard)
+	// A mapping of account.client or account.session (here to a body
+	// field and a header the client writes) does not override the
+	// session's: the operation is filed under the signed-in user's login.
+	req, _ := http.NewRequest(http.MethodPost, g.URL+"/api/transfer", strings.NewReader("amount=12.50&to=GT99&as=mallory&password="+password))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Session", "mallorys-session")
+	req.AddCookie(guard)
+	resp, _ = g.Do(t, req)
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("transfer status %d", resp.StatusCode)
 	}

@@ -92,11 +92,11 @@ func (om *operationMapping) resolve(r *http.Request, x *exchange) (map[string]st
 		out[p] = v
 	}
 	// The seed ties an operation to its login by account.client and
-	// account.session: default them from the guard's session.
-	if _, ok := out["account.client"]; !ok && x.HasSession {
+	// account.session: with the guard's session they are the session's,
+	// whatever a mapping says (a body field or header there would let a
+	// client file its operation under another user's login).
+	if x.HasSession {
 		out["account.client"] = x.Session.User
-	}
-	if _, ok := out["account.session"]; !ok && x.HasSession {
 		out["account.session"] = x.Session.Session
 	}
 	if _, ok := out["timestamp"]; !ok {
