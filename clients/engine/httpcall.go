@@ -45,7 +45,7 @@ func refuseRedirect(*http.Request, []*http.Request) error { return http.ErrUseLa
 // NewHTTPClientTrusting returns an HTTP client that trusts the system
 // roots plus the certificates in pemFile (a private PKI in front of a
 // vendor, or a test server). timeout 0 leaves the caller's own deadlines
-// in charge. Errors name the file, not its content.
+// in charge. It follows no redirect. Errors name the file, not its content.
 func NewHTTPClientTrusting(pemFile string, timeout time.Duration) (*http.Client, error) {
 	pem, err := os.ReadFile(pemFile)
 	if err != nil {
@@ -58,10 +58,12 @@ func NewHTTPClientTrusting(pemFile string, timeout time.Duration) (*http.Client,
 	if !roots.AppendCertsFromPEM(pem) {
 		return nil, fmt.Errorf("%s holds no certificate", pemFile)
 	}
-	return &http.Client{
-		Timeout:   timeout,
-		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}},
-	}, nil
+	// Go's default transport with the extra roots: its proxy from the
+	// environment (HTTPS_PROXY), dial, TLS-handshake and idle-connection
+	// timeouts, as the clients without trust_pem have.
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+	return &http.Client{Timeout: timeout, Transport: tr, CheckRedirect: refuseRedirect}, nil
 }
 
 // Exchange sends req (which must carry the call's context) and returns the

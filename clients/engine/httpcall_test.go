@@ -125,8 +125,9 @@ func TestNewHTTPClientKeepsConnections(t *testing.T) {
 }
 
 // TestNewHTTPClientTrusting: the client reaches a server whose certificate
-// is in the PEM file (and not otherwise), and a file that cannot be read
-// or holds no certificate is an error naming it.
+// is in the PEM file (and not otherwise), with the default transport's
+// proxy and timeouts and no redirect, and a file that cannot be read or
+// holds no certificate is an error naming it.
 func TestNewHTTPClientTrusting(t *testing.T) {
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	defer srv.Close()
@@ -141,6 +142,15 @@ func TestNewHTTPClientTrusting(t *testing.T) {
 	}
 	if hc.Timeout != time.Second {
 		t.Fatalf("timeout %v", hc.Timeout)
+	}
+	// As the clients without a PEM file: the environment's proxy, the
+	// default transport's handshake and idle timeouts, no redirect.
+	tr := hc.Transport.(*http.Transport)
+	if tr.Proxy == nil || tr.TLSHandshakeTimeout <= 0 || tr.IdleConnTimeout <= 0 || tr.DialContext == nil {
+		t.Fatalf("transport: proxy set %v, handshake timeout %v, idle timeout %v, dialer set %v", tr.Proxy != nil, tr.TLSHandshakeTimeout, tr.IdleConnTimeout, tr.DialContext != nil)
+	}
+	if hc.CheckRedirect == nil || hc.CheckRedirect(nil, nil) != http.ErrUseLastResponse {
+		t.Fatal("the client would follow a redirect")
 	}
 	resp, err := hc.Get(srv.URL)
 	if err != nil {
