@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"os"
 	"time"
+
+	"github.com/login-guard/login_guard/internal/noredirect"
 )
 
 // drainLimit bounds how much of an error answer is read (and thrown away)
@@ -28,19 +30,8 @@ func NewHTTPClient(maxIdlePerHost int) *http.Client {
 	t.MaxIdleConns = maxIdlePerHost
 	t.MaxIdleConnsPerHost = maxIdlePerHost
 	t.IdleConnTimeout = 90 * time.Second
-	return &http.Client{Transport: t, CheckRedirect: refuseRedirect}
+	return &http.Client{Transport: t, CheckRedirect: noredirect.Check}
 }
-
-// WithoutRedirects returns a copy of c, a client an engine's caller
-// supplied, that follows no redirect either: net/http's own policy would
-// replay the credentials to another port or scheme of the same host.
-func WithoutRedirects(c *http.Client) *http.Client {
-	cc := *c
-	cc.CheckRedirect = refuseRedirect
-	return &cc
-}
-
-func refuseRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 // NewHTTPClientTrusting returns an HTTP client that trusts the system
 // roots plus the certificates in pemFile (a private PKI in front of a
@@ -63,7 +54,7 @@ func NewHTTPClientTrusting(pemFile string, timeout time.Duration) (*http.Client,
 	// timeouts, as the clients without trust_pem have.
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
-	return &http.Client{Timeout: timeout, Transport: tr, CheckRedirect: refuseRedirect}, nil
+	return &http.Client{Timeout: timeout, Transport: tr, CheckRedirect: noredirect.Check}, nil
 }
 
 // Exchange sends req (which must carry the call's context) and returns the

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/login-guard/login_guard/clients/engine"
+	"github.com/login-guard/login_guard/internal/noredirect"
 	"github.com/login-guard/login_guard/rules"
 )
 
@@ -58,7 +59,8 @@ func New(cfg Config) (*Client, error) {
 	if c.http == nil {
 		c.http = engine.NewHTTPClient(cfg.MaxIdleConns)
 	} else {
-		c.http = engine.WithoutRedirects(c.http)
+		// A caller's client follows no redirect either.
+		c.http = noredirect.Client(c.http)
 	}
 	return c, nil
 }

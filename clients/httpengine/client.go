@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/login-guard/login_guard/clients/engine"
+	"github.com/login-guard/login_guard/internal/noredirect"
 	"github.com/login-guard/login_guard/rules"
 )
 
@@ -56,7 +57,8 @@ func New(cfg Config) (*Client, error) {
 	if c.http == nil {
 		c.http = engine.NewHTTPClient(cfg.MaxIdleConns)
 	} else {
-		c.http = engine.WithoutRedirects(c.http)
+		// A caller's client follows no redirect either.
+		c.http = noredirect.Client(c.http)
 	}
 	return c, nil
 }

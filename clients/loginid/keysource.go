@@ -26,10 +26,6 @@ type keySource interface {
 	flightKey(kid string) string
 }
 
-// noRedirect stops the key fetcher at the first redirect: a key host must
-// not be able to send the guard to fetch keys from somewhere else.
-func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-
 // get performs one GET and returns at most max bytes of a 2xx body. A body
 // longer than max is an error, not a truncated key. Statuses the host uses
 // to say "no such key" (4xx other than 408 and 429) map to errNotFound.

@@ -11,6 +11,8 @@ import (
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jws"
+
+	"github.com/login-guard/login_guard/internal/noredirect"
 )
 
 // Verifier checks LoginID DirectWeb JWTs. It is safe for concurrent use.
@@ -30,9 +32,7 @@ func New(cfg Config) (*Verifier, error) {
 	}
 	// A copy of the client that never follows redirects: the configured
 	// host, and only it, is trusted for keys.
-	client := *c.HTTPClient
-	client.CheckRedirect = noRedirect
-	c.HTTPClient = &client
+	c.HTTPClient = noredirect.Client(c.HTTPClient)
 
 	var src keySource
 	switch c.Mode {

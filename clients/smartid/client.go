@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/login-guard/login_guard/internal/noredirect"
 )
 
 // job is a queued event: already validated and encoded, so a worker only
@@ -124,9 +126,7 @@ func newClient(cfg Config) (*Client, error) {
 	} else {
 		// A copy that follows no redirect either: net/http's own policy
 		// would replay the license to another port or scheme of the host.
-		hc := *c.http
-		hc.CheckRedirect = refuseRedirect
-		c.http = &hc
+		c.http = noredirect.Client(c.http)
 	}
 	c.wire = newWireTarget(cfg, base, c.urls, c.bearer, http.ProxyFromEnvironment)
 	if c.observer == nil {
@@ -186,12 +186,8 @@ func defaultHTTPClient(workers int, tlsConfig *tls.Config) *http.Client {
 	if tlsConfig != nil {
 		t.TLSClientConfig = tlsConfig.Clone()
 	}
-	return &http.Client{Transport: t, CheckRedirect: refuseRedirect}
+	return &http.Client{Transport: t, CheckRedirect: noredirect.Check}
 }
-
-// refuseRedirect is every sender's redirect policy: the 3xx is the
-// answer, and the event fails (see the package doc).
-func refuseRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 // Enqueue validates and encodes ev and queues it for delivery. It never
 // blocks on the network or on a full queue: a full queue drops the event

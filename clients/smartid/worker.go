@@ -585,7 +585,7 @@ func (c *Client) attempt(w *wireConn, j job, body []byte) attemptResult {
 // cookies, so http.Client.Do would only add work per event (a copy of the
 // headers kept for redirects, its own bookkeeping) and change nothing. A
 // caller's client goes through Do (its jar and timeout apply), with its
-// redirect policy replaced by refuseRedirect in New.
+// redirect policy replaced by noredirect's in New.
 func (c *Client) roundTrip(req *http.Request) (*http.Response, error) {
 	if c.ownsHTTP {
 		return c.http.Transport.RoundTrip(req)

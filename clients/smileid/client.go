@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+
+	"github.com/login-guard/login_guard/internal/noredirect"
 )
 
 // Client submits SmartSelfie Authentication jobs, verifies Smile ID's
@@ -41,12 +43,7 @@ func New(cfg Config) (*Client, error) {
 		}
 		registry = r
 	}
-	hc := &http.Client{}
-	if cfg.HTTPClient != nil {
-		c := *cfg.HTTPClient
-		hc = &c
-	}
-	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	hc := noredirect.Client(cfg.HTTPClient)
 	random := cfg.Random
 	if random == nil {
 		random = rand.Reader
