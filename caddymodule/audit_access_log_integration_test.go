@@ -142,7 +142,7 @@ func TestAuditLineInAccessLog(t *testing.T) {
 // counted on to carry a route's values, the route writes its own line: a
 // request whose access line a handler before the guard lowered to debug
 // (log_level, below the access log's info), and the second of two guard
-// routes on one request to finish (a second "login_guard" key in the
+// routes on one request to start (a second "login_guard" key in the
 // same JSON object would be dropped by readers).
 func TestAuditLineInAccessLogFallsBack(t *testing.T) {
 	upstream := caddytest.NewRecorder(t, portalFake())
@@ -180,16 +180,16 @@ func TestAuditLineInAccessLogFallsBack(t *testing.T) {
 	if len(lines) != 1 {
 		t.Fatalf("%d access lines, want 1 (the debug one is not written): %v", len(lines), lines)
 	}
-	// The inner route (login) finishes first, the edge route after the
-	// handlers it wraps.
-	if lg, _ := lines[0]["login_guard"].(map[string]any); lg == nil || lg["route"] != "login" || lg["user"] != "dave" {
-		t.Fatalf("access line of /api/both: guard field %v, want the login route's", lines[0]["login_guard"])
+	// The edge route runs first and takes the line; the login route
+	// inside it writes its own.
+	if lg, _ := lines[0]["login_guard"].(map[string]any); lg == nil || lg["route"] != "edge" || lg["user"] != "dave" {
+		t.Fatalf("access line of /api/both: guard field %v, want the edge route's", lines[0]["login_guard"])
 	}
 	own := map[string]any{}
 	for _, l := range g.AuditLines(t) {
 		own[fmt.Sprint(l["route"], " ", l["user"])] = l["action"]
 	}
-	if len(own) != 2 || own["login carol"] != "allow" || own["edge dave"] != "allow" {
-		t.Fatalf("the guard's own lines: %v, want the quiet request's and the edge route's", own)
+	if len(own) != 2 || own["login carol"] != "allow" || own["login dave"] != "allow" {
+		t.Fatalf("the guard's own lines: %v, want the quiet request's and the inner login route's", own)
 	}
 }

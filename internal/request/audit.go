@@ -39,7 +39,7 @@ func (x *Exchange) Finish(r *http.Request) {
 	h := x.Route
 	v := &x.Verdict
 	h.App.Metrics().Decision(h.Name, v.Action.String(), v.Reasons)
-	if h.AuditToAccessLog {
+	if x.accessLine {
 		if extra := accessLogFields(r); extra != nil {
 			// The access line is written after the handler returned and
 			// this exchange went back to its pool: its values are copied.
@@ -47,7 +47,6 @@ func (x *Exchange) Finish(r *http.Request) {
 			x.fillAudit(&d.auditRecord, time.Since(x.Start))
 			d.ownSlices()
 			extra.Add(zap.Object("login_guard", d))
-			caddyhttp.SetVar(r.Context(), accessLineVar, h.NameValue)
 			return
 		}
 	}
@@ -199,19 +198,35 @@ func (a *accessLogAudit) MarshalLogObject(enc zapcore.ObjectEncoder) error {
 	return a.auditRecord.MarshalLogObject(enc)
 }
 
-// accessLineVar is the request variable a guard route sets, to its name,
-// once its values are in the request's access line: a second guard route
-// on the same request writes its own line instead of a second
-// "login_guard" key in the same JSON object, which readers would drop.
+// accessLineVar is the request variable the first guard route with
+// audit_line access_log to run on a request sets, to its name: the
+// request's access line is that route's, and a later guard route on the
+// same request writes its own line instead of a second "login_guard" key
+// in the same JSON object, which readers would drop.
 const accessLineVar = "login_guard_access_line"
+
+// claimAccessLine reports whether rt, starting on r, is the first guard
+// route with audit_line access_log on the request, and marks the line
+// taken if so. It must run before the request goes upstream: Caddy's
+// reverse_proxy reads the request's variables from the goroutine that
+// dials the upstream, which can outlive the proxying (net/http dials in
+// the background and may hand the connection to another request), so a
+// variable set after the proxy returned races with that read.
+func claimAccessLine(r *http.Request, rt *Route) bool {
+	ctx := r.Context()
+	if caddyhttp.GetVar(ctx, accessLineVar) != nil {
+		return false
+	}
+	caddyhttp.SetVar(ctx, accessLineVar, rt.NameValue)
+	return true
+}
 
 // accessLogFields is where r's handlers add fields to its access log
 // line, or nil when the guard cannot count on a line that holds them.
 // Caddy decides whether to write one once, before the handlers run, from
 // the server's logs config and the request's host; this asks the same
 // questions of the same config, and whether a handler before the guard
-// set log_skip, or lowered the line's level below info (log_level), or
-// another guard route already put its values in the line.
+// set log_skip, or lowered the line's level below info (log_level).
 func accessLogFields(r *http.Request) *caddyhttp.ExtraLogFields {
 	ctx := r.Context()
 	srv, _ := ctx.Value(caddyhttp.ServerCtxKey).(*caddyhttp.Server)
@@ -225,9 +240,6 @@ func accessLogFields(r *http.Request) *caddyhttp.ExtraLogFields {
 		if l, err := zapcore.ParseLevel(name); err == nil && l < zapcore.InfoLevel {
 			return nil
 		}
-	}
-	if caddyhttp.GetVar(ctx, accessLineVar) != nil {
-		return nil
 	}
 	if !hostLogged(srv.Logs, r.Host) {
 		return nil

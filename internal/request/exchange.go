@@ -99,6 +99,9 @@ type Exchange struct {
 	SessionNote   string // why a guard session the request carried was not counted
 	IPText        string // the client address for the audit line
 
+	// accessLine: this route's values go in the request's access line,
+	// where Caddy writes one (claimed in Init; see claimAccessLine).
+	accessLine  bool
 	rulesTicket *rules.Ticket   // the local rules' hold on this attempt, settled once
 	audit       auditRecord     // the audit line's values, filled by Finish
 	detached    detachedContext // the request's context without its cancellation
@@ -124,6 +127,9 @@ func (x *Exchange) Init(rt *Route, r *http.Request, now time.Time) {
 		UserAgent: firstValue(r.Header["User-Agent"]),
 		Header:    r.Header,
 		Time:      now,
+	}
+	if rt.AuditToAccessLog {
+		x.accessLine = claimAccessLine(r, rt)
 	}
 }
 
