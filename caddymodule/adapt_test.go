@@ -138,6 +138,7 @@ func TestGlobalOptionErrors(t *testing.T) {
 		// its line; one with a placeholder when the config loads.
 		{"smartid endpoint scheme", "login_guard {\n  smartid {\n   endpoint ftp://x\n  }\n}", "Caddyfile:4: want an absolute http or https URL"},
 		{"smartid endpoint credentials", "login_guard {\n  smartid {\n   endpoint https://u:p@x\n  }\n}", "Caddyfile:4: endpoint must not contain credentials"},
+		{"loginid fetch_timeout too long", "login_guard {\n  loginid {\n   fetch_timeout 1m\n  }\n}", "Caddyfile:4: fetch_timeout: \"1m\" must be a duration from 100ms to 30s"},
 		{"loginid key_url http", "login_guard {\n  loginid {\n   key_url http://x/jwks\n  }\n}", "Caddyfile:4: loginid: key url must be an absolute https URL"},
 		{"forter endpoint scheme", "login_guard {\n  forter {\n   endpoint ftp://x\n  }\n}", "Caddyfile:4: endpoint must be absolute http or https"},
 		{"forter endpoint plain http", "login_guard {\n  forter {\n   site_id s\n   api_key k\n   endpoint http://forter.example.com\n  }\n}", "Caddyfile:6: endpoint: plain http would send the API key in the clear"},

@@ -27,6 +27,8 @@ func TestAppJSONRanges(t *testing.T) {
 		{"session key_grace", `"session":{"ttl":"24h","key_grace":"1h"}`, "session: key_grace must be at least ttl"},
 		{"loginid in range", `"loginid":{` + loginid + `,"replay_cache_size":10000000}`, ""},
 		{"loginid replay negative", `"loginid":{` + loginid + `,"replay_cache_size":-5}`, "replay_cache_size must be from 1 to 10000000, not -5"},
+		{"loginid fetch_timeout in range", `"loginid":{` + loginid + `,"fetch_timeout":"30s"}`, ""},
+		{"loginid fetch_timeout short", `"loginid":{` + loginid + `,"fetch_timeout":"10ms"}`, "loginid: fetch_timeout must be from 100ms to 30s, not 10ms"},
 		{"loginid replay huge", `"loginid":{` + loginid + `,"replay_cache_size":2000000000}`, "replay_cache_size must be from 1 to 10000000"},
 		{"smileid in range", `"smileid":{` + smileid + `,"server":"production","user_limit":0,"user_limit_window":"1h","limit_keys":10000000}`, ""},
 		{"smileid server word", `"smileid":{` + smileid + `,"server":"prod"}`, `smileid: server must be sandbox or production, not "prod"`},

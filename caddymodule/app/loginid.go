@@ -49,6 +49,10 @@ type LoginIDConfig struct {
 	// TrustPEM names a PEM file of extra roots for the key host (a
 	// private PKI, or tests).
 	TrustPEM string `json:"trust_pem,omitempty"`
+	// FetchTimeout bounds one key host request, and so the wait of a
+	// login whose key is not cached yet (default 5s; see
+	// loginid.CheckFetchTimeout).
+	FetchTimeout caddy.Duration `json:"fetch_timeout,omitempty"`
 }
 
 func (c *LoginIDConfig) unmarshal(d *caddyfile.Dispenser) error {
@@ -93,6 +97,8 @@ func (c *LoginIDConfig) unmarshal(d *caddyfile.Dispenser) error {
 			c.ReplayCacheSize, err = caddyopt.IntArg(d, 1, loginid.MaxReplayCacheSize)
 		case "trust_pem":
 			err = caddyopt.OneArg(d, &c.TrustPEM)
+		case "fetch_timeout":
+			err = caddyopt.BoundedDurationArg(d, &c.FetchTimeout, loginid.MinFetchTimeout, loginid.MaxFetchTimeout)
 		default:
 			return d.Errf("loginid: unknown option %q", key)
 		}
@@ -130,6 +136,10 @@ func (c *LoginIDConfig) newVerifier(logger *zap.Logger, shared *redisstore.Conn)
 	if err := loginid.CheckReplayCacheSize(size); err != nil {
 		return nil, nil, err
 	}
+	fetchTimeout := time.Duration(c.FetchTimeout)
+	if err := loginid.CheckFetchTimeout(fetchTimeout); err != nil {
+		return nil, nil, err
+	}
 	if size == 0 {
 		size = 100_000
 	}
@@ -148,13 +158,16 @@ func (c *LoginIDConfig) newVerifier(logger *zap.Logger, shared *redisstore.Conn)
 		MaxAge: time.Duration(c.MaxAge), ClockSkew: time.Duration(c.ClockSkew),
 		UserClaim: c.UserClaim, TypeClaim: c.TypeClaim, NamespaceClaim: c.NamespaceClaim, NonceClaim: c.NonceClaim,
 		AuthenticationTypes: c.AuthenticationTypes, RegistrationTypes: c.RegistrationTypes,
-		ReplayCache: replay,
+		ReplayCache:  replay,
+		FetchTimeout: fetchTimeout,
 		Observer: loginid.ObserverFunc(func(r loginid.FetchReport) {
 			logger.Debug("loginid key fetch", zap.String("outcome", string(r.Outcome)), zap.Int("status", r.Status), zap.Duration("duration", r.Duration))
 		}),
 	}
 	if c.TrustPEM != "" {
-		hc, err := engine.NewHTTPClientTrusting(c.TrustPEM, 5*time.Second)
+		// The fetch's own deadline is fetch_timeout (0: the default);
+		// the client's must not be shorter.
+		hc, err := engine.NewHTTPClientTrusting(c.TrustPEM, max(fetchTimeout, loginid.DefaultFetchTimeout))
 		if err != nil {
 			return nil, nil, fmt.Errorf("loginid: trust_pem: %v", err)
 		}

@@ -53,6 +53,23 @@ func CheckReplayCacheSize(n int) error {
 	return nil
 }
 
+// The range of FetchTimeout a Caddy config may give (the fetch_timeout
+// option): a login may wait this long for the key host, so no longer than
+// a person would, and no shorter than a TLS handshake with a distant host.
+const (
+	MinFetchTimeout = 100 * time.Millisecond
+	MaxFetchTimeout = 30 * time.Second
+)
+
+// CheckFetchTimeout refuses a fetch timeout outside MinFetchTimeout to
+// MaxFetchTimeout (zero takes the default).
+func CheckFetchTimeout(d time.Duration) error {
+	if d != 0 && (d < MinFetchTimeout || d > MaxFetchTimeout) {
+		return fmt.Errorf("loginid: fetch_timeout must be from %v to %v, not %v", MinFetchTimeout, MaxFetchTimeout, d)
+	}
+	return nil
+}
+
 // Config configures a Verifier. Zero values take the defaults above; New
 // validates the rest. Durations and sizes that are negative are refused.
 type Config struct {

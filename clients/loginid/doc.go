@@ -33,7 +33,11 @@
 // token that triggered that re-check was still verified with it). A key
 // fetch never runs on the request's context: a client that gives up stops
 // waiting, the fetch goes on for the others, bounded by FetchTimeout, and
-// Close cancels it. Redirects from the key host are not followed; response
+// Close cancels it. While the key host's last request failed, a lookup
+// waits for its fetch at most half a second: past that it fails with
+// key_unavailable and the fetch finds out in the background whether the
+// host is back, so a host that hangs holds requests for FetchTimeout once,
+// as the outage begins, not again at every fetch. Redirects from the key host are not followed; response
 // bodies are read up to MaxResponseBytes.
 //
 // # What Verify enforces

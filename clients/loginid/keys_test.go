@@ -509,14 +509,67 @@ func TestKeyHostDownOutlastsTheBucket(t *testing.T) {
 	if log.count(FetchError) != 1 || log.count(FetchRateLimited) != 2 {
 		t.Fatalf("fetch reports %+v: want one failed request, then two refused by the bucket", log.all())
 	}
-	// The host is back: the next fetch (a token later) gets the key, and
-	// with the bucket empty again an unknown kid is unknown_kid.
+	// The host is back: the next token's fetch gets the key (within
+	// downWait, or in the background if the host is slower), the one
+	// after verifies, and with the bucket empty again an unknown kid is
+	// unknown_kid.
 	host.down.Store(false)
 	clock.Advance(DefaultFetchInterval)
-	if _, err := v.Verify(bg, key.mint(t, validClaims(clock.Now(), "back")), testUser); err != nil {
+	_, err := v.Verify(bg, key.mint(t, validClaims(clock.Now(), "back")), testUser)
+	if err != nil {
+		wantSub(t, err, SubKeyUnavailable)
+	}
+	waitFor(t, func() bool { return log.count(FetchOK) == 1 })
+	if _, err := v.Verify(bg, key.mint(t, validClaims(clock.Now(), "back-2")), testUser); err != nil {
 		t.Fatalf("after the host came back: %v", err)
 	}
 	forger := signingKey{kid: "kid-made-up", priv: key.priv}
-	_, err := v.Verify(bg, forger.mint(t, validClaims(clock.Now(), "forged")), testUser)
+	_, err = v.Verify(bg, forger.mint(t, validClaims(clock.Now(), "forged")), testUser)
 	wantSub(t, err, SubUnknownKID)
+}
+
+// While the key host's last request failed, a lookup waits for the fetch
+// it starts at most downWait, though the bucket lets fetches through: a
+// host that hangs holds logins for FetchTimeout as the outage begins, not
+// again at every fetch. The fetch goes on in the background; once one
+// gets an answer, lookups wait for theirs again and tokens verify.
+func TestLookupsDoNotWaitOnAHostThatIsDown(t *testing.T) {
+	clock := newTestClock()
+	key := newSigningKey(t, testKID)
+	other := newSigningKey(t, "kid-other")
+	host := newKeyHost(t, key, other)
+	log := &fetchLog{}
+	cfg := testConfig(host, clock)
+	cfg.Observer = log // FetchTimeout the default 5 s
+	v := newTestVerifier(t, cfg)
+
+	host.down.Store(true)
+	_, err := v.Verify(bg, key.mint(t, validClaims(clock.Now(), "first")), testUser)
+	wantSub(t, err, SubKeyUnavailable)
+	waitFor(t, func() bool { return log.count(FetchError) == 1 })
+
+	// Now the host hangs. The bucket (burst 3) still allows a fetch: the
+	// other kid's starts one, and the lookup returns with it in flight
+	// (after downWait, well before the fetch's FetchTimeout).
+	gate := make(chan struct{})
+	host.gate = gate
+	host.down.Store(false)
+	_, err = v.Verify(bg, other.mint(t, validClaims(clock.Now(), "second")), testUser)
+	wantSub(t, err, SubKeyUnavailable)
+	v.keys.fmu.Lock()
+	_, inFlight := v.keys.flights[other.kid]
+	v.keys.fmu.Unlock()
+	if !inFlight {
+		t.Fatal("the lookup waited for a fetch while the key host's last request had failed (or started none)")
+	}
+
+	// The host answers again: that fetch caches the other kid, and from
+	// then on lookups wait for their fetch.
+	close(gate)
+	waitFor(t, func() bool { return log.count(FetchOK) == 1 })
+	for _, k := range []signingKey{other, key} {
+		if _, err := v.Verify(bg, k.mint(t, validClaims(clock.Now(), "after-"+k.kid)), testUser); err != nil {
+			t.Fatalf("%s after the host answered again: %v", k.kid, err)
+		}
+	}
 }

@@ -37,7 +37,10 @@ type flight struct {
 //     latency;
 //   - detached from the request: it runs on its own goroutine with
 //     FetchTimeout, so a caller giving up does not fail the others. Close
-//     cancels and waits for these goroutines.
+//     cancels and waits for these goroutines;
+//   - waited for briefly while the host's last request failed (downWait):
+//     past that the lookup fails (key_unavailable) and the fetch finds
+//     out in the background whether the host is back.
 //
 // Kids the host does not know go to a bounded negative cache. A key older
 // than KeyTTL is re-checked in the background; while the host is down (or
@@ -190,15 +193,36 @@ func (s *keyStore) join(kid string, bucket *rate.Limiter) (*flight, error) {
 	return f, nil
 }
 
+// downWait is the longest a lookup waits for a fetch while the key
+// host's last request failed (FetchTimeout if that is shorter): long
+// enough for a host that is back to answer, so the first login after an
+// outage is not refused, short enough that a host still hanging costs
+// logins little.
+const downWait = 500 * time.Millisecond
+
 // fetch joins or starts the flight that answers kid and waits for it or
-// for ctx.
+// for ctx. While the key host's last request failed, it waits at most
+// downWait: past that the flight goes on in the background (and caches
+// what it gets), and the lookup fails with the host's last failure. A key
+// host that hangs then holds logins for FetchTimeout once, as the outage
+// begins, and for downWait at most afterwards, and a flood of tokens
+// cannot park requests on it.
 func (s *keyStore) fetch(ctx context.Context, kid string) (*ecdsa.PublicKey, error) {
 	f, err := s.join(kid, s.limiter)
 	if err != nil {
 		return nil, err
 	}
+	var giveUp <-chan time.Time
+	down := s.hostDown.Load()
+	if down != nil {
+		t := time.NewTimer(min(downWait, s.timeout))
+		defer t.Stop()
+		giveUp = t.C
+	}
 	select {
 	case <-f.done:
+	case <-giveUp:
+		return nil, *down
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}

@@ -37,6 +37,7 @@ type KeyHost struct {
 
 	key  *ecdsa.PrivateKey
 	down atomic.Bool
+	hang atomic.Bool
 }
 
 // New starts a key host for a client id, stopped when the test ends.
@@ -54,6 +55,13 @@ func New(t testing.TB, audience string) *KeyHost {
 	pub := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
 	kh.Server = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		kh.Requests.Add(1)
+		for kh.hang.Load() {
+			select {
+			case <-r.Context().Done():
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
 		if kh.down.Load() {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			return
@@ -75,6 +83,11 @@ func New(t testing.TB, audience string) *KeyHost {
 
 // SetDown makes the host answer 503 (a key-host outage) or serve again.
 func (kh *KeyHost) SetDown(down bool) { kh.down.Store(down) }
+
+// SetHang makes the host hold every request without an answer until the
+// client gives up (a key host that hangs), or answer again (the held
+// requests too).
+func (kh *KeyHost) SetHang(hang bool) { kh.hang.Store(hang) }
 
 // Mint signs a token of type typ for user, issued at iat, valid a minute.
 func (kh *KeyHost) Mint(t testing.TB, user, typ, nonce string, iat time.Time) string {
