@@ -3,7 +3,6 @@ package login
 import (
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 
@@ -39,10 +38,6 @@ type LoginIDOptions struct {
 
 // reasonAssertionUnverifiable marks a token the guard could not check.
 const reasonAssertionUnverifiable = "assertion_unverifiable"
-
-// subDuplicate is the audit line's sub-reason for an assertion header
-// given more than once (under any spelling a portal reads as it).
-const subDuplicate = "duplicate"
 
 // unmarshal reads the route's assertion subdirectives:
 //
@@ -147,16 +142,7 @@ func (x *exchange) checkAssertion() bool {
 	}
 	var token string
 	if o.AssertionHeader != "" {
-		// Given twice, the guard would judge one token and the portal,
-		// taking the other (or both joined), act on another. (Caddy drops
-		// the '_' and '.' spellings a CGI-style portal would read alike.)
-		vs := x.Attempt.Header.Values(o.AssertionHeader)
-		if len(vs) > 1 {
-			x.Attempt.Assertion, x.Assertion = "invalid", "invalid:"+subDuplicate
-			x.Verdict.Add(rules.Deny, rules.ReasonAssertionInvalid)
-			return false
-		}
-		token = strings.Join(vs, "")
+		token = x.Attempt.Header.Get(o.AssertionHeader)
 	} else {
 		token, _ = x.Fields.Get(o.AssertionField)
 	}

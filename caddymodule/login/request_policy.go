@@ -61,9 +61,10 @@ func (h *Handler) logMissingUserPolicy() {
 
 // checkRequestPolicy refuses what the guard would judge blind: a login
 // without a user (every user-keyed rule, engine and step-up would stop
-// applying), and a header a `when` rule reads that comes more than once
-// (the rule sees the values joined, the portal's framework typically reads
-// one of them).
+// applying), and a header a `when` rule reads, or the assertion_header,
+// that comes more than once (the rule sees the values joined, the guard
+// verifies the first token, while the portal's framework typically reads
+// one of them, or all joined).
 func (x *exchange) checkRequestPolicy(r *http.Request) error {
 	if x.h.Event == EventLogin && strings.TrimSpace(x.Attempt.User) == "" {
 		switch x.h.MissingUser {
@@ -79,6 +80,10 @@ func (x *exchange) checkRequestPolicy(r *http.Request) error {
 			zap.String("route", x.h.Name), zap.String("header", name))
 		return formbody.Refusal(http.StatusBadRequest, formbody.ReasonRepeatedHeader,
 			"a header a rule reads appears more than once")
+	}
+	if o := &x.h.LoginIDOptions; o.AssertionHeader != "" && o.checksTokens() && len(r.Header.Values(o.AssertionHeader)) > 1 {
+		return formbody.Refusal(http.StatusBadRequest, formbody.ReasonRepeatedHeader,
+			"the assertion header appears more than once")
 	}
 	return nil
 }
