@@ -89,6 +89,9 @@ func (n Normalizer) User(s string) string {
 	if isASCII(s) {
 		return n.asciiUser(s)
 	}
+	if !n.CaseSensitive {
+		s = foldCollationLetters(s)
+	}
 	s = norm.NFKC.String(strings.TrimFunc(s, trimmable))
 	if !n.CaseSensitive {
 		c := foldPool.Get().(*cases.Caser)
@@ -137,6 +140,48 @@ var diacriticBlocks = &unicode.RangeTable{R16: []unicode.Range16{
 	{Lo: 0x20d0, Hi: 0x20ff, Stride: 1}, // ... for Symbols
 	{Lo: 0xfe20, Hi: 0xfe2f, Stride: 1}, // Combining Half Marks
 }}
+
+// collationLetters are the Latin letters that carry no combining accent
+// in Unicode, but that the Unicode Collation Algorithm weighs as a base
+// letter (or two) at the primary level, as accent-insensitive collations
+// compare: MySQL's utf8mb4_0900_ai_ci finds "jlopez" under "jłopez" and
+// "bjorn" under "bjørn". The accent folding above cannot see them (they
+// do not decompose), so they are spelled out: the letters of U+0080 to
+// U+2FFF whose root collation (CLDR, as golang.org/x/text/collate has it)
+// equals, ignoring accents, case and width, that of a string of one or two
+// ASCII letters; TestCollationLettersMatchTheCollator keeps the table
+// true. Applied before NFKC, so that "ŀ" is not first split into "l·".
+var collationLetters = map[rune]string{
+	'Æ': "ae", 'æ': "ae", 'Ǣ': "ae", 'ǣ': "ae", 'Ǽ': "ae", 'ǽ': "ae", 'ᴭ': "ae",
+	'Ð': "d", 'ð': "d", 'ᶞ': "d", 'Đ': "d", 'đ': "d",
+	'Ø': "o", 'ø': "o", 'Ǿ': "o", 'ǿ': "o",
+	'Ħ': "h", 'ħ': "h", 'ℏ': "h",
+	'Ŀ': "l", 'ŀ': "l", 'Ł': "l", 'ł': "l",
+	'Œ': "oe", 'œ': "oe",
+	'ƍ': "zw", 'ƾ': "ts", 'ʦ': "ts", 'ȸ': "db", 'ȹ': "qp", 'ʣ': "dz",
+	'ʪ': "ls", 'ʫ': "lz", 'ᵹ': "g", 'ᵺ': "th", 'Ỻ': "ll", 'ỻ': "ll",
+}
+
+// foldCollationLetters replaces the collationLetters in s; s itself when
+// it has none (the common case: no copy).
+func foldCollationLetters(s string) string {
+	for i, r := range s {
+		if _, ok := collationLetters[r]; !ok {
+			continue
+		}
+		b := make([]byte, 0, len(s))
+		b = append(b, s[:i]...)
+		for _, r := range s[i:] {
+			if base, ok := collationLetters[r]; ok {
+				b = append(b, base...)
+			} else {
+				b = utf8.AppendRune(b, r)
+			}
+		}
+		return string(b)
+	}
+	return s
+}
 
 // trimmable is what a portal's framework may strip from the ends of a
 // user name before looking it up: Go's white space, every C0 control and

@@ -4,6 +4,10 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"unicode"
+
+	"golang.org/x/text/collate"
+	"golang.org/x/text/language"
 )
 
 func TestNormalizeUser(t *testing.T) {
@@ -45,6 +49,11 @@ func TestNormalizeUser(t *testing.T) {
 		{"decomposed accents fold", Normalizer{}, "jlo\u0301pe\u0300z", "jlopez"},
 		{"stacked diacritics fold", Normalizer{}, "ǰļőṕẹẑ", "jlopez"},
 		{"accented e-mail folds", Normalizer{}, "JLÓPEZ@Exámple.com", "jlopez@example.com"},
+		{"letters collations weigh as a base letter (MySQL 0900_ai_ci)", Normalizer{}, "BJØRN.Łukasz", "bjorn.lukasz"},
+		{"ligatures collations expand", Normalizer{}, "Æsa Œdipe", "aesa oedipe"},
+		{"Catalan l with middle dot", Normalizer{}, "Coŀlegi", "collegi"},
+		{"a collation letter with an accent", Normalizer{}, "ǿle", "ole"},
+		{"case sensitive keeps collation letters", Normalizer{CaseSensitive: true}, "Bjørn", "Bjørn"},
 		{"inner space is kept", Normalizer{}, "j lopez", "j lopez"},
 		{"case sensitive keeps accents", Normalizer{CaseSensitive: true}, "JLópez", "JLópez"},
 		{"case sensitive still drops ignorables", Normalizer{CaseSensitive: true}, "JL\u200bópez\x00", "JLópez"},
@@ -113,5 +122,46 @@ func TestUserKeyBoundsLongNames(t *testing.T) {
 	}
 	if userKey("jlopez") != "jlopez" {
 		t.Fatal("short names must stay readable")
+	}
+}
+
+// TestCollationLettersMatchTheCollator: every letter of U+0080 to U+2FFF
+// that the root collation, ignoring accents, case and width, weighs as
+// one or two ASCII letters gets that key from User, and the table holds
+// nothing else: a letter the accent folding misses (it does not
+// decompose) is in collationLetters, and every entry is the collator's.
+func TestCollationLettersMatchTheCollator(t *testing.T) {
+	c := collate.New(language.Und, collate.IgnoreDiacritics, collate.IgnoreCase, collate.IgnoreWidth)
+	var buf collate.Buffer
+	ascii := map[string]string{}
+	const letters = "abcdefghijklmnopqrstuvwxyz"
+	for _, a := range letters {
+		ascii[string(c.KeyFromString(&buf, string(a)))] = string(a)
+		for _, b := range letters {
+			ascii[string(c.KeyFromString(&buf, string(a)+string(b)))] = string(a) + string(b)
+		}
+	}
+	var n Normalizer
+	checked := 0
+	for r := rune(0x80); r < 0x3000; r++ {
+		if !unicode.IsLetter(r) {
+			continue
+		}
+		want, ok := ascii[string(c.KeyFromString(&buf, string(r)))]
+		if !ok {
+			continue
+		}
+		checked++
+		if got := n.User(string(r)); got != want {
+			t.Errorf("User(%q) = %q; the collator weighs %U as %q", string(r), got, r, want)
+		}
+	}
+	for r, base := range collationLetters {
+		if want := ascii[string(c.KeyFromString(&buf, string(r)))]; want != base {
+			t.Errorf("collationLetters[%q] = %q, the collator says %q", string(r), base, want)
+		}
+	}
+	if checked < len(collationLetters) {
+		t.Fatalf("only %d letters weighed as ASCII: the check found too little to check", checked)
 	}
 }
