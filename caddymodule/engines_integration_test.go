@@ -262,3 +262,44 @@ func TestUpstreamHeadersAreSigned(t *testing.T) {
 		t.Fatalf("verdict %+v", v)
 	}
 }
+
+// TestEngineAllowedReasons: with allowed_reasons, a reason the scoring
+// service words outside the list counts as engine_other in the audit line
+// and the signed reasons header; one on the list is kept.
+func TestEngineAllowedReasons(t *testing.T) {
+	upstream := caddytest.NewRecorder(t, portalFake())
+	scoring := scoringFake(t)
+	global := fmt.Sprintf(`	login_guard {
+		http scoring {
+			url %s
+			header Authorization "Bearer risk-token"
+			allowed_reasons new_device
+		}
+	}`, scoring.URL)
+	g := caddytest.Start(t, global, fmt.Sprintf(`{{listen}} {
+	login_guard /login {
+		event login
+		engines scoring
+		mode monitor
+	}
+	reverse_proxy %s
+}`, upstream.Listener.Addr()))
+	for _, user := range []string{"risky", "odd"} {
+		if resp, _ := g.Post(t, "/login", "application/x-www-form-urlencoded", "username="+user+"&password="+password); resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s on a monitor route: %d", user, resp.StatusCode)
+		}
+	}
+	lines := g.AuditLines(t)
+	if len(lines) != 2 {
+		t.Fatalf("%d audit lines", len(lines))
+	}
+	if got := fmt.Sprint(lines[0]["monitored"]); !strings.Contains(got, "engine_other") || strings.Contains(got, "velocity") {
+		t.Errorf("risky: monitored reasons %s, want engine_other for the unlisted velocity", got)
+	}
+	if got := fmt.Sprint(lines[1]["monitored"]); !strings.Contains(got, "new_device") {
+		t.Errorf("odd: monitored reasons %s, want the listed new_device", got)
+	}
+	if err := caddytest.ValidateCaddyfile(t, "{\n\tlogin_guard {\n\t\thttp scoring {\n\t\t\turl https://risk.example\n\t\t\tallowed_reasons New-Device\n\t\t}\n\t}\n}\n"); err == nil || !strings.Contains(err.Error(), `allowed reason "New-Device" is not in sanitized form`) || !strings.Contains(err.Error(), "Caddyfile:5") {
+		t.Errorf("an unsanitized allowed reason: %v", err)
+	}
+}

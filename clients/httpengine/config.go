@@ -143,12 +143,23 @@ func (cfg Config) validate() error {
 		}
 	}
 	for _, r := range cfg.AllowedReasons {
-		if r == "" || SanitizeReason(r, cfg.MaxReasonLen) != r {
-			errs = append(errs, fmt.Errorf("allowed reason %q is not in sanitized form ([a-z0-9_], no leading, trailing or double _, at most %d bytes)", r, cfg.MaxReasonLen))
+		if err := checkAllowedReason(r, cfg.MaxReasonLen); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("httpengine %s: %w", cfg.Name, errors.Join(errs...))
+	}
+	return nil
+}
+
+// CheckAllowedReason refuses an allowed reason a service's answer could
+// never match with the default MaxReasonLen: one not in sanitized form.
+func CheckAllowedReason(r string) error { return checkAllowedReason(r, DefaultMaxReasonLen) }
+
+func checkAllowedReason(r string, maxLen int) error {
+	if r == "" || SanitizeReason(r, maxLen) != r {
+		return fmt.Errorf("allowed reason %q is not in sanitized form ([a-z0-9_], no leading, trailing or double _, at most %d bytes)", r, maxLen)
 	}
 	return nil
 }

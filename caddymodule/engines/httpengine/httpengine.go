@@ -33,6 +33,12 @@ type HTTP struct {
 	// Timeout bounds one call (default 2s); the route's deadline bounds
 	// all engines together.
 	Timeout caddy.Duration `json:"timeout,omitempty"`
+	// AllowedReasons, when given, is the closed list of reasons the
+	// service may give (in their sanitized form, [a-z0-9_]); any other
+	// counts as "engine_other". Without it every reason the service
+	// words, sanitized, reaches the audit line, the metrics and the
+	// signed upstream headers beside the guard's own.
+	AllowedReasons []string `json:"allowed_reasons,omitempty"`
 
 	client *client.Client
 }
@@ -64,6 +70,8 @@ func (h *HTTP) Provision(caddy.Context) error {
 		URL:     url,
 		Headers: headers,
 		Timeout: time.Duration(h.Timeout),
+
+		AllowedReasons: h.AllowedReasons,
 	})
 	if err != nil {
 		return fmt.Errorf("http engine %q: %w", h.Name, err)
@@ -89,9 +97,10 @@ func (h *HTTP) Engine() rules.Engine { return h.client }
 // UnmarshalCaddyfile reads
 //
 //	http <name> {
-//		url     <url>
-//		header  <name> <value>
-//		timeout <duration>
+//		url             <url>
+//		header          <name> <value>
+//		timeout         <duration>
+//		allowed_reasons <reason...>
 //	}
 func (h *HTTP) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next()
@@ -127,6 +136,16 @@ func (h *HTTP) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			return nil
 		case "timeout":
 			return caddyopt.DurationArg(d, &h.Timeout)
+		case "allowed_reasons":
+			if h.AllowedReasons = d.RemainingArgs(); len(h.AllowedReasons) == 0 {
+				return d.ArgErr()
+			}
+			for _, r := range h.AllowedReasons {
+				if err := client.CheckAllowedReason(r); err != nil {
+					return d.Errf("http engine: %v", err)
+				}
+			}
+			return nil
 		}
 		return d.Errf("http engine: unknown option %q", key)
 	})
