@@ -20,6 +20,6 @@ func (a *App) takeSmileID() (*smileidpool.Pooled, string, error) {
 		return nil, "", err
 	}
 	p := v.(*smileidpool.Pooled)
-	p.HoldLogger(a.stepRT, a.logger.Named("smileid"))
+	p.Hold(a.stepRT, a.logger.Named("smileid"), a.metrics)
 	return p, key, nil
 }

@@ -7,6 +7,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/login-guard/login_guard/clients/smileid"
+	"github.com/login-guard/login_guard/internal/metrics"
 	"github.com/login-guard/login_guard/internal/newest"
 	"github.com/login-guard/login_guard/internal/redisstore"
 )
@@ -19,6 +20,9 @@ type Pooled struct {
 	logger atomic.Pointer[zap.Logger]
 	// loggers are the holding configs': the newest one's logs.
 	loggers newest.Values[*zap.Logger]
+	// metrics are the process's collectors (the same for every config),
+	// as the config that last took the client gave them; nil: none.
+	metrics atomic.Pointer[metrics.Collectors]
 
 	// confirms spaces the page poll's own job-status calls (the fallback
 	// for callbacks that cannot reach the guard).
@@ -56,9 +60,15 @@ func (c *Config) NewPooled(shared *redisstore.Conn) (*Pooled, error) {
 	return p, nil
 }
 
-// HoldLogger records owner's (a config's) logger; the newest config still
-// holding the client gets its logs.
-func (p *Pooled) HoldLogger(owner any, l *zap.Logger) { p.loggers.Hold(owner, l, p.logger.Store) }
+// Hold records owner's (a config's) logger, the newest config still
+// holding the client getting its logs, and the collectors its calls to
+// Smile ID are counted in (nil: not counted).
+func (p *Pooled) Hold(owner any, l *zap.Logger, m *metrics.Collectors) {
+	if m != nil {
+		p.metrics.Store(m)
+	}
+	p.loggers.Hold(owner, l, p.logger.Store)
+}
 
 // LetLogger drops owner's logger, handing the logs back to the newest
 // config still holding the client.
@@ -78,9 +88,12 @@ func (p *Pooled) ForgetConfirm(job string) { p.confirms.Forget(job) }
 
 func (p *Pooled) Destruct() error { return nil }
 
-// Observe logs each exchange with Smile ID (never a key, an image or a URL:
-// Report carries none).
+// Observe counts each call to Smile ID by call and outcome and logs each
+// exchange (never a key, an image or a URL: Report carries none).
 func (p *Pooled) Observe(r smileid.Report) {
+	if r.Op != smileid.OpCallback {
+		p.metrics.Load().SmileIDCall(string(r.Op), r.Outcome, r.Duration)
+	}
 	l := p.logger.Load()
 	if l == nil {
 		return

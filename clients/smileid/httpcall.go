@@ -7,13 +7,14 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"time"
 )
 
 // call performs one outbound request with the client's timeout and reads
 // at most MaxResponseBytes of the answer. A non-2xx answer becomes a
-// *VendorError. Every error is scrubbed of the URL.
-func (c *Client) call(ctx context.Context, op Op, method, target, contentType string, body []byte) ([]byte, error) {
+// *VendorError; check, when set, judges a 2xx answer and its error is the
+// call's. Every error is scrubbed of the URL. The call is reported once,
+// with its outcome, whatever made it fail.
+func (c *Client) call(ctx context.Context, op Op, method, target, contentType string, body []byte, check func([]byte) error) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, target, bytes.NewReader(body))
@@ -26,35 +27,36 @@ func (c *Client) call(ctx context.Context, op Op, method, target, contentType st
 		req.Header.Set("Accept", "application/json")
 	}
 	start := c.cfg.Now()
+	data, status, err := c.roundTrip(op, req)
+	if err == nil && check != nil {
+		err = check(data)
+	}
+	c.cfg.Observer.Observe(Report{Op: op, Status: status, Duration: c.cfg.Now().Sub(start), Outcome: outcome(ctx, err), Err: err})
+	if err != nil {
+		return nil, err
+	}
+	return data, nil
+}
+
+// roundTrip sends req and reads its answer: the body of a 2xx answer, the
+// status whenever one arrived.
+func (c *Client) roundTrip(op Op, req *http.Request) ([]byte, int, error) {
 	resp, err := c.http.Do(req)
 	if err != nil {
-		err = fmt.Errorf("smileid: %s: %w", op, scrubURLError(err))
-		c.report(op, 0, start, err)
-		return nil, err
+		return nil, 0, fmt.Errorf("smileid: %s: %w", op, errTransport{scrubURLError(err)})
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, c.cfg.MaxResponseBytes+1))
 	if err != nil {
-		err = fmt.Errorf("smileid: %s: reading response: %w", op, scrubURLError(err))
-		c.report(op, resp.StatusCode, start, err)
-		return nil, err
+		return nil, resp.StatusCode, fmt.Errorf("smileid: %s: reading response: %w", op, errTransport{scrubURLError(err)})
 	}
 	if int64(len(data)) > c.cfg.MaxResponseBytes {
-		err = fmt.Errorf("smileid: %s: %w", op, ErrResponseTooLarge)
-		c.report(op, resp.StatusCode, start, err)
-		return nil, err
+		return nil, resp.StatusCode, fmt.Errorf("smileid: %s: %w", op, ErrResponseTooLarge)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		err = &VendorError{Op: op, Status: resp.StatusCode, Code: vendorCode(data)}
-		c.report(op, resp.StatusCode, start, err)
-		return nil, err
+		return nil, resp.StatusCode, &VendorError{Op: op, Status: resp.StatusCode, Code: vendorCode(data)}
 	}
-	c.report(op, resp.StatusCode, start, nil)
-	return data, nil
-}
-
-func (c *Client) report(op Op, status int, start time.Time, err error) {
-	c.cfg.Observer.Observe(Report{Op: op, Status: status, Duration: c.cfg.Now().Sub(start), Err: err})
+	return data, resp.StatusCode, nil
 }
 
 // vendorCode extracts Smile ID's error code ({"code":"2205",...}) from an

@@ -57,13 +57,16 @@ func (c *Client) confirm(ctx context.Context, jobID string, budget int) (Result,
 	if err != nil {
 		return Result{}, fmt.Errorf("smileid: %s: encoding: %w", OpJobStatus, err)
 	}
-	raw, err := c.call(ctx, OpJobStatus, "POST", c.status, "application/json", body)
-	if err != nil {
+	var st State
+	var res jobResult
+	if _, err := c.call(ctx, OpJobStatus, "POST", c.status, "application/json", body, func(raw []byte) error {
+		var err error
+		if st, res, err = c.readJobStatus(raw, e); err != nil {
+			return fmt.Errorf("smileid: %s: %w: %w", OpJobStatus, ErrBadJobStatus, err)
+		}
+		return nil
+	}); err != nil {
 		return Result{}, err
-	}
-	st, res, err := c.readJobStatus(raw, e)
-	if err != nil {
-		return Result{}, fmt.Errorf("smileid: %s: %w: %w", OpJobStatus, ErrBadJobStatus, err)
 	}
 	after, changed, err := c.registry.Settle(jobID, st, res.ResultCode, res.ResultText, res.SmileJobID)
 	if err != nil {

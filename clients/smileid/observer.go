@@ -23,6 +23,10 @@ type Report struct {
 	Duration time.Duration
 	// State is the job's state after the exchange, when one is known.
 	State State
+	// Outcome classifies an outbound call (one of the Outcome constants:
+	// OutcomeOK, OutcomeTimeout, ...); empty for OpCallback. A 2xx answer
+	// the client refused (malformed, badly signed) is not OutcomeOK.
+	Outcome string
 	// Err is nil on success. Its text is safe to log; errors.Is against the
 	// package's sentinels gives a metric label.
 	Err error

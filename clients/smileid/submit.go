@@ -66,16 +66,18 @@ func (c *Client) submit(ctx context.Context, jobID string, req SubmitRequest) (s
 	if err != nil {
 		return "", fmt.Errorf("smileid: %s: encoding: %w", OpUpload, err)
 	}
-	raw, err := c.call(ctx, OpUpload, "POST", c.upload, "application/json", body)
+	var up uploadResponse
+	raw, err := c.call(ctx, OpUpload, "POST", c.upload, "application/json", body, func(raw []byte) error {
+		if err := json.Unmarshal(raw, &up); err != nil {
+			return fmt.Errorf("smileid: %s: %w", OpUpload, ErrBadResponse)
+		}
+		if !validUploadURL(up.UploadURL) {
+			return fmt.Errorf("smileid: %s: %w: upload_url missing or not https", OpUpload, ErrBadResponse)
+		}
+		return nil
+	})
 	if err != nil {
 		return "", err
-	}
-	var up uploadResponse
-	if err := json.Unmarshal(raw, &up); err != nil {
-		return "", fmt.Errorf("smileid: %s: %w", OpUpload, ErrBadResponse)
-	}
-	if !validUploadURL(up.UploadURL) {
-		return "", fmt.Errorf("smileid: %s: %w: upload_url missing or not https", OpUpload, ErrBadResponse)
 	}
 	zipped, err := c.buildZip(infoJSON{
 		PackageInformation: packageInformation{
@@ -99,7 +101,7 @@ func (c *Client) submit(ctx context.Context, jobID string, req SubmitRequest) (s
 	if err != nil {
 		return "", err
 	}
-	if _, err := c.call(ctx, OpZipPut, "PUT", up.UploadURL, "application/zip", zipped); err != nil {
+	if _, err := c.call(ctx, OpZipPut, "PUT", up.UploadURL, "application/zip", zipped, nil); err != nil {
 		return "", err
 	}
 	return up.SmileJobID, nil

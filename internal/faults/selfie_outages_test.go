@@ -12,6 +12,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -377,10 +378,35 @@ func decisions(t *testing.T, metricsURL, reason string) []string {
 	return out
 }
 
-// fault is one way Smile ID fails, switched on and off.
+// fault is one way Smile ID fails, switched on and off, and the call and
+// outcome smileid_calls_total counts it under.
 type fault struct {
-	name    string
-	on, off func()
+	name          string
+	on, off       func()
+	call, outcome string
+}
+
+// smileCalls reads the smileid_calls_total sample of call and outcome (0
+// when there is none yet).
+func smileCalls(t *testing.T, metricsURL, call, outcome string) float64 {
+	t.Helper()
+	resp, err := http.Get(metricsURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	series := `caddy_login_guard_smileid_calls_total{call="` + call + `",outcome="` + outcome + `"} `
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, series); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("sample %q: %v", l, err)
+			}
+			return f
+		}
+	}
+	return 0
 }
 
 // TestSelfieSmileIDOutages drives the selfie step-up through Caddy while
@@ -414,18 +440,19 @@ func TestSelfieSmileIDOutages(t *testing.T) {
 	}
 	restoreUpload := uploadReply(defaultStatus, defaultBody)
 	submitFaults := []fault{
-		{"upload refused", r.api.Off, r.api.On},
-		{"upload hangs", func() { s.SetHang(upload, true) }, func() { s.SetHang(upload, false) }},
-		{"upload 503", uploadReply(http.StatusServiceUnavailable, `{"code":"2201","error":"maintenance"}`), restoreUpload},
-		{"upload 200 junk", uploadReply(http.StatusOK, "<html>gateway says hello</html>"), restoreUpload},
-		{"zip_put refused", r.bucket.Off, r.bucket.On},
-		{"zip_put hangs", func() { s.SetHang(s.UploadPath(), true) }, func() { s.SetHang(s.UploadPath(), false) }},
-		{"zip_put 500", func() { s.SetPutStatus(http.StatusInternalServerError) }, func() { s.SetPutStatus(http.StatusOK) }},
+		{"upload refused", r.api.Off, r.api.On, "upload", "refused"},
+		{"upload hangs", func() { s.SetHang(upload, true) }, func() { s.SetHang(upload, false) }, "upload", "timeout"},
+		{"upload 503", uploadReply(http.StatusServiceUnavailable, `{"code":"2201","error":"maintenance"}`), restoreUpload, "upload", "status_5xx"},
+		{"upload 200 junk", uploadReply(http.StatusOK, "<html>gateway says hello</html>"), restoreUpload, "upload", "malformed"},
+		{"zip_put refused", r.bucket.Off, r.bucket.On, "zip_put", "refused"},
+		{"zip_put hangs", func() { s.SetHang(s.UploadPath(), true) }, func() { s.SetHang(s.UploadPath(), false) }, "zip_put", "timeout"},
+		{"zip_put 500", func() { s.SetPutStatus(http.StatusInternalServerError) }, func() { s.SetPutStatus(http.StatusOK) }, "zip_put", "status_5xx"},
 	}
 	for i, f := range submitFaults {
 		t.Run("submit/"+f.name, func(t *testing.T) {
 			ip := fmt.Sprintf("198.51.100.%d", 100+i)
 			b := r.challenged(t, ip)
+			failed := smileCalls(t, r.base+"/metrics", f.call, f.outcome)
 			f.on()
 			// As many tries as factor_attempts allows refused factors: an
 			// outage is not the person's failure and spends nothing.
@@ -437,6 +464,9 @@ func TestSelfieSmileIDOutages(t *testing.T) {
 				}
 				r.noSecrets(t, "the page", res.body)
 			}
+			if got := smileCalls(t, r.base+"/metrics", f.call, f.outcome) - failed; got != 3 {
+				t.Errorf("smileid_calls_total{call=%q,outcome=%q} rose by %v, want 3", f.call, f.outcome, got)
+			}
 			f.off()
 			r.jobs, _, _ = s.Counts()
 			// Not spent: the same browser's next try goes through.
@@ -447,29 +477,30 @@ func TestSelfieSmileIDOutages(t *testing.T) {
 	}
 
 	jobFaults := []fault{
-		{"refused", r.api.Off, r.api.On},
-		{"hangs", func() { s.SetHang(status, true) }, func() { s.SetHang(status, false) }},
+		{"refused", r.api.Off, r.api.On, "job_status", "refused"},
+		{"hangs", func() { s.SetHang(status, true) }, func() { s.SetHang(status, false) }, "job_status", "timeout"},
 		{"503", func() {
 			s.SetJobStatus(func(map[string]any) (int, any) {
 				return http.StatusServiceUnavailable, map[string]string{"error": "maintenance"}
 			})
-		}, func() { s.SetJobStatus(nil) }},
+		}, func() { s.SetJobStatus(nil) }, "job_status", "status_5xx"},
 		{"200 junk", func() {
 			s.SetJobStatus(func(map[string]any) (int, any) { return http.StatusOK, "gateway says hello" })
-		}, func() { s.SetJobStatus(nil) }},
+		}, func() { s.SetJobStatus(nil) }, "job_status", "malformed"},
 		{"200 bad signature", func() {
 			s.SetJobStatus(func(req map[string]any) (int, any) {
 				ts := time.Now().UTC().Format("2006-01-02T15:04:05.000Z")
 				job, _ := req["job_id"].(string)
 				return http.StatusOK, smilefake.StatusBody(ts, smilefake.Sign("another-key", smilePartner, ts), true, true, "1220", job, "sandbox-challenge", "2")
 			})
-		}, func() { s.SetJobStatus(nil) }},
+		}, func() { s.SetJobStatus(nil) }, "job_status", "signature"},
 	}
 	for i, f := range jobFaults {
 		t.Run("callback job_status/"+f.name, func(t *testing.T) {
 			ip := fmt.Sprintf("198.51.100.%d", 120+i)
 			b := r.challenged(t, ip)
 			job := r.submitted(t, b)
+			failed := smileCalls(t, r.base+"/metrics", f.call, f.outcome)
 			f.on()
 			res := r.callback(t, job, time.Now())
 			if res.status != http.StatusServiceUnavailable || res.body != `{"error":"retry"}` {
@@ -477,6 +508,9 @@ func TestSelfieSmileIDOutages(t *testing.T) {
 			}
 			if res := r.poll(t, b); res.status != http.StatusOK || res.body != `{"state":"pending"}` {
 				t.Fatalf("poll during the outage: %d %s", res.status, res.body)
+			}
+			if got := smileCalls(t, r.base+"/metrics", f.call, f.outcome) - failed; got != 1 {
+				t.Errorf("smileid_calls_total{call=%q,outcome=%q} rose by %v, want 1", f.call, f.outcome, got)
 			}
 			f.off()
 			r.finish(t, b, job)

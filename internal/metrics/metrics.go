@@ -34,6 +34,8 @@ type Collectors struct {
 	engineErrors  *prometheus.CounterVec
 	breaker       *prometheus.GaugeVec
 	ruleErrors    *prometheus.CounterVec
+	smileidCalls  *prometheus.CounterVec
+	smileidTime   *prometheus.HistogramVec
 
 	// shown: the configs whose breakers the breaker gauge may show, the
 	// newest last (see Breakers).
@@ -203,6 +205,15 @@ func New() *Collectors {
 			Help: "Circuit breaker state by engine: 0 closed, 1 open, 2 half-open.",
 		}, []string{"engine"}),
 		ruleErrors: NewRuleErrorsVec(),
+		smileidCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "caddy", Subsystem: "login_guard", Name: "smileid_calls_total",
+			Help: "Calls to Smile ID by call (upload, zip_put, job_status) and outcome (ok, timeout, refused, canceled, status_5xx, status_4xx, status_other, malformed, signature, mismatch, error).",
+		}, []string{"call", "outcome"}),
+		smileidTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "caddy", Subsystem: "login_guard", Name: "smileid_call_latency_seconds",
+			Help:    "Smile ID call latency by call, whatever the outcome.",
+			Buckets: []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 20},
+		}, []string{"call"}),
 	}
 	m.decisionSeries.init(3, m.decisions.WithLabelValues)
 	m.decisionSeries.max = MaxDecisionSeries
@@ -218,7 +229,7 @@ func (m *Collectors) RegisterIn(reg *prometheus.Registry) error {
 	if reg == nil {
 		return nil
 	}
-	for _, c := range []prometheus.Collector{m.decisions, m.smartidEvents, m.smartidDepth, m.engineLatency, m.engineErrors, m.breaker, m.ruleErrors} {
+	for _, c := range []prometheus.Collector{m.decisions, m.smartidEvents, m.smartidDepth, m.engineLatency, m.engineErrors, m.breaker, m.ruleErrors, m.smileidCalls, m.smileidTime} {
 		if err := reg.Register(c); err != nil {
 			var are prometheus.AlreadyRegisteredError
 			if errors.As(err, &are) && are.ExistingCollector == c {
@@ -261,6 +272,18 @@ func (m *Collectors) EngineCall(name string, latency time.Duration, kind string)
 	if kind != "" {
 		m.engineErrors.WithLabelValues(name, kind).Inc()
 	}
+}
+
+// SmileIDCall records one outbound call to Smile ID: call is the
+// client's operation (upload, zip_put, job_status) and outcome one of its
+// fixed outcomes (clients/smileid's Outcome constants), never a status
+// code, a vendor code or a job id.
+func (m *Collectors) SmileIDCall(call, outcome string, latency time.Duration) {
+	if m == nil {
+		return
+	}
+	m.smileidCalls.WithLabelValues(call, outcome).Inc()
+	m.smileidTime.WithLabelValues(call).Observe(latency.Seconds())
 }
 
 // SmartIDQueueDepth records how many SmartID events wait to be sent.
