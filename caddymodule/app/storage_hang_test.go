@@ -184,6 +184,12 @@ func TestKeysGivenUpOnAreNotWritten(t *testing.T) {
 	if st.stores.Load() != 0 {
 		t.Fatal("key material was written after the start gave up on it")
 	}
+	// The later read takes the lock, finds no key material and writes it
+	// (with fsync): on a loaded machine that can take longer than the
+	// short bound the read above was given. The lock it needs would be
+	// kept fresh, so never taken, were it still held: a bound of 5s, as
+	// long as ctx, tells the two apart.
+	keysWait = 5 * time.Second
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if _, err := loadKeysFrom(ctx, st.FileStorage, &SessionConfig{}); err != nil {
