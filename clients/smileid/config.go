@@ -52,6 +52,19 @@ type Limiter interface {
 	AllowSubmit(ctx context.Context, userID string, ip netip.Addr) error
 }
 
+// Refunder is a Limiter that can give a submission back. Submit admits
+// through AdmitSubmit when the Limiter has it, and calls the refund it
+// returned only when Smile ID provably created no job for the submission:
+// the upload request was refused, timed out, or was answered 5xx or 2xx
+// without an upload_url, so no upload URL ever came back and no image was
+// sent. Once Smile ID returned an upload URL the submission stays counted,
+// whatever happens next (a job may exist and may be billed). A refund
+// gives back only what its admission counted, in the window it counted
+// it; it may fail silently, leaving the submission counted.
+type Refunder interface {
+	AdmitSubmit(ctx context.Context, userID string, ip netip.Addr) (refund func(context.Context), err error)
+}
+
 // Config configures a Client. Zero values take the documented defaults.
 type Config struct {
 	// PartnerID is the Smile ID partner id (sent as partner_id and

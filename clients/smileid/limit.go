@@ -70,7 +70,16 @@ func NewMemoryLimiter(user, ip Rate, maxKeys int, now func() time.Time) *MemoryL
 // does not spend the other's budget. Addresses are counted the way the
 // local rules count them by default (rules.Normalizer: IPv6 per /64, since
 // one host usually holds the whole prefix).
-func (l *MemoryLimiter) AllowSubmit(_ context.Context, user string, ip netip.Addr) error {
+func (l *MemoryLimiter) AllowSubmit(ctx context.Context, user string, ip netip.Addr) error {
+	_, err := l.AdmitSubmit(ctx, user, ip)
+	return err
+}
+
+// AdmitSubmit is AllowSubmit that returns the admission's refund (see
+// Refunder): it uncounts the submission from each window it was counted
+// in, unless that window has ended since (a later window's count is
+// never lowered).
+func (l *MemoryLimiter) AdmitSubmit(_ context.Context, user string, ip netip.Addr) (func(context.Context), error) {
 	now := l.now()
 	keys := [2]string{"u\x00" + user, "i\x00" + ClientKey(ip)}
 	rates := [2]Rate{l.user, l.ip}
@@ -87,7 +96,7 @@ func (l *MemoryLimiter) AllowSubmit(_ context.Context, user string, ip netip.Add
 			w.start, w.count = now, 0
 		}
 		if w != nil && w.count >= r.N {
-			return &LimitError{Scope: scopes[i], RetryAfter: w.start.Add(r.Window).Sub(now)}
+			return nil, &LimitError{Scope: scopes[i], RetryAfter: w.start.Add(r.Window).Sub(now)}
 		}
 		ws[i] = w
 	}
@@ -97,18 +106,32 @@ func (l *MemoryLimiter) AllowSubmit(_ context.Context, user string, ip netip.Add
 		}
 		if ws[i] == nil {
 			if len(l.windows) >= l.maxKeys && !l.sweep(now) {
-				return ErrLimiterFull
+				return nil, ErrLimiterFull
 			}
 			ws[i] = &limitWindow{start: now}
 			l.windows[keys[i]] = ws[i]
 		}
 	}
+	var starts [2]time.Time
 	for i, r := range rates {
 		if r.N != 0 {
 			ws[i].count++
+			starts[i] = ws[i].start
 		}
 	}
-	return nil
+	return func(context.Context) { l.refund(keys, ws, starts) }, nil
+}
+
+// refund uncounts one submission from the windows ws (nil: not counted),
+// each still under its key and started at its start.
+func (l *MemoryLimiter) refund(keys [2]string, ws [2]*limitWindow, starts [2]time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i, w := range ws {
+		if w != nil && l.windows[keys[i]] == w && w.start.Equal(starts[i]) && w.count > 0 {
+			w.count--
+		}
+	}
 }
 
 // sweep drops windows that have ended; true when room was made.

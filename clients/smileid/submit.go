@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/url"
@@ -24,32 +25,76 @@ import (
 // The result arrives later through HandleCallback (or Confirm). On any
 // failure the job is removed from the registry, so no callback can match
 // it, and the error is returned; whether Smile ID charged for a job whose
-// PUT failed is not knowable here.
+// PUT failed is not knowable here, so it stays counted by the Limiter. A
+// failure that proves no job was created (noJobCreated) is given back to
+// a Limiter that is a Refunder.
 func (c *Client) Submit(ctx context.Context, req SubmitRequest) (Submission, error) {
 	if err := c.checkRequest(req); err != nil {
 		return Submission{}, err
 	}
-	if c.cfg.Limiter != nil {
-		if err := c.cfg.Limiter.AllowSubmit(ctx, req.UserID, req.ClientIP); err != nil {
-			return Submission{}, fmt.Errorf("smileid: submit refused by limiter: %w", err)
-		}
+	refund, err := c.admit(ctx, req)
+	if err != nil {
+		return Submission{}, fmt.Errorf("smileid: submit refused by limiter: %w", err)
 	}
 	jobID, err := c.newJobID()
+	if err == nil {
+		err = c.registry.Register(jobID, req.UserID, req.StateHandle)
+	}
 	if err != nil {
+		// Nothing was sent.
+		if refund != nil {
+			refund(context.WithoutCancel(ctx))
+		}
 		return Submission{}, err
 	}
-	if err := c.registry.Register(jobID, req.UserID, req.StateHandle); err != nil {
-		return Submission{}, err
-	}
-	smileJobID, err := c.submit(ctx, jobID, req)
+	smileJobID, noJob, err := c.submit(ctx, jobID, req)
 	if err != nil {
 		c.registry.Remove(jobID)
+		if noJob && refund != nil {
+			refund(context.WithoutCancel(ctx))
+		}
 		return Submission{}, err
 	}
 	return Submission{JobID: jobID, SmileJobID: smileJobID}, nil
 }
 
-func (c *Client) submit(ctx context.Context, jobID string, req SubmitRequest) (string, error) {
+// admit asks the Limiter, if any; the refund is nil when it cannot give
+// a submission back (see Refunder).
+func (c *Client) admit(ctx context.Context, req SubmitRequest) (func(context.Context), error) {
+	switch l := c.cfg.Limiter.(type) {
+	case nil:
+		return nil, nil
+	case Refunder:
+		return l.AdmitSubmit(ctx, req.UserID, req.ClientIP)
+	default:
+		return nil, l.AllowSubmit(ctx, req.UserID, req.ClientIP)
+	}
+}
+
+// noJobCreated reports whether the upload request's failure proves that
+// Smile ID created no job: no answer came (refused, timed out; not the
+// caller giving up, which it may do at will), or a 5xx, or a 2xx without
+// an upload_url. Then no upload URL came back and no image was sent. A
+// 4xx (the request's content can provoke one), a redirect, an oversized
+// answer or one naming an upload URL proves nothing of the kind.
+func noJobCreated(ctx context.Context, err error, uploadURL string) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	var ve *VendorError
+	if errors.As(err, &ve) {
+		return ve.Status >= 500 && ve.Status <= 599
+	}
+	var te errTransport
+	if errors.As(err, &te) {
+		return true
+	}
+	return errors.Is(err, ErrBadResponse) && uploadURL == ""
+}
+
+// submit makes the two calls; noJob is true when it failed in a way that
+// proves Smile ID created no job (noJobCreated).
+func (c *Client) submit(ctx context.Context, jobID string, req SubmitRequest) (smileJobID string, noJob bool, err error) {
 	pp := partnerParams{UserID: req.UserID, JobID: jobID, JobType: JobTypeSmartSelfieAuthentication}
 	ts, sig := c.signer.Stamp()
 	body, err := json.Marshal(uploadRequest{
@@ -64,7 +109,7 @@ func (c *Client) submit(ctx context.Context, jobID string, req SubmitRequest) (s
 		Timestamp:        ts,
 	})
 	if err != nil {
-		return "", fmt.Errorf("smileid: %s: encoding: %w", OpUpload, err)
+		return "", true, fmt.Errorf("smileid: %s: encoding: %w", OpUpload, err)
 	}
 	var up uploadResponse
 	raw, err := c.call(ctx, OpUpload, "POST", c.upload, "application/json", body, func(raw []byte) error {
@@ -77,7 +122,7 @@ func (c *Client) submit(ctx context.Context, jobID string, req SubmitRequest) (s
 		return nil
 	})
 	if err != nil {
-		return "", err
+		return "", noJobCreated(ctx, err, up.UploadURL), err
 	}
 	zipped, err := c.buildZip(infoJSON{
 		PackageInformation: packageInformation{
@@ -99,12 +144,12 @@ func (c *Client) submit(ctx context.Context, jobID string, req SubmitRequest) (s
 		ServerInformation: json.RawMessage(raw),
 	})
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	if _, err := c.call(ctx, OpZipPut, "PUT", up.UploadURL, "application/zip", zipped, nil); err != nil {
-		return "", err
+		return "", false, err
 	}
-	return up.SmileJobID, nil
+	return up.SmileJobID, false, nil
 }
 
 // images lists the selfie (type 2) then the liveness frames (type 6),

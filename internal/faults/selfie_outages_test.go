@@ -131,7 +131,7 @@ func (s *vendorSwitch) On() {
 // selfieConfig: the sandbox challenges sandbox-challenge; the step-up
 // offers the selfie; Smile ID is reached through api (base_url) and its
 // uploads go wherever the fake's upload answer says.
-func selfieConfig(portalURL, apiURL, caFile string) string {
+func selfieConfig(portalURL, apiURL, caFile string, userLimit int) string {
 	return fmt.Sprintf(`{
 	admin {{admin}}
 	auto_https off
@@ -148,7 +148,7 @@ func selfieConfig(portalURL, apiURL, caFile string) string {
 			base_url     %s
 			trust_pem    %s
 			timeout      %s
-			user_limit   100 1h
+			user_limit   %d 1h
 			ip_limit     100 1h
 		}
 	}
@@ -172,7 +172,7 @@ http://127.0.0.1:{{port.http}} {
 	}
 	reverse_proxy %s
 }
-`, smilePartner, smileKey, smileCallback, apiURL, caFile, smileTimeout, portalURL)
+`, smilePartner, smileKey, smileCallback, apiURL, caFile, smileTimeout, userLimit, portalURL)
 }
 
 // selfieRig is one guard process in front of the fake Smile ID, with a
@@ -187,7 +187,11 @@ type selfieRig struct {
 	jobs   int // uploads the fake has seen, as far as the test counted
 }
 
-func newSelfieRig(t *testing.T) *selfieRig {
+func newSelfieRig(t *testing.T) *selfieRig { return newSelfieRigLimited(t, 100) }
+
+// newSelfieRigLimited is newSelfieRig with userLimit paid jobs per user
+// an hour.
+func newSelfieRigLimited(t *testing.T, userLimit int) *selfieRig {
 	pt := newPortal(t)
 	smile := smilefake.NewServer(t, smilePartner, smileKey, smileCallback)
 	target := strings.TrimPrefix(smile.URL, "https://")
@@ -197,7 +201,7 @@ func newSelfieRig(t *testing.T) *selfieRig {
 		return http.StatusOK, fmt.Sprintf(`{"upload_url":%q,"ref_id":"172-0000000194-abc","smile_job_id":"0000000194","code":"2202"}`,
 			r.bucket.URL()+smile.UploadPath()+"?"+smilefake.UploadSecret)
 	})
-	r.p = caddyproc.Start(t, selfieConfig(pt.URL, r.api.URL(), smile.CAFile), caddyproc.Options{})
+	r.p = caddyproc.Start(t, selfieConfig(pt.URL, r.api.URL(), smile.CAFile, userLimit), caddyproc.Options{})
 	r.base = r.p.URL("http")
 	b, _ := json.Marshal(map[string]any{"selfie": faultsJPEG(t, 10), "liveness": []string{faultsJPEG(t, 40), faultsJPEG(t, 80)}})
 	r.body = string(b)
@@ -601,4 +605,50 @@ func TestSelfiePollAfterAnOutage(t *testing.T) {
 	if len(decisions(t, r.base+"/metrics", "selfie_pending_unconfirmed")) == 0 {
 		t.Error("no decisions_total sample for selfie_pending_unconfirmed")
 	}
+}
+
+// TestSelfieOutageGivesBackThePaidJobLimit: with a paid-job limit of 2
+// per user, a person retrying through a Smile ID outage at the upload
+// request (refused, hung, 5xx, junk: no upload URL ever came back, so no
+// job exists) is not left over the limit once Smile ID is back; a failure
+// after Smile ID returned an upload URL (the zip's PUT answered 500: a
+// job may exist and may be billed) stays counted, and the next
+// submission is refused 429.
+func TestSelfieOutageGivesBackThePaidJobLimit(t *testing.T) {
+	r := newSelfieRigLimited(t, 2)
+	s := r.smile
+	defaultStatus, defaultBody := s.UploadReply()
+	uploadReply := func(status int, body string) func() {
+		return func() { s.SetUploadReply(func(string) (int, string) { return status, body }) }
+	}
+	restoreUpload := uploadReply(defaultStatus, defaultBody)
+	b := r.challenged(t, "198.51.100.150")
+	for _, f := range []fault{
+		{name: "upload refused", on: r.api.Off, off: r.api.On},
+		{name: "upload hangs", on: func() { s.SetHang("/v1/upload", true) }, off: func() { s.SetHang("/v1/upload", false) }},
+		{name: "upload 503", on: uploadReply(http.StatusServiceUnavailable, `{"error":"maintenance"}`), off: restoreUpload},
+		{name: "upload 200 junk", on: uploadReply(http.StatusOK, "<html>gateway says hello</html>"), off: restoreUpload},
+	} {
+		f.on()
+		res := r.submit(t, b)
+		f.off()
+		if res.status != http.StatusBadGateway {
+			t.Fatalf("%s: submit %d %s, want 502 (a 429 means the failure spent the limit)", f.name, res.status, res.body)
+		}
+	}
+	r.jobs, _, _ = s.Counts()
+	job := r.submitted(t, b)
+	r.finish(t, b, job)
+
+	b = r.challenged(t, "198.51.100.151")
+	s.SetPutStatus(http.StatusInternalServerError)
+	res := r.submit(t, b)
+	s.SetPutStatus(http.StatusOK)
+	if res.status != http.StatusBadGateway {
+		t.Fatalf("zip_put 500: submit %d %s, want 502", res.status, res.body)
+	}
+	if res := r.submit(t, b); res.status != http.StatusTooManyRequests || res.header.Get("Retry-After") == "" {
+		t.Fatalf("after a job and a failed PUT: submit %d %s, want 429 with Retry-After", res.status, res.body)
+	}
+	r.waitReason(t, "198.51.100.151", "selfie_rate_limited_user")
 }
