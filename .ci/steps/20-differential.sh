@@ -6,7 +6,9 @@
 # cookie.parse, Tomcat's getCookies) the Cookie header corpus that
 # request.PortalCookie is held to; and their routers (plus Rails' and
 # Rack::URLMap) the login path's spellings, against the matchers
-# docs/configuration.md recommends. About a minute and a half; without -race.
+# docs/configuration.md recommends. Each under its development server
+# (php -S, wsgiref, WEBrick) and its production one (php-fpm behind Caddy's
+# php_fastcgi, gunicorn, Puma). About a minute and a half; without -race.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 (cd internal/bodydiff/testdata/node && npm ci --no-audit --no-fund)

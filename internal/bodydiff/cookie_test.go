@@ -348,8 +348,10 @@ func cookieStrings(v *tv) (vals []string, other bool) {
 	return nil, true
 }
 
-// cookieServers are the servers with a /cookie endpoint, in report order.
-var cookieServers = []string{"php", "python", "ruby", "node", "java"}
+// cookieServers are the servers with a /cookie endpoint, in report order:
+// the production front servers too (production_test.go), which join and
+// pass on Cookie lines their own way (php-fpm gets them from Caddy).
+var cookieServers = []string{"php", "python", "ruby", "node", "java", "phpfpm", "gunicorn", "puma"}
 
 // readAllCookie runs one header through every server and Go.
 func readAllCookie(servers map[string]*server, name string, lines []string) (map[string]cookieReads, error) {
@@ -372,6 +374,23 @@ func readAllCookie(servers map[string]*server, name string, lines []string) (map
 func TestDifferentialPortalCookie(t *testing.T) {
 	servers := requireParsers(t)
 	t.Logf("parsers: %s", versions(servers))
+	// Every server reads a plain cookie: a server that answered nothing
+	// (a front server not passing the request on) would read no cookie
+	// anywhere, and agree with everything.
+	plain, err := readAllCookie(servers, "sessionid", []string{"sessionid=abc123"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sv := range cookieServers {
+		if len(plain[sv]) == 0 {
+			t.Fatalf("%s reads no cookie from %q", sv, "sessionid=abc123")
+		}
+		for rd, v := range plain[sv] {
+			if vals, _ := cookieStrings(v); len(vals) != 1 || vals[0] != "abc123" {
+				t.Fatalf("%s: %s reads %q from %q", sv, rd, vals, "sessionid=abc123")
+			}
+		}
+	}
 	cases := append(cookieAttackCases(), cookieCorpus(cookieSeed, cookieCorpusSize)...)
 
 	type outcome struct {

@@ -31,7 +31,7 @@ if (!in_array($endpoint, ['/ready', '/json', '/cookie', '/form'], true)) {
 header('Content-Type: application/json');
 $path = parse_url($_SERVER['REQUEST_URI'], PHP_URL_PATH);
 if ($path === '/ready') {
-    echo json_encode(['status' => 'ok', 'version' => PHP_VERSION]);
+    echo json_encode(['status' => 'ok', 'version' => PHP_VERSION . ' ' . PHP_SAPI]);
     return true;
 }
 if ($path === '/json') {

@@ -1,6 +1,7 @@
 """Reports what Django and Werkzeug read from a request.
 
-One WSGI server on a loopback port: /django reads request.POST, FILES and
+One WSGI server on a loopback port (wsgiref run as a script; gunicorn
+serves the same app as server:app): /django reads request.POST, FILES and
 GET through Django's WSGIRequest, /werkzeug reads form, files and args
 through Werkzeug's Request, /json is json.loads of the raw body (what
 Django views and Flask's get_json do); /cookie reads the cookie the query
@@ -50,7 +51,7 @@ LOGIN_MARKER = "login-route-reached"
 # (Map's and Rule's defaults are Flask's: strict_slashes, merge_slashes).
 @csrf_exempt
 def django_login(request):
-    return HttpResponse(LOGIN_MARKER + " django")
+    return HttpResponse(LOGIN_MARKER + " django " + request.META.get("SERVER_SOFTWARE", ""))
 
 
 urlpatterns = [django_path("api/login", django_login)]
@@ -61,7 +62,7 @@ werkzeug_map = Map([Rule("/api/login", methods=["POST"], endpoint="login")])
 def werkzeug_router(environ, start_response):
     try:
         werkzeug_map.bind_to_environ(environ).match()
-        resp = WerkzeugResponse(LOGIN_MARKER + " werkzeug")
+        resp = WerkzeugResponse(LOGIN_MARKER + " werkzeug " + environ.get("SERVER_SOFTWARE", ""))
     except HTTPException as e:  # not found, redirect, method not allowed
         resp = e.get_response(environ)
     return resp(environ, start_response)
@@ -130,7 +131,8 @@ def app(environ, start_response):
         return werkzeug_router(environ, start_response)
     path = environ.get("PATH_INFO", "")
     if path == "/ready":
-        out = {"status": "ok", "version": "django %s, werkzeug %s" % (django.get_version(), werkzeug.__version__)}
+        out = {"status": "ok", "version": "%s, django %s, werkzeug %s" % (
+            environ.get("SERVER_SOFTWARE", ""), django.get_version(), werkzeug.__version__)}
     else:
         try:
             out = ROUTES[path](environ)

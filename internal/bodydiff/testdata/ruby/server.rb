@@ -2,7 +2,8 @@
 # (nested params, multipart), or JSON.parse of the raw body on /json (what
 # a Rails or Sinatra JSON endpoint does); /cookie reads the cookie the query
 # names (n, hex) as Rack does. Strings are hex so every byte
-# survives; hashes are [key, value] pairs.
+# survives; hashes are [key, value] pairs. Run as a script it serves APP
+# with WEBrick; config.ru serves the same APP under Puma.
 require 'json'
 require 'rack'
 require 'rack/handler/webrick'
@@ -17,9 +18,9 @@ require 'action_dispatch'
 LOGIN_MARKER = 'login-route-reached'
 rails_routes = ActionDispatch::Routing::RouteSet.new
 rails_routes.draw do
-  post '/api/login', to: ->(_env) { [200, { 'Content-Type' => 'text/plain' }, ["#{LOGIN_MARKER} rails"]] }
+  post '/api/login', to: ->(env) { [200, { 'Content-Type' => 'text/plain' }, ["#{LOGIN_MARKER} rails #{env['SERVER_SOFTWARE']}"]] }
 end
-rack_map = Rack::URLMap.new('/api/login' => ->(_env) { [200, { 'Content-Type' => 'text/plain' }, ["#{LOGIN_MARKER} rack"]] })
+rack_map = Rack::URLMap.new('/api/login' => ->(env) { [200, { 'Content-Type' => 'text/plain' }, ["#{LOGIN_MARKER} rack #{env['SERVER_SOFTWARE']}"]] })
 routers = { 'rails' => rails_routes, 'rack' => rack_map }
 
 def enc(v)
@@ -32,7 +33,7 @@ def enc(v)
   end
 end
 
-app = lambda do |env|
+APP = lambda do |env|
   router = routers[env['HTTP_X_ROUTER']]
   next router.call(env) if router
 
@@ -40,7 +41,7 @@ app = lambda do |env|
   out =
     begin
       case req.path_info
-      when '/ready' then { 'status' => 'ok', 'version' => "rack #{Rack.release}, actionpack #{ActionPack.version}, ruby #{RUBY_VERSION}" }
+      when '/ready' then { 'status' => 'ok', 'version' => "#{env['SERVER_SOFTWARE']}, rack #{Rack.release}, actionpack #{ActionPack.version}, ruby #{RUBY_VERSION}" }
       # The cookie differential: Rack::Request#cookies[name], what Rails'
       # and Sinatra's sessions read; null when absent.
       when '/cookie'
@@ -59,5 +60,7 @@ app = lambda do |env|
   [200, { 'Content-Type' => 'application/json' }, [JSON.generate(out)]]
 end
 
-Rack::Handler::WEBrick.run(app, Host: '127.0.0.1', Port: ARGV[0].to_i,
-                                Logger: WEBrick::Log.new(File::NULL), AccessLog: [])
+if $PROGRAM_NAME == __FILE__
+  Rack::Handler::WEBrick.run(APP, Host: '127.0.0.1', Port: ARGV[0].to_i,
+                                  Logger: WEBrick::Log.new(File::NULL), AccessLog: [])
+end
