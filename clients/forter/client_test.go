@@ -311,6 +311,9 @@ func TestSlowForterTimesOutWithoutLeaks(t *testing.T) {
 		w.(http.Flusher).Flush() // forces the body read; the server now watches the connection
 		arrived <- struct{}{}
 		<-r.Context().Done()
+		// No answer at all: a returning handler would send a 200 that net/http's
+		// client may still hand a caller cancelling the request, as if answered.
+		panic(http.ErrAbortHandler)
 	}))
 	base := runtime.NumGoroutine()
 	c := newClient(t, srv.URL, nil)
@@ -460,6 +463,9 @@ func TestTimeoutConfig(t *testing.T) {
 		r.Body.Close()
 		w.(http.Flusher).Flush()
 		<-r.Context().Done()
+		// No answer at all: a returning handler would send a 200 that net/http's
+		// client may still hand a caller cancelling the request, as if answered.
+		panic(http.ErrAbortHandler)
 	}))
 	defer srv.Close()
 	c := newClient(t, srv.URL, func(c *Config) { c.Timeout = time.Millisecond })

@@ -244,7 +244,10 @@ func TestSlowServiceTimesOutWithoutLeaks(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body) // the server notices a closed connection only after the body
 		arrived <- struct{}{}
-		<-r.Context().Done() // answers only when the client gives up
+		<-r.Context().Done() // until the client gives up
+		// No answer at all: a returning handler would send a 200 that net/http's
+		// client may still hand a caller cancelling the request, as if answered.
+		panic(http.ErrAbortHandler)
 	}))
 	base := runtime.NumGoroutine()
 	c := newClient(t, srv.URL, nil)
@@ -270,6 +273,9 @@ func TestTimeoutConfig(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
 		<-r.Context().Done()
+		// No answer at all: a returning handler would send a 200 that net/http's
+		// client may still hand a caller cancelling the request, as if answered.
+		panic(http.ErrAbortHandler)
 	}))
 	defer srv.Close()
 	c := newClient(t, srv.URL, func(c *Config) { c.Timeout = time.Millisecond })

@@ -217,7 +217,10 @@ func (h *keyHost) serve(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-h.gate:
 		case <-r.Context().Done():
-			return
+			// No answer at all: a returning handler would send a 200 that
+			// net/http's client may still hand a caller cancelling the
+			// request, as if answered.
+			panic(http.ErrAbortHandler)
 		}
 	}
 	if h.down.Load() {

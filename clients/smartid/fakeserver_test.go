@@ -75,7 +75,9 @@ func (f *fakeSmartID) serve(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-hold:
 		case <-r.Context().Done():
-			return
+			// No answer at all: a returning handler would send a 200 that net/http's
+			// client may still hand a caller cancelling the request, as if answered.
+			panic(http.ErrAbortHandler)
 		}
 	}
 	code, h := f.status(n)

@@ -172,6 +172,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		case <-time.After(slowWait):
 			io.WriteString(w, allow)
 		case <-r.Context().Done():
+			// No answer at all: a returning handler would send a 200 that net/http's
+			// client may still hand a caller cancelling the request, as if answered.
+			panic(http.ErrAbortHandler)
 		}
 	default:
 		if ans, ok := byUser[a.User]; ok {

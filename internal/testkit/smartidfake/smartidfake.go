@@ -163,7 +163,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-s.release:
 		case <-r.Context().Done():
-			return
+			// No answer at all: a returning handler would send a 200 that net/http's
+			// client may still hand a caller cancelling the request, as if answered.
+			panic(http.ErrAbortHandler)
 		}
 	case Slow:
 		// An attempt the client abandons is not an accepted event.

@@ -200,7 +200,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 		case <-s.release:
 		}
-		return
+		// No answer at all: a returning handler would send a 200 that net/http's
+		// client may still hand a caller cancelling the request, as if answered.
+		panic(http.ErrAbortHandler)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
