@@ -12,27 +12,6 @@ import (
 	"github.com/login-guard/login_guard/rules/counter"
 )
 
-// takeHitScript is takeScript that also names the hit it recorded: its
-// member in the window's sorted set (time and sequence). KEYS meta, a.
-// ARGV limit, window, rule, sealed. Returns {allowed, count,
-// retry_after_us, time, sequence}.
-var takeHitScript = newScript(luaPrelude + `
-local meta, a = KEYS[1], KEYS[2]
-local limit, window = tonumber(ARGV[1]), tonumber(ARGV[2])
-local now = clock(meta)
-redis.call('ZREMRANGEBYSCORE', a, '-inf', f(now - window))
-local n = redis.call('ZCARD', a)
-if n >= limit then
-  local o = redis.call('ZRANGE', a, 0, 0, 'WITHSCORES')
-  return {0, n, tonumber(o[2]) + window - now, 0, 0}
-end
-local q = redis.call('HINCRBY', meta, 'q', 1)
-redis.call('ZADD', a, f(now), f(now) .. ':' .. q)
-redis.call('HSET', meta, 't', f(now), 'k', 'rate', 'r', ARGV[3], 'u', ARGV[4], 'l', limit, 'w', f(window))
-keep(window, meta, a)
-return {1, n + 1, 0, now, q}
-`)
-
 // giveBackScript removes one hit (its member) from a rate window. KEYS a.
 // ARGV member. Returns 1.
 var giveBackScript = newScript(`#!lua
@@ -40,11 +19,11 @@ redis.call('ZREM', KEYS[1], ARGV[1])
 return 1
 `)
 
-// TakeHit is Take that also names the hit it recorded, for GiveBack
-// (clients/smileid's HitStore: a paid-job submission that provably
-// created no job is given back). It counts into the same keys, in the
-// same format, as Take, so List, Clear and an instance still on Take see
-// the same window. At maxmemory a key over its limit is still refused;
+// TakeHit is Take (the same script) that also names the hit it recorded,
+// for GiveBack (clients/smileid's HitStore: a paid-job submission that
+// provably created no job is given back). It counts into the same keys,
+// in the same format, as Take, so List, Clear and an instance on an older
+// version see the same window. At maxmemory a key over its limit is still refused;
 // anything else is Full.
 func (s *Counter) TakeHit(ctx context.Context, k counter.Key, limit int, window time.Duration) (counter.Result, string, error) {
 	if limit < 1 || window <= 0 {
@@ -55,7 +34,7 @@ func (s *Counter) TakeHit(ctx context.Context, k counter.Key, limit int, window 
 	err := s.c.call(ctx, func(ctx context.Context, cl redis.UniversalClient, kk *keyer) error {
 		tag := kk.counterTag(k.Rule, k.Subject)
 		ks := kk.counterKeys(tag)
-		cmd := runOnce(ctx, cl, takeHitScript, []string{ks.meta, ks.a}, limit, us(window), k.Rule, kk.seal(tag, k.Subject))
+		cmd := runOnce(ctx, cl, takeScript, []string{ks.meta, ks.a}, limit, us(window), k.Rule, kk.seal(tag, k.Subject))
 		if isOOM(cmd.Err()) {
 			res = counter.Result{Full: true}
 			op := counter.Op{Kind: counter.OpTake, Key: k, Limit: limit, Window: window, Result: res}

@@ -30,7 +30,9 @@ end
 `
 
 // takeScript: KEYS meta, a. ARGV limit, window, rule, sealed.
-// Returns {allowed, count, retry_after_us}.
+// Returns {allowed, count, retry_after_us, time, sequence}: the last two
+// name the hit recorded (its member, time:sequence, for TakeHit's
+// GiveBack), 0 when refused.
 var takeScript = newScript(luaPrelude + `
 local meta, a = KEYS[1], KEYS[2]
 local limit, window = tonumber(ARGV[1]), tonumber(ARGV[2])
@@ -39,13 +41,13 @@ redis.call('ZREMRANGEBYSCORE', a, '-inf', f(now - window))
 local n = redis.call('ZCARD', a)
 if n >= limit then
   local o = redis.call('ZRANGE', a, 0, 0, 'WITHSCORES')
-  return {0, n, tonumber(o[2]) + window - now}
+  return {0, n, tonumber(o[2]) + window - now, 0, 0}
 end
 local q = redis.call('HINCRBY', meta, 'q', 1)
 redis.call('ZADD', a, f(now), f(now) .. ':' .. q)
 redis.call('HSET', meta, 't', f(now), 'k', 'rate', 'r', ARGV[3], 'u', ARGV[4], 'l', limit, 'w', f(window))
 keep(window, meta, a)
-return {1, n + 1, 0}
+return {1, n + 1, 0, now, q}
 `)
 
 // distinctScript: KEYS meta, a. ARGV limit, window, member, rule, sealed.
