@@ -8,7 +8,12 @@
 # Rack::URLMap) the login path's spellings, against the matchers
 # docs/configuration.md recommends. Each under its development server
 # (php -S, wsgiref, WEBrick) and its production one (php-fpm behind Caddy's
-# php_fastcgi, gunicorn, Puma). About a minute and a half; without -race.
+# php_fastcgi, gunicorn, Puma). Raw request framings, too, through a real
+# Caddy with the guard in front of each of them (TestDifferentialFraming,
+# docs/body-policy.md#transfer-framing: chunk sizes and extensions,
+# trailers, bare LFs, Content-Length beside Transfer-Encoding, codings,
+# Expect, HTTP/1.0, pipelining, a Connection header naming Content-Type);
+# a few seconds of it. About a minute and a half; without -race.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 (cd internal/bodydiff/testdata/node && npm ci --no-audit --no-fund)

@@ -102,6 +102,12 @@ type pair struct {
 	Val *tv
 }
 
+// MarshalJSON writes a pair as the harnesses do (the Go portal of
+// framing_test.go answers like them).
+func (p pair) MarshalJSON() ([]byte, error) {
+	return json.Marshal([2]any{hex.EncodeToString([]byte(p.Key)), p.Val})
+}
+
 func (p *pair) UnmarshalJSON(b []byte) error {
 	var raw [2]json.RawMessage
 	if err := json.Unmarshal(b, &raw); err != nil {
@@ -229,8 +235,11 @@ func bracketPath(name string) []string {
 
 // goForm is Go's net/http: ParseMultipartForm or ParseForm, then
 // FormValue (the body's first value, else the query's).
-func goForm(c Case) result {
-	r := newRequest(c)
+func goForm(c Case) result { return goFormRequest(newRequest(c)) }
+
+// goFormRequest is goForm's reading of a request (framing_test.go serves
+// it as a portal).
+func goFormRequest(r *http.Request) result {
 	err := r.ParseMultipartForm(1 << 20)
 	if errors.Is(err, http.ErrNotMultipart) {
 		err = r.ParseForm()
@@ -326,6 +335,9 @@ type server struct {
 	// front (php-fpm), the portal's site with the guard the docs
 	// recommend, and the same site without it.
 	guarded, unguarded string
+	// fastcgi is php-fpm's address as php_fastcgi takes it, for a test
+	// that puts a Caddy of its own in front of it (framing_test.go).
+	fastcgi string
 }
 
 func requireParsers(t *testing.T) map[string]*server {

@@ -201,7 +201,7 @@ http://127.0.0.1:%[12]d {
 	c.Env = append(os.Environ(), caddyChildEnv+"=1")
 	startProcess(t, "caddy (php_fastcgi)", c, w)
 	base := "http://127.0.0.1:" + strconv.Itoa(readers)
-	scripts = &server{base: base, guarded: "127.0.0.1:" + strconv.Itoa(guarded), unguarded: "127.0.0.1:" + strconv.Itoa(plain), stderr: &stderr}
+	scripts = &server{base: base, guarded: "127.0.0.1:" + strconv.Itoa(guarded), unguarded: "127.0.0.1:" + strconv.Itoa(plain), stderr: &stderr, fastcgi: "unix/" + sock}
 	front = &server{base: base, guarded: "127.0.0.1:" + strconv.Itoa(frontGuarded), unguarded: "127.0.0.1:" + strconv.Itoa(frontPlain), stderr: &stderr}
 	return scripts, front
 }

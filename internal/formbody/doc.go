@@ -12,11 +12,13 @@
 // (checkName), charsets and media types (classify), multipart framing and
 // part headers (parseMultipart), guarded values (resolve). A user or
 // device field that appears twice or both in the query string and the
-// body, JSON keys equal ignoring case, invalid UTF-8, trailing data and
-// trailers are refused too. Every refusal is an *Error with an HTTP status
-// and a stable reason; its text is built from the configuration only and
-// never contains body bytes, so a password can not leak through an error.
-// Password fields are dropped while parsing.
+// body, JSON keys equal ignoring case, invalid UTF-8, trailing data,
+// trailers and a Connection header naming a header the body is read by
+// (which a proxy removes before the app reads the body) are refused too.
+// Every refusal is an *Error with an HTTP status and a stable reason; its
+// text is built from the configuration only and never contains body
+// bytes, so a password can not leak through an error. Password fields are
+// dropped while parsing.
 //
 // Read and Parse are separate so each can be tested and measured;
 // ParseRequest does both, reading a small body into the one allocation

@@ -93,6 +93,7 @@ const (
 	ReasonCookieConflict     = "cookie_conflict"
 	ReasonTooManyFields      = "too_many_fields"
 	ReasonTrailers           = "trailers"
+	ReasonHopByHopHeader     = "hop_by_hop_header"
 	ReasonMissingUser        = "missing_user"
 	ReasonInvalidOperation   = "invalid_operation"
 	ReasonRepeatedHeader     = "repeated_header"

@@ -24,12 +24,38 @@ func checkTrailers(t http.Header) error {
 	return nil
 }
 
+// checkConnection refuses a request whose Connection header names a header
+// the body is read by: a proxy removes the headers Connection names before
+// it passes the request on (RFC 9110, 7.6.1; Caddy's reverse_proxy and
+// php_fastcgi do), so the portal would read the body without them. Without
+// its Content-Type, a JSON or multipart body the guard read is a form to
+// Rack (a POST without one is a form) and to PHP behind php_fastcgi (which
+// sends application/x-www-form-urlencoded in its place), and a value the
+// guard saw as text becomes the user. Content-Length, Transfer-Encoding
+// and Content-Encoding are refused alike: no client names them.
+func checkConnection(h http.Header) error {
+	for _, line := range h["Connection"] {
+		for line != "" {
+			var tok string
+			tok, line, _ = strings.Cut(line, ",")
+			switch tok = strings.TrimSpace(tok); {
+			case strings.EqualFold(tok, "Content-Type"), strings.EqualFold(tok, "Content-Length"),
+				strings.EqualFold(tok, "Transfer-Encoding"), strings.EqualFold(tok, "Content-Encoding"):
+				return newError(http.StatusBadRequest, ReasonHopByHopHeader,
+					"the Connection header names a header the body is read by")
+			}
+		}
+	}
+	return nil
+}
+
 // ParseRequest reads and parses r in one step: Read with max, then Parse
 // with the Content-Type header and the URL query. It also refuses a request
 // with more than one Content-Type header and a query string that does not
 // parse (a ';' separator, a bad escape), since an app might read either
-// differently from the guard, a request that sent trailers, and a cookie
-// named like a guarded field that contradicts it (checkCookies).
+// differently from the guard, a request that sent trailers, one whose
+// Connection header names a header its body is read by (checkConnection),
+// and a cookie named like a guarded field that contradicts it (checkCookies).
 //
 // The returned body and the Fields share memory: the body must not be
 // modified.
@@ -144,6 +170,9 @@ func parseRequest(r *http.Request, max int64, spec *Spec, general bool) (Fields,
 	if len(ct) > 1 {
 		return Fields{}, body, newError(rd.spec.UnsupportedStatus, ReasonUnsupportedMediaType,
 			"request has more than one Content-Type header")
+	}
+	if err := checkConnection(r.Header); err != nil {
+		return Fields{}, body, err
 	}
 	var query url.Values
 	if r.URL != nil && r.URL.RawQuery != "" {
