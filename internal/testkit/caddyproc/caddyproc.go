@@ -230,6 +230,7 @@ func (p *Proc) Reload(caddyfile string) error {
 	req.Header.Set("Content-Type", "text/caddyfile")
 	// A reload with the same config is skipped unless forced.
 	req.Header.Set("Cache-Control", "must-revalidate")
+	before := p.listening()
 	c := &http.Client{Timeout: 60 * time.Second}
 	resp, err := c.Do(req)
 	if err != nil {
@@ -240,7 +241,75 @@ func (p *Proc) Reload(caddyfile string) error {
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("caddyproc: reload: %s: %s", resp.Status, b)
 	}
-	return nil
+	return p.awaitOldListenersClosed(before, 10*time.Second)
+}
+
+// awaitOldListenersClosed waits until none of the process's ports has
+// more listening sockets than before the reload. On Linux Caddy binds
+// each config's listeners afresh with SO_REUSEPORT, so for a moment after
+// a reload a port has two sockets, and the kernel hands each new
+// connection to one of them; the old one closes only once the old
+// config's servers have begun to shut down, which may be after the
+// reload's answer, and the kernel resets every connection still waiting
+// in its queue. A test's next request could land there and fail for a
+// reason that is Caddy's reload, not what the test is about.
+func (p *Proc) awaitOldListenersClosed(before map[int]int, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for {
+		now := p.listening()
+		settled := true
+		for port, n := range now {
+			if n > max(before[port], 1) {
+				settled = false
+			}
+		}
+		if settled {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("caddyproc: reload: the old config's listeners still open after %v (listening sockets by port: %v before, %v now)", limit, before, now)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// listening counts the listening TCP sockets on each of the process's
+// ports, from /proc/net/tcp and tcp6 (nil where they cannot be read).
+func (p *Proc) listening() map[int]int {
+	p.mu.Lock()
+	watched := map[int]bool{}
+	for _, port := range p.ports {
+		watched[port] = true
+	}
+	p.mu.Unlock()
+	counts := map[int]int{}
+	for _, f := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		countListening(string(b), watched, counts)
+	}
+	return counts
+}
+
+// countListening adds the sockets in LISTEN state (st 0A) on a watched
+// port, from a /proc/net/tcp table, to counts.
+func countListening(table string, watched map[int]bool, counts map[int]int) {
+	for _, line := range strings.Split(table, "\n")[1:] {
+		f := strings.Fields(line)
+		if len(f) < 4 || f[3] != "0A" {
+			continue
+		}
+		_, hexPort, ok := strings.Cut(f[1], ":")
+		if !ok {
+			continue
+		}
+		port, err := strconv.ParseUint(hexPort, 16, 16)
+		if err == nil && watched[int(port)] {
+			counts[int(port)]++
+		}
+	}
 }
 
 // Signal sends sig to the running process.
