@@ -37,6 +37,12 @@ type measurement struct {
 	// VendorCPUusPerReq is the SmartID stand-in's CPU time per request,
 	// on the side that sends it events; not part of CPUusPerReq.
 	VendorCPUusPerReq float64 `json:"vendor_cpu_us_per_req,omitempty"`
+	// MachineBusy is the share of all the machine's CPU time that was
+	// busy during the run (every process, the load generator's and the
+	// kernel's included), from /proc/stat: near 1 the run was bound by
+	// the CPUs, so a side's throughput follows its CPU per request;
+	// below, by latency (waits) as well.
+	MachineBusy float64 `json:"machine_busy,omitempty"`
 	// Statuses counts the answers by status (Go generator only).
 	Statuses map[string]int `json:"statuses,omitempty"`
 }

@@ -521,3 +521,48 @@ func TestParseGoroutines(t *testing.T) {
 		}
 	}
 }
+
+// TestMachineBusyInTable: the share of the machine's CPU time busy during
+// each side's runs is summarised as medians and named under the table
+// (the third side's too); a results file without it (every run before
+// the figure) gets no such line; and the share is read from two /proc/stat
+// readings, stolen time left out.
+func TestMachineBusyInTable(t *testing.T) {
+	s := scenarioResult{Name: "login_floor", Also: "floor"}
+	for _, b := range [][3]float64{{0.90, 0.97, 0.91}, {0.80, 0.99, 0.85}, {0.95, 0.98, 0.93}} {
+		s.Rounds = append(s.Rounds, roundResult{
+			Bare:    measurement{RPS: 1000, CPUusPerReq: 100, MachineBusy: b[0]},
+			Guarded: measurement{RPS: 800, CPUusPerReq: 120, MachineBusy: b[1]},
+			Ratio:   0.8, Also: &measurement{RPS: 990, CPUusPerReq: 102, MachineBusy: b[2]}, AlsoRatio: 0.99,
+		})
+	}
+	s.summarise()
+	table := markdownTable(&results{Meta: metadata{Rounds: 3}, Scenarios: []scenarioResult{s}})
+	_, alsoName := s.rowNames()
+	want := "login_floor: the machine's CPUs busy 90 % of the time with bare Caddy, 98 % with the guard, 91 % with the side " +
+		strings.TrimPrefix(alsoName, "login_floor, ") + " (medians; every process and the kernel)."
+	if !strings.Contains(table, want) {
+		t.Fatalf("table lacks %q:\n%s", want, table)
+	}
+	plain := scenarioResult{Name: "login", Rounds: []roundResult{{Bare: measurement{RPS: 1}, Guarded: measurement{RPS: 1}, Ratio: 1}}}
+	plain.summarise()
+	if strings.Contains(markdownTable(&results{Scenarios: []scenarioResult{plain}}), "busy") {
+		t.Fatal("a run without the figure got the busy line")
+	}
+	// user nice system idle iowait irq softirq steal: 40 busy, 40 idle
+	// (idle and iowait) of 80, the steal of 1000 left out.
+	before, err := parseCPUStat("cpu  100 0 100 500 100 0 0 7000 0 0\ncpu0 1 2 3\n")
+	if err != nil || before != (cpuTotals{total: 800, idle: 600}) {
+		t.Fatalf("parse: %+v, %v", before, err)
+	}
+	after, _ := parseCPUStat("cpu  120 0 115 530 110 0 5 8000 0 0\n")
+	if got := after.busyShareSince(before); got != 0.5 {
+		t.Fatalf("busy share %v, want 0.5", got)
+	}
+	if _, err := parseCPUStat("intr 1 2 3\n"); err == nil {
+		t.Fatal("a stat without the cpu line parsed")
+	}
+	if c, err := machineTicks(); err != nil || c.total <= 0 || c.idle > c.total {
+		t.Fatalf("machineTicks: %+v, %v", c, err)
+	}
+}

@@ -318,5 +318,51 @@ func cpuTicks(pid int) (time.Duration, error) {
 	return time.Duration(ut+st) * time.Second / clockTicks, nil
 }
 
+// cpuTotals is the machine's CPU time so far, in clock ticks, all CPUs
+// together: in all, and idle (idle and waiting for I/O). Time stolen by
+// the hypervisor is left out: it was never the machine's to use.
+type cpuTotals struct{ total, idle int64 }
+
+// machineTicks reads the machine's CPU totals from /proc/stat.
+func machineTicks() (cpuTotals, error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return cpuTotals{}, err
+	}
+	return parseCPUStat(string(b))
+}
+
+// parseCPUStat reads the totals from /proc/stat's first line.
+func parseCPUStat(stat string) (cpuTotals, error) {
+	line, _, _ := strings.Cut(stat, "\n")
+	f := strings.Fields(line)
+	// cpu user nice system idle iowait irq softirq steal ...
+	if len(f) < 8 || f[0] != "cpu" {
+		return cpuTotals{}, errors.New("unexpected /proc/stat")
+	}
+	var c cpuTotals
+	for i, v := range f[1:8] {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return cpuTotals{}, errors.New("unexpected /proc/stat")
+		}
+		c.total += n
+		if i == 3 || i == 4 {
+			c.idle += n
+		}
+	}
+	return c, nil
+}
+
+// busyShareSince is the share of the CPU time since before that was not
+// idle (0 when no tick passed).
+func (c cpuTotals) busyShareSince(before cpuTotals) float64 {
+	total := c.total - before.total
+	if total <= 0 {
+		return 0
+	}
+	return 1 - float64(c.idle-before.idle)/float64(total)
+}
+
 // clockTicks is USER_HZ, 100 on every Linux this runs on.
 const clockTicks = 100

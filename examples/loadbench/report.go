@@ -79,6 +79,10 @@ type summary struct {
 	// VendorCPUus is the SmartID stand-in's CPU per request, besides
 	// Caddy's (login_smartid only).
 	VendorCPUus float64 `json:"vendor_cpu_us_per_req,omitempty"`
+	// BareBusy and GuardedBusy are the share of the machine's CPU time
+	// busy during each side's runs (runs before this figure have none).
+	BareBusy    float64 `json:"bare_machine_busy,omitempty"`
+	GuardedBusy float64 `json:"guarded_machine_busy,omitempty"`
 	RoundsCount int     `json:"rounds"`
 	// Also summarises the third side's figures, against the same bare
 	// runs (a scenario with one only).
@@ -102,6 +106,7 @@ type sideSummary struct {
 	StoreCPUus float64 `json:"store_cpu_us_per_req,omitempty"`
 	// VendorCPUus is the SmartID stand-in's (the SmartID side only).
 	VendorCPUus float64 `json:"vendor_cpu_us_per_req,omitempty"`
+	MachineBusy float64 `json:"machine_busy,omitempty"`
 }
 
 func (s *scenarioResult) summarise() {
@@ -127,6 +132,8 @@ func (s *scenarioResult) summarise() {
 		BareCPUus:   pick(func(r roundResult) float64 { return r.Bare.CPUusPerReq }),
 		GuardedCPU:  pick(func(r roundResult) float64 { return r.Guarded.CPUusPerReq }),
 		VendorCPUus: pick(func(r roundResult) float64 { return r.Guarded.VendorCPUusPerReq }),
+		BareBusy:    pick(func(r roundResult) float64 { return r.Bare.MachineBusy }),
+		GuardedBusy: pick(func(r roundResult) float64 { return r.Guarded.MachineBusy }),
 		RoundsCount: len(s.Rounds),
 	}
 	if len(ratios) > 0 {
@@ -170,6 +177,7 @@ func (s *scenarioResult) alsoSummary(bare summary) *sideSummary {
 		CPUus:       pick(func(m measurement) float64 { return m.CPUusPerReq }),
 		StoreCPUus:  pick(func(m measurement) float64 { return m.StoreCPUusPerReq }),
 		VendorCPUus: pick(func(m measurement) float64 { return m.VendorCPUusPerReq }),
+		MachineBusy: pick(func(m measurement) float64 { return m.MachineBusy }),
 	}
 	if bare.BareP99ms > 0 {
 		u.P99Ratio = u.P99ms / bare.BareP99ms
@@ -251,6 +259,14 @@ func markdownTable(r *results) string {
 		if x := s.Summary.Also; x != nil && x.VendorCPUus > 0 {
 			_, alsoName := s.rowNames()
 			fmt.Fprintf(&b, "\n%s: the SmartID stand-in's own CPU per request, on the same cores: %.0f µs (median), not in the Caddy columns.\n", alsoName, x.VendorCPUus)
+		}
+		if u := s.Summary; u.BareBusy > 0 && u.GuardedBusy > 0 {
+			_, alsoName := s.rowNames()
+			fmt.Fprintf(&b, "\n%s: the machine's CPUs busy %.0f %% of the time with bare Caddy, %.0f %% with the guard", s.Name, 100*u.BareBusy, 100*u.GuardedBusy)
+			if x := u.Also; x != nil && x.MachineBusy > 0 {
+				fmt.Fprintf(&b, ", %.0f %% with the side %s", 100*x.MachineBusy, strings.TrimPrefix(alsoName, s.Name+", "))
+			}
+			b.WriteString(" (medians; every process and the kernel).\n")
 		}
 		if s.Rate > 0 {
 			fmt.Fprintf(&b, "\n%s: paced at %d requests a second by the Go generator (%d connections), so the sides' req/s are the same by design; what differs is the CPU per request and the latency.\n", s.Name, s.Rate, r.Meta.Connections)

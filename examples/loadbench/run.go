@@ -396,9 +396,13 @@ func measure(gen loadGen, r request, s *side, d time.Duration) (measurement, err
 			return measurement{}, err
 		}
 	}
+	busyBefore, busyErr := machineTicks()
 	m, err := gen.run(r, d, 0)
 	if err != nil {
 		return m, err
+	}
+	if busyAfter, err := machineTicks(); busyErr == nil && err == nil {
+		m.MachineBusy = busyAfter.busyShareSince(busyBefore)
 	}
 	perReq := [len(counted)]*float64{&m.CPUusPerReq, &m.StoreCPUusPerReq, &m.VendorCPUusPerReq}
 	for i, p := range counted {
