@@ -40,6 +40,39 @@
 // as the outage begins, not again at every fetch. Redirects from the key host are not followed; response
 // bodies are read up to MaxResponseBytes.
 //
+// Nor may a kid flood keep out the new key LoginID rotates to. In JWKS
+// mode it cannot: any fetch brings the whole set, so the flood's own fetch
+// with the next token the bucket refills (at most FetchInterval later)
+// caches the new key. In PEM mode a request answers one kid, so the token
+// must go to the right one: the lookups the empty bucket refused are
+// counted per kid in a table of 256 kids (the space-saving algorithm: a
+// kid's count is never below its refused lookups; when the table is full a
+// new kid replaces one with the smallest count and starts just above it, at
+// floor+1), and a refilled token goes to the kid counted highest. When that
+// is not the lookup that found the token, the token starts that kid's fetch
+// in the background and the lookup fails as if the bucket were empty
+// (reported as FetchRateLimited): still one host request per token, and
+// nobody waits for a fetch they did not ask for. Made-up kids sent once
+// each count at most floor+1, and the floor rises by one for about every
+// 255 refused lookups, while the new kid gains one per real login. So with
+// f made-up kids sent once per real login for the new kid, f below 255, the
+// new kid is on top after about 255/(255-f) of those logins (2 while f is
+// at most 127, 5 at f = 200, 17 at f = 240) and is fetched with the next
+// token: at most FetchInterval (10s) later, since the flood's own lookups
+// hand it over. With one such login a second, that holds against a flood of
+// up to about 250 made-up kids a second. What an attacker can still do: a
+// flood of 255 or more made-up kids per real login gives no such bound (the
+// new kid then gets a token when its own lookup is the first to find one,
+// as without the table; made-up kids sent once never take a token from it);
+// and a made-up kid sent more often than users asked for the new kid
+// outranks it, but only once: it is fetched, answered "unknown" and
+// negative-cached for NegativeTTL. To keep the new key out for n tokens the
+// attacker needs n such kids, each with about as many lookups as users made
+// for the new kid by then: with one real login a second, some 200 lookups
+// for a minute's delay, 650,000 (180 a second) for an hour's. A kid's count
+// is dropped when its fetch ends. The table holds at most 256 kids of at
+// most 128 bytes; lookups of cached keys never touch it.
+//
 // # What Verify enforces
 //
 // The algorithm is Config.Algorithm (only ES256), never the header's: "none"

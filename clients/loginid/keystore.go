@@ -35,6 +35,10 @@ type flight struct {
 //     key_unavailable while the host's last request failed) instead of
 //     waiting, so a kid flood costs neither host requests nor request
 //     latency;
+//   - given to demand (PEM mode): a token goes to the kid whose lookups
+//     the empty bucket refused most often (demandTable), fetched in the
+//     background if another lookup found the token, so a flood of
+//     made-up kids does not keep a new key out;
 //   - detached from the request: it runs on its own goroutine with
 //     FetchTimeout, so a caller giving up does not fail the others. Close
 //     cancels and waits for these goroutines;
@@ -62,6 +66,12 @@ type keyStore struct {
 	limiter *rate.Limiter
 	refresh *rate.Limiter
 	neg     *negCache
+	// demand (PEM mode only, guarded by fmu) counts the lookups limiter
+	// refused, per kid, so its next token goes to the kid asked for most:
+	// a flood of made-up kids, each sent once, cannot keep the token from
+	// a new key that many users ask for. In JWKS mode any fetch answers
+	// every kid, so it is nil.
+	demand *demandTable
 
 	// closed is set once by close, under both locks below.
 	closed atomic.Bool
@@ -95,6 +105,10 @@ func newKeyStore(cfg *Config, src keySource) (*keyStore, error) {
 		return nil, err
 	}
 	base, cancel := context.WithCancel(context.Background())
+	var demand *demandTable
+	if cfg.Mode == ModePEM {
+		demand = newDemandTable()
+	}
 	return &keyStore{
 		mode:     cfg.Mode,
 		src:      src,
@@ -106,6 +120,7 @@ func newKeyStore(cfg *Config, src keySource) (*keyStore, error) {
 		limiter:  rate.NewLimiter(rate.Every(cfg.FetchInterval), cfg.FetchBurst),
 		refresh:  rate.NewLimiter(rate.Every(cfg.FetchInterval), cfg.FetchBurst),
 		neg:      newNegCache(cfg.NegativeCacheSize),
+		demand:   demand,
 		cache:    cache,
 		flights:  make(map[string]*flight),
 		base:     base,
@@ -168,6 +183,13 @@ var (
 
 // join returns the flight that answers kid, starting one if bucket
 // allows.
+//
+// For limiter in PEM mode, a token goes to the kid the demand table
+// ranks highest: when another kid has been refused more often than kid
+// (counting this lookup), the token starts that kid's fetch, in the
+// background, and this lookup is refused as if the bucket were empty.
+// Either way the bucket pays for exactly one host request, and nobody
+// waits for a fetch they did not ask for.
 func (s *keyStore) join(kid string, bucket *rate.Limiter) (*flight, error) {
 	fk := s.src.flightKey(kid)
 	s.fmu.Lock()
@@ -179,18 +201,49 @@ func (s *keyStore) join(kid string, bucket *rate.Limiter) (*flight, error) {
 		s.fmu.Unlock()
 		return f, nil
 	}
-	if !bucket.AllowN(s.now(), 1) {
-		s.fmu.Unlock()
-		// Reported outside the lock: the observer is the caller's code.
-		s.observer.ObserveFetch(FetchReport{Mode: s.mode, Outcome: FetchRateLimited, KID: kid})
-		return nil, errRateLimited
+	demand := s.demand
+	if bucket != s.limiter {
+		demand = nil
 	}
+	if !bucket.AllowN(s.now(), 1) {
+		if demand != nil {
+			demand.refused(kid)
+		}
+		s.fmu.Unlock()
+		return nil, s.rateLimited(kid)
+	}
+	if demand != nil {
+		if top, n := demand.top(); n > demand.rank(kid) {
+			demand.remove(top)
+			tk := s.src.flightKey(top)
+			if _, busy := s.flights[tk]; !busy {
+				demand.refused(kid)
+				s.start(tk, top)
+				s.fmu.Unlock()
+				return nil, s.rateLimited(kid)
+			}
+		}
+		demand.remove(kid)
+	}
+	f := s.start(fk, kid)
+	s.fmu.Unlock()
+	return f, nil
+}
+
+// rateLimited reports a lookup the bucket refused. Called outside fmu:
+// the observer is the caller's code.
+func (s *keyStore) rateLimited(kid string) error {
+	s.observer.ObserveFetch(FetchReport{Mode: s.mode, Outcome: FetchRateLimited, KID: kid})
+	return errRateLimited
+}
+
+// start begins the flight fk that fetches kid. fmu must be held.
+func (s *keyStore) start(fk, kid string) *flight {
 	f := &flight{done: make(chan struct{})}
 	s.flights[fk] = f
 	s.wg.Add(1)
 	go s.run(fk, kid, f)
-	s.fmu.Unlock()
-	return f, nil
+	return f
 }
 
 // downWait is the longest a lookup waits for a fetch while the key
@@ -270,6 +323,11 @@ func (s *keyStore) run(fk, kid string, f *flight) {
 
 	s.fmu.Lock()
 	delete(s.flights, fk)
+	if s.demand != nil {
+		// Answered (cached or negative-cached) or failed: either way
+		// the refusals counted so far are spent.
+		s.demand.remove(kid)
+	}
 	s.fmu.Unlock()
 	close(f.done)
 	s.observer.ObserveFetch(rep)
