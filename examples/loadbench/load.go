@@ -43,6 +43,9 @@ type measurement struct {
 	// the CPUs, so a side's throughput follows its CPU per request;
 	// below, by latency (waits) as well.
 	MachineBusy float64 `json:"machine_busy,omitempty"`
+	// Stolen is the share of the CPUs' time the hypervisor took during
+	// the run (/proc/stat's steal).
+	Stolen float64 `json:"stolen,omitempty"`
 	// Statuses counts the answers by status (Go generator only).
 	Statuses map[string]int `json:"statuses,omitempty"`
 }

@@ -544,6 +544,16 @@ func TestMachineBusyInTable(t *testing.T) {
 	if !strings.Contains(table, want) {
 		t.Fatalf("table lacks %q:\n%s", want, table)
 	}
+	if strings.Contains(table, "hypervisor") {
+		t.Fatalf("a run nothing was stolen from names the hypervisor:\n%s", table)
+	}
+	for i := range s.Rounds {
+		s.Rounds[i].Bare.Stolen, s.Rounds[i].Guarded.Stolen, s.Rounds[i].Also.Stolen = 0.1, 0.3, 0.2
+	}
+	s.summarise()
+	if want := "; the hypervisor took 20 % of the CPUs' time (median), which the runs did not get."; !strings.Contains(markdownTable(&results{Meta: metadata{Rounds: 3}, Scenarios: []scenarioResult{s}}), want) {
+		t.Fatalf("table lacks %q", want)
+	}
 	plain := scenarioResult{Name: "login", Rounds: []roundResult{{Bare: measurement{RPS: 1}, Guarded: measurement{RPS: 1}, Ratio: 1}}}
 	plain.summarise()
 	if strings.Contains(markdownTable(&results{Scenarios: []scenarioResult{plain}}), "busy") {
@@ -552,12 +562,16 @@ func TestMachineBusyInTable(t *testing.T) {
 	// user nice system idle iowait irq softirq steal: 40 busy, 40 idle
 	// (idle and iowait) of 80, the steal of 1000 left out.
 	before, err := parseCPUStat("cpu  100 0 100 500 100 0 0 7000 0 0\ncpu0 1 2 3\n")
-	if err != nil || before != (cpuTotals{total: 800, idle: 600}) {
+	if err != nil || before != (cpuTotals{total: 800, idle: 600, steal: 7000}) {
 		t.Fatalf("parse: %+v, %v", before, err)
 	}
-	after, _ := parseCPUStat("cpu  120 0 115 530 110 0 5 8000 0 0\n")
+	after, _ := parseCPUStat("cpu  120 0 115 530 110 0 5 7020 0 0\n")
 	if got := after.busyShareSince(before); got != 0.5 {
 		t.Fatalf("busy share %v, want 0.5", got)
+	}
+	// 20 stolen of the 100 ticks that passed.
+	if got := after.stolenShareSince(before); got != 0.2 {
+		t.Fatalf("stolen share %v, want 0.2", got)
 	}
 	if _, err := parseCPUStat("intr 1 2 3\n"); err == nil {
 		t.Fatal("a stat without the cpu line parsed")

@@ -319,9 +319,10 @@ func cpuTicks(pid int) (time.Duration, error) {
 }
 
 // cpuTotals is the machine's CPU time so far, in clock ticks, all CPUs
-// together: in all, and idle (idle and waiting for I/O). Time stolen by
-// the hypervisor is left out: it was never the machine's to use.
-type cpuTotals struct{ total, idle int64 }
+// together: in all, and idle (idle and waiting for I/O); time stolen by
+// the hypervisor (never the machine's to use) is not in total but
+// counted apart.
+type cpuTotals struct{ total, idle, steal int64 }
 
 // machineTicks reads the machine's CPU totals from /proc/stat.
 func machineTicks() (cpuTotals, error) {
@@ -351,7 +352,23 @@ func parseCPUStat(stat string) (cpuTotals, error) {
 			c.idle += n
 		}
 	}
+	if len(f) > 8 {
+		if n, err := strconv.ParseInt(f[8], 10, 64); err == nil {
+			c.steal = n
+		}
+	}
 	return c, nil
+}
+
+// stolenShareSince is the share of the CPUs' time since before that the
+// hypervisor took (0 when no tick passed): a run it took much of was
+// measured on a host that was busy with something else.
+func (c cpuTotals) stolenShareSince(before cpuTotals) float64 {
+	all := c.total - before.total + c.steal - before.steal
+	if all <= 0 {
+		return 0
+	}
+	return float64(c.steal-before.steal) / float64(all)
 }
 
 // busyShareSince is the share of the CPU time since before that was not

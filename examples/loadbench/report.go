@@ -83,6 +83,9 @@ type summary struct {
 	// busy during each side's runs (runs before this figure have none).
 	BareBusy    float64 `json:"bare_machine_busy,omitempty"`
 	GuardedBusy float64 `json:"guarded_machine_busy,omitempty"`
+	// Stolen is the median over every side's runs of the share of the
+	// CPUs' time the hypervisor took.
+	Stolen      float64 `json:"stolen,omitempty"`
 	RoundsCount int     `json:"rounds"`
 	// Also summarises the third side's figures, against the same bare
 	// runs (a scenario with one only).
@@ -143,6 +146,14 @@ func (s *scenarioResult) summarise() {
 		sum.P99Ratio = sum.GuardedP99 / sum.BareP99ms
 	}
 	sum.GuardCPUus = sum.GuardedCPU - sum.BareCPUus
+	var stolen []float64
+	for _, r := range s.Rounds {
+		stolen = append(stolen, r.Bare.Stolen, r.Guarded.Stolen)
+		if r.Also != nil {
+			stolen = append(stolen, r.Also.Stolen)
+		}
+	}
+	sum.Stolen = median(stolen)
 	sum.Also = s.alsoSummary(sum)
 	s.Summary = sum
 }
@@ -266,7 +277,11 @@ func markdownTable(r *results) string {
 			if x := u.Also; x != nil && x.MachineBusy > 0 {
 				fmt.Fprintf(&b, ", %.0f %% with the side %s", 100*x.MachineBusy, strings.TrimPrefix(alsoName, s.Name+", "))
 			}
-			b.WriteString(" (medians; every process and the kernel).\n")
+			b.WriteString(" (medians; every process and the kernel)")
+			if u.Stolen >= 0.005 {
+				fmt.Fprintf(&b, "; the hypervisor took %.0f %% of the CPUs' time (median), which the runs did not get", 100*u.Stolen)
+			}
+			b.WriteString(".\n")
 		}
 		if s.Rate > 0 {
 			fmt.Fprintf(&b, "\n%s: paced at %d requests a second by the Go generator (%d connections), so the sides' req/s are the same by design; what differs is the CPU per request and the latency.\n", s.Name, s.Rate, r.Meta.Connections)

@@ -403,6 +403,7 @@ func measure(gen loadGen, r request, s *side, d time.Duration) (measurement, err
 	}
 	if busyAfter, err := machineTicks(); busyErr == nil && err == nil {
 		m.MachineBusy = busyAfter.busyShareSince(busyBefore)
+		m.Stolen = busyAfter.stolenShareSince(busyBefore)
 	}
 	perReq := [len(counted)]*float64{&m.CPUusPerReq, &m.StoreCPUusPerReq, &m.VendorCPUusPerReq}
 	for i, p := range counted {
