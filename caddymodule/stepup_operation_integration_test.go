@@ -336,3 +336,64 @@ func TestOperationRulesCountTheSessionsUser(t *testing.T) {
 		t.Fatalf("the third transfer's audit line: %v", last)
 	}
 }
+
+// TestReplayedOperationReportsWhatWasJudged: a stepped-up operation's
+// SmartID event carries the values the guard resolved from the request it
+// judged and held, headers included, not what the empty continuation
+// request that replays it carries.
+func TestReplayedOperationReportsWhatWasJudged(t *testing.T) {
+	upstream := caddytest.NewRecorder(t, portalFake())
+	sid := smartIDServer(t)
+	global := strings.Replace(stepUpGlobal, "\t\tsandbox\n", fmt.Sprintf(`		sandbox
+		smartid {
+			endpoint %s
+			license  %s
+			channel  1
+			workers  1
+		}
+`, sid.URL, smartidLicense), 1)
+	route := strings.Replace(operationRoute, "\t\twhen \"true\" challenge always\n", `		when "true" challenge always
+		operation {
+			transaction.category transfer
+			transaction.reference {http.request.header.X-Transfer-Ref}
+			order.amount {login_guard.field.amount}
+			order.currency USD
+		}
+`, 1)
+	site := strings.Replace(fmt.Sprintf(stepUpSite, portalSessionOption, upstream.Listener.Addr()), "\thandle /verify* {", route, 1)
+	g := caddytest.Start(t, global, site)
+	form := "application/x-www-form-urlencoded"
+
+	c := newStepClient(t, g, "198.51.100.7")
+	if resp, _ := c.do("POST", "/api/login", form, "username=alice&password="+password, nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("alice's login: %d", resp.StatusCode)
+	}
+	resp, _ := c.do("POST", "/api/transfer", form, "amount=12.50", map[string]string{"X-Transfer-Ref": "inv-4711"})
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/verify" {
+		t.Fatalf("the transfer: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	passFactor(t, g, c)
+	if resp, _ := c.do("POST", "/verify/complete", form, "", map[string]string{"Sec-Fetch-Site": "same-origin"}); resp.StatusCode != http.StatusTemporaryRedirect {
+		t.Fatalf("complete: %d", resp.StatusCode)
+	}
+	// The continuation: an empty POST without the header.
+	if resp, _ := c.do("POST", "/api/transfer", form, "", nil); resp.StatusCode != http.StatusOK {
+		t.Fatalf("the replay: %d", resp.StatusCode)
+	}
+	var op map[string]any
+	for range 3 {
+		r := sid.Next(t)
+		if strings.HasSuffix(r.Path, "/operation") {
+			op = checkSmartIDRequest(t, r, r.Path)
+			break
+		}
+	}
+	if op == nil {
+		t.Fatal("no operation event reached SmartID")
+	}
+	tx := op["transaction"].(map[string]any)
+	order := op["order"].(map[string]any)
+	if tx["reference"] != "inv-4711" || order["amount"] != 12.5 || op["account"].(map[string]any)["client"] != "alice" {
+		t.Fatalf("the replayed operation's event: %v", op)
+	}
+}

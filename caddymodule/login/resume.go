@@ -86,6 +86,10 @@ func (x *exchange) replay(w http.ResponseWriter, r *http.Request, next caddyhttp
 		return x.resumeRefused(w, r2, "step_up_"+stepup.ReasonUserMismatch)
 	}
 	x.Attempt.User = u
+	if held.Operation != nil {
+		// The event the first pass built, from the request it judged.
+		x.operation, _ = operationOf(held.Operation)
+	}
 	x.markSteppedUp()
 	x.Publish(r2)
 	err = x.forwardAllowed(w, r2, next)

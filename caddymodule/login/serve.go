@@ -103,8 +103,9 @@ type exchange struct {
 	request.Exchange
 	h *Handler
 
-	operation    *smartid.Operation // the operation event, built before deciding
-	operationErr error              // why it could not be built (on_invalid_operation pass)
+	operation       *smartid.Operation // the operation event, built before deciding
+	operationValues map[string]string  // the values it was built from
+	operationErr    error              // why it could not be built (on_invalid_operation pass)
 
 	hw      headWriter // between the upstream and the client
 	fwd     forwardState

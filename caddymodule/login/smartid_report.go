@@ -107,6 +107,16 @@ func (x *exchange) buildOperation(r *http.Request) (*smartid.Operation, error) {
 	if err != nil {
 		return nil, err
 	}
+	op, err := operationOf(vals)
+	if err == nil {
+		// Kept for a step-up to hold with the request (see replay).
+		x.operationValues = vals
+	}
+	return op, err
+}
+
+// operationOf builds the operation event from its resolved values.
+func operationOf(vals map[string]string) (*smartid.Operation, error) {
 	op := &smartid.Operation{Transaction: smartid.Transaction{Details: map[string]string{}}}
 	for path, v := range vals {
 		if err := op.SetField(path, v); err != nil {

@@ -16,6 +16,11 @@ type Request struct {
 	URL    string      `json:"u"` // request URI: path and query
 	Header http.Header `json:"h"`
 	Body   []byte      `json:"b"`
+	// Operation is an operation's analytics values as the guard resolved
+	// them from the request it judged (its mapping's placeholders read
+	// that request's headers and query): the replay reports these, not
+	// what the empty continuation request would resolve to.
+	Operation map[string]string `json:"o,omitempty"`
 }
 
 // Response is an upstream answer withheld by an after-upstream challenge,
