@@ -75,7 +75,9 @@ func (x *exchange) challenge(w http.ResponseWriter, r *http.Request, next caddyh
 	orig := request.OriginalRequest(r)
 	hdr := r.Header.Clone()
 	hdr.Del("Cookie") // the replay carries the cookies of the moment it happens
-	ref, err := rt.Held.PutRequest(x.heldOwner(), stepup.Request{Method: r.Method, URL: orig.RequestURI, Header: hdr, Body: body,
+	// The replay goes to the URL this pass would forward (after any
+	// rewrite before the guard); the browser returns to the one it used.
+	ref, err := rt.Held.PutRequest(x.heldOwner(), stepup.Request{Method: r.Method, URL: r.URL.RequestURI(), Header: hdr, Body: body,
 		Operation: x.operationValues})
 	if stepup.ReasonOf(err) == stepup.ReasonHeldFull {
 		return x.heldFull(w, r, iss)

@@ -107,8 +107,9 @@ func heldRequest(r *http.Request, held stepup.Request) (*http.Request, error) {
 	}
 	r2 := r.Clone(r.Context())
 	r2.Method = held.Method
+	// The continuation came back to the URL the login was sent to, so
+	// its RequestURI (what logs show) is that one already.
 	r2.URL.Path, r2.URL.RawPath, r2.URL.RawQuery = u.Path, u.RawPath, u.RawQuery
-	r2.RequestURI = held.URL
 	hdr := held.Header.Clone()
 	if hdr == nil {
 		hdr = http.Header{}

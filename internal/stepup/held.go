@@ -13,7 +13,7 @@ import (
 // replayed to the upstream once they did.
 type Request struct {
 	Method string      `json:"m"`
-	URL    string      `json:"u"` // request URI: path and query
+	URL    string      `json:"u"` // the URI to replay to: path and query after any rewrite before the guard
 	Header http.Header `json:"h"`
 	Body   []byte      `json:"b"`
 	// Operation is an operation's analytics values as the guard resolved
