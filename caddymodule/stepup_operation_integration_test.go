@@ -337,11 +337,10 @@ func TestOperationRulesCountTheSessionsUser(t *testing.T) {
 	}
 }
 
-// TestReplayedOperationReportsWhatWasJudged: a stepped-up operation's
-// SmartID event carries the values the guard resolved from the request it
-// judged and held, headers included, not what the empty continuation
-// request that replays it carries.
-func TestReplayedOperationReportsWhatWasJudged(t *testing.T) {
+// startSmartIDOperationSite is startOperationSite with SmartID on (one
+// worker, so events arrive in the order they were queued) and the
+// transfer route's extra options (an operation mapping).
+func startSmartIDOperationSite(t *testing.T, transferOpts string) (*caddytest.Recorder, *caddytest.Guarded) {
 	upstream := caddytest.NewRecorder(t, portalFake())
 	sid := smartIDServer(t)
 	global := strings.Replace(stepUpGlobal, "\t\tsandbox\n", fmt.Sprintf(`		sandbox
@@ -352,48 +351,113 @@ func TestReplayedOperationReportsWhatWasJudged(t *testing.T) {
 			workers  1
 		}
 `, sid.URL, smartidLicense), 1)
-	route := strings.Replace(operationRoute, "\t\twhen \"true\" challenge always\n", `		when "true" challenge always
-		operation {
-			transaction.category transfer
-			transaction.reference {http.request.header.X-Transfer-Ref}
-			order.amount {login_guard.field.amount}
-			order.currency USD
-		}
-`, 1)
+	route := strings.Replace(operationRoute, "\t\twhen \"true\" challenge always\n", "\t\twhen \"true\" challenge always\n"+transferOpts, 1)
 	site := strings.Replace(fmt.Sprintf(stepUpSite, portalSessionOption, upstream.Listener.Addr()), "\thandle /verify* {", route, 1)
-	g := caddytest.Start(t, global, site)
-	form := "application/x-www-form-urlencoded"
+	return sid, caddytest.Start(t, global, site)
+}
 
-	c := newStepClient(t, g, "198.51.100.7")
-	if resp, _ := c.do("POST", "/api/login", form, "username=alice&password="+password, nil); resp.StatusCode != http.StatusSeeOther {
-		t.Fatalf("alice's login: %d", resp.StatusCode)
-	}
-	resp, _ := c.do("POST", "/api/transfer", form, "amount=12.50", map[string]string{"X-Transfer-Ref": "inv-4711"})
-	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/verify" {
+// stepUpTransfer sends a transfer (challenged), runs between (when not
+// nil), passes the step-up and completes it, so the next POST to
+// /api/transfer replays the transfer.
+func stepUpTransfer(t *testing.T, g *caddytest.Guarded, c *stepClient, body string, hdr map[string]string, between func()) {
+	t.Helper()
+	form := "application/x-www-form-urlencoded"
+	if resp, _ := c.do("POST", "/api/transfer", form, body, hdr); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/verify" {
 		t.Fatalf("the transfer: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if between != nil {
+		between()
 	}
 	passFactor(t, g, c)
 	if resp, _ := c.do("POST", "/verify/complete", form, "", map[string]string{"Sec-Fetch-Site": "same-origin"}); resp.StatusCode != http.StatusTemporaryRedirect {
 		t.Fatalf("complete: %d", resp.StatusCode)
 	}
-	// The continuation: an empty POST without the header.
-	if resp, _ := c.do("POST", "/api/transfer", form, "", nil); resp.StatusCode != http.StatusOK {
+}
+
+// nextSmartID returns the next SmartID request, checked against the
+// seed's format, which must be an event whose path ends with suffix.
+func nextSmartID(t *testing.T, sid *caddytest.Recorder, suffix string) map[string]any {
+	t.Helper()
+	r := sid.Next(t)
+	if !strings.HasSuffix(r.Path, suffix) {
+		t.Fatalf("SmartID got %s, want the %s event", r.Path, suffix)
+	}
+	return checkSmartIDRequest(t, r, r.Path)
+}
+
+// TestReplayedOperationReportsWhatWasJudged: a stepped-up operation's
+// SmartID event carries the values the guard resolved from the request it
+// judged and held, headers included, not what the empty continuation
+// request that replays it carries; and it is filed under the session the
+// replay carries, as every operation is, when alice signed in again
+// before it.
+func TestReplayedOperationReportsWhatWasJudged(t *testing.T) {
+	sid, g := startSmartIDOperationSite(t, `		operation {
+			transaction.category transfer
+			transaction.reference {http.request.header.X-Transfer-Ref}
+			order.amount {login_guard.field.amount}
+			order.currency USD
+		}
+`)
+	form := "application/x-www-form-urlencoded"
+	c := newStepClient(t, g, "198.51.100.7")
+	if resp, _ := c.do("POST", "/api/login", form, "username=alice&password="+password, nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("alice's login: %d", resp.StatusCode)
+	}
+	first := nextSmartID(t, sid, "/login")
+	var second map[string]any
+	stepUpTransfer(t, g, c, "amount=12.50", map[string]string{"X-Transfer-Ref": "inv-4711"}, func() {
+		// alice signs in again while the step-up waits: a new portal and
+		// guard session.
+		if resp, _ := c.do("POST", "/api/login", form, "username=alice&password="+password, nil); resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("alice's second login: %d", resp.StatusCode)
+		}
+		second = nextSmartID(t, sid, "/login")
+	})
+	if first["session"] == second["session"] {
+		t.Fatalf("the second login kept the session %v", first["session"])
+	}
+	// The continuation: an empty POST, with a header of its own.
+	if resp, _ := c.do("POST", "/api/transfer", form, "", map[string]string{"X-Transfer-Ref": "forged"}); resp.StatusCode != http.StatusOK {
 		t.Fatalf("the replay: %d", resp.StatusCode)
 	}
-	var op map[string]any
-	for range 3 {
-		r := sid.Next(t)
-		if strings.HasSuffix(r.Path, "/operation") {
-			op = checkSmartIDRequest(t, r, r.Path)
-			break
+	op := nextSmartID(t, sid, "/operation")
+	tx, order, account := op["transaction"].(map[string]any), op["order"].(map[string]any), op["account"].(map[string]any)
+	if tx["reference"] != "inv-4711" || order["amount"] != 12.5 || account["client"] != "alice" || account["session"] != second["session"] {
+		t.Fatalf("the replayed operation's event: %v (the session now %v)", op, second["session"])
+	}
+}
+
+// TestReplayedOperationNotBuiltIsSkipped: an operation whose event the
+// first pass could not build (on_invalid_operation pass: a mapped value
+// not a plain decimal) is replayed without one, as it passed without one;
+// the continuation request cannot supply the values instead.
+func TestReplayedOperationNotBuiltIsSkipped(t *testing.T) {
+	sid, g := startSmartIDOperationSite(t, `		on_invalid_operation pass
+		operation {
+			transaction.category transfer
+			order.amount {http.request.header.X-Amount}
+			order.currency USD
 		}
+`)
+	form := "application/x-www-form-urlencoded"
+	c := newStepClient(t, g, "198.51.100.7")
+	if resp, _ := c.do("POST", "/api/login", form, "username=alice&password="+password, nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("alice's login: %d", resp.StatusCode)
 	}
-	if op == nil {
-		t.Fatal("no operation event reached SmartID")
+	stepUpTransfer(t, g, c, "amount=12.50", map[string]string{"X-Amount": "9e9"}, nil)
+	if resp, _ := c.do("POST", "/api/transfer", form, "", map[string]string{"X-Amount": "1"}); resp.StatusCode != http.StatusOK {
+		t.Fatalf("the replay: %d", resp.StatusCode)
 	}
-	tx := op["transaction"].(map[string]any)
-	order := op["order"].(map[string]any)
-	if tx["reference"] != "inv-4711" || order["amount"] != 12.5 || op["account"].(map[string]any)["client"] != "alice" {
-		t.Fatalf("the replayed operation's event: %v", op)
+	lines := g.AuditLines(t)
+	if last := lines[len(lines)-1]; last["route"] != "transfer" || last["smartid"] != "invalid" {
+		t.Fatalf("the replayed transfer's audit line: %v", last)
 	}
+	// With one worker, events go out in the order they were queued: the
+	// first login's, then the one after the replay, and none between.
+	if resp, _ := c.do("POST", "/api/login", form, "username=alice&password="+password, nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("alice's second login: %d", resp.StatusCode)
+	}
+	nextSmartID(t, sid, "/login")
+	nextSmartID(t, sid, "/login")
 }

@@ -86,9 +86,8 @@ func (x *exchange) replay(w http.ResponseWriter, r *http.Request, next caddyhttp
 		return x.resumeRefused(w, r2, "step_up_"+stepup.ReasonUserMismatch)
 	}
 	x.Attempt.User = u
-	if held.Operation != nil {
-		// The event the first pass built, from the request it judged.
-		x.operation, _ = operationOf(held.Operation)
+	if x.h.Event == EventOperation {
+		x.heldOperation(held.Operation)
 	}
 	x.markSteppedUp()
 	x.Publish(r2)

@@ -107,7 +107,7 @@ func (x *exchange) buildOperation(r *http.Request) (*smartid.Operation, error) {
 	if err != nil {
 		return nil, err
 	}
-	op, err := operationOf(vals)
+	op, err := smartid.OperationOf(vals)
 	if err == nil {
 		// Kept for a step-up to hold with the request (see replay).
 		x.operationValues = vals
@@ -115,15 +115,24 @@ func (x *exchange) buildOperation(r *http.Request) (*smartid.Operation, error) {
 	return op, err
 }
 
-// operationOf builds the operation event from its resolved values.
-func operationOf(vals map[string]string) (*smartid.Operation, error) {
-	op := &smartid.Operation{Transaction: smartid.Transaction{Details: map[string]string{}}}
-	for path, v := range vals {
-		if err := op.SetField(path, v); err != nil {
-			return nil, err
-		}
+// errOperationNotHeld: a replayed operation whose event the first pass
+// could not build (or held by a release that kept none).
+var errOperationNotHeld = errors.New("operation event not built from the request that was judged")
+
+// heldOperation sets the event a replayed operation reports: the values
+// the first pass resolved from the request it judged, filed under the
+// session the replay carries (as resolve files every operation). Never
+// values resolved again: the mapping's placeholders would read the
+// continuation request, which the client writes anew.
+func (x *exchange) heldOperation(vals map[string]string) {
+	x.operationErr = errOperationNotHeld
+	if vals == nil {
+		return
 	}
-	return op, nil
+	if x.HasSession {
+		vals["account.client"], vals["account.session"] = x.Session.User, x.Session.Session
+	}
+	x.operation, x.operationErr = smartid.OperationOf(vals)
 }
 
 // reportOperation queues the operation event prepareOperation built. With

@@ -70,6 +70,18 @@ func OperationField(path string) (FieldKind, bool) {
 	return 0, false
 }
 
+// OperationOf builds an operation from values at dotted paths of the
+// operation schema (see SetField).
+func OperationOf(vals map[string]string) (*Operation, error) {
+	op := &Operation{Transaction: Transaction{Details: map[string]string{}}}
+	for path, v := range vals {
+		if err := op.SetField(path, v); err != nil {
+			return nil, err
+		}
+	}
+	return op, nil
+}
+
 // SetField stores one value at a dotted path of the operation schema.
 // Details must be non-nil for transaction.details.<key>. Errors name the
 // field, never the value (request data stays out of logs).
