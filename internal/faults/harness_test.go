@@ -210,8 +210,8 @@ func dropReasons(p *caddyproc.Proc) map[string]int {
 	return out
 }
 
-// metric reads one sample from a Prometheus text page ("" when absent).
-func metric(t *testing.T, url, series string) string {
+// metricsPage reads a Prometheus text page.
+func metricsPage(t *testing.T, url string) string {
 	t.Helper()
 	resp, err := http.Get(url)
 	if err != nil {
@@ -219,9 +219,15 @@ func metric(t *testing.T, url, series string) string {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+// metric reads one sample from a Prometheus text page ("" when absent).
+func metric(t *testing.T, url, series string) string {
+	t.Helper()
 	re := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(series) + ` (\S+)$`)
-	if m := re.FindSubmatch(b); m != nil {
-		return string(m[1])
+	if m := re.FindStringSubmatch(metricsPage(t, url)); m != nil {
+		return m[1]
 	}
 	return ""
 }

@@ -214,21 +214,7 @@ func stepUpWorks(t *testing.T, base string, port int) {
 // queueLabel finds the SmartID queue's metric label.
 func queueLabel(t *testing.T, base string) string {
 	t.Helper()
-	resp, err := http.Get(base + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var b strings.Builder
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := resp.Body.Read(buf)
-		b.Write(buf[:n])
-		if err != nil {
-			break
-		}
-	}
-	_, rest, ok := strings.Cut(b.String(), `caddy_login_guard_smartid_queue_depth{queue="`)
+	_, rest, ok := strings.Cut(metricsPage(t, base+"/metrics"), `caddy_login_guard_smartid_queue_depth{queue="`)
 	if !ok {
 		t.Fatal("no queue depth gauge")
 	}

@@ -367,14 +367,8 @@ func (r *selfieRig) noSecrets(t *testing.T, where, text string) {
 // decisions reads the decisions_total samples naming reason.
 func decisions(t *testing.T, metricsURL, reason string) []string {
 	t.Helper()
-	resp, err := http.Get(metricsURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
 	var out []string
-	for _, l := range strings.Split(string(b), "\n") {
+	for _, l := range strings.Split(metricsPage(t, metricsURL), "\n") {
 		if strings.HasPrefix(l, "caddy_login_guard_decisions_total{") && strings.Contains(l, `"`+reason+`"`) {
 			out = append(out, l)
 		}
@@ -394,23 +388,15 @@ type fault struct {
 // when there is none yet).
 func smileCalls(t *testing.T, metricsURL, call, outcome string) float64 {
 	t.Helper()
-	resp, err := http.Get(metricsURL)
+	v := metric(t, metricsURL, `caddy_login_guard_smileid_calls_total{call="`+call+`",outcome="`+outcome+`"}`)
+	if v == "" {
+		return 0
+	}
+	f, err := strconv.ParseFloat(v, 64)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("smileid_calls_total %s %s: %q: %v", call, outcome, v, err)
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	series := `caddy_login_guard_smileid_calls_total{call="` + call + `",outcome="` + outcome + `"} `
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, series); ok {
-			f, err := strconv.ParseFloat(v, 64)
-			if err != nil {
-				t.Fatalf("sample %q: %v", l, err)
-			}
-			return f
-		}
-	}
-	return 0
+	return f
 }
 
 // TestSelfieSmileIDOutages drives the selfie step-up through Caddy while
