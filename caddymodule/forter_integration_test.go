@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/login-guard/login_guard/internal/testkit/caddytest"
 	"github.com/login-guard/login_guard/internal/testkit/forterfake"
@@ -121,5 +122,72 @@ func TestForterNeedsAnExplicitEvaluationPoint(t *testing.T) {
 	ok := strings.Replace(cfg, "engines forter\n", "engines forter\n\t\tevaluate before_upstream\n", 1)
 	if err := caddytest.ValidateCaddyfile(t, ok); err != nil {
 		t.Fatalf("an explicit before_upstream is accepted: %v", err)
+	}
+}
+
+// TestForterOutage: Forter refusing connections, or hanging past the
+// engine's timeout, holds a login no longer than that timeout and ends in
+// the route's stated policy (on_engine_failure, reason
+// engine_unavailable): let through with allow, refused with deny.
+func TestForterOutage(t *testing.T) {
+	hang := make(chan struct{})
+	hanging := caddytest.NewRecorder(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
+		select {
+		case <-hang:
+		case <-r.Context().Done():
+		}
+		panic(http.ErrAbortHandler)
+	})
+	t.Cleanup(func() { close(hang) })
+	closed := caddytest.NewRecorder(t, func(http.ResponseWriter, *http.Request, []byte) {})
+	closedURL := closed.URL
+	closed.Close() // nothing listens there any more: connections are refused
+	for _, c := range []struct{ name, endpoint, policy string }{
+		{"refused, allow", closedURL, "allow"},
+		{"hanging, allow", hanging.URL, "allow"},
+		{"refused, deny", closedURL, "deny"},
+		{"hanging, deny", hanging.URL, "deny"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			upstream := caddytest.NewRecorder(t, portalFake())
+			global := fmt.Sprintf(`	login_guard {
+		forter {
+			site_id  abc123
+			api_key  FORTER-KEY-secret
+			endpoint %s
+			timeout  300ms
+		}
+	}`, c.endpoint)
+			site := fmt.Sprintf(`{{listen}} {
+	@login {
+		method POST
+		path /api/login
+	}
+	login_guard @login {
+		event login
+		engines forter
+		evaluate before_upstream
+		on_engine_failure %s
+	}
+	reverse_proxy %s
+}`, c.policy, upstream.Listener.Addr())
+			g := caddytest.Start(t, global, site)
+			began := time.Now()
+			resp, _ := g.Post(t, "/api/login", "application/x-www-form-urlencoded", "username=jlopez&password="+password)
+			if took := time.Since(began); took > 5*time.Second {
+				t.Fatalf("the login waited %v on Forter (timeout 300ms)", took)
+			}
+			want, reached := http.StatusSeeOther, 1
+			if c.policy == "deny" {
+				want, reached = http.StatusForbidden, 0
+			}
+			if resp.StatusCode != want || len(upstream.All()) != reached {
+				t.Fatalf("answer %d, the portal got %d requests; want %d and %d", resp.StatusCode, len(upstream.All()), want, reached)
+			}
+			lines := g.AuditLines(t)
+			if r := fmt.Sprint(lines[len(lines)-1]["reasons"]); !strings.Contains(r, "engine_unavailable") {
+				t.Fatalf("audit reasons %s", r)
+			}
+		})
 	}
 }
