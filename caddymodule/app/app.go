@@ -125,10 +125,10 @@ type appRuntime struct {
 	xffOnce sync.Once
 	life    *lifecycle
 
-	stopRotation func()
-	sessions     *sessioncache.Cache
-	engines      engine.Runner // every engine call of this config
-	revoked      revoke.Set
+	keyReload tokens.Reloader // reloads keys, hourly and on a token's unknown key
+	sessions  *sessioncache.Cache
+	engines   engine.Runner // every engine call of this config
+	revoked   revoke.Set
 	// sharedRevocations is revoked when it is the Redis store's set;
 	// handOff is the one this config gave its connection, prevHandOff and
 	// prevLive what it replaced (see kept_logouts.go).
@@ -301,7 +301,7 @@ func (a *App) start() error {
 	a.stepRT.spent.WaitRead()
 	a.loginidUsedHold.WaitRead()
 	a.breakers.Show()
-	a.rt.stopRotation = a.rotateKeysEvery(keyCheckInterval)
+	a.rt.keyReload.Start(a.reloadKeys, keyCheckInterval)
 	if rs := a.rt.sharedRevocations; rs != nil {
 		// Last, once nothing can fail the start: logouts a closing Redis
 		// connection kept go to this config from now on (see
@@ -325,9 +325,8 @@ func (a *App) start() error {
 // Cleanup, once they are done: Caddy stops apps in no fixed order, so the
 // old handlers may still be serving now.
 func (a *App) Stop() error {
-	if a.rt != nil && a.rt.stopRotation != nil {
-		a.rt.stopRotation()
-		a.rt.stopRotation = nil
+	if a.rt != nil {
+		a.rt.keyReload.Stop()
 	}
 	// The sets kept in storage are saved now, not only once the last config lets
 	// go of them: that waits for in-flight requests and the SmartID

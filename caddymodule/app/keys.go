@@ -187,37 +187,36 @@ func storeKeys(lctx context.Context, at *keysRead, m tokens.Stored) error {
 // config that is never reloaded must still rotate them.
 const keyCheckInterval = time.Hour
 
-// rotateKeysEvery reloads the key material on a timer (rotating it when
-// due, under the storage lock) and returns the function that stops it.
-func (a *App) rotateKeysEvery(every time.Duration) (stop func()) {
-	done := make(chan struct{})
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				ks, err := loadKeys(a.ctx, a.Session)
-				if err != nil {
-					a.logger.Error("refreshing login_guard keys", zap.Error(err))
-					continue
-				}
-				a.rt.mu.Lock()
-				// An unchanged set is kept: the session cache serves only
-				// what the current keyset sealed or opened.
-				if !ks.SameMaterial(a.rt.keys) {
-					a.rt.keys = ks
-				}
-				a.rt.mu.Unlock()
-			}
-		}
-	}()
-	return func() {
-		close(done)
-		<-finished
+// reloadKeys reads the key material again (rotating it when due, under
+// the storage lock) and installs it. The app's tokens.Reloader runs it
+// every keyCheckInterval, and when a token names a key this instance has
+// not read: another instance sharing the storage rotated, and seals with
+// the new key at once.
+func (a *App) reloadKeys() {
+	ks, err := loadKeys(a.ctx, a.Session)
+	if err != nil {
+		a.logger.Error("refreshing login_guard keys", zap.Error(err))
+		return
 	}
+	a.rt.mu.Lock()
+	// An unchanged set is kept: the session cache serves only what the
+	// current keyset sealed or opened.
+	if !ks.SameMaterial(a.rt.keys) {
+		a.rt.keys = ks
+	}
+	a.rt.mu.Unlock()
+}
+
+// keysAfterMiss is the keyset to open a token with again, after ks
+// refused it with err: when err says the token names a key ks does not
+// hold, the key material is read again (see tokens.Reloader.Missed), and
+// a keyset other than ks is returned if there is one now; else nil.
+func (a *App) keysAfterMiss(ctx context.Context, ks *tokens.Keyset, err error) *tokens.Keyset {
+	if !a.rt.keyReload.Missed(ctx, err) {
+		return nil
+	}
+	if cur := a.Keyset(); cur != nil && cur != ks {
+		return cur
+	}
+	return nil
 }

@@ -126,6 +126,10 @@ func (a *App) openSession(ctx context.Context, token string, now time.Time, keep
 		var opened Session
 		var err error
 		exp, err = ks.OpenUntil(sessionPurpose, token, now, &opened)
+		if again := a.keysAfterMiss(ctx, ks, err); again != nil {
+			ks = again
+			exp, err = ks.OpenUntil(sessionPurpose, token, now, &opened)
+		}
 		if err != nil {
 			return Session{}, time.Time{}, false
 		}

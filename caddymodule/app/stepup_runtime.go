@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -302,11 +303,17 @@ func (k Tokens) Seal(purpose string, data any, now time.Time, ttl time.Duration)
 	return ks.Seal(purpose, data, now, ttl)
 }
 
-// Open opens a token sealed for purpose into dst.
+// Open opens a token sealed for purpose into dst. One that names a key
+// this instance has not read yet is opened again once the key material
+// is read again (keysAfterMiss).
 func (k Tokens) Open(purpose, token string, now time.Time, dst any) error {
 	ks := k.keyset()
 	if ks == nil {
 		return errors.New("login_guard: no keys yet")
 	}
-	return ks.Open(purpose, token, now, dst)
+	err := ks.Open(purpose, token, now, dst)
+	if again := k.a.keysAfterMiss(context.Background(), ks, err); again != nil {
+		err = again.Open(purpose, token, now, dst)
+	}
+	return err
 }
