@@ -2,9 +2,10 @@ package redisstore
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/login-guard/login_guard/internal/revoke"
 )
@@ -19,14 +20,36 @@ type RevokeSet struct{ once *OnceSet }
 // NewRevokeSet returns the set on c.
 func NewRevokeSet(c *Conn) *RevokeSet { return &RevokeSet{once: NewOnceSet(c, "revoked")} }
 
+// revokeScript records an ended session (KEYS the one-time key, ARGV
+// ttl_ms; returns 1, or 0 when it was there) even at maxmemory
+// (allow-oom): Redis still answers the other instances' session checks
+// then, so a logout it refused would leave a copy of the cookie a
+// session on all of them for as long as Redis stays full (a flood of new
+// users and addresses fills it). What it writes past maxmemory is one
+// small key per logout of a session a login opened, until that cookie
+// would have expired.
+var revokeScript = newScript(`#!lua flags=allow-oom
+if redis.call('SET', KEYS[1], '1', 'PX', ARGV[1], 'NX') then return 1 end
+return 0
+`)
+
+// record sends one logout to Redis: nil once it is there (recorded now
+// or before), else the error.
+func (s *RevokeSet) record(ctx context.Context, id string, ttl time.Duration) error {
+	ms := max(ttl.Milliseconds(), 1)
+	return s.once.c.call(ctx, func(ctx context.Context, cl redis.UniversalClient, k *keyer) error {
+		return runOnce(ctx, cl, revokeScript, []string{k.onceKey(s.once.ns, []byte(id))}, ms).Err()
+	})
+}
+
 // Revoke implements revoke.Set.
 func (s *RevokeSet) Revoke(ctx context.Context, id string, until, now time.Time) error {
 	ttl := until.Sub(now)
 	if ttl <= 0 {
 		return nil
 	}
-	err := s.once.Remember(ctx, []byte(id), ttl)
-	if err == nil || errors.Is(err, ErrSeen) {
+	err := s.record(ctx, id, ttl)
+	if err == nil {
 		return nil
 	}
 	if !s.once.c.revokes.keep(s, id, until) {

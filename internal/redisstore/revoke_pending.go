@@ -2,7 +2,6 @@ package redisstore
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,8 +17,9 @@ const maxPendingRevocations = 100_000
 // revokeRetryEvery is how often kept logouts are sent again.
 const revokeRetryEvery = time.Second
 
-// pendingRevocations are the logouts Redis did not take (an outage, or
-// maxmemory), kept by the instance that served them. It refuses their
+// pendingRevocations are the logouts Redis did not take (an outage; at
+// maxmemory it still takes them, see revokeScript), kept by the instance
+// that served them. It refuses their
 // cookies itself at once, and sends them again every revokeRetryEvery
 // until Redis takes them or the cookies expire, so a logout during an
 // outage is not forgotten once Redis is back. What it still holds when
@@ -137,8 +137,7 @@ func (p *pendingRevocations) send(s *RevokeSet) (sent int, failed bool) {
 	now := time.Now()
 	for _, k := range turn[:n] {
 		if ttl := k.until.Sub(now); ttl > 0 {
-			err := s.once.Remember(context.Background(), []byte(k.id), ttl)
-			if err != nil && !errors.Is(err, ErrSeen) {
+			if err := s.record(context.Background(), k.id, ttl); err != nil {
 				return sent, true
 			}
 			sent++
