@@ -10,8 +10,9 @@ import (
 // Bounds of a reload on a miss (see Reloader.Missed).
 const (
 	// MissReloadEvery: a token naming a key the keyset does not hold
-	// starts a reload of the key material at most this often, so tokens
-	// naming made-up keys cost the storage one read in that time.
+	// starts a reload of the key material only this long after the last
+	// one began and ended, so tokens naming made-up keys cost the storage
+	// one read in that time.
 	MissReloadEvery = 10 * time.Second
 	// MissReloadWait: the request that met such a token waits this long
 	// at most for the reload.
@@ -31,7 +32,7 @@ type Reloader struct {
 	load      func()
 	missEvery time.Duration
 	missWait  time.Duration
-	last      time.Time     // when the last load began
+	last      time.Time     // when the last load began, or ended once it has
 	running   chan struct{} // closed when the load under way ends; nil when none
 	stopped   bool
 	stop      chan struct{}
@@ -78,10 +79,13 @@ func (r *Reloader) begin(miss bool) (ch chan struct{}, ok bool) {
 	return r.running, true
 }
 
+// run runs a load begin began. Its end counts as the last load too: a
+// storage that hangs (each load then gives up after its own bound, the
+// storage call going on in the background) is not asked again at once.
 func (r *Reloader) run(ch chan struct{}) {
 	defer func() {
 		r.mu.Lock()
-		r.running = nil
+		r.running, r.last = nil, time.Now()
 		r.mu.Unlock()
 		close(ch)
 	}()
@@ -90,9 +94,9 @@ func (r *Reloader) run(ch chan struct{}) {
 
 // Missed reports whether err refused a token for naming a key the
 // keyset does not hold. If so, it reloads the key material (or joins the
-// load under way; not when one began less than MissReloadEvery ago) and
-// waits for it, at most MissReloadWait or until ctx ends: the caller then
-// opens the token again if the keyset changed.
+// load under way; not when one began or ended less than MissReloadEvery
+// ago) and waits for it, at most MissReloadWait or until ctx ends: the
+// caller then opens the token again if the keyset changed.
 func (r *Reloader) Missed(ctx context.Context, err error) bool {
 	if !errors.Is(err, errUnknownKey) {
 		return false

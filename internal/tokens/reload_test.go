@@ -62,8 +62,15 @@ func TestReloaderMissed(t *testing.T) {
 	if returned.Load() != 0 {
 		t.Fatal("a miss returned before the load it waits for ended")
 	}
+	released := time.Now()
 	close(release)
 	wg.Wait()
+	r.mu.Lock()
+	last := r.last
+	r.mu.Unlock()
+	if last.Before(released) {
+		t.Fatal("the load's end does not count as the last load (a hung storage would be asked again at once)")
+	}
 	if n := loads.Load(); n != 1 {
 		t.Fatalf("%d loads for misses at once, want 1", n)
 	}
