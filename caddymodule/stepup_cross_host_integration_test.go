@@ -3,7 +3,9 @@ package caddymodule_test
 import (
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -18,6 +20,7 @@ import (
 	"github.com/login-guard/login_guard/internal/stepup"
 	"github.com/login-guard/login_guard/internal/testkit/caddytest"
 	"github.com/login-guard/login_guard/internal/testkit/ports"
+	"github.com/login-guard/login_guard/internal/testkit/softauthn"
 )
 
 // tlsSitesGlobal is the global options of the tests whose sites are
@@ -102,22 +105,8 @@ func TestStepUpOnAnotherHost(t *testing.T) {
 	port := ports.Free(t)
 	loadCaddyfile(t, crossHostCaddyfile(dir, port, upstream.Listener.Addr().String()))
 	t.Cleanup(func() { _ = caddy.Stop() })
-	jar, err := cookiejar.New(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	client := &http.Client{
-		Jar:     jar,
-		Timeout: 10 * time.Second,
-		Transport: &http.Transport{
-			TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, // Caddy's internal CA
-			DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-				return (&net.Dialer{}).DialContext(ctx, network, addr)
-			},
-		},
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
+	client := tlsSitesClient(t, port)
+	jar := client.Jar
 	app := fmt.Sprintf("https://app.example.test:%d", port)
 	auth := fmt.Sprintf("https://auth.example.test:%d", port)
 	do := func(method, u, body string, hdr map[string]string) *http.Response {
@@ -146,21 +135,7 @@ func TestStepUpOnAnotherHost(t *testing.T) {
 		}
 		return ""
 	}
-
-	// Caddy issues the two certificates in the background after loading.
-	for _, u := range []string{app, auth} {
-		for deadline := time.Now().Add(20 * time.Second); ; {
-			resp, err := client.Get(u + "/ready")
-			if err == nil {
-				resp.Body.Close()
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s never served TLS: %v", u, err)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
+	waitForTLS(t, client, app, auth)
 	resp := do("POST", app+"/api/login", challengedForm, nil)
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != auth+"/verify" {
 		t.Fatalf("challenge: %d %q", resp.StatusCode, resp.Header.Get("Location"))
@@ -218,4 +193,123 @@ func TestStepUpOnAnotherHost(t *testing.T) {
 	if cookie(app, "__Secure-login_guard_continue") != "" {
 		t.Fatal("the spent continuation cookie was left in place")
 	}
+}
+
+// TestStepUpPageAllowsTheLoginsOrigin: the step-up page on its own host
+// lets its completion form go back to the login's host. The form posts to
+// the step-up host, which answers with a redirect to the login's host,
+// and browsers check that redirect against the page's form-action
+// (browser_cross_host_test.go shows Chromium doing it): with 'self' alone
+// the browser stays on the page. A page whose login is on its own host
+// keeps 'self' alone.
+func TestStepUpPageAllowsTheLoginsOrigin(t *testing.T) {
+	upstream := caddytest.NewRecorder(t, portalFake())
+	dir := t.TempDir()
+	port, adminPort := ports.Free(t), ports.Free(t)
+	loadCaddyfile(t, strings.Replace(crossHostCaddyfile(dir, port, upstream.Listener.Addr().String()), "admin off", fmt.Sprintf("admin 127.0.0.1:%d", adminPort), 1))
+	t.Cleanup(func() { _ = caddy.Stop() })
+	client := tlsSitesClient(t, port)
+	app := fmt.Sprintf("https://app.example.test:%d", port)
+	auth := fmt.Sprintf("https://auth.example.test:%d", port)
+	waitForTLS(t, client, app, auth)
+	enrolOverHTTP(t, client, fmt.Sprintf("http://127.0.0.1:%d", adminPort), auth, "sandbox-challenge")
+
+	resp, err := client.PostForm(app+"/api/login", url.Values{"username": {"sandbox-challenge"}, "password": {password}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != auth+"/verify" {
+		t.Fatalf("challenge: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	resp, err = client.Get(auth + "/verify")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	csp := resp.Header.Get("Content-Security-Policy")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(csp, "; form-action 'self' "+app+"; ") {
+		t.Fatalf("step-up page: %d, CSP %q: its form-action must allow %s", resp.StatusCode, csp, app)
+	}
+	for _, d := range strings.Split(csp, ";") {
+		if d = strings.TrimSpace(d); strings.HasPrefix(d, "form-action") && d != "form-action 'self' "+app {
+			t.Fatalf("form-action %q: only this page's origin and the login's", d)
+		}
+	}
+}
+
+// tlsSitesClient reaches every site the TLS tests serve on port (Caddy's
+// internal CA, any host name dialled to loopback), keeping cookies per
+// host and domain as a browser does and following no redirect.
+func tlsSitesClient(t *testing.T, port int) *http.Client {
+	t.Helper()
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	return &http.Client{
+		Jar:     jar,
+		Timeout: 10 * time.Second,
+		Transport: &http.Transport{
+			TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, // Caddy's internal CA
+			DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+				return (&net.Dialer{}).DialContext(ctx, network, addr)
+			},
+		},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// waitForTLS waits until each site serves its certificate: Caddy issues
+// them in the background after loading.
+func waitForTLS(t *testing.T, client *http.Client, sites ...string) {
+	t.Helper()
+	for _, u := range sites {
+		for deadline := time.Now().Add(20 * time.Second); ; {
+			resp, err := client.Get(u + "/ready")
+			if err == nil {
+				resp.Body.Close()
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s never served TLS: %v", u, err)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+}
+
+// enrolOverHTTP registers a software passkey for user with an admin
+// enrolment link (the admin API at admin) on the step-up host at base,
+// so that user's step-up page offers the passkey.
+func enrolOverHTTP(t *testing.T, client *http.Client, admin, base, user string) {
+	t.Helper()
+	var out map[string]string
+	if st := adminCall(t, http.MethodPost, admin+"/login_guard/passkeys/enrol_link", `{"user":"`+user+`"}`, &out); st != http.StatusOK {
+		t.Fatalf("enrol_link: %d", st)
+	}
+	resp, err := client.Get(base + out["link"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	post := func(path, body string) string {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, base+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Login-Guard", "1")
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: %d %s", path, resp.StatusCode, b)
+		}
+		return string(b)
+	}
+	opts := post("/verify/passkey/register/begin", "{}")
+	post("/verify/passkey/register/finish", string(softauthn.New(t, base).Create(json.RawMessage(opts))))
 }

@@ -263,7 +263,10 @@ func (s *stepUpCall) loginPage() {
 		return
 	}
 	s.x.Allow("step_up_page")
-	s.render(stepup.PageData{Title: "Confirm it's you", Mode: stepup.ModeLogin, Base: s.base, Methods: methods, User: st.User})
+	// A completion that sends the browser back to the login on another
+	// host redirects the page's form there: its form-action must allow it.
+	s.render(stepup.PageData{Title: "Confirm it's you", Mode: stepup.ModeLogin, Base: s.base, Methods: methods, User: st.User},
+		stepup.ReturnOrigin(st.Return))
 }
 
 // offers says whether this route offers method.
@@ -334,7 +337,7 @@ func (s *stepUpCall) enrolPage() {
 	s.x.Allow("passkey_enrol_page")
 	// After registering, the script goes to the confirmation page, which
 	// leads on to enrol_done.
-	s.render(stepup.PageData{Title: "Register a passkey", Mode: stepup.ModeEnroll, Base: s.base, Done: s.base + pathEnrolled})
+	s.render(stepup.PageData{Title: "Register a passkey", Mode: stepup.ModeEnroll, Base: s.base, Done: s.base + pathEnrolled}, "")
 }
 
 // enrolledPage confirms a registration: shown once, after the
@@ -458,8 +461,10 @@ func (s *stepUpCall) reply(a pages.Answer) {
 }
 
 // render writes the step-up or enrolment page: the operator's
-// page_template when set, else the pages' theme.
-func (s *stepUpCall) render(d stepup.PageData) {
+// page_template when set, else the pages' theme. formAction is the
+// origin the completion form's redirect goes to when it is not this
+// page's (stepup.ReturnOrigin), "" otherwise.
+func (s *stepUpCall) render(d stepup.PageData, formAction string) {
 	if s.h.page != nil {
 		var buf bytes.Buffer
 		if err := s.h.page.Render(&buf, d); err != nil {
@@ -467,13 +472,14 @@ func (s *stepUpCall) render(d stepup.PageData) {
 			return
 		}
 		stepup.SetPageHeaders(s.w.Header(), true)
+		s.w.Header().Set("Content-Security-Policy", stepup.PageCSPFor(formAction))
 		s.w.WriteHeader(http.StatusOK)
 		if s.r.Method != http.MethodHead {
 			_, s.err = s.w.Write(buf.Bytes())
 		}
 		return
 	}
-	st := pages.StepUp{Mode: d.Mode, Base: d.Base, Done: d.Done, User: d.User, Methods: d.Methods}
+	st := pages.StepUp{Mode: d.Mode, Base: d.Base, Done: d.Done, User: d.User, Methods: d.Methods, FormAction: formAction}
 	if err := s.h.route.Pages().WriteStepUp(s.w, s.r, st); err != nil {
 		s.internal(err)
 	}

@@ -75,6 +75,11 @@ type StepUp struct {
 	Done      string
 	User      string
 	Methods   []string
+	// FormAction is the origin ("https://host[:port]") the completion
+	// form's redirect goes to when it is not this page's (the login's
+	// host, for a step-up on its own host): browsers check a form's
+	// redirects against the page's form-action, which then allows it too.
+	FormAction string
 }
 
 // Offers reports whether the page offers method; no Methods means the

@@ -271,6 +271,38 @@ func TestStepUpPage(t *testing.T) {
 	}
 }
 
+// TestStepUpPageFormAction: the completion form of a step-up page whose
+// login is on another host redirects there, so that origin joins 'self'
+// in form-action; anything that could end the directive is left out.
+func TestStepUpPageFormAction(t *testing.T) {
+	s := Default()
+	formAction := func(origin string) string {
+		t.Helper()
+		w := httptest.NewRecorder()
+		if err := s.WriteStepUp(w, httptest.NewRequest(http.MethodGet, "/verify", nil), StepUp{Mode: ModeLogin, Base: "/verify", FormAction: origin}); err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range strings.Split(w.Header().Get("Content-Security-Policy"), ";") {
+			if d = strings.TrimSpace(d); strings.HasPrefix(d, "form-action") {
+				return d
+			}
+		}
+		t.Fatal("no form-action")
+		return ""
+	}
+	for origin, want := range map[string]string{
+		"":                                      "form-action 'self'",
+		"https://app.example.com":               "form-action 'self' https://app.example.com",
+		"https://app.example.com:8443":          "form-action 'self' https://app.example.com:8443",
+		"https://x.example.com; script-src *":   "form-action 'self'",
+		"https://x.example.com 'unsafe-inline'": "form-action 'self'",
+	} {
+		if got := formAction(origin); got != want {
+			t.Errorf("%q: %q, want %q", origin, got, want)
+		}
+	}
+}
+
 func TestRetryIn(t *testing.T) {
 	for d, want := range map[time.Duration]string{0: "1 second", time.Second: "1 second", 59 * time.Second: "59 seconds", time.Minute: "1 minute",
 		90 * time.Second: "2 minutes", time.Hour: "60 minutes", time.Hour + 1: "2 hours", 24 * time.Hour: "24 hours"} {

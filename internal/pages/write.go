@@ -79,7 +79,7 @@ func (s *Set) WriteStepUp(w http.ResponseWriter, r *http.Request, st StepUp) err
 	vals := newAnswerValues()
 	vals.setCommon(hdr)
 	hdr["Content-Type"] = vals.of(typeHTML)
-	hdr.Set("Content-Security-Policy", s.stepCSP)
+	hdr.Set("Content-Security-Policy", s.stepUpCSP(st.FormAction))
 	hdr.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(http.StatusOK)
 	if r.Method == http.MethodHead {
@@ -87,6 +87,24 @@ func (s *Set) WriteStepUp(w http.ResponseWriter, r *http.Request, st StepUp) err
 	}
 	_, err = w.Write(body)
 	return err
+}
+
+// stepUpCSP is the step-up page's policy, its form-action also allowing
+// origin when one is given (StepUp.FormAction). An origin with anything
+// but the characters of a scheme, host and port is left out: it could
+// end the source list.
+func (s *Set) stepUpCSP(origin string) string {
+	if origin == "" {
+		return s.stepCSP
+	}
+	for i := 0; i < len(origin); i++ {
+		switch c := origin[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '.', c == '-', c == ':', c == '/', c == '[', c == ']':
+		default:
+			return s.stepCSP
+		}
+	}
+	return strings.Replace(s.stepCSP, "form-action 'self'", "form-action 'self' "+origin, 1)
 }
 
 // body returns the status and the body of a, HTML or JSON: made at

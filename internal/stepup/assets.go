@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 )
@@ -172,6 +173,41 @@ func Script() []byte {
 // PageCSP allows the page its own script and same-origin fetches and form
 // posts, and nothing else.
 const PageCSP = "default-src 'none'; script-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+
+// ReturnOrigin is the origin ("https://host[:port]") of a completion's
+// return URL when it is on another host (a step-up on its own host sends
+// the browser back to the login's host), or "" for a path on this site
+// and for anything that is not a plain https URL. Browsers check every
+// redirect of a form submission against the page's form-action, so the
+// step-up page must allow that origin there (PageCSPFor), or the
+// completion's redirect to the login is blocked and the browser stays on
+// the page.
+func ReturnOrigin(ret string) string {
+	if ret == "" || ret[0] == '/' {
+		return ""
+	}
+	u, err := url.Parse(ret)
+	if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || u.Opaque != "" {
+		return ""
+	}
+	for i := 0; i < len(u.Host); i++ {
+		switch c := u.Host[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '.', c == '-', c == ':', c == '[', c == ']':
+		default:
+			return "" // nothing that could end a CSP source or directive
+		}
+	}
+	return "https://" + u.Host
+}
+
+// PageCSPFor is PageCSP with returnOrigin (a ReturnOrigin) also allowed
+// as a form's target; PageCSP itself when it is "".
+func PageCSPFor(returnOrigin string) string {
+	if returnOrigin == "" {
+		return PageCSP
+	}
+	return strings.Replace(PageCSP, "form-action 'self'", "form-action 'self' "+returnOrigin, 1)
+}
 
 // SetPageHeaders sets the headers every step-up page and endpoint answer
 // carries: no referrer (the state must not leak in a Referer), no caching,

@@ -137,3 +137,31 @@ func TestSetPageHeaders(t *testing.T) {
 		t.Fatalf("headers %v", j)
 	}
 }
+
+// TestReturnOrigin: a completion that sends the browser back to the login
+// on another host names that origin for the page's form-action; a path on
+// this site, or anything but a plain https URL, names none.
+func TestReturnOrigin(t *testing.T) {
+	for ret, want := range map[string]string{
+		"/api/login":                              "",
+		"/api/login?next=/x":                      "",
+		"":                                        "",
+		"https://app.example.com/api/login":       "https://app.example.com",
+		"https://App.Example.com:8443/a?b=c":      "https://App.Example.com:8443",
+		"http://app.example.com/api/login":        "",
+		"https://user@app.example.com/api/login":  "",
+		"https://app.example.com;x/api/login":     "",
+		"https://app.example.com,x.com/api/login": "",
+		"javascript:alert(1)":                     "",
+	} {
+		if got := ReturnOrigin(ret); got != want {
+			t.Errorf("ReturnOrigin(%q) = %q, want %q", ret, got, want)
+		}
+	}
+	if PageCSPFor("") != PageCSP {
+		t.Error("no origin: PageCSP changed")
+	}
+	if got := PageCSPFor("https://app.example.com"); got != strings.Replace(PageCSP, "form-action 'self';", "form-action 'self' https://app.example.com;", 1) || got == PageCSP {
+		t.Errorf("PageCSPFor: %q", got)
+	}
+}

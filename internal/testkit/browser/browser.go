@@ -34,10 +34,11 @@ func Require(t *testing.T) {
 // authenticator (resident keys, user verification, presence simulated)
 // and a bound on the whole session; everything stops when the test ends.
 // Without Chromium the test is skipped, except in CI, where it fails.
-func Start(t *testing.T, timeout time.Duration) (context.Context, webauthn.AuthenticatorID) {
+// flags are further command-line options (a host-resolver rule, say).
+func Start(t *testing.T, timeout time.Duration, flags ...chromedp.ExecAllocatorOption) (context.Context, webauthn.AuthenticatorID) {
 	t.Helper()
 	Require(t)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), append([]chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(ChromiumPath),
 		chromedp.Flag("headless", true),
 		chromedp.NoSandbox,
@@ -52,6 +53,7 @@ func Start(t *testing.T, timeout time.Duration) (context.Context, webauthn.Authe
 		chromedp.Flag("force-color-profile", "srgb"),
 		chromedp.Flag("lang", "en-US"),
 		chromedp.UserDataDir(t.TempDir()),
+	}, flags...)...,
 	)
 	t.Cleanup(cancelAlloc)
 	ctx, cancelCtx := chromedp.NewContext(allocCtx)
