@@ -110,6 +110,16 @@ func TestCaddyfileErrors(t *testing.T) {
 		// never be read: refused at adapt, at the password_field line.
 		{"password field is the user field", "login_guard {\n event login\n password_field username\n}", "Caddyfile:4: login_guard: formbody: field \"username\" is also a password field"},
 		{"user field is a password field", "login_guard {\n event login\n user_field password\n}", "Caddyfile:4: login_guard: formbody: field \"password\" is also a password field"},
+		{"empty account_id", "login_guard {\n event login\n engines sandbox\n account_id \"\"\n}", "Caddyfile:5: account_id must not be empty"},
+		{"empty assertion_field", "login_guard {\n event login\n assertion optional\n assertion_field \"\"\n}", "Caddyfile:5: assertion_field must not be empty"},
+		{"empty assertion_header", "login_guard {\n event login\n assertion optional\n assertion_header \"\"\n}", "Caddyfile:5: assertion_header must not be empty"},
+		{"empty step_up_cookie_domain", "login_guard {\n event login\n step_up /verify\n step_up_cookie_domain \"\"\n}", "Caddyfile:5: step_up_cookie_domain must not be empty"},
+		{"empty step-up route name", "login_guard {\n event step_up\n name \"\"\n}", "Caddyfile:4: name must not be empty"},
+		{"empty step-up page_template", "login_guard {\n event step_up\n page_template \"\"\n}", "Caddyfile:4: page_template must not be empty"},
+		// A cookie name no Cookie line can carry would never match.
+		{"session_cookie not a cookie name", "login_guard {\n event login\n session_cookie portal=1\n}", "Caddyfile:4: session_cookie: \"portal=1\" is not a cookie name"},
+		{"session_cookie with a separator", "login_guard {\n event login\n session_cookie \"a;b\"\n}", "Caddyfile:4: session_cookie: \"a;b\" is not a cookie name"},
+		{"success cookie not a cookie name", "login_guard {\n event login\n success {\n  cookie \"portal session\"\n }\n}", "Caddyfile:5: cookie: \"portal session\" is not a cookie name"},
 		{"password field named later", "login_guard {\n user_field login\n event login\n password_field login pass\n}", "Caddyfile:5: is also a password field"},
 	}
 	for _, c := range cases {
@@ -133,7 +143,11 @@ func TestGlobalOptionErrors(t *testing.T) {
 		{"smartid workers", "login_guard {\n  smartid {\n   workers 0\n  }\n}", "Caddyfile:4: \"0\" must be a whole number from 1 to 256"},
 		{"smartid linger too long", "login_guard {\n  smartid {\n   linger 200ms\n  }\n}", "Caddyfile:4: \"200ms\" must be a duration from 0s to 100ms"},
 		{"smartid linger negative", "login_guard {\n  smartid {\n   linger -1ms\n  }\n}", "Caddyfile:4: \"-1ms\" must be a duration from 0s to 100ms"},
-		{"session duration", "login_guard {\n  session {\n   ttl soon\n  }\n}", "Caddyfile:4: ttl: \"soon\" is not a positive duration"},
+		{"session duration", "login_guard {\n  session {\n   ttl soon\n  }\n}", "Caddyfile:4: ttl: \"soon\" must be a duration from 1s to 87600h0m0s"},
+		{"session ttl of a nanosecond", "login_guard {\n  session {\n   ttl 1ns\n  }\n}", "Caddyfile:4: ttl: \"1ns\" must be a duration from 1s to 87600h0m0s"},
+		{"session key_rotation over 3650 days", "login_guard {\n  session {\n   key_rotation 3651d\n  }\n}", "Caddyfile:4: key_rotation: \"3651d\" must be a duration from 1s"},
+		{"session ttl past a duration's range", "login_guard {\n  session {\n   ttl 2562048h\n  }\n}", "Caddyfile:4: ttl: \"2562048h\" must be a duration from 1s"},
+		{"session key_grace of a millisecond", "login_guard {\n  session {\n   key_grace 1ms\n  }\n}", "Caddyfile:4: key_grace: \"1ms\" must be a duration from 1s to 87601h0m0s"},
 		// A literal URL is held to its client's rule when adapted, with
 		// its line; one with a placeholder when the config loads.
 		{"smartid endpoint scheme", "login_guard {\n  smartid {\n   endpoint ftp://x\n  }\n}", "Caddyfile:4: want an absolute http or https URL"},
@@ -156,6 +170,41 @@ func TestGlobalOptionErrors(t *testing.T) {
 		{"smartid queue_size too large", "login_guard {\n  smartid {\n   queue_size 1048577\n  }\n}", "Caddyfile:4: \"1048577\" must be a whole number from 1 to 1048576"},
 		{"breaker failures with a sign", "login_guard {\n  breaker {\n   failures +5\n  }\n}", "Caddyfile:4: \"+5\" must be a whole number from 1 to 1000"},
 		{"smileid limit with a sign", "login_guard {\n  smileid {\n   user_limit +5 1h\n  }\n}", "Caddyfile:4: smileid: \"+5\" must be a whole number from 0 to 1000000"},
+		// An empty value reads as the option left out (its default, or a
+		// check turned off): refused at its line, as on a route.
+		{"empty pages portal_name", "login_guard {\n  pages {\n   portal_name \"\"\n  }\n}", "Caddyfile:4: portal_name must not be empty"},
+		{"empty pages logo", "login_guard {\n  pages {\n   logo \"\"\n  }\n}", "Caddyfile:4: logo must not be empty"},
+		{"empty pages sign_in_url", "login_guard {\n  pages {\n   sign_in_url \"\"\n  }\n}", "Caddyfile:4: sign_in_url must not be empty"},
+		{"empty pages help_url", "login_guard {\n  pages {\n   help_url \"\"\n  }\n}", "Caddyfile:4: help_url must not be empty"},
+		{"empty pages help_text", "login_guard {\n  pages {\n   help_text \"\"\n  }\n}", "Caddyfile:4: help_text must not be empty"},
+		{"empty pages lang", "login_guard {\n  pages {\n   lang \"\"\n  }\n}", "Caddyfile:4: lang must not be empty"},
+		{"empty pages dir", "login_guard {\n  pages {\n   dir \"\"\n  }\n}", "Caddyfile:4: dir must not be empty"},
+		{"empty store redis username", "login_guard {\n  store redis {\n   address 127.0.0.1:6379\n   username \"\"\n  }\n}", "Caddyfile:5: username must not be empty"},
+		{"empty store redis password", "login_guard {\n  store redis {\n   address 127.0.0.1:6379\n   password \"\"\n  }\n}", "Caddyfile:5: password must not be empty"},
+		{"empty store redis prefix", "login_guard {\n  store redis {\n   address 127.0.0.1:6379\n   prefix \"\"\n  }\n}", "Caddyfile:5: prefix must not be empty"},
+		{"empty loginid region", "login_guard {\n  loginid {\n   region \"\"\n  }\n}", "Caddyfile:4: region must not be empty"},
+		{"empty loginid client_id", "login_guard {\n  loginid {\n   client_id \"\"\n  }\n}", "Caddyfile:4: client_id must not be empty"},
+		{"empty loginid issuer", "login_guard {\n  loginid {\n   issuer \"\"\n  }\n}", "Caddyfile:4: issuer must not be empty"},
+		{"empty loginid namespace", "login_guard {\n  loginid {\n   namespace \"\"\n  }\n}", "Caddyfile:4: namespace must not be empty"},
+		{"empty loginid user_claim", "login_guard {\n  loginid {\n   user_claim \"\"\n  }\n}", "Caddyfile:4: user_claim must not be empty"},
+		{"empty loginid type_claim", "login_guard {\n  loginid {\n   type_claim \"\"\n  }\n}", "Caddyfile:4: type_claim must not be empty"},
+		{"empty loginid namespace_claim", "login_guard {\n  loginid {\n   namespace_claim \"\"\n  }\n}", "Caddyfile:4: namespace_claim must not be empty"},
+		{"empty loginid nonce_claim", "login_guard {\n  loginid {\n   nonce_claim \"\"\n  }\n}", "Caddyfile:4: nonce_claim must not be empty"},
+		{"empty loginid trust_pem", "login_guard {\n  loginid {\n   trust_pem \"\"\n  }\n}", "Caddyfile:4: trust_pem must not be empty"},
+		{"empty passkeys rp_id", "login_guard {\n  passkeys {\n   rp_id \"\"\n  }\n}", "Caddyfile:4: rp_id must not be empty"},
+		{"empty passkeys rp_name", "login_guard {\n  passkeys {\n   rp_name \"\"\n  }\n}", "Caddyfile:4: rp_name must not be empty"},
+		{"empty smileid partner_id", "login_guard {\n  smileid {\n   partner_id \"\"\n  }\n}", "Caddyfile:4: partner_id must not be empty"},
+		{"empty smileid trust_pem", "login_guard {\n  smileid {\n   trust_pem \"\"\n  }\n}", "Caddyfile:4: trust_pem must not be empty"},
+		{"empty forter api_version", "login_guard {\n  forter {\n   api_version \"\"\n  }\n}", "Caddyfile:4: api_version must not be empty"},
+		{"empty forter token_cookie", "login_guard {\n  forter {\n   token_cookie \"\"\n  }\n}", "Caddyfile:4: token_cookie must not be empty"},
+		{"empty forter login_method_type", "login_guard {\n  forter {\n   login_method_type \"\"\n  }\n}", "Caddyfile:4: login_method_type must not be empty"},
+		{"empty forter channel_type", "login_guard {\n  forter {\n   channel_type \"\"\n  }\n}", "Caddyfile:4: channel_type must not be empty"},
+		{"empty forter auth_result_key", "login_guard {\n  forter {\n   auth_result_key \"\"\n  }\n}", "Caddyfile:4: auth_result_key must not be empty"},
+		{"empty store redis tls server_name", "login_guard {\n  store redis {\n   address 127.0.0.1:6379\n   tls {\n    server_name \"\"\n   }\n  }\n}", "Caddyfile:6: server_name must not be empty"},
+		{"empty store redis tls ca_file", "login_guard {\n  store redis {\n   address 127.0.0.1:6379\n   tls {\n    ca_file \"\"\n   }\n  }\n}", "Caddyfile:6: ca_file must not be empty"},
+		{"empty forter name", "login_guard {\n  forter \"\" {\n   site_id s\n   api_key k\n  }\n}", "Caddyfile:3: forter: the engine name must not be empty"},
+		{"empty sandbox name", "login_guard {\n  sandbox \"\"\n}", "Caddyfile:3: sandbox: the engine name must not be empty"},
+		{"empty http engine name", "login_guard {\n  http \"\" {\n   url https://a.example\n  }\n}", "Caddyfile:3: http engine: a name is required"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -236,3 +236,68 @@ func TestAdminAfterFailedReload(t *testing.T) {
 		t.Fatalf("after the failed reload: %d %v, want the running config's route", code, routes)
 	}
 }
+
+// TestAdminRefusesJunk: every admin endpoint refuses what it would
+// otherwise drop or half read, naming it: a misspelt or repeated query
+// parameter (a dropped filter would widen a listing, or a clear, to every
+// user), data after the JSON body, an `all` that is neither 1 nor 0, a
+// user of blanks, a DELETE without the id; a wrong method gets 405 with
+// Allow.
+func TestAdminRefusesJunk(t *testing.T) {
+	up := caddytest.NewRecorder(t, rulesPortal())
+	global := trustLoopback + "\tlogin_guard {\n\t\tpasskeys {\n\t\t\trp_id localhost\n\t\t\trp_origin http://localhost\n\t\t}\n\t}\n"
+	_, admin := startCaddyWithAdmin(t, global, fmt.Sprintf(rulesSite, up.Listener.Addr()))
+	var apiErr struct {
+		Error string `json:"error"`
+	}
+	for _, c := range []struct {
+		method, path, body string
+		status             int
+		want               string
+	}{
+		{"GET", "/login_guard/limits?usr=jlopez", "", 400, `unknown parameter "usr" (this endpoint takes: route, user, ip, all, max)`},
+		{"DELETE", "/login_guard/limits?ip=198.51.100.7&usr=jlopez", "", 400, `unknown parameter "usr" (this endpoint takes: route, user, ip)`},
+		{"DELETE", "/login_guard/limits?user=a&user=b", "", 400, `parameter "user" given more than once`},
+		{"GET", "/login_guard/limits?all=yes", "", 400, `all must be 1 (every counter held) or 0, not "yes"`},
+		{"GET", "/login_guard/routes?route=lock", "", 400, `unknown parameter "route" (this endpoint takes: none)`},
+		{"POST", "/login_guard/clear", `{"user":"a"}{"user":"b"}`, 400, "more than one JSON value"},
+		{"POST", "/login_guard/clear", `{"user":"a"} x`, 400, "more than one JSON value"},
+		{"POST", "/login_guard/clear", `{"user":"` + strings.Repeat("a", 5000) + `"}`, 400, "body over 4096 bytes"},
+		{"POST", "/login_guard/passkeys/enrol_link", `{"user":"a","ttl":24}`, 400, "cannot unmarshal number"},
+		{"POST", "/login_guard/passkeys/enrol_link", `{"user":"a"} {}`, 400, "more than one JSON value"},
+		{"POST", "/login_guard/passkeys/enrol_link", `{"user":"  "}`, 400, "user is required"},
+		{"POST", "/login_guard/passkeys/enrol_link", `{"user":"a","base":"verify"}`, 400, "want the step-up route's path, like /verify"},
+		{"GET", "/login_guard/passkeys/credentials?user=a&id=x", "", 400, `unknown parameter "id" (this endpoint takes: user)`},
+		{"DELETE", "/login_guard/passkeys/credentials?user=a", "", 400, "id is required"},
+	} {
+		apiErr.Error = ""
+		if st := adminCall(t, c.method, admin+c.path, c.body, &apiErr); st != c.status || !strings.Contains(apiErr.Error, c.want) {
+			t.Errorf("%s %s %.40s: %d %q, want %d and %q", c.method, c.path, c.body, st, apiErr.Error, c.status, c.want)
+		}
+	}
+	for path, allow := range map[string]string{
+		"/login_guard/routes":               "GET",
+		"/login_guard/limits":               "GET, DELETE",
+		"/login_guard/clear":                "POST",
+		"/login_guard/passkeys/enrol_link":  "POST",
+		"/login_guard/passkeys/credentials": "GET, DELETE",
+	} {
+		req, _ := http.NewRequest(http.MethodPatch, admin+path, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != allow {
+			t.Errorf("PATCH %s: %d, Allow %q, want 405 and %q", path, resp.StatusCode, resp.Header.Get("Allow"), allow)
+		}
+	}
+	// What is well formed still works.
+	var link map[string]string
+	if st := adminCall(t, "POST", admin+"/login_guard/passkeys/enrol_link", `{"user":"jlopez","ttl":"1h"}`, &link); st != 200 || !strings.HasPrefix(link["link"], "/verify/enrol?t=") {
+		t.Errorf("enrol_link: %d %v", st, link)
+	}
+	if st := adminCall(t, "GET", admin+"/login_guard/limits?all=1&max=5&user=jlopez", "", nil); st != 200 {
+		t.Errorf("limits: %d", st)
+	}
+}

@@ -30,6 +30,13 @@ func TestGlobalBlocksOnce(t *testing.T) {
 	if _, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(engines), map[string]any{"filename": "Caddyfile"}); err != nil {
 		t.Fatalf("two named http engines: %v", err)
 	}
+	// The login_guard block itself, given twice, is refused at the
+	// second one's line.
+	twoApps := "{\n login_guard {\n  start_wait 1s\n }\n login_guard {\n  start_wait 2s\n }\n}\n:8080 {\n respond ok\n}\n"
+	_, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(twoApps), map[string]any{"filename": "Caddyfile"})
+	if want := "login_guard global option given twice, at Caddyfile:5"; err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("the login_guard block twice: got %v, want an error with %q", err, want)
+	}
 	for _, b := range blocks {
 		t.Run(b.key, func(t *testing.T) {
 			once := "{\n login_guard {\n  " + b.block + "\n }\n}\n:8080 {\n respond ok\n}\n"

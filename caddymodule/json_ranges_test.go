@@ -25,6 +25,9 @@ func TestAppJSONRanges(t *testing.T) {
 		{"session ttl", `"session":{"ttl":"-1h"}`, "session: ttl must be positive"},
 		{"session key_rotation", `"session":{"key_rotation":"-1h"}`, "session: key_rotation must be positive"},
 		{"session key_grace", `"session":{"ttl":"24h","key_grace":"1h"}`, "session: key_grace must be at least ttl"},
+		{"session ttl of a nanosecond", `"session":{"ttl":1}`, "session: ttl must be from 1s to 87600h0m0s, not 1ns"},
+		{"session key_rotation over 3650 days", `"session":{"key_rotation":"87601h"}`, "session: key_rotation must be from 1s to 87600h0m0s"},
+		{"session at the bounds", `"session":{"ttl":"87600h","key_rotation":"1s"}`, ""},
 		{"loginid in range", `"loginid":{` + loginid + `,"replay_cache_size":10000000}`, ""},
 		{"loginid replay negative", `"loginid":{` + loginid + `,"replay_cache_size":-5}`, "replay_cache_size must be from 1 to 10000000, not -5"},
 		{"loginid fetch_timeout in range", `"loginid":{` + loginid + `,"fetch_timeout":"30s"}`, ""},
@@ -64,6 +67,18 @@ func TestHandlerJSONRanges(t *testing.T) {
 		{"rule window below a second", `"rules":["rate ip 5/1ms deny"]`, `invalid duration "1ms": must be at least 1s`},
 		{"lockout for a nanosecond", `"rules":["lockout ip 5/1m for 1ns"]`, `invalid duration "1ns": must be at least 1s`},
 		{"password field is the user field", `"password_fields":["username"]`, `field "username" is also a password field`},
+		// The event is checked first: an unknown one is named as such,
+		// not through a rule that does not fit it. (A key given twice in
+		// JSON takes its last value.)
+		{"unknown event beside a lockout", `"event":"signin","rules":["lockout user 5/15m for 30m"]`, `route "j": unknown event "signin"`},
+		// report and success do nothing off a login route; the Caddyfile
+		// refuses them at their line.
+		{"report on an operation route", `"event":"operation","report":"all"`, `route "j": report is only for event login`},
+		{"success on a logout route", `"event":"logout","success":{"status":["200"]}`, `route "j": success is only for event login`},
+		{"report on a login route", `"report":"success"`, ""},
+		{"session_cookie not a cookie name", `"session_cookie":"portal session"`, `route "j": session_cookie: "portal session" is not a cookie name`},
+		{"success cookie not a cookie name", `"success":{"cookie":"a=b"}`, `success: cookie: "a=b" is not a cookie name`},
+		{"cookie names", `"session_cookie":"__Host-portal_session","success":{"cookie":"portal.sid"}`, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

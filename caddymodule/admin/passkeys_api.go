@@ -6,10 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -65,20 +65,22 @@ func (p *PasskeyAdmin) Routes() []caddy.AdminRoute {
 
 func handleEnrolLink(a *app.App, w http.ResponseWriter, r *http.Request) error {
 	if r.Method != http.MethodPost {
-		return caddy.APIError{HTTPStatus: http.StatusMethodNotAllowed, Err: errors.New("use POST")}
+		return methodNotAllowed(w, r, http.MethodPost)
+	}
+	if err := checkQuery(r.URL.Query()); err != nil {
+		return err
 	}
 	var req struct {
 		User string `json:"user"`
 		TTL  string `json:"ttl"`
 		Base string `json:"base"`
 	}
-	dec := json.NewDecoder(io.LimitReader(r.Body, 4<<10))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		return caddy.APIError{HTTPStatus: http.StatusBadRequest, Err: errors.New("body must be JSON: {\"user\", \"ttl\", \"base\"}")}
+	if err := decodeBody(r, &req); err != nil {
+		return badRequest(fmt.Errorf("body must be JSON like {\"user\":\"jlopez\",\"ttl\":\"24h\",\"base\":\"/verify\"}: %v", err))
 	}
-	if req.User == "" {
-		return caddy.APIError{HTTPStatus: http.StatusBadRequest, Err: errors.New("user is required")}
+	if strings.TrimSpace(req.User) == "" {
+		// A login without a user is refused: no one could use the link.
+		return badRequest(errors.New("user is required (the name as the login sends it)"))
 	}
 	ttl := 24 * time.Hour
 	if req.TTL != "" {
@@ -92,7 +94,7 @@ func handleEnrolLink(a *app.App, w http.ResponseWriter, r *http.Request) error {
 		req.Base = "/verify"
 	}
 	if err := stepup.ValidateTarget(req.Base, nil); err != nil {
-		return caddy.APIError{HTTPStatus: http.StatusBadRequest, Err: fmt.Errorf("base: %v", err)}
+		return caddy.APIError{HTTPStatus: http.StatusBadRequest, Err: fmt.Errorf("base: %v (want the step-up route's path, like /verify)", err)}
 	}
 	if a.Passkeys == nil {
 		return caddy.APIError{HTTPStatus: http.StatusNotFound, Err: errors.New("no running login_guard app with a passkeys block")}
@@ -121,13 +123,25 @@ type credentialJSON struct {
 }
 
 func handleCredentials(a *app.App, w http.ResponseWriter, r *http.Request) error {
-	if r.Method != http.MethodGet && r.Method != http.MethodDelete {
-		return caddy.APIError{HTTPStatus: http.StatusMethodNotAllowed, Err: errors.New("use GET or DELETE")}
-	}
 	q := r.URL.Query()
+	switch r.Method {
+	case http.MethodGet:
+		if err := checkQuery(q, "user"); err != nil {
+			return err
+		}
+	case http.MethodDelete:
+		if err := checkQuery(q, "user", "id"); err != nil {
+			return err
+		}
+		if q.Get("id") == "" {
+			return badRequest(errors.New("id is required (give the id as GET lists it)"))
+		}
+	default:
+		return methodNotAllowed(w, r, http.MethodGet, http.MethodDelete)
+	}
 	user := q.Get("user")
 	if user == "" {
-		return caddy.APIError{HTTPStatus: http.StatusBadRequest, Err: errors.New("user is required")}
+		return badRequest(errors.New("user is required"))
 	}
 	if a.Passkeys == nil {
 		return caddy.APIError{HTTPStatus: http.StatusNotFound, Err: errors.New("no running login_guard app with a passkeys block")}

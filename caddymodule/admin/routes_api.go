@@ -8,11 +8,15 @@
 package admin
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -112,7 +116,10 @@ type adminCleared struct {
 
 func (a *AdminAPI) handleRoutes(lg *app.App, w http.ResponseWriter, r *http.Request) error {
 	if r.Method != http.MethodGet {
-		return methodNotAllowed(r, http.MethodGet)
+		return methodNotAllowed(w, r, http.MethodGet)
+	}
+	if err := checkQuery(r.URL.Query()); err != nil {
+		return err
 	}
 	out := []adminRoute{}
 	reg := lg.Routes()
@@ -130,10 +137,16 @@ func (a *AdminAPI) handleLimits(lg *app.App, w http.ResponseWriter, r *http.Requ
 	q := r.URL.Query()
 	switch r.Method {
 	case http.MethodGet:
+		if err := checkQuery(q, "route", "user", "ip", "all", "max"); err != nil {
+			return err
+		}
 	case http.MethodDelete:
+		if err := checkQuery(q, "route", "user", "ip"); err != nil {
+			return err
+		}
 		return a.clear(lg, w, r, adminClearRequest{Route: q.Get("route"), User: q.Get("user"), IP: q.Get("ip")})
 	default:
-		return methodNotAllowed(r, http.MethodGet+", "+http.MethodDelete)
+		return methodNotAllowed(w, r, http.MethodGet, http.MethodDelete)
 	}
 	max := adminDefaultMax
 	if s := q.Get("max"); s != "" {
@@ -143,7 +156,13 @@ func (a *AdminAPI) handleLimits(lg *app.App, w http.ResponseWriter, r *http.Requ
 		}
 		max = n
 	}
-	all, _ := strconv.ParseBool(q.Get("all"))
+	all := false
+	if s := q.Get("all"); s != "" {
+		var err error
+		if all, err = strconv.ParseBool(s); err != nil {
+			return badRequest(fmt.Errorf("all must be 1 (every counter held) or 0, not %q", s))
+		}
+	}
 	f := rules.AdminFilter{User: q.Get("user"), IP: q.Get("ip"), LimitedOnly: !all}
 	routes, err := selectRoutes(lg.Routes(), q.Get("route"))
 	if err != nil {
@@ -176,12 +195,13 @@ func (a *AdminAPI) handleLimits(lg *app.App, w http.ResponseWriter, r *http.Requ
 
 func (a *AdminAPI) handleClear(lg *app.App, w http.ResponseWriter, r *http.Request) error {
 	if r.Method != http.MethodPost {
-		return methodNotAllowed(r, http.MethodPost)
+		return methodNotAllowed(w, r, http.MethodPost)
+	}
+	if err := checkQuery(r.URL.Query()); err != nil {
+		return err
 	}
 	var req adminClearRequest
-	dec := json.NewDecoder(io.LimitReader(r.Body, adminBodyLimit))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
+	if err := decodeBody(r, &req); err != nil {
 		return badRequest(fmt.Errorf("body must be JSON like {\"route\":\"login\",\"user\":\"jlopez\"}: %v", err))
 	}
 	return a.clear(lg, w, r, req)
@@ -262,8 +282,57 @@ func badRequest(err error) error {
 	return caddy.APIError{HTTPStatus: http.StatusBadRequest, Err: err}
 }
 
-func methodNotAllowed(r *http.Request, allowed string) error {
-	return caddy.APIError{HTTPStatus: http.StatusMethodNotAllowed, Err: fmt.Errorf("method %s not allowed; use %s", r.Method, allowed)}
+// methodNotAllowed answers 405 naming the methods the endpoint takes,
+// in the Allow header too.
+func methodNotAllowed(w http.ResponseWriter, r *http.Request, allowed ...string) error {
+	w.Header().Set("Allow", strings.Join(allowed, ", "))
+	return caddy.APIError{HTTPStatus: http.StatusMethodNotAllowed, Err: fmt.Errorf("method %s not allowed; use %s", r.Method, strings.Join(allowed, ", "))}
+}
+
+// checkQuery refuses a query parameter the endpoint does not read, and
+// one given twice: a misspelt filter (usr=jlopez) would otherwise be
+// dropped without a word, widening a listing, or a clear, to every user.
+func checkQuery(q url.Values, known ...string) error {
+	names := make([]string, 0, len(q))
+	for k := range q {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		if !slices.Contains(known, k) {
+			want := "none"
+			if len(known) > 0 {
+				want = strings.Join(known, ", ")
+			}
+			return badRequest(fmt.Errorf("unknown parameter %q (this endpoint takes: %s)", k, want))
+		}
+		if len(q[k]) > 1 {
+			return badRequest(fmt.Errorf("parameter %q given more than once", k))
+		}
+	}
+	return nil
+}
+
+// decodeBody reads a request body holding exactly one JSON object of v's
+// fields, at most adminBodyLimit bytes: an unknown field, a wrong type or
+// anything after the object is refused, not half read.
+func decodeBody(r *http.Request, v any) error {
+	b, err := io.ReadAll(io.LimitReader(r.Body, adminBodyLimit+1))
+	if err != nil {
+		return err
+	}
+	if len(b) > adminBodyLimit {
+		return fmt.Errorf("body over %d bytes", adminBodyLimit)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if err := dec.Decode(new(json.RawMessage)); err != io.EOF {
+		return errors.New("more than one JSON value (or data after the object)")
+	}
+	return nil
 }
 
 // Interface guards.

@@ -52,10 +52,11 @@ func init() {
 // docs/configuration.md lists every option.
 func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 	app := new(App)
+	d.Next()
 	if existing != nil {
+		// On the second block's line (before d.Next there is no token).
 		return nil, d.Err("login_guard global option given twice")
 	}
-	d.Next()
 	if d.NextArg() {
 		return nil, d.ArgErr()
 	}
@@ -116,12 +117,12 @@ func (s *SessionConfig) unmarshal(d *caddyfile.Dispenser) error {
 		var err error
 		switch key {
 		case "ttl":
-			err = caddyopt.DurationArg(d, &s.TTL)
+			err = caddyopt.BoundedDurationArg(d, &s.TTL, tokens.MinLifetime, tokens.MaxLifetime)
 		case "key_rotation":
-			err = caddyopt.DurationArg(d, &s.KeyRotation)
+			err = caddyopt.BoundedDurationArg(d, &s.KeyRotation, tokens.MinLifetime, tokens.MaxLifetime)
 		case "key_grace":
 			grace = caddyopt.At(d)
-			err = caddyopt.DurationArg(d, &s.KeyGrace)
+			err = caddyopt.BoundedDurationArg(d, &s.KeyGrace, tokens.MinLifetime, tokens.MaxGrace)
 		case "max_revocations":
 			s.MaxRevocations, err = caddyopt.IntArg(d, minRevocations, maxRevocations)
 		default:

@@ -66,25 +66,25 @@ func (c *LoginIDConfig) unmarshal(d *caddyfile.Dispenser) error {
 		case "key_url":
 			err = caddyopt.CheckedArg(d, &c.KeyURL, loginid.CheckKeyURL)
 		case "region":
-			err = caddyopt.OneArg(d, &c.Region)
+			err = caddyopt.NonEmptyArg(d, &c.Region)
 		case "client_id":
-			err = caddyopt.OneArg(d, &c.ClientID)
+			err = caddyopt.NonEmptyArg(d, &c.ClientID)
 		case "issuer":
-			err = caddyopt.OneArg(d, &c.Issuer)
+			err = caddyopt.NonEmptyArg(d, &c.Issuer)
 		case "namespace":
-			err = caddyopt.OneArg(d, &c.Namespace)
+			err = caddyopt.NonEmptyArg(d, &c.Namespace)
 		case "max_age":
 			err = caddyopt.DurationArg(d, &c.MaxAge)
 		case "clock_skew":
 			err = caddyopt.DurationArg(d, &c.ClockSkew)
 		case "user_claim":
-			err = caddyopt.OneArg(d, &c.UserClaim)
+			err = caddyopt.NonEmptyArg(d, &c.UserClaim)
 		case "type_claim":
-			err = caddyopt.OneArg(d, &c.TypeClaim)
+			err = caddyopt.NonEmptyArg(d, &c.TypeClaim)
 		case "namespace_claim":
-			err = caddyopt.OneArg(d, &c.NamespaceClaim)
+			err = caddyopt.NonEmptyArg(d, &c.NamespaceClaim)
 		case "nonce_claim":
-			err = caddyopt.OneArg(d, &c.NonceClaim)
+			err = caddyopt.NonEmptyArg(d, &c.NonceClaim)
 		case "authentication_types":
 			if c.AuthenticationTypes = d.RemainingArgs(); len(c.AuthenticationTypes) == 0 {
 				err = d.ArgErr()
@@ -96,7 +96,7 @@ func (c *LoginIDConfig) unmarshal(d *caddyfile.Dispenser) error {
 		case "replay_cache_size":
 			c.ReplayCacheSize, err = caddyopt.IntArg(d, 1, loginid.MaxReplayCacheSize)
 		case "trust_pem":
-			err = caddyopt.OneArg(d, &c.TrustPEM)
+			err = caddyopt.NonEmptyArg(d, &c.TrustPEM)
 		case "fetch_timeout":
 			err = caddyopt.BoundedDurationArg(d, &c.FetchTimeout, loginid.MinFetchTimeout, loginid.MaxFetchTimeout)
 		default:

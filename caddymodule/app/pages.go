@@ -32,7 +32,7 @@ func (a *App) unmarshalPages(d *caddyfile.Dispenser) error {
 		if dst == nil {
 			return d.Errf("pages: unknown option %q", key)
 		}
-		if err := caddyopt.OneArg(d, dst); err != nil {
+		if err := caddyopt.NonEmptyArg(d, dst); err != nil {
 			return err
 		}
 		if err := o.Validate(); err != nil {

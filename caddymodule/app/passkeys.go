@@ -37,7 +37,7 @@ func (p *PasskeysConfig) unmarshal(d *caddyfile.Dispenser) error {
 		var err error
 		switch key {
 		case "rp_id":
-			err = caddyopt.OneArg(d, &p.RPID)
+			err = caddyopt.NonEmptyArg(d, &p.RPID)
 		case "rp_origin":
 			p.RPOrigins = d.RemainingArgs()
 			if len(p.RPOrigins) == 0 {
@@ -49,7 +49,7 @@ func (p *PasskeysConfig) unmarshal(d *caddyfile.Dispenser) error {
 				}
 			}
 		case "rp_name":
-			err = caddyopt.OneArg(d, &p.RPName)
+			err = caddyopt.NonEmptyArg(d, &p.RPName)
 		case "user_verification":
 			if err = caddyopt.OneArg(d, &p.UserVerification); err == nil {
 				err = caddyopt.OneOf(d, p.UserVerification, "required", "preferred", "discouraged")

@@ -241,13 +241,13 @@ func (a *App) unmarshalStoreOption(d *caddyfile.Dispenser, key string) (bool, er
 				err = d.ArgErr()
 			}
 		case "master_name":
-			err = caddyopt.OneArg(d, &c.MasterName)
+			err = caddyopt.NonEmptyArg(d, &c.MasterName)
 		case "username":
-			err = caddyopt.OneArg(d, &c.Username)
+			err = caddyopt.NonEmptyArg(d, &c.Username)
 		case "password":
-			err = caddyopt.OneArg(d, &c.Password)
+			err = caddyopt.NonEmptyArg(d, &c.Password)
 		case "sentinel_password":
-			err = caddyopt.OneArg(d, &c.SentinelPassword)
+			err = caddyopt.NonEmptyArg(d, &c.SentinelPassword)
 		case "db":
 			c.DB, err = caddyopt.IntArg(d, 0, 15)
 			if err == nil && c.Mode == redisstore.ModeCluster {
@@ -258,14 +258,14 @@ func (a *App) unmarshalStoreOption(d *caddyfile.Dispenser, key string) (bool, er
 			err = caddyopt.EachOption(d, "store redis tls", nil, func(key string) error {
 				switch key {
 				case "server_name":
-					return caddyopt.OneArg(d, &c.TLS.ServerName)
+					return caddyopt.NonEmptyArg(d, &c.TLS.ServerName)
 				case "ca_file":
-					return caddyopt.OneArg(d, &c.TLS.CAFile)
+					return caddyopt.NonEmptyArg(d, &c.TLS.CAFile)
 				}
 				return d.Errf("store redis tls: unknown option %q", key)
 			})
 		case "prefix":
-			err = caddyopt.OneArg(d, &c.Prefix)
+			err = caddyopt.NonEmptyArg(d, &c.Prefix)
 		case "timeout":
 			err = caddyopt.DurationArg(d, &c.Timeout)
 		case "pool_size":

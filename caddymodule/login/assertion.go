@@ -53,9 +53,9 @@ func (o *LoginIDOptions) unmarshal(d *caddyfile.Dispenser, key string) (bool, er
 			err = caddyopt.OneOf(d, o.Assertion, "off", "optional", "required", "passwordless")
 		}
 	case "assertion_field":
-		err = caddyopt.OneArg(d, &o.AssertionField)
+		err = caddyopt.NonEmptyArg(d, &o.AssertionField)
 	case "assertion_header":
-		err = caddyopt.OneArg(d, &o.AssertionHeader)
+		err = caddyopt.NonEmptyArg(d, &o.AssertionHeader)
 	case "on_assertion_unverifiable":
 		if err = caddyopt.OneArg(d, &o.OnAssertionUnverifiable); err == nil {
 			err = caddyopt.OneOf(d, o.OnAssertionUnverifiable, "deny", "allow", "challenge")

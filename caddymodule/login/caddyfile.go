@@ -245,7 +245,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				err = caddyopt.OneOf(d, h.AuditLine, request.AuditOwnLine, request.AuditAccessLog)
 			}
 		case "session_cookie":
-			err = caddyopt.NonEmptyArg(d, &h.SessionCookie)
+			err = caddyopt.CookieNameArg(d, &h.SessionCookie)
 		case "error_pages":
 			err = h.unmarshalErrorPages(d)
 		case "upstream_headers":
@@ -362,7 +362,7 @@ func (s *SuccessCriteria) unmarshal(d *caddyfile.Dispenser) error {
 				return err
 			}
 		case "cookie":
-			if err := caddyopt.NonEmptyArg(d, &s.Cookie); err != nil {
+			if err := caddyopt.CookieNameArg(d, &s.Cookie); err != nil {
 				return err
 			}
 		case "json":

@@ -88,7 +88,7 @@ func (o *EngineOptions) unmarshal(d *caddyfile.Dispenser, key string) (bool, err
 			err = caddyopt.OneOf(d, o.Mode, "enforce", "monitor")
 		}
 	case "account_id":
-		err = caddyopt.OneArg(d, &o.AccountID)
+		err = caddyopt.NonEmptyArg(d, &o.AccountID)
 	case "hold_limit":
 		o.HoldLimit, err = caddyopt.IntArg(d, minHoldLimit, maxHoldLimit)
 	default:

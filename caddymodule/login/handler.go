@@ -199,6 +199,9 @@ func (h *Handler) provision(a *app.App, logger *zap.Logger) error {
 	if h.Name == "" {
 		h.Name = h.defaultName()
 	}
+	if err := request.CheckEvent(h.Name, h.Event, map[string]bool{"report": h.Report != "", "success": h.Success != nil}); err != nil {
+		return err
+	}
 	if h.UserField == "" {
 		h.UserField = "username"
 	}
@@ -237,6 +240,9 @@ func (h *Handler) provision(a *app.App, logger *zap.Logger) error {
 	}
 	if err := h.Success.provision(); err != nil {
 		return fmt.Errorf("success: %v", err)
+	}
+	if err := caddyopt.CheckCookieNames("session_cookie", h.SessionCookie, "success: cookie", h.Success.Cookie); err != nil {
+		return fmt.Errorf("route %q: %v", h.Name, err)
 	}
 	h.spec = formbody.Spec{
 		UserField:         h.UserField,
@@ -300,13 +306,7 @@ func (h *Handler) Validate() error {
 	if h.legacyStepUp != nil {
 		return nil // the step-up module validated itself
 	}
-	switch h.Event {
-	case EventLogin, EventLogout, EventOperation, EventNone:
-	case "":
-		return fmt.Errorf("route %q: event is required (login, logout, operation or none)", h.Name)
-	default:
-		return fmt.Errorf("route %q: unknown event %q (want login, logout, operation, none or step_up)", h.Name, h.Event)
-	}
+	// The event was checked (request.CheckEvent) before provisioning.
 	if h.Event != EventOperation && len(h.Operation) > 0 {
 		return fmt.Errorf("route %q: operation mapping is only for event operation", h.Name)
 	}

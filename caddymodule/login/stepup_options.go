@@ -86,7 +86,7 @@ func (o *StepUpOptions) unmarshal(d *caddyfile.Dispenser, key string) (bool, err
 			}
 		}
 	case "step_up_cookie_domain":
-		err = caddyopt.OneArg(d, &o.StepUpCookieDomain)
+		err = caddyopt.NonEmptyArg(d, &o.StepUpCookieDomain)
 	case "continuation":
 		if err = caddyopt.OneArg(d, &o.Continuation); err == nil {
 			err = caddyopt.OneOf(d, o.Continuation, ContinuationResume, ContinuationResubmit)

@@ -98,7 +98,7 @@ func (c *Config) Unmarshal(d *caddyfile.Dispenser) error {
 		var err error
 		switch key {
 		case "partner_id":
-			err = caddyopt.OneArg(d, &c.PartnerID)
+			err = caddyopt.NonEmptyArg(d, &c.PartnerID)
 		case "api_key":
 			if !d.NextArg() {
 				return d.Errf("smileid: api_key has no value (if it comes from {$VAR}, that variable is not set)")
@@ -147,7 +147,7 @@ func (c *Config) Unmarshal(d *caddyfile.Dispenser) error {
 		case "pending_codes":
 			c.PendingCodes, err = codeArgs(d)
 		case "trust_pem":
-			err = caddyopt.OneArg(d, &c.TrustPEM)
+			err = caddyopt.NonEmptyArg(d, &c.TrustPEM)
 		default:
 			return d.Errf("smileid: unknown option %q", key)
 		}

@@ -255,7 +255,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				err = d.Errf("the step-up route's event is step_up, not %q", ev)
 			}
 		case "name":
-			err = caddyopt.OneArg(d, &h.Name)
+			err = caddyopt.NonEmptyArg(d, &h.Name)
 		case "methods":
 			h.Methods = d.RemainingArgs()
 			if len(h.Methods) == 0 {
@@ -270,7 +270,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				}
 			}
 		case "page_template":
-			if err = caddyopt.OneArg(d, &h.PageTemplate); err == nil {
+			if err = caddyopt.NonEmptyArg(d, &h.PageTemplate); err == nil {
 				if _, perr := stepup.LoadPage(h.PageTemplate); perr != nil {
 					err = d.Errf("page_template: %v", perr)
 				}

@@ -23,6 +23,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sort"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -88,10 +90,50 @@ func run(configPath, portalAddr, dataDir, admin string, portalOnly bool) error {
 	if err := caddy.Load(cfg, true); err != nil {
 		return err
 	}
-	say("ready: open http://localhost:8080 (Ctrl-C stops)")
+	say("ready: open %s (Ctrl-C stops)", siteURL(cfg))
 	accounts()
 	waitForSignal()
 	return caddy.Stop()
+}
+
+// siteURL is the address to open: the first listener of the config's
+// first HTTP server (":8080" → http://localhost:8080), so the line is
+// right for any -config, not only the demo's Caddyfile.
+func siteURL(cfg []byte) string {
+	var c struct {
+		Apps struct {
+			HTTP struct {
+				Servers map[string]struct {
+					Listen []string `json:"listen"`
+				} `json:"servers"`
+			} `json:"http"`
+		} `json:"apps"`
+	}
+	if json.Unmarshal(cfg, &c) != nil {
+		return "the site your Caddyfile serves"
+	}
+	names := make([]string, 0, len(c.Apps.HTTP.Servers))
+	for n := range c.Apps.HTTP.Servers {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		for _, l := range c.Apps.HTTP.Servers[n].Listen {
+			addr, err := caddy.ParseNetworkAddress(l)
+			if err != nil || addr.IsUnixNetwork() {
+				continue
+			}
+			host, scheme := addr.Host, "http"
+			if host == "" || host == "0.0.0.0" || host == "::" {
+				host = "localhost"
+			}
+			if addr.StartPort == 443 {
+				scheme = "https"
+			}
+			return fmt.Sprintf("%s://%s", scheme, net.JoinHostPort(host, strconv.Itoa(int(addr.StartPort))))
+		}
+	}
+	return "the site your Caddyfile serves"
 }
 
 // demoStorage keeps the demo's state out of the user's own Caddy data

@@ -6,6 +6,8 @@
 package caddyopt
 
 import (
+	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -39,6 +41,36 @@ func NonEmptyArg(d *caddyfile.Dispenser, dst *string) error {
 	}
 	if *dst == "" {
 		return d.Errf("%s must not be empty (leave it out for its default)", key)
+	}
+	return nil
+}
+
+// CookieNameArg is NonEmptyArg for a cookie's name, which must be one a
+// Cookie line can carry: a name with a blank, "=" or ";" would never
+// match, and what the option ties to the cookie would silently never
+// happen.
+func CookieNameArg(d *caddyfile.Dispenser, dst *string) error {
+	option := d.Val()
+	if err := NonEmptyArg(d, dst); err != nil {
+		return err
+	}
+	if err := CheckCookieNames(option, *dst); err != nil {
+		return d.WrapErr(err)
+	}
+	return nil
+}
+
+// CheckCookieNames checks cookie names given in pairs: the option, then
+// its value ("" for an option left out, which passes).
+func CheckCookieNames(optionAndName ...string) error {
+	for i := 0; i+1 < len(optionAndName); i += 2 {
+		option, name := optionAndName[i], optionAndName[i+1]
+		if name == "" {
+			continue
+		}
+		if (&http.Cookie{Name: name}).Valid() != nil {
+			return fmt.Errorf("%s: %q is not a cookie name (a token: no blank, separator such as = ; , \" or control character)", option, name)
+		}
 	}
 	return nil
 }

@@ -2,9 +2,38 @@ package request
 
 import (
 	"fmt"
+	"sort"
 
 	"github.com/login-guard/login_guard/rules"
 )
+
+// CheckEvent refuses a route handler's unknown event, and options only a
+// login route reads (loginOnly: each option's name, and whether it was
+// given) on another route, as the Caddyfile does at their line. The
+// handler asks before it provisions anything: a rule that does not fit
+// an unknown event would otherwise be named instead of the event, and
+// the defaults it fills in would hide an option given where it does
+// nothing.
+func CheckEvent(route, event string, loginOnly map[string]bool) error {
+	switch event {
+	case EventLogin, EventLogout, EventOperation, EventNone:
+	case "":
+		return fmt.Errorf("route %q: event is required (login, logout, operation or none)", route)
+	default:
+		return fmt.Errorf("route %q: unknown event %q (want login, logout, operation, none or step_up)", route, event)
+	}
+	names := make([]string, 0, len(loginOnly))
+	for name, given := range loginOnly {
+		if given && event != EventLogin {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	if len(names) > 0 {
+		return fmt.Errorf("route %q: %s is only for event login", route, names[0])
+	}
+	return nil
+}
 
 // ruleFitsEvent refuses a rule that cannot work on a route with this
 // event.

@@ -136,7 +136,9 @@ func (f *Forter) PostAuthOnly() bool { return true }
 func (f *Forter) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next()
 	if d.NextArg() {
-		f.Name = d.Val()
+		if f.Name = d.Val(); f.Name == "" {
+			return d.Err("forter: the engine name must not be empty (leave it out for \"forter\")")
+		}
 	}
 	// EachOption refuses a second argument, and any option given twice.
 	err := caddyopt.EachOption(d, "forter", nil, func(key string) error {
@@ -172,7 +174,7 @@ func (f *Forter) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		if d.CountRemainingArgs() == 0 {
 			return d.Errf("forter: %s has no value (if it comes from {$VAR}, that variable is not set)", key)
 		}
-		return caddyopt.OneArg(d, dst)
+		return caddyopt.NonEmptyArg(d, dst)
 	})
 	if err != nil {
 		return err

@@ -104,7 +104,7 @@ func (h *HTTP) Engine() rules.Engine { return h.client }
 //	}
 func (h *HTTP) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next()
-	if !d.NextArg() {
+	if !d.NextArg() || d.Val() == "" {
 		return d.Err("http engine: a name is required (http <name> { ... })")
 	}
 	h.Name = d.Val()

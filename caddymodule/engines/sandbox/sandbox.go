@@ -64,7 +64,9 @@ func (s *Sandbox) Engine() rules.Engine { return s.engine }
 func (s *Sandbox) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next()
 	if d.NextArg() {
-		s.Name = d.Val()
+		if s.Name = d.Val(); s.Name == "" {
+			return d.Err("sandbox: the engine name must not be empty (leave it out for \"sandbox\")")
+		}
 	}
 	// EachOption refuses a second argument, and an option given twice.
 	return caddyopt.EachOption(d, "sandbox", nil, func(key string) error {
