@@ -363,6 +363,26 @@ func TestStepUpStateRefusals(t *testing.T) {
 	}
 }
 
+// TestStepUpMethodNotAllowed: a method an endpoint of the step-up route
+// does not take gets 405 with the methods it does take in Allow.
+func TestStepUpMethodNotAllowed(t *testing.T) {
+	upstream := caddytest.NewRecorder(t, portalFake())
+	g := startStepUp(t, upstream, "")
+	for _, c := range []struct{ method, path, allow string }{
+		{"PUT", "/verify/complete", "POST"},
+		{"GET", "/verify/passkey/begin", "POST"},
+		{"POST", "/verify", "GET, HEAD"},
+		{"DELETE", "/verify/enrol", "GET, HEAD"},
+		{"POST", "/verify/stepup.js", "GET, HEAD"},
+	} {
+		req, _ := http.NewRequest(c.method, g.URL+c.path, nil)
+		resp, _ := g.Do(t, req)
+		if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != c.allow {
+			t.Errorf("%s %s: %d, Allow %q, want 405 and %q", c.method, c.path, resp.StatusCode, resp.Header.Get("Allow"), c.allow)
+		}
+	}
+}
+
 // TestStepUpAfterUpstreamReleasesTheWithheldAnswer: the portal is asked
 // once; its answer (and session cookie) reaches the browser only after
 // the factor.

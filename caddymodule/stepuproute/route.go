@@ -73,6 +73,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) error {
 	}
 	if suffix == pathScript {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
 			return h.route.Answer(w, r, pages.Answer{Code: pages.MethodNotAllowed})
 		}
 		stepup.SetPageHeaders(w.Header(), false)
@@ -89,6 +90,12 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) error {
 	s := &stepUpCall{h: h, x: x, w: w, r: r, iss: iss, pk: rt.Passkeys, smile: rt.Smile, held: rt.Held, base: base,
 		json: wantPost && suffix != pathComplete}
 	if (wantPost && r.Method != http.MethodPost) || (!wantPost && r.Method != http.MethodGet && r.Method != http.MethodHead) {
+		// A 405 names the methods the endpoint takes (RFC 9110, 15.5.6).
+		allow := "GET, HEAD"
+		if wantPost {
+			allow = "POST"
+		}
+		w.Header().Set("Allow", allow)
 		s.fail("step_up_method", pages.Answer{Code: pages.MethodNotAllowed})
 	} else if m := methodOfPath(suffix); m != "" && !s.offers(m) {
 		s.fail("step_up_method_not_offered", pages.Answer{Code: pages.NotFound})
