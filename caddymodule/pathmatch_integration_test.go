@@ -21,7 +21,6 @@ func TestReadmeLoginMatcherCatchesVariants(t *testing.T) {
 	upstream := caddytest.NewRecorder(t, portalFake())
 	site := fmt.Sprintf(`{{listen}} {
 	@login {
-		method POST
 		path_regexp login (?i)^(/.*)?/api(;[^/]*)?/(.*/)?login(;[^/]*)?$|/\.\.?;[^/]*$
 	}
 	login_guard @login {

@@ -53,6 +53,10 @@ func (x *exchange) serve(w http.ResponseWriter, r *http.Request, next caddyhttp.
 	if err := x.readRequest(r); err != nil {
 		return x.refuse(w, r, err)
 	}
+	if h.Event == EventLogin && h.MissingUser == MissingUserDeny && formbody.PageRequest(r, &h.spec, h.LoginIDOptions.AssertionHeader) {
+		// The login page, not a login: passed as if unselected (body-policy.md#which-requests-are-logins).
+		return x.serveNext(next, w, r)
+	}
 	if err := x.checkRequestPolicy(r); err != nil {
 		return x.refuse(w, r, err)
 	}

@@ -71,6 +71,10 @@ var readings = []reading{
 	{name: "Python json.loads", server: "python", path: "/json", family: familyJSON, lookup: lookupJSON},
 	{name: "Rack request.POST", server: "ruby", path: "/form", family: familyForm, lookup: lookupNested},
 	{name: "Ruby JSON.parse", server: "ruby", path: "/json", family: familyJSON, lookup: lookupJSON},
+	// A Rails API controller: ParamsWrapper puts a JSON body's keys under
+	// params[:session] unless the request has that key, and the controller
+	// reads the login from there.
+	{name: "Rails params[:session] (ParamsWrapper)", server: "ruby", path: "/rails", family: familyJSON, lookup: lookupJSON},
 	{name: "Express urlencoded extended (qs) + multer", server: "node", path: "/extended", family: familyForm, lookup: lookupNested},
 	{name: "Express urlencoded simple (querystring) + busboy", server: "node", path: "/simple", family: familyForm, lookup: lookupFlat},
 	{name: "Express json (body-parser)", server: "node", path: "/json", family: familyJSON, lookup: lookupJSON},
@@ -84,6 +88,7 @@ var readings = []reading{
 	{name: "Python json.loads (gunicorn)", server: "gunicorn", path: "/json", family: familyJSON, lookup: lookupJSON},
 	{name: "Rack request.POST (Puma)", server: "puma", path: "/form", family: familyForm, lookup: lookupNested},
 	{name: "Ruby JSON.parse (Puma)", server: "puma", path: "/json", family: familyJSON, lookup: lookupJSON},
+	{name: "Rails params[:session] (ParamsWrapper, Puma)", server: "puma", path: "/rails", family: familyJSON, lookup: lookupJSON},
 	{name: "Go net/http", family: familyForm, lookup: lookupFirst, local: goForm},
 	{name: "Go encoding/json map", family: familyJSON, lookup: lookupJSON, local: goJSONMap},
 }

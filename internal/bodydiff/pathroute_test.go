@@ -47,7 +47,7 @@ const loginMarker = "login-route-reached"
 // framework before this test: the variants a framework routes to its login
 // handler and this misses are bypasses of a guard configured as that
 // advice said.
-const oldDocsMatcher = `path_regexp login (?i)^/api/login/?(;.*)?$`
+const oldDocsMatcher = "method POST\npath_regexp login (?i)^/api/login/?(;.*)?$"
 
 // pathFramework is one framework's login route: the server it runs in, the
 // X-Router header that selects it there, the path it declares, and the
@@ -211,20 +211,23 @@ func passesAsOtherPath(v string) bool {
 	return strings.Contains(target, "#") || strings.Contains(headers, "_")
 }
 
-// rawPost sends a login POST for target to addr with the request line as
-// it is, and returns the answer (nil when the server closed the connection
-// without one).
-func rawPost(addr, router, target string) (*http.Response, string, error) {
+// loginForm is the login every variant carries.
+const loginForm = "username=a&password=b"
+
+// rawRequest sends a request for target to addr with the request line as
+// it is, the method as given, and body as a form unless it is empty (no
+// body, no Content-Type), and returns the answer (nil when the server
+// closed the connection without one).
+func rawRequest(addr, router, method, target, body string) (*http.Response, string, error) {
 	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {
 		return nil, "", err
 	}
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
-	body := "username=a&password=b"
 	target, extra, _ := strings.Cut(target, headerSep)
 	var b strings.Builder
-	fmt.Fprintf(&b, "POST %s HTTP/1.1\r\nHost: %s\r\n", strings.ReplaceAll(target, hostPlaceholder, addr), addr)
+	fmt.Fprintf(&b, "%s %s HTTP/1.1\r\nHost: %s\r\n", method, strings.ReplaceAll(target, hostPlaceholder, addr), addr)
 	for line := range strings.SplitSeq(extra, headerSep) {
 		if line != "" {
 			fmt.Fprintf(&b, "%s\r\n", line)
@@ -233,7 +236,10 @@ func rawPost(addr, router, target string) (*http.Response, string, error) {
 	if router != "" {
 		fmt.Fprintf(&b, "X-Router: %s\r\n", router)
 	}
-	fmt.Fprintf(&b, "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", len(body), body)
+	if body != "" {
+		fmt.Fprintf(&b, "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: %d\r\n", len(body))
+	}
+	fmt.Fprintf(&b, "Connection: close\r\n\r\n%s", body)
 	if _, err := io.WriteString(conn, b.String()); err != nil {
 		return nil, "", err
 	}
@@ -254,10 +260,25 @@ type pathAnswer struct {
 	body     string
 }
 
-// sendAll sends every variant to addr, a few at a time.
+// sendAll sends every variant to addr as a login POST, a few at a time.
 func sendAll(t *testing.T, addr, router string, variants []string) []pathAnswer {
 	t.Helper()
-	out := make([]pathAnswer, len(variants))
+	return sendAllMethod(t, addr, router, http.MethodPost, variants)
+}
+
+// sendAllMethod is sendAll with the method of the requests; a method
+// written after pageMethod sends no body.
+func sendAllMethod(t *testing.T, addr, router, method string, variants []string) []pathAnswer {
+	t.Helper()
+	return sendEach(t, addr, router, len(variants), func(i int) (string, string) { return method, variants[i] })
+}
+
+// sendEach sends n requests to addr, a few at a time, request i with the
+// method and target req gives (the login form as its body, none for a
+// method written after pageMethod).
+func sendEach(t *testing.T, addr, router string, n int, req func(i int) (method, target string)) []pathAnswer {
+	t.Helper()
+	out := make([]pathAnswer, n)
 	jobs := make(chan int)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -267,10 +288,22 @@ func sendAll(t *testing.T, addr, router string, variants []string) []pathAnswer 
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
-				resp, body, err := rawPost(addr, router, variants[i])
+				method, target := req(i)
+				reqBody := loginForm
+				if m, ok := strings.CutPrefix(method, pageMethod); ok {
+					method, reqBody = m, ""
+				}
+				resp, body, err := rawRequest(addr, router, method, target, reqBody)
+				if resp == nil && err == nil {
+					// No answer: the server refused the request line, or
+					// a worker was replaced mid-request on a busy machine
+					// (gunicorn's timeout); once more tells them apart.
+					time.Sleep(200 * time.Millisecond)
+					resp, body, err = rawRequest(addr, router, method, target, reqBody)
+				}
 				if err != nil {
 					mu.Lock()
-					firstErr = fmt.Errorf("%s: %w", variants[i], err)
+					firstErr = fmt.Errorf("%s %s: %w", method, target, err)
 					mu.Unlock()
 					continue
 				}
@@ -280,7 +313,7 @@ func sendAll(t *testing.T, addr, router string, variants []string) []pathAnswer 
 			}
 		}()
 	}
-	for i := range variants {
+	for i := range n {
 		jobs <- i
 	}
 	close(jobs)
@@ -292,32 +325,47 @@ func sendAll(t *testing.T, addr, router string, variants []string) []pathAnswer 
 }
 
 // throughCaddy sends every variant through a Caddy that guards what
-// matcher selects (the guard refuses every address, so a guarded request
-// answers 403) and passes the rest to the framework, marking the
-// framework's answers.
+// matcher (the lines of a named matcher's block) selects (the guard
+// refuses every address, so a guarded request answers 403) and passes the
+// rest to the framework, marking the framework's answers.
 func throughCaddy(t *testing.T, upstream, router, matcher string, variants []string) []pathAnswer {
+	t.Helper()
+	return methodThroughCaddy(t, "reverse_proxy "+upstream, router, matcher, http.MethodPost, variants)
+}
+
+// methodThroughCaddy is throughCaddy with the method of the requests, and
+// the directive that reaches the framework (reverse_proxy or php_fastcgi,
+// and its arguments).
+func methodThroughCaddy(t *testing.T, proxy, router, matcher, method string, variants []string) []pathAnswer {
+	t.Helper()
+	return sendAllMethod(t, guardingCaddy(t, proxy, matcher), router, method, variants)
+}
+
+// guardingCaddy starts a Caddy that guards what matcher selects in front
+// of proxy and returns its address.
+func guardingCaddy(t *testing.T, proxy, matcher string) string {
 	t.Helper()
 	site := fmt.Sprintf(`{{listen}} {
 	@login {
-		method POST
 		%s
 	}
 	login_guard @login {
 		event login
 		deny_ip 127.0.0.0/8
 	}
-	reverse_proxy %s {
+	%s {
 		header_down X-Upstream-Answered 1
 	}
-}`, matcher, upstream)
-	g := caddytest.Start(t, "", site)
-	return sendAll(t, strings.TrimPrefix(g.URL, "http://"), router, variants)
+}`, matcher, proxy)
+	return strings.TrimPrefix(caddytest.Start(t, "", site).URL, "http://")
 }
 
 // docsMatchers reads the matcher docs/configuration.md recommends for each
-// framework: the path, path_regexp or vars_regexp line of each ```caddyfile fence in
-// the section on matching the login path, keyed by the first word of the
-// fence's first line, a comment naming the framework.
+// framework: the lines of the @login block of each ```caddyfile fence in
+// the section on matching the login path (tab-joined, as they go into a
+// Caddyfile), keyed by the first word of the fence's first line, a
+// comment naming the framework. Each must hold a path, path_regexp or
+// vars_regexp line.
 func docsMatchers(t *testing.T) map[string]string {
 	t.Helper()
 	raw, err := os.ReadFile("../../docs/configuration.md")
@@ -330,12 +378,21 @@ func docsMatchers(t *testing.T) map[string]string {
 	}
 	section, _, _ = strings.Cut(section, "\n## ")
 	fence := regexp.MustCompile("(?s)```caddyfile site\n# ([A-Za-z]+)[^\n]*\n(.*?)```")
+	block := regexp.MustCompile(`(?s)@login \{\n(.*?)\n\}`)
 	matcherLine := regexp.MustCompile(`(?m)^\s*((?:path_regexp|vars_regexp) login .*|path .*)$`)
 	out := map[string]string{}
 	for _, m := range fence.FindAllStringSubmatch(section, -1) {
-		if ml := matcherLine.FindStringSubmatch(m[2]); ml != nil {
-			out[m[1]] = ml[1]
+		b := block.FindStringSubmatch(m[2])
+		if b == nil || !matcherLine.MatchString(b[1]) {
+			continue
 		}
+		var lines []string
+		for l := range strings.SplitSeq(b[1], "\n") {
+			if l = strings.TrimSpace(l); l != "" {
+				lines = append(lines, l)
+			}
+		}
+		out[m[1]] = strings.Join(lines, "\n\t\t")
 	}
 	return out
 }

@@ -144,7 +144,6 @@ catch_workers_output = yes
 http://127.0.0.1:%[2]d {
 	root * %[3]s
 	@login {
-		method POST
 		%[4]s
 	}
 	login_guard @login {
@@ -171,7 +170,6 @@ http://127.0.0.1:%[7]d {
 http://127.0.0.1:%[9]d {
 	root * %[10]s
 	@login {
-		method POST
 		%[11]s
 	}
 	login_guard @login {

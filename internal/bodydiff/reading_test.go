@@ -39,6 +39,11 @@ func number(text string) (value, bool) {
 	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
 		return value{}, false
 	}
+	if f == 0 {
+		// -0 is 0: PHP, Python, Ruby and Jackson read it as the integer,
+		// JavaScript as a -0 that equals 0 and prints as 0.
+		f = 0
+	}
 	return value{kind: 3, s: strconv.FormatFloat(f, 'g', -1, 64)}, true
 }
 

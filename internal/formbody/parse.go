@@ -122,6 +122,11 @@ func (rd *reading) parse(contentType string, query url.Values) (Fields, error) {
 	if err := f.resolve(query, rd, asciiOnly, isJSON); err != nil {
 		return Fields{}, err
 	}
+	if isJSON {
+		if err := f.checkWrapped(query, spec); err != nil {
+			return Fields{}, err
+		}
+	}
 	return f, nil
 }
 

@@ -16,7 +16,8 @@ import (
 //
 //   - Names (nameKey, Spec.checkName): a name that some framework could
 //     normalise onto a guarded name without being exactly that name is
-//     refused, in the body and in the query string alike.
+//     refused, in the body and in the query string alike; in a JSON body,
+//     a guarded field's key at another path too (Fields.checkWrapped).
 //   - Values (Fields.resolve): a guarded value must be valid UTF-8.
 //   - Charsets (checkCharset): UTF-8 or none; us-ascii only when the body
 //     reads the same as UTF-8.

@@ -139,12 +139,14 @@ public class Server {
     }
 
     // The path-routing differential's login servlet, mapped to /api/login
-    // exactly: whatever request Tomcat maps to it answers the marker.
+    // exactly: whatever request Tomcat maps to it answers the marker and the
+    // user getParameter reads.
     public static class Login extends HttpServlet {
         @Override
         protected void service(HttpServletRequest req, HttpServletResponse resp) throws IOException {
             resp.setContentType("text/plain");
-            resp.getWriter().write("login-route-reached tomcat");
+            String user = req.getParameter("username");
+            resp.getWriter().write("login-route-reached tomcat user=" + (user == null ? "" : user));
         }
     }
 

@@ -108,8 +108,8 @@ app.post('/simple', express.urlencoded({ extended: false, limit: '1mb' }), busbo
 });
 // The path-routing differential: the login route as an Express app
 // declares it, with the router's default options (case-insensitive, not
-// strict about a trailing slash).
-app.post('/api/login', (req, res) => res.send('login-route-reached express'));
+// strict about a trailing slash), reading the user from the form.
+app.post('/api/login', express.urlencoded({ extended: false }), (req, res) => res.send('login-route-reached express user=' + ((req.body || {}).username || '')));
 
 // A parser that refuses the body (415 charset, 400 syntax) answers here.
 app.use((err, req, res, next) => res.json({ status: 'error', detail: String(err.type || err.message) }));

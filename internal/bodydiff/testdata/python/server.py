@@ -51,7 +51,8 @@ LOGIN_MARKER = "login-route-reached"
 # (Map's and Rule's defaults are Flask's: strict_slashes, merge_slashes).
 @csrf_exempt
 def django_login(request):
-    return HttpResponse(LOGIN_MARKER + " django " + request.META.get("SERVER_SOFTWARE", ""))
+    user = request.POST.get("username", "")
+    return HttpResponse(LOGIN_MARKER + " django " + request.META.get("SERVER_SOFTWARE", "") + " user=" + user)
 
 
 urlpatterns = [django_path("api/login", django_login)]
@@ -62,7 +63,8 @@ werkzeug_map = Map([Rule("/api/login", methods=["POST"], endpoint="login")])
 def werkzeug_router(environ, start_response):
     try:
         werkzeug_map.bind_to_environ(environ).match()
-        resp = WerkzeugResponse(LOGIN_MARKER + " werkzeug " + environ.get("SERVER_SOFTWARE", ""))
+        user = WerkzeugRequest(environ).form.get("username", "")
+        resp = WerkzeugResponse(LOGIN_MARKER + " werkzeug " + environ.get("SERVER_SOFTWARE", "") + " user=" + user)
     except HTTPException as e:  # not found, redirect, method not allowed
         resp = e.get_response(environ)
     return resp(environ, start_response)

@@ -1,7 +1,8 @@
 # Reports what Rack reads from a request: Rack::Request#POST and #GET
 # (nested params, multipart), or JSON.parse of the raw body on /json (what
-# a Rails or Sinatra JSON endpoint does); /cookie reads the cookie the query
-# names (n, hex) as Rack does. Strings are hex so every byte
+# a Rails or Sinatra JSON endpoint does), or a Rails API controller's
+# params[:session] on /rails; /cookie reads the cookie the query names (n,
+# hex) as Rack does. Strings are hex so every byte
 # survives; hashes are [key, value] pairs. Run as a script it serves APP
 # with WEBrick; config.ru serves the same APP under Puma.
 require 'json'
@@ -14,13 +15,14 @@ require 'action_dispatch'
 # Rails' router (ActionDispatch, the login route declared as a Rails app's
 # routes.rb declares it, which adds an optional (.:format)), and
 # X-Router: rack to Rack::URLMap, what `map '/api/login'` in a config.ru
-# builds. Each login endpoint answers the marker the test looks for.
+# builds. Each login endpoint answers the marker the test looks for and
+# the user it reads (params, as a controller reads it).
 LOGIN_MARKER = 'login-route-reached'
 rails_routes = ActionDispatch::Routing::RouteSet.new
 rails_routes.draw do
-  post '/api/login', to: ->(env) { [200, { 'Content-Type' => 'text/plain' }, ["#{LOGIN_MARKER} rails #{env['SERVER_SOFTWARE']}"]] }
+  post '/api/login', to: ->(env) { [200, { 'Content-Type' => 'text/plain' }, ["#{LOGIN_MARKER} rails #{env['SERVER_SOFTWARE']} user=#{ActionDispatch::Request.new(env).params['username']}"]] }
 end
-rack_map = Rack::URLMap.new('/api/login' => ->(env) { [200, { 'Content-Type' => 'text/plain' }, ["#{LOGIN_MARKER} rack #{env['SERVER_SOFTWARE']}"]] })
+rack_map = Rack::URLMap.new('/api/login' => ->(env) { [200, { 'Content-Type' => 'text/plain' }, ["#{LOGIN_MARKER} rack #{env['SERVER_SOFTWARE']} user=#{Rack::Request.new(env).params['username']}"]] })
 routers = { 'rails' => rails_routes, 'rack' => rack_map }
 
 def enc(v)
@@ -33,9 +35,38 @@ def enc(v)
   end
 end
 
+# The Rails JSON reading (/rails): a controller as a Rails API app has one.
+# Its ParamsWrapper (on for JSON in every new Rails app) copies a JSON
+# body's keys under the controller's name, params[:session], unless the
+# body has that key itself; the controller reads the login from
+# params[:session] (params.require(:session)), while the browser sends
+# the keys flat. Only JSON bodies are wrapped: others are refused here.
+require 'action_controller'
+class SessionsController < ActionController::API
+  wrap_parameters format: [:json]
+
+  def create
+    s = params[:session] if request.media_type == 'application/json'
+    out = if s.is_a?(ActionController::Parameters)
+            { 'status' => 'ok', 'post' => enc(s.to_unsafe_h) }
+          else
+            { 'status' => 'error', 'detail' => 'not a JSON body with a session object' }
+          end
+    render json: out
+  end
+end
+RAILS_SESSIONS = SessionsController.action(:create)
+
 APP = lambda do |env|
   router = routers[env['HTTP_X_ROUTER']]
   next router.call(env) if router
+  if env['PATH_INFO'] == '/rails'
+    begin
+      next RAILS_SESSIONS.call(env)
+    rescue StandardError => e
+      next [200, { 'Content-Type' => 'application/json' }, [JSON.generate({ 'status' => 'error', 'detail' => e.class.to_s })]]
+    end
+  end
 
   req = Rack::Request.new(env)
   out =

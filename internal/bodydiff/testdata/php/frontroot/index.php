@@ -20,7 +20,7 @@ $request = Request::createFromGlobals();
 $matcher = new UrlMatcher($routes, (new RequestContext())->fromRequest($request));
 try {
     $matcher->matchRequest($request);
-    echo 'login-route-reached symfony ' . PHP_SAPI;
+    echo 'login-route-reached symfony ' . PHP_SAPI . ' user=' . $request->request->get('username', '');
 } catch (ExceptionInterface $e) {
     http_response_code(404);
     echo get_class($e);
