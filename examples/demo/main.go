@@ -17,7 +17,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"log"
 	"net"
 	"net/http"
 	"os"
@@ -25,6 +24,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -45,8 +45,22 @@ func main() {
 	admin := flag.String("admin", "http://localhost:2019", "the Caddy admin API the portal's help page asks for passkey enrolment links (empty: no links)")
 	flag.Parse()
 	if err := run(*config, *portalAddr, *data, *admin, *portalOnly); err != nil {
-		log.Fatal(err)
+		// Plainly on stderr: Caddy's packages send the standard logger to
+		// its JSON log at level info, where a failure read as routine.
+		fmt.Fprint(os.Stderr, failure(err))
+		os.Exit(1)
 	}
+}
+
+// failure is what the demo says when it cannot run, with a hint for the
+// commonest cause: an address another program (an earlier demo) holds.
+func failure(err error) string {
+	msg := "demo: " + err.Error() + "\n"
+	// Caddy's listen error is text, not wrapped.
+	if errors.Is(err, syscall.EADDRINUSE) || strings.Contains(err.Error(), syscall.EADDRINUSE.Error()) {
+		msg += "demo: another program (an earlier demo, a Caddy) listens there: stop it, or choose other addresses (-portal, and -config with a Caddyfile of your own)\n"
+	}
+	return msg
 }
 
 func run(configPath, portalAddr, dataDir, admin string, portalOnly bool) error {
@@ -59,7 +73,7 @@ func run(configPath, portalAddr, dataDir, admin string, portalOnly bool) error {
 		p.EnrolLinkAdmin = admin
 		srv := &http.Server{Handler: p.Handler(), ReadHeaderTimeout: 10 * time.Second}
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Printf("portal: %v", err)
+			fmt.Fprintf(os.Stderr, "demo: portal: %v\n", err)
 		}
 	}()
 	say("example portal on http://%s", portalAddr)
@@ -80,7 +94,7 @@ func run(configPath, portalAddr, dataDir, admin string, portalOnly bool) error {
 		return err
 	}
 	for _, w := range warnings {
-		log.Printf("caddyfile: %s", w.String())
+		fmt.Fprintf(os.Stderr, "demo: caddyfile: %s\n", w.String())
 	}
 	if cfg, err = demoStorage(cfg, dataDir); err != nil {
 		return err

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"errors"
+	"net"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/caddyserver/caddy/v2/caddyconfig"
@@ -42,4 +45,30 @@ func mustRead(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestFailureNamesABusyAddress: a portal address another program holds
+// fails the demo with the reason and what to do, not a log line at level
+// info.
+func TestFailureNamesABusyAddress(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	err = run("../../Caddyfile", ln.Addr().String(), t.TempDir(), "", false)
+	if err == nil {
+		t.Fatal("the demo ran on a busy portal address")
+	}
+	msg := failure(err)
+	if !strings.Contains(msg, "demo: portal: listen tcp "+ln.Addr().String()) || !strings.Contains(msg, "choose other addresses (-portal") {
+		t.Errorf("busy portal address: %q", msg)
+	}
+	// Caddy's own listen error is text only.
+	if msg := failure(errors.New("loading new config: http app module: start: listening on :8080: listen tcp :8080: bind: address already in use")); !strings.Contains(msg, "-config with a Caddyfile of your own") {
+		t.Errorf("busy site address: %q", msg)
+	}
+	if msg := failure(errors.New("open Caddyfile: no such file or directory")); strings.Contains(msg, "another program") {
+		t.Errorf("a missing file: %q", msg)
+	}
 }
