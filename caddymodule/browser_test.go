@@ -114,6 +114,39 @@ func TestBrowserPasskeyStepUp(t *testing.T) {
 		t.Fatalf("authenticator credentials (%v): %+v", err, creds.Credentials)
 	}
 
+	// A second passkey, on another authenticator: the account has one, so
+	// the enrol page's script first asks for it (the first authenticator
+	// answers), then registers the new one.
+	second, err := chromedp.Run(ctx, func(ctx context.Context, tg *chromedp.Target) (webauthn.AddVirtualAuthenticatorResult, error) {
+		return cdp.Call(ctx, tg, webauthn.AddVirtualAuthenticator, webauthn.AddVirtualAuthenticatorParams{
+			Options: &webauthn.VirtualAuthenticatorOptions{
+				Protocol: webauthn.AuthenticatorProtocolCtap2, Transport: webauthn.AuthenticatorTransportUsb,
+				HasResidentKey: true, HasUserVerification: true, IsUserVerified: true, AutomaticPresenceSimulation: true,
+			},
+		})
+	})
+	if err != nil {
+		t.Fatalf("second virtual authenticator: %v", err)
+	}
+	if err := chromedp.Do(ctx,
+		login,
+		chromedp.WaitVisible(chromedp.ID("welcome")),
+		chromedp.Navigate(base+"/verify/enrol"),
+		chromedp.WaitVisible(chromedp.ID("login-guard-start")),
+		chromedp.Click(chromedp.ID("login-guard-start")),
+		chromedp.WaitVisible(chromedp.Search(`//h1[contains(., "Passkey registered")]`)),
+	); err != nil {
+		t.Fatalf("second enrolment: %v\n%s", err, pageStatus(ctx))
+	}
+	for _, a := range []webauthn.AuthenticatorID{authID, second.AuthenticatorID} {
+		creds, err := chromedp.Run(ctx, func(ctx context.Context, tg *chromedp.Target) (webauthn.GetCredentialsResult, error) {
+			return cdp.Call(ctx, tg, webauthn.GetCredentials, webauthn.GetCredentialsParams{AuthenticatorID: a})
+		})
+		if err != nil || len(creds.Credentials) != 1 {
+			t.Fatalf("authenticator %s after the second enrolment (%v): %+v", a, err, creds.Credentials)
+		}
+	}
+
 	for _, phase := range []struct {
 		name  string
 		opts  string
@@ -155,7 +188,7 @@ func TestBrowserPasskeyStepUp(t *testing.T) {
 		}
 	}
 	logs, _ := os.ReadFile(filepath.Join(dir, "caddy.log"))
-	for _, want := range []string{"passkey_enrolled", "passkey_ok", "step_up_completed", "step_up_passed"} {
+	for _, want := range []string{"passkey_enrolled", "passkey_enrol_needs_passkey", "passkey_confirm_ok", "passkey_ok", "step_up_completed", "step_up_passed"} {
 		if !strings.Contains(string(logs), want) {
 			t.Errorf("audit log lacks %s", want)
 		}

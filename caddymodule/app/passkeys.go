@@ -9,6 +9,7 @@ import (
 
 	"github.com/login-guard/login_guard/internal/caddyopt"
 	"github.com/login-guard/login_guard/internal/passkeys"
+	"github.com/login-guard/login_guard/rules"
 )
 
 // PasskeysConfig is the relying party of the built-in passkey factor.
@@ -108,7 +109,14 @@ func (p *PasskeysConfig) config(keys *liveKeys, perClient int) passkeys.Config {
 		RPOrigins:              p.RPOrigins,
 		RPDisplayName:          p.RPName,
 		UserVerification:       p.UserVerification,
-		UserKey:                func(user string) string { return keys.get().Pseudonym("passkey_user", user) },
-		Tokens:                 keys,
+		// Records are kept under the user name as the rules count it
+		// (trimmed, NFKC, case and accents folded): a portal that finds
+		// one account under "Alice" and "alice" has one set of passkeys,
+		// and the rule that a second passkey needs the first cannot be
+		// dodged by a spelling. Records written before were keyed by the
+		// name as typed, and are still read under it.
+		UserKey:       func(user string) string { return keys.get().Pseudonym("passkey_user", rules.Normalizer{}.User(user)) },
+		LegacyUserKey: func(user string) string { return keys.get().Pseudonym("passkey_user", user) },
+		Tokens:        keys,
 	}
 }

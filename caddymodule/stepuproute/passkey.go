@@ -122,7 +122,59 @@ func (s *stepUpCall) enrolProofs() []passkeys.Proof {
 	if tok := request.ReadStepCookie(s.r, request.CookieEnrol); tok != "" {
 		ps = append(ps, passkeys.EnrolTokenProof{Token: tok})
 	}
+	if tok := request.ReadStepCookie(s.r, request.CookieConfirm); tok != "" {
+		ps = append(ps, passkeys.ConfirmProof{Token: tok})
+	}
 	return ps
+}
+
+// confirmBegin starts an assertion with one of the signed-in account's
+// passkeys, which an account that has one needs before it adds another
+// (passkeys.ConfirmProof).
+func (s *stepUpCall) confirmBegin() {
+	proofs := s.enrolProofs()
+	user, err := s.pk.ConfirmUser(proofs...)
+	if err != nil {
+		s.passkeyFailed(err)
+		return
+	}
+	s.x.Attempt.User = user
+	if s.rulesDeny() {
+		return
+	}
+	opts, ceremony, err := s.pk.BeginConfirm(s.clientContext(), proofs...)
+	if err != nil {
+		s.passkeyFailed(err)
+		return
+	}
+	request.SetStepCookie(s.w.Header(), s.r, request.CookieCeremony, ceremony, passkeys.DefaultCeremonyTTL)
+	s.x.Allow("passkey_confirm_begin")
+	s.writeJSON(http.StatusOK, opts)
+}
+
+// confirmFinish verifies that assertion and gives the browser the
+// confirmation the registration then presents.
+func (s *stepUpCall) confirmFinish() {
+	proofs := s.enrolProofs()
+	user, err := s.pk.ConfirmUser(proofs...)
+	if err != nil {
+		s.passkeyFailed(err)
+		return
+	}
+	s.x.Attempt.User = user
+	if s.rulesDeny() {
+		return
+	}
+	ceremony := request.ReadStepCookie(s.r, request.CookieCeremony)
+	request.ClearStepCookie(s.w.Header(), s.r, request.CookieCeremony)
+	tok, err := s.pk.FinishConfirm(s.r.Context(), ceremony, s.r, proofs...)
+	if err != nil {
+		s.passkeyFailed(err)
+		return
+	}
+	request.SetStepCookie(s.w.Header(), s.r, request.CookieConfirm, tok, passkeys.ConfirmTTL)
+	s.x.Allow("passkey_confirm_ok")
+	s.writeJSON(http.StatusOK, map[string]bool{"ok": true})
 }
 
 func (s *stepUpCall) registerBegin() {
@@ -166,6 +218,9 @@ func (s *stepUpCall) registerFinish() {
 	}
 	if reg.ViaToken {
 		request.ClearStepCookie(s.w.Header(), s.r, request.CookieEnrol)
+	}
+	if request.ReadStepCookie(s.r, request.CookieConfirm) != "" {
+		request.ClearStepCookie(s.w.Header(), s.r, request.CookieConfirm)
 	}
 	request.SetStepCookie(s.w.Header(), s.r, request.CookieEnrolled, "1", enrolledTTL)
 	s.x.Allow("passkey_enrolled")

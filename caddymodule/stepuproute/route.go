@@ -28,6 +28,8 @@ const (
 	pathLoginFinish    = "/passkey/finish"
 	pathRegisterBegin  = "/passkey/register/begin"
 	pathRegisterFinish = "/passkey/register/finish"
+	pathConfirmBegin   = "/passkey/confirm/begin"
+	pathConfirmFinish  = "/passkey/confirm/finish"
 	pathComplete       = "/complete"
 	pathSelfieSubmit   = "/selfie/submit"
 	pathSelfieStatus   = "/selfie/status"
@@ -35,7 +37,7 @@ const (
 	pathLoginIDFinish  = "/loginid/finish"
 )
 
-var stepUpSuffixes = []string{pathRegisterBegin, pathRegisterFinish, pathLoginBegin, pathLoginFinish, pathComplete, pathEnrol, pathEnrolled, pathScript,
+var stepUpSuffixes = []string{pathRegisterBegin, pathRegisterFinish, pathConfirmBegin, pathConfirmFinish, pathLoginBegin, pathLoginFinish, pathComplete, pathEnrol, pathEnrolled, pathScript,
 	pathSelfieSubmit, pathSelfieStatus, pathSmileCallback, pathLoginIDFinish}
 
 // Factor tokens say "the factor passed for this state" between the
@@ -124,6 +126,10 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) error {
 			s.registerBegin()
 		case pathRegisterFinish:
 			s.registerFinish()
+		case pathConfirmBegin:
+			s.confirmBegin()
+		case pathConfirmFinish:
+			s.confirmFinish()
 		case pathComplete:
 			s.complete()
 		case pathSelfieSubmit:
@@ -310,7 +316,7 @@ func (s *stepUpCall) availableMethods(st stepup.State) ([]string, error) {
 // ones), so a route answers only for the methods it offers.
 func methodOfPath(suffix string) string {
 	switch suffix {
-	case pathLoginBegin, pathLoginFinish, pathRegisterBegin, pathRegisterFinish, pathEnrol, pathEnrolled:
+	case pathLoginBegin, pathLoginFinish, pathRegisterBegin, pathRegisterFinish, pathConfirmBegin, pathConfirmFinish, pathEnrol, pathEnrolled:
 		return MethodPasskey
 	case pathSelfieSubmit, pathSelfieStatus, pathSmileCallback:
 		return MethodSelfie
@@ -332,7 +338,13 @@ func (s *stepUpCall) enrolPage() {
 		s.x.Allow("passkey_enrol_link")
 		return
 	}
-	user, err := s.pk.MayEnroll(s.r.Context(), s.enrolProofs()...)
+	proofs := s.enrolProofs()
+	user, err := s.pk.MayEnroll(s.r.Context(), proofs...)
+	if passkeys.ReasonOf(err) == passkeys.ReasonEnrolNeedsPasskey {
+		// The account has a passkey: the page's script confirms with one
+		// of them before it registers another.
+		user, err = s.pk.ConfirmUser(proofs...)
+	}
 	if err != nil {
 		s.passkeyFailed(err)
 		return

@@ -42,6 +42,9 @@ const (
 	// EnrolNotAllowed: the current sign-in cannot register a passkey
 	// (it needed a step-up, or is still in one).
 	EnrolNotAllowed Code = "enrol_not_allowed"
+	// EnrolConfirm: the account already has a passkey; one of them must
+	// confirm adding another.
+	EnrolConfirm Code = "enrol_confirm"
 	// EnrolLinkUsed: the enrolment link was already used.
 	EnrolLinkUsed Code = "enrol_link_used"
 	// EnrolLinkInvalid: the enrolment link is expired or not valid.
@@ -117,6 +120,9 @@ var catalogue = map[Code]entry{
 	EnrolNotAllowed: {http.StatusForbidden, "A passkey can't be added from this sign-in",
 		"For your security, a sign-in that needed an extra check (or is still waiting for one) can't be used to register a passkey. Please use an enrolment link from the site's support team.", nextHelp,
 		"For your security, a sign-in that needed an extra check (or is still waiting for one) can't be used to register a passkey. Follow the link below to get an enrolment link."},
+	EnrolConfirm: {http.StatusForbidden, "Confirm with your passkey first",
+		"This account already has a passkey. To add another, confirm with one you already have. If you no longer have it, ask the site's support team for an enrolment link.", nextHelp,
+		"This account already has a passkey. To add another, confirm with one you already have. If you no longer have it, follow the link below to ask for an enrolment link."},
 	EnrolLinkUsed: {http.StatusForbidden, "This link was already used",
 		"Each enrolment link works only once. If you registered your passkey with it, you're all set and can sign in. If you didn't, contact the site's support team right away.", nextSignIn, ""},
 	EnrolLinkInvalid: {http.StatusForbidden, "This link is not valid",

@@ -16,6 +16,9 @@ type ceremonyKind uint8
 const (
 	kindRegister ceremonyKind = iota + 1
 	kindLogin
+	// kindConfirm: an assertion with one of the account's passkeys, to
+	// add another (BeginConfirm); it never finishes a step-up.
+	kindConfirm
 )
 
 type ceremony struct {

@@ -13,7 +13,9 @@ import (
 func TestConcurrentRegistrations(t *testing.T) {
 	f := newFixture(t, nil)
 	ctx := context.Background()
-	proof := cleanLogin("alice", t0)
+	// Each registration confirmed: a passkey added beside another needs
+	// one (see TestSecondPasskeyNeedsTheFirst).
+	proofs := []Proof{cleanLogin("alice", t0), f.confirmed(t, "alice")}
 	const n = 4
 	auths := make([]*softAuthn, n)
 	var wg sync.WaitGroup
@@ -23,12 +25,12 @@ func TestConcurrentRegistrations(t *testing.T) {
 		wg.Add(1)
 		go func(a *softAuthn) {
 			defer wg.Done()
-			opts, id, err := f.pk.BeginRegistration(ctx, proof)
+			opts, id, err := f.pk.BeginRegistration(ctx, proofs...)
 			if err != nil {
 				errs <- err
 				return
 			}
-			_, err = f.pk.FinishRegistration(ctx, id, post(a.Create(opts)), proof)
+			_, err = f.pk.FinishRegistration(ctx, id, post(a.Create(opts)), proofs...)
 			errs <- err
 		}(auths[i])
 	}

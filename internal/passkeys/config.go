@@ -63,8 +63,15 @@ type Config struct {
 	StorageTimeout time.Duration
 	// UserKey maps a user name to its storage key component. Default: hex
 	// SHA-256; pass a keyed pseudonym in production. Its output must be
-	// usable in a storage key (no "/").
+	// usable in a storage key (no "/"). Names the portal takes for one
+	// account must map to one key (fold them first), or an account's
+	// passkeys are not found under another spelling, nor a rule about
+	// them kept.
 	UserKey func(user string) string
+	// LegacyUserKey, when set, is the key component records were stored
+	// under before UserKey folded names: a record not found under UserKey
+	// is read from it, and written back under UserKey.
+	LegacyUserKey func(user string) string
 	// EnrolWindow is how recent a clean login must be to enrol with it
 	// (default 10m): an old session cookie is not enough.
 	EnrolWindow time.Duration

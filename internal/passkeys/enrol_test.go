@@ -161,7 +161,7 @@ func TestSpentTokenIdsArePruned(t *testing.T) {
 		t.Fatalf("spent %v", rec.EnrolSpent)
 	}
 	f.clk.Advance(MaxEnrolTokenTTL + time.Second)
-	register(t, f.pk, newSoftAuthn(t, origin), cleanLogin("alice", f.clk.Now()))
+	register(t, f.pk, newSoftAuthn(t, origin), cleanLogin("alice", f.clk.Now()), f.confirmed(t, "alice"))
 	rec, _, _ = f.pk.load(ctx, "alice")
 	if len(rec.EnrolSpent) != 0 || len(rec.Credentials) != 2 {
 		t.Fatalf("record %+v", rec)

@@ -17,9 +17,12 @@ const (
 	ReasonEnrolTokenSpent      = "enrol_token_spent"
 	ReasonEnrolUserConflict    = "enrol_user_conflict"
 	ReasonEnrolNoProof         = "enrol_no_proof"
-	ReasonCeremonyUnknown      = "ceremony_unknown"
-	ReasonCeremonyMismatch     = "ceremony_mismatch"
-	ReasonBodyTooLarge         = "body_too_large"
+	// ReasonEnrolNeedsPasskey: the account already has a passkey, and a
+	// sign-in alone does not add another: one of them must confirm it.
+	ReasonEnrolNeedsPasskey = "enrol_needs_passkey"
+	ReasonCeremonyUnknown   = "ceremony_unknown"
+	ReasonCeremonyMismatch  = "ceremony_mismatch"
+	ReasonBodyTooLarge      = "body_too_large"
 	// ReasonInvalidResponse: the response was read and did not verify
 	// (signature, challenge, origin, RP ID, attestation).
 	ReasonInvalidResponse = "invalid_response"

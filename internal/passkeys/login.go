@@ -29,6 +29,12 @@ func (p *Passkeys) HasCredentials(ctx context.Context, user string) (bool, error
 // ceremony id for FinishLogin. The user is the one the step-up state
 // names.
 func (p *Passkeys) BeginLogin(ctx context.Context, user string) (*protocol.CredentialAssertion, string, error) {
+	return p.beginAssertion(ctx, kindLogin, user)
+}
+
+// beginAssertion starts a ceremony of kind asking for one of user's
+// passkeys.
+func (p *Passkeys) beginAssertion(ctx context.Context, kind ceremonyKind, user string) (*protocol.CredentialAssertion, string, error) {
 	rec, found, err := p.load(ctx, user)
 	if err != nil {
 		return nil, "", err
@@ -40,7 +46,7 @@ func (p *Passkeys) BeginLogin(ctx context.Context, user string) (*protocol.Crede
 	if err != nil {
 		return nil, "", err
 	}
-	id, err := p.ceremonies.put(kindLogin, user, clientOf(ctx), *session)
+	id, err := p.ceremonies.put(kind, user, clientOf(ctx), *session)
 	if err != nil {
 		return nil, "", err
 	}
@@ -51,11 +57,17 @@ func (p *Passkeys) BeginLogin(ctx context.Context, user string) (*protocol.Crede
 // and records the new sign count. A sign count that did not grow marks
 // the credential as possibly cloned and refuses (see AllowCloneWarning).
 func (p *Passkeys) FinishLogin(ctx context.Context, ceremonyID, user string, r *http.Request) (LoginResult, error) {
+	return p.finishAssertion(ctx, kindLogin, ceremonyID, user, r)
+}
+
+// finishAssertion verifies an assertion of a ceremony of kind begun for
+// user, and records the new sign count.
+func (p *Passkeys) finishAssertion(ctx context.Context, kind ceremonyKind, ceremonyID, user string, r *http.Request) (LoginResult, error) {
 	c, ok := p.ceremonies.take(ceremonyID)
 	if !ok {
 		return LoginResult{}, refused(ReasonCeremonyUnknown, nil)
 	}
-	if c.kind != kindLogin || c.user != user {
+	if c.kind != kind || c.user != user {
 		return LoginResult{}, refused(ReasonCeremonyMismatch, nil)
 	}
 	body, err := p.readBody(r)

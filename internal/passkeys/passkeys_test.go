@@ -56,6 +56,17 @@ func cleanLogin(user string, at time.Time) SessionProof {
 	return SessionProof{User: user, UpstreamAccepted: true, LoginAt: at}
 }
 
+// confirmed is a confirmation that user's account has just used one of
+// its passkeys (what FinishConfirm gives), sealed with the fixture's keys.
+func (f *fixture) confirmed(t testing.TB, user string) ConfirmProof {
+	t.Helper()
+	tok, err := f.keys.Seal(PurposeEnrolConfirm, confirmClaims{User: user}, f.clk.Now(), ConfirmTTL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ConfirmProof{Token: tok}
+}
+
 func wantReason(t *testing.T, err error, reason string) {
 	t.Helper()
 	if got := ReasonOf(err); got != reason {

@@ -9,7 +9,8 @@ import (
 )
 
 // Proof is something a request presents to be allowed to enrol a passkey.
-// The concrete types are SessionProof, EnrolTokenProof and StepUpProof.
+// The concrete types are SessionProof, EnrolTokenProof, ConfirmProof and
+// StepUpProof.
 type Proof interface{ enrolProof() }
 
 // SessionProof is the guard's own session, as the Caddy module decoded it from its
@@ -36,9 +37,29 @@ type EnrolTokenProof struct{ Token string }
 // password.
 type StepUpProof struct{ User string }
 
+// ConfirmProof is FinishConfirm's token: the person enrolling has just
+// used one of the account's passkeys. With a SessionProof for the same
+// account it allows adding another passkey to an account that has one; a
+// session alone does not, or whoever has the password and gets one clean
+// sign-in would add their own authenticator beside the owner's and pass
+// every later step-up with it.
+type ConfirmProof struct{ Token string }
+
 func (SessionProof) enrolProof()    {}
 func (EnrolTokenProof) enrolProof() {}
+func (ConfirmProof) enrolProof()    {}
 func (StepUpProof) enrolProof()     {}
+
+// PurposeEnrolConfirm is the token purpose of FinishConfirm's tokens, and
+// ConfirmTTL their lifetime: enough to go on to the registration prompt.
+const (
+	PurposeEnrolConfirm = "passkey_enrol_confirm"
+	ConfirmTTL          = 5 * time.Minute
+)
+
+type confirmClaims struct {
+	User string `json:"u"`
+}
 
 // PurposeEnrol is the token purpose of enrolment links.
 const PurposeEnrol = "passkey_enrol"
@@ -53,6 +74,11 @@ type grant struct {
 	user    string
 	tokenID string // set when the grant came from an enrolment token
 	tokenTo time.Time
+	// bySession: the grant came from a sign-in, which adds a passkey to
+	// an account that has one only when confirmed (a ConfirmProof for the
+	// same account rode along). FinishRegistration checks it again under
+	// the account's lock.
+	bySession, confirmed bool
 }
 
 // IssueEnrolToken mints a one-time enrolment token for user, valid for
@@ -75,9 +101,12 @@ func (p *Passkeys) IssueEnrolToken(user string, ttl time.Duration) (string, erro
 // MayEnroll decides whether the proofs a request carries allow it to
 // register a passkey, and for which user. The rule:
 //   - any StepUpProof refuses (enrol_during_challenge);
-//   - proofs naming different users refuse (enrol_user_conflict);
+//   - proofs naming different accounts (as UserKey keys them) refuse
+//     (enrol_user_conflict);
 //   - a SessionProof allows when its login was not challenged, the upstream
-//     accepted it, and it is within EnrolWindow;
+//     accepted it, and it is within EnrolWindow; for an account that
+//     already has a passkey, only with a ConfirmProof for the same account
+//     (else enrol_needs_passkey);
 //   - an EnrolTokenProof allows when the token opens and was not spent.
 //
 // Without an allowing proof the reason of the first failing one is
@@ -95,7 +124,7 @@ func (p *Passkeys) mayEnroll(ctx context.Context, proofs []Proof) (grant, error)
 			return grant{}, refused(ReasonEnrolDuringChallenge, nil)
 		case SessionProof:
 			if pr.User != "" {
-				users[pr.User] = true
+				users[p.cfg.UserKey(pr.User)] = true
 			}
 		}
 	}
@@ -117,10 +146,15 @@ func (p *Passkeys) mayEnroll(ctx context.Context, proofs []Proof) (grant, error)
 		switch pr := pr.(type) {
 		case SessionProof:
 			g, err = p.checkSession(pr)
+			if err == nil {
+				err = p.checkConfirmed(ctx, &g, proofs)
+			}
+		case ConfirmProof:
+			continue // not a grant of its own: see checkConfirmed
 		case EnrolTokenProof:
 			g, err = p.checkEnrolToken(ctx, pr)
 			if err == nil {
-				users[g.user] = true
+				users[p.cfg.UserKey(g.user)] = true
 			}
 		default:
 			err = refused(ReasonEnrolNoProof, nil)
@@ -163,6 +197,39 @@ func (p *Passkeys) checkSession(s SessionProof) (grant, error) {
 		return grant{}, refused(ReasonEnrolStaleSession, nil)
 	}
 	return grant{user: s.User}, nil
+}
+
+// checkConfirmed refuses a session grant for an account that already has
+// a passkey unless one of the proofs is a confirmation for the same
+// account (names compared as storage keys them: UserKey).
+func (p *Passkeys) checkConfirmed(ctx context.Context, g *grant, proofs []Proof) error {
+	g.bySession = true
+	for _, pr := range proofs {
+		if c, ok := pr.(ConfirmProof); ok && p.confirmedFor(c, g.user) {
+			g.confirmed = true
+			return nil
+		}
+	}
+	rec, found, err := p.load(ctx, g.user)
+	if err != nil {
+		return err
+	}
+	if found && len(rec.Credentials) > 0 {
+		return refused(ReasonEnrolNeedsPasskey, nil)
+	}
+	return nil
+}
+
+// confirmedFor reports whether c is a live confirmation for user's account.
+func (p *Passkeys) confirmedFor(c ConfirmProof, user string) bool {
+	if p.cfg.Tokens == nil || c.Token == "" {
+		return false
+	}
+	var claims confirmClaims
+	if err := p.cfg.Tokens.Open(PurposeEnrolConfirm, c.Token, p.cfg.Now(), &claims); err != nil || claims.User == "" {
+		return false
+	}
+	return p.cfg.UserKey(claims.User) == p.cfg.UserKey(user)
 }
 
 func (p *Passkeys) checkEnrolToken(ctx context.Context, t EnrolTokenProof) (grant, error) {

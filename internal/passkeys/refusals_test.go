@@ -60,7 +60,7 @@ func TestLoginRefusals(t *testing.T) {
 			return finish(f, "nope", "alice", []byte("{}"))
 		}, ReasonCeremonyUnknown},
 		{"registration ceremony used for login", func() error {
-			_, id, _ := f.pk.BeginRegistration(ctx, cleanLogin("alice", t0))
+			_, id, _ := f.pk.BeginRegistration(ctx, cleanLogin("alice", t0), f.confirmed(t, "alice"))
 			opts, _, _ := f.pk.BeginLogin(ctx, "alice")
 			return finish(f, id, "alice", a.Get(opts, 1))
 		}, ReasonCeremonyMismatch},
@@ -162,7 +162,7 @@ func TestRegistrationLimits(t *testing.T) {
 	a := newSoftAuthn(t, origin)
 	proof := cleanLogin("alice", t0)
 	register(t, f.pk, a, proof)
-	_, _, err := f.pk.BeginRegistration(context.Background(), proof)
+	_, _, err := f.pk.BeginRegistration(context.Background(), proof, f.confirmed(t, "alice"))
 	wantReason(t, err, ReasonTooManyCredentials)
 
 	g := newFixture(t, nil)
@@ -171,7 +171,8 @@ func TestRegistrationLimits(t *testing.T) {
 	// The same authenticator again: the browser would honour the exclusion
 	// list; a hostile client that ignores it is refused at Finish.
 	ctx := context.Background()
-	opts, id, err := g.pk.BeginRegistration(ctx, proof)
+	confirmed := g.confirmed(t, "alice")
+	opts, id, err := g.pk.BeginRegistration(ctx, proof, confirmed)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +180,7 @@ func TestRegistrationLimits(t *testing.T) {
 		t.Fatalf("exclusions %+v", opts.Response.CredentialExcludeList)
 	}
 	opts.Response.CredentialExcludeList = nil
-	_, err = g.pk.FinishRegistration(ctx, id, post(b.Create(opts)), proof)
+	_, err = g.pk.FinishRegistration(ctx, id, post(b.Create(opts)), proof, confirmed)
 	wantReason(t, err, ReasonDuplicateCredential)
 }
 

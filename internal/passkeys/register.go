@@ -105,6 +105,10 @@ func (p *Passkeys) FinishRegistration(ctx context.Context, ceremonyID string, r 
 		if len(rec.Credentials) >= p.cfg.MaxCredentials {
 			return refused(ReasonTooManyCredentials, nil)
 		}
+		if g.bySession && !g.confirmed && len(rec.Credentials) > 0 {
+			// A passkey was added since the proofs were checked.
+			return refused(ReasonEnrolNeedsPasskey, nil)
+		}
 		for _, have := range rec.Credentials {
 			if bytes.Equal(have.ID, cred.ID) {
 				return refused(ReasonDuplicateCredential, nil)

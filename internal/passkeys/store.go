@@ -78,11 +78,24 @@ func (p *Passkeys) bounded(ctx context.Context, call func(context.Context) error
 	return err
 }
 
-// load reads a user's record; found is false when there is none.
+// load reads a user's record; found is false when there is none. A
+// record kept under the legacy key (Config.LegacyUserKey) is found when
+// there is none under the current one; save writes it under the current.
 func (p *Passkeys) load(ctx context.Context, user string) (rec record, found bool, err error) {
+	rec, found, err = p.loadKey(ctx, p.recordKey(user))
+	if found || err != nil || p.cfg.LegacyUserKey == nil {
+		return rec, found, err
+	}
+	if legacy := p.cfg.KeyPrefix + "/users/" + p.cfg.LegacyUserKey(user) + ".json"; legacy != p.recordKey(user) {
+		return p.loadKey(ctx, legacy)
+	}
+	return rec, found, err
+}
+
+func (p *Passkeys) loadKey(ctx context.Context, key string) (rec record, found bool, err error) {
 	var b []byte
 	err = p.bounded(ctx, func(ctx context.Context) (err error) {
-		b, err = p.store.Load(ctx, p.recordKey(user))
+		b, err = p.store.Load(ctx, key)
 		return err
 	})
 	if errors.Is(err, fs.ErrNotExist) {

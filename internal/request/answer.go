@@ -95,6 +95,8 @@ func PasskeyCode(err error) pages.Code {
 		return pages.EnrolSignInAgain
 	case passkeys.ReasonEnrolDuringChallenge, passkeys.ReasonEnrolChallengedLogin:
 		return pages.EnrolNotAllowed
+	case passkeys.ReasonEnrolNeedsPasskey:
+		return pages.EnrolConfirm
 	case passkeys.ReasonEnrolTokenSpent:
 		return pages.EnrolLinkUsed
 	case passkeys.ReasonEnrolTokenInvalid:

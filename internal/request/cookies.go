@@ -23,6 +23,7 @@ const (
 	CookieCeremony = "login_guard_ceremony" // passkey ceremony id
 	CookieEnrol    = "login_guard_enrol"    // admin enrolment link token
 	CookieEnrolled = "login_guard_enrolled" // shows the enrolment confirmation once
+	CookieConfirm  = "login_guard_confirm"  // an existing passkey confirmed adding another
 	CookieSelfie   = "login_guard_selfie"   // the Smile ID job bound to the state
 )
 
@@ -201,7 +202,7 @@ func ReadSharedStepCookie(r *http.Request, base string) string {
 // IsStepCookie reports whether a request cookie is one of the guard's
 // step-up cookies, which a replayed login must not carry to the upstream.
 func IsStepCookie(name string) bool {
-	for _, base := range []string{CookieState, CookieFactor, CookieContinue, CookiePass, CookieCeremony, CookieEnrol, CookieSelfie} {
+	for _, base := range []string{CookieState, CookieFactor, CookieContinue, CookiePass, CookieCeremony, CookieEnrol, CookieConfirm, CookieSelfie} {
 		if name == base || name == "__Host-"+base || name == "__Secure-"+base {
 			return true
 		}

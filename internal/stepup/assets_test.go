@@ -112,6 +112,7 @@ func TestScript(t *testing.T) {
 	js := string(Script())
 	for _, want := range []string{
 		`"/passkey/begin"`, `"/passkey/finish"`, `"/passkey/register/begin"`, `"/passkey/register/finish"`,
+		`"/passkey/confirm/begin"`, `"/passkey/confirm/finish"`,
 		`"login-guard-complete"`, `"X-Login-Guard": "1"`, "navigator.credentials.get", "navigator.credentials.create",
 		"attestationObject", "authenticatorData", "userHandle", "clientDataJSON",
 	} {

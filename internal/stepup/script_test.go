@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"os/exec"
+	"slices"
 	"testing"
 
 	"github.com/go-webauthn/webauthn/protocol"
@@ -37,9 +38,10 @@ type scriptRun struct {
 		UserID    string   `json:"userId"`
 		RPID      string   `json:"rpId"`
 	} `json:"navigator"`
-	Submitted bool   `json:"submitted"`
-	Status    string `json:"status"`
-	Assigned  string `json:"assigned"`
+	Prompts   []string `json:"prompts"`
+	Submitted bool     `json:"submitted"`
+	Status    string   `json:"status"`
+	Assigned  string   `json:"assigned"`
 }
 
 func runScript(t *testing.T, scenario map[string]any) scriptRun {
@@ -190,5 +192,70 @@ func TestScriptReportsRefusal(t *testing.T) {
 	})
 	if run.Submitted || run.Status != msg {
 		t.Fatalf("the guard's message was not shown: %+v", run)
+	}
+}
+
+// TestScriptEnrolConfirm: an account that has a passkey is answered
+// enrol_confirm at the registration's begin; the script confirms with an
+// existing passkey (an assertion at /passkey/confirm/), then registers.
+func TestScriptEnrolConfirm(t *testing.T) {
+	wa := newRP(t)
+	existing := []byte{0xff, 0xee, 0xdd}
+	user := scriptUser{creds: []webauthn.Credential{{ID: existing}}}
+	assertOpts, _, err := wa.BeginLogin(user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	regOpts, _, err := wa.BeginRegistration(user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	authData := append(bytes.Repeat([]byte{0xfe}, 32), 0x05, 0, 0, 0, 9)
+	clientData := []byte(`{"type":"webauthn.get","challenge":"` + assertOpts.Response.Challenge.String() + `","origin":"https://portal.example.com"}`)
+	newID := []byte{0xfa, 0xfb}
+	run := runScript(t, map[string]any{
+		"mode": "enroll", "base": "/lg", "done": "/account",
+		"refusals": map[string]any{"/passkey/register/begin": map[string]any{"once": true, "status": 403,
+			"body": map[string]string{"error": "enrol_confirm", "message": "confirm first"}}},
+		"replies": map[string]any{
+			"/passkey/confirm/begin": assertOpts, "/passkey/confirm/finish": map[string]any{"ok": true},
+			"/passkey/register/begin": regOpts, "/passkey/register/finish": map[string]any{"ok": true},
+		},
+		"assertion": map[string]any{
+			"rawId": enc.EncodeToString(existing), "clientDataJSON": enc.EncodeToString(clientData),
+			"authenticatorData": enc.EncodeToString(authData), "signature": enc.EncodeToString([]byte{0x30, 0x01}),
+			"userHandle": enc.EncodeToString(user.WebAuthnID()),
+		},
+		"credential": map[string]any{
+			"rawId": enc.EncodeToString(newID), "clientDataJSON": enc.EncodeToString([]byte(`{"type":"webauthn.create"}`)),
+			"attestationObject": enc.EncodeToString([]byte{0xa0}),
+		},
+	})
+	var urls []string
+	for _, r := range run.Requests {
+		urls = append(urls, r.URL)
+	}
+	want := []string{"/lg/passkey/register/begin", "/lg/passkey/confirm/begin", "/lg/passkey/confirm/finish", "/lg/passkey/register/begin", "/lg/passkey/register/finish"}
+	if !slices.Equal(urls, want) || !slices.Equal(run.Prompts, []string{"get", "create"}) || run.Assigned != "/account" {
+		t.Fatalf("requests %v (want %v), prompts %v, assigned %q, status %q", urls, want, run.Prompts, run.Assigned, run.Status)
+	}
+	parsed, err := protocol.ParseCredentialRequestResponseBytes([]byte(run.Requests[2].Body))
+	if err != nil {
+		t.Fatalf("go-webauthn cannot parse the confirmation the script posted: %v", err)
+	}
+	if !bytes.Equal(parsed.RawID, existing) || parsed.Response.CollectedClientData.Challenge != assertOpts.Response.Challenge.String() {
+		t.Fatalf("parsed %+v", parsed)
+	}
+
+	// Any other refusal is shown, and nothing is confirmed.
+	run = runScript(t, map[string]any{
+		"mode": "enroll", "base": "/lg", "done": "/account",
+		"refusals": map[string]any{"/passkey/register/begin": map[string]any{"status": 403,
+			"body": map[string]string{"error": "enrol_sign_in", "message": "sign in first"}}},
+		"replies":    map[string]any{},
+		"credential": map[string]any{"rawId": "AQ", "clientDataJSON": "e30", "attestationObject": "oA"},
+	})
+	if run.Status != "sign in first" || len(run.Requests) != 1 || len(run.Prompts) != 0 {
+		t.Fatalf("a refusal other than enrol_confirm: %+v", run)
 	}
 }

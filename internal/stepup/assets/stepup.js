@@ -57,6 +57,7 @@
       return res.json().catch(function () { return {}; }).then(function (body) {
         var err = new Error("step-up request refused (" + res.status + ")");
         if (body && typeof body.message === "string") { err.userMessage = body.message; }
+        if (body && typeof body.error === "string") { err.code = body.error; }
         throw err;
       });
     });
@@ -77,15 +78,17 @@
     try { return cred.getClientExtensionResults() || {}; } catch (e) { return {}; }
   }
 
-  function login() {
-    return post("/passkey/begin").then(function (opts) {
+  // assertion asks the guard for options at beginPath, the browser for one
+  // of the account's passkeys, and posts the result to finishPath.
+  function assertion(beginPath, finishPath) {
+    return post(beginPath).then(function (opts) {
       var pk = opts.publicKey;
       pk.challenge = fromB64url(pk.challenge);
       pk.allowCredentials = decodeList(pk.allowCredentials);
       return navigator.credentials.get({ publicKey: pk });
     }).then(function (cred) {
       var r = cred.response;
-      return post("/passkey/finish", {
+      return post(finishPath, {
         id: cred.id,
         rawId: toB64url(cred.rawId),
         type: cred.type,
@@ -98,10 +101,27 @@
           userHandle: r.userHandle ? toB64url(r.userHandle) : undefined
         }
       });
-    }).then(function () { return finish(true); });
+    });
   }
 
+  function login() {
+    return assertion("/passkey/begin", "/passkey/finish").then(function () { return finish(true); });
+  }
+
+  // An account that already has a passkey adds another only once one of
+  // them confirms it: the guard answers enrol_confirm until then.
   function enroll() {
+    return register().catch(function (err) {
+      if (err.code !== "enrol_confirm") { throw err; }
+      say("This account already has a passkey. Confirm with it first\u2026");
+      return assertion("/passkey/confirm/begin", "/passkey/confirm/finish").then(function () {
+        say("Now register the new passkey\u2026");
+        return register();
+      });
+    });
+  }
+
+  function register() {
     return post("/passkey/register/begin").then(function (opts) {
       var pk = opts.publicKey;
       pk.challenge = fromB64url(pk.challenge);

@@ -29,10 +29,11 @@ const elements = {
   "login-guard-complete": { submit: () => { out.submitted = true; finished(); } },
 };
 
-function fakeCredential() {
-  const c = scenario.credential;
+// fakeCredential answers navigator.credentials.create ("create") or .get.
+function fakeCredential(kind) {
+  const c = kind === "create" ? scenario.credential : (scenario.assertion || scenario.credential);
   const response = { clientDataJSON: ab(c.clientDataJSON) };
-  if (scenario.mode === "enroll") {
+  if (kind === "create") {
     response.attestationObject = ab(c.attestationObject);
     response.getTransports = () => c.transports;
   } else {
@@ -57,12 +58,14 @@ const sandbox = {
       get: (arg) => {
         const pk = arg.publicKey;
         out.navigator = { challenge: b64(pk.challenge), allow: (pk.allowCredentials || []).map((c) => b64(c.id)), rpId: pk.rpId };
-        return Promise.resolve(fakeCredential());
+        out.prompts = (out.prompts || []).concat("get");
+        return Promise.resolve(fakeCredential("get"));
       },
       create: (arg) => {
         const pk = arg.publicKey;
         out.navigator = { challenge: b64(pk.challenge), userId: b64(pk.user.id), exclude: (pk.excludeCredentials || []).map((c) => b64(c.id)), rp: pk.rp.id };
-        return Promise.resolve(fakeCredential());
+        out.prompts = (out.prompts || []).concat("create");
+        return Promise.resolve(fakeCredential("create"));
       },
     },
   },
@@ -71,6 +74,8 @@ const sandbox = {
     const path = url.slice(scenario.base.length);
     const refusal = (scenario.refusals || {})[path];
     if (refusal) {
+      // "once": the refusal answers the first request to its path only.
+      if (refusal.once) { delete scenario.refusals[path]; }
       return Promise.resolve({ ok: false, status: refusal.status, json: () => Promise.resolve(refusal.body) });
     }
     const reply = scenario.replies[path];
