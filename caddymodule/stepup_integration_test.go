@@ -236,7 +236,9 @@ func TestStepUpResumeFinishesTheHeldLogin(t *testing.T) {
 		t.Fatalf("complete without factor: %d", resp.StatusCode)
 	}
 
-	passFactor(t, g, c)
+	if st := passFactor(t, g, c); st.Operation {
+		t.Fatal("a login's step-up state says it is for an operation")
+	}
 	stateCookie := c.cookie("login_guard_stepup")
 	resp, _ = c.do("POST", "/verify/complete", "application/x-www-form-urlencoded", "", map[string]string{"Origin": "null", "Sec-Fetch-Site": "same-origin"})
 	if resp.StatusCode != http.StatusTemporaryRedirect || resp.Header.Get("Location") != "/api/login" || c.cookie("login_guard_continue") == "" {

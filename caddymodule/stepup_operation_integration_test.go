@@ -87,8 +87,8 @@ func TestOperationStepUpAsksTheSessionsUser(t *testing.T) {
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/verify" {
 		t.Fatalf("alice's transfer: %d %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
-	if st := passFactor(t, g, c); st.User != "alice" {
-		t.Fatalf("the step-up asks %q, not the session's alice", st.User)
+	if st := passFactor(t, g, c); st.User != "alice" || !st.Operation {
+		t.Fatalf("the step-up asks %q (operation %v), not the session's alice for an operation", st.User, st.Operation)
 	}
 	resp, _ = c.do("POST", "/verify/complete", form, "", map[string]string{"Sec-Fetch-Site": "same-origin"})
 	if resp.StatusCode != http.StatusTemporaryRedirect || resp.Header.Get("Location") != "/api/transfer" {

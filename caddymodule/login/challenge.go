@@ -164,6 +164,7 @@ func (x *exchange) sendToStepUp(w http.ResponseWriter, r *http.Request, iss *ste
 		Domain:       o.StepUpCookieDomain,
 		Host:         r.Host,
 		Held:         ref,
+		Operation:    x.h.Event == EventOperation,
 	})
 	if err != nil {
 		return x.stepUpUnavailable(w, r, err)

@@ -278,7 +278,11 @@ func (s *stepUpCall) loginPage() {
 	s.x.Allow("step_up_page")
 	// A completion that sends the browser back to the login on another
 	// host redirects the page's form there: its form-action must allow it.
-	s.render(stepup.PageData{Title: "Confirm it's you", Mode: stepup.ModeLogin, Base: s.base, Methods: methods, User: st.User},
+	title := "Confirm it's you"
+	if st.Operation {
+		title = "Confirm this request"
+	}
+	s.render(stepup.PageData{Title: title, Mode: stepup.ModeLogin, Base: s.base, Methods: methods, User: st.User, Operation: st.Operation},
 		stepup.ReturnOrigin(st.Return))
 }
 
@@ -498,7 +502,7 @@ func (s *stepUpCall) render(d stepup.PageData, formAction string) {
 		}
 		return
 	}
-	st := pages.StepUp{Mode: d.Mode, Base: d.Base, Done: d.Done, User: d.User, Methods: d.Methods, FormAction: formAction}
+	st := pages.StepUp{Mode: d.Mode, Base: d.Base, Done: d.Done, User: d.User, Methods: d.Methods, Operation: d.Operation, FormAction: formAction}
 	if err := s.h.route.Pages().WriteStepUp(s.w, s.r, st); err != nil {
 		s.internal(err)
 	}

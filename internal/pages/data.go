@@ -75,6 +75,8 @@ type StepUp struct {
 	Done      string
 	User      string
 	Methods   []string
+	// Operation: the page confirms an operation, not a sign-in.
+	Operation bool
 	// FormAction is the origin ("https://host[:port]") the completion
 	// form's redirect goes to when it is not this page's (the login's
 	// host, for a step-up on its own host): browsers check a form's

@@ -338,3 +338,27 @@ func TestRetryAfterValue(t *testing.T) {
 		t.Errorf("a shared value allocates %v times", n)
 	}
 }
+
+// TestStepUpPageForAnOperation: a step-up for an operation says so (and
+// to leave it unconfirmed if the person did not just ask for anything),
+// not "finish signing in"; the script is told too.
+func TestStepUpPageForAnOperation(t *testing.T) {
+	s := Default()
+	render := func(op bool) string {
+		t.Helper()
+		w := httptest.NewRecorder()
+		if err := s.WriteStepUp(w, httptest.NewRequest(http.MethodGet, "/verify", nil), StepUp{Mode: ModeLogin, Base: "/verify", User: "alice", Operation: op}); err != nil {
+			t.Fatal(err)
+		}
+		return w.Body.String()
+	}
+	op, login := render(true), render(false)
+	for _, want := range []string{"carry out the request you just made", "do not confirm it", `data-operation="1"`, `id="login-guard-start"`} {
+		if !strings.Contains(op, want) {
+			t.Errorf("operation page lacks %s", want)
+		}
+	}
+	if strings.Contains(op, "finish signing in") || !strings.Contains(login, "finish signing in") || strings.Contains(login, "data-operation") {
+		t.Errorf("pages:\n%s\n---\n%s", op, login)
+	}
+}

@@ -78,6 +78,9 @@ type PageData struct {
 	Message   string
 	Methods   []string
 	User      string
+	// Operation: the page confirms an operation (a payment, a change of
+	// details), not a sign-in.
+	Operation bool
 }
 
 // Offers reports whether the page offers method; no Methods means the

@@ -51,8 +51,11 @@ type State struct {
 	Domain string `json:"dom,omitempty"`
 	// Host is the host the login came to (placeHost): a step-up on the
 	// login's site finishes the state only there (see stepUpRefusal).
-	Host   string    `json:"hst,omitempty"`
-	Issued time.Time `json:"iat"`
+	Host string `json:"hst,omitempty"`
+	// Operation: the held request is an operation (a payment, a change
+	// of details), not a sign-in; the page says so.
+	Operation bool      `json:"op,omitempty"`
+	Issued    time.Time `json:"iat"`
 }
 
 // Ref returns the held-store reference the state carries.
@@ -195,6 +198,8 @@ type Challenge struct {
 	// Held is the entry Put in the Held store; empty for PhaseResubmit
 	// (a fresh handle is drawn).
 	Held Ref
+	// Operation: the request challenged is an operation, not a sign-in.
+	Operation bool
 }
 
 // Issue seals a new step-up state for c. When the state with every
@@ -225,7 +230,7 @@ func (is *Issuer) Issue(c Challenge) (string, State, error) {
 		User: c.User, Route: c.Route, IPPrefix: pfx, UAHash: AgentHash(c.UserAgent),
 		Reasons: c.Reasons, Correlations: c.Correlations, AccountID: c.AccountID,
 		Handle: c.Held.Handle, Key: c.Held.Key, Phase: c.Phase, Return: c.Return,
-		StepUp: c.StepUp, Domain: c.Domain, Host: placeHost(c.Host), Issued: now.UTC().Truncate(time.Second),
+		StepUp: c.StepUp, Domain: c.Domain, Host: placeHost(c.Host), Operation: c.Operation, Issued: now.UTC().Truncate(time.Second),
 	}
 	if st.Handle == "" {
 		h, err := NewHandle()

@@ -11,6 +11,7 @@
   var base = root.getAttribute("data-base") || "";
   var mode = root.getAttribute("data-mode");
   var done = root.getAttribute("data-done") || "";
+  var operation = root.getAttribute("data-operation") === "1";
   var button = document.getElementById("login-guard-start");
   var status = document.getElementById("login-guard-status");
 
@@ -230,7 +231,7 @@
 
   function finish(ok) {
     if (!ok) { return; }
-    say("Confirmed. Finishing sign-in\u2026");
+    say(operation ? "Confirmed. Finishing your request\u2026" : "Confirmed. Finishing sign-in\u2026");
     document.getElementById("login-guard-complete").submit();
   }
 
