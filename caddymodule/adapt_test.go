@@ -200,6 +200,9 @@ func TestGlobalOptionErrors(t *testing.T) {
 		{"empty forter login_method_type", "login_guard {\n  forter {\n   login_method_type \"\"\n  }\n}", "Caddyfile:4: login_method_type must not be empty"},
 		{"empty forter channel_type", "login_guard {\n  forter {\n   channel_type \"\"\n  }\n}", "Caddyfile:4: channel_type must not be empty"},
 		{"empty forter auth_result_key", "login_guard {\n  forter {\n   auth_result_key \"\"\n  }\n}", "Caddyfile:4: auth_result_key must not be empty"},
+		// key_url and region: one would be ignored.
+		{"loginid key_url and region", "login_guard {\n  loginid {\n   mode pem\n   client_id c\n   key_url https://jwt.example.com/certs\n   region usw1\n  }\n}", "loginid: give key_url or region, not both"},
+		{"loginid region with jwks", "login_guard {\n  loginid {\n   mode jwks\n   client_id c\n   region usw1\n  }\n}", "loginid: region is for mode pem"},
 		{"empty store redis tls server_name", "login_guard {\n  store redis {\n   address 127.0.0.1:6379\n   tls {\n    server_name \"\"\n   }\n  }\n}", "Caddyfile:6: server_name must not be empty"},
 		{"empty store redis tls ca_file", "login_guard {\n  store redis {\n   address 127.0.0.1:6379\n   tls {\n    ca_file \"\"\n   }\n  }\n}", "Caddyfile:6: ca_file must not be empty"},
 		{"empty forter name", "login_guard {\n  forter \"\" {\n   site_id s\n   api_key k\n  }\n}", "Caddyfile:3: forter: the engine name must not be empty"},
@@ -228,6 +231,20 @@ func TestURLPlaceholderCheckedAtLoad(t *testing.T) {
 	err = caddy.Validate(caddytest.MustConfig(t, raw))
 	if err == nil || !strings.Contains(err.Error(), "want an absolute http or https URL") {
 		t.Fatalf("validate: %v, want the endpoint refused", err)
+	}
+}
+
+// TestPasskeysOriginOffTheRPID: an rp_origin whose host is neither the
+// rp_id nor below it is refused when the config loads (browsers refuse
+// every ceremony there, so no passkey could be registered or used).
+func TestPasskeysOriginOffTheRPID(t *testing.T) {
+	cfg := func(origins string) string {
+		return "{\n\tlogin_guard {\n\t\tpasskeys {\n\t\t\trp_id example.com\n\t\t\trp_origin " + origins + "\n\t\t}\n\t}\n}\n:8080 {\n\tlogin_guard /verify* {\n\t\tevent step_up\n\t}\n}\n"
+	}
+	checkAdaptErr(t, caddytest.ValidateCaddyfile(t, cfg("https://example.com https://evil.example")), `passkeys: rp_origin "https://evil.example" is not on rp_id example.com or below it`)
+	checkAdaptErr(t, caddytest.ValidateCaddyfile(t, cfg("https://badexample.com")), `passkeys: rp_origin "https://badexample.com" is not on rp_id example.com`)
+	if err := caddytest.ValidateCaddyfile(t, cfg("https://example.com https://login.Example.com:8443")); err != nil {
+		t.Fatalf("origins on the rp_id: %v", err)
 	}
 }
 

@@ -21,7 +21,7 @@ func TestGlobalBlocksOnce(t *testing.T) {
 		{"pages", "pages {\n   portal_name P\n  }"},
 		{"passkeys", "passkeys {\n   rp_id example.com\n   rp_origin https://example.com\n  }"},
 		{"step_up", "step_up {\n   state_ttl 5m\n  }"},
-		{"smileid", "smileid {\n   partner_id 1\n   api_key k\n   callback_url https://example.com/verify/selfie/callback\n  }"},
+		{"smileid", "smileid {\n   partner_id 1\n   api_key k\n   callback_url https://example.com/verify/smileid/callback\n  }"},
 		{"rules_store", "rules_store {\n   max_keys 1000\n  }"},
 		{"store", "store redis {\n   address 127.0.0.1:6379\n  }"},
 	}

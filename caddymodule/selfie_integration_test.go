@@ -282,7 +282,9 @@ func TestSelfieCaddyfileErrors(t *testing.T) {
 	cases := []struct{ name, cfg, want string }{
 		{"unknown option", block(base + "\t\t\tcolour blue\n"), `Caddyfile:7: smileid: unknown option "colour"`},
 		{"http callback", block("\t\t\tpartner_id 172\n\t\t\tapi_key k\n\t\t\tcallback_url http://g.example/cb\n"), "Caddyfile:6: smileid: callback_url must be an https URL"},
-		{"missing key", block("\t\t\tpartner_id 172\n\t\t\tcallback_url https://g.example/cb\n"), "smileid: partner_id, api_key and callback_url are required"},
+		{"missing key", block("\t\t\tpartner_id 172\n\t\t\tcallback_url https://g.example/verify/smileid/callback\n"), "smileid: partner_id, api_key and callback_url are required"},
+		// The step-up route answers callbacks at <path>/smileid/callback only.
+		{"callback elsewhere", block("\t\t\tpartner_id 172\n\t\t\tapi_key k\n\t\t\tcallback_url https://g.example/cb\n"), "Caddyfile:6: smileid: callback_url \"https://g.example/cb\" must end with /smileid/callback"},
 		{"bad server", block(base + "\t\t\tserver staging\n"), `Caddyfile:7: "staging" is not one of sandbox, production`},
 		{"server and base_url", block(base + "\t\t\tserver production\n\t\t\tbase_url https://x.example\n"), "give server or base_url, not both"},
 		{"bad limit", block(base + "\t\t\tuser_limit five 1h\n"), `Caddyfile:7: smileid: "five" must be a whole number`},

@@ -109,8 +109,8 @@ func (c *LoginIDConfig) unmarshal(d *caddyfile.Dispenser) error {
 	if c.Mode == "" || c.ClientID == "" {
 		return d.Err("loginid: mode and client_id are required")
 	}
-	if c.KeyURL == "" && (c.Mode != loginid.ModePEM || c.Region == "") {
-		return d.Err("loginid: key_url is required (or region, with mode pem)")
+	if err := loginid.CheckKeySource(c.Mode, c.KeyURL, c.Region); err != nil {
+		return d.Err(err.Error())
 	}
 	return nil
 }
@@ -126,11 +126,9 @@ func (c *LoginIDConfig) newVerifier(logger *zap.Logger, shared *redisstore.Conn)
 		// An unset issuer or namespace must not switch its check off.
 		return nil, nil, fmt.Errorf("loginid: %w", res.Err)
 	}
-	if keyURL == "" {
-		var err error
-		if keyURL, err = loginid.DirectWebCertsURL(region); err != nil {
-			return nil, nil, fmt.Errorf("loginid: %v", err)
-		}
+	keyURL, err := loginid.KeySource(c.Mode, keyURL, region)
+	if err != nil {
+		return nil, nil, fmt.Errorf("loginid: %v", err)
 	}
 	size := c.ReplayCacheSize
 	if err := loginid.CheckReplayCacheSize(size); err != nil {

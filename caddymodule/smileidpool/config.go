@@ -10,6 +10,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -111,6 +113,11 @@ func (c *Config) Unmarshal(d *caddyfile.Dispenser) error {
 			if err = caddyopt.OneArg(d, &c.CallbackURL); err == nil {
 				err = checkHTTPSURL(d, "callback_url", c.CallbackURL)
 			}
+			if err == nil {
+				if cerr := checkCallbackPath(c.CallbackURL); cerr != nil {
+					err = d.Err(cerr.Error())
+				}
+			}
 		case "server":
 			if err = caddyopt.OneArg(d, &c.Server); err == nil {
 				err = caddyopt.OneOf(d, c.Server, "sandbox", "production")
@@ -167,6 +174,17 @@ func (c *Config) Unmarshal(d *caddyfile.Dispenser) error {
 func checkHTTPSURL(d *caddyfile.Dispenser, name, v string) error {
 	if err := smileid.CheckHTTPSURL(name, v); err != nil {
 		return d.Err(err.Error())
+	}
+	return nil
+}
+
+// checkCallbackPath: the step-up route answers Smile ID's callbacks at
+// <its path>/smileid/callback only; a callback_url elsewhere would send
+// every callback to the portal (or nowhere), and a selfie would wait for
+// the page's polling alone.
+func checkCallbackPath(v string) error {
+	if u, err := url.Parse(v); err == nil && !strings.HasSuffix(u.Path, "/smileid/callback") {
+		return fmt.Errorf("smileid: callback_url %q must end with /smileid/callback under the step-up route's path (like https://example.com/verify/smileid/callback)", v)
 	}
 	return nil
 }
@@ -249,6 +267,9 @@ func (c *Config) newClient(lim smileid.Limiter, obs smileid.Observer, pending sm
 	callbackURL := res.Value("callback_url", c.CallbackURL)
 	if res.Err != nil {
 		return nil, fmt.Errorf("smileid: %w", res.Err)
+	}
+	if err := checkCallbackPath(callbackURL); err != nil {
+		return nil, err
 	}
 	if base == "" && c.Server == "production" {
 		base = smileid.ProductionBaseURL

@@ -151,6 +151,31 @@ type Config struct {
 	Observer Observer
 }
 
+// CheckKeySource: the keys come from keyURL, or in mode pem from a
+// region (DirectWebCertsURL), never both: one would be ignored without a
+// word. It checks the combination, not the values, which may still be
+// placeholders.
+func CheckKeySource(mode, keyURL, region string) error {
+	switch {
+	case keyURL != "" && region != "":
+		return errors.New("loginid: give key_url or region, not both (region fills key_url as https://jwt.<region>.loginid.io/certs)")
+	case region != "" && mode != ModePEM:
+		return errors.New("loginid: region is for mode pem; mode jwks needs key_url")
+	case keyURL == "" && region == "":
+		return errors.New("loginid: key_url is required (or region, with mode pem)")
+	}
+	return nil
+}
+
+// KeySource is the key URL a config names: keyURL, or the DirectWeb
+// certs URL of region, checked as CheckKeySource does.
+func KeySource(mode, keyURL, region string) (string, error) {
+	if err := CheckKeySource(mode, keyURL, region); err != nil || keyURL != "" {
+		return keyURL, err
+	}
+	return DirectWebCertsURL(region)
+}
+
 // DirectWebCertsURL is the DirectWeb certs endpoint for a region such as
 // "usw1": https://jwt.<region>.loginid.io/certs.
 func DirectWebCertsURL(region string) (string, error) {

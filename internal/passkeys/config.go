@@ -3,6 +3,8 @@ package passkeys
 import (
 	"errors"
 	"fmt"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/go-webauthn/webauthn/protocol"
@@ -104,6 +106,11 @@ func New(cfg Config, store Store) (*Passkeys, error) {
 	if cfg.RPID == "" || len(cfg.RPOrigins) == 0 || cfg.RPDisplayName == "" {
 		return nil, errors.New("passkeys: rp_id, rp_origins and rp_display_name are required")
 	}
+	for _, o := range cfg.RPOrigins {
+		if err := originOfRPID(o, cfg.RPID); err != nil {
+			return nil, err
+		}
+	}
 	uv := protocol.UserVerificationRequirement(cfg.UserVerification)
 	switch uv {
 	case "":
@@ -176,3 +183,19 @@ type Stats struct {
 
 // Stats returns the ceremony counters.
 func (p *Passkeys) Stats() Stats { return p.ceremonies.stats() }
+
+// originOfRPID refuses an origin whose host is neither the rp_id nor
+// below it: a browser refuses every ceremony there (the rp_id must be the
+// page's host or a registrable suffix of it), so no passkey could ever be
+// registered or used.
+func originOfRPID(origin, rpID string) error {
+	u, err := url.Parse(origin)
+	host, id := "", strings.ToLower(rpID)
+	if err == nil {
+		host = strings.ToLower(u.Hostname())
+	}
+	if host != id && !strings.HasSuffix(host, "."+id) {
+		return fmt.Errorf("passkeys: rp_origin %q is not on rp_id %s or below it: browsers refuse a passkey ceremony there", origin, rpID)
+	}
+	return nil
+}
