@@ -90,7 +90,9 @@
 // refused with registration_token.
 //
 // Replay: the nonce, or the token's signing input when there is no nonce
-// (not the whole token: ECDSA signatures are malleable), is remembered
+// (not the whole token: ECDSA signatures are malleable; the header and
+// payload must be canonical base64url, so the signing input has one
+// spelling), is remembered
 // until iat+MaxAge+ClockSkew in an exact, bounded ReplayCache. When it is
 // full, new tokens are refused (replay_cache_full) rather than accepted
 // unchecked. The default MemoryReplayCache is per process; keep it across

@@ -17,6 +17,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -386,3 +387,18 @@ func jwsHeaders(t testing.TB, kid string) jws.Headers {
 }
 
 func jwsWithHeaders(h jws.Headers) jws.WithKeySuboption { return jws.WithProtectedHeaders(h) }
+
+// respell sets the lowest unused bit of the last character of segment i
+// of token (0 header, 1 payload): a non-canonical base64url spelling of
+// the same bytes. ok is false when that segment has no unused bits.
+func respell(token string, i int) (string, bool) {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	segs := strings.Split(token, ".")
+	s := segs[i]
+	if len(s)%4 == 0 {
+		return "", false
+	}
+	v := strings.IndexByte(alphabet, s[len(s)-1])
+	segs[i] = s[:len(s)-1] + string(alphabet[v|1])
+	return strings.Join(segs, "."), true
+}

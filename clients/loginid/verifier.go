@@ -65,7 +65,8 @@ func (v *Verifier) Close() { v.keys.close() }
 // Reason rules.ReasonAssertionInvalid and a Sub-reason; Retryable tells
 // the failures that are not the token's fault.
 //
-// Checks, in order: size and compact form; header alg equal to
+// Checks, in order: size and compact form (header and payload in
+// canonical base64url); header alg equal to
 // Config.Algorithm (the header cannot choose it); no crit; kid valid and
 // known; signature; exp and iat present; exp, nbf, iat and max_age against
 // the clock with ClockSkew; iss, aud, namespace; type is an authentication
@@ -241,8 +242,15 @@ func (p *keyProvider) FetchKeys(ctx context.Context, sink jws.KeySink, sig *jws.
 }
 
 // compactJWS reports whether s has the shape of a compact JWS: three
-// non-empty-header, base64url segments separated by two dots. It keeps the
-// JSON serialization (and its unprotected headers) out.
+// non-empty-header, base64url segments separated by two dots, the header
+// and the payload in their one canonical encoding. It keeps the JSON
+// serialization (and its unprotected headers) out.
+//
+// Canonical: jws.Verify checks the signature over the segments as it
+// re-encodes them from their decoded bytes, and a decoder ignores the
+// unused low bits of a segment's last character, so the same signed token
+// could be written in up to 256 spellings whose signing inputs differ as
+// strings, each a new replay key (replayKey) for a token without nonce.
 func compactJWS(s string) bool {
 	if strings.Count(s, ".") != 2 || s[0] == '.' {
 		return false
@@ -256,13 +264,50 @@ func compactJWS(s string) bool {
 			return false
 		}
 	}
-	return true
+	header, rest, _ := strings.Cut(s, ".")
+	payload, _, _ := strings.Cut(rest, ".")
+	return canonicalBase64URL(header) && canonicalBase64URL(payload)
+}
+
+// canonicalBase64URL reports whether seg, made of base64url characters,
+// is the unpadded encoding an encoder gives: not one character too many
+// for its bytes, and no bit set among the unused low bits of its last
+// character.
+func canonicalBase64URL(seg string) bool {
+	var unused uint
+	switch len(seg) % 4 {
+	case 0:
+		return true
+	case 1:
+		return false
+	case 2:
+		unused = 4
+	case 3:
+		unused = 2
+	}
+	return base64URLValue(seg[len(seg)-1])&(1<<unused-1) == 0
+}
+
+// base64URLValue is the 6-bit value of a base64url character.
+func base64URLValue(c byte) byte {
+	switch {
+	case c >= 'A' && c <= 'Z':
+		return c - 'A'
+	case c >= 'a' && c <= 'z':
+		return c - 'a' + 26
+	case c >= '0' && c <= '9':
+		return c - '0' + 52
+	case c == '-':
+		return 62
+	}
+	return 63 // '_'
 }
 
 // replayKey is SHA-256 over the nonce, or, without one, over the signing
 // input (header.payload). Not over the whole token: an ECDSA signature can
 // be rewritten into another valid one (s → n−s), so hashing the signature
-// would let one token pass twice.
+// would let one token pass twice. The signing input has one spelling,
+// compactJWS having refused any other encoding of the same bytes.
 func replayKey(nonce, token string) ReplayKey {
 	h := sha256.New()
 	if nonce != "" {

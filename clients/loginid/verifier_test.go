@@ -210,6 +210,38 @@ func TestReplay(t *testing.T) {
 		_, err = v.Verify(bg, malleate(t, tok), testUser)
 		wantSub(t, err, SubReplayed)
 	})
+	t.Run("no nonce: the same token spelt otherwise", func(t *testing.T) {
+		// A set bit among the unused low bits of a segment's last
+		// character decodes to the same bytes, and the signature checks
+		// against their canonical encoding: without the refusal each
+		// spelling was a new signing input, a new replay key.
+		for pad := 0; pad < 3; pad++ {
+			c := validClaims(now, "")
+			delete(c, "nonce")
+			c["pad"] = strings.Repeat("p", pad)
+			hdr := map[string]any{"alg": "ES256", "typ": "JWT", "kid": testKID, "pad": strings.Repeat("p", pad)}
+			tok := es256Sign(t, key.priv, hdr, c)
+			respelt := 0
+			for seg := 0; seg < 2; seg++ {
+				other, ok := respell(tok, seg)
+				if !ok {
+					continue
+				}
+				respelt++
+				_, err := v.Verify(bg, other, testUser)
+				wantSub(t, err, SubMalformed)
+			}
+			if respelt == 0 {
+				t.Fatalf("pad %d: no segment with unused bits", pad)
+			}
+			_, err := v.Verify(bg, tok, testUser)
+			wantSub(t, err, "")
+			if other, ok := respell(tok, 1); ok {
+				_, err = v.Verify(bg, other, testUser)
+				wantSub(t, err, SubMalformed)
+			}
+		}
+	})
 	t.Run("refused token is not recorded", func(t *testing.T) {
 		c := validClaims(now, "nonce-B")
 		_, err := v.Verify(bg, key.mint(t, c), "wrong")
