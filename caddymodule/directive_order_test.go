@@ -22,7 +22,7 @@ func TestDirectiveRunsBeforeHandleBlocks(t *testing.T) {
 	upstream := caddytest.NewRecorder(t, portalFake())
 	auth := caddytest.NewRecorder(t, func(w http.ResponseWriter, _ *http.Request, _ []byte) { w.WriteHeader(http.StatusOK) })
 	guard := "\tlogin_guard @login {\n\t\tevent login\n\t\tdeny_ip 127.0.0.0/8\n\t}\n"
-	matcher := "\t@login {\n\t\tmethod POST\n\t\tpath /api/login\n\t}\n"
+	matcher := "\t@login {\n\t\tpath /api/login\n\t}\n"
 	sites := map[string]string{
 		"handle blocks": fmt.Sprintf("{{listen}} {\n%s%s\thandle /api/* {\n\t\treverse_proxy %s\n\t}\n\thandle {\n\t\trespond \"site\"\n\t}\n}",
 			matcher, guard, upstream.Listener.Addr()),

@@ -107,3 +107,42 @@ func TestLoginRouteMethods(t *testing.T) {
 		t.Errorf("%d audit lines, want one for each of the %d judged requests (none for a page request)\n%s", n, judged, g.RawLogs(t))
 	}
 }
+
+// TestMethodMatcherWarned: a login route selected by `method POST`, as
+// the docs used to advise, is named at start in a warning; a route of the
+// path alone, and a logout's method matcher, are not.
+func TestMethodMatcherWarned(t *testing.T) {
+	upstream := caddytest.NewRecorder(t, func(w http.ResponseWriter, r *http.Request, body []byte) {})
+	g := caddytest.Start(t, "", fmt.Sprintf(`{{listen}} {
+	@old {
+		method POST
+		path /old
+	}
+	login_guard @old {
+		name old
+		event login
+	}
+	login_guard /new {
+		name new
+		event login
+	}
+	@logout {
+		method POST
+		path /logout
+	}
+	login_guard @logout {
+		name out
+		event logout
+	}
+	reverse_proxy %s
+}`, upstream.Listener.Addr()))
+	var warned []string
+	for _, l := range g.Logs(t) {
+		if strings.Contains(fmt.Sprint(l["msg"]), "selected by a method matcher") {
+			warned = append(warned, fmt.Sprint(l["route"]))
+		}
+	}
+	if len(warned) != 1 || warned[0] != "old" {
+		t.Fatalf("warned for %v, want [old]\n%s", warned, g.RawLogs(t))
+	}
+}

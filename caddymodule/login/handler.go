@@ -154,6 +154,9 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 // guard route can be reached (caddymodule/routecheck).
 func (h *Handler) GuardRouteName() string { return h.Name }
 
+// GuardEvent is the route's event, for the app's check of its matchers.
+func (h *Handler) GuardEvent() string { return h.Event }
+
 // minUpstreamSecret is the shortest upstream_headers secret taken.
 const minUpstreamSecret = 16
 

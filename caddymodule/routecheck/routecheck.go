@@ -57,6 +57,12 @@ func Warn(ctx caddy.Context, logger *zap.Logger) {
 		logger.Warn("login_guard route sees rewritten paths: a path matcher for the path the client sent never matches",
 			zap.String("server", f.Server), zap.String("route", f.Route), zap.String("rewritten_by", f.Reason))
 	}
+	for _, f := range MethodMatched(h.Servers) {
+		logger.Warn("login_guard route selected by a method matcher: Caddy compares the method as sent, while Django, Flask, Symfony, "+
+			"ASP.NET Core and php_fastcgi read post as POST, so a post reaches the portal unjudged; select the login path alone "+
+			"(docs/configuration.md, matching the login path)",
+			zap.String("server", f.Server), zap.String("route", f.Route))
+	}
 	for _, f := range UnservedStepUps(h.Servers) {
 		logger.Error("login_guard step_up target served by no step-up route: challenged requests would get the portal's answer for that path",
 			zap.String("server", f.Server), zap.String("route", f.Route), zap.String("reason", f.Reason))
