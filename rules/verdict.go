@@ -12,6 +12,10 @@ const (
 	ReasonIPDenied          = "ip_denied"
 	ReasonIPAllowed         = "ip_allowed"
 	ReasonEngineUnavailable = "engine_unavailable"
+	// ReasonEngineRefusedRequest: the engine answered that it would not
+	// judge this request's content (400, 413, 422), which the client
+	// chose: not an outage, so the failure policy cannot let it through.
+	ReasonEngineRefusedRequest = "engine_refused_request"
 	// ReasonEngineNotReviewed: the engine answered without reviewing the
 	// attempt (Forter's NOT_REVIEWED), whatever action that maps to.
 	ReasonEngineNotReviewed = "engine_not_reviewed"

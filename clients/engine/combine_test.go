@@ -16,6 +16,7 @@ func TestCombine(t *testing.T) {
 	deny := Result{Engine: "d", Verdict: rules.Verdict{Action: rules.Deny, Reasons: []string{rules.ReasonEngineDecline}}}
 	down := Result{Engine: "x", Failure: &Failure{Engine: "x", Kind: KindTimeout}}
 	down2 := Result{Engine: "y", Failure: &Failure{Engine: "y", Kind: KindBreakerOpen}}
+	status := func(code int) Result { return Result{Engine: "s", Failure: StatusFailure("s", code)} }
 
 	tests := []struct {
 		name        string
@@ -39,6 +40,17 @@ func TestCombine(t *testing.T) {
 			[]string{rules.ReasonEngineUnavailable, rules.ReasonEngineChallenge}, 70, true, []string{"C1"}},
 		{"decision worse than policy", []Result{down, deny}, rules.Challenge, rules.Deny,
 			[]string{rules.ReasonEngineUnavailable, rules.ReasonEngineDecline}, 0, false, nil},
+		// A 400, 413 or 422 answers the request's content, which the client
+		// chose: at least a challenge, whatever the failure policy.
+		{"request refused, allow policy", []Result{status(400)}, rules.Allow, rules.Challenge,
+			[]string{rules.ReasonEngineRefusedRequest}, 0, false, nil},
+		{"request too large, allow policy", []Result{allow, status(413)}, rules.Allow, rules.Challenge,
+			[]string{rules.ReasonEngineRefusedRequest}, 10, true, []string{"A1"}},
+		{"request unprocessable, deny policy", []Result{status(422)}, rules.Deny, rules.Deny,
+			[]string{rules.ReasonEngineRefusedRequest}, 0, false, nil},
+		// Other statuses say nothing about the request: the policy applies.
+		{"key refused, allow policy", []Result{status(401), status(403), status(429), status(500)}, rules.Allow, rules.Allow,
+			[]string{rules.ReasonEngineUnavailable}, 0, false, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -42,7 +42,10 @@
 // Combine folds the results of a Run into one rules.Verdict under the
 // route's on_engine_failure policy: the worst action wins, every reason and
 // correlation id is kept, the highest score is kept, and each failed engine
-// contributes the policy's action with reason engine_unavailable.
+// contributes the policy's action with reason engine_unavailable; one that
+// refused the request's content (400, 413, 422: Failure.RefusedRequest),
+// which the client chose, contributes at least a challenge with reason
+// engine_refused_request, so that it cannot choose the failure policy.
 //
 // # Reporting step-up results
 //

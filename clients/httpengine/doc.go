@@ -57,6 +57,8 @@
 //
 // Non-2xx answers, transport errors and oversized bodies are
 // *engine.Failure values (status_4xx, status_5xx, status_other, refused,
-// timeout, malformed) so the runner's breaker and failure policy apply.
+// timeout, malformed) so the runner's breaker and failure policy apply
+// (except to a 400, 413 or 422, which the request's content provoked:
+// see engine.Combine).
 // Errors never contain Config.Headers values or the URL.
 package httpengine
