@@ -20,7 +20,7 @@ func TestStandaloneSavesNoSpentTokens(t *testing.T) {
 	if ok, err := rt.Used.Mark(tok, now.Add(time.Minute), now); !ok || err != nil {
 		t.Fatalf("mark: %v %v", ok, err)
 	}
-	if !rt.Used.Seen(tok, now) {
+	if seen, err := rt.Used.Seen(tok, now); !seen || err != nil {
 		t.Fatal("a spent token is not seen")
 	}
 }

@@ -195,10 +195,12 @@ func (x *exchange) usePass(w http.ResponseWriter, r *http.Request, iss *stepup.I
 	if tok == "" {
 		return false
 	}
-	request.ClearSharedStepCookie(w.Header(), r, request.CookiePass, x.h.StepUpOptions.StepUpCookieDomain)
 	b := x.stepBinding()
 	b.LoginHost = r.Host
-	if _, err := iss.ConsumePass(tok, b); err != nil {
+	_, err := iss.ConsumePass(tok, b)
+	// A pass the shared store could not check stays for the next POST.
+	request.ClearUsedStepCookie(w.Header(), r, request.CookiePass, x.h.StepUpOptions.StepUpCookieDomain, err)
+	if err != nil {
 		x.Verdict.Add(rules.Challenge, request.RefusalReason("step_up_pass_", err))
 		return false
 	}

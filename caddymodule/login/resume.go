@@ -10,7 +10,6 @@ import (
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
-	"github.com/login-guard/login_guard/internal/pages"
 	"github.com/login-guard/login_guard/internal/request"
 	"github.com/login-guard/login_guard/internal/stepup"
 	"github.com/login-guard/login_guard/rules"
@@ -32,8 +31,11 @@ func (x *exchange) resumeContinuation(w http.ResponseWriter, r *http.Request, ne
 	if err != nil {
 		return false, nil
 	}
-	request.ClearSharedStepCookie(w.Header(), r, request.CookieContinue, o.StepUpCookieDomain)
 	st, err := iss.ConsumeContinuation(tok, stepup.Binding{Route: x.h.Name, IP: x.Attempt.IP, UserAgent: x.Attempt.UserAgent, LoginHost: r.Host})
+	// A continuation the shared store could not check was not spent: its
+	// cookie stays, and the same request sent again once the store
+	// answers finishes the login (once).
+	request.ClearUsedStepCookie(w.Header(), r, request.CookieContinue, o.StepUpCookieDomain, err)
 	if err != nil {
 		if r.ContentLength != 0 {
 			// A login of its own that carried a stale cookie along: it is
@@ -137,11 +139,12 @@ func heldRequest(r *http.Request, held stepup.Request) (*http.Request, error) {
 	return r2, nil
 }
 
-// resumeRefused ends a continuation that cannot finish: the reason goes
-// to the audit line, the person is told what to do (sign in again).
+// resumeRefused ends a continuation that cannot finish (or, the store
+// down, cannot finish now): the reason goes to the audit line, the person
+// is told what to do (sign in again, or try again).
 func (x *exchange) resumeRefused(w http.ResponseWriter, r *http.Request, reason string) error {
 	x.Verdict.Add(rules.Deny, reason)
 	x.Publish(r)
 	x.Finish(r)
-	return x.h.route.Answer(w, r, pages.Answer{Code: request.StepUpCode(reason)})
+	return x.h.route.Answer(w, r, request.StepUpAnswer(w.Header(), reason))
 }

@@ -50,6 +50,9 @@ func (s SpentTokens) Mark(id string, expires, now time.Time) (bool, error) {
 
 // Seen implements stepup.SpentSet: every token reads as spent until the
 // saved set has been read.
-func (s SpentTokens) Seen(id string, now time.Time) bool {
-	return !s.Loaded() || s.Set().Seen(id, now)
+func (s SpentTokens) Seen(id string, now time.Time) (bool, error) {
+	if !s.Loaded() {
+		return true, nil
+	}
+	return s.Set().Seen(id, now)
 }

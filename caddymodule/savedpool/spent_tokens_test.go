@@ -30,7 +30,7 @@ func TestSpentTokensFailClosedUntilRead(t *testing.T) {
 	kind.Key, kind.Timeout = "login_guard.spent_tokens.test", 100*time.Millisecond
 	s := SpentTokens{Acquire(kind, func() *stepup.UsedSet { return stepup.NewUsedSet(0) }, stepup.DefaultUsedSetSize, st, zap.NewNop())}
 	defer s.Release()
-	if !s.Seen("stepup:other", now) {
+	if seen, err := s.Seen("stepup:other", now); !seen || err != nil {
 		t.Fatal("a token reads as not spent before the saved set was read")
 	}
 	if _, err := s.Mark("stepup:other", now.Add(time.Hour), now); !errors.Is(err, ErrSpentLoading) {
@@ -40,7 +40,7 @@ func TestSpentTokensFailClosedUntilRead(t *testing.T) {
 	for deadline := time.Now().Add(5 * time.Second); !s.Loaded() && time.Now().Before(deadline); {
 		time.Sleep(10 * time.Millisecond)
 	}
-	if !s.Seen("stepup:spent", now) {
+	if seen, err := s.Seen("stepup:spent", now); !seen || err != nil {
 		t.Fatal("a token spent before the restart is not spent after it")
 	}
 	if ok, err := s.Mark("stepup:other", now.Add(time.Hour), now); !ok || err != nil {

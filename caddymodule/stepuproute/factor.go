@@ -17,11 +17,13 @@ func (s *stepUpCall) reportResult(st stepup.State, method string, success bool) 
 
 // factorRefused reports a refused factor and counts it against the
 // state: once the state has seen its maximum (factor_attempts) it is
-// spent and its cookie cleared, so guesses are bounded.
+// spent and its cookie cleared, so guesses are bounded. A state the
+// shared store could not record as spent keeps its cookie: it is
+// refused (its count kept, or the store down) until the store answers.
 func (s *stepUpCall) factorRefused(st stepup.State, method string) {
 	s.reportResult(st, method, false)
 	if err := s.iss.FailFactor(st); err != nil {
-		request.ClearSharedStepCookie(s.w.Header(), s.r, request.CookieState, st.Domain)
+		request.ClearUsedStepCookie(s.w.Header(), s.r, request.CookieState, st.Domain, err)
 		s.x.Verdict.Add(rules.Deny, request.RefusalReason("step_up_", err))
 	}
 }

@@ -103,11 +103,11 @@ func (s *stepUpCall) loginFinish() {
 // client's state, or one a sibling host planted under the shared-domain
 // name is ignored, or whoever can set a cookie for the site could stop its
 // users from enrolling. A state that could not be checked (the spent-token
-// set full) still vetoes.
+// set full, or the shared store down) still vetoes.
 func (s *stepUpCall) enrolProofs() []passkeys.Proof {
 	var ps []passkeys.Proof
 	st, err := s.openState(stepup.Binding{IP: s.x.Attempt.IP, UserAgent: s.x.Attempt.UserAgent})
-	if err == nil || stepup.ReasonOf(err) == stepup.ReasonReplayFull {
+	if reason := stepup.ReasonOf(err); err == nil || reason == stepup.ReasonReplayFull || reason == stepup.ReasonStoreUnavailable {
 		ps = append(ps, passkeys.StepUpProof{User: st.User})
 	}
 	s.x.LoadSession(s.r)

@@ -465,10 +465,12 @@ func (s *stepUpCall) fail(reason string, a pages.Answer) {
 }
 
 // refuseState answers a step-up state that does not open (or no longer
-// does): missing, expired, used, moved or forged, each told as such.
+// does): missing, expired, used, moved or forged, each told as such; one
+// the shared store could not check is told to try again (its cookie
+// stays).
 func (s *stepUpCall) refuseState(err error) {
 	reason := request.RefusalReason("step_up_", err)
-	s.fail(reason, pages.Answer{Code: request.StepUpCode(reason)})
+	s.fail(reason, request.StepUpAnswer(s.w.Header(), reason))
 }
 
 // reply writes a: JSON on the script's endpoints, else the route's page
@@ -539,9 +541,9 @@ func (s *stepUpCall) busy(reason string) {
 // refuseJSON answers a refusal on one of the script's endpoints: the
 // code the person's situation calls for, never the audit reason.
 func (s *stepUpCall) refuseJSON(reason string) {
-	code := pages.StepUpFailed
+	a := pages.Answer{Code: pages.StepUpFailed}
 	if strings.HasPrefix(reason, "step_up_") {
-		code = request.StepUpCode(reason)
+		a = request.StepUpAnswer(s.w.Header(), reason)
 	}
-	s.fail(reason, pages.Answer{Code: code})
+	s.fail(reason, a)
 }

@@ -498,8 +498,11 @@ func TestHeldBackendTakeOnce(t *testing.T) {
 	if ok, err := NewSpentSet(b.c, "stepup").Mark("state:h", now.Add(time.Minute), now); ok || err != nil {
 		t.Fatal("spent twice", ok, err)
 	}
-	if !NewSpentSet(b.c, "stepup").Seen("state:h", now) || NewSpentSet(b.c, "stepup").Seen("state:other", now) {
-		t.Fatal("seen")
+	if seen, err := NewSpentSet(b.c, "stepup").Seen("state:h", now); !seen || err != nil {
+		t.Fatal("spent on one instance, not seen on the other", err)
+	}
+	if seen, err := NewSpentSet(b.c, "stepup").Seen("state:other", now); seen || err != nil {
+		t.Fatal("a fresh token seen", err)
 	}
 }
 

@@ -3,6 +3,7 @@ package redisstore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -77,7 +78,10 @@ func (noRetryStringCmd) NoRetry() bool { return true }
 
 // SpentSet is step-up's set of spent one-use tokens, shared by every
 // instance: a state completed on one instance is spent on all. It fails
-// closed (see stepup.SpentSet).
+// closed (see stepup.SpentSet): Redis out of memory is the set full
+// (ErrFull); any other failure (Redis unreachable, timed out, not
+// serving, or answering an error) wraps stepup.ErrStoreUnavailable, so
+// the token is refused as such rather than as a replay.
 type SpentSet struct{ once *OnceSet }
 
 // NewSpentSet returns the set named ns on c.
@@ -90,15 +94,26 @@ func (s *SpentSet) Mark(id string, expires, now time.Time) (bool, error) {
 		return true, nil
 	case errors.Is(err, ErrSeen):
 		return false, nil
-	default:
+	case errors.Is(err, ErrFull):
 		return false, err
+	default:
+		return false, storeUnavailable(err)
 	}
 }
 
 // Seen implements stepup.SpentSet; an error answers true (refuse).
-func (s *SpentSet) Seen(id string, _ time.Time) bool {
+func (s *SpentSet) Seen(id string, _ time.Time) (bool, error) {
 	seen, err := s.once.Has(context.Background(), []byte(id))
-	return seen || err != nil
+	if err != nil {
+		return true, storeUnavailable(err)
+	}
+	return seen, nil
+}
+
+// storeUnavailable marks err as step-up's shared store failing (see
+// stepup.ErrStoreUnavailable), keeping what it wraps.
+func storeUnavailable(err error) error {
+	return fmt.Errorf("%w: %w", stepup.ErrStoreUnavailable, err)
 }
 
 var (
@@ -166,7 +181,8 @@ func (f *FailureCounter) Add(handle string, expires, now time.Time) (int, bool) 
 	return int(n), false
 }
 
-// Count implements stepup.FailureCounter.
+// Count implements stepup.FailureCounter; an error wraps
+// stepup.ErrStoreUnavailable.
 func (f *FailureCounter) Count(handle string, _ time.Time) (int, error) {
 	var n int
 	err := f.c.call(context.Background(), func(ctx context.Context, cl redis.UniversalClient, k *keyer) error {
@@ -177,7 +193,10 @@ func (f *FailureCounter) Count(handle string, _ time.Time) (int, error) {
 		n = v
 		return err
 	})
-	return n, err
+	if err != nil {
+		return 0, storeUnavailable(err)
+	}
+	return n, nil
 }
 
 // Forget implements stepup.FailureCounter.

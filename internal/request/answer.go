@@ -68,10 +68,38 @@ func (x *Exchange) DenyAnswer() pages.Answer {
 	return pages.Answer{Code: pages.Denied}
 }
 
+// StoreRetryAfter is the Retry-After, in seconds, of a step-up refused
+// because a shared store did not answer: its breaker lets a call through
+// again within two seconds.
+const StoreRetryAfter = "5"
+
+// StepUpAnswer is the answer to a step-up refusal, by its audit reason
+// (StepUpCode). A token that could not be checked because the shared
+// store did not answer was not spent: the same request may be sent again,
+// and hdr gets Retry-After to say so.
+func StepUpAnswer(hdr http.Header, reason string) pages.Answer {
+	if reason == "step_up_"+stepup.ReasonStoreUnavailable {
+		hdr.Set("Retry-After", StoreRetryAfter)
+	}
+	return pages.Answer{Code: StepUpCode(reason)}
+}
+
+// ClearUsedStepCookie deletes the cookie of a one-time step-up token
+// whose use was tried (err its refusal, nil when it was used), unless the
+// shared store could not check it: such a token was not spent, so its
+// cookie stays for the same request sent again once the store answers.
+func ClearUsedStepCookie(hdr http.Header, r *http.Request, base, domain string, err error) {
+	if stepup.ReasonOf(err) != stepup.ReasonStoreUnavailable {
+		ClearSharedStepCookie(hdr, r, base, domain)
+	}
+}
+
 // StepUpCode is what a person is told about a step-up refusal, by its
 // audit reason ("step_up_expired", …).
 func StepUpCode(reason string) pages.Code {
 	switch reason {
+	case "step_up_" + stepup.ReasonStoreUnavailable:
+		return pages.Unavailable
 	case "step_up_" + stepup.ReasonMissing:
 		return pages.StepUpMissing
 	case "step_up_" + stepup.ReasonExpired, "step_up_" + stepup.ReasonHeldMissing:

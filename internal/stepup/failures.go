@@ -160,11 +160,14 @@ func (is *Issuer) FailFactor(st State) error {
 
 // exhausted refuses handle's state when it has seen its maximum of
 // refused factors (ReasonFactorsExhausted), or when its count cannot be
-// read or kept (the counter is full or down: ReasonReplayFull, the
+// read or kept (the shared counter could not be asked:
+// ReasonStoreUnavailable; it is full: ReasonReplayFull; both the
 // "unavailable" answer), so that guesses are never unlimited.
 func (is *Issuer) exhausted(handle string, now time.Time) error {
 	n, err := is.cfg.Failures.Count(handle, now)
 	switch {
+	case errors.Is(err, ErrStoreUnavailable):
+		return refused(ReasonStoreUnavailable)
 	case err != nil:
 		return refused(ReasonReplayFull)
 	case n >= is.cfg.MaxFailures:

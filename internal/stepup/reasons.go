@@ -35,6 +35,11 @@ const (
 	// another host shares under a domain (__Secure-) that records no
 	// such domain: the guard never set it there, a sibling host did.
 	ReasonCookieDomain = "cookie_domain_mismatch"
+	// ReasonStoreUnavailable: the shared store (store redis) that says
+	// whether the token was spent, or counts its state's refused
+	// factors, could not be asked. The token is refused but not spent:
+	// sent again once the store answers, it is checked then.
+	ReasonStoreUnavailable = "store_unavailable"
 )
 
 // ErrRefused is wrapped by every *Error, for errors.Is.

@@ -318,14 +318,24 @@ func (is *Issuer) open(purpose, token string, b Binding, strictRoute, strictUser
 	if st.Handle == "" {
 		return State{}, refused(ReasonTampered)
 	}
-	if is.cfg.Used.Seen(purpose+":"+st.Handle, now) {
+	// unchecked: the shared store could not say whether the token was
+	// spent (or its factors exhausted). It is refused all the same, after
+	// the binding checks: only a token that would otherwise open here is
+	// told to come again, not one of another client.
+	var unchecked error
+	switch seen, err := is.cfg.Used.Seen(purpose+":"+st.Handle, now); {
+	case err != nil:
+		unchecked = refused(ReasonStoreUnavailable)
+	case seen:
 		return State{}, refused(ReasonReplayed)
 	}
 	// A state that has seen its refused factors is spent, and the spent
 	// set says so; but a spent set that was full could not record it, so
 	// the count is asked too: the guesses stay bounded either way.
-	if purpose == PurposeState {
-		if err := is.exhausted(st.Handle, now); err != nil {
+	if purpose == PurposeState && unchecked == nil {
+		if err := is.exhausted(st.Handle, now); ReasonOf(err) == ReasonStoreUnavailable {
+			unchecked = err
+		} else if err != nil {
 			return State{}, err
 		}
 	}
@@ -349,20 +359,28 @@ func (is *Issuer) open(purpose, token string, b Binding, strictRoute, strictUser
 	if AgentHash(b.UserAgent) != st.UAHash {
 		return State{}, refused(ReasonAgentMismatch)
 	}
+	if unchecked != nil {
+		return State{}, unchecked
+	}
 	return st, nil
 }
 
 // spend marks purpose:handle used until no token of that purpose issued
 // now or earlier can still open. Callers pass the longest lifetime any
 // config may give such a token, so a reload that shortens it cannot let
-// a spent token open again.
+// a spent token open again. A token that could not be recorded is
+// refused: ReasonStoreUnavailable when the shared store could not be
+// asked (the token may be sent again), ReasonReplayFull when the set had
+// no room.
 func (is *Issuer) spend(purpose, handle string, ttl time.Duration) error {
 	now := is.cfg.Now()
 	ok, err := is.cfg.Used.Mark(purpose+":"+handle, now.Add(ttl+time.Second), now)
-	if err != nil {
+	switch {
+	case errors.Is(err, ErrStoreUnavailable):
+		return refused(ReasonStoreUnavailable)
+	case err != nil:
 		return refused(ReasonReplayFull)
-	}
-	if !ok {
+	case !ok:
 		return refused(ReasonReplayed)
 	}
 	return nil

@@ -1,6 +1,9 @@
 package stepup
 
-import "time"
+import (
+	"errors"
+	"time"
+)
 
 // HeldStore keeps sealed held requests and withheld responses under
 // handles. *Held keeps them in this process; SharedHeld keeps them in a
@@ -21,15 +24,26 @@ type HeldStore interface {
 	Destruct() error
 }
 
+// ErrStoreUnavailable is wrapped by the errors of a shared SpentSet or
+// FailureCounter whose store could not be asked (unreachable, timed out,
+// not serving). The token is refused without being spent
+// (ReasonStoreUnavailable), so the same request may be sent again once
+// the store answers. A Mark that failed so may still have been recorded:
+// then the token reads as spent when it comes again.
+var ErrStoreUnavailable = errors.New("stepup: shared store unavailable")
+
 // SpentSet records spent one-use tokens. *UsedSet is per process; a
 // shared implementation makes a token spent on every instance at once.
 // Implementations fail closed: Mark returns an error and Seen returns true
-// when they cannot tell.
+// when they cannot tell; the error wraps ErrStoreUnavailable when the
+// store could not be asked, and a Mark refused for want of room is any
+// other error (ReasonReplayFull).
 type SpentSet interface {
 	// Mark records id as spent until expires: false when it already was.
 	Mark(id string, expires, now time.Time) (bool, error)
-	// Seen reports whether id is spent and not yet expired.
-	Seen(id string, now time.Time) bool
+	// Seen reports whether id is spent and not yet expired; with an error
+	// it could not tell (and says true).
+	Seen(id string, now time.Time) (bool, error)
 }
 
 // FailureCounter counts refused factors per step-up state. *FailureSet
@@ -41,7 +55,8 @@ type FailureCounter interface {
 	// returns the count so far.
 	Add(handle string, expires, now time.Time) (n int, full bool)
 	// Count returns handle's count so far (zero once it expired); an
-	// error means it cannot be read, or could not be kept (full).
+	// error means it cannot be read (wrapping ErrStoreUnavailable when
+	// the store could not be asked), or could not be kept (full).
 	Count(handle string, now time.Time) (int, error)
 	// Forget drops handle's count.
 	Forget(handle string)

@@ -52,7 +52,8 @@ func (s *UsedSet) Mark(id string, expires, now time.Time) (bool, error) {
 	return fresh, err
 }
 
-// Seen reports whether id is spent and not yet expired.
-func (s *UsedSet) Seen(id string, now time.Time) bool {
-	return s.Has(expiry.Key(id), now.UnixNano())
+// Seen reports whether id is spent and not yet expired. The set is in
+// the process: it always can tell (the error is nil).
+func (s *UsedSet) Seen(id string, now time.Time) (bool, error) {
+	return s.Has(expiry.Key(id), now.UnixNano()), nil
 }

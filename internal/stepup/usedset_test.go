@@ -25,15 +25,25 @@ func TestUsedSet(t *testing.T) {
 	}
 	// "2" expires first (heap order, not insertion order).
 	at := t0.Add(time.Minute)
-	if s.Seen("2", at) {
+	if seen(t, s, "2", at) {
 		t.Fatal("expired id still seen")
 	}
 	if ok, err := s.Mark("new", t0.Add(time.Hour), at); !ok || err != nil {
 		t.Fatalf("mark after expiry: %v %v", ok, err)
 	}
-	if !s.Seen("0", at) || !s.Seen("1", at) || s.Len() != 3 {
+	if !seen(t, s, "0", at) || !seen(t, s, "1", at) || s.Len() != 3 {
 		t.Fatalf("unexpired ids lost: len %d", s.Len())
 	}
+}
+
+// seen is s.Seen, which in the process always can tell.
+func seen(t *testing.T, s *UsedSet, id string, at time.Time) bool {
+	t.Helper()
+	ok, err := s.Seen(id, at)
+	if err != nil {
+		t.Fatalf("seen %q: %v", id, err)
+	}
+	return ok
 }
 
 // An id is spent until exactly its expiry; a spent id marked again with
@@ -42,7 +52,7 @@ func TestUsedSetEdges(t *testing.T) {
 	s := NewUsedSet(10)
 	exp := t0.Add(time.Minute)
 	s.Mark("a", exp, t0)
-	if !s.Seen("a", exp.Add(-time.Nanosecond)) || s.Seen("a", exp) {
+	if !seen(t, s, "a", exp.Add(-time.Nanosecond)) || seen(t, s, "a", exp) {
 		t.Fatal("spent until, and not at, its expiry")
 	}
 	if ok, err := s.Mark("a", t0.Add(time.Hour), t0); ok || err != nil {
@@ -51,7 +61,7 @@ func TestUsedSetEdges(t *testing.T) {
 	if ok, err := s.Mark("b", t0.Add(time.Hour), exp); !ok || err != nil {
 		t.Fatal(ok, err)
 	}
-	if !s.Seen("a", exp) {
+	if !seen(t, s, "a", exp) {
 		t.Fatal("an id spent again until later forgotten at its first expiry")
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -95,6 +96,25 @@ func (s *Server) Stop() {
 	_ = s.cmd.Process.Kill()
 	_, _ = s.cmd.Process.Wait()
 	s.cmd = nil
+}
+
+// Pause freezes the server (SIGSTOP) with its data: connections are
+// still accepted by the kernel but nothing is answered, as a Redis that
+// hangs. Commands sent meanwhile run once it resumes, even those whose
+// callers gave up. Stop still kills a paused server.
+func (s *Server) Pause() {
+	s.t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+// Resume lets a paused server go on (SIGCONT), with what it held.
+func (s *Server) Resume() {
+	s.t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		s.t.Fatal(err)
+	}
 }
 
 // Restart starts the server again on the same port, empty (no
