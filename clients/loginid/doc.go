@@ -92,10 +92,10 @@
 // Replay: the nonce, or the token's signing input when there is no nonce
 // (not the whole token: ECDSA signatures are malleable; the header and
 // payload must be canonical base64url, so the signing input has one
-// spelling), is remembered
-// until iat+MaxAge+ClockSkew in an exact, bounded ReplayCache. When it is
-// full, new tokens are refused (replay_cache_full) rather than accepted
-// unchecked. The default MemoryReplayCache is per process; keep it across
+// spelling), is remembered until a second past iat+MaxAge+ClockSkew, the
+// last instant the token passes, in an exact, bounded ReplayCache. When
+// it is full, new tokens are refused (replay_cache_full) rather than
+// accepted unchecked. The default MemoryReplayCache is per process; keep it across
 // config reloads (Config.ReplayCache) and replace it with a shared store
 // when several guard instances serve the same users. A ReplayCache that
 // fails otherwise (a shared store unreachable) refuses the token with

@@ -120,8 +120,8 @@ type replayFunc func(ReplayKey, time.Time, time.Time) error
 
 func (f replayFunc) Remember(k ReplayKey, until, now time.Time) error { return f(k, until, now) }
 
-// Entries are kept until iat+max_age+skew: the last instant a token with
-// that iat can pass.
+// Entries are kept until a second past iat+max_age+skew, the last instant
+// a token with that iat can pass (inclusive).
 func TestReplayEntryLifetime(t *testing.T) {
 	clock := newTestClock()
 	key := newSigningKey(t, testKID)
@@ -137,12 +137,12 @@ func TestReplayEntryLifetime(t *testing.T) {
 	tok := key.mint(t, validClaims(iat, "n"))
 	_, err := v.Verify(bg, tok, testUser)
 	wantSub(t, err, "")
-	if want := iat.Add(2*time.Minute + 30*time.Second); !got.Equal(want) {
+	if want := iat.Add(2*time.Minute + 31*time.Second); !got.Equal(want) {
 		t.Fatalf("until = %v, want %v", got, want)
 	}
-	// One second before that the token would still pass the age check:
-	// the replay cache must still refuse it.
-	clock.Advance(2*time.Minute + 29*time.Second)
+	// At its last instant the token still passes the age check: the
+	// replay cache must still refuse it.
+	clock.Advance(2*time.Minute + 30*time.Second)
 	_, err = v.Verify(bg, tok, testUser)
 	wantSub(t, err, SubReplayed)
 }

@@ -111,7 +111,7 @@ func (v *Verifier) Verify(ctx context.Context, token, expectedUser string) (Clai
 	if cl.User != expectedUser {
 		return Claims{}, fail(SubWrongUser)
 	}
-	until := cl.IssuedAt.Add(v.cfg.MaxAge + v.cfg.ClockSkew)
+	until := cl.IssuedAt.Add(v.cfg.MaxAge + v.cfg.ClockSkew + replayMargin)
 	switch err := v.replay.Remember(replayKey(cl.Nonce, token), until, now); {
 	case err == nil:
 	case errors.Is(err, ErrReplayed):
@@ -123,6 +123,13 @@ func (v *Verifier) Verify(ctx context.Context, token, expectedUser string) (Clai
 	}
 	return cl, nil
 }
+
+// replayMargin keeps a use remembered past the last instant checkTime
+// accepts the token (iat+MaxAge+ClockSkew, inclusive): a cache that drops
+// an entry at its expiry instant, or a millisecond early (Redis counts
+// whole milliseconds), or an instance whose clock is a little behind the
+// one that recorded the use, would otherwise take the token once more.
+const replayMargin = time.Second
 
 // readClaims copies the claims Verify needs; a claim of the wrong JSON type
 // makes the token malformed.

@@ -242,6 +242,24 @@ func TestReplay(t *testing.T) {
 			}
 		}
 	})
+	t.Run("last instant of the token's life", func(t *testing.T) {
+		// The token passes until iat+max_age+skew inclusive, so its use
+		// must be remembered past that instant: a cache dropping it at
+		// that instant (or a millisecond before: Redis counts whole
+		// milliseconds) let it pass once more then.
+		c := validClaims(clock.Now(), "nonce-last")
+		tok := key.mint(t, c)
+		_, err := v.Verify(bg, tok, testUser)
+		wantSub(t, err, "")
+		last := clock.Now().Add(DefaultMaxAge + DefaultClockSkew)
+		clock.Set(last)
+		defer clock.Set(now)
+		_, err = v.Verify(bg, tok, testUser)
+		wantSub(t, err, SubReplayed)
+		clock.Set(last.Add(time.Nanosecond))
+		_, err = v.Verify(bg, tok, testUser)
+		wantSub(t, err, SubTooOld)
+	})
 	t.Run("refused token is not recorded", func(t *testing.T) {
 		c := validClaims(now, "nonce-B")
 		_, err := v.Verify(bg, key.mint(t, c), "wrong")
