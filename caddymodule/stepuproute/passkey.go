@@ -60,13 +60,7 @@ func (s *stepUpCall) loginBegin() {
 		return
 	}
 	opts, ceremony, err := s.pk.BeginLogin(s.clientContext(), st.User)
-	if err != nil {
-		s.passkeyFailed(err)
-		return
-	}
-	request.SetStepCookie(s.w.Header(), s.r, request.CookieCeremony, ceremony, passkeys.DefaultCeremonyTTL)
-	s.x.Allow("passkey_begin")
-	s.writeJSON(http.StatusOK, opts)
+	s.answerBegin(opts, ceremony, err, "passkey_begin")
 }
 
 // loginFinish verifies the assertion and, when it holds, gives the browser
@@ -79,9 +73,7 @@ func (s *stepUpCall) loginFinish() {
 	if s.rulesDeny() {
 		return
 	}
-	ceremony := request.ReadStepCookie(s.r, request.CookieCeremony)
-	request.ClearStepCookie(s.w.Header(), s.r, request.CookieCeremony)
-	if _, err := s.pk.FinishLogin(s.r.Context(), ceremony, st.User, s.r); err != nil {
+	if _, err := s.pk.FinishLogin(s.r.Context(), s.takeCeremony(), st.User, s.r); err != nil {
 		if passkeyRefusedFactor(err) {
 			s.factorRefused(st, MethodPasskey)
 		}
@@ -128,46 +120,80 @@ func (s *stepUpCall) enrolProofs() []passkeys.Proof {
 	return ps
 }
 
-// confirmBegin starts an assertion with one of the signed-in account's
-// passkeys, which an account that has one needs before it adds another
-// (passkeys.ConfirmProof).
-func (s *stepUpCall) confirmBegin() {
-	proofs := s.enrolProofs()
-	user, err := s.pk.ConfirmUser(proofs...)
+// enrolCaller checks what an enrolment endpoint's caller presents: the
+// proofs, checked by may (MayEnroll, or ConfirmUser for a confirmation),
+// the account they name put on the audit line, then the route's rules.
+// ok is false once the request was answered.
+func (s *stepUpCall) enrolCaller(may func(...passkeys.Proof) (string, error)) (proofs []passkeys.Proof, ok bool) {
+	proofs = s.enrolProofs()
+	user, err := may(proofs...)
 	if err != nil {
 		s.passkeyFailed(err)
-		return
+		return nil, false
 	}
 	s.x.Attempt.User = user
 	if s.rulesDeny() {
-		return
+		return nil, false
 	}
-	opts, ceremony, err := s.pk.BeginConfirm(s.clientContext(), proofs...)
+	return proofs, true
+}
+
+// mayEnroll is MayEnroll for enrolCaller.
+func (s *stepUpCall) mayEnroll(proofs ...passkeys.Proof) (string, error) {
+	return s.pk.MayEnroll(s.r.Context(), proofs...)
+}
+
+// mayOpenEnrolPage is mayEnroll, but for an account that has a passkey
+// it asks only what a confirmation asks: the page's script confirms with
+// one of its passkeys before it registers another.
+func (s *stepUpCall) mayOpenEnrolPage(proofs ...passkeys.Proof) (string, error) {
+	user, err := s.mayEnroll(proofs...)
+	if passkeys.ReasonOf(err) == passkeys.ReasonEnrolNeedsPasskey {
+		return s.pk.ConfirmUser(proofs...)
+	}
+	return user, err
+}
+
+// answerBegin answers a ceremony's begin: its options, and its id in the
+// ceremony cookie for the finish.
+func (s *stepUpCall) answerBegin(opts any, ceremony string, err error, reason string) {
 	if err != nil {
 		s.passkeyFailed(err)
 		return
 	}
 	request.SetStepCookie(s.w.Header(), s.r, request.CookieCeremony, ceremony, passkeys.DefaultCeremonyTTL)
-	s.x.Allow("passkey_confirm_begin")
+	s.x.Allow(reason)
 	s.writeJSON(http.StatusOK, opts)
+}
+
+// takeCeremony is the ceremony id the finish presents; its cookie is
+// cleared, as a ceremony finishes once.
+func (s *stepUpCall) takeCeremony() string {
+	ceremony := request.ReadStepCookie(s.r, request.CookieCeremony)
+	request.ClearStepCookie(s.w.Header(), s.r, request.CookieCeremony)
+	return ceremony
+}
+
+// confirmBegin starts an assertion with one of the signed-in account's
+// passkeys, which an account that has one needs before it adds another
+// (passkeys.ConfirmProof).
+func (s *stepUpCall) confirmBegin() {
+	proofs, ok := s.enrolCaller(s.pk.ConfirmUser)
+	if !ok {
+		return
+	}
+	opts, ceremony, err := s.pk.BeginConfirm(s.clientContext(), proofs...)
+	s.answerBegin(opts, ceremony, err, "passkey_confirm_begin")
 }
 
 // confirmFinish verifies that assertion and gives the browser the
 // confirmation the registration then presents.
 func (s *stepUpCall) confirmFinish() {
-	proofs := s.enrolProofs()
-	user, err := s.pk.ConfirmUser(proofs...)
-	if err != nil {
-		s.passkeyFailed(err)
+	proofs, ok := s.enrolCaller(s.pk.ConfirmUser)
+	if !ok {
 		return
 	}
-	s.x.Attempt.User = user
-	if s.rulesDeny() {
-		return
-	}
-	ceremony := request.ReadStepCookie(s.r, request.CookieCeremony)
-	request.ClearStepCookie(s.w.Header(), s.r, request.CookieCeremony)
-	tok, err := s.pk.FinishConfirm(s.r.Context(), ceremony, s.r, proofs...)
+	tok, err := s.pk.FinishConfirm(s.r.Context(), s.takeCeremony(), s.r, proofs...)
 	if err != nil {
 		s.passkeyFailed(err)
 		return
@@ -178,40 +204,20 @@ func (s *stepUpCall) confirmFinish() {
 }
 
 func (s *stepUpCall) registerBegin() {
-	proofs := s.enrolProofs()
-	user, err := s.pk.MayEnroll(s.r.Context(), proofs...)
-	if err != nil {
-		s.passkeyFailed(err)
-		return
-	}
-	s.x.Attempt.User = user
-	if s.rulesDeny() {
+	proofs, ok := s.enrolCaller(s.mayEnroll)
+	if !ok {
 		return
 	}
 	opts, ceremony, err := s.pk.BeginRegistration(s.clientContext(), proofs...)
-	if err != nil {
-		s.passkeyFailed(err)
-		return
-	}
-	request.SetStepCookie(s.w.Header(), s.r, request.CookieCeremony, ceremony, passkeys.DefaultCeremonyTTL)
-	s.x.Allow("passkey_register_begin")
-	s.writeJSON(http.StatusOK, opts)
+	s.answerBegin(opts, ceremony, err, "passkey_register_begin")
 }
 
 func (s *stepUpCall) registerFinish() {
-	proofs := s.enrolProofs()
-	user, err := s.pk.MayEnroll(s.r.Context(), proofs...)
-	if err != nil {
-		s.passkeyFailed(err)
+	proofs, ok := s.enrolCaller(s.mayEnroll)
+	if !ok {
 		return
 	}
-	s.x.Attempt.User = user
-	if s.rulesDeny() {
-		return
-	}
-	ceremony := request.ReadStepCookie(s.r, request.CookieCeremony)
-	request.ClearStepCookie(s.w.Header(), s.r, request.CookieCeremony)
-	reg, err := s.pk.FinishRegistration(s.r.Context(), ceremony, s.r, proofs...)
+	reg, err := s.pk.FinishRegistration(s.r.Context(), s.takeCeremony(), s.r, proofs...)
 	if err != nil {
 		s.passkeyFailed(err)
 		return

@@ -342,19 +342,7 @@ func (s *stepUpCall) enrolPage() {
 		s.x.Allow("passkey_enrol_link")
 		return
 	}
-	proofs := s.enrolProofs()
-	user, err := s.pk.MayEnroll(s.r.Context(), proofs...)
-	if passkeys.ReasonOf(err) == passkeys.ReasonEnrolNeedsPasskey {
-		// The account has a passkey: the page's script confirms with one
-		// of them before it registers another.
-		user, err = s.pk.ConfirmUser(proofs...)
-	}
-	if err != nil {
-		s.passkeyFailed(err)
-		return
-	}
-	s.x.Attempt.User = user
-	if s.rulesDeny() {
+	if _, ok := s.enrolCaller(s.mayOpenEnrolPage); !ok {
 		return
 	}
 	s.x.Allow("passkey_enrol_page")
