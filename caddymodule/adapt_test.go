@@ -121,6 +121,21 @@ func TestCaddyfileErrors(t *testing.T) {
 		{"session_cookie with a separator", "login_guard {\n event login\n session_cookie \"a;b\"\n}", "Caddyfile:4: session_cookie: \"a;b\" is not a cookie name"},
 		{"success cookie not a cookie name", "login_guard {\n event login\n success {\n  cookie \"portal session\"\n }\n}", "Caddyfile:5: cookie: \"portal session\" is not a cookie name"},
 		{"password field named later", "login_guard {\n user_field login\n event login\n password_field login pass\n}", "Caddyfile:5: is also a password field"},
+		// A value given twice in a list says nothing the first did not.
+		{"password field twice", "login_guard {\n event login\n password_field pw pin pw\n}", "Caddyfile:4: password_field: \"pw\" given twice"},
+		{"password field twice in another case", "login_guard {\n event login\n password_field pw PW\n}", "Caddyfile:4: login_guard: formbody: password field \"PW\" given twice (names compare ignoring case)"},
+		{"step-up host twice", "login_guard {\n event login\n step_up_hosts auth.example.com auth.example.com\n}", "Caddyfile:4: step_up_hosts: \"auth.example.com\" given twice"},
+		{"step-up host twice in another case", "login_guard {\n event login\n step_up_hosts auth.example.com Auth.example.com\n step_up https://auth.example.com/verify\n step_up_cookie_domain example.com\n}", "Caddyfile:4: step_up_hosts: \"Auth.example.com\" given twice"},
+		// The device field read as the user would hand SmartID the user name.
+		{"device field is the default user field", "login_guard {\n event login\n device_field username\n}", "Caddyfile:4: login_guard: formbody: device field \"username\" is the user field"},
+		{"device field is the user field", "login_guard {\n device_field login\n event login\n user_field login\n password_field pin\n}", "Caddyfile:3: login_guard: formbody: device field \"login\" is the user field"},
+		// A route's name is a metric label, the admin API's id and its
+		// counters' prefix.
+		{"name with a blank", "login_guard {\n name \"portal login\"\n event login\n}", "Caddyfile:3: name \"portal login\": a route's name (by default its named matcher's) takes ASCII letters, digits, \".\", \"_\" and \"-\" only, not ' '"},
+		{"name with a slash", "login_guard {\n name api/login\n event login\n}", "Caddyfile:3: name \"api/login\": a route's name"},
+		{"name with a newline", "login_guard {\n name \"login\nv2\"\n event login\n}", "Caddyfile:3: name \"login\\nv2\": a route's name"},
+		{"name with a control character", "login_guard {\n name \"login\x7f\"\n event login\n}", "Caddyfile:3: name \"login\\x7f\": a route's name"},
+		{"step-up route name with a slash", "login_guard {\n event step_up\n name step/up\n}", "Caddyfile:4: name \"step/up\": a route's name"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -208,6 +223,11 @@ func TestGlobalOptionErrors(t *testing.T) {
 		{"empty forter name", "login_guard {\n  forter \"\" {\n   site_id s\n   api_key k\n  }\n}", "Caddyfile:3: forter: the engine name must not be empty"},
 		{"empty sandbox name", "login_guard {\n  sandbox \"\"\n}", "Caddyfile:3: sandbox: the engine name must not be empty"},
 		{"empty http engine name", "login_guard {\n  http \"\" {\n   url https://a.example\n  }\n}", "Caddyfile:3: http engine: a name is required"},
+		// A value given twice in a list says nothing the first did not.
+		{"rp_origin twice", "login_guard {\n  passkeys {\n   rp_id example.com\n   rp_origin https://example.com https://login.example.com https://example.com\n  }\n}", "Caddyfile:5: rp_origin: \"https://example.com\" given twice"},
+		{"allowed_reasons twice", "login_guard {\n  http scoring {\n   url https://a.example\n   allowed_reasons velocity velocity\n  }\n}", "Caddyfile:5: allowed_reasons: \"velocity\" given twice"},
+		{"authentication_types twice", "login_guard {\n  loginid {\n   authentication_types fido2_login fido2_login\n  }\n}", "Caddyfile:4: authentication_types: \"fido2_login\" given twice"},
+		{"registration_types twice", "login_guard {\n  loginid {\n   registration_types fido2_register fido2_register\n  }\n}", "Caddyfile:4: registration_types: \"fido2_register\" given twice"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

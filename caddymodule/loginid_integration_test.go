@@ -92,7 +92,7 @@ func tamper(tok string) string {
 }
 
 // TestAssertionRequiredFailsClosed: with the key host down a token cannot
-// be verified. A route that requires one denies (whatever
+// be verified. A route that requires one denies (whatever its engines'
 // on_engine_failure says); on_assertion_unverifiable opts out.
 func TestAssertionRequiredFailsClosed(t *testing.T) {
 	upstream := caddytest.NewRecorder(t, portalFake())
@@ -102,6 +102,7 @@ func TestAssertionRequiredFailsClosed(t *testing.T) {
 	login_guard /required {
 		event login
 		assertion required
+		engines sandbox
 		on_engine_failure allow
 	}
 	login_guard /required-allow {

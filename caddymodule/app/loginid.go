@@ -86,13 +86,9 @@ func (c *LoginIDConfig) unmarshal(d *caddyfile.Dispenser) error {
 		case "nonce_claim":
 			err = caddyopt.NonEmptyArg(d, &c.NonceClaim)
 		case "authentication_types":
-			if c.AuthenticationTypes = d.RemainingArgs(); len(c.AuthenticationTypes) == 0 {
-				err = d.ArgErr()
-			}
+			err = caddyopt.ListArgs(d, &c.AuthenticationTypes)
 		case "registration_types":
-			if c.RegistrationTypes = d.RemainingArgs(); len(c.RegistrationTypes) == 0 {
-				err = d.ArgErr()
-			}
+			err = caddyopt.ListArgs(d, &c.RegistrationTypes)
 		case "replay_cache_size":
 			c.ReplayCacheSize, err = caddyopt.IntArg(d, 1, loginid.MaxReplayCacheSize)
 		case "trust_pem":

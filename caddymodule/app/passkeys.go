@@ -40,9 +40,8 @@ func (p *PasskeysConfig) unmarshal(d *caddyfile.Dispenser) error {
 		case "rp_id":
 			err = caddyopt.NonEmptyArg(d, &p.RPID)
 		case "rp_origin":
-			p.RPOrigins = d.RemainingArgs()
-			if len(p.RPOrigins) == 0 {
-				return d.ArgErr()
+			if err := caddyopt.ListArgs(d, &p.RPOrigins); err != nil {
+				return err
 			}
 			for _, o := range p.RPOrigins {
 				if verr := checkOrigin(o); verr != nil {

@@ -2,6 +2,8 @@ package login
 
 import (
 	"encoding/json"
+	"net/http"
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
@@ -13,6 +15,8 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/login-guard/login_guard/caddymodule/smileidpool"
+	"github.com/login-guard/login_guard/internal/request"
+	"github.com/login-guard/login_guard/internal/stepup"
 )
 
 // TestAccountIDAllowList: account_id is static text and the placeholders
@@ -202,7 +206,7 @@ func TestAccountIDRefusedInJSON(t *testing.T) {
 			t.Errorf("%s: got %v, want %q", c.account, err, c.want)
 		}
 	}
-	cfg := `{"name":"r","event":"login","evaluate":"after_upstream","account_id":"{http.reverse_proxy.header.X-Account-Id}"}`
+	cfg := `{"name":"r","event":"login","account_id":"{http.reverse_proxy.header.X-Account-Id}"}`
 	if _, err := jsonHandler(t, testApp(t), cfg); err != nil {
 		t.Fatal(err)
 	}
@@ -223,10 +227,9 @@ func TestSelfieAccountIsTheUsers(t *testing.T) {
 			t.Fatal(err)
 		}
 		core, logs := observer.New(zapcore.WarnLevel)
+		// Provision alone, where the account is checked: the test app
+		// has no engines, without which Validate refuses evaluate.
 		err := h.provision(a, zap.New(core))
-		if err == nil {
-			err = h.Validate()
-		}
 		t.Cleanup(func() { _ = h.Cleanup() })
 		return logs, err
 	}
@@ -254,7 +257,39 @@ func TestSelfieAccountIsTheUsers(t *testing.T) {
 		t.Errorf("response header before the upstream: %v, warnings %v", err, logs.All())
 	}
 	// Without user_id account_id, static text is the operator's choice.
-	if _, err := jsonHandler(t, testApp(t), route(EvaluateAfter, "acme")); err != nil {
+	if _, err := jsonHandler(t, testApp(t), route("", "acme")); err != nil {
 		t.Errorf("static account id without smileid: %v", err)
+	}
+}
+
+// TestAccountIDWithoutEngines: a route with no engines still reads its
+// account_id into the step-up state, under which smileid user_id
+// account_id compares the selfie. Only asking the engines read it, so on
+// such a route the option did nothing and the selfie was never offered.
+func TestAccountIDWithoutEngines(t *testing.T) {
+	h := testHandler(t, &Handler{Name: "login", Event: EventLogin,
+		RuleOptions:   request.RuleOptions{Rules: []string{`when "user == \"jlopez\"" challenge`}},
+		EngineOptions: EngineOptions{AccountID: "{http.auth.user.id}"},
+		StepUpOptions: StepUpOptions{StepUp: "/verify"}})
+	t.Cleanup(func() { _ = h.Cleanup() })
+	r := newRequest(http.MethodPost, "/api/login", formType, benchForm)
+	r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer).Set("http.auth.user.id", "acct-7")
+	w := newBenchWriter()
+	if err := h.ServeHTTP(w, r, upstreamOK); err != nil || w.code != http.StatusSeeOther {
+		t.Fatal("want the challenge's redirect, got", err, w.code)
+	}
+	var tok string
+	for _, c := range (&http.Response{Header: w.h}).Cookies() {
+		if strings.HasSuffix(c.Name, request.CookieState) {
+			tok = c.Value
+		}
+	}
+	iss, _, err := h.StepUpOptions.states.Machinery(h.app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := iss.Verify(tok, stepup.Binding{User: "jlopez", Route: "login", IP: netip.MustParseAddr(benchIP), UserAgent: r.UserAgent(), StepUp: h.StepUpOptions.place})
+	if err != nil || st.AccountID != "acct-7" {
+		t.Fatalf("state account %q (%v), want acct-7", st.AccountID, err)
 	}
 }

@@ -49,17 +49,13 @@ func (o *LoginIDOptions) unmarshal(d *caddyfile.Dispenser, key string) (bool, er
 	var err error
 	switch key {
 	case "assertion":
-		if err = caddyopt.OneArg(d, &o.Assertion); err == nil {
-			err = caddyopt.OneOf(d, o.Assertion, "off", "optional", "required", "passwordless")
-		}
+		err = caddyopt.OneOfArg(d, &o.Assertion, "off", "optional", "required", "passwordless")
 	case "assertion_field":
 		err = caddyopt.NonEmptyArg(d, &o.AssertionField)
 	case "assertion_header":
 		err = caddyopt.NonEmptyArg(d, &o.AssertionHeader)
 	case "on_assertion_unverifiable":
-		if err = caddyopt.OneArg(d, &o.OnAssertionUnverifiable); err == nil {
-			err = caddyopt.OneOf(d, o.OnAssertionUnverifiable, "deny", "allow", "challenge")
-		}
+		err = caddyopt.OneOfArg(d, &o.OnAssertionUnverifiable, "deny", "allow", "challenge")
 	default:
 		return false, nil
 	}
@@ -106,6 +102,12 @@ func (o *LoginIDOptions) uniqueFields() []string {
 		return nil
 	}
 	return []string{o.AssertionField}
+}
+
+// takesEngineFailure reports whether an unverifiable token means the
+// route's on_engine_failure (provision).
+func (o *LoginIDOptions) takesEngineFailure() bool {
+	return (o.Assertion == "optional" || o.Assertion == "passwordless") && o.OnAssertionUnverifiable == ""
 }
 
 // checksTokens reports whether the route checks tokens at all.

@@ -192,7 +192,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		var err error
 		switch key {
 		case "name":
-			err = caddyopt.NonEmptyArg(d, &h.Name)
+			err = caddyopt.RouteNameArg(d, &h.Name)
 		case "event":
 			if err = caddyopt.OneArg(d, &h.Event); err == nil {
 				err = caddyopt.OneOf(d, h.Event, EventLogin, EventLogout, EventOperation, EventNone, request.EventStepUp)
@@ -205,10 +205,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		case "device_field":
 			err = caddyopt.NonEmptyArg(d, &h.DeviceField)
 		case "password_field":
-			h.PasswordFields = d.RemainingArgs()
-			if len(h.PasswordFields) == 0 {
-				err = d.ArgErr()
-			}
+			err = caddyopt.ListArgs(d, &h.PasswordFields)
 		case "max_body":
 			var s string
 			if err = caddyopt.OneArg(d, &s); err == nil {
@@ -229,21 +226,13 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				}
 			}
 		case "channel_kind":
-			if err = caddyopt.OneArg(d, &h.ChannelKind); err == nil {
-				err = caddyopt.OneOf(d, h.ChannelKind, "web", "app")
-			}
+			err = caddyopt.OneOfArg(d, &h.ChannelKind, "web", "app")
 		case "report":
-			if err = caddyopt.OneArg(d, &h.Report); err == nil {
-				err = caddyopt.OneOf(d, h.Report, "success", "all")
-			}
+			err = caddyopt.OneOfArg(d, &h.Report, "success", "all")
 		case "log_user":
-			if err = caddyopt.OneArg(d, &h.LogUser); err == nil {
-				err = caddyopt.OneOf(d, h.LogUser, "plain", "hash", "none")
-			}
+			err = caddyopt.OneOfArg(d, &h.LogUser, "plain", "hash", "none")
 		case "audit_line":
-			if err = caddyopt.OneArg(d, &h.AuditLine); err == nil {
-				err = caddyopt.OneOf(d, h.AuditLine, request.AuditOwnLine, request.AuditAccessLog)
-			}
+			err = caddyopt.OneOfArg(d, &h.AuditLine, request.AuditOwnLine, request.AuditAccessLog)
 		case "session_cookie":
 			err = caddyopt.CookieNameArg(d, &h.SessionCookie)
 		case "error_pages":
@@ -254,13 +243,9 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				err = d.Errf("upstream_headers secret must be at least %d characters (better: {env.NAME} holding 32 random bytes)", minUpstreamSecret)
 			}
 		case "missing_user":
-			if err = caddyopt.OneArg(d, &h.MissingUser); err == nil {
-				err = caddyopt.OneOf(d, h.MissingUser, MissingUserDeny, MissingUserAllow, MissingUserMonitor)
-			}
+			err = caddyopt.OneOfArg(d, &h.MissingUser, MissingUserDeny, MissingUserAllow, MissingUserMonitor)
 		case "on_invalid_operation":
-			if err = caddyopt.OneArg(d, &h.OnInvalidOperation); err == nil {
-				err = caddyopt.OneOf(d, h.OnInvalidOperation, OnInvalidOperationRefuse, OnInvalidOperationPass)
-			}
+			err = caddyopt.OneOfArg(d, &h.OnInvalidOperation, OnInvalidOperationRefuse, OnInvalidOperationPass)
 		case "allow_ip":
 			err = caddyopt.AppendCIDRs(d, &h.AllowIP)
 		case "deny_ip":
@@ -314,12 +299,17 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	}
 	// A field read as the user or device that is also a password field
 	// would never be seen: refused at the password_field line (or the
-	// field's), unless a name holds a placeholder, known only at load.
+	// field's), and a device field that is the user field at the
+	// device_field line (or the user_field's), unless a name holds a
+	// placeholder, known only at load.
 	if !strings.Contains(h.UserField+h.DeviceField, "{") {
 		spec := formbody.Spec{UserField: h.UserField, DeviceField: h.DeviceField, PasswordFields: h.PasswordFields}
 		if err := spec.Validate(); err != nil {
-			at := seen["event"]
-			for _, k := range []string{"device_field", "user_field", "password_field"} {
+			at, keys := seen["event"], []string{"device_field", "user_field", "password_field"}
+			if strings.Contains(err.Error(), "is the user field") {
+				keys = []string{"user_field", "device_field"}
+			}
+			for _, k := range keys {
 				if p, ok := seen[k]; ok {
 					at = p
 				}
@@ -348,9 +338,8 @@ func (s *SuccessCriteria) unmarshal(d *caddyfile.Dispenser) error {
 	if err := caddyopt.EachOption(d, "success", nil, func(key string) error {
 		switch key {
 		case "status":
-			s.Status = d.RemainingArgs()
-			if len(s.Status) == 0 {
-				return d.ArgErr()
+			if err := caddyopt.ListArgs(d, &s.Status); err != nil {
+				return err
 			}
 			for _, st := range s.Status {
 				if _, _, err := parseStatusRange(st); err != nil {

@@ -1,6 +1,7 @@
 package login
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"time"
@@ -74,19 +75,13 @@ func (o *EngineOptions) unmarshal(d *caddyfile.Dispenser, key string) (bool, err
 			return true, d.ArgErr()
 		}
 	case "evaluate":
-		if err = caddyopt.OneArg(d, &o.Evaluate); err == nil {
-			err = caddyopt.OneOf(d, o.Evaluate, EvaluateBefore, EvaluateAfter)
-		}
+		err = caddyopt.OneOfArg(d, &o.Evaluate, EvaluateBefore, EvaluateAfter)
 	case "deadline":
 		err = caddyopt.DurationArg(d, &o.Deadline)
 	case "on_engine_failure":
-		if err = caddyopt.OneArg(d, &o.OnEngineFailure); err == nil {
-			err = caddyopt.OneOf(d, o.OnEngineFailure, "allow", "challenge", "deny")
-		}
+		err = caddyopt.OneOfArg(d, &o.OnEngineFailure, "allow", "challenge", "deny")
 	case "mode":
-		if err = caddyopt.OneArg(d, &o.Mode); err == nil {
-			err = caddyopt.OneOf(d, o.Mode, "enforce", "monitor")
-		}
+		err = caddyopt.OneOfArg(d, &o.Mode, "enforce", "monitor")
 	case "account_id":
 		err = caddyopt.NonEmptyArg(d, &o.AccountID)
 	case "hold_limit":
@@ -97,22 +92,14 @@ func (o *EngineOptions) unmarshal(d *caddyfile.Dispenser, key string) (bool, err
 	return true, err
 }
 
-// provision sets the defaults and resolves the engine names against the
-// app's engines; route names the route in errors. It holds nothing the
+// provision resolves the engine names against the app's engines; route
+// names the route in errors. The defaults are read where they apply, so
+// the options stay as given for validate's checks. It holds nothing the
 // route must give back: the engines and their breakers are the app's.
 func (o *EngineOptions) provision(a *app.App, route string) error {
-	if o.Deadline == 0 {
-		o.Deadline = caddy.Duration(800 * time.Millisecond)
-	}
-	if o.OnEngineFailure == "" {
-		o.OnEngineFailure = "allow"
-	}
 	var err error
-	if o.onFailure, err = rules.ParseAction(o.OnEngineFailure); err != nil {
+	if o.onFailure, err = rules.ParseAction(cmp.Or(o.OnEngineFailure, "allow")); err != nil {
 		return fmt.Errorf("route %q: on_engine_failure: %v", route, err)
-	}
-	if o.HoldLimit == 0 {
-		o.HoldLimit = defaultHoldLimit
 	}
 	o.engines = o.engines[:0]
 	for _, name := range o.Engines {
@@ -126,17 +113,15 @@ func (o *EngineOptions) provision(a *app.App, route string) error {
 		}
 		o.engines = append(o.engines, g)
 	}
-	if o.Evaluate == "" {
-		o.Evaluate = EvaluateBefore
-	}
 	return nil
 }
 
-// Bounds of hold_limit, and its default.
+// Bounds of hold_limit, and the defaults of hold_limit and deadline.
 const (
 	minHoldLimit     = 1024
 	maxHoldLimit     = 16 << 20
 	defaultHoldLimit = 1 << 20
+	defaultDeadline  = 800 * time.Millisecond
 )
 
 // validate checks the options' values (a JSON config skips the
@@ -168,40 +153,65 @@ func (o *EngineOptions) validate(event string) error {
 	if o.HoldLimit != 0 && (o.HoldLimit < minHoldLimit || o.HoldLimit > maxHoldLimit) {
 		return refuseOption("hold_limit", "hold_limit must be from %d to %d bytes, not %d", minHoldLimit, maxHoldLimit, o.HoldLimit)
 	}
+	// What tunes the engines does nothing on a route that asks none, and
+	// hold_limit bounds only the answer held while they decide after the
+	// upstream.
+	for _, c := range []struct {
+		option string
+		given  bool
+	}{{"evaluate", o.Evaluate != ""}, {"deadline", o.Deadline != 0}, {"hold_limit", o.HoldLimit != 0}} {
+		if c.given && len(o.Engines) == 0 {
+			return refuseOption(c.option, "%s needs engines", c.option)
+		}
+	}
+	if o.HoldLimit != 0 && o.Evaluate != EvaluateAfter {
+		return refuseOption("hold_limit", "hold_limit needs evaluate after_upstream: it bounds the upstream's answer held while the engines decide")
+	}
 	return nil
 }
 
 // consultEngines asks the route's engines before the upstream. A request
-// already denied by a local rule costs the engines nothing.
+// already denied by a local rule costs the engines nothing. A route with
+// no engines still reads its account_id, which a step-up state keeps
+// (smileid user_id account_id compares the selfie under it).
 func (x *exchange) consultEngines() {
 	o := &x.h.EngineOptions
-	if len(o.engines) == 0 || o.Evaluate != EvaluateBefore || x.Verdict.Action == rules.Deny {
+	if len(o.engines) == 0 {
+		x.readAccountID()
+		return
+	}
+	if o.Evaluate == EvaluateAfter || x.Verdict.Action == rules.Deny {
 		return
 	}
 	x.askEngines()
+}
+
+// readAccountID reads the route's account_id into the attempt. A
+// placeholder unset or empty is no account id at all: left as its own text
+// it would be one account id for every user (one enrolled face for every
+// selfie).
+func (x *exchange) readAccountID() {
+	if id := x.h.EngineOptions.AccountID; id != "" {
+		if repl, ok := x.Ctx.Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
+			if v, err := repl.ReplaceOrErr(id, true, true); err == nil {
+				x.Attempt.AccountID = v
+			}
+		}
+	}
 }
 
 // askEngines runs the engines under the route's deadline and folds their
 // answers into the verdict.
 func (x *exchange) askEngines() {
 	o := &x.h.EngineOptions
-	if o.AccountID != "" {
-		// A placeholder unset or empty is no account id at all: left as
-		// its own text it would be one account id for every user (one
-		// enrolled face for every selfie).
-		if repl, ok := x.Ctx.Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
-			if v, err := repl.ReplaceOrErr(o.AccountID, true, true); err == nil {
-				x.Attempt.AccountID = v
-			}
-		}
-	}
+	x.readAccountID()
 	// The engines get a copy of the attempt, header included: an engine
 	// that outlives its deadline still runs in its own goroutine, while
 	// the request goes on writing the attempt (its outcome) and the header
 	// (the upstream headers).
 	a := x.Attempt
 	a.Header = x.Attempt.Header.Clone()
-	results := x.h.app.RunEngines(x.Ctx, o.engines, &a, time.Duration(o.Deadline))
+	results := x.h.app.RunEngines(x.Ctx, o.engines, &a, cmp.Or(time.Duration(o.Deadline), defaultDeadline))
 	x.Verdict.Merge(engine.Combine(results, o.onFailure))
 	x.EngineResults = results
 	m := x.h.app.Metrics()

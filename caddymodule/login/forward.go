@@ -1,6 +1,7 @@
 package login
 
 import (
+	"cmp"
 	"errors"
 	"net/http"
 
@@ -24,7 +25,7 @@ func (x *exchange) forwardLogin(w http.ResponseWriter, r *http.Request, next cad
 	hw := &x.hw
 	*hw = headWriter{w: w, judge: (*loginJudge)(x), wantBody: h.Success.needsBody() || x.fwd.after, limit: h.Success.BodyLimit, ctx: r.Context()}
 	if x.fwd.after {
-		hw.limit = max(hw.limit, h.EngineOptions.HoldLimit)
+		hw.limit = max(hw.limit, cmp.Or(h.EngineOptions.HoldLimit, defaultHoldLimit))
 	}
 	err := x.serveNext(next, hw, r)
 	if ferr := hw.finish(); err == nil {

@@ -355,6 +355,14 @@ func (h *Handler) validateGroups() error {
 	if err := h.EngineOptions.validate(h.Event); err != nil {
 		return err
 	}
+	// on_engine_failure is also what an unverifiable assertion means when
+	// nothing else says (assertion optional or passwordless).
+	if h.OnEngineFailure != "" && len(h.Engines) == 0 && !h.LoginIDOptions.takesEngineFailure() {
+		return refuseOption("on_engine_failure", "on_engine_failure needs engines, or an assertion optional or passwordless without on_assertion_unverifiable")
+	}
+	if option, err := h.RuleOptions.Unused(); err != nil {
+		return refuseOption(option, "%v", err)
+	}
 	if _, err := accountKeys(h.AccountID); err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/login-guard/login_guard/caddymodule/app"
 	"github.com/login-guard/login_guard/internal/request"
+	"github.com/login-guard/login_guard/rules"
 	"github.com/login-guard/login_guard/rules/counter"
 )
 
@@ -24,9 +25,9 @@ func TestOptionRefusedAtItsLine(t *testing.T) {
 		{"step_up on logout", "event logout\n\t\tstep_up /verify",
 			"step_up is for login, operation and none routes, not logout, at Caddyfile:4"},
 		{"continuation without step_up", "continuation resubmit\n\t\tevent login",
-			"step_up_hosts, step_up_cookie_domain and continuation need step_up, at Caddyfile:3"},
+			"continuation needs step_up, at Caddyfile:3"},
 		{"cookie domain without step_up", "event login\n\t\tstep_up_cookie_domain example.com",
-			"need step_up, at Caddyfile:4"},
+			"step_up_cookie_domain needs step_up, at Caddyfile:4"},
 		{"cookie domain on a same-site target", "event login\n\t\tstep_up_cookie_domain example.com\n\t\tstep_up /verify",
 			"step_up_cookie_domain is only for a step_up on another host; a same-site target uses a host-only cookie, at Caddyfile:4"},
 		{"cookie domain that does not cover the host", "event login\n\t\tstep_up_hosts auth.example.com\n\t\tstep_up https://auth.example.com/verify\n\t\tstep_up_cookie_domain other.example",
@@ -51,6 +52,27 @@ func TestOptionRefusedAtItsLine(t *testing.T) {
 			"upstream_headers secret must be at least 16 characters (better: {env.NAME} holding 32 random bytes), at Caddyfile:4"},
 		{"operation block on login", "operation {\n\t\t\torder.amount 1\n\t\t}\n\t\tevent login",
 			"login_guard: an operation block needs event operation, not login, at Caddyfile:3"},
+		// An option that tunes what the route does not have would do
+		// nothing: refused at its line, whatever comes after it.
+		{"ip_prefix without step_up", "ip_prefix 24\n\t\tevent login", "ip_prefix needs step_up, at Caddyfile:3"},
+		{"evaluate without engines", "event login\n\t\tevaluate before_upstream", "evaluate needs engines, at Caddyfile:4"},
+		{"deadline without engines", "deadline 2s\n\t\tevent login", "deadline needs engines, at Caddyfile:3"},
+		{"hold_limit without engines", "event login\n\t\thold_limit 4096", "hold_limit needs engines, at Caddyfile:4"},
+		{"hold_limit before the upstream", "event login\n\t\thold_limit 4096\n\t\tengines sandbox",
+			"hold_limit needs evaluate after_upstream: it bounds the upstream's answer held while the engines decide, at Caddyfile:4"},
+		{"on_engine_failure without engines", "on_engine_failure deny\n\t\tevent login",
+			"on_engine_failure needs engines, or an assertion optional or passwordless without on_assertion_unverifiable, at Caddyfile:3"},
+		{"on_engine_failure beside assertion required", "event login\n\t\ton_engine_failure deny\n\t\tassertion required",
+			"on_engine_failure needs engines, or an assertion optional or passwordless without on_assertion_unverifiable, at Caddyfile:4"},
+		{"on_engine_failure beside on_assertion_unverifiable", "event login\n\t\tassertion optional\n\t\ton_assertion_unverifiable deny\n\t\ton_engine_failure deny",
+			"on_engine_failure needs engines, or an assertion optional or passwordless without on_assertion_unverifiable, at Caddyfile:6"},
+		{"lockout_hold without a lockout", "lockout_hold 2m\n\t\trate ip 5/1m\n\t\tevent login", "lockout_hold needs a lockout rule (event login), at Caddyfile:3"},
+		{"on_full without a counting rule", "event login\n\t\ton_full deny\n\t\twhen \"user_agent == \\\"\\\"\" challenge",
+			"on_full needs a rule that counts (rate, lockout, spray or spread), at Caddyfile:4"},
+		{"on_store_failure without a counting rule", "on_store_failure allow\n\t\tdevice missing challenge\n\t\tevent login",
+			"on_store_failure needs a rule that counts (rate, lockout, spray or spread), at Caddyfile:3"},
+		{"ipv4_prefix without a counting rule", "event login\n\t\tipv4_prefix 24", "ipv4_prefix needs a rule that counts (rate, lockout, spray or spread), at Caddyfile:4"},
+		{"ipv6_prefix without a counting rule", "event none\n\t\tipv6_prefix 48", "ipv6_prefix needs a rule that counts (rate, lockout, spray or spread), at Caddyfile:4"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			cfg := ":8080 {\n\tlogin_guard {\n\t\t" + c.block + "\n\t}\n}\n"
@@ -62,7 +84,17 @@ func TestOptionRefusedAtItsLine(t *testing.T) {
 	}
 	// The same options on a route they fit are accepted.
 	for _, block := range []string{
-		"evaluate after_upstream\n\t\tevent login",
+		"evaluate after_upstream\n\t\tevent login\n\t\tengines sandbox",
+		"event login\n\t\tengines sandbox\n\t\tevaluate after_upstream\n\t\thold_limit 4096\n\t\tdeadline 2s\n\t\ton_engine_failure deny",
+		"event login\n\t\tassertion optional\n\t\ton_engine_failure deny",
+		"event login\n\t\tstep_up /verify\n\t\tip_prefix 24",
+		"event login\n\t\tlockout ip_user 5/15m for 30m\n\t\tlockout_hold 2m",
+		"event none\n\t\trate ip 5/1m\n\t\ton_full deny\n\t\ton_store_failure allow\n\t\tipv4_prefix 24\n\t\tipv6_prefix 48",
+		"event login\n\t\tspray 20/10m\n\t\tipv4_prefix 24",
+		// mode monitor also watches the local rules; account_id is
+		// also the step-up's (smileid user_id account_id).
+		"event login\n\t\tmode monitor\n\t\twhen \"user == \\\"a\\\"\" deny",
+		"event login\n\t\tstep_up /verify\n\t\taccount_id {http.auth.user.id}",
 		"event operation\n\t\tstep_up /verify\n\t\tcontinuation resubmit\n\t\tsession_cookie portal_session",
 		"event operation\n\t\tassertion required\n\t\tsession_cookie portal_session",
 		"event none\n\t\tstep_up /verify",
@@ -105,7 +137,27 @@ func TestGroupsRefuseJunkInJSON(t *testing.T) {
 		{`{"name":"r","event":"login","assertion":"maybe"}`, `route "r": assertion must be off, optional, required or passwordless, not "maybe"`},
 		{`{"name":"r","event":"login","on_assertion_unverifiable":"allow"}`, `route "r": on_assertion_unverifiable needs assertion optional, required or passwordless`},
 		{`{"name":"r","event":"login","step_up":"/verify","continuation":"sometimes"}`, `route "r": continuation must be resume or resubmit, not "sometimes"`},
-		{`{"name":"r","event":"login","continuation":"resume"}`, `route "r": step_up_hosts, step_up_cookie_domain and continuation need step_up`},
+		{`{"name":"r","event":"login","continuation":"resume"}`, `route "r": continuation needs step_up`},
+		// Options that tune what the route does not have.
+		{`{"name":"r","event":"login","ip_prefix_v6":48}`, `route "r": ip_prefix needs step_up`},
+		{`{"name":"r","event":"login","evaluate":"before_upstream"}`, `route "r": evaluate needs engines`},
+		{`{"name":"r","event":"login","deadline":2000000000}`, `route "r": deadline needs engines`},
+		{`{"name":"r","event":"login","hold_limit":4096}`, `route "r": hold_limit needs engines`},
+		{`{"name":"r","event":"login","on_engine_failure":"deny"}`, `route "r": on_engine_failure needs engines, or an assertion optional or passwordless`},
+		{`{"name":"r","event":"login","rules":["rate ip 5/1m"],"lockout_hold":60000000000}`, `route "r": lockout_hold needs a lockout rule (event login)`},
+		{`{"name":"r","event":"login","on_full":"deny"}`, `route "r": on_full needs a rule that counts (rate, lockout, spray or spread)`},
+		{`{"name":"r","event":"login","rules":["when \"true\" challenge"],"on_store_failure":"allow"}`, `route "r": on_store_failure needs a rule that counts`},
+		{`{"name":"r","event":"login","ipv4_prefix":24}`, `route "r": ipv4_prefix needs a rule that counts`},
+		{`{"name":"r","event":"login","ipv6_prefix":48}`, `route "r": ipv6_prefix needs a rule that counts`},
+		// A name that is not one, the device field read as the user, a
+		// list with a value twice.
+		{`{"name":"portal login","event":"login"}`, `name "portal login": a route's name (by default its named matcher's) takes ASCII letters, digits, ".", "_" and "-" only, not ' '`},
+		{`{"name":"api/login","event":"login"}`, `name "api/login": a route's name`},
+		{`{"name":"login\n","event":"login"}`, `name "login\n": a route's name`},
+		{`{"name":"r","event":"login","device_field":"username"}`, `formbody: device field "username" is the user field`},
+		{`{"name":"r","event":"login","user_field":"login","device_field":"Login"}`, `formbody: device field "Login" is the user field`},
+		{`{"name":"r","event":"login","password_fields":["pw","PW"]}`, `formbody: password field "PW" given twice`},
+		{`{"name":"r","event":"login","step_up":"https://auth.example.com/verify","step_up_hosts":["auth.example.com","Auth.example.com"],"step_up_cookie_domain":"example.com"}`, `route "r": step_up_hosts: "Auth.example.com" given twice`},
 		{`{"name":"r","event":"logout","step_up":"/verify"}`, `route "r": step_up is for login, operation and none routes, not logout`},
 		{`{"name":"r","event":"login","step_up":"//evil.example/x"}`, `route "r": step_up: `},
 		{`{"name":"r","event":"login","step_up":"/verify","ip_prefix_v4":99}`, `route "r": ip_prefix: stepup: IPv4 prefix /99 out of range 8..32`},
@@ -123,7 +175,9 @@ func TestGroupsRefuseJunkInJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o := h.EngineOptions; o.Evaluate != EvaluateBefore || o.HoldLimit != defaultHoldLimit || o.OnEngineFailure != "allow" {
+	// The engine options stay as given (validate tells an option given
+	// from one left out); their defaults apply where they are read.
+	if o := h.EngineOptions; o.Evaluate != "" || o.HoldLimit != 0 || o.Deadline != 0 || o.onFailure != rules.Allow {
 		t.Errorf("engine defaults: %+v", o)
 	}
 	if o := h.StepUpOptions; o.Continuation != ContinuationResume || o.states == nil || o.states.Prefix.V4Bits != 24 {

@@ -76,9 +76,8 @@ func (o *StepUpOptions) unmarshal(d *caddyfile.Dispenser, key string) (bool, err
 			}
 		}
 	case "step_up_hosts":
-		o.StepUpHosts = d.RemainingArgs()
-		if len(o.StepUpHosts) == 0 {
-			return true, d.ArgErr()
+		if err := caddyopt.ListArgs(d, &o.StepUpHosts); err != nil {
+			return true, err
 		}
 		for _, host := range o.StepUpHosts {
 			if host == "" || strings.ContainsAny(host, "/\\@ \t") {
@@ -88,9 +87,7 @@ func (o *StepUpOptions) unmarshal(d *caddyfile.Dispenser, key string) (bool, err
 	case "step_up_cookie_domain":
 		err = caddyopt.NonEmptyArg(d, &o.StepUpCookieDomain)
 	case "continuation":
-		if err = caddyopt.OneArg(d, &o.Continuation); err == nil {
-			err = caddyopt.OneOf(d, o.Continuation, ContinuationResume, ContinuationResubmit)
-		}
+		err = caddyopt.OneOfArg(d, &o.Continuation, ContinuationResume, ContinuationResubmit)
 	case "ip_prefix":
 		o.IPPrefixV4, o.IPPrefixV6, err = request.ParseIPPrefix(d)
 	case "methods", "page_template", "enrol_done":
@@ -121,14 +118,20 @@ func (o *StepUpOptions) validate(event string) error {
 		for _, set := range []struct {
 			option string
 			given  bool
-		}{{"step_up_hosts", len(o.StepUpHosts) > 0}, {"step_up_cookie_domain", o.StepUpCookieDomain != ""}, {"continuation", o.Continuation != ""}} {
+		}{{"step_up_hosts", len(o.StepUpHosts) > 0}, {"step_up_cookie_domain", o.StepUpCookieDomain != ""}, {"continuation", o.Continuation != ""},
+			{"ip_prefix", o.IPPrefixV4 != 0 || o.IPPrefixV6 != 0}} {
 			if set.given {
-				return refuseOption(set.option, "step_up_hosts, step_up_cookie_domain and continuation need step_up")
+				return refuseOption(set.option, "%s needs step_up", set.option)
 			}
 		}
 	} else {
 		if event == EventLogout {
 			return refuseOption("step_up", "step_up is for login, operation and none routes, not %s", event)
+		}
+		for i, host := range o.StepUpHosts {
+			if slices.ContainsFunc(o.StepUpHosts[:i], func(h string) bool { return strings.EqualFold(h, host) }) {
+				return refuseOption("step_up_hosts", "step_up_hosts: %q given twice", host)
+			}
 		}
 		if err := stepup.ValidateTarget(o.StepUp, o.StepUpHosts); err != nil {
 			return refuseOption("step_up", "step_up: %v", err)
@@ -254,7 +257,7 @@ func (h *Handler) checkSelfieAccount() error {
 		return fmt.Errorf("route %q: %w", h.Name, err)
 	}
 	if portal && h.Evaluate != EvaluateAfter {
-		h.logger.Warn("account_id is a response header while the engines are asked before the upstream: only a forward_auth before the guard sets it then; unset, it is told as its own text, the same for every user, while smileid compares selfies with the face enrolled under it",
+		h.logger.Warn("account_id is a response header read before the upstream (no engines, or evaluate before_upstream): only a forward_auth before the guard sets it then; unset, it is no account id, and smileid, which compares selfies with the face enrolled under it, offers no selfie",
 			zap.String("route", h.Name), zap.String("account_id", h.AccountID))
 	}
 	return nil

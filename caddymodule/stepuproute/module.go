@@ -113,6 +113,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if h.Name == "" {
 		h.Name = h.defaultName()
 	}
+	if err := caddyopt.CheckRouteName(h.Name); err != nil {
+		return err
+	}
 	if h.LogUser == "" {
 		h.LogUser = "plain"
 	}
@@ -246,7 +249,11 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	repeatable := func(key string) bool {
 		return key == "allow_ip" || key == "deny_ip" || request.IsRuleDirective(key)
 	}
-	return caddyopt.EachOption(d, "login_guard", repeatable, func(key string) error {
+	// Where each option was read, to refuse one that needs a rule the
+	// block may give later at its own line.
+	places := map[string]caddyopt.Place{}
+	err := caddyopt.EachOption(d, "login_guard", repeatable, func(key string) error {
+		places[key] = caddyopt.At(d)
 		var err error
 		switch key {
 		case "event":
@@ -255,7 +262,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				err = d.Errf("the step-up route's event is step_up, not %q", ev)
 			}
 		case "name":
-			err = caddyopt.NonEmptyArg(d, &h.Name)
+			err = caddyopt.RouteNameArg(d, &h.Name)
 		case "methods":
 			h.Methods = d.RemainingArgs()
 			if len(h.Methods) == 0 {
@@ -308,6 +315,13 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		}
 		return err
 	})
+	if err != nil {
+		return err
+	}
+	if option, err := h.RuleOptions.Unused(); err != nil {
+		return places[option].Err(fmt.Errorf("login_guard: %v", err))
+	}
+	return nil
 }
 
 // Interface guards.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -142,9 +143,12 @@ func (cfg Config) validate() error {
 			errs = append(errs, fmt.Errorf("%s must be positive", p.name))
 		}
 	}
-	for _, r := range cfg.AllowedReasons {
+	for i, r := range cfg.AllowedReasons {
 		if err := checkAllowedReason(r, cfg.MaxReasonLen); err != nil {
 			errs = append(errs, err)
+		}
+		if slices.Contains(cfg.AllowedReasons[:i], r) {
+			errs = append(errs, fmt.Errorf("allowed reason %q given twice", r))
 		}
 	}
 	if len(errs) > 0 {

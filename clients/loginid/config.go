@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"time"
 )
 
@@ -276,6 +277,16 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.RegistrationTypes == nil {
 		c.RegistrationTypes = []string{DefaultRegistrationType}
+	}
+	for _, list := range []struct {
+		name  string
+		types []string
+	}{{"authentication", c.AuthenticationTypes}, {"registration", c.RegistrationTypes}} {
+		for i, t := range list.types {
+			if slices.Contains(list.types[:i], t) {
+				return c, fmt.Errorf("loginid: %s type %q given twice", list.name, t)
+			}
+		}
 	}
 	for _, a := range c.AuthenticationTypes {
 		if a == "" {

@@ -1,13 +1,15 @@
 // Package caddyopt reads Caddyfile options the way every login_guard block
 // does: one argument where one is expected, a value from a fixed set, a
-// bounded whole number, a duration, address ranges, and blocks whose
-// options may each appear once. Every error names the Caddyfile line. The
+// bounded whole number, a duration, address ranges, a route's name, lists
+// and blocks whose values and options may each appear once. Every error
+// names the Caddyfile line. The
 // app, the route handlers and the engine guests all parse with it.
 package caddyopt
 
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -89,6 +91,62 @@ func CheckedArg(d *caddyfile.Dispenser, dst *string, check func(string) error) e
 	}
 	if err := check(*dst); err != nil {
 		return d.WrapErr(err)
+	}
+	return nil
+}
+
+// OneOfArg reads exactly one argument into dst, which must be one of
+// allowed.
+func OneOfArg(d *caddyfile.Dispenser, dst *string, allowed ...string) error {
+	if err := OneArg(d, dst); err != nil {
+		return err
+	}
+	return OneOf(d, *dst, allowed...)
+}
+
+// ListArgs reads the values of an option that takes a list (at least
+// one): a value given twice is refused at the line, as an option given
+// twice is, since the second says nothing the first did not.
+func ListArgs(d *caddyfile.Dispenser, dst *[]string) error {
+	option := d.Val()
+	args := d.RemainingArgs()
+	if len(args) == 0 {
+		return d.ArgErr()
+	}
+	for i, a := range args {
+		if slices.Contains(args[:i], a) {
+			return d.Errf("%s: %q given twice", option, a)
+		}
+	}
+	*dst = args
+	return nil
+}
+
+// RouteNameArg reads a route's name, checked by CheckRouteName unless it
+// holds a placeholder, which is checked once resolved.
+func RouteNameArg(d *caddyfile.Dispenser, dst *string) error {
+	if err := NonEmptyArg(d, dst); err != nil {
+		return err
+	}
+	if strings.Contains(*dst, "{") {
+		return nil
+	}
+	if err := CheckRouteName(*dst); err != nil {
+		return d.WrapErr(err)
+	}
+	return nil
+}
+
+// CheckRouteName refuses a route name that would make a poor metric
+// label, admin API id and counter prefix: a blank, a "/" (counter ids
+// are the name, "/", the rule), a control character or anything else but
+// ASCII letters, digits, ".", "_" and "-".
+func CheckRouteName(name string) error {
+	for _, c := range name {
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-' {
+			continue
+		}
+		return fmt.Errorf("name %q: a route's name (by default its named matcher's) takes ASCII letters, digits, \".\", \"_\" and \"-\" only, not %q: it is a metric label, the admin API's route id and its counters' prefix", name, c)
 	}
 	return nil
 }

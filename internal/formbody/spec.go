@@ -99,7 +99,8 @@ func (s *Spec) defaultNames() bool {
 
 // Validate reports a configuration mistake, for the Caddy module's Provision or
 // Validate step: a field path with an empty segment, a tracked field that is
-// also a password field (it would silently never be seen), or a status that
+// also a password field (it would silently never be seen), a device field
+// that is the user field, a password field named twice, or a status that
 // is not a 4xx.
 func (s Spec) Validate() error {
 	s = s.withDefaults()
@@ -112,6 +113,19 @@ func (s Spec) Validate() error {
 	for _, name := range tracked {
 		if s.isPassword(name) || s.isPasswordKey(lastSegment(name)) {
 			return errors.New("formbody: field " + quote(name) + " is also a password field")
+		}
+	}
+	// One field read as both the user and the device would hand the
+	// SmartID payload the user name (a JSON body's names compare ignoring
+	// case).
+	if strings.EqualFold(s.UserField, s.DeviceField) {
+		return errors.New("formbody: device field " + quote(s.DeviceField) + " is the user field")
+	}
+	for i, p := range s.PasswordFields {
+		for _, q := range s.PasswordFields[:i] {
+			if strings.EqualFold(p, q) {
+				return errors.New("formbody: password field " + quote(p) + " given twice (names compare ignoring case)")
+			}
 		}
 	}
 	if s.UnsupportedStatus < 400 || s.UnsupportedStatus > 499 {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -106,9 +107,12 @@ func New(cfg Config, store Store) (*Passkeys, error) {
 	if cfg.RPID == "" || len(cfg.RPOrigins) == 0 || cfg.RPDisplayName == "" {
 		return nil, errors.New("passkeys: rp_id, rp_origins and rp_display_name are required")
 	}
-	for _, o := range cfg.RPOrigins {
+	for i, o := range cfg.RPOrigins {
 		if err := originOfRPID(o, cfg.RPID); err != nil {
 			return nil, err
+		}
+		if slices.ContainsFunc(cfg.RPOrigins[:i], func(p string) bool { return strings.EqualFold(p, o) }) {
+			return nil, fmt.Errorf("passkeys: rp_origin %q given twice", o)
 		}
 	}
 	uv := protocol.UserVerificationRequirement(cfg.UserVerification)

@@ -177,9 +177,13 @@ func (x *Exchange) Detached() context.Context {
 }
 
 // Provision compiles the route's rules into a policy on the app's counter
-// store, checks each against the route's event, and registers the policy
+// store, checks each against the route's event (and refuses an option
+// that tunes no rule given), and registers the policy
 // for the admin API; the route's Cleanup undoes it.
 func (o *RuleOptions) Provision(h *Route) error {
+	if _, err := o.Unused(); err != nil {
+		return fmt.Errorf("route %q: %v", h.Name, err)
+	}
 	norm := rules.Normalizer{IPv6Prefix: o.IPv6Prefix, IPv4Prefix: o.IPv4Prefix, CaseSensitive: o.CaseSensitiveUsers}
 	if err := norm.Validate(); err != nil {
 		return fmt.Errorf("route %q: %v", h.Name, err)

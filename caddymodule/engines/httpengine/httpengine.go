@@ -137,8 +137,8 @@ func (h *HTTP) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		case "timeout":
 			return caddyopt.DurationArg(d, &h.Timeout)
 		case "allowed_reasons":
-			if h.AllowedReasons = d.RemainingArgs(); len(h.AllowedReasons) == 0 {
-				return d.ArgErr()
+			if err := caddyopt.ListArgs(d, &h.AllowedReasons); err != nil {
+				return err
 			}
 			for _, r := range h.AllowedReasons {
 				if err := client.CheckAllowedReason(r); err != nil {
