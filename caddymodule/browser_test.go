@@ -94,14 +94,19 @@ func TestBrowserPasskeyStepUp(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), pass),
 		chromedp.Submit(chromedp.ID("login")),
 	)
-	if err := chromedp.Do(ctx,
+	// enrol signs in (cleanly) and registers a passkey on the enrol page,
+	// up to its confirmation.
+	enrol := chromedp.Steps(
 		login,
 		chromedp.WaitVisible(chromedp.ID("welcome")),
 		chromedp.Navigate(base+"/verify/enrol"),
 		chromedp.WaitVisible(chromedp.ID("login-guard-start")),
 		chromedp.Click(chromedp.ID("login-guard-start")),
-		// The confirmation, then on to enrol_done: the account.
 		chromedp.WaitVisible(chromedp.Search(`//h1[contains(., "Passkey registered")]`)),
+	)
+	if err := chromedp.Do(ctx,
+		enrol,
+		// On from the confirmation to enrol_done: the account.
 		chromedp.Click(chromedp.CSS(`a.button`)),
 		chromedp.WaitVisible(chromedp.ID("welcome")),
 	); err != nil {
@@ -128,14 +133,7 @@ func TestBrowserPasskeyStepUp(t *testing.T) {
 	if err != nil {
 		t.Fatalf("second virtual authenticator: %v", err)
 	}
-	if err := chromedp.Do(ctx,
-		login,
-		chromedp.WaitVisible(chromedp.ID("welcome")),
-		chromedp.Navigate(base+"/verify/enrol"),
-		chromedp.WaitVisible(chromedp.ID("login-guard-start")),
-		chromedp.Click(chromedp.ID("login-guard-start")),
-		chromedp.WaitVisible(chromedp.Search(`//h1[contains(., "Passkey registered")]`)),
-	); err != nil {
+	if err := chromedp.Do(ctx, enrol); err != nil {
 		t.Fatalf("second enrolment: %v\n%s", err, pageStatus(ctx))
 	}
 	for _, a := range []webauthn.AuthenticatorID{authID, second.AuthenticatorID} {

@@ -3,7 +3,6 @@ package formbody
 import (
 	"net/http"
 	"net/url"
-	"strings"
 )
 
 // PageRequest reports whether r carries nothing any framework reads a
@@ -50,25 +49,15 @@ func PageRequest(r *http.Request, spec *Spec, headers ...string) bool {
 			}
 		}
 	}
-	for _, line := range r.Header["Cookie"] {
-		for line != "" {
-			pair := line
-			if i := indexCookieSeparator(line); i >= 0 {
-				pair, line = line[:i], line[i+1:]
-			} else {
-				line = ""
-			}
-			name, _, _ := strings.Cut(strings.TrimSpace(pair), "=")
-			name = strings.TrimSpace(name)
-			if name == "" {
-				continue
-			}
-			if s.namesGuarded(name) {
-				return false
-			}
-			if decoded, err := url.QueryUnescape(name); err == nil && decoded != name && s.namesGuarded(decoded) {
-				return false
-			}
+	for name := range cookiePairs(r.Header["Cookie"]) {
+		if name == "" {
+			continue
+		}
+		if s.namesGuarded(name) {
+			return false
+		}
+		if decoded, err := url.QueryUnescape(name); err == nil && decoded != name && s.namesGuarded(decoded) {
+			return false
 		}
 	}
 	return true

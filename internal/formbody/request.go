@@ -1,6 +1,7 @@
 package formbody
 
 import (
+	"iter"
 	"net/http"
 	"net/url"
 	"strings"
@@ -210,29 +211,40 @@ func checkCookies(r *http.Request, f *Fields, spec *Spec) error {
 		// scan.
 		return nil
 	}
-	for _, line := range lines {
-		// Split leniently: Go's parser skips names it finds invalid
-		// ("username[]"), PHP's reads them; older parsers split on ','.
-		// Both separators are ASCII, so a byte scan finds them whatever
-		// the rest of the line holds (no UTF-8 sequence contains them).
-		for line != "" {
-			pair := line
-			if i := indexCookieSeparator(line); i >= 0 {
-				pair, line = line[:i], line[i+1:]
-			} else {
-				line = ""
-			}
-			if pair == "" {
-				continue
-			}
-			name, value, _ := strings.Cut(strings.TrimSpace(pair), "=")
-			name, value = strings.TrimSpace(name), strings.Trim(strings.TrimSpace(value), `"`)
-			if err := checkCookie(name, value, f, spec); err != nil {
-				return err
-			}
+	for name, value := range cookiePairs(lines) {
+		if err := checkCookie(name, value, f, spec); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// cookiePairs yields the name and value of each pair of the Cookie lines
+// (blanks around both trimmed, and the value's quotes), split leniently:
+// Go's parser skips names it finds invalid ("username[]"), PHP's reads
+// them; older parsers split on ','. Both separators are ASCII, so a byte
+// scan finds them whatever the rest of the line holds (no UTF-8 sequence
+// contains them). Empty pairs are skipped.
+func cookiePairs(lines []string) iter.Seq2[string, string] {
+	return func(yield func(name, value string) bool) {
+		for _, line := range lines {
+			for line != "" {
+				pair := line
+				if i := indexCookieSeparator(line); i >= 0 {
+					pair, line = line[:i], line[i+1:]
+				} else {
+					line = ""
+				}
+				if pair == "" {
+					continue
+				}
+				name, value, _ := strings.Cut(strings.TrimSpace(pair), "=")
+				if !yield(strings.TrimSpace(name), strings.Trim(strings.TrimSpace(value), `"`)) {
+					return
+				}
+			}
+		}
+	}
 }
 
 // indexCookieSeparator is the index of the first ';' or ',' in s, or -1.
