@@ -86,10 +86,16 @@ func CheckedArg(d *caddyfile.Dispenser, dst *string, check func(string) error) e
 	if err := OneArg(d, dst); err != nil {
 		return err
 	}
-	if strings.Contains(*dst, "{") {
+	return checkLiteral(d, *dst, check)
+}
+
+// checkLiteral checks v with check at the dispenser's line, unless it
+// holds a placeholder, which is known (and checked) only once resolved.
+func checkLiteral(d *caddyfile.Dispenser, v string, check func(string) error) error {
+	if strings.Contains(v, "{") {
 		return nil
 	}
-	if err := check(*dst); err != nil {
+	if err := check(v); err != nil {
 		return d.WrapErr(err)
 	}
 	return nil
@@ -128,13 +134,7 @@ func RouteNameArg(d *caddyfile.Dispenser, dst *string) error {
 	if err := NonEmptyArg(d, dst); err != nil {
 		return err
 	}
-	if strings.Contains(*dst, "{") {
-		return nil
-	}
-	if err := CheckRouteName(*dst); err != nil {
-		return d.WrapErr(err)
-	}
-	return nil
+	return checkLiteral(d, *dst, CheckRouteName)
 }
 
 // CheckRouteName refuses a route name that would make a poor metric
