@@ -3,6 +3,7 @@ package stepuproute
 import (
 	"time"
 
+	"github.com/login-guard/login_guard/internal/pages"
 	"github.com/login-guard/login_guard/internal/passkeys"
 	"github.com/login-guard/login_guard/internal/request"
 	"github.com/login-guard/login_guard/internal/stepup"
@@ -41,13 +42,44 @@ func passkeyRefusedFactor(err error) bool {
 }
 
 // passFactor gives the browser the factor token naming this state, which
-// the completion requires, and records the method for the report.
-func (s *stepUpCall) passFactor(st stepup.State, method string) bool {
-	tok, err := s.h.app.Tokens().Seal(purposeFactor, factorClaim{Handle: st.Handle, Method: method}, time.Now(), factorTTL)
+// the completion requires, and records the method for the report (and,
+// for a passkey, which one passed).
+func (s *stepUpCall) passFactor(st stepup.State, f factorClaim) bool {
+	f.Handle = st.Handle
+	tok, err := s.h.app.Tokens().Seal(purposeFactor, f, time.Now(), factorTTL)
 	if err != nil {
 		s.internal(err)
 		return false
 	}
 	request.SetStepCookie(s.w.Header(), s.r, request.CookieFactor, tok, factorTTL)
 	return true
+}
+
+// passkeyStillStands checks, at the completion, that the passkey a
+// factor token says passed is still enrolled (and not marked as cloned
+// since): an admin removing a stolen passkey also stops a step-up it
+// passed within the factor token's lifetime. Otherwise the completion is
+// refused (the factor token cleared, the state kept: another factor may
+// still finish it) and false returned. A factor token that names no
+// passkey (another method, or one sealed by a version before the
+// passkey was recorded) is not checked.
+func (s *stepUpCall) passkeyStillStands(st stepup.State, f factorClaim) bool {
+	if f.Method != MethodPasskey || f.Credential == nil {
+		return true
+	}
+	if s.pk == nil {
+		s.fail("step_up_passkey_unavailable", pages.Answer{Code: pages.StepUpUnavailable})
+		return false
+	}
+	err := s.pk.CheckPassed(s.r.Context(), st.User, f.Credential)
+	if err == nil {
+		return true
+	}
+	if passkeys.ReasonOf(err) == "" {
+		s.passkeyFailed(err) // storage: a 503 to retry, or a logged 500
+		return false
+	}
+	request.ClearStepCookie(s.w.Header(), s.r, request.CookieFactor)
+	s.fail("step_up_"+passkeyReason(err), pages.Answer{Code: pages.StepUpFailed})
+	return false
 }

@@ -56,7 +56,7 @@ func (s *stepUpCall) loginidFinish() {
 	}
 	s.x.Attempt.Assertion = "valid"
 	s.x.Assertion = "valid"
-	if !s.passFactor(st, MethodLoginID) {
+	if !s.passFactor(st, factorClaim{Method: MethodLoginID}) {
 		return
 	}
 	s.x.Allow("loginid_ok")

@@ -73,14 +73,15 @@ func (s *stepUpCall) loginFinish() {
 	if s.rulesDeny() {
 		return
 	}
-	if _, err := s.pk.FinishLogin(s.r.Context(), s.takeCeremony(), st.User, s.r); err != nil {
+	res, err := s.pk.FinishLogin(s.r.Context(), s.takeCeremony(), st.User, s.r)
+	if err != nil {
 		if passkeyRefusedFactor(err) {
 			s.factorRefused(st, MethodPasskey)
 		}
 		s.passkeyFailed(err)
 		return
 	}
-	if !s.passFactor(st, MethodPasskey) {
+	if !s.passFactor(st, factorClaim{Method: MethodPasskey, Credential: res.CredentialID}) {
 		return
 	}
 	s.x.Allow("passkey_ok")

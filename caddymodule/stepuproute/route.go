@@ -54,6 +54,9 @@ const (
 type factorClaim struct {
 	Handle string `json:"h"`
 	Method string `json:"m"`
+	// Credential is the passkey that passed (method passkey): the
+	// completion finishes only while it is still enrolled.
+	Credential []byte `json:"c,omitempty"`
 }
 
 // serve dispatches the step-up route's requests. Every answer but the
@@ -387,6 +390,9 @@ func (s *stepUpCall) complete() {
 	ferr := s.h.app.Tokens().Open(purposeFactor, request.ReadStepCookie(s.r, request.CookieFactor), time.Now(), &f)
 	if ferr != nil || f.Handle != st.Handle {
 		s.fail("step_up_"+stepup.ReasonFactorFailed, pages.Answer{Code: pages.StepUpFailed})
+		return
+	}
+	if !s.passkeyStillStands(st, f) {
 		return
 	}
 	if st.Phase != stepup.PhaseResubmit && !s.held.Has(st.Handle) {

@@ -214,7 +214,7 @@ func (s *stepUpCall) selfieStatus() {
 			return
 		}
 		request.ClearStepCookie(s.w.Header(), s.r, request.CookieSelfie)
-		if !s.passFactor(st, MethodSelfie) {
+		if !s.passFactor(st, factorClaim{Method: MethodSelfie}) {
 			return
 		}
 		s.x.Allow("selfie_ok")

@@ -33,6 +33,9 @@ const (
 	ReasonTooManyCredentials  = "too_many_credentials"
 	ReasonDuplicateCredential = "duplicate_credential"
 	ReasonCloneWarning        = "clone_warning"
+	// ReasonCredentialRemoved: the passkey a step-up passed with was
+	// removed (the admin API) before the step-up was completed.
+	ReasonCredentialRemoved = "credential_removed"
 	// ReasonBusy: the client already has its share of ceremonies in
 	// flight (or the server is at its bound); try again shortly.
 	ReasonBusy = "busy"

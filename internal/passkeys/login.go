@@ -122,6 +122,28 @@ func (p *Passkeys) finishAssertion(ctx context.Context, kind ceremonyKind, cerem
 	return out, err
 }
 
+// CheckPassed says whether a passkey that passed an assertion for user
+// (LoginResult.CredentialID) still stands: refused with
+// ReasonCredentialRemoved once it is no longer stored (an admin removed
+// it), with ReasonCloneWarning once it is marked as possibly cloned
+// (unless AllowCloneWarning). The step-up route asks it again when the
+// step-up is completed, so removing a stolen passkey also stops a step-up
+// it has already passed.
+func (p *Passkeys) CheckPassed(ctx context.Context, user string, credentialID []byte) error {
+	rec, _, err := p.load(ctx, user)
+	if err != nil {
+		return err
+	}
+	i := indexOf(rec, credentialID)
+	if len(credentialID) == 0 || i < 0 {
+		return refused(ReasonCredentialRemoved, nil)
+	}
+	if rec.Credentials[i].Authenticator.CloneWarning && !p.cfg.AllowCloneWarning {
+		return refused(ReasonCloneWarning, nil)
+	}
+	return nil
+}
+
 // Credential is what the admin API shows of a stored passkey: never its
 // public key.
 type Credential struct {
