@@ -2,6 +2,7 @@ package rules
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -21,6 +22,11 @@ type AdminFilter struct {
 	LimitedOnly bool
 }
 
+// ErrAdminFilter is wrapped by List's and Clear's refusals of the
+// filter itself (a bad address, a user empty once normalised), as
+// opposed to the store's failures.
+var ErrAdminFilter = errors.New("bad admin filter")
+
 // filter turns an AdminFilter into a store filter limited to this
 // policy's counters.
 func (p *Policy) filter(f AdminFilter) (counter.Filter, error) {
@@ -28,14 +34,14 @@ func (p *Policy) filter(f AdminFilter) (counter.Filter, error) {
 	if f.User != "" {
 		u := userKey(p.norm.User(f.User))
 		if u == "" {
-			return counter.Filter{}, fmt.Errorf("user name is empty after normalisation")
+			return counter.Filter{}, fmt.Errorf("%w: user name is empty after normalisation", ErrAdminFilter)
 		}
 		userPart = "user=" + u
 	}
 	if f.IP != "" {
 		a, err := netip.ParseAddr(f.IP)
 		if err != nil {
-			return counter.Filter{}, fmt.Errorf("invalid IP address %q", f.IP)
+			return counter.Filter{}, fmt.Errorf("%w: invalid IP address %q", ErrAdminFilter, f.IP)
 		}
 		ipPart = "ip=" + p.norm.IP(a).String()
 	}

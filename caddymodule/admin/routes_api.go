@@ -88,8 +88,13 @@ type adminEntry struct {
 	Rule string `json:"rule"`
 	// Kind is rate, distinct or lockout.
 	Kind string `json:"kind"`
-	// Subject is the normalised key: "ip=203.0.113.7/32 user=jlopez".
-	Subject           string     `json:"subject"`
+	// Subject is the normalised key: "ip=203.0.113.7/32 user=jlopez";
+	// empty when Unreadable.
+	Subject string `json:"subject"`
+	// Unreadable marks a counter whose subject the store could not read
+	// back (with store redis: sealed under key material this instance
+	// does not hold); its rule, counts and lock are shown.
+	Unreadable        bool       `json:"unreadable,omitempty"`
 	Count             int        `json:"count"`
 	Limit             int        `json:"limit"`
 	Limited           bool       `json:"limited"`
@@ -100,6 +105,8 @@ type adminEntry struct {
 type adminLimits struct {
 	Entries   []adminEntry `json:"entries"`
 	Truncated bool         `json:"truncated"`
+	// Unreadable counts the entries marked unreadable.
+	Unreadable int `json:"unreadable,omitempty"`
 }
 
 // adminClearRequest is the body of POST /login_guard/clear.
@@ -169,24 +176,35 @@ func (a *AdminAPI) handleLimits(lg *app.App, w http.ResponseWriter, r *http.Requ
 		return err
 	}
 	out := adminLimits{Entries: []adminEntry{}}
-	seen := map[counter.Key]bool{}
+	// A route registered by more than one config (a reload) shares its
+	// store: an entry is listed once. Unreadable entries share an empty
+	// subject, so their store name tells them apart.
+	type entryID struct {
+		key        counter.Key
+		unreadable string
+	}
+	seen := map[entryID]bool{}
 	for _, name := range routes {
 		for _, reg := range lg.Routes().Get(name) {
 			// One more than asked tells a full page from a truncated one.
 			entries, err := reg.Policy.List(r.Context(), f, max+1-len(out.Entries))
 			if err != nil {
-				return badRequest(err)
+				return filterOrStoreError(err)
 			}
 			for _, e := range entries {
-				if seen[e.Key] {
+				id := entryID{e.Key, e.Unreadable}
+				if seen[id] {
 					continue
 				}
-				seen[e.Key] = true
+				seen[id] = true
 				if len(out.Entries) == max {
 					out.Truncated = true
 					break
 				}
 				out.Entries = append(out.Entries, toAdminEntry(name, e))
+				if e.Unreadable != "" {
+					out.Unreadable++
+				}
 			}
 		}
 	}
@@ -222,7 +240,7 @@ func (a *AdminAPI) clear(lg *app.App, w http.ResponseWriter, r *http.Request, re
 		for _, reg := range lg.Routes().Get(name) {
 			n, err := reg.Policy.Clear(r.Context(), f)
 			if err != nil {
-				return badRequest(err)
+				return filterOrStoreError(err)
 			}
 			out.Routes[name] += n
 			out.Cleared += n
@@ -255,13 +273,14 @@ func selectRoutes(reg *app.RouteRegistry, route string) ([]string, error) {
 
 func toAdminEntry(route string, e counter.Entry) adminEntry {
 	out := adminEntry{
-		Route:   route,
-		Rule:    strings.TrimPrefix(e.Key.Rule, route+"/"),
-		Kind:    e.Kind,
-		Subject: e.Key.Subject,
-		Count:   e.Count,
-		Limit:   e.Limit,
-		Limited: e.Limited,
+		Route:      route,
+		Rule:       strings.TrimPrefix(e.Key.Rule, route+"/"),
+		Kind:       e.Kind,
+		Subject:    e.Key.Subject,
+		Unreadable: e.Unreadable != "",
+		Count:      e.Count,
+		Limit:      e.Limit,
+		Limited:    e.Limited,
 	}
 	if !e.LockedUntil.IsZero() {
 		t := e.LockedUntil.UTC()
@@ -271,6 +290,16 @@ func toAdminEntry(route string, e counter.Entry) adminEntry {
 		out.RetryAfterSeconds = int((e.RetryAfter + time.Second - 1) / time.Second)
 	}
 	return out
+}
+
+// filterOrStoreError answers a List or Clear error: 400 for the filter
+// the request gave (rules.ErrAdminFilter), 503 for the counter store (a
+// Redis outage is not the request's fault).
+func filterOrStoreError(err error) error {
+	if errors.Is(err, rules.ErrAdminFilter) {
+		return badRequest(err)
+	}
+	return caddy.APIError{HTTPStatus: http.StatusServiceUnavailable, Err: fmt.Errorf("counter store: %v", err)}
 }
 
 func writeAdminJSON(w http.ResponseWriter, v any) error {

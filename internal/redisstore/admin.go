@@ -103,16 +103,21 @@ func parsePeek(k *keyer, tag string, v []any) (counter.Entry, error) {
 	}
 	str := func(i int) string { s, _ := v[i].(string); return s }
 	num := func(i int) int64 { n, _ := v[i].(int64); return n }
+	// A subject that does not open (sealed under key material this
+	// instance does not hold) leaves the counter listed as unreadable:
+	// one such counter must not hide every other from the admin view.
 	subject, err := k.open(tag, str(2))
+	unreadable := ""
 	if err != nil {
-		return counter.Entry{}, err
+		subject, unreadable = "", tag
 	}
 	e := counter.Entry{
-		Key:     counter.Key{Rule: str(1), Subject: subject},
-		Kind:    str(0),
-		Limit:   int(num(3)),
-		Count:   int(num(4)),
-		Limited: num(5) == 1,
+		Key:        counter.Key{Rule: str(1), Subject: subject},
+		Kind:       str(0),
+		Limit:      int(num(3)),
+		Count:      int(num(4)),
+		Limited:    num(5) == 1,
+		Unreadable: unreadable,
 	}
 	if e.Limited {
 		e.RetryAfter = time.Duration(num(6)) * time.Microsecond
@@ -125,7 +130,10 @@ func parsePeek(k *keyer, tag string, v []any) (counter.Entry, error) {
 }
 
 // List implements counter.Store: it scans every master, so it sees what
-// every instance counted. Entries come sorted by rule then subject.
+// every instance counted. Entries come sorted by rule then subject (the
+// unreadable ones, whose subject is empty, first within their rule). A
+// counter whose subject does not open is listed as Unreadable, not an
+// error: the others are still listed.
 func (s *Counter) List(ctx context.Context, f counter.Filter, max int) ([]counter.Entry, error) {
 	ctx, cancel := context.WithTimeout(ctx, adminTimeout)
 	defer cancel()
@@ -141,7 +149,10 @@ func (s *Counter) List(ctx context.Context, f counter.Filter, max int) ([]counte
 		if out[i].Key.Rule != out[j].Key.Rule {
 			return out[i].Key.Rule < out[j].Key.Rule
 		}
-		return out[i].Key.Subject < out[j].Key.Subject
+		if out[i].Key.Subject != out[j].Key.Subject {
+			return out[i].Key.Subject < out[j].Key.Subject
+		}
+		return out[i].Unreadable < out[j].Unreadable
 	})
 	if max > 0 && len(out) > max {
 		out = out[:max]

@@ -42,6 +42,12 @@ type Entry struct {
 	// RetryAfter is how long until the key stops being limited, when
 	// Limited.
 	RetryAfter time.Duration
+	// Unreadable is set when the store holds the counter but cannot read
+	// its subject back (one sealed under key material it no longer
+	// holds): Key.Subject is then empty, so no user or address filter
+	// matches it, and Unreadable is the store's opaque name for the
+	// counter, which tells two such counters of one rule apart.
+	Unreadable string
 }
 
 // Stats describes a store's occupancy.
