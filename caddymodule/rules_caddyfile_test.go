@@ -40,7 +40,7 @@ func TestRuleCaddyfileErrors(t *testing.T) {
 		{"ipv6_prefix", "ipv6_prefix 129", "Caddyfile:4: \"129\" must be a whole number from 1 to 128"},
 		{"ipv4_prefix", "ipv4_prefix 0", "Caddyfile:4: \"0\" must be a whole number from 1 to 32"},
 		{"case_sensitive_users arg", "case_sensitive_users yes", "Caddyfile:4: wrong argument count"},
-		{"lockout_hold", "lockout_hold never", "Caddyfile:4: lockout_hold: \"never\" is not a positive duration"},
+		{"lockout_hold", "lockout_hold never", "Caddyfile:4: lockout_hold: \"never\" must be a positive duration of at most 10m0s"},
 		// A window or lockout below a second never fires (a typo for 1m
 		// would switch the limit off); the cap is 3650 days in any unit.
 		{"window of a millisecond", "rate ip 5/1ms deny", "Caddyfile:4: rate: invalid limit \"5/1ms\": invalid duration \"1ms\": must be at least 1s"},

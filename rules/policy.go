@@ -17,6 +17,11 @@ import (
 // connection). It should exceed the upstream's slowest login.
 const DefaultHold = time.Minute
 
+// MaxHold bounds the hold a route's config gives (lockout_hold): no login
+// takes ten minutes, and a slot left held by a request that never
+// settled keeps counting for that long.
+const MaxHold = 10 * time.Minute
+
 // PolicyConfig is one guarded route's local rules.
 type PolicyConfig struct {
 	// Scope names the route; counter ids are Scope + "/" + the rule's

@@ -29,6 +29,12 @@ type LockoutRule struct {
 	LockFor time.Duration
 }
 
+// MaxLockDays bounds a lockout's duration (its `for`), in days: a longer
+// lock is a unit typed wrong (30d for 30m) or a ban, which deny_ip or the
+// portal's own account lock says plainly; a rule's window may still be
+// up to MaxDays.
+const MaxLockDays = 30
+
 // ParseLockout builds a lockout rule from its Caddyfile arguments, e.g.
 // ParseLockout("ip_user", "5/15m", "30m", "challenge").
 func ParseLockout(key, limit, lockFor string, opts ...string) (*LockoutRule, error) {
@@ -44,6 +50,9 @@ func ParseLockout(key, limit, lockFor string, opts ...string) (*LockoutRule, err
 		return nil, fmt.Errorf("lockout: %v", err)
 	}
 	d, err := ParseDuration(lockFor)
+	if err == nil && d > MaxLockDays*24*time.Hour {
+		err = fmt.Errorf("invalid duration %q: a lockout lasts at most %dd", lockFor, MaxLockDays)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("lockout: for: %v", err)
 	}

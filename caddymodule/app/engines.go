@@ -23,7 +23,8 @@ type BreakerConfig struct {
 	// refusals, 5xx, malformed answers; never 4xx) that opens it
 	// (default 5).
 	Failures int `json:"failures,omitempty"`
-	// CoolDown is how long it stays open before a probe (default 30s).
+	// CoolDown is how long it stays open before a probe (default 30s, at
+	// most 1h).
 	CoolDown caddy.Duration `json:"cool_down,omitempty"`
 }
 
@@ -55,7 +56,7 @@ func (b *BreakerConfig) unmarshal(d *caddyfile.Dispenser) error {
 		case "failures":
 			b.Failures, err = caddyopt.IntArg(d, 1, engine.MaxThreshold)
 		case "cool_down":
-			err = caddyopt.DurationArg(d, &b.CoolDown)
+			err = caddyopt.DurationArg(d, &b.CoolDown, engine.MaxCoolDown)
 		default:
 			return d.Errf("breaker: unknown option %q", key)
 		}

@@ -30,8 +30,8 @@ type LoginIDConfig struct {
 	ClientID  string `json:"client_id"`
 	Issuer    string `json:"issuer,omitempty"`
 	Namespace string `json:"namespace,omitempty"`
-	// MaxAge bounds a token's age from iat (default 2m); ClockSkew is the
-	// tolerance on exp and iat (default 30s).
+	// MaxAge bounds a token's age from iat (default 2m, at most 10m);
+	// ClockSkew is the tolerance on exp and iat (default 30s, at most 5m).
 	MaxAge    caddy.Duration `json:"max_age,omitempty"`
 	ClockSkew caddy.Duration `json:"clock_skew,omitempty"`
 	// Claim names (defaults udata, type, nid, nonce) and the type values
@@ -46,10 +46,6 @@ type LoginIDConfig struct {
 	// ReplayCacheSize bounds the seen-nonce cache (default 100000); when
 	// full, new tokens are refused rather than replays risked.
 	ReplayCacheSize int `json:"replay_cache_size,omitempty"`
-	// ReplayCachePerUser bounds the entries one user's tokens hold in it
-	// (default 32), so one account cannot fill it for everyone: past it
-	// that user's tokens are refused (assertion_replay_user_limit).
-	ReplayCachePerUser int `json:"replay_cache_per_user,omitempty"`
 	// TrustPEM names a PEM file of extra roots for the key host (a
 	// private PKI, or tests).
 	TrustPEM string `json:"trust_pem,omitempty"`
@@ -78,9 +74,9 @@ func (c *LoginIDConfig) unmarshal(d *caddyfile.Dispenser) error {
 		case "namespace":
 			err = caddyopt.NonEmptyArg(d, &c.Namespace)
 		case "max_age":
-			err = caddyopt.DurationArg(d, &c.MaxAge)
+			err = caddyopt.DurationArg(d, &c.MaxAge, loginid.MaxTokenAge)
 		case "clock_skew":
-			err = caddyopt.DurationArg(d, &c.ClockSkew)
+			err = caddyopt.DurationArg(d, &c.ClockSkew, loginid.MaxClockSkew)
 		case "user_claim":
 			err = caddyopt.NonEmptyArg(d, &c.UserClaim)
 		case "type_claim":
@@ -95,8 +91,6 @@ func (c *LoginIDConfig) unmarshal(d *caddyfile.Dispenser) error {
 			err = caddyopt.ListArgs(d, &c.RegistrationTypes)
 		case "replay_cache_size":
 			c.ReplayCacheSize, err = caddyopt.IntArg(d, 1, loginid.MaxReplayCacheSize)
-		case "replay_cache_per_user":
-			c.ReplayCachePerUser, err = caddyopt.IntArg(d, 1, loginid.MaxReplayCacheSize)
 		case "trust_pem":
 			err = caddyopt.NonEmptyArg(d, &c.TrustPEM)
 		case "fetch_timeout":
@@ -158,7 +152,7 @@ func (c *LoginIDConfig) newVerifier(logger *zap.Logger, shared *redisstore.Conn)
 		MaxAge: time.Duration(c.MaxAge), ClockSkew: time.Duration(c.ClockSkew),
 		UserClaim: c.UserClaim, TypeClaim: c.TypeClaim, NamespaceClaim: c.NamespaceClaim, NonceClaim: c.NonceClaim,
 		AuthenticationTypes: c.AuthenticationTypes, RegistrationTypes: c.RegistrationTypes,
-		ReplayCache: replay, ReplayPerUser: c.ReplayCachePerUser,
+		ReplayCache:  replay,
 		FetchTimeout: fetchTimeout,
 		Observer: loginid.ObserverFunc(func(r loginid.FetchReport) {
 			logger.Debug("loginid key fetch", zap.String("outcome", string(r.Outcome)), zap.Int("status", r.Status), zap.Duration("duration", r.Duration))

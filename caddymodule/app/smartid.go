@@ -32,7 +32,7 @@ type SmartIDConfig struct {
 	Channel string `json:"channel"`
 	// Environment is production (/api/v5) or dev (/api-dev/v5).
 	Environment string `json:"environment,omitempty"`
-	// Timeout bounds one HTTP call. Default 5s.
+	// Timeout bounds one HTTP call: default 5s, at most 1m.
 	Timeout caddy.Duration `json:"timeout,omitempty"`
 	// QueueSize bounds waiting events; beyond it events are dropped and
 	// counted. Default 1024.
@@ -173,7 +173,7 @@ func (c *SmartIDConfig) unmarshal(d *caddyfile.Dispenser) error {
 				err = caddyopt.OneOf(d, c.Environment, "production", "dev")
 			}
 		case "timeout":
-			err = caddyopt.DurationArg(d, &c.Timeout)
+			err = caddyopt.DurationArg(d, &c.Timeout, smartid.MaxTimeout)
 		case "drain":
 			c.Drain = new(caddy.Duration)
 			err = caddyopt.BoundedDurationArg(d, c.Drain, 0, maxSmartIDDrain)

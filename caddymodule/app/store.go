@@ -267,7 +267,7 @@ func (a *App) unmarshalStoreOption(d *caddyfile.Dispenser, key string) (bool, er
 		case "prefix":
 			err = caddyopt.NonEmptyArg(d, &c.Prefix)
 		case "timeout":
-			err = caddyopt.DurationArg(d, &c.Timeout)
+			err = caddyopt.DurationArg(d, &c.Timeout, redisstore.MaxTimeout)
 		case "pool_size":
 			c.PoolSize, err = caddyopt.IntArg(d, 1, 10000)
 		default:

@@ -183,8 +183,6 @@ func (x *exchange) checkAssertion() bool {
 			return false
 		}
 	}
-	// assertion_invalid, or assertion_replay_user_limit for a user past
-	// their share of the replay cache.
-	x.Verdict.Add(rules.Deny, loginid.ReasonOf(err))
+	x.Verdict.Add(rules.Deny, rules.ReasonAssertionInvalid)
 	return false
 }

@@ -29,7 +29,7 @@ type EngineOptions struct {
 	// login first, and ask the engines only about logins the upstream
 	// accepted, withholding its answer until they decide.
 	Evaluate string `json:"evaluate,omitempty"`
-	// Deadline bounds all engines together (default 800ms).
+	// Deadline bounds all engines together (default 800ms, at most 30s).
 	Deadline caddy.Duration `json:"deadline,omitempty"`
 	// OnEngineFailure is allow (default), challenge or deny: what a
 	// timeout, refusal, 5xx, malformed answer or open breaker means.
@@ -77,7 +77,7 @@ func (o *EngineOptions) unmarshal(d *caddyfile.Dispenser, key string) (bool, err
 	case "evaluate":
 		err = caddyopt.OneOfArg(d, &o.Evaluate, EvaluateBefore, EvaluateAfter)
 	case "deadline":
-		err = caddyopt.DurationArg(d, &o.Deadline)
+		err = caddyopt.DurationArg(d, &o.Deadline, engine.MaxDeadline)
 	case "on_engine_failure":
 		err = caddyopt.OneOfArg(d, &o.OnEngineFailure, "allow", "challenge", "deny")
 	case "mode":
@@ -147,8 +147,8 @@ func (o *EngineOptions) validate(event string) error {
 	default:
 		return refuseOption("mode", "mode must be enforce or monitor, not %q", o.Mode)
 	}
-	if o.Deadline < 0 {
-		return refuseOption("deadline", "deadline must be positive")
+	if err := caddyopt.CheckDuration("deadline", o.Deadline, engine.MaxDeadline); err != nil {
+		return refuseOption("deadline", "%v", err)
 	}
 	if o.HoldLimit != 0 && (o.HoldLimit < minHoldLimit || o.HoldLimit > maxHoldLimit) {
 		return refuseOption("hold_limit", "hold_limit must be from %d to %d bytes, not %d", minHoldLimit, maxHoldLimit, o.HoldLimit)

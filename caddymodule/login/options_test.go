@@ -132,7 +132,7 @@ func TestGroupsRefuseJunkInJSON(t *testing.T) {
 		{`{"name":"r","event":"logout","evaluate":"after_upstream"}`, `route "r": evaluate after_upstream is only for event login`},
 		{`{"name":"r","event":"login","mode":"watch"}`, `route "r": mode must be enforce or monitor, not "watch"`},
 		{`{"name":"r","event":"login","audit_line":"syslog"}`, `route "r": audit_line must be own_line or access_log, not "syslog"`},
-		{`{"name":"r","event":"login","deadline":-1}`, `route "r": deadline must be positive`},
+		{`{"name":"r","event":"login","deadline":-1}`, `route "r": deadline must be a positive duration of at most 30s, not -1ns`},
 		{`{"name":"r","event":"login","hold_limit":10}`, `route "r": hold_limit must be from 1024 to 16777216 bytes, not 10`},
 		{`{"name":"r","event":"login","assertion":"maybe"}`, `route "r": assertion must be off, optional, required or passwordless, not "maybe"`},
 		{`{"name":"r","event":"login","on_assertion_unverifiable":"allow"}`, `route "r": on_assertion_unverifiable needs assertion optional, required or passwordless`},

@@ -137,13 +137,13 @@ func (c *Config) Unmarshal(d *caddyfile.Dispenser) error {
 		case "limit_keys":
 			c.LimitKeys, err = caddyopt.IntArg(d, 1, smileid.MaxLimitKeys)
 		case "signature_window":
-			err = caddyopt.DurationArg(d, &c.SignatureWindow)
+			err = caddyopt.DurationArg(d, &c.SignatureWindow, smileid.MaxSignatureWindow)
 		case "pending_ttl":
-			err = caddyopt.DurationArg(d, &c.PendingTTL)
+			err = caddyopt.DurationArg(d, &c.PendingTTL, smileid.MaxPendingTTL)
 		case "max_pending":
 			c.MaxPending, err = caddyopt.IntArg(d, 1, maxSelfiePending)
 		case "timeout":
-			err = caddyopt.DurationArg(d, &c.Timeout)
+			err = caddyopt.DurationArg(d, &c.Timeout, smileid.MaxTimeout)
 		case "liveness_optional":
 			if d.NextArg() {
 				return d.ArgErr()
@@ -191,6 +191,7 @@ func checkCallbackPath(v string) error {
 
 // limitArgs reads `<count> <window>`; a count of 0 disables the rule.
 func limitArgs(d *caddyfile.Dispenser) (int, caddy.Duration, error) {
+	option := d.Val()
 	args := d.RemainingArgs()
 	if len(args) != 2 {
 		return 0, 0, d.Err("smileid: a limit is <count> <window>, e.g. 5 1h")
@@ -200,8 +201,8 @@ func limitArgs(d *caddyfile.Dispenser) (int, caddy.Duration, error) {
 		return 0, 0, d.Errf("smileid: %q must be a whole number from 0 to %d", args[0], smileid.MaxRateN)
 	}
 	w, err := caddy.ParseDuration(args[1])
-	if err != nil || w <= 0 {
-		return 0, 0, d.Errf("smileid: invalid window %q", args[1])
+	if err != nil || w <= 0 || w > smileid.MaxRateWindow {
+		return 0, 0, d.Errf("smileid: %s: window %q must be a positive duration of at most %v (e.g. 1h, 24h)", option, args[1], smileid.MaxRateWindow)
 	}
 	return n, caddy.Duration(w), nil
 }
@@ -238,6 +239,19 @@ func (c *Config) Provision() error {
 	}
 	if err := smileid.CheckServer(c.Server, c.BaseURL); err != nil {
 		return err
+	}
+	for _, o := range []struct {
+		option  string
+		v       caddy.Duration
+		longest time.Duration
+	}{
+		{"signature_window", c.SignatureWindow, smileid.MaxSignatureWindow},
+		{"pending_ttl", c.PendingTTL, smileid.MaxPendingTTL},
+		{"timeout", c.Timeout, smileid.MaxTimeout},
+	} {
+		if err := caddyopt.CheckDuration(o.option, o.v, o.longest); err != nil {
+			return fmt.Errorf("smileid: %w", err)
+		}
 	}
 	user := smileid.Rate{N: c.UserLimit, Window: time.Duration(c.UserLimitEvery)}
 	if err := smileid.CheckLimits(user, smileid.Rate{N: c.IPLimit, Window: time.Duration(c.IPLimitEvery)}, c.LimitKeys); err != nil {

@@ -37,6 +37,11 @@ const (
 // MaxThreshold bounds BreakerConfig.Threshold as a config gives it.
 const MaxThreshold = 1000
 
+// MaxCoolDown bounds BreakerConfig.CoolDown as a config gives it: an
+// engine that failed is tried again within the hour (a longer cool-down,
+// such as a unit typed wrong, would leave every route without it).
+const MaxCoolDown = time.Hour
+
 // BreakerConfig configures a Breaker. Zero values take the defaults.
 type BreakerConfig struct {
 	// Threshold is the number of consecutive counting failures that opens
@@ -83,14 +88,15 @@ type Ticket struct {
 func (t Ticket) Probe() bool { return t.probe }
 
 // Validate refuses what a config loader should not pass on: a threshold
-// below zero or above MaxThreshold, or a negative cool-down (zero takes
-// the default; NewBreaker would take the default for these silently).
+// below zero or above MaxThreshold, or a cool-down negative or above
+// MaxCoolDown (zero takes the default; NewBreaker would take the default
+// for these silently).
 func (cfg BreakerConfig) Validate() error {
 	if cfg.Threshold < 0 || cfg.Threshold > MaxThreshold {
 		return fmt.Errorf("failures must be from 1 to %d, not %d", MaxThreshold, cfg.Threshold)
 	}
-	if cfg.CoolDown < 0 {
-		return fmt.Errorf("cool_down must be positive, not %v", cfg.CoolDown)
+	if cfg.CoolDown < 0 || cfg.CoolDown > MaxCoolDown {
+		return fmt.Errorf("cool_down must be a positive duration of at most %v, not %v", MaxCoolDown, cfg.CoolDown)
 	}
 	return nil
 }

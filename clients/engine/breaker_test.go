@@ -180,7 +180,9 @@ func TestBreakerConfigValidate(t *testing.T) {
 		{BreakerConfig{Threshold: MaxThreshold}, ""},
 		{BreakerConfig{Threshold: -7}, "failures must be from 1 to 1000, not -7"},
 		{BreakerConfig{Threshold: 100000}, "failures must be from 1 to 1000, not 100000"},
-		{BreakerConfig{CoolDown: -5 * time.Second}, "cool_down must be positive, not -5s"},
+		{BreakerConfig{CoolDown: -5 * time.Second}, "cool_down must be a positive duration of at most 1h0m0s, not -5s"},
+		{BreakerConfig{CoolDown: MaxCoolDown}, ""},
+		{BreakerConfig{CoolDown: 30 * time.Hour}, "cool_down must be a positive duration of at most 1h0m0s, not 30h0m0s"},
 	} {
 		err := c.cfg.Validate()
 		if c.want == "" && err != nil || c.want != "" && (err == nil || err.Error() != c.want) {

@@ -42,6 +42,10 @@ type Runner struct {
 	idle   chan struct{} // closed when active drops to 0
 }
 
+// MaxDeadline bounds the deadline a route's config gives its engines: a
+// person waits for them before the login goes on.
+const MaxDeadline = 30 * time.Second
+
 // Run calls engines once with the Runner's zero value. Calls still
 // unwinding after a timeout are not tracked; use a Runner to observe them.
 func Run(ctx context.Context, engines []rules.Engine, a *rules.Attempt, deadline time.Duration) []Result {

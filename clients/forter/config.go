@@ -29,6 +29,10 @@ const (
 	DefaultMaxIdleConns        = 16
 )
 
+// MaxTimeout bounds the Timeout a Caddy config may give (the timeout
+// option): a login waits for Forter before it goes on.
+const MaxTimeout = 30 * time.Second
+
 // NoAccountID is the account id Forter asks for when none is known.
 const NoAccountID = "NO_ACCOUNT_ID"
 

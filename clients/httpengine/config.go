@@ -22,6 +22,10 @@ const (
 	DefaultMaxIdleConns     = 16
 )
 
+// MaxTimeout bounds the Timeout a Caddy config may give (the timeout
+// option): a login waits for the service before it goes on.
+const MaxTimeout = 30 * time.Second
+
 // Config configures a Client. Zero values take the documented defaults.
 type Config struct {
 	// Name is the engine's name in reasons, metrics and correlations

@@ -40,7 +40,6 @@ const (
 	DefaultFetchTimeout      = 5 * time.Second
 	DefaultMaxResponseBytes  = 64 << 10
 	DefaultReplayCacheSize   = 100_000
-	DefaultReplayPerUser     = 32
 )
 
 // MaxReplayCacheSize bounds Config.ReplayCacheSize.
@@ -55,22 +54,22 @@ func CheckReplayCacheSize(n int) error {
 	return nil
 }
 
-// CheckReplayPerUser refuses a per-user share of the replay cache a config
-// may not give: below zero or above MaxReplayCacheSize (zero takes the
-// default).
-func CheckReplayPerUser(n int) error {
-	if n < 0 || n > MaxReplayCacheSize {
-		return fmt.Errorf("loginid: replay_cache_per_user must be from 1 to %d, not %d", MaxReplayCacheSize, n)
-	}
-	return nil
-}
-
 // The range of FetchTimeout a Caddy config may give (the fetch_timeout
 // option): a login may wait this long for the key host, so no longer than
 // a person would, and no shorter than a TLS handshake with a distant host.
 const (
 	MinFetchTimeout = 100 * time.Millisecond
 	MaxFetchTimeout = 30 * time.Second
+)
+
+// The longest MaxAge and ClockSkew a config may give. A DirectWeb token is
+// posted by the page as soon as the ceremony returns it (the seed gives it
+// no lifetime of its own: its iat is the ceremony's time), and it is a
+// bearer token for MaxAge + ClockSkew, which is also how long its use is
+// remembered; clocks kept by NTP are seconds apart, not minutes.
+const (
+	MaxTokenAge  = 10 * time.Minute
+	MaxClockSkew = 5 * time.Minute
 )
 
 // CheckFetchTimeout refuses a fetch timeout outside MinFetchTimeout to
@@ -104,9 +103,11 @@ type Config struct {
 	// Algorithm is the only signature algorithm accepted, whatever the
 	// token header claims. Only "ES256" is supported.
 	Algorithm string
-	// ClockSkew tolerated on exp, nbf and iat. Default 30s.
+	// ClockSkew tolerated on exp, nbf and iat. Default 30s, at most
+	// MaxClockSkew.
 	ClockSkew time.Duration
-	// MaxAge is how long after iat a token is accepted. Default 2m.
+	// MaxAge is how long after iat a token is accepted. Default 2m, at
+	// most MaxTokenAge.
 	MaxAge time.Duration
 
 	// Claim names the seed does not spell out; see the package doc.
@@ -152,11 +153,6 @@ type Config struct {
 	// ReplayCache, when set, replaces the in-memory cache (for example one
 	// kept across config reloads, or a shared store).
 	ReplayCache ReplayCache
-	// ReplayPerUser bounds the replay cache's unexpired entries one user's
-	// tokens may hold (whatever the cache), so that one account cannot
-	// fill a bounded cache: past it that user's tokens are refused
-	// (replay_user_limit) until their entries expire. Default 32.
-	ReplayPerUser int
 
 	// HTTPClient fetches keys. Default: a client with FetchTimeout. The
 	// Verifier uses a copy that never follows redirects, so a key host
@@ -227,20 +223,23 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("loginid: algorithm must be %s", DefaultAlgorithm)
 	}
 	durations := []struct {
-		p   *time.Duration
-		def time.Duration
-		n   string
+		p        *time.Duration
+		def, max time.Duration // max 0: no bound
+		n        string
 	}{
-		{&c.ClockSkew, DefaultClockSkew, "clock_skew"},
-		{&c.MaxAge, DefaultMaxAge, "max_age"},
-		{&c.KeyTTL, DefaultKeyTTL, "key_ttl"},
-		{&c.NegativeTTL, DefaultNegativeTTL, "negative_ttl"},
-		{&c.FetchInterval, DefaultFetchInterval, "fetch_interval"},
-		{&c.FetchTimeout, DefaultFetchTimeout, "fetch_timeout"},
+		{&c.ClockSkew, DefaultClockSkew, MaxClockSkew, "clock_skew"},
+		{&c.MaxAge, DefaultMaxAge, MaxTokenAge, "max_age"},
+		{&c.KeyTTL, DefaultKeyTTL, 0, "key_ttl"},
+		{&c.NegativeTTL, DefaultNegativeTTL, 0, "negative_ttl"},
+		{&c.FetchInterval, DefaultFetchInterval, 0, "fetch_interval"},
+		{&c.FetchTimeout, DefaultFetchTimeout, 0, "fetch_timeout"},
 	}
 	for _, d := range durations {
 		if *d.p < 0 {
 			return c, fmt.Errorf("loginid: %s must not be negative", d.n)
+		}
+		if d.max > 0 && *d.p > d.max {
+			return c, fmt.Errorf("loginid: %s must be a positive duration of at most %v, not %v", d.n, d.max, *d.p)
 		}
 		if *d.p == 0 {
 			*d.p = d.def
@@ -267,12 +266,6 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if err := CheckReplayCacheSize(c.ReplayCacheSize); err != nil {
 		return c, err
-	}
-	if err := CheckReplayPerUser(c.ReplayPerUser); err != nil {
-		return c, err
-	}
-	if c.ReplayPerUser == 0 {
-		c.ReplayPerUser = DefaultReplayPerUser
 	}
 	if c.MaxResponseBytes < 0 {
 		return c, errors.New("loginid: max_response_bytes must not be negative")

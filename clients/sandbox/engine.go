@@ -21,6 +21,10 @@ const (
 	DefaultSlowDelay = 10 * time.Second
 )
 
+// MaxSlowDelay bounds the SlowDelay a Caddy config may give (the
+// slow_delay option): longer than any route's deadline is long enough.
+const MaxSlowDelay = time.Minute
+
 // Config configures an Engine. Zero values take the defaults.
 type Config struct {
 	// Name is the engine's name in reasons, metrics and correlations

@@ -44,6 +44,11 @@ const (
 // MaxLinger bounds Config.Linger: an event is never held back longer.
 const MaxLinger = 100 * time.Millisecond
 
+// MaxTimeout bounds Config.Timeout: a worker waits no longer for one
+// answer (a longer wait only holds the queue behind an unresponsive
+// SmartID; SmartID answers at once, processing events asynchronously).
+const MaxTimeout = time.Minute
+
 // Bounds of Config.QueueSize and Config.Workers: the queue is allocated
 // up front, and each worker holds a connection.
 const (
@@ -68,7 +73,7 @@ type Config struct {
 	// 0 here means every event must carry its own.
 	ChannelID int
 
-	// Timeout bounds one HTTP attempt (default 5s). Of events pipelined
+	// Timeout bounds one HTTP attempt (default 5s, at most MaxTimeout). Of events pipelined
 	// in one write, each answer gets Timeout after the one before.
 	Timeout time.Duration
 	// QueueSize is the number of events waiting for a worker (default 1024).
@@ -190,6 +195,9 @@ func (cfg Config) validate() (*url.URL, error) {
 	}
 	if cfg.TLSConfig != nil && cfg.HTTPClient != nil {
 		errs = append(errs, errors.New("tls config and http client are exclusive: set TLS on the client's transport"))
+	}
+	if cfg.Timeout > MaxTimeout {
+		errs = append(errs, fmt.Errorf("timeout must be a positive duration of at most %v, not %v", MaxTimeout, cfg.Timeout))
 	}
 	if cfg.Linger > MaxLinger {
 		errs = append(errs, fmt.Errorf("linger must not exceed %s", MaxLinger))

@@ -424,7 +424,7 @@ func TestCloseDeadlineInterruptsLeanRead(t *testing.T) {
 	s := newRawSmartID(t, always(rawAnswer{stall: true}))
 	obs := make(reports, 16)
 	cfg := rawConfig(s, obs, nil)
-	cfg.Timeout = time.Hour
+	cfg.Timeout = MaxTimeout
 	c := mustNew(t, cfg)
 	if err := c.Enqueue(login("u")); err != nil {
 		t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // CheckHTTPSURL is the rule for the base URL and the callback URL the
@@ -27,10 +28,24 @@ func CheckResultCodes(codes []string) error {
 	return nil
 }
 
-// Bounds of the paid-job limits as a config gives them.
+// Bounds of the paid-job limits as a config gives them: a window of a
+// month at most.
 const (
-	MaxRateN     = 1_000_000
-	MaxLimitKeys = 10_000_000
+	MaxRateN      = 1_000_000
+	MaxLimitKeys  = 10_000_000
+	MaxRateWindow = 30 * 24 * time.Hour
+)
+
+// The longest durations a config may give. A selfie is submitted while
+// a person waits on the step-up page, whose state lives at most 15
+// minutes: a job's result (PendingTTL) or a callback's timestamp
+// (SignatureWindow) further off than an hour serves no step-up, and a
+// call to Smile ID (Timeout, an upload of up to 8 MiB of images
+// included) is not waited for longer than a minute.
+const (
+	MaxSignatureWindow = time.Hour
+	MaxPendingTTL      = time.Hour
+	MaxTimeout         = time.Minute
 )
 
 // CheckServer checks the server option: sandbox, production or unset,
@@ -48,8 +63,8 @@ func CheckServer(server, baseURL string) error {
 }
 
 // CheckLimits checks the paid-job limits as a config gives them: each
-// count from 0 (no limit) to MaxRateN with a window not negative (zero:
-// the default limit), and the limiter's table size from 1 to MaxLimitKeys
+// count from 0 (no limit) to MaxRateN with a window from 0 (the default
+// limit) to MaxRateWindow, and the limiter's table size from 1 to MaxLimitKeys
 // (zero: the default).
 func CheckLimits(user, ip Rate, keys int) error {
 	for _, l := range []struct {
@@ -59,8 +74,8 @@ func CheckLimits(user, ip Rate, keys int) error {
 		if l.r.N < 0 || l.r.N > MaxRateN {
 			return fmt.Errorf("smileid: %s must be from 0 to %d, not %d", l.name, MaxRateN, l.r.N)
 		}
-		if l.r.Window < 0 {
-			return fmt.Errorf("smileid: %s_window must be positive, not %v", l.name, l.r.Window)
+		if l.r.Window < 0 || l.r.Window > MaxRateWindow {
+			return fmt.Errorf("smileid: %s_window must be a positive duration of at most %v, not %v", l.name, MaxRateWindow, l.r.Window)
 		}
 	}
 	if keys < 0 || keys > MaxLimitKeys {

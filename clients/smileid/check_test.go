@@ -55,7 +55,9 @@ func TestCheckServerAndLimits(t *testing.T) {
 		{Rate{N: 0, Window: h}, Rate{N: MaxRateN, Window: h}, MaxLimitKeys, ""},
 		{Rate{N: -1, Window: h}, Rate{}, 0, "user_limit must be from 0 to 1000000, not -1"},
 		{Rate{}, Rate{N: MaxRateN + 1, Window: h}, 0, "ip_limit must be from 0 to 1000000"},
-		{Rate{N: 5, Window: -h}, Rate{}, 0, "user_limit_window must be positive"},
+		{Rate{N: 5, Window: -h}, Rate{}, 0, "user_limit_window must be a positive duration of at most 720h0m0s, not -1h0m0s"},
+		{Rate{N: 5, Window: MaxRateWindow}, Rate{N: 5, Window: MaxRateWindow}, 0, ""},
+		{Rate{}, Rate{N: 5, Window: MaxRateWindow + time.Second}, 0, "ip_limit_window must be a positive duration of at most 720h0m0s, not 720h0m1s"},
 		{Rate{}, Rate{}, -5, "limit_keys must be from 1 to 10000000, not -5"},
 		{Rate{}, Rate{}, MaxLimitKeys + 1, "limit_keys must be from 1 to 10000000"},
 	} {

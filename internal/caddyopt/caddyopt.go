@@ -186,18 +186,31 @@ func WholeNumber(s string, lo, hi int) (int, bool) {
 	return n, true
 }
 
-// DurationArg reads one positive duration.
-func DurationArg(d *caddyfile.Dispenser, dst *caddy.Duration) error {
+// DurationArg reads one positive duration of at most longest: every
+// duration option has a maximum, so a unit typed wrong (300m for 300ms)
+// is refused at its line instead of making a request wait for hours or a
+// state last for years. CheckDuration is the same rule for a JSON config.
+func DurationArg(d *caddyfile.Dispenser, dst *caddy.Duration, longest time.Duration) error {
 	option := d.Val()
 	var s string
 	if err := OneArg(d, &s); err != nil {
 		return err
 	}
 	v, err := caddy.ParseDuration(s)
-	if err != nil || v <= 0 {
-		return d.Errf("%s: %q is not a positive duration (e.g. 800ms, 30s, 5m, 1h)", option, s)
+	if err != nil || v <= 0 || v > longest {
+		return d.Errf("%s: %q must be a positive duration of at most %v", option, s, longest)
 	}
 	*dst = caddy.Duration(v)
+	return nil
+}
+
+// CheckDuration is DurationArg's rule for a value from a JSON config,
+// where zero means the option was left out (its default): a negative
+// value, or one above longest, is refused, naming the option.
+func CheckDuration(option string, v caddy.Duration, longest time.Duration) error {
+	if v < 0 || time.Duration(v) > longest {
+		return fmt.Errorf("%s must be a positive duration of at most %v, not %v", option, longest, time.Duration(v))
+	}
 	return nil
 }
 

@@ -46,7 +46,8 @@ type RuleOptions struct {
 	// invisible characters).
 	CaseSensitiveUsers bool `json:"case_sensitive_users,omitempty"`
 	// LockoutHold bounds how long an attempt still at the upstream holds
-	// a lockout slot (default 1m); it should exceed the slowest login.
+	// a lockout slot (default 1m, at most 10m); it should exceed the
+	// slowest login.
 	LockoutHold caddy.Duration `json:"lockout_hold,omitempty"`
 }
 
@@ -122,7 +123,7 @@ func (o *RuleOptions) UnmarshalDirective(d *caddyfile.Dispenser, key string) (ok
 		}
 		o.CaseSensitiveUsers = true
 	case key == "lockout_hold":
-		err = caddyopt.DurationArg(d, &o.LockoutHold)
+		err = caddyopt.DurationArg(d, &o.LockoutHold, rules.MaxHold)
 	default:
 		return false, nil
 	}
@@ -206,8 +207,8 @@ func (o *RuleOptions) Provision(h *Route) error {
 		}
 		onStoreFailure = a
 	}
-	if o.LockoutHold < 0 {
-		return fmt.Errorf("route %q: lockout_hold must be positive", h.Name)
+	if err := caddyopt.CheckDuration("lockout_hold", o.LockoutHold, rules.MaxHold); err != nil {
+		return fmt.Errorf("route %q: %v", h.Name, err)
 	}
 	if len(o.Rules) == 0 {
 		return nil

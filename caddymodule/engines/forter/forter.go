@@ -43,7 +43,7 @@ type Forter struct {
 	// LoginMethodType (default PASSWORD) and ChannelType (default WEB).
 	LoginMethodType string `json:"login_method_type,omitempty"`
 	ChannelType     string `json:"channel_type,omitempty"`
-	// Timeout bounds one call (default 2s).
+	// Timeout bounds one call (default 2s, at most 30s).
 	Timeout caddy.Duration `json:"timeout,omitempty"`
 	// AuthResultKey is the JSON key of the method object in the
 	// authentication-result body (default additionalAuthenticationMethod,
@@ -70,6 +70,9 @@ func (f *Forter) Provision(caddy.Context) error {
 		if onNR, err = rules.ParseAction(f.OnNotReviewed); err != nil {
 			return fmt.Errorf("forter: on_not_reviewed: %v", err)
 		}
+	}
+	if err := caddyopt.CheckDuration("timeout", f.Timeout, client.MaxTimeout); err != nil {
+		return fmt.Errorf("forter: %w", err)
 	}
 	res := caddyopt.NewResolver()
 	siteID, apiKey, endpoint := res.Value("site_id", f.SiteID), res.Value("api_key", f.APIKey), res.Value("endpoint", f.Endpoint)
@@ -144,7 +147,7 @@ func (f *Forter) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	err := caddyopt.EachOption(d, "forter", nil, func(key string) error {
 		switch key {
 		case "timeout":
-			return caddyopt.DurationArg(d, &f.Timeout)
+			return caddyopt.DurationArg(d, &f.Timeout, client.MaxTimeout)
 		case "endpoint":
 			if d.CountRemainingArgs() == 0 {
 				return d.Errf("forter: %s has no value (if it comes from {$VAR}, that variable is not set)", key)

@@ -30,7 +30,7 @@ type HTTP struct {
 	// Headers are sent with every call (for example Authorization).
 	// Values accept {env.*} placeholders.
 	Headers map[string]string `json:"headers,omitempty"`
-	// Timeout bounds one call (default 2s); the route's deadline bounds
+	// Timeout bounds one call (default 2s, at most 30s); the route's deadline bounds
 	// all engines together.
 	Timeout caddy.Duration `json:"timeout,omitempty"`
 	// AllowedReasons, when given, is the closed list of reasons the
@@ -63,6 +63,9 @@ func (h *HTTP) Provision(caddy.Context) error {
 	url := res.Value("url", h.URL)
 	if res.Err != nil {
 		return fmt.Errorf("http engine %q: %w", h.Name, res.Err)
+	}
+	if err := caddyopt.CheckDuration("timeout", h.Timeout, client.MaxTimeout); err != nil {
+		return fmt.Errorf("http engine %q: %w", h.Name, err)
 	}
 	var err error
 	h.client, err = client.New(client.Config{
@@ -135,7 +138,7 @@ func (h *HTTP) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			h.Headers[name] = value
 			return nil
 		case "timeout":
-			return caddyopt.DurationArg(d, &h.Timeout)
+			return caddyopt.DurationArg(d, &h.Timeout, client.MaxTimeout)
 		case "allowed_reasons":
 			if err := caddyopt.ListArgs(d, &h.AllowedReasons); err != nil {
 				return err

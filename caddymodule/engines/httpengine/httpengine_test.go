@@ -24,7 +24,8 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 		{"http s {\n\turl http://x\n\turl http://y\n}", "http engine: url given twice, at Testfile:3"},
 		{"http s {\n\turl http://x\n\theader A 1\n\theader a 2\n}", "http engine: header A given twice, at Testfile:4"},
 		{"http s {\n\turl http://x\n\theader A 1 2\n}", "Testfile:3"},
-		{"http s {\n\turl http://x\n\ttimeout -1s\n}", `timeout: "-1s" is not a positive duration (e.g. 800ms, 30s, 5m, 1h), at Testfile:3`},
+		{"http s {\n\turl http://x\n\ttimeout -1s\n}", `timeout: "-1s" must be a positive duration of at most 30s, at Testfile:3`},
+		{"http s {\n\turl http://x\n\ttimeout 300m\n}", `timeout: "300m" must be a positive duration of at most 30s, at Testfile:3`},
 		{"http s {\n\turl http://x\n\tretries 3\n}", `http engine: unknown option "retries", at Testfile:3`},
 		{"http s {\n\ttimeout 1s\n}", "http engine: url is required"},
 	} {

@@ -24,8 +24,8 @@ func init() {
 type Sandbox struct {
 	// Name defaults to "sandbox".
 	Name string `json:"name,omitempty"`
-	// SlowDelay is how long the slow test user waits (default 10s; a
-	// route's deadline normally ends it first).
+	// SlowDelay is how long the slow test user waits (default 10s, at most
+	// 1m; a route's deadline normally ends it first).
 	SlowDelay caddy.Duration `json:"slow_delay,omitempty"`
 
 	engine *client.Engine
@@ -42,9 +42,9 @@ func (s *Sandbox) Provision(caddy.Context) error {
 		s.Name = "sandbox"
 	}
 	// A JSON config is held to the Caddyfile's rule (a negative value
-	// would silently take the default).
-	if s.SlowDelay < 0 {
-		return fmt.Errorf("sandbox %q: slow_delay must be positive, not %v", s.Name, time.Duration(s.SlowDelay))
+	// would silently take the default, a long one hold a test for minutes).
+	if err := caddyopt.CheckDuration("slow_delay", s.SlowDelay, client.MaxSlowDelay); err != nil {
+		return fmt.Errorf("sandbox %q: %w", s.Name, err)
 	}
 	s.engine = client.New(client.Config{Name: s.Name, SlowDelay: time.Duration(s.SlowDelay)})
 	return nil
@@ -73,7 +73,7 @@ func (s *Sandbox) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		if key != "slow_delay" {
 			return d.Errf("sandbox: unknown option %q", key)
 		}
-		return caddyopt.DurationArg(d, &s.SlowDelay)
+		return caddyopt.DurationArg(d, &s.SlowDelay, client.MaxSlowDelay)
 	})
 }
 

@@ -16,6 +16,7 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 	}{
 		{"sandbox", "", 0},
 		{"sandbox other {\n\tslow_delay 2s\n}", "other", 2 * time.Second},
+		{"sandbox {\n\tslow_delay 1m\n}", "", time.Minute},
 	} {
 		var s Sandbox
 		if err := s.UnmarshalCaddyfile(caddyfile.NewTestDispenser(c.in)); err != nil {
@@ -29,7 +30,8 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 		{"sandbox a b", "Testfile:1"},
 		{"sandbox {\n\tslow_delay 1s\n\tslow_delay 2s\n}", "sandbox: slow_delay given twice, at Testfile:3"},
 		{"sandbox {\n\tslow_delay 1s 2s\n}", `unexpected argument "2s", at Testfile:2`},
-		{"sandbox {\n\tslow_delay never\n}", `slow_delay: "never" is not a positive duration (e.g. 800ms, 30s, 5m, 1h), at Testfile:2`},
+		{"sandbox {\n\tslow_delay never\n}", `slow_delay: "never" must be a positive duration of at most 1m0s, at Testfile:2`},
+		{"sandbox {\n\tslow_delay 10m\n}", `slow_delay: "10m" must be a positive duration of at most 1m0s, at Testfile:2`},
 		{"sandbox {\n\tfast\n}", `sandbox: unknown option "fast", at Testfile:2`},
 	} {
 		var s Sandbox
@@ -41,14 +43,20 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 }
 
 // TestProvisionRefusesANegativeDelay: a JSON slow_delay is held to the
-// Caddyfile's rule (docs/configuration.md: no negative duration).
+// Caddyfile's rule (docs/configuration.md: positive, at most 1m).
 func TestProvisionRefusesANegativeDelay(t *testing.T) {
 	s := Sandbox{SlowDelay: caddy.Duration(-time.Second)}
-	if err := s.Provision(caddy.Context{}); err == nil || !strings.Contains(err.Error(), `sandbox "sandbox": slow_delay must be positive, not -1s`) {
+	if err := s.Provision(caddy.Context{}); err == nil || !strings.Contains(err.Error(), `sandbox "sandbox": slow_delay must be a positive duration of at most 1m0s, not -1s`) {
 		t.Errorf("got %v", err)
 	}
-	s = Sandbox{SlowDelay: caddy.Duration(time.Second)}
-	if err := s.Provision(caddy.Context{}); err != nil {
-		t.Errorf("1s: %v", err)
+	s = Sandbox{SlowDelay: caddy.Duration(time.Hour)}
+	if err := s.Provision(caddy.Context{}); err == nil || !strings.Contains(err.Error(), `sandbox "sandbox": slow_delay must be a positive duration of at most 1m0s, not 1h0m0s`) {
+		t.Errorf("1h: got %v", err)
+	}
+	for _, d := range []time.Duration{time.Second, time.Minute} {
+		s = Sandbox{SlowDelay: caddy.Duration(d)}
+		if err := s.Provision(caddy.Context{}); err != nil {
+			t.Errorf("%v: %v", d, err)
+		}
 	}
 }
