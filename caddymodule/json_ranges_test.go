@@ -37,6 +37,8 @@ func TestAppJSONRanges(t *testing.T) {
 		{"passkeys origins on the rp_id", `"passkeys":{"rp_id":"example.com","rp_origins":["https://example.com","https://login.Example.com:8443"]}`, ""},
 		{"smileid callback elsewhere", `"smileid":{"partner_id":"1","api_key":"k","callback_url":"https://example.com/verify/callback"}`, `smileid: callback_url "https://example.com/verify/callback" must end with /smileid/callback`},
 		{"loginid replay huge", `"loginid":{` + loginid + `,"replay_cache_size":2000000000}`, "replay_cache_size must be from 1 to 10000000"},
+		{"loginid replay per user in range", `"loginid":{` + loginid + `,"replay_cache_per_user":10000000}`, ""},
+		{"loginid replay per user negative", `"loginid":{` + loginid + `,"replay_cache_per_user":-5}`, "replay_cache_per_user must be from 1 to 10000000, not -5"},
 		{"smileid in range", `"smileid":{` + smileid + `,"server":"production","user_limit":0,"user_limit_window":"1h","limit_keys":10000000}`, ""},
 		{"smileid server word", `"smileid":{` + smileid + `,"server":"prod"}`, `smileid: server must be sandbox or production, not "prod"`},
 		{"smileid server and base_url", `"smileid":{` + smileid + `,"server":"production","base_url":"https://proxy.example.com"}`, "smileid: give server or base_url, not both"},

@@ -46,6 +46,10 @@ type LoginIDConfig struct {
 	// ReplayCacheSize bounds the seen-nonce cache (default 100000); when
 	// full, new tokens are refused rather than replays risked.
 	ReplayCacheSize int `json:"replay_cache_size,omitempty"`
+	// ReplayCachePerUser bounds the entries one user's tokens hold in it
+	// (default 32), so one account cannot fill it for everyone: past it
+	// that user's tokens are refused (assertion_replay_user_limit).
+	ReplayCachePerUser int `json:"replay_cache_per_user,omitempty"`
 	// TrustPEM names a PEM file of extra roots for the key host (a
 	// private PKI, or tests).
 	TrustPEM string `json:"trust_pem,omitempty"`
@@ -91,6 +95,8 @@ func (c *LoginIDConfig) unmarshal(d *caddyfile.Dispenser) error {
 			err = caddyopt.ListArgs(d, &c.RegistrationTypes)
 		case "replay_cache_size":
 			c.ReplayCacheSize, err = caddyopt.IntArg(d, 1, loginid.MaxReplayCacheSize)
+		case "replay_cache_per_user":
+			c.ReplayCachePerUser, err = caddyopt.IntArg(d, 1, loginid.MaxReplayCacheSize)
 		case "trust_pem":
 			err = caddyopt.NonEmptyArg(d, &c.TrustPEM)
 		case "fetch_timeout":
@@ -152,7 +158,7 @@ func (c *LoginIDConfig) newVerifier(logger *zap.Logger, shared *redisstore.Conn)
 		MaxAge: time.Duration(c.MaxAge), ClockSkew: time.Duration(c.ClockSkew),
 		UserClaim: c.UserClaim, TypeClaim: c.TypeClaim, NamespaceClaim: c.NamespaceClaim, NonceClaim: c.NonceClaim,
 		AuthenticationTypes: c.AuthenticationTypes, RegistrationTypes: c.RegistrationTypes,
-		ReplayCache:  replay,
+		ReplayCache: replay, ReplayPerUser: c.ReplayCachePerUser,
 		FetchTimeout: fetchTimeout,
 		Observer: loginid.ObserverFunc(func(r loginid.FetchReport) {
 			logger.Debug("loginid key fetch", zap.String("outcome", string(r.Outcome)), zap.Int("status", r.Status), zap.Duration("duration", r.Duration))

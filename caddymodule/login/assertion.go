@@ -183,6 +183,8 @@ func (x *exchange) checkAssertion() bool {
 			return false
 		}
 	}
-	x.Verdict.Add(rules.Deny, rules.ReasonAssertionInvalid)
+	// assertion_invalid, or assertion_replay_user_limit for a user past
+	// their share of the replay cache.
+	x.Verdict.Add(rules.Deny, loginid.ReasonOf(err))
 	return false
 }

@@ -1,7 +1,9 @@
 package savedpool
 
 import (
+	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"testing"
 	"time"
@@ -56,5 +58,35 @@ func TestUsedAssertionsOutliveTheProcess(t *testing.T) {
 	other := loginid.ReplayKey(sha256.Sum256([]byte("nonce-2")))
 	if err := restarted.Remember(other, until, now); err != nil {
 		t.Fatalf("a fresh token after the restart: %v", err)
+	}
+}
+
+// TestUsedAssertionsReadTheSavedFormat: a set saved in the format every
+// release so far writes (written out here byte by byte: the magic, then
+// per token the first 8 bytes of its replay key and its expiry in Unix
+// nanoseconds, little-endian) is read back, so a token used before an
+// upgrade is still a replay after it.
+func TestUsedAssertionsReadTheSavedFormat(t *testing.T) {
+	ownDataDir(t)
+	ctx, now := context.Background(), time.Now()
+	used := loginid.ReplayKey(sha256.Sum256([]byte("used-before-the-upgrade")))
+	b := append([]byte("LGLIDUS1"), used[:8]...)
+	b = binary.LittleEndian.AppendUint64(b, uint64(now.Add(2*time.Minute).UnixNano()))
+	st := &certmagic.FileStorage{Path: t.TempDir()}
+	if err := st.Store(ctx, LoginIDUsedKind.Dir+"/earlier-1.bin", b); err != nil {
+		t.Fatal(err)
+	}
+	u := NewUsedAssertions(1000)
+	h := u.Take(st, zap.NewNop())
+	defer h.Release()
+	if !h.WaitRead() {
+		t.Fatal("the saved set was not read")
+	}
+	if err := u.Remember(used, now.Add(2*time.Minute), now); !errors.Is(err, loginid.ErrReplayed) {
+		t.Fatalf("a token used before the upgrade: %v, want a replay", err)
+	}
+	fresh := loginid.ReplayKey(sha256.Sum256([]byte("fresh")))
+	if err := u.Remember(fresh, now.Add(2*time.Minute), now); err != nil {
+		t.Fatalf("a fresh token: %v", err)
 	}
 }

@@ -43,6 +43,13 @@ func (s *stepUpCall) loginidFinish() {
 		var le *loginid.Error
 		if errors.As(err, &le) {
 			s.x.Assertion = "invalid:" + le.Sub
+			if le.Sub == loginid.SubReplayUserLimit {
+				// A valid token past its user's share of the replay
+				// cache: too many at once, which says nothing about who
+				// holds the credential, so no refused factor is counted.
+				s.fail(le.Reason, pages.Answer{Code: pages.RateLimited, RetryAfter: le.RetryAfter})
+				return
+			}
 			if le.Retryable() {
 				// The key host is down or the replay cache full: nothing is
 				// known about the token, so it is not a refused factor.

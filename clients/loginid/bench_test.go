@@ -13,6 +13,7 @@ func BenchmarkVerifyCachedKey(b *testing.B) {
 	key := newSigningKey(b, testKID)
 	cfg := testConfig(newKeyHost(b, key), clock)
 	cfg.ReplayCacheSize = b.N + 1
+	cfg.ReplayPerUser = b.N + 1 // one user
 	v := newTestVerifier(b, cfg)
 	if _, err := v.Verify(bg, key.mint(b, validClaims(clock.Now(), "warm")), testUser); err != nil {
 		b.Fatal(err)

@@ -40,6 +40,7 @@ const (
 	DefaultFetchTimeout      = 5 * time.Second
 	DefaultMaxResponseBytes  = 64 << 10
 	DefaultReplayCacheSize   = 100_000
+	DefaultReplayPerUser     = 32
 )
 
 // MaxReplayCacheSize bounds Config.ReplayCacheSize.
@@ -50,6 +51,16 @@ const MaxReplayCacheSize = 10_000_000
 func CheckReplayCacheSize(n int) error {
 	if n < 0 || n > MaxReplayCacheSize {
 		return fmt.Errorf("loginid: replay_cache_size must be from 1 to %d, not %d", MaxReplayCacheSize, n)
+	}
+	return nil
+}
+
+// CheckReplayPerUser refuses a per-user share of the replay cache a config
+// may not give: below zero or above MaxReplayCacheSize (zero takes the
+// default).
+func CheckReplayPerUser(n int) error {
+	if n < 0 || n > MaxReplayCacheSize {
+		return fmt.Errorf("loginid: replay_cache_per_user must be from 1 to %d, not %d", MaxReplayCacheSize, n)
 	}
 	return nil
 }
@@ -153,6 +164,11 @@ type Config struct {
 	// ReplayCache, when set, replaces the in-memory cache (for example one
 	// kept across config reloads, or a shared store).
 	ReplayCache ReplayCache
+	// ReplayPerUser bounds the replay cache's unexpired entries one user's
+	// tokens may hold (whatever the cache), so that one account cannot
+	// fill a bounded cache: past it that user's tokens are refused
+	// (replay_user_limit) until their entries expire. Default 32.
+	ReplayPerUser int
 
 	// HTTPClient fetches keys. Default: a client with FetchTimeout. The
 	// Verifier uses a copy that never follows redirects, so a key host
@@ -266,6 +282,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if err := CheckReplayCacheSize(c.ReplayCacheSize); err != nil {
 		return c, err
+	}
+	if err := CheckReplayPerUser(c.ReplayPerUser); err != nil {
+		return c, err
+	}
+	if c.ReplayPerUser == 0 {
+		c.ReplayPerUser = DefaultReplayPerUser
 	}
 	if c.MaxResponseBytes < 0 {
 		return c, errors.New("loginid: max_response_bytes must not be negative")

@@ -34,6 +34,9 @@ func TestConfigValidation(t *testing.T) {
 		{"negative replay cache", func(c *Config) { c.ReplayCacheSize = -5 }, "replay_cache_size"},
 		{"huge replay cache", func(c *Config) { c.ReplayCacheSize = 2_000_000_000 }, "replay_cache_size must be from 1 to 10000000"},
 		{"largest replay cache", func(c *Config) { c.ReplayCacheSize = MaxReplayCacheSize }, ""},
+		{"negative replay share", func(c *Config) { c.ReplayPerUser = -5 }, "replay_cache_per_user must be from 1 to 10000000, not -5"},
+		{"huge replay share", func(c *Config) { c.ReplayPerUser = MaxReplayCacheSize + 1 }, "replay_cache_per_user must be from 1 to 10000000"},
+		{"largest replay share", func(c *Config) { c.ReplayPerUser = MaxReplayCacheSize }, ""},
 		{"type overlap", func(c *Config) { c.RegistrationTypes = []string{"fido2_login"} }, "both"},
 		{"empty auth type", func(c *Config) { c.AuthenticationTypes = []string{""} }, "empty"},
 	}

@@ -95,7 +95,14 @@
 // spelling), is remembered until a second past iat+MaxAge+ClockSkew, the
 // last instant the token passes, in an exact, bounded ReplayCache. When
 // it is full, new tokens are refused (replay_cache_full) rather than
-// accepted unchecked. The default MemoryReplayCache is per process; keep it across
+// accepted unchecked. Since anyone with a LoginID credential can mint
+// tokens for their own name, one user's tokens may hold at most
+// Config.ReplayPerUser of its unexpired entries (the user claim in the
+// guard's counting form, rules.Normalizer{}.User); past that the user's
+// tokens are refused (replay_user_limit, Reason
+// assertion_replay_user_limit, not retryable) until their oldest entry
+// expires, so filling the cache takes ReplayCacheSize/ReplayPerUser
+// accounts rather than one. The default MemoryReplayCache is per process; keep it across
 // config reloads (Config.ReplayCache) and replace it with a shared store
 // when several guard instances serve the same users. A ReplayCache that
 // fails otherwise (a shared store unreachable) refuses the token with

@@ -2,6 +2,7 @@ package loginid
 
 import (
 	"errors"
+	"time"
 
 	"github.com/login-guard/login_guard/rules"
 )
@@ -33,6 +34,11 @@ const (
 	SubWrongUser       = "wrong_user"         // token user is not byte-equal to the expected user
 	SubReplayed        = "replayed"           // nonce (or token hash) already seen
 	SubReplayCacheFull = "replay_cache_full"  // the replay cache is full: refused rather than unchecked
+	// SubReplayUserLimit: the token's user already holds
+	// Config.ReplayPerUser of the replay cache's unexpired entries (one
+	// account minting tokens as fast as it can). Refused for that user
+	// only, not retryable, with its own Reason (ReasonReplayUserLimit).
+	SubReplayUserLimit = "replay_user_limit"
 	// SubReplayUnavailable: a shared replay cache could not be reached, so
 	// the token's first use could not be recorded. Unlike a full cache it
 	// is not retryable: a replay check fails closed whatever the route's
@@ -42,9 +48,15 @@ const (
 	SubClosed            = "closed" // Verify called after Close
 )
 
-// Error is the only error type Verify returns. Reason is always
-// rules.ReasonAssertionInvalid so the Caddy module can add it to a Verdict as is;
-// Sub says why, for audit lines and metrics.
+// ReasonReplayUserLimit is the Reason of a token refused with
+// SubReplayUserLimit: a verdict reason of its own, so the refusals of one
+// user's flood are told apart from forged tokens in the metrics.
+const ReasonReplayUserLimit = "assertion_replay_user_limit"
+
+// Error is the only error type Verify returns. Reason is
+// rules.ReasonAssertionInvalid, or ReasonReplayUserLimit for
+// SubReplayUserLimit, so the Caddy module can add it to a Verdict as is
+// (ReasonOf); Sub says why, for audit lines and metrics.
 //
 // The message is built from the sub-reason alone (plus a transport cause for
 // key_unavailable, which can name the key host URL and the kid, never a
@@ -52,7 +64,11 @@ const (
 type Error struct {
 	Reason string
 	Sub    string
-	cause  error
+	// RetryAfter is, for SubReplayUserLimit, an entry's lifetime
+	// (MaxAge + ClockSkew + 1s): by then, give or take the clock skew,
+	// the user's oldest entry has expired. Zero otherwise.
+	RetryAfter time.Duration
+	cause      error
 }
 
 func (e *Error) Error() string {
@@ -77,6 +93,16 @@ func fail(sub string) *Error { return &Error{Reason: rules.ReasonAssertionInvali
 
 func failCause(sub string, cause error) *Error {
 	return &Error{Reason: rules.ReasonAssertionInvalid, Sub: sub, cause: cause}
+}
+
+// ReasonOf is the verdict reason of an error Verify returned: its
+// Reason, or rules.ReasonAssertionInvalid when err is not an *Error.
+func ReasonOf(err error) string {
+	var e *Error
+	if errors.As(err, &e) && e.Reason != "" {
+		return e.Reason
+	}
+	return rules.ReasonAssertionInvalid
 }
 
 // SubReason extracts the sub-reason from an error Verify returned ("" when

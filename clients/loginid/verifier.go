@@ -21,6 +21,7 @@ type Verifier struct {
 	cfg    Config
 	keys   *keyStore
 	replay ReplayCache
+	shares *userShares
 }
 
 // New validates cfg, fills in defaults and returns a Verifier. It does not
@@ -52,7 +53,7 @@ func New(cfg Config) (*Verifier, error) {
 	if rc == nil {
 		rc = NewMemoryReplayCache(c.ReplayCacheSize)
 	}
-	return &Verifier{cfg: c, keys: ks, replay: rc}, nil
+	return &Verifier{cfg: c, keys: ks, replay: rc, shares: newUserShares(c.ReplayPerUser)}, nil
 }
 
 // Close cancels key fetches in progress, waits for their goroutines and
@@ -70,8 +71,9 @@ func (v *Verifier) Close() { v.keys.close() }
 // Config.Algorithm (the header cannot choose it); no crit; kid valid and
 // known; signature; exp and iat present; exp, nbf, iat and max_age against
 // the clock with ClockSkew; iss, aud, namespace; type is an authentication
-// type; user claim byte-equal to expectedUser; and last, the replay cache,
-// so a token refused for another reason is never recorded.
+// type; user claim byte-equal to expectedUser; and last, the user's share
+// of the replay cache (Config.ReplayPerUser) and the replay cache, so a
+// token refused for another reason is never recorded.
 func (v *Verifier) Verify(ctx context.Context, token, expectedUser string) (Claims, error) {
 	if len(token) > v.cfg.MaxTokenBytes || !compactJWS(token) {
 		return Claims{}, fail(SubMalformed)
@@ -111,8 +113,21 @@ func (v *Verifier) Verify(ctx context.Context, token, expectedUser string) (Clai
 	if cl.User != expectedUser {
 		return Claims{}, fail(SubWrongUser)
 	}
-	until := cl.IssuedAt.Add(v.cfg.MaxAge + v.cfg.ClockSkew + replayMargin)
-	switch err := v.replay.Remember(replayKey(cl.Nonce, token), until, now); {
+	lifetime := v.cfg.MaxAge + v.cfg.ClockSkew + replayMargin
+	until := cl.IssuedAt.Add(lifetime)
+	// A user at their share is refused before the cache is asked: a
+	// replay of theirs then reads as replay_user_limit, refused alike.
+	user := v.shares.user(cl.User)
+	if !v.shares.take(user, now.UnixNano()) {
+		return Claims{}, &Error{Reason: ReasonReplayUserLimit, Sub: SubReplayUserLimit, RetryAfter: lifetime}
+	}
+	err = v.replay.Remember(replayKey(cl.Nonce, token), until, now)
+	if err == nil {
+		v.shares.keep(user, until.UnixNano())
+	} else {
+		v.shares.give(user)
+	}
+	switch {
 	case err == nil:
 	case errors.Is(err, ErrReplayed):
 		return Claims{}, fail(SubReplayed)
