@@ -7,14 +7,18 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
 	"github.com/login-guard/login_guard/caddymodule/app"
+	"github.com/login-guard/login_guard/caddymodule/routecheck"
 	"github.com/login-guard/login_guard/internal/passkeys"
 	"github.com/login-guard/login_guard/internal/stepup"
 )
@@ -32,7 +36,9 @@ func init() {
 //	→ {"link": "/verify/enrol?t=…", "expires": "…"}
 //
 // ttl defaults to 24h (at most 7 days); base is the path of the step-up
-// route (default /verify). The link registers one passkey for that user.
+// route (default /verify) or its absolute URL, and must be one a step-up
+// route of the running config serves (see enrolBase). The link registers
+// one passkey for that user.
 // Hand it over a channel you trust: whoever opens it can enrol.
 //
 // It also lists a user's passkeys and removes one, the answer to a lost
@@ -93,8 +99,9 @@ func handleEnrolLink(a *app.App, w http.ResponseWriter, r *http.Request) error {
 	if req.Base == "" {
 		req.Base = "/verify"
 	}
-	if err := stepup.ValidateTarget(req.Base, nil); err != nil {
-		return caddy.APIError{HTTPStatus: http.StatusBadRequest, Err: fmt.Errorf("base: %v (want the step-up route's path, like /verify)", err)}
+	base, err := enrolBase(req.Base, runningServers())
+	if err != nil {
+		return badRequest(fmt.Errorf("base %q: %v", req.Base, err))
 	}
 	if a.Passkeys == nil {
 		return caddy.APIError{HTTPStatus: http.StatusNotFound, Err: errors.New("no running login_guard app with a passkeys block")}
@@ -110,9 +117,78 @@ func handleEnrolLink(a *app.App, w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	return json.NewEncoder(w).Encode(map[string]string{
-		"link":    req.Base + stepup.PathEnrol + "?t=" + url.QueryEscape(tok),
+		"link":    base + stepup.PathEnrol + "?t=" + url.QueryEscape(tok),
 		"expires": time.Now().Add(ttl).UTC().Format(time.RFC3339),
 	})
+}
+
+// basePath is a step-up route's base path as a link may hold it: segments
+// of unreserved characters, none of them "." or ".." (which browsers
+// resolve, also written %2e), no query, no fragment, no escapes.
+var basePath = regexp.MustCompile(`^(/[A-Za-z0-9._~-]+)+/?$`)
+
+// enrolBase checks an enrolment link's base and returns it as the link
+// is built on: a path ("/verify") or an absolute URL
+// ("https://auth.example.com/verify"; http only on a loopback host),
+// whose path a step-up route of the running config is placed to serve
+// (its enrolment page, base + /enrol) and, for a URL, on that host (a
+// host matcher above the route names it; for a loopback host none need).
+// Anything else would hand a user a link that goes nowhere, or carries
+// the token to another page or site.
+func enrolBase(base string, servers map[string]*caddyhttp.Server) (string, error) {
+	path, host, origin, loopback := base, "", "", false
+	if !strings.HasPrefix(base, "/") {
+		u, err := url.Parse(base)
+		if err != nil || u.Host == "" || u.Opaque != "" {
+			return "", errors.New("want the step-up route's path, like /verify, or an absolute URL, like https://auth.example.com/verify")
+		}
+		loopback = isLoopback(u.Hostname())
+		if u.Scheme != "https" && (u.Scheme != "http" || !loopback) {
+			return "", errors.New("an absolute base must be https (http only on localhost or a loopback address)")
+		}
+		if u.User != nil || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(base, "#") {
+			return "", errors.New("an absolute base takes no user info, query or fragment")
+		}
+		path, host, origin = u.EscapedPath(), strings.ToLower(u.Host), u.Scheme+"://"+strings.ToLower(u.Host)
+	}
+	if !basePath.MatchString(path) || slices.ContainsFunc(strings.Split(path, "/"), func(s string) bool { return s == "." || s == ".." }) {
+		return "", errors.New("the path must be like /verify: letters, digits and - . _ ~ between slashes, no . or .. segment, no query or fragment")
+	}
+	path = strings.TrimSuffix(path, "/")
+	enrol := path + stepup.PathEnrol
+	switch {
+	case host == "" && !routecheck.StepUpServedAt(servers, "", enrol, true):
+		return "", fmt.Errorf("no step-up route of the running config serves %s (want the path of one, like /verify)", enrol)
+	case host != "" && !routecheck.StepUpServedAt(servers, host, enrol, loopback):
+		return "", fmt.Errorf("no step-up route of the running config serves %s on host %s (want a URL on a host a site of this config names, with the step-up route under that path)", enrol, host)
+	}
+	return origin + path, nil
+}
+
+// isLoopback: localhost or a loopback address.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.IsLoopback()
+}
+
+// runningServers are the HTTP servers of the running config (nil when it
+// has no http app).
+func runningServers() map[string]*caddyhttp.Server {
+	active := caddy.ActiveContext()
+	if active.Context == nil {
+		return nil
+	}
+	v, err := active.AppIfConfigured("http")
+	if err != nil {
+		return nil
+	}
+	if h, ok := v.(*caddyhttp.App); ok {
+		return h.Servers
+	}
+	return nil
 }
 
 // credentialJSON is one passkey in the credentials answer.

@@ -133,3 +133,73 @@ func pathsMatch(set caddyhttp.MatcherSet, req *http.Request) bool {
 	}
 	return true
 }
+
+// StepUpServedAt says whether a step-up route of servers is placed to
+// serve path, and, when host is not empty, on host: at every level of
+// matchers above it, a matcher set selects path (and host) with all of
+// its path (and host) matchers; and, unless anyHost, some level names
+// the host (each of its sets has a host matcher): a route under no host
+// matcher serves whatever host a request names, so it says nothing for
+// a host. Other matchers are taken to match.
+func StepUpServedAt(servers map[string]*caddyhttp.Server, host, path string, anyHost bool) bool {
+	req := pathRequest(path)
+	req.Host = host
+	for _, name := range slices.Sorted(maps.Keys(servers)) {
+		s := servers[name]
+		if s == nil {
+			continue
+		}
+		var t targets
+		t.routes(s.Routes, nil, 0)
+		for _, chain := range t.served {
+			if chainServes(chain, req, host == "" || anyHost) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// chainServes: every level selects req by its path (and its host, when
+// req names one); with anyHost false, some level also names the host.
+func chainServes(chain []caddyhttp.MatcherSets, req *http.Request, anyHost bool) bool {
+	named := anyHost
+	selects := func(set caddyhttp.MatcherSet) bool {
+		return pathsMatch(set, req) && (req.Host == "" || hostsMatch(set, req))
+	}
+	for _, sets := range chain {
+		if !slices.ContainsFunc(sets, selects) {
+			return false
+		}
+		named = named || !slices.ContainsFunc(sets, func(set caddyhttp.MatcherSet) bool { return !slices.ContainsFunc(set, isHostMatcher) })
+	}
+	return named
+}
+
+func isHostMatcher(m any) bool {
+	switch m.(type) {
+	case caddyhttp.MatchHost, *caddyhttp.MatchHost:
+		return true
+	}
+	return false
+}
+
+// hostsMatch: every host matcher of set selects req (a set without one
+// does).
+func hostsMatch(set caddyhttp.MatcherSet, req *http.Request) bool {
+	for _, m := range set {
+		var h caddyhttp.MatchHost
+		switch v := m.(type) {
+		case caddyhttp.MatchHost:
+			h = v
+		case *caddyhttp.MatchHost:
+			h = *v
+		default:
+			continue
+		}
+		if ok, err := h.MatchWithError(req); err != nil || !ok {
+			return false
+		}
+	}
+	return true
+}
