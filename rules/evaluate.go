@@ -55,30 +55,8 @@ func (p *Policy) TakesSlots() bool { return p.takesSlots }
 // or to a new ticket when t is nil; it returns the ticket holding slots,
 // nil when none were taken.
 func (p *Policy) evaluate(ctx context.Context, a *Attempt, sig *Signals, v *Verdict, t *Ticket) *Ticket {
-	ip := a.IP
-	if ip.IsValid() {
-		for _, r := range p.allowIP {
-			if r.list.Contains(ip) {
-				if r.monitor {
-					addMonitored(v, r.reason)
-					continue
-				}
-				v.Add(Allow, r.reason)
-				if p.allowSC {
-					return nil
-				}
-			}
-		}
-		for _, r := range p.denyIP {
-			if r.list.Contains(ip) {
-				if r.monitor {
-					addMonitored(v, r.reason)
-					continue
-				}
-				v.Add(Deny, r.reason)
-				return nil
-			}
-		}
+	if (len(p.allowIP) > 0 || len(p.denyIP) > 0) && p.ipRules(a, v) {
+		return nil
 	}
 	subj := subjects{a: a, sig: sig, norm: &p.norm, pair: p.countsPair}
 	var countBuf [8]int64
@@ -123,6 +101,39 @@ func (p *Policy) evaluate(ctx context.Context, a *Attempt, sig *Signals, v *Verd
 		t.release(ctx)
 	}
 	return t
+}
+
+// ipRules applies the IP rules and reports whether one ended the
+// evaluation: a deny_ip match, or an allow_ip match when the policy
+// short-circuits on it.
+func (p *Policy) ipRules(a *Attempt, v *Verdict) bool {
+	ip := a.IP
+	if !ip.IsValid() {
+		return false
+	}
+	for _, r := range p.allowIP {
+		if r.list.Contains(ip) {
+			if r.monitor {
+				addMonitored(v, r.reason)
+				continue
+			}
+			v.Add(Allow, r.reason)
+			if p.allowSC {
+				return true
+			}
+		}
+	}
+	for _, r := range p.denyIP {
+		if r.list.Contains(ip) {
+			if r.monitor {
+				addMonitored(v, r.reason)
+				continue
+			}
+			v.Add(Deny, r.reason)
+			return true
+		}
+	}
+	return false
 }
 
 // prepare fills op with one counting rule's store operation, or leaves its

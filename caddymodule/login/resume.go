@@ -1,12 +1,7 @@
 package login
 
 import (
-	"bytes"
-	"io"
 	"net/http"
-	"net/url"
-	"strconv"
-	"strings"
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
@@ -57,6 +52,9 @@ func (x *exchange) resumeContinuation(w http.ResponseWriter, r *http.Request, ne
 		if err != nil {
 			return true, x.resumeRefused(w, r, request.RefusalReason("step_up_", err))
 		}
+		if refused, err := x.heldRefused(w, r); refused {
+			return true, err
+		}
 		x.markSteppedUp()
 		x.Publish(r)
 		err = x.releaseResponse(w, r, resp)
@@ -68,9 +66,12 @@ func (x *exchange) resumeContinuation(w http.ResponseWriter, r *http.Request, ne
 
 // replay forwards the held request in place of the empty continuation
 // POST, through the route's normal forwarding, so the session cookie and
-// the analytics report happen as for any allowed login.
+// the analytics report happen as for any allowed login, unless the route
+// now refuses it (RecheckHeld). The decrypted body is wiped on every way
+// out, once the next handler has returned: nothing reads it after that.
 func (x *exchange) replay(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, st stepup.State, held stepup.Request) error {
-	r2, err := heldRequest(r, held)
+	defer clear(held.Body)
+	r2, err := request.HeldRequest(r, held)
 	if err != nil {
 		return x.resumeRefused(w, r, "step_up_held_corrupt")
 	}
@@ -88,6 +89,9 @@ func (x *exchange) replay(w http.ResponseWriter, r *http.Request, next caddyhttp
 		return x.resumeRefused(w, r2, "step_up_"+stepup.ReasonUserMismatch)
 	}
 	x.Attempt.User = u
+	if refused, err := x.heldRefused(w, r2); refused {
+		return err
+	}
 	if x.h.Event == EventOperation {
 		x.heldOperation(held.Operation)
 	}
@@ -98,45 +102,22 @@ func (x *exchange) replay(w http.ResponseWriter, r *http.Request, next caddyhttp
 	return err
 }
 
-// heldRequest rebuilds the held login on top of the continuation request:
-// method, URL, headers and body of the original; cookies of now, without
-// the guard's step-up cookies.
-func heldRequest(r *http.Request, held stepup.Request) (*http.Request, error) {
-	u, err := url.ParseRequestURI(held.URL)
-	if err != nil {
-		return nil, err
+// heldRefused answers a held login (or withheld answer) that the route
+// now refuses (request.RecheckHeld: a deny_ip added by a reload, a
+// lockout reached since it was held) with the deny a login would get
+// now; the held entry, already taken, is dropped. A route now in monitor
+// mode only notes the refusal.
+func (x *exchange) heldRefused(w http.ResponseWriter, r *http.Request) (bool, error) {
+	if x.RecheckHeld() {
+		return false, nil
 	}
-	r2 := r.Clone(r.Context())
-	r2.Method = held.Method
-	// The continuation came back to the URL the login was sent to, so
-	// its RequestURI (what logs show) is that one already.
-	r2.URL.Path, r2.URL.RawPath, r2.URL.RawQuery = u.Path, u.RawPath, u.RawQuery
-	hdr := held.Header.Clone()
-	if hdr == nil {
-		hdr = http.Header{}
+	if x.h.monitorOnly() {
+		x.monitored()
+		return false, nil
 	}
-	var kept []string
-	for _, c := range r.Cookies() {
-		if !request.IsStepCookie(c.Name) {
-			kept = append(kept, c.Name+"="+c.Value)
-		}
-	}
-	hdr.Del("Cookie")
-	if len(kept) > 0 {
-		hdr.Set("Cookie", strings.Join(kept, "; "))
-	}
-	hdr.Del("Transfer-Encoding")
-	r2.TransferEncoding = nil
-	r2.Header = hdr
-	r2.ContentLength = int64(len(held.Body))
-	if len(held.Body) > 0 {
-		hdr.Set("Content-Length", strconv.Itoa(len(held.Body)))
-		r2.Body = io.NopCloser(bytes.NewReader(held.Body))
-	} else {
-		hdr.Del("Content-Length")
-		r2.Body = http.NoBody
-	}
-	return r2, nil
+	x.Publish(r)
+	x.Finish(r)
+	return true, x.h.route.Answer(w, r, x.DenyAnswer())
 }
 
 // resumeRefused ends a continuation that cannot finish (or, the store

@@ -51,6 +51,13 @@ func (s *Counter) prepare(k *keyer, op *counter.Op) (scriptCall, error) {
 			return scriptCall{script: reserveScript, keys: keys, args: args}, nil
 		}
 		return scriptCall{script: settleScript, keys: keys, args: append(args, op.Token, int(op.Settlement))}, nil
+	case counter.OpPeekLockout:
+		// judgeScript writes nothing (and so runs at maxmemory too).
+		l := op.Lockout
+		if l.Limit < 1 || l.Window <= 0 || l.LockFor <= 0 || l.Hold <= 0 {
+			return scriptCall{}, errors.New("counter: lockout limit, window, duration and hold must be positive")
+		}
+		return scriptCall{script: judgeScript, keys: []string{ks.meta, ks.a, ks.b}, args: []any{"lockout", l.Limit, us(l.Window), us(l.Hold)}}, nil
 	}
 	return scriptCall{}, fmt.Errorf("counter: unknown operation %d", op.Kind)
 }
@@ -75,6 +82,10 @@ func read(op *counter.Op, cmd *redis.Cmd) {
 	}
 	if op.Kind == counter.OpSettle {
 		op.Recorded = true
+		return
+	}
+	if op.Kind == counter.OpPeekLockout {
+		readPeek(op, cmd)
 		return
 	}
 	v, err := cmd.Int64Slice()
@@ -214,6 +225,20 @@ func readJudge(op *counter.Op, cmd *redis.Cmd) {
 	}
 }
 
+// readPeek reads judgeScript's answer to a lockout peek: only a lock
+// counts (its fourth value), not a limit reached by reservations in flight.
+func readPeek(op *counter.Op, cmd *redis.Cmd) {
+	v, err := cmd.Int64Slice()
+	if err != nil || len(v) < 4 {
+		op.Err = fmt.Errorf("redis store: unexpected script reply %v", cmd.Val())
+		return
+	}
+	op.Result = counter.Result{Allowed: true}
+	if v[0] == 1 && v[3] == 1 {
+		op.Result = counter.Result{Locked: true, RetryAfter: time.Duration(v[2]) * time.Microsecond}
+	}
+}
+
 func (s *Counter) one(ctx context.Context, op *counter.Op) {
 	ops := [1]counter.Op{*op}
 	s.Batch(ctx, ops[:])
@@ -237,6 +262,13 @@ func (s *Counter) TakeDistinct(ctx context.Context, k counter.Key, value string,
 // Reserve implements counter.Store.
 func (s *Counter) Reserve(ctx context.Context, k counter.Key, l counter.Lockout) (counter.Result, error) {
 	op := counter.Op{Kind: counter.OpReserve, Key: k, Lockout: l}
+	s.one(ctx, &op)
+	return op.Result, op.Err
+}
+
+// PeekLockout implements counter.Store.
+func (s *Counter) PeekLockout(ctx context.Context, k counter.Key, l counter.Lockout) (counter.Result, error) {
+	op := counter.Op{Kind: counter.OpPeekLockout, Key: k, Lockout: l}
 	s.one(ctx, &op)
 	return op.Result, op.Err
 }

@@ -20,6 +20,8 @@ const (
 	OpReserve
 	// OpSettle is Store.Settle.
 	OpSettle
+	// OpPeekLockout is Store.PeekLockout.
+	OpPeekLockout
 )
 
 // Op is one operation of a batch: its inputs, then its outputs, which Do
@@ -32,13 +34,14 @@ type Op struct {
 	Window time.Duration
 	// Value, for OpTakeDistinct.
 	Value string
-	// Lockout, for OpReserve and OpSettle.
+	// Lockout, for OpReserve, OpSettle and OpPeekLockout.
 	Lockout Lockout
 	// Token and Settlement, for OpSettle.
 	Token      int64
 	Settlement Settlement
 
-	// Result is the answer of OpTake, OpTakeDistinct and OpReserve.
+	// Result is the answer of OpTake, OpTakeDistinct, OpReserve and
+	// OpPeekLockout.
 	Result Result
 	// Recorded is Settle's boolean answer.
 	Recorded bool
@@ -104,6 +107,8 @@ func (op *Op) runOn(ctx context.Context, s Store) {
 		op.Result, op.Err = s.Reserve(ctx, op.Key, op.Lockout)
 	case OpSettle:
 		op.Recorded, op.Err = s.Settle(ctx, op.Key, op.Lockout, op.Token, op.Settlement)
+	case OpPeekLockout:
+		op.Result, op.Err = s.PeekLockout(ctx, op.Key, op.Lockout)
 	default:
 		op.Err = errUnknownOp
 	}

@@ -288,6 +288,28 @@ func (m *Memory) reserve(k Key, l Lockout, now int64) (Result, error) {
 	return r, nil
 }
 
+// PeekLockout implements Store.
+func (m *Memory) PeekLockout(_ context.Context, k Key, l Lockout) (Result, error) {
+	return m.peekLockout(k, l, m.now())
+}
+
+// peekLockout reads k's entry under its shard's lock and changes nothing:
+// no prune, no place in the LRU, no entry made for a key not held.
+func (m *Memory) peekLockout(k Key, l Lockout, now int64) (Result, error) {
+	if err := checkLockout(l); err != nil {
+		return Result{}, err
+	}
+	s, h := m.locate(k)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, e := s.lookup(k, h); e != nil && e.kind == kindLockout {
+		if now = floor(now, e); e.lockedUntil > now {
+			return Result{Locked: true, RetryAfter: time.Duration(e.lockedUntil - now)}, nil
+		}
+	}
+	return Result{Allowed: true}, nil
+}
+
 // Settle implements Store.
 func (m *Memory) Settle(_ context.Context, k Key, l Lockout, token int64, st Settlement) (bool, error) {
 	return m.settle(k, l, token, st, m.now())
@@ -366,6 +388,8 @@ func (m *Memory) Batch(_ context.Context, ops []Op) {
 			op.Result, op.Err = m.reserve(op.Key, op.Lockout, now)
 		case OpSettle:
 			op.Recorded, op.Err = m.settle(op.Key, op.Lockout, op.Token, op.Settlement, now)
+		case OpPeekLockout:
+			op.Result, op.Err = m.peekLockout(op.Key, op.Lockout, now)
 		default:
 			op.Err = errUnknownOp
 		}

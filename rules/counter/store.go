@@ -75,6 +75,13 @@ type Store interface {
 	// its limit (failures plus in-flight reservations), reserves a slot
 	// for the attempt so that concurrent attempts cannot overshoot.
 	Reserve(ctx context.Context, k Key, l Lockout) (Result, error)
+	// PeekLockout reports whether a lockout key is locked now, recording
+	// and reserving nothing, and creating no key: Locked and RetryAfter
+	// (how long the lock still holds) are set when it is, Allowed when it
+	// is not; Count is left zero. In-flight reservations do not count, as
+	// the attempt asking takes no slot: it re-checks an attempt already
+	// counted (a held login replayed after its step-up).
+	PeekLockout(ctx context.Context, k Key, l Lockout) (Result, error)
 	// Settle ends an attempt checked by Reserve: token (zero if none was
 	// reserved) is released and the settlement recorded. It reports
 	// whether a failure could be recorded (false when the store was full).
