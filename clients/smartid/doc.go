@@ -34,7 +34,9 @@
 //     currency is non-empty); a present object always carries all of its
 //     keys, empty strings and zeros included, as the reference's example
 //     does. transaction.details is {} when the transaction is present but
-//     has no details. order.amount is a JSON number (10.5, 0).
+//     has no details. order.amount is a JSON number (10.5, 0): a sum of
+//     money in order.currency, so from 0 to below AmountLimit (1e15); a
+//     negative amount, NaN or an infinity is refused (ValidAmount).
 //
 // Assumptions the vendor documents do not pin down:
 //

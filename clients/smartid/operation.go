@@ -60,9 +60,26 @@ type Account struct {
 
 // Order is the amount moved ("order" object).
 type Order struct {
-	Amount   float64 // "amount", a JSON number; must be finite
+	Amount   float64 // "amount", a JSON number; see ValidAmount
 	Currency string  // "currency", e.g. "GTQ"
 }
+
+// AmountLimit bounds Order.Amount: an amount is below it, so it has at
+// most 15 digits before the point (what an operation mapping's amount of
+// at most 15 significant digits can say, and what a float64 keeps to the
+// cent). SmartID is not told of absurd sums.
+const AmountLimit = 1e15
+
+// ValidAmount reports whether a is an amount the reference's order.amount
+// can carry: a sum of money in order.currency (0.00 in its example), so
+// a number from 0 to below AmountLimit. NaN, an infinity, a negative
+// amount and a negative zero (sent as -0) are refused.
+func ValidAmount(a float64) bool {
+	return a >= 0 && a < AmountLimit && !math.Signbit(a)
+}
+
+// amountRule is how a refused amount is explained (never quoting it).
+const amountRule = "must be a sum of money: a number from 0 to below 10^15, not negative"
 
 // AccountTo is the beneficiary ("accountTo" object).
 type AccountTo struct {
@@ -112,8 +129,8 @@ func (e *Operation) appendJSON(b []byte, channelID int) ([]byte, error) {
 	if e.Timestamp.IsZero() {
 		return nil, required(KindOperation, "timestamp")
 	}
-	if math.IsNaN(e.Order.Amount) || math.IsInf(e.Order.Amount, 0) {
-		return nil, &FieldError{Event: KindOperation, Field: "order.amount", Reason: "must be a finite number"}
+	if !ValidAmount(e.Order.Amount) {
+		return nil, &FieldError{Event: KindOperation, Field: "order.amount", Reason: amountRule}
 	}
 	if cap(b)-len(b) < operationInitialSize {
 		nb := make([]byte, len(b), len(b)+operationInitialSize)

@@ -99,6 +99,9 @@ func (op *Operation) SetField(path, v string) error {
 		}
 	case "order.amount":
 		op.Order.Amount, err = strconv.ParseFloat(v, 64)
+		if err == nil && !ValidAmount(op.Order.Amount) {
+			return errors.New("operation field order.amount " + amountRule)
+		}
 	case "account.clientRefId":
 		op.Account.ClientRefID, err = strconv.Atoi(v)
 	default:

@@ -39,6 +39,18 @@ func TestOperationFields(t *testing.T) {
 			t.Errorf("%s=%q: %v (want an error that does not quote the value)", bad[0], bad[1], err)
 		}
 	}
+	// An amount is a sum of money: 0 up to below AmountLimit.
+	for _, bad := range []string{"-5", "-0.01", "-0", "-0.00", "NaN", "Inf", "-Inf", "1e15", "1000000000000000", "1e300"} {
+		err := (&Operation{}).SetField("order.amount", bad)
+		if err == nil || strings.Contains(err.Error(), bad) {
+			t.Errorf("order.amount=%q: %v (want an error that does not quote the value)", bad, err)
+		}
+	}
+	for _, good := range []string{"0", "0.00", "12.5", "999999999999999", "999999999999999.9"} {
+		if err := (&Operation{}).SetField("order.amount", good); err != nil {
+			t.Errorf("order.amount=%q: %v", good, err)
+		}
+	}
 	if _, ok := OperationField("transaction.details.k"); !ok {
 		t.Error("details keys are part of the schema")
 	}

@@ -29,6 +29,12 @@ func TestEnqueueValidation(t *testing.T) {
 		{"operation without timestamp", &Operation{Order: Order{Amount: 1}}, 1, "timestamp"},
 		{"operation with NaN amount", &Operation{Timestamp: now, Order: Order{Amount: math.NaN()}}, 1, "order.amount"},
 		{"operation with infinite amount", &Operation{Timestamp: now, Order: Order{Amount: math.Inf(-1)}}, 1, "order.amount"},
+		// The reference's order.amount is a sum of money (0.00 in its
+		// example): none is negative or absurdly large.
+		{"operation with negative amount", &Operation{Timestamp: now, Order: Order{Amount: -5, Currency: "GTQ"}}, 1, "order.amount"},
+		{"operation with negative zero amount", &Operation{Timestamp: now, Order: Order{Amount: math.Copysign(0, -1), Currency: "GTQ"}}, 1, "order.amount"},
+		{"operation with amount at the limit", &Operation{Timestamp: now, Order: Order{Amount: AmountLimit}}, 1, "order.amount"},
+		{"operation with huge amount", &Operation{Timestamp: now, Order: Order{Amount: 1e300}}, 1, "order.amount"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
