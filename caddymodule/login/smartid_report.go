@@ -99,7 +99,7 @@ func (x *exchange) prepareOperation(r *http.Request) error {
 	}
 	x.h.logger.Info("operation refused: its SmartID event cannot be built", zap.String("route", x.h.Name), zap.Error(err))
 	return formbody.Refusal(http.StatusBadRequest, formbody.ReasonInvalidOperation,
-		"operation event cannot be built: a mapped value is not of its type (numbers must be plain decimals)")
+		"operation event cannot be built: a mapped value is not of its type (numbers must be plain decimals, an amount a sum of money from 0)")
 }
 
 func (x *exchange) buildOperation(r *http.Request) (*smartid.Operation, error) {
