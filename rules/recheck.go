@@ -60,3 +60,46 @@ func (p *Policy) Recheck(ctx context.Context, a *Attempt, v *Verdict) {
 		}
 	}
 }
+
+// OutcomeTicket fills t, as EvaluateInto would, with the lockout keys of
+// an attempt that was judged and counted earlier and whose slots were
+// given back without an outcome (a held login: its challenge settled
+// its ticket with none), holding no slot. Observe then records the
+// outcome once, as for any login (a failure counted against every
+// lockout key, a success resetting the user and ip_user keys), and
+// OutcomeUnknown settles nothing. Nothing is read or written here. It
+// returns nil, leaving t to the caller, when the attempt has no lockout
+// key, or when an IP rule would have ended its evaluation (the attempt
+// was not counted then either).
+//
+// A held login replayed to the upstream after its step-up gets one, so
+// the portal's answer to the replay counts once: the challenge took no
+// failure, and the replay reserves nothing.
+func (p *Policy) OutcomeTicket(a *Attempt, t *Ticket) *Ticket {
+	if !p.takesSlots {
+		return nil
+	}
+	if len(p.allowIP) > 0 || len(p.denyIP) > 0 {
+		var v Verdict
+		if p.ipRules(a, &v) {
+			return nil
+		}
+	}
+	t.reset(p)
+	subj := subjects{a: a, norm: &p.norm, pair: p.countsPair}
+	for i := range p.counting {
+		c := &p.counting[i]
+		if c.kind != countLockout {
+			continue
+		}
+		if s := subj.get(c.key); s != "" {
+			t.holds = append(t.holds, hold{rule: c, key: counter.Key{Rule: c.id, Subject: s}})
+		}
+	}
+	if len(t.holds) == 0 {
+		return nil
+	}
+	// No slot to give back: Observe sends only the outcome.
+	t.released.Store(true)
+	return t
+}

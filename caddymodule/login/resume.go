@@ -48,6 +48,8 @@ func (x *exchange) resumeContinuation(w http.ResponseWriter, r *http.Request, ne
 		}
 		return true, x.replay(w, r, next, st, req)
 	case stepup.PhaseAfter:
+		// A withheld answer is the portal's success, which the lockouts
+		// counted (a reset) when it came: releasing it counts nothing.
 		resp, err := rt.Held.TakeResponse(st.Ref())
 		if err != nil {
 			return true, x.resumeRefused(w, r, request.RefusalReason("step_up_", err))
@@ -65,8 +67,9 @@ func (x *exchange) resumeContinuation(w http.ResponseWriter, r *http.Request, ne
 }
 
 // replay forwards the held request in place of the empty continuation
-// POST, through the route's normal forwarding, so the session cookie and
-// the analytics report happen as for any allowed login, unless the route
+// POST, through the route's normal forwarding, so the session cookie,
+// the analytics report and the lockouts' count of its outcome
+// (CountHeldOutcome) happen as for any allowed login, unless the route
 // now refuses it (RecheckHeld). The decrypted body is wiped on every way
 // out, once the next handler has returned: nothing reads it after that.
 func (x *exchange) replay(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, st stepup.State, held stepup.Request) error {
@@ -95,6 +98,7 @@ func (x *exchange) replay(w http.ResponseWriter, r *http.Request, next caddyhttp
 	if x.h.Event == EventOperation {
 		x.heldOperation(held.Operation)
 	}
+	x.CountHeldOutcome()
 	x.markSteppedUp()
 	x.Publish(r2)
 	err = x.forwardAllowed(w, r2, next)

@@ -19,8 +19,9 @@ import (
 const ReasonReplayDenied = "step_up_replay_denied"
 
 // RecheckHeld judges a held login once more before it is replayed, with
-// what can be checked without counting it again (it was counted when it
-// was judged): the route's allow_ip and deny_ip and the rules' IP lists
+// what can be checked without counting it again (its rate, spray and
+// spread counts were taken when it was judged; CountHeldOutcome has its
+// outcome counted): the route's allow_ip and deny_ip and the rules' IP lists
 // against the address of the request the replay is judged under (the
 // continuation's), and whether a lockout now holds for its user or
 // address (a peek at the counters: nothing recorded, no slot taken). An
@@ -46,6 +47,29 @@ func (x *Exchange) RecheckHeld() bool {
 	x.Verdict.Merge(v)
 	x.Verdict.Add(rules.Deny, ReasonReplayDenied)
 	return false
+}
+
+// CountHeldOutcome readies a held login, about to be replayed to the
+// upstream, to have the upstream's answer counted once, as any login's
+// is: ObserveOutcome then counts a failure against its lockout keys or
+// lets a success reset them (Finish, without an outcome, counts
+// nothing). Its challenge counted no outcome (the slots it had reserved
+// were given back when it was challenged) and the replay reserves none:
+// a lockout that now holds was checked by RecheckHeld. An address the
+// route's allow_ip or deny_ip lists is not counted, as on the first
+// pass. The counters are touched only when the outcome is known.
+func (x *Exchange) CountHeldOutcome() {
+	rt, ip := x.Route, x.Attempt.IP
+	if rt.Rules == nil || !rt.Rules.policy.TakesSlots() || x.rulesTicket != nil {
+		return
+	}
+	if ip.IsValid() && (rt.AllowIP.Len() > 0 && rt.AllowIP.Contains(ip) || rt.DenyIP.Len() > 0 && rt.DenyIP.Contains(ip)) {
+		return
+	}
+	t := ticketPool.Get().(*rules.Ticket)
+	if x.rulesTicket = rt.Rules.policy.OutcomeTicket(&x.Attempt, t); x.rulesTicket == nil {
+		ticketPool.Put(t)
+	}
 }
 
 // HeldRequest rebuilds a held login on top of the continuation request r:
