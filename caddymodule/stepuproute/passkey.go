@@ -146,10 +146,11 @@ func (s *stepUpCall) mayEnroll(proofs ...passkeys.Proof) (string, error) {
 
 // mayOpenEnrolPage is mayEnroll, but for an account that has a passkey
 // it asks only what a confirmation asks: the page's script confirms with
-// one of its passkeys before it registers another.
+// one of its passkeys before it registers another (again, when the
+// passkey of the browser's confirmation was removed since).
 func (s *stepUpCall) mayOpenEnrolPage(proofs ...passkeys.Proof) (string, error) {
 	user, err := s.mayEnroll(proofs...)
-	if passkeys.ReasonOf(err) == passkeys.ReasonEnrolNeedsPasskey {
+	if passkeys.NeedsConfirmation(err) {
 		return s.pk.ConfirmUser(proofs...)
 	}
 	return user, err

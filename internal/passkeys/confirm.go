@@ -22,7 +22,9 @@ func (p *Passkeys) BeginConfirm(ctx context.Context, proofs ...Proof) (*protocol
 }
 
 // FinishConfirm verifies BeginConfirm's assertion (the body of r) and
-// returns a token for a ConfirmProof, valid for ConfirmTTL.
+// returns a token for a ConfirmProof, valid for ConfirmTTL. The token
+// names the passkey that confirmed: it allows a registration only while
+// that passkey is still enrolled and unmarked (checkConfirmed).
 func (p *Passkeys) FinishConfirm(ctx context.Context, ceremonyID string, r *http.Request, proofs ...Proof) (string, error) {
 	user, err := p.ConfirmUser(proofs...)
 	if err != nil {
@@ -31,10 +33,11 @@ func (p *Passkeys) FinishConfirm(ctx context.Context, ceremonyID string, r *http
 	if p.cfg.Tokens == nil {
 		return "", errors.New("passkeys: confirmations need token keys")
 	}
-	if _, err := p.finishAssertion(ctx, kindConfirm, ceremonyID, user, r); err != nil {
+	res, err := p.finishAssertion(ctx, kindConfirm, ceremonyID, user, r)
+	if err != nil {
 		return "", err
 	}
-	return p.cfg.Tokens.Seal(PurposeEnrolConfirm, confirmClaims{User: user}, p.cfg.Now(), ConfirmTTL)
+	return p.cfg.Tokens.Seal(PurposeEnrolConfirm, confirmClaims{User: user, Credential: res.CredentialID}, p.cfg.Now(), ConfirmTTL)
 }
 
 // ConfirmUser is the account a confirmation is for: the user of a

@@ -20,9 +20,15 @@ const (
 	// ReasonEnrolNeedsPasskey: the account already has a passkey, and a
 	// sign-in alone does not add another: one of them must confirm it.
 	ReasonEnrolNeedsPasskey = "enrol_needs_passkey"
-	ReasonCeremonyUnknown   = "ceremony_unknown"
-	ReasonCeremonyMismatch  = "ceremony_mismatch"
-	ReasonBodyTooLarge      = "body_too_large"
+	// ReasonEnrolConfirmRemoved and ReasonEnrolConfirmCloneWarning: the
+	// passkey that made the confirmation a sign-in presents was removed
+	// (the admin API), or marked as possibly cloned, since: the
+	// confirmation no longer adds a passkey (NeedsConfirmation).
+	ReasonEnrolConfirmRemoved      = "enrol_confirm_credential_removed"
+	ReasonEnrolConfirmCloneWarning = "enrol_confirm_clone_warning"
+	ReasonCeremonyUnknown          = "ceremony_unknown"
+	ReasonCeremonyMismatch         = "ceremony_mismatch"
+	ReasonBodyTooLarge             = "body_too_large"
 	// ReasonInvalidResponse: the response was read and did not verify
 	// (signature, challenge, origin, RP ID, attestation).
 	ReasonInvalidResponse = "invalid_response"
@@ -40,6 +46,19 @@ const (
 	// flight (or the server is at its bound); try again shortly.
 	ReasonBusy = "busy"
 )
+
+// NeedsConfirmation reports whether err refused an enrolment because
+// the account has a passkey and none of them (still) confirms it: a
+// sign-in alone, or with a confirmation whose passkey was removed or
+// marked since. A fresh confirmation with one of the account's passkeys
+// (BeginConfirm, FinishConfirm) allows it.
+func NeedsConfirmation(err error) bool {
+	switch ReasonOf(err) {
+	case ReasonEnrolNeedsPasskey, ReasonEnrolConfirmRemoved, ReasonEnrolConfirmCloneWarning:
+		return true
+	}
+	return false
+}
 
 // ErrRefused is wrapped by every *Error.
 var ErrRefused = errors.New("passkey refused")

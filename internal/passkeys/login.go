@@ -134,12 +134,19 @@ func (p *Passkeys) CheckPassed(ctx context.Context, user string, credentialID []
 	if err != nil {
 		return err
 	}
+	return p.stands(rec, credentialID, ReasonCredentialRemoved, ReasonCloneWarning)
+}
+
+// stands checks that the passkey credentialID is stored in rec and not
+// marked as possibly cloned (unless AllowCloneWarning): otherwise it is
+// refused with the reason removed, or clone.
+func (p *Passkeys) stands(rec record, credentialID []byte, removed, clone string) error {
 	i := indexOf(rec, credentialID)
 	if len(credentialID) == 0 || i < 0 {
-		return refused(ReasonCredentialRemoved, nil)
+		return refused(removed, nil)
 	}
 	if rec.Credentials[i].Authenticator.CloneWarning && !p.cfg.AllowCloneWarning {
-		return refused(ReasonCloneWarning, nil)
+		return refused(clone, nil)
 	}
 	return nil
 }

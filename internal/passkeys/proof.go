@@ -42,7 +42,9 @@ type StepUpProof struct{ User string }
 // account it allows adding another passkey to an account that has one; a
 // session alone does not, or whoever has the password and gets one clean
 // sign-in would add their own authenticator beside the owner's and pass
-// every later step-up with it.
+// every later step-up with it. It allows it only while the passkey that
+// made it is still enrolled and unmarked: removing a stolen passkey also
+// stops a registration it confirmed.
 type ConfirmProof struct{ Token string }
 
 func (SessionProof) enrolProof()    {}
@@ -59,6 +61,10 @@ const (
 
 type confirmClaims struct {
 	User string `json:"u"`
+	// Credential is the passkey that confirmed. A token sealed by a
+	// release before it was recorded has none, and is taken without the
+	// look-up (for its ConfirmTTL, during an upgrade).
+	Credential []byte `json:"c,omitempty"`
 }
 
 // PurposeEnrol is the token purpose of enrolment links.
@@ -79,6 +85,10 @@ type grant struct {
 	// same account rode along). FinishRegistration checks it again under
 	// the account's lock.
 	bySession, confirmed bool
+	// confirmedBy is the passkey that made that confirmation (nil for a
+	// confirmation that names none): FinishRegistration checks under the
+	// account's lock that it is still enrolled and unmarked.
+	confirmedBy []byte
 }
 
 // IssueEnrolToken mints a one-time enrolment token for user, valid for
@@ -106,7 +116,8 @@ func (p *Passkeys) IssueEnrolToken(user string, ttl time.Duration) (string, erro
 //   - a SessionProof allows when its login was not challenged, the upstream
 //     accepted it, and it is within EnrolWindow; for an account that
 //     already has a passkey, only with a ConfirmProof for the same account
-//     (else enrol_needs_passkey);
+//     (else enrol_needs_passkey) made by a passkey it still has, unmarked
+//     (else enrol_confirm_credential_removed, enrol_confirm_clone_warning);
 //   - an EnrolTokenProof allows when the token opens and was not spent.
 //
 // Without an allowing proof the reason of the first failing one is
@@ -201,18 +212,37 @@ func (p *Passkeys) checkSession(s SessionProof) (grant, error) {
 
 // checkConfirmed refuses a session grant for an account that already has
 // a passkey unless one of the proofs is a confirmation for the same
-// account (names compared as storage keys them: UserKey).
+// account (names compared as storage keys them: UserKey). A confirmation
+// whose passkey is no longer enrolled (an admin removed it), or is marked
+// as possibly cloned since, is refused for what it is
+// (enrol_confirm_credential_removed, enrol_confirm_clone_warning), even
+// if the account has no passkey left. One that names no passkey (sealed
+// by a release before they did) is taken without the look-up.
 func (p *Passkeys) checkConfirmed(ctx context.Context, g *grant, proofs []Proof) error {
 	g.bySession = true
+	var conf *confirmClaims
 	for _, pr := range proofs {
-		if c, ok := pr.(ConfirmProof); ok && p.confirmedFor(c, g.user) {
-			g.confirmed = true
-			return nil
+		if c, ok := pr.(ConfirmProof); ok {
+			if claims, ok := p.confirmationFor(c, g.user); ok {
+				conf = &claims
+				break
+			}
 		}
+	}
+	if conf != nil && len(conf.Credential) == 0 {
+		g.confirmed = true
+		return nil
 	}
 	rec, found, err := p.load(ctx, g.user)
 	if err != nil {
 		return err
+	}
+	if conf != nil {
+		if err := p.stands(rec, conf.Credential, ReasonEnrolConfirmRemoved, ReasonEnrolConfirmCloneWarning); err != nil {
+			return err
+		}
+		g.confirmed, g.confirmedBy = true, conf.Credential
+		return nil
 	}
 	if found && len(rec.Credentials) > 0 {
 		return refused(ReasonEnrolNeedsPasskey, nil)
@@ -220,16 +250,27 @@ func (p *Passkeys) checkConfirmed(ctx context.Context, g *grant, proofs []Proof)
 	return nil
 }
 
-// confirmedFor reports whether c is a live confirmation for user's account.
-func (p *Passkeys) confirmedFor(c ConfirmProof, user string) bool {
-	if p.cfg.Tokens == nil || c.Token == "" {
-		return false
+// confirmationStands checks again, in rec as read under the account's
+// lock, that the passkey that confirmed g (if it names one) is still
+// enrolled and unmarked: an admin may have removed it since the proofs
+// were checked.
+func (p *Passkeys) confirmationStands(rec record, g grant) error {
+	if g.confirmedBy == nil {
+		return nil
 	}
+	return p.stands(rec, g.confirmedBy, ReasonEnrolConfirmRemoved, ReasonEnrolConfirmCloneWarning)
+}
+
+// confirmationFor opens c as a live confirmation for user's account.
+func (p *Passkeys) confirmationFor(c ConfirmProof, user string) (confirmClaims, bool) {
 	var claims confirmClaims
-	if err := p.cfg.Tokens.Open(PurposeEnrolConfirm, c.Token, p.cfg.Now(), &claims); err != nil || claims.User == "" {
-		return false
+	if p.cfg.Tokens == nil || c.Token == "" {
+		return claims, false
 	}
-	return p.cfg.UserKey(claims.User) == p.cfg.UserKey(user)
+	if err := p.cfg.Tokens.Open(PurposeEnrolConfirm, c.Token, p.cfg.Now(), &claims); err != nil || claims.User == "" {
+		return claims, false
+	}
+	return claims, p.cfg.UserKey(claims.User) == p.cfg.UserKey(user)
 }
 
 func (p *Passkeys) checkEnrolToken(ctx context.Context, t EnrolTokenProof) (grant, error) {

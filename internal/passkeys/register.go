@@ -109,6 +109,9 @@ func (p *Passkeys) FinishRegistration(ctx context.Context, ceremonyID string, r 
 			// A passkey was added since the proofs were checked.
 			return refused(ReasonEnrolNeedsPasskey, nil)
 		}
+		if err := p.confirmationStands(rec, g); err != nil {
+			return err
+		}
 		for _, have := range rec.Credentials {
 			if bytes.Equal(have.ID, cred.ID) {
 				return refused(ReasonDuplicateCredential, nil)
