@@ -10,6 +10,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp/rewrite"
 )
 
 // StepUpSender is a guard route that sends challenged requests to a
@@ -33,8 +34,9 @@ type StepUpServer interface {
 // route of their server is placed to serve: every challenged login would
 // land on the portal's 404 (a step-up route forgotten, a typo in
 // step_up). Only path matchers are weighed (a host or method matcher is
-// taken to match), so what is reported is certain for the path: no
-// step-up route's matchers select it.
+// taken to match), with the prefixes stripped above the step-up route
+// (handle_path, uri strip_prefix), so what is reported is certain for
+// the path: no step-up route's matchers select it.
 func UnservedStepUps(servers map[string]*caddyhttp.Server) []Finding {
 	var out []Finding
 	for _, name := range slices.Sorted(maps.Keys(servers)) {
@@ -43,7 +45,7 @@ func UnservedStepUps(servers map[string]*caddyhttp.Server) []Finding {
 			continue
 		}
 		var t targets
-		t.routes(s.Routes, nil, 0)
+		t.routes(s.Routes, nil, nil, 0)
 		for _, snd := range t.senders {
 			if why := t.unserved(snd.path); why != "" {
 				out = append(out, Finding{Server: name, Route: snd.name, Reason: why, Certain: true})
@@ -59,17 +61,30 @@ type sender struct{ name, path string }
 // a step-up path, and each step-up route's chain of enclosing matchers.
 type targets struct {
 	senders []sender
-	served  [][]caddyhttp.MatcherSets
+	served  [][]level
 }
 
-func (t *targets) routes(list caddyhttp.RouteList, chain []caddyhttp.MatcherSets, depth int) {
+// level is one level of matchers above a step-up route, and the path
+// prefixes stripped since the level above it (a handle_path, a uri
+// strip_prefix), which its path matchers see removed.
+type level struct {
+	strips []*rewrite.Rewrite
+	sets   caddyhttp.MatcherSets
+}
+
+// routes walks list for senders and step-up routes. strips are the path
+// prefixes stripped since the last level of chain: an unmatched route's
+// strip applies to the routes after it in list (handle_path compiles to
+// one, first in its subroute), a handler's to the handlers after it in
+// its route.
+func (t *targets) routes(list caddyhttp.RouteList, chain []level, strips []*rewrite.Rewrite, depth int) {
 	if depth > maxDepth {
 		return
 	}
 	for _, r := range list {
-		c := chain
+		c, s := chain, strips
 		if len(r.MatcherSets) > 0 {
-			c = append(slices.Clip(chain), r.MatcherSets)
+			c, s = append(slices.Clip(chain), level{strips: strips, sets: r.MatcherSets}), nil
 		}
 		for _, h := range r.Handlers {
 			if v, ok := h.(StepUpSender); ok && v.StepUpTargetPath() != "" {
@@ -79,10 +94,41 @@ func (t *targets) routes(list caddyhttp.RouteList, chain []caddyhttp.MatcherSets
 				t.served = append(t.served, c)
 			}
 			if v, ok := h.(*caddyhttp.Subroute); ok {
-				t.routes(v.Routes, c, depth+1)
+				t.routes(v.Routes, c, s, depth+1)
+			}
+			if p := prefixStrip(h); p != nil {
+				s = append(slices.Clip(s), p)
 			}
 		}
+		if len(r.MatcherSets) == 0 {
+			strips = s
+		}
 	}
+}
+
+// prefixStrip is h when it is a rewrite that only strips a path prefix
+// (what handle_path and uri strip_prefix compile to), else nil: another
+// rewrite is taken to leave the path alone, as before.
+func prefixStrip(h caddyhttp.MiddlewareHandler) *rewrite.Rewrite {
+	v, ok := h.(*rewrite.Rewrite)
+	if !ok || v.StripPathPrefix == "" || v.URI != "" || v.StripPathSuffix != "" || len(v.URISubstring) > 0 || len(v.PathRegexp) > 0 {
+		return nil
+	}
+	return &rewrite.Rewrite{StripPathPrefix: v.StripPathPrefix}
+}
+
+// atLevel is req as l's matchers see it: with l's strips applied (to a
+// copy), or req itself.
+func atLevel(l level, req *http.Request) *http.Request {
+	if len(l.strips) == 0 {
+		return req
+	}
+	r := req.Clone(req.Context())
+	repl, _ := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
+	for _, s := range l.strips {
+		s.Rewrite(r, repl)
+	}
+	return r
 }
 
 // unserved says why no step-up route serves path, or is "".
@@ -106,10 +152,12 @@ func pathRequest(path string) *http.Request {
 }
 
 // chainMatchesPath: every level of the chain has a matcher set whose path
-// matchers all select req (the set's other matchers taken to match).
-func chainMatchesPath(chain []caddyhttp.MatcherSets, req *http.Request) bool {
-	for _, sets := range chain {
-		if !slices.ContainsFunc(sets, func(set caddyhttp.MatcherSet) bool { return pathsMatch(set, req) }) {
+// matchers all select req, as stripped above that level (the set's other
+// matchers taken to match).
+func chainMatchesPath(chain []level, req *http.Request) bool {
+	for _, l := range chain {
+		req = atLevel(l, req)
+		if !slices.ContainsFunc(l.sets, func(set caddyhttp.MatcherSet) bool { return pathsMatch(set, req) }) {
 			return false
 		}
 	}
@@ -136,8 +184,9 @@ func pathsMatch(set caddyhttp.MatcherSet, req *http.Request) bool {
 
 // StepUpServedAt says whether a step-up route of servers is placed to
 // serve path, and, when host is not empty, on host: at every level of
-// matchers above it, a matcher set selects path (and host) with all of
-// its path (and host) matchers; and, unless anyHost, some level names
+// matchers above it, a matcher set selects path (as stripped above that
+// level: handle_path, uri strip_prefix) and host with all of its path
+// (and host) matchers; and, unless anyHost, some level names
 // the host (each of its sets has a host matcher): a route under no host
 // matcher serves whatever host a request names, so it says nothing for
 // a host. Other matchers are taken to match.
@@ -150,7 +199,7 @@ func StepUpServedAt(servers map[string]*caddyhttp.Server, host, path string, any
 			continue
 		}
 		var t targets
-		t.routes(s.Routes, nil, 0)
+		t.routes(s.Routes, nil, nil, 0)
 		for _, chain := range t.served {
 			if chainServes(chain, req, host == "" || anyHost) {
 				return true
@@ -162,16 +211,17 @@ func StepUpServedAt(servers map[string]*caddyhttp.Server, host, path string, any
 
 // chainServes: every level selects req by its path (and its host, when
 // req names one); with anyHost false, some level also names the host.
-func chainServes(chain []caddyhttp.MatcherSets, req *http.Request, anyHost bool) bool {
+func chainServes(chain []level, req *http.Request, anyHost bool) bool {
 	named := anyHost
 	selects := func(set caddyhttp.MatcherSet) bool {
 		return pathsMatch(set, req) && (req.Host == "" || hostsMatch(set, req))
 	}
-	for _, sets := range chain {
-		if !slices.ContainsFunc(sets, selects) {
+	for _, l := range chain {
+		req = atLevel(l, req)
+		if !slices.ContainsFunc(l.sets, selects) {
 			return false
 		}
-		named = named || !slices.ContainsFunc(sets, func(set caddyhttp.MatcherSet) bool { return !slices.ContainsFunc(set, isHostMatcher) })
+		named = named || !slices.ContainsFunc(l.sets, func(set caddyhttp.MatcherSet) bool { return !slices.ContainsFunc(set, isHostMatcher) })
 	}
 	return named
 }
