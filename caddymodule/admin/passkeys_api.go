@@ -48,6 +48,9 @@ func init() {
 //	GET    /login_guard/passkeys/credentials?user=…
 //	DELETE /login_guard/passkeys/credentials?user=…&id=<id as listed>
 //	→ {"credentials": [{"id": "…", "sign_count": 7, "clone_warning": false}]}
+//
+// And it keeps the LoginID records beside the passkeys (see
+// handleLoginID): GET, PUT (import) and DELETE /login_guard/passkeys/loginid.
 type PasskeyAdmin struct {
 	app appFinder
 }
@@ -66,6 +69,7 @@ func (p *PasskeyAdmin) Routes() []caddy.AdminRoute {
 	return []caddy.AdminRoute{
 		{Pattern: "/login_guard/passkeys/enrol_link", Handler: p.app.handler(true, handleEnrolLink)},
 		{Pattern: "/login_guard/passkeys/credentials", Handler: p.app.handler(true, handleCredentials)},
+		{Pattern: "/login_guard/passkeys/loginid", Handler: p.app.handler(true, handleLoginID)},
 	}
 }
 

@@ -210,7 +210,7 @@ func (a *App) Provision(ctx caddy.Context) error {
 		return err
 	}
 	if a.LoginID != nil {
-		if a.loginid, a.loginidUsed, err = a.LoginID.newVerifier(a.logger.Named("loginid"), a.redis); err != nil {
+		if a.loginid, a.loginidUsed, err = a.newLoginIDVerifier(); err != nil {
 			return err
 		}
 	}

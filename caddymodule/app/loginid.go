@@ -1,6 +1,8 @@
 package app
 
 import (
+	"cmp"
+	"context"
 	"fmt"
 	"time"
 
@@ -57,6 +59,11 @@ type LoginIDConfig struct {
 	// login whose key is not cached yet (default 5s; see
 	// loginid.CheckFetchTimeout).
 	FetchTimeout caddy.Duration `json:"fetch_timeout,omitempty"`
+	// RequireEnrolment accepts a token (step-up factor, login route
+	// assertion) only for a user whose LoginID registration the guard
+	// recorded under its enrolment rules, or the admin API imported
+	// (internal/passkeys, loginid.go). Needs the passkeys block.
+	RequireEnrolment bool `json:"require_enrolment,omitempty"`
 }
 
 func (c *LoginIDConfig) unmarshal(d *caddyfile.Dispenser) error {
@@ -101,6 +108,8 @@ func (c *LoginIDConfig) unmarshal(d *caddyfile.Dispenser) error {
 			err = caddyopt.NonEmptyArg(d, &c.TrustPEM)
 		case "fetch_timeout":
 			err = caddyopt.BoundedDurationArg(d, &c.FetchTimeout, loginid.MinFetchTimeout, loginid.MaxFetchTimeout)
+		case "require_enrolment":
+			c.RequireEnrolment, err = true, caddyopt.NoArgs(d)
 		default:
 			return d.Errf("loginid: unknown option %q", key)
 		}
@@ -117,9 +126,10 @@ func (c *LoginIDConfig) unmarshal(d *caddyfile.Dispenser) error {
 	return nil
 }
 
-// newVerifier builds the verifier; it contacts no key host until a token
-// arrives.
-func (c *LoginIDConfig) newVerifier(logger *zap.Logger, shared *redisstore.Conn) (*loginid.Verifier, *savedpool.UsedAssertions, error) {
+// newLoginIDVerifier builds the verifier of the loginid block; it
+// contacts no key host until a token arrives.
+func (a *App) newLoginIDVerifier() (*loginid.Verifier, *savedpool.UsedAssertions, error) {
+	c, logger, shared := a.LoginID, a.logger.Named("loginid"), a.redis
 	res := caddyopt.NewResolver()
 	keyURL, region := res.Value("key_url", c.KeyURL), res.Value("region", c.Region)
 	clientID := res.Value("client_id", c.ClientID)
@@ -132,17 +142,14 @@ func (c *LoginIDConfig) newVerifier(logger *zap.Logger, shared *redisstore.Conn)
 	if err != nil {
 		return nil, nil, fmt.Errorf("loginid: %v", err)
 	}
-	size := c.ReplayCacheSize
-	if err := loginid.CheckReplayCacheSize(size); err != nil {
+	if err := loginid.CheckReplayCacheSize(c.ReplayCacheSize); err != nil {
 		return nil, nil, err
 	}
 	fetchTimeout := time.Duration(c.FetchTimeout)
 	if err := loginid.CheckFetchTimeout(fetchTimeout); err != nil {
 		return nil, nil, err
 	}
-	if size == 0 {
-		size = 100_000
-	}
+	size := cmp.Or(c.ReplayCacheSize, loginid.DefaultReplayCacheSize)
 	var replay loginid.ReplayCache
 	var used *savedpool.UsedAssertions
 	if shared != nil {
@@ -164,6 +171,12 @@ func (c *LoginIDConfig) newVerifier(logger *zap.Logger, shared *redisstore.Conn)
 			logger.Debug("loginid key fetch", zap.String("outcome", string(r.Outcome)), zap.Int("status", r.Status), zap.Duration("duration", r.Duration))
 		}),
 	}
+	if c.RequireEnrolment {
+		if a.Passkeys == nil {
+			return nil, nil, fmt.Errorf("loginid: require_enrolment keeps its records beside the passkeys: it needs a `passkeys { rp_id …; rp_origin … }` block")
+		}
+		cfg.Enrolled = a.loginIDEnrolled
+	}
 	if c.TrustPEM != "" {
 		// The fetch's own deadline is fetch_timeout (0: the default);
 		// the client's must not be shorter.
@@ -175,6 +188,16 @@ func (c *LoginIDConfig) newVerifier(logger *zap.Logger, shared *redisstore.Conn)
 	}
 	ver, err := loginid.New(cfg)
 	return ver, used, err
+}
+
+// loginIDEnrolled says whether user's LoginID registration was recorded
+// (require_enrolment), in the relying party's storage, once started.
+func (a *App) loginIDEnrolled(ctx context.Context, user string) (bool, error) {
+	rt, err := a.StepUpRuntime()
+	if err != nil {
+		return false, err
+	}
+	return rt.Passkeys.LoginIDEnrolled(ctx, user)
 }
 
 // stopLoginID closes the verifier and gives back the tokens already

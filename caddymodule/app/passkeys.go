@@ -2,8 +2,6 @@ package app
 
 import (
 	"fmt"
-	"net/url"
-	"strings"
 
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 
@@ -43,10 +41,8 @@ func (p *PasskeysConfig) unmarshal(d *caddyfile.Dispenser) error {
 			if err := caddyopt.ListArgs(d, &p.RPOrigins); err != nil {
 				return err
 			}
-			for _, o := range p.RPOrigins {
-				if verr := checkOrigin(o); verr != nil {
-					return d.Errf("passkeys: rp_origin: %v", verr)
-				}
+			if _, verr := passkeys.CleanOrigins(p.RPOrigins); verr != nil {
+				return d.Errf("passkeys: rp_origin: %v", verr)
 			}
 		case "rp_name":
 			err = caddyopt.NonEmptyArg(d, &p.RPName)
@@ -67,25 +63,13 @@ func (p *PasskeysConfig) unmarshal(d *caddyfile.Dispenser) error {
 	return nil
 }
 
-// checkOrigin accepts scheme://host[:port] with nothing after it: the
-// browser reports exactly that, so anything more never matches.
-func checkOrigin(o string) error {
-	u, err := url.Parse(o)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
-		return fmt.Errorf("%q is not an origin like https://example.com", o)
-	}
-	return nil
-}
-
 func (p *PasskeysConfig) provision() error {
 	if p.RPID == "" || len(p.RPOrigins) == 0 {
 		return fmt.Errorf("passkeys: rp_id and rp_origins are required")
 	}
-	for i, o := range p.RPOrigins {
-		if err := checkOrigin(o); err != nil {
-			return fmt.Errorf("passkeys: %v", err)
-		}
-		p.RPOrigins[i] = strings.TrimSuffix(o, "/")
+	var err error
+	if p.RPOrigins, err = passkeys.CleanOrigins(p.RPOrigins); err != nil {
+		return fmt.Errorf("passkeys: %v", err)
 	}
 	if p.RPName == "" {
 		p.RPName = p.RPID

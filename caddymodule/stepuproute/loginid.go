@@ -28,17 +28,11 @@ func (s *stepUpCall) loginidFinish() {
 	if s.rulesDeny() {
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(s.r.Body, maxLoginIDBody+1))
-	var in struct {
-		JWT string `json:"jwt"`
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err != nil || len(body) > maxLoginIDBody || dec.Decode(&in) != nil || in.JWT == "" {
-		s.fail("loginid_malformed", pages.Answer{Code: pages.BadRequest})
+	jwt, ok := s.readLoginIDJWT()
+	if !ok {
 		return
 	}
-	if _, err := s.h.app.LoginIDVerifier().Verify(s.r.Context(), in.JWT, st.User); err != nil {
+	if _, err := s.h.app.LoginIDVerifier().Verify(s.r.Context(), jwt, st.User); err != nil {
 		s.x.Attempt.Assertion = "invalid"
 		var le *loginid.Error
 		if errors.As(err, &le) {
@@ -57,8 +51,11 @@ func (s *stepUpCall) loginidFinish() {
 				return
 			}
 		}
+		// assertion_invalid, or assertion_not_enrolled for a token of a
+		// user without a LoginID record (require_enrolment): whoever
+		// registered that credential, it is not known to be the user's.
 		s.factorRefused(st, MethodLoginID)
-		s.refuseJSON(rules.ReasonAssertionInvalid)
+		s.refuseJSON(loginid.ReasonOf(err))
 		return
 	}
 	s.x.Attempt.Assertion = "valid"
@@ -68,4 +65,21 @@ func (s *stepUpCall) loginidFinish() {
 	}
 	s.x.Allow("loginid_ok")
 	s.writeJSON(http.StatusOK, map[string]bool{"ok": true})
+}
+
+// readLoginIDJWT reads the page's {"jwt": …} (at most maxLoginIDBody,
+// nothing else in it); a body that is not one is answered here, and ok
+// is false.
+func (s *stepUpCall) readLoginIDJWT() (jwt string, ok bool) {
+	body, err := io.ReadAll(io.LimitReader(s.r.Body, maxLoginIDBody+1))
+	var in struct {
+		JWT string `json:"jwt"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err != nil || len(body) > maxLoginIDBody || dec.Decode(&in) != nil || in.JWT == "" {
+		s.fail("loginid_malformed", pages.Answer{Code: pages.BadRequest})
+		return "", false
+	}
+	return in.JWT, true
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -14,9 +15,12 @@ import (
 	"github.com/login-guard/login_guard/internal/stepup"
 )
 
-// passkeyReason names a passkey refusal for the audit line.
+// passkeyReason names a passkey refusal (or a LoginID registration's,
+// which keep their loginid_ name) for the audit line.
 func passkeyReason(err error) string {
-	if r := passkeys.ReasonOf(err); r != "" {
+	if r := passkeys.ReasonOf(err); strings.HasPrefix(r, "loginid_") {
+		return r
+	} else if r != "" {
 		return "passkey_" + r
 	}
 	return "passkey_internal_error"

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
@@ -38,7 +37,7 @@ const (
 )
 
 var stepUpSuffixes = []string{pathRegisterBegin, pathRegisterFinish, pathConfirmBegin, pathConfirmFinish, pathLoginBegin, pathLoginFinish, pathComplete, pathEnrol, pathEnrolled, pathScript,
-	pathSelfieSubmit, pathSelfieStatus, pathSmileCallback, pathLoginIDFinish}
+	pathSelfieSubmit, pathSelfieStatus, pathSmileCallback, pathLoginIDFinish, pathLoginIDRegisterBegin, pathLoginIDRegisterFinish}
 
 // Factor tokens say "the factor passed for this state" between the
 // passkey finish and the completion.
@@ -102,7 +101,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) error {
 		}
 		w.Header().Set("Allow", allow)
 		s.fail("step_up_method", pages.Answer{Code: pages.MethodNotAllowed})
-	} else if m := methodOfPath(suffix); m != "" && !s.offers(m) {
+	} else if !h.serves(suffix) {
 		s.fail("step_up_method_not_offered", pages.Answer{Code: pages.NotFound})
 	} else if suffix == pathSmileCallback {
 		// Smile ID's server, not the page: no state, no header; its
@@ -141,6 +140,10 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) error {
 			s.selfieStatus()
 		case pathLoginIDFinish:
 			s.loginidFinish()
+		case pathLoginIDRegisterBegin:
+			s.loginidRegisterBegin()
+		case pathLoginIDRegisterFinish:
+			s.loginidRegisterFinish()
 		}
 	}
 	x.Finish(r)
@@ -289,14 +292,11 @@ func (s *stepUpCall) loginPage() {
 		stepup.ReturnOrigin(st.Return))
 }
 
-// offers says whether this route offers method.
-func (s *stepUpCall) offers(method string) bool {
-	return slices.Contains(s.h.Methods, method)
-}
-
 // availableMethods are the route's methods this user can use now: a
 // passkey only when one is registered; a selfie only when the Smile ID
-// user id is known (user_id account_id needs the state's account id).
+// user id is known (user_id account_id needs the state's account id);
+// LoginID, under require_enrolment, only with a LoginID record for the
+// user.
 func (s *stepUpCall) availableMethods(st stepup.State) ([]string, error) {
 	var out []string
 	for _, m := range s.h.Methods {
@@ -313,6 +313,14 @@ func (s *stepUpCall) availableMethods(st stepup.State) ([]string, error) {
 			if s.smileUserID(st) == "" {
 				continue
 			}
+		case MethodLoginID:
+			enrolled, err := s.loginIDEnrolled(st.User)
+			if err != nil {
+				return nil, err
+			}
+			if !enrolled {
+				continue
+			}
 		}
 		out = append(out, m)
 	}
@@ -327,7 +335,7 @@ func methodOfPath(suffix string) string {
 		return MethodPasskey
 	case pathSelfieSubmit, pathSelfieStatus, pathSmileCallback:
 		return MethodSelfie
-	case pathLoginIDFinish:
+	case pathLoginIDFinish, pathLoginIDRegisterBegin, pathLoginIDRegisterFinish:
 		return MethodLoginID
 	}
 	return ""
@@ -350,8 +358,14 @@ func (s *stepUpCall) enrolPage() {
 	}
 	s.x.Allow("passkey_enrol_page")
 	// After registering, the script goes to the confirmation page, which
-	// leads on to enrol_done.
-	s.render(stepup.PageData{Title: "Register a passkey", Mode: stepup.ModeEnroll, Base: s.base, Done: s.base + pathEnrolled}, "")
+	// leads on to enrol_done. The operator's page is told what it may
+	// register (a LoginID credential, for the user named, under
+	// require_enrolment); the theme's registers a passkey.
+	d := stepup.PageData{Title: "Register a passkey", Mode: stepup.ModeEnroll, Base: s.base, Done: s.base + pathEnrolled}
+	if s.h.page != nil {
+		d.Methods, d.User = s.h.enrolMethods(), s.x.Attempt.User
+	}
+	s.render(d, "")
 }
 
 // enrolledPage confirms a registration: shown once, after the

@@ -12,7 +12,8 @@ import (
 type Claims struct {
 	// User is the UserClaim value, byte-equal to the expected user.
 	User string
-	// Type is the TypeClaim value, one of Config.AuthenticationTypes.
+	// Type is the TypeClaim value, one of Config.AuthenticationTypes (of
+	// Config.RegistrationTypes for VerifyRegistration).
 	Type string
 	// Namespace is the NamespaceClaim value ("" when absent and not
 	// required).

@@ -1,6 +1,7 @@
 package loginid
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -178,6 +179,13 @@ type Config struct {
 	Now func() time.Time
 	// Observer receives key fetch reports. Optional.
 	Observer Observer
+	// Enrolled, when set, is asked by Verify, once a token has passed
+	// every other check but the replay cache, whether its user's LoginID
+	// credential was registered under the caller's enrolment rules (see
+	// VerifyRegistration). false refuses the token (not_enrolled, Reason
+	// assertion_not_enrolled); an error refuses it as unverifiable
+	// (enrolment_unavailable, retryable). Nil: every user counts.
+	Enrolled func(ctx context.Context, user string) (bool, error)
 }
 
 // CheckKeySource: the keys come from keyURL, or in mode pem from a

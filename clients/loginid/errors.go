@@ -46,7 +46,21 @@ const (
 	// another instance.
 	SubReplayUnavailable = "replay_unavailable"
 	SubClosed            = "closed" // Verify called after Close
+	// SubNotEnrolled: Config.Enrolled says the token's user has no LoginID
+	// credential registered under the guard's enrolment rules (whoever
+	// holds the credential may have registered it). Its own Reason,
+	// ReasonNotEnrolled.
+	SubNotEnrolled = "not_enrolled"
+	// SubEnrolmentUnavailable: Config.Enrolled could not answer (storage
+	// down); retryable, like a key host that is down.
+	SubEnrolmentUnavailable = "enrolment_unavailable"
+	// SubAuthentication: VerifyRegistration was given an authentication
+	// result, not a registration.
+	SubAuthentication = "authentication_token"
 )
+
+// ReasonNotEnrolled is the Reason of a token refused with SubNotEnrolled.
+const ReasonNotEnrolled = "assertion_not_enrolled"
 
 // ReasonReplayUserLimit is the Reason of a token refused with
 // SubReplayUserLimit: a verdict reason of its own, so the refusals of one
@@ -82,11 +96,12 @@ func (e *Error) Error() string {
 func (e *Error) Unwrap() error { return e.cause }
 
 // Retryable reports whether the same token may verify later: the key host
-// was unreachable, or the replay cache was full. The guard should treat
+// was unreachable, the replay cache was full, or Config.Enrolled could not
+// answer. The guard should treat
 // these like an unavailable engine (its failure policy), not as a forged
 // token.
 func (e *Error) Retryable() bool {
-	return e.Sub == SubKeyUnavailable || e.Sub == SubReplayCacheFull || e.Sub == SubClosed
+	return e.Sub == SubKeyUnavailable || e.Sub == SubReplayCacheFull || e.Sub == SubClosed || e.Sub == SubEnrolmentUnavailable
 }
 
 func fail(sub string) *Error { return &Error{Reason: rules.ReasonAssertionInvalid, Sub: sub} }

@@ -73,8 +73,25 @@ func (v *Verifier) Close() { v.keys.close() }
 // the clock with ClockSkew; iss, aud, namespace; type is an authentication
 // type; user claim byte-equal to expectedUser; and last, the user's share
 // of the replay cache (Config.ReplayPerUser) and the replay cache, so a
-// token refused for another reason is never recorded.
+// token refused for another reason is never recorded. With
+// Config.Enrolled, the user must be enrolled (asked just before the
+// replay checks).
 func (v *Verifier) Verify(ctx context.Context, token, expectedUser string) (Claims, error) {
+	return v.verify(ctx, token, expectedUser, false)
+}
+
+// VerifyRegistration checks that token is a LoginID registration result
+// (a TypeClaim among Config.RegistrationTypes: what DirectWeb's
+// dw.register returns) for expectedUser, with every check Verify makes
+// but Config.Enrolled (signature, iss, aud, namespace, exp, iat and
+// max_age, byte-equal user, replay), and records it as used. An
+// authentication result is refused (authentication_token). The guard's
+// enrolment page uses it to see a registration it allowed.
+func (v *Verifier) VerifyRegistration(ctx context.Context, token, expectedUser string) (Claims, error) {
+	return v.verify(ctx, token, expectedUser, true)
+}
+
+func (v *Verifier) verify(ctx context.Context, token, expectedUser string, registration bool) (Claims, error) {
 	if len(token) > v.cfg.MaxTokenBytes || !compactJWS(token) {
 		return Claims{}, fail(SubMalformed)
 	}
@@ -104,7 +121,7 @@ func (v *Verifier) Verify(ctx context.Context, token, expectedUser string) (Clai
 	if ferr := v.checkTime(raw, &cl, now); ferr != nil {
 		return Claims{}, ferr
 	}
-	if ferr := v.checkParties(&cl); ferr != nil {
+	if ferr := v.checkParties(&cl, registration); ferr != nil {
 		return Claims{}, ferr
 	}
 	if expectedUser == "" || cl.User == "" {
@@ -112,6 +129,15 @@ func (v *Verifier) Verify(ctx context.Context, token, expectedUser string) (Clai
 	}
 	if cl.User != expectedUser {
 		return Claims{}, fail(SubWrongUser)
+	}
+	if v.cfg.Enrolled != nil && !registration {
+		ok, err := v.cfg.Enrolled(ctx, cl.User)
+		switch {
+		case err != nil:
+			return Claims{}, failCause(SubEnrolmentUnavailable, err)
+		case !ok:
+			return Claims{}, &Error{Reason: ReasonNotEnrolled, Sub: SubNotEnrolled}
+		}
 	}
 	lifetime := v.cfg.MaxAge + v.cfg.ClockSkew + replayMargin
 	until := cl.IssuedAt.Add(lifetime)
@@ -207,8 +233,9 @@ func (v *Verifier) checkTime(raw rawClaims, cl *Claims, now time.Time) *Error {
 	return nil
 }
 
-// checkParties enforces issuer, audience, namespace and the result type.
-func (v *Verifier) checkParties(cl *Claims) *Error {
+// checkParties enforces issuer, audience, namespace and the result type:
+// an authentication, or with registration a registration.
+func (v *Verifier) checkParties(cl *Claims, registration bool) *Error {
 	if v.cfg.Issuer != "" && cl.Issuer != v.cfg.Issuer {
 		return fail(SubWrongIssuer)
 	}
@@ -218,9 +245,13 @@ func (v *Verifier) checkParties(cl *Claims) *Error {
 	if v.cfg.Namespace != "" && cl.Namespace != v.cfg.Namespace {
 		return fail(SubWrongNamespace)
 	}
-	if !slices.Contains(v.cfg.AuthenticationTypes, cl.Type) {
-		if slices.Contains(v.cfg.RegistrationTypes, cl.Type) {
-			return fail(SubRegistration)
+	want, other, otherSub := v.cfg.AuthenticationTypes, v.cfg.RegistrationTypes, SubRegistration
+	if registration {
+		want, other, otherSub = v.cfg.RegistrationTypes, v.cfg.AuthenticationTypes, SubAuthentication
+	}
+	if !slices.Contains(want, cl.Type) {
+		if slices.Contains(other, cl.Type) {
+			return fail(otherSub)
 		}
 		return fail(SubWrongType)
 	}

@@ -9,8 +9,10 @@
 //	<KeyPrefix>/users/<UserKey(user)>.json   one record per user
 //
 // A record holds the user's opaque handle (32 random bytes, the WebAuthn
-// user.id: never the user name), the go-webauthn credential records, and
-// the ids of enrolment links already spent. UserKey defaults to a SHA-256
+// user.id: never the user name), the go-webauthn credential records, the
+// ids of enrolment links already spent, and the user's LoginID record
+// (loginid.go: a LoginID registration seen under the enrolment rule, or
+// imported). UserKey defaults to a SHA-256
 // of the name; pass a keyed pseudonym (tokens.Keyset.Pseudonym) so storage
 // does not let anyone confirm a guessed user name. Writes happen under
 // Store.Lock on "<KeyPrefix>/users/<UserKey(user)>".

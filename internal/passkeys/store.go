@@ -44,6 +44,9 @@ type record struct {
 	// EnrolSpent maps spent enrolment-token ids to their expiry (Unix
 	// seconds); entries are pruned once the token could no longer open.
 	EnrolSpent map[string]int64 `json:"enrol_spent,omitempty"`
+	// LoginID records that the user's LoginID credential was registered
+	// under the enrolment rules, or imported (loginid.go); nil: none.
+	LoginID *LoginIDRecord `json:"loginid,omitempty"`
 }
 
 func defaultUserKey(user string) string {

@@ -131,7 +131,7 @@ func PasskeyCode(err error) pages.Code {
 		return pages.EnrolLinkInvalid
 	case passkeys.ReasonEnrolUserConflict:
 		return pages.EnrolOtherAccount
-	case passkeys.ReasonTooManyCredentials:
+	case passkeys.ReasonTooManyCredentials, passkeys.ReasonLoginIDRegistered, passkeys.ReasonLoginIDOtherName:
 		return pages.EnrolLimit
 	case passkeys.ReasonNoCredentials:
 		return pages.NoFactor

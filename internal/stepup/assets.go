@@ -41,10 +41,13 @@ const ScriptContentType = "text/javascript; charset=utf-8"
 //	.Done      enroll mode: where to go after registering (optional)
 //	.Message   a short notice, e.g. the generic refusal text
 //	.Methods   login mode: the factors offered ("passkey", "selfie",
-//	           "loginid"); empty means passkey. {{if .Offers "selfie"}}
-//	           tests one. The script reads them from data-methods.
-//	.User      login mode: the user name being confirmed (data-user), which
-//	           the loginid hook receives
+//	           "loginid"); enroll mode: what may be registered ("passkey",
+//	           and "loginid" where the route enrols LoginID credentials,
+//	           `loginid { require_enrolment }`); empty means passkey.
+//	           {{if .Offers "selfie"}} tests one. The script reads them
+//	           from data-methods.
+//	.User      the user name being confirmed (login mode) or enrolled
+//	           (enroll mode) (data-user), which the loginid hooks receive
 //
 // Selfie (Smile ID): the script captures frames from the front camera
 // (getUserMedia, #login-guard-video) when #login-guard-selfie-start is
@@ -60,7 +63,17 @@ const ScriptContentType = "text/javascript; charset=utf-8"
 //
 // which runs LoginID's DirectWeb authentication for username and resolves
 // to the JWT it returns; #login-guard-loginid starts it and the script
-// POSTs {"jwt": …} to .Base+"/loginid/finish".
+// POSTs {"jwt": …} to .Base+"/loginid/finish". On the enrolment page
+// (enroll mode offering "loginid") it defines
+//
+//	window.loginGuardLoginIDRegister = function (username) { … return Promise<jwt> }
+//
+// which runs DirectWeb's registration (dw.register) and resolves to its
+// JWT; #login-guard-loginid starts it: the script first POSTs to
+// .Base+"/loginid/register/begin" (the guard says whether this account
+// may register, and asks a passkey of the account to confirm when it has
+// one), then calls the hook and POSTs {"jwt": …} to
+// .Base+"/loginid/register/finish".
 //
 // The script finds its elements by id: #login-guard-step-up (with
 // data-mode, data-base, data-done), #login-guard-start (the button),

@@ -42,6 +42,7 @@ type scriptRun struct {
 	Submitted bool     `json:"submitted"`
 	Status    string   `json:"status"`
 	Assigned  string   `json:"assigned"`
+	HookUser  string   `json:"hookUser"`
 }
 
 func runScript(t *testing.T, scenario map[string]any) scriptRun {
@@ -257,5 +258,59 @@ func TestScriptEnrolConfirm(t *testing.T) {
 	})
 	if run.Status != "sign in first" || len(run.Requests) != 1 || len(run.Prompts) != 0 {
 		t.Fatalf("a refusal other than enrol_confirm: %+v", run)
+	}
+}
+
+// TestScriptLoginIDRegistration: on the enrolment page offering LoginID,
+// the script asks the guard first (confirming with a passkey of the
+// account when told enrol_confirm), only then runs the operator's
+// registration hook for the page's user, and posts its JWT.
+func TestScriptLoginIDRegistration(t *testing.T) {
+	wa := newRP(t)
+	existing := []byte{0xff, 0xee, 0xdd}
+	user := scriptUser{creds: []webauthn.Credential{{ID: existing}}}
+	assertOpts, _, err := wa.BeginLogin(user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	authData := append(bytes.Repeat([]byte{0xfe}, 32), 0x05, 0, 0, 0, 9)
+	clientData := []byte(`{"type":"webauthn.get","challenge":"` + assertOpts.Response.Challenge.String() + `","origin":"https://portal.example.com"}`)
+	run := runScript(t, map[string]any{
+		"mode": "enroll", "base": "/lg", "done": "/account", "methods": "loginid", "user": "alice",
+		"click": "login-guard-loginid", "loginidJWT": "h.p.s",
+		"refusals": map[string]any{"/loginid/register/begin": map[string]any{"once": true, "status": 403,
+			"body": map[string]string{"error": "enrol_confirm", "message": "confirm first"}}},
+		"replies": map[string]any{
+			"/passkey/confirm/begin": assertOpts, "/passkey/confirm/finish": map[string]any{"ok": true},
+			"/loginid/register/begin": map[string]any{"ok": true}, "/loginid/register/finish": map[string]any{"ok": true},
+		},
+		"assertion": map[string]any{
+			"rawId": enc.EncodeToString(existing), "clientDataJSON": enc.EncodeToString(clientData),
+			"authenticatorData": enc.EncodeToString(authData), "signature": enc.EncodeToString([]byte{0x30, 0x01}),
+			"userHandle": enc.EncodeToString(user.WebAuthnID()),
+		},
+	})
+	var urls []string
+	for _, r := range run.Requests {
+		urls = append(urls, r.URL)
+	}
+	want := []string{"/lg/loginid/register/begin", "/lg/passkey/confirm/begin", "/lg/passkey/confirm/finish", "/lg/loginid/register/begin", "/lg/loginid/register/finish"}
+	if !slices.Equal(urls, want) || !slices.Equal(run.Prompts, []string{"get", "loginid"}) || run.HookUser != "alice" || run.Assigned != "/account" {
+		t.Fatalf("requests %v (want %v), prompts %v, hook user %q, assigned %q, status %q", urls, want, run.Prompts, run.HookUser, run.Assigned, run.Status)
+	}
+	if last := run.Requests[4]; last.Body != `{"jwt":"h.p.s"}` || last.Headers["X-Login-Guard"] != "1" {
+		t.Fatalf("posted %+v", last)
+	}
+
+	// Any other refusal is shown, and nothing is registered at LoginID.
+	run = runScript(t, map[string]any{
+		"mode": "enroll", "base": "/lg", "done": "/account", "methods": "loginid", "user": "alice",
+		"click": "login-guard-loginid", "loginidJWT": "h.p.s",
+		"refusals": map[string]any{"/loginid/register/begin": map[string]any{"status": 403,
+			"body": map[string]string{"error": "enrol_not_allowed", "message": "not now"}}},
+		"replies": map[string]any{},
+	})
+	if run.Status != "not now" || len(run.Requests) != 1 || run.HookUser != "" || len(run.Prompts) != 0 {
+		t.Fatalf("a refusal before the registration: %+v", run)
 	}
 }

@@ -229,6 +229,34 @@
     }).then(function () { return finish(true); });
   }
 
+  // LoginID registration (the enrolment page, under require_enrolment):
+  // the guard first says whether this account may register, so nothing is
+  // registered at LoginID that it would then refuse (a passkey of the
+  // account confirms it when it has one); then the operator's page's
+  // window.loginGuardLoginIDRegister(username) runs LoginID's DirectWeb
+  // registration and resolves to its JWT, which the guard verifies and
+  // records.
+  function loginidRegister() {
+    var hook = window.loginGuardLoginIDRegister;
+    if (typeof hook !== "function") { return Promise.reject(new Error("no LoginID registration hook")); }
+    return post("/loginid/register/begin").catch(function (err) {
+      if (err.code !== "enrol_confirm") { throw err; }
+      say("This account already has a passkey. Confirm with it first\u2026");
+      return assertion("/passkey/confirm/begin", "/passkey/confirm/finish").then(function () {
+        return post("/loginid/register/begin");
+      });
+    }).then(function () {
+      say("Waiting for LoginID\u2026");
+      return hook(root.getAttribute("data-user") || "");
+    }).then(function (jwt) {
+      if (typeof jwt !== "string" || !jwt) { throw new Error("no LoginID token"); }
+      return post("/loginid/register/finish", { jwt: jwt });
+    }).then(function () {
+      say("LoginID registered.");
+      if (done) { window.location.assign(done); }
+    });
+  }
+
   function finish(ok) {
     if (!ok) { return; }
     say(operation ? "Confirmed. Finishing your request\u2026" : "Confirmed. Finishing sign-in\u2026");
@@ -248,7 +276,7 @@
   }
 
   var methods = (root.getAttribute("data-methods") || "passkey").split(" ");
-  function offers(m) { return mode === "enroll" ? m === "passkey" : methods.indexOf(m) >= 0; }
+  function offers(m) { return methods.indexOf(m) >= 0; }
 
   if (offers("selfie")) {
     var selfieButton = document.getElementById("login-guard-selfie-start");
@@ -259,7 +287,7 @@
     }
   }
   if (offers("loginid")) {
-    wire(document.getElementById("login-guard-loginid"), loginid, "Waiting for LoginID\u2026");
+    wire(document.getElementById("login-guard-loginid"), mode === "enroll" ? loginidRegister : loginid, "Waiting for LoginID\u2026");
   }
   if (!button || !offers("passkey")) { return; }
   if (!window.PublicKeyCredential || !navigator.credentials) {

@@ -14,17 +14,22 @@ const out = { requests: [], navigator: null, submitted: false, status: "", assig
 let finished;
 const done = new Promise((resolve) => { finished = resolve; });
 
-const attrs = { "data-base": scenario.base, "data-mode": scenario.mode, "data-done": scenario.done || "" };
+const attrs = { "data-base": scenario.base, "data-mode": scenario.mode, "data-done": scenario.done || "",
+  "data-methods": scenario.methods || "", "data-user": scenario.user || "" };
+// scenario.click names the button clicked (default the passkey's).
+const clickID = scenario.click || "login-guard-start";
 let clickHandler = null;
+// The script re-enables a button once a failure has been reported.
+const button = (id) => ({
+  _disabled: false,
+  set disabled(v) { const was = this._disabled; this._disabled = v; if (was && !v) { finished(); } },
+  get disabled() { return this._disabled; },
+  addEventListener: (ev, f) => { if (ev === "click" && id === clickID) { clickHandler = f; } },
+});
 const elements = {
   "login-guard-step-up": { getAttribute: (n) => attrs[n] },
-  // The script re-enables the button once a failure has been reported.
-  "login-guard-start": {
-    _disabled: false,
-    set disabled(v) { const was = this._disabled; this._disabled = v; if (was && !v) { finished(); } },
-    get disabled() { return this._disabled; },
-    addEventListener: (ev, f) => { if (ev === "click") { clickHandler = f; } },
-  },
+  "login-guard-start": button("login-guard-start"),
+  "login-guard-loginid": button("login-guard-loginid"),
   "login-guard-status": { set textContent(v) { out.status = v; }, get textContent() { return out.status; } },
   "login-guard-complete": { submit: () => { out.submitted = true; finished(); } },
 };
@@ -85,6 +90,15 @@ const sandbox = {
   atob, btoa, Uint8Array, String, Object, Error, JSON,
 };
 sandbox.window.document = sandbox.document;
+// The operator's LoginID registration hook (scenario.loginidJWT: what
+// DirectWeb's dw.register would resolve to).
+if (scenario.loginidJWT) {
+  sandbox.window.loginGuardLoginIDRegister = (user) => {
+    out.hookUser = user;
+    out.prompts = (out.prompts || []).concat("loginid");
+    return Promise.resolve(scenario.loginidJWT);
+  };
+}
 vm.createContext(sandbox);
 vm.runInContext(script, sandbox);
 if (!clickHandler) {

@@ -1,0 +1,92 @@
+package admin
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/caddyserver/caddy/v2"
+
+	"github.com/login-guard/login_guard/caddymodule/app"
+	"github.com/login-guard/login_guard/internal/passkeys"
+)
+
+// handleLoginID keeps a user's LoginID record (`loginid {
+// require_enrolment }`: a LoginID token counts only for a user the guard
+// saw register under its enrolment rules, or imported here):
+//
+//	GET    /login_guard/passkeys/loginid?user=…   → {"user": "…", "loginid": {…} or null}
+//	PUT    /login_guard/passkeys/loginid {"user": "…"}   import: 201 created, 200 already there
+//	DELETE /login_guard/passkeys/loginid?user=…   → {"user": "…", "removed": true|false}
+//
+// A record is {"user": the name exactly as registered at LoginID, "via":
+// sign_in|enrol_link|import, "at": "…", "sub": the registration token's
+// sub, when it had one}. Import only users whose LoginID credential you
+// know to be their own (registered through an enrolment you control):
+// their tokens are then taken. A PUT for another spelling of a name
+// whose account has a record is refused (409): remove that one first.
+func handleLoginID(a *app.App, w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	user := q.Get("user")
+	switch r.Method {
+	case http.MethodGet, http.MethodDelete:
+		if err := checkQuery(q, "user"); err != nil {
+			return err
+		}
+	case http.MethodPut:
+		if err := checkQuery(q); err != nil {
+			return err
+		}
+		var req struct {
+			User string `json:"user"`
+		}
+		if err := decodeBody(r, &req); err != nil {
+			return badRequest(errors.New(`body must be JSON like {"user":"jlopez"}: ` + err.Error()))
+		}
+		user = req.User
+	default:
+		return methodNotAllowed(w, r, http.MethodGet, http.MethodPut, http.MethodDelete)
+	}
+	if strings.TrimSpace(user) == "" {
+		return badRequest(errors.New("user is required (the name exactly as the login sends it, and as it is registered at LoginID)"))
+	}
+	if a.Passkeys == nil {
+		return caddy.APIError{HTTPStatus: http.StatusNotFound, Err: errors.New("no running login_guard app with a passkeys block (LoginID records are kept beside the passkeys)")}
+	}
+	rt, err := a.StepUpRuntime()
+	if err != nil {
+		return caddy.APIError{HTTPStatus: http.StatusServiceUnavailable, Err: err}
+	}
+	status, out := http.StatusOK, map[string]any{"user": user}
+	switch r.Method {
+	case http.MethodGet:
+		rec, err := rt.Passkeys.LoginID(r.Context(), user)
+		if err != nil {
+			return caddy.APIError{HTTPStatus: http.StatusServiceUnavailable, Err: errors.New("could not read the LoginID record")}
+		}
+		out["loginid"] = rec
+	case http.MethodPut:
+		rec, created, err := rt.Passkeys.ImportLoginID(r.Context(), user)
+		if passkeys.ReasonOf(err) == passkeys.ReasonLoginIDOtherName {
+			return caddy.APIError{HTTPStatus: http.StatusConflict, Err: errors.New("this account has a LoginID record for another spelling of the name (GET it): DELETE it first")}
+		}
+		if err != nil {
+			return caddy.APIError{HTTPStatus: http.StatusServiceUnavailable, Err: errors.New("could not store the LoginID record")}
+		}
+		if created {
+			status = http.StatusCreated
+		}
+		out["loginid"], out["created"] = rec, created
+	case http.MethodDelete:
+		removed, err := rt.Passkeys.RemoveLoginID(r.Context(), user)
+		if err != nil {
+			return caddy.APIError{HTTPStatus: http.StatusServiceUnavailable, Err: errors.New("could not remove the LoginID record")}
+		}
+		out["removed"] = removed
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	return json.NewEncoder(w).Encode(out)
+}
