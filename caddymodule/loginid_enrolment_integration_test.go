@@ -216,7 +216,8 @@ func TestLoginIDEnrolment(t *testing.T) {
 		t.Fatalf("clean login: %d", resp.StatusCode)
 	}
 	resp, body = alice.do("GET", "/verify/enrol", "", "", nil)
-	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `data-methods="loginid"`) || !strings.Contains(body, `data-user="alice"`) {
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `data-methods="loginid"`) || !strings.Contains(body, `data-user="alice"`) ||
+		!strings.Contains(body, "<title>Register a LoginID sign-in</title>") {
 		t.Fatalf("enrol page: %d %s", resp.StatusCode, body)
 	}
 	if resp, body := alice.do("POST", "/verify/loginid/register/begin", "application/json", "{}", js); resp.StatusCode != http.StatusOK {
@@ -242,6 +243,11 @@ func TestLoginIDEnrolment(t *testing.T) {
 	if st, body := loginIDFinish(alice, "/verify/loginid/register/finish", reg); st != http.StatusOK || alice.cookie("login_guard_enrolled") == "" {
 		t.Fatalf("register/finish: %d %s", st, body)
 	}
+	// The confirmation names what was registered.
+	resp, body = alice.do("GET", "/verify/enrolled", "", "", nil)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "LoginID sign-in registered") || strings.Contains(strings.ToLower(body), "passkey") {
+		t.Fatalf("enrolled page after a LoginID registration: %d %s", resp.StatusCode, body)
+	}
 	var out struct {
 		LoginID *struct{ User, Via string } `json:"loginid"`
 	}
@@ -256,7 +262,8 @@ func TestLoginIDEnrolment(t *testing.T) {
 		t.Fatalf("replayed registration: %d", st)
 	}
 	resp, body = alice.do("POST", "/verify/loginid/register/begin", "application/json", "{}", js)
-	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, `"error":"enrol_limit"`) {
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, `"error":"enrol_loginid_registered"`) ||
+		!strings.Contains(body, "already has a LoginID sign-in") || strings.Contains(strings.ToLower(body), "passkey") {
 		t.Fatalf("second registration: %d %s", resp.StatusCode, body)
 	}
 	v := auditReasons(t, g, "step_up")

@@ -131,7 +131,7 @@ func (s *stepUpCall) loginidRegisterFinish() {
 	if request.ReadStepCookie(s.r, request.CookieConfirm) != "" {
 		request.ClearStepCookie(s.w.Header(), s.r, request.CookieConfirm)
 	}
-	request.SetStepCookie(s.w.Header(), s.r, request.CookieEnrolled, "1", enrolledTTL)
+	request.SetStepCookie(s.w.Header(), s.r, request.CookieEnrolled, enrolledLoginID, enrolledTTL)
 	s.x.Allow("loginid_enrolled")
 	s.writeJSON(http.StatusOK, map[string]bool{"ok": true})
 }

@@ -234,7 +234,7 @@ func (s *stepUpCall) registerFinish() {
 	if request.ReadStepCookie(s.r, request.CookieConfirm) != "" {
 		request.ClearStepCookie(s.w.Header(), s.r, request.CookieConfirm)
 	}
-	request.SetStepCookie(s.w.Header(), s.r, request.CookieEnrolled, "1", enrolledTTL)
+	request.SetStepCookie(s.w.Header(), s.r, request.CookieEnrolled, enrolledPasskey, enrolledTTL)
 	s.x.Allow("passkey_enrolled")
 	s.writeJSON(http.StatusOK, map[string]bool{"ok": true})
 }

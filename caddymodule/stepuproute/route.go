@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -364,15 +365,35 @@ func (s *stepUpCall) enrolPage() {
 	d := stepup.PageData{Title: "Register a passkey", Mode: stepup.ModeEnroll, Base: s.base, Done: s.base + pathEnrolled}
 	if s.h.page != nil {
 		d.Methods, d.User = s.h.enrolMethods(), s.x.Attempt.User
+		d.Title = enrolTitle(d.Methods)
 	}
 	s.render(d, "")
 }
+
+// enrolTitle names what the enrolment page registers.
+func enrolTitle(methods []string) string {
+	switch {
+	case !slices.Contains(methods, MethodLoginID):
+		return "Register a passkey"
+	case slices.Contains(methods, MethodPasskey):
+		return "Register a passkey or a LoginID sign-in"
+	}
+	return "Register a LoginID sign-in"
+}
+
+// The enrolled cookie's values: what was registered, which the
+// confirmation page names (any value but enrolledLoginID is a passkey).
+const (
+	enrolledPasskey = "1"
+	enrolledLoginID = "loginid"
+)
 
 // enrolledPage confirms a registration: shown once, after the
 // registration set its cookie; without it the browser goes on to
 // enrol_done.
 func (s *stepUpCall) enrolledPage() {
-	if request.ReadStepCookie(s.r, request.CookieEnrolled) == "" {
+	what := request.ReadStepCookie(s.r, request.CookieEnrolled)
+	if what == "" {
 		stepup.SetPageHeaders(s.w.Header(), false)
 		s.w.Header().Set("Location", s.h.EnrolDone)
 		s.w.WriteHeader(http.StatusSeeOther)
@@ -381,7 +402,11 @@ func (s *stepUpCall) enrolledPage() {
 	}
 	request.ClearStepCookie(s.w.Header(), s.r, request.CookieEnrolled)
 	s.x.Allow("passkey_enrolled_page")
-	s.reply(pages.Answer{Code: pages.Enrolled, Next: s.h.EnrolDone})
+	code := pages.Enrolled
+	if what == enrolledLoginID {
+		code = pages.EnrolledLoginID
+	}
+	s.reply(pages.Answer{Code: code, Next: s.h.EnrolDone})
 }
 
 // complete spends the state once the factor passed and sends the browser

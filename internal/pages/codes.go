@@ -53,8 +53,15 @@ const (
 	EnrolOtherAccount Code = "enrol_other_account"
 	// EnrolLimit: the account already has as many passkeys as allowed.
 	EnrolLimit Code = "enrol_limit"
+	// EnrolLoginIDRegistered: the account already has a LoginID sign-in
+	// the guard knows of (`loginid { require_enrolment }`); only the
+	// operator can remove it to register anew.
+	EnrolLoginIDRegistered Code = "enrol_loginid_registered"
 	// Enrolled: a passkey was registered (a confirmation, status 200).
 	Enrolled Code = "enrolled"
+	// EnrolledLoginID: a LoginID sign-in was registered (a confirmation,
+	// status 200).
+	EnrolledLoginID Code = "enrolled_loginid"
 	// BadRequest, TooLarge, UnsupportedMedia: the request could not be
 	// read.
 	BadRequest       Code = "bad_request"
@@ -132,8 +139,13 @@ var catalogue = map[Code]entry{
 		"This enrolment link belongs to a different account than the one signed in in this browser. Sign out, then open the link again.", nextNone, ""},
 	EnrolLimit: {http.StatusForbidden, "No more passkeys can be added",
 		"Your account already has as many passkeys as it may have. Remove one you no longer use, or contact the site's support team.", nextHelp, ""},
+	EnrolLoginIDRegistered: {http.StatusForbidden, "LoginID is already set up",
+		"Your account already has a LoginID sign-in registered, so another can't be added. If you can no longer use it, contact the site's support team.", nextHelp,
+		"Your account already has a LoginID sign-in registered, so another can't be added. If you can no longer use it, follow the link below to get help."},
 	Enrolled: {http.StatusOK, "Passkey registered",
 		"Your passkey is ready. The next time a sign-in needs an extra check, confirm it with this passkey.", nextPortal, ""},
+	EnrolledLoginID: {http.StatusOK, "LoginID sign-in registered",
+		"Your LoginID sign-in is ready. The next time a sign-in needs an extra check, confirm it with LoginID.", nextPortal, ""},
 	BadRequest: {http.StatusBadRequest, "Something went wrong",
 		"The request couldn't be read. Please go back, reload the page and try again.", nextSignIn, ""},
 	TooLarge: {http.StatusRequestEntityTooLarge, "Something went wrong",
@@ -154,7 +166,7 @@ var catalogue = map[Code]entry{
 func Codes() []Code {
 	return []Code{Denied, RateLimited, StepUpRequired, StepUpUnavailable, StepUpMissing, StepUpExpired, StepUpUsed,
 		StepUpMoved, StepUpFailed, NoFactor, EnrolSignIn, EnrolSignInAgain, EnrolNotAllowed, EnrolLinkUsed,
-		EnrolLinkInvalid, EnrolOtherAccount, EnrolLimit, Enrolled, BadRequest, TooLarge, UnsupportedMedia,
+		EnrolLinkInvalid, EnrolOtherAccount, EnrolLimit, EnrolLoginIDRegistered, Enrolled, EnrolledLoginID, BadRequest, TooLarge, UnsupportedMedia,
 		NotFound, MethodNotAllowed, Unavailable, Internal}
 }
 

@@ -92,7 +92,7 @@ func New(o Options) (*Set, error) {
 		if err != nil {
 			return nil, err
 		}
-		if c != RateLimited && c != Enrolled {
+		if c != RateLimited && c != Enrolled && c != EnrolledLoginID {
 			s.static[c] = rendered{html: prepare(html), json: prepare(jsonBody(c, d.Message))}
 		}
 		if c == RateLimited {

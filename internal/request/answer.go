@@ -131,8 +131,10 @@ func PasskeyCode(err error) pages.Code {
 		return pages.EnrolLinkInvalid
 	case passkeys.ReasonEnrolUserConflict:
 		return pages.EnrolOtherAccount
-	case passkeys.ReasonTooManyCredentials, passkeys.ReasonLoginIDRegistered, passkeys.ReasonLoginIDOtherName:
+	case passkeys.ReasonTooManyCredentials:
 		return pages.EnrolLimit
+	case passkeys.ReasonLoginIDRegistered, passkeys.ReasonLoginIDOtherName:
+		return pages.EnrolLoginIDRegistered
 	case passkeys.ReasonNoCredentials:
 		return pages.NoFactor
 	case passkeys.ReasonBodyTooLarge:

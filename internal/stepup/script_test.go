@@ -4,12 +4,17 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"net/http/httptest"
 	"os/exec"
+	"regexp"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
+
+	"github.com/login-guard/login_guard/internal/pages"
 )
 
 // The script is exercised in node (when installed) against options made
@@ -302,7 +307,9 @@ func TestScriptLoginIDRegistration(t *testing.T) {
 		t.Fatalf("posted %+v", last)
 	}
 
-	// Any other refusal is shown, and nothing is registered at LoginID.
+	// Any other refusal is shown (enrol_not_allowed worded for LoginID,
+	// TestScriptLoginIDRegistrationWording), and nothing is registered at
+	// LoginID.
 	run = runScript(t, map[string]any{
 		"mode": "enroll", "base": "/lg", "done": "/account", "methods": "loginid", "user": "alice",
 		"click": "login-guard-loginid", "loginidJWT": "h.p.s",
@@ -310,7 +317,94 @@ func TestScriptLoginIDRegistration(t *testing.T) {
 			"body": map[string]string{"error": "enrol_not_allowed", "message": "not now"}}},
 		"replies": map[string]any{},
 	})
-	if run.Status != "not now" || len(run.Requests) != 1 || run.HookUser != "" || len(run.Prompts) != 0 {
+	if !strings.Contains(run.Status, "can't be used to register a LoginID sign-in") || len(run.Requests) != 1 || run.HookUser != "" || len(run.Prompts) != 0 {
 		t.Fatalf("a refusal before the registration: %+v", run)
+	}
+}
+
+// guardRefusal is the JSON body the guard sends for code: its own
+// message, as the page would receive it.
+func guardRefusal(t *testing.T, code pages.Code) map[string]string {
+	t.Helper()
+	w := httptest.NewRecorder()
+	if err := pages.Default().WriteJSON(w, pages.Answer{Code: code}); err != nil {
+		t.Fatal(err)
+	}
+	var body map[string]string
+	if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil {
+		t.Fatal(err)
+	}
+	return body
+}
+
+// TestScriptLoginIDRegistrationWording: what the enrolment page says
+// while registering a LoginID sign-in names LoginID, not a passkey: the
+// guard's refusals whose messages speak of registering a passkey are
+// worded for LoginID, an account that already has one is told so (not
+// that no more passkeys can be added), and so is a device LoginID says
+// already has one. A refusal of the passkey confirmation keeps the
+// guard's message.
+func TestScriptLoginIDRegistrationWording(t *testing.T) {
+	base := func() map[string]any {
+		return map[string]any{
+			"mode": "enroll", "base": "/lg", "done": "/lg/enrolled", "methods": "loginid", "user": "alice",
+			"click": "login-guard-loginid", "loginidJWT": "h.p.s",
+			"replies": map[string]any{"/loginid/register/begin": map[string]any{"ok": true}, "/loginid/register/finish": map[string]any{"ok": true}},
+		}
+	}
+	passkeyWords := regexp.MustCompile(`(?i)passkey`)
+
+	run := runScript(t, base())
+	if run.Status != "LoginID sign-in registered." || run.Assigned != "/lg/enrolled" {
+		t.Errorf("after the registration: status %q, assigned %q", run.Status, run.Assigned)
+	}
+
+	for _, c := range []struct {
+		code pages.Code
+		path string
+		want string // a phrase of what the page must say
+	}{
+		{pages.EnrolSignIn, "/loginid/register/begin", "To register a LoginID sign-in, sign in"},
+		{pages.EnrolSignInAgain, "/loginid/register/begin", "A LoginID sign-in can only be registered"},
+		{pages.EnrolNotAllowed, "/loginid/register/begin", "can't be used to register a LoginID sign-in"},
+		{pages.EnrolLinkUsed, "/loginid/register/begin", "If you registered your LoginID sign-in with it"},
+		{pages.EnrolLinkUsed, "/loginid/register/finish", "If you registered your LoginID sign-in with it"},
+		{pages.StepUpFailed, "/loginid/register/finish", "LoginID's registration couldn't be checked"},
+		{pages.EnrolLoginIDRegistered, "/loginid/register/begin", "already has a LoginID sign-in registered"},
+		{pages.EnrolLoginIDRegistered, "/loginid/register/finish", "already has a LoginID sign-in registered"},
+	} {
+		sc := base()
+		sc["refusals"] = map[string]any{c.path: map[string]any{"status": c.code.Status(), "body": guardRefusal(t, c.code)}}
+		run := runScript(t, sc)
+		if !strings.Contains(run.Status, c.want) || passkeyWords.MatchString(run.Status) || run.Assigned != "" {
+			t.Errorf("%s at %s: the page says %q (want %q, no passkey)", c.code, c.path, run.Status, c.want)
+		}
+	}
+
+	// A passkey added to the account between begin and finish: confirm
+	// with one of them to register the LoginID sign-in, not "to add
+	// another" passkey.
+	sc := base()
+	sc["refusals"] = map[string]any{"/loginid/register/finish": map[string]any{"status": 403, "body": guardRefusal(t, pages.EnrolConfirm)}}
+	if run := runScript(t, sc); !strings.Contains(run.Status, "To register a LoginID sign-in, confirm with one of your passkeys") || strings.Contains(run.Status, "add another") {
+		t.Errorf("enrol_confirm at the finish: the page says %q", run.Status)
+	}
+
+	// LoginID's SDK reports a credential already on this device.
+	sc = base()
+	sc["loginidError"] = "InvalidStateError"
+	if run := runScript(t, sc); !strings.Contains(run.Status, "already has a LoginID sign-in") || passkeyWords.MatchString(run.Status) || len(run.Requests) != 1 {
+		t.Errorf("InvalidStateError from the hook: the page says %q after %d requests", run.Status, len(run.Requests))
+	}
+
+	// The passkey confirmation's own refusal is about the passkey: the
+	// guard's message stands.
+	sc = base()
+	sc["refusals"] = map[string]any{
+		"/loginid/register/begin": map[string]any{"once": true, "status": 403, "body": guardRefusal(t, pages.EnrolConfirm)},
+		"/passkey/confirm/begin":  map[string]any{"status": 403, "body": map[string]string{"error": "step_up_failed", "message": "the guard's words"}},
+	}
+	if run := runScript(t, sc); run.Status != "the guard's words" {
+		t.Errorf("a refused passkey confirmation: the page says %q", run.Status)
 	}
 }

@@ -239,21 +239,51 @@
   function loginidRegister() {
     var hook = window.loginGuardLoginIDRegister;
     if (typeof hook !== "function") { return Promise.reject(new Error("no LoginID registration hook")); }
-    return post("/loginid/register/begin").catch(function (err) {
+    return registerPost("/loginid/register/begin").catch(function (err) {
       if (err.code !== "enrol_confirm") { throw err; }
       say("This account already has a passkey. Confirm with it first\u2026");
       return assertion("/passkey/confirm/begin", "/passkey/confirm/finish").then(function () {
-        return post("/loginid/register/begin");
+        return registerPost("/loginid/register/begin");
       });
     }).then(function () {
       say("Waiting for LoginID\u2026");
-      return hook(root.getAttribute("data-user") || "");
+      return Promise.resolve().then(function () {
+        return hook(root.getAttribute("data-user") || "");
+      }).catch(function (err) {
+        if (err && err.name === "InvalidStateError") { err.userMessage = LOGINID_ALREADY_ON_DEVICE; }
+        throw err;
+      });
     }).then(function (jwt) {
       if (typeof jwt !== "string" || !jwt) { throw new Error("no LoginID token"); }
-      return post("/loginid/register/finish", { jwt: jwt });
+      return registerPost("/loginid/register/finish", { jwt: jwt });
     }).then(function () {
-      say("LoginID registered.");
+      say("LoginID sign-in registered.");
       if (done) { window.location.assign(done); }
+    });
+  }
+
+  // The guard's refusals of a LoginID registration share their codes with
+  // a passkey's, and its messages for them speak of registering a passkey:
+  // the page says them of LoginID. Other codes keep the guard's message
+  // (enrol_loginid_registered, unavailable, denied: already right).
+  var LOGINID_REFUSALS = {
+    enrol_sign_in: "To register a LoginID sign-in, sign in to your account first and then come back to this page \u2014 or open the enrolment link you were sent.",
+    enrol_sign_in_again: "A LoginID sign-in can only be registered shortly after signing in. Please sign in again, then come back to this page.",
+    enrol_not_allowed: "For your security, a sign-in that needed an extra check (or is still waiting for one) can't be used to register a LoginID sign-in. Please ask the site's support team for an enrolment link.",
+    enrol_confirm: "This account already has a passkey. To register a LoginID sign-in, confirm with one of your passkeys first. If you no longer have one, ask the site's support team for an enrolment link.",
+    enrol_link_used: "Each enrolment link works only once. If you registered your LoginID sign-in with it, you're all set and can sign in. If you didn't, contact the site's support team right away.",
+    step_up_failed: "LoginID's registration couldn't be checked, so it wasn't added to your account. Please contact the site's support team."
+  };
+  var LOGINID_ALREADY_ON_DEVICE = "This device already has a LoginID sign-in for this account. If you can't use it, contact the site's support team.";
+
+  // registerPost posts to a LoginID registration endpoint, its refusals
+  // worded for LoginID.
+  function registerPost(path, body) {
+    return post(path, body).catch(function (err) {
+      if (err.code && Object.prototype.hasOwnProperty.call(LOGINID_REFUSALS, err.code)) {
+        err.userMessage = LOGINID_REFUSALS[err.code];
+      }
+      throw err;
     });
   }
 

@@ -91,11 +91,17 @@ const sandbox = {
 };
 sandbox.window.document = sandbox.document;
 // The operator's LoginID registration hook (scenario.loginidJWT: what
-// DirectWeb's dw.register would resolve to).
-if (scenario.loginidJWT) {
+// DirectWeb's dw.register would resolve to; scenario.loginidError: the
+// name of the error it rejects with instead).
+if (scenario.loginidJWT || scenario.loginidError) {
   sandbox.window.loginGuardLoginIDRegister = (user) => {
     out.hookUser = user;
     out.prompts = (out.prompts || []).concat("loginid");
+    if (scenario.loginidError) {
+      const err = new Error("registration failed");
+      err.name = scenario.loginidError;
+      return Promise.reject(err);
+    }
     return Promise.resolve(scenario.loginidJWT);
   };
 }
