@@ -16,9 +16,13 @@ import (
 // require_enrolment }`: a LoginID token counts only for a user the guard
 // saw register under its enrolment rules, or imported here):
 //
-//	GET    /login_guard/passkeys/loginid?user=…   → {"user": "…", "loginid": {…} or null}
+//	GET    /login_guard/passkeys/loginid?user=…   → {"user": "…", "loginid": {…} or null, "enrol_link_required": false}
 //	PUT    /login_guard/passkeys/loginid {"user": "…"}   import: 201 created, 200 already there
-//	DELETE /login_guard/passkeys/loginid?user=…   → {"user": "…", "removed": true|false}
+//	DELETE /login_guard/passkeys/loginid?user=…   → {"user": "…", "removed": true|false, "enrol_link_required": …}
+//
+// Removing the record of an account with no passkey marks it as removing
+// its last passkey does (enrol_link_required: its next enrolment needs an
+// enrolment link). An import neither needs a link nor clears the mark.
 //
 // A record is {"user": the name exactly as registered at LoginID, "via":
 // sign_in|enrol_link|import, "at": "…", "sub": the registration token's
@@ -84,6 +88,13 @@ func handleLoginID(a *app.App, w http.ResponseWriter, r *http.Request) error {
 			return caddy.APIError{HTTPStatus: http.StatusServiceUnavailable, Err: errors.New("could not remove the LoginID record")}
 		}
 		out["removed"] = removed
+	}
+	if r.Method != http.MethodPut {
+		linkRequired, err := rt.Passkeys.EnrolLinkRequired(r.Context(), user)
+		if err != nil {
+			return caddy.APIError{HTTPStatus: http.StatusServiceUnavailable, Err: errors.New("could not read the LoginID record")}
+		}
+		out["enrol_link_required"] = linkRequired
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")

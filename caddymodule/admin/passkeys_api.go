@@ -47,7 +47,12 @@ func init() {
 //
 //	GET    /login_guard/passkeys/credentials?user=…
 //	DELETE /login_guard/passkeys/credentials?user=…&id=<id as listed>
-//	→ {"credentials": [{"id": "…", "sign_count": 7, "clone_warning": false}]}
+//	→ {"credentials": [{"id": "…", "sign_count": 7, "clone_warning": false}],
+//	   "enrol_link_required": false}
+//
+// Removing the last passkey marks the account (enrol_link_required): its
+// next enrolment needs an enrolment link, which clears the mark; a
+// sign-in alone no longer registers a first passkey.
 //
 // And it keeps the LoginID records beside the passkeys (see
 // handleLoginID): GET, PUT (import) and DELETE /login_guard/passkeys/loginid.
@@ -248,9 +253,13 @@ func handleCredentials(a *app.App, w http.ResponseWriter, r *http.Request) error
 	for _, c := range creds {
 		out = append(out, credentialJSON{ID: base64.RawURLEncoding.EncodeToString(c.ID), SignCount: c.SignCount, CloneWarning: c.CloneWarning})
 	}
+	linkRequired, err := rt.Passkeys.EnrolLinkRequired(r.Context(), user)
+	if err != nil {
+		return caddy.APIError{HTTPStatus: http.StatusServiceUnavailable, Err: errors.New("could not read the passkeys")}
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
-	return json.NewEncoder(w).Encode(map[string][]credentialJSON{"credentials": out})
+	return json.NewEncoder(w).Encode(map[string]any{"credentials": out, "enrol_link_required": linkRequired})
 }
 
 // Interface guards.

@@ -83,8 +83,9 @@ func TestRemovedPasskeyStopsItsConfirmation(t *testing.T) {
 		t.Fatalf("a marked passkey with allow_clone_warning: %v", err)
 	}
 
-	// No passkey left: the confirmation is still refused, a sign-in
-	// alone registers the account's first passkey as before.
+	// No passkey left: the confirmation is still refused, and a sign-in
+	// alone no longer registers a first passkey: the admin removal of
+	// the last one marked the account for an enrolment link.
 	creds, err := f.pk.Credentials(ctx, "alice")
 	if err != nil {
 		t.Fatal(err)
@@ -96,9 +97,8 @@ func TestRemovedPasskeyStopsItsConfirmation(t *testing.T) {
 	}
 	_, err = f.pk.MayEnroll(ctx, session, conf)
 	wantReason(t, err, ReasonEnrolConfirmRemoved)
-	if _, err := f.pk.MayEnroll(ctx, session); err != nil {
-		t.Fatalf("a sign-in alone on an account with no passkey: %v", err)
-	}
+	_, err = f.pk.MayEnroll(ctx, session)
+	wantReason(t, err, ReasonEnrolNeedsLink)
 }
 
 // lockHookStore is the fixture's store, running onLock (once) when a

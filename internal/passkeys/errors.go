@@ -20,6 +20,10 @@ const (
 	// ReasonEnrolNeedsPasskey: the account already has a passkey, and a
 	// sign-in alone does not add another: one of them must confirm it.
 	ReasonEnrolNeedsPasskey = "enrol_needs_passkey"
+	// ReasonEnrolNeedsLink: an admin removed the account's last passkey
+	// (or its LoginID record, leaving it with no passkey), so a sign-in
+	// alone does not enrol it again: an enrolment link must.
+	ReasonEnrolNeedsLink = "enrol_needs_link"
 	// ReasonEnrolConfirmRemoved and ReasonEnrolConfirmCloneWarning: the
 	// passkey that made the confirmation a sign-in presents was removed
 	// (the admin API), or marked as possibly cloned, since: the

@@ -175,6 +175,9 @@ func (p *Passkeys) Credentials(ctx context.Context, user string) ([]Credential, 
 
 // RemoveCredential deletes one of user's passkeys (the admin's answer to a
 // lost device or a clone warning). Removing an unknown id is not an error.
+// Removing the last one marks the account (EnrolLinkRequired): whoever
+// used the removed passkey may know the password too, and a clean sign-in
+// alone would register a first passkey again; an enrolment link must.
 func (p *Passkeys) RemoveCredential(ctx context.Context, user string, credentialID []byte) error {
 	return p.locked(ctx, user, func() error {
 		rec, found, err := p.load(ctx, user)
@@ -186,8 +189,19 @@ func (p *Passkeys) RemoveCredential(ctx context.Context, user string, credential
 			return nil
 		}
 		rec.Credentials = append(rec.Credentials[:i], rec.Credentials[i+1:]...)
+		if len(rec.Credentials) == 0 {
+			rec.EnrolLinkRequired = true
+		}
 		return p.save(ctx, user, rec)
 	})
+}
+
+// EnrolLinkRequired reports whether user's account is marked so that its
+// next enrolment needs an enrolment link (an admin removed its last
+// passkey, or its LoginID record when it had no passkey).
+func (p *Passkeys) EnrolLinkRequired(ctx context.Context, user string) (bool, error) {
+	rec, _, err := p.load(ctx, user)
+	return rec.EnrolLinkRequired, err
 }
 
 func indexOf(rec record, id []byte) int {

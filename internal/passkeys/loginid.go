@@ -103,23 +103,14 @@ func (p *Passkeys) RecordLoginID(ctx context.Context, user, subject string, proo
 		if rec.LoginID != nil {
 			return refused(ReasonLoginIDRegistered, nil)
 		}
-		if g.bySession && !g.confirmed && len(rec.Credentials) > 0 {
-			// A passkey was added since the proofs were checked.
-			return refused(ReasonEnrolNeedsPasskey, nil)
-		}
-		if err := p.confirmationStands(rec, g); err != nil {
-			// The passkey that confirmed was removed (or marked) since.
+		if err := p.grantStands(rec, g); err != nil {
 			return err
 		}
 		via := LoginIDViaSignIn
 		if g.tokenID != "" {
-			if spent(rec, g.tokenID, p.cfg.Now()) {
-				return refused(ReasonEnrolTokenSpent, nil)
+			if err := spend(&rec, g, p.cfg.Now()); err != nil {
+				return err
 			}
-			if rec.EnrolSpent == nil {
-				rec.EnrolSpent = map[string]int64{}
-			}
-			rec.EnrolSpent[g.tokenID] = g.tokenTo.Unix()
 			via = LoginIDViaEnrolLink
 		}
 		out = LoginIDRecord{User: user, Via: via, At: p.cfg.Now().UTC(), Subject: subject}
@@ -179,7 +170,11 @@ func (p *Passkeys) ImportLoginID(ctx context.Context, user string) (r LoginIDRec
 // RemoveLoginID deletes the account's LoginID record (whatever spelling
 // it holds); removed is false when there was none. Once removed, the
 // account's LoginID tokens are refused where records are required, until
-// a new registration under the enrolment rule, or an import.
+// a new registration under the enrolment rule, or an import. An account
+// left with no passkey is marked as RemoveCredential marks it
+// (EnrolLinkRequired): a sign-in alone would otherwise register the
+// credential of whoever registered the removed one; one with a passkey
+// needs that passkey's confirmation already.
 func (p *Passkeys) RemoveLoginID(ctx context.Context, user string) (removed bool, err error) {
 	err = p.locked(ctx, user, func() error {
 		rec, found, err := p.load(ctx, user)
@@ -187,6 +182,9 @@ func (p *Passkeys) RemoveLoginID(ctx context.Context, user string) (removed bool
 			return err
 		}
 		rec.LoginID, removed = nil, true
+		if len(rec.Credentials) == 0 {
+			rec.EnrolLinkRequired = true
+		}
 		return p.save(ctx, user, rec)
 	})
 	return removed, err

@@ -151,8 +151,11 @@ func TestLoginIDImportListRemove(t *testing.T) {
 	if ok, _ := f.pk.LoginIDEnrolled(ctx, "carol"); ok {
 		t.Fatal("enrolled after removal")
 	}
-	// Removed, the account may register anew under the rule.
-	if _, err := f.pk.RecordLoginID(ctx, "carol", "", cleanLogin("carol", t0)); err != nil {
+	// Removed from an account with no passkey, it registers anew through
+	// an enrolment link only (a sign-in alone: enrol_needs_link).
+	_, err = f.pk.RecordLoginID(ctx, "carol", "", cleanLogin("carol", t0))
+	wantReason(t, err, ReasonEnrolNeedsLink)
+	if _, err := f.pk.RecordLoginID(ctx, "carol", "", cleanLogin("carol", t0), f.link(t, "carol")); err != nil {
 		t.Fatal(err)
 	}
 }

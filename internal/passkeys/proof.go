@@ -118,7 +118,10 @@ func (p *Passkeys) IssueEnrolToken(user string, ttl time.Duration) (string, erro
 //     already has a passkey, only with a ConfirmProof for the same account
 //     (else enrol_needs_passkey) made by a passkey it still has, unmarked
 //     (else enrol_confirm_credential_removed, enrol_confirm_clone_warning);
-//   - an EnrolTokenProof allows when the token opens and was not spent.
+//     never for an account an admin removal marked (EnrolLinkRequired:
+//     enrol_needs_link);
+//   - an EnrolTokenProof allows when the token opens and was not spent; the
+//     enrolment it allows clears that mark.
 //
 // Without an allowing proof the reason of the first failing one is
 // returned, or enrol_no_proof.
@@ -217,7 +220,9 @@ func (p *Passkeys) checkSession(s SessionProof) (grant, error) {
 // as possibly cloned since, is refused for what it is
 // (enrol_confirm_credential_removed, enrol_confirm_clone_warning), even
 // if the account has no passkey left. One that names no passkey (sealed
-// by a release before they did) is taken without the look-up.
+// by a release before they did) is taken without the look-up (the locked
+// write checks the record: grantStands). An account an admin removal
+// marked (EnrolLinkRequired) is refused to a sign-in (enrol_needs_link).
 func (p *Passkeys) checkConfirmed(ctx context.Context, g *grant, proofs []Proof) error {
 	g.bySession = true
 	var conf *confirmClaims
@@ -242,23 +247,54 @@ func (p *Passkeys) checkConfirmed(ctx context.Context, g *grant, proofs []Proof)
 			return err
 		}
 		g.confirmed, g.confirmedBy = true, conf.Credential
-		return nil
 	}
-	if found && len(rec.Credentials) > 0 {
+	if rec.EnrolLinkRequired {
+		return refused(ReasonEnrolNeedsLink, nil)
+	}
+	if !g.confirmed && found && len(rec.Credentials) > 0 {
 		return refused(ReasonEnrolNeedsPasskey, nil)
 	}
 	return nil
 }
 
-// confirmationStands checks again, in rec as read under the account's
-// lock, that the passkey that confirmed g (if it names one) is still
-// enrolled and unmarked: an admin may have removed it since the proofs
-// were checked.
-func (p *Passkeys) confirmationStands(rec record, g grant) error {
-	if g.confirmedBy == nil {
+// grantStands checks a sign-in's grant again in rec as read under the
+// account's lock, before an enrolment is written: no passkey was added
+// since the proofs were checked (else one must confirm), an admin did not
+// mark the account for an enrolment link since (nor while a confirmation
+// that names no passkey skipped the look-up), and the passkey that
+// confirmed g, if it names one, is still enrolled and unmarked (an admin
+// may have removed it since). A link's grant passes: spend checks it.
+func (p *Passkeys) grantStands(rec record, g grant) error {
+	if !g.bySession {
 		return nil
 	}
-	return p.stands(rec, g.confirmedBy, ReasonEnrolConfirmRemoved, ReasonEnrolConfirmCloneWarning)
+	if !g.confirmed && len(rec.Credentials) > 0 {
+		return refused(ReasonEnrolNeedsPasskey, nil)
+	}
+	if g.confirmedBy != nil {
+		if err := p.stands(rec, g.confirmedBy, ReasonEnrolConfirmRemoved, ReasonEnrolConfirmCloneWarning); err != nil {
+			return err
+		}
+	}
+	if rec.EnrolLinkRequired {
+		return refused(ReasonEnrolNeedsLink, nil)
+	}
+	return nil
+}
+
+// spend records in rec, read under the account's lock, that the
+// enrolment link of g is used, unless it was already; the enrolment it
+// allows clears the account's EnrolLinkRequired mark.
+func spend(rec *record, g grant, now time.Time) error {
+	if spent(*rec, g.tokenID, now) {
+		return refused(ReasonEnrolTokenSpent, nil)
+	}
+	if rec.EnrolSpent == nil {
+		rec.EnrolSpent = map[string]int64{}
+	}
+	rec.EnrolSpent[g.tokenID] = g.tokenTo.Unix()
+	rec.EnrolLinkRequired = false
+	return nil
 }
 
 // confirmationFor opens c as a live confirmation for user's account.

@@ -105,11 +105,7 @@ func (p *Passkeys) FinishRegistration(ctx context.Context, ceremonyID string, r 
 		if len(rec.Credentials) >= p.cfg.MaxCredentials {
 			return refused(ReasonTooManyCredentials, nil)
 		}
-		if g.bySession && !g.confirmed && len(rec.Credentials) > 0 {
-			// A passkey was added since the proofs were checked.
-			return refused(ReasonEnrolNeedsPasskey, nil)
-		}
-		if err := p.confirmationStands(rec, g); err != nil {
+		if err := p.grantStands(rec, g); err != nil {
 			return err
 		}
 		for _, have := range rec.Credentials {
@@ -118,13 +114,9 @@ func (p *Passkeys) FinishRegistration(ctx context.Context, ceremonyID string, r 
 			}
 		}
 		if g.tokenID != "" {
-			if spent(rec, g.tokenID, p.cfg.Now()) {
-				return refused(ReasonEnrolTokenSpent, nil)
+			if err := spend(&rec, g, p.cfg.Now()); err != nil {
+				return err
 			}
-			if rec.EnrolSpent == nil {
-				rec.EnrolSpent = map[string]int64{}
-			}
-			rec.EnrolSpent[g.tokenID] = g.tokenTo.Unix()
 		}
 		rec.Credentials = append(rec.Credentials, *cred)
 		if err := p.save(ctx, g.user, rec); err != nil {

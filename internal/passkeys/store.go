@@ -47,6 +47,12 @@ type record struct {
 	// LoginID records that the user's LoginID credential was registered
 	// under the enrolment rules, or imported (loginid.go); nil: none.
 	LoginID *LoginIDRecord `json:"loginid,omitempty"`
+	// EnrolLinkRequired is set when an admin removal (RemoveCredential,
+	// RemoveLoginID) left the account with no passkey: its next enrolment,
+	// of a passkey or a LoginID record, needs an enrolment link, which
+	// clears it; a sign-in alone is refused (ReasonEnrolNeedsLink).
+	// Omitted when false, so records written before it load as unmarked.
+	EnrolLinkRequired bool `json:"enrol_link_required,omitempty"`
 }
 
 func defaultUserKey(user string) string {

@@ -121,7 +121,7 @@ func PasskeyCode(err error) pages.Code {
 		return pages.EnrolSignIn
 	case passkeys.ReasonEnrolStaleSession:
 		return pages.EnrolSignInAgain
-	case passkeys.ReasonEnrolDuringChallenge, passkeys.ReasonEnrolChallengedLogin:
+	case passkeys.ReasonEnrolDuringChallenge, passkeys.ReasonEnrolChallengedLogin, passkeys.ReasonEnrolNeedsLink:
 		return pages.EnrolNotAllowed
 	case passkeys.ReasonEnrolNeedsPasskey, passkeys.ReasonEnrolConfirmRemoved, passkeys.ReasonEnrolConfirmCloneWarning:
 		return pages.EnrolConfirm
