@@ -170,6 +170,7 @@ func TestGlobalOptionErrors(t *testing.T) {
 		{"loginid fetch_timeout too long", "login_guard {\n  loginid {\n   fetch_timeout 1m\n  }\n}", "Caddyfile:4: fetch_timeout: \"1m\" must be a duration from 100ms to 30s"},
 		{"loginid key_url http", "login_guard {\n  loginid {\n   key_url http://x/jwks\n  }\n}", "Caddyfile:4: loginid: key url must be an absolute https URL"},
 		{"loginid replay_cache_per_user zero", "login_guard {\n  loginid {\n   mode pem\n   replay_cache_per_user 0\n  }\n}", "Caddyfile:5: \"0\" must be a whole number from 1 to 10000000"},
+		{"loginid replay_cache_per_client too big", "login_guard {\n  loginid {\n   mode pem\n   replay_cache_per_client 10000001\n  }\n}", "Caddyfile:5: \"10000001\" must be a whole number from 1 to 10000000"},
 		{"forter endpoint scheme", "login_guard {\n  forter {\n   endpoint ftp://x\n  }\n}", "Caddyfile:4: endpoint must be absolute http or https"},
 		{"forter endpoint plain http", "login_guard {\n  forter {\n   site_id s\n   api_key k\n   endpoint http://forter.example.com\n  }\n}", "Caddyfile:6: endpoint: plain http would send the API key in the clear"},
 		{"smartid endpoint plain http", "login_guard {\n  smartid {\n   endpoint http://smartid.example.com\n   license l\n  }\n}", "Caddyfile:4: smartid: config: endpoint \"http://smartid.example.com\": plain http would send the license in the clear"},

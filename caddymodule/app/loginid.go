@@ -48,10 +48,16 @@ type LoginIDConfig struct {
 	// ReplayCacheSize bounds the seen-nonce cache (default 100000); when
 	// full, new tokens are refused rather than replays risked.
 	ReplayCacheSize int `json:"replay_cache_size,omitempty"`
-	// ReplayCachePerUser bounds the entries one user's tokens hold in it
-	// (default 32), so one account cannot fill it for everyone: past it
-	// that user's tokens are refused (assertion_replay_user_limit).
+	// ReplayCachePerUser bounds the entries one user's tokens (the user
+	// name as signed) hold in it (default 32), so one account cannot
+	// fill it for everyone: past it that user's tokens are refused
+	// (assertion_replay_user_limit).
 	ReplayCachePerUser int `json:"replay_cache_per_user,omitempty"`
+	// ReplayCachePerClient bounds the entries the tokens sent from one
+	// client network (IPv4 /24, IPv6 /48) hold in it, whatever their
+	// users (default 256): past it that network's tokens are refused
+	// (assertion_replay_client_limit).
+	ReplayCachePerClient int `json:"replay_cache_per_client,omitempty"`
 	// TrustPEM names a PEM file of extra roots for the key host (a
 	// private PKI, or tests).
 	TrustPEM string `json:"trust_pem,omitempty"`
@@ -100,10 +106,10 @@ func (c *LoginIDConfig) unmarshal(d *caddyfile.Dispenser) error {
 			err = caddyopt.ListArgs(d, &c.AuthenticationTypes)
 		case "registration_types":
 			err = caddyopt.ListArgs(d, &c.RegistrationTypes)
-		case "replay_cache_size":
-			c.ReplayCacheSize, err = caddyopt.IntArg(d, 1, loginid.MaxReplayCacheSize)
-		case "replay_cache_per_user":
-			c.ReplayCachePerUser, err = caddyopt.IntArg(d, 1, loginid.MaxReplayCacheSize)
+		case "replay_cache_size", "replay_cache_per_user", "replay_cache_per_client":
+			// The cache's bound and its two shares take the same range.
+			bound := map[string]*int{"replay_cache_size": &c.ReplayCacheSize, "replay_cache_per_user": &c.ReplayCachePerUser, "replay_cache_per_client": &c.ReplayCachePerClient}[key]
+			*bound, err = caddyopt.IntArg(d, 1, loginid.MaxReplayCacheSize)
 		case "trust_pem":
 			err = caddyopt.NonEmptyArg(d, &c.TrustPEM)
 		case "fetch_timeout":
@@ -165,7 +171,7 @@ func (a *App) newLoginIDVerifier() (*loginid.Verifier, *savedpool.UsedAssertions
 		MaxAge: time.Duration(c.MaxAge), ClockSkew: time.Duration(c.ClockSkew),
 		UserClaim: c.UserClaim, TypeClaim: c.TypeClaim, NamespaceClaim: c.NamespaceClaim, NonceClaim: c.NonceClaim,
 		AuthenticationTypes: c.AuthenticationTypes, RegistrationTypes: c.RegistrationTypes,
-		ReplayCache: replay, ReplayPerUser: c.ReplayCachePerUser,
+		ReplayCache: replay, ReplayPerUser: c.ReplayCachePerUser, ReplayPerClient: c.ReplayCachePerClient,
 		FetchTimeout: fetchTimeout,
 		Observer: loginid.ObserverFunc(func(r loginid.FetchReport) {
 			logger.Debug("loginid key fetch", zap.String("outcome", string(r.Outcome)), zap.Int("status", r.Status), zap.Duration("duration", r.Duration))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -42,10 +43,11 @@ func TestLoginIDOneUserCannotFillTheSavedReplaySet(t *testing.T) {
 	}
 	defer func() { _ = caddy.Stop() }()
 	ctx, now := context.Background(), time.Now()
+	client := netip.MustParseAddr("192.0.2.1")
 	flood := func(ver *loginid.Verifier, round int) (accepted []string) {
 		for i := range 2 * size {
 			tok := kh.Mint(t, "mallory", "fido2_login", fmt.Sprint("flood-", round, "-", i), now)
-			if _, err := ver.Verify(ctx, tok, "mallory"); err == nil {
+			if _, err := ver.Verify(ctx, tok, "mallory", client); err == nil {
 				accepted = append(accepted, tok)
 			} else if loginid.SubReason(err) != loginid.SubReplayUserLimit {
 				t.Fatalf("token %d of the flood: %v", i, err)
@@ -60,7 +62,7 @@ func TestLoginIDOneUserCannotFillTheSavedReplaySet(t *testing.T) {
 		t.Errorf("one user had %d of the set's %d entries", len(used), size)
 	}
 	alice := kh.Mint(t, "alice", "fido2_login", "alice-1", now)
-	if _, err := ver.Verify(ctx, alice, "alice"); err != nil {
+	if _, err := ver.Verify(ctx, alice, "alice", client); err != nil {
 		t.Fatalf("another user's token after one user's flood: %v", err)
 	}
 
@@ -68,16 +70,16 @@ func TestLoginIDOneUserCannotFillTheSavedReplaySet(t *testing.T) {
 		t.Fatal(err)
 	}
 	ver = start()
-	if _, err := ver.Verify(ctx, used[0], "mallory"); loginid.SubReason(err) != loginid.SubReplayed {
+	if _, err := ver.Verify(ctx, used[0], "mallory", client); loginid.SubReason(err) != loginid.SubReplayed {
 		t.Fatalf("a token used before the restart: %v, want replayed", err)
 	}
-	if _, err := ver.Verify(ctx, alice, "alice"); loginid.SubReason(err) != loginid.SubReplayed {
+	if _, err := ver.Verify(ctx, alice, "alice", client); loginid.SubReason(err) != loginid.SubReplayed {
 		t.Fatalf("alice's token used before the restart: %v, want replayed", err)
 	}
 	if again := flood(ver, 2); len(again) != loginid.DefaultReplayPerUser || len(used)+len(again) >= size {
 		t.Fatalf("after the restart the user took %d more (before: %d, set: %d)", len(again), len(used), size)
 	}
-	if _, err := ver.Verify(ctx, kh.Mint(t, "alice", "fido2_login", "alice-2", now), "alice"); err != nil {
+	if _, err := ver.Verify(ctx, kh.Mint(t, "alice", "fido2_login", "alice-2", now), "alice", client); err != nil {
 		t.Fatalf("another user's token after the restart: %v", err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
 	"testing"
 
@@ -79,7 +80,7 @@ func TestLoginIDVerifierOutlivesRelease(t *testing.T) {
 	}
 	enc := base64.RawURLEncoding.EncodeToString
 	token := enc([]byte(`{"alg":"ES256","kid":"k1"}`)) + "." + enc([]byte(`{}`)) + "." + enc(make([]byte, 64))
-	_, err = ver.Verify(context.Background(), token, "alice")
+	_, err = ver.Verify(context.Background(), token, "alice", netip.MustParseAddr("192.0.2.1"))
 	var le *loginid.Error
 	if !errors.As(err, &le) || le.Sub != loginid.SubClosed || !le.Retryable() {
 		t.Fatalf("want a retryable closed error, got %v", err)

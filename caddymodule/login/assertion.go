@@ -161,7 +161,7 @@ func (x *exchange) checkAssertion() bool {
 		x.Verdict.Add(rules.Deny, "assertion_"+refusal)
 		return false
 	}
-	_, err := x.h.app.LoginIDVerifier().Verify(x.Ctx, token, user)
+	_, err := x.h.app.LoginIDVerifier().Verify(x.Ctx, token, user, x.Attempt.IP)
 	if err == nil {
 		x.Attempt.Assertion = "valid"
 		x.Assertion = "valid"
@@ -183,8 +183,8 @@ func (x *exchange) checkAssertion() bool {
 			return false
 		}
 	}
-	// assertion_invalid, or assertion_replay_user_limit for a user past
-	// their share of the replay cache.
+	// assertion_invalid, or assertion_replay_user_limit (_client_limit)
+	// for a user (a client network) past its share of the replay cache.
 	x.Verdict.Add(rules.Deny, loginid.ReasonOf(err))
 	return false
 }

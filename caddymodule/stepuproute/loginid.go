@@ -32,15 +32,16 @@ func (s *stepUpCall) loginidFinish() {
 	if !ok {
 		return
 	}
-	if _, err := s.h.app.LoginIDVerifier().Verify(s.r.Context(), jwt, st.User); err != nil {
+	if _, err := s.h.app.LoginIDVerifier().Verify(s.r.Context(), jwt, st.User, s.x.Attempt.IP); err != nil {
 		s.x.Attempt.Assertion = "invalid"
 		var le *loginid.Error
 		if errors.As(err, &le) {
 			s.x.Assertion = "invalid:" + le.Sub
-			if le.Sub == loginid.SubReplayUserLimit {
-				// A valid token past its user's share of the replay
-				// cache: too many at once, which says nothing about who
-				// holds the credential, so no refused factor is counted.
+			if le.OverShare() {
+				// A valid token past its user's or its client network's
+				// share of the replay cache: too many at once, which says
+				// nothing about who holds the credential, so no refused
+				// factor is counted.
 				s.fail(le.Reason, pages.Answer{Code: pages.RateLimited, RetryAfter: le.RetryAfter})
 				return
 			}

@@ -108,7 +108,7 @@ func (s *stepUpCall) loginidRegisterFinish() {
 	if !ok {
 		return
 	}
-	cl, err := s.h.app.LoginIDVerifier().VerifyRegistration(s.r.Context(), jwt, user)
+	cl, err := s.h.app.LoginIDVerifier().VerifyRegistration(s.r.Context(), jwt, user, s.x.Attempt.IP)
 	if err != nil {
 		s.x.Attempt.Assertion, s.x.Assertion = "invalid", "invalid:"+loginid.SubReason(err)
 		var le *loginid.Error

@@ -13,9 +13,10 @@ func BenchmarkVerifyCachedKey(b *testing.B) {
 	key := newSigningKey(b, testKID)
 	cfg := testConfig(newKeyHost(b, key), clock)
 	cfg.ReplayCacheSize = b.N + 1
-	cfg.ReplayPerUser = b.N + 1 // one user
+	cfg.ReplayPerUser = b.N + 1 // one user, from one client
+	cfg.ReplayPerClient = b.N + 1
 	v := newTestVerifier(b, cfg)
-	if _, err := v.Verify(bg, key.mint(b, validClaims(clock.Now(), "warm")), testUser); err != nil {
+	if _, err := v.Verify(bg, key.mint(b, validClaims(clock.Now(), "warm")), testUser, testClient); err != nil {
 		b.Fatal(err)
 	}
 	tokens := make([]string, b.N)
@@ -25,7 +26,7 @@ func BenchmarkVerifyCachedKey(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, err := v.Verify(bg, tokens[i], testUser); err != nil {
+		if _, err := v.Verify(bg, tokens[i], testUser, testClient); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -41,7 +42,7 @@ func BenchmarkVerifyRejectWrongUser(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, err := v.Verify(bg, tok, "mallory"); SubReason(err) != SubWrongUser {
+		if _, err := v.Verify(bg, tok, "mallory", testClient); SubReason(err) != SubWrongUser {
 			b.Fatal(err)
 		}
 	}
@@ -62,7 +63,7 @@ func BenchmarkVerifyRejectUnknownKIDFlood(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, err := v.Verify(bg, tokens[i%len(tokens)], testUser); SubReason(err) != SubUnknownKID {
+		if _, err := v.Verify(bg, tokens[i%len(tokens)], testUser, testClient); SubReason(err) != SubUnknownKID {
 			b.Fatal(err)
 		}
 	}

@@ -42,6 +42,7 @@ const (
 	DefaultMaxResponseBytes  = 64 << 10
 	DefaultReplayCacheSize   = 100_000
 	DefaultReplayPerUser     = 32
+	DefaultReplayPerClient   = 256
 )
 
 // MaxReplayCacheSize bounds Config.ReplayCacheSize.
@@ -62,6 +63,16 @@ func CheckReplayCacheSize(n int) error {
 func CheckReplayPerUser(n int) error {
 	if n < 0 || n > MaxReplayCacheSize {
 		return fmt.Errorf("loginid: replay_cache_per_user must be from 1 to %d, not %d", MaxReplayCacheSize, n)
+	}
+	return nil
+}
+
+// CheckReplayPerClient refuses a per-client share of the replay cache a
+// config may not give: below zero or above MaxReplayCacheSize (zero
+// takes the default).
+func CheckReplayPerClient(n int) error {
+	if n < 0 || n > MaxReplayCacheSize {
+		return fmt.Errorf("loginid: replay_cache_per_client must be from 1 to %d, not %d", MaxReplayCacheSize, n)
 	}
 	return nil
 }
@@ -166,10 +177,20 @@ type Config struct {
 	// kept across config reloads, or a shared store).
 	ReplayCache ReplayCache
 	// ReplayPerUser bounds the replay cache's unexpired entries one user's
-	// tokens may hold (whatever the cache), so that one account cannot
-	// fill a bounded cache: past it that user's tokens are refused
+	// tokens may hold (whatever the cache), the user being the token's
+	// user name exactly as signed, so that one account cannot fill a
+	// bounded cache, and tokens of another spelling of a name cannot
+	// spend that name's share: past it that user's tokens are refused
 	// (replay_user_limit) until their entries expire. Default 32.
 	ReplayPerUser int
+	// ReplayPerClient bounds the replay cache's unexpired entries the
+	// tokens sent from one client network (the IPv4 /24 or IPv6 /48 of
+	// the address given to Verify) may hold, whatever their users, so
+	// that one place cannot fill the cache with the tokens of many
+	// self-registered names, or of many spellings of one: past it that
+	// network's tokens are refused (replay_client_limit) until their
+	// entries expire. Default 256.
+	ReplayPerClient int
 
 	// HTTPClient fetches keys. Default: a client with FetchTimeout. The
 	// Verifier uses a copy that never follows redirects, so a key host
@@ -296,6 +317,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.ReplayPerUser == 0 {
 		c.ReplayPerUser = DefaultReplayPerUser
+	}
+	if err := CheckReplayPerClient(c.ReplayPerClient); err != nil {
+		return c, err
+	}
+	if c.ReplayPerClient == 0 {
+		c.ReplayPerClient = DefaultReplayPerClient
 	}
 	if c.MaxResponseBytes < 0 {
 		return c, errors.New("loginid: max_response_bytes must not be negative")

@@ -37,6 +37,9 @@ func TestConfigValidation(t *testing.T) {
 		{"negative replay share", func(c *Config) { c.ReplayPerUser = -5 }, "replay_cache_per_user must be from 1 to 10000000, not -5"},
 		{"huge replay share", func(c *Config) { c.ReplayPerUser = MaxReplayCacheSize + 1 }, "replay_cache_per_user must be from 1 to 10000000"},
 		{"largest replay share", func(c *Config) { c.ReplayPerUser = MaxReplayCacheSize }, ""},
+		{"negative client replay share", func(c *Config) { c.ReplayPerClient = -1 }, "replay_cache_per_client must be from 1 to 10000000, not -1"},
+		{"huge client replay share", func(c *Config) { c.ReplayPerClient = MaxReplayCacheSize + 1 }, "replay_cache_per_client must be from 1 to 10000000"},
+		{"largest client replay share", func(c *Config) { c.ReplayPerClient = MaxReplayCacheSize }, ""},
 		{"type overlap", func(c *Config) { c.RegistrationTypes = []string{"fido2_login"} }, "both"},
 		{"empty auth type", func(c *Config) { c.AuthenticationTypes = []string{""} }, "empty"},
 	}
@@ -71,6 +74,7 @@ func TestConfigDefaults(t *testing.T) {
 		c.UserClaim != "udata" || c.TypeClaim != "type" || c.NamespaceClaim != "nid" || c.NonceClaim != "nonce" ||
 		len(c.AuthenticationTypes) != 1 || c.AuthenticationTypes[0] != "fido2_login" ||
 		len(c.RegistrationTypes) != 1 || c.RegistrationTypes[0] != "fido2_register" ||
+		c.ReplayPerUser != 32 || c.ReplayPerClient != 256 ||
 		c.HTTPClient == nil || c.Now == nil || c.Observer == nil {
 		t.Fatalf("defaults = %+v", c)
 	}
@@ -103,13 +107,13 @@ func TestCustomClaimNames(t *testing.T) {
 		"username": testUser, "kind": "users.authenticate", "namespace": testNamespace, "jti": "id-1",
 		"udata": "someone-else", "type": "fido2_register", // default names, now ignored
 	}
-	cl, err := v.Verify(bg, key.mint(t, c), testUser)
+	cl, err := v.Verify(bg, key.mint(t, c), testUser, testClient)
 	wantSub(t, err, "")
 	if cl.Nonce != "id-1" || cl.Type != "users.authenticate" || cl.Namespace != testNamespace {
 		t.Fatalf("claims = %+v", cl)
 	}
 	c["kind"], c["jti"] = "users.register", "id-2"
-	_, err = v.Verify(bg, key.mint(t, c), testUser)
+	_, err = v.Verify(bg, key.mint(t, c), testUser, testClient)
 	wantSub(t, err, SubRegistration)
 }
 

@@ -97,12 +97,16 @@
 // it is full, new tokens are refused (replay_cache_full) rather than
 // accepted unchecked. Since anyone with a LoginID credential can mint
 // tokens for their own name, one user's tokens may hold at most
-// Config.ReplayPerUser of its unexpired entries (the user claim in the
-// guard's counting form, rules.Normalizer{}.User); past that the user's
-// tokens are refused (replay_user_limit, Reason
-// assertion_replay_user_limit, not retryable) until their oldest entry
-// expires, so filling the cache takes ReplayCacheSize/ReplayPerUser
-// accounts rather than one. The default MemoryReplayCache is per process; keep it across
+// Config.ReplayPerUser of its unexpired entries (the user claim exactly
+// as signed: a self-registered "ALICE" must not spend alice's share),
+// and the tokens sent from one client network (IPv4 /24, IPv6 /48) at
+// most Config.ReplayPerClient; past either the tokens are refused
+// (replay_user_limit, Reason assertion_replay_user_limit;
+// replay_client_limit, Reason assertion_replay_client_limit; neither
+// retryable) until the share's oldest entry expires, so filling the
+// cache takes ReplayCacheSize/ReplayPerClient networks (and as many
+// self-registered names as ReplayPerUser requires) rather than one
+// account. The default MemoryReplayCache is per process; keep it across
 // config reloads (Config.ReplayCache) and replace it with a shared store
 // when several guard instances serve the same users. A ReplayCache that
 // fails otherwise (a shared store unreachable) refuses the token with

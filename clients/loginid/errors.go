@@ -34,11 +34,17 @@ const (
 	SubWrongUser       = "wrong_user"         // token user is not byte-equal to the expected user
 	SubReplayed        = "replayed"           // nonce (or token hash) already seen
 	SubReplayCacheFull = "replay_cache_full"  // the replay cache is full: refused rather than unchecked
-	// SubReplayUserLimit: the token's user already holds
-	// Config.ReplayPerUser of the replay cache's unexpired entries (one
-	// account minting tokens as fast as it can). Refused for that user
-	// only, not retryable, with its own Reason (ReasonReplayUserLimit).
+	// SubReplayUserLimit: the token's user (its name as signed) already
+	// holds Config.ReplayPerUser of the replay cache's unexpired entries
+	// (one account minting tokens as fast as it can). Refused for that
+	// user only, not retryable, with its own Reason (ReasonReplayUserLimit).
 	SubReplayUserLimit = "replay_user_limit"
+	// SubReplayClientLimit: the network the token was sent from (IPv4
+	// /24, IPv6 /48) already holds Config.ReplayPerClient of the replay
+	// cache's unexpired entries (tokens of many names, or of many
+	// spellings of one, from one place). Refused for that network only,
+	// not retryable, with its own Reason (ReasonReplayClientLimit).
+	SubReplayClientLimit = "replay_client_limit"
 	// SubReplayUnavailable: a shared replay cache could not be reached, so
 	// the token's first use could not be recorded. Unlike a full cache it
 	// is not retryable: a replay check fails closed whatever the route's
@@ -67,9 +73,14 @@ const ReasonNotEnrolled = "assertion_not_enrolled"
 // user's flood are told apart from forged tokens in the metrics.
 const ReasonReplayUserLimit = "assertion_replay_user_limit"
 
+// ReasonReplayClientLimit is the Reason of a token refused with
+// SubReplayClientLimit.
+const ReasonReplayClientLimit = "assertion_replay_client_limit"
+
 // Error is the only error type Verify returns. Reason is
-// rules.ReasonAssertionInvalid, or ReasonReplayUserLimit for
-// SubReplayUserLimit, so the Caddy module can add it to a Verdict as is
+// rules.ReasonAssertionInvalid, or one of its own for some Subs
+// (ReasonReplayUserLimit, ReasonReplayClientLimit, ReasonNotEnrolled),
+// so the Caddy module can add it to a Verdict as is
 // (ReasonOf); Sub says why, for audit lines and metrics.
 //
 // The message is built from the sub-reason alone (plus a transport cause for
@@ -78,9 +89,10 @@ const ReasonReplayUserLimit = "assertion_replay_user_limit"
 type Error struct {
 	Reason string
 	Sub    string
-	// RetryAfter is, for SubReplayUserLimit, an entry's lifetime
-	// (MaxAge + ClockSkew + 1s): by then, give or take the clock skew,
-	// the user's oldest entry has expired. Zero otherwise.
+	// RetryAfter is, for SubReplayUserLimit and SubReplayClientLimit
+	// (OverShare), an entry's lifetime (MaxAge + ClockSkew + 1s): by
+	// then, give or take the clock skew, the share's oldest entry has
+	// expired. Zero otherwise.
 	RetryAfter time.Duration
 	cause      error
 }
@@ -102,6 +114,13 @@ func (e *Error) Unwrap() error { return e.cause }
 // token.
 func (e *Error) Retryable() bool {
 	return e.Sub == SubKeyUnavailable || e.Sub == SubReplayCacheFull || e.Sub == SubClosed || e.Sub == SubEnrolmentUnavailable
+}
+
+// OverShare reports a valid token refused because its user or its
+// client network holds its whole share of the replay cache: too many at
+// once, which says nothing about who holds the credential.
+func (e *Error) OverShare() bool {
+	return e.Sub == SubReplayUserLimit || e.Sub == SubReplayClientLimit
 }
 
 func fail(sub string) *Error { return &Error{Reason: rules.ReasonAssertionInvalid, Sub: sub} }

@@ -35,13 +35,13 @@ func rotationUnderFlood(t *testing.T, mode string) time.Duration {
 	}
 	v := newTestVerifier(t, cfg)
 	start := clock.Now()
-	if _, err := v.Verify(bg, old.mint(t, validClaims(clock.Now(), "before")), testUser); err != nil {
+	if _, err := v.Verify(bg, old.mint(t, validClaims(clock.Now(), "before")), testUser, testClient); err != nil {
 		t.Fatalf("old key: %v", err)
 	}
 
 	// The flood is already running: the bucket is empty.
 	for i := range DefaultFetchBurst {
-		_, err := v.Verify(bg, forgedToken(t, fmt.Sprint("early-", i), clock.Now()), testUser)
+		_, err := v.Verify(bg, forgedToken(t, fmt.Sprint("early-", i), clock.Now()), testUser, testClient)
 		wantSub(t, err, SubUnknownKID)
 	}
 	rotated := newSigningKey(t, "kid-rotated-2")
@@ -59,11 +59,11 @@ func rotationUnderFlood(t *testing.T, mode string) time.Duration {
 	for i := range intervals * ticks {
 		for range floodPerTick {
 			fake++
-			_, err := v.Verify(bg, forgedToken(t, fmt.Sprint("made-up-", fake), clock.Now()), testUser)
+			_, err := v.Verify(bg, forgedToken(t, fmt.Sprint("made-up-", fake), clock.Now()), testUser, testClient)
 			wantSub(t, err, SubUnknownKID)
 		}
 		if i%realEvery == 0 {
-			_, err := v.Verify(bg, rotated.mint(t, validClaims(clock.Now(), fmt.Sprint("real-", i))), testUser)
+			_, err := v.Verify(bg, rotated.mint(t, validClaims(clock.Now(), fmt.Sprint("real-", i))), testUser, testClient)
 			switch {
 			case err == nil && firstOK < 0:
 				firstOK = clock.Now().Sub(start)
@@ -134,7 +134,7 @@ func TestRepeatedMadeUpKidIsFetchedOnce(t *testing.T) {
 	v := newTestVerifier(t, cfg)
 
 	verify := func(kid string) error {
-		_, err := v.Verify(bg, forgedToken(t, kid, clock.Now()), testUser)
+		_, err := v.Verify(bg, forgedToken(t, kid, clock.Now()), testUser, testClient)
 		return err
 	}
 	wantSub(t, verify("drain"), SubUnknownKID) // the one token: a 404

@@ -34,7 +34,7 @@ func TestCachedKeySurvivesKeyHostOutage(t *testing.T) {
 	v := newTestVerifier(t, cfg)
 
 	verify := func(nonce string) error {
-		_, err := v.Verify(bg, key.mint(t, validClaims(clock.Now(), nonce)), testUser)
+		_, err := v.Verify(bg, key.mint(t, validClaims(clock.Now(), nonce)), testUser, testClient)
 		return err
 	}
 	wantOutcome := func(want string) {
@@ -87,15 +87,15 @@ func TestStaleKeyUsedWhenRefreshRateLimited(t *testing.T) {
 	cfg.FetchInterval = time.Hour
 	cfg.Observer = log
 	v := newTestVerifier(t, cfg)
-	_, err := v.Verify(bg, key.mint(t, validClaims(clock.Now(), "1")), testUser)
+	_, err := v.Verify(bg, key.mint(t, validClaims(clock.Now(), "1")), testUser, testClient)
 	wantSub(t, err, "")
 	// The first re-check takes the refresh bucket's one token.
 	clock.Advance(2 * time.Minute)
-	_, err = v.Verify(bg, key.mint(t, validClaims(clock.Now(), "2")), testUser)
+	_, err = v.Verify(bg, key.mint(t, validClaims(clock.Now(), "2")), testUser, testClient)
 	wantSub(t, err, "")
 	waitFor(t, func() bool { return log.count(FetchOK) == 2 })
 	clock.Advance(2 * time.Minute)
-	_, err = v.Verify(bg, key.mint(t, validClaims(clock.Now(), "3")), testUser)
+	_, err = v.Verify(bg, key.mint(t, validClaims(clock.Now(), "3")), testUser, testClient)
 	wantSub(t, err, "")
 	if log.count(FetchRateLimited) != 1 || host.pemReqs.Load() != 2 {
 		t.Fatalf("reports %+v, host requests %d", log.all(), host.pemReqs.Load())
@@ -115,11 +115,11 @@ func TestKidFloodDoesNotStarveRefresh(t *testing.T) {
 	cfg.FetchBurst = 1
 	cfg.FetchInterval = time.Hour
 	v := newTestVerifier(t, cfg)
-	_, err := v.Verify(bg, key.mint(t, validClaims(clock.Now(), "1")), testUser)
+	_, err := v.Verify(bg, key.mint(t, validClaims(clock.Now(), "1")), testUser, testClient)
 	wantSub(t, err, "")
 	for i := range 3 {
 		bogus := newSigningKey(t, fmt.Sprint("made-up-", i))
-		_, err := v.Verify(bg, bogus.mint(t, validClaims(clock.Now(), fmt.Sprint("b", i))), testUser)
+		_, err := v.Verify(bg, bogus.mint(t, validClaims(clock.Now(), fmt.Sprint("b", i))), testUser, testClient)
 		wantSub(t, err, SubUnknownKID)
 	}
 	host.setKeys() // LoginID retires the key
@@ -127,7 +127,7 @@ func TestKidFloodDoesNotStarveRefresh(t *testing.T) {
 	n := 0
 	waitFor(t, func() bool {
 		n++
-		_, err := v.Verify(bg, key.mint(t, validClaims(clock.Now(), fmt.Sprint("r", n))), testUser)
+		_, err := v.Verify(bg, key.mint(t, validClaims(clock.Now(), fmt.Sprint("r", n))), testUser, testClient)
 		return err != nil && err.(*Error).Sub == SubUnknownKID
 	})
 }
@@ -149,7 +149,7 @@ func TestKeyHostDownWithoutCachedKey(t *testing.T) {
 	host := newKeyHost(t, key)
 	host.down.Store(true)
 	v := newTestVerifier(t, testConfig(host, clock))
-	_, err := v.Verify(bg, key.mint(t, validClaims(clock.Now(), "n")), testUser)
+	_, err := v.Verify(bg, key.mint(t, validClaims(clock.Now(), "n")), testUser, testClient)
 	wantSub(t, err, SubKeyUnavailable)
 	if !err.(*Error).Retryable() {
 		t.Fatal("key_unavailable must be retryable")
@@ -175,7 +175,7 @@ func TestKidFloodIsRateLimitedAndBounded(t *testing.T) {
 	const flood = 500
 	for i := range flood {
 		forger := signingKey{kid: fmt.Sprintf("kid-%04d", i), priv: key.priv}
-		_, err := v.Verify(bg, forger.mint(t, validClaims(clock.Now(), fmt.Sprint(i))), testUser)
+		_, err := v.Verify(bg, forger.mint(t, validClaims(clock.Now(), fmt.Sprint(i))), testUser, testClient)
 		wantSub(t, err, SubUnknownKID)
 	}
 	if n := host.pemReqs.Load(); n != 3 {
@@ -197,7 +197,7 @@ func TestKidFloodIsRateLimitedAndBounded(t *testing.T) {
 	// The legitimate kid is not starved forever: one interval later a
 	// token is available again.
 	clock.Advance(DefaultFetchInterval)
-	_, err := v.Verify(bg, key.mint(t, validClaims(clock.Now(), "legit")), testUser)
+	_, err := v.Verify(bg, key.mint(t, validClaims(clock.Now(), "legit")), testUser, testClient)
 	wantSub(t, err, "")
 	if n := host.pemReqs.Load(); n != 4 {
 		t.Fatalf("host saw %d requests, want 4", n)
@@ -228,7 +228,7 @@ func TestConcurrentLookupsShareOneFetch(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := v.Verify(bg, tokens[i], testUser)
+			_, err := v.Verify(bg, tokens[i], testUser, testClient)
 			errs <- err
 		}()
 	}
@@ -254,7 +254,7 @@ func TestJWKSMode(t *testing.T) {
 	v := newTestVerifier(t, cfg)
 
 	verify := func(k signingKey, nonce string) error {
-		_, err := v.Verify(bg, k.mint(t, validClaims(clock.Now(), nonce)), testUser)
+		_, err := v.Verify(bg, k.mint(t, validClaims(clock.Now(), nonce)), testUser, testClient)
 		return err
 	}
 	wantSub(t, verify(k1, "1"), "")
@@ -377,7 +377,7 @@ func TestKeyResponseIsCapped(t *testing.T) {
 	cfg := testConfig(host, clock)
 	cfg.MaxResponseBytes = 1000
 	v := newTestVerifier(t, cfg)
-	_, err := v.Verify(bg, key.mint(t, validClaims(clock.Now(), "n")), testUser)
+	_, err := v.Verify(bg, key.mint(t, validClaims(clock.Now(), "n")), testUser, testClient)
 	wantSub(t, err, SubKeyUnavailable)
 	if !strings.Contains(err.Error(), "exceeds 1000 bytes") {
 		t.Fatalf("err = %v", err)
@@ -396,7 +396,7 @@ func TestKeyHostRedirectIsNotFollowed(t *testing.T) {
 	cfg.KeyURL = redirector.URL + certsPath
 	cfg.HTTPClient = redirector.Client()
 	v := newTestVerifier(t, cfg)
-	_, err := v.Verify(bg, key.mint(t, validClaims(clock.Now(), "n")), testUser)
+	_, err := v.Verify(bg, key.mint(t, validClaims(clock.Now(), "n")), testUser, testClient)
 	wantSub(t, err, SubKeyUnavailable)
 	if n := host.pemReqs.Load(); n != 0 {
 		t.Fatalf("redirect followed: key host saw %d requests", n)
@@ -455,7 +455,7 @@ func TestCloseEndsFetchesAndGoroutines(t *testing.T) {
 	ctx, cancel := context.WithCancel(bg)
 	errc := make(chan error, 1)
 	go func() {
-		_, err := v.Verify(ctx, key.mint(t, validClaims(clock.Now(), "n")), testUser)
+		_, err := v.Verify(ctx, key.mint(t, validClaims(clock.Now(), "n")), testUser, testClient)
 		errc <- err
 	}()
 	<-src.started
@@ -465,7 +465,7 @@ func TestCloseEndsFetchesAndGoroutines(t *testing.T) {
 
 	v.Close()
 	v.Close() // idempotent
-	_, err = v.Verify(bg, key.mint(t, validClaims(clock.Now(), "m")), testUser)
+	_, err = v.Verify(bg, key.mint(t, validClaims(clock.Now(), "m")), testUser, testClient)
 	wantSub(t, err, SubClosed)
 
 	// Exited goroutines can take a while to disappear from the count (the
@@ -497,7 +497,7 @@ func TestKeyHostDownOutlastsTheBucket(t *testing.T) {
 	cfg.Observer = log
 	v := newTestVerifier(t, cfg)
 	for i := range 3 {
-		_, err := v.Verify(bg, key.mint(t, validClaims(clock.Now(), fmt.Sprint("down", i))), testUser)
+		_, err := v.Verify(bg, key.mint(t, validClaims(clock.Now(), fmt.Sprint("down", i))), testUser, testClient)
 		wantSub(t, err, SubKeyUnavailable)
 		if !err.(*Error).Retryable() || !strings.Contains(err.Error(), "503") {
 			t.Fatalf("attempt %d while the host is down: %v", i, err)
@@ -515,16 +515,16 @@ func TestKeyHostDownOutlastsTheBucket(t *testing.T) {
 	// unknown_kid.
 	host.down.Store(false)
 	clock.Advance(DefaultFetchInterval)
-	_, err := v.Verify(bg, key.mint(t, validClaims(clock.Now(), "back")), testUser)
+	_, err := v.Verify(bg, key.mint(t, validClaims(clock.Now(), "back")), testUser, testClient)
 	if err != nil {
 		wantSub(t, err, SubKeyUnavailable)
 	}
 	waitFor(t, func() bool { return log.count(FetchOK) == 1 })
-	if _, err := v.Verify(bg, key.mint(t, validClaims(clock.Now(), "back-2")), testUser); err != nil {
+	if _, err := v.Verify(bg, key.mint(t, validClaims(clock.Now(), "back-2")), testUser, testClient); err != nil {
 		t.Fatalf("after the host came back: %v", err)
 	}
 	forger := signingKey{kid: "kid-made-up", priv: key.priv}
-	_, err = v.Verify(bg, forger.mint(t, validClaims(clock.Now(), "forged")), testUser)
+	_, err = v.Verify(bg, forger.mint(t, validClaims(clock.Now(), "forged")), testUser, testClient)
 	wantSub(t, err, SubUnknownKID)
 }
 
@@ -544,7 +544,7 @@ func TestLookupsDoNotWaitOnAHostThatIsDown(t *testing.T) {
 	v := newTestVerifier(t, cfg)
 
 	host.down.Store(true)
-	_, err := v.Verify(bg, key.mint(t, validClaims(clock.Now(), "first")), testUser)
+	_, err := v.Verify(bg, key.mint(t, validClaims(clock.Now(), "first")), testUser, testClient)
 	wantSub(t, err, SubKeyUnavailable)
 	waitFor(t, func() bool { return log.count(FetchError) == 1 })
 
@@ -554,7 +554,7 @@ func TestLookupsDoNotWaitOnAHostThatIsDown(t *testing.T) {
 	gate := make(chan struct{})
 	host.gate = gate
 	host.down.Store(false)
-	_, err = v.Verify(bg, other.mint(t, validClaims(clock.Now(), "second")), testUser)
+	_, err = v.Verify(bg, other.mint(t, validClaims(clock.Now(), "second")), testUser, testClient)
 	wantSub(t, err, SubKeyUnavailable)
 	v.keys.fmu.Lock()
 	_, inFlight := v.keys.flights[other.kid]
@@ -568,7 +568,7 @@ func TestLookupsDoNotWaitOnAHostThatIsDown(t *testing.T) {
 	close(gate)
 	waitFor(t, func() bool { return log.count(FetchOK) == 1 })
 	for _, k := range []signingKey{other, key} {
-		if _, err := v.Verify(bg, k.mint(t, validClaims(clock.Now(), "after-"+k.kid)), testUser); err != nil {
+		if _, err := v.Verify(bg, k.mint(t, validClaims(clock.Now(), "after-"+k.kid)), testUser, testClient); err != nil {
 			t.Fatalf("%s after the host answered again: %v", k.kid, err)
 		}
 	}

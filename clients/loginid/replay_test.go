@@ -109,7 +109,7 @@ func TestReplayCacheErrorFailsClosed(t *testing.T) {
 	cfg := testConfig(newKeyHost(t, key), clock)
 	cfg.ReplayCache = replayFunc(func(ReplayKey, time.Time, time.Time) error { return errors.New("store down") })
 	v := newTestVerifier(t, cfg)
-	_, err := v.Verify(bg, key.mint(t, validClaims(clock.Now(), "n")), testUser)
+	_, err := v.Verify(bg, key.mint(t, validClaims(clock.Now(), "n")), testUser, testClient)
 	wantSub(t, err, SubReplayUnavailable)
 	if err.(*Error).Retryable() {
 		t.Fatal("a replay check that could not be made must fail closed, not retryable")
@@ -135,7 +135,7 @@ func TestReplayEntryLifetime(t *testing.T) {
 	v := newTestVerifier(t, cfg)
 	iat := clock.Now()
 	tok := key.mint(t, validClaims(iat, "n"))
-	_, err := v.Verify(bg, tok, testUser)
+	_, err := v.Verify(bg, tok, testUser, testClient)
 	wantSub(t, err, "")
 	if want := iat.Add(2*time.Minute + 31*time.Second); !got.Equal(want) {
 		t.Fatalf("until = %v, want %v", got, want)
@@ -143,6 +143,6 @@ func TestReplayEntryLifetime(t *testing.T) {
 	// At its last instant the token still passes the age check: the
 	// replay cache must still refuse it.
 	clock.Advance(2*time.Minute + 30*time.Second)
-	_, err = v.Verify(bg, tok, testUser)
+	_, err = v.Verify(bg, tok, testUser, testClient)
 	wantSub(t, err, SubReplayed)
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -21,7 +22,7 @@ type Verifier struct {
 	cfg    Config
 	keys   *keyStore
 	replay ReplayCache
-	shares *userShares
+	shares *replayShares
 }
 
 // New validates cfg, fills in defaults and returns a Verifier. It does not
@@ -53,7 +54,7 @@ func New(cfg Config) (*Verifier, error) {
 	if rc == nil {
 		rc = NewMemoryReplayCache(c.ReplayCacheSize)
 	}
-	return &Verifier{cfg: c, keys: ks, replay: rc, shares: newUserShares(c.ReplayPerUser)}, nil
+	return &Verifier{cfg: c, keys: ks, replay: rc, shares: newReplayShares(c.ReplayPerUser, c.ReplayPerClient)}, nil
 }
 
 // Close cancels key fetches in progress, waits for their goroutines and
@@ -61,8 +62,9 @@ func New(cfg Config) (*Verifier, error) {
 // The replay cache is left alone: it may be shared.
 func (v *Verifier) Close() { v.keys.close() }
 
-// Verify checks that token is a LoginID authentication result for
-// expectedUser, and records it as used. Every failure is an *Error with
+// Verify checks that token, sent from the client address client, is a
+// LoginID authentication result for expectedUser, and records it as
+// used. Every failure is an *Error with
 // Reason rules.ReasonAssertionInvalid and a Sub-reason; Retryable tells
 // the failures that are not the token's fault.
 //
@@ -71,27 +73,31 @@ func (v *Verifier) Close() { v.keys.close() }
 // Config.Algorithm (the header cannot choose it); no crit; kid valid and
 // known; signature; exp and iat present; exp, nbf, iat and max_age against
 // the clock with ClockSkew; iss, aud, namespace; type is an authentication
-// type; user claim byte-equal to expectedUser; and last, the user's share
-// of the replay cache (Config.ReplayPerUser) and the replay cache, so a
-// token refused for another reason is never recorded. With
+// type; user claim byte-equal to expectedUser; and last, the user's and
+// the client network's shares of the replay cache (Config.ReplayPerUser,
+// Config.ReplayPerClient) and the replay cache, so a token refused for
+// another reason is never recorded. client is the address the guard
+// counts the request under (an invalid one counts as one client of its
+// own). With
 // Config.Enrolled, the user must be enrolled (asked just before the
 // replay checks).
-func (v *Verifier) Verify(ctx context.Context, token, expectedUser string) (Claims, error) {
-	return v.verify(ctx, token, expectedUser, false)
+func (v *Verifier) Verify(ctx context.Context, token, expectedUser string, client netip.Addr) (Claims, error) {
+	return v.verify(ctx, token, expectedUser, client, false)
 }
 
 // VerifyRegistration checks that token is a LoginID registration result
 // (a TypeClaim among Config.RegistrationTypes: what DirectWeb's
 // dw.register returns) for expectedUser, with every check Verify makes
 // but Config.Enrolled (signature, iss, aud, namespace, exp, iat and
-// max_age, byte-equal user, replay), and records it as used. An
+// max_age, byte-equal user, the replay shares and the replay cache), and
+// records it as used. An
 // authentication result is refused (authentication_token). The guard's
 // enrolment page uses it to see a registration it allowed.
-func (v *Verifier) VerifyRegistration(ctx context.Context, token, expectedUser string) (Claims, error) {
-	return v.verify(ctx, token, expectedUser, true)
+func (v *Verifier) VerifyRegistration(ctx context.Context, token, expectedUser string, client netip.Addr) (Claims, error) {
+	return v.verify(ctx, token, expectedUser, client, true)
 }
 
-func (v *Verifier) verify(ctx context.Context, token, expectedUser string, registration bool) (Claims, error) {
+func (v *Verifier) verify(ctx context.Context, token, expectedUser string, client netip.Addr, registration bool) (Claims, error) {
 	if len(token) > v.cfg.MaxTokenBytes || !compactJWS(token) {
 		return Claims{}, fail(SubMalformed)
 	}
@@ -141,17 +147,21 @@ func (v *Verifier) verify(ctx context.Context, token, expectedUser string, regis
 	}
 	lifetime := v.cfg.MaxAge + v.cfg.ClockSkew + replayMargin
 	until := cl.IssuedAt.Add(lifetime)
-	// A user at their share is refused before the cache is asked: a
-	// replay of theirs then reads as replay_user_limit, refused alike.
-	user := v.shares.user(cl.User)
-	if !v.shares.take(user, now.UnixNano()) {
+	// A user or a client network at its share is refused before the
+	// cache is asked: a replay then reads as replay_user_limit or
+	// replay_client_limit, refused alike.
+	share := v.shares.key(cl.User, client)
+	switch v.shares.take(share, now.UnixNano()) {
+	case SubReplayUserLimit:
 		return Claims{}, &Error{Reason: ReasonReplayUserLimit, Sub: SubReplayUserLimit, RetryAfter: lifetime}
+	case SubReplayClientLimit:
+		return Claims{}, &Error{Reason: ReasonReplayClientLimit, Sub: SubReplayClientLimit, RetryAfter: lifetime}
 	}
 	err = v.replay.Remember(replayKey(cl.Nonce, token), until, now)
 	if err == nil {
-		v.shares.keep(user, until.UnixNano())
+		v.shares.keep(share, until.UnixNano())
 	} else {
-		v.shares.give(user)
+		v.shares.give(share)
 	}
 	switch {
 	case err == nil:

@@ -126,7 +126,7 @@ func TestVerifyTable(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			cl, err := v.Verify(bg, tc.token(), tc.user)
+			cl, err := v.Verify(bg, tc.token(), tc.user, testClient)
 			wantSub(t, err, tc.sub)
 			if tc.sub == "" && (cl.User != testUser || cl.KeyID != testKID || cl.Type != "fido2_login") {
 				t.Fatalf("claims = %+v", cl)
@@ -148,7 +148,7 @@ func TestErrorMessagesCarryNoTokenData(t *testing.T) {
 	v := newTestVerifier(t, testConfig(newKeyHost(t, key), clock))
 	claims := validClaims(clock.Now(), "secret-nonce")
 	tok := key.mint(t, claims)
-	_, err := v.Verify(bg, tok, "someone-else")
+	_, err := v.Verify(bg, tok, "someone-else", testClient)
 	wantSub(t, err, SubWrongUser)
 	for _, leak := range []string{tok, testUser, "someone-else", "secret-nonce", testClientID} {
 		if strings.Contains(err.Error(), leak) {
@@ -177,7 +177,7 @@ func TestVerifyInteropWithJWXSigner(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cl, err := v.Verify(bg, string(signed), testUser)
+	cl, err := v.Verify(bg, string(signed), testUser, testClient)
 	wantSub(t, err, "")
 	if cl.Nonce != "jwx-nonce" || !cl.IssuedAt.Equal(clock.Now()) {
 		t.Fatalf("claims = %+v", cl)
@@ -192,22 +192,22 @@ func TestReplay(t *testing.T) {
 
 	t.Run("same nonce twice", func(t *testing.T) {
 		c := validClaims(now, "nonce-A")
-		_, err := v.Verify(bg, key.mint(t, c), testUser)
+		_, err := v.Verify(bg, key.mint(t, c), testUser, testClient)
 		wantSub(t, err, "")
 		// A different token (new signature) with the same nonce.
-		_, err = v.Verify(bg, key.mint(t, c), testUser)
+		_, err = v.Verify(bg, key.mint(t, c), testUser, testClient)
 		wantSub(t, err, SubReplayed)
 	})
 	t.Run("no nonce: same token twice", func(t *testing.T) {
 		c := validClaims(now, "")
 		delete(c, "nonce")
 		tok := key.mint(t, c)
-		_, err := v.Verify(bg, tok, testUser)
+		_, err := v.Verify(bg, tok, testUser, testClient)
 		wantSub(t, err, "")
-		_, err = v.Verify(bg, tok, testUser)
+		_, err = v.Verify(bg, tok, testUser, testClient)
 		wantSub(t, err, SubReplayed)
 		// The malleated signature verifies but is the same use.
-		_, err = v.Verify(bg, malleate(t, tok), testUser)
+		_, err = v.Verify(bg, malleate(t, tok), testUser, testClient)
 		wantSub(t, err, SubReplayed)
 	})
 	t.Run("no nonce: the same token spelt otherwise", func(t *testing.T) {
@@ -228,16 +228,16 @@ func TestReplay(t *testing.T) {
 					continue
 				}
 				respelt++
-				_, err := v.Verify(bg, other, testUser)
+				_, err := v.Verify(bg, other, testUser, testClient)
 				wantSub(t, err, SubMalformed)
 			}
 			if respelt == 0 {
 				t.Fatalf("pad %d: no segment with unused bits", pad)
 			}
-			_, err := v.Verify(bg, tok, testUser)
+			_, err := v.Verify(bg, tok, testUser, testClient)
 			wantSub(t, err, "")
 			if other, ok := respell(tok, 1); ok {
-				_, err = v.Verify(bg, other, testUser)
+				_, err = v.Verify(bg, other, testUser, testClient)
 				wantSub(t, err, SubMalformed)
 			}
 		}
@@ -249,22 +249,22 @@ func TestReplay(t *testing.T) {
 		// milliseconds) let it pass once more then.
 		c := validClaims(clock.Now(), "nonce-last")
 		tok := key.mint(t, c)
-		_, err := v.Verify(bg, tok, testUser)
+		_, err := v.Verify(bg, tok, testUser, testClient)
 		wantSub(t, err, "")
 		last := clock.Now().Add(DefaultMaxAge + DefaultClockSkew)
 		clock.Set(last)
 		defer clock.Set(now)
-		_, err = v.Verify(bg, tok, testUser)
+		_, err = v.Verify(bg, tok, testUser, testClient)
 		wantSub(t, err, SubReplayed)
 		clock.Set(last.Add(time.Nanosecond))
-		_, err = v.Verify(bg, tok, testUser)
+		_, err = v.Verify(bg, tok, testUser, testClient)
 		wantSub(t, err, SubTooOld)
 	})
 	t.Run("refused token is not recorded", func(t *testing.T) {
 		c := validClaims(now, "nonce-B")
-		_, err := v.Verify(bg, key.mint(t, c), "wrong")
+		_, err := v.Verify(bg, key.mint(t, c), "wrong", testClient)
 		wantSub(t, err, SubWrongUser)
-		_, err = v.Verify(bg, key.mint(t, c), testUser)
+		_, err = v.Verify(bg, key.mint(t, c), testUser, testClient)
 		wantSub(t, err, "")
 	})
 }
@@ -277,11 +277,11 @@ func TestReplayCacheFull(t *testing.T) {
 	v := newTestVerifier(t, cfg)
 	now := clock.Now()
 	for i, n := range []string{"a", "b"} {
-		if _, err := v.Verify(bg, key.mint(t, validClaims(now, n)), testUser); err != nil {
+		if _, err := v.Verify(bg, key.mint(t, validClaims(now, n)), testUser, testClient); err != nil {
 			t.Fatalf("token %d: %v", i, err)
 		}
 	}
-	_, err := v.Verify(bg, key.mint(t, validClaims(now, "c")), testUser)
+	_, err := v.Verify(bg, key.mint(t, validClaims(now, "c")), testUser, testClient)
 	wantSub(t, err, SubReplayCacheFull)
 	if !err.(*Error).Retryable() {
 		t.Fatal("replay_cache_full must be retryable")
@@ -289,6 +289,6 @@ func TestReplayCacheFull(t *testing.T) {
 	// Once the entries pass iat+max_age+skew they are purged and a fresh
 	// token fits; the old ones are too old by then anyway.
 	clock.Advance(2*time.Minute + 30*time.Second + time.Second)
-	_, err = v.Verify(bg, key.mint(t, validClaims(clock.Now(), "c")), testUser)
+	_, err = v.Verify(bg, key.mint(t, validClaims(clock.Now(), "c")), testUser, testClient)
 	wantSub(t, err, "")
 }
