@@ -112,4 +112,32 @@ func TestLastPasskeyRemovedNeedsEnrolLink(t *testing.T) {
 	if resp.StatusCode != http.StatusForbidden || got.Error != "enrol_confirm" {
 		t.Fatalf("register/begin after the link: %d %s, want 403 enrol_confirm", resp.StatusCode, body)
 	}
+
+	// The operator sets the mark and clears it by hand.
+	mark := admin + "/login_guard/passkeys/enrol_link_required"
+	var m struct {
+		EnrolLinkRequired bool `json:"enrol_link_required"`
+		Changed           bool `json:"changed"`
+	}
+	if st := adminCall(t, http.MethodPut, mark, `{"user":"alice"}`, &m); st != http.StatusCreated || !m.EnrolLinkRequired || !m.Changed {
+		t.Fatalf("PUT enrol_link_required: %d %+v", st, m)
+	}
+	resp, body = signIn("203.0.113.22").do("POST", "/verify/passkey/register/begin", "application/json", "{}", js)
+	_ = json.Unmarshal([]byte(body), &got)
+	if resp.StatusCode != http.StatusForbidden || got.Error != "enrol_not_allowed" {
+		t.Fatalf("register/begin with the mark set by hand: %d %s, want 403 enrol_not_allowed", resp.StatusCode, body)
+	}
+	if st := adminCall(t, http.MethodDelete, mark+"?user=alice", "", &m); st != http.StatusOK || m.EnrolLinkRequired || !m.Changed {
+		t.Fatalf("DELETE enrol_link_required: %d %+v", st, m)
+	}
+	m.EnrolLinkRequired = true
+	if st := adminCall(t, http.MethodGet, mark+"?user=alice", "", &m); st != http.StatusOK || m.EnrolLinkRequired {
+		t.Fatalf("GET enrol_link_required: %d %+v", st, m)
+	}
+	req, _ := http.NewRequest(http.MethodPatch, mark, nil)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != "GET, PUT, DELETE" {
+		t.Fatalf("PATCH enrol_link_required: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
 }

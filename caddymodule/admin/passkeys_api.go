@@ -52,7 +52,9 @@ func init() {
 //
 // Removing the last passkey marks the account (enrol_link_required): its
 // next enrolment needs an enrolment link, which clears the mark; a
-// sign-in alone no longer registers a first passkey.
+// sign-in alone no longer registers a first passkey. The operator reads,
+// sets and clears the mark at /login_guard/passkeys/enrol_link_required
+// (handleEnrolLinkRequired).
 //
 // And it keeps the LoginID records beside the passkeys (see
 // handleLoginID): GET, PUT (import) and DELETE /login_guard/passkeys/loginid.
@@ -75,6 +77,7 @@ func (p *PasskeyAdmin) Routes() []caddy.AdminRoute {
 		{Pattern: "/login_guard/passkeys/enrol_link", Handler: p.app.handler(true, handleEnrolLink)},
 		{Pattern: "/login_guard/passkeys/credentials", Handler: p.app.handler(true, handleCredentials)},
 		{Pattern: "/login_guard/passkeys/loginid", Handler: p.app.handler(true, handleLoginID)},
+		{Pattern: "/login_guard/passkeys/enrol_link_required", Handler: p.app.handler(true, handleEnrolLinkRequired)},
 	}
 }
 

@@ -226,3 +226,42 @@ func TestEnrolLinkRequiredRecordFormat(t *testing.T) {
 		t.Fatalf("the mark stays after the link: %s", raw)
 	}
 }
+
+// TestSetEnrolLinkRequired: the operator sets the mark (on an account
+// with no record too, which creates one) and clears it; set, it refuses a
+// sign-in's enrolment even with a passkey's confirmation; cleared, the
+// account enrols under the ordinary rule.
+func TestSetEnrolLinkRequired(t *testing.T) {
+	f := newFixture(t, nil)
+	ctx := context.Background()
+	session := cleanLogin("dave", t0)
+	if changed, err := f.pk.SetEnrolLinkRequired(ctx, "dave", false); changed || err != nil {
+		t.Fatalf("clear an unmarked account: %v %v", changed, err)
+	}
+	if keys := f.store.keys(); len(keys) != 0 {
+		t.Fatalf("clearing wrote %v", keys)
+	}
+	if changed, err := f.pk.SetEnrolLinkRequired(ctx, "dave", true); !changed || err != nil {
+		t.Fatalf("set: %v %v", changed, err)
+	}
+	if changed, err := f.pk.SetEnrolLinkRequired(ctx, "dave", true); changed || err != nil {
+		t.Fatalf("set again: %v %v", changed, err)
+	}
+	wantLinkRequired(t, f.pk, "dave", true)
+	_, err := f.pk.MayEnroll(ctx, session)
+	wantReason(t, err, ReasonEnrolNeedsLink)
+	if changed, err := f.pk.SetEnrolLinkRequired(ctx, "dave", false); !changed || err != nil {
+		t.Fatalf("clear: %v %v", changed, err)
+	}
+	a := newSoftAuthn(t, origin)
+	register(t, f.pk, a, session)
+
+	// Set on an account with a passkey: its confirmation does not do.
+	if _, err := f.pk.SetEnrolLinkRequired(ctx, "dave", true); err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.pk.MayEnroll(ctx, session, confirmWith(t, f.pk, a, 1, session))
+	wantReason(t, err, ReasonEnrolNeedsLink)
+	register(t, f.pk, newSoftAuthn(t, origin), f.link(t, "dave"))
+	wantLinkRequired(t, f.pk, "dave", false)
+}

@@ -204,6 +204,29 @@ func (p *Passkeys) EnrolLinkRequired(ctx context.Context, user string) (bool, er
 	return rec.EnrolLinkRequired, err
 }
 
+// SetEnrolLinkRequired sets or clears that mark on the operator's word:
+// set, for an account whose passkey or password the operator believes
+// taken (one emptied before removals marked, or one that never had a
+// passkey); cleared, to let a clean sign-in enrol it again. changed is
+// false when the account already was so. Setting it on an account with
+// no record creates one.
+func (p *Passkeys) SetEnrolLinkRequired(ctx context.Context, user string, required bool) (changed bool, err error) {
+	err = p.locked(ctx, user, func() error {
+		rec, found, err := p.load(ctx, user)
+		if err != nil || rec.EnrolLinkRequired == required {
+			return err
+		}
+		if !found {
+			if rec, err = newRecord(); err != nil {
+				return err
+			}
+		}
+		rec.EnrolLinkRequired, changed = required, true
+		return p.save(ctx, user, rec)
+	})
+	return changed, err
+}
+
 func indexOf(rec record, id []byte) int {
 	for i, c := range rec.Credentials {
 		if bytes.Equal(c.ID, id) {
