@@ -14,7 +14,7 @@ import (
 // TestLastPasskeyRemovedNeedsEnrolLink: once the operator removes an
 // account's last passkey through the admin API (a stolen one), a clean
 // sign-in no longer registers a first passkey for it: 403
-// enrol_not_allowed, audit reason passkey_enrol_needs_link, nothing
+// enrol_needs_link, audit reason passkey_enrol_needs_link, nothing
 // stored, and the admin API lists the account as enrol_link_required. So
 // an attacker with the password and one clean sign-in cannot enrol their
 // own authenticator right after the removal. An enrolment link registers
@@ -74,11 +74,11 @@ func TestLastPasskeyRemovedNeedsEnrolLink(t *testing.T) {
 	resp, body := attacker.do("POST", "/verify/passkey/register/begin", "application/json", "{}", js)
 	var got struct{ Error string }
 	_ = json.Unmarshal([]byte(body), &got)
-	if resp.StatusCode != http.StatusForbidden || got.Error != "enrol_not_allowed" {
-		t.Fatalf("register/begin after the last passkey was removed: %d %s, want 403 enrol_not_allowed", resp.StatusCode, body)
+	if resp.StatusCode != http.StatusForbidden || got.Error != "enrol_needs_link" {
+		t.Fatalf("register/begin after the last passkey was removed: %d %s, want 403 enrol_needs_link", resp.StatusCode, body)
 	}
-	if resp, _ := attacker.do("GET", "/verify/enrol", "", "", host); resp.StatusCode != http.StatusForbidden {
-		t.Fatalf("enrol page: %d, want 403", resp.StatusCode)
+	if resp, page := attacker.do("GET", "/verify/enrol", "", "", host); resp.StatusCode != http.StatusForbidden || !strings.Contains(page, "An enrolment link is needed") {
+		t.Fatalf("enrol page: %d, want 403 saying an enrolment link is needed: %s", resp.StatusCode, page)
 	}
 	if !hasReason(auditReasons(t, g, "step_up"), "passkey_enrol_needs_link") {
 		t.Fatalf("no passkey_enrol_needs_link in the audit lines: %v", auditReasons(t, g, "step_up"))
@@ -124,8 +124,8 @@ func TestLastPasskeyRemovedNeedsEnrolLink(t *testing.T) {
 	}
 	resp, body = signIn("203.0.113.22").do("POST", "/verify/passkey/register/begin", "application/json", "{}", js)
 	_ = json.Unmarshal([]byte(body), &got)
-	if resp.StatusCode != http.StatusForbidden || got.Error != "enrol_not_allowed" {
-		t.Fatalf("register/begin with the mark set by hand: %d %s, want 403 enrol_not_allowed", resp.StatusCode, body)
+	if resp.StatusCode != http.StatusForbidden || got.Error != "enrol_needs_link" {
+		t.Fatalf("register/begin with the mark set by hand: %d %s, want 403 enrol_needs_link", resp.StatusCode, body)
 	}
 	if st := adminCall(t, http.MethodDelete, mark+"?user=alice", "", &m); st != http.StatusOK || m.EnrolLinkRequired || !m.Changed {
 		t.Fatalf("DELETE enrol_link_required: %d %+v", st, m)

@@ -42,6 +42,10 @@ const (
 	// EnrolNotAllowed: the current sign-in cannot register a passkey
 	// (it needed a step-up, or is still in one).
 	EnrolNotAllowed Code = "enrol_not_allowed"
+	// EnrolNeedsLink: an admin removed the account's last way to confirm
+	// a sign-in (its passkeys, or its LoginID record when it had no
+	// passkey), so only an enrolment link registers a new one.
+	EnrolNeedsLink Code = "enrol_needs_link"
 	// EnrolConfirm: the account already has a passkey; one of them must
 	// confirm adding another.
 	EnrolConfirm Code = "enrol_confirm"
@@ -127,6 +131,9 @@ var catalogue = map[Code]entry{
 	EnrolNotAllowed: {http.StatusForbidden, "A passkey can't be added from this sign-in",
 		"For your security, a sign-in that needed an extra check (or is still waiting for one) can't be used to register a passkey. Please use an enrolment link from the site's support team.", nextHelp,
 		"For your security, a sign-in that needed an extra check (or is still waiting for one) can't be used to register a passkey. Follow the link below to get an enrolment link."},
+	EnrolNeedsLink: {http.StatusForbidden, "An enrolment link is needed",
+		"For your security, a new passkey or other way to confirm a sign-in can be added to this account only with an enrolment link. Please ask the site's support team for one.", nextHelp,
+		"For your security, a new passkey or other way to confirm a sign-in can be added to this account only with an enrolment link. Follow the link below to get one."},
 	EnrolConfirm: {http.StatusForbidden, "Confirm with your passkey first",
 		"This account already has a passkey. To add another, confirm with one you already have. If you no longer have it, ask the site's support team for an enrolment link.", nextHelp,
 		"This account already has a passkey. To add another, confirm with one you already have. If you no longer have it, follow the link below to ask for an enrolment link."},
@@ -165,7 +172,7 @@ var catalogue = map[Code]entry{
 // Codes lists every code, in a fixed order.
 func Codes() []Code {
 	return []Code{Denied, RateLimited, StepUpRequired, StepUpUnavailable, StepUpMissing, StepUpExpired, StepUpUsed,
-		StepUpMoved, StepUpFailed, NoFactor, EnrolSignIn, EnrolSignInAgain, EnrolNotAllowed, EnrolLinkUsed,
+		StepUpMoved, StepUpFailed, NoFactor, EnrolSignIn, EnrolSignInAgain, EnrolNotAllowed, EnrolNeedsLink, EnrolLinkUsed,
 		EnrolLinkInvalid, EnrolOtherAccount, EnrolLimit, EnrolLoginIDRegistered, Enrolled, EnrolledLoginID, BadRequest, TooLarge, UnsupportedMedia,
 		NotFound, MethodNotAllowed, Unavailable, Internal}
 }

@@ -121,8 +121,10 @@ func PasskeyCode(err error) pages.Code {
 		return pages.EnrolSignIn
 	case passkeys.ReasonEnrolStaleSession:
 		return pages.EnrolSignInAgain
-	case passkeys.ReasonEnrolDuringChallenge, passkeys.ReasonEnrolChallengedLogin, passkeys.ReasonEnrolNeedsLink:
+	case passkeys.ReasonEnrolDuringChallenge, passkeys.ReasonEnrolChallengedLogin:
 		return pages.EnrolNotAllowed
+	case passkeys.ReasonEnrolNeedsLink:
+		return pages.EnrolNeedsLink
 	case passkeys.ReasonEnrolNeedsPasskey, passkeys.ReasonEnrolConfirmRemoved, passkeys.ReasonEnrolConfirmCloneWarning:
 		return pages.EnrolConfirm
 	case passkeys.ReasonEnrolTokenSpent:
