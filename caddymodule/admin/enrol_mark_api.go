@@ -25,36 +25,9 @@ import (
 // before marks were kept; clear it only when a clean sign-in may enrol
 // the account again (the link is the normal way).
 func handleEnrolLinkRequired(a *app.App, w http.ResponseWriter, r *http.Request) error {
-	q := r.URL.Query()
-	user := q.Get("user")
-	switch r.Method {
-	case http.MethodGet, http.MethodDelete:
-		if err := checkQuery(q, "user"); err != nil {
-			return err
-		}
-	case http.MethodPut:
-		if err := checkQuery(q); err != nil {
-			return err
-		}
-		var req struct {
-			User string `json:"user"`
-		}
-		if err := decodeBody(r, &req); err != nil {
-			return badRequest(errors.New(`body must be JSON like {"user":"jlopez"}: ` + err.Error()))
-		}
-		user = req.User
-	default:
-		return methodNotAllowed(w, r, http.MethodGet, http.MethodPut, http.MethodDelete)
-	}
-	if strings.TrimSpace(user) == "" {
-		return badRequest(errors.New("user is required (the name as the login sends it)"))
-	}
-	if a.Passkeys == nil {
-		return caddy.APIError{HTTPStatus: http.StatusNotFound, Err: errors.New("no running login_guard app with a passkeys block")}
-	}
-	rt, err := a.StepUpRuntime()
-	if err != nil {
-		return caddy.APIError{HTTPStatus: http.StatusServiceUnavailable, Err: err}
+	user, rt, err := accountRequest(a, w, r, "the name as the login sends it", "")
+	if user == "" {
+		return err
 	}
 	status, out := http.StatusOK, map[string]any{"user": user}
 	if r.Method == http.MethodGet {
@@ -78,4 +51,43 @@ func handleEnrolLinkRequired(a *app.App, w http.ResponseWriter, r *http.Request)
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	return json.NewEncoder(w).Encode(out)
+}
+
+// accountRequest reads the account an account-record endpoint (GET,
+// PUT, DELETE) is about: from the query string, or from a PUT's body
+// {"user": …}; userHelp says which name, noPasskeys what a config without
+// a passkeys block lacks. An empty user comes with the answer's error.
+func accountRequest(a *app.App, w http.ResponseWriter, r *http.Request, userHelp, noPasskeys string) (string, *app.StepUpRuntime, error) {
+	q := r.URL.Query()
+	user := q.Get("user")
+	switch r.Method {
+	case http.MethodGet, http.MethodDelete:
+		if err := checkQuery(q, "user"); err != nil {
+			return "", nil, err
+		}
+	case http.MethodPut:
+		if err := checkQuery(q); err != nil {
+			return "", nil, err
+		}
+		var req struct {
+			User string `json:"user"`
+		}
+		if err := decodeBody(r, &req); err != nil {
+			return "", nil, badRequest(errors.New(`body must be JSON like {"user":"jlopez"}: ` + err.Error()))
+		}
+		user = req.User
+	default:
+		return "", nil, methodNotAllowed(w, r, http.MethodGet, http.MethodPut, http.MethodDelete)
+	}
+	if strings.TrimSpace(user) == "" {
+		return "", nil, badRequest(errors.New("user is required (" + userHelp + ")"))
+	}
+	if a.Passkeys == nil {
+		return "", nil, caddy.APIError{HTTPStatus: http.StatusNotFound, Err: errors.New("no running login_guard app with a passkeys block" + noPasskeys)}
+	}
+	rt, err := a.StepUpRuntime()
+	if err != nil {
+		return "", nil, caddy.APIError{HTTPStatus: http.StatusServiceUnavailable, Err: err}
+	}
+	return user, rt, nil
 }

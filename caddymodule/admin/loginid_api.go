@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"strings"
 
 	"github.com/caddyserver/caddy/v2"
 
@@ -31,36 +30,9 @@ import (
 // their tokens are then taken. A PUT for another spelling of a name
 // whose account has a record is refused (409): remove that one first.
 func handleLoginID(a *app.App, w http.ResponseWriter, r *http.Request) error {
-	q := r.URL.Query()
-	user := q.Get("user")
-	switch r.Method {
-	case http.MethodGet, http.MethodDelete:
-		if err := checkQuery(q, "user"); err != nil {
-			return err
-		}
-	case http.MethodPut:
-		if err := checkQuery(q); err != nil {
-			return err
-		}
-		var req struct {
-			User string `json:"user"`
-		}
-		if err := decodeBody(r, &req); err != nil {
-			return badRequest(errors.New(`body must be JSON like {"user":"jlopez"}: ` + err.Error()))
-		}
-		user = req.User
-	default:
-		return methodNotAllowed(w, r, http.MethodGet, http.MethodPut, http.MethodDelete)
-	}
-	if strings.TrimSpace(user) == "" {
-		return badRequest(errors.New("user is required (the name exactly as the login sends it, and as it is registered at LoginID)"))
-	}
-	if a.Passkeys == nil {
-		return caddy.APIError{HTTPStatus: http.StatusNotFound, Err: errors.New("no running login_guard app with a passkeys block (LoginID records are kept beside the passkeys)")}
-	}
-	rt, err := a.StepUpRuntime()
-	if err != nil {
-		return caddy.APIError{HTTPStatus: http.StatusServiceUnavailable, Err: err}
+	user, rt, err := accountRequest(a, w, r, "the name exactly as the login sends it, and as it is registered at LoginID", " (LoginID records are kept beside the passkeys)")
+	if user == "" {
+		return err
 	}
 	status, out := http.StatusOK, map[string]any{"user": user}
 	switch r.Method {
