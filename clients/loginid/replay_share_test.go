@@ -306,15 +306,15 @@ func TestReplaySharesForgetExpiredSlots(t *testing.T) {
 		s.keep(k, now+int64(time.Minute))
 		s.give(k)
 	}
-	if len(s.users) != 1000 || len(s.clients) != 1000 || len(s.kept) != 1000 {
-		t.Fatalf("%d users, %d clients, %d slots held; want 1000 each", len(s.users), len(s.clients), len(s.kept))
+	if len(s.users) != 1000 || len(s.clients) != 1000 || len(s.userKept) != 1000 || len(s.clientKept) != 1000 {
+		t.Fatalf("%d users, %d clients, %d slots held; want 1000 each", len(s.users), len(s.clients), len(s.userKept))
 	}
 	k := s.key("late", testClient)
 	if s.take(k, now+int64(time.Minute)) != "" {
 		t.Fatal("refused after every slot expired")
 	}
-	if len(s.users) != 1 || len(s.clients) != 1 || len(s.kept) != 0 {
-		t.Fatalf("after expiry: %d users, %d clients, %d slots held; want 1, 1, 0", len(s.users), len(s.clients), len(s.kept))
+	if len(s.users) != 1 || len(s.clients) != 1 || len(s.userKept) != 0 || len(s.clientKept) != 0 {
+		t.Fatalf("after expiry: %d users, %d clients, %d slots held; want 1, 1, 0", len(s.users), len(s.clients), len(s.userKept))
 	}
 }
 

@@ -4,6 +4,8 @@ import (
 	"hash/maphash"
 	"net/netip"
 	"sync"
+
+	"github.com/login-guard/login_guard/internal/expiry"
 )
 
 // replayShares bounds how many of the replay cache's unexpired entries
@@ -35,7 +37,7 @@ import (
 // a restart, or a reload (which builds a new Verifier), the tokens used
 // before are still refused as replays but count for nobody.
 //
-// Memory: a map entry per user and per client holding slots and 24
+// Memory: a map entry per user and per client holding slots and 32
 // bytes per kept slot, each slot standing for a replay cache entry;
 // every take first drops the slots expired, so what is held never
 // outgrows the cache's own unexpired entries plus the slots being
@@ -47,7 +49,9 @@ type replayShares struct {
 	mu      sync.Mutex
 	users   map[uint64]int32 // user -> slots taken and not yet expired or given back
 	clients map[uint64]int32 // client network -> the same
-	kept    shareHeap        // kept slots, by expiry
+	// The kept slots by expiry, one entry in each heap a slot: its user's
+	// and its client network's, released at the same instant.
+	userKept, clientKept expiry.Heap
 }
 
 func newReplayShares(perUser, perClient int) *replayShares {
@@ -105,8 +109,11 @@ func clientNet(a netip.Addr) uint64 {
 func (s *replayShares) take(k shareKey, now int64) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for len(s.kept) > 0 && s.kept[0].at <= now {
-		s.release(s.kept.pop().key)
+	for len(s.userKept) > 0 && s.userKept[0].At <= now {
+		drop(s.users, s.userKept.Pop().Key)
+	}
+	for len(s.clientKept) > 0 && s.clientKept[0].At <= now {
+		drop(s.clients, s.clientKept.Pop().Key)
 	}
 	switch {
 	case s.users[k.user] >= s.perUser:
@@ -122,21 +129,17 @@ func (s *replayShares) take(k shareKey, now int64) string {
 // keep holds a slot take gave until at, when its replay entry expires.
 func (s *replayShares) keep(k shareKey, at int64) {
 	s.mu.Lock()
-	s.kept.push(shareSlot{at: at, key: k})
+	s.userKept.Push(expiry.Entry{Key: k.user, At: at})
+	s.clientKept.Push(expiry.Entry{Key: k.client, At: at})
 	s.mu.Unlock()
 }
 
 // give gives back a slot take gave, for a token the cache did not record.
 func (s *replayShares) give(k shareKey) {
 	s.mu.Lock()
-	s.release(k)
-	s.mu.Unlock()
-}
-
-// release drops one slot of k's shares. s.mu is held.
-func (s *replayShares) release(k shareKey) {
 	drop(s.users, k.user)
 	drop(s.clients, k.client)
+	s.mu.Unlock()
 }
 
 func drop(m map[uint64]int32, k uint64) {
@@ -145,51 +148,4 @@ func drop(m map[uint64]int32, k uint64) {
 	} else {
 		delete(m, k)
 	}
-}
-
-type shareSlot struct {
-	at  int64 // Unix nanoseconds
-	key shareKey
-}
-
-// shareHeap is a min-heap of slots by expiry, typed rather than built on
-// container/heap, whose interface would box every slot pushed.
-type shareHeap []shareSlot
-
-func (h *shareHeap) push(e shareSlot) {
-	s := append(*h, e)
-	for i := len(s) - 1; i > 0; {
-		p := (i - 1) / 2
-		if s[i].at >= s[p].at {
-			break
-		}
-		s[i], s[p] = s[p], s[i]
-		i = p
-	}
-	*h = s
-}
-
-// pop removes and returns the slot that expires first; h is not empty.
-func (h *shareHeap) pop() shareSlot {
-	s := *h
-	top := s[0]
-	last := len(s) - 1
-	s[0] = s[last]
-	s = s[:last]
-	for i := 0; ; {
-		l, small := 2*i+1, i
-		if l < len(s) && s[l].at < s[small].at {
-			small = l
-		}
-		if r := l + 1; r < len(s) && s[r].at < s[small].at {
-			small = r
-		}
-		if small == i {
-			break
-		}
-		s[i], s[small] = s[small], s[i]
-		i = small
-	}
-	*h = s
-	return top
 }
