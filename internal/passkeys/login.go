@@ -212,14 +212,9 @@ func (p *Passkeys) EnrolLinkRequired(ctx context.Context, user string) (bool, er
 // no record creates one.
 func (p *Passkeys) SetEnrolLinkRequired(ctx context.Context, user string, required bool) (changed bool, err error) {
 	err = p.locked(ctx, user, func() error {
-		rec, found, err := p.load(ctx, user)
+		rec, err := p.loadOrNew(ctx, user)
 		if err != nil || rec.EnrolLinkRequired == required {
 			return err
-		}
-		if !found {
-			if rec, err = newRecord(); err != nil {
-				return err
-			}
 		}
 		rec.EnrolLinkRequired, changed = required, true
 		return p.save(ctx, user, rec)

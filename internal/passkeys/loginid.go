@@ -91,14 +91,9 @@ func (p *Passkeys) RecordLoginID(ctx context.Context, user, subject string, proo
 	}
 	var out LoginIDRecord
 	err = p.locked(ctx, user, func() error {
-		rec, found, err := p.load(ctx, user)
+		rec, err := p.loadOrNew(ctx, user)
 		if err != nil {
 			return err
-		}
-		if !found {
-			if rec, err = newRecord(); err != nil {
-				return err
-			}
 		}
 		if rec.LoginID != nil {
 			return refused(ReasonLoginIDRegistered, nil)
@@ -144,14 +139,9 @@ func (p *Passkeys) LoginID(ctx context.Context, user string) (*LoginIDRecord, er
 // first.
 func (p *Passkeys) ImportLoginID(ctx context.Context, user string) (r LoginIDRecord, created bool, err error) {
 	err = p.locked(ctx, user, func() error {
-		rec, found, err := p.load(ctx, user)
+		rec, err := p.loadOrNew(ctx, user)
 		if err != nil {
 			return err
-		}
-		if !found {
-			if rec, err = newRecord(); err != nil {
-				return err
-			}
 		}
 		if rec.LoginID != nil {
 			r = *rec.LoginID

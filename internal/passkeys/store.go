@@ -156,6 +156,16 @@ func (p *Passkeys) locked(ctx context.Context, user string, f func() error) erro
 	return f()
 }
 
+// loadOrNew is user's record, or a new one, not yet saved, when the
+// account has none.
+func (p *Passkeys) loadOrNew(ctx context.Context, user string) (record, error) {
+	rec, found, err := p.load(ctx, user)
+	if err != nil || found {
+		return rec, err
+	}
+	return newRecord()
+}
+
 func newRecord() (record, error) {
 	h := make([]byte, handleLen)
 	if _, err := rand.Read(h); err != nil {
