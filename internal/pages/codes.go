@@ -44,7 +44,8 @@ const (
 	EnrolNotAllowed Code = "enrol_not_allowed"
 	// EnrolNeedsLink: an admin removed the account's last way to confirm
 	// a sign-in (its passkeys, or its LoginID record when it had no
-	// passkey), so only an enrolment link registers a new one.
+	// passkey), or its only one is a LoginID credential the guard cannot
+	// ask to confirm, so only an enrolment link registers a new one.
 	EnrolNeedsLink Code = "enrol_needs_link"
 	// EnrolConfirm: the account already has a passkey; one of them must
 	// confirm adding another.

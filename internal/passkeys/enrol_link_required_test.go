@@ -181,7 +181,9 @@ func TestLoginIDRemovalNeedsEnrolLink(t *testing.T) {
 		t.Fatalf("through the link: %+v %v", r, err)
 	}
 	wantLinkRequired(t, f.pk, "bob", false)
-	register(t, f.pk, newSoftAuthn(t, origin), session) // the first passkey, as for any account
+	// The first passkey beside the LoginID record needs a link too
+	// (TestLoginIDRecordNeedsLinkForAPasskey).
+	register(t, f.pk, newSoftAuthn(t, origin), session, f.link(t, "bob"))
 
 	// With a passkey, the removal marks nothing.
 	if _, err := f.pk.RemoveLoginID(ctx, "bob"); err != nil {

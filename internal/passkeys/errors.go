@@ -24,6 +24,13 @@ const (
 	// (or its LoginID record, leaving it with no passkey), so a sign-in
 	// alone does not enrol it again: an enrolment link must.
 	ReasonEnrolNeedsLink = "enrol_needs_link"
+	// ReasonEnrolLoginIDNeedsLink: the account has no passkey but a
+	// LoginID record (its LoginID credential, registered under the
+	// enrolment rule or imported), so a sign-in alone does not add a
+	// passkey beside it, as it would not add a second passkey: the guard
+	// cannot ask the LoginID credential to confirm, so an enrolment link
+	// must.
+	ReasonEnrolLoginIDNeedsLink = "enrol_loginid_needs_link"
 	// ReasonEnrolConfirmRemoved and ReasonEnrolConfirmCloneWarning: the
 	// passkey that made the confirmation a sign-in presents was removed
 	// (the admin API), or marked as possibly cloned, since: the

@@ -61,6 +61,11 @@ type LoginIDRecord struct {
 // registers at LoginID, and RecordLoginID again after.
 func (p *Passkeys) MayRegisterLoginID(ctx context.Context, proofs ...Proof) (string, error) {
 	g, err := p.mayEnroll(ctx, proofs)
+	if ReasonOf(err) == ReasonEnrolLoginIDNeedsLink {
+		// The sign-in's account has a LoginID record (and no passkey):
+		// what a second LoginID registration is told.
+		return "", refused(ReasonLoginIDRegistered, nil)
+	}
 	if err != nil {
 		return "", err
 	}
@@ -83,6 +88,9 @@ func (p *Passkeys) MayRegisterLoginID(ctx context.Context, proofs ...Proof) (str
 // allowed it is spent here, as a passkey registration spends it.
 func (p *Passkeys) RecordLoginID(ctx context.Context, user, subject string, proofs ...Proof) (LoginIDRecord, error) {
 	g, err := p.mayEnroll(ctx, proofs)
+	if ReasonOf(err) == ReasonEnrolLoginIDNeedsLink {
+		return LoginIDRecord{}, refused(ReasonLoginIDRegistered, nil)
+	}
 	if err != nil {
 		return LoginIDRecord{}, err
 	}

@@ -119,7 +119,8 @@ func (p *Passkeys) IssueEnrolToken(user string, ttl time.Duration) (string, erro
 //     (else enrol_needs_passkey) made by a passkey it still has, unmarked
 //     (else enrol_confirm_credential_removed, enrol_confirm_clone_warning);
 //     never for an account an admin removal marked (EnrolLinkRequired:
-//     enrol_needs_link);
+//     enrol_needs_link), nor for one whose only way to confirm a sign-in
+//     is a LoginID record (enrol_loginid_needs_link);
 //   - an EnrolTokenProof allows when the token opens and was not spent; the
 //     enrolment it allows clears that mark.
 //
@@ -222,7 +223,11 @@ func (p *Passkeys) checkSession(s SessionProof) (grant, error) {
 // if the account has no passkey left. One that names no passkey (sealed
 // by a release before they did) is taken without the look-up (the locked
 // write checks the record: grantStands). An account an admin removal
-// marked (EnrolLinkRequired) is refused to a sign-in (enrol_needs_link).
+// marked (EnrolLinkRequired) is refused to a sign-in (enrol_needs_link),
+// and so is one with a LoginID record and no passkey
+// (enrol_loginid_needs_link): that credential is a way to confirm a
+// sign-in the guard cannot ask, and a password alone must not add a
+// passkey beside it.
 func (p *Passkeys) checkConfirmed(ctx context.Context, g *grant, proofs []Proof) error {
 	g.bySession = true
 	var conf *confirmClaims
@@ -254,6 +259,9 @@ func (p *Passkeys) checkConfirmed(ctx context.Context, g *grant, proofs []Proof)
 	if !g.confirmed && found && len(rec.Credentials) > 0 {
 		return refused(ReasonEnrolNeedsPasskey, nil)
 	}
+	if found && len(rec.Credentials) == 0 && rec.LoginID != nil {
+		return refused(ReasonEnrolLoginIDNeedsLink, nil)
+	}
 	return nil
 }
 
@@ -263,7 +271,8 @@ func (p *Passkeys) checkConfirmed(ctx context.Context, g *grant, proofs []Proof)
 // mark the account for an enrolment link since (nor while a confirmation
 // that names no passkey skipped the look-up), and the passkey that
 // confirmed g, if it names one, is still enrolled and unmarked (an admin
-// may have removed it since). A link's grant passes: spend checks it.
+// may have removed it since), and no LoginID record was added to an
+// account without a passkey since. A link's grant passes: spend checks it.
 func (p *Passkeys) grantStands(rec record, g grant) error {
 	if !g.bySession {
 		return nil
@@ -278,6 +287,9 @@ func (p *Passkeys) grantStands(rec record, g grant) error {
 	}
 	if rec.EnrolLinkRequired {
 		return refused(ReasonEnrolNeedsLink, nil)
+	}
+	if len(rec.Credentials) == 0 && rec.LoginID != nil {
+		return refused(ReasonEnrolLoginIDNeedsLink, nil)
 	}
 	return nil
 }

@@ -123,7 +123,7 @@ func PasskeyCode(err error) pages.Code {
 		return pages.EnrolSignInAgain
 	case passkeys.ReasonEnrolDuringChallenge, passkeys.ReasonEnrolChallengedLogin:
 		return pages.EnrolNotAllowed
-	case passkeys.ReasonEnrolNeedsLink:
+	case passkeys.ReasonEnrolNeedsLink, passkeys.ReasonEnrolLoginIDNeedsLink:
 		return pages.EnrolNeedsLink
 	case passkeys.ReasonEnrolNeedsPasskey, passkeys.ReasonEnrolConfirmRemoved, passkeys.ReasonEnrolConfirmCloneWarning:
 		return pages.EnrolConfirm
