@@ -78,7 +78,7 @@ func (x *exchange) challenge(w http.ResponseWriter, r *http.Request, next caddyh
 	// The replay goes to the URL this pass would forward (after any
 	// rewrite before the guard); the browser returns to the one it used.
 	ref, err := rt.Held.PutRequest(x.heldOwner(), stepup.Request{Method: r.Method, URL: r.URL.RequestURI(), Header: hdr, Body: body,
-		Operation: x.operationValues})
+		Operation: x.operationValues, Client: x.Attempt.IP})
 	if stepup.ReasonOf(err) == stepup.ReasonHeldFull {
 		return x.heldFull(w, r, iss)
 	}
@@ -100,7 +100,7 @@ func (x *exchange) challengeAfterUpstream(w http.ResponseWriter, r *http.Request
 	if err != nil {
 		return x.stepUpUnavailable(w, r, err)
 	}
-	resp := stepup.Response{Status: held.Status, Header: held.Header, Body: held.Body}
+	resp := stepup.Response{Status: held.Status, Header: held.Header, Body: held.Body, Client: x.Attempt.IP}
 	if x.usePass(w, r, iss) {
 		return x.releaseResponse(w, r, resp)
 	}
@@ -222,7 +222,10 @@ func (x *exchange) forwardAllowed(w http.ResponseWriter, r *http.Request, next c
 }
 
 // releaseResponse writes a withheld upstream answer with the guard's
-// session cookie, as forwardLogin would have.
+// session cookie, as forwardLogin would have. The portal's success it
+// carries is counted now, once it goes out (a reset of the lockouts
+// through the exchange's ticket: the login's own, or CountHeldOutcome's
+// on a continuation); forwardLogin, which withheld it, counted nothing.
 func (x *exchange) releaseResponse(w http.ResponseWriter, r *http.Request, resp stepup.Response) error {
 	hdr := w.Header()
 	for k, vs := range resp.Header {
@@ -234,6 +237,7 @@ func (x *exchange) releaseResponse(w http.ResponseWriter, r *http.Request, resp 
 		x.h.logger.Error("issuing session cookie", zap.String("route", x.h.Name), zap.Error(err))
 	}
 	w.WriteHeader(resp.Status)
+	x.ObserveOutcome()
 	_, err := w.Write(resp.Body)
 	return err
 }

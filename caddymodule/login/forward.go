@@ -40,7 +40,9 @@ func (x *exchange) forwardLogin(w http.ResponseWriter, r *http.Request, next cad
 		// (and the session it created) never reaches the browser.
 		x.Publish(r)
 		x.reportLogin("")
-		x.ObserveOutcome()
+		// Its success is not counted (Finish gives the slots back): a
+		// right password whose answer never reaches the client resets no
+		// lockout. Released after a step-up, it is (releaseResponse).
 		if x.Verdict.Action == rules.Challenge && x.fwd.held != nil {
 			return x.challengeAfterUpstream(w, r, x.fwd.held)
 		}

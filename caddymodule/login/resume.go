@@ -2,6 +2,7 @@ package login
 
 import (
 	"net/http"
+	"net/netip"
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
@@ -48,15 +49,16 @@ func (x *exchange) resumeContinuation(w http.ResponseWriter, r *http.Request, ne
 		}
 		return true, x.replay(w, r, next, st, req)
 	case stepup.PhaseAfter:
-		// A withheld answer is the portal's success, which the lockouts
-		// counted (a reset) when it came: releasing it counts nothing.
 		resp, err := rt.Held.TakeResponse(st.Ref())
 		if err != nil {
 			return true, x.resumeRefused(w, r, request.RefusalReason("step_up_", err))
 		}
-		if refused, err := x.heldRefused(w, r); refused {
+		if refused, err := x.heldRefused(w, r, resp.Client); refused {
 			return true, err
 		}
+		// A withheld answer is the portal's success, not counted when it
+		// came (forwardLogin): its release resets the lockouts, once.
+		x.CountHeldOutcome(resp.Client)
 		x.markSteppedUp()
 		x.Publish(r)
 		err = x.releaseResponse(w, r, resp)
@@ -70,18 +72,23 @@ func (x *exchange) resumeContinuation(w http.ResponseWriter, r *http.Request, ne
 // POST, through the route's normal forwarding, so the session cookie,
 // the analytics report and the lockouts' count of its outcome
 // (CountHeldOutcome) happen as for any allowed login, unless the route
-// now refuses it (RecheckHeld). The decrypted body is wiped on every way
-// out, once the next handler has returned: nothing reads it after that.
+// now refuses it (RecheckHeld). The parser keeps no copy of the body
+// (ParseHeld); the decrypted body the upstream reads is wiped on every
+// way out, once the next handler has returned and the audit line is
+// written (a late read by the transport fails: see request.HeldBody).
 func (x *exchange) replay(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, st stepup.State, held stepup.Request) error {
-	defer clear(held.Body)
-	r2, err := request.HeldRequest(r, held)
+	defer clear(held.Body) // also when the entry is corrupt (no HeldBody then)
+	r2, body, err := request.HeldRequest(r, held)
 	if err != nil {
 		return x.resumeRefused(w, r, "step_up_held_corrupt")
 	}
+	defer body.Wipe()
 	x.Attempt.Header = r2.Header
-	if err := x.readRequest(r2); err != nil {
+	f, err := request.ParseHeld(r2, body, x.h.MaxBody, x.h.spec)
+	if err != nil {
 		return x.refuse(w, r2, err)
 	}
+	x.useFields(f)
 	// The cookies are the continuation's: the guard session counts only
 	// beside the portal session it was issued with, as on the first pass,
 	// or a thief could pass the step-up with their own sessions and bring
@@ -92,13 +99,13 @@ func (x *exchange) replay(w http.ResponseWriter, r *http.Request, next caddyhttp
 		return x.resumeRefused(w, r2, "step_up_"+stepup.ReasonUserMismatch)
 	}
 	x.Attempt.User = u
-	if refused, err := x.heldRefused(w, r2); refused {
+	if refused, err := x.heldRefused(w, r2, held.Client); refused {
 		return err
 	}
 	if x.h.Event == EventOperation {
 		x.heldOperation(held.Operation)
 	}
-	x.CountHeldOutcome()
+	x.CountHeldOutcome(held.Client)
 	x.markSteppedUp()
 	x.Publish(r2)
 	err = x.forwardAllowed(w, r2, next)
@@ -106,13 +113,14 @@ func (x *exchange) replay(w http.ResponseWriter, r *http.Request, next caddyhttp
 	return err
 }
 
-// heldRefused answers a held login (or withheld answer) that the route
-// now refuses (request.RecheckHeld: a deny_ip added by a reload, a
-// lockout reached since it was held) with the deny a login would get
-// now; the held entry, already taken, is dropped. A route now in monitor
-// mode only notes the refusal.
-func (x *exchange) heldRefused(w http.ResponseWriter, r *http.Request) (bool, error) {
-	if x.RecheckHeld() {
+// heldRefused answers a held login (or withheld answer) from client that
+// the route now refuses (request.RecheckHeld: a deny_ip added by a
+// reload, a lockout reached since it was held, for client or the
+// continuation's address) with the deny a login would get now; the held
+// entry, already taken, is dropped. A route now in monitor mode only
+// notes the refusal.
+func (x *exchange) heldRefused(w http.ResponseWriter, r *http.Request, client netip.Addr) (bool, error) {
+	if x.RecheckHeld(client) {
 		return false, nil
 	}
 	if x.h.monitorOnly() {

@@ -124,10 +124,15 @@ func (x *exchange) readRequest(r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	x.useFields(f)
+	return nil
+}
+
+// useFields makes f the request's fields: its user and device payload.
+func (x *exchange) useFields(f formbody.Fields) {
 	x.Fields = f
 	x.Attempt.User, _ = f.User()
 	x.Attempt.Device, x.Attempt.DevicePresent = f.Device()
-	return nil
 }
 
 // refuse answers a request the guard cannot read: bad_request, too_large

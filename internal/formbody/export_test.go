@@ -9,7 +9,7 @@ import (
 // ParseRequestGeneral is ParseRequest with every fast path off: the
 // reading the fast paths must agree with.
 func ParseRequestGeneral(r *http.Request, max int64, spec Spec) (Fields, []byte, error) {
-	return parseRequest(r, max, &spec, true)
+	return parseRequest(r, max, &spec, true, nil)
 }
 
 // DescribeFields writes out everything Fields holds, for comparing two

@@ -1,5 +1,10 @@
 package formbody
 
+import (
+	"slices"
+	"strings"
+)
+
 // kind is what a stored field held. Objects, arrays and null are recorded
 // (so a user field that is not a string can be refused) but Get does not
 // return them.
@@ -32,6 +37,17 @@ type Fields struct {
 
 	user, device       string
 	hasUser, hasDevice bool
+}
+
+// detach returns f with its strings copied out of the body's memory, so
+// that memory can be zeroed (ParseHeldRequest).
+func (f Fields) detach() Fields {
+	f.list = slices.Clone(f.list)
+	for i := range f.list {
+		f.list[i].name, f.list[i].value = strings.Clone(f.list[i].name), strings.Clone(f.list[i].value)
+	}
+	f.user, f.device = strings.Clone(f.user), strings.Clone(f.device)
+	return f
 }
 
 // User returns the user field and whether it was present (in the body, or

@@ -61,7 +61,29 @@ func checkConnection(h http.Header) error {
 // The returned body and the Fields share memory: the body must not be
 // modified.
 func ParseRequest(r *http.Request, max int64, spec Spec) (Fields, []byte, error) {
-	return parseRequest(r, max, &spec, false)
+	return parseRequest(r, max, &spec, false, nil)
+}
+
+// ParseHeldRequest is ParseRequest for a request whose body the caller
+// keeps and hands the upstream itself (a login held for a step-up and
+// replayed from the guard's memory), so that the parser keeps no copy of
+// it (of the password): the Fields own their strings, copied out of the
+// memory the body was read into, and that memory (the body and the
+// values decoded beside it) is zeroed before it returns, whatever it
+// returns. r.Body is left the reader it read, consumed: the caller gives
+// the upstream the body it keeps. It costs more allocations than
+// ParseRequest, which an ordinary login goes through: there the parser's
+// memory is the body the upstream reads (see Read), and nothing wipes it.
+func ParseHeldRequest(r *http.Request, max int64, spec Spec) (Fields, error) {
+	read := r.Body
+	var whole []byte
+	f, _, err := parseRequest(r, max, &spec, false, &whole)
+	if err == nil {
+		f = f.detach()
+	}
+	clear(whole[:cap(whole)])
+	r.Body = read
+	return f, err
 }
 
 // requestMemory is what ParseRequest keeps beside the body, in one
@@ -119,8 +141,10 @@ func newRequestMemory(n int64, contentType string) (*requestMemory, []byte) {
 }
 
 // parseRequest is ParseRequest; general turns the fast paths off (see
-// reading.general).
-func parseRequest(r *http.Request, max int64, spec *Spec, general bool) (Fields, []byte, error) {
+// reading.general). When whole is not nil it is set to the memory the
+// body is read into, to its full capacity (decoded values go after the
+// body), for ParseHeldRequest to zero.
+func parseRequest(r *http.Request, max int64, spec *Spec, general bool, whole *[]byte) (Fields, []byte, error) {
 	// The reading holds the one copy of the Spec the request needs (spec
 	// is ParseRequest's parameter, passed by address to spare a copy).
 	rd := reading{spec: *spec, general: general}
@@ -143,6 +167,9 @@ func parseRequest(r *http.Request, max int64, spec *Spec, general bool) (Fields,
 		// allocated here rather than through a callback.
 		var b []byte
 		mem, b = newRequestMemory(r.ContentLength, contentType)
+		if whole != nil {
+			*whole = b // a body that fails to read is zeroed too
+		}
 		buf, err = readDeclared(r, b, limit)
 	default:
 		buf, err = readChunked(r.Body, limit, func(n int64) []byte {
@@ -153,6 +180,9 @@ func parseRequest(r *http.Request, max int64, spec *Spec, general bool) (Fields,
 	}
 	if err != nil {
 		return Fields{}, nil, err
+	}
+	if whole != nil && buf != nil {
+		*whole = buf
 	}
 	body := buf
 	if buf != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 )
@@ -21,6 +22,11 @@ type Request struct {
 	// that request's headers and query): the replay reports these, not
 	// what the empty continuation request would resolve to.
 	Operation map[string]string `json:"o,omitempty"`
+	// Client is the address the login came from, as Caddy resolved it:
+	// the replay is rechecked and its outcome counted under it (the
+	// continuation may come from another address of the prefix the state
+	// binds). Zero in an entry held by an older version.
+	Client netip.Addr `json:"c,omitzero"`
 }
 
 // Response is an upstream answer withheld by an after-upstream challenge,
@@ -29,6 +35,9 @@ type Response struct {
 	Status int         `json:"s"`
 	Header http.Header `json:"h"`
 	Body   []byte      `json:"b"`
+	// Client is the address the login whose answer this is came from
+	// (see Request.Client).
+	Client netip.Addr `json:"c,omitzero"`
 }
 
 // Ref names a held entry and opens it. The Key is never kept by the store:
