@@ -89,7 +89,9 @@ func (p *Pooled) ForgetConfirm(job string) { p.confirms.Forget(job) }
 func (p *Pooled) Destruct() error { return nil }
 
 // Observe counts each call to Smile ID by call and outcome and logs each
-// exchange (never a key, an image or a URL: Report carries none).
+// exchange (never a key, an image or a URL: Report carries none): a
+// failed one as a warning, but for a callback refused before its
+// signature verified, which anyone can send (smileid.Unauthenticated).
 func (p *Pooled) Observe(r smileid.Report) {
 	if r.Op != smileid.OpCallback {
 		p.metrics.Load().SmileIDCall(string(r.Op), r.Outcome, r.Duration)
@@ -100,6 +102,13 @@ func (p *Pooled) Observe(r smileid.Report) {
 	}
 	fields := []zap.Field{zap.String("op", string(r.Op)), zap.Int("status", r.Status), zap.Duration("duration", r.Duration), zap.String("state", string(r.State))}
 	if r.Err != nil {
+		if r.Op == smileid.OpCallback && smileid.Unauthenticated(r.Err) {
+			// Anyone can post to the callback URL: the refusal is in
+			// the request's audit line, and a warning per forged
+			// request would let anyone bury Smile ID's real failures.
+			l.Debug("smileid callback refused", append(fields, zap.Error(r.Err))...)
+			return
+		}
 		l.Warn("smileid exchange failed", append(fields, zap.Error(r.Err))...)
 		return
 	}

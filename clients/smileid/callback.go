@@ -13,8 +13,9 @@ import (
 // whenever the error is nil (an error answer makes Smile ID retry, which
 // only helps for transient errors: see below).
 //
-// Order of checks: size cap, JSON shape, signature and freshness, a
-// registered live job id, matching user id and job type 2. A callback for
+// Order of checks: size cap, JSON shape, signature, freshness, a
+// registered live job id, matching user id and job type 2 (refusals up to
+// the signature are Unauthenticated: anyone can send them). A callback for
 // a job already authenticated or rejected changes nothing. A callback
 // byte-identical to one already processed is a no-op (Duplicate). Any
 // other callback only triggers Confirm: the callback's own ResultCode is

@@ -483,6 +483,23 @@ func TestPermanent(t *testing.T) {
 	}
 }
 
+// TestUnauthenticated: the refusals anyone can provoke are those before
+// the signature verified; a stale pair, an unknown job or another user
+// needed the key, and a job-status answer's faults are not the callback's.
+func TestUnauthenticated(t *testing.T) {
+	for _, err := range []error{ErrBadSignature, ErrMalformed, ErrBodyTooLarge, ErrBadTimestamp, fmt.Errorf("smileid: callback: %w", ErrBadSignature)} {
+		if !Unauthenticated(err) {
+			t.Errorf("Unauthenticated(%v) = false", err)
+		}
+	}
+	for _, err := range []error{nil, ErrStaleTimestamp, ErrUnknownJob, ErrJobMismatch, ErrTooManyConfirms, &VendorError{Op: OpJobStatus, Status: 503},
+		fmt.Errorf("%w: %w", ErrBadJobStatus, ErrBadSignature), fmt.Errorf("%w: %w", ErrBadJobStatus, ErrBadTimestamp)} {
+		if Unauthenticated(err) {
+			t.Errorf("Unauthenticated(%v) = true", err)
+		}
+	}
+}
+
 // TestNoGoroutinesSpawned: the package starts none of its own, so
 // handling callbacks and polling leaves the count where it was.
 func TestNoGoroutinesSpawned(t *testing.T) {

@@ -57,6 +57,22 @@ func (e *VendorError) Error() string {
 	return fmt.Sprintf("smileid: %s: HTTP %d", e.Op, e.Status)
 }
 
+// Unauthenticated reports whether HandleCallback refused a body before
+// its signature verified: too large, malformed, a timestamp that is not
+// ISO 8601, or a signature that does not verify. Anyone can send such a
+// callback, so it says nothing about Smile ID and is no cause for a
+// warning; every other refusal (a stale timestamp, an unknown job,
+// another user, the confirmations used up) came with a pair made with
+// the API key.
+func Unauthenticated(err error) bool {
+	for _, target := range []error{ErrBodyTooLarge, ErrMalformed, ErrBadTimestamp, ErrBadSignature} {
+		if errors.Is(err, target) {
+			return !errors.Is(err, ErrBadJobStatus)
+		}
+	}
+	return false
+}
+
 // Permanent reports whether HandleCallback's error is final for that body
 // (a malformed, forged, stale, oversized or unmatched callback, or an
 // exhausted confirmation budget), as opposed to a transient failure of

@@ -85,18 +85,24 @@ func (s *Signer) Stamp() (timestamp, signature string) {
 
 // VerifySignature checks a timestamp/signature pair that claims to come
 // from Smile ID: the timestamp must parse as ISO 8601 (RFC 3339, fraction
-// optional) and lie within the window around now(), and the signature
-// must equal Sign(timestamp), compared in constant time. It returns nil,
-// ErrBadTimestamp, ErrStaleTimestamp or ErrBadSignature.
+// optional), the signature must equal Sign(timestamp), compared in
+// constant time, and the timestamp must lie within the window around
+// now(). It returns nil, ErrBadTimestamp, ErrBadSignature or
+// ErrStaleTimestamp, checked in that order: so ErrStaleTimestamp names a
+// pair made with the API key (a clock off, a delayed retry or a replay),
+// never a forgery.
 func (s *Signer) VerifySignature(timestamp, signature string) error {
 	t, err := parseTimestamp(timestamp)
 	if err != nil {
 		return err
 	}
+	if err := s.verifyMAC(timestamp, signature); err != nil {
+		return err
+	}
 	if d := s.now().Sub(t); d > s.window || d < -s.window {
 		return ErrStaleTimestamp
 	}
-	return s.verifyMAC(timestamp, signature)
+	return nil
 }
 
 // verifyMAC checks only the signature, for callers that apply their own

@@ -48,6 +48,8 @@ func TestVerifySignature(t *testing.T) {
 		{"stale", at(-5*time.Minute - time.Millisecond), refSign(testKey, at(-5*time.Minute-time.Millisecond)), ErrStaleTimestamp},
 		{"far future", at(5*time.Minute + time.Millisecond), refSign(testKey, at(5*time.Minute+time.Millisecond)), ErrStaleTimestamp},
 		{"wrong key", now, refSign("other", now), ErrBadSignature},
+		// The signature before the window: only the key makes a pair stale.
+		{"stale and forged", at(-time.Hour), refSign("other", at(-time.Hour)), ErrBadSignature},
 		{"signature of other partner", now, refSign(testKey, now+"x"), ErrBadSignature},
 		{"truncated", now, refSign(testKey, now)[:40], ErrBadSignature},
 		{"extended", now, refSign(testKey, now) + "AAAA", ErrBadSignature},
