@@ -58,7 +58,7 @@ func (x *exchange) challenge(w http.ResponseWriter, r *http.Request, next caddyh
 	}
 	// A pass is honoured in either mode: a resume-mode challenge whose
 	// request could not be held fell back to resubmit.
-	if x.usePass(w, r, iss) {
+	if x.usePass(w, r, iss, rt) {
 		return x.forwardAllowed(w, r, next)
 	}
 	if o.Continuation == ContinuationResubmit {
@@ -101,7 +101,7 @@ func (x *exchange) challengeAfterUpstream(w http.ResponseWriter, r *http.Request
 		return x.stepUpUnavailable(w, r, err)
 	}
 	resp := stepup.Response{Status: held.Status, Header: held.Header, Body: held.Body, Client: x.Attempt.IP}
-	if x.usePass(w, r, iss) {
+	if x.usePass(w, r, iss, rt) {
 		return x.releaseResponse(w, r, resp)
 	}
 	if o.Continuation == ContinuationResubmit {
@@ -188,17 +188,19 @@ func (x *exchange) sendToStepUp(w http.ResponseWriter, r *http.Request, iss *ste
 }
 
 // usePass spends a resubmit pass for this user and route, if the request
-// carries one that opens. A pass that does not open is dropped and the
-// request is challenged as usual.
-func (x *exchange) usePass(w http.ResponseWriter, r *http.Request, iss *stepup.Issuer) bool {
+// carries one that opens, and, when a passkey passed its step-up, while
+// that passkey is still enrolled. A pass that does not open is dropped and
+// the request is challenged as usual.
+func (x *exchange) usePass(w http.ResponseWriter, r *http.Request, iss *stepup.Issuer, rt *app.StepUpRuntime) bool {
 	tok := request.ReadLoginStepCookie(r, request.CookiePass, x.h.StepUpOptions.StepUpCookieDomain)
 	if tok == "" {
 		return false
 	}
 	b := x.stepBinding()
 	b.LoginHost = r.Host
-	_, err := iss.ConsumePass(tok, b)
-	// A pass the shared store could not check stays for the next POST.
+	_, err := iss.ConsumePass(tok, b, x.h.route.PasskeyStands(r.Context(), rt.Passkeys))
+	// A pass the shared store (or the passkey storage) could not check
+	// stays for the next POST.
 	request.ClearUsedStepCookie(w.Header(), r, request.CookiePass, x.h.StepUpOptions.StepUpCookieDomain, err)
 	if err != nil {
 		x.Verdict.Add(rules.Challenge, request.RefusalReason("step_up_pass_", err))

@@ -27,10 +27,12 @@ func (x *exchange) resumeContinuation(w http.ResponseWriter, r *http.Request, ne
 	if err != nil {
 		return false, nil
 	}
-	st, err := iss.ConsumeContinuation(tok, stepup.Binding{Route: x.h.Name, IP: x.Attempt.IP, UserAgent: x.Attempt.UserAgent, LoginHost: r.Host})
-	// A continuation the shared store could not check was not spent: its
-	// cookie stays, and the same request sent again once the store
-	// answers finishes the login (once).
+	// The passkey that passed the step-up must still be enrolled (an
+	// admin may have removed it since the completion).
+	st, err := iss.ConsumeContinuation(tok, stepup.Binding{Route: x.h.Name, IP: x.Attempt.IP, UserAgent: x.Attempt.UserAgent, LoginHost: r.Host}, x.h.route.PasskeyStands(r.Context(), rt.Passkeys))
+	// A continuation the shared store (or the passkey storage) could not
+	// check was not spent: its cookie stays, and the same request sent
+	// again once the store answers finishes the login (once).
 	request.ClearUsedStepCookie(w.Header(), r, request.CookieContinue, o.StepUpCookieDomain, err)
 	if err != nil {
 		if r.ContentLength != 0 {

@@ -55,6 +55,16 @@ func (s *stepUpCall) passFactor(st stepup.State, f factorClaim) bool {
 	return true
 }
 
+// passkeyDigest names the passkey that passed (its
+// passkeys.CredentialDigest, short enough for the continuation's cookie),
+// or nil for another method and a factor token that names no passkey.
+func (f factorClaim) passkeyDigest() []byte {
+	if f.Method != MethodPasskey || f.Credential == nil {
+		return nil
+	}
+	return passkeys.CredentialDigest(f.Credential)
+}
+
 // passkeyStillStands checks, at the completion, that the passkey a
 // factor token says passed is still enrolled (and not marked as cloned
 // since): an admin removing a stolen passkey also stops a step-up it

@@ -445,6 +445,9 @@ func (s *stepUpCall) complete() {
 		return
 	}
 	s.reportResult(st, f.Method, true)
+	// The continuation or pass names the passkey that passed, which the
+	// login route looks up again as it spends it.
+	st.Passkey = f.passkeyDigest()
 	hdr := s.w.Header()
 	request.ClearSharedStepCookie(hdr, s.r, request.CookieState, st.Domain)
 	request.ClearStepCookie(hdr, s.r, request.CookieFactor)

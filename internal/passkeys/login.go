@@ -3,6 +3,7 @@ package passkeys
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"net/http"
 
 	"github.com/go-webauthn/webauthn/protocol"
@@ -135,6 +136,36 @@ func (p *Passkeys) CheckPassed(ctx context.Context, user string, credentialID []
 		return err
 	}
 	return p.stands(rec, credentialID, ReasonCredentialRemoved, ReasonCloneWarning)
+}
+
+// CredentialDigestLen is the length of a CredentialDigest.
+const CredentialDigestLen = 16
+
+// CredentialDigest names a passkey in a cookie: the first 16 bytes of the
+// SHA-256 of its credential id, which may be up to 1 023 bytes long.
+// CheckPassedDigest finds the passkey by it. 128 bits are ample: a
+// collision would have to be with another passkey of the same account.
+func CredentialDigest(credentialID []byte) []byte {
+	sum := sha256.Sum256(credentialID)
+	return sum[:CredentialDigestLen]
+}
+
+// CheckPassedDigest is CheckPassed for the passkey whose CredentialDigest
+// is digest: the step-up's continuation and resubmit pass carry the
+// digest, and the login route asks again when it spends them.
+func (p *Passkeys) CheckPassedDigest(ctx context.Context, user string, digest []byte) error {
+	rec, _, err := p.load(ctx, user)
+	if err != nil {
+		return err
+	}
+	var id []byte
+	for _, c := range rec.Credentials {
+		if len(digest) == CredentialDigestLen && bytes.Equal(CredentialDigest(c.ID), digest) {
+			id = c.ID
+			break
+		}
+	}
+	return p.stands(rec, id, ReasonCredentialRemoved, ReasonCloneWarning)
 }
 
 // stands checks that the passkey credentialID is stored in rec and not

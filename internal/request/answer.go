@@ -75,10 +75,11 @@ const StoreRetryAfter = "5"
 
 // StepUpAnswer is the answer to a step-up refusal, by its audit reason
 // (StepUpCode). A token that could not be checked because the shared
-// store did not answer was not spent: the same request may be sent again,
-// and hdr gets Retry-After to say so.
+// store (or the passkey storage) did not answer was not spent: the same
+// request may be sent again, and hdr gets Retry-After to say so.
 func StepUpAnswer(hdr http.Header, reason string) pages.Answer {
-	if reason == "step_up_"+stepup.ReasonStoreUnavailable {
+	switch reason {
+	case "step_up_" + stepup.ReasonStoreUnavailable, "step_up_" + stepup.ReasonPasskeyStorageUnavailable:
 		hdr.Set("Retry-After", StoreRetryAfter)
 	}
 	return pages.Answer{Code: StepUpCode(reason)}
@@ -86,10 +87,11 @@ func StepUpAnswer(hdr http.Header, reason string) pages.Answer {
 
 // ClearUsedStepCookie deletes the cookie of a one-time step-up token
 // whose use was tried (err its refusal, nil when it was used), unless the
-// shared store could not check it: such a token was not spent, so its
-// cookie stays for the same request sent again once the store answers.
+// shared store (or the passkey storage) could not check it
+// (stepup.Unspent): such a token was not spent, so its cookie stays for
+// the same request sent again once the store answers.
 func ClearUsedStepCookie(hdr http.Header, r *http.Request, base, domain string, err error) {
-	if stepup.ReasonOf(err) != stepup.ReasonStoreUnavailable {
+	if !stepup.Unspent(err) {
 		ClearSharedStepCookie(hdr, r, base, domain)
 	}
 }
@@ -98,7 +100,7 @@ func ClearUsedStepCookie(hdr http.Header, r *http.Request, base, domain string, 
 // audit reason ("step_up_expired", …).
 func StepUpCode(reason string) pages.Code {
 	switch reason {
-	case "step_up_" + stepup.ReasonStoreUnavailable:
+	case "step_up_" + stepup.ReasonStoreUnavailable, "step_up_" + stepup.ReasonPasskeyStorageUnavailable:
 		return pages.Unavailable
 	case "step_up_" + stepup.ReasonMissing:
 		return pages.StepUpMissing
@@ -108,7 +110,7 @@ func StepUpCode(reason string) pages.Code {
 		return pages.StepUpUsed
 	case "step_up_" + stepup.ReasonIPMismatch, "step_up_" + stepup.ReasonAgentMismatch:
 		return pages.StepUpMoved
-	case "step_up_" + stepup.ReasonReplayFull, "step_up_internal_error":
+	case "step_up_" + stepup.ReasonReplayFull, "step_up_internal_error", "step_up_" + stepup.ReasonPasskeyUnavailable:
 		return pages.StepUpUnavailable
 	}
 	return pages.StepUpFailed

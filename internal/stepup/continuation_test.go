@@ -33,17 +33,17 @@ func TestContinuationOneUse(t *testing.T) {
 	// A continuation is not a state and a state is not a continuation.
 	_, err = is.Verify(cont, alice)
 	wantReason(t, err, ReasonTampered)
-	_, err = is.ConsumeContinuation(tok, alice)
+	_, err = is.ConsumeContinuation(tok, alice, nil)
 	wantReason(t, err, ReasonTampered)
 
-	got, err := is.ConsumeContinuation(cont, alice)
+	got, err := is.ConsumeContinuation(cont, alice, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got.Handle != st.Handle || string(got.Key) != string(st.Key) || got.Phase != PhaseBefore {
 		t.Fatalf("continuation = %+v", got)
 	}
-	_, err = is.ConsumeContinuation(cont, alice)
+	_, err = is.ConsumeContinuation(cont, alice, nil)
 	wantReason(t, err, ReasonReplayed)
 }
 
@@ -71,13 +71,13 @@ func TestContinuationRefusals(t *testing.T) {
 		{"other agent", ReasonAgentMismatch, with(func(b *Binding) { b.UserAgent = "x" })},
 	}
 	for _, c := range cases {
-		_, err := is.ConsumeContinuation(cont, c.b)
+		_, err := is.ConsumeContinuation(cont, c.b, nil)
 		if ReasonOf(err) != c.reason {
 			t.Errorf("%s: %v, want %s", c.name, err, c.reason)
 		}
 	}
 	clk.Advance(DefaultContinueTTL)
-	_, err = is.ConsumeContinuation(cont, alice)
+	_, err = is.ConsumeContinuation(cont, alice, nil)
 	wantReason(t, err, ReasonExpired)
 }
 
@@ -112,18 +112,18 @@ func TestPassOneUseAndBound(t *testing.T) {
 		{"other IP", ReasonIPMismatch, with(func(b *Binding) { b.IP = netip.MustParseAddr("203.0.113.9") })},
 		{"other agent", ReasonAgentMismatch, with(func(b *Binding) { b.UserAgent = "y" })},
 	} {
-		_, err := is.ConsumePass(pass, c.b)
+		_, err := is.ConsumePass(pass, c.b, nil)
 		if ReasonOf(err) != c.reason {
 			t.Errorf("%s: %v, want %s", c.name, err, c.reason)
 		}
 	}
-	if _, err := is.ConsumeContinuation(pass, alice); ReasonOf(err) != ReasonTampered {
+	if _, err := is.ConsumeContinuation(pass, alice, nil); ReasonOf(err) != ReasonTampered {
 		t.Fatalf("pass accepted as continuation: %v", err)
 	}
-	if _, err := is.ConsumePass(pass, alice); err != nil {
+	if _, err := is.ConsumePass(pass, alice, nil); err != nil {
 		t.Fatal(err)
 	}
-	_, err = is.ConsumePass(pass, alice)
+	_, err = is.ConsumePass(pass, alice, nil)
 	wantReason(t, err, ReasonReplayed)
 }
 
@@ -136,7 +136,7 @@ func TestPassExpires(t *testing.T) {
 		t.Fatal(err)
 	}
 	clk.Advance(DefaultPassTTL + time.Second)
-	_, err = is.ConsumePass(pass, alice)
+	_, err = is.ConsumePass(pass, alice, nil)
 	wantReason(t, err, ReasonExpired)
 }
 
@@ -194,9 +194,9 @@ func TestContinuationAndPassBoundToLoginHost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = is.ConsumeContinuation(cont, at("b.example.com"))
+	_, err = is.ConsumeContinuation(cont, at("b.example.com"), nil)
 	wantReason(t, err, ReasonHostMismatch)
-	if _, err := is.ConsumeContinuation(cont, at("A.example.com:443")); err != nil {
+	if _, err := is.ConsumeContinuation(cont, at("A.example.com:443"), nil); err != nil {
 		t.Fatal(err)
 	}
 
@@ -210,9 +210,9 @@ func TestContinuationAndPassBoundToLoginHost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = is.ConsumePass(pass, at("b.example.com"))
+	_, err = is.ConsumePass(pass, at("b.example.com"), nil)
 	wantReason(t, err, ReasonHostMismatch)
-	if _, err := is.ConsumePass(pass, at("a.example.com")); err != nil {
+	if _, err := is.ConsumePass(pass, at("a.example.com"), nil); err != nil {
 		t.Fatal(err)
 	}
 }

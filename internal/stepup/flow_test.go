@@ -38,7 +38,7 @@ func TestBeforeUpstreamFlow(t *testing.T) {
 	}
 	login := alice
 	login.User = ""
-	c, err := is.ConsumeContinuation(cont, login)
+	c, err := is.ConsumeContinuation(cont, login, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +68,7 @@ func TestAfterUpstreamFlow(t *testing.T) {
 		t.Fatal(err)
 	}
 	cont, _ := is.IssueContinuation(st)
-	c, err := is.ConsumeContinuation(cont, alice)
+	c, err := is.ConsumeContinuation(cont, alice, nil)
 	if err != nil || c.Phase != PhaseAfter {
 		t.Fatalf("%+v %v", c, err)
 	}

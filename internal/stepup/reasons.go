@@ -40,6 +40,19 @@ const (
 	// factors, could not be asked. The token is refused but not spent:
 	// sent again once the store answers, it is checked then.
 	ReasonStoreUnavailable = "store_unavailable"
+	// ReasonPasskeyRemoved and ReasonPasskeyCloneWarning: the passkey
+	// that passed the step-up's factor (State.Passkey) was removed (the
+	// admin API), or marked as possibly cloned, since the completion:
+	// its continuation or resubmit pass no longer finishes (FactorCheck).
+	ReasonPasskeyRemoved      = "passkey_credential_removed"
+	ReasonPasskeyCloneWarning = "passkey_clone_warning"
+	// ReasonPasskeyUnavailable: the token names a passkey but the config
+	// now has no passkeys to ask.
+	ReasonPasskeyUnavailable = "passkey_unavailable"
+	// ReasonPasskeyStorageUnavailable: the storage that says whether
+	// that passkey is still enrolled did not answer. As for
+	// ReasonStoreUnavailable, the token is refused but not spent.
+	ReasonPasskeyStorageUnavailable = "passkey_storage_unavailable"
 )
 
 // ErrRefused is wrapped by every *Error, for errors.Is.
@@ -53,6 +66,20 @@ func (e *Error) Error() string { return "step-up refused: " + e.Reason }
 func (e *Error) Unwrap() error { return ErrRefused }
 
 func refused(reason string) error { return &Error{Reason: reason} }
+
+// Refused is the refusal for reason, for a FactorCheck to return.
+func Refused(reason string) error { return refused(reason) }
+
+// Unspent says whether err refused a one-time token without spending it,
+// because a store it needed did not answer: the same request may be sent
+// again (ReasonStoreUnavailable, ReasonPasskeyStorageUnavailable).
+func Unspent(err error) bool {
+	switch ReasonOf(err) {
+	case ReasonStoreUnavailable, ReasonPasskeyStorageUnavailable:
+		return true
+	}
+	return false
+}
 
 // ReasonOf returns the refusal reason of err, or "" when err is not a
 // refusal (an internal error the Caddy module should treat as a failure of its own).

@@ -54,8 +54,14 @@ type State struct {
 	Host string `json:"hst,omitempty"`
 	// Operation: the held request is an operation (a payment, a change
 	// of details), not a sign-in; the page says so.
-	Operation bool      `json:"op,omitempty"`
-	Issued    time.Time `json:"iat"`
+	Operation bool `json:"op,omitempty"`
+	// Passkey names the passkey that passed the step-up's factor (its
+	// passkeys.CredentialDigest), set by the completion on the
+	// continuation and the resubmit pass it issues: spending them asks
+	// again that this passkey is still enrolled (FactorCheck). Empty for
+	// another factor, and in a token sealed by a release before.
+	Passkey []byte    `json:"pk,omitempty"`
+	Issued  time.Time `json:"iat"`
 }
 
 // Ref returns the held-store reference the state carries.

@@ -82,17 +82,17 @@ func TestSpentSetDownIsNoReplay(t *testing.T) {
 		t.Fatal(err)
 	}
 	used.down = true
-	_, err = is.ConsumeContinuation(cont, alice)
+	_, err = is.ConsumeContinuation(cont, alice, nil)
 	wantReason(t, err, ReasonStoreUnavailable)
 	used.down, used.markDown = false, true
-	_, err = is.ConsumeContinuation(cont, alice)
+	_, err = is.ConsumeContinuation(cont, alice, nil)
 	wantReason(t, err, ReasonStoreUnavailable)
 	used.markDown = false
 
-	if got, err := is.ConsumeContinuation(cont, alice); err != nil || got.Handle != st.Handle {
+	if got, err := is.ConsumeContinuation(cont, alice, nil); err != nil || got.Handle != st.Handle {
 		t.Fatalf("the continuation once the store answers: %+v %v", got, err)
 	}
-	_, err = is.ConsumeContinuation(cont, alice)
+	_, err = is.ConsumeContinuation(cont, alice, nil)
 	wantReason(t, err, ReasonReplayed)
 
 	// A pass likewise.
@@ -101,13 +101,13 @@ func TestSpentSetDownIsNoReplay(t *testing.T) {
 		t.Fatal(err)
 	}
 	used.down = true
-	_, err = is.ConsumePass(pass, alice)
+	_, err = is.ConsumePass(pass, alice, nil)
 	wantReason(t, err, ReasonStoreUnavailable)
 	used.down = false
-	if _, err := is.ConsumePass(pass, alice); err != nil {
+	if _, err := is.ConsumePass(pass, alice, nil); err != nil {
 		t.Fatalf("the pass once the store answers: %v", err)
 	}
-	_, err = is.ConsumePass(pass, alice)
+	_, err = is.ConsumePass(pass, alice, nil)
 	wantReason(t, err, ReasonReplayed)
 }
 
