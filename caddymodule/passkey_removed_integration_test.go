@@ -1,10 +1,12 @@
 package caddymodule_test
 
 import (
+	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/login-guard/login_guard/internal/testkit/caddytest"
 	"github.com/login-guard/login_guard/internal/testkit/softauthn"
@@ -21,6 +23,12 @@ func TestRemovedPasskeyStopsItsStepUp(t *testing.T) {
 	g, admin, host, js := enrolAdminGuard(t, upstream)
 	origin := "http://" + host["Host"]
 	key := softauthn.New(t, origin)
+	// The longest credential id WebAuthn allows: the factor cookie names
+	// the passkey by a digest, not by the id (1 364 bytes of base64).
+	key.CredentialID = make([]byte, 1023)
+	if _, err := rand.Read(key.CredentialID); err != nil {
+		t.Fatal(err)
+	}
 	same := map[string]string{"Origin": origin, "Sec-Fetch-Site": "same-origin", "Host": host["Host"]}
 
 	enrol := func(c *stepClient) {
@@ -46,6 +54,9 @@ func TestRemovedPasskeyStopsItsStepUp(t *testing.T) {
 		resp, body := c.do("POST", "/verify/passkey/finish", "application/json", string(key.Get(json.RawMessage(opts), counter)), js)
 		if resp.StatusCode != http.StatusOK || c.cookie("login_guard_factor") == "" {
 			t.Fatalf("passkey/finish: %d %s", resp.StatusCode, body)
+		}
+		if n := len(c.cookie("login_guard_factor")); n > 300 {
+			t.Fatalf("the factor cookie is %d bytes: it carries the credential id", n)
 		}
 	}
 
@@ -77,5 +88,29 @@ func TestRemovedPasskeyStopsItsStepUp(t *testing.T) {
 	resp, _ = c.do("POST", "/verify/complete", "", "", same)
 	if resp.StatusCode != http.StatusTemporaryRedirect || resp.Header.Get("Location") != "/api/login" {
 		t.Fatalf("complete with the passkey enrolled: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+
+	// A factor token of the previous release names the passkey by its
+	// whole id ("c"): it is still checked, for its 5 minutes.
+	legacy := func(c *stepClient, credential []byte) int {
+		t.Helper()
+		st := passFactor(t, g, c)
+		tok, err := testKeyset(t, g).Seal("stepup_factor", map[string]any{"h": st.Handle, "m": "passkey", "c": credential}, time.Now(), time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.jar["login_guard_factor"] = &http.Cookie{Name: "login_guard_factor", Value: tok}
+		resp, _ := c.do("POST", "/verify/complete", "", "", same)
+		return resp.StatusCode
+	}
+	c = newStepClient(t, g, "198.51.100.9")
+	c.do("POST", "/api/login", "application/x-www-form-urlencoded", challengedForm, host)
+	if st := legacy(c, key.CredentialID); st != http.StatusTemporaryRedirect {
+		t.Fatalf("complete with a previous release's factor token naming an enrolled passkey: %d", st)
+	}
+	c = newStepClient(t, g, "198.51.100.10")
+	c.do("POST", "/api/login", "application/x-www-form-urlencoded", challengedForm, host)
+	if st := legacy(c, []byte("a passkey never enrolled")); st != http.StatusForbidden {
+		t.Fatalf("complete with a previous release's factor token naming no enrolled passkey: %d, want 403", st)
 	}
 }

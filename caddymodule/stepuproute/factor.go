@@ -59,10 +59,15 @@ func (s *stepUpCall) passFactor(st stepup.State, f factorClaim) bool {
 // passkeys.CredentialDigest, short enough for the continuation's cookie),
 // or nil for another method and a factor token that names no passkey.
 func (f factorClaim) passkeyDigest() []byte {
-	if f.Method != MethodPasskey || f.Credential == nil {
+	switch {
+	case f.Method != MethodPasskey:
 		return nil
+	case f.Passkey != nil:
+		return f.Passkey
+	case f.Credential != nil:
+		return passkeys.CredentialDigest(f.Credential)
 	}
-	return passkeys.CredentialDigest(f.Credential)
+	return nil
 }
 
 // passkeyStillStands checks, at the completion, that the passkey a
@@ -74,14 +79,15 @@ func (f factorClaim) passkeyDigest() []byte {
 // passkey (another method, or one sealed by a version before the
 // passkey was recorded) is not checked.
 func (s *stepUpCall) passkeyStillStands(st stepup.State, f factorClaim) bool {
-	if f.Method != MethodPasskey || f.Credential == nil {
+	digest := f.passkeyDigest()
+	if digest == nil {
 		return true
 	}
 	if s.pk == nil {
 		s.fail("step_up_passkey_unavailable", pages.Answer{Code: pages.StepUpUnavailable})
 		return false
 	}
-	err := s.pk.CheckPassed(s.r.Context(), st.User, f.Credential)
+	err := s.pk.CheckPassedDigest(s.r.Context(), st.User, digest)
 	if err == nil {
 		return true
 	}

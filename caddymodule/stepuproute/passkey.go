@@ -85,7 +85,7 @@ func (s *stepUpCall) loginFinish() {
 		s.passkeyFailed(err)
 		return
 	}
-	if !s.passFactor(st, factorClaim{Method: MethodPasskey, Credential: res.CredentialID}) {
+	if !s.passFactor(st, factorClaim{Method: MethodPasskey, Passkey: passkeys.CredentialDigest(res.CredentialID)}) {
 		return
 	}
 	s.x.Allow("passkey_ok")

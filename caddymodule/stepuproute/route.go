@@ -54,8 +54,13 @@ const (
 type factorClaim struct {
 	Handle string `json:"h"`
 	Method string `json:"m"`
-	// Credential is the passkey that passed (method passkey): the
-	// completion finishes only while it is still enrolled.
+	// Passkey names the passkey that passed (method passkey), by its
+	// passkeys.CredentialDigest: the completion finishes only while it
+	// is still enrolled. A credential id may be up to 1 023 bytes, which
+	// the cookie would carry whole; its digest is 16.
+	Passkey []byte `json:"d,omitempty"`
+	// Credential is the whole credential id, as factor tokens sealed
+	// before Passkey name it (for their 5 minutes, during an upgrade).
 	Credential []byte `json:"c,omitempty"`
 }
 

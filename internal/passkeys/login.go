@@ -123,21 +123,6 @@ func (p *Passkeys) finishAssertion(ctx context.Context, kind ceremonyKind, cerem
 	return out, err
 }
 
-// CheckPassed says whether a passkey that passed an assertion for user
-// (LoginResult.CredentialID) still stands: refused with
-// ReasonCredentialRemoved once it is no longer stored (an admin removed
-// it), with ReasonCloneWarning once it is marked as possibly cloned
-// (unless AllowCloneWarning). The step-up route asks it again when the
-// step-up is completed, so removing a stolen passkey also stops a step-up
-// it has already passed.
-func (p *Passkeys) CheckPassed(ctx context.Context, user string, credentialID []byte) error {
-	rec, _, err := p.load(ctx, user)
-	if err != nil {
-		return err
-	}
-	return p.stands(rec, credentialID, ReasonCredentialRemoved, ReasonCloneWarning)
-}
-
 // CredentialDigestLen is the length of a CredentialDigest.
 const CredentialDigestLen = 16
 
@@ -150,9 +135,14 @@ func CredentialDigest(credentialID []byte) []byte {
 	return sum[:CredentialDigestLen]
 }
 
-// CheckPassedDigest is CheckPassed for the passkey whose CredentialDigest
-// is digest: the step-up's continuation and resubmit pass carry the
-// digest, and the login route asks again when it spends them.
+// CheckPassedDigest says whether the passkey whose CredentialDigest is
+// digest, which passed an assertion for user, still stands: refused with
+// ReasonCredentialRemoved once it is no longer stored (an admin removed
+// it), with ReasonCloneWarning once it is marked as possibly cloned
+// (unless AllowCloneWarning). The step-up's factor token, continuation
+// and resubmit pass carry the digest; the step-up route asks when the
+// step-up is completed and the login route when it spends the others,
+// so removing a stolen passkey also stops a step-up it already passed.
 func (p *Passkeys) CheckPassedDigest(ctx context.Context, user string, digest []byte) error {
 	rec, _, err := p.load(ctx, user)
 	if err != nil {
