@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# The differential test: real PHP, Django, Werkzeug, Rack, Express and
-# Spring Boot (Tomcat, Jackson) parsers read the pass and mutation corpora
-# (internal/bodydiff), and their cookie readers (PHP's $_COOKIE, Django's
-# and Werkzeug's cookies, Rack's, cookie-parser and express-session's
-# cookie.parse, Tomcat's getCookies) the Cookie header corpus that
+# The differential test: real PHP, Laravel (Illuminate's Request::input),
+# Django, Werkzeug, Rack, Express and Spring Boot (Tomcat, Jackson)
+# parsers read the pass and mutation corpora (internal/bodydiff), and
+# their cookie readers (PHP's $_COOKIE, Django's and Werkzeug's cookies,
+# Rack's, cookie-parser and express-session's cookie.parse, Tomcat's
+# getCookies) the Cookie header corpus that
 # request.PortalCookie is held to; and their routers (plus Rails' and
 # Rack::URLMap) the login path's spellings, against the matchers
 # docs/configuration.md recommends. Each under its development server

@@ -19,10 +19,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/login-guard/login_guard/internal/testkit/ports"
 )
 
 // Seed and size of the mutation corpus; the seed is fixed so a failure can
@@ -51,6 +50,10 @@ const (
 	lookupNested               // bracket names build nested maps (PHP, Rack, qs, multer)
 	lookupFlat                 // name -> string, or an array when repeated (querystring)
 	lookupJSON                 // dotted path into the decoded document
+	// Laravel's data_get: a dotted path (a bracket name's segments, as an
+	// app reads user[email] with input('user.email')) into the input the
+	// reader reports, the body merged over the query string.
+	lookupDotted
 )
 
 // reading is one parser a portal may use.
@@ -61,6 +64,9 @@ type reading struct {
 	family family
 	lookup lookup
 	local  func(c Case) result // in-process readings
+	// ownFamily: the reader reads both families (Laravel's input()),
+	// and this reading of it is sent only the bodies of its family.
+	ownFamily bool
 }
 
 var readings = []reading{
@@ -89,6 +95,12 @@ var readings = []reading{
 	{name: "Rack request.POST (Puma)", server: "puma", path: "/form", family: familyForm, lookup: lookupNested},
 	{name: "Ruby JSON.parse (Puma)", server: "puma", path: "/json", family: familyJSON, lookup: lookupJSON},
 	{name: "Rails params[:session] (ParamsWrapper, Puma)", server: "puma", path: "/rails", family: familyJSON, lookup: lookupJSON},
+	// Laravel's $request->input() (Illuminate\Http\Request::capture()),
+	// under PHP's built-in server and php-fpm behind Caddy.
+	{name: "Laravel input() form", server: "laravel", path: "/input", family: familyForm, lookup: lookupDotted, ownFamily: true},
+	{name: "Laravel input() JSON", server: "laravel", path: "/input", family: familyJSON, lookup: lookupDotted, ownFamily: true},
+	{name: "Laravel input() form (PHP-FPM)", server: "laravelfpm", path: "/input", family: familyForm, lookup: lookupDotted, ownFamily: true},
+	{name: "Laravel input() JSON (PHP-FPM)", server: "laravelfpm", path: "/input", family: familyJSON, lookup: lookupDotted, ownFamily: true},
 	{name: "Go net/http", family: familyForm, lookup: lookupFirst, local: goForm},
 	{name: "Go encoding/json map", family: familyJSON, lookup: lookupJSON, local: goJSONMap},
 }
@@ -216,9 +228,13 @@ func (rd *reading) lookupIn(root *tv, name string) value {
 			t = t.get(seg, true)
 		}
 		return of(t)
-	case lookupJSON:
+	case lookupJSON, lookupDotted:
+		segs := strings.Split(name, ".")
+		if rd.lookup == lookupDotted && strings.Contains(name, "[") {
+			segs = bracketPath(name)
+		}
 		t := root
-		for seg := range strings.SplitSeq(name, ".") {
+		for _, seg := range segs {
 			if t == nil || t.M == nil {
 				return value{}
 			}
@@ -343,6 +359,8 @@ type server struct {
 	// fastcgi is php-fpm's address as php_fastcgi takes it, for a test
 	// that puts a Caddy of its own in front of it (framing_test.go).
 	fastcgi string
+	// procs are the processes that answer at base (servers_test.go).
+	procs []*proc
 }
 
 func requireParsers(t *testing.T) map[string]*server {
@@ -384,6 +402,17 @@ func requireParsers(t *testing.T) map[string]*server {
 			c.Env = append(os.Environ(), "PHP_CLI_SERVER_WORKERS=3")
 			return c
 		},
+		"laravel": func(port string) *exec.Cmd {
+			// Its own PHP: mbstring, which Laravel needs, and opcache,
+			// without which every request compiles Illuminate's classes
+			// again (ten times the time); neither changes how PHP reads
+			// a request.
+			c := exec.Command("php", "-n", "-d", "extension=mbstring", "-d", "zend_extension=opcache", "-d", "opcache.enable_cli=1", "-d", "display_errors=stderr", "-d", "display_startup_errors=0", "-d", "post_max_size=8M",
+				"-d", "file_uploads=1", "-d", "max_input_vars=10000",
+				"-S", "127.0.0.1:"+port, "-t", filepath.Join(dir, "php", "laravel"), filepath.Join(dir, "php", "laravel", "index.php"))
+			c.Env = append(os.Environ(), "PHP_CLI_SERVER_WORKERS=3")
+			return c
+		},
 		"python": func(port string) *exec.Cmd {
 			return exec.Command(python, filepath.Join(dir, "python", "server.py"), port)
 		},
@@ -403,34 +432,8 @@ func requireParsers(t *testing.T) map[string]*server {
 	for name, mk := range productionCmds(dir) {
 		cmds[name] = mk
 	}
-	servers := map[string]*server{}
-	for name, mk := range cmds {
-		port := strconv.Itoa(ports.Free(t))
-		var stderr bytes.Buffer
-		startProcess(t, name, mk(port), &lockedWriter{w: &stderr})
-		servers[name] = &server{base: "http://127.0.0.1:" + port, stderr: &stderr}
-	}
-	servers["phpfpm"], servers["phpfront"] = startPHPFPM(t, dir)
-	deadline := time.Now().Add(30 * time.Second)
-	for name, s := range servers {
-		for {
-			resp, err := http.Get(s.base + "/ready")
-			if err == nil {
-				var r struct{ Version string }
-				_ = json.NewDecoder(resp.Body).Decode(&r)
-				resp.Body.Close()
-				s.version = r.Version
-				if want := serverIdent[name]; !strings.Contains(s.version, want) {
-					t.Fatalf("%s: the server answering is not the one started: /ready says %q, want %q in it\n%s", name, s.version, want, tail(s.stderr))
-				}
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s parser server did not start: %v", name, err)
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	}
+	servers := launchAll(t, cmds)
+	servers["phpfpm"], servers["phpfront"], servers["laravelfpm"] = startPHPFPM(t, dir)
 	return servers
 }
 
@@ -507,11 +510,20 @@ type outcome struct {
 	reads []result
 }
 
+// The run stops at the first request that gets no answer (after read's
+// one retry), at the first server process that exits, and after
+// runBudget, and the test fails saying which server and why.
 func runAll(t *testing.T, servers map[string]*server, cases []Case) []outcome {
 	out := make([]outcome, len(cases))
 	jobs := make(chan int)
 	var wg sync.WaitGroup
-	ctx := context.Background()
+	var done atomic.Int64
+	base, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	budget := runBudget(t)
+	ctx, stop := context.WithTimeoutCause(base, budget, fmt.Errorf("the run took longer than %v: a parser server answers slowly or not at all", budget))
+	defer stop()
+	watch(ctx, cancel, servers)
 	for range 12 {
 		wg.Add(1)
 		go func() {
@@ -522,26 +534,36 @@ func runAll(t *testing.T, servers map[string]*server, cases []Case) []outcome {
 				for j, rd := range readings {
 					if rd.local != nil {
 						o.reads[j] = rd.local(c)
-					} else {
-						o.reads[j] = servers[rd.server].read(ctx, rd.path, c)
+						continue
+					}
+					if rd.ownFamily && rd.family != familyOf(c.ContentType) {
+						o.reads[j] = result{Status: "skipped", Detail: "a body of the other family"}
+						continue
+					}
+					s := servers[rd.server]
+					o.reads[j] = s.read(ctx, rd.path, c)
+					if o.reads[j].Status == "transport" {
+						cancel(fmt.Errorf("%s: %s (%s): %s\n%s\n%s", c.Name, rd.name, s.base, o.reads[j].Detail, s.state(), tail(s.stderr)))
+						break
 					}
 				}
 				out[i] = o
+				done.Add(1)
 			}
 		}()
 	}
+feed:
 	for i := range cases {
-		jobs <- i
+		select {
+		case jobs <- i:
+		case <-ctx.Done():
+			break feed
+		}
 	}
 	close(jobs)
 	wg.Wait()
-	for _, o := range out {
-		for j, r := range o.reads {
-			if r.Status == "transport" {
-				s := servers[readings[j].server]
-				t.Fatalf("%s: %s: %s\n%s", o.c.Name, readings[j].name, r.Detail, tail(s.stderr))
-			}
-		}
+	if ctx.Err() != nil {
+		t.Fatalf("differential run stopped after %d of %d cases: %v", done.Load(), len(cases), context.Cause(ctx))
 	}
 	return out
 }

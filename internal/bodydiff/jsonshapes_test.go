@@ -48,13 +48,17 @@ var jsonShapes = []struct{ name, body, query string }{
 	{name: "dotted session in the query", body: `{"username":"alice","password":"x"}`, query: "session.username=mallory"},
 }
 
-// TestDifferentialJSONShapes: each of jsonShapes is refused, or every
-// parser reads the guarded fields as the guard does.
+// TestDifferentialJSONShapes: each of jsonShapes and inputShapes
+// (inputshapes_test.go) is refused, or every parser reads the guarded
+// fields as the guard does.
 func TestDifferentialJSONShapes(t *testing.T) {
 	servers := requireParsers(t)
 	var cases []Case
 	for _, s := range jsonShapes {
 		cases = append(cases, Case{Name: "json shape: " + s.name, ContentType: "application/json", Body: []byte(s.body), Query: s.query, Spec: "default"})
+	}
+	for _, s := range inputShapes {
+		cases = append(cases, Case{Name: "input shape: " + s.name, ContentType: s.ct, Body: []byte(s.body), Query: s.query, Spec: "default"})
 	}
 	outs := runAll(t, servers, cases)
 	refused := 0
@@ -71,5 +75,5 @@ func TestDifferentialJSONShapes(t *testing.T) {
 			t.Errorf("%s: %s", o.c.Name, d)
 		}
 	}
-	t.Logf("%d JSON shapes: %d refused, %d passed and read alike", len(cases), refused, len(cases)-refused)
+	t.Logf("%d JSON and input shapes: %d refused, %d passed and read alike", len(cases), refused, len(cases)-refused)
 }

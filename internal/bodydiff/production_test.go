@@ -6,14 +6,12 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"testing"
-
-	"github.com/login-guard/login_guard/internal/testkit/ports"
 )
 
 // The production front servers. The parsers above are reached through
@@ -24,7 +22,8 @@ import (
 // Each runs the same application as its development server, and the body
 // and path-routing differentials send their cases to both. Each server's
 // /ready answer (and the path test's login handler) names the server that
-// answered (SERVER_SOFTWARE, PHP_SAPI), and the test checks it, so a
+// answered (SERVER_SOFTWARE, PHP_SAPI) and echoes the token the test
+// started it with (servers_test.go), and the test checks both, so a
 // target that silently answered from another server would fail.
 
 // serverIdent is what each server's /ready version must contain.
@@ -32,10 +31,13 @@ var serverIdent = map[string]string{
 	"php":      "cli-server",
 	"phpfpm":   "fpm-fcgi",
 	"phpfront": "fpm-fcgi",
-	"python":   "WSGIServer",
-	"gunicorn": "gunicorn/",
-	"ruby":     "WEBrick",
-	"puma":     "puma ",
+	// Laravel's reader, on a PHP of its own (mbstring loaded).
+	"laravel":    "cli-server, laravel",
+	"laravelfpm": "fpm-fcgi, laravel",
+	"python":     "WSGIServer",
+	"gunicorn":   "gunicorn/",
+	"ruby":       "WEBrick",
+	"puma":       "puma ",
 }
 
 // caddyChildEnv set, the test binary runs as Caddy (its command line),
@@ -71,6 +73,12 @@ func requireProduction(missing func(string)) {
 			missing("Symfony's " + f + " not installed (Debian: php-symfony-http-foundation php-symfony-routing)")
 		}
 	}
+	if _, err := os.Stat("/usr/share/php/Illuminate/Http/autoload.php"); err != nil {
+		missing("Laravel not installed (Debian: php-laravel-framework)")
+	}
+	if exec.Command("php", "-n", "-d", "extension=mbstring", "-r", `exit(function_exists("mb_strpos") ? 0 : 1);`).Run() != nil {
+		missing("PHP's mbstring, which Laravel needs, not installed (Debian: php-mbstring)")
+	}
 }
 
 // phpFPM is the php-fpm binary: Debian installs it versioned.
@@ -86,49 +94,49 @@ func phpFPM() string {
 }
 
 // startPHPFPM runs php-fpm on a socket and a Caddy with php_fastcgi in
-// front of it, five sites: the portal of scripts as docs/configuration.md
+// front of it, with five sites for it: the portal of scripts as docs/configuration.md
 // tells a PHP user to guard it (the PHP matcher the docs recommend, the
 // guard refusing every address, the portal's answers marked) and the same
 // site without the guard (what php-fpm routes where); the same two for a
 // front controller's portal (Symfony's router, the docs' Symfony
 // matcher); and the body readers (router.php as the front controller
-// php_fastcgi's try_files falls back to). It returns the scripts' portal
-// and the front controller's.
-func startPHPFPM(t *testing.T, dir string) (scripts, front *server) {
+// php_fastcgi's try_files falls back to). A sixth site runs Laravel's
+// reader (laravel/index.php) on a php-fpm of its own, with mbstring,
+// which Laravel needs and the other readers run without, and opcache
+// (as the laravel server in requireParsers). It returns the
+// scripts' portal, the front controller's and Laravel's reader.
+func startPHPFPM(t *testing.T, dir string) (scripts, front, laravel *server) {
 	t.Helper()
 	var stderr bytes.Buffer
 	w := &lockedWriter{w: &stderr}
 	tmp := t.TempDir()
-	sock := filepath.Join(tmp, "fpm.sock")
-	conf := fmt.Sprintf(`[global]
-error_log = /dev/stderr
-daemonize = no
-pid = %s
-[www]
-listen = %s
-pm = static
-pm.max_children = 6
-clear_env = no
-catch_workers_output = yes
-`, filepath.Join(tmp, "fpm.pid"), sock)
-	confPath := filepath.Join(tmp, "fpm.conf")
-	if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	args := []string{"-n", "-y", confPath, "-d", "display_errors=stderr", "-d", "display_startup_errors=0", "-d", "post_max_size=8M",
-		"-d", "file_uploads=1", "-d", "max_input_vars=10000"}
-	if os.Geteuid() == 0 {
-		args = append(args, "--allow-to-run-as-root")
-	}
-	startProcess(t, "php-fpm", exec.Command(phpFPM(), args...), w)
+	sock, token, fpm := startFPM(t, tmp, "fpm", w)
+	laravelSock, laravelToken, laravelFPM := startFPM(t, tmp, "fpm-laravel", w, "-d", "extension=mbstring", "-d", "zend_extension=opcache")
 
 	docs := docsMatchers(t)
 	matcher, frontMatcher := docs["PHP"], docs["Symfony"]
 	if matcher == "" || frontMatcher == "" {
 		t.Fatal("docs/configuration.md recommends no PHP or no Symfony matcher")
 	}
-	guarded, plain, readers := ports.Free(t), ports.Free(t), ports.Free(t)
-	frontGuarded, frontPlain := ports.Free(t), ports.Free(t)
+	// Caddy's six sites listen on sockets the test opened and hands it
+	// (fd 3 to 8): no other process can take their ports meanwhile, nor
+	// share them (Caddy binds the ports it opens with SO_REUSEPORT).
+	var lns []*os.File
+	var lnPorts []int
+	for range 6 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := ln.(*net.TCPListener).File()
+		ln.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		lns = append(lns, f)
+		lnPorts = append(lnPorts, ln.Addr().(*net.TCPAddr).Port)
+	}
+	guarded, plain, readers, frontGuarded, frontPlain, laravelReader := lnPorts[0], lnPorts[1], lnPorts[2], lnPorts[3], lnPorts[4], lnPorts[5]
 	docroot := filepath.Join(dir, "php", "docroot")
 	caddyfile := fmt.Sprintf(`{
 	admin off
@@ -142,6 +150,7 @@ catch_workers_output = yes
 }
 # The portal as a PHP user guards it.
 http://127.0.0.1:%[2]d {
+	bind fd/3
 	root * %[3]s
 	@login {
 		%[4]s
@@ -156,11 +165,13 @@ http://127.0.0.1:%[2]d {
 }
 # The same portal unguarded: what reaches which script.
 http://127.0.0.1:%[6]d {
+	bind fd/4
 	root * %[3]s
 	php_fastcgi unix/%[5]s
 }
 # The body readers.
 http://127.0.0.1:%[7]d {
+	bind fd/5
 	root * %[8]s
 	php_fastcgi unix/%[5]s {
 		index router.php
@@ -168,6 +179,7 @@ http://127.0.0.1:%[7]d {
 }
 # A front controller's portal as a Symfony or Laravel user guards it.
 http://127.0.0.1:%[9]d {
+	bind fd/6
 	root * %[10]s
 	@login {
 		%[11]s
@@ -182,11 +194,19 @@ http://127.0.0.1:%[9]d {
 }
 # The same unguarded.
 http://127.0.0.1:%[12]d {
+	bind fd/7
 	root * %[10]s
 	php_fastcgi unix/%[5]s
 }
+# Laravel's reader.
+http://127.0.0.1:%[13]d {
+	bind fd/8
+	root * %[14]s
+	php_fastcgi unix/%[15]s
+}
 `, filepath.Join(tmp, "storage"), guarded, docroot, matcher, sock, plain, readers, filepath.Join(dir, "php"),
-		frontGuarded, filepath.Join(dir, "php", "frontroot"), frontMatcher, frontPlain)
+		frontGuarded, filepath.Join(dir, "php", "frontroot"), frontMatcher, frontPlain,
+		laravelReader, filepath.Join(dir, "php", "laravel"), laravelSock)
 	cfPath := filepath.Join(tmp, "Caddyfile")
 	if err := os.WriteFile(cfPath, []byte(caddyfile), 0o600); err != nil {
 		t.Fatal(err)
@@ -197,25 +217,67 @@ http://127.0.0.1:%[12]d {
 	}
 	c := exec.Command(self, "run", "--config", cfPath, "--adapter", "caddyfile")
 	c.Env = append(os.Environ(), caddyChildEnv+"=1")
-	startProcess(t, "caddy (php_fastcgi)", c, w)
+	c.ExtraFiles = lns
+	caddy, err := startProcess(t, "caddy (php_fastcgi)", c, w)
+	for _, f := range lns {
+		f.Close() // Caddy holds them now: should it die, its ports refuse
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
 	base := "http://127.0.0.1:" + strconv.Itoa(readers)
-	scripts = &server{base: base, guarded: "127.0.0.1:" + strconv.Itoa(guarded), unguarded: "127.0.0.1:" + strconv.Itoa(plain), stderr: &stderr, fastcgi: "unix/" + sock}
-	front = &server{base: base, guarded: "127.0.0.1:" + strconv.Itoa(frontGuarded), unguarded: "127.0.0.1:" + strconv.Itoa(frontPlain), stderr: &stderr}
-	return scripts, front
+	// The readers' /ready answers through Caddy from php-fpm, with
+	// php-fpm's token.
+	version, err := awaitReady(base, serverIdent["phpfpm"], token, fpm, caddy)
+	if err != nil {
+		t.Fatalf("php-fpm behind Caddy did not start: %v\n%s", err, tail(&stderr))
+	}
+	laravelBase := "http://127.0.0.1:" + strconv.Itoa(laravelReader)
+	laravelVersion, err := awaitReady(laravelBase, serverIdent["laravelfpm"], laravelToken, laravelFPM, caddy)
+	if err != nil {
+		t.Fatalf("Laravel's php-fpm behind Caddy did not start: %v\n%s", err, tail(&stderr))
+	}
+	procs := []*proc{fpm, caddy}
+	scripts = &server{base: base, version: version, guarded: "127.0.0.1:" + strconv.Itoa(guarded), unguarded: "127.0.0.1:" + strconv.Itoa(plain),
+		stderr: &stderr, fastcgi: "unix/" + sock, procs: procs}
+	front = &server{base: base, version: version, guarded: "127.0.0.1:" + strconv.Itoa(frontGuarded), unguarded: "127.0.0.1:" + strconv.Itoa(frontPlain),
+		stderr: &stderr, procs: procs}
+	laravel = &server{base: laravelBase, version: laravelVersion, stderr: &stderr, procs: []*proc{laravelFPM, caddy}}
+	return scripts, front, laravel
 }
 
-// startProcess starts c in a process group of its own, killed with the
-// test, its stderr written to w.
-func startProcess(t *testing.T, name string, c *exec.Cmd, w io.Writer) {
+// startFPM starts a php-fpm (its pool of six workers) on a socket in tmp
+// named after name, with PHP's extra -d settings; it returns the socket,
+// the token the readers' /ready echoes, and the process.
+func startFPM(t *testing.T, tmp, name string, w io.Writer, extra ...string) (sock, token string, p *proc) {
 	t.Helper()
-	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	c.Stderr = w
-	if err := c.Start(); err != nil {
-		t.Fatalf("starting %s: %v", name, err)
+	sock = filepath.Join(tmp, name+".sock")
+	conf := fmt.Sprintf(`[global]
+error_log = /dev/stderr
+daemonize = no
+pid = %s
+[www]
+listen = %s
+pm = static
+pm.max_children = 6
+clear_env = no
+catch_workers_output = yes
+`, filepath.Join(tmp, name+".pid"), sock)
+	confPath := filepath.Join(tmp, name+".conf")
+	if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		// The whole process group: PHP's servers and gunicorn fork workers.
-		_ = syscall.Kill(-c.Process.Pid, syscall.SIGKILL)
-		_ = c.Wait()
-	})
+	args := []string{"-n", "-y", confPath, "-d", "display_errors=stderr", "-d", "display_startup_errors=0", "-d", "post_max_size=8M",
+		"-d", "file_uploads=1", "-d", "max_input_vars=10000"}
+	args = append(args, extra...)
+	if os.Geteuid() == 0 {
+		args = append(args, "--allow-to-run-as-root")
+	}
+	c := exec.Command(phpFPM(), args...)
+	token = withToken(c)
+	p, err := startProcess(t, "php-fpm ("+name+")", c, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sock, token, p
 }

@@ -38,7 +38,12 @@ type mediaType struct {
 //     body-parser decode other charsets (utf-7 turns "+AHU-sername" into
 //     "username"), the guard does not;
 //   - multipart/form-data must be written in the one form every parser
-//     reads the same boundary from (multipartType).
+//     reads the same boundary from (multipartType);
+//   - a form's Content-Type must not contain "/json" or "+json" (in a
+//     parameter, a multipart boundary included): Laravel's Request reads
+//     the body of such a request as a JSON document (isJson), so its
+//     input() has none of the form's fields and reads them from the
+//     query string instead.
 func classify(contentType string, spec *Spec) (mediaType, error) {
 	if strings.IndexByte(contentType, '*') >= 0 {
 		return mediaType{}, newError(http.StatusUnsupportedMediaType, ReasonAmbiguousMediaType,
@@ -72,6 +77,10 @@ func classify(contentType string, spec *Spec) (mediaType, error) {
 	default:
 		return mediaType{}, unsupported(spec)
 	}
+	if m.format != formatJSON && namesJSON(contentType) {
+		return mediaType{}, newError(http.StatusUnsupportedMediaType, ReasonAmbiguousMediaType,
+			"form Content-Type contains /json or +json, which Laravel reads as a JSON body")
+	}
 	if cs, ok := params["charset"]; ok {
 		switch {
 		case strings.EqualFold(cs, "utf-8"), strings.EqualFold(cs, "utf8"):
@@ -83,6 +92,14 @@ func classify(contentType string, spec *Spec) (mediaType, error) {
 		}
 	}
 	return m, nil
+}
+
+// namesJSON reports a Content-Type that Laravel's Request::isJson takes
+// for JSON: one containing "/json" or "+json" (Laravel compares case
+// sensitively; any case is refused here).
+func namesJSON(contentType string) bool {
+	ct := strings.ToLower(contentType)
+	return strings.Contains(ct, "/json") || strings.Contains(ct, "+json")
 }
 
 func unsupported(spec *Spec) *Error {

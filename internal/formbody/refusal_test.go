@@ -71,6 +71,9 @@ func refusals() []refusal {
 		{name: "latin1 form", ct: "application/x-www-form-urlencoded; charset=iso-8859-1", body: "username=a", status: 415, reason: ReasonCharset},
 		{name: "utf-16 json", ct: "application/json; charset=utf-16", body: `{"username":"a"}`, status: 415, reason: ReasonCharset},
 		{name: "utf-7 json", ct: "application/json; charset=utf-7", body: `{"username":"a"}`, status: 415, reason: ReasonCharset},
+		// Laravel's Request::isJson reads these bodies as JSON documents.
+		{name: "form type naming json", ct: `application/x-www-form-urlencoded; profile="application/json"`, body: "username=a", status: 415, reason: ReasonAmbiguousMediaType},
+		{name: "form type with +json", ct: "application/x-www-form-urlencoded; charset=utf-8; x=a+json", body: "username=a", status: 415, reason: ReasonAmbiguousMediaType},
 		{name: "rfc2231 charset", ct: "application/x-www-form-urlencoded; charset*=utf-8''utf-7", body: "username=a", status: 415, reason: ReasonAmbiguousMediaType},
 		{name: "us-ascii with 8-bit body", ct: "application/x-www-form-urlencoded; charset=us-ascii", body: "username=\xc3\xa4", status: 415, reason: ReasonCharset},
 		{name: "us-ascii with escaped 8-bit user", ct: "application/x-www-form-urlencoded; charset=us-ascii", body: "username=%C3%A4", status: 400, reason: ReasonInvalidUTF8, field: "username"},
@@ -121,6 +124,8 @@ func refusals() []refusal {
 		{name: "multipart space around equals", ct: "multipart/form-data; boundary = XyZ", body: mp(part("username", "a")), status: 400, reason: ReasonAmbiguousBoundary},
 		{name: "multipart boundary with comma", ct: `multipart/form-data; boundary="Xy,Z"`, body: "--Xy,Z\r\n" + part("username", "a") + "\r\n--Xy,Z--", status: 400, reason: ReasonAmbiguousBoundary},
 		{name: "multipart boundary*", ct: "multipart/form-data; boundary*=utf-8''XyZ", body: mp(part("username", "a")), status: 415, reason: ReasonAmbiguousMediaType},
+		{name: "multipart boundary with +json", ct: "multipart/form-data; boundary=Xy+json", body: "--Xy+json\r\n" + part("username", "a") + "\r\n--Xy+json--", status: 415, reason: ReasonAmbiguousMediaType},
+		{name: "multipart boundary with slash JSON", ct: `multipart/form-data; boundary="Xy/JSON"`, body: "--Xy/JSON\r\n" + part("username", "a") + "\r\n--Xy/JSON--", status: 415, reason: ReasonAmbiguousMediaType},
 		{name: "multipart charset utf-7", ct: "multipart/form-data; charset=utf-7; boundary=XyZ", body: mp(part("username", "a")), status: 400, reason: ReasonAmbiguousBoundary},
 		{name: "multipart lf-only delimiter", ct: ctMultipart, body: "--XyZ\r\n" + part("username", "a") + "\n--XyZ--\r\n", status: 400, reason: ReasonAmbiguousBoundary},
 		{name: "multipart delimiter with suffix", ct: ctMultipart, body: "--XyZ\r\n" + part("username", "a") + "\r\n--XyZx\r\n" + part("username", "b") + "\r\n--XyZ--", status: 400, reason: ReasonAmbiguousBoundary},

@@ -72,6 +72,9 @@ public class Server {
                         out.put("version", ServerInfo.getServerInfo() + ", jackson "
                                 + com.fasterxml.jackson.databind.cfg.PackageVersion.VERSION + ", java "
                                 + System.getProperty("java.version"));
+                        // The token the test started this server with.
+                        String token = System.getenv("LOGIN_GUARD_BODYDIFF_TOKEN");
+                        out.put("token", token == null ? "" : token);
                     }
                     case "/cookie" -> {
                         // The cookie differential: every value getCookies()

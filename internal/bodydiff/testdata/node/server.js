@@ -41,7 +41,9 @@ const app = express();
 app.set('query parser', false);
 app.get('/ready', (req, res) => {
   const v = (m) => require(m + '/package.json').version;
-  res.json({ status: 'ok', version: `express ${v('express')}, body-parser ${v('body-parser')}, qs ${v('qs')}, multer ${v('multer')}, busboy ${v('busboy')}, cookie-parser ${v('cookie-parser')}, cookie ${require(path.join(cookieDir, 'package.json')).version}, node ${process.versions.node}` });
+  res.json({ status: 'ok', version: `express ${v('express')}, body-parser ${v('body-parser')}, qs ${v('qs')}, multer ${v('multer')}, busboy ${v('busboy')}, cookie-parser ${v('cookie-parser')}, cookie ${require(path.join(cookieDir, 'package.json')).version}, node ${process.versions.node}`,
+    // The token the test started this server with.
+    token: process.env.LOGIN_GUARD_BODYDIFF_TOKEN || '' });
 });
 // The cookie differential: req.cookies[name] after cookie-parser (no
 // secret: signed values stay there too), and express-session's own

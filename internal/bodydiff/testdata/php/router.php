@@ -31,7 +31,10 @@ if (!in_array($endpoint, ['/ready', '/json', '/cookie', '/form'], true)) {
 header('Content-Type: application/json');
 $path = parse_url($_SERVER['REQUEST_URI'], PHP_URL_PATH);
 if ($path === '/ready') {
-    echo json_encode(['status' => 'ok', 'version' => PHP_VERSION . ' ' . PHP_SAPI]);
+    // token: the one the test started this server with, so it knows the
+    // server answering on the port is that one.
+    echo json_encode(['status' => 'ok', 'version' => PHP_VERSION . ' ' . PHP_SAPI,
+        'token' => (string)getenv('LOGIN_GUARD_BODYDIFF_TOKEN')]);
     return true;
 }
 if ($path === '/json') {

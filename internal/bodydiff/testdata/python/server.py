@@ -9,6 +9,7 @@ names (n, hex) as Django and Werkzeug read it. Strings are hex so every byte
 survives; mappings are [key, value] pairs.
 """
 import json
+import os
 import sys
 from urllib.parse import parse_qs
 from socketserver import ThreadingMixIn
@@ -134,7 +135,9 @@ def app(environ, start_response):
     path = environ.get("PATH_INFO", "")
     if path == "/ready":
         out = {"status": "ok", "version": "%s, django %s, werkzeug %s" % (
-            environ.get("SERVER_SOFTWARE", ""), django.get_version(), werkzeug.__version__)}
+            environ.get("SERVER_SOFTWARE", ""), django.get_version(), werkzeug.__version__),
+            # The token the test started this server with.
+            "token": os.environ.get("LOGIN_GUARD_BODYDIFF_TOKEN", "")}
     else:
         try:
             out = ROUTES[path](environ)

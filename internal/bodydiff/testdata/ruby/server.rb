@@ -72,7 +72,9 @@ APP = lambda do |env|
   out =
     begin
       case req.path_info
-      when '/ready' then { 'status' => 'ok', 'version' => "#{env['SERVER_SOFTWARE']}, rack #{Rack.release}, actionpack #{ActionPack.version}, ruby #{RUBY_VERSION}" }
+      # token: the one the test started this server with.
+      when '/ready' then { 'status' => 'ok', 'version' => "#{env['SERVER_SOFTWARE']}, rack #{Rack.release}, actionpack #{ActionPack.version}, ruby #{RUBY_VERSION}",
+                           'token' => ENV['LOGIN_GUARD_BODYDIFF_TOKEN'].to_s }
       # The cookie differential: Rack::Request#cookies[name], what Rails'
       # and Sinatra's sessions read; null when absent.
       when '/cookie'
