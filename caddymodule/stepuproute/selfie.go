@@ -177,8 +177,14 @@ func (s *stepUpCall) selfieStatus() {
 	}
 	job := s.selfieJob(st)
 	cl := s.smile.Client
-	entry, ok := cl.Registry().Lookup(job)
-	if job == "" || !ok {
+	entry, err := cl.Registry().Lookup(job)
+	if errors.Is(err, smileid.ErrStoreUnavailable) {
+		// The job may well be there: the page is told to try again,
+		// not that its confirmation expired.
+		s.refuseJSON("step_up_" + stepup.ReasonStoreUnavailable)
+		return
+	}
+	if job == "" || err != nil {
 		s.x.Verdict.Add(rules.Deny, "selfie_no_job")
 		s.writeJSON(http.StatusOK, selfieAnswer{State: string(smileid.StateUnknown)})
 		return
@@ -209,6 +215,10 @@ func (s *stepUpCall) selfieStatus() {
 	case smileid.StateAuthenticated:
 		s.smile.JobDone(job)
 		done, err := cl.Complete(job)
+		if errors.Is(err, smileid.ErrStoreUnavailable) {
+			s.refuseJSON("step_up_" + stepup.ReasonStoreUnavailable)
+			return
+		}
 		if err != nil || done.UserID != entry.UserID || done.StateHandle != st.Handle {
 			s.refuseJSON("selfie_not_completed")
 			return
@@ -295,7 +305,8 @@ func decodeSelfieImage(b64 string) ([]byte, error) {
 // smileCallback handles Smile ID's callback. Its signature binds only a
 // time and the partner, so the client never trusts the body's result: it
 // confirms with a job-status call. Refusals no retry can change answer
-// 4xx; a failed confirmation 503, so Smile ID retries.
+// 4xx; a failed confirmation, or a shared store of pending jobs that did
+// not answer, 503, so Smile ID retries.
 func (s *stepUpCall) smileCallback() {
 	cl := s.smile.Client
 	body, err := io.ReadAll(io.LimitReader(s.r.Body, cl.CallbackLimit()+1))
@@ -314,6 +325,12 @@ func (s *stepUpCall) smileCallback() {
 		}
 		s.x.Allow(reason)
 		s.writeJSON(http.StatusOK, map[string]bool{"ok": true})
+	case errors.Is(err, smileid.ErrStoreUnavailable):
+		// The shared store did not answer: Smile ID's retry may find
+		// the job.
+		s.h.logger.Warn("smileid: callback not processed: pending-jobs store unavailable", zap.Error(err))
+		s.x.Verdict.Add(rules.Deny, "smileid_callback_store_unavailable")
+		s.writeJSON(http.StatusServiceUnavailable, map[string]string{"error": "retry"})
 	case smileid.Permanent(err):
 		s.x.Verdict.Add(rules.Deny, "smileid_callback_"+callbackReason(err))
 		status := http.StatusBadRequest

@@ -25,7 +25,8 @@ import (
 // Smile ID's job status says so too.
 //
 // Permanent(err) tells a refusal that no retry can change from a failed
-// job-status call that a retry of the same callback may overcome.
+// job-status call, or a shared store that did not answer
+// (ErrStoreUnavailable), which a retry of the same callback may overcome.
 func (c *Client) HandleCallback(ctx context.Context, body []byte) (Result, error) {
 	res, err := c.handleCallback(ctx, body)
 	c.cfg.Observer.Observe(Report{Op: OpCallback, State: res.State, Err: err})
@@ -47,9 +48,10 @@ func (c *Client) handleCallback(ctx context.Context, body []byte) (Result, error
 		return Result{}, fmt.Errorf("smileid: callback: %w", err)
 	}
 	jobID := cb.PartnerParams.JobID
-	e, ok := c.registry.Lookup(jobID)
-	if !ok {
-		return Result{}, fmt.Errorf("smileid: callback: %w", ErrUnknownJob)
+	e, err := c.registry.Lookup(jobID)
+	if err != nil {
+		// ErrUnknownJob, or ErrStoreUnavailable: Smile ID retries that.
+		return Result{}, fmt.Errorf("smileid: callback: %w", err)
 	}
 	if err := matchJob(cb.PartnerParams, e); err != nil {
 		return Result{}, fmt.Errorf("smileid: callback: %w", err)
@@ -58,7 +60,11 @@ func (c *Client) handleCallback(ctx context.Context, body []byte) (Result, error
 		return resultOf(e, false), nil
 	}
 	digest := sha256.Sum256(body)
-	if c.registry.SeenCallback(jobID, digest) {
+	seen, err := c.registry.SeenCallback(jobID, digest)
+	if err != nil {
+		return Result{}, fmt.Errorf("smileid: callback: %w", err)
+	}
+	if seen {
 		r := resultOf(e, false)
 		r.Duplicate = true
 		return r, nil

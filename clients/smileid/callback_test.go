@@ -476,7 +476,8 @@ func TestPermanent(t *testing.T) {
 		}
 	}
 	for _, err := range []error{&VendorError{Op: OpJobStatus, Status: 503}, ErrResponseTooLarge, context.DeadlineExceeded,
-		fmt.Errorf("%w: %w", ErrBadJobStatus, ErrBadSignature), fmt.Errorf("%w: %w", ErrBadJobStatus, ErrJobMismatch)} {
+		fmt.Errorf("%w: %w", ErrBadJobStatus, ErrBadSignature), fmt.Errorf("%w: %w", ErrBadJobStatus, ErrJobMismatch),
+		fmt.Errorf("%w: %w", ErrStoreUnavailable, context.DeadlineExceeded)} {
 		if Permanent(err) {
 			t.Errorf("Permanent(%v) = true", err)
 		}

@@ -28,6 +28,10 @@ var (
 	// Registry.
 	ErrRegistryFull = errors.New("smileid: pending-jobs registry full")
 	ErrDuplicateJob = errors.New("smileid: job id already registered")
+	// ErrStoreUnavailable: a shared Pending could not reach its store, so
+	// it cannot say whether the job is there; nothing was changed and the
+	// same call may succeed later (never Permanent).
+	ErrStoreUnavailable = errors.New("smileid: pending-jobs store unavailable")
 
 	// Vendor exchanges.
 	ErrResponseTooLarge = errors.New("smileid: response exceeds its size cap")

@@ -8,12 +8,15 @@ import "crypto/sha256"
 // completed through any other. Implementations keep the Registry's
 // contract: only a live pending job moves, a terminal state never
 // changes, and Complete hands an authenticated job out exactly once.
-// A shared implementation that cannot reach its store answers as for an
-// unknown job (Lookup false, Status unknown, ErrUnknownJob) and treats a
-// callback as already seen: nothing moves on a guess.
+// A shared implementation that cannot reach its store says so: every
+// method with an error returns one wrapping ErrStoreUnavailable, never
+// ErrUnknownJob, so a callback Smile ID sent then is answered for a retry
+// rather than refused for good; Status answers unknown. Nothing moves on
+// a guess.
 type Pending interface {
 	Register(jobID, userID, stateHandle string) error
-	Lookup(jobID string) (Entry, bool)
+	// Lookup returns a copy of the live entry for jobID, or ErrUnknownJob.
+	Lookup(jobID string) (Entry, error)
 	Status(jobID string) State
 	Complete(jobID string) (Entry, error)
 	Remove(jobID string)
@@ -23,7 +26,7 @@ type Pending interface {
 	TakeConfirm(jobID string, budget int) (Entry, error)
 	// SeenCallback and MarkCallback remember the digests of the last
 	// callbacks of a job, so a replayed callback is ignored.
-	SeenCallback(jobID string, digest [sha256.Size]byte) bool
+	SeenCallback(jobID string, digest [sha256.Size]byte) (bool, error)
 	MarkCallback(jobID string, digest [sha256.Size]byte)
 }
 

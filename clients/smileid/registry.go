@@ -95,21 +95,21 @@ func (r *Registry) Register(jobID, userID, stateHandle string) error {
 	return nil
 }
 
-// Lookup returns a copy of the live entry for jobID.
-func (r *Registry) Lookup(jobID string) (Entry, bool) {
+// Lookup returns a copy of the live entry for jobID, or ErrUnknownJob.
+func (r *Registry) Lookup(jobID string) (Entry, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	e := r.liveLocked(jobID, r.now())
 	if e == nil {
-		return Entry{}, false
+		return Entry{}, ErrUnknownJob
 	}
-	return e.Entry, true
+	return e.Entry, nil
 }
 
 // Status is the polling page's view: StateUnknown for a job that is not
 // (or no longer) here.
 func (r *Registry) Status(jobID string) State {
-	if e, ok := r.Lookup(jobID); ok {
+	if e, err := r.Lookup(jobID); err == nil {
 		return e.State
 	}
 	return StateUnknown
@@ -187,20 +187,21 @@ func (r *Registry) TakeConfirm(jobID string, budget int) (Entry, error) {
 	return e.Entry, nil
 }
 
-// SeenCallback reports whether digest was recorded for jobID.
-func (r *Registry) SeenCallback(jobID string, digest [sha256.Size]byte) bool {
+// SeenCallback reports whether digest was recorded for jobID; the error
+// is always nil (the registry is in this process).
+func (r *Registry) SeenCallback(jobID string, digest [sha256.Size]byte) (bool, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	e := r.liveLocked(jobID, r.now())
 	if e == nil {
-		return false
+		return false, nil
 	}
 	for i := 0; i < e.nseen && i < seenCallbacks; i++ {
 		if e.seen[i] == digest {
-			return true
+			return true, nil
 		}
 	}
-	return false
+	return false, nil
 }
 
 // MarkCallback remembers digest for jobID (the last seenCallbacks ones).

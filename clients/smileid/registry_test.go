@@ -29,9 +29,12 @@ func TestRegistryLifecycle(t *testing.T) {
 	if err := r.Register("j1", "u2", "h2"); !errors.Is(err, ErrDuplicateJob) {
 		t.Fatalf("duplicate err = %v", err)
 	}
-	e, ok := r.Lookup("j1")
-	if !ok || e.UserID != "u1" || e.StateHandle != "h1" || e.State != StatePending || !e.ExpiresAt.Equal(t0.Add(time.Minute)) {
-		t.Fatalf("Lookup = %+v %v", e, ok)
+	e, err := r.Lookup("j1")
+	if err != nil || e.UserID != "u1" || e.StateHandle != "h1" || e.State != StatePending || !e.ExpiresAt.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("Lookup = %+v %v", e, err)
+	}
+	if _, err := r.Lookup("j2"); !errors.Is(err, ErrUnknownJob) {
+		t.Fatalf("Lookup of an unknown job: %v", err)
 	}
 	if _, err := r.Complete("j1"); !errors.Is(err, ErrNotAuthenticated) {
 		t.Fatalf("Complete pending err = %v", err)
@@ -45,7 +48,7 @@ func TestRegistryLifecycle(t *testing.T) {
 	if st := r.Status("j1"); st != StateAuthenticated {
 		t.Fatalf("Status = %s", st)
 	}
-	e, err := r.Complete("j1")
+	e, err = r.Complete("j1")
 	if err != nil || e.ResultCode != "1220" || e.SmileJobID != "7" {
 		t.Fatalf("Complete = %+v %v", e, err)
 	}
@@ -140,11 +143,11 @@ func TestRegistryRemembersLastCallbacks(t *testing.T) {
 	for i := 0; i < seenCallbacks+1; i++ {
 		r.MarkCallback("j", d(i))
 	}
-	if r.SeenCallback("j", d(0)) {
+	if seen, err := r.SeenCallback("j", d(0)); seen || err != nil {
 		t.Error("oldest digest not forgotten")
 	}
 	for i := 1; i <= seenCallbacks; i++ {
-		if !r.SeenCallback("j", d(i)) {
+		if seen, _ := r.SeenCallback("j", d(i)); !seen {
 			t.Errorf("digest %d forgotten", i)
 		}
 	}

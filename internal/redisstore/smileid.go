@@ -168,27 +168,40 @@ func (j *SmileIDJobs) Register(jobID, userID, stateHandle string) error {
 	return nil
 }
 
-// Lookup implements smileid.Pending.
-func (j *SmileIDJobs) Lookup(jobID string) (smileid.Entry, bool) {
+// Lookup implements smileid.Pending: ErrUnknownJob for a job that is not
+// there (or sealed under other keys), smileid.ErrStoreUnavailable when
+// Redis did not answer.
+func (j *SmileIDJobs) Lookup(jobID string) (smileid.Entry, error) {
 	var e smileid.Entry
+	var found bool
 	err := j.c.call(context.Background(), func(ctx context.Context, cl redis.UniversalClient, k *keyer) error {
 		tag := k.jobTag(jobID)
 		m, err := cl.HGetAll(ctx, k.jobKey(tag)).Result()
-		if err != nil {
+		if err != nil || len(m) == 0 {
 			return err
 		}
-		if len(m) == 0 {
-			return redis.Nil
-		}
 		e, err = j.entryOf(k, tag, jobID, m)
-		return err
+		found = err == nil
+		return nil
 	})
-	return e, err == nil
+	switch {
+	case err != nil:
+		return smileid.Entry{}, jobsUnavailable(err)
+	case !found:
+		return smileid.Entry{}, smileid.ErrUnknownJob
+	}
+	return e, nil
+}
+
+// jobsUnavailable is err, a failed round trip, as smileid.Pending says a
+// store that did not answer.
+func jobsUnavailable(err error) error {
+	return fmt.Errorf("%w: %w", smileid.ErrStoreUnavailable, err)
 }
 
 // Status implements smileid.Pending.
 func (j *SmileIDJobs) Status(jobID string) smileid.State {
-	if e, ok := j.Lookup(jobID); ok {
+	if e, err := j.Lookup(jobID); err == nil {
 		return e.State
 	}
 	return smileid.StateUnknown
@@ -198,7 +211,7 @@ func (j *SmileIDJobs) Status(jobID string) smileid.State {
 func (j *SmileIDJobs) Complete(jobID string) (smileid.Entry, error) {
 	v, k, tag, err := j.run(jobComplete, jobID)
 	if err != nil {
-		return smileid.Entry{}, fmt.Errorf("%w: %w", smileid.ErrUnknownJob, err)
+		return smileid.Entry{}, jobsUnavailable(err)
 	}
 	r, _ := v.([]any)
 	switch code(r) {
@@ -229,7 +242,7 @@ func (j *SmileIDJobs) Remove(jobID string) {
 func (j *SmileIDJobs) Settle(jobID string, st smileid.State, rc, text, smileJobID string) (smileid.Entry, bool, error) {
 	v, k, tag, err := j.run(jobSettle, jobID, string(st), rc, text, smileJobID)
 	if err != nil {
-		return smileid.Entry{}, false, fmt.Errorf("%w: %w", smileid.ErrUnknownJob, err)
+		return smileid.Entry{}, false, jobsUnavailable(err)
 	}
 	r, _ := v.([]any)
 	if code(r) != 1 || len(r) < 3 {
@@ -244,7 +257,7 @@ func (j *SmileIDJobs) Settle(jobID string, st smileid.State, rc, text, smileJobI
 func (j *SmileIDJobs) TakeConfirm(jobID string, budget int) (smileid.Entry, error) {
 	v, k, tag, err := j.run(jobConfirm, jobID, budget)
 	if err != nil {
-		return smileid.Entry{}, fmt.Errorf("%w: %w", smileid.ErrUnknownJob, err)
+		return smileid.Entry{}, jobsUnavailable(err)
 	}
 	r, _ := v.([]any)
 	if len(r) < 2 {
@@ -260,9 +273,10 @@ func (j *SmileIDJobs) TakeConfirm(jobID string, budget int) (smileid.Entry, erro
 	return e, nil
 }
 
-// SeenCallback implements smileid.Pending; a store failure answers true
-// (ignore the callback: nothing moves on a guess).
-func (j *SmileIDJobs) SeenCallback(jobID string, digest [sha256.Size]byte) bool {
+// SeenCallback implements smileid.Pending; a store failure is
+// smileid.ErrStoreUnavailable (the callback is answered for a retry:
+// nothing moves on a guess).
+func (j *SmileIDJobs) SeenCallback(jobID string, digest [sha256.Size]byte) (bool, error) {
 	var cb string
 	err := j.c.call(context.Background(), func(ctx context.Context, cl redis.UniversalClient, k *keyer) error {
 		v, err := cl.HGet(ctx, k.jobKey(k.jobTag(jobID)), "cb").Result()
@@ -273,15 +287,15 @@ func (j *SmileIDJobs) SeenCallback(jobID string, digest [sha256.Size]byte) bool 
 		return err
 	})
 	if err != nil {
-		return true
+		return false, jobsUnavailable(err)
 	}
 	d := hex.EncodeToString(digest[:])
 	for _, s := range strings.Split(cb, ",") {
 		if s == d {
-			return true
+			return true, nil
 		}
 	}
-	return false
+	return false, nil
 }
 
 // MarkCallback implements smileid.Pending.
