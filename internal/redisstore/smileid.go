@@ -145,7 +145,9 @@ func (j *SmileIDJobs) entryOf(k *keyer, tag, jobID string, m map[string]string) 
 	}, nil
 }
 
-// Register implements smileid.Pending.
+// Register implements smileid.Pending: ErrRegistryFull when Redis is at
+// maxmemory; when Redis did not answer, ErrRegistryFull (the submission
+// is refused as for a full registry) wrapping smileid.ErrStoreUnavailable.
 func (j *SmileIDJobs) Register(jobID, userID, stateHandle string) error {
 	if jobID == "" || len(jobID) > 128 || userID == "" || len(userID) > smileid.MaxUserIDLen || len(stateHandle) > smileid.MaxStateHandleLen {
 		return fmt.Errorf("%w: job id, user id or state handle empty or too long", smileid.ErrInput)
@@ -161,7 +163,7 @@ func (j *SmileIDJobs) Register(jobID, userID, stateHandle string) error {
 	case isOOM(err):
 		return smileid.ErrRegistryFull
 	case err != nil:
-		return fmt.Errorf("%w: %w", smileid.ErrRegistryFull, err)
+		return fmt.Errorf("%w: %w", smileid.ErrRegistryFull, jobsUnavailable(err))
 	case ok == 0:
 		return smileid.ErrDuplicateJob
 	}
